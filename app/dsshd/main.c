@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* dsshd: command line, configuration, host keys, then the server loop. */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dssh_build_config.h"
+#include "dssh_config.h"
+#include "dssh_crypto.h"
+#include "dssh_err.h"
+#include "dssh_kex.h"
+#include "dssh_log.h"
+#include "dssh_sshkey.h"
+#include "dssh_ssh.h"
+#include "dssh_util.h"
+#include "server.h"
+
+#define DEFAULT_CONFIG DSSH_SYSCONFDIR "/dsshd_config"
+#define MAX_HOSTKEY_ALGS 32
+
+static const char default_ciphers[] =
+    "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
+    "aes128-gcm@openssh.com,aes256-gcm@openssh.com";
+static const char default_macs[] =
+    "umac-64-etm@openssh.com,umac-128-etm@openssh.com,"
+    "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
+    "hmac-sha2-256,hmac-sha2-512";
+static const char default_hostkey_algs[] =
+    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
+    "rsa-sha2-512,rsa-sha2-256";
+static const char supported_hostkey_algs[] =
+    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
+    "rsa-sha2-512,rsa-sha2-256,ssh-rsa";
+static const char pubkey_algs[] =
+    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
+    "rsa-sha2-512,rsa-sha2-256";
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: dsshd [-DdeTt] [-f config_file] [-o option] [-p port]\n");
+	exit(1);
+}
+
+/* Keep the names of a list that the engine can really do (a probe SA each). */
+static char *
+filter_supported(struct dssh_crypto_engine *e, const char *list, bool macs)
+{
+	size_t cap = strlen(list) + 1;
+	char *out = calloc(1, cap), *copy = strdup(list), *save = NULL;
+
+	if (out == NULL || copy == NULL)
+		dssh_fatal("out of memory");
+	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		struct dssh_crypto_keys k;
+		struct dssh_crypto_sa *sa = NULL;
+
+		memset(&k, 0, sizeof(k));
+		k.cipher = macs ? dssh_cipher_by_name("aes128-ctr") : dssh_cipher_by_name(name);
+		k.mac = macs ? dssh_mac_by_name(name) : dssh_mac_by_id(DSSH_MAC_NONE);
+		if (!macs && k.cipher != NULL && !k.cipher->aead)
+			k.mac = dssh_mac_by_name("hmac-sha2-256");
+		if (k.cipher == NULL || k.mac == NULL ||
+		    dssh_crypto_sa_new(e, &k, DSSH_CRYPTO_SEAL, &sa) != 0) {
+			dssh_debug("engine %s cannot do %s", dssh_crypto_engine_name(e), name);
+			continue;
+		}
+		dssh_crypto_sa_free(sa);
+		if (out[0] != '\0')
+			strcat(out, ",");
+		strcat(out, name);
+	}
+	free(copy);
+	return out;
+}
+
+struct hostkeys {
+	struct dssh_sshkey *keys[16];
+	unsigned nkeys;
+	struct dssh_ssh_hostkey algs[MAX_HOSTKEY_ALGS];
+	unsigned nalgs;
+};
+
+static bool
+is_default_hostkey_path(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return strcmp(base, "ssh_host_ed25519_key") == 0 || strcmp(base, "ssh_host_ecdsa_key") == 0 ||
+	    strcmp(base, "ssh_host_rsa_key") == 0;
+}
+
+/* Create missing standard host keys the way `ssh-keygen -A` would. */
+static void
+ensure_default_hostkeys(const struct dssh_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nhost_keys; i++) {
+		const char *path = cfg->host_keys[i];
+		char *dup, *dir, **created = NULL;
+		size_t ncreated = 0;
+
+		if (access(path, F_OK) == 0 || !is_default_hostkey_path(path))
+			continue;
+		if ((dup = strdup(path)) == NULL)
+			continue;
+		dir = dirname(dup);
+		mkdir(dir, 0755);
+		if (dssh_sshkey_ensure_host_keys(dir, &created, &ncreated) == 0) {
+			for (size_t j = 0; j < ncreated; j++)
+				dssh_info("generated host key %s", created[j]);
+			dssh_sshkey_free_paths(created, ncreated);
+		}
+		free(dup);
+	}
+}
+
+static int
+load_hostkeys(const struct dssh_config *cfg, struct hostkeys *hk)
+{
+	int r;
+
+	for (unsigned i = 0; i < cfg->nhost_keys && hk->nkeys < DSSH_ARRAY_SIZE(hk->keys); i++) {
+		struct dssh_sshkey *k;
+		char fp[DSSH_SSHKEY_FP_LEN];
+
+		if ((r = dssh_sshkey_load_private(cfg->host_keys[i], &k)) != 0) {
+			dssh_error("Unable to load host key %s: %s", cfg->host_keys[i], dssh_err_str(r));
+			continue;
+		}
+		dssh_sshkey_fingerprint(k, fp, sizeof(fp));
+		dssh_verbose("host key %s %s %s", cfg->host_keys[i], dssh_sshkey_type_name(k), fp);
+		hk->keys[hk->nkeys++] = k;
+	}
+	/* One entry per usable signature algorithm, in HostKeyAlgorithms order. */
+	char *list = strdup(cfg->host_key_algorithms), *save = NULL;
+
+	if (list == NULL)
+		return DSSH_ERR_ALLOC;
+	for (char *alg = strtok_r(list, ",", &save); alg; alg = strtok_r(NULL, ",", &save)) {
+		for (unsigned i = 0; i < hk->nkeys && hk->nalgs < MAX_HOSTKEY_ALGS; i++) {
+			const char *algs = dssh_sshkey_sig_algs_for(hk->keys[i]);
+			char *name;
+
+			if (algs == NULL || !strstr(algs, alg))
+				continue;
+			/* exact match within the key's list */
+			bool exact = false;
+			char *ac = strdup(algs), *s2 = NULL;
+
+			for (char *a = strtok_r(ac, ",", &s2); a; a = strtok_r(NULL, ",", &s2))
+				exact = exact || strcmp(a, alg) == 0;
+			free(ac);
+			if (!exact || (name = strdup(alg)) == NULL)
+				continue;
+			hk->algs[hk->nalgs].alg = name;
+			hk->algs[hk->nalgs].key = hk->keys[i];
+			hk->nalgs++;
+			break;
+		}
+	}
+	free(list);
+	if (hk->nalgs == 0) {
+		dssh_error("sshd: no hostkeys available -- exiting.");
+		return DSSH_ERR_NOT_FOUND;
+	}
+	return 0;
+}
+
+static void
+free_hostkeys(struct hostkeys *hk)
+{
+	for (unsigned i = 0; i < hk->nalgs; i++)
+		free((char *)hk->algs[i].alg);
+	for (unsigned i = 0; i < hk->nkeys; i++)
+		dssh_sshkey_free(hk->keys[i]);
+}
+
+static void
+write_pidfile(const char *path)
+{
+	FILE *f;
+
+	if (path == NULL || strcmp(path, "none") == 0)
+		return;
+	if ((f = fopen(path, "w")) == NULL) {
+		dssh_error("cannot write pid file %s: %s", path, strerror(errno));
+		return;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct dssh_config cfg;
+	struct dssh_crypto_engine *engine = NULL;
+	struct hostkeys hk;
+	char err[512];
+	const char *config_path = NULL;
+	char *extra[64];
+	int nextra = 0, nports = 0, ports[16];
+	bool foreground = false, debug = false, to_stderr = false, test_only = false, dump = false;
+	int opt, r;
+
+	while ((opt = getopt(argc, argv, "DdeTtf:o:p:")) != -1) {
+		switch (opt) {
+		case 'D': foreground = true; break;
+		case 'd': debug = true; foreground = true; to_stderr = true; break;
+		case 'e': to_stderr = true; break;
+		case 'T': dump = true; test_only = true; break;
+		case 't': test_only = true; break;
+		case 'f': config_path = optarg; break;
+		case 'o':
+			if (nextra < (int)DSSH_ARRAY_SIZE(extra))
+				extra[nextra++] = optarg;
+			break;
+		case 'p':
+			if (nports < (int)DSSH_ARRAY_SIZE(ports)) {
+				char *end;
+				long p = strtol(optarg, &end, 10);
+
+				if (*end != '\0' || p <= 0 || p > 65535) {
+					fprintf(stderr, "Bad port number.\n");
+					exit(1);
+				}
+				ports[nports++] = (int)p;
+			}
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind < argc)
+		usage();
+	dssh_log_init("dsshd", debug ? DSSH_LOG_DEBUG1 : DSSH_LOG_INFO, to_stderr || foreground);
+
+	memset(&hk, 0, sizeof(hk));
+	dssh_config_init(&cfg);
+	/* Command-line options come first: for single-valued keywords the
+	 * first value wins, as in sshd. */
+	for (int i = 0; i < nextra; i++) {
+		if (dssh_config_apply_line(&cfg, extra[i], "command line", (unsigned)i + 1, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "%s\n", err);
+			exit(1);
+		}
+	}
+	for (int i = 0; i < nports; i++) {
+		char line[32];
+
+		snprintf(line, sizeof(line), "Port %d", ports[i]);
+		dssh_config_apply_line(&cfg, line, "command line", 0, err, sizeof(err));
+	}
+	if (config_path != NULL || access(DEFAULT_CONFIG, F_OK) == 0) {
+		const char *path = config_path ? config_path : DEFAULT_CONFIG;
+
+		if (dssh_config_load_file(&cfg, path, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s\n", err);
+			exit(1);
+		}
+	}
+	if ((r = dssh_crypto_engine_create(cfg.crypto_engine ? cfg.crypto_engine : "openssl",
+	    NULL, &engine)) != 0) {
+		fprintf(stderr, "CryptoEngine %s: %s (available: %s)\n",
+		    cfg.crypto_engine ? cfg.crypto_engine : "openssl", dssh_err_str(r),
+		    dssh_crypto_engine_names());
+		exit(1);
+	}
+	char *ciphers = filter_supported(engine, default_ciphers, false);
+	char *macs = filter_supported(engine, default_macs, true);
+	struct dssh_config_alg_defaults defs = {
+		.ciphers = { ciphers, ciphers },
+		.macs = { macs, macs },
+		.kex = { dssh_kex_alg_names(), dssh_kex_alg_names() },
+		.host_key = { default_hostkey_algs, supported_hostkey_algs },
+	};
+	if (dssh_config_finalize(&cfg, &defs, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	if (!debug && cfg.log_level >= 0)
+		dssh_log_set_level((enum dssh_log_level)cfg.log_level);
+	if (dump) {
+		dssh_config_dump(&cfg, stdout);
+		exit(0);
+	}
+	if (!test_only)
+		ensure_default_hostkeys(&cfg);
+	if (load_hostkeys(&cfg, &hk) != 0)
+		exit(1);
+	if (test_only)
+		exit(0);
+
+	struct dssh_ssh_conf sshconf = {
+		.kex_algs = cfg.kex_algorithms,
+		.cipher_algs = cfg.ciphers,
+		.mac_algs = cfg.macs,
+		.pubkey_algs = pubkey_algs,
+		.hostkeys = hk.algs,
+		.n_hostkeys = hk.nalgs,
+		.rekey_bytes = cfg.rekey_limit_bytes,
+		.rekey_seconds = cfg.rekey_limit_seconds > 0 ? (uint32_t)cfg.rekey_limit_seconds : 0,
+		.max_auth_tries = (unsigned)cfg.max_auth_tries,
+		.pubkey_auth = cfg.pubkey_authentication != 0,
+		.password_auth = cfg.password_authentication != 0,
+		.client_alive_interval = (uint32_t)cfg.client_alive_interval,
+		.client_alive_count_max = (unsigned)cfg.client_alive_count_max,
+		.version_comment = "dssh_" DSSH_VERSION,
+		.engine = engine,
+	};
+	dssh_info("dsshd %s: crypto engine %s, kernel sockets", DSSH_VERSION,
+	    dssh_crypto_engine_name(engine));
+	if (!foreground && daemon(0, 0) != 0)
+		dssh_fatal("daemon: %s", strerror(errno));
+	write_pidfile(cfg.pid_file);
+	r = dsshd_server_run(&cfg, &sshconf);
+	free_hostkeys(&hk);
+	free(ciphers);
+	free(macs);
+	dssh_crypto_engine_free(engine);
+	dssh_config_free(&cfg);
+	return r == 0 ? 0 : 1;
+}

@@ -1,0 +1,890 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dsshd on kernel sockets: the host of the SSH engine. It owns sockets,
+ * child processes and the PAM worker, and answers the engine's questions
+ * (is this key authorised, run this command) through dssh_conn_host_ops.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dssh_auth.h"
+#include "dssh_buf.h"
+#include "dssh_err.h"
+#include "dssh_evloop.h"
+#include "dssh_log.h"
+#include "dssh_session.h"
+#include "dssh_util.h"
+#include "server.h"
+
+#define READ_CHUNK (256u * 1024)
+#define CHILD_READ_CHUNK (64u * 1024)
+#define MAX_LISTENERS 16
+#define MAX_ORPHANS 256
+#define MAX_SESS_ENV 64
+#define PAM_SERVICE "dsshd"
+
+struct conn;
+
+struct sess {
+	struct conn *conn;
+	uint32_t chan;
+	bool pty;
+	char *term;
+	uint32_t cols, rows, xpixel, ypixel;
+	uint8_t *modes;
+	size_t modes_len;
+	char *env[MAX_SESS_ENV];
+	size_t nenv;
+	bool spawned, finished;
+	struct dssh_session_child child;
+	struct dssh_evsource out_src, err_src, in_src;  /* out_src serves a pty both ways */
+	struct dssh_buf to_child;
+	bool client_eof, stdin_closed, out_eof, err_eof, exited;
+	int wait_status;
+};
+
+struct conn {
+	struct dsshd *srv;
+	struct conn *next;
+	struct dssh_evsource src;
+	uint64_t id;
+	char peer_ip[64], local_ip[64];
+	int peer_port, local_port;
+	char log_id[128];
+	struct dssh_conn *ssh;
+	uint64_t start_ms;
+	struct dssh_auth_user user;
+	bool have_user;
+	struct dssh_authkey_opts keyopts;
+	bool have_keyopts;
+	bool pam_policy_ok;
+	bool dead;
+	struct sess *sess[32];
+};
+
+struct listener {
+	struct dsshd *srv;
+	struct dssh_evsource src;
+};
+
+struct dsshd {
+	const struct dssh_config *cfg;
+	const struct dssh_ssh_conf *sshconf;
+	struct dssh_evloop *loop;
+	struct dssh_pam_worker *pam;
+	struct dssh_evsource pam_src;
+	struct dssh_evsource sig_src;
+	struct listener listeners[MAX_LISTENERS];
+	unsigned nlisteners;
+	struct conn *conns;
+	uint64_t next_id;
+	pid_t orphans[MAX_ORPHANS];
+	unsigned norphans;
+	volatile int stop;
+	uint8_t rbuf[READ_CHUNK];
+};
+
+static void conn_after_io(struct conn *c);
+
+/* ---- sessions ---------------------------------------------------------- */
+
+static struct sess *
+sess_of(struct conn *c, uint32_t chan)
+{
+	return chan < DSSH_ARRAY_SIZE(c->sess) ? c->sess[chan] : NULL;
+}
+
+static void
+orphan_add(struct dsshd *srv, pid_t pid)
+{
+	if (srv->norphans < MAX_ORPHANS)
+		srv->orphans[srv->norphans++] = pid;
+}
+
+static void
+sess_free(struct sess *s)
+{
+	struct dsshd *srv = s->conn->srv;
+
+	if (s->spawned) {
+		dssh_evloop_del(srv->loop, &s->out_src);
+		dssh_evloop_del(srv->loop, &s->err_src);
+		dssh_evloop_del(srv->loop, &s->in_src);
+		if (!s->exited) {
+			/* The peer went away: hang up on the child, reap it later. */
+			dssh_session_signal(&s->child, "HUP");
+			orphan_add(srv, s->child.pid);
+		}
+		dssh_session_close(&s->child);
+	}
+	s->conn->sess[s->chan] = NULL;
+	free(s->term);
+	free(s->modes);
+	for (size_t i = 0; i < s->nenv; i++)
+		free(s->env[i]);
+	dssh_buf_free(&s->to_child);
+	free(s);
+}
+
+static bool
+output_has_room(struct sess *s)
+{
+	return dssh_chan_send_space(s->conn->ssh, s->chan) > 0;
+}
+
+static void
+sess_update_events(struct sess *s)
+{
+	struct dssh_evloop *loop = s->conn->srv->loop;
+	bool room = output_has_room(s);
+	bool pending = dssh_buf_len(&s->to_child) > 0;
+
+	if (!s->spawned)
+		return;
+	if (s->pty) {
+		uint32_t ev = (room && !s->out_eof ? EPOLLIN : 0) | (pending && !s->out_eof ? EPOLLOUT : 0);
+
+		if (!s->out_eof)
+			dssh_evloop_set(loop, &s->out_src, ev);
+		return;
+	}
+	if (!s->out_eof)
+		dssh_evloop_set(loop, &s->out_src, room ? EPOLLIN : 0);
+	if (!s->err_eof)
+		dssh_evloop_set(loop, &s->err_src, room ? EPOLLIN : 0);
+	if (!s->stdin_closed)
+		dssh_evloop_set(loop, &s->in_src, pending ? EPOLLOUT : 0);
+}
+
+static void
+sess_maybe_close_stdin(struct sess *s)
+{
+	if (s->client_eof && !s->pty && !s->stdin_closed && dssh_buf_len(&s->to_child) == 0) {
+		dssh_evloop_del(s->conn->srv->loop, &s->in_src);
+		dssh_session_close_stdin(&s->child);
+		s->stdin_closed = true;
+	}
+}
+
+/* All output read and the child reaped: report and close the channel. */
+static void
+sess_maybe_finish(struct sess *s)
+{
+	struct dssh_conn *ssh = s->conn->ssh;
+	int code;
+	const char *sig;
+	bool core;
+
+	if (s->finished || !s->spawned || !s->exited || !s->out_eof || (!s->pty && !s->err_eof))
+		return;
+	s->finished = true;
+	if (dssh_session_exit_info(s->wait_status, &code, &sig, &core) == 0 && sig != NULL)
+		dssh_chan_exit_signal(ssh, s->chan, sig, core);
+	else
+		dssh_chan_exit_status(ssh, s->chan, (uint32_t)code);
+	dssh_chan_send_eof(ssh, s->chan);
+	dssh_chan_close(ssh, s->chan);
+}
+
+static void
+sess_flush_to_child(struct sess *s)
+{
+	int fd = s->child.stdin_fd;
+
+	while (dssh_buf_len(&s->to_child) > 0 && !s->stdin_closed) {
+		ssize_t n = write(fd, dssh_buf_ptr(&s->to_child), dssh_buf_len(&s->to_child));
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			/* The child stopped reading for good: drop what it will never get. */
+			size_t lost = dssh_buf_len(&s->to_child);
+
+			dssh_buf_reset(&s->to_child);
+			dssh_chan_consumed(s->conn->ssh, s->chan, lost);
+			if (!s->pty) {
+				dssh_evloop_del(s->conn->srv->loop, &s->in_src);
+				dssh_session_close_stdin(&s->child);
+				s->stdin_closed = true;
+			}
+			break;
+		}
+		dssh_buf_consume(&s->to_child, (size_t)n);
+		dssh_chan_consumed(s->conn->ssh, s->chan, (size_t)n);
+	}
+	sess_maybe_close_stdin(s);
+}
+
+/* Read one chunk of child output into the channel. */
+static void
+sess_read_child(struct sess *s, int fd, bool is_stderr, bool *eof)
+{
+	size_t space = dssh_chan_send_space(s->conn->ssh, s->chan);
+	uint8_t *buf = s->conn->srv->rbuf;
+
+	if (space == 0)
+		return;
+	ssize_t n = read(fd, buf, DSSH_MIN(space, (size_t)CHILD_READ_CHUNK));
+
+	if (n > 0) {
+		dssh_chan_send(s->conn->ssh, s->chan, buf, (size_t)n, is_stderr);
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	/* 0, or EIO from a pty master once the last slave fd is gone. */
+	*eof = true;
+}
+
+static void
+sess_out_cb(struct dssh_evsource *src, uint32_t ev)
+{
+	struct sess *s = (struct sess *)((char *)src - offsetof(struct sess, out_src));
+	struct conn *c = s->conn;
+
+	if (s->pty && (ev & EPOLLOUT))
+		sess_flush_to_child(s);
+	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		sess_read_child(s, src->fd, false, &s->out_eof);
+		if (s->out_eof)
+			dssh_evloop_del(c->srv->loop, src);
+	}
+	sess_maybe_finish(s);
+	conn_after_io(c);
+}
+
+static void
+sess_err_cb(struct dssh_evsource *src, uint32_t ev)
+{
+	struct sess *s = (struct sess *)((char *)src - offsetof(struct sess, err_src));
+	struct conn *c = s->conn;
+
+	(void)ev;
+	sess_read_child(s, src->fd, true, &s->err_eof);
+	if (s->err_eof)
+		dssh_evloop_del(c->srv->loop, src);
+	sess_maybe_finish(s);
+	conn_after_io(c);
+}
+
+static void
+sess_in_cb(struct dssh_evsource *src, uint32_t ev)
+{
+	struct sess *s = (struct sess *)((char *)src - offsetof(struct sess, in_src));
+
+	(void)ev;
+	sess_flush_to_child(s);
+	conn_after_io(s->conn);
+}
+
+static int
+sess_spawn(struct sess *s, const struct dssh_session_req *req)
+{
+	struct conn *c = s->conn;
+	const struct dssh_config *cfg = c->srv->cfg;
+	struct dssh_session_spec spec;
+	char ssh_client[160], ssh_connection[200];
+	const char *command = NULL;
+	int r;
+
+	memset(&spec, 0, sizeof(spec));
+	if (req->type == DSSH_REQ_EXEC) {
+		command = req->command;
+	} else if (req->type == DSSH_REQ_SUBSYSTEM) {
+		for (unsigned i = 0; i < cfg->nsubsystems; i++)
+			if (strcmp(cfg->subsystems[i].name, req->name) == 0)
+				command = cfg->subsystems[i].command;
+		if (command == NULL) {
+			dssh_info("%s: subsystem request for %s refused", c->log_id, req->name);
+			return DSSH_ERR_NOT_FOUND;
+		}
+		spec.subsystem = true;
+	}
+	snprintf(ssh_client, sizeof(ssh_client), "%s %d %d", c->peer_ip, c->peer_port,
+	    c->local_port);
+	snprintf(ssh_connection, sizeof(ssh_connection), "%s %d %s %d", c->peer_ip, c->peer_port,
+	    c->local_ip, c->local_port);
+	spec.user.name = c->user.name;
+	spec.user.uid = c->user.uid;
+	spec.user.gid = c->user.gid;
+	spec.user.home = c->user.home;
+	spec.user.shell = c->user.shell;
+	spec.command = command;
+	if (c->have_keyopts && c->keyopts.command != NULL) {
+		spec.forced_command = c->keyopts.command;
+		spec.original_command = command;
+	}
+	spec.want_pty = s->pty;
+	spec.term = s->term;
+	spec.cols = s->cols;
+	spec.rows = s->rows;
+	spec.xpixel = s->xpixel;
+	spec.ypixel = s->ypixel;
+	spec.modes = s->modes;
+	spec.modes_len = s->modes_len;
+	spec.env = (const char *const *)s->env;
+	spec.n_env = s->nenv;
+	spec.ssh_client = ssh_client;
+	spec.ssh_connection = ssh_connection;
+	spec.remote_host = c->peer_ip;
+	spec.use_pam = cfg->use_pam;
+	spec.pam_service = PAM_SERVICE;
+	if ((r = dssh_session_spawn(&spec, &s->child)) != 0) {
+		dssh_error("%s: cannot start session for %s: %s", c->log_id, c->user.name,
+		    dssh_err_str(r));
+		return r;
+	}
+	s->spawned = true;
+	dssh_verbose("%s: channel %u: %s for %s (pid %d)%s", c->log_id, s->chan,
+	    spec.forced_command ? "forced command" : command ? "exec" : "shell", c->user.name,
+	    (int)s->child.pid, s->pty ? " with pty" : "");
+	s->out_src = (struct dssh_evsource){ .fd = s->child.stdout_fd, .cb = sess_out_cb };
+	if (!s->pty) {
+		s->err_src = (struct dssh_evsource){ .fd = s->child.stderr_fd, .cb = sess_err_cb };
+		s->in_src = (struct dssh_evsource){ .fd = s->child.stdin_fd, .cb = sess_in_cb };
+	}
+	sess_update_events(s);
+	return 0;
+}
+
+static int
+sess_add_env(struct sess *s, const char *name, const char *value)
+{
+	const struct dssh_config *cfg = s->conn->srv->cfg;
+	bool ok = false;
+
+	for (unsigned i = 0; i < cfg->naccept_env && !ok; i++)
+		ok = dssh_match_pattern(name, cfg->accept_env[i]);
+	if (!ok || s->nenv >= MAX_SESS_ENV || strchr(name, '=') != NULL) {
+		dssh_debug("%s: ignoring env %s", s->conn->log_id, name);
+		return DSSH_ERR_PERMISSION;
+	}
+	size_t n = strlen(name) + strlen(value) + 2;
+
+	if ((s->env[s->nenv] = malloc(n)) == NULL)
+		return DSSH_ERR_ALLOC;
+	snprintf(s->env[s->nenv++], n, "%s=%s", name, value);
+	return 0;
+}
+
+/* ---- engine callbacks --------------------------------------------------- */
+
+static bool
+lookup_user(struct conn *c, const char *name, const char *method, bool forced)
+{
+	char why[200] = "";
+
+	if (!c->have_user) {
+		if (dssh_auth_user_lookup(name, &c->user) != 0)
+			return false;
+		c->have_user = true;
+	}
+	if (!c->user.exists || strcmp(c->user.name, name) != 0) {
+		dssh_info("%s: Invalid user %s", c->log_id, name);
+		return false;
+	}
+	if (dssh_auth_user_allowed(c->srv->cfg, &c->user, c->peer_ip, NULL, why, sizeof(why)) != 0) {
+		dssh_info("%s: User %s not allowed: %s", c->log_id, name, why);
+		return false;
+	}
+	if (c->user.uid == 0 && dssh_auth_root_allowed(c->srv->cfg, method, forced) != 0) {
+		dssh_info("%s: ROOT LOGIN REFUSED (%s)", c->log_id, method);
+		return false;
+	}
+	return true;
+}
+
+static int
+host_auth_pubkey(void *host, const char *user, const uint8_t *blob, size_t len, bool final)
+{
+	struct conn *c = host;
+	struct dssh_authkey_opts opts;
+	int r;
+
+	if (!lookup_user(c, user, "publickey", true))
+		return DSSH_ERR_PERMISSION;
+	dssh_authkey_opts_init(&opts);
+	r = dssh_authkeys_check(c->srv->cfg, &c->user, blob, len, c->peer_ip, &opts);
+	if (r == 0 && c->user.uid == 0 &&
+	    dssh_auth_root_allowed(c->srv->cfg, "publickey", opts.command != NULL) != 0) {
+		dssh_info("%s: ROOT LOGIN REFUSED (publickey without forced command)", c->log_id);
+		r = DSSH_ERR_PERMISSION;
+	}
+	if (r == 0 && final) {
+		if (c->have_keyopts)
+			dssh_authkey_opts_free(&c->keyopts);
+		c->keyopts = opts;
+		c->have_keyopts = true;
+		return 0;
+	}
+	dssh_authkey_opts_free(&opts);
+	return r;
+}
+
+static int
+host_auth_password(void *host, const char *user, const char *password)
+{
+	struct conn *c = host;
+	struct dssh_pam_request req = {
+		.id = c->id, .user = user, .password = password, .remote_host = c->peer_ip,
+		.kind = DSSH_PAM_PASSWORD,
+		.allow_empty_password = c->srv->cfg->permit_empty_passwords != 0,
+	};
+
+	if (!c->srv->cfg->use_pam || c->srv->pam == NULL)
+		return DSSH_ERR_UNSUPPORTED;
+	/* Unknown or refused users still go through PAM, so that the answer
+	 * takes as long as for a real user with a wrong password. */
+	c->pam_policy_ok = lookup_user(c, user, "password", false);
+	if (dssh_pam_worker_submit(c->srv->pam, &req) != 0)
+		return DSSH_ERR_BUSY;
+	return DSSH_ERR_AGAIN;
+}
+
+static void
+host_auth_success(void *host, const char *user, enum dssh_auth_method m)
+{
+	struct conn *c = host;
+
+	(void)m;
+	dssh_debug("%s: session for %s starts", c->log_id, user);
+}
+
+static int
+host_session_open(void *host, uint32_t chan)
+{
+	struct conn *c = host;
+	struct sess *s;
+
+	if (chan >= DSSH_ARRAY_SIZE(c->sess) || c->sess[chan] != NULL)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return DSSH_ERR_ALLOC;
+	s->conn = c;
+	s->chan = chan;
+	dssh_buf_init(&s->to_child, 0);
+	c->sess[chan] = s;
+	return 0;
+}
+
+static int
+store_pty(struct sess *s, const struct dssh_session_req *req)
+{
+	struct conn *c = s->conn;
+
+	if (s->pty || (c->have_keyopts && !c->keyopts.permit_pty))
+		return DSSH_ERR_PERMISSION;
+	free(s->term);
+	free(s->modes);
+	s->term = strdup(req->term);
+	s->modes = malloc(req->modes_len ? req->modes_len : 1);
+	if (s->term == NULL || s->modes == NULL)
+		return DSSH_ERR_ALLOC;
+	memcpy(s->modes, req->modes, req->modes_len);
+	s->modes_len = req->modes_len;
+	s->cols = req->cols;
+	s->rows = req->rows;
+	s->xpixel = req->xpixel;
+	s->ypixel = req->ypixel;
+	s->pty = true;
+	return 0;
+}
+
+static int
+host_session_request(void *host, uint32_t chan, const struct dssh_session_req *req)
+{
+	struct conn *c = host;
+	struct sess *s = sess_of(c, chan);
+
+	if (s == NULL)
+		return DSSH_ERR_NOT_FOUND;
+	switch (req->type) {
+	case DSSH_REQ_PTY:
+		return store_pty(s, req);
+	case DSSH_REQ_ENV:
+		return sess_add_env(s, req->name, req->value);
+	case DSSH_REQ_SHELL:
+	case DSSH_REQ_EXEC:
+	case DSSH_REQ_SUBSYSTEM:
+		return s->spawned ? DSSH_ERR_PROTOCOL : sess_spawn(s, req);
+	case DSSH_REQ_WINDOW_CHANGE:
+		s->cols = req->cols;
+		s->rows = req->rows;
+		return s->spawned && s->pty ?
+		    dssh_session_resize(&s->child, req->cols, req->rows, req->xpixel, req->ypixel) : 0;
+	case DSSH_REQ_SIGNAL:
+		return s->spawned && !s->exited ? dssh_session_signal(&s->child, req->name) :
+		    DSSH_ERR_NOT_FOUND;
+	}
+	return DSSH_ERR_UNSUPPORTED;
+}
+
+static void
+host_channel_data(void *host, uint32_t chan, const uint8_t *p, size_t n)
+{
+	struct conn *c = host;
+	struct sess *s = sess_of(c, chan);
+
+	if (s == NULL || !s->spawned || s->stdin_closed) {
+		/* Nobody will read it: give the window back at once. */
+		dssh_chan_consumed(c->ssh, chan, n);
+		return;
+	}
+	if (dssh_buf_put(&s->to_child, p, n) != 0) {
+		dssh_chan_consumed(c->ssh, chan, n);
+		return;
+	}
+	sess_flush_to_child(s);
+}
+
+static void
+host_channel_eof(void *host, uint32_t chan)
+{
+	struct sess *s = sess_of(host, chan);
+
+	if (s == NULL)
+		return;
+	s->client_eof = true;
+	if (s->spawned)
+		sess_maybe_close_stdin(s);
+}
+
+static void
+host_channel_closed(void *host, uint32_t chan)
+{
+	struct sess *s = sess_of(host, chan);
+
+	if (s != NULL)
+		sess_free(s);
+}
+
+static void
+host_channel_writable(void *host, uint32_t chan)
+{
+	(void)host;
+	(void)chan;   /* conn_after_io re-arms the child fds */
+}
+
+static const struct dssh_conn_host_ops host_ops = {
+	.auth_pubkey = host_auth_pubkey,
+	.auth_password = host_auth_password,
+	.auth_success = host_auth_success,
+	.session_open = host_session_open,
+	.session_request = host_session_request,
+	.channel_data = host_channel_data,
+	.channel_eof = host_channel_eof,
+	.channel_closed = host_channel_closed,
+	.channel_writable = host_channel_writable,
+};
+
+/* ---- connections -------------------------------------------------------- */
+
+static void
+conn_free(struct conn *c)
+{
+	struct dsshd *srv = c->srv;
+
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(c->sess); i++)
+		if (c->sess[i] != NULL)
+			sess_free(c->sess[i]);
+	for (struct conn **pp = &srv->conns; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	dssh_evloop_del(srv->loop, &c->src);
+	close(c->src.fd);
+	dssh_conn_free(c->ssh);
+	if (c->have_user)
+		dssh_auth_user_clear(&c->user);
+	if (c->have_keyopts)
+		dssh_authkey_opts_free(&c->keyopts);
+	dssh_verbose("%s: connection closed", c->log_id);
+	free(c);
+}
+
+static bool
+conn_flush(struct conn *c)
+{
+	for (;;) {
+		const uint8_t *p;
+		size_t n;
+
+		dssh_conn_output(c->ssh, &p, &n);
+		if (n == 0)
+			return true;
+		ssize_t w = send(c->src.fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return true;
+			dssh_verbose("%s: write: %s", c->log_id, strerror(errno));
+			return false;
+		}
+		dssh_conn_output_consume(c->ssh, (size_t)w);
+	}
+}
+
+/* After anything touched the engine: send, re-arm interest, or tear down. */
+static void
+conn_after_io(struct conn *c)
+{
+	if (!c->dead && !conn_flush(c))
+		c->dead = true;
+	if (c->dead || (dssh_conn_closing(c->ssh) && dssh_conn_output_pending(c->ssh) == 0)) {
+		conn_free(c);
+		return;
+	}
+	uint32_t ev = 0;
+
+	if (!dssh_conn_closing(c->ssh) && !dssh_conn_input_paused(c->ssh))
+		ev |= EPOLLIN;
+	if (dssh_conn_output_pending(c->ssh) > 0)
+		ev |= EPOLLOUT;
+	dssh_evloop_set(c->srv->loop, &c->src, ev);
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(c->sess); i++)
+		if (c->sess[i] != NULL)
+			sess_update_events(c->sess[i]);
+}
+
+static void
+conn_cb(struct dssh_evsource *src, uint32_t ev)
+{
+	struct conn *c = (struct conn *)((char *)src - offsetof(struct conn, src));
+
+	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		ssize_t n = recv(src->fd, c->srv->rbuf, READ_CHUNK, 0);
+
+		if (n > 0) {
+			dssh_conn_input(c->ssh, c->srv->rbuf, (size_t)n, dssh_now_ms());
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			dssh_verbose("%s: connection closed by peer", c->log_id);
+			c->dead = true;
+		}
+	}
+	conn_after_io(c);
+}
+
+static void
+accept_cb(struct dssh_evsource *src, uint32_t ev)
+{
+	struct listener *l = (struct listener *)((char *)src - offsetof(struct listener, src));
+	struct dsshd *srv = l->srv;
+
+	(void)ev;
+	for (;;) {
+		struct conn *c = calloc(1, sizeof(*c));
+		int fd;
+
+		if (c == NULL)
+			return;
+		if (dssh_accept_tcp(src->fd, &fd, c->peer_ip, sizeof(c->peer_ip), &c->peer_port,
+		    c->local_ip, sizeof(c->local_ip), &c->local_port) != 0) {
+			free(c);
+			return;
+		}
+		c->srv = srv;
+		c->id = ++srv->next_id;
+		c->start_ms = dssh_now_ms();
+		snprintf(c->log_id, sizeof(c->log_id), "%s port %d", c->peer_ip, c->peer_port);
+		c->src = (struct dssh_evsource){ .fd = fd, .cb = conn_cb };
+		if (dssh_conn_new(srv->sshconf, &host_ops, c, c->log_id, &c->ssh) != 0 ||
+		    dssh_conn_start(c->ssh, c->start_ms) != 0) {
+			dssh_conn_free(c->ssh);
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = srv->conns;
+		srv->conns = c;
+		dssh_verbose("Connection from %s port %d on %s port %d", c->peer_ip, c->peer_port,
+		    c->local_ip, c->local_port);
+		conn_after_io(c);
+	}
+}
+
+/* ---- PAM, signals, timers ---------------------------------------------- */
+
+static struct conn *
+conn_by_id(struct dsshd *srv, uint64_t id)
+{
+	for (struct conn *c = srv->conns; c != NULL; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void
+pam_cb(struct dssh_evsource *src, uint32_t ev)
+{
+	struct dsshd *srv = (struct dsshd *)((char *)src - offsetof(struct dsshd, pam_src));
+	struct dssh_pam_result res[16];
+	unsigned n;
+
+	(void)ev;
+	while ((n = dssh_pam_worker_collect(srv->pam, res, DSSH_ARRAY_SIZE(res))) > 0) {
+		for (unsigned i = 0; i < n; i++) {
+			struct conn *c = conn_by_id(srv, res[i].id);
+
+			if (c == NULL)
+				continue;
+			if (!res[i].ok && res[i].message[0] != '\0')
+				dssh_verbose("%s: PAM: %s", c->log_id, res[i].message);
+			dssh_conn_auth_result(c->ssh, res[i].ok && c->pam_policy_ok, dssh_now_ms());
+			conn_after_io(c);
+		}
+	}
+}
+
+static void
+reap_children(struct dsshd *srv)
+{
+	for (struct conn *c = srv->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		bool touched = false;
+
+		for (size_t i = 0; i < DSSH_ARRAY_SIZE(c->sess); i++) {
+			struct sess *s = c->sess[i];
+
+			if (s == NULL || !s->spawned || s->exited)
+				continue;
+			if (dssh_session_reap(&s->child, &s->wait_status) == 0) {
+				s->exited = true;
+				touched = true;
+				sess_maybe_finish(s);
+			}
+		}
+		if (touched)
+			conn_after_io(c);
+	}
+	for (unsigned i = 0; i < srv->norphans;) {
+		if (waitpid(srv->orphans[i], NULL, WNOHANG) != 0)
+			srv->orphans[i] = srv->orphans[--srv->norphans];
+		else
+			i++;
+	}
+}
+
+static void
+signal_cb(struct dssh_evsource *src, uint32_t ev)
+{
+	struct dsshd *srv = (struct dsshd *)((char *)src - offsetof(struct dsshd, sig_src));
+	struct signalfd_siginfo si;
+
+	(void)ev;
+	while (read(src->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			reap_children(srv);
+		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			dssh_info("Received signal %u; terminating.", si.ssi_signo);
+			srv->stop = 1;
+		}
+	}
+}
+
+static void
+tick(void *arg)
+{
+	struct dsshd *srv = arg;
+	uint64_t now = dssh_now_ms();
+	int grace = srv->cfg->login_grace_time;
+
+	for (struct conn *c = srv->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		if (!dssh_conn_authenticated(c->ssh) && grace > 0 &&
+		    now - c->start_ms > (uint64_t)grace * 1000) {
+			dssh_info("%s: Timeout before authentication", c->log_id);
+			dssh_conn_disconnect(c->ssh, 2, "Timeout before authentication");
+		}
+		dssh_conn_tick(c->ssh, now);
+		conn_after_io(c);
+	}
+	reap_children(srv);   /* in case a SIGCHLD was coalesced */
+}
+
+static int
+setup_signals(struct dsshd *srv)
+{
+	sigset_t set;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
+	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		return DSSH_ERR_SYSTEM;
+	srv->sig_src = (struct dssh_evsource){ .fd = fd, .cb = signal_cb };
+	return dssh_evloop_set(srv->loop, &srv->sig_src, EPOLLIN);
+}
+
+static int
+setup_listeners(struct dsshd *srv)
+{
+	const struct dssh_config *cfg = srv->cfg;
+	int r;
+
+	for (unsigned i = 0; i < cfg->nlisten && srv->nlisteners < MAX_LISTENERS; i++) {
+		struct listener *l = &srv->listeners[srv->nlisteners];
+		int fd;
+
+		if ((r = dssh_listen_tcp(cfg->listen[i].addr, cfg->listen[i].port, &fd)) != 0)
+			return r;
+		l->srv = srv;
+		l->src = (struct dssh_evsource){ .fd = fd, .cb = accept_cb };
+		if ((r = dssh_evloop_set(srv->loop, &l->src, EPOLLIN)) != 0)
+			return r;
+		srv->nlisteners++;
+		dssh_info("Server listening on %s port %d.", cfg->listen[i].addr, cfg->listen[i].port);
+	}
+	return 0;
+}
+
+int
+dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshconf)
+{
+	struct dsshd *srv = calloc(1, sizeof(*srv));
+	int r;
+
+	if (srv == NULL)
+		return DSSH_ERR_ALLOC;
+	srv->cfg = cfg;
+	srv->sshconf = sshconf;
+	if ((r = dssh_evloop_new(&srv->loop)) != 0 ||
+	    (r = setup_signals(srv)) != 0 ||
+	    (r = setup_listeners(srv)) != 0)
+		goto out;
+	if (cfg->use_pam) {
+		if ((r = dssh_pam_worker_new(PAM_SERVICE, &srv->pam)) != 0) {
+			dssh_error("PAM worker: %s", dssh_err_str(r));
+			goto out;
+		}
+		srv->pam_src = (struct dssh_evsource){ .fd = dssh_pam_worker_fd(srv->pam), .cb = pam_cb };
+		if ((r = dssh_evloop_set(srv->loop, &srv->pam_src, EPOLLIN)) != 0)
+			goto out;
+	}
+	r = dssh_evloop_run(srv->loop, &srv->stop, tick, srv);
+out:
+	while (srv->conns != NULL)
+		conn_free(srv->conns);
+	for (unsigned i = 0; i < srv->nlisteners; i++)
+		close(srv->listeners[i].src.fd);
+	if (srv->pam != NULL)
+		dssh_pam_worker_free(srv->pam);
+	if (srv->sig_src.fd > 0)
+		close(srv->sig_src.fd);
+	dssh_evloop_free(srv->loop);
+	free(srv);
+	return r;
+}

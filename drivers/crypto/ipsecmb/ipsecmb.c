@@ -1,0 +1,850 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * IPsec-MB engine: bursts of SSH packets go through one multi-buffer
+ * manager (per engine instance, i.e. per core) as IMB_JOBs, so that packets
+ * of different sessions fill the SIMD lanes together.
+ *
+ * A burst is processed in up to three phases; every job of a phase is
+ * submitted, then the manager is flushed before the next phase starts. A
+ * phase exists only where one job needs another's output (a MAC over
+ * ciphertext, a Poly1305 key) or where two jobs would otherwise touch the
+ * same bytes at once.
+ *
+ *   mode              seal                       open
+ *   aes-gcm           0: GCM                     0: GCM (tag compared after)
+ *   ctr + hmac        0: hmac(copy), ctr         0: ctr                1: hmac(copy)
+ *   ctr + hmac-etm    0: ctr          1: hmac    0: hmac(copy), ctr
+ *   chacha20-poly     0: chacha20     1: poly    0: poly   1: chacha20
+ *
+ * HMAC input is seq || packet; the packet buffer has no headroom for the
+ * 4-byte sequence number, so the engine copies seq || bytes into a per-slot
+ * scratch buffer (a memcpy costs a few percent of an HMAC-SHA2 pass).
+ *
+ * IPsec-MB's CTR mode increments only the low 32 bits of the counter block
+ * (checked against OpenSSL); SSH's aes-ctr carries through all 128 bits, so a
+ * packet whose counter crosses a 2^32 boundary is split into two jobs.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <intel-ipsec-mb.h>
+#include <openssl/evp.h>
+
+#include "dssh_crypto_driver.h"
+#include "dssh_err.h"
+#include "dssh_log.h"
+#include "dssh_util.h"
+#include "umac.h"
+
+#define IPSECMB_DEFAULT_BURST 32u
+#define IPSECMB_MAX_BURST 64u   /* jobs per slot <= 3; IMB queue holds 256 */
+
+enum ipsecmb_kind {
+	KIND_GCM,
+	KIND_CTR_HMAC,
+	KIND_CTR_ETM,
+	KIND_CTR_UMAC,
+	KIND_CHACHA,
+};
+
+/* Per-SA key schedule; separately allocated to get 64-byte alignment. */
+struct ipsecmb_keys {
+	struct gcm_key_data gcm;                            /* AES-GCM */
+	DECLARE_ALIGNED(uint32_t enc_keys[60], 16);          /* AES-CTR */
+	DECLARE_ALIGNED(uint32_t dec_keys[60], 16);
+	DECLARE_ALIGNED(uint8_t ipad[64], 16);               /* HMAC states */
+	DECLARE_ALIGNED(uint8_t opad[64], 16);
+	uint8_t chacha_main[32];                             /* K_2 */
+	uint8_t chacha_hdr[32];                              /* K_1 */
+	uint8_t ctr[16];               /* CTR: next counter block */
+	uint8_t gcm_iv[12];            /* GCM: fixed(4) || invocation counter(8) */
+};
+
+struct ipsecmb_sa {
+	struct ipsecmb_keys *k;
+	enum ipsecmb_kind kind;
+	unsigned key_len;           /* AES key bytes */
+	IMB_HASH_ALG hmac_alg;
+	unsigned mac_len;
+	struct dssh_umac *umac;     /* umac-*-etm */
+	EVP_CIPHER_CTX *hdr;        /* chacha: K_1 (see chacha_len_ks) */
+};
+
+/* What one op in a burst needs while its jobs are in flight. */
+struct ipsecmb_slot {
+	DECLARE_ALIGNED(uint8_t iv[2][16], 16);
+	uint8_t tag[DSSH_CRYPTO_MAX_TAG];      /* computed tag when opening */
+	uint8_t poly_key[32];
+	uint8_t *scratch;                       /* seq || bytes for HMAC */
+	size_t scratch_cap;
+	int status;
+};
+
+struct ipsecmb_engine {
+	IMB_MGR *mgr;
+	struct ipsecmb_slot *slots;
+	unsigned nslots;
+	/* finished ops waiting for complete() */
+	struct dssh_crypto_op **done;
+	unsigned done_head, done_count, done_cap;
+	struct chacha20_poly1305_context_data cctx;
+};
+
+static const char *
+arch_name(IMB_ARCH a)
+{
+	switch (a) {
+	case IMB_ARCH_NOAESNI: return "no-aesni";
+	case IMB_ARCH_SSE: return "sse";
+	case IMB_ARCH_AVX: return "avx";
+	case IMB_ARCH_AVX2: return "avx2";
+	case IMB_ARCH_AVX512: return "avx512";
+	default: return "unknown";
+	}
+}
+
+static inline struct ipsecmb_engine *
+eng(struct dssh_crypto_engine *e)
+{
+	return e->priv;
+}
+
+static inline struct ipsecmb_sa *
+sapriv(struct dssh_crypto_sa *sa)
+{
+	return sa->priv;
+}
+
+static int
+ipsecmb_engine_init(struct dssh_crypto_engine *e, const struct dssh_crypto_engine_conf *conf)
+{
+	struct ipsecmb_engine *me = eng(e);
+	IMB_ARCH arch = IMB_ARCH_NONE;
+	unsigned n = conf != NULL && conf->max_burst ? conf->max_burst : IPSECMB_DEFAULT_BURST;
+
+	if (n > IPSECMB_MAX_BURST)
+		n = IPSECMB_MAX_BURST;
+	if ((me->mgr = alloc_mb_mgr(0)) == NULL)
+		return DSSH_ERR_ALLOC;
+	init_mb_mgr_auto(me->mgr, &arch);
+	if (imb_get_errno(me->mgr) != 0) {
+		dssh_error("ipsecmb: init_mb_mgr_auto: %s", imb_get_strerror(imb_get_errno(me->mgr)));
+		free_mb_mgr(me->mgr);
+		me->mgr = NULL;
+		return DSSH_ERR_UNSUPPORTED;
+	}
+	dssh_verbose("ipsecmb: IPsec-MB %s, %s manager%s", imb_get_version_str(), arch_name(arch),
+	    (me->mgr->features & IMB_FEATURE_VAES) ? " (VAES)" : "");
+	me->nslots = n;
+	me->done_cap = 1024;
+	if ((me->slots = calloc(n, sizeof(*me->slots))) == NULL ||
+	    (me->done = calloc(me->done_cap, sizeof(*me->done))) == NULL) {
+		free(me->slots);
+		free_mb_mgr(me->mgr);
+		me->slots = NULL;
+		me->mgr = NULL;
+		return DSSH_ERR_ALLOC;
+	}
+	return 0;
+}
+
+static void
+ipsecmb_engine_fini(struct dssh_crypto_engine *e)
+{
+	struct ipsecmb_engine *me = eng(e);
+	unsigned i;
+
+	if (me->slots != NULL) {
+		for (i = 0; i < me->nslots; i++) {
+			dssh_freezero(me->slots[i].scratch, me->slots[i].scratch_cap);
+			dssh_wipe(&me->slots[i], sizeof(me->slots[i]));
+		}
+		free(me->slots);
+	}
+	free(me->done);
+	dssh_wipe(&me->cctx, sizeof(me->cctx));
+	if (me->mgr != NULL)
+		free_mb_mgr(me->mgr);
+	memset(me, 0, sizeof(*me));
+}
+
+/* HMAC inner/outer states: one compression of (key ^ pad) from the IV. */
+static void
+hmac_precompute(IMB_MGR *m, IMB_HASH_ALG alg, const uint8_t *key, size_t klen,
+    uint8_t *ipad, uint8_t *opad)
+{
+	uint8_t blk[128];
+	size_t bs = alg == IMB_AUTH_HMAC_SHA_256 ? 64 : 128, i;
+
+	/* key lengths here (32, 64) never exceed the block size */
+	memset(blk, 0x36, bs);
+	for (i = 0; i < klen; i++)
+		blk[i] ^= key[i];
+	if (alg == IMB_AUTH_HMAC_SHA_256)
+		IMB_SHA256_ONE_BLOCK(m, blk, ipad);
+	else
+		IMB_SHA512_ONE_BLOCK(m, blk, ipad);
+	memset(blk, 0x5c, bs);
+	for (i = 0; i < klen; i++)
+		blk[i] ^= key[i];
+	if (alg == IMB_AUTH_HMAC_SHA_256)
+		IMB_SHA256_ONE_BLOCK(m, blk, opad);
+	else
+		IMB_SHA512_ONE_BLOCK(m, blk, opad);
+	dssh_wipe(blk, sizeof(blk));
+}
+
+static int
+ipsecmb_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
+{
+	struct ipsecmb_sa *s = sapriv(sa);
+	IMB_MGR *m = eng(sa->engine)->mgr;
+	struct ipsecmb_keys *k;
+	int r;
+
+	if ((k = aligned_alloc(64, (sizeof(*k) + 63) & ~(size_t)63)) == NULL)
+		return DSSH_ERR_ALLOC;
+	memset(k, 0, sizeof(*k));
+	s->k = k;
+	switch (sa->cipher->id) {
+	case DSSH_CIPHER_AES128_GCM:
+	case DSSH_CIPHER_AES256_GCM:
+		s->kind = KIND_GCM;
+		s->key_len = sa->cipher->key_len;
+		if (s->key_len == 16)
+			IMB_AES128_GCM_PRE(m, keys->key, &k->gcm);
+		else
+			IMB_AES256_GCM_PRE(m, keys->key, &k->gcm);
+		memcpy(k->gcm_iv, keys->iv, sizeof(k->gcm_iv));
+		return 0;
+	case DSSH_CIPHER_CHACHA20_POLY1305:
+		s->kind = KIND_CHACHA;
+		/* OpenSSH: the first 32 bytes are the main key K_2, then K_1 */
+		memcpy(k->chacha_main, keys->key, 32);
+		memcpy(k->chacha_hdr, keys->key + 32, 32);
+		if ((s->hdr = EVP_CIPHER_CTX_new()) == NULL ||
+		    EVP_EncryptInit_ex(s->hdr, EVP_chacha20(), NULL, k->chacha_hdr, NULL) != 1) {
+			r = DSSH_ERR_LIBCRYPTO;
+			goto fail;
+		}
+		return 0;
+	case DSSH_CIPHER_AES128_CTR:
+		IMB_AES_KEYEXP_128(m, keys->key, k->enc_keys, k->dec_keys);
+		break;
+	case DSSH_CIPHER_AES192_CTR:
+		IMB_AES_KEYEXP_192(m, keys->key, k->enc_keys, k->dec_keys);
+		break;
+	case DSSH_CIPHER_AES256_CTR:
+		IMB_AES_KEYEXP_256(m, keys->key, k->enc_keys, k->dec_keys);
+		break;
+	default:
+		r = DSSH_ERR_UNSUPPORTED;
+		goto fail;
+	}
+	s->key_len = sa->cipher->key_len;
+	memcpy(k->ctr, keys->iv, 16);
+	switch (sa->mac->id) {
+	case DSSH_MAC_HMAC_SHA2_256:
+	case DSSH_MAC_HMAC_SHA2_256_ETM:
+		s->hmac_alg = IMB_AUTH_HMAC_SHA_256;
+		break;
+	case DSSH_MAC_HMAC_SHA2_512:
+	case DSSH_MAC_HMAC_SHA2_512_ETM:
+		s->hmac_alg = IMB_AUTH_HMAC_SHA_512;
+		break;
+	case DSSH_MAC_UMAC_64_ETM:
+	case DSSH_MAC_UMAC_128_ETM:
+		s->kind = KIND_CTR_UMAC;
+		s->mac_len = sa->mac->mac_len;
+		if ((r = dssh_umac_new(keys->mac_key, s->mac_len, &s->umac)) != 0)
+			goto fail;
+		return 0;
+	default:
+		r = DSSH_ERR_UNSUPPORTED;
+		goto fail;
+	}
+	s->kind = sa->mac->etm ? KIND_CTR_ETM : KIND_CTR_HMAC;
+	s->mac_len = sa->mac->mac_len;
+	hmac_precompute(m, s->hmac_alg, keys->mac_key, sa->mac->key_len, k->ipad, k->opad);
+	return 0;
+ fail:
+	EVP_CIPHER_CTX_free(s->hdr);
+	s->hdr = NULL;
+	dssh_freezero(k, sizeof(*k));
+	s->k = NULL;
+	return r;
+}
+
+static void
+ipsecmb_sa_fini(struct dssh_crypto_sa *sa)
+{
+	struct ipsecmb_sa *s = sapriv(sa);
+
+	dssh_freezero(s->k, sizeof(*s->k));
+	dssh_umac_free(s->umac);
+	EVP_CIPHER_CTX_free(s->hdr);     /* cleanses its key schedule */
+	dssh_wipe(s, sizeof(*s));
+}
+
+/* --- counter helpers ---------------------------------------------------- */
+
+static inline uint32_t
+get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void
+put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
+}
+
+/* 128-bit big-endian counter += n */
+static void
+ctr_add(uint8_t c[16], uint64_t n)
+{
+	int i;
+	unsigned carry;
+
+	for (i = 15; i >= 0 && n != 0; i--) {
+		carry = c[i] + (unsigned)(n & 0xff);
+		c[i] = (uint8_t)carry;
+		n = (n >> 8) + (carry >> 8);
+	}
+}
+
+/* 64-bit big-endian invocation counter in the last 8 bytes, += 1 */
+static void
+gcm_iv_inc(uint8_t iv[12])
+{
+	int i;
+
+	for (i = 11; i >= 4; i--)
+		if (++iv[i] != 0)
+			break;
+}
+
+static void
+chacha_nonce(uint8_t nonce[12], uint32_t seq)
+{
+	/* OpenSSH's 64-bit nonce is the sequence number as a big-endian
+	 * uint64; the 96-bit IETF nonce 0^32 || that gives the same ChaCha
+	 * state as the original 64-bit-counter construction while the block
+	 * counter stays below 2^32 (SSH packets are far shorter). */
+	memset(nonce, 0, 8);
+	put_be32(nonce + 8, seq);
+}
+
+/*
+ * chacha20-poly1305@openssh.com needs block 0 (block counter 0) of two
+ * ChaCha20 streams per packet: under K_2 for the Poly1305 key, under K_1 for
+ * the 4 length bytes. IPsec-MB's CHACHA20 cipher job always starts at block
+ * counter 1 (checked against OpenSSL) and has no way to set it, so it can
+ * only do the payload (which OpenSSH also starts at block 1: that part runs
+ * through the multi-buffer manager).
+ *
+ * - Poly1305 key: IPsec-MB's direct chacha20-poly1305 init computes exactly
+ *   this block (the RFC 8439 Poly1305 key) and leaves it, clamped, in the
+ *   public context field poly_key; Poly1305 clamps r itself, so the clamped
+ *   key gives the same tag (the cross-check test confirms it).
+ * - Length: the clamping destroys bits of keystream byte 3, so the 4 length
+ *   bytes come from OpenSSL's ChaCha20 (counter 0 in its 16-byte IV), one
+ *   per-SA EVP context re-IV'd per packet: the next best library path.
+ * Poly1305 over the whole wire packet is an IMB_AUTH_POLY1305 job.
+ */
+static void
+chacha_poly_key(struct ipsecmb_engine *me, const uint8_t key[32], uint32_t seq, uint8_t out[32])
+{
+	uint8_t nonce[12];
+
+	chacha_nonce(nonce, seq);
+	IMB_CHACHA20_POLY1305_INIT(me->mgr, key, &me->cctx, nonce, NULL, 0);
+	memcpy(out, me->cctx.poly_key, 32);
+}
+
+static int
+chacha_len_ks(struct ipsecmb_sa *s, uint32_t seq, uint8_t ks[4])
+{
+	static const uint8_t zero[4];
+	uint8_t iv[16];
+	int ol = 0;
+
+	memset(iv, 0, 12);               /* counter 0, then nonce 0^32 || seq64 */
+	put_be32(iv + 12, seq);
+	if (EVP_EncryptInit_ex(s->hdr, NULL, NULL, NULL, iv) != 1 ||
+	    EVP_EncryptUpdate(s->hdr, ks, &ol, zero, 4) != 1 || ol != 4)
+		return DSSH_ERR_LIBCRYPTO;
+	return 0;
+}
+
+/* --- job plumbing ------------------------------------------------------- */
+
+static inline void
+job_done(IMB_JOB *j)
+{
+	struct ipsecmb_slot *sl = j->user_data;
+
+	if (dssh_unlikely(j->status != IMB_STATUS_COMPLETED) && sl->status == 0)
+		sl->status = DSSH_ERR_LIBCRYPTO;
+}
+
+static inline IMB_JOB *
+job_get(IMB_MGR *m, struct ipsecmb_slot *sl)
+{
+	IMB_JOB *j = IMB_GET_NEXT_JOB(m);
+
+	j->user_data = sl;
+	j->chain_order = IMB_ORDER_CIPHER_HASH;
+	j->cipher_start_src_offset_in_bytes = 0;
+	j->hash_start_src_offset_in_bytes = 0;
+	j->msg_len_to_cipher_in_bytes = 0;
+	j->msg_len_to_hash_in_bytes = 0;
+	j->auth_tag_output = NULL;
+	j->auth_tag_output_len_in_bytes = 0;
+	j->iv = NULL;
+	j->iv_len_in_bytes = 0;
+	return j;
+}
+
+static inline void
+job_submit(IMB_MGR *m)
+{
+	IMB_JOB *j = IMB_SUBMIT_JOB(m);
+
+	while (j != NULL) {
+		job_done(j);
+		j = IMB_GET_COMPLETED_JOB(m);
+	}
+}
+
+static void
+jobs_flush(IMB_MGR *m)
+{
+	IMB_JOB *j;
+
+	while ((j = IMB_FLUSH_JOB(m)) != NULL)
+		job_done(j);
+}
+
+/* CTR over pkt[off, off + len) from counter block ctr; splits at a 2^32
+ * wrap of the low word (see top of file). */
+static void
+submit_ctr(IMB_MGR *m, struct ipsecmb_slot *sl, const struct ipsecmb_sa *s, uint8_t *buf,
+    uint32_t off, uint32_t len, IMB_CIPHER_DIRECTION dir)
+{
+	uint64_t nblk = ((uint64_t)len + 15) / 16;
+	uint64_t room = (uint64_t)1 << 32;
+	uint32_t first;
+	int part;
+	IMB_JOB *j;
+
+	room -= get_be32(sl->iv[0] + 12);
+	if (len == 0)
+		return;
+	first = nblk > room ? (uint32_t)(room * 16) : len;
+	for (part = 0; part < 2; part++) {
+		uint32_t o = part == 0 ? off : off + first;
+		uint32_t l = part == 0 ? first : len - first;
+
+		if (l == 0)
+			break;
+		if (part == 1) {
+			memcpy(sl->iv[1], sl->iv[0], 16);
+			ctr_add(sl->iv[1], room);
+		}
+		j = job_get(m, sl);
+		j->cipher_mode = IMB_CIPHER_CNTR;
+		j->cipher_direction = dir;
+		j->hash_alg = IMB_AUTH_NULL;
+		j->enc_keys = s->k->enc_keys;
+		j->dec_keys = s->k->enc_keys;
+		j->key_len_in_bytes = s->key_len;
+		j->src = buf;
+		j->dst = buf + o;
+		j->cipher_start_src_offset_in_bytes = o;
+		j->msg_len_to_cipher_in_bytes = l;
+		j->iv = sl->iv[part];
+		j->iv_len_in_bytes = 16;
+		job_submit(m);
+	}
+}
+
+static int
+scratch_fill(struct ipsecmb_slot *sl, uint32_t seq, const uint8_t *p, size_t n)
+{
+	size_t need = 4 + n;
+
+	if (need > sl->scratch_cap) {
+		uint8_t *ns;
+		size_t cap = need < 4096 ? 4096 : need + need / 4;
+
+		if ((ns = malloc(cap)) == NULL)
+			return DSSH_ERR_ALLOC;
+		dssh_freezero(sl->scratch, sl->scratch_cap);
+		sl->scratch = ns;
+		sl->scratch_cap = cap;
+	}
+	put_be32(sl->scratch, seq);
+	memcpy(sl->scratch + 4, p, n);
+	return 0;
+}
+
+static void
+submit_hmac(IMB_MGR *m, struct ipsecmb_slot *sl, const struct ipsecmb_sa *s, size_t n,
+    uint8_t *tag)
+{
+	IMB_JOB *j = job_get(m, sl);
+
+	j->cipher_mode = IMB_CIPHER_NULL;
+	j->cipher_direction = IMB_DIR_ENCRYPT;
+	j->hash_alg = s->hmac_alg;
+	j->src = sl->scratch;
+	j->dst = sl->scratch;
+	j->msg_len_to_hash_in_bytes = n;
+	j->u.HMAC._hashed_auth_key_xor_ipad = s->k->ipad;
+	j->u.HMAC._hashed_auth_key_xor_opad = s->k->opad;
+	j->auth_tag_output = tag;
+	j->auth_tag_output_len_in_bytes = s->mac_len;
+	job_submit(m);
+}
+
+static void
+submit_poly(IMB_MGR *m, struct ipsecmb_slot *sl, const uint8_t *buf, uint32_t len, uint8_t *tag)
+{
+	IMB_JOB *j = job_get(m, sl);
+
+	j->cipher_mode = IMB_CIPHER_NULL;
+	j->cipher_direction = IMB_DIR_ENCRYPT;
+	j->hash_alg = IMB_AUTH_POLY1305;
+	j->src = buf;
+	j->dst = (uint8_t *)(uintptr_t)buf;
+	j->msg_len_to_hash_in_bytes = len;
+	j->u.POLY1305._key = sl->poly_key;
+	j->auth_tag_output = tag;
+	j->auth_tag_output_len_in_bytes = 16;
+	job_submit(m);
+}
+
+static void
+submit_chacha(IMB_MGR *m, struct ipsecmb_slot *sl, const struct ipsecmb_sa *s, uint8_t *pkt,
+    uint32_t len, IMB_CIPHER_DIRECTION dir)
+{
+	IMB_JOB *j;
+
+	if (len <= 4)
+		return;
+	j = job_get(m, sl);
+	j->cipher_mode = IMB_CIPHER_CHACHA20;   /* starts at block counter 1 */
+	j->cipher_direction = dir;
+	j->hash_alg = IMB_AUTH_NULL;
+	j->enc_keys = s->k->chacha_main;
+	j->dec_keys = s->k->chacha_main;
+	j->key_len_in_bytes = 32;
+	j->src = pkt;
+	j->dst = pkt + 4;
+	j->cipher_start_src_offset_in_bytes = 4;
+	j->msg_len_to_cipher_in_bytes = len - 4;
+	j->iv = sl->iv[0];
+	j->iv_len_in_bytes = 12;
+	job_submit(m);
+}
+
+static void
+submit_gcm(IMB_MGR *m, struct ipsecmb_slot *sl, const struct ipsecmb_sa *s, uint8_t *pkt,
+    uint32_t len, IMB_CIPHER_DIRECTION dir, uint8_t *tag)
+{
+	IMB_JOB *j = job_get(m, sl);
+
+	j->cipher_mode = IMB_CIPHER_GCM;
+	j->cipher_direction = dir;
+	j->chain_order = dir == IMB_DIR_ENCRYPT ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
+	j->hash_alg = IMB_AUTH_AES_GMAC;
+	j->enc_keys = &s->k->gcm;
+	j->dec_keys = &s->k->gcm;
+	j->key_len_in_bytes = s->key_len;
+	j->src = pkt;
+	j->dst = pkt + 4;
+	j->cipher_start_src_offset_in_bytes = 4;
+	j->msg_len_to_cipher_in_bytes = len - 4;
+	j->hash_start_src_offset_in_bytes = 4;
+	j->msg_len_to_hash_in_bytes = len - 4;
+	j->iv = sl->iv[0];
+	j->iv_len_in_bytes = 12;
+	j->u.GCM.aad = pkt;
+	j->u.GCM.aad_len_in_bytes = 4;
+	j->auth_tag_output = tag;
+	j->auth_tag_output_len_in_bytes = 16;
+	job_submit(m);
+}
+
+/* Basic shape checks, so that no job can run past the caller's buffer. */
+static int
+op_check(const struct dssh_crypto_op *op)
+{
+	const struct dssh_crypto_sa *sa = op->sa;
+	uint32_t bl = sa->cipher->block_len;
+
+	if (op->pkt == NULL || op->len < 16 || op->len > (1u << 30))
+		return DSSH_ERR_INVALID_ARGUMENT;
+	switch (sapriv((struct dssh_crypto_sa *)sa)->kind) {
+	case KIND_CTR_HMAC:
+		return op->len % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
+	case KIND_CTR_ETM:
+	case KIND_CTR_UMAC:
+	case KIND_GCM:
+		return (op->len - 4) % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
+	case KIND_CHACHA:
+		return 0;
+	}
+	return DSSH_ERR_INTERNAL;
+}
+
+/* Phase 0: state advance and first jobs. */
+static void
+phase0(struct ipsecmb_engine *me, struct dssh_crypto_op *op, struct ipsecmb_slot *sl)
+{
+	struct ipsecmb_sa *s = sapriv(op->sa);
+	IMB_MGR *m = me->mgr;
+	bool seal = op->sa->dir == DSSH_CRYPTO_SEAL;
+	IMB_CIPHER_DIRECTION dir = seal ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
+	uint8_t *pkt = op->pkt;
+	uint32_t len = op->len, i;
+	int r;
+
+	switch (s->kind) {
+	case KIND_GCM:
+		memcpy(sl->iv[0], s->k->gcm_iv, 12);
+		gcm_iv_inc(s->k->gcm_iv);
+		submit_gcm(m, sl, s, pkt, len, dir, seal ? pkt + len : sl->tag);
+		break;
+	case KIND_CTR_HMAC:
+		memcpy(sl->iv[0], s->k->ctr, 16);
+		ctr_add(s->k->ctr, len / 16);
+		if (seal) {
+			if ((r = scratch_fill(sl, op->seq, pkt, len)) != 0) {
+				sl->status = r;
+				break;
+			}
+			submit_hmac(m, sl, s, 4 + (size_t)len, pkt + len);
+		}
+		submit_ctr(m, sl, s, pkt, 0, len, dir);
+		break;
+	case KIND_CTR_ETM:
+	case KIND_CTR_UMAC:
+		memcpy(sl->iv[0], s->k->ctr, 16);
+		ctr_add(s->k->ctr, (len - 4) / 16);
+		if (!seal) {
+			if (s->kind == KIND_CTR_UMAC) {
+				dssh_umac_mac(s->umac, op->seq, pkt, len, sl->tag);
+			} else {
+				if ((r = scratch_fill(sl, op->seq, pkt, len)) != 0) {
+					sl->status = r;
+					break;
+				}
+				submit_hmac(m, sl, s, 4 + (size_t)len, sl->tag);
+			}
+		}
+		submit_ctr(m, sl, s, pkt, 4, len - 4, dir);
+		break;
+	case KIND_CHACHA:
+		chacha_nonce(sl->iv[0], op->seq);
+		chacha_poly_key(me, s->k->chacha_main, op->seq, sl->poly_key);
+		if (seal) {
+			uint8_t ks[4];
+
+			if ((r = chacha_len_ks(s, op->seq, ks)) != 0) {
+				sl->status = r;
+				break;
+			}
+			for (i = 0; i < 4; i++)
+				pkt[i] ^= ks[i];
+			dssh_wipe(ks, sizeof(ks));
+			submit_chacha(m, sl, s, pkt, len, dir);
+		} else {
+			submit_poly(m, sl, pkt, len, sl->tag);
+		}
+		break;
+	}
+}
+
+/* Phase 1: jobs that need phase 0's output. */
+static void
+phase1(struct ipsecmb_engine *me, struct dssh_crypto_op *op, struct ipsecmb_slot *sl)
+{
+	struct ipsecmb_sa *s = sapriv(op->sa);
+	IMB_MGR *m = me->mgr;
+	bool seal = op->sa->dir == DSSH_CRYPTO_SEAL;
+	uint8_t *pkt = op->pkt;
+	uint32_t len = op->len, i;
+	int r;
+
+	switch (s->kind) {
+	case KIND_GCM:
+		break;
+	case KIND_CTR_HMAC:
+		if (!seal) {
+			if ((r = scratch_fill(sl, op->seq, pkt, len)) != 0) {
+				sl->status = r;
+				break;
+			}
+			submit_hmac(m, sl, s, 4 + (size_t)len, sl->tag);
+		}
+		break;
+	case KIND_CTR_ETM:
+		if (seal) {
+			if ((r = scratch_fill(sl, op->seq, pkt, len)) != 0) {
+				sl->status = r;
+				break;
+			}
+			submit_hmac(m, sl, s, 4 + (size_t)len, pkt + len);
+		}
+		break;
+	case KIND_CTR_UMAC:
+		if (seal)
+			dssh_umac_mac(s->umac, op->seq, pkt, len, pkt + len);
+		break;
+	case KIND_CHACHA:
+		if (seal) {
+			submit_poly(m, sl, pkt, len, pkt + len);
+		} else if (dssh_ct_memcmp(sl->tag, pkt + len, 16) == 0) {
+			uint8_t ks[4];
+
+			if ((r = chacha_len_ks(s, op->seq, ks)) != 0) {
+				sl->status = r;
+				break;
+			}
+			for (i = 0; i < 4; i++)
+				pkt[i] ^= ks[i];
+			dssh_wipe(ks, sizeof(ks));
+			submit_chacha(m, sl, s, pkt, len, IMB_DIR_DECRYPT);
+		} else if (sl->status == 0) {
+			sl->status = DSSH_ERR_MAC_INVALID;
+		}
+		break;
+	}
+}
+
+/* After the last phase: verify (open) and publish the status. */
+static void
+finish(struct dssh_crypto_op *op, struct ipsecmb_slot *sl)
+{
+	struct ipsecmb_sa *s = sapriv(op->sa);
+	size_t tl;
+
+	if (op->sa->dir == DSSH_CRYPTO_OPEN && sl->status == 0 && s->kind != KIND_CHACHA) {
+		tl = s->kind == KIND_GCM ? 16 : s->mac_len;
+		if (dssh_ct_memcmp(sl->tag, op->pkt + op->len, tl) != 0)
+			sl->status = DSSH_ERR_MAC_INVALID;
+	}
+	if (sl->status != 0 && op->sa->dir == DSSH_CRYPTO_OPEN && op->pkt != NULL &&
+	    op->len <= (1u << 30))
+		dssh_wipe(op->pkt, op->len);
+	op->status = sl->status;
+	dssh_wipe(sl->tag, sizeof(sl->tag));
+	dssh_wipe(sl->poly_key, sizeof(sl->poly_key));
+}
+
+static void
+done_push(struct ipsecmb_engine *me, struct dssh_crypto_op *op)
+{
+	me->done[(me->done_head + me->done_count) % me->done_cap] = op;
+	me->done_count++;
+}
+
+static unsigned
+ipsecmb_submit(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsigned n)
+{
+	struct ipsecmb_engine *me = eng(e);
+	unsigned room = me->done_cap - me->done_count, done = 0, cnt, i;
+
+	if (n > room)
+		n = room;
+	while (done < n) {
+		cnt = DSSH_MIN(n - done, me->nslots);
+		for (i = 0; i < cnt; i++) {
+			struct dssh_crypto_op *op = ops[done + i];
+
+			me->slots[i].status = op_check(op);
+			if (me->slots[i].status == 0)
+				phase0(me, op, &me->slots[i]);
+		}
+		jobs_flush(me->mgr);
+		for (i = 0; i < cnt; i++)
+			if (me->slots[i].status == 0)
+				phase1(me, ops[done + i], &me->slots[i]);
+		jobs_flush(me->mgr);
+		for (i = 0; i < cnt; i++) {
+			finish(ops[done + i], &me->slots[i]);
+			done_push(me, ops[done + i]);
+		}
+		done += cnt;
+	}
+	return n;
+}
+
+static unsigned
+ipsecmb_complete(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsigned max)
+{
+	struct ipsecmb_engine *me = eng(e);
+	unsigned n = DSSH_MIN(max, me->done_count), i;
+
+	for (i = 0; i < n; i++) {
+		ops[i] = me->done[me->done_head];
+		me->done_head = (me->done_head + 1) % me->done_cap;
+	}
+	me->done_count -= n;
+	return n;
+}
+
+static int
+ipsecmb_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
+    uint32_t *packet_length)
+{
+	struct ipsecmb_sa *s = sapriv(sa);
+	struct ipsecmb_engine *me = eng(sa->engine);
+	uint8_t blk[32];
+	struct ipsecmb_slot sl;
+	unsigned i;
+	int r;
+
+	switch (s->kind) {
+	case KIND_GCM:
+	case KIND_CTR_ETM:
+	case KIND_CTR_UMAC:
+		*packet_length = get_be32(wire);
+		return 0;
+	case KIND_CHACHA:
+		if ((r = chacha_len_ks(s, seq, blk)) != 0)
+			return r;
+		break;
+	case KIND_CTR_HMAC:
+		memset(&sl, 0, sizeof(sl));
+		memcpy(sl.iv[0], s->k->ctr, 16);
+		memset(blk, 0, 16);
+		submit_ctr(me->mgr, &sl, s, blk, 0, 16, IMB_DIR_ENCRYPT);
+		jobs_flush(me->mgr);
+		if (sl.status != 0)
+			return sl.status;
+		break;
+	}
+	for (i = 0; i < 4; i++)
+		blk[i] ^= wire[i];
+	*packet_length = get_be32(blk);
+	dssh_wipe(blk, sizeof(blk));
+	return 0;
+}
+
+const struct dssh_crypto_engine_ops dssh_crypto_ipsecmb_ops = {
+	.name = "ipsecmb",
+	.engine_priv_size = sizeof(struct ipsecmb_engine),
+	.sa_priv_size = sizeof(struct ipsecmb_sa),
+	.engine_init = ipsecmb_engine_init,
+	.engine_fini = ipsecmb_engine_fini,
+	.sa_init = ipsecmb_sa_init,
+	.sa_fini = ipsecmb_sa_fini,
+	.peek_length = ipsecmb_peek_length,
+	.submit = ipsecmb_submit,
+	.complete = ipsecmb_complete,
+};

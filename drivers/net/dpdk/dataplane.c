@@ -1,0 +1,781 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+#include <rte_spinlock.h>
+#include <rte_telemetry.h>
+
+#include "dssh_dpdk.h"
+#include "dssh_err.h"
+#include "dssh_log.h"
+#include "dssh_net.h"
+#include "dssh_util.h"
+
+#define DP_BURST 32
+#define DP_TXQ_MAX 64
+#define DP_NB_RXD 1024
+#define DP_NB_TXD 1024
+#define DP_RING_SIZE 1024
+#define DP_MAX_CORES 64
+#define DP_MAX_ARGS 64
+#define DP_MBUF_CACHE 256
+#define DP_TICK_MS 10
+#define DP_ARP_MIRROR 64
+#define DP_IDLE_YIELD 64
+
+/* Messages between control and data lcores, by value through rte_ring (16 bytes). */
+enum dp_msg_type {
+	DP_MSG_ARP_LEARNED = 1,   /* data → control, and control → other data cores */
+};
+struct dp_msg {
+	uint16_t type;
+	uint16_t from;            /* data core index */
+	uint32_t ip;
+	uint8_t mac[6];
+	uint8_t pad[2];
+};
+
+/* Counters the driver adds to lib/net's. */
+struct dp_core_stats {
+	uint64_t busy_polls, idle_polls;
+	uint64_t tx_queue_full;   /* frames the PMD did not take */
+	uint64_t tx_no_mbuf;
+	uint64_t rx_nonlinear;    /* multi-segment frames that could not be linearised */
+	uint64_t ring_full;
+};
+
+/* Published copy of the counters: written by the core with relaxed atomic stores, read by telemetry. */
+struct dp_published {
+	struct dssh_net_stats net;
+	struct dp_core_stats core;
+};
+
+struct dp;
+
+struct dp_core {
+	unsigned idx;
+	unsigned lcore;
+	uint16_t port, queue;
+	struct dp *dp;
+	struct dssh_net_ctx *net;
+	struct rte_mempool *mp;
+	struct rte_ring *to_ctrl, *from_ctrl;
+	struct rte_mbuf *txq[DP_TXQ_MAX];
+	unsigned ntx;
+	struct dp_core_stats st;
+	struct dp_published pub;
+	int stop;                 /* set by control (release), read by the core (acquire) */
+} __rte_cache_aligned;
+
+struct dp_arp_mirror {
+	uint32_t ip;
+	uint8_t mac[6];
+	uint64_t seen_ms;
+};
+
+struct dp {
+	uint16_t port;
+	unsigned ncores;
+	struct dp_core *cores;
+	struct rte_mempool *mp;
+	uint64_t tsc_per_ms;
+	bool rx_csum, tx_csum;
+	rte_spinlock_t arp_lock;  /* control lcore vs telemetry thread */
+	struct dp_arp_mirror arp[DP_ARP_MIRROR];
+};
+
+/*
+ * Telemetry callbacks take no user argument in DPDK 22.11: the one running
+ * data plane is reachable through this pointer, on the management path only.
+ */
+static rte_spinlock_t dp_tel_lock = RTE_SPINLOCK_INITIALIZER;
+static struct dp *dp_tel;
+
+static uint64_t
+dp_now_ms(const struct dp *dp)
+{
+	return rte_rdtsc() / dp->tsc_per_ms;
+}
+
+static void
+dp_publish(struct dp_core *c)
+{
+	const uint64_t *src = (const uint64_t *)dssh_net_stats(c->net);
+	uint64_t *dst = (uint64_t *)&c->pub.net;
+
+	for (size_t i = 0; i < sizeof(c->pub.net) / sizeof(uint64_t); i++)
+		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+	src = (const uint64_t *)&c->st;
+	dst = (uint64_t *)&c->pub.core;
+	for (size_t i = 0; i < sizeof(c->pub.core) / sizeof(uint64_t); i++)
+		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+}
+
+static void
+dp_tx_flush(struct dp_core *c)
+{
+	uint16_t n;
+
+	if (c->ntx == 0)
+		return;
+	n = rte_eth_tx_burst(c->port, c->queue, c->txq, (uint16_t)c->ntx);
+	if (n < c->ntx) {
+		c->st.tx_queue_full += c->ntx - n;
+		rte_pktmbuf_free_bulk(&c->txq[n], c->ntx - n);
+	}
+	c->ntx = 0;
+}
+
+/* lib/net tx callback: copy the frame into an mbuf and queue it for the burst. */
+static int
+dp_tx(void *arg, const uint8_t *frame, size_t len, unsigned flags)
+{
+	struct dp_core *c = arg;
+	struct rte_mbuf *m;
+	char *p;
+
+	if (c->ntx == DP_TXQ_MAX)
+		dp_tx_flush(c);
+	if ((m = rte_pktmbuf_alloc(c->mp)) == NULL) {
+		c->st.tx_no_mbuf++;
+		return -1;
+	}
+	if (len > UINT16_MAX || (p = rte_pktmbuf_append(m, (uint16_t)len)) == NULL) {
+		rte_pktmbuf_free(m);
+		return -1;
+	}
+	memcpy(p, frame, len);
+	if (flags & DSSH_NET_TX_IP_CSUM) {
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+		m->l2_len = DSSH_NET_ETH_HLEN;
+		m->l3_len = 20;
+	}
+	c->txq[c->ntx++] = m;
+	return 0;
+}
+
+static void
+dp_arp_learned(void *arg, uint32_t ip, const uint8_t mac[6])
+{
+	struct dp_core *c = arg;
+	struct dp_msg msg = { .type = DP_MSG_ARP_LEARNED, .from = (uint16_t)c->idx, .ip = ip };
+
+	memcpy(msg.mac, mac, 6);
+	/* Single producer (this core); the ring's release/acquire orders the payload. */
+	if (rte_ring_enqueue_elem(c->to_ctrl, &msg, sizeof(msg)) != 0)
+		c->st.ring_full++;
+}
+
+static int
+dp_core_loop(void *arg)
+{
+	struct dp_core *c = arg;
+	struct dp *dp = c->dp;
+	struct rte_mbuf *pkts[DP_BURST];
+	uint64_t now = dp_now_ms(dp), next_tick = now;
+	struct dp_msg msg;
+	unsigned idle_run = 0;
+
+	dssh_info("data core %u on lcore %u polls port %u queue %u", c->idx, c->lcore,
+	    c->port, c->queue);
+	(void)dssh_net_start(c->net, now);
+	dp_tx_flush(c);
+	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+		uint16_t n = rte_eth_rx_burst(c->port, c->queue, pkts, DP_BURST);
+
+		now = dp_now_ms(dp);
+		if (n == 0) {
+			c->st.idle_polls++;
+			/*
+			 * When the machine has fewer CPUs than busy threads (a kernel peer on
+			 * the same host), give the CPU away now and then while idle.
+			 */
+			if (++idle_run >= DP_IDLE_YIELD) {
+				idle_run = 0;
+				sched_yield();
+			}
+		} else {
+			c->st.busy_polls++;
+			idle_run = 0;
+		}
+		for (uint16_t i = 0; i < n; i++) {
+			struct rte_mbuf *m = pkts[i];
+			unsigned fl = 0;
+
+			if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
+				c->st.rx_nonlinear++;
+				rte_pktmbuf_free(m);
+				continue;
+			}
+			if (dp->rx_csum) {
+				uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+
+				if (ck == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+					fl |= DSSH_NET_RX_IP_CSUM_GOOD;
+				else if (ck == RTE_MBUF_F_RX_IP_CKSUM_BAD)
+					fl |= DSSH_NET_RX_IP_CSUM_BAD;
+			}
+			(void)dssh_net_input(c->net, rte_pktmbuf_mtod(m, const uint8_t *),
+			    rte_pktmbuf_data_len(m), fl, now);
+			rte_pktmbuf_free(m);
+		}
+		if (now >= next_tick) {
+			while (rte_ring_dequeue_elem(c->from_ctrl, &msg, sizeof(msg)) == 0)
+				if (msg.type == DP_MSG_ARP_LEARNED)
+					dssh_net_arp_learn(c->net, msg.ip, msg.mac, now);
+			dssh_net_tick(c->net, now);
+			dp_publish(c);
+			next_tick = now + DP_TICK_MS;
+		}
+		dp_tx_flush(c);
+	}
+	dp_tx_flush(c);
+	dp_publish(c);
+	return 0;
+}
+
+/* ---- control lcore ---- */
+
+static void
+dp_arp_mirror_update(struct dp *dp, const struct dp_msg *msg, uint64_t now)
+{
+	struct dp_arp_mirror *slot = NULL;
+
+	rte_spinlock_lock(&dp->arp_lock);
+	for (size_t i = 0; i < DP_ARP_MIRROR; i++) {
+		struct dp_arp_mirror *e = &dp->arp[i];
+
+		if (e->ip == msg->ip) {
+			slot = e;
+			break;
+		}
+		if (slot == NULL || (slot->ip != 0 && (e->ip == 0 || e->seen_ms < slot->seen_ms)))
+			slot = e;
+	}
+	slot->ip = msg->ip;
+	memcpy(slot->mac, msg->mac, 6);
+	slot->seen_ms = now;
+	rte_spinlock_unlock(&dp->arp_lock);
+}
+
+static void
+dp_control_poll(struct dp *dp)
+{
+	struct dp_msg msg;
+	uint64_t now = dp_now_ms(dp);
+
+	for (unsigned i = 0; i < dp->ncores; i++) {
+		while (rte_ring_dequeue_elem(dp->cores[i].to_ctrl, &msg, sizeof(msg)) == 0) {
+			if (msg.type != DP_MSG_ARP_LEARNED)
+				continue;
+			dp_arp_mirror_update(dp, &msg, now);
+			for (unsigned j = 0; j < dp->ncores; j++)
+				if (j != msg.from &&
+				    rte_ring_enqueue_elem(dp->cores[j].from_ctrl, &msg, sizeof(msg)) != 0)
+					dssh_debug("control: ring to core %u full", j);
+		}
+	}
+}
+
+static void
+dp_log_link(struct dp *dp, int *last)
+{
+	struct rte_eth_link link;
+
+	if (rte_eth_link_get_nowait(dp->port, &link) != 0)
+		return;
+	if (link.link_status == *last)
+		return;
+	*last = link.link_status;
+	if (link.link_status)
+		dssh_info("port %u: link up, %u Mbps, %s duplex", dp->port, link.link_speed,
+		    link.link_duplex ? "full" : "half");
+	else
+		dssh_info("port %u: link down", dp->port);
+}
+
+/* ---- telemetry ---- */
+
+#define DP_NET_FIELDS(X) \
+	X(rx_frames) X(rx_bytes) X(tx_frames) X(tx_bytes) X(rx_arp_request) X(rx_arp_reply) \
+	X(tx_arp_request) X(tx_arp_reply) X(tx_arp_gratuitous) X(rx_icmp_echo) \
+	X(tx_icmp_echo_reply) X(tx_icmp_unreach) X(rx_ip_options) X(rx_tcp) X(drops)
+#define DP_CORE_FIELDS(X) \
+	X(busy_polls) X(idle_polls) X(tx_queue_full) X(tx_no_mbuf) X(rx_nonlinear) X(ring_full)
+
+static void
+dp_sum(struct dp *dp, int core, struct dp_published *out)
+{
+	uint64_t *o = (uint64_t *)out;
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < dp->ncores; i++) {
+		const uint64_t *p = (const uint64_t *)&dp->cores[i].pub;
+
+		if (core >= 0 && (unsigned)core != i)
+			continue;
+		for (size_t k = 0; k < sizeof(*out) / sizeof(uint64_t); k++)
+			o[k] += __atomic_load_n(&p[k], __ATOMIC_RELAXED);
+	}
+}
+
+static void
+dp_tel_fill(struct rte_tel_data *d, const struct dp_published *s)
+{
+	char name[64];
+
+	rte_tel_data_start_dict(d);
+#define DP_X(f) rte_tel_data_add_dict_u64(d, #f, s->net.f);
+	DP_NET_FIELDS(DP_X)
+#undef DP_X
+#define DP_X(f) rte_tel_data_add_dict_u64(d, #f, s->core.f);
+	DP_CORE_FIELDS(DP_X)
+#undef DP_X
+	for (int i = 0; i < DSSH_NET_DROP_MAX; i++) {
+		snprintf(name, sizeof(name), "drop_%s", dssh_net_drop_name(i));
+		rte_tel_data_add_dict_u64(d, name, s->net.drop[i]);
+	}
+}
+
+static int
+dp_tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct dp_published s;
+	int core = -1;
+
+	(void)cmd;
+	if (params != NULL && *params != '\0') {
+		char *end;
+		long v = strtol(params, &end, 10);
+
+		if (*end != '\0' || v < 0 || v >= DP_MAX_CORES)
+			return -EINVAL;
+		core = (int)v;
+	}
+	rte_spinlock_lock(&dp_tel_lock);
+	if (dp_tel == NULL || (core >= 0 && (unsigned)core >= dp_tel->ncores)) {
+		rte_spinlock_unlock(&dp_tel_lock);
+		return -EINVAL;
+	}
+	dp_sum(dp_tel, core, &s);
+	dp_tel_fill(d, &s);
+	rte_tel_data_add_dict_u64(d, "cores", dp_tel->ncores);
+	rte_spinlock_unlock(&dp_tel_lock);
+	return 0;
+}
+
+static int
+dp_tel_arp(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	char ip[16], mac[RTE_ETHER_ADDR_FMT_SIZE], ent[64];
+
+	(void)cmd;
+	(void)params;
+	/* Dictionary keys may not hold dots: an array of "ip mac" strings. */
+	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+	rte_spinlock_lock(&dp_tel_lock);
+	if (dp_tel != NULL) {
+		rte_spinlock_lock(&dp_tel->arp_lock);
+		for (size_t i = 0; i < DP_ARP_MIRROR; i++) {
+			const struct dp_arp_mirror *e = &dp_tel->arp[i];
+			struct rte_ether_addr ea;
+
+			if (e->ip == 0)
+				continue;
+			memcpy(ea.addr_bytes, e->mac, 6);
+			rte_ether_format_addr(mac, sizeof(mac), &ea);
+			dssh_net_format_ipv4(e->ip, ip);
+			snprintf(ent, sizeof(ent), "%s %s", ip, mac);
+			rte_tel_data_add_array_string(d, ent);
+		}
+		rte_spinlock_unlock(&dp_tel->arp_lock);
+	}
+	rte_spinlock_unlock(&dp_tel_lock);
+	return 0;
+}
+
+/* ---- set-up ---- */
+
+static bool
+dp_has_arg(int argc, char **argv, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	for (int i = 0; i < argc; i++)
+		if (strncmp(argv[i], opt, n) == 0 && (argv[i][n] == '\0' || argv[i][n] == '='))
+			return true;
+	return false;
+}
+
+static bool
+dp_hugepages_available(void)
+{
+	FILE *f;
+	char line[256];
+	long free_pages = 0;
+	bool mounted = false;
+
+	if ((f = fopen("/proc/meminfo", "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "HugePages_Free: %ld", &free_pages) == 1)
+				break;
+		fclose(f);
+	}
+	if ((f = fopen("/proc/mounts", "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (strstr(line, " hugetlbfs ") != NULL)
+				mounted = true;
+		fclose(f);
+	}
+	return free_pages > 0 && mounted;
+}
+
+/* -m value in MiB, 0 when absent. */
+static unsigned long
+dp_mem_mb(int argc, char **argv)
+{
+	for (int i = 0; i + 1 < argc; i++)
+		if (strcmp(argv[i], "-m") == 0)
+			return strtoul(argv[i + 1], NULL, 10);
+	return 0;
+}
+
+static int
+dp_build_argv(const struct dssh_dpdk_conf *conf, char *store, size_t store_len, char **argv,
+    int *argcp, char *lcores, size_t lcores_len)
+{
+	int argc = 0;
+	char *p;
+
+	argv[argc++] = (char *)"dsshd";
+	if (conf->eal_args != NULL) {
+		if (strlen(conf->eal_args) >= store_len)
+			return DSSH_ERR_CONFIG;
+		strcpy(store, conf->eal_args);
+		for (p = strtok(store, " \t\n"); p != NULL; p = strtok(NULL, " \t\n")) {
+			if (argc >= DP_MAX_ARGS - 8)
+				return DSSH_ERR_CONFIG;
+			argv[argc++] = p;
+		}
+	}
+	if (!dp_has_arg(argc, argv, "-l") && !dp_has_arg(argc, argv, "--lcores") &&
+	    !dp_has_arg(argc, argv, "-c")) {
+		snprintf(lcores, lcores_len, "0-%u", conf->n_data_cores);
+		argv[argc++] = (char *)"-l";
+		argv[argc++] = lcores;
+	}
+	if (!dp_has_arg(argc, argv, "--file-prefix") && !dp_has_arg(argc, argv, "--in-memory"))
+		argv[argc++] = (char *)"--file-prefix=dssh";
+	if (dp_has_arg(argc, argv, "--no-huge")) {
+		dssh_info("EAL: running without hugepages (--no-huge given)");
+	} else if (!dp_hugepages_available()) {
+		argv[argc++] = (char *)"--no-huge";
+		if (dp_mem_mb(argc, argv) == 0) {
+			argv[argc++] = (char *)"-m";
+			argv[argc++] = (char *)"256";
+		}
+		dssh_info("EAL: no free hugepages: running with --no-huge");
+	} else {
+		if (!dp_has_arg(argc, argv, "--in-memory") && !dp_has_arg(argc, argv, "--huge-unlink"))
+			argv[argc++] = (char *)"--huge-unlink";
+		dssh_info("EAL: using hugepages");
+	}
+	argv[argc] = NULL;
+	*argcp = argc;
+	return 0;
+}
+
+static int
+dp_port_setup(struct dp *dp, const struct dssh_dpdk_conf *conf)
+{
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf pc;
+	uint16_t nq = (uint16_t)dp->ncores, nb_rxd = DP_NB_RXD, nb_txd = DP_NB_TXD;
+	int ret;
+
+	memset(&pc, 0, sizeof(pc));
+	if ((ret = rte_eth_dev_info_get(dp->port, &info)) != 0) {
+		dssh_error("port %u: dev_info: %s", dp->port, rte_strerror(-ret));
+		return DSSH_ERR_SYSTEM;
+	}
+	if (info.max_rx_queues < nq || info.max_tx_queues < nq) {
+		dssh_error("port %u (%s): %u data cores need %u queue pairs, the PMD has %u/%u "
+		    "(af_packet: add qpairs=N to the vdev)", dp->port, info.driver_name,
+		    dp->ncores, nq, info.max_rx_queues, info.max_tx_queues);
+		return DSSH_ERR_CONFIG;
+	}
+	if (nq > 1) {
+		uint64_t want = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4;
+
+		if (info.flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_TCP) {
+			pc.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+			pc.rx_adv_conf.rss_conf.rss_hf = want & info.flow_type_rss_offloads;
+			dssh_info("port %u: RSS on the TCP/IPv4 4-tuple over %u queues", dp->port, nq);
+		} else
+			dssh_info("port %u (%s): no TCP/IPv4 RSS: the PMD spreads frames its own way",
+			    dp->port, info.driver_name);
+	}
+	dp->rx_csum = !conf->sw_csum && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM);
+	dp->tx_csum = !conf->sw_csum && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM);
+	if (dp->rx_csum)
+		pc.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+	if (dp->tx_csum)
+		pc.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+	if (!conf->sw_csum && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS))
+		pc.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	dssh_info("port %u (%s): IPv4 checksum rx %s, tx %s; TSO %s", dp->port, info.driver_name,
+	    dp->rx_csum ? "offloaded" : "software", dp->tx_csum ? "offloaded" : "software",
+	    (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) ? "offered" : "not offered");
+	if ((ret = rte_eth_dev_configure(dp->port, nq, nq, &pc)) != 0) {
+		dssh_error("port %u: configure: %s", dp->port, rte_strerror(-ret));
+		return DSSH_ERR_SYSTEM;
+	}
+	if ((ret = rte_eth_dev_adjust_nb_rx_tx_desc(dp->port, &nb_rxd, &nb_txd)) != 0)
+		return DSSH_ERR_SYSTEM;
+	for (uint16_t q = 0; q < nq; q++) {
+		struct rte_eth_rxconf rxc = info.default_rxconf;
+		struct rte_eth_txconf txc = info.default_txconf;
+		int sock = rte_eth_dev_socket_id(dp->port);
+
+		rxc.offloads = pc.rxmode.offloads;
+		txc.offloads = pc.txmode.offloads;
+		if (sock < 0)
+			sock = (int)rte_socket_id();
+		if ((ret = rte_eth_rx_queue_setup(dp->port, q, nb_rxd, (unsigned)sock, &rxc, dp->mp)) != 0 ||
+		    (ret = rte_eth_tx_queue_setup(dp->port, q, nb_txd, (unsigned)sock, &txc)) != 0) {
+			dssh_error("port %u: queue %u setup: %s", dp->port, q, rte_strerror(-ret));
+			return DSSH_ERR_SYSTEM;
+		}
+	}
+	if (conf->mtu != 0 && (ret = rte_eth_dev_set_mtu(dp->port, conf->mtu)) != 0)
+		dssh_info("port %u: MTU %u not set: %s", dp->port, conf->mtu, rte_strerror(-ret));
+	if ((ret = rte_eth_dev_start(dp->port)) != 0) {
+		dssh_error("port %u: start: %s", dp->port, rte_strerror(-ret));
+		return DSSH_ERR_SYSTEM;
+	}
+	return 0;
+}
+
+static unsigned
+dp_mbuf_count(int argc, char **argv, unsigned ncores)
+{
+	unsigned long mb = dp_mem_mb(argc, argv);
+	unsigned need = ncores * (DP_NB_RXD + DP_NB_TXD + 2 * DP_BURST + DP_TXQ_MAX) +
+	    (ncores + 1) * DP_MBUF_CACHE;
+	unsigned n = 16383;
+	/* With -m, half the memory for packet buffers. */
+	size_t per = RTE_MBUF_DEFAULT_BUF_SIZE + sizeof(struct rte_mbuf) + RTE_CACHE_LINE_SIZE;
+
+	if (mb != 0)
+		n = (unsigned)DSSH_MIN((unsigned long)65535, mb * 1024 * 1024 / 2 / per);
+	return DSSH_MAX(n, need);
+}
+
+int
+dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
+{
+	char store[1024], lcores[32];
+	char *argv[DP_MAX_ARGS + 1];
+	int argc = 0, ret, r = DSSH_ERR_INTERNAL, link = -1;
+	struct dp dp;
+	bool eal = false, port_started = false;
+	unsigned lcore, i;
+	struct rte_ether_addr ea;
+	uint64_t next_link = 0;
+
+	memset(&dp, 0, sizeof(dp));
+	rte_spinlock_init(&dp.arp_lock);
+	if (conf == NULL || stop == NULL || conf->ipv4_addr == 0 || conf->prefix_len > 32)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	dp.ncores = conf->n_data_cores ? conf->n_data_cores : 1;
+	if (dp.ncores > DP_MAX_CORES)
+		return DSSH_ERR_CONFIG;
+	{
+		struct dssh_dpdk_conf c = *conf;
+
+		c.n_data_cores = dp.ncores;
+		if ((r = dp_build_argv(&c, store, sizeof(store), argv, &argc, lcores,
+		    sizeof(lcores))) != 0)
+			return r;
+	}
+	for (i = 0; i < (unsigned)argc; i++)
+		dssh_debug("EAL argv[%u] = %s", i, argv[i]);
+	if ((ret = rte_eal_init(argc, argv)) < 0) {
+		dssh_error("EAL init failed: %s", rte_strerror(rte_errno));
+		return DSSH_ERR_SYSTEM;
+	}
+	eal = true;
+	r = DSSH_ERR_CONFIG;
+	if (rte_lcore_count() < dp.ncores + 1) {
+		dssh_error("%u data cores need %u lcores, EAL has %u", dp.ncores, dp.ncores + 1,
+		    rte_lcore_count());
+		goto out;
+	}
+	if (rte_eth_dev_count_avail() == 0) {
+		dssh_error("no Ethernet port (give one with --vdev= or a PCI device)");
+		goto out;
+	}
+	RTE_ETH_FOREACH_DEV(dp.port)
+		break;
+	dp.tsc_per_ms = rte_get_tsc_hz() / 1000;
+	if (dp.tsc_per_ms == 0)
+		dp.tsc_per_ms = 1;
+	r = DSSH_ERR_ALLOC;
+	{
+		unsigned nmbuf = dp_mbuf_count(argc, argv, dp.ncores);
+
+		dp.mp = rte_pktmbuf_pool_create("dssh_mbuf", nmbuf, DP_MBUF_CACHE, 0,
+		    RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+		if (dp.mp == NULL) {
+			dssh_error("mbuf pool of %u: %s", nmbuf, rte_strerror(rte_errno));
+			goto out;
+		}
+		dssh_info("mbuf pool: %u buffers", nmbuf);
+	}
+	if ((dp.cores = rte_zmalloc("dssh_cores", sizeof(*dp.cores) * dp.ncores,
+	    RTE_CACHE_LINE_SIZE)) == NULL)
+		goto out;
+	if ((r = dp_port_setup(&dp, conf)) != 0)
+		goto out;
+	port_started = true;
+	rte_eth_macaddr_get(dp.port, &ea);
+	{
+		struct rte_eth_dev_info info;
+
+		/*
+		 * net_tap gives the kernel's tap interface the port's own MAC: the
+		 * kernel is the peer there, so our stack needs an address of its own.
+		 */
+		if (rte_eth_dev_info_get(dp.port, &info) == 0 && info.driver_name != NULL &&
+		    strcmp(info.driver_name, "net_tap") == 0)
+			rte_eth_random_addr(ea.addr_bytes);
+	}
+	i = 0;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct dp_core *c;
+		struct dssh_net_conf nc;
+		char name[RTE_RING_NAMESIZE];
+
+		if (i == dp.ncores)
+			break;
+		c = &dp.cores[i];
+		c->idx = i;
+		c->lcore = lcore;
+		c->port = dp.port;
+		c->queue = (uint16_t)i;
+		c->dp = &dp;
+		c->mp = dp.mp;
+		snprintf(name, sizeof(name), "dssh_to_ctrl%u", i);
+		c->to_ctrl = rte_ring_create_elem(name, sizeof(struct dp_msg), DP_RING_SIZE,
+		    (int)rte_lcore_to_socket_id(lcore), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "dssh_from_ctrl%u", i);
+		c->from_ctrl = rte_ring_create_elem(name, sizeof(struct dp_msg), DP_RING_SIZE,
+		    (int)rte_lcore_to_socket_id(lcore), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (c->to_ctrl == NULL || c->from_ctrl == NULL) {
+			r = DSSH_ERR_ALLOC;
+			goto out;
+		}
+		memset(&nc, 0, sizeof(nc));
+		memcpy(nc.mac, ea.addr_bytes, 6);
+		nc.ip = conf->ipv4_addr;
+		nc.prefix_len = conf->prefix_len;
+		nc.gateway = conf->gateway;
+		nc.mtu = conf->mtu;
+		nc.tx_ip_csum_offload = dp.tx_csum;
+		nc.tx = dp_tx;
+		nc.tx_arg = c;
+		nc.arp_learned = dp_arp_learned;
+		nc.arp_arg = c;
+		if ((r = dssh_net_ctx_new(&nc, &c->net)) != 0)
+			goto out;
+		i++;
+	}
+	{
+		char ip[16], mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+		dssh_net_format_ipv4(conf->ipv4_addr, ip);
+		rte_ether_format_addr(mac, sizeof(mac), &ea);
+		dssh_info("data plane: %s/%u on port %u (%s), %u data core(s)", ip,
+		    conf->prefix_len, dp.port, mac, dp.ncores);
+	}
+	rte_spinlock_lock(&dp_tel_lock);
+	dp_tel = &dp;
+	rte_spinlock_unlock(&dp_tel_lock);
+	/* Registration cannot be undone; the callbacks check dp_tel. */
+	rte_telemetry_register_cmd("/dssh/stats", dp_tel_stats,
+	    "dssh data plane counters, summed over data cores. Parameters: int core index");
+	rte_telemetry_register_cmd("/dssh/arp", dp_tel_arp, "dssh neighbour table (IPv4 → MAC)");
+
+	for (i = 0; i < dp.ncores; i++)
+		if ((ret = rte_eal_remote_launch(dp_core_loop, &dp.cores[i], dp.cores[i].lcore)) != 0) {
+			dssh_error("launch on lcore %u: %s", dp.cores[i].lcore, rte_strerror(-ret));
+			r = DSSH_ERR_SYSTEM;
+			*stop = 1;
+		}
+	while (!*stop) {
+		uint64_t now = dp_now_ms(&dp);
+
+		dp_control_poll(&dp);
+		if (now >= next_link) {
+			dp_log_link(&dp, &link);
+			next_link = now + 1000;
+		}
+		usleep(1000);
+	}
+	r = r == DSSH_ERR_SYSTEM ? r : 0;
+	dssh_info("data plane stopping");
+ out:
+	if (dp.cores != NULL)
+		for (i = 0; i < dp.ncores; i++)
+			__atomic_store_n(&dp.cores[i].stop, 1, __ATOMIC_RELEASE);
+	if (eal)
+		rte_eal_mp_wait_lcore();
+	rte_spinlock_lock(&dp_tel_lock);
+	dp_tel = NULL;
+	rte_spinlock_unlock(&dp_tel_lock);
+	if (dp.cores != NULL) {
+		struct dp_published tot;
+
+		dp_sum(&dp, -1, &tot);
+		dssh_info("totals: rx %" PRIu64 " frames %" PRIu64 " bytes, tx %" PRIu64
+		    " frames %" PRIu64 " bytes, dropped %" PRIu64, tot.net.rx_frames,
+		    tot.net.rx_bytes, tot.net.tx_frames, tot.net.tx_bytes, tot.net.drops);
+		for (int k = 0; k < DSSH_NET_DROP_MAX; k++)
+			if (tot.net.drop[k] != 0)
+				dssh_info("  dropped %s: %" PRIu64, dssh_net_drop_name(k), tot.net.drop[k]);
+	}
+	if (port_started) {
+		if ((ret = rte_eth_dev_stop(dp.port)) != 0)
+			dssh_error("port %u stop: %s", dp.port, rte_strerror(-ret));
+	}
+	if (eal && dp.mp != NULL && rte_eth_dev_is_valid_port(dp.port))
+		(void)rte_eth_dev_close(dp.port);
+	if (dp.cores != NULL) {
+		for (i = 0; i < dp.ncores; i++) {
+			dssh_net_ctx_free(dp.cores[i].net);
+			rte_ring_free(dp.cores[i].to_ctrl);
+			rte_ring_free(dp.cores[i].from_ctrl);
+		}
+		rte_free(dp.cores);
+	}
+	rte_mempool_free(dp.mp);
+	if (eal && (ret = rte_eal_cleanup()) != 0)
+		dssh_error("EAL cleanup: %s", rte_strerror(-ret));
+	dssh_info("data plane stopped");
+	return r;
+}

@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/eventfd.h>
+
+#include <security/pam_appl.h>
+
+#include "dssh_auth.h"
+#include "dssh_err.h"
+#include "dssh_log.h"
+#include "dssh_util.h"
+
+#define PAM_WORKER_THREADS 2
+#define PAM_QUEUE_MAX 1024
+#define PAM_DEFAULT_FAIL_DELAY_MS 300
+
+/* As sshd: what unknown users are checked with, so that PAM still runs. */
+static const char bogus_password[] = "\b\n\r\177INCORRECT";
+
+struct pam_job {
+	struct pam_job *next;
+	uint64_t id;
+	char *user;
+	char *password;
+	char *rhost;
+	enum dssh_pam_kind kind;
+	bool allow_empty;
+};
+
+struct pam_done {
+	struct pam_done *next;
+	uint64_t release_ns;
+	struct dssh_pam_result res;
+};
+
+struct dssh_pam_worker {
+	char *service;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct pam_job *qhead, **qtail;
+	unsigned qlen;
+	struct pam_done *ready, **ready_tail;
+	struct pam_done *delayed;       /* unordered; release_ns says when */
+	unsigned nresults;              /* ready + delayed, bounded */
+	int efd;
+	bool stop;
+	uint64_t fail_delay_ns;
+	pthread_t threads[PAM_WORKER_THREADS];
+	unsigned nthreads;
+};
+
+struct conv_ctx {
+	const char *password;
+	char msg[256];
+	size_t msglen;
+};
+
+static void
+conv_note(struct conv_ctx *c, const char *text)
+{
+	size_t n;
+
+	if (c == NULL || text == NULL)
+		return;
+	n = strlen(text);
+	if (c->msglen > 0 && c->msglen + 1 < sizeof(c->msg))
+		c->msg[c->msglen++] = ' ';
+	if (c->msglen + n >= sizeof(c->msg))
+		n = sizeof(c->msg) - 1 - c->msglen;
+	memcpy(c->msg + c->msglen, text, n);
+	c->msglen += n;
+	c->msg[c->msglen] = '\0';
+}
+
+static void
+free_responses(struct pam_response *resp, int n)
+{
+	if (resp == NULL)
+		return;
+	for (int i = 0; i < n; i++)
+		dssh_free_secret_str(resp[i].resp);
+	free(resp);
+}
+
+/*
+ * Answers every PAM_PROMPT_ECHO_OFF with the password (NULL password: the
+ * prompt fails); echo-on prompts fail (there is nobody to ask); info and
+ * error texts are collected.
+ */
+static int
+conv_fn(int n, const struct pam_message **msg, struct pam_response **respp,
+    void *appdata)
+{
+	struct conv_ctx *c = appdata;
+	struct pam_response *resp;
+
+	*respp = NULL;
+	if (n <= 0 || n > 128)
+		return PAM_CONV_ERR;
+	if ((resp = calloc((size_t)n, sizeof(*resp))) == NULL)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < n; i++) {
+		switch (msg[i]->msg_style) {
+		case PAM_PROMPT_ECHO_OFF:
+			if (c == NULL || c->password == NULL)
+				goto fail;
+			if ((resp[i].resp = strdup(c->password)) == NULL)
+				goto fail;
+			break;
+		case PAM_ERROR_MSG:
+		case PAM_TEXT_INFO:
+			conv_note(c, msg[i]->msg);
+			break;
+		default:
+			goto fail;
+		}
+	}
+	*respp = resp;
+	return PAM_SUCCESS;
+ fail:
+	free_responses(resp, n);
+	return PAM_CONV_ERR;
+}
+
+static bool
+user_exists(const char *name)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	char *big = NULL;
+	int e;
+
+	e = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
+	if (e == ERANGE) {
+		if ((big = malloc(1024 * 1024)) == NULL)
+			return false;
+		e = getpwnam_r(name, &pw, big, 1024 * 1024, &res);
+	}
+	free(big);
+	return e == 0 && res != NULL;
+}
+
+static void
+run_job(struct dssh_pam_worker *w, struct pam_job *job, struct dssh_pam_result *res)
+{
+	struct conv_ctx cc = { NULL, "", 0 };
+	struct pam_conv conv = { conv_fn, &cc };
+	pam_handle_t *pamh = NULL;
+	bool exists = user_exists(job->user), force_fail = false;
+	const void *item = NULL;
+	int rc, flags = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->id = job->id;
+	if (job->kind == DSSH_PAM_PASSWORD) {
+		cc.password = job->password ? job->password : "";
+		if (!exists || (!job->allow_empty && cc.password[0] == '\0')) {
+			cc.password = bogus_password;
+			force_fail = true;
+		}
+		if (!job->allow_empty)
+			flags |= PAM_DISALLOW_NULL_AUTHTOK;
+	}
+	if (!exists)
+		force_fail = true;
+	rc = pam_start(w->service, job->user, &conv, &pamh);
+	if (rc != PAM_SUCCESS) {
+		snprintf(res->message, sizeof(res->message), "pam_start: %s",
+		    pam_strerror(pamh, rc));
+		pamh = NULL;
+		goto out;
+	}
+	if ((rc = pam_set_item(pamh, PAM_RHOST,
+	    job->rhost ? job->rhost : "")) != PAM_SUCCESS ||
+	    (rc = pam_set_item(pamh, PAM_TTY, "ssh")) != PAM_SUCCESS)
+		goto done;
+	if (job->kind == DSSH_PAM_PASSWORD &&
+	    (rc = pam_authenticate(pamh, flags)) != PAM_SUCCESS)
+		goto done;
+	rc = pam_acct_mgmt(pamh, flags);
+	if (rc == PAM_NEW_AUTHTOK_REQD) {
+		conv_note(&cc, "password change required but not supported");
+		goto done;
+	}
+	if (rc != PAM_SUCCESS)
+		goto done;
+	/* A module may have changed the user name: refuse that, as sshd. */
+	if (pam_get_item(pamh, PAM_USER, &item) != PAM_SUCCESS || item == NULL ||
+	    strcmp(item, job->user) != 0) {
+		conv_note(&cc, "PAM changed the user name");
+		rc = PAM_PERM_DENIED;
+		goto done;
+	}
+ done:
+	if (rc == PAM_SUCCESS && !force_fail)
+		res->ok = true;
+	if (!res->ok && cc.msglen == 0 && rc != PAM_SUCCESS)
+		conv_note(&cc, pam_strerror(pamh, rc));
+	snprintf(res->message, sizeof(res->message), "%s",
+	    res->ok || exists ? cc.msg : "authentication failure");
+	pam_end(pamh, rc);
+ out:
+	dssh_wipe(&cc, sizeof(cc));
+}
+
+static void
+job_free(struct pam_job *job)
+{
+	if (job == NULL)
+		return;
+	free(job->user);
+	dssh_free_secret_str(job->password);
+	free(job->rhost);
+	free(job);
+}
+
+static void
+signal_ready(struct dssh_pam_worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		dssh_error("pam worker: eventfd write: %s", strerror(errno));
+}
+
+/* With the lock held. */
+static void
+release_due(struct dssh_pam_worker *w, uint64_t now, uint64_t *earliest)
+{
+	struct pam_done **pp = &w->delayed;
+	bool moved = false;
+
+	*earliest = 0;
+	while (*pp != NULL) {
+		struct pam_done *d = *pp;
+
+		if (d->release_ns <= now) {
+			*pp = d->next;
+			d->next = NULL;
+			*w->ready_tail = d;
+			w->ready_tail = &d->next;
+			moved = true;
+			continue;
+		}
+		if (*earliest == 0 || d->release_ns < *earliest)
+			*earliest = d->release_ns;
+		pp = &d->next;
+	}
+	if (moved)
+		signal_ready(w);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct dssh_pam_worker *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		uint64_t earliest;
+
+		release_due(w, dssh_now_ns(), &earliest);
+		if (w->stop)
+			break;
+		if (w->qhead != NULL) {
+			struct pam_job *job = w->qhead;
+			struct pam_done *d;
+			uint64_t start = dssh_now_ns();
+
+			w->qhead = job->next;
+			if (w->qhead == NULL)
+				w->qtail = &w->qhead;
+			w->qlen--;
+			pthread_mutex_unlock(&w->lock);
+			d = calloc(1, sizeof(*d));
+			if (d != NULL)
+				run_job(w, job, &d->res);
+			else
+				dssh_error("pam worker: out of memory, request %llu dropped",
+				    (unsigned long long)job->id);
+			if (d != NULL && !d->res.ok && job->kind == DSSH_PAM_PASSWORD)
+				d->release_ns = start + w->fail_delay_ns;
+			job_free(job);
+			pthread_mutex_lock(&w->lock);
+			if (d != NULL) {
+				d->next = w->delayed;
+				w->delayed = d;
+			}
+			continue;
+		}
+		if (earliest != 0) {
+			struct timespec ts = {
+				.tv_sec = (time_t)(earliest / 1000000000u),
+				.tv_nsec = (long)(earliest % 1000000000u),
+			};
+
+			pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+		} else
+			pthread_cond_wait(&w->cond, &w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+int
+dssh_pam_worker_new(const char *service, struct dssh_pam_worker **wp)
+{
+	struct dssh_pam_worker *w;
+	pthread_condattr_t ca;
+	int r = DSSH_ERR_SYSTEM;
+
+	*wp = NULL;
+	if (service == NULL || *service == '\0')
+		return DSSH_ERR_INVALID_ARGUMENT;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return DSSH_ERR_ALLOC;
+	w->efd = -1;
+	w->qtail = &w->qhead;
+	w->ready_tail = &w->ready;
+	w->fail_delay_ns = (uint64_t)PAM_DEFAULT_FAIL_DELAY_MS * 1000000u;
+	if ((w->service = strdup(service)) == NULL) {
+		free(w);
+		return DSSH_ERR_ALLOC;
+	}
+	if ((w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		free(w->service);
+		free(w);
+		return DSSH_ERR_SYSTEM;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	for (unsigned i = 0; i < PAM_WORKER_THREADS; i++) {
+		if (pthread_create(&w->threads[i], NULL, worker_main, w) != 0)
+			goto fail;
+		w->nthreads++;
+	}
+	*wp = w;
+	return 0;
+ fail:
+	dssh_pam_worker_free(w);
+	return r;
+}
+
+void
+dssh_pam_worker_set_fail_delay(struct dssh_pam_worker *w, unsigned ms)
+{
+	pthread_mutex_lock(&w->lock);
+	w->fail_delay_ns = (uint64_t)ms * 1000000u;
+	pthread_mutex_unlock(&w->lock);
+}
+
+int
+dssh_pam_worker_fd(const struct dssh_pam_worker *w)
+{
+	return w->efd;
+}
+
+int
+dssh_pam_worker_submit(struct dssh_pam_worker *w,
+    const struct dssh_pam_request *req)
+{
+	struct pam_job *job;
+
+	if (req == NULL || req->user == NULL ||
+	    (req->kind != DSSH_PAM_PASSWORD && req->kind != DSSH_PAM_ACCOUNT_ONLY))
+		return DSSH_ERR_INVALID_ARGUMENT;
+	if ((job = calloc(1, sizeof(*job))) == NULL)
+		return DSSH_ERR_ALLOC;
+	job->id = req->id;
+	job->kind = req->kind;
+	job->allow_empty = req->allow_empty_password;
+	if ((job->user = strdup(req->user)) == NULL ||
+	    (req->password != NULL &&
+	    (job->password = strdup(req->password)) == NULL) ||
+	    (req->remote_host != NULL &&
+	    (job->rhost = strdup(req->remote_host)) == NULL)) {
+		job_free(job);
+		return DSSH_ERR_ALLOC;
+	}
+	pthread_mutex_lock(&w->lock);
+	if (w->stop || w->qlen + w->nresults >= PAM_QUEUE_MAX) {
+		pthread_mutex_unlock(&w->lock);
+		job_free(job);
+		return DSSH_ERR_BUSY;
+	}
+	*w->qtail = job;
+	w->qtail = &job->next;
+	w->qlen++;
+	w->nresults++;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+unsigned
+dssh_pam_worker_collect(struct dssh_pam_worker *w, struct dssh_pam_result *out,
+    unsigned max)
+{
+	uint64_t v;
+	unsigned n = 0;
+
+	pthread_mutex_lock(&w->lock);
+	if (read(w->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		dssh_error("pam worker: eventfd read: %s", strerror(errno));
+	while (n < max && w->ready != NULL) {
+		struct pam_done *d = w->ready;
+
+		w->ready = d->next;
+		if (w->ready == NULL)
+			w->ready_tail = &w->ready;
+		out[n++] = d->res;
+		free(d);
+		w->nresults--;
+	}
+	if (w->ready != NULL)
+		signal_ready(w);
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+void
+dssh_pam_worker_free(struct dssh_pam_worker *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	for (unsigned i = 0; i < w->nthreads; i++)
+		pthread_join(w->threads[i], NULL);
+	while (w->qhead != NULL) {
+		struct pam_job *j = w->qhead;
+
+		w->qhead = j->next;
+		job_free(j);
+	}
+	for (struct pam_done *d = w->ready, *n; d != NULL; d = n) {
+		n = d->next;
+		free(d);
+	}
+	for (struct pam_done *d = w->delayed, *n; d != NULL; d = n) {
+		n = d->next;
+		free(d);
+	}
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	if (w->efd >= 0)
+		close(w->efd);
+	free(w->service);
+	free(w);
+}
+
+/* ---- synchronous session part ---- */
+
+struct dssh_pam_session {
+	pam_handle_t *pamh;
+	struct pam_conv conv;
+	bool cred;
+	bool opened;
+};
+
+int
+dssh_pam_open_session(const char *service, const char *user,
+    const char *remote_host, const char *tty, char ***env_out,
+    struct dssh_pam_session **sessp)
+{
+	struct dssh_pam_session *s;
+	int rc, r = DSSH_ERR_PERMISSION;
+
+	*sessp = NULL;
+	if (env_out != NULL)
+		*env_out = NULL;
+	if (service == NULL || user == NULL)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return DSSH_ERR_ALLOC;
+	s->conv.conv = conv_fn;
+	s->conv.appdata_ptr = NULL;
+	if ((rc = pam_start(service, user, &s->conv, &s->pamh)) != PAM_SUCCESS) {
+		dssh_error("pam_start(%s): %s", service, pam_strerror(s->pamh, rc));
+		s->pamh = NULL;
+		goto fail;
+	}
+	if ((rc = pam_set_item(s->pamh, PAM_RHOST,
+	    remote_host ? remote_host : "")) != PAM_SUCCESS ||
+	    (rc = pam_set_item(s->pamh, PAM_TTY, tty ? tty : "ssh")) != PAM_SUCCESS) {
+		dssh_error("pam_set_item: %s", pam_strerror(s->pamh, rc));
+		goto fail;
+	}
+	if ((rc = pam_setcred(s->pamh, PAM_ESTABLISH_CRED)) != PAM_SUCCESS) {
+		dssh_error("pam_setcred: %s", pam_strerror(s->pamh, rc));
+		goto fail;
+	}
+	s->cred = true;
+	if ((rc = pam_open_session(s->pamh, 0)) != PAM_SUCCESS) {
+		dssh_error("pam_open_session: %s", pam_strerror(s->pamh, rc));
+		goto fail;
+	}
+	s->opened = true;
+	if (env_out != NULL && (*env_out = pam_getenvlist(s->pamh)) == NULL) {
+		r = DSSH_ERR_ALLOC;
+		goto fail;
+	}
+	*sessp = s;
+	return 0;
+ fail:
+	dssh_pam_close_session(s);
+	return r;
+}
+
+int
+dssh_pam_close_session(struct dssh_pam_session *s)
+{
+	int rc = PAM_SUCCESS, r = 0;
+
+	if (s == NULL)
+		return 0;
+	if (s->pamh != NULL) {
+		if (s->opened &&
+		    (rc = pam_close_session(s->pamh, 0)) != PAM_SUCCESS) {
+			dssh_error("pam_close_session: %s", pam_strerror(s->pamh, rc));
+			r = DSSH_ERR_PERMISSION;
+		}
+		if (s->cred)
+			pam_setcred(s->pamh, PAM_DELETE_CRED);
+		pam_end(s->pamh, rc);
+	}
+	free(s);
+	return r;
+}
+
+void
+dssh_pam_env_free(char **env)
+{
+	if (env == NULL)
+		return;
+	for (char **e = env; *e != NULL; e++)
+		dssh_free_secret_str(*e);
+	free(env);
+}

@@ -1,0 +1,1340 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <arpa/inet.h>
+
+#include "dssh_build_config.h"
+#include "dssh_config.h"
+#include "dssh_err.h"
+#include "dssh_log.h"
+#include "dssh_util.h"
+
+#define CONFIG_MAX_ARGS 256
+#define CONFIG_MAX_LINE 16384
+
+enum opcode {
+	O_PORT, O_LISTEN, O_HOSTKEY, O_CIPHERS, O_MACS, O_KEX, O_HOSTKEYALGS,
+	O_PUBKEY, O_PASSWORD, O_KBDINT, O_PERMITROOT, O_EMPTYPW, O_AUTHKEYS,
+	O_ALLOWUSERS, O_DENYUSERS, O_MAXAUTHTRIES, O_GRACE, O_ALIVEINT,
+	O_ALIVEMAX, O_ACCEPTENV, O_SUBSYSTEM, O_REKEY, O_LOGLEVEL, O_USEPAM,
+	O_PIDFILE, O_STRICTMODES, O_MAXSTARTUPS, O_PRINTMOTD, O_ENGINE,
+	O_DATAPLANE, O_DPDKARGS, O_DATAADDR, O_DATAGW, O_DATACORES,
+	O_PERMITUSERENV,
+};
+
+static const struct {
+	const char *name;
+	enum opcode op;
+} keywords[] = {
+	{ "port", O_PORT },
+	{ "listenaddress", O_LISTEN },
+	{ "hostkey", O_HOSTKEY },
+	{ "ciphers", O_CIPHERS },
+	{ "macs", O_MACS },
+	{ "kexalgorithms", O_KEX },
+	{ "hostkeyalgorithms", O_HOSTKEYALGS },
+	{ "pubkeyauthentication", O_PUBKEY },
+	{ "passwordauthentication", O_PASSWORD },
+	{ "kbdinteractiveauthentication", O_KBDINT },
+	{ "permitrootlogin", O_PERMITROOT },
+	{ "permitemptypasswords", O_EMPTYPW },
+	{ "authorizedkeysfile", O_AUTHKEYS },
+	{ "allowusers", O_ALLOWUSERS },
+	{ "denyusers", O_DENYUSERS },
+	{ "maxauthtries", O_MAXAUTHTRIES },
+	{ "logingracetime", O_GRACE },
+	{ "clientaliveinterval", O_ALIVEINT },
+	{ "clientalivecountmax", O_ALIVEMAX },
+	{ "acceptenv", O_ACCEPTENV },
+	{ "subsystem", O_SUBSYSTEM },
+	{ "rekeylimit", O_REKEY },
+	{ "loglevel", O_LOGLEVEL },
+	{ "usepam", O_USEPAM },
+	{ "pidfile", O_PIDFILE },
+	{ "strictmodes", O_STRICTMODES },
+	{ "maxstartups", O_MAXSTARTUPS },
+	{ "printmotd", O_PRINTMOTD },
+	{ "cryptoengine", O_ENGINE },
+	{ "dataplane", O_DATAPLANE },
+	{ "dpdkargs", O_DPDKARGS },
+	{ "dataaddress", O_DATAADDR },
+	{ "datagateway", O_DATAGW },
+	{ "datacores", O_DATACORES },
+	{ "permituserenvironment", O_PERMITUSERENV },
+};
+
+/* Context of one line, for error messages. */
+struct line_ctx {
+	const char *source;
+	unsigned lineno;
+	const char *keyword;
+	char *err;
+	size_t errlen;
+};
+
+static int __attribute__((format(printf, 2, 3)))
+cerr(struct line_ctx *c, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->err != NULL && c->errlen > 0)
+		snprintf(c->err, c->errlen, "%s line %u: %s", c->source, c->lineno, msg);
+	return DSSH_ERR_CONFIG;
+}
+
+static void
+free_strv(char **v, unsigned n)
+{
+	if (v == NULL)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int
+strv_add(char ***v, unsigned *n, const char *s)
+{
+	char **nv;
+	char *d;
+
+	if (*n >= 65536)
+		return DSSH_ERR_NO_BUFFER_SPACE;
+	if ((d = strdup(s)) == NULL)
+		return DSSH_ERR_ALLOC;
+	if ((nv = realloc(*v, (*n + 1) * sizeof(*nv))) == NULL) {
+		free(d);
+		return DSSH_ERR_ALLOC;
+	}
+	nv[(*n)++] = d;
+	*v = nv;
+	return 0;
+}
+
+void
+dssh_config_init(struct dssh_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->pubkey_authentication = -1;
+	cfg->password_authentication = -1;
+	cfg->kbd_interactive_authentication = -1;
+	cfg->permit_root_login = -1;
+	cfg->permit_empty_passwords = -1;
+	cfg->max_auth_tries = -1;
+	cfg->login_grace_time = -1;
+	cfg->client_alive_interval = -1;
+	cfg->client_alive_count_max = -1;
+	cfg->rekey_limit_seconds = -1;
+	cfg->log_level = -1;
+	cfg->use_pam = -1;
+	cfg->strict_modes = -1;
+	cfg->print_motd = -1;
+	cfg->data_plane = -1;
+	cfg->data_prefixlen = -1;
+	cfg->data_cores = -1;
+	cfg->permit_user_environment = -1;
+}
+
+void
+dssh_config_init_defaults(struct dssh_config *cfg)
+{
+	dssh_config_init(cfg);
+}
+
+void
+dssh_config_free(struct dssh_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (unsigned i = 0; i < cfg->nlisten; i++)
+		free(cfg->listen[i].addr);
+	free(cfg->listen);
+	free_strv(cfg->host_keys, cfg->nhost_keys);
+	free(cfg->ciphers);
+	free(cfg->macs);
+	free(cfg->kex_algorithms);
+	free(cfg->host_key_algorithms);
+	free_strv(cfg->authorized_keys_files, cfg->nauthorized_keys_files);
+	free_strv(cfg->allow_users, cfg->nallow_users);
+	free_strv(cfg->deny_users, cfg->ndeny_users);
+	free_strv(cfg->accept_env, cfg->naccept_env);
+	for (unsigned i = 0; i < cfg->nsubsystems; i++) {
+		free(cfg->subsystems[i].name);
+		free(cfg->subsystems[i].command);
+	}
+	free(cfg->subsystems);
+	free(cfg->pid_file);
+	free(cfg->max_startups);
+	free(cfg->crypto_engine);
+	free(cfg->dpdk_args);
+	free(cfg->data_address);
+	free(cfg->data_gateway);
+	dssh_config_init(cfg);
+}
+
+/* ---- value parsers ---- */
+
+int
+dssh_config_parse_time(const char *s, int *out)
+{
+	long long total = 0;
+	const char *p = s;
+
+	if (s == NULL || *s == '\0')
+		return DSSH_ERR_INVALID_FORMAT;
+	while (*p != '\0') {
+		long long v = 0, mult;
+
+		if (!isdigit((unsigned char)*p))
+			return DSSH_ERR_INVALID_FORMAT;
+		while (isdigit((unsigned char)*p)) {
+			v = v * 10 + (*p - '0');
+			if (v > INT_MAX)
+				return DSSH_ERR_INVALID_FORMAT;
+			p++;
+		}
+		switch (*p) {
+		case '\0': mult = 1; break;
+		case 's': case 'S': mult = 1; p++; break;
+		case 'm': case 'M': mult = 60; p++; break;
+		case 'h': case 'H': mult = 3600; p++; break;
+		case 'd': case 'D': mult = 86400; p++; break;
+		case 'w': case 'W': mult = 604800; p++; break;
+		default:
+			return DSSH_ERR_INVALID_FORMAT;
+		}
+		if (v > INT_MAX / mult)
+			return DSSH_ERR_INVALID_FORMAT;
+		total += v * mult;
+		if (total > INT_MAX)
+			return DSSH_ERR_INVALID_FORMAT;
+	}
+	*out = (int)total;
+	return 0;
+}
+
+int
+dssh_config_parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v = 0, mult = 1;
+	const char *p = s;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return DSSH_ERR_INVALID_FORMAT;
+	while (isdigit((unsigned char)*p)) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return DSSH_ERR_INVALID_FORMAT;
+		v = v * 10 + d;
+		p++;
+	}
+	switch (*p) {
+	case '\0': break;
+	case 'k': case 'K': mult = 1ULL << 10; p++; break;
+	case 'm': case 'M': mult = 1ULL << 20; p++; break;
+	case 'g': case 'G': mult = 1ULL << 30; p++; break;
+	case 't': case 'T': mult = 1ULL << 40; p++; break;
+	default:
+		return DSSH_ERR_INVALID_FORMAT;
+	}
+	if (*p != '\0')
+		return DSSH_ERR_INVALID_FORMAT;
+	if (v > UINT64_MAX / mult)
+		return DSSH_ERR_INVALID_FORMAT;
+	*out = v * mult;
+	return 0;
+}
+
+static int
+parse_int(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+		return DSSH_ERR_INVALID_FORMAT;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return DSSH_ERR_INVALID_FORMAT;
+	*out = v;
+	return 0;
+}
+
+static int
+parse_port(const char *s, int *out)
+{
+	long long v;
+
+	if (parse_int(s, 1, 65535, &v) != 0)
+		return DSSH_ERR_INVALID_FORMAT;
+	*out = (int)v;
+	return 0;
+}
+
+/* 1 yes, 0 no, -1 bad */
+static int
+parse_yesno(const char *s)
+{
+	if (strcasecmp(s, "yes") == 0)
+		return 1;
+	if (strcasecmp(s, "no") == 0)
+		return 0;
+	return -1;
+}
+
+/* A host name or numeric address usable in ListenAddress. */
+static bool
+valid_host(const char *s)
+{
+	struct in6_addr a6;
+
+	if (*s == '\0' || strlen(s) > 255)
+		return false;
+	if (strchr(s, ':') != NULL)
+		return inet_pton(AF_INET6, s, &a6) == 1;
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
+			return false;
+	return true;
+}
+
+/*
+ * Algorithm list syntax: comma separated non-empty names of printable
+ * characters without spaces.
+ */
+static bool
+valid_alg_list(const char *s)
+{
+	const char *p = s;
+
+	if (*p == '+' || *p == '-' || *p == '^')
+		p++;
+	if (*p == '\0' || *p == ',')
+		return false;
+	for (; *p; p++) {
+		if (*p == ',' && (p[1] == ',' || p[1] == '\0'))
+			return false;
+		if (!isgraph((unsigned char)*p))
+			return false;
+	}
+	return true;
+}
+
+/* ---- tokenizer ---- */
+
+/*
+ * Split args in place. Double and single quotes group words; outside
+ * single quotes a backslash escapes the next character. An unquoted '#' at
+ * the start of a word ends the line.
+ */
+static int
+split_args(char *s, char **argv, int *argc, struct line_ctx *c)
+{
+	int n = 0;
+	char *r = s, *w;
+
+	for (;;) {
+		char quote = 0;
+
+		while (*r == ' ' || *r == '\t')
+			r++;
+		if (*r == '\0' || *r == '#')
+			break;
+		if (n >= CONFIG_MAX_ARGS)
+			return cerr(c, "too many arguments");
+		w = r;
+		argv[n++] = w;
+		while (*r != '\0') {
+			if (quote == 0 && (*r == ' ' || *r == '\t'))
+				break;
+			if (quote == 0 && (*r == '"' || *r == '\'')) {
+				quote = *r++;
+				continue;
+			}
+			if (quote != 0 && *r == quote) {
+				quote = 0;
+				r++;
+				continue;
+			}
+			if (*r == '\\' && quote != '\'' && r[1] != '\0') {
+				r++;
+				*w++ = *r++;
+				continue;
+			}
+			*w++ = *r++;
+		}
+		if (quote != 0)
+			return cerr(c, "unterminated quoted argument");
+		if (*r != '\0')
+			r++;
+		*w = '\0';
+	}
+	*argc = n;
+	return 0;
+}
+
+/* ---- keyword handlers ---- */
+
+static int
+set_yesno(struct line_ctx *c, int *field, int argc, char **argv)
+{
+	int v;
+
+	if (argc != 1)
+		return cerr(c, "%s takes exactly one argument", c->keyword);
+	if ((v = parse_yesno(argv[0])) < 0)
+		return cerr(c, "unsupported %s value \"%s\"", c->keyword, argv[0]);
+	if (*field == -1)
+		*field = v;
+	return 0;
+}
+
+static int
+set_str(struct line_ctx *c, char **field, int argc, char **argv)
+{
+	if (argc != 1)
+		return cerr(c, "%s takes exactly one argument", c->keyword);
+	if (*field == NULL && (*field = strdup(argv[0])) == NULL)
+		return DSSH_ERR_ALLOC;
+	return 0;
+}
+
+static int
+set_int(struct line_ctx *c, int *field, int argc, char **argv, int min, int max)
+{
+	long long v;
+
+	if (argc != 1)
+		return cerr(c, "%s takes exactly one argument", c->keyword);
+	if (parse_int(argv[0], min, max, &v) != 0)
+		return cerr(c, "bad number \"%s\" for %s", argv[0], c->keyword);
+	if (*field == -1)
+		*field = (int)v;
+	return 0;
+}
+
+static int
+set_time(struct line_ctx *c, int *field, int argc, char **argv)
+{
+	int v;
+
+	if (argc != 1)
+		return cerr(c, "%s takes exactly one argument", c->keyword);
+	if (dssh_config_parse_time(argv[0], &v) != 0)
+		return cerr(c, "invalid time value \"%s\" for %s", argv[0], c->keyword);
+	if (*field == -1)
+		*field = v;
+	return 0;
+}
+
+static int
+set_algs(struct line_ctx *c, char **field, int argc, char **argv)
+{
+	if (argc != 1)
+		return cerr(c, "%s takes exactly one argument", c->keyword);
+	if (!valid_alg_list(argv[0]))
+		return cerr(c, "bad %s list \"%s\"", c->keyword, argv[0]);
+	if (*field == NULL && (*field = strdup(argv[0])) == NULL)
+		return DSSH_ERR_ALLOC;
+	return 0;
+}
+
+static int
+add_listen(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv)
+{
+	char *a, *host = NULL, *portstr = NULL;
+	struct dssh_config_listen *nl;
+	int port = 0, r = 0;
+
+	if (argc != 1)
+		return cerr(c, "ListenAddress takes exactly one argument");
+	if ((a = strdup(argv[0])) == NULL)
+		return DSSH_ERR_ALLOC;
+	if (a[0] == '[') {
+		char *e = strchr(a, ']');
+
+		if (e == NULL) {
+			r = cerr(c, "bad ListenAddress \"%s\"", argv[0]);
+			goto out;
+		}
+		*e = '\0';
+		host = a + 1;
+		if (e[1] == ':')
+			portstr = e + 2;
+		else if (e[1] != '\0') {
+			r = cerr(c, "bad ListenAddress \"%s\"", argv[0]);
+			goto out;
+		}
+	} else {
+		char *colon = strchr(a, ':');
+
+		host = a;
+		/* More than one colon: a bare IPv6 address without port. */
+		if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+			*colon = '\0';
+			portstr = colon + 1;
+		}
+	}
+	if (!valid_host(host)) {
+		r = cerr(c, "bad ListenAddress \"%s\"", argv[0]);
+		goto out;
+	}
+	if (portstr != NULL && parse_port(portstr, &port) != 0) {
+		r = cerr(c, "bad port number in ListenAddress \"%s\"", argv[0]);
+		goto out;
+	}
+	if (cfg->nlisten >= 1024) {
+		r = cerr(c, "too many ListenAddress lines");
+		goto out;
+	}
+	if ((nl = realloc(cfg->listen, (cfg->nlisten + 1) * sizeof(*nl))) == NULL) {
+		r = DSSH_ERR_ALLOC;
+		goto out;
+	}
+	cfg->listen = nl;
+	if ((nl[cfg->nlisten].addr = strdup(host)) == NULL) {
+		r = DSSH_ERR_ALLOC;
+		goto out;
+	}
+	nl[cfg->nlisten++].port = port;
+ out:
+	free(a);
+	return r;
+}
+
+static int
+set_rekey(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv)
+{
+	uint64_t bytes;
+	int secs = DSSH_CONFIG_DEFAULT_REKEY_SECONDS;
+
+	if (argc < 1 || argc > 2)
+		return cerr(c, "RekeyLimit takes a size and an optional time");
+	if (strcasecmp(argv[0], "default") == 0)
+		bytes = DSSH_CONFIG_DEFAULT_REKEY_BYTES;
+	else if (strcasecmp(argv[0], "none") == 0)
+		bytes = 0;
+	else if (dssh_config_parse_size(argv[0], &bytes) != 0)
+		return cerr(c, "invalid RekeyLimit size \"%s\"", argv[0]);
+	else if (bytes < 16)
+		return cerr(c, "RekeyLimit too small");
+	if (argc == 2) {
+		if (strcasecmp(argv[1], "default") == 0)
+			secs = DSSH_CONFIG_DEFAULT_REKEY_SECONDS;
+		else if (strcasecmp(argv[1], "none") == 0)
+			secs = 0;
+		else if (dssh_config_parse_time(argv[1], &secs) != 0)
+			return cerr(c, "invalid RekeyLimit time \"%s\"", argv[1]);
+	}
+	if (!cfg->rekey_set) {
+		cfg->rekey_set = true;
+		cfg->rekey_limit_bytes = bytes;
+		cfg->rekey_limit_seconds = secs;
+	}
+	return 0;
+}
+
+static int
+set_subsystem(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv)
+{
+	struct dssh_config_subsystem *ns;
+	size_t len = 0;
+	char *cmd;
+
+	if (argc < 2)
+		return cerr(c, "Subsystem needs a name and a command");
+	for (unsigned i = 0; i < cfg->nsubsystems; i++)
+		if (strcmp(cfg->subsystems[i].name, argv[0]) == 0)
+			return 0;       /* first definition wins */
+	if (cfg->nsubsystems >= 256)
+		return cerr(c, "too many subsystems");
+	for (int i = 1; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	if ((cmd = malloc(len)) == NULL)
+		return DSSH_ERR_ALLOC;
+	cmd[0] = '\0';
+	for (int i = 1; i < argc; i++) {
+		if (i > 1)
+			strcat(cmd, " ");
+		strcat(cmd, argv[i]);
+	}
+	ns = realloc(cfg->subsystems, (cfg->nsubsystems + 1) * sizeof(*ns));
+	if (ns == NULL) {
+		free(cmd);
+		return DSSH_ERR_ALLOC;
+	}
+	cfg->subsystems = ns;
+	if ((ns[cfg->nsubsystems].name = strdup(argv[0])) == NULL) {
+		free(cmd);
+		return DSSH_ERR_ALLOC;
+	}
+	ns[cfg->nsubsystems++].command = cmd;
+	return 0;
+}
+
+static int
+set_data_address(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv)
+{
+	char buf[64], *slash;
+	struct in_addr a;
+	long long plen;
+
+	if (argc != 1)
+		return cerr(c, "DataAddress takes exactly one argument");
+	if (strlen(argv[0]) >= sizeof(buf))
+		return cerr(c, "bad DataAddress \"%s\"", argv[0]);
+	strcpy(buf, argv[0]);
+	if ((slash = strchr(buf, '/')) == NULL)
+		return cerr(c, "DataAddress needs addr/prefixlen: \"%s\"", argv[0]);
+	*slash = '\0';
+	if (inet_pton(AF_INET, buf, &a) != 1 ||
+	    parse_int(slash + 1, 0, 32, &plen) != 0)
+		return cerr(c, "bad DataAddress \"%s\"", argv[0]);
+	if (cfg->data_address == NULL) {
+		if ((cfg->data_address = strdup(argv[0])) == NULL)
+			return DSSH_ERR_ALLOC;
+		cfg->data_addr = a;
+		cfg->data_prefixlen = (int)plen;
+	}
+	return 0;
+}
+
+static bool
+valid_max_startups(const char *s)
+{
+	long long a, b, m;
+	char buf[64];
+	char *p1, *p2;
+
+	if (strlen(s) >= sizeof(buf))
+		return false;
+	strcpy(buf, s);
+	if ((p1 = strchr(buf, ':')) == NULL)
+		return parse_int(buf, 0, INT_MAX, &a) == 0;
+	*p1++ = '\0';
+	if ((p2 = strchr(p1, ':')) == NULL)
+		return false;
+	*p2++ = '\0';
+	return parse_int(buf, 0, INT_MAX, &a) == 0 &&
+	    parse_int(p1, 0, 100, &b) == 0 &&
+	    parse_int(p2, 0, INT_MAX, &m) == 0 && a <= m;
+}
+
+static int
+apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
+    char **argv)
+{
+	int r, v;
+
+	switch (op) {
+	case O_PORT: {
+		int port;
+
+		if (argc != 1)
+			return cerr(c, "Port takes exactly one argument");
+		if (parse_port(argv[0], &port) != 0)
+			return cerr(c, "bad port number \"%s\"", argv[0]);
+		if (cfg->nports >= DSSH_CONFIG_MAX_PORTS)
+			return cerr(c, "too many ports");
+		cfg->ports[cfg->nports++] = port;
+		return 0;
+	}
+	case O_LISTEN:
+		return add_listen(cfg, c, argc, argv);
+	case O_HOSTKEY:
+		if (argc != 1)
+			return cerr(c, "HostKey takes exactly one argument");
+		return strv_add(&cfg->host_keys, &cfg->nhost_keys, argv[0]);
+	case O_CIPHERS:
+		return set_algs(c, &cfg->ciphers, argc, argv);
+	case O_MACS:
+		return set_algs(c, &cfg->macs, argc, argv);
+	case O_KEX:
+		return set_algs(c, &cfg->kex_algorithms, argc, argv);
+	case O_HOSTKEYALGS:
+		return set_algs(c, &cfg->host_key_algorithms, argc, argv);
+	case O_PUBKEY:
+		return set_yesno(c, &cfg->pubkey_authentication, argc, argv);
+	case O_PASSWORD:
+		return set_yesno(c, &cfg->password_authentication, argc, argv);
+	case O_KBDINT:
+		return set_yesno(c, &cfg->kbd_interactive_authentication, argc, argv);
+	case O_PERMITROOT:
+		if (argc != 1)
+			return cerr(c, "PermitRootLogin takes exactly one argument");
+		if (strcasecmp(argv[0], "yes") == 0)
+			v = DSSH_PERMIT_ROOT_YES;
+		else if (strcasecmp(argv[0], "no") == 0)
+			v = DSSH_PERMIT_ROOT_NO;
+		else if (strcasecmp(argv[0], "prohibit-password") == 0 ||
+		    strcasecmp(argv[0], "without-password") == 0)
+			v = DSSH_PERMIT_ROOT_NO_PASSWORD;
+		else if (strcasecmp(argv[0], "forced-commands-only") == 0)
+			v = DSSH_PERMIT_ROOT_FORCED_ONLY;
+		else
+			return cerr(c, "unsupported PermitRootLogin value \"%s\"", argv[0]);
+		if (cfg->permit_root_login == -1)
+			cfg->permit_root_login = v;
+		return 0;
+	case O_EMPTYPW:
+		return set_yesno(c, &cfg->permit_empty_passwords, argc, argv);
+	case O_AUTHKEYS:
+		if (argc < 1)
+			return cerr(c, "AuthorizedKeysFile needs an argument");
+		if (cfg->authorized_keys_set)
+			return 0;
+		cfg->authorized_keys_set = true;
+		if (argc == 1 && strcasecmp(argv[0], "none") == 0)
+			return 0;
+		for (int i = 0; i < argc; i++)
+			if ((r = strv_add(&cfg->authorized_keys_files,
+			    &cfg->nauthorized_keys_files, argv[i])) != 0)
+				return r;
+		return 0;
+	case O_ALLOWUSERS:
+	case O_DENYUSERS:
+		if (argc < 1)
+			return cerr(c, "%s needs an argument", c->keyword);
+		for (int i = 0; i < argc; i++) {
+			if (op == O_ALLOWUSERS)
+				r = strv_add(&cfg->allow_users, &cfg->nallow_users, argv[i]);
+			else
+				r = strv_add(&cfg->deny_users, &cfg->ndeny_users, argv[i]);
+			if (r != 0)
+				return r;
+		}
+		return 0;
+	case O_MAXAUTHTRIES:
+		return set_int(c, &cfg->max_auth_tries, argc, argv, 1, 1000000);
+	case O_GRACE:
+		return set_time(c, &cfg->login_grace_time, argc, argv);
+	case O_ALIVEINT:
+		return set_time(c, &cfg->client_alive_interval, argc, argv);
+	case O_ALIVEMAX:
+		return set_int(c, &cfg->client_alive_count_max, argc, argv, 0, INT_MAX);
+	case O_ACCEPTENV:
+		if (argc < 1)
+			return cerr(c, "AcceptEnv needs an argument");
+		for (int i = 0; i < argc; i++) {
+			if (strchr(argv[i], '=') != NULL)
+				return cerr(c, "invalid environment name \"%s\"", argv[i]);
+			if ((r = strv_add(&cfg->accept_env, &cfg->naccept_env, argv[i])) != 0)
+				return r;
+		}
+		return 0;
+	case O_SUBSYSTEM:
+		return set_subsystem(cfg, c, argc, argv);
+	case O_REKEY:
+		return set_rekey(cfg, c, argc, argv);
+	case O_LOGLEVEL:
+		if (argc != 1)
+			return cerr(c, "LogLevel takes exactly one argument");
+		if ((v = dssh_log_level_from_name(argv[0])) < 0)
+			return cerr(c, "unsupported LogLevel \"%s\"", argv[0]);
+		if (cfg->log_level == -1)
+			cfg->log_level = v;
+		return 0;
+	case O_USEPAM:
+		return set_yesno(c, &cfg->use_pam, argc, argv);
+	case O_PIDFILE:
+		return set_str(c, &cfg->pid_file, argc, argv);
+	case O_STRICTMODES:
+		return set_yesno(c, &cfg->strict_modes, argc, argv);
+	case O_MAXSTARTUPS:
+		if (argc == 1 && !valid_max_startups(argv[0]))
+			return cerr(c, "bad MaxStartups \"%s\"", argv[0]);
+		return set_str(c, &cfg->max_startups, argc, argv);
+	case O_PRINTMOTD:
+		return set_yesno(c, &cfg->print_motd, argc, argv);
+	case O_ENGINE:
+		return set_str(c, &cfg->crypto_engine, argc, argv);
+	case O_DATAPLANE:
+		if (argc != 1)
+			return cerr(c, "DataPlane takes exactly one argument");
+		if (strcasecmp(argv[0], "kernel") == 0)
+			v = DSSH_DATA_PLANE_KERNEL;
+		else if (strcasecmp(argv[0], "dpdk") == 0)
+			v = DSSH_DATA_PLANE_DPDK;
+		else
+			return cerr(c, "unsupported DataPlane \"%s\"", argv[0]);
+		if (cfg->data_plane == -1)
+			cfg->data_plane = v;
+		return 0;
+	case O_DPDKARGS:
+		return set_str(c, &cfg->dpdk_args, argc, argv);
+	case O_DATAADDR:
+		return set_data_address(cfg, c, argc, argv);
+	case O_DATAGW: {
+		struct in_addr a;
+
+		if (argc != 1)
+			return cerr(c, "DataGateway takes exactly one argument");
+		if (inet_pton(AF_INET, argv[0], &a) != 1)
+			return cerr(c, "bad DataGateway \"%s\"", argv[0]);
+		if (cfg->data_gateway == NULL) {
+			if ((cfg->data_gateway = strdup(argv[0])) == NULL)
+				return DSSH_ERR_ALLOC;
+			cfg->data_gw = a;
+		}
+		return 0;
+	}
+	case O_DATACORES:
+		return set_int(c, &cfg->data_cores, argc, argv, 1, 1024);
+	case O_PERMITUSERENV:
+		return set_yesno(c, &cfg->permit_user_environment, argc, argv);
+	}
+	return cerr(c, "internal error");
+}
+
+int
+dssh_config_apply_line(struct dssh_config *cfg, const char *line,
+    const char *source, unsigned lineno, char *err, size_t errlen)
+{
+	struct line_ctx c = { source ? source : "(config)", lineno, NULL, err, errlen };
+	char *argv[CONFIG_MAX_ARGS];
+	char *copy = NULL, *p, *kw;
+	size_t len;
+	int argc = 0, r;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	len = strlen(line);
+	if (len > CONFIG_MAX_LINE)
+		return cerr(&c, "line too long");
+	if ((copy = strdup(line)) == NULL)
+		return DSSH_ERR_ALLOC;
+	while (len > 0 && isspace((unsigned char)copy[len - 1]))
+		copy[--len] = '\0';
+	p = copy;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0' || *p == '#') {
+		r = 0;
+		goto out;
+	}
+	for (char *q = p; *q; q++)
+		if ((unsigned char)*q < 0x20 && *q != '\t') {
+			r = cerr(&c, "control character in line");
+			goto out;
+		}
+	kw = p;
+	while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '=')
+		p++;
+	if (*p != '\0') {
+		bool eq = *p == '=';
+
+		*p++ = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!eq && *p == '=') {
+			p++;
+			while (*p == ' ' || *p == '\t')
+				p++;
+		}
+	}
+	c.keyword = kw;
+	if ((r = split_args(p, argv, &argc, &c)) != 0)
+		goto out;
+	r = DSSH_ERR_CONFIG;
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(keywords); i++) {
+		if (strcasecmp(kw, keywords[i].name) == 0) {
+			if (argc == 0)
+				r = cerr(&c, "missing argument for %s", kw);
+			else
+				r = apply(cfg, &c, keywords[i].op, argc, argv);
+			goto out;
+		}
+	}
+	r = cerr(&c, "unsupported option \"%s\"", kw);
+ out:
+	free(copy);
+	return r;
+}
+
+int
+dssh_config_load_file(struct dssh_config *cfg, const char *path, char *err,
+    size_t errlen)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	ssize_t n;
+	FILE *f;
+	int r = 0;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return DSSH_ERR_CONFIG;
+	}
+	while ((n = getline(&line, &cap, f)) != -1) {
+		lineno++;
+		if ((size_t)n != strlen(line)) {
+			if (err != NULL && errlen > 0)
+				snprintf(err, errlen, "%s line %u: NUL byte in line",
+				    path, lineno);
+			r = DSSH_ERR_CONFIG;
+			break;
+		}
+		if ((r = dssh_config_apply_line(cfg, line, path, lineno, err,
+		    errlen)) != 0)
+			break;
+	}
+	if (r == 0 && ferror(f)) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s: read error", path);
+		r = DSSH_ERR_CONFIG;
+	}
+	free(line);
+	fclose(f);
+	return r;
+}
+
+/* ---- algorithm lists ---- */
+
+static bool
+list_has(const char *list, const char *name, size_t n)
+{
+	const char *p = list;
+
+	while (p != NULL && *p != '\0') {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+
+		if (l == n && strncmp(p, name, n) == 0)
+			return true;
+		p = e ? e + 1 : NULL;
+	}
+	return false;
+}
+
+/* Append name to the malloc'd list *out unless already there. */
+static int
+list_append(char **out, size_t *len, size_t *cap, const char *name, size_t n)
+{
+	if (*out != NULL && list_has(*out, name, n))
+		return 0;
+	if (*len + n + 2 > *cap) {
+		size_t nc = (*cap + n + 2) * 2;
+		char *o = realloc(*out, nc);
+
+		if (o == NULL)
+			return DSSH_ERR_ALLOC;
+		*out = o;
+		*cap = nc;
+	}
+	if (*len > 0)
+		(*out)[(*len)++] = ',';
+	memcpy(*out + *len, name, n);
+	*len += n;
+	(*out)[*len] = '\0';
+	return 0;
+}
+
+static bool
+any_pattern_matches(const char *name, const char *patterns)
+{
+	const char *p = patterns;
+
+	while (p != NULL && *p != '\0') {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		char *pat = dssh_strndup(p, l);
+		int m;
+
+		if (pat == NULL)
+			return false;
+		m = dssh_match_pattern(name, pat);
+		free(pat);
+		if (m)
+			return true;
+		p = e ? e + 1 : NULL;
+	}
+	return false;
+}
+
+/*
+ * Expand each entry of src into out: wildcards against universe (in its
+ * order), plain names checked against "all" when given.
+ */
+static int
+expand_into(const char *src, const char *universe, const char *all,
+    char **out, size_t *len, size_t *cap, char *err, size_t errlen)
+{
+	const char *p = src;
+	int r;
+
+	while (p != NULL && *p != '\0') {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		char *name = dssh_strndup(p, l);
+
+		if (name == NULL)
+			return DSSH_ERR_ALLOC;
+		if (strpbrk(name, "*?") != NULL) {
+			const char *q = universe;
+
+			while (q != NULL && *q != '\0') {
+				const char *qe = strchr(q, ',');
+				size_t ql = qe ? (size_t)(qe - q) : strlen(q);
+				char *cand = dssh_strndup(q, ql);
+
+				if (cand == NULL) {
+					free(name);
+					return DSSH_ERR_ALLOC;
+				}
+				r = dssh_match_pattern(cand, name) ?
+				    list_append(out, len, cap, q, ql) : 0;
+				free(cand);
+				if (r != 0) {
+					free(name);
+					return r;
+				}
+				q = qe ? qe + 1 : NULL;
+			}
+		} else {
+			if (all != NULL && !list_has(all, name, l)) {
+				if (err != NULL && errlen > 0)
+					snprintf(err, errlen, "unsupported algorithm \"%s\"", name);
+				free(name);
+				return DSSH_ERR_CONFIG;
+			}
+			if ((r = list_append(out, len, cap, name, l)) != 0) {
+				free(name);
+				return r;
+			}
+		}
+		free(name);
+		p = e ? e + 1 : NULL;
+	}
+	return 0;
+}
+
+int
+dssh_config_resolve_algs(const char *value,
+    const struct dssh_config_alg_list *list, char **out, char *err,
+    size_t errlen)
+{
+	const char *def = list ? list->def : NULL;
+	const char *all = list ? list->supported : NULL;
+	const char *universe;
+	char *res = NULL;
+	size_t len = 0, cap = 0;
+	int r = 0;
+
+	*out = NULL;
+	if (!valid_alg_list(value)) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "bad algorithm list \"%s\"", value);
+		return DSSH_ERR_CONFIG;
+	}
+	if ((value[0] == '+' || value[0] == '-' || value[0] == '^') && def == NULL) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "no default list for \"%s\"", value);
+		return DSSH_ERR_CONFIG;
+	}
+	/* Wildcards expand against the supported list, else the defaults. */
+	universe = all != NULL ? all : def;
+	switch (value[0]) {
+	case '+':
+		if ((r = expand_into(def, NULL, NULL, &res, &len, &cap, err, errlen)) != 0 ||
+		    (r = expand_into(value + 1, universe, all, &res, &len, &cap, err,
+		    errlen)) != 0)
+			goto out;
+		break;
+	case '^':
+		if ((r = expand_into(value + 1, universe, all, &res, &len, &cap, err,
+		    errlen)) != 0 ||
+		    (r = expand_into(def, NULL, NULL, &res, &len, &cap, err, errlen)) != 0)
+			goto out;
+		break;
+	case '-': {
+		const char *p = def;
+
+		while (p != NULL && *p != '\0') {
+			const char *e = strchr(p, ',');
+			size_t l = e ? (size_t)(e - p) : strlen(p);
+			char *name = dssh_strndup(p, l);
+
+			if (name == NULL) {
+				r = DSSH_ERR_ALLOC;
+				goto out;
+			}
+			if (!any_pattern_matches(name, value + 1))
+				r = list_append(&res, &len, &cap, p, l);
+			free(name);
+			if (r != 0)
+				goto out;
+			p = e ? e + 1 : NULL;
+		}
+		break;
+	}
+	default:
+		if ((r = expand_into(value, universe, all, &res, &len, &cap, err,
+		    errlen)) != 0)
+			goto out;
+		break;
+	}
+	if (res == NULL || len == 0) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "algorithm list \"%s\" leaves nothing", value);
+		r = DSSH_ERR_CONFIG;
+		goto out;
+	}
+	*out = res;
+	res = NULL;
+ out:
+	free(res);
+	return r;
+}
+
+static int
+finalize_algs(char **field, const char *keyword,
+    const struct dssh_config_alg_list *list, char *err, size_t errlen)
+{
+	char msg[256];
+	char *res;
+	int r;
+
+	if (*field == NULL) {
+		if (list == NULL || list->def == NULL)
+			return 0;
+		if ((*field = strdup(list->def)) == NULL)
+			return DSSH_ERR_ALLOC;
+		return 0;
+	}
+	if ((r = dssh_config_resolve_algs(*field, list, &res, msg, sizeof(msg))) != 0) {
+		if (r == DSSH_ERR_CONFIG && err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s: %s", keyword, msg);
+		return r;
+	}
+	free(*field);
+	*field = res;
+	return 0;
+}
+
+#define DEF(field, v) do { if ((field) == -1) (field) = (v); } while (0)
+
+int
+dssh_config_finalize(struct dssh_config *cfg,
+    const struct dssh_config_alg_defaults *defs, char *err, size_t errlen)
+{
+	static const char *const default_keys[] = {
+		DSSH_SYSCONFDIR "/ssh_host_ed25519_key",
+		DSSH_SYSCONFDIR "/ssh_host_ecdsa_key",
+		DSSH_SYSCONFDIR "/ssh_host_rsa_key",
+	};
+	int r;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (cfg->nports == 0)
+		cfg->ports[cfg->nports++] = DSSH_CONFIG_DEFAULT_PORT;
+	if (cfg->nlisten == 0) {
+		if ((cfg->listen = calloc(1, sizeof(*cfg->listen))) == NULL ||
+		    (cfg->listen[0].addr = strdup(DSSH_CONFIG_DEFAULT_LISTEN)) == NULL)
+			return DSSH_ERR_ALLOC;
+		cfg->nlisten = 1;
+	}
+	/* ListenAddress without a port means every Port. */
+	for (unsigned i = 0; i < cfg->nlisten; i++) {
+		struct dssh_config_listen *nl;
+		unsigned extra;
+
+		if (cfg->listen[i].port != 0)
+			continue;
+		cfg->listen[i].port = cfg->ports[0];
+		extra = cfg->nports - 1;
+		if (extra == 0)
+			continue;
+		nl = realloc(cfg->listen, (cfg->nlisten + extra) * sizeof(*nl));
+		if (nl == NULL)
+			return DSSH_ERR_ALLOC;
+		cfg->listen = nl;
+		memmove(&nl[i + 1 + extra], &nl[i + 1],
+		    (cfg->nlisten - i - 1) * sizeof(*nl));
+		for (unsigned k = 1; k <= extra; k++) {
+			nl[i + k].port = cfg->ports[k];
+			if ((nl[i + k].addr = strdup(nl[i].addr)) == NULL) {
+				/* keep the array consistent for free() */
+				for (unsigned z = k; z <= extra; z++)
+					nl[i + z].addr = NULL;
+				cfg->nlisten += extra;
+				return DSSH_ERR_ALLOC;
+			}
+		}
+		cfg->nlisten += extra;
+		i += extra;
+	}
+	if (cfg->nhost_keys == 0)
+		for (size_t i = 0; i < DSSH_ARRAY_SIZE(default_keys); i++)
+			if ((r = strv_add(&cfg->host_keys, &cfg->nhost_keys,
+			    default_keys[i])) != 0)
+				return r;
+	if ((r = finalize_algs(&cfg->ciphers, "Ciphers",
+	    defs ? &defs->ciphers : NULL, err, errlen)) != 0 ||
+	    (r = finalize_algs(&cfg->macs, "MACs",
+	    defs ? &defs->macs : NULL, err, errlen)) != 0 ||
+	    (r = finalize_algs(&cfg->kex_algorithms, "KexAlgorithms",
+	    defs ? &defs->kex : NULL, err, errlen)) != 0 ||
+	    (r = finalize_algs(&cfg->host_key_algorithms, "HostKeyAlgorithms",
+	    defs ? &defs->host_key : NULL, err, errlen)) != 0)
+		return r;
+	DEF(cfg->pubkey_authentication, 1);
+	DEF(cfg->password_authentication, 1);
+	DEF(cfg->kbd_interactive_authentication, 1);
+	DEF(cfg->permit_root_login, DSSH_PERMIT_ROOT_NO_PASSWORD);
+	DEF(cfg->permit_empty_passwords, 0);
+	if (!cfg->authorized_keys_set) {
+		cfg->authorized_keys_set = true;
+		if ((r = strv_add(&cfg->authorized_keys_files,
+		    &cfg->nauthorized_keys_files, ".ssh/authorized_keys")) != 0 ||
+		    (r = strv_add(&cfg->authorized_keys_files,
+		    &cfg->nauthorized_keys_files, ".ssh/authorized_keys2")) != 0)
+			return r;
+	}
+	DEF(cfg->max_auth_tries, 6);
+	DEF(cfg->login_grace_time, 120);
+	DEF(cfg->client_alive_interval, 0);
+	DEF(cfg->client_alive_count_max, 3);
+	if (!cfg->rekey_set) {
+		cfg->rekey_set = true;
+		cfg->rekey_limit_bytes = DSSH_CONFIG_DEFAULT_REKEY_BYTES;
+		cfg->rekey_limit_seconds = DSSH_CONFIG_DEFAULT_REKEY_SECONDS;
+	}
+	DEF(cfg->log_level, DSSH_LOG_INFO);
+	DEF(cfg->use_pam, 1);
+	if (cfg->pid_file == NULL &&
+	    (cfg->pid_file = strdup("/run/dsshd.pid")) == NULL)
+		return DSSH_ERR_ALLOC;
+	DEF(cfg->strict_modes, 1);
+	if (cfg->max_startups == NULL &&
+	    (cfg->max_startups = strdup("10:30:100")) == NULL)
+		return DSSH_ERR_ALLOC;
+	DEF(cfg->print_motd, 1);
+	if (cfg->crypto_engine == NULL &&
+	    (cfg->crypto_engine = strdup("openssl")) == NULL)
+		return DSSH_ERR_ALLOC;
+	DEF(cfg->data_plane, DSSH_DATA_PLANE_KERNEL);
+	DEF(cfg->data_cores, 1);
+	DEF(cfg->permit_user_environment, 0);
+	return 0;
+}
+
+/* ---- dump ---- */
+
+static const char *
+yn(int v)
+{
+	return v == 1 ? "yes" : v == 0 ? "no" : "unset";
+}
+
+static void
+dump_str(FILE *f, const char *kw, const char *v)
+{
+	if (v != NULL)
+		fprintf(f, "%s %s\n", kw, v);
+}
+
+static void
+dump_lower(FILE *f, const char *kw, const char *v)
+{
+	fprintf(f, "%s ", kw);
+	for (; *v; v++)
+		fputc(tolower((unsigned char)*v), f);
+	fputc('\n', f);
+}
+
+void
+dssh_config_dump(const struct dssh_config *cfg, FILE *f)
+{
+	static const char *const root_names[] = {
+		"no", "forced-commands-only", "without-password", "yes",
+	};
+
+	for (unsigned i = 0; i < cfg->nports; i++)
+		fprintf(f, "port %d\n", cfg->ports[i]);
+	for (unsigned i = 0; i < cfg->nlisten; i++) {
+		if (strchr(cfg->listen[i].addr, ':') != NULL)
+			fprintf(f, "listenaddress [%s]:%d\n", cfg->listen[i].addr,
+			    cfg->listen[i].port);
+		else
+			fprintf(f, "listenaddress %s:%d\n", cfg->listen[i].addr,
+			    cfg->listen[i].port);
+	}
+	for (unsigned i = 0; i < cfg->nhost_keys; i++)
+		fprintf(f, "hostkey %s\n", cfg->host_keys[i]);
+	dump_str(f, "ciphers", cfg->ciphers);
+	dump_str(f, "macs", cfg->macs);
+	dump_str(f, "kexalgorithms", cfg->kex_algorithms);
+	dump_str(f, "hostkeyalgorithms", cfg->host_key_algorithms);
+	fprintf(f, "pubkeyauthentication %s\n", yn(cfg->pubkey_authentication));
+	fprintf(f, "passwordauthentication %s\n", yn(cfg->password_authentication));
+	fprintf(f, "kbdinteractiveauthentication %s\n",
+	    yn(cfg->kbd_interactive_authentication));
+	if (cfg->permit_root_login >= 0 &&
+	    (size_t)cfg->permit_root_login < DSSH_ARRAY_SIZE(root_names))
+		fprintf(f, "permitrootlogin %s\n", root_names[cfg->permit_root_login]);
+	fprintf(f, "permitemptypasswords %s\n", yn(cfg->permit_empty_passwords));
+	if (cfg->authorized_keys_set) {
+		fprintf(f, "authorizedkeysfile");
+		if (cfg->nauthorized_keys_files == 0)
+			fprintf(f, " none");
+		for (unsigned i = 0; i < cfg->nauthorized_keys_files; i++)
+			fprintf(f, " %s", cfg->authorized_keys_files[i]);
+		fprintf(f, "\n");
+	}
+	if (cfg->nallow_users > 0) {
+		fprintf(f, "allowusers");
+		for (unsigned i = 0; i < cfg->nallow_users; i++)
+			fprintf(f, " %s", cfg->allow_users[i]);
+		fprintf(f, "\n");
+	}
+	if (cfg->ndeny_users > 0) {
+		fprintf(f, "denyusers");
+		for (unsigned i = 0; i < cfg->ndeny_users; i++)
+			fprintf(f, " %s", cfg->deny_users[i]);
+		fprintf(f, "\n");
+	}
+	fprintf(f, "maxauthtries %d\n", cfg->max_auth_tries);
+	fprintf(f, "logingracetime %d\n", cfg->login_grace_time);
+	fprintf(f, "clientaliveinterval %d\n", cfg->client_alive_interval);
+	fprintf(f, "clientalivecountmax %d\n", cfg->client_alive_count_max);
+	for (unsigned i = 0; i < cfg->naccept_env; i++)
+		fprintf(f, "acceptenv %s\n", cfg->accept_env[i]);
+	for (unsigned i = 0; i < cfg->nsubsystems; i++)
+		fprintf(f, "subsystem %s %s\n", cfg->subsystems[i].name,
+		    cfg->subsystems[i].command);
+	if (cfg->rekey_set)
+		fprintf(f, "rekeylimit %llu %d\n",
+		    (unsigned long long)cfg->rekey_limit_bytes,
+		    cfg->rekey_limit_seconds);
+	if (cfg->log_level >= 0)
+		dump_lower(f, "loglevel", dssh_log_level_name(cfg->log_level));
+	fprintf(f, "usepam %s\n", yn(cfg->use_pam));
+	dump_str(f, "pidfile", cfg->pid_file);
+	fprintf(f, "strictmodes %s\n", yn(cfg->strict_modes));
+	dump_str(f, "maxstartups", cfg->max_startups);
+	fprintf(f, "printmotd %s\n", yn(cfg->print_motd));
+	dump_str(f, "cryptoengine", cfg->crypto_engine);
+	if (cfg->data_plane >= 0)
+		fprintf(f, "dataplane %s\n",
+		    cfg->data_plane == DSSH_DATA_PLANE_DPDK ? "dpdk" : "kernel");
+	dump_str(f, "dpdkargs", cfg->dpdk_args);
+	dump_str(f, "dataaddress", cfg->data_address);
+	dump_str(f, "datagateway", cfg->data_gateway);
+	fprintf(f, "datacores %d\n", cfg->data_cores);
+	fprintf(f, "permituserenvironment %s\n", yn(cfg->permit_user_environment));
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DSSH_CONFIG_H
+#define DSSH_CONFIG_H
+
+/*
+ * dsshd configuration: a subset of sshd_config with OpenSSH's syntax and
+ * meanings. Keywords are case-insensitive, "Keyword value" or
+ * "Keyword=value", '#' starts a comment (at the start of an unquoted word),
+ * arguments may be double- or single-quoted.
+ *
+ * As in sshd, the first value obtained for a single-valued keyword wins; so
+ * command-line "-o" lines are applied (dssh_config_apply_line) BEFORE the file
+ * is loaded. Port, ListenAddress, HostKey, AcceptEnv, AllowUsers, DenyUsers
+ * accumulate; Subsystem accumulates per name (first definition of a name
+ * wins); AuthorizedKeysFile takes a list on one line, and the first such line
+ * wins (as sshd).
+ *
+ * Life cycle:
+ *   dssh_config_init(&cfg);                 everything "unset"
+ *   dssh_config_apply_line(...)             -o options
+ *   dssh_config_load_file(...)              the file
+ *   dssh_config_finalize(&cfg, &defs, ...)  defaults + algorithm lists
+ *   ... use ...
+ *   dssh_config_free(&cfg);
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <netinet/in.h>
+
+#define DSSH_CONFIG_DEFAULT_PORT 2222
+#define DSSH_CONFIG_DEFAULT_LISTEN "127.0.0.1"
+#define DSSH_CONFIG_DEFAULT_REKEY_BYTES (1ULL << 30)
+#define DSSH_CONFIG_DEFAULT_REKEY_SECONDS 3600
+#define DSSH_CONFIG_MAX_PORTS 64
+
+enum dssh_permit_root {
+	DSSH_PERMIT_ROOT_NO = 0,
+	DSSH_PERMIT_ROOT_FORCED_ONLY,       /* forced-commands-only */
+	DSSH_PERMIT_ROOT_NO_PASSWORD,       /* prohibit-password / without-password */
+	DSSH_PERMIT_ROOT_YES,
+};
+
+enum dssh_data_plane {
+	DSSH_DATA_PLANE_KERNEL = 0,
+	DSSH_DATA_PLANE_DPDK,
+};
+
+/* One socket to listen on (after finalize: port is always set). */
+struct dssh_config_listen {
+	char *addr;     /* numeric address or host name, no brackets */
+	int port;       /* 0 before finalize = "every Port" */
+};
+
+struct dssh_config_subsystem {
+	char *name;
+	char *command;  /* command and arguments joined by single spaces */
+};
+
+/*
+ * Algorithm lists the +/-/^ prefixes work against. Comma separated names in
+ * preference order. "supported" lists (optional, NULL = do not validate)
+ * hold every name the server implements; plain lists and wildcards are
+ * checked and expanded against them.
+ */
+struct dssh_config_alg_list {
+	const char *def;
+	const char *supported;
+};
+
+struct dssh_config_alg_defaults {
+	struct dssh_config_alg_list ciphers;
+	struct dssh_config_alg_list macs;
+	struct dssh_config_alg_list kex;
+	struct dssh_config_alg_list host_key;
+};
+
+/*
+ * Integers are -1 while unset; strings NULL while unset. After
+ * dssh_config_finalize every field has its value.
+ */
+struct dssh_config {
+	int ports[DSSH_CONFIG_MAX_PORTS];
+	unsigned nports;
+	struct dssh_config_listen *listen;
+	unsigned nlisten;
+	char **host_keys;
+	unsigned nhost_keys;
+
+	/* Raw values (may carry a +/-/^ prefix) until finalize, then resolved. */
+	char *ciphers;
+	char *macs;
+	char *kex_algorithms;
+	char *host_key_algorithms;
+
+	int pubkey_authentication;
+	int password_authentication;
+	int kbd_interactive_authentication;
+	int permit_root_login;          /* enum dssh_permit_root */
+	int permit_empty_passwords;
+	char **authorized_keys_files;   /* may hold %h %u %U %% */
+	unsigned nauthorized_keys_files;
+	bool authorized_keys_set;       /* a line was seen ("none" leaves 0 files) */
+	char **allow_users;
+	unsigned nallow_users;
+	char **deny_users;
+	unsigned ndeny_users;
+	int max_auth_tries;
+	int login_grace_time;           /* seconds, 0 = none */
+	int client_alive_interval;      /* seconds, 0 = off */
+	int client_alive_count_max;
+	char **accept_env;
+	unsigned naccept_env;
+	struct dssh_config_subsystem *subsystems;
+	unsigned nsubsystems;
+	bool rekey_set;
+	uint64_t rekey_limit_bytes;     /* 0 = none */
+	int rekey_limit_seconds;        /* 0 = none, -1 unset */
+	int log_level;                  /* enum dssh_log_level */
+	int use_pam;
+	char *pid_file;
+	int strict_modes;
+	char *max_startups;             /* stored: "start:rate:full" or "n" */
+	int print_motd;
+
+	/* dssh's own. */
+	char *crypto_engine;
+	int data_plane;                 /* enum dssh_data_plane */
+	char *dpdk_args;
+	char *data_address;             /* "a.b.c.d/len" as written */
+	struct in_addr data_addr;
+	int data_prefixlen;             /* -1 unset */
+	char *data_gateway;
+	struct in_addr data_gw;
+	int data_cores;
+	int permit_user_environment;
+};
+
+/* Set every field to "unset". */
+void dssh_config_init(struct dssh_config *cfg);
+/* Same as dssh_config_init (name kept for callers that expect it). */
+void dssh_config_init_defaults(struct dssh_config *cfg);
+
+/*
+ * Apply one configuration line. source and lineno only label errors
+ * ("FILE line N: message"). Blank and comment lines are accepted.
+ * Returns 0 or DSSH_ERR_CONFIG (err filled) / DSSH_ERR_ALLOC.
+ */
+int dssh_config_apply_line(struct dssh_config *cfg, const char *line,
+    const char *source, unsigned lineno, char *err, size_t errlen);
+
+/* Read a whole file; stops at the first error. */
+int dssh_config_load_file(struct dssh_config *cfg, const char *path,
+    char *err, size_t errlen);
+
+/*
+ * Apply defaults to everything unset, resolve ListenAddress x Port and the
+ * algorithm lists (defs may be NULL: then only unprefixed lists are kept and
+ * unset lists stay NULL).
+ */
+int dssh_config_finalize(struct dssh_config *cfg,
+    const struct dssh_config_alg_defaults *defs, char *err, size_t errlen);
+
+/* "sshd -T" style dump: lowercase keyword, value; one per line. */
+void dssh_config_dump(const struct dssh_config *cfg, FILE *f);
+
+void dssh_config_free(struct dssh_config *cfg);
+
+/*
+ * Helpers (exported for auth and tests).
+ * dssh_config_parse_time: sshd time format ("90", "2m", "1h30m", "1w"):
+ * seconds into *out, rejects overflow past INT_MAX.
+ * dssh_config_parse_size: "N" or "N[KkMmGgTt]" bytes into *out, rejects
+ * overflow.
+ * dssh_config_resolve_algs: apply an optionally +/-/^ prefixed list to the
+ * defaults (see struct dssh_config_alg_list); *out is malloc'd.
+ */
+int dssh_config_parse_time(const char *s, int *out);
+int dssh_config_parse_size(const char *s, uint64_t *out);
+int dssh_config_resolve_algs(const char *value,
+    const struct dssh_config_alg_list *list, char **out, char *err,
+    size_t errlen);
+
+#endif

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DSSH_CRYPTO_DRIVER_H
+#define DSSH_CRYPTO_DRIVER_H
+
+/* What an engine under drivers/crypto implements. Not for callers of the API. */
+
+#include "dssh_crypto.h"
+
+struct dssh_crypto_engine_ops {
+	const char *name;
+	size_t engine_priv_size;  /* zeroed, allocated by lib/crypto */
+	size_t sa_priv_size;
+	int (*engine_init)(struct dssh_crypto_engine *e, const struct dssh_crypto_engine_conf *conf);
+	void (*engine_fini)(struct dssh_crypto_engine *e);
+	int (*sa_init)(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys);
+	void (*sa_fini)(struct dssh_crypto_sa *sa);   /* must wipe key material */
+	int (*peek_length)(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
+	    uint32_t *packet_length);                 /* wire has length_bytes */
+	unsigned (*submit)(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsigned n);
+	unsigned (*complete)(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsigned max);
+};
+
+struct dssh_crypto_engine {
+	const struct dssh_crypto_engine_ops *ops;
+	struct dssh_crypto_engine_conf conf;
+	void *priv;
+};
+
+struct dssh_crypto_sa {
+	struct dssh_crypto_engine *engine;
+	const struct dssh_cipher_info *cipher;
+	const struct dssh_mac_info *mac;      /* never NULL: NONE entry for AEAD */
+	enum dssh_crypto_dir dir;
+	void *priv;
+};
+
+/* Engines available in this build (drivers/crypto/engines.c). */
+extern const struct dssh_crypto_engine_ops *const dssh_crypto_engine_list[];
+
+#endif

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DSSH_SESSION_INT_H
+#define DSSH_SESSION_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dssh_session.h"
+
+/* A growable "NAME=value" list ending in NULL, for execve. */
+struct session_env {
+	char **v;
+	size_t n;
+	size_t cap;
+};
+
+int session_env_set(struct session_env *e, const char *name, size_t name_len,
+    const char *value, bool overwrite);
+/* "NAME=value"; entries without '=' or with an empty name are refused. */
+int session_env_put(struct session_env *e, const char *entry, bool overwrite);
+void session_env_free(struct session_env *e);
+
+/* Everything the user's process needs, prepared before fork. */
+struct session_exec {
+	const struct dssh_session_spec *spec;
+	char *shell;
+	char *argv[4];
+	char *argv0;
+	struct session_env env;
+	gid_t *groups;
+	int ngroups;
+	bool drop_root;     /* we run as root and become the user */
+	bool pty;
+	const char *tty_name;
+};
+
+/* The variables set last (cannot be overridden by client or PAM env). */
+int session_env_add_ssh_vars(struct session_exec *x);
+
+/*
+ * In a forked process whose fds 0-2 are the session's: become the user's
+ * process and exec. Never returns; failures go to fd 2 and exit
+ * DSSH_SESSION_EXIT_SETUP.
+ */
+_Noreturn void session_exec_shell(struct session_exec *x);
+
+/* Write the NULL-terminated list of strings to fd 2 as one line. */
+void session_child_say(const char *s, ...) __attribute__((sentinel));
+
+void session_close_from(int lowfd);
+void session_reset_signals(void);
+
+/*
+ * PAM middle process record, sent over the sync pipe once the user's
+ * process has been forked (pid > 0) or PAM failed (pid < 0, msg set).
+ * After the user's process exits the middle sends its raw wait status
+ * (int32_t) on the same pipe.
+ */
+struct session_sync {
+	int32_t pid;
+	char msg[200];
+};
+
+/* Runs as the forked middle process: fds 0-2 set, sync_fd = 3. */
+_Noreturn void session_pam_middle(struct session_exec *x, int sync_fd);
+
+#endif

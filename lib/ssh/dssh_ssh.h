@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DSSH_SSH_H
+#define DSSH_SSH_H
+
+/*
+ * The SSH-2 server engine (RFC 4253, 4252, 4254), sans-I/O.
+ *
+ * The engine never reads, writes, sleeps or forks. Its host (the kernel
+ * socket backend, the DPDK data plane, a unit test, a fuzzer) feeds it the
+ * bytes received from the peer with dssh_conn_input(), takes the bytes to
+ * send with dssh_conn_output()/dssh_conn_output_consume(), and answers the
+ * decisions the engine cannot make itself (is this key authorised? run this
+ * command) through the callbacks in struct dssh_conn_host_ops. A decision
+ * that takes time (PAM) is answered later; until then the engine stops
+ * consuming input for that connection.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct dssh_conn;
+struct dssh_sshkey;
+struct dssh_crypto_engine;
+
+/* One usable host-key signature algorithm and the key that makes it. */
+struct dssh_ssh_hostkey {
+	const char *alg;              /* e.g. "rsa-sha2-512" */
+	struct dssh_sshkey *key;
+};
+
+struct dssh_ssh_conf {
+	const char *kex_algs;         /* comma lists, preference order */
+	const char *cipher_algs;
+	const char *mac_algs;
+	const char *pubkey_algs;      /* accepted user-key signature algorithms */
+	const struct dssh_ssh_hostkey *hostkeys;
+	unsigned n_hostkeys;
+	uint64_t rekey_bytes;         /* 0: cipher default */
+	uint32_t rekey_seconds;       /* 0: never by time */
+	unsigned max_auth_tries;
+	bool pubkey_auth;
+	bool password_auth;
+	uint32_t client_alive_interval;   /* seconds, 0 off */
+	unsigned client_alive_count_max;
+	const char *version_comment;  /* after "SSH-2.0-" */
+	struct dssh_crypto_engine *engine;
+};
+
+enum dssh_session_req_type {
+	DSSH_REQ_PTY,
+	DSSH_REQ_ENV,
+	DSSH_REQ_SHELL,
+	DSSH_REQ_EXEC,
+	DSSH_REQ_SUBSYSTEM,
+	DSSH_REQ_WINDOW_CHANGE,
+	DSSH_REQ_SIGNAL,
+};
+
+/* A parsed session channel request; strings are NUL-terminated views valid
+ * only during the callback. */
+struct dssh_session_req {
+	enum dssh_session_req_type type;
+	const char *term;             /* PTY */
+	uint32_t cols, rows, xpixel, ypixel;  /* PTY, WINDOW_CHANGE */
+	const uint8_t *modes;         /* PTY: encoded terminal modes */
+	size_t modes_len;
+	const char *name;             /* ENV name, SUBSYSTEM name, SIGNAL name */
+	const char *value;            /* ENV value */
+	const char *command;          /* EXEC */
+};
+
+enum dssh_auth_method {
+	DSSH_AUTH_PUBLICKEY,
+	DSSH_AUTH_PASSWORD,
+};
+
+struct dssh_conn_host_ops {
+	/*
+	 * Is this public key (SSH wire blob) authorised for user? Called once
+	 * the signature is verified, and for a query without signature.
+	 * 0 yes, anything else no.
+	 */
+	int (*auth_pubkey)(void *host, const char *user, const uint8_t *blob, size_t len,
+	    bool final);
+	/*
+	 * Check a password. Return 0 to accept now, DSSH_ERR_AGAIN when the
+	 * answer comes later through dssh_conn_auth_result(), else refuse.
+	 * The password is wiped by the engine after the call.
+	 */
+	int (*auth_password)(void *host, const char *user, const char *password);
+	/* Authentication succeeded (after the account checks the host did). */
+	void (*auth_success)(void *host, const char *user, enum dssh_auth_method m);
+	/* A session channel was opened; 0 accepts it. */
+	int (*session_open)(void *host, uint32_t chan);
+	/* 0: success; anything else: failure reply. */
+	int (*session_request)(void *host, uint32_t chan, const struct dssh_session_req *req);
+	/* Data from the peer. The host must take all of it; it calls
+	 * dssh_chan_consumed() when the bytes have left its buffers. */
+	void (*channel_data)(void *host, uint32_t chan, const uint8_t *p, size_t n);
+	void (*channel_eof)(void *host, uint32_t chan);
+	/* Peer closed the channel: forget it (the engine answers the close). */
+	void (*channel_closed)(void *host, uint32_t chan);
+	/* The engine can take more data for chan (window opened, kex over). */
+	void (*channel_writable)(void *host, uint32_t chan);
+};
+
+int dssh_conn_new(const struct dssh_ssh_conf *conf, const struct dssh_conn_host_ops *ops,
+    void *host, const char *log_id, struct dssh_conn **out);
+void dssh_conn_free(struct dssh_conn *c);
+
+/* Queue the server's version line. Call once, before anything else. */
+int dssh_conn_start(struct dssh_conn *c, uint64_t now_ms);
+/* Bytes from the peer. Returns 0, or a negative error once the connection
+ * is finished (the DISCONNECT is already queued in the output). */
+int dssh_conn_input(struct dssh_conn *c, const uint8_t *p, size_t n, uint64_t now_ms);
+/* True while the engine will not consume more input (a decision is
+ * pending, or too much is buffered): stop reading the socket. */
+bool dssh_conn_input_paused(const struct dssh_conn *c);
+/* Process input held back while paused. */
+int dssh_conn_resume(struct dssh_conn *c, uint64_t now_ms);
+/* Timers: rekey by time, client-alive probes. Call about once a second. */
+int dssh_conn_tick(struct dssh_conn *c, uint64_t now_ms);
+
+void dssh_conn_output(struct dssh_conn *c, const uint8_t **p, size_t *n);
+void dssh_conn_output_consume(struct dssh_conn *c, size_t n);
+size_t dssh_conn_output_pending(const struct dssh_conn *c);
+/* The engine has finished: flush what is pending, then close. */
+bool dssh_conn_closing(const struct dssh_conn *c);
+bool dssh_conn_authenticated(const struct dssh_conn *c);
+const char *dssh_conn_user(const struct dssh_conn *c);
+/* Send DISCONNECT (RFC 4253 11.1 reason) and stop. */
+void dssh_conn_disconnect(struct dssh_conn *c, uint32_t reason, const char *msg);
+/* Deliver the deferred answer of auth_password (ok) and resume input. */
+int dssh_conn_auth_result(struct dssh_conn *c, bool ok, uint64_t now_ms);
+
+/* Channels. */
+size_t dssh_chan_send_space(const struct dssh_conn *c, uint32_t chan);
+/* Sends up to n bytes as CHANNEL_DATA / EXTENDED_DATA (stderr); returns
+ * how many were taken (limited by window and output buffering). */
+size_t dssh_chan_send(struct dssh_conn *c, uint32_t chan, const uint8_t *p, size_t n,
+    bool ext_stderr);
+void dssh_chan_consumed(struct dssh_conn *c, uint32_t chan, size_t n);
+int dssh_chan_send_eof(struct dssh_conn *c, uint32_t chan);
+int dssh_chan_exit_status(struct dssh_conn *c, uint32_t chan, uint32_t status);
+int dssh_chan_exit_signal(struct dssh_conn *c, uint32_t chan, const char *sig, bool core);
+/* Our CLOSE. The channel is freed once both sides have closed. */
+int dssh_chan_close(struct dssh_conn *c, uint32_t chan);
+
+/* For tests and logs. */
+struct dssh_conn_stats {
+	uint64_t bytes_in, bytes_out;     /* wire bytes */
+	uint64_t packets_in, packets_out;
+	unsigned kex_count;
+	bool strict_kex;
+	const char *kex_alg, *hostkey_alg, *cipher_in, *cipher_out, *mac_in, *mac_out;
+};
+void dssh_conn_get_stats(const struct dssh_conn *c, struct dssh_conn_stats *st);
+
+#endif

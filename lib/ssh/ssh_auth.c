@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* User authentication protocol, server side (RFC 4252). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dssh_err.h"
+#include "dssh_log.h"
+#include "dssh_sshkey.h"
+#include "dssh_util.h"
+#include "ssh_internal.h"
+
+static int
+send_simple(struct dssh_conn *c, uint8_t type)
+{
+	return dssh_pkt_send_raw(c, &type, 1);
+}
+
+static int
+methods_list(const struct dssh_conn *c, char *out, size_t n)
+{
+	int w = snprintf(out, n, "%s%s%s", c->conf->pubkey_auth ? "publickey" : "",
+	    c->conf->pubkey_auth && c->conf->password_auth ? "," : "",
+	    c->conf->password_auth ? "password" : "");
+
+	return w < 0 || (size_t)w >= n ? DSSH_ERR_INTERNAL : 0;
+}
+
+static int
+send_failure(struct dssh_conn *c)
+{
+	struct dssh_buf b;
+	char methods[64];
+	int r;
+
+	if ((r = methods_list(c, methods, sizeof(methods))) != 0)
+		return r;
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_buf_put_u8(&b, SSH_MSG_USERAUTH_FAILURE)) == 0 &&
+	    (r = dssh_buf_put_cstring(&b, methods)) == 0 &&
+	    (r = dssh_buf_put_bool(&b, false)) == 0)
+		r = dssh_pkt_send(c, &b);
+	dssh_buf_free(&b);
+	return r;
+}
+
+/* A failed attempt: counted against MaxAuthTries, like sshd. */
+static int
+auth_failed(struct dssh_conn *c, const char *method, bool counts)
+{
+	if (counts) {
+		c->auth_failures++;
+		dssh_info("%s: Failed %s for %s", c->log_id, method, c->auth_user);
+		if (c->auth_failures >= c->conf->max_auth_tries) {
+			dssh_conn_fail(c, SSH_DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE,
+			    "Too many authentication failures");
+			return DSSH_ERR_PERMISSION;
+		}
+	}
+	return send_failure(c);
+}
+
+static int
+auth_succeeded(struct dssh_conn *c, enum dssh_auth_method m)
+{
+	int r;
+
+	if ((r = send_simple(c, SSH_MSG_USERAUTH_SUCCESS)) != 0)
+		return r;
+	c->authenticated = true;
+	c->auth = AUTH_DONE;
+	dssh_info("%s: Accepted %s for %s", c->log_id,
+	    m == DSSH_AUTH_PUBLICKEY ? "publickey" : "password", c->auth_user);
+	if (c->ops->auth_success != NULL)
+		c->ops->auth_success(c->host, c->auth_user, m);
+	return 0;
+}
+
+static int
+handle_service_request(struct dssh_conn *c, struct dssh_buf *m)
+{
+	const uint8_t *name;
+	size_t n;
+	int r;
+
+	if ((r = dssh_buf_get_string_direct(m, &name, &n)) != 0)
+		return r;
+	if (c->auth != AUTH_NO_SERVICE || n != 12 || memcmp(name, "ssh-userauth", 12) != 0) {
+		dssh_conn_fail(c, SSH_DISCONNECT_SERVICE_NOT_AVAILABLE, "service not available");
+		return DSSH_ERR_PROTOCOL;
+	}
+	struct dssh_buf b;
+
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_buf_put_u8(&b, SSH_MSG_SERVICE_ACCEPT)) == 0 &&
+	    (r = dssh_buf_put_cstring(&b, "ssh-userauth")) == 0)
+		r = dssh_pkt_send(c, &b);
+	dssh_buf_free(&b);
+	c->auth = AUTH_IN_PROGRESS;
+	return r;
+}
+
+/* The key type a signature algorithm belongs to. */
+static const char *
+sig_alg_key_type(const char *alg)
+{
+	if (strcmp(alg, "rsa-sha2-256") == 0 || strcmp(alg, "rsa-sha2-512") == 0)
+		return "ssh-rsa";
+	return alg;
+}
+
+static int
+build_signed_data(struct dssh_conn *c, const char *user, const char *alg,
+    const uint8_t *blob, size_t blen, struct dssh_buf *d)
+{
+	int r;
+
+	if ((r = dssh_buf_put_string(d, c->session_id, c->session_id_len)) != 0 ||
+	    (r = dssh_buf_put_u8(d, SSH_MSG_USERAUTH_REQUEST)) != 0 ||
+	    (r = dssh_buf_put_cstring(d, user)) != 0 ||
+	    (r = dssh_buf_put_cstring(d, "ssh-connection")) != 0 ||
+	    (r = dssh_buf_put_cstring(d, "publickey")) != 0 ||
+	    (r = dssh_buf_put_bool(d, true)) != 0 ||
+	    (r = dssh_buf_put_cstring(d, alg)) != 0 ||
+	    (r = dssh_buf_put_string(d, blob, blen)) != 0)
+		return r;
+	return 0;
+}
+
+static int
+userauth_publickey(struct dssh_conn *c, struct dssh_buf *m)
+{
+	struct dssh_sshkey *key = NULL;
+	struct dssh_buf signed_data;
+	const uint8_t *blob, *sig = NULL;
+	size_t blen, slen = 0;
+	char *alg = NULL;
+	bool has_sig;
+	int r;
+
+	dssh_buf_init(&signed_data, 0);
+	if ((r = dssh_buf_get_bool(m, &has_sig)) != 0 ||
+	    (r = dssh_buf_get_cstring(m, &alg, NULL)) != 0 ||
+	    (r = dssh_buf_get_string_direct(m, &blob, &blen)) != 0 ||
+	    (has_sig && (r = dssh_buf_get_string_direct(m, &sig, &slen)) != 0)) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "malformed publickey request");
+		goto out;
+	}
+	if (!c->conf->pubkey_auth || !dssh_namelist_has(c->conf->pubkey_algs, alg)) {
+		dssh_verbose("%s: publickey algorithm %s not accepted", c->log_id, alg);
+		r = auth_failed(c, "publickey", true);
+		goto out;
+	}
+	if (dssh_sshkey_from_blob(blob, blen, &key) != 0 ||
+	    strcmp(dssh_sshkey_type_name(key), sig_alg_key_type(alg)) != 0) {
+		dssh_verbose("%s: bad or mismatched public key for %s", c->log_id, alg);
+		r = auth_failed(c, "publickey", true);
+		goto out;
+	}
+	if (!has_sig) {
+		if (c->ops->auth_pubkey(c->host, c->auth_user, blob, blen, false) != 0) {
+			r = auth_failed(c, "publickey", true);
+			goto out;
+		}
+		struct dssh_buf b;
+
+		dssh_buf_init(&b, 0);
+		if ((r = dssh_buf_put_u8(&b, SSH_MSG_USERAUTH_PK_OK)) == 0 &&
+		    (r = dssh_buf_put_cstring(&b, alg)) == 0 &&
+		    (r = dssh_buf_put_string(&b, blob, blen)) == 0)
+			r = dssh_pkt_send(c, &b);
+		dssh_buf_free(&b);
+		goto out;
+	}
+	if ((r = build_signed_data(c, c->auth_user, alg, blob, blen, &signed_data)) != 0)
+		goto out;
+	if (dssh_sshkey_verify(key, alg, sig, slen, dssh_buf_ptr(&signed_data),
+	    dssh_buf_len(&signed_data)) != 0 ||
+	    c->ops->auth_pubkey(c->host, c->auth_user, blob, blen, true) != 0) {
+		r = auth_failed(c, "publickey", true);
+		goto out;
+	}
+	r = auth_succeeded(c, DSSH_AUTH_PUBLICKEY);
+out:
+	dssh_sshkey_free(key);
+	dssh_buf_free(&signed_data);
+	free(alg);
+	return r;
+}
+
+static int
+userauth_password(struct dssh_conn *c, struct dssh_buf *m)
+{
+	char *password = NULL;
+	bool change;
+	int r;
+
+	if ((r = dssh_buf_get_bool(m, &change)) != 0 ||
+	    (r = dssh_buf_get_cstring(m, &password, NULL)) != 0) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "malformed password request");
+		return r;
+	}
+	if (!c->conf->password_auth || change) {
+		dssh_free_secret_str(password);
+		return auth_failed(c, "password", true);
+	}
+	r = c->ops->auth_password(c->host, c->auth_user, password);
+	dssh_free_secret_str(password);
+	if (r == 0)
+		return auth_succeeded(c, DSSH_AUTH_PASSWORD);
+	if (r == DSSH_ERR_AGAIN) {
+		c->auth = AUTH_PENDING;   /* input waits for dssh_conn_auth_result() */
+		return 0;
+	}
+	return auth_failed(c, "password", true);
+}
+
+int
+dssh_conn_auth_result(struct dssh_conn *c, bool ok, uint64_t now_ms)
+{
+	int r;
+
+	if (c->auth != AUTH_PENDING || c->state == CONN_CLOSED)
+		return c->state == CONN_CLOSED ? DSSH_ERR_CONN_CLOSED : 0;
+	c->auth = AUTH_IN_PROGRESS;
+	c->now_ms = now_ms;
+	r = ok ? auth_succeeded(c, DSSH_AUTH_PASSWORD) : auth_failed(c, "password", true);
+	if (r != 0)
+		return r;
+	return dssh_conn_resume(c, now_ms);
+}
+
+static int
+handle_userauth_request(struct dssh_conn *c, struct dssh_buf *m)
+{
+	char *user = NULL, *service = NULL, *method = NULL;
+	int r;
+
+	if (c->auth == AUTH_DONE)
+		return 0;    /* RFC 4252 5.1: ignore requests after success */
+	if (c->auth != AUTH_IN_PROGRESS) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "userauth before service request");
+		return DSSH_ERR_PROTOCOL;
+	}
+	if ((r = dssh_buf_get_cstring(m, &user, NULL)) != 0 ||
+	    (r = dssh_buf_get_cstring(m, &service, NULL)) != 0 ||
+	    (r = dssh_buf_get_cstring(m, &method, NULL)) != 0) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "malformed userauth request");
+		goto out;
+	}
+	if (strcmp(service, "ssh-connection") != 0 ||
+	    (c->auth_user != NULL && strcmp(c->auth_user, user) != 0)) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR,
+		    "Change of username or service not allowed");
+		r = DSSH_ERR_PROTOCOL;
+		goto out;
+	}
+	if (c->auth_user == NULL) {
+		c->auth_user = user;
+		user = NULL;
+	}
+	dssh_debug("%s: userauth %s for %s", c->log_id, method, c->auth_user);
+	if (strcmp(method, "publickey") == 0)
+		r = userauth_publickey(c, m);
+	else if (strcmp(method, "password") == 0)
+		r = userauth_password(c, m);
+	else
+		r = auth_failed(c, method, strcmp(method, "none") != 0);
+out:
+	free(user);
+	free(service);
+	free(method);
+	return r;
+}
+
+int
+dssh_auth_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
+{
+	switch (type) {
+	case SSH_MSG_SERVICE_REQUEST:
+		return handle_service_request(c, m);
+	case SSH_MSG_USERAUTH_REQUEST:
+		return handle_userauth_request(c, m);
+	default:
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "unexpected auth message %u", type);
+		return DSSH_ERR_PROTOCOL;
+	}
+}

@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Connection protocol, server side (RFC 4254): session channels. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dssh_err.h"
+#include "dssh_log.h"
+#include "dssh_util.h"
+#include "ssh_internal.h"
+
+static struct dssh_channel *
+chan_get(struct dssh_conn *c, uint32_t id)
+{
+	if (id >= DSSH_MAX_CHANNELS || !c->chans[id].in_use)
+		return NULL;
+	return &c->chans[id];
+}
+
+static const struct dssh_channel *
+chan_get_const(const struct dssh_conn *c, uint32_t id)
+{
+	return chan_get((struct dssh_conn *)(uintptr_t)c, id);
+}
+
+/* Channel message from the peer naming one of our channels. */
+static int
+peer_chan(struct dssh_conn *c, struct dssh_buf *m, uint32_t *id, struct dssh_channel **ch)
+{
+	int r;
+
+	if ((r = dssh_buf_get_u32(m, id)) != 0)
+		return r;
+	if ((*ch = chan_get(c, *id)) == NULL) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "message for unknown channel %u", *id);
+		return DSSH_ERR_PROTOCOL;
+	}
+	return 0;
+}
+
+static int
+send_chan_u32(struct dssh_conn *c, uint8_t type, uint32_t remote_id)
+{
+	uint8_t msg[5] = { type };
+
+	dssh_put_u32be(msg + 1, remote_id);
+	if (type == SSH_MSG_CHANNEL_SUCCESS || type == SSH_MSG_CHANNEL_FAILURE ||
+	    type == SSH_MSG_CHANNEL_EOF || type == SSH_MSG_CHANNEL_CLOSE) {
+		struct dssh_buf b;
+
+		dssh_buf_from(&b, msg, sizeof(msg));
+		return dssh_conn_send_app(c, &b);
+	}
+	return DSSH_ERR_INVALID_ARGUMENT;
+}
+
+static int
+open_failure(struct dssh_conn *c, uint32_t sender, uint32_t reason, const char *why)
+{
+	struct dssh_buf b;
+	int r;
+
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_buf_put_u8(&b, SSH_MSG_CHANNEL_OPEN_FAILURE)) == 0 &&
+	    (r = dssh_buf_put_u32(&b, sender)) == 0 &&
+	    (r = dssh_buf_put_u32(&b, reason)) == 0 &&
+	    (r = dssh_buf_put_cstring(&b, why)) == 0 &&
+	    (r = dssh_buf_put_cstring(&b, "")) == 0)
+		r = dssh_conn_send_app(c, &b);
+	dssh_buf_free(&b);
+	return r;
+}
+
+static int
+handle_open(struct dssh_conn *c, struct dssh_buf *m)
+{
+	const uint8_t *type;
+	size_t tlen;
+	uint32_t sender, window, maxpacket, id;
+	int r;
+
+	if ((r = dssh_buf_get_string_direct(m, &type, &tlen)) != 0 ||
+	    (r = dssh_buf_get_u32(m, &sender)) != 0 ||
+	    (r = dssh_buf_get_u32(m, &window)) != 0 ||
+	    (r = dssh_buf_get_u32(m, &maxpacket)) != 0)
+		return r;
+	if (tlen != 7 || memcmp(type, "session", 7) != 0) {
+		dssh_verbose("%s: refused channel type %.*s", c->log_id,
+		    (int)DSSH_MIN(tlen, (size_t)40), (const char *)type);
+		return open_failure(c, sender, SSH_OPEN_UNKNOWN_CHANNEL_TYPE, "unknown channel type");
+	}
+	for (id = 0; id < DSSH_MAX_CHANNELS && c->chans[id].in_use; id++)
+		;
+	if (id == DSSH_MAX_CHANNELS)
+		return open_failure(c, sender, SSH_OPEN_RESOURCE_SHORTAGE, "too many channels");
+	if (maxpacket < 64)
+		return open_failure(c, sender, SSH_OPEN_ADMINISTRATIVELY_PROHIBITED, "bad max packet");
+	struct dssh_channel *ch = &c->chans[id];
+
+	memset(ch, 0, sizeof(*ch));
+	ch->in_use = true;
+	ch->remote_id = sender;
+	ch->remote_window = window;
+	ch->remote_maxpacket = DSSH_MIN(maxpacket, DSSH_PACKET_MAX - 1024);
+	ch->local_window = DSSH_CHAN_WINDOW;
+	if (c->ops->session_open(c->host, id) != 0) {
+		ch->in_use = false;
+		return open_failure(c, sender, SSH_OPEN_ADMINISTRATIVELY_PROHIBITED, "refused");
+	}
+	struct dssh_buf b;
+
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_buf_put_u8(&b, SSH_MSG_CHANNEL_OPEN_CONFIRMATION)) == 0 &&
+	    (r = dssh_buf_put_u32(&b, sender)) == 0 &&
+	    (r = dssh_buf_put_u32(&b, id)) == 0 &&
+	    (r = dssh_buf_put_u32(&b, DSSH_CHAN_WINDOW)) == 0 &&
+	    (r = dssh_buf_put_u32(&b, DSSH_CHAN_MAXPACKET)) == 0)
+		r = dssh_conn_send_app(c, &b);
+	dssh_buf_free(&b);
+	return r;
+}
+
+/* Parse a session request's type-specific fields. */
+static int
+parse_session_req(const char *type, struct dssh_buf *m, struct dssh_session_req *req,
+    char **s1, char **s2)
+{
+	uint32_t dummy;
+	int r;
+
+	memset(req, 0, sizeof(*req));
+	if (strcmp(type, "pty-req") == 0) {
+		const uint8_t *modes;
+
+		req->type = DSSH_REQ_PTY;
+		if ((r = dssh_buf_get_cstring(m, s1, NULL)) != 0 ||
+		    (r = dssh_buf_get_u32(m, &req->cols)) != 0 ||
+		    (r = dssh_buf_get_u32(m, &req->rows)) != 0 ||
+		    (r = dssh_buf_get_u32(m, &req->xpixel)) != 0 ||
+		    (r = dssh_buf_get_u32(m, &req->ypixel)) != 0 ||
+		    (r = dssh_buf_get_string_direct(m, &modes, &req->modes_len)) != 0)
+			return r;
+		req->term = *s1;
+		req->modes = modes;
+	} else if (strcmp(type, "env") == 0) {
+		req->type = DSSH_REQ_ENV;
+		if ((r = dssh_buf_get_cstring(m, s1, NULL)) != 0 ||
+		    (r = dssh_buf_get_cstring(m, s2, NULL)) != 0)
+			return r;
+		req->name = *s1;
+		req->value = *s2;
+	} else if (strcmp(type, "shell") == 0) {
+		req->type = DSSH_REQ_SHELL;
+	} else if (strcmp(type, "exec") == 0) {
+		req->type = DSSH_REQ_EXEC;
+		if ((r = dssh_buf_get_cstring(m, s1, NULL)) != 0)
+			return r;
+		req->command = *s1;
+	} else if (strcmp(type, "subsystem") == 0) {
+		req->type = DSSH_REQ_SUBSYSTEM;
+		if ((r = dssh_buf_get_cstring(m, s1, NULL)) != 0)
+			return r;
+		req->name = *s1;
+	} else if (strcmp(type, "window-change") == 0) {
+		req->type = DSSH_REQ_WINDOW_CHANGE;
+		if ((r = dssh_buf_get_u32(m, &req->cols)) != 0 ||
+		    (r = dssh_buf_get_u32(m, &req->rows)) != 0 ||
+		    (r = dssh_buf_get_u32(m, &req->xpixel)) != 0 ||
+		    (r = dssh_buf_get_u32(m, &req->ypixel)) != 0)
+			return r;
+	} else if (strcmp(type, "signal") == 0) {
+		req->type = DSSH_REQ_SIGNAL;
+		if ((r = dssh_buf_get_cstring(m, s1, NULL)) != 0)
+			return r;
+		req->name = *s1;
+	} else {
+		(void)dummy;
+		return DSSH_ERR_UNSUPPORTED;
+	}
+	return 0;
+}
+
+static int
+handle_request(struct dssh_conn *c, struct dssh_buf *m)
+{
+	struct dssh_channel *ch;
+	struct dssh_session_req req;
+	char *type = NULL, *s1 = NULL, *s2 = NULL;
+	uint32_t id;
+	bool want_reply;
+	int r, ok;
+
+	if ((r = peer_chan(c, m, &id, &ch)) != 0)
+		return r;
+	if ((r = dssh_buf_get_cstring(m, &type, NULL)) != 0 ||
+	    (r = dssh_buf_get_bool(m, &want_reply)) != 0)
+		goto out;
+	r = parse_session_req(type, m, &req, &s1, &s2);
+	if (r == DSSH_ERR_UNSUPPORTED) {
+		dssh_debug("%s: channel %u: unsupported request %s", c->log_id, id, type);
+		ok = -1;
+	} else if (r != 0) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "malformed channel request %s", type);
+		goto out;
+	} else if ((req.type == DSSH_REQ_SHELL || req.type == DSSH_REQ_EXEC ||
+	    req.type == DSSH_REQ_SUBSYSTEM || req.type == DSSH_REQ_PTY) && ch->started) {
+		ok = -1;    /* one program per channel; no pty after it started */
+	} else {
+		ok = c->ops->session_request(c->host, id, &req);
+		if (ok == 0 && (req.type == DSSH_REQ_SHELL || req.type == DSSH_REQ_EXEC ||
+		    req.type == DSSH_REQ_SUBSYSTEM))
+			ch->started = true;
+	}
+	r = 0;
+	/* The host may have closed the channel from inside the callback. */
+	if (want_reply && (ch = chan_get(c, id)) != NULL && !ch->sent_close)
+		r = send_chan_u32(c, ok == 0 ? SSH_MSG_CHANNEL_SUCCESS : SSH_MSG_CHANNEL_FAILURE,
+		    ch->remote_id);
+out:
+	free(type);
+	if (s1 != NULL)
+		dssh_free_secret_str(s1);
+	if (s2 != NULL)
+		dssh_free_secret_str(s2);
+	return r;
+}
+
+static int
+handle_data(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
+{
+	struct dssh_channel *ch;
+	const uint8_t *p;
+	uint32_t id, code = 0;
+	size_t n;
+	int r;
+
+	if ((r = peer_chan(c, m, &id, &ch)) != 0)
+		return r;
+	if (type == SSH_MSG_CHANNEL_EXTENDED_DATA && (r = dssh_buf_get_u32(m, &code)) != 0)
+		return r;
+	if ((r = dssh_buf_get_string_direct(m, &p, &n)) != 0)
+		return r;
+	if (ch->rcvd_eof || n > ch->local_window || n > DSSH_CHAN_MAXPACKET) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR,
+		    "channel %u: data past %s", id, ch->rcvd_eof ? "EOF" : "window");
+		return DSSH_ERR_PROTOCOL;
+	}
+	ch->local_window -= (uint32_t)n;
+	if (type == SSH_MSG_CHANNEL_EXTENDED_DATA) {
+		/* Nothing reads a client's extended data: discard, reopen window. */
+		dssh_chan_consumed(c, id, n);
+		return 0;
+	}
+	if (n > 0)
+		c->ops->channel_data(c->host, id, p, n);
+	return 0;
+}
+
+static void
+chan_maybe_free(struct dssh_conn *c, uint32_t id)
+{
+	struct dssh_channel *ch = chan_get(c, id);
+
+	if (ch != NULL && ch->sent_close && ch->rcvd_close)
+		ch->in_use = false;
+}
+
+static int
+handle_close(struct dssh_conn *c, struct dssh_buf *m)
+{
+	struct dssh_channel *ch;
+	uint32_t id;
+	int r;
+
+	if ((r = peer_chan(c, m, &id, &ch)) != 0)
+		return r;
+	if (ch->rcvd_close) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "channel %u: duplicate close", id);
+		return DSSH_ERR_PROTOCOL;
+	}
+	ch->rcvd_close = true;
+	if (!ch->sent_close) {
+		/* Tell the host first, then answer; the host must forget the channel. */
+		c->ops->channel_closed(c->host, id);
+		ch = chan_get(c, id);
+		if (ch != NULL && !ch->sent_close) {
+			ch->sent_close = true;
+			r = send_chan_u32(c, SSH_MSG_CHANNEL_CLOSE, ch->remote_id);
+		}
+	} else {
+		c->ops->channel_closed(c->host, id);
+	}
+	chan_maybe_free(c, id);
+	return r;
+}
+
+int
+dssh_chan_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
+{
+	struct dssh_channel *ch;
+	uint32_t id, add;
+	int r;
+
+	switch (type) {
+	case SSH_MSG_CHANNEL_OPEN:
+		return handle_open(c, m);
+	case SSH_MSG_CHANNEL_REQUEST:
+		return handle_request(c, m);
+	case SSH_MSG_CHANNEL_DATA:
+	case SSH_MSG_CHANNEL_EXTENDED_DATA:
+		return handle_data(c, type, m);
+	case SSH_MSG_CHANNEL_WINDOW_ADJUST:
+		if ((r = peer_chan(c, m, &id, &ch)) != 0 || (r = dssh_buf_get_u32(m, &add)) != 0)
+			return r;
+		ch->remote_window = add > UINT32_MAX - ch->remote_window ? UINT32_MAX :
+		    ch->remote_window + add;
+		if (c->ops->channel_writable != NULL && !ch->sent_close)
+			c->ops->channel_writable(c->host, id);
+		return 0;
+	case SSH_MSG_CHANNEL_EOF:
+		if ((r = peer_chan(c, m, &id, &ch)) != 0)
+			return r;
+		if (!ch->rcvd_eof) {
+			ch->rcvd_eof = true;
+			c->ops->channel_eof(c->host, id);
+		}
+		return 0;
+	case SSH_MSG_CHANNEL_CLOSE:
+		return handle_close(c, m);
+	case SSH_MSG_CHANNEL_SUCCESS:
+	case SSH_MSG_CHANNEL_FAILURE:
+		return peer_chan(c, m, &id, &ch);   /* we send no requests wanting replies */
+	case SSH_MSG_CHANNEL_OPEN_CONFIRMATION:
+	case SSH_MSG_CHANNEL_OPEN_FAILURE:
+	default:
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "unexpected channel message %u", type);
+		return DSSH_ERR_PROTOCOL;
+	}
+}
+
+int
+dssh_global_request(struct dssh_conn *c, struct dssh_buf *m)
+{
+	const uint8_t *name;
+	size_t n;
+	bool want_reply;
+	int r;
+
+	if ((r = dssh_buf_get_string_direct(m, &name, &n)) != 0 ||
+	    (r = dssh_buf_get_bool(m, &want_reply)) != 0)
+		return r;
+	dssh_debug("%s: global request %.*s", c->log_id, (int)DSSH_MIN(n, (size_t)60),
+	    (const char *)name);
+	if (!want_reply)
+		return 0;
+	uint8_t fail = SSH_MSG_REQUEST_FAILURE;
+	struct dssh_buf b;
+
+	dssh_buf_from(&b, &fail, 1);
+	return dssh_conn_send_app(c, &b);
+}
+
+void
+dssh_chan_kex_done(struct dssh_conn *c)
+{
+	for (uint32_t id = 0; id < DSSH_MAX_CHANNELS; id++) {
+		struct dssh_channel *ch = chan_get(c, id);
+
+		if (ch != NULL && !ch->sent_close && ch->remote_window > 0 &&
+		    c->ops->channel_writable != NULL)
+			c->ops->channel_writable(c->host, id);
+	}
+}
+
+size_t
+dssh_chan_send_space(const struct dssh_conn *c, uint32_t id)
+{
+	const struct dssh_channel *ch = chan_get_const(c, id);
+
+	if (ch == NULL || ch->sent_eof || ch->sent_close || c->state != CONN_TRANSPORT ||
+	    c->kex_in_progress || dssh_buf_len(&c->out) >= DSSH_OUTPUT_HIGH_WATER)
+		return 0;
+	return ch->remote_window;
+}
+
+/* One CHANNEL_DATA packet, framed straight into the output buffer. */
+static int
+send_data_packet(struct dssh_conn *c, struct dssh_channel *ch, const uint8_t *p, size_t n,
+    bool ext)
+{
+	uint8_t hdr[13];
+	size_t hl = 0;
+	struct dssh_buf pl;
+	int r;
+
+	hdr[hl++] = ext ? SSH_MSG_CHANNEL_EXTENDED_DATA : SSH_MSG_CHANNEL_DATA;
+	dssh_put_u32be(hdr + hl, ch->remote_id);
+	hl += 4;
+	if (ext) {
+		dssh_put_u32be(hdr + hl, SSH_EXTENDED_DATA_STDERR);
+		hl += 4;
+	}
+	dssh_put_u32be(hdr + hl, (uint32_t)n);
+	hl += 4;
+	dssh_buf_init(&pl, 0);
+	if ((r = dssh_buf_put(&pl, hdr, hl)) == 0 && (r = dssh_buf_put(&pl, p, n)) == 0)
+		r = dssh_pkt_send(c, &pl);
+	dssh_buf_free(&pl);
+	return r;
+}
+
+size_t
+dssh_chan_send(struct dssh_conn *c, uint32_t id, const uint8_t *p, size_t n, bool ext_stderr)
+{
+	struct dssh_channel *ch = chan_get(c, id);
+	size_t sent = 0;
+
+	/* The space is taken once: a caller that read no more than
+	 * dssh_chan_send_space() bytes gets all of them sent. */
+	n = DSSH_MIN(n, dssh_chan_send_space(c, id));
+	while (ch != NULL && sent < n) {
+		size_t chunk = DSSH_MIN(n - sent, (size_t)ch->remote_maxpacket);
+
+		if (send_data_packet(c, ch, p + sent, chunk, ext_stderr) != 0)
+			break;
+		ch->remote_window -= (uint32_t)chunk;
+		sent += chunk;
+	}
+	return sent;
+}
+
+void
+dssh_chan_consumed(struct dssh_conn *c, uint32_t id, size_t n)
+{
+	struct dssh_channel *ch = chan_get(c, id);
+
+	if (ch == NULL || ch->sent_close)
+		return;
+	ch->local_consumed += (uint32_t)n;
+	/* Re-advertise in large steps: one WINDOW_ADJUST per half window. */
+	if (ch->local_consumed >= DSSH_CHAN_WINDOW / 2 && !ch->rcvd_eof) {
+		uint8_t msg[9] = { SSH_MSG_CHANNEL_WINDOW_ADJUST };
+		struct dssh_buf b;
+
+		dssh_put_u32be(msg + 1, ch->remote_id);
+		dssh_put_u32be(msg + 5, ch->local_consumed);
+		dssh_buf_from(&b, msg, sizeof(msg));
+		if (dssh_conn_send_app(c, &b) == 0) {
+			ch->local_window += ch->local_consumed;
+			ch->local_consumed = 0;
+		}
+	}
+}
+
+int
+dssh_chan_send_eof(struct dssh_conn *c, uint32_t id)
+{
+	struct dssh_channel *ch = chan_get(c, id);
+
+	if (ch == NULL || ch->sent_eof || ch->sent_close)
+		return 0;
+	ch->sent_eof = true;
+	return send_chan_u32(c, SSH_MSG_CHANNEL_EOF, ch->remote_id);
+}
+
+static int
+send_exit_request(struct dssh_conn *c, struct dssh_channel *ch, const char *req,
+    const struct dssh_buf *args)
+{
+	struct dssh_buf b;
+	int r;
+
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_buf_put_u8(&b, SSH_MSG_CHANNEL_REQUEST)) == 0 &&
+	    (r = dssh_buf_put_u32(&b, ch->remote_id)) == 0 &&
+	    (r = dssh_buf_put_cstring(&b, req)) == 0 &&
+	    (r = dssh_buf_put_bool(&b, false)) == 0 &&
+	    (r = dssh_buf_put(&b, dssh_buf_ptr(args), dssh_buf_len(args))) == 0)
+		r = dssh_conn_send_app(c, &b);
+	dssh_buf_free(&b);
+	return r;
+}
+
+int
+dssh_chan_exit_status(struct dssh_conn *c, uint32_t id, uint32_t status)
+{
+	struct dssh_channel *ch = chan_get(c, id);
+	uint8_t v[4];
+	struct dssh_buf args;
+
+	if (ch == NULL || ch->sent_close)
+		return DSSH_ERR_NOT_FOUND;
+	dssh_put_u32be(v, status);
+	dssh_buf_from(&args, v, 4);
+	return send_exit_request(c, ch, "exit-status", &args);
+}
+
+int
+dssh_chan_exit_signal(struct dssh_conn *c, uint32_t id, const char *sig, bool core)
+{
+	struct dssh_channel *ch = chan_get(c, id);
+	struct dssh_buf args;
+	int r;
+
+	if (ch == NULL || ch->sent_close)
+		return DSSH_ERR_NOT_FOUND;
+	dssh_buf_init(&args, 0);
+	if ((r = dssh_buf_put_cstring(&args, sig)) == 0 &&
+	    (r = dssh_buf_put_bool(&args, core)) == 0 &&
+	    (r = dssh_buf_put_cstring(&args, "")) == 0 &&
+	    (r = dssh_buf_put_cstring(&args, "")) == 0)
+		r = send_exit_request(c, ch, "exit-signal", &args);
+	dssh_buf_free(&args);
+	return r;
+}
+
+int
+dssh_chan_close(struct dssh_conn *c, uint32_t id)
+{
+	struct dssh_channel *ch = chan_get(c, id);
+	int r;
+
+	if (ch == NULL || ch->sent_close)
+		return 0;
+	ch->sent_close = true;
+	r = send_chan_u32(c, SSH_MSG_CHANNEL_CLOSE, ch->remote_id);
+	chan_maybe_free(c, id);
+	return r;
+}

@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Connection lifecycle: version exchange, the input loop, dispatch, output. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dssh_err.h"
+#include "dssh_log.h"
+#include "dssh_util.h"
+#include "ssh_internal.h"
+
+/* Input we hold while a decision is pending, or a packet is incomplete. */
+#define DSSH_INPUT_MAX (2u * DSSH_PACKET_MAX + 64u * 1024)
+
+int
+dssh_conn_new(const struct dssh_ssh_conf *conf, const struct dssh_conn_host_ops *ops,
+    void *host, const char *log_id, struct dssh_conn **out)
+{
+	struct dssh_conn *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (c == NULL)
+		return DSSH_ERR_ALLOC;
+	c->conf = conf;
+	c->ops = ops;
+	c->host = host;
+	snprintf(c->log_id, sizeof(c->log_id), "%s", log_id ? log_id : "?");
+	dssh_buf_init(&c->in, DSSH_INPUT_MAX);
+	dssh_buf_init(&c->out, 0);
+	dssh_buf_init(&c->deferred, 0);
+	dssh_buf_init(&c->i_c, DSSH_PACKET_MAX);
+	dssh_buf_init(&c->i_s, DSSH_PACKET_MAX);
+	c->state = CONN_VERSION;
+	c->auth = AUTH_NO_SERVICE;
+	*out = c;
+	return 0;
+}
+
+void
+dssh_conn_free(struct dssh_conn *c)
+{
+	if (c == NULL)
+		return;
+	dssh_kex_cleanup(c);
+	dssh_crypto_sa_free(c->rx.sa);
+	dssh_crypto_sa_free(c->tx.sa);
+	dssh_buf_free(&c->in);
+	dssh_buf_free(&c->out);
+	dssh_buf_free(&c->deferred);
+	dssh_buf_free(&c->i_c);
+	dssh_buf_free(&c->i_s);
+	free(c->v_c);
+	free(c->v_s);
+	free(c->auth_user);
+	dssh_wipe(c->session_id, sizeof(c->session_id));
+	free(c);
+}
+
+static int
+send_disconnect(struct dssh_conn *c, uint32_t reason, const char *msg)
+{
+	struct dssh_buf b;
+	int r;
+
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_buf_put_u8(&b, SSH_MSG_DISCONNECT)) == 0 &&
+	    (r = dssh_buf_put_u32(&b, reason)) == 0 &&
+	    (r = dssh_buf_put_cstring(&b, msg)) == 0 &&
+	    (r = dssh_buf_put_cstring(&b, "")) == 0)
+		r = dssh_pkt_send(c, &b);
+	dssh_buf_free(&b);
+	return r;
+}
+
+void
+dssh_conn_disconnect(struct dssh_conn *c, uint32_t reason, const char *msg)
+{
+	if (c->state == CONN_CLOSED)
+		return;
+	if (c->state == CONN_TRANSPORT)
+		send_disconnect(c, reason, msg);
+	c->state = CONN_CLOSED;
+}
+
+void
+dssh_conn_fail(struct dssh_conn *c, uint32_t reason, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (c->state == CONN_CLOSED)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dssh_info("%s: disconnecting: %s", c->log_id, msg);
+	dssh_conn_disconnect(c, reason, msg);
+}
+
+int
+dssh_conn_start(struct dssh_conn *c, uint64_t now_ms)
+{
+	char line[DSSH_VERSION_LINE_MAX];
+	int r;
+
+	c->now_ms = c->last_rx_ms = now_ms;
+	snprintf(line, sizeof(line), "SSH-2.0-%s",
+	    c->conf->version_comment ? c->conf->version_comment : "dssh");
+	if ((c->v_s = strdup(line)) == NULL)
+		return DSSH_ERR_ALLOC;
+	if ((r = dssh_buf_putf(&c->out, "%s\r\n", line)) != 0)
+		return r;
+	return dssh_kex_start(c);
+}
+
+/* Returns 0 once the peer's version line is in, MSG_INCOMPLETE, or an error. */
+static int
+read_version(struct dssh_conn *c)
+{
+	for (;;) {
+		const uint8_t *p = dssh_buf_ptr(&c->in);
+		size_t avail = dssh_buf_len(&c->in);
+		const uint8_t *nl = memchr(p, '\n', DSSH_MIN(avail, (size_t)DSSH_VERSION_LINE_MAX));
+
+		if (nl == NULL) {
+			if (avail >= DSSH_VERSION_LINE_MAX) {
+				dssh_info("%s: version line too long", c->log_id);
+				c->state = CONN_CLOSED;
+				return DSSH_ERR_INVALID_FORMAT;
+			}
+			return DSSH_ERR_MSG_INCOMPLETE;
+		}
+		size_t n = (size_t)(nl - p);
+
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n >= 4 && memcmp(p, "SSH-", 4) == 0) {
+			char *v = dssh_strndup((const char *)p, n);
+
+			if (v == NULL)
+				return DSSH_ERR_ALLOC;
+			dssh_buf_consume(&c->in, (size_t)(nl - p) + 1);
+			if (strncmp(v, "SSH-2.0-", 8) != 0 && strncmp(v, "SSH-1.99-", 9) != 0) {
+				dssh_info("%s: Protocol major versions differ: %s vs. SSH-2.0 (\"%.40s\")",
+				    c->log_id, v[4] == '1' ? "1" : "?", v);
+				free(v);
+				dssh_buf_putf(&c->out, "Protocol major versions differ.\r\n");
+				c->state = CONN_CLOSED;
+				return DSSH_ERR_PROTOCOL;
+			}
+			for (size_t i = 0; i < n; i++) {
+				if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e) {
+					dssh_info("%s: bad characters in version string", c->log_id);
+					free(v);
+					c->state = CONN_CLOSED;
+					return DSSH_ERR_INVALID_FORMAT;
+				}
+			}
+			c->v_c = v;
+			c->state = CONN_TRANSPORT;
+			dssh_verbose("%s: remote software version %s", c->log_id, v + 8);
+			return 0;
+		}
+		/* Clients must not send lines before the version (RFC 4253 4.2). */
+		dssh_info("%s: bad protocol version identification '%.*s'", c->log_id,
+		    (int)DSSH_MIN(n, (size_t)60), (const char *)p);
+		dssh_buf_putf(&c->out, "Invalid SSH identification string.\r\n");
+		c->state = CONN_CLOSED;
+		return DSSH_ERR_PROTOCOL;
+	}
+}
+
+static int
+send_unimplemented(struct dssh_conn *c, uint32_t seq)
+{
+	uint8_t msg[5] = { SSH_MSG_UNIMPLEMENTED };
+
+	dssh_put_u32be(msg + 1, seq);
+	return dssh_pkt_send_raw(c, msg, sizeof(msg));
+}
+
+static int
+handle_disconnect(struct dssh_conn *c, struct dssh_buf *m)
+{
+	uint32_t reason = 0;
+	const uint8_t *desc = NULL;
+	size_t dlen = 0;
+
+	dssh_buf_get_u32(m, &reason);
+	dssh_buf_get_string_direct(m, &desc, &dlen);
+	dssh_info("%s: received disconnect: %u: %.*s", c->log_id, reason,
+	    (int)DSSH_MIN(dlen, (size_t)200), desc ? (const char *)desc : "");
+	c->state = CONN_CLOSED;
+	return DSSH_ERR_CONN_CLOSED;
+}
+
+static bool
+is_kex_msg(uint8_t type)
+{
+	return type >= SSH_MSG_KEXINIT && type <= 49;
+}
+
+static int
+dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
+{
+	bool in_initial_kex = c->kex_count == 0;
+
+	if (type == SSH_MSG_DISCONNECT)
+		return handle_disconnect(c, m);
+	if (is_kex_msg(type))
+		return dssh_kex_dispatch(c, type, m);
+	/* Before the first NEWKEYS only transport messages make sense; with
+	 * strict KEX (the Terrapin fix) not even IGNORE/DEBUG. */
+	if (in_initial_kex && (c->strict_kex || type > SSH_MSG_DEBUG)) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR,
+		    "unexpected message %u during initial key exchange", type);
+		return DSSH_ERR_PROTOCOL;
+	}
+	if (c->kex_rcvd_kexinit && type > SSH_MSG_DEBUG) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR,
+		    "message %u during key exchange", type);
+		return DSSH_ERR_PROTOCOL;
+	}
+	switch (type) {
+	case SSH_MSG_IGNORE:
+	case SSH_MSG_DEBUG:
+	case SSH_MSG_UNIMPLEMENTED:
+		return 0;
+	case SSH_MSG_SERVICE_REQUEST:
+		return dssh_auth_dispatch(c, type, m);
+	default:
+		break;
+	}
+	if (type >= SSH_MSG_USERAUTH_REQUEST && type < SSH_MSG_GLOBAL_REQUEST)
+		return dssh_auth_dispatch(c, type, m);
+	if (type >= SSH_MSG_GLOBAL_REQUEST && type <= 127) {
+		if (!c->authenticated) {
+			dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR,
+			    "connection message %u before authentication", type);
+			return DSSH_ERR_PROTOCOL;
+		}
+		if (type == SSH_MSG_GLOBAL_REQUEST)
+			return dssh_global_request(c, m);
+		if (type == SSH_MSG_REQUEST_SUCCESS || type == SSH_MSG_REQUEST_FAILURE)
+			return 0;  /* answers to our keepalives */
+		return dssh_chan_dispatch(c, type, m);
+	}
+	return send_unimplemented(c, c->rx.seq);
+}
+
+static int
+process(struct dssh_conn *c)
+{
+	int r;
+
+	if (c->state == CONN_VERSION) {
+		if ((r = read_version(c)) != 0)
+			return r == DSSH_ERR_MSG_INCOMPLETE ? 0 : r;
+	}
+	while (c->state == CONN_TRANSPORT && c->auth != AUTH_PENDING) {
+		const uint8_t *payload;
+		size_t len;
+
+		if ((r = dssh_pkt_read(c, &payload, &len)) != 0) {
+			if (r == DSSH_ERR_MSG_INCOMPLETE)
+				return 0;
+			dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "%s", dssh_err_str(r));
+			return r;
+		}
+		struct dssh_buf m;
+
+		dssh_buf_from(&m, payload + 1, len - 1);
+		c->last_rx_ms = c->now_ms;
+		c->alive_missed = 0;
+		r = dispatch(c, payload[0], &m);
+		dssh_pkt_consume(c);
+		if (r == 0)
+			r = dssh_kex_after_rx_packet(c);
+		if (r == 0)
+			r = dssh_kex_check_rekey(c);
+		if (r != 0) {
+			dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "%s", dssh_err_str(r));
+			return r;
+		}
+	}
+	return c->state == CONN_CLOSED ? DSSH_ERR_CONN_CLOSED : 0;
+}
+
+int
+dssh_conn_input(struct dssh_conn *c, const uint8_t *p, size_t n, uint64_t now_ms)
+{
+	int r;
+
+	if (c->state == CONN_CLOSED)
+		return DSSH_ERR_CONN_CLOSED;
+	c->now_ms = now_ms;
+	if (n > 0 && (r = dssh_buf_put(&c->in, p, n)) != 0) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "input buffer full");
+		return r;
+	}
+	return process(c);
+}
+
+bool
+dssh_conn_input_paused(const struct dssh_conn *c)
+{
+	return c->auth == AUTH_PENDING || dssh_buf_len(&c->in) > DSSH_INPUT_MAX / 2;
+}
+
+int
+dssh_conn_resume(struct dssh_conn *c, uint64_t now_ms)
+{
+	c->now_ms = now_ms;
+	if (c->state == CONN_CLOSED)
+		return DSSH_ERR_CONN_CLOSED;
+	return process(c);
+}
+
+static int
+send_keepalive(struct dssh_conn *c)
+{
+	struct dssh_buf b;
+	int r;
+
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_buf_put_u8(&b, SSH_MSG_GLOBAL_REQUEST)) == 0 &&
+	    (r = dssh_buf_put_cstring(&b, "keepalive@openssh.com")) == 0 &&
+	    (r = dssh_buf_put_bool(&b, true)) == 0)
+		r = dssh_conn_send_app(c, &b);
+	dssh_buf_free(&b);
+	return r;
+}
+
+int
+dssh_conn_tick(struct dssh_conn *c, uint64_t now_ms)
+{
+	uint32_t ival = c->conf->client_alive_interval;
+
+	c->now_ms = now_ms;
+	if (c->state != CONN_TRANSPORT)
+		return c->state == CONN_CLOSED ? DSSH_ERR_CONN_CLOSED : 0;
+	if (ival > 0 && c->authenticated &&
+	    now_ms - c->last_rx_ms >= (uint64_t)ival * 1000 &&
+	    now_ms - c->last_alive_ms >= (uint64_t)ival * 1000) {
+		if (c->alive_missed >= c->conf->client_alive_count_max) {
+			dssh_conn_fail(c, SSH_DISCONNECT_BY_APPLICATION,
+			    "Timeout, client not responding");
+			return DSSH_ERR_TIMEOUT;
+		}
+		c->alive_missed++;
+		c->last_alive_ms = now_ms;
+		send_keepalive(c);
+	}
+	return dssh_kex_check_rekey(c);
+}
+
+bool
+dssh_conn_kex_blocks_output(const struct dssh_conn *c)
+{
+	return c->kex_in_progress;
+}
+
+int
+dssh_conn_send_app(struct dssh_conn *c, const struct dssh_buf *payload)
+{
+	if (!c->kex_in_progress)
+		return dssh_pkt_send(c, payload);
+	/* RFC 4253 7.1: nothing but transport messages until our NEWKEYS. */
+	int r = dssh_buf_put_u32(&c->deferred, (uint32_t)dssh_buf_len(payload));
+
+	return r ? r : dssh_buf_put(&c->deferred, dssh_buf_ptr(payload), dssh_buf_len(payload));
+}
+
+void
+dssh_conn_output(struct dssh_conn *c, const uint8_t **p, size_t *n)
+{
+	*p = dssh_buf_ptr(&c->out);
+	*n = dssh_buf_len(&c->out);
+}
+
+void
+dssh_conn_output_consume(struct dssh_conn *c, size_t n)
+{
+	dssh_buf_consume(&c->out, n);
+}
+
+size_t
+dssh_conn_output_pending(const struct dssh_conn *c)
+{
+	return dssh_buf_len(&c->out);
+}
+
+bool
+dssh_conn_closing(const struct dssh_conn *c)
+{
+	return c->state == CONN_CLOSED;
+}
+
+bool
+dssh_conn_authenticated(const struct dssh_conn *c)
+{
+	return c->authenticated;
+}
+
+const char *
+dssh_conn_user(const struct dssh_conn *c)
+{
+	return c->auth_user;
+}
+
+void
+dssh_conn_get_stats(const struct dssh_conn *c, struct dssh_conn_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->bytes_in = c->total_bytes_in;
+	st->bytes_out = c->total_bytes_out;
+	st->packets_in = c->total_pkts_in;
+	st->packets_out = c->total_pkts_out;
+	st->kex_count = c->kex_count;
+	st->strict_kex = c->strict_kex;
+	st->kex_alg = c->neg.kex;
+	st->hostkey_alg = c->neg.hostkey;
+	st->cipher_in = c->rx.cipher_name;
+	st->cipher_out = c->tx.cipher_name;
+	st->mac_in = c->rx.mac_name;
+	st->mac_out = c->tx.mac_name;
+}

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DSSH_SSH_INTERNAL_H
+#define DSSH_SSH_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dssh_buf.h"
+#include "dssh_crypto.h"
+#include "dssh_ssh.h"
+#include "ssh_msg.h"
+
+#define DSSH_PACKET_MAX (256u * 1024)      /* packet_length limit */
+#define DSSH_VERSION_LINE_MAX 255
+#define DSSH_BANNER_LINES_MAX 20
+#define DSSH_OUTPUT_HIGH_WATER (4u * 1024 * 1024)
+#define DSSH_CHAN_WINDOW (8u * 1024 * 1024)
+#define DSSH_CHAN_MAXPACKET (32u * 1024)
+#define DSSH_MAX_CHANNELS 32
+#define DSSH_DEFAULT_REKEY_BYTES (1ull << 30)
+
+/* KEXINIT name-list slots, RFC 4253 7.1. */
+enum dssh_kex_slot {
+	KEX_SLOT_KEX, KEX_SLOT_HOSTKEY, KEX_SLOT_ENC_CS, KEX_SLOT_ENC_SC,
+	KEX_SLOT_MAC_CS, KEX_SLOT_MAC_SC, KEX_SLOT_COMP_CS, KEX_SLOT_COMP_SC,
+	KEX_SLOT_LANG_CS, KEX_SLOT_LANG_SC, KEX_SLOTS
+};
+
+struct dssh_kexinit {
+	char *lists[KEX_SLOTS];
+	bool first_kex_follows;
+};
+
+int dssh_kexinit_parse(const uint8_t *payload, size_t len, struct dssh_kexinit *out);
+void dssh_kexinit_free(struct dssh_kexinit *k);
+int dssh_kexinit_build(struct dssh_buf *payload, const char *const lists[KEX_SLOTS]);
+/* First name of client's list the server also has; NULL when none (caller frees). */
+char *dssh_kex_negotiate(const char *client, const char *server);
+bool dssh_namelist_has(const char *list, const char *name);
+/* First entry of a list (caller frees). */
+char *dssh_namelist_first(const char *list);
+
+/* The outcome of negotiation. */
+struct dssh_kex_result {
+	char *kex, *hostkey, *enc_cs, *enc_sc, *mac_cs, *mac_sc;
+};
+void dssh_kex_result_free(struct dssh_kex_result *r);
+int dssh_kex_choose(const struct dssh_kexinit *client, const struct dssh_kexinit *server,
+    struct dssh_kex_result *out, const char **failed_slot);
+
+enum dssh_conn_state {
+	CONN_VERSION,        /* waiting for the peer's version line */
+	CONN_TRANSPORT,      /* binary packets */
+	CONN_CLOSED,
+};
+
+enum dssh_auth_state {
+	AUTH_NO_SERVICE,     /* waiting for ssh-userauth service request */
+	AUTH_IN_PROGRESS,
+	AUTH_PENDING,        /* asked the host; input paused */
+	AUTH_DONE,
+};
+
+struct dssh_channel {
+	bool in_use;
+	uint32_t remote_id;
+	uint32_t remote_window;
+	uint32_t remote_maxpacket;
+	uint32_t local_window;       /* bytes the peer may still send */
+	uint32_t local_consumed;     /* consumed by host, not yet re-advertised */
+	bool sent_eof, rcvd_eof, sent_close, rcvd_close;
+	bool started;                /* shell/exec/subsystem accepted */
+};
+
+struct dssh_direction {
+	struct dssh_crypto_sa *sa;
+	uint32_t seq;
+	uint64_t blocks;             /* since the last key exchange */
+	uint64_t packets;
+	uint64_t bytes;
+	const char *cipher_name, *mac_name;
+};
+
+struct dssh_conn {
+	const struct dssh_ssh_conf *conf;
+	const struct dssh_conn_host_ops *ops;
+	void *host;
+	char log_id[80];
+	enum dssh_conn_state state;
+
+	struct dssh_buf in;          /* wire bytes not yet processed */
+	struct dssh_buf out;         /* wire bytes to send */
+	struct dssh_buf deferred;    /* payloads held back during key exchange */
+	uint32_t in_pkt_len;         /* packet_length of the packet being read, 0 none */
+	size_t in_pkt_total;         /* its wire size incl. tag, once framed */
+	unsigned banner_lines;
+
+	struct dssh_direction rx, tx;
+	uint64_t total_bytes_in, total_bytes_out, total_pkts_in, total_pkts_out;
+
+	/* Key exchange. */
+	char *v_c, *v_s;             /* version strings, without CR LF */
+	struct dssh_buf i_c, i_s;    /* KEXINIT payloads */
+	struct dssh_kex_result neg;
+	bool kex_in_progress;        /* KEXINIT sent, NEWKEYS not yet sent */
+	bool kex_sent_kexinit;
+	bool kex_rcvd_kexinit;
+	bool kex_ignore_guess;       /* wrong first_kex_packet_follows guess */
+	bool kex_awaiting_newkeys;   /* our NEWKEYS sent, peer's not yet seen */
+	bool strict_kex;
+	bool ext_info_c;
+	bool sent_ext_info;
+	unsigned kex_count;
+	uint8_t session_id[64];
+	size_t session_id_len;
+	struct dssh_crypto_keys pending_rx_keys;
+	bool have_pending_rx;
+	bool rx_switch_pending;      /* NEWKEYS in hand: switch after it is consumed */
+	const struct dssh_ssh_hostkey *hostkey;
+	uint64_t kex_time_ms;
+	uint64_t now_ms;
+
+	/* Authentication. */
+	enum dssh_auth_state auth;
+	char *auth_user;
+	unsigned auth_failures;
+	bool authenticated;
+
+	/* Client alive. */
+	uint64_t last_rx_ms;
+	unsigned alive_missed;
+	uint64_t last_alive_ms;
+
+	struct dssh_channel chans[DSSH_MAX_CHANNELS];
+};
+
+/* ssh_packet.c */
+int dssh_pkt_send(struct dssh_conn *c, const struct dssh_buf *payload);
+int dssh_pkt_send_raw(struct dssh_conn *c, const uint8_t *payload, size_t len);
+/* Build the payload in place: begin gives a buffer positioned after the
+ * 5-byte header; finish pads and seals it into the output. */
+int dssh_pkt_read(struct dssh_conn *c, const uint8_t **payload, size_t *len);
+void dssh_pkt_consume(struct dssh_conn *c);
+int dssh_pkt_set_keys(struct dssh_direction *d, struct dssh_crypto_engine *e,
+    const struct dssh_crypto_keys *keys, enum dssh_crypto_dir dir);
+
+/* ssh_conn.c */
+void dssh_conn_fail(struct dssh_conn *c, uint32_t reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+bool dssh_conn_kex_blocks_output(const struct dssh_conn *c);
+/* Send now, or hold back (application messages during key exchange). */
+int dssh_conn_send_app(struct dssh_conn *c, const struct dssh_buf *payload);
+
+/* ssh_kex.c */
+int dssh_kex_start(struct dssh_conn *c);
+int dssh_kex_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *msg);
+int dssh_kex_check_rekey(struct dssh_conn *c);
+/* After a packet is consumed: switch to new incoming keys if NEWKEYS was it. */
+int dssh_kex_after_rx_packet(struct dssh_conn *c);
+void dssh_kex_cleanup(struct dssh_conn *c);
+
+/* ssh_auth.c */
+int dssh_auth_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *msg);
+
+/* ssh_channel.c */
+int dssh_chan_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *msg);
+void dssh_chan_kex_done(struct dssh_conn *c);
+int dssh_global_request(struct dssh_conn *c, struct dssh_buf *msg);
+
+#endif

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DSSH_SSHKEY_H
+#define DSSH_SSHKEY_H
+
+/*
+ * SSH public-key algorithms: key files, wire blobs, signatures.
+ *
+ * Key types: ssh-ed25519 (RFC 8709), ecdsa-sha2-nistp256/384/521 (RFC 5656),
+ * ssh-rsa (RFC 4253 6.6). Signature algorithms: ssh-ed25519,
+ * ecdsa-sha2-nistp256/384/521, rsa-sha2-256, rsa-sha2-512 (RFC 8332) and
+ * ssh-rsa (SHA-1).
+ *
+ * All functions return 0 or a negative DSSH_ERR_* code unless noted.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dssh_buf.h"
+
+enum dssh_sshkey_type {
+	DSSH_SSHKEY_UNKNOWN = 0,
+	DSSH_SSHKEY_ED25519,
+	DSSH_SSHKEY_ECDSA_P256,
+	DSSH_SSHKEY_ECDSA_P384,
+	DSSH_SSHKEY_ECDSA_P521,
+	DSSH_SSHKEY_RSA,
+};
+
+#define DSSH_SSHKEY_RSA_MIN_BITS 1024
+#define DSSH_SSHKEY_RSA_DEFAULT_BITS 3072
+/* "SHA256:" + 43 base64 chars + NUL */
+#define DSSH_SSHKEY_FP_LEN 64
+
+struct dssh_sshkey;
+
+void dssh_sshkey_free(struct dssh_sshkey *key);
+
+/* Names <-> types. Unknown names give DSSH_SSHKEY_UNKNOWN / NULL. */
+enum dssh_sshkey_type dssh_sshkey_type_from_name(const char *name);
+const char *dssh_sshkey_type_to_name(enum dssh_sshkey_type type);
+enum dssh_sshkey_type dssh_sshkey_type(const struct dssh_sshkey *key);
+const char *dssh_sshkey_type_name(const struct dssh_sshkey *key);
+bool dssh_sshkey_has_private(const struct dssh_sshkey *key);
+/* Key size in bits (255 for ed25519, curve size, RSA modulus). */
+unsigned dssh_sshkey_bits(const struct dssh_sshkey *key);
+
+/* Private key files. */
+/*
+ * Refuse what sshd refuses: not a regular file, or readable/writable by
+ * group or other (DSSH_ERR_KEY_BAD_PERMISSIONS).
+ */
+int dssh_sshkey_check_perms_fd(int fd, const char *path);
+int dssh_sshkey_check_perms(const char *path);
+/* Loads openssh-key-v1 (unencrypted) or PEM (PKCS#8 / traditional). */
+int dssh_sshkey_load_private(const char *path, struct dssh_sshkey **keyp);
+/* Same, from the file's text, without the permission check. */
+int dssh_sshkey_parse_private(const char *text, size_t len, struct dssh_sshkey **keyp);
+
+/* bits: RSA modulus size (0 = 3072); ignored for the other types. */
+int dssh_sshkey_generate(enum dssh_sshkey_type type, unsigned bits, struct dssh_sshkey **keyp);
+/* Writes path (openssh-key-v1, 0600) and path.pub (0644). */
+int dssh_sshkey_save_private(const struct dssh_sshkey *key, const char *path, const char *comment);
+/* The private key in openssh-key-v1 armoured text form (appended to out). */
+int dssh_sshkey_private_to_text(const struct dssh_sshkey *key, const char *comment, struct dssh_buf *out);
+/* "type base64 comment\n" (appended to out; comment may be NULL). */
+int dssh_sshkey_public_to_text(const struct dssh_sshkey *key, const char *comment, struct dssh_buf *out);
+
+/*
+ * Like `ssh-keygen -A`: in dir, create ssh_host_ed25519_key,
+ * ssh_host_ecdsa_key (nistp256) and ssh_host_rsa_key (3072 bits) unless
+ * present. When createdp is not NULL it receives a malloc'ed array of the
+ * paths created (*ncreatedp entries, may be 0): free with
+ * dssh_sshkey_free_paths().
+ */
+int dssh_sshkey_ensure_host_keys(const char *dir, char ***createdp, size_t *ncreatedp);
+void dssh_sshkey_free_paths(char **paths, size_t n);
+
+/* Public key wire blob (appended to out) and its strict parser. */
+int dssh_sshkey_public_blob(const struct dssh_sshkey *key, struct dssh_buf *out);
+int dssh_sshkey_from_blob(const uint8_t *blob, size_t len, struct dssh_sshkey **keyp);
+/* A public-only copy. */
+int dssh_sshkey_demote(const struct dssh_sshkey *key, struct dssh_sshkey **pubp);
+/* 1 when both keys have the same type and public part, else 0. */
+int dssh_sshkey_equal_public(const struct dssh_sshkey *a, const struct dssh_sshkey *b);
+/* "SHA256:<base64 without padding>" as `ssh-keygen -l`; outlen >= DSSH_SSHKEY_FP_LEN. */
+int dssh_sshkey_fingerprint(const struct dssh_sshkey *key, char *out, size_t outlen);
+
+/*
+ * Parses "type base64" at the start of s (leading blanks skipped), as in
+ * authorized_keys and .pub files. *restp (if not NULL) is set to the first
+ * non-blank character after the key (the comment, or the end of the line).
+ * The type word must match the type inside the blob.
+ */
+int dssh_sshkey_parse_pubkey_text(const char *s, struct dssh_sshkey **keyp, const char **restp);
+
+/* Signatures. */
+/* Comma-separated signature algorithm names usable with the key, preferred first. */
+const char *dssh_sshkey_sig_algs_for(const struct dssh_sshkey *key);
+/* The key type a signature algorithm needs (DSSH_SSHKEY_UNKNOWN if none). */
+enum dssh_sshkey_type dssh_sshkey_sig_alg_key_type(const char *sig_alg);
+/* Appends the SSH signature blob: string alg-name, string signature. */
+int dssh_sshkey_sign(const struct dssh_sshkey *key, const char *sig_alg,
+    const uint8_t *data, size_t len, struct dssh_buf *sig);
+/*
+ * sig_alg is the algorithm the peer claimed: it must be valid for the key
+ * and equal the name inside the blob. 0 or DSSH_ERR_SIGNATURE_INVALID
+ * (other codes only for bad arguments / allocation failure).
+ */
+int dssh_sshkey_verify(const struct dssh_sshkey *key, const char *sig_alg,
+    const uint8_t *sig, size_t siglen, const uint8_t *data, size_t len);
+
+#endif

@@ -1,0 +1,662 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Key files: openssh-key-v1 private keys (OpenSSH PROTOCOL.key, unencrypted
+ * only), PEM private keys (through OSSL_DECODER), ".pub" / authorized_keys
+ * public key text, and host key generation like `ssh-keygen -A`.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/decoder.h>
+#include <openssl/err.h>
+
+#include "dssh_err.h"
+#include "dssh_log.h"
+#include "dssh_util.h"
+#include "sshkey_int.h"
+
+#define OPENSSH_MAGIC "openssh-key-v1"            /* followed by a NUL */
+#define OPENSSH_BEGIN "-----BEGIN OPENSSH PRIVATE KEY-----"
+#define OPENSSH_END "-----END OPENSSH PRIVATE KEY-----"
+#define OPENSSH_BLOCK 8         /* cipher "none" block size */
+#define OPENSSH_WRAP 70         /* ssh-keygen's base64 line length */
+#define KEYFILE_MAX (1024 * 1024)
+
+int
+dssh_sshkey_check_perms_fd(int fd, const char *path)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return DSSH_ERR_SYSTEM;
+	if (!S_ISREG(st.st_mode))
+		return DSSH_ERR_INVALID_ARGUMENT;
+	/*
+	 * sshd refuses keys its own user owns and others can read; here any
+	 * group/other access is refused, whoever owns the file.
+	 */
+	if ((st.st_mode & 077) != 0) {
+		dssh_error("Permissions 0%3.3o for '%s' are too open: private key files "
+		    "must not be accessible by others", (unsigned)(st.st_mode & 0777),
+		    path != NULL ? path : "(fd)");
+		return DSSH_ERR_KEY_BAD_PERMISSIONS;
+	}
+	return 0;
+}
+
+int
+dssh_sshkey_check_perms(const char *path)
+{
+	int fd, r;
+
+	if (path == NULL)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? DSSH_ERR_NOT_FOUND : DSSH_ERR_SYSTEM;
+	r = dssh_sshkey_check_perms_fd(fd, path);
+	close(fd);
+	return r;
+}
+
+static bool
+str_eq(const uint8_t *p, size_t n, const char *s)
+{
+	return n == strlen(s) && memcmp(p, s, n) == 0;
+}
+
+/* The type-specific private part of the openssh-key-v1 inner section. */
+static int
+parse_openssh_private_key(struct dssh_buf *b, struct dssh_sshkey **keyp)
+{
+	const uint8_t *tname, *v[6];
+	size_t tlen, l[6];
+	enum dssh_sshkey_type type;
+	int r;
+
+	if ((r = dssh_buf_get_string_direct(b, &tname, &tlen)) != 0)
+		return r;
+	type = DSSH_SSHKEY_UNKNOWN;
+	for (int t = DSSH_SSHKEY_ED25519; t <= DSSH_SSHKEY_RSA; t++)
+		if (str_eq(tname, tlen, dssh_sshkey_type_to_name(t)))
+			type = t;
+	switch (type) {
+	case DSSH_SSHKEY_ED25519:
+		/* string pub(32), string seed(32) || pub(32) */
+		if ((r = dssh_buf_get_string_direct(b, &v[0], &l[0])) != 0 ||
+		    (r = dssh_buf_get_string_direct(b, &v[1], &l[1])) != 0)
+			return r;
+		if (l[0] != SSHKEY_ED25519_LEN || l[1] != 2 * SSHKEY_ED25519_LEN ||
+		    memcmp(v[1] + SSHKEY_ED25519_LEN, v[0], SSHKEY_ED25519_LEN) != 0)
+			return DSSH_ERR_INVALID_FORMAT;
+		return sshkey_from_ed25519(v[0], l[0], v[1], keyp);
+	case DSSH_SSHKEY_ECDSA_P256:
+	case DSSH_SSHKEY_ECDSA_P384:
+	case DSSH_SSHKEY_ECDSA_P521:
+		/* string curve, string Q, mpint d */
+		if ((r = dssh_buf_get_string_direct(b, &v[0], &l[0])) != 0 ||
+		    (r = dssh_buf_get_string_direct(b, &v[1], &l[1])) != 0 ||
+		    (r = dssh_buf_get_mpint_direct(b, &v[2], &l[2])) != 0)
+			return r;
+		if (!str_eq(v[0], l[0], sshkey_ec_curve_name(type)))
+			return DSSH_ERR_INVALID_FORMAT;
+		return sshkey_from_ecdsa(type, v[1], l[1], v[2], l[2], keyp);
+	case DSSH_SSHKEY_RSA:
+		/* mpint n, e, d, iqmp, p, q */
+		for (int i = 0; i < 6; i++)
+			if ((r = dssh_buf_get_mpint_direct(b, &v[i], &l[i])) != 0)
+				return r;
+		return sshkey_from_rsa(v[0], l[0], v[1], l[1], v[2], l[2], v[3], l[3],
+		    v[4], l[4], v[5], l[5], keyp);
+	default:
+		return DSSH_ERR_KEY_TYPE;
+	}
+}
+
+static int
+parse_openssh_v1(const uint8_t *blob, size_t len, struct dssh_sshkey **keyp)
+{
+	struct dssh_buf b, priv;
+	const uint8_t *cipher, *kdf, *pub;
+	size_t clen, klen, publen;
+	uint32_t nkeys, c1, c2;
+	struct dssh_sshkey *key = NULL;
+	struct dssh_buf check;
+	int r;
+
+	dssh_buf_init(&check, 0);
+	dssh_buf_from(&b, blob, len);
+	if (len < sizeof(OPENSSH_MAGIC) || memcmp(blob, OPENSSH_MAGIC, sizeof(OPENSSH_MAGIC)) != 0)
+		return DSSH_ERR_INVALID_FORMAT;
+	if ((r = dssh_buf_consume(&b, sizeof(OPENSSH_MAGIC))) != 0 ||
+	    (r = dssh_buf_get_string_direct(&b, &cipher, &clen)) != 0 ||
+	    (r = dssh_buf_get_string_direct(&b, &kdf, &klen)) != 0 ||
+	    (r = dssh_buf_skip_string(&b)) != 0 ||      /* kdf options */
+	    (r = dssh_buf_get_u32(&b, &nkeys)) != 0)
+		goto out;
+	if (!str_eq(cipher, clen, "none") || !str_eq(kdf, klen, "none")) {
+		r = DSSH_ERR_UNSUPPORTED;   /* passphrase-protected */
+		goto out;
+	}
+	if (nkeys != 1) {
+		r = DSSH_ERR_INVALID_FORMAT;
+		goto out;
+	}
+	if ((r = dssh_buf_get_string_direct(&b, &pub, &publen)) != 0 ||
+	    (r = dssh_buf_get_stringb(&b, &priv)) != 0)
+		goto out;
+	if (dssh_buf_len(&b) != 0 || dssh_buf_len(&priv) % OPENSSH_BLOCK != 0) {
+		r = DSSH_ERR_INVALID_FORMAT;
+		goto out;
+	}
+	if ((r = dssh_buf_get_u32(&priv, &c1)) != 0 || (r = dssh_buf_get_u32(&priv, &c2)) != 0)
+		goto out;
+	if (c1 != c2) {
+		/* With a cipher this means a wrong passphrase; here, corruption. */
+		r = DSSH_ERR_INVALID_FORMAT;
+		goto out;
+	}
+	if ((r = parse_openssh_private_key(&priv, &key)) != 0 ||
+	    (r = dssh_buf_skip_string(&priv)) != 0)     /* comment */
+		goto out;
+	/* Padding 1, 2, 3, ... up to the block size. */
+	r = DSSH_ERR_INVALID_FORMAT;
+	for (uint8_t i = 1; dssh_buf_len(&priv) > 0; i++) {
+		uint8_t c;
+
+		if (i >= OPENSSH_BLOCK || dssh_buf_get_u8(&priv, &c) != 0 || c != i)
+			goto out;
+	}
+	/* The clear public key must be the private key's. */
+	if ((r = dssh_sshkey_public_blob(key, &check)) != 0)
+		goto out;
+	if (dssh_buf_len(&check) != publen || memcmp(dssh_buf_ptr(&check), pub, publen) != 0) {
+		r = DSSH_ERR_INVALID_FORMAT;
+		goto out;
+	}
+	*keyp = key;
+	key = NULL;
+	r = 0;
+out:
+	dssh_buf_free(&check);
+	dssh_sshkey_free(key);
+	return r;
+}
+
+static const char *
+memmem_str(const char *hay, size_t n, const char *needle)
+{
+	return memmem(hay, n, needle, strlen(needle));
+}
+
+static int
+parse_pem(const char *text, size_t len, struct dssh_sshkey **keyp)
+{
+	OSSL_DECODER_CTX *dctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	const unsigned char *p = (const unsigned char *)text;
+	size_t left = len;
+	enum dssh_sshkey_type type;
+	int r = DSSH_ERR_INVALID_FORMAT;
+
+	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, NULL, EVP_PKEY_KEYPAIR,
+	    NULL, NULL);
+	if (dctx == NULL) {
+		r = DSSH_ERR_LIBCRYPTO;
+		goto out;
+	}
+	if (OSSL_DECODER_from_data(dctx, &p, &left) != 1 || pkey == NULL) {
+		/* Encrypted PEM lands here too: no passphrase callback is set. */
+		r = DSSH_ERR_INVALID_FORMAT;
+		goto out;
+	}
+	if ((r = sshkey_type_of_pkey(pkey, &type)) != 0)
+		goto out;
+	if (type == DSSH_SSHKEY_RSA && (EVP_PKEY_get_bits(pkey) < DSSH_SSHKEY_RSA_MIN_BITS ||
+	    EVP_PKEY_get_bits(pkey) > SSHKEY_RSA_MAX_BITS)) {
+		r = DSSH_ERR_KEY_TYPE;
+		goto out;
+	}
+	if ((r = sshkey_new(type, pkey, true, keyp)) != 0)
+		goto out;
+	pkey = NULL;
+out:
+	ERR_clear_error();
+	EVP_PKEY_free(pkey);
+	OSSL_DECODER_CTX_free(dctx);
+	return r;
+}
+
+int
+dssh_sshkey_parse_private(const char *text, size_t len, struct dssh_sshkey **keyp)
+{
+	const char *begin, *end;
+	uint8_t *blob = NULL;
+	size_t bloblen = 0;
+	int r;
+
+	if (keyp == NULL || (text == NULL && len > 0))
+		return DSSH_ERR_INVALID_ARGUMENT;
+	*keyp = NULL;
+	if (len == 0)
+		return DSSH_ERR_INVALID_FORMAT;
+	if ((begin = memmem_str(text, len, OPENSSH_BEGIN)) == NULL)
+		return parse_pem(text, len, keyp);
+	begin += strlen(OPENSSH_BEGIN);
+	if ((end = memmem_str(begin, len - (size_t)(begin - text), OPENSSH_END)) == NULL)
+		return DSSH_ERR_INVALID_FORMAT;
+	if ((r = sshkey_b64_decode(begin, (size_t)(end - begin), &blob, &bloblen)) != 0)
+		return r;
+	r = parse_openssh_v1(blob, bloblen, keyp);
+	dssh_freezero(blob, bloblen);
+	return r;
+}
+
+int
+dssh_sshkey_load_private(const char *path, struct dssh_sshkey **keyp)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	int fd = -1, r;
+
+	if (path == NULL || keyp == NULL)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	*keyp = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? DSSH_ERR_NOT_FOUND : DSSH_ERR_SYSTEM;
+	if ((r = dssh_sshkey_check_perms_fd(fd, path)) != 0)
+		goto out;
+	if (fstat(fd, &st) != 0) {
+		r = DSSH_ERR_SYSTEM;
+		goto out;
+	}
+	if (st.st_size <= 0 || st.st_size > KEYFILE_MAX) {
+		r = DSSH_ERR_INVALID_FORMAT;
+		goto out;
+	}
+	cap = (size_t)st.st_size;
+	if ((text = malloc(cap)) == NULL) {
+		r = DSSH_ERR_ALLOC;
+		goto out;
+	}
+	while (len < cap) {
+		ssize_t n = read(fd, text + len, cap - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = DSSH_ERR_SYSTEM;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	r = dssh_sshkey_parse_private(text, len, keyp);
+out:
+	if (text != NULL)
+		dssh_freezero(text, cap);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int
+dssh_sshkey_generate(enum dssh_sshkey_type type, unsigned bits, struct dssh_sshkey **keyp)
+{
+	EVP_PKEY *pkey = NULL;
+	int r;
+
+	if (keyp == NULL)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	*keyp = NULL;
+	switch (type) {
+	case DSSH_SSHKEY_ED25519:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		break;
+	case DSSH_SSHKEY_ECDSA_P256:
+	case DSSH_SSHKEY_ECDSA_P384:
+	case DSSH_SSHKEY_ECDSA_P521:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", sshkey_ec_group_name(type));
+		break;
+	case DSSH_SSHKEY_RSA:
+		if (bits == 0)
+			bits = DSSH_SSHKEY_RSA_DEFAULT_BITS;
+		if (bits < DSSH_SSHKEY_RSA_MIN_BITS || bits > SSHKEY_RSA_MAX_BITS)
+			return DSSH_ERR_INVALID_ARGUMENT;
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+		break;
+	default:
+		return DSSH_ERR_KEY_TYPE;
+	}
+	if (pkey == NULL)
+		return DSSH_ERR_LIBCRYPTO;
+	if ((r = sshkey_new(type, pkey, true, keyp)) != 0)
+		EVP_PKEY_free(pkey);
+	return r;
+}
+
+static int
+put_private_part(const struct dssh_sshkey *key, struct dssh_buf *b)
+{
+	uint8_t raw[2 * SSHKEY_ED25519_LEN], pt[1 + 2 * 66];
+	size_t len, ptlen = sizeof(pt);
+	int r;
+
+	if ((r = dssh_buf_put_cstring(b, dssh_sshkey_type_name(key))) != 0)
+		return r;
+	switch (key->type) {
+	case DSSH_SSHKEY_ED25519:
+		len = SSHKEY_ED25519_LEN;
+		if (EVP_PKEY_get_raw_private_key(key->pkey, raw, &len) != 1 ||
+		    len != SSHKEY_ED25519_LEN) {
+			r = DSSH_ERR_LIBCRYPTO;
+			break;
+		}
+		len = SSHKEY_ED25519_LEN;
+		if (EVP_PKEY_get_raw_public_key(key->pkey, raw + SSHKEY_ED25519_LEN, &len) != 1 ||
+		    len != SSHKEY_ED25519_LEN) {
+			r = DSSH_ERR_LIBCRYPTO;
+			break;
+		}
+		if ((r = dssh_buf_put_string(b, raw + SSHKEY_ED25519_LEN, SSHKEY_ED25519_LEN)) != 0)
+			break;
+		r = dssh_buf_put_string(b, raw, sizeof(raw));
+		break;
+	case DSSH_SSHKEY_ECDSA_P256:
+	case DSSH_SSHKEY_ECDSA_P384:
+	case DSSH_SSHKEY_ECDSA_P521:
+		if ((r = dssh_buf_put_cstring(b, sshkey_ec_curve_name(key->type))) != 0 ||
+		    (r = sshkey_ec_point(key->pkey, key->type, pt, &ptlen)) != 0 ||
+		    (r = dssh_buf_put_string(b, pt, ptlen)) != 0)
+			break;
+		r = sshkey_put_bn_param(b, key->pkey, OSSL_PKEY_PARAM_PRIV_KEY);
+		break;
+	case DSSH_SSHKEY_RSA:
+		if ((r = sshkey_put_bn_param(b, key->pkey, OSSL_PKEY_PARAM_RSA_N)) != 0 ||
+		    (r = sshkey_put_bn_param(b, key->pkey, OSSL_PKEY_PARAM_RSA_E)) != 0 ||
+		    (r = sshkey_put_bn_param(b, key->pkey, OSSL_PKEY_PARAM_RSA_D)) != 0 ||
+		    (r = sshkey_put_bn_param(b, key->pkey, OSSL_PKEY_PARAM_RSA_COEFFICIENT1)) != 0 ||
+		    (r = sshkey_put_bn_param(b, key->pkey, OSSL_PKEY_PARAM_RSA_FACTOR1)) != 0)
+			break;
+		r = sshkey_put_bn_param(b, key->pkey, OSSL_PKEY_PARAM_RSA_FACTOR2);
+		break;
+	default:
+		r = DSSH_ERR_KEY_TYPE;
+	}
+	dssh_wipe(raw, sizeof(raw));
+	return r;
+}
+
+int
+dssh_sshkey_private_to_text(const struct dssh_sshkey *key, const char *comment,
+    struct dssh_buf *out)
+{
+	struct dssh_buf blob, priv, pub, b64;
+	uint32_t check;
+	int r;
+
+	if (key == NULL || out == NULL)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	if (!key->priv)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	dssh_buf_init(&blob, 0);
+	dssh_buf_init(&priv, 0);
+	dssh_buf_init(&pub, 0);
+	dssh_buf_init(&b64, 0);
+	dssh_random(&check, sizeof(check));
+	if ((r = dssh_sshkey_public_blob(key, &pub)) != 0 ||
+	    (r = dssh_buf_put_u32(&priv, check)) != 0 ||
+	    (r = dssh_buf_put_u32(&priv, check)) != 0 ||
+	    (r = put_private_part(key, &priv)) != 0 ||
+	    (r = dssh_buf_put_cstring(&priv, comment != NULL ? comment : "")) != 0)
+		goto out;
+	for (uint8_t i = 1; dssh_buf_len(&priv) % OPENSSH_BLOCK != 0; i++)
+		if ((r = dssh_buf_put_u8(&priv, i)) != 0)
+			goto out;
+	if ((r = dssh_buf_put(&blob, OPENSSH_MAGIC, sizeof(OPENSSH_MAGIC))) != 0 ||
+	    (r = dssh_buf_put_cstring(&blob, "none")) != 0 ||
+	    (r = dssh_buf_put_cstring(&blob, "none")) != 0 ||
+	    (r = dssh_buf_put_cstring(&blob, "")) != 0 ||
+	    (r = dssh_buf_put_u32(&blob, 1)) != 0 ||
+	    (r = dssh_buf_put_stringb(&blob, &pub)) != 0 ||
+	    (r = dssh_buf_put_stringb(&blob, &priv)) != 0 ||
+	    (r = sshkey_b64_encode(&b64, dssh_buf_ptr(&blob), dssh_buf_len(&blob))) != 0)
+		goto out;
+	if ((r = dssh_buf_put(out, OPENSSH_BEGIN "\n", strlen(OPENSSH_BEGIN) + 1)) != 0)
+		goto out;
+	for (size_t off = 0; off < dssh_buf_len(&b64); off += OPENSSH_WRAP) {
+		size_t n = DSSH_MIN(OPENSSH_WRAP, dssh_buf_len(&b64) - off);
+
+		if ((r = dssh_buf_put(out, dssh_buf_ptr(&b64) + off, n)) != 0 ||
+		    (r = dssh_buf_put_u8(out, '\n')) != 0)
+			goto out;
+	}
+	r = dssh_buf_put(out, OPENSSH_END "\n", strlen(OPENSSH_END) + 1);
+out:
+	dssh_buf_free(&blob);
+	dssh_buf_free(&priv);
+	dssh_buf_free(&pub);
+	dssh_buf_free(&b64);
+	return r;
+}
+
+int
+dssh_sshkey_public_to_text(const struct dssh_sshkey *key, const char *comment,
+    struct dssh_buf *out)
+{
+	struct dssh_buf blob;
+	int r;
+
+	if (key == NULL || out == NULL)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	dssh_buf_init(&blob, 0);
+	if ((r = dssh_sshkey_public_blob(key, &blob)) != 0 ||
+	    (r = dssh_buf_putf(out, "%s ", dssh_sshkey_type_name(key))) != 0 ||
+	    (r = sshkey_b64_encode(out, dssh_buf_ptr(&blob), dssh_buf_len(&blob))) != 0)
+		goto out;
+	if (comment != NULL && *comment != '\0')
+		r = dssh_buf_putf(out, " %s\n", comment);
+	else
+		r = dssh_buf_put_u8(out, '\n');
+out:
+	dssh_buf_free(&blob);
+	return r;
+}
+
+static int
+write_file(const char *path, const struct dssh_buf *b, mode_t mode)
+{
+	const uint8_t *p = dssh_buf_ptr(b);
+	size_t left = dssh_buf_len(b);
+	int fd, r = 0;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode)) < 0)
+		return DSSH_ERR_SYSTEM;
+	/* An existing file keeps its mode through O_CREAT: set it. */
+	if (fchmod(fd, mode) != 0)
+		r = DSSH_ERR_SYSTEM;
+	while (r == 0 && left > 0) {
+		ssize_t n = write(fd, p, left);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = DSSH_ERR_SYSTEM;
+			break;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	if (close(fd) != 0 && r == 0)
+		r = DSSH_ERR_SYSTEM;
+	if (r != 0)
+		unlink(path);
+	return r;
+}
+
+int
+dssh_sshkey_save_private(const struct dssh_sshkey *key, const char *path, const char *comment)
+{
+	struct dssh_buf priv, pub;
+	char *pubpath = NULL;
+	int r;
+
+	if (key == NULL || path == NULL)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	dssh_buf_init(&priv, 0);
+	dssh_buf_init(&pub, 0);
+	if (asprintf(&pubpath, "%s.pub", path) < 0) {
+		pubpath = NULL;
+		r = DSSH_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = dssh_sshkey_private_to_text(key, comment, &priv)) != 0 ||
+	    (r = dssh_sshkey_public_to_text(key, comment, &pub)) != 0)
+		goto out;
+	if ((r = write_file(path, &priv, 0600)) != 0)
+		goto out;
+	if ((r = write_file(pubpath, &pub, 0644)) != 0) {
+		unlink(path);
+		goto out;
+	}
+out:
+	free(pubpath);
+	dssh_buf_free(&priv);
+	dssh_buf_free(&pub);
+	return r;
+}
+
+void
+dssh_sshkey_free_paths(char **paths, size_t n)
+{
+	if (paths == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+int
+dssh_sshkey_ensure_host_keys(const char *dir, char ***createdp, size_t *ncreatedp)
+{
+	static const struct {
+		const char *file;
+		enum dssh_sshkey_type type;
+		unsigned bits;
+	} hk[] = {
+		{ "ssh_host_rsa_key", DSSH_SSHKEY_RSA, DSSH_SSHKEY_RSA_DEFAULT_BITS },
+		{ "ssh_host_ecdsa_key", DSSH_SSHKEY_ECDSA_P256, 0 },
+		{ "ssh_host_ed25519_key", DSSH_SSHKEY_ED25519, 0 },
+	};
+	char **created = NULL, *path = NULL, host[256], comment[512];
+	size_t ncreated = 0;
+	struct dssh_sshkey *key = NULL;
+	struct passwd *pw;
+	struct stat st;
+	int r = 0;
+
+	if (dir == NULL)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	if (createdp != NULL)
+		*createdp = NULL;
+	if (ncreatedp != NULL)
+		*ncreatedp = 0;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return DSSH_ERR_NOT_FOUND;
+	if (gethostname(host, sizeof(host)) != 0)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	pw = getpwuid(geteuid());
+	snprintf(comment, sizeof(comment), "%s@%s", pw != NULL ? pw->pw_name : "root", host);
+	if ((created = calloc(DSSH_ARRAY_SIZE(hk), sizeof(*created))) == NULL)
+		return DSSH_ERR_ALLOC;
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(hk); i++) {
+		if (asprintf(&path, "%s/%s", dir, hk[i].file) < 0) {
+			path = NULL;
+			r = DSSH_ERR_ALLOC;
+			goto out;
+		}
+		if (lstat(path, &st) == 0) {
+			free(path);
+			path = NULL;
+			continue;
+		}
+		if ((r = dssh_sshkey_generate(hk[i].type, hk[i].bits, &key)) != 0 ||
+		    (r = dssh_sshkey_save_private(key, path, comment)) != 0)
+			goto out;
+		dssh_sshkey_free(key);
+		key = NULL;
+		dssh_info("generated %s host key %s", dssh_sshkey_type_to_name(hk[i].type), path);
+		created[ncreated++] = path;
+		path = NULL;
+	}
+out:
+	free(path);
+	dssh_sshkey_free(key);
+	if (r != 0 || createdp == NULL) {
+		dssh_sshkey_free_paths(created, ncreated);
+		return r;
+	}
+	*createdp = created;
+	if (ncreatedp != NULL)
+		*ncreatedp = ncreated;
+	return 0;
+}
+
+int
+dssh_sshkey_parse_pubkey_text(const char *s, struct dssh_sshkey **keyp, const char **restp)
+{
+	const char *p, *t;
+	uint8_t *blob = NULL;
+	size_t tlen, bloblen = 0;
+	enum dssh_sshkey_type type = DSSH_SSHKEY_UNKNOWN;
+	struct dssh_sshkey *key = NULL;
+	int r;
+
+	if (s == NULL || keyp == NULL)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	*keyp = NULL;
+	for (p = s; *p == ' ' || *p == '\t'; p++)
+		;
+	for (t = p; *p != '\0' && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n'; p++)
+		;
+	tlen = (size_t)(p - t);
+	for (int i = DSSH_SSHKEY_ED25519; i <= DSSH_SSHKEY_RSA; i++)
+		if (str_eq((const uint8_t *)t, tlen, dssh_sshkey_type_to_name(i)))
+			type = i;
+	if (type == DSSH_SSHKEY_UNKNOWN)
+		return DSSH_ERR_KEY_TYPE;
+	if (*p != ' ' && *p != '\t')
+		return DSSH_ERR_INVALID_FORMAT;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	for (t = p; *p != '\0' && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n'; p++)
+		;
+	if ((r = sshkey_b64_decode(t, (size_t)(p - t), &blob, &bloblen)) != 0)
+		return r;
+	if ((r = dssh_sshkey_from_blob(blob, bloblen, &key)) != 0)
+		goto out;
+	if (key->type != type) {
+		r = DSSH_ERR_INVALID_FORMAT;
+		goto out;
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (restp != NULL)
+		*restp = p;
+	*keyp = key;
+	key = NULL;
+out:
+	free(blob);
+	dssh_sshkey_free(key);
+	return r;
+}

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DSSH_TCP_H
+#define DSSH_TCP_H
+
+/*
+ * A sans-I/O TCP (RFC 9293) for one data core. The stack never touches a
+ * NIC, a socket or a clock: the caller hands it received segments
+ * (dssh_tcp_input), asks it for segments to transmit (dssh_tcp_output),
+ * runs its timers (dssh_tcp_timers) and drains connection events
+ * (dssh_tcp_events). Every call takes the current time in microseconds.
+ *
+ * Addresses are IPv4 in host byte order. A stack is single-threaded: one per
+ * core, with its own connection table, timers, secrets and counters.
+ *
+ * Lifetime: a connection reported by DSSH_TCP_EV_ACCEPTED or returned by
+ * dssh_tcp_connect() belongs to the application until it calls
+ * dssh_tcp_close() or dssh_tcp_abort(); after that call the pointer must not
+ * be used again (the stack finishes the protocol and frees it).
+ *
+ * Payload pointers in dssh_tcp_seg_out point into the connection's send
+ * buffer: they stay valid until the next dssh_tcp_input, dssh_tcp_timers,
+ * dssh_tcp_close or dssh_tcp_abort call on the same stack. Copy (or attach)
+ * them to packet buffers before that.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct dssh_tcp_stack;
+struct dssh_tcp_conn;
+
+enum dssh_tcp_cc_algo {
+	DSSH_TCP_CC_NEWRENO = 0,
+	DSSH_TCP_CC_CUBIC = 1,
+};
+
+struct dssh_tcp_conf {
+	uint32_t max_conns;        /* connection table size (incl. TIME-WAIT) */
+	uint32_t syn_backlog;      /* SYN-RCVD entries before SYN cookies */
+	uint32_t sndbuf;           /* per-connection send buffer, bytes */
+	uint32_t rcvbuf;           /* per-connection receive buffer, bytes */
+	uint16_t mss;              /* MSS we advertise (link MTU - 40) */
+	bool window_scaling, timestamps, sack;
+	enum dssh_tcp_cc_algo cc;
+	uint32_t rto_init_us, rto_min_us, rto_max_us;
+	uint32_t max_retries;      /* RTO expiries before the connection is reset */
+	uint32_t syn_retries;
+	uint32_t delack_us;        /* longest an ACK is delayed */
+	uint32_t delack_segs;      /* ACK at least every n-th segment; 1 = never delay */
+	uint32_t msl_us;           /* TIME-WAIT lasts 2 * msl_us */
+	uint32_t keepalive_idle_us, keepalive_intvl_us, keepalive_probes;
+	uint32_t ooo_max_ranges;   /* out-of-order ranges held (<= DSSH_TCP_OOO_MAX) */
+	uint32_t challenge_ack_per_s;  /* RFC 5961 section 7 rate limit */
+	bool tx_csum_offload;      /* leave the pseudo-header sum in the checksum field */
+};
+
+#define DSSH_TCP_OOO_MAX 32
+
+/* Defaults: see dssh_tcp_conf_default() in tcp.c for the values and why. */
+void dssh_tcp_conf_default(struct dssh_tcp_conf *conf);
+
+int dssh_tcp_stack_new(const struct dssh_tcp_conf *conf, struct dssh_tcp_stack **stackp);
+void dssh_tcp_stack_free(struct dssh_tcp_stack *stack);   /* NULL ok; frees all conns */
+
+/* Passive open on addr:port (addr 0 = any local address). */
+int dssh_tcp_listen(struct dssh_tcp_stack *stack, uint32_t addr, uint16_t port);
+int dssh_tcp_unlisten(struct dssh_tcp_stack *stack, uint32_t addr, uint16_t port);
+
+/* Active open; lport 0 picks a free ephemeral port. */
+int dssh_tcp_connect(struct dssh_tcp_stack *stack, uint32_t laddr, uint16_t lport,
+    uint32_t raddr, uint16_t rport, uint64_t now_us, struct dssh_tcp_conn **connp);
+
+/* ---- segments in and out ---- */
+
+#define DSSH_TCP_SEG_CSUM_OK 0x1u  /* checksum already verified (RX offload) */
+
+struct dssh_tcp_seg_in {
+	uint32_t saddr, daddr;     /* from the IPv4 header, host order */
+	const uint8_t *data;       /* TCP header + payload */
+	size_t len;
+	uint32_t flags;            /* DSSH_TCP_SEG_* */
+};
+
+/* Process one received segment. Returns 0, or a negative code when the
+ * segment was dropped as malformed (counted in the stats). */
+int dssh_tcp_input(struct dssh_tcp_stack *stack, const struct dssh_tcp_seg_in *seg,
+    uint64_t now_us);
+
+struct dssh_tcp_seg_out {
+	uint32_t saddr, daddr;     /* host order */
+	uint8_t hdr[60];           /* TCP header incl. options, checksum filled */
+	uint16_t hdr_len;
+	uint16_t npay;             /* payload pieces (0..2) */
+	const uint8_t *pay[2];
+	uint32_t pay_len[2];
+	uint32_t len;              /* total payload bytes */
+	struct dssh_tcp_conn *conn; /* NULL for stack replies (RST, SYN cookie) */
+};
+
+/* Fill up to n segments to transmit; returns how many were filled. Call
+ * again while it returns n. */
+unsigned dssh_tcp_output(struct dssh_tcp_stack *stack, struct dssh_tcp_seg_out *segs,
+    unsigned n, uint64_t now_us);
+
+/* Run expired timers. Returns the time of the next deadline (UINT64_MAX if
+ * none), so an event loop can sleep or skip calls until then. */
+uint64_t dssh_tcp_timers(struct dssh_tcp_stack *stack, uint64_t now_us);
+
+/* ---- events ---- */
+
+enum dssh_tcp_event_bits {
+	DSSH_TCP_EV_ACCEPTED  = 1u << 0,  /* passive open completed: new conn */
+	DSSH_TCP_EV_CONNECTED = 1u << 1,  /* active open completed */
+	DSSH_TCP_EV_READABLE  = 1u << 2,  /* new in-order bytes */
+	DSSH_TCP_EV_WRITABLE  = 1u << 3,  /* send buffer space after a short send */
+	DSSH_TCP_EV_PEER_FIN  = 1u << 4,  /* peer closed its side: EOF after the data */
+	DSSH_TCP_EV_CLOSED    = 1u << 5,  /* both sides closed cleanly */
+	DSSH_TCP_EV_RESET     = 1u << 6,  /* reset by peer, refused or timed out */
+};
+
+struct dssh_tcp_event {
+	struct dssh_tcp_conn *conn;
+	uint32_t events;           /* DSSH_TCP_EV_* bits coalesced since last drain */
+};
+
+unsigned dssh_tcp_events(struct dssh_tcp_stack *stack, struct dssh_tcp_event *ev, unsigned n);
+
+/* ---- data ---- */
+
+/* Copy up to len bytes into the send buffer; returns bytes accepted (0 when
+ * full: a WRITABLE event follows) or a negative code (closed/reset). */
+ssize_t dssh_tcp_send(struct dssh_tcp_conn *conn, const void *data, size_t len);
+/* Copy out up to len received bytes; 0 = nothing now (or EOF, see
+ * dssh_tcp_eof), negative on reset. */
+ssize_t dssh_tcp_recv(struct dssh_tcp_conn *conn, void *data, size_t len);
+/* Zero-copy receive: up to two contiguous pieces of the in-order queue.
+ * Returns the number of pieces; consume what was used. */
+unsigned dssh_tcp_peek(const struct dssh_tcp_conn *conn, const uint8_t *ptr[2], size_t len[2]);
+int dssh_tcp_consume(struct dssh_tcp_conn *conn, size_t n);
+bool dssh_tcp_eof(const struct dssh_tcp_conn *conn);   /* FIN received and all read */
+
+/* Half-close: FIN after the queued data. The conn is released to the stack. */
+void dssh_tcp_close(struct dssh_tcp_conn *conn, uint64_t now_us);
+/* Send RST and free; the conn is released. */
+void dssh_tcp_abort(struct dssh_tcp_conn *conn, uint64_t now_us);
+
+/* ---- per-connection settings and info ---- */
+void dssh_tcp_set_nodelay(struct dssh_tcp_conn *conn, bool on);   /* default on */
+void dssh_tcp_set_keepalive(struct dssh_tcp_conn *conn, bool on, uint64_t now_us);
+void dssh_tcp_set_udata(struct dssh_tcp_conn *conn, void *udata);
+void *dssh_tcp_udata(const struct dssh_tcp_conn *conn);
+
+enum dssh_tcp_state {
+	DSSH_TCP_CLOSED = 0, DSSH_TCP_LISTEN, DSSH_TCP_SYN_SENT, DSSH_TCP_SYN_RCVD,
+	DSSH_TCP_ESTABLISHED, DSSH_TCP_FIN_WAIT_1, DSSH_TCP_FIN_WAIT_2,
+	DSSH_TCP_CLOSE_WAIT, DSSH_TCP_CLOSING, DSSH_TCP_LAST_ACK, DSSH_TCP_TIME_WAIT,
+};
+const char *dssh_tcp_state_name(enum dssh_tcp_state s);
+
+struct dssh_tcp_conn_info {
+	enum dssh_tcp_state state;
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	uint32_t iss, irs, snd_una, snd_nxt, snd_max, snd_wnd, rcv_nxt, rcv_wnd;
+	uint16_t mss;              /* effective send MSS */
+	uint8_t snd_wscale, rcv_wscale;   /* 0xff: scaling not in use */
+	bool ts_ok, sack_ok;
+	uint32_t cwnd, ssthresh;
+	uint32_t srtt_us, rttvar_us, rto_us;
+	uint32_t backoff;
+	uint32_t sndbuf_used, rcv_queued, ooo_ranges, sacked_ranges;
+	bool in_recovery;
+};
+void dssh_tcp_conn_get_info(const struct dssh_tcp_conn *conn, struct dssh_tcp_conn_info *info);
+/* Look a connection up by its 4-tuple (tests, diagnostics). */
+struct dssh_tcp_conn *dssh_tcp_lookup(struct dssh_tcp_stack *stack, uint32_t laddr,
+    uint16_t lport, uint32_t raddr, uint16_t rport);
+
+struct dssh_tcp_stats {
+	uint64_t in_segs, out_segs;
+	uint64_t in_bad_csum, in_bad_hdr, in_bad_opt;  /* dropped as malformed */
+	uint64_t in_no_conn, rst_sent, rst_rcvd;
+	uint64_t challenge_acks, challenge_acks_limited, paws_drops;
+	uint64_t syn_cookies_sent, syn_cookies_ok, syn_cookies_bad, syn_dropped;
+	uint64_t retransmits, rto_expired, fast_retransmits, sack_recoveries;
+	uint64_t dup_segs, ooo_segs, ooo_dropped, out_of_window;
+	uint64_t zwp_sent, keepalive_sent;
+	uint64_t conns_opened, conns_closed, conns_reset, conns_timedout;
+	uint64_t ctl_queue_full;
+};
+void dssh_tcp_get_stats(const struct dssh_tcp_stack *stack, struct dssh_tcp_stats *st);
+
+/* ---- wire helpers (also for the IPv4 layer and tests) ---- */
+
+/* Ones-complement sum of the IPv4 pseudo-header (not folded, not inverted). */
+uint32_t dssh_tcp_pseudo_sum(uint32_t saddr, uint32_t daddr, uint32_t tcp_len);
+/* Full TCP checksum of a segment given as up to three pieces (header,
+ * payload pieces): the value to store in the header (checksum field zeroed
+ * in hdr while summing). */
+uint16_t dssh_tcp_checksum(uint32_t saddr, uint32_t daddr, const uint8_t *hdr, size_t hlen,
+    const uint8_t *const *pay, const uint32_t *pay_len, unsigned npay);
+
+#define DSSH_TCP_FIN 0x01
+#define DSSH_TCP_SYN 0x02
+#define DSSH_TCP_RST 0x04
+#define DSSH_TCP_PSH 0x08
+#define DSSH_TCP_ACK 0x10
+#define DSSH_TCP_URG 0x20
+
+/* A parsed TCP header. Options that were absent have their has_* false. */
+struct dssh_tcp_hdr {
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t doff;              /* header length in bytes */
+	uint8_t flags;
+	uint16_t wnd, csum, urp;
+	bool has_mss, has_ws, has_ts, sack_ok;
+	uint16_t mss;
+	uint8_t ws;
+	uint32_t tsval, tsecr;
+	uint8_t nsack;
+	uint32_t sack[4][2];       /* [start, end) */
+	const uint8_t *payload;
+	size_t plen;
+};
+
+/* Parse and validate a TCP header and its options (RFC 9293 3.1/3.2,
+ * RFC 7323, RFC 2018). DSSH_ERR_INVALID_FORMAT for a bad data offset,
+ * truncated header or malformed options. Does not check the checksum. */
+int dssh_tcp_parse(const uint8_t *p, size_t len, struct dssh_tcp_hdr *h);
+
+#endif

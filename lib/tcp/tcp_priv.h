@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DSSH_TCP_PRIV_H
+#define DSSH_TCP_PRIV_H
+
+#include <openssl/evp.h>
+
+#include "dssh_tcp.h"
+
+/* Sequence arithmetic modulo 2^32 (RFC 9293 3.4). */
+#define SEQ_LT(a, b)  ((int32_t)((a) - (b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
+#define SEQ_GT(a, b)  ((int32_t)((a) - (b)) > 0)
+#define SEQ_GEQ(a, b) ((int32_t)((a) - (b)) >= 0)
+#define SEQ_MAX(a, b) (SEQ_GT(a, b) ? (a) : (b))
+#define SEQ_MIN(a, b) (SEQ_LT(a, b) ? (a) : (b))
+
+#define TCP_HDR_MIN 20
+#define TCP_MAX_WSCALE 14
+#define TCP_SACK_SB_MAX 32          /* sender scoreboard ranges */
+#define TCP_DUPTHRESH 3
+#define TCP_CTL_QUEUE 64            /* stack-generated replies awaiting output */
+#define TCP_MAX_LISTEN 16
+
+struct seq_range {
+	uint32_t start, end;            /* [start, end) */
+	uint32_t age;                   /* receive side: recency for SACK order */
+};
+
+/* Congestion control: an ops table; state lives in the connection. */
+struct dssh_tcp_cc_ops {
+	const char *name;
+	void (*init)(struct dssh_tcp_conn *c);
+	/* acked bytes newly cumulatively acknowledged, outside recovery */
+	void (*on_ack)(struct dssh_tcp_conn *c, uint32_t acked, uint64_t now_us);
+	/* fast retransmit / SACK recovery entry: set ssthresh (and cc state) */
+	void (*on_loss)(struct dssh_tcp_conn *c, uint64_t now_us);
+	/* retransmission timeout */
+	void (*on_rto)(struct dssh_tcp_conn *c, uint64_t now_us);
+	/* recovery finished (full ACK) */
+	void (*on_recovery_end)(struct dssh_tcp_conn *c, uint64_t now_us);
+};
+
+extern const struct dssh_tcp_cc_ops dssh_tcp_cc_newreno;
+extern const struct dssh_tcp_cc_ops dssh_tcp_cc_cubic;
+
+struct tcp_cubic {
+	double w_max;                   /* segments */
+	double w_last_max;
+	double k;                       /* seconds */
+	double w_est;                   /* Reno-friendly estimate, segments */
+	uint64_t epoch_us;              /* start of the current congestion avoidance epoch */
+	bool epoch_valid;
+};
+
+struct dssh_tcp_conn {
+	struct dssh_tcp_stack *stack;
+	struct dssh_tcp_conn *hnext;        /* hash chain */
+	struct dssh_tcp_conn *prev, *next;  /* all conns (timer scan) */
+	struct dssh_tcp_conn *out_next;     /* output pending list */
+	struct dssh_tcp_conn *ev_next;      /* event pending list */
+	bool on_out, on_ev;
+	uint32_t ev;
+
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	enum dssh_tcp_state state;
+	bool app_owned;                 /* given to the app, not yet closed by it */
+	bool app_released;              /* app called close/abort */
+	bool passive;
+	bool nodelay, keepalive;
+	bool ts_ok, sack_ok, ws_ok;
+	bool fin_queued, fin_sent, fin_rcvd;
+	bool want_writable;
+	bool dead;                      /* to be freed */
+	void *udata;
+
+	/* send side */
+	uint32_t iss, snd_una, snd_nxt, snd_max;
+	uint32_t snd_wnd, snd_wl1, snd_wl2, max_snd_wnd;
+	uint8_t snd_wscale, rcv_wscale;
+	uint16_t mss;                   /* bytes of payload per segment */
+	uint8_t *sbuf;
+	uint32_t sbuf_size, sbuf_head, sbuf_len;   /* ring; head = byte at snd_una */
+
+	/* receive side */
+	uint32_t irs, rcv_nxt, rcv_adv;    /* rcv_adv: right edge advertised */
+	uint8_t *rbuf;
+	uint32_t rbuf_size, rbuf_head, rbuf_len;  /* in-order unread bytes */
+	struct seq_range ooo[DSSH_TCP_OOO_MAX];
+	uint32_t ooo_n, ooo_age;
+
+	/* timestamps (RFC 7323) */
+	uint32_t ts_recent, ts_off, last_ack_sent;
+
+	/* RTT / RTO (RFC 6298) */
+	uint32_t srtt_us, rttvar_us, rto_us;
+	bool rtt_valid, rtt_timing;
+	uint32_t rtt_seq;
+	uint64_t rtt_start_us;
+	uint32_t backoff, retries;
+
+	/* timers: absolute deadlines, 0 = off */
+	uint64_t t_rto, t_delack, t_persist, t_keep, t_tw;
+	uint64_t last_rcv_us;
+	uint32_t keep_probes;
+	uint32_t persist_backoff;
+	bool persist_probe;             /* send one window probe byte */
+
+	/* congestion control and loss recovery */
+	const struct dssh_tcp_cc_ops *cc;
+	uint32_t cwnd, ssthresh;
+	struct tcp_cubic cubic;
+	bool in_recovery;
+	uint32_t recover;               /* RecoveryPoint / NewReno recover */
+	uint32_t dupacks;
+	uint32_t high_rxt;              /* RFC 6675 HighRxt */
+	bool rexmit_una;                /* NewReno: resend the segment at snd_una */
+	struct seq_range sb[TCP_SACK_SB_MAX];   /* sender SACK scoreboard, sorted */
+	uint32_t sb_n;
+
+	/* ACK generation */
+	uint32_t segs_unacked;
+	bool ack_now;
+};
+
+struct tcp_listener {
+	uint32_t addr;
+	uint16_t port;
+	bool used;
+};
+
+struct dssh_tcp_stack {
+	struct dssh_tcp_conf conf;
+	struct dssh_tcp_conn **htab;
+	uint32_t hmask;
+	uint64_t hseed;
+	uint32_t nconns, nsynrcvd;
+	struct dssh_tcp_conn *all;
+	struct dssh_tcp_conn *out_head, *out_tail;
+	struct dssh_tcp_conn *ev_head, *ev_tail;
+	struct tcp_listener listeners[TCP_MAX_LISTEN];
+	struct dssh_tcp_seg_out ctlq[TCP_CTL_QUEUE];
+	uint32_t ctlq_head, ctlq_n;
+	uint16_t next_ephemeral;
+	uint64_t chack_window_us;
+	uint32_t chack_count;
+	uint64_t next_timer_us;
+
+	EVP_MAC *mac;                   /* SipHash for ISN, cookies, TS offsets */
+	uint8_t isn_secret[16];
+	uint8_t cookie_secret[16];
+
+	struct dssh_tcp_stats st;
+};
+
+#endif

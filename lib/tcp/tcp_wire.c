@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * TCP header and option parsing (RFC 9293 3.1-3.2, RFC 7323, RFC 2018) and
+ * the Internet checksum with the IPv4 pseudo-header (RFC 9293 3.1).
+ */
+#include <string.h>
+
+#include "dssh_buf.h"
+#include "dssh_err.h"
+#include "tcp_priv.h"
+
+#define OPT_EOL 0
+#define OPT_NOP 1
+#define OPT_MSS 2
+#define OPT_WS 3
+#define OPT_SACK_OK 4
+#define OPT_SACK 5
+#define OPT_TS 8
+
+static int get_u16(struct dssh_buf *b, uint16_t *v)
+{
+	uint8_t t[2];
+	int r;
+
+	if ((r = dssh_buf_get(b, t, 2)) != 0)
+		return r;
+	*v = (uint16_t)((t[0] << 8) | t[1]);
+	return 0;
+}
+
+static int parse_options(struct dssh_buf *b, struct dssh_tcp_hdr *h)
+{
+	uint8_t kind, olen;
+	struct dssh_buf ob;
+	const uint8_t *body;
+	uint32_t i;
+	int r;
+
+	while (dssh_buf_len(b) > 0) {
+		if ((r = dssh_buf_get_u8(b, &kind)) != 0)
+			return r;
+		if (kind == OPT_EOL)
+			break;
+		if (kind == OPT_NOP)
+			continue;
+		if ((r = dssh_buf_get_u8(b, &olen)) != 0)
+			return DSSH_ERR_INVALID_FORMAT;
+		/* the length covers kind and length bytes: at least 2 */
+		if (olen < 2 || olen - 2u > dssh_buf_len(b))
+			return DSSH_ERR_INVALID_FORMAT;
+		body = dssh_buf_ptr(b);
+		dssh_buf_from(&ob, body, olen - 2u);
+		if ((r = dssh_buf_consume(b, olen - 2u)) != 0)
+			return r;
+		switch (kind) {
+		case OPT_MSS:
+			if (olen != 4 || (r = get_u16(&ob, &h->mss)) != 0)
+				return DSSH_ERR_INVALID_FORMAT;
+			h->has_mss = true;
+			break;
+		case OPT_WS:
+			if (olen != 3 || (r = dssh_buf_get_u8(&ob, &h->ws)) != 0)
+				return DSSH_ERR_INVALID_FORMAT;
+			h->has_ws = true;
+			break;
+		case OPT_SACK_OK:
+			if (olen != 2)
+				return DSSH_ERR_INVALID_FORMAT;
+			h->sack_ok = true;
+			break;
+		case OPT_TS:
+			if (olen != 10 || dssh_buf_get_u32(&ob, &h->tsval) != 0 ||
+			    dssh_buf_get_u32(&ob, &h->tsecr) != 0)
+				return DSSH_ERR_INVALID_FORMAT;
+			h->has_ts = true;
+			break;
+		case OPT_SACK:
+			if ((olen - 2u) % 8 != 0 || olen == 2)
+				return DSSH_ERR_INVALID_FORMAT;
+			h->nsack = 0;
+			for (i = 0; i < (olen - 2u) / 8 && i < 4; i++) {
+				if (dssh_buf_get_u32(&ob, &h->sack[i][0]) != 0 ||
+				    dssh_buf_get_u32(&ob, &h->sack[i][1]) != 0)
+					return DSSH_ERR_INVALID_FORMAT;
+				h->nsack++;
+			}
+			break;
+		default:
+			break;      /* unknown options are skipped by length */
+		}
+	}
+	return 0;
+}
+
+int dssh_tcp_parse(const uint8_t *p, size_t len, struct dssh_tcp_hdr *h)
+{
+	struct dssh_buf b, ob;
+	uint8_t off, flags;
+	uint16_t wnd;
+	int r;
+
+	memset(h, 0, sizeof(*h));
+	if (p == NULL)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	dssh_buf_from(&b, p, len);
+	if ((r = get_u16(&b, &h->sport)) != 0 || (r = get_u16(&b, &h->dport)) != 0 ||
+	    (r = dssh_buf_get_u32(&b, &h->seq)) != 0 ||
+	    (r = dssh_buf_get_u32(&b, &h->ack)) != 0 ||
+	    (r = dssh_buf_get_u8(&b, &off)) != 0 ||
+	    (r = dssh_buf_get_u8(&b, &flags)) != 0 ||
+	    (r = get_u16(&b, &wnd)) != 0 || (r = get_u16(&b, &h->csum)) != 0 ||
+	    (r = get_u16(&b, &h->urp)) != 0)
+		return DSSH_ERR_INVALID_FORMAT;
+	h->doff = (uint8_t)((off >> 4) * 4);
+	h->flags = flags & 0x3f;
+	h->wnd = wnd;
+	if (h->doff < TCP_HDR_MIN || h->doff > len)
+		return DSSH_ERR_INVALID_FORMAT;
+	dssh_buf_from(&ob, dssh_buf_ptr(&b), h->doff - TCP_HDR_MIN);
+	if ((r = parse_options(&ob, h)) != 0)
+		return r;
+	h->payload = p + h->doff;
+	h->plen = len - h->doff;
+	return 0;
+}
+
+/* ---- checksum ---- */
+
+static uint32_t sum_bytes(uint32_t sum, const uint8_t *p, size_t n, bool *odd)
+{
+	size_t i = 0;
+
+	if (*odd && n > 0) {
+		sum += p[0];
+		i = 1;
+		*odd = false;
+	}
+	for (; i + 1 < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (i < n) {
+		sum += (uint32_t)p[i] << 8;
+		*odd = true;
+	}
+	/* keep the accumulator from overflowing on long inputs */
+	while (sum > 0xffffffu)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+uint32_t dssh_tcp_pseudo_sum(uint32_t saddr, uint32_t daddr, uint32_t tcp_len)
+{
+	uint32_t sum = 0;
+
+	sum += saddr >> 16;
+	sum += saddr & 0xffff;
+	sum += daddr >> 16;
+	sum += daddr & 0xffff;
+	sum += 6;   /* protocol */
+	sum += tcp_len;
+	return fold(sum);
+}
+
+uint16_t dssh_tcp_checksum(uint32_t saddr, uint32_t daddr, const uint8_t *hdr, size_t hlen,
+    const uint8_t *const *pay, const uint32_t *pay_len, unsigned npay)
+{
+	uint32_t sum, total = (uint32_t)hlen;
+	bool odd = false;
+	unsigned i;
+
+	for (i = 0; i < npay; i++)
+		total += pay_len[i];
+	sum = dssh_tcp_pseudo_sum(saddr, daddr, total);
+	/* the header minus its checksum field (bytes 16..17) */
+	if (hlen >= 18) {
+		sum = sum_bytes(sum, hdr, 16, &odd);
+		sum = sum_bytes(sum, hdr + 18, hlen - 18, &odd);
+	} else {
+		sum = sum_bytes(sum, hdr, hlen, &odd);
+	}
+	for (i = 0; i < npay; i++)
+		sum = sum_bytes(sum, pay[i], pay_len[i], &odd);
+	return (uint16_t)~fold(sum);
+}

@@ -1,0 +1,490 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Shared harness for the dssh interop tests.
+
+Every test script runs against a server binary given with --server: either
+dsshd or OpenSSH's own sshd (the harness was debugged against the latter, so
+a failure with dsshd points at dsshd).  The server kind is taken from the
+binary's name unless --kind says otherwise; the few sshd-only or dsshd-only
+config keywords are switched on it.
+
+Needs root (users, setuid children, PAM).  Exit status 77 means "skipped".
+"""
+
+import argparse
+import concurrent.futures
+import contextlib
+import fcntl
+import hashlib
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SKIP = 77
+
+TEST_USER = "dsshtest"
+DENY_USER = "dsshdeny"
+TEST_PASSWORD = "Dssh-interop-pw-7"
+DENY_PASSWORD = "Dssh-deny-pw-9"
+
+STATE_DIR = "/var/tmp/dssh-interop"      # persistent client keys (lock-protected)
+KEY_TYPES = ("ed25519", "ecdsa", "rsa")
+
+KEXES = [
+    "curve25519-sha256",
+    "curve25519-sha256@libssh.org",
+    "ecdh-sha2-nistp256",
+    "ecdh-sha2-nistp384",
+    "ecdh-sha2-nistp521",
+    "diffie-hellman-group14-sha256",
+    "diffie-hellman-group16-sha512",
+    "diffie-hellman-group18-sha512",
+]
+HOSTKEY_ALGS = ["ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256"]
+AEAD_CIPHERS = ["aes128-gcm@openssh.com", "aes256-gcm@openssh.com",
+                "chacha20-poly1305@openssh.com"]
+CTR_CIPHERS = ["aes128-ctr", "aes192-ctr", "aes256-ctr"]
+MACS = ["hmac-sha2-256", "hmac-sha2-512",
+        "hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com"]
+
+
+def cipher_mac_pairs():
+    """Every cipher/MAC combination: AEAD ciphers have an implicit MAC."""
+    pairs = [(c, None) for c in AEAD_CIPHERS]
+    pairs += [(c, m) for c in CTR_CIPHERS for m in MACS]
+    return pairs
+
+
+class TestFailure(Exception):
+    pass
+
+
+def log(msg):
+    sys.stdout.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
+    sys.stdout.flush()
+
+
+def check(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+def check_eq(got, want, what):
+    if got != want:
+        raise TestFailure("%s: got %r, want %r" % (what, got, want))
+
+
+def skip(msg):
+    log("SKIP: " + msg)
+    sys.exit(SKIP)
+
+
+def run(argv, **kw):
+    kw.setdefault("check", True)
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    return subprocess.run(argv, **kw)
+
+
+# ---------------------------------------------------------------- users, keys
+
+def _ensure_user(name, password):
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        r = subprocess.run(["useradd", "-m", "-s", "/bin/bash", name],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # A concurrent run may have created it between the check and here.
+        if r.returncode != 0:
+            pwd.getpwnam(name)
+    run(["chpasswd"], input=("%s:%s\n" % (name, password)).encode())
+    # A locked or expired account would make PAM's account stack refuse.
+    run(["usermod", "-U", name], check=False)
+    run(["chage", "-E", "-1", "-M", "-1", name], check=False)
+    return pwd.getpwnam(name)
+
+
+def _install_authorized_keys(pw, pubkeys):
+    home = pw.pw_dir
+    os.chmod(home, 0o755)
+    sshdir = os.path.join(home, ".ssh")
+    os.makedirs(sshdir, exist_ok=True)
+    ak = os.path.join(sshdir, "authorized_keys")
+    tmp = ak + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("".join(pubkeys))
+    for p in (sshdir, tmp):
+        os.chown(p, pw.pw_uid, pw.pw_gid)
+    os.chmod(sshdir, 0o700)
+    os.chmod(tmp, 0o600)
+    os.rename(tmp, ak)
+
+
+class Env:
+    """Users and client keys, set up once per process (idempotent)."""
+
+    def __init__(self):
+        if os.geteuid() != 0:
+            skip("interop tests need root (test users, PAM, setuid)")
+        for tool in ("ssh", "ssh-keygen", "useradd", "chpasswd", "setsid"):
+            if shutil.which(tool) is None:
+                skip("%s not installed" % tool)
+        os.makedirs(STATE_DIR, mode=0o700, exist_ok=True)
+        os.chmod(STATE_DIR, 0o711)
+        with open(os.path.join(STATE_DIR, "lock"), "w") as lk:
+            fcntl.flock(lk, fcntl.LOCK_EX)
+            self.keydir = os.path.join(STATE_DIR, "keys")
+            os.makedirs(self.keydir, mode=0o700, exist_ok=True)
+            self.keys = {}
+            for t in KEY_TYPES + ("wrong",):
+                path = os.path.join(self.keydir, "id_" + t)
+                if not os.path.exists(path + ".pub"):
+                    kt = "ed25519" if t == "wrong" else t
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path)
+                    extra = ["-b", "3072"] if kt == "rsa" else []
+                    run(["ssh-keygen", "-q", "-t", kt, "-N", "", "-C",
+                         "dssh-interop-" + t, "-f", path] + extra)
+                os.chmod(path, 0o600)
+                self.keys[t] = path
+            pubs = [open(self.keys[t] + ".pub").read() for t in KEY_TYPES]
+            self.user = _ensure_user(TEST_USER, TEST_PASSWORD)
+            self.deny = _ensure_user(DENY_USER, DENY_PASSWORD)
+            _install_authorized_keys(self.user, pubs)
+            _install_authorized_keys(self.deny, pubs)
+            self.askpass = os.path.join(STATE_DIR, "askpass.sh")
+            with open(self.askpass + ".tmp", "w") as f:
+                f.write("#!/bin/sh\n"
+                        "if [ -n \"$DSSH_ASKPASS_COUNT\" ]; then "
+                        "echo x >> \"$DSSH_ASKPASS_COUNT\"; fi\n"
+                        "printf '%s\\n' \"$DSSH_TEST_PW\"\n")
+            os.chmod(self.askpass + ".tmp", 0o755)
+            os.rename(self.askpass + ".tmp", self.askpass)
+
+
+# ---------------------------------------------------------------- server
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_kind(path, kind=None):
+    if kind:
+        return kind
+    base = os.path.basename(path)
+    return "dsshd" if "dsshd" in base else "sshd"
+
+
+class Server:
+    """One server process on a free port of 127.0.0.1, own config and keys."""
+
+    def __init__(self, path, kind=None, extra=(), password=True, rekey=None,
+                 name="server", override=None):
+        """extra: config lines appended; override: {keyword: value} replacing
+        a default line (sshd takes the first value of a keyword)."""
+        self.path = os.path.abspath(path)
+        self.kind = server_kind(path, kind)
+        self.dir = tempfile.mkdtemp(prefix="dssh-interop-%s-" % name)
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        self.log_path = os.path.join(self.dir, "server.log")
+        self.pid_path = os.path.join(self.dir, "server.pid")
+        self.proc = None
+        self.hostkeys = {}
+        for t, alg in (("ed25519", "ssh-ed25519"), ("ecdsa", "ecdsa-sha2-nistp256"),
+                       ("rsa", "rsa")):
+            p = os.path.join(self.dir, "ssh_host_%s_key" % t)
+            extra_kg = ["-b", "3072"] if t == "rsa" else []
+            run(["ssh-keygen", "-q", "-t", t, "-N", "", "-f", p] + extra_kg)
+            self.hostkeys[alg] = p
+        lines = [
+            "Port %d" % self.port,
+            "ListenAddress 127.0.0.1",
+        ]
+        lines += ["HostKey %s" % p for p in self.hostkeys.values()]
+        lines += [
+            "PidFile %s" % self.pid_path,
+            "LogLevel DEBUG",
+            "KexAlgorithms %s" % ",".join(KEXES),
+            "HostKeyAlgorithms %s" % ",".join(HOSTKEY_ALGS),
+            "Ciphers %s" % ",".join(AEAD_CIPHERS + CTR_CIPHERS),
+            "MACs %s" % ",".join(MACS),
+            "PubkeyAuthentication yes",
+            "PasswordAuthentication %s" % ("yes" if password else "no"),
+            "PermitRootLogin no",
+            "AuthorizedKeysFile .ssh/authorized_keys",
+            "UsePAM yes",
+            "LoginGraceTime 60",
+            "AcceptEnv LANG LC_* DSSH_TEST_*",
+            "Subsystem sftp /usr/lib/openssh/sftp-server",
+        ]
+        if rekey:
+            lines.append("RekeyLimit %s" % rekey)
+        if self.kind == "sshd":
+            # Not in dsshd's subset; keep sshd to password-only like dsshd.
+            lines += ["KbdInteractiveAuthentication no",
+                      "PrintMotd no",
+                      "UseDNS no"]
+        for kw, val in (override or {}).items():
+            lines = [ln for ln in lines if ln.split()[0] != kw]
+            if val is not None:
+                lines.append("%s %s" % (kw, val))
+        lines += list(extra)
+        self.config_path = os.path.join(self.dir, "server_config")
+        with open(self.config_path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def fingerprint(self, alg="ssh-ed25519"):
+        r = run(["ssh-keygen", "-l", "-E", "sha256", "-f",
+                 self.hostkeys[alg] + ".pub"])
+        return r.stdout.decode().split()[1]
+
+    def test_config(self):
+        """Runs `server -t -f config`; returns CompletedProcess."""
+        return subprocess.run([self.path, "-t", "-f", self.config_path],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def start(self, timeout=20):
+        if self.kind == "sshd":
+            os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        self.logf = open(self.log_path, "ab")
+        argv = [self.path, "-D", "-e", "-f", self.config_path]
+        log("starting %s: %s" % (self.kind, " ".join(argv)))
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                     stdout=self.logf, stderr=self.logf,
+                                     start_new_session=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                self.dump_log()
+                raise TestFailure("%s exited with %d at start-up"
+                                  % (self.kind, self.proc.returncode))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.settimeout(5)
+                    banner = s.recv(256)
+                    if banner.startswith(b"SSH-2.0-"):
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.dump_log()
+        raise TestFailure("%s did not accept on port %d within %ds"
+                          % (self.kind, self.port, timeout))
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            # Only the server we started: its pid, then its process group
+            # (its own session, so nothing else is in it).
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc = None
+        self.logf.close()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_size(self):
+        try:
+            return os.path.getsize(self.log_path)
+        except FileNotFoundError:
+            return 0
+
+    def log_since(self, offset):
+        with open(self.log_path, "rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
+
+    def wait_log(self, regex, offset=0, timeout=10):
+        """Waits until the log after offset matches regex; returns the match."""
+        deadline = time.time() + timeout
+        while True:
+            m = re.search(regex, self.log_since(offset))
+            if m or time.time() > deadline:
+                return m
+            time.sleep(0.1)
+
+    def dump_log(self, lines=60):
+        text = self.log_text().splitlines()
+        sys.stdout.write("----- %s log tail (%s) -----\n" % (self.kind, self.log_path))
+        sys.stdout.write("\n".join(text[-lines:]) + "\n")
+        sys.stdout.write("----- end of server log -----\n")
+        sys.stdout.flush()
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, et, ev, tb):
+        if et is not None:
+            self.dump_log()
+        self.cleanup()
+        return False
+
+
+# ---------------------------------------------------------------- clients
+
+SSH_BASE = ["ssh", "-F", "/dev/null",
+            "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "GlobalKnownHostsFile=/dev/null",
+            "-o", "IdentityAgent=none",
+            "-o", "ConnectTimeout=15",
+            "-o", "ServerAliveInterval=0"]
+
+
+def ssh_argv(srv, env, *, user=TEST_USER, key="ed25519", password=False,
+             opts=(), verbose=0, logfile=None, tty=False, command=None):
+    argv = list(SSH_BASE)
+    for o in opts:              # ssh keeps the first value: these win
+        argv += ["-o", o]
+    if password:
+        argv += ["-o", "PubkeyAuthentication=no",
+                 "-o", "PreferredAuthentications=password",
+                 "-o", "NumberOfPasswordPrompts=1"]
+    else:
+        argv += ["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+                 "-o", "PasswordAuthentication=no",
+                 "-o", "KbdInteractiveAuthentication=no",
+                 "-i", env.keys[key] if key in env.keys else key]
+    if verbose:
+        argv.append("-" + "v" * verbose)
+    else:
+        argv += ["-o", "LogLevel=ERROR"]
+    if logfile:
+        argv += ["-E", logfile]
+    if tty:
+        argv.append("-tt")
+    argv += ["-p", str(srv.port), "%s@127.0.0.1" % user]
+    if command is not None:
+        argv.append(command)
+    return argv
+
+
+def askpass_env(env, password, counter=None):
+    e = dict(os.environ)
+    e.update({"SSH_ASKPASS": env.askpass, "SSH_ASKPASS_REQUIRE": "force",
+              "DISPLAY": ":0", "DSSH_TEST_PW": password})
+    if counter:
+        e["DSSH_ASKPASS_COUNT"] = counter
+    return e
+
+
+def ssh_run(srv, env, command, *, password=None, input=None, timeout=60,
+            counter=None, **kw):
+    """Runs ssh without a controlling tty; returns CompletedProcess.
+    password: log in by password (askpass); counter: file that gets one line
+    per password prompt."""
+    argv = ssh_argv(srv, env, password=password is not None, command=command, **kw)
+    e = askpass_env(env, password, counter) if password is not None else None
+    return subprocess.run(argv, input=input if input is not None else b"",
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=timeout, env=e, start_new_session=True)
+
+
+def describe(r):
+    return "exit=%d stdout=%r stderr=%r" % (r.returncode, r.stdout[-400:], r.stderr[-800:])
+
+
+# ---------------------------------------------------------------- main glue
+
+def parser(desc):
+    p = argparse.ArgumentParser(description=desc)
+    p.add_argument("--server", required=True,
+                   help="server binary: dsshd or /usr/sbin/sshd")
+    p.add_argument("--kind", choices=("dsshd", "sshd"),
+                   help="server kind (default: from the binary's name)")
+    return p
+
+
+def main(desc, body, add_args=None):
+    """Parses args, sets up users/keys, runs body(args, env); exit 0/1/77."""
+    p = parser(desc)
+    if add_args:
+        add_args(p)
+    args = p.parse_args()
+    if not os.access(args.server, os.X_OK):
+        skip("server %s not executable" % args.server)
+    args.kind = server_kind(args.server, args.kind)
+    env = Env()
+    try:
+        body(args, env)
+    except TestFailure as e:
+        log("FAIL: %s" % e)
+        sys.exit(1)
+    log("PASS")
+    sys.exit(0)
+
+
+class Results:
+    """Collects named sub-test results; fails at the end if any failed."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.failed = []
+        self.passed = 0
+
+    def run(self, name, fn, *a, **kw):
+        try:
+            fn(*a, **kw)
+        except TestFailure as e:
+            with self.lock:
+                self.failed.append(name)
+            log("FAIL %s: %s" % (name, e))
+            return False
+        except subprocess.TimeoutExpired as e:
+            with self.lock:
+                self.failed.append(name)
+            log("FAIL %s: timeout: %s" % (name, e))
+            return False
+        with self.lock:
+            self.passed += 1
+        log("ok   %s" % name)
+        return True
+
+    def finish(self, srv=None):
+        log("%d passed, %d failed" % (self.passed, len(self.failed)))
+        if self.failed:
+            if srv is not None:
+                srv.dump_log(120)
+            raise TestFailure("failed: " + ", ".join(self.failed))
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+__all__ = [n for n in dir() if not n.startswith("_")] + ["concurrent"]

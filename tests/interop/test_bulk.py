@@ -1,0 +1,151 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Bulk data: --size bytes (default 1 GiB) up with `cat > f` and back with
+`cat f`, byte-exact by sha256, with the server's RekeyLimit small enough that
+it rekeys many times in each direction (counted in the client's `ssh -vv`
+output: every server-started rekey is one "SSH2_MSG_KEXINIT received")."""
+
+import hashlib
+import os
+import re
+import subprocess
+import tempfile
+import threading
+import time
+
+import dssh_harness as h
+
+
+def parse_size(s):
+    m = re.fullmatch(r"(\d+)([KMG]?)", s)
+    if not m:
+        raise ValueError("bad size %r" % s)
+    return int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[m.group(2)]
+
+
+def kexinit_received(path):
+    with open(path, errors="replace") as f:
+        return sum(1 for ln in f if ln.rstrip("\n") == "debug1: SSH2_MSG_KEXINIT received")
+
+
+def ssh_popen(srv, env, command, logfile, cipher, **kw):
+    argv = h.ssh_argv(srv, env, verbose=2, logfile=logfile, command=command,
+                      opts=["Ciphers=" + cipher])
+    return subprocess.Popen(argv, start_new_session=True, **kw)
+
+
+def upload(srv, env, tmp, size, cipher, remote):
+    logfile = os.path.join(tmp, "up-%s.log" % cipher)
+    p = ssh_popen(srv, env, "cat > %s" % remote, logfile, cipher,
+                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    hsh = hashlib.sha256()
+    out = {}
+
+    def reader():
+        out["stdout"] = p.stdout.read()
+        out["stderr"] = p.stderr.read()
+    t = threading.Thread(target=reader)
+    t.start()
+    left = size
+    t0 = time.time()
+    try:
+        while left:
+            chunk = os.urandom(min(left, 1 << 20))
+            hsh.update(chunk)
+            p.stdin.write(chunk)
+            left -= len(chunk)
+        p.stdin.close()
+    except BrokenPipeError:
+        pass
+    try:
+        rc = p.wait(timeout=1200)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    t.join()
+    dt = time.time() - t0
+    if left or rc != 0 or out["stdout"] or out["stderr"]:
+        raise h.TestFailure("upload: %d bytes not sent, exit %d, stdout %r, stderr %r; "
+                            "ssh -vv tail:\n%s" % (left, rc, out["stdout"][-300:],
+                                                   out["stderr"][-500:],
+                                                   open(logfile, errors="replace").read()[-2000:]))
+    h.log("upload %s: %d MiB in %.1fs (%.0f MiB/s)"
+          % (cipher, size >> 20, dt, (size >> 20) / max(dt, 1e-3)))
+    return hsh.hexdigest(), logfile
+
+
+def download(srv, env, tmp, cipher, remote):
+    logfile = os.path.join(tmp, "down-%s.log" % cipher)
+    p = ssh_popen(srv, env, "cat %s" % remote, logfile, cipher,
+                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    hsh = hashlib.sha256()
+    n = 0
+    t0 = time.time()
+    err = {}
+    t = threading.Thread(target=lambda: err.setdefault("e", p.stderr.read()))
+    t.start()
+    while True:
+        chunk = p.stdout.read(1 << 20)
+        if not chunk:
+            break
+        hsh.update(chunk)
+        n += len(chunk)
+    try:
+        rc = p.wait(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    t.join()
+    dt = time.time() - t0
+    if rc != 0 or err["e"]:
+        raise h.TestFailure("download: exit %d, stderr %r" % (rc, err["e"][-500:]))
+    h.log("download %s: %d MiB in %.1fs (%.0f MiB/s)"
+          % (cipher, n >> 20, dt, (n >> 20) / max(dt, 1e-3)))
+    return hsh.hexdigest(), n, logfile
+
+
+def body(args, env):
+    size = parse_size(args.size)
+    limit = parse_size(args.rekey)
+    if size < 2 * limit:
+        raise h.TestFailure("--size must be at least twice --rekey to see rekeying")
+    min_rekeys = size // limit // 2
+    remote = "%s/dssh-bulk-%d.bin" % (env.user.pw_dir, os.getpid())
+    res = h.Results()
+    with h.Server(args.server, args.kind, name="bulk", rekey=args.rekey) as srv, \
+            tempfile.TemporaryDirectory() as tmp:
+        def one(cipher):
+            try:
+                up_hash, up_log = upload(srv, env, tmp, size, cipher, remote)
+                r = h.ssh_run(srv, env, "stat -c %%s %s; sha256sum < %s" % (remote, remote))
+                h.check_eq(r.returncode, 0, "remote stat/sha256sum exit")
+                h.check_eq(r.stdout, ("%d\n%s  -\n" % (size, up_hash)).encode(),
+                           "remote size and sha256")
+                down_hash, n, down_log = download(srv, env, tmp, cipher, remote)
+                h.check_eq(n, size, "bytes downloaded")
+                h.check_eq(down_hash, up_hash, "sha256 of downloaded data")
+                up_rk = kexinit_received(up_log) - 1
+                down_rk = kexinit_received(down_log) - 1
+                h.log("%s: server-started rekeys: %d during upload, %d during download"
+                      % (cipher, up_rk, down_rk))
+                h.check(up_rk >= min_rekeys, "upload: %d rekeys, want >= %d"
+                        % (up_rk, min_rekeys))
+                h.check(down_rk >= min_rekeys, "download: %d rekeys, want >= %d"
+                        % (down_rk, min_rekeys))
+            finally:
+                h.ssh_run(srv, env, "rm -f %s" % remote)
+        for cipher in args.ciphers.split(","):
+            res.run("bulk-" + cipher, one, cipher)
+        h.check(srv.alive(), "server died")
+        res.finish(srv)
+
+
+def add_args(p):
+    p.add_argument("--size", default="1G", help="bytes each way, e.g. 1G, 256M")
+    p.add_argument("--rekey", default="64M", help="server RekeyLimit")
+    p.add_argument("--ciphers", default="aes128-gcm@openssh.com",
+                   help="comma-separated ciphers, one full run each")
+
+
+if __name__ == "__main__":
+    h.main(__doc__, body, add_args)

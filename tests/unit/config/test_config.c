@@ -1,0 +1,652 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include "dssh_build_config.h"
+#include "dssh_config.h"
+#include "dssh_err.h"
+#include "dssh_log.h"
+#include "dssh_test.h"
+
+static char err[512];
+
+static int
+line(struct dssh_config *c, const char *l)
+{
+	return dssh_config_apply_line(c, l, "test", 7, err, sizeof(err));
+}
+
+static int
+finalize(struct dssh_config *c)
+{
+	return dssh_config_finalize(c, NULL, err, sizeof(err));
+}
+
+static void
+test_defaults(void)
+{
+	struct dssh_config c;
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_EQ_INT(c.nports, 1);
+	CHECK_EQ_INT(c.ports[0], 2222);
+	CHECK_EQ_INT(c.nlisten, 1);
+	CHECK_STR(c.listen[0].addr, "127.0.0.1");
+	CHECK_EQ_INT(c.listen[0].port, 2222);
+	CHECK_EQ_INT(c.nhost_keys, 3);
+	CHECK_STR(c.host_keys[0], DSSH_SYSCONFDIR "/ssh_host_ed25519_key");
+	CHECK_STR(c.host_keys[1], DSSH_SYSCONFDIR "/ssh_host_ecdsa_key");
+	CHECK_STR(c.host_keys[2], DSSH_SYSCONFDIR "/ssh_host_rsa_key");
+	CHECK_EQ_INT(c.max_auth_tries, 6);
+	CHECK_EQ_INT(c.login_grace_time, 120);
+	CHECK_EQ_INT(c.client_alive_interval, 0);
+	CHECK_EQ_INT(c.client_alive_count_max, 3);
+	CHECK_EQ_INT(c.use_pam, 1);
+	CHECK_EQ_INT(c.strict_modes, 1);
+	CHECK_EQ_INT(c.permit_root_login, DSSH_PERMIT_ROOT_NO_PASSWORD);
+	CHECK_EQ_INT(c.permit_empty_passwords, 0);
+	CHECK_EQ_INT(c.pubkey_authentication, 1);
+	CHECK_EQ_INT(c.password_authentication, 1);
+	CHECK_EQ_INT(c.permit_user_environment, 0);
+	CHECK(c.rekey_limit_bytes == (1ULL << 30));
+	CHECK_EQ_INT(c.rekey_limit_seconds, 3600);
+	CHECK_STR(c.crypto_engine, "openssl");
+	CHECK_EQ_INT(c.data_plane, DSSH_DATA_PLANE_KERNEL);
+	CHECK_EQ_INT(c.nauthorized_keys_files, 2);
+	CHECK_STR(c.authorized_keys_files[0], ".ssh/authorized_keys");
+	CHECK_STR(c.authorized_keys_files[1], ".ssh/authorized_keys2");
+	CHECK_EQ_INT(c.log_level, DSSH_LOG_INFO);
+	CHECK(c.ciphers == NULL);
+	dssh_config_free(&c);
+}
+
+static void
+test_every_keyword(void)
+{
+	struct dssh_config c;
+	static const char *const lines[] = {
+		"Port 2022",
+		"Port=2023",
+		"ListenAddress 10.1.2.3",
+		"ListenAddress 10.1.2.4:99",
+		"ListenAddress [::1]:2200",
+		"ListenAddress ::1",
+		"ListenAddress host.example",
+		"HostKey /etc/k1",
+		"hostkey /etc/k2",
+		"Ciphers aes128-ctr,aes256-gcm@openssh.com",
+		"MACs hmac-sha2-256",
+		"KexAlgorithms curve25519-sha256",
+		"HostKeyAlgorithms ssh-ed25519",
+		"PubkeyAuthentication no",
+		"PasswordAuthentication no",
+		"KbdInteractiveAuthentication no",
+		"PermitRootLogin forced-commands-only",
+		"PermitEmptyPasswords yes",
+		"AuthorizedKeysFile .ssh/ak /etc/keys/%u",
+		"AllowUsers alice bob@10.0.0.*",
+		"DenyUsers mallory",
+		"MaxAuthTries 3",
+		"LoginGraceTime 1m30s",
+		"ClientAliveInterval 15",
+		"ClientAliveCountMax 5",
+		"AcceptEnv LANG LC_*",
+		"AcceptEnv TZ",
+		"Subsystem sftp /usr/lib/openssh/sftp-server -l INFO",
+		"RekeyLimit 512M 30m",
+		"LogLevel DEBUG2",
+		"UsePAM no",
+		"PidFile /run/x.pid",
+		"StrictModes no",
+		"MaxStartups 5:50:20",
+		"PrintMotd no",
+		"CryptoEngine ipsecmb",
+		"DataPlane dpdk",
+		"DpdkArgs \"-l 0-1 --vdev net_tap0\"",
+		"DataAddress 192.0.2.10/24",
+		"DataGateway 192.0.2.1",
+		"DataCores 2",
+		"PermitUserEnvironment yes",
+	};
+
+	dssh_config_init(&c);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		int r = line(&c, lines[i]);
+
+		if (r != 0)
+			fprintf(stderr, "line \"%s\": %s\n", lines[i], err);
+		CHECK_EQ_INT(r, 0);
+	}
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_EQ_INT(c.nports, 2);
+	CHECK_EQ_INT(c.ports[0], 2022);
+	CHECK_EQ_INT(c.ports[1], 2023);
+	/* 10.1.2.3 x 2 ports, 10.1.2.4:99, [::1]:2200, ::1 x 2, host x 2 */
+	CHECK_EQ_INT(c.nlisten, 8);
+	CHECK_STR(c.listen[0].addr, "10.1.2.3");
+	CHECK_EQ_INT(c.listen[0].port, 2022);
+	CHECK_STR(c.listen[1].addr, "10.1.2.3");
+	CHECK_EQ_INT(c.listen[1].port, 2023);
+	CHECK_STR(c.listen[2].addr, "10.1.2.4");
+	CHECK_EQ_INT(c.listen[2].port, 99);
+	CHECK_STR(c.listen[3].addr, "::1");
+	CHECK_EQ_INT(c.listen[3].port, 2200);
+	CHECK_STR(c.listen[4].addr, "::1");
+	CHECK_EQ_INT(c.listen[4].port, 2022);
+	CHECK_STR(c.listen[6].addr, "host.example");
+	CHECK_EQ_INT(c.nhost_keys, 2);
+	CHECK_STR(c.host_keys[1], "/etc/k2");
+	CHECK_STR(c.ciphers, "aes128-ctr,aes256-gcm@openssh.com");
+	CHECK_STR(c.macs, "hmac-sha2-256");
+	CHECK_STR(c.kex_algorithms, "curve25519-sha256");
+	CHECK_STR(c.host_key_algorithms, "ssh-ed25519");
+	CHECK_EQ_INT(c.pubkey_authentication, 0);
+	CHECK_EQ_INT(c.password_authentication, 0);
+	CHECK_EQ_INT(c.kbd_interactive_authentication, 0);
+	CHECK_EQ_INT(c.permit_root_login, DSSH_PERMIT_ROOT_FORCED_ONLY);
+	CHECK_EQ_INT(c.permit_empty_passwords, 1);
+	CHECK_EQ_INT(c.nauthorized_keys_files, 2);
+	CHECK_STR(c.authorized_keys_files[1], "/etc/keys/%u");
+	CHECK_EQ_INT(c.nallow_users, 2);
+	CHECK_STR(c.allow_users[1], "bob@10.0.0.*");
+	CHECK_EQ_INT(c.ndeny_users, 1);
+	CHECK_EQ_INT(c.max_auth_tries, 3);
+	CHECK_EQ_INT(c.login_grace_time, 90);
+	CHECK_EQ_INT(c.client_alive_interval, 15);
+	CHECK_EQ_INT(c.client_alive_count_max, 5);
+	CHECK_EQ_INT(c.naccept_env, 3);
+	CHECK_STR(c.accept_env[2], "TZ");
+	CHECK_EQ_INT(c.nsubsystems, 1);
+	CHECK_STR(c.subsystems[0].name, "sftp");
+	CHECK_STR(c.subsystems[0].command, "/usr/lib/openssh/sftp-server -l INFO");
+	CHECK(c.rekey_limit_bytes == 512ULL << 20);
+	CHECK_EQ_INT(c.rekey_limit_seconds, 1800);
+	CHECK_EQ_INT(c.log_level, DSSH_LOG_DEBUG2);
+	CHECK_EQ_INT(c.use_pam, 0);
+	CHECK_STR(c.pid_file, "/run/x.pid");
+	CHECK_EQ_INT(c.strict_modes, 0);
+	CHECK_STR(c.max_startups, "5:50:20");
+	CHECK_EQ_INT(c.print_motd, 0);
+	CHECK_STR(c.crypto_engine, "ipsecmb");
+	CHECK_EQ_INT(c.data_plane, DSSH_DATA_PLANE_DPDK);
+	CHECK_STR(c.dpdk_args, "-l 0-1 --vdev net_tap0");
+	CHECK_STR(c.data_address, "192.0.2.10/24");
+	CHECK_EQ_INT(c.data_prefixlen, 24);
+	CHECK_EQ_INT(ntohl(c.data_addr.s_addr), 0xc000020a);
+	CHECK_STR(c.data_gateway, "192.0.2.1");
+	CHECK_EQ_INT(ntohl(c.data_gw.s_addr), 0xc0000201);
+	CHECK_EQ_INT(c.data_cores, 2);
+	CHECK_EQ_INT(c.permit_user_environment, 1);
+	dssh_config_free(&c);
+}
+
+static void
+test_first_wins_and_syntax(void)
+{
+	struct dssh_config c;
+
+	dssh_config_init(&c);
+	/* -o style lines first, then the "file": first value wins. */
+	CHECK_EQ_INT(line(&c, "MaxAuthTries 2"), 0);
+	CHECK_EQ_INT(line(&c, "maxauthtries 9"), 0);
+	CHECK_EQ_INT(line(&c, "  MAXAUTHTRIES   =   10  # comment"), 0);
+	CHECK_EQ_INT(line(&c, "PermitRootLogin without-password"), 0);
+	CHECK_EQ_INT(line(&c, "PermitRootLogin yes"), 0);
+	CHECK_EQ_INT(line(&c, "# only a comment"), 0);
+	CHECK_EQ_INT(line(&c, "   "), 0);
+	CHECK_EQ_INT(line(&c, ""), 0);
+	CHECK_EQ_INT(line(&c, "PidFile \"/run/with space.pid\""), 0);
+	CHECK_EQ_INT(line(&c, "Subsystem sftp /a/first"), 0);
+	CHECK_EQ_INT(line(&c, "Subsystem sftp /a/second"), 0);
+	CHECK_EQ_INT(line(&c, "Subsystem other '/b/x y' z"), 0);
+	CHECK_EQ_INT(line(&c, "AuthorizedKeysFile none"), 0);
+	CHECK_EQ_INT(line(&c, "AuthorizedKeysFile .ssh/ignored"), 0);
+	CHECK_EQ_INT(line(&c, "LogLevel=verbose"), 0);
+	CHECK_EQ_INT(line(&c, "PubkeyAuthentication YES"), 0);
+	CHECK_EQ_INT(line(&c, "AllowUsers a"), 0);
+	CHECK_EQ_INT(line(&c, "AllowUsers b c"), 0);
+	CHECK_EQ_INT(line(&c, "DenyUsers x #y"), 0);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_EQ_INT(c.max_auth_tries, 2);
+	CHECK_EQ_INT(c.permit_root_login, DSSH_PERMIT_ROOT_NO_PASSWORD);
+	CHECK_STR(c.pid_file, "/run/with space.pid");
+	CHECK_EQ_INT(c.nsubsystems, 2);
+	CHECK_STR(c.subsystems[0].command, "/a/first");
+	CHECK_STR(c.subsystems[1].command, "/b/x y z");
+	CHECK_EQ_INT(c.nauthorized_keys_files, 0);
+	CHECK_EQ_INT(c.log_level, DSSH_LOG_VERBOSE);
+	CHECK_EQ_INT(c.pubkey_authentication, 1);
+	CHECK_EQ_INT(c.nallow_users, 3);
+	CHECK_EQ_INT(c.ndeny_users, 1);
+	dssh_config_free(&c);
+}
+
+static void
+expect_err(const char *l, const char *needle)
+{
+	struct dssh_config c;
+	int r;
+
+	dssh_config_init(&c);
+	r = dssh_config_apply_line(&c, l, "/etc/dssh/dsshd_config", 42, err,
+	    sizeof(err));
+	CHECK_EQ_INT(r, DSSH_ERR_CONFIG);
+	if (strncmp(err, "/etc/dssh/dsshd_config line 42: ", 32) != 0 ||
+	    strstr(err, needle) == NULL) {
+		fprintf(stderr, "line \"%s\" gave error \"%s\", wanted \"%s\"\n",
+		    l, err, needle);
+		CHECK(0);
+	}
+	dssh_config_free(&c);
+}
+
+static void
+test_errors(void)
+{
+	expect_err("NoSuchKeyword yes", "unsupported option \"NoSuchKeyword\"");
+	expect_err("Match User x", "unsupported option");
+	expect_err("Port", "missing argument");
+	expect_err("Port 0", "bad port number");
+	expect_err("Port 65536", "bad port number");
+	expect_err("Port 22x", "bad port number");
+	expect_err("Port 22 23", "exactly one argument");
+	expect_err("MaxAuthTries abc", "bad number");
+	expect_err("MaxAuthTries -1", "bad number");
+	expect_err("MaxAuthTries 99999999999999999999", "bad number");
+	expect_err("ClientAliveCountMax", "missing argument");
+	expect_err("PermitRootLogin maybe", "unsupported PermitRootLogin value \"maybe\"");
+	expect_err("PasswordAuthentication 1", "unsupported");
+	expect_err("LoginGraceTime 2x", "invalid time");
+	expect_err("LoginGraceTime 99999999999", "invalid time");
+	expect_err("LoginGraceTime 1000000000w", "invalid time");
+	expect_err("ListenAddress [::1", "bad ListenAddress");
+	expect_err("ListenAddress 1.2.3.4:0", "bad port");
+	expect_err("ListenAddress 1.2.3.4:x", "bad port");
+	expect_err("ListenAddress bad/host", "bad ListenAddress");
+	expect_err("ListenAddress [::1]x", "bad ListenAddress");
+	expect_err("Ciphers aes128-ctr,,aes256-ctr", "bad Ciphers list");
+	expect_err("Ciphers ,aes128-ctr", "bad Ciphers list");
+	expect_err("MACs +", "bad MACs list");
+	expect_err("RekeyLimit 1X", "invalid RekeyLimit size");
+	expect_err("RekeyLimit 99999999999999999999G", "invalid RekeyLimit size");
+	expect_err("RekeyLimit 20000000000G", "invalid RekeyLimit size");
+	expect_err("RekeyLimit 8", "too small");
+	expect_err("RekeyLimit 1G 1y", "invalid RekeyLimit time");
+	expect_err("RekeyLimit 1G 1h 2", "RekeyLimit takes");
+	expect_err("LogLevel LOUD", "unsupported LogLevel");
+	expect_err("DataPlane rdma", "unsupported DataPlane");
+	expect_err("DataAddress 1.2.3.4", "addr/prefixlen");
+	expect_err("DataAddress 1.2.3.4/33", "bad DataAddress");
+	expect_err("DataAddress 1.2.3/8", "bad DataAddress");
+	expect_err("DataGateway 1.2.3.256", "bad DataGateway");
+	expect_err("DataCores 0", "bad number");
+	expect_err("MaxStartups 10:30", "bad MaxStartups");
+	expect_err("MaxStartups 100:30:10", "bad MaxStartups");
+	expect_err("Subsystem sftp", "needs a name and a command");
+	expect_err("PidFile \"/unterminated", "unterminated quoted");
+	expect_err("AcceptEnv A=B", "invalid environment name");
+	expect_err("UsePAM yes no", "exactly one argument");
+	expect_err("PermitRootLogin \x01", "control character");
+}
+
+static void
+test_times_sizes(void)
+{
+	int t;
+	uint64_t s;
+
+	CHECK_EQ_INT(dssh_config_parse_time("0", &t), 0);
+	CHECK_EQ_INT(t, 0);
+	CHECK_EQ_INT(dssh_config_parse_time("2m", &t), 0);
+	CHECK_EQ_INT(t, 120);
+	CHECK_EQ_INT(dssh_config_parse_time("1h30m", &t), 0);
+	CHECK_EQ_INT(t, 5400);
+	CHECK_EQ_INT(dssh_config_parse_time("1w2d3h4m5s", &t), 0);
+	CHECK_EQ_INT(t, 604800 + 2 * 86400 + 3 * 3600 + 4 * 60 + 5);
+	CHECK_EQ_INT(dssh_config_parse_time("10S", &t), 0);
+	CHECK_EQ_INT(t, 10);
+	CHECK_EQ_INT(dssh_config_parse_time("2147483647", &t), 0);
+	CHECK_EQ_INT(t, INT_MAX);
+	CHECK(dssh_config_parse_time("2147483648", &t) != 0);
+	CHECK(dssh_config_parse_time("3551w", &t) != 0);
+	CHECK(dssh_config_parse_time("2147483647s1s", &t) != 0);
+	CHECK(dssh_config_parse_time("", &t) != 0);
+	CHECK(dssh_config_parse_time("m", &t) != 0);
+	CHECK(dssh_config_parse_time("1mm", &t) != 0);
+	CHECK(dssh_config_parse_time("-1", &t) != 0);
+	CHECK(dssh_config_parse_time("1 m", &t) != 0);
+
+	CHECK_EQ_INT(dssh_config_parse_size("100", &s), 0);
+	CHECK(s == 100);
+	CHECK_EQ_INT(dssh_config_parse_size("4K", &s), 0);
+	CHECK(s == 4096);
+	CHECK_EQ_INT(dssh_config_parse_size("3m", &s), 0);
+	CHECK(s == 3ULL << 20);
+	CHECK_EQ_INT(dssh_config_parse_size("2G", &s), 0);
+	CHECK(s == 2ULL << 30);
+	CHECK_EQ_INT(dssh_config_parse_size("18446744073709551615", &s), 0);
+	CHECK(s == UINT64_MAX);
+	CHECK(dssh_config_parse_size("18446744073709551616", &s) != 0);
+	CHECK(dssh_config_parse_size("17179869184G", &s) != 0);
+	CHECK(dssh_config_parse_size("1GB", &s) != 0);
+	CHECK(dssh_config_parse_size("", &s) != 0);
+	CHECK(dssh_config_parse_size("G", &s) != 0);
+	CHECK(dssh_config_parse_size("-5", &s) != 0);
+	CHECK(dssh_config_parse_size("1.5G", &s) != 0);
+}
+
+static void
+test_rekey(void)
+{
+	struct dssh_config c;
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "RekeyLimit default none"), 0);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK(c.rekey_limit_bytes == 1ULL << 30);
+	CHECK_EQ_INT(c.rekey_limit_seconds, 0);
+	dssh_config_free(&c);
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "RekeyLimit none"), 0);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK(c.rekey_limit_bytes == 0);
+	CHECK_EQ_INT(c.rekey_limit_seconds, 3600);
+	dssh_config_free(&c);
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "RekeyLimit 64K 1h30m"), 0);
+	CHECK_EQ_INT(line(&c, "RekeyLimit 1G 1s"), 0);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK(c.rekey_limit_bytes == 65536);
+	CHECK_EQ_INT(c.rekey_limit_seconds, 5400);
+	dssh_config_free(&c);
+}
+
+static const struct dssh_config_alg_defaults defs = {
+	.ciphers = {
+		"chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,aes128-gcm@openssh.com",
+		"chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
+		"aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-cbc",
+	},
+	.macs = { "hmac-sha2-256-etm@openssh.com,hmac-sha2-256", NULL },
+	.kex = { "curve25519-sha256,ecdh-sha2-nistp256", NULL },
+	.host_key = { "ssh-ed25519,rsa-sha2-512", "ssh-ed25519,rsa-sha2-512,rsa-sha2-256,ssh-rsa" },
+};
+
+static void
+alg(const char *value, const struct dssh_config_alg_list *l, const char *want)
+{
+	char *out = NULL;
+	int r = dssh_config_resolve_algs(value, l, &out, err, sizeof(err));
+
+	if (want == NULL) {
+		CHECK(r != 0);
+		CHECK(out == NULL);
+	} else {
+		CHECK_EQ_INT(r, 0);
+		CHECK_STR(out, want);
+		if (r != 0)
+			fprintf(stderr, "resolve \"%s\": %s\n", value, err);
+	}
+	free(out);
+}
+
+static void
+test_alg_lists(void)
+{
+	struct dssh_config c;
+
+	alg("aes256-ctr,aes128-ctr", &defs.ciphers, "aes256-ctr,aes128-ctr");
+	alg("+aes128-cbc", &defs.ciphers,
+	    "chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,aes128-gcm@openssh.com,aes128-cbc");
+	alg("+aes128-ctr", &defs.ciphers,
+	    "chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,aes128-gcm@openssh.com");
+	alg("-aes*-ctr", &defs.ciphers,
+	    "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com");
+	alg("-chacha20-poly1305@openssh.com,aes128-gcm@openssh.com", &defs.ciphers,
+	    "aes128-ctr,aes256-ctr");
+	alg("^aes256-gcm@openssh.com", &defs.ciphers,
+	    "aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,aes128-gcm@openssh.com");
+	alg("^aes256-ctr", &defs.ciphers,
+	    "aes256-ctr,chacha20-poly1305@openssh.com,aes128-ctr,aes128-gcm@openssh.com");
+	alg("aes*-gcm@openssh.com", &defs.ciphers,
+	    "aes128-gcm@openssh.com,aes256-gcm@openssh.com");
+	alg("+aes*-cbc", &defs.ciphers,
+	    "chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,aes128-gcm@openssh.com,aes128-cbc");
+	alg("aes128-ctr,aes128-ctr", &defs.ciphers, "aes128-ctr");
+	alg("3des-cbc", &defs.ciphers, NULL);            /* unsupported */
+	alg("+3des-cbc", &defs.ciphers, NULL);
+	alg("-*", &defs.ciphers, NULL);                  /* leaves nothing */
+	alg("nomatch*", &defs.ciphers, NULL);
+	alg("", &defs.ciphers, NULL);
+	alg("-", &defs.ciphers, NULL);
+	/* No supported list: plain names are taken as given. */
+	alg("hmac-foo", &defs.macs, "hmac-foo");
+	alg("-hmac-sha2-256", &defs.macs, "hmac-sha2-256-etm@openssh.com");
+	alg("+hmac-sha1", &defs.macs, "hmac-sha2-256-etm@openssh.com,hmac-sha2-256,hmac-sha1");
+	alg("-*etm*", &defs.macs, "hmac-sha2-256");
+	alg("^rsa-sha2-256", &defs.host_key, "rsa-sha2-256,ssh-ed25519,rsa-sha2-512");
+
+	/* Through config lines and finalize. */
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "Ciphers -chacha20*"), 0);
+	CHECK_EQ_INT(line(&c, "Ciphers aes128-ctr"), 0);    /* ignored */
+	CHECK_EQ_INT(line(&c, "KexAlgorithms +ecdh-sha2-nistp384"), 0);
+	CHECK_EQ_INT(dssh_config_finalize(&c, &defs, err, sizeof(err)), 0);
+	CHECK_STR(c.ciphers, "aes128-ctr,aes256-ctr,aes128-gcm@openssh.com");
+	CHECK_STR(c.kex_algorithms,
+	    "curve25519-sha256,ecdh-sha2-nistp256,ecdh-sha2-nistp384");
+	CHECK_STR(c.macs, "hmac-sha2-256-etm@openssh.com,hmac-sha2-256");
+	CHECK_STR(c.host_key_algorithms, "ssh-ed25519,rsa-sha2-512");
+	dssh_config_free(&c);
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "HostKeyAlgorithms ssh-dss"), 0);
+	CHECK_EQ_INT(dssh_config_finalize(&c, &defs, err, sizeof(err)), DSSH_ERR_CONFIG);
+	CHECK(strstr(err, "HostKeyAlgorithms") != NULL);
+	CHECK(strstr(err, "ssh-dss") != NULL);
+	dssh_config_free(&c);
+
+	/* Prefix without defaults. */
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "MACs +hmac-sha1"), 0);
+	CHECK_EQ_INT(dssh_config_finalize(&c, NULL, err, sizeof(err)), DSSH_ERR_CONFIG);
+	dssh_config_free(&c);
+}
+
+static char *
+write_tmp(const char *text)
+{
+	static char path[64];
+	FILE *f;
+	int fd;
+
+	strcpy(path, "/tmp/dssh-cfg-XXXXXX");
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static void
+test_file(void)
+{
+	struct dssh_config c;
+	char *p;
+	char want[128];
+
+	p = write_tmp("# dsshd_config\n"
+	    "Port 2200\n"
+	    "\n"
+	    "   PasswordAuthentication no\n"
+	    "LoginGraceTime 30\r\n"
+	    "Bogus 1\n"
+	    "Port 1\n");
+	dssh_config_init(&c);
+	/* -o first */
+	CHECK_EQ_INT(dssh_config_apply_line(&c, "LoginGraceTime 5", "command-line",
+	    1, err, sizeof(err)), 0);
+	CHECK_EQ_INT(dssh_config_load_file(&c, p, err, sizeof(err)), DSSH_ERR_CONFIG);
+	snprintf(want, sizeof(want), "%s line 6: unsupported option \"Bogus\"", p);
+	CHECK_STR(err, want);
+	CHECK_EQ_INT(c.nports, 1);
+	CHECK_EQ_INT(c.password_authentication, 0);
+	CHECK_EQ_INT(c.login_grace_time, 5);
+	dssh_config_free(&c);
+	unlink(p);
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(dssh_config_load_file(&c, "/nonexistent/dsshd_config", err,
+	    sizeof(err)), DSSH_ERR_CONFIG);
+	CHECK(strstr(err, "/nonexistent/dsshd_config") != NULL);
+	dssh_config_free(&c);
+
+	/* NUL byte inside a line */
+	{
+		static const char bad[] = "Port 22\nPort 2\0003\n";
+		FILE *f;
+
+		p = write_tmp("");
+		f = fopen(p, "w");
+		fwrite(bad, 1, sizeof(bad) - 1, f);
+		fclose(f);
+		dssh_config_init(&c);
+		CHECK_EQ_INT(dssh_config_load_file(&c, p, err, sizeof(err)), DSSH_ERR_CONFIG);
+		CHECK(strstr(err, "line 2") != NULL);
+		dssh_config_free(&c);
+		unlink(p);
+	}
+}
+
+static void
+test_garbage_lines(void)
+{
+	uint64_t s = 0x1234567;
+	char buf[200];
+
+	/* Random bytes: must never crash, must either parse or error. */
+	for (int i = 0; i < 20000; i++) {
+		struct dssh_config c;
+		size_t n = dssh_test_rand(&s) % (sizeof(buf) - 1);
+		int r;
+
+		for (size_t k = 0; k < n; k++) {
+			static const char alpha[] = "PortListenAddress=\"' \t#\\:[]0123456789,+-^yesno";
+			uint64_t x = dssh_test_rand(&s);
+
+			buf[k] = (x & 1) ? (char)(x >> 8) :
+			    alpha[(x >> 8) % (sizeof(alpha) - 1)];
+			if (buf[k] == '\0')
+				buf[k] = 'x';
+		}
+		buf[n] = '\0';
+		dssh_config_init(&c);
+		r = line(&c, buf);
+		CHECK(r == 0 || r == DSSH_ERR_CONFIG);
+		if (r == 0)
+			CHECK_EQ_INT(finalize(&c), 0);
+		dssh_config_free(&c);
+	}
+	/* Oversized line */
+	{
+		struct dssh_config c;
+		char *big = malloc(20000);
+
+		memset(big, 'a', 19999);
+		big[19999] = '\0';
+		dssh_config_init(&c);
+		CHECK_EQ_INT(line(&c, big), DSSH_ERR_CONFIG);
+		CHECK(strstr(err, "too long") != NULL);
+		dssh_config_free(&c);
+		free(big);
+	}
+	/* Too many arguments */
+	{
+		struct dssh_config c;
+		char *many = malloc(300 * 3 + 16);
+
+		strcpy(many, "AcceptEnv");
+		for (int i = 0; i < 300; i++)
+			strcat(many, " A");
+		dssh_config_init(&c);
+		CHECK_EQ_INT(line(&c, many), DSSH_ERR_CONFIG);
+		dssh_config_free(&c);
+		free(many);
+	}
+}
+
+static void
+test_dump(void)
+{
+	struct dssh_config c;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "Port 2022"), 0);
+	CHECK_EQ_INT(line(&c, "ListenAddress [::1]"), 0);
+	CHECK_EQ_INT(line(&c, "PermitRootLogin prohibit-password"), 0);
+	CHECK_EQ_INT(line(&c, "AllowUsers a b@1.2.3.4"), 0);
+	CHECK_EQ_INT(line(&c, "Subsystem sftp internal-sftp"), 0);
+	CHECK_EQ_INT(line(&c, "DataPlane DPDK"), 0);
+	CHECK_EQ_INT(line(&c, "LogLevel debug3"), 0);
+	CHECK_EQ_INT(dssh_config_finalize(&c, &defs, err, sizeof(err)), 0);
+	f = open_memstream(&buf, &len);
+	dssh_config_dump(&c, f);
+	fclose(f);
+	CHECK(strstr(buf, "port 2022\n") != NULL);
+	CHECK(strstr(buf, "listenaddress [::1]:2022\n") != NULL);
+	CHECK(strstr(buf, "permitrootlogin without-password\n") != NULL);
+	CHECK(strstr(buf, "allowusers a b@1.2.3.4\n") != NULL);
+	CHECK(strstr(buf, "subsystem sftp internal-sftp\n") != NULL);
+	CHECK(strstr(buf, "dataplane dpdk\n") != NULL);
+	CHECK(strstr(buf, "loglevel debug3\n") != NULL);
+	CHECK(strstr(buf, "maxauthtries 6\n") != NULL);
+	CHECK(strstr(buf, "rekeylimit 1073741824 3600\n") != NULL);
+	CHECK(strstr(buf, "usepam yes\n") != NULL);
+	CHECK(strstr(buf, "ciphers chacha20-poly1305@openssh.com,") != NULL);
+	CHECK(strstr(buf, "authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2\n") != NULL);
+	CHECK(strstr(buf, "cryptoengine openssl\n") != NULL);
+	CHECK(strstr(buf, "hostkey " DSSH_SYSCONFDIR "/ssh_host_ed25519_key\n") != NULL);
+	/* every line: lowercase keyword, a space, a value */
+	for (char *l = buf; *l; ) {
+		char *nl = strchr(l, '\n');
+
+		CHECK(nl != NULL);
+		if (nl == NULL)
+			break;
+		for (char *k = l; *k != ' ' && k < nl; k++)
+			CHECK(*k >= 'a' && *k <= 'z');
+		CHECK(memchr(l, ' ', (size_t)(nl - l)) != NULL);
+		l = nl + 1;
+	}
+	free(buf);
+	dssh_config_free(&c);
+}
+
+int
+main(void)
+{
+	dssh_log_init("test_config", DSSH_LOG_ERROR, true);
+	DSSH_RUN(test_defaults);
+	DSSH_RUN(test_every_keyword);
+	DSSH_RUN(test_first_wins_and_syntax);
+	DSSH_RUN(test_errors);
+	DSSH_RUN(test_times_sizes);
+	DSSH_RUN(test_rekey);
+	DSSH_RUN(test_alg_lists);
+	DSSH_RUN(test_file);
+	DSSH_RUN(test_garbage_lines);
+	DSSH_RUN(test_dump);
+	DSSH_TEST_END();
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DSSH_TEST_H
+#define DSSH_TEST_H
+
+/*
+ * Minimal unit-test helpers. A test program runs its cases from main() with
+ * DSSH_RUN(fn); every CHECK failure is reported with file and line, and the
+ * program exits non-zero when any check failed.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int dssh_test_failures;
+static int dssh_test_checks;
+
+#define CHECK(cond) do { \
+	dssh_test_checks++; \
+	if (!(cond)) { \
+		dssh_test_failures++; \
+		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+	} \
+} while (0)
+
+#define CHECK_EQ_INT(a, b) do { \
+	long long _a = (long long)(a), _b = (long long)(b); \
+	dssh_test_checks++; \
+	if (_a != _b) { \
+		dssh_test_failures++; \
+		fprintf(stderr, "%s:%d: CHECK_EQ_INT failed: %s == %lld, %s == %lld\n", \
+		    __FILE__, __LINE__, #a, _a, #b, _b); \
+	} \
+} while (0)
+
+#define CHECK_MEM(a, b, n) do { \
+	dssh_test_checks++; \
+	if (memcmp((a), (b), (n)) != 0) { \
+		dssh_test_failures++; \
+		fprintf(stderr, "%s:%d: CHECK_MEM failed: %s vs %s (%zu bytes)\n", \
+		    __FILE__, __LINE__, #a, #b, (size_t)(n)); \
+	} \
+} while (0)
+
+#define CHECK_STR(a, b) do { \
+	const char *_a = (a), *_b = (b); \
+	dssh_test_checks++; \
+	if (_a == NULL || _b == NULL || strcmp(_a, _b) != 0) { \
+		dssh_test_failures++; \
+		fprintf(stderr, "%s:%d: CHECK_STR failed: \"%s\" vs \"%s\"\n", \
+		    __FILE__, __LINE__, _a ? _a : "(null)", _b ? _b : "(null)"); \
+	} \
+} while (0)
+
+#define DSSH_RUN(fn) do { \
+	int _before = dssh_test_failures; \
+	fn(); \
+	fprintf(stderr, "%s %s\n", dssh_test_failures == _before ? "ok  " : "FAIL", #fn); \
+} while (0)
+
+#define DSSH_TEST_END() do { \
+	fprintf(stderr, "%d checks, %d failed\n", dssh_test_checks, dssh_test_failures); \
+	return dssh_test_failures == 0 ? 0 : 1; \
+} while (0)
+
+/* Deterministic pseudo-random numbers for test data (xorshift64*). */
+static inline uint64_t dssh_test_rand(uint64_t *s)
+{
+	*s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27;
+	return *s * 0x2545F4914F6CDD1DULL;
+}
+
+#endif
