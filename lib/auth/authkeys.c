@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 
 #include <openssl/crypto.h>
@@ -301,6 +302,49 @@ dssh_authkey_parse_options(const char *s, struct dssh_authkey_opts *o,
 }
 
 /*
+ * Plain public keys of the known types are a fixed number of strings (mpints
+ * are strings too) after the type: check that the blob holds exactly those,
+ * so that truncated or padded lines are refused. Other types (certificates,
+ * future ones) are only compared as blobs.
+ */
+static bool
+blob_shape_ok(const char *type, size_t tlen, struct dssh_buf *b)
+{
+	static const struct {
+		const char *name;
+		unsigned nstrings;
+		size_t first_len;       /* required length of the first string, 0 any */
+	} shapes[] = {
+		{ "ssh-ed25519", 1, 32 },
+		{ "ssh-rsa", 2, 0 },
+		{ "ssh-dss", 4, 0 },
+		{ "ecdsa-sha2-nistp256", 2, 8 },
+		{ "ecdsa-sha2-nistp384", 2, 8 },
+		{ "ecdsa-sha2-nistp521", 2, 8 },
+		{ "sk-ssh-ed25519@openssh.com", 2, 32 },
+		{ "sk-ecdsa-sha2-nistp256@openssh.com", 3, 8 },
+	};
+
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(shapes); i++) {
+		if (strlen(shapes[i].name) != tlen ||
+		    memcmp(shapes[i].name, type, tlen) != 0)
+			continue;
+		for (unsigned k = 0; k < shapes[i].nstrings; k++) {
+			const uint8_t *v;
+			size_t l;
+
+			if (dssh_buf_get_string_direct(b, &v, &l) != 0 || l == 0)
+				return false;
+			if (k == 0 && shapes[i].first_len != 0 &&
+			    l != shapes[i].first_len)
+				return false;
+		}
+		return dssh_buf_len(b) == 0;
+	}
+	return true;
+}
+
+/*
  * "type base64..." at s: decode, check the blob names the same type.
  * *end points after the base64 word. Returns 0 or DSSH_ERR_INVALID_FORMAT.
  */
@@ -343,7 +387,7 @@ parse_key(const char *s, uint8_t **blobp, size_t *lenp, const char **end)
 	dssh_buf_from(&b, out, (size_t)n1 + (size_t)n2);
 	if (dssh_buf_get_string_direct(&b, &name, &namelen) != 0 ||
 	    namelen != tlen || memcmp(name, type, tlen) != 0 ||
-	    dssh_buf_len(&b) == 0)
+	    dssh_buf_len(&b) == 0 || !blob_shape_ok(type, tlen, &b))
 		goto out;
 	*blobp = out;
 	*lenp = (size_t)n1 + (size_t)n2;
@@ -424,26 +468,18 @@ dssh_authkeys_expand_path(const char *pattern, const struct dssh_auth_user *user
     char **out)
 {
 	char uidstr[32];
-	size_t cap = strlen(pattern) + 1, len = 0;
+	size_t cap, len = 0, hlen = strlen(user->home);
 	char *res;
-	bool relative = pattern[0] != '/' && pattern[0] != '%';
 
 	*out = NULL;
 	snprintf(uidstr, sizeof(uidstr), "%lu", (unsigned long)user->uid);
-	/* Upper bound: every token expands to the longest value. */
+	/* Upper bound: the home prefix plus every token at its longest. */
+	cap = strlen(pattern) + hlen + 2;
 	for (const char *p = pattern; *p; p++)
 		if (*p == '%')
-			cap += strlen(user->home) + strlen(user->name) + sizeof(uidstr);
-	if (relative)
-		cap += strlen(user->home) + 1;
+			cap += hlen + strlen(user->name) + sizeof(uidstr);
 	if ((res = malloc(cap)) == NULL)
 		return DSSH_ERR_ALLOC;
-	if (relative) {
-		len = strlen(user->home);
-		memcpy(res, user->home, len);
-		if (len == 0 || res[len - 1] != '/')
-			res[len++] = '/';
-	}
 	for (const char *p = pattern; *p; p++) {
 		const char *v;
 
@@ -464,10 +500,15 @@ dssh_authkeys_expand_path(const char *pattern, const struct dssh_auth_user *user
 		len += strlen(v);
 	}
 	res[len] = '\0';
-	/* "%h/x" with a relative home would still be relative: refuse. */
+	/* As sshd: a path that is not absolute after expansion is under home. */
 	if (res[0] != '/') {
-		free(res);
-		return DSSH_ERR_INVALID_FORMAT;
+		if (user->home[0] != '/') {
+			free(res);
+			return DSSH_ERR_INVALID_FORMAT;
+		}
+		memmove(res + hlen + 1, res, len + 1);
+		memcpy(res, user->home, hlen);
+		res[hlen] = '/';
 	}
 	*out = res;
 	return 0;
@@ -534,7 +575,7 @@ check_file(const struct dssh_config *cfg, const struct dssh_auth_user *user,
     const char *path, const uint8_t *key, size_t keylen, const char *remote_ip,
     struct dssh_authkey_opts *result)
 {
-	char line[AUTHKEYS_MAX_LINE + 2];
+	char line[AUTHKEYS_MAX_LINE + 1];
 	unsigned long lineno = 0;
 	struct stat st;
 	FILE *f = NULL;
@@ -566,27 +607,34 @@ check_file(const struct dssh_config *cfg, const struct dssh_auth_user *user,
 		close(fd);
 		return DSSH_ERR_SYSTEM;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
+	for (;;) {
 		struct dssh_authkey_opts o;
-		size_t len = strlen(line);
+		size_t len = 0;
 		char why[128] = "";
 		char *from = NULL;
 		uint8_t *blob = NULL;
 		size_t bloblen = 0;
-		bool cert = false;
-		int pr;
+		bool cert = false, too_long = false, nul = false;
+		int ch, pr;
 
+		/* One line, bounded: longer lines and NUL bytes reject it. */
+		while ((ch = getc(f)) != EOF && ch != '\n') {
+			if (ch == '\0')
+				nul = true;
+			if (len < AUTHKEYS_MAX_LINE)
+				line[len++] = (char)ch;
+			else
+				too_long = true;
+		}
+		if (ch == EOF && len == 0 && !too_long)
+			break;
+		line[len] = '\0';
 		lineno++;
-		if (len > AUTHKEYS_MAX_LINE && line[len - 1] != '\n') {
-			int ch;
-
-			dssh_info("%s line %lu: line too long, ignored", path, lineno);
-			while ((ch = getc(f)) != EOF && ch != '\n')
-				;
+		if (too_long || nul) {
+			dssh_info("%s line %lu: %s, ignored", path, lineno,
+			    too_long ? "line too long" : "NUL byte in line");
 			continue;
 		}
-		if (len > 0 && line[len - 1] == '\n')
-			line[--len] = '\0';
 		if (len > 0 && line[len - 1] == '\r')
 			line[--len] = '\0';
 		pr = dssh_authkeys_parse_line(line, &o, &from, &cert, &blob,
@@ -648,6 +696,46 @@ check_file(const struct dssh_config *cfg, const struct dssh_auth_user *user,
 	return r;
 }
 
+/*
+ * As sshd reads authorized_keys with the user's ids: when running as root,
+ * switch this thread's file-system uid/gid (Linux: per thread, does not touch
+ * the real/effective ids) to the user's around the file access.
+ */
+struct fsids {
+	bool switched;
+	uid_t uid;
+	gid_t gid;
+};
+
+static int
+fsids_enter(const struct dssh_auth_user *user, struct fsids *s)
+{
+	s->switched = false;
+	if (geteuid() != 0 || user->uid == 0)
+		return 0;
+	s->gid = (gid_t)setfsgid(user->gid);
+	s->uid = (uid_t)setfsuid(user->uid);
+	s->switched = true;
+	if ((uid_t)setfsuid((uid_t)-1) != user->uid ||
+	    (gid_t)setfsgid((gid_t)-1) != user->gid) {
+		setfsuid(s->uid);
+		setfsgid(s->gid);
+		s->switched = false;
+		return DSSH_ERR_SYSTEM;
+	}
+	return 0;
+}
+
+static void
+fsids_leave(struct fsids *s)
+{
+	if (!s->switched)
+		return;
+	setfsuid(s->uid);
+	setfsgid(s->gid);
+	s->switched = false;
+}
+
 int
 dssh_authkeys_check(const struct dssh_config *cfg,
     const struct dssh_auth_user *user, const uint8_t *key_blob, size_t key_len,
@@ -670,7 +758,17 @@ dssh_authkeys_check(const struct dssh_config *cfg,
 			    cfg->authorized_keys_files[i]);
 			continue;
 		}
-		r = check_file(cfg, user, path, key_blob, key_len, remote_ip, opts);
+		{
+			struct fsids ids;
+
+			if ((r = fsids_enter(user, &ids)) != 0) {
+				free(path);
+				return r;
+			}
+			r = check_file(cfg, user, path, key_blob, key_len,
+			    remote_ip, opts);
+			fsids_leave(&ids);
+		}
 		free(path);
 		if (r != DSSH_ERR_NOT_FOUND)
 			return r;

@@ -105,10 +105,11 @@ int dssh_authkeys_parse_line(const char *line, struct dssh_authkey_opts *opts,
 /*
  * Does any AuthorizedKeysFile of user authorise the public key blob (SSH wire
  * encoding) from remote_ip? Files: %h home, %u user name, %U uid, %% a '%';
- * relative paths are under the home directory. Each file is opened with
- * O_NOFOLLOW and, under StrictModes, refused unless it and every directory
- * up to the home directory (or '/') are owned by the user or root and not
- * group/world writable. Returns 0 with *opts filled (free with
+ * paths not absolute after expansion are under the home directory. Files
+ * are read with the user's file-system uid/gid (setfsuid, this thread only)
+ * when running as root, opened with O_NOFOLLOW, and, under StrictModes,
+ * refused unless the file and every directory up to the home directory (or
+ * '/') are owned by the user or root and not group/world writable. Returns 0 with *opts filled (free with
  * dssh_authkey_opts_free), DSSH_ERR_NOT_FOUND when no line authorises the
  * key, another code on internal errors.
  */
@@ -149,10 +150,12 @@ struct dssh_pam_worker;
  * the /etc/pam.d name, e.g. "dsshd".
  *
  * Timing: a failed DSSH_PAM_PASSWORD request is answered no sooner than
- * fail_delay_ms (default 300 ms) after it was started, whether the account
- * exists or not; and unknown users run through PAM too, with their own
- * name and an invalid password (as sshd), so that the PAM stack's own work
- * is the same. The delay does not hold a thread: delayed results are kept
+ * fail_delay_ms (default 300 ms) after it was started, or the delay the PAM
+ * stack asked for with pam_fail_delay (pam_unix: 2 s, pam_faildelay), if
+ * longer; whether the account exists or not. Unknown users run through PAM
+ * too, with their own name and an invalid password (as sshd), so that the
+ * PAM stack's own work is the same, and never succeed. No thread sleeps
+ * through a delay: PAM_FAIL_DELAY is hooked, and delayed results are kept
  * aside and released by the threads' timed wait.
  */
 int dssh_pam_worker_new(const char *service, struct dssh_pam_worker **wp);

@@ -59,7 +59,22 @@ struct conv_ctx {
 	const char *password;
 	char msg[256];
 	size_t msglen;
+	unsigned pam_delay_usec;        /* failure delay the PAM stack asked for */
 };
+
+/*
+ * PAM_FAIL_DELAY hook: instead of sleeping in the worker thread (pam_unix
+ * asks for 2 s), remember the delay; the result is then held back that
+ * long without holding a thread.
+ */
+static void
+fail_delay_fn(int status, unsigned int usec, void *appdata)
+{
+	struct conv_ctx *c = appdata;
+
+	if (c != NULL && status != PAM_SUCCESS && usec > c->pam_delay_usec)
+		c->pam_delay_usec = usec;
+}
 
 static void
 conv_note(struct conv_ctx *c, const char *text)
@@ -146,10 +161,16 @@ user_exists(const char *name)
 	return e == 0 && res != NULL;
 }
 
-static void
+/* Returns the failure delay the PAM stack requested, in ns. */
+static uint64_t
 run_job(struct dssh_pam_worker *w, struct pam_job *job, struct dssh_pam_result *res)
 {
-	struct conv_ctx cc = { NULL, "", 0 };
+	union {
+		void (*fn)(int, unsigned int, void *);
+		const void *item;
+	} delay_hook = { .fn = fail_delay_fn };
+	struct conv_ctx cc = { NULL, "", 0, 0 };
+	uint64_t pam_delay_ns;
 	struct pam_conv conv = { conv_fn, &cc };
 	pam_handle_t *pamh = NULL;
 	bool exists = user_exists(job->user), force_fail = false;
@@ -178,7 +199,8 @@ run_job(struct dssh_pam_worker *w, struct pam_job *job, struct dssh_pam_result *
 	}
 	if ((rc = pam_set_item(pamh, PAM_RHOST,
 	    job->rhost ? job->rhost : "")) != PAM_SUCCESS ||
-	    (rc = pam_set_item(pamh, PAM_TTY, "ssh")) != PAM_SUCCESS)
+	    (rc = pam_set_item(pamh, PAM_TTY, "ssh")) != PAM_SUCCESS ||
+	    (rc = pam_set_item(pamh, PAM_FAIL_DELAY, delay_hook.item)) != PAM_SUCCESS)
 		goto done;
 	if (job->kind == DSSH_PAM_PASSWORD &&
 	    (rc = pam_authenticate(pamh, flags)) != PAM_SUCCESS)
@@ -206,7 +228,9 @@ run_job(struct dssh_pam_worker *w, struct pam_job *job, struct dssh_pam_result *
 	    res->ok || exists ? cc.msg : "authentication failure");
 	pam_end(pamh, rc);
  out:
+	pam_delay_ns = (uint64_t)cc.pam_delay_usec * 1000u;
 	dssh_wipe(&cc, sizeof(cc));
+	return pam_delay_ns;
 }
 
 static void
@@ -271,7 +295,7 @@ worker_main(void *arg)
 		if (w->qhead != NULL) {
 			struct pam_job *job = w->qhead;
 			struct pam_done *d;
-			uint64_t start = dssh_now_ns();
+			uint64_t start = dssh_now_ns(), delay = w->fail_delay_ns;
 
 			w->qhead = job->next;
 			if (w->qhead == NULL)
@@ -280,12 +304,12 @@ worker_main(void *arg)
 			pthread_mutex_unlock(&w->lock);
 			d = calloc(1, sizeof(*d));
 			if (d != NULL)
-				run_job(w, job, &d->res);
+				delay = DSSH_MAX(delay, run_job(w, job, &d->res));
 			else
 				dssh_error("pam worker: out of memory, request %llu dropped",
 				    (unsigned long long)job->id);
 			if (d != NULL && !d->res.ok && job->kind == DSSH_PAM_PASSWORD)
-				d->release_ns = start + w->fail_delay_ns;
+				d->release_ns = start + delay;
 			job_free(job);
 			pthread_mutex_lock(&w->lock);
 			if (d != NULL) {

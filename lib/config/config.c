@@ -42,6 +42,7 @@ static const struct {
 	{ "pubkeyauthentication", O_PUBKEY },
 	{ "passwordauthentication", O_PASSWORD },
 	{ "kbdinteractiveauthentication", O_KBDINT },
+	{ "challengeresponseauthentication", O_KBDINT },   /* old alias */
 	{ "permitrootlogin", O_PERMITROOT },
 	{ "permitemptypasswords", O_EMPTYPW },
 	{ "authorizedkeysfile", O_AUTHKEYS },
@@ -1248,15 +1249,6 @@ dump_str(FILE *f, const char *kw, const char *v)
 		fprintf(f, "%s %s\n", kw, v);
 }
 
-static void
-dump_lower(FILE *f, const char *kw, const char *v)
-{
-	fprintf(f, "%s ", kw);
-	for (; *v; v++)
-		fputc(tolower((unsigned char)*v), f);
-	fputc('\n', f);
-}
-
 void
 dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 {
@@ -1321,8 +1313,8 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 		fprintf(f, "rekeylimit %llu %d\n",
 		    (unsigned long long)cfg->rekey_limit_bytes,
 		    cfg->rekey_limit_seconds);
-	if (cfg->log_level >= 0)
-		dump_lower(f, "loglevel", dssh_log_level_name(cfg->log_level));
+	if (cfg->log_level >= 0)       /* sshd -T prints the level in capitals */
+		dump_str(f, "loglevel", dssh_log_level_name(cfg->log_level));
 	fprintf(f, "usepam %s\n", yn(cfg->use_pam));
 	dump_str(f, "pidfile", cfg->pid_file);
 	fprintf(f, "strictmodes %s\n", yn(cfg->strict_modes));

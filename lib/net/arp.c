@@ -252,6 +252,7 @@ dssh_net_arp_learn(struct dssh_net_ctx *ctx, uint32_t ip, const uint8_t mac[6], 
 void
 dssh_net_tick(struct dssh_net_ctx *ctx, uint64_t now_ms)
 {
+	dssh_net_nd_tick(ctx, now_ms);
 	/* The gateway is kept resolved: after a failure, try again a little later. */
 	if (ctx->conf.gateway != 0 && arp_find(ctx, ctx->conf.gateway) == NULL &&
 	    now_ms >= ctx->gw_retry_at) {

@@ -58,7 +58,19 @@
 	X(TX_ARP_FAILED, "tx_arp_failed") \
 	X(TX_ARP_QUEUE, "tx_arp_queue") \
 	X(TX_RATE_LIMIT, "tx_rate_limit") \
-	X(TX_FAILED, "tx_failed")
+	X(TX_FAILED, "tx_failed") \
+	X(IP6_TRUNCATED, "ip6_truncated") \
+	X(IP6_BAD_VERSION, "ip6_bad_version") \
+	X(IP6_BAD_LENGTH, "ip6_bad_length") \
+	X(IP6_BAD_SRC, "ip6_bad_src") \
+	X(IP6_NOT_FOR_US, "ip6_not_for_us") \
+	X(IP6_UNSUPPORTED_HEADER, "ip6_unsupported_header") \
+	X(ICMP6_TRUNCATED, "icmp6_truncated") \
+	X(ICMP6_BAD_CHECKSUM, "icmp6_bad_checksum") \
+	X(ICMP6_UNHANDLED, "icmp6_unhandled") \
+	X(ND_INVALID, "nd_invalid") \
+	X(ND_NOT_FOR_US, "nd_not_for_us") \
+	X(TX_ND_PENDING, "tx_nd_pending")
 
 enum dssh_net_drop {
 #define DSSH_NET_X(e, s) DSSH_NET_DROP_##e,
@@ -81,6 +93,8 @@ struct dssh_net_stats {
 	uint64_t rx_icmp_echo, tx_icmp_echo_reply, tx_icmp_unreach;
 	uint64_t rx_ip_options;
 	uint64_t rx_tcp;
+	uint64_t rx_nd_solicit, rx_nd_advert, tx_nd_solicit, tx_nd_advert;
+	uint64_t rx_icmp6_echo, tx_icmp6_echo_reply, tx_icmp6_unreach;
 	uint64_t drops;                      /* sum of drop[] */
 	uint64_t drop[DSSH_NET_DROP_MAX];
 };
@@ -112,6 +126,10 @@ struct dssh_net_conf {
 	uint32_t arp_retry_ms;       /* 0: 1000 */
 	uint32_t arp_retries;        /* 0: 3 */
 	uint32_t icmp_err_per_sec;   /* 0: 100; rate of ICMP errors we send */
+	/* IPv6 (optional): a global address; the link-local one comes from the MAC (EUI-64). */
+	bool ip6_enabled;
+	uint8_t ip6[16];
+	uint8_t ip6_prefix_len;
 	dssh_net_tx_fn tx;
 	void *tx_arg;
 	dssh_net_arp_fn arp_learned;  /* may be NULL */
@@ -153,6 +171,12 @@ void dssh_net_arp_learn(struct dssh_net_ctx *ctx, uint32_t ip, const uint8_t mac
     uint64_t now_ms);
 /* The next hop for dst: dst on the local subnet, else the gateway; 0 when no route. */
 uint32_t dssh_net_next_hop(const struct dssh_net_ctx *ctx, uint32_t dst);
+
+/* IPv6 neighbour cache: 0 and *mac when known, DSSH_ERR_NOT_FOUND otherwise. */
+int dssh_net_nd_lookup(const struct dssh_net_ctx *ctx, const uint8_t ip6[16], uint8_t mac[6]);
+/* Our link-local address (fe80::/64 + modified EUI-64 of the MAC). */
+void dssh_net_ip6_link_local(const struct dssh_net_ctx *ctx, uint8_t out[16]);
+int dssh_net_parse_ipv6_prefix(const char *s, uint8_t ip6[16], uint8_t *prefix_len);
 
 /* Internet checksum (RFC 1071) helpers. */
 uint32_t dssh_net_csum_partial(const uint8_t *p, size_t len, uint32_t sum);

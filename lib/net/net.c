@@ -91,7 +91,9 @@ dssh_net_ctx_new(const struct dssh_net_conf *conf, struct dssh_net_ctx **ctxp)
 	*ctxp = NULL;
 	if (conf == NULL || conf->tx == NULL || conf->prefix_len > 32 || conf->ip == 0 ||
 	    (conf->mac[0] & 1) != 0 || conf->mtu > DSSH_NET_MTU_MAX ||
-	    (conf->mtu != 0 && conf->mtu < 576))
+	    (conf->mtu != 0 && conf->mtu < 576) ||
+	    (conf->ip6_enabled && (conf->ip6_prefix_len > 128 || conf->ip6[0] == 0xff ||
+	    (conf->mtu != 0 && conf->mtu < 1280))))
 		return DSSH_ERR_INVALID_ARGUMENT;
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 		return DSSH_ERR_ALLOC;
@@ -112,6 +114,8 @@ dssh_net_ctx_new(const struct dssh_net_conf *conf, struct dssh_net_ctx **ctxp)
 		free(ctx);
 		return DSSH_ERR_ALLOC;
 	}
+	if (ctx->conf.ip6_enabled)
+		dssh_net_ip6_init(ctx);
 	*ctxp = ctx;
 	return 0;
 }
@@ -147,6 +151,8 @@ dssh_net_start(struct dssh_net_ctx *ctx, uint64_t now_ms)
 	/* RFC 5227 announcement: a request with sender and target both our address. */
 	if ((r = dssh_net_arp_send(ctx, 1, dssh_net_bcast_mac, NULL, ctx->conf.ip)) != 0)
 		return r;
+	if (ctx->conf.ip6_enabled)
+		dssh_net_ip6_start(ctx);
 	if (ctx->conf.gateway != 0 && ctx->conf.gateway != ctx->conf.ip) {
 		ctx->gw_retry_at = now_ms + 5 * (uint64_t)ctx->conf.arp_retry_ms;
 		(void)dssh_net_arp_resolve(ctx, ctx->conf.gateway, now_ms);
@@ -200,6 +206,23 @@ dssh_net_ip_output(struct dssh_net_ctx *ctx, uint32_t dst, uint8_t proto,
 	return ip_output_inplace(ctx, dst, proto, len, now_ms);
 }
 
+int
+dssh_net_icmp_err_allowed(struct dssh_net_ctx *ctx, uint64_t now_ms)
+{
+	uint64_t sec = now_ms / 1000;
+
+	if (sec != ctx->icmp_err_sec) {
+		ctx->icmp_err_sec = sec;
+		ctx->icmp_err_left = ctx->conf.icmp_err_per_sec;
+	}
+	if (ctx->icmp_err_left == 0) {
+		dssh_net_drop(ctx, DSSH_NET_DROP_TX_RATE_LIMIT, 0);
+		return 0;
+	}
+	ctx->icmp_err_left--;
+	return 1;
+}
+
 /*
  * ICMP error quoting the offending datagram's header and first 8 payload
  * bytes (RFC 792). Never for broadcasts, fragments or ICMP errors (RFC 1122
@@ -210,17 +233,9 @@ icmp_error(struct dssh_net_ctx *ctx, uint8_t type, uint8_t code, uint32_t dst,
     const uint8_t *orig, size_t orig_len, uint64_t now_ms)
 {
 	uint8_t *icmp = ctx->txbuf + DSSH_NET_ETH_HLEN + IPV4_HLEN;
-	uint64_t sec = now_ms / 1000;
 
-	if (sec != ctx->icmp_err_sec) {
-		ctx->icmp_err_sec = sec;
-		ctx->icmp_err_left = ctx->conf.icmp_err_per_sec;
-	}
-	if (ctx->icmp_err_left == 0) {
-		dssh_net_drop(ctx, DSSH_NET_DROP_TX_RATE_LIMIT, 0);
+	if (!dssh_net_icmp_err_allowed(ctx, now_ms))
 		return;
-	}
-	ctx->icmp_err_left--;
 	if (orig_len > (size_t)ctx->conf.mtu - IPV4_HLEN - 8)
 		orig_len = (size_t)ctx->conf.mtu - IPV4_HLEN - 8;
 	icmp[0] = type;
@@ -344,7 +359,7 @@ dssh_net_input(struct dssh_net_ctx *ctx, const uint8_t *frame, size_t len, unsig
 {
 	struct dssh_buf b;
 	uint8_t eh[DSSH_NET_ETH_HLEN];
-	int bcast;
+	int l2_group;
 
 	ctx->st.rx_frames++;
 	ctx->st.rx_bytes += len;
@@ -353,14 +368,18 @@ dssh_net_input(struct dssh_net_ctx *ctx, const uint8_t *frame, size_t len, unsig
 		return dssh_net_drop(ctx, DSSH_NET_DROP_ETH_TRUNCATED, DSSH_ERR_MSG_INCOMPLETE);
 	if (eh[6] & 1)
 		return dssh_net_drop(ctx, DSSH_NET_DROP_ETH_BAD_SRC, DSSH_ERR_INVALID_FORMAT);
-	bcast = memcmp(eh, dssh_net_bcast_mac, 6) == 0;
-	if (!bcast && memcmp(eh, ctx->conf.mac, 6) != 0)
+	l2_group = memcmp(eh, ctx->conf.mac, 6) != 0;   /* broadcast or one of our multicast groups */
+	if (l2_group && memcmp(eh, dssh_net_bcast_mac, 6) != 0 && !dssh_net_ip6_mcast_mac_ok(ctx, eh))
 		return dssh_net_drop(ctx, DSSH_NET_DROP_ETH_NOT_FOR_US, DSSH_ERR_NOT_FOUND);
 	switch (dssh_net_get16(eh + 12)) {
 	case DSSH_NET_ETHERTYPE_ARP:
 		return dssh_net_arp_input(ctx, &b, now_ms);
 	case DSSH_NET_ETHERTYPE_IPV4:
-		return ip_input(ctx, &b, rx_flags, bcast, now_ms);
+		return ip_input(ctx, &b, rx_flags, l2_group, now_ms);
+	case DSSH_NET_ETHERTYPE_IPV6:
+		if (!ctx->conf.ip6_enabled)
+			return dssh_net_drop(ctx, DSSH_NET_DROP_ETH_UNKNOWN_TYPE, DSSH_ERR_UNSUPPORTED);
+		return dssh_net_ip6_input(ctx, &b, l2_group, now_ms);
 	default:
 		return dssh_net_drop(ctx, DSSH_NET_DROP_ETH_UNKNOWN_TYPE, DSSH_ERR_UNSUPPORTED);
 	}

@@ -20,6 +20,15 @@ struct dssh_net_arp_entry {
 	unsigned held_flags;
 };
 
+#define DSSH_NET_ND_CACHE_SIZE 32
+
+struct dssh_net_nd_entry {
+	uint8_t ip[16];
+	uint8_t state;          /* dssh_net_arp_state values */
+	uint8_t mac[6];
+	uint64_t deadline;      /* expiry (reachable) or next solicitation allowed (incomplete) */
+};
+
 struct dssh_net_ctx {
 	struct dssh_net_conf conf;
 	uint32_t mask;
@@ -30,6 +39,8 @@ struct dssh_net_ctx {
 	uint64_t gw_retry_at;   /* when to try the gateway again after a failed resolution */
 	uint64_t icmp_err_sec;  /* rate limit window (second) and tokens left in it */
 	uint32_t icmp_err_left;
+	uint8_t ip6_ll[16];
+	struct dssh_net_nd_entry nd[DSSH_NET_ND_CACHE_SIZE];
 	uint8_t txbuf[DSSH_NET_FRAME_MAX];
 };
 
@@ -44,6 +55,9 @@ int dssh_net_drop(struct dssh_net_ctx *ctx, enum dssh_net_drop reason, int err);
 int dssh_net_send(struct dssh_net_ctx *ctx, size_t len, unsigned flags);
 void dssh_net_eth_header(struct dssh_net_ctx *ctx, const uint8_t dst[6], uint16_t type);
 
+/* ICMP error rate limit shared by v4 and v6: 1 when one may be sent now (counted otherwise). */
+int dssh_net_icmp_err_allowed(struct dssh_net_ctx *ctx, uint64_t now_ms);
+
 /* arp.c */
 int dssh_net_arp_input(struct dssh_net_ctx *ctx, struct dssh_buf *b, uint64_t now_ms);
 int dssh_net_arp_send(struct dssh_net_ctx *ctx, uint16_t oper, const uint8_t eth_dst[6],
@@ -51,5 +65,14 @@ int dssh_net_arp_send(struct dssh_net_ctx *ctx, uint16_t oper, const uint8_t eth
 /* Holds the datagram at txbuf + 14 (len bytes) for next hop nh and resolves it. */
 int dssh_net_arp_hold(struct dssh_net_ctx *ctx, uint32_t nh, size_t len, unsigned flags,
     uint64_t now_ms);
+
+/* ipv6.c */
+int dssh_net_ip6_input(struct dssh_net_ctx *ctx, struct dssh_buf *b, int l2_mcast,
+    uint64_t now_ms);
+/* Ethernet destination acceptable for IPv6 (our solicited-node / all-nodes groups). */
+int dssh_net_ip6_mcast_mac_ok(const struct dssh_net_ctx *ctx, const uint8_t mac[6]);
+void dssh_net_ip6_init(struct dssh_net_ctx *ctx);
+void dssh_net_ip6_start(struct dssh_net_ctx *ctx);
+void dssh_net_nd_tick(struct dssh_net_ctx *ctx, uint64_t now_ms);
 
 #endif

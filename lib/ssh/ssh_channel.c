@@ -269,7 +269,7 @@ handle_close(struct dssh_conn *c, struct dssh_buf *m)
 {
 	struct dssh_channel *ch;
 	uint32_t id;
-	int r;
+	int r = 0;
 
 	if ((r = peer_chan(c, m, &id, &ch)) != 0)
 		return r;

@@ -214,7 +214,8 @@ pkey_fromdata(const char *alg, int selection, OSSL_PARAM_BLD *bld, EVP_PKEY **pk
 	r = 0;
 out:
 	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);   /* OSSL_PARAM_clear_free is 3.0 too: secrets */
+	/* Private values were pushed as secure BIGNUMs: this clear-frees them. */
+	OSSL_PARAM_free(params);
 	return r;
 }
 

@@ -193,7 +193,22 @@ out:
 static const char *
 memmem_str(const char *hay, size_t n, const char *needle)
 {
+	if (hay == NULL)
+		return NULL;
 	return memmem(hay, n, needle, strlen(needle));
+}
+
+/* Never prompt: encrypted PEM keys are refused before this, this is a backstop. */
+static int
+no_passphrase(char *pass, size_t pass_size, size_t *pass_len, const OSSL_PARAM params[],
+    void *arg)
+{
+	(void)pass;
+	(void)pass_size;
+	(void)params;
+	(void)arg;
+	*pass_len = 0;
+	return 0;
 }
 
 static int
@@ -208,7 +223,7 @@ parse_pem(const char *text, size_t len, struct dssh_sshkey **keyp)
 
 	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, NULL, EVP_PKEY_KEYPAIR,
 	    NULL, NULL);
-	if (dctx == NULL) {
+	if (dctx == NULL || OSSL_DECODER_CTX_set_passphrase_cb(dctx, no_passphrase, NULL) != 1) {
 		r = DSSH_ERR_LIBCRYPTO;
 		goto out;
 	}
@@ -247,8 +262,13 @@ dssh_sshkey_parse_private(const char *text, size_t len, struct dssh_sshkey **key
 	*keyp = NULL;
 	if (len == 0)
 		return DSSH_ERR_INVALID_FORMAT;
-	if ((begin = memmem_str(text, len, OPENSSH_BEGIN)) == NULL)
+	if ((begin = memmem_str(text, len, OPENSSH_BEGIN)) == NULL) {
+		/* PKCS#8 EncryptedPrivateKeyInfo, or traditional PEM with a DEK-Info. */
+		if (memmem_str(text, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----") != NULL ||
+		    memmem_str(text, len, "Proc-Type: 4,ENCRYPTED") != NULL)
+			return DSSH_ERR_UNSUPPORTED;
 		return parse_pem(text, len, keyp);
+	}
 	begin += strlen(OPENSSH_BEGIN);
 	if ((end = memmem_str(begin, len - (size_t)(begin - text), OPENSSH_END)) == NULL)
 		return DSSH_ERR_INVALID_FORMAT;

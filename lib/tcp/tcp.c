@@ -810,6 +810,20 @@ static void send_data(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint3
 		rto_arm(c, now_us);
 }
 
+/*
+ * Sequence number of a segment without data. After a timeout snd_nxt has
+ * gone back to snd_una, but the peer may hold everything up to snd_max: an
+ * ACK numbered below its RCV.NXT would be unacceptable to it and dropped,
+ * ACK field and all. A zero-window probe byte is not counted (the peer
+ * has not taken it).
+ */
+static uint32_t ack_seq(const struct dssh_tcp_conn *c)
+{
+	if (c->snd_wnd == 0 && c->snd_max == c->snd_nxt + 1 && !c->fin_sent)
+		return c->snd_nxt;
+	return c->snd_max;
+}
+
 /* Returns the number of segments written; *more when it stopped on space. */
 static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *segs, unsigned n,
     uint64_t now_us, bool *more)
@@ -862,7 +876,10 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 				usable = wnd > inflight ? wnd - inflight : 0;
 				usable = DSSH_MIN(usable, c->cwnd - pipe);
 			} else {
-				wnd = DSSH_MIN(c->snd_wnd, c->cwnd);
+				/* Limited Transmit (RFC 3042): the first two duplicate
+				 * ACKs each release one new segment */
+				wnd = DSSH_MIN(c->snd_wnd, c->cwnd +
+				    (c->in_recovery ? 0 : DSSH_MIN(c->dupacks, 2u) * c->mss));
 				inflight = c->snd_nxt - c->snd_una;
 				usable = wnd > inflight ? wnd - inflight : 0;
 			}
@@ -914,12 +931,20 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 			}
 		}
 	}
-	if (c->ack_now && c->state != DSSH_TCP_SYN_SENT && c->state != DSSH_TCP_CLOSED &&
-	    c->state != DSSH_TCP_SYN_RCVD) {
-		if (k == n)
-			goto full;
-		emit(c, &segs[k++], c->snd_nxt, DSSH_TCP_ACK, 0, now_us);
+	if (c->state != DSSH_TCP_SYN_SENT && c->state != DSSH_TCP_CLOSED &&
+	    (c->state != DSSH_TCP_SYN_RCVD || c->snd_nxt != c->iss)) {
+		/* a data segment just sent carried one of the owed ACKs */
+		if (!c->ack_now && c->dupacks_owed > 0)
+			c->dupacks_owed--;
+		while (c->ack_now || c->dupacks_owed > 0) {
+			if (k == n)
+				goto full;
+			emit(c, &segs[k++], ack_seq(c), DSSH_TCP_ACK, 0, now_us);
+			if (c->dupacks_owed > 0)
+				c->dupacks_owed--;
+		}
 	}
+	c->dupacks_owed = 0;
 	return k;
  full:
 	*more = true;
@@ -1112,7 +1137,11 @@ static void rcv_data(struct dssh_tcp_conn *c, uint32_t seq, const uint8_t *p, ui
 		if (!ooo_add(c, seq, seq + len))
 			s->st.ooo_dropped++;
 		*fin = false;   /* FIN beyond a hole is not processed yet */
-		c->ack_now = true;  /* immediate duplicate ACK with SACK (RFC 5681 4.2) */
+		/* an immediate duplicate ACK for each (RFC 5681 4.2), even when a
+		 * burst of them is processed before the next output call */
+		c->ack_now = true;
+		if (c->dupacks_owed < 8)
+			c->dupacks_owed++;
 	}
 	if (progressed) {
 		ev_post(c, DSSH_TCP_EV_READABLE);
@@ -1130,11 +1159,13 @@ static void rcv_data(struct dssh_tcp_conn *c, uint32_t seq, const uint8_t *p, ui
 static void became_established(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h)
 {
 	struct dssh_tcp_stack *s = c->stack;
+	/* the window of a SYN segment is never scaled (RFC 7323 2.2) */
+	uint8_t sc = (h->flags & DSSH_TCP_SYN) ? 0 : c->snd_wscale;
 
 	if (c->passive && s->nsynrcvd > 0)
 		s->nsynrcvd--;
 	c->state = DSSH_TCP_ESTABLISHED;
-	c->snd_wnd = (uint32_t)h->wnd << c->snd_wscale;
+	c->snd_wnd = (uint32_t)h->wnd << sc;
 	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = h->seq;
 	c->snd_wl2 = h->ack;
@@ -1227,6 +1258,8 @@ static int rcv_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64
 		out_mark(c);
 	} else if (dup) {
 		c->dupacks++;
+		if (c->dupacks <= 2)
+			out_mark(c);
 		if (c->in_recovery && !c->sack_ok) {
 			c->cwnd += c->mss;   /* RFC 6582 3.2 step 4: inflate */
 			out_mark(c);
@@ -1371,7 +1404,15 @@ static void conn_input(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, ui
 	}
 	if (!acceptable) {
 		if (!(h->flags & DSSH_TCP_RST)) {
-			s->st.out_of_window++;
+			if (h->plen > 0 && SEQ_LEQ(seq + seglen, c->rcv_nxt))
+				s->st.dup_segs++;
+			else
+				s->st.out_of_window++;
+			if (c->state == DSSH_TCP_TIME_WAIT && (h->flags & DSSH_TCP_FIN)) {
+				/* the peer's FIN again: re-ACK and restart 2 MSL (RFC 9293 3.10.7.4) */
+				c->t_tw = now_us + 2ull * s->conf.msl_us;
+				timer_note(s, c->t_tw);
+			}
 			c->ack_now = true;
 			out_mark(c);
 		}
@@ -1580,7 +1621,7 @@ int dssh_tcp_input(struct dssh_tcp_stack *s, const struct dssh_tcp_seg_in *seg, 
 	struct dssh_tcp_hdr h;
 	struct dssh_tcp_conn *c;
 	const uint8_t *pay[1];
-	uint32_t plen[1], seglen;
+	uint32_t plen[1];
 	uint16_t ck;
 	int r;
 
@@ -1647,8 +1688,7 @@ int dssh_tcp_input(struct dssh_tcp_stack *s, const struct dssh_tcp_seg_in *seg, 
 		s->st.syn_dropped++;
 		return 0;
 	}
-	seglen = (uint32_t)h.plen;   /* data on a SYN is not accepted (no TFO) */
-	(void)seglen;
+	/* data on a SYN is not accepted (no TCP Fast Open): the peer resends it */
 	c->passive = true;
 	c->state = DSSH_TCP_SYN_RCVD;
 	s->nsynrcvd++;
@@ -1853,7 +1893,6 @@ unsigned dssh_tcp_peek(const struct dssh_tcp_conn *c, const uint8_t *ptr[2], siz
 
 int dssh_tcp_consume(struct dssh_tcp_conn *c, size_t n)
 {
-	struct dssh_tcp_stack *s = c->stack;
 	uint32_t old_edge, new_edge, thresh;
 
 	if (n > c->rbuf_len)
@@ -1869,7 +1908,6 @@ int dssh_tcp_consume(struct dssh_tcp_conn *c, size_t n)
 		c->ack_now = true;
 		out_mark(c);
 	}
-	(void)s;
 	return 0;
 }
 
@@ -1939,7 +1977,7 @@ void dssh_tcp_abort(struct dssh_tcp_conn *c, uint64_t now_us)
 
 	if (c->state != DSSH_TCP_CLOSED && c->state != DSSH_TCP_SYN_SENT &&
 	    c->state != DSSH_TCP_TIME_WAIT && (o = ctl_slot(s)) != NULL) {
-		emit(c, o, c->snd_nxt, DSSH_TCP_RST | DSSH_TCP_ACK, 0, now_us);
+		emit(c, o, ack_seq(c), DSSH_TCP_RST | DSSH_TCP_ACK, 0, now_us);
 		o->conn = NULL;
 		s->st.rst_sent++;
 	}

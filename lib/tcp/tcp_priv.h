@@ -120,6 +120,7 @@ struct dssh_tcp_conn {
 
 	/* ACK generation */
 	uint32_t segs_unacked;
+	uint32_t dupacks_owed;          /* one immediate ACK per out-of-order segment */
 	bool ack_now;
 };
 

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 
 SKIP = 77
 
@@ -187,6 +188,8 @@ def server_kind(path, kind=None):
 class Server:
     """One server process on a free port of 127.0.0.1, own config and keys."""
 
+    engine = None       # dsshd CryptoEngine for every server (--engine)
+
     def __init__(self, path, kind=None, extra=(), password=True, rekey=None,
                  name="server", override=None):
         """extra: config lines appended; override: {keyword: value} replacing
@@ -199,6 +202,7 @@ class Server:
         self.log_path = os.path.join(self.dir, "server.log")
         self.pid_path = os.path.join(self.dir, "server.pid")
         self.proc = None
+        self.dumped = -1
         self.hostkeys = {}
         for t, alg in (("ed25519", "ssh-ed25519"), ("ecdsa", "ecdsa-sha2-nistp256"),
                        ("rsa", "rsa")):
@@ -234,6 +238,8 @@ class Server:
             lines += ["KbdInteractiveAuthentication no",
                       "PrintMotd no",
                       "UseDNS no"]
+        elif Server.engine:
+            lines.append("CryptoEngine %s" % Server.engine)
         for kw, val in (override or {}).items():
             lines = [ln for ln in lines if ln.split()[0] != kw]
             if val is not None:
@@ -253,15 +259,22 @@ class Server:
         return subprocess.run([self.path, "-t", "-f", self.config_path],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
-    def start(self, timeout=20):
+    def start(self, timeout=20, extra_args=(), port=None):
+        """Starts `server -D -e -f config [extra_args]`; waits for a banner
+        on port (default: the configured one)."""
         if self.kind == "sshd":
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
         self.logf = open(self.log_path, "ab")
-        argv = [self.path, "-D", "-e", "-f", self.config_path]
+        argv = [self.path, "-D", "-e", "-f", self.config_path] + list(extra_args)
         log("starting %s: %s" % (self.kind, " ".join(argv)))
+        senv = dict(os.environ)
+        # Debugging aid: LD_PRELOAD for the server only (e.g. to work around
+        # ASan's crypt_r interceptor when libcrypt is dlopen()ed by pam_unix).
+        if os.environ.get("DSSH_INTEROP_SERVER_PRELOAD"):
+            senv["LD_PRELOAD"] = os.environ["DSSH_INTEROP_SERVER_PRELOAD"]
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                      stdout=self.logf, stderr=self.logf,
-                                     start_new_session=True)
+                                     start_new_session=True, env=senv)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -269,7 +282,8 @@ class Server:
                 raise TestFailure("%s exited with %d at start-up"
                                   % (self.kind, self.proc.returncode))
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                with socket.create_connection(("127.0.0.1", port or self.port),
+                                              timeout=1) as s:
                     s.settimeout(5)
                     banner = s.recv(256)
                     if banner.startswith(b"SSH-2.0-"):
@@ -279,7 +293,7 @@ class Server:
             time.sleep(0.1)
         self.dump_log()
         raise TestFailure("%s did not accept on port %d within %ds"
-                          % (self.kind, self.port, timeout))
+                          % (self.kind, port or self.port, timeout))
 
     def stop(self):
         if self.proc is None:
@@ -321,20 +335,30 @@ class Server:
             f.seek(offset)
             return f.read().decode(errors="replace")
 
-    def wait_log(self, regex, offset=0, timeout=10):
+    def wait_log(self, regex, offset=0, timeout=10, flags=0):
         """Waits until the log after offset matches regex; returns the match."""
         deadline = time.time() + timeout
         while True:
-            m = re.search(regex, self.log_since(offset))
+            m = re.search(regex, self.log_since(offset), flags)
             if m or time.time() > deadline:
                 return m
             time.sleep(0.1)
 
     def dump_log(self, lines=60):
-        text = self.log_text().splitlines()
+        size = self.log_size()
+        if size == self.dumped:
+            return          # already shown, nothing new
+        self.dumped = size
+        raw = self.log_text()
+        text = raw.splitlines()
         sys.stdout.write("----- %s log tail (%s) -----\n" % (self.kind, self.log_path))
         sys.stdout.write("\n".join(text[-lines:]) + "\n")
         sys.stdout.write("----- end of server log -----\n")
+        if "AddressSanitizer" in raw and "pam_unix.so" in raw:
+            sys.stdout.write(
+                "HINT: a NULL call from pam_unix.so under ASan is usually ASan's crypt_r\n"
+                "interceptor finding no real crypt_r (libcrypt is dlopen()ed with pam_unix):\n"
+                "link the server with libcrypt (-Wl,--no-as-needed -lcrypt).\n")
         sys.stdout.flush()
 
     def cleanup(self):
@@ -423,6 +447,9 @@ def parser(desc):
                    help="server binary: dsshd or /usr/sbin/sshd")
     p.add_argument("--kind", choices=("dsshd", "sshd"),
                    help="server kind (default: from the binary's name)")
+    p.add_argument("--engine", default=os.environ.get("DSSH_INTEROP_ENGINE"),
+                   help="dsshd only: CryptoEngine for the server "
+                        "(default: $DSSH_INTEROP_ENGINE, else dsshd's default)")
     return p
 
 
@@ -435,7 +462,12 @@ def main(desc, body, add_args=None):
     if not os.access(args.server, os.X_OK):
         skip("server %s not executable" % args.server)
     args.kind = server_kind(args.server, args.kind)
+    if args.kind == "dsshd":
+        Server.engine = args.engine
     env = Env()
+    if args.kind == "dsshd" and not os.path.exists("/etc/pam.d/dsshd"):
+        log("WARNING: no /etc/pam.d/dsshd (run scripts/setup.sh): PAM falls back "
+            "to /etc/pam.d/other and password logins will be refused")
     try:
         body(args, env)
     except TestFailure as e:
@@ -466,6 +498,11 @@ class Results:
                 self.failed.append(name)
             log("FAIL %s: timeout: %s" % (name, e))
             return False
+        except Exception:
+            with self.lock:
+                self.failed.append(name)
+            log("FAIL %s: exception:\n%s" % (name, traceback.format_exc()))
+            return False
         with self.lock:
             self.passed += 1
         log("ok   %s" % name)
@@ -475,6 +512,9 @@ class Results:
         log("%d passed, %d failed" % (self.passed, len(self.failed)))
         if self.failed:
             if srv is not None:
+                if srv.proc is not None and srv.proc.poll() is not None:
+                    log("NOTE: %s is no longer running (exit status %d)"
+                        % (srv.kind, srv.proc.returncode))
                 srv.dump_log(120)
             raise TestFailure("failed: " + ", ".join(self.failed))
 

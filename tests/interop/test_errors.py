@@ -35,11 +35,11 @@ LOG_RX = {
         "mac": r"(message authentication code incorrect|Corrupted MAC)",
     },
     "dsshd": {
-        "version": r"(?i)protocol major versions differ",
-        "padding": r"(?i)(padding|corrupt|bad packet|invalid packet|malformed)",
-        "garbage": r"(?i)(packet|length|corrupt|malformed|invalid)",
-        "oversize": r"(?i)(length|too (big|large|long)|oversize)",
-        "mac": r"(?i)(mac|authentication code|tag|integrity|decrypt)",
+        "version": r"protocol major versions differ",
+        "padding": r"(padding|corrupt|bad packet|invalid packet|malformed)",
+        "garbage": r"(packet|length|corrupt|malformed|invalid)",
+        "oversize": r"(length (262145|4294967295)|too (big|large|long)|oversize)",
+        "mac": r"(corrupt|incorrect|integrity|tag mismatch|decrypt\S* fail|bad mac)",
     },
 }
 
@@ -78,7 +78,7 @@ def raw_connect(srv):
 
 def check_logged(srv, offset, kind, what):
     rx = r"[^\n]*" + LOG_RX[srv.kind][kind] + r"[^\n]*"
-    m = srv.wait_log(rx, offset, timeout=10)
+    m = srv.wait_log(rx, offset, timeout=10, flags=re.I)
     h.check(m is not None, "%s: server log has no line matching %r; new log text:\n%s"
             % (what, LOG_RX[srv.kind][kind], srv.log_since(offset)[-2000:]))
     h.log("%s: server logged: %s" % (what, m.group(0).strip()))
@@ -175,7 +175,6 @@ class FlipProxy:
 
 
 def bad_mac(srv, env, cipher, mac):
-    off = srv.log_size()
     proxy = FlipProxy(srv)
 
     class Via:
@@ -187,6 +186,7 @@ def bad_mac(srv, env, cipher, mac):
     try:
         line = p.stdout.readline()
         h.check_eq(line, b"ready\n", "first line through the proxy")
+        off = srv.log_size()
         proxy.armed.set()
         p.stdin.write(b"this packet gets a flipped bit\n")
         p.stdin.flush()

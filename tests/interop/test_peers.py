@@ -94,7 +94,7 @@ def body(args, env):
             with open(os.path.join(dbhome, ".ssh", "known_hosts"), "w") as f:
                 for p in srv.hostkeys.values():
                     kt, b64 = open(p + ".pub").read().split()[:2]
-                    f.write("[127.0.0.1]:%d %s %s\n" % (srv.port, kt, b64))
+                    f.write("127.0.0.1 %s %s\n" % (kt, b64))   # dbclient: no [host]:port
             base = ["dbclient", "-p", str(srv.port)]
 
             def dbclient(extra, e, what):

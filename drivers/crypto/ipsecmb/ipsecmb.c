@@ -83,6 +83,8 @@ struct ipsecmb_slot {
 
 struct ipsecmb_engine {
 	IMB_MGR *mgr;
+	void *mgr_mem;
+	size_t mgr_size;
 	struct ipsecmb_slot *slots;
 	unsigned nslots;
 	/* finished ops waiting for complete() */
@@ -125,13 +127,17 @@ ipsecmb_engine_init(struct dssh_crypto_engine *e, const struct dssh_crypto_engin
 
 	if (n > IPSECMB_MAX_BURST)
 		n = IPSECMB_MAX_BURST;
-	if ((me->mgr = alloc_mb_mgr(0)) == NULL)
+	/* Our own allocation (not alloc_mb_mgr) so that fini can wipe it: the
+	 * out-of-order managers keep digests and key pointers of past jobs. */
+	me->mgr_size = imb_get_mb_mgr_size();
+	if ((me->mgr_mem = aligned_alloc(64, me->mgr_size)) == NULL)
 		return DSSH_ERR_ALLOC;
+	me->mgr = imb_set_pointers_mb_mgr(me->mgr_mem, 0, 1);
 	init_mb_mgr_auto(me->mgr, &arch);
 	if (imb_get_errno(me->mgr) != 0) {
 		dssh_error("ipsecmb: init_mb_mgr_auto: %s", imb_get_strerror(imb_get_errno(me->mgr)));
-		free_mb_mgr(me->mgr);
-		me->mgr = NULL;
+		dssh_freezero(me->mgr_mem, me->mgr_size);
+		me->mgr = me->mgr_mem = NULL;
 		return DSSH_ERR_UNSUPPORTED;
 	}
 	dssh_verbose("ipsecmb: IPsec-MB %s, %s manager%s", imb_get_version_str(), arch_name(arch),
@@ -141,9 +147,9 @@ ipsecmb_engine_init(struct dssh_crypto_engine *e, const struct dssh_crypto_engin
 	if ((me->slots = calloc(n, sizeof(*me->slots))) == NULL ||
 	    (me->done = calloc(me->done_cap, sizeof(*me->done))) == NULL) {
 		free(me->slots);
-		free_mb_mgr(me->mgr);
+		dssh_freezero(me->mgr_mem, me->mgr_size);
 		me->slots = NULL;
-		me->mgr = NULL;
+		me->mgr = me->mgr_mem = NULL;
 		return DSSH_ERR_ALLOC;
 	}
 	return 0;
@@ -164,8 +170,7 @@ ipsecmb_engine_fini(struct dssh_crypto_engine *e)
 	}
 	free(me->done);
 	dssh_wipe(&me->cctx, sizeof(me->cctx));
-	if (me->mgr != NULL)
-		free_mb_mgr(me->mgr);
+	dssh_freezero(me->mgr_mem, me->mgr_size);
 	memset(me, 0, sizeof(*me));
 }
 
@@ -362,6 +367,7 @@ chacha_poly_key(struct ipsecmb_engine *me, const uint8_t key[32], uint32_t seq, 
 	chacha_nonce(nonce, seq);
 	IMB_CHACHA20_POLY1305_INIT(me->mgr, key, &me->cctx, nonce, NULL, 0);
 	memcpy(out, me->cctx.poly_key, 32);
+	dssh_wipe(&me->cctx, sizeof(me->cctx));
 }
 
 static int

@@ -16,7 +16,7 @@
  *  - aes-ctr + classic MAC: whole packet encrypted, MAC(seq || plaintext).
  *  The CTR counter is one 128-bit big-endian counter running across packets.
  */
-#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +220,8 @@ dp_core_loop(void *arg)
 			struct rte_mbuf *m = pkts[i];
 			unsigned fl = 0;
 
+			dssh_debug3("core %u: rx %u bytes in %u segment(s)", c->idx, m->pkt_len,
+			    m->nb_segs);
 			if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
 				c->st.rx_nonlinear++;
 				rte_pktmbuf_free(m);
@@ -314,7 +319,9 @@ dp_log_link(struct dp *dp, int *last)
 #define DP_NET_FIELDS(X) \
 	X(rx_frames) X(rx_bytes) X(tx_frames) X(tx_bytes) X(rx_arp_request) X(rx_arp_reply) \
 	X(tx_arp_request) X(tx_arp_reply) X(tx_arp_gratuitous) X(rx_icmp_echo) \
-	X(tx_icmp_echo_reply) X(tx_icmp_unreach) X(rx_ip_options) X(rx_tcp) X(drops)
+	X(tx_icmp_echo_reply) X(tx_icmp_unreach) X(rx_ip_options) X(rx_tcp) \
+	X(rx_nd_solicit) X(rx_nd_advert) X(tx_nd_solicit) X(tx_nd_advert) X(rx_icmp6_echo) \
+	X(tx_icmp6_echo_reply) X(tx_icmp6_unreach) X(drops)
 #define DP_CORE_FIELDS(X) \
 	X(busy_polls) X(idle_polls) X(tx_queue_full) X(tx_no_mbuf) X(rx_nonlinear) X(ring_full)
 
@@ -586,6 +593,30 @@ dp_mbuf_count(int argc, char **argv, unsigned ncores)
 	return DSSH_MAX(n, need);
 }
 
+/*
+ * The EAL leaves its runtime directory (config, fbarray files) for secondary
+ * processes, which dssh does not use: remove it so that a stopped data plane
+ * leaves nothing behind.
+ */
+static void
+dp_remove_runtime_dir(const char *dir)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (dir[0] == '\0' || (d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) != 0)
+			dssh_debug("runtime dir: %s/%s not removed", dir, e->d_name);
+	}
+	closedir(d);
+	if (rmdir(dir) != 0)
+		dssh_debug("runtime dir %s not removed", dir);
+}
+
 int
 dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 {
@@ -593,7 +624,7 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 	char *argv[DP_MAX_ARGS + 1];
 	int argc = 0, ret, r = DSSH_ERR_INTERNAL, link = -1;
 	struct dp dp;
-	bool eal = false, port_started = false;
+	bool eal = false, port_found = false, port_started = false;
 	unsigned lcore, i;
 	struct rte_ether_addr ea;
 	uint64_t next_link = 0;
@@ -632,6 +663,7 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 	}
 	RTE_ETH_FOREACH_DEV(dp.port)
 		break;
+	port_found = true;
 	dp.tsc_per_ms = rte_get_tsc_hz() / 1000;
 	if (dp.tsc_per_ms == 0)
 		dp.tsc_per_ms = 1;
@@ -695,6 +727,9 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 		nc.ip = conf->ipv4_addr;
 		nc.prefix_len = conf->prefix_len;
 		nc.gateway = conf->gateway;
+		nc.ip6_enabled = conf->ipv6_enabled;
+		memcpy(nc.ip6, conf->ipv6_addr, 16);
+		nc.ip6_prefix_len = conf->ipv6_prefix_len;
 		nc.mtu = conf->mtu;
 		nc.tx_ip_csum_offload = dp.tx_csum;
 		nc.tx = dp_tx;
@@ -717,9 +752,11 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 	dp_tel = &dp;
 	rte_spinlock_unlock(&dp_tel_lock);
 	/* Registration cannot be undone; the callbacks check dp_tel. */
-	rte_telemetry_register_cmd("/dssh/stats", dp_tel_stats,
-	    "dssh data plane counters, summed over data cores. Parameters: int core index");
-	rte_telemetry_register_cmd("/dssh/arp", dp_tel_arp, "dssh neighbour table (IPv4 → MAC)");
+	if (rte_telemetry_register_cmd("/dssh/stats", dp_tel_stats,
+	    "dssh data plane counters, summed over data cores. Parameters: int core index") != 0 ||
+	    rte_telemetry_register_cmd("/dssh/arp", dp_tel_arp,
+	    "dssh neighbour table: \"ip mac\" strings") != 0)
+		dssh_error("telemetry commands not registered: counters not readable");
 
 	for (i = 0; i < dp.ncores; i++)
 		if ((ret = rte_eal_remote_launch(dp_core_loop, &dp.cores[i], dp.cores[i].lcore)) != 0) {
@@ -763,8 +800,9 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 		if ((ret = rte_eth_dev_stop(dp.port)) != 0)
 			dssh_error("port %u stop: %s", dp.port, rte_strerror(-ret));
 	}
-	if (eal && dp.mp != NULL && rte_eth_dev_is_valid_port(dp.port))
-		(void)rte_eth_dev_close(dp.port);
+	/* Closing removes what the PMD created (net_tap: the kernel interface). */
+	if (port_found && (ret = rte_eth_dev_close(dp.port)) != 0)
+		dssh_error("port %u close: %s", dp.port, rte_strerror(-ret));
 	if (dp.cores != NULL) {
 		for (i = 0; i < dp.ncores; i++) {
 			dssh_net_ctx_free(dp.cores[i].net);
@@ -774,8 +812,14 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 		rte_free(dp.cores);
 	}
 	rte_mempool_free(dp.mp);
-	if (eal && (ret = rte_eal_cleanup()) != 0)
-		dssh_error("EAL cleanup: %s", rte_strerror(-ret));
+	if (eal) {
+		char rundir[PATH_MAX];
+
+		snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
+		if ((ret = rte_eal_cleanup()) != 0)
+			dssh_error("EAL cleanup: %s", rte_strerror(-ret));
+		dp_remove_runtime_dir(rundir);
+	}
 	dssh_info("data plane stopped");
 	return r;
 }

@@ -3,8 +3,8 @@
  * dsshd-dataplane: the DPDK data plane on its own (ARP, IPv4, ICMP), for
  * tests and bring-up before dsshd drives it.
  *
- *   dsshd-dataplane -a 198.18.0.2/24 [-g gateway] [-n data-cores] [-M mtu] [-s]
- *       [-v] [-- EAL arguments]
+ *   dsshd-dataplane -a 198.18.0.2/24 [-6 2001:2::2/64] [-g gateway] [-n data-cores]
+ *       [-M mtu] [-s] [-v] [-- EAL arguments]
  *
  * SIGTERM or SIGINT stops it cleanly.
  */
@@ -31,8 +31,8 @@ on_signal(int sig)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: dsshd-dataplane -a addr/prefix [-g gateway] [-n data-cores] "
-	    "[-M mtu] [-s] [-v] [-- EAL arguments]\n");
+	fprintf(stderr, "usage: dsshd-dataplane -a addr/prefix [-6 addr6/prefix] [-g gateway] "
+	    "[-n data-cores] [-M mtu] [-s] [-v] [-- EAL arguments]\n");
 	exit(2);
 }
 
@@ -47,12 +47,17 @@ main(int argc, char **argv)
 	bool have_addr = false;
 
 	memset(&conf, 0, sizeof(conf));
-	while ((ch = getopt(argc, argv, "a:g:n:M:sv")) != -1) {
+	while ((ch = getopt(argc, argv, "a:6:g:n:M:sv")) != -1) {
 		switch (ch) {
 		case 'a':
 			if (dssh_net_parse_ipv4_prefix(optarg, &conf.ipv4_addr, &conf.prefix_len) != 0)
 				usage();
 			have_addr = true;
+			break;
+		case '6':
+			if (dssh_net_parse_ipv6_prefix(optarg, conf.ipv6_addr, &conf.ipv6_prefix_len) != 0)
+				usage();
+			conf.ipv6_enabled = true;
 			break;
 		case 'g':
 			if (dssh_net_parse_ipv4(optarg, &conf.gateway) != 0)

@@ -22,6 +22,9 @@ struct dssh_dpdk_conf {
 	uint32_t ipv4_addr;       /* host byte order */
 	uint8_t prefix_len;
 	uint32_t gateway;         /* 0: none */
+	bool ipv6_enabled;        /* IPv6 with neighbour discovery, on-link only */
+	uint8_t ipv6_addr[16];
+	uint8_t ipv6_prefix_len;
 	unsigned n_data_cores;    /* 0: 1 */
 	uint16_t mtu;             /* 0: 1500 */
 	bool sw_csum;             /* ignore checksum offloads even where offered */

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 
 #include <openssl/evp.h>
@@ -14,6 +16,7 @@
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_test.h"
+#include "dssh_util.h"
 
 static char tmpdir[64];
 static char home[128];
@@ -21,9 +24,9 @@ static char why[256];
 
 /* A key made by ssh-keygen: its .pub line and the wire blob. */
 struct testkey {
-	char line[8192];        /* "type base64 comment" */
+	char line[4096];        /* "type base64 comment" */
 	char type[64];
-	char b64[8192];
+	char b64[4096];
 	uint8_t blob[4096];
 	size_t bloblen;
 };
@@ -62,7 +65,7 @@ load_key(struct testkey *k, const char *type, const char *path)
 	CHECK(fgets(k->line, sizeof(k->line), f) != NULL);
 	fclose(f);
 	k->line[strcspn(k->line, "\n")] = '\0';
-	CHECK_EQ_INT(sscanf(k->line, "%63s %8191s", k->type, k->b64), 2);
+	CHECK_EQ_INT(sscanf(k->line, "%63s %4095s", k->type, k->b64), 2);
 	CHECK_STR(k->type, type);
 	l = strlen(k->b64);
 	if (l > 0 && k->b64[l - 1] == '=')
@@ -359,7 +362,8 @@ test_files(void)
 {
 	struct dssh_authkey_opts o;
 	struct dssh_auth_user u;
-	char ak[256], ak2[256], sshdir[256], text[32768], path2[256];
+	char ak[512], ak2[512], sshdir[256], path2[512];
+	static char text[65536];
 	char longcomment[9000];
 	uint8_t flipped[4096];
 
@@ -452,11 +456,29 @@ test_files(void)
 	if (geteuid() == 0) {
 		CHECK_EQ_INT(chown(ak2, 54321, 54321), 0);
 		CHECK_EQ_INT(check_key(&u, 5, "203.0.113.9", &o), DSSH_ERR_NOT_FOUND);
-		/* owned by the user itself is fine */
+		/* owned by the user itself is fine (the file is read with the
+		 * user's file-system ids, so .ssh must be traversable) */
 		u.uid = 54321;
+		u.gid = 54321;
+		chmod(sshdir, 0700);
+		CHECK_EQ_INT(check_key(&u, 5, "203.0.113.9", &o), DSSH_ERR_NOT_FOUND);
+		chmod(sshdir, 0755);
 		CHECK_EQ_INT(check_key(&u, 5, "203.0.113.9", &o), 0);
 		dssh_authkey_opts_free(&o);
+		/* a root-owned 0600 file the user cannot read is not read */
+		CHECK_EQ_INT(chown(ak2, 0, 0), 0);
+		chmod(ak2, 0600);
+		CHECK_EQ_INT(check_key(&u, 5, "203.0.113.9", &o), DSSH_ERR_NOT_FOUND);
+		chmod(ak2, 0644);
+		CHECK_EQ_INT(check_key(&u, 5, "203.0.113.9", &o), 0);
+		dssh_authkey_opts_free(&o);
+		/* the caller's ids are restored afterwards */
+		CHECK_EQ_INT(setfsuid((uid_t)-1), 0);
+		CHECK_EQ_INT(setfsgid((gid_t)-1), 0);
+		chmod(sshdir, 0700);
+		chmod(ak2, 0600);
 		u.uid = getuid();
+		u.gid = getgid();
 		CHECK_EQ_INT(chown(ak2, 0, 0), 0);
 		CHECK_EQ_INT(chown(sshdir, 54321, 54321), 0);
 		CHECK_EQ_INT(check_key(&u, 5, "203.0.113.9", &o), DSSH_ERR_NOT_FOUND);
@@ -519,6 +541,46 @@ test_files(void)
 	CHECK_EQ_INT(check_key(&u, 4, "203.0.113.9", &o), 0);
 	dssh_authkey_opts_free(&o);
 	CHECK_EQ_INT(check_key(&u, 0, "192.0.2.5", &o), DSSH_ERR_NOT_FOUND);
+
+	/* 8 KiB boundary: 8192 characters before the newline pass, 8193 not */
+	for (int extra = 0; extra < 2; extra++) {
+		size_t l = strlen(keys[3].line);
+		size_t total = 8192 + (size_t)extra;
+
+		snprintf(path2, sizeof(path2), "%s/keys_tester", sshdir);
+		memcpy(text, keys[3].line, l);
+		memset(text + l, 'x', total - l);
+		text[l] = ' ';
+		text[total] = '\n';
+		text[total + 1] = '\0';
+		write_file(path2, text, 0600);
+		CHECK_EQ_INT(check_key(&u, 3, "203.0.113.9", &o),
+		    extra == 0 ? 0 : DSSH_ERR_NOT_FOUND);
+		dssh_authkey_opts_free(&o);
+		/* same without the final newline */
+		text[total] = '\0';
+		write_file(path2, text, 0600);
+		CHECK_EQ_INT(check_key(&u, 3, "203.0.113.9", &o),
+		    extra == 0 ? 0 : DSSH_ERR_NOT_FOUND);
+		dssh_authkey_opts_free(&o);
+	}
+	/* a NUL byte rejects its line only */
+	{
+		size_t l = strlen(keys[3].line);
+		int fd;
+
+		memcpy(text, keys[3].line, l);
+		memcpy(text + l, " a\0b\n", 5);
+		memcpy(text + l + 5, keys[4].line, strlen(keys[4].line) + 1);
+		fd = open(path2, O_WRONLY | O_TRUNC);
+		CHECK(fd >= 0);
+		CHECK(write(fd, text, l + 5 + strlen(keys[4].line)) > 0);
+		close(fd);
+		CHECK_EQ_INT(check_key(&u, 3, "203.0.113.9", &o), DSSH_ERR_NOT_FOUND);
+		CHECK_EQ_INT(check_key(&u, 4, "203.0.113.9", &o), 0);
+		CHECK_EQ_INT(o.line, 2);
+		dssh_authkey_opts_free(&o);
+	}
 	dssh_config_free(&cfg);
 
 	/* expansion */
@@ -537,8 +599,14 @@ test_files(void)
 		CHECK(p == NULL);
 		CHECK_EQ_INT(dssh_authkeys_expand_path("x%", &u, &p),
 		    DSSH_ERR_INVALID_FORMAT);
-		CHECK_EQ_INT(dssh_authkeys_expand_path("%u/x", &u, &p),
-		    DSSH_ERR_INVALID_FORMAT);
+		CHECK_EQ_INT(dssh_authkeys_expand_path("%u/x", &u, &p), 0);
+		snprintf(path2, sizeof(path2), "%s/tester/x", home);
+		CHECK_STR(p, path2);
+		free(p);
+		CHECK_EQ_INT(dssh_authkeys_expand_path("%%%U", &u, &p), 0);
+		snprintf(path2, sizeof(path2), "%s/%%%lu", home, (unsigned long)u.uid);
+		CHECK_STR(p, path2);
+		free(p);
 	}
 	dssh_auth_user_clear(&u);
 }
@@ -717,7 +785,7 @@ main(void)
 {
 	dssh_log_init("test_auth", DSSH_LOG_FATAL, true);
 	umask(022);
-	strcpy(tmpdir, "/tmp/dssh-auth-XXXXXX");
+	strcpy(tmpdir, "/tmp/dssh-ut-authkeys-XXXXXX");
 	if (mkdtemp(tmpdir) == NULL) {
 		perror("mkdtemp");
 		return 1;
@@ -725,6 +793,11 @@ main(void)
 	chmod(tmpdir, 0755);
 	snprintf(home, sizeof(home), "%s/home", tmpdir);
 	CHECK_EQ_INT(mkdir(home, 0755), 0);
+	if (system("command -v ssh-keygen >/dev/null") != 0) {
+		fprintf(stderr, "SKIP: ssh-keygen (openssh-client) not installed\n");
+		sh("rm -rf %s", tmpdir);
+		return 77;
+	}
 	make_keys();
 	DSSH_RUN(test_options);
 	DSSH_RUN(test_lines);

@@ -208,6 +208,8 @@ test_first_wins_and_syntax(void)
 	CHECK_EQ_INT(line(&c, "AuthorizedKeysFile none"), 0);
 	CHECK_EQ_INT(line(&c, "AuthorizedKeysFile .ssh/ignored"), 0);
 	CHECK_EQ_INT(line(&c, "LogLevel=verbose"), 0);
+	CHECK_EQ_INT(line(&c, "ChallengeResponseAuthentication no"), 0);
+	CHECK_EQ_INT(line(&c, "KbdInteractiveAuthentication yes"), 0);
 	CHECK_EQ_INT(line(&c, "PubkeyAuthentication YES"), 0);
 	CHECK_EQ_INT(line(&c, "AllowUsers a"), 0);
 	CHECK_EQ_INT(line(&c, "AllowUsers b c"), 0);
@@ -222,6 +224,7 @@ test_first_wins_and_syntax(void)
 	CHECK_EQ_INT(c.nauthorized_keys_files, 0);
 	CHECK_EQ_INT(c.log_level, DSSH_LOG_VERBOSE);
 	CHECK_EQ_INT(c.pubkey_authentication, 1);
+	CHECK_EQ_INT(c.kbd_interactive_authentication, 0);
 	CHECK_EQ_INT(c.nallow_users, 3);
 	CHECK_EQ_INT(c.ndeny_users, 1);
 	dssh_config_free(&c);
@@ -468,7 +471,7 @@ write_tmp(const char *text)
 	FILE *f;
 	int fd;
 
-	strcpy(path, "/tmp/dssh-cfg-XXXXXX");
+	strcpy(path, "/tmp/dssh-ut-cfg-XXXXXX");
 	fd = mkstemp(path);
 	CHECK(fd >= 0);
 	f = fdopen(fd, "w");
@@ -610,7 +613,7 @@ test_dump(void)
 	CHECK(strstr(buf, "allowusers a b@1.2.3.4\n") != NULL);
 	CHECK(strstr(buf, "subsystem sftp internal-sftp\n") != NULL);
 	CHECK(strstr(buf, "dataplane dpdk\n") != NULL);
-	CHECK(strstr(buf, "loglevel debug3\n") != NULL);
+	CHECK(strstr(buf, "loglevel DEBUG3\n") != NULL);
 	CHECK(strstr(buf, "maxauthtries 6\n") != NULL);
 	CHECK(strstr(buf, "rekeylimit 1073741824 3600\n") != NULL);
 	CHECK(strstr(buf, "usepam yes\n") != NULL);

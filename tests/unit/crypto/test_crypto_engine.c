@@ -189,9 +189,16 @@ test_accessors(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int r;
+
 		make_keys(&k, &t[i].c);
 		sa = NULL;
-		CHECK_EQ_INT(dssh_crypto_sa_new(eng, &k, DSSH_CRYPTO_OPEN, &sa), 0);
+		r = dssh_crypto_sa_new(eng, &k, DSSH_CRYPTO_OPEN, &sa);
+		/* the OpenSSL engine does "none"; others need not */
+		if (r == DSSH_ERR_UNSUPPORTED && t[i].c.cipher == DSSH_CIPHER_NONE &&
+		    strcmp(engine_name, "openssl") != 0)
+			continue;
+		CHECK_EQ_INT(r, 0);
 		if (sa == NULL)
 			continue;
 		CHECK_EQ_INT(dssh_crypto_sa_tag_len(sa), t[i].tag);
@@ -395,7 +402,7 @@ test_submit_complete(void)
 	struct dssh_crypto_sa *sa = NULL;
 	struct dssh_crypto_op ops[64], *opp[64], *done[64];
 	uint8_t buf[64][64];
-	unsigned i, got, sub;
+	unsigned i, got, sub, ndone = 0, spins = 0;
 
 	CHECK_EQ_INT(dssh_crypto_engine_create(engine_name, &conf, &e), 0);
 	if (e == NULL)
@@ -410,18 +417,26 @@ test_submit_complete(void)
 	CHECK_EQ_INT(dssh_crypto_submit(e, opp, 0), 0);
 	CHECK_EQ_INT(dssh_crypto_complete(e, done, 64), 0);
 	sub = dssh_crypto_submit(e, opp, 64);
-	CHECK(sub >= 1 && sub < 64);  /* a bounded queue: the caller keeps the rest */
-	CHECK_EQ_INT(dssh_crypto_submit(e, opp + sub, 64 - sub), 0);
-	got = dssh_crypto_complete(e, done, 1);
-	CHECK_EQ_INT(got, 1);
-	CHECK(done[0] == &ops[0]);
-	got = dssh_crypto_complete(e, done, 64);
-	CHECK_EQ_INT(got, sub - 1);
-	for (i = 0; i < got; i++)
-		CHECK(done[i] == &ops[i + 1]);
-	CHECK_EQ_INT(dssh_crypto_complete(e, done, 64), 0);
-	for (i = 0; i < sub; i++)
+	CHECK(sub >= 1 && sub <= 64);
+	/* OpenSSL: a bounded queue, the caller keeps the rest */
+	if (strcmp(engine_name, "openssl") == 0) {
+		CHECK(sub < 64);
+		CHECK_EQ_INT(dssh_crypto_submit(e, opp + sub, 64 - sub), 0);
+	}
+	/* drain one at a time, feeding the rest; order must be kept */
+	while (ndone < 64 && spins++ < 1000000) {
+		got = dssh_crypto_complete(e, done + ndone, 1);
+		CHECK(got <= 1);
+		ndone += got;
+		if (sub < 64)
+			sub += dssh_crypto_submit(e, opp + sub, 64 - sub);
+	}
+	CHECK_EQ_INT(ndone, 64);
+	for (i = 0; i < ndone; i++) {
+		CHECK(done[i] == &ops[i]);
 		CHECK_EQ_INT(ops[i].status, 0);
+	}
+	CHECK_EQ_INT(dssh_crypto_complete(e, done, 64), 0);
 	dssh_crypto_sa_free(sa);
 	dssh_crypto_engine_free(e);
 }

@@ -8,10 +8,15 @@
  * anywhere must fail open (and wipe), and bursts mixing several SAs must give
  * the same bytes as one-at-a-time processing.
  *
- * The OpenSSL engine has no UMAC; for umac-*-etm the reference is the OpenSSL
- * engine's aes-ctr ETM ciphertext (the MAC does not change it) with the tag
- * computed by lib/crypto/umac.c, itself checked against RFC 4418 in
- * test_umac.
+ * Where the OpenSSL engine has no UMAC, the umac-*-etm reference is its
+ * aes-ctr ETM ciphertext (the MAC does not change it) with the tag computed
+ * by lib/crypto/umac.c, itself checked against RFC 4418 in test_umac.
+ *
+ * Built a second time with DSSH_TEST_CRYPTODEV (test "engines-cryptodev"):
+ * then the engines under test are the cryptodev engine on the
+ * crypto_aesni_mb and crypto_openssl virtual devices, with an EAL started
+ * here (--no-huge --no-pci); modes a device has no transform for are
+ * skipped (chacha20-poly1305, umac).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,6 +26,10 @@
 #include "dssh_err.h"
 #include "dssh_util.h"
 #include "umac.h"
+
+#ifdef DSSH_TEST_CRYPTODEV
+#include <rte_eal.h>
+#endif
 
 #define REF "openssl"
 #define MAX_LEN 35000u
@@ -145,6 +154,9 @@ fill_plain(uint8_t *p, uint32_t len)
 	p[4] = (uint8_t)(4 + rnd(4));
 }
 
+/* Whether the reference engine has UMAC itself (else: see top of file). */
+static bool ref_has_umac;
+
 /* One side of a cross-check: an engine's SA pair, or the reference. */
 struct side {
 	struct dssh_crypto_engine *e;
@@ -164,7 +176,7 @@ side_init(struct side *s, struct dssh_crypto_engine *e, const struct mode *m,
 	memset(s, 0, sizeof(*s));
 	s->e = e;
 	s->can_open = true;
-	if (reference && is_umac(m)) {
+	if (reference && is_umac(m) && !ref_has_umac) {
 		k.mac = dssh_mac_by_name("hmac-sha2-256-etm@openssh.com");
 		if ((r = dssh_umac_new(keys->mac_key, keys->mac->mac_len, &s->umac)) != 0)
 			return r;
@@ -186,6 +198,25 @@ side_free(struct side *s)
 	dssh_crypto_sa_free(s->open);
 	dssh_umac_free(s->umac);
 	memset(s, 0, sizeof(*s));
+}
+
+/* Whether e can make an SA for m (cryptodev lacks some modes). */
+static bool
+supports(struct dssh_crypto_engine *e, const struct mode *m)
+{
+	struct dssh_crypto_keys k;
+	struct dssh_crypto_sa *sa = NULL;
+	int r;
+
+	make_keys(m, &k, 0);
+	r = dssh_crypto_sa_new(e, &k, DSSH_CRYPTO_SEAL, &sa);
+	dssh_crypto_sa_free(sa);
+	sa = NULL;
+	if (r == DSSH_ERR_UNSUPPORTED)
+		return false;
+	r = dssh_crypto_sa_new(e, &k, DSSH_CRYPTO_OPEN, &sa);
+	dssh_crypto_sa_free(sa);
+	return r != DSSH_ERR_UNSUPPORTED;
 }
 
 /* Seal or open n packets as one burst. */
@@ -227,6 +258,10 @@ static struct dssh_crypto_engine *engines[8];
 static const char *engine_names[8];
 static size_t nengines;
 
+#ifdef DSSH_TEST_CRYPTODEV
+static const char *vdevs[] = { "crypto_aesni_mb", "crypto_openssl" };
+#endif
+
 static void
 setup_engines(void)
 {
@@ -239,9 +274,13 @@ setup_engines(void)
 		struct dssh_crypto_engine *e = NULL;
 		int r;
 
-		/* cryptodev needs an EAL and has its own test */
+		/* cryptodev needs an EAL: only in the cryptodev build */
 		if (strcmp(tok, "cryptodev") == 0)
 			continue;
+#ifdef DSSH_TEST_CRYPTODEV
+		if (strcmp(tok, REF) != 0)
+			continue;
+#endif
 		r = dssh_crypto_engine_create(tok, &conf, &e);
 		CHECK_EQ_INT(r, 0);
 		if (r != 0)
@@ -254,7 +293,29 @@ setup_engines(void)
 		} else
 			dssh_crypto_engine_free(e);
 	}
+#ifdef DSSH_TEST_CRYPTODEV
+	{
+		size_t i;
+
+		for (i = 0; i < DSSH_ARRAY_SIZE(vdevs); i++) {
+			struct dssh_crypto_engine *e = NULL;
+
+			conf.devargs = vdevs[i];
+			CHECK_EQ_INT(dssh_crypto_engine_create("cryptodev", &conf, &e), 0);
+			if (e != NULL) {
+				engine_names[nengines] = vdevs[i];
+				engines[nengines++] = e;
+			}
+		}
+	}
+#endif
 	CHECK(ref_engine != NULL);
+	if (ref_engine != NULL) {
+		struct mode um = { "aes128-ctr", "umac-64-etm@openssh.com" };
+
+		ref_has_umac = supports(ref_engine, &um);
+		fprintf(stderr, "reference %s %s UMAC\n", REF, ref_has_umac ? "has" : "lacks");
+	}
 }
 
 /* Packets of one case: seal in both, compare, open across. */
@@ -342,6 +403,11 @@ test_cross(void)
 		fprintf(stderr, "  no engine besides %s: nothing to cross-check\n", REF);
 	for (ei = 0; ei < nengines; ei++) {
 		for (mi = 0; mi < nmodes; mi++) {
+			if (!supports(engines[ei], &modes[mi])) {
+				fprintf(stderr, "  %-9s %-30s %-30s unsupported\n", engine_names[ei],
+				    modes[mi].cipher, modes[mi].mac ? modes[mi].mac : "");
+				continue;
+			}
 			before = dssh_test_failures;
 			for (c = 0; c < CASES_PER_MODE && dssh_test_failures - before < 10; c++)
 				cross_case(engines[ei], engine_names[ei], &modes[mi], c);
@@ -453,7 +519,7 @@ mixed_round(struct dssh_crypto_engine *e, const char *ename, unsigned round)
 		/* umac has no reference that opens; keep it out of the mix */
 		do
 			sm[j] = &modes[rnd((uint32_t)nmodes)];
-		while (is_umac(sm[j]));
+		while ((is_umac(sm[j]) && !ref_has_umac) || !supports(e, sm[j]));
 		make_keys(sm[j], &keys[j], round + j);
 		seq[j] = j == 0 ? 0xfffffff0u : (uint32_t)dssh_test_rand(&rng);
 		if (side_init(&ref[j], ref_engine, sm[j], &keys[j], true) != 0 ||
@@ -521,9 +587,27 @@ test_mixed_bursts(void)
 	size_t ei;
 	unsigned round;
 
-	for (ei = 0; ei < nengines; ei++)
+	for (ei = 0; ei < nengines; ei++) {
+		struct dssh_crypto_engine_conf conf = { .max_burst = 5, .socket_id = -1 };
+		struct dssh_crypto_engine *small = NULL;
+
 		for (round = 0; round < 40; round++)
 			mixed_round(engines[ei], engine_names[ei], round);
+		/* a burst larger than the engine's max_burst is split inside */
+#ifdef DSSH_TEST_CRYPTODEV
+		/* one engine instance per device: a second one is refused */
+		conf.devargs = engine_names[ei];
+		CHECK_EQ_INT(dssh_crypto_engine_create("cryptodev", &conf, &small), DSSH_ERR_BUSY);
+		continue;
+#else
+		CHECK_EQ_INT(dssh_crypto_engine_create(engine_names[ei], &conf, &small), 0);
+#endif
+		if (small == NULL)
+			continue;
+		for (round = 0; round < 10; round++)
+			mixed_round(small, engine_names[ei], 100 + round);
+		dssh_crypto_engine_free(small);
+	}
 }
 
 /* Lengths that break the block rule are refused per op, never processed. */
@@ -540,7 +624,7 @@ test_bad_ops(void)
 	for (ei = 0; ei < nengines; ei++) {
 		for (mi = 0; mi < nmodes; mi++) {
 			make_keys(&modes[mi], &keys, 0);
-			if (keys.cipher->block_len < 16)
+			if (keys.cipher->block_len < 16 || !supports(engines[ei], &modes[mi]))
 				continue;     /* chacha: any length >= 16 is well formed */
 			if (side_init(&s, engines[ei], &modes[mi], &keys, false) != 0) {
 				side_free(&s);
@@ -565,6 +649,18 @@ main(void)
 	size_t i;
 
 	build_modes();
+#ifdef DSSH_TEST_CRYPTODEV
+	{
+		char *eal_argv[] = { "test_engines_cryptodev", "--no-huge", "--no-pci", "-m", "256",
+		    "--no-shconf", "--log-level", "error",
+		    "--vdev", "crypto_aesni_mb", "--vdev", "crypto_openssl", NULL };
+
+		if (rte_eal_init((int)DSSH_ARRAY_SIZE(eal_argv) - 1, eal_argv) < 0) {
+			fprintf(stderr, "EAL init failed: skipping\n");
+			return 77;
+		}
+	}
+#endif
 	setup_engines();
 	if (ref_engine == NULL)
 		DSSH_TEST_END();
@@ -575,5 +671,8 @@ main(void)
 	for (i = 0; i < nengines; i++)
 		dssh_crypto_engine_free(engines[i]);
 	dssh_crypto_engine_free(ref_engine);
+#ifdef DSSH_TEST_CRYPTODEV
+	rte_eal_cleanup();
+#endif
 	DSSH_TEST_END();
 }

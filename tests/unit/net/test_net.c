@@ -186,6 +186,17 @@ test_parse(void)
 	CHECK_EQ_INT(dssh_net_parse_ipv4_prefix("1.2.3.4/5/6", &ip, &pl), DSSH_ERR_INVALID_FORMAT);
 	CHECK_EQ_INT(dssh_net_parse_ipv4_prefix(
 	    "111111111111111111111111111111111111111", &ip, &pl), DSSH_ERR_INVALID_FORMAT);
+	uint8_t a6[16];
+	CHECK_EQ_INT(dssh_net_parse_ipv6_prefix("2001:2::2/64", a6, &pl), 0);
+	CHECK_EQ_INT(pl, 64);
+	CHECK_EQ_INT(a6[1], 1);
+	CHECK_EQ_INT(a6[15], 2);
+	CHECK_EQ_INT(dssh_net_parse_ipv6_prefix("2001:2::2", a6, &pl), 0);
+	CHECK_EQ_INT(pl, 128);
+	CHECK_EQ_INT(dssh_net_parse_ipv6_prefix("2001:2::2/129", a6, &pl), DSSH_ERR_INVALID_FORMAT);
+	CHECK_EQ_INT(dssh_net_parse_ipv6_prefix("2001:2::2/", a6, &pl), DSSH_ERR_INVALID_FORMAT);
+	CHECK_EQ_INT(dssh_net_parse_ipv6_prefix("2001:2:::2/64", a6, &pl), DSSH_ERR_INVALID_FORMAT);
+	CHECK_EQ_INT(dssh_net_parse_ipv6_prefix("198.18.0.1", a6, &pl), DSSH_ERR_INVALID_FORMAT);
 	dssh_net_format_ipv4(OUR_IP, s);
 	CHECK_STR(s, "198.18.0.2");
 }
@@ -713,6 +724,287 @@ test_fuzz(void)
 	dssh_net_ctx_free(ctx);
 }
 
+/* ---- IPv6 ---- */
+
+static const uint8_t our6[16] = { 0x20, 0x01, 0, 2, [15] = 2 };
+static const uint8_t peer6[16] = { 0x20, 0x01, 0, 2, [15] = 1 };
+
+static struct dssh_net_ctx *
+mkctx6(struct sent *s)
+{
+	struct dssh_net_conf c;
+	struct dssh_net_ctx *ctx = NULL;
+
+	memset(s, 0, sizeof(*s));
+	memset(&c, 0, sizeof(c));
+	memcpy(c.mac, our_mac, 6);
+	c.ip = OUR_IP;
+	c.prefix_len = 24;
+	c.ip6_enabled = true;
+	memcpy(c.ip6, our6, 16);
+	c.ip6_prefix_len = 64;
+	c.tx = tx_cb;
+	c.tx_arg = s;
+	CHECK_EQ_INT(dssh_net_ctx_new(&c, &ctx), 0);
+	return ctx;
+}
+
+static uint16_t
+csum6(const uint8_t *src, const uint8_t *dst, const uint8_t *m, size_t len)
+{
+	uint8_t t[8] = { 0 };
+	uint32_t sum;
+
+	dssh_put_u32be(t, (uint32_t)len);
+	t[7] = 58;
+	sum = dssh_net_csum_partial(src, 16, 0);
+	sum = dssh_net_csum_partial(dst, 16, sum);
+	sum = dssh_net_csum_partial(t, 8, sum);
+	return dssh_net_csum_fold(dssh_net_csum_partial(m, len, sum));
+}
+
+/* Ethernet + IPv6 + ICMPv6 message m (checksum filled in). */
+static size_t
+mk6(uint8_t *f, const uint8_t *edst, const uint8_t *src, const uint8_t *dst, uint8_t nh,
+    uint8_t hlim, const uint8_t *m, size_t len)
+{
+	uint8_t *ip = f + mk_eth(f, edst, peer_mac, 0x86dd);
+
+	memset(ip, 0, 40);
+	ip[0] = 0x60;
+	p16(ip + 4, (uint16_t)len);
+	ip[6] = nh;
+	ip[7] = hlim;
+	memcpy(ip + 8, src, 16);
+	memcpy(ip + 24, dst, 16);
+	memcpy(ip + 40, m, len);
+	if (nh == 58) {
+		p16(ip + 42, 0);
+		p16(ip + 42, csum6(src, dst, ip + 40, len));
+	}
+	return 54 + len;
+}
+
+static size_t
+mk_ns(uint8_t *f, const uint8_t *target, int with_slla)
+{
+	uint8_t m[32] = { 135 }, dst[16] = { 0xff, 0x02, [11] = 1, [12] = 0xff };
+	uint8_t emac[6] = { 0x33, 0x33, 0xff };
+
+	memcpy(dst + 13, target + 13, 3);
+	memcpy(emac + 3, target + 13, 3);
+	memcpy(m + 8, target, 16);
+	m[24] = 1;
+	m[25] = 1;
+	memcpy(m + 26, peer_mac, 6);
+	return mk6(f, emac, peer6, dst, 58, 255, m, with_slla ? 32 : 24);
+}
+
+static void
+test_ipv6_nd(void)
+{
+	struct sent s;
+	struct dssh_net_ctx *ctx = mkctx6(&s);
+	static uint8_t f[2048];
+	uint8_t mac[6], ll[16];
+	size_t n;
+
+	CHECK_EQ_INT(dssh_net_start(ctx, 0), 0);
+	CHECK_EQ_INT(s.n, 3);  /* gratuitous ARP, unsolicited NA for both addresses */
+	CHECK_EQ_INT(g16(s.f[1] + 12), 0x86dd);
+	CHECK_MEM(s.f[1], "\x33\x33\x00\x00\x00\x01", 6);
+	CHECK_EQ_INT(s.f[1][54], 136);
+	CHECK_EQ_INT(s.f[1][58], 0x20);  /* O, not S */
+	s.n = 0;
+	n = mk_ns(f, our6, 1);
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), 0);
+	CHECK_EQ_INT(s.n, 1);
+	CHECK_EQ_INT(s.len[0], 14 + 40 + 32);
+	CHECK_MEM(s.f[0], peer_mac, 6);
+	CHECK_EQ_INT(s.f[0][21], 255);
+	CHECK_MEM(s.f[0] + 22, our6, 16);
+	CHECK_MEM(s.f[0] + 38, peer6, 16);
+	CHECK_EQ_INT(s.f[0][54], 136);
+	CHECK_EQ_INT(s.f[0][58], 0x60);  /* S, O */
+	CHECK_MEM(s.f[0] + 62, our6, 16);
+	CHECK_EQ_INT(s.f[0][78], 2);
+	CHECK_MEM(s.f[0] + 80, our_mac, 6);
+	CHECK_EQ_INT(csum6(our6, peer6, s.f[0] + 54, 32), 0);
+	CHECK_EQ_INT(dssh_net_nd_lookup(ctx, peer6, mac), 0);
+	CHECK_MEM(mac, peer_mac, 6);
+	/* our link-local address is answered too */
+	dssh_net_ip6_link_local(ctx, ll);
+	CHECK_EQ_INT(ll[0], 0xfe);
+	CHECK_EQ_INT(ll[8], 0x00);    /* 0x02 ^ 0x02 */
+	CHECK_EQ_INT(ll[11], 0xff);
+	s.n = 0;
+	n = mk_ns(f, ll, 1);
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), 0);
+	CHECK_EQ_INT(s.n, 1);
+	CHECK_MEM(s.f[0] + 62, ll, 16);
+	/* invalid: hop limit, zero-length option, option running past the end, multicast target */
+	s.n = 0;
+	n = mk_ns(f, our6, 1);
+	f[21] = 254;
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), DSSH_ERR_INVALID_FORMAT);
+	n = mk_ns(f, our6, 1);
+	f[54 + 25] = 0;
+	p16(f + 56, 0);
+	p16(f + 56, csum6(peer6, f + 38, f + 54, 32));
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), DSSH_ERR_INVALID_FORMAT);
+	n = mk_ns(f, our6, 1);
+	f[54 + 25] = 2;
+	p16(f + 56, 0);
+	p16(f + 56, csum6(peer6, f + 38, f + 54, 32));
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), DSSH_ERR_INVALID_FORMAT);
+	CHECK_EQ_INT(dropped(ctx, DSSH_NET_DROP_ND_INVALID), 3);
+	/* not our target */
+	n = mk_ns(f, peer6, 1);
+	memcpy(f, "\x33\x33\xff\x00\x00\x02", 6);
+	memcpy(f + 38 + 13, our6 + 13, 3);
+	p16(f + 56, 0);
+	p16(f + 56, csum6(peer6, f + 38, f + 54, 32));
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), DSSH_ERR_NOT_FOUND);
+	CHECK_EQ_INT(dropped(ctx, DSSH_NET_DROP_ND_NOT_FOR_US), 1);
+	/* somebody else's solicited-node group: filtered at Ethernet */
+	n = mk_ns(f, peer6, 1);
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), DSSH_ERR_NOT_FOUND);
+	CHECK_EQ_INT(dropped(ctx, DSSH_NET_DROP_ETH_NOT_FOR_US), 1);
+	CHECK_EQ_INT(s.n, 0);
+	/* entries expire */
+	dssh_net_tick(ctx, 60000);
+	CHECK_EQ_INT(dssh_net_nd_lookup(ctx, peer6, mac), DSSH_ERR_NOT_FOUND);
+	dssh_net_ctx_free(ctx);
+}
+
+static void
+test_ipv6_echo_and_malformed(void)
+{
+	struct sent s;
+	struct dssh_net_ctx *ctx = mkctx6(&s);
+	static uint8_t f[2048], m[1500];
+	uint8_t ns_frame[128], tgt[16];
+	size_t n, len = 8 + 100;
+
+	n = mk_ns(ns_frame, our6, 1);
+	CHECK_EQ_INT(dssh_net_input(ctx, ns_frame, n, 0, 0), 0);
+	s.n = 0;
+	memset(m, 0, sizeof(m));
+	m[0] = 128;
+	p16(m + 4, 0x77);
+	for (size_t i = 8; i < len; i++)
+		m[i] = (uint8_t)i;
+	n = mk6(f, our_mac, peer6, our6, 58, 64, m, len);
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), 0);
+	CHECK_EQ_INT(s.n, 1);
+	CHECK_EQ_INT(s.len[0], n);
+	CHECK_EQ_INT(s.f[0][54], 129);
+	CHECK_MEM(s.f[0] + 22, our6, 16);
+	CHECK_MEM(s.f[0] + 38, peer6, 16);
+	CHECK_MEM(s.f[0] + 58, f + 58, len - 4);
+	CHECK_EQ_INT(csum6(our6, peer6, s.f[0] + 54, len), 0);
+	CHECK_EQ_INT(dssh_net_stats(ctx)->tx_icmp6_echo_reply, 1);
+
+	/* every truncation is dropped */
+	s.n = 0;
+	for (size_t cut = 14; cut < n; cut++)
+		CHECK(dssh_net_input(ctx, f, cut, 0, 0) < 0);
+	CHECK_EQ_INT(s.n, 0);
+	CHECK_EQ_INT(dropped(ctx, DSSH_NET_DROP_IP6_TRUNCATED), 40);
+	CHECK_EQ_INT(dropped(ctx, DSSH_NET_DROP_IP6_BAD_LENGTH), len);
+	/* bad version, bad checksum, fragment header, multicast source */
+	n = mk6(f, our_mac, peer6, our6, 58, 64, m, len);
+	f[14] = 0x40;
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), DSSH_ERR_INVALID_FORMAT);
+	n = mk6(f, our_mac, peer6, our6, 58, 64, m, len);
+	f[70] ^= 1;
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), DSSH_ERR_INVALID_FORMAT);
+	n = mk6(f, our_mac, peer6, our6, 44, 64, m, len);
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), DSSH_ERR_UNSUPPORTED);
+	n = mk6(f, our_mac, (const uint8_t *)"\xff\x02\0\0\0\0\0\0\0\0\0\0\0\0\0\1", our6, 58, 64, m, len);
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), DSSH_ERR_INVALID_FORMAT);
+	CHECK_EQ_INT(dropped(ctx, DSSH_NET_DROP_IP6_BAD_VERSION), 1);
+	CHECK_EQ_INT(dropped(ctx, DSSH_NET_DROP_ICMP6_BAD_CHECKSUM), 1);
+	CHECK_EQ_INT(dropped(ctx, DSSH_NET_DROP_IP6_UNSUPPORTED_HEADER), 1);
+	CHECK_EQ_INT(dropped(ctx, DSSH_NET_DROP_IP6_BAD_SRC), 1);
+	/* short ICMPv6, unhandled type (router advertisement) */
+	n = mk6(f, our_mac, peer6, our6, 58, 64, m, 3);
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), DSSH_ERR_MSG_INCOMPLETE);
+	m[0] = 134;
+	n = mk6(f, our_mac, peer6, our6, 58, 255, m, 16);
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), DSSH_ERR_UNSUPPORTED);
+	CHECK_EQ_INT(dropped(ctx, DSSH_NET_DROP_ICMP6_UNHANDLED), 1);
+	CHECK_EQ_INT(s.n, 0);
+
+	/* UDP: port unreachable quoting the datagram */
+	memset(m, 0, 16);
+	p16(m + 4, 16);
+	n = mk6(f, our_mac, peer6, our6, 17, 64, m, 16);
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), DSSH_ERR_NOT_FOUND);
+	CHECK_EQ_INT(s.n, 1);
+	CHECK_EQ_INT(s.f[0][54], 1);
+	CHECK_EQ_INT(s.f[0][55], 4);
+	CHECK_EQ_INT(s.len[0], 14 + 40 + 8 + 40 + 16);
+	CHECK_MEM(s.f[0] + 62, f + 14, 56);
+	CHECK_EQ_INT(csum6(our6, peer6, s.f[0] + 54, 8 + 56), 0);
+	p16(f + 54 + 4, 17);  /* UDP length beyond the payload */
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), DSSH_ERR_INVALID_FORMAT);
+
+	/* reply to an unknown neighbour: solicitation to its solicited-node group, once a second */
+	s.n = 0;
+	memcpy(tgt, peer6, 16);
+	tgt[15] = 9;
+	memset(m, 0, 16);
+	m[0] = 128;
+	n = mk6(f, our_mac, tgt, our6, 58, 64, m, 16);
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), 0);
+	CHECK_EQ_INT(s.n, 1);
+	CHECK_MEM(s.f[0], "\x33\x33\xff\x00\x00\x09", 6);
+	CHECK_EQ_INT(s.f[0][54], 135);
+	CHECK_MEM(s.f[0] + 62, tgt, 16);
+	CHECK_EQ_INT(dropped(ctx, DSSH_NET_DROP_TX_ND_PENDING), 1);
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 500), 0);
+	CHECK_EQ_INT(s.n, 1);
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 1000), 0);
+	CHECK_EQ_INT(s.n, 2);
+	/* off-link without a router: no route */
+	tgt[3] = 3;
+	n = mk6(f, our_mac, tgt, our6, 58, 64, m, 16);
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 0), 0);
+	CHECK_EQ_INT(dropped(ctx, DSSH_NET_DROP_TX_NO_ROUTE), 1);
+	dssh_net_ctx_free(ctx);
+}
+
+static void
+test_ipv6_fuzz(void)
+{
+	struct sent s;
+	struct dssh_net_ctx *ctx = mkctx6(&s);
+	static uint8_t f[2048], m[256];
+	uint64_t seed = 99;
+	const struct dssh_net_stats *st = dssh_net_stats(ctx);
+
+	for (int i = 0; i < 100000; i++) {
+		size_t n, len = 8 + dssh_test_rand(&seed) % 64;
+
+		if (i & 1) {
+			n = mk_ns(f, our6, 1);
+		} else {
+			memset(m, 0, len);
+			m[0] = (uint8_t)((i & 2) ? 128 : 136);
+			n = mk6(f, our_mac, peer6, our6, 58, 255, m, len);
+		}
+		for (int k = 0; k < 2; k++)
+			f[14 + dssh_test_rand(&seed) % (n - 14)] ^= (uint8_t)(1u << (dssh_test_rand(&seed) % 8));
+		if (i & 4)
+			n = dssh_test_rand(&seed) % (n + 1);
+		CHECK(dssh_net_input(ctx, f, n, 0, (uint64_t)i) <= 0);
+	}
+	CHECK_EQ_INT(st->rx_frames, 100000);
+	CHECK(st->drops > 50000);
+	dssh_net_ctx_free(ctx);
+}
+
 int
 main(void)
 {
@@ -729,5 +1021,8 @@ main(void)
 	DSSH_RUN(test_icmp_udp);
 	DSSH_RUN(test_tx_offload_flag);
 	DSSH_RUN(test_fuzz);
+	DSSH_RUN(test_ipv6_nd);
+	DSSH_RUN(test_ipv6_echo_and_malformed);
+	DSSH_RUN(test_ipv6_fuzz);
 	DSSH_TEST_END();
 }

@@ -772,8 +772,30 @@ test_openssh_v1_parse(void)
 		CHECK_EQ_INT(run("ssh-keygen -q -N secretpass -t ecdsa -m PEM -f %s </dev/null",
 		    path), 0);
 		t = slurp(path);
+		CHECK(t != NULL);
 		if (t != NULL)
+			CHECK_EQ_INT(dssh_sshkey_parse_private(t, strlen(t), &key), DSSH_ERR_UNSUPPORTED);
+		CHECK(key == NULL);
+		free(t);
+		snprintf(path, sizeof(path), "%s/enc_pkcs8", tmpdir);
+		CHECK_EQ_INT(run("ssh-keygen -q -N secretpass -t rsa -b 1024 -m PKCS8 -f %s </dev/null",
+		    path), 0);
+		t = slurp(path);
+		CHECK(t != NULL);
+		if (t != NULL)
+			CHECK_EQ_INT(dssh_sshkey_parse_private(t, strlen(t), &key), DSSH_ERR_UNSUPPORTED);
+		CHECK(key == NULL);
+		free(t);
+		/* The markers removed: the decoder still must not prompt or succeed. */
+		snprintf(path, sizeof(path), "%s/enc_pem", tmpdir);
+		t = slurp(path);
+		if (t != NULL) {
+			char *pt = strstr(t, "Proc-Type");
+
+			if (pt != NULL)
+				pt[0] = 'X';
 			CHECK(dssh_sshkey_parse_private(t, strlen(t), &key) < 0);
+		}
 		CHECK(key == NULL);
 		free(t);
 	}

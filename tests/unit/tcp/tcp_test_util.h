@@ -8,6 +8,7 @@
 #include "dssh_err.h"
 #include "dssh_tcp.h"
 #include "dssh_util.h"
+#include "dssh_buf.h"
 #include "dssh_test.h"
 
 #define IP_A 0x0a000001u   /* 10.0.0.1: the stack under test */

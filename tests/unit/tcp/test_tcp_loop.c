@@ -147,6 +147,8 @@ static void end_read(struct end *e)
 		e->rx_eof = true;
 }
 
+static unsigned loss_pm = 20;
+
 static void run(enum dssh_tcp_cc_algo cc, bool sack, bool ts, uint64_t seed, uint64_t a2b,
     uint64_t b2a)
 {
@@ -169,7 +171,7 @@ static void run(enum dssh_tcp_cc_algo cc, bool sack, bool ts, uint64_t seed, uin
 	if (sa == NULL || sb == NULL)
 		return;
 	ab.rng = seed; ba.rng = seed ^ 0x5555;
-	ab.loss_pm = ba.loss_pm = 20;
+	ab.loss_pm = ba.loss_pm = loss_pm;
 	ab.reorder_pm = ba.reorder_pm = 50;
 	ab.dup_pm = ba.dup_pm = 10;
 	ea.tx_seed = eb.rx_seed = seed + 1;
@@ -224,14 +226,60 @@ static void run(enum dssh_tcp_cc_algo cc, bool sack, bool ts, uint64_t seed, uin
 		if (ea.fin_sent && eb.fin_sent && ab.n == 0 && ba.n == 0 &&
 		    dssh_tcp_timers(sa, now) == UINT64_MAX && dssh_tcp_timers(sb, now) == UINT64_MAX)
 			break;
-		now += 100;
+		{
+			/* jump to the next thing that happens */
+			uint64_t nx = DSSH_MIN(dssh_tcp_timers(sa, now), dssh_tcp_timers(sb, now));
+			size_t q;
+
+			for (q = 0; q < ab.n; q++)
+				nx = DSSH_MIN(nx, ab.q[q].due);
+			for (q = 0; q < ba.n; q++)
+				nx = DSSH_MIN(nx, ba.q[q].due);
+			now = nx > now + 20 ? (nx == UINT64_MAX ? now + 1000 : nx) : now + 20;
+		}
 		chan_deliver(&ab, sb, now);
 		chan_deliver(&ba, sa, now);
-		if (ea.bad || eb.bad)
+		if (ea.bad || eb.bad) {
+			struct end *es[2] = { &ea, &eb };
+			int z;
+
+			for (z = 0; z < 2; z++) {
+				struct dssh_tcp_conn_info in;
+
+				if (es[z]->c == NULL)
+					continue;
+				dssh_tcp_conn_get_info(es[z]->c, &in);
+				fprintf(stderr, "  %c: %s una %u nxt %u max %u wnd %u rcv_nxt %u rwnd %u "
+				    "cwnd %u sbuf %u rq %u ooo %u sb %u rec %d tx %llu/%llu rx %llu\n",
+				    'A' + z, dssh_tcp_state_name(in.state), in.snd_una - in.iss,
+				    in.snd_nxt - in.iss, in.snd_max - in.iss, in.snd_wnd,
+				    in.rcv_nxt - in.irs, in.rcv_wnd, in.cwnd, in.sndbuf_used,
+				    in.rcv_queued, in.ooo_ranges, in.sacked_ranges, in.in_recovery,
+				    (unsigned long long)es[z]->tx_done,
+				    (unsigned long long)es[z]->tx_total,
+				    (unsigned long long)es[z]->rx_done);
+			}
 			break;
+		}
 	}
 	CHECK(!ea.bad);
 	CHECK(!eb.bad);
+	if (ea.bad || eb.bad || eb.rx_done != a2b || ea.rx_done != b2a) {
+		struct dssh_tcp_stats x, y;
+
+		dssh_tcp_get_stats(sa, &x);
+		dssh_tcp_get_stats(sb, &y);
+		fprintf(stderr, "  FAIL seed %llu t=%.3f: A rst_sent %llu rst_rcvd %llu timedout %llu "
+		    "chack %llu | B rst_sent %llu rst_rcvd %llu timedout %llu chack %llu nocon %llu "
+		    "cookies %llu/%llu\n",
+		    (unsigned long long)seed, (now - 1000000) / 1e6,
+		    (unsigned long long)x.rst_sent, (unsigned long long)x.rst_rcvd,
+		    (unsigned long long)x.conns_timedout, (unsigned long long)x.challenge_acks,
+		    (unsigned long long)y.rst_sent, (unsigned long long)y.rst_rcvd,
+		    (unsigned long long)y.conns_timedout, (unsigned long long)y.challenge_acks,
+		    (unsigned long long)y.in_no_conn, (unsigned long long)y.syn_cookies_sent,
+		    (unsigned long long)y.syn_cookies_ok);
+	}
 	CHECK_EQ_INT(eb.rx_done, a2b);
 	CHECK_EQ_INT(ea.rx_done, b2a);
 	CHECK(ea.rx_eof);
@@ -274,8 +322,22 @@ static void test_loop_newreno_sack(void)
 	run(DSSH_TCP_CC_NEWRENO, true, true, 0x777ull, 4u << 20, 1u << 20);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* stress mode: test_tcp_loop N [loss per mille] runs N extra seeds of each variant (1 MiB) */
+	if (argc > 1) {
+		unsigned long i, n = strtoul(argv[1], NULL, 10);
+
+		if (argc > 2)
+			loss_pm = (unsigned)strtoul(argv[2], NULL, 10);
+
+		for (i = 0; i < n; i++) {
+			run(DSSH_TCP_CC_CUBIC, true, true, 1000 + i, 1u << 20, 256u << 10);
+			run(DSSH_TCP_CC_NEWRENO, false, false, 5000 + i, 1u << 20, 256u << 10);
+			run(DSSH_TCP_CC_CUBIC, true, false, 9000 + i, 1u << 20, 0);
+		}
+		DSSH_TEST_END();
+	}
 	DSSH_RUN(test_loop_cubic_sack);
 	DSSH_RUN(test_loop_newreno_nosack);
 	DSSH_RUN(test_loop_newreno_sack);

@@ -1,0 +1,611 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * DPDK cryptodev engine: one engine instance owns one crypto device (named
+ * by conf->devargs, e.g. "crypto_aesni_mb" or "crypto_openssl"; the first
+ * device when NULL) and its queue pair 0. The caller owns the EAL: the
+ * device must exist (--vdev=... or a bound QAT function) before the engine
+ * is created. Sessions are per SA; ops are enqueued in bursts and completed
+ * asynchronously, returned in submission order.
+ *
+ * Modes: aes128/256-gcm@openssh.com and aes-ctr with hmac-sha2-256/512
+ * (classic and -etm). chacha20-poly1305@openssh.com and UMAC have no
+ * cryptodev transform that expresses them: sa_init says DSSH_ERR_UNSUPPORTED.
+ *
+ * The packet is copied into an mbuf as seq(4) || packet || tag, because the
+ * HMAC input starts with the sequence number and the API's packet buffers
+ * have no headroom (and are not DPDK memory); the result is copied back.
+ *
+ * Counter width: the aesni_mb PMD (IPsec-MB) increments only the low 32 bits
+ * of an AES-CTR counter block, SSH carries through 128 bits. A packet whose
+ * counter range crosses a 2^32 boundary is therefore done in software
+ * (OpenSSL EVP AES-CTR + EVP_MAC HMAC) inside submit(); it still completes in
+ * submission order. That happens about once per 2^32 blocks (64 GiB).
+ *
+ * MAC checks: for HMAC the device generates the MAC and it is compared here
+ * in constant time. For GCM the device verifies the tag itself (there is no
+ * generate-only GCM decrypt op); a failure there is reported per op as for
+ * the other engines.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include <rte_cryptodev.h>
+#include <rte_crypto.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "dssh_crypto_driver.h"
+#include "dssh_err.h"
+#include "dssh_log.h"
+#include "dssh_util.h"
+
+#define CDEV_INFLIGHT 128u          /* ops in flight per engine */
+#define CDEV_DESC 256u              /* queue descriptors >= in flight */
+#define CDEV_IV_OFF (sizeof(struct rte_crypto_op) + sizeof(struct rte_crypto_sym_op))
+#define CDEV_AAD_OFF (CDEV_IV_OFF + 16)
+#define CDEV_IDX_OFF (CDEV_AAD_OFF + 16)
+#define CDEV_PRIV 48u
+#define CDEV_MBUF_ROOM 65535u
+#define CDEV_MAX_LEN (CDEV_MBUF_ROOM - RTE_PKTMBUF_HEADROOM - 4 - 2 * DSSH_CRYPTO_MAX_TAG)
+
+enum cdev_kind { CK_GCM, CK_CTR_HMAC, CK_CTR_ETM };
+
+struct cdev_sa {
+	void *sess;
+	enum cdev_kind kind;
+	unsigned mac_len;
+	uint8_t gcm_iv[12];
+	uint8_t ctr[16];
+	/* software path for a CTR packet crossing a 2^32 counter boundary */
+	EVP_CIPHER_CTX *sw_ctr;
+	EVP_MAC_CTX *sw_mac;
+};
+
+struct cdev_pending {
+	struct dssh_crypto_op *op;
+	struct rte_crypto_op *cop;
+	struct rte_mbuf *m;
+	bool done;
+};
+
+struct cdev_engine {
+	uint8_t dev_id;
+	bool started, owned;
+	struct rte_mempool *sess_mp, *op_mp, *mbuf_mp;
+	struct cdev_pending ring[CDEV_INFLIGHT];
+	unsigned head, count;
+};
+
+static inline struct cdev_engine *
+ceng(struct dssh_crypto_engine *e)
+{
+	return e->priv;
+}
+
+static inline struct cdev_sa *
+csa(struct dssh_crypto_sa *sa)
+{
+	return sa->priv;
+}
+
+static unsigned cdev_instances;
+/* Devices owned by an engine instance: one instance configures and starts
+ * its device (a core wanting its own queue uses its own device, e.g.
+ * --vdev crypto_aesni_mb0 --vdev crypto_aesni_mb1). */
+static uint64_t cdev_in_use;
+
+static int
+cdev_engine_init(struct dssh_crypto_engine *e, const struct dssh_crypto_engine_conf *conf)
+{
+	struct cdev_engine *ce = ceng(e);
+	struct rte_cryptodev_config dconf;
+	struct rte_cryptodev_qp_conf qconf;
+	struct rte_cryptodev_info info;
+	char name[RTE_MEMPOOL_NAMESIZE];
+	unsigned inst = __atomic_fetch_add(&cdev_instances, 1, __ATOMIC_RELAXED);
+	int dev, socket = conf && conf->socket_id >= 0 ? conf->socket_id : SOCKET_ID_ANY;
+	int r = DSSH_ERR_UNSUPPORTED;
+
+	if (rte_cryptodev_count() == 0) {
+		dssh_error("cryptodev: no crypto device (is the EAL up with a crypto vdev?)");
+		return DSSH_ERR_UNSUPPORTED;
+	}
+	dev = conf && conf->devargs ? rte_cryptodev_get_dev_id(conf->devargs) : 0;
+	if (dev < 0) {
+		dssh_error("cryptodev: no device named %s", conf->devargs);
+		return DSSH_ERR_NOT_FOUND;
+	}
+	if (dev >= 64 || (__atomic_fetch_or(&cdev_in_use, UINT64_C(1) << dev, __ATOMIC_ACQ_REL) &
+	    (UINT64_C(1) << dev)) != 0) {
+		dssh_error("cryptodev: device %d is already owned by another engine instance", dev);
+		return DSSH_ERR_BUSY;
+	}
+	ce->dev_id = (uint8_t)dev;
+	ce->owned = true;
+	rte_cryptodev_info_get(ce->dev_id, &info);
+	snprintf(name, sizeof(name), "dssh_cs%u", inst);
+	ce->sess_mp = rte_cryptodev_sym_session_pool_create(name, 1024,
+	    rte_cryptodev_sym_get_private_session_size(ce->dev_id), 0, 0, socket);
+	snprintf(name, sizeof(name), "dssh_co%u", inst);
+	ce->op_mp = rte_crypto_op_pool_create(name, RTE_CRYPTO_OP_TYPE_SYMMETRIC,
+	    2 * CDEV_INFLIGHT, 0, CDEV_PRIV, socket);
+	snprintf(name, sizeof(name), "dssh_cm%u", inst);
+	ce->mbuf_mp = rte_pktmbuf_pool_create(name, 2 * CDEV_INFLIGHT, 0, 0,
+	    CDEV_MBUF_ROOM, socket);
+	if (ce->sess_mp == NULL || ce->op_mp == NULL || ce->mbuf_mp == NULL) {
+		r = DSSH_ERR_ALLOC;
+		goto fail;
+	}
+	memset(&dconf, 0, sizeof(dconf));
+	dconf.socket_id = socket == SOCKET_ID_ANY ? (int)rte_socket_id() : socket;
+	dconf.nb_queue_pairs = 1;
+	memset(&qconf, 0, sizeof(qconf));
+	qconf.nb_descriptors = CDEV_DESC;
+	qconf.mp_session = ce->sess_mp;
+	if (rte_cryptodev_configure(ce->dev_id, &dconf) < 0 ||
+	    rte_cryptodev_queue_pair_setup(ce->dev_id, 0, &qconf, dconf.socket_id) < 0 ||
+	    rte_cryptodev_start(ce->dev_id) < 0) {
+		dssh_error("cryptodev: cannot start device %u (%s)", ce->dev_id, info.driver_name);
+		r = DSSH_ERR_SYSTEM;
+		goto fail;
+	}
+	ce->started = true;
+	dssh_verbose("cryptodev: device %u driver %s", ce->dev_id, info.driver_name);
+	return 0;
+ fail:
+	rte_mempool_free(ce->mbuf_mp);
+	rte_mempool_free(ce->op_mp);
+	rte_mempool_free(ce->sess_mp);
+	if (ce->owned)
+		__atomic_fetch_and(&cdev_in_use, ~(UINT64_C(1) << ce->dev_id), __ATOMIC_ACQ_REL);
+	memset(ce, 0, sizeof(*ce));
+	return r;
+}
+
+static void cdev_poll(struct cdev_engine *ce);
+
+static void
+cdev_engine_fini(struct dssh_crypto_engine *e)
+{
+	struct cdev_engine *ce = ceng(e);
+
+	/* finish what is in flight so that no mbuf holds data */
+	while (ce->count > 0) {
+		cdev_poll(ce);
+		while (ce->count > 0 && ce->ring[ce->head].done) {
+			ce->head = (ce->head + 1) % CDEV_INFLIGHT;
+			ce->count--;
+		}
+	}
+	if (ce->started)
+		rte_cryptodev_stop(ce->dev_id);
+	rte_mempool_free(ce->mbuf_mp);
+	rte_mempool_free(ce->op_mp);
+	rte_mempool_free(ce->sess_mp);
+	if (ce->owned)
+		__atomic_fetch_and(&cdev_in_use, ~(UINT64_C(1) << ce->dev_id), __ATOMIC_ACQ_REL);
+	memset(ce, 0, sizeof(*ce));
+}
+
+static void
+cdev_sa_fini(struct dssh_crypto_sa *sa)
+{
+	struct cdev_sa *s = csa(sa);
+	struct cdev_engine *ce = ceng(sa->engine);
+
+	if (s->sess != NULL)
+		rte_cryptodev_sym_session_free(ce->dev_id, s->sess);
+	EVP_CIPHER_CTX_free(s->sw_ctr);
+	EVP_MAC_CTX_free(s->sw_mac);
+	dssh_wipe(s, sizeof(*s));
+}
+
+static int
+cdev_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
+{
+	struct cdev_sa *s = csa(sa);
+	struct cdev_engine *ce = ceng(sa->engine);
+	struct rte_crypto_sym_xform x[2];
+	bool seal = sa->dir == DSSH_CRYPTO_SEAL;
+	const char *digest;
+	EVP_MAC *mac = NULL;
+	OSSL_PARAM params[2];
+	const EVP_CIPHER *ctr;
+	int r = DSSH_ERR_UNSUPPORTED;
+
+	memset(x, 0, sizeof(x));
+	switch (sa->cipher->id) {
+	case DSSH_CIPHER_AES128_GCM:
+	case DSSH_CIPHER_AES256_GCM:
+		s->kind = CK_GCM;
+		x[0].type = RTE_CRYPTO_SYM_XFORM_AEAD;
+		x[0].aead.op = seal ? RTE_CRYPTO_AEAD_OP_ENCRYPT : RTE_CRYPTO_AEAD_OP_DECRYPT;
+		x[0].aead.algo = RTE_CRYPTO_AEAD_AES_GCM;
+		x[0].aead.key.data = keys->key;
+		x[0].aead.key.length = sa->cipher->key_len;
+		x[0].aead.iv.offset = CDEV_IV_OFF;
+		x[0].aead.iv.length = 12;
+		x[0].aead.digest_length = 16;
+		x[0].aead.aad_length = 4;
+		memcpy(s->gcm_iv, keys->iv, 12);
+		break;
+	case DSSH_CIPHER_AES128_CTR:
+	case DSSH_CIPHER_AES192_CTR:
+	case DSSH_CIPHER_AES256_CTR: {
+		struct rte_crypto_sym_xform *c, *a;
+
+		switch (sa->mac->id) {
+		case DSSH_MAC_HMAC_SHA2_256:
+		case DSSH_MAC_HMAC_SHA2_256_ETM:
+			digest = "SHA256";
+			break;
+		case DSSH_MAC_HMAC_SHA2_512:
+		case DSSH_MAC_HMAC_SHA2_512_ETM:
+			digest = "SHA512";
+			break;
+		default:
+			return DSSH_ERR_UNSUPPORTED;
+		}
+		s->kind = sa->mac->etm ? CK_CTR_ETM : CK_CTR_HMAC;
+		s->mac_len = sa->mac->mac_len;
+		/* MAC first: seal classic (over plaintext), open ETM (over
+		 * ciphertext); cipher first otherwise. */
+		if ((seal && !sa->mac->etm) || (!seal && sa->mac->etm)) {
+			a = &x[0]; c = &x[1];
+		} else {
+			c = &x[0]; a = &x[1];
+		}
+		x[0].next = &x[1];
+		c->type = RTE_CRYPTO_SYM_XFORM_CIPHER;
+		/* CTR decryption is the same keystream XOR; the aesni_mb PMD
+		 * refuses CTR with OP_DECRYPT, so both directions encrypt. */
+		c->cipher.op = RTE_CRYPTO_CIPHER_OP_ENCRYPT;
+		c->cipher.algo = RTE_CRYPTO_CIPHER_AES_CTR;
+		c->cipher.key.data = keys->key;
+		c->cipher.key.length = sa->cipher->key_len;
+		c->cipher.iv.offset = CDEV_IV_OFF;
+		c->cipher.iv.length = 16;
+		a->type = RTE_CRYPTO_SYM_XFORM_AUTH;
+		a->auth.op = RTE_CRYPTO_AUTH_OP_GENERATE;   /* compared here */
+		a->auth.algo = s->mac_len == 32 ? RTE_CRYPTO_AUTH_SHA256_HMAC :
+		    RTE_CRYPTO_AUTH_SHA512_HMAC;
+		a->auth.key.data = keys->mac_key;
+		a->auth.key.length = sa->mac->key_len;
+		a->auth.digest_length = (uint16_t)s->mac_len;
+		memcpy(s->ctr, keys->iv, 16);
+		/* software fallback contexts (see top of file) */
+		ctr = sa->cipher->key_len == 16 ? EVP_aes_128_ctr() :
+		    sa->cipher->key_len == 24 ? EVP_aes_192_ctr() : EVP_aes_256_ctr();
+		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+		    (char *)digest, 0);
+		params[1] = OSSL_PARAM_construct_end();
+		if ((s->sw_ctr = EVP_CIPHER_CTX_new()) == NULL ||
+		    EVP_CipherInit_ex(s->sw_ctr, ctr, NULL, keys->key, keys->iv, 1) != 1 ||
+		    (mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+		    (s->sw_mac = EVP_MAC_CTX_new(mac)) == NULL ||
+		    EVP_MAC_init(s->sw_mac, keys->mac_key, sa->mac->key_len, params) != 1) {
+			r = DSSH_ERR_LIBCRYPTO;
+			goto fail;
+		}
+		EVP_MAC_free(mac);
+		mac = NULL;
+		break;
+	}
+	default:
+		return DSSH_ERR_UNSUPPORTED;
+	}
+	if ((s->sess = rte_cryptodev_sym_session_create(ce->dev_id, x, ce->sess_mp)) == NULL) {
+		dssh_debug("cryptodev: device %u has no session for %s/%s", ce->dev_id,
+		    sa->cipher->name, sa->mac->name);
+		r = DSSH_ERR_UNSUPPORTED;
+		goto fail;
+	}
+	return 0;
+ fail:
+	EVP_MAC_free(mac);
+	EVP_CIPHER_CTX_free(s->sw_ctr);
+	EVP_MAC_CTX_free(s->sw_mac);
+	s->sw_ctr = NULL;
+	s->sw_mac = NULL;
+	return r;
+}
+
+static inline void
+put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
+}
+
+static inline uint32_t
+get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+ctr_add(uint8_t c[16], uint64_t n)
+{
+	int i;
+	unsigned carry;
+
+	for (i = 15; i >= 0 && n != 0; i--) {
+		carry = c[i] + (unsigned)(n & 0xff);
+		c[i] = (uint8_t)carry;
+		n = (n >> 8) + (carry >> 8);
+	}
+}
+
+static void
+gcm_iv_inc(uint8_t iv[12])
+{
+	int i;
+
+	for (i = 11; i >= 4; i--)
+		if (++iv[i] != 0)
+			break;
+}
+
+/* The whole packet in software (CTR counter crosses 2^32; see top). */
+static int
+sw_ctr_hmac(struct dssh_crypto_sa *sa, struct dssh_crypto_op *op, const uint8_t iv[16])
+{
+	struct cdev_sa *s = csa(sa);
+	bool seal = sa->dir == DSSH_CRYPTO_SEAL, etm = s->kind == CK_CTR_ETM;
+	uint8_t seqb[4], mac[64];
+	uint32_t off = etm ? 4 : 0;
+	size_t ml = 0;
+	int ol = 0, r = DSSH_ERR_LIBCRYPTO;
+
+	put_be32(seqb, op->seq);
+	if (EVP_CipherInit_ex(s->sw_ctr, NULL, NULL, NULL, iv, -1) != 1 ||
+	    EVP_MAC_init(s->sw_mac, NULL, 0, NULL) != 1 ||
+	    EVP_MAC_update(s->sw_mac, seqb, 4) != 1)
+		goto out;
+	/* the MAC input is the plaintext (classic) or ciphertext (etm) */
+	if (seal == etm) {
+		if (EVP_CipherUpdate(s->sw_ctr, op->pkt + off, &ol, op->pkt + off,
+		    (int)(op->len - off)) != 1 ||
+		    EVP_MAC_update(s->sw_mac, op->pkt, op->len) != 1)
+			goto out;
+	} else {
+		if (EVP_MAC_update(s->sw_mac, op->pkt, op->len) != 1 ||
+		    EVP_CipherUpdate(s->sw_ctr, op->pkt + off, &ol, op->pkt + off,
+		    (int)(op->len - off)) != 1)
+			goto out;
+	}
+	if (EVP_MAC_final(s->sw_mac, mac, &ml, sizeof(mac)) != 1 || ml != s->mac_len)
+		goto out;
+	if (seal)
+		memcpy(op->pkt + op->len, mac, ml);
+	else if (dssh_ct_memcmp(mac, op->pkt + op->len, ml) != 0) {
+		r = DSSH_ERR_MAC_INVALID;
+		goto out;
+	}
+	r = 0;
+ out:
+	dssh_wipe(mac, sizeof(mac));
+	return r;
+}
+
+static int
+op_check(const struct dssh_crypto_op *op)
+{
+	const struct dssh_crypto_sa *sa = op->sa;
+	uint32_t bl = sa->cipher->block_len;
+
+	if (op->pkt == NULL || op->len < 16 || op->len > CDEV_MAX_LEN)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	if (csa((struct dssh_crypto_sa *)sa)->kind == CK_CTR_HMAC)
+		return op->len % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
+	return (op->len - 4) % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
+}
+
+/* Fill a device op for op; 1 if queued for the device, 0 if finished here. */
+static int
+build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p, unsigned idx)
+{
+	struct dssh_crypto_sa *sa = op->sa;
+	struct cdev_sa *s = csa(sa);
+	bool seal = sa->dir == DSSH_CRYPTO_SEAL;
+	uint32_t len = op->len, tl = s->kind == CK_GCM ? 16 : s->mac_len, nblk, off;
+	struct rte_crypto_op *cop;
+	struct rte_mbuf *m;
+	uint8_t *d, *iv;
+	int r;
+
+	if ((r = op_check(op)) != 0) {
+		op->status = r;
+		return 0;
+	}
+	if (s->kind != CK_GCM) {
+		off = s->kind == CK_CTR_ETM ? 4 : 0;
+		nblk = (len - off) / 16;
+		if ((uint64_t)get_be32(s->ctr + 12) + nblk > UINT32_MAX + (uint64_t)1) {
+			uint8_t civ[16];
+
+			memcpy(civ, s->ctr, 16);
+			ctr_add(s->ctr, nblk);
+			op->status = sw_ctr_hmac(sa, op, civ);
+			if (op->status != 0 && !seal)
+				dssh_wipe(op->pkt, len);
+			return 0;
+		}
+	}
+	if ((cop = rte_crypto_op_alloc(ce->op_mp, RTE_CRYPTO_OP_TYPE_SYMMETRIC)) == NULL)
+		return -1;
+	if ((m = rte_pktmbuf_alloc(ce->mbuf_mp)) == NULL ||
+	    (d = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(4 + len + 2 * tl))) == NULL) {
+		rte_pktmbuf_free(m);
+		rte_crypto_op_free(cop);
+		return -1;
+	}
+	put_be32(d, op->seq);
+	memcpy(d + 4, op->pkt, len + (seal ? 0 : tl));
+	rte_crypto_op_attach_sym_session(cop, s->sess);
+	cop->sym->m_src = m;
+	cop->sym->m_dst = NULL;
+	iv = rte_crypto_op_ctod_offset(cop, uint8_t *, CDEV_IV_OFF);
+	*rte_crypto_op_ctod_offset(cop, uint32_t *, CDEV_IDX_OFF) = idx;
+	if (s->kind == CK_GCM) {
+		uint8_t *aad = rte_crypto_op_ctod_offset(cop, uint8_t *, CDEV_AAD_OFF);
+
+		memcpy(iv, s->gcm_iv, 12);
+		gcm_iv_inc(s->gcm_iv);
+		memcpy(aad, op->pkt, 4);
+		cop->sym->aead.data.offset = 8;
+		cop->sym->aead.data.length = len - 4;
+		cop->sym->aead.aad.data = aad;
+		cop->sym->aead.aad.phys_addr = rte_crypto_op_ctophys_offset(cop, CDEV_AAD_OFF);
+		cop->sym->aead.digest.data = d + 4 + len;
+		cop->sym->aead.digest.phys_addr = rte_pktmbuf_iova_offset(m, 4 + len);
+	} else {
+		off = s->kind == CK_CTR_ETM ? 4 : 0;
+		memcpy(iv, s->ctr, 16);
+		ctr_add(s->ctr, (len - off) / 16);
+		cop->sym->cipher.data.offset = 4 + off;
+		cop->sym->cipher.data.length = len - off;
+		cop->sym->auth.data.offset = 0;
+		cop->sym->auth.data.length = 4 + len;
+		/* seal: the tag's place; open: after the received tag */
+		off = seal ? 4 + len : 4 + len + tl;
+		cop->sym->auth.digest.data = d + off;
+		cop->sym->auth.digest.phys_addr = rte_pktmbuf_iova_offset(m, off);
+	}
+	p->cop = cop;
+	p->m = m;
+	return 1;
+}
+
+/* Copy results back and release the device op. */
+static void
+finish(struct cdev_pending *p)
+{
+	struct dssh_crypto_op *op = p->op;
+	struct cdev_sa *s = csa(op->sa);
+	bool seal = op->sa->dir == DSSH_CRYPTO_SEAL;
+	uint32_t len = op->len, tl = s->kind == CK_GCM ? 16 : s->mac_len;
+	uint8_t *d = rte_pktmbuf_mtod(p->m, uint8_t *);
+	int st = 0;
+
+	if (p->cop->status == RTE_CRYPTO_OP_STATUS_AUTH_FAILED)
+		st = DSSH_ERR_MAC_INVALID;
+	else if (p->cop->status != RTE_CRYPTO_OP_STATUS_SUCCESS)
+		st = DSSH_ERR_LIBCRYPTO;
+	else if (!seal && s->kind != CK_GCM &&
+	    dssh_ct_memcmp(d + 4 + len, d + 4 + len + tl, tl) != 0)
+		st = DSSH_ERR_MAC_INVALID;
+	if (st == 0)
+		memcpy(op->pkt, d + 4, len + (seal ? tl : 0));
+	else if (!seal)
+		dssh_wipe(op->pkt, len);
+	op->status = st;
+	dssh_wipe(d, 4 + len + 2 * tl);
+	rte_pktmbuf_free(p->m);
+	rte_crypto_op_free(p->cop);
+	p->m = NULL;
+	p->cop = NULL;
+	p->done = true;
+}
+
+static void
+cdev_poll(struct cdev_engine *ce)
+{
+	struct rte_crypto_op *cops[32];
+	uint16_t n, i;
+
+	do {
+		n = rte_cryptodev_dequeue_burst(ce->dev_id, 0, cops, 32);
+		for (i = 0; i < n; i++) {
+			uint32_t idx = *rte_crypto_op_ctod_offset(cops[i], uint32_t *, CDEV_IDX_OFF);
+
+			finish(&ce->ring[idx % CDEV_INFLIGHT]);
+		}
+	} while (n == 32);
+}
+
+static unsigned
+cdev_submit(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsigned n)
+{
+	struct cdev_engine *ce = ceng(e);
+	struct rte_crypto_op *cops[CDEV_INFLIGHT];
+	unsigned i, k = 0, sent = 0, idx;
+	uint16_t q;
+	int b;
+
+	for (i = 0; i < n && ce->count < CDEV_INFLIGHT; i++) {
+		idx = (ce->head + ce->count) % CDEV_INFLIGHT;
+		memset(&ce->ring[idx], 0, sizeof(ce->ring[idx]));
+		ce->ring[idx].op = ops[i];
+		if ((b = build(ce, ops[i], &ce->ring[idx], idx)) < 0)
+			break;            /* pools empty: the caller keeps the rest */
+		ce->count++;
+		if (b == 0)
+			ce->ring[idx].done = true;
+		else
+			cops[k++] = ce->ring[idx].cop;
+	}
+	/* in flight never exceeds the descriptors, so this drains quickly */
+	while (sent < k) {
+		q = rte_cryptodev_enqueue_burst(ce->dev_id, 0, cops + sent, (uint16_t)(k - sent));
+		sent += q;
+		if (sent < k)
+			cdev_poll(ce);
+	}
+	return i;
+}
+
+static unsigned
+cdev_complete(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsigned max)
+{
+	struct cdev_engine *ce = ceng(e);
+	unsigned n = 0;
+
+	cdev_poll(ce);
+	while (n < max && ce->count > 0 && ce->ring[ce->head].done) {
+		ops[n++] = ce->ring[ce->head].op;
+		ce->head = (ce->head + 1) % CDEV_INFLIGHT;
+		ce->count--;
+	}
+	return n;
+}
+
+static int
+cdev_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
+    uint32_t *packet_length)
+{
+	struct cdev_sa *s = csa(sa);
+	uint8_t blk[16];
+	int ol = 0;
+
+	(void)seq;
+	if (s->kind != CK_CTR_HMAC) {
+		*packet_length = get_be32(wire);
+		return 0;
+	}
+	/* classic: decrypt the first block with the SA's next counter, in
+	 * software (one block; keeps the device queue out of framing) */
+	if (EVP_CipherInit_ex(s->sw_ctr, NULL, NULL, NULL, s->ctr, -1) != 1 ||
+	    EVP_CipherUpdate(s->sw_ctr, blk, &ol, wire, 16) != 1)
+		return DSSH_ERR_LIBCRYPTO;
+	*packet_length = get_be32(blk);
+	dssh_wipe(blk, sizeof(blk));
+	return 0;
+}
+
+const struct dssh_crypto_engine_ops dssh_crypto_cryptodev_ops = {
+	.name = "cryptodev",
+	.engine_priv_size = sizeof(struct cdev_engine),
+	.sa_priv_size = sizeof(struct cdev_sa),
+	.engine_init = cdev_engine_init,
+	.engine_fini = cdev_engine_fini,
+	.sa_init = cdev_sa_init,
+	.sa_fini = cdev_sa_fini,
+	.peek_length = cdev_peek_length,
+	.submit = cdev_submit,
+	.complete = cdev_complete,
+};

@@ -1,0 +1,83 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Installs what dssh needs to build and test on Debian 12 (idempotent, as root):
+# the Debian packages that are missing, and the PAM service file
+# /etc/pam.d/dsshd if there is none.  Never starts or stops any service.
+set -eu
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup.sh: run as root" >&2
+	exit 1
+fi
+
+PKGS="libdpdk-dev dpdk libipsec-mb-dev libssl-dev libpam0g-dev meson ninja-build
+pkg-config gcc clang openssh-client openssh-server dropbear-bin putty-tools
+python3 python3-paramiko iproute2 gnuplot-nox passwd"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+	case "$st" in
+	ii*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+if [ -n "$missing" ]; then
+	echo "setup.sh: installing:$missing"
+	# openssh-server's and dropbear's maintainer scripts would start their
+	# daemons: a policy-rc.d that says "no" (only if there is none already,
+	# removed again afterwards) keeps invoke-rc.d from starting anything.
+	made_policy=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		made_policy=1
+	fi
+	rc=0
+	{ apt-get update -q &&
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing; } || rc=$?
+	if [ -n "$made_policy" ]; then
+		rm -f /usr/sbin/policy-rc.d
+	fi
+	if [ "$rc" -ne 0 ]; then
+		echo "setup.sh: apt-get failed ($rc)" >&2
+		exit "$rc"
+	fi
+else
+	echo "setup.sh: all packages present"
+fi
+
+# PAM service "dsshd": Debian's /etc/pam.d/sshd without the selinux,
+# loginuid and motd extras.
+if [ ! -e /etc/pam.d/dsshd ]; then
+	cat > /etc/pam.d/dsshd <<'PAM'
+# PAM configuration for dsshd (installed by dssh scripts/setup.sh)
+
+# Standard Un*x authentication.
+@include common-auth
+
+# Disallow non-root logins when /etc/nologin exists.
+account    required     pam_nologin.so
+
+# Standard Un*x authorization.
+@include common-account
+
+# Keep a fresh kernel keyring for the session.
+session    optional     pam_keyinit.so force revoke
+
+# Standard Un*x session setup and teardown.
+@include common-session
+
+# Limits from /etc/security/limits.conf, environment from
+# /etc/security/pam_env.conf and /etc/default/locale.
+session    required     pam_limits.so
+session    required     pam_env.so
+session    required     pam_env.so envfile=/etc/default/locale
+
+# Standard Un*x password updating.
+@include common-password
+PAM
+	chmod 644 /etc/pam.d/dsshd
+	echo "setup.sh: installed /etc/pam.d/dsshd"
+fi

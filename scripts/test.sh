@@ -1,0 +1,54 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Installs what is missing, builds with ASan/UBSan in build-test/ and runs every
+# test suite (unit, interop, ...).  Ends with "N passed, N failed"; exits
+# non-zero if anything failed.  Run as root from anywhere.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+sh scripts/setup.sh
+
+if [ -d build-test ] && [ -f build-test/build.ninja ]; then
+	meson setup --reconfigure build-test -Db_sanitize=address,undefined -Db_lundef=false
+else
+	meson setup build-test -Db_sanitize=address,undefined -Db_lundef=false
+fi
+ninja -C build-test
+
+rm -f build-test/meson-logs/testlog.json
+rc=0
+meson test -C build-test --print-errorlogs || rc=$?
+
+/usr/bin/python3 - build-test/meson-logs/testlog.json "$rc" <<'PY'
+import json, sys
+path, rc = sys.argv[1], int(sys.argv[2])
+passed = failed = skipped = 0
+bad = []
+try:
+    with open(path) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            t = json.loads(line)
+            res = t.get("result")
+            if res in ("OK", "EXPECTEDFAIL"):
+                passed += 1
+            elif res == "SKIP":
+                skipped += 1
+            else:
+                failed += 1
+                bad.append("%s (%s)" % (t.get("name"), res))
+except FileNotFoundError:
+    print("no %s: meson test did not run" % path)
+    failed += 1
+if bad:
+    print("failed: " + ", ".join(bad))
+if skipped:
+    print("%d skipped" % skipped)
+if rc != 0 and failed == 0:
+    failed = 1      # meson test failed without a failing test: count it
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
+PY

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DSSH_FUZZ_COMMON_H
+#define DSSH_FUZZ_COMMON_H
+
+/* A server configuration and host for the engine fuzzers, built once. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dssh_crypto.h"
+#include "dssh_log.h"
+#include "dssh_sshkey.h"
+#include "dssh_ssh.h"
+
+struct fuzz_host {
+	struct dssh_conn *c;
+	const uint8_t *good_blob;
+	size_t good_len;
+	uint32_t chan;
+	bool have_chan;
+};
+
+static struct dssh_crypto_engine *fuzz_engine;
+static struct dssh_sshkey *fuzz_hostkey, *fuzz_userkey;
+static struct dssh_ssh_hostkey fuzz_hk[1];
+static struct dssh_ssh_conf fuzz_conf;
+static uint8_t *fuzz_user_blob;
+static size_t fuzz_user_blob_len;
+static volatile uint8_t fuzz_sink;
+
+static int
+fh_auth_pubkey(void *hp, const char *user, const uint8_t *blob, size_t len, bool final)
+{
+	(void)hp;
+	(void)final;
+	return strcmp(user, "alice") == 0 && len == fuzz_user_blob_len &&
+	    memcmp(blob, fuzz_user_blob, len) == 0 ? 0 : -1;
+}
+
+static int
+fh_auth_password(void *hp, const char *user, const char *pw)
+{
+	(void)hp;
+	(void)user;
+	if (strcmp(pw, "later") == 0)
+		return -17;    /* DSSH_ERR_AGAIN */
+	return strcmp(pw, "secret") == 0 ? 0 : -1;
+}
+
+static void
+fh_auth_success(void *hp, const char *user, enum dssh_auth_method m)
+{
+	(void)hp;
+	(void)user;
+	(void)m;
+}
+
+static int
+fh_session_open(void *hp, uint32_t chan)
+{
+	struct fuzz_host *h = hp;
+
+	h->chan = chan;
+	h->have_chan = true;
+	return chan == 5 ? -1 : 0;
+}
+
+static int
+fh_session_request(void *hp, uint32_t chan, const struct dssh_session_req *req)
+{
+	struct fuzz_host *h = hp;
+
+	/* Touch every field the engine hands out. */
+	size_t t = 0;
+
+	if (req->term)
+		t += strlen(req->term);
+	if (req->name)
+		t += strlen(req->name);
+	if (req->value)
+		t += strlen(req->value);
+	if (req->command)
+		t += strlen(req->command);
+	for (size_t i = 0; i < req->modes_len; i++)
+		t += req->modes[i];
+	if (req->type == DSSH_REQ_SIGNAL)
+		dssh_chan_close(h->c, chan);    /* host closes from inside the callback */
+	return (int)(t & 1);
+}
+
+static void
+fh_channel_data(void *hp, uint32_t chan, const uint8_t *p, size_t n)
+{
+	struct fuzz_host *h = hp;
+	uint8_t x = 0;
+
+	for (size_t i = 0; i < n; i++)
+		x ^= p[i];    /* reads every byte handed over */
+	fuzz_sink = x;
+	dssh_chan_consumed(h->c, chan, n);
+	if (n > 0 && p[0] == 'E')
+		dssh_chan_send(h->c, chan, p, n, true);
+	else if (n > 0)
+		dssh_chan_send(h->c, chan, p, n, false);
+}
+
+static void
+fh_channel_eof(void *hp, uint32_t chan)
+{
+	struct fuzz_host *h = hp;
+
+	dssh_chan_exit_status(h->c, chan, 0);
+	dssh_chan_send_eof(h->c, chan);
+}
+
+static void
+fh_channel_closed(void *hp, uint32_t chan)
+{
+	struct fuzz_host *h = hp;
+
+	if (h->have_chan && h->chan == chan)
+		h->have_chan = false;
+}
+
+static void
+fh_channel_writable(void *hp, uint32_t chan)
+{
+	(void)hp;
+	(void)chan;
+}
+
+static const struct dssh_conn_host_ops fuzz_ops = {
+	.auth_pubkey = fh_auth_pubkey,
+	.auth_password = fh_auth_password,
+	.auth_success = fh_auth_success,
+	.session_open = fh_session_open,
+	.session_request = fh_session_request,
+	.channel_data = fh_channel_data,
+	.channel_eof = fh_channel_eof,
+	.channel_closed = fh_channel_closed,
+	.channel_writable = fh_channel_writable,
+};
+
+static void
+fuzz_setup(void)
+{
+	struct dssh_buf b;
+
+	if (fuzz_engine != NULL)
+		return;
+	dssh_log_init("fuzz", DSSH_LOG_QUIET, true);
+	if (dssh_crypto_engine_create("openssl", NULL, &fuzz_engine) != 0 ||
+	    dssh_sshkey_generate(DSSH_SSHKEY_ED25519, 0, &fuzz_hostkey) != 0 ||
+	    dssh_sshkey_generate(DSSH_SSHKEY_ED25519, 0, &fuzz_userkey) != 0)
+		abort();
+	dssh_buf_init(&b, 0);
+	if (dssh_sshkey_public_blob(fuzz_userkey, &b) != 0)
+		abort();
+	fuzz_user_blob_len = dssh_buf_len(&b);
+	fuzz_user_blob = malloc(fuzz_user_blob_len);
+	memcpy(fuzz_user_blob, dssh_buf_ptr(&b), fuzz_user_blob_len);
+	dssh_buf_free(&b);
+	fuzz_hk[0].alg = "ssh-ed25519";
+	fuzz_hk[0].key = fuzz_hostkey;
+	fuzz_conf = (struct dssh_ssh_conf){
+		.kex_algs = "curve25519-sha256,ecdh-sha2-nistp256,diffie-hellman-group14-sha256",
+		.cipher_algs = "aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr",
+		.mac_algs = "hmac-sha2-256-etm@openssh.com,hmac-sha2-256",
+		.pubkey_algs = "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256",
+		.hostkeys = fuzz_hk,
+		.n_hostkeys = 1,
+		.max_auth_tries = 6,
+		.pubkey_auth = true,
+		.password_auth = true,
+		.rekey_bytes = 64 * 1024,
+		.client_alive_interval = 1,
+		.client_alive_count_max = 3,
+		.engine = fuzz_engine,
+	};
+}
+
+#endif

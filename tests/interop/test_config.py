@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Config and command line as sshd has them: -t accepts a good config and
+rejects bad ones naming the file and line; -p replaces the config's Port;
+-o comes before the file (first value wins); LoginGraceTime drops an idle
+connection; AcceptEnv passes only the listed variables."""
+
+import os
+import re
+import socket
+import subprocess
+import time
+
+import dssh_harness as h
+
+
+def check_t(srv, extra_line, what):
+    """Appends extra_line to the config; -t must fail naming file and line."""
+    cfg = open(srv.config_path).read()
+    lineno = cfg.count("\n") + 1
+    bad = srv.config_path + ".bad"
+    with open(bad, "w") as f:
+        f.write(cfg + extra_line + "\n")
+    r = subprocess.run([srv.path, "-t", "-f", bad], capture_output=True, timeout=30)
+    err = r.stderr.decode(errors="replace")
+    h.check(r.returncode != 0, "%s: -t exit status 0 for %r" % (what, extra_line))
+    h.check(bad in err, "%s: -t error does not name the file: %r" % (what, err))
+    h.check(re.search(r"line %d\b" % lineno, err) is not None,
+            "%s: -t error does not name line %d: %r" % (what, lineno, err))
+    h.check_eq(r.stdout, b"", "%s: -t stdout" % what)
+
+
+def config_test_mode(args, env):
+    srv = h.Server(args.server, args.kind, name="cfg")
+    try:
+        r = srv.test_config()
+        h.check_eq((r.returncode, r.stdout), (0, b""),
+                   "-t on a good config (stderr %r)" % r.stderr)
+        check_t(srv, "DsshBogusKeyword yes", "unknown keyword")
+        check_t(srv, "MaxAuthTries lots", "bad integer")
+        check_t(srv, "PasswordAuthentication perhaps", "bad yes/no")
+        check_t(srv, "Ciphers aes128-nosuch", "unknown cipher")
+        check_t(srv, "KexAlgorithms curve25519-sha256,nosuch-kex", "unknown KEX")
+    finally:
+        srv.cleanup()
+
+
+def port_flag(args, env):
+    srv = h.Server(args.server, args.kind, name="portflag")
+    p2 = h.free_port()
+    try:
+        srv.start(extra_args=["-p", str(p2), "-o", "MaxAuthTries 1"], port=p2)
+
+        class Via:
+            port = p2
+        r = h.ssh_run(Via, env, "echo via-p")
+        h.check_eq((r.returncode, r.stdout), (0, b"via-p\n"), "login on the -p port")
+        with socket.socket() as s:
+            s.settimeout(2)
+            h.check(s.connect_ex(("127.0.0.1", srv.port)) != 0,
+                    "config Port %d still listening although -p was given" % srv.port)
+        # -o "MaxAuthTries 1" came first and wins over the config (no
+        # MaxAuthTries there: default 6); one wrong password ends it.
+        cnt = os.path.join(srv.dir, "count")
+        r = h.ssh_run(Via, env, "true", password="wrong", counter=cnt,
+                      opts=["NumberOfPasswordPrompts=3"])
+        h.check_eq(r.returncode, 255, "exit after wrong password with MaxAuthTries 1")
+        h.check_eq(len(open(cnt).read().splitlines()), 1,
+                   "password prompts with -o 'MaxAuthTries 1'")
+    except h.TestFailure:
+        srv.dump_log()
+        raise
+    finally:
+        srv.cleanup()
+
+
+def login_grace(args, env):
+    with h.Server(args.server, args.kind, name="grace",
+                  override={"LoginGraceTime": "2"}) as srv:
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        t0 = time.time()
+        try:
+            s.sendall(b"SSH-2.0-SlowClient\r\n")
+            s.settimeout(10)
+            while True:
+                try:
+                    d = s.recv(4096)
+                except ConnectionResetError:
+                    break
+                if not d:
+                    break
+        except socket.timeout:
+            raise h.TestFailure("idle unauthenticated connection open after 10 s "
+                                "with LoginGraceTime 2")
+        finally:
+            s.close()
+        dt = time.time() - t0
+        h.check(1.5 <= dt <= 6, "closed after %.1fs, want about 2s" % dt)
+
+
+def accept_env(args, env):
+    with h.Server(args.server, args.kind, name="acceptenv") as srv:
+        r = h.ssh_run(srv, env, 'printf "%s|%s\\n" "${DSSH_TEST_A-unset}" "${NOT_ACCEPTED_X-unset}"',
+                      opts=["SetEnv=DSSH_TEST_A=hello NOT_ACCEPTED_X=nope"])
+        h.check_eq((r.returncode, r.stdout, r.stderr), (0, b"hello|unset\n", b""),
+                   "AcceptEnv DSSH_TEST_* (exit, stdout, stderr)")
+
+
+def body(args, env):
+    res = h.Results()
+    res.run("config-test-mode", config_test_mode, args, env)
+    res.run("port-flag-and-o", port_flag, args, env)
+    res.run("login-grace-time", login_grace, args, env)
+    res.run("accept-env", accept_env, args, env)
+    res.finish()
+
+
+if __name__ == "__main__":
+    h.main(__doc__, body)

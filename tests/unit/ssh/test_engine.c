@@ -1,0 +1,974 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The SSH server engine driven by an in-process client (test_client.c):
+ * full sessions for several kex/cipher/MAC combinations, rekeys from both
+ * sides, and the protocol violations that must end in a DISCONNECT.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dssh_err.h"
+#include "dssh_log.h"
+#include "dssh_sshkey.h"
+#include "dssh_test.h"
+#include "dssh_util.h"
+#include "ssh_internal.h"
+#include "test_client.h"
+
+static struct dssh_crypto_engine *engine;
+static struct dssh_sshkey *hostkey, *userkey, *otherkey;
+
+struct host {
+	struct dssh_conn *c;
+	struct dssh_buf good_blob;
+	char last_cmd[256];
+	char auth_user[64];
+	int auth_successes;
+	int sessions;
+	uint32_t chan;
+	struct dssh_buf data;
+	bool eof, closed, consume;
+	int writable;
+	int auth_queries;
+};
+
+static int
+h_auth_pubkey(void *hp, const char *user, const uint8_t *blob, size_t len, bool final)
+{
+	struct host *h = hp;
+
+	(void)final;
+	h->auth_queries++;
+	if (strcmp(user, "alice") != 0 || len != dssh_buf_len(&h->good_blob) ||
+	    memcmp(blob, dssh_buf_ptr(&h->good_blob), len) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+h_auth_password(void *hp, const char *user, const char *pw)
+{
+	(void)hp;
+	(void)user;
+	return strcmp(pw, "secret") == 0 ? 0 : -1;
+}
+
+static void
+h_auth_success(void *hp, const char *user, enum dssh_auth_method m)
+{
+	struct host *h = hp;
+
+	(void)m;
+	h->auth_successes++;
+	snprintf(h->auth_user, sizeof(h->auth_user), "%s", user);
+}
+
+static int
+h_session_open(void *hp, uint32_t chan)
+{
+	struct host *h = hp;
+
+	h->sessions++;
+	h->chan = chan;
+	return 0;
+}
+
+static int
+h_session_request(void *hp, uint32_t chan, const struct dssh_session_req *req)
+{
+	struct host *h = hp;
+
+	(void)chan;
+	if (req->type == DSSH_REQ_EXEC)
+		snprintf(h->last_cmd, sizeof(h->last_cmd), "%s", req->command);
+	return 0;
+}
+
+static void
+h_channel_data(void *hp, uint32_t chan, const uint8_t *p, size_t n)
+{
+	struct host *h = hp;
+
+	dssh_buf_put(&h->data, p, n);
+	if (h->consume)
+		dssh_chan_consumed(h->c, chan, n);
+}
+
+static void
+h_channel_eof(void *hp, uint32_t chan)
+{
+	(void)chan;
+	((struct host *)hp)->eof = true;
+}
+
+static void
+h_channel_closed(void *hp, uint32_t chan)
+{
+	(void)chan;
+	((struct host *)hp)->closed = true;
+}
+
+static void
+h_channel_writable(void *hp, uint32_t chan)
+{
+	(void)chan;
+	((struct host *)hp)->writable++;
+}
+
+static const struct dssh_conn_host_ops host_ops = {
+	.auth_pubkey = h_auth_pubkey,
+	.auth_password = h_auth_password,
+	.auth_success = h_auth_success,
+	.session_open = h_session_open,
+	.session_request = h_session_request,
+	.channel_data = h_channel_data,
+	.channel_eof = h_channel_eof,
+	.channel_closed = h_channel_closed,
+	.channel_writable = h_channel_writable,
+};
+
+struct fx {
+	struct host h;
+	struct dssh_ssh_hostkey hk[1];
+	struct dssh_ssh_conf conf;
+	struct dssh_conn *c;
+	struct tc *t;
+	struct dssh_buf msg;
+};
+
+static void
+fx_init(struct fx *f, const char *kex, const char *cipher, const char *mac, bool strict)
+{
+	memset(f, 0, sizeof(*f));
+	dssh_buf_init(&f->h.good_blob, 0);
+	dssh_buf_init(&f->h.data, 0);
+	dssh_buf_init(&f->msg, 0);
+	dssh_sshkey_public_blob(userkey, &f->h.good_blob);
+	f->hk[0].alg = "ssh-ed25519";
+	f->hk[0].key = hostkey;
+	f->conf = (struct dssh_ssh_conf){
+		.kex_algs = "curve25519-sha256,ecdh-sha2-nistp256,diffie-hellman-group14-sha256",
+		.cipher_algs = "aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,"
+		    "aes256-gcm@openssh.com,aes128-ctr,aes256-ctr",
+		.mac_algs = "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
+		    "hmac-sha2-256,hmac-sha2-512",
+		.pubkey_algs = "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256",
+		.hostkeys = f->hk,
+		.n_hostkeys = 1,
+		.max_auth_tries = 6,
+		.pubkey_auth = true,
+		.password_auth = true,
+		.version_comment = "dssh_test",
+		.engine = engine,
+	};
+	CHECK_EQ_INT(dssh_conn_new(&f->conf, &host_ops, &f->h, "test", &f->c), 0);
+	f->h.c = f->c;
+	struct tc_conf tcc = {
+		.kex = kex, .hostkey = "ssh-ed25519", .cipher = cipher, .mac = mac,
+		.strict = strict, .ext_info = true,
+	};
+
+	CHECK_EQ_INT(tc_new(f->c, engine, &tcc, &f->t), 0);
+}
+
+static void
+fx_free(struct fx *f)
+{
+	tc_free(f->t);
+	dssh_conn_free(f->c);
+	dssh_buf_free(&f->h.good_blob);
+	dssh_buf_free(&f->h.data);
+	dssh_buf_free(&f->msg);
+}
+
+/* Expect the connection to be over with a DISCONNECT carrying reason. */
+static void
+expect_disconnect(struct fx *f, uint32_t reason)
+{
+	CHECK(dssh_conn_closing(f->c));
+	CHECK(f->t->last_rc != 0);
+	tc_drain(f->t);
+	CHECK(f->t->got_disconnect);
+	CHECK_EQ_INT(f->t->disconnect_reason, reason);
+	if (f->t->got_disconnect && f->t->disconnect_reason != reason)
+		fprintf(stderr, "  disconnect message: %s\n", f->t->disconnect_msg);
+	/* Further input is refused without a crash. */
+	CHECK_EQ_INT(dssh_conn_input(f->c, (const uint8_t *)"x", 1, 0), DSSH_ERR_CONN_CLOSED);
+}
+
+static void
+fill(uint8_t *p, size_t n, uint64_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(dssh_test_rand(&seed) >> 32);
+}
+
+/* Collect n bytes of CHANNEL_DATA (type 94) or EXTENDED_DATA into out. */
+static int
+recv_chan_data(struct fx *f, struct dssh_buf *out, size_t n, bool ext)
+{
+	int r;
+
+	while (dssh_buf_len(out) < n) {
+		if ((r = tc_expect(f->t, ext ? SSH_MSG_CHANNEL_EXTENDED_DATA : SSH_MSG_CHANNEL_DATA,
+		    &f->msg)) != 0)
+			return r;
+		struct dssh_buf m;
+		uint32_t id, code = 0;
+		const uint8_t *p;
+		size_t len;
+
+		dssh_buf_from(&m, dssh_buf_ptr(&f->msg) + 1, dssh_buf_len(&f->msg) - 1);
+		if ((r = dssh_buf_get_u32(&m, &id)) != 0 ||
+		    (ext && (r = dssh_buf_get_u32(&m, &code)) != 0) ||
+		    (r = dssh_buf_get_string_direct(&m, &p, &len)) != 0)
+			return r;
+		if (id != f->t->chan_local || (ext && code != 1) || len > 32768)
+			return DSSH_ERR_PROTOCOL;
+		dssh_buf_put(out, p, len);
+	}
+	return 0;
+}
+
+static void
+send_u32_msg(struct fx *f, uint8_t type, uint32_t a, bool with_b, uint32_t b)
+{
+	struct dssh_buf m;
+
+	dssh_buf_init(&m, 0);
+	dssh_buf_put_u8(&m, type);
+	dssh_buf_put_u32(&m, a);
+	if (with_b)
+		dssh_buf_put_u32(&m, b);
+	tc_sendb(f->t, &m);
+	dssh_buf_free(&m);
+}
+
+static void
+run_flow(const char *kex, const char *cipher, const char *mac)
+{
+	struct fx f;
+	struct dssh_conn_stats st;
+	uint8_t *big = malloc(70000);
+	struct dssh_buf got;
+
+	fprintf(stderr, "  flow %s %s %s\n", kex, cipher, mac);
+	dssh_buf_init(&got, 0);
+	fx_init(&f, kex, cipher, mac, true);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_STR(f.t->v_s, "SSH-2.0-dssh_test");
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	dssh_conn_get_stats(f.c, &st);
+	CHECK_EQ_INT(st.kex_count, 1);
+	CHECK(st.strict_kex);
+	CHECK(f.t->strict);
+	CHECK_STR(st.kex_alg, kex);
+	CHECK_STR(st.hostkey_alg, "ssh-ed25519");
+	CHECK_STR(st.cipher_in, cipher);
+	CHECK_STR(st.cipher_out, cipher);
+	if (strstr(cipher, "ctr") != NULL) {
+		CHECK_STR(st.mac_in, mac);
+		CHECK_STR(st.mac_out, mac);
+	} else {
+		CHECK_STR(st.mac_in, "<implicit>");
+	}
+	CHECK(dssh_sshkey_equal_public(f.t->hostkey, hostkey) == 1);
+
+	/* Service request; EXT_INFO came right after NEWKEYS. */
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	CHECK(f.t->server_sig_algs != NULL);
+	if (f.t->server_sig_algs)
+		CHECK(dssh_namelist_has(f.t->server_sig_algs, "ssh-ed25519"));
+	CHECK(!dssh_conn_authenticated(f.c));
+
+	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", userkey), 0);
+	CHECK(dssh_conn_authenticated(f.c));
+	CHECK_STR(dssh_conn_user(f.c), "alice");
+	CHECK_STR(f.h.auth_user, "alice");
+	CHECK_EQ_INT(f.h.auth_successes, 1);
+
+	CHECK_EQ_INT(tc_open_session(f.t, 65536, 16384), 0);
+	CHECK_EQ_INT(f.h.sessions, 1);
+	CHECK_EQ_INT(f.t->chan_remote, f.h.chan);
+	CHECK_EQ_INT(tc_exec(f.t, "echo hello world"), 0);
+	CHECK_STR(f.h.last_cmd, "echo hello world");
+
+	/* Client -> server. */
+	fill(big, 3000, 1);
+	CHECK_EQ_INT(tc_chan_data(f.t, big, 3000), 0);
+	CHECK_EQ_INT(dssh_buf_len(&f.h.data), 3000);
+	CHECK_MEM(dssh_buf_ptr(&f.h.data), big, 3000);
+
+	/* Server -> client: limited by the client's window, split by maxpacket. */
+	CHECK_EQ_INT(dssh_chan_send_space(f.c, f.h.chan), 65536);
+	fill(big, 70000, 2);
+	CHECK_EQ_INT(dssh_chan_send(f.c, f.h.chan, big, 70000, false), 65536);
+	CHECK_EQ_INT(dssh_chan_send_space(f.c, f.h.chan), 0);
+	CHECK_EQ_INT(dssh_chan_send(f.c, f.h.chan, big, 10, false), 0);
+	CHECK_EQ_INT(recv_chan_data(&f, &got, 65536, false), 0);
+	CHECK_EQ_INT(dssh_buf_len(&got), 65536);
+	CHECK_MEM(dssh_buf_ptr(&got), big, 65536);
+
+	/* Window adjust opens it again. */
+	int w0 = f.h.writable;
+
+	send_u32_msg(&f, SSH_MSG_CHANNEL_WINDOW_ADJUST, f.t->chan_remote, true, 5000);
+	CHECK_EQ_INT(f.t->last_rc, 0);
+	CHECK_EQ_INT(dssh_chan_send_space(f.c, f.h.chan), 5000);
+	CHECK(f.h.writable > w0);
+	dssh_buf_reset(&got);
+	CHECK_EQ_INT(dssh_chan_send(f.c, f.h.chan, big + 1000, 20, true), 20);
+	CHECK_EQ_INT(recv_chan_data(&f, &got, 20, true), 0);
+	CHECK_MEM(dssh_buf_ptr(&got), big + 1000, 20);
+
+	/* exit-status, EOF, close from both sides. */
+	CHECK_EQ_INT(dssh_chan_exit_status(f.c, f.h.chan, 3), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_REQUEST, &f.msg), 0);
+	{
+		struct dssh_buf m;
+		uint32_t id = 99, status = 0;
+		char *rt = NULL;
+		bool wr = true;
+
+		dssh_buf_from(&m, dssh_buf_ptr(&f.msg) + 1, dssh_buf_len(&f.msg) - 1);
+		CHECK_EQ_INT(dssh_buf_get_u32(&m, &id), 0);
+		CHECK_EQ_INT(dssh_buf_get_cstring(&m, &rt, NULL), 0);
+		CHECK_EQ_INT(dssh_buf_get_bool(&m, &wr), 0);
+		CHECK_EQ_INT(dssh_buf_get_u32(&m, &status), 0);
+		CHECK_EQ_INT(id, f.t->chan_local);
+		CHECK_STR(rt, "exit-status");
+		CHECK(!wr);
+		CHECK_EQ_INT(status, 3);
+		free(rt);
+	}
+	CHECK_EQ_INT(dssh_chan_send_eof(f.c, f.h.chan), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_EOF, &f.msg), 0);
+	CHECK_EQ_INT(dssh_chan_send(f.c, f.h.chan, big, 10, false), 0);   /* after EOF */
+	send_u32_msg(&f, SSH_MSG_CHANNEL_EOF, f.t->chan_remote, false, 0);
+	CHECK(f.h.eof);
+	send_u32_msg(&f, SSH_MSG_CHANNEL_CLOSE, f.t->chan_remote, false, 0);
+	CHECK(f.h.closed);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_CLOSE, &f.msg), 0);
+	CHECK_EQ_INT(f.t->last_rc, 0);
+	/* The channel is gone: a message for it is a protocol error. */
+	CHECK_EQ_INT(dssh_chan_send_space(f.c, f.h.chan), 0);
+
+	/* Client DISCONNECT ends it cleanly. */
+	{
+		struct dssh_buf m;
+
+		dssh_buf_init(&m, 0);
+		dssh_buf_put_u8(&m, SSH_MSG_DISCONNECT);
+		dssh_buf_put_u32(&m, SSH_DISCONNECT_BY_APPLICATION);
+		dssh_buf_put_cstring(&m, "bye");
+		dssh_buf_put_cstring(&m, "");
+		CHECK_EQ_INT(tc_sendb(f.t, &m), DSSH_ERR_CONN_CLOSED);
+		dssh_buf_free(&m);
+	}
+	CHECK(dssh_conn_closing(f.c));
+	dssh_conn_get_stats(f.c, &st);
+	CHECK(st.packets_in > 10 && st.packets_out > 10);
+	dssh_buf_free(&got);
+	free(big);
+	fx_free(&f);
+}
+
+static void
+test_flows(void)
+{
+	run_flow("curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256");
+	run_flow("curve25519-sha256", "chacha20-poly1305@openssh.com", "hmac-sha2-256");
+	run_flow("curve25519-sha256", "aes128-ctr", "hmac-sha2-256");
+	run_flow("curve25519-sha256", "aes128-ctr", "hmac-sha2-256-etm@openssh.com");
+	run_flow("curve25519-sha256", "aes256-ctr", "hmac-sha2-512");
+	run_flow("diffie-hellman-group14-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256");
+	run_flow("diffie-hellman-group14-sha256", "aes128-ctr", "hmac-sha2-256-etm@openssh.com");
+	run_flow("ecdh-sha2-nistp256", "chacha20-poly1305@openssh.com", "hmac-sha2-256");
+}
+
+/* Client preference wins in the live exchange too. */
+static void
+test_client_preference(void)
+{
+	struct fx f;
+	struct dssh_conn_stats st;
+
+	fx_init(&f, "ecdh-sha2-nistp256,curve25519-sha256", "aes256-ctr,aes128-gcm@openssh.com",
+	    "hmac-sha2-512,hmac-sha2-256", false);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	dssh_conn_get_stats(f.c, &st);
+	CHECK_STR(st.kex_alg, "ecdh-sha2-nistp256");
+	CHECK_STR(st.cipher_in, "aes256-ctr");
+	CHECK_STR(st.mac_in, "hmac-sha2-512");
+	CHECK(!st.strict_kex);
+	CHECK(!f.t->strict);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", userkey), 0);
+	fx_free(&f);
+}
+
+static void
+test_no_match(void)
+{
+	struct fx f;
+
+	fx_init(&f, "curve25519-sha256", "3des-cbc", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK(tc_kex(f.t) != 0);
+	expect_disconnect(&f, SSH_DISCONNECT_KEY_EXCHANGE_FAILED);
+	fx_free(&f);
+}
+
+static void
+bad_mac_one(const char *cipher, const char *mac)
+{
+	struct fx f;
+	struct dssh_buf w;
+	static const uint8_t ign[6] = { SSH_MSG_IGNORE, 0, 0, 0, 1, 'x' };
+
+	fx_init(&f, "curve25519-sha256", cipher, mac, true);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	dssh_buf_init(&w, 0);
+	CHECK_EQ_INT(tc_seal(f.t, ign, sizeof(ign), &w), 0);
+	dssh_buf_mutable_ptr(&w)[dssh_buf_len(&w) - 1] ^= 0x01;   /* in the tag */
+	tc_feed(f.t, dssh_buf_ptr(&w), dssh_buf_len(&w));
+	expect_disconnect(&f, SSH_DISCONNECT_MAC_ERROR);
+	CHECK(dssh_buf_len(&f.h.data) == 0);
+	dssh_buf_free(&w);
+
+	/* A flipped ciphertext bit past the length field. */
+	fx_free(&f);
+	fx_init(&f, "curve25519-sha256", cipher, mac, true);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	uint8_t data[64] = { SSH_MSG_CHANNEL_DATA };
+
+	dssh_put_u32be(data + 1, f.t->chan_remote);
+	dssh_put_u32be(data + 5, 40);
+	dssh_buf_init(&w, 0);
+	CHECK_EQ_INT(tc_seal(f.t, data, 49, &w), 0);
+	dssh_buf_mutable_ptr(&w)[20] ^= 0x80;
+	tc_feed(f.t, dssh_buf_ptr(&w), dssh_buf_len(&w));
+	expect_disconnect(&f, SSH_DISCONNECT_MAC_ERROR);
+	CHECK_EQ_INT(dssh_buf_len(&f.h.data), 0);   /* nothing unauthenticated delivered */
+	dssh_buf_free(&w);
+	fx_free(&f);
+}
+
+static void
+test_bad_mac(void)
+{
+	bad_mac_one("aes128-gcm@openssh.com", "hmac-sha2-256");
+	bad_mac_one("chacha20-poly1305@openssh.com", "hmac-sha2-256");
+	bad_mac_one("aes128-ctr", "hmac-sha2-256");
+	bad_mac_one("aes128-ctr", "hmac-sha2-256-etm@openssh.com");
+}
+
+static void
+bad_length_plain(uint32_t len)
+{
+	struct fx f;
+	uint8_t b[4];
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	dssh_put_u32be(b, len);
+	/* Only the length: the server must refuse before waiting for the rest. */
+	tc_feed(f.t, b, 4);
+	expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+	fx_free(&f);
+}
+
+static void
+test_bad_length(void)
+{
+	bad_length_plain(0);
+	bad_length_plain(4);
+	bad_length_plain(256 * 1024 + 8);
+	bad_length_plain(0xffffffffu);
+	bad_length_plain(13);          /* not a multiple of the block size */
+
+	/* -etm: the length is in clear after NEWKEYS. */
+	struct fx f;
+	uint8_t b[4];
+
+	fx_init(&f, "curve25519-sha256", "aes128-ctr", "hmac-sha2-256-etm@openssh.com", true);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	dssh_put_u32be(b, 16u << 20);
+	tc_feed(f.t, b, 4);
+	expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+	fx_free(&f);
+}
+
+static void
+bad_padding(uint8_t padlen)
+{
+	struct fx f;
+	uint8_t pkt[16] = { 0, 0, 0, 12 };
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	pkt[4] = padlen;
+	pkt[5] = SSH_MSG_IGNORE;
+	tc_feed(f.t, pkt, sizeof(pkt));
+	expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+	fx_free(&f);
+}
+
+static void
+test_bad_padding(void)
+{
+	bad_padding(11);
+	bad_padding(12);
+	bad_padding(255);
+	bad_padding(3);
+}
+
+static void
+test_strict_kex(void)
+{
+	struct fx f;
+	static const uint8_t ign[5] = { SSH_MSG_IGNORE, 0, 0, 0, 0 };
+
+	/* Strict: IGNORE before KEXINIT is fatal. */
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_send(f.t, ign, sizeof(ign)), 0);
+	CHECK(tc_kex(f.t) != 0);
+	expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+	fx_free(&f);
+
+	/* Not strict: allowed. */
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", false);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_send(f.t, ign, sizeof(ign)), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	fx_free(&f);
+
+	/* Strict: IGNORE between KEXINIT and NEWKEYS is fatal too. */
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	{
+		struct dssh_buf k;
+		const char *lists[KEX_SLOTS] = {
+			"curve25519-sha256,kex-strict-c-v00@openssh.com", "ssh-ed25519",
+			"aes128-ctr", "aes128-ctr", "hmac-sha2-256", "hmac-sha2-256",
+			"none", "none", "", "",
+		};
+
+		dssh_buf_init(&k, 0);
+		dssh_kexinit_build(&k, lists);
+		CHECK_EQ_INT(tc_sendb(f.t, &k), 0);
+		dssh_buf_free(&k);
+		tc_send(f.t, ign, sizeof(ign));
+		expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+	}
+	fx_free(&f);
+}
+
+static bool
+output_contains(struct dssh_conn *c, const char *s)
+{
+	const uint8_t *p;
+	size_t n;
+
+	dssh_conn_output(c, &p, &n);
+	return memmem(p, n, s, strlen(s)) != NULL;
+}
+
+static void
+version_case(const char *in, size_t n, const char *reply, bool closes)
+{
+	struct fx f;
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(dssh_conn_start(f.c, 0), 0);
+	int r = dssh_conn_input(f.c, (const uint8_t *)in, n, 0);
+
+	CHECK_EQ_INT(dssh_conn_closing(f.c), closes);
+	CHECK(closes ? r != 0 : r == 0);
+	if (reply != NULL)
+		CHECK(output_contains(f.c, reply));
+	fx_free(&f);
+}
+
+static void
+test_version(void)
+{
+	version_case("SSH-1.5-old\r\n", 13, "Protocol major versions differ.", true);
+	version_case("SSH-3.0-new\r\n", 13, "Protocol major versions differ.", true);
+	version_case("GET / HTTP/1.0\r\nSSH-2.0-x\r\n", 27, "Invalid SSH identification", true);
+	version_case("SSH-2.0-a\x01\x02\r\n", 13, NULL, true);
+	version_case("SSH-2.0-a\0b\r\n", 13, NULL, true);
+	version_case("SSH-2.0-partial", 15, NULL, false);
+	version_case("SSH-1.99-compat\r\n", 17, NULL, false);
+	version_case("SSH-2.0-ok\n", 11, NULL, false);
+	char longline[400];
+
+	memset(longline, 'a', sizeof(longline));
+	memcpy(longline, "SSH-2.0-", 8);
+	version_case(longline, sizeof(longline), NULL, true);
+	longline[300] = '\n';
+	version_case(longline, 301, NULL, true);
+}
+
+static void
+test_chan_before_auth(void)
+{
+	struct fx f;
+	struct dssh_buf m;
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	dssh_buf_init(&m, 0);
+	dssh_buf_put_u8(&m, SSH_MSG_CHANNEL_OPEN);
+	dssh_buf_put_cstring(&m, "session");
+	dssh_buf_put_u32(&m, 0);
+	dssh_buf_put_u32(&m, 65536);
+	dssh_buf_put_u32(&m, 32768);
+	tc_sendb(f.t, &m);
+	expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+	CHECK_EQ_INT(f.h.sessions, 0);
+	fx_free(&f);
+
+	/* userauth before the service request. */
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", userkey) != 0);
+	expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+	CHECK(!dssh_conn_authenticated(f.c));
+	fx_free(&f);
+	dssh_buf_free(&m);
+}
+
+static void
+test_window(void)
+{
+	struct fx f;
+	uint8_t *chunk = malloc(40000);
+
+	fill(chunk, 40000, 3);
+	/* One packet larger than our max packet. */
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	CHECK_EQ_INT(f.t->remote_maxpacket, 32768);
+	tc_chan_data(f.t, chunk, 40000);
+	expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+	fx_free(&f);
+
+	/* Filling the whole window is fine; one byte more is not. */
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	uint32_t win = f.t->remote_window;
+
+	CHECK(win > 0 && win <= 64u << 20);
+	for (uint32_t sent = 0; sent < win && f.t->last_rc == 0; ) {
+		uint32_t n = DSSH_MIN(win - sent, 32768u);
+
+		tc_chan_data(f.t, chunk, n);
+		sent += n;
+	}
+	CHECK_EQ_INT(f.t->last_rc, 0);
+	CHECK_EQ_INT(dssh_buf_len(&f.h.data), win);
+	tc_drain(f.t);
+	CHECK(!f.t->got_disconnect);
+	tc_chan_data(f.t, chunk, 1);
+	expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+	fx_free(&f);
+
+	/* A host that consumes gets the window re-advertised. */
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	f.h.consume = true;
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	win = f.t->remote_window;
+	uint64_t total = 0;
+	uint32_t adjusted = 0;
+
+	for (int i = 0; i < 3; i++) {
+		for (uint32_t sent = 0; sent < win && f.t->last_rc == 0; ) {
+			uint32_t n = DSSH_MIN(win - sent, 32768u);
+
+			tc_chan_data(f.t, chunk, n);
+			sent += n;
+			total += n;
+		}
+		while (tc_recv(f.t, &f.msg) == 0) {
+			if (dssh_buf_ptr(&f.msg)[0] == SSH_MSG_CHANNEL_WINDOW_ADJUST) {
+				uint32_t id = dssh_get_u32be(dssh_buf_ptr(&f.msg) + 1);
+
+				CHECK_EQ_INT(id, f.t->chan_local);
+				adjusted += dssh_get_u32be(dssh_buf_ptr(&f.msg) + 5);
+			}
+		}
+		win = adjusted;
+		adjusted = 0;
+		CHECK(win > 0);
+	}
+	CHECK_EQ_INT(f.t->last_rc, 0);
+	CHECK_EQ_INT(dssh_buf_len(&f.h.data), total);
+	fx_free(&f);
+	free(chunk);
+}
+
+static void
+test_bad_signature(void)
+{
+	struct fx f;
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	/* The authorised key's blob, signed by another key. */
+	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", otherkey),
+	    DSSH_ERR_PERMISSION);
+	CHECK(!dssh_conn_authenticated(f.c));
+	/* A valid signature by a key the host does not authorise. */
+	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", otherkey, "ssh-ed25519", otherkey),
+	    DSSH_ERR_PERMISSION);
+	/* Algorithm name not matching the key. */
+	CHECK(tc_auth_pubkey(f.t, "alice", userkey, "rsa-sha2-256", userkey) != 0);
+	CHECK(!dssh_conn_authenticated(f.c));
+	CHECK_EQ_INT(f.h.auth_successes, 0);
+	/* Then the right one. */
+	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", userkey), 0);
+	CHECK(dssh_conn_authenticated(f.c));
+	fx_free(&f);
+
+	/* Signature made over another session id. */
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	f.t->session_id[0] ^= 1;
+	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", userkey),
+	    DSSH_ERR_PERMISSION);
+	f.t->session_id[0] ^= 1;
+	/* Change of user name is refused. */
+	CHECK(tc_auth_pubkey(f.t, "bob", userkey, "ssh-ed25519", userkey) != 0);
+	expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+	fx_free(&f);
+}
+
+static void
+test_max_auth_tries(void)
+{
+	struct fx f;
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	f.conf.max_auth_tries = 3;
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", otherkey),
+	    DSSH_ERR_PERMISSION);
+	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", otherkey),
+	    DSSH_ERR_PERMISSION);
+	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", otherkey),
+	    DSSH_ERR_CONN_CLOSED);
+	expect_disconnect(&f, SSH_DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE);
+	CHECK(!dssh_conn_authenticated(f.c));
+	fx_free(&f);
+}
+
+static void
+test_unimplemented(void)
+{
+	struct fx f;
+	static const uint8_t odd[3] = { 200, 1, 2 };
+
+	fx_init(&f, "curve25519-sha256", "chacha20-poly1305@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	tc_drain(f.t);
+	uint32_t seq = f.t->tx.seq;
+
+	CHECK_EQ_INT(tc_send(f.t, odd, sizeof(odd)), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_UNIMPLEMENTED, &f.msg), 0);
+	CHECK_EQ_INT(dssh_buf_len(&f.msg), 5);
+	CHECK_EQ_INT(dssh_get_u32be(dssh_buf_ptr(&f.msg) + 1), seq);
+	/* Still alive. */
+	uint8_t d[5] = "hello";
+
+	CHECK_EQ_INT(tc_chan_data(f.t, d, 5), 0);
+	CHECK_EQ_INT(dssh_buf_len(&f.h.data), 5);
+	/* Global request wanting a reply gets REQUEST_FAILURE. */
+	{
+		struct dssh_buf m;
+
+		dssh_buf_init(&m, 0);
+		dssh_buf_put_u8(&m, SSH_MSG_GLOBAL_REQUEST);
+		dssh_buf_put_cstring(&m, "tcpip-forward");
+		dssh_buf_put_bool(&m, true);
+		dssh_buf_put_cstring(&m, "");
+		dssh_buf_put_u32(&m, 0);
+		CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+		CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_REQUEST_FAILURE, &f.msg), 0);
+		dssh_buf_free(&m);
+	}
+	fx_free(&f);
+}
+
+static void
+data_roundtrip(struct fx *f, uint64_t seed)
+{
+	uint8_t d[5000];
+	struct dssh_buf got;
+
+	dssh_buf_init(&got, 0);
+	fill(d, sizeof(d), seed);
+	dssh_buf_reset(&f->h.data);
+	CHECK_EQ_INT(tc_chan_data(f->t, d, sizeof(d)), 0);
+	CHECK_EQ_INT(dssh_buf_len(&f->h.data), sizeof(d));
+	CHECK_MEM(dssh_buf_ptr(&f->h.data), d, sizeof(d));
+	CHECK_EQ_INT(dssh_chan_send(f->c, f->h.chan, d, sizeof(d), false), sizeof(d));
+	CHECK_EQ_INT(recv_chan_data(f, &got, sizeof(d), false), 0);
+	CHECK_EQ_INT(dssh_buf_len(&got), sizeof(d));
+	CHECK_MEM(dssh_buf_ptr(&got), d, sizeof(d));
+	dssh_buf_free(&got);
+}
+
+static void
+test_rekey_client(void)
+{
+	struct fx f;
+	struct dssh_conn_stats st;
+
+	fx_init(&f, "curve25519-sha256", "aes128-ctr", "hmac-sha2-256-etm@openssh.com", true);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	data_roundtrip(&f, 10);
+	uint8_t sid[64];
+
+	memcpy(sid, f.t->session_id, sizeof(sid));
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	dssh_conn_get_stats(f.c, &st);
+	CHECK_EQ_INT(st.kex_count, 2);
+	CHECK_MEM(sid, f.t->session_id, sizeof(sid));
+	data_roundtrip(&f, 11);
+	/* Server data queued during the rekey comes out after it. */
+	f.t->conf.kex = "diffie-hellman-group14-sha256";
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	dssh_conn_get_stats(f.c, &st);
+	CHECK_EQ_INT(st.kex_count, 3);
+	CHECK_STR(st.kex_alg, "diffie-hellman-group14-sha256");
+	data_roundtrip(&f, 12);
+	fx_free(&f);
+}
+
+static void
+test_rekey_server(void)
+{
+	struct fx f;
+	struct dssh_conn_stats st;
+	uint8_t d[4096];
+	size_t total = 0;
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	f.conf.rekey_bytes = 32 * 1024;
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	fill(d, sizeof(d), 20);
+	for (int i = 0; i < 60 && f.t->last_rc == 0; i++) {
+		CHECK_EQ_INT(tc_chan_data(f.t, d, sizeof(d)), 0);
+		total += sizeof(d);
+		while (tc_recv(f.t, &f.msg) == 0)
+			;
+		if (f.t->have_server_kexinit)
+			CHECK_EQ_INT(tc_kex(f.t), 0);
+	}
+	dssh_conn_get_stats(f.c, &st);
+	CHECK(st.kex_count >= 4);
+	CHECK_EQ_INT(dssh_buf_len(&f.h.data), total);
+	CHECK(!f.t->got_disconnect);
+	data_roundtrip(&f, 21);
+
+	/* Server output alone also triggers it; data waits for the new keys. */
+	dssh_conn_get_stats(f.c, &st);
+	unsigned before = st.kex_count;
+	uint8_t big[16384];
+	struct dssh_buf got;
+
+	dssh_buf_init(&got, 0);
+	fill(big, sizeof(big), 22);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ_INT(dssh_chan_send(f.c, f.h.chan, big, sizeof(big), false), sizeof(big));
+	/* The check runs on input; an IGNORE gives it a chance. */
+	static const uint8_t ign[5] = { SSH_MSG_IGNORE, 0, 0, 0, 0 };
+
+	CHECK_EQ_INT(tc_send(f.t, ign, sizeof(ign)), 0);
+	CHECK_EQ_INT(dssh_conn_tick(f.c, 5000), 0);
+	CHECK_EQ_INT(dssh_chan_send_space(f.c, f.h.chan), 0);   /* kex in progress */
+	CHECK_EQ_INT(recv_chan_data(&f, &got, 4 * sizeof(big), false), 0);
+	CHECK_MEM(dssh_buf_ptr(&got) + 3 * sizeof(big), big, sizeof(big));
+	CHECK_EQ_INT(tc_recv(f.t, &f.msg), 0);
+	CHECK_EQ_INT(dssh_buf_ptr(&f.msg)[0], SSH_MSG_KEXINIT);
+	CHECK(f.t->have_server_kexinit);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	dssh_conn_get_stats(f.c, &st);
+	CHECK_EQ_INT(st.kex_count, before + 1);
+	CHECK(dssh_chan_send_space(f.c, f.h.chan) > 0);
+	data_roundtrip(&f, 23);
+	dssh_buf_free(&got);
+	fx_free(&f);
+}
+
+/* App messages from the client during its rekey (between its KEXINIT and
+ * NEWKEYS) are a protocol error. */
+static void
+test_data_during_kex(void)
+{
+	struct fx f;
+	struct dssh_buf k;
+	const char *lists[KEX_SLOTS] = {
+		"curve25519-sha256", "ssh-ed25519", "aes128-gcm@openssh.com",
+		"aes128-gcm@openssh.com", "hmac-sha2-256", "hmac-sha2-256", "none", "none", "", "",
+	};
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	dssh_buf_init(&k, 0);
+	dssh_kexinit_build(&k, lists);
+	CHECK_EQ_INT(tc_sendb(f.t, &k), 0);
+	tc_chan_data(f.t, (const uint8_t *)"x", 1);
+	expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+	CHECK_EQ_INT(dssh_buf_len(&f.h.data), 0);
+	dssh_buf_free(&k);
+	fx_free(&f);
+}
+
+int
+main(void)
+{
+	dssh_log_init("test_engine", getenv("TEST_ENGINE_DEBUG") ? DSSH_LOG_DEBUG3 :
+	    DSSH_LOG_QUIET, true);
+	if (dssh_crypto_engine_create("openssl", NULL, &engine) != 0 ||
+	    dssh_sshkey_generate(DSSH_SSHKEY_ED25519, 0, &hostkey) != 0 ||
+	    dssh_sshkey_generate(DSSH_SSHKEY_ED25519, 0, &userkey) != 0 ||
+	    dssh_sshkey_generate(DSSH_SSHKEY_ED25519, 0, &otherkey) != 0) {
+		fprintf(stderr, "setup failed\n");
+		return 1;
+	}
+	DSSH_RUN(test_flows);
+	DSSH_RUN(test_client_preference);
+	DSSH_RUN(test_no_match);
+	DSSH_RUN(test_bad_mac);
+	DSSH_RUN(test_bad_length);
+	DSSH_RUN(test_bad_padding);
+	DSSH_RUN(test_strict_kex);
+	DSSH_RUN(test_version);
+	DSSH_RUN(test_chan_before_auth);
+	DSSH_RUN(test_window);
+	DSSH_RUN(test_bad_signature);
+	DSSH_RUN(test_max_auth_tries);
+	DSSH_RUN(test_unimplemented);
+	DSSH_RUN(test_rekey_client);
+	DSSH_RUN(test_rekey_server);
+	DSSH_RUN(test_data_during_kex);
+	dssh_sshkey_free(hostkey);
+	dssh_sshkey_free(userkey);
+	dssh_sshkey_free(otherkey);
+	dssh_crypto_engine_free(engine);
+	DSSH_TEST_END();
+}
