@@ -401,6 +401,22 @@ lookup_user(struct conn *c, const char *name, const char *method, bool forced)
 	return true;
 }
 
+/* With UsePAM, a publickey login still has to pass PAM's account stack. */
+static int
+pam_account_check(struct conn *c, const char *user)
+{
+	struct dssh_pam_request req = {
+		.id = c->id, .user = user, .remote_host = c->peer_ip, .kind = DSSH_PAM_ACCOUNT_ONLY,
+	};
+
+	if (!c->srv->cfg->use_pam || c->srv->pam == NULL)
+		return 0;
+	c->pam_policy_ok = true;
+	if (dssh_pam_worker_submit(c->srv->pam, &req) != 0)
+		return DSSH_ERR_BUSY;
+	return DSSH_ERR_AGAIN;
+}
+
 static int
 host_auth_pubkey(void *host, const char *user, const uint8_t *blob, size_t len, bool final)
 {
@@ -422,7 +438,7 @@ host_auth_pubkey(void *host, const char *user, const uint8_t *blob, size_t len, 
 			dssh_authkey_opts_free(&c->keyopts);
 		c->keyopts = opts;
 		c->have_keyopts = true;
-		return 0;
+		return pam_account_check(c, user);
 	}
 	dssh_authkey_opts_free(&opts);
 	return r;

@@ -78,8 +78,9 @@ enum dssh_auth_method {
 struct dssh_conn_host_ops {
 	/*
 	 * Is this public key (SSH wire blob) authorised for user? Called once
-	 * the signature is verified, and for a query without signature.
-	 * 0 yes, anything else no.
+	 * the signature is verified (final), and for a query without one.
+	 * 0 yes; for final, DSSH_ERR_AGAIN defers the answer to
+	 * dssh_conn_auth_result() (account checks); anything else no.
 	 */
 	int (*auth_pubkey)(void *host, const char *user, const uint8_t *blob, size_t len,
 	    bool final);
@@ -131,7 +132,7 @@ bool dssh_conn_authenticated(const struct dssh_conn *c);
 const char *dssh_conn_user(const struct dssh_conn *c);
 /* Send DISCONNECT (RFC 4253 11.1 reason) and stop. */
 void dssh_conn_disconnect(struct dssh_conn *c, uint32_t reason, const char *msg);
-/* Deliver the deferred answer of auth_password (ok) and resume input. */
+/* Deliver a deferred auth answer (password, or publickey account check) and resume input. */
 int dssh_conn_auth_result(struct dssh_conn *c, bool ok, uint64_t now_ms);
 
 /* Channels. */

@@ -175,12 +175,19 @@ userauth_publickey(struct dssh_conn *c, struct dssh_buf *m)
 	if ((r = build_signed_data(c, c->auth_user, alg, blob, blen, &signed_data)) != 0)
 		goto out;
 	if (dssh_sshkey_verify(key, alg, sig, slen, dssh_buf_ptr(&signed_data),
-	    dssh_buf_len(&signed_data)) != 0 ||
-	    c->ops->auth_pubkey(c->host, c->auth_user, blob, blen, true) != 0) {
+	    dssh_buf_len(&signed_data)) != 0) {
 		r = auth_failed(c, "publickey", true);
 		goto out;
 	}
-	r = auth_succeeded(c, DSSH_AUTH_PUBLICKEY);
+	r = c->ops->auth_pubkey(c->host, c->auth_user, blob, blen, true);
+	if (r == DSSH_ERR_AGAIN) {
+		/* e.g. the PAM account stack: input waits for dssh_conn_auth_result() */
+		c->auth = AUTH_PENDING;
+		c->auth_pending_method = DSSH_AUTH_PUBLICKEY;
+		r = 0;
+		goto out;
+	}
+	r = r == 0 ? auth_succeeded(c, DSSH_AUTH_PUBLICKEY) : auth_failed(c, "publickey", true);
 out:
 	dssh_sshkey_free(key);
 	dssh_buf_free(&signed_data);
@@ -210,6 +217,7 @@ userauth_password(struct dssh_conn *c, struct dssh_buf *m)
 		return auth_succeeded(c, DSSH_AUTH_PASSWORD);
 	if (r == DSSH_ERR_AGAIN) {
 		c->auth = AUTH_PENDING;   /* input waits for dssh_conn_auth_result() */
+		c->auth_pending_method = DSSH_AUTH_PASSWORD;
 		return 0;
 	}
 	return auth_failed(c, "password", true);
@@ -224,7 +232,10 @@ dssh_conn_auth_result(struct dssh_conn *c, bool ok, uint64_t now_ms)
 		return c->state == CONN_CLOSED ? DSSH_ERR_CONN_CLOSED : 0;
 	c->auth = AUTH_IN_PROGRESS;
 	c->now_ms = now_ms;
-	r = ok ? auth_succeeded(c, DSSH_AUTH_PASSWORD) : auth_failed(c, "password", true);
+	enum dssh_auth_method m = c->auth_pending_method;
+
+	r = ok ? auth_succeeded(c, m) :
+	    auth_failed(c, m == DSSH_AUTH_PUBLICKEY ? "publickey" : "password", true);
 	if (r != 0)
 		return r;
 	return dssh_conn_resume(c, now_ms);

@@ -124,6 +124,7 @@ struct dssh_conn {
 	enum dssh_auth_state auth;
 	char *auth_user;
 	unsigned auth_failures;
+	enum dssh_auth_method auth_pending_method;
 	bool authenticated;
 
 	/* Client alive. */

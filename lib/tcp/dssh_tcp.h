@@ -15,7 +15,15 @@
  * Lifetime: a connection reported by DSSH_TCP_EV_ACCEPTED or returned by
  * dssh_tcp_connect() belongs to the application until it calls
  * dssh_tcp_close() or dssh_tcp_abort(); after that call the pointer must not
- * be used again (the stack finishes the protocol and frees it).
+ * be used again (the stack finishes the protocol and frees it). A connection
+ * that was reset or timed out (DSSH_TCP_EV_RESET) stays allocated in state
+ * CLOSED, out of the lookup table, until the application closes it.
+ * Half-open connections never handed out (SYN-RECEIVED) are the stack's own.
+ *
+ * Buffers: each connection has a bounded send ring and receive ring of plain
+ * bytes (conf.sndbuf / conf.rcvbuf); out-of-order data is written straight
+ * into the receive ring at its offset and tracked as ranges, so nothing is
+ * allocated per segment.
  *
  * Payload pointers in dssh_tcp_seg_out point into the connection's send
  * buffer: they stay valid until the next dssh_tcp_input, dssh_tcp_timers,

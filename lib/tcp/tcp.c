@@ -7,7 +7,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 
 #include <openssl/core_names.h>
 #include <openssl/params.h>
@@ -1044,8 +1043,10 @@ static void negotiate(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h)
 	c->mss = (uint16_t)DSSH_MIN(peer_mss, (uint32_t)cf->mss);
 	if (c->ts_ok)
 		c->mss -= 12;
-	if (c->ts_ok)
+	if (c->ts_ok) {
 		c->ts_recent = h->tsval;
+		c->ts_recent_us = c->last_rcv_us;
+	}
 }
 
 static void rbuf_write(struct dssh_tcp_conn *c, uint32_t off, const uint8_t *p, uint32_t len)
@@ -1376,6 +1377,9 @@ static void conn_input(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, ui
 	if (c->ts_ok && !(h->flags & DSSH_TCP_RST)) {
 		if (!h->has_ts && c->state != DSSH_TCP_SYN_RCVD)
 			return;     /* RFC 7323 3.2: drop non-RST segments without TSopt */
+		/* RFC 7323 5.5: TS.Recent idle for over 24 days is no longer valid */
+		if (h->has_ts && now_us - c->ts_recent_us > 24ull * 86400 * 1000000)
+			c->ts_recent = h->tsval;
 		if (h->has_ts && (int32_t)(h->tsval - c->ts_recent) < 0) {
 			s->st.paws_drops++;
 			c->ack_now = true;
@@ -1441,8 +1445,10 @@ static void conn_input(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, ui
 	}
 
 	/* RFC 7323 4.3: TS.Recent from segments covering Last.ACK.sent */
-	if (c->ts_ok && h->has_ts && SEQ_LEQ(seq, c->last_ack_sent))
+	if (c->ts_ok && h->has_ts && SEQ_LEQ(seq, c->last_ack_sent)) {
 		c->ts_recent = h->tsval;
+		c->ts_recent_us = now_us;
+	}
 
 	/* SYN in a synchronized state: challenge ACK (RFC 5961 4.2) */
 	if (h->flags & DSSH_TCP_SYN) {

@@ -91,6 +91,7 @@ struct dssh_tcp_conn {
 
 	/* timestamps (RFC 7323) */
 	uint32_t ts_recent, ts_off, last_ack_sent;
+	uint64_t ts_recent_us;          /* when ts_recent was last updated */
 
 	/* RTT / RTO (RFC 6298) */
 	uint32_t srtt_us, rttvar_us, rto_us;

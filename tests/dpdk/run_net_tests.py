@@ -241,6 +241,9 @@ def scenario(name, dp, ns, peer_if, peer_ip, our_ip, peer_mac, pmd_defrag=False)
     st = tel.stats()
     check(name + ": gratuitous ARP sent at start", st["tx_arp_gratuitous"] >= 1,
           "tx_arp_gratuitous %d" % st["tx_arp_gratuitous"])
+    check(name + ": link state and port counters readable",
+          st.get("link_up") == 1 and st.get("port_ipackets", 0) >= 1,
+          "link_up %s, port_ipackets %s" % (st.get("link_up"), st.get("port_ipackets")))
 
     # The peer resolves us, and ping answers.
     p = run_ping(ns, our_ip, ["-c", "3", "-i", "0.2", "-W", "2"])

@@ -37,6 +37,15 @@ DENY_PASSWORD = "Dssh-deny-pw-9"
 
 STATE_DIR = "/var/tmp/dssh-interop"      # persistent client keys (lock-protected)
 KEY_TYPES = ("ed25519", "ecdsa", "rsa")
+# Extra ed25519 client keys installed with authorized_keys options.
+OPTION_KEYS = {
+    "opt_command": 'command="echo forced:$SSH_ORIGINAL_COMMAND"',
+    "opt_from_bad": 'from="10.9.8.7"',
+    "opt_from_ok": 'from="10.9.8.7,127.0.0.*"',
+    "opt_nopty": "no-pty",
+    "opt_restrict": "restrict",
+    "opt_env": 'environment="DSSH_TEST_FROM_KEY=1"',
+}
 
 KEXES = [
     "curve25519-sha256",
@@ -144,10 +153,10 @@ class Env:
             self.keydir = os.path.join(STATE_DIR, "keys")
             os.makedirs(self.keydir, mode=0o700, exist_ok=True)
             self.keys = {}
-            for t in KEY_TYPES + ("wrong",):
+            for t in KEY_TYPES + ("wrong",) + tuple(OPTION_KEYS):
                 path = os.path.join(self.keydir, "id_" + t)
                 if not os.path.exists(path + ".pub"):
-                    kt = "ed25519" if t == "wrong" else t
+                    kt = t if t in KEY_TYPES else "ed25519"
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(path)
                     extra = ["-b", "3072"] if kt == "rsa" else []
@@ -156,6 +165,8 @@ class Env:
                 os.chmod(path, 0o600)
                 self.keys[t] = path
             pubs = [open(self.keys[t] + ".pub").read() for t in KEY_TYPES]
+            pubs += ["%s %s" % (o, open(self.keys[t] + ".pub").read())
+                     for t, o in OPTION_KEYS.items()]
             self.user = _ensure_user(TEST_USER, TEST_PASSWORD)
             self.deny = _ensure_user(DENY_USER, DENY_PASSWORD)
             _install_authorized_keys(self.user, pubs)

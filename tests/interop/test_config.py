@@ -15,8 +15,11 @@ import dssh_harness as h
 
 
 def check_t(srv, extra_line, what):
-    """Appends extra_line to the config; -t must fail naming file and line."""
-    cfg = open(srv.config_path).read()
+    """Puts extra_line last in the config (replacing that keyword's line);
+    -t must fail naming the file and the line."""
+    kw = extra_line.split()[0]
+    cfg = "".join(ln for ln in open(srv.config_path).read().splitlines(True)
+                  if ln.split()[0] != kw)
     lineno = cfg.count("\n") + 1
     bad = srv.config_path + ".bad"
     with open(bad, "w") as f:

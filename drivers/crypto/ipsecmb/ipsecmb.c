@@ -4,7 +4,7 @@
  * manager (per engine instance, i.e. per core) as IMB_JOBs, so that packets
  * of different sessions fill the SIMD lanes together.
  *
- * A burst is processed in up to three phases; every job of a phase is
+ * A burst is processed in two phases; every job of a phase is
  * submitted, then the manager is flushed before the next phase starts. A
  * phase exists only where one job needs another's output (a MAC over
  * ciphertext, a Poly1305 key) or where two jobs would otherwise touch the
@@ -15,6 +15,10 @@
  *   ctr + hmac        0: hmac(copy), ctr         0: ctr                1: hmac(copy)
  *   ctr + hmac-etm    0: ctr          1: hmac    0: hmac(copy), ctr
  *   chacha20-poly     0: chacha20     1: poly    0: poly   1: chacha20
+ *   ctr + umac-etm    0: ctr          1: umac    0: umac, ctr
+ *
+ * UMAC (lib/crypto/umac.c) has no IPsec-MB job type; it runs inline, in C,
+ * at the point of the phase where its job would be submitted.
  *
  * HMAC input is seq || packet; the packet buffer has no headroom for the
  * 4-byte sequence number, so the engine copies seq || bytes into a per-slot
@@ -24,7 +28,6 @@
  * (checked against OpenSSL); SSH's aes-ctr carries through all 128 bits, so a
  * packet whose counter crosses a 2^32 boundary is split into two jobs.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +41,7 @@
 #include "umac.h"
 
 #define IPSECMB_DEFAULT_BURST 32u
-#define IPSECMB_MAX_BURST 64u   /* jobs per slot <= 3; IMB queue holds 256 */
+#define IPSECMB_MAX_BURST 64u   /* ops per chunk; larger bursts are chunked */
 
 enum ipsecmb_kind {
 	KIND_GCM,
@@ -129,7 +132,7 @@ ipsecmb_engine_init(struct dssh_crypto_engine *e, const struct dssh_crypto_engin
 		n = IPSECMB_MAX_BURST;
 	/* Our own allocation (not alloc_mb_mgr) so that fini can wipe it: the
 	 * out-of-order managers keep digests and key pointers of past jobs. */
-	me->mgr_size = imb_get_mb_mgr_size();
+	me->mgr_size = (imb_get_mb_mgr_size() + 63) & ~(size_t)63;   /* C11 aligned_alloc */
 	if ((me->mgr_mem = aligned_alloc(64, me->mgr_size)) == NULL)
 		return DSSH_ERR_ALLOC;
 	me->mgr = imb_set_pointers_mb_mgr(me->mgr_mem, 0, 1);

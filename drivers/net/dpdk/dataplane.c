@@ -382,6 +382,24 @@ dp_tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	dp_sum(dp_tel, core, &s);
 	dp_tel_fill(d, &s);
 	rte_tel_data_add_dict_u64(d, "cores", dp_tel->ncores);
+	if (core < 0) {
+		struct rte_eth_stats ps;
+		struct rte_eth_link link;
+
+		/* The PMD's own view: frames it never handed us show up here only. */
+		if (rte_eth_stats_get(dp_tel->port, &ps) == 0) {
+			rte_tel_data_add_dict_u64(d, "port_ipackets", ps.ipackets);
+			rte_tel_data_add_dict_u64(d, "port_opackets", ps.opackets);
+			rte_tel_data_add_dict_u64(d, "port_imissed", ps.imissed);
+			rte_tel_data_add_dict_u64(d, "port_ierrors", ps.ierrors);
+			rte_tel_data_add_dict_u64(d, "port_oerrors", ps.oerrors);
+			rte_tel_data_add_dict_u64(d, "port_rx_nombuf", ps.rx_nombuf);
+		}
+		if (rte_eth_link_get_nowait(dp_tel->port, &link) == 0) {
+			rte_tel_data_add_dict_u64(d, "link_up", link.link_status);
+			rte_tel_data_add_dict_u64(d, "link_speed_mbps", link.link_speed);
+		}
+	}
 	rte_spinlock_unlock(&dp_tel_lock);
 	return 0;
 }

@@ -576,6 +576,16 @@ static void test_paws(void)
 	    f.now), 0);
 	f.pnxt += 1;
 	expect_ack(&f, f.snxt, f.pnxt, "ts wrap");
+	/* after 24 days idle TS.Recent is stale: an "old" value is accepted */
+	f.now += 25ull * 86400 * 1000000;
+	ts_opt(o, 100, 0);
+	CHECK_EQ_INT(feed(f.s, PPORT, LPORT, f.pnxt, f.snxt, DSSH_TCP_ACK, 1000, o, 12, "i", 1,
+	    f.now), 0);
+	f.pnxt += 1;
+	expect_ack(&f, f.snxt, f.pnxt, "idle TS.Recent");
+	CHECK_EQ_INT(f.caps[0].h.tsecr, 100);
+	dssh_tcp_get_stats(f.s, &st);
+	CHECK_EQ_INT(st.paws_drops, 1);
 	/* no timestamp on a TS connection: dropped silently (RFC 7323 3.2) */
 	CHECK_EQ_INT(feed(f.s, PPORT, LPORT, f.pnxt, f.snxt, DSSH_TCP_ACK, 1000, NULL, 0, "n", 1,
 	    f.now), 0);
