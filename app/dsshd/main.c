@@ -111,11 +111,9 @@ ensure_default_hostkeys(const struct dssh_config *cfg)
 			continue;
 		dir = dirname(dup);
 		mkdir(dir, 0755);
-		if (dssh_sshkey_ensure_host_keys(dir, &created, &ncreated) == 0) {
-			for (size_t j = 0; j < ncreated; j++)
-				dssh_info("generated host key %s", created[j]);
+		/* ensure_host_keys logs each key it generates */
+		if (dssh_sshkey_ensure_host_keys(dir, &created, &ncreated) == 0)
 			dssh_sshkey_free_paths(created, ncreated);
-		}
 		free(dup);
 	}
 }
@@ -252,12 +250,6 @@ main(int argc, char **argv)
 			exit(1);
 		}
 	}
-	for (int i = 0; i < nports; i++) {
-		char line[32];
-
-		snprintf(line, sizeof(line), "Port %d", ports[i]);
-		dssh_config_apply_line(&cfg, line, "command line", 0, err, sizeof(err));
-	}
 	if (config_path != NULL || access(DEFAULT_CONFIG, F_OK) == 0) {
 		const char *path = config_path ? config_path : DEFAULT_CONFIG;
 
@@ -265,6 +257,12 @@ main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 			exit(1);
 		}
+	}
+	/* -p replaces the configuration's Port lines, as in sshd. */
+	if (nports > 0) {
+		cfg.nports = 0;
+		for (int i = 0; i < nports; i++)
+			cfg.ports[cfg.nports++] = ports[i];
 	}
 	if ((r = dssh_crypto_engine_create(cfg.crypto_engine ? cfg.crypto_engine : "openssl",
 	    NULL, &engine)) != 0) {

@@ -162,6 +162,8 @@ dssh_config_free(struct dssh_config *cfg)
 	free(cfg->listen);
 	free_strv(cfg->host_keys, cfg->nhost_keys);
 	free(cfg->ciphers);
+	for (size_t i = 0; i < 4; i++)
+		free(cfg->alg_where[i]);
 	free(cfg->macs);
 	free(cfg->kex_algorithms);
 	free(cfg->host_key_algorithms);
@@ -633,6 +635,26 @@ valid_max_startups(const char *s)
 	    parse_int(p2, 0, INT_MAX, &m) == 0 && a <= m;
 }
 
+
+/* Algorithm lists are checked in finalize, once the supported lists are
+ * known: remember where the (first, winning) line was, for its errors. */
+static int
+set_algs_where(struct dssh_config *cfg, struct line_ctx *c, char **field, int slot,
+    int argc, char **argv)
+{
+	bool was_set = *field != NULL;
+	int r = set_algs(c, field, argc, argv);
+
+	if (r == 0 && !was_set && *field != NULL && cfg->alg_where[slot] == NULL) {
+		char where[512];
+
+		snprintf(where, sizeof(where), "%s line %u", c->source, c->lineno);
+		if ((cfg->alg_where[slot] = strdup(where)) == NULL)
+			return DSSH_ERR_ALLOC;
+	}
+	return r;
+}
+
 static int
 apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
     char **argv)
@@ -659,13 +681,13 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 			return cerr(c, "HostKey takes exactly one argument");
 		return strv_add(&cfg->host_keys, &cfg->nhost_keys, argv[0]);
 	case O_CIPHERS:
-		return set_algs(c, &cfg->ciphers, argc, argv);
+		return set_algs_where(cfg, c, &cfg->ciphers, 0, argc, argv);
 	case O_MACS:
-		return set_algs(c, &cfg->macs, argc, argv);
+		return set_algs_where(cfg, c, &cfg->macs, 1, argc, argv);
 	case O_KEX:
-		return set_algs(c, &cfg->kex_algorithms, argc, argv);
+		return set_algs_where(cfg, c, &cfg->kex_algorithms, 2, argc, argv);
 	case O_HOSTKEYALGS:
-		return set_algs(c, &cfg->host_key_algorithms, argc, argv);
+		return set_algs_where(cfg, c, &cfg->host_key_algorithms, 3, argc, argv);
 	case O_PUBKEY:
 		return set_yesno(c, &cfg->pubkey_authentication, argc, argv);
 	case O_PASSWORD:
@@ -1102,7 +1124,7 @@ dssh_config_resolve_algs(const char *value,
 }
 
 static int
-finalize_algs(char **field, const char *keyword,
+finalize_algs(char **field, const char *keyword, const char *where,
     const struct dssh_config_alg_list *list, char *err, size_t errlen)
 {
 	char msg[256];
@@ -1118,7 +1140,8 @@ finalize_algs(char **field, const char *keyword,
 	}
 	if ((r = dssh_config_resolve_algs(*field, list, &res, msg, sizeof(msg))) != 0) {
 		if (r == DSSH_ERR_CONFIG && err != NULL && errlen > 0)
-			snprintf(err, errlen, "%s: %s", keyword, msg);
+			snprintf(err, errlen, "%s%s%s: %s", where ? where : "", where ? ": " : "",
+			    keyword, msg);
 		return r;
 	}
 	free(*field);
@@ -1184,13 +1207,13 @@ dssh_config_finalize(struct dssh_config *cfg,
 			if ((r = strv_add(&cfg->host_keys, &cfg->nhost_keys,
 			    default_keys[i])) != 0)
 				return r;
-	if ((r = finalize_algs(&cfg->ciphers, "Ciphers",
+	if ((r = finalize_algs(&cfg->ciphers, "Ciphers", cfg->alg_where[0],
 	    defs ? &defs->ciphers : NULL, err, errlen)) != 0 ||
-	    (r = finalize_algs(&cfg->macs, "MACs",
+	    (r = finalize_algs(&cfg->macs, "MACs", cfg->alg_where[1],
 	    defs ? &defs->macs : NULL, err, errlen)) != 0 ||
-	    (r = finalize_algs(&cfg->kex_algorithms, "KexAlgorithms",
+	    (r = finalize_algs(&cfg->kex_algorithms, "KexAlgorithms", cfg->alg_where[2],
 	    defs ? &defs->kex : NULL, err, errlen)) != 0 ||
-	    (r = finalize_algs(&cfg->host_key_algorithms, "HostKeyAlgorithms",
+	    (r = finalize_algs(&cfg->host_key_algorithms, "HostKeyAlgorithms", cfg->alg_where[3],
 	    defs ? &defs->host_key : NULL, err, errlen)) != 0)
 		return r;
 	DEF(cfg->pubkey_authentication, 1);

@@ -94,6 +94,7 @@ struct dssh_config {
 	char *macs;
 	char *kex_algorithms;
 	char *host_key_algorithms;
+	char *alg_where[4];             /* "FILE line N" of Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms */
 
 	int pubkey_authentication;
 	int password_authentication;

@@ -195,6 +195,10 @@ handle_request(struct dssh_conn *c, struct dssh_buf *m)
 	    (r = dssh_buf_get_bool(m, &want_reply)) != 0)
 		goto out;
 	r = parse_session_req(type, m, &req, &s1, &s2);
+	if (ch->sent_close) {
+		r = 0;          /* closing: nobody to ask, and no reply after our CLOSE */
+		goto out;
+	}
 	if (r == DSSH_ERR_UNSUPPORTED) {
 		dssh_debug("%s: channel %u: unsupported request %s", c->log_id, id, type);
 		ok = -1;
@@ -245,6 +249,9 @@ handle_data(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
 		return DSSH_ERR_PROTOCOL;
 	}
 	ch->local_window -= (uint32_t)n;
+	/* In flight when we closed: the host has forgotten the channel. */
+	if (ch->sent_close)
+		return 0;
 	if (type == SSH_MSG_CHANNEL_EXTENDED_DATA) {
 		/* Nothing reads a client's extended data: discard, reopen window. */
 		dssh_chan_consumed(c, id, n);
@@ -321,7 +328,8 @@ dssh_chan_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
 			return r;
 		if (!ch->rcvd_eof) {
 			ch->rcvd_eof = true;
-			c->ops->channel_eof(c->host, id);
+			if (!ch->sent_close)
+				c->ops->channel_eof(c->host, id);
 		}
 		return 0;
 	case SSH_MSG_CHANNEL_CLOSE:

@@ -61,6 +61,13 @@ struct dssh_tcp_conf {
 	uint32_t ooo_max_ranges;   /* out-of-order ranges held (<= DSSH_TCP_OOO_MAX) */
 	uint32_t challenge_ack_per_s;  /* RFC 5961 section 7 rate limit */
 	bool tx_csum_offload;      /* leave the pseudo-header sum in the checksum field */
+	/*
+	 * Ephemeral port choice for dssh_tcp_connect(lport = 0): when set, only
+	 * ports it accepts are used, e.g. those whose RSS hash of the reply
+	 * 4-tuple lands on this core's RX queue. NULL: any free port.
+	 */
+	bool (*port_ok)(void *arg, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
+	void *port_ok_arg;
 };
 
 #define DSSH_TCP_OOO_MAX 32
@@ -148,7 +155,10 @@ unsigned dssh_tcp_peek(const struct dssh_tcp_conn *conn, const uint8_t *ptr[2], 
 int dssh_tcp_consume(struct dssh_tcp_conn *conn, size_t n);
 bool dssh_tcp_eof(const struct dssh_tcp_conn *conn);   /* FIN received and all read */
 
-/* Half-close: FIN after the queued data. The conn is released to the stack. */
+/* FIN after the queued data; the conn is released to the stack. Data that
+ * arrives afterwards is acknowledged and discarded. With received data
+ * still unread this is an abort instead (RFC 1122 4.2.2.13: RST shows the
+ * peer that data was lost). */
 void dssh_tcp_close(struct dssh_tcp_conn *conn, uint64_t now_us);
 /* Send RST and free; the conn is released. */
 void dssh_tcp_abort(struct dssh_tcp_conn *conn, uint64_t now_us);

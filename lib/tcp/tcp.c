@@ -251,8 +251,8 @@ static void conn_free(struct dssh_tcp_conn *c)
 	if (c->state == DSSH_TCP_SYN_RCVD && c->passive && s->nsynrcvd > 0)
 		s->nsynrcvd--;
 	s->nconns--;
-	free(c->sbuf);
-	free(c->rbuf);
+	tcp_ring_free(&c->sq);
+	tcp_ring_free(&c->rq);
 	free(c);
 }
 
@@ -270,6 +270,17 @@ static uint32_t ts_now(const struct dssh_tcp_conn *c, uint64_t now_us)
 	return (uint32_t)(now_us / 1000u) + c->ts_off;
 }
 
+/*
+ * RFC 7323 5.4: a per-connection timestamp offset from a keyed hash. The
+ * +64 keeps every TSval of the connection above the one a SYN cookie sent
+ * (cookie_synack rounds down and puts option bits in the low 6 bits).
+ */
+static uint32_t ts_offset(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport,
+    uint32_t raddr, uint16_t rport)
+{
+	return (uint32_t)tuple_mac(s, s->isn_secret, laddr, lport, raddr, rport, 1, 0) + 64u;
+}
+
 static struct dssh_tcp_conn *conn_new(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport,
     uint32_t raddr, uint16_t rport, uint64_t now_us)
 {
@@ -279,10 +290,10 @@ static struct dssh_tcp_conn *conn_new(struct dssh_tcp_stack *s, uint32_t laddr, 
 		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	c->sbuf_size = s->conf.sndbuf;
-	c->rbuf_size = s->conf.rcvbuf;
-	if ((c->sbuf = malloc(c->sbuf_size)) == NULL || (c->rbuf = malloc(c->rbuf_size)) == NULL) {
-		free(c->sbuf);
+	if (tcp_ring_init(&c->sq, s->conf.sndbuf) != 0 ||
+	    tcp_ring_init(&c->rq, s->conf.rcvbuf) != 0) {
+		tcp_ring_free(&c->sq);
+		tcp_ring_free(&c->rq);
 		free(c);
 		return NULL;
 	}
@@ -295,9 +306,7 @@ static struct dssh_tcp_conn *conn_new(struct dssh_tcp_stack *s, uint32_t laddr, 
 	/* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 us clock */
 	c->iss = (uint32_t)tuple_mac(s, s->isn_secret, laddr, lport, raddr, rport, 0, 0) +
 	    (uint32_t)(now_us / 4);
-	/* RFC 7323 5.4: a per-connection timestamp offset; +32 keeps every
-	 * later TSval above a SYN cookie's (see cookie_synack) */
-	c->ts_off = (uint32_t)tuple_mac(s, s->isn_secret, laddr, lport, raddr, rport, 1, 0) + 32u;
+	c->ts_off = ts_offset(s, laddr, lport, raddr, rport);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->recover = c->iss;
 	c->last_rcv_us = now_us;
@@ -500,7 +509,7 @@ static void send_rst_for(struct dssh_tcp_stack *s, uint32_t saddr, uint32_t dadd
 
 static uint32_t rcv_space(const struct dssh_tcp_conn *c)
 {
-	return c->rbuf_size - c->rbuf_len;
+	return c->rq.size - c->rq.len;
 }
 
 static uint16_t wnd_field(const struct dssh_tcp_conn *c, bool syn)
@@ -533,24 +542,8 @@ static unsigned sack_blocks(const struct dssh_tcp_conn *c, uint32_t blk[4][2], u
 static void sbuf_refs(const struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint32_t off,
     uint32_t len)
 {
-	uint32_t pos = (c->sbuf_head + off) % c->sbuf_size, first;
-
 	o->len = len;
-	o->npay = 0;
-	if (len == 0)
-		return;
-	first = c->sbuf_size - pos;
-	if (first >= len) {
-		o->pay[0] = c->sbuf + pos;
-		o->pay_len[0] = len;
-		o->npay = 1;
-	} else {
-		o->pay[0] = c->sbuf + pos;
-		o->pay_len[0] = first;
-		o->pay[1] = c->sbuf;
-		o->pay_len[1] = len - first;
-		o->npay = 2;
-	}
+	o->npay = (uint16_t)tcp_ring_ref(&c->sq, off, len, o->pay, o->pay_len);
 }
 
 /* Build one segment of connection c. */
@@ -793,7 +786,7 @@ static bool synchronized_send(const struct dssh_tcp_conn *c)
 static void send_data(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint32_t seq,
     uint32_t len, uint64_t now_us)
 {
-	uint32_t end_data = c->snd_una + c->sbuf_len;
+	uint32_t end_data = c->snd_una + c->sq.len;
 	uint8_t flags = DSSH_TCP_ACK;
 
 	if (len > 0)
@@ -845,11 +838,11 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 		}
 	} else if (synchronized_send(c)) {
 		for (;;) {
-			end_data = c->snd_una + c->sbuf_len;
+			end_data = c->snd_una + c->sq.len;
 			if (c->rexmit_una) {
 				if (k == n)
 					goto full;
-				len = DSSH_MIN(c->sbuf_len, (uint32_t)c->mss);
+				len = DSSH_MIN(c->sq.len, (uint32_t)c->mss);
 				for (unsigned i = 0; i < c->sb_n; i++)
 					if (SEQ_GT(c->sb[i].start, c->snd_una) &&
 					    SEQ_LT(c->sb[i].start, c->snd_una + len))
@@ -883,7 +876,7 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 				usable = wnd > inflight ? wnd - inflight : 0;
 			}
 			off = c->snd_nxt - c->snd_una;
-			avail = off < c->sbuf_len ? c->sbuf_len - off : 0;
+			avail = off < c->sq.len ? c->sq.len - off : 0;
 			len = DSSH_MIN(DSSH_MIN(avail, usable), (uint32_t)c->mss);
 			fin_pending = c->fin_queued && c->snd_nxt == end_data && !c->fin_sent;
 			if (c->fin_queued && c->fin_sent && c->snd_nxt == end_data &&
@@ -913,7 +906,7 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 		}
 		/* zero window: arm the persist timer (RFC 9293 3.8.6.1) */
 		off = c->snd_nxt - c->snd_una;
-		if (c->snd_wnd == 0 && off < c->sbuf_len && c->snd_max == c->snd_una &&
+		if (c->snd_wnd == 0 && off < c->sq.len && c->snd_max == c->snd_una &&
 		    c->t_persist == 0) {
 			c->t_persist = now_us + (rto_cur(c) << DSSH_MIN(c->persist_backoff, 10u));
 			timer_note(c->stack, c->t_persist);
@@ -922,7 +915,7 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 			if (k == n)
 				goto full;
 			c->persist_probe = false;
-			if (c->sbuf_len > off && c->snd_wnd == 0) {
+			if (c->sq.len > off && c->snd_wnd == 0) {
 				/* one byte past the window, snd_nxt unchanged */
 				emit(c, &segs[k++], c->snd_nxt, DSSH_TCP_ACK, 1, now_us);
 				c->snd_max = SEQ_MAX(c->snd_max, c->snd_nxt + 1);
@@ -1034,7 +1027,7 @@ static void negotiate(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h)
 	c->sack_ok = cf->sack && h->sack_ok;
 	if (c->ws_ok) {
 		c->snd_wscale = h->ws > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : h->ws;
-		c->rcv_wscale = wscale_for(c->rbuf_size);
+		c->rcv_wscale = wscale_for(c->rq.size);
 	} else {
 		c->snd_wscale = c->rcv_wscale = 0;
 	}
@@ -1046,18 +1039,6 @@ static void negotiate(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h)
 	if (c->ts_ok) {
 		c->ts_recent = h->tsval;
 		c->ts_recent_us = c->last_rcv_us;
-	}
-}
-
-static void rbuf_write(struct dssh_tcp_conn *c, uint32_t off, const uint8_t *p, uint32_t len)
-{
-	uint32_t pos = (c->rbuf_head + off) % c->rbuf_size, first = c->rbuf_size - pos;
-
-	if (first >= len) {
-		memcpy(c->rbuf + pos, p, len);
-	} else {
-		memcpy(c->rbuf + pos, p, first);
-		memcpy(c->rbuf, p + first, len - first);
 	}
 }
 
@@ -1090,7 +1071,7 @@ static void rcv_data(struct dssh_tcp_conn *c, uint32_t seq, const uint8_t *p, ui
     bool *fin, uint64_t now_us)
 {
 	struct dssh_tcp_stack *s = c->stack;
-	uint32_t read_seq = c->rcv_nxt - c->rbuf_len, skip, off, i;
+	uint32_t read_seq = c->rcv_nxt - c->rq.len, skip, off, i;
 	bool progressed = false, had_ooo = c->ooo_n > 0;
 
 	if (SEQ_LT(seq, c->rcv_nxt)) {
@@ -1104,27 +1085,27 @@ static void rcv_data(struct dssh_tcp_conn *c, uint32_t seq, const uint8_t *p, ui
 		seq += skip; p += skip; len -= skip;
 	}
 	off = seq - read_seq;
-	if (off >= c->rbuf_size) {
+	if (off >= c->rq.size) {
 		*fin = false;
 		c->ack_now = true;
 		return;
 	}
-	if (len > c->rbuf_size - off) {
-		len = c->rbuf_size - off;   /* beyond the window: trimmed */
+	if (len > c->rq.size - off) {
+		len = c->rq.size - off;   /* beyond the window: trimmed */
 		*fin = false;
 	}
 	if (len == 0)
 		return;
-	rbuf_write(c, off, p, len);
+	tcp_ring_write_at(&c->rq, off, p, len);
 	if (seq == c->rcv_nxt) {
 		c->rcv_nxt += len;
-		c->rbuf_len += len;
+		tcp_ring_commit(&c->rq, len);
 		progressed = true;
 		/* pull queued out-of-order ranges that now connect */
 		for (i = 0; i < c->ooo_n;) {
 			if (SEQ_LEQ(c->ooo[i].start, c->rcv_nxt)) {
 				if (SEQ_GT(c->ooo[i].end, c->rcv_nxt)) {
-					c->rbuf_len += c->ooo[i].end - c->rcv_nxt;
+					tcp_ring_commit(&c->rq, c->ooo[i].end - c->rcv_nxt);
 					c->rcv_nxt = c->ooo[i].end;
 				}
 				c->ooo[i] = c->ooo[--c->ooo_n];
@@ -1146,6 +1127,9 @@ static void rcv_data(struct dssh_tcp_conn *c, uint32_t seq, const uint8_t *p, ui
 	}
 	if (progressed) {
 		ev_post(c, DSSH_TCP_EV_READABLE);
+		/* released by the application: nobody reads, keep the window open */
+		if (c->app_released)
+			tcp_ring_consume(&c->rq, c->rq.len);
 		if (had_ooo) {
 			c->ack_now = true;   /* filled (part of) a hole */
 		} else if (++c->segs_unacked >= s->conf.delack_segs) {
@@ -1214,9 +1198,8 @@ static int rcv_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64
 	    wnd == c->snd_wnd && c->snd_max != c->snd_una;
 	if (SEQ_GT(ack, c->snd_una)) {
 		acked = ack - c->snd_una;
-		data_acked = DSSH_MIN(acked, c->sbuf_len);
-		c->sbuf_head = (c->sbuf_head + data_acked) % c->sbuf_size;
-		c->sbuf_len -= data_acked;
+		data_acked = DSSH_MIN(acked, c->sq.len);
+		tcp_ring_consume(&c->sq, data_acked);
 		c->snd_una = ack;
 		if (SEQ_LT(c->snd_nxt, ack))
 			c->snd_nxt = ack;
@@ -1250,7 +1233,7 @@ static int rcv_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64
 			c->dupacks = 0;
 			c->cc->on_ack(c, acked, now_us);
 		}
-		if (c->want_writable && c->sbuf_len < c->sbuf_size) {
+		if (c->want_writable && c->sq.len < c->sq.size) {
 			c->want_writable = false;
 			ev_post(c, DSSH_TCP_EV_WRITABLE);
 		}
@@ -1308,7 +1291,7 @@ static int rcv_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64
 
 static bool fin_is_acked(const struct dssh_tcp_conn *c)
 {
-	return c->fin_sent && c->sbuf_len == 0 && c->snd_una == c->snd_max &&
+	return c->fin_sent && c->sq.len == 0 && c->snd_una == c->snd_max &&
 	    c->snd_una == c->snd_nxt;
 }
 
@@ -1485,6 +1468,10 @@ static void conn_input(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, ui
 		switch (c->state) {
 		case DSSH_TCP_FIN_WAIT_1:
 			c->state = DSSH_TCP_FIN_WAIT_2;
+			/* nobody owns it any more: do not wait forever for the
+			 * peer's FIN (the t_tw expiry frees the connection) */
+			c->t_tw = now_us + 2ull * s->conf.msl_us;
+			timer_note(s, c->t_tw);
 			break;
 		case DSSH_TCP_CLOSING:
 			enter_time_wait(c, now_us);
@@ -1577,12 +1564,37 @@ static void cookie_synack(struct dssh_tcp_stack *s, uint32_t saddr, uint32_t dad
 		return;
 	o->saddr = daddr;
 	o->daddr = saddr;
-	/* The cookie carries only the MSS; window scaling, timestamps and SACK
-	 * are not offered while under SYN flood. */
 	p = hdr_start(o, h->dport, h->sport, isn, h->seq + 1, DSSH_TCP_SYN | DSSH_TCP_ACK,
 	    (uint16_t)DSSH_MIN(s->conf.rcvbuf, 65535u));
 	*p++ = 2; *p++ = 4;
 	p = put16(p, cookie_mss_tab[idx]);
+	/*
+	 * The ISN has room for the MSS only. With timestamps the peer echoes
+	 * our TSval, so its low 6 bits carry the rest: bits 0-3 the peer's
+	 * window scale (15 = none), bit 4 SACK permitted. Without timestamps
+	 * a cookie connection has no window scaling and no SACK.
+	 */
+	if (s->conf.timestamps && h->has_ts) {
+		bool ws = s->conf.window_scaling && h->has_ws;
+		bool sack = s->conf.sack && h->sack_ok;
+		uint32_t bits = (ws ? DSSH_MIN(h->ws, (uint8_t)TCP_MAX_WSCALE) : 15u) |
+		    (sack ? 0x10u : 0u);
+		uint32_t tsv = (uint32_t)(now_us / 1000u) +
+		    ts_offset(s, daddr, h->dport, saddr, h->sport) - 64u;
+
+		if (sack) {
+			*p++ = 4; *p++ = 2;
+		} else {
+			*p++ = 1; *p++ = 1;
+		}
+		*p++ = 8; *p++ = 10;
+		p = put32(p, (tsv & ~0x3fu) | bits);
+		p = put32(p, h->tsval);
+		if (ws) {
+			*p++ = 1; *p++ = 3; *p++ = 3;
+			*p++ = wscale_for(s->conf.rcvbuf);
+		}
+	}
 	hdr_end(o, p);
 	seg_finish(s, o);
 	s->st.syn_cookies_sent++;
@@ -1613,6 +1625,14 @@ static struct dssh_tcp_conn *cookie_check(struct dssh_tcp_stack *s, uint32_t sad
 	memset(&fake, 0, sizeof(fake));
 	fake.has_mss = true;
 	fake.mss = cookie_mss_tab[(isn >> 24) & 7];
+	if (h->has_ts && s->conf.timestamps) {
+		/* options encoded in the TSval we sent, echoed as TSecr */
+		fake.has_ts = true;
+		fake.tsval = h->tsval;
+		fake.has_ws = (h->tsecr & 0xf) != 15;
+		fake.ws = (uint8_t)(h->tsecr & 0xf);
+		fake.sack_ok = (h->tsecr & 0x10) != 0;
+	}
 	negotiate(c, &fake);
 	c->state = DSSH_TCP_SYN_RCVD;
 	s->nsynrcvd++;
@@ -1828,7 +1848,9 @@ int dssh_tcp_connect(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport, u
 			s->next_ephemeral = (uint16_t)(s->next_ephemeral + 1);
 			if (s->next_ephemeral < TCP_EPHEMERAL_LO)
 				s->next_ephemeral = TCP_EPHEMERAL_LO;
-			if (dssh_tcp_lookup(s, laddr, s->next_ephemeral, raddr, rport) == NULL) {
+			if (dssh_tcp_lookup(s, laddr, s->next_ephemeral, raddr, rport) == NULL &&
+			    (s->conf.port_ok == NULL || s->conf.port_ok(s->conf.port_ok_arg,
+			    laddr, s->next_ephemeral, raddr, rport))) {
 				lport = s->next_ephemeral;
 				break;
 			}
@@ -1842,7 +1864,7 @@ int dssh_tcp_connect(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport, u
 		return s->nconns >= s->conf.max_conns ? DSSH_ERR_BUSY : DSSH_ERR_ALLOC;
 	c->state = DSSH_TCP_SYN_SENT;
 	c->app_owned = true;
-	c->rcv_wscale = s->conf.window_scaling ? wscale_for(c->rbuf_size) : 0;
+	c->rcv_wscale = s->conf.window_scaling ? wscale_for(c->rq.size) : 0;
 	c->rtt_timing = true;
 	c->rtt_seq = c->iss + 1;
 	c->rtt_start_us = now_us;
@@ -1853,62 +1875,43 @@ int dssh_tcp_connect(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport, u
 
 ssize_t dssh_tcp_send(struct dssh_tcp_conn *c, const void *data, size_t len)
 {
-	uint32_t room, n, pos, first;
+	uint32_t n;
 
 	if (c->state == DSSH_TCP_CLOSED)
 		return DSSH_ERR_CONN_CLOSED;
 	if (c->fin_queued || (c->state != DSSH_TCP_ESTABLISHED && c->state != DSSH_TCP_CLOSE_WAIT &&
 	    c->state != DSSH_TCP_SYN_SENT && c->state != DSSH_TCP_SYN_RCVD))
 		return DSSH_ERR_CONN_CLOSED;
-	room = c->sbuf_size - c->sbuf_len;
-	n = (uint32_t)DSSH_MIN((size_t)room, len);
+	n = tcp_ring_append(&c->sq, data, (uint32_t)DSSH_MIN(len, (size_t)UINT32_MAX));
 	if (n < len)
 		c->want_writable = true;
 	if (n == 0)
 		return 0;
-	pos = (c->sbuf_head + c->sbuf_len) % c->sbuf_size;
-	first = c->sbuf_size - pos;
-	if (first >= n) {
-		memcpy(c->sbuf + pos, data, n);
-	} else {
-		memcpy(c->sbuf + pos, data, first);
-		memcpy(c->sbuf, (const uint8_t *)data + first, n - first);
-	}
-	c->sbuf_len += n;
 	out_mark(c);
 	return (ssize_t)n;
 }
 
 unsigned dssh_tcp_peek(const struct dssh_tcp_conn *c, const uint8_t *ptr[2], size_t len[2])
 {
-	uint32_t first;
+	uint32_t l[2] = { 0, 0 };
+	unsigned n = tcp_ring_ref(&c->rq, 0, c->rq.len, ptr, l);
 
-	if (c->rbuf_len == 0)
-		return 0;
-	first = c->rbuf_size - c->rbuf_head;
-	ptr[0] = c->rbuf + c->rbuf_head;
-	if (first >= c->rbuf_len) {
-		len[0] = c->rbuf_len;
-		return 1;
-	}
-	len[0] = first;
-	ptr[1] = c->rbuf;
-	len[1] = c->rbuf_len - first;
-	return 2;
+	len[0] = l[0];
+	len[1] = l[1];
+	return n;
 }
 
 int dssh_tcp_consume(struct dssh_tcp_conn *c, size_t n)
 {
 	uint32_t old_edge, new_edge, thresh;
 
-	if (n > c->rbuf_len)
+	if (n > c->rq.len)
 		return DSSH_ERR_INVALID_ARGUMENT;
 	old_edge = c->rcv_adv;
-	c->rbuf_head = (uint32_t)((c->rbuf_head + n) % c->rbuf_size);
-	c->rbuf_len -= (uint32_t)n;
+	tcp_ring_consume(&c->rq, (uint32_t)n);
 	/* receiver SWS avoidance: a window update once the edge moves enough */
 	new_edge = c->rcv_nxt + ((rcv_space(c) >> c->rcv_wscale) << c->rcv_wscale);
-	thresh = DSSH_MIN(c->rbuf_size / 2, 2u * c->mss);
+	thresh = DSSH_MIN(c->rq.size / 2, 2u * c->mss);
 	if (c->state != DSSH_TCP_CLOSED && SEQ_GEQ(new_edge, old_edge + thresh) &&
 	    c->state >= DSSH_TCP_ESTABLISHED) {
 		c->ack_now = true;
@@ -1940,14 +1943,34 @@ ssize_t dssh_tcp_recv(struct dssh_tcp_conn *c, void *data, size_t len)
 
 bool dssh_tcp_eof(const struct dssh_tcp_conn *c)
 {
-	return c->fin_rcvd && c->rbuf_len == 0;
+	return c->fin_rcvd && c->rq.len == 0;
+}
+
+void dssh_tcp_abort(struct dssh_tcp_conn *c, uint64_t now_us)
+{
+	struct dssh_tcp_stack *s = c->stack;
+	struct dssh_tcp_seg_out *o;
+
+	if (c->state != DSSH_TCP_CLOSED && c->state != DSSH_TCP_SYN_SENT &&
+	    c->state != DSSH_TCP_TIME_WAIT && (o = ctl_slot(s)) != NULL) {
+		emit(c, o, ack_seq(c), DSSH_TCP_RST | DSSH_TCP_ACK, 0, now_us);
+		o->conn = NULL;
+		s->st.rst_sent++;
+	}
+	c->app_owned = false;
+	c->app_released = true;
+	c->dead = true;
+	conn_free(c);
 }
 
 void dssh_tcp_close(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	struct dssh_tcp_stack *s = c->stack;
 
-	(void)now_us;
+	if (c->rq.len > 0 && c->state != DSSH_TCP_CLOSED) {
+		dssh_tcp_abort(c, now_us);
+		return;
+	}
 	c->app_owned = false;
 	c->app_released = true;
 	if (c->on_ev) {
@@ -1974,23 +1997,6 @@ void dssh_tcp_close(struct dssh_tcp_conn *c, uint64_t now_us)
 		return;     /* already closing */
 	}
 	out_mark(c);
-}
-
-void dssh_tcp_abort(struct dssh_tcp_conn *c, uint64_t now_us)
-{
-	struct dssh_tcp_stack *s = c->stack;
-	struct dssh_tcp_seg_out *o;
-
-	if (c->state != DSSH_TCP_CLOSED && c->state != DSSH_TCP_SYN_SENT &&
-	    c->state != DSSH_TCP_TIME_WAIT && (o = ctl_slot(s)) != NULL) {
-		emit(c, o, ack_seq(c), DSSH_TCP_RST | DSSH_TCP_ACK, 0, now_us);
-		o->conn = NULL;
-		s->st.rst_sent++;
-	}
-	c->app_owned = false;
-	c->app_released = true;
-	c->dead = true;
-	conn_free(c);
 }
 
 unsigned dssh_tcp_events(struct dssh_tcp_stack *s, struct dssh_tcp_event *ev, unsigned n)
@@ -2051,7 +2057,7 @@ void dssh_tcp_conn_get_info(const struct dssh_tcp_conn *c, struct dssh_tcp_conn_
 	i->cwnd = c->cwnd; i->ssthresh = c->ssthresh;
 	i->srtt_us = c->srtt_us; i->rttvar_us = c->rttvar_us; i->rto_us = (uint32_t)rto_cur(c);
 	i->backoff = c->backoff;
-	i->sndbuf_used = c->sbuf_len; i->rcv_queued = c->rbuf_len;
+	i->sndbuf_used = c->sq.len; i->rcv_queued = c->rq.len;
 	i->ooo_ranges = c->ooo_n; i->sacked_ranges = c->sb_n;
 	i->in_recovery = c->in_recovery;
 }

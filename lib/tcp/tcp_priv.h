@@ -26,6 +26,32 @@ struct seq_range {
 	uint32_t age;                   /* receive side: recency for SACK order */
 };
 
+/*
+ * Payload storage: the only code that touches payload bytes (tcp_buf.c).
+ * A byte ring now; an mbuf-chain queue later implements the same calls
+ * (append / ref for TX / consume on ACK; write_at / commit / peek /
+ * consume on RX) and tcp.c does not change.
+ */
+struct tcp_ring {
+	uint8_t *data;
+	uint32_t size, head, len;       /* valid bytes: [head, head + len) mod size */
+};
+
+int tcp_ring_init(struct tcp_ring *r, uint32_t size);
+void tcp_ring_free(struct tcp_ring *r);
+static inline uint32_t tcp_ring_room(const struct tcp_ring *r) { return r->size - r->len; }
+/* Copy in up to n bytes at the tail; returns how many fit. */
+uint32_t tcp_ring_append(struct tcp_ring *r, const void *p, uint32_t n);
+/* References to [off, off + n) of the valid bytes: up to two pieces. */
+unsigned tcp_ring_ref(const struct tcp_ring *r, uint32_t off, uint32_t n,
+    const uint8_t *ptr[2], uint32_t len[2]);
+/* Store n bytes at offset off from head (off + n <= size); len unchanged. */
+void tcp_ring_write_at(struct tcp_ring *r, uint32_t off, const uint8_t *p, uint32_t n);
+/* n bytes already written past the tail become valid. */
+void tcp_ring_commit(struct tcp_ring *r, uint32_t n);
+/* Drop n bytes from the head. */
+void tcp_ring_consume(struct tcp_ring *r, uint32_t n);
+
 /* Congestion control: an ops table; state lives in the connection. */
 struct dssh_tcp_cc_ops {
 	const char *name;
@@ -79,13 +105,11 @@ struct dssh_tcp_conn {
 	uint32_t snd_wnd, snd_wl1, snd_wl2, max_snd_wnd;
 	uint8_t snd_wscale, rcv_wscale;
 	uint16_t mss;                   /* bytes of payload per segment */
-	uint8_t *sbuf;
-	uint32_t sbuf_size, sbuf_head, sbuf_len;   /* ring; head = byte at snd_una */
+	struct tcp_ring sq;             /* head = the byte at snd_una */
 
 	/* receive side */
 	uint32_t irs, rcv_nxt, rcv_adv;    /* rcv_adv: right edge advertised */
-	uint8_t *rbuf;
-	uint32_t rbuf_size, rbuf_head, rbuf_len;  /* in-order unread bytes */
+	struct tcp_ring rq;             /* len = in-order unread bytes */
 	struct seq_range ooo[DSSH_TCP_OOO_MAX];
 	uint32_t ooo_n, ooo_age;
 

@@ -495,8 +495,18 @@ class Results:
         self.lock = threading.Lock()
         self.failed = []
         self.passed = 0
+        self.server = None      # the Server the next sub-tests talk to
 
     def run(self, name, fn, *a, **kw):
+        """Runs one sub-test.  If a Server among the arguments has died, the
+        sub-test is failed as such instead of being run against nothing."""
+        for srv in [self.server] + list(a) + list(kw.values()):
+            if isinstance(srv, Server) and srv.proc is not None and not srv.alive():
+                with self.lock:
+                    self.failed.append(name)
+                log("FAIL %s: not run: %s is no longer running (exit status %d)"
+                    % (name, srv.kind, srv.proc.returncode))
+                return False
         try:
             fn(*a, **kw)
         except TestFailure as e:

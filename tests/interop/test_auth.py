@@ -40,8 +40,12 @@ def count_file(path):
 
 
 def body(args, env):
+    with tempfile.TemporaryDirectory(prefix="dssh-auth-") as tmp:
+        auth_tests(args, env, tmp)
+
+
+def auth_tests(args, env, tmp):
     res = h.Results()
-    tmp = tempfile.mkdtemp(prefix="dssh-auth-")
     ident = ("printf '%s|' \"$(id -un)\" \"$HOME\" \"$USER\" \"$LOGNAME\" \"$SHELL\" "
              "\"$PWD\"; echo \"${SSH_CONNECTION%% *}\"")
     want_ident = b"dsshtest|/home/dsshtest|dsshtest|dsshtest|/bin/bash|/home/dsshtest|127.0.0.1\n"
@@ -51,6 +55,7 @@ def body(args, env):
     # Server A: default policy + DenyUsers + MaxAuthTries.
     with h.Server(args.server, args.kind, name="auth",
                   extra=["DenyUsers %s" % h.DENY_USER, "MaxAuthTries 3"]) as srv:
+        res.server = srv
         for kt in h.KEY_TYPES:
             res.run("publickey-%s" % kt, lambda kt=kt: expect_ok(
                 h.ssh_run(srv, env, ident, key=kt), want_ident, "publickey " + kt))
@@ -106,6 +111,7 @@ def body(args, env):
     # Server B: AllowUsers.
     with h.Server(args.server, args.kind, name="allow",
                   extra=["AllowUsers %s" % h.TEST_USER]) as srv:
+        res.server = srv
         res.run("allowusers-member", lambda: expect_ok(
             h.ssh_run(srv, env, "echo allowed"), b"allowed\n", "AllowUsers member"))
         res.run("allowusers-other-key", lambda: expect_refused(
@@ -119,6 +125,7 @@ def body(args, env):
 
     # Server C: PasswordAuthentication no.
     with h.Server(args.server, args.kind, name="nopw", password=False) as srv:
+        res.server = srv
         res.run("password-disabled", lambda: expect_refused(
             h.ssh_run(srv, env, refused_cmd(), password=h.TEST_PASSWORD),
             h.TEST_USER, "publickey", "PasswordAuthentication no"))

@@ -114,6 +114,8 @@ def body(args, env):
     res = h.Results()
     with h.Server(args.server, args.kind, name="bulk", rekey=args.rekey) as srv, \
             tempfile.TemporaryDirectory() as tmp:
+        res.server = srv
+
         def one(cipher):
             try:
                 up_hash, up_log = upload(srv, env, tmp, size, cipher, remote)

@@ -11,7 +11,6 @@ while a concurrent good session carries on and new logins still work.
   AEAD, plain-MAC and encrypt-then-MAC ciphers: MAC/tag failure, disconnect.
 """
 
-import os
 import random
 import re
 import select

@@ -5,7 +5,6 @@ if installed dropbear's dbclient, PuTTY's plink and pscp (SCP protocol).
 Each runs a command and the output, stderr and exit status are checked.
 A missing optional client is reported as skipped, not passed."""
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -67,9 +66,13 @@ def paramiko_key(kt):
 
 
 def body(args, env):
+    with tempfile.TemporaryDirectory(prefix="dssh-peers-") as tmp:
+        peer_tests(args, env, tmp)
+
+
+def peer_tests(args, env, tmp):
     res = h.Results()
     skipped = []
-    tmp = tempfile.mkdtemp(prefix="dssh-peers-")
     try:
         import paramiko  # noqa: F401
         have_paramiko = True
@@ -77,6 +80,7 @@ def body(args, env):
         have_paramiko = False
         skipped.append("paramiko")
     with h.Server(args.server, args.kind, name="peers") as srv:
+        res.server = srv
         if have_paramiko:
             res.run("paramiko-password", paramiko_run, srv, env, password=h.TEST_PASSWORD)
             res.run("paramiko-wrong-password", paramiko_bad_password, srv, env)
@@ -153,10 +157,9 @@ def body(args, env):
                 skipped.append("pscp")
         else:
             skipped.append("plink")
+        if skipped:
+            h.log("not installed, skipped: " + ", ".join(skipped))
         res.finish(srv)
-    shutil.rmtree(tmp, ignore_errors=True)
-    if skipped:
-        h.log("not installed, skipped: " + ", ".join(skipped))
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@
 
 #define IPSECMB_DEFAULT_BURST 32u
 #define IPSECMB_MAX_BURST 64u   /* ops per chunk; larger bursts are chunked */
+#define IPSECMB_HMAC_LANES_MIN 4u  /* fewer HMAC jobs in a chunk: SSE manager */
 
 enum ipsecmb_kind {
 	KIND_GCM,
@@ -88,6 +89,10 @@ struct ipsecmb_engine {
 	IMB_MGR *mgr;
 	void *mgr_mem;
 	size_t mgr_size;
+	/* SSE manager (SHA-NI where present) for bursts with few HMAC jobs */
+	IMB_MGR *sse;
+	void *sse_mem;
+	IMB_MGR *hmac_mgr;          /* the one HMAC jobs of this chunk go to */
 	struct ipsecmb_slot *slots;
 	unsigned nslots;
 	/* finished ops waiting for complete() */
@@ -143,16 +148,26 @@ ipsecmb_engine_init(struct dssh_crypto_engine *e, const struct dssh_crypto_engin
 		me->mgr = me->mgr_mem = NULL;
 		return DSSH_ERR_UNSUPPORTED;
 	}
-	dssh_verbose("ipsecmb: IPsec-MB %s, %s manager%s", imb_get_version_str(), arch_name(arch),
-	    (me->mgr->features & IMB_FEATURE_VAES) ? " (VAES)" : "");
+	if ((me->sse_mem = aligned_alloc(64, me->mgr_size)) == NULL) {
+		dssh_freezero(me->mgr_mem, me->mgr_size);
+		me->mgr = me->mgr_mem = NULL;
+		return DSSH_ERR_ALLOC;
+	}
+	me->sse = imb_set_pointers_mb_mgr(me->sse_mem, 0, 1);
+	init_mb_mgr_sse(me->sse);
+	dssh_verbose("ipsecmb: IPsec-MB %s, %s manager%s; small HMAC bursts on sse%s",
+	    imb_get_version_str(), arch_name(arch),
+	    (me->mgr->features & IMB_FEATURE_VAES) ? " (VAES)" : "",
+	    (me->sse->features & IMB_FEATURE_SHANI) ? " (SHA-NI)" : "");
 	me->nslots = n;
 	me->done_cap = 1024;
 	if ((me->slots = calloc(n, sizeof(*me->slots))) == NULL ||
 	    (me->done = calloc(me->done_cap, sizeof(*me->done))) == NULL) {
 		free(me->slots);
 		dssh_freezero(me->mgr_mem, me->mgr_size);
+		dssh_freezero(me->sse_mem, me->mgr_size);
 		me->slots = NULL;
-		me->mgr = me->mgr_mem = NULL;
+		me->mgr = me->mgr_mem = me->sse = me->sse_mem = NULL;
 		return DSSH_ERR_ALLOC;
 	}
 	return 0;
@@ -174,6 +189,7 @@ ipsecmb_engine_fini(struct dssh_crypto_engine *e)
 	free(me->done);
 	dssh_wipe(&me->cctx, sizeof(me->cctx));
 	dssh_freezero(me->mgr_mem, me->mgr_size);
+	dssh_freezero(me->sse_mem, me->mgr_size);
 	memset(me, 0, sizeof(*me));
 }
 
@@ -636,7 +652,7 @@ phase0(struct ipsecmb_engine *me, struct dssh_crypto_op *op, struct ipsecmb_slot
 				sl->status = r;
 				break;
 			}
-			submit_hmac(m, sl, s, 4 + (size_t)len, pkt + len);
+			submit_hmac(me->hmac_mgr, sl, s, 4 + (size_t)len, pkt + len);
 		}
 		submit_ctr(m, sl, s, pkt, 0, len, dir);
 		break;
@@ -652,7 +668,7 @@ phase0(struct ipsecmb_engine *me, struct dssh_crypto_op *op, struct ipsecmb_slot
 					sl->status = r;
 					break;
 				}
-				submit_hmac(m, sl, s, 4 + (size_t)len, sl->tag);
+				submit_hmac(me->hmac_mgr, sl, s, 4 + (size_t)len, sl->tag);
 			}
 		}
 		submit_ctr(m, sl, s, pkt, 4, len - 4, dir);
@@ -698,7 +714,7 @@ phase1(struct ipsecmb_engine *me, struct dssh_crypto_op *op, struct ipsecmb_slot
 				sl->status = r;
 				break;
 			}
-			submit_hmac(m, sl, s, 4 + (size_t)len, sl->tag);
+			submit_hmac(me->hmac_mgr, sl, s, 4 + (size_t)len, sl->tag);
 		}
 		break;
 	case KIND_CTR_ETM:
@@ -707,7 +723,7 @@ phase1(struct ipsecmb_engine *me, struct dssh_crypto_op *op, struct ipsecmb_slot
 				sl->status = r;
 				break;
 			}
-			submit_hmac(m, sl, s, 4 + (size_t)len, pkt + len);
+			submit_hmac(me->hmac_mgr, sl, s, 4 + (size_t)len, pkt + len);
 		}
 		break;
 	case KIND_CTR_UMAC:
@@ -766,12 +782,24 @@ static unsigned
 ipsecmb_submit(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsigned n)
 {
 	struct ipsecmb_engine *me = eng(e);
-	unsigned room = me->done_cap - me->done_count, done = 0, cnt, i;
+	unsigned room = me->done_cap - me->done_count, done = 0, cnt, i, nh;
 
 	if (n > room)
 		n = room;
 	while (done < n) {
 		cnt = DSSH_MIN(n - done, me->nslots);
+		/*
+		 * HMAC-SHA2 is multi-lane in the AVX2/AVX-512 managers: a lone
+		 * job runs in one lane of 8 or 16 (several times slower than
+		 * SHA-NI). Chunks with few HMAC jobs use the SSE manager, which
+		 * has SHA-NI for SHA-256 and 2-lane SHA-512.
+		 */
+		for (i = 0, nh = 0; i < cnt; i++) {
+			enum ipsecmb_kind k = sapriv(ops[done + i]->sa)->kind;
+
+			nh += k == KIND_CTR_HMAC || k == KIND_CTR_ETM;
+		}
+		me->hmac_mgr = nh < IPSECMB_HMAC_LANES_MIN ? me->sse : me->mgr;
 		for (i = 0; i < cnt; i++) {
 			struct dssh_crypto_op *op = ops[done + i];
 
@@ -780,10 +808,12 @@ ipsecmb_submit(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsign
 				phase0(me, op, &me->slots[i]);
 		}
 		jobs_flush(me->mgr);
+		jobs_flush(me->sse);
 		for (i = 0; i < cnt; i++)
 			if (me->slots[i].status == 0)
 				phase1(me, ops[done + i], &me->slots[i]);
 		jobs_flush(me->mgr);
+		jobs_flush(me->sse);
 		for (i = 0; i < cnt; i++) {
 			finish(ops[done + i], &me->slots[i]);
 			done_push(me, ops[done + i]);

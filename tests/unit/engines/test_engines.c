@@ -109,8 +109,10 @@ make_keys(const struct mode *m, struct dssh_crypto_keys *k, unsigned variant)
 		 * GCM: 64-bit invocation counter about to wrap */
 		memset(k->iv + 12, 0xff, 4);
 		k->iv[15] = (uint8_t)(0xff - rnd(8));
-		if (k->cipher->aead)
-			memset(k->iv + 4, 0xff, 8), k->iv[11] = 0xfe;
+		if (k->cipher->aead) {
+			memset(k->iv + 4, 0xff, 8);
+			k->iv[11] = 0xfe;
+		}
 		break;
 	case 2:
 		/* CTR: the whole 128-bit counter wraps to 0 */

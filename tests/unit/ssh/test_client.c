@@ -354,9 +354,14 @@ tc_kex(struct tc *t)
 		t->conf.mac, t->conf.mac, "none", "none", "", "",
 	};
 
-	dssh_buf_reset(&t->i_c);
-	if ((r = dssh_kexinit_build(&t->i_c, lists)) != 0 || (r = tc_sendb(t, &t->i_c)) != 0)
-		goto out;
+	if (t->kexinit_sent) {
+		t->kexinit_sent = false;
+	} else {
+		dssh_buf_reset(&t->i_c);
+		if ((r = dssh_kexinit_build(&t->i_c, lists)) != 0 ||
+		    (r = tc_sendb(t, &t->i_c)) != 0)
+			goto out;
+	}
 	while (!t->have_server_kexinit) {
 		if ((r = tc_recv(t, &msg)) != 0)
 			goto out;

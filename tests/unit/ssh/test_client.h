@@ -49,6 +49,7 @@ struct tc {
 	char *v_s;
 	struct dssh_buf i_c, i_s;     /* KEXINIT payloads */
 	bool have_server_kexinit;     /* seen, kex not yet run */
+	bool kexinit_sent;            /* i_c already sent: tc_kex must not resend */
 	bool strict;
 	unsigned kex_done;
 	uint8_t session_id[64];

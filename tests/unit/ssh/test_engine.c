@@ -30,6 +30,9 @@ struct host {
 	bool eof, closed, consume;
 	int writable;
 	int auth_queries;
+	bool host_closed;            /* we called dssh_chan_close() */
+	int data_after_close;
+	int requests;
 };
 
 static int
@@ -48,9 +51,12 @@ h_auth_pubkey(void *hp, const char *user, const uint8_t *blob, size_t len, bool 
 static int
 h_auth_password(void *hp, const char *user, const char *pw)
 {
-	(void)hp;
-	(void)user;
-	return strcmp(pw, "secret") == 0 ? 0 : -1;
+	struct host *h = hp;
+
+	h->auth_queries++;
+	if (strcmp(pw, "later") == 0)
+		return DSSH_ERR_AGAIN;
+	return strcmp(user, "alice") == 0 && strcmp(pw, "secret") == 0 ? 0 : -1;
 }
 
 static void
@@ -79,6 +85,7 @@ h_session_request(void *hp, uint32_t chan, const struct dssh_session_req *req)
 	struct host *h = hp;
 
 	(void)chan;
+	h->requests++;
 	if (req->type == DSSH_REQ_EXEC)
 		snprintf(h->last_cmd, sizeof(h->last_cmd), "%s", req->command);
 	return 0;
@@ -88,6 +95,9 @@ static void
 h_channel_data(void *hp, uint32_t chan, const uint8_t *p, size_t n)
 {
 	struct host *h = hp;
+
+	if (h->host_closed)
+		h->data_after_close++;
 
 	dssh_buf_put(&h->data, p, n);
 	if (h->consume)
@@ -938,6 +948,278 @@ test_data_during_kex(void)
 	fx_free(&f);
 }
 
+
+static int
+send_password(struct fx *f, const char *user, const char *pw)
+{
+	struct dssh_buf m;
+	int r;
+
+	dssh_buf_init(&m, 0);
+	dssh_buf_put_u8(&m, SSH_MSG_USERAUTH_REQUEST);
+	dssh_buf_put_cstring(&m, user);
+	dssh_buf_put_cstring(&m, "ssh-connection");
+	dssh_buf_put_cstring(&m, "password");
+	dssh_buf_put_bool(&m, false);
+	dssh_buf_put_cstring(&m, pw);
+	r = tc_sendb(f->t, &m);
+	dssh_buf_free(&m);
+	return r;
+}
+
+static void
+test_password(void)
+{
+	struct fx f;
+	static const uint8_t ign[5] = { SSH_MSG_IGNORE, 0, 0, 0, 0 };
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	/* "none" lists the methods and does not count. */
+	{
+		struct dssh_buf m;
+		char *methods = NULL;
+		struct dssh_buf v;
+
+		dssh_buf_init(&m, 0);
+		dssh_buf_put_u8(&m, SSH_MSG_USERAUTH_REQUEST);
+		dssh_buf_put_cstring(&m, "alice");
+		dssh_buf_put_cstring(&m, "ssh-connection");
+		dssh_buf_put_cstring(&m, "none");
+		CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+		CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_FAILURE, &f.msg), 0);
+		dssh_buf_from(&v, dssh_buf_ptr(&f.msg) + 1, dssh_buf_len(&f.msg) - 1);
+		CHECK_EQ_INT(dssh_buf_get_cstring(&v, &methods, NULL), 0);
+		CHECK_STR(methods, "publickey,password");
+		free(methods);
+		dssh_buf_free(&m);
+	}
+	CHECK_EQ_INT(send_password(&f, "alice", "wrong"), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_FAILURE, &f.msg), 0);
+	/* A deferred answer pauses input until dssh_conn_auth_result(). */
+	CHECK_EQ_INT(send_password(&f, "alice", "later"), 0);
+	CHECK(dssh_conn_input_paused(f.c));
+	CHECK_EQ_INT(tc_send(f.t, ign, sizeof(ign)), 0);     /* held, not processed */
+	tc_drain(f.t);
+	CHECK(!dssh_conn_authenticated(f.c));
+	CHECK_EQ_INT(dssh_conn_auth_result(f.c, false, 2000), 0);
+	CHECK(!dssh_conn_input_paused(f.c));
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_FAILURE, &f.msg), 0);
+	CHECK_EQ_INT(send_password(&f, "alice", "later"), 0);
+	CHECK(dssh_conn_input_paused(f.c));
+	CHECK_EQ_INT(dssh_conn_auth_result(f.c, true, 2000), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_SUCCESS, &f.msg), 0);
+	CHECK(dssh_conn_authenticated(f.c));
+	CHECK_EQ_INT(f.h.auth_successes, 1);
+	/* Requests after success are ignored (RFC 4252 5.1). */
+	CHECK_EQ_INT(send_password(&f, "alice", "secret"), 0);
+	CHECK_EQ_INT(tc_recv(f.t, &f.msg), DSSH_ERR_MSG_INCOMPLETE);
+	CHECK_EQ_INT(f.h.auth_successes, 1);
+	fx_free(&f);
+
+	/* Password auth switched off: refused without asking the host. */
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	f.conf.password_auth = false;
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	CHECK_EQ_INT(send_password(&f, "alice", "secret"), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_FAILURE, &f.msg), 0);
+	CHECK_EQ_INT(f.h.auth_queries, 0);
+	CHECK(!dssh_conn_authenticated(f.c));
+	fx_free(&f);
+}
+
+/* RFC 4254 5.3: once we sent CLOSE, what the peer still sends for the
+ * channel is discarded, not handed to a host that has forgotten it. */
+static void
+test_host_close(void)
+{
+	struct fx f;
+	static const uint8_t d[3] = "abc";
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	CHECK_EQ_INT(dssh_chan_close(f.c, f.h.chan), 0);
+	f.h.host_closed = true;
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_CLOSE, &f.msg), 0);
+	CHECK_EQ_INT(dssh_chan_send_space(f.c, f.h.chan), 0);
+	CHECK_EQ_INT(dssh_chan_send(f.c, f.h.chan, d, 3, false), 0);
+	/* In flight from the client before it saw our CLOSE. */
+	CHECK_EQ_INT(tc_chan_data(f.t, d, 3), 0);
+	CHECK_EQ_INT(f.t->last_rc, 0);
+	if (f.h.data_after_close != 0)
+		fprintf(stderr, "  BUG: CHANNEL_DATA handed to the host after dssh_chan_close()\n");
+	CHECK_EQ_INT(f.h.data_after_close, 0);
+	/* A request in flight gets no reply and does not reach the host. */
+	int reqs = f.h.requests;
+	struct dssh_buf m;
+
+	dssh_buf_init(&m, 0);
+	dssh_buf_put_u8(&m, SSH_MSG_CHANNEL_REQUEST);
+	dssh_buf_put_u32(&m, f.t->chan_remote);
+	dssh_buf_put_cstring(&m, "env");
+	dssh_buf_put_bool(&m, true);
+	dssh_buf_put_cstring(&m, "LANG");
+	dssh_buf_put_cstring(&m, "C");
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	dssh_buf_free(&m);
+	CHECK_EQ_INT(tc_recv(f.t, &f.msg), DSSH_ERR_MSG_INCOMPLETE);
+	if (f.h.requests != reqs)
+		fprintf(stderr, "  BUG: CHANNEL_REQUEST handed to the host after dssh_chan_close()\n");
+	CHECK_EQ_INT(f.h.requests, reqs);
+	send_u32_msg(&f, SSH_MSG_CHANNEL_CLOSE, f.t->chan_remote, false, 0);
+	CHECK_EQ_INT(f.t->last_rc, 0);
+	/* Both closed: the id is free and can be reused. */
+	CHECK_EQ_INT(tc_open_session(f.t, 4096, 1024), 0);
+	CHECK_EQ_INT(f.h.sessions, 2);
+	fx_free(&f);
+}
+
+/* first_kex_packet_follows with a wrong guess: the guessed packet is dropped. */
+static void
+test_wrong_guess(void)
+{
+	struct fx f;
+	struct dssh_buf k, g;
+	const char *lists[KEX_SLOTS] = {
+		"ecdh-sha2-nistp521,curve25519-sha256", "ssh-ed25519", "aes128-gcm@openssh.com",
+		"aes128-gcm@openssh.com", "hmac-sha2-256", "hmac-sha2-256", "none", "none", "", "",
+	};
+
+	fx_init(&f, "ecdh-sha2-nistp521,curve25519-sha256", "aes128-gcm@openssh.com",
+	    "hmac-sha2-256", false);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	dssh_buf_init(&k, 0);
+	dssh_buf_init(&g, 0);
+	dssh_kexinit_build(&k, lists);
+	dssh_buf_mutable_ptr(&k)[dssh_buf_len(&k) - 5] = 1;     /* first_kex_packet_follows */
+	CHECK_EQ_INT(tc_sendb(f.t, &k), 0);
+	/* The guess: junk that would fail if it were processed. */
+	dssh_buf_put_u8(&g, SSH_MSG_KEX_ECDH_INIT);
+	dssh_buf_put_cstring(&g, "not a point");
+	CHECK_EQ_INT(tc_sendb(f.t, &g), 0);
+	CHECK(!dssh_conn_closing(f.c));
+	/* Now the real exchange, reusing the KEXINIT already sent. */
+	dssh_buf_reset(&f.t->i_c);
+	dssh_buf_put(&f.t->i_c, dssh_buf_ptr(&k), dssh_buf_len(&k));
+	f.t->kexinit_sent = true;
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_STR(f.t->neg_kex, "curve25519-sha256");
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	dssh_buf_free(&k);
+	dssh_buf_free(&g);
+	fx_free(&f);
+}
+
+static void
+test_client_alive(void)
+{
+	struct fx f;
+	int probes = 0;
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	f.conf.client_alive_interval = 2;
+	f.conf.client_alive_count_max = 2;
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	tc_drain(f.t);
+	uint64_t now = f.t->now_ms;
+	int r = 0;
+
+	for (int i = 1; i <= 10 && r == 0; i++) {
+		r = dssh_conn_tick(f.c, now + (uint64_t)i * 1000);
+		while (tc_recv(f.t, &f.msg) == 0)
+			if (dssh_buf_ptr(&f.msg)[0] == SSH_MSG_GLOBAL_REQUEST)
+				probes++;
+	}
+	CHECK_EQ_INT(probes, 2);
+	CHECK_EQ_INT(r, DSSH_ERR_TIMEOUT);
+	CHECK(dssh_conn_closing(f.c));
+	CHECK(f.t->got_disconnect);
+	fx_free(&f);
+}
+
+/* Application messages from the host during a rekey wait for our NEWKEYS. */
+static void
+test_deferred_during_rekey(void)
+{
+	struct fx f;
+	struct dssh_buf k;
+	const char *lists[KEX_SLOTS] = {
+		"curve25519-sha256", "ssh-ed25519", "aes128-gcm@openssh.com",
+		"aes128-gcm@openssh.com", "hmac-sha2-256", "hmac-sha2-256", "none", "none", "", "",
+	};
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	tc_drain(f.t);
+	dssh_buf_init(&k, 0);
+	dssh_kexinit_build(&k, lists);
+	CHECK_EQ_INT(tc_sendb(f.t, &k), 0);
+	/* Host output while the exchange runs. */
+	CHECK_EQ_INT(dssh_chan_send_space(f.c, f.h.chan), 0);
+	CHECK_EQ_INT(dssh_chan_send(f.c, f.h.chan, (const uint8_t *)"zz", 2, false), 0);
+	CHECK_EQ_INT(dssh_chan_exit_status(f.c, f.h.chan, 7), 0);
+	CHECK_EQ_INT(dssh_chan_send_eof(f.c, f.h.chan), 0);
+	/* tc_kex fails if anything but kex messages comes before NEWKEYS. */
+	dssh_buf_reset(&f.t->i_c);
+	dssh_buf_put(&f.t->i_c, dssh_buf_ptr(&k), dssh_buf_len(&k));
+	f.t->kexinit_sent = true;
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_REQUEST, &f.msg), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_EOF, &f.msg), 0);
+	CHECK_EQ_INT(tc_recv(f.t, &f.msg), DSSH_ERR_MSG_INCOMPLETE);
+	dssh_buf_free(&k);
+	fx_free(&f);
+}
+
+static void
+test_channel_limits(void)
+{
+	struct fx f;
+	struct dssh_buf m;
+	int confirmed = 0, refused = 0;
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	tc_drain(f.t);
+	dssh_buf_init(&m, 0);
+	for (uint32_t i = 0; i < DSSH_MAX_CHANNELS + 2; i++) {
+		dssh_buf_reset(&m);
+		dssh_buf_put_u8(&m, SSH_MSG_CHANNEL_OPEN);
+		dssh_buf_put_cstring(&m, "session");
+		dssh_buf_put_u32(&m, 100 + i);
+		dssh_buf_put_u32(&m, 1000);
+		dssh_buf_put_u32(&m, 1000);
+		CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+		CHECK_EQ_INT(tc_recv(f.t, &f.msg), 0);
+		uint8_t type = dssh_buf_ptr(&f.msg)[0];
+
+		CHECK_EQ_INT(dssh_get_u32be(dssh_buf_ptr(&f.msg) + 1), 100 + i);
+		confirmed += type == SSH_MSG_CHANNEL_OPEN_CONFIRMATION;
+		refused += type == SSH_MSG_CHANNEL_OPEN_FAILURE;
+	}
+	CHECK_EQ_INT(confirmed, DSSH_MAX_CHANNELS - 1);     /* one is open already */
+	CHECK_EQ_INT(refused, 3);
+	/* Unknown type, tiny max packet: refused, connection lives. */
+	dssh_buf_reset(&m);
+	dssh_buf_put_u8(&m, SSH_MSG_CHANNEL_OPEN);
+	dssh_buf_put_cstring(&m, "direct-tcpip");
+	dssh_buf_put_u32(&m, 1);
+	dssh_buf_put_u32(&m, 1000);
+	dssh_buf_put_u32(&m, 1000);
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_OPEN_FAILURE, &f.msg), 0);
+	CHECK_EQ_INT(dssh_get_u32be(dssh_buf_ptr(&f.msg) + 5), SSH_OPEN_UNKNOWN_CHANNEL_TYPE);
+	/* A message for a channel that does not exist ends the connection. */
+	send_u32_msg(&f, SSH_MSG_CHANNEL_EOF, 999, false, 0);
+	expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+	dssh_buf_free(&m);
+	fx_free(&f);
+}
+
 int
 main(void)
 {
@@ -966,6 +1248,12 @@ main(void)
 	DSSH_RUN(test_rekey_client);
 	DSSH_RUN(test_rekey_server);
 	DSSH_RUN(test_data_during_kex);
+	DSSH_RUN(test_password);
+	DSSH_RUN(test_host_close);
+	DSSH_RUN(test_wrong_guess);
+	DSSH_RUN(test_client_alive);
+	DSSH_RUN(test_deferred_during_rekey);
+	DSSH_RUN(test_channel_limits);
 	dssh_sshkey_free(hostkey);
 	dssh_sshkey_free(userkey);
 	dssh_sshkey_free(otherkey);

@@ -148,6 +148,7 @@ static void end_read(struct end *e)
 }
 
 static unsigned loss_pm = 20;
+static bool server_cookies;     /* server answers every SYN with a SYN cookie */
 
 static void run(enum dssh_tcp_cc_algo cc, bool sack, bool ts, uint64_t seed, uint64_t a2b,
     uint64_t b2a)
@@ -167,6 +168,8 @@ static void run(enum dssh_tcp_cc_algo cc, bool sack, bool ts, uint64_t seed, uin
 	conf.timestamps = ts;
 	conf.msl_us = 500000;
 	CHECK_EQ_INT(dssh_tcp_stack_new(&conf, &sa), 0);
+	if (server_cookies)
+		conf.syn_backlog = 0;
 	CHECK_EQ_INT(dssh_tcp_stack_new(&conf, &sb), 0);
 	if (sa == NULL || sb == NULL)
 		return;
@@ -301,6 +304,8 @@ static void run(enum dssh_tcp_cc_algo cc, bool sack, bool ts, uint64_t seed, uin
 	dssh_tcp_get_stats(sb, &st);
 	CHECK_EQ_INT(st.in_bad_csum + st.in_bad_hdr + st.in_bad_opt, 0);
 	CHECK_EQ_INT(st.conns_opened, 1);
+	if (server_cookies)
+		CHECK_EQ_INT(st.syn_cookies_ok, 1);
 	dssh_tcp_stack_free(sa);
 	dssh_tcp_stack_free(sb);
 	free(ab.q);
@@ -322,6 +327,13 @@ static void test_loop_newreno_sack(void)
 	run(DSSH_TCP_CC_NEWRENO, true, true, 0x777ull, 4u << 20, 1u << 20);
 }
 
+static void test_loop_syn_cookie_conn(void)
+{
+	server_cookies = true;
+	run(DSSH_TCP_CC_CUBIC, true, true, 0x4242ull, 2u << 20, 1u << 20);
+	server_cookies = false;
+}
+
 int main(int argc, char **argv)
 {
 	/* stress mode: test_tcp_loop N [loss per mille] runs N extra seeds of each variant (1 MiB) */
@@ -341,5 +353,6 @@ int main(int argc, char **argv)
 	DSSH_RUN(test_loop_cubic_sack);
 	DSSH_RUN(test_loop_newreno_nosack);
 	DSSH_RUN(test_loop_newreno_sack);
+	DSSH_RUN(test_loop_syn_cookie_conn);
 	DSSH_TEST_END();
 }

@@ -453,6 +453,32 @@ static void test_close_passive_and_simultaneous(void)
 	CHECK(dssh_tcp_lookup(f.s, IP_A, LPORT, IP_B, PPORT) == NULL);
 	fx_free(&f);
 
+	/* an orphaned FIN-WAIT-2 does not last forever; data after close is
+	 * acknowledged and discarded */
+	fx_new(&f);
+	f.conf.msl_us = 1000000;
+	f.conf.rcvbuf = 4096;
+	handshake(&f, false);
+	dssh_tcp_close(f.c, f.now);
+	CHECK_EQ_INT(out(&f), 1);
+	f.c = dssh_tcp_lookup(f.s, IP_A, LPORT, IP_B, PPORT);
+	CHECK_EQ_INT(pseg(&f, f.pnxt, f.snxt + 1, DSSH_TCP_ACK, 1000, NULL, 0), 0);
+	{
+		static uint8_t junk[3000];
+		unsigned i;
+
+		for (i = 0; i < 4; i++) {
+			CHECK_EQ_INT(pseg(&f, f.pnxt, f.snxt + 1, DSSH_TCP_ACK, 1000, junk, 3000), 0);
+			f.pnxt += 3000;
+			expect_ack(&f, f.snxt + 1, f.pnxt, "data after close");
+			CHECK_EQ_INT(f.caps[0].h.wnd, 4096);
+		}
+	}
+	f.now += 2000000;
+	dssh_tcp_timers(f.s, f.now);
+	CHECK(dssh_tcp_lookup(f.s, IP_A, LPORT, IP_B, PPORT) == NULL);
+	fx_free(&f);
+
 	/* active close with FIN-WAIT-2 */
 	fx_new(&f);
 	f.conf.msl_us = 1000;
@@ -949,6 +975,50 @@ static void test_syn_cookies(void)
 	fx_free(&f);
 }
 
+static void test_syn_cookie_options(void)
+{
+	struct fx f;
+	struct dssh_tcp_conn_info info;
+	struct dssh_tcp_conn *c;
+	uint8_t o[20] = { 2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 50, 0, 0, 0, 0, 1, 3, 3, 6 };
+	uint8_t a[12];
+	uint32_t cookie, tsv;
+
+	fx_new(&f);
+	f.conf.syn_backlog = 0;     /* every SYN gets a cookie */
+	fx_start(&f);
+	CHECK_EQ_INT(feed(f.s, 2222, LPORT, 5000, 0, DSSH_TCP_SYN, 1000, o, sizeof(o), NULL, 0,
+	    f.now), 0);
+	CHECK_EQ_INT(out(&f), 1);
+	CHECK(f.caps[0].h.has_ts && f.caps[0].h.sack_ok && f.caps[0].h.has_ws);
+	CHECK_EQ_INT(f.caps[0].h.tsecr, 50);
+	CHECK_EQ_INT(f.caps[0].h.tsval & 0x3f, 0x10 | 6);
+	CHECK_EQ_INT(f.caps[0].h.ws, 1);
+	cookie = f.caps[0].h.seq;
+	tsv = f.caps[0].h.tsval;
+	CHECK(dssh_tcp_lookup(f.s, IP_A, LPORT, IP_B, 2222) == NULL);
+	ts_opt(a, 51, tsv);
+	CHECK_EQ_INT(feed(f.s, 2222, LPORT, 5001, cookie + 1, DSSH_TCP_ACK, 100, a, 12, "hey", 3,
+	    f.now), 0);
+	c = dssh_tcp_lookup(f.s, IP_A, LPORT, IP_B, 2222);
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	dssh_tcp_conn_get_info(c, &info);
+	CHECK_EQ_INT(info.state, DSSH_TCP_ESTABLISHED);
+	CHECK(info.ts_ok && info.sack_ok);
+	CHECK_EQ_INT(info.snd_wscale, 6);
+	CHECK_EQ_INT(info.rcv_wscale, 1);
+	CHECK_EQ_INT(info.snd_wnd, 100u << 6);
+	CHECK_EQ_INT(info.mss, 1460 - 12);
+	CHECK_EQ_INT(out(&f), 1);
+	CHECK_EQ_INT(f.caps[0].h.ack, 5004);
+	CHECK_EQ_INT(f.caps[0].h.tsecr, 51);
+	/* the connection's clock never goes below the cookie's TSval (peer PAWS) */
+	CHECK((int32_t)(f.caps[0].h.tsval - tsv) > 0);
+	fx_free(&f);
+}
+
 static void test_syn_rcvd_retransmit(void)
 {
 	struct fx f;
@@ -1035,6 +1105,52 @@ static void test_nagle(void)
 	fx_free(&f);
 }
 
+static bool even_only(void *arg, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
+{
+	(void)arg; (void)la; (void)ra; (void)rp;
+	return lp % 2 == 0;
+}
+
+static void test_ephemeral_port_filter(void)
+{
+	struct fx f;
+	struct dssh_tcp_conn *c;
+	struct dssh_tcp_conn_info info;
+	unsigned i;
+
+	fx_new(&f);
+	f.conf.port_ok = even_only;
+	fx_start(&f);
+	for (i = 0; i < 20; i++) {
+		CHECK_EQ_INT(dssh_tcp_connect(f.s, IP_A, 0, IP_B, 22, f.now, &c), 0);
+		dssh_tcp_conn_get_info(c, &info);
+		CHECK(info.lport >= 49152);
+		CHECK_EQ_INT(info.lport % 2, 0);
+	}
+	fx_free(&f);
+}
+
+static void test_close_with_unread_data(void)
+{
+	struct fx f;
+	struct dssh_tcp_stats st;
+
+	fx_new(&f);
+	handshake(&f, false);
+	CHECK_EQ_INT(pseg(&f, f.pnxt, f.snxt, DSSH_TCP_ACK, 1000, "unread", 6), 0);
+	f.pnxt += 6;
+	out(&f);
+	dssh_tcp_close(f.c, f.now);
+	CHECK_EQ_INT(out(&f), 1);
+	CHECK_EQ_INT(f.caps[0].h.flags, DSSH_TCP_RST | DSSH_TCP_ACK);
+	CHECK_EQ_INT(f.caps[0].h.seq, f.snxt);
+	CHECK_EQ_INT(f.caps[0].h.ack, f.pnxt);
+	CHECK(dssh_tcp_lookup(f.s, IP_A, LPORT, IP_B, PPORT) == NULL);
+	dssh_tcp_get_stats(f.s, &st);
+	CHECK_EQ_INT(st.rst_sent, 1);
+	fx_free(&f);
+}
+
 static void test_send_buffer_bounded(void)
 {
 	struct fx f;
@@ -1072,9 +1188,12 @@ int main(void)
 	DSSH_RUN(test_limited_transmit);
 	DSSH_RUN(test_sack_recovery);
 	DSSH_RUN(test_syn_cookies);
+	DSSH_RUN(test_syn_cookie_options);
 	DSSH_RUN(test_syn_rcvd_retransmit);
 	DSSH_RUN(test_keepalive);
 	DSSH_RUN(test_nagle);
 	DSSH_RUN(test_send_buffer_bounded);
+	DSSH_RUN(test_ephemeral_port_filter);
+	DSSH_RUN(test_close_with_unread_data);
 	DSSH_TEST_END();
 }

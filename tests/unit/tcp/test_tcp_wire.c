@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* TCP header/option parser, checksum, and malformed segments fed to a stack. */
 #include "tcp_test_util.h"
+#include "tcp_priv.h"
 
 /* RFC 1071 straight from the definition, as an independent reference. */
 static uint16_t ref_csum(uint32_t sa, uint32_t da, const uint8_t *p, size_t n)
@@ -288,12 +289,49 @@ static void test_mutation_fuzz(void)
 	dssh_tcp_stack_free(s);
 }
 
+static void test_ring(void)
+{
+	struct tcp_ring r;
+	const uint8_t *p[2];
+	uint32_t l[2];
+	uint8_t out[16];
+
+	CHECK_EQ_INT(tcp_ring_init(&r, 0), DSSH_ERR_INVALID_ARGUMENT);
+	CHECK_EQ_INT(tcp_ring_init(&r, 8), 0);
+	CHECK_EQ_INT(tcp_ring_append(&r, "abcdef", 6), 6);
+	CHECK_EQ_INT(tcp_ring_append(&r, "ghijk", 5), 2);     /* bounded */
+	CHECK_EQ_INT(tcp_ring_room(&r), 0);
+	tcp_ring_consume(&r, 5);
+	CHECK_EQ_INT(tcp_ring_append(&r, "KLMN", 4), 4);      /* wraps */
+	CHECK_EQ_INT(tcp_ring_ref(&r, 0, 7, p, l), 2);
+	CHECK_EQ_INT(l[0], 3);
+	CHECK_EQ_INT(l[1], 4);
+	memcpy(out, p[0], l[0]);
+	memcpy(out + l[0], p[1], l[1]);
+	CHECK_MEM(out, "fghKLMN", 7);
+	CHECK_EQ_INT(tcp_ring_ref(&r, 1, 2, p, l), 1);
+	CHECK_MEM(p[0], "gh", 2);
+	/* out-of-range references and writes are refused */
+	CHECK_EQ_INT(tcp_ring_ref(&r, 7, 1, p, l), 0);
+	CHECK_EQ_INT(tcp_ring_ref(&r, 2, 6, p, l), 0);
+	tcp_ring_consume(&r, 7);
+	tcp_ring_write_at(&r, 6, (const uint8_t *)"xyz", 3);  /* would pass the end */
+	tcp_ring_write_at(&r, 2, (const uint8_t *)"xy", 2);   /* past the tail: ok */
+	tcp_ring_commit(&r, 4);
+	CHECK_EQ_INT(tcp_ring_ref(&r, 2, 2, p, l), 1);
+	CHECK_MEM(p[0], "xy", 2);
+	tcp_ring_consume(&r, 100);
+	CHECK_EQ_INT(r.len, 0);
+	tcp_ring_free(&r);
+}
+
 int main(void)
 {
 	DSSH_RUN(test_parse_all_options);
 	DSSH_RUN(test_parse_eol_stops);
 	DSSH_RUN(test_parse_garbage);
 	DSSH_RUN(test_checksum);
+	DSSH_RUN(test_ring);
 	DSSH_RUN(test_input_garbage_counted);
 	DSSH_RUN(test_conf_rejected);
 	DSSH_RUN(test_mutation_fuzz);
