@@ -450,22 +450,33 @@ write_png(const char *path, const char *engines_used[], size_t nengines, double 
 		fprintf(stderr, "png: temp file: %s\n", strerror(errno));
 		return;
 	}
-	/* one block per (engine, mode) series, plus the raw loop */
+	/* one block per (engine, mode) series that has data, then the raw
+	 * loop; gnuplot numbers the blocks, so empty series are left out */
+	char titles[64][80];
+	size_t nt = 0, npts, t;
+
 	for (e = 0; e < nengines; e++)
-		for (mi = 0; mi < DSSH_ARRAY_SIZE(bmodes); mi++) {
-			fprintf(d, "# %s %s\n", engines_used[e], bmodes[mi].label);
-			for (s = 0; s < DSSH_ARRAY_SIZE(sizes); s++) {
+		for (mi = 0; mi < DSSH_ARRAY_SIZE(bmodes) && nt < 63; mi++) {
+			for (s = 0, npts = 0; s < DSSH_ARRAY_SIZE(sizes); s++) {
 				const struct result *r = find(engines_used[e], bmodes[mi].label, sizes[s], bursts[b]);
 
-				if (r)
-					fprintf(d, "%u %.3f\n", sizes[s], r->seal_gbps);
+				if (r == NULL)
+					continue;
+				if (npts++ == 0)
+					fprintf(d, "# %s %s\n", engines_used[e], bmodes[mi].label);
+				fprintf(d, "%u %.3f\n", sizes[s], r->seal_gbps);
 			}
+			if (npts == 0)
+				continue;
 			fprintf(d, "\n\n");
+			snprintf(titles[nt++], sizeof(titles[0]), "%s %s", engines_used[e], bmodes[mi].label);
 		}
 	fprintf(d, "# raw\n");
-	for (s = 0; s < DSSH_ARRAY_SIZE(sizes); s++)
-		if (raw[s][b] > 0)
+	for (s = 0, npts = 0; s < DSSH_ARRAY_SIZE(sizes); s++)
+		if (raw[s][b] > 0) {
 			fprintf(d, "%u %.3f\n", sizes[s], raw[s][b]);
+			npts++;
+		}
 	fprintf(d, "\n\n");
 	fclose(d);
 	if ((g = popen("gnuplot", "w")) == NULL) {
@@ -477,11 +488,14 @@ write_png(const char *path, const char *engines_used[], size_t nengines, double 
 	fprintf(g, "set title 'dssh seal throughput, burst %u, one core'\n", bursts[b]);
 	fprintf(g, "set logscale x 2\nset xlabel 'packet size (bytes)'\nset ylabel 'Gbit/s'\n");
 	fprintf(g, "set key outside right\nset grid\nplot ");
-	for (e = 0; e < nengines; e++)
-		for (mi = 0; mi < DSSH_ARRAY_SIZE(bmodes); mi++, col++)
-			fprintf(g, "'%s' index %zu with linespoints title '%s %s', ", datpath, col,
-			    engines_used[e], bmodes[mi].label);
-	fprintf(g, "'%s' index %zu with lines dt 2 lw 2 title 'raw IPsec-MB aes128-gcm'\n", datpath, col);
+	for (t = 0; t < nt; t++)
+		fprintf(g, "'%s' index %zu with linespoints title '%s', ", datpath, t, titles[t]);
+	col = nt;
+	if (npts > 0)
+		fprintf(g, "'%s' index %zu with lines dt 2 lw 2 title 'raw IPsec-MB aes128-gcm'\n",
+		    datpath, col);
+	else
+		fprintf(g, "1/0 notitle\n");
 	if (pclose(g) != 0)
 		fprintf(stderr, "png: gnuplot failed\n");
 	else

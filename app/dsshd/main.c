@@ -2,6 +2,9 @@
 /* dsshd: command line, configuration, host keys, then the server loop. */
 #include <errno.h>
 #include <libgen.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,9 @@
 #include "dssh_ssh.h"
 #include "dssh_util.h"
 #include "server.h"
+#if DSSH_HAVE_DPDK
+#include "dssh_dpdk.h"
+#endif
 
 #define DEFAULT_CONFIG DSSH_SYSCONFDIR "/dsshd_config"
 #define MAX_HOSTKEY_ALGS 32
@@ -194,6 +200,68 @@ write_pidfile(const char *path)
 	fclose(f);
 }
 
+#if DSSH_HAVE_DPDK
+struct dataplane {
+	struct dssh_dpdk_conf conf;
+	pthread_t thread;
+	volatile int stop;
+	int result;
+};
+
+static void *
+dataplane_thread(void *arg)
+{
+	struct dataplane *dp = arg;
+
+	dp->result = dssh_dpdk_dataplane_run(&dp->conf, &dp->stop);
+	if (dp->result != 0)
+		dssh_error("DPDK data plane: %s", dssh_err_str(dp->result));
+	return NULL;
+}
+
+/*
+ * DataPlane dpdk: the data plane (ports, ARP/IPv4/ICMP, data lcores) runs
+ * beside the control loop. Signals are blocked first so that every DPDK
+ * thread inherits the mask and SIGTERM/SIGCHLD reach the control loop's
+ * signalfd. SSH sessions are still carried by kernel sockets until the
+ * userspace TCP is wired to the engine.
+ */
+static int
+dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
+{
+	sigset_t set;
+
+	memset(dp, 0, sizeof(*dp));
+	if (cfg->data_prefixlen < 0 || cfg->data_address == NULL) {
+		dssh_error("DataPlane dpdk needs DataAddress a.b.c.d/len");
+		return DSSH_ERR_CONFIG;
+	}
+	dp->conf.eal_args = cfg->dpdk_args ? cfg->dpdk_args : "--no-pci --vdev=net_tap0,iface=dtap0";
+	dp->conf.ipv4_addr = ntohl(cfg->data_addr.s_addr);
+	dp->conf.prefix_len = (uint8_t)cfg->data_prefixlen;
+	dp->conf.gateway = cfg->data_gateway ? ntohl(cfg->data_gw.s_addr) : 0;
+	dp->conf.n_data_cores = cfg->data_cores > 0 ? (unsigned)cfg->data_cores : 1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (pthread_create(&dp->thread, NULL, dataplane_thread, dp) != 0)
+		return DSSH_ERR_SYSTEM;
+	dssh_info("DPDK data plane starting: %s", dp->conf.eal_args);
+	return 0;
+}
+
+static int
+dataplane_stop(struct dataplane *dp)
+{
+	dp->stop = 1;
+	pthread_join(dp->thread, NULL);
+	return dp->result;
+}
+#endif
+
 int
 main(int argc, char **argv)
 {
@@ -318,7 +386,21 @@ main(int argc, char **argv)
 	if (!foreground && daemon(0, 0) != 0)
 		dssh_fatal("daemon: %s", strerror(errno));
 	write_pidfile(cfg.pid_file);
-	r = dsshd_server_run(&cfg, &sshconf);
+	if (cfg.data_plane == DSSH_DATA_PLANE_DPDK) {
+#if DSSH_HAVE_DPDK
+		struct dataplane dp;
+
+		if ((r = dataplane_start(&cfg, &dp)) != 0)
+			exit(1);
+		r = dsshd_server_run(&cfg, &sshconf);
+		if (dataplane_stop(&dp) != 0)
+			r = r ? r : DSSH_ERR_SYSTEM;
+#else
+		dssh_fatal("DataPlane dpdk: this dsshd was built without DPDK");
+#endif
+	} else {
+		r = dsshd_server_run(&cfg, &sshconf);
+	}
 	free_hostkeys(&hk);
 	free(ciphers);
 	free(macs);

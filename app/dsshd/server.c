@@ -336,7 +336,10 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 	spec.remote_host = c->peer_ip;
 	spec.use_pam = cfg->use_pam;
 	spec.pam_service = PAM_SERVICE;
-	if ((r = dssh_session_spawn(&spec, &s->child)) != 0) {
+	dssh_pam_worker_fork_begin(c->srv->pam);
+	r = dssh_session_spawn(&spec, &s->child);
+	dssh_pam_worker_fork_end(c->srv->pam);
+	if (r != 0) {
 		dssh_error("%s: cannot start session for %s: %s", c->log_id, c->user.name,
 		    dssh_err_str(r));
 		return r;

@@ -71,13 +71,37 @@ class Telemetry:
         return self.query("/dssh/arp") or []
 
 
+def dsshd_command(binary, addr, gw, eal, opts, prefix):
+    """dsshd itself with DataPlane dpdk, configured only through its config
+    keywords; its SSH listener goes on a free loopback port."""
+    opts = list(opts)
+    cores = opts[opts.index("-n") + 1] if "-n" in opts else "1"
+    if "-s" in opts or "-6" in opts:
+        raise ValueError("dsshd has no keyword for %s" % opts)
+    keydir = "/tmp/dssh-dp-keys-%d" % PID
+    os.makedirs(keydir, exist_ok=True)
+    key = os.path.join(keydir, "hostkey")
+    if not os.path.exists(key):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return [binary, "-D", "-e", "-f", "/dev/null", "-p", str(port),
+            "-o", "HostKey " + key, "-o", "UsePAM no", "-o", "LogLevel DEBUG1",
+            "-o", "DataPlane dpdk", "-o", "DataAddress " + addr, "-o", "DataGateway " + gw,
+            "-o", "DataCores " + cores, "-o", 'DpdkArgs "%s"' % " ".join(eal)]
+
+
 class Dataplane:
     def __init__(self, binary, addr, gw, eal, prefix, opts=()):
         self.prefix = prefix
         self.logpath = "/tmp/dssh-dp-%d-%s.log" % (PID, prefix)
         env = dict(os.environ)
         self.logf = open(self.logpath, "w")
-        cmd = [binary, "-a", addr, "-g", gw] + list(opts) + ["--"] + eal + ["--file-prefix=" + prefix]
+        if os.path.basename(binary) == "dsshd":
+            cmd = dsshd_command(binary, addr, gw, eal + ["--file-prefix=" + prefix], opts, prefix)
+        else:
+            cmd = [binary, "-a", addr, "-g", gw] + list(opts) + ["--"] + eal + ["--file-prefix=" + prefix]
         log("# starting: " + " ".join(cmd))
         self.p = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT, env=env)
         self.tel = Telemetry(prefix)

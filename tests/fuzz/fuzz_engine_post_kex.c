@@ -8,6 +8,8 @@
  *
  *   record := u8 ctl, u16 len (big endian), len payload bytes
  *
+ * An input whose length is 1 mod 3 starts with one byte choosing the cipher
+ * and MAC (and strict KEX off with bit 2).
  * ctl bit 0: advance the clock and tick; bit 1: answer a pending password
  * check (bit 2 = ok); bit 3: host sends data on its channel first. A
  * payload of KEXINIT (20) runs a real rekey with the client instead.
@@ -28,13 +30,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_host h = { 0 };
 	struct dssh_conn *c;
 	struct tc *t;
-	static const struct tc_conf tcc = {
+	static const char *const modes[4][2] = {
+		{ "aes128-gcm@openssh.com", "hmac-sha2-256" },
+		{ "chacha20-poly1305@openssh.com", "hmac-sha2-256" },
+		{ "aes128-ctr", "hmac-sha2-256" },
+		{ "aes128-ctr", "hmac-sha2-256-etm@openssh.com" },
+	};
+	struct tc_conf tcc = {
 		.kex = "curve25519-sha256", .hostkey = "ssh-ed25519",
-		.cipher = "aes128-gcm@openssh.com", .mac = "hmac-sha2-256",
-		.strict = true, .ext_info = true,
+		.cipher = modes[0][0], .mac = modes[0][1], .strict = true, .ext_info = true,
 	};
 
 	fuzz_setup();
+	/* An input of length 1 mod 3 picks the cipher with its first byte. */
+	if (size % 3 == 1) {
+		tcc.cipher = modes[data[0] % 4][0];
+		tcc.mac = modes[data[0] % 4][1];
+		tcc.strict = !(data[0] & 4);
+		data++;
+		size--;
+	}
 	if (dssh_conn_new(&fuzz_conf, &fuzz_ops, &h, "fuzz", &c) != 0)
 		abort();
 	h.c = c;

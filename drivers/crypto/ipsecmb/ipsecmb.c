@@ -77,6 +77,7 @@ struct ipsecmb_sa {
 
 /* What one op in a burst needs while its jobs are in flight. */
 struct ipsecmb_slot {
+	bool refused;           /* op_check said no: nothing ran, nothing to wipe */
 	DECLARE_ALIGNED(uint8_t iv[2][16], 16);
 	uint8_t tag[DSSH_CRYPTO_MAX_TAG];      /* computed tag when opening */
 	uint8_t poly_key[32];
@@ -606,22 +607,26 @@ submit_gcm(IMB_MGR *m, struct ipsecmb_slot *sl, const struct ipsecmb_sa *s, uint
 
 /* Basic shape checks, so that no job can run past the caller's buffer. */
 static int
-op_check(const struct dssh_crypto_op *op)
+op_check(const struct dssh_crypto_engine *e, const struct dssh_crypto_op *op)
 {
 	const struct dssh_crypto_sa *sa = op->sa;
+
+	/* The smallest SSH packet is 12 bytes with chacha20-poly1305 (block 8,
+	 * length not counted): OpenSSH sends those for 1-byte messages. */
+	if (sa == NULL || sa->engine != e || op->pkt == NULL || op->len < 12 ||
+	    op->len > (1u << 30))
+		return DSSH_ERR_INVALID_ARGUMENT;
 	uint32_t bl = sa->cipher->block_len;
 
-	if (op->pkt == NULL || op->len < 16 || op->len > (1u << 30))
-		return DSSH_ERR_INVALID_ARGUMENT;
 	switch (sapriv((struct dssh_crypto_sa *)sa)->kind) {
 	case KIND_CTR_HMAC:
-		return op->len % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
+		return op->len >= 16 && op->len % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
 	case KIND_CTR_ETM:
 	case KIND_CTR_UMAC:
 	case KIND_GCM:
-		return (op->len - 4) % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
+		return op->len >= 16 && (op->len - 4) % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
 	case KIND_CHACHA:
-		return 0;
+		return (op->len - 4) % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
 	}
 	return DSSH_ERR_INTERNAL;
 }
@@ -755,8 +760,13 @@ phase1(struct ipsecmb_engine *me, struct dssh_crypto_op *op, struct ipsecmb_slot
 static void
 finish(struct dssh_crypto_op *op, struct ipsecmb_slot *sl)
 {
-	struct ipsecmb_sa *s = sapriv(op->sa);
 	size_t tl;
+
+	if (op->sa == NULL) {
+		op->status = sl->status;   /* refused by op_check; nothing ran */
+		return;
+	}
+	struct ipsecmb_sa *s = sapriv(op->sa);
 
 	if (op->sa->dir == DSSH_CRYPTO_OPEN && sl->status == 0 && s->kind != KIND_CHACHA) {
 		tl = s->kind == KIND_GCM ? 16 : s->mac_len;
@@ -795,6 +805,8 @@ ipsecmb_submit(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsign
 		 * has SHA-NI for SHA-256 and 2-lane SHA-512.
 		 */
 		for (i = 0, nh = 0; i < cnt; i++) {
+			if (ops[done + i]->sa == NULL || ops[done + i]->sa->engine != e)
+				continue;   /* op_check refuses it below */
 			enum ipsecmb_kind k = sapriv(ops[done + i]->sa)->kind;
 
 			nh += k == KIND_CTR_HMAC || k == KIND_CTR_ETM;
@@ -803,7 +815,8 @@ ipsecmb_submit(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsign
 		for (i = 0; i < cnt; i++) {
 			struct dssh_crypto_op *op = ops[done + i];
 
-			me->slots[i].status = op_check(op);
+			me->slots[i].status = op_check(e, op);
+			me->slots[i].refused = me->slots[i].status != 0;
 			if (me->slots[i].status == 0)
 				phase0(me, op, &me->slots[i]);
 		}
@@ -815,7 +828,10 @@ ipsecmb_submit(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsign
 		jobs_flush(me->mgr);
 		jobs_flush(me->sse);
 		for (i = 0; i < cnt; i++) {
-			finish(ops[done + i], &me->slots[i]);
+			if (me->slots[i].refused)
+				ops[done + i]->status = me->slots[i].status;  /* untouched */
+			else
+				finish(ops[done + i], &me->slots[i]);
 			done_push(me, ops[done + i]);
 		}
 		done += cnt;

@@ -640,6 +640,16 @@ test_bad_ops(void)
 			len = 8;          /* shorter than any packet */
 			(void)run_burst(&s, true, (uint8_t *[]){ buf }, &len, &seq, 1, &st);
 			CHECK(st != 0);
+			/* the same refused on open, and garbage of a valid length
+			 * fails authentication and is wiped */
+			len = 4 + 16 * 3 + 5;
+			(void)run_burst(&s, false, (uint8_t *[]){ buf }, &len, &seq, 1, &st);
+			CHECK(st != 0);
+			len = is_classic(&modes[mi]) ? 16 * 4 : 4 + 16 * 4;
+			rand_bytes(buf, sizeof(buf));
+			(void)run_burst(&s, false, (uint8_t *[]){ buf }, &len, &seq, 1, &st);
+			CHECK_EQ_INT(st, DSSH_ERR_MAC_INVALID);
+			CHECK(all_zero(buf, len));
 			side_free(&s);
 		}
 	}

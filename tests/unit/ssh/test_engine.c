@@ -33,6 +33,9 @@ struct host {
 	bool host_closed;            /* we called dssh_chan_close() */
 	int data_after_close;
 	int requests;
+	struct dssh_session_req last_req;   /* copies of the strings below */
+	char req_s1[64], req_s2[64];
+	uint8_t req_modes[64];
 };
 
 static int
@@ -86,6 +89,14 @@ h_session_request(void *hp, uint32_t chan, const struct dssh_session_req *req)
 
 	(void)chan;
 	h->requests++;
+	h->last_req = *req;
+	snprintf(h->req_s1, sizeof(h->req_s1), "%s", req->term ? req->term : req->name ?
+	    req->name : req->command ? req->command : "");
+	snprintf(h->req_s2, sizeof(h->req_s2), "%s", req->value ? req->value : "");
+	if (req->modes_len > 0 && req->modes_len <= sizeof(h->req_modes))
+		memcpy(h->req_modes, req->modes, req->modes_len);
+	h->last_req.term = h->last_req.name = h->last_req.value = h->last_req.command = NULL;
+	h->last_req.modes = NULL;
 	if (req->type == DSSH_REQ_EXEC)
 		snprintf(h->last_cmd, sizeof(h->last_cmd), "%s", req->command);
 	return 0;
@@ -721,6 +732,28 @@ test_window(void)
 	CHECK_EQ_INT(f.t->last_rc, 0);
 	CHECK_EQ_INT(dssh_buf_len(&f.h.data), total);
 	fx_free(&f);
+
+	/* Our side: output buffering stops the host before the peer's window. */
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", userkey), 0);
+	CHECK_EQ_INT(tc_open_session(f.t, 0xffffffffu, 32768), 0);
+	size_t queued = 0;
+
+	for (int i = 0; i < 400 && dssh_chan_send_space(f.c, f.h.chan) > 0; i++)
+		queued += dssh_chan_send(f.c, f.h.chan, chunk, 32768, false);
+	CHECK_EQ_INT(dssh_chan_send_space(f.c, f.h.chan), 0);
+	CHECK(dssh_conn_output_pending(f.c) >= 4u << 20);
+	CHECK(queued >= 4u << 20 && queued < 5u << 20);
+	struct dssh_buf got;
+
+	dssh_buf_init(&got, 0);
+	CHECK_EQ_INT(recv_chan_data(&f, &got, queued, false), 0);
+	CHECK_EQ_INT(dssh_chan_send_space(f.c, f.h.chan), 0xffffffffu - queued);
+	dssh_buf_free(&got);
+	fx_free(&f);
 	free(chunk);
 }
 
@@ -858,7 +891,7 @@ test_rekey_client(void)
 	CHECK_EQ_INT(st.kex_count, 2);
 	CHECK_MEM(sid, f.t->session_id, sizeof(sid));
 	data_roundtrip(&f, 11);
-	/* Server data queued during the rekey comes out after it. */
+	/* A rekey may switch the method (and takes the DH path). */
 	f.t->conf.kex = "diffie-hellman-group14-sha256";
 	CHECK_EQ_INT(tc_kex(f.t), 0);
 	dssh_conn_get_stats(f.c, &st);
@@ -1112,6 +1145,36 @@ test_wrong_guess(void)
 	dssh_buf_free(&k);
 	dssh_buf_free(&g);
 	fx_free(&f);
+
+	/* RFC 4253 7.1: the packet after a wrongly guessed KEXINIT is ignored
+	 * whatever its type (here a group-exchange request, number 34). */
+	fx_init(&f, "diffie-hellman-group-exchange-sha256,curve25519-sha256",
+	    "aes128-gcm@openssh.com", "hmac-sha2-256", false);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	lists[KEX_SLOT_KEX] = "diffie-hellman-group-exchange-sha256,curve25519-sha256";
+	dssh_buf_init(&k, 0);
+	dssh_buf_init(&g, 0);
+	dssh_kexinit_build(&k, lists);
+	dssh_buf_mutable_ptr(&k)[dssh_buf_len(&k) - 5] = 1;
+	CHECK_EQ_INT(tc_sendb(f.t, &k), 0);
+	dssh_buf_put_u8(&g, 34);
+	dssh_buf_put_u32(&g, 2048);
+	dssh_buf_put_u32(&g, 3072);
+	dssh_buf_put_u32(&g, 8192);
+	tc_sendb(f.t, &g);
+	if (dssh_conn_closing(f.c))
+		fprintf(stderr, "  BUG: wrong-guess packet of another kex method not ignored\n");
+	CHECK(!dssh_conn_closing(f.c));
+	if (!dssh_conn_closing(f.c)) {
+		dssh_buf_reset(&f.t->i_c);
+		dssh_buf_put(&f.t->i_c, dssh_buf_ptr(&k), dssh_buf_len(&k));
+		f.t->kexinit_sent = true;
+		CHECK_EQ_INT(tc_kex(f.t), 0);
+		CHECK_STR(f.t->neg_kex, "curve25519-sha256");
+	}
+	dssh_buf_free(&k);
+	dssh_buf_free(&g);
+	fx_free(&f);
 }
 
 static void
@@ -1220,6 +1283,359 @@ test_channel_limits(void)
 	fx_free(&f);
 }
 
+/* Weak or invalid client key-exchange values end the connection. */
+static void
+bad_kex_value(const char *kex, const uint8_t *v, size_t n, bool mpint)
+{
+	struct fx f;
+	struct dssh_buf k;
+	const char *lists[KEX_SLOTS] = {
+		kex, "ssh-ed25519", "aes128-gcm@openssh.com",
+		"aes128-gcm@openssh.com", "hmac-sha2-256", "hmac-sha2-256", "none", "none", "", "",
+	};
+
+	fx_init(&f, kex, "aes128-gcm@openssh.com", "hmac-sha2-256", false);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	dssh_buf_init(&k, 0);
+	dssh_kexinit_build(&k, lists);
+	CHECK_EQ_INT(tc_sendb(f.t, &k), 0);
+	dssh_buf_reset(&k);
+	dssh_buf_put_u8(&k, SSH_MSG_KEX_ECDH_INIT);
+	if (mpint)
+		dssh_buf_put_mpint_bytes(&k, v, n);
+	else
+		dssh_buf_put_string(&k, v, n);
+	tc_sendb(f.t, &k);
+	if (!dssh_conn_closing(f.c))
+		fprintf(stderr, "  %s: weak value (%zu bytes) accepted\n", kex, n);
+	expect_disconnect(&f, SSH_DISCONNECT_KEY_EXCHANGE_FAILED);
+	dssh_buf_free(&k);
+	fx_free(&f);
+}
+
+static void
+test_bad_kex_values(void)
+{
+	uint8_t z[65], one[1] = { 1 }, zero[1] = { 0 };
+	/* p - 1 for the 2048-bit MODP group (RFC 3526 group 14). */
+	static const char g14_hex[] =
+	    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B2251"
+	    "4A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C"
+	    "42E9A637ED6B0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007C"
+	    "B8A163BF0598DA48361C55D39A69163FA8FD24CF5F83655D23DCA3AD961C62F356208552BB9ED52907"
+	    "7096966D670C354E4ABC9804F1746C08CA18217C32905E462E36CE3BE39E772C180E86039B2783A2EC"
+	    "07A28FB5C55DF06F4C52C9DE2BCBF6955817183995497CEA956AE515D2261898FA051015728E5A8AAC"
+	    "AA68FFFFFFFFFFFFFFFF";
+	uint8_t pm1[256];
+
+	for (size_t i = 0; i < sizeof(pm1); i++) {
+		unsigned v;
+
+		sscanf(g14_hex + 2 * i, "%2x", &v);
+		pm1[i] = (uint8_t)v;
+	}
+	pm1[255] -= 1;
+	memset(z, 0, sizeof(z));
+	bad_kex_value("curve25519-sha256", z, 32, false);         /* low order: K = 0 */
+	bad_kex_value("curve25519-sha256", z, 31, false);         /* wrong length */
+	bad_kex_value("curve25519-sha256", z, 33, false);
+	bad_kex_value("ecdh-sha2-nistp256", z, 65, false);        /* not on the curve */
+	z[0] = 4;
+	bad_kex_value("ecdh-sha2-nistp256", z, 65, false);
+	bad_kex_value("ecdh-sha2-nistp256", z, 0, false);
+	bad_kex_value("diffie-hellman-group14-sha256", zero, 1, true);   /* e = 0 */
+	bad_kex_value("diffie-hellman-group14-sha256", one, 1, true);    /* e = 1 */
+	bad_kex_value("diffie-hellman-group14-sha256", pm1, sizeof(pm1), true);   /* p - 1 */
+	pm1[255] += 1;
+	bad_kex_value("diffie-hellman-group14-sha256", pm1, sizeof(pm1), true);   /* p */
+}
+
+/* Several host keys: the client's preferred algorithm picks the key and hash. */
+static void
+test_hostkey_choice(void)
+{
+	struct dssh_sshkey *ec = NULL, *rsa = NULL;
+	static const char *const want[] = {
+		"ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256", "ssh-ed25519",
+	};
+
+	CHECK_EQ_INT(dssh_sshkey_generate(DSSH_SSHKEY_ECDSA_P256, 0, &ec), 0);
+	CHECK_EQ_INT(dssh_sshkey_generate(DSSH_SSHKEY_RSA, 2048, &rsa), 0);
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(want); i++) {
+		struct fx f;
+		struct dssh_ssh_hostkey hks[4] = {
+			{ "ssh-ed25519", hostkey }, { "ecdsa-sha2-nistp256", ec },
+			{ "rsa-sha2-512", rsa }, { "rsa-sha2-256", rsa },
+		};
+		struct dssh_conn_stats st;
+
+		fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+		f.conf.hostkeys = hks;
+		f.conf.n_hostkeys = 4;
+		f.t->conf.hostkey = want[i];
+		CHECK_EQ_INT(tc_version(f.t), 0);
+		CHECK_EQ_INT(tc_kex(f.t), 0);     /* verifies the signature with want[i] */
+		dssh_conn_get_stats(f.c, &st);
+		CHECK_STR(st.hostkey_alg, want[i]);
+		CHECK(dssh_sshkey_equal_public(f.t->hostkey, i == 0 ? ec : i < 3 ? rsa : hostkey) == 1);
+		CHECK_EQ_INT(tc_service_request(f.t), 0);
+		fx_free(&f);
+	}
+	/* A host-key algorithm the server has no key for. */
+	{
+		struct fx f;
+
+		fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+		f.t->conf.hostkey = "ssh-rsa,rsa-sha2-256";
+		CHECK_EQ_INT(tc_version(f.t), 0);
+		CHECK(tc_kex(f.t) != 0);
+		expect_disconnect(&f, SSH_DISCONNECT_KEY_EXCHANGE_FAILED);
+		fx_free(&f);
+	}
+	dssh_sshkey_free(ec);
+	dssh_sshkey_free(rsa);
+}
+
+/* User keys of each type and signature hash; SHA-1 ssh-rsa is not accepted. */
+static void
+user_key_case(struct dssh_sshkey *key, const char *alg, int expect)
+{
+	struct fx f;
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	dssh_buf_reset(&f.h.good_blob);
+	dssh_sshkey_public_blob(key, &f.h.good_blob);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	int r = tc_auth_pubkey(f.t, "alice", key, alg, key);
+
+	if (r != expect)
+		fprintf(stderr, "  user key %s: %d\n", alg, r);
+	CHECK_EQ_INT(r, expect);
+	CHECK_EQ_INT(dssh_conn_authenticated(f.c), expect == 0);
+	fx_free(&f);
+}
+
+static void
+test_user_key_types(void)
+{
+	struct dssh_sshkey *ec = NULL, *ec384 = NULL, *rsa = NULL;
+
+	CHECK_EQ_INT(dssh_sshkey_generate(DSSH_SSHKEY_ECDSA_P256, 0, &ec), 0);
+	CHECK_EQ_INT(dssh_sshkey_generate(DSSH_SSHKEY_ECDSA_P384, 0, &ec384), 0);
+	CHECK_EQ_INT(dssh_sshkey_generate(DSSH_SSHKEY_RSA, 2048, &rsa), 0);
+	user_key_case(ec, "ecdsa-sha2-nistp256", 0);
+	user_key_case(ec384, "ecdsa-sha2-nistp384", DSSH_ERR_PERMISSION);  /* not in pubkey_algs */
+	user_key_case(rsa, "rsa-sha2-512", 0);
+	user_key_case(rsa, "rsa-sha2-256", 0);
+	user_key_case(rsa, "ssh-rsa", DSSH_ERR_PERMISSION);
+	dssh_sshkey_free(ec);
+	dssh_sshkey_free(ec384);
+	dssh_sshkey_free(rsa);
+}
+
+static int
+chan_request(struct fx *f, uint32_t chan, const char *type, bool want_reply,
+    const struct dssh_buf *args)
+{
+	struct dssh_buf m;
+	int r;
+
+	dssh_buf_init(&m, 0);
+	dssh_buf_put_u8(&m, SSH_MSG_CHANNEL_REQUEST);
+	dssh_buf_put_u32(&m, chan);
+	dssh_buf_put_cstring(&m, type);
+	dssh_buf_put_bool(&m, want_reply);
+	if (args != NULL)
+		dssh_buf_put(&m, dssh_buf_ptr(args), dssh_buf_len(args));
+	r = tc_sendb(f->t, &m);
+	dssh_buf_free(&m);
+	if (r != 0 || !want_reply)
+		return r;
+	if ((r = tc_recv(f->t, &f->msg)) != 0)
+		return r;
+	return dssh_buf_ptr(&f->msg)[0];
+}
+
+static void
+test_session_requests(void)
+{
+	struct fx f;
+	struct dssh_buf a;
+	static const uint8_t modes[] = { 1, 0, 0, 0, 3, 128, 0, 0, 0x96, 0, 0 };
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", userkey), 0);
+	CHECK_EQ_INT(tc_open_session(f.t, 65536, 32768), 0);
+	uint32_t ch = f.t->chan_remote;
+
+	dssh_buf_init(&a, 0);
+	dssh_buf_put_cstring(&a, "xterm-256color");
+	dssh_buf_put_u32(&a, 132);
+	dssh_buf_put_u32(&a, 43);
+	dssh_buf_put_u32(&a, 640);
+	dssh_buf_put_u32(&a, 480);
+	dssh_buf_put_string(&a, modes, sizeof(modes));
+	CHECK_EQ_INT(chan_request(&f, ch, "pty-req", true, &a), SSH_MSG_CHANNEL_SUCCESS);
+	CHECK_EQ_INT(f.h.last_req.type, DSSH_REQ_PTY);
+	CHECK_STR(f.h.req_s1, "xterm-256color");
+	CHECK_EQ_INT(f.h.last_req.cols, 132);
+	CHECK_EQ_INT(f.h.last_req.rows, 43);
+	CHECK_EQ_INT(f.h.last_req.xpixel, 640);
+	CHECK_EQ_INT(f.h.last_req.ypixel, 480);
+	CHECK_EQ_INT(f.h.last_req.modes_len, sizeof(modes));
+	CHECK_MEM(f.h.req_modes, modes, sizeof(modes));
+
+	dssh_buf_reset(&a);
+	dssh_buf_put_cstring(&a, "LANG");
+	dssh_buf_put_cstring(&a, "C.UTF-8");
+	CHECK_EQ_INT(chan_request(&f, ch, "env", true, &a), SSH_MSG_CHANNEL_SUCCESS);
+	CHECK_EQ_INT(f.h.last_req.type, DSSH_REQ_ENV);
+	CHECK_STR(f.h.req_s1, "LANG");
+	CHECK_STR(f.h.req_s2, "C.UTF-8");
+
+	CHECK_EQ_INT(chan_request(&f, ch, "shell", true, NULL), SSH_MSG_CHANNEL_SUCCESS);
+	CHECK_EQ_INT(f.h.last_req.type, DSSH_REQ_SHELL);
+	int n = f.h.requests;
+
+	/* One program per channel; no pty once it runs: refused, host not asked. */
+	dssh_buf_reset(&a);
+	dssh_buf_put_cstring(&a, "ls");
+	CHECK_EQ_INT(chan_request(&f, ch, "exec", true, &a), SSH_MSG_CHANNEL_FAILURE);
+	CHECK_EQ_INT(f.h.requests, n);
+
+	dssh_buf_reset(&a);
+	dssh_buf_put_u32(&a, 100);
+	dssh_buf_put_u32(&a, 50);
+	dssh_buf_put_u32(&a, 0);
+	dssh_buf_put_u32(&a, 0);
+	CHECK_EQ_INT(chan_request(&f, ch, "window-change", false, &a), 0);
+	CHECK_EQ_INT(f.h.last_req.type, DSSH_REQ_WINDOW_CHANGE);
+	CHECK_EQ_INT(f.h.last_req.cols, 100);
+	CHECK_EQ_INT(f.h.last_req.rows, 50);
+	dssh_buf_reset(&a);
+	dssh_buf_put_cstring(&a, "INT");
+	CHECK_EQ_INT(chan_request(&f, ch, "signal", false, &a), 0);
+	CHECK_EQ_INT(f.h.last_req.type, DSSH_REQ_SIGNAL);
+	CHECK_STR(f.h.req_s1, "INT");
+	/* Unknown request: FAILURE, connection lives. */
+	n = f.h.requests;
+	CHECK_EQ_INT(chan_request(&f, ch, "x11-req", true, NULL), SSH_MSG_CHANNEL_FAILURE);
+	CHECK_EQ_INT(f.h.requests, n);
+	CHECK_EQ_INT(chan_request(&f, ch, "auth-agent-req@openssh.com", false, NULL), 0);
+	CHECK(!dssh_conn_closing(f.c));
+
+	/* exit-signal as the host sends it. */
+	CHECK_EQ_INT(dssh_chan_exit_signal(f.c, f.h.chan, "KILL", true), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_REQUEST, &f.msg), 0);
+	{
+		struct dssh_buf m;
+		uint32_t id;
+		char *rt = NULL, *sig = NULL, *msg = NULL, *lang = NULL;
+		bool wr = true, core = false;
+
+		dssh_buf_from(&m, dssh_buf_ptr(&f.msg) + 1, dssh_buf_len(&f.msg) - 1);
+		CHECK_EQ_INT(dssh_buf_get_u32(&m, &id), 0);
+		CHECK_EQ_INT(dssh_buf_get_cstring(&m, &rt, NULL), 0);
+		CHECK_EQ_INT(dssh_buf_get_bool(&m, &wr), 0);
+		CHECK_EQ_INT(dssh_buf_get_cstring(&m, &sig, NULL), 0);
+		CHECK_EQ_INT(dssh_buf_get_bool(&m, &core), 0);
+		CHECK_EQ_INT(dssh_buf_get_cstring(&m, &msg, NULL), 0);
+		CHECK_EQ_INT(dssh_buf_get_cstring(&m, &lang, NULL), 0);
+		CHECK_EQ_INT(dssh_buf_len(&m), 0);
+		CHECK_STR(rt, "exit-signal");
+		CHECK_STR(sig, "KILL");
+		CHECK(core && !wr);
+		free(rt);
+		free(sig);
+		free(msg);
+		free(lang);
+	}
+
+	/* subsystem on a second channel. */
+	CHECK_EQ_INT(tc_open_session(f.t, 65536, 32768), 0);
+	dssh_buf_reset(&a);
+	dssh_buf_put_cstring(&a, "sftp");
+	CHECK_EQ_INT(chan_request(&f, f.t->chan_remote, "subsystem", true, &a),
+	    SSH_MSG_CHANNEL_SUCCESS);
+	CHECK_EQ_INT(f.h.last_req.type, DSSH_REQ_SUBSYSTEM);
+	CHECK_STR(f.h.req_s1, "sftp");
+
+	/* A truncated pty-req is a protocol error. */
+	dssh_buf_reset(&a);
+	dssh_buf_put_cstring(&a, "vt100");
+	dssh_buf_put_u32(&a, 80);
+	chan_request(&f, ch, "pty-req", true, &a);
+	expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+	dssh_buf_free(&a);
+	fx_free(&f);
+}
+
+static void
+test_rekey_time(void)
+{
+	struct fx f;
+	struct dssh_conn_stats st;
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	f.conf.rekey_seconds = 10;
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	tc_drain(f.t);
+	CHECK_EQ_INT(dssh_conn_tick(f.c, f.t->now_ms + 5000), 0);
+	CHECK_EQ_INT(tc_recv(f.t, &f.msg), DSSH_ERR_MSG_INCOMPLETE);
+	CHECK_EQ_INT(dssh_conn_tick(f.c, f.t->now_ms + 10000), 0);
+	CHECK_EQ_INT(tc_recv(f.t, &f.msg), 0);
+	CHECK_EQ_INT(dssh_buf_ptr(&f.msg)[0], SSH_MSG_KEXINIT);
+	f.t->now_ms += 10000;
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	dssh_conn_get_stats(f.c, &st);
+	CHECK_EQ_INT(st.kex_count, 2);
+	/* The clock restarts at the new keys. */
+	CHECK_EQ_INT(dssh_conn_tick(f.c, f.t->now_ms + 9000), 0);
+	CHECK_EQ_INT(tc_recv(f.t, &f.msg), DSSH_ERR_MSG_INCOMPLETE);
+	data_roundtrip(&f, 30);
+	fx_free(&f);
+}
+
+/*
+ * RFC 4253 7.1: after our KEXINIT only transport and kex messages until our
+ * NEWKEYS. A userauth request that was in flight when we started a rekey
+ * is answered after the exchange.
+ */
+static void
+test_auth_during_rekey(void)
+{
+	struct fx f;
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	f.conf.rekey_seconds = 10;
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	tc_drain(f.t);
+	f.t->now_ms += 10000;
+	CHECK_EQ_INT(dssh_conn_tick(f.c, f.t->now_ms), 0);     /* our KEXINIT goes out */
+	/* tc_auth_pubkey stops at the KEXINIT it reads first. */
+	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", userkey),
+	    DSSH_ERR_PROTOCOL);
+	CHECK(f.t->have_server_kexinit);
+	int r = tc_recv(f.t, &f.msg);
+
+	if (r == 0)
+		fprintf(stderr, "  BUG: message %u sent between our KEXINIT and NEWKEYS\n",
+		    dssh_buf_ptr(&f.msg)[0]);
+	CHECK_EQ_INT(r, DSSH_ERR_MSG_INCOMPLETE);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	if (r != 0)
+		CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_SUCCESS, &f.msg), 0);
+	CHECK(dssh_conn_authenticated(f.c));
+	fx_free(&f);
+}
+
 int
 main(void)
 {
@@ -1254,6 +1670,12 @@ main(void)
 	DSSH_RUN(test_client_alive);
 	DSSH_RUN(test_deferred_during_rekey);
 	DSSH_RUN(test_channel_limits);
+	DSSH_RUN(test_bad_kex_values);
+	DSSH_RUN(test_hostkey_choice);
+	DSSH_RUN(test_user_key_types);
+	DSSH_RUN(test_session_requests);
+	DSSH_RUN(test_rekey_time);
+	DSSH_RUN(test_auth_during_rekey);
 	dssh_sshkey_free(hostkey);
 	dssh_sshkey_free(userkey);
 	dssh_sshkey_free(otherkey);
