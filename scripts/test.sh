@@ -21,28 +21,40 @@ rm -f build-test/meson-logs/testlog.json
 rc=0
 meson test -C build-test --print-errorlogs || rc=$?
 
-/usr/bin/python3 - build-test/meson-logs/testlog.json "$rc" <<'PY'
+# The libFuzzer targets need clang: a second build, fuzz suite only (short
+# runs over the committed seed corpus, plus what they find in the time given).
+if [ -d build-fuzz ] && [ -f build-fuzz/build.ninja ]; then
+	CC=clang meson setup --reconfigure build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+else
+	CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+fi
+ninja -C build-fuzz
+rm -f build-fuzz/meson-logs/testlog.json
+meson test -C build-fuzz --suite fuzz --print-errorlogs || rc=$?
+
+/usr/bin/python3 - "$rc" build-test/meson-logs/testlog.json build-fuzz/meson-logs/testlog.json <<'PY'
 import json, sys
-path, rc = sys.argv[1], int(sys.argv[2])
+rc, paths = int(sys.argv[1]), sys.argv[2:]
 passed = failed = skipped = 0
 bad = []
-try:
-    with open(path) as f:
-        for line in f:
-            if not line.strip():
-                continue
-            t = json.loads(line)
-            res = t.get("result")
-            if res in ("OK", "EXPECTEDFAIL"):
-                passed += 1
-            elif res == "SKIP":
-                skipped += 1
-            else:
-                failed += 1
-                bad.append("%s (%s)" % (t.get("name"), res))
-except FileNotFoundError:
-    print("no %s: meson test did not run" % path)
-    failed += 1
+for path in paths:
+    try:
+        with open(path) as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                t = json.loads(line)
+                res = t.get("result")
+                if res in ("OK", "EXPECTEDFAIL"):
+                    passed += 1
+                elif res == "SKIP":
+                    skipped += 1
+                else:
+                    failed += 1
+                    bad.append("%s (%s)" % (t.get("name"), res))
+    except FileNotFoundError:
+        print("no %s: meson test did not run" % path)
+        failed += 1
 if bad:
     print("failed: " + ", ".join(bad))
 if skipped:

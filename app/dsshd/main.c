@@ -22,6 +22,8 @@
 #include "dssh_util.h"
 #include "server.h"
 #if DSSH_HAVE_DPDK
+#include <rte_eal.h>
+
 #include "dssh_dpdk.h"
 #endif
 
@@ -262,6 +264,45 @@ dataplane_stop(struct dataplane *dp)
 }
 #endif
 
+#if DSSH_HAVE_DPDK
+/*
+ * CryptoEngine cryptodev: bring the EAL up with the crypto device(s) from
+ * DpdkArgs (default: one crypto_aesni_mb vdev, no hugepages) and hand the
+ * engine the device name, taken from the first --vdev.
+ */
+static int
+cryptodev_eal_init(const struct dssh_config *cfg, char *devname, size_t devlen)
+{
+	const char *args = cfg->dpdk_args ? cfg->dpdk_args :
+	    "--no-pci --no-huge -m 256 -l 0 --file-prefix=dssh-crypto --vdev=crypto_aesni_mb0";
+	char *copy = strdup(args), *save = NULL, *argv[64];
+	int argc = 0;
+
+	if (copy == NULL)
+		return DSSH_ERR_ALLOC;
+	argv[argc++] = (char *)"dsshd";
+	devname[0] = '\0';
+	for (char *t = strtok_r(copy, " \t", &save); t && argc < 63; t = strtok_r(NULL, " \t", &save)) {
+		argv[argc++] = t;
+		if (devname[0] == '\0' && strncmp(t, "--vdev=", 7) == 0)
+			snprintf(devname, devlen, "%.*s", (int)strcspn(t + 7, ","), t + 7);
+	}
+	argv[argc] = NULL;
+	if (devname[0] == '\0') {
+		dssh_error("CryptoEngine cryptodev: DpdkArgs names no --vdev crypto device");
+		free(copy);
+		return DSSH_ERR_CONFIG;
+	}
+	/* argv stays referenced by the EAL: copy is not freed. */
+	if (rte_eal_init(argc, argv) < 0) {
+		dssh_error("CryptoEngine cryptodev: EAL initialisation failed (%s)", args);
+		return DSSH_ERR_SYSTEM;
+	}
+	dssh_info("EAL up for cryptodev %s", devname);
+	return 0;
+}
+#endif
+
 int
 main(int argc, char **argv)
 {
@@ -332,8 +373,24 @@ main(int argc, char **argv)
 		for (int i = 0; i < nports; i++)
 			cfg.ports[cfg.nports++] = ports[i];
 	}
+	struct dssh_crypto_engine_conf econf = { .socket_id = -1 };
+
+	if (cfg.crypto_engine != NULL && strcmp(cfg.crypto_engine, "cryptodev") == 0) {
+#if DSSH_HAVE_DPDK
+		static char devname[64];
+
+		if (cfg.data_plane == DSSH_DATA_PLANE_DPDK) {
+			fprintf(stderr, "CryptoEngine cryptodev with DataPlane dpdk: not supported yet "
+			    "(one EAL for both comes with the DPDK SSH path)\n");
+			exit(1);
+		}
+		if (cryptodev_eal_init(&cfg, devname, sizeof(devname)) != 0)
+			exit(1);
+		econf.devargs = devname;
+#endif
+	}
 	if ((r = dssh_crypto_engine_create(cfg.crypto_engine ? cfg.crypto_engine : "openssl",
-	    NULL, &engine)) != 0) {
+	    &econf, &engine)) != 0) {
 		fprintf(stderr, "CryptoEngine %s: %s (available: %s)\n",
 		    cfg.crypto_engine ? cfg.crypto_engine : "openssl", dssh_err_str(r),
 		    dssh_crypto_engine_names());

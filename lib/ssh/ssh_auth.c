@@ -10,10 +10,14 @@
 #include "dssh_util.h"
 #include "ssh_internal.h"
 
+/* Auth replies are application messages: held back during a rekey. */
 static int
 send_simple(struct dssh_conn *c, uint8_t type)
 {
-	return dssh_pkt_send_raw(c, &type, 1);
+	struct dssh_buf b;
+
+	dssh_buf_from(&b, &type, 1);
+	return dssh_conn_send_app(c, &b);
 }
 
 static int
@@ -39,7 +43,7 @@ send_failure(struct dssh_conn *c)
 	if ((r = dssh_buf_put_u8(&b, SSH_MSG_USERAUTH_FAILURE)) == 0 &&
 	    (r = dssh_buf_put_cstring(&b, methods)) == 0 &&
 	    (r = dssh_buf_put_bool(&b, false)) == 0)
-		r = dssh_pkt_send(c, &b);
+		r = dssh_conn_send_app(c, &b);
 	dssh_buf_free(&b);
 	return r;
 }
@@ -94,7 +98,7 @@ handle_service_request(struct dssh_conn *c, struct dssh_buf *m)
 	dssh_buf_init(&b, 0);
 	if ((r = dssh_buf_put_u8(&b, SSH_MSG_SERVICE_ACCEPT)) == 0 &&
 	    (r = dssh_buf_put_cstring(&b, "ssh-userauth")) == 0)
-		r = dssh_pkt_send(c, &b);
+		r = dssh_conn_send_app(c, &b);
 	dssh_buf_free(&b);
 	c->auth = AUTH_IN_PROGRESS;
 	return r;
@@ -168,7 +172,7 @@ userauth_publickey(struct dssh_conn *c, struct dssh_buf *m)
 		if ((r = dssh_buf_put_u8(&b, SSH_MSG_USERAUTH_PK_OK)) == 0 &&
 		    (r = dssh_buf_put_cstring(&b, alg)) == 0 &&
 		    (r = dssh_buf_put_string(&b, blob, blen)) == 0)
-			r = dssh_pkt_send(c, &b);
+			r = dssh_conn_send_app(c, &b);
 		dssh_buf_free(&b);
 		goto out;
 	}

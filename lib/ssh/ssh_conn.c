@@ -208,6 +208,12 @@ dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
 
 	if (type == SSH_MSG_DISCONNECT)
 		return handle_disconnect(c, m);
+	/* RFC 4253 7: after a KEXINIT whose first_kex_packet_follows guess was
+	 * wrong, the next packet is ignored whatever its type. */
+	if (c->kex_ignore_guess) {
+		c->kex_ignore_guess = false;
+		return 0;
+	}
 	if (is_kex_msg(type))
 		return dssh_kex_dispatch(c, type, m);
 	/* Before the first NEWKEYS only transport messages make sense; with

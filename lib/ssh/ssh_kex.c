@@ -286,10 +286,6 @@ handle_kex_init(struct dssh_conn *c, struct dssh_buf *m)
 		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "unexpected KEX_ECDH_INIT");
 		return DSSH_ERR_PROTOCOL;
 	}
-	if (c->kex_ignore_guess) {
-		c->kex_ignore_guess = false;
-		return 0;
-	}
 	alg = dssh_kex_alg_by_name(c->neg.kex);
 	bool is_dh = strncmp(c->neg.kex, "diffie-hellman", 14) == 0;
 

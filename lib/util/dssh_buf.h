@@ -35,7 +35,11 @@ struct dssh_buf *dssh_buf_new(size_t max);
 void dssh_buf_destroy(struct dssh_buf *b);  /* dssh_buf_free + free(b) */
 
 static inline size_t dssh_buf_len(const struct dssh_buf *b) { return b->end - b->off; }
-static inline const uint8_t *dssh_buf_ptr(const struct dssh_buf *b) { return b->data + b->off; }
+/* Never NULL + 0 (undefined behaviour) for a buffer that was never written. */
+static inline const uint8_t *dssh_buf_ptr(const struct dssh_buf *b)
+{
+	return b->data != NULL ? b->data + b->off : (const uint8_t *)"";
+}
 static inline uint8_t *dssh_buf_mutable_ptr(struct dssh_buf *b) { return b->data + b->off; }
 
 /* Room for n more bytes at the end; *p points at it; the bytes count as data. */
