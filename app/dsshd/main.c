@@ -274,7 +274,7 @@ static int
 cryptodev_eal_init(const struct dssh_config *cfg, char *devname, size_t devlen)
 {
 	const char *args = cfg->dpdk_args ? cfg->dpdk_args :
-	    "--no-pci --no-huge -m 256 -l 0 --file-prefix=dssh-crypto --vdev=crypto_aesni_mb0";
+	    "--no-pci --no-huge --no-shconf -m 256 -l 0 --vdev=crypto_aesni_mb0";
 	char *copy = strdup(args), *save = NULL, *argv[64];
 	int argc = 0;
 
