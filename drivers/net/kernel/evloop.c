@@ -20,6 +20,11 @@
 
 struct dssh_evloop {
 	int epfd;
+	/* The batch being dispatched: a source dropped by a callback must not
+	 * get the events still pending for it in this batch (its memory may
+	 * already be freed). */
+	struct epoll_event *batch;
+	int batch_next, batch_n;
 };
 
 int
@@ -67,6 +72,9 @@ dssh_evloop_del(struct dssh_evloop *l, struct dssh_evsource *src)
 {
 	if (!src->registered)
 		return;
+	for (int i = l->batch_next; i < l->batch_n; i++)
+		if (l->batch[i].data.ptr == src)
+			l->batch[i].data.ptr = NULL;
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, src->fd, NULL);
 	src->registered = false;
 	src->events = 0;
@@ -85,11 +93,16 @@ dssh_evloop_run(struct dssh_evloop *l, volatile int *stop, void (*tick)(void *ar
 
 		if (n < 0 && errno != EINTR)
 			return DSSH_ERR_SYSTEM;
-		for (int i = 0; i < n; i++) {
+		l->batch = evs;
+		l->batch_n = n > 0 ? n : 0;
+		for (int i = 0; i < l->batch_n; i++) {
 			struct dssh_evsource *src = evs[i].data.ptr;
 
-			src->cb(src, evs[i].events);
+			l->batch_next = i + 1;
+			if (src != NULL)
+				src->cb(src, evs[i].events);
 		}
+		l->batch_n = l->batch_next = 0;
 		if (dssh_now_ms() >= next_tick) {
 			next_tick = dssh_now_ms() + 1000;
 			if (tick != NULL)
