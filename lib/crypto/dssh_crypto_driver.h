@@ -4,6 +4,8 @@
 
 /* What an engine under drivers/crypto implements. Not for callers of the API. */
 
+#include <stdint.h>
+
 #include "dssh_crypto.h"
 
 struct dssh_crypto_engine_ops {
@@ -33,6 +35,31 @@ struct dssh_crypto_sa {
 	enum dssh_crypto_dir dir;
 	void *priv;
 };
+
+/* SSH counter rules every engine shares. */
+
+/* aes*-ctr: the 128-bit big-endian counter block += n blocks (full carry;
+ * OpenSSH's CTR carries through all 128 bits). */
+static inline void
+dssh_crypto_ctr_add(uint8_t c[16], uint64_t n)
+{
+	for (int i = 15; i >= 0 && n != 0; i--) {
+		unsigned sum = c[i] + (unsigned)(n & 0xff);
+
+		c[i] = (uint8_t)sum;
+		n = (n >> 8) + (sum >> 8);
+	}
+}
+
+/* aes*-gcm@openssh.com: the 64-bit invocation counter (IV bytes 4..11) += 1;
+ * the 4-byte fixed field never changes. */
+static inline void
+dssh_crypto_gcm_iv_inc(uint8_t iv[12])
+{
+	for (int i = 11; i >= 4; i--)
+		if (++iv[i] != 0)
+			break;
+}
 
 /* Engines available in this build (drivers/crypto/engines.c). */
 extern const struct dssh_crypto_engine_ops *const dssh_crypto_engine_list[];

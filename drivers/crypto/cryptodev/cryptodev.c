@@ -39,6 +39,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "dssh_buf.h"
 #include "dssh_crypto_driver.h"
 #include "dssh_err.h"
 #include "dssh_log.h"
@@ -321,35 +322,6 @@ put_be32(uint8_t *p, uint32_t v)
 	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
 }
 
-static inline uint32_t
-get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-ctr_add(uint8_t c[16], uint64_t n)
-{
-	int i;
-	unsigned carry;
-
-	for (i = 15; i >= 0 && n != 0; i--) {
-		carry = c[i] + (unsigned)(n & 0xff);
-		c[i] = (uint8_t)carry;
-		n = (n >> 8) + (carry >> 8);
-	}
-}
-
-static void
-gcm_iv_inc(uint8_t iv[12])
-{
-	int i;
-
-	for (i = 11; i >= 4; i--)
-		if (++iv[i] != 0)
-			break;
-}
-
 /* The whole packet in software (CTR counter crosses 2^32; see top). */
 static int
 sw_ctr_hmac(struct dssh_crypto_sa *sa, struct dssh_crypto_op *op, const uint8_t iv[16])
@@ -425,11 +397,11 @@ build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p,
 	if (s->kind != CK_GCM) {
 		off = s->kind == CK_CTR_ETM ? 4 : 0;
 		nblk = (len - off) / 16;
-		if ((uint64_t)get_be32(s->ctr + 12) + nblk > UINT32_MAX + (uint64_t)1) {
+		if ((uint64_t)dssh_get_u32be(s->ctr + 12) + nblk > UINT32_MAX + (uint64_t)1) {
 			uint8_t civ[16];
 
 			memcpy(civ, s->ctr, 16);
-			ctr_add(s->ctr, nblk);
+			dssh_crypto_ctr_add(s->ctr, nblk);
 			op->status = sw_ctr_hmac(sa, op, civ);
 			if (op->status != 0 && !seal)
 				dssh_wipe(op->pkt, len);
@@ -455,7 +427,7 @@ build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p,
 		uint8_t *aad = rte_crypto_op_ctod_offset(cop, uint8_t *, CDEV_AAD_OFF);
 
 		memcpy(iv, s->gcm_iv, 12);
-		gcm_iv_inc(s->gcm_iv);
+		dssh_crypto_gcm_iv_inc(s->gcm_iv);
 		memcpy(aad, op->pkt, 4);
 		cop->sym->aead.data.offset = 8;
 		cop->sym->aead.data.length = len - 4;
@@ -466,7 +438,7 @@ build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p,
 	} else {
 		off = s->kind == CK_CTR_ETM ? 4 : 0;
 		memcpy(iv, s->ctr, 16);
-		ctr_add(s->ctr, (len - off) / 16);
+		dssh_crypto_ctr_add(s->ctr, (len - off) / 16);
 		cop->sym->cipher.data.offset = 4 + off;
 		cop->sym->cipher.data.length = len - off;
 		cop->sym->auth.data.offset = 0;
@@ -584,7 +556,7 @@ cdev_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
 
 	(void)seq;
 	if (s->kind != CK_CTR_HMAC) {
-		*packet_length = get_be32(wire);
+		*packet_length = dssh_get_u32be(wire);
 		return 0;
 	}
 	/* classic: decrypt the first block with the SA's next counter, in
@@ -592,7 +564,7 @@ cdev_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
 	if (EVP_CipherInit_ex(s->sw_ctr, NULL, NULL, NULL, s->ctr, -1) != 1 ||
 	    EVP_CipherUpdate(s->sw_ctr, blk, &ol, wire, 16) != 1)
 		return DSSH_ERR_LIBCRYPTO;
-	*packet_length = get_be32(blk);
+	*packet_length = dssh_get_u32be(blk);
 	dssh_wipe(blk, sizeof(blk));
 	return 0;
 }

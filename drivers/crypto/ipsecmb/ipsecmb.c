@@ -34,6 +34,7 @@
 #include <intel-ipsec-mb.h>
 #include <openssl/evp.h>
 
+#include "dssh_buf.h"
 #include "dssh_crypto_driver.h"
 #include "dssh_err.h"
 #include "dssh_log.h"
@@ -314,41 +315,10 @@ ipsecmb_sa_fini(struct dssh_crypto_sa *sa)
 
 /* --- counter helpers ---------------------------------------------------- */
 
-static inline uint32_t
-get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static inline void
 put_be32(uint8_t *p, uint32_t v)
 {
 	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
-}
-
-/* 128-bit big-endian counter += n */
-static void
-ctr_add(uint8_t c[16], uint64_t n)
-{
-	int i;
-	unsigned carry;
-
-	for (i = 15; i >= 0 && n != 0; i--) {
-		carry = c[i] + (unsigned)(n & 0xff);
-		c[i] = (uint8_t)carry;
-		n = (n >> 8) + (carry >> 8);
-	}
-}
-
-/* 64-bit big-endian invocation counter in the last 8 bytes, += 1 */
-static void
-gcm_iv_inc(uint8_t iv[12])
-{
-	int i;
-
-	for (i = 11; i >= 4; i--)
-		if (++iv[i] != 0)
-			break;
 }
 
 static void
@@ -466,7 +436,7 @@ submit_ctr(IMB_MGR *m, struct ipsecmb_slot *sl, const struct ipsecmb_sa *s, uint
 	int part;
 	IMB_JOB *j;
 
-	room -= get_be32(sl->iv[0] + 12);
+	room -= dssh_get_u32be(sl->iv[0] + 12);
 	if (len == 0)
 		return;
 	first = nblk > room ? (uint32_t)(room * 16) : len;
@@ -478,7 +448,7 @@ submit_ctr(IMB_MGR *m, struct ipsecmb_slot *sl, const struct ipsecmb_sa *s, uint
 			break;
 		if (part == 1) {
 			memcpy(sl->iv[1], sl->iv[0], 16);
-			ctr_add(sl->iv[1], room);
+			dssh_crypto_ctr_add(sl->iv[1], room);
 		}
 		j = job_get(m, sl);
 		j->cipher_mode = IMB_CIPHER_CNTR;
@@ -646,12 +616,12 @@ phase0(struct ipsecmb_engine *me, struct dssh_crypto_op *op, struct ipsecmb_slot
 	switch (s->kind) {
 	case KIND_GCM:
 		memcpy(sl->iv[0], s->k->gcm_iv, 12);
-		gcm_iv_inc(s->k->gcm_iv);
+		dssh_crypto_gcm_iv_inc(s->k->gcm_iv);
 		submit_gcm(m, sl, s, pkt, len, dir, seal ? pkt + len : sl->tag);
 		break;
 	case KIND_CTR_HMAC:
 		memcpy(sl->iv[0], s->k->ctr, 16);
-		ctr_add(s->k->ctr, len / 16);
+		dssh_crypto_ctr_add(s->k->ctr, len / 16);
 		if (seal) {
 			if ((r = scratch_fill(sl, op->seq, pkt, len)) != 0) {
 				sl->status = r;
@@ -664,7 +634,7 @@ phase0(struct ipsecmb_engine *me, struct dssh_crypto_op *op, struct ipsecmb_slot
 	case KIND_CTR_ETM:
 	case KIND_CTR_UMAC:
 		memcpy(sl->iv[0], s->k->ctr, 16);
-		ctr_add(s->k->ctr, (len - 4) / 16);
+		dssh_crypto_ctr_add(s->k->ctr, (len - 4) / 16);
 		if (!seal) {
 			if (s->kind == KIND_CTR_UMAC) {
 				dssh_umac_mac(s->umac, op->seq, pkt, len, sl->tag);
@@ -868,7 +838,7 @@ ipsecmb_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire
 	case KIND_GCM:
 	case KIND_CTR_ETM:
 	case KIND_CTR_UMAC:
-		*packet_length = get_be32(wire);
+		*packet_length = dssh_get_u32be(wire);
 		return 0;
 	case KIND_CHACHA:
 		if ((r = chacha_len_ks(s, seq, blk)) != 0)
@@ -886,7 +856,7 @@ ipsecmb_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire
 	}
 	for (i = 0; i < 4; i++)
 		blk[i] ^= wire[i];
-	*packet_length = get_be32(blk);
+	*packet_length = dssh_get_u32be(blk);
 	dssh_wipe(blk, sizeof(blk));
 	return 0;
 }

@@ -89,30 +89,6 @@ ossl_engine_fini(struct dssh_crypto_engine *e)
 	pe->fifo = NULL;
 }
 
-static void
-ctr_add(uint8_t ctr[16], uint32_t blocks)
-{
-	uint32_t carry = blocks;
-	int i;
-
-	for (i = 15; i >= 0 && carry != 0; i--) {
-		carry += ctr[i];
-		ctr[i] = (uint8_t)carry;
-		carry >>= 8;
-	}
-}
-
-static void
-gcm_iv_inc(uint8_t iv[12])
-{
-	int i;
-
-	/* The 64-bit invocation counter only; the fixed field never changes. */
-	for (i = 11; i >= 4; i--)
-		if (++iv[i] != 0)
-			break;
-}
-
 /* OpenSSL's 16-byte ChaCha20 IV is state words 12..15, little endian:
  * for OpenSSH's variant, a 64-bit block counter then the 64-bit nonce. */
 static void
@@ -375,7 +351,7 @@ gcm_seal(struct ossl_sa *s, uint8_t *pkt, uint32_t len)
 	    EVP_CipherFinal_ex(s->cipher, fin, &outl) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_AEAD_GET_TAG, 16, pkt + len) != 1)
 		return DSSH_ERR_LIBCRYPTO;
-	gcm_iv_inc(s->iv);
+	dssh_crypto_gcm_iv_inc(s->iv);
 	return 0;
 }
 
@@ -390,7 +366,7 @@ gcm_open(struct ossl_sa *s, uint8_t *pkt, uint32_t len)
 	    EVP_CipherUpdate(s->cipher, NULL, &outl, pkt, 4) != 1 ||
 	    EVP_CipherUpdate(s->cipher, pkt + 4, &outl, pkt + 4, (int)(len - 4)) != 1)
 		return DSSH_ERR_LIBCRYPTO;
-	gcm_iv_inc(s->iv);
+	dssh_crypto_gcm_iv_inc(s->iv);
 	if (EVP_CipherFinal_ex(s->cipher, fin, &outl) != 1)
 		return DSSH_ERR_MAC_INVALID;
 	return 0;
@@ -457,7 +433,7 @@ ctr_crypt(struct ossl_sa *s, uint8_t *p, uint32_t n)
 
 	if (EVP_CipherUpdate(s->cipher, p, &outl, p, (int)n) != 1)
 		return DSSH_ERR_LIBCRYPTO;
-	ctr_add(s->iv, n / 16);
+	dssh_crypto_ctr_add(s->iv, n / 16);
 	return 0;
 }
 
