@@ -397,8 +397,6 @@ send_data_packet(struct dssh_conn *c, struct dssh_channel *ch, const uint8_t *p,
 {
 	uint8_t hdr[13];
 	size_t hl = 0;
-	struct dssh_buf pl;
-	int r;
 
 	hdr[hl++] = ext ? SSH_MSG_CHANNEL_EXTENDED_DATA : SSH_MSG_CHANNEL_DATA;
 	dssh_put_u32be(hdr + hl, ch->remote_id);
@@ -409,11 +407,7 @@ send_data_packet(struct dssh_conn *c, struct dssh_channel *ch, const uint8_t *p,
 	}
 	dssh_put_u32be(hdr + hl, (uint32_t)n);
 	hl += 4;
-	dssh_buf_init(&pl, 0);
-	if ((r = dssh_buf_put(&pl, hdr, hl)) == 0 && (r = dssh_buf_put(&pl, p, n)) == 0)
-		r = dssh_pkt_send(c, &pl);
-	dssh_buf_free(&pl);
-	return r;
+	return dssh_pkt_send2(c, hdr, hl, p, n);
 }
 
 size_t

@@ -361,12 +361,6 @@ dssh_conn_tick(struct dssh_conn *c, uint64_t now_ms)
 	return dssh_kex_check_rekey(c);
 }
 
-bool
-dssh_conn_kex_blocks_output(const struct dssh_conn *c)
-{
-	return c->kex_in_progress;
-}
-
 int
 dssh_conn_send_app(struct dssh_conn *c, const struct dssh_buf *payload)
 {

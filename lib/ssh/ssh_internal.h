@@ -138,8 +138,8 @@ struct dssh_conn {
 /* ssh_packet.c */
 int dssh_pkt_send(struct dssh_conn *c, const struct dssh_buf *payload);
 int dssh_pkt_send_raw(struct dssh_conn *c, const uint8_t *payload, size_t len);
-/* Build the payload in place: begin gives a buffer positioned after the
- * 5-byte header; finish pads and seals it into the output. */
+int dssh_pkt_send2(struct dssh_conn *c, const uint8_t *head, size_t hlen, const uint8_t *body,
+    size_t blen);
 int dssh_pkt_read(struct dssh_conn *c, const uint8_t **payload, size_t *len);
 void dssh_pkt_consume(struct dssh_conn *c);
 int dssh_pkt_set_keys(struct dssh_direction *d, struct dssh_crypto_engine *e,
@@ -148,7 +148,6 @@ int dssh_pkt_set_keys(struct dssh_direction *d, struct dssh_crypto_engine *e,
 /* ssh_conn.c */
 void dssh_conn_fail(struct dssh_conn *c, uint32_t reason, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-bool dssh_conn_kex_blocks_output(const struct dssh_conn *c);
 /* Send now, or hold back (application messages during key exchange). */
 int dssh_conn_send_app(struct dssh_conn *c, const struct dssh_buf *payload);
 

@@ -57,7 +57,17 @@ count(struct dssh_direction *d, size_t wire_len)
 int
 dssh_pkt_send_raw(struct dssh_conn *c, const uint8_t *payload, size_t len)
 {
+	return dssh_pkt_send2(c, payload, len, NULL, 0);
+}
+
+/* One packet whose payload is head || body, framed straight into the output
+ * (channel data: a small header, then the bytes, copied once). */
+int
+dssh_pkt_send2(struct dssh_conn *c, const uint8_t *head, size_t hlen, const uint8_t *body,
+    size_t blen)
+{
 	struct dssh_direction *d = &c->tx;
+	size_t len = hlen + blen;
 	size_t bs = dir_block(d), tag = dir_tag(d);
 	size_t aligned = (dir_length_counted(d) ? 4 : 0) + 1 + len;
 	size_t pad = bs - aligned % bs;
@@ -75,7 +85,9 @@ dssh_pkt_send_raw(struct dssh_conn *c, const uint8_t *payload, size_t len)
 		return r;
 	dssh_put_u32be(p, (uint32_t)packet_length);
 	p[4] = (uint8_t)pad;
-	memcpy(p + 5, payload, len);
+	memcpy(p + 5, head, hlen);
+	if (blen > 0)
+		memcpy(p + 5 + hlen, body, blen);
 	dssh_random(p + 5 + len, pad);
 	if (d->sa != NULL) {
 		struct dssh_crypto_op op = { .sa = d->sa, .pkt = p, .len = (uint32_t)(4 + packet_length),
