@@ -432,7 +432,8 @@ main(int argc, char **argv)
 		.rekey_seconds = cfg.rekey_limit_seconds > 0 ? (uint32_t)cfg.rekey_limit_seconds : 0,
 		.max_auth_tries = (unsigned)cfg.max_auth_tries,
 		.pubkey_auth = cfg.pubkey_authentication != 0,
-		.password_auth = cfg.password_authentication != 0,
+		/* Passwords are checked through PAM only: without it, not offered. */
+		.password_auth = cfg.password_authentication != 0 && cfg.use_pam != 0,
 		.client_alive_interval = (uint32_t)cfg.client_alive_interval,
 		.client_alive_count_max = (unsigned)cfg.client_alive_count_max,
 		.version_comment = "dssh_" DSSH_VERSION,
