@@ -8,7 +8,10 @@ large ICMP, fragments counted and dropped, UDP port unreachable, a storm of
 broken frames counted by reason while ping keeps answering, and a clean
 SIGTERM shutdown (no tap interface, no hugepage files left).
 
-usage: run_net_tests.py path/to/dsshd-dataplane [af_packet|tap|tap_swcsum|tap_2cores ...]
+tap_tcp runs the data plane's TCP echo service (-e 7) and echoes 1 MiB of
+random bytes over each of 20 kernel TCP connections, byte-exact.
+
+usage: run_net_tests.py path/to/dsshd-dataplane [af_packet|tap|tap_swcsum|tap_2cores|tap_tcp ...]
 Needs root, iproute2 and ping; exits 77 (skipped) without them.
 Addresses are in 198.18.0.0/15 only.
 """
@@ -528,13 +531,133 @@ def test_tap_2cores(binary):
     test_tap(binary, "tap_2cores", 4, ("-n", "2"), ("--lcores=" + lcores,))
 
 
+TCP_CONNS = 20
+TCP_BYTES = 1 << 20
+
+
+def echo_one(addr, port, data, out, idx):
+    """Sends data while reading the echo back (a sender thread, so neither
+    side's buffers fill up); out[idx] is (ok, detail)."""
+    try:
+        s = socket.create_connection((addr, port), timeout=20)
+        s.settimeout(30)
+        err = []
+
+        def sender():
+            try:
+                s.sendall(data)
+                s.shutdown(socket.SHUT_WR)
+            except OSError as e:
+                err.append(repr(e))
+        t = threading.Thread(target=sender)
+        t.start()
+        got = bytearray()
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+        t.join()
+        s.close()
+        ok = not err and bytes(got) == data
+        out[idx] = (ok, "%d of %d bytes back%s" % (len(got), len(data),
+                                                  (", " + err[0]) if err else ""))
+    except OSError as e:
+        out[idx] = (False, repr(e))
+
+
+def test_tap_tcp(binary, name="tap_tcp", subnet=5):
+    tap = "dtap%d%d" % (subnet, PID % 10000)
+    peer_ip, our_ip = "198.18.%d.1" % subnet, "198.18.%d.2" % subnet
+    prefix = "dssh_%s%d" % (name, PID)
+    dp = None
+    try:
+        dp = Dataplane(binary, our_ip + "/24", peer_ip,
+                       ["--no-pci", "--vdev=net_tap0,iface=" + tap], prefix, ("-e", "7"))
+        if not check(name + ": data plane starts", dp.wait_ready(), dp.log_text()[-2000:]):
+            return
+        sh(["sysctl", "-q", "-w", "net.ipv6.conf.%s.disable_ipv6=1" % tap], check_rc=False)
+        sh(["ip", "addr", "add", peer_ip + "/24", "dev", tap])
+        sh(["ip", "link", "set", tap, "up"])
+        p = run_ping(None, our_ip, ["-c", "3", "-i", "0.2", "-W", "2"])
+        tx, rx, _ = ping_stats(p.stdout)
+        check(name + ": ping", rx >= 1, "%d/%d" % (rx, tx))
+        # A closed port is refused (RST from our stack).
+        try:
+            socket.create_connection((our_ip, 9), timeout=5).close()
+            refused = "connected"
+        except ConnectionRefusedError:
+            refused = "refused"
+        except OSError as e:
+            refused = repr(e)
+        check(name + ": connection to a closed port refused", refused == "refused", refused)
+        time.sleep(0.05)   # counters are published every 10 ms
+        st0 = dp.tel.stats()
+        datas = [os.urandom(TCP_BYTES) for _ in range(TCP_CONNS)]
+        out = [None] * TCP_CONNS
+        threads = [threading.Thread(target=echo_one, args=(our_ip, 7, datas[i], out, i))
+                   for i in range(TCP_CONNS)]
+        t0 = time.time()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(180)
+        dt = time.time() - t0
+        bad = [(i, o) for i, o in enumerate(out) if o is None or not o[0]]
+        check(name + ": %d connections echo %d bytes each byte-exact" % (TCP_CONNS, TCP_BYTES),
+              not bad, str(bad[:3]))
+        total = TCP_CONNS * TCP_BYTES
+        log("# %s: echoed %d MiB in %.2f s: %.1f MB/s each way (%.1f Mbit/s)" %
+            (name, total >> 20, dt, total / dt / 1e6, total * 8 / dt / 1e6))
+        # Counters settle once the last FIN/ACKs are through.
+        st = None
+        end = time.time() + 10
+        while time.time() < end:
+            st = dp.tel.stats()
+            if st["tcp_conns_active"] == 0 and \
+                    st["tcp_conns_closed"] - st0["tcp_conns_closed"] >= TCP_CONNS:
+                break
+            time.sleep(0.2)
+        d = {k: st[k] - st0.get(k, 0) for k in st if k.startswith("tcp_")}
+        log("# %s: counters during the echo: %s" % (name, d))
+        check(name + ": connections counted", d["tcp_conns_opened"] == TCP_CONNS and
+              d["tcp_conns_closed"] >= TCP_CONNS and d["tcp_conns_reset"] == 0,
+              "opened %d closed %d reset %d" % (d["tcp_conns_opened"], d["tcp_conns_closed"],
+                                                d["tcp_conns_reset"]))
+        check(name + ": no connection left open after the peers closed",
+              st["tcp_conns_active"] == 0, "active %d" % st["tcp_conns_active"])
+        check(name + ": segments and echoed bytes counted",
+              d["tcp_in_segs"] >= total // 1460 and d["tcp_out_segs"] >= total // 1460 and
+              d["tcp_echo_bytes"] == total and st["rx_tcp"] >= st["tcp_in_segs"],
+              "in %d out %d echoed %d" % (d["tcp_in_segs"], d["tcp_out_segs"], d["tcp_echo_bytes"]))
+        check(name + ": nothing dropped as bad TCP or unsent", st["tcp_in_bad"] == 0 and
+              st["tcp_tx_failed"] == 0 and st["drop_tcp_no_handler"] == 0,
+              "bad %d tx_failed %d" % (st["tcp_in_bad"], st["tcp_tx_failed"]))
+        tw = sh(["ss", "-tanH", "state", "time-wait", "dst", our_ip], check_rc=False).stdout
+        log("# %s: retransmits %d (fast %d, RTO %d); %d kernel sockets to us in TIME-WAIT, earlier runs' included (the "
+            "kernel closes first, we answer its FIN with ours from LAST-ACK, so TIME-WAIT "
+            "stays on its side)" % (name, d["tcp_retransmits"], d["tcp_fast_retransmits"],
+                                    d["tcp_rto_expired"], len(tw.splitlines())))
+        rc = dp.stop()
+        text = dp.log_text()
+        check(name + ": SIGTERM shuts down cleanly", rc == 0 and "data plane stopped" in text,
+              "rc %s" % rc)
+        check(name + ": no hugepage files or EAL runtime files left", not leftovers(prefix),
+              str(leftovers(prefix)))
+    finally:
+        if dp is not None:
+            dp.kill()
+        shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
+        sh(["ip", "link", "del", tap], check_rc=False)
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
         return 2
     binary = os.path.abspath(sys.argv[1])
     tests = {"af_packet": test_af_packet, "tap": test_tap, "tap_swcsum": test_tap_swcsum,
-             "tap_2cores": test_tap_2cores}
+             "tap_2cores": test_tap_2cores, "tap_tcp": test_tap_tcp}
     modes = sys.argv[2:] or list(tests)
     if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("ping"):
         log("SKIP: needs root, ip and ping")

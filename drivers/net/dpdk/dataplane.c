@@ -27,6 +27,7 @@
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_net.h"
+#include "dssh_tcp.h"
 #include "dssh_util.h"
 
 #define DP_BURST 32
@@ -40,6 +41,8 @@
 #define DP_TICK_MS 10
 #define DP_ARP_MIRROR 64
 #define DP_IDLE_YIELD 64
+#define DP_TCP_BURST 32
+#define DP_TCP_EVENTS 64
 
 /* Messages between control and data lcores, by value through rte_ring (16 bytes). */
 enum dp_msg_type {
@@ -62,10 +65,22 @@ struct dp_core_stats {
 	uint64_t ring_full;
 };
 
+/* TCP counters (lib/tcp's plus the driver's); the order matches DP_TCP_FIELDS. */
+struct dp_tcp_pub {
+	uint64_t tcp_conns_opened, tcp_conns_closed, tcp_conns_reset, tcp_conns_timedout;
+	uint64_t tcp_conns_active;      /* owned by the echo service now */
+	uint64_t tcp_in_segs, tcp_out_segs, tcp_retransmits, tcp_rto_expired;
+	uint64_t tcp_fast_retransmits, tcp_rst_sent, tcp_rst_rcvd, tcp_in_bad;
+	uint64_t tcp_tx_held;           /* segments that waited for (or lost to) ARP */
+	uint64_t tcp_tx_failed;
+	uint64_t tcp_echo_bytes;        /* bytes echoed by the built-in service */
+};
+
 /* Published copy of the counters: written by the core with relaxed atomic stores, read by telemetry. */
 struct dp_published {
 	struct dssh_net_stats net;
 	struct dp_core_stats core;
+	struct dp_tcp_pub tcp;
 };
 
 struct dp;
@@ -76,6 +91,11 @@ struct dp_core {
 	uint16_t port, queue;
 	struct dp *dp;
 	struct dssh_net_ctx *net;
+	struct dssh_tcp_stack *tcp;
+	uint16_t echo_port;       /* 0: no echo service */
+	uint64_t now_us;          /* the clock of the current poll */
+	uint64_t tcp_active, tcp_tx_held, tcp_tx_failed, tcp_echo_bytes;
+	uint8_t segbuf[DSSH_NET_FRAME_MAX];
 	struct rte_mempool *mp;
 	struct rte_ring *to_ctrl, *from_ctrl;
 	struct rte_mbuf *txq[DP_TXQ_MAX];
@@ -96,7 +116,7 @@ struct dp {
 	unsigned ncores;
 	struct dp_core *cores;
 	struct rte_mempool *mp;
-	uint64_t tsc_per_ms;
+	uint64_t tsc_per_ms, tsc_per_us;
 	bool rx_csum, tx_csum;
 	rte_spinlock_t arp_lock;  /* control lcore vs telemetry thread */
 	struct dp_arp_mirror arp[DP_ARP_MIRROR];
@@ -115,17 +135,56 @@ dp_now_ms(const struct dp *dp)
 	return rte_rdtsc() / dp->tsc_per_ms;
 }
 
+static uint64_t
+dp_now_us(const struct dp *dp)
+{
+	return rte_rdtsc() / dp->tsc_per_us;
+}
+
+static void
+dp_tcp_collect(const struct dp_core *c, struct dp_tcp_pub *t)
+{
+	struct dssh_tcp_stats ts;
+
+	memset(t, 0, sizeof(*t));
+	if (c->tcp == NULL)
+		return;
+	dssh_tcp_get_stats(c->tcp, &ts);
+	t->tcp_conns_opened = ts.conns_opened;
+	t->tcp_conns_closed = ts.conns_closed;
+	t->tcp_conns_reset = ts.conns_reset;
+	t->tcp_conns_timedout = ts.conns_timedout;
+	t->tcp_conns_active = c->tcp_active;
+	t->tcp_in_segs = ts.in_segs;
+	t->tcp_out_segs = ts.out_segs;
+	t->tcp_retransmits = ts.retransmits;
+	t->tcp_rto_expired = ts.rto_expired;
+	t->tcp_fast_retransmits = ts.fast_retransmits;
+	t->tcp_rst_sent = ts.rst_sent;
+	t->tcp_rst_rcvd = ts.rst_rcvd;
+	t->tcp_in_bad = ts.in_bad_csum + ts.in_bad_hdr + ts.in_bad_opt;
+	t->tcp_tx_held = c->tcp_tx_held;
+	t->tcp_tx_failed = c->tcp_tx_failed;
+	t->tcp_echo_bytes = c->tcp_echo_bytes;
+}
+
 static void
 dp_publish(struct dp_core *c)
 {
 	const uint64_t *src = (const uint64_t *)dssh_net_stats(c->net);
 	uint64_t *dst = (uint64_t *)&c->pub.net;
+	struct dp_tcp_pub t;
 
 	for (size_t i = 0; i < sizeof(c->pub.net) / sizeof(uint64_t); i++)
 		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
 	src = (const uint64_t *)&c->st;
 	dst = (uint64_t *)&c->pub.core;
 	for (size_t i = 0; i < sizeof(c->pub.core) / sizeof(uint64_t); i++)
+		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+	dp_tcp_collect(c, &t);
+	src = (const uint64_t *)&t;
+	dst = (uint64_t *)&c->pub.tcp;
+	for (size_t i = 0; i < sizeof(c->pub.tcp) / sizeof(uint64_t); i++)
 		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
 }
 
@@ -184,6 +243,105 @@ dp_arp_learned(void *arg, uint32_t ip, const uint8_t mac[6])
 		c->st.ring_full++;
 }
 
+/* lib/net TCP callback: one validated IPv4 TCP segment for us. */
+static int
+dp_tcp_input(void *arg, struct dssh_net_ctx *ctx, uint32_t src, uint32_t dst,
+    const uint8_t *seg, size_t len)
+{
+	struct dp_core *c = arg;
+	struct dssh_tcp_seg_in in = { .saddr = src, .daddr = dst, .data = seg, .len = len };
+
+	(void)ctx;
+	return dssh_tcp_input(c->tcp, &in, c->now_us);
+}
+
+/* Hands every segment the stack has ready to lib/net's IPv4 output. */
+static void
+dp_tcp_output(struct dp_core *c, uint64_t now_ms)
+{
+	struct dssh_tcp_seg_out segs[DP_TCP_BURST];
+	unsigned n;
+
+	do {
+		n = dssh_tcp_output(c->tcp, segs, DP_TCP_BURST, c->now_us);
+		for (unsigned i = 0; i < n; i++) {
+			const struct dssh_tcp_seg_out *o = &segs[i];
+			size_t off = o->hdr_len;
+			int r;
+
+			if ((size_t)o->hdr_len + o->len > sizeof(c->segbuf)) {
+				c->tcp_tx_failed++;
+				continue;
+			}
+			memcpy(c->segbuf, o->hdr, o->hdr_len);
+			for (unsigned k = 0; k < o->npay && k < 2; k++) {
+				memcpy(c->segbuf + off, o->pay[k], o->pay_len[k]);
+				off += o->pay_len[k];
+			}
+			r = dssh_net_ip_output(c->net, o->daddr, DSSH_NET_PROTO_TCP, c->segbuf, off,
+			    now_ms);
+			/* Held for ARP (or lost): TCP retransmits what is not acknowledged. */
+			if (r == DSSH_ERR_AGAIN)
+				c->tcp_tx_held++;
+			else if (r != 0)
+				c->tcp_tx_failed++;
+		}
+	} while (n == DP_TCP_BURST);
+}
+
+/* Echo service: send back what was received, as far as the send buffer takes it. */
+static void
+dp_echo_pump(struct dp_core *c, struct dssh_tcp_conn *conn)
+{
+	for (;;) {
+		const uint8_t *ptr[2];
+		size_t len[2];
+		unsigned np = dssh_tcp_peek(conn, ptr, len);
+		ssize_t sent;
+
+		if (np == 0 || len[0] == 0)
+			break;
+		if ((sent = dssh_tcp_send(conn, ptr[0], len[0])) <= 0)
+			break;
+		(void)dssh_tcp_consume(conn, (size_t)sent);
+		c->tcp_echo_bytes += (uint64_t)sent;
+		if ((size_t)sent < len[0])
+			break;
+	}
+}
+
+static void
+dp_tcp_events(struct dp_core *c)
+{
+	struct dssh_tcp_event ev[DP_TCP_EVENTS];
+	unsigned n;
+
+	do {
+		n = dssh_tcp_events(c->tcp, ev, DP_TCP_EVENTS);
+		for (unsigned i = 0; i < n; i++) {
+			struct dssh_tcp_conn *conn = ev[i].conn;
+			uint32_t e = ev[i].events;
+
+			if (conn == NULL)
+				continue;
+			if (e & DSSH_TCP_EV_ACCEPTED)
+				c->tcp_active++;
+			if (e & (DSSH_TCP_EV_RESET | DSSH_TCP_EV_CLOSED)) {
+				/* Gone (or finished): release it to the stack. */
+				dssh_tcp_close(conn, c->now_us);
+				c->tcp_active--;
+				continue;
+			}
+			dp_echo_pump(c, conn);
+			if (dssh_tcp_eof(conn)) {
+				/* The peer closed and we have read everything: FIN after the echo. */
+				dssh_tcp_close(conn, c->now_us);
+				c->tcp_active--;
+			}
+		}
+	} while (n == DP_TCP_EVENTS);
+}
+
 static int
 dp_core_loop(void *arg)
 {
@@ -193,6 +351,7 @@ dp_core_loop(void *arg)
 	uint64_t now = dp_now_ms(dp), next_tick = now;
 	struct dp_msg msg;
 	unsigned idle_run = 0;
+	uint64_t tcp_next = 0;
 
 	dssh_info("data core %u on lcore %u polls port %u queue %u", c->idx, c->lcore,
 	    c->port, c->queue);
@@ -201,7 +360,8 @@ dp_core_loop(void *arg)
 	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
 		uint16_t n = rte_eth_rx_burst(c->port, c->queue, pkts, DP_BURST);
 
-		now = dp_now_ms(dp);
+		c->now_us = dp_now_us(dp);
+		now = c->now_us / 1000;
 		if (n == 0) {
 			c->st.idle_polls++;
 			/*
@@ -238,6 +398,14 @@ dp_core_loop(void *arg)
 			(void)dssh_net_input(c->net, rte_pktmbuf_mtod(m, const uint8_t *),
 			    rte_pktmbuf_data_len(m), fl, now);
 			rte_pktmbuf_free(m);
+		}
+		if (c->tcp != NULL && (n > 0 || c->now_us >= tcp_next)) {
+			tcp_next = dssh_tcp_timers(c->tcp, c->now_us);
+			if (c->echo_port != 0)
+				dp_tcp_events(c);
+			dp_tcp_output(c, now);
+			/* Events may have moved a deadline earlier (delayed ACK, RTO). */
+			tcp_next = DSSH_MIN(tcp_next, dssh_tcp_timers(c->tcp, c->now_us));
 		}
 		if (now >= next_tick) {
 			while (rte_ring_dequeue_elem(c->from_ctrl, &msg, sizeof(msg)) == 0)
@@ -324,6 +492,11 @@ dp_log_link(struct dp *dp, int *last)
 	X(tx_icmp6_echo_reply) X(tx_icmp6_unreach) X(drops)
 #define DP_CORE_FIELDS(X) \
 	X(busy_polls) X(idle_polls) X(tx_queue_full) X(tx_no_mbuf) X(rx_nonlinear) X(ring_full)
+#define DP_TCP_FIELDS(X) \
+	X(tcp_conns_opened) X(tcp_conns_closed) X(tcp_conns_reset) X(tcp_conns_timedout) \
+	X(tcp_conns_active) X(tcp_in_segs) X(tcp_out_segs) X(tcp_retransmits) \
+	X(tcp_rto_expired) X(tcp_fast_retransmits) X(tcp_rst_sent) X(tcp_rst_rcvd) \
+	X(tcp_in_bad) X(tcp_tx_held) X(tcp_tx_failed) X(tcp_echo_bytes)
 
 static void
 dp_sum(struct dp *dp, int core, struct dp_published *out)
@@ -352,6 +525,9 @@ dp_tel_fill(struct rte_tel_data *d, const struct dp_published *s)
 #undef DP_X
 #define DP_X(f) rte_tel_data_add_dict_u64(d, #f, s->core.f);
 	DP_CORE_FIELDS(DP_X)
+#undef DP_X
+#define DP_X(f) rte_tel_data_add_dict_u64(d, #f, s->tcp.f);
+	DP_TCP_FIELDS(DP_X)
 #undef DP_X
 	for (int i = 0; i < DSSH_NET_DROP_MAX; i++) {
 		snprintf(name, sizeof(name), "drop_%s", dssh_net_drop_name(i));
@@ -654,6 +830,12 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 	dp.ncores = conf->n_data_cores ? conf->n_data_cores : 1;
 	if (dp.ncores > DP_MAX_CORES)
 		return DSSH_ERR_CONFIG;
+	if (conf->tcp_echo_port != 0 && dp.ncores > 1) {
+		/* RSS (net_tap's in particular) may not keep a flow on one queue. */
+		dssh_error("the TCP echo service needs exactly 1 data core (%u given): "
+		    "a flow must stay on the core that owns its connection", dp.ncores);
+		return DSSH_ERR_CONFIG;
+	}
 	{
 		struct dssh_dpdk_conf c = *conf;
 
@@ -685,6 +867,9 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 	dp.tsc_per_ms = rte_get_tsc_hz() / 1000;
 	if (dp.tsc_per_ms == 0)
 		dp.tsc_per_ms = 1;
+	dp.tsc_per_us = rte_get_tsc_hz() / 1000000;
+	if (dp.tsc_per_us == 0)
+		dp.tsc_per_us = 1;
 	r = DSSH_ERR_ALLOC;
 	{
 		unsigned nmbuf = dp_mbuf_count(argc, argv, dp.ncores);
@@ -754,8 +939,25 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 		nc.tx_arg = c;
 		nc.arp_learned = dp_arp_learned;
 		nc.arp_arg = c;
+		nc.tcp_input = dp_tcp_input;
+		nc.tcp_arg = c;
 		if ((r = dssh_net_ctx_new(&nc, &c->net)) != 0)
 			goto out;
+		{
+			struct dssh_tcp_conf tc;
+
+			dssh_tcp_conf_default(&tc);
+			tc.mss = (uint16_t)((conf->mtu ? conf->mtu : DSSH_NET_MTU_DEFAULT) - 40);
+			if ((r = dssh_tcp_stack_new(&tc, &c->tcp)) != 0)
+				goto out;
+			if (conf->tcp_echo_port != 0) {
+				if ((r = dssh_tcp_listen(c->tcp, conf->ipv4_addr, conf->tcp_echo_port)) != 0)
+					goto out;
+				c->echo_port = conf->tcp_echo_port;
+				dssh_info("data core %u: TCP echo service on port %u", i,
+				    conf->tcp_echo_port);
+			}
+		}
 		i++;
 	}
 	{
@@ -824,6 +1026,7 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 	if (dp.cores != NULL) {
 		for (i = 0; i < dp.ncores; i++) {
 			dssh_net_ctx_free(dp.cores[i].net);
+			dssh_tcp_stack_free(dp.cores[i].tcp);
 			rte_ring_free(dp.cores[i].to_ctrl);
 			rte_ring_free(dp.cores[i].from_ctrl);
 		}

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dsshd-dataplane: the DPDK data plane on its own (ARP, IPv4, ICMP), for
+ * dsshd-dataplane: the DPDK data plane on its own (ARP, IPv4, ICMP, TCP), for
  * tests and bring-up before dsshd drives it.
  *
  *   dsshd-dataplane -a 198.18.0.2/24 [-6 2001:2::2/64] [-g gateway] [-n data-cores]
- *       [-M mtu] [-s] [-v] [-- EAL arguments]
+ *       [-M mtu] [-s] [-e echo-port] [-v] [-- EAL arguments]
+ *
+ * -e runs a TCP echo service on that port (tests; one data core only).
  *
  * SIGTERM or SIGINT stops it cleanly.
  */
@@ -32,7 +34,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: dsshd-dataplane -a addr/prefix [-6 addr6/prefix] [-g gateway] "
-	    "[-n data-cores] [-M mtu] [-s] [-v] [-- EAL arguments]\n");
+	    "[-n data-cores] [-M mtu] [-s] [-e echo-port] [-v] [-- EAL arguments]\n");
 	exit(2);
 }
 
@@ -47,7 +49,7 @@ main(int argc, char **argv)
 	bool have_addr = false;
 
 	memset(&conf, 0, sizeof(conf));
-	while ((ch = getopt(argc, argv, "a:6:g:n:M:sv")) != -1) {
+	while ((ch = getopt(argc, argv, "a:6:g:n:M:se:v")) != -1) {
 		switch (ch) {
 		case 'a':
 			if (dssh_net_parse_ipv4_prefix(optarg, &conf.ipv4_addr, &conf.prefix_len) != 0)
@@ -74,6 +76,15 @@ main(int argc, char **argv)
 		case 's':
 			conf.sw_csum = true;
 			break;
+		case 'e': {
+			char *end;
+			unsigned long port = strtoul(optarg, &end, 10);
+
+			if (*end != '\0' || port == 0 || port > 65535)
+				usage();
+			conf.tcp_echo_port = (uint16_t)port;
+			break;
+		}
 		case 'v':
 			if (level < DSSH_LOG_DEBUG3)
 				level++;
@@ -84,6 +95,11 @@ main(int argc, char **argv)
 	}
 	if (!have_addr)
 		usage();
+	if (conf.tcp_echo_port != 0 && conf.n_data_cores > 1) {
+		fprintf(stderr, "dsshd-dataplane: -e (TCP echo) needs one data core: RSS may move "
+		    "a flow between queues; drop -n %u\n", conf.n_data_cores);
+		return 2;
+	}
 	if (optind < argc) {
 		size_t off = 0;
 

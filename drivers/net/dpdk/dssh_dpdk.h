@@ -8,6 +8,7 @@
  * queue pair with its own lib/net context. Control and data lcores talk
  * through rte_ring; per-core counters are published to DPDK telemetry as
  * "/dssh/stats" (and the control core's neighbour table as "/dssh/arp").
+ * Each data lcore also runs its own lib/tcp stack, fed from lib/net.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +29,12 @@ struct dssh_dpdk_conf {
 	unsigned n_data_cores;    /* 0: 1 */
 	uint16_t mtu;             /* 0: 1500 */
 	bool sw_csum;             /* ignore checksum offloads even where offered */
+	/*
+	 * Built-in TCP echo service for tests (0: none): every connection
+	 * accepted on this port echoes what it receives and closes when the
+	 * peer closes. Needs n_data_cores == 1 (RSS may spread a flow).
+	 */
+	uint16_t tcp_echo_port;
 };
 
 /*
