@@ -203,8 +203,14 @@ write_pidfile(const char *path)
 }
 
 #if DSSH_HAVE_DPDK
+/* Connections the data plane may hand to the control thread at once. */
+#define DP_MAX_STREAMS 1024
+/* Per direction per connection: a few SSH packets of 32 KiB in flight. */
+#define DP_STREAM_PIPE (512u * 1024)
+
 struct dataplane {
 	struct dssh_dpdk_conf conf;
+	struct dssh_dpdk_hub *hub;
 	pthread_t thread;
 	volatile int stop;
 	int result;
@@ -217,7 +223,8 @@ dataplane_thread(void *arg)
 
 	dp->result = dssh_dpdk_dataplane_run(&dp->conf, &dp->stop);
 	if (dp->result != 0)
-		dssh_error("DPDK data plane: %s", dssh_err_str(dp->result));
+		dssh_error("DPDK data plane could not run (%s): serving on kernel sockets only",
+		    dssh_err_str(dp->result));
 	return NULL;
 }
 
@@ -243,6 +250,12 @@ dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 	dp->conf.prefix_len = (uint8_t)cfg->data_prefixlen;
 	dp->conf.gateway = cfg->data_gateway ? ntohl(cfg->data_gw.s_addr) : 0;
 	dp->conf.n_data_cores = cfg->data_cores > 0 ? (unsigned)cfg->data_cores : 1;
+	/* SSH on the data plane: the same Port(s) on DataAddress. */
+	if (dssh_dpdk_hub_new(DP_MAX_STREAMS, DP_STREAM_PIPE, &dp->hub) != 0)
+		return DSSH_ERR_ALLOC;
+	dp->conf.hub = dp->hub;
+	for (unsigned i = 0; i < cfg->nports && i < DSSH_ARRAY_SIZE(dp->conf.stream_ports); i++)
+		dp->conf.stream_ports[dp->conf.n_stream_ports++] = (uint16_t)cfg->ports[i];
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
@@ -260,6 +273,7 @@ dataplane_stop(struct dataplane *dp)
 {
 	dp->stop = 1;
 	pthread_join(dp->thread, NULL);
+	dssh_dpdk_hub_free(dp->hub);
 	return dp->result;
 }
 #endif
@@ -450,14 +464,14 @@ main(int argc, char **argv)
 
 		if ((r = dataplane_start(&cfg, &dp)) != 0)
 			exit(1);
-		r = dsshd_server_run(&cfg, &sshconf);
+		r = dsshd_server_run(&cfg, &sshconf, dp.hub);
 		if (dataplane_stop(&dp) != 0)
 			r = r ? r : DSSH_ERR_SYSTEM;
 #else
 		dssh_fatal("DataPlane dpdk: this dsshd was built without DPDK");
 #endif
 	} else {
-		r = dsshd_server_run(&cfg, &sshconf);
+		r = dsshd_server_run(&cfg, &sshconf, NULL);
 	}
 	free_hostkeys(&hk);
 	free(ciphers);

@@ -4,6 +4,7 @@
  * child processes and the PAM worker, and answers the engine's questions
  * (is this key authorised, run this command) through dssh_conn_host_ops.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 
 #include "dssh_auth.h"
 #include "dssh_buf.h"
+#include "dssh_build_config.h"
 #include "dssh_err.h"
 #include "dssh_evloop.h"
 #include "dssh_log.h"
@@ -23,7 +25,14 @@
 #include "dssh_util.h"
 #include "server.h"
 
+#if DSSH_HAVE_DPDK
+#include "dssh_dpdk.h"
+#endif
+
 #define READ_CHUNK (256u * 1024)
+/* Bytes taken from a data-plane stream per turn, so that one busy
+ * connection does not starve the others on the control thread. */
+#define STREAM_TURN (1024u * 1024)
 #define CHILD_READ_CHUNK (64u * 1024)
 #define MAX_LISTENERS 16
 #define MAX_ORPHANS 256
@@ -53,7 +62,8 @@ struct sess {
 struct conn {
 	struct dsshd *srv;
 	struct conn *next;
-	struct dssh_evsource src;
+	struct dssh_evsource src;       /* kernel socket (unused for a stream) */
+	struct dssh_dpdk_stream *stream;  /* DPDK data-plane connection, or NULL */
 	uint64_t id;
 	char peer_ip[64], local_ip[64];
 	int peer_port, local_port;
@@ -83,6 +93,8 @@ struct dsshd {
 	struct dssh_evsource sig_src;
 	struct listener listeners[MAX_LISTENERS];
 	unsigned nlisteners;
+	struct dssh_dpdk_hub *hub;      /* data-plane streams, or NULL */
+	struct dssh_evsource hub_src;
 	struct conn *conns;
 	uint64_t next_id;
 	pid_t orphans[MAX_ORPHANS];
@@ -605,6 +617,23 @@ static const struct dssh_conn_host_ops host_ops = {
 
 /* ---- connections -------------------------------------------------------- */
 
+/* Lets go of the transport: the kernel socket, or the data-plane stream
+ * (whose data core sends what is queued, then FIN). */
+static void
+conn_transport_close(struct conn *c)
+{
+#if DSSH_HAVE_DPDK
+	if (c->stream != NULL) {
+		dssh_dpdk_stream_set_udata(c->stream, NULL);
+		dssh_dpdk_stream_close(c->stream);
+		c->stream = NULL;
+		return;
+	}
+#endif
+	dssh_evloop_del(c->srv->loop, &c->src);
+	close(c->src.fd);
+}
+
 static void
 conn_free(struct conn *c)
 {
@@ -619,8 +648,7 @@ conn_free(struct conn *c)
 			break;
 		}
 	}
-	dssh_evloop_del(srv->loop, &c->src);
-	close(c->src.fd);
+	conn_transport_close(c);
 	dssh_conn_free(c->ssh);
 	if (c->have_user)
 		dssh_auth_user_clear(&c->user);
@@ -630,45 +658,98 @@ conn_free(struct conn *c)
 	free(c);
 }
 
+/* Bytes the transport took (0: full for now), or -1 when it is gone. */
+static ssize_t
+conn_transport_send(struct conn *c, const uint8_t *p, size_t n)
+{
+	ssize_t w;
+
+#if DSSH_HAVE_DPDK
+	if (c->stream != NULL)
+		return (ssize_t)dssh_dpdk_stream_write(c->stream, p, n);
+#endif
+	if ((w = send(c->src.fd, p, n, MSG_NOSIGNAL)) >= 0)
+		return w;
+	if (errno == EAGAIN || errno == EINTR)
+		return 0;
+	dssh_verbose("%s: write: %s", c->log_id, strerror(errno));
+	return -1;
+}
+
 static bool
 conn_flush(struct conn *c)
 {
 	for (;;) {
 		const uint8_t *p;
 		size_t n;
+		ssize_t w;
 
 		dssh_conn_output(c->ssh, &p, &n);
 		if (n == 0)
 			return true;
-		ssize_t w = send(c->src.fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return true;
-			dssh_verbose("%s: write: %s", c->log_id, strerror(errno));
-			return false;
-		}
+		if ((w = conn_transport_send(c, p, n)) <= 0)
+			return w == 0;
 		dssh_conn_output_consume(c->ssh, (size_t)w);
 	}
 }
+
+#if DSSH_HAVE_DPDK
+/*
+ * Feeds what the data core delivered to the engine, up to STREAM_TURN
+ * bytes. Returns true when it did something (the caller flushes and comes
+ * back), false when there is nothing to do now.
+ */
+static bool
+conn_stream_input(struct conn *c)
+{
+	size_t fed = 0;
+
+	while (fed < STREAM_TURN && !dssh_conn_closing(c->ssh) && !dssh_conn_input_paused(c->ssh)) {
+		const uint8_t *ptr[2];
+		size_t len[2];
+
+		if (dssh_dpdk_stream_peek(c->stream, ptr, len) == 0) {
+			if (dssh_dpdk_stream_eof(c->stream)) {
+				dssh_verbose("%s: connection closed by peer", c->log_id);
+				c->dead = true;
+				return true;
+			}
+			break;
+		}
+		dssh_conn_input(c->ssh, ptr[0], len[0], dssh_now_ms());
+		dssh_dpdk_stream_consume(c->stream, len[0]);
+		fed += len[0];
+	}
+	return fed > 0;
+}
+#endif
 
 /* After anything touched the engine: send, re-arm interest, or tear down. */
 static void
 conn_after_io(struct conn *c)
 {
-	if (!c->dead && !conn_flush(c))
-		c->dead = true;
-	if (c->dead || (dssh_conn_closing(c->ssh) && dssh_conn_output_pending(c->ssh) == 0)) {
-		conn_free(c);
-		return;
+	for (;;) {
+		if (!c->dead && !conn_flush(c))
+			c->dead = true;
+		if (c->dead || (dssh_conn_closing(c->ssh) && dssh_conn_output_pending(c->ssh) == 0)) {
+			conn_free(c);
+			return;
+		}
+#if DSSH_HAVE_DPDK
+		if (c->stream != NULL && conn_stream_input(c))
+			continue;
+#endif
+		break;
 	}
-	uint32_t ev = 0;
+	if (c->stream == NULL) {
+		uint32_t ev = 0;
 
-	if (!dssh_conn_closing(c->ssh) && !dssh_conn_input_paused(c->ssh))
-		ev |= EPOLLIN;
-	if (dssh_conn_output_pending(c->ssh) > 0)
-		ev |= EPOLLOUT;
-	dssh_evloop_set(c->srv->loop, &c->src, ev);
+		if (!dssh_conn_closing(c->ssh) && !dssh_conn_input_paused(c->ssh))
+			ev |= EPOLLIN;
+		if (dssh_conn_output_pending(c->ssh) > 0)
+			ev |= EPOLLOUT;
+		dssh_evloop_set(c->srv->loop, &c->src, ev);
+	}
 	for (size_t i = 0; i < DSSH_ARRAY_SIZE(c->sess); i++)
 		if (c->sess[i] != NULL)
 			sess_update_events(c->sess[i]);
@@ -692,6 +773,28 @@ conn_cb(struct dssh_evsource *src, uint32_t ev)
 	conn_after_io(c);
 }
 
+/* A new connection, its transport set: start the engine. False when it
+ * could not start (the caller closes the transport). */
+static bool
+conn_start(struct dsshd *srv, struct conn *c)
+{
+	c->srv = srv;
+	c->id = ++srv->next_id;
+	c->start_ms = dssh_now_ms();
+	snprintf(c->log_id, sizeof(c->log_id), "%s port %d", c->peer_ip, c->peer_port);
+	if (dssh_conn_new(srv->sshconf, &host_ops, c, c->log_id, &c->ssh) != 0 ||
+	    dssh_conn_start(c->ssh, c->start_ms) != 0) {
+		dssh_conn_free(c->ssh);
+		return false;
+	}
+	c->next = srv->conns;
+	srv->conns = c;
+	dssh_verbose("Connection from %s port %d on %s port %d%s", c->peer_ip, c->peer_port,
+	    c->local_ip, c->local_port, c->stream != NULL ? " (DPDK data plane)" : "");
+	conn_after_io(c);
+	return true;
+}
+
 static void
 accept_cb(struct dssh_evsource *src, uint32_t ev)
 {
@@ -710,25 +813,73 @@ accept_cb(struct dssh_evsource *src, uint32_t ev)
 			free(c);
 			return;
 		}
-		c->srv = srv;
-		c->id = ++srv->next_id;
-		c->start_ms = dssh_now_ms();
-		snprintf(c->log_id, sizeof(c->log_id), "%s port %d", c->peer_ip, c->peer_port);
 		c->src = (struct dssh_evsource){ .fd = fd, .cb = conn_cb };
-		if (dssh_conn_new(srv->sshconf, &host_ops, c, c->log_id, &c->ssh) != 0 ||
-		    dssh_conn_start(c->ssh, c->start_ms) != 0) {
-			dssh_conn_free(c->ssh);
+		if (!conn_start(srv, c)) {
 			close(fd);
 			free(c);
-			continue;
 		}
-		c->next = srv->conns;
-		srv->conns = c;
-		dssh_verbose("Connection from %s port %d on %s port %d", c->peer_ip, c->peer_port,
-		    c->local_ip, c->local_port);
-		conn_after_io(c);
 	}
 }
+
+#if DSSH_HAVE_DPDK
+static void
+format_ipv4(uint32_t host_order, char *buf, size_t len)
+{
+	struct in_addr a = { .s_addr = htonl(host_order) };
+
+	if (inet_ntop(AF_INET, &a, buf, (socklen_t)len) == NULL)
+		snprintf(buf, len, "?");
+}
+
+/* A connection the data plane accepted: the same engine on a stream. */
+static void
+stream_opened(struct dsshd *srv, struct dssh_dpdk_stream *stream)
+{
+	struct dssh_dpdk_stream_info info;
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		dssh_dpdk_stream_close(stream);
+		return;
+	}
+	dssh_dpdk_stream_get_info(stream, &info);
+	format_ipv4(info.raddr, c->peer_ip, sizeof(c->peer_ip));
+	format_ipv4(info.laddr, c->local_ip, sizeof(c->local_ip));
+	c->peer_port = info.rport;
+	c->local_port = info.lport;
+	c->stream = stream;
+	c->src.fd = -1;
+	dssh_dpdk_stream_set_udata(stream, c);
+	if (!conn_start(srv, c)) {
+		dssh_dpdk_stream_set_udata(stream, NULL);
+		dssh_dpdk_stream_close(stream);
+		free(c);
+	}
+}
+
+static void
+hub_cb(struct dssh_evsource *src, uint32_t ev)
+{
+	struct dsshd *srv = (struct dsshd *)((char *)src - offsetof(struct dsshd, hub_src));
+	struct dssh_dpdk_stream_event evs[32];
+	unsigned n;
+
+	(void)ev;
+	do {
+		n = dssh_dpdk_hub_poll(srv->hub, evs, DSSH_ARRAY_SIZE(evs));
+		for (unsigned i = 0; i < n; i++) {
+			struct conn *c;
+
+			if (evs[i].events & DSSH_DPDK_EV_OPEN) {
+				stream_opened(srv, evs[i].stream);
+				continue;   /* conn_start ran the first round of I/O */
+			}
+			if ((c = dssh_dpdk_stream_udata(evs[i].stream)) != NULL)
+				conn_after_io(c);
+		}
+	} while (n == DSSH_ARRAY_SIZE(evs));
+}
+#endif
 
 /* ---- PAM, signals, timers ---------------------------------------------- */
 
@@ -871,7 +1022,8 @@ setup_listeners(struct dsshd *srv)
 }
 
 int
-dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshconf)
+dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshconf,
+    struct dssh_dpdk_hub *hub)
 {
 	struct dsshd *srv = calloc(1, sizeof(*srv));
 	int r;
@@ -884,6 +1036,16 @@ dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshc
 	    (r = setup_signals(srv)) != 0 ||
 	    (r = setup_listeners(srv)) != 0)
 		goto out;
+#if DSSH_HAVE_DPDK
+	if (hub != NULL) {
+		srv->hub = hub;
+		srv->hub_src = (struct dssh_evsource){ .fd = dssh_dpdk_hub_fd(hub), .cb = hub_cb };
+		if ((r = dssh_evloop_set(srv->loop, &srv->hub_src, EPOLLIN)) != 0)
+			goto out;
+	}
+#else
+	(void)hub;
+#endif
 	if (cfg->use_pam) {
 		if ((r = dssh_pam_worker_new(PAM_SERVICE, &srv->pam)) != 0) {
 			dssh_error("PAM worker: %s", dssh_err_str(r));
@@ -899,6 +1061,8 @@ out:
 		conn_free(srv->conns);
 	for (unsigned i = 0; i < srv->nlisteners; i++)
 		close(srv->listeners[i].src.fd);
+	if (srv->hub != NULL)
+		dssh_evloop_del(srv->loop, &srv->hub_src);
 	if (srv->pam != NULL)
 		dssh_pam_worker_free(srv->pam);
 	if (srv->sig_src.fd > 0)

@@ -6,8 +6,13 @@
 #include "dssh_ssh.h"
 
 struct dsshd_server;
+struct dssh_dpdk_hub;
 
-/* Listen per cfg and serve on kernel sockets until SIGTERM/SIGINT. */
-int dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshconf);
+/*
+ * Listen per cfg and serve until SIGTERM/SIGINT: connections on kernel
+ * sockets, and, with a hub, the DPDK data plane's TCP connections.
+ */
+int dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshconf,
+    struct dssh_dpdk_hub *hub);
 
 #endif

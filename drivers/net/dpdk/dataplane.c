@@ -23,6 +23,7 @@
 #include <rte_spinlock.h>
 #include <rte_telemetry.h>
 
+#include "dp_stream.h"
 #include "dssh_dpdk.h"
 #include "dssh_err.h"
 #include "dssh_log.h"
@@ -74,6 +75,8 @@ struct dp_tcp_pub {
 	uint64_t tcp_tx_held;           /* segments that waited for (or lost to) ARP */
 	uint64_t tcp_tx_failed;
 	uint64_t tcp_echo_bytes;        /* bytes echoed by the built-in service */
+	uint64_t stream_opened, stream_refused, stream_closed, stream_gone, stream_active;
+	uint64_t stream_rx_bytes, stream_tx_bytes;   /* to / from the control thread */
 };
 
 /* Published copy of the counters: written by the core with relaxed atomic stores, read by telemetry. */
@@ -93,6 +96,8 @@ struct dp_core {
 	struct dssh_net_ctx *net;
 	struct dssh_tcp_stack *tcp;
 	uint16_t echo_port;       /* 0: no echo service */
+	bool has_streams;         /* stream service (dsshd's SSH) on stream_ports */
+	struct dp_streams streams;
 	uint64_t now_us;          /* the clock of the current poll */
 	uint64_t tcp_active, tcp_tx_held, tcp_tx_failed, tcp_echo_bytes;
 	uint8_t segbuf[DSSH_NET_FRAME_MAX];
@@ -166,6 +171,13 @@ dp_tcp_collect(const struct dp_core *c, struct dp_tcp_pub *t)
 	t->tcp_tx_held = c->tcp_tx_held;
 	t->tcp_tx_failed = c->tcp_tx_failed;
 	t->tcp_echo_bytes = c->tcp_echo_bytes;
+	t->stream_opened = c->streams.opened;
+	t->stream_refused = c->streams.refused;
+	t->stream_closed = c->streams.closed;
+	t->stream_gone = c->streams.gone;
+	t->stream_active = c->streams.active;
+	t->stream_rx_bytes = c->streams.rx_bytes;
+	t->stream_tx_bytes = c->streams.tx_bytes;
 }
 
 static void
@@ -310,6 +322,39 @@ dp_echo_pump(struct dp_core *c, struct dssh_tcp_conn *conn)
 	}
 }
 
+/* An accepted connection goes to the service that listens on its port. */
+static void
+dp_tcp_accepted(struct dp_core *c, struct dssh_tcp_conn *conn)
+{
+	struct dssh_tcp_conn_info ti;
+
+	dssh_tcp_conn_get_info(conn, &ti);
+	if (c->has_streams && ti.lport != c->echo_port) {
+		dp_streams_accept(&c->streams, conn, c->now_us);
+		return;
+	}
+	c->tcp_active++;
+	dssh_tcp_set_udata(conn, c);
+}
+
+/* The echo service's connections carry the core as udata. */
+static void
+dp_echo_event(struct dp_core *c, struct dssh_tcp_conn *conn, uint32_t e)
+{
+	if (e & (DSSH_TCP_EV_RESET | DSSH_TCP_EV_CLOSED)) {
+		/* Gone (or finished): release it to the stack. */
+		dssh_tcp_close(conn, c->now_us);
+		c->tcp_active--;
+		return;
+	}
+	dp_echo_pump(c, conn);
+	if (dssh_tcp_eof(conn)) {
+		/* The peer closed and we have read everything: FIN after the echo. */
+		dssh_tcp_close(conn, c->now_us);
+		c->tcp_active--;
+	}
+}
+
 static void
 dp_tcp_events(struct dp_core *c)
 {
@@ -321,23 +366,16 @@ dp_tcp_events(struct dp_core *c)
 		for (unsigned i = 0; i < n; i++) {
 			struct dssh_tcp_conn *conn = ev[i].conn;
 			uint32_t e = ev[i].events;
+			void *owner;
 
 			if (conn == NULL)
 				continue;
 			if (e & DSSH_TCP_EV_ACCEPTED)
-				c->tcp_active++;
-			if (e & (DSSH_TCP_EV_RESET | DSSH_TCP_EV_CLOSED)) {
-				/* Gone (or finished): release it to the stack. */
-				dssh_tcp_close(conn, c->now_us);
-				c->tcp_active--;
-				continue;
-			}
-			dp_echo_pump(c, conn);
-			if (dssh_tcp_eof(conn)) {
-				/* The peer closed and we have read everything: FIN after the echo. */
-				dssh_tcp_close(conn, c->now_us);
-				c->tcp_active--;
-			}
+				dp_tcp_accepted(c, conn);
+			if ((owner = dssh_tcp_udata(conn)) == c)
+				dp_echo_event(c, conn, e);
+			else if (owner != NULL)
+				dp_streams_tcp_event(&c->streams, conn, e, c->now_us);
 		}
 	} while (n == DP_TCP_EVENTS);
 }
@@ -399,10 +437,13 @@ dp_core_loop(void *arg)
 			    rte_pktmbuf_data_len(m), fl, now);
 			rte_pktmbuf_free(m);
 		}
+		if (c->has_streams && dp_streams_pending(&c->streams)) {
+			dp_streams_poll(&c->streams, c->now_us);
+			tcp_next = 0;   /* output to send now */
+		}
 		if (c->tcp != NULL && (n > 0 || c->now_us >= tcp_next)) {
 			tcp_next = dssh_tcp_timers(c->tcp, c->now_us);
-			if (c->echo_port != 0)
-				dp_tcp_events(c);
+			dp_tcp_events(c);
 			dp_tcp_output(c, now);
 			/* Events may have moved a deadline earlier (delayed ACK, RTO). */
 			tcp_next = DSSH_MIN(tcp_next, dssh_tcp_timers(c->tcp, c->now_us));
@@ -416,6 +457,10 @@ dp_core_loop(void *arg)
 			next_tick = now + DP_TICK_MS;
 		}
 		dp_tx_flush(c);
+	}
+	if (c->has_streams) {
+		dp_streams_fini(&c->streams, c->now_us);
+		dp_tcp_output(c, c->now_us / 1000);   /* the resets */
 	}
 	dp_tx_flush(c);
 	dp_publish(c);
@@ -496,7 +541,9 @@ dp_log_link(struct dp *dp, int *last)
 	X(tcp_conns_opened) X(tcp_conns_closed) X(tcp_conns_reset) X(tcp_conns_timedout) \
 	X(tcp_conns_active) X(tcp_in_segs) X(tcp_out_segs) X(tcp_retransmits) \
 	X(tcp_rto_expired) X(tcp_fast_retransmits) X(tcp_rst_sent) X(tcp_rst_rcvd) \
-	X(tcp_in_bad) X(tcp_tx_held) X(tcp_tx_failed) X(tcp_echo_bytes)
+	X(tcp_in_bad) X(tcp_tx_held) X(tcp_tx_failed) X(tcp_echo_bytes) \
+	X(stream_opened) X(stream_refused) X(stream_closed) X(stream_gone) X(stream_active) \
+	X(stream_rx_bytes) X(stream_tx_bytes)
 
 static void
 dp_sum(struct dp *dp, int core, struct dp_published *out)
@@ -888,6 +935,8 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 	if ((r = dp_port_setup(&dp, conf)) != 0)
 		goto out;
 	port_started = true;
+	if (conf->hub != NULL && (r = dp_hub_attach(conf->hub, dp.ncores, (int)rte_socket_id())) != 0)
+		goto out;
 	rte_eth_macaddr_get(dp.port, &ea);
 	{
 		struct rte_eth_dev_info info;
@@ -950,6 +999,15 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 			tc.mss = (uint16_t)((conf->mtu ? conf->mtu : DSSH_NET_MTU_DEFAULT) - 40);
 			if ((r = dssh_tcp_stack_new(&tc, &c->tcp)) != 0)
 				goto out;
+			dp_streams_init(&c->streams, conf->hub, i);
+			for (unsigned k = 0; conf->hub != NULL && k < conf->n_stream_ports; k++) {
+				if ((r = dssh_tcp_listen(c->tcp, conf->ipv4_addr, conf->stream_ports[k])) != 0)
+					goto out;
+				c->has_streams = true;
+				if (i == 0)
+					dssh_info("data plane: TCP port %u served by the control thread's "
+					    "stream service", conf->stream_ports[k]);
+			}
 			if (conf->tcp_echo_port != 0) {
 				if ((r = dssh_tcp_listen(c->tcp, conf->ipv4_addr, conf->tcp_echo_port)) != 0)
 					goto out;
@@ -1002,6 +1060,8 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 			__atomic_store_n(&dp.cores[i].stop, 1, __ATOMIC_RELEASE);
 	if (eal)
 		rte_eal_mp_wait_lcore();
+	if (conf->hub != NULL)
+		dp_hub_detach(conf->hub);
 	rte_spinlock_lock(&dp_tel_lock);
 	dp_tel = NULL;
 	rte_spinlock_unlock(&dp_tel_lock);

@@ -11,7 +11,10 @@
  * Each data lcore also runs its own lib/tcp stack, fed from lib/net.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+struct dssh_dpdk_hub;
 
 struct dssh_dpdk_conf {
 	/* EAL arguments, whitespace separated, e.g.
@@ -35,6 +38,15 @@ struct dssh_dpdk_conf {
 	 * peer closes. Needs n_data_cores == 1 (RSS may spread a flow).
 	 */
 	uint16_t tcp_echo_port;
+	/*
+	 * Byte-stream service (NULL: none): TCP connections accepted on
+	 * stream_ports[] are handed to the control thread through the hub,
+	 * which the caller created with dssh_dpdk_hub_new() and frees after
+	 * this function returned. dsshd serves SSH this way.
+	 */
+	struct dssh_dpdk_hub *hub;
+	uint16_t stream_ports[8];
+	unsigned n_stream_ports;
 };
 
 /*
@@ -43,5 +55,66 @@ struct dssh_dpdk_conf {
  * called once per process (an EAL restriction). 0 or a negative DSSH_ERR_*.
  */
 int dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop);
+
+/*
+ * ---- Byte streams: data-plane TCP connections seen from the control thread ----
+ *
+ * A data core owns each TCP connection; the control thread (which runs the
+ * SSH engine, PAM and the session processes) reads and writes the byte
+ * stream through two lock-free single-producer single-consumer pipes per
+ * connection. Events travel through rte_rings: data cores post streams
+ * that have news to the hub (and kick its eventfd, at most once per drain),
+ * the control thread posts streams with new output or a close to the
+ * owning core. A stream is freed when the data core, the control thread and
+ * every ring entry have let go of it.
+ */
+struct dssh_dpdk_stream;
+
+enum dssh_dpdk_stream_event_bits {
+	DSSH_DPDK_EV_OPEN     = 1u << 0,  /* a new connection, now the control thread's */
+	DSSH_DPDK_EV_READABLE = 1u << 1,  /* bytes to read */
+	DSSH_DPDK_EV_WRITABLE = 1u << 2,  /* space to write after a short write */
+	DSSH_DPDK_EV_EOF      = 1u << 3,  /* the peer closed or the connection died */
+};
+
+struct dssh_dpdk_stream_event {
+	struct dssh_dpdk_stream *stream;
+	uint32_t events;
+};
+
+struct dssh_dpdk_stream_info {
+	uint32_t laddr, raddr;    /* IPv4, host byte order */
+	uint16_t lport, rport;
+	unsigned core;            /* the data core that owns the connection */
+};
+
+/* Up to max_streams open at once (further connections are reset); each
+ * direction of a stream buffers pipe_bytes. */
+int dssh_dpdk_hub_new(unsigned max_streams, size_t pipe_bytes, struct dssh_dpdk_hub **hubp);
+void dssh_dpdk_hub_free(struct dssh_dpdk_hub *hub);
+/* Readable (eventfd) when streams have events; then call dssh_dpdk_hub_poll
+ * until it returns fewer than n. */
+int dssh_dpdk_hub_fd(const struct dssh_dpdk_hub *hub);
+unsigned dssh_dpdk_hub_poll(struct dssh_dpdk_hub *hub, struct dssh_dpdk_stream_event *ev,
+    unsigned n);
+/* Streams open now (diagnostics, tests). */
+unsigned dssh_dpdk_hub_streams(const struct dssh_dpdk_hub *hub);
+
+/* In-place read: up to two pieces of what arrived; consume what was used. */
+unsigned dssh_dpdk_stream_peek(struct dssh_dpdk_stream *s, const uint8_t *ptr[2],
+    size_t len[2]);
+void dssh_dpdk_stream_consume(struct dssh_dpdk_stream *s, size_t n);
+/* Bytes accepted (fewer than n when the pipe is full: EV_WRITABLE follows). */
+size_t dssh_dpdk_stream_write(struct dssh_dpdk_stream *s, const void *data, size_t n);
+/* The peer closed (or the connection is gone) and everything was read. */
+bool dssh_dpdk_stream_eof(struct dssh_dpdk_stream *s);
+void dssh_dpdk_stream_get_info(const struct dssh_dpdk_stream *s,
+    struct dssh_dpdk_stream_info *info);
+/* The control thread's own pointer for the stream. */
+void dssh_dpdk_stream_set_udata(struct dssh_dpdk_stream *s, void *udata);
+void *dssh_dpdk_stream_udata(const struct dssh_dpdk_stream *s);
+/* Done with it: the data core sends what was written, then FIN. The
+ * pointer must not be used again. */
+void dssh_dpdk_stream_close(struct dssh_dpdk_stream *s);
 
 #endif
