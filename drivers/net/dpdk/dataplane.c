@@ -618,6 +618,10 @@ dp_tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 			rte_tel_data_add_dict_u64(d, "port_oerrors", ps.oerrors);
 			rte_tel_data_add_dict_u64(d, "port_rx_nombuf", ps.rx_nombuf);
 		}
+		/* Packet buffers out of the pool (per-core caches included): a leak
+		 * shows as growth that does not come back. */
+		rte_tel_data_add_dict_u64(d, "mbuf_in_use", rte_mempool_in_use_count(dp_tel->mp));
+		rte_tel_data_add_dict_u64(d, "mbuf_pool_size", dp_tel->mp->size);
 		if (rte_eth_link_get_nowait(dp_tel->port, &link) == 0) {
 			rte_tel_data_add_dict_u64(d, "link_up", link.link_status);
 			rte_tel_data_add_dict_u64(d, "link_speed_mbps", link.link_speed);

@@ -1,0 +1,322 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""
+SSH over dsshd's DPDK data plane: our TCP on net_af_packet, on the host end
+of a veth pair whose other end is in a network namespace where OpenSSH's
+clients run (the interop harness's --dataplane af_packet server).
+
+  exec        stdout, stderr and exit status come back separate and exact
+  concurrent  200 sessions open at the same time, each echoing 64 KiB
+              through `cat` byte-exact
+  cycles      10 000 TCP connect/disconnect cycles of four kinds (close at
+              once, after the banner, after a client banner, RST) and then
+              no stream, packet buffer or file descriptor left behind
+  impair      transfers up and down, sha256-exact, through the data plane's
+              own impairment stage (DataImpair: loss, reordering,
+              duplication, delay with jitter), which the counters must show
+  sigterm     SIGTERM with a session open: clean exit, nothing left behind
+
+usage: run_ssh_tests.py --server path/to/dsshd [--tests a,b] [--impair-size 64M]
+Needs root, iproute2 and ethtool (exit 77 otherwise). Addresses are in
+198.18.0.0/15 only.
+"""
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+import dssh_harness as h  # noqa: E402
+from run_net_tests import Telemetry  # noqa: E402
+
+ALL = ("exec", "concurrent", "cycles", "impair", "sigterm")
+CONCURRENT = 200
+CYCLES = 10000
+# Seeded and symmetric: both directions see loss, reordering, duplication
+# and delay, so data and ACKs are both hit.
+IMPAIR = "loss=2%,reorder=5%,dup=1%,delay=10ms,jitter=5ms,seed=7"
+
+
+def parse_size(s):
+    m = re.fullmatch(r"(\d+)([KMG]?)", s)
+    if not m:
+        raise ValueError(s)
+    return int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[m.group(2)]
+
+
+def server(args, name, extra=()):
+    h.Server.dataplane = "af_packet"
+    return h.Server(args.server, "dsshd", name=name, extra=list(extra))
+
+
+def tel(srv):
+    return Telemetry(srv.eal_prefix)
+
+
+def settle(srv, cond, timeout=30):
+    """Polls telemetry until cond(stats) holds; returns the last stats."""
+    end = time.time() + timeout
+    st = tel(srv).stats()
+    while not cond(st) and time.time() < end:
+        time.sleep(0.2)
+        st = tel(srv).stats()
+    return st
+
+
+def nfds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def t_exec(args, env, res):
+    with server(args, "dp-exec") as srv:
+        r = h.ssh_run(srv, env, "echo out; echo err >&2; printf '%s' \"$SSH_CONNECTION\"; exit 3")
+        peer = srv.tap_peer.split("/")[0]
+        res.check(r.returncode == 3 and r.stderr == b"err\n" and
+                  r.stdout.startswith(b"out\n" + peer.encode()) and
+                  srv.host.encode() in r.stdout,
+                  "exec over the data plane: %s" % h.describe(r))
+        st = tel(srv).stats()
+        res.check(st["stream_opened"] >= 1 and st["tcp_in_bad"] == 0,
+                  "exec: the connection was our TCP's: %s" %
+                  {k: st[k] for k in ("stream_opened", "tcp_in_segs", "tcp_in_bad")})
+
+
+def t_concurrent(args, env, res):
+    barrier = "/tmp/dssh-dp-barrier-%d" % os.getpid()
+    with server(args, "dp-conc") as srv:
+        datas = [os.urandom(65536) for _ in range(CONCURRENT)]
+        out = [None] * CONCURRENT
+        peak = [0]
+        done = threading.Event()
+
+        def one(i):
+            try:
+                out[i] = h.ssh_run(srv, env, "cat; while [ ! -e %s ]; do sleep 0.2; done" % barrier,
+                                   input=datas[i], timeout=240)
+            except subprocess.TimeoutExpired as e:
+                out[i] = e
+
+        def monitor():
+            while not done.is_set():
+                st = tel(srv).stats()
+                peak[0] = max(peak[0], st["stream_active"])
+                if st["stream_active"] >= CONCURRENT and not os.path.exists(barrier):
+                    open(barrier, "w").close()
+                time.sleep(0.1)
+
+        m = threading.Thread(target=monitor)
+        m.start()
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(CONCURRENT)]
+        t0 = time.time()
+        try:
+            for t in threads:
+                t.start()
+            # Every session up at once, or the barrier is lifted anyway so
+            # that the run ends (and the peak check fails).
+            end = time.time() + 180
+            while not os.path.exists(barrier) and time.time() < end:
+                time.sleep(0.2)
+            if not os.path.exists(barrier):
+                open(barrier, "w").close()
+            for t in threads:
+                t.join(240)
+        finally:
+            done.set()
+            m.join()
+            with open(barrier, "a"):
+                pass
+            os.unlink(barrier)
+        bad = [i for i in range(CONCURRENT) if not isinstance(out[i], subprocess.CompletedProcess)
+               or out[i].returncode != 0 or out[i].stdout != datas[i]]
+        res.check(peak[0] >= CONCURRENT, "%d sessions open at once (peak %d)" % (CONCURRENT, peak[0]))
+        res.check(not bad, "%d concurrent sessions echo 64 KiB byte-exact (%d bad, first: %s)"
+                  % (CONCURRENT, len(bad), h.describe(out[bad[0]]) if bad and
+                     isinstance(out[bad[0]], subprocess.CompletedProcess) else
+                     (repr(out[bad[0]]) if bad else "-")))
+        h.log("# concurrent: %d sessions in %.1f s" % (CONCURRENT, time.time() - t0))
+        st = settle(srv, lambda s: s["stream_active"] == 0)
+        res.check(st["stream_active"] == 0 and st["stream_refused"] == 0,
+                  "concurrent: all streams closed, none refused: active %d refused %d"
+                  % (st["stream_active"], st["stream_refused"]))
+
+
+CYCLER = r"""
+import socket, struct, sys
+host, port, n, k0 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+fails = 0
+for i in range(n):
+    kind = (i + k0) % 4
+    try:
+        s = socket.create_connection((host, port), timeout=10)
+        s.settimeout(10)
+        if kind >= 1 and not s.recv(256).startswith(b"SSH-2.0-"):
+            fails += 1
+        if kind == 2:
+            s.sendall(b"SSH-2.0-cycler\r\n")
+        if kind == 3:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+    except OSError:
+        fails += 1
+print(fails)
+"""
+
+
+def t_cycles(args, env, res):
+    with server(args, "dp-cycles") as srv:
+        pid = srv.proc.pid
+        # One session first, so lazily made things (PAM, loader) exist already.
+        h.ssh_run(srv, env, "true")
+        st0 = settle(srv, lambda s: s["stream_active"] == 0)
+        fd0, mb0 = nfds(pid), st0["mbuf_in_use"]
+        workers, per = 4, CYCLES // 4
+        t0 = time.time()
+        procs = [subprocess.Popen(srv.client_prefix() + [sys.executable, "-c", CYCLER, srv.host,
+                                  str(srv.port), str(per), str(w)],
+                                  stdout=subprocess.PIPE, text=True) for w in range(workers)]
+        fails = sum(int(p.communicate(timeout=600)[0] or 1) for p in procs)
+        dt = time.time() - t0
+        h.log("# cycles: %d connect/disconnect cycles in %.1f s (%.0f/s)" % (CYCLES, dt, CYCLES / dt))
+        res.check(fails == 0, "cycles: every connection got the banner (%d failed)" % fails)
+        st = settle(srv, lambda s: s["stream_active"] == 0 and
+                    s["stream_opened"] - st0["stream_opened"] >= CYCLES)
+        opened = st["stream_opened"] - st0["stream_opened"]
+        res.check(opened == CYCLES and st["stream_refused"] == 0,
+                  "cycles: %d streams opened, none refused (%d, refused %d)"
+                  % (CYCLES, opened, st["stream_refused"]))
+        res.check(st["stream_active"] == 0, "cycles: no stream left (%d)" % st["stream_active"])
+        # The engine's connections are freed when the control thread sees
+        # the close; give it a moment, then count fds and packet buffers.
+        end = time.time() + 10
+        while nfds(pid) != fd0 and time.time() < end:
+            time.sleep(0.2)
+        res.check(nfds(pid) == fd0, "cycles: no file descriptor left (%d before, %d after)"
+                  % (fd0, nfds(pid)))
+        # Per-core mempool caches hold up to 256 buffers each: growth beyond
+        # that after 10 000 connections would be a leak.
+        res.check(st["mbuf_in_use"] <= mb0 + 512,
+                  "cycles: no packet buffer left (in use %d before, %d after)"
+                  % (mb0, st["mbuf_in_use"]))
+        r = h.ssh_run(srv, env, "echo still-here")
+        res.check(r.returncode == 0 and r.stdout == b"still-here\n",
+                  "cycles: a session still works afterwards: %s" % h.describe(r))
+
+
+def t_impair(args, env, res):
+    size = parse_size(args.impair_size)
+    with server(args, "dp-impair", extra=['DataImpair "%s"' % IMPAIR]) as srv, \
+            tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o755)
+        src = os.path.join(tmp, "src")
+        with open(src, "wb") as f:
+            for _ in range(size >> 20):
+                f.write(os.urandom(1 << 20))
+        want = hashlib.sha256(open(src, "rb").read()).hexdigest()
+        remote = "/tmp/dssh-dp-impair-%d" % os.getpid()
+        st0 = tel(srv).stats()
+        t0 = time.time()
+        with open(src, "rb") as f:
+            argv = h.ssh_argv(srv, env, command="cat > %s; sha256sum %s" % (remote, remote),
+                              opts=["Ciphers=aes128-gcm@openssh.com"])
+            r = subprocess.run(argv, stdin=f, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=1500)
+        up = time.time() - t0
+        res.check(r.returncode == 0 and r.stdout.decode().split()[:1] == [want],
+                  "impair: %d MiB up byte-exact: %s" % (size >> 20, h.describe(r)))
+        t0 = time.time()
+        argv = h.ssh_argv(srv, env, command="cat %s; rm -f %s" % (remote, remote),
+                          opts=["Ciphers=chacha20-poly1305@openssh.com"])
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=1500)
+        down = time.time() - t0
+        got = hashlib.sha256(r.stdout).hexdigest()
+        res.check(r.returncode == 0 and got == want,
+                  "impair: %d MiB down byte-exact (%d bytes back)" % (size >> 20, len(r.stdout)))
+        st = tel(srv).stats()
+        d = {k: st[k] - st0.get(k, 0) for k in st if k.startswith(("impair_", "tcp_"))}
+        h.log("# impair %s: %d MiB up %.1f s (%.2f MB/s), down %.1f s (%.2f MB/s); %s"
+              % (IMPAIR, size >> 20, up, size / up / 1e6, down, size / down / 1e6, d))
+        res.check(d["impair_dropped"] > 0 and d["impair_duplicated"] > 0 and
+                  d["impair_reordered"] > 0 and d["impair_delayed"] > 0,
+                  "impair: the stage dropped, duplicated, reordered and delayed frames")
+        res.check(d["tcp_retransmits"] > 0, "impair: our TCP retransmitted what was lost (%d)"
+                  % d["tcp_retransmits"])
+
+
+def t_sigterm(args, env, res):
+    srv = server(args, "dp-term")
+    try:
+        srv.start()
+        argv = h.ssh_argv(srv, env, command="echo up; sleep 60")
+        cli = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL)
+        line = cli.stdout.readline()
+        res.check(line == b"up\n", "sigterm: session open (%r)" % line)
+        prefix = srv.eal_prefix
+        os.kill(srv.proc.pid, signal.SIGTERM)
+        try:
+            rc = srv.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            rc = None
+        text = srv.log_text()
+        res.check(rc == 0 and "data plane stopped" in text,
+                  "sigterm: dsshd exits 0 with a session open (rc %s)" % rc)
+        try:
+            crc = cli.wait(30)
+        except subprocess.TimeoutExpired:
+            cli.kill()
+            crc = None
+        res.check(crc is not None and crc != 0, "sigterm: the client saw the end (rc %s)" % crc)
+        left = os.path.exists("/var/run/dpdk/%s" % prefix) or \
+            any(prefix in f for f in os.listdir("/dev/hugepages")) \
+            if os.path.isdir("/dev/hugepages") else os.path.exists("/var/run/dpdk/%s" % prefix)
+        res.check(not left, "sigterm: no EAL runtime or hugepage files left")
+    finally:
+        srv.cleanup()
+
+
+class Res:
+    def __init__(self):
+        self.failed = []
+        self.n = 0
+
+    def check(self, ok, msg):
+        self.n += 1
+        h.log("%s %s" % ("ok  " if ok else "FAIL", msg))
+        if not ok:
+            self.failed.append(msg)
+        return ok
+
+
+def body(args, env):
+    for tool in ("ip", "ethtool"):
+        if shutil.which(tool) is None:
+            h.skip("%s not installed" % tool)
+    res = Res()
+    tests = {"exec": t_exec, "concurrent": t_concurrent, "cycles": t_cycles,
+             "impair": t_impair, "sigterm": t_sigterm}
+    for name in args.tests.split(","):
+        h.log("== %s" % name)
+        try:
+            tests[name](args, env, res)
+        except h.TestFailure as e:
+            res.check(False, "%s: %s" % (name, e))
+        except Exception as e:  # a harness error is a failure, after cleanup ran
+            res.check(False, "%s: harness error %r" % (name, e))
+    h.log("%d passed, %d failed" % (res.n - len(res.failed), len(res.failed)))
+    if res.failed:
+        raise h.TestFailure("; ".join(res.failed[:5]))
+
+
+def add_args(p):
+    p.add_argument("--tests", default=",".join(ALL))
+    p.add_argument("--impair-size", default="64M", help="bytes each way under impairment")
+
+
+if __name__ == "__main__":
+    h.main(__doc__.strip().splitlines()[0], body, add_args)
