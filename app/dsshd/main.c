@@ -250,6 +250,8 @@ dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 	dp->conf.prefix_len = (uint8_t)cfg->data_prefixlen;
 	dp->conf.gateway = cfg->data_gateway ? ntohl(cfg->data_gw.s_addr) : 0;
 	dp->conf.n_data_cores = cfg->data_cores > 0 ? (unsigned)cfg->data_cores : 1;
+	if (cfg->data_impair != NULL && dssh_impair_parse(cfg->data_impair, &dp->conf.impair) != 0)
+		return DSSH_ERR_CONFIG;     /* checked when the config was read */
 	/* SSH on the data plane: the same Port(s) on DataAddress. */
 	if (dssh_dpdk_hub_new(DP_MAX_STREAMS, DP_STREAM_PIPE, &dp->hub) != 0)
 		return DSSH_ERR_ALLOC;

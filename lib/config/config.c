@@ -11,6 +11,7 @@
 
 #include "dssh_build_config.h"
 #include "dssh_config.h"
+#include "dssh_impair.h"
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_util.h"
@@ -24,7 +25,7 @@ enum opcode {
 	O_ALLOWUSERS, O_DENYUSERS, O_MAXAUTHTRIES, O_GRACE, O_ALIVEINT,
 	O_ALIVEMAX, O_ACCEPTENV, O_SUBSYSTEM, O_REKEY, O_LOGLEVEL, O_USEPAM,
 	O_PIDFILE, O_STRICTMODES, O_MAXSTARTUPS, O_PRINTMOTD, O_ENGINE,
-	O_DATAPLANE, O_DPDKARGS, O_DATAADDR, O_DATAGW, O_DATACORES,
+	O_DATAPLANE, O_DPDKARGS, O_DATAADDR, O_DATAGW, O_DATACORES, O_DATAIMPAIR,
 	O_PERMITUSERENV,
 };
 
@@ -67,6 +68,7 @@ static const struct {
 	{ "dataaddress", O_DATAADDR },
 	{ "datagateway", O_DATAGW },
 	{ "datacores", O_DATACORES },
+	{ "dataimpair", O_DATAIMPAIR },
 	{ "permituserenvironment", O_PERMITUSERENV },
 };
 
@@ -180,6 +182,7 @@ dssh_config_free(struct dssh_config *cfg)
 	free(cfg->max_startups);
 	free(cfg->crypto_engine);
 	free(cfg->dpdk_args);
+	free(cfg->data_impair);
 	free(cfg->data_address);
 	free(cfg->data_gateway);
 	dssh_config_init(cfg);
@@ -815,6 +818,16 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 	}
 	case O_DATACORES:
 		return set_int(c, &cfg->data_cores, argc, argv, 1, 1024);
+	case O_DATAIMPAIR: {
+		struct dssh_impair_conf ic;
+
+		if (argc != 1)
+			return cerr(c, "DataImpair takes exactly one (quoted) argument");
+		if (dssh_impair_parse(argv[0], &ic) != 0)
+			return cerr(c, "bad DataImpair \"%s\" (e.g. \"loss=2%%,reorder=5%%,dup=1%%,"
+			    "delay=10ms,jitter=5ms,seed=1\" or \"off\")", argv[0]);
+		return set_str(c, &cfg->data_impair, argc, argv);
+	}
 	case O_PERMITUSERENV:
 		return set_yesno(c, &cfg->permit_user_environment, argc, argv);
 	}
@@ -1348,6 +1361,7 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 		fprintf(f, "dataplane %s\n",
 		    cfg->data_plane == DSSH_DATA_PLANE_DPDK ? "dpdk" : "kernel");
 	dump_str(f, "dpdkargs", cfg->dpdk_args);
+	dump_str(f, "dataimpair", cfg->data_impair);
 	dump_str(f, "dataaddress", cfg->data_address);
 	dump_str(f, "datagateway", cfg->data_gateway);
 	fprintf(f, "datacores %d\n", cfg->data_cores);

@@ -136,6 +136,7 @@ struct dssh_config {
 	char *data_gateway;
 	struct in_addr data_gw;
 	int data_cores;
+	char *data_impair;              /* DataImpair spec (dssh_impair.h), or NULL */
 	int permit_user_environment;
 };
 

@@ -77,6 +77,8 @@ struct dp_tcp_pub {
 	uint64_t tcp_echo_bytes;        /* bytes echoed by the built-in service */
 	uint64_t stream_opened, stream_refused, stream_closed, stream_gone, stream_active;
 	uint64_t stream_rx_bytes, stream_tx_bytes;   /* to / from the control thread */
+	uint64_t impair_in, impair_dropped, impair_duplicated, impair_reordered;
+	uint64_t impair_delayed, impair_overflow, impair_held;   /* rx and tx stages */
 };
 
 /* Published copy of the counters: written by the core with relaxed atomic stores, read by telemetry. */
@@ -97,6 +99,7 @@ struct dp_core {
 	struct dssh_tcp_stack *tcp;
 	uint16_t echo_port;       /* 0: no echo service */
 	bool has_streams;         /* stream service (dsshd's SSH) on stream_ports */
+	struct dssh_impair *rx_imp, *tx_imp;   /* NULL: no impairment */
 	struct dp_streams streams;
 	uint64_t now_us;          /* the clock of the current poll */
 	uint64_t tcp_active, tcp_tx_held, tcp_tx_failed, tcp_echo_bytes;
@@ -178,6 +181,20 @@ dp_tcp_collect(const struct dp_core *c, struct dp_tcp_pub *t)
 	t->stream_active = c->streams.active;
 	t->stream_rx_bytes = c->streams.rx_bytes;
 	t->stream_tx_bytes = c->streams.tx_bytes;
+	for (int k = 0; k < 2; k++) {
+		struct dssh_impair_stats is;
+
+		if ((k == 0 ? c->rx_imp : c->tx_imp) == NULL)
+			continue;
+		dssh_impair_get_stats(k == 0 ? c->rx_imp : c->tx_imp, &is);
+		t->impair_in += is.in;
+		t->impair_dropped += is.dropped;
+		t->impair_duplicated += is.duplicated;
+		t->impair_reordered += is.reordered;
+		t->impair_delayed += is.delayed;
+		t->impair_overflow += is.overflow;
+		t->impair_held += is.held;
+	}
 }
 
 static void
@@ -200,11 +217,37 @@ dp_publish(struct dp_core *c)
 		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
 }
 
+/* Impairment stage callbacks: packets are mbufs. */
+static void
+dp_imp_free(void *arg, void *pkt)
+{
+	(void)arg;
+	rte_pktmbuf_free(pkt);
+}
+
+static void *
+dp_imp_dup(void *arg, void *pkt)
+{
+	struct dp_core *c = arg;
+
+	return rte_pktmbuf_copy(pkt, c->mp, 0, UINT32_MAX);
+}
+
+/* Frames queued for TX go through the stage; what it releases now goes out. */
+static void
+dp_tx_impair(struct dp_core *c)
+{
+	dssh_impair_push_burst(c->tx_imp, (void *const *)c->txq, c->ntx, c->now_us);
+	c->ntx = dssh_impair_pop(c->tx_imp, c->now_us, (void **)c->txq, DP_TXQ_MAX);
+}
+
 static void
 dp_tx_flush(struct dp_core *c)
 {
 	uint16_t n;
 
+	if (c->tx_imp != NULL)
+		dp_tx_impair(c);
 	if (c->ntx == 0)
 		return;
 	n = rte_eth_tx_burst(c->port, c->queue, c->txq, (uint16_t)c->ntx);
@@ -400,6 +443,11 @@ dp_core_loop(void *arg)
 
 		c->now_us = dp_now_us(dp);
 		now = c->now_us / 1000;
+		if (c->rx_imp != NULL) {
+			/* Received frames wait in the stage; those due now go on. */
+			dssh_impair_push_burst(c->rx_imp, (void *const *)pkts, n, c->now_us);
+			n = (uint16_t)dssh_impair_pop(c->rx_imp, c->now_us, (void **)pkts, DP_BURST);
+		}
 		if (n == 0) {
 			c->st.idle_polls++;
 			/*
@@ -464,6 +512,10 @@ dp_core_loop(void *arg)
 	}
 	dp_tx_flush(c);
 	dp_publish(c);
+	/* Frames still held by the stages are freed with them. */
+	dssh_impair_free(c->rx_imp);
+	dssh_impair_free(c->tx_imp);
+	c->rx_imp = c->tx_imp = NULL;
 	return 0;
 }
 
@@ -543,7 +595,9 @@ dp_log_link(struct dp *dp, int *last)
 	X(tcp_rto_expired) X(tcp_fast_retransmits) X(tcp_rst_sent) X(tcp_rst_rcvd) \
 	X(tcp_in_bad) X(tcp_tx_held) X(tcp_tx_failed) X(tcp_echo_bytes) \
 	X(stream_opened) X(stream_refused) X(stream_closed) X(stream_gone) X(stream_active) \
-	X(stream_rx_bytes) X(stream_tx_bytes)
+	X(stream_rx_bytes) X(stream_tx_bytes) \
+	X(impair_in) X(impair_dropped) X(impair_duplicated) X(impair_reordered) \
+	X(impair_delayed) X(impair_overflow) X(impair_held)
 
 static void
 dp_sum(struct dp *dp, int core, struct dp_published *out)
@@ -662,6 +716,27 @@ dp_tel_arp(const char *cmd, const char *params, struct rte_tel_data *d)
 }
 
 /* ---- set-up ---- */
+
+/* The core's RX and TX impairment stages, each with a seed of its own. */
+static int
+dp_impair_setup(struct dp_core *c, const struct dssh_impair_conf *conf)
+{
+	struct dssh_impair_conf ic = *conf;
+	char spec[DSSH_IMPAIR_FORMAT_MAX];
+	int r;
+
+	if (!dssh_impair_enabled(conf))
+		return 0;
+	ic.seed = conf->seed * 4 + c->idx * 2;
+	if ((r = dssh_impair_new(&ic, dp_imp_free, dp_imp_dup, c, &c->rx_imp)) != 0)
+		return r;
+	ic.seed++;
+	if ((r = dssh_impair_new(&ic, dp_imp_free, dp_imp_dup, c, &c->tx_imp)) != 0)
+		return r;
+	(void)dssh_impair_format(conf, spec, sizeof(spec));
+	dssh_info("data core %u: impairment on RX and TX: %s", c->idx, spec);
+	return 0;
+}
 
 static bool
 dp_has_arg(int argc, char **argv, const char *opt)
@@ -1003,6 +1078,8 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 			tc.mss = (uint16_t)((conf->mtu ? conf->mtu : DSSH_NET_MTU_DEFAULT) - 40);
 			if ((r = dssh_tcp_stack_new(&tc, &c->tcp)) != 0)
 				goto out;
+			if ((r = dp_impair_setup(c, &conf->impair)) != 0)
+				goto out;
 			dp_streams_init(&c->streams, conf->hub, i);
 			for (unsigned k = 0; conf->hub != NULL && k < conf->n_stream_ports; k++) {
 				if ((r = dssh_tcp_listen(c->tcp, conf->ipv4_addr, conf->stream_ports[k])) != 0)
@@ -1089,6 +1166,8 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 		dssh_error("port %u close: %s", dp.port, rte_strerror(-ret));
 	if (dp.cores != NULL) {
 		for (i = 0; i < dp.ncores; i++) {
+			dssh_impair_free(dp.cores[i].rx_imp);
+			dssh_impair_free(dp.cores[i].tx_imp);
 			dssh_net_ctx_free(dp.cores[i].net);
 			dssh_tcp_stack_free(dp.cores[i].tcp);
 			rte_ring_free(dp.cores[i].to_ctrl);

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dssh_impair.h"
+
 struct dssh_dpdk_hub;
 
 struct dssh_dpdk_conf {
@@ -47,6 +49,14 @@ struct dssh_dpdk_conf {
 	struct dssh_dpdk_hub *hub;
 	uint16_t stream_ports[8];
 	unsigned n_stream_ports;
+	/*
+	 * Impairment (dssh_impair.h; all zero: none): applied on every data
+	 * core to received frames before the stack sees them and to frames
+	 * before they are transmitted, each direction with its own seeded
+	 * stage. For tests of TCP under loss, reordering, duplication and
+	 * delay, and for operators reproducing bad networks.
+	 */
+	struct dssh_impair_conf impair;
 };
 
 /*

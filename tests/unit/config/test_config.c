@@ -112,6 +112,7 @@ test_every_keyword(void)
 		"DataAddress 192.0.2.10/24",
 		"DataGateway 192.0.2.1",
 		"DataCores 2",
+		"DataImpair \"loss=2%,reorder=5%,dup=1%,delay=10ms,jitter=5ms,seed=42\"",
 		"PermitUserEnvironment yes",
 	};
 
@@ -289,6 +290,10 @@ test_errors(void)
 	expect_err("DataAddress 1.2.3/8", "bad DataAddress");
 	expect_err("DataGateway 1.2.3.256", "bad DataGateway");
 	expect_err("DataCores 0", "bad number");
+	expect_err("DataImpair \"loss=101%\"", "bad DataImpair");
+	expect_err("DataImpair \"delay=1ms,jitter=2ms\"", "bad DataImpair");
+	expect_err("DataImpair \"loss=2\"", "bad DataImpair");
+	expect_err("DataImpair loss=2% delay=1ms", "exactly one");
 	expect_err("MaxStartups 10:30", "bad MaxStartups");
 	expect_err("MaxStartups 100:30:10", "bad MaxStartups");
 	expect_err("Subsystem sftp", "needs a name and a command");
