@@ -51,7 +51,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: dsshd [-DdeTt] [-f config_file] [-o option] [-p port]\n");
+	    "usage: dsshd [-DdeTt] [-f config_file] [-o option] [-p port] [-- EAL arguments]\n");
 	exit(1);
 }
 
@@ -223,8 +223,8 @@ dataplane_thread(void *arg)
 
 	dp->result = dssh_dpdk_dataplane_run(&dp->conf, &dp->stop);
 	if (dp->result != 0)
-		dssh_error("DPDK data plane could not run (%s): serving on kernel sockets only",
-		    dssh_err_str(dp->result));
+		dssh_error("DPDK data plane could not run (%s, see above): serving on kernel "
+		    "sockets only", dssh_err_str(dp->result));
 	return NULL;
 }
 
@@ -250,6 +250,9 @@ dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 	dp->conf.prefix_len = (uint8_t)cfg->data_prefixlen;
 	dp->conf.gateway = cfg->data_gateway ? ntohl(cfg->data_gw.s_addr) : 0;
 	dp->conf.n_data_cores = cfg->data_cores > 0 ? (unsigned)cfg->data_cores : 1;
+	dp->conf.mtu = cfg->data_mtu > 0 ? (uint16_t)cfg->data_mtu : 0;
+	dp->conf.busy_poll = cfg->data_busy_poll == 1;
+	dp->conf.sw_csum = cfg->data_offload == 0;
 	if (cfg->data_impair != NULL && dssh_impair_parse(cfg->data_impair, &dp->conf.impair) != 0)
 		return DSSH_ERR_CONFIG;     /* checked when the config was read */
 	/* SSH on the data plane: the same Port(s) on DataAddress. */
@@ -360,8 +363,24 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind < argc)
-		usage();
+	/* As DPDK applications do: EAL arguments after "--" (they replace DpdkArgs). */
+	char *eal_args = NULL;
+
+	if (optind < argc) {
+		size_t len = 1;
+
+		if (strcmp(argv[optind - 1], "--") != 0)
+			usage();
+		for (int i = optind; i < argc; i++)
+			len += strlen(argv[i]) + 1;
+		if ((eal_args = calloc(1, len)) == NULL)
+			dssh_fatal("out of memory");
+		for (int i = optind; i < argc; i++) {
+			strcat(eal_args, argv[i]);
+			if (i + 1 < argc)
+				strcat(eal_args, " ");
+		}
+	}
 	dssh_log_init("dsshd", debug ? DSSH_LOG_DEBUG1 : DSSH_LOG_INFO, to_stderr || foreground);
 
 	memset(&hk, 0, sizeof(hk));
@@ -382,6 +401,10 @@ main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 			exit(1);
 		}
+	}
+	if (eal_args != NULL) {
+		free(cfg.dpdk_args);
+		cfg.dpdk_args = eal_args;
 	}
 	/* -p replaces the configuration's Port lines, as in sshd. */
 	if (nports > 0) {

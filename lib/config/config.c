@@ -25,7 +25,7 @@ enum opcode {
 	O_ALLOWUSERS, O_DENYUSERS, O_MAXAUTHTRIES, O_GRACE, O_ALIVEINT,
 	O_ALIVEMAX, O_ACCEPTENV, O_SUBSYSTEM, O_REKEY, O_LOGLEVEL, O_USEPAM,
 	O_PIDFILE, O_STRICTMODES, O_MAXSTARTUPS, O_PRINTMOTD, O_ENGINE,
-	O_DATAPLANE, O_DPDKARGS, O_DATAADDR, O_DATAGW, O_DATACORES, O_DATAIMPAIR,
+	O_DATAPLANE, O_DPDKARGS, O_DATAADDR, O_DATAGW, O_DATACORES, O_DATAIMPAIR, O_DATAMTU, O_DATAPOLL, O_DATAOFFLOAD,
 	O_PERMITUSERENV,
 };
 
@@ -69,6 +69,9 @@ static const struct {
 	{ "datagateway", O_DATAGW },
 	{ "datacores", O_DATACORES },
 	{ "dataimpair", O_DATAIMPAIR },
+	{ "datamtu", O_DATAMTU },
+	{ "datapoll", O_DATAPOLL },
+	{ "dataoffload", O_DATAOFFLOAD },
 	{ "permituserenvironment", O_PERMITUSERENV },
 };
 
@@ -145,6 +148,9 @@ dssh_config_init(struct dssh_config *cfg)
 	cfg->data_plane = -1;
 	cfg->data_prefixlen = -1;
 	cfg->data_cores = -1;
+	cfg->data_mtu = -1;
+	cfg->data_busy_poll = -1;
+	cfg->data_offload = -1;
 	cfg->permit_user_environment = -1;
 }
 
@@ -818,6 +824,22 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 	}
 	case O_DATACORES:
 		return set_int(c, &cfg->data_cores, argc, argv, 1, 1024);
+	case O_DATAOFFLOAD:
+		return set_yesno(c, &cfg->data_offload, argc, argv);
+	case O_DATAPOLL:
+		if (argc != 1)
+			return cerr(c, "DataPoll takes exactly one argument");
+		if (strcasecmp(argv[0], "adaptive") == 0)
+			v = 0;
+		else if (strcasecmp(argv[0], "busy") == 0)
+			v = 1;
+		else
+			return cerr(c, "unsupported DataPoll \"%s\" (adaptive or busy)", argv[0]);
+		if (cfg->data_busy_poll == -1)
+			cfg->data_busy_poll = v;
+		return 0;
+	case O_DATAMTU:
+		return set_int(c, &cfg->data_mtu, argc, argv, 576, 9000);
 	case O_DATAIMPAIR: {
 		struct dssh_impair_conf ic;
 
@@ -1266,6 +1288,9 @@ dssh_config_finalize(struct dssh_config *cfg,
 		return DSSH_ERR_ALLOC;
 	DEF(cfg->data_plane, DSSH_DATA_PLANE_KERNEL);
 	DEF(cfg->data_cores, 1);
+	DEF(cfg->data_mtu, 1500);
+	DEF(cfg->data_busy_poll, 0);
+	DEF(cfg->data_offload, 1);
 	DEF(cfg->permit_user_environment, 0);
 	return 0;
 }
@@ -1362,6 +1387,9 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 		    cfg->data_plane == DSSH_DATA_PLANE_DPDK ? "dpdk" : "kernel");
 	dump_str(f, "dpdkargs", cfg->dpdk_args);
 	dump_str(f, "dataimpair", cfg->data_impair);
+	fprintf(f, "datamtu %d\n", cfg->data_mtu);
+	fprintf(f, "dataoffload %s\n", cfg->data_offload ? "yes" : "no");
+	fprintf(f, "datapoll %s\n", cfg->data_busy_poll == 1 ? "busy" : "adaptive");
 	dump_str(f, "dataaddress", cfg->data_address);
 	dump_str(f, "datagateway", cfg->data_gateway);
 	fprintf(f, "datacores %d\n", cfg->data_cores);

@@ -136,6 +136,9 @@ struct dssh_config {
 	char *data_gateway;
 	struct in_addr data_gw;
 	int data_cores;
+	int data_offload;               /* DataOffload: checksum offloads and TSO where offered */
+	int data_busy_poll;             /* DataPoll busy (1) or adaptive (0) */
+	int data_mtu;                   /* DataMTU: the data port's MTU (576..9000) */
 	char *data_impair;              /* DataImpair spec (dssh_impair.h), or NULL */
 	int permit_user_environment;
 };

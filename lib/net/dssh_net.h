@@ -162,6 +162,19 @@ void dssh_net_tick(struct dssh_net_ctx *ctx, uint64_t now_ms);
 int dssh_net_ip_output(struct dssh_net_ctx *ctx, uint32_t dst, uint8_t proto,
     const uint8_t *payload, size_t len, uint64_t now_ms);
 
+/*
+ * For drivers that build frames in their own buffers (straight into mbufs,
+ * TSO super-frames): the Ethernet and IPv4 headers for an l4_len-byte
+ * payload to dst (l4_len may exceed the MTU for TSO; the NIC fixes each
+ * segment's length). *flags gets DSSH_NET_TX_* as for the tx callback.
+ * Counted as sent. DSSH_ERR_AGAIN when the next hop is not resolved yet
+ * (resolution is started; nothing is held: the caller drops or retries),
+ * DSSH_ERR_NOT_FOUND when there is no route.
+ */
+#define DSSH_NET_IPV4_HDRS (DSSH_NET_ETH_HLEN + 20)
+int dssh_net_ip_header(struct dssh_net_ctx *ctx, uint32_t dst, uint8_t proto, size_t l4_len,
+    uint8_t hdr[DSSH_NET_IPV4_HDRS], unsigned *flags, uint64_t now_ms);
+
 /* ARP cache. lookup: 0 and *mac when resolved, DSSH_ERR_NOT_FOUND otherwise. */
 int dssh_net_arp_lookup(const struct dssh_net_ctx *ctx, uint32_t ip, uint8_t mac[6]);
 /* Starts (or keeps) resolving ip: 0 when already resolved, DSSH_ERR_AGAIN while pending. */

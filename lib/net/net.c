@@ -160,6 +160,52 @@ dssh_net_start(struct dssh_net_ctx *ctx, uint64_t now_ms)
 	return 0;
 }
 
+/* IPv4 header (DF, TTL 64) for a datagram of tot bytes; checksum per offload. */
+static unsigned
+ip_header(struct dssh_net_ctx *ctx, uint8_t *ip, uint32_t dst, uint8_t proto, size_t tot)
+{
+	ip[0] = 0x45;
+	ip[1] = 0;
+	dssh_net_put16(ip + 2, (uint16_t)tot);
+	/* DF is always set, so the ID only needs to differ between datagrams for diagnosis. */
+	dssh_net_put16(ip + 4, ctx->ip_id++);
+	dssh_net_put16(ip + 6, IPV4_DF);
+	ip[8] = IP_TTL_OUT;
+	ip[9] = proto;
+	dssh_net_put16(ip + 10, 0);
+	dssh_put_u32be(ip + 12, ctx->conf.ip);
+	dssh_put_u32be(ip + 16, dst);
+	if (ctx->conf.tx_ip_csum_offload)
+		return DSSH_NET_TX_IP_CSUM;
+	dssh_net_put16(ip + 10, dssh_net_csum_fold(dssh_net_csum_partial(ip, IPV4_HLEN, 0)));
+	return 0;
+}
+
+int
+dssh_net_ip_header(struct dssh_net_ctx *ctx, uint32_t dst, uint8_t proto, size_t l4_len,
+    uint8_t hdr[DSSH_NET_IPV4_HDRS], unsigned *flags, uint64_t now_ms)
+{
+	uint8_t mac[6];
+	uint32_t nh;
+	size_t tot = IPV4_HLEN + l4_len;
+
+	if (tot > UINT16_MAX)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	if ((nh = dssh_net_next_hop(ctx, dst)) == 0)
+		return dssh_net_drop(ctx, DSSH_NET_DROP_TX_NO_ROUTE, DSSH_ERR_NOT_FOUND);
+	if (dssh_net_arp_lookup(ctx, nh, mac) != 0) {
+		(void)dssh_net_arp_resolve(ctx, nh, now_ms);
+		return DSSH_ERR_AGAIN;
+	}
+	memcpy(hdr, mac, 6);
+	memcpy(hdr + 6, ctx->conf.mac, 6);
+	dssh_net_put16(hdr + 12, DSSH_NET_ETHERTYPE_IPV4);
+	*flags = ip_header(ctx, hdr + DSSH_NET_ETH_HLEN, dst, proto, tot);
+	ctx->st.tx_frames++;
+	ctx->st.tx_bytes += DSSH_NET_ETH_HLEN + tot;
+	return 0;
+}
+
 /* Sends the len-byte payload already at txbuf + 14 + 20 as an IPv4 datagram. */
 static int
 ip_output_inplace(struct dssh_net_ctx *ctx, uint32_t dst, uint8_t proto, size_t len,
@@ -175,21 +221,7 @@ ip_output_inplace(struct dssh_net_ctx *ctx, uint32_t dst, uint8_t proto, size_t 
 		return DSSH_ERR_INVALID_ARGUMENT;
 	if ((nh = dssh_net_next_hop(ctx, dst)) == 0)
 		return dssh_net_drop(ctx, DSSH_NET_DROP_TX_NO_ROUTE, DSSH_ERR_NOT_FOUND);
-	ip[0] = 0x45;
-	ip[1] = 0;
-	dssh_net_put16(ip + 2, (uint16_t)tot);
-	/* DF is always set, so the ID only needs to differ between datagrams for diagnosis. */
-	dssh_net_put16(ip + 4, ctx->ip_id++);
-	dssh_net_put16(ip + 6, IPV4_DF);
-	ip[8] = IP_TTL_OUT;
-	ip[9] = proto;
-	dssh_net_put16(ip + 10, 0);
-	dssh_put_u32be(ip + 12, ctx->conf.ip);
-	dssh_put_u32be(ip + 16, dst);
-	if (ctx->conf.tx_ip_csum_offload)
-		flags |= DSSH_NET_TX_IP_CSUM;
-	else
-		dssh_net_put16(ip + 10, dssh_net_csum_fold(dssh_net_csum_partial(ip, IPV4_HLEN, 0)));
+	flags = ip_header(ctx, ip, dst, proto, tot);
 	if (dssh_net_arp_lookup(ctx, nh, mac) != 0)
 		return dssh_net_arp_hold(ctx, nh, tot, flags, now_ms);
 	dssh_net_eth_header(ctx, mac, DSSH_NET_ETHERTYPE_IPV4);

@@ -195,6 +195,33 @@ handle_disconnect(struct dssh_conn *c, struct dssh_buf *m)
 	return DSSH_ERR_CONN_CLOSED;
 }
 
+/*
+ * RFC 4253 11.3: boolean always_display, string message, string language.
+ * Logged (printable ASCII only), never shown to anyone; a message that does
+ * not parse is a protocol error, as in OpenSSH.
+ */
+static int
+handle_debug(struct dssh_conn *c, struct dssh_buf *m)
+{
+	bool display = false;
+	const uint8_t *msg = NULL, *lang = NULL;
+	size_t mlen = 0, llen = 0, i;
+	char clean[201];
+
+	if (dssh_buf_get_bool(m, &display) != 0 ||
+	    dssh_buf_get_string_direct(m, &msg, &mlen) != 0 ||
+	    dssh_buf_get_string_direct(m, &lang, &llen) != 0) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "malformed debug message");
+		return DSSH_ERR_INVALID_FORMAT;
+	}
+	for (i = 0; i < mlen && i < sizeof(clean) - 1; i++)
+		clean[i] = msg[i] >= 0x20 && msg[i] < 0x7f ? (char)msg[i] : '?';
+	clean[i] = '\0';
+	dssh_debug("%s: remote debug message%s: %s%s", c->log_id,
+	    display ? " (always_display)" : "", clean, mlen > i ? "..." : "");
+	return 0;
+}
+
 static bool
 is_kex_msg(uint8_t type)
 {
@@ -229,8 +256,9 @@ dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
 		return DSSH_ERR_PROTOCOL;
 	}
 	switch (type) {
-	case SSH_MSG_IGNORE:
 	case SSH_MSG_DEBUG:
+		return handle_debug(c, m);
+	case SSH_MSG_IGNORE:
 	case SSH_MSG_UNIMPLEMENTED:
 		return 0;
 	case SSH_MSG_SERVICE_REQUEST:

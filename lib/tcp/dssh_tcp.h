@@ -62,6 +62,14 @@ struct dssh_tcp_conf {
 	uint32_t challenge_ack_per_s;  /* RFC 5961 section 7 rate limit */
 	bool tx_csum_offload;      /* leave the pseudo-header sum in the checksum field */
 	/*
+	 * TCP segmentation offload: 0 = off. Otherwise dssh_tcp_output may
+	 * return data segments of up to tso_max payload bytes (also capped so
+	 * that the IPv4 total length fits 16 bits) with tso_mss set; the NIC
+	 * cuts them into tso_mss-sized wire segments. Requires tx_csum_offload
+	 * (dssh_tcp_stack_new refuses it otherwise): see dssh_tcp_seg_out.
+	 */
+	uint32_t tso_max;
+	/*
 	 * Ephemeral port choice for dssh_tcp_connect(lport = 0): when set, only
 	 * ports it accepts are used, e.g. those whose RSS hash of the reply
 	 * 4-tuple lands on this core's RX queue. NULL: any free port.
@@ -102,6 +110,23 @@ struct dssh_tcp_seg_in {
 int dssh_tcp_input(struct dssh_tcp_stack *stack, const struct dssh_tcp_seg_in *seg,
     uint64_t now_us);
 
+/*
+ * The checksum field of hdr holds the full TCP checksum, or with
+ * conf.tx_csum_offload the folded, non-inverted IPv4 pseudo-header sum the
+ * NIC completes (the value rte_ipv4_phdr_cksum() gives), in network order:
+ *  - tso_mss == 0: the sum includes the TCP length (hdr_len + len), for
+ *    RTE_MBUF_F_TX_TCP_CKSUM;
+ *  - tso_mss != 0: the sum WITHOUT the length, as rte_ipv4_phdr_cksum()
+ *    computes it when RTE_MBUF_F_TX_TCP_SEG is set: the NIC adds the length
+ *    of each wire segment it cuts.
+ *
+ * TSO (conf.tso_max != 0): a segment with tso_mss != 0 carries more than
+ * one MSS of payload; the driver sets RTE_MBUF_F_TX_TCP_SEG with
+ * tso_segsz = tso_mss, l4_len = hdr_len. Its len is a multiple of tso_mss
+ * except when the segment ends the queued data. Every wire segment repeats
+ * hdr (options included: timestamps only, never SACK blocks); the NIC
+ * advances the sequence number and clears FIN and PSH on all but the last.
+ */
 struct dssh_tcp_seg_out {
 	uint32_t saddr, daddr;     /* host order */
 	uint8_t hdr[60];           /* TCP header incl. options, checksum filled */
@@ -110,6 +135,7 @@ struct dssh_tcp_seg_out {
 	const uint8_t *pay[2];
 	uint32_t pay_len[2];
 	uint32_t len;              /* total payload bytes */
+	uint16_t tso_mss;          /* 0, or payload bytes per wire segment (TSO) */
 	struct dssh_tcp_conn *conn; /* NULL for stack replies (RST, SYN cookie) */
 };
 
@@ -206,6 +232,7 @@ struct dssh_tcp_stats {
 	uint64_t zwp_sent, keepalive_sent;
 	uint64_t conns_opened, conns_closed, conns_reset, conns_timedout;
 	uint64_t ctl_queue_full;
+	uint64_t tso_segs;         /* segments out with tso_mss != 0 (also in out_segs) */
 };
 void dssh_tcp_get_stats(const struct dssh_tcp_stack *stack, struct dssh_tcp_stats *st);
 

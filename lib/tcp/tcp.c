@@ -56,6 +56,7 @@ void dssh_tcp_conf_default(struct dssh_tcp_conf *conf)
 	conf->ooo_max_ranges = 16;
 	conf->challenge_ack_per_s = 1000;
 	conf->tx_csum_offload = false;
+	conf->tso_max = 0;                  /* the driver turns TSO on when the NIC has it */
 }
 
 const char *dssh_tcp_state_name(enum dssh_tcp_state s)
@@ -329,6 +330,9 @@ int dssh_tcp_stack_new(const struct dssh_tcp_conf *conf, struct dssh_tcp_stack *
 	    conf->rto_min_us == 0 || conf->rto_max_us < conf->rto_min_us || conf->delack_segs == 0 ||
 	    conf->max_conns > (1u << 24) || conf->sndbuf > (1u << 30) || conf->rcvbuf > (1u << 30))
 		return DSSH_ERR_INVALID_ARGUMENT;
+	/* a TSO segment's checksum can only be finished by the NIC, per wire segment */
+	if (conf->tso_max != 0 && !conf->tx_csum_offload)
+		return DSSH_ERR_INVALID_ARGUMENT;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return DSSH_ERR_ALLOC;
 	s->conf = *conf;
@@ -432,13 +436,17 @@ static void seg_finish(struct dssh_tcp_stack *s, struct dssh_tcp_seg_out *o)
 	uint16_t ck;
 
 	if (s->conf.tx_csum_offload) {
-		ck = (uint16_t)dssh_tcp_pseudo_sum(o->saddr, o->daddr, o->hdr_len + o->len);
+		/* TSO: the NIC adds each wire segment's length itself (see dssh_tcp.h) */
+		ck = (uint16_t)dssh_tcp_pseudo_sum(o->saddr, o->daddr,
+		    o->tso_mss != 0 ? 0 : o->hdr_len + o->len);
 	} else {
 		ck = dssh_tcp_checksum(o->saddr, o->daddr, o->hdr, o->hdr_len,
 		    (const uint8_t *const *)o->pay, o->pay_len, o->npay);
 	}
 	put16(o->hdr + 16, ck);
 	s->st.out_segs++;
+	if (o->tso_mss != 0)
+		s->st.tso_segs++;
 }
 
 /* Fixed part of a header; returns a pointer to where options go. */
@@ -595,7 +603,9 @@ static void emit(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint32_t s
 		if (c->sack_ok && c->ooo_n > 0 && (flags & DSSH_TCP_ACK)) {
 			unsigned room = c->ts_ok ? 3 : 4;
 
-			/* on data segments, only the SACK blocks that fit in the MSS */
+			/* on data segments, only the SACK blocks that fit in the MSS;
+			 * none on a TSO segment (len > mss): the NIC copies the
+			 * options into every full-MSS wire segment */
 			while (room > 0 && len > 0 && len + 4u + 8u * room > c->mss)
 				room--;
 			nb = sack_blocks(c, blk, room);
@@ -611,6 +621,9 @@ static void emit(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint32_t s
 	hdr_end(o, p);
 	if (len > 0)
 		sbuf_refs(c, o, seq - c->snd_una, len);
+	/* only conn_output hands out more than one MSS, and only with TSO on */
+	if (len > c->mss)
+		o->tso_mss = c->mss;
 	seg_finish(s, o);
 	if (flags & DSSH_TCP_ACK) {
 		c->last_ack_sent = c->rcv_nxt;
@@ -750,8 +763,9 @@ static uint32_t sb_pipe(const struct dssh_tcp_conn *c)
 	return pipe;
 }
 
-/* NextSeg() rule 1: first lost, not yet retransmitted byte. */
-static bool sb_next_lost(const struct dssh_tcp_conn *c, uint32_t *seq, uint32_t *len)
+/* NextSeg() rule 1: first lost, not yet retransmitted byte; at most max bytes. */
+static bool sb_next_lost(const struct dssh_tcp_conn *c, uint32_t max, uint32_t *seq,
+    uint32_t *len)
 {
 	uint32_t a = c->snd_una, i, start;
 
@@ -761,7 +775,7 @@ static bool sb_next_lost(const struct dssh_tcp_conn *c, uint32_t *seq, uint32_t 
 		start = SEQ_MAX(a, c->high_rxt);
 		if (SEQ_LT(start, b) && sb_lost_below(c, i)) {
 			*seq = start;
-			*len = DSSH_MIN(b - start, (uint32_t)c->mss);
+			*len = DSSH_MIN(b - start, max);
 			return true;
 		}
 		a = c->sb[i].end;
@@ -770,6 +784,24 @@ static bool sb_next_lost(const struct dssh_tcp_conn *c, uint32_t *seq, uint32_t 
 }
 
 /* ---- output ---- */
+
+/*
+ * Largest payload of one TSO segment of c, a whole number of MSS: tso_max,
+ * capped so that IPv4 total length (20 + TCP header + payload) fits 16
+ * bits. A TSO segment's options are the timestamp only (emit leaves SACK
+ * blocks off segments longer than the MSS). 0: no TSO for c.
+ */
+static uint32_t tso_cap(const struct dssh_tcp_conn *c)
+{
+	uint32_t cap = c->stack->conf.tso_max;
+	uint32_t lim = 65535u - 40u - (c->ts_ok ? 12u : 0u);
+
+	if (cap == 0)
+		return 0;
+	cap = DSSH_MIN(cap, lim);
+	cap -= cap % c->mss;
+	return cap >= 2u * c->mss ? cap : 0;
+}
 
 static bool synchronized_send(const struct dssh_tcp_conn *c)
 {
@@ -821,7 +853,7 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
     uint64_t now_us, bool *more)
 {
 	unsigned k = 0;
-	uint32_t off, avail, wnd, inflight, usable, len, seq, end_data, pipe;
+	uint32_t off, avail, wnd, inflight, usable, len, seq, end_data, pipe, tso;
 	bool fin_pending;
 
 	*more = false;
@@ -837,6 +869,15 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 				rto_arm(c, now_us);
 		}
 	} else if (synchronized_send(c)) {
+		/*
+		 * TSO (tso != 0) batches what this loop would otherwise send as
+		 * consecutive full-MSS segments with no state change between
+		 * them: same bytes, windows and flags, fewer segments. The fast
+		 * retransmit of the segment at snd_una (rexmit_una) stays one
+		 * MSS; hole retransmissions in SACK recovery, go-back-N after a
+		 * timeout and new data may be TSO segments.
+		 */
+		tso = tso_cap(c);
 		for (;;) {
 			end_data = c->snd_una + c->sq.len;
 			if (c->rexmit_una) {
@@ -856,7 +897,12 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 				pipe = sb_pipe(c);
 				if (pipe + c->mss > c->cwnd)
 					break;
-				if (sb_next_lost(c, &seq, &len)) {
+				/* pipe grows by exactly the bytes resent (HighRxt), so
+				 * n MSS at once equal n rounds of one MSS */
+				if (sb_next_lost(c, tso != 0 ? DSSH_MIN(tso, c->cwnd - pipe) : c->mss,
+				    &seq, &len)) {
+					if (len > c->mss)
+						len -= len % c->mss;   /* the hole's tail on its own */
 					if (k == n)
 						goto full;
 					send_data(c, &segs[k++], seq, len, now_us);
@@ -878,6 +924,18 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 			off = c->snd_nxt - c->snd_una;
 			avail = off < c->sq.len ? c->sq.len - off : 0;
 			len = DSSH_MIN(DSSH_MIN(avail, usable), (uint32_t)c->mss);
+			if (tso != 0 && len == c->mss) {
+				/*
+				 * Whole MSS only, but for a tail that ends the queued
+				 * data with nodelay on: a window-limited tail would
+				 * meet SWS avoidance, and with Nagle a tail always
+				 * waits (the first part of this segment is in flight).
+				 * The next round decides on such a tail alone.
+				 */
+				len = DSSH_MIN(DSSH_MIN(avail, usable), tso);
+				if (len != avail || !c->nodelay)
+					len -= len % c->mss;
+			}
 			fin_pending = c->fin_queued && c->snd_nxt == end_data && !c->fin_sent;
 			if (c->fin_queued && c->fin_sent && c->snd_nxt == end_data &&
 			    SEQ_LT(c->snd_nxt, c->snd_max))
@@ -896,8 +954,10 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 				goto full;
 			seq = c->snd_nxt;
 			if (!c->rtt_timing && seq == c->snd_max && len > 0) {
+				/* time the first MSS only, as without TSO: its ACK
+				 * does not wait for the rest of the burst */
 				c->rtt_timing = true;
-				c->rtt_seq = seq + len;
+				c->rtt_seq = seq + DSSH_MIN(len, (uint32_t)c->mss);
 				c->rtt_start_us = now_us;
 			}
 			send_data(c, &segs[k++], seq, len, now_us);
@@ -1182,15 +1242,22 @@ static int rcv_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64
 		challenge_ack(c, now_us);
 		return -1;
 	}
-	/* SACK blocks update the scoreboard (RFC 2018, RFC 6675) */
+	/*
+	 * SACK blocks update the scoreboard (RFC 2018, RFC 6675). Trimmed at
+	 * snd_una too: a reordered older ACK may carry blocks that snd_una has
+	 * passed, and a scoreboard range below snd_una would make NextSeg()
+	 * pick a "hole" of bytes no longer in the send buffer.
+	 */
 	if (c->sack_ok) {
+		uint32_t lo = SEQ_MAX(ack, c->snd_una);
+
 		for (i = 0; i < h->nsack; i++) {
 			uint32_t st = h->sack[i][0], en = h->sack[i][1];
 
-			if (!SEQ_LT(st, en) || SEQ_LEQ(en, ack) || SEQ_GT(en, c->snd_max))
+			if (!SEQ_LT(st, en) || SEQ_LEQ(en, lo) || SEQ_GT(en, c->snd_max))
 				continue;
-			if (SEQ_LT(st, ack))
-				st = ack;
+			if (SEQ_LT(st, lo))
+				st = lo;
 			sb_add(c, st, en);
 		}
 	}

@@ -11,7 +11,11 @@ SIGTERM shutdown (no tap interface, no hugepage files left).
 tap_tcp runs the data plane's TCP echo service (-e 7) and echoes 1 MiB of
 random bytes over each of 20 kernel TCP connections, byte-exact.
 
-usage: run_net_tests.py path/to/dsshd-dataplane [af_packet|tap|tap_swcsum|tap_2cores|tap_tcp ...]
+tap_huge reserves 2 MiB hugepages (mounting hugetlbfs if needed), runs the
+tap scenario on them and checks every page comes back; the machine's
+hugepage setting is restored afterwards.
+
+usage: run_net_tests.py path/to/dsshd-dataplane [af_packet|tap|tap_swcsum|tap_2cores|tap_tcp|tap_huge ...]
 Needs root, iproute2 and ping; exits 77 (skipped) without them.
 Addresses are in 198.18.0.0/15 only.
 """
@@ -471,7 +475,7 @@ def test_af_packet(binary):
         sh(["ip", "link", "del", vh], check_rc=False)
 
 
-def test_tap(binary, name="tap", subnet=2, opts=(), eal_extra=()):
+def test_tap(binary, name="tap", subnet=2, opts=(), eal_extra=(), want_mem=None):
     tap = "dtap%d%d" % (subnet, PID % 10000)
     peer_ip, our_ip = "198.18.%d.1" % subnet, "198.18.%d.2" % subnet
     prefix = "dssh_%s%d" % (name, PID)
@@ -492,6 +496,9 @@ def test_tap(binary, name="tap", subnet=2, opts=(), eal_extra=()):
             check(name + ": software checksums in use", "IPv4 checksum rx software, tx software" in text)
         else:
             check(name + ": checksum offloads in use", "IPv4 checksum rx offloaded, tx offloaded" in text)
+        if want_mem is None:
+            check(name + ": EAL memory mode logged", "no free hugepages: running with --no-huge"
+                  in text or "--no-huge given" in text or "using hugepages" in text)
         scenario(name, dp, None, tap, peer_ip, our_ip, peer_mac)
         if "-n" in opts:
             st = dp.tel.stats()
@@ -511,6 +518,9 @@ def test_tap(binary, name="tap", subnet=2, opts=(), eal_extra=()):
               str(leftovers(prefix)))
         m = re.search(r"running without hugepages[^\n]*|using hugepages|no free hugepages[^\n]*", text)
         log("# %s EAL memory: %s" % (name, m.group(0) if m else "?"))
+        if want_mem:
+            check(name + ": EAL memory mode logged: " + want_mem,
+                  m is not None and m.group(0).startswith(want_mem), m.group(0) if m else "none")
         m = re.search(r"IPv4 checksum[^\n]*", text)
         log("# %s offloads: %s" % (name, m.group(0) if m else "?"))
     finally:
@@ -529,6 +539,40 @@ def test_tap_2cores(binary):
     ncpu = os.cpu_count() or 1
     lcores = "0@0,1@%d,2@%d" % (min(1, ncpu - 1), min(2, ncpu - 1))
     test_tap(binary, "tap_2cores", 4, ("-n", "2"), ("--lcores=" + lcores,))
+
+
+def hugepages_free():
+    with open("/proc/meminfo") as f:
+        return int(re.search(r"HugePages_Free:\s+(\d+)", f.read()).group(1))
+
+
+def test_tap_huge(binary):
+    """The hugepage path: reserve 2 MiB pages (and mount hugetlbfs if the
+    machine has none mounted), run the tap scenario, check the data plane
+    said it used them and gave every page back; restore what was there."""
+    nr_path = "/proc/sys/vm/nr_hugepages"
+    old_nr = int(open(nr_path).read())
+    mounted = any(" hugetlbfs " in ln for ln in open("/proc/mounts"))
+    mnt = "/dev/hugepages"
+    did_mount = False
+    try:
+        if not mounted:
+            os.makedirs(mnt, exist_ok=True)
+            sh(["mount", "-t", "hugetlbfs", "nodev", mnt])
+            did_mount = True
+        with open(nr_path, "w") as f:
+            f.write(str(max(old_nr, 256)))
+        free0 = hugepages_free()
+        if not check("tap_huge: hugepages reserved", free0 >= 128, "free %d" % free0):
+            return
+        test_tap(binary, "tap_huge", 6, want_mem="using hugepages")
+        check("tap_huge: every hugepage given back", hugepages_free() == free0,
+              "free %d before, %d after" % (free0, hugepages_free()))
+    finally:
+        with open(nr_path, "w") as f:
+            f.write(str(old_nr))
+        if did_mount:
+            sh(["umount", mnt], check_rc=False)
 
 
 TCP_CONNS = 20
@@ -657,7 +701,7 @@ def main():
         return 2
     binary = os.path.abspath(sys.argv[1])
     tests = {"af_packet": test_af_packet, "tap": test_tap, "tap_swcsum": test_tap_swcsum,
-             "tap_2cores": test_tap_2cores, "tap_tcp": test_tap_tcp}
+             "tap_2cores": test_tap_2cores, "tap_tcp": test_tap_tcp, "tap_huge": test_tap_huge}
     modes = sys.argv[2:] or list(tests)
     if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("ping"):
         log("SKIP: needs root, ip and ping")

@@ -15,6 +15,9 @@ clients run (the interop harness's --dataplane af_packet server).
               own impairment stage (DataImpair: loss, reordering,
               duplication, delay with jitter), which the counters must show
   sigterm     SIGTERM with a session open: clean exit, nothing left behind
+  offload     on net_tap (which offers TSO and checksum offloads): 32 MiB each
+              way with TSO and multi-segment mbufs in use, then the same with
+              DataOffload no (software checksums and segmentation)
 
 usage: run_ssh_tests.py --server path/to/dsshd [--tests a,b] [--impair-size 64M]
 Needs root, iproute2 and ethtool (exit 77 otherwise). Addresses are in
@@ -35,7 +38,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import dssh_harness as h  # noqa: E402
 from run_net_tests import Telemetry  # noqa: E402
 
-ALL = ("exec", "concurrent", "cycles", "impair", "sigterm")
+ALL = ("exec", "concurrent", "cycles", "impair", "sigterm", "offload")
 CONCURRENT = 200
 CYCLES = 10000
 # Seeded and symmetric: both directions see loss, reordering, duplication
@@ -74,17 +77,26 @@ def nfds(pid):
 
 
 def t_exec(args, env, res):
-    with server(args, "dp-exec") as srv:
+    # The EAL arguments after "--" on the command line, as DPDK programs
+    # take them, instead of DpdkArgs in the config.
+    h.Server.dataplane = "af_packet"
+    srv = h.Server(args.server, "dsshd", name="dp-exec", override={"DpdkArgs": None})
+    eal = ["--no-pci", "--vdev=net_af_packet0,iface=" + srv.veth[0],
+           "--file-prefix=" + srv.eal_prefix]
+    try:
+        srv.start(extra_args=["--"] + eal)
         r = h.ssh_run(srv, env, "echo out; echo err >&2; printf '%s' \"$SSH_CONNECTION\"; exit 3")
         peer = srv.tap_peer.split("/")[0]
         res.check(r.returncode == 3 and r.stderr == b"err\n" and
                   r.stdout.startswith(b"out\n" + peer.encode()) and
                   srv.host.encode() in r.stdout,
-                  "exec over the data plane: %s" % h.describe(r))
+                  "exec over the data plane (EAL arguments after --): %s" % h.describe(r))
         st = tel(srv).stats()
         res.check(st["stream_opened"] >= 1 and st["tcp_in_bad"] == 0,
                   "exec: the connection was our TCP's: %s" %
                   {k: st[k] for k in ("stream_opened", "tcp_in_segs", "tcp_in_bad")})
+    finally:
+        srv.cleanup()
 
 
 def t_concurrent(args, env, res):
@@ -280,6 +292,39 @@ def t_sigterm(args, env, res):
         srv.cleanup()
 
 
+def t_offload(args, env, res):
+    size = 32 << 20
+    data = os.urandom(size)
+    want = hashlib.sha256(data).hexdigest()
+    for mode in ("yes", "no"):
+        h.Server.dataplane = "tap"
+        with h.Server(args.server, "dsshd", name="dp-offload",
+                      extra=["DataOffload " + mode]) as srv:
+            remote = "/tmp/dssh-dp-offload-%d" % os.getpid()
+            r = h.ssh_run(srv, env, "cat > %s; sha256sum < %s" % (remote, remote), input=data,
+                          timeout=300)
+            res.check(r.returncode == 0 and r.stdout.decode().split()[:1] == [want],
+                      "offload %s: 32 MiB up byte-exact: %s" % (mode, h.describe(r)))
+            r = h.ssh_run(srv, env, "cat %s; rm -f %s" % (remote, remote), timeout=300)
+            res.check(r.returncode == 0 and hashlib.sha256(r.stdout).hexdigest() == want,
+                      "offload %s: 32 MiB down byte-exact (%d bytes)" % (mode, len(r.stdout)))
+            st = tel(srv).stats()
+            text = srv.log_text()
+            if mode == "yes":
+                res.check("TSO in use (multi-segment mbufs)" in text and st["tx_tso"] > 100 and
+                          st["tx_chained"] > 100 and st["port_oerrors"] == 0,
+                          "offload yes: TSO frames as mbuf chains: tso %d chained %d oerrors %d"
+                          % (st["tx_tso"], st["tx_chained"], st["port_oerrors"]))
+            else:
+                res.check("TCP checksum tx software; TSO not offered" not in text and
+                          "TSO offered, not used" in text and st["tx_tso"] == 0 and
+                          st["tx_chained"] == 0,
+                          "offload no: software checksums and segmentation: tso %d chained %d"
+                          % (st["tx_tso"], st["tx_chained"]))
+            res.check(st["tcp_in_bad"] == 0 and st["tcp_tx_failed"] == 0,
+                      "offload %s: no bad segment either way" % mode)
+
+
 class Res:
     def __init__(self):
         self.failed = []
@@ -299,7 +344,7 @@ def body(args, env):
             h.skip("%s not installed" % tool)
     res = Res()
     tests = {"exec": t_exec, "concurrent": t_concurrent, "cycles": t_cycles,
-             "impair": t_impair, "sigterm": t_sigterm}
+             "impair": t_impair, "sigterm": t_sigterm, "offload": t_offload}
     for name in args.tests.split(","):
         h.log("== %s" % name)
         try:

@@ -198,11 +198,19 @@ def server_kind(path, kind=None):
     return "dsshd" if "dsshd" in base else "sshd"
 
 
+_tap_seq = [0]
+
+
 class Server:
-    """One server process on a free port of 127.0.0.1, own config and keys."""
+    """One server process on a free port of 127.0.0.1, own config and keys.
+    With Server.dataplane = "tap" (--dataplane tap), dsshd serves SSH on its
+    DPDK data plane instead: our TCP over net_tap, whose kernel side gets
+    198.18.N.1/24 while dsshd is 198.18.N.2; clients connect to srv.host."""
 
     engine = None       # dsshd CryptoEngine for every server (--engine)
     skip = ()           # algorithms that engine lacks: left out of the config
+    dataplane = None    # "tap" / "af_packet": SSH over the DPDK data plane (dsshd only)
+    dataplane_extra = []   # more config lines for a data-plane server
 
     def __init__(self, path, kind=None, extra=(), password=True, rekey=None,
                  name="server", override=None):
@@ -218,6 +226,8 @@ class Server:
         self.proc = None
         self.dumped = -1
         self.hostkeys = {}
+        self.host = "127.0.0.1"
+        self.tap = None
         for t, alg in (("ed25519", "ssh-ed25519"), ("ecdsa", "ecdsa-sha2-nistp256"),
                        ("rsa", "rsa")):
             p = os.path.join(self.dir, "ssh_host_%s_key" % t)
@@ -255,6 +265,12 @@ class Server:
                       "UseDNS no"]
         elif Server.engine:
             lines.append("CryptoEngine %s" % Server.engine)
+        self.netns = None
+        if self.kind == "dsshd" and Server.dataplane == "tap":
+            lines += self._tap_lines()
+        elif self.kind == "dsshd" and Server.dataplane == "af_packet":
+            lines += self._afp_lines()
+        lines += Server.dataplane_extra if self.tap or self.netns else []
         for kw, val in (override or {}).items():
             lines = [ln for ln in lines if ln.split()[0] != kw]
             if val is not None:
@@ -263,6 +279,83 @@ class Server:
         self.config_path = os.path.join(self.dir, "server_config")
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines) + "\n")
+
+    def _tap_lines(self):
+        _tap_seq[0] += 1
+        n = 100 + (os.getpid() * 7 + _tap_seq[0]) % 150     # 198.18.100-249.0/24
+        self.tap = "dti%d" % n
+        self.eal_prefix = "dsshi%d" % n
+        self.host = "198.18.%d.2" % n
+        self.tap_peer = "198.18.%d.1/24" % n
+        return ["DataPlane dpdk", "DataAddress %s/24" % self.host,
+                'DpdkArgs "--no-pci --vdev=net_tap0,iface=%s --file-prefix=dsshi%d"'
+                % (self.tap, n)]
+
+    def _afp_lines(self):
+        """af_packet on the host end of a veth pair whose other end sits in
+        a network namespace, where the clients run (client_prefix)."""
+        _tap_seq[0] += 1
+        n = 100 + (os.getpid() * 7 + _tap_seq[0]) % 150
+        self.netns = "dsshi%d" % n
+        self.eal_prefix = "dsshi%d" % n
+        self.veth = ("dvi%dh" % n, "dvi%dn" % n)
+        self.host = "198.18.%d.2" % n
+        self.tap_peer = "198.18.%d.1/24" % n
+        return ["DataPlane dpdk", "DataAddress %s/24" % self.host,
+                'DpdkArgs "--no-pci --vdev=net_af_packet0,iface=%s --file-prefix=dsshi%d"'
+                % (self.veth[0], n)]
+
+    def _afp_setup(self):
+        vh, vn, ns = self.veth[0], self.veth[1], self.netns
+        self._afp_teardown()
+        for cmd in (["ip", "netns", "add", ns],
+                    ["ip", "link", "add", vh, "type", "veth", "peer", "name", vn],
+                    ["ip", "link", "set", vn, "netns", ns],
+                    ["ip", "-n", ns, "addr", "add", self.tap_peer, "dev", vn],
+                    ["ip", "-n", ns, "link", "set", vn, "up"],
+                    ["ip", "-n", ns, "link", "set", "lo", "up"],
+                    ["ip", "link", "set", vh, "up"],
+                    # The kernel leaves TCP checksums to the "hardware" on a
+                    # veth; af_packet hands such frames over unfinished, and
+                    # our stack (rightly) drops them: no offload in the ns.
+                    ["ip", "netns", "exec", ns, "ethtool", "-K", vn, "tx", "off"]):
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["sysctl", "-q", "-w", "net.ipv6.conf.%s.disable_ipv6=1" % vh])
+
+    def _afp_teardown(self):
+        subprocess.run(["ip", "netns", "del", self.netns], stderr=subprocess.DEVNULL)
+        subprocess.run(["ip", "link", "del", self.veth[0]], stderr=subprocess.DEVNULL)
+
+    def client_prefix(self):
+        """Prepended to client command lines: the namespace, for af_packet."""
+        return ["ip", "netns", "exec", self.netns] if self.netns else []
+
+    def _banner_ok(self, port):
+        if self.netns:
+            code = ("import socket,sys\ns=socket.create_connection((%r,%d),timeout=2)\n"
+                    "s.settimeout(5)\nsys.exit(0 if s.recv(256).startswith(b'SSH-2.0-') else 1)"
+                    % (self.host, port))
+            return subprocess.run(self.client_prefix() + [sys.executable, "-c", code],
+                                  stderr=subprocess.DEVNULL).returncode == 0
+        try:
+            with socket.create_connection((self.host, port), timeout=1) as s:
+                s.settimeout(5)
+                return s.recv(256).startswith(b"SSH-2.0-")
+        except OSError:
+            return False
+
+    def _tap_up(self, deadline):
+        """The kernel side of dsshd's tap: address it once it appears."""
+        while time.time() < deadline:
+            if os.path.exists("/sys/class/net/%s" % self.tap):
+                subprocess.run(["ip", "addr", "replace", self.tap_peer, "dev", self.tap],
+                               check=True)
+                subprocess.run(["ip", "link", "set", self.tap, "up"], check=True)
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.1)
+        return False
 
     def fingerprint(self, alg="ssh-ed25519"):
         r = run(["ssh-keygen", "-l", "-E", "sha256", "-f",
@@ -280,6 +373,8 @@ class Server:
         if self.kind == "sshd":
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
         self.logf = open(self.log_path, "ab")
+        if self.netns:
+            self._afp_setup()
         argv = [self.path, "-D", "-e", "-f", self.config_path] + list(extra_args)
         log("starting %s: %s" % (self.kind, " ".join(argv)))
         senv = dict(os.environ)
@@ -291,20 +386,16 @@ class Server:
                                      stdout=self.logf, stderr=self.logf,
                                      start_new_session=True, env=senv)
         deadline = time.time() + timeout
+        if self.tap and not self._tap_up(deadline):
+            self.dump_log()
+            raise TestFailure("dsshd's tap %s did not appear" % self.tap)
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 self.dump_log()
                 raise TestFailure("%s exited with %d at start-up"
                                   % (self.kind, self.proc.returncode))
-            try:
-                with socket.create_connection(("127.0.0.1", port or self.port),
-                                              timeout=1) as s:
-                    s.settimeout(5)
-                    banner = s.recv(256)
-                    if banner.startswith(b"SSH-2.0-"):
-                        return self
-            except OSError:
-                pass
+            if self._banner_ok(port or self.port):
+                return self
             time.sleep(0.1)
         self.dump_log()
         raise TestFailure("%s did not accept on port %d within %ds"
@@ -378,10 +469,17 @@ class Server:
 
     def cleanup(self):
         self.stop()
+        if self.netns:
+            self._afp_teardown()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            # __exit__ does not run when __enter__ fails: end what started.
+            self.cleanup()
+            raise
 
     def __exit__(self, et, ev, tb):
         if et is not None:
@@ -403,7 +501,9 @@ SSH_BASE = ["ssh", "-F", "/dev/null",
 
 def ssh_argv(srv, env, *, user=TEST_USER, key="ed25519", password=False,
              opts=(), verbose=0, logfile=None, tty=False, command=None):
-    argv = list(SSH_BASE)
+    # srv may be a stand-in with just a port (a proxy, a -p port): loopback.
+    prefix = srv.client_prefix() if hasattr(srv, "client_prefix") else []
+    argv = prefix + list(SSH_BASE)
     for o in opts:              # ssh keeps the first value: these win
         argv += ["-o", o]
     if password:
@@ -423,7 +523,7 @@ def ssh_argv(srv, env, *, user=TEST_USER, key="ed25519", password=False,
         argv += ["-E", logfile]
     if tty:
         argv.append("-tt")
-    argv += ["-p", str(srv.port), "%s@127.0.0.1" % user]
+    argv += ["-p", str(srv.port), "%s@%s" % (user, getattr(srv, "host", "127.0.0.1"))]
     if command is not None:
         argv.append(command)
     return argv
@@ -462,9 +562,15 @@ def parser(desc):
                    help="server binary: dsshd or /usr/sbin/sshd")
     p.add_argument("--kind", choices=("dsshd", "sshd"),
                    help="server kind (default: from the binary's name)")
+    p.add_argument("--dataplane", choices=("tap", "af_packet"),
+                   help="dsshd only: serve SSH on the DPDK data plane, over net_tap "
+                        "or over af_packet on a veth into a namespace where clients run")
     p.add_argument("--engine", default=os.environ.get("DSSH_INTEROP_ENGINE"),
                    help="dsshd only: CryptoEngine for the server "
                         "(default: $DSSH_INTEROP_ENGINE, else dsshd's default)")
+    p.add_argument("--skip", default="",
+                   help="comma list of ciphers/MACs the server's crypto engine lacks: "
+                        "left out of the server's config (and of the matrix)")
     return p
 
 
@@ -479,6 +585,8 @@ def main(desc, body, add_args=None):
     args.kind = server_kind(args.server, args.kind)
     if args.kind == "dsshd":
         Server.engine = args.engine
+        Server.dataplane = args.dataplane
+    Server.skip = tuple(a for a in args.skip.split(",") if a)
     env = Env()
     if args.kind == "dsshd" and not os.path.exists("/etc/pam.d/dsshd"):
         log("WARNING: no /etc/pam.d/dsshd (run scripts/setup.sh): PAM falls back "

@@ -3,7 +3,12 @@
 """Bulk data: --size bytes (default 1 GiB) up with `cat > f` and back with
 `cat f`, byte-exact by sha256, with the server's RekeyLimit small enough that
 it rekeys many times in each direction (counted in the client's `ssh -vv`
-output: every server-started rekey is one "SSH2_MSG_KEXINIT received")."""
+output: every server-started rekey is one "SSH2_MSG_KEXINIT received").
+
+--client-rekey SIZE: the other way round.  The server has no RekeyLimit (its
+default, 1 GiB, is not reached) and the client `-o RekeyLimit=SIZE`; every
+rekey must then be one the client started: its "SSH2_MSG_KEXINIT sent" comes
+while no exchange is running, before the server's KEXINIT is received."""
 
 import hashlib
 import os
@@ -28,9 +33,36 @@ def kexinit_received(path):
         return sum(1 for ln in f if ln.rstrip("\n") == "debug1: SSH2_MSG_KEXINIT received")
 
 
+def kex_starters(path):
+    """Who started each key exchange in an `ssh -vv` log, in order ("client"
+    or "server"): the side whose KEXINIT comes first.  An exchange ends when
+    NEWKEYS went both ways."""
+    out = []
+    state = None        # None, or the NEWKEYS lines seen in this exchange
+    with open(path, errors="replace") as f:
+        for ln in f:
+            ln = ln.rstrip("\n")
+            if ln in ("debug1: SSH2_MSG_KEXINIT sent",
+                      "debug1: SSH2_MSG_KEXINIT received") and state is None:
+                out.append("client" if ln.endswith("sent") else "server")
+                state = set()
+            elif ln in ("debug1: SSH2_MSG_NEWKEYS sent",
+                        "debug1: SSH2_MSG_NEWKEYS received") and state is not None:
+                state.add(ln)
+                if len(state) == 2:
+                    state = None
+    return out
+
+
+CLIENT_REKEY = None     # --client-rekey: the client's RekeyLimit
+
+
 def ssh_popen(srv, env, command, logfile, cipher, **kw):
+    opts = ["Ciphers=" + cipher]
+    if CLIENT_REKEY:
+        opts.append("RekeyLimit=" + CLIENT_REKEY)
     argv = h.ssh_argv(srv, env, verbose=2, logfile=logfile, command=command,
-                      opts=["Ciphers=" + cipher])
+                      opts=opts)
     return subprocess.Popen(argv, start_new_session=True, **kw)
 
 
@@ -105,14 +137,19 @@ def download(srv, env, tmp, cipher, remote):
 
 
 def body(args, env):
+    global CLIENT_REKEY
+    CLIENT_REKEY = args.client_rekey
     size = parse_size(args.size)
-    limit = parse_size(args.rekey)
+    limit = parse_size(args.client_rekey or args.rekey)
     if size < 2 * limit:
-        raise h.TestFailure("--size must be at least twice --rekey to see rekeying")
+        raise h.TestFailure("--size must be at least twice the rekey limit to see rekeying")
     min_rekeys = size // limit // 2
+    if args.client_rekey:
+        min_rekeys = max(min_rekeys, 2)     # more than one client-started rekey
     remote = "%s/dssh-bulk-%d.bin" % (env.user.pw_dir, os.getpid())
     res = h.Results()
-    with h.Server(args.server, args.kind, name="bulk", rekey=args.rekey) as srv, \
+    with h.Server(args.server, args.kind, name="bulk",
+                  rekey=None if args.client_rekey else args.rekey) as srv, \
             tempfile.TemporaryDirectory() as tmp:
         res.server = srv
 
@@ -126,6 +163,17 @@ def body(args, env):
                 down_hash, n, down_log = download(srv, env, tmp, cipher, remote)
                 h.check_eq(n, size, "bytes downloaded")
                 h.check_eq(down_hash, up_hash, "sha256 of downloaded data")
+                if args.client_rekey:
+                    for what, path in (("upload", up_log), ("download", down_log)):
+                        rekeys = kex_starters(path)[1:]     # not the first exchange
+                        cl, sv = rekeys.count("client"), rekeys.count("server")
+                        h.log("%s %s: client-started rekeys: %d, server-started: %d"
+                              % (cipher, what, cl, sv))
+                        h.check(sv == 0, "%s: %d server-started rekeys, want 0 "
+                                "(the server has no RekeyLimit)" % (what, sv))
+                        h.check(cl >= min_rekeys, "%s: %d client-started rekeys, "
+                                "want >= %d" % (what, cl, min_rekeys))
+                    return
                 up_rk = kexinit_received(up_log) - 1
                 down_rk = kexinit_received(down_log) - 1
                 h.log("%s: server-started rekeys: %d during upload, %d during download"
@@ -145,6 +193,9 @@ def body(args, env):
 def add_args(p):
     p.add_argument("--size", default="1G", help="bytes each way, e.g. 1G, 256M")
     p.add_argument("--rekey", default="64M", help="server RekeyLimit")
+    p.add_argument("--client-rekey", metavar="SIZE",
+                   help="no server RekeyLimit; ssh -o RekeyLimit=SIZE, and the "
+                        "rekeys counted are the ones the client started")
     p.add_argument("--ciphers", default="aes128-gcm@openssh.com",
                    help="comma-separated ciphers, one full run each")
 

@@ -177,7 +177,13 @@ def bad_mac(srv, env, cipher, mac):
     proxy = FlipProxy(srv)
 
     class Via:
+        """The proxy in front of the server, as ssh_argv sees a server."""
         port = proxy.port
+        host = "127.0.0.1"
+
+        @staticmethod
+        def client_prefix():
+            return []
     opts = ["Ciphers=" + cipher] + (["MACs=" + mac] if mac else [])
     argv = h.ssh_argv(Via, env, opts=opts, command="echo ready; cat; echo after-cat")
     p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -27,7 +27,7 @@ def sha(path):
 def client_opts(srv, env):
     """ssh_argv's options, minus the host and command, for sftp/scp (-P port)."""
     argv = h.ssh_argv(srv, env)
-    opts = argv[1:argv.index("-p")]
+    opts = argv[len(srv.client_prefix()) + 1:argv.index("-p")]
     return opts + ["-P", str(srv.port)]
 
 
@@ -51,21 +51,23 @@ def body(args, env):
         want = sha(src)
         remote = "/tmp/dssh-sftp-%d" % os.getpid()
         opts = client_opts(srv, env)
-        target = "%s@127.0.0.1" % h.TEST_USER
+        target = "%s@%s" % (h.TEST_USER, srv.host)
 
         def sftp_roundtrip():
             back = os.path.join(tmp, "back-sftp")
             batch = ("put %s %s.part\nrename %s.part %s\nls -l %s\nget %s %s\nrm %s\n"
                      % (src, remote, remote, remote, remote, remote, back, remote))
-            r = run(["sftp", "-b", "-"] + opts + [target], input=batch.encode())
+            r = run(srv.client_prefix() + ["sftp", "-b", "-"] + opts + [target],
+                    input=batch.encode())
             h.check(str(SIZE).encode() in r.stdout, "ls -l shows the size: %r" % r.stdout[-300:])
             h.check_eq(sha(back), want, "sftp put/get sha256")
 
         def scp_roundtrip(legacy):
             back = os.path.join(tmp, "back-scp%s" % ("-O" if legacy else ""))
             flag = ["-O"] if legacy else []
-            run(["scp", "-q"] + flag + opts + [src, "%s:%s" % (target, remote)])
-            run(["scp", "-q"] + flag + opts + ["%s:%s" % (target, remote), back])
+            scp = srv.client_prefix() + ["scp", "-q"] + flag + opts
+            run(scp + [src, "%s:%s" % (target, remote)])
+            run(scp + ["%s:%s" % (target, remote), back])
             h.check_eq(sha(back), want, "scp%s round trip sha256" % (" -O" if legacy else ""))
             h.ssh_run(srv, env, "rm -f %s" % remote)
 

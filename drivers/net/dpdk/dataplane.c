@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,8 @@
 #define DP_TICK_MS 10
 #define DP_ARP_MIRROR 64
 #define DP_IDLE_YIELD 64
+#define DP_IDLE_SLEEP_MAX_US 250
+#define DP_TSO_MAX 65000          /* payload of one TSO frame (IPv4 length: 16 bits) */
 #define DP_TCP_BURST 32
 #define DP_TCP_EVENTS 64
 
@@ -64,6 +67,9 @@ struct dp_core_stats {
 	uint64_t tx_no_mbuf;
 	uint64_t rx_nonlinear;    /* multi-segment frames that could not be linearised */
 	uint64_t ring_full;
+	uint64_t idle_sleeps;     /* adaptive polling: sleeps between empty polls */
+	uint64_t tx_tso;          /* TSO frames handed to the port */
+	uint64_t tx_chained;      /* frames sent as multi-segment mbufs */
 };
 
 /* TCP counters (lib/tcp's plus the driver's); the order matches DP_TCP_FIELDS. */
@@ -126,6 +132,11 @@ struct dp {
 	struct rte_mempool *mp;
 	uint64_t tsc_per_ms, tsc_per_us;
 	bool rx_csum, tx_csum;
+	bool tx_tcp_csum;         /* TCP checksum offload (the stack leaves the pseudo-header sum) */
+	bool tso;                 /* TCP segmentation offload with multi-segment mbufs */
+	uint16_t tx_max_segs;     /* longest mbuf chain the PMD takes */
+	uint16_t tso_mss_cut;     /* MSS reduction a PMD's TSO needs (see dp_port_setup) */
+	bool adaptive_poll;
 	rte_spinlock_t arp_lock;  /* control lcore vs telemetry thread */
 	struct dp_arp_mirror arp[DP_ARP_MIRROR];
 };
@@ -310,7 +321,126 @@ dp_tcp_input(void *arg, struct dssh_net_ctx *ctx, uint32_t src, uint32_t dst,
 	return dssh_tcp_input(c->tcp, &in, c->now_us);
 }
 
-/* Hands every segment the stack has ready to lib/net's IPv4 output. */
+/*
+ * The copying path, through lib/net's IPv4 output: used while the next hop
+ * is not resolved (lib/net holds the datagram for ARP) and for segments
+ * the mbuf path could not take.
+ */
+static void
+dp_tcp_output_copy(struct dp_core *c, const struct dssh_tcp_seg_out *o, uint64_t now_ms)
+{
+	size_t off = o->hdr_len;
+	int r;
+
+	if ((size_t)o->hdr_len + o->len > sizeof(c->segbuf) || o->tso_mss != 0) {
+		c->tcp_tx_failed++;
+		return;
+	}
+	memcpy(c->segbuf, o->hdr, o->hdr_len);
+	for (unsigned k = 0; k < o->npay && k < 2; k++) {
+		memcpy(c->segbuf + off, o->pay[k], o->pay_len[k]);
+		off += o->pay_len[k];
+	}
+	r = dssh_net_ip_output(c->net, o->daddr, DSSH_NET_PROTO_TCP, c->segbuf, off, now_ms);
+	/* Held for ARP (or lost): TCP retransmits what is not acknowledged. */
+	if (r == DSSH_ERR_AGAIN)
+		c->tcp_tx_held++;
+	else if (r != 0)
+		c->tcp_tx_failed++;
+}
+
+/* Appends len bytes to the chain whose last segment is *tail, adding
+ * segments from the pool as they fill. false when the pool ran dry. */
+static bool
+dp_chain_append(struct dp_core *c, struct rte_mbuf *head, struct rte_mbuf **tail,
+    const uint8_t *src, size_t len)
+{
+	while (len > 0) {
+		struct rte_mbuf *t = *tail;
+		size_t room = rte_pktmbuf_tailroom(t), k;
+
+		if (room == 0) {
+			struct rte_mbuf *n = rte_pktmbuf_alloc(c->mp);
+
+			if (n == NULL || head->nb_segs >= c->dp->tx_max_segs) {
+				rte_pktmbuf_free(n);
+				return false;
+			}
+			t->next = n;
+			head->nb_segs++;
+			*tail = t = n;
+			room = rte_pktmbuf_tailroom(t);
+		}
+		k = DSSH_MIN(room, len);
+		memcpy(rte_pktmbuf_mtod_offset(t, uint8_t *, t->data_len), src, k);
+		t->data_len = (uint16_t)(t->data_len + k);
+		head->pkt_len += (uint32_t)k;
+		src += k;
+		len -= k;
+	}
+	return true;
+}
+
+/*
+ * One segment straight into an mbuf (a chain when TSO hands us more than
+ * one mbuf holds): headers from lib/net, then the TCP header and payload
+ * copied once from the stack's send ring. The offload flags follow what
+ * the port was set up with: IPv4 and TCP checksums, TSO (tso_segsz).
+ */
+static void
+dp_tcp_frame(struct dp_core *c, const struct dssh_tcp_seg_out *o, uint64_t now_ms)
+{
+	uint8_t hdr[DSSH_NET_IPV4_HDRS];
+	size_t l4 = (size_t)o->hdr_len + o->len;
+	struct rte_mbuf *m, *tail;
+	unsigned flags = 0;
+	int r;
+
+	r = dssh_net_ip_header(c->net, o->daddr, DSSH_NET_PROTO_TCP, l4, hdr, &flags, now_ms);
+	if (r == DSSH_ERR_AGAIN && o->tso_mss == 0) {
+		dp_tcp_output_copy(c, o, now_ms);
+		return;
+	}
+	if (r != 0) {
+		if (r == DSSH_ERR_AGAIN)
+			c->tcp_tx_held++;
+		else
+			c->tcp_tx_failed++;
+		return;
+	}
+	if (c->ntx == DP_TXQ_MAX)
+		dp_tx_flush(c);
+	if ((m = rte_pktmbuf_alloc(c->mp)) == NULL) {
+		c->st.tx_no_mbuf++;
+		return;
+	}
+	tail = m;
+	if (!dp_chain_append(c, m, &tail, hdr, sizeof(hdr)) ||
+	    !dp_chain_append(c, m, &tail, o->hdr, o->hdr_len) ||
+	    (o->npay > 0 && !dp_chain_append(c, m, &tail, o->pay[0], o->pay_len[0])) ||
+	    (o->npay > 1 && !dp_chain_append(c, m, &tail, o->pay[1], o->pay_len[1]))) {
+		c->st.tx_no_mbuf++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	m->l2_len = DSSH_NET_ETH_HLEN;
+	m->l3_len = 20;
+	m->l4_len = o->hdr_len;
+	if (flags & DSSH_NET_TX_IP_CSUM)
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+	if (c->dp->tx_tcp_csum)
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+	if (o->tso_mss != 0) {
+		m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+		m->tso_segsz = o->tso_mss;
+		c->st.tx_tso++;
+	}
+	if (m->nb_segs > 1)
+		c->st.tx_chained++;
+	c->txq[c->ntx++] = m;
+}
+
+/* Hands every segment the stack has ready to the port. */
 static void
 dp_tcp_output(struct dp_core *c, uint64_t now_ms)
 {
@@ -319,28 +449,8 @@ dp_tcp_output(struct dp_core *c, uint64_t now_ms)
 
 	do {
 		n = dssh_tcp_output(c->tcp, segs, DP_TCP_BURST, c->now_us);
-		for (unsigned i = 0; i < n; i++) {
-			const struct dssh_tcp_seg_out *o = &segs[i];
-			size_t off = o->hdr_len;
-			int r;
-
-			if ((size_t)o->hdr_len + o->len > sizeof(c->segbuf)) {
-				c->tcp_tx_failed++;
-				continue;
-			}
-			memcpy(c->segbuf, o->hdr, o->hdr_len);
-			for (unsigned k = 0; k < o->npay && k < 2; k++) {
-				memcpy(c->segbuf + off, o->pay[k], o->pay_len[k]);
-				off += o->pay_len[k];
-			}
-			r = dssh_net_ip_output(c->net, o->daddr, DSSH_NET_PROTO_TCP, c->segbuf, off,
-			    now_ms);
-			/* Held for ARP (or lost): TCP retransmits what is not acknowledged. */
-			if (r == DSSH_ERR_AGAIN)
-				c->tcp_tx_held++;
-			else if (r != 0)
-				c->tcp_tx_failed++;
-		}
+		for (unsigned i = 0; i < n; i++)
+			dp_tcp_frame(c, &segs[i], now_ms);
 	} while (n == DP_TCP_BURST);
 }
 
@@ -423,6 +533,36 @@ dp_tcp_events(struct dp_core *c)
 	} while (n == DP_TCP_EVENTS);
 }
 
+/*
+ * Between polls that found nothing. Busy polling yields the CPU now and
+ * then (a kernel peer may share the machine); adaptive polling sleeps once
+ * the queue has been empty for a while, a little longer the longer it stays
+ * empty (up to DP_IDLE_SLEEP_MAX_US), so that an idle data core costs next
+ * to nothing and a busy one never sleeps.
+ */
+static void
+dp_idle(struct dp_core *c, unsigned *idle_run, bool work)
+{
+	unsigned us;
+
+	if (work) {
+		c->st.busy_polls++;
+		*idle_run = 0;
+		return;
+	}
+	c->st.idle_polls++;
+	if (++*idle_run < DP_IDLE_YIELD)
+		return;
+	if (!c->dp->adaptive_poll) {
+		*idle_run = 0;
+		sched_yield();
+		return;
+	}
+	us = DSSH_MIN((*idle_run - DP_IDLE_YIELD) / 16 + 1, (unsigned)DP_IDLE_SLEEP_MAX_US);
+	c->st.idle_sleeps++;
+	rte_delay_us_sleep(us);
+}
+
 static int
 dp_core_loop(void *arg)
 {
@@ -433,9 +573,12 @@ dp_core_loop(void *arg)
 	struct dp_msg msg;
 	unsigned idle_run = 0;
 	uint64_t tcp_next = 0;
+	bool work;
 
-	dssh_info("data core %u on lcore %u polls port %u queue %u", c->idx, c->lcore,
-	    c->port, c->queue);
+	/* Idle sleeps of a few microseconds must not be stretched to 50. */
+	(void)prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+	dssh_info("data core %u on lcore %u polls port %u queue %u (%s polling)", c->idx, c->lcore,
+	    c->port, c->queue, dp->adaptive_poll ? "adaptive" : "busy");
 	(void)dssh_net_start(c->net, now);
 	dp_tx_flush(c);
 	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
@@ -447,20 +590,6 @@ dp_core_loop(void *arg)
 			/* Received frames wait in the stage; those due now go on. */
 			dssh_impair_push_burst(c->rx_imp, (void *const *)pkts, n, c->now_us);
 			n = (uint16_t)dssh_impair_pop(c->rx_imp, c->now_us, (void **)pkts, DP_BURST);
-		}
-		if (n == 0) {
-			c->st.idle_polls++;
-			/*
-			 * When the machine has fewer CPUs than busy threads (a kernel peer on
-			 * the same host), give the CPU away now and then while idle.
-			 */
-			if (++idle_run >= DP_IDLE_YIELD) {
-				idle_run = 0;
-				sched_yield();
-			}
-		} else {
-			c->st.busy_polls++;
-			idle_run = 0;
 		}
 		for (uint16_t i = 0; i < n; i++) {
 			struct rte_mbuf *m = pkts[i];
@@ -485,9 +614,11 @@ dp_core_loop(void *arg)
 			    rte_pktmbuf_data_len(m), fl, now);
 			rte_pktmbuf_free(m);
 		}
+		work = n > 0;
 		if (c->has_streams && dp_streams_pending(&c->streams)) {
 			dp_streams_poll(&c->streams, c->now_us);
 			tcp_next = 0;   /* output to send now */
+			work = true;
 		}
 		if (c->tcp != NULL && (n > 0 || c->now_us >= tcp_next)) {
 			tcp_next = dssh_tcp_timers(c->tcp, c->now_us);
@@ -504,7 +635,9 @@ dp_core_loop(void *arg)
 			dp_publish(c);
 			next_tick = now + DP_TICK_MS;
 		}
+		work = work || c->ntx > 0;
 		dp_tx_flush(c);
+		dp_idle(c, &idle_run, work);
 	}
 	if (c->has_streams) {
 		dp_streams_fini(&c->streams, c->now_us);
@@ -588,7 +721,8 @@ dp_log_link(struct dp *dp, int *last)
 	X(rx_nd_solicit) X(rx_nd_advert) X(tx_nd_solicit) X(tx_nd_advert) X(rx_icmp6_echo) \
 	X(tx_icmp6_echo_reply) X(tx_icmp6_unreach) X(drops)
 #define DP_CORE_FIELDS(X) \
-	X(busy_polls) X(idle_polls) X(tx_queue_full) X(tx_no_mbuf) X(rx_nonlinear) X(ring_full)
+	X(busy_polls) X(idle_polls) X(tx_queue_full) X(tx_no_mbuf) X(rx_nonlinear) X(ring_full) \
+	X(idle_sleeps) X(tx_tso) X(tx_chained)
 #define DP_TCP_FIELDS(X) \
 	X(tcp_conns_opened) X(tcp_conns_closed) X(tcp_conns_reset) X(tcp_conns_timedout) \
 	X(tcp_conns_active) X(tcp_in_segs) X(tcp_out_segs) X(tcp_retransmits) \
@@ -863,11 +997,30 @@ dp_port_setup(struct dp *dp, const struct dssh_dpdk_conf *conf)
 		pc.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
 	if (dp->tx_csum)
 		pc.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
-	if (!conf->sw_csum && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS))
-		pc.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-	dssh_info("port %u (%s): IPv4 checksum rx %s, tx %s; TSO %s", dp->port, info.driver_name,
+	/* TCP checksums and TSO need the IPv4 checksum offload too (the NIC
+	 * rewrites every segment's IP header). */
+	dp->tx_tcp_csum = dp->tx_csum && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM);
+	dp->tso = dp->tx_tcp_csum && !conf->no_tso &&
+	    (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) &&
+	    (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+	dp->tx_max_segs = info.tx_desc_lim.nb_seg_max ? info.tx_desc_lim.nb_seg_max : UINT16_MAX;
+	if (dp->tx_tcp_csum)
+		pc.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+	if (dp->tso)
+		pc.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	else
+		dp->tx_max_segs = 1;
+	/* net_tap's software GSO checks each cut segment, Ethernet header
+	 * included, against the MTU: 14 bytes less payload per segment. */
+	dp->tso_mss_cut = dp->tso && strcmp(info.driver_name, "net_tap") == 0 ?
+	    DSSH_NET_ETH_HLEN : 0;
+	dssh_info("port %u (%s): IPv4 checksum rx %s, tx %s; TCP checksum tx %s; TSO %s",
+	    dp->port, info.driver_name,
 	    dp->rx_csum ? "offloaded" : "software", dp->tx_csum ? "offloaded" : "software",
-	    (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) ? "offered" : "not offered");
+	    dp->tx_tcp_csum ? "offloaded" : "software",
+	    dp->tso ? "in use (multi-segment mbufs)" :
+	    (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) ? "offered, not used" :
+	    "not offered: software segmentation");
 	if ((ret = rte_eth_dev_configure(dp->port, nq, nq, &pc)) != 0) {
 		dssh_error("port %u: configure: %s", dp->port, rte_strerror(-ret));
 		return DSSH_ERR_SYSTEM;
@@ -898,15 +1051,25 @@ dp_port_setup(struct dp *dp, const struct dssh_dpdk_conf *conf)
 	return 0;
 }
 
+/* One frame of the configured MTU fits in one mbuf (no chains to walk). */
+static uint16_t
+dp_mbuf_room(const struct dssh_dpdk_conf *conf)
+{
+	unsigned frame = (conf->mtu ? conf->mtu : DSSH_NET_MTU_DEFAULT) + DSSH_NET_ETH_HLEN + 8;
+
+	return (uint16_t)DSSH_MAX((unsigned)RTE_MBUF_DEFAULT_BUF_SIZE,
+	    RTE_ALIGN_CEIL(frame, 1024) + RTE_PKTMBUF_HEADROOM);
+}
+
 static unsigned
-dp_mbuf_count(int argc, char **argv, unsigned ncores)
+dp_mbuf_count(int argc, char **argv, unsigned ncores, uint16_t room)
 {
 	unsigned long mb = dp_mem_mb(argc, argv);
 	unsigned need = ncores * (DP_NB_RXD + DP_NB_TXD + 2 * DP_BURST + DP_TXQ_MAX) +
 	    (ncores + 1) * DP_MBUF_CACHE;
 	unsigned n = 16383;
 	/* With -m, half the memory for packet buffers. */
-	size_t per = RTE_MBUF_DEFAULT_BUF_SIZE + sizeof(struct rte_mbuf) + RTE_CACHE_LINE_SIZE;
+	size_t per = room + sizeof(struct rte_mbuf) + RTE_CACHE_LINE_SIZE;
 
 	if (mb != 0)
 		n = (unsigned)DSSH_MIN((unsigned long)65535, mb * 1024 * 1024 / 2 / per);
@@ -954,6 +1117,7 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 	if (conf == NULL || stop == NULL || conf->ipv4_addr == 0 || conf->prefix_len > 32)
 		return DSSH_ERR_INVALID_ARGUMENT;
 	dp.ncores = conf->n_data_cores ? conf->n_data_cores : 1;
+	dp.adaptive_poll = !conf->busy_poll;
 	if (dp.ncores > DP_MAX_CORES)
 		return DSSH_ERR_CONFIG;
 	if (conf->tcp_echo_port != 0 && dp.ncores > 1) {
@@ -998,15 +1162,16 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 		dp.tsc_per_us = 1;
 	r = DSSH_ERR_ALLOC;
 	{
-		unsigned nmbuf = dp_mbuf_count(argc, argv, dp.ncores);
+		uint16_t room = dp_mbuf_room(conf);
+		unsigned nmbuf = dp_mbuf_count(argc, argv, dp.ncores, room);
 
 		dp.mp = rte_pktmbuf_pool_create("dssh_mbuf", nmbuf, DP_MBUF_CACHE, 0,
-		    RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+		    room, (int)rte_socket_id());
 		if (dp.mp == NULL) {
 			dssh_error("mbuf pool of %u: %s", nmbuf, rte_strerror(rte_errno));
 			goto out;
 		}
-		dssh_info("mbuf pool: %u buffers", nmbuf);
+		dssh_info("mbuf pool: %u buffers of %u bytes", nmbuf, room);
 	}
 	if ((dp.cores = rte_zmalloc("dssh_cores", sizeof(*dp.cores) * dp.ncores,
 	    RTE_CACHE_LINE_SIZE)) == NULL)
@@ -1075,7 +1240,10 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 			struct dssh_tcp_conf tc;
 
 			dssh_tcp_conf_default(&tc);
-			tc.mss = (uint16_t)((conf->mtu ? conf->mtu : DSSH_NET_MTU_DEFAULT) - 40);
+			tc.mss = (uint16_t)((conf->mtu ? conf->mtu : DSSH_NET_MTU_DEFAULT) - 40 -
+			    dp.tso_mss_cut);
+			tc.tx_csum_offload = dp.tx_tcp_csum;
+			tc.tso_max = dp.tso ? DP_TSO_MAX : 0;
 			if ((r = dssh_tcp_stack_new(&tc, &c->tcp)) != 0)
 				goto out;
 			if ((r = dp_impair_setup(c, &conf->impair)) != 0)

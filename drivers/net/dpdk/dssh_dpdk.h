@@ -33,7 +33,11 @@ struct dssh_dpdk_conf {
 	uint8_t ipv6_prefix_len;
 	unsigned n_data_cores;    /* 0: 1 */
 	uint16_t mtu;             /* 0: 1500 */
-	bool sw_csum;             /* ignore checksum offloads even where offered */
+	bool sw_csum;             /* ignore checksum offloads (and so TSO) even where offered */
+	bool no_tso;              /* segment in software even where TSO is offered */
+	/* Poll without ever sleeping (only yielding now and then); default:
+	 * adaptive, sleeping a few microseconds once the queue stays empty. */
+	bool busy_poll;
 	/*
 	 * Built-in TCP echo service for tests (0: none): every connection
 	 * accepted on this port echoes what it receives and closes when the

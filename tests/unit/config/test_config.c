@@ -112,6 +112,9 @@ test_every_keyword(void)
 		"DataAddress 192.0.2.10/24",
 		"DataGateway 192.0.2.1",
 		"DataCores 2",
+		"DataMTU 9000",
+		"DataPoll busy",
+		"DataOffload no",
 		"DataImpair \"loss=2%,reorder=5%,dup=1%,delay=10ms,jitter=5ms,seed=42\"",
 		"PermitUserEnvironment yes",
 	};
@@ -290,6 +293,9 @@ test_errors(void)
 	expect_err("DataAddress 1.2.3/8", "bad DataAddress");
 	expect_err("DataGateway 1.2.3.256", "bad DataGateway");
 	expect_err("DataCores 0", "bad number");
+	expect_err("DataMTU 9001", "bad number");
+	expect_err("DataMTU 500", "bad number");
+	expect_err("DataPoll sometimes", "unsupported DataPoll");
 	expect_err("DataImpair \"loss=101%\"", "bad DataImpair");
 	expect_err("DataImpair \"delay=1ms,jitter=2ms\"", "bad DataImpair");
 	expect_err("DataImpair \"loss=2\"", "bad DataImpair");

@@ -384,6 +384,44 @@ learn_peer(struct dssh_net_ctx *ctx)
 	dssh_net_arp_learn(ctx, PEER_IP, peer_mac, 0);
 }
 
+/* Headers for frames a driver builds itself: the same bytes ip_output sends. */
+static void
+test_ip_header(void)
+{
+	struct sent s;
+	struct dssh_net_ctx *ctx = mkctx(&s, GW_IP);
+	uint8_t hdr[DSSH_NET_IPV4_HDRS];
+	static const uint8_t payload[4] = { 1, 2, 3, 4 };
+	unsigned flags = 99;
+
+	/* unresolved: resolution starts (one ARP request), nothing is held */
+	CHECK_EQ_INT(dssh_net_ip_header(ctx, PEER_IP, 6, 4, hdr, &flags, 0), DSSH_ERR_AGAIN);
+	CHECK_EQ_INT(s.n, 1);
+	CHECK_EQ_INT(g16(s.f[0] + 12), 0x0806);
+	learn_peer(ctx);
+	CHECK_EQ_INT(dssh_net_ip_header(ctx, PEER_IP, 6, 4, hdr, &flags, 0), 0);
+	CHECK_EQ_INT(flags, 0);
+	CHECK_EQ_INT(dssh_net_ip_output(ctx, PEER_IP, 6, payload, 4, 0), 0);
+	CHECK_EQ_INT(s.n, 2);
+	/* identical but for the IP ID (and so the checksum) */
+	CHECK_MEM(hdr, s.f[1], 18);
+	CHECK_MEM(hdr + 20, s.f[1] + 20, 4);
+	CHECK_MEM(hdr + 26, s.f[1] + 26, 8);
+	CHECK_EQ_INT(g16(s.f[1] + 18), (uint16_t)(g16(hdr + 18) + 1));
+	CHECK_EQ_INT(dssh_net_csum_fold(dssh_net_csum_partial(hdr + 14, 20, 0)), 0);
+	/* larger than the MTU (TSO super-frames): the length field says so */
+	CHECK_EQ_INT(dssh_net_ip_header(ctx, PEER_IP, 6, 60000, hdr, &flags, 0), 0);
+	CHECK_EQ_INT(g16(hdr + 16), 60020);
+	CHECK_EQ_INT(dssh_net_ip_header(ctx, PEER_IP, 6, 65516, hdr, &flags, 0),
+	    DSSH_ERR_INVALID_ARGUMENT);
+	/* off-link via the (unresolved) gateway; no route without one */
+	CHECK_EQ_INT(dssh_net_ip_header(ctx, FAR_IP, 6, 4, hdr, &flags, 0), DSSH_ERR_AGAIN);
+	dssh_net_ctx_free(ctx);
+	ctx = mkctx(&s, 0);
+	CHECK_EQ_INT(dssh_net_ip_header(ctx, FAR_IP, 6, 4, hdr, &flags, 0), DSSH_ERR_NOT_FOUND);
+	dssh_net_ctx_free(ctx);
+}
+
 static void
 test_echo(void)
 {
@@ -1016,6 +1054,7 @@ main(void)
 	DSSH_RUN(test_arp_malformed);
 	DSSH_RUN(test_arp_resolve_retries);
 	DSSH_RUN(test_echo);
+	DSSH_RUN(test_ip_header);
 	DSSH_RUN(test_ip_malformed);
 	DSSH_RUN(test_eth_malformed);
 	DSSH_RUN(test_icmp_udp);

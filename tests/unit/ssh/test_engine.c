@@ -1636,6 +1636,222 @@ test_auth_during_rekey(void)
 	fx_free(&f);
 }
 
+static int
+send_debug(struct fx *f, bool display, const char *msg, const char *lang)
+{
+	struct dssh_buf m;
+	int r;
+
+	dssh_buf_init(&m, 0);
+	dssh_buf_put_u8(&m, SSH_MSG_DEBUG);
+	dssh_buf_put_bool(&m, display);
+	dssh_buf_put_cstring(&m, msg);
+	dssh_buf_put_cstring(&m, lang);
+	r = tc_sendb(f->t, &m);
+	dssh_buf_free(&m);
+	return r;
+}
+
+/* SSH_MSG_DEBUG (RFC 4253 11.3) is taken without a reply and the connection
+ * carries on; one that does not parse ends it with a DISCONNECT. */
+static void
+test_debug_msg(void)
+{
+	struct fx f;
+	char longmsg[1000];
+
+	memset(longmsg, 'd', sizeof(longmsg) - 1);
+	longmsg[sizeof(longmsg) - 1] = '\0';
+	longmsg[10] = '\n';
+	longmsg[11] = '\x1b';
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	tc_drain(f.t);
+	CHECK_EQ_INT(send_debug(&f, true, "shown to the user", ""), 0);
+	CHECK_EQ_INT(send_debug(&f, false, longmsg, "en"), 0);
+	CHECK_EQ_INT(send_debug(&f, true, "", ""), 0);
+	CHECK(!dssh_conn_closing(f.c));
+	/* No reply at all (no UNIMPLEMENTED, no DISCONNECT). */
+	CHECK_EQ_INT(tc_recv(f.t, &f.msg), DSSH_ERR_MSG_INCOMPLETE);
+	data_roundtrip(&f, 40);
+	/* Allowed in a rekey too, between the client's KEXINIT and NEWKEYS. */
+	{
+		struct dssh_buf k;
+		const char *lists[KEX_SLOTS] = {
+			"curve25519-sha256", "ssh-ed25519", "aes128-gcm@openssh.com",
+			"aes128-gcm@openssh.com", "hmac-sha2-256", "hmac-sha2-256", "none", "none",
+			"", "",
+		};
+
+		dssh_buf_init(&k, 0);
+		dssh_kexinit_build(&k, lists);
+		CHECK_EQ_INT(tc_sendb(f.t, &k), 0);
+		CHECK_EQ_INT(send_debug(&f, true, "during the rekey", ""), 0);
+		dssh_buf_reset(&f.t->i_c);
+		dssh_buf_put(&f.t->i_c, dssh_buf_ptr(&k), dssh_buf_len(&k));
+		f.t->kexinit_sent = true;
+		CHECK_EQ_INT(tc_kex(f.t), 0);
+		dssh_buf_free(&k);
+	}
+	data_roundtrip(&f, 41);
+	fx_free(&f);
+
+	/* Before the first NEWKEYS without strict KEX: allowed. */
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", false);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(send_debug(&f, false, "before kex", ""), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	fx_free(&f);
+
+	/* Malformed: each ends the connection with PROTOCOL_ERROR. */
+	static const uint8_t bad[][12] = {
+		{ SSH_MSG_DEBUG },                                   /* nothing */
+		{ SSH_MSG_DEBUG, 1 },                                /* no message */
+		{ SSH_MSG_DEBUG, 1, 0, 0, 0, 100, 'a', 'b', 'c' },   /* truncated message */
+		{ SSH_MSG_DEBUG, 0, 0, 0, 0, 2, 'h', 'i' },          /* no language */
+		{ SSH_MSG_DEBUG, 0, 0, 0, 0, 1, 'x', 0, 0, 0, 9, 'e' },   /* truncated language */
+	};
+	static const size_t bad_len[] = { 1, 2, 9, 8, 12 };
+
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(bad); i++) {
+		fx_init(&f, "curve25519-sha256", "chacha20-poly1305@openssh.com", "hmac-sha2-256",
+		    true);
+		CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+		tc_drain(f.t);
+		tc_send(f.t, bad[i], bad_len[i]);
+		if (!dssh_conn_closing(f.c))
+			fprintf(stderr, "  malformed DEBUG %zu accepted\n", i);
+		expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+		CHECK_EQ_INT(dssh_buf_len(&f.h.data), 0);
+		fx_free(&f);
+	}
+}
+
+/*
+ * Input arrives in whatever pieces TCP makes: packets split anywhere (down to
+ * one byte per dssh_conn_input call, inside the length field, the MAC or
+ * the tag) and several packets in one call are framed the same.
+ */
+static void
+split_one(const char *cipher, const char *mac)
+{
+	struct fx f;
+	struct dssh_buf w;
+	uint8_t d[300];
+	uint8_t pkt[320] = { SSH_MSG_CHANNEL_DATA };
+	static const uint8_t ign[8] = { SSH_MSG_IGNORE, 0, 0, 0, 3, 'a', 'b', 'c' };
+
+	fprintf(stderr, "  split %s %s\n", cipher, mac);
+	fx_init(&f, "curve25519-sha256", cipher, mac, true);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	tc_drain(f.t);
+	fill(d, sizeof(d), 50);
+	dssh_put_u32be(pkt + 1, f.t->chan_remote);
+	dssh_put_u32be(pkt + 5, sizeof(d));
+	memcpy(pkt + 9, d, sizeof(d));
+
+	/* One packet, one byte per call: nothing is delivered until the last. */
+	dssh_buf_init(&w, 0);
+	CHECK_EQ_INT(tc_seal(f.t, pkt, 9 + sizeof(d), &w), 0);
+	size_t n = dssh_buf_len(&w);
+	int early = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		CHECK_EQ_INT(tc_feed(f.t, dssh_buf_ptr(&w) + i, 1), 0);
+		if (i + 1 < n && dssh_buf_len(&f.h.data) != 0)
+			early++;
+	}
+	CHECK_EQ_INT(early, 0);
+	CHECK(!dssh_conn_closing(f.c));
+	CHECK_EQ_INT(dssh_buf_len(&f.h.data), sizeof(d));
+	CHECK_MEM(dssh_buf_ptr(&f.h.data), d, sizeof(d));
+
+	/* Three packets (IGNORE, DATA, DATA) fed in pieces of 1..7 bytes that
+	 * straddle the packet boundaries. */
+	dssh_buf_reset(&w);
+	dssh_buf_reset(&f.h.data);
+	CHECK_EQ_INT(tc_seal(f.t, ign, sizeof(ign), &w), 0);
+	CHECK_EQ_INT(tc_seal(f.t, pkt, 9 + sizeof(d), &w), 0);
+	CHECK_EQ_INT(tc_seal(f.t, pkt, 9 + sizeof(d), &w), 0);
+	n = dssh_buf_len(&w);
+	for (size_t i = 0, k = 1; i < n; i += k, k = k % 7 + 1)
+		CHECK_EQ_INT(tc_feed(f.t, dssh_buf_ptr(&w) + i, DSSH_MIN(k, n - i)), 0);
+	CHECK_EQ_INT(dssh_buf_len(&f.h.data), 2 * sizeof(d));
+	CHECK_MEM(dssh_buf_ptr(&f.h.data), d, sizeof(d));
+	CHECK_MEM(dssh_buf_ptr(&f.h.data) + sizeof(d), d, sizeof(d));
+	/* And all of it in one call. */
+	dssh_buf_reset(&w);
+	dssh_buf_reset(&f.h.data);
+	CHECK_EQ_INT(tc_seal(f.t, pkt, 9 + sizeof(d), &w), 0);
+	CHECK_EQ_INT(tc_seal(f.t, ign, sizeof(ign), &w), 0);
+	CHECK_EQ_INT(tc_seal(f.t, pkt, 9 + sizeof(d), &w), 0);
+	CHECK_EQ_INT(tc_feed(f.t, dssh_buf_ptr(&w), dssh_buf_len(&w)), 0);
+	CHECK_EQ_INT(dssh_buf_len(&f.h.data), 2 * sizeof(d));
+	CHECK(!dssh_conn_closing(f.c));
+	tc_drain(f.t);
+	CHECK(!f.t->got_disconnect);
+	data_roundtrip(&f, 51);
+	dssh_buf_free(&w);
+	fx_free(&f);
+}
+
+static void
+test_split_input(void)
+{
+	split_one("aes128-gcm@openssh.com", "hmac-sha2-256");
+	split_one("chacha20-poly1305@openssh.com", "hmac-sha2-256");
+	split_one("aes128-ctr", "hmac-sha2-256");                  /* length in block 0 */
+	split_one("aes256-ctr", "hmac-sha2-512-etm@openssh.com");
+
+	/* Before any keys: the version line and the cleartext KEXINIT. */
+	struct fx f;
+	static const char v[] = "SSH-2.0-dssh_test_client\r\n";   /* tc signs over this */
+	struct dssh_buf k;
+	const char *lists[KEX_SLOTS] = {
+		"curve25519-sha256", "ssh-ed25519", "aes128-gcm@openssh.com",
+		"aes128-gcm@openssh.com", "hmac-sha2-256", "hmac-sha2-256", "none", "none", "", "",
+	};
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", false);
+	CHECK_EQ_INT(dssh_conn_start(f.c, f.t->now_ms), 0);
+	for (size_t i = 0; i + 1 < sizeof(v); i++)
+		CHECK_EQ_INT(tc_feed(f.t, v + i, 1), 0);
+	CHECK(!dssh_conn_closing(f.c));
+	/* What tc_version would have done after its own line. */
+	{
+		const uint8_t *p, *nl;
+		size_t n;
+
+		dssh_conn_output(f.c, &p, &n);
+		nl = memchr(p, '\n', n);
+		CHECK(nl != NULL);
+		if (nl != NULL) {
+			f.t->v_s = dssh_strndup((const char *)p, (size_t)(nl - p) - 1);
+			dssh_conn_output_consume(f.c, (size_t)(nl - p) + 1);
+		}
+	}
+	dssh_buf_init(&k, 0);
+	dssh_kexinit_build(&k, lists);
+	{
+		struct dssh_buf w;
+
+		dssh_buf_init(&w, 0);
+		CHECK_EQ_INT(tc_seal(f.t, dssh_buf_ptr(&k), dssh_buf_len(&k), &w), 0);
+		for (size_t i = 0; i < dssh_buf_len(&w); i++)
+			CHECK_EQ_INT(tc_feed(f.t, dssh_buf_ptr(&w) + i, 1), 0);
+		dssh_buf_free(&w);
+	}
+	/* The server took it: the exchange finishes with the KEXINIT reused. */
+	dssh_buf_reset(&f.t->i_c);
+	dssh_buf_put(&f.t->i_c, dssh_buf_ptr(&k), dssh_buf_len(&k));
+	f.t->kexinit_sent = true;
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	dssh_buf_free(&k);
+	fx_free(&f);
+}
+
 int
 main(void)
 {
@@ -1676,6 +1892,8 @@ main(void)
 	DSSH_RUN(test_session_requests);
 	DSSH_RUN(test_rekey_time);
 	DSSH_RUN(test_auth_during_rekey);
+	DSSH_RUN(test_debug_msg);
+	DSSH_RUN(test_split_input);
 	dssh_sshkey_free(hostkey);
 	dssh_sshkey_free(userkey);
 	dssh_sshkey_free(otherkey);

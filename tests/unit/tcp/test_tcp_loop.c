@@ -4,84 +4,7 @@
  * 1% duplication): 10 MB one way and 2 MB the other must arrive byte-exact,
  * then both sides close cleanly.
  */
-#include <stdlib.h>
-
-#include "tcp_test_util.h"
-
-struct pkt {
-	uint64_t due;
-	uint32_t saddr, daddr;
-	uint32_t len;
-	uint8_t data[1600];
-};
-
-struct chan {
-	struct pkt *q;
-	size_t n, cap;
-	uint64_t rng;
-	unsigned loss_pm, reorder_pm, dup_pm;   /* per mille */
-	uint64_t sent, lost, reordered, duped;
-};
-
-static void chan_put(struct chan *ch, const struct dssh_tcp_seg_out *o, uint64_t now)
-{
-	unsigned copies = 1, i, j;
-	uint64_t r;
-
-	ch->sent++;
-	r = dssh_test_rand(&ch->rng) % 1000;
-	if (r < ch->loss_pm) {
-		ch->lost++;
-		return;
-	}
-	if (dssh_test_rand(&ch->rng) % 1000 < ch->dup_pm) {
-		copies = 2;
-		ch->duped++;
-	}
-	for (i = 0; i < copies; i++) {
-		struct pkt *p;
-		size_t off;
-
-		if (ch->n == ch->cap) {
-			ch->cap = ch->cap ? ch->cap * 2 : 1024;
-			ch->q = realloc(ch->q, ch->cap * sizeof(*ch->q));
-			if (ch->q == NULL)
-				abort();
-		}
-		p = &ch->q[ch->n++];
-		p->saddr = o->saddr;
-		p->daddr = o->daddr;
-		memcpy(p->data, o->hdr, o->hdr_len);
-		off = o->hdr_len;
-		for (j = 0; j < o->npay; j++) {
-			memcpy(p->data + off, o->pay[j], o->pay_len[j]);
-			off += o->pay_len[j];
-		}
-		p->len = (uint32_t)off;
-		p->due = now + 1000;    /* 1 ms one way */
-		if (dssh_test_rand(&ch->rng) % 1000 < ch->reorder_pm) {
-			p->due += 200 + dssh_test_rand(&ch->rng) % 3000;
-			ch->reordered++;
-		}
-		p->due += i * 50;
-	}
-}
-
-static void chan_deliver(struct chan *ch, struct dssh_tcp_stack *dst, uint64_t now)
-{
-	size_t i = 0;
-
-	while (i < ch->n) {
-		if (ch->q[i].due <= now) {
-			struct pkt p = ch->q[i];
-
-			ch->q[i] = ch->q[--ch->n];
-			CHECK_EQ_INT(feed_raw(dst, p.saddr, p.daddr, p.data, p.len, now), 0);
-		} else {
-			i++;
-		}
-	}
-}
+#include "tcp_test_chan.h"
 
 static void pump(struct dssh_tcp_stack *s, struct chan *ch, uint64_t now)
 {
@@ -93,58 +16,6 @@ static void pump(struct dssh_tcp_stack *s, struct chan *ch, uint64_t now)
 		for (i = 0; i < n; i++)
 			chan_put(ch, &o[i], now);
 	} while (n == 32);
-}
-
-static uint8_t stream_byte(uint64_t seed, uint64_t i)
-{
-	uint64_t x = (i / 8 + 1) * 0x9E3779B97F4A7C15ull ^ seed;
-
-	x ^= x >> 31; x *= 0xBF58476D1CE4E5B9ull; x ^= x >> 29;
-	return (uint8_t)(x >> (8 * (i % 8)));
-}
-
-struct end {
-	struct dssh_tcp_conn *c;
-	uint64_t tx_seed, rx_seed, tx_total, rx_total, tx_done, rx_done;
-	bool rx_eof, closed, bad, fin_sent, got_closed;
-};
-
-static void end_write(struct end *e, uint64_t now)
-{
-	uint8_t buf[16384];
-	size_t n, i;
-	ssize_t r;
-
-	while (e->c != NULL && e->tx_done < e->tx_total) {
-		n = (size_t)DSSH_MIN(sizeof(buf), e->tx_total - e->tx_done);
-		for (i = 0; i < n; i++)
-			buf[i] = stream_byte(e->tx_seed, e->tx_done + i);
-		r = dssh_tcp_send(e->c, buf, n);
-		if (r <= 0)
-			break;
-		e->tx_done += (uint64_t)r;
-	}
-	(void)now;
-}
-
-static void end_read(struct end *e)
-{
-	const uint8_t *p[2];
-	size_t l[2], i;
-	unsigned np, k;
-
-	if (e->c == NULL)
-		return;
-	np = dssh_tcp_peek(e->c, p, l);
-	for (k = 0; k < np; k++) {
-		for (i = 0; i < l[k]; i++)
-			if (p[k][i] != stream_byte(e->rx_seed, e->rx_done + i))
-				e->bad = true;
-		e->rx_done += l[k];
-		CHECK_EQ_INT(dssh_tcp_consume(e->c, l[k]), 0);
-	}
-	if (dssh_tcp_eof(e->c))
-		e->rx_eof = true;
 }
 
 static unsigned loss_pm = 20;

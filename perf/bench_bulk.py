@@ -1,0 +1,1251 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""
+Side-by-side SSH bulk-transfer benchmark: OpenSSH's sshd (the peer), dsshd on
+kernel sockets and dsshd on its DPDK data plane, all driven by the same
+OpenSSH `ssh` client in the same run, rounds interleaved (A B C A B C ...),
+medians reported.
+
+    sudo /usr/bin/python3 perf/bench_bulk.py                 # 1G, 3 rounds, all backends
+    sudo /usr/bin/python3 perf/bench_bulk.py --quick         # 256M, 1 round
+    sudo /usr/bin/python3 perf/bench_bulk.py --backends sshd,kernel --json out.json
+
+Set-up (all torn down at the end, also on failure or Ctrl-C):
+  - a network namespace dsshbench-<pid> holding the client, joined to the host
+    by a veth pair vb<pid> (host) / vn<pid> (namespace), addresses in
+    198.18.0.0/15 only (host 198.18.40.1/24, namespace 198.18.40.2/24);
+    IPv6 is off on both ends and the host end does not forward, so nothing
+    leaves this /24;
+  - a test user `dsshbench` (created if missing) whose authorized_keys holds
+    a fresh ed25519 client key of this run;
+  - each server in turn, on a free port:
+      sshd          /usr/sbin/sshd -D -e -f <generated config> (UsePAM no)
+      dsshd-kernel  dsshd -D -e -f /dev/null -p PORT -o 'ListenAddress 198.18.40.1' ...
+      dsshd-dpdk    dsshd ... -o 'DataPlane dpdk' -o 'DataAddress 198.18.40.1/24'
+                    -o 'DpdkArgs "--no-pci --vdev=net_af_packet0,iface=vb<pid> ..."'
+                    with the kernel listener on 127.0.0.1; the host veth has no
+                    kernel address then (DPDK owns it through af_packet) and the
+                    namespace end has checksum/TSO/GSO offloads off, since
+                    af_packet hands DPDK frames as the kernel has them.
+    A backend that does not come up, or whose ssh check fails, is reported as
+    "not available: <reason>" and the run goes on.
+
+Workloads, per cipher (KexAlgorithms curve25519-sha256):
+  upload    head -c SIZE /dev/zero | ssh -c C host 'cat > /dev/null'
+  download  ssh -c C host 'head -c SIZE /dev/zero' > /dev/null
+  connect   N sequential `ssh host true`
+
+Measured per transfer: wall time (MB/s = bytes / 1e6 / s); the server's CPU
+from /proc/PID/stat utime+stime+cutime+cstime before and after (children the
+server reaped: sshd's per-connection processes, the session commands; with
+DPDK the busy-polling data core is a thread of dsshd, counted too); the
+client ssh's CPU (wait4 rusage); whole-machine busy cores from /proc/stat.
+This process is a child subreaper, so a server descendant orphaned before
+its parent reaps it comes back to us and its rusage is added to that
+server's CPU (reported as "orphans").
+
+Needs root, iproute2, OpenSSH client and server. Stdlib only.
+"""
+import argparse
+import contextlib
+import ctypes
+import json
+import os
+import platform
+import pwd
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+PID = os.getpid()
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_DSSHD = os.path.join(ROOT, "build-rel", "app", "dsshd", "dsshd")
+USER = "dsshbench"
+SSH = "/usr/bin/ssh"
+GIB = 1 << 30
+
+ALL_BACKENDS = ("sshd", "kernel", "dpdk")
+LABEL = {"sshd": "sshd", "kernel": "dsshd-kernel", "dpdk": "dsshd-dpdk"}
+
+CIPHER_SHORT = {
+    "aes128-gcm@openssh.com": "aes128-gcm",
+    "aes256-gcm@openssh.com": "aes256-gcm",
+    "chacha20-poly1305@openssh.com": "chacha20-poly1305",
+}
+
+
+def log(msg):
+    sys.stdout.write(msg + "\n")
+    sys.stdout.flush()
+
+
+class Unavailable(Exception):
+    pass
+
+
+def sh(argv, check=True, timeout=60, input=None):
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=timeout, input=input)
+    if check and p.returncode != 0:
+        raise RuntimeError("%s: exit %d: %s" % (" ".join(argv), p.returncode, p.stdout.strip()))
+    return p
+
+
+def parse_size(s):
+    m = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)(i?B)?\s*", s, re.I)
+    if not m:
+        raise argparse.ArgumentTypeError("bad size %r (e.g. 1G, 256M, 1048576)" % s)
+    return int(m.group(1)) << (10 * " KMGT".index(m.group(2).upper() or " "))
+
+
+def fmt_size(n):
+    for unit, shift in (("G", 30), ("M", 20), ("K", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return "%d%s" % (n >> shift, unit)
+    return str(n)
+
+
+# ---------------------------------------------------------------- /proc
+
+def read_stat(pid):
+    """Fields after the command name of /proc/PID/stat (field N at [N-3])."""
+    with open("/proc/%d/stat" % pid) as f:
+        s = f.read()
+    return s[s.rindex(")") + 2:].split()
+
+
+def all_procs():
+    """pid -> (ppid, state, starttime) for every process."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            st = read_stat(int(d))
+        except (OSError, ValueError):
+            continue
+        out[int(d)] = (int(st[1]), st[0], st[19])
+    return out
+
+
+def descendants(root, procs=None):
+    procs = procs if procs is not None else all_procs()
+    kids = {}
+    for p, (pp, _, _) in procs.items():
+        kids.setdefault(pp, []).append(p)
+    out, todo = [], [root]
+    while todo:
+        for k in kids.get(todo.pop(), ()):
+            out.append(k)
+            todo.append(k)
+    return out
+
+
+def proc_cpu(pid):
+    """utime+stime+cutime+cstime of a process, seconds."""
+    st = read_stat(pid)
+    return sum(int(x) for x in st[11:15]) / CLK_TCK
+
+
+def thread_cpu(pid):
+    """thread name -> utime+stime seconds, summed over threads of that name."""
+    out = {}
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, t)) as f:
+                s = f.read()
+        except OSError:
+            continue
+        name = s[s.index("(") + 1:s.rindex(")")]
+        st = s[s.rindex(")") + 2:].split()
+        out[name] = out.get(name, 0.0) + (int(st[11]) + int(st[12])) / CLK_TCK
+    return out
+
+
+def machine_jiffies():
+    """(busy, total) jiffies over all CPUs from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq = v[:7]
+    steal = v[7] if len(v) > 7 else 0
+    return user + nice + system + irq + softirq, user + nice + system + idle + iowait + irq + softirq + steal
+
+
+def cpu_info():
+    info = {"model": "?", "mhz": None, "flags": [], "ncpu": os.cpu_count()}
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            k, v = k.strip(), v.strip()
+            if k == "model name" and info["model"] == "?":
+                info["model"] = v
+            elif k == "cpu MHz" and info["mhz"] is None:
+                info["mhz"] = float(v)
+            elif k == "flags" and not info["flags"]:
+                info["flags"] = [x for x in v.split()
+                                 if x in ("constant_tsc", "nonstop_tsc", "tsc_known_freq")]
+    return info
+
+
+def set_subreaper():
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.prctl(36, 1, 0, 0, 0) == 0      # PR_SET_CHILD_SUBREAPER
+
+
+# ---------------------------------------------------------------- children
+
+LIVE = []           # Child objects not yet reaped, for the clean-up
+LIVE_LOCK = threading.Lock()
+
+
+class Child:
+    """A client-side process we reap ourselves (wait4: its rusage). kill()
+    never hits a recycled pid: the pid stays a zombie of ours until the lock
+    marks it reaped."""
+
+    def __init__(self, argv, **kw):
+        self.lock = threading.Lock()
+        self.done = False
+        self.rc = None
+        self.cpu = 0.0
+        self.p = subprocess.Popen(argv, **kw)
+        with LIVE_LOCK:
+            LIVE.append(self)
+
+    def wait(self):
+        os.waitid(os.P_PID, self.p.pid, os.WEXITED | os.WNOWAIT)
+        with self.lock:
+            _, status, ru = os.wait4(self.p.pid, 0)
+            self.done = True
+            self.rc = os.waitstatus_to_exitcode(status)
+            self.p.returncode = self.rc
+            self.cpu = ru.ru_utime + ru.ru_stime
+        with LIVE_LOCK:
+            if self in LIVE:
+                LIVE.remove(self)
+        return self.rc
+
+    def kill(self):
+        with self.lock:
+            if not self.done:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.p.pid, signal.SIGKILL)
+
+
+def run_children(children, timeout):
+    """Waits for every child; kills them all when timeout seconds pass."""
+    fired = []
+
+    def expire():
+        fired.append(True)
+        for c in children:
+            c.kill()
+    t = threading.Timer(timeout, expire)
+    t.daemon = True
+    t.start()
+    try:
+        for c in children:
+            c.wait()
+    finally:
+        t.cancel()
+    return bool(fired)
+
+
+# ---------------------------------------------------------------- namespace
+
+NS_READY = r'''
+import socket, sys, time
+host, port, end = sys.argv[1], int(sys.argv[2]), time.time() + float(sys.argv[3])
+last = "no attempt"
+while True:
+    try:
+        with socket.create_connection((host, port), timeout=2) as s:
+            s.settimeout(3)
+            b = s.recv(256)
+            if b.startswith(b"SSH-"):
+                print("OK " + b.split(b"\r\n")[0].decode(errors="replace"))
+                sys.exit(0)
+            last = "connected but no SSH banner (%r)" % b[:40]
+    except OSError as e:
+        last = "%s:%d: %s" % (host, port, e)
+    if time.time() > end:
+        break
+    time.sleep(0.25)
+print("FAIL " + last)
+sys.exit(1)
+'''
+
+# Legacy ethtool ioctls (no ethtool binary needed): get/set tx checksum, TSO, GSO.
+NS_OFFLOAD = r'''
+import ctypes, fcntl, json, socket, struct, sys
+CMD = {"tx": (0x16, 0x17), "tso": (0x1e, 0x1f), "gso": (0x23, 0x24)}
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def op(ifname, cmd, data=0):
+    buf = ctypes.create_string_buffer(struct.pack("II", cmd, data), 8)
+    ifr = struct.pack("16sP", ifname.encode(), ctypes.addressof(buf)) + b"\0" * 16
+    fcntl.ioctl(s.fileno(), 0x8946, ifr)
+    return struct.unpack("II", buf.raw)[1]
+ifname, want = sys.argv[1], json.loads(sys.argv[2])
+for k in ("tx", "tso", "gso"):
+    if k in want:
+        op(ifname, CMD[k][1], int(want[k]))
+print(json.dumps({k: op(ifname, CMD[k][0]) for k in CMD}))
+'''
+
+
+class Net:
+    def __init__(self, subnet):
+        self.ns = "dsshbench-%d" % PID
+        self.mtu = 0
+        self.vh = "vb%d" % PID          # <= 9 characters (pid <= 4194304)
+        self.vn = "vn%d" % PID
+        self.subnet = subnet            # e.g. 198.18.40
+        self.host_ip = subnet + ".1"
+        self.ns_ip = subnet + ".2"
+        self.created_ns = self.created_link = False
+        self.host_addr = False
+        self.offload_saved = None
+
+    def check_free(self):
+        a = sh(["ip", "-o", "-4", "addr", "show"]).stdout
+        r = sh(["ip", "-4", "route", "show", "table", "all"]).stdout
+        for text in (a, r):
+            for line in text.splitlines():
+                if re.search(r"\b%s\.\d+" % re.escape(self.subnet), line):
+                    raise RuntimeError("%s.0/24 is already in use on this host (%s): choose "
+                                       "another with --subnet" % (self.subnet, line.strip()))
+
+    def up(self):
+        self.check_free()
+        sh(["ip", "netns", "add", self.ns])
+        self.created_ns = True
+        sh(["ip", "link", "add", self.vh, "type", "veth", "peer", "name", self.vn,
+            "netns", self.ns])
+        self.created_link = True
+        # Quiet links: no IPv6 (no ND/MLD chatter), and the host end never forwards.
+        for k, v in (("ipv6/conf/%s/disable_ipv6" % self.vh, "1"),
+                     ("ipv4/conf/%s/forwarding" % self.vh, "0")):
+            with contextlib.suppress(OSError):
+                with open("/proc/sys/net/" + k, "w") as f:
+                    f.write(v)
+        self.nsrun(["sh", "-c", "echo 1 > /proc/sys/net/ipv6/conf/%s/disable_ipv6" % self.vn],
+                   check=False)
+        self.nsrun(["ip", "addr", "add", self.ns_ip + "/24", "dev", self.vn])
+        self.nsrun(["ip", "link", "set", "lo", "up"])
+        if self.mtu:
+            # The same link MTU for every server (dsshd-dpdk also gets DataMTU).
+            self.nsrun(["ip", "link", "set", self.vn, "mtu", str(self.mtu)])
+            sh(["ip", "link", "set", self.vh, "mtu", str(self.mtu)])
+        self.nsrun(["ip", "link", "set", self.vn, "up"])
+        sh(["ip", "link", "set", self.vh, "up"])
+        self.set_host_addr(True)
+
+    def nsrun(self, argv, check=True, timeout=60):
+        return sh(["ip", "netns", "exec", self.ns] + argv, check=check, timeout=timeout)
+
+    def set_host_addr(self, on):
+        if on and not self.host_addr:
+            sh(["ip", "addr", "add", self.host_ip + "/24", "dev", self.vh])
+        elif not on:
+            sh(["ip", "addr", "flush", "dev", self.vh], check=False)
+        self.host_addr = on
+        self.nsrun(["ip", "neigh", "flush", "dev", self.vn], check=False)
+
+    def set_offloads(self, off):
+        """off: tx checksum, TSO and GSO off on the namespace end (for
+        af_packet); else back to what they were."""
+        if off:
+            out = self.nsrun(["/usr/bin/python3", "-c", NS_OFFLOAD, self.vn, "{}"]).stdout
+            self.offload_saved = json.loads(out)
+            want = {"tx": 0, "tso": 0, "gso": 0}
+        elif self.offload_saved is not None:
+            want, self.offload_saved = self.offload_saved, None
+        else:
+            return None
+        return json.loads(self.nsrun(["/usr/bin/python3", "-c", NS_OFFLOAD, self.vn,
+                                      json.dumps(want)]).stdout)
+
+    def wait_ready(self, port, seconds):
+        p = self.nsrun(["/usr/bin/python3", "-c", NS_READY, self.host_ip, str(port),
+                        str(seconds)], check=False, timeout=seconds + 30)
+        return p.returncode == 0, p.stdout.strip()[5:] if p.stdout.startswith("FAIL") \
+            else p.stdout.strip()[3:]
+
+    def down(self):
+        if self.created_ns:
+            sh(["ip", "netns", "del", self.ns], check=False)
+            self.created_ns = False
+        if self.created_link:
+            if os.path.exists("/sys/class/net/" + self.vh):
+                sh(["ip", "link", "del", self.vh], check=False)
+            self.created_link = False
+
+
+# ---------------------------------------------------------------- user, keys
+
+def setup_user(tmp):
+    key = os.path.join(tmp, "id_ed25519")
+    sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "dsshbench-%d" % PID, "-f", key])
+    try:
+        pw = pwd.getpwnam(USER)
+    except KeyError:
+        sh(["useradd", "-m", "-s", "/bin/bash", USER])
+        pw = pwd.getpwnam(USER)
+    # sshd with UsePAM no refuses a locked account ('!' password): '*' is "no
+    # password", not locked.
+    with open("/etc/shadow") as f:
+        for line in f:
+            parts = line.split(":")
+            if parts[0] == USER and parts[1].startswith("!"):
+                sh(["usermod", "-p", "*", USER])
+    sh(["chage", "-E", "-1", USER], check=False)
+    home = pw.pw_dir
+    os.makedirs(home, exist_ok=True)
+    os.chown(home, pw.pw_uid, pw.pw_gid)
+    os.chmod(home, 0o755)
+    sshdir = os.path.join(home, ".ssh")
+    os.makedirs(sshdir, exist_ok=True)
+    ak = os.path.join(sshdir, "authorized_keys")
+    with open(key + ".pub") as f:
+        pub = f.read()
+    with open(ak + ".tmp", "w") as f:
+        f.write(pub)
+    for p in (sshdir, ak + ".tmp"):
+        os.chown(p, pw.pw_uid, pw.pw_gid)
+    os.chmod(sshdir, 0o700)
+    os.chmod(ak + ".tmp", 0o600)
+    os.rename(ak + ".tmp", ak)
+    return key, ak, pub
+
+
+def remove_authorized_key(ak, pub):
+    with contextlib.suppress(OSError):
+        with open(ak) as f:
+            lines = [ln for ln in f if ln.strip() != pub.strip()]
+        with open(ak, "w") as f:
+            f.write("".join(lines))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------- servers
+
+class Server:
+    kind = None
+
+    def __init__(self, bench):
+        self.b = bench
+        self.name = LABEL[self.kind]
+        self.proc = None
+        self.logf = None
+        self.unavailable = None
+        self.orphan_cpu = 0.0        # rusage of orphaned descendants we reaped
+        self.orphans = 0
+        self.orphan_names = {}
+        self.dir = os.path.join(bench.tmp, self.kind)
+        os.makedirs(self.dir, exist_ok=True)
+        self.hostkey = os.path.join(self.dir, "ssh_host_ed25519_key")
+        sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", self.hostkey])
+        self.log_path = os.path.join(self.dir, "server.log")
+
+    def argv(self):
+        raise NotImplementedError
+
+    def prepare(self):
+        self.b.net.set_host_addr(True)
+
+    def ready_seconds(self):
+        return 15
+
+    def start(self):
+        self.port = free_port()
+        self.prepare()
+        self.logf = open(self.log_path, "ab")
+        self.log_offset = self.logf.tell()
+        argv = self.argv()
+        self.b.vlog("# starting %s: %s" % (self.name, " ".join(argv)))
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.logf,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        end = time.time() + self.ready_seconds()
+        why = "?"
+        while True:
+            if self.proc.poll() is not None:
+                raise Unavailable("exited with %d at start-up: %s"
+                                  % (self.proc.returncode, self.log_tail()))
+            ok, why = self.b.net.wait_ready(self.port, 1.5)
+            if ok:
+                self.b.vlog("# %s ready on %s:%d: %s" % (self.name, self.b.net.host_ip,
+                                                         self.port, why))
+                return
+            if time.time() > end:
+                raise Unavailable("no SSH banner within %d s (%s); log: %s"
+                                  % (self.ready_seconds(), why, self.log_tail()))
+
+    def log_tail(self, n=3):
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self.log_offset)
+                lines = [ln for ln in f.read().decode(errors="replace").splitlines() if ln.strip()]
+        except OSError:
+            return "(no log)"
+        return " | ".join(lines[-n:]) or "(empty log)"
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def cpu(self):
+        """Server CPU seconds so far: the process (threads + reaped children)
+        plus orphaned descendants we reaped as subreaper."""
+        return proc_cpu(self.proc.pid) + self.orphan_cpu
+
+    def settle(self, timeout=15):
+        """Waits until the server has no descendants left (it reaped its
+        per-connection processes) and reaps orphans that came back to us."""
+        end = time.time() + timeout
+        while True:
+            procs = all_procs()
+            busy = descendants(self.proc.pid, procs)    # zombies too: not reaped, not counted yet
+            orphans = [p for p, (pp, st, _) in procs.items()
+                       if pp == PID and p != self.proc.pid and not self.b.is_own_child(p)]
+            waiting = False
+            for p in orphans:
+                if procs[p][1] == "Z":
+                    name = "?"
+                    with contextlib.suppress(OSError):
+                        with open("/proc/%d/comm" % p) as fc:
+                            name = fc.read().strip()
+                    with contextlib.suppress(ChildProcessError):
+                        _, _, ru = os.wait4(p, 0)
+                        self.orphan_cpu += ru.ru_utime + ru.ru_stime
+                        self.orphans += 1
+                        self.orphan_names[name] = self.orphan_names.get(name, 0) + 1
+                else:
+                    waiting = True
+            if not busy and not waiting:
+                return True
+            if time.time() > end:
+                self.b.vlog("# %s: still has processes %s after %ds" % (self.name, busy, timeout))
+                return False
+            time.sleep(0.01)
+
+    def stop(self):
+        if self.proc is None:
+            return
+        left = []
+        if self.proc.poll() is None:
+            procs = all_procs()
+            left = [(p, procs[p][2]) for p in descendants(self.proc.pid, procs)]
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=self.stop_seconds())
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        # Descendants it left behind: by pid, only if still the same process.
+        procs = all_procs()
+        for p, start in left:
+            if p in procs and procs[p][2] == start:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p, signal.SIGKILL)
+        self.b.reap_orphans()
+        self.proc = None
+        if self.logf:
+            self.logf.close()
+            self.logf = None
+        self.cleanup_after()
+
+    def stop_seconds(self):
+        return 10
+
+    def cleanup_after(self):
+        pass
+
+
+class SshdServer(Server):
+    kind = "sshd"
+
+    def __init__(self, bench):
+        super().__init__(bench)
+        self.config = os.path.join(self.dir, "sshd_config")
+
+    def argv(self):
+        lines = [
+            "Port %d" % self.port,
+            "ListenAddress %s" % self.b.net.host_ip,
+            "HostKey %s" % self.hostkey,
+            "PidFile %s" % os.path.join(self.dir, "sshd.pid"),
+            "UsePAM no",
+            "PubkeyAuthentication yes",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "PermitRootLogin no",
+            "AllowUsers %s" % USER,
+            "AuthorizedKeysFile .ssh/authorized_keys",
+            "UseDNS no",
+            "PrintMotd no",
+            "PrintLastLog no",
+            "X11Forwarding no",
+            "LogLevel INFO",
+        ]
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        t = sh([self.b.args.sshd, "-t", "-f", self.config], check=False)
+        if t.returncode != 0:
+            raise Unavailable("sshd -t: " + t.stdout.strip())
+        return [self.b.args.sshd, "-D", "-e", "-f", self.config]
+
+
+class DsshdKernel(Server):
+    kind = "kernel"
+
+    def common(self):
+        return [self.b.args.dsshd, "-D", "-e", "-f", "/dev/null", "-p", str(self.port),
+                "-o", "HostKey " + self.hostkey, "-o", "UsePAM no", "-o", "PidFile none",
+                "-o", "PasswordAuthentication no", "-o", "AllowUsers " + USER,
+                "-o", "PrintMotd no"]
+
+    def argv(self):
+        return self.common() + ["-o", "ListenAddress " + self.b.net.host_ip]
+
+
+class DsshdDpdk(DsshdKernel):
+    kind = "dpdk"
+
+    def __init__(self, bench):
+        super().__init__(bench)
+        self.prefix = "dsshbench%d" % PID
+        self.threads0 = None
+
+    def prepare(self):
+        net = self.b.net
+        net.set_host_addr(False)     # DPDK owns the host end through af_packet
+        got = net.set_offloads(True)
+        self.b.vlog("# %s: namespace end offloads now %s" % (self.name, got))
+
+    def argv(self):
+        vdev = "net_af_packet0,iface=" + self.b.net.vh
+        mtu = []
+        if self.b.args.mtu:
+            # af_packet's ring frames must hold a whole jumbo frame.
+            vdev += ",framesz=9216,blocksz=36864,framecnt=1024"
+            mtu = ["-o", "DataMTU %d" % self.b.args.mtu]
+        eal = ["--no-pci", "--vdev=" + vdev,
+               "--file-prefix=" + self.prefix] + self.b.args.dpdk_args_extra.split()
+        return self.common() + mtu + [
+            "-o", "ListenAddress 127.0.0.1",
+            "-o", "DataPlane dpdk",
+            "-o", "DataAddress %s/24" % self.b.net.host_ip,
+            "-o", "DataCores %d" % self.b.args.data_cores,
+            "-o", 'DpdkArgs "%s"' % " ".join(eal)]
+
+    def ready_seconds(self):
+        return 30
+
+    def dp_stats(self):
+        """The data plane's /dssh/stats (DPDK telemetry), {} when unreadable."""
+        path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % self.prefix
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as so:
+                so.settimeout(2)
+                so.connect(path)
+                so.recv(16384)
+                so.send(b"/dssh/stats")
+                st = json.loads(so.recv(1 << 20).decode())["/dssh/stats"]
+            return {k: v for k, v in st.items() if isinstance(v, (int, float))}
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
+
+    def stop_seconds(self):
+        return 20
+
+    def cleanup_after(self):
+        shutil.rmtree("/var/run/dpdk/" + self.prefix, ignore_errors=True)
+        with contextlib.suppress(Exception):
+            self.b.net.set_offloads(False)
+        with contextlib.suppress(Exception):
+            self.b.net.set_host_addr(True)
+
+
+SERVER_CLASSES = {"sshd": SshdServer, "kernel": DsshdKernel, "dpdk": DsshdDpdk}
+
+
+# ---------------------------------------------------------------- benchmark
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.tmp = None
+        self.net = None
+        self.servers = []
+        self.key = None
+        self.ak = None
+        self.pub = None
+
+    def vlog(self, msg):
+        if self.args.verbose:
+            log(msg)
+
+    def is_own_child(self, pid):
+        with LIVE_LOCK:
+            if any(c.p.pid == pid for c in LIVE):
+                return True
+        return any(s.proc is not None and s.proc.pid == pid for s in self.servers)
+
+    def reap_orphans(self):
+        """Orphans that came back to us outside a measurement: end and reap."""
+        procs = all_procs()
+        for p, (pp, st, _) in procs.items():
+            if pp == PID and not self.is_own_child(p):
+                if st != "Z":
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(p, signal.SIGKILL)
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(p, 0)
+
+    def ssh_argv(self, srv, cipher, command):
+        a = ["ip", "netns", "exec", self.net.ns, SSH, "-F", "/dev/null",
+             "-i", self.key, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+             "-o", "GlobalKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+             "-o", "LogLevel=ERROR", "-o", "UpdateHostKeys=no", "-o", "ConnectTimeout=15",
+             "-o", "KexAlgorithms=curve25519-sha256", "-p", str(srv.port)]
+        if cipher:
+            a += ["-c", cipher]
+        return a + ["%s@%s" % (USER, self.net.host_ip), command]
+
+    def errfile(self):
+        return open(os.path.join(self.tmp, "ssh.err"), "w+")
+
+    @staticmethod
+    def errtext(f):
+        f.seek(0)
+        return " ".join(f.read().split())[:300] or "(no message)"
+
+    def verify(self, srv, cipher):
+        """Small round trip both ways with byte counts checked."""
+        n = 8 << 20
+        with self.errfile() as ef:
+            p = subprocess.run(["sh", "-c", "head -c %d /dev/zero | %s" % (
+                n, " ".join("'%s'" % a for a in self.ssh_argv(srv, cipher, "wc -c")))],
+                stdout=subprocess.PIPE, stderr=ef, timeout=120)
+            if p.returncode != 0 or p.stdout.strip() != str(n).encode():
+                raise Unavailable("upload check failed (exit %d, got %r): %s"
+                                  % (p.returncode, p.stdout[:40], self.errtext(ef)))
+        with self.errfile() as ef:
+            p = subprocess.run(self.ssh_argv(srv, cipher, "head -c %d /dev/zero" % n),
+                               stdout=subprocess.PIPE, stderr=ef, timeout=120)
+            if p.returncode != 0 or len(p.stdout) != n:
+                raise Unavailable("download check failed (exit %d, %d of %d bytes): %s"
+                                  % (p.returncode, len(p.stdout), n, self.errtext(ef)))
+
+    def wait_idle(self):
+        """--wait-idle S: up to S seconds for the machine to be quiet (under
+        0.2 busy cores over half a second) before a measurement."""
+        if not self.args.wait_idle:
+            return None
+        end = time.time() + self.args.wait_idle
+        while True:
+            b0, _ = machine_jiffies()
+            time.sleep(0.5)
+            b1, _ = machine_jiffies()
+            busy = (b1 - b0) / CLK_TCK / 0.5
+            if busy < 0.2 or time.time() > end:
+                return busy
+
+    def transfer(self, srv, workload, cipher, nbytes):
+        timeout = 60 + nbytes / 2e6
+        srv.settle()
+        idle = self.wait_idle()
+        threads0 = thread_cpu(srv.proc.pid) if srv.kind == "dpdk" else None
+        dp0 = srv.dp_stats() if srv.kind == "dpdk" else None
+        cpu0 = srv.cpu()
+        mb0, mt0 = machine_jiffies()
+        with self.errfile() as ef:
+            t0 = time.monotonic()
+            if workload == "upload":
+                head = Child(["head", "-c", str(nbytes), "/dev/zero"], stdout=subprocess.PIPE)
+                ssh = Child(self.ssh_argv(srv, cipher, "cat > /dev/null"), stdin=head.p.stdout,
+                            stdout=subprocess.DEVNULL, stderr=ef)
+                head.p.stdout.close()
+                kids = [ssh, head]
+            else:
+                ssh = Child(self.ssh_argv(srv, cipher, "head -c %d /dev/zero" % nbytes),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=ef)
+                kids = [ssh]
+            expired = run_children(kids, timeout)
+            wall = time.monotonic() - t0
+            err = self.errtext(ef)
+        settled = srv.settle()
+        cpu1 = srv.cpu()
+        mb1, mt1 = machine_jiffies()
+        r = {"workload": workload, "cipher": cipher, "bytes": nbytes, "wall_s": wall,
+             "rc": ssh.rc, "server_cpu_s": cpu1 - cpu0, "client_cpu_s": ssh.cpu,
+             "machine_busy_cores": (mb1 - mb0) / CLK_TCK / wall,
+             "settled": settled, "busy_before": idle}
+        if workload == "upload":
+            r["head_cpu_s"] = kids[1].cpu
+        r["other_cores"] = r["machine_busy_cores"] - (
+            r["server_cpu_s"] + r["client_cpu_s"] + r.get("head_cpu_s", 0.0)) / wall
+        if dp0 is not None:
+            dp1 = srv.dp_stats()
+            r["dataplane_stats_delta"] = {k: v - dp0.get(k, 0) for k, v in dp1.items()
+                                          if v != dp0.get(k, 0)}
+        if threads0 is not None:
+            t1 = thread_cpu(srv.proc.pid)
+            r["server_threads_cpu_s"] = {k: round(v - threads0.get(k, 0.0), 3)
+                                         for k, v in t1.items() if v - threads0.get(k, 0.0) > 0}
+        if expired or ssh.rc != 0:
+            r["error"] = ("timed out after %ds; " % timeout if expired else "") + \
+                "ssh exit %s: %s" % (ssh.rc, err)
+        else:
+            r["mb_s"] = nbytes / 1e6 / wall
+        return r
+
+    def connections(self, srv, n):
+        srv.settle()
+        cpu0 = srv.cpu()
+        times, cli, errors = [], 0.0, []
+        t_all = time.monotonic()
+        for _ in range(n):
+            with self.errfile() as ef:
+                t0 = time.monotonic()
+                c = Child(self.ssh_argv(srv, None, "true"), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=ef)
+                run_children([c], 60)
+                dt = time.monotonic() - t0
+                if c.rc != 0:
+                    errors.append("exit %s: %s" % (c.rc, self.errtext(ef)))
+                    break
+            times.append(dt)
+            cli += c.cpu
+        total = time.monotonic() - t_all
+        srv.settle()
+        cpu1 = srv.cpu()
+        r = {"n": len(times), "total_s": total, "server_cpu_s": cpu1 - cpu0, "client_cpu_s": cli}
+        if errors:
+            r["error"] = errors[0]
+        if times:
+            r["conn_s"] = len(times) / total
+            r["median_ms"] = statistics.median(times) * 1e3
+            r["server_ms_per_conn"] = (cpu1 - cpu0) * 1e3 / len(times)
+            r["client_ms_per_conn"] = cli * 1e3 / len(times)
+        return r
+
+    # ------------------------------------------------------------ run
+
+    def setup(self):
+        a = self.args
+        if os.geteuid() != 0:
+            sys.exit("bench_bulk: needs root (network namespace, test user, servers)")
+        for tool in ("ip", "ssh-keygen", "useradd", "head", SSH):
+            if shutil.which(tool) is None:
+                sys.exit("bench_bulk: %s not found" % tool)
+        if not set_subreaper():
+            log("# warning: PR_SET_CHILD_SUBREAPER failed: orphaned server processes "
+                "would not be counted")
+        self.tmp = tempfile.mkdtemp(prefix="dsshbench-%d-" % PID)
+        os.chmod(self.tmp, 0o755)
+        self.key, self.ak, self.pub = setup_user(self.tmp)
+        self.net = Net(a.subnet)
+        self.net.mtu = a.mtu
+        self.net.up()
+        for b in a.backends:
+            self.servers.append(SERVER_CLASSES[b](self))
+
+    def cleanup(self):
+        with LIVE_LOCK:
+            live = list(LIVE)
+        for c in live:
+            c.kill()
+            with contextlib.suppress(Exception):
+                c.wait()
+        for s in self.servers:
+            with contextlib.suppress(Exception):
+                s.stop()
+        with contextlib.suppress(Exception):
+            self.reap_orphans()
+        if self.net:
+            with contextlib.suppress(Exception):
+                self.net.down()
+        if self.ak:
+            remove_authorized_key(self.ak, self.pub)
+        if self.tmp:
+            if self.args.keep_logs:
+                log("# logs kept in %s" % self.tmp)
+            else:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def run(self):
+        a = self.args
+        samples = {s.kind: [] for s in self.servers}
+        conns = {s.kind: [] for s in self.servers}
+        for rnd in range(1, a.rounds + 1):
+            for srv in self.servers:
+                if srv.unavailable:
+                    continue
+                try:
+                    try:
+                        srv.start()
+                        self.verify(srv, a.ciphers[0])
+                    except (Unavailable, RuntimeError, subprocess.TimeoutExpired) as e:
+                        srv.unavailable = "round %d: %s" % (rnd, e)
+                        log("%s: not available: %s" % (srv.name, srv.unavailable))
+                        continue
+                    for cipher in a.ciphers:
+                        for wl in a.workloads:
+                            r = self.transfer(srv, wl, cipher, a.size)
+                            r["round"] = rnd
+                            samples[srv.kind].append(r)
+                            self.progress(rnd, srv, r)
+                    if a.conns:
+                        r = self.connections(srv, a.conns)
+                        r["round"] = rnd
+                        conns[srv.kind].append(r)
+                        log("# round %d %-12s connect x%d: %s" % (
+                            rnd, srv.name, a.conns,
+                            "%.2f conn/s, median %.1f ms, server %.1f ms CPU/conn, "
+                            "client %.1f ms CPU/conn" % (r["conn_s"], r["median_ms"],
+                                                         r["server_ms_per_conn"],
+                                                         r["client_ms_per_conn"])
+                            if "conn_s" in r else "FAILED " + r.get("error", "")))
+                finally:
+                    srv.stop()
+        return samples, conns
+
+    def progress(self, rnd, srv, r):
+        c = CIPHER_SHORT.get(r["cipher"], r["cipher"])
+        if "error" in r:
+            log("# round %d %-12s %-8s %-17s FAILED: %s" % (rnd, srv.name, r["workload"], c,
+                                                           r["error"]))
+            return
+        extra = ""
+        if r.get("server_threads_cpu_s"):
+            extra = " threads " + ",".join("%s=%.1fs" % kv for kv in
+                                            sorted(r["server_threads_cpu_s"].items()))
+        log("# round %d %-12s %-8s %-17s %7.1f MB/s %6.2f s  server %.2f s CPU  client %.2f s "
+            "CPU  machine %.2f cores%s" % (rnd, srv.name, r["workload"], c, r["mb_s"],
+                                           r["wall_s"], r["server_cpu_s"], r["client_cpu_s"],
+                                           r["machine_busy_cores"], extra))
+        d = r.get("dataplane_stats_delta") or {}
+        bad = ["%s %d" % (k, d[k]) for k in sorted(d)
+               if re.search(r"retrans|drop|bad|dup|ooo|rto|loss|full|no_mbuf|err", k)]
+        if self.args.verbose and d:
+            log("#   data plane: %s; busy/idle polls %d/%d" % (
+                ", ".join(bad) or "no drops, retransmits or bad segments",
+                d.get("busy_polls", 0), d.get("idle_polls", 0)))
+
+
+# ---------------------------------------------------------------- report
+
+def med(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def summarize(args, servers, samples, conns, mhz):
+    out = {"transfers": [], "connections": {}}
+    for cipher in args.ciphers:
+        for wl in args.workloads:
+            row = {"workload": wl, "cipher": cipher, "servers": {}}
+            for s in servers:
+                rs = [r for r in samples[s.kind] if r["workload"] == wl
+                      and r["cipher"] == cipher and "mb_s" in r]
+                if not rs:
+                    row["servers"][s.kind] = {"error": s.unavailable or next(
+                        (r["error"] for r in samples[s.kind] if r["workload"] == wl
+                         and r["cipher"] == cipher), "no sample")}
+                    continue
+                n = rs[0]["bytes"]
+                cpu = med([r["server_cpu_s"] for r in rs])
+                row["servers"][s.kind] = {
+                    "rounds": len(rs),
+                    "mb_s": med([r["mb_s"] for r in rs]),
+                    "mb_s_min": min(r["mb_s"] for r in rs),
+                    "mb_s_max": max(r["mb_s"] for r in rs),
+                    "server_cpu_s_per_gib": cpu / (n / GIB),
+                    "server_cycles_per_byte": cpu * mhz * 1e6 / n if mhz else None,
+                    "server_core_pct": med([100 * r["server_cpu_s"] / r["wall_s"] for r in rs]),
+                    "client_cpu_s_per_gib": med([r["client_cpu_s"] for r in rs]) / (n / GIB),
+                    "client_core_pct": med([100 * r["client_cpu_s"] / r["wall_s"] for r in rs]),
+                    "machine_busy_cores": med([r["machine_busy_cores"] for r in rs]),
+                    "other_cores": med([r["other_cores"] for r in rs]),
+                }
+            base = row["servers"].get("sshd", {})
+            for k in ("kernel", "dpdk"):
+                o = row["servers"].get(k, {})
+                if "mb_s" in base and "mb_s" in o:
+                    row["%s_vs_sshd" % k] = {
+                        "mb_s_ratio": o["mb_s"] / base["mb_s"],
+                        "cpu_per_byte_ratio": o["server_cpu_s_per_gib"] / base["server_cpu_s_per_gib"]
+                        if base["server_cpu_s_per_gib"] else None}
+            out["transfers"].append(row)
+    for s in servers:
+        rs = [r for r in conns[s.kind] if "conn_s" in r]
+        if rs:
+            out["connections"][s.kind] = {
+                "rounds": len(rs), "n": rs[0]["n"],
+                "conn_s": med([r["conn_s"] for r in rs]),
+                "median_ms": med([r["median_ms"] for r in rs]),
+                "server_ms_per_conn": med([r["server_ms_per_conn"] for r in rs]),
+                "client_ms_per_conn": med([r["client_ms_per_conn"] for r in rs])}
+        else:
+            out["connections"][s.kind] = {"error": s.unavailable or next(
+                (r.get("error") for r in conns[s.kind]), "no sample")}
+    return out
+
+
+def table(header, rows):
+    w = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    line = lambda cells: "| " + " | ".join(str(c).rjust(n) if i >= 2 else str(c).ljust(n)
+                                           for i, (c, n) in enumerate(zip(cells, w))) + " |"
+    out = [line(header), "|" + "|".join("-" * (n + 2) if i < 2 else "-" * (n + 1) + ":"
+                                        for i, n in enumerate(w)) + "|"]
+    return "\n".join(out + [line(r) for r in rows])
+
+
+def f(v, fmt):
+    return "-" if v is None else fmt % v
+
+
+def report(args, servers, summ, mhz, mhz_note):
+    kinds = [s.kind for s in servers]
+    log("")
+    log("Bulk transfer, %s per transfer, medians over %d round%s (interleaved %s); "
+        "MB/s = bytes/1e6/s." % (fmt_size(args.size), args.rounds, "s" * (args.rounds > 1),
+                                 " ".join(LABEL[k] for k in kinds)))
+    log("CPU s/GiB: the server's utime+stime+cutime+cstime per GiB moved (cycles/byte in "
+        "brackets, at %s); cli%%: the client ssh's CPU as %% of one core." % mhz_note)
+    hdr = ["workload", "cipher"]
+    for k in kinds:
+        hdr += ["%s MB/s" % LABEL[k], "%s CPU s/GiB (c/B)" % LABEL[k], "%s cli%%" % LABEL[k]]
+    for k in ("kernel", "dpdk"):
+        if k in kinds and "sshd" in kinds:
+            hdr += ["%s/sshd MB/s" % LABEL[k], "%s/sshd CPU/B" % LABEL[k]]
+    rows = []
+    for row in summ["transfers"]:
+        cells = [row["workload"], CIPHER_SHORT.get(row["cipher"], row["cipher"])]
+        for k in kinds:
+            s = row["servers"][k]
+            if "mb_s" in s:
+                cells += ["%.0f" % s["mb_s"],
+                          "%.2f (%s)" % (s["server_cpu_s_per_gib"],
+                                         f(s["server_cycles_per_byte"], "%.1f")),
+                          "%.0f" % s["client_core_pct"]]
+            else:
+                cells += ["n/a", "n/a", "n/a"]
+        for k in ("kernel", "dpdk"):
+            if k in kinds and "sshd" in kinds:
+                r = row.get("%s_vs_sshd" % k)
+                cells += [f(r and r["mb_s_ratio"], "%.2fx"),
+                          f(r and r["cpu_per_byte_ratio"], "%.2fx")] if r else ["n/a", "n/a"]
+        rows.append(cells)
+    log(table(hdr, rows))
+    other = med([s["other_cores"] for row in summ["transfers"]
+                 for s in row["servers"].values() if "other_cores" in s])
+    if other is not None and other > 0.3:
+        log("WARNING: %.2f cores (median) were busy with work other than the server, the client "
+            "ssh and head during the transfers: another load shares this machine, so MB/s is "
+            "depressed and noisy; CPU per byte and the ratios hold up better." % other)
+
+    # Detail: spread, server and machine load.
+    log("")
+    log("Per server (medians; MB/s min-max over rounds; srv%%/cli%%: server/client ssh CPU as "
+        "%% of one core; machine: busy cores of %d; other: machine less server, client ssh "
+        "and head, i.e. kernel threads and anything else running):" % (os.cpu_count() or 0))
+    hdr = ["workload", "cipher", "server", "MB/s", "min-max", "srv CPU s/GiB", "srv c/B",
+           "srv%", "cli CPU s/GiB", "cli%", "machine", "other"]
+    rows = []
+    for row in summ["transfers"]:
+        for k in kinds:
+            s = row["servers"][k]
+            c = [row["workload"], CIPHER_SHORT.get(row["cipher"], row["cipher"]), LABEL[k]]
+            if "mb_s" in s:
+                c += ["%.0f" % s["mb_s"], "%.0f-%.0f" % (s["mb_s_min"], s["mb_s_max"]),
+                      "%.2f" % s["server_cpu_s_per_gib"], f(s["server_cycles_per_byte"], "%.1f"),
+                      "%.0f" % s["server_core_pct"], "%.2f" % s["client_cpu_s_per_gib"],
+                      "%.0f" % s["client_core_pct"], "%.2f" % s["machine_busy_cores"],
+                      "%.2f" % s["other_cores"]]
+            else:
+                c += ["n/a"] * 9
+            rows.append(c)
+    log(table(hdr, rows))
+
+    if args.conns:
+        log("")
+        log("Connections: %d sequential `ssh host true` (curve25519-sha256, ed25519 keys) per "
+            "round, medians over rounds:" % args.conns)
+        hdr = ["workload", "kex", "server", "conn/s", "median ms", "srv CPU ms/conn",
+               "cli CPU ms/conn", "conn/s vs sshd"]
+        rows = []
+        base = summ["connections"].get("sshd", {})
+        for k in kinds:
+            s = summ["connections"][k]
+            c = ["connect", "curve25519", LABEL[k]]
+            if "conn_s" in s:
+                c += ["%.2f" % s["conn_s"], "%.1f" % s["median_ms"],
+                      "%.1f" % s["server_ms_per_conn"], "%.1f" % s["client_ms_per_conn"],
+                      "%.2fx" % (s["conn_s"] / base["conn_s"]) if "conn_s" in base else "-"]
+            else:
+                c += ["n/a"] * 5
+            rows.append(c)
+        log(table(hdr, rows))
+
+    for s in servers:
+        if s.unavailable:
+            log("%s: not available: %s" % (s.name, s.unavailable))
+        if s.orphans:
+            log("# %s: %d orphaned descendant(s) (%s) reaped by the benchmark as subreaper, "
+                "their %.2f s CPU counted as the server's" % (
+                    s.name, s.orphans, ", ".join("%s x%d" % kv for kv in sorted(
+                        s.orphan_names.items())), s.orphan_cpu))
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="Bulk-transfer benchmark: sshd vs dsshd (kernel, DPDK), same ssh client.")
+    ap.add_argument("--dsshd", default=None,
+                    help="dsshd binary (default %s, built with meson/ninja if absent)"
+                    % DEFAULT_DSSHD)
+    ap.add_argument("--sshd", default="/usr/sbin/sshd")
+    ap.add_argument("--backends", default="sshd,kernel,dpdk",
+                    help="comma list of sshd,kernel,dpdk (default all, in that order)")
+    ap.add_argument("--rounds", type=int, default=None, help="rounds (default 3)")
+    ap.add_argument("--size", type=parse_size, default=None,
+                    help="bytes per transfer, K/M/G = 2^10/2^20/2^30 (default 1G)")
+    ap.add_argument("--ciphers",
+                    default="aes128-gcm@openssh.com,chacha20-poly1305@openssh.com")
+    ap.add_argument("--workloads", default="upload,download")
+    ap.add_argument("--conns", type=int, default=None,
+                    help="sequential connections per round (default 50, 20 with --quick; 0: none)")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 256M, 1 round")
+    ap.add_argument("--json", metavar="FILE", help="write samples and medians as JSON")
+    ap.add_argument("--subnet", default="198.18.40",
+                    help="first three octets of the /24 used (must be in 198.18.0.0/15)")
+    ap.add_argument("--data-cores", type=int, default=1, help="DataCores for dsshd-dpdk")
+    ap.add_argument("--mtu", type=int, default=0,
+                    help="link MTU of the veth for every server (and DataMTU for dsshd-dpdk); "
+                         "0: the default 1500")
+    ap.add_argument("--dpdk-args-extra", default="",
+                    help="extra EAL arguments appended to DpdkArgs for dsshd-dpdk")
+    ap.add_argument("--wait-idle", type=float, default=0, metavar="S",
+                    help="before each transfer wait up to S s for the machine to be idle "
+                    "(for shared machines; default 0: don't wait)")
+    ap.add_argument("--keep-logs", action="store_true", help="keep the temp dir with server logs")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+
+    args.rounds = args.rounds or (1 if args.quick else 3)
+    args.size = args.size or parse_size("256M" if args.quick else "1G")
+    args.conns = args.conns if args.conns is not None else (20 if args.quick else 50)
+    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    args.ciphers = [c.strip() for c in args.ciphers.split(",") if c.strip()]
+    args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    for b in args.backends:
+        if b not in ALL_BACKENDS:
+            ap.error("unknown backend %r (sshd, kernel, dpdk)" % b)
+    for w in args.workloads:
+        if w not in ("upload", "download"):
+            ap.error("unknown workload %r" % w)
+    m = re.fullmatch(r"198\.(18|19)\.(\d+)", args.subnet)
+    if not m or int(m.group(2)) > 255:
+        ap.error("--subnet must be 198.18.X or 198.19.X (RFC 2544 benchmarking range)")
+
+    if args.dsshd is None:
+        args.dsshd = DEFAULT_DSSHD
+        if not os.path.exists(args.dsshd) and any(b != "sshd" for b in args.backends):
+            log("# %s absent: building build-rel" % args.dsshd)
+            if not os.path.exists(os.path.join(ROOT, "build-rel", "build.ninja")):
+                subprocess.run(["meson", "setup", "build-rel", "--buildtype=release"],
+                               cwd=ROOT, check=True)
+            subprocess.run(["ninja", "-C", "build-rel"], cwd=ROOT, check=True)
+    args.dsshd = os.path.abspath(args.dsshd)
+    if any(b != "sshd" for b in args.backends) and not os.access(args.dsshd, os.X_OK):
+        sys.exit("bench_bulk: no dsshd at %s" % args.dsshd)
+    if "sshd" in args.backends and not os.access(args.sshd, os.X_OK):
+        sys.exit("bench_bulk: no sshd at %s" % args.sshd)
+
+    ci = cpu_info()
+    mhz = ci["mhz"]
+    mhz_note = ("%.1f MHz, 'cpu MHz' of /proc/cpuinfo%s" % (
+        mhz, " (%s: the TSC rate)" % " ".join(ci["flags"]) if "constant_tsc" in ci["flags"]
+        else "")) if mhz else "unknown clock"
+
+    def on_signal(sig, frame):
+        raise KeyboardInterrupt("signal %d" % sig)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+
+    bench = Bench(args)
+    interrupted = False
+    try:
+        bench.setup()
+        ver = sh([SSH, "-V"], check=False).stdout.strip()
+        rev = sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], check=False).stdout.strip()
+        log("# %s, %d CPUs, kernel %s; client %s; dsshd %s (%s); netns %s, veth %s/%s, "
+            "server %s, client %s" % (ci["model"], ci["ncpu"], platform.release(), ver,
+                                      args.dsshd, rev or "?", bench.net.ns, bench.net.vh,
+                                      bench.net.vn, bench.net.host_ip, bench.net.ns_ip))
+        log("# %s x %d rounds, ciphers %s, workloads %s, backends %s" % (
+            fmt_size(args.size), args.rounds, ",".join(args.ciphers), ",".join(args.workloads),
+            ",".join(LABEL[b] for b in args.backends)))
+        b0, t0 = machine_jiffies()
+        time.sleep(1)
+        b1, t1 = machine_jiffies()
+        busy = (b1 - b0) / CLK_TCK
+        log("# machine busy before the run: %.2f of %d cores%s" % (
+            busy, ci["ncpu"], "  <-- something else is running: figures will be noisy"
+            if busy > 0.25 else ""))
+        samples, conns = bench.run()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        bench.cleanup()
+    if interrupted:
+        log("bench_bulk: interrupted; cleaned up")
+        return 130
+
+    summ = summarize(args, bench.servers, samples, conns, mhz)
+    report(args, bench.servers, summ, mhz, mhz_note)
+    if args.json:
+        doc = {
+            "config": {"size": args.size, "rounds": args.rounds, "ciphers": args.ciphers,
+                       "workloads": args.workloads, "backends": args.backends,
+                       "conns": args.conns, "dsshd": args.dsshd, "sshd": args.sshd,
+                       "data_cores": args.data_cores, "dpdk_args_extra": args.dpdk_args_extra},
+            "machine": {"cpu": ci, "kernel": platform.release(), "clock_mhz": mhz,
+                        "clock_note": mhz_note},
+            "unavailable": {s.kind: s.unavailable for s in bench.servers if s.unavailable},
+            "orphans": {s.kind: {"n": s.orphans, "cpu_s": s.orphan_cpu,
+                                 "names": s.orphan_names}
+                        for s in bench.servers},
+            "summary": summ,
+            "samples": samples,
+            "connections": conns,
+        }
+        with open(args.json, "w") as fh:
+            json.dump(doc, fh, indent=1)
+        log("# JSON written to %s" % args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""
+The README's first command, for real: scripts/run-demo.sh (with the build
+directory given, so that nothing is rebuilt) must bring dsshd up on its DPDK
+data plane through net_tap, where root logs in with the key the script set
+up, and on 127.0.0.1; SIGTERM must stop it and remove the tap interface.
+
+usage: run_demo_test.py path/to/run-demo.sh BUILD_DIR
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+SSH = ["ssh", "-F", "/dev/null", "-p", "2222", "-o", "StrictHostKeyChecking=no",
+       "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+       "-o", "ConnectTimeout=10"]
+
+
+def main():
+    if os.geteuid() != 0:
+        print("SKIP: needs root")
+        return 77
+    script, build = sys.argv[1], os.path.abspath(sys.argv[2])
+    if os.path.exists("/sys/class/net/dtap0"):
+        print("SKIP: dtap0 exists (a demo is running)")
+        return 77
+    env = dict(os.environ, DSSH_BUILD_DIR=build)
+    log = open("/tmp/dssh-demo-test-%d.log" % os.getpid(), "w+")
+    p = subprocess.Popen(["sh", script], stdout=log, stderr=subprocess.STDOUT, env=env,
+                         start_new_session=True)
+    fails = []
+    try:
+        end = time.time() + 300
+        text = ""
+        while time.time() < end and p.poll() is None:
+            log.seek(0)
+            text = log.read()
+            if "did not come up" in text or "Log in over the kernel-bypass path" in text:
+                break
+            time.sleep(0.3)
+        if "Log in over the kernel-bypass path" not in text:
+            fails.append("demo did not report the DPDK data plane up:\n" + text[-3000:])
+        else:
+            key = os.path.expanduser("~root/.ssh/id_ed25519")
+            for host, want in (("198.18.0.2", b"198.18.0.1 "), ("127.0.0.1", b"127.0.0.1 ")):
+                r = subprocess.run(SSH + ["-i", key, "root@" + host, "echo $SSH_CLIENT"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+                ok = r.returncode == 0 and r.stdout.startswith(want)
+                print("%s root logs in at %s: %r %r" % ("ok  " if ok else "FAIL", host,
+                                                        r.stdout, r.stderr[-300:]))
+                if not ok:
+                    fails.append("login at " + host)
+    finally:
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGTERM)
+        try:
+            rc = p.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            rc = p.wait()
+    gone = not os.path.exists("/sys/class/net/dtap0")
+    print("%s SIGTERM stops the demo (rc %s), tap removed: %s" % ("ok  " if gone else "FAIL",
+                                                                 rc, gone))
+    if not gone:
+        fails.append("dtap0 left behind")
+    if fails:
+        log.seek(0)
+        print("----- demo log -----\n" + log.read()[-4000:])
+    print("%d passed, %d failed" % (3 - len(fails), len(fails)))
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
