@@ -253,6 +253,11 @@ dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 	dp->conf.mtu = cfg->data_mtu > 0 ? (uint16_t)cfg->data_mtu : 0;
 	dp->conf.busy_poll = cfg->data_busy_poll == 1;
 	dp->conf.sw_csum = cfg->data_offload == 0;
+	if (cfg->data_address6 != NULL) {
+		dp->conf.ipv6_enabled = true;
+		memcpy(dp->conf.ipv6_addr, cfg->data_addr6, 16);
+		dp->conf.ipv6_prefix_len = cfg->data_prefixlen6;
+	}
 	if (cfg->data_impair != NULL && dssh_impair_parse(cfg->data_impair, &dp->conf.impair) != 0)
 		return DSSH_ERR_CONFIG;     /* checked when the config was read */
 	/* SSH on the data plane: the same Port(s) on DataAddress. */

@@ -12,6 +12,7 @@
 #include "dssh_build_config.h"
 #include "dssh_config.h"
 #include "dssh_impair.h"
+#include "dssh_net.h"
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_util.h"
@@ -25,7 +26,7 @@ enum opcode {
 	O_ALLOWUSERS, O_DENYUSERS, O_MAXAUTHTRIES, O_GRACE, O_ALIVEINT,
 	O_ALIVEMAX, O_ACCEPTENV, O_SUBSYSTEM, O_REKEY, O_LOGLEVEL, O_USEPAM,
 	O_PIDFILE, O_STRICTMODES, O_MAXSTARTUPS, O_PRINTMOTD, O_ENGINE,
-	O_DATAPLANE, O_DPDKARGS, O_DATAADDR, O_DATAGW, O_DATACORES, O_DATAIMPAIR, O_DATAMTU, O_DATAPOLL, O_DATAOFFLOAD,
+	O_DATAPLANE, O_DPDKARGS, O_DATAADDR, O_DATAGW, O_DATACORES, O_DATAIMPAIR, O_DATAMTU, O_DATAPOLL, O_DATAOFFLOAD, O_DATAADDR6,
 	O_PERMITUSERENV,
 };
 
@@ -72,6 +73,7 @@ static const struct {
 	{ "datamtu", O_DATAMTU },
 	{ "datapoll", O_DATAPOLL },
 	{ "dataoffload", O_DATAOFFLOAD },
+	{ "dataaddress6", O_DATAADDR6 },
 	{ "permituserenvironment", O_PERMITUSERENV },
 };
 
@@ -189,6 +191,7 @@ dssh_config_free(struct dssh_config *cfg)
 	free(cfg->crypto_engine);
 	free(cfg->dpdk_args);
 	free(cfg->data_impair);
+	free(cfg->data_address6);
 	free(cfg->data_address);
 	free(cfg->data_gateway);
 	dssh_config_init(cfg);
@@ -824,6 +827,21 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 	}
 	case O_DATACORES:
 		return set_int(c, &cfg->data_cores, argc, argv, 1, 1024);
+	case O_DATAADDR6: {
+		uint8_t ip6[16], plen;
+
+		if (argc != 1)
+			return cerr(c, "DataAddress6 takes exactly one argument");
+		if (dssh_net_parse_ipv6_prefix(argv[0], ip6, &plen) != 0)
+			return cerr(c, "bad DataAddress6 \"%s\" (addr/prefixlen)", argv[0]);
+		if (cfg->data_address6 == NULL) {
+			if ((cfg->data_address6 = strdup(argv[0])) == NULL)
+				return DSSH_ERR_ALLOC;
+			memcpy(cfg->data_addr6, ip6, 16);
+			cfg->data_prefixlen6 = plen;
+		}
+		return 0;
+	}
 	case O_DATAOFFLOAD:
 		return set_yesno(c, &cfg->data_offload, argc, argv);
 	case O_DATAPOLL:
@@ -1387,6 +1405,7 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 		    cfg->data_plane == DSSH_DATA_PLANE_DPDK ? "dpdk" : "kernel");
 	dump_str(f, "dpdkargs", cfg->dpdk_args);
 	dump_str(f, "dataimpair", cfg->data_impair);
+	dump_str(f, "dataaddress6", cfg->data_address6);
 	fprintf(f, "datamtu %d\n", cfg->data_mtu);
 	fprintf(f, "dataoffload %s\n", cfg->data_offload ? "yes" : "no");
 	fprintf(f, "datapoll %s\n", cfg->data_busy_poll == 1 ? "busy" : "adaptive");

@@ -139,6 +139,9 @@ struct dssh_config {
 	int data_offload;               /* DataOffload: checksum offloads and TSO where offered */
 	int data_busy_poll;             /* DataPoll busy (1) or adaptive (0) */
 	int data_mtu;                   /* DataMTU: the data port's MTU (576..9000) */
+	char *data_address6;            /* DataAddress6 "addr/len" as written, or NULL */
+	uint8_t data_addr6[16];
+	uint8_t data_prefixlen6;
 	char *data_impair;              /* DataImpair spec (dssh_impair.h), or NULL */
 	int permit_user_environment;
 };

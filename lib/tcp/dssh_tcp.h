@@ -74,6 +74,13 @@ struct dssh_tcp_conf {
 	 * ports it accepts are used, e.g. those whose RSS hash of the reply
 	 * 4-tuple lands on this core's RX queue. NULL: any free port.
 	 */
+	/*
+	 * RACK-TLP loss detection (RFC 8985) on connections that negotiated
+	 * SACK: time-based loss marking (lost retransmissions included, a
+	 * reordering window instead of the DupThresh count) and a Tail Loss
+	 * Probe before the RTO. Off, or without SACK: RFC 6675 / RFC 6582.
+	 */
+	bool rack;
 	bool (*port_ok)(void *arg, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
 	void *port_ok_arg;
 };
@@ -233,6 +240,10 @@ struct dssh_tcp_stats {
 	uint64_t conns_opened, conns_closed, conns_reset, conns_timedout;
 	uint64_t ctl_queue_full;
 	uint64_t tso_segs;         /* segments out with tso_mss != 0 (also in out_segs) */
+	uint64_t rack_lost;        /* segments RACK marked lost (RFC 8985) */
+	uint64_t rack_reo_timeouts;  /* losses found by the reordering timer */
+	uint64_t tlp_probes;       /* tail loss probes sent */
+	uint64_t spurious_rexmits; /* retransmissions found needless (timestamps) */
 };
 void dssh_tcp_get_stats(const struct dssh_tcp_stack *stack, struct dssh_tcp_stats *st);
 

@@ -78,6 +78,16 @@ struct tcp_cubic {
 	bool epoch_valid;
 };
 
+/* RACK (RFC 8985): one transmitted segment, as last sent. */
+struct tcp_rack_seg {
+	uint32_t start, end;            /* [start, end), a FIN counted */
+	uint64_t xmit_us;               /* last (re)transmission */
+	uint8_t flags;                  /* TCP_RS_* */
+};
+#define TCP_RS_SACKED  0x1
+#define TCP_RS_LOST    0x2              /* marked lost, not resent since */
+#define TCP_RS_RETRANS 0x4              /* sent more than once: RTT ambiguous */
+
 struct dssh_tcp_conn {
 	struct dssh_tcp_stack *stack;
 	struct dssh_tcp_conn *hnext;        /* hash chain */
@@ -142,6 +152,28 @@ struct dssh_tcp_conn {
 	bool rexmit_una;                /* NewReno: resend the segment at snd_una */
 	struct seq_range sb[TCP_SACK_SB_MAX];   /* sender SACK scoreboard, sorted */
 	uint32_t sb_n;
+
+	/*
+	 * RACK-TLP (RFC 8985), when rack_on: rs[] holds the segments sent
+	 * and not cumulatively acknowledged, sorted and disjoint.
+	 */
+	bool rack_on;
+	struct tcp_rack_seg *rs;
+	uint32_t rs_n, rs_cap;
+	uint64_t rack_xmit_us;          /* RACK.xmit_ts */
+	uint32_t rack_end;              /* RACK.end_seq */
+	uint32_t rack_rtt_us;           /* RACK.rtt */
+	uint32_t rack_min_rtt_us;       /* RACK.min_RTT; 0 = no sample */
+	uint32_t rack_fack;             /* RACK.fack */
+	bool rack_reord;                /* RACK.reordering_seen */
+	uint32_t reo_mult, reo_persist; /* RACK.reo_wnd_mult, RACK.reo_wnd_persist */
+	uint32_t spur_round;            /* RACK.dsack_round (0 = none) */
+	bool spur_round_on;
+	uint64_t t_reo, t_tlp;          /* reordering timer, probe timeout */
+	bool tlp_due;                   /* PTO expired: send the probe */
+	bool tlp_out, tlp_rexmit;       /* TLP episode open; the probe resent data */
+	uint32_t tlp_end;               /* TLP.end_seq */
+	uint64_t tlp_xmit_us;
 
 	/* ACK generation */
 	uint32_t segs_unacked;

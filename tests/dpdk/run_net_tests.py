@@ -83,8 +83,11 @@ def dsshd_command(binary, addr, gw, eal, opts, prefix):
     keywords; its SSH listener goes on a free loopback port."""
     opts = list(opts)
     cores = opts[opts.index("-n") + 1] if "-n" in opts else "1"
-    if "-s" in opts or "-6" in opts:
-        raise ValueError("dsshd has no keyword for %s" % opts)
+    extra = []
+    if "-s" in opts:
+        extra += ["-o", "DataOffload no"]
+    if "-6" in opts:
+        extra += ["-o", "DataAddress6 " + opts[opts.index("-6") + 1]]
     keydir = "/tmp/dssh-dp-keys-%d" % PID
     os.makedirs(keydir, exist_ok=True)
     key = os.path.join(keydir, "hostkey")
@@ -96,7 +99,7 @@ def dsshd_command(binary, addr, gw, eal, opts, prefix):
     return [binary, "-D", "-e", "-f", "/dev/null", "-p", str(port),
             "-o", "HostKey " + key, "-o", "UsePAM no", "-o", "LogLevel DEBUG1",
             "-o", "DataPlane dpdk", "-o", "DataAddress " + addr, "-o", "DataGateway " + gw,
-            "-o", "DataCores " + cores, "-o", 'DpdkArgs "%s"' % " ".join(eal)]
+            "-o", "DataCores " + cores, "-o", 'DpdkArgs "%s"' % " ".join(eal)] + extra
 
 
 class Dataplane:
@@ -670,8 +673,11 @@ def test_tap_tcp(binary, name="tap_tcp", subnet=5):
                                                 d["tcp_conns_reset"]))
         check(name + ": no connection left open after the peers closed",
               st["tcp_conns_active"] == 0, "active %d" % st["tcp_conns_active"])
+        # With TSO (net_tap offers it) our segments are up to 64 KB each.
         check(name + ": segments and echoed bytes counted",
-              d["tcp_in_segs"] >= total // 1460 and d["tcp_out_segs"] >= total // 1460 and
+              d["tcp_in_segs"] >= total // 1460 and
+              (d["tcp_out_segs"] >= total // 1460 or
+               (st["tx_tso"] > 0 and d["tcp_out_segs"] >= total // 65000)) and
               d["tcp_echo_bytes"] == total and st["rx_tcp"] >= st["tcp_in_segs"],
               "in %d out %d echoed %d" % (d["tcp_in_segs"], d["tcp_out_segs"], d["tcp_echo_bytes"]))
         check(name + ": nothing dropped as bad TCP or unsent", st["tcp_in_bad"] == 0 and

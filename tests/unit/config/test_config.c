@@ -115,6 +115,7 @@ test_every_keyword(void)
 		"DataMTU 9000",
 		"DataPoll busy",
 		"DataOffload no",
+		"DataAddress6 2001:db8::10/64",
 		"DataImpair \"loss=2%,reorder=5%,dup=1%,delay=10ms,jitter=5ms,seed=42\"",
 		"PermitUserEnvironment yes",
 	};
@@ -296,6 +297,8 @@ test_errors(void)
 	expect_err("DataMTU 9001", "bad number");
 	expect_err("DataMTU 500", "bad number");
 	expect_err("DataPoll sometimes", "unsupported DataPoll");
+	expect_err("DataAddress6 2001:db8::10/129", "bad DataAddress6");
+	expect_err("DataAddress6 2001:db8::zz/64", "bad DataAddress6");
 	expect_err("DataImpair \"loss=101%\"", "bad DataImpair");
 	expect_err("DataImpair \"delay=1ms,jitter=2ms\"", "bad DataImpair");
 	expect_err("DataImpair \"loss=2\"", "bad DataImpair");

@@ -24,6 +24,13 @@ struct chan {
 	uint64_t rng;
 	unsigned loss_pm, reorder_pm, dup_pm;   /* per mille */
 	bool fifo;      /* deliver packets due together in send order (else any order) */
+	/*
+	 * Delay model. delay_us == 0: 1 ms one way, a reordered packet 0.2-3.2 ms
+	 * more. Otherwise each packet independently takes delay_us +- jitter_us
+	 * (uniform; like netem, jitter alone reorders), a reordered one
+	 * reorder_us more.
+	 */
+	uint32_t delay_us, jitter_us, reorder_us;
 	uint64_t sent, lost, reordered, duped;
 };
 
@@ -60,10 +67,19 @@ static inline void chan_put_raw(struct chan *ch, uint32_t saddr, uint32_t daddr,
 			abort();
 		memcpy(p->data, data, len);
 		p->len = (uint32_t)len;
-		p->due = now + 1000;    /* 1 ms one way */
-		if (dssh_test_rand(&ch->rng) % 1000 < ch->reorder_pm) {
-			p->due += 200 + dssh_test_rand(&ch->rng) % 3000;
-			ch->reordered++;
+		if (ch->delay_us == 0) {
+			p->due = now + 1000;    /* 1 ms one way */
+			if (dssh_test_rand(&ch->rng) % 1000 < ch->reorder_pm) {
+				p->due += 200 + dssh_test_rand(&ch->rng) % 3000;
+				ch->reordered++;
+			}
+		} else {
+			p->due = now + ch->delay_us - ch->jitter_us +
+			    dssh_test_rand(&ch->rng) % (2ull * ch->jitter_us + 1);
+			if (dssh_test_rand(&ch->rng) % 1000 < ch->reorder_pm) {
+				p->due += ch->reorder_us;
+				ch->reordered++;
+			}
 		}
 		p->due += i * 50;
 	}
