@@ -7,9 +7,28 @@
  * is created. Sessions are per SA; ops are enqueued in bursts and completed
  * asynchronously, returned in submission order.
  *
- * Modes: aes128/256-gcm@openssh.com and aes-ctr with hmac-sha2-256/512
- * (classic and -etm). chacha20-poly1305@openssh.com and UMAC have no
- * cryptodev transform that expresses them: sa_init says DSSH_ERR_UNSUPPORTED.
+ * Modes: every SSH mode, each on the best path the device API allows:
+ *  - aes128/256-gcm@openssh.com: one AEAD session, all on the device.
+ *  - aes-ctr + hmac-sha2-256/512 (classic and -etm): one cipher+auth chain
+ *    session, all on the device.
+ *  - aes-ctr + umac-64/128-etm@openssh.com: no PMD has UMAC, so the session
+ *    is AES-CTR cipher-only (the bulk of the work stays on the device) and
+ *    the tag is computed in software with lib/crypto/umac.c, the code every
+ *    engine uses: over the ciphertext after the device op on seal (in
+ *    finish()), before the op is enqueued on open (build()), so a bad tag
+ *    never gets decrypted and the op completes at once with MAC_INVALID.
+ *  - chacha20-poly1305@openssh.com: entirely in software inside submit(),
+ *    through lib/crypto/chachapoly.c (OpenSSL EVP, the openssl engine's
+ *    code). DPDK 22.11 has no cipher-only ChaCha20 (no
+ *    RTE_CRYPTO_CIPHER_CHACHA20), only RTE_CRYPTO_AEAD_CHACHA20_POLY1305,
+ *    which is RFC 8439: its tag pads and appends the AAD/ciphertext lengths,
+ *    so it is not OpenSSH's tag (Poly1305 over the raw encrypted packet),
+ *    and the length field needs a second key (K_1) from block 0, which the
+ *    AEAD op never exposes. Using the AEAD op as a mere keystream would
+ *    still leave the length, the Poly1305 key and the tag in software and
+ *    add a wasted device Poly1305 pass plus the mbuf round trip, so the
+ *    software path is the best one; the op completes in the same
+ *    submit/complete cycle, in order, like the CTR wrap fallback below.
  *
  * The packet is copied into an mbuf as seq(4) || packet || tag, because the
  * HMAC input starts with the sequence number and the API's packet buffers
@@ -18,8 +37,9 @@
  * Counter width: the aesni_mb PMD (IPsec-MB) increments only the low 32 bits
  * of an AES-CTR counter block, SSH carries through 128 bits. A packet whose
  * counter range crosses a 2^32 boundary is therefore done in software
- * (OpenSSL EVP AES-CTR + EVP_MAC HMAC) inside submit(); it still completes in
- * submission order. That happens about once per 2^32 blocks (64 GiB).
+ * (OpenSSL EVP AES-CTR, EVP_MAC HMAC or lib/crypto UMAC) inside submit(); it
+ * still completes in submission order. That happens about once per 2^32
+ * blocks (64 GiB).
  *
  * MAC checks: for HMAC the device generates the MAC and it is compared here
  * in constant time. For GCM the device verifies the tag itself (there is no
@@ -39,11 +59,13 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "chachapoly.h"
 #include "dssh_buf.h"
 #include "dssh_crypto_driver.h"
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_util.h"
+#include "umac.h"
 
 #define CDEV_INFLIGHT 128u          /* ops in flight per engine */
 #define CDEV_DESC 256u              /* queue descriptors >= in flight */
@@ -54,7 +76,13 @@
 #define CDEV_MBUF_ROOM 65535u
 #define CDEV_MAX_LEN (CDEV_MBUF_ROOM - RTE_PKTMBUF_HEADROOM - 4 - 2 * DSSH_CRYPTO_MAX_TAG)
 
-enum cdev_kind { CK_GCM, CK_CTR_HMAC, CK_CTR_ETM };
+enum cdev_kind {
+	CK_GCM,
+	CK_CTR_HMAC,      /* classic HMAC */
+	CK_CTR_ETM,       /* HMAC -etm */
+	CK_CTR_UMAC,      /* UMAC -etm: device AES-CTR, software UMAC */
+	CK_CHACHA,        /* software only */
+};
 
 struct cdev_sa {
 	void *sess;
@@ -64,7 +92,9 @@ struct cdev_sa {
 	uint8_t ctr[16];
 	/* software path for a CTR packet crossing a 2^32 counter boundary */
 	EVP_CIPHER_CTX *sw_ctr;
-	EVP_MAC_CTX *sw_mac;
+	EVP_MAC_CTX *sw_mac;          /* HMAC modes */
+	struct dssh_umac *umac;       /* UMAC modes: every tag */
+	struct dssh_chachapoly *chacha;
 };
 
 struct cdev_pending {
@@ -203,6 +233,8 @@ cdev_sa_fini(struct dssh_crypto_sa *sa)
 		rte_cryptodev_sym_session_free(ce->dev_id, s->sess);
 	EVP_CIPHER_CTX_free(s->sw_ctr);
 	EVP_MAC_CTX_free(s->sw_mac);
+	dssh_umac_free(s->umac);
+	dssh_chachapoly_free(s->chacha);
 	dssh_wipe(s, sizeof(*s));
 }
 
@@ -213,7 +245,7 @@ cdev_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
 	struct cdev_engine *ce = ceng(sa->engine);
 	struct rte_crypto_sym_xform x[2];
 	bool seal = sa->dir == DSSH_CRYPTO_SEAL;
-	const char *digest;
+	const char *digest = NULL;
 	EVP_MAC *mac = NULL;
 	OSSL_PARAM params[2];
 	const EVP_CIPHER *ctr;
@@ -235,6 +267,11 @@ cdev_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
 		x[0].aead.aad_length = 4;
 		memcpy(s->gcm_iv, keys->iv, 12);
 		break;
+	case DSSH_CIPHER_CHACHA20_POLY1305:
+		/* no device session (see top of file) */
+		s->kind = CK_CHACHA;
+		s->mac_len = 16;
+		return dssh_chachapoly_new(keys->key, &s->chacha);
 	case DSSH_CIPHER_AES128_CTR:
 	case DSSH_CIPHER_AES192_CTR:
 	case DSSH_CIPHER_AES256_CTR: {
@@ -249,19 +286,26 @@ cdev_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
 		case DSSH_MAC_HMAC_SHA2_512_ETM:
 			digest = "SHA512";
 			break;
+		case DSSH_MAC_UMAC_64_ETM:
+		case DSSH_MAC_UMAC_128_ETM:
+			break;            /* cipher-only session (see top of file) */
 		default:
 			return DSSH_ERR_UNSUPPORTED;
 		}
-		s->kind = sa->mac->etm ? CK_CTR_ETM : CK_CTR_HMAC;
+		s->kind = digest == NULL ? CK_CTR_UMAC : sa->mac->etm ? CK_CTR_ETM : CK_CTR_HMAC;
 		s->mac_len = sa->mac->mac_len;
-		/* MAC first: seal classic (over plaintext), open ETM (over
-		 * ciphertext); cipher first otherwise. */
-		if ((seal && !sa->mac->etm) || (!seal && sa->mac->etm)) {
+		/* UMAC: the cipher alone. HMAC: MAC first for seal classic
+		 * (over plaintext) and open ETM (over ciphertext); cipher
+		 * first otherwise. */
+		if (digest == NULL) {
+			c = &x[0]; a = NULL;
+		} else if ((seal && !sa->mac->etm) || (!seal && sa->mac->etm)) {
 			a = &x[0]; c = &x[1];
+			x[0].next = &x[1];
 		} else {
 			c = &x[0]; a = &x[1];
+			x[0].next = &x[1];
 		}
-		x[0].next = &x[1];
 		c->type = RTE_CRYPTO_SYM_XFORM_CIPHER;
 		/* CTR decryption is the same keystream XOR; the aesni_mb PMD
 		 * refuses CTR with OP_DECRYPT, so both directions encrypt. */
@@ -271,23 +315,33 @@ cdev_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
 		c->cipher.key.length = sa->cipher->key_len;
 		c->cipher.iv.offset = CDEV_IV_OFF;
 		c->cipher.iv.length = 16;
-		a->type = RTE_CRYPTO_SYM_XFORM_AUTH;
-		a->auth.op = RTE_CRYPTO_AUTH_OP_GENERATE;   /* compared here */
-		a->auth.algo = s->mac_len == 32 ? RTE_CRYPTO_AUTH_SHA256_HMAC :
-		    RTE_CRYPTO_AUTH_SHA512_HMAC;
-		a->auth.key.data = keys->mac_key;
-		a->auth.key.length = sa->mac->key_len;
-		a->auth.digest_length = (uint16_t)s->mac_len;
+		if (a != NULL) {
+			a->type = RTE_CRYPTO_SYM_XFORM_AUTH;
+			a->auth.op = RTE_CRYPTO_AUTH_OP_GENERATE;   /* compared here */
+			a->auth.algo = s->mac_len == 32 ? RTE_CRYPTO_AUTH_SHA256_HMAC :
+			    RTE_CRYPTO_AUTH_SHA512_HMAC;
+			a->auth.key.data = keys->mac_key;
+			a->auth.key.length = sa->mac->key_len;
+			a->auth.digest_length = (uint16_t)s->mac_len;
+		}
 		memcpy(s->ctr, keys->iv, 16);
 		/* software fallback contexts (see top of file) */
 		ctr = sa->cipher->key_len == 16 ? EVP_aes_128_ctr() :
 		    sa->cipher->key_len == 24 ? EVP_aes_192_ctr() : EVP_aes_256_ctr();
+		if ((s->sw_ctr = EVP_CIPHER_CTX_new()) == NULL ||
+		    EVP_CipherInit_ex(s->sw_ctr, ctr, NULL, keys->key, keys->iv, 1) != 1) {
+			r = DSSH_ERR_LIBCRYPTO;
+			goto fail;
+		}
+		if (digest == NULL) {
+			if ((r = dssh_umac_new(keys->mac_key, s->mac_len, &s->umac)) != 0)
+				goto fail;
+			break;
+		}
 		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 		    (char *)digest, 0);
 		params[1] = OSSL_PARAM_construct_end();
-		if ((s->sw_ctr = EVP_CIPHER_CTX_new()) == NULL ||
-		    EVP_CipherInit_ex(s->sw_ctr, ctr, NULL, keys->key, keys->iv, 1) != 1 ||
-		    (mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+		if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
 		    (s->sw_mac = EVP_MAC_CTX_new(mac)) == NULL ||
 		    EVP_MAC_init(s->sw_mac, keys->mac_key, sa->mac->key_len, params) != 1) {
 			r = DSSH_ERR_LIBCRYPTO;
@@ -311,8 +365,10 @@ cdev_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
 	EVP_MAC_free(mac);
 	EVP_CIPHER_CTX_free(s->sw_ctr);
 	EVP_MAC_CTX_free(s->sw_mac);
+	dssh_umac_free(s->umac);
 	s->sw_ctr = NULL;
 	s->sw_mac = NULL;
+	s->umac = NULL;
 	return r;
 }
 
@@ -322,39 +378,53 @@ put_be32(uint8_t *p, uint32_t v)
 	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
 }
 
+/* Software MAC of the packet: HMAC(seq || pkt) or UMAC (nonce seq). */
+static int
+sw_mac(struct cdev_sa *s, uint32_t seq, const uint8_t *pkt, uint32_t len, uint8_t mac[64])
+{
+	uint8_t seqb[4];
+	size_t ml = 0;
+
+	if (s->umac != NULL)
+		return dssh_umac_mac(s->umac, seq, pkt, len, mac);
+	put_be32(seqb, seq);
+	if (EVP_MAC_init(s->sw_mac, NULL, 0, NULL) != 1 ||
+	    EVP_MAC_update(s->sw_mac, seqb, 4) != 1 ||
+	    EVP_MAC_update(s->sw_mac, pkt, len) != 1 ||
+	    EVP_MAC_final(s->sw_mac, mac, &ml, 64) != 1 || ml != s->mac_len)
+		return DSSH_ERR_LIBCRYPTO;
+	return 0;
+}
+
 /* The whole packet in software (CTR counter crosses 2^32; see top). */
 static int
-sw_ctr_hmac(struct dssh_crypto_sa *sa, struct dssh_crypto_op *op, const uint8_t iv[16])
+sw_ctr_mac(struct dssh_crypto_sa *sa, struct dssh_crypto_op *op, const uint8_t iv[16])
 {
 	struct cdev_sa *s = csa(sa);
-	bool seal = sa->dir == DSSH_CRYPTO_SEAL, etm = s->kind == CK_CTR_ETM;
-	uint8_t seqb[4], mac[64];
+	bool seal = sa->dir == DSSH_CRYPTO_SEAL, etm = s->kind != CK_CTR_HMAC;
+	uint8_t mac[64];
 	uint32_t off = etm ? 4 : 0;
-	size_t ml = 0;
 	int ol = 0, r = DSSH_ERR_LIBCRYPTO;
 
-	put_be32(seqb, op->seq);
-	if (EVP_CipherInit_ex(s->sw_ctr, NULL, NULL, NULL, iv, -1) != 1 ||
-	    EVP_MAC_init(s->sw_mac, NULL, 0, NULL) != 1 ||
-	    EVP_MAC_update(s->sw_mac, seqb, 4) != 1)
+	if (EVP_CipherInit_ex(s->sw_ctr, NULL, NULL, NULL, iv, -1) != 1)
 		goto out;
 	/* the MAC input is the plaintext (classic) or ciphertext (etm) */
 	if (seal == etm) {
 		if (EVP_CipherUpdate(s->sw_ctr, op->pkt + off, &ol, op->pkt + off,
 		    (int)(op->len - off)) != 1 ||
-		    EVP_MAC_update(s->sw_mac, op->pkt, op->len) != 1)
+		    (r = sw_mac(s, op->seq, op->pkt, op->len, mac)) != 0)
 			goto out;
 	} else {
-		if (EVP_MAC_update(s->sw_mac, op->pkt, op->len) != 1 ||
-		    EVP_CipherUpdate(s->sw_ctr, op->pkt + off, &ol, op->pkt + off,
+		if ((r = sw_mac(s, op->seq, op->pkt, op->len, mac)) != 0)
+			goto out;
+		r = DSSH_ERR_LIBCRYPTO;
+		if (EVP_CipherUpdate(s->sw_ctr, op->pkt + off, &ol, op->pkt + off,
 		    (int)(op->len - off)) != 1)
 			goto out;
 	}
-	if (EVP_MAC_final(s->sw_mac, mac, &ml, sizeof(mac)) != 1 || ml != s->mac_len)
-		goto out;
 	if (seal)
-		memcpy(op->pkt + op->len, mac, ml);
-	else if (dssh_ct_memcmp(mac, op->pkt + op->len, ml) != 0) {
+		memcpy(op->pkt + op->len, mac, s->mac_len);
+	else if (dssh_ct_memcmp(mac, op->pkt + op->len, s->mac_len) != 0) {
 		r = DSSH_ERR_MAC_INVALID;
 		goto out;
 	}
@@ -370,7 +440,9 @@ op_check(const struct dssh_crypto_op *op)
 	const struct dssh_crypto_sa *sa = op->sa;
 	uint32_t bl = sa->cipher->block_len;
 
-	if (op->pkt == NULL || op->len < 16 || op->len > CDEV_MAX_LEN)
+	/* 12: the smallest chacha20-poly1305 packet (block 8), e.g. NEWKEYS */
+	if (op->pkt == NULL || op->len < (csa((struct dssh_crypto_sa *)sa)->kind == CK_CHACHA ?
+	    12u : 16u) || op->len > CDEV_MAX_LEN)
 		return DSSH_ERR_INVALID_ARGUMENT;
 	if (csa((struct dssh_crypto_sa *)sa)->kind == CK_CTR_HMAC)
 		return op->len % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
@@ -384,7 +456,7 @@ build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p,
 	struct dssh_crypto_sa *sa = op->sa;
 	struct cdev_sa *s = csa(sa);
 	bool seal = sa->dir == DSSH_CRYPTO_SEAL;
-	uint32_t len = op->len, tl = s->kind == CK_GCM ? 16 : s->mac_len, nblk, off;
+	uint32_t len = op->len, tl = s->kind == CK_GCM ? 16 : s->mac_len, nblk = 0, off;
 	struct rte_crypto_op *cop;
 	struct rte_mbuf *m;
 	uint8_t *d, *iv;
@@ -394,17 +466,41 @@ build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p,
 		op->status = r;
 		return 0;
 	}
+	if (s->kind == CK_CHACHA) {
+		/* software, finished here (see top of file) */
+		op->status = seal ? dssh_chachapoly_seal(s->chacha, op->seq, op->pkt, len) :
+		    dssh_chachapoly_open(s->chacha, op->seq, op->pkt, len);
+		if (op->status != 0 && !seal)
+			dssh_wipe(op->pkt, len);
+		return 0;
+	}
 	if (s->kind != CK_GCM) {
-		off = s->kind == CK_CTR_ETM ? 4 : 0;
+		off = s->kind == CK_CTR_HMAC ? 0 : 4;
 		nblk = (len - off) / 16;
 		if ((uint64_t)dssh_get_u32be(s->ctr + 12) + nblk > UINT32_MAX + (uint64_t)1) {
 			uint8_t civ[16];
 
 			memcpy(civ, s->ctr, 16);
 			dssh_crypto_ctr_add(s->ctr, nblk);
-			op->status = sw_ctr_hmac(sa, op, civ);
+			op->status = sw_ctr_mac(sa, op, civ);
 			if (op->status != 0 && !seal)
 				dssh_wipe(op->pkt, len);
+			return 0;
+		}
+	}
+	if (s->kind == CK_CTR_UMAC && !seal) {
+		/* ETM: verify before anything is decrypted; a bad packet
+		 * still consumes its counter range, as on the device path */
+		uint8_t mac[64];
+
+		r = sw_mac(s, op->seq, op->pkt, len, mac);
+		if (r == 0 && dssh_ct_memcmp(mac, op->pkt + len, s->mac_len) != 0)
+			r = DSSH_ERR_MAC_INVALID;
+		dssh_wipe(mac, sizeof(mac));
+		if (r != 0) {
+			dssh_crypto_ctr_add(s->ctr, nblk);
+			dssh_wipe(op->pkt, len);
+			op->status = r;
 			return 0;
 		}
 	}
@@ -436,11 +532,13 @@ build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p,
 		cop->sym->aead.digest.data = d + 4 + len;
 		cop->sym->aead.digest.phys_addr = rte_pktmbuf_iova_offset(m, 4 + len);
 	} else {
-		off = s->kind == CK_CTR_ETM ? 4 : 0;
+		off = s->kind == CK_CTR_HMAC ? 0 : 4;
 		memcpy(iv, s->ctr, 16);
 		dssh_crypto_ctr_add(s->ctr, (len - off) / 16);
 		cop->sym->cipher.data.offset = 4 + off;
 		cop->sym->cipher.data.length = len - off;
+		if (s->kind == CK_CTR_UMAC)
+			goto out;         /* cipher-only session */
 		cop->sym->auth.data.offset = 0;
 		cop->sym->auth.data.length = 4 + len;
 		/* seal: the tag's place; open: after the received tag */
@@ -448,6 +546,7 @@ build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p,
 		cop->sym->auth.digest.data = d + off;
 		cop->sym->auth.digest.phys_addr = rte_pktmbuf_iova_offset(m, off);
 	}
+ out:
 	p->cop = cop;
 	p->m = m;
 	return 1;
@@ -468,10 +567,16 @@ finish(struct cdev_pending *p)
 		st = DSSH_ERR_MAC_INVALID;
 	else if (p->cop->status != RTE_CRYPTO_OP_STATUS_SUCCESS)
 		st = DSSH_ERR_LIBCRYPTO;
-	else if (!seal && s->kind != CK_GCM &&
+	else if (!seal && (s->kind == CK_CTR_HMAC || s->kind == CK_CTR_ETM) &&
 	    dssh_ct_memcmp(d + 4 + len, d + 4 + len + tl, tl) != 0)
 		st = DSSH_ERR_MAC_INVALID;
-	if (st == 0)
+	if (st == 0 && s->kind == CK_CTR_UMAC) {
+		/* the tag was checked in build() on open; on seal it is
+		 * computed here over the device's ciphertext */
+		memcpy(op->pkt, d + 4, len);
+		if (seal)
+			st = dssh_umac_mac(s->umac, op->seq, op->pkt, len, op->pkt + len);
+	} else if (st == 0)
 		memcpy(op->pkt, d + 4, len + (seal ? tl : 0));
 	else if (!seal)
 		dssh_wipe(op->pkt, len);
@@ -554,7 +659,8 @@ cdev_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
 	uint8_t blk[16];
 	int ol = 0;
 
-	(void)seq;
+	if (s->kind == CK_CHACHA)
+		return dssh_chachapoly_length(s->chacha, seq, wire, packet_length);
 	if (s->kind != CK_CTR_HMAC) {
 		*packet_length = dssh_get_u32be(wire);
 		return 0;

@@ -7,10 +7,7 @@
  * PROTOCOL.chacha20poly1305, RFC 6668 and OpenSSH's -etm MACs):
  *  - aes-gcm: length in clear and the AAD; IV = 4-byte fixed || 8-byte
  *    invocation counter, +1 (big endian, 64 bit) per packet.
- *  - chacha20-poly1305: K_2 = key[0..32) encrypts the payload from block 1
- *    and its block 0 gives the Poly1305 key; K_1 = key[32..64) encrypts the
- *    length from block 0; nonce = seq as 64-bit big endian; the tag covers
- *    the whole encrypted packet.
+ *  - chacha20-poly1305: lib/crypto/chachapoly.c (shared with cryptodev).
  *  - aes-ctr + etm MAC: length in clear, MAC(seq || wire bytes); for UMAC
  *    the seq is the nonce instead (lib/crypto/umac.h).
  *  - aes-ctr + classic MAC: whole packet encrypted, MAC(seq || plaintext).
@@ -25,6 +22,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "chachapoly.h"
 #include "dssh_buf.h"
 #include "dssh_crypto_driver.h"
 #include "dssh_err.h"
@@ -51,9 +49,10 @@ struct ossl_sa {
 	enum ossl_kind kind;
 	int enc;                      /* 1 seal, 0 open */
 	size_t mac_len;
-	EVP_CIPHER_CTX *cipher;       /* GCM; CTR stream; chacha K_2 */
-	EVP_CIPHER_CTX *aux;          /* chacha K_1 (length); CTR classic: AES-ECB for peek */
-	EVP_MAC_CTX *mac;             /* keyed HMAC, or Poly1305 (keyed per packet) */
+	EVP_CIPHER_CTX *cipher;       /* GCM; CTR stream */
+	EVP_CIPHER_CTX *aux;          /* CTR classic: AES-ECB for peek */
+	EVP_MAC_CTX *mac;             /* keyed HMAC */
+	struct dssh_chachapoly *chacha;
 #ifdef OSSL_HAVE_UMAC
 	struct dssh_umac *umac;       /* umac-*-etm instead of HMAC */
 #endif
@@ -87,16 +86,6 @@ ossl_engine_fini(struct dssh_crypto_engine *e)
 
 	free(pe->fifo);
 	pe->fifo = NULL;
-}
-
-/* OpenSSL's 16-byte ChaCha20 IV is state words 12..15, little endian:
- * for OpenSSH's variant, a 64-bit block counter then the 64-bit nonce. */
-static void
-chacha_iv(uint8_t iv[16], uint32_t seq, uint8_t counter)
-{
-	memset(iv, 0, 16);
-	iv[0] = counter;
-	dssh_put_u64be(iv + 8, seq);
 }
 
 static int
@@ -161,6 +150,7 @@ ossl_sa_fini(struct dssh_crypto_sa *sa)
 	EVP_CIPHER_CTX_free(s->cipher);
 	EVP_CIPHER_CTX_free(s->aux);
 	EVP_MAC_CTX_free(s->mac);
+	dssh_chachapoly_free(s->chacha);
 #ifdef OSSL_HAVE_UMAC
 	dssh_umac_free(s->umac);
 #endif
@@ -190,7 +180,6 @@ ossl_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
 {
 	struct ossl_sa *s = sa->priv;
 	const char *alg, *ecb = NULL, *digest = NULL;
-	EVP_MAC *m = NULL;
 	int r = DSSH_ERR_INTERNAL;
 
 	s->enc = sa->dir == DSSH_CRYPTO_SEAL ? 1 : 0;
@@ -211,16 +200,8 @@ ossl_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
 	case DSSH_CIPHER_CHACHA20_POLY1305:
 		s->kind = OSSL_CHACHA;
 		s->mac_len = 16;
-		if ((r = cipher_ctx(&s->cipher, "ChaCha20", keys->key, NULL, 1)) != 0 ||
-		    (r = cipher_ctx(&s->aux, "ChaCha20", keys->key + 32, NULL, 1)) != 0)
+		if ((r = dssh_chachapoly_new(keys->key, &s->chacha)) != 0)
 			goto out;
-		r = DSSH_ERR_LIBCRYPTO;
-		if ((m = EVP_MAC_fetch(NULL, "POLY1305", NULL)) == NULL)
-			goto out;
-		if ((s->mac = EVP_MAC_CTX_new(m)) == NULL) {
-			r = DSSH_ERR_ALLOC;
-			goto out;
-		}
 		break;
 	case DSSH_CIPHER_AES128_CTR:
 	case DSSH_CIPHER_AES192_CTR:
@@ -272,7 +253,6 @@ ossl_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
 	}
 	r = 0;
  out:
-	EVP_MAC_free(m);
 	if (r != 0)
 		ossl_sa_fini(sa);
 	return r;
@@ -283,7 +263,7 @@ ossl_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
     uint32_t *packet_length)
 {
 	struct ossl_sa *s = sa->priv;
-	uint8_t iv[16], ks[16];
+	uint8_t ks[16];
 	int outl, r = DSSH_ERR_LIBCRYPTO;
 
 	switch (s->kind) {
@@ -293,12 +273,7 @@ ossl_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
 		*packet_length = dssh_get_u32be(wire);
 		return 0;
 	case OSSL_CHACHA:
-		chacha_iv(iv, seq, 0);
-		if (EVP_CipherInit_ex2(s->aux, NULL, NULL, iv, 1, NULL) != 1 ||
-		    EVP_CipherUpdate(s->aux, ks, &outl, wire, 4) != 1)
-			goto out;
-		*packet_length = dssh_get_u32be(ks);
-		break;
+		return dssh_chachapoly_length(s->chacha, seq, wire, packet_length);
 	case OSSL_CTR_CLASSIC:
 		/* First keystream block = AES_K(counter); the stream is untouched. */
 		if (EVP_CipherUpdate(s->aux, ks, &outl, s->iv, 16) != 1 || outl != 16)
@@ -370,60 +345,6 @@ gcm_open(struct ossl_sa *s, uint8_t *pkt, uint32_t len)
 	if (EVP_CipherFinal_ex(s->cipher, fin, &outl) != 1)
 		return DSSH_ERR_MAC_INVALID;
 	return 0;
-}
-
-static int
-chacha_seal(struct ossl_sa *s, uint8_t *pkt, uint32_t len, uint32_t seq)
-{
-	static const uint8_t zero[64];
-	uint8_t iv[16], poly_key[64];
-	size_t tagl;
-	int outl, r = DSSH_ERR_LIBCRYPTO;
-
-	chacha_iv(iv, seq, 0);
-	/* Block 0 of K_2 is the Poly1305 key; the stream then sits at block 1. */
-	if (EVP_CipherInit_ex2(s->cipher, NULL, NULL, iv, 1, NULL) != 1 ||
-	    EVP_CipherUpdate(s->cipher, poly_key, &outl, zero, 64) != 1 ||
-	    EVP_CipherUpdate(s->cipher, pkt + 4, &outl, pkt + 4, (int)(len - 4)) != 1 ||
-	    EVP_CipherInit_ex2(s->aux, NULL, NULL, iv, 1, NULL) != 1 ||
-	    EVP_CipherUpdate(s->aux, pkt, &outl, pkt, 4) != 1 ||
-	    EVP_MAC_init(s->mac, poly_key, 32, NULL) != 1 ||
-	    EVP_MAC_update(s->mac, pkt, len) != 1 ||
-	    EVP_MAC_final(s->mac, pkt + len, &tagl, 16) != 1 || tagl != 16)
-		goto out;
-	r = 0;
- out:
-	OPENSSL_cleanse(poly_key, sizeof(poly_key));
-	return r;
-}
-
-static int
-chacha_open(struct ossl_sa *s, uint8_t *pkt, uint32_t len, uint32_t seq)
-{
-	static const uint8_t zero[64];
-	uint8_t iv[16], poly_key[64], tag[16];
-	size_t tagl;
-	int outl, r = DSSH_ERR_LIBCRYPTO;
-
-	chacha_iv(iv, seq, 0);
-	if (EVP_CipherInit_ex2(s->cipher, NULL, NULL, iv, 1, NULL) != 1 ||
-	    EVP_CipherUpdate(s->cipher, poly_key, &outl, zero, 64) != 1 ||
-	    EVP_MAC_init(s->mac, poly_key, 32, NULL) != 1 ||
-	    EVP_MAC_update(s->mac, pkt, len) != 1 ||
-	    EVP_MAC_final(s->mac, tag, &tagl, 16) != 1 || tagl != 16)
-		goto out;
-	if (CRYPTO_memcmp(tag, pkt + len, 16) != 0) {
-		r = DSSH_ERR_MAC_INVALID;
-		goto out;
-	}
-	if (EVP_CipherUpdate(s->cipher, pkt + 4, &outl, pkt + 4, (int)(len - 4)) != 1 ||
-	    EVP_CipherInit_ex2(s->aux, NULL, NULL, iv, 1, NULL) != 1 ||
-	    EVP_CipherUpdate(s->aux, pkt, &outl, pkt, 4) != 1)
-		goto out;
-	r = 0;
- out:
-	OPENSSL_cleanse(poly_key, sizeof(poly_key));
-	return r;
 }
 
 static int
@@ -513,7 +434,7 @@ ossl_do_op(struct dssh_crypto_engine *e, struct dssh_crypto_op *op)
 		case OSSL_GCM:
 			return gcm_seal(s, op->pkt, op->len);
 		case OSSL_CHACHA:
-			return chacha_seal(s, op->pkt, op->len, op->seq);
+			return dssh_chachapoly_seal(s->chacha, op->seq, op->pkt, op->len);
 		case OSSL_CTR_ETM:
 		case OSSL_CTR_CLASSIC:
 			return ctr_seal(s, op->pkt, op->len, op->seq);
@@ -527,7 +448,7 @@ ossl_do_op(struct dssh_crypto_engine *e, struct dssh_crypto_op *op)
 		r = gcm_open(s, op->pkt, op->len);
 		break;
 	case OSSL_CHACHA:
-		r = chacha_open(s, op->pkt, op->len, op->seq);
+		r = dssh_chachapoly_open(s->chacha, op->seq, op->pkt, op->len);
 		break;
 	case OSSL_CTR_ETM:
 	case OSSL_CTR_CLASSIC:

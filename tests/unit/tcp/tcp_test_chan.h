@@ -102,6 +102,22 @@ static inline void chan_put(struct chan *ch, const struct dssh_tcp_seg_out *o, u
 	chan_put_raw(ch, o->saddr, o->daddr, buf, off, now);
 }
 
+/*
+ * The fake clock's next step for two stacks joined by two channels: the
+ * earliest timer or delivery, at least 20 us on (1 ms when nothing is due).
+ */
+static inline uint64_t chan_next_time(struct dssh_tcp_stack *sa, struct dssh_tcp_stack *sb,
+    const struct chan *ab, const struct chan *ba, uint64_t now)
+{
+	uint64_t nx = DSSH_MIN(dssh_tcp_timers(sa, now), dssh_tcp_timers(sb, now));
+
+	for (size_t q = 0; q < ab->n; q++)
+		nx = DSSH_MIN(nx, ab->q[q].due);
+	for (size_t q = 0; q < ba->n; q++)
+		nx = DSSH_MIN(nx, ba->q[q].due);
+	return nx > now + 20 ? (nx == UINT64_MAX ? now + 1000 : nx) : now + 20;
+}
+
 static inline void chan_deliver(struct chan *ch, struct dssh_tcp_stack *dst, uint64_t now)
 {
 	size_t i = 0, k = 0;

@@ -100,17 +100,8 @@ static void run(enum dssh_tcp_cc_algo cc, bool sack, bool ts, uint64_t seed, uin
 		if (ea.fin_sent && eb.fin_sent && ab.n == 0 && ba.n == 0 &&
 		    dssh_tcp_timers(sa, now) == UINT64_MAX && dssh_tcp_timers(sb, now) == UINT64_MAX)
 			break;
-		{
-			/* jump to the next thing that happens */
-			uint64_t nx = DSSH_MIN(dssh_tcp_timers(sa, now), dssh_tcp_timers(sb, now));
-			size_t q;
-
-			for (q = 0; q < ab.n; q++)
-				nx = DSSH_MIN(nx, ab.q[q].due);
-			for (q = 0; q < ba.n; q++)
-				nx = DSSH_MIN(nx, ba.q[q].due);
-			now = nx > now + 20 ? (nx == UINT64_MAX ? now + 1000 : nx) : now + 20;
-		}
+		/* jump to the next thing that happens */
+		now = chan_next_time(sa, sb, &ab, &ba, now);
 		chan_deliver(&ab, sb, now);
 		chan_deliver(&ba, sa, now);
 		if (ea.bad || eb.bad) {

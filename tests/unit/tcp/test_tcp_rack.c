@@ -78,9 +78,6 @@ static struct result xfer(bool rack, uint64_t seed, uint64_t bytes)
 	CHECK_EQ_INT(dssh_tcp_listen(sb, 0, 22), 0);
 	CHECK_EQ_INT(dssh_tcp_connect(sa, IP_A, 0, IP_B, 22, now, &ea.c), 0);
 	while (now < deadline && eb.rx_done < bytes && !ea.bad && !eb.bad) {
-		uint64_t nx;
-		size_t q;
-
 		dssh_tcp_timers(sa, now);
 		dssh_tcp_timers(sb, now);
 		while (dssh_tcp_events(sa, ev, 16) > 0)
@@ -93,12 +90,7 @@ static struct result xfer(bool rack, uint64_t seed, uint64_t bytes)
 		end_read(&eb);
 		pump(sa, &ab, now);
 		pump(sb, &ba, now);
-		nx = DSSH_MIN(dssh_tcp_timers(sa, now), dssh_tcp_timers(sb, now));
-		for (q = 0; q < ab.n; q++)
-			nx = DSSH_MIN(nx, ab.q[q].due);
-		for (q = 0; q < ba.n; q++)
-			nx = DSSH_MIN(nx, ba.q[q].due);
-		now = nx > now + 20 ? (nx == UINT64_MAX ? now + 1000 : nx) : now + 20;
+		now = chan_next_time(sa, sb, &ab, &ba, now);
 		chan_deliver(&ab, sb, now);
 		chan_deliver(&ba, sa, now);
 	}
