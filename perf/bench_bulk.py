@@ -27,6 +27,9 @@ Set-up (all torn down at the end, also on failure or Ctrl-C):
                     kernel address then (DPDK owns it through af_packet) and the
                     namespace end has checksum/TSO/GSO offloads off, since
                     af_packet hands DPDK frames as the kernel has them.
+    --dpdk-poll adaptive|busy adds -o 'DataPoll ...' (dsshd's default:
+                    adaptive, the data core sleeps up to 250 us between empty
+                    polls; busy: never sleeps).
     A backend that does not come up, or whose ssh check fails, is reported as
     "not available: <reason>" and the run goes on.
 
@@ -34,6 +37,18 @@ Workloads, per cipher (KexAlgorithms curve25519-sha256):
   upload    head -c SIZE /dev/zero | ssh -c C host 'cat > /dev/null'
   download  ssh -c C host 'head -c SIZE /dev/zero' > /dev/null
   connect   N sequential `ssh host true`
+  keystroke one `ssh -tt -e none -c C host 'stty raw -echo && printf KSREADY &&
+            exec dd bs=1 count=W+N'` per server and round (first cipher only),
+            ssh's stdin/stdout the slave of a pty this script opens (raw mode);
+            after the KSREADY marker, one byte every --key-interval ms (10) is
+            written to the pty master and the time until that byte is read back
+            from it is measured; W (--key-warmup, 20) warm-up keys are dropped,
+            N (--keys, 500) kept. The remote dd reads and writes one byte at a
+            time and exits after the last key, so the session ends in-band (exit
+            status 0). A no-SSH baseline runs the same command directly on a
+            local pty (as the test user) once per round, before the servers.
+            Reported: median and p99 over all rounds' keys pooled, in
+            microseconds; ratios vs sshd; the server's CPU over the session.
 
 Measured per transfer: wall time (MB/s = bytes / 1e6 / s); the server's CPU
 from /proc/PID/stat utime+stime+cutime+cstime before and after (children the
@@ -54,6 +69,7 @@ import os
 import platform
 import pwd
 import re
+import select
 import shutil
 import signal
 import socket
@@ -63,6 +79,7 @@ import sys
 import tempfile
 import threading
 import time
+import tty
 
 PID = os.getpid()
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -74,6 +91,28 @@ GIB = 1 << 30
 
 ALL_BACKENDS = ("sshd", "kernel", "dpdk")
 LABEL = {"sshd": "sshd", "kernel": "dsshd-kernel", "dpdk": "dsshd-dpdk"}
+
+TRANSFER_WORKLOADS = ("upload", "download")
+ALL_WORKLOADS = TRANSFER_WORKLOADS + ("keystroke",)
+KEY_READY = b"KSREADY"
+
+
+def keystroke_cmd(count):
+    """The session command of the keystroke workload: the pty in raw mode
+    without echo, a ready marker, then dd echoing exactly `count` bytes one
+    at a time (cat would never exit; head buffers its stdout)."""
+    return "stty raw -echo && printf %s && exec dd bs=1 count=%d 2>/dev/null" % (
+        KEY_READY.decode(), count)
+
+
+def pctl(vals, q):
+    """Nearest-rank percentile q (0-100) of vals."""
+    v = sorted(vals)
+    if not v:
+        return None
+    k = max(0, min(len(v) - 1, int(-(-q * len(v) // 100)) - 1))
+    return v[k]
+
 
 CIPHER_SHORT = {
     "aes128-gcm@openssh.com": "aes128-gcm",
@@ -193,6 +232,13 @@ def cpu_info():
                 info["flags"] = [x for x in v.split()
                                  if x in ("constant_tsc", "nonstop_tsc", "tsc_known_freq")]
     return info
+
+
+def fcntl_winsize(fd, rows=24, cols=80):
+    import fcntl
+    import struct
+    import termios
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
 def set_subreaper():
@@ -644,6 +690,8 @@ class DsshdDpdk(DsshdKernel):
             # af_packet's ring frames must hold a whole jumbo frame.
             vdev += ",framesz=9216,blocksz=36864,framecnt=1024"
             mtu = ["-o", "DataMTU %d" % self.b.args.mtu]
+        if self.b.args.dpdk_poll:
+            mtu += ["-o", "DataPoll " + self.b.args.dpdk_poll]
         eal = ["--no-pci", "--vdev=" + vdev,
                "--file-prefix=" + self.prefix] + self.b.args.dpdk_args_extra.split()
         return self.common() + mtu + [
@@ -717,7 +765,7 @@ class Bench:
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(p, 0)
 
-    def ssh_argv(self, srv, cipher, command):
+    def ssh_argv(self, srv, cipher, command, opts=()):
         a = ["ip", "netns", "exec", self.net.ns, SSH, "-F", "/dev/null",
              "-i", self.key, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
              "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
@@ -726,7 +774,7 @@ class Bench:
              "-o", "KexAlgorithms=curve25519-sha256", "-p", str(srv.port)]
         if cipher:
             a += ["-c", cipher]
-        return a + ["%s@%s" % (USER, self.net.host_ip), command]
+        return a + list(opts) + ["%s@%s" % (USER, self.net.host_ip), command]
 
     def errfile(self):
         return open(os.path.join(self.tmp, "ssh.err"), "w+")
@@ -846,6 +894,162 @@ class Bench:
             r["client_ms_per_conn"] = cli * 1e3 / len(times)
         return r
 
+    # ------------------------------------------------------------ keystroke
+
+    def key_echo(self, master):
+        """On a pty master whose slave runs keystroke_cmd(): waits for the
+        ready marker, then writes one byte per interval and times its echo.
+        Returns (latencies in us of the kept keys, mismatches, error or None)."""
+        a = self.args
+        poller = select.poll()
+        poller.register(master, select.POLLIN)
+
+        def read_some(deadline):
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.poll(max(1, int(left * 1000))):
+                return None
+            try:
+                return os.read(master, 4096)
+            except OSError:             # EIO: every slave fd closed
+                return b""
+
+        buf = b""
+        deadline = time.monotonic() + 30
+        while KEY_READY not in buf:
+            d = read_some(deadline)
+            if not d:
+                return [], 0, "%s before the ready marker (got %r)" % (
+                    "timed out" if d is None else "pty closed", buf[-80:])
+            buf += d
+        if buf.split(KEY_READY, 1)[1]:
+            return [], 0, "unexpected output after the ready marker: %r" % buf[-80:]
+        lat, bad = [], 0
+        interval = a.key_interval / 1e3
+        nxt = time.monotonic()
+        for i in range(a.key_warmup + a.keys):
+            now = time.monotonic()
+            if nxt > now:
+                time.sleep(nxt - now)
+            b = bytes([0x61 + i % 26])          # a-z: no control or escape characters
+            t0 = time.perf_counter_ns()
+            os.write(master, b)
+            got = b""
+            while not got:
+                d = read_some(time.monotonic() + 5)
+                if not d:
+                    return lat, bad, "key %d: %s" % (
+                        i, "no echo within 5 s" if d is None else "pty closed")
+                got = d
+            t1 = time.perf_counter_ns()
+            if got != b:
+                bad += 1
+            if i >= a.key_warmup:
+                lat.append((t1 - t0) / 1e3)
+            nxt += interval
+            nxt = max(nxt, time.monotonic())    # late: no burst to catch up
+        return lat, bad, None
+
+    def keystroke(self, srv, cipher):
+        """The keystroke workload against srv, or the no-SSH baseline
+        (srv None: the same command on a local pty, as the test user)."""
+        a = self.args
+        count = a.key_warmup + a.keys
+        cmd = keystroke_cmd(count)
+        master, slave = os.openpty()
+        fcntl_winsize(slave)
+        if srv is not None:
+            tty.setraw(slave)
+            srv.settle()
+            threads0 = thread_cpu(srv.proc.pid) if srv.kind == "dpdk" else None
+            dp0 = srv.dp_stats() if srv.kind == "dpdk" else None
+            cpu0 = srv.cpu()
+        ef = self.errfile()
+        t0 = time.monotonic()
+        try:
+            if srv is None:
+                pw = pwd.getpwnam(USER)
+                kid = Child(["/bin/bash", "-c", cmd], stdin=slave, stdout=slave, stderr=ef,
+                            start_new_session=True, user=pw.pw_uid, group=pw.pw_gid,
+                            extra_groups=[], cwd="/")
+            else:
+                kid = Child(self.ssh_argv(srv, cipher, cmd, ["-tt", "-e", "none"]),
+                            stdin=slave, stdout=slave, stderr=ef, start_new_session=True)
+        except BaseException:
+            os.close(master)
+            os.close(slave)
+            ef.close()
+            raise
+        os.close(slave)
+        try:
+            lat, bad, err = self.key_echo(master)
+            if err:
+                kid.kill()
+            expired = run_children([kid], 20)
+            trailing = b""
+            if not err:
+                # Drain: nothing but EOF/EIO should follow the last echo.
+                end = time.monotonic() + 1
+                while time.monotonic() < end:
+                    r = select.select([master], [], [], max(0, end - time.monotonic()))[0]
+                    if not r:
+                        break
+                    try:
+                        d = os.read(master, 4096)
+                    except OSError:
+                        break
+                    if not d:
+                        break
+                    trailing += d
+        finally:
+            kid.kill()
+            os.close(master)
+        wall = time.monotonic() - t0
+        msg = self.errtext(ef)
+        ef.close()
+        r = {"workload": "keystroke", "cipher": cipher if srv else None, "keys": len(lat),
+             "warmup": a.key_warmup, "interval_ms": a.key_interval, "wall_s": wall,
+             "rc": kid.rc, "client_cpu_s": kid.cpu, "mismatches": bad, "latency_us": lat}
+        if trailing:
+            r["trailing"] = repr(trailing[:80])
+        if lat:
+            r["median_us"] = statistics.median(lat)
+            r["p99_us"] = pctl(lat, 99)
+        if srv is not None:
+            r["settled"] = srv.settle()
+            r["server_cpu_s"] = srv.cpu() - cpu0
+            r["server_core_pct"] = 100 * r["server_cpu_s"] / wall
+            if dp0 is not None:
+                dp1 = srv.dp_stats()
+                r["dataplane_stats_delta"] = {k: v - dp0.get(k, 0) for k, v in dp1.items()
+                                              if v != dp0.get(k, 0)}
+            if threads0 is not None:
+                t1 = thread_cpu(srv.proc.pid)
+                r["server_threads_cpu_s"] = {
+                    k: round(v - threads0.get(k, 0.0), 3)
+                    for k, v in t1.items() if v - threads0.get(k, 0.0) > 0}
+        if err or expired or kid.rc != 0 or len(lat) < a.keys or bad:
+            r["error"] = "; ".join(x for x in (
+                err, "timed out waiting for the session to end" if expired else None,
+                "exit %s" % kid.rc if kid.rc != 0 else None,
+                "%d echoed bytes differ from those sent" % bad if bad else None,
+                msg if msg != "(no message)" else None) if x)
+        return r
+
+    def key_progress(self, rnd, name, r):
+        if "error" in r:
+            log("# round %d %-12s keystroke FAILED: %s" % (rnd, name, r["error"]))
+            return
+        extra = ""
+        if "server_core_pct" in r:
+            extra = "  server %.1f%% of a core" % r["server_core_pct"]
+        log("# round %d %-12s keystroke x%d: median %.0f us, p99 %.0f us%s" % (
+            rnd, name, r["keys"], r["median_us"], r["p99_us"], extra))
+        d = r.get("dataplane_stats_delta")
+        if self.args.verbose and d:
+            log("#   data plane: busy/idle polls %d/%d, idle sleeps %s" % (
+                d.get("busy_polls", 0), d.get("idle_polls", 0),
+                next((str(v) for k, v in sorted(d.items()) if "sleep" in k), "?")))
+
     # ------------------------------------------------------------ run
 
     def setup(self):
@@ -894,7 +1098,14 @@ class Bench:
         a = self.args
         samples = {s.kind: [] for s in self.servers}
         conns = {s.kind: [] for s in self.servers}
+        keys = {k: [] for k in ["baseline"] + [s.kind for s in self.servers]}
+        transfers = [w for w in a.workloads if w in TRANSFER_WORKLOADS]
         for rnd in range(1, a.rounds + 1):
+            if "keystroke" in a.workloads:
+                r = self.keystroke(None, None)
+                r["round"] = rnd
+                keys["baseline"].append(r)
+                self.key_progress(rnd, "no SSH", r)
             for srv in self.servers:
                 if srv.unavailable:
                     continue
@@ -907,7 +1118,7 @@ class Bench:
                         log("%s: not available: %s" % (srv.name, srv.unavailable))
                         continue
                     for cipher in a.ciphers:
-                        for wl in a.workloads:
+                        for wl in transfers:
                             r = self.transfer(srv, wl, cipher, a.size)
                             r["round"] = rnd
                             samples[srv.kind].append(r)
@@ -923,9 +1134,14 @@ class Bench:
                                                          r["server_ms_per_conn"],
                                                          r["client_ms_per_conn"])
                             if "conn_s" in r else "FAILED " + r.get("error", "")))
+                    if "keystroke" in a.workloads:
+                        r = self.keystroke(srv, a.ciphers[0])
+                        r["round"] = rnd
+                        keys[srv.kind].append(r)
+                        self.key_progress(rnd, srv.name, r)
                 finally:
                     srv.stop()
-        return samples, conns
+        return samples, conns, keys
 
     def progress(self, rnd, srv, r):
         c = CIPHER_SHORT.get(r["cipher"], r["cipher"])
@@ -957,10 +1173,46 @@ def med(vals):
     return statistics.median(vals) if vals else None
 
 
-def summarize(args, servers, samples, conns, mhz):
+def summarize_keys(args, servers, keys):
+    """Keystroke latency per server (and the no-SSH baseline): all rounds'
+    kept keys pooled."""
+    out = {}
+    for k in ["baseline"] + [s.kind for s in servers]:
+        rs = [r for r in keys.get(k, []) if "error" not in r]
+        if not rs:
+            srv = next((s for s in servers if s.kind == k), None)
+            out[k] = {"error": (srv and srv.unavailable) or next(
+                (r["error"] for r in keys.get(k, []) if "error" in r), "no sample")}
+            continue
+        lat = [x for r in rs for x in r["latency_us"]]
+        e = {"rounds": len(rs), "keys": len(lat),
+             "median_us": statistics.median(lat), "p90_us": pctl(lat, 90),
+             "p99_us": pctl(lat, 99), "max_us": max(lat), "mean_us": statistics.fmean(lat),
+             "round_medians_us": [r["median_us"] for r in rs],
+             "round_p99s_us": [r["p99_us"] for r in rs]}
+        if "server_core_pct" in rs[0]:
+            e["server_core_pct"] = med([r["server_core_pct"] for r in rs])
+        e["client_cpu_us_per_key"] = med([r["client_cpu_s"] * 1e6 / (r["keys"] + r["warmup"])
+                                          for r in rs])
+        out[k] = e
+    base, sshd = out.get("baseline", {}), out.get("sshd", {})
+    for k, e in out.items():
+        if "median_us" not in e:
+            continue
+        if "median_us" in sshd:
+            e["median_vs_sshd"] = e["median_us"] / sshd["median_us"]
+            e["p99_vs_sshd"] = e["p99_us"] / sshd["p99_us"]
+        if k != "baseline" and "median_us" in base:
+            e["median_over_baseline_us"] = e["median_us"] - base["median_us"]
+    return out
+
+
+def summarize(args, servers, samples, conns, mhz, keys=None):
     out = {"transfers": [], "connections": {}}
+    if "keystroke" in args.workloads:
+        out["keystroke"] = summarize_keys(args, servers, keys or {})
     for cipher in args.ciphers:
-        for wl in args.workloads:
+        for wl in [w for w in args.workloads if w in TRANSFER_WORKLOADS]:
             row = {"workload": wl, "cipher": cipher, "servers": {}}
             for s in servers:
                 rs = [r for r in samples[s.kind] if r["workload"] == wl
@@ -1022,8 +1274,49 @@ def f(v, fmt):
     return "-" if v is None else fmt % v
 
 
+def report_keys(args, servers, summ):
+    ks = summ.get("keystroke")
+    if not ks:
+        return
+    log("")
+    log("Keystroke echo through a PTY: 1 byte every %g ms, %d keys per round after %d warm-up, "
+        "%d round%s pooled; ssh -tt (%s, curve25519), remote `stty raw -echo; dd bs=1`; "
+        "latency = write to the local pty master until the byte is read back. No SSH: the "
+        "same command on a local pty.%s" % (
+            args.key_interval, args.keys, args.key_warmup, args.rounds, "s" * (args.rounds > 1),
+            CIPHER_SHORT.get(args.ciphers[0], args.ciphers[0]),
+            " dsshd-dpdk: DataPoll %s." % (args.dpdk_poll or "adaptive (default)")
+            if "dpdk" in args.backends else ""))
+    hdr = ["workload", "server", "median us", "p99 us", "p90 us", "max us",
+           "round medians us", "median vs sshd", "p99 vs sshd", "median - no SSH us",
+           "srv CPU %"]
+    rows = []
+    for k in ["baseline"] + [s.kind for s in servers]:
+        e = ks.get(k, {})
+        c = ["keystroke", "no SSH (local pty)" if k == "baseline" else LABEL[k]]
+        if "median_us" in e:
+            rm = e["round_medians_us"]
+            c += ["%.0f" % e["median_us"], "%.0f" % e["p99_us"], "%.0f" % e["p90_us"],
+                  "%.0f" % e["max_us"],
+                  "%.0f-%.0f" % (min(rm), max(rm)) if len(rm) > 1 else "%.0f" % rm[0],
+                  f(e.get("median_vs_sshd"), "%.2fx"), f(e.get("p99_vs_sshd"), "%.2fx"),
+                  f(e.get("median_over_baseline_us"), "%+.0f"),
+                  f(e.get("server_core_pct"), "%.1f")]
+        else:
+            c += ["n/a"] * 9
+        rows.append(c)
+    log(table(hdr, rows))
+    for k in ["baseline"] + [s.kind for s in servers]:
+        e = ks.get(k, {})
+        if "error" in e and k == "baseline":
+            log("no-SSH baseline failed: %s" % e["error"])
+
+
 def report(args, servers, summ, mhz, mhz_note):
     kinds = [s.kind for s in servers]
+    if not summ["transfers"]:
+        report_conns(args, servers, summ)
+        return
     log("")
     log("Bulk transfer, %s per transfer, medians over %d round%s (interleaved %s); "
         "MB/s = bytes/1e6/s." % (fmt_size(args.size), args.rounds, "s" * (args.rounds > 1),
@@ -1085,6 +1378,11 @@ def report(args, servers, summ, mhz, mhz_note):
             rows.append(c)
     log(table(hdr, rows))
 
+    report_conns(args, servers, summ)
+
+
+def report_conns(args, servers, summ):
+    kinds = [s.kind for s in servers]
     if args.conns:
         log("")
         log("Connections: %d sequential `ssh host true` (curve25519-sha256, ed25519 keys) per "
@@ -1105,6 +1403,7 @@ def report(args, servers, summ, mhz, mhz_note):
             rows.append(c)
         log(table(hdr, rows))
 
+    report_keys(args, servers, summ)
     for s in servers:
         if s.unavailable:
             log("%s: not available: %s" % (s.name, s.unavailable))
@@ -1131,7 +1430,16 @@ def main():
                     help="bytes per transfer, K/M/G = 2^10/2^20/2^30 (default 1G)")
     ap.add_argument("--ciphers",
                     default="aes128-gcm@openssh.com,chacha20-poly1305@openssh.com")
-    ap.add_argument("--workloads", default="upload,download")
+    ap.add_argument("--workloads", default="upload,download,keystroke",
+                    help="comma list of upload,download,keystroke (default all)")
+    ap.add_argument("--keys", type=int, default=500,
+                    help="keystroke: measured keys per server and round (default 500)")
+    ap.add_argument("--key-warmup", type=int, default=20,
+                    help="keystroke: warm-up keys before those, not counted (default 20)")
+    ap.add_argument("--key-interval", type=float, default=10.0, metavar="MS",
+                    help="keystroke: milliseconds between keys (default 10)")
+    ap.add_argument("--dpdk-poll", choices=("adaptive", "busy"), default=None,
+                    help="DataPoll for dsshd-dpdk (default: dsshd's own, adaptive)")
     ap.add_argument("--conns", type=int, default=None,
                     help="sequential connections per round (default 50, 20 with --quick; 0: none)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 256M, 1 round")
@@ -1161,8 +1469,10 @@ def main():
         if b not in ALL_BACKENDS:
             ap.error("unknown backend %r (sshd, kernel, dpdk)" % b)
     for w in args.workloads:
-        if w not in ("upload", "download"):
-            ap.error("unknown workload %r" % w)
+        if w not in ALL_WORKLOADS:
+            ap.error("unknown workload %r (%s)" % (w, ", ".join(ALL_WORKLOADS)))
+    if args.keys < 1 or args.key_warmup < 0 or args.key_interval <= 0:
+        ap.error("--keys must be >= 1, --key-warmup >= 0, --key-interval > 0")
     m = re.fullmatch(r"198\.(18|19)\.(\d+)", args.subnet)
     if not m or int(m.group(2)) > 255:
         ap.error("--subnet must be 198.18.X or 198.19.X (RFC 2544 benchmarking range)")
@@ -1202,9 +1512,11 @@ def main():
             "server %s, client %s" % (ci["model"], ci["ncpu"], platform.release(), ver,
                                       args.dsshd, rev or "?", bench.net.ns, bench.net.vh,
                                       bench.net.vn, bench.net.host_ip, bench.net.ns_ip))
-        log("# %s x %d rounds, ciphers %s, workloads %s, backends %s" % (
-            fmt_size(args.size), args.rounds, ",".join(args.ciphers), ",".join(args.workloads),
-            ",".join(LABEL[b] for b in args.backends)))
+        log("# %s%d rounds, ciphers %s, workloads %s, backends %s%s" % (
+            "%s x " % fmt_size(args.size) if any(w in TRANSFER_WORKLOADS for w in args.workloads)
+            else "", args.rounds, ",".join(args.ciphers), ",".join(args.workloads),
+            ",".join(LABEL[b] for b in args.backends),
+            ", DataPoll %s" % args.dpdk_poll if args.dpdk_poll else ""))
         b0, t0 = machine_jiffies()
         time.sleep(1)
         b1, t1 = machine_jiffies()
@@ -1212,7 +1524,7 @@ def main():
         log("# machine busy before the run: %.2f of %d cores%s" % (
             busy, ci["ncpu"], "  <-- something else is running: figures will be noisy"
             if busy > 0.25 else ""))
-        samples, conns = bench.run()
+        samples, conns, keys = bench.run()
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -1223,14 +1535,16 @@ def main():
         log("bench_bulk: interrupted; cleaned up")
         return 130
 
-    summ = summarize(args, bench.servers, samples, conns, mhz)
+    summ = summarize(args, bench.servers, samples, conns, mhz, keys)
     report(args, bench.servers, summ, mhz, mhz_note)
     if args.json:
         doc = {
             "config": {"size": args.size, "rounds": args.rounds, "ciphers": args.ciphers,
                        "workloads": args.workloads, "backends": args.backends,
                        "conns": args.conns, "dsshd": args.dsshd, "sshd": args.sshd,
-                       "data_cores": args.data_cores, "dpdk_args_extra": args.dpdk_args_extra},
+                       "data_cores": args.data_cores, "dpdk_args_extra": args.dpdk_args_extra,
+                       "dpdk_poll": args.dpdk_poll, "mtu": args.mtu, "keys": args.keys,
+                       "key_warmup": args.key_warmup, "key_interval_ms": args.key_interval},
             "machine": {"cpu": ci, "kernel": platform.release(), "clock_mhz": mhz,
                         "clock_note": mhz_note},
             "unavailable": {s.kind: s.unavailable for s in bench.servers if s.unavailable},
@@ -1240,6 +1554,7 @@ def main():
             "summary": summ,
             "samples": samples,
             "connections": conns,
+            "keystrokes": keys,
         }
         with open(args.json, "w") as fh:
             json.dump(doc, fh, indent=1)

@@ -349,7 +349,15 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 	spec.use_pam = cfg->use_pam;
 	spec.pam_service = PAM_SERVICE;
 	dssh_pam_worker_fork_begin(c->srv->pam);
+#if DSSH_HAVE_DPDK
+	if (c->srv->hub != NULL)
+		dssh_dpdk_hub_quiesce(c->srv->hub, true);
+#endif
 	r = dssh_session_spawn(&spec, &s->child);
+#if DSSH_HAVE_DPDK
+	if (c->srv->hub != NULL)
+		dssh_dpdk_hub_quiesce(c->srv->hub, false);
+#endif
 	dssh_pam_worker_fork_end(c->srv->pam);
 	if (r != 0) {
 		dssh_error("%s: cannot start session for %s: %s", c->log_id, c->user.name,

@@ -60,11 +60,12 @@ void dssh_tcp_conf_default(struct dssh_tcp_conf *conf)
 	/*
 	 * RFC 8985, SACK connections only: over 2% loss, 5% reordering, 10 ms
 	 * +- 5 ms jitter it cut RTO expiries ~5x and raised goodput ~30%
-	 * (tests/unit/tcp/test_tcp_rack.c). Off by default for now: with 200
-	 * concurrent SSH sessions over af_packet some connections stalled with
-	 * it on (not with it off); until that is understood it is opt-in.
+	 * (tests/unit/tcp/test_tcp_rack.c). tests/unit/tcp/test_tcp_stall.c
+	 * (many connections, burst loss) found a RACK/TLP retransmission of the
+	 * last data segment carrying a FIN not yet counted in snd_max; fixed in
+	 * send_data.
 	 */
-	conf->rack = false;
+	conf->rack = true;
 }
 
 const char *dssh_tcp_state_name(enum dssh_tcp_state s)
@@ -1139,16 +1140,28 @@ static bool synchronized_send(const struct dssh_tcp_conn *c)
 	}
 }
 
-/* Send the bytes [seq, seq+len) (offset in the send buffer), FIN if it ends the stream. */
+/*
+ * Send the bytes [seq, seq+len) (offset in the send buffer), FIN if it ends
+ * the stream. The FIN occupies the sequence number after the data (RFC 9293
+ * 3.4): it goes out for the first time only from the new-data path (fresh),
+ * which counts it in snd_nxt and snd_max. A retransmission that ends the
+ * data (RACK, TLP, SACK or NewReno recovery) carries it only once it is
+ * counted, i.e. was sent before: otherwise fin_sent would be set with the
+ * FIN outside snd_max, the peer's ACK of it would acknowledge "unsent data"
+ * and be dropped (the connection then makes no progress at all), and
+ * should the FIN segment be lost, the ACK of the data alone would pass
+ * for the ACK of the FIN (fin_is_acked) and it would never be resent.
+ */
 static void send_data(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint32_t seq,
-    uint32_t len, uint64_t now_us)
+    uint32_t len, bool fresh, uint64_t now_us)
 {
 	uint32_t end_data = c->snd_una + c->sq.len;
 	uint8_t flags = DSSH_TCP_ACK;
 
 	if (len > 0)
 		flags |= DSSH_TCP_PSH * (seq + len == end_data);
-	if (c->fin_queued && seq + len == end_data && synchronized_send(c))
+	if (c->fin_queued && seq + len == end_data && synchronized_send(c) &&
+	    (fresh || SEQ_LT(end_data, c->snd_max)))
 		flags |= DSSH_TCP_FIN;
 	emit(c, o, seq, flags, len, now_us);
 	rack_sent(c, seq, seq + len + !!(flags & DSSH_TCP_FIN), now_us);
@@ -1171,7 +1184,7 @@ static void tlp_send_last(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, u
 	uint32_t last = SEQ_MIN(c->snd_max, c->snd_una + c->sq.len);
 	uint32_t len = DSSH_MIN(last - c->snd_una, (uint32_t)c->mss);
 
-	send_data(c, o, last - len, len, now_us);
+	send_data(c, o, last - len, len, false, now_us);
 	c->tlp_out = true;
 	c->tlp_rexmit = true;
 	c->tlp_end = c->snd_max;
@@ -1192,7 +1205,8 @@ static bool rack_rexmit(struct dssh_tcp_conn *c, uint32_t max, uint32_t *seq, ui
 		*len = SEQ_GT(end_data, *seq) ? end_data - *seq : 0;
 	if (*len > c->mss)
 		*len -= *len % c->mss;
-	if (*len == 0 && !(c->fin_queued && *seq == end_data && synchronized_send(c))) {
+	if (*len == 0 && !(c->fin_queued && *seq == end_data && SEQ_LT(end_data, c->snd_max) &&
+	    synchronized_send(c))) {
 		/* nothing left to resend there (cannot happen with a sane list):
 		 * unmark rather than spin */
 		c->rs[rs_find(c, *seq)].flags &= (uint8_t)~TCP_RS_LOST;
@@ -1255,7 +1269,7 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 					if (SEQ_GT(c->sb[i].start, c->snd_una) &&
 					    SEQ_LT(c->sb[i].start, c->snd_una + len))
 						len = c->sb[i].start - c->snd_una;
-				send_data(c, &segs[k++], c->snd_una, len, now_us);
+				send_data(c, &segs[k++], c->snd_una, len, false, now_us);
 				c->high_rxt = SEQ_MAX(c->high_rxt, c->snd_una + len);
 				c->rexmit_una = false;
 				continue;
@@ -1268,7 +1282,7 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 				    &seq, &len)) {
 					if (k == n)
 						goto full;
-					send_data(c, &segs[k++], seq, len, now_us);
+					send_data(c, &segs[k++], seq, len, false, now_us);
 					continue;
 				}
 				wnd = c->snd_wnd;
@@ -1287,7 +1301,7 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 						len -= len % c->mss;   /* the hole's tail on its own */
 					if (k == n)
 						goto full;
-					send_data(c, &segs[k++], seq, len, now_us);
+					send_data(c, &segs[k++], seq, len, false, now_us);
 					c->high_rxt = seq + len;
 					continue;
 				}
@@ -1343,7 +1357,7 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 				c->rtt_seq = seq + DSSH_MIN(len, (uint32_t)c->mss);
 				c->rtt_start_us = now_us;
 			}
-			send_data(c, &segs[k++], seq, len, now_us);
+			send_data(c, &segs[k++], seq, len, true, now_us);
 			c->snd_nxt = seq + len + !!(c->fin_queued && seq + len == end_data);
 			c->snd_max = SEQ_MAX(c->snd_max, c->snd_nxt);
 			if (c->tlp_due) {
@@ -2558,4 +2572,57 @@ void dssh_tcp_conn_get_info(const struct dssh_tcp_conn *c, struct dssh_tcp_conn_
 void dssh_tcp_get_stats(const struct dssh_tcp_stack *s, struct dssh_tcp_stats *st)
 {
 	*st = s->st;
+}
+
+/*
+ * Test hook: connections that can make no progress on their own. A
+ * connection with data in flight (or a FIN, or a SYN) needs a timer that
+ * will resend it should every ACK be lost; one with data it may send right
+ * now and nothing in flight must be queued for output or wait on the persist
+ * timer. A deadline below next_timer_us would be skipped by
+ * dssh_tcp_timers(). Returns the number of such connections, reporting
+ * each through cb when given.
+ */
+unsigned dssh_tcp_debug_stalled(struct dssh_tcp_stack *s, uint64_t now_us,
+    void (*cb)(const struct dssh_tcp_conn *c, const char *why, void *arg), void *arg)
+{
+	struct dssh_tcp_conn *c;
+	unsigned bad = 0;
+
+	(void)now_us;
+	for (c = s->all; c != NULL; c = c->next) {
+		const char *why = NULL;
+		uint64_t t = UINT64_MAX;
+		uint32_t off = c->snd_nxt - c->snd_una;
+
+		if (c->state == DSSH_TCP_CLOSED || c->state == DSSH_TCP_LISTEN ||
+		    c->state == DSSH_TCP_TIME_WAIT)
+			continue;
+		if (c->t_rto != 0) t = DSSH_MIN(t, c->t_rto);
+		if (c->t_reo != 0) t = DSSH_MIN(t, c->t_reo);
+		if (c->t_tlp != 0) t = DSSH_MIN(t, c->t_tlp);
+		if (c->t_persist != 0) t = DSSH_MIN(t, c->t_persist);
+		if (c->t_delack != 0) t = DSSH_MIN(t, c->t_delack);
+		if (c->t_keep != 0) t = DSSH_MIN(t, c->t_keep);
+		if (c->snd_una != c->snd_max && c->t_rto == 0)
+			why = "data in flight, no retransmission timer";
+		else if (c->snd_una == c->snd_max && synchronized_send(c) && off < c->sq.len &&
+		    c->snd_wnd > 0 && !c->on_out && t == UINT64_MAX)
+			why = "sendable data, nothing in flight, no output or timer";
+		else if (c->snd_una == c->snd_max && synchronized_send(c) && off < c->sq.len &&
+		    c->snd_wnd == 0 && c->t_persist == 0 && !c->on_out)
+			why = "zero window, no persist timer";
+		else if (c->fin_sent && SEQ_GEQ(c->snd_una + c->sq.len, c->snd_max) &&
+		    (c->state == DSSH_TCP_FIN_WAIT_1 || c->state == DSSH_TCP_CLOSING ||
+		    c->state == DSSH_TCP_LAST_ACK))
+			why = "FIN sent but not counted in snd_max";
+		else if (t != UINT64_MAX && t < s->next_timer_us)
+			why = "deadline before the stack's next timer";
+		if (why != NULL) {
+			bad++;
+			if (cb != NULL)
+				cb(c, why, arg);
+		}
+	}
+	return bad;
 }

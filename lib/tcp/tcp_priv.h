@@ -211,4 +211,8 @@ struct dssh_tcp_stack {
 	struct dssh_tcp_stats st;
 };
 
+/* Test hook (tcp.c): connections with nothing that would move them on. */
+unsigned dssh_tcp_debug_stalled(struct dssh_tcp_stack *s, uint64_t now_us,
+    void (*cb)(const struct dssh_tcp_conn *c, const char *why, void *arg), void *arg);
+
 #endif

@@ -30,6 +30,8 @@ void dp_streams_accept(struct dp_streams *ds, struct dssh_tcp_conn *conn, uint64
 /* TCP events of a connection whose udata is a stream. */
 void dp_streams_tcp_event(struct dp_streams *ds, struct dssh_tcp_conn *conn, uint32_t events,
     uint64_t now_us);
+/* Waits at a safe point while the control thread forks (see stream.c). */
+void dp_streams_park(struct dp_streams *ds);
 /* Requests from the control thread are waiting. */
 bool dp_streams_pending(const struct dp_streams *ds);
 /* Requests from the control thread (new output, closes). */

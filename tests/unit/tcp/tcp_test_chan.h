@@ -31,6 +31,17 @@ struct chan {
 	 * reorder_us more.
 	 */
 	uint32_t delay_us, jitter_us, reorder_us;
+	/*
+	 * Burst loss, like an overflowing RX ring: each packet starts a run
+	 * of burst_min..burst_max consecutive drops with burst_pm per mille,
+	 * over at most burst_us (an overflow ends when the ring drains);
+	 * ring_max != 0 also drops every packet that finds ring_max packets
+	 * already queued.
+	 */
+	unsigned burst_pm, burst_min, burst_max, burst_left;
+	uint32_t burst_us;
+	uint64_t burst_end;
+	size_t ring_max;
 	uint64_t sent, lost, reordered, duped;
 };
 
@@ -42,6 +53,20 @@ static inline void chan_put_raw(struct chan *ch, uint32_t saddr, uint32_t daddr,
 	uint64_t r;
 
 	ch->sent++;
+	if (ch->burst_left > 0 && now >= ch->burst_end)
+		ch->burst_left = 0;
+	if (ch->burst_pm != 0 && ch->burst_left == 0 &&
+	    dssh_test_rand(&ch->rng) % 1000 < ch->burst_pm) {
+		ch->burst_left = ch->burst_min +
+		    (unsigned)(dssh_test_rand(&ch->rng) % (ch->burst_max - ch->burst_min + 1));
+		ch->burst_end = now + ch->burst_us;
+	}
+	if (ch->burst_left > 0 || (ch->ring_max != 0 && ch->n >= ch->ring_max)) {
+		if (ch->burst_left > 0)
+			ch->burst_left--;
+		ch->lost++;
+		return;
+	}
 	r = dssh_test_rand(&ch->rng) % 1000;
 	if (r < ch->loss_pm) {
 		ch->lost++;
