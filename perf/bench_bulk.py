@@ -194,6 +194,18 @@ def proc_cpu(pid):
     return sum(int(x) for x in st[11:15]) / CLK_TCK
 
 
+def add_server_deltas(r, srv, dp0, threads0):
+    """Data-plane counter and per-thread CPU changes since dp0/threads0 (None: not taken)."""
+    if dp0 is not None:
+        dp1 = srv.dp_stats()
+        r["dataplane_stats_delta"] = {k: v - dp0.get(k, 0) for k, v in dp1.items()
+                                      if v != dp0.get(k, 0)}
+    if threads0 is not None:
+        t1 = thread_cpu(srv.proc.pid)
+        r["server_threads_cpu_s"] = {k: round(v - threads0.get(k, 0.0), 3)
+                                     for k, v in t1.items() if v - threads0.get(k, 0.0) > 0}
+
+
 def thread_cpu(pid):
     """thread name -> utime+stime seconds, summed over threads of that name."""
     out = {}
@@ -849,14 +861,7 @@ class Bench:
             r["head_cpu_s"] = kids[1].cpu
         r["other_cores"] = r["machine_busy_cores"] - (
             r["server_cpu_s"] + r["client_cpu_s"] + r.get("head_cpu_s", 0.0)) / wall
-        if dp0 is not None:
-            dp1 = srv.dp_stats()
-            r["dataplane_stats_delta"] = {k: v - dp0.get(k, 0) for k, v in dp1.items()
-                                          if v != dp0.get(k, 0)}
-        if threads0 is not None:
-            t1 = thread_cpu(srv.proc.pid)
-            r["server_threads_cpu_s"] = {k: round(v - threads0.get(k, 0.0), 3)
-                                         for k, v in t1.items() if v - threads0.get(k, 0.0) > 0}
+        add_server_deltas(r, srv, dp0, threads0)
         if expired or ssh.rc != 0:
             r["error"] = ("timed out after %ds; " % timeout if expired else "") + \
                 "ssh exit %s: %s" % (ssh.rc, err)
@@ -1018,15 +1023,7 @@ class Bench:
             r["settled"] = srv.settle()
             r["server_cpu_s"] = srv.cpu() - cpu0
             r["server_core_pct"] = 100 * r["server_cpu_s"] / wall
-            if dp0 is not None:
-                dp1 = srv.dp_stats()
-                r["dataplane_stats_delta"] = {k: v - dp0.get(k, 0) for k, v in dp1.items()
-                                              if v != dp0.get(k, 0)}
-            if threads0 is not None:
-                t1 = thread_cpu(srv.proc.pid)
-                r["server_threads_cpu_s"] = {
-                    k: round(v - threads0.get(k, 0.0), 3)
-                    for k, v in t1.items() if v - threads0.get(k, 0.0) > 0}
+            add_server_deltas(r, srv, dp0, threads0)
         if err or expired or kid.rc != 0 or len(lat) < a.keys or bad:
             r["error"] = "; ".join(x for x in (
                 err, "timed out waiting for the session to end" if expired else None,

@@ -258,8 +258,7 @@ dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 		memcpy(dp->conf.ipv6_addr, cfg->data_addr6, 16);
 		dp->conf.ipv6_prefix_len = cfg->data_prefixlen6;
 	}
-	if (cfg->data_impair != NULL && dssh_impair_parse(cfg->data_impair, &dp->conf.impair) != 0)
-		return DSSH_ERR_CONFIG;     /* checked when the config was read */
+	dp->conf.impair = cfg->data_impair_conf;
 	/* SSH on the data plane: the same Port(s) on DataAddress. */
 	if (dssh_dpdk_hub_new(DP_MAX_STREAMS, DP_STREAM_PIPE, &dp->hub) != 0)
 		return DSSH_ERR_ALLOC;

@@ -866,6 +866,8 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 		if (dssh_impair_parse(argv[0], &ic) != 0)
 			return cerr(c, "bad DataImpair \"%s\" (e.g. \"loss=2%%,reorder=5%%,dup=1%%,"
 			    "delay=10ms,jitter=5ms,seed=1\" or \"off\")", argv[0]);
+		if (cfg->data_impair == NULL)
+			cfg->data_impair_conf = ic;
 		return set_str(c, &cfg->data_impair, argc, argv);
 	}
 	case O_PERMITUSERENV:

@@ -30,6 +30,8 @@
 
 #include <netinet/in.h>
 
+#include "dssh_impair.h"
+
 #define DSSH_CONFIG_DEFAULT_PORT 2222
 #define DSSH_CONFIG_DEFAULT_LISTEN "127.0.0.1"
 #define DSSH_CONFIG_DEFAULT_REKEY_BYTES (1ULL << 30)
@@ -142,7 +144,8 @@ struct dssh_config {
 	char *data_address6;            /* DataAddress6 "addr/len" as written, or NULL */
 	uint8_t data_addr6[16];
 	uint8_t data_prefixlen6;
-	char *data_impair;              /* DataImpair spec (dssh_impair.h), or NULL */
+	char *data_impair;              /* DataImpair spec as written, or NULL */
+	struct dssh_impair_conf data_impair_conf;   /* ... parsed (all zero: none) */
 	int permit_user_environment;
 };
 

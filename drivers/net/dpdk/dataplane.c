@@ -192,12 +192,14 @@ dp_tcp_collect(const struct dp_core *c, struct dp_tcp_pub *t)
 	t->stream_active = c->streams.active;
 	t->stream_rx_bytes = c->streams.rx_bytes;
 	t->stream_tx_bytes = c->streams.tx_bytes;
+	const struct dssh_impair *stages[2] = { c->rx_imp, c->tx_imp };
+
 	for (int k = 0; k < 2; k++) {
 		struct dssh_impair_stats is;
 
-		if ((k == 0 ? c->rx_imp : c->tx_imp) == NULL)
+		if (stages[k] == NULL)
 			continue;
-		dssh_impair_get_stats(k == 0 ? c->rx_imp : c->tx_imp, &is);
+		dssh_impair_get_stats(stages[k], &is);
 		t->impair_in += is.in;
 		t->impair_dropped += is.dropped;
 		t->impair_duplicated += is.duplicated;

@@ -127,6 +127,19 @@ static inline void chan_put(struct chan *ch, const struct dssh_tcp_seg_out *o, u
 	chan_put_raw(ch, o->saddr, o->daddr, buf, off, now);
 }
 
+/* Everything the stack has to send, into the channel. */
+static inline void chan_pump(struct dssh_tcp_stack *s, struct chan *ch, uint64_t now)
+{
+	struct dssh_tcp_seg_out o[32];
+	unsigned n, i;
+
+	do {
+		n = dssh_tcp_output(s, o, 32, now);
+		for (i = 0; i < n; i++)
+			chan_put(ch, &o[i], now);
+	} while (n == 32);
+}
+
 /*
  * The fake clock's next step for two stacks joined by two channels: the
  * earliest timer or delivery, at least 20 us on (1 ms when nothing is due).

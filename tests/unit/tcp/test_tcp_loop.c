@@ -6,18 +6,6 @@
  */
 #include "tcp_test_chan.h"
 
-static void pump(struct dssh_tcp_stack *s, struct chan *ch, uint64_t now)
-{
-	struct dssh_tcp_seg_out o[32];
-	unsigned n, i;
-
-	do {
-		n = dssh_tcp_output(s, o, 32, now);
-		for (i = 0; i < n; i++)
-			chan_put(ch, &o[i], now);
-	} while (n == 32);
-}
-
 static unsigned loss_pm = 20;
 static bool server_cookies;     /* server answers every SYN with a SYN cookie */
 
@@ -95,8 +83,8 @@ static void run(enum dssh_tcp_cc_algo cc, bool sack, bool ts, uint64_t seed, uin
 			eb.fin_sent = true;
 			eb.c = NULL;
 		}
-		pump(sa, &ab, now);
-		pump(sb, &ba, now);
+		chan_pump(sa, &ab, now);
+		chan_pump(sb, &ba, now);
 		if (ea.fin_sent && eb.fin_sent && ab.n == 0 && ba.n == 0 &&
 		    dssh_tcp_timers(sa, now) == UINT64_MAX && dssh_tcp_timers(sb, now) == UINT64_MAX)
 			break;

@@ -17,18 +17,6 @@ struct result {
 	bool ok;
 };
 
-static void pump(struct dssh_tcp_stack *s, struct chan *ch, uint64_t now)
-{
-	struct dssh_tcp_seg_out o[32];
-	unsigned n, i;
-
-	do {
-		n = dssh_tcp_output(s, o, 32, now);
-		for (i = 0; i < n; i++)
-			chan_put(ch, &o[i], now);
-	} while (n == 32);
-}
-
 static void impair(struct chan *ch, uint64_t seed)
 {
 	ch->rng = seed;
@@ -88,8 +76,8 @@ static struct result xfer(bool rack, uint64_t seed, uint64_t bytes)
 			start = now;   /* goodput from the handshake on */
 		end_write(&ea, now);
 		end_read(&eb);
-		pump(sa, &ab, now);
-		pump(sb, &ba, now);
+		chan_pump(sa, &ab, now);
+		chan_pump(sb, &ba, now);
 		now = chan_next_time(sa, sb, &ab, &ba, now);
 		chan_deliver(&ab, sb, now);
 		chan_deliver(&ba, sa, now);
