@@ -37,6 +37,7 @@ import json, sys
 rc, paths = int(sys.argv[1]), sys.argv[2:]
 passed = failed = skipped = 0
 bad = []
+tails = []
 for path in paths:
     try:
         with open(path) as f:
@@ -52,9 +53,15 @@ for path in paths:
                 else:
                     failed += 1
                     bad.append("%s (%s)" % (t.get("name"), res))
+                    tails.append((t.get("name"), (t.get("stdout") or "").splitlines()[-40:]))
     except FileNotFoundError:
         print("no %s: meson test did not run" % path)
         failed += 1
+# The end of each failing test's output last, where a CI log tail shows it.
+for name, lines in tails:
+    print("---- %s: last %d lines of its output" % (name, len(lines)))
+    for line in lines:
+        print("  " + line)
 if bad:
     print("failed: " + ", ".join(bad))
 if skipped:
