@@ -106,6 +106,9 @@ struct dssh_conn_host_ops {
 	void (*channel_writable)(void *host, uint32_t chan);
 };
 
+/* Before dssh_conn_start(): input and output are records of an offloaded
+ * packet layer (dssh_record.h) instead of wire bytes. */
+void dssh_conn_set_record_offload(struct dssh_conn *c);
 int dssh_conn_new(const struct dssh_ssh_conf *conf, const struct dssh_conn_host_ops *ops,
     void *host, const char *log_id, struct dssh_conn **out);
 void dssh_conn_free(struct dssh_conn *c);

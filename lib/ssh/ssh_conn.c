@@ -109,7 +109,12 @@ dssh_conn_start(struct dssh_conn *c, uint64_t now_ms)
 	    c->conf->version_comment ? c->conf->version_comment : "dssh");
 	if ((c->v_s = strdup(line)) == NULL)
 		return DSSH_ERR_ALLOC;
-	if ((r = dssh_buf_putf(&c->out, "%s\r\n", line)) != 0)
+	size_t n = strlen(line);
+
+	if (n + 2 >= sizeof(line))
+		return DSSH_ERR_INVALID_ARGUMENT;
+	memcpy(line + n, "\r\n", 3);
+	if ((r = dssh_pkt_send_text(c, line)) != 0)
 		return r;
 	return dssh_kex_start(c);
 }
@@ -145,7 +150,7 @@ read_version(struct dssh_conn *c)
 				dssh_info("%s: Protocol major versions differ: %s vs. SSH-2.0 (\"%.40s\")",
 				    c->log_id, v[4] == '1' ? "1" : "?", v);
 				free(v);
-				dssh_buf_putf(&c->out, "Protocol major versions differ.\r\n");
+				dssh_pkt_send_text(c, "Protocol major versions differ.\r\n");
 				c->state = CONN_CLOSED;
 				return DSSH_ERR_PROTOCOL;
 			}
@@ -165,7 +170,7 @@ read_version(struct dssh_conn *c)
 		/* Clients must not send lines before the version (RFC 4253 4.2). */
 		dssh_info("%s: bad protocol version identification '%.*s'", c->log_id,
 		    (int)DSSH_MIN(n, (size_t)60), (const char *)p);
-		dssh_buf_putf(&c->out, "Invalid SSH identification string.\r\n");
+		dssh_pkt_send_text(c, "Invalid SSH identification string.\r\n");
 		c->state = CONN_CLOSED;
 		return DSSH_ERR_PROTOCOL;
 	}
@@ -410,7 +415,19 @@ dssh_conn_output(struct dssh_conn *c, const uint8_t **p, size_t *n)
 void
 dssh_conn_output_consume(struct dssh_conn *c, size_t n)
 {
+	size_t w = DSSH_MIN(n, c->out_wipe);
+
+	if (w > 0) {
+		dssh_wipe(dssh_buf_mutable_ptr(&c->out), w);
+		c->out_wipe -= w;
+	}
 	dssh_buf_consume(&c->out, n);
+}
+
+void
+dssh_conn_set_record_offload(struct dssh_conn *c)
+{
+	c->rec_offload = true;
 }
 
 size_t

@@ -91,6 +91,8 @@ struct dssh_conn {
 	struct dssh_buf in;          /* wire bytes not yet processed */
 	struct dssh_buf out;         /* wire bytes to send */
 	struct dssh_buf deferred;    /* payloads held back during key exchange */
+	bool rec_offload;            /* records in and out: see dssh_record.h */
+	size_t out_wipe;             /* output bytes holding keys, wiped as consumed */
 	uint32_t in_pkt_len;         /* packet_length of the packet being read, 0 none */
 	size_t in_pkt_total;         /* its wire size incl. tag, once framed */
 	unsigned banner_lines;
@@ -142,8 +144,11 @@ int dssh_pkt_send2(struct dssh_conn *c, const uint8_t *head, size_t hlen, const 
     size_t blen);
 int dssh_pkt_read(struct dssh_conn *c, const uint8_t **payload, size_t *len);
 void dssh_pkt_consume(struct dssh_conn *c);
-int dssh_pkt_set_keys(struct dssh_direction *d, struct dssh_crypto_engine *e,
-    const struct dssh_crypto_keys *keys, enum dssh_crypto_dir dir);
+/* New keys for one direction (from the next packet on); reset_seq: strict KEX. */
+int dssh_pkt_set_keys(struct dssh_conn *c, enum dssh_crypto_dir dir,
+    const struct dssh_crypto_keys *keys, bool reset_seq);
+/* A line of text outside the packet protocol (version exchange). */
+int dssh_pkt_send_text(struct dssh_conn *c, const char *line);
 
 /* ssh_conn.c */
 void dssh_conn_fail(struct dssh_conn *c, uint32_t reason, const char *fmt, ...)

@@ -331,10 +331,8 @@ handle_kex_init(struct dssh_conn *c, struct dssh_buf *m)
 	static const uint8_t newkeys[1] = { SSH_MSG_NEWKEYS };
 
 	if ((r = dssh_pkt_send_raw(c, newkeys, 1)) != 0 ||
-	    (r = dssh_pkt_set_keys(&c->tx, c->conf->engine, &tx_keys, DSSH_CRYPTO_SEAL)) != 0)
+	    (r = dssh_pkt_set_keys(c, DSSH_CRYPTO_SEAL, &tx_keys, c->strict_kex)) != 0)
 		goto out;
-	if (c->strict_kex)
-		c->tx.seq = 0;
 	c->kex_awaiting_newkeys = true;
 	c->kex_in_progress = false;
 	if (c->kex_count == 0 && c->ext_info_c && !c->sent_ext_info &&
@@ -375,13 +373,11 @@ dssh_kex_after_rx_packet(struct dssh_conn *c)
 	if (!c->rx_switch_pending)
 		return 0;
 	c->rx_switch_pending = false;
-	r = dssh_pkt_set_keys(&c->rx, c->conf->engine, &c->pending_rx_keys, DSSH_CRYPTO_OPEN);
+	r = dssh_pkt_set_keys(c, DSSH_CRYPTO_OPEN, &c->pending_rx_keys, c->strict_kex);
 	dssh_wipe(&c->pending_rx_keys, sizeof(c->pending_rx_keys));
 	c->have_pending_rx = false;
 	if (r != 0)
 		return r;
-	if (c->strict_kex)
-		c->rx.seq = 0;
 	c->kex_count++;
 	c->kex_rcvd_kexinit = false;
 	c->kex_sent_kexinit = false;

@@ -5,43 +5,68 @@
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_util.h"
+#include "dssh_record.h"
 #include "ssh_internal.h"
-
-/* Before the first NEWKEYS: no cipher, block size 8, length counted. */
-#define PLAIN_BLOCK 8
-
-static size_t
-dir_block(const struct dssh_direction *d)
-{
-	return d->sa ? dssh_crypto_sa_block_len(d->sa) : PLAIN_BLOCK;
-}
 
 static size_t
 dir_tag(const struct dssh_direction *d)
 {
-	return d->sa ? dssh_crypto_sa_tag_len(d->sa) : 0;
+	return dssh_rec_tag(d->sa);
 }
 
-static bool
-dir_length_counted(const struct dssh_direction *d)
+static int
+put_marker(struct dssh_conn *c, enum dssh_rec_mark kind, const uint8_t *body, size_t len)
 {
-	return d->sa ? dssh_crypto_sa_length_encrypted(d->sa) : true;
+	uint8_t *p;
+	int r;
+
+	if ((r = dssh_buf_reserve(&c->out, DSSH_REC_MARK_HDR + len, &p)) != 0)
+		return r;
+	dssh_put_u32be(p, DSSH_REC_MARK | kind);
+	dssh_put_u32be(p + 4, (uint32_t)len);
+	memcpy(p + DSSH_REC_MARK_HDR, body, len);
+	return 0;
 }
 
 int
-dssh_pkt_set_keys(struct dssh_direction *d, struct dssh_crypto_engine *e,
-    const struct dssh_crypto_keys *keys, enum dssh_crypto_dir dir)
+dssh_pkt_send_text(struct dssh_conn *c, const char *line)
 {
-	struct dssh_crypto_sa *sa;
+	if (c->rec_offload)
+		return put_marker(c, DSSH_REC_MARK_RAW, (const uint8_t *)line, strlen(line));
+	return dssh_buf_put(&c->out, line, strlen(line));
+}
+
+int
+dssh_pkt_set_keys(struct dssh_conn *c, enum dssh_crypto_dir dir,
+    const struct dssh_crypto_keys *keys, bool reset_seq)
+{
+	struct dssh_direction *d = dir == DSSH_CRYPTO_OPEN ? &c->rx : &c->tx;
+	struct dssh_crypto_sa *sa = NULL;
 	int r;
 
-	if ((r = dssh_crypto_sa_new(e, keys, dir, &sa)) != 0)
-		return r;
-	dssh_crypto_sa_free(d->sa);
-	d->sa = sa;
+	if (c->rec_offload) {
+		/* In stream order: the data core switches exactly here. */
+		uint8_t body[DSSH_REC_KEYS_LEN];
+
+		dssh_rec_keys_encode(keys, reset_seq, body);
+		r = put_marker(c, dir == DSSH_CRYPTO_OPEN ? DSSH_REC_MARK_RX_KEYS :
+		    DSSH_REC_MARK_TX_KEYS, body, sizeof(body));
+		dssh_wipe(body, sizeof(body));
+		if (r != 0)
+			return r;
+		/* The keys sit in the output until sent: wiped as consumed. */
+		c->out_wipe = dssh_buf_len(&c->out);
+	} else {
+		if ((r = dssh_crypto_sa_new(c->conf->engine, keys, dir, &sa)) != 0)
+			return r;
+		dssh_crypto_sa_free(d->sa);
+		d->sa = sa;
+	}
 	d->cipher_name = keys->cipher->name;
 	d->mac_name = keys->mac && keys->mac->id != DSSH_MAC_NONE ? keys->mac->name : "<implicit>";
 	d->blocks = d->packets = d->bytes = 0;
+	if (reset_seq)
+		d->seq = 0;
 	return 0;
 }
 
@@ -60,6 +85,27 @@ dssh_pkt_send_raw(struct dssh_conn *c, const uint8_t *payload, size_t len)
 	return dssh_pkt_send2(c, payload, len, NULL, 0);
 }
 
+/* Offloaded packet layer: the payload as a record, sealed by the data core. */
+static int
+send_record(struct dssh_conn *c, const uint8_t *head, size_t hlen, const uint8_t *body,
+    size_t blen)
+{
+	size_t total = DSSH_REC_HDR + hlen + blen;
+	uint8_t *p;
+	int r;
+
+	if ((r = dssh_buf_reserve(&c->out, total, &p)) != 0)
+		return r;
+	dssh_put_u32be(p, (uint32_t)(hlen + blen));
+	memcpy(p + DSSH_REC_HDR, head, hlen);
+	if (blen > 0)
+		memcpy(p + DSSH_REC_HDR + hlen, body, blen);
+	count(&c->tx, total);
+	c->total_bytes_out += total;
+	c->total_pkts_out++;
+	return 0;
+}
+
 /* One packet whose payload is head || body, framed straight into the output
  * (channel data: a small header, then the bytes, copied once). */
 int
@@ -68,16 +114,15 @@ dssh_pkt_send2(struct dssh_conn *c, const uint8_t *head, size_t hlen, const uint
 {
 	struct dssh_direction *d = &c->tx;
 	size_t len = hlen + blen;
-	size_t bs = dir_block(d), tag = dir_tag(d);
-	size_t aligned = (dir_length_counted(d) ? 4 : 0) + 1 + len;
-	size_t pad = bs - aligned % bs;
+	size_t tag = dir_tag(d);
+	size_t pad = dssh_rec_pad_len(d->sa, len);
 	uint8_t *p;
 	int r;
 
-	if (pad < 4)
-		pad += bs;
 	if (len > DSSH_PACKET_MAX - 64)
 		return DSSH_ERR_NO_BUFFER_SPACE;
+	if (c->rec_offload)
+		return send_record(c, head, hlen, body, blen);
 	size_t packet_length = 1 + len + pad;
 	size_t total = 4 + packet_length + tag;
 
@@ -111,6 +156,40 @@ dssh_pkt_send(struct dssh_conn *c, const struct dssh_buf *payload)
 	return dssh_pkt_send_raw(c, dssh_buf_ptr(payload), dssh_buf_len(payload));
 }
 
+/* Offloaded packet layer: the data core's next record. */
+static int
+read_record(struct dssh_conn *c, const uint8_t **payload, size_t *len)
+{
+	const uint8_t *p = dssh_buf_ptr(&c->in);
+	size_t avail = dssh_buf_len(&c->in);
+	uint32_t w;
+
+	if (avail < DSSH_REC_HDR)
+		return DSSH_ERR_MSG_INCOMPLETE;
+	w = dssh_get_u32be(p);
+	if (w & DSSH_REC_MARK) {
+		uint32_t code = DSSH_REC_ERR_RECORD;
+
+		if (avail < DSSH_REC_MARK_HDR + 4)
+			return DSSH_ERR_MSG_INCOMPLETE;
+		if (w == (DSSH_REC_MARK | DSSH_REC_MARK_ERROR) && dssh_get_u32be(p + 4) == 4)
+			code = dssh_get_u32be(p + DSSH_REC_MARK_HDR);
+		dssh_conn_fail(c, code == DSSH_REC_ERR_MAC ? SSH_DISCONNECT_MAC_ERROR :
+		    SSH_DISCONNECT_PROTOCOL_ERROR, "%s (seq %u)", dssh_rec_err_str(code), c->rx.seq);
+		return DSSH_ERR_INVALID_FORMAT;
+	}
+	if (w == 0 || w > DSSH_PACKET_MAX) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "bad record length %u", w);
+		return DSSH_ERR_INVALID_FORMAT;
+	}
+	if (avail < DSSH_REC_HDR + (size_t)w)
+		return DSSH_ERR_MSG_INCOMPLETE;
+	c->in_pkt_total = DSSH_REC_HDR + (size_t)w;
+	*payload = p + DSSH_REC_HDR;
+	*len = w;
+	return 0;
+}
+
 /*
  * Frame the next packet in c->in. Returns 0 with the payload (pointing into
  * c->in, valid until dssh_pkt_consume), DSSH_ERR_MSG_INCOMPLETE when more
@@ -123,6 +202,8 @@ dssh_pkt_read(struct dssh_conn *c, const uint8_t **payload, size_t *len)
 	size_t avail = dssh_buf_len(&c->in);
 	int r;
 
+	if (c->rec_offload)
+		return read_record(c, payload, len);
 	if (c->in_pkt_len == 0) {
 		uint32_t plen;
 		size_t lb = d->sa ? dssh_crypto_sa_length_bytes(d->sa) : 4;
@@ -137,15 +218,11 @@ dssh_pkt_read(struct dssh_conn *c, const uint8_t **payload, size_t *len)
 			plen = dssh_get_u32be(dssh_buf_ptr(&c->in));
 		}
 		/* Checked before anything is allocated or waited for. */
-		if (plen < 5 || plen > DSSH_PACKET_MAX) {
-			dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "bad packet length %u", plen);
-			return DSSH_ERR_INVALID_FORMAT;
-		}
-		size_t need = (dir_length_counted(d) ? 4 : 0) + plen;
+		uint32_t code = dssh_rec_check_length(d->sa, plen);
 
-		if (need % dir_block(d) != 0) {
-			dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR,
-			    "packet length %u not a multiple of the block size", plen);
+		if (code != 0) {
+			dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "%s: %u",
+			    dssh_rec_err_str(code), plen);
 			return DSSH_ERR_INVALID_FORMAT;
 		}
 		c->in_pkt_len = plen;
@@ -168,14 +245,14 @@ dssh_pkt_read(struct dssh_conn *c, const uint8_t **payload, size_t *len)
 		}
 	}
 	c->in_pkt_total = total;   /* keys may change while this packet is handled */
-	uint8_t padlen = pkt[4];
+	uint32_t code = 0;
 
-	if (padlen < 4 || (size_t)padlen + 2 > c->in_pkt_len) {
-		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "bad padding length %u", padlen);
+	if ((*len = dssh_rec_payload_len(pkt, &code)) == 0) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "%s %u", dssh_rec_err_str(code),
+		    pkt[4]);
 		return DSSH_ERR_INVALID_FORMAT;
 	}
 	*payload = pkt + 5;
-	*len = c->in_pkt_len - padlen - 1;
 	return 0;
 }
 

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DSSH_RECORD_H
+#define DSSH_RECORD_H
+
+/*
+ * The SSH binary packet layer (RFC 4253 section 6) split off the engine, so
+ * that a DPDK data core frames, seals and opens a connection's packets in
+ * bursts across all its connections while the engine on the control thread
+ * does everything above (KEX, auth, channels). Sans-I/O like the engine.
+ *
+ * Between the two sides flow *records* instead of wire bytes:
+ *
+ *   u32 n (< DSSH_REC_MARK)        a packet: n payload bytes follow
+ *   u32 DSSH_REC_MARK | kind,
+ *   u32 n, n bytes                 a marker (enum dssh_rec_mark)
+ *
+ * Engine -> data core: packets to seal; RAW bytes sent as they are (the
+ * version line); TX_KEYS (packets after it use these keys, in stream order,
+ * so a rekey never stalls output); RX_KEYS (keys for the packets after the
+ * peer's NEWKEYS).
+ * Data core -> engine: the peer's version-exchange bytes as they came, then
+ * opened packets; ERROR when input failed (bad MAC, length, padding).
+ *
+ * Keys change in the middle of the peer's stream: the data core cannot
+ * frame the packet after a NEWKEYS until the engine has handled that NEWKEYS
+ * and sent RX_KEYS, so input stops at a NEWKEYS (DSSH_REC_RX_WAIT_KEYS). A
+ * NEWKEYS packet is small: every packet short enough to be one is a
+ * barrier, nothing after it is framed before it has been opened.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dssh_crypto.h"
+
+#define DSSH_REC_MARK 0x80000000u
+#define DSSH_REC_HDR 4          /* a packet record's header */
+#define DSSH_REC_MARK_HDR 8     /* a marker's header */
+
+enum dssh_rec_mark {
+	DSSH_REC_MARK_RAW = 1,
+	DSSH_REC_MARK_TX_KEYS = 2,
+	DSSH_REC_MARK_RX_KEYS = 3,
+	DSSH_REC_MARK_ERROR = 4,    /* body: u32 enum dssh_rec_err */
+};
+
+enum dssh_rec_err {
+	DSSH_REC_ERR_MAC = 1,       /* MAC or AEAD tag did not verify */
+	DSSH_REC_ERR_LENGTH,        /* packet_length out of range */
+	DSSH_REC_ERR_BLOCK,         /* not a multiple of the block size */
+	DSSH_REC_ERR_PADDING,       /* bad padding_length */
+	DSSH_REC_ERR_KEYS,          /* keys could not be installed */
+	DSSH_REC_ERR_CRYPTO,        /* the engine failed otherwise */
+	DSSH_REC_ERR_RECORD,        /* a malformed record from the engine */
+};
+
+const char *dssh_rec_err_str(uint32_t code);
+
+/* Keys as carried in a TX_KEYS/RX_KEYS marker's body. */
+#define DSSH_REC_KEYS_LEN (4 + DSSH_CRYPTO_MAX_KEY + DSSH_CRYPTO_MAX_IV + DSSH_CRYPTO_MAX_KEY)
+void dssh_rec_keys_encode(const struct dssh_crypto_keys *k, bool reset_seq,
+    uint8_t out[DSSH_REC_KEYS_LEN]);
+int dssh_rec_keys_decode(const uint8_t *in, size_t len, struct dssh_crypto_keys *k,
+    bool *reset_seq);
+
+/* Framing rules shared with the engine's own packet layer. sa NULL: before
+ * the first NEWKEYS (no cipher, block 8, length counted in the padding). */
+size_t dssh_rec_block(const struct dssh_crypto_sa *sa);
+size_t dssh_rec_tag(const struct dssh_crypto_sa *sa);
+/* 0, or the dssh_rec_err that packet_length breaks. */
+uint32_t dssh_rec_check_length(const struct dssh_crypto_sa *sa, uint32_t plen);
+/* Padding for a payload of len bytes (4..block+3). */
+size_t dssh_rec_pad_len(const struct dssh_crypto_sa *sa, size_t len);
+/* Payload length of an opened packet (pkt[0..3] plaintext), or 0 with
+ * *code set when its padding_length is bad. */
+size_t dssh_rec_payload_len(const uint8_t *pkt, uint32_t *code);
+
+/* ---- one connection's packet layer on a data core ---- */
+
+struct dssh_rec;
+
+enum dssh_rec_rx_state {
+	DSSH_REC_RX_VERSION,        /* the peer's version line is passed on raw */
+	DSSH_REC_RX_PACKETS,
+	DSSH_REC_RX_WAIT_KEYS,      /* a NEWKEYS went up; RX_KEYS not yet here */
+	DSSH_REC_RX_FAILED,
+};
+
+/* e: the data core's own engine instance; SAs are made on it. */
+int dssh_rec_new(struct dssh_crypto_engine *e, struct dssh_rec **out);
+void dssh_rec_free(struct dssh_rec *r);            /* wipes the keys; NULL ok */
+enum dssh_rec_rx_state dssh_rec_rx_state(const struct dssh_rec *r);
+void dssh_rec_rx_fail(struct dssh_rec *r);
+
+/* VERSION: how many of the n bytes at p are version-exchange bytes to pass
+ * on raw; after the line's LF (or DSSH_REC_VERSION_MAX bytes without one)
+ * the state moves on. */
+#define DSSH_REC_VERSION_MAX 256
+size_t dssh_rec_rx_version(struct dssh_rec *r, const uint8_t *p, size_t n);
+
+/* PACKETS: the next packet's wire size from its first min(avail,
+ * DSSH_REC_HEAD) bytes at head (avail: bytes the peer has sent so far).
+ * 0 and *wire; DSSH_ERR_MSG_INCOMPLETE; or DSSH_ERR_INVALID_FORMAT with *code
+ * (the state is then FAILED). */
+#define DSSH_REC_HEAD 16
+int dssh_rec_rx_frame(struct dssh_rec *r, const uint8_t *head, size_t avail, size_t *wire,
+    uint32_t *code);
+/* A packet this short may be a NEWKEYS. */
+bool dssh_rec_rx_barrier(size_t wire);
+/* The packet's wire bytes are at pkt: fills op (sequence number taken) and
+ * returns true, or false when no crypto is due (before the first NEWKEYS). */
+bool dssh_rec_rx_op(struct dssh_rec *r, uint8_t *pkt, size_t wire, struct dssh_crypto_op *op);
+/* After the op (status: its result, 0 when there was none): 0 with the
+ * payload inside pkt, or an error with *code (state FAILED). Notes NEWKEYS. */
+int dssh_rec_rx_done(struct dssh_rec *r, uint8_t *pkt, int status, const uint8_t **payload,
+    size_t *len, uint32_t *code);
+
+/* Wire size of a packet of len payload bytes under the current output keys. */
+size_t dssh_rec_tx_wire_len(const struct dssh_rec *r, size_t len);
+/* The payload is at pkt + 5 already: writes length and padding, fills op
+ * and returns true, or false when no crypto is due. */
+#define DSSH_REC_TX_PAYLOAD 5
+bool dssh_rec_tx_op(struct dssh_rec *r, uint8_t *pkt, size_t len, struct dssh_crypto_op *op);
+
+/* A TX_KEYS or RX_KEYS body: new SA (the old one is freed: no op may still
+ * use it); RX_KEYS also resumes input. 0 or DSSH_ERR_*. */
+int dssh_rec_set_keys(struct dssh_rec *r, enum dssh_rec_mark kind, const uint8_t *body,
+    size_t len);
+
+#endif
