@@ -263,6 +263,11 @@ dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 	if (dssh_dpdk_hub_new(DP_MAX_STREAMS, DP_STREAM_PIPE, &dp->hub) != 0)
 		return DSSH_ERR_ALLOC;
 	dp->conf.hub = dp->hub;
+	/* SSH packets framed, sealed and opened on the data cores, each core
+	 * with its own instance of the configured engine. */
+	if (cfg->data_crypto_control != 1 &&
+	    dssh_dpdk_hub_set_packet_layer(dp->hub, cfg->crypto_engine) != 0)
+		return DSSH_ERR_CONFIG;
 	for (unsigned i = 0; i < cfg->nports && i < DSSH_ARRAY_SIZE(dp->conf.stream_ports); i++)
 		dp->conf.stream_ports[dp->conf.n_stream_ports++] = (uint16_t)cfg->ports[i];
 	sigemptyset(&set);

@@ -790,8 +790,16 @@ conn_start(struct dsshd *srv, struct conn *c)
 	c->id = ++srv->next_id;
 	c->start_ms = dssh_now_ms();
 	snprintf(c->log_id, sizeof(c->log_id), "%s port %d", c->peer_ip, c->peer_port);
-	if (dssh_conn_new(srv->sshconf, &host_ops, c, c->log_id, &c->ssh) != 0 ||
-	    dssh_conn_start(c->ssh, c->start_ms) != 0) {
+	if (dssh_conn_new(srv->sshconf, &host_ops, c, c->log_id, &c->ssh) != 0) {
+		dssh_conn_free(c->ssh);
+		return false;
+	}
+#if DSSH_HAVE_DPDK
+	/* The data core does the packet layer: the engine takes records. */
+	if (c->stream != NULL && dssh_dpdk_hub_packet_layer(srv->hub))
+		dssh_conn_set_record_offload(c->ssh);
+#endif
+	if (dssh_conn_start(c->ssh, c->start_ms) != 0) {
 		dssh_conn_free(c->ssh);
 		return false;
 	}

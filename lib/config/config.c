@@ -26,7 +26,7 @@ enum opcode {
 	O_ALLOWUSERS, O_DENYUSERS, O_MAXAUTHTRIES, O_GRACE, O_ALIVEINT,
 	O_ALIVEMAX, O_ACCEPTENV, O_SUBSYSTEM, O_REKEY, O_LOGLEVEL, O_USEPAM,
 	O_PIDFILE, O_STRICTMODES, O_MAXSTARTUPS, O_PRINTMOTD, O_ENGINE,
-	O_DATAPLANE, O_DPDKARGS, O_DATAADDR, O_DATAGW, O_DATACORES, O_DATAIMPAIR, O_DATAMTU, O_DATAPOLL, O_DATAOFFLOAD, O_DATAADDR6,
+	O_DATAPLANE, O_DPDKARGS, O_DATAADDR, O_DATAGW, O_DATACORES, O_DATAIMPAIR, O_DATAMTU, O_DATAPOLL, O_DATACRYPTO, O_DATAOFFLOAD, O_DATAADDR6,
 	O_PERMITUSERENV,
 };
 
@@ -72,6 +72,7 @@ static const struct {
 	{ "dataimpair", O_DATAIMPAIR },
 	{ "datamtu", O_DATAMTU },
 	{ "datapoll", O_DATAPOLL },
+	{ "datacrypto", O_DATACRYPTO },
 	{ "dataoffload", O_DATAOFFLOAD },
 	{ "dataaddress6", O_DATAADDR6 },
 	{ "permituserenvironment", O_PERMITUSERENV },
@@ -152,6 +153,7 @@ dssh_config_init(struct dssh_config *cfg)
 	cfg->data_cores = -1;
 	cfg->data_mtu = -1;
 	cfg->data_busy_poll = -1;
+	cfg->data_crypto_control = -1;
 	cfg->data_offload = -1;
 	cfg->permit_user_environment = -1;
 }
@@ -856,6 +858,18 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 		if (cfg->data_busy_poll == -1)
 			cfg->data_busy_poll = v;
 		return 0;
+	case O_DATACRYPTO:
+		if (argc != 1)
+			return cerr(c, "DataCrypto takes exactly one argument");
+		if (strcasecmp(argv[0], "cores") == 0)
+			v = 0;
+		else if (strcasecmp(argv[0], "control") == 0)
+			v = 1;
+		else
+			return cerr(c, "unsupported DataCrypto \"%s\" (cores or control)", argv[0]);
+		if (cfg->data_crypto_control == -1)
+			cfg->data_crypto_control = v;
+		return 0;
 	case O_DATAMTU:
 		return set_int(c, &cfg->data_mtu, argc, argv, 576, 9000);
 	case O_DATAIMPAIR: {
@@ -1310,6 +1324,7 @@ dssh_config_finalize(struct dssh_config *cfg,
 	DEF(cfg->data_cores, 1);
 	DEF(cfg->data_mtu, 1500);
 	DEF(cfg->data_busy_poll, 0);
+	DEF(cfg->data_crypto_control, 0);
 	DEF(cfg->data_offload, 1);
 	DEF(cfg->permit_user_environment, 0);
 	return 0;
@@ -1411,6 +1426,7 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 	fprintf(f, "datamtu %d\n", cfg->data_mtu);
 	fprintf(f, "dataoffload %s\n", cfg->data_offload ? "yes" : "no");
 	fprintf(f, "datapoll %s\n", cfg->data_busy_poll == 1 ? "busy" : "adaptive");
+	fprintf(f, "datacrypto %s\n", cfg->data_crypto_control == 1 ? "control" : "cores");
 	dump_str(f, "dataaddress", cfg->data_address);
 	dump_str(f, "datagateway", cfg->data_gateway);
 	fprintf(f, "datacores %d\n", cfg->data_cores);

@@ -35,6 +35,7 @@
 #include "dssh_crypto.h"
 
 #define DSSH_REC_MARK 0x80000000u
+#define DSSH_REC_PACKET_MAX (256u * 1024)   /* packet_length limit, as the engine's */
 #define DSSH_REC_HDR 4          /* a packet record's header */
 #define DSSH_REC_MARK_HDR 8     /* a marker's header */
 

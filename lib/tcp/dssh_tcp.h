@@ -179,6 +179,9 @@ unsigned dssh_tcp_events(struct dssh_tcp_stack *stack, struct dssh_tcp_event *ev
 /* Copy up to len bytes into the send buffer; returns bytes accepted (0 when
  * full: a WRITABLE event follows) or a negative code (closed/reset). */
 ssize_t dssh_tcp_send(struct dssh_tcp_conn *conn, const void *data, size_t len);
+/* Bytes dssh_tcp_send() would take now (0 when the connection cannot send);
+ * when fewer than want, a WRITABLE event follows once there is room. */
+size_t dssh_tcp_send_space(struct dssh_tcp_conn *conn, size_t want);
 /* Copy out up to len received bytes; 0 = nothing now (or EOF, see
  * dssh_tcp_eof), negative on reset. */
 ssize_t dssh_tcp_recv(struct dssh_tcp_conn *conn, void *data, size_t len);

@@ -2398,6 +2398,20 @@ ssize_t dssh_tcp_send(struct dssh_tcp_conn *c, const void *data, size_t len)
 	return (ssize_t)n;
 }
 
+size_t dssh_tcp_send_space(struct dssh_tcp_conn *c, size_t want)
+{
+	uint32_t room;
+
+	if (c->state == DSSH_TCP_CLOSED || c->fin_queued ||
+	    (c->state != DSSH_TCP_ESTABLISHED && c->state != DSSH_TCP_CLOSE_WAIT &&
+	    c->state != DSSH_TCP_SYN_SENT && c->state != DSSH_TCP_SYN_RCVD))
+		return 0;
+	room = tcp_ring_room(&c->sq);
+	if (room < want)
+		c->want_writable = true;
+	return room;
+}
+
 unsigned dssh_tcp_peek(const struct dssh_tcp_conn *c, const uint8_t *ptr[2], size_t len[2])
 {
 	uint32_t l[2] = { 0, 0 };

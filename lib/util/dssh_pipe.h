@@ -39,5 +39,10 @@ void dssh_pipe_commit(struct dssh_pipe *p, size_t n);
 size_t dssh_pipe_read(struct dssh_pipe *p, void *data, size_t n);
 unsigned dssh_pipe_peek(const struct dssh_pipe *p, const uint8_t *ptr[2], size_t len[2]);
 void dssh_pipe_consume(struct dssh_pipe *p, size_t n);
+/* Consume, zeroing the bytes first (they held secrets). */
+void dssh_pipe_consume_wipe(struct dssh_pipe *p, size_t n);
+/* Copies n readable bytes from offset off past the read position, without
+ * consuming; returns how many there were. */
+size_t dssh_pipe_copy_out(const struct dssh_pipe *p, size_t off, void *data, size_t n);
 
 #endif

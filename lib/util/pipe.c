@@ -118,6 +118,44 @@ dssh_pipe_consume(struct dssh_pipe *p, size_t n)
 	__atomic_store_n(&p->tail, p->tail + n, __ATOMIC_RELEASE);
 }
 
+void
+dssh_pipe_consume_wipe(struct dssh_pipe *p, size_t n)
+{
+	const uint8_t *ptr[2];
+	size_t len[2], done = 0;
+	unsigned np = dssh_pipe_peek(p, ptr, len);
+
+	/* The bytes are ours until the tail moves: safe to write. */
+	for (unsigned i = 0; i < np && done < n; i++) {
+		size_t k = DSSH_MIN(len[i], n - done);
+
+		dssh_wipe((uint8_t *)(uintptr_t)ptr[i], k);
+		done += k;
+	}
+	dssh_pipe_consume(p, n);
+}
+
+size_t
+dssh_pipe_copy_out(const struct dssh_pipe *p, size_t off, void *data, size_t n)
+{
+	const uint8_t *ptr[2];
+	size_t len[2], done = 0;
+	unsigned np = dssh_pipe_peek(p, ptr, len);
+
+	for (unsigned i = 0; i < np && done < n; i++) {
+		if (off >= len[i]) {
+			off -= len[i];
+			continue;
+		}
+		size_t k = DSSH_MIN(len[i] - off, n - done);
+
+		memcpy((uint8_t *)data + done, ptr[i] + off, k);
+		done += k;
+		off = 0;
+	}
+	return done;
+}
+
 size_t
 dssh_pipe_read(struct dssh_pipe *p, void *data, size_t n)
 {

@@ -106,6 +106,12 @@ def t_exec(args, env, res):
         res.check(st["stream_opened"] >= 1 and st["tcp_in_bad"] == 0,
                   "exec: the connection was our TCP's: %s" %
                   {k: st[k] for k in ("stream_opened", "tcp_in_segs", "tcp_in_bad")})
+        # The packet layer ran on the data core: every packet both ways was
+        # framed there, the encrypted ones in bursts on the core's engine.
+        res.check(st["ssh_rx_packets"] >= 10 and st["ssh_tx_packets"] >= 10 and
+                  st["ssh_bursts"] > 0 and st["ssh_errors"] == 0,
+                  "exec: SSH packets sealed and opened on the data core: %s" %
+                  {k: st[k] for k in st if k.startswith("ssh_")})
     finally:
         srv.cleanup()
 
@@ -301,6 +307,8 @@ def t_sigterm(args, env, res):
         text = srv.log_text()
         res.check(rc == 0 and "data plane stopped" in text,
                   "sigterm: dsshd exits 0 with a session open (rc %s)" % rc)
+        if rc != 0:
+            h.log("# dsshd's log ends:\n" + "\n".join(text.splitlines()[-90:]))
         try:
             crc = cli.wait(30)
         except subprocess.TimeoutExpired:

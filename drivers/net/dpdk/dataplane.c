@@ -83,6 +83,9 @@ struct dp_tcp_pub {
 	uint64_t tcp_echo_bytes;        /* bytes echoed by the built-in service */
 	uint64_t stream_opened, stream_refused, stream_closed, stream_gone, stream_active;
 	uint64_t stream_rx_bytes, stream_tx_bytes;   /* to / from the control thread */
+	/* The SSH packet layer on this core: packets opened/sealed, bursts and
+	 * their ops (mean burst = ops / bursts), input or output failures. */
+	uint64_t ssh_rx_packets, ssh_tx_packets, ssh_bursts, ssh_burst_ops, ssh_errors;
 	uint64_t impair_in, impair_dropped, impair_duplicated, impair_reordered;
 	uint64_t impair_delayed, impair_overflow, impair_held;   /* rx and tx stages */
 };
@@ -192,6 +195,11 @@ dp_tcp_collect(const struct dp_core *c, struct dp_tcp_pub *t)
 	t->stream_active = c->streams.active;
 	t->stream_rx_bytes = c->streams.rx_bytes;
 	t->stream_tx_bytes = c->streams.tx_bytes;
+	t->ssh_rx_packets = c->streams.rec_rx_pkts;
+	t->ssh_tx_packets = c->streams.rec_tx_pkts;
+	t->ssh_bursts = c->streams.rec_bursts;
+	t->ssh_burst_ops = c->streams.rec_burst_ops;
+	t->ssh_errors = c->streams.rec_errors;
 	const struct dssh_impair *stages[2] = { c->rx_imp, c->tx_imp };
 
 	for (int k = 0; k < 2; k++) {
@@ -621,7 +629,8 @@ dp_core_loop(void *arg)
 			rte_pktmbuf_free(m);
 		}
 		work = n > 0;
-		if (c->has_streams && dp_streams_pending(&c->streams)) {
+		if (c->has_streams && (dp_streams_pending(&c->streams) ||
+		    dp_streams_dirty(&c->streams))) {
 			dp_streams_poll(&c->streams, c->now_us);
 			tcp_next = 0;   /* output to send now */
 			work = true;
@@ -629,6 +638,8 @@ dp_core_loop(void *arg)
 		if (c->tcp != NULL && (n > 0 || c->now_us >= tcp_next)) {
 			tcp_next = dssh_tcp_timers(c->tcp, c->now_us);
 			dp_tcp_events(c);
+			if (c->has_streams)
+				dp_streams_flush(&c->streams, c->now_us);
 			dp_tcp_output(c, now);
 			/* Events may have moved a deadline earlier (delayed ACK, RTO). */
 			tcp_next = DSSH_MIN(tcp_next, dssh_tcp_timers(c->tcp, c->now_us));
@@ -736,6 +747,7 @@ dp_log_link(struct dp *dp, int *last)
 	X(tcp_in_bad) X(tcp_tx_held) X(tcp_tx_failed) X(tcp_echo_bytes) \
 	X(stream_opened) X(stream_refused) X(stream_closed) X(stream_gone) X(stream_active) \
 	X(stream_rx_bytes) X(stream_tx_bytes) \
+	X(ssh_rx_packets) X(ssh_tx_packets) X(ssh_bursts) X(ssh_burst_ops) X(ssh_errors) \
 	X(impair_in) X(impair_dropped) X(impair_duplicated) X(impair_reordered) \
 	X(impair_delayed) X(impair_overflow) X(impair_held)
 
@@ -1254,7 +1266,11 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 				goto out;
 			if ((r = dp_impair_setup(c, &conf->impair)) != 0)
 				goto out;
-			dp_streams_init(&c->streams, conf->hub, i);
+			if ((r = dp_streams_init(&c->streams, conf->hub, i)) != 0) {
+				dssh_error("data core %u: crypto engine for the SSH packet layer: %s",
+				    i, dssh_err_str(r));
+				goto out;
+			}
 			for (unsigned k = 0; conf->hub != NULL && k < conf->n_stream_ports; k++) {
 				if ((r = dssh_tcp_listen(c->tcp, conf->ipv4_addr, conf->stream_ports[k])) != 0)
 					goto out;

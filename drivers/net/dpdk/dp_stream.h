@@ -8,6 +8,12 @@
 #include "dssh_dpdk.h"
 #include "dssh_tcp.h"
 
+#define DP_REC_BURST 64               /* packets sealed/opened in one burst */
+#define DP_REC_STAGE (2u << 20)       /* staging bytes per core (>= 1 packet) */
+#define DP_REC_MARK_MAX 1024          /* largest marker body (keys, version line) */
+
+struct dssh_crypto_engine;
+
 /* Per data core: the streams it owns and its counters. */
 struct dp_streams {
 	struct dssh_dpdk_hub *hub;
@@ -16,6 +22,12 @@ struct dp_streams {
 	uint64_t opened, refused, closed, gone;
 	uint64_t rx_bytes, tx_bytes;
 	uint64_t active;
+	/* The SSH packet layer (when the hub has it): this core's engine. */
+	struct dssh_crypto_engine *engine;
+	uint8_t *stage;
+	size_t stage_size;
+	struct dssh_dpdk_stream *rx_dirty, *tx_dirty;
+	uint64_t rec_rx_pkts, rec_tx_pkts, rec_bursts, rec_burst_ops, rec_errors;
 };
 
 /* Rings for ncores data cores (after rte_eal_init); 0 or DSSH_ERR_*. */
@@ -23,7 +35,8 @@ int dp_hub_attach(struct dssh_dpdk_hub *hub, unsigned ncores, int socket);
 /* After the data cores stopped: drops queued references, frees the rings. */
 void dp_hub_detach(struct dssh_dpdk_hub *hub);
 
-void dp_streams_init(struct dp_streams *ds, struct dssh_dpdk_hub *hub, unsigned core);
+/* 0, or DSSH_ERR_* when the core's crypto engine cannot be made. */
+int dp_streams_init(struct dp_streams *ds, struct dssh_dpdk_hub *hub, unsigned core);
 /* A connection accepted on a stream port: hand it to the control thread
  * (or reset it when the hub is full). */
 void dp_streams_accept(struct dp_streams *ds, struct dssh_tcp_conn *conn, uint64_t now_us);
@@ -36,6 +49,9 @@ void dp_streams_park(struct dp_streams *ds);
 bool dp_streams_pending(const struct dp_streams *ds);
 /* Requests from the control thread (new output, closes). */
 void dp_streams_poll(struct dp_streams *ds, uint64_t now_us);
+/* Seals and opens what the events and requests of this poll left waiting. */
+void dp_streams_flush(struct dp_streams *ds, uint64_t now_us);
+bool dp_streams_dirty(const struct dp_streams *ds);
 /* Data core stopping: every connection it owns is reset and let go. */
 void dp_streams_fini(struct dp_streams *ds, uint64_t now_us);
 

@@ -106,6 +106,11 @@ struct dssh_dpdk_stream_info {
  * direction of a stream buffers pipe_bytes. */
 int dssh_dpdk_hub_new(unsigned max_streams, size_t pipe_bytes, struct dssh_dpdk_hub **hubp);
 void dssh_dpdk_hub_free(struct dssh_dpdk_hub *hub);
+/* Before the data plane starts: the SSH packet layer (framing, seal/open)
+ * runs on the data cores, each with its own instance of this crypto engine;
+ * streams then carry records (dssh_record.h). NULL: plain bytes. */
+int dssh_dpdk_hub_set_packet_layer(struct dssh_dpdk_hub *hub, const char *engine);
+bool dssh_dpdk_hub_packet_layer(const struct dssh_dpdk_hub *hub);
 /* Readable (eventfd) when streams have events; then call dssh_dpdk_hub_poll
  * until it returns fewer than n. */
 int dssh_dpdk_hub_fd(const struct dssh_dpdk_hub *hub);

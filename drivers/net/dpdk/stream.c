@@ -24,9 +24,12 @@
 #include <rte_ring.h>
 
 #include "dp_stream.h"
+#include "dssh_buf.h"
+#include "dssh_crypto.h"
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_pipe.h"
+#include "dssh_record.h"
 #include "dssh_util.h"
 
 #define HUB_MAX_CORES 64
@@ -55,7 +58,20 @@ struct dssh_dpdk_stream {
 	/* Data core only. */
 	struct dssh_tcp_conn *tcp;
 	bool closing;
+	bool fin_seen;              /* the peer's FIN arrived */
 	struct dssh_dpdk_stream *next, *prev;
+	/* Packet layer on the data core (NULL: bytes pass through). */
+	struct dssh_rec *rec;
+	uint32_t rx_err;            /* an ERROR record still to deliver */
+	bool rx_dirty, tx_dirty;    /* on the core's lists for the next flush */
+	struct dssh_dpdk_stream *rx_next, *tx_next;
+	size_t round_reserved;      /* pipe/send space promised within a round */
+	bool round_jobs;            /* packets of this stream in the round's burst */
+	bool round_more;            /* wants another round */
+	bool round_posted;          /* records went up: READABLE due */
+	bool round_moved;           /* packets went out */
+	bool rx_starved;            /* input stopped for want of bytes */
+	bool tx_fatal;              /* output cannot go on: reset */
 };
 
 struct dssh_dpdk_hub {
@@ -66,6 +82,7 @@ struct dssh_dpdk_hub {
 	uint32_t wake_pending;      /* atomic: the eventfd was kicked and not drained */
 	uint32_t nstreams;          /* atomic */
 	unsigned ncores;
+	char rec_engine[32];        /* packet layer on the data cores with this engine */
 	uint32_t quiesce;           /* atomic: the control thread is about to fork */
 	uint32_t parked;            /* atomic: data cores waiting for quiesce to end */
 	struct rte_ring *to_ctl;    /* multi-producer (data cores), single consumer */
@@ -122,6 +139,25 @@ dssh_dpdk_hub_free(struct dssh_dpdk_hub *hub)
 	dp_hub_detach(hub);
 	close(hub->efd);
 	free(hub);
+}
+
+int
+dssh_dpdk_hub_set_packet_layer(struct dssh_dpdk_hub *hub, const char *engine)
+{
+	if (engine == NULL) {
+		hub->rec_engine[0] = '\0';
+		return 0;
+	}
+	if (strlen(engine) >= sizeof(hub->rec_engine))
+		return DSSH_ERR_INVALID_ARGUMENT;
+	snprintf(hub->rec_engine, sizeof(hub->rec_engine), "%s", engine);
+	return 0;
+}
+
+bool
+dssh_dpdk_hub_packet_layer(const struct dssh_dpdk_hub *hub)
+{
+	return hub->rec_engine[0] != '\0';
 }
 
 int
@@ -376,12 +412,27 @@ dssh_dpdk_stream_close(struct dssh_dpdk_stream *s)
 
 /* ---- data core's side ---- */
 
-void
+int
 dp_streams_init(struct dp_streams *ds, struct dssh_dpdk_hub *hub, unsigned core)
 {
+	struct dssh_crypto_engine_conf ec = { .max_burst = DP_REC_BURST, .socket_id = -1 };
+	int r;
+
 	memset(ds, 0, sizeof(*ds));
 	ds->hub = hub;
 	ds->core = core;
+	if (hub == NULL || !dssh_dpdk_hub_packet_layer(hub))
+		return 0;
+	/* The core's own engine instance: nothing shared with other cores. */
+	if ((r = dssh_crypto_engine_create(hub->rec_engine, &ec, &ds->engine)) != 0)
+		return r;
+	ds->stage_size = DP_REC_STAGE;
+	if ((ds->stage = malloc(ds->stage_size)) == NULL) {
+		dssh_crypto_engine_free(ds->engine);
+		ds->engine = NULL;
+		return DSSH_ERR_ALLOC;
+	}
+	return 0;
 }
 
 static void
@@ -418,8 +469,10 @@ dp_streams_accept(struct dp_streams *ds, struct dssh_tcp_conn *conn, uint64_t no
 	if (__atomic_add_fetch(&hub->nstreams, 1, __ATOMIC_RELAXED) > hub->max_streams ||
 	    (s = calloc(1, sizeof(*s))) == NULL ||
 	    dssh_pipe_init(&s->rx, hub->pipe_bytes) != 0 ||
-	    dssh_pipe_init(&s->tx, hub->pipe_bytes) != 0) {
+	    dssh_pipe_init(&s->tx, hub->pipe_bytes) != 0 ||
+	    (ds->engine != NULL && dssh_rec_new(ds->engine, &s->rec) != 0)) {
 		if (s != NULL) {
+			dssh_rec_free(s->rec);
 			dssh_pipe_fini(&s->rx);
 			dssh_pipe_fini(&s->tx);
 			free(s);
@@ -448,6 +501,10 @@ stream_detach_tcp(struct dp_streams *ds, struct dssh_dpdk_stream *s, bool abort,
 	struct dssh_tcp_conn *conn = s->tcp;
 
 	s->tcp = NULL;
+	/* Its SAs belong to this core's engine, which may go before the
+	 * stream does: the packet layer ends with the connection. */
+	dssh_rec_free(s->rec);
+	s->rec = NULL;
 	dssh_tcp_set_udata(conn, NULL);
 	if (abort)
 		dssh_tcp_abort(conn, now_us);
@@ -538,6 +595,491 @@ stream_pump_tx(struct dp_streams *ds, struct dssh_dpdk_stream *s, uint64_t now_u
 	}
 }
 
+/* ---- the SSH packet layer on the data core (see dssh_record.h) ----
+ *
+ * A flush takes every stream with input or output waiting and processes
+ * them in rounds: gather packets from all of them into one burst (copied
+ * into the core's staging area), seal or open the burst with the core's
+ * engine, then deliver in order (records into the rx pipe, wire bytes into
+ * TCP). Space is promised before a packet is taken, so delivery never
+ * fails half way. A stream stays for another round when the burst filled
+ * up or it reached a barrier (a possible NEWKEYS in input, a marker in
+ * output), so one busy connection cannot starve the others.
+ */
+
+enum rec_gather { REC_DONE, REC_MORE };
+
+struct rec_job {
+	struct dssh_dpdk_stream *s;
+	uint8_t *pkt;
+	size_t wire;
+	size_t len;                 /* tx: payload length */
+	bool crypto;
+};
+
+struct rec_batch {
+	unsigned n, nops;
+	size_t used;
+	struct rec_job job[DP_REC_BURST];
+	struct dssh_crypto_op op[DP_REC_BURST];
+	struct dssh_crypto_op *ops[DP_REC_BURST];
+};
+
+static void
+mark_dirty(struct dssh_dpdk_stream *s, bool rx, struct dp_streams *ds)
+{
+	if (rx ? s->rx_dirty : s->tx_dirty)
+		return;
+	stream_ref(s);      /* the list's */
+	if (rx) {
+		s->rx_dirty = true;
+		s->rx_next = ds->rx_dirty;
+		ds->rx_dirty = s;
+	} else {
+		s->tx_dirty = true;
+		s->tx_next = ds->tx_dirty;
+		ds->tx_dirty = s;
+	}
+}
+
+static bool
+batch_room(const struct dp_streams *ds, const struct rec_batch *b, size_t wire)
+{
+	return b->n < DP_REC_BURST && b->used + wire <= ds->stage_size;
+}
+
+static struct rec_job *
+batch_add(struct dp_streams *ds, struct rec_batch *b, struct dssh_dpdk_stream *s, size_t wire)
+{
+	struct rec_job *j = &b->job[b->n++];
+
+	j->s = s;
+	j->pkt = ds->stage + b->used;
+	j->wire = wire;
+	j->crypto = false;
+	b->used += (wire + 63) & ~(size_t)63;
+	s->round_jobs = true;
+	return j;
+}
+
+static void
+batch_crypto(struct dp_streams *ds, struct rec_batch *b)
+{
+	for (unsigned i = 0; i < b->n; i++)
+		if (b->job[i].crypto)
+			b->ops[b->nops++] = &b->op[i];
+	if (b->nops > 0) {
+		(void)dssh_crypto_process(ds->engine, b->ops, b->nops);
+		ds->rec_bursts++;
+		ds->rec_burst_ops += b->nops;
+	}
+}
+
+/* Copies n bytes at offset off of a two-piece view. */
+static void
+pieces_copy(const uint8_t *ptr[2], const size_t len[2], unsigned np, size_t off, uint8_t *dst,
+    size_t n)
+{
+	for (unsigned i = 0; i < np && n > 0; i++) {
+		if (off >= len[i]) {
+			off -= len[i];
+			continue;
+		}
+		size_t k = DSSH_MIN(len[i] - off, n);
+
+		memcpy(dst, ptr[i] + off, k);
+		dst += k;
+		n -= k;
+		off = 0;
+	}
+}
+
+/* Room in the rx pipe for need more bytes, or a kick asked for. */
+static bool
+rx_room(struct dssh_dpdk_stream *s, size_t need)
+{
+	need += s->round_reserved;
+	if (dssh_pipe_writable(&s->rx) >= need)
+		return true;
+	/* seq_cst pairs with the control thread's consume and rx_wait check. */
+	__atomic_store_n(&s->rx_wait, 1, __ATOMIC_SEQ_CST);
+	if (dssh_pipe_writable(&s->rx) < need)
+		return false;
+	__atomic_store_n(&s->rx_wait, 0, __ATOMIC_SEQ_CST);
+	return true;
+}
+
+static void
+rec_put_error(struct dssh_dpdk_stream *s)
+{
+	uint8_t m[DSSH_REC_MARK_HDR + 4];
+
+	if (s->rx_err == 0 || !rx_room(s, sizeof(m)))
+		return;
+	dssh_put_u32be(m, DSSH_REC_MARK | DSSH_REC_MARK_ERROR);
+	dssh_put_u32be(m + 4, 4);
+	dssh_put_u32be(m + 8, s->rx_err);
+	(void)dssh_pipe_write(&s->rx, m, sizeof(m));
+	s->rx_err = 0;
+	s->round_posted = true;
+}
+
+static void
+rec_rx_fail(struct dp_streams *ds, struct dssh_dpdk_stream *s, uint32_t code)
+{
+	dssh_rec_rx_fail(s->rec);
+	s->rx_err = code;
+	ds->rec_errors++;
+	dssh_debug("core %u: stream %u: input failed: %s", ds->core, s->info.rport,
+	    dssh_rec_err_str(code));
+}
+
+/* The peer's version line goes up as it came. */
+static bool
+rec_rx_version(struct dssh_dpdk_stream *s)
+{
+	const uint8_t *ptr[2];
+	size_t len[2], n;
+
+	if (dssh_tcp_peek(s->tcp, ptr, len) == 0 || len[0] == 0)
+		return false;
+	n = dssh_rec_rx_version(s->rec, ptr[0], len[0]);
+	if (!rx_room(s, n))
+		return false;
+	(void)dssh_pipe_write(&s->rx, ptr[0], n);
+	(void)dssh_tcp_consume(s->tcp, n);
+	s->round_posted = true;
+	return true;
+}
+
+/* Takes the stream's complete packets into the burst. */
+static enum rec_gather
+rec_rx_gather(struct dp_streams *ds, struct dssh_dpdk_stream *s, struct rec_batch *b)
+{
+	s->round_reserved = 0;
+	s->round_jobs = false;
+	s->rx_starved = false;
+	for (;;) {
+		enum dssh_rec_rx_state st = dssh_rec_rx_state(s->rec);
+		const uint8_t *ptr[2];
+		size_t len[2], avail, wire;
+		uint8_t head[DSSH_REC_HEAD];
+		uint32_t code;
+		unsigned np;
+		int r;
+
+		if (st == DSSH_REC_RX_VERSION) {
+			if (!rec_rx_version(s)) {
+				s->rx_starved = dssh_tcp_peek(s->tcp, ptr, len) == 0 || len[0] == 0;
+				return REC_DONE;
+			}
+			continue;
+		}
+		if (st != DSSH_REC_RX_PACKETS)
+			return REC_DONE;
+		np = dssh_tcp_peek(s->tcp, ptr, len);
+		avail = np == 0 ? 0 : len[0] + (np > 1 ? len[1] : 0);
+		pieces_copy(ptr, len, np, 0, head, DSSH_MIN(avail, sizeof(head)));
+		r = dssh_rec_rx_frame(s->rec, head, avail, &wire, &code);
+		if (r == DSSH_ERR_MSG_INCOMPLETE || (r == 0 && avail < wire)) {
+			s->rx_starved = true;
+			return REC_DONE;
+		}
+		if (r != 0) {
+			rec_rx_fail(ds, s, code);
+			return REC_DONE;
+		}
+		if (!batch_room(ds, b, wire))
+			return REC_MORE;
+		if (!rx_room(s, DSSH_REC_HDR + wire))
+			return REC_DONE;
+		struct rec_job *j = batch_add(ds, b, s, wire);
+
+		pieces_copy(ptr, len, np, 0, j->pkt, wire);
+		(void)dssh_tcp_consume(s->tcp, wire);
+		j->crypto = dssh_rec_rx_op(s->rec, j->pkt, wire, &b->op[b->n - 1]);
+		s->round_reserved += DSSH_REC_HDR + wire;
+		if (dssh_rec_rx_barrier(wire))
+			return REC_MORE;
+	}
+}
+
+/* Opened packets go up as records, in order. */
+static void
+rec_rx_deliver(struct dp_streams *ds, struct rec_batch *b)
+{
+	for (unsigned i = 0; i < b->n; i++) {
+		struct rec_job *j = &b->job[i];
+		struct dssh_dpdk_stream *s = j->s;
+		const uint8_t *payload;
+		size_t len;
+		uint32_t code;
+		uint8_t hdr[DSSH_REC_HDR];
+
+		if (dssh_rec_rx_state(s->rec) == DSSH_REC_RX_FAILED) {
+			dssh_wipe(j->pkt, j->wire);     /* after a failed one: dropped */
+			continue;
+		}
+		if (dssh_rec_rx_done(s->rec, j->pkt, j->crypto ? b->op[i].status : 0, &payload, &len,
+		    &code) != 0) {
+			rec_rx_fail(ds, s, code);
+		} else {
+			dssh_put_u32be(hdr, (uint32_t)len);
+			(void)dssh_pipe_write(&s->rx, hdr, sizeof(hdr));
+			(void)dssh_pipe_write(&s->rx, payload, len);
+			s->round_posted = true;
+			ds->rec_rx_pkts++;
+			ds->rx_bytes += j->wire;
+		}
+		dssh_wipe(j->pkt, j->wire);
+	}
+}
+
+/* After its last round: events for the control thread, end of input. */
+static void
+rec_rx_finish(struct dssh_dpdk_stream *s)
+{
+	enum dssh_rec_rx_state st;
+
+	if (s->tcp == NULL)
+		return;
+	rec_put_error(s);
+	st = dssh_rec_rx_state(s->rec);
+	if (st == DSSH_REC_RX_FAILED)
+		stream_discard_rx(s);
+	if (s->round_posted)
+		post_ctl(s, DSSH_DPDK_EV_READABLE);
+	s->round_posted = false;
+	/* A packet cut short by the peer's FIN will never complete. */
+	if (s->fin_seen && s->rx_starved && st != DSSH_REC_RX_WAIT_KEYS)
+		stream_discard_rx(s);
+	if (dssh_tcp_eof(s->tcp) && s->rx_err == 0 &&
+	    !__atomic_load_n(&s->peer_eof, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&s->peer_eof, 1, __ATOMIC_RELEASE);
+		post_ctl(s, DSSH_DPDK_EV_EOF);
+	}
+}
+
+static void
+rec_rx_flush(struct dp_streams *ds)
+{
+	struct dssh_dpdk_stream *list = ds->rx_dirty;
+
+	ds->rx_dirty = NULL;
+	while (list != NULL) {
+		struct dssh_dpdk_stream *s, *next, *again = NULL;
+		struct rec_batch b;
+
+		b.n = b.nops = 0;
+		b.used = 0;
+		for (s = list; s != NULL; s = s->rx_next)
+			s->round_more = s->tcp != NULL && !s->closing &&
+			    rec_rx_gather(ds, s, &b) == REC_MORE;
+		batch_crypto(ds, &b);
+		rec_rx_deliver(ds, &b);
+		for (s = list; s != NULL; s = next) {
+			next = s->rx_next;
+			if (s->round_more && s->tcp != NULL) {
+				s->rx_next = again;
+				again = s;
+				continue;
+			}
+			rec_rx_finish(s);
+			s->rx_dirty = false;
+			stream_unref(s);
+		}
+		list = again;
+	}
+}
+
+/* A marker from the engine, applied in stream order. False: stop here. */
+static bool
+rec_tx_marker(struct dp_streams *ds, struct dssh_dpdk_stream *s, uint32_t kind, size_t n,
+    bool *fatal)
+{
+	uint8_t body[DP_REC_MARK_MAX];
+	int r = 0;
+
+	if (kind == DSSH_REC_MARK_RAW &&
+	    dssh_tcp_send_space(s->tcp, n) < s->round_reserved + n)
+		return false;
+	(void)dssh_pipe_copy_out(&s->tx, DSSH_REC_MARK_HDR, body, n);
+	switch (kind) {
+	case DSSH_REC_MARK_RAW:
+		if (dssh_tcp_send(s->tcp, body, n) != (ssize_t)n)
+			r = DSSH_ERR_CONN_CLOSED;
+		ds->tx_bytes += n;
+		break;
+	case DSSH_REC_MARK_TX_KEYS:
+	case DSSH_REC_MARK_RX_KEYS:
+		r = dssh_rec_set_keys(s->rec, (enum dssh_rec_mark)kind, body, n);
+		if (r == 0 && kind == DSSH_REC_MARK_RX_KEYS)
+			mark_dirty(s, true, ds);     /* input resumes */
+		break;
+	default:
+		r = DSSH_ERR_INVALID_FORMAT;
+	}
+	dssh_wipe(body, n);
+	dssh_pipe_consume_wipe(&s->tx, DSSH_REC_MARK_HDR + n);
+	if (r != 0) {
+		dssh_error("core %u: stream %u: record marker %u: %s", ds->core, s->info.rport,
+		    kind, dssh_err_str(r));
+		*fatal = true;
+		return false;
+	}
+	return true;
+}
+
+/* Takes the engine's complete records into the burst. */
+static enum rec_gather
+rec_tx_gather(struct dp_streams *ds, struct dssh_dpdk_stream *s, struct rec_batch *b,
+    bool *fatal)
+{
+	s->round_reserved = 0;
+	s->round_jobs = false;
+	for (;;) {
+		size_t avail = dssh_pipe_readable(&s->tx), wire, space;
+		uint8_t hdr[DSSH_REC_MARK_HDR];
+		uint32_t w;
+
+		if (avail < DSSH_REC_HDR)
+			return REC_DONE;
+		(void)dssh_pipe_copy_out(&s->tx, 0, hdr, DSSH_MIN(avail, sizeof(hdr)));
+		w = dssh_get_u32be(hdr);
+		if (w & DSSH_REC_MARK) {
+			size_t n;
+
+			if (avail < DSSH_REC_MARK_HDR)
+				return REC_DONE;
+			n = dssh_get_u32be(hdr + 4);
+			if ((w & ~(DSSH_REC_MARK | 0xffu)) != 0 || n > DP_REC_MARK_MAX) {
+				*fatal = true;
+				return REC_DONE;
+			}
+			if (avail < DSSH_REC_MARK_HDR + n)
+				return REC_DONE;
+			/* Keys change after the packets before them: those go first. */
+			if (s->round_jobs)
+				return REC_MORE;
+			if (!rec_tx_marker(ds, s, w & 0xffu, n, fatal))
+				return REC_DONE;
+			continue;
+		}
+		if (w == 0 || w > DSSH_REC_PACKET_MAX) {
+			*fatal = true;
+			return REC_DONE;
+		}
+		if (avail < DSSH_REC_HDR + w)
+			return REC_DONE;
+		wire = dssh_rec_tx_wire_len(s->rec, w);
+		space = dssh_tcp_send_space(s->tcp, s->round_reserved + wire);
+		if (space < s->round_reserved + wire)
+			return REC_DONE;        /* WRITABLE follows */
+		if (!batch_room(ds, b, wire))
+			return REC_MORE;
+		struct rec_job *j = batch_add(ds, b, s, wire);
+
+		j->len = w;
+		(void)dssh_pipe_copy_out(&s->tx, DSSH_REC_HDR, j->pkt + DSSH_REC_TX_PAYLOAD, w);
+		dssh_pipe_consume(&s->tx, DSSH_REC_HDR + w);
+		j->crypto = dssh_rec_tx_op(s->rec, j->pkt, w, &b->op[b->n - 1]);
+		s->round_reserved += wire;
+	}
+}
+
+static void
+rec_tx_deliver(struct dp_streams *ds, struct rec_batch *b)
+{
+	for (unsigned i = 0; i < b->n; i++) {
+		struct rec_job *j = &b->job[i];
+		struct dssh_dpdk_stream *s = j->s;
+
+		if (s->tcp == NULL)
+			continue;
+		if (j->crypto && b->op[i].status != 0) {
+			dssh_error("core %u: stream %u: seal failed: %s", ds->core, s->info.rport,
+			    dssh_err_str(b->op[i].status));
+			s->tx_fatal = true;
+			continue;
+		}
+		/* Space was promised: the whole packet goes in. */
+		if (dssh_tcp_send(s->tcp, j->pkt, j->wire) != (ssize_t)j->wire)
+			s->tx_fatal = true;
+		s->round_moved = true;
+		ds->tx_bytes += j->wire;
+		ds->rec_tx_pkts++;
+	}
+}
+
+static void
+rec_tx_finish(struct dp_streams *ds, struct dssh_dpdk_stream *s, uint64_t now_us)
+{
+	if (s->tcp == NULL)
+		return;
+	if (s->tx_fatal) {
+		ds->rec_errors++;
+		stream_detach_tcp(ds, s, true, now_us);
+		return;
+	}
+	if (s->round_moved && __atomic_exchange_n(&s->tx_wait, 0, __ATOMIC_SEQ_CST) != 0)
+		post_ctl(s, DSSH_DPDK_EV_WRITABLE);
+	s->round_moved = false;
+	if (s->closing && dssh_pipe_readable(&s->tx) == 0) {
+		stream_discard_rx(s);
+		ds->closed++;
+		stream_detach_tcp(ds, s, false, now_us);
+	}
+}
+
+static void
+rec_tx_flush(struct dp_streams *ds, uint64_t now_us)
+{
+	struct dssh_dpdk_stream *list = ds->tx_dirty;
+
+	ds->tx_dirty = NULL;
+	while (list != NULL) {
+		struct dssh_dpdk_stream *s, *next, *again = NULL;
+		struct rec_batch b;
+
+		b.n = b.nops = 0;
+		b.used = 0;
+		for (s = list; s != NULL; s = s->tx_next) {
+			bool fatal = false;
+
+			s->round_more = s->tcp != NULL &&
+			    rec_tx_gather(ds, s, &b, &fatal) == REC_MORE;
+			s->tx_fatal = s->tx_fatal || fatal;
+			if (s->tx_fatal)
+				s->round_more = false;
+		}
+		batch_crypto(ds, &b);
+		rec_tx_deliver(ds, &b);
+		for (s = list; s != NULL; s = next) {
+			next = s->tx_next;
+			if (s->round_more && s->tcp != NULL) {
+				s->tx_next = again;
+				again = s;
+				continue;
+			}
+			rec_tx_finish(ds, s, now_us);
+			s->tx_dirty = false;
+			stream_unref(s);
+		}
+		list = again;
+	}
+}
+
+void
+dp_streams_flush(struct dp_streams *ds, uint64_t now_us)
+{
+	/* Output may install input keys (RX_KEYS), input may then continue:
+	 * a few passes settle it; what is left waits for the next poll. */
+	for (unsigned pass = 0; pass < 4 && (ds->rx_dirty != NULL || ds->tx_dirty != NULL); pass++) {
+		rec_rx_flush(ds);
+		rec_tx_flush(ds, now_us);
+	}
+}
+
 void
 dp_streams_tcp_event(struct dp_streams *ds, struct dssh_tcp_conn *conn, uint32_t events,
     uint64_t now_us)
@@ -546,9 +1088,33 @@ dp_streams_tcp_event(struct dp_streams *ds, struct dssh_tcp_conn *conn, uint32_t
 
 	if (s == NULL)
 		return;
+	if (events & DSSH_TCP_EV_PEER_FIN)
+		s->fin_seen = true;
+	if (s->rec != NULL && !(events & (DSSH_TCP_EV_RESET | DSSH_TCP_EV_CLOSED))) {
+		/* Batched: the data plane flushes after this poll's events. */
+		if (events & (DSSH_TCP_EV_READABLE | DSSH_TCP_EV_PEER_FIN))
+			mark_dirty(s, true, ds);
+		if (events & DSSH_TCP_EV_WRITABLE)
+			mark_dirty(s, false, ds);
+		return;
+	}
 	if (events & (DSSH_TCP_EV_RESET | DSSH_TCP_EV_CLOSED)) {
-		if (!s->closing && (events & DSSH_TCP_EV_READABLE))
-			stream_pump_rx(ds, s);
+		if (!s->closing && (events & DSSH_TCP_EV_READABLE)) {
+			if (s->rec != NULL) {
+				/* What arrived before the end still goes up. */
+				bool gone;
+
+				stream_ref(s);
+				mark_dirty(s, true, ds);
+				dp_streams_flush(ds, now_us);
+				gone = s->tcp == NULL;
+				stream_unref(s);
+				if (gone)
+					return;
+			} else {
+				stream_pump_rx(ds, s);
+			}
+		}
 		ds->gone++;
 		stream_detach_tcp(ds, s, false, now_us);
 		return;
@@ -586,14 +1152,42 @@ dp_streams_poll(struct dp_streams *ds, uint64_t now_us)
 			if (s->tcp != NULL) {
 				if (req & CORE_CLOSE)
 					s->closing = true;
-				if ((req & CORE_RX_SPACE) && !s->closing)
-					stream_pump_rx(ds, s);
-				if (s->tcp != NULL)
-					stream_pump_tx(ds, s, now_us);
+				if (s->rec != NULL) {
+					if ((req & CORE_RX_SPACE) && !s->closing)
+						mark_dirty(s, true, ds);
+					mark_dirty(s, false, ds);
+				} else {
+					if ((req & CORE_RX_SPACE) && !s->closing)
+						stream_pump_rx(ds, s);
+					if (s->tcp != NULL)
+						stream_pump_tx(ds, s, now_us);
+				}
 			}
 			stream_unref(s);    /* the ring's reference */
 		}
 	} while (n == HUB_BURST);
+	dp_streams_flush(ds, now_us);
+}
+
+bool
+dp_streams_dirty(const struct dp_streams *ds)
+{
+	return ds->rx_dirty != NULL || ds->tx_dirty != NULL;
+}
+
+static void
+drop_dirty(struct dssh_dpdk_stream *list, bool rx)
+{
+	while (list != NULL) {
+		struct dssh_dpdk_stream *next = rx ? list->rx_next : list->tx_next;
+
+		if (rx)
+			list->rx_dirty = false;
+		else
+			list->tx_dirty = false;
+		stream_unref(list);
+		list = next;
+	}
 }
 
 void
@@ -601,4 +1195,13 @@ dp_streams_fini(struct dp_streams *ds, uint64_t now_us)
 {
 	while (ds->list != NULL)
 		stream_detach_tcp(ds, ds->list, true, now_us);
+	drop_dirty(ds->rx_dirty, true);
+	drop_dirty(ds->tx_dirty, false);
+	ds->rx_dirty = ds->tx_dirty = NULL;
+	if (ds->stage != NULL)
+		dssh_wipe(ds->stage, ds->stage_size);
+	free(ds->stage);
+	ds->stage = NULL;
+	dssh_crypto_engine_free(ds->engine);
+	ds->engine = NULL;
 }

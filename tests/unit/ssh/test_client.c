@@ -6,6 +6,7 @@
 
 #include "dssh_err.h"
 #include "dssh_kex.h"
+#include "dssh_record.h"
 #include "dssh_sshkey.h"
 #include "dssh_util.h"
 #include "ssh_internal.h"
@@ -14,11 +15,257 @@
 #define TC_VERSION "SSH-2.0-dssh_test_client"
 #define TC_PACKET_MAX (256u * 1024 + 64)
 
+/*
+ * ---- the data core between client and server (record_offload) ----
+ *
+ * One connection's pump, as a data core runs it: client wire bytes are
+ * framed, opened in bursts (a burst ends after a packet short enough to be a
+ * NEWKEYS) and go up as records; the server's records are sealed into wire
+ * bytes for the client, its markers handled in stream order.
+ */
+#define SHIM_BURST 8
+
+static int
+shim_new(struct tc *t, struct dssh_crypto_engine *e)
+{
+	struct tc_shim *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (s == NULL)
+		return DSSH_ERR_ALLOC;
+	t->shim = s;
+	dssh_buf_init(&s->wire, 0);
+	if ((r = dssh_crypto_engine_create(dssh_crypto_engine_name(e), NULL, &s->engine)) != 0)
+		return r;
+	if ((r = dssh_rec_new(s->engine, &s->rec)) != 0)
+		return r;
+	dssh_conn_set_record_offload(t->srv);
+	return 0;
+}
+
+static void
+shim_free(struct tc_shim *s)
+{
+	if (s == NULL)
+		return;
+	dssh_rec_free(s->rec);          /* its SAs belong to the engine */
+	dssh_crypto_engine_free(s->engine);
+	dssh_buf_free(&s->wire);
+	free(s);
+}
+
+/* Records into the server; keeps the first error. */
+static void
+shim_up_bytes(struct tc *t, const uint8_t *p, size_t n, int *rc)
+{
+	int r = dssh_conn_input(t->srv, p, n, t->now_ms);
+
+	if (*rc == 0)
+		*rc = r;
+}
+
+static void
+shim_up_error(struct tc *t, uint32_t code, int *rc)
+{
+	uint8_t m[DSSH_REC_MARK_HDR + 4];
+
+	dssh_put_u32be(m, DSSH_REC_MARK | DSSH_REC_MARK_ERROR);
+	dssh_put_u32be(m + 4, 4);
+	dssh_put_u32be(m + 8, code);
+	t->shim->error_sent = code;
+	shim_up_bytes(t, m, sizeof(m), rc);
+}
+
+/*
+ * Frame up to SHIM_BURST complete packets, open them in one burst and pass
+ * them up in order; a failure goes up as an ERROR marker after the packets
+ * before it. Returns the wire bytes used.
+ */
+static size_t
+shim_open_burst(struct tc *t, int *rc)
+{
+	struct tc_shim *s = t->shim;
+	uint8_t *base = dssh_buf_mutable_ptr(&s->wire);
+	size_t avail = dssh_buf_len(&s->wire), off = 0, wire[SHIM_BURST];
+	struct dssh_crypto_op ops[SHIM_BURST], *burst[SHIM_BURST];
+	bool sealed[SHIM_BURST];
+	unsigned n = 0, nops = 0, i;
+	uint32_t code = 0;
+	int fr = 0;
+
+	while (n < SHIM_BURST) {
+		fr = dssh_rec_rx_frame(s->rec, base + off, avail - off, &wire[n], &code);
+		if (fr != 0 || avail - off < wire[n])
+			break;
+		if ((sealed[n] = dssh_rec_rx_op(s->rec, base + off, wire[n], &ops[n])))
+			burst[nops++] = &ops[n];
+		off += wire[n];
+		if (dssh_rec_rx_barrier(wire[n++]))
+			break;      /* may be a NEWKEYS: nothing after it yet */
+	}
+	if (nops > 0)
+		dssh_crypto_process(s->engine, burst, nops);    /* each op has its status */
+	off = 0;
+	for (i = 0; i < n; i++) {
+		const uint8_t *payload;
+		size_t len;
+		uint8_t *pkt = base + off;
+
+		off += wire[i];
+		if (dssh_rec_rx_done(s->rec, pkt, sealed[i] ? ops[i].status : 0, &payload, &len,
+		    &code) != 0) {
+			shim_up_error(t, code, rc);
+			return off;
+		}
+		/* The record header goes in place, over packet_length || padding_length. */
+		dssh_put_u32be(pkt + 1, (uint32_t)len);
+		s->packets_up++;
+		shim_up_bytes(t, pkt + 1, DSSH_REC_HDR + len, rc);
+	}
+	if (fr == DSSH_ERR_INVALID_FORMAT)
+		shim_up_error(t, code, rc);
+	return off;
+}
+
+/* Client wire bytes -> records for the server. True when anything moved. */
+static bool
+shim_up(struct tc *t, int *rc)
+{
+	struct tc_shim *s = t->shim;
+	bool moved = false;
+	size_t used;
+
+	/* A data core drops a closed connection's input. */
+	while (!dssh_conn_closing(t->srv)) {
+		const uint8_t *p = dssh_buf_ptr(&s->wire);
+		size_t n = dssh_buf_len(&s->wire);
+
+		switch (dssh_rec_rx_state(s->rec)) {
+		case DSSH_REC_RX_VERSION:
+			/* Raw, as it came; a line too long is the server's to refuse. */
+			if (n == 0 || (used = dssh_rec_rx_version(s->rec, p, n)) == 0)
+				return moved;
+			shim_up_bytes(t, p, used, rc);
+			break;
+		case DSSH_REC_RX_PACKETS:
+			used = shim_open_burst(t, rc);
+			if (used == 0 && dssh_rec_rx_state(s->rec) == DSSH_REC_RX_PACKETS)
+				return moved;       /* incomplete */
+			break;
+		default:                    /* WAIT_KEYS: the server's RX_KEYS resumes */
+			return moved;
+		}
+		dssh_buf_consume(&s->wire, used);
+		moved = true;
+	}
+	return moved;
+}
+
+/* One packet record: sealed into the client's input. */
+static int
+shim_seal(struct tc *t, const uint8_t *payload, size_t len)
+{
+	struct tc_shim *s = t->shim;
+	size_t wire = dssh_rec_tx_wire_len(s->rec, len);
+	struct dssh_crypto_op op, *burst[1] = { &op };
+	uint8_t *pkt;
+	int r;
+
+	if ((r = dssh_buf_reserve(&t->in, wire, &pkt)) != 0)
+		return r;
+	memcpy(pkt + DSSH_REC_TX_PAYLOAD, payload, len);
+	if (dssh_rec_tx_op(s->rec, pkt, len, &op) &&
+	    (r = dssh_crypto_process(s->engine, burst, 1)) != 0) {
+		dssh_buf_consume_end(&t->in, wire);
+		return r;
+	}
+	return 0;
+}
+
+static int
+shim_marker(struct tc *t, uint32_t kind, const uint8_t *body, size_t len)
+{
+	t->shim->markers_down++;
+	switch (kind) {
+	case DSSH_REC_MARK_RAW:
+		return dssh_buf_put(&t->in, body, len);
+	case DSSH_REC_MARK_TX_KEYS:
+	case DSSH_REC_MARK_RX_KEYS:
+		return dssh_rec_set_keys(t->shim->rec, (enum dssh_rec_mark)kind, body, len);
+	default:
+		return DSSH_ERR_INVALID_FORMAT;
+	}
+}
+
+/* Server records -> client wire bytes; consumes exactly the complete records
+ * it handled. True when anything moved. */
+static bool
+shim_down(struct tc *t)
+{
+	struct tc_shim *s = t->shim;
+	const uint8_t *p;
+	size_t n, used = 0;
+
+	dssh_conn_output(t->srv, &p, &n);
+	while (s->fault == 0 && n - used >= DSSH_REC_HDR) {
+		const uint8_t *rec = p + used;
+		size_t left = n - used;
+		uint32_t w = dssh_get_u32be(rec);
+
+		if (w & DSSH_REC_MARK) {
+			if (left < DSSH_REC_MARK_HDR ||
+			    left - DSSH_REC_MARK_HDR < dssh_get_u32be(rec + 4))
+				break;
+			size_t blen = dssh_get_u32be(rec + 4);
+
+			s->fault = shim_marker(t, w & ~DSSH_REC_MARK, rec + DSSH_REC_MARK_HDR, blen);
+			used += DSSH_REC_MARK_HDR + blen;
+		} else {
+			if (left - DSSH_REC_HDR < w)
+				break;
+			s->fault = w == 0 ? DSSH_ERR_INVALID_FORMAT : shim_seal(t, rec + DSSH_REC_HDR, w);
+			used += DSSH_REC_HDR + (size_t)w;
+		}
+	}
+	dssh_conn_output_consume(t->srv, used);
+	return used > 0;
+}
+
+/* Move whatever can move, both ways, until nothing does: an RX_KEYS from
+ * the server lets input stopped at a NEWKEYS go on. */
+static int
+shim_pump(struct tc *t)
+{
+	int rc = 0;
+	bool moved;
+
+	do {
+		moved = shim_down(t);
+		moved |= shim_up(t, &rc);
+	} while (moved);
+	return rc;
+}
+
+static int
+shim_feed(struct tc *t, const void *p, size_t n)
+{
+	int r;
+
+	if (dssh_conn_closing(t->srv))
+		return DSSH_ERR_CONN_CLOSED;
+	if ((r = dssh_buf_put(&t->shim->wire, p, n)) != 0)
+		return r;
+	if ((r = shim_pump(t)) == 0 && dssh_conn_closing(t->srv))
+		r = DSSH_ERR_CONN_CLOSED;
+	return r;
+}
+
 int
 tc_new(struct dssh_conn *srv, struct dssh_crypto_engine *e, const struct tc_conf *conf,
     struct tc **out)
 {
 	struct tc *t = calloc(1, sizeof(*t));
+	int r;
 
 	*out = NULL;
 	if (t == NULL)
@@ -30,6 +277,11 @@ tc_new(struct dssh_conn *srv, struct dssh_crypto_engine *e, const struct tc_conf
 	dssh_buf_init(&t->in, 0);
 	dssh_buf_init(&t->i_c, 0);
 	dssh_buf_init(&t->i_s, 0);
+	dssh_buf_init(&t->held, 0);
+	if (conf->record_offload && (r = shim_new(t, e)) != 0) {
+		tc_free(t);
+		return r;
+	}
 	*out = t;
 	return 0;
 }
@@ -39,11 +291,13 @@ tc_free(struct tc *t)
 {
 	if (t == NULL)
 		return;
+	shim_free(t->shim);
 	dssh_crypto_sa_free(t->tx.sa);
 	dssh_crypto_sa_free(t->rx.sa);
 	dssh_buf_free(&t->in);
 	dssh_buf_free(&t->i_c);
 	dssh_buf_free(&t->i_s);
+	dssh_buf_free(&t->held);
 	dssh_wipe(&t->rx_pending, sizeof(t->rx_pending));
 	free(t->v_s);
 	free(t->neg_kex);
@@ -57,7 +311,22 @@ tc_free(struct tc *t)
 int
 tc_feed(struct tc *t, const void *p, size_t n)
 {
-	t->last_rc = dssh_conn_input(t->srv, p, n, t->now_ms);
+	if (dssh_buf_len(&t->held) > 0 && n > 0) {
+		/* The held NEWKEYS and these bytes in one write. */
+		struct dssh_buf both;
+
+		dssh_buf_init(&both, 0);
+		dssh_buf_put(&both, dssh_buf_ptr(&t->held), dssh_buf_len(&t->held));
+		dssh_buf_put(&both, p, n);
+		dssh_buf_reset(&t->held);
+		tc_feed(t, dssh_buf_ptr(&both), dssh_buf_len(&both));
+		dssh_buf_free(&both);
+		return t->last_rc;
+	}
+	if (t->shim != NULL)
+		t->last_rc = shim_feed(t, p, n);
+	else
+		t->last_rc = dssh_conn_input(t->srv, p, n, t->now_ms);
 	return t->last_rc;
 }
 
@@ -120,7 +389,13 @@ pull_output(struct tc *t)
 {
 	const uint8_t *p;
 	size_t n;
+	int r;
 
+	if (t->shim != NULL) {
+		if ((r = shim_pump(t)) != 0)
+			t->last_rc = r;
+		return;
+	}
 	dssh_conn_output(t->srv, &p, &n);
 	if (n > 0 && dssh_buf_put(&t->in, p, n) == 0)
 		dssh_conn_output_consume(t->srv, n);
@@ -285,7 +560,14 @@ tc_version(struct tc *t)
 		return r;
 	if ((r = tc_feed(t, TC_VERSION "\r\n", strlen(TC_VERSION) + 2)) != 0)
 		return r;
-	dssh_conn_output(t->srv, &p, &n);
+	/* Through the shim the line came as a RAW marker, now in t->in. */
+	if (t->shim != NULL) {
+		pull_output(t);
+		p = dssh_buf_ptr(&t->in);
+		n = dssh_buf_len(&t->in);
+	} else {
+		dssh_conn_output(t->srv, &p, &n);
+	}
 	if ((nl = memchr(p, '\n', n)) == NULL)
 		return DSSH_ERR_MSG_INCOMPLETE;
 	size_t ll = (size_t)(nl - p);
@@ -294,7 +576,10 @@ tc_version(struct tc *t)
 		return DSSH_ERR_INVALID_FORMAT;
 	if ((t->v_s = dssh_strndup((const char *)p, ll - 1)) == NULL)
 		return DSSH_ERR_ALLOC;
-	dssh_conn_output_consume(t->srv, ll + 1);
+	if (t->shim != NULL)
+		dssh_buf_consume(&t->in, ll + 1);
+	else
+		dssh_conn_output_consume(t->srv, ll + 1);
 	return 0;
 }
 
@@ -450,7 +735,8 @@ tc_kex(struct tc *t)
 	t->rx_pending_set = true;
 	static const uint8_t newkeys[1] = { SSH_MSG_NEWKEYS };
 
-	if ((r = tc_send(t, newkeys, 1)) != 0 && r != DSSH_ERR_MSG_INCOMPLETE)
+	r = t->hold_newkeys ? tc_seal(t, newkeys, 1, &t->held) : tc_send(t, newkeys, 1);
+	if (r != 0 && r != DSSH_ERR_MSG_INCOMPLETE)
 		goto out;
 	if ((r = dssh_crypto_sa_new(t->engine, &txk, DSSH_CRYPTO_SEAL, &sa)) != 0)
 		goto out;

@@ -8,6 +8,11 @@
  * lib/crypto) so that it checks the server engine rather than mirrors it.
  * Bytes go straight between the two: tc_send_*() feeds the server with
  * dssh_conn_input(), tc_recv() drains dssh_conn_output().
+ *
+ * With tc_conf.record_offload the server runs with its packet layer
+ * offloaded (dssh_record.h) and a dssh_rec sits in between as a data core
+ * would: client wire bytes are framed and opened into records for the
+ * server, the server's records are sealed into wire bytes for the client.
  */
 
 #include <stdbool.h>
@@ -27,6 +32,20 @@ struct tc_conf {
 	const char *mac;
 	bool strict;              /* offer kex-strict-c-v00@openssh.com */
 	bool ext_info;            /* offer ext-info-c */
+	bool record_offload;      /* a dssh_rec between client and server */
+};
+
+struct dssh_rec;
+
+/* The data core's side of one connection (record_offload). */
+struct tc_shim {
+	struct dssh_crypto_engine *engine;   /* its own instance, as on a data core */
+	struct dssh_rec *rec;
+	struct dssh_buf wire;         /* client bytes not yet framed */
+	unsigned packets_up;          /* opened packets passed to the server */
+	unsigned markers_down;        /* markers taken from the server's output */
+	uint32_t error_sent;          /* code of the ERROR marker sent up, 0 none */
+	int fault;                    /* bad record from the server: DSSH_ERR_* */
 };
 
 struct tc_dir {
@@ -39,12 +58,15 @@ struct tc {
 	struct dssh_crypto_engine *engine;
 	struct tc_conf conf;
 	uint64_t now_ms;
+	struct tc_shim *shim;         /* NULL unless conf.record_offload */
 
 	struct dssh_buf in;           /* server bytes not yet framed */
 	struct tc_dir tx, rx;
 	struct dssh_crypto_keys rx_pending;   /* switched in after NEWKEYS */
 	bool rx_pending_set;
 	int last_rc;                  /* last dssh_conn_input() result */
+	bool hold_newkeys;            /* tc_kex keeps its NEWKEYS in held ... */
+	struct dssh_buf held;         /* ... and tc_feed sends it with the next bytes */
 
 	char *v_s;
 	struct dssh_buf i_c, i_s;     /* KEXINIT payloads */
@@ -70,7 +92,9 @@ int tc_new(struct dssh_conn *srv, struct dssh_crypto_engine *e, const struct tc_
     struct tc **out);
 void tc_free(struct tc *t);
 
-/* Raw bytes into the server. Returns dssh_conn_input()'s result. */
+/* Raw bytes into the server (through the shim, if any). Returns
+ * dssh_conn_input()'s result: with the shim, the first error of the records
+ * this produced, DSSH_ERR_CONN_CLOSED once the server is closed. */
 int tc_feed(struct tc *t, const void *p, size_t n);
 /* Frame and seal one payload with the current client keys into wire. */
 int tc_seal(struct tc *t, const uint8_t *payload, size_t len, struct dssh_buf *wire);
