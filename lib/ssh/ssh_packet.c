@@ -170,10 +170,17 @@ read_record(struct dssh_conn *c, const uint8_t **payload, size_t *len)
 	if (w & DSSH_REC_MARK) {
 		uint32_t code = DSSH_REC_ERR_RECORD;
 
-		if (avail < DSSH_REC_MARK_HDR + 4)
-			return DSSH_ERR_MSG_INCOMPLETE;
-		if (w == (DSSH_REC_MARK | DSSH_REC_MARK_ERROR) && dssh_get_u32be(p + 4) == 4)
-			code = dssh_get_u32be(p + DSSH_REC_MARK_HDR);
+		/* Only an ERROR marker with a code is waited for: any other is
+		 * refused as soon as its kind is seen. */
+		if (w == (DSSH_REC_MARK | DSSH_REC_MARK_ERROR)) {
+			if (avail < DSSH_REC_MARK_HDR)
+				return DSSH_ERR_MSG_INCOMPLETE;
+			if (dssh_get_u32be(p + 4) == 4) {
+				if (avail < DSSH_REC_MARK_HDR + 4)
+					return DSSH_ERR_MSG_INCOMPLETE;
+				code = dssh_get_u32be(p + DSSH_REC_MARK_HDR);
+			}
+		}
 		dssh_conn_fail(c, code == DSSH_REC_ERR_MAC ? SSH_DISCONNECT_MAC_ERROR :
 		    SSH_DISCONNECT_PROTOCOL_ERROR, "%s (seq %u)", dssh_rec_err_str(code), c->rx.seq);
 		return DSSH_ERR_INVALID_FORMAT;

@@ -26,6 +26,16 @@ struct dssh_rec {
 	enum dssh_rec_rx_state rx_state;
 	size_t version_seen;
 	uint64_t pad_state;         /* xorshift64: padding bytes, see tx_op */
+	/*
+	 * Classic CTR input (the length inside the first encrypted block): the
+	 * SA reads only the length of the next packet it opens, but a burst
+	 * frames packets before the ones ahead of them are opened. Those
+	 * lengths are read with a copy of the keys, the counter moved on past
+	 * the blocks framed so far (one 128-bit counter across packets).
+	 */
+	struct dssh_crypto_keys rx_keys;
+	uint64_t rx_blocks;         /* cipher blocks framed under rx_keys */
+	unsigned rx_unopened;       /* framed, rx_done not called yet */
 };
 
 const char *
@@ -202,19 +212,49 @@ dssh_rec_rx_version(struct dssh_rec *r, const uint8_t *p, size_t n)
 	return take;
 }
 
+static bool
+length_in_block(const struct dssh_crypto_sa *sa)
+{
+	return sa != NULL && dssh_crypto_sa_length_bytes(sa) > 4;
+}
+
+/* Classic CTR, packets framed but not opened yet: see rx_keys. */
+static int
+peek_ahead(struct dssh_rec *r, const uint8_t *head, size_t avail, uint32_t *plen)
+{
+	struct dssh_crypto_keys k = r->rx_keys;
+	struct dssh_crypto_sa *sa;
+	uint64_t carry = r->rx_blocks;
+	int rc;
+
+	for (int i = DSSH_CRYPTO_MAX_IV - 1; i >= 0 && carry != 0; i--) {
+		carry += k.iv[i];
+		k.iv[i] = (uint8_t)carry;
+		carry >>= 8;
+	}
+	if ((rc = dssh_crypto_sa_new(r->engine, &k, DSSH_CRYPTO_OPEN, &sa)) == 0) {
+		rc = dssh_crypto_sa_peek_length(sa, r->rx.seq, head, avail, plen);
+		dssh_crypto_sa_free(sa);
+	}
+	dssh_wipe(&k, sizeof(k));
+	return rc;
+}
+
 int
 dssh_rec_rx_frame(struct dssh_rec *r, const uint8_t *head, size_t avail, size_t *wire,
     uint32_t *code)
 {
 	struct dssh_rec_dir *d = &r->rx;
 	size_t lb = d->sa ? dssh_crypto_sa_length_bytes(d->sa) : 4;
+	size_t hl = DSSH_MIN(avail, (size_t)DSSH_REC_HEAD);
 	uint32_t plen;
 
 	if (avail < lb)
 		return DSSH_ERR_MSG_INCOMPLETE;
 	if (d->sa != NULL) {
-		if (dssh_crypto_sa_peek_length(d->sa, d->seq, head, DSSH_MIN(avail, (size_t)DSSH_REC_HEAD),
-		    &plen) != 0) {
+		if ((r->rx_unopened > 0 && length_in_block(d->sa) ?
+		    peek_ahead(r, head, hl, &plen) :
+		    dssh_crypto_sa_peek_length(d->sa, d->seq, head, hl, &plen)) != 0) {
 			*code = DSSH_REC_ERR_CRYPTO;
 			r->rx_state = DSSH_REC_RX_FAILED;
 			return DSSH_ERR_INVALID_FORMAT;
@@ -247,6 +287,10 @@ dssh_rec_rx_op(struct dssh_rec *r, uint8_t *pkt, size_t wire, struct dssh_crypto
 		return false;
 	*op = (struct dssh_crypto_op){ .sa = d->sa, .pkt = pkt,
 	    .len = (uint32_t)(wire - dssh_rec_tag(d->sa)), .seq = seq };
+	if (length_in_block(d->sa)) {
+		r->rx_blocks += op->len / dssh_crypto_sa_block_len(d->sa);
+		r->rx_unopened++;
+	}
 	return true;
 }
 
@@ -256,6 +300,8 @@ dssh_rec_rx_done(struct dssh_rec *r, uint8_t *pkt, int status, const uint8_t **p
 {
 	size_t n;
 
+	if (r->rx_unopened > 0)
+		r->rx_unopened--;
 	if (status != 0) {
 		*code = status == DSSH_ERR_MAC_INVALID ? DSSH_REC_ERR_MAC : DSSH_REC_ERR_CRYPTO;
 		r->rx_state = DSSH_REC_RX_FAILED;
@@ -333,8 +379,16 @@ dssh_rec_set_keys(struct dssh_rec *r, enum dssh_rec_mark kind, const uint8_t *bo
 		d->sa = sa;
 		if (reset)
 			d->seq = 0;
-		if (rx)
+		if (rx) {
 			r->rx_state = DSSH_REC_RX_PACKETS;
+			/* Kept only where framing ahead needs them. */
+			if (length_in_block(sa))
+				r->rx_keys = keys;
+			else
+				dssh_wipe(&r->rx_keys, sizeof(r->rx_keys));
+			r->rx_blocks = 0;
+			r->rx_unopened = 0;
+		}
 	}
 	dssh_wipe(&keys, sizeof(keys));
 	return rc;
