@@ -228,7 +228,7 @@ dssh_pkt_read(struct dssh_conn *c, const uint8_t **payload, size_t *len)
 		uint32_t code = dssh_rec_check_length(d->sa, plen);
 
 		if (code != 0) {
-			dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "%s: %u",
+			dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "%s %u",
 			    dssh_rec_err_str(code), plen);
 			return DSSH_ERR_INVALID_FORMAT;
 		}
