@@ -418,6 +418,26 @@ set_yesno(struct line_ctx *c, int *field, int argc, char **argv)
 	return 0;
 }
 
+/* One of two words: the first sets 0, the second 1. */
+static int
+set_choice(struct line_ctx *c, int *field, int argc, char **argv, const char *name,
+    const char *w0, const char *w1)
+{
+	int v;
+
+	if (argc != 1)
+		return cerr(c, "%s takes exactly one argument", name);
+	if (strcasecmp(argv[0], w0) == 0)
+		v = 0;
+	else if (strcasecmp(argv[0], w1) == 0)
+		v = 1;
+	else
+		return cerr(c, "unsupported %s \"%s\" (%s or %s)", name, argv[0], w0, w1);
+	if (*field == -1)
+		*field = v;
+	return 0;
+}
+
 static int
 set_str(struct line_ctx *c, char **field, int argc, char **argv)
 {
@@ -847,29 +867,10 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 	case O_DATAOFFLOAD:
 		return set_yesno(c, &cfg->data_offload, argc, argv);
 	case O_DATAPOLL:
-		if (argc != 1)
-			return cerr(c, "DataPoll takes exactly one argument");
-		if (strcasecmp(argv[0], "adaptive") == 0)
-			v = 0;
-		else if (strcasecmp(argv[0], "busy") == 0)
-			v = 1;
-		else
-			return cerr(c, "unsupported DataPoll \"%s\" (adaptive or busy)", argv[0]);
-		if (cfg->data_busy_poll == -1)
-			cfg->data_busy_poll = v;
-		return 0;
+		return set_choice(c, &cfg->data_busy_poll, argc, argv, "DataPoll", "adaptive", "busy");
 	case O_DATACRYPTO:
-		if (argc != 1)
-			return cerr(c, "DataCrypto takes exactly one argument");
-		if (strcasecmp(argv[0], "cores") == 0)
-			v = 0;
-		else if (strcasecmp(argv[0], "control") == 0)
-			v = 1;
-		else
-			return cerr(c, "unsupported DataCrypto \"%s\" (cores or control)", argv[0]);
-		if (cfg->data_crypto_control == -1)
-			cfg->data_crypto_control = v;
-		return 0;
+		return set_choice(c, &cfg->data_crypto_control, argc, argv, "DataCrypto", "cores",
+		    "control");
 	case O_DATAMTU:
 		return set_int(c, &cfg->data_mtu, argc, argv, 576, 9000);
 	case O_DATAIMPAIR: {

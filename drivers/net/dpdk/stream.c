@@ -565,6 +565,17 @@ stream_discard_rx(struct dssh_dpdk_stream *s)
 		(void)dssh_tcp_consume(s->tcp, len[0] + (np > 1 ? len[1] : 0));
 }
 
+/* A close from the control thread ends once all its output is queued. */
+static void
+stream_close_if_drained(struct dp_streams *ds, struct dssh_dpdk_stream *s, uint64_t now_us)
+{
+	if (s->closing && dssh_pipe_readable(&s->tx) == 0) {
+		stream_discard_rx(s);
+		ds->closed++;
+		stream_detach_tcp(ds, s, false, now_us);
+	}
+}
+
 /* tx pipe → TCP send buffer; finishes a close once everything is queued. */
 static void
 stream_pump_tx(struct dp_streams *ds, struct dssh_dpdk_stream *s, uint64_t now_us)
@@ -588,11 +599,7 @@ stream_pump_tx(struct dp_streams *ds, struct dssh_dpdk_stream *s, uint64_t now_u
 	ds->tx_bytes += moved;
 	if (moved > 0 && __atomic_exchange_n(&s->tx_wait, 0, __ATOMIC_SEQ_CST) != 0)
 		post_ctl(s, DSSH_DPDK_EV_WRITABLE);
-	if (s->closing && dssh_pipe_readable(&s->tx) == 0) {
-		stream_discard_rx(s);
-		ds->closed++;
-		stream_detach_tcp(ds, s, false, now_us);
-	}
+	stream_close_if_drained(ds, s, now_us);
 }
 
 /* ---- the SSH packet layer on the data core (see dssh_record.h) ----
@@ -1024,11 +1031,7 @@ rec_tx_finish(struct dp_streams *ds, struct dssh_dpdk_stream *s, uint64_t now_us
 	if (s->round_moved && __atomic_exchange_n(&s->tx_wait, 0, __ATOMIC_SEQ_CST) != 0)
 		post_ctl(s, DSSH_DPDK_EV_WRITABLE);
 	s->round_moved = false;
-	if (s->closing && dssh_pipe_readable(&s->tx) == 0) {
-		stream_discard_rx(s);
-		ds->closed++;
-		stream_detach_tcp(ds, s, false, now_us);
-	}
+	stream_close_if_drained(ds, s, now_us);
 }
 
 static void
