@@ -9,6 +9,15 @@
 #include "dssh_err.h"
 #include "tcp_priv.h"
 
+static inline bool dssh_host_is_little_endian(void)
+{
+	const uint16_t one = 1;
+	uint8_t b;
+
+	memcpy(&b, &one, 1);
+	return b == 1;
+}
+
 #define OPT_EOL 0
 #define OPT_NOP 1
 #define OPT_MSS 2
@@ -126,25 +135,60 @@ int dssh_tcp_parse(const uint8_t *p, size_t len, struct dssh_tcp_hdr *h)
 
 /* ---- checksum ---- */
 
+/*
+ * The ones-complement sum of n bytes as big-endian 16-bit words, added to
+ * sum (RFC 1071). *odd says the bytes continue a piece of odd length, so
+ * the first byte is the low half of a word; it is updated for the next
+ * piece. The bytes are summed as native 64-bit words: the ones-complement
+ * sum is the same in either byte order up to one swap at the end (RFC 1071
+ * 2(B)), and 32-bit halves summed into a 64-bit accumulator cannot
+ * overflow for any length a segment can have.
+ */
 static uint32_t sum_bytes(uint32_t sum, const uint8_t *p, size_t n, bool *odd)
 {
-	size_t i = 0;
+	uint64_t acc = 0;
+	uint32_t w32, part;
+	bool swap = *odd;       /* this piece's words are shifted by one byte */
 
-	if (*odd && n > 0) {
-		sum += p[0];
-		i = 1;
-		*odd = false;
+	while (n >= 16) {
+		uint64_t a, b;
+
+		memcpy(&a, p, 8);
+		memcpy(&b, p + 8, 8);
+		acc += (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32);
+		p += 16;
+		n -= 16;
 	}
-	for (; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (i < n) {
-		sum += (uint32_t)p[i] << 8;
-		*odd = true;
+	while (n >= 4) {
+		memcpy(&w32, p, 4);
+		acc += w32;
+		p += 4;
+		n -= 4;
 	}
-	/* keep the accumulator from overflowing on long inputs */
-	while (sum > 0xffffffu)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
+	if (n >= 2) {
+		uint16_t w16;
+
+		memcpy(&w16, p, 2);
+		acc += w16;
+		p += 2;
+		n -= 2;
+	}
+	if (n == 1) {
+		/* a lone byte is the high half of its word, in memory order */
+		uint8_t last[2] = { p[0], 0 };
+		uint16_t w16;
+
+		memcpy(&w16, last, 2);
+		acc += w16;
+		*odd = !*odd;
+	}
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	part = (uint32_t)acc;
+	/* native order to big-endian words, then undo the odd start's shift */
+	if (dssh_host_is_little_endian() != swap)
+		part = ((part & 0xff) << 8) | (part >> 8);
+	return sum + part;
 }
 
 static uint16_t fold(uint32_t sum)

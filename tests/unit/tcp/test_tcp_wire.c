@@ -131,6 +131,24 @@ static void test_checksum(void)
 	split = dssh_tcp_checksum(0xc0a80001, 0xc0a80002, seg, 20, pp, pl, 2);
 	CHECK_EQ_INT(split, whole);
 	CHECK_EQ_INT(dssh_tcp_checksum(0xc0a80001, 0xc0a80002, seg, 21, pp, pl, 0) != 0, 1);
+	/*
+	 * Every split of short segments into header + two pieces, odd and even
+	 * lengths, all-0xff bytes (the most carries) and random ones: the
+	 * word-at-a-time sum matches the byte-pair definition.
+	 */
+	for (int fill = 0; fill < 2; fill++) {
+		for (size_t n = 20; n <= 80; n++) {
+			for (i = 0; i < n; i++)
+				seg[i] = fill ? 0xff : (uint8_t)dssh_test_rand(&r);
+			whole = ref_csum(0xfffffffe, 0xffff0001, seg, n);
+			for (size_t a = 20; a <= n; a++) {
+				pp[0] = seg + 20; pl[0] = (uint32_t)(a - 20);
+				pp[1] = seg + a; pl[1] = (uint32_t)(n - a);
+				CHECK_EQ_INT(dssh_tcp_checksum(0xfffffffe, 0xffff0001, seg, 20, pp, pl, 2),
+				    whole);
+			}
+		}
+	}
 	/* pseudo-header sum: 10.0.0.1 -> 10.0.0.2, proto 6, len 20 */
 	CHECK_EQ_INT(dssh_tcp_pseudo_sum(IP_A, IP_B, 20), 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 6 + 20);
 }
