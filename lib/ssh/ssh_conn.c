@@ -230,7 +230,7 @@ handle_debug(struct dssh_conn *c, struct dssh_buf *m)
 static bool
 is_kex_msg(uint8_t type)
 {
-	return type >= SSH_MSG_KEXINIT && type <= 49;
+	return type >= SSH_MSG_KEXINIT && type <= SSH_MSG_KEX_METHOD_LAST;
 }
 
 static int
@@ -240,10 +240,20 @@ dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
 
 	if (type == SSH_MSG_DISCONNECT)
 		return handle_disconnect(c, m);
-	/* RFC 4253 7: after a KEXINIT whose first_kex_packet_follows guess was
-	 * wrong, the next packet is ignored whatever its type. */
+	/*
+	 * RFC 4253 7: after a KEXINIT whose first_kex_packet_follows guess was
+	 * wrong, the next packet is ignored. The guess is the first packet of a
+	 * key exchange method (30-49); anything else there, a NEWKEYS above
+	 * all, is refused: ignoring a NEWKEYS would leave a data core that
+	 * frames the packets waiting for keys that never come.
+	 */
 	if (c->kex_ignore_guess) {
 		c->kex_ignore_guess = false;
+		if (type < SSH_MSG_KEX_METHOD_FIRST || type > SSH_MSG_KEX_METHOD_LAST) {
+			dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR,
+			    "message %u where a guessed key exchange packet should follow", type);
+			return DSSH_ERR_PROTOCOL;
+		}
 		return 0;
 	}
 	if (is_kex_msg(type))

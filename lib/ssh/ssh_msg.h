@@ -13,6 +13,8 @@
 #define SSH_MSG_KEXINIT                   20
 #define SSH_MSG_NEWKEYS                   21
 #define SSH_MSG_KEX_ECDH_INIT             30   /* also KEXDH_INIT */
+#define SSH_MSG_KEX_METHOD_FIRST          30   /* 30-49: key exchange method messages (RFC 4250 4.1.2) */
+#define SSH_MSG_KEX_METHOD_LAST           49
 #define SSH_MSG_KEX_ECDH_REPLY            31
 #define SSH_MSG_USERAUTH_REQUEST          50
 #define SSH_MSG_USERAUTH_FAILURE          51

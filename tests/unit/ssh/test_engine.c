@@ -1175,6 +1175,32 @@ test_wrong_guess(void)
 	dssh_buf_free(&k);
 	dssh_buf_free(&g);
 	fx_free(&f);
+
+	/* A NEWKEYS (or any non-method message) where the guess should be is
+	 * refused, not ignored: a data core framing the packets would wait for
+	 * keys after it. */
+	for (int i = 0; i < 2; i++) {
+		static const uint8_t wrong[2] = { SSH_MSG_NEWKEYS, SSH_MSG_IGNORE };
+
+		fx_init(&f, "ecdh-sha2-nistp521,curve25519-sha256", "aes128-gcm@openssh.com",
+		    "hmac-sha2-256", false);
+		CHECK_EQ_INT(tc_version(f.t), 0);
+		lists[KEX_SLOT_KEX] = "ecdh-sha2-nistp521,curve25519-sha256";
+		dssh_buf_init(&k, 0);
+		dssh_buf_init(&g, 0);
+		dssh_kexinit_build(&k, lists);
+		dssh_buf_mutable_ptr(&k)[dssh_buf_len(&k) - 5] = 1;
+		CHECK_EQ_INT(tc_sendb(f.t, &k), 0);
+		CHECK(!dssh_conn_closing(f.c));
+		dssh_buf_put_u8(&g, wrong[i]);
+		if (wrong[i] == SSH_MSG_IGNORE)
+			dssh_buf_put_cstring(&g, "");
+		tc_sendb(f.t, &g);
+		CHECK(dssh_conn_closing(f.c));
+		dssh_buf_free(&k);
+		dssh_buf_free(&g);
+		fx_free(&f);
+	}
 }
 
 static void
