@@ -73,6 +73,10 @@ size_t dssh_rec_tag(const struct dssh_crypto_sa *sa);
 uint32_t dssh_rec_check_length(const struct dssh_crypto_sa *sa, uint32_t plen);
 /* Padding for a payload of len bytes (4..block+3). */
 size_t dssh_rec_pad_len(const struct dssh_crypto_sa *sa, size_t len);
+/* Wire bytes of a packet with a len-byte payload and the least padding,
+ * from the algorithms alone (cipher NULL: before the first NEWKEYS). */
+size_t dssh_rec_wire_len_algs(const struct dssh_cipher_info *cipher,
+    const struct dssh_mac_info *mac, size_t len);
 /* Payload length of an opened packet (pkt[0..3] plaintext), or 0 with
  * *code set when its padding_length is bad. */
 size_t dssh_rec_payload_len(const uint8_t *pkt, uint32_t *code);

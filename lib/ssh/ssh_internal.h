@@ -79,6 +79,9 @@ struct dssh_direction {
 	uint64_t packets;
 	uint64_t bytes;
 	const char *cipher_name, *mac_name;
+	/* record offload: the algorithms the data core uses, for counting */
+	const struct dssh_cipher_info *rec_cipher;
+	const struct dssh_mac_info *rec_mac;
 };
 
 struct dssh_conn {
@@ -95,6 +98,7 @@ struct dssh_conn {
 	size_t out_wipe;             /* output bytes holding keys, wiped as consumed */
 	uint32_t in_pkt_len;         /* packet_length of the packet being read, 0 none */
 	size_t in_pkt_total;         /* its wire size incl. tag, once framed */
+	size_t in_pkt_wire;          /* record offload: its estimated wire size */
 	unsigned banner_lines;
 
 	struct dssh_direction rx, tx;

@@ -56,6 +56,8 @@ dssh_pkt_set_keys(struct dssh_conn *c, enum dssh_crypto_dir dir,
 			return r;
 		/* The keys sit in the output until sent: wiped as consumed. */
 		c->out_wipe = dssh_buf_len(&c->out);
+		d->rec_cipher = keys->cipher;
+		d->rec_mac = keys->mac;
 	} else {
 		if ((r = dssh_crypto_sa_new(c->conf->engine, keys, dir, &sa)) != 0)
 			return r;
@@ -100,6 +102,8 @@ send_record(struct dssh_conn *c, const uint8_t *head, size_t hlen, const uint8_t
 	memcpy(p + DSSH_REC_HDR, head, hlen);
 	if (blen > 0)
 		memcpy(p + DSSH_REC_HDR + hlen, body, blen);
+	/* Rekeying and the totals count what goes on the wire. */
+	total = dssh_rec_wire_len_algs(c->tx.rec_cipher, c->tx.rec_mac, hlen + blen);
 	count(&c->tx, total);
 	c->total_bytes_out += total;
 	c->total_pkts_out++;
@@ -192,6 +196,8 @@ read_record(struct dssh_conn *c, const uint8_t **payload, size_t *len)
 	if (avail < DSSH_REC_HDR + (size_t)w)
 		return DSSH_ERR_MSG_INCOMPLETE;
 	c->in_pkt_total = DSSH_REC_HDR + (size_t)w;
+	/* The peer's padding is not known here: the least it could be. */
+	c->in_pkt_wire = dssh_rec_wire_len_algs(c->rx.rec_cipher, c->rx.rec_mac, w);
 	*payload = p + DSSH_REC_HDR;
 	*len = w;
 	return 0;
@@ -267,11 +273,12 @@ void
 dssh_pkt_consume(struct dssh_conn *c)
 {
 	size_t total = c->in_pkt_total;
+	size_t wire = c->rec_offload ? c->in_pkt_wire : total;
 
 	dssh_wipe(dssh_buf_mutable_ptr(&c->in), total);
 	dssh_buf_consume(&c->in, total);
-	count(&c->rx, total);
-	c->total_bytes_in += total;
+	count(&c->rx, wire);
+	c->total_bytes_in += wire;
 	c->total_pkts_in++;
 	c->in_pkt_len = 0;
 	c->in_pkt_total = 0;

@@ -126,13 +126,35 @@ dssh_rec_check_length(const struct dssh_crypto_sa *sa, uint32_t plen)
 	return 0;
 }
 
+static size_t
+pad_for(size_t bs, bool counted, size_t len)
+{
+	size_t pad = bs - ((counted ? 4 : 0) + 1 + len) % bs;
+
+	return pad < 4 ? pad + bs : pad;
+}
+
 size_t
 dssh_rec_pad_len(const struct dssh_crypto_sa *sa, size_t len)
 {
-	size_t bs = dssh_rec_block(sa);
-	size_t pad = bs - ((length_counted(sa) ? 4 : 0) + 1 + len) % bs;
+	return pad_for(dssh_rec_block(sa), length_counted(sa), len);
+}
 
-	return pad < 4 ? pad + bs : pad;
+size_t
+dssh_rec_wire_len_algs(const struct dssh_cipher_info *cipher, const struct dssh_mac_info *mac,
+    size_t len)
+{
+	size_t bs = PLAIN_BLOCK, tag = 0;
+	bool counted = true;
+
+	if (cipher != NULL) {
+		bool etm = mac != NULL && mac->etm;
+
+		bs = cipher->block_len;
+		counted = !cipher->aead && !etm;
+		tag = cipher->aead ? cipher->tag_len : mac != NULL ? mac->mac_len : 0;
+	}
+	return 4 + 1 + len + pad_for(bs, counted, len) + tag;
 }
 
 size_t

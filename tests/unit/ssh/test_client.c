@@ -120,6 +120,7 @@ shim_open_burst(struct tc *t, int *rc)
 		/* The record header goes in place, over packet_length || padding_length. */
 		dssh_put_u32be(pkt + 1, (uint32_t)len);
 		s->packets_up++;
+		s->wire_up += wire[i];
 		shim_up_bytes(t, pkt + 1, DSSH_REC_HDR + len, rc);
 	}
 	if (fr == DSSH_ERR_INVALID_FORMAT)
@@ -179,6 +180,7 @@ shim_seal(struct tc *t, const uint8_t *payload, size_t len)
 		dssh_buf_consume_end(&t->in, wire);
 		return r;
 	}
+	s->wire_down += wire;
 	return 0;
 }
 

@@ -44,6 +44,7 @@ struct tc_shim {
 	struct dssh_buf wire;         /* client bytes not yet framed */
 	unsigned packets_up;          /* opened packets passed to the server */
 	unsigned markers_down;        /* markers taken from the server's output */
+	uint64_t wire_up, wire_down;  /* packet bytes on the client's wire, each way */
 	uint32_t error_sent;          /* code of the ERROR marker sent up, 0 none */
 	int fault;                    /* bad record from the server: DSSH_ERR_* */
 };
