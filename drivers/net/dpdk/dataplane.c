@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,8 @@
 #define DP_ARP_MIRROR 64
 #define DP_IDLE_YIELD 64
 #define DP_IDLE_SLEEP_MAX_US 250
+#define DP_INTR_AFTER 16           /* empty polls before blocking on RX interrupts */
+#define DP_INTR_WAIT_MAX_MS 100    /* longest block: the tick's chores wait that long */
 #define DP_TSO_MAX 65000          /* payload of one TSO frame (IPv4 length: 16 bits) */
 #define DP_TCP_BURST 32
 #define DP_TCP_EVENTS 64
@@ -68,6 +71,7 @@ struct dp_core_stats {
 	uint64_t rx_nonlinear;    /* multi-segment frames that could not be linearised */
 	uint64_t ring_full;
 	uint64_t idle_sleeps;     /* adaptive polling: sleeps between empty polls */
+	uint64_t intr_waits;      /* adaptive polling: blocks on RX interrupts / the bell */
 	uint64_t tx_tso;          /* TSO frames handed to the port */
 	uint64_t tx_chained;      /* frames sent as multi-segment mbufs */
 };
@@ -110,6 +114,8 @@ struct dp_core {
 	bool has_streams;         /* stream service (dsshd's SSH) on stream_ports */
 	struct dssh_impair *rx_imp, *tx_imp;   /* NULL: no impairment */
 	struct dp_streams streams;
+	bool rx_intr;             /* waits on RX interrupts and the bell when idle */
+	struct rte_epoll_event bell_ev;
 	uint64_t now_us;          /* the clock of the current poll */
 	uint64_t tcp_active, tcp_tx_held, tcp_tx_failed, tcp_echo_bytes;
 	uint8_t segbuf[DSSH_NET_FRAME_MAX];
@@ -140,6 +146,7 @@ struct dp {
 	uint16_t tx_max_segs;     /* longest mbuf chain the PMD takes */
 	uint16_t tso_mss_cut;     /* MSS reduction a PMD's TSO needs (see dp_port_setup) */
 	bool adaptive_poll;
+	bool rx_intr;             /* the port was configured with RX queue interrupts */
 	rte_spinlock_t arp_lock;  /* control lcore vs telemetry thread */
 	struct dp_arp_mirror arp[DP_ARP_MIRROR];
 };
@@ -544,14 +551,88 @@ dp_tcp_events(struct dp_core *c)
 }
 
 /*
+ * Adaptive polling on a port whose queue has RX interrupts (net_tap,
+ * net_memif, most NICs): once idle, the core blocks in the per-thread epoll
+ * on its RX interrupt and its bell (work from the control thread), until
+ * the next timer at the latest. Set up on the core's own thread, because
+ * the epoll instance is per thread.
+ */
+static void
+dp_intr_setup(struct dp_core *c)
+{
+	int ret;
+
+	c->rx_intr = false;
+	if (!c->dp->adaptive_poll || !c->dp->rx_intr || c->rx_imp != NULL || c->tx_imp != NULL)
+		return;
+	if ((ret = rte_eth_dev_rx_intr_ctl_q(c->port, c->queue, RTE_EPOLL_PER_THREAD,
+	    RTE_INTR_EVENT_ADD, NULL)) != 0) {
+		dssh_info("data core %u: no RX interrupt on queue %u (%s): sleeps when idle",
+		    c->idx, c->queue, rte_strerror(-ret));
+		return;
+	}
+	if (c->has_streams) {
+		memset(&c->bell_ev, 0, sizeof(c->bell_ev));
+		c->bell_ev.epdata.event = EPOLLIN;
+		if (rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_ADD,
+		    dp_streams_bell_fd(&c->streams), &c->bell_ev) != 0) {
+			(void)rte_eth_dev_rx_intr_ctl_q(c->port, c->queue, RTE_EPOLL_PER_THREAD,
+			    RTE_INTR_EVENT_DEL, NULL);
+			return;
+		}
+	}
+	c->rx_intr = true;
+	dssh_info("data core %u: waits on RX interrupts of queue %u when idle", c->idx, c->queue);
+}
+
+static void
+dp_intr_teardown(struct dp_core *c)
+{
+	if (!c->rx_intr)
+		return;
+	if (c->has_streams)
+		(void)rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_DEL,
+		    dp_streams_bell_fd(&c->streams), &c->bell_ev);
+	(void)rte_eth_dev_rx_intr_ctl_q(c->port, c->queue, RTE_EPOLL_PER_THREAD,
+	    RTE_INTR_EVENT_DEL, NULL);
+	c->rx_intr = false;
+}
+
+/* Blocks until a frame, work from the control thread, or wake_us. */
+static void
+dp_intr_wait(struct dp_core *c, uint64_t wake_us)
+{
+	struct rte_epoll_event ev[2];
+	uint64_t now = dp_now_us(c->dp);
+	int ms;
+
+	if (wake_us <= now + 1000)
+		return;     /* the epoll timeout counts milliseconds */
+	ms = (int)DSSH_MIN((wake_us - now) / 1000, (uint64_t)DP_INTR_WAIT_MAX_MS);
+	/* A PMD without the enable op (net_tap) signals while frames wait. */
+	(void)rte_eth_dev_rx_intr_enable(c->port, c->queue);
+	if (c->has_streams && !dp_streams_sleep(&c->streams, true)) {
+		(void)rte_eth_dev_rx_intr_disable(c->port, c->queue);
+		return;
+	}
+	c->st.intr_waits++;
+	dp_publish(c);      /* telemetry stays current while the core sleeps */
+	(void)rte_epoll_wait(RTE_EPOLL_PER_THREAD, ev, 2, ms);
+	if (c->has_streams)
+		(void)dp_streams_sleep(&c->streams, false);
+	(void)rte_eth_dev_rx_intr_disable(c->port, c->queue);
+}
+
+/*
  * Between polls that found nothing. Busy polling yields the CPU now and
- * then (a kernel peer may share the machine); adaptive polling sleeps once
- * the queue has been empty for a while, a little longer the longer it stays
+ * then (a kernel peer may share the machine); adaptive polling blocks on
+ * RX interrupts where the queue has them, and elsewhere sleeps once the
+ * queue has been empty for a while, a little longer the longer it stays
  * empty (up to DP_IDLE_SLEEP_MAX_US), so that an idle data core costs next
  * to nothing and a busy one never sleeps.
  */
 static void
-dp_idle(struct dp_core *c, unsigned *idle_run, bool work)
+dp_idle(struct dp_core *c, unsigned *idle_run, bool work, uint64_t wake_us)
 {
 	unsigned us;
 
@@ -561,7 +642,13 @@ dp_idle(struct dp_core *c, unsigned *idle_run, bool work)
 		return;
 	}
 	c->st.idle_polls++;
-	if (++*idle_run < DP_IDLE_YIELD)
+	++*idle_run;
+	if (c->rx_intr && *idle_run >= DP_INTR_AFTER) {
+		*idle_run = 0;
+		dp_intr_wait(c, wake_us);
+		return;
+	}
+	if (*idle_run < DP_IDLE_YIELD)
 		return;
 	if (!c->dp->adaptive_poll) {
 		*idle_run = 0;
@@ -591,6 +678,7 @@ dp_core_loop(void *arg)
 	    c->port, c->queue, dp->adaptive_poll ? "adaptive" : "busy");
 	(void)dssh_net_start(c->net, now);
 	dp_tx_flush(c);
+	dp_intr_setup(c);
 	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
 		uint16_t n;
 
@@ -654,8 +742,10 @@ dp_core_loop(void *arg)
 		}
 		work = work || c->ntx > 0;
 		dp_tx_flush(c);
-		dp_idle(c, &idle_run, work);
+		/* Blocking waits for the next TCP timer; ticks may run late then. */
+		dp_idle(c, &idle_run, work, tcp_next);
 	}
+	dp_intr_teardown(c);
 	if (c->has_streams) {
 		dp_streams_fini(&c->streams, c->now_us);
 		dp_tcp_output(c, c->now_us / 1000);   /* the resets */
@@ -739,7 +829,7 @@ dp_log_link(struct dp *dp, int *last)
 	X(tx_icmp6_echo_reply) X(tx_icmp6_unreach) X(drops)
 #define DP_CORE_FIELDS(X) \
 	X(busy_polls) X(idle_polls) X(tx_queue_full) X(tx_no_mbuf) X(rx_nonlinear) X(ring_full) \
-	X(idle_sleeps) X(tx_tso) X(tx_chained)
+	X(idle_sleeps) X(intr_waits) X(tx_tso) X(tx_chained)
 #define DP_TCP_FIELDS(X) \
 	X(tcp_conns_opened) X(tcp_conns_closed) X(tcp_conns_reset) X(tcp_conns_timedout) \
 	X(tcp_conns_active) X(tcp_in_segs) X(tcp_out_segs) X(tcp_retransmits) \
@@ -1039,10 +1129,20 @@ dp_port_setup(struct dp *dp, const struct dssh_dpdk_conf *conf)
 	    dp->tso ? "in use (multi-segment mbufs)" :
 	    (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) ? "offered, not used" :
 	    "not offered: software segmentation");
-	if ((ret = rte_eth_dev_configure(dp->port, nq, nq, &pc)) != 0) {
+	/* Adaptive polling blocks on RX interrupts where the PMD has them;
+	 * a PMD that refuses them is configured again without. */
+	pc.intr_conf.rxq = dp->adaptive_poll;
+	if ((ret = rte_eth_dev_configure(dp->port, nq, nq, &pc)) != 0 && pc.intr_conf.rxq) {
+		dssh_info("port %u (%s): no RX interrupts (%s)", dp->port, info.driver_name,
+		    rte_strerror(-ret));
+		pc.intr_conf.rxq = 0;
+		ret = rte_eth_dev_configure(dp->port, nq, nq, &pc);
+	}
+	if (ret != 0) {
 		dssh_error("port %u: configure: %s", dp->port, rte_strerror(-ret));
 		return DSSH_ERR_SYSTEM;
 	}
+	dp->rx_intr = pc.intr_conf.rxq;
 	if ((ret = rte_eth_dev_adjust_nb_rx_tx_desc(dp->port, &nb_rxd, &nb_txd)) != 0)
 		return DSSH_ERR_SYSTEM;
 	for (uint16_t q = 0; q < nq; q++) {

@@ -52,6 +52,14 @@ void dp_streams_poll(struct dp_streams *ds, uint64_t now_us);
 /* Seals and opens what the events and requests of this poll left waiting. */
 void dp_streams_flush(struct dp_streams *ds, uint64_t now_us);
 bool dp_streams_dirty(const struct dp_streams *ds);
+/*
+ * Blocking for interrupts: the core's bell, an eventfd that is readable
+ * when the control thread queued work for it (or wants it parked) while it
+ * slept. dp_streams_sleep(ds, true) before blocking: false when there is
+ * work already (do not block); dp_streams_sleep(ds, false) after waking.
+ */
+int dp_streams_bell_fd(const struct dp_streams *ds);
+bool dp_streams_sleep(struct dp_streams *ds, bool on);
 /* Data core stopping: every connection it owns is reset and let go. */
 void dp_streams_fini(struct dp_streams *ds, uint64_t now_us);
 

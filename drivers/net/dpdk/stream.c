@@ -87,6 +87,14 @@ struct dssh_dpdk_hub {
 	uint32_t parked;            /* atomic: data cores waiting for quiesce to end */
 	struct rte_ring *to_ctl;    /* multi-producer (data cores), single consumer */
 	struct rte_ring *to_core[HUB_MAX_CORES];   /* single producer, single consumer */
+	/*
+	 * A data core blocked waiting for RX interrupts sets asleep; whoever
+	 * queues work for it then rings its bell (an eventfd it waits on too).
+	 */
+	struct {
+		int fd;
+		uint32_t asleep;    /* atomic */
+	} bell[HUB_MAX_CORES];
 };
 
 /* ---- references ---- */
@@ -199,6 +207,9 @@ dp_hub_attach(struct dssh_dpdk_hub *hub, unsigned ncores, int socket)
 		if (hub->to_core[i] == NULL)
 			return DSSH_ERR_ALLOC;
 		hub->ncores = i + 1;
+		hub->bell[i].asleep = 0;
+		if ((hub->bell[i].fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+			return DSSH_ERR_SYSTEM;
 	}
 	/* Release: the rings exist before the control thread sees ready. */
 	__atomic_store_n(&hub->ready, 1, __ATOMIC_RELEASE);
@@ -222,6 +233,9 @@ dp_hub_detach(struct dssh_dpdk_hub *hub)
 		ring_drop_all(hub->to_core[i]);
 		rte_ring_free(hub->to_core[i]);
 		hub->to_core[i] = NULL;
+		if (hub->bell[i].fd >= 0)
+			close(hub->bell[i].fd);
+		hub->bell[i].fd = -1;
 	}
 	hub->ncores = 0;
 	ring_drop_all(hub->to_ctl);
@@ -253,6 +267,20 @@ post_ctl(struct dssh_dpdk_stream *s, uint32_t ev)
 		dssh_debug("stream hub: eventfd write: %s", strerror(errno));
 }
 
+/* Wakes data core i if it is blocked waiting for interrupts. */
+static void
+ring_bell(struct dssh_dpdk_hub *hub, unsigned i)
+{
+	uint64_t one = 1;
+
+	/* seq_cst: pairs with dp_streams_sleep's store of asleep and its
+	 * re-check of the ring and quiesce (neither side misses the other). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&hub->bell[i].asleep, __ATOMIC_SEQ_CST) &&
+	    write(hub->bell[i].fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		dssh_debug("stream hub: bell of core %u: %s", i, strerror(errno));
+}
+
 /* Control → data core. */
 static void
 post_core(struct dssh_dpdk_stream *s, uint32_t req)
@@ -266,7 +294,9 @@ post_core(struct dssh_dpdk_stream *s, uint32_t req)
 	    rte_ring_sp_enqueue(hub->to_core[s->info.core], s) != 0) {
 		/* The data plane is gone: nobody will serve the request. */
 		stream_unref(s);
+		return;
 	}
+	ring_bell(hub, s->info.core);
 }
 
 unsigned
@@ -318,6 +348,8 @@ dssh_dpdk_hub_quiesce(struct dssh_dpdk_hub *hub, bool on)
 	if (!__atomic_load_n(&hub->ready, __ATOMIC_ACQUIRE))
 		return;
 	__atomic_store_n(&hub->quiesce, 1, __ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < hub->ncores; i++)
+		ring_bell(hub, i);
 	deadline = rte_get_timer_cycles() + rte_get_timer_hz() / 10;
 	while (__atomic_load_n(&hub->parked, __ATOMIC_SEQ_CST) < hub->ncores) {
 		if (rte_get_timer_cycles() > deadline) {
@@ -1137,6 +1169,34 @@ bool
 dp_streams_pending(const struct dp_streams *ds)
 {
 	return rte_ring_count(ds->hub->to_core[ds->core]) > 0;
+}
+
+int
+dp_streams_bell_fd(const struct dp_streams *ds)
+{
+	return ds->hub->bell[ds->core].fd;
+}
+
+bool
+dp_streams_sleep(struct dp_streams *ds, bool on)
+{
+	struct dssh_dpdk_hub *hub = ds->hub;
+	uint64_t v;
+
+	if (!on) {
+		__atomic_store_n(&hub->bell[ds->core].asleep, 0, __ATOMIC_SEQ_CST);
+		if (read(hub->bell[ds->core].fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			dssh_debug("stream hub: bell of core %u: %s", ds->core, strerror(errno));
+		return true;
+	}
+	__atomic_store_n(&hub->bell[ds->core].asleep, 1, __ATOMIC_SEQ_CST);
+	/* Work queued before asleep was seen: do not block. */
+	if (dp_streams_pending(ds) || dp_streams_dirty(ds) ||
+	    __atomic_load_n(&hub->quiesce, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&hub->bell[ds->core].asleep, 0, __ATOMIC_SEQ_CST);
+		return false;
+	}
+	return true;
 }
 
 void
