@@ -10,11 +10,16 @@
 #include "dssh_log.h"
 #include "dssh_util.h"
 
+/*
+ * glibc's explicit_bzero is its vectorised memset behind a compiler
+ * barrier: the same guarantee as OPENSSL_cleanse at several times the
+ * speed, which matters because every opened packet's plaintext is wiped.
+ */
 void
 dssh_wipe(void *p, size_t n)
 {
 	if (p != NULL && n > 0)
-		OPENSSL_cleanse(p, n);
+		explicit_bzero(p, n);
 }
 
 void
