@@ -24,6 +24,7 @@
 #if DSSH_HAVE_DPDK
 #include <rte_eal.h>
 
+#include "dssh_cryptodev.h"
 #include "dssh_dpdk.h"
 #endif
 
@@ -207,6 +208,15 @@ write_pidfile(const char *path)
 #define DP_MAX_STREAMS 1024
 /* Per direction per connection: a few SSH packets of 32 KiB in flight. */
 #define DP_STREAM_PIPE (512u * 1024)
+/*
+ * CryptoEngine cryptodev: sessions per queue pair. A connection holds two
+ * SAs on the data core that owns it (four for a moment while it rekeys) and
+ * any core may own all DP_MAX_STREAMS connections (RSS); the control
+ * thread's SAs are those of its kernel-socket connections.
+ */
+#define DP_CRYPTO_SESSIONS (2 * DP_MAX_STREAMS + 256)
+
+enum { DP_STARTING, DP_READY, DP_FAILED };
 
 struct dataplane {
 	struct dssh_dpdk_conf conf;
@@ -214,7 +224,67 @@ struct dataplane {
 	pthread_t thread;
 	volatile int stop;
 	int result;
+	/* CryptoEngine cryptodev: the control thread's engine, made on the data
+	 * plane's thread once its EAL is up; the main thread waits for state. */
+	bool packet_layer;
+	struct dssh_crypto_engine *ctl_engine;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int state;
 };
+
+static void
+dataplane_set_state(struct dataplane *dp, int state)
+{
+	pthread_mutex_lock(&dp->lock);
+	if (dp->state == DP_STARTING)
+		dp->state = state;
+	pthread_cond_broadcast(&dp->cond);
+	pthread_mutex_unlock(&dp->lock);
+}
+
+/*
+ * CryptoEngine cryptodev with DataPlane dpdk: one EAL, the data plane's,
+ * which probes the crypto vdev(s) of DpdkArgs with the port. Its first
+ * crypto device gets a queue pair and a session pool for each data core's
+ * engine and one for the control thread's (made here), so no lock is taken
+ * on any of them.
+ */
+static int
+dataplane_on_eal(void *arg, enum dssh_dpdk_eal_event ev, unsigned ncores)
+{
+	struct dataplane *dp = arg;
+	struct dssh_crypto_engine_conf ec = { .socket_id = -1 };
+	int r;
+
+	switch (ev) {
+	case DSSH_DPDK_EAL_UP:
+		if ((r = dssh_cryptodev_setup(NULL, (dp->packet_layer ? ncores : 0) + 1,
+		    DP_CRYPTO_SESSIONS)) != 0)
+			return r;
+		if ((r = dssh_crypto_engine_create("cryptodev", &ec, &dp->ctl_engine)) != 0) {
+			dssh_error("CryptoEngine cryptodev: the control thread's engine: %s",
+			    dssh_err_str(r));
+			return r;
+		}
+		return 0;
+	case DSSH_DPDK_RUNNING:
+		dataplane_set_state(dp, DP_READY);
+		return 0;
+	case DSSH_DPDK_EAL_DOWN:
+		/* READY: the main thread owned the engine and freed it before
+		 * it stopped the data plane. Otherwise it never saw it. */
+		pthread_mutex_lock(&dp->lock);
+		if (dp->state != DP_READY) {
+			dssh_crypto_engine_free(dp->ctl_engine);
+			dp->ctl_engine = NULL;
+		}
+		pthread_mutex_unlock(&dp->lock);
+		dssh_cryptodev_close();
+		return 0;
+	}
+	return 0;
+}
 
 static void *
 dataplane_thread(void *arg)
@@ -222,9 +292,13 @@ dataplane_thread(void *arg)
 	struct dataplane *dp = arg;
 
 	dp->result = dssh_dpdk_dataplane_run(&dp->conf, &dp->stop);
-	if (dp->result != 0)
+	if (dp->result != 0 && dp->conf.on_eal != NULL)
+		dssh_error("DPDK data plane could not run (%s, see above)",
+		    dssh_err_str(dp->result));
+	else if (dp->result != 0)
 		dssh_error("DPDK data plane could not run (%s, see above): serving on kernel "
 		    "sockets only", dssh_err_str(dp->result));
+	dataplane_set_state(dp, DP_FAILED);
 	return NULL;
 }
 
@@ -241,6 +315,9 @@ dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 	sigset_t set;
 
 	memset(dp, 0, sizeof(*dp));
+	pthread_mutex_init(&dp->lock, NULL);
+	pthread_cond_init(&dp->cond, NULL);
+	dp->state = DP_STARTING;
 	if (cfg->data_prefixlen < 0 || cfg->data_address == NULL) {
 		dssh_error("DataPlane dpdk needs DataAddress a.b.c.d/len");
 		return DSSH_ERR_CONFIG;
@@ -268,6 +345,11 @@ dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 	if (cfg->data_crypto_control != 1 &&
 	    dssh_dpdk_hub_set_packet_layer(dp->hub, cfg->crypto_engine) != 0)
 		return DSSH_ERR_CONFIG;
+	dp->packet_layer = cfg->data_crypto_control != 1;
+	if (cfg->crypto_engine != NULL && strcmp(cfg->crypto_engine, "cryptodev") == 0) {
+		dp->conf.on_eal = dataplane_on_eal;
+		dp->conf.on_eal_arg = dp;
+	}
 	for (unsigned i = 0; i < cfg->nports && i < DSSH_ARRAY_SIZE(dp->conf.stream_ports); i++)
 		dp->conf.stream_ports[dp->conf.n_stream_ports++] = (uint16_t)cfg->ports[i];
 	sigemptyset(&set);
@@ -282,12 +364,30 @@ dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 	return 0;
 }
 
+/* CryptoEngine cryptodev: waits until the data plane runs; its control
+ * engine then belongs to the caller, who frees it before dataplane_stop. */
+static struct dssh_crypto_engine *
+dataplane_wait_engine(struct dataplane *dp)
+{
+	struct dssh_crypto_engine *e;
+
+	pthread_mutex_lock(&dp->lock);
+	while (dp->state == DP_STARTING)
+		pthread_cond_wait(&dp->cond, &dp->lock);
+	e = dp->state == DP_READY ? dp->ctl_engine : NULL;
+	dp->ctl_engine = NULL;
+	pthread_mutex_unlock(&dp->lock);
+	return e;
+}
+
 static int
 dataplane_stop(struct dataplane *dp)
 {
 	dp->stop = 1;
 	pthread_join(dp->thread, NULL);
 	dssh_dpdk_hub_free(dp->hub);
+	pthread_cond_destroy(&dp->cond);
+	pthread_mutex_destroy(&dp->lock);
 	return dp->result;
 }
 #endif
@@ -422,23 +522,27 @@ main(int argc, char **argv)
 			cfg.ports[cfg.nports++] = ports[i];
 	}
 	struct dssh_crypto_engine_conf econf = { .socket_id = -1 };
+	const char *engine_name = cfg.crypto_engine ? cfg.crypto_engine : "openssl";
+	/* cryptodev on the data plane's EAL: the engine comes up with it (after
+	 * daemon()); until then OpenSSL stands in to list the algorithms, all of
+	 * which cryptodev does too (in software where the device has no session). */
+	bool late_engine = false;
 
-	if (cfg.crypto_engine != NULL && strcmp(cfg.crypto_engine, "cryptodev") == 0) {
+	if (strcmp(engine_name, "cryptodev") == 0) {
 #if DSSH_HAVE_DPDK
 		static char devname[64];
 
 		if (cfg.data_plane == DSSH_DATA_PLANE_DPDK) {
-			fprintf(stderr, "CryptoEngine cryptodev with DataPlane dpdk: not supported yet "
-			    "(one EAL for both comes with the DPDK SSH path)\n");
-			exit(1);
+			late_engine = true;
+			engine_name = "openssl";
+		} else {
+			if (cryptodev_eal_init(&cfg, devname, sizeof(devname)) != 0)
+				exit(1);
+			econf.devargs = devname;
 		}
-		if (cryptodev_eal_init(&cfg, devname, sizeof(devname)) != 0)
-			exit(1);
-		econf.devargs = devname;
 #endif
 	}
-	if ((r = dssh_crypto_engine_create(cfg.crypto_engine ? cfg.crypto_engine : "openssl",
-	    &econf, &engine)) != 0) {
+	if ((r = dssh_crypto_engine_create(engine_name, &econf, &engine)) != 0) {
 		fprintf(stderr, "CryptoEngine %s: %s (available: %s)\n",
 		    cfg.crypto_engine ? cfg.crypto_engine : "openssl", dssh_err_str(r),
 		    dssh_crypto_engine_names());
@@ -487,8 +591,9 @@ main(int argc, char **argv)
 		.version_comment = "dssh_" DSSH_VERSION,
 		.engine = engine,
 	};
-	dssh_info("dsshd %s: crypto engine %s, kernel sockets", DSSH_VERSION,
-	    dssh_crypto_engine_name(engine));
+	if (!late_engine)
+		dssh_info("dsshd %s: crypto engine %s, kernel sockets", DSSH_VERSION,
+		    dssh_crypto_engine_name(engine));
 	if (!foreground && daemon(0, 0) != 0)
 		dssh_fatal("daemon: %s", strerror(errno));
 	write_pidfile(cfg.pid_file);
@@ -498,7 +603,24 @@ main(int argc, char **argv)
 
 		if ((r = dataplane_start(&cfg, &dp)) != 0)
 			exit(1);
+		if (late_engine) {
+			dssh_crypto_engine_free(engine);
+			if ((engine = dataplane_wait_engine(&dp)) == NULL) {
+				dssh_error("CryptoEngine cryptodev: no engine without the data plane's "
+				    "EAL and crypto device (see above)");
+				(void)dataplane_stop(&dp);
+				exit(1);
+			}
+			sshconf.engine = engine;
+			dssh_info("dsshd %s: crypto engine cryptodev on the data plane's EAL",
+			    DSSH_VERSION);
+		}
 		r = dsshd_server_run(&cfg, &sshconf, dp.hub);
+		if (late_engine) {
+			/* its DPDK memory goes with the data plane's EAL */
+			dssh_crypto_engine_free(engine);
+			engine = NULL;
+		}
 		if (dataplane_stop(&dp) != 0)
 			r = r ? r : DSSH_ERR_SYSTEM;
 #else

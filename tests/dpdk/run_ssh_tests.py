@@ -21,6 +21,13 @@ clients run (the interop harness's --dataplane af_packet server).
   offload     on net_tap (which offers TSO and checksum offloads): 32 MiB each
               way with TSO and multi-segment mbufs in use, then the same with
               DataOffload no (software checksums and segmentation)
+  cryptodev   CryptoEngine cryptodev on the data plane's EAL (DpdkArgs names
+              the crypto vdev beside the port), with crypto_aesni_mb and with
+              crypto_openssl: 16 MiB `cat` byte-exact with aes128-gcm and with
+              aes256-ctr/hmac-sha2-256-etm, sealed and opened on the data core
+              through the device (its queue pair's counters), a queue pair per
+              engine; a device with too few queue pairs, or none, is refused
+              with a clear error
 
 usage: run_ssh_tests.py --server path/to/dsshd [--tests a,b] [--impair-size 64M]
 Needs root, iproute2 and ethtool (exit 77 otherwise). Addresses are in
@@ -41,7 +48,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import dssh_harness as h  # noqa: E402
 from run_net_tests import Telemetry  # noqa: E402
 
-ALL = ("exec", "control", "concurrent", "cycles", "impair", "sigterm", "offload")
+ALL = ("exec", "control", "concurrent", "cycles", "impair", "sigterm", "offload", "cryptodev")
 CONCURRENT = 200
 CYCLES = 10000
 # Seeded and symmetric: both directions see loss, reordering, duplication
@@ -425,6 +432,96 @@ def check_rx_interrupts(srv, env, res):
               % (med * 1000))
 
 
+def cdev_server(args, name, vdev):
+    """A data-plane server with CryptoEngine cryptodev, vdev added to the
+    harness's DpdkArgs (which names the port)."""
+    h.Server.dataplane = "af_packet"
+    srv = h.Server(args.server, "dsshd", name=name, extra=["CryptoEngine cryptodev"])
+    with open(srv.config_path) as f:
+        lines = f.read().splitlines()
+    with open(srv.config_path, "w") as f:
+        for ln in lines:
+            if ln.startswith("DpdkArgs ") and vdev:
+                ln = ln[:-1] + ' --vdev=%s"' % vdev
+            f.write(ln + "\n")
+    return srv
+
+
+def cdev_stats(srv):
+    """Queue pair counters of crypto device 0 (DPDK's own telemetry)."""
+    try:
+        return tel(srv).query("/cryptodev/stats,0") or {}
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def t_cryptodev(args, env, res):
+    data = os.urandom(16 << 20)
+    modes = (("aes128-gcm", ["Ciphers=aes128-gcm@openssh.com"]),
+             ("aes256-ctr/hmac-sha2-256-etm", ["Ciphers=aes256-ctr",
+                                               "MACs=hmac-sha2-256-etm@openssh.com"]))
+    for pmd in ("crypto_aesni_mb", "crypto_openssl"):
+        srv = cdev_server(args, "dp-cdev", pmd)
+        try:
+            srv.start(timeout=40)
+            for label, opts in modes:
+                before = cdev_stats(srv).get("enqueued_count", 0)
+                r = h.ssh_run(srv, env, "cat", input=data, timeout=120, opts=opts)
+                res.check(r.returncode == 0 and r.stdout == data,
+                          "cryptodev %s %s: 16 MiB echoed byte-exact: exit=%s, %d bytes back"
+                          % (pmd, label, r.returncode, len(r.stdout)))
+                cs = cdev_stats(srv)
+                # 16 MiB both ways in packets of at most 32 KiB: over 1000 ops
+                res.check(cs.get("enqueued_count", 0) - before > 1000 and
+                          cs.get("dequeued_count") == cs.get("enqueued_count") and
+                          cs.get("enqueue_err_count", 1) == 0,
+                          "cryptodev %s %s: packets went through the device: %s"
+                          % (pmd, label, cs))
+            st = tel(srv).stats()
+            res.check(st["ssh_rx_packets"] > 1000 and st["ssh_tx_packets"] > 1000 and
+                      st["ssh_bursts"] > 0 and st["ssh_errors"] == 0,
+                      "cryptodev %s: SSH packets sealed and opened on the data core: %s"
+                      % (pmd, {k: st[k] for k in st if k.startswith("ssh_")}))
+            text = srv.log_text()
+            qps = re.findall(r"cryptodev: engine instance on \S+ \(%s\) queue pair (\d+)" % pmd,
+                             text)
+            res.check(sorted(qps) == ["0", "1"] and
+                      re.search(r"cryptodev: %s\S* \(driver %s\): 2 queue pairs" % (pmd, pmd),
+                                text) is not None,
+                      "cryptodev %s: one device, a queue pair for the data core's engine and "
+                      "one for the control thread's: %s" % (pmd, qps))
+            srv.stop()
+            text = srv.log_text()
+            done = [int(n) for n in re.findall(
+                r"cryptodev: queue pair \d+ done: (\d+) packets on the device", text)]
+            res.check(len(done) == 2 and max(done) > 2000,
+                      "cryptodev %s: clean stop, packets on the device per queue pair: %s"
+                      % (pmd, done))
+        except h.TestFailure as e:
+            res.check(False, "cryptodev %s: %s" % (pmd, e))
+        finally:
+            srv.cleanup()
+    # Refused with a clear error, no crash: too few queue pairs, no device.
+    for vdev, want in (("crypto_aesni_mb,max_nb_queue_pairs=1",
+                        r"has 1 queue pairs, 2 needed .*max_nb_queue_pairs=2"),
+                       (None, r"no crypto device: the EAL arguments \(DpdkArgs\) need one")):
+        srv = cdev_server(args, "dp-cdev-bad", vdev)
+        try:
+            try:
+                srv.start(timeout=30)
+                res.check(False, "cryptodev %s: dsshd started" % vdev)
+            except h.TestFailure:
+                pass
+            text = srv.log_text()
+            rc = srv.proc.returncode if srv.proc is not None else None
+            res.check(re.search(want, text) is not None and rc == 1 and
+                      "AddressSanitizer" not in text and "runtime error" not in text,
+                      "cryptodev %s: refused at start-up with a clear error (exit %s)"
+                      % (vdev or "without a crypto vdev", rc))
+        finally:
+            srv.cleanup()
+
+
 class Res:
     def __init__(self):
         self.failed = []
@@ -444,7 +541,8 @@ def body(args, env):
             h.skip("%s not installed" % tool)
     res = Res()
     tests = {"exec": t_exec, "control": t_control, "concurrent": t_concurrent, "cycles": t_cycles,
-             "impair": t_impair, "sigterm": t_sigterm, "offload": t_offload}
+             "impair": t_impair, "sigterm": t_sigterm, "offload": t_offload,
+             "cryptodev": t_cryptodev}
     for name in args.tests.split(","):
         h.log("== %s" % name)
         try:

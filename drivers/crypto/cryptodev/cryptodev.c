@@ -2,7 +2,10 @@
 /*
  * DPDK cryptodev engine: one engine instance owns one crypto device (named
  * by conf->devargs, e.g. "crypto_aesni_mb" or "crypto_openssl"; the first
- * device when NULL) and its queue pair 0. The caller owns the EAL: the
+ * device when NULL) and its queue pair 0; or, on a device the EAL's owner
+ * set up with dssh_cryptodev_setup(), one queue pair and session pool of
+ * its own among several instances (one per data core and the control
+ * thread: nothing shared on the data path). The caller owns the EAL: the
  * device must exist (--vdev=... or a bound QAT function) before the engine
  * is created. Sessions are per SA; ops are enqueued in bursts and completed
  * asynchronously, returned in submission order.
@@ -41,11 +44,21 @@
  * still completes in submission order. That happens about once per 2^32
  * blocks (64 GiB).
  *
+ * Modes the device has no session for (a PMD without AES-GCM, SHA-512, ...)
+ * are not refused: an aes-ctr SA's packets all take the software path of
+ * the counter wrap below; an aes-gcm SA's go through the reference engine
+ * (OpenSSL EVP, an instance private to this one). Both inside submit(), in
+ * order with the rest; the first such SA of an instance is logged. A full
+ * session pool refuses the SA instead (logged): a pool sized too small
+ * must not hide behind software.
+ *
  * MAC checks: for HMAC the device generates the MAC and it is compared here
  * in constant time. For GCM the device verifies the tag itself (there is no
  * generate-only GCM decrypt op); a failure there is reported per op as for
  * the other engines.
  */
+#include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +68,7 @@
 
 #include <rte_cryptodev.h>
 #include <rte_crypto.h>
+#include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -62,6 +76,7 @@
 #include "chachapoly.h"
 #include "dssh_buf.h"
 #include "dssh_crypto_driver.h"
+#include "dssh_cryptodev.h"
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_util.h"
@@ -82,6 +97,7 @@ enum cdev_kind {
 	CK_CTR_ETM,       /* HMAC -etm */
 	CK_CTR_UMAC,      /* UMAC -etm: device AES-CTR, software UMAC */
 	CK_CHACHA,        /* software only */
+	CK_GCM_SW,        /* GCM without a device session: the reference engine */
 };
 
 struct cdev_sa {
@@ -95,6 +111,8 @@ struct cdev_sa {
 	EVP_MAC_CTX *sw_mac;          /* HMAC modes */
 	struct dssh_umac *umac;       /* UMAC modes: every tag */
 	struct dssh_chachapoly *chacha;
+	struct dssh_crypto_sa *sw_sa;  /* CK_GCM_SW: on the engine's sw instance */
+	bool sw_only;                  /* CTR without a device session */
 };
 
 struct cdev_pending {
@@ -106,8 +124,12 @@ struct cdev_pending {
 
 struct cdev_engine {
 	uint8_t dev_id;
-	bool started, owned;
+	uint16_t qp;
+	bool started, owned, shared, sw_logged, full_logged;
 	struct rte_mempool *sess_mp, *op_mp, *mbuf_mp;
+	struct dssh_crypto_engine *sw;       /* CK_GCM_SW SAs, made on first need */
+	uint64_t no_sess;                    /* bit cipher * 8 + mac: device has none */
+	uint64_t dev_pkts, sw_pkts;
 	struct cdev_pending ring[CDEV_INFLIGHT];
 	unsigned head, count;
 };
@@ -127,8 +149,160 @@ csa(struct dssh_crypto_sa *sa)
 static unsigned cdev_instances;
 /* Devices owned by an engine instance: one instance configures and starts
  * its device (a core wanting its own queue uses its own device, e.g.
- * --vdev crypto_aesni_mb0 --vdev crypto_aesni_mb1). */
+ * --vdev crypto_aesni_mb0 --vdev crypto_aesni_mb1), unless the device was
+ * set up for sharing (below). */
 static uint64_t cdev_in_use;
+
+/*
+ * The device set up by dssh_cryptodev_setup(): a queue pair and a session
+ * pool per engine instance. Set up and closed by the EAL's owner while no
+ * instance uses it; the claim bits are the only state instances share.
+ */
+#define CDEV_MAX_QPS 64u
+static struct {
+	int dev;                          /* -1: none */
+	unsigned nb_qps, sessions;
+	uint64_t qp_used;                 /* bit per claimed queue pair (atomic) */
+	struct rte_mempool *sess_mp[CDEV_MAX_QPS];
+} cdev_shared = { .dev = -1 };
+
+int
+dssh_cryptodev_setup(const char *name, unsigned nb_qps, unsigned sessions)
+{
+	struct rte_cryptodev_config dconf;
+	struct rte_cryptodev_qp_conf qconf;
+	struct rte_cryptodev_info info;
+	char pname[RTE_MEMPOOL_NAMESIZE];
+	const char *dname;
+	int dev, socket = (int)rte_socket_id();
+	unsigned q;
+
+	if (cdev_shared.dev >= 0 || nb_qps == 0 || nb_qps > CDEV_MAX_QPS || sessions == 0)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	if (rte_cryptodev_count() == 0) {
+		dssh_error("cryptodev: no crypto device: the EAL arguments (DpdkArgs) need one, "
+		    "e.g. --vdev=crypto_aesni_mb0 or --vdev=crypto_openssl0");
+		return DSSH_ERR_NOT_FOUND;
+	}
+	dev = name != NULL ? rte_cryptodev_get_dev_id(name) : 0;
+	if (dev < 0 || dev >= 64) {
+		dssh_error("cryptodev: no crypto device named %s", name);
+		return DSSH_ERR_NOT_FOUND;
+	}
+	if ((__atomic_fetch_or(&cdev_in_use, UINT64_C(1) << dev, __ATOMIC_ACQ_REL) &
+	    (UINT64_C(1) << dev)) != 0) {
+		dssh_error("cryptodev: device %d is already owned by an engine instance", dev);
+		return DSSH_ERR_BUSY;
+	}
+	dname = rte_cryptodev_name_get((uint8_t)dev);
+	rte_cryptodev_info_get((uint8_t)dev, &info);
+	if (info.max_nb_queue_pairs < nb_qps) {
+		dssh_error("cryptodev: %s (%s) has %u queue pairs, %u needed (one per data core "
+		    "and one for the control thread): add max_nb_queue_pairs=%u to its --vdev",
+		    dname, info.driver_name, info.max_nb_queue_pairs, nb_qps, nb_qps);
+		goto fail_config;
+	}
+	if (info.sym.max_nb_sessions != 0 && info.sym.max_nb_sessions < nb_qps * sessions) {
+		dssh_error("cryptodev: %s (%s) has %u sessions, %u needed (%u per queue pair)",
+		    dname, info.driver_name, info.sym.max_nb_sessions, nb_qps * sessions, sessions);
+		goto fail_config;
+	}
+	memset(&dconf, 0, sizeof(dconf));
+	dconf.socket_id = socket;
+	dconf.nb_queue_pairs = (uint16_t)nb_qps;
+	if (rte_cryptodev_configure((uint8_t)dev, &dconf) < 0) {
+		dssh_error("cryptodev: cannot configure %s (%s) with %u queue pairs", dname,
+		    info.driver_name, nb_qps);
+		goto fail_config;
+	}
+	cdev_shared.dev = dev;
+	cdev_shared.nb_qps = nb_qps;
+	cdev_shared.sessions = sessions;
+	for (q = 0; q < nb_qps; q++) {
+		snprintf(pname, sizeof(pname), "dssh_cq%d_%u", dev, q);
+		cdev_shared.sess_mp[q] = rte_cryptodev_sym_session_pool_create(pname, sessions,
+		    rte_cryptodev_sym_get_private_session_size((uint8_t)dev), 0, 0, socket);
+		if (cdev_shared.sess_mp[q] == NULL) {
+			dssh_error("cryptodev: %s: no memory for %u sessions of queue pair %u (%s)",
+			    dname, sessions, q, rte_strerror(rte_errno));
+			goto fail;
+		}
+		memset(&qconf, 0, sizeof(qconf));
+		qconf.nb_descriptors = CDEV_DESC;
+		qconf.mp_session = cdev_shared.sess_mp[q];
+		if (rte_cryptodev_queue_pair_setup((uint8_t)dev, (uint16_t)q, &qconf, socket) < 0) {
+			dssh_error("cryptodev: %s: queue pair %u setup failed", dname, q);
+			goto fail;
+		}
+	}
+	if (rte_cryptodev_start((uint8_t)dev) < 0) {
+		dssh_error("cryptodev: cannot start %s (%s)", dname, info.driver_name);
+		goto fail;
+	}
+	dssh_info("cryptodev: %s (driver %s): %u queue pairs, one per engine instance, "
+	    "%u sessions each (%u KiB)", dname, info.driver_name, nb_qps, sessions,
+	    (unsigned)((uint64_t)sessions * cdev_shared.sess_mp[0]->elt_size / 1024));
+	return 0;
+ fail:
+	for (q = 0; q < nb_qps; q++) {
+		rte_mempool_free(cdev_shared.sess_mp[q]);
+		cdev_shared.sess_mp[q] = NULL;
+	}
+	cdev_shared.dev = -1;
+ fail_config:
+	__atomic_fetch_and(&cdev_in_use, ~(UINT64_C(1) << dev), __ATOMIC_ACQ_REL);
+	return DSSH_ERR_CONFIG;
+}
+
+void
+dssh_cryptodev_close(void)
+{
+	int dev = cdev_shared.dev;
+
+	if (dev < 0)
+		return;
+	if (__atomic_load_n(&cdev_shared.qp_used, __ATOMIC_ACQUIRE) != 0) {
+		/* an instance still holds a queue: leave it all to the EAL */
+		dssh_error("cryptodev: device %d closed with engine instances on it", dev);
+		return;
+	}
+	rte_cryptodev_stop((uint8_t)dev);
+	(void)rte_cryptodev_close((uint8_t)dev);
+	for (unsigned q = 0; q < cdev_shared.nb_qps; q++) {
+		rte_mempool_free(cdev_shared.sess_mp[q]);
+		cdev_shared.sess_mp[q] = NULL;
+	}
+	cdev_shared.dev = -1;
+	__atomic_fetch_and(&cdev_in_use, ~(UINT64_C(1) << dev), __ATOMIC_ACQ_REL);
+}
+
+/* A free queue pair of the shared device, or -1. */
+static int
+cdev_claim_qp(void)
+{
+	uint64_t used = __atomic_load_n(&cdev_shared.qp_used, __ATOMIC_ACQUIRE);
+	unsigned q;
+
+	do {
+		for (q = 0; q < cdev_shared.nb_qps && (used & (UINT64_C(1) << q)) != 0; q++)
+			;
+		if (q == cdev_shared.nb_qps)
+			return -1;
+	} while (!__atomic_compare_exchange_n(&cdev_shared.qp_used, &used,
+	    used | (UINT64_C(1) << q), false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	return (int)q;
+}
+
+static void
+cdev_release(struct cdev_engine *ce)
+{
+	if (ce->shared)
+		__atomic_fetch_and(&cdev_shared.qp_used, ~(UINT64_C(1) << ce->qp), __ATOMIC_ACQ_REL);
+	else if (ce->owned)
+		__atomic_fetch_and(&cdev_in_use, ~(UINT64_C(1) << ce->dev_id), __ATOMIC_ACQ_REL);
+	if (!ce->shared)
+		rte_mempool_free(ce->sess_mp);
+}
 
 static int
 cdev_engine_init(struct dssh_crypto_engine *e, const struct dssh_crypto_engine_conf *conf)
@@ -139,29 +313,44 @@ cdev_engine_init(struct dssh_crypto_engine *e, const struct dssh_crypto_engine_c
 	struct rte_cryptodev_info info;
 	char name[RTE_MEMPOOL_NAMESIZE];
 	unsigned inst = __atomic_fetch_add(&cdev_instances, 1, __ATOMIC_RELAXED);
-	int dev, socket = conf && conf->socket_id >= 0 ? conf->socket_id : SOCKET_ID_ANY;
+	int dev, q, socket = conf && conf->socket_id >= 0 ? conf->socket_id : SOCKET_ID_ANY;
 	int r = DSSH_ERR_UNSUPPORTED;
 
 	if (rte_cryptodev_count() == 0) {
 		dssh_error("cryptodev: no crypto device (is the EAL up with a crypto vdev?)");
 		return DSSH_ERR_UNSUPPORTED;
 	}
-	dev = conf && conf->devargs ? rte_cryptodev_get_dev_id(conf->devargs) : 0;
+	dev = conf && conf->devargs ? rte_cryptodev_get_dev_id(conf->devargs) :
+	    cdev_shared.dev >= 0 ? cdev_shared.dev : 0;
 	if (dev < 0) {
 		dssh_error("cryptodev: no device named %s", conf->devargs);
 		return DSSH_ERR_NOT_FOUND;
 	}
-	if (dev >= 64 || (__atomic_fetch_or(&cdev_in_use, UINT64_C(1) << dev, __ATOMIC_ACQ_REL) &
-	    (UINT64_C(1) << dev)) != 0) {
-		dssh_error("cryptodev: device %d is already owned by another engine instance", dev);
-		return DSSH_ERR_BUSY;
+	rte_cryptodev_info_get((uint8_t)dev, &info);
+	if (dev == cdev_shared.dev) {
+		if ((q = cdev_claim_qp()) < 0) {
+			dssh_error("cryptodev: all %u queue pairs of %s are taken (one per engine "
+			    "instance: each data core and the control thread)", cdev_shared.nb_qps,
+			    rte_cryptodev_name_get((uint8_t)dev));
+			return DSSH_ERR_BUSY;
+		}
+		ce->dev_id = (uint8_t)dev;
+		ce->qp = (uint16_t)q;
+		ce->shared = true;
+		ce->sess_mp = cdev_shared.sess_mp[q];
+	} else {
+		if (dev >= 64 || (__atomic_fetch_or(&cdev_in_use, UINT64_C(1) << dev,
+		    __ATOMIC_ACQ_REL) & (UINT64_C(1) << dev)) != 0) {
+			dssh_error("cryptodev: device %d is already owned by another engine instance",
+			    dev);
+			return DSSH_ERR_BUSY;
+		}
+		ce->dev_id = (uint8_t)dev;
+		ce->owned = true;
+		snprintf(name, sizeof(name), "dssh_cs%u", inst);
+		ce->sess_mp = rte_cryptodev_sym_session_pool_create(name, 1024,
+		    rte_cryptodev_sym_get_private_session_size(ce->dev_id), 0, 0, socket);
 	}
-	ce->dev_id = (uint8_t)dev;
-	ce->owned = true;
-	rte_cryptodev_info_get(ce->dev_id, &info);
-	snprintf(name, sizeof(name), "dssh_cs%u", inst);
-	ce->sess_mp = rte_cryptodev_sym_session_pool_create(name, 1024,
-	    rte_cryptodev_sym_get_private_session_size(ce->dev_id), 0, 0, socket);
 	snprintf(name, sizeof(name), "dssh_co%u", inst);
 	ce->op_mp = rte_crypto_op_pool_create(name, RTE_CRYPTO_OP_TYPE_SYMMETRIC,
 	    2 * CDEV_INFLIGHT, 0, CDEV_PRIV, socket);
@@ -169,8 +358,15 @@ cdev_engine_init(struct dssh_crypto_engine *e, const struct dssh_crypto_engine_c
 	ce->mbuf_mp = rte_pktmbuf_pool_create(name, 2 * CDEV_INFLIGHT, 0, 0,
 	    CDEV_MBUF_ROOM, socket);
 	if (ce->sess_mp == NULL || ce->op_mp == NULL || ce->mbuf_mp == NULL) {
+		dssh_error("cryptodev: no DPDK memory for an engine instance's pools (%s)",
+		    rte_strerror(rte_errno));
 		r = DSSH_ERR_ALLOC;
 		goto fail;
+	}
+	if (ce->shared) {
+		dssh_info("cryptodev: engine instance on %s (%s) queue pair %u",
+		    rte_cryptodev_name_get(ce->dev_id), info.driver_name, ce->qp);
+		return 0;
 	}
 	memset(&dconf, 0, sizeof(dconf));
 	dconf.socket_id = socket == SOCKET_ID_ANY ? (int)rte_socket_id() : socket;
@@ -191,9 +387,7 @@ cdev_engine_init(struct dssh_crypto_engine *e, const struct dssh_crypto_engine_c
  fail:
 	rte_mempool_free(ce->mbuf_mp);
 	rte_mempool_free(ce->op_mp);
-	rte_mempool_free(ce->sess_mp);
-	if (ce->owned)
-		__atomic_fetch_and(&cdev_in_use, ~(UINT64_C(1) << ce->dev_id), __ATOMIC_ACQ_REL);
+	cdev_release(ce);
 	memset(ce, 0, sizeof(*ce));
 	return r;
 }
@@ -213,13 +407,15 @@ cdev_engine_fini(struct dssh_crypto_engine *e)
 			ce->count--;
 		}
 	}
+	if (ce->shared)
+		dssh_info("cryptodev: queue pair %u done: %" PRIu64 " packets on the device, %"
+		    PRIu64 " in software", ce->qp, ce->dev_pkts, ce->sw_pkts);
 	if (ce->started)
 		rte_cryptodev_stop(ce->dev_id);
 	rte_mempool_free(ce->mbuf_mp);
 	rte_mempool_free(ce->op_mp);
-	rte_mempool_free(ce->sess_mp);
-	if (ce->owned)
-		__atomic_fetch_and(&cdev_in_use, ~(UINT64_C(1) << ce->dev_id), __ATOMIC_ACQ_REL);
+	cdev_release(ce);
+	dssh_crypto_engine_free(ce->sw);
 	memset(ce, 0, sizeof(*ce));
 }
 
@@ -235,7 +431,31 @@ cdev_sa_fini(struct dssh_crypto_sa *sa)
 	EVP_MAC_CTX_free(s->sw_mac);
 	dssh_umac_free(s->umac);
 	dssh_chachapoly_free(s->chacha);
+	dssh_crypto_sa_free(s->sw_sa);
 	dssh_wipe(s, sizeof(*s));
+}
+
+/* No device session for this mode: software (see top of file). */
+static int
+cdev_sw_sa(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
+{
+	struct cdev_sa *s = csa(sa);
+	struct cdev_engine *ce = ceng(sa->engine);
+	int r;
+
+	if (!ce->sw_logged)
+		dssh_info("cryptodev: %s has no session for %s/%s: its packets are sealed and "
+		    "opened in software (OpenSSL)", rte_cryptodev_name_get(ce->dev_id),
+		    sa->cipher->name, sa->mac->name);
+	ce->sw_logged = true;
+	if (s->kind != CK_GCM) {
+		s->sw_only = true;        /* the CTR wrap's path, every packet */
+		return 0;
+	}
+	if (ce->sw == NULL && (r = dssh_crypto_engine_create("openssl", NULL, &ce->sw)) != 0)
+		return r;
+	s->kind = CK_GCM_SW;
+	return dssh_crypto_sa_new(ce->sw, keys, sa->dir, &s->sw_sa);
 }
 
 static int
@@ -249,6 +469,7 @@ cdev_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
 	EVP_MAC *mac = NULL;
 	OSSL_PARAM params[2];
 	const EVP_CIPHER *ctr;
+	uint64_t nosess;
 	int r = DSSH_ERR_UNSUPPORTED;
 
 	memset(x, 0, sizeof(x));
@@ -354,12 +575,30 @@ cdev_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
 	default:
 		return DSSH_ERR_UNSUPPORTED;
 	}
-	if ((s->sess = rte_cryptodev_sym_session_create(ce->dev_id, x, ce->sess_mp)) == NULL) {
+	nosess = UINT64_C(1) << ((sa->cipher->id & 7) * 8 + (sa->mac->id & 7));
+	if ((ce->no_sess & nosess) == 0) {
+		/* (once the device said no, it is not asked, nor logged, again) */
+		if ((s->sess = rte_cryptodev_sym_session_create(ce->dev_id, x,
+		    ce->sess_mp)) != NULL) {
+			ce->full_logged = false;
+			return 0;
+		}
+		if (rte_errno == ENOMEM) {
+			/* every session of this instance's pool is in use */
+			if (!ce->full_logged)
+				dssh_error("cryptodev: %s queue pair %u: all %u sessions in use (two "
+				    "per connection): new keys refused", rte_cryptodev_name_get(ce->dev_id),
+				    ce->qp, ce->sess_mp->size);
+			ce->full_logged = true;
+			r = DSSH_ERR_ALLOC;
+			goto fail;
+		}
 		dssh_debug("cryptodev: device %u has no session for %s/%s", ce->dev_id,
 		    sa->cipher->name, sa->mac->name);
-		r = DSSH_ERR_UNSUPPORTED;
-		goto fail;
+		ce->no_sess |= nosess;
 	}
+	if ((r = cdev_sw_sa(sa, keys)) != 0)
+		goto fail;
 	return 0;
  fail:
 	EVP_MAC_free(mac);
@@ -462,11 +701,21 @@ build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p,
 	uint8_t *d, *iv;
 	int r;
 
+	if (s->kind == CK_GCM_SW) {
+		struct dssh_crypto_op o = *op, *po = &o;
+
+		o.sa = s->sw_sa;
+		(void)dssh_crypto_process(ce->sw, &po, 1);
+		op->status = o.status;
+		ce->sw_pkts++;
+		return 0;
+	}
 	if ((r = op_check(op)) != 0) {
 		op->status = r;
 		return 0;
 	}
 	if (s->kind == CK_CHACHA) {
+		ce->sw_pkts++;
 		/* software, finished here (see top of file) */
 		op->status = seal ? dssh_chachapoly_seal(s->chacha, op->seq, op->pkt, len) :
 		    dssh_chachapoly_open(s->chacha, op->seq, op->pkt, len);
@@ -477,11 +726,13 @@ build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p,
 	if (s->kind != CK_GCM) {
 		off = s->kind == CK_CTR_HMAC ? 0 : 4;
 		nblk = (len - off) / 16;
-		if ((uint64_t)dssh_get_u32be(s->ctr + 12) + nblk > UINT32_MAX + (uint64_t)1) {
+		if (s->sw_only ||
+		    (uint64_t)dssh_get_u32be(s->ctr + 12) + nblk > UINT32_MAX + (uint64_t)1) {
 			uint8_t civ[16];
 
 			memcpy(civ, s->ctr, 16);
 			dssh_crypto_ctr_add(s->ctr, nblk);
+			ce->sw_pkts++;
 			op->status = sw_ctr_mac(sa, op, civ);
 			if (op->status != 0 && !seal)
 				dssh_wipe(op->pkt, len);
@@ -549,6 +800,7 @@ build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p,
  out:
 	p->cop = cop;
 	p->m = m;
+	ce->dev_pkts++;
 	return 1;
 }
 
@@ -596,7 +848,7 @@ cdev_poll(struct cdev_engine *ce)
 	uint16_t n, i;
 
 	do {
-		n = rte_cryptodev_dequeue_burst(ce->dev_id, 0, cops, 32);
+		n = rte_cryptodev_dequeue_burst(ce->dev_id, ce->qp, cops, 32);
 		for (i = 0; i < n; i++) {
 			uint32_t idx = *rte_crypto_op_ctod_offset(cops[i], uint32_t *, CDEV_IDX_OFF);
 
@@ -628,7 +880,7 @@ cdev_submit(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsigned 
 	}
 	/* in flight never exceeds the descriptors, so this drains quickly */
 	while (sent < k) {
-		q = rte_cryptodev_enqueue_burst(ce->dev_id, 0, cops + sent, (uint16_t)(k - sent));
+		q = rte_cryptodev_enqueue_burst(ce->dev_id, ce->qp, cops + sent, (uint16_t)(k - sent));
 		sent += q;
 		if (sent < k)
 			cdev_poll(ce);
@@ -659,6 +911,9 @@ cdev_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
 	uint8_t blk[16];
 	int ol = 0;
 
+	if (s->kind == CK_GCM_SW)
+		return dssh_crypto_sa_peek_length(s->sw_sa, seq, wire,
+		    dssh_crypto_sa_length_bytes(s->sw_sa), packet_length);
 	if (s->kind == CK_CHACHA)
 		return dssh_chachapoly_length(s->chacha, seq, wire, packet_length);
 	if (s->kind != CK_CTR_HMAC) {

@@ -1225,7 +1225,7 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 	char *argv[DP_MAX_ARGS + 1];
 	int argc = 0, ret, r = DSSH_ERR_INTERNAL, link = -1;
 	struct dp dp;
-	bool eal = false, port_found = false, port_started = false;
+	bool eal = false, port_found = false, port_started = false, hooked = false;
 	unsigned lcore, i;
 	struct rte_ether_addr ea;
 	uint64_t next_link = 0;
@@ -1265,6 +1265,11 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 		    rte_lcore_count());
 		goto out;
 	}
+	/* The caller's devices (a crypto device for the cores' engines). */
+	hooked = conf->on_eal != NULL;
+	if (hooked && (r = conf->on_eal(conf->on_eal_arg, DSSH_DPDK_EAL_UP, dp.ncores)) != 0)
+		goto out;
+	r = DSSH_ERR_CONFIG;
 	if (rte_eth_dev_count_avail() == 0) {
 		dssh_error("no Ethernet port (give one with --vdev= or a PCI device)");
 		goto out;
@@ -1413,6 +1418,8 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 			r = DSSH_ERR_SYSTEM;
 			*stop = 1;
 		}
+	if (hooked && !*stop)
+		(void)conf->on_eal(conf->on_eal_arg, DSSH_DPDK_RUNNING, dp.ncores);
 	while (!*stop) {
 		uint64_t now = dp_now_ms(&dp);
 
@@ -1456,6 +1463,9 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 		dssh_error("port %u close: %s", dp.port, rte_strerror(-ret));
 	if (dp.cores != NULL) {
 		for (i = 0; i < dp.ncores; i++) {
+			/* a core that never ran still has its engine (and stage) */
+			if (dp.cores[i].streams.engine != NULL)
+				dp_streams_fini(&dp.cores[i].streams, 0);
 			dssh_impair_free(dp.cores[i].rx_imp);
 			dssh_impair_free(dp.cores[i].tx_imp);
 			dssh_net_ctx_free(dp.cores[i].net);
@@ -1466,6 +1476,8 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 		rte_free(dp.cores);
 	}
 	rte_mempool_free(dp.mp);
+	if (hooked)
+		(void)conf->on_eal(conf->on_eal_arg, DSSH_DPDK_EAL_DOWN, dp.ncores);
 	if (eal) {
 		char rundir[PATH_MAX];
 

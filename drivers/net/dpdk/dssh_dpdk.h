@@ -18,6 +18,13 @@
 
 struct dssh_dpdk_hub;
 
+/* Points in the data plane's life that its caller may hook (on_eal). */
+enum dssh_dpdk_eal_event {
+	DSSH_DPDK_EAL_UP,         /* rte_eal_init done, no data core engine made yet */
+	DSSH_DPDK_RUNNING,        /* the data cores run */
+	DSSH_DPDK_EAL_DOWN,       /* the data cores stopped, before rte_eal_cleanup */
+};
+
 struct dssh_dpdk_conf {
 	/* EAL arguments, whitespace separated, e.g.
 	 * "--no-pci --no-huge -m 256 --vdev=net_tap0,iface=dtap0". Added when
@@ -61,6 +68,15 @@ struct dssh_dpdk_conf {
 	 * delay, and for operators reproducing bad networks.
 	 */
 	struct dssh_impair_conf impair;
+	/*
+	 * Optional, called on the data plane's thread (the EAL's main lcore)
+	 * with the number of data cores: e.g. at EAL_UP, set up a crypto device
+	 * from the EAL arguments with a queue pair for each data core's engine
+	 * (non-zero there stops the data plane); at EAL_DOWN, release what
+	 * EAL_UP made. EAL_DOWN follows EAL_UP even when RUNNING never came.
+	 */
+	int (*on_eal)(void *arg, enum dssh_dpdk_eal_event ev, unsigned n_data_cores);
+	void *on_eal_arg;
 };
 
 /*

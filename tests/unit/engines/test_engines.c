@@ -17,7 +17,11 @@
  * crypto_aesni_mb and crypto_openssl virtual devices, with an EAL started
  * here (--no-huge --no-pci). Every engine under test must handle every mode
  * (cryptodev does chacha20-poly1305 and the UMAC tag in software, see
- * drivers/crypto/cryptodev): an unsupported mode is a failure.
+ * drivers/crypto/cryptodev): an unsupported mode is a failure. A third
+ * instance runs on crypto_null, set up for sharing (dssh_cryptodev_setup:
+ * a queue pair per instance), which has a session for no SSH mode: every
+ * mode goes through the engine's software fallback. Then the shared set-up's
+ * limits: too few queue pairs, every queue pair claimed, sessions exhausted.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,6 +34,8 @@
 
 #ifdef DSSH_TEST_CRYPTODEV
 #include <rte_eal.h>
+
+#include "dssh_cryptodev.h"
 #endif
 
 #define REF "openssl"
@@ -262,7 +268,9 @@ static const char *engine_names[8];
 static size_t nengines;
 
 #ifdef DSSH_TEST_CRYPTODEV
-static const char *vdevs[] = { "crypto_aesni_mb", "crypto_openssl" };
+static const char *vdevs[] = { "crypto_aesni_mb", "crypto_openssl", "crypto_null" };
+/* set up for sharing, 2 queue pairs: engines[] holds one instance */
+#define SHARED_VDEV "crypto_null"
 #endif
 
 static void
@@ -300,6 +308,7 @@ setup_engines(void)
 	{
 		size_t i;
 
+		CHECK_EQ_INT(dssh_cryptodev_setup(SHARED_VDEV, 2, 64), 0);
 		for (i = 0; i < DSSH_ARRAY_SIZE(vdevs); i++) {
 			struct dssh_crypto_engine *e = NULL;
 
@@ -602,10 +611,20 @@ test_mixed_bursts(void)
 			mixed_round(engines[ei], engine_names[ei], round);
 		/* a burst larger than the engine's max_burst is split inside */
 #ifdef DSSH_TEST_CRYPTODEV
-		/* one engine instance per device: a second one is refused */
 		conf.devargs = engine_names[ei];
-		CHECK_EQ_INT(dssh_crypto_engine_create("cryptodev", &conf, &small), DSSH_ERR_BUSY);
-		continue;
+		if (strcmp(engine_names[ei], SHARED_VDEV) == 0) {
+			/* the second queue pair, then none is left */
+			struct dssh_crypto_engine *third = NULL;
+
+			CHECK_EQ_INT(dssh_crypto_engine_create("cryptodev", &conf, &small), 0);
+			CHECK_EQ_INT(dssh_crypto_engine_create("cryptodev", &conf, &third),
+			    DSSH_ERR_BUSY);
+		} else {
+			/* one engine instance per device: a second one is refused */
+			CHECK_EQ_INT(dssh_crypto_engine_create("cryptodev", &conf, &small),
+			    DSSH_ERR_BUSY);
+			continue;
+		}
 #else
 		CHECK_EQ_INT(dssh_crypto_engine_create(engine_names[ei], &conf, &small), 0);
 #endif
@@ -660,6 +679,41 @@ test_bad_ops(void)
 	}
 }
 
+#ifdef DSSH_TEST_CRYPTODEV
+/* After the shared crypto_null was closed: a small shared crypto_aesni_mb1. */
+static void
+test_cryptodev_limits(void)
+{
+	struct dssh_crypto_engine_conf conf = { .socket_id = -1, .devargs = "crypto_aesni_mb1" };
+	struct dssh_crypto_engine *e = NULL, *e2 = NULL;
+	struct dssh_crypto_sa *sa[3] = { NULL, NULL, NULL };
+	struct dssh_crypto_keys k;
+	const struct mode gcm = { "aes128-gcm@openssh.com", NULL };
+
+	/* the aesni_mb PMD has 8 queue pairs unless told otherwise */
+	CHECK_EQ_INT(dssh_cryptodev_setup("crypto_aesni_mb1", 9, 2), DSSH_ERR_CONFIG);
+	CHECK_EQ_INT(dssh_cryptodev_setup("no_such_device", 1, 2), DSSH_ERR_NOT_FOUND);
+	CHECK_EQ_INT(dssh_cryptodev_setup("crypto_aesni_mb1", 1, 2), 0);
+	CHECK_EQ_INT(dssh_crypto_engine_create("cryptodev", &conf, &e), 0);
+	CHECK_EQ_INT(dssh_crypto_engine_create("cryptodev", &conf, &e2), DSSH_ERR_BUSY);
+	if (e != NULL) {
+		/* two sessions in the queue pair's pool: the third SA is refused */
+		make_keys(&gcm, &k, 0);
+		CHECK_EQ_INT(dssh_crypto_sa_new(e, &k, DSSH_CRYPTO_SEAL, &sa[0]), 0);
+		CHECK_EQ_INT(dssh_crypto_sa_new(e, &k, DSSH_CRYPTO_OPEN, &sa[1]), 0);
+		CHECK_EQ_INT(dssh_crypto_sa_new(e, &k, DSSH_CRYPTO_SEAL, &sa[2]), DSSH_ERR_ALLOC);
+		dssh_crypto_sa_free(sa[0]);
+		dssh_crypto_sa_free(sa[1]);
+		/* freed sessions are there again */
+		CHECK_EQ_INT(dssh_crypto_sa_new(e, &k, DSSH_CRYPTO_SEAL, &sa[2]), 0);
+		dssh_crypto_sa_free(sa[2]);
+		dssh_wipe(&k, sizeof(k));
+		dssh_crypto_engine_free(e);
+	}
+	dssh_cryptodev_close();
+}
+#endif
+
 int
 main(void)
 {
@@ -670,7 +724,8 @@ main(void)
 	{
 		char *eal_argv[] = { "test_engines_cryptodev", "--no-huge", "--no-pci", "-m", "256",
 		    "--no-shconf", "--log-level", "error",
-		    "--vdev", "crypto_aesni_mb", "--vdev", "crypto_openssl", NULL };
+		    "--vdev", "crypto_aesni_mb", "--vdev", "crypto_openssl", "--vdev", "crypto_null",
+		    "--vdev", "crypto_aesni_mb1", NULL };
 
 		if (rte_eal_init((int)DSSH_ARRAY_SIZE(eal_argv) - 1, eal_argv) < 0) {
 			fprintf(stderr, "EAL init failed: skipping\n");
@@ -689,6 +744,8 @@ main(void)
 		dssh_crypto_engine_free(engines[i]);
 	dssh_crypto_engine_free(ref_engine);
 #ifdef DSSH_TEST_CRYPTODEV
+	dssh_cryptodev_close();
+	DSSH_RUN(test_cryptodev_limits);
 	rte_eal_cleanup();
 #endif
 	DSSH_TEST_END();

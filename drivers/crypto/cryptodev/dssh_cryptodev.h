@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DSSH_CRYPTODEV_H
+#define DSSH_CRYPTODEV_H
+
+/*
+ * One crypto device shared by several cryptodev engine instances (e.g. one
+ * per data core and one for the control thread), share-nothing: whoever
+ * owns the EAL configures the device once, after rte_eal_init and before
+ * any instance is created, with one queue pair and one session pool per
+ * instance. Each instance created afterwards on that device (devargs NULL
+ * or its name) claims a queue pair of its own; none is left: DSSH_ERR_BUSY.
+ * Without this call an instance configures its device alone (queue pair 0).
+ */
+
+/* name NULL: the first crypto device. sessions: per queue pair. 0 or
+ * DSSH_ERR_* (logged: no device, too few queue pairs, no memory). */
+int dssh_cryptodev_setup(const char *name, unsigned nb_qps, unsigned sessions);
+/* After every instance on it was freed: stops the device, frees the pools. */
+void dssh_cryptodev_close(void);
+
+#endif
