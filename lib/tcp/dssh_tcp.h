@@ -247,6 +247,7 @@ struct dssh_tcp_stats {
 	uint64_t rack_reo_timeouts;  /* losses found by the reordering timer */
 	uint64_t tlp_probes;       /* tail loss probes sent */
 	uint64_t spurious_rexmits; /* retransmissions found needless (timestamps) */
+	uint64_t spurious_recoveries;  /* recovery episodes undone as needless (RFC 9438 4.9) */
 };
 void dssh_tcp_get_stats(const struct dssh_tcp_stack *stack, struct dssh_tcp_stats *st);
 

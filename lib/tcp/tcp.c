@@ -864,6 +864,10 @@ static void rack_sent(struct dssh_tcp_conn *c, uint32_t start, uint32_t end, uin
 	if (!c->rack_on || start == end)
 		return;
 	if (c->rs == NULL) {
+		/* RACK.fack and RACK.end_seq start at SND.UNA: left at 0 a
+		 * sequence space half away (any ISN of 2^31 and up) made every
+		 * delivery look reordered (RFC 8985 6.2 step 2) */
+		c->rack_fack = c->rack_end = c->snd_una;
 		c->rs_cap = c->stack->conf.sndbuf / 512u + 64u;
 		if ((c->rs = calloc(c->rs_cap, sizeof(c->rs[0]))) == NULL) {
 			rack_disable(c);
@@ -977,6 +981,20 @@ static uint32_t rack_detect_loss(struct dssh_tcp_conn *c, uint64_t now_us)
 	return lost;
 }
 
+/*
+ * A recovery episode starts: keep what its congestion response is about to
+ * change, for undo_check (RFC 9438 4.9). Timestamps are what tells a
+ * needless episode (RFC 3522), so without them there is no undo.
+ */
+static void undo_save(struct dssh_tcp_conn *c)
+{
+	c->undo_on = c->ts_ok;
+	c->undo_ts_set = false;
+	c->undo_cwnd = c->cwnd;
+	c->undo_ssthresh = c->ssthresh;
+	c->undo_cubic = c->cubic;
+}
+
 /* Loss found: fast recovery (RFC 6675 5 with RACK's IsLost, RFC 8985 6.2). */
 static void rack_enter_recovery(struct dssh_tcp_conn *c, uint64_t now_us)
 {
@@ -984,6 +1002,7 @@ static void rack_enter_recovery(struct dssh_tcp_conn *c, uint64_t now_us)
 		return;
 	c->in_recovery = true;
 	c->recover = c->snd_max;
+	undo_save(c);
 	c->cc->on_loss(c, now_us);
 	c->rtt_timing = false;
 	c->tlp_due = false;
@@ -1165,8 +1184,13 @@ static void send_data(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint3
 		flags |= DSSH_TCP_FIN;
 	emit(c, o, seq, flags, len, now_us);
 	rack_sent(c, seq, seq + len + !!(flags & DSSH_TCP_FIN), now_us);
-	if (SEQ_LT(seq, c->snd_max))
+	if (SEQ_LT(seq, c->snd_max)) {
 		c->stack->st.retransmits++;
+		if (c->undo_on && !c->undo_ts_set) {
+			c->undo_tsval = ts_now(c, now_us);   /* what emit put in TSval */
+			c->undo_ts_set = true;
+		}
+	}
 	if (flags & DSSH_TCP_FIN)
 		c->fin_sent = true;
 	if (c->t_rto == 0)
@@ -1641,6 +1665,30 @@ static void became_established(struct dssh_tcp_conn *c, const struct dssh_tcp_hd
 	}
 }
 
+/*
+ * The ACK that ends a recovery episode (RFC 3522 detection; RFC 4015 and
+ * RFC 9438 4.9 response). The receiver echoes TS.Recent, which only moves
+ * forward and is taken from the segment that advanced its left edge
+ * (RFC 7323 4.3): an echo older than the episode's first retransmission
+ * says no retransmission of the episode ever advanced it, the originals
+ * did; and an episode that resent nothing needed nothing. Either way the
+ * "losses" were reordering: the congestion control state from before the
+ * episode comes back (cwnd, ssthresh, and CUBIC's W_max, K and epoch).
+ */
+static void undo_check(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h)
+{
+	bool spurious = c->undo_on && (!c->undo_ts_set ||
+	    (h->has_ts && SEQ_LT(h->tsecr, c->undo_tsval)));
+
+	c->undo_on = false;
+	if (!spurious)
+		return;
+	c->stack->st.spurious_recoveries++;
+	c->cwnd = DSSH_MAX(c->cwnd, c->undo_cwnd);
+	c->ssthresh = DSSH_MAX(c->ssthresh, c->undo_ssthresh);
+	c->cubic = c->undo_cubic;
+}
+
 /* The ACK field in synchronized states (RFC 9293 3.10.7.4 fifth, RFC 5961 5). */
 static int rcv_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_us)
 {
@@ -1706,6 +1754,7 @@ static int rcv_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64
 				if (c->reo_persist > 0 && --c->reo_persist == 0)
 					c->reo_mult = 1;
 				c->cc->on_recovery_end(c, now_us);
+				undo_check(c, h);
 			} else if (!c->sack_ok) {
 				/* NewReno partial ACK (RFC 6582 3.2 step 5) */
 				c->rexmit_una = true;
@@ -1753,6 +1802,7 @@ static int rcv_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64
 			c->in_recovery = true;
 			c->recover = c->snd_max;
 			c->high_rxt = c->snd_una;
+			undo_save(c);
 			c->cc->on_loss(c, now_us);
 			if (!c->sack_ok)
 				c->cwnd = c->ssthresh + TCP_DUPTHRESH * c->mss;
@@ -1785,6 +1835,26 @@ static bool fin_is_acked(const struct dssh_tcp_conn *c)
 {
 	return c->fin_sent && c->sq.len == 0 && c->snd_una == c->snd_max &&
 	    c->snd_una == c->snd_nxt;
+}
+
+/*
+ * PAWS exemption for a disordered pure ACK (as Linux's tcp_disordered_ack):
+ * no data, SYN or FIN, at RCV.NXT, its TSval older than TS.Recent by less
+ * than an RTO. Jitter on the return path reorders the peer's ACKs all the
+ * time (10 +- 5 ms one way: about every other ACK at one per two
+ * segments); RFC 7323 5.3 R1 would drop each one, its SACK blocks with
+ * it, and answer it with an ACK of our own. An old duplicate from a
+ * previous wrap of the sequence space (what PAWS guards against) is not
+ * that recent, and an ACK carries nothing to be duplicated: rcv_ack
+ * ignores a cumulative ACK below SND.UNA and SND.WL1/WL2 keep an older
+ * window out.
+ */
+static bool paws_disordered_ack(const struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h,
+    uint32_t seglen)
+{
+	return seglen == 0 && (h->flags & DSSH_TCP_ACK) && h->seq == c->rcv_nxt &&
+	    synchronized_send(c) &&
+	    c->ts_recent - h->tsval <= DSSH_MAX(rto_cur(c) / 1000u, (uint64_t)1);
 }
 
 static void conn_input(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_us)
@@ -1855,7 +1925,8 @@ static void conn_input(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, ui
 		/* RFC 7323 5.5: TS.Recent idle for over 24 days is no longer valid */
 		if (h->has_ts && now_us - c->ts_recent_us > 24ull * 86400 * 1000000)
 			c->ts_recent = h->tsval;
-		if (h->has_ts && (int32_t)(h->tsval - c->ts_recent) < 0) {
+		if (h->has_ts && (int32_t)(h->tsval - c->ts_recent) < 0 &&
+		    !paws_disordered_ack(c, h, seglen)) {
 			s->st.paws_drops++;
 			c->ack_now = true;
 			out_mark(c);
@@ -1919,8 +1990,10 @@ static void conn_input(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, ui
 		return;
 	}
 
-	/* RFC 7323 4.3: TS.Recent from segments covering Last.ACK.sent */
-	if (c->ts_ok && h->has_ts && SEQ_LEQ(seq, c->last_ack_sent)) {
+	/* RFC 7323 4.3 and 5.3 R3: TS.Recent from segments covering
+	 * Last.ACK.sent, never backwards (a disordered ACK passed PAWS) */
+	if (c->ts_ok && h->has_ts && SEQ_LEQ(seq, c->last_ack_sent) &&
+	    (int32_t)(h->tsval - c->ts_recent) >= 0) {
 		c->ts_recent = h->tsval;
 		c->ts_recent_us = now_us;
 	}
@@ -2252,6 +2325,7 @@ static bool on_rto(struct dssh_tcp_conn *c, uint64_t now_us)
 	c->backoff++;                 /* RFC 6298 5.5 */
 	c->rtt_timing = false;        /* Karn */
 	c->in_recovery = false;
+	c->undo_on = false;           /* the timeout's response is not undone */
 	c->dupacks = 0;
 	c->sb_n = 0;                  /* forget SACK state: resend from snd_una */
 	for (uint32_t i = 0; i < c->rs_n; i++)   /* and RACK's: go-back-N resends all */

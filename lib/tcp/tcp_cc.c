@@ -133,8 +133,14 @@ static void cubic_on_ack(struct dssh_tcp_conn *c, uint32_t acked, uint64_t now_u
 	}
 	t = (double)(now_us - cu->epoch_us) / 1e6;
 	rtt = c->rtt_valid ? c->srtt_us / 1e6 : 0.1;
-	/* 4.3: Reno-friendly estimate, eq. (4) */
-	cu->w_est += CUBIC_ALPHA * ((double)acked / mss) / cwnd;
+	/*
+	 * 4.3: Reno-friendly estimate, eq. (4), with alpha_cubic while W_est
+	 * is below cwnd_prior (the cwnd when ssthresh was last set, kept in
+	 * w_last_max), then 1: "the sender SHOULD set alpha_cubic to 1" to
+	 * grow as fast as Reno there (RFC 9438; RFC 8312 kept alpha
+	 * throughout). Under random loss the window rarely leaves this region.
+	 */
+	cu->w_est += (cu->w_est >= cu->w_last_max ? 1.0 : CUBIC_ALPHA) * ((double)acked / mss) / cwnd;
 	wc = cubic_w(cu, t);
 	if (wc < cu->w_est) {
 		/* Reno-friendly region */

@@ -150,6 +150,14 @@ struct dssh_tcp_conn {
 	uint32_t dupacks;
 	uint32_t high_rxt;              /* RFC 6675 HighRxt */
 	bool rexmit_una;                /* NewReno: resend the segment at snd_una */
+	/*
+	 * Undo of a spurious congestion response (RFC 9438 4.9, RFC 4015
+	 * with RFC 3522 detection): the congestion control state from before
+	 * the recovery episode, and the TSval of its first retransmission.
+	 */
+	bool undo_on, undo_ts_set;
+	uint32_t undo_cwnd, undo_ssthresh, undo_tsval;
+	struct tcp_cubic undo_cubic;
 	struct seq_range sb[TCP_SACK_SB_MAX];   /* sender SACK scoreboard, sorted */
 	uint32_t sb_n;
 

@@ -211,6 +211,7 @@ class Server:
     skip = ()           # algorithms that engine lacks: left out of the config
     dataplane = None    # "tap" / "af_packet": SSH over the DPDK data plane (dsshd only)
     dataplane_extra = []   # more config lines for a data-plane server
+    mtu = 0             # af_packet: veth MTU and DataMTU (0: the default 1500)
 
     def __init__(self, path, kind=None, extra=(), password=True, rekey=None,
                  name="server", override=None):
@@ -302,8 +303,15 @@ class Server:
         self.host = "198.18.%d.2" % n
         self.tap_peer = "198.18.%d.1/24" % n
         return ["DataPlane dpdk", "DataAddress %s/24" % self.host,
-                'DpdkArgs "--no-pci --vdev=net_af_packet0,iface=%s --file-prefix=dsshi%d"'
-                % (self.veth[0], n)]
+                'DpdkArgs "--no-pci --vdev=net_af_packet0,iface=%s%s --file-prefix=dsshi%d"'
+                % (self.veth[0], self._afp_frames(), n)] + (
+                    ["DataMTU %d" % Server.mtu] if Server.mtu else [])
+
+    @staticmethod
+    def _afp_frames():
+        # The PMD's ring frames are 2 KiB unless told otherwise (as
+        # perf/bench_bulk.py --mtu): a jumbo frame needs a 9 KiB one.
+        return ",framesz=9216,blocksz=36864,framecnt=1024" if Server.mtu > 1500 else ""
 
     def _afp_setup(self):
         vh, vn, ns = self.veth[0], self.veth[1], self.netns
@@ -320,6 +328,9 @@ class Server:
                     # our stack (rightly) drops them: no offload in the ns.
                     ["ip", "netns", "exec", ns, "ethtool", "-K", vn, "tx", "off"]):
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        if Server.mtu:
+            subprocess.run(["ip", "-n", ns, "link", "set", vn, "mtu", str(Server.mtu)], check=True)
+            subprocess.run(["ip", "link", "set", vh, "mtu", str(Server.mtu)], check=True)
         subprocess.run(["sysctl", "-q", "-w", "net.ipv6.conf.%s.disable_ipv6=1" % vh])
 
     def _afp_teardown(self):
