@@ -20,10 +20,13 @@
  * CLOSED, out of the lookup table, until the application closes it.
  * Half-open connections never handed out (SYN-RECEIVED) are the stack's own.
  *
- * Buffers: each connection has a bounded send ring and receive ring of plain
- * bytes (conf.sndbuf / conf.rcvbuf); out-of-order data is written straight
- * into the receive ring at its offset and tracked as ranges, so nothing is
- * allocated per segment.
+ * Buffers: each connection has a bounded send ring of plain bytes
+ * (conf.sndbuf). Received payload, in order and out of order, is kept as
+ * pieces that reference the buffer each segment arrived in (an mbuf on a data
+ * core: see struct dssh_tcp_buf_ops) when the driver passes one with the
+ * segment, and is copied into the stack's own chunks otherwise; at most
+ * conf.rcvbuf bytes beyond the read point, and what the held buffers cost is
+ * capped per connection (conf.rcv_mem).
  *
  * Payload pointers in dssh_tcp_seg_out point into the connection's send
  * buffer: they stay valid until the next dssh_tcp_input, dssh_tcp_timers,
@@ -37,6 +40,20 @@
 
 struct dssh_tcp_stack;
 struct dssh_tcp_conn;
+
+/*
+ * Received payload kept by reference (zero copy): the driver passes the
+ * buffer a segment's bytes lie in (dssh_tcp_seg_in.buf, e.g. the mbuf) and
+ * the stack takes a reference per piece it keeps instead of copying.
+ * hold: one more reference on buf; false refuses it (the driver's own budget,
+ * e.g. the mbufs one core may pin), the stack then copies the bytes. release:
+ * drop one reference taken by hold. Called only from dssh_tcp_* calls on the
+ * stack's thread; every hold is released by the time the connection is freed.
+ */
+struct dssh_tcp_buf_ops {
+	bool (*hold)(void *arg, void *buf);
+	void (*release)(void *arg, void *buf);
+};
 
 enum dssh_tcp_cc_algo {
 	DSSH_TCP_CC_NEWRENO = 0,
@@ -83,6 +100,17 @@ struct dssh_tcp_conf {
 	bool rack;
 	bool (*port_ok)(void *arg, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
 	void *port_ok_arg;
+	/*
+	 * Receive buffers by reference: NULL = always copy (tests, fuzzers,
+	 * byte-oriented drivers). rcv_mem caps what one connection's receive
+	 * queue may cost, held buffers at their dssh_tcp_seg_in.buf_cost
+	 * (truesize) and the stack's own chunks at their size: past it a
+	 * segment's bytes are copied into compact chunks instead of pinning
+	 * its buffer, and out-of-order data is dropped. 0: 2 * rcvbuf.
+	 */
+	const struct dssh_tcp_buf_ops *buf_ops;
+	void *buf_arg;
+	uint32_t rcv_mem;
 };
 
 #define DSSH_TCP_OOO_MAX 32
@@ -110,6 +138,11 @@ struct dssh_tcp_seg_in {
 	const uint8_t *data;       /* TCP header + payload */
 	size_t len;
 	uint32_t flags;            /* DSSH_TCP_SEG_* */
+	/* With conf.buf_ops: the buffer data lies in (NULL: none, copied) and
+	 * what holding it costs (e.g. the mbuf's buffer and header). data stays
+	 * valid while a reference taken by buf_ops->hold is held. */
+	void *buf;
+	uint32_t buf_cost;
 };
 
 /* Process one received segment. Returns 0, or a negative code when the
@@ -182,13 +215,37 @@ ssize_t dssh_tcp_send(struct dssh_tcp_conn *conn, const void *data, size_t len);
 /* Bytes dssh_tcp_send() would take now (0 when the connection cannot send);
  * when fewer than want, a WRITABLE event follows once there is room. */
 size_t dssh_tcp_send_space(struct dssh_tcp_conn *conn, size_t want);
+/*
+ * Writing in place (e.g. sealing an SSH packet where TCP keeps it): the n
+ * bytes of free send buffer that start off bytes past the queued data, when
+ * they are contiguous and there is room (NULL otherwise: use dssh_tcp_send).
+ * dssh_tcp_send_commit queues n bytes written at the start of that space;
+ * nothing else may be sent in between.
+ */
+uint8_t *dssh_tcp_send_buf(struct dssh_tcp_conn *conn, size_t off, size_t n);
+ssize_t dssh_tcp_send_commit(struct dssh_tcp_conn *conn, size_t n);
 /* Copy out up to len received bytes; 0 = nothing now (or EOF, see
  * dssh_tcp_eof), negative on reset. */
 ssize_t dssh_tcp_recv(struct dssh_tcp_conn *conn, void *data, size_t len);
-/* Zero-copy receive: up to two contiguous pieces of the in-order queue.
- * Returns the number of pieces; consume what was used. */
+/* Zero-copy receive: the first (up to) two pieces of the in-order queue,
+ * which may hold more (dssh_tcp_readable, dssh_tcp_peekv). Returns the
+ * number of pieces; consume what was used. */
 unsigned dssh_tcp_peek(const struct dssh_tcp_conn *conn, const uint8_t *ptr[2], size_t len[2]);
 int dssh_tcp_consume(struct dssh_tcp_conn *conn, size_t n);
+/* The in-order queue as it is stored: up to n pieces from byte off on
+ * (pointers into held segment buffers or the stack's chunks, valid until the
+ * bytes are consumed or the conn is released). Returns the number filled. */
+struct dssh_tcp_iov {
+	const uint8_t *ptr;
+	size_t len;
+};
+unsigned dssh_tcp_peekv(const struct dssh_tcp_conn *conn, size_t off, struct dssh_tcp_iov *iov,
+    unsigned n);
+/* In-order bytes ready to read. */
+size_t dssh_tcp_readable(const struct dssh_tcp_conn *conn);
+/* Copy n bytes from byte off of the in-order queue without consuming them;
+ * returns how many were there (< n when fewer are queued). */
+size_t dssh_tcp_copy_out(const struct dssh_tcp_conn *conn, size_t off, void *dst, size_t n);
 bool dssh_tcp_eof(const struct dssh_tcp_conn *conn);   /* FIN received and all read */
 
 /* FIN after the queued data; the conn is released to the stack. Data that

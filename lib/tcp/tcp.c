@@ -66,6 +66,7 @@ void dssh_tcp_conf_default(struct dssh_tcp_conf *conf)
 	 * send_data.
 	 */
 	conf->rack = true;
+	conf->rcv_mem = 0;                  /* 2 * rcvbuf (dssh_tcp_stack_new) */
 }
 
 const char *dssh_tcp_state_name(enum dssh_tcp_state s)
@@ -262,7 +263,7 @@ static void conn_free(struct dssh_tcp_conn *c)
 		s->nsynrcvd--;
 	s->nconns--;
 	tcp_ring_free(&c->sq);
-	tcp_ring_free(&c->rq);
+	tcp_rxq_free(&c->rq);
 	free(c->rs);
 	free(c);
 }
@@ -302,9 +303,10 @@ static struct dssh_tcp_conn *conn_new(struct dssh_tcp_stack *s, uint32_t laddr, 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	if (tcp_ring_init(&c->sq, s->conf.sndbuf) != 0 ||
-	    tcp_ring_init(&c->rq, s->conf.rcvbuf) != 0) {
+	    tcp_rxq_init(&c->rq, s->conf.rcvbuf, s->conf.rcv_mem, s->conf.buf_ops,
+	    s->conf.buf_arg) != 0) {
 		tcp_ring_free(&c->sq);
-		tcp_ring_free(&c->rq);
+		tcp_rxq_free(&c->rq);
 		free(c);
 		return NULL;
 	}
@@ -343,9 +345,14 @@ int dssh_tcp_stack_new(const struct dssh_tcp_conf *conf, struct dssh_tcp_stack *
 	/* a TSO segment's checksum can only be finished by the NIC, per wire segment */
 	if (conf->tso_max != 0 && !conf->tx_csum_offload)
 		return DSSH_ERR_INVALID_ARGUMENT;
+	if ((conf->rcv_mem != 0 && conf->rcv_mem < conf->rcvbuf) ||
+	    (conf->buf_ops != NULL && (conf->buf_ops->hold == NULL || conf->buf_ops->release == NULL)))
+		return DSSH_ERR_INVALID_ARGUMENT;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return DSSH_ERR_ALLOC;
 	s->conf = *conf;
+	if (s->conf.rcv_mem == 0)
+		s->conf.rcv_mem = 2 * conf->rcvbuf;
 	while (nb < conf->max_conns * 2u)
 		nb <<= 1;
 	if ((s->htab = calloc(nb, sizeof(*s->htab))) == NULL) {
@@ -1487,6 +1494,9 @@ static void enter_time_wait(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	c->state = DSSH_TCP_TIME_WAIT;
 	c->t_rto = c->t_persist = c->t_keep = 0;
+	/* nothing is read any more: out-of-order buffers go now, not in 2 MSL */
+	tcp_rxq_prune(&c->rq);
+	c->ooo_n = 0;
 	c->t_tw = now_us + 2ull * c->stack->conf.msl_us;
 	timer_note(c->stack, c->t_tw);
 	c->stack->st.conns_closed++;
@@ -1565,6 +1575,15 @@ static bool ooo_add(struct dssh_tcp_conn *c, uint32_t start, uint32_t end)
 	return true;
 }
 
+/* ooo_add() would keep [start, end): it joins a range or there is room. */
+static bool ooo_fits(const struct dssh_tcp_conn *c, uint32_t start, uint32_t end)
+{
+	for (uint32_t i = 0; i < c->ooo_n; i++)
+		if (!SEQ_LT(c->ooo[i].end, start) && !SEQ_GT(c->ooo[i].start, end))
+			return true;
+	return c->ooo_n < c->stack->conf.ooo_max_ranges;
+}
+
 /* Segment text (RFC 9293 3.10.7.4 seventh). seq is the first data byte. */
 static void rcv_data(struct dssh_tcp_conn *c, uint32_t seq, const uint8_t *p, uint32_t len,
     bool *fin, uint64_t now_us)
@@ -1595,27 +1614,34 @@ static void rcv_data(struct dssh_tcp_conn *c, uint32_t seq, const uint8_t *p, ui
 	}
 	if (len == 0)
 		return;
-	tcp_ring_write_at(&c->rq, off, p, len);
 	if (seq == c->rcv_nxt) {
-		c->rcv_nxt += len;
-		tcp_ring_commit(&c->rq, len);
-		progressed = true;
-		/* pull queued out-of-order ranges that now connect */
+		uint32_t old_nxt = c->rcv_nxt;
+
+		/* Kept by reference to the segment's buffer, or copied. Should
+		 * even that fail (memory, piece count), out-of-order data goes
+		 * first: the peer resends what it finds no longer SACKed. */
+		if (!tcp_rxq_insert(&c->rq, seq, p, len, s->in_buf, s->in_cost, true) &&
+		    c->rq.n > c->rq.nin) {
+			tcp_rxq_prune(&c->rq);
+			c->ooo_n = 0;
+			(void)tcp_rxq_insert(&c->rq, seq, p, len, s->in_buf, s->in_cost, true);
+		}
+		/* with the out-of-order pieces that now connect */
+		tcp_rxq_pull(&c->rq, &c->rcv_nxt);
+		progressed = c->rcv_nxt != old_nxt;
 		for (i = 0; i < c->ooo_n;) {
 			if (SEQ_LEQ(c->ooo[i].start, c->rcv_nxt)) {
-				if (SEQ_GT(c->ooo[i].end, c->rcv_nxt)) {
-					tcp_ring_commit(&c->rq, c->ooo[i].end - c->rcv_nxt);
-					c->rcv_nxt = c->ooo[i].end;
-				}
 				c->ooo[i] = c->ooo[--c->ooo_n];
-				i = 0;
 				continue;
 			}
 			i++;
 		}
 	} else {
 		s->st.ooo_segs++;
-		if (!ooo_add(c, seq, seq + len))
+		/* a range is kept only for bytes all stored (SACK promises them) */
+		if (!ooo_fits(c, seq, seq + len) ||
+		    !tcp_rxq_insert(&c->rq, seq, p, len, s->in_buf, s->in_cost, false) ||
+		    !ooo_add(c, seq, seq + len))
 			s->st.ooo_dropped++;
 		*fin = false;   /* FIN beyond a hole is not processed yet */
 		/* an immediate duplicate ACK for each (RFC 5681 4.2), even when a
@@ -1628,7 +1654,7 @@ static void rcv_data(struct dssh_tcp_conn *c, uint32_t seq, const uint8_t *p, ui
 		ev_post(c, DSSH_TCP_EV_READABLE);
 		/* released by the application: nobody reads, keep the window open */
 		if (c->app_released)
-			tcp_ring_consume(&c->rq, c->rq.len);
+			tcp_rxq_consume(&c->rq, c->rq.len);
 		if (had_ooo) {
 			c->ack_now = true;   /* filled (part of) a hole */
 		} else if (++c->segs_unacked >= s->conf.delack_segs) {
@@ -2246,7 +2272,11 @@ int dssh_tcp_input(struct dssh_tcp_stack *s, const struct dssh_tcp_seg_in *seg, 
 	}
 	c = dssh_tcp_lookup(s, seg->daddr, h.dport, seg->saddr, h.sport);
 	if (c != NULL) {
+		/* payload kept by reference only where the driver gave its buffer */
+		s->in_buf = s->conf.buf_ops != NULL ? seg->buf : NULL;
+		s->in_cost = seg->buf_cost;
 		conn_input(c, &h, now_us);
+		s->in_buf = NULL;
 		return 0;
 	}
 	s->st.in_no_conn++;
@@ -2486,14 +2516,50 @@ size_t dssh_tcp_send_space(struct dssh_tcp_conn *c, size_t want)
 	return room;
 }
 
+uint8_t *dssh_tcp_send_buf(struct dssh_tcp_conn *c, size_t off, size_t n)
+{
+	if (dssh_tcp_send_space(c, 0) == 0 || off > UINT32_MAX || n > UINT32_MAX)
+		return NULL;
+	return tcp_ring_tail(&c->sq, (uint32_t)off, (uint32_t)n);
+}
+
+ssize_t dssh_tcp_send_commit(struct dssh_tcp_conn *c, size_t n)
+{
+	if (dssh_tcp_send_space(c, 0) < n)
+		return DSSH_ERR_CONN_CLOSED;
+	tcp_ring_commit(&c->sq, (uint32_t)n);
+	if (n > 0)
+		out_mark(c);
+	return (ssize_t)n;
+}
+
 unsigned dssh_tcp_peek(const struct dssh_tcp_conn *c, const uint8_t *ptr[2], size_t len[2])
 {
-	uint32_t l[2] = { 0, 0 };
-	unsigned n = tcp_ring_ref(&c->rq, 0, c->rq.len, ptr, l);
+	struct dssh_tcp_iov iov[2];
+	unsigned n = tcp_rxq_ref(&c->rq, 0, iov, 2);
 
-	len[0] = l[0];
-	len[1] = l[1];
+	len[0] = len[1] = 0;
+	for (unsigned i = 0; i < n; i++) {
+		ptr[i] = iov[i].ptr;
+		len[i] = iov[i].len;
+	}
 	return n;
+}
+
+unsigned dssh_tcp_peekv(const struct dssh_tcp_conn *c, size_t off, struct dssh_tcp_iov *iov,
+    unsigned n)
+{
+	return tcp_rxq_ref(&c->rq, off, iov, n);
+}
+
+size_t dssh_tcp_readable(const struct dssh_tcp_conn *c)
+{
+	return c->rq.len;
+}
+
+size_t dssh_tcp_copy_out(const struct dssh_tcp_conn *c, size_t off, void *dst, size_t n)
+{
+	return tcp_rxq_copy(&c->rq, off, dst, n);
 }
 
 int dssh_tcp_consume(struct dssh_tcp_conn *c, size_t n)
@@ -2503,7 +2569,7 @@ int dssh_tcp_consume(struct dssh_tcp_conn *c, size_t n)
 	if (n > c->rq.len)
 		return DSSH_ERR_INVALID_ARGUMENT;
 	old_edge = c->rcv_adv;
-	tcp_ring_consume(&c->rq, (uint32_t)n);
+	tcp_rxq_consume(&c->rq, (uint32_t)n);
 	/* receiver SWS avoidance: a window update once the edge moves enough */
 	new_edge = c->rcv_nxt + ((rcv_space(c) >> c->rcv_wscale) << c->rcv_wscale);
 	thresh = DSSH_MIN(c->rq.size / 2, 2u * c->mss);
@@ -2517,16 +2583,8 @@ int dssh_tcp_consume(struct dssh_tcp_conn *c, size_t n)
 
 ssize_t dssh_tcp_recv(struct dssh_tcp_conn *c, void *data, size_t len)
 {
-	const uint8_t *ptr[2];
-	size_t l[2], done = 0, k;
-	unsigned np, i;
+	size_t done = tcp_rxq_copy(&c->rq, 0, data, len);
 
-	np = dssh_tcp_peek(c, ptr, l);
-	for (i = 0; i < np && done < len; i++) {
-		k = DSSH_MIN(l[i], len - done);
-		memcpy((uint8_t *)data + done, ptr[i], k);
-		done += k;
-	}
 	if (done > 0) {
 		dssh_tcp_consume(c, done);
 		return (ssize_t)done;

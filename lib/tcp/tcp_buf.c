@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Payload storage for a connection: a fixed-size byte ring. This file is
- * the seam where an mbuf-chain queue replaces copying (see tcp_priv.h).
+ * Payload storage for a connection: the send side's fixed-size byte ring and
+ * the receive queue of pieces that reference segment buffers (mbufs on a
+ * data core) or the stack's own chunks (see tcp_priv.h).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dssh_err.h"
+#include "dssh_util.h"
 #include "tcp_priv.h"
 
 int tcp_ring_init(struct tcp_ring *r, uint32_t size)
@@ -51,6 +53,16 @@ uint32_t tcp_ring_append(struct tcp_ring *r, const void *p, uint32_t n)
 	return n;
 }
 
+uint8_t *tcp_ring_tail(struct tcp_ring *r, uint32_t off, uint32_t n)
+{
+	uint32_t pos;
+
+	if (n == 0 || off > tcp_ring_room(r) || n > tcp_ring_room(r) - off)
+		return NULL;
+	pos = (uint32_t)(((uint64_t)r->head + r->len + off) % r->size);
+	return n <= r->size - pos ? r->data + pos : NULL;
+}
+
 void tcp_ring_commit(struct tcp_ring *r, uint32_t n)
 {
 	r->len = n > tcp_ring_room(r) ? r->size : r->len + n;
@@ -82,4 +94,244 @@ unsigned tcp_ring_ref(const struct tcp_ring *r, uint32_t off, uint32_t n,
 	ptr[1] = r->data;
 	len[1] = n - first;
 	return 2;
+}
+
+/* ---- receive queue: pieces of held buffers and copied chunks ---- */
+
+#define RXP(q, i) (&(q)->p[(q)->head + (i)])
+
+int tcp_rxq_init(struct tcp_rxq *q, uint32_t size, uint32_t cost_max,
+    const struct dssh_tcp_buf_ops *ops, void *ops_arg)
+{
+	memset(q, 0, sizeof(*q));
+	if (size == 0)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	q->size = size;
+	q->cost_max = cost_max;
+	q->ops = ops;
+	q->ops_arg = ops_arg;
+	return 0;
+}
+
+static void piece_release(struct tcp_rxq *q, struct tcp_rx_piece *pc)
+{
+	if (pc->drv)
+		q->ops->release(q->ops_arg, pc->buf);
+	else
+		free(pc->buf);
+	q->cost -= pc->cost;
+}
+
+void tcp_rxq_free(struct tcp_rxq *q)
+{
+	for (uint32_t i = 0; i < q->n; i++)
+		piece_release(q, RXP(q, i));
+	free(q->p);
+	memset(q, 0, sizeof(*q));
+}
+
+/* Room for one more piece at index i (0..n), the others moved up. */
+static bool piece_open(struct tcp_rxq *q, uint32_t i)
+{
+	if (q->n >= TCP_RXQ_PIECES_MAX)
+		return false;
+	if (q->head + q->n == q->cap) {
+		if (q->head > 0) {
+			memmove(q->p, q->p + q->head, q->n * sizeof(*q->p));
+			q->head = 0;
+		} else {
+			uint32_t cap = q->cap ? q->cap * 2 : 16;
+			struct tcp_rx_piece *np = realloc(q->p, cap * sizeof(*np));
+
+			if (np == NULL)
+				return false;
+			q->p = np;
+			q->cap = cap;
+		}
+	}
+	memmove(RXP(q, i + 1), RXP(q, i), (q->n - i) * sizeof(*q->p));
+	q->n++;
+	return true;
+}
+
+/* Copies into the chunk of the piece before i when it ends at seq. */
+static uint32_t chunk_append(struct tcp_rxq *q, uint32_t i, uint32_t seq, const uint8_t *p,
+    uint32_t n)
+{
+	struct tcp_rx_piece *pc;
+	struct tcp_chunk *ch;
+	uint32_t k;
+
+	if (i == 0)
+		return 0;
+	pc = RXP(q, i - 1);
+	if (pc->drv || pc->seq + pc->len != seq)
+		return 0;
+	ch = pc->buf;
+	k = DSSH_MIN(n, ch->size - ch->used);
+	memcpy(ch->data + ch->used, p, k);
+	ch->used += k;
+	pc->len += k;
+	return k;
+}
+
+/* Stores the gap [seq, seq + n) as piece(s) at *i. */
+static bool gap_store(struct tcp_rxq *q, uint32_t *i, uint32_t seq, const uint8_t *p,
+    uint32_t n, void *buf, uint32_t cost, bool in_order)
+{
+	struct tcp_rx_piece *pc;
+	struct tcp_chunk *ch;
+	uint32_t k, csize;
+
+	if (buf != NULL && q->ops != NULL && n >= TCP_RX_HOLD_MIN &&
+	    cost <= q->cost_max - DSSH_MIN(q->cost, q->cost_max) && piece_open(q, *i)) {
+		if (q->ops->hold(q->ops_arg, buf)) {
+			pc = RXP(q, *i);
+			*pc = (struct tcp_rx_piece){ .ptr = p, .buf = buf, .seq = seq, .len = n,
+			    .cost = cost, .drv = true };
+			q->cost += cost;
+			(*i)++;
+			return true;
+		}
+		/* refused: close the slot again, copy instead */
+		memmove(RXP(q, *i), RXP(q, *i + 1), (q->n - *i - 1) * sizeof(*q->p));
+		q->n--;
+	}
+	k = chunk_append(q, *i, seq, p, n);
+	seq += k; p += k; n -= k;
+	if (n == 0)
+		return true;
+	csize = DSSH_MAX(n, in_order ? TCP_RX_CHUNK : TCP_RX_CHUNK_OOO);
+	if (!in_order && (uint64_t)q->cost + csize + sizeof(*ch) > q->cost_max)
+		return false;
+	if (!piece_open(q, *i))
+		return false;
+	if ((ch = malloc(sizeof(*ch) + csize)) == NULL) {
+		memmove(RXP(q, *i), RXP(q, *i + 1), (q->n - *i - 1) * sizeof(*q->p));
+		q->n--;
+		return false;
+	}
+	ch->size = csize;
+	ch->used = n;
+	memcpy(ch->data, p, n);
+	pc = RXP(q, *i);
+	*pc = (struct tcp_rx_piece){ .ptr = ch->data, .buf = ch, .seq = seq, .len = n,
+	    .cost = (uint32_t)(sizeof(*ch) + csize), .drv = false };
+	q->cost += pc->cost;
+	(*i)++;
+	return true;
+}
+
+bool tcp_rxq_insert(struct tcp_rxq *q, uint32_t seq, const uint8_t *p, uint32_t n, void *buf,
+    uint32_t cost, bool in_order)
+{
+	uint32_t i = q->n, pos = seq, end = seq + n;
+
+	/* the first piece that ends after seq (inserts are mostly at the end) */
+	while (i > q->nin && SEQ_GT(RXP(q, i - 1)->seq + RXP(q, i - 1)->len, seq))
+		i--;
+	while (SEQ_LT(pos, end)) {
+		struct tcp_rx_piece *pc = i < q->n ? RXP(q, i) : NULL;
+		uint32_t gap_end;
+
+		if (pc != NULL && SEQ_LEQ(pc->seq, pos)) {
+			pos = SEQ_MAX(pos, pc->seq + pc->len);     /* already held */
+			i++;
+			continue;
+		}
+		gap_end = pc != NULL && SEQ_LT(pc->seq, end) ? pc->seq : end;
+		if (!gap_store(q, &i, pos, p + (pos - seq), gap_end - pos, buf, cost, in_order))
+			return false;
+		pos = gap_end;
+	}
+	return true;
+}
+
+void tcp_rxq_pull(struct tcp_rxq *q, uint32_t *rcv_nxt)
+{
+	/* bytes appended to the last in-order piece's chunk */
+	if (q->nin > 0) {
+		const struct tcp_rx_piece *pc = RXP(q, q->nin - 1);
+
+		if (SEQ_GT(pc->seq + pc->len, *rcv_nxt)) {
+			q->len += pc->seq + pc->len - *rcv_nxt;
+			*rcv_nxt = pc->seq + pc->len;
+		}
+	}
+	while (q->nin < q->n && RXP(q, q->nin)->seq == *rcv_nxt) {
+		*rcv_nxt += RXP(q, q->nin)->len;
+		q->len += RXP(q, q->nin)->len;
+		q->nin++;
+	}
+}
+
+unsigned tcp_rxq_ref(const struct tcp_rxq *q, size_t off, struct dssh_tcp_iov *iov, unsigned n)
+{
+	unsigned k = 0;
+
+	for (uint32_t i = 0; i < q->nin && k < n; i++) {
+		const struct tcp_rx_piece *pc = RXP(q, i);
+
+		if (off >= pc->len) {
+			off -= pc->len;
+			continue;
+		}
+		iov[k].ptr = pc->ptr + off;
+		iov[k].len = pc->len - off;
+		off = 0;
+		k++;
+	}
+	return k;
+}
+
+size_t tcp_rxq_copy(const struct tcp_rxq *q, size_t off, uint8_t *dst, size_t n)
+{
+	size_t done = 0;
+
+	for (uint32_t i = 0; i < q->nin && done < n; i++) {
+		const struct tcp_rx_piece *pc = RXP(q, i);
+		size_t k;
+
+		if (off >= pc->len) {
+			off -= pc->len;
+			continue;
+		}
+		k = DSSH_MIN(pc->len - off, n - done);
+		memcpy(dst + done, pc->ptr + off, k);
+		done += k;
+		off = 0;
+	}
+	return done;
+}
+
+void tcp_rxq_consume(struct tcp_rxq *q, uint32_t n)
+{
+	if (n > q->len)
+		n = q->len;
+	q->len -= n;
+	while (n > 0 && q->nin > 0) {
+		struct tcp_rx_piece *pc = RXP(q, 0);
+
+		if (n < pc->len) {
+			pc->ptr += n;
+			pc->seq += n;
+			pc->len -= n;
+			return;
+		}
+		n -= pc->len;
+		piece_release(q, pc);
+		q->head++;
+		q->n--;
+		q->nin--;
+	}
+	if (q->n == 0)
+		q->head = 0;
+}
+
+void tcp_rxq_prune(struct tcp_rxq *q)
+{
+	while (q->n > q->nin) {
+		piece_release(q, RXP(q, q->n - 1));
+		q->n--;
+	}
 }

@@ -28,9 +28,9 @@ struct seq_range {
 
 /*
  * Payload storage: the only code that touches payload bytes (tcp_buf.c).
- * A byte ring now; an mbuf-chain queue later implements the same calls
- * (append / ref for TX / consume on ACK; write_at / commit / peek /
- * consume on RX) and tcp.c does not change.
+ * The send side is a byte ring (append / ref for TX / consume on ACK); a
+ * queue of buffer references like the receive side's (struct tcp_rxq) can
+ * implement the same calls.
  */
 struct tcp_ring {
 	uint8_t *data;
@@ -47,10 +47,67 @@ unsigned tcp_ring_ref(const struct tcp_ring *r, uint32_t off, uint32_t n,
     const uint8_t *ptr[2], uint32_t len[2]);
 /* Store n bytes at offset off from head (off + n <= size); len unchanged. */
 void tcp_ring_write_at(struct tcp_ring *r, uint32_t off, const uint8_t *p, uint32_t n);
+/* The n free bytes starting off past the tail, when contiguous; else NULL. */
+uint8_t *tcp_ring_tail(struct tcp_ring *r, uint32_t off, uint32_t n);
 /* n bytes already written past the tail become valid. */
 void tcp_ring_commit(struct tcp_ring *r, uint32_t n);
 /* Drop n bytes from the head. */
 void tcp_ring_consume(struct tcp_ring *r, uint32_t n);
+
+/*
+ * Receive queue: pieces of payload sorted by sequence number and disjoint,
+ * in order (the first nin, ending at rcv_nxt) then out of order. A piece
+ * references a driver buffer (drv: one buf_ops hold) or owns one of the
+ * stack's chunks (copied bytes; more contiguous bytes are appended to it
+ * while it has room). Pieces are never split: new bytes fill only the gaps.
+ */
+struct tcp_chunk {
+	uint32_t size, used;
+	uint8_t data[];
+};
+
+struct tcp_rx_piece {
+	const uint8_t *ptr;
+	void *buf;                      /* driver buffer, or struct tcp_chunk * */
+	uint32_t seq, len;
+	uint32_t cost;                  /* charged to tcp_rxq.cost */
+	bool drv;
+};
+
+struct tcp_rxq {
+	struct tcp_rx_piece *p;
+	uint32_t head, n, cap;          /* pieces p[head .. head + n) */
+	uint32_t nin;                   /* in-order pieces (the first nin) */
+	uint32_t size;                  /* bytes beyond the read point: conf.rcvbuf */
+	uint32_t len;                   /* in-order unread bytes */
+	uint32_t cost, cost_max;        /* what the pieces' buffers cost */
+	const struct dssh_tcp_buf_ops *ops;
+	void *ops_arg;
+};
+
+#define TCP_RXQ_PIECES_MAX 8192u        /* per connection */
+#define TCP_RX_HOLD_MIN 256u            /* smaller bytes are copied, not held */
+#define TCP_RX_CHUNK 16384u             /* chunk for copied in-order bytes */
+#define TCP_RX_CHUNK_OOO 4096u          /* chunk for copied out-of-order bytes */
+
+int tcp_rxq_init(struct tcp_rxq *q, uint32_t size, uint32_t cost_max,
+    const struct dssh_tcp_buf_ops *ops, void *ops_arg);
+void tcp_rxq_free(struct tcp_rxq *q);       /* releases every piece */
+/*
+ * Keep what is new of [seq, seq + n) (bytes at p, inside buf when buf is
+ * not NULL). in_order: the bytes start at rcv_nxt; they are stored even
+ * beyond cost_max (copied then). Returns true when every gap was filled.
+ */
+bool tcp_rxq_insert(struct tcp_rxq *q, uint32_t seq, const uint8_t *p, uint32_t n, void *buf,
+    uint32_t cost, bool in_order);
+/* Pieces that now continue the in-order data move in: advances *rcv_nxt. */
+void tcp_rxq_pull(struct tcp_rxq *q, uint32_t *rcv_nxt);
+unsigned tcp_rxq_ref(const struct tcp_rxq *q, size_t off, struct dssh_tcp_iov *iov, unsigned n);
+size_t tcp_rxq_copy(const struct tcp_rxq *q, size_t off, uint8_t *dst, size_t n);
+/* Drop n in-order bytes from the head, releasing what they held. */
+void tcp_rxq_consume(struct tcp_rxq *q, uint32_t n);
+/* Release every out-of-order piece (reneging, RFC 2018 section 8). */
+void tcp_rxq_prune(struct tcp_rxq *q);
 
 /* Congestion control: an ops table; state lives in the connection. */
 struct dssh_tcp_cc_ops {
@@ -119,7 +176,7 @@ struct dssh_tcp_conn {
 
 	/* receive side */
 	uint32_t irs, rcv_nxt, rcv_adv;    /* rcv_adv: right edge advertised */
-	struct tcp_ring rq;             /* len = in-order unread bytes */
+	struct tcp_rxq rq;              /* len = in-order unread bytes */
 	struct seq_range ooo[DSSH_TCP_OOO_MAX];
 	uint32_t ooo_n, ooo_age;
 
@@ -217,6 +274,10 @@ struct dssh_tcp_stack {
 	uint8_t cookie_secret[16];
 
 	struct dssh_tcp_stats st;
+
+	/* the segment being processed (dssh_tcp_input): its buffer, if any */
+	void *in_buf;
+	uint32_t in_cost;
 };
 
 /* Test hook (tcp.c): connections with nothing that would move them on. */

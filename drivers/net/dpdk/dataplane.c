@@ -85,6 +85,8 @@ struct dp_tcp_pub {
 	uint64_t tcp_tx_held;           /* segments that waited for (or lost to) ARP */
 	uint64_t tcp_tx_failed;
 	uint64_t tcp_echo_bytes;        /* bytes echoed by the built-in service */
+	uint64_t tcp_rx_held;           /* mbufs TCP receive queues hold now */
+	uint64_t tcp_rx_refs;           /* references taken on received mbufs (zero copy) */
 	uint64_t stream_opened, stream_refused, stream_closed, stream_gone, stream_active;
 	uint64_t stream_rx_bytes, stream_tx_bytes;   /* to / from the control thread */
 	/* The SSH packet layer on this core: packets opened/sealed, bursts and
@@ -120,6 +122,12 @@ struct dp_core {
 	uint64_t tcp_active, tcp_tx_held, tcp_tx_failed, tcp_echo_bytes;
 	uint8_t segbuf[DSSH_NET_FRAME_MAX];
 	struct rte_mempool *mp;
+	/* Received payload stays in its mbuf (lib/tcp holds a reference per
+	 * piece): the frame being processed, and how many references this
+	 * core's TCP holds, at most rx_hold_max (past it lib/tcp copies). */
+	struct rte_mbuf *rx_m;
+	uint32_t rx_held, rx_hold_max;
+	uint64_t rx_refs;
 	struct rte_ring *to_ctrl, *from_ctrl;
 	struct rte_mbuf *txq[DP_TXQ_MAX];
 	unsigned ntx;
@@ -145,6 +153,7 @@ struct dp {
 	bool tso;                 /* TCP segmentation offload with multi-segment mbufs */
 	uint16_t tx_max_segs;     /* longest mbuf chain the PMD takes */
 	uint16_t tso_mss_cut;     /* MSS reduction a PMD's TSO needs (see dp_port_setup) */
+	unsigned rx_hold_per_core;   /* mbufs a core's TCP receive queues may hold */
 	bool adaptive_poll;
 	bool rx_intr;             /* the port was configured with RX queue interrupts */
 	rte_spinlock_t arp_lock;  /* control lcore vs telemetry thread */
@@ -195,6 +204,8 @@ dp_tcp_collect(const struct dp_core *c, struct dp_tcp_pub *t)
 	t->tcp_tx_held = c->tcp_tx_held;
 	t->tcp_tx_failed = c->tcp_tx_failed;
 	t->tcp_echo_bytes = c->tcp_echo_bytes;
+	t->tcp_rx_held = c->rx_held;
+	t->tcp_rx_refs = c->rx_refs;
 	t->stream_opened = c->streams.opened;
 	t->stream_refused = c->streams.refused;
 	t->stream_closed = c->streams.closed;
@@ -326,6 +337,34 @@ dp_arp_learned(void *arg, uint32_t ip, const uint8_t mac[6])
 		c->st.ring_full++;
 }
 
+/* lib/tcp buffer ops: a receive queue piece holds a reference on its mbuf. */
+static bool
+dp_rx_hold(void *arg, void *buf)
+{
+	struct dp_core *c = arg;
+
+	if (c->rx_held >= c->rx_hold_max)
+		return false;
+	rte_mbuf_refcnt_update(buf, 1);
+	c->rx_held++;
+	c->rx_refs++;
+	return true;
+}
+
+static void
+dp_rx_release(void *arg, void *buf)
+{
+	struct dp_core *c = arg;
+
+	c->rx_held--;
+	rte_pktmbuf_free(buf);
+}
+
+static const struct dssh_tcp_buf_ops dp_rx_buf_ops = {
+	.hold = dp_rx_hold,
+	.release = dp_rx_release,
+};
+
 /* lib/net TCP callback: one validated IPv4 TCP segment for us. */
 static int
 dp_tcp_input(void *arg, struct dssh_net_ctx *ctx, uint32_t src, uint32_t dst,
@@ -333,8 +372,17 @@ dp_tcp_input(void *arg, struct dssh_net_ctx *ctx, uint32_t src, uint32_t dst,
 {
 	struct dp_core *c = arg;
 	struct dssh_tcp_seg_in in = { .saddr = src, .daddr = dst, .data = seg, .len = len };
+	struct rte_mbuf *m = c->rx_m;
 
 	(void)ctx;
+	/* Payload by reference when the segment lies in the received frame's
+	 * (single-segment) mbuf, not in a reassembly buffer. */
+	if (m != NULL && m->nb_segs == 1 &&
+	    (uintptr_t)seg >= rte_pktmbuf_mtod(m, uintptr_t) &&
+	    len <= rte_pktmbuf_mtod(m, uintptr_t) + m->data_len - (uintptr_t)seg) {
+		in.buf = m;
+		in.buf_cost = (uint32_t)(m->buf_len + sizeof(struct rte_mbuf));
+	}
 	return dssh_tcp_input(c->tcp, &in, c->now_us);
 }
 
@@ -712,9 +760,11 @@ dp_core_loop(void *arg)
 				else if (ck == RTE_MBUF_F_RX_IP_CKSUM_BAD)
 					fl |= DSSH_NET_RX_IP_CSUM_BAD;
 			}
+			c->rx_m = m;
 			(void)dssh_net_input(c->net, rte_pktmbuf_mtod(m, const uint8_t *),
 			    rte_pktmbuf_data_len(m), fl, now);
-			rte_pktmbuf_free(m);
+			c->rx_m = NULL;
+			rte_pktmbuf_free(m);    /* TCP holds its own references */
 		}
 		work = n > 0;
 		if (c->has_streams && (dp_streams_pending(&c->streams) ||
@@ -834,7 +884,7 @@ dp_log_link(struct dp *dp, int *last)
 	X(tcp_conns_opened) X(tcp_conns_closed) X(tcp_conns_reset) X(tcp_conns_timedout) \
 	X(tcp_conns_active) X(tcp_in_segs) X(tcp_out_segs) X(tcp_retransmits) \
 	X(tcp_rto_expired) X(tcp_fast_retransmits) X(tcp_rst_sent) X(tcp_rst_rcvd) \
-	X(tcp_in_bad) X(tcp_tx_held) X(tcp_tx_failed) X(tcp_echo_bytes) \
+	X(tcp_in_bad) X(tcp_tx_held) X(tcp_tx_failed) X(tcp_echo_bytes) X(tcp_rx_held) X(tcp_rx_refs) \
 	X(stream_opened) X(stream_refused) X(stream_closed) X(stream_gone) X(stream_active) \
 	X(stream_rx_bytes) X(stream_tx_bytes) \
 	X(ssh_rx_packets) X(ssh_tx_packets) X(ssh_bursts) X(ssh_burst_ops) X(ssh_errors) \
@@ -1179,12 +1229,19 @@ dp_mbuf_room(const struct dssh_dpdk_conf *conf)
 	    RTE_ALIGN_CEIL(frame, 1024) + RTE_PKTMBUF_HEADROOM);
 }
 
+/* mbufs the RX/TX rings, bursts and caches may take. */
+static unsigned
+dp_mbuf_need(unsigned ncores)
+{
+	return ncores * (DP_NB_RXD + DP_NB_TXD + 2 * DP_BURST + DP_TXQ_MAX) +
+	    (ncores + 1) * DP_MBUF_CACHE;
+}
+
 static unsigned
 dp_mbuf_count(int argc, char **argv, unsigned ncores, uint16_t room)
 {
 	unsigned long mb = dp_mem_mb(argc, argv);
-	unsigned need = ncores * (DP_NB_RXD + DP_NB_TXD + 2 * DP_BURST + DP_TXQ_MAX) +
-	    (ncores + 1) * DP_MBUF_CACHE;
+	unsigned need = dp_mbuf_need(ncores);
 	unsigned n = 16383;
 	/* With -m, half the memory for packet buffers. */
 	size_t per = room + sizeof(struct rte_mbuf) + RTE_CACHE_LINE_SIZE;
@@ -1287,6 +1344,7 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 	{
 		uint16_t room = dp_mbuf_room(conf);
 		unsigned nmbuf = dp_mbuf_count(argc, argv, dp.ncores, room);
+		unsigned need = dp_mbuf_need(dp.ncores);
 
 		dp.mp = rte_pktmbuf_pool_create("dssh_mbuf", nmbuf, DP_MBUF_CACHE, 0,
 		    room, (int)rte_socket_id());
@@ -1294,7 +1352,11 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 			dssh_error("mbuf pool of %u: %s", nmbuf, rte_strerror(rte_errno));
 			goto out;
 		}
-		dssh_info("mbuf pool: %u buffers of %u bytes", nmbuf, room);
+		/* Half of what the queues and caches leave may hold received
+		 * payload (TCP receive queues), shared evenly by the cores. */
+		dp.rx_hold_per_core = (nmbuf > need ? nmbuf - need : 0) / 2 / dp.ncores;
+		dssh_info("mbuf pool: %u buffers of %u bytes (%u per data core for TCP receive queues)",
+		    nmbuf, room, dp.rx_hold_per_core);
 	}
 	if ((dp.cores = rte_zmalloc("dssh_cores", sizeof(*dp.cores) * dp.ncores,
 	    RTE_CACHE_LINE_SIZE)) == NULL)
@@ -1367,6 +1429,9 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 			    dp.tso_mss_cut);
 			tc.tx_csum_offload = dp.tx_tcp_csum;
 			tc.tso_max = dp.tso ? DP_TSO_MAX : 0;
+			tc.buf_ops = &dp_rx_buf_ops;
+			tc.buf_arg = c;
+			c->rx_hold_max = dp.rx_hold_per_core;
 			if ((r = dssh_tcp_stack_new(&tc, &c->tcp)) != 0)
 				goto out;
 			if ((r = dp_impair_setup(c, &conf->impair)) != 0)

@@ -654,6 +654,7 @@ struct rec_job {
 	size_t wire;
 	size_t len;                 /* tx: payload length */
 	bool crypto;
+	bool in_tcp;                /* tx: sealed in the TCP send buffer (no copy) */
 };
 
 struct rec_batch {
@@ -696,6 +697,7 @@ batch_add(struct dp_streams *ds, struct rec_batch *b, struct dssh_dpdk_stream *s
 	j->pkt = ds->stage + b->used;
 	j->wire = wire;
 	j->crypto = false;
+	j->in_tcp = false;
 	b->used += (wire + 63) & ~(size_t)63;
 	s->round_jobs = true;
 	return j;
@@ -711,25 +713,6 @@ batch_crypto(struct dp_streams *ds, struct rec_batch *b)
 		(void)dssh_crypto_process(ds->engine, b->ops, b->nops);
 		ds->rec_bursts++;
 		ds->rec_burst_ops += b->nops;
-	}
-}
-
-/* Copies n bytes at offset off of a two-piece view. */
-static void
-pieces_copy(const uint8_t *ptr[2], const size_t len[2], unsigned np, size_t off, uint8_t *dst,
-    size_t n)
-{
-	for (unsigned i = 0; i < np && n > 0; i++) {
-		if (off >= len[i]) {
-			off -= len[i];
-			continue;
-		}
-		size_t k = DSSH_MIN(len[i] - off, n);
-
-		memcpy(dst, ptr[i] + off, k);
-		dst += k;
-		n -= k;
-		off = 0;
 	}
 }
 
@@ -804,7 +787,6 @@ rec_rx_gather(struct dp_streams *ds, struct dssh_dpdk_stream *s, struct rec_batc
 		size_t len[2], avail, wire;
 		uint8_t head[DSSH_REC_HEAD];
 		uint32_t code;
-		unsigned np;
 		int r;
 
 		if (st == DSSH_REC_RX_VERSION) {
@@ -816,9 +798,11 @@ rec_rx_gather(struct dp_streams *ds, struct dssh_dpdk_stream *s, struct rec_batc
 		}
 		if (st != DSSH_REC_RX_PACKETS)
 			return REC_DONE;
-		np = dssh_tcp_peek(s->tcp, ptr, len);
-		avail = np == 0 ? 0 : len[0] + (np > 1 ? len[1] : 0);
-		pieces_copy(ptr, len, np, 0, head, DSSH_MIN(avail, sizeof(head)));
+		/* The peer's bytes are still in the mbufs they arrived in (the
+		 * TCP receive queue holds them): framing reads the length from
+		 * there, the packet is copied once, into the burst's staging. */
+		avail = dssh_tcp_readable(s->tcp);
+		(void)dssh_tcp_copy_out(s->tcp, 0, head, DSSH_MIN(avail, sizeof(head)));
 		r = dssh_rec_rx_frame(s->rec, head, avail, &wire, &code);
 		if (r == DSSH_ERR_MSG_INCOMPLETE || (r == 0 && avail < wire)) {
 			s->rx_starved = true;
@@ -834,7 +818,10 @@ rec_rx_gather(struct dp_streams *ds, struct dssh_dpdk_stream *s, struct rec_batc
 			return REC_DONE;
 		struct rec_job *j = batch_add(ds, b, s, wire);
 
-		pieces_copy(ptr, len, np, 0, j->pkt, wire);
+		if (dssh_tcp_copy_out(s->tcp, 0, j->pkt, wire) != wire) {
+			rec_rx_fail(ds, s, DSSH_REC_ERR_CRYPTO);     /* cannot happen: avail >= wire */
+			return REC_DONE;
+		}
 		(void)dssh_tcp_consume(s->tcp, wire);
 		j->crypto = dssh_rec_rx_op(s->rec, j->pkt, wire, &b->op[b->n - 1]);
 		s->round_reserved += DSSH_REC_HDR + wire;
@@ -1017,7 +1004,15 @@ rec_tx_gather(struct dp_streams *ds, struct dssh_dpdk_stream *s, struct rec_batc
 		if (!batch_room(ds, b, wire))
 			return REC_MORE;
 		struct rec_job *j = batch_add(ds, b, s, wire);
+		/* Sealed where TCP keeps it when that space is contiguous (the
+		 * packets before it in this round are reserved ahead of it). */
+		uint8_t *dst = dssh_tcp_send_buf(s->tcp, s->round_reserved, wire);
 
+		if (dst != NULL) {
+			b->used -= (wire + 63) & ~(size_t)63;
+			j->pkt = dst;
+			j->in_tcp = true;
+		}
 		j->len = w;
 		(void)dssh_pipe_copy_out(&s->tx, DSSH_REC_HDR, j->pkt + DSSH_REC_TX_PAYLOAD, w);
 		dssh_pipe_consume(&s->tx, DSSH_REC_HDR + w);
@@ -1039,10 +1034,15 @@ rec_tx_deliver(struct dp_streams *ds, struct rec_batch *b)
 			dssh_error("core %u: stream %u: seal failed: %s", ds->core, s->info.rport,
 			    dssh_err_str(b->op[i].status));
 			s->tx_fatal = true;
+			if (j->in_tcp)
+				dssh_wipe(j->pkt, j->wire);
 			continue;
 		}
-		/* Space was promised: the whole packet goes in. */
-		if (dssh_tcp_send(s->tcp, j->pkt, j->wire) != (ssize_t)j->wire)
+		/* Space was promised: the whole packet goes in (in order: one
+		 * sealed in place goes only right after those before it). */
+		if (j->in_tcp ? s->tx_fatal ||
+		    dssh_tcp_send_commit(s->tcp, j->wire) != (ssize_t)j->wire :
+		    dssh_tcp_send(s->tcp, j->pkt, j->wire) != (ssize_t)j->wire)
 			s->tx_fatal = true;
 		s->round_moved = true;
 		ds->tx_bytes += j->wire;
