@@ -123,6 +123,19 @@ def t_exec(args, env, res):
                   st["ssh_bursts"] > 0 and st["ssh_errors"] == 0,
                   "exec: SSH packets sealed and opened on the data core: %s" %
                   {k: st[k] for k in st if k.startswith("ssh_")})
+        # net_af_packet has no RX interrupts: an idle core blocks on the
+        # queue's AF_PACKET socket instead of sleeping and waking.
+        cpu0 = thread_cpu(srv.proc.pid, "rte-worker-1")
+        time.sleep(2)
+        idle = thread_cpu(srv.proc.pid, "rte-worker-1") - cpu0
+        st2 = tel(srv).stats()
+        res.check("AF_PACKET socket when idle" in srv.log_text() and
+                  st2["intr_waits"] > st["intr_waits"] and idle < 0.1,
+                  "exec: the idle data core blocked on its AF_PACKET socket (%d waits, "
+                  "%.2f s CPU in 2 s)" % (st2["intr_waits"] - st["intr_waits"], idle))
+        r = h.ssh_run(srv, env, "echo again")
+        res.check(r.returncode == 0 and r.stdout == b"again\n",
+                  "exec: a frame wakes the blocked core: %s" % h.describe(r))
     finally:
         srv.cleanup()
 

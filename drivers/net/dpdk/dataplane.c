@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <poll.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +47,10 @@
 #define DP_TICK_MS 10
 #define DP_ARP_MIRROR 64
 #define DP_IDLE_YIELD 64
+#define DP_IDLE_SLEEP_MIN_US 20
 #define DP_IDLE_SLEEP_MAX_US 250
 #define DP_INTR_AFTER 16           /* empty polls before blocking on RX interrupts */
+#define DP_BLOCK_AFTER_US 50       /* ... and microseconds the queue stayed empty */
 #define DP_INTR_WAIT_MAX_MS 100    /* longest block: the tick's chores wait that long */
 #define DP_TSO_MAX 65000          /* payload of one TSO frame (IPv4 length: 16 bits) */
 #define DP_TCP_BURST 32
@@ -117,8 +122,10 @@ struct dp_core {
 	struct dssh_impair *rx_imp, *tx_imp;   /* NULL: no impairment */
 	struct dp_streams streams;
 	bool rx_intr;             /* waits on RX interrupts and the bell when idle */
+	int rx_sock;              /* net_af_packet: the queue's socket to poll, else -1 */
 	struct rte_epoll_event bell_ev;
 	uint64_t now_us;          /* the clock of the current poll */
+	uint64_t idle_since_us;   /* the last poll that found work */
 	uint64_t tcp_active, tcp_tx_held, tcp_tx_failed, tcp_echo_bytes;
 	uint8_t segbuf[DSSH_NET_FRAME_MAX];
 	struct rte_mempool *mp;
@@ -156,6 +163,7 @@ struct dp {
 	unsigned rx_hold_per_core;   /* mbufs a core's TCP receive queues may hold */
 	bool adaptive_poll;
 	bool rx_intr;             /* the port was configured with RX queue interrupts */
+	bool af_packet;           /* net_af_packet: RX readiness from its sockets */
 	rte_spinlock_t arp_lock;  /* control lcore vs telemetry thread */
 	struct dp_arp_mirror arp[DP_ARP_MIRROR];
 };
@@ -599,6 +607,50 @@ dp_tcp_events(struct dp_core *c)
 }
 
 /*
+ * net_af_packet has no RX interrupts, but each queue is an AF_PACKET socket
+ * with an mmap ring, readable (packet_poll) while the ring holds a frame
+ * for user space: exactly what an interrupt would say. The PMD does not
+ * export the descriptor; it opens one socket per queue, in queue order, and
+ * nothing else in dsshd opens AF_PACKET sockets, so the n-th of them (by
+ * descriptor) is queue n's. -1 when that does not hold.
+ */
+static int
+dp_af_packet_sock(const struct dp *dp, uint16_t queue)
+{
+	int fds[DP_MAX_CORES], n = 0, dom;
+	socklen_t len;
+	struct dirent *e;
+	DIR *d;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		int fd = atoi(e->d_name);
+
+		len = sizeof(dom);
+		if (e->d_name[0] == '.' || fd == dirfd(d) ||
+		    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) != 0 || dom != AF_PACKET)
+			continue;
+		if (n == DP_MAX_CORES) {
+			n++;
+			break;
+		}
+		fds[n++] = fd;
+	}
+	closedir(d);
+	if (n != (int)dp->ncores)
+		return -1;
+	for (int i = 1; i < n; i++)     /* readdir's order is not numeric */
+		for (int j = i; j > 0 && fds[j - 1] > fds[j]; j--) {
+			int t = fds[j];
+
+			fds[j] = fds[j - 1];
+			fds[j - 1] = t;
+		}
+	return fds[queue];
+}
+
+/*
  * Adaptive polling on a port whose queue has RX interrupts (net_tap,
  * net_memif, most NICs): once idle, the core blocks in the per-thread epoll
  * on its RX interrupt and its bell (work from the control thread), until
@@ -611,10 +663,18 @@ dp_intr_setup(struct dp_core *c)
 	int ret;
 
 	c->rx_intr = false;
-	if (!c->dp->adaptive_poll || !c->dp->rx_intr || c->rx_imp != NULL || c->tx_imp != NULL)
+	c->rx_sock = -1;
+	if (!c->dp->adaptive_poll || c->rx_imp != NULL || c->tx_imp != NULL)
 		return;
-	if ((ret = rte_eth_dev_rx_intr_ctl_q(c->port, c->queue, RTE_EPOLL_PER_THREAD,
-	    RTE_INTR_EVENT_ADD, NULL)) != 0) {
+	ret = c->dp->rx_intr ? rte_eth_dev_rx_intr_ctl_q(c->port, c->queue, RTE_EPOLL_PER_THREAD,
+	    RTE_INTR_EVENT_ADD, NULL) : -ENOTSUP;
+	if (ret != 0) {
+		if (c->dp->af_packet && c->has_streams &&
+		    (c->rx_sock = dp_af_packet_sock(c->dp, c->queue)) >= 0) {
+			dssh_info("data core %u: waits on queue %u's AF_PACKET socket when idle",
+			    c->idx, c->queue);
+			return;
+		}
 		dssh_info("data core %u: no RX interrupt on queue %u (%s): sleeps when idle",
 		    c->idx, c->queue, rte_strerror(-ret));
 		return;
@@ -646,6 +706,31 @@ dp_intr_teardown(struct dp_core *c)
 	c->rx_intr = false;
 }
 
+/* net_af_packet: blocks until the queue's socket or the bell is readable,
+ * or wake_us (microseconds, unlike epoll's milliseconds). */
+static void
+dp_sock_wait(struct dp_core *c, uint64_t wake_us)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = c->rx_sock, .events = POLLIN },
+		{ .fd = dp_streams_bell_fd(&c->streams), .events = POLLIN },
+	};
+	uint64_t now = dp_now_us(c->dp), us;
+	struct timespec ts;
+
+	if (wake_us <= now)
+		return;
+	us = DSSH_MIN(wake_us - now, (uint64_t)DP_INTR_WAIT_MAX_MS * 1000);
+	if (!dp_streams_sleep(&c->streams, true))
+		return;
+	c->st.intr_waits++;
+	dp_publish(c);
+	ts.tv_sec = (time_t)(us / 1000000);
+	ts.tv_nsec = (long)(us % 1000000) * 1000;
+	(void)ppoll(pfd, 2, &ts, NULL);
+	(void)dp_streams_sleep(&c->streams, false);
+}
+
 /* Blocks until a frame, work from the control thread, or wake_us. */
 static void
 dp_intr_wait(struct dp_core *c, uint64_t wake_us)
@@ -674,10 +759,10 @@ dp_intr_wait(struct dp_core *c, uint64_t wake_us)
 /*
  * Between polls that found nothing. Busy polling yields the CPU now and
  * then (a kernel peer may share the machine); adaptive polling blocks on
- * RX interrupts where the queue has them, and elsewhere sleeps once the
- * queue has been empty for a while, a little longer the longer it stays
- * empty (up to DP_IDLE_SLEEP_MAX_US), so that an idle data core costs next
- * to nothing and a busy one never sleeps.
+ * the queue's RX interrupt or AF_PACKET socket, and where it cannot, sleeps
+ * once the queue has been empty for a while, a little longer the longer it
+ * stays empty (up to DP_IDLE_SLEEP_MAX_US), so that an idle data core costs
+ * next to nothing and a busy one never sleeps.
  */
 static void
 dp_idle(struct dp_core *c, unsigned *idle_run, bool work, uint64_t wake_us)
@@ -687,13 +772,20 @@ dp_idle(struct dp_core *c, unsigned *idle_run, bool work, uint64_t wake_us)
 	if (work) {
 		c->st.busy_polls++;
 		*idle_run = 0;
+		c->idle_since_us = c->now_us;
 		return;
 	}
 	c->st.idle_polls++;
 	++*idle_run;
-	if (c->rx_intr && *idle_run >= DP_INTR_AFTER) {
+	/* Gaps inside a transfer are short: only a queue empty for a while
+	 * blocks (each block and wake-up costs tens of microseconds here). */
+	if ((c->rx_intr || c->rx_sock >= 0) && *idle_run >= DP_INTR_AFTER &&
+	    c->now_us - c->idle_since_us >= DP_BLOCK_AFTER_US) {
 		*idle_run = 0;
-		dp_intr_wait(c, wake_us);
+		if (c->rx_intr)
+			dp_intr_wait(c, wake_us);
+		else
+			dp_sock_wait(c, wake_us);
 		return;
 	}
 	if (*idle_run < DP_IDLE_YIELD)
@@ -703,7 +795,15 @@ dp_idle(struct dp_core *c, unsigned *idle_run, bool work, uint64_t wake_us)
 		sched_yield();
 		return;
 	}
-	us = DSSH_MIN((*idle_run - DP_IDLE_YIELD) / 16 + 1, (unsigned)DP_IDLE_SLEEP_MAX_US);
+	/*
+	 * A quarter of the time the queue has been empty (what a frame arriving
+	 * now waits is then small next to the gap before it), at least
+	 * DP_IDLE_SLEEP_MIN_US: every wake-up costs tens of microseconds of CPU
+	 * in a VM, and the RX ring holds what arrives meanwhile.
+	 */
+	us = (unsigned)DSSH_MIN((c->now_us - c->idle_since_us) / 4,
+	    (uint64_t)DP_IDLE_SLEEP_MAX_US);
+	us = DSSH_MAX(us, (unsigned)DP_IDLE_SLEEP_MIN_US);
 	c->st.idle_sleeps++;
 	rte_delay_us_sleep(us);
 }
@@ -1193,6 +1293,7 @@ dp_port_setup(struct dp *dp, const struct dssh_dpdk_conf *conf)
 		return DSSH_ERR_SYSTEM;
 	}
 	dp->rx_intr = pc.intr_conf.rxq;
+	dp->af_packet = strcmp(info.driver_name, "net_af_packet") == 0;
 	if ((ret = rte_eth_dev_adjust_nb_rx_tx_desc(dp->port, &nb_rxd, &nb_txd)) != 0)
 		return DSSH_ERR_SYSTEM;
 	for (uint16_t q = 0; q < nq; q++) {
