@@ -92,6 +92,7 @@ struct dp_tcp_pub {
 	uint64_t tcp_echo_bytes;        /* bytes echoed by the built-in service */
 	uint64_t tcp_rx_held;           /* mbufs TCP receive queues hold now */
 	uint64_t tcp_rx_refs;           /* references taken on received mbufs (zero copy) */
+	uint64_t tcp_spurious_recoveries;   /* recovery episodes undone (RFC 9438 4.9) */
 	uint64_t stream_opened, stream_refused, stream_closed, stream_gone, stream_active;
 	uint64_t stream_rx_bytes, stream_tx_bytes;   /* to / from the control thread */
 	/* The SSH packet layer on this core: packets opened/sealed, bursts and
@@ -214,6 +215,7 @@ dp_tcp_collect(const struct dp_core *c, struct dp_tcp_pub *t)
 	t->tcp_echo_bytes = c->tcp_echo_bytes;
 	t->tcp_rx_held = c->rx_held;
 	t->tcp_rx_refs = c->rx_refs;
+	t->tcp_spurious_recoveries = ts.spurious_recoveries;
 	t->stream_opened = c->streams.opened;
 	t->stream_refused = c->streams.refused;
 	t->stream_closed = c->streams.closed;
@@ -985,6 +987,7 @@ dp_log_link(struct dp *dp, int *last)
 	X(tcp_conns_active) X(tcp_in_segs) X(tcp_out_segs) X(tcp_retransmits) \
 	X(tcp_rto_expired) X(tcp_fast_retransmits) X(tcp_rst_sent) X(tcp_rst_rcvd) \
 	X(tcp_in_bad) X(tcp_tx_held) X(tcp_tx_failed) X(tcp_echo_bytes) X(tcp_rx_held) X(tcp_rx_refs) \
+	X(tcp_spurious_recoveries) \
 	X(stream_opened) X(stream_refused) X(stream_closed) X(stream_gone) X(stream_active) \
 	X(stream_rx_bytes) X(stream_tx_bytes) \
 	X(ssh_rx_packets) X(ssh_tx_packets) X(ssh_bursts) X(ssh_burst_ops) X(ssh_errors) \
