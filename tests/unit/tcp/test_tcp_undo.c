@@ -126,51 +126,51 @@ static void fx_recovery(struct fx *f, uint32_t *ts_orig, uint32_t *ts_rexmit)
 	CHECK(*ts_rexmit - *ts_orig == 20);        /* 20 ms later, 1 ms ticks */
 }
 
-/* The original of the resent segment arrives late: undone. */
+/*
+ * The ACK that ends the episode: everything sent acknowledged, echoing
+ * TSval echo. Then no recovery, and the window, threshold and CUBIC state
+ * expected, with `spurious` episodes (and retransmissions) found needless.
+ */
+static void episode_end(struct fx *f, uint32_t echo, uint32_t cwnd, uint32_t ssthresh,
+    double w_last_max, uint64_t spurious)
+{
+	struct dssh_tcp_conn_info info;
+	struct dssh_tcp_stats st;
+
+	f->now += 5000;
+	pack(f, f->c->snd_max, ++f->ptsval, echo, NULL, 0);
+	dssh_tcp_conn_get_info(f->c, &info);
+	CHECK(!info.in_recovery);
+	CHECK_EQ_INT(info.cwnd, cwnd);
+	CHECK_EQ_INT(info.ssthresh, ssthresh);
+	CHECK_EQ_INT(f->c->cubic.w_last_max, w_last_max);
+	dssh_tcp_get_stats(f->s, &st);
+	CHECK_EQ_INT(st.spurious_recoveries, spurious);
+	CHECK_EQ_INT(st.spurious_rexmits, spurious);
+	dssh_tcp_stack_free(f->s);
+}
+
+/* The original of the resent segment arrives late: undone, as before the
+ * episode (CUBIC state included). */
 static void test_undo_spurious(void)
 {
 	struct fx f;
-	struct dssh_tcp_conn_info info;
-	struct dssh_tcp_stats st;
 	uint32_t ts_orig, ts_rx;
 
 	fx_open(&f);
 	fx_recovery(&f, &ts_orig, &ts_rx);
-	f.now += 5000;
-	/* everything sent so far acknowledged, echoing the original's TSval */
-	pack(&f, f.c->snd_max, ++f.ptsval, ts_orig, NULL, 0);
-	dssh_tcp_conn_get_info(f.c, &info);
-	CHECK(!info.in_recovery);
-	CHECK_EQ_INT(info.cwnd, 11 * f.m);         /* as before the episode */
-	CHECK_EQ_INT(info.ssthresh, UINT32_MAX / 2);
-	CHECK_EQ_INT(f.c->cubic.w_last_max, 0.0);   /* CUBIC state back too */
-	dssh_tcp_get_stats(f.s, &st);
-	CHECK_EQ_INT(st.spurious_recoveries, 1);
-	CHECK_EQ_INT(st.spurious_rexmits, 1);
-	dssh_tcp_stack_free(f.s);
+	episode_end(&f, ts_orig, 11 * f.m, UINT32_MAX / 2, 0.0, 1);
 }
 
 /* The resend is what arrived: the reduction stays. */
 static void test_undo_real_loss(void)
 {
 	struct fx f;
-	struct dssh_tcp_conn_info info;
-	struct dssh_tcp_stats st;
 	uint32_t ts_orig, ts_rx;
 
 	fx_open(&f);
 	fx_recovery(&f, &ts_orig, &ts_rx);
-	f.now += 5000;
-	pack(&f, f.c->snd_max, ++f.ptsval, ts_rx, NULL, 0);
-	dssh_tcp_conn_get_info(f.c, &info);
-	CHECK(!info.in_recovery);
-	CHECK_EQ_INT(info.cwnd, (uint32_t)(11 * f.m * 0.7));
-	CHECK_EQ_INT(info.ssthresh, (uint32_t)(11 * f.m * 0.7));
-	CHECK_EQ_INT(f.c->cubic.w_last_max, 11.0);
-	dssh_tcp_get_stats(f.s, &st);
-	CHECK_EQ_INT(st.spurious_recoveries, 0);
-	CHECK_EQ_INT(st.spurious_rexmits, 0);
-	dssh_tcp_stack_free(f.s);
+	episode_end(&f, ts_rx, (uint32_t)(11 * f.m * 0.7), (uint32_t)(11 * f.m * 0.7), 11.0, 0);
 }
 
 /* A timeout during the episode: its response is not undone either. */
