@@ -20,8 +20,11 @@
  * CLOSED, out of the lookup table, until the application closes it.
  * Half-open connections never handed out (SYN-RECEIVED) are the stack's own.
  *
- * Buffers: each connection has a bounded send ring of plain bytes
- * (conf.sndbuf). Received payload, in order and out of order, is kept as
+ * Buffers: each connection queues at most conf.sndbuf bytes to send, copied
+ * into the stack's own ring (dssh_tcp_send) or, with conf.tx_buf_ops, kept
+ * by reference in the driver's buffer they were written in
+ * (dssh_tcp_send_ref: e.g. an SSH packet sealed in an mbuf), released once
+ * cumulatively acknowledged. Received payload, in order and out of order, is kept as
  * pieces that reference the buffer each segment arrived in (an mbuf on a data
  * core: see struct dssh_tcp_buf_ops) when the driver passes one with the
  * segment, and is copied into the stack's own chunks otherwise; at most
@@ -29,9 +32,11 @@
  * capped per connection (conf.rcv_mem).
  *
  * Payload pointers in dssh_tcp_seg_out point into the connection's send
- * buffer: they stay valid until the next dssh_tcp_input, dssh_tcp_timers,
+ * ring or into a driver buffer (pay_buf): they stay valid until the next dssh_tcp_input, dssh_tcp_timers,
  * dssh_tcp_close or dssh_tcp_abort call on the same stack. Copy (or attach)
- * them to packet buffers before that.
+ * them to packet buffers before that (a frame that references a driver
+ * buffer must take its own reference on it: the stack releases its own when
+ * the bytes are acknowledged, while a retransmission may still be queued).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -111,6 +116,14 @@ struct dssh_tcp_conf {
 	const struct dssh_tcp_buf_ops *buf_ops;
 	void *buf_arg;
 	uint32_t rcv_mem;
+	/*
+	 * Send buffers by reference (dssh_tcp_send_ref): hold takes one
+	 * reference per queued piece (false: the bytes are copied instead),
+	 * release drops it once the bytes are cumulatively acknowledged or the
+	 * connection is freed. NULL: dssh_tcp_send_ref copies.
+	 */
+	const struct dssh_tcp_buf_ops *tx_buf_ops;
+	void *tx_buf_arg;
 };
 
 #define DSSH_TCP_OOO_MAX 32
@@ -167,13 +180,18 @@ int dssh_tcp_input(struct dssh_tcp_stack *stack, const struct dssh_tcp_seg_in *s
  * hdr (options included: timestamps only, never SACK blocks); the NIC
  * advances the sequence number and clears FIN and PSH on all but the last.
  */
+#define DSSH_TCP_SEG_PAY_MAX 8      /* payload pieces per segment (cut there) */
+
 struct dssh_tcp_seg_out {
 	uint32_t saddr, daddr;     /* host order */
 	uint8_t hdr[60];           /* TCP header incl. options, checksum filled */
 	uint16_t hdr_len;
-	uint16_t npay;             /* payload pieces (0..2) */
-	const uint8_t *pay[2];
-	uint32_t pay_len[2];
+	uint16_t npay;             /* payload pieces (0..DSSH_TCP_SEG_PAY_MAX) */
+	const uint8_t *pay[DSSH_TCP_SEG_PAY_MAX];
+	uint32_t pay_len[DSSH_TCP_SEG_PAY_MAX];
+	/* the driver buffer (given to dssh_tcp_send_ref) each piece lies in;
+	 * NULL: the stack's own ring */
+	void *pay_buf[DSSH_TCP_SEG_PAY_MAX];
 	uint32_t len;              /* total payload bytes */
 	uint16_t tso_mss;          /* 0, or payload bytes per wire segment (TSO) */
 	struct dssh_tcp_conn *conn; /* NULL for stack replies (RST, SYN cookie) */
@@ -217,13 +235,24 @@ ssize_t dssh_tcp_send(struct dssh_tcp_conn *conn, const void *data, size_t len);
 size_t dssh_tcp_send_space(struct dssh_tcp_conn *conn, size_t want);
 /*
  * Writing in place (e.g. sealing an SSH packet where TCP keeps it): the n
- * bytes of free send buffer that start off bytes past the queued data, when
- * they are contiguous and there is room (NULL otherwise: use dssh_tcp_send).
+ * bytes of free send ring that start off bytes past the bytes it holds
+ * (those queued by reference do not count), when they are contiguous and
+ * there is room (NULL otherwise: use dssh_tcp_send).
  * dssh_tcp_send_commit queues n bytes written at the start of that space;
  * nothing else may be sent in between.
  */
 uint8_t *dssh_tcp_send_buf(struct dssh_tcp_conn *conn, size_t off, size_t n);
 ssize_t dssh_tcp_send_commit(struct dssh_tcp_conn *conn, size_t n);
+/*
+ * Queue len bytes at ptr, which lie in the driver buffer buf, by reference:
+ * the stack takes its own reference (conf.tx_buf_ops->hold) and the caller
+ * keeps its own. All or nothing: returns len, 0 when there is no room for
+ * all of it (a WRITABLE event follows) or a negative code (closed/reset).
+ * Without tx_buf_ops, when hold refuses, or for fewer than 256 bytes the
+ * bytes are copied as by dssh_tcp_send (to the ring's tail: space reserved
+ * there with dssh_tcp_send_buf is overwritten, so commit that first).
+ */
+ssize_t dssh_tcp_send_ref(struct dssh_tcp_conn *conn, void *buf, const void *ptr, size_t len);
 /* Copy out up to len received bytes; 0 = nothing now (or EOF, see
  * dssh_tcp_eof), negative on reset. */
 ssize_t dssh_tcp_recv(struct dssh_tcp_conn *conn, void *data, size_t len);

@@ -262,7 +262,7 @@ static void conn_free(struct dssh_tcp_conn *c)
 	if (c->state == DSSH_TCP_SYN_RCVD && c->passive && s->nsynrcvd > 0)
 		s->nsynrcvd--;
 	s->nconns--;
-	tcp_ring_free(&c->sq);
+	tcp_txq_free(&c->sq);
 	tcp_rxq_free(&c->rq);
 	free(c->rs);
 	free(c);
@@ -302,10 +302,10 @@ static struct dssh_tcp_conn *conn_new(struct dssh_tcp_stack *s, uint32_t laddr, 
 		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	if (tcp_ring_init(&c->sq, s->conf.sndbuf) != 0 ||
+	if (tcp_txq_init(&c->sq, s->conf.sndbuf, s->conf.tx_buf_ops, s->conf.tx_buf_arg) != 0 ||
 	    tcp_rxq_init(&c->rq, s->conf.rcvbuf, s->conf.rcv_mem, s->conf.buf_ops,
 	    s->conf.buf_arg) != 0) {
-		tcp_ring_free(&c->sq);
+		tcp_txq_free(&c->sq);
 		tcp_rxq_free(&c->rq);
 		free(c);
 		return NULL;
@@ -567,8 +567,27 @@ static unsigned sack_blocks(const struct dssh_tcp_conn *c, uint32_t blk[4][2], u
 static void sbuf_refs(const struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint32_t off,
     uint32_t len)
 {
-	o->len = len;
-	o->npay = (uint16_t)tcp_ring_ref(&c->sq, off, len, o->pay, o->pay_len);
+	o->npay = (uint16_t)tcp_txq_ref(&c->sq, off, len, o->pay, o->pay_len, o->pay_buf,
+	    DSSH_TCP_SEG_PAY_MAX, &o->len);
+}
+
+/*
+ * What of [off, off + len) one segment can carry: its payload in at most
+ * DSSH_TCP_SEG_PAY_MAX pieces. Cut shorter, a TSO segment keeps whole MSS;
+ * one MSS in more pieces (tiny pieces in a row) goes out as a shorter one.
+ */
+static uint32_t sq_seg_fit(const struct dssh_tcp_conn *c, uint32_t off, uint32_t len)
+{
+	const uint8_t *ptr[DSSH_TCP_SEG_PAY_MAX];
+	uint32_t plen[DSSH_TCP_SEG_PAY_MAX], got;
+	void *bufs[DSSH_TCP_SEG_PAY_MAX];
+
+	if (len == 0 || c->sq.n <= 1)
+		return len;
+	(void)tcp_txq_ref(&c->sq, off, len, ptr, plen, bufs, DSSH_TCP_SEG_PAY_MAX, &got);
+	if (got >= len || got == 0)
+		return len;
+	return got > c->mss ? got - got % c->mss : got;
 }
 
 /* Build one segment of connection c. */
@@ -1178,12 +1197,13 @@ static bool synchronized_send(const struct dssh_tcp_conn *c)
  * should the FIN segment be lost, the ACK of the data alone would pass
  * for the ACK of the FIN (fin_is_acked) and it would never be resent.
  */
-static void send_data(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint32_t seq,
+static uint32_t send_data(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint32_t seq,
     uint32_t len, bool fresh, uint64_t now_us)
 {
 	uint32_t end_data = c->snd_una + c->sq.len;
 	uint8_t flags = DSSH_TCP_ACK;
 
+	len = sq_seg_fit(c, seq - c->snd_una, len);
 	if (len > 0)
 		flags |= DSSH_TCP_PSH * (seq + len == end_data);
 	if (c->fin_queued && seq + len == end_data && synchronized_send(c) &&
@@ -1204,6 +1224,7 @@ static void send_data(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint3
 		rto_arm(c, now_us);
 	if (SEQ_GEQ(seq, c->snd_max))
 		tlp_arm(c, now_us);
+	return len;
 }
 
 /*
@@ -1215,7 +1236,7 @@ static void tlp_send_last(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, u
 	uint32_t last = SEQ_MIN(c->snd_max, c->snd_una + c->sq.len);
 	uint32_t len = DSSH_MIN(last - c->snd_una, (uint32_t)c->mss);
 
-	send_data(c, o, last - len, len, false, now_us);
+	(void)send_data(c, o, last - len, len, false, now_us);
 	c->tlp_out = true;
 	c->tlp_rexmit = true;
 	c->tlp_end = c->snd_max;
@@ -1300,7 +1321,7 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 					if (SEQ_GT(c->sb[i].start, c->snd_una) &&
 					    SEQ_LT(c->sb[i].start, c->snd_una + len))
 						len = c->sb[i].start - c->snd_una;
-				send_data(c, &segs[k++], c->snd_una, len, false, now_us);
+				len = send_data(c, &segs[k++], c->snd_una, len, false, now_us);
 				c->high_rxt = SEQ_MAX(c->high_rxt, c->snd_una + len);
 				c->rexmit_una = false;
 				continue;
@@ -1313,7 +1334,7 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 				    &seq, &len)) {
 					if (k == n)
 						goto full;
-					send_data(c, &segs[k++], seq, len, false, now_us);
+					(void)send_data(c, &segs[k++], seq, len, false, now_us);
 					continue;
 				}
 				wnd = c->snd_wnd;
@@ -1332,7 +1353,7 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 						len -= len % c->mss;   /* the hole's tail on its own */
 					if (k == n)
 						goto full;
-					send_data(c, &segs[k++], seq, len, false, now_us);
+					len = send_data(c, &segs[k++], seq, len, false, now_us);
 					c->high_rxt = seq + len;
 					continue;
 				}
@@ -1388,7 +1409,7 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 				c->rtt_seq = seq + DSSH_MIN(len, (uint32_t)c->mss);
 				c->rtt_start_us = now_us;
 			}
-			send_data(c, &segs[k++], seq, len, true, now_us);
+			len = send_data(c, &segs[k++], seq, len, true, now_us);
 			c->snd_nxt = seq + len + !!(c->fin_queued && seq + len == end_data);
 			c->snd_max = SEQ_MAX(c->snd_max, c->snd_nxt);
 			if (c->tlp_due) {
@@ -1756,7 +1777,7 @@ static int rcv_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64
 	if (SEQ_GT(ack, c->snd_una)) {
 		acked = ack - c->snd_una;
 		data_acked = DSSH_MIN(acked, c->sq.len);
-		tcp_ring_consume(&c->sq, data_acked);
+		tcp_txq_consume(&c->sq, data_acked);
 		c->snd_una = ack;
 		if (SEQ_LT(c->snd_nxt, ack))
 			c->snd_nxt = ack;
@@ -2493,7 +2514,7 @@ ssize_t dssh_tcp_send(struct dssh_tcp_conn *c, const void *data, size_t len)
 	if (c->fin_queued || (c->state != DSSH_TCP_ESTABLISHED && c->state != DSSH_TCP_CLOSE_WAIT &&
 	    c->state != DSSH_TCP_SYN_SENT && c->state != DSSH_TCP_SYN_RCVD))
 		return DSSH_ERR_CONN_CLOSED;
-	n = tcp_ring_append(&c->sq, data, (uint32_t)DSSH_MIN(len, (size_t)UINT32_MAX));
+	n = tcp_txq_append(&c->sq, data, (uint32_t)DSSH_MIN(len, (size_t)UINT32_MAX));
 	if (n < len)
 		c->want_writable = true;
 	if (n == 0)
@@ -2510,7 +2531,7 @@ size_t dssh_tcp_send_space(struct dssh_tcp_conn *c, size_t want)
 	    (c->state != DSSH_TCP_ESTABLISHED && c->state != DSSH_TCP_CLOSE_WAIT &&
 	    c->state != DSSH_TCP_SYN_SENT && c->state != DSSH_TCP_SYN_RCVD))
 		return 0;
-	room = tcp_ring_room(&c->sq);
+	room = tcp_txq_room(&c->sq);
 	if (room < want)
 		c->want_writable = true;
 	return room;
@@ -2520,17 +2541,35 @@ uint8_t *dssh_tcp_send_buf(struct dssh_tcp_conn *c, size_t off, size_t n)
 {
 	if (dssh_tcp_send_space(c, 0) == 0 || off > UINT32_MAX || n > UINT32_MAX)
 		return NULL;
-	return tcp_ring_tail(&c->sq, (uint32_t)off, (uint32_t)n);
+	return tcp_txq_tail(&c->sq, (uint32_t)off, (uint32_t)n);
 }
 
 ssize_t dssh_tcp_send_commit(struct dssh_tcp_conn *c, size_t n)
 {
 	if (dssh_tcp_send_space(c, 0) < n)
 		return DSSH_ERR_CONN_CLOSED;
-	tcp_ring_commit(&c->sq, (uint32_t)n);
+	if (!tcp_txq_commit(&c->sq, (uint32_t)n))
+		return DSSH_ERR_ALLOC;
 	if (n > 0)
 		out_mark(c);
 	return (ssize_t)n;
+}
+
+ssize_t dssh_tcp_send_ref(struct dssh_tcp_conn *c, void *buf, const void *ptr, size_t len)
+{
+	size_t room = dssh_tcp_send_space(c, len);
+
+	if (c->state == DSSH_TCP_CLOSED || c->fin_queued ||
+	    (c->state != DSSH_TCP_ESTABLISHED && c->state != DSSH_TCP_CLOSE_WAIT &&
+	    c->state != DSSH_TCP_SYN_SENT && c->state != DSSH_TCP_SYN_RCVD))
+		return DSSH_ERR_CONN_CLOSED;
+	if (len == 0 || room < len)
+		return 0;
+	if (!tcp_txq_append_ref(&c->sq, buf, ptr, (uint32_t)len) &&
+	    tcp_txq_append(&c->sq, ptr, (uint32_t)len) != len)
+		return DSSH_ERR_ALLOC;
+	out_mark(c);
+	return (ssize_t)len;
 }
 
 unsigned dssh_tcp_peek(const struct dssh_tcp_conn *c, const uint8_t *ptr[2], size_t len[2])

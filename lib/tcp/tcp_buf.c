@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Payload storage for a connection: the send side's fixed-size byte ring and
- * the receive queue of pieces that reference segment buffers (mbufs on a
- * data core) or the stack's own chunks (see tcp_priv.h).
+ * Payload storage for a connection: the send queue of pieces that reference
+ * driver buffers or the stack's fixed-size byte ring, and the receive queue
+ * of pieces that reference segment buffers (mbufs on a data core) or the
+ * stack's own chunks (see tcp_priv.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,194 @@ unsigned tcp_ring_ref(const struct tcp_ring *r, uint32_t off, uint32_t n,
 	ptr[1] = r->data;
 	len[1] = n - first;
 	return 2;
+}
+
+/* ---- send queue: pieces of held buffers and ring bytes ---- */
+
+#define TXP(q, i) (&(q)->p[(q)->head + (i)])
+
+int tcp_txq_init(struct tcp_txq *q, uint32_t size, const struct dssh_tcp_buf_ops *ops,
+    void *ops_arg)
+{
+	int r;
+
+	memset(q, 0, sizeof(*q));
+	if ((r = tcp_ring_init(&q->ring, size)) != 0)
+		return r;
+	q->size = size;
+	q->ops = ops;
+	q->ops_arg = ops_arg;
+	return 0;
+}
+
+void tcp_txq_free(struct tcp_txq *q)
+{
+	for (uint32_t i = 0; i < q->n; i++)
+		if (TXP(q, i)->buf != NULL)
+			q->ops->release(q->ops_arg, TXP(q, i)->buf);
+	free(q->p);
+	tcp_ring_free(&q->ring);
+	memset(q, 0, sizeof(*q));
+}
+
+/* A new last piece; NULL when out of memory. */
+static struct tcp_tx_piece *txp_push(struct tcp_txq *q)
+{
+	if (q->head + q->n == q->cap) {
+		if (q->head > 0) {
+			memmove(q->p, q->p + q->head, q->n * sizeof(*q->p));
+			q->head = 0;
+		} else {
+			uint32_t cap = q->cap ? q->cap * 2 : 16;
+			struct tcp_tx_piece *np = realloc(q->p, cap * sizeof(*np));
+
+			if (np == NULL)
+				return NULL;
+			q->p = np;
+			q->cap = cap;
+		}
+	}
+	q->n++;
+	return TXP(q, q->n - 1);
+}
+
+/* n more ring bytes at the tail: the last piece grows or a new one follows. */
+static bool txp_ring_bytes(struct tcp_txq *q, uint32_t n)
+{
+	struct tcp_tx_piece *pc = q->n > 0 ? TXP(q, q->n - 1) : NULL;
+
+	if (pc == NULL || pc->buf != NULL) {
+		if ((pc = txp_push(q)) == NULL)
+			return false;
+		*pc = (struct tcp_tx_piece){ .ptr = NULL, .buf = NULL, .len = 0 };
+	}
+	pc->len += n;
+	q->len += n;
+	return true;
+}
+
+uint32_t tcp_txq_append(struct tcp_txq *q, const void *p, uint32_t n)
+{
+	n = DSSH_MIN(n, tcp_txq_room(q));
+	if (n == 0 || !txp_ring_bytes(q, 0))
+		return 0;
+	/* the ring holds at most size - (bytes held by reference) */
+	(void)tcp_ring_append(&q->ring, p, n);
+	TXP(q, q->n - 1)->len += n;
+	q->len += n;
+	return n;
+}
+
+bool tcp_txq_append_ref(struct tcp_txq *q, void *buf, const uint8_t *p, uint32_t n)
+{
+	struct tcp_tx_piece *pc;
+
+	if (q->ops == NULL || buf == NULL || n < TCP_TX_REF_MIN || n > tcp_txq_room(q) ||
+	    (pc = txp_push(q)) == NULL)
+		return false;
+	if (!q->ops->hold(q->ops_arg, buf)) {
+		q->n--;
+		return false;
+	}
+	*pc = (struct tcp_tx_piece){ .ptr = p, .buf = buf, .len = n };
+	q->len += n;
+	q->nref++;
+	return true;
+}
+
+uint8_t *tcp_txq_tail(struct tcp_txq *q, uint32_t off, uint32_t n)
+{
+	if (n == 0 || off > tcp_txq_room(q) || n > tcp_txq_room(q) - off)
+		return NULL;
+	return tcp_ring_tail(&q->ring, off, n);
+}
+
+bool tcp_txq_commit(struct tcp_txq *q, uint32_t n)
+{
+	n = DSSH_MIN(n, tcp_txq_room(q));
+	if (n == 0)
+		return true;
+	if (!txp_ring_bytes(q, n))
+		return false;
+	tcp_ring_commit(&q->ring, n);
+	return true;
+}
+
+unsigned tcp_txq_ref(const struct tcp_txq *q, uint32_t off, uint32_t n, const uint8_t **ptr,
+    uint32_t *len, void **bufs, unsigned max, uint32_t *got)
+{
+	uint32_t roff = 0, done = 0;
+	unsigned k = 0;
+
+	*got = 0;
+	if (n == 0 || off >= q->len || n > q->len - off)
+		return 0;
+	for (uint32_t i = 0; i < q->n && done < n && k < max; i++) {
+		const struct tcp_tx_piece *pc = TXP(q, i);
+		uint32_t take;
+
+		if (off >= pc->len) {
+			off -= pc->len;
+			if (pc->buf == NULL)
+				roff += pc->len;
+			continue;
+		}
+		take = DSSH_MIN(pc->len - off, n - done);
+		if (pc->buf != NULL) {
+			ptr[k] = pc->ptr + off;
+			len[k] = take;
+			bufs[k] = pc->buf;
+			k++;
+		} else {
+			const uint8_t *rp[2];
+			uint32_t rl[2];
+			unsigned m = tcp_ring_ref(&q->ring, roff + off, take, rp, rl);
+
+			if (m > max - k) {        /* wraps, one slot left: its first part */
+				m = max - k;
+				take = rl[0];
+			}
+			for (unsigned j = 0; j < m; j++) {
+				ptr[k] = rp[j];
+				len[k] = rl[j];
+				bufs[k] = NULL;
+				k++;
+			}
+			roff += pc->len;
+		}
+		done += take;
+		off = 0;
+	}
+	*got = done;
+	return k;
+}
+
+void tcp_txq_consume(struct tcp_txq *q, uint32_t n)
+{
+	n = DSSH_MIN(n, q->len);
+	q->len -= n;
+	while (n > 0 && q->n > 0) {
+		struct tcp_tx_piece *pc = TXP(q, 0);
+		uint32_t k = DSSH_MIN(n, pc->len);
+
+		n -= k;
+		if (pc->buf == NULL)
+			tcp_ring_consume(&q->ring, k);
+		if (k < pc->len) {
+			if (pc->buf != NULL)
+				pc->ptr += k;
+			pc->len -= k;
+			return;
+		}
+		if (pc->buf != NULL) {
+			q->ops->release(q->ops_arg, pc->buf);
+			q->nref--;
+		}
+		q->head++;
+		q->n--;
+	}
+	if (q->n == 0)
+		q->head = 0;
 }
 
 /* ---- receive queue: pieces of held buffers and copied chunks ---- */

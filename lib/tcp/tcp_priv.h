@@ -28,9 +28,7 @@ struct seq_range {
 
 /*
  * Payload storage: the only code that touches payload bytes (tcp_buf.c).
- * The send side is a byte ring (append / ref for TX / consume on ACK); a
- * queue of buffer references like the receive side's (struct tcp_rxq) can
- * implement the same calls.
+ * tcp_ring is a fixed-size byte ring: the stack's own copy of sent bytes.
  */
 struct tcp_ring {
 	uint8_t *data;
@@ -53,6 +51,56 @@ uint8_t *tcp_ring_tail(struct tcp_ring *r, uint32_t off, uint32_t n);
 void tcp_ring_commit(struct tcp_ring *r, uint32_t n);
 /* Drop n bytes from the head. */
 void tcp_ring_consume(struct tcp_ring *r, uint32_t n);
+
+/*
+ * Send queue: the bytes from snd_una on, as pieces in sequence order. A
+ * piece references a driver buffer (buf: one tx_buf_ops hold, released once
+ * its bytes are cumulatively acknowledged or the queue is freed) or stands
+ * for the next len bytes of the ring (buf NULL: copied bytes, appended to the
+ * last piece while it is a ring piece). len never exceeds size (conf.sndbuf),
+ * whatever holds the bytes, so the ring never overflows.
+ */
+struct tcp_tx_piece {
+	const uint8_t *ptr;             /* driver bytes (unused for ring bytes) */
+	void *buf;                      /* driver buffer, NULL: ring bytes */
+	uint32_t len;
+};
+
+struct tcp_txq {
+	struct tcp_ring ring;
+	struct tcp_tx_piece *p;
+	uint32_t head, n, cap;          /* pieces p[head .. head + n) */
+	uint32_t size, len;             /* conf.sndbuf; bytes queued */
+	uint32_t nref;                  /* driver buffer references held */
+	const struct dssh_tcp_buf_ops *ops;
+	void *ops_arg;
+};
+
+#define TCP_TX_REF_MIN 256u             /* smaller bytes are copied, not held */
+
+int tcp_txq_init(struct tcp_txq *q, uint32_t size, const struct dssh_tcp_buf_ops *ops,
+    void *ops_arg);
+void tcp_txq_free(struct tcp_txq *q);       /* releases every reference */
+static inline uint32_t tcp_txq_room(const struct tcp_txq *q) { return q->size - q->len; }
+/* Copy in up to n bytes at the tail; returns how many were queued. */
+uint32_t tcp_txq_append(struct tcp_txq *q, const void *p, uint32_t n);
+/* Queue n bytes at p inside buf by reference (one ops hold); false when
+ * that is not possible (no ops, too short, refused, no room): copy then. */
+bool tcp_txq_append_ref(struct tcp_txq *q, void *buf, const uint8_t *p, uint32_t n);
+/* Writing in place: the n free ring bytes starting off past the ring's
+ * tail (bytes queued by reference do not count), contiguous; else NULL. */
+uint8_t *tcp_txq_tail(struct tcp_txq *q, uint32_t off, uint32_t n);
+/* n bytes written at the tcp_txq_tail space are queued; false: no memory. */
+bool tcp_txq_commit(struct tcp_txq *q, uint32_t n);
+/*
+ * References to [off, off + n): at most max pieces (driver buffer or NULL
+ * in bufs[]). Returns the number of pieces; *got the bytes they cover
+ * (< n when max pieces were not enough).
+ */
+unsigned tcp_txq_ref(const struct tcp_txq *q, uint32_t off, uint32_t n, const uint8_t **ptr,
+    uint32_t *len, void **bufs, unsigned max, uint32_t *got);
+/* Drop n bytes from the head, releasing what they held. */
+void tcp_txq_consume(struct tcp_txq *q, uint32_t n);
 
 /*
  * Receive queue: pieces of payload sorted by sequence number and disjoint,
@@ -172,7 +220,7 @@ struct dssh_tcp_conn {
 	uint32_t snd_wnd, snd_wl1, snd_wl2, max_snd_wnd;
 	uint8_t snd_wscale, rcv_wscale;
 	uint16_t mss;                   /* bytes of payload per segment */
-	struct tcp_ring sq;             /* head = the byte at snd_una */
+	struct tcp_txq sq;              /* head = the byte at snd_una */
 
 	/* receive side */
 	uint32_t irs, rcv_nxt, rcv_adv;    /* rcv_adv: right edge advertised */

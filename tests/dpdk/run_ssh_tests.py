@@ -389,12 +389,21 @@ def t_offload(args, env, res):
                           st["tx_chained"] > 100 and st["port_oerrors"] == 0,
                           "offload yes: TSO frames as mbuf chains: tso %d chained %d oerrors %d"
                           % (st["tx_tso"], st["tx_chained"], st["port_oerrors"]))
+                # sealed packets go out from their mbufs (indirect segments):
+                # most of the 32 MiB download, and nothing left held
+                res.check(st["tcp_tx_ref_bytes"] > size * 3 // 4 and st["tcp_tx_bufs"] == 0,
+                          "offload yes: payload sent by reference: %d B by ref, %d B copied, "
+                          "%d held" % (st["tcp_tx_ref_bytes"], st["tcp_tx_copy_bytes"],
+                                       st["tcp_tx_bufs"]))
             else:
                 res.check("TCP checksum tx software; TSO not offered" not in text and
                           "TSO offered, not used" in text and st["tx_tso"] == 0 and
                           st["tx_chained"] == 0,
                           "offload no: software checksums and segmentation: tso %d chained %d"
                           % (st["tx_tso"], st["tx_chained"]))
+                res.check(st["tcp_tx_ref_bytes"] == 0,
+                          "offload no: payload copied into frames (%d B by ref)"
+                          % st["tcp_tx_ref_bytes"])
             res.check(st["tcp_in_bad"] == 0 and st["tcp_tx_failed"] == 0,
                       "offload %s: no bad segment either way" % mode)
             if mode == "yes":

@@ -8,7 +8,9 @@
  * with payload held by reference (conf.buf_ops, as the data plane does with
  * mbufs): each segment in its own reference-counted buffer, so that a byte
  * read after its buffer was released shows under ASan, and every reference
- * must be back when the stack is freed.
+ * must be back when the stack is freed; the echo then goes back by
+ * reference too (conf.tx_buf_ops, dssh_tcp_send_ref, each write in its own
+ * buffer) and every payload byte of every segment out is read.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,24 @@ fbuf_release(void *arg, void *buf)
 
 static const struct dssh_tcp_buf_ops fbuf_ops = { .hold = fbuf_hold, .release = fbuf_release };
 
+static bool fuzz_tx_ref;
+
+static void
+echo(struct dssh_tcp_conn *c, const uint8_t *p, size_t n)
+{
+	struct fbuf *b;
+
+	if (!fuzz_tx_ref || (b = malloc(sizeof(*b) + n)) == NULL) {
+		dssh_tcp_send(c, p, n);
+		return;
+	}
+	b->refs = 1;
+	fuzz_live++;
+	memcpy(b->data, p, n);
+	dssh_tcp_send_ref(c, b, b->data, n);
+	fbuf_unref(b);
+}
+
 static void
 drain(struct dssh_tcp_stack *st, uint64_t now)
 {
@@ -75,15 +95,19 @@ drain(struct dssh_tcp_stack *st, uint64_t now)
 
 			if (ev[i].events & DSSH_TCP_EV_READABLE)
 				while ((r = dssh_tcp_recv(c, buf, sizeof(buf))) > 0)
-					dssh_tcp_send(c, buf, (size_t)r);   /* echo */
+					echo(c, buf, (size_t)r);
 			if (ev[i].events & (DSSH_TCP_EV_PEER_FIN | DSSH_TCP_EV_RESET |
 			    DSSH_TCP_EV_CLOSED))
 				dssh_tcp_close(c, now);
 		}
 	}
 	while ((n = dssh_tcp_output(st, segs, 16, now)) > 0)
-		for (unsigned i = 0; i < n; i++)
+		for (unsigned i = 0; i < n; i++) {
 			fuzz_sink += segs[i].hdr[13];
+			for (unsigned k = 0; k < segs[i].npay; k++)
+				for (uint32_t j = 0; j < segs[i].pay_len[k]; j++)
+					fuzz_sink += segs[i].pay[k][j];
+		}
 }
 
 int
@@ -97,9 +121,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dssh_tcp_conf_default(&conf);
 	conf.max_conns = 8;
 	conf.syn_backlog = 2;      /* reach the SYN-cookie path too */
+	fuzz_tx_ref = (size & 1) != 0;
 	if (size & 1) {
 		conf.buf_ops = &fbuf_ops;
 		conf.rcvbuf = 16384;
+		conf.tx_buf_ops = &fbuf_ops;
 	}
 	if (dssh_tcp_stack_new(&conf, &st) != 0)
 		return 0;

@@ -54,6 +54,20 @@
 #define DP_INTR_WAIT_MAX_MS 100    /* longest block: the tick's chores wait that long */
 #define DP_TSO_MAX 65000          /* payload of one TSO frame (IPv4 length: 16 bits) */
 #define DP_TCP_BURST 32
+/*
+ * Sealed SSH packets are held by TCP in mbufs of their own pool: one packet
+ * per buffer (the crypto burst seals contiguous bytes), up to a channel
+ * packet of 32 KiB plus its framing; larger ones are sealed in the TCP ring.
+ * The MTU-sized buffers of the main pool would need a packet cut across a
+ * chain, so the pool is separate and bounded: DP_TXBUF_PER_CORE buffers per
+ * data core, of which TCP may hold all but what bursts and frames still
+ * queued in the NIC (they reference acknowledged packets too) may need.
+ */
+#define DP_TXBUF_ROOM (34u * 1024)
+#define DP_TXBUF_PER_CORE 256u
+#define DP_TXBUF_SPARE 96u
+/* Indirect mbufs attached to payload buffers: one per piece of a frame. */
+#define DP_TXIND_PER_CORE (4u * (DP_NB_TXD + DP_TXQ_MAX))
 #define DP_TCP_EVENTS 64
 
 /* Messages between control and data lcores, by value through rte_ring (16 bytes). */
@@ -93,6 +107,9 @@ struct dp_tcp_pub {
 	uint64_t tcp_rx_held;           /* mbufs TCP receive queues hold now */
 	uint64_t tcp_rx_refs;           /* references taken on received mbufs (zero copy) */
 	uint64_t tcp_spurious_recoveries;   /* recovery episodes undone (RFC 9438 4.9) */
+	uint64_t tcp_tx_bufs;           /* mbufs TCP send queues hold now (sealed packets) */
+	uint64_t tcp_tx_ref_bytes;      /* payload bytes framed by reference (indirect mbufs) */
+	uint64_t tcp_tx_copy_bytes;     /* payload bytes copied into frames */
 	uint64_t stream_opened, stream_refused, stream_closed, stream_gone, stream_active;
 	uint64_t stream_rx_bytes, stream_tx_bytes;   /* to / from the control thread */
 	/* The SSH packet layer on this core: packets opened/sealed, bursts and
@@ -136,6 +153,12 @@ struct dp_core {
 	struct rte_mbuf *rx_m;
 	uint32_t rx_held, rx_hold_max;
 	uint64_t rx_refs;
+	/* Sealed packets in TCP send queues (mbufs of dp.txbuf_mp): how many
+	 * this core's TCP holds, at most tx_hold_max (past it, copied). Frames
+	 * reference them through indirect mbufs of ind_mp. */
+	uint32_t tx_held, tx_hold_max;
+	struct rte_mempool *ind_mp;     /* NULL: frames copy the payload */
+	uint64_t tx_ref_bytes, tx_copy_bytes;
 	struct rte_ring *to_ctrl, *from_ctrl;
 	struct rte_mbuf *txq[DP_TXQ_MAX];
 	unsigned ntx;
@@ -162,6 +185,8 @@ struct dp {
 	uint16_t tx_max_segs;     /* longest mbuf chain the PMD takes */
 	uint16_t tso_mss_cut;     /* MSS reduction a PMD's TSO needs (see dp_port_setup) */
 	unsigned rx_hold_per_core;   /* mbufs a core's TCP receive queues may hold */
+	struct rte_mempool *txbuf_mp;   /* sealed packets (NULL: none, in the TCP ring) */
+	struct rte_mempool *ind_mp;     /* indirect mbufs for frames by reference */
 	bool adaptive_poll;
 	bool rx_intr;             /* the port was configured with RX queue interrupts */
 	bool af_packet;           /* net_af_packet: RX readiness from its sockets */
@@ -216,6 +241,9 @@ dp_tcp_collect(const struct dp_core *c, struct dp_tcp_pub *t)
 	t->tcp_rx_held = c->rx_held;
 	t->tcp_rx_refs = c->rx_refs;
 	t->tcp_spurious_recoveries = ts.spurious_recoveries;
+	t->tcp_tx_bufs = c->tx_held;
+	t->tcp_tx_ref_bytes = c->tx_ref_bytes;
+	t->tcp_tx_copy_bytes = c->tx_copy_bytes;
 	t->stream_opened = c->streams.opened;
 	t->stream_refused = c->streams.refused;
 	t->stream_closed = c->streams.closed;
@@ -375,6 +403,33 @@ static const struct dssh_tcp_buf_ops dp_rx_buf_ops = {
 	.release = dp_rx_release,
 };
 
+/* lib/tcp send buffer ops: a send queue piece holds a sealed packet's mbuf. */
+static bool
+dp_tx_hold(void *arg, void *buf)
+{
+	struct dp_core *c = arg;
+
+	if (c->tx_held >= c->tx_hold_max)
+		return false;
+	rte_mbuf_refcnt_update(buf, 1);
+	c->tx_held++;
+	return true;
+}
+
+static void
+dp_tx_release(void *arg, void *buf)
+{
+	struct dp_core *c = arg;
+
+	c->tx_held--;
+	rte_pktmbuf_free(buf);
+}
+
+static const struct dssh_tcp_buf_ops dp_tx_buf_ops = {
+	.hold = dp_tx_hold,
+	.release = dp_tx_release,
+};
+
 /* lib/net TCP callback: one validated IPv4 TCP segment for us. */
 static int
 dp_tcp_input(void *arg, struct dssh_net_ctx *ctx, uint32_t src, uint32_t dst,
@@ -412,10 +467,11 @@ dp_tcp_output_copy(struct dp_core *c, const struct dssh_tcp_seg_out *o, uint64_t
 		return;
 	}
 	memcpy(c->segbuf, o->hdr, o->hdr_len);
-	for (unsigned k = 0; k < o->npay && k < 2; k++) {
+	for (unsigned k = 0; k < o->npay; k++) {
 		memcpy(c->segbuf + off, o->pay[k], o->pay_len[k]);
 		off += o->pay_len[k];
 	}
+	c->tx_copy_bytes += o->len;
 	r = dssh_net_ip_output(c->net, o->daddr, DSSH_NET_PROTO_TCP, c->segbuf, off, now_ms);
 	/* Held for ARP (or lost): TCP retransmits what is not acknowledged. */
 	if (r == DSSH_ERR_AGAIN)
@@ -432,7 +488,8 @@ dp_chain_append(struct dp_core *c, struct rte_mbuf *head, struct rte_mbuf **tail
 {
 	while (len > 0) {
 		struct rte_mbuf *t = *tail;
-		size_t room = rte_pktmbuf_tailroom(t), k;
+		/* never into the buffer an indirect segment references */
+		size_t room = RTE_MBUF_DIRECT(t) ? rte_pktmbuf_tailroom(t) : 0, k;
 
 		if (room == 0) {
 			struct rte_mbuf *n = rte_pktmbuf_alloc(c->mp);
@@ -456,11 +513,37 @@ dp_chain_append(struct dp_core *c, struct rte_mbuf *head, struct rte_mbuf **tail
 	return true;
 }
 
+/* Appends an indirect mbuf for the len bytes at p of the mbuf buf. */
+static bool
+dp_chain_attach(struct dp_core *c, struct rte_mbuf *head, struct rte_mbuf **tail,
+    struct rte_mbuf *buf, const uint8_t *p, uint32_t len)
+{
+	struct rte_mbuf *mi;
+
+	if (head->nb_segs >= c->dp->tx_max_segs || (mi = rte_pktmbuf_alloc(c->ind_mp)) == NULL)
+		return false;
+	/* The frame's own reference: the packet stays while the NIC has the
+	 * frame, even once TCP released it (acknowledged meanwhile). */
+	rte_pktmbuf_attach(mi, buf);
+	mi->data_off = (uint16_t)(p - (const uint8_t *)mi->buf_addr);
+	mi->data_len = (uint16_t)len;
+	mi->pkt_len = len;
+	(*tail)->next = mi;
+	*tail = mi;
+	head->nb_segs++;
+	head->pkt_len += len;
+	return true;
+}
+
 /*
- * One segment straight into an mbuf (a chain when TSO hands us more than
- * one mbuf holds): headers from lib/net, then the TCP header and payload
- * copied once from the stack's send ring. The offload flags follow what
- * the port was set up with: IPv4 and TCP checksums, TSO (tso_segsz).
+ * One segment into an mbuf chain: headers from lib/net and the TCP header
+ * in the first mbuf, then the payload pieces. A piece in a sealed packet's
+ * mbuf (pay_buf) is referenced by an indirect mbuf when the port takes
+ * chains (by_ref); the stack's ring bytes, and every piece otherwise, are
+ * copied once (a chain when TSO hands us more than one mbuf holds). The
+ * offload flags follow what the port was set up with: IPv4 and TCP
+ * checksums, TSO (tso_segsz); without TCP checksum offload lib/tcp summed
+ * the pieces where they lie.
  */
 static void
 dp_tcp_frame(struct dp_core *c, const struct dssh_tcp_seg_out *o, uint64_t now_ms)
@@ -485,18 +568,37 @@ dp_tcp_frame(struct dp_core *c, const struct dssh_tcp_seg_out *o, uint64_t now_m
 	}
 	if (c->ntx == DP_TXQ_MAX)
 		dp_tx_flush(c);
-	if ((m = rte_pktmbuf_alloc(c->mp)) == NULL) {
-		c->st.tx_no_mbuf++;
-		return;
-	}
-	tail = m;
-	if (!dp_chain_append(c, m, &tail, hdr, sizeof(hdr)) ||
-	    !dp_chain_append(c, m, &tail, o->hdr, o->hdr_len) ||
-	    (o->npay > 0 && !dp_chain_append(c, m, &tail, o->pay[0], o->pay_len[0])) ||
-	    (o->npay > 1 && !dp_chain_append(c, m, &tail, o->pay[1], o->pay_len[1]))) {
-		c->st.tx_no_mbuf++;
+	for (bool by_ref = c->ind_mp != NULL && c->dp->tx_max_segs > 1; ; by_ref = false) {
+		uint64_t ref = 0;
+		bool ok;
+
+		if ((m = rte_pktmbuf_alloc(c->mp)) == NULL) {
+			c->st.tx_no_mbuf++;
+			return;
+		}
+		tail = m;
+		ok = dp_chain_append(c, m, &tail, hdr, sizeof(hdr)) &&
+		    dp_chain_append(c, m, &tail, o->hdr, o->hdr_len);
+		for (unsigned k = 0; ok && k < o->npay; k++) {
+			if (by_ref && o->pay_buf[k] != NULL) {
+				ok = dp_chain_attach(c, m, &tail, o->pay_buf[k], o->pay[k],
+				    o->pay_len[k]);
+				ref += o->pay_len[k];
+			} else {
+				ok = dp_chain_append(c, m, &tail, o->pay[k], o->pay_len[k]);
+			}
+		}
+		if (ok) {
+			c->tx_ref_bytes += ref;
+			c->tx_copy_bytes += o->len - ref;
+			break;
+		}
 		rte_pktmbuf_free(m);
-		return;
+		if (!by_ref) {
+			c->st.tx_no_mbuf++;
+			return;
+		}
+		/* out of indirect mbufs or chain length: copy this one */
 	}
 	m->l2_len = DSSH_NET_ETH_HLEN;
 	m->l3_len = 20;
@@ -988,6 +1090,7 @@ dp_log_link(struct dp *dp, int *last)
 	X(tcp_rto_expired) X(tcp_fast_retransmits) X(tcp_rst_sent) X(tcp_rst_rcvd) \
 	X(tcp_in_bad) X(tcp_tx_held) X(tcp_tx_failed) X(tcp_echo_bytes) X(tcp_rx_held) X(tcp_rx_refs) \
 	X(tcp_spurious_recoveries) \
+	X(tcp_tx_bufs) X(tcp_tx_ref_bytes) X(tcp_tx_copy_bytes) \
 	X(stream_opened) X(stream_refused) X(stream_closed) X(stream_gone) X(stream_active) \
 	X(stream_rx_bytes) X(stream_tx_bytes) \
 	X(ssh_rx_packets) X(ssh_tx_packets) X(ssh_bursts) X(ssh_burst_ops) X(ssh_errors) \
@@ -1071,6 +1174,9 @@ dp_tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 		 * shows as growth that does not come back. */
 		rte_tel_data_add_dict_u64(d, "mbuf_in_use", rte_mempool_in_use_count(dp_tel->mp));
 		rte_tel_data_add_dict_u64(d, "mbuf_pool_size", dp_tel->mp->size);
+		if (dp_tel->txbuf_mp != NULL)
+			rte_tel_data_add_dict_u64(d, "txbuf_in_use",
+			    rte_mempool_in_use_count(dp_tel->txbuf_mp));
 		if (rte_eth_link_get_nowait(dp_tel->port, &link) == 0) {
 			rte_tel_data_add_dict_u64(d, "link_up", link.link_status);
 			rte_tel_data_add_dict_u64(d, "link_speed_mbps", link.link_speed);
@@ -1468,6 +1574,25 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 	if ((r = dp_port_setup(&dp, conf)) != 0)
 		goto out;
 	port_started = true;
+	/* Sealed packets held by TCP send queues; frames reference
+	 * them through indirect mbufs. Without either: copies. */
+	if (dp.tso) {
+		dp.txbuf_mp = rte_pktmbuf_pool_create("dssh_txbuf",
+		    DP_TXBUF_PER_CORE * dp.ncores, 32, 0,
+		    (uint16_t)(DP_TXBUF_ROOM + RTE_PKTMBUF_HEADROOM), (int)rte_socket_id());
+		dp.ind_mp = rte_pktmbuf_pool_create("dssh_txind",
+		    DP_TXIND_PER_CORE * dp.ncores, DP_MBUF_CACHE, 0, 0, (int)rte_socket_id());
+		if (dp.txbuf_mp == NULL || dp.ind_mp == NULL) {
+			dssh_info("no pools for sealed packets (%s): TCP copies them",
+			    rte_strerror(rte_errno));
+			rte_mempool_free(dp.txbuf_mp);
+			rte_mempool_free(dp.ind_mp);
+			dp.txbuf_mp = dp.ind_mp = NULL;
+		} else {
+			dssh_info("sealed packets by reference: %u buffers of %u bytes per data core",
+			    DP_TXBUF_PER_CORE, DP_TXBUF_ROOM);
+		}
+	}
 	if (conf->hub != NULL && (r = dp_hub_attach(conf->hub, dp.ncores, (int)rte_socket_id())) != 0)
 		goto out;
 	rte_eth_macaddr_get(dp.port, &ea);
@@ -1536,6 +1661,15 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 			tc.buf_ops = &dp_rx_buf_ops;
 			tc.buf_arg = c;
 			c->rx_hold_max = dp.rx_hold_per_core;
+			/* Packets by reference only where frames can reference
+			 * them (chains: the port does TSO); else sealed in the
+			 * TCP ring and copied into frames as before. */
+			if (dp.tso && dp.txbuf_mp != NULL) {
+				tc.tx_buf_ops = &dp_tx_buf_ops;
+				tc.tx_buf_arg = c;
+				c->tx_hold_max = DP_TXBUF_PER_CORE - DP_TXBUF_SPARE;
+				c->ind_mp = dp.ind_mp;
+			}
 			if ((r = dssh_tcp_stack_new(&tc, &c->tcp)) != 0)
 				goto out;
 			if ((r = dp_impair_setup(c, &conf->impair)) != 0)
@@ -1544,6 +1678,12 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 				dssh_error("data core %u: crypto engine for the SSH packet layer: %s",
 				    i, dssh_err_str(r));
 				goto out;
+			}
+			if (c->ind_mp != NULL) {
+				c->streams.tx_mp = dp.txbuf_mp;
+				c->streams.tx_room = DP_TXBUF_ROOM;
+				c->streams.tx_held = &c->tx_held;
+				c->streams.tx_hold_max = c->tx_hold_max;
 			}
 			for (unsigned k = 0; conf->hub != NULL && k < conf->n_stream_ports; k++) {
 				if ((r = dssh_tcp_listen(c->tcp, conf->ipv4_addr, conf->stream_ports[k])) != 0)
@@ -1645,6 +1785,8 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 		rte_free(dp.cores);
 	}
 	rte_mempool_free(dp.mp);
+	rte_mempool_free(dp.txbuf_mp);
+	rte_mempool_free(dp.ind_mp);
 	if (hooked)
 		(void)conf->on_eal(conf->on_eal_arg, DSSH_DPDK_EAL_DOWN, dp.ncores);
 	if (eal) {

@@ -11,8 +11,10 @@
 #define DP_REC_BURST 64               /* packets sealed/opened in one burst */
 #define DP_REC_STAGE (2u << 20)       /* staging bytes per core (>= 1 packet) */
 #define DP_REC_MARK_MAX 1024          /* largest marker body (keys, version line) */
+#define DP_TX_REF_MIN 1024            /* smaller packets are sealed in the TCP ring */
 
 struct dssh_crypto_engine;
+struct rte_mempool;
 
 /* Per data core: the streams it owns and its counters. */
 struct dp_streams {
@@ -26,6 +28,17 @@ struct dp_streams {
 	struct dssh_crypto_engine *engine;
 	uint8_t *stage;
 	size_t stage_size;
+	/*
+	 * Packets sealed straight into an mbuf of tx_mp (one packet, up to
+	 * tx_room bytes, per buffer) and queued by reference in TCP
+	 * (dssh_tcp_send_ref), while the core's TCP holds fewer than
+	 * tx_hold_max of them (*tx_held, plus tx_pending taken for the burst
+	 * being sealed). tx_mp NULL: sealed in the TCP ring.
+	 */
+	struct rte_mempool *tx_mp;
+	uint32_t tx_room;
+	const uint32_t *tx_held;
+	uint32_t tx_hold_max, tx_pending;
 	struct dssh_dpdk_stream *rx_dirty, *tx_dirty;
 	uint64_t rec_rx_pkts, rec_tx_pkts, rec_bursts, rec_burst_ops, rec_errors;
 };

@@ -20,6 +20,7 @@
 #include <sched.h>
 
 #include <rte_cycles.h>
+#include <rte_mbuf.h>
 #include <rte_pause.h>
 #include <rte_ring.h>
 
@@ -66,6 +67,8 @@ struct dssh_dpdk_stream {
 	bool rx_dirty, tx_dirty;    /* on the core's lists for the next flush */
 	struct dssh_dpdk_stream *rx_next, *tx_next;
 	size_t round_reserved;      /* pipe/send space promised within a round */
+	size_t round_ring;          /* tx: of which in the TCP ring (not in mbufs) */
+	bool round_mbuf;            /* tx: a packet of the round is in an mbuf */
 	bool round_jobs;            /* packets of this stream in the round's burst */
 	bool round_more;            /* wants another round */
 	bool round_posted;          /* records went up: READABLE due */
@@ -655,6 +658,7 @@ struct rec_job {
 	size_t len;                 /* tx: payload length */
 	bool crypto;
 	bool in_tcp;                /* tx: sealed in the TCP send buffer (no copy) */
+	struct rte_mbuf *m;         /* tx: sealed in this mbuf, queued by reference */
 };
 
 struct rec_batch {
@@ -698,6 +702,7 @@ batch_add(struct dp_streams *ds, struct rec_batch *b, struct dssh_dpdk_stream *s
 	j->wire = wire;
 	j->crypto = false;
 	j->in_tcp = false;
+	j->m = NULL;
 	b->used += (wire + 63) & ~(size_t)63;
 	s->round_jobs = true;
 	return j;
@@ -956,12 +961,36 @@ rec_tx_marker(struct dp_streams *ds, struct dssh_dpdk_stream *s, uint32_t kind, 
 	return true;
 }
 
+/*
+ * An mbuf to seal a packet of wire bytes in, when it is worth one (not a
+ * short packet: those are sealed in the TCP ring, one copy less than
+ * before anyway) and the core's TCP may hold one more; NULL otherwise.
+ */
+static struct rte_mbuf *
+rec_tx_mbuf(struct dp_streams *ds, size_t wire)
+{
+	struct rte_mbuf *m;
+
+	if (ds->tx_mp == NULL || wire < DP_TX_REF_MIN || wire > ds->tx_room ||
+	    *ds->tx_held + ds->tx_pending >= ds->tx_hold_max ||
+	    (m = rte_pktmbuf_alloc(ds->tx_mp)) == NULL)
+		return NULL;
+	if (rte_pktmbuf_append(m, (uint16_t)wire) == NULL) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	ds->tx_pending++;
+	return m;
+}
+
 /* Takes the engine's complete records into the burst. */
 static enum rec_gather
 rec_tx_gather(struct dp_streams *ds, struct dssh_dpdk_stream *s, struct rec_batch *b,
     bool *fatal)
 {
 	s->round_reserved = 0;
+	s->round_ring = 0;
+	s->round_mbuf = false;
 	s->round_jobs = false;
 	for (;;) {
 		size_t avail = dssh_pipe_readable(&s->tx), wire, space;
@@ -1004,15 +1033,28 @@ rec_tx_gather(struct dp_streams *ds, struct dssh_dpdk_stream *s, struct rec_batc
 		if (!batch_room(ds, b, wire))
 			return REC_MORE;
 		struct rec_job *j = batch_add(ds, b, s, wire);
-		/* Sealed where TCP keeps it when that space is contiguous (the
-		 * packets before it in this round are reserved ahead of it). */
-		uint8_t *dst = dssh_tcp_send_buf(s->tcp, s->round_reserved, wire);
+		struct rte_mbuf *m = rec_tx_mbuf(ds, wire);
+		uint8_t *dst;
 
-		if (dst != NULL) {
+		if (m != NULL) {
+			/* Sealed in its own mbuf, which TCP then holds (frames
+			 * reference it: no copy after sealing). */
+			b->used -= (wire + 63) & ~(size_t)63;
+			j->pkt = rte_pktmbuf_mtod(m, uint8_t *);
+			j->m = m;
+			s->round_mbuf = true;
+		} else if (!s->round_mbuf &&
+		    (dst = dssh_tcp_send_buf(s->tcp, s->round_ring, wire)) != NULL) {
+			/* Sealed where TCP keeps it when that space is contiguous
+			 * (the ring packets before it in this round are reserved
+			 * ahead of it). Not after a packet in an mbuf: should TCP
+			 * copy that one (no hold), it would land on this space. */
 			b->used -= (wire + 63) & ~(size_t)63;
 			j->pkt = dst;
 			j->in_tcp = true;
 		}
+		if (m == NULL)
+			s->round_ring += wire;
 		j->len = w;
 		(void)dssh_pipe_copy_out(&s->tx, DSSH_REC_HDR, j->pkt + DSSH_REC_TX_PAYLOAD, w);
 		dssh_pipe_consume(&s->tx, DSSH_REC_HDR + w);
@@ -1027,20 +1069,32 @@ rec_tx_deliver(struct dp_streams *ds, struct rec_batch *b)
 	for (unsigned i = 0; i < b->n; i++) {
 		struct rec_job *j = &b->job[i];
 		struct dssh_dpdk_stream *s = j->s;
+		bool bad = s->tcp == NULL || (j->crypto && b->op[i].status != 0);
 
-		if (s->tcp == NULL)
-			continue;
-		if (j->crypto && b->op[i].status != 0) {
+		if (bad && s->tcp != NULL) {
 			dssh_error("core %u: stream %u: seal failed: %s", ds->core, s->info.rport,
 			    dssh_err_str(b->op[i].status));
 			s->tx_fatal = true;
-			if (j->in_tcp)
+		}
+		if (j->m != NULL)
+			ds->tx_pending--;
+		if (bad) {
+			/* (a packet in the ring of a connection already gone
+			 * went with it) */
+			if ((j->in_tcp && s->tcp != NULL) || j->m != NULL)
 				dssh_wipe(j->pkt, j->wire);
+			rte_pktmbuf_free(j->m);
 			continue;
 		}
 		/* Space was promised: the whole packet goes in (in order: one
-		 * sealed in place goes only right after those before it). */
-		if (j->in_tcp ? s->tx_fatal ||
+		 * sealed in place goes only right after those before it; one in
+		 * an mbuf is held by TCP, our reference is dropped here). */
+		if (j->m != NULL) {
+			if (s->tx_fatal ||
+			    dssh_tcp_send_ref(s->tcp, j->m, j->pkt, j->wire) != (ssize_t)j->wire)
+				s->tx_fatal = true;
+			rte_pktmbuf_free(j->m);
+		} else if (j->in_tcp ? s->tx_fatal ||
 		    dssh_tcp_send_commit(s->tcp, j->wire) != (ssize_t)j->wire :
 		    dssh_tcp_send(s->tcp, j->pkt, j->wire) != (ssize_t)j->wire)
 			s->tx_fatal = true;
