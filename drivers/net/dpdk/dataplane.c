@@ -128,6 +128,13 @@ struct dp_published {
 
 struct dp;
 
+/* mbufs a core's TCP queues hold by reference, at most max (past it lib/tcp
+ * copies the bytes instead), and how many references were ever taken. */
+struct dp_mbuf_budget {
+	uint32_t held, max;
+	uint64_t refs;
+};
+
 struct dp_core {
 	unsigned idx;
 	unsigned lcore;
@@ -148,15 +155,12 @@ struct dp_core {
 	uint8_t segbuf[DSSH_NET_FRAME_MAX];
 	struct rte_mempool *mp;
 	/* Received payload stays in its mbuf (lib/tcp holds a reference per
-	 * piece): the frame being processed, and how many references this
-	 * core's TCP holds, at most rx_hold_max (past it lib/tcp copies). */
+	 * piece): the frame being processed, and the receive queues' budget. */
 	struct rte_mbuf *rx_m;
-	uint32_t rx_held, rx_hold_max;
-	uint64_t rx_refs;
-	/* Sealed packets in TCP send queues (mbufs of dp.txbuf_mp): how many
-	 * this core's TCP holds, at most tx_hold_max (past it, copied). Frames
-	 * reference them through indirect mbufs of ind_mp. */
-	uint32_t tx_held, tx_hold_max;
+	struct dp_mbuf_budget rxb;
+	/* Sealed packets in TCP send queues (mbufs of dp.txbuf_mp), their
+	 * budget. Frames reference them through indirect mbufs of ind_mp. */
+	struct dp_mbuf_budget txb;
 	struct rte_mempool *ind_mp;     /* NULL: frames copy the payload */
 	uint64_t tx_ref_bytes, tx_copy_bytes;
 	struct rte_ring *to_ctrl, *from_ctrl;
@@ -238,10 +242,10 @@ dp_tcp_collect(const struct dp_core *c, struct dp_tcp_pub *t)
 	t->tcp_tx_held = c->tcp_tx_held;
 	t->tcp_tx_failed = c->tcp_tx_failed;
 	t->tcp_echo_bytes = c->tcp_echo_bytes;
-	t->tcp_rx_held = c->rx_held;
-	t->tcp_rx_refs = c->rx_refs;
+	t->tcp_rx_held = c->rxb.held;
+	t->tcp_rx_refs = c->rxb.refs;
 	t->tcp_spurious_recoveries = ts.spurious_recoveries;
-	t->tcp_tx_bufs = c->tx_held;
+	t->tcp_tx_bufs = c->txb.held;
 	t->tcp_tx_ref_bytes = c->tx_ref_bytes;
 	t->tcp_tx_copy_bytes = c->tx_copy_bytes;
 	t->stream_opened = c->streams.opened;
@@ -375,59 +379,36 @@ dp_arp_learned(void *arg, uint32_t ip, const uint8_t mac[6])
 		c->st.ring_full++;
 }
 
-/* lib/tcp buffer ops: a receive queue piece holds a reference on its mbuf. */
+/*
+ * lib/tcp buffer ops, for the receive queues (received frames) and the send
+ * queues (sealed packets) alike: a piece holds a reference on its mbuf,
+ * within the budget given as arg.
+ */
 static bool
-dp_rx_hold(void *arg, void *buf)
+dp_buf_hold(void *arg, void *buf)
 {
-	struct dp_core *c = arg;
+	struct dp_mbuf_budget *b = arg;
 
-	if (c->rx_held >= c->rx_hold_max)
+	if (b->held >= b->max)
 		return false;
 	rte_mbuf_refcnt_update(buf, 1);
-	c->rx_held++;
-	c->rx_refs++;
+	b->held++;
+	b->refs++;
 	return true;
 }
 
 static void
-dp_rx_release(void *arg, void *buf)
+dp_buf_release(void *arg, void *buf)
 {
-	struct dp_core *c = arg;
+	struct dp_mbuf_budget *b = arg;
 
-	c->rx_held--;
+	b->held--;
 	rte_pktmbuf_free(buf);
 }
 
-static const struct dssh_tcp_buf_ops dp_rx_buf_ops = {
-	.hold = dp_rx_hold,
-	.release = dp_rx_release,
-};
-
-/* lib/tcp send buffer ops: a send queue piece holds a sealed packet's mbuf. */
-static bool
-dp_tx_hold(void *arg, void *buf)
-{
-	struct dp_core *c = arg;
-
-	if (c->tx_held >= c->tx_hold_max)
-		return false;
-	rte_mbuf_refcnt_update(buf, 1);
-	c->tx_held++;
-	return true;
-}
-
-static void
-dp_tx_release(void *arg, void *buf)
-{
-	struct dp_core *c = arg;
-
-	c->tx_held--;
-	rte_pktmbuf_free(buf);
-}
-
-static const struct dssh_tcp_buf_ops dp_tx_buf_ops = {
-	.hold = dp_tx_hold,
-	.release = dp_tx_release,
+static const struct dssh_tcp_buf_ops dp_buf_ops = {
+	.hold = dp_buf_hold,
+	.release = dp_buf_release,
 };
 
 /* lib/net TCP callback: one validated IPv4 TCP segment for us. */
@@ -1658,16 +1639,16 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 			    dp.tso_mss_cut);
 			tc.tx_csum_offload = dp.tx_tcp_csum;
 			tc.tso_max = dp.tso ? DP_TSO_MAX : 0;
-			tc.buf_ops = &dp_rx_buf_ops;
-			tc.buf_arg = c;
-			c->rx_hold_max = dp.rx_hold_per_core;
+			tc.buf_ops = &dp_buf_ops;
+			tc.buf_arg = &c->rxb;
+			c->rxb.max = dp.rx_hold_per_core;
 			/* Packets by reference only where frames can reference
 			 * them (chains: the port does TSO); else sealed in the
 			 * TCP ring and copied into frames as before. */
 			if (dp.tso && dp.txbuf_mp != NULL) {
-				tc.tx_buf_ops = &dp_tx_buf_ops;
-				tc.tx_buf_arg = c;
-				c->tx_hold_max = DP_TXBUF_PER_CORE - DP_TXBUF_SPARE;
+				tc.tx_buf_ops = &dp_buf_ops;
+				tc.tx_buf_arg = &c->txb;
+				c->txb.max = DP_TXBUF_PER_CORE - DP_TXBUF_SPARE;
 				c->ind_mp = dp.ind_mp;
 			}
 			if ((r = dssh_tcp_stack_new(&tc, &c->tcp)) != 0)
@@ -1682,8 +1663,8 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 			if (c->ind_mp != NULL) {
 				c->streams.tx_mp = dp.txbuf_mp;
 				c->streams.tx_room = DP_TXBUF_ROOM;
-				c->streams.tx_held = &c->tx_held;
-				c->streams.tx_hold_max = c->tx_hold_max;
+				c->streams.tx_held = &c->txb.held;
+				c->streams.tx_hold_max = c->txb.max;
 			}
 			for (unsigned k = 0; conf->hub != NULL && k < conf->n_stream_ports; k++) {
 				if ((r = dssh_tcp_listen(c->tcp, conf->ipv4_addr, conf->stream_ports[k])) != 0)
