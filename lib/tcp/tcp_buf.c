@@ -125,23 +125,39 @@ void tcp_txq_free(struct tcp_txq *q)
 	memset(q, 0, sizeof(*q));
 }
 
+/*
+ * A piece array p[head .. head + n) of cap elements of elem bytes (both
+ * queues): room for one more at the end, by sliding the pieces down to the
+ * start or else doubling the array. False when out of memory.
+ */
+static bool pieces_room(void **p, size_t elem, uint32_t *head, uint32_t n, uint32_t *cap)
+{
+	if (*head + n < *cap)
+		return true;
+	if (*head > 0) {
+		memmove(*p, (uint8_t *)*p + (size_t)*head * elem, (size_t)n * elem);
+		*head = 0;
+		return true;
+	}
+	uint32_t ncap = *cap ? *cap * 2 : 16;
+	void *np = realloc(*p, (size_t)ncap * elem);
+
+	if (np == NULL)
+		return false;
+	*p = np;
+	*cap = ncap;
+	return true;
+}
+
 /* A new last piece; NULL when out of memory. */
 static struct tcp_tx_piece *txp_push(struct tcp_txq *q)
 {
-	if (q->head + q->n == q->cap) {
-		if (q->head > 0) {
-			memmove(q->p, q->p + q->head, q->n * sizeof(*q->p));
-			q->head = 0;
-		} else {
-			uint32_t cap = q->cap ? q->cap * 2 : 16;
-			struct tcp_tx_piece *np = realloc(q->p, cap * sizeof(*np));
+	void *p = q->p;
+	bool ok = pieces_room(&p, sizeof(*q->p), &q->head, q->n, &q->cap);
 
-			if (np == NULL)
-				return NULL;
-			q->p = np;
-			q->cap = cap;
-		}
-	}
+	q->p = p;
+	if (!ok)
+		return NULL;
 	q->n++;
 	return TXP(q, q->n - 1);
 }
@@ -322,22 +338,15 @@ void tcp_rxq_free(struct tcp_rxq *q)
 /* Room for one more piece at index i (0..n), the others moved up. */
 static bool piece_open(struct tcp_rxq *q, uint32_t i)
 {
+	void *p = q->p;
+	bool ok;
+
 	if (q->n >= TCP_RXQ_PIECES_MAX)
 		return false;
-	if (q->head + q->n == q->cap) {
-		if (q->head > 0) {
-			memmove(q->p, q->p + q->head, q->n * sizeof(*q->p));
-			q->head = 0;
-		} else {
-			uint32_t cap = q->cap ? q->cap * 2 : 16;
-			struct tcp_rx_piece *np = realloc(q->p, cap * sizeof(*np));
-
-			if (np == NULL)
-				return false;
-			q->p = np;
-			q->cap = cap;
-		}
-	}
+	ok = pieces_room(&p, sizeof(*q->p), &q->head, q->n, &q->cap);
+	q->p = p;
+	if (!ok)
+		return false;
 	memmove(RXP(q, i + 1), RXP(q, i), (q->n - i) * sizeof(*q->p));
 	q->n++;
 	return true;
