@@ -10,7 +10,7 @@
  */
 #include <stdlib.h>
 
-#include "tcp_test_util.h"
+#include "tcp_test_bufs.h"
 
 #define PPORT 40000
 #define LPORT 22
@@ -18,83 +18,22 @@
 #define FB_ROOM 2048u
 #define FB_COST (FB_ROOM + 128u)
 
-struct fbuf {
-	int refs;
-	uint8_t data[60 + FB_ROOM];
-};
-
-struct fdrv {
-	long live;            /* buffers not yet freed */
-	long held;            /* references the stack holds now */
-	long max_held;
-	long holds, releases, refused;
-	uint64_t rnd;
-	unsigned refuse_pct;  /* hold() refuses this share (the driver's budget) */
-	long budget;          /* and anything past this many held (0: none) */
-};
-
-static bool fd_hold(void *arg, void *buf)
-{
-	struct fdrv *d = arg;
-	struct fbuf *b = buf;
-
-	if ((d->refuse_pct && dssh_test_rand(&d->rnd) % 100 < d->refuse_pct) ||
-	    (d->budget && d->held >= d->budget)) {
-		d->refused++;
-		return false;
-	}
-	CHECK(b->refs > 0);
-	b->refs++;
-	d->held++;
-	d->holds++;
-	if (d->held > d->max_held)
-		d->max_held = d->held;
-	return true;
-}
-
-static void fd_unref(struct fdrv *d, struct fbuf *b)
-{
-	CHECK(b->refs > 0);
-	if (--b->refs == 0) {
-		memset(b, 0xdd, sizeof(*b));    /* a stale pointer shows as wrong bytes */
-		free(b);
-		d->live--;
-	}
-}
-
-static void fd_release(void *arg, void *buf)
-{
-	struct fdrv *d = arg;
-
-	d->held--;
-	d->releases++;
-	fd_unref(d, buf);
-}
-
-static const struct dssh_tcp_buf_ops fd_ops = { .hold = fd_hold, .release = fd_release };
-
-static uint8_t pat(uint64_t off)
-{
-	return (uint8_t)((off * 2654435761u) >> 13);
-}
-
 static struct cap caps[64];
 
 /* A segment from the peer in its own buffer, as a NIC would deliver it. */
-static int fd_feed(struct dssh_tcp_stack *s, struct fdrv *d, uint32_t seq, uint32_t ack,
+static int fd_feed(struct dssh_tcp_stack *s, struct tb_drv *d, uint32_t seq, uint32_t ack,
     uint8_t flags, const uint8_t *opts, size_t olen, const uint8_t *pay, size_t plen,
     uint64_t now)
 {
-	struct fbuf *b = calloc(1, sizeof(*b));
+	struct tb_buf *b;
 	struct dssh_tcp_seg_in in;
 	size_t n;
 	int r;
 
-	CHECK(b != NULL && plen <= FB_ROOM);
-	if (b == NULL || plen > FB_ROOM)
+	CHECK(plen <= FB_ROOM);
+	if (plen > FB_ROOM)
 		return -1;
-	b->refs = 1;
-	d->live++;
+	b = tb_new(d, 60 + FB_ROOM);
 	n = mkseg(b->data, PPORT, LPORT, seq, ack, flags, 65535, opts, olen, pay, plen);
 	memset(&in, 0, sizeof(in));
 	in.saddr = IP_B;
@@ -104,12 +43,12 @@ static int fd_feed(struct dssh_tcp_stack *s, struct fdrv *d, uint32_t seq, uint3
 	in.buf = b;
 	in.buf_cost = FB_COST;
 	r = dssh_tcp_input(s, &in, now);
-	fd_unref(d, b);             /* the driver's own reference */
+	tb_unref(d, b);             /* the driver's own reference */
 	return r;
 }
 
 /* Passive open with SACK and window scaling (no timestamps: any order goes). */
-static struct dssh_tcp_conn *fd_open(struct dssh_tcp_stack *s, struct fdrv *d, uint32_t *iss,
+static struct dssh_tcp_conn *fd_open(struct dssh_tcp_stack *s, struct tb_drv *d, uint32_t *iss,
     uint64_t now)
 {
 	static const uint8_t synopt[] = { 2, 4, 0x05, 0xb4, 4, 2, 3, 3, 7, 1 };
@@ -124,13 +63,13 @@ static struct dssh_tcp_conn *fd_open(struct dssh_tcp_stack *s, struct fdrv *d, u
 	return ev[0].conn;
 }
 
-static void stack_new(struct dssh_tcp_stack **s, struct fdrv *d, uint32_t rcvbuf)
+static void stack_new(struct dssh_tcp_stack **s, struct tb_drv *d, uint32_t rcvbuf)
 {
 	struct dssh_tcp_conf conf;
 
 	dssh_tcp_conf_default(&conf);
 	conf.rcvbuf = rcvbuf;
-	conf.buf_ops = &fd_ops;
+	conf.buf_ops = &tb_ops;
 	conf.buf_arg = d;
 	CHECK_EQ_INT(dssh_tcp_stack_new(&conf, s), 0);
 }
@@ -144,7 +83,7 @@ static void stack_new(struct dssh_tcp_stack **s, struct fdrv *d, uint32_t rcvbuf
 static void run_stream(uint64_t seed, uint32_t rcvbuf, size_t total, size_t maxseg,
     unsigned refuse_pct, long budget)
 {
-	struct fdrv d = { .rnd = seed | 1, .refuse_pct = refuse_pct, .budget = budget };
+	struct tb_drv d = { .rnd = seed | 1, .refuse_pct = refuse_pct, .budget = budget };
 	struct dssh_tcp_stack *s = NULL;
 	struct dssh_tcp_conn *c;
 	struct dssh_tcp_conn_info info;
@@ -178,7 +117,7 @@ static void run_stream(uint64_t seed, uint32_t rcvbuf, size_t total, size_t maxs
 			continue;
 		len = DSSH_MIN(len, total - from);
 		for (k = 0; k < len; k++)
-			pay[k] = pat(from + k);
+			pay[k] = tb_pat(from + k);
 		(void)fd_feed(s, &d, PISS + 1 + (uint32_t)from, iss + 1, DSSH_TCP_ACK, NULL, 0,
 		    pay, len, now);
 		now += 10;
@@ -194,19 +133,19 @@ static void run_stream(uint64_t seed, uint32_t rcvbuf, size_t total, size_t maxs
 			dssh_tcp_conn_get_info(c, &info);
 			CHECK(dssh_tcp_readable(c) == info.rcv_queued);
 			CHECK(np == 8 ? tot <= dssh_tcp_readable(c) : tot == dssh_tcp_readable(c));
-			if (np > 0 && iov[0].ptr[0] != pat(nread))
+			if (np > 0 && iov[0].ptr[0] != tb_pat(nread))
 				bad = true;
 			/* copy_out at an offset, then recv the same bytes */
 			got = dssh_tcp_copy_out(c, 1, rd, want);
 			CHECK(got == DSSH_MIN(want, dssh_tcp_readable(c) > 0 ?
 			    dssh_tcp_readable(c) - 1 : 0));
 			for (k = 0; k < got; k++)
-				if (rd[k] != pat(nread + 1 + k))
+				if (rd[k] != tb_pat(nread + 1 + k))
 					bad = true;
 			n = dssh_tcp_recv(c, rd, want);
 			CHECK(n >= 0);
 			for (k = 0; n > 0 && k < (size_t)n; k++)
-				if (rd[k] != pat(nread + k))
+				if (rd[k] != tb_pat(nread + k))
 					bad = true;
 			if (n > 0)
 				nread += (size_t)n;
@@ -263,7 +202,7 @@ static void test_tiny_segments(void)
 /* Unread data in order and out of order, then abort / stack free: all released. */
 static void test_release_on_abort_and_free(void)
 {
-	struct fdrv d = { .rnd = 3 };
+	struct tb_drv d = { .rnd = 3 };
 	struct dssh_tcp_stack *s = NULL;
 	struct dssh_tcp_conn *c;
 	uint8_t pay[1448];
@@ -272,7 +211,7 @@ static void test_release_on_abort_and_free(void)
 	struct dssh_tcp_conn_info info;
 
 	for (size_t k = 0; k < sizeof(pay); k++)
-		pay[k] = pat(k);
+		pay[k] = tb_pat(k);
 	for (int round = 0; round < 2; round++) {
 		stack_new(&s, &d, 65536);
 		c = fd_open(s, &d, &iss, now);
@@ -305,13 +244,13 @@ static void test_no_ops_copies(void)
 {
 	struct dssh_tcp_conf conf;
 	struct dssh_tcp_stack *s = NULL;
-	struct fdrv d = { .rnd = 5 };
+	struct tb_drv d = { .rnd = 5 };
 	struct dssh_tcp_conn *c;
 	uint8_t pay[1000], rd[1000];
 	uint32_t iss;
 
 	for (size_t k = 0; k < sizeof(pay); k++)
-		pay[k] = pat(k);
+		pay[k] = tb_pat(k);
 	dssh_tcp_conf_default(&conf);
 	CHECK_EQ_INT(dssh_tcp_stack_new(&conf, &s), 0);
 	c = fd_open(s, &d, &iss, 1000000);
@@ -331,7 +270,7 @@ static void test_no_ops_copies(void)
 static void test_send_in_place(void)
 {
 	struct dssh_tcp_stack *s = NULL;
-	struct fdrv d = { .rnd = 9 };
+	struct tb_drv d = { .rnd = 9 };
 	struct dssh_tcp_conn *c;
 	uint8_t *p, *q;
 	uint32_t iss;
@@ -351,13 +290,13 @@ static void test_send_in_place(void)
 	if (p == NULL || q == NULL)
 		goto out;
 	for (k = 0; k < 1500; k++)
-		p[k] = pat(k);
+		p[k] = tb_pat(k);
 	CHECK_EQ_INT(dssh_tcp_send_commit(c, 1000), 1000);
 	CHECK_EQ_INT(dssh_tcp_send_commit(c, 500), 500);
 	n = drain(s, caps, 64, 1000000);
 	for (k = 0; k < n && k < 64; k++) {
 		for (size_t i = 0; i < caps[k].h.plen; i++)
-			if (caps[k].h.payload[i] != pat(got + i))
+			if (caps[k].h.payload[i] != tb_pat(got + i))
 				same = false;
 		got += caps[k].h.plen;
 	}

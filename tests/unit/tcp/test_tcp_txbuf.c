@@ -11,69 +11,16 @@
  */
 #include <stdlib.h>
 
-#include "tcp_test_util.h"
+#include "tcp_test_bufs.h"
 
 #define PPORT 40000
 #define LPORT 22
 #define PISS 5000u
 #define MSS 1460u
 
-struct tbuf {
-	int refs;
-	uint32_t len;
-	uint8_t data[];
-};
-
-struct tdrv {
-	long live, held, holds, releases, refused;
-	long budget;          /* hold refuses past this many held (0: none) */
-};
-
-static bool td_hold(void *arg, void *buf)
-{
-	struct tdrv *d = arg;
-	struct tbuf *b = buf;
-
-	if (d->budget && d->held >= d->budget) {
-		d->refused++;
-		return false;
-	}
-	CHECK(b->refs > 0);
-	b->refs++;
-	d->held++;
-	d->holds++;
-	return true;
-}
-
-static void td_unref(struct tdrv *d, struct tbuf *b)
-{
-	CHECK(b->refs > 0);
-	if (--b->refs == 0) {
-		memset(b->data, 0xdd, b->len);   /* a stale pointer shows as wrong bytes */
-		free(b);
-		d->live--;
-	}
-}
-
-static void td_release(void *arg, void *buf)
-{
-	struct tdrv *d = arg;
-
-	d->held--;
-	d->releases++;
-	td_unref(d, buf);
-}
-
-static const struct dssh_tcp_buf_ops td_ops = { .hold = td_hold, .release = td_release };
-
-static uint8_t pat(uint64_t off)
-{
-	return (uint8_t)((off * 2654435761u) >> 13);
-}
-
 static struct cap caps[64];
 
-static void stack_new(struct dssh_tcp_stack **s, struct tdrv *d, bool tso, bool ops)
+static void stack_new(struct dssh_tcp_stack **s, struct tb_drv *d, bool tso, bool ops)
 {
 	struct dssh_tcp_conf conf;
 
@@ -84,7 +31,7 @@ static void stack_new(struct dssh_tcp_stack **s, struct tdrv *d, bool tso, bool 
 		conf.tso_max = 65000;
 	}
 	if (ops) {
-		conf.tx_buf_ops = &td_ops;
+		conf.tx_buf_ops = &tb_ops;
 		conf.tx_buf_arg = d;
 	}
 	CHECK_EQ_INT(dssh_tcp_stack_new(&conf, s), 0);
@@ -108,22 +55,17 @@ static struct dssh_tcp_conn *t_open(struct dssh_tcp_stack *s, uint32_t *iss, uin
 }
 
 /* A driver buffer holding stream bytes [off, off + n), queued by reference. */
-static ssize_t send_ref_pat(struct dssh_tcp_conn *c, struct tdrv *d, uint64_t off, uint32_t n,
+static ssize_t send_ref_pat(struct dssh_tcp_conn *c, struct tb_drv *d, uint64_t off, uint32_t n,
     uint32_t lead)
 {
-	struct tbuf *b = malloc(sizeof(*b) + lead + n);
+	struct tb_buf *b = tb_new(d, lead + n);
 	ssize_t r;
 
-	if (b == NULL)
-		abort();
-	b->refs = 1;
-	b->len = lead + n;
-	d->live++;
 	memset(b->data, 0xee, lead);
 	for (uint32_t k = 0; k < n; k++)
-		b->data[lead + k] = pat(off + k);
+		b->data[lead + k] = tb_pat(off + k);
 	r = dssh_tcp_send_ref(c, b, b->data + lead, n);
-	td_unref(d, b);             /* the driver's own reference */
+	tb_unref(d, b);             /* the driver's own reference */
 	return r;
 }
 
@@ -150,7 +92,7 @@ static void check_seg(const struct dssh_tcp_seg_out *o, uint32_t iss, uint64_t q
 	if (o->npay == 0 || o->npay > DSSH_TCP_SEG_PAY_MAX)
 		t->bad = true;
 	for (unsigned i = 0; i < o->npay && i < DSSH_TCP_SEG_PAY_MAX; i++) {
-		const struct tbuf *b = o->pay_buf[i];
+		const struct tb_buf *b = o->pay_buf[i];
 
 		if (b != NULL) {
 			if (b->refs <= 0 || o->pay[i] < b->data ||
@@ -161,7 +103,7 @@ static void check_seg(const struct dssh_tcp_seg_out *o, uint32_t iss, uint64_t q
 			t->copy_bytes += o->pay_len[i];
 		}
 		for (uint32_t k = 0; k < o->pay_len[i]; k++)
-			if (o->pay[i][k] != pat(off + sum + k)) {
+			if (o->pay[i][k] != tb_pat(off + sum + k)) {
 				t->bad = true;
 				break;
 			}
@@ -189,7 +131,7 @@ static void check_seg(const struct dssh_tcp_seg_out *o, uint32_t iss, uint64_t q
 static void run_stream(uint64_t seed, size_t total, uint32_t minsz, uint32_t maxsz,
     unsigned loss_pct, bool tso, long budget)
 {
-	struct tdrv d = { .budget = budget };
+	struct tb_drv d = { .budget = budget };
 	struct dssh_tcp_stack *s = NULL;
 	struct dssh_tcp_conn *c;
 	struct dssh_tcp_seg_out o[16];
@@ -224,13 +166,13 @@ static void run_stream(uint64_t seed, size_t total, uint32_t minsz, uint32_t max
 				if (p == NULL)
 					break;
 				for (uint32_t i = 0; i < want; i++)
-					p[i] = pat(queued + i);
+					p[i] = tb_pat(queued + i);
 				k = dssh_tcp_send_commit(c, want);
 			} else {
 				uint8_t buf[65536];
 
 				for (uint32_t i = 0; i < want && i < sizeof(buf); i++)
-					buf[i] = pat(queued + i);
+					buf[i] = tb_pat(queued + i);
 				k = dssh_tcp_send(c, buf, DSSH_MIN(want, (uint32_t)sizeof(buf)));
 			}
 			CHECK(k > 0);
@@ -328,7 +270,7 @@ static void test_budget(void)
 static void test_release_paths(void)
 {
 	for (int mode = 0; mode < 3; mode++) {
-		struct tdrv d = { 0 };
+		struct tb_drv d = { 0 };
 		struct dssh_tcp_stack *s = NULL;
 		struct dssh_tcp_conn *c;
 		uint32_t iss;
@@ -368,7 +310,7 @@ static void test_release_paths(void)
 /* Without tx_buf_ops, or for short bytes, dssh_tcp_send_ref copies. */
 static void test_copies(void)
 {
-	struct tdrv d = { 0 };
+	struct tb_drv d = { 0 };
 	struct dssh_tcp_stack *s = NULL;
 	struct dssh_tcp_conn *c;
 	struct dssh_tcp_seg_out o[8];
