@@ -121,6 +121,20 @@ bool dssh_rec_rx_op(struct dssh_rec *r, uint8_t *pkt, size_t wire, struct dssh_c
 int dssh_rec_rx_done(struct dssh_rec *r, uint8_t *pkt, int status, const uint8_t **payload,
     size_t *len, uint32_t *code);
 
+/*
+ * The steps above for input that lies contiguous in buf (avail bytes): frames
+ * up to max (<= DSSH_REC_BURST_MAX) complete packets, stopping after one that
+ * may be a NEWKEYS, and opens those due crypto in one burst on engine.
+ * Returns how many; wire[i] and status[i] go to dssh_rec_rx_done in order.
+ * *fr is the framing result that stopped it: 0 (max or a barrier reached),
+ * DSSH_ERR_MSG_INCOMPLETE, or DSSH_ERR_INVALID_FORMAT with *code, to report
+ * after the packets before it.
+ */
+#define DSSH_REC_BURST_MAX 64
+unsigned dssh_rec_rx_open_burst(struct dssh_rec *r, struct dssh_crypto_engine *engine,
+    uint8_t *buf, size_t avail, unsigned max, size_t *wire, int *status, int *fr,
+    uint32_t *code);
+
 /* Wire size of a packet of len payload bytes under the current output keys. */
 size_t dssh_rec_tx_wire_len(const struct dssh_rec *r, size_t len);
 /* The payload is at pkt + 5 already: writes length and padding, fills op

@@ -342,6 +342,37 @@ dssh_rec_rx_done(struct dssh_rec *r, uint8_t *pkt, int status, const uint8_t **p
 	return 0;
 }
 
+unsigned
+dssh_rec_rx_open_burst(struct dssh_rec *r, struct dssh_crypto_engine *engine, uint8_t *buf,
+    size_t avail, unsigned max, size_t *wire, int *status, int *fr, uint32_t *code)
+{
+	struct dssh_crypto_op ops[DSSH_REC_BURST_MAX], *burst[DSSH_REC_BURST_MAX];
+	bool sealed[DSSH_REC_BURST_MAX];
+	unsigned n = 0, nops = 0;
+	size_t off = 0;
+
+	*fr = 0;
+	max = DSSH_MIN(max, (unsigned)DSSH_REC_BURST_MAX);
+	while (n < max) {
+		*fr = dssh_rec_rx_frame(r, buf + off, avail - off, &wire[n], code);
+		if (*fr != 0 || avail - off < wire[n]) {
+			if (*fr == 0)
+				*fr = DSSH_ERR_MSG_INCOMPLETE;
+			break;
+		}
+		if ((sealed[n] = dssh_rec_rx_op(r, buf + off, wire[n], &ops[n])))
+			burst[nops++] = &ops[n];
+		off += wire[n];
+		if (dssh_rec_rx_barrier(wire[n++]))
+			break;      /* may be a NEWKEYS: nothing after it yet */
+	}
+	if (nops > 0)
+		dssh_crypto_process(engine, burst, nops);    /* each op has its status */
+	for (unsigned i = 0; i < n; i++)
+		status[i] = sealed[i] ? ops[i].status : 0;
+	return n;
+}
+
 size_t
 dssh_rec_tx_wire_len(const struct dssh_rec *r, size_t len)
 {

@@ -104,34 +104,19 @@ static size_t
 open_burst(struct dc *d)
 {
 	uint8_t *base = dssh_buf_mutable_ptr(&d->wire);
-	size_t avail = dssh_buf_len(&d->wire), off = 0, wl[BURST];
-	struct dssh_crypto_op ops[BURST], *burst[BURST];
-	bool sealed[BURST];
-	unsigned n = 0, nops = 0;
+	size_t off = 0, wl[BURST];
+	int status[BURST], fr;
 	uint32_t code = 0;
-	int fr = 0;
+	unsigned n = dssh_rec_rx_open_burst(d->rec, fuzz_engine, base, dssh_buf_len(&d->wire), BURST,
+	    wl, status, &fr, &code);
 
-	while (n < BURST) {
-		fr = dssh_rec_rx_frame(d->rec, base + off, avail - off, &wl[n], &code);
-		if (fr != 0 || avail - off < wl[n])
-			break;
-		if ((sealed[n] = dssh_rec_rx_op(d->rec, base + off, wl[n], &ops[n])))
-			burst[nops++] = &ops[n];
-		off += wl[n];
-		if (dssh_rec_rx_barrier(wl[n++]))
-			break;
-	}
-	if (nops > 0)
-		dssh_crypto_process(fuzz_engine, burst, nops);
-	off = 0;
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *pkt = base + off;
 		const uint8_t *payload;
 		size_t len;
 
 		off += wl[i];
-		if (dssh_rec_rx_done(d->rec, pkt, sealed[i] ? ops[i].status : 0, &payload, &len,
-		    &code) != 0) {
+		if (dssh_rec_rx_done(d->rec, pkt, status[i], &payload, &len, &code) != 0) {
 			up_error(d, code);
 			return off;
 		}
@@ -377,32 +362,17 @@ trip_open(struct trip *t)
 			continue;
 		}
 		uint8_t *base = dssh_buf_mutable_ptr(&t->wire);
-		size_t avail = dssh_buf_len(&t->wire), off = 0, wl[BURST];
-		struct dssh_crypto_op ops[BURST], *burst[BURST];
-		bool sealed[BURST];
-		unsigned n = 0, nops = 0;
+		size_t off = 0, wl[BURST];
+		int status[BURST], fr;
 		uint32_t code;
-		int fr = 0;
+		unsigned n = dssh_rec_rx_open_burst(t->b, fuzz_engine, base, dssh_buf_len(&t->wire),
+		    BURST, wl, status, &fr, &code);
 
-		while (n < BURST) {
-			fr = dssh_rec_rx_frame(t->b, base + off, avail - off, &wl[n], &code);
-			if (fr != 0 || avail - off < wl[n])
-				break;
-			if ((sealed[n] = dssh_rec_rx_op(t->b, base + off, wl[n], &ops[n])))
-				burst[nops++] = &ops[n];
-			off += wl[n];
-			if (dssh_rec_rx_barrier(wl[n++]))
-				break;
-		}
-		if (nops > 0)
-			dssh_crypto_process(fuzz_engine, burst, nops);
-		off = 0;
 		for (unsigned i = 0; i < n; i++) {
 			const uint8_t *payload;
 			size_t len;
 
-			if (dssh_rec_rx_done(t->b, base + off, sealed[i] ? ops[i].status : 0, &payload, &len,
-			    &code) != 0) {
+			if (dssh_rec_rx_done(t->b, base + off, status[i], &payload, &len, &code) != 0) {
 				if (t->damaged == SIZE_MAX)
 					abort();    /* an intact stream failed */
 				return false;

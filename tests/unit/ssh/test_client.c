@@ -86,34 +86,20 @@ shim_open_burst(struct tc *t, int *rc)
 {
 	struct tc_shim *s = t->shim;
 	uint8_t *base = dssh_buf_mutable_ptr(&s->wire);
-	size_t avail = dssh_buf_len(&s->wire), off = 0, wire[SHIM_BURST];
-	struct dssh_crypto_op ops[SHIM_BURST], *burst[SHIM_BURST];
-	bool sealed[SHIM_BURST];
-	unsigned n = 0, nops = 0, i;
+	size_t off = 0, wire[SHIM_BURST];
+	int status[SHIM_BURST], fr;
 	uint32_t code = 0;
-	int fr = 0;
+	unsigned n, i;
 
-	while (n < SHIM_BURST) {
-		fr = dssh_rec_rx_frame(s->rec, base + off, avail - off, &wire[n], &code);
-		if (fr != 0 || avail - off < wire[n])
-			break;
-		if ((sealed[n] = dssh_rec_rx_op(s->rec, base + off, wire[n], &ops[n])))
-			burst[nops++] = &ops[n];
-		off += wire[n];
-		if (dssh_rec_rx_barrier(wire[n++]))
-			break;      /* may be a NEWKEYS: nothing after it yet */
-	}
-	if (nops > 0)
-		dssh_crypto_process(s->engine, burst, nops);    /* each op has its status */
-	off = 0;
+	n = dssh_rec_rx_open_burst(s->rec, s->engine, base, dssh_buf_len(&s->wire), SHIM_BURST,
+	    wire, status, &fr, &code);
 	for (i = 0; i < n; i++) {
 		const uint8_t *payload;
 		size_t len;
 		uint8_t *pkt = base + off;
 
 		off += wire[i];
-		if (dssh_rec_rx_done(s->rec, pkt, sealed[i] ? ops[i].status : 0, &payload, &len,
-		    &code) != 0) {
+		if (dssh_rec_rx_done(s->rec, pkt, status[i], &payload, &len, &code) != 0) {
 			shim_up_error(t, code, rc);
 			return off;
 		}
