@@ -510,6 +510,11 @@ main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 			exit(1);
 		}
+	} else if (dssh_config_apply_line(&cfg, "Subsystem sftp internal-sftp", "embedded default",
+	    1, err, sizeof(err)) != 0) {
+		/* No file: the embedded default serves sftp (and so scp) itself. */
+		fprintf(stderr, "%s\n", err);
+		exit(1);
 	}
 	if (eal_args != NULL) {
 		free(cfg.dpdk_args);
@@ -586,6 +591,7 @@ main(int argc, char **argv)
 		.pubkey_auth = cfg.pubkey_authentication != 0,
 		/* Passwords are checked through PAM only: without it, not offered. */
 		.password_auth = cfg.password_authentication != 0 && cfg.use_pam != 0,
+		.chan_window = (uint32_t)cfg.channel_window_size,
 		.client_alive_interval = (uint32_t)cfg.client_alive_interval,
 		.client_alive_count_max = (unsigned)cfg.client_alive_count_max,
 		.version_comment = "dssh_" DSSH_VERSION,

@@ -27,7 +27,7 @@ enum opcode {
 	O_ALIVEMAX, O_ACCEPTENV, O_SUBSYSTEM, O_REKEY, O_LOGLEVEL, O_USEPAM,
 	O_PIDFILE, O_STRICTMODES, O_MAXSTARTUPS, O_PRINTMOTD, O_ENGINE,
 	O_DATAPLANE, O_DPDKARGS, O_DATAADDR, O_DATAGW, O_DATACORES, O_DATAIMPAIR, O_DATAMTU, O_DATAPOLL, O_DATACRYPTO, O_DATAOFFLOAD, O_DATAADDR6,
-	O_PERMITUSERENV,
+	O_PERMITUSERENV, O_CHROOTDIR, O_FORCECOMMAND, O_CHANWINDOW,
 };
 
 static const struct {
@@ -76,6 +76,9 @@ static const struct {
 	{ "dataoffload", O_DATAOFFLOAD },
 	{ "dataaddress6", O_DATAADDR6 },
 	{ "permituserenvironment", O_PERMITUSERENV },
+	{ "chrootdirectory", O_CHROOTDIR },
+	{ "forcecommand", O_FORCECOMMAND },
+	{ "channelwindowsize", O_CHANWINDOW },
 };
 
 /* Context of one line, for error messages. */
@@ -156,6 +159,7 @@ dssh_config_init(struct dssh_config *cfg)
 	cfg->data_crypto_control = -1;
 	cfg->data_offload = -1;
 	cfg->permit_user_environment = -1;
+	cfg->channel_window_size = -1;
 }
 
 void
@@ -196,6 +200,8 @@ dssh_config_free(struct dssh_config *cfg)
 	free(cfg->data_address6);
 	free(cfg->data_address);
 	free(cfg->data_gateway);
+	free(cfg->chroot_directory);
+	free(cfg->force_command);
 	dssh_config_init(cfg);
 }
 
@@ -583,11 +589,30 @@ set_rekey(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv)
 	return 0;
 }
 
+/* The arguments joined by single spaces (a command line), or NULL. */
+static char *
+join_args(int argc, char **argv)
+{
+	size_t len = 1;
+	char *cmd;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	if ((cmd = malloc(len)) == NULL)
+		return NULL;
+	cmd[0] = '\0';
+	for (int i = 0; i < argc; i++) {
+		if (i > 0)
+			strcat(cmd, " ");
+		strcat(cmd, argv[i]);
+	}
+	return cmd;
+}
+
 static int
 set_subsystem(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv)
 {
 	struct dssh_config_subsystem *ns;
-	size_t len = 0;
 	char *cmd;
 
 	if (argc < 2)
@@ -597,16 +622,8 @@ set_subsystem(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv
 			return 0;       /* first definition wins */
 	if (cfg->nsubsystems >= 256)
 		return cerr(c, "too many subsystems");
-	for (int i = 1; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	if ((cmd = malloc(len)) == NULL)
+	if ((cmd = join_args(argc - 1, argv + 1)) == NULL)
 		return DSSH_ERR_ALLOC;
-	cmd[0] = '\0';
-	for (int i = 1; i < argc; i++) {
-		if (i > 1)
-			strcat(cmd, " ");
-		strcat(cmd, argv[i]);
-	}
 	ns = realloc(cfg->subsystems, (cfg->nsubsystems + 1) * sizeof(*ns));
 	if (ns == NULL) {
 		free(cmd);
@@ -887,6 +904,26 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 	}
 	case O_PERMITUSERENV:
 		return set_yesno(c, &cfg->permit_user_environment, argc, argv);
+	case O_CHROOTDIR:
+		return set_str(c, &cfg->chroot_directory, argc, argv);
+	case O_FORCECOMMAND:
+		if (argc < 1)
+			return cerr(c, "ForceCommand needs a command");
+		if (cfg->force_command == NULL && (cfg->force_command = join_args(argc, argv)) == NULL)
+			return DSSH_ERR_ALLOC;
+		return 0;
+	case O_CHANWINDOW: {
+		uint64_t bytes;
+
+		if (argc != 1)
+			return cerr(c, "ChannelWindowSize takes exactly one argument");
+		if (dssh_config_parse_size(argv[0], &bytes) != 0 ||
+		    bytes < DSSH_CONFIG_MIN_CHANNEL_WINDOW || bytes > DSSH_CONFIG_MAX_CHANNEL_WINDOW)
+			return cerr(c, "bad ChannelWindowSize \"%s\" (64K to 1G)", argv[0]);
+		if (cfg->channel_window_size == -1)
+			cfg->channel_window_size = (int)bytes;
+		return 0;
+	}
 	}
 	return cerr(c, "internal error");
 }
@@ -1328,6 +1365,11 @@ dssh_config_finalize(struct dssh_config *cfg,
 	DEF(cfg->data_crypto_control, 0);
 	DEF(cfg->data_offload, 1);
 	DEF(cfg->permit_user_environment, 0);
+	DEF(cfg->channel_window_size, DSSH_CONFIG_DEFAULT_CHANNEL_WINDOW);
+	if (cfg->chroot_directory == NULL && (cfg->chroot_directory = strdup("none")) == NULL)
+		return DSSH_ERR_ALLOC;
+	if (cfg->force_command == NULL && (cfg->force_command = strdup("none")) == NULL)
+		return DSSH_ERR_ALLOC;
 	return 0;
 }
 
@@ -1432,4 +1474,7 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 	dump_str(f, "datagateway", cfg->data_gateway);
 	fprintf(f, "datacores %d\n", cfg->data_cores);
 	fprintf(f, "permituserenvironment %s\n", yn(cfg->permit_user_environment));
+	dump_str(f, "chrootdirectory", cfg->chroot_directory);
+	dump_str(f, "forcecommand", cfg->force_command);
+	fprintf(f, "channelwindowsize %d\n", cfg->channel_window_size);
 }

@@ -37,6 +37,9 @@
 #define DSSH_CONFIG_DEFAULT_REKEY_BYTES (1ULL << 30)
 #define DSSH_CONFIG_DEFAULT_REKEY_SECONDS 3600
 #define DSSH_CONFIG_MAX_PORTS 64
+#define DSSH_CONFIG_DEFAULT_CHANNEL_WINDOW (16 * 1024 * 1024)
+#define DSSH_CONFIG_MIN_CHANNEL_WINDOW (64 * 1024)
+#define DSSH_CONFIG_MAX_CHANNEL_WINDOW (1024 * 1024 * 1024)
 
 enum dssh_permit_root {
 	DSSH_PERMIT_ROOT_NO = 0,
@@ -149,6 +152,10 @@ struct dssh_config {
 	char *data_impair;              /* DataImpair spec as written, or NULL */
 	struct dssh_impair_conf data_impair_conf;   /* ... parsed (all zero: none) */
 	int permit_user_environment;
+	char *chroot_directory;         /* ChrootDirectory (may hold %h %u %%), "none" */
+	char *force_command;            /* ForceCommand, arguments joined, "none" */
+	int channel_window_size;        /* ChannelWindowSize: bytes a channel's peer may have
+	                                 * in flight (dssh's own) */
 };
 
 /* Set every field to "unset". */

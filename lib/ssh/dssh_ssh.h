@@ -41,6 +41,7 @@ struct dssh_ssh_conf {
 	unsigned max_auth_tries;
 	bool pubkey_auth;
 	bool password_auth;
+	uint32_t chan_window;         /* receive window of a channel, 0: the default */
 	uint32_t client_alive_interval;   /* seconds, 0 off */
 	unsigned client_alive_count_max;
 	const char *version_comment;  /* after "SSH-2.0-" */

@@ -99,9 +99,8 @@ handle_open(struct dssh_conn *c, struct dssh_buf *m)
 	memset(ch, 0, sizeof(*ch));
 	ch->in_use = true;
 	ch->remote_id = sender;
-	ch->remote_window = window;
 	ch->remote_maxpacket = DSSH_MIN(maxpacket, DSSH_PACKET_MAX - 1024);
-	ch->local_window = DSSH_CHAN_WINDOW;
+	dssh_chan_win_init(&ch->win, c->conf->chan_window, window);
 	if (c->ops->session_open(c->host, id) != 0) {
 		ch->in_use = false;
 		return open_failure(c, sender, SSH_OPEN_ADMINISTRATIVELY_PROHIBITED, "refused");
@@ -112,7 +111,7 @@ handle_open(struct dssh_conn *c, struct dssh_buf *m)
 	if ((r = dssh_buf_put_u8(&b, SSH_MSG_CHANNEL_OPEN_CONFIRMATION)) == 0 &&
 	    (r = dssh_buf_put_u32(&b, sender)) == 0 &&
 	    (r = dssh_buf_put_u32(&b, id)) == 0 &&
-	    (r = dssh_buf_put_u32(&b, DSSH_CHAN_WINDOW)) == 0 &&
+	    (r = dssh_buf_put_u32(&b, ch->win.size)) == 0 &&
 	    (r = dssh_buf_put_u32(&b, DSSH_CHAN_MAXPACKET)) == 0)
 		r = dssh_conn_send_app(c, &b);
 	dssh_buf_free(&b);
@@ -243,12 +242,11 @@ handle_data(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
 		return r;
 	if ((r = dssh_buf_get_string_direct(m, &p, &n)) != 0)
 		return r;
-	if (ch->rcvd_eof || n > ch->local_window || n > DSSH_CHAN_MAXPACKET) {
+	if (ch->rcvd_eof || n > DSSH_CHAN_MAXPACKET || !dssh_chan_win_receive(&ch->win, n)) {
 		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR,
 		    "channel %u: data past %s", id, ch->rcvd_eof ? "EOF" : "window");
 		return DSSH_ERR_PROTOCOL;
 	}
-	ch->local_window -= (uint32_t)n;
 	/* In flight when we closed: the host has forgotten the channel. */
 	if (ch->sent_close)
 		return 0;
@@ -318,8 +316,7 @@ dssh_chan_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
 	case SSH_MSG_CHANNEL_WINDOW_ADJUST:
 		if ((r = peer_chan(c, m, &id, &ch)) != 0 || (r = dssh_buf_get_u32(m, &add)) != 0)
 			return r;
-		ch->remote_window = add > UINT32_MAX - ch->remote_window ? UINT32_MAX :
-		    ch->remote_window + add;
+		dssh_chan_win_peer_adjust(&ch->win, add);
 		if (c->ops->channel_writable != NULL && !ch->sent_close)
 			c->ops->channel_writable(c->host, id);
 		return 0;
@@ -373,7 +370,7 @@ dssh_chan_kex_done(struct dssh_conn *c)
 	for (uint32_t id = 0; id < DSSH_MAX_CHANNELS; id++) {
 		struct dssh_channel *ch = chan_get(c, id);
 
-		if (ch != NULL && !ch->sent_close && ch->remote_window > 0 &&
+		if (ch != NULL && !ch->sent_close && ch->win.remote > 0 &&
 		    c->ops->channel_writable != NULL)
 			c->ops->channel_writable(c->host, id);
 	}
@@ -387,7 +384,7 @@ dssh_chan_send_space(const struct dssh_conn *c, uint32_t id)
 	if (ch == NULL || ch->sent_eof || ch->sent_close || c->state != CONN_TRANSPORT ||
 	    c->kex_in_progress || dssh_buf_len(&c->out) >= DSSH_OUTPUT_HIGH_WATER)
 		return 0;
-	return ch->remote_window;
+	return ch->win.remote;
 }
 
 /* One CHANNEL_DATA packet, framed straight into the output buffer. */
@@ -424,7 +421,7 @@ dssh_chan_send(struct dssh_conn *c, uint32_t id, const uint8_t *p, size_t n, boo
 
 		if (send_data_packet(c, ch, p + sent, chunk, ext_stderr) != 0)
 			break;
-		ch->remote_window -= (uint32_t)chunk;
+		dssh_chan_win_sent(&ch->win, chunk);
 		sent += chunk;
 	}
 	return sent;
@@ -434,22 +431,20 @@ void
 dssh_chan_consumed(struct dssh_conn *c, uint32_t id, size_t n)
 {
 	struct dssh_channel *ch = chan_get(c, id);
+	uint32_t adjust;
 
 	if (ch == NULL || ch->sent_close)
 		return;
-	ch->local_consumed += (uint32_t)n;
-	/* Re-advertise in large steps: one WINDOW_ADJUST per half window. */
-	if (ch->local_consumed >= DSSH_CHAN_WINDOW / 2 && !ch->rcvd_eof) {
+	adjust = dssh_chan_win_consume(&ch->win, n);
+	if (adjust > 0 && !ch->rcvd_eof) {
 		uint8_t msg[9] = { SSH_MSG_CHANNEL_WINDOW_ADJUST };
 		struct dssh_buf b;
 
 		dssh_put_u32be(msg + 1, ch->remote_id);
-		dssh_put_u32be(msg + 5, ch->local_consumed);
+		dssh_put_u32be(msg + 5, adjust);
 		dssh_buf_from(&b, msg, sizeof(msg));
-		if (dssh_conn_send_app(c, &b) == 0) {
-			ch->local_window += ch->local_consumed;
-			ch->local_consumed = 0;
-		}
+		if (dssh_conn_send_app(c, &b) == 0)
+			dssh_chan_win_adjusted(&ch->win, adjust);
 	}
 }
 

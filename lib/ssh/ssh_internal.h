@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "dssh_buf.h"
+#include "dssh_chan_win.h"
 #include "dssh_crypto.h"
 #include "dssh_ssh.h"
 #include "ssh_msg.h"
@@ -14,7 +15,6 @@
 #define DSSH_VERSION_LINE_MAX 255
 #define DSSH_BANNER_LINES_MAX 20
 #define DSSH_OUTPUT_HIGH_WATER (4u * 1024 * 1024)
-#define DSSH_CHAN_WINDOW (8u * 1024 * 1024)
 #define DSSH_CHAN_MAXPACKET (32u * 1024)
 #define DSSH_MAX_CHANNELS 32
 #define DSSH_DEFAULT_REKEY_BYTES (1ull << 30)
@@ -64,10 +64,8 @@ enum dssh_auth_state {
 struct dssh_channel {
 	bool in_use;
 	uint32_t remote_id;
-	uint32_t remote_window;
 	uint32_t remote_maxpacket;
-	uint32_t local_window;       /* bytes the peer may still send */
-	uint32_t local_consumed;     /* consumed by host, not yet re-advertised */
+	struct dssh_chan_win win;    /* both directions' windows */
 	bool sent_eof, rcvd_eof, sent_close, rcvd_close;
 	bool started;                /* shell/exec/subsystem accepted */
 };

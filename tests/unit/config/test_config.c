@@ -54,6 +54,9 @@ test_defaults(void)
 	CHECK_EQ_INT(c.pubkey_authentication, 1);
 	CHECK_EQ_INT(c.password_authentication, 1);
 	CHECK_EQ_INT(c.permit_user_environment, 0);
+	CHECK_EQ_INT(c.channel_window_size, 16 << 20);
+	CHECK_STR(c.chroot_directory, "none");
+	CHECK_STR(c.force_command, "none");
 	CHECK(c.rekey_limit_bytes == (1ULL << 30));
 	CHECK_EQ_INT(c.rekey_limit_seconds, 3600);
 	CHECK_STR(c.crypto_engine, "openssl");
@@ -118,6 +121,9 @@ test_every_keyword(void)
 		"DataAddress6 2001:db8::10/64",
 		"DataImpair \"loss=2%,reorder=5%,dup=1%,delay=10ms,jitter=5ms,seed=42\"",
 		"PermitUserEnvironment yes",
+		"ChrootDirectory /srv/chroot/%u",
+		"ForceCommand internal-sftp -d /upload",
+		"ChannelWindowSize 64M",
 	};
 
 	dssh_config_init(&c);
@@ -188,6 +194,9 @@ test_every_keyword(void)
 	CHECK_EQ_INT(ntohl(c.data_gw.s_addr), 0xc0000201);
 	CHECK_EQ_INT(c.data_cores, 2);
 	CHECK_EQ_INT(c.permit_user_environment, 1);
+	CHECK_STR(c.chroot_directory, "/srv/chroot/%u");
+	CHECK_STR(c.force_command, "internal-sftp -d /upload");
+	CHECK_EQ_INT(c.channel_window_size, 64 << 20);
 	dssh_config_free(&c);
 }
 
@@ -306,6 +315,11 @@ test_errors(void)
 	expect_err("MaxStartups 10:30", "bad MaxStartups");
 	expect_err("MaxStartups 100:30:10", "bad MaxStartups");
 	expect_err("Subsystem sftp", "needs a name and a command");
+	expect_err("ChannelWindowSize 1K", "bad ChannelWindowSize");
+	expect_err("ChannelWindowSize 2G", "bad ChannelWindowSize");
+	expect_err("ChannelWindowSize lots", "bad ChannelWindowSize");
+	expect_err("ChrootDirectory /a /b", "exactly one argument");
+	expect_err("ForceCommand", "missing argument");
 	expect_err("PidFile \"/unterminated", "unterminated quoted");
 	expect_err("AcceptEnv A=B", "invalid environment name");
 	expect_err("UsePAM yes no", "exactly one argument");

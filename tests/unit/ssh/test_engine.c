@@ -666,6 +666,57 @@ test_chan_before_auth(void)
 	dssh_buf_free(&m);
 }
 
+/* ChannelWindowSize: the configured window is advertised, and a consuming
+ * host gets an adjust once an eighth of it was taken, never more than it
+ * received. */
+static void
+test_window_size(void)
+{
+	struct fx f;
+	uint8_t *chunk = malloc(32768);
+	const uint32_t want = 256u * 1024;
+	uint32_t adjusted = 0;
+
+	fill(chunk, 32768, 5);
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	f.conf.chan_window = want;
+	f.h.consume = true;
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	CHECK_EQ_INT(f.t->remote_window, want);
+	/* 16 KiB consumed: under an eighth, no adjust yet. */
+	tc_chan_data(f.t, chunk, 16384);
+	while (tc_recv(f.t, &f.msg) == 0)
+		CHECK(dssh_buf_ptr(&f.msg)[0] != SSH_MSG_CHANNEL_WINDOW_ADJUST);
+	/* 32 KiB: exactly an eighth, adjust of all that was consumed. */
+	tc_chan_data(f.t, chunk, 16384);
+	while (tc_recv(f.t, &f.msg) == 0)
+		if (dssh_buf_ptr(&f.msg)[0] == SSH_MSG_CHANNEL_WINDOW_ADJUST)
+			adjusted += dssh_get_u32be(dssh_buf_ptr(&f.msg) + 5);
+	CHECK_EQ_INT(adjusted, 32768);
+	CHECK_EQ_INT(f.t->last_rc, 0);
+	fx_free(&f);
+	free(chunk);
+
+	/* The window bookkeeping itself: a host that reports more than it
+	 * received cannot open the window past its size. */
+	struct dssh_chan_win w;
+
+	dssh_chan_win_init(&w, want, 100);
+	CHECK(dssh_chan_win_receive(&w, 1000));
+	CHECK_EQ_INT(dssh_chan_win_consume(&w, 5000), 0);
+	CHECK_EQ_INT(w.consumed, 1000);
+	CHECK(!dssh_chan_win_receive(&w, want));
+	CHECK(dssh_chan_win_receive(&w, want - 1000));
+	CHECK_EQ_INT(dssh_chan_win_consume(&w, want), want);
+	dssh_chan_win_adjusted(&w, want);
+	CHECK_EQ_INT(w.local, want);
+	CHECK_EQ_INT(w.consumed, 0);
+	dssh_chan_win_peer_adjust(&w, UINT32_MAX);
+	CHECK_EQ_INT(w.remote, UINT32_MAX);
+	dssh_chan_win_init(&w, 0, 0);
+	CHECK_EQ_INT(w.size, DSSH_CHAN_WIN_DEFAULT);
+}
+
 static void
 test_window(void)
 {
@@ -1900,6 +1951,7 @@ main(void)
 	DSSH_RUN(test_version);
 	DSSH_RUN(test_chan_before_auth);
 	DSSH_RUN(test_window);
+	DSSH_RUN(test_window_size);
 	DSSH_RUN(test_bad_signature);
 	DSSH_RUN(test_max_auth_tries);
 	DSSH_RUN(test_unimplemented);

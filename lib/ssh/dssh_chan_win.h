@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DSSH_CHAN_WIN_H
+#define DSSH_CHAN_WIN_H
+
+/*
+ * Channel flow control (RFC 4254 5.2), the one set of rules for every side
+ * that moves channel data: the control thread's engine and a data core's
+ * channel pump. No I/O: the caller sends the WINDOW_ADJUST these functions
+ * ask for.
+ *
+ * Receive side: `size` is the window we advertise; `local` is what the peer
+ * may still send; `consumed` is what the host has taken but we have not
+ * re-advertised. An adjust is due once a step of the window was consumed
+ * (an eighth: small enough that a long fat path never sees the window run
+ * low, large enough that adjusts stay rare next to the data).
+ * Send side: `remote` is what the peer lets us send, grown by its adjusts
+ * (saturating at 2^32 - 1, as the RFC allows for windows that never close).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DSSH_CHAN_WIN_DEFAULT (16u * 1024 * 1024)
+#define DSSH_CHAN_WIN_MIN (64u * 1024)
+#define DSSH_CHAN_WIN_MAX (1024u * 1024 * 1024)
+
+struct dssh_chan_win {
+	uint32_t size;       /* advertised receive window */
+	uint32_t local;      /* bytes the peer may still send */
+	uint32_t consumed;   /* taken by the host, not yet re-advertised */
+	uint32_t remote;     /* bytes we may still send */
+};
+
+/* size 0: the default. The peer's initial window comes with its open. */
+static inline void
+dssh_chan_win_init(struct dssh_chan_win *w, uint32_t size, uint32_t peer_window)
+{
+	w->size = size != 0 ? size : DSSH_CHAN_WIN_DEFAULT;
+	w->local = w->size;
+	w->consumed = 0;
+	w->remote = peer_window;
+}
+
+/* n bytes of data arrived: false when they are past the window (a
+ * protocol error), else they are counted against it. */
+static inline bool
+dssh_chan_win_receive(struct dssh_chan_win *w, size_t n)
+{
+	if (n > w->local)
+		return false;
+	w->local -= (uint32_t)n;
+	return true;
+}
+
+/* The host took n bytes; returns how much to advertise now (0: nothing
+ * yet). Call dssh_chan_win_adjusted() once the adjust was queued. */
+static inline uint32_t
+dssh_chan_win_consume(struct dssh_chan_win *w, size_t n)
+{
+	uint64_t c = (uint64_t)w->consumed + n;
+
+	/* Never more than was received: a confused host cannot open the
+	 * window past its size. */
+	if (c > (uint64_t)w->size - w->local)
+		c = (uint64_t)w->size - w->local;
+	w->consumed = (uint32_t)c;
+	return w->consumed >= w->size / 8 ? w->consumed : 0;
+}
+
+static inline void
+dssh_chan_win_adjusted(struct dssh_chan_win *w, uint32_t n)
+{
+	w->local += n;
+	w->consumed -= n;
+}
+
+/* The peer's WINDOW_ADJUST. */
+static inline void
+dssh_chan_win_peer_adjust(struct dssh_chan_win *w, uint32_t add)
+{
+	w->remote = add > UINT32_MAX - w->remote ? UINT32_MAX : w->remote + add;
+}
+
+/* We sent n bytes of data (n no more than w->remote). */
+static inline void
+dssh_chan_win_sent(struct dssh_chan_win *w, size_t n)
+{
+	w->remote -= (uint32_t)n;
+}
+
+#endif
