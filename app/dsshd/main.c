@@ -621,7 +621,10 @@ main(int argc, char **argv)
 			dssh_info("dsshd %s: crypto engine cryptodev on the data plane's EAL",
 			    DSSH_VERSION);
 		}
-		r = dsshd_server_run(&cfg, &sshconf, dp.hub);
+		struct dssh_stream_source source;
+
+		dssh_dpdk_hub_stream_source(dp.hub, &source);
+		r = dsshd_server_run(&cfg, &sshconf, &source);
 		if (late_engine) {
 			/* its DPDK memory goes with the data plane's EAL */
 			dssh_crypto_engine_free(engine);

@@ -22,16 +22,13 @@
 #include "dssh_evloop.h"
 #include "dssh_log.h"
 #include "dssh_session.h"
+#include "dssh_stream.h"
 #include "dssh_util.h"
 #include "server.h"
 
-#if DSSH_HAVE_DPDK
-#include "dssh_dpdk.h"
-#endif
-
 #define READ_CHUNK (256u * 1024)
-/* Bytes taken from a data-plane stream per turn, so that one busy
- * connection does not starve the others on the control thread. */
+/* Bytes taken from a stream per turn, so that one busy connection does
+ * not starve the others on the control thread. */
 #define STREAM_TURN (1024u * 1024)
 #define CHILD_READ_CHUNK (64u * 1024)
 #define MAX_LISTENERS 16
@@ -62,8 +59,7 @@ struct sess {
 struct conn {
 	struct dsshd *srv;
 	struct conn *next;
-	struct dssh_evsource src;       /* kernel socket (unused for a stream) */
-	struct dssh_dpdk_stream *stream;  /* DPDK data-plane connection, or NULL */
+	struct dssh_stream *tr;         /* the transport: a kernel socket, a data-plane stream */
 	uint64_t id;
 	char peer_ip[64], local_ip[64];
 	int peer_port, local_port;
@@ -93,14 +89,15 @@ struct dsshd {
 	struct dssh_evsource sig_src;
 	struct listener listeners[MAX_LISTENERS];
 	unsigned nlisteners;
-	struct dssh_dpdk_hub *hub;      /* data-plane streams, or NULL */
-	struct dssh_evsource hub_src;
+	struct dssh_stream_source source;   /* data-plane streams (fd -1: none) */
+	struct dssh_evsource source_ev;
 	struct conn *conns;
 	uint64_t next_id;
 	pid_t orphans[MAX_ORPHANS];
 	unsigned norphans;
 	volatile int stop;
-	uint8_t rbuf[READ_CHUNK];
+	uint8_t rbuf[READ_CHUNK];       /* child output */
+	uint8_t sbuf[READ_CHUNK];       /* what kernel sockets received */
 };
 
 static void conn_after_io(struct conn *c);
@@ -349,15 +346,11 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 	spec.use_pam = cfg->use_pam;
 	spec.pam_service = PAM_SERVICE;
 	dssh_pam_worker_fork_begin(c->srv->pam);
-#if DSSH_HAVE_DPDK
-	if (c->srv->hub != NULL)
-		dssh_dpdk_hub_quiesce(c->srv->hub, true);
-#endif
+	if (c->srv->source.quiesce != NULL)
+		c->srv->source.quiesce(c->srv->source.ctx, true);
 	r = dssh_session_spawn(&spec, &s->child);
-#if DSSH_HAVE_DPDK
-	if (c->srv->hub != NULL)
-		dssh_dpdk_hub_quiesce(c->srv->hub, false);
-#endif
+	if (c->srv->source.quiesce != NULL)
+		c->srv->source.quiesce(c->srv->source.ctx, false);
 	dssh_pam_worker_fork_end(c->srv->pam);
 	if (r != 0) {
 		dssh_error("%s: cannot start session for %s: %s", c->log_id, c->user.name,
@@ -625,23 +618,6 @@ static const struct dssh_conn_host_ops host_ops = {
 
 /* ---- connections -------------------------------------------------------- */
 
-/* Lets go of the transport: the kernel socket, or the data-plane stream
- * (whose data core sends what is queued, then FIN). */
-static void
-conn_transport_close(struct conn *c)
-{
-#if DSSH_HAVE_DPDK
-	if (c->stream != NULL) {
-		dssh_dpdk_stream_set_udata(c->stream, NULL);
-		dssh_dpdk_stream_close(c->stream);
-		c->stream = NULL;
-		return;
-	}
-#endif
-	dssh_evloop_del(c->srv->loop, &c->src);
-	close(c->src.fd);
-}
-
 static void
 conn_free(struct conn *c)
 {
@@ -656,7 +632,7 @@ conn_free(struct conn *c)
 			break;
 		}
 	}
-	conn_transport_close(c);
+	dssh_stream_close(c->tr);
 	dssh_conn_free(c->ssh);
 	if (c->have_user)
 		dssh_auth_user_clear(&c->user);
@@ -664,24 +640,6 @@ conn_free(struct conn *c)
 		dssh_authkey_opts_free(&c->keyopts);
 	dssh_verbose("%s: connection closed", c->log_id);
 	free(c);
-}
-
-/* Bytes the transport took (0: full for now), or -1 when it is gone. */
-static ssize_t
-conn_transport_send(struct conn *c, const uint8_t *p, size_t n)
-{
-	ssize_t w;
-
-#if DSSH_HAVE_DPDK
-	if (c->stream != NULL)
-		return (ssize_t)dssh_dpdk_stream_write(c->stream, p, n);
-#endif
-	if ((w = send(c->src.fd, p, n, MSG_NOSIGNAL)) >= 0)
-		return w;
-	if (errno == EAGAIN || errno == EINTR)
-		return 0;
-	dssh_verbose("%s: write: %s", c->log_id, strerror(errno));
-	return -1;
 }
 
 static bool
@@ -695,42 +653,40 @@ conn_flush(struct conn *c)
 		dssh_conn_output(c->ssh, &p, &n);
 		if (n == 0)
 			return true;
-		if ((w = conn_transport_send(c, p, n)) <= 0)
+		if ((w = dssh_stream_write(c->tr, p, n)) <= 0)
 			return w == 0;
 		dssh_conn_output_consume(c->ssh, (size_t)w);
 	}
 }
 
-#if DSSH_HAVE_DPDK
 /*
- * Feeds what the data core delivered to the engine, up to STREAM_TURN
+ * Feeds what the transport delivered to the engine, up to STREAM_TURN
  * bytes. Returns true when it did something (the caller flushes and comes
  * back), false when there is nothing to do now.
  */
 static bool
-conn_stream_input(struct conn *c)
+conn_input(struct conn *c)
 {
 	size_t fed = 0;
 
 	while (fed < STREAM_TURN && !dssh_conn_closing(c->ssh) && !dssh_conn_input_paused(c->ssh)) {
-		const uint8_t *ptr[2];
-		size_t len[2];
+		const uint8_t *p;
+		size_t n = dssh_stream_peek(c->tr, &p);
 
-		if (dssh_dpdk_stream_peek(c->stream, ptr, len) == 0) {
-			if (dssh_dpdk_stream_eof(c->stream)) {
+		if (n == 0) {
+			if (dssh_stream_eof(c->tr)) {
 				dssh_verbose("%s: connection closed by peer", c->log_id);
 				c->dead = true;
 				return true;
 			}
 			break;
 		}
-		dssh_conn_input(c->ssh, ptr[0], len[0], dssh_now_ms());
-		dssh_dpdk_stream_consume(c->stream, len[0]);
-		fed += len[0];
+		dssh_conn_input(c->ssh, p, n, dssh_now_ms());
+		dssh_stream_consume(c->tr, n);
+		fed += n;
 	}
 	return fed > 0;
 }
-#endif
 
 /* After anything touched the engine: send, re-arm interest, or tear down. */
 static void
@@ -743,42 +699,21 @@ conn_after_io(struct conn *c)
 			conn_free(c);
 			return;
 		}
-#if DSSH_HAVE_DPDK
-		if (c->stream != NULL && conn_stream_input(c))
+		if (conn_input(c))
 			continue;
-#endif
 		break;
 	}
-	if (c->stream == NULL) {
-		uint32_t ev = 0;
-
-		if (!dssh_conn_closing(c->ssh) && !dssh_conn_input_paused(c->ssh))
-			ev |= EPOLLIN;
-		if (dssh_conn_output_pending(c->ssh) > 0)
-			ev |= EPOLLOUT;
-		dssh_evloop_set(c->srv->loop, &c->src, ev);
-	}
+	dssh_stream_want(c->tr, !dssh_conn_closing(c->ssh) && !dssh_conn_input_paused(c->ssh),
+	    dssh_conn_output_pending(c->ssh) > 0);
 	for (size_t i = 0; i < DSSH_ARRAY_SIZE(c->sess); i++)
 		if (c->sess[i] != NULL)
 			sess_update_events(c->sess[i]);
 }
 
 static void
-conn_cb(struct dssh_evsource *src, uint32_t ev)
+conn_event(void *owner)
 {
-	struct conn *c = (struct conn *)((char *)src - offsetof(struct conn, src));
-
-	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-		ssize_t n = recv(src->fd, c->srv->rbuf, READ_CHUNK, 0);
-
-		if (n > 0) {
-			dssh_conn_input(c->ssh, c->srv->rbuf, (size_t)n, dssh_now_ms());
-		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-			dssh_verbose("%s: connection closed by peer", c->log_id);
-			c->dead = true;
-		}
-	}
-	conn_after_io(c);
+	conn_after_io(owner);
 }
 
 /* A new connection, its transport set: start the engine. False when it
@@ -786,29 +721,51 @@ conn_cb(struct dssh_evsource *src, uint32_t ev)
 static bool
 conn_start(struct dsshd *srv, struct conn *c)
 {
+	const struct dssh_stream_info *in = &c->tr->info;
+
 	c->srv = srv;
 	c->id = ++srv->next_id;
+	snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", in->peer_ip);
+	snprintf(c->local_ip, sizeof(c->local_ip), "%s", in->local_ip);
+	c->peer_port = in->peer_port;
+	c->local_port = in->local_port;
 	c->start_ms = dssh_now_ms();
 	snprintf(c->log_id, sizeof(c->log_id), "%s port %d", c->peer_ip, c->peer_port);
 	if (dssh_conn_new(srv->sshconf, &host_ops, c, c->log_id, &c->ssh) != 0) {
 		dssh_conn_free(c->ssh);
 		return false;
 	}
-#if DSSH_HAVE_DPDK
-	/* The data core does the packet layer: the engine takes records. */
-	if (c->stream != NULL && dssh_dpdk_hub_packet_layer(srv->hub))
+	/* A data core does the packet layer: the engine takes records. */
+	if (in->records)
 		dssh_conn_set_record_offload(c->ssh);
-#endif
 	if (dssh_conn_start(c->ssh, c->start_ms) != 0) {
 		dssh_conn_free(c->ssh);
 		return false;
 	}
 	c->next = srv->conns;
 	srv->conns = c;
+	c->tr->on_event = conn_event;
+	c->tr->owner = c;
 	dssh_verbose("Connection from %s port %d on %s port %d%s", c->peer_ip, c->peer_port,
-	    c->local_ip, c->local_port, c->stream != NULL ? " (DPDK data plane)" : "");
+	    c->local_ip, c->local_port, in->via);
 	conn_after_io(c);
 	return true;
+}
+
+/* A new connection from any backend: the same engine on its stream. */
+static void
+stream_opened(void *arg, struct dssh_stream *tr)
+{
+	struct dsshd *srv = arg;
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c != NULL) {
+		c->tr = tr;
+		if (conn_start(srv, c))
+			return;     /* conn_start ran the first round of I/O */
+		free(c);
+	}
+	dssh_stream_close(tr);
 }
 
 static void
@@ -816,86 +773,21 @@ accept_cb(struct dssh_evsource *src, uint32_t ev)
 {
 	struct listener *l = (struct listener *)((char *)src - offsetof(struct listener, src));
 	struct dsshd *srv = l->srv;
+	struct dssh_stream *tr;
 
 	(void)ev;
-	for (;;) {
-		struct conn *c = calloc(1, sizeof(*c));
-		int fd;
-
-		if (c == NULL)
-			return;
-		if (dssh_accept_tcp(src->fd, &fd, c->peer_ip, sizeof(c->peer_ip), &c->peer_port,
-		    c->local_ip, sizeof(c->local_ip), &c->local_port) != 0) {
-			free(c);
-			return;
-		}
-		c->src = (struct dssh_evsource){ .fd = fd, .cb = conn_cb };
-		if (!conn_start(srv, c)) {
-			close(fd);
-			free(c);
-		}
-	}
-}
-
-#if DSSH_HAVE_DPDK
-static void
-format_ipv4(uint32_t host_order, char *buf, size_t len)
-{
-	struct in_addr a = { .s_addr = htonl(host_order) };
-
-	if (inet_ntop(AF_INET, &a, buf, (socklen_t)len) == NULL)
-		snprintf(buf, len, "?");
-}
-
-/* A connection the data plane accepted: the same engine on a stream. */
-static void
-stream_opened(struct dsshd *srv, struct dssh_dpdk_stream *stream)
-{
-	struct dssh_dpdk_stream_info info;
-	struct conn *c = calloc(1, sizeof(*c));
-
-	if (c == NULL) {
-		dssh_dpdk_stream_close(stream);
-		return;
-	}
-	dssh_dpdk_stream_get_info(stream, &info);
-	format_ipv4(info.raddr, c->peer_ip, sizeof(c->peer_ip));
-	format_ipv4(info.laddr, c->local_ip, sizeof(c->local_ip));
-	c->peer_port = info.rport;
-	c->local_port = info.lport;
-	c->stream = stream;
-	c->src.fd = -1;
-	dssh_dpdk_stream_set_udata(stream, c);
-	if (!conn_start(srv, c)) {
-		dssh_dpdk_stream_set_udata(stream, NULL);
-		dssh_dpdk_stream_close(stream);
-		free(c);
-	}
+	while (dssh_sock_stream_accept(srv->loop, src->fd, srv->sbuf, sizeof(srv->sbuf), &tr) == 0)
+		stream_opened(srv, tr);
 }
 
 static void
-hub_cb(struct dssh_evsource *src, uint32_t ev)
+source_cb(struct dssh_evsource *src, uint32_t ev)
 {
-	struct dsshd *srv = (struct dsshd *)((char *)src - offsetof(struct dsshd, hub_src));
-	struct dssh_dpdk_stream_event evs[32];
-	unsigned n;
+	struct dsshd *srv = (struct dsshd *)((char *)src - offsetof(struct dsshd, source_ev));
 
 	(void)ev;
-	do {
-		n = dssh_dpdk_hub_poll(srv->hub, evs, DSSH_ARRAY_SIZE(evs));
-		for (unsigned i = 0; i < n; i++) {
-			struct conn *c;
-
-			if (evs[i].events & DSSH_DPDK_EV_OPEN) {
-				stream_opened(srv, evs[i].stream);
-				continue;   /* conn_start ran the first round of I/O */
-			}
-			if ((c = dssh_dpdk_stream_udata(evs[i].stream)) != NULL)
-				conn_after_io(c);
-		}
-	} while (n == DSSH_ARRAY_SIZE(evs));
+	srv->source.dispatch(srv->source.ctx, stream_opened, srv);
 }
-#endif
 
 /* ---- PAM, signals, timers ---------------------------------------------- */
 
@@ -1039,7 +931,7 @@ setup_listeners(struct dsshd *srv)
 
 int
 dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshconf,
-    struct dssh_dpdk_hub *hub)
+    const struct dssh_stream_source *source)
 {
 	struct dsshd *srv = calloc(1, sizeof(*srv));
 	int r;
@@ -1052,16 +944,13 @@ dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshc
 	    (r = setup_signals(srv)) != 0 ||
 	    (r = setup_listeners(srv)) != 0)
 		goto out;
-#if DSSH_HAVE_DPDK
-	if (hub != NULL) {
-		srv->hub = hub;
-		srv->hub_src = (struct dssh_evsource){ .fd = dssh_dpdk_hub_fd(hub), .cb = hub_cb };
-		if ((r = dssh_evloop_set(srv->loop, &srv->hub_src, EPOLLIN)) != 0)
+	srv->source.fd = -1;
+	if (source != NULL) {
+		srv->source = *source;
+		srv->source_ev = (struct dssh_evsource){ .fd = source->fd, .cb = source_cb };
+		if ((r = dssh_evloop_set(srv->loop, &srv->source_ev, EPOLLIN)) != 0)
 			goto out;
 	}
-#else
-	(void)hub;
-#endif
 	if (cfg->use_pam) {
 		if ((r = dssh_pam_worker_new(PAM_SERVICE, &srv->pam)) != 0) {
 			dssh_error("PAM worker: %s", dssh_err_str(r));
@@ -1077,8 +966,8 @@ out:
 		conn_free(srv->conns);
 	for (unsigned i = 0; i < srv->nlisteners; i++)
 		close(srv->listeners[i].src.fd);
-	if (srv->hub != NULL)
-		dssh_evloop_del(srv->loop, &srv->hub_src);
+	if (srv->source.fd >= 0)
+		dssh_evloop_del(srv->loop, &srv->source_ev);
 	if (srv->pam != NULL)
 		dssh_pam_worker_free(srv->pam);
 	if (srv->sig_src.fd > 0)

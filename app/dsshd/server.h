@@ -4,15 +4,13 @@
 
 #include "dssh_config.h"
 #include "dssh_ssh.h"
-
-struct dsshd_server;
-struct dssh_dpdk_hub;
+#include "dssh_stream.h"
 
 /*
  * Listen per cfg and serve until SIGTERM/SIGINT: connections on kernel
- * sockets, and, with a hub, the DPDK data plane's TCP connections.
+ * sockets, and, with a source (the DPDK data plane), its connections too.
  */
 int dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshconf,
-    struct dssh_dpdk_hub *hub);
+    const struct dssh_stream_source *source);
 
 #endif

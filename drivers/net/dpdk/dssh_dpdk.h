@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "dssh_impair.h"
+#include "dssh_stream.h"
 
 struct dssh_dpdk_hub;
 
@@ -154,5 +155,9 @@ void *dssh_dpdk_stream_udata(const struct dssh_dpdk_stream *s);
 /* Done with it: the data core sends what was written, then FIN. The
  * pointer must not be used again. */
 void dssh_dpdk_stream_close(struct dssh_dpdk_stream *s);
+
+/* The hub as a source of dssh_streams (hub_stream.c): the control thread
+ * polls src->fd and calls src->dispatch, which wraps each new connection. */
+void dssh_dpdk_hub_stream_source(struct dssh_dpdk_hub *hub, struct dssh_stream_source *src);
 
 #endif

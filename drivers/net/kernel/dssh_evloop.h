@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 
+#include "dssh_stream.h"
+
 struct dssh_evloop;
 
 /* One registration; the owner embeds it in its own struct. */
@@ -36,5 +38,13 @@ int dssh_listen_tcp(const char *addr, int port, int *fd_out);
 /* Accept one connection: fd non-blocking, TCP_NODELAY; peer and local as text. */
 int dssh_accept_tcp(int lfd, int *fd_out, char *peer_ip, size_t iplen, int *peer_port,
     char *local_ip, size_t liplen, int *local_port);
+
+/*
+ * Accept one connection on lfd as a stream served by loop (the caller sets
+ * on_event/owner, then calls dssh_stream_want). scratch (scratch_len bytes)
+ * is the loop's receive buffer, shared by all of its streams.
+ */
+int dssh_sock_stream_accept(struct dssh_evloop *loop, int lfd, uint8_t *scratch,
+    size_t scratch_len, struct dssh_stream **out);
 
 #endif
