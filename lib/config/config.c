@@ -28,6 +28,7 @@ enum opcode {
 	O_PIDFILE, O_STRICTMODES, O_MAXSTARTUPS, O_PRINTMOTD, O_ENGINE,
 	O_DATAPLANE, O_DPDKARGS, O_DATAADDR, O_DATAGW, O_DATACORES, O_DATAIMPAIR, O_DATAMTU, O_DATAPOLL, O_DATACRYPTO, O_DATAOFFLOAD, O_DATAADDR6,
 	O_PERMITUSERENV, O_CHROOTDIR, O_FORCECOMMAND, O_CHANWINDOW,
+	O_LOOPTHREADS,
 };
 
 static const struct {
@@ -79,6 +80,7 @@ static const struct {
 	{ "chrootdirectory", O_CHROOTDIR },
 	{ "forcecommand", O_FORCECOMMAND },
 	{ "channelwindowsize", O_CHANWINDOW },
+	{ "loopthreads", O_LOOPTHREADS },
 };
 
 /* Context of one line, for error messages. */
@@ -160,6 +162,7 @@ dssh_config_init(struct dssh_config *cfg)
 	cfg->data_offload = -1;
 	cfg->permit_user_environment = -1;
 	cfg->channel_window_size = -1;
+	cfg->loop_threads = -1;
 }
 
 void
@@ -912,6 +915,13 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 		if (cfg->force_command == NULL && (cfg->force_command = join_args(argc, argv)) == NULL)
 			return DSSH_ERR_ALLOC;
 		return 0;
+	case O_LOOPTHREADS:
+		if (argc == 1 && strcasecmp(argv[0], "auto") == 0) {
+			if (cfg->loop_threads == -1)
+				cfg->loop_threads = 0;
+			return 0;
+		}
+		return set_int(c, &cfg->loop_threads, argc, argv, 1, 256);
 	case O_CHANWINDOW: {
 		uint64_t bytes;
 
@@ -1366,6 +1376,7 @@ dssh_config_finalize(struct dssh_config *cfg,
 	DEF(cfg->data_offload, 1);
 	DEF(cfg->permit_user_environment, 0);
 	DEF(cfg->channel_window_size, DSSH_CONFIG_DEFAULT_CHANNEL_WINDOW);
+	DEF(cfg->loop_threads, 0);
 	if (cfg->chroot_directory == NULL && (cfg->chroot_directory = strdup("none")) == NULL)
 		return DSSH_ERR_ALLOC;
 	if (cfg->force_command == NULL && (cfg->force_command = strdup("none")) == NULL)
@@ -1477,4 +1488,8 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 	dump_str(f, "chrootdirectory", cfg->chroot_directory);
 	dump_str(f, "forcecommand", cfg->force_command);
 	fprintf(f, "channelwindowsize %d\n", cfg->channel_window_size);
+	if (cfg->loop_threads == 0)
+		fprintf(f, "loopthreads auto\n");
+	else
+		fprintf(f, "loopthreads %d\n", cfg->loop_threads);
 }

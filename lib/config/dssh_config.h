@@ -156,6 +156,8 @@ struct dssh_config {
 	char *force_command;            /* ForceCommand, arguments joined, "none" */
 	int channel_window_size;        /* ChannelWindowSize: bytes a channel's peer may have
 	                                 * in flight (dssh's own) */
+	int loop_threads;               /* LoopThreads: connection-serving threads, 0 = one
+	                                 * per online CPU (dssh's own) */
 };
 
 /* Set every field to "unset". */

@@ -55,6 +55,7 @@ test_defaults(void)
 	CHECK_EQ_INT(c.password_authentication, 1);
 	CHECK_EQ_INT(c.permit_user_environment, 0);
 	CHECK_EQ_INT(c.channel_window_size, 16 << 20);
+	CHECK_EQ_INT(c.loop_threads, 0);
 	CHECK_STR(c.chroot_directory, "none");
 	CHECK_STR(c.force_command, "none");
 	CHECK(c.rekey_limit_bytes == (1ULL << 30));
@@ -124,6 +125,7 @@ test_every_keyword(void)
 		"ChrootDirectory /srv/chroot/%u",
 		"ForceCommand internal-sftp -d /upload",
 		"ChannelWindowSize 64M",
+		"LoopThreads 3",
 	};
 
 	dssh_config_init(&c);
@@ -197,6 +199,7 @@ test_every_keyword(void)
 	CHECK_STR(c.chroot_directory, "/srv/chroot/%u");
 	CHECK_STR(c.force_command, "internal-sftp -d /upload");
 	CHECK_EQ_INT(c.channel_window_size, 64 << 20);
+	CHECK_EQ_INT(c.loop_threads, 3);
 	dssh_config_free(&c);
 }
 
@@ -320,6 +323,8 @@ test_errors(void)
 	expect_err("ChannelWindowSize lots", "bad ChannelWindowSize");
 	expect_err("ChrootDirectory /a /b", "exactly one argument");
 	expect_err("ForceCommand", "missing argument");
+	expect_err("LoopThreads 0", "bad number");
+	expect_err("LoopThreads many", "bad number");
 	expect_err("PidFile \"/unterminated", "unterminated quoted");
 	expect_err("AcceptEnv A=B", "invalid environment name");
 	expect_err("UsePAM yes no", "exactly one argument");
