@@ -9,6 +9,8 @@ medians reported.
     sudo /usr/bin/python3 perf/bench_bulk.py                 # 1G, 3 rounds, all backends
     sudo /usr/bin/python3 perf/bench_bulk.py --quick         # 256M, 1 round
     sudo /usr/bin/python3 perf/bench_bulk.py --backends sshd,kernel --json out.json
+    sudo /usr/bin/python3 perf/bench_bulk.py --workloads files --size 64M --rounds 1
+    sudo /usr/bin/python3 perf/bench_bulk.py --workloads upload,sftp-put --rtt-ms 50
 
 Set-up (all torn down at the end, also on failure or Ctrl-C):
   - a network namespace dsshbench-<pid> holding the client, joined to the host
@@ -18,6 +20,10 @@ Set-up (all torn down at the end, also on failure or Ctrl-C):
     leaves this /24;
   - a test user `dsshbench` (created if missing) whose authorized_keys holds
     a fresh ed25519 client key of this run;
+  - with file workloads, two tmpfs mounts in the run's temp dir (2 x SIZE
+    + 64 MiB each at most; see Workloads);
+  - with cgroup v2 usable, a cgroup dsshbench-<pid> with one child per
+    server (see Server CPU);
   - each server in turn, on a free port:
       sshd          /usr/sbin/sshd -D -e -f <generated config> (UsePAM no)
       dsshd-kernel  dsshd -D -e -f /dev/null -p PORT -o 'ListenAddress 198.18.40.1' ...
@@ -30,12 +36,29 @@ Set-up (all torn down at the end, also on failure or Ctrl-C):
     --dpdk-poll adaptive|busy adds -o 'DataPoll ...' (dsshd's default:
                     adaptive, the data core sleeps up to 250 us between empty
                     polls; busy: never sleeps).
+    sftp: sshd runs `Subsystem sftp /usr/lib/openssh/sftp-server`; both
+                    dsshd get -o 'Subsystem sftp CMD', CMD from --dsshd-sftp
+                    (default internal-sftp). A dsshd that fails to start with
+                    it, or (with file workloads) to serve a 1 MiB sftp put and
+                    get, is restarted once with /usr/lib/openssh/sftp-server,
+                    and the report's notes say so.
     A backend that does not come up, or whose ssh check fails, is reported as
     "not available: <reason>" and the run goes on.
 
 Workloads, per cipher (KexAlgorithms curve25519-sha256):
   upload    head -c SIZE /dev/zero | ssh -c C host 'cat > /dev/null'
   download  ssh -c C host 'head -c SIZE /dev/zero' > /dev/null
+  sftp-put  echo 'put CLI/src.bin SRV/put-src.bin' | sftp -b - -c C host
+  sftp-get  echo 'get SRV/src.bin CLI/get-src.bin' | sftp -b - -c C host
+  scp-put   scp -c C CLI/src.bin host:SRV/put-src.bin   (scp's default SFTP mode)
+  scp-get   scp -c C host:SRV/src.bin CLI/get-src.bin
+            CLI and SRV are two tmpfs mounted in the run's temp dir (the
+            client's `ip netns exec` sees the host's mounts), SRV owned by the
+            test user, each holding the same random SIZE-byte src.bin. After
+            each transfer (outside the timing) the destination is checked:
+            size and sha256 (whole file up to 256 MiB, else the first and last
+            MiB); a short or different file is a failed transfer, never a
+            figure. --workloads files = these four, streams = upload,download.
   connect   N sequential `ssh host true`
   keystroke one `ssh -tt -e none -c C host 'stty raw -echo && printf KSREADY &&
             exec dd bs=1 count=W+N'` per server and round (first cipher only),
@@ -51,15 +74,45 @@ Workloads, per cipher (KexAlgorithms curve25519-sha256):
             microseconds; ratios vs sshd; the server's CPU over the session.
 
 Measured per transfer: wall time (MB/s = bytes / 1e6 / s); the server's CPU
-from /proc/PID/stat utime+stime+cutime+cstime before and after (children the
-server reaped: sshd's per-connection processes, the session commands; with
-DPDK the busy-polling data core is a thread of dsshd, counted too); the
-client ssh's CPU (wait4 rusage); whole-machine busy cores from /proc/stat.
-This process is a child subreaper, so a server descendant orphaned before
-its parent reaps it comes back to us and its rusage is added to that
-server's CPU (reported as "orphans").
+before and after; the client's CPU (wait4 rusage of ssh, or of sftp/scp with
+the ssh they ran and reaped); whole-machine busy cores from /proc/stat.
 
-Needs root, iproute2, OpenSSH client and server. Stdlib only.
+Server CPU (--cpu-method, the report says which was used):
+  cgroup  (auto's choice where cgroup v2 works) each server runs in a cgroup
+          v2 of its own, <cgroup2 mount>/<our cgroup>/dsshbench-PID/<server>
+          (the mount is /sys/fs/cgroup on a unified host, e.g.
+          /sys/fs/cgroup/unified on a hybrid one), entered by a shell that
+          then execs the server, so it is there before it forks anything;
+          the CPU is cpu.stat usage_usec. That counts every process the server
+          creates however it is forked and whoever reaps it: sshd's
+          per-connection processes, dsshd's workers, a spawner process and the
+          sessions it forks, sftp-server children, the DPDK data core thread.
+          The cgroups are removed when each server stops (cgroup.kill first)
+          and at the end.
+  proc    the fallback where cgroup v2 is not usable (probed at start: a
+          short busy shell moved into a child cgroup must be charged there):
+          /proc/PID/stat utime+stime+cutime+cstime of the server plus that of
+          each live descendant (with the children each reaped, e.g. a
+          spawner's sessions), plus orphans: this process is a child
+          subreaper, so a server descendant orphaned before its parent reaps
+          it comes back to us and its rusage is added (reported as "orphans";
+          orphans in our own session are the client's and are not counted).
+Before each measurement the server must be idle: only its resident processes
+left (those it keeps between connections, e.g. a spawner: the set present
+once it stayed unchanged for 0.5 s after the start-up checks).
+
+High latency (--rtt-ms N): dsshd-dpdk gets -o 'DataImpair "delay=N/2"' (in
+us; the stage impairs RX and TX, so the round trip gains N ms), no loss, and
+the client namespace's net.ipv4.tcp_rmem/tcp_wmem go to 4096 131072 64 MiB
+so the client's TCP is not the cap. Nothing delays kernel sockets here (no
+sch_netem in this kernel; checked with tc and reported), so sshd and
+dsshd-kernel are not run; their reference is the ceiling sshd's 2 MiB session
+channel window puts on one channel, 2 MiB per RTT, and each dsshd-dpdk figure
+(sftp-put called out) is printed as a multiple of it, with the KiB in flight
+per RTT it implies.
+
+Needs root, iproute2, OpenSSH client (ssh, sftp, scp) and server
+(sshd, sftp-server). Stdlib only.
 """
 import argparse
 import contextlib
@@ -892,10 +945,18 @@ class Server:
             if st != "Z":
                 waiting = True
                 continue
-            name = "?"
+            name, sid = "?", None
             with contextlib.suppress(OSError):
                 with open("/proc/%d/comm" % p) as fc:
                     name = fc.read().strip()
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                sid = int(read_stat(p)[3])
+            if sid == os.getsid(0):
+                # Client side (e.g. the ssh of an sftp that died first): the
+                # servers run in sessions of their own, never in ours.
+                with contextlib.suppress(ChildProcessError):
+                    os.wait4(p, 0)
+                continue
             with contextlib.suppress(ChildProcessError):
                 _, _, ru = os.wait4(p, 0)
                 if self.cg is None:         # a cgroup counted it already
@@ -1899,10 +1960,13 @@ def report_rtt(args, summ):
         "2 MiB per RTT = %.1f MB/s. Downloads (download, sftp-get, scp-get) are bound by the "
         "ssh client's own window, the same 2 MiB in OpenSSH, whatever the server." % (
             args.rtt_ms, args.rtt_ms / 2, SSHD_WINDOW // MIB, rt["ceiling_mb_s"]))
-    hdr = ["workload", "cipher", "dsshd-dpdk MB/s", "srv c/B", "2 MiB/RTT MB/s",
-           "x ceiling"]
+    hdr = ["workload", "cipher", "dsshd-dpdk MB/s", "srv c/B", "KiB per RTT",
+           "2 MiB/RTT MB/s", "x ceiling"]
+    # KiB per RTT: what was in flight on average, to compare with the windows
+    # and TCP buffers of both ends.
     rows = [[r["workload"], CIPHER_SHORT.get(r["cipher"], r["cipher"]), "%.1f" % r["mb_s"],
-             f(r["server_cycles_per_byte"], "%.1f"), "%.1f" % rt["ceiling_mb_s"],
+             f(r["server_cycles_per_byte"], "%.1f"),
+             "%.0f" % (r["mb_s"] * 1e6 * args.rtt_ms / 1e3 / 1024), "%.1f" % rt["ceiling_mb_s"],
              "%.2fx" % r["x_ceiling"]] for r in rt["dpdk"]]
     if rows:
         log(table(hdr, rows))
