@@ -837,6 +837,7 @@ class Server:
         self.resident = set()        # (pid, start) of long-lived descendants (see mark_resident)
         self.sftp = SFTP_SERVER      # the sftp Subsystem command it runs
         self.sftp_note = None
+        self.ran = False             # passed its start-up checks at least once
         self.dir = os.path.join(bench.tmp, self.kind)
         os.makedirs(self.dir, exist_ok=True)
         self.hostkey = os.path.join(self.dir, "ssh_host_ed25519_key")
@@ -1694,6 +1695,7 @@ class Bench:
             srv.sftp_note = "%s sftp-server used instead of %s (%s)" % (
                 srv.name, self.args.dsshd_sftp, first)
         srv.mark_resident()
+        srv.ran = True
 
     def progress(self, rnd, srv, r):
         c = CIPHER_SHORT.get(r["cipher"], r["cipher"])
@@ -2196,7 +2198,7 @@ def main():
 
     summ = summarize(args, bench.servers, samples, conns, mhz, keys)
     summ["cpu_method"] = bench.acct.describe()
-    summ["sftp_subsystem"] = {s.kind: s.sftp for s in bench.servers}
+    summ["sftp_subsystem"] = {s.kind: s.sftp for s in bench.servers if s.ran}
     summ["notes"] = [s.sftp_note for s in bench.servers if s.sftp_note]
     report(args, bench.servers, summ, mhz, mhz_note)
     if args.json:
