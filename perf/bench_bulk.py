@@ -9,6 +9,8 @@ medians reported.
     sudo /usr/bin/python3 perf/bench_bulk.py                 # 1G, 3 rounds, all backends
     sudo /usr/bin/python3 perf/bench_bulk.py --quick         # 256M, 1 round
     sudo /usr/bin/python3 perf/bench_bulk.py --backends sshd,kernel --json out.json
+    sudo /usr/bin/python3 perf/bench_bulk.py --workloads files --size 64M --rounds 1
+    sudo /usr/bin/python3 perf/bench_bulk.py --workloads upload,sftp-put --rtt-ms 50
 
 Set-up (all torn down at the end, also on failure or Ctrl-C):
   - a network namespace dsshbench-<pid> holding the client, joined to the host
@@ -18,6 +20,10 @@ Set-up (all torn down at the end, also on failure or Ctrl-C):
     leaves this /24;
   - a test user `dsshbench` (created if missing) whose authorized_keys holds
     a fresh ed25519 client key of this run;
+  - with file workloads, two tmpfs mounts in the run's temp dir (2 x SIZE
+    + 64 MiB each at most; see Workloads);
+  - with cgroup v2 usable, a cgroup dsshbench-<pid> with one child per
+    server (see Server CPU);
   - each server in turn, on a free port:
       sshd          /usr/sbin/sshd -D -e -f <generated config> (UsePAM no)
       dsshd-kernel  dsshd -D -e -f /dev/null -p PORT -o 'ListenAddress 198.18.40.1' ...
@@ -30,12 +36,29 @@ Set-up (all torn down at the end, also on failure or Ctrl-C):
     --dpdk-poll adaptive|busy adds -o 'DataPoll ...' (dsshd's default:
                     adaptive, the data core sleeps up to 250 us between empty
                     polls; busy: never sleeps).
+    sftp: sshd runs `Subsystem sftp /usr/lib/openssh/sftp-server`; both
+                    dsshd get -o 'Subsystem sftp CMD', CMD from --dsshd-sftp
+                    (default internal-sftp). A dsshd that fails to start with
+                    it, or (with file workloads) to serve a 1 MiB sftp put and
+                    get, is restarted once with /usr/lib/openssh/sftp-server,
+                    and the report's notes say so.
     A backend that does not come up, or whose ssh check fails, is reported as
     "not available: <reason>" and the run goes on.
 
 Workloads, per cipher (KexAlgorithms curve25519-sha256):
   upload    head -c SIZE /dev/zero | ssh -c C host 'cat > /dev/null'
   download  ssh -c C host 'head -c SIZE /dev/zero' > /dev/null
+  sftp-put  echo 'put CLI/src.bin SRV/put-src.bin' | sftp -b - -c C host
+  sftp-get  echo 'get SRV/src.bin CLI/get-src.bin' | sftp -b - -c C host
+  scp-put   scp -c C CLI/src.bin host:SRV/put-src.bin   (scp's default SFTP mode)
+  scp-get   scp -c C host:SRV/src.bin CLI/get-src.bin
+            CLI and SRV are two tmpfs mounted in the run's temp dir (the
+            client's `ip netns exec` sees the host's mounts), SRV owned by the
+            test user, each holding the same random SIZE-byte src.bin. After
+            each transfer (outside the timing) the destination is checked:
+            size and sha256 (whole file up to 256 MiB, else the first and last
+            MiB); a short or different file is a failed transfer, never a
+            figure. --workloads files = these four, streams = upload,download.
   connect   N sequential `ssh host true`
   keystroke one `ssh -tt -e none -c C host 'stty raw -echo && printf KSREADY &&
             exec dd bs=1 count=W+N'` per server and round (first cipher only),
@@ -51,15 +74,45 @@ Workloads, per cipher (KexAlgorithms curve25519-sha256):
             microseconds; ratios vs sshd; the server's CPU over the session.
 
 Measured per transfer: wall time (MB/s = bytes / 1e6 / s); the server's CPU
-from /proc/PID/stat utime+stime+cutime+cstime before and after (children the
-server reaped: sshd's per-connection processes, the session commands; with
-DPDK the busy-polling data core is a thread of dsshd, counted too); the
-client ssh's CPU (wait4 rusage); whole-machine busy cores from /proc/stat.
-This process is a child subreaper, so a server descendant orphaned before
-its parent reaps it comes back to us and its rusage is added to that
-server's CPU (reported as "orphans").
+before and after; the client's CPU (wait4 rusage of ssh, or of sftp/scp with
+the ssh they ran and reaped); whole-machine busy cores from /proc/stat.
 
-Needs root, iproute2, OpenSSH client and server. Stdlib only.
+Server CPU (--cpu-method, the report says which was used):
+  cgroup  (auto's choice where cgroup v2 works) each server runs in a cgroup
+          v2 of its own, <cgroup2 mount>/<our cgroup>/dsshbench-PID/<server>
+          (the mount is /sys/fs/cgroup on a unified host, e.g.
+          /sys/fs/cgroup/unified on a hybrid one), entered by a shell that
+          then execs the server, so it is there before it forks anything;
+          the CPU is cpu.stat usage_usec. That counts every process the server
+          creates however it is forked and whoever reaps it: sshd's
+          per-connection processes, dsshd's workers, a spawner process and the
+          sessions it forks, sftp-server children, the DPDK data core thread.
+          The cgroups are removed when each server stops (cgroup.kill first)
+          and at the end.
+  proc    the fallback where cgroup v2 is not usable (probed at start: a
+          short busy shell moved into a child cgroup must be charged there):
+          /proc/PID/stat utime+stime+cutime+cstime of the server plus that of
+          each live descendant (with the children each reaped, e.g. a
+          spawner's sessions), plus orphans: this process is a child
+          subreaper, so a server descendant orphaned before its parent reaps
+          it comes back to us and its rusage is added (reported as "orphans";
+          orphans in our own session are the client's and are not counted).
+Before each measurement the server must be idle: only its resident processes
+left (those it keeps between connections, e.g. a spawner: the set present
+once it stayed unchanged for 0.5 s after the start-up checks).
+
+High latency (--rtt-ms N): dsshd-dpdk gets -o 'DataImpair "delay=N/2"' (in
+us; the stage impairs RX and TX, so the round trip gains N ms), no loss, and
+the client namespace's net.ipv4.tcp_rmem/tcp_wmem go to 4096 131072 64 MiB
+so the client's TCP is not the cap. Nothing delays kernel sockets here (no
+sch_netem in this kernel; checked with tc and reported), so sshd and
+dsshd-kernel are not run; their reference is the ceiling sshd's 2 MiB session
+channel window puts on one channel, 2 MiB per RTT, and each dsshd-dpdk figure
+(sftp-put called out) is printed as a multiple of it, with the KiB in flight
+per RTT it implies.
+
+Needs root, iproute2, OpenSSH client (ssh, sftp, scp) and server
+(sshd, sftp-server). Stdlib only.
 """
 import argparse
 import contextlib
@@ -87,13 +140,23 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DSSHD = os.path.join(ROOT, "build-rel", "app", "dsshd", "dsshd")
 USER = "dsshbench"
 SSH = "/usr/bin/ssh"
+SFTP = "/usr/bin/sftp"
+SCP = "/usr/bin/scp"
+SFTP_SERVER = "/usr/lib/openssh/sftp-server"
 GIB = 1 << 30
+MIB = 1 << 20
+FULL_HASH_MAX = 256 * MIB       # files up to this size get a full sha256
+SSHD_WINDOW = 2 * MIB           # OpenSSH's session channel window (CHAN_SES_WINDOW_DEFAULT)
 
 ALL_BACKENDS = ("sshd", "kernel", "dpdk")
 LABEL = {"sshd": "sshd", "kernel": "dsshd-kernel", "dpdk": "dsshd-dpdk"}
 
-TRANSFER_WORKLOADS = ("upload", "download")
+STREAM_WORKLOADS = ("upload", "download")
+FILE_WORKLOADS = ("sftp-put", "sftp-get", "scp-put", "scp-get")
+TRANSFER_WORKLOADS = STREAM_WORKLOADS + FILE_WORKLOADS
 ALL_WORKLOADS = TRANSFER_WORKLOADS + ("keystroke",)
+WORKLOAD_GROUPS = {"files": FILE_WORKLOADS, "streams": STREAM_WORKLOADS,
+                   "all": ALL_WORKLOADS}
 KEY_READY = b"KSREADY"
 
 
@@ -256,6 +319,264 @@ def fcntl_winsize(fd, rows=24, cols=80):
 def set_subreaper():
     libc = ctypes.CDLL(None, use_errno=True)
     return libc.prctl(36, 1, 0, 0, 0) == 0      # PR_SET_CHILD_SUBREAPER
+
+
+# ---------------------------------------------------------------- cgroup v2
+
+CG_PROBE_LOOP = "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done"
+
+
+def cgroup2_mount():
+    """Mount point of the cgroup v2 hierarchy: /sys/fs/cgroup when it is
+    cgroup2 (unified), else any cgroup2 mount (hybrid: /sys/fs/cgroup/unified)."""
+    found = []
+    with open("/proc/self/mounts") as fm:
+        for line in fm:
+            parts = line.split()
+            if len(parts) > 2 and parts[2] == "cgroup2":
+                found.append(parts[1].replace("\\040", " "))
+    if "/sys/fs/cgroup" in found:
+        return "/sys/fs/cgroup"
+    return found[0] if found else None
+
+
+def cg_enter_argv(cg, argv):
+    """argv run inside cgroup cg from its first instruction: a shell moves
+    itself into the cgroup, then execs argv under the same pid, so whatever
+    the server forks (workers, a spawner, session commands) starts there."""
+    return ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"',
+            os.path.join(cg, "cgroup.procs")] + list(argv)
+
+
+def cg_usage_s(cg):
+    """CPU seconds every process of the cgroup used while in it (cpu.stat
+    usage_usec: charged as it runs, whether or not the process was reaped)."""
+    with open(os.path.join(cg, "cpu.stat")) as fs:
+        for line in fs:
+            k, _, v = line.partition(" ")
+            if k == "usage_usec":
+                return int(v) / 1e6
+    raise RuntimeError("%s/cpu.stat has no usage_usec" % cg)
+
+
+def cg_pids(cg):
+    try:
+        with open(os.path.join(cg, "cgroup.procs")) as fp:
+            return [int(x) for x in fp.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def cg_empty(cg, timeout):
+    end = time.time() + timeout
+    while cg_pids(cg):
+        if time.time() > end:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def cg_kill(cg):
+    """Kills every process of the cgroup (cgroup.kill, else one by one:
+    membership of the cgroup is what makes a pid ours here)."""
+    if not cg_pids(cg):
+        return
+    kf = os.path.join(cg, "cgroup.kill")
+    if os.path.exists(kf):
+        with contextlib.suppress(OSError):
+            with open(kf, "w") as fk:
+                fk.write("1")
+            return
+    for p in cg_pids(cg):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p, signal.SIGKILL)
+
+
+class CpuAccount:
+    """How server CPU is measured: a cgroup v2 per server (every process the
+    server creates, however it was forked and whoever reaps it), or, where
+    cgroup v2 is not usable, /proc utime+stime+cutime+cstime of the server
+    and its live descendants plus orphans reaped by us as subreaper."""
+
+    def __init__(self, want):
+        self.want = want            # auto, cgroup, proc
+        self.base = None            # the bench cgroup, when cgroup v2 is used
+        self.why = None             # why not
+        self.children = []
+        self.used = None            # the bench cgroup's path, kept for the report
+
+    @property
+    def cgroup(self):
+        return self.base is not None
+
+    def describe(self):
+        if self.used:
+            return "cgroup v2 (%s/<server>, cpu.stat usage_usec)" % self.used
+        return "/proc utime+stime+cutime+cstime of the server and its descendants, " \
+            "orphans reaped as subreaper (%s)" % self.why
+
+    def setup(self):
+        if self.want == "proc":
+            self.why = "--cpu-method proc"
+            return
+        try:
+            self.base = self.used = self.probe()
+        except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
+            self.base = None
+            self.why = "cgroup v2 not usable: %s" % e
+            if self.want == "cgroup":
+                raise RuntimeError(self.why)
+
+    def probe(self):
+        mnt = cgroup2_mount()
+        if mnt is None:
+            raise RuntimeError("no cgroup2 mount in /proc/self/mounts")
+        own = "/"
+        with open("/proc/self/cgroup") as fc:
+            for line in fc:
+                if line.startswith("0::"):
+                    own = line[3:].strip() or "/"
+        parent = os.path.join(mnt, own.lstrip("/"))
+        if not os.path.isdir(parent):
+            parent = mnt
+        base = os.path.join(parent, "dsshbench-%d" % PID)
+        os.mkdir(base)
+        self.base = base
+        # A short busy shell in a child: the move works and its CPU is charged there.
+        probe = self.child("probe")
+        p = subprocess.run(cg_enter_argv(probe, ["/bin/sh", "-c", CG_PROBE_LOOP +
+                                                 "; cat /proc/self/cgroup"]),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=30)
+        want = "/dsshbench-%d/probe" % PID
+        if p.returncode != 0 or not any(ln.startswith("0::") and ln.rstrip().endswith(want)
+                                        for ln in p.stdout.splitlines()):
+            self.remove_all()
+            raise RuntimeError("moving a process into %s failed: %s" % (
+                probe, " ".join(p.stdout.split())[:200]))
+        used = cg_usage_s(probe)
+        self.remove(probe)
+        if used <= 0:
+            self.remove_all()
+            raise RuntimeError("%s/cpu.stat did not count the probe's CPU" % probe)
+        return base
+
+    def child(self, name):
+        cg = os.path.join(self.base, name)
+        os.makedirs(cg, exist_ok=True)
+        if cg not in self.children:
+            self.children.append(cg)
+        return cg
+
+    def remove(self, cg):
+        """Kills what is left in cg and removes it."""
+        cg_kill(cg)
+        cg_empty(cg, 5)
+        for _ in range(50):
+            try:
+                os.rmdir(cg)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.05)
+        if not os.path.exists(cg) and cg in self.children:
+            self.children.remove(cg)
+
+    def remove_all(self):
+        if self.base is None:
+            return
+        for cg in list(self.children):
+            self.remove(cg)
+        with contextlib.suppress(OSError):
+            os.rmdir(self.base)
+        self.base = None
+
+
+# ---------------------------------------------------------------- files
+
+def file_fingerprint(path, full):
+    """(size, digest) of a file: sha256 of it all (full), else sha256 of its
+    first and last MiB."""
+    size = os.stat(path).st_size
+    import hashlib
+    with open(path, "rb") as fh:
+        if full:
+            h = hashlib.sha256()
+            while True:
+                b = fh.read(4 * MIB)
+                if not b:
+                    break
+                h.update(b)
+            return size, "sha256:" + h.hexdigest()
+        first = hashlib.sha256(fh.read(MIB)).hexdigest()
+        fh.seek(max(0, size - MIB))
+        last = hashlib.sha256(fh.read(MIB)).hexdigest()
+    return size, "sha256 first/last MiB:%s/%s" % (first[:16], last[:16])
+
+
+class Files:
+    """The files of the sftp/scp workloads: one tmpfs for the client side
+    (mounted before the client's `ip netns exec`, which sees the host's
+    mounts) and one for the server side, owned by the test user. Each holds
+    a random source file of the transfer size (the same bytes) and, during a
+    transfer, its destination."""
+
+    def __init__(self, tmp, size):
+        self.size = size
+        self.full = size <= FULL_HASH_MAX
+        self.cli = os.path.join(tmp, "files-cli")
+        self.srv = os.path.join(tmp, "files-srv")
+        self.mounted = []
+        self.expect = None
+
+    def up(self):
+        pw = pwd.getpwnam(USER)
+        room = 2 * self.size + 64 * MIB
+        for d in (self.cli, self.srv):
+            os.makedirs(d, exist_ok=True)
+            sh(["mount", "-t", "tmpfs", "-o", "size=%dk,mode=0755" % (room >> 10),
+                "dsshbench-%d" % PID, d])
+            self.mounted.append(d)
+        os.chown(self.srv, pw.pw_uid, pw.pw_gid)
+        src = self.path("cli", "src.bin")
+        with open(src, "wb") as fh:
+            left = self.size
+            while left:
+                n = min(left, 4 * MIB)
+                fh.write(os.urandom(n))
+                left -= n
+        shutil.copyfile(src, self.path("srv", "src.bin"))
+        os.chown(self.path("srv", "src.bin"), pw.pw_uid, pw.pw_gid)
+        self.expect = file_fingerprint(src, self.full)
+        # A small file for the sftp check of each server.
+        with open(self.path("cli", "check.bin"), "wb") as fh:
+            fh.write(os.urandom(MIB))
+
+    def path(self, side, name):
+        return os.path.join(self.cli if side == "cli" else self.srv, name)
+
+    def check(self, path):
+        """None when path holds the source's bytes, else what is wrong."""
+        try:
+            got = file_fingerprint(path, self.full)
+        except OSError as e:
+            return "destination unreadable: %s" % e
+        if got[0] != self.size:
+            return "destination has %d of %d bytes" % (got[0], self.size)
+        if got != self.expect:
+            return "destination content differs (%s, expected %s)" % (got[1], self.expect[1])
+        return None
+
+    def clear(self, path):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+    def down(self):
+        for d in reversed(self.mounted):
+            if sh(["umount", d], check=False).returncode != 0:
+                sh(["umount", "-l", d], check=False)
+        self.mounted = []
 
 
 # ---------------------------------------------------------------- children
@@ -512,6 +833,11 @@ class Server:
         self.orphan_cpu = 0.0        # rusage of orphaned descendants we reaped
         self.orphans = 0
         self.orphan_names = {}
+        self.cg = None               # its cgroup v2, when the bench uses them
+        self.resident = set()        # (pid, start) of long-lived descendants (see mark_resident)
+        self.sftp = SFTP_SERVER      # the sftp Subsystem command it runs
+        self.sftp_note = None
+        self.ran = False             # passed its start-up checks at least once
         self.dir = os.path.join(bench.tmp, self.kind)
         os.makedirs(self.dir, exist_ok=True)
         self.hostkey = os.path.join(self.dir, "ssh_host_ed25519_key")
@@ -534,6 +860,10 @@ class Server:
         self.log_offset = self.logf.tell()
         argv = self.argv()
         self.b.vlog("# starting %s: %s" % (self.name, " ".join(argv)))
+        self.resident = set()
+        if self.b.acct.cgroup:
+            self.cg = self.b.acct.child(self.kind)
+            argv = cg_enter_argv(self.cg, argv)
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.logf,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         end = time.time() + self.ready_seconds()
@@ -564,33 +894,87 @@ class Server:
         return self.proc is not None and self.proc.poll() is None
 
     def cpu(self):
-        """Server CPU seconds so far: the process (threads + reaped children)
-        plus orphaned descendants we reaped as subreaper."""
-        return proc_cpu(self.proc.pid) + self.orphan_cpu
+        """Server CPU seconds so far. cgroup v2: everything its cgroup used.
+        Else the process (threads + reaped children), its live descendants
+        (each with the children it reaped: e.g. a spawner's sessions) and the
+        orphaned descendants we reaped as subreaper."""
+        if self.cg is not None:
+            return cg_usage_s(self.cg)
+        procs = all_procs()
+        total = proc_cpu(self.proc.pid) + self.orphan_cpu
+        for p in descendants(self.proc.pid, procs):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                total += proc_cpu(p)
+        return total
+
+    def members(self, procs):
+        """(pid, start) of the server's processes other than itself: its
+        descendants (zombies too) and, with a cgroup, the cgroup's members."""
+        pids = set(descendants(self.proc.pid, procs))
+        if self.cg is not None:
+            pids.update(cg_pids(self.cg))
+        pids.discard(self.proc.pid)
+        return {(p, procs[p][2]) for p in pids if p in procs}
+
+    def mark_resident(self, quiet=0.5, timeout=5):
+        """After the start-up checks: the processes the server keeps while
+        idle (e.g. a spawner), once its set of processes has not changed for
+        `quiet` seconds. settle() waits for everything else."""
+        end = time.time() + timeout
+        last, since = None, time.time()
+        while True:
+            self.reap_orphans_now()
+            cur = self.members(all_procs())
+            if cur != last:
+                last, since = cur, time.time()
+            elif time.time() - since >= quiet or time.time() > end:
+                self.resident = cur
+                if cur:
+                    self.b.vlog("# %s: resident processes %s" % (
+                        self.name, sorted(p for p, _ in cur)))
+                return
+            time.sleep(0.05)
+
+    def reap_orphans_now(self):
+        """Reaps the server's orphaned descendants that came back to us as
+        zombies (their CPU is in their rusage); True while some still run."""
+        procs = all_procs()
+        waiting = False
+        for p, (pp, st, _) in procs.items():
+            if pp != PID or p == self.proc.pid or self.b.is_own_child(p):
+                continue
+            if st != "Z":
+                waiting = True
+                continue
+            name, sid = "?", None
+            with contextlib.suppress(OSError):
+                with open("/proc/%d/comm" % p) as fc:
+                    name = fc.read().strip()
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                sid = int(read_stat(p)[3])
+            if sid == os.getsid(0):
+                # Client side (e.g. the ssh of an sftp that died first): the
+                # servers run in sessions of their own, never in ours.
+                with contextlib.suppress(ChildProcessError):
+                    os.wait4(p, 0)
+                continue
+            with contextlib.suppress(ChildProcessError):
+                _, _, ru = os.wait4(p, 0)
+                if self.cg is None:         # a cgroup counted it already
+                    self.orphan_cpu += ru.ru_utime + ru.ru_stime
+                self.orphans += 1
+                self.orphan_names[name] = self.orphan_names.get(name, 0) + 1
+        return waiting
 
     def settle(self, timeout=15):
-        """Waits until the server has no descendants left (it reaped its
-        per-connection processes) and reaps orphans that came back to us."""
+        """Waits until the server has no processes left but its resident ones
+        (it reaped its per-connection processes; with a cgroup, nothing else
+        is left in it) and reaps orphans that came back to us."""
         end = time.time() + timeout
         while True:
+            waiting = self.reap_orphans_now()
             procs = all_procs()
-            busy = descendants(self.proc.pid, procs)    # zombies too: not reaped, not counted yet
-            orphans = [p for p, (pp, st, _) in procs.items()
-                       if pp == PID and p != self.proc.pid and not self.b.is_own_child(p)]
-            waiting = False
-            for p in orphans:
-                if procs[p][1] == "Z":
-                    name = "?"
-                    with contextlib.suppress(OSError):
-                        with open("/proc/%d/comm" % p) as fc:
-                            name = fc.read().strip()
-                    with contextlib.suppress(ChildProcessError):
-                        _, _, ru = os.wait4(p, 0)
-                        self.orphan_cpu += ru.ru_utime + ru.ru_stime
-                        self.orphans += 1
-                        self.orphan_names[name] = self.orphan_names.get(name, 0) + 1
-                else:
-                    waiting = True
+            busy = sorted(p for p, st in self.members(procs) - self.resident)
             if not busy and not waiting:
                 return True
             if time.time() > end:
@@ -619,6 +1003,9 @@ class Server:
             if p in procs and procs[p][2] == start:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(p, signal.SIGKILL)
+        if self.cg is not None:
+            self.b.acct.remove(self.cg)     # kills what is left in it
+            self.cg = None
         self.b.reap_orphans()
         self.proc = None
         if self.logf:
@@ -657,6 +1044,7 @@ class SshdServer(Server):
             "PrintMotd no",
             "PrintLastLog no",
             "X11Forwarding no",
+            "Subsystem sftp %s" % SFTP_SERVER,
             "LogLevel INFO",
         ]
         with open(self.config, "w") as f:
@@ -671,11 +1059,15 @@ class SshdServer(Server):
 class DsshdKernel(Server):
     kind = "kernel"
 
+    def __init__(self, bench):
+        super().__init__(bench)
+        self.sftp = bench.args.dsshd_sftp
+
     def common(self):
         return [self.b.args.dsshd, "-D", "-e", "-f", "/dev/null", "-p", str(self.port),
                 "-o", "HostKey " + self.hostkey, "-o", "UsePAM no", "-o", "PidFile none",
                 "-o", "PasswordAuthentication no", "-o", "AllowUsers " + USER,
-                "-o", "PrintMotd no"]
+                "-o", "PrintMotd no", "-o", "Subsystem sftp " + self.sftp]
 
     def argv(self):
         return self.common() + ["-o", "ListenAddress " + self.b.net.host_ip]
@@ -704,6 +1096,8 @@ class DsshdDpdk(DsshdKernel):
             mtu = ["-o", "DataMTU %d" % self.b.args.mtu]
         if self.b.args.dpdk_poll:
             mtu += ["-o", "DataPoll " + self.b.args.dpdk_poll]
+        if self.b.impair:
+            mtu += ["-o", 'DataImpair "%s"' % self.b.impair]
         eal = ["--no-pci", "--vdev=" + vdev,
                "--file-prefix=" + self.prefix] + self.b.args.dpdk_args_extra.split()
         return self.common() + mtu + [
@@ -755,6 +1149,11 @@ class Bench:
         self.key = None
         self.ak = None
         self.pub = None
+        self.acct = CpuAccount(args.cpu_method)
+        self.files = None
+        self.impair = None           # DataImpair spec of dsshd-dpdk (--rtt-ms)
+        self.netem = None
+        self.rtt_sysctl = None
 
     def vlog(self, msg):
         if self.args.verbose:
@@ -777,16 +1176,90 @@ class Bench:
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(p, 0)
 
-    def ssh_argv(self, srv, cipher, command, opts=()):
-        a = ["ip", "netns", "exec", self.net.ns, SSH, "-F", "/dev/null",
+    def client_opts(self, cipher):
+        """Options common to ssh, sftp and scp."""
+        a = ["-F", "/dev/null",
              "-i", self.key, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
              "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
              "-o", "GlobalKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
              "-o", "LogLevel=ERROR", "-o", "UpdateHostKeys=no", "-o", "ConnectTimeout=15",
-             "-o", "KexAlgorithms=curve25519-sha256", "-p", str(srv.port)]
+             "-o", "KexAlgorithms=curve25519-sha256"]
         if cipher:
             a += ["-c", cipher]
-        return a + list(opts) + ["%s@%s" % (USER, self.net.host_ip), command]
+        return a
+
+    def in_ns(self, argv):
+        return ["ip", "netns", "exec", self.net.ns] + argv
+
+    def dest(self):
+        return "%s@%s" % (USER, self.net.host_ip)
+
+    def ssh_argv(self, srv, cipher, command, opts=()):
+        return self.in_ns([SSH] + self.client_opts(cipher) + ["-p", str(srv.port)] +
+                          list(opts) + [self.dest(), command])
+
+    def sftp_argv(self, srv, cipher):
+        """sftp reading its batch (put/get lines) from stdin."""
+        return self.in_ns([SFTP, "-b", "-"] + self.client_opts(cipher) +
+                          ["-P", str(srv.port), self.dest()])
+
+    def scp_argv(self, srv, cipher, src, dst):
+        """scp in its default (SFTP) mode; remote paths as user@host:path."""
+        return self.in_ns([SCP, "-q"] + self.client_opts(cipher) +
+                          ["-P", str(srv.port), src, dst])
+
+    def file_cmd(self, srv, workload, cipher, name="src.bin"):
+        """(argv, stdin text or None, destination path) of a file workload."""
+        fl = self.files
+        remote = lambda path: "%s:%s" % (self.dest(), path)
+        if workload in ("sftp-put", "scp-put"):
+            src, dst = fl.path("cli", name), fl.path("srv", "put-" + name)
+        else:
+            src, dst = fl.path("srv", name), fl.path("cli", "get-" + name)
+        if workload.startswith("sftp"):
+            verb = "put" if workload == "sftp-put" else "get"
+            return self.sftp_argv(srv, cipher), "%s %s %s\n" % (verb, src, dst), dst
+        if workload == "scp-put":
+            return self.scp_argv(srv, cipher, src, remote(dst)), None, dst
+        return self.scp_argv(srv, cipher, remote(src), dst), None, dst
+
+    def stdin_file(self, text):
+        """A file holding text, opened for reading (a child's stdin)."""
+        fh = tempfile.TemporaryFile(mode="w+", dir=self.tmp)
+        if text:
+            fh.write(text)
+            fh.flush()
+        fh.seek(0)
+        return fh
+
+    def sftp_check(self, srv, cipher):
+        """A 1 MiB file to the server and back with sftp, bytes compared."""
+        fl = self.files
+        with open(fl.path("cli", "check.bin"), "rb") as fh:
+            want = fh.read()
+        for wl in ("sftp-put", "sftp-get"):
+            if wl == "sftp-get":
+                shutil.copyfile(fl.path("cli", "check.bin"), fl.path("srv", "check.bin"))
+            argv, text, dst = self.file_cmd(srv, wl, cipher, "check.bin")
+            fl.clear(dst)
+            with self.errfile() as ef, self.stdin_file(text) as fin:
+                p = subprocess.run(argv, stdin=fin, stdout=subprocess.DEVNULL, stderr=ef,
+                                   timeout=120)
+                try:
+                    with open(dst, "rb") as fh:
+                        got = fh.read()
+                except OSError:
+                    got = None
+                fl.clear(dst)
+                if p.returncode != 0 or got != want:
+                    raise Unavailable("%s check with Subsystem sftp %s failed (exit %d, %s): %s"
+                                      % (wl, srv.sftp, p.returncode,
+                                         "no file" if got is None else "%d of %d bytes%s" % (
+                                             len(got), len(want),
+                                             ", content differs" if len(got) == len(want)
+                                             else ""),
+                                         self.errtext(ef)))
+        fl.clear(fl.path("srv", "check.bin"))
 
     def errfile(self):
         return open(os.path.join(self.tmp, "ssh.err"), "w+")
@@ -812,6 +1285,8 @@ class Bench:
             if p.returncode != 0 or len(p.stdout) != n:
                 raise Unavailable("download check failed (exit %d, %d of %d bytes): %s"
                                   % (p.returncode, len(p.stdout), n, self.errtext(ef)))
+        if self.files is not None:
+            self.sftp_check(srv, cipher)
 
     def wait_idle(self):
         """--wait-idle S: up to S seconds for the machine to be quiet (under
@@ -829,6 +1304,11 @@ class Bench:
 
     def transfer(self, srv, workload, cipher, nbytes):
         timeout = 60 + nbytes / 2e6
+        fin = dst = None
+        if workload in FILE_WORKLOADS:
+            argv, text, dst = self.file_cmd(srv, workload, cipher)
+            self.files.clear(dst)
+            fin = self.stdin_file(text)
         srv.settle()
         idle = self.wait_idle()
         threads0 = thread_cpu(srv.proc.pid) if srv.kind == "dpdk" else None
@@ -837,7 +1317,11 @@ class Bench:
         mb0, mt0 = machine_jiffies()
         with self.errfile() as ef:
             t0 = time.monotonic()
-            if workload == "upload":
+            if fin is not None:
+                # sftp or scp; their rusage includes the ssh they ran and reaped.
+                ssh = Child(argv, stdin=fin, stdout=subprocess.DEVNULL, stderr=ef)
+                kids = [ssh]
+            elif workload == "upload":
                 head = Child(["head", "-c", str(nbytes), "/dev/zero"], stdout=subprocess.PIPE)
                 ssh = Child(self.ssh_argv(srv, cipher, "cat > /dev/null"), stdin=head.p.stdout,
                             stdout=subprocess.DEVNULL, stderr=ef)
@@ -862,9 +1346,21 @@ class Bench:
         r["other_cores"] = r["machine_busy_cores"] - (
             r["server_cpu_s"] + r["client_cpu_s"] + r.get("head_cpu_s", 0.0)) / wall
         add_server_deltas(r, srv, dp0, threads0)
+        bad = None
+        if fin is not None:
+            fin.close()
+            # Outside the measurement: a transfer that did not deliver every
+            # byte is an error, never a (fast) figure.
+            bad = self.files.check(dst)
+            r["verified"] = bad or ("size and " + self.files.expect[1].split(":")[0])
+            self.files.clear(dst)
         if expired or ssh.rc != 0:
             r["error"] = ("timed out after %ds; " % timeout if expired else "") + \
-                "ssh exit %s: %s" % (ssh.rc, err)
+                "%s exit %s: %s" % (os.path.basename(kids[0].p.args[4]), ssh.rc, err)
+            if bad:
+                r["error"] += "; " + bad
+        elif bad:
+            r["error"] = bad
         else:
             r["mb_s"] = nbytes / 1e6 / wall
         return r
@@ -1065,8 +1561,39 @@ class Bench:
         self.net = Net(a.subnet)
         self.net.mtu = a.mtu
         self.net.up()
+        self.acct.setup()
+        if any(w in FILE_WORKLOADS for w in a.workloads):
+            for tool in (SFTP, SCP, SFTP_SERVER):
+                if not os.access(tool, os.X_OK):
+                    sys.exit("bench_bulk: %s not found (file workloads)" % tool)
+            self.files = Files(self.tmp, a.size)
+            self.files.up()
+        if a.rtt_ms:
+            self.setup_rtt()
         for b in a.backends:
             self.servers.append(SERVER_CLASSES[b](self))
+            if a.rtt_ms and b != "dpdk":
+                self.servers[-1].unavailable = (
+                    "not run with --rtt-ms: nothing delays kernel sockets here (%s); "
+                    "reference: the 2 MiB/RTT ceiling" % self.netem)
+
+    def setup_rtt(self):
+        """--rtt-ms: dsshd-dpdk delays RX and TX by half the RTT each; the
+        client namespace's TCP buffers grow large enough not to be the cap."""
+        a = self.args
+        self.impair = "delay=%dus" % round(a.rtt_ms * 1000 / 2)
+        for k in ("tcp_rmem", "tcp_wmem"):
+            self.net.nsrun(["sysctl", "-q", "-w", "net.ipv4.%s=4096 131072 %d" % (k, 64 * MIB)])
+        got = self.net.nsrun(["sysctl", "-n", "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"])
+        self.rtt_sysctl = " / ".join(" ".join(x.split()) for x in got.stdout.splitlines())
+        # sch_netem would delay kernel sockets too; this kernel usually has none.
+        t = self.net.nsrun(["tc", "qdisc", "add", "dev", self.net.vn, "root", "netem",
+                            "delay", "1ms"], check=False)
+        if t.returncode == 0:
+            self.net.nsrun(["tc", "qdisc", "del", "dev", self.net.vn, "root"], check=False)
+            self.netem = "sch_netem is available but this script does not use it"
+        else:
+            self.netem = "no sch_netem: %s" % (" ".join(t.stdout.split())[:80] or "tc failed")
 
     def cleanup(self):
         with LIVE_LOCK:
@@ -1080,6 +1607,11 @@ class Bench:
                 s.stop()
         with contextlib.suppress(Exception):
             self.reap_orphans()
+        with contextlib.suppress(Exception):
+            self.acct.remove_all()
+        if self.files:
+            with contextlib.suppress(Exception):
+                self.files.down()
         if self.net:
             with contextlib.suppress(Exception):
                 self.net.down()
@@ -1108,8 +1640,7 @@ class Bench:
                     continue
                 try:
                     try:
-                        srv.start()
-                        self.verify(srv, a.ciphers[0])
+                        self.start_checked(srv)
                     except (Unavailable, RuntimeError, subprocess.TimeoutExpired) as e:
                         srv.unavailable = "round %d: %s" % (rnd, e)
                         log("%s: not available: %s" % (srv.name, srv.unavailable))
@@ -1139,6 +1670,32 @@ class Bench:
                 finally:
                     srv.stop()
         return samples, conns, keys
+
+    def start_checked(self, srv):
+        """Starts srv and checks it (ssh both ways, sftp with file workloads),
+        then notes its resident processes. A dsshd whose sftp Subsystem
+        (--dsshd-sftp) fails to start or to serve the check is restarted once
+        with OpenSSH's sftp-server, and the report says so."""
+        errors = (Unavailable, RuntimeError, subprocess.TimeoutExpired)
+        try:
+            srv.start()
+            self.verify(srv, self.args.ciphers[0])
+        except errors as e:
+            if srv.kind == "sshd" or srv.sftp == SFTP_SERVER:
+                raise
+            first = "Subsystem sftp %s: %s" % (srv.sftp, " ".join(str(e).split())[:300])
+            log("# %s: %s; retrying with Subsystem sftp %s" % (srv.name, first, SFTP_SERVER))
+            srv.stop()
+            srv.sftp = SFTP_SERVER
+            try:
+                srv.start()
+                self.verify(srv, self.args.ciphers[0])
+            except errors as e2:
+                raise Unavailable("%s (and with %s: %s)" % (first, SFTP_SERVER, e2))
+            srv.sftp_note = "%s sftp-server used instead of %s (%s)" % (
+                srv.name, self.args.dsshd_sftp, first)
+        srv.mark_resident()
+        srv.ran = True
 
     def progress(self, rnd, srv, r):
         c = CIPHER_SHORT.get(r["cipher"], r["cipher"])
@@ -1204,6 +1761,21 @@ def summarize_keys(args, servers, keys):
     return out
 
 
+def summarize_rtt(args, transfers):
+    """--rtt-ms: dsshd-dpdk's MB/s against the ceiling sshd's 2 MiB
+    session window puts on one channel at that RTT (2 MiB per RTT)."""
+    ceiling = SSHD_WINDOW / (args.rtt_ms / 1e3) / 1e6
+    rows = []
+    for row in transfers:
+        d = row["servers"].get("dpdk", {})
+        if "mb_s" in d:
+            rows.append({"workload": row["workload"], "cipher": row["cipher"],
+                         "mb_s": d["mb_s"], "x_ceiling": d["mb_s"] / ceiling,
+                         "server_cycles_per_byte": d["server_cycles_per_byte"]})
+    return {"rtt_ms": args.rtt_ms, "ceiling_bytes_per_rtt": SSHD_WINDOW,
+            "ceiling_mb_s": ceiling, "dpdk": rows}
+
+
 def summarize(args, servers, samples, conns, mhz, keys=None):
     out = {"transfers": [], "connections": {}}
     if "keystroke" in args.workloads:
@@ -1243,6 +1815,8 @@ def summarize(args, servers, samples, conns, mhz, keys=None):
                         "cpu_per_byte_ratio": o["server_cpu_s_per_gib"] / base["server_cpu_s_per_gib"]
                         if base["server_cpu_s_per_gib"] else None}
             out["transfers"].append(row)
+    if args.rtt_ms:
+        out["rtt"] = summarize_rtt(args, out["transfers"])
     for s in servers:
         rs = [r for r in conns[s.kind] if "conn_s" in r]
         if rs:
@@ -1314,37 +1888,35 @@ def report(args, servers, summ, mhz, mhz_note):
     if not summ["transfers"]:
         report_conns(args, servers, summ)
         return
-    log("")
-    log("Bulk transfer, %s per transfer, medians over %d round%s (interleaved %s); "
-        "MB/s = bytes/1e6/s." % (fmt_size(args.size), args.rounds, "s" * (args.rounds > 1),
-                                 " ".join(LABEL[k] for k in kinds)))
-    log("CPU s/GiB: the server's utime+stime+cutime+cstime per GiB moved (cycles/byte in "
-        "brackets, at %s); cli%%: the client ssh's CPU as %% of one core." % mhz_note)
-    hdr = ["workload", "cipher"]
-    for k in kinds:
-        hdr += ["%s MB/s" % LABEL[k], "%s CPU s/GiB (c/B)" % LABEL[k], "%s cli%%" % LABEL[k]]
-    for k in ("kernel", "dpdk"):
-        if k in kinds and "sshd" in kinds:
-            hdr += ["%s/sshd MB/s" % LABEL[k], "%s/sshd CPU/B" % LABEL[k]]
-    rows = []
-    for row in summ["transfers"]:
-        cells = [row["workload"], CIPHER_SHORT.get(row["cipher"], row["cipher"])]
-        for k in kinds:
-            s = row["servers"][k]
-            if "mb_s" in s:
-                cells += ["%.0f" % s["mb_s"],
-                          "%.2f (%s)" % (s["server_cpu_s_per_gib"],
-                                         f(s["server_cycles_per_byte"], "%.1f")),
-                          "%.0f" % s["client_core_pct"]]
-            else:
-                cells += ["n/a", "n/a", "n/a"]
-        for k in ("kernel", "dpdk"):
-            if k in kinds and "sshd" in kinds:
-                r = row.get("%s_vs_sshd" % k)
-                cells += [f(r and r["mb_s_ratio"], "%.2fx"),
-                          f(r and r["cpu_per_byte_ratio"], "%.2fx")] if r else ["n/a", "n/a"]
-        rows.append(cells)
-    log(table(hdr, rows))
+    streams = [r for r in summ["transfers"] if r["workload"] in STREAM_WORKLOADS]
+    files = [r for r in summ["transfers"] if r["workload"] in FILE_WORKLOADS]
+    cpu_what = ("everything in the server's cgroup v2" if summ.get("cpu_method", "")
+                .startswith("cgroup") else "the server's utime+stime+cutime+cstime, its "
+                "descendants and reaped orphans")
+    if streams:
+        log("")
+        log("Bulk transfer, %s per transfer, medians over %d round%s (interleaved %s); "
+            "MB/s = bytes/1e6/s." % (fmt_size(args.size), args.rounds, "s" * (args.rounds > 1),
+                                     " ".join(LABEL[k] for k in kinds)))
+        log("CPU s/GiB: %s per GiB moved (cycles/byte in brackets, at %s); cli%%: the client "
+            "ssh's CPU as %% of one core." % (cpu_what, mhz_note))
+        log(transfer_table(kinds, streams))
+    if files:
+        log("")
+        log("File transfer (tmpfs to tmpfs, %s random file, every transfer's bytes checked: %s), "
+            "medians over %d round%s; sftp -b - put/get, scp (SFTP mode); MB/s = bytes/1e6/s." % (
+                fmt_size(args.size), "size + full sha256" if args.size <= FULL_HASH_MAX
+                else "size + sha256 of first and last MiB", args.rounds,
+                "s" * (args.rounds > 1)))
+        log("CPU s/GiB (c/B): %s, sftp-server children included, per GiB moved (cycles/byte "
+            "at %s); cli%%: the client's CPU (sftp or scp and the ssh it runs) as %% of one "
+            "core. sftp subsystem: %s." % (
+                cpu_what, mhz_note, "; ".join("%s %s" % (LABEL[k], v) for k, v in
+                                             summ.get("sftp_subsystem", {}).items())))
+        log(transfer_table(kinds, files))
+    for n in summ.get("notes", []):
+        log("Note: %s" % n)
+    report_rtt(args, summ)
     other = med([s["other_cores"] for row in summ["transfers"]
                  for s in row["servers"].values() if "other_cores" in s])
     if other is not None and other > 0.3:
@@ -1374,8 +1946,68 @@ def report(args, servers, summ, mhz, mhz_note):
                 c += ["n/a"] * 9
             rows.append(c)
     log(table(hdr, rows))
+    log("Server CPU: %s." % summ.get("cpu_method", "?"))
 
     report_conns(args, servers, summ)
+
+
+def report_rtt(args, summ):
+    rt = summ.get("rtt")
+    if not rt:
+        return
+    log("")
+    log("High latency, RTT %g ms: dsshd-dpdk delays RX and TX by %g ms each (DataImpair, no "
+        "loss). sshd and dsshd-kernel were not run (nothing delays kernel sockets here); their "
+        "reference is the ceiling sshd's %d MiB session window imposes on one channel: "
+        "2 MiB per RTT = %.1f MB/s. Downloads (download, sftp-get, scp-get) are bound by the "
+        "ssh client's own window, the same 2 MiB in OpenSSH, whatever the server." % (
+            args.rtt_ms, args.rtt_ms / 2, SSHD_WINDOW // MIB, rt["ceiling_mb_s"]))
+    hdr = ["workload", "cipher", "dsshd-dpdk MB/s", "srv c/B", "KiB per RTT",
+           "2 MiB/RTT MB/s", "x ceiling"]
+    # KiB per RTT: what was in flight on average, to compare with the windows
+    # and TCP buffers of both ends.
+    rows = [[r["workload"], CIPHER_SHORT.get(r["cipher"], r["cipher"]), "%.1f" % r["mb_s"],
+             f(r["server_cycles_per_byte"], "%.1f"),
+             "%.0f" % (r["mb_s"] * 1e6 * args.rtt_ms / 1e3 / 1024), "%.1f" % rt["ceiling_mb_s"],
+             "%.2fx" % r["x_ceiling"]] for r in rt["dpdk"]]
+    if rows:
+        log(table(hdr, rows))
+    else:
+        log("(no dsshd-dpdk transfer completed)")
+    put = [r for r in rt["dpdk"] if r["workload"] == "sftp-put"]
+    for r in put:
+        log("dsshd-dpdk sftp-put (%s) at RTT %g ms: %.1f MB/s = %.2fx the 2 MiB/RTT ceiling "
+            "of sshd." % (CIPHER_SHORT.get(r["cipher"], r["cipher"]), args.rtt_ms, r["mb_s"],
+                          r["x_ceiling"]))
+
+
+def transfer_table(kinds, transfers):
+    """Per server MB/s, server CPU s/GiB (cycles/byte), client CPU %; ratios vs sshd."""
+    hdr = ["workload", "cipher"]
+    for k in kinds:
+        hdr += ["%s MB/s" % LABEL[k], "%s CPU s/GiB (c/B)" % LABEL[k], "%s cli%%" % LABEL[k]]
+    for k in ("kernel", "dpdk"):
+        if k in kinds and "sshd" in kinds:
+            hdr += ["%s/sshd MB/s" % LABEL[k], "%s/sshd CPU/B" % LABEL[k]]
+    rows = []
+    for row in transfers:
+        cells = [row["workload"], CIPHER_SHORT.get(row["cipher"], row["cipher"])]
+        for k in kinds:
+            s = row["servers"][k]
+            if "mb_s" in s:
+                cells += ["%.0f" % s["mb_s"],
+                          "%.2f (%s)" % (s["server_cpu_s_per_gib"],
+                                         f(s["server_cycles_per_byte"], "%.1f")),
+                          "%.0f" % s["client_core_pct"]]
+            else:
+                cells += ["n/a", "n/a", "n/a"]
+        for k in ("kernel", "dpdk"):
+            if k in kinds and "sshd" in kinds:
+                r = row.get("%s_vs_sshd" % k)
+                cells += [f(r and r["mb_s_ratio"], "%.2fx"),
+                          f(r and r["cpu_per_byte_ratio"], "%.2fx")] if r else ["n/a", "n/a"]
+        rows.append(cells)
+    return table(hdr, rows)
 
 
 def report_conns(args, servers, summ):
@@ -1406,9 +2038,10 @@ def report_conns(args, servers, summ):
             log("%s: not available: %s" % (s.name, s.unavailable))
         if s.orphans:
             log("# %s: %d orphaned descendant(s) (%s) reaped by the benchmark as subreaper, "
-                "their %.2f s CPU counted as the server's" % (
-                    s.name, s.orphans, ", ".join("%s x%d" % kv for kv in sorted(
-                        s.orphan_names.items())), s.orphan_cpu))
+                "%s" % (s.name, s.orphans, ", ".join("%s x%d" % kv for kv in sorted(
+                    s.orphan_names.items())), "their CPU counted in the server's cgroup"
+                    if summ.get("cpu_method", "").startswith("cgroup")
+                    else "their %.2f s CPU counted as the server's" % s.orphan_cpu))
 
 
 # ---------------------------------------------------------------- main
@@ -1428,7 +2061,19 @@ def main():
     ap.add_argument("--ciphers",
                     default="aes128-gcm@openssh.com,chacha20-poly1305@openssh.com")
     ap.add_argument("--workloads", default="upload,download,keystroke",
-                    help="comma list of upload,download,keystroke (default all)")
+                    help="comma list of upload,download,sftp-put,sftp-get,scp-put,scp-get,"
+                    "keystroke; groups: streams (upload,download), files (the sftp and scp "
+                    "ones), all (default upload,download,keystroke)")
+    ap.add_argument("--dsshd-sftp", default="internal-sftp", metavar="CMD",
+                    help="dsshd's Subsystem sftp command (default internal-sftp; when dsshd "
+                    "fails to start or to serve sftp with it: %s, noted)" % SFTP_SERVER)
+    ap.add_argument("--rtt-ms", type=float, default=0, metavar="N",
+                    help="high-latency case: dsshd-dpdk delays each direction by N/2 ms "
+                    "(DataImpair); sshd and dsshd-kernel are not run (no netem), the 2 MiB/RTT "
+                    "ceiling of sshd's window is the reference (default 0: off)")
+    ap.add_argument("--cpu-method", choices=("auto", "cgroup", "proc"), default="auto",
+                    help="server CPU from a cgroup v2 per server (cgroup), /proc of the server "
+                    "and its descendants (proc), or cgroup when usable (auto, the default)")
     ap.add_argument("--keys", type=int, default=500,
                     help="keystroke: measured keys per server and round (default 500)")
     ap.add_argument("--key-warmup", type=int, default=20,
@@ -1461,13 +2106,24 @@ def main():
     args.conns = args.conns if args.conns is not None else (20 if args.quick else 50)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     args.ciphers = [c.strip() for c in args.ciphers.split(",") if c.strip()]
-    args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    wl = []
+    for w in (w.strip() for w in args.workloads.split(",")):
+        for x in WORKLOAD_GROUPS.get(w, (w,) if w else ()):
+            if x not in wl:
+                wl.append(x)
+    args.workloads = wl
     for b in args.backends:
         if b not in ALL_BACKENDS:
             ap.error("unknown backend %r (sshd, kernel, dpdk)" % b)
     for w in args.workloads:
         if w not in ALL_WORKLOADS:
             ap.error("unknown workload %r (%s)" % (w, ", ".join(ALL_WORKLOADS)))
+    if args.rtt_ms < 0 or args.rtt_ms / 2 > 60000:
+        ap.error("--rtt-ms must be between 0 and 120000")
+    if args.rtt_ms and "dpdk" not in args.backends:
+        ap.error("--rtt-ms delays only dsshd-dpdk: include dpdk in --backends")
+    if not args.dsshd_sftp.strip():
+        ap.error("--dsshd-sftp must not be empty")
     if args.keys < 1 or args.key_warmup < 0 or args.key_interval <= 0:
         ap.error("--keys must be >= 1, --key-warmup >= 0, --key-interval > 0")
     m = re.fullmatch(r"198\.(18|19)\.(\d+)", args.subnet)
@@ -1509,11 +2165,19 @@ def main():
             "server %s, client %s" % (ci["model"], ci["ncpu"], platform.release(), ver,
                                       args.dsshd, rev or "?", bench.net.ns, bench.net.vh,
                                       bench.net.vn, bench.net.host_ip, bench.net.ns_ip))
-        log("# %s%d rounds, ciphers %s, workloads %s, backends %s%s" % (
+        log("# %s%d rounds, ciphers %s, workloads %s, backends %s%s%s" % (
             "%s x " % fmt_size(args.size) if any(w in TRANSFER_WORKLOADS for w in args.workloads)
             else "", args.rounds, ",".join(args.ciphers), ",".join(args.workloads),
             ",".join(LABEL[b] for b in args.backends),
-            ", DataPoll %s" % args.dpdk_poll if args.dpdk_poll else ""))
+            ", DataPoll %s" % args.dpdk_poll if args.dpdk_poll else "",
+            ", RTT %g ms (dsshd-dpdk DataImpair \"%s\"; client netns tcp_rmem / tcp_wmem %s)"
+            % (args.rtt_ms, bench.impair, bench.rtt_sysctl) if args.rtt_ms else ""))
+        log("# server CPU: %s" % bench.acct.describe())
+        if bench.files:
+            log("# files: tmpfs %s (client) and %s (server), %s random source, checked by %s"
+                % (bench.files.cli, bench.files.srv, fmt_size(args.size),
+                   "size and full sha256" if bench.files.full
+                   else "size and sha256 of the first and last MiB"))
         b0, t0 = machine_jiffies()
         time.sleep(1)
         b1, t1 = machine_jiffies()
@@ -1533,6 +2197,9 @@ def main():
         return 130
 
     summ = summarize(args, bench.servers, samples, conns, mhz, keys)
+    summ["cpu_method"] = bench.acct.describe()
+    summ["sftp_subsystem"] = {s.kind: s.sftp for s in bench.servers if s.ran}
+    summ["notes"] = [s.sftp_note for s in bench.servers if s.sftp_note]
     report(args, bench.servers, summ, mhz, mhz_note)
     if args.json:
         doc = {
@@ -1541,7 +2208,11 @@ def main():
                        "conns": args.conns, "dsshd": args.dsshd, "sshd": args.sshd,
                        "data_cores": args.data_cores, "dpdk_args_extra": args.dpdk_args_extra,
                        "dpdk_poll": args.dpdk_poll, "mtu": args.mtu, "keys": args.keys,
-                       "key_warmup": args.key_warmup, "key_interval_ms": args.key_interval},
+                       "key_warmup": args.key_warmup, "key_interval_ms": args.key_interval,
+                       "dsshd_sftp": args.dsshd_sftp, "rtt_ms": args.rtt_ms,
+                       "data_impair": bench.impair, "cpu_method": args.cpu_method,
+                       "client_tcp_mem": getattr(bench, "rtt_sysctl", None),
+                       "netem": bench.netem},
             "machine": {"cpu": ci, "kernel": platform.release(), "clock_mhz": mhz,
                         "clock_note": mhz_note},
             "unavailable": {s.kind: s.unavailable for s in bench.servers if s.unavailable},
