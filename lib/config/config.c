@@ -28,7 +28,7 @@ enum opcode {
 	O_PIDFILE, O_STRICTMODES, O_MAXSTARTUPS, O_PRINTMOTD, O_ENGINE,
 	O_DATAPLANE, O_DPDKARGS, O_DATAADDR, O_DATAGW, O_DATACORES, O_DATAIMPAIR, O_DATAMTU, O_DATAPOLL, O_DATACRYPTO, O_DATAOFFLOAD, O_DATAADDR6,
 	O_PERMITUSERENV, O_CHROOTDIR, O_FORCECOMMAND, O_CHANWINDOW,
-	O_LOOPTHREADS,
+	O_LOOPTHREADS, O_DATATCPBUF,
 };
 
 static const struct {
@@ -81,6 +81,7 @@ static const struct {
 	{ "forcecommand", O_FORCECOMMAND },
 	{ "channelwindowsize", O_CHANWINDOW },
 	{ "loopthreads", O_LOOPTHREADS },
+	{ "datatcpbuffer", O_DATATCPBUF },
 };
 
 /* Context of one line, for error messages. */
@@ -163,6 +164,7 @@ dssh_config_init(struct dssh_config *cfg)
 	cfg->permit_user_environment = -1;
 	cfg->channel_window_size = -1;
 	cfg->loop_threads = -1;
+	cfg->data_tcp_buffer = -1;
 }
 
 void
@@ -482,6 +484,23 @@ set_time(struct line_ctx *c, int *field, int argc, char **argv)
 		return cerr(c, "invalid time value \"%s\" for %s", argv[0], c->keyword);
 	if (*field == -1)
 		*field = v;
+	return 0;
+}
+
+/* A byte count ("16M") within [min, max]; range names them for the error. */
+static int
+set_size(struct line_ctx *c, int *field, int argc, char **argv, int min, int max,
+    const char *range)
+{
+	uint64_t bytes;
+
+	if (argc != 1)
+		return cerr(c, "%s takes exactly one argument", c->keyword);
+	if (dssh_config_parse_size(argv[0], &bytes) != 0 || bytes < (uint64_t)min ||
+	    bytes > (uint64_t)max)
+		return cerr(c, "bad %s \"%s\" (%s)", c->keyword, argv[0], range);
+	if (*field == -1)
+		*field = (int)bytes;
 	return 0;
 }
 
@@ -922,18 +941,12 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 			return 0;
 		}
 		return set_int(c, &cfg->loop_threads, argc, argv, 1, 256);
-	case O_CHANWINDOW: {
-		uint64_t bytes;
-
-		if (argc != 1)
-			return cerr(c, "ChannelWindowSize takes exactly one argument");
-		if (dssh_config_parse_size(argv[0], &bytes) != 0 ||
-		    bytes < DSSH_CONFIG_MIN_CHANNEL_WINDOW || bytes > DSSH_CONFIG_MAX_CHANNEL_WINDOW)
-			return cerr(c, "bad ChannelWindowSize \"%s\" (64K to 1G)", argv[0]);
-		if (cfg->channel_window_size == -1)
-			cfg->channel_window_size = (int)bytes;
-		return 0;
-	}
+	case O_CHANWINDOW:
+		return set_size(c, &cfg->channel_window_size, argc, argv,
+		    DSSH_CONFIG_MIN_CHANNEL_WINDOW, DSSH_CONFIG_MAX_CHANNEL_WINDOW, "64K to 1G");
+	case O_DATATCPBUF:
+		return set_size(c, &cfg->data_tcp_buffer, argc, argv, 64 * 1024, 256 * 1024 * 1024,
+		    "64K to 256M");
 	}
 	return cerr(c, "internal error");
 }
@@ -1377,6 +1390,7 @@ dssh_config_finalize(struct dssh_config *cfg,
 	DEF(cfg->permit_user_environment, 0);
 	DEF(cfg->channel_window_size, DSSH_CONFIG_DEFAULT_CHANNEL_WINDOW);
 	DEF(cfg->loop_threads, 0);
+	DEF(cfg->data_tcp_buffer, DSSH_CONFIG_DEFAULT_DATA_TCP_BUFFER);
 	if (cfg->chroot_directory == NULL && (cfg->chroot_directory = strdup("none")) == NULL)
 		return DSSH_ERR_ALLOC;
 	if (cfg->force_command == NULL && (cfg->force_command = strdup("none")) == NULL)
@@ -1488,6 +1502,7 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 	dump_str(f, "chrootdirectory", cfg->chroot_directory);
 	dump_str(f, "forcecommand", cfg->force_command);
 	fprintf(f, "channelwindowsize %d\n", cfg->channel_window_size);
+	fprintf(f, "datatcpbuffer %d\n", cfg->data_tcp_buffer);
 	if (cfg->loop_threads == 0)
 		fprintf(f, "loopthreads auto\n");
 	else

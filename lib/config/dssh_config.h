@@ -40,6 +40,7 @@
 #define DSSH_CONFIG_DEFAULT_CHANNEL_WINDOW (16 * 1024 * 1024)
 #define DSSH_CONFIG_MIN_CHANNEL_WINDOW (64 * 1024)
 #define DSSH_CONFIG_MAX_CHANNEL_WINDOW (1024 * 1024 * 1024)
+#define DSSH_CONFIG_DEFAULT_DATA_TCP_BUFFER (16 * 1024 * 1024)
 
 enum dssh_permit_root {
 	DSSH_PERMIT_ROOT_NO = 0,
@@ -156,6 +157,8 @@ struct dssh_config {
 	char *force_command;            /* ForceCommand, arguments joined, "none" */
 	int channel_window_size;        /* ChannelWindowSize: bytes a channel's peer may have
 	                                 * in flight (dssh's own) */
+	int data_tcp_buffer;            /* DataTCPBuffer: each data-plane connection's TCP
+	                                 * send and receive buffer, bytes */
 	int loop_threads;               /* LoopThreads: connection-serving threads, 0 = one
 	                                 * per online CPU (dssh's own) */
 };

@@ -1638,6 +1638,8 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 			tc.mss = (uint16_t)((conf->mtu ? conf->mtu : DSSH_NET_MTU_DEFAULT) - 40 -
 			    dp.tso_mss_cut);
 			tc.tx_csum_offload = dp.tx_tcp_csum;
+			if (conf->tcp_buffer != 0)
+				tc.sndbuf = tc.rcvbuf = conf->tcp_buffer;
 			tc.tso_max = dp.tso ? DP_TSO_MAX : 0;
 			tc.buf_ops = &dp_buf_ops;
 			tc.buf_arg = &c->rxb;

@@ -56,6 +56,7 @@ test_defaults(void)
 	CHECK_EQ_INT(c.permit_user_environment, 0);
 	CHECK_EQ_INT(c.channel_window_size, 16 << 20);
 	CHECK_EQ_INT(c.loop_threads, 0);
+	CHECK_EQ_INT(c.data_tcp_buffer, 16 << 20);
 	CHECK_STR(c.chroot_directory, "none");
 	CHECK_STR(c.force_command, "none");
 	CHECK(c.rekey_limit_bytes == (1ULL << 30));
@@ -126,6 +127,7 @@ test_every_keyword(void)
 		"ForceCommand internal-sftp -d /upload",
 		"ChannelWindowSize 64M",
 		"LoopThreads 3",
+		"DataTCPBuffer 32M",
 	};
 
 	dssh_config_init(&c);
@@ -200,6 +202,7 @@ test_every_keyword(void)
 	CHECK_STR(c.force_command, "internal-sftp -d /upload");
 	CHECK_EQ_INT(c.channel_window_size, 64 << 20);
 	CHECK_EQ_INT(c.loop_threads, 3);
+	CHECK_EQ_INT(c.data_tcp_buffer, 32 << 20);
 	dssh_config_free(&c);
 }
 
@@ -324,6 +327,8 @@ test_errors(void)
 	expect_err("ChrootDirectory /a /b", "exactly one argument");
 	expect_err("ForceCommand", "missing argument");
 	expect_err("LoopThreads 0", "bad number");
+	expect_err("DataTCPBuffer 1K", "bad DataTCPBuffer");
+	expect_err("DataTCPBuffer 1G", "bad DataTCPBuffer");
 	expect_err("LoopThreads many", "bad number");
 	expect_err("PidFile \"/unterminated", "unterminated quoted");
 	expect_err("AcceptEnv A=B", "invalid environment name");
