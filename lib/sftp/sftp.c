@@ -1370,11 +1370,13 @@ dssh_sftp_idle(const struct dssh_sftp *s)
 static int
 check_len(struct dssh_sftp *s, uint32_t len)
 {
+	char why[80];
+
 	if (len <= DSSH_SFTP_MAX_PACKET)
 		return 0;
-	dssh_error("%s: packet length %u over the maximum %u", s->log_id, len,
+	snprintf(why, sizeof(why), "packet length %u over the maximum %u", len,
 	    DSSH_SFTP_MAX_PACKET);
-	return fatal(s, DSSH_ERR_PROTOCOL, "oversized packet");
+	return fatal(s, DSSH_ERR_PROTOCOL, why);
 }
 
 /* Moves up to want bytes from *p into the partial-packet buffer. */
