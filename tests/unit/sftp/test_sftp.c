@@ -11,6 +11,7 @@
 #include <pwd.h>
 #include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1402,6 +1403,82 @@ test_errno_mapping(void)
 	dssh_sftp_free(s);
 }
 
+/* The fd loop in a forked child: replies to every request, 0 at EOF, an error on garbage. */
+static int
+serve_child(const uint8_t *in, size_t n, struct dssh_buf *out)
+{
+	struct dssh_sftp_serve_opts o = { .home = tdir, .log_id = "serve" };
+	int to[2], from[2], status = -1;
+	uint8_t buf[65536];
+	ssize_t k;
+	pid_t pid;
+
+	if (pipe(to) != 0 || pipe(from) != 0)
+		return -1;
+	if ((pid = fork()) == 0) {
+		close(to[1]);
+		close(from[0]);
+		_exit(dssh_sftp_serve_fds(to[0], from[1], &o) == 0 ? 0 : 3);
+	}
+	close(to[0]);
+	close(from[1]);
+	/* All requests first, replies only afterwards: the child must wait in poll. */
+	CHECK_EQ_INT(write(to[1], in, n), (ssize_t)n);
+	close(to[1]);
+	while ((k = read(from[0], buf, sizeof(buf))) > 0)
+		dssh_buf_put(out, buf, (size_t)k);
+	close(from[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+test_serve_fds(void)
+{
+	static uint8_t big[DSSH_SFTP_MAX_RW];
+	struct dssh_buf out;
+	uint8_t h[8];
+	uint32_t n, count = 0;
+
+	write_local("served", big, sizeof(big));
+	/* The first OPEN gets slot 0, generation 1. */
+	dssh_put_u32be(h, 0);
+	dssh_put_u32be(h + 4, 1);
+	pkt(SSH_FXP_INIT, 0);
+	dssh_buf_put_u32(&pk, 3);
+	pkt_end();
+	pkt(SSH_FXP_OPEN, 1);
+	put_path("served");
+	dssh_buf_put_u32(&pk, SSH_FXF_READ);
+	dssh_buf_put_u32(&pk, 0);
+	pkt_end();
+	for (uint32_t i = 0; i < 20; i++) {
+		pkt(SSH_FXP_READ, 2 + i);
+		put_handle(h);
+		dssh_buf_put_u64(&pk, 0);
+		dssh_buf_put_u32(&pk, DSSH_SFTP_MAX_RW);
+		pkt_end();
+	}
+	dssh_buf_init(&out, 0);
+	CHECK_EQ_INT(serve_child(dssh_buf_ptr(&pk), dssh_buf_len(&pk), &out), 0);
+	dssh_buf_reset(&pk);
+	while (dssh_buf_get_u32(&out, &n) == 0 && dssh_buf_consume(&out, n) == 0)
+		count++;
+	CHECK_EQ_INT(count, 22);         /* VERSION, HANDLE, 20 DATA */
+	CHECK_EQ_INT(dssh_buf_len(&out), 0);
+	dssh_buf_free(&out);
+
+	/* An oversized packet: the loop ends with an error. */
+	pkt(SSH_FXP_INIT, 0);
+	dssh_buf_put_u32(&pk, 3);
+	pkt_end();
+	dssh_buf_put_u32(&pk, 0x7fffffff);
+	dssh_buf_init(&out, 0);
+	CHECK_EQ_INT(serve_child(dssh_buf_ptr(&pk), dssh_buf_len(&pk), &out), 3);
+	dssh_buf_reset(&pk);
+	dssh_buf_free(&out);
+}
+
 static void
 rm_rf(const char *dir)
 {
@@ -1436,6 +1513,7 @@ main(void)
 	DSSH_RUN(test_handle_table);
 	DSSH_RUN(test_read_only);
 	DSSH_RUN(test_errno_mapping);
+	DSSH_RUN(test_serve_fds);
 	dssh_buf_free(&pk);
 	rm_rf(tmpl);
 	DSSH_TEST_END();
