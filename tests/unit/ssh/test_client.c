@@ -311,7 +311,9 @@ tc_feed(struct tc *t, const void *p, size_t n)
 		dssh_buf_free(&both);
 		return t->last_rc;
 	}
-	if (t->shim != NULL)
+	if (t->link_feed != NULL)
+		t->last_rc = t->link_feed(t->link_arg, p, n);
+	else if (t->shim != NULL)
 		t->last_rc = shim_feed(t, p, n);
 	else
 		t->last_rc = dssh_conn_input(t->srv, p, n, t->now_ms);
@@ -379,6 +381,11 @@ pull_output(struct tc *t)
 	size_t n;
 	int r;
 
+	if (t->link_pull != NULL) {
+		if ((r = t->link_pull(t->link_arg)) != 0)
+			t->last_rc = r;
+		return;
+	}
 	if (t->shim != NULL) {
 		if ((r = shim_pump(t)) != 0)
 			t->last_rc = r;
@@ -549,7 +556,7 @@ tc_version(struct tc *t)
 	if ((r = tc_feed(t, TC_VERSION "\r\n", strlen(TC_VERSION) + 2)) != 0)
 		return r;
 	/* Through the shim the line came as a RAW marker, now in t->in. */
-	if (t->shim != NULL) {
+	if (t->shim != NULL || t->link_pull != NULL) {
 		pull_output(t);
 		p = dssh_buf_ptr(&t->in);
 		n = dssh_buf_len(&t->in);
@@ -564,7 +571,7 @@ tc_version(struct tc *t)
 		return DSSH_ERR_INVALID_FORMAT;
 	if ((t->v_s = dssh_strndup((const char *)p, ll - 1)) == NULL)
 		return DSSH_ERR_ALLOC;
-	if (t->shim != NULL)
+	if (t->shim != NULL || t->link_pull != NULL)
 		dssh_buf_consume(&t->in, ll + 1);
 	else
 		dssh_conn_output_consume(t->srv, ll + 1);

@@ -60,6 +60,15 @@ struct tc {
 	struct tc_conf conf;
 	uint64_t now_ms;
 	struct tc_shim *shim;         /* NULL unless conf.record_offload */
+	/*
+	 * A transport of the test's own in place of the shim and of direct
+	 * calls (e.g. TCP and a data core's record pump in between): link_feed
+	 * takes the client's wire bytes and returns what tc_feed returns;
+	 * link_pull appends what reached the client to in. NULL: none.
+	 */
+	int (*link_feed)(void *arg, const void *p, size_t n);
+	int (*link_pull)(void *arg);
+	void *link_arg;
 
 	struct dssh_buf in;           /* server bytes not yet framed */
 	struct tc_dir tx, rx;
