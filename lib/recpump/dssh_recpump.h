@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 struct dssh_pipe;
+struct dssh_rec;
 struct dssh_tcp_conn;
 struct dssh_recpump;            /* one per data core */
 struct dssh_recpump_conn;       /* one per connection */
@@ -87,6 +88,8 @@ int dssh_recpump_conn_new(struct dssh_recpump *p, struct dssh_tcp_conn *tcp,
 void dssh_recpump_conn_detach(struct dssh_recpump_conn *c);
 /* Frees it (any thread) once no list of the pump holds it. NULL ok. */
 void dssh_recpump_conn_free(struct dssh_recpump_conn *c);
+/* Its packet layer (dssh_record.h), for its state; NULL once detached. */
+const struct dssh_rec *dssh_recpump_conn_rec(const struct dssh_recpump_conn *c);
 /* The control thread is done with it: no more input is taken. */
 void dssh_recpump_conn_close(struct dssh_recpump_conn *c);
 /* For the next flush: input (rx) or output waiting. */

@@ -155,6 +155,12 @@ dssh_recpump_conn_free(struct dssh_recpump_conn *c)
 	free(c);
 }
 
+const struct dssh_rec *
+dssh_recpump_conn_rec(const struct dssh_recpump_conn *c)
+{
+	return c->rec;
+}
+
 void
 dssh_recpump_conn_close(struct dssh_recpump_conn *c)
 {

@@ -23,8 +23,6 @@
 #include "dssh_test.h"
 #include "dssh_util.h"
 #include "ssh_internal.h"
-#include "tcp/tcp_test_bufs.h"
-#include "tcp/tcp_test_chan.h"
 #include "test_client.h"
 
 static struct dssh_crypto_engine *engine;
@@ -128,370 +126,27 @@ static const struct dssh_conn_host_ops host_ops = {
 	.channel_writable = h_channel_writable,
 };
 
-/* ---- the world: client stack -- wire -- server stack, pump, engine ---- */
-
-struct world {
-	/* client */
-	struct tc *t;
-	struct dssh_tcp_stack *sa;
-	struct dssh_tcp_conn *ca;
-	struct dssh_buf cli_out;        /* client wire bytes not yet taken by TCP */
-	bool cli_eof, cli_reset;
-	/* wire */
-	struct chan ab, ba;
-	uint64_t now;
-	/* data core */
-	struct dssh_tcp_stack *sb;
-	struct dssh_tcp_conn *cb;       /* NULL once let go */
-	struct tb_drv drv;              /* the refcounting tx buffers */
-	bool by_ref;
-	struct dssh_recpump *pump;
-	struct dssh_recpump_conn *pc;
-	struct dssh_pipe up, down;
-	uint32_t up_wait;
-	size_t up_read_max;             /* the engine reads this much a step (0: all) */
-	bool closing;                   /* the control thread closed */
-	long refs;                      /* the pump's references on the connection */
-	unsigned bufs_got, rx_posted, tx_moved, up_kicks;
-	bool eof_up, fatal;
-	/* control thread */
-	struct dssh_conn *srv;
-	struct dssh_buf upbuf;          /* up bytes not yet whole records */
-	bool version_up;                /* the peer's version line went up */
-	unsigned pkts_up, errors_up;
-	uint32_t error_code;
-	int rc;                         /* first dssh_conn_input error of a feed */
-	unsigned steps;
-};
-
-static void
-w_ref(void *udata)
-{
-	((struct world *)udata)->refs++;
-}
-
-static void
-w_unref(void *udata)
-{
-	struct world *w = udata;
-
-	CHECK(w->refs > 0);
-	w->refs--;
-}
-
-static void
-w_rx_done(void *arg, void *udata, bool posted, bool eof)
-{
-	struct world *w = arg;
-
-	CHECK(udata == w);
-	w->rx_posted += posted;
-	if (eof)
-		w->eof_up = true;
-}
-
-/* The data core lets the connection go: reset, or closed once drained. */
-static void
-w_let_go(struct world *w, bool abort)
-{
-	dssh_recpump_conn_detach(w->pc);
-	dssh_tcp_set_udata(w->cb, NULL);
-	if (abort)
-		dssh_tcp_abort(w->cb, w->now);
-	else
-		dssh_tcp_close(w->cb, w->now);
-	w->cb = NULL;
-}
-
-static void
-w_tx_done(void *arg, void *udata, bool moved, bool fatal)
-{
-	struct world *w = arg;
-
-	CHECK(udata == w);
-	w->tx_moved += moved;
-	if (fatal) {
-		w->fatal = true;
-		w_let_go(w, true);
-		return;
-	}
-	if (w->closing && dssh_pipe_readable(&w->down) == 0)
-		w_let_go(w, false);
-}
-
-static void *
-w_buf_get(void *arg, size_t wire, uint8_t **data)
-{
-	struct world *w = arg;
-	struct tb_buf *b;
-
-	if (!w->by_ref)
-		return NULL;
-	CHECK(wire >= DSSH_RECPUMP_TX_REF_MIN);
-	b = tb_new(&w->drv, (uint32_t)wire);
-	memset(b->data, 0xee, wire);
-	w->bufs_got++;
-	*data = b->data;
-	return b;
-}
-
-static void
-w_buf_put(void *arg, void *buf)
-{
-	struct world *w = arg;
-
-	tb_unref(&w->drv, buf);
-}
-
-static const struct dssh_recpump_ops w_ops = {
-	.tx_buf_get = w_buf_get,
-	.tx_buf_put = w_buf_put,
-	.ref = w_ref,
-	.unref = w_unref,
-	.rx_done = w_rx_done,
-	.tx_done = w_tx_done,
-};
-
-/* The server stack's events: the accept, then the pump's. */
-static void
-w_server_events(struct world *w)
-{
-	struct dssh_tcp_event ev[16];
-	unsigned n;
-
-	while ((n = dssh_tcp_events(w->sb, ev, 16)) > 0) {
-		for (unsigned i = 0; i < n; i++) {
-			uint32_t e = ev[i].events;
-
-			if (e & DSSH_TCP_EV_ACCEPTED) {
-				CHECK(w->pc == NULL);
-				w->cb = ev[i].conn;
-				CHECK_EQ_INT(dssh_recpump_conn_new(w->pump, w->cb, &w->up, &w->down,
-				    &w->up_wait, w, 22, &w->pc), 0);
-				dssh_tcp_set_udata(w->cb, w);
-			}
-			if (dssh_tcp_udata(ev[i].conn) != w)
-				continue;
-			if (e & (DSSH_TCP_EV_RESET | DSSH_TCP_EV_CLOSED)) {
-				if (e & DSSH_TCP_EV_READABLE) {
-					dssh_recpump_tcp_event(w->pc, e & (DSSH_TCP_EV_READABLE |
-					    DSSH_TCP_EV_PEER_FIN));
-					dssh_recpump_flush(w->pump);
-				}
-				if (w->cb != NULL)
-					w_let_go(w, false);
-				continue;
-			}
-			dssh_recpump_tcp_event(w->pc, e);
-		}
-	}
-}
-
-/* Whole records of up to the engine, counted on the way. */
-static bool
-w_engine_input(struct world *w)
-{
-	const uint8_t *ptr[2];
-	size_t len[2], used = 0;
-	unsigned np = dssh_pipe_peek(&w->up, ptr, len);
-	size_t take = 0;
-
-	for (unsigned i = 0; i < np; i++)
-		take += len[i];
-	if (w->up_read_max != 0)
-		take = DSSH_MIN(take, w->up_read_max);
-	for (unsigned i = 0; i < np && take > 0; i++) {
-		size_t k = DSSH_MIN(take, len[i]);
-
-		dssh_buf_put(&w->upbuf, ptr[i], k);
-		dssh_pipe_consume(&w->up, k);
-		take -= k;
-	}
-	/* The reader's half of the flow control (as the hub's consume). */
-	if (__atomic_exchange_n(&w->up_wait, 0, __ATOMIC_SEQ_CST) != 0) {
-		w->up_kicks++;
-		if (w->pc != NULL && w->cb != NULL && !w->closing)
-			dssh_recpump_mark(w->pc, true);
-	}
-	for (;;) {
-		const uint8_t *p = dssh_buf_ptr(&w->upbuf) + used;
-		size_t left = dssh_buf_len(&w->upbuf) - used, rl;
-		const uint8_t *nl;
-
-		if (!w->version_up) {
-			if ((nl = memchr(p, '\n', left)) == NULL)
-				break;
-			rl = (size_t)(nl - p) + 1;
-			w->version_up = true;
-		} else if (left < DSSH_REC_HDR) {
-			break;
-		} else if (dssh_get_u32be(p) & DSSH_REC_MARK) {
-			if (left < DSSH_REC_MARK_HDR || left - DSSH_REC_MARK_HDR < dssh_get_u32be(p + 4))
-				break;
-			rl = DSSH_REC_MARK_HDR + dssh_get_u32be(p + 4);
-			CHECK_EQ_INT(dssh_get_u32be(p), DSSH_REC_MARK | DSSH_REC_MARK_ERROR);
-			CHECK_EQ_INT(rl, DSSH_REC_MARK_HDR + 4);
-			if (rl == DSSH_REC_MARK_HDR + 4)
-				w->error_code = dssh_get_u32be(p + DSSH_REC_MARK_HDR);
-			w->errors_up++;
-		} else {
-			if (left - DSSH_REC_HDR < dssh_get_u32be(p))
-				break;
-			rl = DSSH_REC_HDR + dssh_get_u32be(p);
-			w->pkts_up++;
-		}
-		if (!dssh_conn_closing(w->srv)) {
-			int r = dssh_conn_input(w->srv, p, rl, w->t->now_ms);
-
-			if (w->rc == 0)
-				w->rc = r;
-		}
-		used += rl;
-	}
-	dssh_buf_consume(&w->upbuf, used);
-	return np > 0;
-}
-
-/* The engine's records into down; the close once it is done. */
-static bool
-w_engine_output(struct world *w)
-{
-	const uint8_t *p;
-	size_t n, done;
-
-	dssh_conn_output(w->srv, &p, &n);
-	done = dssh_pipe_write(&w->down, p, n);
-	dssh_conn_output_consume(w->srv, done);
-	if (w->pc != NULL && w->cb != NULL && done > 0)
-		dssh_recpump_mark(w->pc, false);
-	if (!w->closing && w->cb != NULL && dssh_conn_closing(w->srv) &&
-	    dssh_conn_output_pending(w->srv) == 0) {
-		w->closing = true;
-		dssh_recpump_conn_close(w->pc);
-		dssh_recpump_mark(w->pc, false);
-	}
-	return done > 0;
-}
-
-static bool
-w_client_io(struct world *w)
-{
-	struct dssh_tcp_event ev[16];
-	const uint8_t *p[2];
-	size_t l[2];
-	unsigned n, np;
-	bool moved = false;
-
-	while ((n = dssh_tcp_events(w->sa, ev, 16)) > 0)
-		for (unsigned i = 0; i < n; i++)
-			if (ev[i].events & DSSH_TCP_EV_RESET)
-				w->cli_reset = true;
-	if (w->ca == NULL)
-		return false;
-	if (dssh_buf_len(&w->cli_out) > 0) {
-		ssize_t r = dssh_tcp_send(w->ca, dssh_buf_ptr(&w->cli_out), dssh_buf_len(&w->cli_out));
-
-		if (r > 0) {
-			dssh_buf_consume(&w->cli_out, (size_t)r);
-			moved = true;
-		}
-	}
-	np = dssh_tcp_peek(w->ca, p, l);
-	for (unsigned k = 0; k < np; k++) {
-		dssh_buf_put(&w->t->in, p[k], l[k]);
-		CHECK_EQ_INT(dssh_tcp_consume(w->ca, l[k]), 0);
-		moved = moved || l[k] > 0;
-	}
-	if (dssh_tcp_eof(w->ca))
-		w->cli_eof = true;
-	return moved;
-}
-
-static size_t
-sndq(struct dssh_tcp_conn *c)
-{
-	struct dssh_tcp_conn_info in;
-
-	if (c == NULL)
-		return 0;
-	dssh_tcp_conn_get_info(c, &in);
-	return in.sndbuf_used;
-}
-
-/* Runs everything until nothing moves and nothing is in flight. */
-static void
-w_run(struct world *w)
-{
-	for (unsigned it = 0; it < 200000; it++) {
-		bool moved;
-
-		dssh_tcp_timers(w->sa, w->now);
-		dssh_tcp_timers(w->sb, w->now);
-		w_server_events(w);
-		dssh_recpump_flush(w->pump);
-		moved = w_engine_input(w);
-		moved |= w_engine_output(w);
-		dssh_recpump_flush(w->pump);
-		moved |= w_client_io(w);
-		chan_pump(w->sa, &w->ab, w->now);
-		chan_pump(w->sb, &w->ba, w->now);
-		w->steps++;
-		if (!moved && w->ab.n == 0 && w->ba.n == 0 && dssh_buf_len(&w->cli_out) == 0 &&
-		    sndq(w->ca) == 0 && sndq(w->cb) == 0 && !dssh_recpump_dirty(w->pump) &&
-		    dssh_pipe_readable(&w->up) == 0 && dssh_pipe_readable(&w->down) == 0 &&
-		    dssh_conn_output_pending(w->srv) == 0)
-			return;
-		w->now = chan_next_time(w->sa, w->sb, &w->ab, &w->ba, w->now);
-		chan_deliver(&w->ab, w->sb, w->now);
-		chan_deliver(&w->ba, w->sa, w->now);
-	}
-	CHECK(!"the world did not settle");
-}
-
-static int
-w_link_feed(void *arg, const void *p, size_t n)
-{
-	struct world *w = arg;
-
-	if (dssh_conn_closing(w->srv))
-		return DSSH_ERR_CONN_CLOSED;
-	dssh_buf_put(&w->cli_out, p, n);
-	w->rc = 0;
-	w_run(w);
-	if (w->rc == 0 && dssh_conn_closing(w->srv))
-		return DSSH_ERR_CONN_CLOSED;
-	return w->rc;
-}
-
-static int
-w_link_pull(void *arg)
-{
-	w_run(arg);
-	return 0;
-}
+/* ---- a session: the test client, the data core's pump, the engine ---- */
 
 struct fx {
-	struct world w;
 	struct host h;
 	struct dssh_ssh_hostkey hk[1];
 	struct dssh_ssh_conf conf;
+	struct dssh_conn *srv;
+	struct tc *t;
+	struct tc_shim *s;
 	struct dssh_buf msg;
 	unsigned server_kex;            /* rekeys the server started */
 };
 
 static void
-fx_init(struct fx *f, const char *cipher, const char *mac, bool by_ref, size_t up_size)
+fx_init(struct fx *f, const char *cipher, const char *mac, bool by_ref, size_t up_size,
+    size_t up_read)
 {
-	struct world *w = &f->w;
-	struct dssh_tcp_conf tconf;
-	struct dssh_recpump_conf pconf = { .engine = "openssl", .core = 0, .ops = &w_ops, .arg = w };
-
 	memset(f, 0, sizeof(*f));
 	dssh_buf_init(&f->h.good_blob, 0);
 	dssh_buf_init(&f->h.data, 0);
 	dssh_buf_init(&f->msg, 0);
-	dssh_buf_init(&w->cli_out, 0);
-	dssh_buf_init(&w->upbuf, 0);
 	dssh_sshkey_public_blob(userkey, &f->h.good_blob);
 	f->hk[0].alg = "ssh-ed25519";
 	f->hk[0].key = hostkey;
@@ -508,85 +163,34 @@ fx_init(struct fx *f, const char *cipher, const char *mac, bool by_ref, size_t u
 		.engine = engine,
 		.rekey_bytes = 768 * 1024,      /* the server rekeys during bulk */
 	};
-	CHECK_EQ_INT(dssh_conn_new(&f->conf, &host_ops, &f->h, "test", &w->srv), 0);
-	f->h.c = w->srv;
-	dssh_conn_set_record_offload(w->srv);
+	CHECK_EQ_INT(dssh_conn_new(&f->conf, &host_ops, &f->h, "test", &f->srv), 0);
+	f->h.c = f->srv;
 	struct tc_conf tcc = {
 		.kex = "curve25519-sha256", .hostkey = "ssh-ed25519", .cipher = cipher, .mac = mac,
-		.strict = true, .ext_info = true,
+		.strict = true, .ext_info = true, .record_offload = true,
+		.pump_by_ref = by_ref, .pump_up_size = up_size, .pump_up_read = up_read,
 	};
 
-	CHECK_EQ_INT(tc_new(w->srv, engine, &tcc, &w->t), 0);
-	w->t->link_feed = w_link_feed;
-	w->t->link_pull = w_link_pull;
-	w->t->link_arg = w;
-
-	w->now = 1000000;
-	w->by_ref = by_ref;
-	w->ab.rng = 1;
-	w->ba.rng = 2;
-	w->ab.fifo = w->ba.fifo = true;
-	dssh_tcp_conf_default(&tconf);
-	tconf.sndbuf = 512 * 1024;
-	CHECK_EQ_INT(dssh_tcp_stack_new(&tconf, &w->sa), 0);
-	if (by_ref) {
-		tconf.tx_buf_ops = &tb_ops;
-		tconf.tx_buf_arg = &w->drv;
-	}
-	CHECK_EQ_INT(dssh_tcp_stack_new(&tconf, &w->sb), 0);
-	CHECK_EQ_INT(dssh_tcp_listen(w->sb, 0, 22), 0);
-	CHECK_EQ_INT(dssh_tcp_connect(w->sa, IP_A, 0, IP_B, 22, w->now, &w->ca), 0);
-	CHECK_EQ_INT(dssh_pipe_init(&w->up, up_size), 0);
-	CHECK_EQ_INT(dssh_pipe_init(&w->down, 512 * 1024), 0);
-	CHECK_EQ_INT(dssh_recpump_new(&pconf, &w->pump), 0);
-	w_run(w);
-	CHECK(w->pc != NULL);
+	CHECK_EQ_INT(tc_new(f->srv, engine, &tcc, &f->t), 0);
+	f->s = f->t->shim;
+	CHECK(f->s != NULL && f->s->pc != NULL);
 }
 
-/* The client closes too; everything is let go and every reference is back. */
+/* Everything let go: no reference of the pump's left, every buffer back. */
 static void
 fx_free(struct fx *f)
 {
-	struct world *w = &f->w;
+	struct tc_shim *s = f->s;
 
-	if (w->ca != NULL) {
-		dssh_tcp_close(w->ca, w->now);
-		w->ca = NULL;
-	}
-	for (int i = 0; i < 2000 && (w->ab.n > 0 || w->ba.n > 0 || w->cb != NULL); i++) {
-		dssh_tcp_timers(w->sa, w->now);
-		dssh_tcp_timers(w->sb, w->now);
-		w_server_events(w);
-		dssh_recpump_flush(w->pump);
-		(void)w_engine_input(w);
-		(void)w_engine_output(w);
-		dssh_recpump_flush(w->pump);
-		(void)w_client_io(w);
-		chan_pump(w->sa, &w->ab, w->now);
-		chan_pump(w->sb, &w->ba, w->now);
-		w->now = chan_next_time(w->sa, w->sb, &w->ab, &w->ba, w->now);
-		chan_deliver(&w->ab, w->sb, w->now);
-		chan_deliver(&w->ba, w->sa, w->now);
-	}
-	if (w->cb != NULL)
-		w_let_go(w, true);
-	dssh_recpump_free(w->pump);
-	CHECK_EQ_INT(w->refs, 0);
-	dssh_recpump_conn_free(w->pc);
-	dssh_tcp_stack_free(w->sa);
-	dssh_tcp_stack_free(w->sb);
-	/* Every buffer the pump sealed into came back, TCP's holds too. */
-	CHECK_EQ_INT(w->drv.held, 0);
-	CHECK_EQ_INT(w->drv.live, 0);
-	CHECK_EQ_INT(w->drv.holds, w->drv.releases);
-	tc_free(w->t);
-	dssh_conn_free(w->srv);
-	dssh_pipe_fini(&w->up);
-	dssh_pipe_fini(&w->down);
-	free(w->ab.q);
-	free(w->ba.q);
-	dssh_buf_free(&w->cli_out);
-	dssh_buf_free(&w->upbuf);
+	tc_shim_close(f->t);
+	CHECK(s->cb == NULL);
+	CHECK_EQ_INT(s->refs, 0);
+	CHECK_EQ_INT(s->buf_held, 0);
+	CHECK_EQ_INT(s->buf_live, 0);
+	CHECK_EQ_INT(s->buf_holds, s->buf_releases);
+	CHECK_EQ_INT(s->bad, 0);
+	tc_free(f->t);
+	dssh_conn_free(f->srv);
 	dssh_buf_free(&f->h.good_blob);
 	dssh_buf_free(&f->h.data);
 	dssh_buf_free(&f->msg);
@@ -604,7 +208,7 @@ chan_data_msg(struct fx *f, const uint8_t *p, size_t n, struct dssh_buf *m)
 {
 	dssh_buf_reset(m);
 	dssh_buf_put_u8(m, SSH_MSG_CHANNEL_DATA);
-	dssh_buf_put_u32(m, f->w.t->chan_remote);
+	dssh_buf_put_u32(m, f->t->chan_remote);
 	dssh_buf_put_string(m, p, n);
 }
 
@@ -612,7 +216,7 @@ chan_data_msg(struct fx *f, const uint8_t *p, size_t n, struct dssh_buf *m)
 static int
 recv_chan_data(struct fx *f, struct dssh_buf *out, size_t n)
 {
-	struct tc *t = f->w.t;
+	struct tc *t = f->t;
 	int r;
 
 	while (dssh_buf_len(out) < n) {
@@ -660,7 +264,7 @@ drain_msgs(struct fx *f, struct dssh_buf *out)
 static void
 answer_rekey(struct fx *f)
 {
-	struct tc *t = f->w.t;
+	struct tc *t = f->t;
 
 	while (!t->have_server_kexinit && tc_recv(t, &f->msg) == 0)
 		;
@@ -679,12 +283,12 @@ answer_rekey(struct fx *f)
 static void
 bulk_both_ways(struct fx *f, size_t total, uint64_t seed)
 {
-	struct world *w = &f->w;
-	struct tc *t = w->t;
+	struct tc_shim *w = f->s;
+	struct tc *t = f->t;
 	uint8_t *d = malloc(total);
 	struct dssh_buf wire, m, got;
 	size_t before = dssh_buf_len(&f->h.data), off;
-	unsigned up = w->pkts_up, npkts = 0;
+	unsigned up = w->packets_up, npkts = 0;
 
 	dssh_buf_init(&wire, 0);
 	dssh_buf_init(&m, 0);
@@ -709,7 +313,7 @@ bulk_both_ways(struct fx *f, size_t total, uint64_t seed)
 	CHECK_EQ_INT(dssh_buf_len(&f->h.data) - before, total);
 	if (dssh_buf_len(&f->h.data) - before == total)
 		CHECK_MEM(dssh_buf_ptr(&f->h.data) + before, d, total);
-	CHECK(w->pkts_up - up >= npkts);
+	CHECK(w->packets_up - up >= npkts);
 
 	fill(d, total, seed + 1);
 	/* At most 512 KiB outstanding; the window given back each 256 KiB. */
@@ -719,7 +323,7 @@ bulk_both_ways(struct fx *f, size_t total, uint64_t seed)
 		size_t k = 0;
 
 		if (sent < total && sent - acked < 512 * 1024)
-			k = dssh_chan_send(w->srv, f->h.chan, d + sent,
+			k = dssh_chan_send(f->srv, f->h.chan, d + sent,
 			    DSSH_MIN(total - sent, 512 * 1024 - (sent - acked)), false);
 		sent += k;
 		if (drain_msgs(f, &got) != 0)
@@ -754,8 +358,8 @@ bulk_both_ways(struct fx *f, size_t total, uint64_t seed)
 static void
 small_burst(struct fx *f)
 {
-	struct world *w = &f->w;
-	const struct dssh_recpump_stats *ps = dssh_recpump_stats(w->pump);
+	struct tc_shim *w = f->s;
+	const struct dssh_recpump_stats *ps = tc_shim_stats(w->t);
 	uint64_t bursts = ps->bursts, ops = ps->burst_ops;
 	struct dssh_buf wire, m;
 	uint8_t d[300 * 400];
@@ -790,17 +394,17 @@ static void
 session_one(const char *cipher, const char *mac, bool by_ref, size_t up_size)
 {
 	struct fx f;
-	struct world *w = &f.w;
+	struct tc_shim *w;
 	struct dssh_conn_stats st;
 	const struct dssh_recpump_stats *ps;
 	int before = dssh_test_failures;
 
-	fx_init(&f, cipher, mac, by_ref, up_size);
-	w->up_read_max = up_small ? 16 * 1024 : 0;
+	fx_init(&f, cipher, mac, by_ref, up_size, up_small ? 16 * 1024 : 0);
+	w = f.s;
 	CHECK_EQ_INT(tc_connect_all(w->t, "alice", userkey, "ssh-ed25519"), 0);
-	CHECK(dssh_conn_authenticated(w->srv));
+	CHECK(dssh_conn_authenticated(w->t->srv));
 	CHECK(f.h.have_chan);
-	dssh_conn_get_stats(w->srv, &st);
+	dssh_conn_get_stats(w->t->srv, &st);
 	CHECK_STR(st.cipher_in, cipher);
 	CHECK_STR(st.cipher_out, cipher);
 	small_burst(&f);
@@ -824,16 +428,16 @@ session_one(const char *cipher, const char *mac, bool by_ref, size_t up_size)
 	}
 	answer_rekey(&f);
 	tc_drain(w->t);
-	dssh_conn_get_stats(w->srv, &st);
+	dssh_conn_get_stats(w->t->srv, &st);
 	CHECK(f.server_kex >= 2);
 	CHECK_EQ_INT(st.kex_count, 1 + 2 + f.server_kex);
 	/* Every packet through the pump both ways, counted as the engine did. */
-	ps = dssh_recpump_stats(w->pump);
+	ps = tc_shim_stats(w->t);
 	CHECK_EQ_INT(ps->rx_packets, st.packets_in);
 	CHECK_EQ_INT(ps->tx_packets, st.packets_out);
 	CHECK_EQ_INT(ps->errors, 0);
-	CHECK_EQ_INT(w->errors_up, 0);
-	CHECK_EQ_INT(w->pkts_up, st.packets_in);
+	CHECK_EQ_INT(w->error_sent, 0);
+	CHECK_EQ_INT(w->packets_up, st.packets_in);
 	CHECK(ps->bursts > 0 && ps->burst_ops >= ps->bursts);
 	/* Bursts held several packets (not when the engine reads little). */
 	if (getenv("TEST_RECPUMP_STATS") != NULL)
@@ -844,16 +448,16 @@ session_one(const char *cipher, const char *mac, bool by_ref, size_t up_size)
 		    w->steps);
 	CHECK(ps->burst_ops > ps->bursts);
 	CHECK(w->rx_posted > 0 && w->tx_moved > 0);
-	CHECK(!w->fatal && !w->cli_reset);
+	CHECK(w->fault == 0 && !w->cli_reset && w->bad == 0);
 	if (by_ref) {
 		CHECK(w->bufs_got > 0);
-		CHECK(w->drv.holds > 0);
+		CHECK(w->buf_holds > 0);
 	} else {
 		CHECK_EQ_INT(w->bufs_got, 0);
 	}
 	if (up_size < 256 * 1024)
 		CHECK(w->up_kicks > 0);     /* the up pipe filled and flow resumed */
-	CHECK_EQ_INT(w->drv.live, w->drv.held);   /* only TCP's unacked ones */
+	CHECK_EQ_INT(w->buf_live, w->buf_held);   /* only TCP's unacked ones */
 	/* The client's DISCONNECT: the engine closes, the data core lets go. */
 	{
 		struct dssh_buf m;
@@ -866,7 +470,7 @@ session_one(const char *cipher, const char *mac, bool by_ref, size_t up_size)
 		CHECK_EQ_INT(tc_sendb(w->t, &m), DSSH_ERR_CONN_CLOSED);
 		dssh_buf_free(&m);
 	}
-	CHECK(dssh_conn_closing(w->srv));
+	CHECK(dssh_conn_closing(w->t->srv));
 	CHECK(w->cb == NULL);
 	CHECK(w->cli_eof);
 	fx_free(&f);
@@ -901,13 +505,14 @@ static void
 bad_mac_one(const char *cipher, const char *mac, long off)
 {
 	struct fx f;
-	struct world *w = &f.w;
+	struct tc_shim *w;
 	struct dssh_buf wire, m;
 	uint8_t d[3000];
 	unsigned up;
 	const struct dssh_recpump_stats *ps;
 
-	fx_init(&f, cipher, mac, true, 1 << 20);
+	fx_init(&f, cipher, mac, true, 1 << 20, 0);
+	w = f.s;
 	CHECK_EQ_INT(tc_connect_all(w->t, "alice", userkey, "ssh-ed25519"), 0);
 	tc_drain(w->t);
 	dssh_buf_init(&wire, 0);
@@ -927,18 +532,18 @@ bad_mac_one(const char *cipher, const char *mac, long off)
 	chan_data_msg(&f, d, 50, &m);
 	CHECK_EQ_INT(tc_seal(w->t, dssh_buf_ptr(&m), dssh_buf_len(&m), &wire), 0);
 	dssh_buf_mutable_ptr(&wire)[at] ^= 0x04;
-	up = w->pkts_up;
-	ps = dssh_recpump_stats(w->pump);
+	up = w->packets_up;
+	ps = tc_shim_stats(w->t);
 	uint64_t rx_before = ps->rx_packets;
 
 	(void)tc_feed(w->t, dssh_buf_ptr(&wire), dssh_buf_len(&wire));
-	CHECK_EQ_INT(w->errors_up, 1);
-	CHECK_EQ_INT(w->error_code, DSSH_REC_ERR_MAC);
-	CHECK_EQ_INT(w->pkts_up - up, 1);
+	CHECK_EQ_INT(w->error_sent, DSSH_REC_ERR_MAC);
+	CHECK_EQ_INT(tc_shim_rx_state(w->t), DSSH_REC_RX_FAILED);
+	CHECK_EQ_INT(w->packets_up - up, 1);
 	CHECK_EQ_INT(ps->rx_packets - rx_before, 1);
 	CHECK_EQ_INT(ps->errors, 1);
 	CHECK_EQ_INT(dssh_buf_len(&f.h.data), 100);
-	CHECK(dssh_conn_closing(w->srv));
+	CHECK(dssh_conn_closing(w->t->srv));
 	tc_drain(w->t);
 	CHECK(w->t->got_disconnect);
 	CHECK_EQ_INT(w->t->disconnect_reason, SSH_DISCONNECT_MAC_ERROR);
