@@ -94,7 +94,9 @@ const struct dssh_rec *dssh_recpump_conn_rec(const struct dssh_recpump_conn *c);
 void dssh_recpump_conn_close(struct dssh_recpump_conn *c);
 /* For the next flush: input (rx) or output waiting. */
 void dssh_recpump_mark(struct dssh_recpump_conn *c, bool rx);
-/* TCP events (DSSH_TCP_EV_*) of a connection that is not reset or closed. */
+/* TCP events (DSSH_TCP_EV_*): READABLE or PEER_FIN mark input dirty (and a
+ * FIN is noted: a packet it cut short is dropped), WRITABLE output. For a
+ * connection reset or closed, pass READABLE only, flush, then detach. */
 void dssh_recpump_tcp_event(struct dssh_recpump_conn *c, uint32_t events);
 
 /* Seals and opens what is waiting. */
