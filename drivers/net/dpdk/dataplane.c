@@ -255,11 +255,15 @@ dp_tcp_collect(const struct dp_core *c, struct dp_tcp_pub *t)
 	t->stream_active = c->streams.active;
 	t->stream_rx_bytes = c->streams.rx_bytes;
 	t->stream_tx_bytes = c->streams.tx_bytes;
-	t->ssh_rx_packets = c->streams.rec_rx_pkts;
-	t->ssh_tx_packets = c->streams.rec_tx_pkts;
-	t->ssh_bursts = c->streams.rec_bursts;
-	t->ssh_burst_ops = c->streams.rec_burst_ops;
-	t->ssh_errors = c->streams.rec_errors;
+	const struct dssh_recpump_stats *ps = dp_streams_pump_stats(&c->streams);
+
+	t->stream_rx_bytes += ps->rx_bytes;
+	t->stream_tx_bytes += ps->tx_bytes;
+	t->ssh_rx_packets = ps->rx_packets;
+	t->ssh_tx_packets = ps->tx_packets;
+	t->ssh_bursts = ps->bursts;
+	t->ssh_burst_ops = ps->burst_ops;
+	t->ssh_errors = ps->errors;
 	const struct dssh_impair *stages[2] = { c->rx_imp, c->tx_imp };
 
 	for (int k = 0; k < 2; k++) {
@@ -1756,7 +1760,7 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 	if (dp.cores != NULL) {
 		for (i = 0; i < dp.ncores; i++) {
 			/* a core that never ran still has its engine (and stage) */
-			if (dp.cores[i].streams.engine != NULL)
+			if (dp.cores[i].streams.pump != NULL)
 				dp_streams_fini(&dp.cores[i].streams, 0);
 			dssh_impair_free(dp.cores[i].rx_imp);
 			dssh_impair_free(dp.cores[i].tx_imp);

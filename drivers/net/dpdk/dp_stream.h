@@ -6,14 +6,12 @@
 #include <stdint.h>
 
 #include "dssh_dpdk.h"
+#include "dssh_recpump.h"
 #include "dssh_tcp.h"
 
-#define DP_REC_BURST 64               /* packets sealed/opened in one burst */
 #define DP_REC_STAGE (2u << 20)       /* staging bytes per core (>= 1 packet) */
-#define DP_REC_MARK_MAX 1024          /* largest marker body (keys, version line) */
 #define DP_TX_REF_MIN 1024            /* smaller packets are sealed in the TCP ring */
 
-struct dssh_crypto_engine;
 struct rte_mempool;
 
 /* Per data core: the streams it owns and its counters. */
@@ -24,10 +22,12 @@ struct dp_streams {
 	uint64_t opened, refused, closed, gone;
 	uint64_t rx_bytes, tx_bytes;
 	uint64_t active;
-	/* The SSH packet layer (when the hub has it): this core's engine. */
-	struct dssh_crypto_engine *engine;
-	uint8_t *stage;
-	size_t stage_size;
+	/* The SSH packet layer (when the hub has it): this core's record
+	 * pump (lib/recpump), with its own engine; its counters are the
+	 * ssh_* ones, its bytes count in rx_bytes/tx_bytes. */
+	struct dssh_recpump *pump;
+	struct dssh_recpump_stats pump_last;   /* its counters once it is freed */
+	uint64_t now_us;            /* of the flush under way */
 	/*
 	 * Packets sealed straight into an mbuf of tx_mp (one packet, up to
 	 * tx_room bytes, per buffer) and queued by reference in TCP
@@ -39,8 +39,6 @@ struct dp_streams {
 	uint32_t tx_room;
 	const uint32_t *tx_held;
 	uint32_t tx_hold_max, tx_pending;
-	struct dssh_dpdk_stream *rx_dirty, *tx_dirty;
-	uint64_t rec_rx_pkts, rec_tx_pkts, rec_bursts, rec_burst_ops, rec_errors;
 };
 
 /* Rings for ncores data cores (after rte_eal_init); 0 or DSSH_ERR_*. */
@@ -73,6 +71,8 @@ bool dp_streams_dirty(const struct dp_streams *ds);
  */
 int dp_streams_bell_fd(const struct dp_streams *ds);
 bool dp_streams_sleep(struct dp_streams *ds, bool on);
+/* The packet layer's counters (zero without one). */
+const struct dssh_recpump_stats *dp_streams_pump_stats(const struct dp_streams *ds);
 /* Data core stopping: every connection it owns is reset and let go. */
 void dp_streams_fini(struct dp_streams *ds, uint64_t now_us);
 

@@ -26,11 +26,10 @@
 
 #include "dp_stream.h"
 #include "dssh_buf.h"
-#include "dssh_crypto.h"
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_pipe.h"
-#include "dssh_record.h"
+#include "dssh_recpump.h"
 #include "dssh_util.h"
 
 #define HUB_MAX_CORES 64
@@ -59,22 +58,10 @@ struct dssh_dpdk_stream {
 	/* Data core only. */
 	struct dssh_tcp_conn *tcp;
 	bool closing;
-	bool fin_seen;              /* the peer's FIN arrived */
 	struct dssh_dpdk_stream *next, *prev;
-	/* Packet layer on the data core (NULL: bytes pass through). */
-	struct dssh_rec *rec;
-	uint32_t rx_err;            /* an ERROR record still to deliver */
-	bool rx_dirty, tx_dirty;    /* on the core's lists for the next flush */
-	struct dssh_dpdk_stream *rx_next, *tx_next;
-	size_t round_reserved;      /* pipe/send space promised within a round */
-	size_t round_ring;          /* tx: of which in the TCP ring (not in mbufs) */
-	bool round_mbuf;            /* tx: a packet of the round is in an mbuf */
-	bool round_jobs;            /* packets of this stream in the round's burst */
-	bool round_more;            /* wants another round */
-	bool round_posted;          /* records went up: READABLE due */
-	bool round_moved;           /* packets went out */
-	bool rx_starved;            /* input stopped for want of bytes */
-	bool tx_fatal;              /* output cannot go on: reset */
+	/* The SSH packet layer on the data core (NULL: bytes pass through);
+	 * freed with the stream, detached with the connection. */
+	struct dssh_recpump_conn *pc;
 };
 
 struct dssh_dpdk_hub {
@@ -116,6 +103,7 @@ stream_unref(struct dssh_dpdk_stream *s)
 	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	__atomic_fetch_sub(&s->hub->nstreams, 1, __ATOMIC_RELAXED);
+	dssh_recpump_conn_free(s->pc);
 	dssh_pipe_fini(&s->rx);
 	dssh_pipe_fini(&s->tx);
 	free(s);
@@ -447,11 +435,16 @@ dssh_dpdk_stream_close(struct dssh_dpdk_stream *s)
 
 /* ---- data core's side ---- */
 
+static const struct dssh_recpump_ops pump_ops;
+
 int
 dp_streams_init(struct dp_streams *ds, struct dssh_dpdk_hub *hub, unsigned core)
 {
-	struct dssh_crypto_engine_conf ec = { .max_burst = DP_REC_BURST, .socket_id = -1 };
-	int r;
+	struct dssh_recpump_conf pc = {
+		.engine = hub != NULL ? hub->rec_engine : NULL, .core = core,
+		.stage_size = DP_REC_STAGE, .tx_ref_min = DP_TX_REF_MIN,
+		.ops = &pump_ops, .arg = ds,
+	};
 
 	memset(ds, 0, sizeof(*ds));
 	ds->hub = hub;
@@ -459,15 +452,7 @@ dp_streams_init(struct dp_streams *ds, struct dssh_dpdk_hub *hub, unsigned core)
 	if (hub == NULL || !dssh_dpdk_hub_packet_layer(hub))
 		return 0;
 	/* The core's own engine instance: nothing shared with other cores. */
-	if ((r = dssh_crypto_engine_create(hub->rec_engine, &ec, &ds->engine)) != 0)
-		return r;
-	ds->stage_size = DP_REC_STAGE;
-	if ((ds->stage = malloc(ds->stage_size)) == NULL) {
-		dssh_crypto_engine_free(ds->engine);
-		ds->engine = NULL;
-		return DSSH_ERR_ALLOC;
-	}
-	return 0;
+	return dssh_recpump_new(&pc, &ds->pump);
 }
 
 static void
@@ -501,13 +486,15 @@ dp_streams_accept(struct dp_streams *ds, struct dssh_tcp_conn *conn, uint64_t no
 	struct dssh_dpdk_stream *s = NULL;
 	struct dssh_tcp_conn_info ti;
 
+	dssh_tcp_conn_get_info(conn, &ti);
 	if (__atomic_add_fetch(&hub->nstreams, 1, __ATOMIC_RELAXED) > hub->max_streams ||
 	    (s = calloc(1, sizeof(*s))) == NULL ||
 	    dssh_pipe_init(&s->rx, hub->pipe_bytes) != 0 ||
 	    dssh_pipe_init(&s->tx, hub->pipe_bytes) != 0 ||
-	    (ds->engine != NULL && dssh_rec_new(ds->engine, &s->rec) != 0)) {
+	    (ds->pump != NULL && dssh_recpump_conn_new(ds->pump, conn, &s->rx, &s->tx,
+	    &s->rx_wait, s, ti.rport, &s->pc) != 0)) {
 		if (s != NULL) {
-			dssh_rec_free(s->rec);
+			dssh_recpump_conn_free(s->pc);
 			dssh_pipe_fini(&s->rx);
 			dssh_pipe_fini(&s->tx);
 			free(s);
@@ -517,7 +504,6 @@ dp_streams_accept(struct dp_streams *ds, struct dssh_tcp_conn *conn, uint64_t no
 		dssh_tcp_abort(conn, now_us);
 		return;
 	}
-	dssh_tcp_conn_get_info(conn, &ti);
 	s->hub = hub;
 	s->refs = 2;
 	s->tcp = conn;
@@ -538,8 +524,8 @@ stream_detach_tcp(struct dp_streams *ds, struct dssh_dpdk_stream *s, bool abort,
 	s->tcp = NULL;
 	/* Its SAs belong to this core's engine, which may go before the
 	 * stream does: the packet layer ends with the connection. */
-	dssh_rec_free(s->rec);
-	s->rec = NULL;
+	if (s->pc != NULL)
+		dssh_recpump_conn_detach(s->pc);
 	dssh_tcp_set_udata(conn, NULL);
 	if (abort)
 		dssh_tcp_abort(conn, now_us);
@@ -600,6 +586,15 @@ stream_discard_rx(struct dssh_dpdk_stream *s)
 		(void)dssh_tcp_consume(s->tcp, len[0] + (np > 1 ? len[1] : 0));
 }
 
+/* The control thread is done: no more input goes up. */
+static void
+stream_closing(struct dssh_dpdk_stream *s)
+{
+	s->closing = true;
+	if (s->pc != NULL)
+		dssh_recpump_conn_close(s->pc);
+}
+
 /* A close from the control thread ends once all its output is queued. */
 static void
 stream_close_if_drained(struct dp_streams *ds, struct dssh_dpdk_stream *s, uint64_t now_us)
@@ -637,341 +632,66 @@ stream_pump_tx(struct dp_streams *ds, struct dssh_dpdk_stream *s, uint64_t now_u
 	stream_close_if_drained(ds, s, now_us);
 }
 
-/* ---- the SSH packet layer on the data core (see dssh_record.h) ----
+/* ---- the SSH packet layer on the data core (lib/recpump) ----
  *
- * A flush takes every stream with input or output waiting and processes
- * them in rounds: gather packets from all of them into one burst (copied
- * into the core's staging area), seal or open the burst with the core's
- * engine, then deliver in order (records into the rx pipe, wire bytes into
- * TCP). Space is promised before a packet is taken, so delivery never
- * fails half way. A stream stays for another round when the burst filled
- * up or it reached a barrier (a possible NEWKEYS in input, a marker in
- * output), so one busy connection cannot starve the others.
+ * The pump frames, opens and seals; the hub gives it the stream's pipes and
+ * answers for the stream: references while it is on the pump's lists,
+ * events for the control thread, buffers to seal packets into.
  */
 
-enum rec_gather { REC_DONE, REC_MORE };
-
-struct rec_job {
-	struct dssh_dpdk_stream *s;
-	uint8_t *pkt;
-	size_t wire;
-	size_t len;                 /* tx: payload length */
-	bool crypto;
-	bool in_tcp;                /* tx: sealed in the TCP send buffer (no copy) */
-	struct rte_mbuf *m;         /* tx: sealed in this mbuf, queued by reference */
-};
-
-struct rec_batch {
-	unsigned n, nops;
-	size_t used;
-	struct rec_job job[DP_REC_BURST];
-	struct dssh_crypto_op op[DP_REC_BURST];
-	struct dssh_crypto_op *ops[DP_REC_BURST];
-};
-
 static void
-mark_dirty(struct dssh_dpdk_stream *s, bool rx, struct dp_streams *ds)
+pump_ref(void *udata)
 {
-	if (rx ? s->rx_dirty : s->tx_dirty)
-		return;
-	stream_ref(s);      /* the list's */
-	if (rx) {
-		s->rx_dirty = true;
-		s->rx_next = ds->rx_dirty;
-		ds->rx_dirty = s;
-	} else {
-		s->tx_dirty = true;
-		s->tx_next = ds->tx_dirty;
-		ds->tx_dirty = s;
-	}
-}
-
-static bool
-batch_room(const struct dp_streams *ds, const struct rec_batch *b, size_t wire)
-{
-	return b->n < DP_REC_BURST && b->used + wire <= ds->stage_size;
-}
-
-static struct rec_job *
-batch_add(struct dp_streams *ds, struct rec_batch *b, struct dssh_dpdk_stream *s, size_t wire)
-{
-	struct rec_job *j = &b->job[b->n++];
-
-	j->s = s;
-	j->pkt = ds->stage + b->used;
-	j->wire = wire;
-	j->crypto = false;
-	j->in_tcp = false;
-	j->m = NULL;
-	b->used += (wire + 63) & ~(size_t)63;
-	s->round_jobs = true;
-	return j;
+	stream_ref(udata);
 }
 
 static void
-batch_crypto(struct dp_streams *ds, struct rec_batch *b)
+pump_unref(void *udata)
 {
-	for (unsigned i = 0; i < b->n; i++)
-		if (b->job[i].crypto)
-			b->ops[b->nops++] = &b->op[i];
-	if (b->nops > 0) {
-		(void)dssh_crypto_process(ds->engine, b->ops, b->nops);
-		ds->rec_bursts++;
-		ds->rec_burst_ops += b->nops;
-	}
+	stream_unref(udata);
 }
 
-/* Room in the rx pipe for need more bytes, or a kick asked for. */
-static bool
-rx_room(struct dssh_dpdk_stream *s, size_t need)
-{
-	need += s->round_reserved;
-	if (dssh_pipe_writable(&s->rx) >= need)
-		return true;
-	/* seq_cst pairs with the control thread's consume and rx_wait check. */
-	__atomic_store_n(&s->rx_wait, 1, __ATOMIC_SEQ_CST);
-	if (dssh_pipe_writable(&s->rx) < need)
-		return false;
-	__atomic_store_n(&s->rx_wait, 0, __ATOMIC_SEQ_CST);
-	return true;
-}
-
+/* After an input round: events for the control thread, end of input. */
 static void
-rec_put_error(struct dssh_dpdk_stream *s)
+pump_rx_done(void *arg, void *udata, bool posted, bool eof)
 {
-	uint8_t m[DSSH_REC_MARK_HDR + 4];
+	struct dssh_dpdk_stream *s = udata;
 
-	if (s->rx_err == 0 || !rx_room(s, sizeof(m)))
-		return;
-	dssh_put_u32be(m, DSSH_REC_MARK | DSSH_REC_MARK_ERROR);
-	dssh_put_u32be(m + 4, 4);
-	dssh_put_u32be(m + 8, s->rx_err);
-	(void)dssh_pipe_write(&s->rx, m, sizeof(m));
-	s->rx_err = 0;
-	s->round_posted = true;
-}
-
-static void
-rec_rx_fail(struct dp_streams *ds, struct dssh_dpdk_stream *s, uint32_t code)
-{
-	dssh_rec_rx_fail(s->rec);
-	s->rx_err = code;
-	ds->rec_errors++;
-	dssh_debug("core %u: stream %u: input failed: %s", ds->core, s->info.rport,
-	    dssh_rec_err_str(code));
-}
-
-/* The peer's version line goes up as it came. */
-static bool
-rec_rx_version(struct dssh_dpdk_stream *s)
-{
-	const uint8_t *ptr[2];
-	size_t len[2], n;
-
-	if (dssh_tcp_peek(s->tcp, ptr, len) == 0 || len[0] == 0)
-		return false;
-	n = dssh_rec_rx_version(s->rec, ptr[0], len[0]);
-	if (!rx_room(s, n))
-		return false;
-	(void)dssh_pipe_write(&s->rx, ptr[0], n);
-	(void)dssh_tcp_consume(s->tcp, n);
-	s->round_posted = true;
-	return true;
-}
-
-/* Takes the stream's complete packets into the burst. */
-static enum rec_gather
-rec_rx_gather(struct dp_streams *ds, struct dssh_dpdk_stream *s, struct rec_batch *b)
-{
-	s->round_reserved = 0;
-	s->round_jobs = false;
-	s->rx_starved = false;
-	for (;;) {
-		enum dssh_rec_rx_state st = dssh_rec_rx_state(s->rec);
-		const uint8_t *ptr[2];
-		size_t len[2], avail, wire;
-		uint8_t head[DSSH_REC_HEAD];
-		uint32_t code;
-		int r;
-
-		if (st == DSSH_REC_RX_VERSION) {
-			if (!rec_rx_version(s)) {
-				s->rx_starved = dssh_tcp_peek(s->tcp, ptr, len) == 0 || len[0] == 0;
-				return REC_DONE;
-			}
-			continue;
-		}
-		if (st != DSSH_REC_RX_PACKETS)
-			return REC_DONE;
-		/* The peer's bytes are still in the mbufs they arrived in (the
-		 * TCP receive queue holds them): framing reads the length from
-		 * there, the packet is copied once, into the burst's staging. */
-		avail = dssh_tcp_readable(s->tcp);
-		(void)dssh_tcp_copy_out(s->tcp, 0, head, DSSH_MIN(avail, sizeof(head)));
-		r = dssh_rec_rx_frame(s->rec, head, avail, &wire, &code);
-		if (r == DSSH_ERR_MSG_INCOMPLETE || (r == 0 && avail < wire)) {
-			s->rx_starved = true;
-			return REC_DONE;
-		}
-		if (r != 0) {
-			rec_rx_fail(ds, s, code);
-			return REC_DONE;
-		}
-		if (!batch_room(ds, b, wire))
-			return REC_MORE;
-		if (!rx_room(s, DSSH_REC_HDR + wire))
-			return REC_DONE;
-		struct rec_job *j = batch_add(ds, b, s, wire);
-
-		if (dssh_tcp_copy_out(s->tcp, 0, j->pkt, wire) != wire) {
-			rec_rx_fail(ds, s, DSSH_REC_ERR_CRYPTO);     /* cannot happen: avail >= wire */
-			return REC_DONE;
-		}
-		(void)dssh_tcp_consume(s->tcp, wire);
-		j->crypto = dssh_rec_rx_op(s->rec, j->pkt, wire, &b->op[b->n - 1]);
-		s->round_reserved += DSSH_REC_HDR + wire;
-		if (dssh_rec_rx_barrier(wire))
-			return REC_MORE;
-	}
-}
-
-/* Opened packets go up as records, in order. */
-static void
-rec_rx_deliver(struct dp_streams *ds, struct rec_batch *b)
-{
-	for (unsigned i = 0; i < b->n; i++) {
-		struct rec_job *j = &b->job[i];
-		struct dssh_dpdk_stream *s = j->s;
-		const uint8_t *payload;
-		size_t len;
-		uint32_t code;
-		uint8_t hdr[DSSH_REC_HDR];
-
-		if (dssh_rec_rx_state(s->rec) == DSSH_REC_RX_FAILED) {
-			dssh_wipe(j->pkt, j->wire);     /* after a failed one: dropped */
-			continue;
-		}
-		if (dssh_rec_rx_done(s->rec, j->pkt, j->crypto ? b->op[i].status : 0, &payload, &len,
-		    &code) != 0) {
-			rec_rx_fail(ds, s, code);
-		} else {
-			dssh_put_u32be(hdr, (uint32_t)len);
-			(void)dssh_pipe_write(&s->rx, hdr, sizeof(hdr));
-			(void)dssh_pipe_write(&s->rx, payload, len);
-			s->round_posted = true;
-			ds->rec_rx_pkts++;
-			ds->rx_bytes += j->wire;
-		}
-		dssh_wipe(j->pkt, j->wire);
-	}
-}
-
-/* After its last round: events for the control thread, end of input. */
-static void
-rec_rx_finish(struct dssh_dpdk_stream *s)
-{
-	enum dssh_rec_rx_state st;
-
-	if (s->tcp == NULL)
-		return;
-	rec_put_error(s);
-	st = dssh_rec_rx_state(s->rec);
-	if (st == DSSH_REC_RX_FAILED)
-		stream_discard_rx(s);
-	if (s->round_posted)
+	(void)arg;
+	if (posted)
 		post_ctl(s, DSSH_DPDK_EV_READABLE);
-	s->round_posted = false;
-	/* A packet cut short by the peer's FIN will never complete. */
-	if (s->fin_seen && s->rx_starved && st != DSSH_REC_RX_WAIT_KEYS)
-		stream_discard_rx(s);
-	if (dssh_tcp_eof(s->tcp) && s->rx_err == 0 &&
-	    !__atomic_load_n(&s->peer_eof, __ATOMIC_RELAXED)) {
+	if (eof && !__atomic_load_n(&s->peer_eof, __ATOMIC_RELAXED)) {
 		__atomic_store_n(&s->peer_eof, 1, __ATOMIC_RELEASE);
 		post_ctl(s, DSSH_DPDK_EV_EOF);
 	}
 }
 
 static void
-rec_rx_flush(struct dp_streams *ds)
+pump_tx_done(void *arg, void *udata, bool moved, bool fatal)
 {
-	struct dssh_dpdk_stream *list = ds->rx_dirty;
+	struct dp_streams *ds = arg;
+	struct dssh_dpdk_stream *s = udata;
 
-	ds->rx_dirty = NULL;
-	while (list != NULL) {
-		struct dssh_dpdk_stream *s, *next, *again = NULL;
-		struct rec_batch b;
-
-		b.n = b.nops = 0;
-		b.used = 0;
-		for (s = list; s != NULL; s = s->rx_next)
-			s->round_more = s->tcp != NULL && !s->closing &&
-			    rec_rx_gather(ds, s, &b) == REC_MORE;
-		batch_crypto(ds, &b);
-		rec_rx_deliver(ds, &b);
-		for (s = list; s != NULL; s = next) {
-			next = s->rx_next;
-			if (s->round_more && s->tcp != NULL) {
-				s->rx_next = again;
-				again = s;
-				continue;
-			}
-			rec_rx_finish(s);
-			s->rx_dirty = false;
-			stream_unref(s);
-		}
-		list = again;
+	if (fatal) {
+		stream_detach_tcp(ds, s, true, ds->now_us);
+		return;
 	}
-}
-
-/* A marker from the engine, applied in stream order. False: stop here. */
-static bool
-rec_tx_marker(struct dp_streams *ds, struct dssh_dpdk_stream *s, uint32_t kind, size_t n,
-    bool *fatal)
-{
-	uint8_t body[DP_REC_MARK_MAX];
-	int r = 0;
-
-	if (kind == DSSH_REC_MARK_RAW &&
-	    dssh_tcp_send_space(s->tcp, n) < s->round_reserved + n)
-		return false;
-	(void)dssh_pipe_copy_out(&s->tx, DSSH_REC_MARK_HDR, body, n);
-	switch (kind) {
-	case DSSH_REC_MARK_RAW:
-		if (dssh_tcp_send(s->tcp, body, n) != (ssize_t)n)
-			r = DSSH_ERR_CONN_CLOSED;
-		ds->tx_bytes += n;
-		break;
-	case DSSH_REC_MARK_TX_KEYS:
-	case DSSH_REC_MARK_RX_KEYS:
-		r = dssh_rec_set_keys(s->rec, (enum dssh_rec_mark)kind, body, n);
-		if (r == 0 && kind == DSSH_REC_MARK_RX_KEYS)
-			mark_dirty(s, true, ds);     /* input resumes */
-		break;
-	default:
-		r = DSSH_ERR_INVALID_FORMAT;
-	}
-	dssh_wipe(body, n);
-	dssh_pipe_consume_wipe(&s->tx, DSSH_REC_MARK_HDR + n);
-	if (r != 0) {
-		dssh_error("core %u: stream %u: record marker %u: %s", ds->core, s->info.rport,
-		    kind, dssh_err_str(r));
-		*fatal = true;
-		return false;
-	}
-	return true;
+	if (moved && __atomic_exchange_n(&s->tx_wait, 0, __ATOMIC_SEQ_CST) != 0)
+		post_ctl(s, DSSH_DPDK_EV_WRITABLE);
+	stream_close_if_drained(ds, s, ds->now_us);
 }
 
 /*
- * An mbuf to seal a packet of wire bytes in, when it is worth one (not a
- * short packet: those are sealed in the TCP ring, one copy less than
- * before anyway) and the core's TCP may hold one more; NULL otherwise.
+ * An mbuf to seal a packet of wire bytes in (the pump asks only for packets
+ * worth one), while the core's TCP may hold one more; NULL otherwise.
  */
-static struct rte_mbuf *
-rec_tx_mbuf(struct dp_streams *ds, size_t wire)
+static void *
+pump_tx_buf_get(void *arg, size_t wire, uint8_t **data)
 {
+	struct dp_streams *ds = arg;
 	struct rte_mbuf *m;
 
-	if (ds->tx_mp == NULL || wire < DP_TX_REF_MIN || wire > ds->tx_room ||
+	if (ds->tx_mp == NULL || wire > ds->tx_room ||
 	    *ds->tx_held + ds->tx_pending >= ds->tx_hold_max ||
 	    (m = rte_pktmbuf_alloc(ds->tx_mp)) == NULL)
 		return NULL;
@@ -980,193 +700,36 @@ rec_tx_mbuf(struct dp_streams *ds, size_t wire)
 		return NULL;
 	}
 	ds->tx_pending++;
+	*data = rte_pktmbuf_mtod(m, uint8_t *);
 	return m;
 }
 
-/* Takes the engine's complete records into the burst. */
-static enum rec_gather
-rec_tx_gather(struct dp_streams *ds, struct dssh_dpdk_stream *s, struct rec_batch *b,
-    bool *fatal)
-{
-	s->round_reserved = 0;
-	s->round_ring = 0;
-	s->round_mbuf = false;
-	s->round_jobs = false;
-	for (;;) {
-		size_t avail = dssh_pipe_readable(&s->tx), wire, space;
-		uint8_t hdr[DSSH_REC_MARK_HDR];
-		uint32_t w;
-
-		if (avail < DSSH_REC_HDR)
-			return REC_DONE;
-		(void)dssh_pipe_copy_out(&s->tx, 0, hdr, DSSH_MIN(avail, sizeof(hdr)));
-		w = dssh_get_u32be(hdr);
-		if (w & DSSH_REC_MARK) {
-			size_t n;
-
-			if (avail < DSSH_REC_MARK_HDR)
-				return REC_DONE;
-			n = dssh_get_u32be(hdr + 4);
-			if ((w & ~(DSSH_REC_MARK | 0xffu)) != 0 || n > DP_REC_MARK_MAX) {
-				*fatal = true;
-				return REC_DONE;
-			}
-			if (avail < DSSH_REC_MARK_HDR + n)
-				return REC_DONE;
-			/* Keys change after the packets before them: those go first. */
-			if (s->round_jobs)
-				return REC_MORE;
-			if (!rec_tx_marker(ds, s, w & 0xffu, n, fatal))
-				return REC_DONE;
-			continue;
-		}
-		if (w == 0 || w > DSSH_REC_PACKET_MAX) {
-			*fatal = true;
-			return REC_DONE;
-		}
-		if (avail < DSSH_REC_HDR + w)
-			return REC_DONE;
-		wire = dssh_rec_tx_wire_len(s->rec, w);
-		space = dssh_tcp_send_space(s->tcp, s->round_reserved + wire);
-		if (space < s->round_reserved + wire)
-			return REC_DONE;        /* WRITABLE follows */
-		if (!batch_room(ds, b, wire))
-			return REC_MORE;
-		struct rec_job *j = batch_add(ds, b, s, wire);
-		struct rte_mbuf *m = rec_tx_mbuf(ds, wire);
-		uint8_t *dst;
-
-		if (m != NULL) {
-			/* Sealed in its own mbuf, which TCP then holds (frames
-			 * reference it: no copy after sealing). */
-			b->used -= (wire + 63) & ~(size_t)63;
-			j->pkt = rte_pktmbuf_mtod(m, uint8_t *);
-			j->m = m;
-			s->round_mbuf = true;
-		} else if (!s->round_mbuf &&
-		    (dst = dssh_tcp_send_buf(s->tcp, s->round_ring, wire)) != NULL) {
-			/* Sealed where TCP keeps it when that space is contiguous
-			 * (the ring packets before it in this round are reserved
-			 * ahead of it). Not after a packet in an mbuf: should TCP
-			 * copy that one (no hold), it would land on this space. */
-			b->used -= (wire + 63) & ~(size_t)63;
-			j->pkt = dst;
-			j->in_tcp = true;
-		}
-		if (m == NULL)
-			s->round_ring += wire;
-		j->len = w;
-		(void)dssh_pipe_copy_out(&s->tx, DSSH_REC_HDR, j->pkt + DSSH_REC_TX_PAYLOAD, w);
-		dssh_pipe_consume(&s->tx, DSSH_REC_HDR + w);
-		j->crypto = dssh_rec_tx_op(s->rec, j->pkt, w, &b->op[b->n - 1]);
-		s->round_reserved += wire;
-	}
-}
-
+/* The pump's reference: TCP took its own (or the packet was dropped). */
 static void
-rec_tx_deliver(struct dp_streams *ds, struct rec_batch *b)
+pump_tx_buf_put(void *arg, void *buf)
 {
-	for (unsigned i = 0; i < b->n; i++) {
-		struct rec_job *j = &b->job[i];
-		struct dssh_dpdk_stream *s = j->s;
-		bool bad = s->tcp == NULL || (j->crypto && b->op[i].status != 0);
+	struct dp_streams *ds = arg;
 
-		if (bad && s->tcp != NULL) {
-			dssh_error("core %u: stream %u: seal failed: %s", ds->core, s->info.rport,
-			    dssh_err_str(b->op[i].status));
-			s->tx_fatal = true;
-		}
-		if (j->m != NULL)
-			ds->tx_pending--;
-		if (bad) {
-			/* (a packet in the ring of a connection already gone
-			 * went with it) */
-			if ((j->in_tcp && s->tcp != NULL) || j->m != NULL)
-				dssh_wipe(j->pkt, j->wire);
-			rte_pktmbuf_free(j->m);
-			continue;
-		}
-		/* Space was promised: the whole packet goes in (in order: one
-		 * sealed in place goes only right after those before it; one in
-		 * an mbuf is held by TCP, our reference is dropped here). */
-		if (j->m != NULL) {
-			if (s->tx_fatal ||
-			    dssh_tcp_send_ref(s->tcp, j->m, j->pkt, j->wire) != (ssize_t)j->wire)
-				s->tx_fatal = true;
-			rte_pktmbuf_free(j->m);
-		} else if (j->in_tcp ? s->tx_fatal ||
-		    dssh_tcp_send_commit(s->tcp, j->wire) != (ssize_t)j->wire :
-		    dssh_tcp_send(s->tcp, j->pkt, j->wire) != (ssize_t)j->wire)
-			s->tx_fatal = true;
-		s->round_moved = true;
-		ds->tx_bytes += j->wire;
-		ds->rec_tx_pkts++;
-	}
+	ds->tx_pending--;
+	rte_pktmbuf_free(buf);
 }
 
-static void
-rec_tx_finish(struct dp_streams *ds, struct dssh_dpdk_stream *s, uint64_t now_us)
-{
-	if (s->tcp == NULL)
-		return;
-	if (s->tx_fatal) {
-		ds->rec_errors++;
-		stream_detach_tcp(ds, s, true, now_us);
-		return;
-	}
-	if (s->round_moved && __atomic_exchange_n(&s->tx_wait, 0, __ATOMIC_SEQ_CST) != 0)
-		post_ctl(s, DSSH_DPDK_EV_WRITABLE);
-	s->round_moved = false;
-	stream_close_if_drained(ds, s, now_us);
-}
-
-static void
-rec_tx_flush(struct dp_streams *ds, uint64_t now_us)
-{
-	struct dssh_dpdk_stream *list = ds->tx_dirty;
-
-	ds->tx_dirty = NULL;
-	while (list != NULL) {
-		struct dssh_dpdk_stream *s, *next, *again = NULL;
-		struct rec_batch b;
-
-		b.n = b.nops = 0;
-		b.used = 0;
-		for (s = list; s != NULL; s = s->tx_next) {
-			bool fatal = false;
-
-			s->round_more = s->tcp != NULL &&
-			    rec_tx_gather(ds, s, &b, &fatal) == REC_MORE;
-			s->tx_fatal = s->tx_fatal || fatal;
-			if (s->tx_fatal)
-				s->round_more = false;
-		}
-		batch_crypto(ds, &b);
-		rec_tx_deliver(ds, &b);
-		for (s = list; s != NULL; s = next) {
-			next = s->tx_next;
-			if (s->round_more && s->tcp != NULL) {
-				s->tx_next = again;
-				again = s;
-				continue;
-			}
-			rec_tx_finish(ds, s, now_us);
-			s->tx_dirty = false;
-			stream_unref(s);
-		}
-		list = again;
-	}
-}
+static const struct dssh_recpump_ops pump_ops = {
+	.tx_buf_get = pump_tx_buf_get,
+	.tx_buf_put = pump_tx_buf_put,
+	.ref = pump_ref,
+	.unref = pump_unref,
+	.rx_done = pump_rx_done,
+	.tx_done = pump_tx_done,
+};
 
 void
 dp_streams_flush(struct dp_streams *ds, uint64_t now_us)
 {
-	/* Output may install input keys (RX_KEYS), input may then continue:
-	 * a few passes settle it; what is left waits for the next poll. */
-	for (unsigned pass = 0; pass < 4 && (ds->rx_dirty != NULL || ds->tx_dirty != NULL); pass++) {
-		rec_rx_flush(ds);
-		rec_tx_flush(ds, now_us);
-	}
+	if (ds->pump == NULL)
+		return;
+	ds->now_us = now_us;
+	dssh_recpump_flush(ds->pump);
 }
 
 void
@@ -1177,24 +740,20 @@ dp_streams_tcp_event(struct dp_streams *ds, struct dssh_tcp_conn *conn, uint32_t
 
 	if (s == NULL)
 		return;
-	if (events & DSSH_TCP_EV_PEER_FIN)
-		s->fin_seen = true;
-	if (s->rec != NULL && !(events & (DSSH_TCP_EV_RESET | DSSH_TCP_EV_CLOSED))) {
+	if (s->pc != NULL && !(events & (DSSH_TCP_EV_RESET | DSSH_TCP_EV_CLOSED))) {
 		/* Batched: the data plane flushes after this poll's events. */
-		if (events & (DSSH_TCP_EV_READABLE | DSSH_TCP_EV_PEER_FIN))
-			mark_dirty(s, true, ds);
-		if (events & DSSH_TCP_EV_WRITABLE)
-			mark_dirty(s, false, ds);
+		dssh_recpump_tcp_event(s->pc, events);
 		return;
 	}
 	if (events & (DSSH_TCP_EV_RESET | DSSH_TCP_EV_CLOSED)) {
 		if (!s->closing && (events & DSSH_TCP_EV_READABLE)) {
-			if (s->rec != NULL) {
+			if (s->pc != NULL) {
 				/* What arrived before the end still goes up. */
 				bool gone;
 
 				stream_ref(s);
-				mark_dirty(s, true, ds);
+				dssh_recpump_tcp_event(s->pc,
+				    events & (DSSH_TCP_EV_READABLE | DSSH_TCP_EV_PEER_FIN));
 				dp_streams_flush(ds, now_us);
 				gone = s->tcp == NULL;
 				stream_unref(s);
@@ -1268,11 +827,11 @@ dp_streams_poll(struct dp_streams *ds, uint64_t now_us)
 
 			if (s->tcp != NULL) {
 				if (req & CORE_CLOSE)
-					s->closing = true;
-				if (s->rec != NULL) {
+					stream_closing(s);
+				if (s->pc != NULL) {
 					if ((req & CORE_RX_SPACE) && !s->closing)
-						mark_dirty(s, true, ds);
-					mark_dirty(s, false, ds);
+						dssh_recpump_mark(s->pc, true);
+					dssh_recpump_mark(s->pc, false);
 				} else {
 					if ((req & CORE_RX_SPACE) && !s->closing)
 						stream_pump_rx(ds, s);
@@ -1286,25 +845,16 @@ dp_streams_poll(struct dp_streams *ds, uint64_t now_us)
 	dp_streams_flush(ds, now_us);
 }
 
+const struct dssh_recpump_stats *
+dp_streams_pump_stats(const struct dp_streams *ds)
+{
+	return ds->pump != NULL ? dssh_recpump_stats(ds->pump) : &ds->pump_last;
+}
+
 bool
 dp_streams_dirty(const struct dp_streams *ds)
 {
-	return ds->rx_dirty != NULL || ds->tx_dirty != NULL;
-}
-
-static void
-drop_dirty(struct dssh_dpdk_stream *list, bool rx)
-{
-	while (list != NULL) {
-		struct dssh_dpdk_stream *next = rx ? list->rx_next : list->tx_next;
-
-		if (rx)
-			list->rx_dirty = false;
-		else
-			list->tx_dirty = false;
-		stream_unref(list);
-		list = next;
-	}
+	return ds->pump != NULL && dssh_recpump_dirty(ds->pump);
 }
 
 void
@@ -1312,13 +862,8 @@ dp_streams_fini(struct dp_streams *ds, uint64_t now_us)
 {
 	while (ds->list != NULL)
 		stream_detach_tcp(ds, ds->list, true, now_us);
-	drop_dirty(ds->rx_dirty, true);
-	drop_dirty(ds->tx_dirty, false);
-	ds->rx_dirty = ds->tx_dirty = NULL;
-	if (ds->stage != NULL)
-		dssh_wipe(ds->stage, ds->stage_size);
-	free(ds->stage);
-	ds->stage = NULL;
-	dssh_crypto_engine_free(ds->engine);
-	ds->engine = NULL;
+	if (ds->pump != NULL)
+		ds->pump_last = *dssh_recpump_stats(ds->pump);
+	dssh_recpump_free(ds->pump);
+	ds->pump = NULL;
 }

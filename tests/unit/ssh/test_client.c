@@ -6,7 +6,10 @@
 
 #include "dssh_err.h"
 #include "dssh_kex.h"
+#include "dssh_pipe.h"
 #include "dssh_record.h"
+#include "dssh_recpump.h"
+#include "dssh_tcp.h"
 #include "dssh_sshkey.h"
 #include "dssh_util.h"
 #include "ssh_internal.h"
@@ -18,29 +21,587 @@
 /*
  * ---- the data core between client and server (record_offload) ----
  *
- * One connection's pump, as a data core runs it: client wire bytes are
- * framed, opened in bursts (a burst ends after a packet short enough to be a
- * NEWKEYS) and go up as records; the server's records are sealed into wire
- * bytes for the client, its markers handled in stream order.
+ * As dsshd's data plane runs it, with nothing faked but the NIC: the
+ * client's wire bytes go over a lib/tcp connection to a second stack (joined
+ * in memory, segments delivered in order 1 ms later); that connection goes
+ * through a data core's record pump (lib/recpump, its own engine instance)
+ * and two byte pipes to the server engine in record-offload mode. Each
+ * feed or pull runs it all until nothing moves and nothing is in flight.
  */
-#define SHIM_BURST 8
+#define SHIM_PORT 22
+#define SHIM_ADDR_C 0x0a000001u
+#define SHIM_ADDR_S 0x0a000002u
+#define SHIM_DELAY_US 1000
+
+static void shim_run(struct tc_shim *s);
+
+struct shim_seg {
+	uint64_t due;
+	uint32_t saddr, daddr, len;
+	uint8_t data[1600];
+};
+
+/* A driver buffer with references, as an mbuf. */
+struct shim_buf {
+	int refs;
+	size_t len;
+	uint8_t data[];
+};
+
+static void
+shim_buf_unref(struct tc_shim *s, struct shim_buf *b)
+{
+	if (b->refs <= 0) {
+		s->bad++;
+		return;
+	}
+	if (--b->refs == 0) {
+		memset(b->data, 0xdd, b->len);   /* a stale pointer shows as wrong bytes */
+		free(b);
+		s->buf_live--;
+	}
+}
+
+static bool
+shim_tcp_hold(void *arg, void *buf)
+{
+	struct tc_shim *s = arg;
+
+	((struct shim_buf *)buf)->refs++;
+	s->buf_held++;
+	s->buf_holds++;
+	return true;
+}
+
+static void
+shim_tcp_release(void *arg, void *buf)
+{
+	struct tc_shim *s = arg;
+
+	s->buf_held--;
+	s->buf_releases++;
+	shim_buf_unref(s, buf);
+}
+
+static const struct dssh_tcp_buf_ops shim_tcp_buf_ops = {
+	.hold = shim_tcp_hold, .release = shim_tcp_release,
+};
+
+static void
+shim_ref(void *udata)
+{
+	((struct tc_shim *)udata)->refs++;
+}
+
+static void
+shim_unref(void *udata)
+{
+	struct tc_shim *s = udata;
+
+	if (s->refs <= 0)
+		s->bad++;
+	s->refs--;
+}
+
+static void
+shim_rx_done(void *arg, void *udata, bool posted, bool eof)
+{
+	struct tc_shim *s = arg;
+
+	if (udata != s)
+		s->bad++;
+	s->rx_posted += posted;
+	s->eof_up = s->eof_up || eof;
+}
+
+/* The data core lets the connection go: reset, or closed once drained. */
+static void
+shim_let_go(struct tc_shim *s, bool abort)
+{
+	s->rx_state = dssh_rec_rx_state(dssh_recpump_conn_rec(s->pc));
+	dssh_recpump_conn_detach(s->pc);
+	dssh_tcp_set_udata(s->cb, NULL);
+	if (abort)
+		dssh_tcp_abort(s->cb, s->now);
+	else
+		dssh_tcp_close(s->cb, s->now);
+	s->cb = NULL;
+}
+
+static void
+shim_tx_done(void *arg, void *udata, bool moved, bool fatal)
+{
+	struct tc_shim *s = arg;
+
+	if (udata != s)
+		s->bad++;
+	s->tx_moved += moved;
+	if (fatal) {
+		s->fault = DSSH_ERR_INVALID_FORMAT;     /* a record the pump refused */
+		shim_let_go(s, true);
+		return;
+	}
+	if (s->closing && dssh_pipe_readable(&s->down) == 0)
+		shim_let_go(s, false);
+}
+
+static void *
+shim_tx_buf_get(void *arg, size_t wire, uint8_t **data)
+{
+	struct tc_shim *s = arg;
+	struct shim_buf *b;
+
+	if (!s->by_ref || (b = calloc(1, sizeof(*b) + wire)) == NULL)
+		return NULL;
+	b->refs = 1;
+	b->len = wire;
+	memset(b->data, 0xee, wire);
+	s->buf_live++;
+	s->bufs_got++;
+	*data = b->data;
+	return b;
+}
+
+static void
+shim_tx_buf_put(void *arg, void *buf)
+{
+	shim_buf_unref(arg, buf);
+}
+
+static const struct dssh_recpump_ops shim_pump_ops = {
+	.tx_buf_get = shim_tx_buf_get,
+	.tx_buf_put = shim_tx_buf_put,
+	.ref = shim_ref,
+	.unref = shim_unref,
+	.rx_done = shim_rx_done,
+	.tx_done = shim_tx_done,
+};
+
+static void
+wire_put(struct tc_shim *s, struct tc_wire *w, const struct dssh_tcp_seg_out *o)
+{
+	struct shim_seg *g;
+	size_t off;
+
+	if (w->head > 0 && w->head == w->n)
+		w->head = w->n = 0;
+	if (w->n == w->cap) {
+		struct shim_seg *q = realloc(w->q, (w->cap ? w->cap * 2 : 256) * sizeof(*q));
+
+		if (q == NULL) {
+			s->bad++;
+			return;
+		}
+		w->q = q;
+		w->cap = w->cap ? w->cap * 2 : 256;
+	}
+	g = &w->q[w->n];
+	if ((size_t)o->hdr_len + o->len > sizeof(g->data)) {
+		s->bad++;       /* no TSO here */
+		return;
+	}
+	memcpy(g->data, o->hdr, o->hdr_len);
+	off = o->hdr_len;
+	for (unsigned j = 0; j < o->npay; j++) {
+		memcpy(g->data + off, o->pay[j], o->pay_len[j]);
+		off += o->pay_len[j];
+	}
+	g->len = (uint32_t)off;
+	g->saddr = o->saddr;
+	g->daddr = o->daddr;
+	g->due = s->now + SHIM_DELAY_US;
+	w->n++;
+}
+
+static void
+wire_pump(struct tc_shim *s, struct dssh_tcp_stack *st, struct tc_wire *w)
+{
+	struct dssh_tcp_seg_out o[32];
+	unsigned n;
+
+	do {
+		n = dssh_tcp_output(st, o, 32, s->now);
+		for (unsigned i = 0; i < n; i++)
+			wire_put(s, w, &o[i]);
+	} while (n == 32);
+}
+
+static void
+wire_deliver(struct tc_shim *s, struct tc_wire *w, struct dssh_tcp_stack *dst)
+{
+	while (w->head < w->n && w->q[w->head].due <= s->now) {
+		struct shim_seg *g = &w->q[w->head++];
+		struct dssh_tcp_seg_in in = { .saddr = g->saddr, .daddr = g->daddr, .data = g->data,
+		    .len = g->len };
+
+		if (dssh_tcp_input(dst, &in, s->now) != 0)
+			s->bad++;
+	}
+}
+
+static size_t
+wire_inflight(const struct tc_wire *w)
+{
+	return w->n - w->head;
+}
 
 static int
 shim_new(struct tc *t, struct dssh_crypto_engine *e)
 {
 	struct tc_shim *s = calloc(1, sizeof(*s));
+	struct dssh_recpump_conf pc = { .engine = dssh_crypto_engine_name(e), .ops = &shim_pump_ops };
+	struct dssh_tcp_conf tconf;
 	int r;
 
 	if (s == NULL)
 		return DSSH_ERR_ALLOC;
 	t->shim = s;
-	dssh_buf_init(&s->wire, 0);
-	if ((r = dssh_crypto_engine_create(dssh_crypto_engine_name(e), NULL, &s->engine)) != 0)
+	pc.arg = s;
+	s->t = t;
+	s->now = 1000000;
+	s->by_ref = t->conf.pump_by_ref;
+	s->up_read_max = t->conf.pump_up_read;
+	dssh_buf_init(&s->cli_out, 0);
+	dssh_buf_init(&s->upbuf, 0);
+	dssh_tcp_conf_default(&tconf);
+	tconf.sndbuf = 512 * 1024;
+	if ((r = dssh_tcp_stack_new(&tconf, &s->sa)) != 0)
 		return r;
-	if ((r = dssh_rec_new(s->engine, &s->rec)) != 0)
+	if (s->by_ref) {
+		tconf.tx_buf_ops = &shim_tcp_buf_ops;
+		tconf.tx_buf_arg = s;
+	}
+	if ((r = dssh_tcp_stack_new(&tconf, &s->sb)) != 0 ||
+	    (r = dssh_tcp_listen(s->sb, 0, SHIM_PORT)) != 0 ||
+	    (r = dssh_tcp_connect(s->sa, SHIM_ADDR_C, 0, SHIM_ADDR_S, SHIM_PORT, s->now, &s->ca)) != 0 ||
+	    (r = dssh_pipe_init(&s->up, t->conf.pump_up_size ? t->conf.pump_up_size : 1u << 20)) != 0 ||
+	    (r = dssh_pipe_init(&s->down, 512 * 1024)) != 0 ||
+	    (r = dssh_recpump_new(&pc, &s->pump)) != 0)
 		return r;
 	dssh_conn_set_record_offload(t->srv);
+	shim_run(s);
+	return s->pc != NULL ? 0 : DSSH_ERR_CONN_CLOSED;
+}
+
+/* The server stack's events: the accept, then the pump's. */
+static void
+shim_server_events(struct tc_shim *s)
+{
+	struct dssh_tcp_event ev[16];
+	unsigned n;
+
+	while ((n = dssh_tcp_events(s->sb, ev, 16)) > 0) {
+		for (unsigned i = 0; i < n; i++) {
+			uint32_t e = ev[i].events;
+
+			if ((e & DSSH_TCP_EV_ACCEPTED) && s->pc == NULL) {
+				s->cb = ev[i].conn;
+				if (dssh_recpump_conn_new(s->pump, s->cb, &s->up, &s->down, &s->up_wait, s,
+				    SHIM_PORT, &s->pc) != 0) {
+					s->bad++;
+					dssh_tcp_abort(s->cb, s->now);
+					s->cb = NULL;
+					continue;
+				}
+				dssh_tcp_set_udata(s->cb, s);
+			}
+			if (dssh_tcp_udata(ev[i].conn) != s)
+				continue;
+			if (e & (DSSH_TCP_EV_RESET | DSSH_TCP_EV_CLOSED)) {
+				/* What arrived before the end still goes up. */
+				if (e & DSSH_TCP_EV_READABLE) {
+					dssh_recpump_tcp_event(s->pc, e & (DSSH_TCP_EV_READABLE |
+					    DSSH_TCP_EV_PEER_FIN));
+					dssh_recpump_flush(s->pump);
+				}
+				if (s->cb != NULL)
+					shim_let_go(s, false);
+				continue;
+			}
+			dssh_recpump_tcp_event(s->pc, e);
+		}
+	}
+}
+
+static void
+shim_up_error(struct tc_shim *s, const uint8_t *rec, size_t len)
+{
+	if (dssh_get_u32be(rec) != (DSSH_REC_MARK | DSSH_REC_MARK_ERROR) ||
+	    len != DSSH_REC_MARK_HDR + 4) {
+		s->bad++;
+		return;
+	}
+	s->error_sent = dssh_get_u32be(rec + DSSH_REC_MARK_HDR);
+}
+
+/* Whole records of up to the engine (a closed one takes nothing), counted. */
+static bool
+shim_engine_input(struct tc_shim *s)
+{
+	const uint8_t *ptr[2];
+	size_t len[2], used = 0, take = 0;
+	unsigned np = dssh_pipe_peek(&s->up, ptr, len);
+
+	for (unsigned i = 0; i < np; i++)
+		take += len[i];
+	if (s->up_read_max != 0)
+		take = DSSH_MIN(take, s->up_read_max);
+	for (unsigned i = 0; i < np && take > 0; i++) {
+		size_t k = DSSH_MIN(take, len[i]);
+
+		dssh_buf_put(&s->upbuf, ptr[i], k);
+		dssh_pipe_consume(&s->up, k);
+		take -= k;
+	}
+	/* The reader's half of the flow control (as the hub's consume). */
+	if (__atomic_exchange_n(&s->up_wait, 0, __ATOMIC_SEQ_CST) != 0) {
+		s->up_kicks++;
+		if (s->cb != NULL && !s->closing)
+			dssh_recpump_mark(s->pc, true);
+	}
+	for (;;) {
+		const uint8_t *p = dssh_buf_ptr(&s->upbuf) + used;
+		size_t left = dssh_buf_len(&s->upbuf) - used, rl;
+		const uint8_t *nl;
+
+		if (!s->version_up) {
+			/* Raw, as it came: up to the LF, or all of a line too long
+			 * (the pump passes DSSH_REC_VERSION_MAX bytes, then stops). */
+			if ((nl = memchr(p, '\n', left)) != NULL) {
+				rl = (size_t)(nl - p) + 1;
+				s->version_up = true;
+			} else {
+				rl = left;
+			}
+			if (rl == 0)
+				break;
+		} else if (left < DSSH_REC_HDR) {
+			break;
+		} else if (dssh_get_u32be(p) & DSSH_REC_MARK) {
+			if (left < DSSH_REC_MARK_HDR || left - DSSH_REC_MARK_HDR < dssh_get_u32be(p + 4))
+				break;
+			rl = DSSH_REC_MARK_HDR + dssh_get_u32be(p + 4);
+			shim_up_error(s, p, rl);
+		} else {
+			if (left - DSSH_REC_HDR < dssh_get_u32be(p))
+				break;
+			rl = DSSH_REC_HDR + dssh_get_u32be(p);
+			s->packets_up++;
+		}
+		if (!dssh_conn_closing(s->t->srv)) {
+			int r = dssh_conn_input(s->t->srv, p, rl, s->t->now_ms);
+
+			if (s->rc == 0)
+				s->rc = r;
+		}
+		used += rl;
+	}
+	dssh_buf_consume(&s->upbuf, used);
+	return np > 0;
+}
+
+/* How much of the engine's output (at p, n bytes) is whole records. */
+static size_t
+shim_down_records(struct tc_shim *s, const uint8_t *p, size_t n)
+{
+	size_t used = 0;
+
+	while (n - used >= DSSH_REC_HDR) {
+		const uint8_t *rec = p + used;
+		uint32_t w = dssh_get_u32be(rec);
+		size_t rl;
+
+		if (w & DSSH_REC_MARK) {
+			if (n - used < DSSH_REC_MARK_HDR ||
+			    n - used - DSSH_REC_MARK_HDR < dssh_get_u32be(rec + 4))
+				break;
+			rl = DSSH_REC_MARK_HDR + dssh_get_u32be(rec + 4);
+		} else {
+			rl = DSSH_REC_HDR + (size_t)w;
+			if (n - used < rl)
+				break;
+		}
+		if (rl > dssh_pipe_writable(&s->down))
+			break;
+		if (w & DSSH_REC_MARK) {
+			s->markers_down++;
+			if ((w & ~DSSH_REC_MARK) == DSSH_REC_MARK_RAW)
+				s->raw_down += rl - DSSH_REC_MARK_HDR;
+		}
+		(void)dssh_pipe_write(&s->down, rec, rl);
+		used += rl;
+	}
+	return used;
+}
+
+/* The engine's records into down; the close once it is done. */
+static bool
+shim_engine_output(struct tc_shim *s)
+{
+	const uint8_t *p;
+	size_t n, done;
+
+	dssh_conn_output(s->t->srv, &p, &n);
+	done = shim_down_records(s, p, n);
+	dssh_conn_output_consume(s->t->srv, done);
+	if (s->cb != NULL && done > 0)
+		dssh_recpump_mark(s->pc, false);
+	if (!s->closing && s->cb != NULL && dssh_conn_closing(s->t->srv) &&
+	    dssh_conn_output_pending(s->t->srv) == 0) {
+		s->closing = true;
+		dssh_recpump_conn_close(s->pc);
+		dssh_recpump_mark(s->pc, false);
+	}
+	return done > 0;
+}
+
+static bool
+shim_client_io(struct tc_shim *s)
+{
+	struct dssh_tcp_event ev[16];
+	const uint8_t *p[2];
+	size_t l[2];
+	unsigned n, np;
+	bool moved = false;
+
+	while ((n = dssh_tcp_events(s->sa, ev, 16)) > 0)
+		for (unsigned i = 0; i < n; i++)
+			if (ev[i].events & DSSH_TCP_EV_RESET)
+				s->cli_reset = true;
+	if (s->ca == NULL)
+		return false;
+	if (dssh_buf_len(&s->cli_out) > 0) {
+		ssize_t r = dssh_tcp_send(s->ca, dssh_buf_ptr(&s->cli_out), dssh_buf_len(&s->cli_out));
+
+		if (r > 0) {
+			dssh_buf_consume(&s->cli_out, (size_t)r);
+			moved = true;
+		}
+	}
+	np = dssh_tcp_peek(s->ca, p, l);
+	for (unsigned k = 0; k < np; k++) {
+		dssh_buf_put(&s->t->in, p[k], l[k]);
+		(void)dssh_tcp_consume(s->ca, l[k]);
+		moved = moved || l[k] > 0;
+	}
+	if (dssh_tcp_eof(s->ca))
+		s->cli_eof = true;
+	return moved;
+}
+
+static size_t
+shim_sndq(struct dssh_tcp_conn *c)
+{
+	struct dssh_tcp_conn_info in;
+
+	if (c == NULL)
+		return 0;
+	dssh_tcp_conn_get_info(c, &in);
+	return in.sndbuf_used;
+}
+
+static uint64_t
+shim_next_time(struct tc_shim *s)
+{
+	uint64_t nx = DSSH_MIN(dssh_tcp_timers(s->sa, s->now), dssh_tcp_timers(s->sb, s->now));
+
+	if (wire_inflight(&s->ab))
+		nx = DSSH_MIN(nx, s->ab.q[s->ab.head].due);
+	if (wire_inflight(&s->ba))
+		nx = DSSH_MIN(nx, s->ba.q[s->ba.head].due);
+	return nx > s->now + 20 ? (nx == UINT64_MAX ? s->now + 1000 : nx) : s->now + 20;
+}
+
+/* One step of everything; true when anything moved or is in flight. */
+static bool
+shim_step(struct tc_shim *s)
+{
+	bool moved;
+
+	dssh_tcp_timers(s->sa, s->now);
+	dssh_tcp_timers(s->sb, s->now);
+	shim_server_events(s);
+	dssh_recpump_flush(s->pump);
+	moved = shim_engine_input(s);
+	moved |= shim_engine_output(s);
+	dssh_recpump_flush(s->pump);
+	moved |= shim_client_io(s);
+	wire_pump(s, s->sa, &s->ab);
+	wire_pump(s, s->sb, &s->ba);
+	s->steps++;
+	moved = moved || wire_inflight(&s->ab) > 0 || wire_inflight(&s->ba) > 0 ||
+	    dssh_buf_len(&s->cli_out) > 0 || shim_sndq(s->ca) > 0 || shim_sndq(s->cb) > 0 ||
+	    dssh_recpump_dirty(s->pump) || dssh_pipe_readable(&s->up) > 0 ||
+	    dssh_pipe_readable(&s->down) > 0 || dssh_conn_output_pending(s->t->srv) > 0;
+	s->now = shim_next_time(s);
+	wire_deliver(s, &s->ab, s->sb);
+	wire_deliver(s, &s->ba, s->sa);
+	return moved;
+}
+
+/* Runs everything until nothing moves and nothing is in flight. */
+static void
+shim_run(struct tc_shim *s)
+{
+	for (unsigned it = 0; it < 200000; it++)
+		if (!shim_step(s))
+			return;
+	s->bad++;       /* never settled */
+}
+
+static int
+shim_feed(struct tc *t, const void *p, size_t n)
+{
+	struct tc_shim *s = t->shim;
+
+	if (dssh_conn_closing(t->srv))
+		return DSSH_ERR_CONN_CLOSED;
+	dssh_buf_put(&s->cli_out, p, n);
+	s->rc = 0;
+	shim_run(s);
+	if (s->rc == 0 && dssh_conn_closing(t->srv))
+		return DSSH_ERR_CONN_CLOSED;
+	return s->rc;
+}
+
+static int
+shim_pump(struct tc *t)
+{
+	shim_run(t->shim);
 	return 0;
+}
+
+/* The client closes too; the connections end, every reference comes back. */
+static void
+shim_close(struct tc_shim *s)
+{
+	if (s->sa == NULL)
+		return;
+	if (s->ca != NULL)
+		dssh_tcp_close(s->ca, s->now);
+	s->ca = NULL;
+	if (s->pump != NULL && s->cb != NULL) {
+		/* The engine is done with it (or gone): close once drained. */
+		if (!s->closing) {
+			s->closing = true;
+			dssh_recpump_conn_close(s->pc);
+			dssh_recpump_mark(s->pc, false);
+		}
+		for (int i = 0; i < 2000 && (s->cb != NULL || wire_inflight(&s->ab) ||
+		    wire_inflight(&s->ba)); i++)
+			(void)shim_step(s);
+	}
+	if (s->cb != NULL)
+		shim_let_go(s, true);
+	if (s->pump != NULL)
+		s->st_last = *dssh_recpump_stats(s->pump);
+	dssh_recpump_free(s->pump);
+	s->pump = NULL;
+	dssh_recpump_conn_free(s->pc);
+	s->pc = NULL;
+	dssh_tcp_stack_free(s->sa);
+	dssh_tcp_stack_free(s->sb);
+	s->sa = s->sb = NULL;
 }
 
 static void
@@ -48,204 +609,47 @@ shim_free(struct tc_shim *s)
 {
 	if (s == NULL)
 		return;
-	dssh_rec_free(s->rec);          /* its SAs belong to the engine */
-	dssh_crypto_engine_free(s->engine);
-	dssh_buf_free(&s->wire);
+	shim_close(s);
+	dssh_pipe_fini(&s->up);
+	dssh_pipe_fini(&s->down);
+	free(s->ab.q);
+	free(s->ba.q);
+	dssh_buf_free(&s->cli_out);
+	dssh_buf_free(&s->upbuf);
 	free(s);
 }
 
-/* Records into the server; keeps the first error. */
-static void
-shim_up_bytes(struct tc *t, const uint8_t *p, size_t n, int *rc)
+void
+tc_shim_close(struct tc *t)
 {
-	int r = dssh_conn_input(t->srv, p, n, t->now_ms);
-
-	if (*rc == 0)
-		*rc = r;
+	shim_close(t->shim);
 }
 
-static void
-shim_up_error(struct tc *t, uint32_t code, int *rc)
+const struct dssh_recpump_stats *
+tc_shim_stats(const struct tc *t)
 {
-	uint8_t m[DSSH_REC_MARK_HDR + 4];
-
-	dssh_put_u32be(m, DSSH_REC_MARK | DSSH_REC_MARK_ERROR);
-	dssh_put_u32be(m + 4, 4);
-	dssh_put_u32be(m + 8, code);
-	t->shim->error_sent = code;
-	shim_up_bytes(t, m, sizeof(m), rc);
+	return t->shim->pump != NULL ? dssh_recpump_stats(t->shim->pump) : &t->shim->st_last;
 }
 
-/*
- * Frame up to SHIM_BURST complete packets, open them in one burst and pass
- * them up in order; a failure goes up as an ERROR marker after the packets
- * before it. Returns the wire bytes used.
- */
-static size_t
-shim_open_burst(struct tc *t, int *rc)
+enum dssh_rec_rx_state
+tc_shim_rx_state(const struct tc *t)
 {
-	struct tc_shim *s = t->shim;
-	uint8_t *base = dssh_buf_mutable_ptr(&s->wire);
-	size_t off = 0, wire[SHIM_BURST];
-	int status[SHIM_BURST], fr;
-	uint32_t code = 0;
-	unsigned n, i;
+	const struct tc_shim *s = t->shim;
 
-	n = dssh_rec_rx_open_burst(s->rec, s->engine, base, dssh_buf_len(&s->wire), SHIM_BURST,
-	    wire, status, &fr, &code);
-	for (i = 0; i < n; i++) {
-		const uint8_t *payload;
-		size_t len;
-		uint8_t *pkt = base + off;
-
-		off += wire[i];
-		if (dssh_rec_rx_done(s->rec, pkt, status[i], &payload, &len, &code) != 0) {
-			shim_up_error(t, code, rc);
-			return off;
-		}
-		/* The record header goes in place, over packet_length || padding_length. */
-		dssh_put_u32be(pkt + 1, (uint32_t)len);
-		s->packets_up++;
-		s->wire_up += wire[i];
-		shim_up_bytes(t, pkt + 1, DSSH_REC_HDR + len, rc);
-	}
-	if (fr == DSSH_ERR_INVALID_FORMAT)
-		shim_up_error(t, code, rc);
-	return off;
+	return s->pc != NULL && s->cb != NULL ? dssh_rec_rx_state(dssh_recpump_conn_rec(s->pc)) :
+	    s->rx_state;
 }
 
-/* Client wire bytes -> records for the server. True when anything moved. */
-static bool
-shim_up(struct tc *t, int *rc)
+uint64_t
+tc_shim_wire_down(const struct tc *t)
 {
-	struct tc_shim *s = t->shim;
-	bool moved = false;
-	size_t used;
-
-	/* A data core drops a closed connection's input. */
-	while (!dssh_conn_closing(t->srv)) {
-		const uint8_t *p = dssh_buf_ptr(&s->wire);
-		size_t n = dssh_buf_len(&s->wire);
-
-		switch (dssh_rec_rx_state(s->rec)) {
-		case DSSH_REC_RX_VERSION:
-			/* Raw, as it came; a line too long is the server's to refuse. */
-			if (n == 0 || (used = dssh_rec_rx_version(s->rec, p, n)) == 0)
-				return moved;
-			shim_up_bytes(t, p, used, rc);
-			break;
-		case DSSH_REC_RX_PACKETS:
-			used = shim_open_burst(t, rc);
-			if (used == 0 && dssh_rec_rx_state(s->rec) == DSSH_REC_RX_PACKETS)
-				return moved;       /* incomplete */
-			break;
-		default:                    /* WAIT_KEYS: the server's RX_KEYS resumes */
-			return moved;
-		}
-		dssh_buf_consume(&s->wire, used);
-		moved = true;
-	}
-	return moved;
+	return tc_shim_stats(t)->tx_bytes - t->shim->raw_down;
 }
 
-/* One packet record: sealed into the client's input. */
-static int
-shim_seal(struct tc *t, const uint8_t *payload, size_t len)
+uint64_t
+tc_shim_wire_up(const struct tc *t)
 {
-	struct tc_shim *s = t->shim;
-	size_t wire = dssh_rec_tx_wire_len(s->rec, len);
-	struct dssh_crypto_op op, *burst[1] = { &op };
-	uint8_t *pkt;
-	int r;
-
-	if ((r = dssh_buf_reserve(&t->in, wire, &pkt)) != 0)
-		return r;
-	memcpy(pkt + DSSH_REC_TX_PAYLOAD, payload, len);
-	if (dssh_rec_tx_op(s->rec, pkt, len, &op) &&
-	    (r = dssh_crypto_process(s->engine, burst, 1)) != 0) {
-		dssh_buf_consume_end(&t->in, wire);
-		return r;
-	}
-	s->wire_down += wire;
-	return 0;
-}
-
-static int
-shim_marker(struct tc *t, uint32_t kind, const uint8_t *body, size_t len)
-{
-	t->shim->markers_down++;
-	switch (kind) {
-	case DSSH_REC_MARK_RAW:
-		return dssh_buf_put(&t->in, body, len);
-	case DSSH_REC_MARK_TX_KEYS:
-	case DSSH_REC_MARK_RX_KEYS:
-		return dssh_rec_set_keys(t->shim->rec, (enum dssh_rec_mark)kind, body, len);
-	default:
-		return DSSH_ERR_INVALID_FORMAT;
-	}
-}
-
-/* Server records -> client wire bytes; consumes exactly the complete records
- * it handled. True when anything moved. */
-static bool
-shim_down(struct tc *t)
-{
-	struct tc_shim *s = t->shim;
-	const uint8_t *p;
-	size_t n, used = 0;
-
-	dssh_conn_output(t->srv, &p, &n);
-	while (s->fault == 0 && n - used >= DSSH_REC_HDR) {
-		const uint8_t *rec = p + used;
-		size_t left = n - used;
-		uint32_t w = dssh_get_u32be(rec);
-
-		if (w & DSSH_REC_MARK) {
-			if (left < DSSH_REC_MARK_HDR ||
-			    left - DSSH_REC_MARK_HDR < dssh_get_u32be(rec + 4))
-				break;
-			size_t blen = dssh_get_u32be(rec + 4);
-
-			s->fault = shim_marker(t, w & ~DSSH_REC_MARK, rec + DSSH_REC_MARK_HDR, blen);
-			used += DSSH_REC_MARK_HDR + blen;
-		} else {
-			if (left - DSSH_REC_HDR < w)
-				break;
-			s->fault = w == 0 ? DSSH_ERR_INVALID_FORMAT : shim_seal(t, rec + DSSH_REC_HDR, w);
-			used += DSSH_REC_HDR + (size_t)w;
-		}
-	}
-	dssh_conn_output_consume(t->srv, used);
-	return used > 0;
-}
-
-/* Move whatever can move, both ways, until nothing does: an RX_KEYS from
- * the server lets input stopped at a NEWKEYS go on. */
-static int
-shim_pump(struct tc *t)
-{
-	int rc = 0;
-	bool moved;
-
-	do {
-		moved = shim_down(t);
-		moved |= shim_up(t, &rc);
-	} while (moved);
-	return rc;
-}
-
-static int
-shim_feed(struct tc *t, const void *p, size_t n)
-{
-	int r;
-
-	if (dssh_conn_closing(t->srv))
-		return DSSH_ERR_CONN_CLOSED;
-	if ((r = dssh_buf_put(&t->shim->wire, p, n)) != 0)
-		return r;
-	if ((r = shim_pump(t)) == 0 && dssh_conn_closing(t->srv))
-		r = DSSH_ERR_CONN_CLOSED;
-	return r;
+	return tc_shim_stats(t)->rx_bytes;
 }
 
 int

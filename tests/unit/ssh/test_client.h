@@ -10,9 +10,10 @@
  * dssh_conn_input(), tc_recv() drains dssh_conn_output().
  *
  * With tc_conf.record_offload the server runs with its packet layer
- * offloaded (dssh_record.h) and a dssh_rec sits in between as a data core
- * would: client wire bytes are framed and opened into records for the
- * server, the server's records are sealed into wire bytes for the client.
+ * offloaded (dssh_record.h) and a data core sits in between: the client's
+ * wire bytes go over lib/tcp (two stacks joined in memory) into the data
+ * core's record pump (lib/recpump), which opens them into records for the
+ * server through a byte pipe and seals the server's records into TCP.
  */
 
 #include <stdbool.h>
@@ -21,6 +22,9 @@
 
 #include "dssh_buf.h"
 #include "dssh_crypto.h"
+#include "dssh_pipe.h"
+#include "dssh_record.h"
+#include "dssh_recpump.h"
 #include "dssh_ssh.h"
 
 struct dssh_sshkey;
@@ -32,21 +36,49 @@ struct tc_conf {
 	const char *mac;
 	bool strict;              /* offer kex-strict-c-v00@openssh.com */
 	bool ext_info;            /* offer ext-info-c */
-	bool record_offload;      /* a dssh_rec between client and server */
+	bool record_offload;      /* a data core's record pump between client and server */
+	bool pump_by_ref;         /* it seals packets into refcounted buffers sent by reference */
+	size_t pump_up_size;      /* its up pipe (0: 1 MiB) */
+	size_t pump_up_read;      /* the server reads this much of it a step (0: all) */
 };
 
-struct dssh_rec;
+/* One way of the in-memory wire (test_client.c). */
+struct tc_wire {
+	struct shim_seg *q;
+	size_t head, n, cap;
+};
 
-/* The data core's side of one connection (record_offload). */
+/* The data core and the wire (record_offload): see test_client.c. */
 struct tc_shim {
-	struct dssh_crypto_engine *engine;   /* its own instance, as on a data core */
-	struct dssh_rec *rec;
-	struct dssh_buf wire;         /* client bytes not yet framed */
+	struct tc *t;
+	uint64_t now;                 /* the TCP clock, microseconds */
+	struct dssh_tcp_stack *sa, *sb;       /* the client's, the data core's */
+	struct dssh_tcp_conn *ca, *cb;        /* cb NULL once the data core let go */
+	struct tc_wire ab, ba;
+	struct dssh_buf cli_out;      /* client bytes TCP did not take yet */
+	bool cli_eof, cli_reset;      /* the client's TCP saw FIN / a reset */
+	struct dssh_recpump *pump;
+	struct dssh_recpump_conn *pc;
+	struct dssh_pipe up, down;
+	uint32_t up_wait;
+	size_t up_read_max;
+	bool by_ref, closing;
+	struct dssh_buf upbuf;        /* up bytes not yet whole records */
+	bool version_up;
+	int rc;
+	enum dssh_rec_rx_state rx_state;      /* when let go */
+	struct dssh_recpump_stats st_last;    /* the pump's, once closed */
+	/* What was seen. */
 	unsigned packets_up;          /* opened packets passed to the server */
 	unsigned markers_down;        /* markers taken from the server's output */
-	uint64_t wire_up, wire_down;  /* packet bytes on the client's wire, each way */
+	uint64_t raw_down;            /* RAW marker bytes among them */
 	uint32_t error_sent;          /* code of the ERROR marker sent up, 0 none */
-	int fault;                    /* bad record from the server: DSSH_ERR_* */
+	int fault;                    /* a record from the server the pump refused */
+	long refs;                    /* the pump's references on the connection */
+	long buf_live, buf_held, buf_holds, buf_releases;
+	unsigned bufs_got, up_kicks, rx_posted, tx_moved, steps;
+	bool eof_up;
+	unsigned bad;                 /* broken invariants (the test checks 0) */
 };
 
 struct tc_dir {
@@ -88,6 +120,16 @@ struct tc {
 	uint32_t chan_local, chan_remote;   /* one session channel */
 	uint32_t remote_window, remote_maxpacket;
 };
+
+/* record_offload: the pump's input state (its last one once let go);
+ * packet bytes it sealed for the client (RAW bytes not counted). */
+enum dssh_rec_rx_state tc_shim_rx_state(const struct tc *t);
+uint64_t tc_shim_wire_down(const struct tc *t);
+uint64_t tc_shim_wire_up(const struct tc *t);
+const struct dssh_recpump_stats *tc_shim_stats(const struct tc *t);
+/* The client closes, the data core lets go, the pump and the stacks are
+ * freed (every buffer reference back); the counters stay for checks. */
+void tc_shim_close(struct tc *t);
 
 int tc_new(struct dssh_conn *srv, struct dssh_crypto_engine *e, const struct tc_conf *conf,
     struct tc **out);

@@ -618,6 +618,10 @@ fx_init(struct fx *f, const char *cipher, const char *mac, bool strict)
 static void
 fx_free(struct fx *f)
 {
+	tc_shim_close(f->t);
+	CHECK_EQ_INT(f->t->shim->bad, 0);
+	CHECK_EQ_INT(f->t->shim->refs, 0);
+	CHECK(f->t->shim->cb == NULL);
 	tc_free(f->t);
 	dssh_conn_free(f->c);
 	dssh_buf_free(&f->h.good_blob);
@@ -643,16 +647,17 @@ check_seqs(struct fx *f)
 	CHECK_EQ_INT(f->c->tx.seq, f->t->rx.seq);
 	CHECK_EQ_INT(f->t->shim->fault, 0);
 	CHECK_EQ_INT(f->t->shim->error_sent, 0);
+	CHECK_EQ_INT(f->t->shim->bad, 0);
 	/* Bytes counted for rekeying and the totals are wire bytes, not record
 	 * bytes (both sides pad as little as allowed, so they match exactly). */
 	struct dssh_conn_stats st;
 
 	dssh_conn_get_stats(f->c, &st);
 	if (f->odd_padding)     /* the engine assumes the least padding */
-		CHECK(st.bytes_in < f->t->shim->wire_up);
+		CHECK(st.bytes_in < tc_shim_wire_up(f->t));
 	else
-		CHECK_EQ_INT(st.bytes_in, f->t->shim->wire_up);
-	CHECK_EQ_INT(st.bytes_out, f->t->shim->wire_down);
+		CHECK_EQ_INT(st.bytes_in, tc_shim_wire_up(f->t));
+	CHECK_EQ_INT(st.bytes_out, tc_shim_wire_down(f->t));
 }
 
 /* An unknown message: the engine's UNIMPLEMENTED names its sequence number. */
@@ -858,7 +863,7 @@ rekey_client_one(const char *cipher, const char *mac, bool strict)
 		data_both_ways(&f, 4, i == 3 ? 13 : 0, 4000, 20 + i);
 		dssh_conn_get_stats(f.c, &st);
 		CHECK_EQ_INT(st.kex_count, 2 + i);
-		CHECK_EQ_INT(dssh_rec_rx_state(f.t->shim->rec), DSSH_REC_RX_PACKETS);
+		CHECK_EQ_INT(tc_shim_rx_state(f.t), DSSH_REC_RX_PACKETS);
 		probe_seq(&f);
 	}
 	CHECK_STR(st.kex_alg, "ecdh-sha2-nistp256");
@@ -994,7 +999,7 @@ bad_mac_one(const struct combo *cb, long off)
 	dssh_conn_get_stats(f.c, &st);
 	CHECK_EQ_INT(st.packets_in, pkts_in);
 	CHECK_EQ_INT(dssh_buf_len(&f.h.data), 0);
-	CHECK_EQ_INT(dssh_rec_rx_state(f.t->shim->rec), DSSH_REC_RX_FAILED);
+	CHECK_EQ_INT(tc_shim_rx_state(f.t), DSSH_REC_RX_FAILED);
 	expect_disconnect(&f, SSH_DISCONNECT_MAC_ERROR, "corrupted MAC");
 	dssh_buf_free(&w);
 	dssh_buf_free(&m);
@@ -1140,7 +1145,7 @@ version_case(size_t len, bool lf, bool accepted)
 		tc_feed(f.t, line + off, DSSH_MIN((size_t)50, len - off));
 	CHECK_EQ_INT(dssh_conn_closing(f.c), !accepted);
 	CHECK_EQ_INT(f.t->last_rc == 0, accepted);
-	CHECK_EQ_INT(dssh_rec_rx_state(f.t->shim->rec),
+	CHECK_EQ_INT(tc_shim_rx_state(f.t),
 	    lf ? DSSH_REC_RX_PACKETS : DSSH_REC_RX_FAILED);
 	CHECK_EQ_INT(f.t->shim->packets_up, 0);
 	CHECK_EQ_INT(f.t->shim->error_sent, 0);

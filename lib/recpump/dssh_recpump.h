@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DSSH_RECPUMP_H
+#define DSSH_RECPUMP_H
+
+/*
+ * The SSH record pump of a data core (see dssh_record.h): between each of
+ * the core's TCP connections (lib/tcp) and the control thread's engine,
+ * which sees records through two byte pipes per connection (up: opened
+ * packets and markers for the engine; down: the engine's records).
+ *
+ * A flush takes every connection with input or output waiting and works in
+ * rounds: packets of all of them gathered into one burst, sealed or opened
+ * with the core's crypto engine, then delivered in order (records into the
+ * up pipe, wire bytes into TCP). Room is promised before a packet is taken,
+ * so delivery never fails half way. Nothing here knows the NIC: buffers to
+ * seal into, events for the control thread and references on the driver's
+ * connection object go through struct dssh_recpump_ops.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct dssh_pipe;
+struct dssh_rec;
+struct dssh_tcp_conn;
+struct dssh_recpump;            /* one per data core */
+struct dssh_recpump_conn;       /* one per connection */
+
+#define DSSH_RECPUMP_BURST 64           /* packets sealed/opened in one burst */
+#define DSSH_RECPUMP_STAGE (2u << 20)   /* default staging bytes (>= 1 packet) */
+#define DSSH_RECPUMP_MARK_MAX 1024      /* largest marker body (keys, version line) */
+#define DSSH_RECPUMP_TX_REF_MIN 1024    /* default: shorter packets go in the TCP ring */
+
+struct dssh_recpump_ops {
+	/*
+	 * A buffer to seal one packet of wire bytes into, to be queued by
+	 * reference (dssh_tcp_send_ref, whose hold takes TCP's own
+	 * reference), with *data its first byte; NULL: none (the packet is
+	 * sealed in the TCP ring). NULL function: never.
+	 */
+	void *(*tx_buf_get)(void *arg, size_t wire, uint8_t **data);
+	/* Drops the pump's reference to a buffer of tx_buf_get. */
+	void (*tx_buf_put)(void *arg, void *buf);
+	/* A reference on the driver's connection object (udata) while it is
+	 * on a list of the pump's, dropped when it leaves it. */
+	void (*ref)(void *udata);
+	void (*unref)(void *udata);
+	/* A connection's input round ended: records went up (posted), the
+	 * peer's input ended with no error left to report (eof). */
+	void (*rx_done)(void *arg, void *udata, bool posted, bool eof);
+	/* A connection's output round ended: packets went out (moved); or
+	 * its output cannot go on (fatal: the driver resets it). */
+	void (*tx_done)(void *arg, void *udata, bool moved, bool fatal);
+};
+
+struct dssh_recpump_conf {
+	const char *engine;             /* dssh_crypto engine name */
+	unsigned core;                  /* for log lines */
+	size_t stage_size;              /* 0: DSSH_RECPUMP_STAGE */
+	size_t tx_ref_min;              /* 0: DSSH_RECPUMP_TX_REF_MIN */
+	const struct dssh_recpump_ops *ops;
+	void *arg;
+};
+
+/* Counters (the data plane's telemetry: ssh_*, and stream bytes). */
+struct dssh_recpump_stats {
+	uint64_t rx_packets, tx_packets, bursts, burst_ops, errors;
+	uint64_t rx_bytes, tx_bytes;    /* wire bytes taken from / put in TCP */
+};
+
+/* The core's own engine instance is made here. 0 or DSSH_ERR_*. */
+int dssh_recpump_new(const struct dssh_recpump_conf *conf, struct dssh_recpump **out);
+/* After every connection was detached: drops what is still dirty. */
+void dssh_recpump_free(struct dssh_recpump *p);
+const struct dssh_recpump_stats *dssh_recpump_stats(const struct dssh_recpump *p);
+
+/*
+ * A connection: input from tcp into up (records), output from down into
+ * tcp. up_wait: a flag the pump sets (sequentially consistent, then checks
+ * up once more) when up has no room; whoever reads up clears it and marks
+ * the connection dirty for input. id names it in log lines.
+ */
+int dssh_recpump_conn_new(struct dssh_recpump *p, struct dssh_tcp_conn *tcp,
+    struct dssh_pipe *up, struct dssh_pipe *down, uint32_t *up_wait, void *udata, uint32_t id,
+    struct dssh_recpump_conn **out);
+/* The TCP connection is gone or let go: the packet layer ends with it (its
+ * SAs belong to the core's engine). The object stays for the lists. */
+void dssh_recpump_conn_detach(struct dssh_recpump_conn *c);
+/* Frees it (any thread) once no list of the pump holds it. NULL ok. */
+void dssh_recpump_conn_free(struct dssh_recpump_conn *c);
+/* Its packet layer (dssh_record.h), for its state; NULL once detached. */
+const struct dssh_rec *dssh_recpump_conn_rec(const struct dssh_recpump_conn *c);
+/* The control thread is done with it: no more input is taken. */
+void dssh_recpump_conn_close(struct dssh_recpump_conn *c);
+/* For the next flush: input (rx) or output waiting. */
+void dssh_recpump_mark(struct dssh_recpump_conn *c, bool rx);
+/* TCP events (DSSH_TCP_EV_*): READABLE or PEER_FIN mark input dirty (and a
+ * FIN is noted: a packet it cut short is dropped), WRITABLE output. For a
+ * connection reset or closed, pass READABLE only, flush, then detach. */
+void dssh_recpump_tcp_event(struct dssh_recpump_conn *c, uint32_t events);
+
+/* Seals and opens what is waiting. */
+void dssh_recpump_flush(struct dssh_recpump *p);
+bool dssh_recpump_dirty(const struct dssh_recpump *p);
+
+#endif
