@@ -296,6 +296,15 @@ sp_reap(struct sp_state *st)
 	dssh_buf_free(&b);
 }
 
+/* recvmsg's 0 is EOF or an empty message: POLLHUP tells them apart. */
+static bool
+sp_peer_closed(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
 /* False at EOF (the server is gone). */
 static bool
 sp_read(struct sp_state *st)
@@ -305,8 +314,12 @@ sp_read(struct sp_state *st)
 	ssize_t n;
 
 	n = recv_msg(st->fd, st->buf, MSG_DONTWAIT, fds, 0, &nfds);
-	if (n == 0)
+	if (n == 0 && sp_peer_closed(st->fd))
 		return false;
+	if (n == 0) {
+		dssh_error("spawner: empty request refused");
+		return true;
+	}
 	if (n == DSSH_ERR_AGAIN)
 		return true;
 	if (n == DSSH_ERR_STRING_TOO_LARGE) {
