@@ -271,27 +271,54 @@ sp_signal(struct sp_state *st, const uint8_t *msg, size_t len)
 		    (unsigned long long)id, dssh_err_str(r));
 }
 
+/*
+ * Processes the users' sessions left behind (daemons, "cmd &" outliving
+ * the shell) are reparented to us, their subreaper: reap them, but a
+ * session child only through dssh_session_reap (its status is reported).
+ */
+static bool
+sp_reap_stray(struct sp_state *st)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid <= 0)
+		return false;
+	for (struct sp_sess *s = st->sessions; s != NULL; s = s->next)
+		if (s->child.pid == si.si_pid)
+			return false;   /* sp_reap's next round takes it */
+	(void)waitpid(si.si_pid, NULL, WNOHANG);
+	return true;
+}
+
 static void
 sp_reap(struct sp_state *st)
 {
 	struct dssh_buf b;
+	bool again = true;
 	int status, r;
 
 	dssh_buf_init(&b, 0);
-	for (struct sp_sess **pp = &st->sessions, *s; (s = *pp) != NULL;) {
-		if (dssh_session_reap(&s->child, &status) != 0) {
-			pp = &s->next;
-			continue;
+	while (again) {
+		again = false;
+		while (sp_reap_stray(st))
+			;
+		for (struct sp_sess **pp = &st->sessions, *s; (s = *pp) != NULL;) {
+			if (dssh_session_reap(&s->child, &status) != 0) {
+				pp = &s->next;
+				continue;
+			}
+			dssh_buf_reset(&b);
+			if ((r = spawner_encode_exit(&b, s->id, status)) == 0)
+				r = send_msg(st->fd, &b, NULL, 0);
+			if (r != 0)
+				dssh_error("spawner: cannot report the exit of session %llu: %s",
+				    (unsigned long long)s->id, dssh_err_str(r));
+			*pp = s->next;
+			dssh_session_close(&s->child);
+			free(s);
+			again = true;   /* a stray may wait behind it */
 		}
-		dssh_buf_reset(&b);
-		if ((r = spawner_encode_exit(&b, s->id, status)) == 0)
-			r = send_msg(st->fd, &b, NULL, 0);
-		if (r != 0)
-			dssh_error("spawner: cannot report the exit of session %llu: %s",
-			    (unsigned long long)s->id, dssh_err_str(r));
-		*pp = s->next;
-		dssh_session_close(&s->child);
-		free(s);
 	}
 	dssh_buf_free(&b);
 }
@@ -394,6 +421,9 @@ dssh_spawner_main(int fd, const struct dssh_spawner_internal *table)
 	}
 	(void)setsockopt(st.fd, SOL_SOCKET, SO_SNDBUF, &one, sizeof(one));
 	(void)setsockopt(st.fd, SOL_SOCKET, SO_RCVBUF, &one, sizeof(one));
+	/* What sessions leave behind is ours to reap, not the server's. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+		dssh_error("spawner: PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
 	dssh_verbose("spawner: started (pid %d)", (int)getpid());
 	for (;;) {
 		pfd[0] = (struct pollfd){ .fd = st.fd, .events = POLLIN };
@@ -473,6 +503,7 @@ struct dssh_spawner {
 	int fd;
 	pid_t pid;
 	bool dead;
+	bool orphans;               /* a spawner died: its strays may be ours */
 	struct cl_sess *sess;
 	size_t nsess, capsess;
 	struct cl_note *notes;      /* exits read while waiting for a reply */
@@ -638,6 +669,7 @@ cl_died(struct dssh_spawner *sp)
 		;
 	for (size_t i = 0; i < sp->nsess; i++)
 		sp->sess[i].adopted = true;
+	sp->orphans = true;
 	if (WIFSIGNALED(st))
 		dssh_error("spawner (pid %d) died of signal %d; %zu session(s) adopted",
 		    (int)sp->pid, WTERMSIG(st), sp->nsess);
@@ -734,6 +766,45 @@ cl_reap_adopted(struct dssh_spawner *sp, dssh_spawner_exit_fn cb, void *arg)
 	}
 }
 
+/*
+ * After a spawner's death, what its sessions left behind (and what it had
+ * adopted) is reparented to us too. Such orphans go to the subreaper's
+ * main thread, whose children are otherwise only spawners, so reaping the
+ * unknown ones among them never takes a child another thread waits for.
+ */
+static void
+cl_reap_strays(struct dssh_spawner *sp)
+{
+	char path[64], buf[4096], *p, *end;
+	ssize_t n;
+	int fd;
+
+	if (!sp->orphans)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (p = buf;; p = end) {
+		long pid = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (pid <= 0 || pid > INT_MAX || (pid_t)pid == sp->pid)
+			continue;
+		for (size_t i = 0; i < sp->nsess; i++)
+			if (sp->sess[i].pid == (pid_t)pid)
+				goto next;
+		(void)waitpid((pid_t)pid, NULL, WNOHANG);
+ next:
+		;
+	}
+}
+
 /* Reads what waits; false once the spawner is found dead. */
 static bool
 cl_read_all(struct dssh_spawner *sp, dssh_spawner_exit_fn cb, void *arg)
@@ -783,6 +854,7 @@ dssh_spawner_poll(struct dssh_spawner *sp, dssh_spawner_exit_fn cb, void *arg)
 			cl_died(sp);
 	}
 	cl_reap_adopted(sp, cb, arg);
+	cl_reap_strays(sp);
 	return sp->dead ? DSSH_ERR_CONN_CLOSED : 0;
 }
 

@@ -275,8 +275,8 @@ test_pty(void)
 	struct resize_arg a = { false, -1 };
 	char want[256];
 
-	spec_init(&s, "tty; stty size; echo $TERM; id -u; echo ready; read x; echo got=$x; "
-	    "stty size; exit 4");
+	spec_init(&s, "tty; stty size; echo $TERM; id -u; : </dev/tty && echo ctty-ok; "
+	    "echo ready; read x; echo got=$x; stty size; exit 4");
 	s.want_pty = true;
 	s.term = "xterm";
 	s.cols = 80;
@@ -288,7 +288,7 @@ test_pty(void)
 	CHECK(a.done);
 	CHECK_EQ_INT(a.rc, 0);
 	/* The echo of what we typed comes from the pty's line discipline. */
-	snprintf(want, sizeof(want), "%s\r\n24 80\r\nxterm\r\n65534\r\nready\r\ntyped\r\n"
+	snprintf(want, sizeof(want), "%s\r\n24 80\r\nxterm\r\n65534\r\nctty-ok\r\nready\r\ntyped\r\n"
 	    "got=typed\r\n20 50\r\n", res.c.tty_name);
 	CHECK_STR(res.out, want);
 	CHECK(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 4);
@@ -350,6 +350,47 @@ test_signals(void)
 	CHECK_STR(sn, "HUP");
 	/* The background sleep held the pty: its end (EOF) shows it died too. */
 	CHECK(strstr(res.out, "bg=") != NULL);
+}
+
+/* Reaped: not even a zombie left (polling the spawner meanwhile). */
+static bool
+reaped_within(long pid, int ms)
+{
+	char path[64];
+	uint64_t end = dssh_now_ms() + (uint64_t)ms;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	while (access(path, F_OK) == 0) {
+		if (dssh_now_ms() > end)
+			return false;
+		usleep(20000);
+		(void)dssh_spawner_poll(sp, on_exit_cb, NULL);
+	}
+	return true;
+}
+
+static long
+bg_pid(const char *out)
+{
+	const char *p = strstr(out, "bg=");
+
+	return p != NULL ? strtol(p + 3, NULL, 10) : -1;
+}
+
+/* A process that outlives its session is reparented to the spawner
+ * (a subreaper), which reaps it: no zombie anywhere. */
+static void
+test_orphans(void)
+{
+	struct dssh_session_spec s;
+	long bg;
+
+	spec_init(&s, "sleep 0.5 >/dev/null 2>&1 </dev/null & echo bg=$!");
+	CHECK_EQ_INT(srun(&s, NULL, NULL, NULL, &res), 0);
+	CHECK(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0);
+	bg = bg_pid(res.out);
+	CHECK(bg > 1);
+	CHECK(reaped_within(bg, 5000));
 }
 
 /* ------------------------------------------------------------- chroot */
@@ -729,7 +770,8 @@ test_spawner_death(void)
 	int st;
 
 	/* Two sessions: one to finish normally, one to be signalled. */
-	spec_init(&s, "echo started; read x; echo got=$x; exit 7");
+	spec_init(&s, "sleep 1 >/dev/null 2>&1 </dev/null & echo bg=$!; echo started; read x; "
+	    "echo got=$x; exit 7");
 	CHECK_EQ_INT(srun_start(&s, &a), 0);
 	spec_init(&s, "echo waiting; exec sleep 30");
 	s.want_pty = true;
@@ -754,13 +796,18 @@ test_spawner_death(void)
 	dssh_session_close_stdin(&a.c);
 	srun_finish(&a, NULL, NULL);
 	CHECK(!a.timed_out);
-	CHECK_STR(a.out, "started\ngot=hello\n");
+	CHECK(strstr(a.out, "started\ngot=hello\n") != NULL);
 	CHECK(WIFEXITED(a.status) && WEXITSTATUS(a.status) == 7);
+	/* Its background sleep outlived it, orphaned to us: reaped too. */
+	CHECK(bg_pid(a.out) > 1);
+	CHECK(reaped_within(bg_pid(a.out), 5000));
 	{
 		uint64_t wend = dssh_now_ms() + 5000;
-		char tmp[64] = "";
+		static char tmp[RUN_BUF];
 		size_t tl = 0;
 		bool done = false;
+
+		tmp[0] = '\0';
 
 		while (strstr(tmp, "waiting") == NULL && dssh_now_ms() < wend) {
 			usleep(10000);
@@ -814,6 +861,7 @@ main(int argc, char **argv)
 	DSSH_RUN(test_env_and_args);
 	DSSH_RUN(test_pty);
 	DSSH_RUN(test_signals);
+	DSSH_RUN(test_orphans);
 	DSSH_RUN(test_internal_chroot);
 	DSSH_RUN(test_malformed);
 	DSSH_RUN(test_spawner_death);
