@@ -9,6 +9,9 @@
   child): the session still prints done and exits 0, dsshd logs the death
   and starts a new spawner, and new logins (shell and exec) work through it.
 - A second death with a session whose exit code is not 0: reported exactly.
+- A background process that outlives its session (before and after a
+  spawner's death) is reaped: dsshd, a child subreaper, never keeps a
+  zombie.
 - `Subsystem sftp internal-sftp` asks for the in-process program, which no
   one registered yet: the subsystem is refused cleanly (sftp fails), dsshd
   and its spawner go on.
@@ -94,6 +97,49 @@ def kill_during_session(srv, env, command, want_out, want_rc):
     h.check_eq(the_spawner(srv), new, "still the new spawner")
 
 
+def zombies(pid):
+    out = []
+    for c in children(pid):
+        try:
+            with open("/proc/%d/stat" % c) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    out.append(c)
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def orphans_reaped(srv, env, kill_spawner):
+    """`sleep 1 &` outlives the session; with kill_spawner, the spawner dies
+    while the session runs, so the sleep ends up dsshd's."""
+    old = the_spawner(srv)
+    off = srv.log_size()
+    p = subprocess.Popen(h.ssh_argv(srv, env, command="sleep 1 >/dev/null 2>&1 </dev/null & "
+                                    "echo bg=$!; read x; echo bye"),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        line = p.stdout.readline()
+        h.check(line.startswith(b"bg="), "background pid: %r" % line)
+        bg = int(line[3:])
+        if kill_spawner:
+            os.kill(old, signal.SIGKILL)
+            # (Its PAM middle process, also "dsshd --spawner" by its
+            # cmdline, is dsshd's child now too: go by the log.)
+            h.check(srv.wait_log(r"spawner restarted \(pid \d+\)", off) is not None,
+                    "dsshd restarted the spawner")
+        out, err = p.communicate(b"x\n", timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    h.check_eq((p.returncode, out), (0, b"bye\n"), "session exit; stderr %r" % err)
+    deadline = time.time() + 10
+    while os.path.exists("/proc/%d" % bg) and time.time() < deadline:
+        time.sleep(0.1)
+    h.check(not os.path.exists("/proc/%d" % bg), "the background process %d was reaped" % bg)
+    h.check_eq(zombies(srv.proc.pid), [], "dsshd's zombie children")
+
+
 def internal_sftp_refused(srv, env):
     off = srv.log_size()
     argv = h.ssh_argv(srv, env)
@@ -121,6 +167,8 @@ def body(args, env):
                 "echo started; sleep 2; echo done", b"started\ndone\n", 0)
         res.run("kill-spawner-again-exit-code", kill_during_session, srv, env,
                 "echo started; sleep 1; echo bye; exit 3", b"started\nbye\n", 3)
+        res.run("orphan-reaped", orphans_reaped, srv, env, False)
+        res.run("orphan-reaped-after-spawner-death", orphans_reaped, srv, env, True)
         res.finish(srv)
     res = h.Results()
     with h.Server(args.server, "dsshd", name="spawner-isftp",
