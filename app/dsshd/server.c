@@ -327,7 +327,6 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 			return DSSH_ERR_NOT_FOUND;
 		}
 		spec.subsystem = true;
-		spec.internal = internal_program(command);
 	}
 	snprintf(ssh_client, sizeof(ssh_client), "%s %d %d", c->peer_ip, c->peer_port,
 	    c->local_port);
@@ -343,6 +342,12 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 		spec.forced_command = c->keyopts.command;
 		spec.original_command = command;
 	}
+	/* As sshd: what runs (a forced command, or a subsystem's configured
+	 * command, never a client's exec) may be the in-process sftp server. */
+	if (spec.forced_command != NULL)
+		spec.internal = internal_program(spec.forced_command);
+	else if (spec.subsystem)
+		spec.internal = internal_program(command);
 	spec.want_pty = s->pty;
 	spec.term = s->term;
 	spec.cols = s->cols;
