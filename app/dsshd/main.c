@@ -17,9 +17,11 @@
 #include "dssh_err.h"
 #include "dssh_kex.h"
 #include "dssh_log.h"
+#include "dssh_spawner.h"
 #include "dssh_sshkey.h"
 #include "dssh_ssh.h"
 #include "dssh_util.h"
+#include "internal.h"
 #include "server.h"
 #if DSSH_HAVE_DPDK
 #include <rte_eal.h>
@@ -47,6 +49,15 @@ static const char supported_hostkey_algs[] =
 static const char pubkey_algs[] =
     "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
     "rsa-sha2-512,rsa-sha2-256";
+
+/*
+ * Programs that run inside the session process instead of an exec
+ * (a Subsystem command "internal-sftp" asks for "internal-sftp").
+ */
+static const struct dssh_spawner_internal internal_programs[] = {
+	{ "internal-sftp", dsshd_internal_sftp },
+	{ NULL, NULL },
+};
 
 static void
 usage(void)
@@ -445,6 +456,8 @@ main(int argc, char **argv)
 	bool foreground = false, debug = false, to_stderr = false, test_only = false, dump = false;
 	int opt, r;
 
+	/* The spawner is this executable run again: nothing else happens then. */
+	dssh_spawner_maybe_run(argc, argv, internal_programs);
 	while ((opt = getopt(argc, argv, "DdeTtf:o:p:")) != -1) {
 		switch (opt) {
 		case 'D': foreground = true; break;

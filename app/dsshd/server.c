@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dsshd on kernel sockets: the host of the SSH engine. It owns sockets,
- * child processes and the PAM worker, and answers the engine's questions
- * (is this key authorised, run this command) through dssh_conn_host_ops.
+ * the spawner (which makes session processes) and the PAM worker, and
+ * answers the engine's questions (is this key authorised, run this command)
+ * through dssh_conn_host_ops.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include "dssh_evloop.h"
 #include "dssh_log.h"
 #include "dssh_session.h"
+#include "dssh_spawner.h"
 #include "dssh_stream.h"
 #include "dssh_util.h"
 #include "server.h"
@@ -32,7 +34,6 @@
 #define STREAM_TURN (1024u * 1024)
 #define CHILD_READ_CHUNK (64u * 1024)
 #define MAX_LISTENERS 16
-#define MAX_ORPHANS 256
 #define MAX_SESS_ENV 64
 #define PAM_SERVICE "dsshd"
 
@@ -41,6 +42,7 @@ struct conn;
 struct sess {
 	struct conn *conn;
 	uint32_t chan;
+	uint64_t id;                    /* the spawner's session id */
 	bool pty;
 	char *term;
 	uint32_t cols, rows, xpixel, ypixel;
@@ -93,8 +95,9 @@ struct dsshd {
 	struct dssh_evsource source_ev;
 	struct conn *conns;
 	uint64_t next_id;
-	pid_t orphans[MAX_ORPHANS];
-	unsigned norphans;
+	struct dssh_spawner *spawner;   /* makes the session processes */
+	struct dssh_evsource spawner_src;
+	uint64_t next_sess_id;
 	volatile int stop;
 	uint8_t rbuf[READ_CHUNK];       /* child output */
 	uint8_t sbuf[READ_CHUNK];       /* what kernel sockets received */
@@ -111,13 +114,6 @@ sess_of(struct conn *c, uint32_t chan)
 }
 
 static void
-orphan_add(struct dsshd *srv, pid_t pid)
-{
-	if (srv->norphans < MAX_ORPHANS)
-		srv->orphans[srv->norphans++] = pid;
-}
-
-static void
 sess_free(struct sess *s)
 {
 	struct dsshd *srv = s->conn->srv;
@@ -126,11 +122,9 @@ sess_free(struct sess *s)
 		dssh_evloop_del(srv->loop, &s->out_src);
 		dssh_evloop_del(srv->loop, &s->err_src);
 		dssh_evloop_del(srv->loop, &s->in_src);
-		if (!s->exited) {
-			/* The peer went away: hang up on the child, reap it later. */
-			dssh_session_signal(&s->child, "HUP");
-			orphan_add(srv, s->child.pid);
-		}
+		/* The peer went away: hang up on the child (the spawner reaps it). */
+		if (!s->exited)
+			(void)dssh_spawner_signal(srv->spawner, s->id, "HUP");
 		dssh_session_close(&s->child);
 	}
 	s->conn->sess[s->chan] = NULL;
@@ -293,6 +287,21 @@ sess_in_cb(struct dssh_evsource *src, uint32_t ev)
 	conn_after_io(s->conn);
 }
 
+static bool spawner_restart(struct dsshd *srv);
+
+/* "internal-sftp", alone or with arguments, runs in the session process. */
+static const char *
+internal_program(const char *command)
+{
+	static const char sftp[] = "internal-sftp";
+	size_t n = sizeof(sftp) - 1;
+
+	if (strncmp(command, sftp, n) == 0 && (command[n] == '\0' || command[n] == ' ' ||
+	    command[n] == '\t'))
+		return sftp;
+	return NULL;
+}
+
 static int
 sess_spawn(struct sess *s, const struct dssh_session_req *req)
 {
@@ -301,6 +310,7 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 	struct dssh_session_spec spec;
 	char ssh_client[160], ssh_connection[200];
 	const char *command = NULL;
+	char *chroot_dir = NULL;
 	int r;
 
 	memset(&spec, 0, sizeof(spec));
@@ -326,10 +336,20 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 	spec.user.home = c->user.home;
 	spec.user.shell = c->user.shell;
 	spec.command = command;
-	if (c->have_keyopts && c->keyopts.command != NULL) {
+	/* As sshd: the server's ForceCommand wins over a key's command="". */
+	if (strcmp(cfg->force_command, "none") != 0) {
+		spec.forced_command = cfg->force_command;
+		spec.original_command = command;
+	} else if (c->have_keyopts && c->keyopts.command != NULL) {
 		spec.forced_command = c->keyopts.command;
 		spec.original_command = command;
 	}
+	/* As sshd: what runs (a forced command, or a subsystem's configured
+	 * command, never a client's exec) may be the in-process sftp server. */
+	if (spec.forced_command != NULL)
+		spec.internal = internal_program(spec.forced_command);
+	else if (spec.subsystem)
+		spec.internal = internal_program(command);
 	spec.want_pty = s->pty;
 	spec.term = s->term;
 	spec.cols = s->cols;
@@ -345,13 +365,18 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 	spec.remote_host = c->peer_ip;
 	spec.use_pam = cfg->use_pam;
 	spec.pam_service = PAM_SERVICE;
-	dssh_pam_worker_fork_begin(c->srv->pam);
-	if (c->srv->source.quiesce != NULL)
-		c->srv->source.quiesce(c->srv->source.ctx, true);
-	r = dssh_session_spawn(&spec, &s->child);
-	if (c->srv->source.quiesce != NULL)
-		c->srv->source.quiesce(c->srv->source.ctx, false);
-	dssh_pam_worker_fork_end(c->srv->pam);
+	if (strcmp(cfg->chroot_directory, "none") != 0 &&
+	    dssh_authkeys_expand_path(cfg->chroot_directory, &c->user, &chroot_dir) != 0) {
+		dssh_error("%s: ChrootDirectory %s: bad pattern", c->log_id, cfg->chroot_directory);
+		return DSSH_ERR_CONFIG;
+	}
+	spec.chroot_directory = chroot_dir;
+	s->id = ++c->srv->next_sess_id;
+	r = dssh_spawner_spawn(c->srv->spawner, s->id, &spec, &s->child);
+	/* The spawner died since we last looked: a new one, one more try. */
+	if (r == DSSH_ERR_CONN_CLOSED && spawner_restart(c->srv))
+		r = dssh_spawner_spawn(c->srv->spawner, s->id, &spec, &s->child);
+	free(chroot_dir);
 	if (r != 0) {
 		dssh_error("%s: cannot start session for %s: %s", c->log_id, c->user.name,
 		    dssh_err_str(r));
@@ -359,7 +384,8 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 	}
 	s->spawned = true;
 	dssh_verbose("%s: channel %u: %s for %s (pid %d)%s", c->log_id, s->chan,
-	    spec.forced_command ? "forced command" : command ? "exec" : "shell", c->user.name,
+	    spec.forced_command ? "forced command" : spec.internal ? spec.internal :
+	    command ? "exec" : "shell", c->user.name,
 	    (int)s->child.pid, s->pty ? " with pty" : "");
 	s->out_src = (struct dssh_evsource){ .fd = s->child.stdout_fd, .cb = sess_out_cb };
 	if (!s->pty) {
@@ -552,8 +578,8 @@ host_session_request(void *host, uint32_t chan, const struct dssh_session_req *r
 		return s->spawned && s->pty ?
 		    dssh_session_resize(&s->child, req->cols, req->rows, req->xpixel, req->ypixel) : 0;
 	case DSSH_REQ_SIGNAL:
-		return s->spawned && !s->exited ? dssh_session_signal(&s->child, req->name) :
-		    DSSH_ERR_NOT_FOUND;
+		return s->spawned && !s->exited ?
+		    dssh_spawner_signal(s->conn->srv->spawner, s->id, req->name) : DSSH_ERR_NOT_FOUND;
 	}
 	return DSSH_ERR_UNSUPPORTED;
 }
@@ -822,33 +848,76 @@ pam_cb(struct dssh_evsource *src, uint32_t ev)
 	}
 }
 
+static struct sess *
+sess_by_id(struct dsshd *srv, uint64_t id)
+{
+	for (struct conn *c = srv->conns; c != NULL; c = c->next)
+		for (size_t i = 0; i < DSSH_ARRAY_SIZE(c->sess); i++)
+			if (c->sess[i] != NULL && c->sess[i]->spawned && c->sess[i]->id == id)
+				return c->sess[i];
+	return NULL;
+}
+
+/* A session process exited (the spawner's word, or our own waitpid). */
+static void
+sess_exited(void *arg, uint64_t id, int wait_status)
+{
+	struct sess *s = sess_by_id(arg, id);
+	struct conn *c;
+
+	if (s == NULL || s->exited)
+		return;    /* its channel is gone already */
+	c = s->conn;
+	s->exited = true;
+	s->wait_status = wait_status;
+	sess_maybe_finish(s);
+	conn_after_io(c);
+}
+
+static void spawner_cb(struct dssh_evsource *src, uint32_t ev);
+
+/*
+ * The spawner died: its sessions are ours now (we are their subreaper) and
+ * go on; a new spawner serves new ones. Without one dsshd cannot serve.
+ */
+static bool
+spawner_restart(struct dsshd *srv)
+{
+	int r;
+
+	dssh_evloop_del(srv->loop, &srv->spawner_src);
+	dssh_error("spawner died; starting a new one");
+	if ((r = dssh_spawner_restart(srv->spawner)) != 0) {
+		dssh_error("cannot restart the spawner (%s); terminating", dssh_err_str(r));
+		srv->stop = 1;
+		return false;
+	}
+	srv->spawner_src = (struct dssh_evsource){
+		.fd = dssh_spawner_fd(srv->spawner), .cb = spawner_cb,
+	};
+	if (dssh_evloop_set(srv->loop, &srv->spawner_src, EPOLLIN) != 0) {
+		dssh_error("cannot watch the new spawner; terminating");
+		srv->stop = 1;
+		return false;
+	}
+	return true;
+}
+
+/* Exits reported by the spawner or reaped by us; a dead spawner replaced. */
 static void
 reap_children(struct dsshd *srv)
 {
-	for (struct conn *c = srv->conns, *next; c != NULL; c = next) {
-		next = c->next;
-		bool touched = false;
+	if (dssh_spawner_poll(srv->spawner, sess_exited, srv) == DSSH_ERR_CONN_CLOSED)
+		(void)spawner_restart(srv);
+}
 
-		for (size_t i = 0; i < DSSH_ARRAY_SIZE(c->sess); i++) {
-			struct sess *s = c->sess[i];
+static void
+spawner_cb(struct dssh_evsource *src, uint32_t ev)
+{
+	struct dsshd *srv = (struct dsshd *)((char *)src - offsetof(struct dsshd, spawner_src));
 
-			if (s == NULL || !s->spawned || s->exited)
-				continue;
-			if (dssh_session_reap(&s->child, &s->wait_status) == 0) {
-				s->exited = true;
-				touched = true;
-				sess_maybe_finish(s);
-			}
-		}
-		if (touched)
-			conn_after_io(c);
-	}
-	for (unsigned i = 0; i < srv->norphans;) {
-		if (waitpid(srv->orphans[i], NULL, WNOHANG) != 0)
-			srv->orphans[i] = srv->orphans[--srv->norphans];
-		else
-			i++;
-	}
+	(void)ev;
+	reap_children(srv);
 }
 
 static void
@@ -929,6 +998,22 @@ setup_listeners(struct dsshd *srv)
 	return 0;
 }
 
+/* After daemon(): the spawner must be our child (dsshd's main runs it). */
+static int
+setup_spawner(struct dsshd *srv)
+{
+	int r;
+
+	if ((r = dssh_spawner_start(NULL, &srv->spawner)) != 0) {
+		dssh_error("cannot start the spawner: %s", dssh_err_str(r));
+		return r;
+	}
+	srv->spawner_src = (struct dssh_evsource){
+		.fd = dssh_spawner_fd(srv->spawner), .cb = spawner_cb,
+	};
+	return dssh_evloop_set(srv->loop, &srv->spawner_src, EPOLLIN);
+}
+
 int
 dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshconf,
     const struct dssh_stream_source *source)
@@ -942,6 +1027,7 @@ dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshc
 	srv->sshconf = sshconf;
 	if ((r = dssh_evloop_new(&srv->loop)) != 0 ||
 	    (r = setup_signals(srv)) != 0 ||
+	    (r = setup_spawner(srv)) != 0 ||
 	    (r = setup_listeners(srv)) != 0)
 		goto out;
 	srv->source.fd = -1;
@@ -962,8 +1048,14 @@ dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshc
 	}
 	r = dssh_evloop_run(srv->loop, &srv->stop, tick, srv);
 out:
+	/* Sessions still running get HUP, through the spawner, which then
+	 * exits at EOF. */
 	while (srv->conns != NULL)
 		conn_free(srv->conns);
+	if (srv->spawner != NULL) {
+		dssh_evloop_del(srv->loop, &srv->spawner_src);
+		dssh_spawner_free(srv->spawner);
+	}
 	for (unsigned i = 0; i < srv->nlisteners; i++)
 		close(srv->listeners[i].src.fd);
 	if (srv->source.fd >= 0)

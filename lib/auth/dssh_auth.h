@@ -170,14 +170,6 @@ unsigned dssh_pam_worker_collect(struct dssh_pam_worker *w,
     struct dssh_pam_result *out, unsigned max);
 /* Stops the threads (waits for PAM calls in progress) and frees. */
 void dssh_pam_worker_free(struct dssh_pam_worker *w);
-/*
- * Bracket a fork() whose child will call PAM, NSS or dlopen (the session's
- * PAM middle process): waits until no worker thread is inside such calls
- * and keeps them out until fork_end, so the child inherits no lock held by
- * another thread.
- */
-void dssh_pam_worker_fork_begin(struct dssh_pam_worker *w);
-void dssh_pam_worker_fork_end(struct dssh_pam_worker *w);
 
 /*
  * Synchronous, for the session child: pam_start, PAM_RHOST, PAM_TTY (tty or

@@ -53,9 +53,6 @@ struct dssh_pam_worker {
 	uint64_t fail_delay_ns;
 	pthread_t threads[PAM_WORKER_THREADS];
 	unsigned nthreads;
-	/* Held for reading while a worker is inside PAM/NSS/the loader: a fork
-	 * taken with it held for writing sees no lock owned by a worker. */
-	pthread_rwlock_t fork_gate;
 };
 
 struct conv_ctx {
@@ -305,7 +302,6 @@ worker_main(void *arg)
 				w->qtail = &w->qhead;
 			w->qlen--;
 			pthread_mutex_unlock(&w->lock);
-			pthread_rwlock_rdlock(&w->fork_gate);
 			d = calloc(1, sizeof(*d));
 			if (d != NULL)
 				delay = DSSH_MAX(delay, run_job(w, job, &d->res));
@@ -315,7 +311,6 @@ worker_main(void *arg)
 			if (d != NULL && !d->res.ok && job->kind == DSSH_PAM_PASSWORD)
 				d->release_ns = start + delay;
 			job_free(job);
-			pthread_rwlock_unlock(&w->fork_gate);
 			pthread_mutex_lock(&w->lock);
 			if (d != NULL) {
 				d->next = w->delayed;
@@ -362,13 +357,6 @@ dssh_pam_worker_new(const char *service, struct dssh_pam_worker **wp)
 		free(w);
 		return DSSH_ERR_SYSTEM;
 	}
-	pthread_rwlockattr_t ra;
-
-	pthread_rwlockattr_init(&ra);
-	/* A waiting fork must not starve behind a stream of PAM jobs. */
-	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&w->fork_gate, &ra);
-	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -488,7 +476,6 @@ dssh_pam_worker_free(struct dssh_pam_worker *w)
 		n = d->next;
 		free(d);
 	}
-	pthread_rwlock_destroy(&w->fork_gate);
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
 	if (w->efd >= 0)
@@ -584,18 +571,4 @@ dssh_pam_env_free(char **env)
 	for (char **e = env; *e != NULL; e++)
 		dssh_free_secret_str(*e);
 	free(env);
-}
-
-void
-dssh_pam_worker_fork_begin(struct dssh_pam_worker *w)
-{
-	if (w != NULL)
-		pthread_rwlock_wrlock(&w->fork_gate);
-}
-
-void
-dssh_pam_worker_fork_end(struct dssh_pam_worker *w)
-{
-	if (w != NULL)
-		pthread_rwlock_unlock(&w->fork_gate);
 }

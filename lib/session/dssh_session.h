@@ -14,7 +14,9 @@
  *
  * dssh_session_spawn() forks; with use_pam the forked process calls PAM
  * (not async-signal-safe), so call it from a process where fork+PAM is
- * sane (a single-threaded control process, as sshd's monitor).
+ * sane (a single-threaded control process, as sshd's monitor). dsshd,
+ * which has threads, has its sessions made by the spawner process
+ * (dssh_spawner.h), which calls this.
  */
 
 #include <stdbool.h>
@@ -22,6 +24,17 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <termios.h>
+
+struct dssh_session_spec;
+
+/*
+ * A program that runs in the forked session child itself, after the
+ * privilege drop (and chroot), instead of exec'ing the user's shell (as
+ * sshd's "internal-sftp"). Its fds 0-2 are the session's (in_fd, out_fd,
+ * err_fd); the return value is the session's exit code (negative: 1).
+ */
+typedef int (*dssh_session_internal_fn)(int in_fd, int out_fd, int err_fd,
+    const struct dssh_session_spec *spec);
 
 struct dssh_session_user {
 	const char *name;
@@ -63,6 +76,22 @@ struct dssh_session_spec {
 
 	bool use_pam;
 	const char *pam_service;    /* e.g. "sshd"; required with use_pam */
+
+	/*
+	 * ChrootDirectory, already expanded, or NULL. Every component of the
+	 * path must be owned by root and not writable by group or others (else
+	 * the spawn is refused with a logged error, as sshd does); the child
+	 * chroots there and chdirs to "/" before dropping privileges, then to
+	 * the user's home inside it when that exists.
+	 */
+	const char *chroot_directory;
+	/*
+	 * NULL, or the name of a program that runs in-process in the child
+	 * instead of the shell (e.g. "internal-sftp"). Only the spawner knows
+	 * such programs (dssh_spawner_main's table); dssh_session_spawn refuses
+	 * it with DSSH_ERR_NOT_FOUND.
+	 */
+	const char *internal;
 };
 
 #define DSSH_SESSION_TTY_NAME_MAX 64
@@ -92,6 +121,13 @@ struct dssh_session_child {
  * reports it on its stderr and exits DSSH_SESSION_EXIT_SETUP.
  */
 int dssh_session_spawn(const struct dssh_session_spec *spec, struct dssh_session_child *out);
+
+/*
+ * The ChrootDirectory check: path absolute, and every component, from "/"
+ * to path itself, a directory owned by root and not group or other
+ * writable. 0, or DSSH_ERR_PERMISSION with the reason in why.
+ */
+int dssh_session_check_chroot(const char *path, char *why, size_t why_len);
 
 /* TIOCSWINSZ on the pty (values above 65535 clamp). No pty: DSSH_ERR_INVALID_ARGUMENT. */
 int dssh_session_resize(struct dssh_session_child *c, uint32_t cols, uint32_t rows,

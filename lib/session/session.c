@@ -379,22 +379,91 @@ child_drop_privileges(const struct session_exec *x)
 		child_fail("was able to regain root after dropping privileges", EPERM);
 }
 
+int
+dssh_session_check_chroot(const char *path, char *why, size_t why_len)
+{
+	char comp[PATH_MAX];
+	struct stat st;
+	size_t len, end;
+	const char *slash;
+
+	if (why_len > 0)
+		why[0] = '\0';
+	if (path == NULL || path[0] != '/') {
+		snprintf(why, why_len, "chroot path does not begin at root");
+		return DSSH_ERR_PERMISSION;
+	}
+	if ((len = strlen(path)) >= sizeof(comp)) {
+		snprintf(why, why_len, "chroot path too long");
+		return DSSH_ERR_PERMISSION;
+	}
+	/* "/", then each longer prefix ending before a '/', then path itself. */
+	for (end = 1;; end = (size_t)(slash - path)) {
+		memcpy(comp, path, end);
+		comp[end] = '\0';
+		if (stat(comp, &st) != 0) {
+			snprintf(why, why_len, "stat(\"%s\"): %s", comp, errstr(errno));
+			return DSSH_ERR_PERMISSION;
+		}
+		if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+			snprintf(why, why_len, "bad ownership or modes for chroot directory %s\"%s\"",
+			    end < len ? "component " : "", comp);
+			return DSSH_ERR_PERMISSION;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			snprintf(why, why_len, "chroot path \"%s\" is not a directory", comp);
+			return DSSH_ERR_PERMISSION;
+		}
+		if (end >= len)
+			return 0;
+		slash = strchr(path + end + 1, '/');
+		if (slash == NULL)
+			slash = path + len;
+	}
+}
+
+/* As root, before the privilege drop: checked again right before chroot. */
+static void
+child_chroot(const char *dir)
+{
+	char why[PATH_MAX + 100];
+
+	if (dssh_session_check_chroot(dir, why, sizeof(why)) != 0) {
+		session_child_say("dssh: ", why, (const char *)NULL);
+		_exit(DSSH_SESSION_EXIT_SETUP);
+	}
+	if (chdir(dir) != 0)
+		child_fail("chdir to the chroot directory", errno);
+	if (chroot(".") != 0)
+		child_fail("chroot", errno);
+	if (chdir("/") != 0)
+		child_fail("chdir / in the chroot", errno);
+}
+
 _Noreturn void
 session_exec_shell(struct session_exec *x)
 {
 	const char *home = x->spec->user.home != NULL ? x->spec->user.home : "/";
+	int code;
 
 	session_close_from(3);
 	if (setsid() < 0)
 		child_fail("setsid", errno);
 	if (x->pty && ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0)
 		child_fail("cannot make the pty the controlling terminal", errno);
+	if (x->spec->chroot_directory != NULL)
+		child_chroot(x->spec->chroot_directory);
 	child_drop_privileges(x);
 	if (chdir(home) != 0) {
 		session_child_say("Could not chdir to home directory ", home, ": ",
 		    errstr(errno), (const char *)NULL);
 		if (chdir("/") != 0)
 			child_fail("chdir /", errno);
+	}
+	if (x->internal != NULL) {
+		code = x->internal(STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, x->spec);
+		fflush(NULL);
+		_exit(code < 0 ? 1 : code & 0xff);
 	}
 	execve(x->shell, x->argv, x->env.v);
 	session_child_say("dssh: exec ", x->shell, ": ", errstr(errno), (const char *)NULL);
@@ -550,6 +619,18 @@ child_init(struct dssh_session_child *c)
 int
 dssh_session_spawn(const struct dssh_session_spec *spec, struct dssh_session_child *out)
 {
+	if (out != NULL)
+		child_init(out);
+	if (spec != NULL && spec->internal != NULL)
+		return DSSH_ERR_NOT_FOUND;
+	return session_spawn(spec, NULL, out);
+}
+
+int
+session_spawn(const struct dssh_session_spec *spec, dssh_session_internal_fn internal,
+    struct dssh_session_child *out)
+{
+	char why[PATH_MAX + 100];
 	struct session_exec x;
 	struct dssh_session_child c;
 	struct session_sync sync;
@@ -568,6 +649,13 @@ dssh_session_spawn(const struct dssh_session_spec *spec, struct dssh_session_chi
 		return DSSH_ERR_INVALID_ARGUMENT;
 	if (spec->modes == NULL && spec->modes_len != 0)
 		return DSSH_ERR_INVALID_ARGUMENT;
+	if ((spec->internal != NULL) != (internal != NULL))
+		return DSSH_ERR_INVALID_ARGUMENT;
+	if (spec->chroot_directory != NULL &&
+	    dssh_session_check_chroot(spec->chroot_directory, why, sizeof(why)) != 0) {
+		dssh_error("session: refusing ChrootDirectory for %s: %s", spec->user.name, why);
+		return DSSH_ERR_PERMISSION;
+	}
 	child_init(&c);
 
 	if (spec->want_pty) {
@@ -579,6 +667,7 @@ dssh_session_spawn(const struct dssh_session_spec *spec, struct dssh_session_chi
 	if ((r = prepare_exec(spec, &x, spec->want_pty, c.tty_name)) != 0)
 		goto out;
 	have_exec = true;
+	x.internal = internal;
 	if (spec->use_pam && pipe2(sp, O_CLOEXEC) != 0) {
 		r = DSSH_ERR_SYSTEM;
 		goto out;

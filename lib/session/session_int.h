@@ -34,6 +34,7 @@ struct session_exec {
 	bool drop_root;     /* we run as root and become the user */
 	bool pty;
 	const char *tty_name;
+	dssh_session_internal_fn internal;   /* runs instead of exec when set */
 };
 
 /* The variables set last (cannot be overridden by client or PAM env). */
@@ -45,6 +46,13 @@ int session_env_add_ssh_vars(struct session_exec *x);
  * DSSH_SESSION_EXIT_SETUP.
  */
 _Noreturn void session_exec_shell(struct session_exec *x);
+
+/*
+ * dssh_session_spawn, with the function that spec->internal names (NULL
+ * when spec->internal is NULL). For the spawner.
+ */
+int session_spawn(const struct dssh_session_spec *spec, dssh_session_internal_fn internal,
+    struct dssh_session_child *out);
 
 /* Write the NULL-terminated list of strings to fd 2 as one line. */
 void session_child_say(const char *s, ...) __attribute__((sentinel));

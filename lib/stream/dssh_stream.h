@@ -59,10 +59,6 @@ struct dssh_stream {
 struct dssh_stream_source {
 	int fd;
 	void (*dispatch)(void *ctx, void (*on_open)(void *arg, struct dssh_stream *s), void *arg);
-	/* Around a fork() in the process that owns the source: on parks the
-	 * backend's threads where they hold no lock, off lets them go (NULL: no
-	 * threads to park). */
-	void (*quiesce)(void *ctx, bool on);
 	void *ctx;
 };
 

@@ -20,6 +20,8 @@ enum dssh_log_level {
 void dssh_log_init(const char *progname, enum dssh_log_level level, bool to_stderr);
 void dssh_log_set_level(enum dssh_log_level level);
 enum dssh_log_level dssh_log_get_level(void);
+/* Whether messages go to stderr (else syslog), as dssh_log_init set it. */
+bool dssh_log_to_stderr(void);
 int dssh_log_level_from_name(const char *name);  /* -1 when unknown */
 const char *dssh_log_level_name(enum dssh_log_level level);
 

@@ -40,6 +40,12 @@ dssh_log_get_level(void)
 	return log_level;
 }
 
+bool
+dssh_log_to_stderr(void)
+{
+	return log_stderr;
+}
+
 int
 dssh_log_level_from_name(const char *name)
 {

@@ -150,14 +150,12 @@ def t_control(args, env, res):
 
 def t_concurrent(args, env, res):
     barrier = "/tmp/dssh-dp-barrier-%d" % os.getpid()
-    # UsePAM no: under ASan (GCC 12's libasan takes no allocator locks
-    # around fork) a PAM middle process forked while another thread frees
-    # memory can inherit a held quarantine lock and spin forever; 200 session
-    # starts at once make that likely. glibc's malloc is fork-safe, and data
-    # cores are parked around fork (dssh_dpdk_hub_quiesce). PAM sessions over
-    # the data plane are covered by the other tests here.
+    # UsePAM yes: 200 PAM middle processes at once, forked by dsshd's
+    # single-threaded spawner while the data cores and PAM workers run (a
+    # fork from dsshd's threads used to be able to hang such a child under
+    # ASan, whose runtime takes no allocator locks around fork).
     h.Server.dataplane = "af_packet"
-    with h.Server(args.server, "dsshd", name="dp-conc", override={"UsePAM": "no"}) as srv:
+    with h.Server(args.server, "dsshd", name="dp-conc") as srv:
         datas = [os.urandom(65536) for _ in range(CONCURRENT)]
         out = [None] * CONCURRENT
         peak = [0]

@@ -354,6 +354,48 @@ def case_kill_worker(c, server_pid):
         os.unlink(c.remote("killed"))
 
 
+def make_chroot(user, bad=False):
+    """A root-owned 0755 tree with /upload (the user's) and /marker; bad:
+    the chroot itself group-writable, which the server must refuse."""
+    # Every component root-owned and not writable by others: not under /var/tmp.
+    root = tempfile.mkdtemp(prefix="dssh-chroot-", dir="/var/lib")
+    os.chmod(root, 0o775 if bad else 0o755)
+    os.makedirs(os.path.join(root, "upload"))
+    os.chown(os.path.join(root, "upload"), user.pw_uid, user.pw_gid)
+    with open(os.path.join(root, "marker"), "w") as f:
+        f.write("inside the chroot\n")
+    return root
+
+
+def case_chroot(c, root):
+    """ChrootDirectory + ForceCommand internal-sftp -d /upload: the user sees
+    the chroot as /, starts in /upload, cannot reach anything outside, and an
+    exec request runs the forced sftp server, never a shell."""
+    f = os.path.join(c.tmp, "chroot-put")
+    random_file(f, 200001)
+    r = c.sftp("pwd\nput %s x\nls -l /\nget /marker %s.marker\n-get /etc/passwd %s.passwd\n"
+               "-get ../../../../etc/passwd %s.passwd2\n-put %s /escape\n" % (f, f, f, f, f))
+    out = r.stdout.decode(errors="replace")
+    h.check("Remote working directory: /upload" in out, "starts in /upload: %r" % out[-600:])
+    h.check_eq(sha(os.path.join(root, "upload", "x")), sha(f), "put lands in the chroot's /upload")
+    h.check("marker" in out and "upload" in out, "ls / lists the chroot: %r" % out[-600:])
+    with open(f + ".marker") as m:
+        h.check_eq(m.read(), "inside the chroot\n", "/marker is the chroot's")
+    h.check(not os.path.exists(f + ".passwd") and not os.path.exists(f + ".passwd2"),
+            "no /etc/passwd from inside the chroot")
+    h.check(not os.path.exists(os.path.join(root, "escape")), "/ of the chroot not writable")
+    r = h.ssh_run(c.srv, c.env, "cat /etc/passwd; echo shell-ran")
+    h.check(b"root:" not in r.stdout and b"shell-ran" not in r.stdout,
+            "exec under ForceCommand internal-sftp runs no shell: %s" % h.describe(r))
+
+
+def case_chroot_refused(c):
+    """A group-writable chroot: the session is refused, the server goes on."""
+    r = c.sftp("pwd\n", check=False)
+    h.check(r.returncode != 0, "sftp into a group-writable chroot fails")
+    h.check(c.srv.alive(), "the server is still running")
+
+
 def body(args, env):
     res = h.Results()
     override = {}
@@ -379,6 +421,36 @@ def body(args, env):
         finally:
             c.cleanup()
         res.finish(srv)
+    if args.sftp != "internal" or Server_dataplane():
+        return
+    user = pwd.getpwnam(h.TEST_USER)
+    for bad in (False, True):
+        root = make_chroot(user, bad)
+        res = h.Results()
+        try:
+            with h.Server(args.server, args.kind, name="sftp-chroot",
+                          override={"Subsystem": "sftp internal-sftp"},
+                          extra=["ChrootDirectory %s" % root,
+                                 "ForceCommand internal-sftp -d /upload"]) as srv, \
+                    tempfile.TemporaryDirectory() as tmp:
+                os.chmod(tmp, 0o755)
+                c = Ctx(srv, env, tmp)
+                res.server = srv
+                try:
+                    if bad:
+                        res.run("chroot-group-writable-refused", case_chroot_refused, c)
+                    else:
+                        res.run("chroot-forcecommand", case_chroot, c, root)
+                finally:
+                    c.cleanup()
+                res.finish(srv)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def Server_dataplane():
+    """The chroot cases run once, on kernel sockets (the data plane adds nothing there)."""
+    return h.Server.dataplane is not None
 
 
 def add_args(p):

@@ -919,8 +919,6 @@ dp_core_loop(void *arg)
 	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
 		uint16_t n;
 
-		if (c->has_streams)
-			dp_streams_park(&c->streams);
 		n = rte_eth_rx_burst(c->port, c->queue, pkts, DP_BURST);
 
 		c->now_us = dp_now_us(dp);

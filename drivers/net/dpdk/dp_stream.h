@@ -54,8 +54,6 @@ void dp_streams_accept(struct dp_streams *ds, struct dssh_tcp_conn *conn, uint64
 /* TCP events of a connection whose udata is a stream. */
 void dp_streams_tcp_event(struct dp_streams *ds, struct dssh_tcp_conn *conn, uint32_t events,
     uint64_t now_us);
-/* Waits at a safe point while the control thread forks (see stream.c). */
-void dp_streams_park(struct dp_streams *ds);
 /* Requests from the control thread are waiting. */
 bool dp_streams_pending(const struct dp_streams *ds);
 /* Requests from the control thread (new output, closes). */
@@ -65,8 +63,7 @@ void dp_streams_flush(struct dp_streams *ds, uint64_t now_us);
 bool dp_streams_dirty(const struct dp_streams *ds);
 /*
  * Blocking for interrupts: the core's bell, an eventfd that is readable
- * when the control thread queued work for it (or wants it parked) while it
- * slept. dp_streams_sleep(ds, true) before blocking: false when there is
+ * when the control thread queued work for it while it slept. dp_streams_sleep(ds, true) before blocking: false when there is
  * work already (do not block); dp_streams_sleep(ds, false) after waking.
  */
 int dp_streams_bell_fd(const struct dp_streams *ds);

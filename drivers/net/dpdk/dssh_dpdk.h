@@ -134,9 +134,6 @@ bool dssh_dpdk_hub_packet_layer(const struct dssh_dpdk_hub *hub);
 int dssh_dpdk_hub_fd(const struct dssh_dpdk_hub *hub);
 unsigned dssh_dpdk_hub_poll(struct dssh_dpdk_hub *hub, struct dssh_dpdk_stream_event *ev,
     unsigned n);
-/* Around fork(): on parks every data core at a point where it holds no
- * lock (waits up to 100 ms), off lets them go on. */
-void dssh_dpdk_hub_quiesce(struct dssh_dpdk_hub *hub, bool on);
 /* Streams open now (diagnostics, tests). */
 unsigned dssh_dpdk_hub_streams(const struct dssh_dpdk_hub *hub);
 

@@ -141,17 +141,10 @@ hub_dispatch(void *ctx, void (*on_open)(void *arg, struct dssh_stream *s), void 
 	} while (n == DSSH_ARRAY_SIZE(evs));
 }
 
-static void
-hub_quiesce(void *ctx, bool on)
-{
-	dssh_dpdk_hub_quiesce(ctx, on);
-}
-
 void
 dssh_dpdk_hub_stream_source(struct dssh_dpdk_hub *hub, struct dssh_stream_source *src)
 {
 	src->fd = dssh_dpdk_hub_fd(hub);
 	src->dispatch = hub_dispatch;
-	src->quiesce = hub_quiesce;
 	src->ctx = hub;
 }

@@ -17,11 +17,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <sched.h>
-
-#include <rte_cycles.h>
 #include <rte_mbuf.h>
-#include <rte_pause.h>
 #include <rte_ring.h>
 
 #include "dp_stream.h"
@@ -73,8 +69,6 @@ struct dssh_dpdk_hub {
 	uint32_t nstreams;          /* atomic */
 	unsigned ncores;
 	char rec_engine[32];        /* packet layer on the data cores with this engine */
-	uint32_t quiesce;           /* atomic: the control thread is about to fork */
-	uint32_t parked;            /* atomic: data cores waiting for quiesce to end */
 	struct rte_ring *to_ctl;    /* multi-producer (data cores), single consumer */
 	struct rte_ring *to_core[HUB_MAX_CORES];   /* single producer, single consumer */
 	/*
@@ -265,7 +259,7 @@ ring_bell(struct dssh_dpdk_hub *hub, unsigned i)
 	uint64_t one = 1;
 
 	/* seq_cst: pairs with dp_streams_sleep's store of asleep and its
-	 * re-check of the ring and quiesce (neither side misses the other). */
+	 * re-check of the ring (neither side misses the other). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&hub->bell[i].asleep, __ATOMIC_SEQ_CST) &&
 	    write(hub->bell[i].fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
@@ -316,52 +310,6 @@ dssh_dpdk_hub_poll(struct dssh_dpdk_hub *hub, struct dssh_dpdk_stream_event *ev,
 		stream_unref(s);
 	}
 	return k;
-}
-
-/*
- * Forking while another thread holds a lock leaves the child a lock nobody
- * will release (ASan's allocator deadlocked the PAM middle process so).
- * Data cores allocate when connections open and close, so the control
- * thread parks them, each at the top of its poll loop, around fork().
- * The cost is a pause of the data path for the length of one fork, once per
- * session start. A spawner process made before any thread starts would
- * avoid it.
- */
-void
-dssh_dpdk_hub_quiesce(struct dssh_dpdk_hub *hub, bool on)
-{
-	uint64_t deadline;
-
-	if (!on) {
-		__atomic_store_n(&hub->quiesce, 0, __ATOMIC_SEQ_CST);
-		return;
-	}
-	if (!__atomic_load_n(&hub->ready, __ATOMIC_ACQUIRE))
-		return;
-	__atomic_store_n(&hub->quiesce, 1, __ATOMIC_SEQ_CST);
-	for (unsigned i = 0; i < hub->ncores; i++)
-		ring_bell(hub, i);
-	deadline = rte_get_timer_cycles() + rte_get_timer_hz() / 10;
-	while (__atomic_load_n(&hub->parked, __ATOMIC_SEQ_CST) < hub->ncores) {
-		if (rte_get_timer_cycles() > deadline) {
-			dssh_error("stream hub: data cores did not park for a fork within 100 ms");
-			return;
-		}
-		sched_yield();
-	}
-}
-
-void
-dp_streams_park(struct dp_streams *ds)
-{
-	struct dssh_dpdk_hub *hub = ds->hub;
-
-	if (!__atomic_load_n(&hub->quiesce, __ATOMIC_SEQ_CST))
-		return;
-	__atomic_fetch_add(&hub->parked, 1, __ATOMIC_SEQ_CST);
-	while (__atomic_load_n(&hub->quiesce, __ATOMIC_SEQ_CST))
-		rte_pause();
-	__atomic_fetch_sub(&hub->parked, 1, __ATOMIC_SEQ_CST);
 }
 
 /* ---- control thread's side of a stream ---- */
@@ -804,8 +752,7 @@ dp_streams_sleep(struct dp_streams *ds, bool on)
 	}
 	__atomic_store_n(&hub->bell[ds->core].asleep, 1, __ATOMIC_SEQ_CST);
 	/* Work queued before asleep was seen: do not block. */
-	if (dp_streams_pending(ds) || dp_streams_dirty(ds) ||
-	    __atomic_load_n(&hub->quiesce, __ATOMIC_SEQ_CST)) {
+	if (dp_streams_pending(ds) || dp_streams_dirty(ds)) {
 		__atomic_store_n(&hub->bell[ds->core].asleep, 0, __ATOMIC_SEQ_CST);
 		return false;
 	}
