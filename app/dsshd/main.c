@@ -59,6 +59,32 @@ static const struct dssh_spawner_internal internal_programs[] = {
 	{ NULL, NULL },
 };
 
+struct engine_factory {
+	const char *name;
+	struct dssh_crypto_engine_conf conf;
+};
+
+static struct dssh_crypto_engine *
+make_engine(void *arg, unsigned loop)
+{
+	struct engine_factory *f = arg;
+	struct dssh_crypto_engine *e = NULL;
+	int r;
+
+	if ((r = dssh_crypto_engine_create(f->name, &f->conf, &e)) != 0) {
+		dssh_error("CryptoEngine %s for loop thread %u: %s", f->name, loop, dssh_err_str(r));
+		return NULL;
+	}
+	return e;
+}
+
+static void
+free_engine(void *arg, struct dssh_crypto_engine *e)
+{
+	(void)arg;
+	dssh_crypto_engine_free(e);
+}
+
 static void
 usage(void)
 {
@@ -611,6 +637,15 @@ main(int argc, char **argv)
 		.version_comment = "dssh_" DSSH_VERSION,
 		.engine = engine,
 	};
+	/* More loop threads, each with an engine instance of its own; a
+	 * cryptodev engine has one queue pair for the control side: one loop. */
+	struct engine_factory ef = { .name = engine_name, .conf = econf };
+	struct dsshd_engines engines = {
+		.make = strcmp(cfg.crypto_engine, "cryptodev") == 0 ? NULL : make_engine,
+		.free = free_engine,
+		.arg = &ef,
+	};
+
 	if (!late_engine)
 		dssh_info("dsshd %s: crypto engine %s, kernel sockets", DSSH_VERSION,
 		    dssh_crypto_engine_name(engine));
@@ -638,7 +673,7 @@ main(int argc, char **argv)
 		struct dssh_stream_source source;
 
 		dssh_dpdk_hub_stream_source(dp.hub, &source);
-		r = dsshd_server_run(&cfg, &sshconf, &source);
+		r = dsshd_server_run(&cfg, &sshconf, &source, &engines);
 		if (late_engine) {
 			/* its DPDK memory goes with the data plane's EAL */
 			dssh_crypto_engine_free(engine);
@@ -650,7 +685,7 @@ main(int argc, char **argv)
 		dssh_fatal("DataPlane dpdk: this dsshd was built without DPDK");
 #endif
 	} else {
-		r = dsshd_server_run(&cfg, &sshconf, NULL);
+		r = dsshd_server_run(&cfg, &sshconf, NULL, &engines);
 	}
 	free_hostkeys(&hk);
 	free(ciphers);

@@ -7,11 +7,13 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,10 +84,51 @@ struct listener {
 	struct dssh_evsource src;
 };
 
+/* What a loop's inbox holds: a connection handed over, or a session's exit. */
+struct inbox_item {
+	bool is_exit;
+	int fd;                         /* a connection */
+	struct dssh_stream_info info;
+	uint64_t sess_id;               /* an exit */
+	int wait_status;
+};
+
+struct dsshd;
+
+/* What the loop threads share: configuration, the spawner, stop. */
+struct dsshd_shared {
+	const struct dssh_config *cfg;
+	struct dsshd **loops;
+	unsigned nloops;
+	volatile int stop;
+	/* One spawner for every loop: a request and its reply, a signal, or
+	 * reading its notices, each under the lock. Only loop 0 polls it. */
+	pthread_mutex_t spawner_lock;
+	struct dssh_spawner *spawner;
+	int spawner_fd;                 /* as loop 0 watches it */
+};
+
+/*
+ * One loop thread: its own epoll loop, connections, engine instance, PAM
+ * worker and buffers; nothing of a connection is touched by another
+ * thread. Loop 0 (the main thread) also owns the listening sockets, the
+ * data plane's streams, signals and the spawner's notices, and hands new
+ * kernel connections to the loop with the fewest.
+ */
 struct dsshd {
+	struct dsshd_shared *sh;
+	unsigned index;
+	pthread_t thread;
 	const struct dssh_config *cfg;
 	const struct dssh_ssh_conf *sshconf;
+	struct dssh_ssh_conf own_conf;  /* loops > 0: the shared one with this loop's engine */
 	struct dssh_evloop *loop;
+	uint32_t nconns;                /* atomic: for the hand-over's choice */
+	int inbox_fd;                   /* eventfd: the inbox has items, or stop */
+	struct dssh_evsource inbox_src;
+	pthread_mutex_t inbox_lock;
+	struct inbox_item *inbox;
+	size_t inbox_n, inbox_cap;
 	struct dssh_pam_worker *pam;
 	struct dssh_evsource pam_src;
 	struct dssh_evsource sig_src;
@@ -95,15 +138,14 @@ struct dsshd {
 	struct dssh_evsource source_ev;
 	struct conn *conns;
 	uint64_t next_id;
-	struct dssh_spawner *spawner;   /* makes the session processes */
-	struct dssh_evsource spawner_src;
+	struct dssh_evsource spawner_src;   /* loop 0 */
 	uint64_t next_sess_id;
-	volatile int stop;
 	uint8_t rbuf[READ_CHUNK];       /* child output */
 	uint8_t sbuf[READ_CHUNK];       /* what kernel sockets received */
 };
 
 static void conn_after_io(struct conn *c);
+static int spawner_signal(struct dsshd_shared *sh, uint64_t id, const char *sig);
 
 /* ---- sessions ---------------------------------------------------------- */
 
@@ -124,7 +166,7 @@ sess_free(struct sess *s)
 		dssh_evloop_del(srv->loop, &s->in_src);
 		/* The peer went away: hang up on the child (the spawner reaps it). */
 		if (!s->exited)
-			(void)dssh_spawner_signal(srv->spawner, s->id, "HUP");
+			(void)spawner_signal(srv->sh, s->id, "HUP");
 		dssh_session_close(&s->child);
 	}
 	s->conn->sess[s->chan] = NULL;
@@ -287,7 +329,8 @@ sess_in_cb(struct dssh_evsource *src, uint32_t ev)
 	conn_after_io(s->conn);
 }
 
-static bool spawner_restart(struct dsshd *srv);
+static int spawner_spawn(struct dsshd_shared *sh, uint64_t id,
+    const struct dssh_session_spec *spec, struct dssh_session_child *out);
 
 /* "internal-sftp", alone or with arguments, runs in the session process. */
 static const char *
@@ -371,11 +414,9 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 		return DSSH_ERR_CONFIG;
 	}
 	spec.chroot_directory = chroot_dir;
-	s->id = ++c->srv->next_sess_id;
-	r = dssh_spawner_spawn(c->srv->spawner, s->id, &spec, &s->child);
-	/* The spawner died since we last looked: a new one, one more try. */
-	if (r == DSSH_ERR_CONN_CLOSED && spawner_restart(c->srv))
-		r = dssh_spawner_spawn(c->srv->spawner, s->id, &spec, &s->child);
+	/* The loop's index in the top bits: exits find their loop. */
+	s->id = (uint64_t)c->srv->index << 48 | ++c->srv->next_sess_id;
+	r = spawner_spawn(c->srv->sh, s->id, &spec, &s->child);
 	free(chroot_dir);
 	if (r != 0) {
 		dssh_error("%s: cannot start session for %s: %s", c->log_id, c->user.name,
@@ -579,7 +620,7 @@ host_session_request(void *host, uint32_t chan, const struct dssh_session_req *r
 		    dssh_session_resize(&s->child, req->cols, req->rows, req->xpixel, req->ypixel) : 0;
 	case DSSH_REQ_SIGNAL:
 		return s->spawned && !s->exited ?
-		    dssh_spawner_signal(s->conn->srv->spawner, s->id, req->name) : DSSH_ERR_NOT_FOUND;
+		    spawner_signal(s->conn->srv->sh, s->id, req->name) : DSSH_ERR_NOT_FOUND;
 	}
 	return DSSH_ERR_UNSUPPORTED;
 }
@@ -659,6 +700,7 @@ conn_free(struct conn *c)
 		}
 	}
 	dssh_stream_close(c->tr);
+	__atomic_fetch_sub(&srv->nconns, 1, __ATOMIC_RELAXED);
 	dssh_conn_free(c->ssh);
 	if (c->have_user)
 		dssh_auth_user_clear(&c->user);
@@ -770,10 +812,11 @@ conn_start(struct dsshd *srv, struct conn *c)
 	}
 	c->next = srv->conns;
 	srv->conns = c;
+	__atomic_fetch_add(&srv->nconns, 1, __ATOMIC_RELAXED);
 	c->tr->on_event = conn_event;
 	c->tr->owner = c;
-	dssh_verbose("Connection from %s port %d on %s port %d%s", c->peer_ip, c->peer_port,
-	    c->local_ip, c->local_port, in->via);
+	dssh_verbose("Connection from %s port %d on %s port %d%s (loop %u)", c->peer_ip,
+	    c->peer_port, c->local_ip, c->local_port, in->via, srv->index);
 	conn_after_io(c);
 	return true;
 }
@@ -794,16 +837,116 @@ stream_opened(void *arg, struct dssh_stream *tr)
 	dssh_stream_close(tr);
 }
 
+/* A kernel connection handed to this loop (accepted by loop 0). */
+static void
+sock_opened(struct dsshd *srv, int fd, const struct dssh_stream_info *info)
+{
+	struct dssh_stream *tr;
+
+	if (dssh_sock_stream_new(srv->loop, fd, info, srv->sbuf, sizeof(srv->sbuf), &tr) != 0) {
+		close(fd);
+		return;
+	}
+	stream_opened(srv, tr);
+}
+
+static void
+inbox_kick(struct dsshd *srv)
+{
+	uint64_t one = 1;
+
+	(void)!write(srv->inbox_fd, &one, sizeof(one));
+}
+
+/* Queue an item for another loop; false when it cannot be queued. */
+static bool
+inbox_post(struct dsshd *to, const struct inbox_item *it)
+{
+	bool ok = true;
+
+	pthread_mutex_lock(&to->inbox_lock);
+	if (to->inbox_n == to->inbox_cap) {
+		size_t cap = to->inbox_cap ? 2 * to->inbox_cap : 64;
+		struct inbox_item *n = realloc(to->inbox, cap * sizeof(*n));
+
+		if (n == NULL)
+			ok = false;
+		else {
+			to->inbox = n;
+			to->inbox_cap = cap;
+		}
+	}
+	if (ok)
+		to->inbox[to->inbox_n++] = *it;
+	pthread_mutex_unlock(&to->inbox_lock);
+	if (ok)
+		inbox_kick(to);
+	return ok;
+}
+
+/* The loop with the fewest connections (this one on a tie). */
+static struct dsshd *
+least_loaded(struct dsshd *srv)
+{
+	struct dsshd_shared *sh = srv->sh;
+	struct dsshd *best = srv;
+	uint32_t least = __atomic_load_n(&srv->nconns, __ATOMIC_RELAXED);
+
+	for (unsigned i = 0; i < sh->nloops; i++) {
+		uint32_t n = __atomic_load_n(&sh->loops[i]->nconns, __ATOMIC_RELAXED);
+
+		if (n < least) {
+			least = n;
+			best = sh->loops[i];
+		}
+	}
+	return best;
+}
+
 static void
 accept_cb(struct dssh_evsource *src, uint32_t ev)
 {
 	struct listener *l = (struct listener *)((char *)src - offsetof(struct listener, src));
 	struct dsshd *srv = l->srv;
-	struct dssh_stream *tr;
+	struct inbox_item it = { .is_exit = false };
 
 	(void)ev;
-	while (dssh_sock_stream_accept(srv->loop, src->fd, srv->sbuf, sizeof(srv->sbuf), &tr) == 0)
-		stream_opened(srv, tr);
+	while (dssh_sock_accept(src->fd, &it.fd, &it.info) == 0) {
+		struct dsshd *to = least_loaded(srv);
+
+		if (to == srv)
+			sock_opened(srv, it.fd, &it.info);
+		else if (!inbox_post(to, &it))
+			close(it.fd);
+	}
+}
+
+/* Sessions of another loop that exited, connections handed over. */
+static void sess_exited(void *arg, uint64_t id, int wait_status);
+
+static void
+inbox_cb(struct dssh_evsource *src, uint32_t ev)
+{
+	struct dsshd *srv = (struct dsshd *)((char *)src - offsetof(struct dsshd, inbox_src));
+	struct inbox_item *items;
+	size_t n;
+	uint64_t v;
+
+	(void)ev;
+	(void)!read(srv->inbox_fd, &v, sizeof(v));
+	pthread_mutex_lock(&srv->inbox_lock);
+	items = srv->inbox;
+	n = srv->inbox_n;
+	srv->inbox = NULL;
+	srv->inbox_n = srv->inbox_cap = 0;
+	pthread_mutex_unlock(&srv->inbox_lock);
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].is_exit)
+			sess_exited(srv, items[i].sess_id, items[i].wait_status);
+		else
+			sock_opened(srv, items[i].fd, &items[i].info);
+	}
+	free(items);
 }
 
 static void
@@ -874,41 +1017,130 @@ sess_exited(void *arg, uint64_t id, int wait_status)
 	conn_after_io(c);
 }
 
-static void spawner_cb(struct dssh_evsource *src, uint32_t ev);
+/* ---- the spawner, shared by the loops ---------------------------------- */
 
 /*
  * The spawner died: its sessions are ours now (we are their subreaper) and
  * go on; a new spawner serves new ones. Without one dsshd cannot serve.
+ * Called with the lock held; loop 0 watches the new fd from its next turn.
  */
 static bool
-spawner_restart(struct dsshd *srv)
+spawner_restart_locked(struct dsshd_shared *sh)
 {
 	int r;
 
-	dssh_evloop_del(srv->loop, &srv->spawner_src);
 	dssh_error("spawner died; starting a new one");
-	if ((r = dssh_spawner_restart(srv->spawner)) != 0) {
+	if ((r = dssh_spawner_restart(sh->spawner)) != 0) {
 		dssh_error("cannot restart the spawner (%s); terminating", dssh_err_str(r));
-		srv->stop = 1;
-		return false;
-	}
-	srv->spawner_src = (struct dssh_evsource){
-		.fd = dssh_spawner_fd(srv->spawner), .cb = spawner_cb,
-	};
-	if (dssh_evloop_set(srv->loop, &srv->spawner_src, EPOLLIN) != 0) {
-		dssh_error("cannot watch the new spawner; terminating");
-		srv->stop = 1;
+		sh->stop = 1;
 		return false;
 	}
 	return true;
 }
 
-/* Exits reported by the spawner or reaped by us; a dead spawner replaced. */
+static int
+spawner_spawn(struct dsshd_shared *sh, uint64_t id, const struct dssh_session_spec *spec,
+    struct dssh_session_child *out)
+{
+	int r;
+
+	pthread_mutex_lock(&sh->spawner_lock);
+	r = dssh_spawner_spawn(sh->spawner, id, spec, out);
+	/* The spawner died since we last looked: a new one, one more try. */
+	if (r == DSSH_ERR_CONN_CLOSED && spawner_restart_locked(sh))
+		r = dssh_spawner_spawn(sh->spawner, id, spec, out);
+	pthread_mutex_unlock(&sh->spawner_lock);
+	if (sh->loops[0]->inbox_fd >= 0)
+		inbox_kick(sh->loops[0]);   /* loop 0: watch a new spawner's fd */
+	return r;
+}
+
+static int
+spawner_signal(struct dsshd_shared *sh, uint64_t id, const char *sig)
+{
+	int r;
+
+	pthread_mutex_lock(&sh->spawner_lock);
+	r = dssh_spawner_signal(sh->spawner, id, sig);
+	pthread_mutex_unlock(&sh->spawner_lock);
+	return r;
+}
+
+/* Exits read under the lock, handed to their loops after it (a session
+ * handler may spawn, which takes the lock). */
+struct exits {
+	struct inbox_item *item;
+	size_t n, cap;
+};
+
+static void
+exit_collect(void *arg, uint64_t id, int wait_status)
+{
+	struct exits *e = arg;
+
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? 2 * e->cap : 16;
+		struct inbox_item *n = realloc(e->item, cap * sizeof(*n));
+
+		if (n == NULL) {
+			dssh_error("session %llu: exit lost (out of memory)", (unsigned long long)id);
+			return;
+		}
+		e->item = n;
+		e->cap = cap;
+	}
+	e->item[e->n++] = (struct inbox_item){ .is_exit = true, .sess_id = id,
+	    .wait_status = wait_status };
+}
+
+static void spawner_cb(struct dssh_evsource *src, uint32_t ev);
+
+/* Loop 0: watch the spawner's current fd (a restart changes it). */
+static void
+spawner_watch(struct dsshd *srv)
+{
+	struct dsshd_shared *sh = srv->sh;
+	int fd;
+
+	pthread_mutex_lock(&sh->spawner_lock);
+	fd = dssh_spawner_fd(sh->spawner);
+	pthread_mutex_unlock(&sh->spawner_lock);
+	if (fd == sh->spawner_fd)
+		return;
+	dssh_evloop_del(srv->loop, &srv->spawner_src);
+	sh->spawner_fd = fd;
+	if (fd < 0)
+		return;
+	srv->spawner_src = (struct dssh_evsource){ .fd = fd, .cb = spawner_cb };
+	if (dssh_evloop_set(srv->loop, &srv->spawner_src, EPOLLIN) != 0) {
+		dssh_error("cannot watch the spawner; terminating");
+		sh->stop = 1;
+	}
+}
+
+/* Loop 0: exits reported by the spawner or reaped by us, each to its
+ * loop; a dead spawner replaced. */
 static void
 reap_children(struct dsshd *srv)
 {
-	if (dssh_spawner_poll(srv->spawner, sess_exited, srv) == DSSH_ERR_CONN_CLOSED)
-		(void)spawner_restart(srv);
+	struct dsshd_shared *sh = srv->sh;
+	struct exits e = { NULL, 0, 0 };
+
+	pthread_mutex_lock(&sh->spawner_lock);
+	if (dssh_spawner_poll(sh->spawner, exit_collect, &e) == DSSH_ERR_CONN_CLOSED)
+		(void)spawner_restart_locked(sh);
+	pthread_mutex_unlock(&sh->spawner_lock);
+	for (size_t i = 0; i < e.n; i++) {
+		unsigned owner = (unsigned)(e.item[i].sess_id >> 48);
+
+		if (owner == srv->index || owner >= sh->nloops)
+			sess_exited(srv, e.item[i].sess_id, e.item[i].wait_status);
+		else if (!inbox_post(sh->loops[owner], &e.item[i]))
+			dssh_error("session %llu: exit not delivered (out of memory)",
+			    (unsigned long long)e.item[i].sess_id);
+	}
+	free(e.item);
+	spawner_watch(srv);
 }
 
 static void
@@ -918,6 +1150,14 @@ spawner_cb(struct dssh_evsource *src, uint32_t ev)
 
 	(void)ev;
 	reap_children(srv);
+}
+
+static void
+stop_all(struct dsshd_shared *sh)
+{
+	sh->stop = 1;
+	for (unsigned i = 0; i < sh->nloops; i++)
+		inbox_kick(sh->loops[i]);
 }
 
 static void
@@ -932,7 +1172,7 @@ signal_cb(struct dssh_evsource *src, uint32_t ev)
 			reap_children(srv);
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			dssh_info("Received signal %u; terminating.", si.ssi_signo);
-			srv->stop = 1;
+			stop_all(srv->sh);
 		}
 	}
 }
@@ -954,7 +1194,8 @@ tick(void *arg)
 		dssh_conn_tick(c->ssh, now);
 		conn_after_io(c);
 	}
-	reap_children(srv);   /* in case a SIGCHLD was coalesced */
+	if (srv->index == 0)
+		reap_children(srv);   /* in case a SIGCHLD was coalesced */
 }
 
 static int
@@ -1002,69 +1243,170 @@ setup_listeners(struct dsshd *srv)
 static int
 setup_spawner(struct dsshd *srv)
 {
+	struct dsshd_shared *sh = srv->sh;
 	int r;
 
-	if ((r = dssh_spawner_start(NULL, &srv->spawner)) != 0) {
+	if ((r = dssh_spawner_start(NULL, &sh->spawner)) != 0) {
 		dssh_error("cannot start the spawner: %s", dssh_err_str(r));
 		return r;
 	}
-	srv->spawner_src = (struct dssh_evsource){
-		.fd = dssh_spawner_fd(srv->spawner), .cb = spawner_cb,
-	};
-	return dssh_evloop_set(srv->loop, &srv->spawner_src, EPOLLIN);
+	spawner_watch(srv);
+	return sh->stop ? DSSH_ERR_SYSTEM : 0;
 }
 
-int
-dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshconf,
-    const struct dssh_stream_source *source)
+/* Per loop: its epoll loop, inbox, PAM worker; its engine is the caller's. */
+static int
+loop_init(struct dsshd_shared *sh, unsigned index, const struct dssh_ssh_conf *sshconf,
+    struct dsshd **out)
 {
 	struct dsshd *srv = calloc(1, sizeof(*srv));
 	int r;
 
+	*out = srv;
 	if (srv == NULL)
 		return DSSH_ERR_ALLOC;
-	srv->cfg = cfg;
+	srv->sh = sh;
+	srv->index = index;
+	srv->cfg = sh->cfg;
 	srv->sshconf = sshconf;
-	if ((r = dssh_evloop_new(&srv->loop)) != 0 ||
-	    (r = setup_signals(srv)) != 0 ||
+	srv->source.fd = -1;
+	srv->sig_src.fd = -1;
+	pthread_mutex_init(&srv->inbox_lock, NULL);
+	if ((srv->inbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		return DSSH_ERR_SYSTEM;
+	if ((r = dssh_evloop_new(&srv->loop)) != 0)
+		return r;
+	srv->inbox_src = (struct dssh_evsource){ .fd = srv->inbox_fd, .cb = inbox_cb };
+	if ((r = dssh_evloop_set(srv->loop, &srv->inbox_src, EPOLLIN)) != 0)
+		return r;
+	if (sh->cfg->use_pam) {
+		if ((r = dssh_pam_worker_new(PAM_SERVICE, &srv->pam)) != 0) {
+			dssh_error("PAM worker: %s", dssh_err_str(r));
+			return r;
+		}
+		srv->pam_src = (struct dssh_evsource){ .fd = dssh_pam_worker_fd(srv->pam), .cb = pam_cb };
+		if ((r = dssh_evloop_set(srv->loop, &srv->pam_src, EPOLLIN)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* After its thread ended: sessions still running get HUP (through the
+ * spawner), connections handed over but never opened are closed. */
+static void
+loop_free(struct dsshd *srv)
+{
+	if (srv == NULL)
+		return;
+	while (srv->conns != NULL)
+		conn_free(srv->conns);
+	for (size_t i = 0; i < srv->inbox_n; i++)
+		if (!srv->inbox[i].is_exit)
+			close(srv->inbox[i].fd);
+	free(srv->inbox);
+	for (unsigned i = 0; i < srv->nlisteners; i++)
+		close(srv->listeners[i].src.fd);
+	if (srv->pam != NULL)
+		dssh_pam_worker_free(srv->pam);
+	if (srv->sig_src.fd >= 0)
+		close(srv->sig_src.fd);
+	if (srv->inbox_fd >= 0)
+		close(srv->inbox_fd);
+	dssh_evloop_free(srv->loop);
+	pthread_mutex_destroy(&srv->inbox_lock);
+	free(srv);
+}
+
+static void *
+loop_thread(void *arg)
+{
+	struct dsshd *srv = arg;
+
+	if (dssh_evloop_run(srv->loop, &srv->sh->stop, tick, srv) != 0) {
+		dssh_error("loop %u: %s; terminating", srv->index, strerror(errno));
+		stop_all(srv->sh);
+	}
+	return NULL;
+}
+
+/* LoopThreads: auto is a loop per online CPU, less the data cores. */
+static unsigned
+loops_wanted(const struct dssh_config *cfg, const struct dsshd_engines *engines)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	long n = cfg->loop_threads > 0 ? cfg->loop_threads : ncpu;
+
+	if (cfg->loop_threads <= 0 && cfg->data_plane == DSSH_DATA_PLANE_DPDK)
+		n -= cfg->data_cores > 0 ? cfg->data_cores : 1;
+	if (engines == NULL || engines->make == NULL)
+		n = 1;
+	return n < 1 ? 1 : n > 256 ? 256 : (unsigned)n;
+}
+
+int
+dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshconf,
+    const struct dssh_stream_source *source, const struct dsshd_engines *engines)
+{
+	struct dsshd_shared sh = { .cfg = cfg, .spawner_fd = -1 };
+	unsigned want = loops_wanted(cfg, engines), started = 0;
+	struct dsshd *srv;
+	int r;
+
+	pthread_mutex_init(&sh.spawner_lock, NULL);
+	if ((sh.loops = calloc(want, sizeof(*sh.loops))) == NULL)
+		return DSSH_ERR_ALLOC;
+	sh.nloops = 1;
+	/* Signals are blocked before any thread exists, so only loop 0's
+	 * signalfd sees them. */
+	if ((r = loop_init(&sh, 0, sshconf, &sh.loops[0])) != 0)
+		goto out;
+	srv = sh.loops[0];
+	if ((r = setup_signals(srv)) != 0 ||
 	    (r = setup_spawner(srv)) != 0 ||
 	    (r = setup_listeners(srv)) != 0)
 		goto out;
-	srv->source.fd = -1;
 	if (source != NULL) {
 		srv->source = *source;
 		srv->source_ev = (struct dssh_evsource){ .fd = source->fd, .cb = source_cb };
 		if ((r = dssh_evloop_set(srv->loop, &srv->source_ev, EPOLLIN)) != 0)
 			goto out;
 	}
-	if (cfg->use_pam) {
-		if ((r = dssh_pam_worker_new(PAM_SERVICE, &srv->pam)) != 0) {
-			dssh_error("PAM worker: %s", dssh_err_str(r));
-			goto out;
+	for (unsigned i = 1; i < want; i++) {
+		struct dsshd *l;
+
+		if ((r = loop_init(&sh, i, NULL, &l)) != 0 ||
+		    (l->own_conf = *sshconf, (l->own_conf.engine = engines->make(engines->arg, i)) == NULL)) {
+			loop_free(l);
+			dssh_info("%u loop threads (no more could be made)", sh.nloops);
+			break;
 		}
-		srv->pam_src = (struct dssh_evsource){ .fd = dssh_pam_worker_fd(srv->pam), .cb = pam_cb };
-		if ((r = dssh_evloop_set(srv->loop, &srv->pam_src, EPOLLIN)) != 0)
-			goto out;
+		l->sshconf = &l->own_conf;
+		sh.loops[sh.nloops++] = l;
 	}
-	r = dssh_evloop_run(srv->loop, &srv->stop, tick, srv);
+	for (started = 1; started < sh.nloops; started++)
+		if (pthread_create(&sh.loops[started]->thread, NULL, loop_thread, sh.loops[started]) != 0)
+			break;
+	if (started < sh.nloops) {
+		dssh_error("cannot start loop thread %u", started);
+		r = DSSH_ERR_SYSTEM;
+		goto out;
+	}
+	dssh_verbose("%u loop thread%s", sh.nloops, sh.nloops > 1 ? "s" : "");
+	r = dssh_evloop_run(srv->loop, &sh.stop, tick, srv);
 out:
-	/* Sessions still running get HUP, through the spawner, which then
-	 * exits at EOF. */
-	while (srv->conns != NULL)
-		conn_free(srv->conns);
-	if (srv->spawner != NULL) {
-		dssh_evloop_del(srv->loop, &srv->spawner_src);
-		dssh_spawner_free(srv->spawner);
+	stop_all(&sh);
+	for (unsigned i = 1; i < started; i++)
+		pthread_join(sh.loops[i]->thread, NULL);
+	for (unsigned i = sh.nloops; i-- > 0;) {
+		struct dssh_crypto_engine *e = i > 0 ? sh.loops[i]->own_conf.engine : NULL;
+
+		loop_free(sh.loops[i]);
+		if (e != NULL)
+			engines->free(engines->arg, e);
 	}
-	for (unsigned i = 0; i < srv->nlisteners; i++)
-		close(srv->listeners[i].src.fd);
-	if (srv->source.fd >= 0)
-		dssh_evloop_del(srv->loop, &srv->source_ev);
-	if (srv->pam != NULL)
-		dssh_pam_worker_free(srv->pam);
-	if (srv->sig_src.fd > 0)
-		close(srv->sig_src.fd);
-	dssh_evloop_free(srv->loop);
-	free(srv);
+	if (sh.spawner != NULL)
+		dssh_spawner_free(sh.spawner);
+	pthread_mutex_destroy(&sh.spawner_lock);
+	free(sh.loops);
 	return r;
 }

@@ -6,11 +6,22 @@
 #include "dssh_ssh.h"
 #include "dssh_stream.h"
 
+struct dssh_crypto_engine;
+
+/* Crypto engine instances for loop threads 1..N-1 (loop 0 uses sshconf's). */
+struct dsshd_engines {
+	/* NULL: this engine has no second instance (one loop thread). */
+	struct dssh_crypto_engine *(*make)(void *arg, unsigned loop);
+	void (*free)(void *arg, struct dssh_crypto_engine *e);
+	void *arg;
+};
+
 /*
- * Listen per cfg and serve until SIGTERM/SIGINT: connections on kernel
- * sockets, and, with a source (the DPDK data plane), its connections too.
+ * Listen per cfg and serve until SIGTERM/SIGINT with LoopThreads loop
+ * threads: connections on kernel sockets, and, with a source (the DPDK data
+ * plane), its connections too (on loop 0).
  */
 int dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshconf,
-    const struct dssh_stream_source *source);
+    const struct dssh_stream_source *source, const struct dsshd_engines *engines);
 
 #endif

@@ -3,7 +3,8 @@
 """Config and command line as sshd has them: -t accepts a good config and
 rejects bad ones naming the file and line; -p replaces the config's Port;
 -o comes before the file (first value wins); LoginGraceTime drops an idle
-connection; AcceptEnv passes only the listed variables."""
+connection; AcceptEnv passes only the listed variables; LoopThreads spreads connections
+over loop threads."""
 
 import os
 import re
@@ -109,8 +110,35 @@ def accept_env(args, env):
                    "AcceptEnv DSSH_TEST_* (exit, stdout, stderr)")
 
 
+def loop_threads(args, env):
+    """LoopThreads 3 (dsshd): connections are spread over three loop threads,
+    each serving its own sessions, password logins (a PAM worker per loop)
+    and exec exit codes; the kernel connections are handed over from loop 0."""
+    if args.kind != "dsshd":
+        return
+    with h.Server(args.server, args.kind, name="loops", extra=["LoopThreads 3"]) as srv:
+        procs = []
+        for i in range(9):
+            argv = h.ssh_argv(srv, env, command="sleep 1; echo out-%d; exit %d" % (i, i % 4))
+            procs.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          start_new_session=True))
+        for i, p in enumerate(procs):
+            out, err = p.communicate(timeout=60)
+            h.check_eq((p.returncode, out), (i % 4, b"out-%d\n" % i),
+                       "session %d on its loop (stderr %r)" % (i, err[-200:]))
+        for _ in range(3):
+            r = h.ssh_run(srv, env, "echo pw", password=h.TEST_PASSWORD)
+            h.check_eq((r.returncode, r.stdout), (0, b"pw\n"), "a password login")
+        loops = set(re.findall(r"Connection from .* \(loop (\d+)\)", srv.log_text()))
+        h.check_eq(sorted(loops), ["0", "1", "2"], "loops that served connections")
+        h.check(re.search(r"3 loop threads", srv.log_text()) is not None,
+                "dsshd logged its three loop threads")
+
+
 def body(args, env):
     res = h.Results()
+    res.run("loop-threads", loop_threads, args, env)
     res.run("config-test-mode", config_test_mode, args, env)
     res.run("port-flag-and-o", port_flag, args, env)
     res.run("login-grace-time", login_grace, args, env)

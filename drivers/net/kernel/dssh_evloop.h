@@ -39,12 +39,15 @@ int dssh_listen_tcp(const char *addr, int port, int *fd_out);
 int dssh_accept_tcp(int lfd, int *fd_out, char *peer_ip, size_t iplen, int *peer_port,
     char *local_ip, size_t liplen, int *local_port);
 
+/* Accept one connection on lfd: its fd (non-blocking, TCP_NODELAY) and addresses. */
+int dssh_sock_accept(int lfd, int *fd, struct dssh_stream_info *info);
 /*
- * Accept one connection on lfd as a stream served by loop (the caller sets
- * on_event/owner, then calls dssh_stream_want). scratch (scratch_len bytes)
- * is the loop's receive buffer, shared by all of its streams.
+ * A connected socket as a stream served by loop (the caller sets
+ * on_event/owner, then calls dssh_stream_want); closing the stream closes
+ * fd. scratch (scratch_len bytes) is the loop's receive buffer, shared by
+ * all of its streams.
  */
-int dssh_sock_stream_accept(struct dssh_evloop *loop, int lfd, uint8_t *scratch,
-    size_t scratch_len, struct dssh_stream **out);
+int dssh_sock_stream_new(struct dssh_evloop *loop, int fd, const struct dssh_stream_info *info,
+    uint8_t *scratch, size_t scratch_len, struct dssh_stream **out);
 
 #endif

@@ -133,22 +133,15 @@ sock_event(struct dssh_evsource *src, uint32_t ev)
 }
 
 int
-dssh_sock_stream_accept(struct dssh_evloop *loop, int lfd, uint8_t *scratch, size_t scratch_len,
-    struct dssh_stream **out)
+dssh_sock_stream_new(struct dssh_evloop *loop, int fd, const struct dssh_stream_info *info,
+    uint8_t *scratch, size_t scratch_len, struct dssh_stream **out)
 {
 	struct sock_stream *k = calloc(1, sizeof(*k));
-	struct dssh_stream_info *in;
-	int fd, r;
 
 	if (k == NULL)
 		return DSSH_ERR_ALLOC;
-	in = &k->base.info;
-	if ((r = dssh_accept_tcp(lfd, &fd, in->peer_ip, sizeof(in->peer_ip), &in->peer_port,
-	    in->local_ip, sizeof(in->local_ip), &in->local_port)) != 0) {
-		free(k);
-		return r;
-	}
-	in->via = "";
+	k->base.info = *info;
+	k->base.info.via = "";
 	k->base.ops = &sock_ops;
 	k->loop = loop;
 	k->scratch = scratch;
@@ -157,4 +150,12 @@ dssh_sock_stream_accept(struct dssh_evloop *loop, int lfd, uint8_t *scratch, siz
 	k->src = (struct dssh_evsource){ .fd = fd, .cb = sock_event };
 	*out = &k->base;
 	return 0;
+}
+
+int
+dssh_sock_accept(int lfd, int *fd, struct dssh_stream_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	return dssh_accept_tcp(lfd, fd, info->peer_ip, sizeof(info->peer_ip), &info->peer_port,
+	    info->local_ip, sizeof(info->local_ip), &info->local_port);
 }
