@@ -272,16 +272,25 @@ dssh_net_tick(struct dssh_net_ctx *ctx, uint64_t now_ms)
 			e->tries++;
 			e->deadline = now_ms + ctx->conf.arp_retry_ms;
 			(void)dssh_net_arp_send(ctx, ARP_OP_REQUEST, dssh_net_bcast_mac, NULL, e->ip);
-		} else if (e->ip == ctx->conf.gateway) {
-			/* Keep the gateway resolved: ask again, unicast, still using the old MAC. */
+		} else {
+			/*
+			 * Past its reachable time an entry stays in use while it is
+			 * asked again, unicast, to the MAC it has (as a neighbour
+			 * goes stale and is probed, RFC 4861 7.3): releasing it
+			 * under a transfer would drop all but one datagram until a
+			 * new broadcast resolution came back. Only probes that go
+			 * unanswered release it (the gateway is then resolved anew).
+			 */
 			e->deadline = now_ms + ctx->conf.arp_retry_ms;
 			if (++e->tries > ctx->conf.arp_retries) {
+				uint32_t ip = e->ip;
+
 				arp_release(ctx, e, DSSH_NET_DROP_TX_ARP_FAILED);
-				(void)arp_start(ctx, ctx->conf.gateway, now_ms);
+				if (ip == ctx->conf.gateway)
+					(void)arp_start(ctx, ip, now_ms);
 				continue;
 			}
 			(void)dssh_net_arp_send(ctx, ARP_OP_REQUEST, e->mac, NULL, e->ip);
-		} else
-			arp_release(ctx, e, DSSH_NET_DROP_TX_ARP_FAILED);
+		}
 	}
 }

@@ -280,11 +280,25 @@ test_arp_reply_and_learn(void)
 	CHECK_EQ_INT(dssh_net_arp_lookup(ctx, GW_IP, mac), DSSH_ERR_NOT_FOUND);
 	CHECK_EQ_INT(dropped(ctx, DSSH_NET_DROP_ARP_NOT_FOR_US), 1);
 
-	/* expiry after the reachable time */
+	/* Past the reachable time the entry stays in use and is probed,
+	 * unicast to its MAC; an answer keeps it, silence releases it. */
 	dssh_net_tick(ctx, 59999);
 	CHECK_EQ_INT(dssh_net_arp_lookup(ctx, PEER_IP, mac), 0);
+	CHECK_EQ_INT(s.n, 1);
 	dssh_net_tick(ctx, 60000);
+	CHECK_EQ_INT(dssh_net_arp_lookup(ctx, PEER_IP, mac), 0);
+	CHECK_EQ_INT(s.n, 2);
+	CHECK_MEM(s.f[1], peer_mac, 6);                  /* unicast */
+	CHECK_EQ_INT(g16(s.f[1] + 20), 1);                /* a request */
+	n = mk_arp(f, 2, our_mac, peer_mac, PEER_IP, OUR_IP);
+	CHECK_EQ_INT(dssh_net_input(ctx, f, n, 0, 60100), 0);
+	dssh_net_tick(ctx, 60100 + 59999);
+	CHECK_EQ_INT(dssh_net_arp_lookup(ctx, PEER_IP, mac), 0);
+	CHECK_EQ_INT(s.n, 2);                            /* answered: no probe yet */
+	for (uint64_t t = 120100; t < 130100; t += 100)
+		dssh_net_tick(ctx, t);
 	CHECK_EQ_INT(dssh_net_arp_lookup(ctx, PEER_IP, mac), DSSH_ERR_NOT_FOUND);
+	CHECK(s.n > 3);
 	dssh_net_ctx_free(ctx);
 }
 
