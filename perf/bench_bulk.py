@@ -11,6 +11,7 @@ medians reported.
     sudo /usr/bin/python3 perf/bench_bulk.py --backends sshd,kernel --json out.json
     sudo /usr/bin/python3 perf/bench_bulk.py --workloads files --size 64M --rounds 1
     sudo /usr/bin/python3 perf/bench_bulk.py --workloads upload,sftp-put --rtt-ms 50
+    sudo /usr/bin/python3 perf/bench_bulk.py --backends sshd,kernel --parallel 4
 
 Set-up (all torn down at the end, also on failure or Ctrl-C):
   - a network namespace dsshbench-<pid> holding the client, joined to the host
@@ -20,8 +21,9 @@ Set-up (all torn down at the end, also on failure or Ctrl-C):
     leaves this /24;
   - a test user `dsshbench` (created if missing) whose authorized_keys holds
     a fresh ed25519 client key of this run;
-  - with file workloads, two tmpfs mounts in the run's temp dir (2 x SIZE
-    + 64 MiB each at most; see Workloads);
+  - with file workloads, two tmpfs mounts in the run's temp dir (2 x N x
+    SIZE + 64 MiB each at most, N from --parallel; see Workloads; the run
+    refuses to start when 3 x N x SIZE exceeds MemAvailable);
   - with cgroup v2 usable, a cgroup dsshbench-<pid> with one child per
     server (see Server CPU);
   - each server in turn, on a free port:
@@ -59,6 +61,20 @@ Workloads, per cipher (KexAlgorithms curve25519-sha256):
             size and sha256 (whole file up to 256 MiB, else the first and last
             MiB); a short or different file is a failed transfer, never a
             figure. --workloads files = these four, streams = upload,download.
+  --parallel N (default 1): each of the six workloads above runs N
+            identical sessions at once, each its own client process(es)
+            (ssh, or head | ssh, or sftp/scp) started back to back, and for
+            the file workloads its own source and destination (src-I.bin,
+            put-src-I.bin / get-src-I.bin, I = 0..N-1; each source its own
+            random bytes), each destination checked against its own source;
+            one failed session fails the measurement. Reported: the
+            aggregate MB/s (N x SIZE / 1e6 / wall time from the first start
+            to the last end), the server's CPU over all of them per byte,
+            the clients' CPU summed, each session's own MB/s (min, median,
+            max) in the detail table; workloads shown as "upload xN". The
+            timeout grows to 60 s + N x SIZE / 2 MB/s. connect and keystroke
+            are not affected. With --rtt-ms, the reference ceiling is N x
+            2 MiB per RTT (one sshd window per channel).
   connect   N sequential `ssh host true`
   keystroke one `ssh -tt -e none -c C host 'stty raw -echo && printf KSREADY &&
             exec dd bs=1 count=W+N'` per server and round (first cipher only),
@@ -73,9 +89,10 @@ Workloads, per cipher (KexAlgorithms curve25519-sha256):
             Reported: median and p99 over all rounds' keys pooled, in
             microseconds; ratios vs sshd; the server's CPU over the session.
 
-Measured per transfer: wall time (MB/s = bytes / 1e6 / s); the server's CPU
-before and after; the client's CPU (wait4 rusage of ssh, or of sftp/scp with
-the ssh they ran and reaped); whole-machine busy cores from /proc/stat.
+Measured per transfer (all N sessions of it with --parallel N): wall time
+(MB/s = bytes / 1e6 / s); the server's CPU before and after; the client's CPU
+(wait4 rusage of ssh, or of sftp/scp with the ssh they ran and reaped; summed
+over the sessions); whole-machine busy cores from /proc/stat.
 
 Server CPU (--cpu-method, the report says which was used):
   cgroup  (auto's choice where cgroup v2 works) each server runs in a cgroup
