@@ -11,6 +11,7 @@ medians reported.
     sudo /usr/bin/python3 perf/bench_bulk.py --backends sshd,kernel --json out.json
     sudo /usr/bin/python3 perf/bench_bulk.py --workloads files --size 64M --rounds 1
     sudo /usr/bin/python3 perf/bench_bulk.py --workloads upload,sftp-put --rtt-ms 50
+    sudo /usr/bin/python3 perf/bench_bulk.py --backends sshd,kernel --parallel 4
 
 Set-up (all torn down at the end, also on failure or Ctrl-C):
   - a network namespace dsshbench-<pid> holding the client, joined to the host
@@ -20,8 +21,9 @@ Set-up (all torn down at the end, also on failure or Ctrl-C):
     leaves this /24;
   - a test user `dsshbench` (created if missing) whose authorized_keys holds
     a fresh ed25519 client key of this run;
-  - with file workloads, two tmpfs mounts in the run's temp dir (2 x SIZE
-    + 64 MiB each at most; see Workloads);
+  - with file workloads, two tmpfs mounts in the run's temp dir (2 x N x
+    SIZE + 64 MiB each at most, N from --parallel; see Workloads; the run
+    refuses to start when 3 x N x SIZE exceeds MemAvailable);
   - with cgroup v2 usable, a cgroup dsshbench-<pid> with one child per
     server (see Server CPU);
   - each server in turn, on a free port:
@@ -59,6 +61,20 @@ Workloads, per cipher (KexAlgorithms curve25519-sha256):
             size and sha256 (whole file up to 256 MiB, else the first and last
             MiB); a short or different file is a failed transfer, never a
             figure. --workloads files = these four, streams = upload,download.
+  --parallel N (default 1): each of the six workloads above runs N
+            identical sessions at once, each its own client process(es)
+            (ssh, or head | ssh, or sftp/scp) started back to back, and for
+            the file workloads its own source and destination (src-I.bin,
+            put-src-I.bin / get-src-I.bin, I = 0..N-1; each source its own
+            random bytes), each destination checked against its own source;
+            one failed session fails the measurement. Reported: the
+            aggregate MB/s (N x SIZE / 1e6 / wall time from the first start
+            to the last end), the server's CPU over all of them per byte,
+            the clients' CPU summed, each session's own MB/s (min, median,
+            max) in the detail table; workloads shown as "upload xN". The
+            timeout grows to 60 s + N x SIZE / 2 MB/s. connect and keystroke
+            are not affected. With --rtt-ms, the reference ceiling is N x
+            2 MiB per RTT (one sshd window per channel).
   connect   N sequential `ssh host true`
   keystroke one `ssh -tt -e none -c C host 'stty raw -echo && printf KSREADY &&
             exec dd bs=1 count=W+N'` per server and round (first cipher only),
@@ -73,9 +89,10 @@ Workloads, per cipher (KexAlgorithms curve25519-sha256):
             Reported: median and p99 over all rounds' keys pooled, in
             microseconds; ratios vs sshd; the server's CPU over the session.
 
-Measured per transfer: wall time (MB/s = bytes / 1e6 / s); the server's CPU
-before and after; the client's CPU (wait4 rusage of ssh, or of sftp/scp with
-the ssh they ran and reaped); whole-machine busy cores from /proc/stat.
+Measured per transfer (all N sessions of it with --parallel N): wall time
+(MB/s = bytes / 1e6 / s); the server's CPU before and after; the client's CPU
+(wait4 rusage of ssh, or of sftp/scp with the ssh they ran and reaped; summed
+over the sessions); whole-machine busy cores from /proc/stat.
 
 Server CPU (--cpu-method, the report says which was used):
   cgroup  (auto's choice where cgroup v2 works) each server runs in a cgroup
@@ -291,6 +308,16 @@ def machine_jiffies():
     user, nice, system, idle, iowait, irq, softirq = v[:7]
     steal = v[7] if len(v) > 7 else 0
     return user + nice + system + irq + softirq, user + nice + system + idle + iowait + irq + softirq + steal
+
+
+def mem_available():
+    """MemAvailable of /proc/meminfo in bytes, None when unknown."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) << 10
+    return None
 
 
 def cpu_info():
@@ -519,36 +546,45 @@ class Files:
     """The files of the sftp/scp workloads: one tmpfs for the client side
     (mounted before the client's `ip netns exec`, which sees the host's
     mounts) and one for the server side, owned by the test user. Each holds
-    a random source file of the transfer size (the same bytes) and, during a
-    transfer, its destination."""
+    the random source files of the transfer size, one per parallel session
+    (src.bin alone, else src-0.bin .. src-N-1.bin, each its own bytes, the
+    same on both sides) and, during a transfer, their destinations."""
 
-    def __init__(self, tmp, size):
+    def __init__(self, tmp, size, parallel=1):
         self.size = size
         self.full = size <= FULL_HASH_MAX
         self.cli = os.path.join(tmp, "files-cli")
         self.srv = os.path.join(tmp, "files-srv")
         self.mounted = []
-        self.expect = None
+        self.names = ["src.bin"] if parallel == 1 else \
+            ["src-%d.bin" % i for i in range(parallel)]
+        self.expect = {}            # source name -> (size, digest)
+
+    @staticmethod
+    def room(size, parallel):
+        """tmpfs size of each mount: the sources and as many destinations."""
+        return 2 * parallel * size + 64 * MIB
 
     def up(self):
         pw = pwd.getpwnam(USER)
-        room = 2 * self.size + 64 * MIB
+        room = self.room(self.size, len(self.names))
         for d in (self.cli, self.srv):
             os.makedirs(d, exist_ok=True)
             sh(["mount", "-t", "tmpfs", "-o", "size=%dk,mode=0755" % (room >> 10),
                 "dsshbench-%d" % PID, d])
             self.mounted.append(d)
         os.chown(self.srv, pw.pw_uid, pw.pw_gid)
-        src = self.path("cli", "src.bin")
-        with open(src, "wb") as fh:
-            left = self.size
-            while left:
-                n = min(left, 4 * MIB)
-                fh.write(os.urandom(n))
-                left -= n
-        shutil.copyfile(src, self.path("srv", "src.bin"))
-        os.chown(self.path("srv", "src.bin"), pw.pw_uid, pw.pw_gid)
-        self.expect = file_fingerprint(src, self.full)
+        for name in self.names:
+            src = self.path("cli", name)
+            with open(src, "wb") as fh:
+                left = self.size
+                while left:
+                    n = min(left, 4 * MIB)
+                    fh.write(os.urandom(n))
+                    left -= n
+            shutil.copyfile(src, self.path("srv", name))
+            os.chown(self.path("srv", name), pw.pw_uid, pw.pw_gid)
+            self.expect[name] = file_fingerprint(src, self.full)
         # A small file for the sftp check of each server.
         with open(self.path("cli", "check.bin"), "wb") as fh:
             fh.write(os.urandom(MIB))
@@ -556,17 +592,21 @@ class Files:
     def path(self, side, name):
         return os.path.join(self.cli if side == "cli" else self.srv, name)
 
-    def check(self, path):
-        """None when path holds the source's bytes, else what is wrong."""
+    def check(self, path, name):
+        """None when path holds the bytes of source `name`, else what is wrong."""
         try:
             got = file_fingerprint(path, self.full)
         except OSError as e:
             return "destination unreadable: %s" % e
         if got[0] != self.size:
             return "destination has %d of %d bytes" % (got[0], self.size)
-        if got != self.expect:
-            return "destination content differs (%s, expected %s)" % (got[1], self.expect[1])
+        if got != self.expect[name]:
+            return "destination content differs (%s, expected %s)" % (
+                got[1], self.expect[name][1])
         return None
+
+    def method(self):
+        return next(iter(self.expect.values()))[1].split(":")[0]
 
     def clear(self, path):
         with contextlib.suppress(FileNotFoundError):
@@ -595,6 +635,7 @@ class Child:
         self.done = False
         self.rc = None
         self.cpu = 0.0
+        self.end = None             # time.monotonic() when wait() reaped it
         self.p = subprocess.Popen(argv, **kw)
         with LIVE_LOCK:
             LIVE.append(self)
@@ -607,6 +648,7 @@ class Child:
             self.rc = os.waitstatus_to_exitcode(status)
             self.p.returncode = self.rc
             self.cpu = ru.ru_utime + ru.ru_stime
+            self.end = time.monotonic()
         with LIVE_LOCK:
             if self in LIVE:
                 LIVE.remove(self)
@@ -620,7 +662,9 @@ class Child:
 
 
 def run_children(children, timeout):
-    """Waits for every child; kills them all when timeout seconds pass."""
+    """Waits for every child, each in a thread of its own so that each one's
+    end is when it exited (parallel sessions); kills them all when timeout
+    seconds pass."""
     fired = []
 
     def expire():
@@ -631,8 +675,13 @@ def run_children(children, timeout):
     t.daemon = True
     t.start()
     try:
-        for c in children:
-            c.wait()
+        waiters = [threading.Thread(target=c.wait, daemon=True) for c in children[1:]]
+        for w in waiters:
+            w.start()
+        if children:
+            children[0].wait()
+        for w in waiters:
+            w.join()
     finally:
         t.cancel()
     return bool(fired)
@@ -1261,8 +1310,10 @@ class Bench:
                                          self.errtext(ef)))
         fl.clear(fl.path("srv", "check.bin"))
 
-    def errfile(self):
-        return open(os.path.join(self.tmp, "ssh.err"), "w+")
+    def errfile(self, index=None):
+        """The client's stderr (one per parallel session: ssh-I.err)."""
+        return open(os.path.join(self.tmp, "ssh.err" if index is None
+                                 else "ssh-%d.err" % index), "w+")
 
     @staticmethod
     def errtext(f):
@@ -1303,67 +1354,107 @@ class Bench:
                 return busy
 
     def transfer(self, srv, workload, cipher, nbytes):
-        timeout = 60 + nbytes / 2e6
-        fin = dst = None
-        if workload in FILE_WORKLOADS:
-            argv, text, dst = self.file_cmd(srv, workload, cipher)
-            self.files.clear(dst)
-            fin = self.stdin_file(text)
+        """One measurement: --parallel N identical sessions of the workload
+        at once, each its own client process (and, for the file workloads,
+        its own source and destination), nbytes each. The figures are the
+        aggregate: N x nbytes over the wall time from the first start to the
+        last end, the server's CPU over all of them, the clients' summed."""
+        nsess = self.args.parallel
+        timeout = 60 + nsess * nbytes / 2e6
+        names = self.files.names if workload in FILE_WORKLOADS else [None] * nsess
+        sess = [{"name": n, "fin": None, "dst": None} for n in names]
+        for x in sess:
+            if workload in FILE_WORKLOADS:
+                x["argv"], text, x["dst"] = self.file_cmd(srv, workload, cipher, x["name"])
+                self.files.clear(x["dst"])
+                x["fin"] = self.stdin_file(text)
         srv.settle()
         idle = self.wait_idle()
         threads0 = thread_cpu(srv.proc.pid) if srv.kind == "dpdk" else None
         dp0 = srv.dp_stats() if srv.kind == "dpdk" else None
         cpu0 = srv.cpu()
         mb0, mt0 = machine_jiffies()
-        with self.errfile() as ef:
+        with contextlib.ExitStack() as stack:
+            for i, x in enumerate(sess):
+                x["ef"] = stack.enter_context(self.errfile(i if nsess > 1 else None))
             t0 = time.monotonic()
-            if fin is not None:
-                # sftp or scp; their rusage includes the ssh they ran and reaped.
-                ssh = Child(argv, stdin=fin, stdout=subprocess.DEVNULL, stderr=ef)
-                kids = [ssh]
-            elif workload == "upload":
-                head = Child(["head", "-c", str(nbytes), "/dev/zero"], stdout=subprocess.PIPE)
-                ssh = Child(self.ssh_argv(srv, cipher, "cat > /dev/null"), stdin=head.p.stdout,
-                            stdout=subprocess.DEVNULL, stderr=ef)
-                head.p.stdout.close()
-                kids = [ssh, head]
-            else:
-                ssh = Child(self.ssh_argv(srv, cipher, "head -c %d /dev/zero" % nbytes),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=ef)
-                kids = [ssh]
+            kids = []
+            for x in sess:
+                x["kids"] = self.start_session(srv, workload, cipher, nbytes, x)
+                kids += x["kids"]
             expired = run_children(kids, timeout)
-            wall = time.monotonic() - t0
-            err = self.errtext(ef)
+            wall = max(k.end for k in kids) - t0
+            for x in sess:
+                x["err"] = self.errtext(x["ef"])
         settled = srv.settle()
         cpu1 = srv.cpu()
         mb1, mt1 = machine_jiffies()
-        r = {"workload": workload, "cipher": cipher, "bytes": nbytes, "wall_s": wall,
-             "rc": ssh.rc, "server_cpu_s": cpu1 - cpu0, "client_cpu_s": ssh.cpu,
+        r = {"workload": workload, "cipher": cipher, "bytes": nsess * nbytes, "wall_s": wall,
+             "rc": next((x["kids"][0].rc for x in sess if x["kids"][0].rc != 0), 0),
+             "server_cpu_s": cpu1 - cpu0,
+             "client_cpu_s": sum(x["kids"][0].cpu for x in sess),
              "machine_busy_cores": (mb1 - mb0) / CLK_TCK / wall,
              "settled": settled, "busy_before": idle}
         if workload == "upload":
-            r["head_cpu_s"] = kids[1].cpu
+            r["head_cpu_s"] = sum(x["kids"][1].cpu for x in sess)
         r["other_cores"] = r["machine_busy_cores"] - (
             r["server_cpu_s"] + r["client_cpu_s"] + r.get("head_cpu_s", 0.0)) / wall
         add_server_deltas(r, srv, dp0, threads0)
-        bad = None
-        if fin is not None:
-            fin.close()
-            # Outside the measurement: a transfer that did not deliver every
-            # byte is an error, never a (fast) figure.
-            bad = self.files.check(dst)
-            r["verified"] = bad or ("size and " + self.files.expect[1].split(":")[0])
-            self.files.clear(dst)
-        if expired or ssh.rc != 0:
-            r["error"] = ("timed out after %ds; " % timeout if expired else "") + \
-                "%s exit %s: %s" % (os.path.basename(kids[0].p.args[4]), ssh.rc, err)
-            if bad:
-                r["error"] += "; " + bad
-        elif bad:
-            r["error"] = bad
+        errors = []
+        for i, x in enumerate(sess):
+            e = self.session_result(workload, x, t0, nbytes, expired, timeout)
+            if "error" in e:
+                errors.append(("session %d: " % i if nsess > 1 else "") + e["error"])
+            x["result"] = e
+        if nsess > 1:
+            r["parallel"] = nsess
+            r["sessions"] = [x["result"] for x in sess]
+        elif "verified" in sess[0]["result"]:
+            r["verified"] = sess[0]["result"]["verified"]
+        if errors:
+            r["error"] = "; ".join(errors)
         else:
-            r["mb_s"] = nbytes / 1e6 / wall
+            r["mb_s"] = nsess * nbytes / 1e6 / wall
         return r
+
+    def start_session(self, srv, workload, cipher, nbytes, x):
+        """Starts one session's client process(es); the first is the one
+        whose exit status and CPU count (sftp or scp with the ssh it reaps;
+        for upload, ssh, then the head feeding it)."""
+        if x["fin"] is not None:
+            return [Child(x["argv"], stdin=x["fin"], stdout=subprocess.DEVNULL, stderr=x["ef"])]
+        if workload == "upload":
+            head = Child(["head", "-c", str(nbytes), "/dev/zero"], stdout=subprocess.PIPE)
+            ssh = Child(self.ssh_argv(srv, cipher, "cat > /dev/null"), stdin=head.p.stdout,
+                        stdout=subprocess.DEVNULL, stderr=x["ef"])
+            head.p.stdout.close()
+            return [ssh, head]
+        return [Child(self.ssh_argv(srv, cipher, "head -c %d /dev/zero" % nbytes),
+                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=x["ef"])]
+
+    def session_result(self, workload, x, t0, nbytes, expired, timeout):
+        """One session's own figures and outcome; its destination file (if
+        any) checked and removed, outside the measurement: a transfer that did
+        not deliver every byte is an error, never a (fast) figure."""
+        kid = x["kids"][0]
+        e = {"rc": kid.rc, "wall_s": max(k.end for k in x["kids"]) - t0,
+             "client_cpu_s": kid.cpu}
+        bad = None
+        if x["fin"] is not None:
+            x["fin"].close()
+            bad = self.files.check(x["dst"], x["name"])
+            e["verified"] = bad or ("size and " + self.files.method())
+            self.files.clear(x["dst"])
+        if expired or kid.rc != 0:
+            e["error"] = ("timed out after %ds; " % timeout if expired else "") + \
+                "%s exit %s: %s" % (os.path.basename(kid.p.args[4]), kid.rc, x["err"])
+            if bad:
+                e["error"] += "; " + bad
+        elif bad:
+            e["error"] = bad
+        else:
+            e["mb_s"] = nbytes / 1e6 / e["wall_s"]
+        return e
 
     def connections(self, srv, n):
         srv.settle()
@@ -1566,7 +1657,17 @@ class Bench:
             for tool in (SFTP, SCP, SFTP_SERVER):
                 if not os.access(tool, os.X_OK):
                     sys.exit("bench_bulk: %s not found (file workloads)" % tool)
-            self.files = Files(self.tmp, a.size)
+            # tmpfs is memory: the sources on both sides and one workload's
+            # destinations at a time.
+            need = 3 * a.parallel * a.size
+            avail = mem_available()
+            if avail is not None and need > avail:
+                sys.exit("bench_bulk: file workloads need %s of tmpfs (%d source%s of %s on "
+                         "each side and the destinations), only %s of memory available: "
+                         "use a smaller --size or --parallel" % (
+                             fmt_size(need), a.parallel, "s" * (a.parallel > 1),
+                             fmt_size(a.size), fmt_size(avail >> 20 << 20)))
+            self.files = Files(self.tmp, a.size, a.parallel)
             self.files.up()
         if a.rtt_ms:
             self.setup_rtt()
@@ -1707,6 +1808,10 @@ class Bench:
         if r.get("server_threads_cpu_s"):
             extra = " threads " + ",".join("%s=%.1fs" % kv for kv in
                                             sorted(r["server_threads_cpu_s"].items()))
+        if r.get("sessions"):
+            each = [x["mb_s"] for x in r["sessions"]]
+            extra = " (%d sessions, each %.1f-%.1f MB/s)%s" % (len(each), min(each), max(each),
+                                                               extra)
         log("# round %d %-12s %-8s %-17s %7.1f MB/s %6.2f s  server %.2f s CPU  client %.2f s "
             "CPU  machine %.2f cores%s" % (rnd, srv.name, r["workload"], c, r["mb_s"],
                                            r["wall_s"], r["server_cpu_s"], r["client_cpu_s"],
@@ -1763,8 +1868,9 @@ def summarize_keys(args, servers, keys):
 
 def summarize_rtt(args, transfers):
     """--rtt-ms: dsshd-dpdk's MB/s against the ceiling sshd's 2 MiB
-    session window puts on one channel at that RTT (2 MiB per RTT)."""
-    ceiling = SSHD_WINDOW / (args.rtt_ms / 1e3) / 1e6
+    session window puts on one channel at that RTT (2 MiB per RTT), times
+    the --parallel sessions (each its own channel)."""
+    ceiling = args.parallel * SSHD_WINDOW / (args.rtt_ms / 1e3) / 1e6
     rows = []
     for row in transfers:
         d = row["servers"].get("dpdk", {})
@@ -1772,7 +1878,7 @@ def summarize_rtt(args, transfers):
             rows.append({"workload": row["workload"], "cipher": row["cipher"],
                          "mb_s": d["mb_s"], "x_ceiling": d["mb_s"] / ceiling,
                          "server_cycles_per_byte": d["server_cycles_per_byte"]})
-    return {"rtt_ms": args.rtt_ms, "ceiling_bytes_per_rtt": SSHD_WINDOW,
+    return {"rtt_ms": args.rtt_ms, "ceiling_bytes_per_rtt": args.parallel * SSHD_WINDOW,
             "ceiling_mb_s": ceiling, "dpdk": rows}
 
 
@@ -1806,6 +1912,11 @@ def summarize(args, servers, samples, conns, mhz, keys=None):
                     "machine_busy_cores": med([r["machine_busy_cores"] for r in rs]),
                     "other_cores": med([r["other_cores"] for r in rs]),
                 }
+                each = [x["mb_s"] for r in rs for x in r.get("sessions", ())]
+                if each:
+                    row["servers"][s.kind].update(
+                        parallel=rs[0]["parallel"], session_mb_s_min=min(each),
+                        session_mb_s_max=max(each), session_mb_s_median=med(each))
             base = row["servers"].get("sshd", {})
             for k in ("kernel", "dpdk"):
                 o = row["servers"].get(k, {})
@@ -1893,27 +2004,36 @@ def report(args, servers, summ, mhz, mhz_note):
     cpu_what = ("everything in the server's cgroup v2" if summ.get("cpu_method", "")
                 .startswith("cgroup") else "the server's utime+stime+cutime+cstime, its "
                 "descendants and reaped orphans")
+    par = args.parallel > 1
+    # With --parallel N: what one measurement is, and what MB/s and cli% mean then.
+    par_what = (" %d parallel sessions (x%d in the workload column) of %s each, all started "
+                "at once;" % (args.parallel, args.parallel, fmt_size(args.size))) if par else ""
+    mbs_what = ("aggregate MB/s = all sessions' bytes/1e6/s from the first start to the last "
+                "end" if par else "MB/s = bytes/1e6/s")
     if streams:
         log("")
-        log("Bulk transfer, %s per transfer, medians over %d round%s (interleaved %s); "
-            "MB/s = bytes/1e6/s." % (fmt_size(args.size), args.rounds, "s" * (args.rounds > 1),
-                                     " ".join(LABEL[k] for k in kinds)))
+        log("Bulk transfer, %s medians over %d round%s (interleaved %s); %s." % (
+            par_what.lstrip() if par else "%s per transfer," % fmt_size(args.size), args.rounds,
+            "s" * (args.rounds > 1), " ".join(LABEL[k] for k in kinds), mbs_what))
         log("CPU s/GiB: %s per GiB moved (cycles/byte in brackets, at %s); cli%%: the client "
-            "ssh's CPU as %% of one core." % (cpu_what, mhz_note))
-        log(transfer_table(kinds, streams))
+            "ssh's CPU as %% of one core%s." % (cpu_what, mhz_note,
+                                               " (all sessions' summed)" if par else ""))
+        log(transfer_table(args, kinds, streams))
     if files:
         log("")
-        log("File transfer (tmpfs to tmpfs, %s random file, every transfer's bytes checked: %s), "
-            "medians over %d round%s; sftp -b - put/get, scp (SFTP mode); MB/s = bytes/1e6/s." % (
-                fmt_size(args.size), "size + full sha256" if args.size <= FULL_HASH_MAX
-                else "size + sha256 of first and last MiB", args.rounds,
-                "s" * (args.rounds > 1)))
+        log("File transfer (tmpfs to tmpfs, %s random file%s, every transfer's bytes checked: "
+            "%s),%s medians over %d round%s; sftp -b - put/get, scp (SFTP mode); %s." % (
+                fmt_size(args.size), " per session, each its own source and destination"
+                if par else "", "size + full sha256" if args.size <= FULL_HASH_MAX
+                else "size + sha256 of first and last MiB", par_what, args.rounds,
+                "s" * (args.rounds > 1), mbs_what))
         log("CPU s/GiB (c/B): %s, sftp-server children included, per GiB moved (cycles/byte "
-            "at %s); cli%%: the client's CPU (sftp or scp and the ssh it runs) as %% of one "
+            "at %s); cli%%: the client's CPU (sftp or scp and the ssh it runs%s) as %% of one "
             "core. sftp subsystem: %s." % (
-                cpu_what, mhz_note, "; ".join("%s %s" % (LABEL[k], v) for k, v in
-                                             summ.get("sftp_subsystem", {}).items())))
-        log(transfer_table(kinds, files))
+                cpu_what, mhz_note, ", all sessions' summed" if par else "",
+                "; ".join("%s %s" % (LABEL[k], v) for k, v in
+                          summ.get("sftp_subsystem", {}).items())))
+        log(transfer_table(args, kinds, files))
     for n in summ.get("notes", []):
         log("Note: %s" % n)
     report_rtt(args, summ)
@@ -1926,24 +2046,32 @@ def report(args, servers, summ, mhz, mhz_note):
 
     # Detail: spread, server and machine load.
     log("")
-    log("Per server (medians; MB/s min-max over rounds; srv%%/cli%%: server/client ssh CPU as "
-        "%% of one core; machine: busy cores of %d; other: machine less server, client ssh "
-        "and head, i.e. kernel threads and anything else running):" % (os.cpu_count() or 0))
-    hdr = ["workload", "cipher", "server", "MB/s", "min-max", "srv CPU s/GiB", "srv c/B",
-           "srv%", "cli CPU s/GiB", "cli%", "machine", "other"]
+    log("Per server (medians; MB/s min-max over rounds; %ssrv%%/cli%%: server/client ssh CPU "
+        "as %% of one core; machine: busy cores of %d; other: machine less server, client ssh "
+        "and head, i.e. kernel threads and anything else running):" % (
+            "aggregate MB/s of %d parallel sessions; session MB/s: each session's own, min "
+            "median max over all rounds; " % args.parallel if par else "",
+            os.cpu_count() or 0))
+    hdr = ["workload", "cipher", "server", "MB/s", "min-max"] + \
+        (["session MB/s"] if par else []) + \
+        ["srv CPU s/GiB", "srv c/B", "srv%", "cli CPU s/GiB", "cli%", "machine", "other"]
     rows = []
     for row in summ["transfers"]:
         for k in kinds:
             s = row["servers"][k]
-            c = [row["workload"], CIPHER_SHORT.get(row["cipher"], row["cipher"]), LABEL[k]]
+            c = [wl_cell(args, row["workload"]), CIPHER_SHORT.get(row["cipher"], row["cipher"]),
+                 LABEL[k]]
             if "mb_s" in s:
-                c += ["%.0f" % s["mb_s"], "%.0f-%.0f" % (s["mb_s_min"], s["mb_s_max"]),
-                      "%.2f" % s["server_cpu_s_per_gib"], f(s["server_cycles_per_byte"], "%.1f"),
+                c += ["%.0f" % s["mb_s"], "%.0f-%.0f" % (s["mb_s_min"], s["mb_s_max"])]
+                if par:
+                    c += ["%.0f %.0f %.0f" % (s["session_mb_s_min"], s["session_mb_s_median"],
+                                              s["session_mb_s_max"])]
+                c += ["%.2f" % s["server_cpu_s_per_gib"], f(s["server_cycles_per_byte"], "%.1f"),
                       "%.0f" % s["server_core_pct"], "%.2f" % s["client_cpu_s_per_gib"],
                       "%.0f" % s["client_core_pct"], "%.2f" % s["machine_busy_cores"],
                       "%.2f" % s["other_cores"]]
             else:
-                c += ["n/a"] * 9
+                c += ["n/a"] * (10 if par else 9)
             rows.append(c)
     log(table(hdr, rows))
     log("Server CPU: %s." % summ.get("cpu_method", "?"))
@@ -1959,14 +2087,18 @@ def report_rtt(args, summ):
     log("High latency, RTT %g ms: dsshd-dpdk delays RX and TX by %g ms each (DataImpair, no "
         "loss). sshd and dsshd-kernel were not run (nothing delays kernel sockets here); their "
         "reference is the ceiling sshd's %d MiB session window imposes on one channel: "
-        "2 MiB per RTT = %.1f MB/s. Downloads (download, sftp-get, scp-get) are bound by the "
+        "2 MiB per RTT%s = %.1f MB/s. Downloads (download, sftp-get, scp-get) are bound by the "
         "ssh client's own window, the same 2 MiB in OpenSSH, whatever the server." % (
-            args.rtt_ms, args.rtt_ms / 2, SSHD_WINDOW // MIB, rt["ceiling_mb_s"]))
+            args.rtt_ms, args.rtt_ms / 2, SSHD_WINDOW // MIB,
+            " x %d parallel sessions" % args.parallel if args.parallel > 1 else "",
+            rt["ceiling_mb_s"]))
     hdr = ["workload", "cipher", "dsshd-dpdk MB/s", "srv c/B", "KiB per RTT",
-           "2 MiB/RTT MB/s", "x ceiling"]
+           "%s2 MiB/RTT MB/s" % ("%d x " % args.parallel if args.parallel > 1 else ""),
+           "x ceiling"]
     # KiB per RTT: what was in flight on average, to compare with the windows
     # and TCP buffers of both ends.
-    rows = [[r["workload"], CIPHER_SHORT.get(r["cipher"], r["cipher"]), "%.1f" % r["mb_s"],
+    rows = [[wl_cell(args, r["workload"]), CIPHER_SHORT.get(r["cipher"], r["cipher"]),
+             "%.1f" % r["mb_s"],
              f(r["server_cycles_per_byte"], "%.1f"),
              "%.0f" % (r["mb_s"] * 1e6 * args.rtt_ms / 1e3 / 1024), "%.1f" % rt["ceiling_mb_s"],
              "%.2fx" % r["x_ceiling"]] for r in rt["dpdk"]]
@@ -1976,12 +2108,18 @@ def report_rtt(args, summ):
         log("(no dsshd-dpdk transfer completed)")
     put = [r for r in rt["dpdk"] if r["workload"] == "sftp-put"]
     for r in put:
-        log("dsshd-dpdk sftp-put (%s) at RTT %g ms: %.1f MB/s = %.2fx the 2 MiB/RTT ceiling "
-            "of sshd." % (CIPHER_SHORT.get(r["cipher"], r["cipher"]), args.rtt_ms, r["mb_s"],
-                          r["x_ceiling"]))
+        log("dsshd-dpdk sftp-put%s (%s) at RTT %g ms: %.1f MB/s = %.2fx the 2 MiB/RTT ceiling "
+            "of sshd%s." % (" x%d" % args.parallel if args.parallel > 1 else "",
+                            CIPHER_SHORT.get(r["cipher"], r["cipher"]), args.rtt_ms, r["mb_s"],
+                            r["x_ceiling"], " (per session)" if args.parallel > 1 else ""))
 
 
-def transfer_table(kinds, transfers):
+def wl_cell(args, workload):
+    """A table's workload cell: with --parallel N, "upload x4"."""
+    return "%s x%d" % (workload, args.parallel) if args.parallel > 1 else workload
+
+
+def transfer_table(args, kinds, transfers):
     """Per server MB/s, server CPU s/GiB (cycles/byte), client CPU %; ratios vs sshd."""
     hdr = ["workload", "cipher"]
     for k in kinds:
@@ -1991,7 +2129,7 @@ def transfer_table(kinds, transfers):
             hdr += ["%s/sshd MB/s" % LABEL[k], "%s/sshd CPU/B" % LABEL[k]]
     rows = []
     for row in transfers:
-        cells = [row["workload"], CIPHER_SHORT.get(row["cipher"], row["cipher"])]
+        cells = [wl_cell(args, row["workload"]), CIPHER_SHORT.get(row["cipher"], row["cipher"])]
         for k in kinds:
             s = row["servers"][k]
             if "mb_s" in s:
@@ -2064,6 +2202,10 @@ def main():
                     help="comma list of upload,download,sftp-put,sftp-get,scp-put,scp-get,"
                     "keystroke; groups: streams (upload,download), files (the sftp and scp "
                     "ones), all (default upload,download,keystroke)")
+    ap.add_argument("--parallel", type=int, default=1, metavar="N",
+                    help="transfer workloads run N identical sessions at once (each its own "
+                    "ssh/sftp/scp and files, each checked); MB/s is the aggregate, first start "
+                    "to last end, server CPU per byte over them all (default 1)")
     ap.add_argument("--dsshd-sftp", default="internal-sftp", metavar="CMD",
                     help="dsshd's Subsystem sftp command (default internal-sftp; when dsshd "
                     "fails to start or to serve sftp with it: %s, noted)" % SFTP_SERVER)
@@ -2122,6 +2264,8 @@ def main():
         ap.error("--rtt-ms must be between 0 and 120000")
     if args.rtt_ms and "dpdk" not in args.backends:
         ap.error("--rtt-ms delays only dsshd-dpdk: include dpdk in --backends")
+    if not 1 <= args.parallel <= 64:
+        ap.error("--parallel must be between 1 and 64")
     if not args.dsshd_sftp.strip():
         ap.error("--dsshd-sftp must not be empty")
     if args.keys < 1 or args.key_warmup < 0 or args.key_interval <= 0:
@@ -2165,8 +2309,10 @@ def main():
             "server %s, client %s" % (ci["model"], ci["ncpu"], platform.release(), ver,
                                       args.dsshd, rev or "?", bench.net.ns, bench.net.vh,
                                       bench.net.vn, bench.net.host_ip, bench.net.ns_ip))
-        log("# %s%d rounds, ciphers %s, workloads %s, backends %s%s%s" % (
+        log("# %s%s%d rounds, ciphers %s, workloads %s, backends %s%s%s" % (
             "%s x " % fmt_size(args.size) if any(w in TRANSFER_WORKLOADS for w in args.workloads)
+            else "", "%d parallel sessions x " % args.parallel
+            if args.parallel > 1 and any(w in TRANSFER_WORKLOADS for w in args.workloads)
             else "", args.rounds, ",".join(args.ciphers), ",".join(args.workloads),
             ",".join(LABEL[b] for b in args.backends),
             ", DataPoll %s" % args.dpdk_poll if args.dpdk_poll else "",
@@ -2174,8 +2320,9 @@ def main():
             % (args.rtt_ms, bench.impair, bench.rtt_sysctl) if args.rtt_ms else ""))
         log("# server CPU: %s" % bench.acct.describe())
         if bench.files:
-            log("# files: tmpfs %s (client) and %s (server), %s random source, checked by %s"
-                % (bench.files.cli, bench.files.srv, fmt_size(args.size),
+            log("# files: tmpfs %s (client) and %s (server), %s%s random source%s, checked by %s"
+                % (bench.files.cli, bench.files.srv, "%d x " % args.parallel
+                   if args.parallel > 1 else "", fmt_size(args.size), "s" * (args.parallel > 1),
                    "size and full sha256" if bench.files.full
                    else "size and sha256 of the first and last MiB"))
         b0, t0 = machine_jiffies()
@@ -2203,7 +2350,8 @@ def main():
     report(args, bench.servers, summ, mhz, mhz_note)
     if args.json:
         doc = {
-            "config": {"size": args.size, "rounds": args.rounds, "ciphers": args.ciphers,
+            "config": {"size": args.size, "parallel": args.parallel, "rounds": args.rounds,
+                       "ciphers": args.ciphers,
                        "workloads": args.workloads, "backends": args.backends,
                        "conns": args.conns, "dsshd": args.dsshd, "sshd": args.sshd,
                        "data_cores": args.data_cores, "dpdk_args_extra": args.dpdk_args_extra,
