@@ -1137,11 +1137,16 @@ class DsshdDpdk(DsshdKernel):
         self.b.vlog("# %s: namespace end offloads now %s" % (self.name, got))
 
     def argv(self):
-        vdev = "net_af_packet0,iface=" + self.b.net.vh
         mtu = []
+        if self.b.args.dpdk_port == "af_xdp":
+            # AF_XDP sockets on the veth's queue 0 (libxdp loads its program).
+            vdev = "net_af_xdp0,iface=%s,start_queue=0,queue_count=1" % self.b.net.vh
+        else:
+            vdev = "net_af_packet0,iface=" + self.b.net.vh
         if self.b.args.mtu:
-            # af_packet's ring frames must hold a whole jumbo frame.
-            vdev += ",framesz=9216,blocksz=36864,framecnt=1024"
+            if self.b.args.dpdk_port == "af_packet":
+                # af_packet's ring frames must hold a whole jumbo frame.
+                vdev += ",framesz=9216,blocksz=36864,framecnt=1024"
             mtu = ["-o", "DataMTU %d" % self.b.args.mtu]
         if self.b.args.dpdk_poll:
             mtu += ["-o", "DataPoll " + self.b.args.dpdk_poll]
@@ -2234,6 +2239,9 @@ def main():
     ap.add_argument("--mtu", type=int, default=0,
                     help="link MTU of the veth for every server (and DataMTU for dsshd-dpdk); "
                          "0: the default 1500")
+    ap.add_argument("--dpdk-port", choices=("af_packet", "af_xdp"), default="af_packet",
+                    help="dsshd-dpdk's port on the veth: net_af_packet (default: it costs "
+                         "the server less per byte here, see docs/performance.md) or net_af_xdp")
     ap.add_argument("--dpdk-args-extra", default="",
                     help="extra EAL arguments appended to DpdkArgs for dsshd-dpdk")
     ap.add_argument("--wait-idle", type=float, default=0, metavar="S",
