@@ -111,6 +111,7 @@ void dssh_recpump_tcp_event(struct dssh_recpump_conn *c, uint32_t events);
  * flush after it.
  */
 int dssh_recpump_chan_fd(const struct dssh_recpump *p);
+bool dssh_recpump_chan_active(const struct dssh_recpump *p);   /* any channel offloaded */
 unsigned dssh_recpump_chan_poll(struct dssh_recpump *p);
 /* A down pipe nobody will read any more (its stream is being freed):
  * the fds of the CHAN_OFFLOAD markers still in it are closed. */

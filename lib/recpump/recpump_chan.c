@@ -81,6 +81,12 @@ dssh_recpump_chan_fd(const struct dssh_recpump *p)
 	return p->epfd;
 }
 
+bool
+dssh_recpump_chan_active(const struct dssh_recpump *p)
+{
+	return p->nchans > 0;
+}
+
 /* ---- markers up ---- */
 
 static void
@@ -170,6 +176,7 @@ chan_free(struct rp_chan *ch)
 		}
 	}
 	dssh_buf_free(&ch->q);
+	c->p->nchans--;
 	free(ch);
 }
 
@@ -290,6 +297,7 @@ chan_offload(struct dssh_recpump *p, struct dssh_recpump_conn *c, const uint8_t 
 	dssh_buf_init(&ch->q, DSSH_CHAN_WIN_MAX);
 	ch->next = c->chans;
 	c->chans = ch;
+	p->nchans++;
 	for (int i = 0; i < 3; i++) {
 		struct epoll_event ev = {
 			.events = (i == CH_IN ? EPOLLOUT : EPOLLIN | EPOLLRDHUP) | EPOLLET,
@@ -324,6 +332,8 @@ chan_go(struct dssh_recpump_conn *c, const uint8_t *body, size_t n)
 	ch->win.local = dssh_get_u32be(body + 8);
 	ch->win.consumed = dssh_get_u32be(body + 12);
 	ch->win.remote = dssh_get_u32be(body + 16);
+	if (dssh_get_u32be(body + 20) & DSSH_REC_CHAN_GO_PEER_EOF)
+		ch->eof_rcvd = true;
 	ch->go = true;
 	/* What the peer sent meanwhile counts now, against the window the
 	 * engine had. */

@@ -74,6 +74,7 @@ struct dssh_recpump {
 	struct dssh_recpump_conn *rx_dirty, *tx_dirty;
 	struct dssh_recpump_stats st;
 	int epfd;                       /* the offloaded channels' fds */
+	unsigned nchans;                /* channels offloaded now */
 };
 
 /* recpump.c, for recpump_chan.c */

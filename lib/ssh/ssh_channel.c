@@ -610,6 +610,9 @@ dssh_chan_offload_go(struct dssh_conn *c, uint32_t id)
 	dssh_put_u32be(b + 8, ch->win.local);
 	dssh_put_u32be(b + 12, ch->win.consumed);
 	dssh_put_u32be(b + 16, ch->win.remote);
+	/* An EOF that came before the core intercepted: stdin is to close
+	 * after what the core queued (nothing: the EOF was last). */
+	dssh_put_u32be(b + 20, ch->rcvd_eof ? DSSH_REC_CHAN_GO_PEER_EOF : 0);
 	ch->offload = CHAN_OFF_GO;
 	return dssh_pkt_put_marker(c, DSSH_REC_MARK_CHAN_GO, b, sizeof(b));
 }
