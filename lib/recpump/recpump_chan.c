@@ -519,9 +519,8 @@ gen_output(struct dssh_recpump *p, struct dssh_recpump_conn *c, struct rec_batch
 		c->cnt_tx_pkts++;
 		c->cnt_tx_bytes += j->wire;
 		p->st.chan_tx_bytes += (size_t)n;
-		/* A short read emptied the pipe: its next write is an edge. */
-		if ((size_t)n < want)
-			return REC_DONE;
+		/* On to EAGAIN or the end even after a short read: an edge may
+		 * have gone by already (an end, or readiness before GO). */
 	}
 	return REC_DONE;
 }

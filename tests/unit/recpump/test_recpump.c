@@ -819,7 +819,7 @@ send_u32_msg(struct fx *f, uint8_t type)
  * goes through the host (which writes it to the child itself, then lets
  * the core go), data sent between OFFLOAD and GO is queued by the core. */
 static void
-offload_start(struct fx *f, struct child *k, struct xfer *x)
+offload_start(struct fx *f, struct child *k, struct xfer *x, bool quick)
 {
 	struct dssh_chan_fds fds;
 
@@ -841,6 +841,15 @@ offload_start(struct fx *f, struct child *k, struct xfer *x)
 	CHECK_EQ_INT(dssh_buf_len(&f->h.data), 5);
 	child_read(k);
 	CHECK_EQ_INT(dssh_buf_len(&k->in), 0);
+	/* A quick child: all its output, and its end, before GO (the core
+	 * saw the fds ready once, when it took them, and no edge after). */
+	if (quick) {
+		CHECK(write(k->out_w, "early", 5) == 5 && write(k->err_w, "E", 1) == 1);
+		close(k->out_w);
+		close(k->err_w);
+		k->out_w = k->err_w = -1;
+		tc_shim_run(f->t);
+	}
 	/* The host writes what it held, then lets the core go. */
 	CHECK(write(fds.in, dssh_buf_ptr(&f->h.data), 5) == 5);
 	CHECK_EQ_INT(dssh_chan_offload_go(f->srv, f->h.chan), 0);
@@ -880,7 +889,7 @@ offload_bulk(const char *cipher, const char *mac)
 	fill(de, errn, 23);
 	fx_chan_window = 256 * 1024;
 	fx_init(&f, cipher, mac, true, 1 << 20, 0);
-	offload_start(&f, &k, &x);
+	offload_start(&f, &k, &x, false);
 	ps = tc_shim_stats(f.t);
 	for (unsigned guard = 0; guard < 20000; guard++) {
 		xfer_send(&f, &x, du, up);
@@ -989,7 +998,7 @@ test_offload_backpressure(void)
 	fill(d, total, 31);
 	fx_chan_window = 256 * 1024;
 	fx_init(&f, "aes128-gcm@openssh.com", "hmac-sha2-256", true, 1 << 20, 0);
-	offload_start(&f, &k, &x);
+	offload_start(&f, &k, &x, false);
 	ps = tc_shim_stats(f.t);
 	for (unsigned i = 0; i < 2000 && x.win > 0; i++) {
 		xfer_send(&f, &x, d, total);
@@ -1045,6 +1054,36 @@ test_offload_backpressure(void)
 	fx_chan_window = 0;
 }
 
+/* A child whose output and end came before the core had the window. */
+static void
+test_offload_quick_child(void)
+{
+	struct fx f;
+	struct child k;
+	struct xfer x;
+
+	fx_init(&f, "chacha20-poly1305@openssh.com", "hmac-sha2-256", false, 1 << 20, 0);
+	offload_start(&f, &k, &x, true);
+	xfer_poll(&f, &x);
+	CHECK_EQ_INT(dssh_buf_len(&x.out), 5);
+	CHECK_EQ_INT(dssh_buf_len(&x.err), 1);
+	CHECK_EQ_INT(f.h.ev[DSSH_CHAN_OUT_EOF], 1);
+	CHECK_EQ_INT(f.h.ev[DSSH_CHAN_ERR_EOF], 1);
+	/* The client's EOF after it: the child's stdin ends. */
+	send_u32_msg(&f, SSH_MSG_CHANNEL_EOF);
+	child_read(&k);
+	CHECK(k.in_eof);
+	CHECK_EQ_INT(f.h.eofs, 1);
+	CHECK_EQ_INT(dssh_chan_close(f.srv, f.h.chan), 0);
+	tc_shim_run(f.t);
+	xfer_poll(&f, &x);
+	CHECK(x.closed);
+	CHECK_EQ_INT(f.s->chan_up[DSSH_REC_MARK_CHAN_RECLAIMED], 1);
+	child_free(&k);
+	xfer_free(&x);
+	fx_free(&f);
+}
+
 /* More data than the window let: an ERROR record, the engine's DISCONNECT. */
 static void
 test_offload_past_window(void)
@@ -1058,7 +1097,7 @@ test_offload_past_window(void)
 	fill(d, sizeof(d), 41);
 	fx_chan_window = 64 * 1024;
 	fx_init(&f, "aes128-ctr", "hmac-sha2-256", true, 1 << 20, 0);
-	offload_start(&f, &k, &x);
+	offload_start(&f, &k, &x, false);
 	dssh_buf_init(&wire, 0);
 	/* The child does not read: past its pipe and the window the core
 	 * gives nothing back, and the client goes on. */
@@ -1116,6 +1155,7 @@ main(void)
 	DSSH_RUN(test_bad_mac);
 	DSSH_RUN(test_offload_refused);
 	DSSH_RUN(test_offload_bulk);
+	DSSH_RUN(test_offload_quick_child);
 	DSSH_RUN(test_offload_backpressure);
 	DSSH_RUN(test_offload_past_window);
 	dssh_sshkey_free(hostkey);
