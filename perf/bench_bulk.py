@@ -1098,6 +1098,8 @@ class DsshdDpdk(DsshdKernel):
             mtu += ["-o", "DataPoll " + self.b.args.dpdk_poll]
         if self.b.impair:
             mtu += ["-o", 'DataImpair "%s"' % self.b.impair]
+        for o in self.b.args.dpdk_opt:
+            mtu += ["-o", o]
         eal = ["--no-pci", "--vdev=" + vdev,
                "--file-prefix=" + self.prefix] + self.b.args.dpdk_args_extra.split()
         return self.common() + mtu + [
@@ -2092,6 +2094,9 @@ def main():
     ap.add_argument("--mtu", type=int, default=0,
                     help="link MTU of the veth for every server (and DataMTU for dsshd-dpdk); "
                          "0: the default 1500")
+    ap.add_argument("--dpdk-opt", action="append", default=[], metavar="'KEYWORD VALUE'",
+                    help="an extra dsshd option for dsshd-dpdk (repeatable), e.g. "
+                         "'DataChannels control'")
     ap.add_argument("--dpdk-args-extra", default="",
                     help="extra EAL arguments appended to DpdkArgs for dsshd-dpdk")
     ap.add_argument("--wait-idle", type=float, default=0, metavar="S",
@@ -2165,11 +2170,12 @@ def main():
             "server %s, client %s" % (ci["model"], ci["ncpu"], platform.release(), ver,
                                       args.dsshd, rev or "?", bench.net.ns, bench.net.vh,
                                       bench.net.vn, bench.net.host_ip, bench.net.ns_ip))
-        log("# %s%d rounds, ciphers %s, workloads %s, backends %s%s%s" % (
+        log("# %s%d rounds, ciphers %s, workloads %s, backends %s%s%s%s" % (
             "%s x " % fmt_size(args.size) if any(w in TRANSFER_WORKLOADS for w in args.workloads)
             else "", args.rounds, ",".join(args.ciphers), ",".join(args.workloads),
             ",".join(LABEL[b] for b in args.backends),
             ", DataPoll %s" % args.dpdk_poll if args.dpdk_poll else "",
+            "".join(", %s" % o for o in args.dpdk_opt),
             ", RTT %g ms (dsshd-dpdk DataImpair \"%s\"; client netns tcp_rmem / tcp_wmem %s)"
             % (args.rtt_ms, bench.impair, bench.rtt_sysctl) if args.rtt_ms else ""))
         log("# server CPU: %s" % bench.acct.describe())

@@ -79,6 +79,7 @@ dssh_recpump_free(struct dssh_recpump *p)
 {
 	if (p == NULL)
 		return;
+	rp_chan_rearm(p, true);
 	drop_dirty(p, p->rx_dirty, true);
 	drop_dirty(p, p->tx_dirty, false);
 	p->rx_dirty = p->tx_dirty = NULL;
@@ -776,4 +777,5 @@ dssh_recpump_flush(struct dssh_recpump *p)
 		rec_rx_flush(p);
 		rec_tx_flush(p);
 	}
+	rp_chan_rearm(p, false);
 }

@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dssh_buf.h"
@@ -42,6 +44,16 @@
 enum { CH_IN, CH_OUT, CH_ERR };
 
 #define CHAN_PIPE_SIZE (1u << 20)       /* asked of the child's pipes: fewer syscalls */
+/*
+ * Child output shorter than this (and than a packet) waits up to
+ * CHAN_HOLD_NS for more before it goes: a child that writes many small
+ * pieces (an sftp server's status replies, the tail of a reply one byte
+ * past a packet) would otherwise cost a packet, and the client a wake-up,
+ * each. The same coalescing the control thread's slower path gave by
+ * accident; like Nagle's, bounded in time.
+ */
+#define CHAN_SMALL 4096
+#define CHAN_HOLD_NS 200000
 #define CHAN_POLL_MAX 64
 
 struct rp_chan {
@@ -56,6 +68,7 @@ struct rp_chan {
 	uint32_t pre_adj;           /* before GO: the peer's adjusts */
 	bool eof_rcvd;              /* the peer's EOF */
 	bool eof_up;                /* EOF_IN went up (stdin closed) */
+	uint64_t hold_until[3];     /* out/err: small output waits until then (0: not) */
 	struct dssh_buf q;          /* for stdin, not written yet */
 };
 
@@ -474,6 +487,66 @@ chan_out_eof(struct rp_chan *ch, int i)
 	up_marker(ch->c, DSSH_REC_MARK_CHAN_OUT_EOF, ch->local, i == CH_OUT ? 1 : 2);
 }
 
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+chan_hold(struct dssh_recpump_conn *c)
+{
+	if (c->chan_held)
+		return;
+	c->p->ops->ref(c->udata);
+	c->chan_held = true;
+	c->held_next = c->p->held;
+	c->p->held = c;
+}
+
+void
+rp_chan_rearm(struct dssh_recpump *p, bool drop)
+{
+	struct dssh_recpump_conn *c = p->held;
+
+	p->held = NULL;
+	while (c != NULL) {
+		struct dssh_recpump_conn *next = c->held_next;
+
+		c->chan_held = false;
+		if (!drop && c->tcp != NULL)
+			dssh_recpump_mark(c, false);
+		p->ops->unref(c->udata);
+		c = next;
+	}
+}
+
+/* Small output, and more may come: true while it waits (see CHAN_SMALL). */
+static bool
+gen_hold(struct rp_chan *ch, int i, size_t want)
+{
+	int avail = 0;
+	uint64_t now;
+
+	if (CHAN_HOLD_NS == 0 || ioctl(ch->fd[i], FIONREAD, &avail) != 0 || avail <= 0 ||
+	    (size_t)avail >= want || avail >= CHAN_SMALL) {
+		ch->hold_until[i] = 0;
+		return false;
+	}
+	now = now_ns();
+	if (ch->hold_until[i] == 0)
+		ch->hold_until[i] = now + CHAN_HOLD_NS;
+	if (now >= ch->hold_until[i]) {
+		ch->hold_until[i] = 0;
+		return false;
+	}
+	chan_hold(ch->c);
+	return true;
+}
+
 /*
  * stdout (i CH_OUT) or stderr read straight into packets sealed where they
  * are sent, while the peer's window, the TCP send space and the burst allow.
@@ -497,6 +570,8 @@ gen_output(struct dssh_recpump *p, struct dssh_recpump_conn *c, struct rec_batch
 			return REC_DONE;        /* WRITABLE follows */
 		if (!rec_batch_room(p, b, wire))
 			return REC_MORE;
+		if (gen_hold(ch, i, want))
+			return REC_DONE;        /* the held list brings it back */
 		j = rec_tx_job_new(p, c, b, wire);
 		pl = j->pkt + DSSH_REC_TX_PAYLOAD;
 		do

@@ -61,6 +61,8 @@ struct dssh_recpump_conn {
 	uint64_t cnt_rx_bytes, cnt_tx_bytes;
 	size_t round_credit;            /* rx: up bytes reserved, not used by packets */
 	bool tx_kex;                    /* a KEXINIT sealed, TX_KEYS not yet: no channel output */
+	bool chan_held;                 /* on the pump's held list */
+	struct dssh_recpump_conn *held_next;
 };
 
 struct dssh_recpump {
@@ -75,6 +77,7 @@ struct dssh_recpump {
 	struct dssh_recpump_stats st;
 	int epfd;                       /* the offloaded channels' fds */
 	unsigned nchans;                /* channels offloaded now */
+	struct dssh_recpump_conn *held; /* small child output held back a moment */
 };
 
 /* recpump.c, for recpump_chan.c */
@@ -108,6 +111,9 @@ enum rec_gather rp_chan_tx_gen(struct dssh_recpump *p, struct dssh_recpump_conn 
 size_t rp_chan_up_flush(struct dssh_recpump_conn *c, size_t avail, bool force_count);
 /* Every channel let go (fds closed). */
 void rp_chan_drop_all(struct dssh_recpump_conn *c);
+/* After a flush: connections holding small output back go on the output
+ * list again (drop: just let go of them). */
+void rp_chan_rearm(struct dssh_recpump *p, bool drop);
 
 
 #endif
