@@ -1152,6 +1152,8 @@ class DsshdDpdk(DsshdKernel):
             mtu += ["-o", "DataPoll " + self.b.args.dpdk_poll]
         if self.b.impair:
             mtu += ["-o", 'DataImpair "%s"' % self.b.impair]
+        for o in self.b.args.dpdk_opt:
+            mtu += ["-o", o]
         eal = ["--no-pci", "--vdev=" + vdev,
                "--file-prefix=" + self.prefix] + self.b.args.dpdk_args_extra.split()
         return self.common() + mtu + [
@@ -2242,6 +2244,9 @@ def main():
     ap.add_argument("--dpdk-port", choices=("af_packet", "af_xdp"), default="af_packet",
                     help="dsshd-dpdk's port on the veth: net_af_packet (default: it costs "
                          "the server less per byte here, see docs/performance.md) or net_af_xdp")
+    ap.add_argument("--dpdk-opt", action="append", default=[], metavar="'KEYWORD VALUE'",
+                    help="an extra dsshd option for dsshd-dpdk (repeatable), e.g. "
+                         "'DataChannels control'")
     ap.add_argument("--dpdk-args-extra", default="",
                     help="extra EAL arguments appended to DpdkArgs for dsshd-dpdk")
     ap.add_argument("--wait-idle", type=float, default=0, metavar="S",
@@ -2317,13 +2322,14 @@ def main():
             "server %s, client %s" % (ci["model"], ci["ncpu"], platform.release(), ver,
                                       args.dsshd, rev or "?", bench.net.ns, bench.net.vh,
                                       bench.net.vn, bench.net.host_ip, bench.net.ns_ip))
-        log("# %s%s%d rounds, ciphers %s, workloads %s, backends %s%s%s" % (
+        log("# %s%s%d rounds, ciphers %s, workloads %s, backends %s%s%s%s" % (
             "%s x " % fmt_size(args.size) if any(w in TRANSFER_WORKLOADS for w in args.workloads)
             else "", "%d parallel sessions x " % args.parallel
             if args.parallel > 1 and any(w in TRANSFER_WORKLOADS for w in args.workloads)
             else "", args.rounds, ",".join(args.ciphers), ",".join(args.workloads),
             ",".join(LABEL[b] for b in args.backends),
             ", DataPoll %s" % args.dpdk_poll if args.dpdk_poll else "",
+            "".join(", %s" % o for o in args.dpdk_opt),
             ", RTT %g ms (dsshd-dpdk DataImpair \"%s\"; client netns tcp_rmem / tcp_wmem %s)"
             % (args.rtt_ms, bench.impair, bench.rtt_sysctl) if args.rtt_ms else ""))
         log("# server CPU: %s" % bench.acct.describe())

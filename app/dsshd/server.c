@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <signal.h>
@@ -58,6 +59,9 @@ struct sess {
 	struct dssh_buf to_child;
 	bool client_eof, stdin_closed, out_eof, err_eof, exited;
 	int wait_status;
+	/* DataChannels cores: a data core moves the channel's data (its own
+	 * duplicates of the fds); ours only drain to_child before it goes. */
+	bool offloaded, offload_ready, offload_go;
 };
 
 struct conn {
@@ -200,6 +204,11 @@ sess_update_events(struct sess *s)
 			dssh_evloop_set(loop, &s->out_src, ev);
 		return;
 	}
+	if (s->offloaded) {
+		if (!s->stdin_closed)
+			dssh_evloop_set(loop, &s->in_src, pending ? EPOLLOUT : 0);
+		return;
+	}
 	if (!s->out_eof)
 		dssh_evloop_set(loop, &s->out_src, room ? EPOLLIN : 0);
 	if (!s->err_eof)
@@ -238,6 +247,23 @@ sess_maybe_finish(struct sess *s)
 	dssh_chan_close(ssh, s->chan);
 }
 
+/* Offloaded: once the core intercepts and all we held reached the child,
+ * the core takes over stdin and the window (our copy of stdin goes). */
+static void
+sess_offload_go(struct sess *s)
+{
+	if (!s->offload_ready || s->offload_go || dssh_buf_len(&s->to_child) > 0)
+		return;
+	s->offload_go = true;
+	if (dssh_chan_offload_go(s->conn->ssh, s->chan) != 0)
+		dssh_error("%s: channel %u: offload go failed", s->conn->log_id, s->chan);
+	if (!s->stdin_closed) {
+		dssh_evloop_del(s->conn->srv->loop, &s->in_src);
+		dssh_session_close_stdin(&s->child);
+		s->stdin_closed = true;
+	}
+}
+
 static void
 sess_flush_to_child(struct sess *s)
 {
@@ -265,6 +291,8 @@ sess_flush_to_child(struct sess *s)
 		dssh_chan_consumed(s->conn->ssh, s->chan, (size_t)n);
 	}
 	sess_maybe_close_stdin(s);
+	if (s->offloaded)
+		sess_offload_go(s);
 }
 
 /* Read one chunk of child output into the channel. */
@@ -343,6 +371,41 @@ internal_program(const char *command)
 	    command[n] == '\t'))
 		return sftp;
 	return NULL;
+}
+
+/*
+ * DataChannels cores, on a connection whose packet layer is on a data core:
+ * that core moves the channel's data to and from the child, with its own
+ * duplicates of the fds. Ours of stdout/stderr go now (the core reads
+ * them); stdin stays until what we hold for it is written (sess_offload_go).
+ */
+static void
+sess_offload(struct sess *s)
+{
+	struct conn *c = s->conn;
+	struct dssh_chan_fds fds;
+
+	if (!c->tr->info.records || c->srv->cfg->data_channels_control == 1)
+		return;
+	fds.in = fcntl(s->child.stdin_fd, F_DUPFD_CLOEXEC, 0);
+	fds.out = fcntl(s->child.stdout_fd, F_DUPFD_CLOEXEC, 0);
+	fds.err = fcntl(s->child.stderr_fd, F_DUPFD_CLOEXEC, 0);
+	if (fds.in < 0 || fds.out < 0 || fds.err < 0 ||
+	    dssh_chan_offload(c->ssh, s->chan, &fds) != 0) {
+		/* (then the control thread moves it, as ever) */
+		if (fds.in >= 0)
+			close(fds.in);
+		if (fds.out >= 0)
+			close(fds.out);
+		if (fds.err >= 0)
+			close(fds.err);
+		return;
+	}
+	s->offloaded = true;
+	close(s->child.stdout_fd);
+	close(s->child.stderr_fd);
+	s->child.stdout_fd = s->child.stderr_fd = -1;
+	dssh_debug("%s: channel %u: data moved by the data core", c->log_id, s->chan);
 }
 
 static int
@@ -432,6 +495,7 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 	if (!s->pty) {
 		s->err_src = (struct dssh_evsource){ .fd = s->child.stderr_fd, .cb = sess_err_cb };
 		s->in_src = (struct dssh_evsource){ .fd = s->child.stdin_fd, .cb = sess_in_cb };
+		sess_offload(s);
 	}
 	sess_update_events(s);
 	return 0;
@@ -665,6 +729,30 @@ host_channel_closed(void *host, uint32_t chan)
 }
 
 static void
+host_channel_offload(void *host, uint32_t chan, enum dssh_chan_offload_ev ev)
+{
+	struct sess *s = sess_of(host, chan);
+
+	if (s == NULL || !s->offloaded)
+		return;
+	switch (ev) {
+	case DSSH_CHAN_OFFLOADED:
+		s->offload_ready = true;
+		sess_offload_go(s);
+		break;
+	case DSSH_CHAN_OUT_EOF:
+		s->out_eof = true;
+		break;
+	case DSSH_CHAN_ERR_EOF:
+		s->err_eof = true;
+		break;
+	case DSSH_CHAN_RECLAIMED:
+		break;      /* the core closed its own fds: nothing of ours */
+	}
+	sess_maybe_finish(s);
+}
+
+static void
 host_channel_writable(void *host, uint32_t chan)
 {
 	(void)host;
@@ -681,6 +769,7 @@ static const struct dssh_conn_host_ops host_ops = {
 	.channel_eof = host_channel_eof,
 	.channel_closed = host_channel_closed,
 	.channel_writable = host_channel_writable,
+	.channel_offload = host_channel_offload,
 };
 
 /* ---- connections -------------------------------------------------------- */

@@ -26,7 +26,7 @@ enum opcode {
 	O_ALLOWUSERS, O_DENYUSERS, O_MAXAUTHTRIES, O_GRACE, O_ALIVEINT,
 	O_ALIVEMAX, O_ACCEPTENV, O_SUBSYSTEM, O_REKEY, O_LOGLEVEL, O_USEPAM,
 	O_PIDFILE, O_STRICTMODES, O_MAXSTARTUPS, O_PRINTMOTD, O_ENGINE,
-	O_DATAPLANE, O_DPDKARGS, O_DATAADDR, O_DATAGW, O_DATACORES, O_DATAIMPAIR, O_DATAMTU, O_DATAPOLL, O_DATACRYPTO, O_DATAOFFLOAD, O_DATAADDR6,
+	O_DATAPLANE, O_DPDKARGS, O_DATAADDR, O_DATAGW, O_DATACORES, O_DATAIMPAIR, O_DATAMTU, O_DATAPOLL, O_DATACRYPTO, O_DATACHANNELS, O_DATAOFFLOAD, O_DATAADDR6,
 	O_PERMITUSERENV, O_CHROOTDIR, O_FORCECOMMAND, O_CHANWINDOW,
 	O_LOOPTHREADS, O_DATATCPBUF,
 };
@@ -74,6 +74,7 @@ static const struct {
 	{ "datamtu", O_DATAMTU },
 	{ "datapoll", O_DATAPOLL },
 	{ "datacrypto", O_DATACRYPTO },
+	{ "datachannels", O_DATACHANNELS },
 	{ "dataoffload", O_DATAOFFLOAD },
 	{ "dataaddress6", O_DATAADDR6 },
 	{ "permituserenvironment", O_PERMITUSERENV },
@@ -160,6 +161,7 @@ dssh_config_init(struct dssh_config *cfg)
 	cfg->data_mtu = -1;
 	cfg->data_busy_poll = -1;
 	cfg->data_crypto_control = -1;
+	cfg->data_channels_control = -1;
 	cfg->data_offload = -1;
 	cfg->permit_user_environment = -1;
 	cfg->channel_window_size = -1;
@@ -910,6 +912,9 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 	case O_DATACRYPTO:
 		return set_choice(c, &cfg->data_crypto_control, argc, argv, "DataCrypto", "cores",
 		    "control");
+	case O_DATACHANNELS:
+		return set_choice(c, &cfg->data_channels_control, argc, argv, "DataChannels", "cores",
+		    "control");
 	case O_DATAMTU:
 		return set_int(c, &cfg->data_mtu, argc, argv, 576, 9000);
 	case O_DATAIMPAIR: {
@@ -1386,6 +1391,7 @@ dssh_config_finalize(struct dssh_config *cfg,
 	DEF(cfg->data_mtu, 1500);
 	DEF(cfg->data_busy_poll, 0);
 	DEF(cfg->data_crypto_control, 0);
+	DEF(cfg->data_channels_control, 0);
 	DEF(cfg->data_offload, 1);
 	DEF(cfg->permit_user_environment, 0);
 	DEF(cfg->channel_window_size, DSSH_CONFIG_DEFAULT_CHANNEL_WINDOW);
@@ -1495,6 +1501,7 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 	fprintf(f, "dataoffload %s\n", cfg->data_offload ? "yes" : "no");
 	fprintf(f, "datapoll %s\n", cfg->data_busy_poll == 1 ? "busy" : "adaptive");
 	fprintf(f, "datacrypto %s\n", cfg->data_crypto_control == 1 ? "control" : "cores");
+	fprintf(f, "datachannels %s\n", cfg->data_channels_control == 1 ? "control" : "cores");
 	dump_str(f, "dataaddress", cfg->data_address);
 	dump_str(f, "datagateway", cfg->data_gateway);
 	fprintf(f, "datacores %d\n", cfg->data_cores);

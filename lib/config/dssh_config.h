@@ -146,6 +146,8 @@ struct dssh_config {
 	int data_busy_poll;             /* DataPoll busy (1) or adaptive (0) */
 	int data_crypto_control;        /* DataCrypto: SSH packets sealed/opened on the data
 	                                 * cores (0) or by the control thread's engine (1) */
+	int data_channels_control;      /* DataChannels: exec/subsystem channel data moved by
+	                                 * the data cores (0) or the control thread (1) */
 	int data_mtu;                   /* DataMTU: the data port's MTU (576..9000) */
 	char *data_address6;            /* DataAddress6 "addr/len" as written, or NULL */
 	uint8_t data_addr6[16];

@@ -66,6 +66,9 @@ struct dssh_recpump_conf {
 struct dssh_recpump_stats {
 	uint64_t rx_packets, tx_packets, bursts, burst_ops, errors;
 	uint64_t rx_bytes, tx_bytes;    /* wire bytes taken from / put in TCP */
+	/* Channel offload: channels taken over, data bytes written to the
+	 * children's stdin and read from their stdout/stderr. */
+	uint64_t chan_offloads, chan_rx_bytes, chan_tx_bytes;
 };
 
 /* The core's own engine instance is made here. 0 or DSSH_ERR_*. */
@@ -98,6 +101,21 @@ void dssh_recpump_mark(struct dssh_recpump_conn *c, bool rx);
  * FIN is noted: a packet it cut short is dropped), WRITABLE output. For a
  * connection reset or closed, pass READABLE only, flush, then detach. */
 void dssh_recpump_tcp_event(struct dssh_recpump_conn *c, uint32_t events);
+
+/*
+ * Channel offload (dssh_record.h): the pump writes and reads the child fds
+ * of offloaded channels itself. They are watched by an epoll fd of the
+ * pump's (readable when any of them is ready: for the core's blocking
+ * wait); dssh_recpump_chan_poll takes its events without blocking (stdin
+ * written, output connections marked) and returns how many there were;
+ * flush after it.
+ */
+int dssh_recpump_chan_fd(const struct dssh_recpump *p);
+bool dssh_recpump_chan_active(const struct dssh_recpump *p);   /* any channel offloaded */
+unsigned dssh_recpump_chan_poll(struct dssh_recpump *p);
+/* A down pipe nobody will read any more (its stream is being freed):
+ * the fds of the CHAN_OFFLOAD markers still in it are closed. */
+void dssh_recpump_down_drop(struct dssh_pipe *down);
 
 /* Seals and opens what is waiting. */
 void dssh_recpump_flush(struct dssh_recpump *p);

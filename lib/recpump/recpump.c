@@ -21,26 +21,7 @@
 #include "dssh_tcp.h"
 #include "dssh_util.h"
 #include "recpump_int.h"
-
-enum rec_gather { REC_DONE, REC_MORE };
-
-struct rec_job {
-	struct dssh_recpump_conn *c;
-	uint8_t *pkt;
-	size_t wire;
-	size_t len;                 /* tx: payload length */
-	bool crypto;
-	bool in_tcp;                /* tx: sealed in the TCP send buffer (no copy) */
-	void *buf;                  /* tx: sealed in this buffer, queued by reference */
-};
-
-struct rec_batch {
-	unsigned n, nops;
-	size_t used;
-	struct rec_job job[DSSH_RECPUMP_BURST];
-	struct dssh_crypto_op op[DSSH_RECPUMP_BURST];
-	struct dssh_crypto_op *ops[DSSH_RECPUMP_BURST];
-};
+#include "ssh_msg.h"
 
 /* ---- the pump and its connections ---- */
 
@@ -68,10 +49,11 @@ dssh_recpump_new(const struct dssh_recpump_conf *conf, struct dssh_recpump **out
 		free(p);
 		return r;
 	}
-	if ((p->stage = malloc(p->stage_size)) == NULL) {
+	if ((p->stage = malloc(p->stage_size)) == NULL || (r = rp_chan_init(p)) != 0) {
+		free(p->stage);
 		dssh_crypto_engine_free(p->engine);
 		free(p);
-		return DSSH_ERR_ALLOC;
+		return r != 0 ? r : DSSH_ERR_ALLOC;
 	}
 	*out = p;
 	return 0;
@@ -97,11 +79,13 @@ dssh_recpump_free(struct dssh_recpump *p)
 {
 	if (p == NULL)
 		return;
+	rp_chan_rearm(p, true);
 	drop_dirty(p, p->rx_dirty, true);
 	drop_dirty(p, p->tx_dirty, false);
 	p->rx_dirty = p->tx_dirty = NULL;
 	dssh_wipe(p->stage, p->stage_size);
 	free(p->stage);
+	rp_chan_fini(p);
 	dssh_crypto_engine_free(p->engine);
 	free(p);
 }
@@ -134,6 +118,7 @@ dssh_recpump_conn_new(struct dssh_recpump *p, struct dssh_tcp_conn *tcp,
 	c->up_wait = up_wait;
 	c->udata = udata;
 	c->id = id;
+	dssh_buf_init(&c->upq, 0);
 	*out = c;
 	return 0;
 }
@@ -141,6 +126,7 @@ dssh_recpump_conn_new(struct dssh_recpump *p, struct dssh_tcp_conn *tcp,
 void
 dssh_recpump_conn_detach(struct dssh_recpump_conn *c)
 {
+	rp_chan_drop_all(c);
 	c->tcp = NULL;
 	dssh_rec_free(c->rec);
 	c->rec = NULL;
@@ -151,6 +137,8 @@ dssh_recpump_conn_free(struct dssh_recpump_conn *c)
 {
 	if (c == NULL)
 		return;
+	rp_chan_drop_all(c);
+	dssh_buf_free(&c->upq);
 	dssh_rec_free(c->rec);      /* detached already unless never attached */
 	free(c);
 }
@@ -165,6 +153,7 @@ void
 dssh_recpump_conn_close(struct dssh_recpump_conn *c)
 {
 	c->closing = true;
+	rp_chan_drop_all(c);        /* the engine is done: nobody to tell */
 }
 
 void
@@ -212,6 +201,12 @@ batch_room(const struct dssh_recpump *p, const struct rec_batch *b, size_t wire)
 	return b->n < DSSH_RECPUMP_BURST && b->used + wire <= p->stage_size;
 }
 
+bool
+rec_batch_room(const struct dssh_recpump *p, const struct rec_batch *b, size_t wire)
+{
+	return batch_room(p, b, wire);
+}
+
 static struct rec_job *
 batch_add(struct dssh_recpump *p, struct rec_batch *b, struct dssh_recpump_conn *c, size_t wire)
 {
@@ -256,6 +251,24 @@ rx_room(struct dssh_recpump_conn *c, size_t need)
 		return false;
 	__atomic_store_n(c->up_wait, 0, __ATOMIC_SEQ_CST);
 	return true;
+}
+
+/* Channel markers (and a count when due) into up; false when some of
+ * them wait for room (the reader's kick brings us back). */
+static bool
+rec_up_flush(struct dssh_recpump_conn *c)
+{
+	for (int i = 0; i < 2; i++) {
+		size_t w = rp_chan_up_flush(c, dssh_pipe_writable(c->up), false);
+
+		if (w > 0)
+			c->round_posted = true;
+		if (dssh_buf_len(&c->upq) == 0)
+			return true;
+		if (!rx_room(c, dssh_buf_len(&c->upq)))
+			return false;
+	}
+	return dssh_buf_len(&c->upq) == 0;
 }
 
 /* Drops what the peer sent that will never be taken. */
@@ -320,6 +333,14 @@ rec_rx_gather(struct dssh_recpump *p, struct dssh_recpump_conn *c, struct rec_ba
 	c->round_reserved = 0;
 	c->round_jobs = false;
 	c->rx_starved = false;
+	c->round_credit = 0;
+	if (c->chans != NULL || c->cnt_rx_pkts != 0 || c->cnt_tx_pkts != 0) {
+		/* Channel markers go before anything newer; room for a count
+		 * ahead of a packet that goes up (see rec_rx_deliver). */
+		if (!rec_up_flush(c) || !rx_room(c, RP_COUNT_MARK))
+			return REC_DONE;
+		c->round_reserved = c->round_credit = RP_COUNT_MARK;
+	}
 	for (;;) {
 		enum dssh_rec_rx_state st = dssh_rec_rx_state(c->rec);
 		const uint8_t *ptr[2];
@@ -385,10 +406,28 @@ rec_rx_deliver(struct dssh_recpump *p, struct rec_batch *b)
 			dssh_wipe(j->pkt, j->wire);     /* after a failed one: dropped */
 			continue;
 		}
+		int ic = 0;
+
 		if (dssh_rec_rx_done(c->rec, j->pkt, j->crypto ? b->op[i].status : 0, &payload, &len,
 		    &code) != 0) {
 			rec_rx_fail(p, c, code);
+		} else if (c->chans != NULL &&
+		    (ic = rp_chan_intercept(p, c, payload, len, j->wire)) != 0) {
+			if (ic != 1) {
+				rec_rx_fail(p, c, (uint32_t)ic);
+			} else {
+				/* Taken here: its room in up is spare for markers. */
+				p->st.rx_packets++;
+				p->st.rx_bytes += j->wire;
+				c->cnt_rx_pkts++;
+				c->cnt_rx_bytes += j->wire;
+				c->round_credit += DSSH_REC_HDR + j->wire;
+				c->round_credit -= rp_chan_up_flush(c, c->round_credit, false);
+			}
 		} else {
+			/* The engine counts what the core took before this one. */
+			if (c->cnt_rx_pkts != 0 || c->cnt_tx_pkts != 0)
+				c->round_credit -= rp_chan_up_flush(c, c->round_credit, true);
 			dssh_put_u32be(hdr, (uint32_t)len);
 			(void)dssh_pipe_write(c->up, hdr, sizeof(hdr));
 			(void)dssh_pipe_write(c->up, payload, len);
@@ -409,7 +448,10 @@ rec_rx_finish(struct dssh_recpump *p, struct dssh_recpump_conn *c)
 
 	if (c->tcp == NULL)
 		return;
+	c->round_reserved = 0;      /* what the round promised is delivered */
 	rec_put_error(c);
+	if (dssh_buf_len(&c->upq) > 0 || c->cnt_rx_bytes + c->cnt_tx_bytes >= RP_COUNT_DUE)
+		(void)rec_up_flush(c);
 	st = dssh_rec_rx_state(c->rec);
 	if (st == DSSH_REC_RX_FAILED)
 		discard_rx(c);
@@ -478,6 +520,13 @@ rec_tx_marker(struct dssh_recpump *p, struct dssh_recpump_conn *c, uint32_t kind
 		r = dssh_rec_set_keys(c->rec, (enum dssh_rec_mark)kind, body, n);
 		if (r == 0 && kind == DSSH_REC_MARK_RX_KEYS)
 			dssh_recpump_mark(c, true);     /* input resumes */
+		if (r == 0 && kind == DSSH_REC_MARK_TX_KEYS)
+			c->tx_kex = false;              /* channel output may go on */
+		break;
+	case DSSH_REC_MARK_CHAN_OFFLOAD:
+	case DSSH_REC_MARK_CHAN_GO:
+	case DSSH_REC_MARK_CHAN_RECLAIM:
+		r = rp_chan_marker(p, c, kind, body, n);
 		break;
 	default:
 		r = DSSH_ERR_INVALID_FORMAT;
@@ -516,26 +565,27 @@ rec_tx_gather(struct dssh_recpump *p, struct dssh_recpump_conn *c, struct rec_ba
 	c->round_buf = false;
 	c->round_jobs = false;
 	for (;;) {
-		size_t avail = dssh_pipe_readable(c->down), wire, space;
+		size_t avail = dssh_pipe_readable(c->down), wire;
 		uint8_t hdr[DSSH_REC_MARK_HDR];
 		uint32_t w;
 
+		/* The engine's records first, then the channels' own. */
 		if (avail < DSSH_REC_HDR)
-			return REC_DONE;
+			return c->chans != NULL ? rp_chan_tx_gen(p, c, b) : REC_DONE;
 		(void)dssh_pipe_copy_out(c->down, 0, hdr, DSSH_MIN(avail, sizeof(hdr)));
 		w = dssh_get_u32be(hdr);
 		if (w & DSSH_REC_MARK) {
 			size_t n;
 
 			if (avail < DSSH_REC_MARK_HDR)
-				return REC_DONE;
+				return c->chans != NULL ? rp_chan_tx_gen(p, c, b) : REC_DONE;
 			n = dssh_get_u32be(hdr + 4);
 			if ((w & ~(DSSH_REC_MARK | 0xffu)) != 0 || n > DSSH_RECPUMP_MARK_MAX) {
 				*fatal = true;
 				return REC_DONE;
 			}
 			if (avail < DSSH_REC_MARK_HDR + n)
-				return REC_DONE;
+				return c->chans != NULL ? rp_chan_tx_gen(p, c, b) : REC_DONE;
 			/* Keys change after the packets before them: those go first. */
 			if (c->round_jobs)
 				return REC_MORE;
@@ -548,42 +598,83 @@ rec_tx_gather(struct dssh_recpump *p, struct dssh_recpump_conn *c, struct rec_ba
 			return REC_DONE;
 		}
 		if (avail < DSSH_REC_HDR + w)
-			return REC_DONE;
+			return c->chans != NULL ? rp_chan_tx_gen(p, c, b) : REC_DONE;
 		wire = dssh_rec_tx_wire_len(c->rec, w);
-		space = dssh_tcp_send_space(c->tcp, c->round_reserved + wire);
-		if (space < c->round_reserved + wire)
+		if (!rec_tx_space(c, wire))
 			return REC_DONE;        /* WRITABLE follows */
 		if (!batch_room(p, b, wire))
 			return REC_MORE;
-		struct rec_job *j = batch_add(p, b, c, wire);
-		uint8_t *data = NULL, *dst;
-		void *buf = rec_tx_buf(p, wire, &data);
+		struct rec_job *j = rec_tx_job_new(p, c, b, wire);
 
-		if (buf != NULL) {
-			/* Sealed in its own buffer, which TCP then holds (frames
-			 * reference it: no copy after sealing). */
-			b->used -= (wire + 63) & ~(size_t)63;
-			j->pkt = data;
-			j->buf = buf;
-			c->round_buf = true;
-		} else if (!c->round_buf &&
-		    (dst = dssh_tcp_send_buf(c->tcp, c->round_ring, wire)) != NULL) {
-			/* Sealed where TCP keeps it when that space is contiguous
-			 * (the ring packets before it in this round are reserved
-			 * ahead of it). Not after a packet in a buffer: should TCP
-			 * copy that one (no hold), it would land on this space. */
-			b->used -= (wire + 63) & ~(size_t)63;
-			j->pkt = dst;
-			j->in_tcp = true;
-		}
-		if (buf == NULL)
-			c->round_ring += wire;
-		j->len = w;
 		(void)dssh_pipe_copy_out(c->down, DSSH_REC_HDR, j->pkt + DSSH_REC_TX_PAYLOAD, w);
 		dssh_pipe_consume(c->down, DSSH_REC_HDR + w);
-		j->crypto = dssh_rec_tx_op(c->rec, j->pkt, w, &b->op[b->n - 1]);
-		c->round_reserved += wire;
+		/* From our KEXINIT to the new keys, nothing of the channels the
+		 * core moves (RFC 4253 7.1), as the engine holds its own back. */
+		if (j->pkt[DSSH_REC_TX_PAYLOAD] == SSH_MSG_KEXINIT)
+			c->tx_kex = true;
+		rec_tx_job_commit(c, b, j, w);
 	}
+}
+
+bool
+rec_tx_space(struct dssh_recpump_conn *c, size_t wire)
+{
+	return dssh_tcp_send_space(c->tcp, c->round_reserved + wire) >= c->round_reserved + wire;
+}
+
+/* A job for a packet of up to wire bytes (batch_room checked). */
+struct rec_job *
+rec_tx_job_new(struct dssh_recpump *p, struct dssh_recpump_conn *c, struct rec_batch *b,
+    size_t wire)
+{
+	struct rec_job *j = batch_add(p, b, c, wire);
+	uint8_t *data = NULL, *dst;
+	void *buf = rec_tx_buf(p, wire, &data);
+
+	if (buf != NULL) {
+		/* Sealed in its own buffer, which TCP then holds (frames
+		 * reference it: no copy after sealing). */
+		b->used -= (wire + 63) & ~(size_t)63;
+		j->pkt = data;
+		j->buf = buf;
+		c->round_buf = true;
+	} else if (!c->round_buf &&
+	    (dst = dssh_tcp_send_buf(c->tcp, c->round_ring, wire)) != NULL) {
+		/* Sealed where TCP keeps it when that space is contiguous
+		 * (the ring packets before it in this round are reserved
+		 * ahead of it). Not after a packet in a buffer: should TCP
+		 * copy that one (no hold), it would land on this space. */
+		b->used -= (wire + 63) & ~(size_t)63;
+		j->pkt = dst;
+		j->in_tcp = true;
+	}
+	return j;
+}
+
+/* The last job taken back (nothing to send after all). */
+void
+rec_tx_job_cancel(struct dssh_recpump *p, struct dssh_recpump_conn *c, struct rec_batch *b,
+    bool jobs_before)
+{
+	struct rec_job *j = &b->job[--b->n];
+
+	if (j->buf != NULL)
+		p->ops->tx_buf_put(p->arg, j->buf);
+	else if (!j->in_tcp)
+		b->used -= (j->wire + 63) & ~(size_t)63;
+	c->round_jobs = jobs_before;
+}
+
+/* The payload (len bytes) is in place: the job's wire size and op. */
+void
+rec_tx_job_commit(struct dssh_recpump_conn *c, struct rec_batch *b, struct rec_job *j, size_t len)
+{
+	j->len = len;
+	j->wire = dssh_rec_tx_wire_len(c->rec, len);
+	if (j->buf == NULL)
+		c->round_ring += j->wire;
+	j->crypto = dssh_rec_tx_op(c->rec, j->pkt, len, &b->op[j - b->job]);
+	c->round_reserved += j->wire;
 }
 
 static void
@@ -686,4 +777,5 @@ dssh_recpump_flush(struct dssh_recpump *p)
 		rec_rx_flush(p);
 		rec_tx_flush(p);
 	}
+	rp_chan_rearm(p, false);
 }

@@ -24,6 +24,8 @@
 #define DSSH_CHAN_WIN_DEFAULT (16u * 1024 * 1024)
 #define DSSH_CHAN_WIN_MIN (64u * 1024)
 #define DSSH_CHAN_WIN_MAX (1024u * 1024 * 1024)
+/* The largest data a peer may put in one packet (our open confirmation). */
+#define DSSH_CHAN_MAXPACKET (32u * 1024)
 
 struct dssh_chan_win {
 	uint32_t size;       /* advertised receive window */

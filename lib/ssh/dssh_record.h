@@ -44,7 +44,47 @@ enum dssh_rec_mark {
 	DSSH_REC_MARK_TX_KEYS = 2,
 	DSSH_REC_MARK_RX_KEYS = 3,
 	DSSH_REC_MARK_ERROR = 4,    /* body: u32 enum dssh_rec_err */
+	/* Channel offload (see below); bodies are u32/u64 big endian. */
+	DSSH_REC_MARK_CHAN_OFFLOAD = 5,     /* down: local, remote, maxpkt, in, out, err fds */
+	DSSH_REC_MARK_CHAN_GO = 6,          /* down: local, win size, local, consumed, remote, flags */
+	DSSH_REC_MARK_CHAN_RECLAIM = 7,     /* down: local */
+	DSSH_REC_MARK_CHAN_OFFLOADED = 8,   /* up: local */
+	DSSH_REC_MARK_CHAN_EOF_IN = 9,      /* up: local */
+	DSSH_REC_MARK_CHAN_OUT_EOF = 10,    /* up: local, which (1 stdout, 2 stderr) */
+	DSSH_REC_MARK_CHAN_RECLAIMED = 11,  /* up: local */
+	DSSH_REC_MARK_CHAN_COUNT = 12,      /* up: u32 rx pkts, u32 tx pkts, u64 rx, tx bytes */
 };
+
+/*
+ * Channel offload: the data core moves an exec/subsystem channel's data
+ * between the peer and the child's pipes itself, both ways.
+ *
+ * Down, in record order: CHAN_OFFLOAD hands the core its own duplicates of
+ * the child's fds (the core closes them; the host may close its copies at
+ * any time): from there on the core intercepts the peer's CHANNEL_DATA,
+ * EXTENDED_DATA, EOF and WINDOW_ADJUST for `local` and queues them, and
+ * puts CHAN_OFFLOADED up (whatever of the channel is before it in up was
+ * opened before). CHAN_GO (once the engine saw OFFLOADED and the host wrote
+ * all it held for the child): the window state moves to the core, which
+ * from then on writes stdin, reads stdout/stderr into CHANNEL_DATA /
+ * EXTENDED_DATA packets it seals itself between the engine's records (never
+ * between a KEXINIT it sealed and the TX_KEYS after it), sends the
+ * WINDOW_ADJUSTs, and applies the peer's. CHAN_RECLAIM: the core closes its
+ * fds, drops what it queued, sends nothing more for the channel and puts
+ * CHAN_RECLAIMED up (the engine keeps the channel number until then).
+ *
+ * Up: CHAN_EOF_IN (the peer's EOF, after every queued byte reached stdin,
+ * which the core then closed), CHAN_OUT_EOF (stdout or stderr ended after
+ * all of it was sealed), CHAN_COUNT (packets and wire bytes the core took
+ * or sealed itself, for the engine's rekey limits and counters; always
+ * before any other record of the connection that follows them).
+ */
+#define DSSH_REC_CHAN_OFFLOAD_LEN 24
+#define DSSH_REC_CHAN_GO_LEN 24
+#define DSSH_REC_CHAN_GO_PEER_EOF 1u     /* GO flags: the engine saw the peer's EOF */
+#define DSSH_REC_CHAN_ID_LEN 4
+#define DSSH_REC_CHAN_OUT_EOF_LEN 8
+#define DSSH_REC_CHAN_COUNT_LEN 24
 
 enum dssh_rec_err {
 	DSSH_REC_ERR_MAC = 1,       /* MAC or AEAD tag did not verify */
@@ -54,6 +94,8 @@ enum dssh_rec_err {
 	DSSH_REC_ERR_KEYS,          /* keys could not be installed */
 	DSSH_REC_ERR_CRYPTO,        /* the engine failed otherwise */
 	DSSH_REC_ERR_RECORD,        /* a malformed record from the engine */
+	DSSH_REC_ERR_WINDOW,        /* offloaded channel: data past the window or EOF */
+	DSSH_REC_ERR_CHANNEL,       /* offloaded channel: a malformed message */
 };
 
 const char *dssh_rec_err_str(uint32_t code);

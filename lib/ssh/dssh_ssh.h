@@ -76,6 +76,13 @@ enum dssh_auth_method {
 	DSSH_AUTH_PASSWORD,
 };
 
+enum dssh_chan_offload_ev {
+	DSSH_CHAN_OFFLOADED,     /* the core intercepts: write what you hold, then _go */
+	DSSH_CHAN_OUT_EOF,       /* the child's stdout ended, all of it sent */
+	DSSH_CHAN_ERR_EOF,       /* its stderr */
+	DSSH_CHAN_RECLAIMED,     /* the core let the channel go (after a close) */
+};
+
 struct dssh_conn_host_ops {
 	/*
 	 * Is this public key (SSH wire blob) authorised for user? Called once
@@ -105,6 +112,10 @@ struct dssh_conn_host_ops {
 	void (*channel_closed)(void *host, uint32_t chan);
 	/* The engine can take more data for chan (window opened, kex over). */
 	void (*channel_writable)(void *host, uint32_t chan);
+	/* An offloaded channel (dssh_chan_offload) moved on; NULL: never
+	 * offloaded. The peer's EOF comes through channel_eof (the data core
+	 * wrote every byte before it and closed its stdin). */
+	void (*channel_offload)(void *host, uint32_t chan, enum dssh_chan_offload_ev ev);
 };
 
 /* Before dssh_conn_start(): input and output are records of an offloaded
@@ -149,6 +160,23 @@ void dssh_chan_consumed(struct dssh_conn *c, uint32_t chan, size_t n);
 int dssh_chan_send_eof(struct dssh_conn *c, uint32_t chan);
 int dssh_chan_exit_status(struct dssh_conn *c, uint32_t chan, uint32_t status);
 int dssh_chan_exit_signal(struct dssh_conn *c, uint32_t chan, const char *sig, bool core);
+/*
+ * Record offload only: the data core moves the channel's data to and from
+ * the child itself (dssh_record.h, channel offload). fds are the core's own
+ * duplicates of the child's stdin, stdout, stderr (it closes them; the host
+ * keeps and closes its copies as it likes). From here the engine sends no
+ * data for the channel (dssh_chan_send_space is 0). After the
+ * DSSH_CHAN_OFFLOADED event and once the host wrote everything it still
+ * held for the child, dssh_chan_offload_go hands the window to the core.
+ * Closing the channel (either side) reclaims it first. 0 or
+ * DSSH_ERR_INVALID_ARGUMENT (not record offload, channel not open, EOF).
+ */
+struct dssh_chan_fds {
+	int in, out, err;
+};
+int dssh_chan_offload(struct dssh_conn *c, uint32_t chan, const struct dssh_chan_fds *fds);
+int dssh_chan_offload_go(struct dssh_conn *c, uint32_t chan);
+bool dssh_chan_offloaded(const struct dssh_conn *c, uint32_t chan);
 /* Our CLOSE. The channel is freed once both sides have closed. */
 int dssh_chan_close(struct dssh_conn *c, uint32_t chan);
 

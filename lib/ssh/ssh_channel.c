@@ -227,6 +227,8 @@ out:
 	return r;
 }
 
+static int offload_check(struct dssh_conn *c, struct dssh_channel *ch, uint32_t id);
+
 static int
 handle_data(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
 {
@@ -242,6 +244,8 @@ handle_data(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
 		return r;
 	if ((r = dssh_buf_get_string_direct(m, &p, &n)) != 0)
 		return r;
+	if ((r = offload_check(c, ch, id)) != 0)
+		return r == 1 ? 0 : r;
 	if (ch->rcvd_eof || n > DSSH_CHAN_MAXPACKET || !dssh_chan_win_receive(&ch->win, n)) {
 		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR,
 		    "channel %u: data past %s", id, ch->rcvd_eof ? "EOF" : "window");
@@ -265,8 +269,45 @@ chan_maybe_free(struct dssh_conn *c, uint32_t id)
 {
 	struct dssh_channel *ch = chan_get(c, id);
 
-	if (ch != NULL && ch->sent_close && ch->rcvd_close)
+	/* An offloaded one keeps its number until the core let it go. */
+	if (ch != NULL && ch->sent_close && ch->rcvd_close && ch->offload == CHAN_OFF_NONE)
 		ch->in_use = false;
+}
+
+/* The core stops touching the channel; nothing of ours for it may be sent
+ * before this marker in the output (a CLOSE may follow at once). */
+static int
+chan_reclaim(struct dssh_conn *c, struct dssh_channel *ch, uint32_t id)
+{
+	uint8_t b[DSSH_REC_CHAN_ID_LEN];
+
+	if (ch->offload == CHAN_OFF_NONE || ch->offload == CHAN_OFF_RECLAIM)
+		return 0;
+	ch->offload = CHAN_OFF_RECLAIM;
+	dssh_put_u32be(b, id);
+	return dssh_pkt_put_marker(c, DSSH_REC_MARK_CHAN_RECLAIM, b, sizeof(b));
+}
+
+/*
+ * A data/EOF/adjust record for a channel the core intercepts: it must
+ * not be here (1 after a reclaim: ignored, the core kept the window;
+ * else an error). 0: the engine handles it.
+ */
+static int
+offload_check(struct dssh_conn *c, struct dssh_channel *ch, uint32_t id)
+{
+	switch (ch->offload) {
+	case CHAN_OFF_NONE:
+		return ch->reclaimed ? 1 : 0;
+	case CHAN_OFF_SENT:
+		return 0;
+	case CHAN_OFF_RECLAIM:
+		return 1;
+	default:
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR,
+		    "channel %u: message for an offloaded channel", id);
+		return DSSH_ERR_PROTOCOL;
+	}
 }
 
 static int
@@ -283,6 +324,8 @@ handle_close(struct dssh_conn *c, struct dssh_buf *m)
 		return DSSH_ERR_PROTOCOL;
 	}
 	ch->rcvd_close = true;
+	if ((r = chan_reclaim(c, ch, id)) != 0)
+		return r;
 	if (!ch->sent_close) {
 		/* Tell the host first, then answer; the host must forget the channel. */
 		c->ops->channel_closed(c->host, id);
@@ -316,12 +359,16 @@ dssh_chan_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
 	case SSH_MSG_CHANNEL_WINDOW_ADJUST:
 		if ((r = peer_chan(c, m, &id, &ch)) != 0 || (r = dssh_buf_get_u32(m, &add)) != 0)
 			return r;
+		if ((r = offload_check(c, ch, id)) != 0)
+			return r == 1 ? 0 : r;
 		dssh_chan_win_peer_adjust(&ch->win, add);
 		if (c->ops->channel_writable != NULL && !ch->sent_close)
 			c->ops->channel_writable(c->host, id);
 		return 0;
 	case SSH_MSG_CHANNEL_EOF:
 		if ((r = peer_chan(c, m, &id, &ch)) != 0)
+			return r;
+		if ((r = offload_check(c, ch, id)) < 0)
 			return r;
 		if (!ch->rcvd_eof) {
 			ch->rcvd_eof = true;
@@ -381,7 +428,8 @@ dssh_chan_send_space(const struct dssh_conn *c, uint32_t id)
 {
 	const struct dssh_channel *ch = chan_get_const(c, id);
 
-	if (ch == NULL || ch->sent_eof || ch->sent_close || c->state != CONN_TRANSPORT ||
+	if (ch == NULL || ch->sent_eof || ch->sent_close || ch->offload != CHAN_OFF_NONE ||
+	    c->state != CONN_TRANSPORT ||
 	    c->kex_in_progress || dssh_buf_len(&c->out) >= DSSH_OUTPUT_HIGH_WATER)
 		return 0;
 	return ch->win.remote;
@@ -433,7 +481,8 @@ dssh_chan_consumed(struct dssh_conn *c, uint32_t id, size_t n)
 	struct dssh_channel *ch = chan_get(c, id);
 	uint32_t adjust;
 
-	if (ch == NULL || ch->sent_close)
+	/* Once the core has the window, it gives it back itself. */
+	if (ch == NULL || ch->sent_close || ch->offload > CHAN_OFF_READY)
 		return;
 	adjust = dssh_chan_win_consume(&ch->win, n);
 	if (adjust > 0 && !ch->rcvd_eof) {
@@ -518,8 +567,130 @@ dssh_chan_close(struct dssh_conn *c, uint32_t id)
 
 	if (ch == NULL || ch->sent_close)
 		return 0;
+	if ((r = chan_reclaim(c, ch, id)) != 0)
+		return r;
 	ch->sent_close = true;
 	r = send_chan_u32(c, SSH_MSG_CHANNEL_CLOSE, ch->remote_id);
 	chan_maybe_free(c, id);
 	return r;
+}
+
+/* ---- channel offload (record offload: dssh_record.h) ---- */
+
+int
+dssh_chan_offload(struct dssh_conn *c, uint32_t id, const struct dssh_chan_fds *fds)
+{
+	struct dssh_channel *ch = chan_get(c, id);
+	uint8_t b[DSSH_REC_CHAN_OFFLOAD_LEN];
+
+	if (!c->rec_offload || ch == NULL || ch->offload != CHAN_OFF_NONE || ch->sent_eof ||
+	    ch->sent_close || ch->rcvd_eof || ch->rcvd_close || c->state != CONN_TRANSPORT ||
+	    fds->in < 0 || fds->out < 0 || fds->err < 0)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	dssh_put_u32be(b, id);
+	dssh_put_u32be(b + 4, ch->remote_id);
+	dssh_put_u32be(b + 8, ch->remote_maxpacket);
+	dssh_put_u32be(b + 12, (uint32_t)fds->in);
+	dssh_put_u32be(b + 16, (uint32_t)fds->out);
+	dssh_put_u32be(b + 20, (uint32_t)fds->err);
+	ch->offload = CHAN_OFF_SENT;
+	return dssh_pkt_put_marker(c, DSSH_REC_MARK_CHAN_OFFLOAD, b, sizeof(b));
+}
+
+int
+dssh_chan_offload_go(struct dssh_conn *c, uint32_t id)
+{
+	struct dssh_channel *ch = chan_get(c, id);
+	uint8_t b[DSSH_REC_CHAN_GO_LEN];
+
+	if (ch == NULL || ch->offload != CHAN_OFF_READY)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	dssh_put_u32be(b, id);
+	dssh_put_u32be(b + 4, ch->win.size);
+	dssh_put_u32be(b + 8, ch->win.local);
+	dssh_put_u32be(b + 12, ch->win.consumed);
+	dssh_put_u32be(b + 16, ch->win.remote);
+	/* An EOF that came before the core intercepted: stdin is to close
+	 * after what the core queued (nothing: the EOF was last). */
+	dssh_put_u32be(b + 20, ch->rcvd_eof ? DSSH_REC_CHAN_GO_PEER_EOF : 0);
+	ch->offload = CHAN_OFF_GO;
+	return dssh_pkt_put_marker(c, DSSH_REC_MARK_CHAN_GO, b, sizeof(b));
+}
+
+bool
+dssh_chan_offloaded(const struct dssh_conn *c, uint32_t id)
+{
+	const struct dssh_channel *ch = chan_get_const(c, id);
+
+	return ch != NULL && ch->offload != CHAN_OFF_NONE;
+}
+
+static void
+offload_event(struct dssh_conn *c, struct dssh_channel *ch, uint32_t id,
+    enum dssh_chan_offload_ev ev)
+{
+	if (c->ops->channel_offload != NULL && !ch->sent_close)
+		c->ops->channel_offload(c->host, id, ev);
+}
+
+int
+dssh_chan_offload_marker(struct dssh_conn *c, uint32_t kind, const uint8_t *body, size_t n)
+{
+	struct dssh_channel *ch;
+	uint32_t id;
+
+	if (kind == DSSH_REC_MARK_CHAN_COUNT) {
+		if (n != DSSH_REC_CHAN_COUNT_LEN)
+			goto bad;
+		dssh_pkt_count_offloaded(c, dssh_get_u32be(body), dssh_get_u64be(body + 8),
+		    dssh_get_u32be(body + 4), dssh_get_u64be(body + 16));
+		return dssh_kex_check_rekey(c);
+	}
+	if (n != (kind == DSSH_REC_MARK_CHAN_OUT_EOF ? DSSH_REC_CHAN_OUT_EOF_LEN :
+	    DSSH_REC_CHAN_ID_LEN))
+		goto bad;
+	id = dssh_get_u32be(body);
+	if ((ch = chan_get(c, id)) == NULL || ch->offload == CHAN_OFF_NONE)
+		goto bad;
+	switch (kind) {
+	case DSSH_REC_MARK_CHAN_OFFLOADED:
+		if (ch->offload == CHAN_OFF_RECLAIM)
+			return 0;
+		if (ch->offload != CHAN_OFF_SENT)
+			goto bad;
+		ch->offload = CHAN_OFF_READY;
+		offload_event(c, ch, id, DSSH_CHAN_OFFLOADED);
+		return 0;
+	case DSSH_REC_MARK_CHAN_EOF_IN:
+		if (ch->offload != CHAN_OFF_GO && ch->offload != CHAN_OFF_RECLAIM)
+			goto bad;
+		if (!ch->rcvd_eof) {
+			ch->rcvd_eof = true;
+			if (!ch->sent_close)
+				c->ops->channel_eof(c->host, id);
+		}
+		return 0;
+	case DSSH_REC_MARK_CHAN_OUT_EOF: {
+		uint32_t which = dssh_get_u32be(body + 4);
+
+		if ((ch->offload != CHAN_OFF_GO && ch->offload != CHAN_OFF_RECLAIM) ||
+		    (which != 1 && which != 2))
+			goto bad;
+		offload_event(c, ch, id, which == 1 ? DSSH_CHAN_OUT_EOF : DSSH_CHAN_ERR_EOF);
+		return 0;
+	}
+	case DSSH_REC_MARK_CHAN_RECLAIMED:
+		if (ch->offload != CHAN_OFF_RECLAIM)
+			goto bad;
+		ch->offload = CHAN_OFF_NONE;
+		ch->reclaimed = true;       /* our window state is stale: closing anyway */
+		offload_event(c, ch, id, DSSH_CHAN_RECLAIMED);
+		chan_maybe_free(c, id);
+		return 0;
+	default:
+		break;
+	}
+bad:
+	dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "bad channel offload marker %u", kind);
+	return DSSH_ERR_PROTOCOL;
 }

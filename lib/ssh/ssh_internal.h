@@ -8,6 +8,7 @@
 #include "dssh_buf.h"
 #include "dssh_chan_win.h"
 #include "dssh_crypto.h"
+#include "dssh_record.h"
 #include "dssh_ssh.h"
 #include "ssh_msg.h"
 
@@ -15,7 +16,7 @@
 #define DSSH_VERSION_LINE_MAX 255
 #define DSSH_BANNER_LINES_MAX 20
 #define DSSH_OUTPUT_HIGH_WATER (4u * 1024 * 1024)
-#define DSSH_CHAN_MAXPACKET (32u * 1024)
+
 #define DSSH_MAX_CHANNELS 32
 #define DSSH_DEFAULT_REKEY_BYTES (1ull << 30)
 
@@ -68,6 +69,14 @@ struct dssh_channel {
 	struct dssh_chan_win win;    /* both directions' windows */
 	bool sent_eof, rcvd_eof, sent_close, rcvd_close;
 	bool started;                /* shell/exec/subsystem accepted */
+	bool reclaimed;              /* the core had the window: the peer's data is dropped */
+	enum {
+		CHAN_OFF_NONE,
+		CHAN_OFF_SENT,           /* CHAN_OFFLOAD sent, OFFLOADED not yet back */
+		CHAN_OFF_READY,          /* OFFLOADED seen: the core intercepts */
+		CHAN_OFF_GO,             /* GO sent: the core owns the window */
+		CHAN_OFF_RECLAIM,        /* RECLAIM sent, RECLAIMED not yet back */
+	} offload;
 };
 
 struct dssh_direction {
@@ -151,6 +160,12 @@ int dssh_pkt_set_keys(struct dssh_conn *c, enum dssh_crypto_dir dir,
     const struct dssh_crypto_keys *keys, bool reset_seq);
 /* A line of text outside the packet protocol (version exchange). */
 int dssh_pkt_send_text(struct dssh_conn *c, const char *line);
+/* Record offload: a marker into the output, in stream order. */
+int dssh_pkt_put_marker(struct dssh_conn *c, enum dssh_rec_mark kind, const uint8_t *body,
+    size_t len);
+/* Record offload: packets the data core took or sent itself. */
+void dssh_pkt_count_offloaded(struct dssh_conn *c, uint32_t rx_pkts, uint64_t rx_bytes,
+    uint32_t tx_pkts, uint64_t tx_bytes);
 
 /* ssh_conn.c */
 void dssh_conn_fail(struct dssh_conn *c, uint32_t reason, const char *fmt, ...)
@@ -173,5 +188,7 @@ int dssh_auth_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *msg);
 int dssh_chan_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *msg);
 void dssh_chan_kex_done(struct dssh_conn *c);
 int dssh_global_request(struct dssh_conn *c, struct dssh_buf *msg);
+/* An up marker of channel offload (dssh_record.h). 0 or an error (failed). */
+int dssh_chan_offload_marker(struct dssh_conn *c, uint32_t kind, const uint8_t *body, size_t n);
 
 #endif

@@ -14,8 +14,8 @@ dir_tag(const struct dssh_direction *d)
 	return dssh_rec_tag(d->sa);
 }
 
-static int
-put_marker(struct dssh_conn *c, enum dssh_rec_mark kind, const uint8_t *body, size_t len)
+int
+dssh_pkt_put_marker(struct dssh_conn *c, enum dssh_rec_mark kind, const uint8_t *body, size_t len)
 {
 	uint8_t *p;
 	int r;
@@ -32,7 +32,7 @@ int
 dssh_pkt_send_text(struct dssh_conn *c, const char *line)
 {
 	if (c->rec_offload)
-		return put_marker(c, DSSH_REC_MARK_RAW, (const uint8_t *)line, strlen(line));
+		return dssh_pkt_put_marker(c, DSSH_REC_MARK_RAW, (const uint8_t *)line, strlen(line));
 	return dssh_buf_put(&c->out, line, strlen(line));
 }
 
@@ -49,7 +49,7 @@ dssh_pkt_set_keys(struct dssh_conn *c, enum dssh_crypto_dir dir,
 		uint8_t body[DSSH_REC_KEYS_LEN];
 
 		dssh_rec_keys_encode(keys, reset_seq, body);
-		r = put_marker(c, dir == DSSH_CRYPTO_OPEN ? DSSH_REC_MARK_RX_KEYS :
+		r = dssh_pkt_put_marker(c, dir == DSSH_CRYPTO_OPEN ? DSSH_REC_MARK_RX_KEYS :
 		    DSSH_REC_MARK_TX_KEYS, body, sizeof(body));
 		dssh_wipe(body, sizeof(body));
 		if (r != 0)
@@ -160,17 +160,66 @@ dssh_pkt_send(struct dssh_conn *c, const struct dssh_buf *payload)
 	return dssh_pkt_send_raw(c, dssh_buf_ptr(payload), dssh_buf_len(payload));
 }
 
-/* Offloaded packet layer: the data core's next record. */
+void
+dssh_pkt_count_offloaded(struct dssh_conn *c, uint32_t rx_pkts, uint64_t rx_bytes,
+    uint32_t tx_pkts, uint64_t tx_bytes)
+{
+	c->rx.seq += rx_pkts;       /* the peer's sequence numbers went on */
+	c->rx.packets += rx_pkts;
+	c->rx.bytes += rx_bytes;
+	c->rx.blocks += rx_bytes / 16;
+	c->tx.seq += tx_pkts;
+	c->tx.packets += tx_pkts;
+	c->tx.bytes += tx_bytes;
+	c->tx.blocks += tx_bytes / 16;
+	c->total_pkts_in += rx_pkts;
+	c->total_bytes_in += rx_bytes;
+	c->total_pkts_out += tx_pkts;
+	c->total_bytes_out += tx_bytes;
+}
+
+static bool
+chan_mark_up(uint32_t kind)
+{
+	return kind >= DSSH_REC_MARK_CHAN_OFFLOADED && kind <= DSSH_REC_MARK_CHAN_COUNT;
+}
+
+/* Offloaded packet layer: the data core's next record (channel offload
+ * markers handled on the way). */
 static int
 read_record(struct dssh_conn *c, const uint8_t **payload, size_t *len)
 {
-	const uint8_t *p = dssh_buf_ptr(&c->in);
-	size_t avail = dssh_buf_len(&c->in);
+	const uint8_t *p;
+	size_t avail;
 	uint32_t w;
+	int r;
 
+again:
+	p = dssh_buf_ptr(&c->in);
+	avail = dssh_buf_len(&c->in);
 	if (avail < DSSH_REC_HDR)
 		return DSSH_ERR_MSG_INCOMPLETE;
 	w = dssh_get_u32be(p);
+	if ((w & DSSH_REC_MARK) && chan_mark_up(w & ~DSSH_REC_MARK)) {
+		size_t n;
+
+		if (avail < DSSH_REC_MARK_HDR)
+			return DSSH_ERR_MSG_INCOMPLETE;
+		if ((n = dssh_get_u32be(p + 4)) > DSSH_REC_CHAN_COUNT_LEN) {
+			dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "%s",
+			    dssh_rec_err_str(DSSH_REC_ERR_RECORD));
+			return DSSH_ERR_INVALID_FORMAT;
+		}
+		if (avail < DSSH_REC_MARK_HDR + n)
+			return DSSH_ERR_MSG_INCOMPLETE;
+		r = dssh_chan_offload_marker(c, w & ~DSSH_REC_MARK, p + DSSH_REC_MARK_HDR, n);
+		if (c->state == CONN_CLOSED)
+			return r != 0 ? r : DSSH_ERR_CONN_CLOSED;
+		dssh_buf_consume(&c->in, DSSH_REC_MARK_HDR + n);
+		if (r != 0)
+			return r;
+		goto again;
+	}
 	if (w & DSSH_REC_MARK) {
 		uint32_t code = DSSH_REC_ERR_RECORD;
 

@@ -49,6 +49,8 @@ dssh_rec_err_str(uint32_t code)
 	case DSSH_REC_ERR_KEYS: return "new keys could not be installed";
 	case DSSH_REC_ERR_CRYPTO: return "crypto engine failure";
 	case DSSH_REC_ERR_RECORD: return "malformed record";
+	case DSSH_REC_ERR_WINDOW: return "channel data past the window or EOF";
+	case DSSH_REC_ERR_CHANNEL: return "malformed channel message";
 	default: return "unknown record-layer error";
 	}
 }

@@ -115,6 +115,9 @@ struct dp_tcp_pub {
 	/* The SSH packet layer on this core: packets opened/sealed, bursts and
 	 * their ops (mean burst = ops / bursts), input or output failures. */
 	uint64_t ssh_rx_packets, ssh_tx_packets, ssh_bursts, ssh_burst_ops, ssh_errors;
+	/* Channel offload: channels this core moved, data bytes it wrote to
+	 * children's stdin and read from their stdout/stderr. */
+	uint64_t chan_offloads, chan_rx_bytes, chan_tx_bytes;
 	uint64_t impair_in, impair_dropped, impair_duplicated, impair_reordered;
 	uint64_t impair_delayed, impair_overflow, impair_held;   /* rx and tx stages */
 };
@@ -149,6 +152,8 @@ struct dp_core {
 	bool rx_intr;             /* waits on RX interrupts and the bell when idle */
 	int rx_sock;              /* net_af_packet: the queue's socket to poll, else -1 */
 	struct rte_epoll_event bell_ev;
+	struct rte_epoll_event chan_ev;   /* the channel fds' epoll (dp_streams_chan_fd) */
+	unsigned chan_skip;       /* polls since the channel fds were last looked at */
 	uint64_t now_us;          /* the clock of the current poll */
 	uint64_t idle_since_us;   /* the last poll that found work */
 	uint64_t tcp_active, tcp_tx_held, tcp_tx_failed, tcp_echo_bytes;
@@ -264,6 +269,9 @@ dp_tcp_collect(const struct dp_core *c, struct dp_tcp_pub *t)
 	t->ssh_bursts = ps->bursts;
 	t->ssh_burst_ops = ps->burst_ops;
 	t->ssh_errors = ps->errors;
+	t->chan_offloads = ps->chan_offloads;
+	t->chan_rx_bytes = ps->chan_rx_bytes;
+	t->chan_tx_bytes = ps->chan_tx_bytes;
 	const struct dssh_impair *stages[2] = { c->rx_imp, c->tx_imp };
 
 	for (int k = 0; k < 2; k++) {
@@ -777,6 +785,13 @@ dp_intr_setup(struct dp_core *c)
 			    RTE_INTR_EVENT_DEL, NULL);
 			return;
 		}
+		/* The children's pipes of the channels this core moves. */
+		memset(&c->chan_ev, 0, sizeof(c->chan_ev));
+		c->chan_ev.epdata.event = EPOLLIN;
+		if (dp_streams_chan_fd(&c->streams) >= 0 &&
+		    rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_ADD,
+		    dp_streams_chan_fd(&c->streams), &c->chan_ev) != 0)
+			dssh_error("data core %u: cannot wait on channel fds", c->idx);
 	}
 	c->rx_intr = true;
 	dssh_info("data core %u: waits on RX interrupts of queue %u when idle", c->idx, c->queue);
@@ -787,9 +802,13 @@ dp_intr_teardown(struct dp_core *c)
 {
 	if (!c->rx_intr)
 		return;
-	if (c->has_streams)
+	if (c->has_streams) {
 		(void)rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_DEL,
 		    dp_streams_bell_fd(&c->streams), &c->bell_ev);
+		if (dp_streams_chan_fd(&c->streams) >= 0)
+			(void)rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_DEL,
+			    dp_streams_chan_fd(&c->streams), &c->chan_ev);
+	}
 	(void)rte_eth_dev_rx_intr_ctl_q(c->port, c->queue, RTE_EPOLL_PER_THREAD,
 	    RTE_INTR_EVENT_DEL, NULL);
 	c->rx_intr = false;
@@ -800,9 +819,10 @@ dp_intr_teardown(struct dp_core *c)
 static void
 dp_sock_wait(struct dp_core *c, uint64_t wake_us)
 {
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[3] = {
 		{ .fd = c->rx_sock, .events = POLLIN },
 		{ .fd = dp_streams_bell_fd(&c->streams), .events = POLLIN },
+		{ .fd = dp_streams_chan_fd(&c->streams), .events = POLLIN },
 	};
 	uint64_t now = dp_now_us(c->dp), us;
 	struct timespec ts;
@@ -816,7 +836,7 @@ dp_sock_wait(struct dp_core *c, uint64_t wake_us)
 	dp_publish(c);
 	ts.tv_sec = (time_t)(us / 1000000);
 	ts.tv_nsec = (long)(us % 1000000) * 1000;
-	(void)ppoll(pfd, 2, &ts, NULL);
+	(void)ppoll(pfd, pfd[2].fd >= 0 ? 3 : 2, &ts, NULL);
 	(void)dp_streams_sleep(&c->streams, false);
 }
 
@@ -824,7 +844,7 @@ dp_sock_wait(struct dp_core *c, uint64_t wake_us)
 static void
 dp_intr_wait(struct dp_core *c, uint64_t wake_us)
 {
-	struct rte_epoll_event ev[2];
+	struct rte_epoll_event ev[3];
 	uint64_t now = dp_now_us(c->dp);
 	int ms;
 
@@ -839,7 +859,7 @@ dp_intr_wait(struct dp_core *c, uint64_t wake_us)
 	}
 	c->st.intr_waits++;
 	dp_publish(c);      /* telemetry stays current while the core sleeps */
-	(void)rte_epoll_wait(RTE_EPOLL_PER_THREAD, ev, 2, ms);
+	(void)rte_epoll_wait(RTE_EPOLL_PER_THREAD, ev, 3, ms);
 	if (c->has_streams)
 		(void)dp_streams_sleep(&c->streams, false);
 	(void)rte_eth_dev_rx_intr_disable(c->port, c->queue);
@@ -896,6 +916,8 @@ dp_idle(struct dp_core *c, unsigned *idle_run, bool work, uint64_t wake_us)
 	c->st.idle_sleeps++;
 	rte_delay_us_sleep(us);
 }
+
+#define DP_CHAN_POLL_EVERY 4
 
 static int
 dp_core_loop(void *arg)
@@ -959,6 +981,16 @@ dp_core_loop(void *arg)
 			dp_streams_poll(&c->streams, c->now_us);
 			tcp_next = 0;   /* output to send now */
 			work = true;
+		}
+		/* The children's pipes of offloaded channels: after work (output
+		 * follows input), else every few polls (a syscall each time). */
+		if (c->has_streams && dp_streams_chan_active(&c->streams) &&
+		    (work || ++c->chan_skip >= DP_CHAN_POLL_EVERY)) {
+			c->chan_skip = 0;
+			if (dp_streams_chan_poll(&c->streams) > 0) {
+				tcp_next = 0;
+				work = true;
+			}
 		}
 		if (c->tcp != NULL && (n > 0 || c->now_us >= tcp_next)) {
 			tcp_next = dssh_tcp_timers(c->tcp, c->now_us);
@@ -1077,6 +1109,7 @@ dp_log_link(struct dp *dp, int *last)
 	X(stream_opened) X(stream_refused) X(stream_closed) X(stream_gone) X(stream_active) \
 	X(stream_rx_bytes) X(stream_tx_bytes) \
 	X(ssh_rx_packets) X(ssh_tx_packets) X(ssh_bursts) X(ssh_burst_ops) X(ssh_errors) \
+	X(chan_offloads) X(chan_rx_bytes) X(chan_tx_bytes) \
 	X(impair_in) X(impair_dropped) X(impair_duplicated) X(impair_reordered) \
 	X(impair_delayed) X(impair_overflow) X(impair_held)
 

@@ -68,6 +68,12 @@ bool dp_streams_dirty(const struct dp_streams *ds);
  */
 int dp_streams_bell_fd(const struct dp_streams *ds);
 bool dp_streams_sleep(struct dp_streams *ds, bool on);
+/* Channel offload (dssh_recpump.h): the epoll fd of the children's pipes
+ * (-1 without a packet layer), whether any channel is offloaded, and its
+ * events taken (flush after). */
+int dp_streams_chan_fd(const struct dp_streams *ds);
+bool dp_streams_chan_active(const struct dp_streams *ds);
+unsigned dp_streams_chan_poll(struct dp_streams *ds);
 /* The packet layer's counters (zero without one). */
 const struct dssh_recpump_stats *dp_streams_pump_stats(const struct dp_streams *ds);
 /* Data core stopping: every connection it owns is reset and let go. */

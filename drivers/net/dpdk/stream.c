@@ -97,6 +97,9 @@ stream_unref(struct dssh_dpdk_stream *s)
 	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	__atomic_fetch_sub(&s->hub->nstreams, 1, __ATOMIC_RELAXED);
+	/* Child fds handed over in channel markers no core read. */
+	if (s->pc != NULL)
+		dssh_recpump_down_drop(&s->tx);
 	dssh_recpump_conn_free(s->pc);
 	dssh_pipe_fini(&s->rx);
 	dssh_pipe_fini(&s->tx);
@@ -790,6 +793,24 @@ dp_streams_poll(struct dp_streams *ds, uint64_t now_us)
 		}
 	} while (n == HUB_BURST);
 	dp_streams_flush(ds, now_us);
+}
+
+int
+dp_streams_chan_fd(const struct dp_streams *ds)
+{
+	return ds->pump != NULL ? dssh_recpump_chan_fd(ds->pump) : -1;
+}
+
+bool
+dp_streams_chan_active(const struct dp_streams *ds)
+{
+	return ds->pump != NULL && dssh_recpump_chan_active(ds->pump);
+}
+
+unsigned
+dp_streams_chan_poll(struct dp_streams *ds)
+{
+	return ds->pump != NULL ? dssh_recpump_chan_poll(ds->pump) : 0;
 }
 
 const struct dssh_recpump_stats *

@@ -57,6 +57,7 @@ test_defaults(void)
 	CHECK_EQ_INT(c.channel_window_size, 16 << 20);
 	CHECK_EQ_INT(c.loop_threads, 0);
 	CHECK_EQ_INT(c.data_tcp_buffer, 16 << 20);
+	CHECK_EQ_INT(c.data_channels_control, 0);
 	CHECK_STR(c.chroot_directory, "none");
 	CHECK_STR(c.force_command, "none");
 	CHECK(c.rekey_limit_bytes == (1ULL << 30));
@@ -119,6 +120,7 @@ test_every_keyword(void)
 		"DataCores 2",
 		"DataMTU 9000",
 		"DataPoll busy",
+		"DataChannels control",
 		"DataOffload no",
 		"DataAddress6 2001:db8::10/64",
 		"DataImpair \"loss=2%,reorder=5%,dup=1%,delay=10ms,jitter=5ms,seed=42\"",
@@ -197,6 +199,7 @@ test_every_keyword(void)
 	CHECK_STR(c.data_gateway, "192.0.2.1");
 	CHECK_EQ_INT(ntohl(c.data_gw.s_addr), 0xc0000201);
 	CHECK_EQ_INT(c.data_cores, 2);
+	CHECK_EQ_INT(c.data_channels_control, 1);
 	CHECK_EQ_INT(c.permit_user_environment, 1);
 	CHECK_STR(c.chroot_directory, "/srv/chroot/%u");
 	CHECK_STR(c.force_command, "internal-sftp -d /upload");
@@ -312,6 +315,7 @@ test_errors(void)
 	expect_err("DataMTU 9001", "bad number");
 	expect_err("DataMTU 500", "bad number");
 	expect_err("DataPoll sometimes", "unsupported DataPoll");
+	expect_err("DataChannels both", "unsupported DataChannels");
 	expect_err("DataAddress6 2001:db8::10/129", "bad DataAddress6");
 	expect_err("DataAddress6 2001:db8::zz/64", "bad DataAddress6");
 	expect_err("DataImpair \"loss=101%\"", "bad DataImpair");
@@ -658,6 +662,7 @@ test_dump(void)
 	CHECK(strstr(buf, "ciphers chacha20-poly1305@openssh.com,") != NULL);
 	CHECK(strstr(buf, "authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2\n") != NULL);
 	CHECK(strstr(buf, "cryptoengine openssl\n") != NULL);
+	CHECK(strstr(buf, "datachannels cores\n") != NULL);
 	CHECK(strstr(buf, "hostkey " DSSH_SYSCONFDIR "/ssh_host_ed25519_key\n") != NULL);
 	/* every line: lowercase keyword, a space, a value */
 	for (char *l = buf; *l; ) {

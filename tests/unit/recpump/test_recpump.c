@@ -11,8 +11,12 @@
  * back) or in the TCP ring, a small up pipe (flow control), and a corrupted
  * MAC ending in an ERROR record and the engine's DISCONNECT.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dssh_err.h"
 #include "dssh_log.h"
@@ -32,10 +36,16 @@ static struct dssh_sshkey *hostkey, *userkey;
 
 struct host {
 	struct dssh_conn *c;
+	struct tc *t;
 	struct dssh_buf good_blob;
 	uint32_t chan;
 	bool have_chan;
 	struct dssh_buf data;
+	/* channel offload */
+	unsigned ev[4];                 /* enum dssh_chan_offload_ev seen */
+	bool hold_go;                   /* no dssh_chan_offload_go at OFFLOADED */
+	unsigned eofs;
+	uint64_t eof_chan_rx;           /* the core's stdin bytes when the EOF came */
 };
 
 static int
@@ -96,8 +106,22 @@ h_channel_data(void *hp, uint32_t chan, const uint8_t *p, size_t n)
 static void
 h_channel_eof(void *hp, uint32_t chan)
 {
-	(void)hp;
+	struct host *h = hp;
+
 	(void)chan;
+	h->eofs++;
+	if (h->t != NULL && h->t->shim != NULL)
+		h->eof_chan_rx = tc_shim_stats(h->t)->chan_rx_bytes;
+}
+
+static void
+h_channel_offload(void *hp, uint32_t chan, enum dssh_chan_offload_ev ev)
+{
+	struct host *h = hp;
+
+	h->ev[ev]++;
+	if (ev == DSSH_CHAN_OFFLOADED && !h->hold_go)
+		CHECK_EQ_INT(dssh_chan_offload_go(h->c, chan), 0);
 }
 
 static void
@@ -124,6 +148,7 @@ static const struct dssh_conn_host_ops host_ops = {
 	.channel_eof = h_channel_eof,
 	.channel_closed = h_channel_closed,
 	.channel_writable = h_channel_writable,
+	.channel_offload = h_channel_offload,
 };
 
 /* ---- a session: the test client, the data core's pump, the engine ---- */
@@ -138,6 +163,8 @@ struct fx {
 	struct dssh_buf msg;
 	unsigned server_kex;            /* rekeys the server started */
 };
+
+static uint32_t fx_chan_window;        /* the server's channel window (0: default) */
 
 static void
 fx_init(struct fx *f, const char *cipher, const char *mac, bool by_ref, size_t up_size,
@@ -162,6 +189,7 @@ fx_init(struct fx *f, const char *cipher, const char *mac, bool by_ref, size_t u
 		.version_comment = "dssh_test",
 		.engine = engine,
 		.rekey_bytes = 768 * 1024,      /* the server rekeys during bulk */
+		.chan_window = fx_chan_window,
 	};
 	CHECK_EQ_INT(dssh_conn_new(&f->conf, &host_ops, &f->h, "test", &f->srv), 0);
 	f->h.c = f->srv;
@@ -172,6 +200,7 @@ fx_init(struct fx *f, const char *cipher, const char *mac, bool by_ref, size_t u
 	};
 
 	CHECK_EQ_INT(tc_new(f->srv, engine, &tcc, &f->t), 0);
+	f->h.t = f->t;
 	f->s = f->t->shim;
 	CHECK(f->s != NULL && f->s->pc != NULL);
 }
@@ -565,9 +594,555 @@ test_bad_mac(void)
 	bad_mac_one("aes128-gcm@openssh.com", "hmac-sha2-256", -3);
 }
 
+/* ---- channel offload: the data core moves the channel's data itself ---- */
+
+/* The session's child, as the test plays it: the far ends of its pipes
+ * (the near ends go to the data core, which closes them). */
+struct child {
+	int in_r, out_w, err_w;
+	bool in_eof;
+	struct dssh_buf in;             /* what reached its stdin */
+};
+
+static void
+child_new(struct child *k, struct dssh_chan_fds *fds)
+{
+	int in[2], out[2], err[2];
+
+	memset(k, 0, sizeof(*k));
+	dssh_buf_init(&k->in, 0);
+	CHECK(pipe2(in, O_NONBLOCK | O_CLOEXEC) == 0 && pipe2(out, O_NONBLOCK | O_CLOEXEC) == 0 &&
+	    pipe2(err, O_NONBLOCK | O_CLOEXEC) == 0);
+	k->in_r = in[0];
+	k->out_w = out[1];
+	k->err_w = err[1];
+	fds->in = in[1];
+	fds->out = out[0];
+	fds->err = err[0];
+}
+
+static void
+child_free(struct child *k)
+{
+	if (k->in_r >= 0)
+		close(k->in_r);
+	if (k->out_w >= 0)
+		close(k->out_w);
+	if (k->err_w >= 0)
+		close(k->err_w);
+	dssh_buf_free(&k->in);
+}
+
+/* Reads what its stdin holds (EOF noted). */
+static void
+child_read(struct child *k)
+{
+	uint8_t b[65536];
+	ssize_t n;
+
+	while ((n = read(k->in_r, b, sizeof(b))) > 0)
+		dssh_buf_put(&k->in, b, (size_t)n);
+	if (n == 0)
+		k->in_eof = true;
+}
+
+/* Writes what the pipe takes of d[*off..len). */
+static void
+child_write(int fd, const uint8_t *d, size_t len, size_t *off)
+{
+	ssize_t n;
+
+	while (*off < len && (n = write(fd, d + *off, DSSH_MIN(len - *off, (size_t)65536))) > 0)
+		*off += (size_t)n;
+}
+
+/* The client's side of the channel. */
+struct xfer {
+	uint32_t win;                   /* what the server lets it send */
+	uint32_t local;                 /* what it lets the server send */
+	size_t unacked;                 /* taken, not yet given back */
+	size_t sent;
+	struct dssh_buf out, err;       /* the server's CHANNEL_DATA / EXTENDED_DATA */
+	struct dssh_buf stash;          /* tc_kex's */
+	unsigned adjusts, over, bad;
+	bool eof, closed, exit_status;
+};
+
+static void
+xfer_init(struct xfer *x, struct tc *t)
+{
+	memset(x, 0, sizeof(*x));
+	x->win = t->remote_window;
+	x->local = 1u << 20;            /* tc_connect_all's window */
+	dssh_buf_init(&x->out, 0);
+	dssh_buf_init(&x->err, 0);
+	dssh_buf_init(&x->stash, 0);
+	t->stash = &x->stash;
+}
+
+static void
+xfer_free(struct xfer *x)
+{
+	dssh_buf_free(&x->out);
+	dssh_buf_free(&x->err);
+	dssh_buf_free(&x->stash);
+}
+
+/* Every message the server sent: rekeys run, adjusts applied, data taken
+ * (never more than the window), the window given back each 256 KiB. */
+static void
+xfer_msg(struct fx *f, struct xfer *x, const uint8_t *pl, size_t len)
+{
+	struct tc *t = f->t;
+	struct dssh_buf m;
+	const uint8_t *p;
+	uint32_t id = 0, v = 0;
+	size_t n;
+	uint8_t type = pl[0];
+
+	dssh_buf_from(&m, pl + 1, len - 1);
+	if (type == SSH_MSG_IGNORE || type == SSH_MSG_EXT_INFO)
+		return;
+	if (dssh_buf_get_u32(&m, &id) != 0 || id != t->chan_local) {
+		x->bad++;
+		return;
+	}
+	switch (type) {
+	case SSH_MSG_CHANNEL_WINDOW_ADJUST:
+		if (dssh_buf_get_u32(&m, &v) != 0)
+			x->bad++;
+		x->win += v;
+		x->adjusts++;
+		break;
+	case SSH_MSG_CHANNEL_DATA:
+	case SSH_MSG_CHANNEL_EXTENDED_DATA:
+		if ((type == SSH_MSG_CHANNEL_EXTENDED_DATA &&
+		    (dssh_buf_get_u32(&m, &v) != 0 || v != SSH_EXTENDED_DATA_STDERR)) ||
+		    dssh_buf_get_string_direct(&m, &p, &n) != 0 || n > 32768) {
+			x->bad++;
+			break;
+		}
+		if (n > x->local)
+			x->over++;      /* past the window we gave */
+		x->local -= (uint32_t)DSSH_MIN(n, (size_t)x->local);
+		dssh_buf_put(type == SSH_MSG_CHANNEL_DATA ? &x->out : &x->err, p, n);
+		x->unacked += n;
+		break;
+	case SSH_MSG_CHANNEL_EOF:
+		x->eof = true;
+		break;
+	case SSH_MSG_CHANNEL_CLOSE:
+		x->closed = true;
+		break;
+	case SSH_MSG_CHANNEL_REQUEST:
+		x->exit_status = true;
+		break;
+	default:
+		x->bad++;
+	}
+}
+
+/* Every message the server sent: rekeys run, adjusts applied, data taken
+ * (never more than the window), the window given back each 256 KiB. */
+static void
+xfer_poll(struct fx *f, struct xfer *x)
+{
+	struct tc *t = f->t;
+
+	for (;;) {
+		const uint8_t *p;
+		size_t n;
+
+		/* (what a client rekey read before the server's KEXINIT first) */
+		if (dssh_buf_len(&x->stash) > 0) {
+			CHECK_EQ_INT(dssh_buf_get_string_direct(&x->stash, &p, &n), 0);
+			xfer_msg(f, x, p, n);
+			continue;
+		}
+		if (tc_recv(t, &f->msg) != 0)
+			break;
+		if (dssh_buf_ptr(&f->msg)[0] == SSH_MSG_KEXINIT) {
+			CHECK_EQ_INT(tc_kex(t), 0);
+			f->server_kex++;
+			continue;
+		}
+		xfer_msg(f, x, dssh_buf_ptr(&f->msg), dssh_buf_len(&f->msg));
+	}
+	if (x->unacked >= 256 * 1024 && !x->closed) {
+		struct dssh_buf a;
+
+		dssh_buf_init(&a, 0);
+		dssh_buf_put_u8(&a, SSH_MSG_CHANNEL_WINDOW_ADJUST);
+		dssh_buf_put_u32(&a, t->chan_remote);
+		dssh_buf_put_u32(&a, (uint32_t)x->unacked);
+		CHECK_EQ_INT(tc_sendb(t, &a), 0);
+		x->local += (uint32_t)x->unacked;
+		x->unacked = 0;
+		dssh_buf_free(&a);
+	}
+}
+
+/* Client data within its window, up to 256 KiB of wire in one write. */
+static void
+xfer_send(struct fx *f, struct xfer *x, const uint8_t *d, size_t total)
+{
+	struct dssh_buf wire;
+
+	dssh_buf_init(&wire, 0);
+	while (x->sent < total && x->win > 0 && dssh_buf_len(&wire) < 256 * 1024) {
+		size_t n = DSSH_MIN(DSSH_MIN(total - x->sent, (size_t)x->win),
+		    (size_t)(x->sent * 7 % 32768) + 1);
+
+		chan_data_msg(f, d + x->sent, n, &f->msg);
+		CHECK_EQ_INT(tc_seal(f->t, dssh_buf_ptr(&f->msg), dssh_buf_len(&f->msg), &wire), 0);
+		x->sent += n;
+		x->win -= (uint32_t)n;
+	}
+	if (dssh_buf_len(&wire) > 0)
+		CHECK_EQ_INT(tc_feed(f->t, dssh_buf_ptr(&wire), dssh_buf_len(&wire)), 0);
+	dssh_buf_free(&wire);
+}
+
+static void
+send_u32_msg(struct fx *f, uint8_t type)
+{
+	struct dssh_buf m;
+
+	dssh_buf_init(&m, 0);
+	dssh_buf_put_u8(&m, type);
+	dssh_buf_put_u32(&m, f->t->chan_remote);
+	CHECK_EQ_INT(tc_sendb(f->t, &m), 0);
+	dssh_buf_free(&m);
+}
+
+/* A session offloaded to the test's pipes: data the client sent before
+ * goes through the host (which writes it to the child itself, then lets
+ * the core go), data sent between OFFLOAD and GO is queued by the core. */
+static void
+offload_start(struct fx *f, struct child *k, struct xfer *x, bool quick)
+{
+	struct dssh_chan_fds fds;
+
+	CHECK_EQ_INT(tc_connect_all(f->t, "alice", userkey, "ssh-ed25519"), 0);
+	answer_rekey(f);
+	child_new(k, &fds);
+	xfer_init(x, f->t);
+	CHECK_EQ_INT(tc_chan_data(f->t, (const uint8_t *)"host:", 5), 0);
+	CHECK_EQ_INT(dssh_buf_len(&f->h.data), 5);
+	f->h.hold_go = true;
+	CHECK_EQ_INT(dssh_chan_offload(f->srv, f->h.chan, &fds), 0);
+	CHECK_EQ_INT(dssh_chan_send_space(f->srv, f->h.chan), 0);
+	tc_shim_run(f->t);
+	CHECK_EQ_INT(f->h.ev[DSSH_CHAN_OFFLOADED], 1);
+	CHECK_EQ_INT(f->s->chan_up[DSSH_REC_MARK_CHAN_OFFLOADED], 1);
+	CHECK_EQ_INT(tc_shim_stats(f->t)->chan_offloads, 1);
+	/* Intercepted now: queued, not written before GO. */
+	CHECK_EQ_INT(tc_chan_data(f->t, (const uint8_t *)"core:", 5), 0);
+	CHECK_EQ_INT(dssh_buf_len(&f->h.data), 5);
+	child_read(k);
+	CHECK_EQ_INT(dssh_buf_len(&k->in), 0);
+	/* A quick child: all its output, and its end, before GO (the core
+	 * saw the fds ready once, when it took them, and no edge after). */
+	if (quick) {
+		CHECK(write(k->out_w, "early", 5) == 5 && write(k->err_w, "E", 1) == 1);
+		close(k->out_w);
+		close(k->err_w);
+		k->out_w = k->err_w = -1;
+		tc_shim_run(f->t);
+	}
+	/* The host writes what it held, then lets the core go. */
+	CHECK(write(fds.in, dssh_buf_ptr(&f->h.data), 5) == 5);
+	CHECK_EQ_INT(dssh_chan_offload_go(f->srv, f->h.chan), 0);
+	tc_shim_run(f->t);
+	child_read(k);
+	CHECK_EQ_INT(dssh_buf_len(&k->in), 10);
+	if (dssh_buf_len(&k->in) == 10)
+		CHECK_MEM(dssh_buf_ptr(&k->in), "host:core:", 10);
+	dssh_buf_reset(&k->in);
+	x->win -= 10;
+}
+
+/*
+ * Bulk both ways through the core, byte for byte: the client's data to the
+ * child's stdin within the server's (small) window, which the core gives
+ * back; stdout and stderr to the client within its window; rekeys by both
+ * sides on the way (the server's from the core's counts); the client's EOF
+ * reaches the child after every byte; the child's output ends (OUT_EOF),
+ * the host closes (RECLAIM), and the counts of both sides agree.
+ */
+static void
+offload_bulk(const char *cipher, const char *mac)
+{
+	const size_t up = 3u << 20, down = 2u << 20, errn = 100 * 1024;
+	struct fx f;
+	struct child k;
+	struct xfer x;
+	uint8_t *du = malloc(up), *dd = malloc(down), *de = malloc(errn);
+	size_t doff = 0, eoff = 0;
+	bool cli_kex = false, eof_sent = false;
+	struct dssh_conn_stats st;
+	const struct dssh_recpump_stats *ps;
+	int before = dssh_test_failures;
+
+	fill(du, up, 21);
+	fill(dd, down, 22);
+	fill(de, errn, 23);
+	fx_chan_window = 256 * 1024;
+	fx_init(&f, cipher, mac, true, 1 << 20, 0);
+	offload_start(&f, &k, &x, false);
+	ps = tc_shim_stats(f.t);
+	for (unsigned guard = 0; guard < 20000; guard++) {
+		xfer_send(&f, &x, du, up);
+		if (!cli_kex && x.sent >= up / 2) {
+			CHECK_EQ_INT(tc_kex(f.t), 0);   /* the client rekeys mid-way */
+			cli_kex = true;
+		}
+		if (x.sent == up && !eof_sent) {
+			send_u32_msg(&f, SSH_MSG_CHANNEL_EOF);
+			eof_sent = true;
+		}
+		child_read(&k);
+		child_write(k.out_w, dd, down, &doff);
+		child_write(k.err_w, de, errn, &eoff);
+		if (doff == down && eoff == errn && k.out_w >= 0) {
+			close(k.out_w);
+			close(k.err_w);
+			k.out_w = k.err_w = -1;
+		}
+		tc_shim_run(f.t);
+		xfer_poll(&f, &x);
+		if (k.in_eof && f.h.ev[DSSH_CHAN_OUT_EOF] && f.h.ev[DSSH_CHAN_ERR_EOF])
+			break;
+	}
+	CHECK(k.in_eof);
+	CHECK_EQ_INT(dssh_buf_len(&k.in), up);
+	if (dssh_buf_len(&k.in) == up)
+		CHECK_MEM(dssh_buf_ptr(&k.in), du, up);
+	CHECK_EQ_INT(dssh_buf_len(&x.out), down);
+	if (dssh_buf_len(&x.out) == down)
+		CHECK_MEM(dssh_buf_ptr(&x.out), dd, down);
+	CHECK_EQ_INT(dssh_buf_len(&x.err), errn);
+	if (dssh_buf_len(&x.err) == errn)
+		CHECK_MEM(dssh_buf_ptr(&x.err), de, errn);
+	/* The EOF came after the last byte reached stdin. */
+	CHECK_EQ_INT(f.h.eofs, 1);
+	CHECK_EQ_INT(f.h.eof_chan_rx, up + 5);
+	CHECK_EQ_INT(f.s->chan_up[DSSH_REC_MARK_CHAN_EOF_IN], 1);
+	CHECK_EQ_INT(f.s->chan_up[DSSH_REC_MARK_CHAN_OUT_EOF], 2);
+	/* Windows: the core gave the small one back many times, never sent
+	 * past the client's. */
+	CHECK(x.adjusts >= up / (256 * 1024));
+	CHECK_EQ_INT(x.over, 0);
+	CHECK_EQ_INT(x.bad, 0);
+	CHECK(f.server_kex >= 2);
+	CHECK_EQ_INT(ps->chan_rx_bytes, up + 5);
+	CHECK_EQ_INT(ps->chan_tx_bytes, down + errn);
+	/* The host finishes as for a child that exited: the channel is
+	 * reclaimed before the CLOSE. */
+	CHECK_EQ_INT(dssh_chan_exit_status(f.srv, f.h.chan, 0), 0);
+	CHECK_EQ_INT(dssh_chan_send_eof(f.srv, f.h.chan), 0);
+	CHECK_EQ_INT(dssh_chan_close(f.srv, f.h.chan), 0);
+	tc_shim_run(f.t);
+	xfer_poll(&f, &x);
+	CHECK(x.eof && x.exit_status && x.closed);
+	CHECK_EQ_INT(f.s->chan_up[DSSH_REC_MARK_CHAN_RECLAIMED], 1);
+	CHECK(dssh_chan_offloaded(f.srv, f.h.chan) == false);
+	send_u32_msg(&f, SSH_MSG_CHANNEL_CLOSE);
+	CHECK(!f.h.have_chan || true);
+	answer_rekey(&f);
+	tc_drain(f.t);
+	/* Every packet counted once by the engine (its own and the core's). */
+	dssh_conn_get_stats(f.srv, &st);
+	CHECK_EQ_INT(ps->rx_packets, st.packets_in);
+	CHECK_EQ_INT(ps->tx_packets, st.packets_out);
+	CHECK_EQ_INT(ps->errors, 0);
+	CHECK_EQ_INT(f.s->error_sent, 0);
+	CHECK(!dssh_conn_closing(f.srv));
+	CHECK_EQ_INT(f.s->bad, 0);
+	child_free(&k);
+	xfer_free(&x);
+	fx_free(&f);
+	free(du);
+	free(dd);
+	free(de);
+	fx_chan_window = 0;
+	if (dssh_test_failures != before)
+		fprintf(stderr, "  offload bulk %s %s failed\n", cipher, mac);
+}
+
+static void
+test_offload_bulk(void)
+{
+	offload_bulk("aes128-gcm@openssh.com", "hmac-sha2-256");
+	offload_bulk("chacha20-poly1305@openssh.com", "hmac-sha2-256");
+	offload_bulk("aes128-ctr", "hmac-sha2-256-etm@openssh.com");
+}
+
+/*
+ * A child that stops reading: its pipe fills, the core queues no more
+ * than the window and gives none of it back, the client stalls. Then the
+ * host closes mid-transfer: the core drops the queue, closes its fds (the
+ * child sees its stdin end) and is reclaimed before the CLOSE goes out.
+ */
+static void
+test_offload_backpressure(void)
+{
+	const size_t total = 8u << 20;
+	struct fx f;
+	struct child k;
+	struct xfer x;
+	uint8_t *d = malloc(total);
+	const struct dssh_recpump_stats *ps;
+	unsigned adjusts;
+
+	fill(d, total, 31);
+	fx_chan_window = 256 * 1024;
+	fx_init(&f, "aes128-gcm@openssh.com", "hmac-sha2-256", true, 1 << 20, 0);
+	offload_start(&f, &k, &x, false);
+	ps = tc_shim_stats(f.t);
+	for (unsigned i = 0; i < 2000 && x.win > 0; i++) {
+		xfer_send(&f, &x, d, total);
+		tc_shim_run(f.t);
+		xfer_poll(&f, &x);
+	}
+	/* Stalled: the window is spent, the pipe full, the rest queued. */
+	CHECK_EQ_INT(x.win, 0);
+	CHECK(x.sent < total);
+	CHECK(ps->chan_rx_bytes > 0);
+	CHECK(x.sent + 10 - ps->chan_rx_bytes <= 256 * 1024);
+	adjusts = x.adjusts;
+	tc_shim_run(f.t);
+	xfer_poll(&f, &x);
+	CHECK_EQ_INT(x.adjusts, adjusts);
+	/* The child reads again: everything arrives, in order. */
+	for (unsigned i = 0; i < 20000 && dssh_buf_len(&k.in) < 3 * total / 4; i++) {
+		child_read(&k);
+		tc_shim_run(f.t);
+		xfer_poll(&f, &x);
+		xfer_send(&f, &x, d, 3 * total / 4);
+	}
+	CHECK_EQ_INT(dssh_buf_len(&k.in), 3 * total / 4);
+	if (dssh_buf_len(&k.in) == 3 * total / 4)
+		CHECK_MEM(dssh_buf_ptr(&k.in), d, 3 * total / 4);
+	/* Stop reading again, fill, then close with data queued. */
+	for (unsigned i = 0; i < 2000 && x.win > 0; i++) {
+		xfer_send(&f, &x, d, total);
+		tc_shim_run(f.t);
+		xfer_poll(&f, &x);
+	}
+	CHECK(x.sent - 3 * total / 4 > 0);
+	CHECK_EQ_INT(dssh_chan_close(f.srv, f.h.chan), 0);
+	tc_shim_run(f.t);
+	xfer_poll(&f, &x);
+	CHECK(x.closed);
+	CHECK_EQ_INT(f.s->chan_up[DSSH_REC_MARK_CHAN_RECLAIMED], 1);
+	/* The core's stdin end is closed: the child reads what the pipe
+	 * held, then its end. */
+	for (unsigned i = 0; i < 100 && !k.in_eof; i++)
+		child_read(&k);
+	CHECK(k.in_eof);
+	/* Data the client sent before it saw the CLOSE is dropped. */
+	xfer_send(&f, &x, d, total);
+	send_u32_msg(&f, SSH_MSG_CHANNEL_CLOSE);
+	CHECK(!dssh_conn_closing(f.srv));
+	CHECK_EQ_INT(f.s->error_sent, 0);
+	CHECK_EQ_INT(f.s->bad, 0);
+	child_free(&k);
+	xfer_free(&x);
+	fx_free(&f);
+	free(d);
+	fx_chan_window = 0;
+}
+
+/* A child whose output and end came before the core had the window. */
+static void
+test_offload_quick_child(void)
+{
+	struct fx f;
+	struct child k;
+	struct xfer x;
+
+	fx_init(&f, "chacha20-poly1305@openssh.com", "hmac-sha2-256", false, 1 << 20, 0);
+	offload_start(&f, &k, &x, true);
+	xfer_poll(&f, &x);
+	CHECK_EQ_INT(dssh_buf_len(&x.out), 5);
+	CHECK_EQ_INT(dssh_buf_len(&x.err), 1);
+	CHECK_EQ_INT(f.h.ev[DSSH_CHAN_OUT_EOF], 1);
+	CHECK_EQ_INT(f.h.ev[DSSH_CHAN_ERR_EOF], 1);
+	/* The client's EOF after it: the child's stdin ends. */
+	send_u32_msg(&f, SSH_MSG_CHANNEL_EOF);
+	child_read(&k);
+	CHECK(k.in_eof);
+	CHECK_EQ_INT(f.h.eofs, 1);
+	CHECK_EQ_INT(dssh_chan_close(f.srv, f.h.chan), 0);
+	tc_shim_run(f.t);
+	xfer_poll(&f, &x);
+	CHECK(x.closed);
+	CHECK_EQ_INT(f.s->chan_up[DSSH_REC_MARK_CHAN_RECLAIMED], 1);
+	child_free(&k);
+	xfer_free(&x);
+	fx_free(&f);
+}
+
+/* More data than the window let: an ERROR record, the engine's DISCONNECT. */
+static void
+test_offload_past_window(void)
+{
+	struct fx f;
+	struct child k;
+	struct xfer x;
+	uint8_t d[32768];
+	struct dssh_buf wire;
+
+	fill(d, sizeof(d), 41);
+	fx_chan_window = 64 * 1024;
+	fx_init(&f, "aes128-ctr", "hmac-sha2-256", true, 1 << 20, 0);
+	offload_start(&f, &k, &x, false);
+	dssh_buf_init(&wire, 0);
+	/* The child does not read: past its pipe and the window the core
+	 * gives nothing back, and the client goes on. */
+	for (int i = 0; i < 200 && !dssh_conn_closing(f.srv); i++) {
+		dssh_buf_reset(&wire);
+		chan_data_msg(&f, d, sizeof(d), &f.msg);
+		CHECK_EQ_INT(tc_seal(f.t, dssh_buf_ptr(&f.msg), dssh_buf_len(&f.msg), &wire), 0);
+		(void)tc_feed(f.t, dssh_buf_ptr(&wire), dssh_buf_len(&wire));
+	}
+	CHECK_EQ_INT(f.s->error_sent, DSSH_REC_ERR_WINDOW);
+	CHECK(dssh_conn_closing(f.srv));
+	tc_drain(f.t);
+	CHECK(f.t->got_disconnect);
+	CHECK_EQ_INT(f.t->disconnect_reason, SSH_DISCONNECT_PROTOCOL_ERROR);
+	/* The connection went: the core closed its ends. */
+	fx_free(&f);
+	child_read(&k);
+	CHECK(k.in_eof);
+	CHECK(write(k.out_w, "x", 1) < 0 && errno == EPIPE);
+	dssh_buf_free(&wire);
+	child_free(&k);
+	xfer_free(&x);
+	fx_chan_window = 0;
+}
+
+/* Not record offload, not a channel, or the peer's EOF already: refused. */
+static void
+test_offload_refused(void)
+{
+	struct fx f;
+	struct dssh_chan_fds fds = { 0, 1, 2 };
+
+	fx_init(&f, "aes128-gcm@openssh.com", "hmac-sha2-256", true, 1 << 20, 0);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	CHECK_EQ_INT(dssh_chan_offload(f.srv, f.h.chan + 1, &fds), DSSH_ERR_INVALID_ARGUMENT);
+	CHECK_EQ_INT(dssh_chan_offload_go(f.srv, f.h.chan), DSSH_ERR_INVALID_ARGUMENT);
+	send_u32_msg(&f, SSH_MSG_CHANNEL_EOF);
+	CHECK_EQ_INT(dssh_chan_offload(f.srv, f.h.chan, &fds), DSSH_ERR_INVALID_ARGUMENT);
+	fx_free(&f);
+}
+
 int
 main(void)
 {
+	signal(SIGPIPE, SIG_IGN);       /* as dsshd: a closed pipe is an EPIPE */
 	dssh_log_init("test_recpump", getenv("TEST_ENGINE_DEBUG") ? DSSH_LOG_DEBUG3 :
 	    DSSH_LOG_QUIET, true);
 	if (dssh_crypto_engine_create("openssl", NULL, &engine) != 0 ||
@@ -578,6 +1153,11 @@ main(void)
 	}
 	DSSH_RUN(test_sessions);
 	DSSH_RUN(test_bad_mac);
+	DSSH_RUN(test_offload_refused);
+	DSSH_RUN(test_offload_bulk);
+	DSSH_RUN(test_offload_quick_child);
+	DSSH_RUN(test_offload_backpressure);
+	DSSH_RUN(test_offload_past_window);
 	dssh_sshkey_free(hostkey);
 	dssh_sshkey_free(userkey);
 	dssh_crypto_engine_free(engine);

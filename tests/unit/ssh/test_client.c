@@ -381,7 +381,12 @@ shim_engine_input(struct tc_shim *s)
 			if (left < DSSH_REC_MARK_HDR || left - DSSH_REC_MARK_HDR < dssh_get_u32be(p + 4))
 				break;
 			rl = DSSH_REC_MARK_HDR + dssh_get_u32be(p + 4);
-			shim_up_error(s, p, rl);
+			uint32_t kind = dssh_get_u32be(p) & ~DSSH_REC_MARK;
+
+			if (kind >= DSSH_REC_MARK_CHAN_OFFLOADED && kind <= DSSH_REC_MARK_CHAN_COUNT)
+				s->chan_up[kind]++;     /* channel offload: the engine's */
+			else
+				shim_up_error(s, p, rl);
 		} else {
 			if (left - DSSH_REC_HDR < dssh_get_u32be(p))
 				break;
@@ -521,8 +526,9 @@ shim_step(struct tc_shim *s)
 	dssh_tcp_timers(s->sa, s->now);
 	dssh_tcp_timers(s->sb, s->now);
 	shim_server_events(s);
+	moved = dssh_recpump_chan_poll(s->pump) > 0;    /* the children's pipes */
 	dssh_recpump_flush(s->pump);
-	moved = shim_engine_input(s);
+	moved |= shim_engine_input(s);
 	moved |= shim_engine_output(s);
 	dssh_recpump_flush(s->pump);
 	moved |= shim_client_io(s);
@@ -593,6 +599,8 @@ shim_close(struct tc_shim *s)
 	}
 	if (s->cb != NULL)
 		shim_let_go(s, true);
+	/* Channel fds handed over in markers the core never read. */
+	dssh_recpump_down_drop(&s->down);
 	if (s->pump != NULL)
 		s->st_last = *dssh_recpump_stats(s->pump);
 	dssh_recpump_free(s->pump);
@@ -617,6 +625,12 @@ shim_free(struct tc_shim *s)
 	dssh_buf_free(&s->cli_out);
 	dssh_buf_free(&s->upbuf);
 	free(s);
+}
+
+void
+tc_shim_run(struct tc *t)
+{
+	shim_run(t->shim);
 }
 
 void
@@ -1046,6 +1060,9 @@ tc_kex(struct tc *t)
 			r = DSSH_ERR_CONN_CLOSED;
 			goto out;
 		}
+		/* What the server sent before its KEXINIT, kept for the test. */
+		if (!t->have_server_kexinit && t->stash != NULL)
+			(void)dssh_buf_put_string(t->stash, dssh_buf_ptr(&msg), dssh_buf_len(&msg));
 	}
 	t->have_server_kexinit = false;
 	if ((r = dssh_kexinit_parse(dssh_buf_ptr(&t->i_c) + 1, dssh_buf_len(&t->i_c) - 1,

@@ -78,6 +78,7 @@ struct tc_shim {
 	long buf_live, buf_held, buf_holds, buf_releases;
 	unsigned bufs_got, up_kicks, rx_posted, tx_moved, steps;
 	bool eof_up;
+	unsigned chan_up[16];         /* channel offload markers up, by kind */
 	unsigned bad;                 /* broken invariants (the test checks 0) */
 };
 
@@ -98,6 +99,7 @@ struct tc {
 	struct dssh_crypto_keys rx_pending;   /* switched in after NEWKEYS */
 	bool rx_pending_set;
 	int last_rc;                  /* last dssh_conn_input() result */
+	struct dssh_buf *stash;       /* tc_kex: messages before the server's KEXINIT (strings) */
 	bool hold_newkeys;            /* tc_kex keeps its NEWKEYS in held ... */
 	struct dssh_buf held;         /* ... and tc_feed sends it with the next bytes */
 
@@ -127,6 +129,9 @@ enum dssh_rec_rx_state tc_shim_rx_state(const struct tc *t);
 uint64_t tc_shim_wire_down(const struct tc *t);
 uint64_t tc_shim_wire_up(const struct tc *t);
 const struct dssh_recpump_stats *tc_shim_stats(const struct tc *t);
+/* Runs the client, the data core and the engine until nothing moves
+ * (channel offload: after the test's "child" read or wrote its pipes). */
+void tc_shim_run(struct tc *t);
 /* The client closes, the data core lets go, the pump and the stacks are
  * freed (every buffer reference back); the counters stay for checks. */
 void tc_shim_close(struct tc *t);

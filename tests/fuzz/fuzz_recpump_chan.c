@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Channel offload on a data core (lib/recpump/recpump_chan.c): the peer's
+ * channel messages a core intercepts for a channel it moves itself. A
+ * channel is offloaded to real pipes (the window from the first bytes),
+ * GO given before or after the messages (bit 0 of the first byte); the rest
+ * is messages (u16 length, then the payload, whose first byte is taken
+ * modulo the four intercepted types, the recipient forced to the channel
+ * one time in two). Each answer must be pass, taken, or an input error;
+ * then the channel is reclaimed (every fd closed, nothing left queued).
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dssh_err.h"
+#include "dssh_log.h"
+#include "dssh_pipe.h"
+#include "dssh_record.h"
+#include "dssh_recpump.h"
+#include "dssh_util.h"
+#include "recpump_int.h"
+#include "ssh_msg.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct dssh_recpump *pump;
+static struct dssh_pipe up, down;
+
+static void
+f_ref(void *u)
+{
+	(void)u;
+}
+
+static void
+f_rx_done(void *a, void *u, bool posted, bool eof)
+{
+	(void)a;
+	(void)u;
+	(void)posted;
+	(void)eof;
+}
+
+static void
+f_tx_done(void *a, void *u, bool moved, bool fatal)
+{
+	(void)a;
+	(void)u;
+	(void)moved;
+	(void)fatal;
+}
+
+static const struct dssh_recpump_ops ops = {
+	.ref = f_ref, .unref = f_ref, .rx_done = f_rx_done, .tx_done = f_tx_done,
+};
+
+static void
+setup(void)
+{
+	struct dssh_recpump_conf pc = { .engine = "openssl", .ops = &ops };
+
+	signal(SIGPIPE, SIG_IGN);       /* as dsshd: a closed pipe is an EPIPE */
+	dssh_log_init("fuzz_recpump_chan", DSSH_LOG_QUIET, true);
+	if (dssh_recpump_new(&pc, &pump) != 0 || dssh_pipe_init(&up, 1 << 20) != 0 ||
+	    dssh_pipe_init(&down, 1 << 16) != 0)
+		abort();
+}
+
+static void
+go(struct dssh_recpump_conn *c, const uint8_t *w)
+{
+	uint8_t b[DSSH_REC_CHAN_GO_LEN];
+
+	dssh_put_u32be(b, 3);
+	dssh_put_u32be(b + 4, 64 * 1024);
+	dssh_put_u32be(b + 8, dssh_get_u32be(w) % (64 * 1024 + 1));
+	dssh_put_u32be(b + 12, 0);
+	dssh_put_u32be(b + 16, dssh_get_u32be(w + 4));
+	dssh_put_u32be(b + 20, w[8] & 1);
+	if (rp_chan_marker(pump, c, DSSH_REC_MARK_CHAN_GO, b, sizeof(b)) != 0)
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint8_t types[] = {
+		SSH_MSG_CHANNEL_WINDOW_ADJUST, SSH_MSG_CHANNEL_DATA, SSH_MSG_CHANNEL_EXTENDED_DATA,
+		SSH_MSG_CHANNEL_EOF,
+	};
+	struct dssh_recpump_conn *c;
+	uint8_t body[DSSH_REC_CHAN_OFFLOAD_LEN], pl[70000];
+	int in[2], out[2], err[2];
+	size_t off = 10;
+	bool early;
+
+	if (pump == NULL)
+		setup();
+	if (size < off)
+		return 0;
+	early = data[0] & 1;
+	if (dssh_recpump_conn_new(pump, NULL, &up, &down, &(uint32_t){ 0 }, NULL, 1, &c) != 0)
+		abort();
+	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+		abort();
+	dssh_put_u32be(body, 3);
+	dssh_put_u32be(body + 4, 9);
+	dssh_put_u32be(body + 8, 32768);
+	dssh_put_u32be(body + 12, (uint32_t)in[1]);
+	dssh_put_u32be(body + 16, (uint32_t)out[0]);
+	dssh_put_u32be(body + 20, (uint32_t)err[0]);
+	if (rp_chan_marker(pump, c, DSSH_REC_MARK_CHAN_OFFLOAD, body, sizeof(body)) != 0)
+		abort();
+	if (early)
+		go(c, data + 1);
+	while (size - off >= 2) {
+		size_t n = DSSH_MIN((size_t)(data[off] << 8 | data[off + 1]), size - off - 2);
+		int r;
+
+		off += 2;
+		if (n > sizeof(pl))
+			n = sizeof(pl);
+		memcpy(pl, data + off, n);
+		off += n;
+		if (n > 0)
+			pl[0] = types[pl[0] % 4];
+		if (n >= 5 && (pl[1] & 1))
+			dssh_put_u32be(pl + 1, 3);
+		r = rp_chan_intercept(pump, c, pl, n, n + 32);
+		if (r != 0 && r != 1 && r != DSSH_REC_ERR_WINDOW && r != DSSH_REC_ERR_CHANNEL)
+			abort();
+		if (r > 1)
+			break;
+	}
+	if (!early)
+		go(c, data + 1);
+	(void)dssh_recpump_chan_poll(pump);
+	dssh_put_u32be(body, 3);
+	if (rp_chan_marker(pump, c, DSSH_REC_MARK_CHAN_RECLAIM, body, DSSH_REC_CHAN_ID_LEN) != 0 ||
+	    c->chans != NULL || dssh_recpump_chan_active(pump))
+		abort();
+	/* The core's ends are closed: the far ones see it. */
+	if (write(out[1], "x", 1) != -1)
+		abort();
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	dssh_recpump_flush(pump);       /* (lets go of the lists' entries) */
+	dssh_pipe_consume(&up, dssh_pipe_readable(&up));
+	dssh_recpump_conn_free(c);
+	return 0;
+}
