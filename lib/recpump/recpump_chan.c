@@ -345,6 +345,10 @@ chan_go(struct dssh_recpump_conn *c, const uint8_t *body, size_t n)
 	ch->win.local = dssh_get_u32be(body + 8);
 	ch->win.consumed = dssh_get_u32be(body + 12);
 	ch->win.remote = dssh_get_u32be(body + 16);
+	ch->win.max = dssh_get_u32be(body + 24);
+	if (ch->win.max < ch->win.size || ch->win.local > ch->win.size ||
+	    ch->win.consumed > ch->win.size - ch->win.local)
+		return DSSH_ERR_INVALID_FORMAT;
 	if (dssh_get_u32be(body + 20) & DSSH_REC_CHAN_GO_PEER_EOF)
 		ch->eof_rcvd = true;
 	ch->go = true;

@@ -13,6 +13,17 @@
  * re-advertised. An adjust is due once a step of the window was consumed
  * (an eighth: small enough that a long fat path never sees the window run
  * low, large enough that adjusts stay rare next to the data).
+ *
+ * The window starts at DSSH_CHAN_WIN_START (OpenSSH's own, 2 MiB) and
+ * doubles, up to `max` (ChannelWindowSize), at an adjust that finds the
+ * peer nearly out of window (under a quarter left) although the host took
+ * everything it sent: then the round trip, not the consumer, limits the
+ * channel. It never grows for a slow consumer, and a fast path with a short
+ * round trip keeps a small window. That matters for stock OpenSSH clients:
+ * they read their input into a buffer as long as the window allows, and one
+ * that nears their 16 MiB channel buffer limit is compacted (a memmove of
+ * all of it) on every read, so a client that is itself the bottleneck burns
+ * its CPU on copies when offered a 16 MiB window it cannot fill.
  * Send side: `remote` is what the peer lets us send, grown by its adjusts
  * (saturating at 2^32 - 1, as the RFC allows for windows that never close).
  */
@@ -21,7 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DSSH_CHAN_WIN_DEFAULT (16u * 1024 * 1024)
+#define DSSH_CHAN_WIN_DEFAULT (16u * 1024 * 1024)    /* the largest it grows to */
+#define DSSH_CHAN_WIN_START (2u * 1024 * 1024)
 #define DSSH_CHAN_WIN_MIN (64u * 1024)
 #define DSSH_CHAN_WIN_MAX (1024u * 1024 * 1024)
 /* The largest data a peer may put in one packet (our open confirmation). */
@@ -29,16 +41,18 @@
 
 struct dssh_chan_win {
 	uint32_t size;       /* advertised receive window */
+	uint32_t max;        /* what size may grow to */
 	uint32_t local;      /* bytes the peer may still send */
 	uint32_t consumed;   /* taken by the host, not yet re-advertised */
 	uint32_t remote;     /* bytes we may still send */
 };
 
-/* size 0: the default. The peer's initial window comes with its open. */
+/* max 0: the default. The peer's initial window comes with its open. */
 static inline void
-dssh_chan_win_init(struct dssh_chan_win *w, uint32_t size, uint32_t peer_window)
+dssh_chan_win_init(struct dssh_chan_win *w, uint32_t max, uint32_t peer_window)
 {
-	w->size = size != 0 ? size : DSSH_CHAN_WIN_DEFAULT;
+	w->max = max != 0 ? max : DSSH_CHAN_WIN_DEFAULT;
+	w->size = w->max < DSSH_CHAN_WIN_START ? w->max : DSSH_CHAN_WIN_START;
 	w->local = w->size;
 	w->consumed = 0;
 	w->remote = peer_window;
@@ -55,8 +69,18 @@ dssh_chan_win_receive(struct dssh_chan_win *w, size_t n)
 	return true;
 }
 
+/* How much the window grows at this adjust (see above): 0 or up to size. */
+static inline uint32_t
+dssh_chan_win_growth(const struct dssh_chan_win *w)
+{
+	if (w->size >= w->max || w->local >= w->size / 4 || w->consumed != w->size - w->local)
+		return 0;
+	return w->max - w->size < w->size ? w->max - w->size : w->size;
+}
+
 /* The host took n bytes; returns how much to advertise now (0: nothing
- * yet). Call dssh_chan_win_adjusted() once the adjust was queued. */
+ * yet), growth included. Call dssh_chan_win_adjusted() with it once the
+ * adjust was queued. */
 static inline uint32_t
 dssh_chan_win_consume(struct dssh_chan_win *w, size_t n)
 {
@@ -67,14 +91,18 @@ dssh_chan_win_consume(struct dssh_chan_win *w, size_t n)
 	if (c > (uint64_t)w->size - w->local)
 		c = (uint64_t)w->size - w->local;
 	w->consumed = (uint32_t)c;
-	return w->consumed >= w->size / 8 ? w->consumed : 0;
+	return w->consumed >= w->size / 8 ? w->consumed + dssh_chan_win_growth(w) : 0;
 }
 
+/* An adjust of n was sent: what it gives beyond the consumed bytes is growth. */
 static inline void
 dssh_chan_win_adjusted(struct dssh_chan_win *w, uint32_t n)
 {
+	uint32_t grow = n > w->consumed ? n - w->consumed : 0;
+
+	w->size += grow;
 	w->local += n;
-	w->consumed -= n;
+	w->consumed -= n - grow;
 }
 
 /* The peer's WINDOW_ADJUST. */

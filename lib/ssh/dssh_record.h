@@ -46,7 +46,7 @@ enum dssh_rec_mark {
 	DSSH_REC_MARK_ERROR = 4,    /* body: u32 enum dssh_rec_err */
 	/* Channel offload (see below); bodies are u32/u64 big endian. */
 	DSSH_REC_MARK_CHAN_OFFLOAD = 5,     /* down: local, remote, maxpkt, in, out, err fds */
-	DSSH_REC_MARK_CHAN_GO = 6,          /* down: local, win size, local, consumed, remote, flags */
+	DSSH_REC_MARK_CHAN_GO = 6,          /* down: local, win size, local, consumed, remote, flags, max */
 	DSSH_REC_MARK_CHAN_RECLAIM = 7,     /* down: local */
 	DSSH_REC_MARK_CHAN_OFFLOADED = 8,   /* up: local */
 	DSSH_REC_MARK_CHAN_EOF_IN = 9,      /* up: local */
@@ -80,7 +80,7 @@ enum dssh_rec_mark {
  * before any other record of the connection that follows them).
  */
 #define DSSH_REC_CHAN_OFFLOAD_LEN 24
-#define DSSH_REC_CHAN_GO_LEN 24
+#define DSSH_REC_CHAN_GO_LEN 28
 #define DSSH_REC_CHAN_GO_PEER_EOF 1u     /* GO flags: the engine saw the peer's EOF */
 #define DSSH_REC_CHAN_ID_LEN 4
 #define DSSH_REC_CHAN_OUT_EOF_LEN 8

@@ -613,6 +613,7 @@ dssh_chan_offload_go(struct dssh_conn *c, uint32_t id)
 	/* An EOF that came before the core intercepted: stdin is to close
 	 * after what the core queued (nothing: the EOF was last). */
 	dssh_put_u32be(b + 20, ch->rcvd_eof ? DSSH_REC_CHAN_GO_PEER_EOF : 0);
+	dssh_put_u32be(b + 24, ch->win.max);
 	ch->offload = CHAN_OFF_GO;
 	return dssh_pkt_put_marker(c, DSSH_REC_MARK_CHAN_GO, b, sizeof(b));
 }

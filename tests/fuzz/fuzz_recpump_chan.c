@@ -81,6 +81,7 @@ go(struct dssh_recpump_conn *c, const uint8_t *w)
 	dssh_put_u32be(b + 12, 0);
 	dssh_put_u32be(b + 16, dssh_get_u32be(w + 4));
 	dssh_put_u32be(b + 20, w[8] & 1);
+	dssh_put_u32be(b + 24, (w[8] & 2) ? 64 * 1024 : 1024 * 1024);    /* max: grows or not */
 	if (rp_chan_marker(pump, c, DSSH_REC_MARK_CHAN_GO, b, sizeof(b)) != 0)
 		abort();
 }

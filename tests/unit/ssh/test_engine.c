@@ -714,7 +714,44 @@ test_window_size(void)
 	dssh_chan_win_peer_adjust(&w, UINT32_MAX);
 	CHECK_EQ_INT(w.remote, UINT32_MAX);
 	dssh_chan_win_init(&w, 0, 0);
-	CHECK_EQ_INT(w.size, DSSH_CHAN_WIN_DEFAULT);
+	CHECK_EQ_INT(w.size, DSSH_CHAN_WIN_START);
+	CHECK_EQ_INT(w.max, DSSH_CHAN_WIN_DEFAULT);
+
+	/* Auto-tuning: a peer nearly out of window while the host took it
+	 * all (the round trip limits) doubles it at the adjust, up to max... */
+	uint32_t start = DSSH_CHAN_WIN_START, adj;
+
+	dssh_chan_win_init(&w, 5 * start, 0);
+	CHECK(dssh_chan_win_receive(&w, start - start / 8));
+	adj = dssh_chan_win_consume(&w, start - start / 8);
+	CHECK_EQ_INT(adj, start - start / 8 + start);
+	dssh_chan_win_adjusted(&w, adj);
+	CHECK_EQ_INT(w.size, 2 * start);
+	CHECK_EQ_INT(w.local, 2 * start);
+	CHECK_EQ_INT(w.consumed, 0);
+	CHECK(dssh_chan_win_receive(&w, 2 * start - 1));
+	adj = dssh_chan_win_consume(&w, 2 * start - 1);
+	dssh_chan_win_adjusted(&w, adj);
+	CHECK_EQ_INT(w.size, 4 * start);
+	CHECK(dssh_chan_win_receive(&w, 4 * start));
+	adj = dssh_chan_win_consume(&w, 4 * start);
+	dssh_chan_win_adjusted(&w, adj);
+	CHECK_EQ_INT(w.size, 5 * start);             /* capped at max */
+	CHECK_EQ_INT(w.local, 5 * start);
+	/* ... never for a slow consumer (data received, not yet taken) ... */
+	dssh_chan_win_init(&w, 4 * start, 0);
+	CHECK(dssh_chan_win_receive(&w, start));
+	adj = dssh_chan_win_consume(&w, start / 4);
+	CHECK_EQ_INT(adj, start / 4);
+	dssh_chan_win_adjusted(&w, adj);
+	CHECK_EQ_INT(w.size, start);
+	/* ... nor while the peer has plenty left (a short round trip). */
+	dssh_chan_win_init(&w, 4 * start, 0);
+	CHECK(dssh_chan_win_receive(&w, start / 2));
+	adj = dssh_chan_win_consume(&w, start / 2);
+	CHECK_EQ_INT(adj, start / 2);
+	dssh_chan_win_adjusted(&w, adj);
+	CHECK_EQ_INT(w.size, start);
 }
 
 static void
