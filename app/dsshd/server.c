@@ -1280,6 +1280,7 @@ tick(void *arg)
 			dssh_info("%s: Timeout before authentication", c->log_id);
 			dssh_conn_disconnect(c->ssh, 2, "Timeout before authentication");
 		}
+		dssh_conn_set_rtt(c->ssh, dssh_stream_rtt_us(c->tr));
 		dssh_conn_tick(c->ssh, now);
 		conn_after_io(c);
 	}

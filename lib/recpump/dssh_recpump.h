@@ -69,6 +69,9 @@ struct dssh_recpump_stats {
 	/* Channel offload: channels taken over, data bytes written to the
 	 * children's stdin and read from their stdout/stderr. */
 	uint64_t chan_offloads, chan_rx_bytes, chan_tx_bytes;
+	/* Bytes queued for children's stdin now (each channel's queue is
+	 * bounded by its window): the memory the core holds for slow children. */
+	uint64_t chan_queued;
 };
 
 /* The core's own engine instance is made here. 0 or DSSH_ERR_*. */

@@ -37,6 +37,7 @@
 #include "dssh_log.h"
 #include "dssh_pipe.h"
 #include "dssh_record.h"
+#include "dssh_tcp.h"
 #include "dssh_util.h"
 #include "recpump_int.h"
 #include "ssh_msg.h"
@@ -188,6 +189,7 @@ chan_free(struct rp_chan *ch)
 			break;
 		}
 	}
+	c->p->st.chan_queued -= dssh_buf_len(&ch->q);
 	dssh_buf_free(&ch->q);
 	c->p->nchans--;
 	free(ch);
@@ -250,16 +252,29 @@ chan_write(struct rp_chan *ch, const uint8_t *p, size_t n)
 	return done;
 }
 
+/* The stdin queue, counted in the core's chan_queued. */
+static int
+chan_q_put(struct rp_chan *ch, const uint8_t *p, size_t n)
+{
+	int r = dssh_buf_put(&ch->q, p, n);
+
+	if (r == 0)
+		ch->c->p->st.chan_queued += n;
+	return r;
+}
+
 /* The queue into stdin; the peer's EOF once it is empty. */
 static void
 chan_in_drain(struct rp_chan *ch)
 {
-	size_t n;
+	size_t n, w;
 
 	if (!ch->go)
 		return;
 	if ((n = dssh_buf_len(&ch->q)) > 0) {
-		dssh_buf_consume(&ch->q, chan_write(ch, dssh_buf_ptr(&ch->q), n));
+		w = chan_write(ch, dssh_buf_ptr(&ch->q), n);
+		dssh_buf_consume(&ch->q, w);
+		ch->c->p->st.chan_queued -= w;
 		if (dssh_buf_len(&ch->q) == 0)
 			dssh_buf_reset(&ch->q);
 	}
@@ -282,7 +297,7 @@ chan_data(struct rp_chan *ch, const uint8_t *p, size_t n)
 	if (dssh_buf_len(&ch->q) == 0)
 		done = chan_write(ch, p, n);
 	/* (the window bounds the queue: a failed put cannot be) */
-	if (done < n && dssh_buf_put(&ch->q, p + done, n - done) != 0)
+	if (done < n && chan_q_put(ch, p + done, n - done) != 0)
 		chan_consumed(ch, n - done);
 }
 
@@ -408,12 +423,18 @@ chan_peer_data(struct rp_chan *ch, uint8_t type, struct dssh_buf *m)
 			return DSSH_REC_ERR_WINDOW;
 		if (type == SSH_MSG_CHANNEL_EXTENDED_DATA)
 			ch->pre_ext += n;
-		else if (dssh_buf_put(&ch->q, d, n) != 0)
+		else if (chan_q_put(ch, d, n) != 0)
 			return DSSH_REC_ERR_WINDOW;
 		return 1;
 	}
 	if (!dssh_chan_win_receive(&ch->win, n))
 		return DSSH_REC_ERR_WINDOW;
+	if (ch->c->tcp != NULL) {
+		struct dssh_tcp_conn_info ti;
+
+		dssh_tcp_conn_get_info(ch->c->tcp, &ti);
+		dssh_chan_win_pace(&ch->win, n, dssh_now_ns() / 1000, ti.srtt_us);
+	}
 	/* Nothing reads a client's extended data: discarded, window back. */
 	if (type == SSH_MSG_CHANNEL_EXTENDED_DATA)
 		chan_consumed(ch, n);

@@ -15,11 +15,12 @@
  * low, large enough that adjusts stay rare next to the data).
  *
  * The window starts at DSSH_CHAN_WIN_START (OpenSSH's own, 2 MiB) and
- * doubles, up to `max` (ChannelWindowSize), at an adjust that finds the
- * peer nearly out of window (under a quarter left) although the host took
- * everything it sent: then the round trip, not the consumer, limits the
- * channel. It never grows for a slow consumer, and a fast path with a short
- * round trip keeps a small window. That matters for stock OpenSSH clients:
+ * doubles, up to `max` (ChannelWindowSize), at an adjust once the peer sent
+ * three quarters of the window or more within one round trip of the
+ * transport (dssh_chan_win_pace) while the host took everything it sent:
+ * then the window, not the consumer, limits the channel. It never grows for
+ * a slow consumer, nor where the round trip is short (a round trip under
+ * 1 ms counts as 1 ms: a 2 MiB window grows there only past 1.5 GB/s). That matters for stock OpenSSH clients:
  * they read their input into a buffer as long as the window allows, and one
  * that nears their 16 MiB channel buffer limit is compacted (a memmove of
  * all of it) on every read, so a client that is itself the bottleneck burns
@@ -45,6 +46,10 @@ struct dssh_chan_win {
 	uint32_t local;      /* bytes the peer may still send */
 	uint32_t consumed;   /* taken by the host, not yet re-advertised */
 	uint32_t remote;     /* bytes we may still send */
+	/* Auto-tuning: what arrived in the current round trip. */
+	uint64_t rt_start_us;
+	uint32_t rt_bytes;
+	bool limited;        /* the window limited a round trip: grow at the next adjust */
 };
 
 /* max 0: the default. The peer's initial window comes with its open. */
@@ -56,6 +61,27 @@ dssh_chan_win_init(struct dssh_chan_win *w, uint32_t max, uint32_t peer_window)
 	w->local = w->size;
 	w->consumed = 0;
 	w->remote = peer_window;
+	w->rt_start_us = 0;
+	w->rt_bytes = 0;
+	w->limited = false;
+}
+
+/* n bytes of data arrived at now_us over a transport whose smoothed round
+ * trip is rtt_us (0: unknown, and the window never grows). */
+static inline void
+dssh_chan_win_pace(struct dssh_chan_win *w, size_t n, uint64_t now_us, uint32_t rtt_us)
+{
+	uint64_t period = rtt_us > 1000 ? rtt_us : 1000;
+
+	if (rtt_us == 0 || w->size >= w->max)
+		return;
+	if (now_us - w->rt_start_us >= period) {
+		w->rt_start_us = now_us;
+		w->rt_bytes = 0;
+	}
+	w->rt_bytes += n > UINT32_MAX - w->rt_bytes ? UINT32_MAX - w->rt_bytes : (uint32_t)n;
+	if (w->rt_bytes >= w->size - w->size / 4)
+		w->limited = true;
 }
 
 /* n bytes of data arrived: false when they are past the window (a
@@ -73,7 +99,7 @@ dssh_chan_win_receive(struct dssh_chan_win *w, size_t n)
 static inline uint32_t
 dssh_chan_win_growth(const struct dssh_chan_win *w)
 {
-	if (w->size >= w->max || w->local >= w->size / 4 || w->consumed != w->size - w->local)
+	if (!w->limited || w->size >= w->max || w->consumed != w->size - w->local)
 		return 0;
 	return w->max - w->size < w->size ? w->max - w->size : w->size;
 }
@@ -100,6 +126,10 @@ dssh_chan_win_adjusted(struct dssh_chan_win *w, uint32_t n)
 {
 	uint32_t grow = n > w->consumed ? n - w->consumed : 0;
 
+	if (grow > 0) {
+		w->limited = false;     /* the new size is measured afresh */
+		w->rt_bytes = 0;
+	}
 	w->size += grow;
 	w->local += n;
 	w->consumed -= n - grow;

@@ -121,6 +121,9 @@ struct dssh_conn_host_ops {
 /* Before dssh_conn_start(): input and output are records of an offloaded
  * packet layer (dssh_record.h) instead of wire bytes. */
 void dssh_conn_set_record_offload(struct dssh_conn *c);
+/* The transport's smoothed round trip (0: unknown): channel windows grow
+ * only where it, not the consumer, limits a transfer (dssh_chan_win.h). */
+void dssh_conn_set_rtt(struct dssh_conn *c, uint32_t rtt_us);
 int dssh_conn_new(const struct dssh_ssh_conf *conf, const struct dssh_conn_host_ops *ops,
     void *host, const char *log_id, struct dssh_conn **out);
 void dssh_conn_free(struct dssh_conn *c);

@@ -251,6 +251,7 @@ handle_data(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
 		    "channel %u: data past %s", id, ch->rcvd_eof ? "EOF" : "window");
 		return DSSH_ERR_PROTOCOL;
 	}
+	dssh_chan_win_pace(&ch->win, n, c->now_ms * 1000, c->rtt_us);
 	/* In flight when we closed: the host has forgotten the channel. */
 	if (ch->sent_close)
 		return 0;

@@ -440,6 +440,12 @@ dssh_conn_set_record_offload(struct dssh_conn *c)
 	c->rec_offload = true;
 }
 
+void
+dssh_conn_set_rtt(struct dssh_conn *c, uint32_t rtt_us)
+{
+	c->rtt_us = rtt_us;
+}
+
 size_t
 dssh_conn_output_pending(const struct dssh_conn *c)
 {

@@ -132,6 +132,7 @@ struct dssh_conn {
 	const struct dssh_ssh_hostkey *hostkey;
 	uint64_t kex_time_ms;
 	uint64_t now_ms;
+	uint32_t rtt_us;             /* the transport's round trip (host's word), 0 unknown */
 
 	/* Authentication. */
 	enum dssh_auth_state auth;

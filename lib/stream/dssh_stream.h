@@ -44,6 +44,8 @@ struct dssh_stream_ops {
 	void (*want)(struct dssh_stream *s, bool readable, bool writable);
 	/* Let go: what was written is still sent, then FIN. s is gone. */
 	void (*close)(struct dssh_stream *s);
+	/* The transport's smoothed round trip in microseconds, 0 unknown. */
+	uint32_t (*rtt_us)(struct dssh_stream *s);
 };
 
 struct dssh_stream {
@@ -90,6 +92,12 @@ static inline void
 dssh_stream_want(struct dssh_stream *s, bool readable, bool writable)
 {
 	s->ops->want(s, readable, writable);
+}
+
+static inline uint32_t
+dssh_stream_rtt_us(struct dssh_stream *s)
+{
+	return s->ops->rtt_us != NULL ? s->ops->rtt_us(s) : 0;
 }
 
 static inline void

@@ -117,7 +117,7 @@ struct dp_tcp_pub {
 	uint64_t ssh_rx_packets, ssh_tx_packets, ssh_bursts, ssh_burst_ops, ssh_errors;
 	/* Channel offload: channels this core moved, data bytes it wrote to
 	 * children's stdin and read from their stdout/stderr. */
-	uint64_t chan_offloads, chan_rx_bytes, chan_tx_bytes;
+	uint64_t chan_offloads, chan_rx_bytes, chan_tx_bytes, chan_queued;
 	uint64_t impair_in, impair_dropped, impair_duplicated, impair_reordered;
 	uint64_t impair_delayed, impair_overflow, impair_held;   /* rx and tx stages */
 };
@@ -272,6 +272,7 @@ dp_tcp_collect(const struct dp_core *c, struct dp_tcp_pub *t)
 	t->chan_offloads = ps->chan_offloads;
 	t->chan_rx_bytes = ps->chan_rx_bytes;
 	t->chan_tx_bytes = ps->chan_tx_bytes;
+	t->chan_queued = ps->chan_queued;
 	const struct dssh_impair *stages[2] = { c->rx_imp, c->tx_imp };
 
 	for (int k = 0; k < 2; k++) {
@@ -1109,7 +1110,7 @@ dp_log_link(struct dp *dp, int *last)
 	X(stream_opened) X(stream_refused) X(stream_closed) X(stream_gone) X(stream_active) \
 	X(stream_rx_bytes) X(stream_tx_bytes) \
 	X(ssh_rx_packets) X(ssh_tx_packets) X(ssh_bursts) X(ssh_burst_ops) X(ssh_errors) \
-	X(chan_offloads) X(chan_rx_bytes) X(chan_tx_bytes) \
+	X(chan_offloads) X(chan_rx_bytes) X(chan_tx_bytes) X(chan_queued) \
 	X(impair_in) X(impair_dropped) X(impair_duplicated) X(impair_reordered) \
 	X(impair_delayed) X(impair_overflow) X(impair_held)
 

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -114,7 +116,19 @@ sock_close(struct dssh_stream *s)
 	free(k);
 }
 
+static uint32_t
+sock_rtt_us(struct dssh_stream *s)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(sock_of(s)->src.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return 0;
+	return ti.tcpi_rtt;
+}
+
 static const struct dssh_stream_ops sock_ops = {
+	.rtt_us = sock_rtt_us,
 	.peek = sock_peek,
 	.consume = sock_consume,
 	.write = sock_write,

@@ -1010,6 +1010,8 @@ test_offload_backpressure(void)
 	CHECK(x.sent < total);
 	CHECK(ps->chan_rx_bytes > 0);
 	CHECK(x.sent + 10 - ps->chan_rx_bytes <= 256 * 1024);
+	/* What the core holds for the child is counted, and bounded. */
+	CHECK(ps->chan_queued > 0 && ps->chan_queued <= 256 * 1024);
 	adjusts = x.adjusts;
 	tc_shim_run(f.t);
 	xfer_poll(&f, &x);
@@ -1024,6 +1026,7 @@ test_offload_backpressure(void)
 	CHECK_EQ_INT(dssh_buf_len(&k.in), 3 * total / 4);
 	if (dssh_buf_len(&k.in) == 3 * total / 4)
 		CHECK_MEM(dssh_buf_ptr(&k.in), d, 3 * total / 4);
+	CHECK_EQ_INT(ps->chan_queued, 0);
 	/* Stop reading again, fill, then close with data queued. */
 	for (unsigned i = 0; i < 2000 && x.win > 0; i++) {
 		xfer_send(&f, &x, d, total);
@@ -1036,6 +1039,8 @@ test_offload_backpressure(void)
 	xfer_poll(&f, &x);
 	CHECK(x.closed);
 	CHECK_EQ_INT(f.s->chan_up[DSSH_REC_MARK_CHAN_RECLAIMED], 1);
+	CHECK_EQ_INT(ps->chan_queued, 0);         /* dropped with the channel */
+	CHECK_EQ_INT(ps->chan_queued, 0);         /* dropped with the channel */
 	/* The core's stdin end is closed: the child reads what the pipe
 	 * held, then its end. */
 	for (unsigned i = 0; i < 100 && !k.in_eof; i++)

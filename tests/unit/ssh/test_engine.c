@@ -717,41 +717,60 @@ test_window_size(void)
 	CHECK_EQ_INT(w.size, DSSH_CHAN_WIN_START);
 	CHECK_EQ_INT(w.max, DSSH_CHAN_WIN_DEFAULT);
 
-	/* Auto-tuning: a peer nearly out of window while the host took it
-	 * all (the round trip limits) doubles it at the adjust, up to max... */
+	/* Auto-tuning: three quarters of the window or more within one round
+	 * trip, all of it taken by the host: it doubles at the adjust... */
 	uint32_t start = DSSH_CHAN_WIN_START, adj;
+	uint64_t t = 1000000;
 
 	dssh_chan_win_init(&w, 5 * start, 0);
-	CHECK(dssh_chan_win_receive(&w, start - start / 8));
-	adj = dssh_chan_win_consume(&w, start - start / 8);
-	CHECK_EQ_INT(adj, start - start / 8 + start);
+	CHECK(dssh_chan_win_receive(&w, start));
+	dssh_chan_win_pace(&w, start, t, 50000);
+	adj = dssh_chan_win_consume(&w, start);
+	CHECK_EQ_INT(adj, 2 * start);
 	dssh_chan_win_adjusted(&w, adj);
 	CHECK_EQ_INT(w.size, 2 * start);
 	CHECK_EQ_INT(w.local, 2 * start);
 	CHECK_EQ_INT(w.consumed, 0);
-	CHECK(dssh_chan_win_receive(&w, 2 * start - 1));
-	adj = dssh_chan_win_consume(&w, 2 * start - 1);
+	/* ... measured afresh at the new size: half of it is not enough ... */
+	CHECK(dssh_chan_win_receive(&w, start));
+	dssh_chan_win_pace(&w, start, t + 60000, 50000);
+	adj = dssh_chan_win_consume(&w, start);
+	dssh_chan_win_adjusted(&w, adj);
+	CHECK_EQ_INT(w.size, 2 * start);
+	CHECK(dssh_chan_win_receive(&w, 2 * start));
+	dssh_chan_win_pace(&w, 2 * start, t + 120000, 50000);
+	adj = dssh_chan_win_consume(&w, 2 * start);
 	dssh_chan_win_adjusted(&w, adj);
 	CHECK_EQ_INT(w.size, 4 * start);
 	CHECK(dssh_chan_win_receive(&w, 4 * start));
+	dssh_chan_win_pace(&w, 4 * start, t + 180000, 50000);
 	adj = dssh_chan_win_consume(&w, 4 * start);
 	dssh_chan_win_adjusted(&w, adj);
 	CHECK_EQ_INT(w.size, 5 * start);             /* capped at max */
 	CHECK_EQ_INT(w.local, 5 * start);
 	/* ... never for a slow consumer (data received, not yet taken) ... */
 	dssh_chan_win_init(&w, 4 * start, 0);
-	CHECK(dssh_chan_win_receive(&w, start));
+	CHECK(dssh_chan_win_receive(&w, start - start / 8));
+	dssh_chan_win_pace(&w, start - start / 8, t, 50000);
 	adj = dssh_chan_win_consume(&w, start / 4);
 	CHECK_EQ_INT(adj, start / 4);
 	dssh_chan_win_adjusted(&w, adj);
 	CHECK_EQ_INT(w.size, start);
-	/* ... nor while the peer has plenty left (a short round trip). */
+	/* ... nor where the round trip is short (the same bytes over 1 ms
+	 * periods), nor when the round trip is unknown. */
 	dssh_chan_win_init(&w, 4 * start, 0);
-	CHECK(dssh_chan_win_receive(&w, start / 2));
-	adj = dssh_chan_win_consume(&w, start / 2);
-	CHECK_EQ_INT(adj, start / 2);
-	dssh_chan_win_adjusted(&w, adj);
+	for (unsigned i = 0; i < 16; i++) {
+		CHECK(dssh_chan_win_receive(&w, start / 8));
+		dssh_chan_win_pace(&w, start / 8, t + 1000 * i, 30);
+		adj = dssh_chan_win_consume(&w, start / 8);
+		dssh_chan_win_adjusted(&w, adj);
+	}
 	CHECK_EQ_INT(w.size, start);
+	dssh_chan_win_init(&w, 4 * start, 0);
+	CHECK(dssh_chan_win_receive(&w, start));
+	dssh_chan_win_pace(&w, start, t, 0);
+	adj = dssh_chan_win_consume(&w, start);
+	CHECK_EQ_INT(adj, start);
 }
 
 static void
