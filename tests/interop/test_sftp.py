@@ -20,7 +20,6 @@ session, and nothing is left behind in the server.
 """
 
 import contextlib
-import hashlib
 import os
 import pwd
 import re
@@ -36,12 +35,8 @@ SIZE = 64 * 1024 * 1024
 BIG = 256 * 1024 * 1024
 
 
-def sha(path):
-    d = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            d.update(chunk)
-    return d.hexdigest()
+# (one sha256 helper for every interop script: the harness's)
+sha = h.sha256_file
 
 
 def client_opts(srv, env):
