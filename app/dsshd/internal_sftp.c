@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include "dssh_err.h"
@@ -68,6 +69,8 @@ dsshd_internal_sftp(int in_fd, int out_fd, int err_fd, const struct dssh_session
 	int argc = 0, r;
 
 	(void)err_fd;
+	/* A fork of the spawner: named for ps and top, not "exe". */
+	(void)prctl(PR_SET_NAME, "dsshd-sftp", 0, 0, 0);
 	if (copy == NULL)
 		return 1;
 	for (char *t = strtok_r(copy, " \t", &save); t != NULL && argc < MAX_ARGS;

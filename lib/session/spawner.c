@@ -414,6 +414,9 @@ dssh_spawner_main(int fd, const struct dssh_spawner_internal *table)
 	struct pollfd pfd[2];
 	int sfd, one = SOCK_BUF;
 
+	/* Re-exec'd through /proc/self/exe, it would show as "exe" in ps. */
+	(void)prctl(PR_SET_NAME, "dsshd-spawner", 0, 0, 0);
+
 	if ((st.fd = sp_take_fd(fd)) < 0 || (sfd = sp_setup_signals()) < 0 ||
 	    (st.buf = malloc(RECV_BUF)) == NULL) {
 		dssh_error("spawner: cannot start: %s", strerror(errno));
