@@ -28,133 +28,51 @@
 #include "dssh_util.h"
 #include "ssh_internal.h"
 #include "test_client.h"
+#include "test_host.h"
 
 static struct dssh_crypto_engine *engine;
 static struct dssh_sshkey *hostkey, *userkey;
 
 /* ---- the server's application (the engine's host) ---- */
 
-struct host {
-	struct dssh_conn *c;
+/* test_host.h's application, with the channel offload's events counted. */
+struct host_ext {
 	struct tc *t;
-	struct dssh_buf good_blob;
-	uint32_t chan;
-	bool have_chan;
-	struct dssh_buf data;
-	/* channel offload */
 	unsigned ev[4];                 /* enum dssh_chan_offload_ev seen */
 	bool hold_go;                   /* no dssh_chan_offload_go at OFFLOADED */
 	unsigned eofs;
 	uint64_t eof_chan_rx;           /* the core's stdin bytes when the EOF came */
 };
 
-static int
-h_auth_pubkey(void *hp, const char *user, const uint8_t *blob, size_t len, bool final)
-{
-	struct host *h = hp;
-
-	(void)final;
-	return strcmp(user, "alice") == 0 && len == dssh_buf_len(&h->good_blob) &&
-	    memcmp(blob, dssh_buf_ptr(&h->good_blob), len) == 0 ? 0 : -1;
-}
-
-static int
-h_auth_password(void *hp, const char *user, const char *pw)
-{
-	(void)hp;
-	(void)user;
-	(void)pw;
-	return -1;
-}
-
-static void
-h_auth_success(void *hp, const char *user, enum dssh_auth_method m)
-{
-	(void)hp;
-	(void)user;
-	(void)m;
-}
-
-static int
-h_session_open(void *hp, uint32_t chan)
-{
-	struct host *h = hp;
-
-	h->chan = chan;
-	h->have_chan = true;
-	return 0;
-}
-
-static int
-h_session_request(void *hp, uint32_t chan, const struct dssh_session_req *req)
-{
-	(void)hp;
-	(void)chan;
-	(void)req;
-	return 0;
-}
-
-static void
-h_channel_data(void *hp, uint32_t chan, const uint8_t *p, size_t n)
-{
-	struct host *h = hp;
-
-	dssh_buf_put(&h->data, p, n);
-	dssh_chan_consumed(h->c, chan, n);
-}
-
 static void
 h_channel_eof(void *hp, uint32_t chan)
 {
-	struct host *h = hp;
+	struct host_ext *x = ((struct test_host *)hp)->ext;
 
 	(void)chan;
-	h->eofs++;
-	if (h->t != NULL && h->t->shim != NULL)
-		h->eof_chan_rx = tc_shim_stats(h->t)->chan_rx_bytes;
+	x->eofs++;
+	if (x->t != NULL && x->t->shim != NULL)
+		x->eof_chan_rx = tc_shim_stats(x->t)->chan_rx_bytes;
 }
 
 static void
 h_channel_offload(void *hp, uint32_t chan, enum dssh_chan_offload_ev ev)
 {
-	struct host *h = hp;
+	struct test_host *h = hp;
+	struct host_ext *x = h->ext;
 
-	h->ev[ev]++;
-	if (ev == DSSH_CHAN_OFFLOADED && !h->hold_go)
+	x->ev[ev]++;
+	if (ev == DSSH_CHAN_OFFLOADED && !x->hold_go)
 		CHECK_EQ_INT(dssh_chan_offload_go(h->c, chan), 0);
 }
 
-static void
-h_channel_closed(void *hp, uint32_t chan)
-{
-	(void)chan;
-	((struct host *)hp)->have_chan = false;
-}
-
-static void
-h_channel_writable(void *hp, uint32_t chan)
-{
-	(void)hp;
-	(void)chan;
-}
-
-static const struct dssh_conn_host_ops host_ops = {
-	.auth_pubkey = h_auth_pubkey,
-	.auth_password = h_auth_password,
-	.auth_success = h_auth_success,
-	.session_open = h_session_open,
-	.session_request = h_session_request,
-	.channel_data = h_channel_data,
-	.channel_eof = h_channel_eof,
-	.channel_closed = h_channel_closed,
-	.channel_writable = h_channel_writable,
-	.channel_offload = h_channel_offload,
-};
+static struct dssh_conn_host_ops host_ops;
 
 /* ---- a session: the test client, the data core's pump, the engine ---- */
 
 struct fx {
-	struct host h;
+	struct test_host h;
+	struct host_ext x;
 	struct dssh_ssh_hostkey hk[1];
 	struct dssh_ssh_conf conf;
 	struct dssh_conn *srv;
@@ -191,6 +109,7 @@ fx_init(struct fx *f, const char *cipher, const char *mac, bool by_ref, size_t u
 		.rekey_bytes = 768 * 1024,      /* the server rekeys during bulk */
 		.chan_window = fx_chan_window,
 	};
+	f->h.ext = &f->x;
 	CHECK_EQ_INT(dssh_conn_new(&f->conf, &host_ops, &f->h, "test", &f->srv), 0);
 	f->h.c = f->srv;
 	struct tc_conf tcc = {
@@ -200,7 +119,7 @@ fx_init(struct fx *f, const char *cipher, const char *mac, bool by_ref, size_t u
 	};
 
 	CHECK_EQ_INT(tc_new(f->srv, engine, &tcc, &f->t), 0);
-	f->h.t = f->t;
+	f->x.t = f->t;
 	f->s = f->t->shim;
 	CHECK(f->s != NULL && f->s->pc != NULL);
 }
@@ -829,11 +748,11 @@ offload_start(struct fx *f, struct child *k, struct xfer *x, bool quick)
 	xfer_init(x, f->t);
 	CHECK_EQ_INT(tc_chan_data(f->t, (const uint8_t *)"host:", 5), 0);
 	CHECK_EQ_INT(dssh_buf_len(&f->h.data), 5);
-	f->h.hold_go = true;
+	f->x.hold_go = true;
 	CHECK_EQ_INT(dssh_chan_offload(f->srv, f->h.chan, &fds), 0);
 	CHECK_EQ_INT(dssh_chan_send_space(f->srv, f->h.chan), 0);
 	tc_shim_run(f->t);
-	CHECK_EQ_INT(f->h.ev[DSSH_CHAN_OFFLOADED], 1);
+	CHECK_EQ_INT(f->x.ev[DSSH_CHAN_OFFLOADED], 1);
 	CHECK_EQ_INT(f->s->chan_up[DSSH_REC_MARK_CHAN_OFFLOADED], 1);
 	CHECK_EQ_INT(tc_shim_stats(f->t)->chan_offloads, 1);
 	/* Intercepted now: queued, not written before GO. */
@@ -911,7 +830,7 @@ offload_bulk(const char *cipher, const char *mac)
 		}
 		tc_shim_run(f.t);
 		xfer_poll(&f, &x);
-		if (k.in_eof && f.h.ev[DSSH_CHAN_OUT_EOF] && f.h.ev[DSSH_CHAN_ERR_EOF])
+		if (k.in_eof && f.x.ev[DSSH_CHAN_OUT_EOF] && f.x.ev[DSSH_CHAN_ERR_EOF])
 			break;
 	}
 	CHECK(k.in_eof);
@@ -925,8 +844,8 @@ offload_bulk(const char *cipher, const char *mac)
 	if (dssh_buf_len(&x.err) == errn)
 		CHECK_MEM(dssh_buf_ptr(&x.err), de, errn);
 	/* The EOF came after the last byte reached stdin. */
-	CHECK_EQ_INT(f.h.eofs, 1);
-	CHECK_EQ_INT(f.h.eof_chan_rx, up + 5);
+	CHECK_EQ_INT(f.x.eofs, 1);
+	CHECK_EQ_INT(f.x.eof_chan_rx, up + 5);
 	CHECK_EQ_INT(f.s->chan_up[DSSH_REC_MARK_CHAN_EOF_IN], 1);
 	CHECK_EQ_INT(f.s->chan_up[DSSH_REC_MARK_CHAN_OUT_EOF], 2);
 	/* Windows: the core gave the small one back many times, never sent
@@ -1072,13 +991,13 @@ test_offload_quick_child(void)
 	xfer_poll(&f, &x);
 	CHECK_EQ_INT(dssh_buf_len(&x.out), 5);
 	CHECK_EQ_INT(dssh_buf_len(&x.err), 1);
-	CHECK_EQ_INT(f.h.ev[DSSH_CHAN_OUT_EOF], 1);
-	CHECK_EQ_INT(f.h.ev[DSSH_CHAN_ERR_EOF], 1);
+	CHECK_EQ_INT(f.x.ev[DSSH_CHAN_OUT_EOF], 1);
+	CHECK_EQ_INT(f.x.ev[DSSH_CHAN_ERR_EOF], 1);
 	/* The client's EOF after it: the child's stdin ends. */
 	send_u32_msg(&f, SSH_MSG_CHANNEL_EOF);
 	child_read(&k);
 	CHECK(k.in_eof);
-	CHECK_EQ_INT(f.h.eofs, 1);
+	CHECK_EQ_INT(f.x.eofs, 1);
 	CHECK_EQ_INT(dssh_chan_close(f.srv, f.h.chan), 0);
 	tc_shim_run(f.t);
 	xfer_poll(&f, &x);
@@ -1148,6 +1067,9 @@ int
 main(void)
 {
 	signal(SIGPIPE, SIG_IGN);       /* as dsshd: a closed pipe is an EPIPE */
+	test_host_ops(&host_ops);
+	host_ops.channel_eof = h_channel_eof;
+	host_ops.channel_offload = h_channel_offload;
 	dssh_log_init("test_recpump", getenv("TEST_ENGINE_DEBUG") ? DSSH_LOG_DEBUG3 :
 	    DSSH_LOG_QUIET, true);
 	if (dssh_crypto_engine_create("openssl", NULL, &engine) != 0 ||

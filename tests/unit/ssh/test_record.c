@@ -18,6 +18,7 @@
 #include "dssh_util.h"
 #include "ssh_internal.h"
 #include "test_client.h"
+#include "test_host.h"
 
 static struct dssh_crypto_engine *engine;
 static struct dssh_sshkey *hostkey, *userkey;
@@ -475,104 +476,11 @@ test_rec_roundtrip(void)
 
 /* ================= the engine behind a dssh_rec ================= */
 
-struct host {
-	struct dssh_conn *c;
-	struct dssh_buf good_blob;
-	uint32_t chan;
-	bool have_chan;
-	struct dssh_buf data;
-};
-
-static int
-h_auth_pubkey(void *hp, const char *user, const uint8_t *blob, size_t len, bool final)
-{
-	struct host *h = hp;
-
-	(void)final;
-	return strcmp(user, "alice") == 0 && len == dssh_buf_len(&h->good_blob) &&
-	    memcmp(blob, dssh_buf_ptr(&h->good_blob), len) == 0 ? 0 : -1;
-}
-
-static int
-h_auth_password(void *hp, const char *user, const char *pw)
-{
-	(void)hp;
-	(void)user;
-	(void)pw;
-	return -1;
-}
-
-static void
-h_auth_success(void *hp, const char *user, enum dssh_auth_method m)
-{
-	(void)hp;
-	(void)user;
-	(void)m;
-}
-
-static int
-h_session_open(void *hp, uint32_t chan)
-{
-	struct host *h = hp;
-
-	h->chan = chan;
-	h->have_chan = true;
-	return 0;
-}
-
-static int
-h_session_request(void *hp, uint32_t chan, const struct dssh_session_req *req)
-{
-	(void)hp;
-	(void)chan;
-	(void)req;
-	return 0;
-}
-
-static void
-h_channel_data(void *hp, uint32_t chan, const uint8_t *p, size_t n)
-{
-	struct host *h = hp;
-
-	dssh_buf_put(&h->data, p, n);
-	dssh_chan_consumed(h->c, chan, n);
-}
-
-static void
-h_channel_eof(void *hp, uint32_t chan)
-{
-	(void)hp;
-	(void)chan;
-}
-
-static void
-h_channel_closed(void *hp, uint32_t chan)
-{
-	(void)chan;
-	((struct host *)hp)->have_chan = false;
-}
-
-static void
-h_channel_writable(void *hp, uint32_t chan)
-{
-	(void)hp;
-	(void)chan;
-}
-
-static const struct dssh_conn_host_ops host_ops = {
-	.auth_pubkey = h_auth_pubkey,
-	.auth_password = h_auth_password,
-	.auth_success = h_auth_success,
-	.session_open = h_session_open,
-	.session_request = h_session_request,
-	.channel_data = h_channel_data,
-	.channel_eof = h_channel_eof,
-	.channel_closed = h_channel_closed,
-	.channel_writable = h_channel_writable,
-};
+/* The engine's application: test_host.h's, as it is. */
+static struct dssh_conn_host_ops host_ops;
 
 struct fx {
-	struct host h;
+	struct test_host h;
 	struct dssh_ssh_hostkey hk[1];
 	struct dssh_ssh_conf conf;
 	struct dssh_conn *c;
@@ -1282,6 +1190,7 @@ main(void)
 {
 	dssh_log_init("test_record", getenv("TEST_ENGINE_DEBUG") ? DSSH_LOG_DEBUG3 :
 	    DSSH_LOG_QUIET, true);
+	test_host_ops(&host_ops);
 	if (dssh_crypto_engine_create("openssl", NULL, &engine) != 0 ||
 	    dssh_sshkey_generate(DSSH_SSHKEY_ED25519, 0, &hostkey) != 0 ||
 	    dssh_sshkey_generate(DSSH_SSHKEY_ED25519, 0, &userkey) != 0) {
