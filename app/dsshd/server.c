@@ -110,6 +110,7 @@ struct dsshd_shared {
 	pthread_mutex_t spawner_lock;
 	struct dssh_spawner *spawner;
 	int spawner_fd;                 /* as loop 0 watches it */
+	pid_t spawner_pid;              /* ... for this spawner (a new one may get the same fd) */
 };
 
 /*
@@ -1189,15 +1190,20 @@ static void
 spawner_watch(struct dsshd *srv)
 {
 	struct dsshd_shared *sh = srv->sh;
+	pid_t pid;
 	int fd;
 
 	pthread_mutex_lock(&sh->spawner_lock);
 	fd = dssh_spawner_fd(sh->spawner);
+	pid = dssh_spawner_pid(sh->spawner);
 	pthread_mutex_unlock(&sh->spawner_lock);
-	if (fd == sh->spawner_fd)
+	if (fd == sh->spawner_fd && pid == sh->spawner_pid)
 		return;
+	/* The old fd was closed by the restart and left epoll with it; a new
+	 * spawner's socket may have the same number, hence the pid. */
 	dssh_evloop_del(srv->loop, &srv->spawner_src);
 	sh->spawner_fd = fd;
+	sh->spawner_pid = pid;
 	if (fd < 0)
 		return;
 	srv->spawner_src = (struct dssh_evsource){ .fd = fd, .cb = spawner_cb };
