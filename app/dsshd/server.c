@@ -97,6 +97,29 @@ struct inbox_item {
 	int wait_status;
 };
 
+/* A growable array of items: a loop's inbox, exits read from the spawner. */
+struct items {
+	struct inbox_item *v;
+	size_t n, cap;
+};
+
+/* Appends a copy of it; false when out of memory. */
+static bool
+items_push(struct items *q, const struct inbox_item *it)
+{
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? 2 * q->cap : 16;
+		struct inbox_item *v = realloc(q->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return false;
+		q->v = v;
+		q->cap = cap;
+	}
+	q->v[q->n++] = *it;
+	return true;
+}
+
 struct dsshd;
 
 /* What the loop threads share: configuration, the spawner, stop. */
@@ -132,8 +155,7 @@ struct dsshd {
 	int inbox_fd;                   /* eventfd: the inbox has items, or stop */
 	struct dssh_evsource inbox_src;
 	pthread_mutex_t inbox_lock;
-	struct inbox_item *inbox;
-	size_t inbox_n, inbox_cap;
+	struct items inbox;
 	struct dssh_pam_worker *pam;
 	struct dssh_evsource pam_src;
 	struct dssh_evsource sig_src;
@@ -952,22 +974,10 @@ inbox_kick(struct dsshd *srv)
 static bool
 inbox_post(struct dsshd *to, const struct inbox_item *it)
 {
-	bool ok = true;
+	bool ok;
 
 	pthread_mutex_lock(&to->inbox_lock);
-	if (to->inbox_n == to->inbox_cap) {
-		size_t cap = to->inbox_cap ? 2 * to->inbox_cap : 64;
-		struct inbox_item *n = realloc(to->inbox, cap * sizeof(*n));
-
-		if (n == NULL)
-			ok = false;
-		else {
-			to->inbox = n;
-			to->inbox_cap = cap;
-		}
-	}
-	if (ok)
-		to->inbox[to->inbox_n++] = *it;
+	ok = items_push(&to->inbox, it);
 	pthread_mutex_unlock(&to->inbox_lock);
 	if (ok)
 		inbox_kick(to);
@@ -1018,25 +1028,22 @@ static void
 inbox_cb(struct dssh_evsource *src, uint32_t ev)
 {
 	struct dsshd *srv = (struct dsshd *)((char *)src - offsetof(struct dsshd, inbox_src));
-	struct inbox_item *items;
-	size_t n;
+	struct items q;
 	uint64_t v;
 
 	(void)ev;
 	(void)!read(srv->inbox_fd, &v, sizeof(v));
 	pthread_mutex_lock(&srv->inbox_lock);
-	items = srv->inbox;
-	n = srv->inbox_n;
-	srv->inbox = NULL;
-	srv->inbox_n = srv->inbox_cap = 0;
+	q = srv->inbox;
+	srv->inbox = (struct items){ NULL, 0, 0 };
 	pthread_mutex_unlock(&srv->inbox_lock);
-	for (size_t i = 0; i < n; i++) {
-		if (items[i].is_exit)
-			sess_exited(srv, items[i].sess_id, items[i].wait_status);
+	for (size_t i = 0; i < q.n; i++) {
+		if (q.v[i].is_exit)
+			sess_exited(srv, q.v[i].sess_id, q.v[i].wait_status);
 		else
-			sock_opened(srv, items[i].fd, &items[i].info);
+			sock_opened(srv, q.v[i].fd, &q.v[i].info);
 	}
-	free(items);
+	free(q.v);
 }
 
 static void
@@ -1158,29 +1165,13 @@ spawner_signal(struct dsshd_shared *sh, uint64_t id, const char *sig)
 
 /* Exits read under the lock, handed to their loops after it (a session
  * handler may spawn, which takes the lock). */
-struct exits {
-	struct inbox_item *item;
-	size_t n, cap;
-};
-
 static void
 exit_collect(void *arg, uint64_t id, int wait_status)
 {
-	struct exits *e = arg;
+	const struct inbox_item it = { .is_exit = true, .sess_id = id, .wait_status = wait_status };
 
-	if (e->n == e->cap) {
-		size_t cap = e->cap ? 2 * e->cap : 16;
-		struct inbox_item *n = realloc(e->item, cap * sizeof(*n));
-
-		if (n == NULL) {
-			dssh_error("session %llu: exit lost (out of memory)", (unsigned long long)id);
-			return;
-		}
-		e->item = n;
-		e->cap = cap;
-	}
-	e->item[e->n++] = (struct inbox_item){ .is_exit = true, .sess_id = id,
-	    .wait_status = wait_status };
+	if (!items_push(arg, &it))
+		dssh_error("session %llu: exit lost (out of memory)", (unsigned long long)id);
 }
 
 static void spawner_cb(struct dssh_evsource *src, uint32_t ev);
@@ -1219,22 +1210,22 @@ static void
 reap_children(struct dsshd *srv)
 {
 	struct dsshd_shared *sh = srv->sh;
-	struct exits e = { NULL, 0, 0 };
+	struct items e = { NULL, 0, 0 };
 
 	pthread_mutex_lock(&sh->spawner_lock);
 	if (dssh_spawner_poll(sh->spawner, exit_collect, &e) == DSSH_ERR_CONN_CLOSED)
 		(void)spawner_restart_locked(sh);
 	pthread_mutex_unlock(&sh->spawner_lock);
 	for (size_t i = 0; i < e.n; i++) {
-		unsigned owner = (unsigned)(e.item[i].sess_id >> 48);
+		unsigned owner = (unsigned)(e.v[i].sess_id >> 48);
 
 		if (owner == srv->index || owner >= sh->nloops)
-			sess_exited(srv, e.item[i].sess_id, e.item[i].wait_status);
-		else if (!inbox_post(sh->loops[owner], &e.item[i]))
+			sess_exited(srv, e.v[i].sess_id, e.v[i].wait_status);
+		else if (!inbox_post(sh->loops[owner], &e.v[i]))
 			dssh_error("session %llu: exit not delivered (out of memory)",
-			    (unsigned long long)e.item[i].sess_id);
+			    (unsigned long long)e.v[i].sess_id);
 	}
-	free(e.item);
+	free(e.v);
 	spawner_watch(srv);
 }
 
@@ -1396,10 +1387,10 @@ loop_free(struct dsshd *srv)
 		return;
 	while (srv->conns != NULL)
 		conn_free(srv->conns);
-	for (size_t i = 0; i < srv->inbox_n; i++)
-		if (!srv->inbox[i].is_exit)
-			close(srv->inbox[i].fd);
-	free(srv->inbox);
+	for (size_t i = 0; i < srv->inbox.n; i++)
+		if (!srv->inbox.v[i].is_exit)
+			close(srv->inbox.v[i].fd);
+	free(srv->inbox.v);
 	for (unsigned i = 0; i < srv->nlisteners; i++)
 		close(srv->listeners[i].src.fd);
 	if (srv->pam != NULL)
