@@ -89,10 +89,8 @@ fx_init(struct fx *f, const char *cipher, const char *mac, bool by_ref, size_t u
     size_t up_read)
 {
 	memset(f, 0, sizeof(*f));
-	dssh_buf_init(&f->h.good_blob, 0);
-	dssh_buf_init(&f->h.data, 0);
+	test_host_init(&f->h, userkey);
 	dssh_buf_init(&f->msg, 0);
-	dssh_sshkey_public_blob(userkey, &f->h.good_blob);
 	f->hk[0].alg = "ssh-ed25519";
 	f->hk[0].key = hostkey;
 	f->conf = (struct dssh_ssh_conf){
@@ -139,8 +137,7 @@ fx_free(struct fx *f)
 	CHECK_EQ_INT(s->bad, 0);
 	tc_free(f->t);
 	dssh_conn_free(f->srv);
-	dssh_buf_free(&f->h.good_blob);
-	dssh_buf_free(&f->h.data);
+	test_host_free(&f->h);
 	dssh_buf_free(&f->msg);
 }
 

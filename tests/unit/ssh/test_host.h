@@ -15,6 +15,7 @@
 
 #include "dssh_buf.h"
 #include "dssh_ssh.h"
+#include "dssh_sshkey.h"
 
 struct test_host {
 	struct dssh_conn *c;
@@ -99,6 +100,22 @@ test_host_channel_writable(void *hp, uint32_t chan)
 {
 	(void)hp;
 	(void)chan;
+}
+
+/* Empty buffers; "alice" authorised with userkey. */
+static inline void
+test_host_init(struct test_host *h, const struct dssh_sshkey *userkey)
+{
+	dssh_buf_init(&h->good_blob, 0);
+	dssh_buf_init(&h->data, 0);
+	dssh_sshkey_public_blob(userkey, &h->good_blob);
+}
+
+static inline void
+test_host_free(struct test_host *h)
+{
+	dssh_buf_free(&h->good_blob);
+	dssh_buf_free(&h->data);
 }
 
 static inline void

@@ -494,10 +494,8 @@ static void
 fx_init(struct fx *f, const char *cipher, const char *mac, bool strict)
 {
 	memset(f, 0, sizeof(*f));
-	dssh_buf_init(&f->h.good_blob, 0);
-	dssh_buf_init(&f->h.data, 0);
+	test_host_init(&f->h, userkey);
 	dssh_buf_init(&f->msg, 0);
-	dssh_sshkey_public_blob(userkey, &f->h.good_blob);
 	f->hk[0].alg = "ssh-ed25519";
 	f->hk[0].key = hostkey;
 	f->conf = (struct dssh_ssh_conf){
@@ -532,8 +530,7 @@ fx_free(struct fx *f)
 	CHECK(f->t->shim->cb == NULL);
 	tc_free(f->t);
 	dssh_conn_free(f->c);
-	dssh_buf_free(&f->h.good_blob);
-	dssh_buf_free(&f->h.data);
+	test_host_free(&f->h);
 	dssh_buf_free(&f->msg);
 }
 
