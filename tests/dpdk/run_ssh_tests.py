@@ -539,10 +539,15 @@ def cdev_server(args, name, vdev):
 
 
 def cdev_stats(srv):
-    """Queue pair counters of crypto device 0 (DPDK's own telemetry)."""
+    """Queue pair counters of crypto device 0 (DPDK's own telemetry). A
+    failed query says why, and whether dsshd is still there (its log tail
+    when it is not), so that a failure names its cause."""
     try:
         return tel(srv).query("/cryptodev/stats,0") or {}
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError) as e:
+        h.log("cryptodev counters: query failed: %r; dsshd %s" % (
+            e, "running" if srv.alive() else "exited with %s" % (srv.proc and srv.proc.returncode)))
+        srv.dump_log(80)
         return {}
 
 

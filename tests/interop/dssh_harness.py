@@ -199,6 +199,35 @@ def server_kind(path, kind=None):
 
 
 _tap_seq = [0]
+SLOT_DIR = "/run/dssh-test-slots"
+
+
+def claim_slot():
+    """A data-plane server's number N (its 198.18.N.0/24, netns, veth, tap
+    and EAL file prefix all carry it), held by an exclusive lock on a file
+    until release_slot() or this process's end. N used to be derived from
+    the pid alone: two test processes (a helper's run beside the suite, a
+    leftover) could pick the same N, and setting one up tore down the
+    other's namespace and shared its EAL runtime directory (telemetry
+    socket included)."""
+    os.makedirs(SLOT_DIR, exist_ok=True)
+    _tap_seq[0] += 1
+    first = (os.getpid() * 7 + _tap_seq[0]) % 150
+    for i in range(150):
+        n = 100 + (first + i) % 150
+        fd = os.open(os.path.join(SLOT_DIR, str(n)), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return n, fd
+    raise TestFailure("no free data-plane slot in 198.18.100-249.0/24")
+
+
+def release_slot(fd):
+    if fd is not None:
+        os.close(fd)
 
 
 class Server:
@@ -267,6 +296,7 @@ class Server:
         elif Server.engine:
             lines.append("CryptoEngine %s" % Server.engine)
         self.netns = None
+        self.slot_fd = None
         if self.kind == "dsshd" and Server.dataplane == "tap":
             lines += self._tap_lines()
         elif self.kind == "dsshd" and Server.dataplane == "af_packet":
@@ -282,8 +312,7 @@ class Server:
             f.write("\n".join(lines) + "\n")
 
     def _tap_lines(self):
-        _tap_seq[0] += 1
-        n = 100 + (os.getpid() * 7 + _tap_seq[0]) % 150     # 198.18.100-249.0/24
+        n, self.slot_fd = claim_slot()                       # 198.18.100-249.0/24
         self.tap = "dti%d" % n
         self.eal_prefix = "dsshi%d" % n
         self.host = "198.18.%d.2" % n
@@ -295,8 +324,7 @@ class Server:
     def _afp_lines(self):
         """af_packet on the host end of a veth pair whose other end sits in
         a network namespace, where the clients run (client_prefix)."""
-        _tap_seq[0] += 1
-        n = 100 + (os.getpid() * 7 + _tap_seq[0]) % 150
+        n, self.slot_fd = claim_slot()
         self.netns = "dsshi%d" % n
         self.eal_prefix = "dsshi%d" % n
         self.veth = ("dvi%dh" % n, "dvi%dn" % n)
@@ -482,6 +510,8 @@ class Server:
         self.stop()
         if self.netns:
             self._afp_teardown()
+        release_slot(self.slot_fd)
+        self.slot_fd = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
