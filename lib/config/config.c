@@ -836,8 +836,9 @@ dssh_config_parse_permit(const char *s, bool listen,
 			return permit_why(why, whylen, "missing port (host:port)");
 		ps = he + 1;
 	}
+	/* An empty host is accepted, as sshd: it matches an empty request. */
 	hlen = (size_t)(he - hs);
-	if (hlen == 0 || hlen > 1024)
+	if (hlen > 1024)
 		return permit_why(why, whylen, "bad host name");
 	for (const char *q = hs; q < he; q++)
 		if (!isgraph((unsigned char)*q) || *q == '[' || *q == ']' ||
@@ -1735,7 +1736,7 @@ dump_fwd(const struct dssh_config *cfg, FILE *f)
 	fprintf(f, "disableforwarding %s\n", yn(cfg->disable_forwarding));
 	fprintf(f, "streamlocalbindunlink %s\n", yn(cfg->streamlocal_bind_unlink));
 	if (cfg->streamlocal_bind_mask >= 0)
-		fprintf(f, "streamlocalbindmask %04o\n", (unsigned)cfg->streamlocal_bind_mask);
+		fprintf(f, "streamlocalbindmask 0%o\n", (unsigned)cfg->streamlocal_bind_mask);
 	dump_permits(f, "permitopen", cfg->permit_open_mode, cfg->permit_open,
 	    cfg->npermit_open);
 	dump_permits(f, "permitlisten", cfg->permit_listen_mode, cfg->permit_listen,
