@@ -44,6 +44,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
 import dssh_harness as h  # noqa: E402
@@ -493,34 +494,44 @@ def check_idle_blocks(srv, res, logged, what):
                                                    idle))
 
 
-def check_rx_interrupts(srv, env, res):
-    """net_tap has RX interrupts: an idle data core blocks on them (next to
-    no CPU), and work from either side wakes it at once: a line echoed
-    through `cat` comes back in well under the 100 ms a block may last (a
-    lost wake-up would show as tens of milliseconds)."""
-    check_idle_blocks(srv, res, "waits on RX interrupts",
-                      "rx interrupts: the idle data core blocked")
-    argv = h.ssh_argv(srv, env, command="cat")
+def echo_rtts(argv, lines=30):
+    """Round trips of lines echoed one at a time through `cat` over ssh,
+    50 ms apart (long enough for an idle data core to block again)."""
     p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL)
     rtts = []
     try:
-        for i in range(30):
+        for i in range(lines):
             t0 = time.time()
             p.stdin.write(b"line %d\n" % i)
             p.stdin.flush()
             if p.stdout.readline() != b"line %d\n" % i:
                 break
             rtts.append(time.time() - t0)
-            time.sleep(0.05)     # long enough for the core to block again
+            time.sleep(0.05)
     finally:
         p.stdin.close()
         p.wait(timeout=30)
-    rtts.sort()
-    med = rtts[len(rtts) // 2] if rtts else 1
-    res.check(len(rtts) == 30 and med < 0.005,
-              "rx interrupts: 30 lines echoed after idle gaps, median round trip %.2f ms"
-              % (med * 1000))
+    return sorted(rtts)
+
+
+def check_rx_interrupts(srv, env, res):
+    """net_tap has RX interrupts: an idle data core blocks on them (next to
+    no CPU), and work from either side wakes it at once. A lost wake-up
+    leaves a line waiting for the rest of a block (up to 100 ms, about
+    50 ms on average); so the echo through the data plane is compared with
+    the same echo through the same dsshd's kernel listener, measured right
+    after under the same load, rather than with a fixed figure that a
+    loaded machine's scheduling delays alone can exceed."""
+    check_idle_blocks(srv, res, "waits on RX interrupts",
+                      "rx interrupts: the idle data core blocked")
+    dp = echo_rtts(h.ssh_argv(srv, env, command="cat"))
+    kern = echo_rtts(h.ssh_argv(types.SimpleNamespace(port=srv.port), env, command="cat"))
+    med_dp = dp[len(dp) // 2] if dp else 1
+    med_k = kern[len(kern) // 2] if kern else 1
+    res.check(len(dp) == 30 and len(kern) == 30 and med_dp < med_k + 0.02,
+              "rx interrupts: 30 lines echoed after idle gaps, median round trip %.2f ms "
+              "(through dsshd's kernel listener: %.2f ms)" % (med_dp * 1000, med_k * 1000))
 
 
 def cdev_server(args, name, vdev):
