@@ -325,6 +325,7 @@ struct ifma_lanes {
 	uint64_t h[3][8];           /* h limbs, spilled at lane changes */
 	uint64_t addr[8];           /* next block */
 	uint64_t hib[8];            /* 2^128 bit in limb 2: 1 << 40, 0 for a padded block */
+	uint64_t inc[8];            /* addr step: 16, 0 for a padded block or an idle lane */
 	uint32_t nfull[8];          /* full blocks left */
 	int job[8];                 /* -1: idle */
 	bool part[8];               /* padded last block still to do */
@@ -342,7 +343,7 @@ static TIFMA void
 ifma_steps(struct ifma_lanes *L, unsigned k)
 {
 	const __m512i m44 = _mm512_set1_epi64(M44), m42 = _mm512_set1_epi64(M42);
-	const __m512i z = _mm512_setzero_si512(), sixteen = _mm512_set1_epi64(16);
+	const __m512i z = _mm512_setzero_si512(), inc = _mm512_loadu_si512(L->inc);
 	__m512i r0 = _mm512_loadu_si512(L->r[0]), r1 = _mm512_loadu_si512(L->r[1]);
 	__m512i r2 = _mm512_loadu_si512(L->r[2]);
 	__m512i s1 = _mm512_add_epi64(_mm512_slli_epi64(r1, 4), _mm512_slli_epi64(r1, 2));
@@ -357,7 +358,7 @@ ifma_steps(struct ifma_lanes *L, unsigned k)
 		    (const void *)0, 1);
 		__m512i t0, t1, t2, d0l, d0h, d1l, d1h, d2l, d2h, c;
 
-		a = _mm512_add_epi64(a, sixteen);
+		a = _mm512_add_epi64(a, inc);
 		t0 = _mm512_add_epi64(h0, _mm512_and_si512(lo, m44));
 		t1 = _mm512_add_epi64(h1, _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(lo, 44),
 		    _mm512_slli_epi64(hi, 20)), m44));
@@ -420,8 +421,169 @@ lane_load(struct ifma_lanes *L, int l, const struct cmb_poly *j, int idx)
 	}
 }
 
+/* out = a * b mod p (radix 2^44; out < 2^130, not necessarily < p). */
+static void
+mul44(const uint64_t a[3], const uint64_t b[3], uint64_t out[3])
+{
+	typedef unsigned __int128 u128;
+	const uint64_t s1 = b[1] * 20, s2 = b[2] * 20;
+	u128 d0 = (u128)a[0] * b[0] + (u128)a[1] * s2 + (u128)a[2] * s1;
+	u128 d1 = (u128)a[0] * b[1] + (u128)a[1] * b[0] + (u128)a[2] * s2;
+	u128 d2 = (u128)a[0] * b[2] + (u128)a[1] * b[1] + (u128)a[2] * b[0];
+	uint64_t h0, h1, h2, c;
+	int i;
+
+	d1 += (uint64_t)(d0 >> 44);
+	h0 = (uint64_t)d0 & M44;
+	d2 += (uint64_t)(d1 >> 44);
+	h1 = (uint64_t)d1 & M44;
+	c = (uint64_t)(d2 >> 42);
+	h2 = (uint64_t)d2 & M42;
+	for (i = 0; i < 2; i++) {
+		h0 += c * 5;
+		h1 += h0 >> 44;
+		h0 &= M44;
+		h2 += h1 >> 44;
+		h1 &= M44;
+		c = h2 >> 42;
+		h2 &= M42;
+	}
+	out[0] = h0;
+	out[1] = h1;
+	out[2] = h2;
+}
+
+static void
+lanes_idle(struct ifma_lanes *L)
+{
+	int l;
+
+	for (l = 0; l < 8; l++) {
+		L->addr[l] = (uint64_t)(uintptr_t)zero_block;
+		L->inc[l] = 0;
+		L->hib[l] = 0;
+		L->r[0][l] = L->r[1][l] = L->r[2][l] = 0;
+		L->h[0][l] = L->h[1][l] = L->h[2][l] = 0;
+	}
+}
+
+/*
+ * One long message in all 8 lanes: lane j takes blocks j, j + 8, ...;
+ * every step multiplies by r^8 except the last, by r^(8 - j), so that each
+ * block gets the power of r it has in the serial Horner evaluation; the
+ * lanes' sum is then the state after those 8q blocks. The caller's state h
+ * enters lane 0 (it gets the power of the first block).
+ */
+static void
+poly_split(struct ifma_lanes *L, uint64_t h[3], const uint64_t r[3], const uint8_t *m,
+    uint32_t q)
+{
+	uint64_t pw[9][3];
+	int k, l, i;
+
+	memcpy(pw[1], r, sizeof(pw[1]));
+	for (k = 2; k <= 8; k++)
+		mul44(pw[k - 1], r, pw[k]);
+	for (l = 0; l < 8; l++) {
+		for (i = 0; i < 3; i++) {
+			L->r[i][l] = pw[8][i];
+			L->h[i][l] = l == 0 ? h[i] : 0;
+		}
+		L->addr[l] = (uint64_t)(uintptr_t)(m + 16 * l);
+		L->inc[l] = 128;
+		L->hib[l] = (uint64_t)1 << 40;
+	}
+	if (q > 1)
+		ifma_steps(L, q - 1);
+	for (l = 0; l < 8; l++) {
+		for (i = 0; i < 3; i++)
+			L->r[i][l] = pw[8 - l][i];
+		/* ifma_steps leaves addr as it was */
+		L->addr[l] = (uint64_t)(uintptr_t)(m + 128 * (size_t)(q - 1) + 16 * l);
+	}
+	ifma_steps(L, 1);
+	for (i = 0; i < 3; i++)
+		for (h[i] = 0, l = 0; l < 8; l++)
+			h[i] += L->h[i][l];
+	h[1] += h[0] >> 44;
+	h[0] &= M44;
+	h[2] += h[1] >> 44;
+	h[1] &= M44;
+	h[0] += (h[2] >> 42) * 5;
+	h[2] &= M42;
+	dssh_wipe(pw, sizeof(pw));
+}
+
+/* A message alone: 8-lane split for most of it, lane 0 for the rest. */
+static void
+poly_one(struct ifma_lanes *L, const struct cmb_poly *j)
+{
+	uint64_t h[3] = { 0, 0, 0 }, r[3];
+	uint32_t nb = j->len / 16, q = nb / 8, rem = j->len % 16;
+	int i;
+
+	lanes_idle(L);
+	lane_load(L, 0, j, 0);
+	for (i = 0; i < 3; i++)
+		r[i] = L->r[i][0];
+	if (q > 0)
+		poly_split(L, h, r, j->m, q);
+	lanes_idle(L);
+	for (i = 0; i < 3; i++) {
+		L->r[i][0] = r[i];
+		L->h[i][0] = h[i];
+	}
+	L->hib[0] = (uint64_t)1 << 40;
+	L->inc[0] = 16;
+	L->addr[0] = (uint64_t)(uintptr_t)(j->m + 128 * (size_t)q);
+	if (nb % 8 != 0)
+		ifma_steps(L, nb % 8);
+	if (rem != 0) {
+		memset(L->pad[0], 0, 16);
+		memcpy(L->pad[0], j->m + j->len - rem, rem);
+		L->pad[0][rem] = 1;
+		L->addr[0] = (uint64_t)(uintptr_t)L->pad[0];
+		L->hib[0] = 0;
+		ifma_steps(L, 1);
+	}
+	for (i = 0; i < 3; i++)
+		h[i] = L->h[i][0];
+	dssh_cmb_poly_finish44(h, j->key + 16, j->tag);
+	dssh_wipe(h, sizeof(h));
+	dssh_wipe(r, sizeof(r));
+}
+
+static void poly_lanes(const struct cmb_poly *jobs, unsigned n);
+
+/* Bursts of few messages: the long ones each split over all lanes (one
+ * message in one lane would leave 7 of 8 idle), the rest share lanes. */
+#define IFMA_SPLIT_MIN 1024
+#define IFMA_FEW 4
+
 TIFMA void
 dssh_cmb_poly_ifma(const struct cmb_poly *jobs, unsigned n)
+{
+	struct cmb_poly small[IFMA_FEW];
+	struct ifma_lanes L;
+	unsigned i, ns = 0;
+
+	if (n >= IFMA_FEW) {
+		poly_lanes(jobs, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (jobs[i].len >= IFMA_SPLIT_MIN)
+			poly_one(&L, &jobs[i]);
+		else
+			small[ns++] = jobs[i];
+	}
+	if (ns > 0)
+		poly_lanes(small, ns);
+	dssh_wipe(&L, sizeof(L));
+}
+
+static void
+poly_lanes(const struct cmb_poly *jobs, unsigned n)
 {
 	struct ifma_lanes L;
 	unsigned next = 0, k;
@@ -455,16 +617,19 @@ dssh_cmb_poly_ifma(const struct cmb_poly *jobs, unsigned n)
 			}
 			if (L.job[l] < 0) {
 				L.addr[l] = (uint64_t)(uintptr_t)zero_block;
+				L.inc[l] = 0;
 				continue;
 			}
 			any = true;
 			if (L.nfull[l] > 0) {
 				L.hib[l] = (uint64_t)1 << 40;
+				L.inc[l] = 16;
 				if (L.nfull[l] < k)
 					k = L.nfull[l];
 			} else {
 				L.addr[l] = (uint64_t)(uintptr_t)L.pad[l];
 				L.hib[l] = 0;
+				L.inc[l] = 0;
 				k = 1;
 			}
 		}
