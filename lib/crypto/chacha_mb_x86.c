@@ -9,9 +9,11 @@
  * all lanes; the keystream is then transposed back to one 64-byte block per
  * lane and XORed into that lane's bytes.
  *
- * Poly1305 runs 8 messages in the 8 64-bit lanes of a zmm register, radix
- * 2^44 (limbs 44, 44, 42 bits) with the 52-bit multiply-accumulate of
- * AVX-512 IFMA; a lane whose message is done is refilled with the next one.
+ * Poly1305 runs 16 messages in the 64-bit lanes of two zmm registers
+ * (two independent dependency chains), radix 2^44 (limbs 44, 44, 42 bits)
+ * with the 52-bit multiply-accumulate of AVX-512 IFMA; a lane whose message
+ * is done is refilled with the next one. A burst of few messages splits
+ * each long one over all lanes instead (powers of r).
  */
 #include "chacha_mb_int.h"
 
@@ -306,10 +308,11 @@ dssh_cmb_avx2_wide(const uint32_t key[8], uint32_t ctr, uint32_t nonce, const ui
 	finish8(x, ip, op, n);
 }
 
-/* --- Poly1305, AVX-512 IFMA: 8 messages at once -------------------------- */
+/* --- Poly1305, AVX-512 IFMA: 16 messages at once ------------------------- */
 
 #define M44 (((uint64_t)1 << 44) - 1)
 #define M42 (((uint64_t)1 << 42) - 1)
+#define PL 16                       /* lanes: two zmm registers, for latency */
 
 static inline uint64_t
 ld64(const uint8_t *p)
@@ -321,81 +324,123 @@ ld64(const uint8_t *p)
 }
 
 struct ifma_lanes {
-	uint64_t r[3][8];           /* r limbs */
-	uint64_t h[3][8];           /* h limbs, spilled at lane changes */
-	uint64_t addr[8];           /* next block */
-	uint64_t hib[8];            /* 2^128 bit in limb 2: 1 << 40, 0 for a padded block */
-	uint64_t inc[8];            /* addr step: 16, 0 for a padded block or an idle lane */
-	uint32_t nfull[8];          /* full blocks left */
-	int job[8];                 /* -1: idle */
-	bool part[8];               /* padded last block still to do */
-	uint8_t pad[8][16];
+	uint64_t r[3][PL];          /* r limbs */
+	uint64_t h[3][PL];          /* h limbs, spilled at lane changes */
+	uint64_t addr[PL];          /* next block */
+	uint64_t hib[PL];           /* 2^128 bit in limb 2: 1 << 40, 0 for a padded block */
+	uint64_t inc[PL];           /* addr step: 16, 0 for a padded block or an idle lane */
+	uint32_t nfull[PL];         /* full blocks left */
+	int job[PL];                /* -1: idle */
+	bool part[PL];              /* padded last block still to do */
+	uint8_t pad[PL][16];
 };
 
+/* 8 lanes of the state; two of these run interleaved. */
+struct ifma_g {
+	__m512i r0, r1, r2, s1, s2, h0, h1, h2, hib;
+};
+
+static inline TIFMA void
+g_load(struct ifma_g *g, const struct ifma_lanes *L, int o)
+{
+	g->r0 = _mm512_loadu_si512(L->r[0] + o);
+	g->r1 = _mm512_loadu_si512(L->r[1] + o);
+	g->r2 = _mm512_loadu_si512(L->r[2] + o);
+	g->s1 = _mm512_add_epi64(_mm512_slli_epi64(g->r1, 4), _mm512_slli_epi64(g->r1, 2));
+	g->s2 = _mm512_add_epi64(_mm512_slli_epi64(g->r2, 4), _mm512_slli_epi64(g->r2, 2));
+	g->h0 = _mm512_loadu_si512(L->h[0] + o);
+	g->h1 = _mm512_loadu_si512(L->h[1] + o);
+	g->h2 = _mm512_loadu_si512(L->h[2] + o);
+	g->hib = _mm512_loadu_si512(L->hib + o);
+}
+
+static inline TIFMA void
+g_store(const struct ifma_g *g, struct ifma_lanes *L, int o)
+{
+	_mm512_storeu_si512(L->h[0] + o, g->h0);
+	_mm512_storeu_si512(L->h[1] + o, g->h1);
+	_mm512_storeu_si512(L->h[2] + o, g->h2);
+}
+
 /*
- * k steps of h = (h + m) * r over all lanes. Products: limbs at 0, 44, 88;
+ * One step h = (h + m) * r for 8 lanes. Products: limbs at 0, 44, 88;
  * 2^132 = 20 (mod p), so h1 r2 and h2 r1 fold into limb 0 and h2 r2 into
  * limb 1 through s = 20 r. madd52lo/hi give bits 0..51 and 52..103 of each
  * product; the high halves sit 8 bits above the next limb (52 = 44 + 8), and
  * limb 2's high half at 2^140 = 5 * 2^10 (mod p).
  */
+static inline TIFMA void
+g_step(struct ifma_g *g, uint64_t *ptr, const uint64_t *inc)
+{
+	const __m512i m44 = _mm512_set1_epi64(M44), m42 = _mm512_set1_epi64(M42);
+	const __m512i z = _mm512_setzero_si512();
+	__m512i v0, v1, lo, hi;
+	__m512i t0, t1, t2, d0l, d0h, d1l, d1h, d2l, d2h, c;
+
+	/* blocks of lanes 0 2 4 6 and 1 3 5 7, then their low and high
+	 * halves: the 64-bit unpacks pair them back in lane order (plain
+	 * loads: cheaper than gathers here) */
+#define BLK(l) _mm_loadu_si128((const __m128i *)(uintptr_t)ptr[l])
+	v0 = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(
+	    _mm512_castsi128_si512(BLK(0)), BLK(2), 1), BLK(4), 2), BLK(6), 3);
+	v1 = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(
+	    _mm512_castsi128_si512(BLK(1)), BLK(3), 1), BLK(5), 2), BLK(7), 3);
+#undef BLK
+	for (int l = 0; l < 8; l++)
+		ptr[l] += inc[l];
+	lo = _mm512_unpacklo_epi64(v0, v1);
+	hi = _mm512_unpackhi_epi64(v0, v1);
+	t0 = _mm512_add_epi64(g->h0, _mm512_and_si512(lo, m44));
+	t1 = _mm512_add_epi64(g->h1, _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(lo, 44),
+	    _mm512_slli_epi64(hi, 20)), m44));
+	t2 = _mm512_add_epi64(g->h2, _mm512_or_si512(_mm512_srli_epi64(hi, 24), g->hib));
+	d0l = _mm512_add_epi64(_mm512_madd52lo_epu64(_mm512_madd52lo_epu64(z, t0, g->r0),
+	    t1, g->s2), _mm512_madd52lo_epu64(z, t2, g->s1));
+	d0h = _mm512_add_epi64(_mm512_madd52hi_epu64(_mm512_madd52hi_epu64(z, t0, g->r0),
+	    t1, g->s2), _mm512_madd52hi_epu64(z, t2, g->s1));
+	d1l = _mm512_add_epi64(_mm512_madd52lo_epu64(_mm512_madd52lo_epu64(z, t0, g->r1),
+	    t1, g->r0), _mm512_madd52lo_epu64(z, t2, g->s2));
+	d1h = _mm512_add_epi64(_mm512_madd52hi_epu64(_mm512_madd52hi_epu64(z, t0, g->r1),
+	    t1, g->r0), _mm512_madd52hi_epu64(z, t2, g->s2));
+	d2l = _mm512_add_epi64(_mm512_madd52lo_epu64(_mm512_madd52lo_epu64(z, t0, g->r2),
+	    t1, g->r1), _mm512_madd52lo_epu64(z, t2, g->r0));
+	d2h = _mm512_add_epi64(_mm512_madd52hi_epu64(_mm512_madd52hi_epu64(z, t0, g->r2),
+	    t1, g->r1), _mm512_madd52hi_epu64(z, t2, g->r0));
+	d1l = _mm512_add_epi64(d1l, _mm512_slli_epi64(d0h, 8));
+	d2l = _mm512_add_epi64(d2l, _mm512_slli_epi64(d1h, 8));
+	/* d2h * 5 * 2^10 */
+	d0l = _mm512_add_epi64(d0l, _mm512_add_epi64(_mm512_slli_epi64(d2h, 12),
+	    _mm512_slli_epi64(d2h, 10)));
+	c = _mm512_srli_epi64(d0l, 44);
+	g->h0 = _mm512_and_si512(d0l, m44);
+	d1l = _mm512_add_epi64(d1l, c);
+	c = _mm512_srli_epi64(d1l, 44);
+	g->h1 = _mm512_and_si512(d1l, m44);
+	d2l = _mm512_add_epi64(d2l, c);
+	c = _mm512_srli_epi64(d2l, 42);
+	g->h2 = _mm512_and_si512(d2l, m42);
+	g->h0 = _mm512_add_epi64(g->h0, _mm512_add_epi64(c, _mm512_slli_epi64(c, 2)));
+	c = _mm512_srli_epi64(g->h0, 44);
+	g->h0 = _mm512_and_si512(g->h0, m44);
+	g->h1 = _mm512_add_epi64(g->h1, c);
+}
+
+/* k steps over all 16 lanes; addr in L is left as it was. */
 static TIFMA void
 ifma_steps(struct ifma_lanes *L, unsigned k)
 {
-	const __m512i m44 = _mm512_set1_epi64(M44), m42 = _mm512_set1_epi64(M42);
-	const __m512i z = _mm512_setzero_si512(), inc = _mm512_loadu_si512(L->inc);
-	__m512i r0 = _mm512_loadu_si512(L->r[0]), r1 = _mm512_loadu_si512(L->r[1]);
-	__m512i r2 = _mm512_loadu_si512(L->r[2]);
-	__m512i s1 = _mm512_add_epi64(_mm512_slli_epi64(r1, 4), _mm512_slli_epi64(r1, 2));
-	__m512i s2 = _mm512_add_epi64(_mm512_slli_epi64(r2, 4), _mm512_slli_epi64(r2, 2));
-	__m512i h0 = _mm512_loadu_si512(L->h[0]), h1 = _mm512_loadu_si512(L->h[1]);
-	__m512i h2 = _mm512_loadu_si512(L->h[2]);
-	__m512i a = _mm512_loadu_si512(L->addr), hib = _mm512_loadu_si512(L->hib);
+	struct ifma_g A, B;
+	uint64_t ptr[PL];
 
+	memcpy(ptr, L->addr, sizeof(ptr));
+	g_load(&A, L, 0);
+	g_load(&B, L, 8);
 	for (; k > 0; k--) {
-		__m512i lo = _mm512_i64gather_epi64(a, (const void *)0, 1);
-		__m512i hi = _mm512_i64gather_epi64(_mm512_add_epi64(a, _mm512_set1_epi64(8)),
-		    (const void *)0, 1);
-		__m512i t0, t1, t2, d0l, d0h, d1l, d1h, d2l, d2h, c;
-
-		a = _mm512_add_epi64(a, inc);
-		t0 = _mm512_add_epi64(h0, _mm512_and_si512(lo, m44));
-		t1 = _mm512_add_epi64(h1, _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(lo, 44),
-		    _mm512_slli_epi64(hi, 20)), m44));
-		t2 = _mm512_add_epi64(h2, _mm512_or_si512(_mm512_srli_epi64(hi, 24), hib));
-		d0l = _mm512_madd52lo_epu64(_mm512_madd52lo_epu64(_mm512_madd52lo_epu64(z, t0, r0),
-		    t1, s2), t2, s1);
-		d0h = _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(_mm512_madd52hi_epu64(z, t0, r0),
-		    t1, s2), t2, s1);
-		d1l = _mm512_madd52lo_epu64(_mm512_madd52lo_epu64(_mm512_madd52lo_epu64(z, t0, r1),
-		    t1, r0), t2, s2);
-		d1h = _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(_mm512_madd52hi_epu64(z, t0, r1),
-		    t1, r0), t2, s2);
-		d2l = _mm512_madd52lo_epu64(_mm512_madd52lo_epu64(_mm512_madd52lo_epu64(z, t0, r2),
-		    t1, r1), t2, r0);
-		d2h = _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(_mm512_madd52hi_epu64(z, t0, r2),
-		    t1, r1), t2, r0);
-		d1l = _mm512_add_epi64(d1l, _mm512_slli_epi64(d0h, 8));
-		d2l = _mm512_add_epi64(d2l, _mm512_slli_epi64(d1h, 8));
-		/* d2h * 5 * 2^10 */
-		d0l = _mm512_add_epi64(d0l, _mm512_add_epi64(_mm512_slli_epi64(d2h, 12),
-		    _mm512_slli_epi64(d2h, 10)));
-		c = _mm512_srli_epi64(d0l, 44);
-		h0 = _mm512_and_si512(d0l, m44);
-		d1l = _mm512_add_epi64(d1l, c);
-		c = _mm512_srli_epi64(d1l, 44);
-		h1 = _mm512_and_si512(d1l, m44);
-		d2l = _mm512_add_epi64(d2l, c);
-		c = _mm512_srli_epi64(d2l, 42);
-		h2 = _mm512_and_si512(d2l, m42);
-		h0 = _mm512_add_epi64(h0, _mm512_add_epi64(c, _mm512_slli_epi64(c, 2)));
-		c = _mm512_srli_epi64(h0, 44);
-		h0 = _mm512_and_si512(h0, m44);
-		h1 = _mm512_add_epi64(h1, c);
+		g_step(&A, ptr, L->inc);
+		g_step(&B, ptr + 8, L->inc + 8);
 	}
-	_mm512_storeu_si512(L->h[0], h0);
-	_mm512_storeu_si512(L->h[1], h1);
-	_mm512_storeu_si512(L->h[2], h2);
+	g_store(&A, L, 0);
+	g_store(&B, L, 8);
 }
 
 static const uint8_t zero_block[16];
@@ -458,7 +503,7 @@ lanes_idle(struct ifma_lanes *L)
 {
 	int l;
 
-	for (l = 0; l < 8; l++) {
+	for (l = 0; l < PL; l++) {
 		L->addr[l] = (uint64_t)(uintptr_t)zero_block;
 		L->inc[l] = 0;
 		L->hib[l] = 0;
@@ -468,42 +513,42 @@ lanes_idle(struct ifma_lanes *L)
 }
 
 /*
- * One long message in all 8 lanes: lane j takes blocks j, j + 8, ...;
- * every step multiplies by r^8 except the last, by r^(8 - j), so that each
- * block gets the power of r it has in the serial Horner evaluation; the
- * lanes' sum is then the state after those 8q blocks. The caller's state h
- * enters lane 0 (it gets the power of the first block).
+ * One long message in all PL lanes: lane j takes blocks j, j + PL, ...;
+ * every step multiplies by r^PL except the last, by r^(PL - j), so that
+ * each block gets the power of r it has in the serial Horner evaluation;
+ * the lanes' sum is then the state after those PL * q blocks. The caller's
+ * state h enters lane 0 (it gets the power of the first block).
  */
 static void
 poly_split(struct ifma_lanes *L, uint64_t h[3], const uint64_t r[3], const uint8_t *m,
     uint32_t q)
 {
-	uint64_t pw[9][3];
+	uint64_t pw[PL + 1][3];
 	int k, l, i;
 
 	memcpy(pw[1], r, sizeof(pw[1]));
-	for (k = 2; k <= 8; k++)
+	for (k = 2; k <= PL; k++)
 		mul44(pw[k - 1], r, pw[k]);
-	for (l = 0; l < 8; l++) {
+	for (l = 0; l < PL; l++) {
 		for (i = 0; i < 3; i++) {
-			L->r[i][l] = pw[8][i];
+			L->r[i][l] = pw[PL][i];
 			L->h[i][l] = l == 0 ? h[i] : 0;
 		}
 		L->addr[l] = (uint64_t)(uintptr_t)(m + 16 * l);
-		L->inc[l] = 128;
+		L->inc[l] = 16 * PL;
 		L->hib[l] = (uint64_t)1 << 40;
 	}
 	if (q > 1)
 		ifma_steps(L, q - 1);
-	for (l = 0; l < 8; l++) {
+	for (l = 0; l < PL; l++) {
 		for (i = 0; i < 3; i++)
-			L->r[i][l] = pw[8 - l][i];
+			L->r[i][l] = pw[PL - l][i];
 		/* ifma_steps leaves addr as it was */
-		L->addr[l] = (uint64_t)(uintptr_t)(m + 128 * (size_t)(q - 1) + 16 * l);
+		L->addr[l] = (uint64_t)(uintptr_t)(m + 16 * PL * (size_t)(q - 1) + 16 * l);
 	}
 	ifma_steps(L, 1);
 	for (i = 0; i < 3; i++)
-		for (h[i] = 0, l = 0; l < 8; l++)
+		for (h[i] = 0, l = 0; l < PL; l++)
 			h[i] += L->h[i][l];
 	h[1] += h[0] >> 44;
 	h[0] &= M44;
@@ -514,12 +559,12 @@ poly_split(struct ifma_lanes *L, uint64_t h[3], const uint64_t r[3], const uint8
 	dssh_wipe(pw, sizeof(pw));
 }
 
-/* A message alone: 8-lane split for most of it, lane 0 for the rest. */
+/* A message alone: split over the lanes for most of it, lane 0 for the rest. */
 static void
 poly_one(struct ifma_lanes *L, const struct cmb_poly *j)
 {
 	uint64_t h[3] = { 0, 0, 0 }, r[3];
-	uint32_t nb = j->len / 16, q = nb / 8, rem = j->len % 16;
+	uint32_t nb = j->len / 16, q = nb / PL, rem = j->len % 16;
 	int i;
 
 	lanes_idle(L);
@@ -535,9 +580,9 @@ poly_one(struct ifma_lanes *L, const struct cmb_poly *j)
 	}
 	L->hib[0] = (uint64_t)1 << 40;
 	L->inc[0] = 16;
-	L->addr[0] = (uint64_t)(uintptr_t)(j->m + 128 * (size_t)q);
-	if (nb % 8 != 0)
-		ifma_steps(L, nb % 8);
+	L->addr[0] = (uint64_t)(uintptr_t)(j->m + 16 * PL * (size_t)q);
+	if (nb % PL != 0)
+		ifma_steps(L, nb % PL);
 	if (rem != 0) {
 		memset(L->pad[0], 0, 16);
 		memcpy(L->pad[0], j->m + j->len - rem, rem);
@@ -556,9 +601,9 @@ poly_one(struct ifma_lanes *L, const struct cmb_poly *j)
 static void poly_lanes(const struct cmb_poly *jobs, unsigned n);
 
 /* Bursts of few messages: the long ones each split over all lanes (one
- * message in one lane would leave 7 of 8 idle), the rest share lanes. */
+ * message in one lane would leave 15 of 16 idle), the rest share lanes. */
 #define IFMA_SPLIT_MIN 1024
-#define IFMA_FEW 4
+#define IFMA_FEW 8
 
 TIFMA void
 dssh_cmb_poly_ifma(const struct cmb_poly *jobs, unsigned n)
@@ -590,13 +635,13 @@ poly_lanes(const struct cmb_poly *jobs, unsigned n)
 	int l;
 
 	memset(&L, 0, sizeof(L));
-	for (l = 0; l < 8; l++)
+	for (l = 0; l < PL; l++)
 		L.job[l] = -1;
 	for (;;) {
 		bool any = false;
 
 		k = UINT32_MAX;
-		for (l = 0; l < 8; l++) {
+		for (l = 0; l < PL; l++) {
 			/* finish the lane's message when nothing is left, refill */
 			while (L.job[l] >= 0 && L.nfull[l] == 0 && !L.part[l]) {
 				uint64_t h[3] = { L.h[0][l], L.h[1][l], L.h[2][l] };
@@ -636,7 +681,7 @@ poly_lanes(const struct cmb_poly *jobs, unsigned n)
 		if (!any)
 			break;
 		ifma_steps(&L, k);
-		for (l = 0; l < 8; l++) {
+		for (l = 0; l < PL; l++) {
 			if (L.job[l] < 0)
 				continue;
 			if (L.nfull[l] > 0) {
