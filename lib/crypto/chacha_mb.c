@@ -460,10 +460,25 @@ burst_end(struct dssh_chacha_mb *c, unsigned n)
 	dssh_wipe(c->sink, sizeof(c->sink));
 }
 
+/*
+ * Long packets are done one at a time, cipher and MAC back to back while the
+ * packet is in cache (two passes over a whole burst of them would stream it
+ * through memory twice); their Poly1305 then splits over the IFMA lanes by
+ * itself. Short packets share lanes with each other.
+ */
+#define CMB_LONG 4096
+
+static inline bool
+is_long(const struct dssh_chacha_mb_op *op)
+{
+	return op->len >= CMB_LONG;
+}
+
 static void
 seal_chunk(struct dssh_chacha_mb *c, struct dssh_chacha_mb_op *ops, unsigned n)
 {
-	unsigned i;
+	bool ifma = atomic_load(&have_ifma);
+	unsigned i, np = 0;
 
 	burst_begin(c, ops, n);
 	for (i = 0; i < n; i++) {
@@ -471,22 +486,33 @@ seal_chunk(struct dssh_chacha_mb *c, struct dssh_chacha_mb_op *ops, unsigned n)
 
 		q_push(c, 16 * i + 8, 0, nonce, 4, ops[i].pkt, ops[i].pkt);
 		q_push(c, 16 * i, 0, nonce, 32, zero64, c->pkey[i]);
-		payload(c, i, &ops[i]);
+		if (!is_long(&ops[i]))
+			payload(c, i, &ops[i]);
 		ops[i].status = 0;
 	}
 	if (c->nq > 0)
 		q_run(c);
-	for (i = 0; i < n; i++)
-		c->pj[i] = (struct cmb_poly){ c->pkey[i], ops[i].pkt, ops[i].len,
-		    ops[i].pkt + ops[i].len };
-	poly_run(c->pj, n, atomic_load(&have_ifma));
+	for (i = 0; i < n; i++) {
+		struct cmb_poly j = { c->pkey[i], ops[i].pkt, ops[i].len, ops[i].pkt + ops[i].len };
+
+		if (!is_long(&ops[i])) {
+			c->pj[np++] = j;
+			continue;
+		}
+		payload(c, i, &ops[i]);
+		if (c->nq > 0)
+			q_run(c);
+		poly_run(&j, 1, ifma);
+	}
+	poly_run(c->pj, np, ifma);
 	burst_end(c, n);
 }
 
 static void
 open_chunk(struct dssh_chacha_mb *c, struct dssh_chacha_mb_op *ops, unsigned n)
 {
-	unsigned i;
+	bool ifma = atomic_load(&have_ifma);
+	unsigned i, np = 0;
 
 	burst_begin(c, ops, n);
 	for (i = 0; i < n; i++)
@@ -494,9 +520,15 @@ open_chunk(struct dssh_chacha_mb *c, struct dssh_chacha_mb_op *ops, unsigned n)
 	if (c->nq > 0)
 		q_run(c);
 	for (i = 0; i < n; i++)
-		c->pj[i] = (struct cmb_poly){ c->pkey[i], ops[i].pkt, ops[i].len, c->tag[i] };
-	poly_run(c->pj, n, atomic_load(&have_ifma));
+		if (!is_long(&ops[i]))
+			c->pj[np++] = (struct cmb_poly){ c->pkey[i], ops[i].pkt, ops[i].len, c->tag[i] };
+	poly_run(c->pj, np, ifma);
 	for (i = 0; i < n; i++) {
+		if (is_long(&ops[i])) {
+			struct cmb_poly j = { c->pkey[i], ops[i].pkt, ops[i].len, c->tag[i] };
+
+			poly_run(&j, 1, ifma);
+		}
 		if (dssh_ct_memcmp(c->tag[i], ops[i].pkt + ops[i].len, 16) != 0) {
 			ops[i].status = DSSH_ERR_MAC_INVALID;
 			continue;
@@ -504,6 +536,8 @@ open_chunk(struct dssh_chacha_mb *c, struct dssh_chacha_mb_op *ops, unsigned n)
 		ops[i].status = 0;
 		q_push(c, 16 * i + 8, 0, nonce_word(ops[i].seq), 4, ops[i].pkt, ops[i].pkt);
 		payload(c, i, &ops[i]);
+		if (is_long(&ops[i]) && c->nq > 0)
+			q_run(c);
 	}
 	if (c->nq > 0)
 		q_run(c);
