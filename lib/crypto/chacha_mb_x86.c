@@ -394,18 +394,19 @@ g_step(struct ifma_g *g, uint64_t *ptr, const uint64_t *inc)
 	t1 = _mm512_add_epi64(g->h1, _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(lo, 44),
 	    _mm512_slli_epi64(hi, 20)), m44));
 	t2 = _mm512_add_epi64(g->h2, _mm512_or_si512(_mm512_srli_epi64(hi, 24), g->hib));
-	d0l = _mm512_add_epi64(_mm512_madd52lo_epu64(_mm512_madd52lo_epu64(z, t0, g->r0),
-	    t1, g->s2), _mm512_madd52lo_epu64(z, t2, g->s1));
-	d0h = _mm512_add_epi64(_mm512_madd52hi_epu64(_mm512_madd52hi_epu64(z, t0, g->r0),
-	    t1, g->s2), _mm512_madd52hi_epu64(z, t2, g->s1));
-	d1l = _mm512_add_epi64(_mm512_madd52lo_epu64(_mm512_madd52lo_epu64(z, t0, g->r1),
-	    t1, g->r0), _mm512_madd52lo_epu64(z, t2, g->s2));
-	d1h = _mm512_add_epi64(_mm512_madd52hi_epu64(_mm512_madd52hi_epu64(z, t0, g->r1),
-	    t1, g->r0), _mm512_madd52hi_epu64(z, t2, g->s2));
-	d2l = _mm512_add_epi64(_mm512_madd52lo_epu64(_mm512_madd52lo_epu64(z, t0, g->r2),
-	    t1, g->r1), _mm512_madd52lo_epu64(z, t2, g->r0));
-	d2h = _mm512_add_epi64(_mm512_madd52hi_epu64(_mm512_madd52hi_epu64(z, t0, g->r2),
-	    t1, g->r1), _mm512_madd52hi_epu64(z, t2, g->r0));
+	/* chained: the two lane groups interleave, so latency is hidden */
+	d0l = _mm512_madd52lo_epu64(_mm512_madd52lo_epu64(_mm512_madd52lo_epu64(z, t0, g->r0),
+	    t1, g->s2), t2, g->s1);
+	d0h = _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(_mm512_madd52hi_epu64(z, t0, g->r0),
+	    t1, g->s2), t2, g->s1);
+	d1l = _mm512_madd52lo_epu64(_mm512_madd52lo_epu64(_mm512_madd52lo_epu64(z, t0, g->r1),
+	    t1, g->r0), t2, g->s2);
+	d1h = _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(_mm512_madd52hi_epu64(z, t0, g->r1),
+	    t1, g->r0), t2, g->s2);
+	d2l = _mm512_madd52lo_epu64(_mm512_madd52lo_epu64(_mm512_madd52lo_epu64(z, t0, g->r2),
+	    t1, g->r1), t2, g->r0);
+	d2h = _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(_mm512_madd52hi_epu64(z, t0, g->r2),
+	    t1, g->r1), t2, g->r0);
 	d1l = _mm512_add_epi64(d1l, _mm512_slli_epi64(d0h, 8));
 	d2l = _mm512_add_epi64(d2l, _mm512_slli_epi64(d1h, 8));
 	/* d2h * 5 * 2^10 */
@@ -419,10 +420,9 @@ g_step(struct ifma_g *g, uint64_t *ptr, const uint64_t *inc)
 	d2l = _mm512_add_epi64(d2l, c);
 	c = _mm512_srli_epi64(d2l, 42);
 	g->h2 = _mm512_and_si512(d2l, m42);
+	/* h0 may end up a little above 2^44 (by < 5 * 2^14): still well
+	 * inside what the next step's products allow */
 	g->h0 = _mm512_add_epi64(g->h0, _mm512_add_epi64(c, _mm512_slli_epi64(c, 2)));
-	c = _mm512_srli_epi64(g->h0, 44);
-	g->h0 = _mm512_and_si512(g->h0, m44);
-	g->h1 = _mm512_add_epi64(g->h1, c);
 }
 
 /* k steps over all 16 lanes; addr in L is left as it was. */
