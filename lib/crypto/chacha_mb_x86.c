@@ -107,11 +107,47 @@ xor_out16(__m512i ks, const uint8_t *in, uint8_t *out, uint32_t n)
 	}
 }
 
+/*
+ * The 8 key words of 16 lanes, word-major: row l of an 8 x 8 transpose holds
+ * lane l's key in its low 256 bits and lane l + 8's in its high 256 bits;
+ * each 256-bit half is transposed on its own (plain loads and shuffles:
+ * gathers are slow here).
+ */
+static inline T512 void
+keys16(const uint32_t *keytab, const uint32_t ko[16], __m512i out[8])
+{
+	const __m512i i0 = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+	const __m512i i1 = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+	__m512i z[8], t[8], u[8];
+	int l, q, j;
+
+	for (l = 0; l < 8; l++)
+		z[l] = _mm512_inserti64x4(_mm512_castsi256_si512(
+		    _mm256_loadu_si256((const __m256i *)(keytab + ko[l]))),
+		    _mm256_loadu_si256((const __m256i *)(keytab + ko[l + 8])), 1);
+	for (q = 0; q < 2; q++) {
+		t[4 * q] = _mm512_unpacklo_epi32(z[4 * q], z[4 * q + 1]);
+		t[4 * q + 1] = _mm512_unpackhi_epi32(z[4 * q], z[4 * q + 1]);
+		t[4 * q + 2] = _mm512_unpacklo_epi32(z[4 * q + 2], z[4 * q + 3]);
+		t[4 * q + 3] = _mm512_unpackhi_epi32(z[4 * q + 2], z[4 * q + 3]);
+		u[4 * q] = _mm512_unpacklo_epi64(t[4 * q], t[4 * q + 2]);
+		u[4 * q + 1] = _mm512_unpackhi_epi64(t[4 * q], t[4 * q + 2]);
+		u[4 * q + 2] = _mm512_unpacklo_epi64(t[4 * q + 1], t[4 * q + 3]);
+		u[4 * q + 3] = _mm512_unpackhi_epi64(t[4 * q + 1], t[4 * q + 3]);
+	}
+	/* u[j] (rows 0-3) and u[4 + j] (rows 4-7): word j in 128-bit chunks
+	 * 0 and 2, word 4 + j in chunks 1 and 3 */
+	for (j = 0; j < 4; j++) {
+		out[j] = _mm512_permutex2var_epi64(u[j], i0, u[4 + j]);
+		out[4 + j] = _mm512_permutex2var_epi64(u[j], i1, u[4 + j]);
+	}
+}
+
 T512 void
 dssh_cmb_avx512_tasks(const uint32_t *keytab, const struct cmb_task t[16])
 {
 	uint32_t ko[16], ct[16], nc[16];
-	__m512i x[16], b[16], vko;
+	__m512i x[16], b[16];
 	int i;
 
 	for (i = 0; i < 16; i++) {
@@ -119,12 +155,9 @@ dssh_cmb_avx512_tasks(const uint32_t *keytab, const struct cmb_task t[16])
 		ct[i] = t[i].ctr;
 		nc[i] = t[i].nonce;
 	}
-	vko = _mm512_loadu_si512(ko);
 	for (i = 0; i < 4; i++)
 		x[i] = _mm512_set1_epi32((int)sigma[i]);
-	for (i = 0; i < 8; i++)
-		x[4 + i] = _mm512_i32gather_epi32(_mm512_add_epi32(vko, _mm512_set1_epi32(i)),
-		    (const void *)keytab, 4);
+	keys16(keytab, ko, x + 4);
 	x[12] = _mm512_loadu_si512(ct);
 	x[13] = _mm512_setzero_si512();
 	x[14] = _mm512_setzero_si512();
