@@ -291,7 +291,7 @@ dssh_cmb_avx2_tasks(const uint32_t *keytab, const struct cmb_task t[8])
 	uint32_t ko[8], ct[8], nc[8], n[8];
 	const uint8_t *in[8];
 	uint8_t *out[8];
-	__m256i x[16], vko;
+	__m256i x[16], rows[8], kt[16];
 	int i;
 
 	for (i = 0; i < 8; i++) {
@@ -302,12 +302,14 @@ dssh_cmb_avx2_tasks(const uint32_t *keytab, const struct cmb_task t[8])
 		in[i] = t[i].in;
 		out[i] = t[i].out;
 	}
-	vko = _mm256_loadu_si256((const __m256i *)ko);
 	for (i = 0; i < 4; i++)
 		x[i] = _mm256_set1_epi32((int)sigma[i]);
+	/* lane-major key rows -> word-major (a transpose is its own inverse) */
 	for (i = 0; i < 8; i++)
-		x[4 + i] = _mm256_i32gather_epi32((const int *)keytab,
-		    _mm256_add_epi32(vko, _mm256_set1_epi32(i)), 4);
+		rows[i] = _mm256_loadu_si256((const __m256i *)(keytab + ko[i]));
+	transpose8(rows, kt, 0);
+	for (i = 0; i < 8; i++)
+		x[4 + i] = kt[2 * i];
 	x[12] = _mm256_loadu_si256((const __m256i *)ct);
 	x[13] = _mm256_setzero_si256();
 	x[14] = _mm256_setzero_si256();
