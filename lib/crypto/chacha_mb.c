@@ -23,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
 #include "chacha_mb.h"
 #include "chacha_mb_int.h"
 #include "dssh_err.h"
@@ -38,6 +41,7 @@ struct dssh_chacha_mb {
 	unsigned nq, lanes;
 	enum dssh_chacha_mb_impl impl;   /* for this burst */
 	uint8_t sink[64];             /* idle lanes read and write here */
+	EVP_MAC_CTX *mac;             /* OpenSSL Poly1305 (see poly_burst) */
 };
 
 static const uint8_t zero64[64];
@@ -358,6 +362,14 @@ dssh_chacha_mb_new(unsigned max_ops, struct dssh_chacha_mb **out)
 		dssh_chacha_mb_free(c);
 		return DSSH_ERR_ALLOC;
 	}
+	{
+		EVP_MAC *m = EVP_MAC_fetch(NULL, "POLY1305", NULL);
+
+		if (m != NULL)
+			c->mac = EVP_MAC_CTX_new(m);    /* NULL: scalar Poly1305 */
+		EVP_MAC_free(m);
+		ERR_clear_error();
+	}
 	*out = c;
 	return 0;
 }
@@ -371,7 +383,36 @@ dssh_chacha_mb_free(struct dssh_chacha_mb *c)
 	dssh_freezero(c->pkey, c->max_ops * sizeof(*c->pkey));
 	dssh_freezero(c->tag, c->max_ops * sizeof(*c->tag));
 	free(c->pj);
+	EVP_MAC_CTX_free(c->mac);
 	dssh_freezero(c, sizeof(*c));
+}
+
+/*
+ * Without IFMA the SIMD Poly1305 left is OpenSSL's (AVX2, base 2^26, 4
+ * blocks at a time), faster than the 64-bit scalar for long messages; short
+ * ones stay scalar (an EVP call per message costs more than it saves). The
+ * forced scalar implementation stays all ours.
+ */
+#define CMB_OSSL_POLY_MIN 512
+
+static void
+poly_burst(struct dssh_chacha_mb *c, const struct cmb_poly *j, unsigned n, bool ifma)
+{
+	unsigned i;
+	size_t tl;
+
+	if (ifma || c->impl != DSSH_CHACHA_MB_AVX2 || c->mac == NULL) {
+		poly_run(j, n, ifma);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (j[i].len >= CMB_OSSL_POLY_MIN && EVP_MAC_init(c->mac, j[i].key, 32, NULL) == 1 &&
+		    EVP_MAC_update(c->mac, j[i].m, j[i].len) == 1 &&
+		    EVP_MAC_final(c->mac, j[i].tag, &tl, 16) == 1 && tl == 16)
+			continue;
+		ERR_clear_error();
+		dssh_poly1305(j[i].key, j[i].m, j[i].len, j[i].tag);
+	}
 }
 
 static void
@@ -502,9 +543,9 @@ seal_chunk(struct dssh_chacha_mb *c, struct dssh_chacha_mb_op *ops, unsigned n)
 		payload(c, i, &ops[i]);
 		if (c->nq > 0)
 			q_run(c);
-		poly_run(&j, 1, ifma);
+		poly_burst(c, &j, 1, ifma);
 	}
-	poly_run(c->pj, np, ifma);
+	poly_burst(c, c->pj, np, ifma);
 	burst_end(c, n);
 }
 
@@ -522,12 +563,12 @@ open_chunk(struct dssh_chacha_mb *c, struct dssh_chacha_mb_op *ops, unsigned n)
 	for (i = 0; i < n; i++)
 		if (!is_long(&ops[i]))
 			c->pj[np++] = (struct cmb_poly){ c->pkey[i], ops[i].pkt, ops[i].len, c->tag[i] };
-	poly_run(c->pj, np, ifma);
+	poly_burst(c, c->pj, np, ifma);
 	for (i = 0; i < n; i++) {
 		if (is_long(&ops[i])) {
 			struct cmb_poly j = { c->pkey[i], ops[i].pkt, ops[i].len, c->tag[i] };
 
-			poly_run(&j, 1, ifma);
+			poly_burst(c, &j, 1, ifma);
 		}
 		if (dssh_ct_memcmp(c->tag[i], ops[i].pkt + ops[i].len, 16) != 0) {
 			ops[i].status = DSSH_ERR_MAC_INVALID;
