@@ -619,3 +619,38 @@ dssh_chacha_mb_length(const uint8_t key[64], uint32_t seq, const uint8_t wire[4]
 	    (uint32_t)(wire[2] ^ ks[2]) << 8 | (uint32_t)(wire[3] ^ ks[3]);
 	dssh_wipe(ks, sizeof(ks));
 }
+
+void
+dssh_chacha_mb_length_ks(const uint8_t key[64], uint32_t seq0, unsigned n, uint8_t ks[][4])
+{
+	enum dssh_chacha_mb_impl impl = dssh_chacha_mb_get_impl();
+	struct cmb_task t[CMB_LANES_MAX];
+	uint32_t kt[16];
+	uint8_t sink[64];
+	unsigned i, w, lanes = impl == DSSH_CHACHA_MB_AVX512 ? 16 : impl == DSSH_CHACHA_MB_AVX2 ? 8 : 1;
+
+	if (n > CMB_LANES_MAX)
+		n = CMB_LANES_MAX;
+	for (w = 0; w < 16; w++)
+		kt[w] = rd32(key + 4 * w);
+	for (i = 0; i < n; i += lanes) {
+		for (w = 0; w < lanes; w++)
+			t[w] = i + w < n ?
+			    (struct cmb_task){ 8, 0, nonce_word(seq0 + i + w), 4, zero64, ks[i + w] } :
+			    (struct cmb_task){ 8, 0, 0, 0, sink, sink };
+		switch (impl) {
+#ifdef CMB_X86
+		case DSSH_CHACHA_MB_AVX512:
+			dssh_cmb_avx512_tasks(kt, t);
+			break;
+		case DSSH_CHACHA_MB_AVX2:
+			dssh_cmb_avx2_tasks(kt, t);
+			break;
+#endif
+		default:
+			scalar_task(kt, &t[0]);
+			break;
+		}
+	}
+	dssh_wipe(kt, sizeof(kt));
+}

@@ -55,6 +55,12 @@ void dssh_chacha_mb_open(struct dssh_chacha_mb *c, struct dssh_chacha_mb_op *ops
 void dssh_chacha_mb_length(const uint8_t key[64], uint32_t seq, const uint8_t wire[4],
     uint32_t *packet_length);
 
+/* The 4 length keystream bytes (K_1 block 0) of the packets with sequence
+ * numbers seq0 .. seq0 + n - 1 (n <= 16, wrapping at 2^32), computed
+ * together in the lanes: framing reads one length per packet, in order. */
+void dssh_chacha_mb_length_ks(const uint8_t key[64], uint32_t seq0, unsigned n,
+    uint8_t ks[][4]);
+
 /* 0, or DSSH_ERR_UNSUPPORTED when the CPU lacks what impl needs. AUTO
  * goes back to the best one (still capped by DSSH_CHACHA_IMPL). */
 int dssh_chacha_mb_set_impl(enum dssh_chacha_mb_impl impl);

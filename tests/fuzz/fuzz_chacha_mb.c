@@ -13,6 +13,8 @@
  * Seal must give the same bytes as OpenSSL; open must accept exactly the
  * untouched packets, give back their plaintext, and leave the others as
  * they came; the raw (unsealed) bytes opened by both must be refused alike.
+ * The length keystream of n packets at once (framing's look-ahead) must
+ * match OpenSSL's one-at-a-time length decryption.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -94,6 +96,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		ops[i] = (struct dssh_chacha_mb_op){ keys[kk], pkt[i], len[i], seq[i], -1 };
 		raw[i] = (struct dssh_chacha_mb_op){ keys[kk], rawp[i], len[i], seq[i], -1 };
+	}
+	{
+		uint8_t ks[MAXN][4], zero[4] = { 0, 0, 0, 0 };
+		uint32_t want;
+
+		dssh_chacha_mb_length_ks(keys[0], seq[0], n > 16 ? 16 : n, ks);
+		for (i = 0; i < n && i < 16; i++)
+			if (dssh_chachapoly_length(ref[0], seq[0] + i, zero, &want) != 0 ||
+			    want != ((uint32_t)ks[i][0] << 24 | (uint32_t)ks[i][1] << 16 |
+			    (uint32_t)ks[i][2] << 8 | ks[i][3]))
+				abort();
 	}
 	dssh_chacha_mb_seal(cmb, ops, n);
 	for (i = 0; i < n; i++)

@@ -67,6 +67,11 @@ struct ipsecmb_keys {
 	DECLARE_ALIGNED(uint8_t ipad[64], 16);               /* HMAC states */
 	DECLARE_ALIGNED(uint8_t opad[64], 16);
 	uint8_t chacha_key[64];                              /* K_2 || K_1 */
+	/* chacha: length keystream of packets len_seq .. len_seq + len_n - 1,
+	 * computed 16 at a time (see ipsecmb_peek_length) */
+	uint8_t len_ks[16][4];
+	uint32_t len_seq;
+	unsigned len_n;
 	uint8_t ctr[16];               /* CTR: next counter block */
 	uint8_t gcm_iv[12];            /* GCM: fixed(4) || invocation counter(8) */
 };
@@ -751,8 +756,15 @@ ipsecmb_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire
 		*packet_length = dssh_get_u32be(wire);
 		return 0;
 	case KIND_CHACHA:
-		dssh_chacha_mb_length(s->k->chacha_key, seq, wire, packet_length);
-		return 0;
+		/* framing asks for one packet after the other: one lane pass
+		 * gives the next 16 lengths' keystream */
+		if (seq - s->k->len_seq >= s->k->len_n) {
+			dssh_chacha_mb_length_ks(s->k->chacha_key, seq, 16, s->k->len_ks);
+			s->k->len_seq = seq;
+			s->k->len_n = 16;
+		}
+		memcpy(blk, s->k->len_ks[seq - s->k->len_seq], 4);
+		break;
 	case KIND_CTR_HMAC:
 		memset(&sl, 0, sizeof(sl));
 		memcpy(sl.iv[0], s->k->ctr, 16);

@@ -291,6 +291,38 @@ test_tamper(void)
 	CHECK_EQ_INT(dssh_chacha_mb_set_impl(DSSH_CHACHA_MB_AUTO), 0);
 }
 
+/* Length keystream of up to 16 packets at once = one at a time, across
+ * the 2^32 wrap of the sequence number. */
+static void
+test_length_ks(void)
+{
+	static const uint32_t seq0s[] = { 0, 7, 0xfffffff8u, 0xffffffffu };
+	uint8_t key[64], ks[16][4], wire[4] = { 0, 0, 0, 0 };
+	uint32_t want, got;
+	unsigned m, s, n, i;
+
+	fill_random(key, sizeof(key));
+	for (m = 0; m < 3; m++) {
+		if (dssh_chacha_mb_set_impl(impls[m]) != 0)
+			continue;
+		for (s = 0; s < sizeof(seq0s) / sizeof(seq0s[0]); s++)
+			for (n = 1; n <= 16; n += 5) {
+				memset(ks, 0xa5, sizeof(ks));
+				dssh_chacha_mb_length_ks(key, seq0s[s], n, ks);
+				for (i = 0; i < 16; i++) {
+					if (i >= n) {
+						CHECK_EQ_INT(ks[i][0], 0xa5);   /* untouched */
+						continue;
+					}
+					dssh_chacha_mb_length(key, seq0s[s] + i, wire, &want);
+					got = dssh_get_u32be(ks[i]);
+					CHECK_EQ_INT(got, want);
+				}
+			}
+	}
+	CHECK_EQ_INT(dssh_chacha_mb_set_impl(DSSH_CHACHA_MB_AUTO), 0);
+}
+
 static void
 test_impl_select(void)
 {
@@ -310,6 +342,7 @@ main(void)
 	DSSH_RUN(test_poly_cross);
 	DSSH_RUN(test_burst_cross);
 	DSSH_RUN(test_tamper);
+	DSSH_RUN(test_length_ks);
 	DSSH_RUN(test_impl_select);
 	DSSH_TEST_END();
 }
