@@ -13,8 +13,10 @@
  *   K_2 block 0 for the Poly1305 key and the K_2 payload blocks from 1, each
  *   with its own key, nonce (the sequence number) and counter. 16 full
  *   payload blocks of one packet go through a broadcast-key pass instead.
- * - Poly1305: 8 packets at once in AVX-512 IFMA lanes (radix 2^44) where the
- *   CPU has it, else a 64-bit scalar (radix 2^64, unsigned __int128).
+ * - Poly1305: 16 packets at once in AVX-512 IFMA lanes (radix 2^44) where
+ *   the CPU has it (a lone long packet split over the lanes), else a 64-bit
+ *   scalar (radix 2^64, unsigned __int128); on the AVX2 path long packets go
+ *   to OpenSSL's SIMD Poly1305.
  *
  * The implementation is picked at first use from the CPU features; the
  * environment variable DSSH_CHACHA_IMPL=scalar|avx2|avx512 (or
