@@ -406,11 +406,13 @@ poly_burst(struct dssh_chacha_mb *c, const struct cmb_poly *j, unsigned n, bool 
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		if (j[i].len >= CMB_OSSL_POLY_MIN && EVP_MAC_init(c->mac, j[i].key, 32, NULL) == 1 &&
-		    EVP_MAC_update(c->mac, j[i].m, j[i].len) == 1 &&
-		    EVP_MAC_final(c->mac, j[i].tag, &tl, 16) == 1 && tl == 16)
-			continue;
-		ERR_clear_error();
+		if (j[i].len >= CMB_OSSL_POLY_MIN) {
+			if (EVP_MAC_init(c->mac, j[i].key, 32, NULL) == 1 &&
+			    EVP_MAC_update(c->mac, j[i].m, j[i].len) == 1 &&
+			    EVP_MAC_final(c->mac, j[i].tag, &tl, 16) == 1 && tl == 16)
+				continue;
+			ERR_clear_error();
+		}
 		dssh_poly1305(j[i].key, j[i].m, j[i].len, j[i].tag);
 	}
 }
