@@ -708,6 +708,8 @@ host_session_request(void *host, uint32_t chan, const struct dssh_session_req *r
 	case DSSH_REQ_SIGNAL:
 		return s->spawned && !s->exited ?
 		    spawner_signal(s->conn->srv->sh, s->id, req->name) : DSSH_ERR_NOT_FOUND;
+	case DSSH_REQ_AUTH_AGENT:
+		return DSSH_ERR_UNSUPPORTED;
 	}
 	return DSSH_ERR_UNSUPPORTED;
 }
