@@ -55,6 +55,8 @@ dssh_authkey_opts_free(struct dssh_authkey_opts *o)
 		free(o->env[i]);
 	free(o->env);
 	free(o->file);
+	dssh_config_permits_free(o->permitopen, o->npermitopen);
+	dssh_config_permits_free(o->permitlisten, o->npermitlisten);
 	dssh_authkey_opts_init(o);
 }
 
@@ -115,6 +117,41 @@ valid_env(const char *s)
 		if (!isalnum((unsigned char)*p) && *p != '_')
 			return false;
 	return !isdigit((unsigned char)s[0]);
+}
+
+/* permitopen="host:port" or permitlisten="[host:]port", as sshd. */
+static int
+add_permit(struct dssh_authkey_opts *o, bool listen, const char *val,
+    char *why, size_t whylen)
+{
+	struct dssh_config_permit p, **v;
+	size_t *n;
+	char msg[128];
+	int r;
+
+	v = listen ? &o->permitlisten : &o->permitopen;
+	n = listen ? &o->npermitlisten : &o->npermitopen;
+	if (val == NULL || *val == '\0') {
+		snprintf(msg, sizeof(msg), "%s needs a value",
+		    listen ? "permitlisten" : "permitopen");
+		return why_set(why, whylen, msg);
+	}
+	if ((r = dssh_config_parse_permit(val, listen, &p, msg, sizeof(msg))) != 0) {
+		if (r == DSSH_ERR_INVALID_FORMAT) {
+			char full[160];
+
+			snprintf(full, sizeof(full), "invalid %s: %s",
+			    listen ? "permitlisten" : "permitopen", msg);
+			return why_set(why, whylen, full);
+		}
+		return r;
+	}
+	r = dssh_config_permits_add(v, n, &p);
+	free(p.host);
+	if (r == DSSH_ERR_NO_BUFFER_SPACE)
+		return why_set(why, whylen, listen ? "too many permitlisten options" :
+		    "too many permitopen options");
+	return r;
 }
 
 static int
@@ -244,6 +281,11 @@ parse_options(const char *s, struct dssh_authkey_opts *o, char **from_out,
 			}
 			if (o->expiry_time == 0 || t < o->expiry_time)
 				o->expiry_time = t;
+		} else if (IS("permitopen") || IS("permitlisten")) {
+			if ((r = add_permit(o, IS("permitlisten"), has_val ? val : NULL,
+			    why, whylen)) != 0)
+				goto out;
+			r = DSSH_ERR_INVALID_FORMAT;
 		} else if (IS("principals")) {
 			if (!has_val) {
 				why_set(why, whylen, "principals needs a value");

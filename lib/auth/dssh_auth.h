@@ -74,6 +74,15 @@ struct dssh_authkey_opts {
 	bool permit_x11_forwarding;
 	bool permit_user_rc;
 	bool restricted;                /* "restrict" was given */
+	/*
+	 * permitopen="host:port" / permitlisten="[host:]port" (repeatable):
+	 * while n is 0 the key does not limit the destinations (the config
+	 * still may); otherwise only the listed ones (and the config's).
+	 */
+	struct dssh_config_permit *permitopen;
+	size_t npermitopen;
+	struct dssh_config_permit *permitlisten;
+	size_t npermitlisten;
 	uint64_t expiry_time;           /* seconds since the epoch, 0 = none */
 	char *file;                     /* file and line that authorised */
 	unsigned long line;

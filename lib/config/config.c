@@ -29,6 +29,8 @@ enum opcode {
 	O_DATAPLANE, O_DPDKARGS, O_DATAADDR, O_DATAGW, O_DATACORES, O_DATAIMPAIR, O_DATAMTU, O_DATAPOLL, O_DATACRYPTO, O_DATACHANNELS, O_DATAOFFLOAD, O_DATAADDR6,
 	O_PERMITUSERENV, O_CHROOTDIR, O_FORCECOMMAND, O_CHANWINDOW,
 	O_LOOPTHREADS, O_DATATCPBUF,
+	O_ALLOWTCPFWD, O_ALLOWSLFWD, O_ALLOWAGENTFWD, O_GATEWAYPORTS, O_DISABLEFWD,
+	O_SLBINDUNLINK, O_SLBINDMASK, O_PERMITOPEN, O_PERMITLISTEN,
 };
 
 static const struct {
@@ -83,6 +85,15 @@ static const struct {
 	{ "channelwindowsize", O_CHANWINDOW },
 	{ "loopthreads", O_LOOPTHREADS },
 	{ "datatcpbuffer", O_DATATCPBUF },
+	{ "allowtcpforwarding", O_ALLOWTCPFWD },
+	{ "allowstreamlocalforwarding", O_ALLOWSLFWD },
+	{ "allowagentforwarding", O_ALLOWAGENTFWD },
+	{ "gatewayports", O_GATEWAYPORTS },
+	{ "disableforwarding", O_DISABLEFWD },
+	{ "streamlocalbindunlink", O_SLBINDUNLINK },
+	{ "streamlocalbindmask", O_SLBINDMASK },
+	{ "permitopen", O_PERMITOPEN },
+	{ "permitlisten", O_PERMITLISTEN },
 };
 
 /* Context of one line, for error messages. */
@@ -167,6 +178,15 @@ dssh_config_init(struct dssh_config *cfg)
 	cfg->channel_window_size = -1;
 	cfg->loop_threads = -1;
 	cfg->data_tcp_buffer = -1;
+	cfg->allow_tcp_forwarding = -1;
+	cfg->allow_streamlocal_forwarding = -1;
+	cfg->allow_agent_forwarding = -1;
+	cfg->gateway_ports = -1;
+	cfg->disable_forwarding = -1;
+	cfg->streamlocal_bind_unlink = -1;
+	cfg->streamlocal_bind_mask = -1;
+	cfg->permit_open_mode = -1;
+	cfg->permit_listen_mode = -1;
 }
 
 void
@@ -209,6 +229,8 @@ dssh_config_free(struct dssh_config *cfg)
 	free(cfg->data_gateway);
 	free(cfg->chroot_directory);
 	free(cfg->force_command);
+	dssh_config_permits_free(cfg->permit_open, cfg->npermit_open);
+	dssh_config_permits_free(cfg->permit_listen, cfg->npermit_listen);
 	dssh_config_init(cfg);
 }
 
@@ -730,6 +752,226 @@ set_algs_where(struct dssh_config *cfg, struct line_ctx *c, char **field, int sl
 	return r;
 }
 
+/* ---- forwarding keywords ---- */
+
+void
+dssh_config_permits_free(struct dssh_config_permit *v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i].host);
+	free(v);
+}
+
+int
+dssh_config_permits_add(struct dssh_config_permit **v, size_t *n,
+    const struct dssh_config_permit *p)
+{
+	struct dssh_config_permit *nv;
+	char *h;
+
+	if (*n >= DSSH_PERMIT_MAX)
+		return DSSH_ERR_NO_BUFFER_SPACE;
+	if ((h = strdup(p->host)) == NULL)
+		return DSSH_ERR_ALLOC;
+	if ((nv = realloc(*v, (*n + 1) * sizeof(*nv))) == NULL) {
+		free(h);
+		return DSSH_ERR_ALLOC;
+	}
+	nv[*n].host = h;
+	nv[(*n)++].port = p->port;
+	*v = nv;
+	return 0;
+}
+
+void
+dssh_config_permit_format(const struct dssh_config_permit *p, char *out,
+    size_t outlen)
+{
+	char port[16];
+
+	if (p->port == DSSH_PERMIT_ANY_PORT)
+		strcpy(port, "*");
+	else
+		snprintf(port, sizeof(port), "%d", p->port);
+	snprintf(out, outlen, strchr(p->host, ':') != NULL ? "[%s]:%s" : "%s:%s",
+	    p->host, port);
+}
+
+static int
+permit_why(char *why, size_t whylen, const char *msg)
+{
+	if (why != NULL && whylen > 0)
+		snprintf(why, whylen, "%s", msg);
+	return DSSH_ERR_INVALID_FORMAT;
+}
+
+/*
+ * [v6]:port, host:port, or (listen) port alone. As sshd, no name lookups:
+ * the host is kept as written (brackets removed); a port is 1..65535 or "*".
+ */
+int
+dssh_config_parse_permit(const char *s, bool listen,
+    struct dssh_config_permit *out, char *why, size_t whylen)
+{
+	const char *hs, *he, *ps;
+	long long port;
+	size_t hlen;
+
+	out->host = NULL;
+	out->port = 0;
+	if (listen && strchr(s, ':') == NULL) {
+		hs = "*";
+		he = hs + 1;
+		ps = s;
+	} else if (s[0] == '[') {
+		hs = s + 1;
+		if ((he = strchr(hs, ']')) == NULL || he[1] != ':')
+			return permit_why(why, whylen, "bad [address]:port");
+		ps = he + 2;
+	} else {
+		hs = s;
+		if ((he = strchr(s, ':')) == NULL)
+			return permit_why(why, whylen, "missing port (host:port)");
+		ps = he + 1;
+	}
+	/* An empty host is accepted, as sshd: it matches an empty request. */
+	hlen = (size_t)(he - hs);
+	if (hlen > 1024)
+		return permit_why(why, whylen, "bad host name");
+	for (const char *q = hs; q < he; q++)
+		if (!isgraph((unsigned char)*q) || *q == '[' || *q == ']' ||
+		    *q == '/' || *q == ',' || *q == '"')
+			return permit_why(why, whylen, "bad host name");
+	if (strcmp(ps, "*") == 0)
+		out->port = DSSH_PERMIT_ANY_PORT;
+	else if (parse_int(ps, 1, 65535, &port) != 0)
+		return permit_why(why, whylen, "bad port number");
+	else
+		out->port = (int)port;
+	if ((out->host = dssh_strndup(hs, hlen)) == NULL)
+		return DSSH_ERR_ALLOC;
+	/* PermitListen hosts are patterns against the lowercased request. */
+	if (listen)
+		for (char *q = out->host; *q; q++)
+			*q = (char)tolower((unsigned char)*q);
+	return 0;
+}
+
+/* yes|all|no|local|remote into a DSSH_FWD_* mask. */
+static int
+set_fwd_allow(struct line_ctx *c, int *field, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int mask;
+	} words[] = {
+		{ "yes", DSSH_FWD_ALL }, { "all", DSSH_FWD_ALL }, { "no", 0 },
+		{ "local", DSSH_FWD_LOCAL }, { "remote", DSSH_FWD_REMOTE },
+	};
+
+	if (argc != 1)
+		return cerr(c, "%s takes exactly one argument", c->keyword);
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(words); i++) {
+		if (strcasecmp(argv[0], words[i].name) == 0) {
+			if (*field == -1)
+				*field = words[i].mask;
+			return 0;
+		}
+	}
+	return cerr(c, "unsupported %s value \"%s\" (yes, all, no, local or remote)",
+	    c->keyword, argv[0]);
+}
+
+static int
+set_gateway_ports(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv)
+{
+	int v;
+
+	if (argc != 1)
+		return cerr(c, "GatewayPorts takes exactly one argument");
+	if (strcasecmp(argv[0], "clientspecified") == 0)
+		v = DSSH_GATEWAY_CLIENTSPECIFIED;
+	else if ((v = parse_yesno(argv[0])) < 0)
+		return cerr(c, "unsupported GatewayPorts value \"%s\" (no, yes or "
+		    "clientspecified)", argv[0]);
+	else
+		v = v ? DSSH_GATEWAY_YES : DSSH_GATEWAY_NO;
+	if (cfg->gateway_ports == -1)
+		cfg->gateway_ports = v;
+	return 0;
+}
+
+static int
+set_bind_mask(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv)
+{
+	char *end;
+	long v;
+
+	if (argc != 1)
+		return cerr(c, "StreamLocalBindMask takes exactly one argument");
+	errno = 0;
+	v = strtol(argv[0], &end, 8);
+	if (!isdigit((unsigned char)argv[0][0]) || *end != '\0' || errno != 0 ||
+	    v < 0 || v > 0777)
+		return cerr(c, "bad StreamLocalBindMask \"%s\" (octal, 0 to 0777)", argv[0]);
+	if (cfg->streamlocal_bind_mask == -1)
+		cfg->streamlocal_bind_mask = (int)v;
+	return 0;
+}
+
+/*
+ * PermitOpen / PermitListen: "any", "none" (either alone) or entries. As
+ * sshd, the first line wins as a whole.
+ */
+static int
+set_permits(struct line_ctx *c, int *mode, struct dssh_config_permit **v,
+    size_t *n, bool listen, int argc, char **argv)
+{
+	struct dssh_config_permit *nv = NULL;
+	size_t nn = 0;
+	char why[128];
+	int m = DSSH_PERMIT_LIST, r = 0;
+
+	if (strcasecmp(argv[0], "any") == 0)
+		m = DSSH_PERMIT_ANY;
+	else if (strcasecmp(argv[0], "none") == 0)
+		m = DSSH_PERMIT_NONE;
+	if (m != DSSH_PERMIT_LIST && argc != 1)
+		return cerr(c, "%s: \"%s\" must appear alone", c->keyword, argv[0]);
+	for (int i = 0; m == DSSH_PERMIT_LIST && i < argc; i++) {
+		struct dssh_config_permit p;
+
+		if (strcasecmp(argv[i], "any") == 0 || strcasecmp(argv[i], "none") == 0) {
+			r = cerr(c, "%s: \"%s\" must appear alone", c->keyword, argv[i]);
+			goto out;
+		}
+		if ((r = dssh_config_parse_permit(argv[i], listen, &p, why,
+		    sizeof(why))) != 0) {
+			if (r == DSSH_ERR_INVALID_FORMAT)
+				r = cerr(c, "bad %s \"%s\": %s", c->keyword, argv[i], why);
+			goto out;
+		}
+		r = dssh_config_permits_add(&nv, &nn, &p);
+		free(p.host);
+		if (r == DSSH_ERR_NO_BUFFER_SPACE)
+			r = cerr(c, "too many %s entries", c->keyword);
+		if (r != 0)
+			goto out;
+	}
+	if (*mode == -1) {
+		*mode = m;
+		*v = nv;
+		*n = nn;
+		nv = NULL;
+		nn = 0;
+	}
+ out:
+	dssh_config_permits_free(nv, nn);
+	return r;
+}
+
 static int
 apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
     char **argv)
@@ -952,6 +1194,26 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 	case O_DATATCPBUF:
 		return set_size(c, &cfg->data_tcp_buffer, argc, argv, 64 * 1024, 256 * 1024 * 1024,
 		    "64K to 256M");
+	case O_ALLOWTCPFWD:
+		return set_fwd_allow(c, &cfg->allow_tcp_forwarding, argc, argv);
+	case O_ALLOWSLFWD:
+		return set_fwd_allow(c, &cfg->allow_streamlocal_forwarding, argc, argv);
+	case O_ALLOWAGENTFWD:
+		return set_yesno(c, &cfg->allow_agent_forwarding, argc, argv);
+	case O_GATEWAYPORTS:
+		return set_gateway_ports(cfg, c, argc, argv);
+	case O_DISABLEFWD:
+		return set_yesno(c, &cfg->disable_forwarding, argc, argv);
+	case O_SLBINDUNLINK:
+		return set_yesno(c, &cfg->streamlocal_bind_unlink, argc, argv);
+	case O_SLBINDMASK:
+		return set_bind_mask(cfg, c, argc, argv);
+	case O_PERMITOPEN:
+		return set_permits(c, &cfg->permit_open_mode, &cfg->permit_open,
+		    &cfg->npermit_open, false, argc, argv);
+	case O_PERMITLISTEN:
+		return set_permits(c, &cfg->permit_listen_mode, &cfg->permit_listen,
+		    &cfg->npermit_listen, true, argc, argv);
 	}
 	return cerr(c, "internal error");
 }
@@ -1401,6 +1663,15 @@ dssh_config_finalize(struct dssh_config *cfg,
 		return DSSH_ERR_ALLOC;
 	if (cfg->force_command == NULL && (cfg->force_command = strdup("none")) == NULL)
 		return DSSH_ERR_ALLOC;
+	DEF(cfg->allow_tcp_forwarding, DSSH_FWD_ALL);
+	DEF(cfg->allow_streamlocal_forwarding, DSSH_FWD_ALL);
+	DEF(cfg->allow_agent_forwarding, 1);
+	DEF(cfg->gateway_ports, DSSH_GATEWAY_NO);
+	DEF(cfg->disable_forwarding, 0);
+	DEF(cfg->streamlocal_bind_unlink, 0);
+	DEF(cfg->streamlocal_bind_mask, 0177);
+	DEF(cfg->permit_open_mode, DSSH_PERMIT_ANY);
+	DEF(cfg->permit_listen_mode, DSSH_PERMIT_ANY);
 	return 0;
 }
 
@@ -1417,6 +1688,59 @@ dump_str(FILE *f, const char *kw, const char *v)
 {
 	if (v != NULL)
 		fprintf(f, "%s %s\n", kw, v);
+}
+
+static const char *
+fwd_allow_name(int v)
+{
+	switch (v) {
+	case DSSH_FWD_ALL: return "yes";
+	case DSSH_FWD_LOCAL: return "local";
+	case DSSH_FWD_REMOTE: return "remote";
+	case 0: return "no";
+	default: return "unset";
+	}
+}
+
+static void
+dump_permits(FILE *f, const char *kw, int mode,
+    const struct dssh_config_permit *v, size_t n)
+{
+	char one[1100];
+
+	if (mode == -1)
+		return;
+	fprintf(f, "%s", kw);
+	if (mode == DSSH_PERMIT_ANY)
+		fprintf(f, " any");
+	else if (mode == DSSH_PERMIT_NONE)
+		fprintf(f, " none");
+	for (size_t i = 0; mode == DSSH_PERMIT_LIST && i < n; i++) {
+		dssh_config_permit_format(&v[i], one, sizeof(one));
+		fprintf(f, " %s", one);
+	}
+	fprintf(f, "\n");
+}
+
+static void
+dump_fwd(const struct dssh_config *cfg, FILE *f)
+{
+	static const char *const gw[] = { "no", "yes", "clientspecified" };
+
+	fprintf(f, "allowtcpforwarding %s\n", fwd_allow_name(cfg->allow_tcp_forwarding));
+	fprintf(f, "allowstreamlocalforwarding %s\n",
+	    fwd_allow_name(cfg->allow_streamlocal_forwarding));
+	fprintf(f, "allowagentforwarding %s\n", yn(cfg->allow_agent_forwarding));
+	if (cfg->gateway_ports >= 0 && (size_t)cfg->gateway_ports < DSSH_ARRAY_SIZE(gw))
+		fprintf(f, "gatewayports %s\n", gw[cfg->gateway_ports]);
+	fprintf(f, "disableforwarding %s\n", yn(cfg->disable_forwarding));
+	fprintf(f, "streamlocalbindunlink %s\n", yn(cfg->streamlocal_bind_unlink));
+	if (cfg->streamlocal_bind_mask >= 0)
+		fprintf(f, "streamlocalbindmask 0%o\n", (unsigned)cfg->streamlocal_bind_mask);
+	dump_permits(f, "permitopen", cfg->permit_open_mode, cfg->permit_open,
+	    cfg->npermit_open);
+	dump_permits(f, "permitlisten", cfg->permit_listen_mode, cfg->permit_listen,
+	    cfg->npermit_listen);
 }
 
 void
@@ -1514,4 +1838,5 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 		fprintf(f, "loopthreads auto\n");
 	else
 		fprintf(f, "loopthreads %d\n", cfg->loop_threads);
+	dump_fwd(cfg, f);
 }

@@ -54,6 +54,59 @@ enum dssh_data_plane {
 	DSSH_DATA_PLANE_DPDK,
 };
 
+/*
+ * Forwarding keywords (AllowTcpForwarding ... PermitListen); the decisions
+ * taken from them are in lib/auth/dssh_fwd_policy.h.
+ * AllowTcpForwarding and AllowStreamLocalForwarding hold a mask of
+ * DSSH_FWD_LOCAL (-L, direct-*) and DSSH_FWD_REMOTE (-R, *-forward).
+ */
+#define DSSH_FWD_LOCAL 1
+#define DSSH_FWD_REMOTE 2
+#define DSSH_FWD_ALL (DSSH_FWD_LOCAL | DSSH_FWD_REMOTE)
+
+enum dssh_gateway_ports {
+	DSSH_GATEWAY_NO = 0,
+	DSSH_GATEWAY_YES,
+	DSSH_GATEWAY_CLIENTSPECIFIED,
+};
+
+/* PermitOpen / PermitListen: "any", "none" or a list of entries. */
+enum dssh_permit_mode {
+	DSSH_PERMIT_ANY = 0,
+	DSSH_PERMIT_NONE,
+	DSSH_PERMIT_LIST,
+};
+
+#define DSSH_PERMIT_ANY_PORT (-1)
+#define DSSH_PERMIT_MAX 4096            /* entries per keyword or per key */
+
+/*
+ * One PermitOpen/permitopen= (host:port) or PermitListen/permitlisten=
+ * ([host:]port) entry. host: without brackets; "*" any host (PermitOpen:
+ * only "*" is special, other names match exactly; PermitListen: a pattern,
+ * lowercased). port: 1..65535 or DSSH_PERMIT_ANY_PORT ("*").
+ */
+struct dssh_config_permit {
+	char *host;
+	int port;
+};
+
+/*
+ * Parse one entry (listen selects the PermitListen form, where a bare port
+ * means "*:port"). Returns 0 with out->host malloc'd, DSSH_ERR_INVALID_FORMAT
+ * with a reason in why, or DSSH_ERR_ALLOC.
+ */
+int dssh_config_parse_permit(const char *s, bool listen,
+    struct dssh_config_permit *out, char *why, size_t whylen);
+/* Free n entries and the array. */
+void dssh_config_permits_free(struct dssh_config_permit *v, size_t n);
+/* Append a copy of p to *v (*n entries). 0 or DSSH_ERR_ALLOC/NO_BUFFER_SPACE. */
+int dssh_config_permits_add(struct dssh_config_permit **v, size_t *n,
+    const struct dssh_config_permit *p);
+/* "host:port" as sshd -T prints it ([v6]:port, * for any port). */
+void dssh_config_permit_format(const struct dssh_config_permit *p, char *out,
+    size_t outlen);
+
 /* One socket to listen on (after finalize: port is always set). */
 struct dssh_config_listen {
 	char *addr;     /* numeric address or host name, no brackets */
@@ -163,6 +216,21 @@ struct dssh_config {
 	                                 * send and receive buffer, bytes */
 	int loop_threads;               /* LoopThreads: connection-serving threads, 0 = one
 	                                 * per online CPU (dssh's own) */
+
+	/* Forwarding (see the DSSH_FWD_* block above). */
+	int allow_tcp_forwarding;       /* mask of DSSH_FWD_LOCAL, DSSH_FWD_REMOTE */
+	int allow_streamlocal_forwarding;       /* same */
+	int allow_agent_forwarding;
+	int gateway_ports;              /* enum dssh_gateway_ports */
+	int disable_forwarding;         /* overrides every other forwarding keyword */
+	int streamlocal_bind_unlink;
+	int streamlocal_bind_mask;      /* octal mode bits 0..0777 removed from sockets */
+	int permit_open_mode;           /* enum dssh_permit_mode */
+	struct dssh_config_permit *permit_open;
+	size_t npermit_open;
+	int permit_listen_mode;         /* enum dssh_permit_mode */
+	struct dssh_config_permit *permit_listen;
+	size_t npermit_listen;
 };
 
 /* Set every field to "unset". */

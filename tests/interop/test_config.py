@@ -4,7 +4,8 @@
 rejects bad ones naming the file and line; -p replaces the config's Port;
 -o comes before the file (first value wins); LoginGraceTime drops an idle
 connection; AcceptEnv passes only the listed variables; LoopThreads spreads connections
-over loop threads."""
+over loop threads; the forwarding keywords are accepted, refused and printed by -T as
+sshd 9.2 does."""
 
 import os
 import re
@@ -136,6 +137,63 @@ def loop_threads(args, env):
                 "dsshd logged its three loop threads")
 
 
+# Forwarding keywords and what `sshd -T` (OpenSSH 9.2) prints for them.
+FWD_LINES = [
+    "AllowTcpForwarding local", "AllowStreamLocalForwarding remote",
+    "AllowAgentForwarding no", "GatewayPorts clientspecified", "DisableForwarding yes",
+    "StreamLocalBindUnlink yes", "StreamLocalBindMask 022",
+    "PermitOpen db:5432 [2001:db8::1]:* *:80", "PermitListen 8080 localhost:* [::1]:9000",
+]
+FWD_DUMP = [
+    "allowtcpforwarding local", "allowstreamlocalforwarding remote",
+    "allowagentforwarding no", "gatewayports clientspecified", "disableforwarding yes",
+    "streamlocalbindunlink yes", "streamlocalbindmask 022",
+    "permitopen db:5432 [2001:db8::1]:* *:80", "permitlisten *:8080 localhost:* [::1]:9000",
+]
+FWD_DEFAULTS = [
+    "allowtcpforwarding yes", "allowstreamlocalforwarding yes", "allowagentforwarding yes",
+    "gatewayports no", "disableforwarding no", "streamlocalbindunlink no",
+    "streamlocalbindmask 0177", "permitopen any", "permitlisten any",
+]
+
+
+def dump_lines(srv):
+    r = subprocess.run([srv.path, "-T", "-f", srv.config_path], capture_output=True,
+                       timeout=30)
+    h.check_eq(r.returncode, 0, "-T exit status (stderr %r)" % r.stderr[-300:])
+    return r.stdout.decode(errors="replace").splitlines()
+
+
+def forwarding_keywords(args, env):
+    srv = h.Server(args.server, args.kind, name="fwdkw")
+    try:
+        out = dump_lines(srv)
+        for want in FWD_DEFAULTS:
+            h.check(want in out, "-T default %r missing" % want)
+        check_t(srv, "AllowTcpForwarding maybe", "bad AllowTcpForwarding")
+        check_t(srv, "AllowStreamLocalForwarding 1", "bad AllowStreamLocalForwarding")
+        check_t(srv, "GatewayPorts sometimes", "bad GatewayPorts")
+        check_t(srv, "PermitOpen db", "PermitOpen without port")
+        check_t(srv, "PermitOpen db:0", "PermitOpen port 0")
+        check_t(srv, "PermitOpen any db:1", "PermitOpen any with more")
+        check_t(srv, "PermitListen 0", "PermitListen port 0")
+        check_t(srv, "StreamLocalBindMask 8", "StreamLocalBindMask not octal")
+    finally:
+        srv.cleanup()
+    srv = h.Server(args.server, args.kind, name="fwdkw2", extra=FWD_LINES)
+    try:
+        r = srv.test_config()
+        h.check_eq((r.returncode, r.stdout), (0, b""),
+                   "-t with the forwarding keywords (stderr %r)" % r.stderr)
+        out = dump_lines(srv)
+        for want in FWD_DUMP:
+            h.check(want in out, "-T line %r missing (forwarding lines: %r)" % (
+                want, [ln for ln in out if ln.split()[0] in
+                       [w.split()[0] for w in FWD_DUMP]]))
+    finally:
+        srv.cleanup()
+
+
 def body(args, env):
     res = h.Results()
     res.run("loop-threads", loop_threads, args, env)
@@ -143,6 +201,7 @@ def body(args, env):
     res.run("port-flag-and-o", port_flag, args, env)
     res.run("login-grace-time", login_grace, args, env)
     res.run("accept-env", accept_env, args, env)
+    res.run("forwarding-keywords", forwarding_keywords, args, env)
     res.finish()
 
 

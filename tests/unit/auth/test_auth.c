@@ -780,6 +780,219 @@ test_root(void)
 	}
 }
 
+/* ---- forwarding options (permitopen=, permitlisten=, restrict) ---- */
+
+static void
+test_forward_options(void)
+{
+	struct dssh_authkey_opts o;
+	char *from = NULL;
+
+	dssh_authkey_opts_init(&o);
+	CHECK_EQ_INT(o.npermitopen, 0);
+	CHECK_EQ_INT(o.npermitlisten, 0);
+	CHECK_EQ_INT(dssh_authkey_parse_options(
+	    "permitopen=\"db.internal:5432\",PermitOpen=\"[2001:db8::1]:*\","
+	    "permitopen=\"*:80\",permitlisten=\"8080\",permitlisten=\"LocalHost:*\","
+	    "permitlisten=\"[::1]:9000\"", &o, &from, why, sizeof(why)), 0);
+	CHECK_EQ_INT(o.npermitopen, 3);
+	if (o.npermitopen == 3) {
+		CHECK_STR(o.permitopen[0].host, "db.internal");
+		CHECK_EQ_INT(o.permitopen[0].port, 5432);
+		CHECK_STR(o.permitopen[1].host, "2001:db8::1");
+		CHECK_EQ_INT(o.permitopen[1].port, DSSH_PERMIT_ANY_PORT);
+		CHECK_STR(o.permitopen[2].host, "*");
+		CHECK_EQ_INT(o.permitopen[2].port, 80);
+	}
+	CHECK_EQ_INT(o.npermitlisten, 3);
+	if (o.npermitlisten == 3) {
+		CHECK_STR(o.permitlisten[0].host, "*");
+		CHECK_EQ_INT(o.permitlisten[0].port, 8080);
+		CHECK_STR(o.permitlisten[1].host, "localhost");
+		CHECK_EQ_INT(o.permitlisten[1].port, DSSH_PERMIT_ANY_PORT);
+		CHECK_STR(o.permitlisten[2].host, "::1");
+	}
+	/* the lists do not switch forwarding itself on or off */
+	CHECK(o.permit_port_forwarding && o.permit_agent_forwarding);
+	dssh_authkey_opts_free(&o);
+	CHECK(o.permitopen == NULL && o.npermitopen == 0);
+
+	/* restrict, then port-forwarding / agent-forwarding undo it (in order) */
+	dssh_authkey_opts_init(&o);
+	CHECK_EQ_INT(dssh_authkey_parse_options("restrict,port-forwarding", &o, &from,
+	    why, sizeof(why)), 0);
+	CHECK(o.restricted && o.permit_port_forwarding && !o.permit_agent_forwarding);
+	CHECK(!o.permit_pty && !o.permit_x11_forwarding && !o.permit_user_rc);
+	dssh_authkey_opts_free(&o);
+	dssh_authkey_opts_init(&o);
+	CHECK_EQ_INT(dssh_authkey_parse_options("restrict,agent-forwarding", &o, &from,
+	    why, sizeof(why)), 0);
+	CHECK(!o.permit_port_forwarding && o.permit_agent_forwarding);
+	dssh_authkey_opts_free(&o);
+	dssh_authkey_opts_init(&o);
+	CHECK_EQ_INT(dssh_authkey_parse_options("port-forwarding,restrict", &o, &from,
+	    why, sizeof(why)), 0);
+	CHECK(!o.permit_port_forwarding);
+	dssh_authkey_opts_free(&o);
+	dssh_authkey_opts_init(&o);
+	CHECK_EQ_INT(dssh_authkey_parse_options("no-port-forwarding", &o, &from,
+	    why, sizeof(why)), 0);
+	CHECK(!o.restricted && !o.permit_port_forwarding && o.permit_agent_forwarding);
+	CHECK(o.permit_pty && o.permit_x11_forwarding);
+	dssh_authkey_opts_free(&o);
+	dssh_authkey_opts_init(&o);
+	CHECK_EQ_INT(dssh_authkey_parse_options("no-agent-forwarding", &o, &from,
+	    why, sizeof(why)), 0);
+	CHECK(o.permit_port_forwarding && !o.permit_agent_forwarding);
+	dssh_authkey_opts_free(&o);
+
+	static const struct {
+		const char *opts, *reason;
+	} bad[] = {
+		{ "permitopen", "permitopen needs a value" },
+		{ "permitopen=\"\"", "permitopen needs a value" },
+		{ "permitopen=host:22", "not quoted" },
+		{ "permitopen=\"host\"", "invalid permitopen: missing port" },
+		{ "permitopen=\"host:0\"", "invalid permitopen: bad port" },
+		{ "permitopen=\"host:65536\"", "invalid permitopen: bad port" },
+		{ "permitopen=\"host:-1\"", "invalid permitopen: bad port" },
+		{ "permitopen=\"host: 22\"", "invalid permitopen: bad port" },
+		{ "permitopen=\"host:22 \"", "invalid permitopen: bad port" },
+		{ "permitopen=\"::1:22\"", "invalid permitopen: bad port" },
+		{ "permitopen=\"[::1]\"", "invalid permitopen: bad [address]:port" },
+		{ "permitopen=\"[::1:22\"", "invalid permitopen: bad [address]:port" },
+		{ "permitopen=\"a b:22\"", "invalid permitopen: bad host" },
+		{ "permitopen=\"a/b:22\"", "invalid permitopen: bad host" },
+		{ "permitopen=\"a\tb:22\"", "invalid permitopen: bad host" },
+		{ "permitopen=\"8080\"", "invalid permitopen: missing port" },
+		{ "permitlisten", "permitlisten needs a value" },
+		{ "permitlisten=\"0\"", "invalid permitlisten: bad port" },
+		{ "permitlisten=\"x\"", "invalid permitlisten: bad port" },
+		{ "permitlisten=\"host:\"", "invalid permitlisten: bad port" },
+		{ "permitlisten=\"::1\"", "invalid permitlisten: bad port" },
+		{ "permitlisten=\"[::1]80\"", "invalid permitlisten: bad [address]:port" },
+		{ "port-forwarding=\"yes\"", "flag option takes no value" },
+		{ "agent-forwarding=\"yes\"", "flag option takes no value" },
+		{ "no-port-forwarding=\"x\"", "flag option takes no value" },
+		{ "permitopen=\"ok:1\",permitopen=\"bad\"", "invalid permitopen" },
+	};
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(bad); i++) {
+		int r;
+
+		dssh_authkey_opts_init(&o);
+		why[0] = '\0';
+		r = dssh_authkey_parse_options(bad[i].opts, &o, &from, why, sizeof(why));
+		CHECK_EQ_INT(r, DSSH_ERR_INVALID_FORMAT);
+		if (strstr(why, bad[i].reason) == NULL) {
+			fprintf(stderr, "options \"%s\": reason \"%s\", wanted \"%s\"\n",
+			    bad[i].opts, why, bad[i].reason);
+			CHECK(0);
+		}
+		CHECK(from == NULL);
+		dssh_authkey_opts_free(&o);
+	}
+
+	/* A host name of 1024 characters is accepted, 1025 refused. */
+	{
+		char opt[1200];
+		size_t n = (size_t)sprintf(opt, "permitopen=\"");
+
+		memset(opt + n, 'h', 1024);
+		strcpy(opt + n + 1024, ":22\"");
+		dssh_authkey_opts_init(&o);
+		CHECK_EQ_INT(dssh_authkey_parse_options(opt, &o, &from, why, sizeof(why)), 0);
+		CHECK_EQ_INT(o.npermitopen, 1);
+		dssh_authkey_opts_free(&o);
+		memset(opt + n, 'h', 1025);
+		strcpy(opt + n + 1025, ":22\"");
+		dssh_authkey_opts_init(&o);
+		CHECK_EQ_INT(dssh_authkey_parse_options(opt, &o, &from, why, sizeof(why)),
+		    DSSH_ERR_INVALID_FORMAT);
+		dssh_authkey_opts_free(&o);
+	}
+	/* More than DSSH_PERMIT_MAX permitopen options are refused. */
+	{
+		size_t each = strlen("permitopen=\"h:1\",");
+		char *many = malloc((DSSH_PERMIT_MAX + 1) * each + 1), *w = many;
+
+		for (size_t i = 0; i <= DSSH_PERMIT_MAX; i++)
+			w += sprintf(w, "permitopen=\"h:1\",");
+		w[-1] = '\0';
+		dssh_authkey_opts_init(&o);
+		CHECK_EQ_INT(dssh_authkey_parse_options(many, &o, &from, why, sizeof(why)),
+		    DSSH_ERR_INVALID_FORMAT);
+		CHECK(strstr(why, "too many permitopen") != NULL);
+		dssh_authkey_opts_free(&o);
+		/* exactly DSSH_PERMIT_MAX is fine */
+		w -= each;
+		w[-1] = '\0';
+		dssh_authkey_opts_init(&o);
+		CHECK_EQ_INT(dssh_authkey_parse_options(many, &o, &from, why, sizeof(why)), 0);
+		CHECK_EQ_INT(o.npermitopen, DSSH_PERMIT_MAX);
+		dssh_authkey_opts_free(&o);
+		free(many);
+	}
+}
+
+/* The lists come through a real authorized_keys file into the result. */
+static void
+test_forward_file(void)
+{
+	struct dssh_authkey_opts o;
+	struct dssh_auth_user u;
+	struct dssh_config c;
+	char dir[256], sshdir[300], ak[350];
+	static char text[20000];
+
+	snprintf(dir, sizeof(dir), "%s/fwdhome", tmpdir);
+	snprintf(sshdir, sizeof(sshdir), "%s/.ssh", dir);
+	snprintf(ak, sizeof(ak), "%s/authorized_keys", sshdir);
+	CHECK_EQ_INT(mkdir(dir, 0755), 0);
+	CHECK_EQ_INT(mkdir(sshdir, 0700), 0);
+	snprintf(text, sizeof(text),
+	    "restrict,port-forwarding,permitopen=\"db:5432\",permitopen=\"[::1]:*\","
+	    "permitlisten=\"localhost:8080\" %s\n"
+	    "permitopen=\"nohost\" %s\n"
+	    "no-port-forwarding,permitlisten=\"0\" %s\n"
+	    "no-agent-forwarding %s\n",
+	    keys[0].line, keys[1].line, keys[3].line, keys[3].line);
+	write_file(ak, text, 0600);
+	memset(&u, 0, sizeof(u));
+	u.name = strdup("tester");
+	u.uid = getuid();
+	u.gid = getgid();
+	u.home = strdup(dir);
+	u.shell = strdup("/bin/sh");
+	u.exists = true;
+	dssh_config_init(&c);
+	CHECK_EQ_INT(dssh_config_finalize(&c, NULL, why, sizeof(why)), 0);
+
+	CHECK_EQ_INT(dssh_authkeys_check(&c, &u, keys[0].blob, keys[0].bloblen,
+	    "192.0.2.1", &o), 0);
+	CHECK(o.restricted && o.permit_port_forwarding && !o.permit_agent_forwarding);
+	CHECK_EQ_INT(o.npermitopen, 2);
+	CHECK_EQ_INT(o.npermitlisten, 1);
+	if (o.npermitopen == 2 && o.npermitlisten == 1) {
+		CHECK_STR(o.permitopen[1].host, "::1");
+		CHECK_STR(o.permitlisten[0].host, "localhost");
+		CHECK_EQ_INT(o.permitlisten[0].port, 8080);
+	}
+	CHECK_EQ_INT(o.line, 1);
+	dssh_authkey_opts_free(&o);
+	/* a malformed permitopen= refuses its line: key 1 has no other */
+	CHECK_EQ_INT(dssh_authkeys_check(&c, &u, keys[1].blob, keys[1].bloblen,
+	    "192.0.2.1", &o), DSSH_ERR_NOT_FOUND);
+	/* a malformed permitlisten= too: key 3 falls through to line 4 */
+	CHECK_EQ_INT(dssh_authkeys_check(&c, &u, keys[3].blob, keys[3].bloblen,
+	    "192.0.2.1", &o), 0);
+	CHECK_EQ_INT(o.line, 4);
+	CHECK(o.permit_port_forwarding && !o.permit_agent_forwarding);
+	CHECK_EQ_INT(o.npermitlisten, 0);
+	dssh_authkey_opts_free(&o);
+	dssh_config_free(&c);
+	dssh_auth_user_clear(&u);
+}
+
 int
 main(void)
 {
@@ -805,6 +1018,8 @@ main(void)
 	DSSH_RUN(test_allow_deny);
 	DSSH_RUN(test_user_checks);
 	DSSH_RUN(test_root);
+	DSSH_RUN(test_forward_options);
+	DSSH_RUN(test_forward_file);
 	sh("rm -rf %s", tmpdir);
 	DSSH_TEST_END();
 }

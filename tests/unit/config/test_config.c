@@ -629,6 +629,186 @@ test_garbage_lines(void)
 	}
 }
 
+/* Forwarding keywords: values, defaults, first-wins, errors, dump. */
+static void
+test_forwarding(void)
+{
+	struct dssh_config c;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_EQ_INT(c.allow_tcp_forwarding, DSSH_FWD_ALL);
+	CHECK_EQ_INT(c.allow_streamlocal_forwarding, DSSH_FWD_ALL);
+	CHECK_EQ_INT(c.allow_agent_forwarding, 1);
+	CHECK_EQ_INT(c.gateway_ports, DSSH_GATEWAY_NO);
+	CHECK_EQ_INT(c.disable_forwarding, 0);
+	CHECK_EQ_INT(c.streamlocal_bind_unlink, 0);
+	CHECK_EQ_INT(c.streamlocal_bind_mask, 0177);
+	CHECK_EQ_INT(c.permit_open_mode, DSSH_PERMIT_ANY);
+	CHECK_EQ_INT(c.permit_listen_mode, DSSH_PERMIT_ANY);
+	CHECK_EQ_INT(c.npermit_open, 0);
+	dssh_config_free(&c);
+
+	/* Every value of the Allow*Forwarding keywords. */
+	{
+		static const struct {
+			const char *v;
+			int mask;
+		} vals[] = {
+			{ "yes", DSSH_FWD_ALL }, { "all", DSSH_FWD_ALL }, { "ALL", DSSH_FWD_ALL },
+			{ "no", 0 }, { "local", DSSH_FWD_LOCAL }, { "remote", DSSH_FWD_REMOTE },
+		};
+		char l[128];
+
+		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+			dssh_config_init(&c);
+			snprintf(l, sizeof(l), "AllowTcpForwarding %s", vals[i].v);
+			CHECK_EQ_INT(line(&c, l), 0);
+			snprintf(l, sizeof(l), "AllowStreamLocalForwarding=%s", vals[i].v);
+			CHECK_EQ_INT(line(&c, l), 0);
+			CHECK_EQ_INT(finalize(&c), 0);
+			CHECK_EQ_INT(c.allow_tcp_forwarding, vals[i].mask);
+			CHECK_EQ_INT(c.allow_streamlocal_forwarding, vals[i].mask);
+			dssh_config_free(&c);
+		}
+	}
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "AllowAgentForwarding no"), 0);
+	CHECK_EQ_INT(line(&c, "AllowAgentForwarding yes"), 0);        /* first wins */
+	CHECK_EQ_INT(line(&c, "GatewayPorts clientspecified"), 0);
+	CHECK_EQ_INT(line(&c, "GatewayPorts yes"), 0);
+	CHECK_EQ_INT(line(&c, "DisableForwarding yes"), 0);
+	CHECK_EQ_INT(line(&c, "StreamLocalBindUnlink yes"), 0);
+	CHECK_EQ_INT(line(&c, "StreamLocalBindMask 022"), 0);
+	CHECK_EQ_INT(line(&c, "StreamLocalBindMask 0"), 0);
+	CHECK_EQ_INT(line(&c, "PermitOpen db:5432 [2001:db8::1]:* *:80 10.0.0.1:22"), 0);
+	CHECK_EQ_INT(line(&c, "PermitOpen any"), 0);          /* first line wins */
+	CHECK_EQ_INT(line(&c, "PermitListen 8080 LocalHost:* [::1]:9000"), 0);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_EQ_INT(c.allow_agent_forwarding, 0);
+	CHECK_EQ_INT(c.gateway_ports, DSSH_GATEWAY_CLIENTSPECIFIED);
+	CHECK_EQ_INT(c.disable_forwarding, 1);
+	CHECK_EQ_INT(c.streamlocal_bind_unlink, 1);
+	CHECK_EQ_INT(c.streamlocal_bind_mask, 022);
+	CHECK_EQ_INT(c.permit_open_mode, DSSH_PERMIT_LIST);
+	CHECK_EQ_INT(c.npermit_open, 4);
+	if (c.npermit_open == 4) {
+		CHECK_STR(c.permit_open[0].host, "db");
+		CHECK_EQ_INT(c.permit_open[0].port, 5432);
+		CHECK_STR(c.permit_open[1].host, "2001:db8::1");
+		CHECK_EQ_INT(c.permit_open[1].port, DSSH_PERMIT_ANY_PORT);
+		CHECK_STR(c.permit_open[2].host, "*");
+		CHECK_EQ_INT(c.permit_open[2].port, 80);
+		CHECK_STR(c.permit_open[3].host, "10.0.0.1");
+	}
+	CHECK_EQ_INT(c.permit_listen_mode, DSSH_PERMIT_LIST);
+	CHECK_EQ_INT(c.npermit_listen, 3);
+	if (c.npermit_listen == 3) {
+		CHECK_STR(c.permit_listen[0].host, "*");        /* bare port: any host */
+		CHECK_EQ_INT(c.permit_listen[0].port, 8080);
+		CHECK_STR(c.permit_listen[1].host, "localhost"); /* patterns lowercased */
+		CHECK_EQ_INT(c.permit_listen[1].port, DSSH_PERMIT_ANY_PORT);
+		CHECK_STR(c.permit_listen[2].host, "::1");
+		CHECK_EQ_INT(c.permit_listen[2].port, 9000);
+	}
+	f = open_memstream(&buf, &len);
+	dssh_config_dump(&c, f);
+	fclose(f);
+	CHECK(strstr(buf, "allowtcpforwarding yes\n") != NULL);
+	CHECK(strstr(buf, "allowagentforwarding no\n") != NULL);
+	CHECK(strstr(buf, "gatewayports clientspecified\n") != NULL);
+	CHECK(strstr(buf, "disableforwarding yes\n") != NULL);
+	CHECK(strstr(buf, "streamlocalbindunlink yes\n") != NULL);
+	CHECK(strstr(buf, "streamlocalbindmask 022\n") != NULL);
+	CHECK(strstr(buf, "permitopen db:5432 [2001:db8::1]:* *:80 10.0.0.1:22\n") != NULL);
+	CHECK(strstr(buf, "permitlisten *:8080 localhost:* [::1]:9000\n") != NULL);
+	free(buf);
+	buf = NULL;
+	dssh_config_free(&c);
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "PermitOpen none"), 0);
+	CHECK_EQ_INT(line(&c, "PermitListen NONE"), 0);
+	CHECK_EQ_INT(line(&c, "AllowTcpForwarding local"), 0);
+	CHECK_EQ_INT(line(&c, "StreamLocalBindMask 0777"), 0);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_EQ_INT(c.permit_open_mode, DSSH_PERMIT_NONE);
+	CHECK_EQ_INT(c.permit_listen_mode, DSSH_PERMIT_NONE);
+	f = open_memstream(&buf, &len);
+	dssh_config_dump(&c, f);
+	fclose(f);
+	CHECK(strstr(buf, "permitopen none\n") != NULL);
+	CHECK(strstr(buf, "permitlisten none\n") != NULL);
+	CHECK(strstr(buf, "allowtcpforwarding local\n") != NULL);
+	CHECK(strstr(buf, "allowstreamlocalforwarding yes\n") != NULL);
+	CHECK(strstr(buf, "streamlocalbindmask 0777\n") != NULL);
+	CHECK(strstr(buf, "gatewayports no\n") != NULL);
+	free(buf);
+	dssh_config_free(&c);
+
+	expect_err("AllowTcpForwarding maybe", "unsupported AllowTcpForwarding value");
+	expect_err("AllowTcpForwarding yes no", "exactly one argument");
+	expect_err("AllowStreamLocalForwarding 1", "unsupported");
+	expect_err("AllowAgentForwarding local", "unsupported");
+	expect_err("GatewayPorts sometimes", "unsupported GatewayPorts value");
+	expect_err("DisableForwarding all", "unsupported");
+	expect_err("StreamLocalBindUnlink 1", "unsupported");
+	expect_err("StreamLocalBindMask 8", "bad StreamLocalBindMask");
+	expect_err("StreamLocalBindMask 1000", "bad StreamLocalBindMask");
+	expect_err("StreamLocalBindMask -1", "bad StreamLocalBindMask");
+	expect_err("StreamLocalBindMask 0x1f", "bad StreamLocalBindMask");
+	expect_err("StreamLocalBindMask", "missing argument");
+	expect_err("PermitOpen", "missing argument");
+	expect_err("PermitOpen host", "missing port");
+	expect_err("PermitOpen host:0", "bad port");
+	expect_err("PermitOpen host:65536", "bad port");
+	expect_err("PermitOpen host:22x", "bad port");
+	expect_err("PermitOpen host:", "bad port");
+	expect_err("PermitOpen ::1:22", "bad port");
+	expect_err("PermitOpen [::1]", "bad [address]:port");
+	expect_err("PermitOpen [::1]22", "bad [address]:port");
+	expect_err("PermitOpen [::1:22", "bad [address]:port");
+	expect_err("PermitOpen a/b:1", "bad host");
+	expect_err("PermitOpen any foo:1", "must appear alone");
+	expect_err("PermitOpen foo:1 none", "must appear alone");
+	expect_err("PermitListen 0", "bad port");
+	expect_err("PermitListen ::1", "bad port");
+	expect_err("PermitListen x", "bad port");
+	expect_err("PermitListen host:**", "bad port");
+	expect_err("PermitListen none 80", "must appear alone");
+	/* An error leaves the keyword unset: a later good line still applies. */
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "PermitOpen good:1 bad"), DSSH_ERR_CONFIG);
+	CHECK_EQ_INT(line(&c, "PermitOpen other:2"), 0);
+	CHECK_EQ_INT(c.npermit_open, 1);
+	if (c.npermit_open == 1)
+		CHECK_STR(c.permit_open[0].host, "other");
+	dssh_config_free(&c);
+	/* A line holds at most 256 arguments (the tokenizer's limit). */
+	{
+		char *many = malloc(16 + 300 * 8), *w;
+
+		w = many + sprintf(many, "PermitOpen");
+		for (size_t i = 0; i < 256; i++)
+			w += sprintf(w, " h:%zu", i + 1);
+		dssh_config_init(&c);
+		CHECK_EQ_INT(line(&c, many), 0);
+		CHECK_EQ_INT(c.npermit_open, 256);
+		dssh_config_free(&c);
+		sprintf(w, " h:9");
+		dssh_config_init(&c);
+		CHECK_EQ_INT(line(&c, many), DSSH_ERR_CONFIG);
+		CHECK(strstr(err, "too many arguments") != NULL);
+		CHECK_EQ_INT(c.npermit_open, 0);
+		dssh_config_free(&c);
+		free(many);
+	}
+}
+
 static void
 test_dump(void)
 {
@@ -694,5 +874,6 @@ main(void)
 	DSSH_RUN(test_file);
 	DSSH_RUN(test_garbage_lines);
 	DSSH_RUN(test_dump);
+	DSSH_RUN(test_forwarding);
 	DSSH_TEST_END();
 }
