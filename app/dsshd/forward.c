@@ -39,19 +39,20 @@
 #define FWD_MAX_GROUPS 256
 #define FWD_LISTEN_BACKLOG 128
 
-enum fwd_what {
-	FWD_LOCAL,        /* direct-tcpip, direct-streamlocal */
-	FWD_REMOTE,       /* tcpip-forward, streamlocal-forward */
-	FWD_AGENT,
-};
-
 enum lkind { L_TCP, L_UNIX, L_AGENT };
+
+/* One listening socket of a listener (loopback has one per family). */
+struct fwd_lsock {
+	struct dssh_evsource src;       /* first: the callback's pointer is ours */
+	struct fwd_listener *l;
+};
 
 struct fwd_listener {
 	struct fwd_conn *fc;
 	struct fwd_listener *next;
 	enum lkind kind;
-	struct dssh_evsource src;
+	struct fwd_lsock socks[2];
+	unsigned nsocks;
 	char *addr;                     /* as the peer asked (TCP); the path (Unix, agent) */
 	uint32_t bound;                 /* the port listened on (TCP) */
 	char dir[64];                   /* agent: its private directory */
@@ -71,23 +72,6 @@ struct fwd_chan {
 	struct addrinfo *ai_all, *ai_next;      /* TCP connect: addresses left to try */
 	char what[200];                 /* for log lines */
 };
-
-/*
- * The one check point until the policy module lands: everything is
- * allowed except what the key's authorized_keys options forbid.
- */
-static bool
-fwd_permitted(const struct fwd_conn *fc, enum fwd_what what, const char *host, uint32_t port)
-{
-	(void)host;
-	(void)port;
-	if (!fc->have_user)
-		return false;
-	if (fc->keyopts == NULL)
-		return true;
-	return what == FWD_AGENT ? fc->keyopts->permit_agent_forwarding :
-	    fc->keyopts->permit_port_forwarding;
-}
 
 /* ---- the user's file-system identity, on this thread only ------------- */
 
@@ -463,14 +447,18 @@ fwd_channel_open(struct fwd_conn *fc, uint32_t chan, const struct dssh_chan_open
 {
 	bool tcp = req->kind == DSSH_CHAN_DIRECT_TCPIP;
 	struct fwd_chan *f;
+	char why[512];
 	int r;
 
 	if (req->kind != DSSH_CHAN_DIRECT_TCPIP && req->kind != DSSH_CHAN_DIRECT_STREAMLOCAL)
 		return DSSH_ERR_UNSUPPORTED;
-	if (!fwd_permitted(fc, FWD_LOCAL, req->host, req->port)) {
-		dssh_info("%s: refused %s to %s%s%.0u: not permitted", fc->log_id,
-		    tcp ? "direct-tcpip" : "direct-streamlocal", req->host, tcp ? " port " : "",
-		    tcp ? req->port : 0);
+	if (!fc->have_user)
+		return DSSH_ERR_PERMISSION;
+	if ((tcp ? dssh_fwd_allow_open(&fc->pol, req->host, req->port, req->orig_host,
+	    req->orig_port, why, sizeof(why)) :
+	    dssh_fwd_allow_streamlocal(&fc->pol, DSSH_FWD_LOCAL, req->host, why,
+	    sizeof(why))) != 0) {
+		dssh_info("%s: %s", fc->log_id, why);
 		return DSSH_ERR_PERMISSION;
 	}
 	if ((f = chan_new(fc, chan)) == NULL)
@@ -541,8 +529,10 @@ listener_close(struct fwd_conn *fc, struct fwd_listener *l)
 			break;
 		}
 	}
-	dssh_evloop_del(fc->loop, &l->src);
-	close(l->src.fd);
+	for (unsigned i = 0; i < l->nsocks; i++) {
+		dssh_evloop_del(fc->loop, &l->socks[i].src);
+		close(l->socks[i].src.fd);
+	}
 	/* The socket file (and the agent's directory) as the user made them. */
 	if (l->kind != L_TCP && creds_user(fc, &cr) == 0) {
 		unlink(l->addr);
@@ -602,8 +592,7 @@ listener_accepted(struct fwd_listener *l, int fd, const struct sockaddr_storage 
 static void
 listener_cb(struct dssh_evsource *src, uint32_t ev)
 {
-	struct fwd_listener *l = (struct fwd_listener *)((char *)src -
-	    offsetof(struct fwd_listener, src));
+	struct fwd_listener *l = ((struct fwd_lsock *)src)->l;
 	struct fwd_conn *fc = l->fc;
 
 	(void)ev;
@@ -619,72 +608,128 @@ listener_cb(struct dssh_evsource *src, uint32_t ev)
 	fc->after_io(fc->owner);
 }
 
+/* A listener over nfd listening sockets (closed on failure). */
 static int
-listener_add(struct fwd_conn *fc, enum lkind kind, int fd, const char *addr, uint32_t bound,
-    struct fwd_listener **out)
+listener_add(struct fwd_conn *fc, enum lkind kind, const int *fds, unsigned nfd,
+    const char *addr, uint32_t bound, struct fwd_listener **out)
 {
 	struct fwd_listener *l = calloc(1, sizeof(*l));
 
 	if (l == NULL || (l->addr = strdup(addr)) == NULL) {
 		free(l);
-		close(fd);
+		for (unsigned i = 0; i < nfd; i++)
+			close(fds[i]);
 		return DSSH_ERR_ALLOC;
 	}
 	l->fc = fc;
 	l->kind = kind;
 	l->bound = bound;
-	l->src = (struct dssh_evsource){ .fd = fd, .cb = listener_cb };
+	for (unsigned i = 0; i < nfd && i < DSSH_ARRAY_SIZE(l->socks); i++) {
+		l->socks[i].src = (struct dssh_evsource){ .fd = fds[i], .cb = listener_cb };
+		l->socks[i].l = l;
+		l->nsocks++;
+	}
 	l->next = fc->listeners;
 	fc->listeners = l;
-	if (dssh_evloop_set(fc->loop, &l->src, EPOLLIN) != 0) {
-		listener_close(fc, l);
-		return DSSH_ERR_SYSTEM;
+	for (unsigned i = 0; i < l->nsocks; i++) {
+		if (dssh_evloop_set(fc->loop, &l->socks[i].src, EPOLLIN) != 0) {
+			listener_close(fc, l);
+			return DSSH_ERR_SYSTEM;
+		}
 	}
 	if (out != NULL)
 		*out = l;
 	return 0;
 }
 
+/* One listening TCP socket on a numeric address (NULL: any of family). */
+static int
+tcp_listen_one(int family, const char *addr, uint32_t port, int *fdp, uint32_t *bound)
+{
+	struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *ai = NULL;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char portstr[16];
+	int fd = -1, one = 1, e;
+
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	if (getaddrinfo(addr, portstr, &hints, &ai) != 0) {
+		errno = EADDRNOTAVAIL;
+		return DSSH_ERR_NOT_FOUND;
+	}
+	if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ai->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, FWD_LISTEN_BACKLOG) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		goto fail;
+	freeaddrinfo(ai);
+	*bound = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port :
+	    ((struct sockaddr_in6 *)&ss)->sin6_port);
+	*fdp = fd;
+	return 0;
+fail:
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	errno = e;
+	return DSSH_ERR_SYSTEM;
+}
+
 /*
- * GatewayPorts no (sshd's default, until the policy module says more):
- * whatever address the peer names, the listener is on loopback only.
+ * Listen where the policy says (GatewayPorts): loopback or every address
+ * as IPv4 and, where the host has it, IPv6 on the same port; or one
+ * address. The first socket decides the port (the kernel's, for port 0).
  */
 static int
-tcp_listen(struct fwd_conn *fc, const struct dssh_global_req *req, uint32_t *port)
+tcp_listen(struct fwd_conn *fc, const struct dssh_global_req *req,
+    const struct dssh_fwd_bind *bind, uint32_t *port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	int fd, one = 1, r;
+	const char *v4 = bind->kind == DSSH_FWD_BIND_LOOPBACK ? "127.0.0.1" : "0.0.0.0";
+	const char *v6 = bind->kind == DSSH_FWD_BIND_LOOPBACK ? "::1" : "::";
+	int fds[2], r;
+	unsigned n = 0;
 
-	if (req->port != 0 && req->port < 1024 && fc->uid != 0) {
-		dssh_info("%s: tcpip-forward to port %u refused: privileged port for %s",
-		    fc->log_id, req->port, fc->user);
-		return DSSH_ERR_PERMISSION;
-	}
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)req->port);
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-		return DSSH_ERR_SYSTEM;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(fd, FWD_LISTEN_BACKLOG) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
-		dssh_info("%s: tcpip-forward on port %u failed: %s", fc->log_id, req->port,
-		    strerror(errno));
-		close(fd);
+	if (bind->kind == DSSH_FWD_BIND_ADDR)
+		r = tcp_listen_one(AF_UNSPEC, bind->addr, req->port, &fds[0], port);
+	else
+		r = tcp_listen_one(AF_INET, v4, req->port, &fds[0], port);
+	if (r != 0) {
+		dssh_info("%s: tcpip-forward on %s port %u failed: %s", fc->log_id,
+		    bind->kind == DSSH_FWD_BIND_ADDR ? bind->addr : v4, req->port, strerror(errno));
 		return DSSH_ERR_SYSTEM;
 	}
-	*port = ntohs(sa.sin_port);
-	if ((r = listener_add(fc, L_TCP, fd, req->addr, *port, NULL)) != 0)
+	n = 1;
+	if (bind->kind != DSSH_FWD_BIND_ADDR) {
+		uint32_t p6;
+
+		if (tcp_listen_one(AF_INET6, v6, *port, &fds[1], &p6) == 0)
+			n = 2;
+		else
+			dssh_debug("%s: tcpip-forward: no %s port %u: %s", fc->log_id, v6, *port,
+			    strerror(errno));
+	}
+	if ((r = listener_add(fc, L_TCP, fds, n, req->addr, *port, NULL)) != 0)
 		return r;
-	dssh_verbose("%s: forwarding 127.0.0.1 port %u (asked %s port %u)", fc->log_id, *port,
-	    req->addr, req->port);
+	dssh_verbose("%s: forwarding %s port %u (asked %s port %u)", fc->log_id,
+	    bind->kind == DSSH_FWD_BIND_ADDR ? bind->addr : bind->kind == DSSH_FWD_BIND_ANY ?
+	    "every address" : "loopback", *port, req->addr, req->port);
 	return 0;
 }
 
-/* A listening Unix socket at path, made as the user. */
+/*
+ * A listening Unix socket at path, made as the user, mode 0666 less mask
+ * (set after the bind: the umask is the whole process's). unlink_first:
+ * StreamLocalBindUnlink.
+ */
 static int
-unix_listen_fd(struct fwd_conn *fc, const char *path, int *fdp)
+unix_listen_fd(struct fwd_conn *fc, const char *path, bool unlink_first, unsigned mask,
+    int *fdp)
 {
 	struct sockaddr_un sa;
 	struct fwd_creds cr;
@@ -694,11 +739,15 @@ unix_listen_fd(struct fwd_conn *fc, const char *path, int *fdp)
 		return r;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
 		return DSSH_ERR_SYSTEM;
-	if ((r = creds_user(fc, &cr)) == 0 &&
-	    (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(fd, FWD_LISTEN_BACKLOG) != 0)) {
-		e = errno;
-		r = DSSH_ERR_SYSTEM;
+	if ((r = creds_user(fc, &cr)) == 0) {
+		if (unlink_first)
+			(void)unlink(path);
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+		    listen(fd, FWD_LISTEN_BACKLOG) != 0 ||
+		    chmod(path, 0666 & ~(mode_t)mask) != 0) {
+			e = errno;
+			r = DSSH_ERR_SYSTEM;
+		}
 	}
 	creds_root(&cr);
 	if (r != 0) {
@@ -720,34 +769,52 @@ listener_find(struct fwd_conn *fc, enum lkind kind, const char *addr, uint32_t p
 	return NULL;
 }
 
+static int
+remote_forward(struct fwd_conn *fc, const struct dssh_global_req *req, uint32_t *port)
+{
+	bool tcp = req->type == DSSH_GREQ_TCPIP_FORWARD;
+	struct dssh_fwd_bind bind;
+	char why[512];
+	int fd, r;
+
+	if (!fc->have_user)
+		return DSSH_ERR_PERMISSION;
+	if ((tcp ? dssh_fwd_allow_listen(&fc->pol, req->addr, req->port, fc->uid, &bind, why,
+	    sizeof(why)) : dssh_fwd_allow_streamlocal(&fc->pol, DSSH_FWD_REMOTE, req->addr, why,
+	    sizeof(why))) != 0) {
+		dssh_info("%s: %s", fc->log_id, why);
+		return DSSH_ERR_PERMISSION;
+	}
+	if (tcp && req->port == 0 && !req->want_reply) {
+		/* As sshd: the client could never learn the port. */
+		dssh_info("%s: tcpip-forward for port 0 without want-reply refused", fc->log_id);
+		return DSSH_ERR_PERMISSION;
+	}
+	if (tcp)
+		return tcp_listen(fc, req, &bind, port);
+	if ((r = unix_listen_fd(fc, req->addr, fc->pol.streamlocal_bind_unlink,
+	    fc->pol.streamlocal_bind_mask, &fd)) != 0) {
+		dssh_info("%s: streamlocal-forward on %s failed: %s", fc->log_id, req->addr,
+		    strerror(errno));
+		return r;
+	}
+	dssh_verbose("%s: forwarding %s", fc->log_id, req->addr);
+	return listener_add(fc, L_UNIX, &fd, 1, req->addr, 0, NULL);
+}
+
 int
 fwd_global_request(struct fwd_conn *fc, const struct dssh_global_req *req, uint32_t *port)
 {
-	bool tcp = req->type == DSSH_GREQ_TCPIP_FORWARD ||
-	    req->type == DSSH_GREQ_CANCEL_TCPIP_FORWARD;
+	bool tcp = req->type == DSSH_GREQ_CANCEL_TCPIP_FORWARD;
 	struct fwd_listener *l;
-	int fd, r;
 
 	switch (req->type) {
 	case DSSH_GREQ_TCPIP_FORWARD:
 	case DSSH_GREQ_STREAMLOCAL_FORWARD:
-		if (!fwd_permitted(fc, FWD_REMOTE, req->addr, req->port)) {
-			dssh_info("%s: refused %s on %s%s%.0u: not permitted", fc->log_id,
-			    tcp ? "tcpip-forward" : "streamlocal-forward", req->addr,
-			    tcp ? " port " : "", tcp ? req->port : 0);
-			return DSSH_ERR_PERMISSION;
-		}
-		if (tcp)
-			return tcp_listen(fc, req, port);
-		if ((r = unix_listen_fd(fc, req->addr, &fd)) != 0) {
-			dssh_info("%s: streamlocal-forward on %s failed: %s", fc->log_id, req->addr,
-			    strerror(errno));
-			return r;
-		}
-		dssh_verbose("%s: forwarding %s", fc->log_id, req->addr);
-		return listener_add(fc, L_UNIX, fd, req->addr, 0, NULL);
+		return remote_forward(fc, req, port);
 	case DSSH_GREQ_CANCEL_TCPIP_FORWARD:
 	case DSSH_GREQ_CANCEL_STREAMLOCAL_FORWARD:
+		/* Always allowed: only this connection's own listeners. */
 		if ((l = listener_find(fc, tcp ? L_TCP : L_UNIX, req->addr, req->port)) == NULL)
 			return DSSH_ERR_NOT_FOUND;
 		dssh_verbose("%s: forwarding of %s cancelled", fc->log_id, req->addr);
@@ -778,12 +845,14 @@ fwd_open_result(struct fwd_conn *fc, uint32_t chan, uint32_t reason)
 int
 fwd_agent_start(struct fwd_conn *fc, const char **path, struct fwd_listener **handle)
 {
-	char dir[64] = "/tmp/ssh-XXXXXXXXXX", sock[128];
+	char dir[64] = "/tmp/ssh-XXXXXXXXXX", sock[128], why[512];
 	struct fwd_creds cr;
 	int fd, r;
 
-	if (!fwd_permitted(fc, FWD_AGENT, NULL, 0)) {
-		dssh_info("%s: agent forwarding refused: not permitted", fc->log_id);
+	if (!fc->have_user)
+		return DSSH_ERR_PERMISSION;
+	if (dssh_fwd_allow_agent(&fc->pol, why, sizeof(why)) != 0) {
+		dssh_info("%s: %s", fc->log_id, why);
 		return DSSH_ERR_PERMISSION;
 	}
 	/* mkdtemp makes it 0700; as the user, it is the user's. */
@@ -795,8 +864,9 @@ fwd_agent_start(struct fwd_conn *fc, const char **path, struct fwd_listener **ha
 		return r;
 	}
 	snprintf(sock, sizeof(sock), "%s/agent.%d", dir, (int)getpid());
-	if ((r = unix_listen_fd(fc, sock, &fd)) != 0 ||
-	    (r = listener_add(fc, L_AGENT, fd, sock, 0, handle)) != 0) {
+	/* The directory is private: the socket itself may be open to all (as sshd's). */
+	if ((r = unix_listen_fd(fc, sock, false, 0, &fd)) != 0 ||
+	    (r = listener_add(fc, L_AGENT, &fd, 1, sock, 0, handle)) != 0) {
 		dssh_error("%s: agent socket %s: %s", fc->log_id, sock, strerror(errno));
 		if (creds_user(fc, &cr) == 0)
 			rmdir(dir);
@@ -824,6 +894,25 @@ fwd_init(struct fwd_conn *fc)
 	fc->chans = NULL;
 	fc->nchans = 0;
 	fc->listeners = NULL;
+	fc->have_user = false;
+}
+
+int
+fwd_set_user(struct fwd_conn *fc, const char *user, uid_t uid, gid_t gid,
+    const struct dssh_authkey_opts *key, const char *peer_ip, int peer_port)
+{
+	int r;
+
+	if (fc->have_user)
+		dssh_fwd_policy_free(&fc->pol);
+	fc->have_user = false;
+	if ((r = dssh_fwd_policy_build(&fc->pol, fc->cfg, key, NULL, peer_ip, peer_port)) != 0)
+		return r;
+	fc->user = user;
+	fc->uid = uid;
+	fc->gid = gid;
+	fc->have_user = true;
+	return 0;
 }
 
 void
@@ -837,4 +926,7 @@ fwd_free(struct fwd_conn *fc)
 	free(fc->chans);
 	fc->chans = NULL;
 	fc->nchans = 0;
+	if (fc->have_user)
+		dssh_fwd_policy_free(&fc->pol);
+	fc->have_user = false;
 }

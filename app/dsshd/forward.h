@@ -25,6 +25,7 @@
 #include "dssh_auth.h"
 #include "dssh_config.h"
 #include "dssh_evloop.h"
+#include "dssh_fwd_policy.h"
 #include "dssh_ssh.h"
 
 struct fwd_chan;
@@ -35,12 +36,12 @@ struct fwd_conn {
 	struct dssh_evloop *loop;
 	const char *log_id;
 	const struct dssh_config *cfg;
-	/* The user, once authenticated (fwd_set_user). */
+	/* The user and the policy, once authenticated (fwd_set_user). */
 	bool have_user;
 	const char *user;
 	uid_t uid;
 	gid_t gid;
-	const struct dssh_authkey_opts *keyopts;    /* NULL: no key options */
+	struct dssh_fwd_policy pol;
 	/* After our socket I/O touched the engine: flush and re-arm. */
 	void (*after_io)(void *owner);
 	void *owner;
@@ -53,6 +54,10 @@ struct fwd_conn {
 };
 
 void fwd_init(struct fwd_conn *fc);
+/* After authentication: whose rights, and the policy (lib/auth) that
+ * decides every forwarding (key: the authorized_keys options, or NULL). */
+int fwd_set_user(struct fwd_conn *fc, const char *user, uid_t uid, gid_t gid,
+    const struct dssh_authkey_opts *key, const char *peer_ip, int peer_port);
 /* Close every socket, listener and agent directory. */
 void fwd_free(struct fwd_conn *fc);
 bool fwd_owns(const struct fwd_conn *fc, uint32_t chan);

@@ -652,15 +652,12 @@ host_auth_success(void *host, const char *user, enum dssh_auth_method m)
 {
 	struct conn *c = host;
 
-	(void)m;
 	dssh_debug("%s: session for %s starts", c->log_id, user);
-	if (c->have_user) {
-		c->fwd.have_user = true;
-		c->fwd.user = c->user.name;
-		c->fwd.uid = c->user.uid;
-		c->fwd.gid = c->user.gid;
-		c->fwd.keyopts = c->have_keyopts ? &c->keyopts : NULL;
-	}
+	/* The policy for every forwarding (none without it: all refused). */
+	if (c->have_user && fwd_set_user(&c->fwd, c->user.name, c->user.uid, c->user.gid,
+	    m == DSSH_AUTH_PUBLICKEY && c->have_keyopts ? &c->keyopts : NULL, c->peer_ip,
+	    c->peer_port) != 0)
+		dssh_error("%s: no forwarding policy (out of memory)", c->log_id);
 }
 
 static int

@@ -95,6 +95,7 @@ struct dssh_global_req {
 	enum dssh_global_req_type type;
 	const char *addr;
 	uint32_t port;
+	bool want_reply;              /* sshd refuses port 0 without one */
 };
 
 enum dssh_session_req_type {

@@ -585,6 +585,7 @@ dssh_global_request(struct dssh_conn *c, struct dssh_buf *m)
 		    name);
 		goto out;
 	} else if (c->ops->global_request != NULL) {
+		req.want_reply = want_reply;
 		bound = req.port;
 		ok = c->ops->global_request(c->host, &req, &bound);
 	}

@@ -301,7 +301,8 @@ def case_privileged_port(c):
         t.proc.wait(30)
         h.check(t.proc.returncode != 0, "-R on port 1022 as a user did not fail")
         h.check(not listening(1022), "port 1022 listens")
-    h.check(c.srv.wait_log(r"port 1022 refused: privileged port") is not None, "no log line")
+    h.check(c.srv.wait_log(r"refused remote port forward: listen host \S+ port 1022 "
+                           r"\(privileged port") is not None, "no log line")
 
 
 def agent_ssh(c, cmd, sock, key="ed25519"):
@@ -542,7 +543,8 @@ def case_no_port_forwarding(c):
                         stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
     h.check(rr.returncode != 0 and b"remote port forwarding failed" in rr.stderr,
             h.describe(rr))
-    h.check(c.srv.wait_log(r"refused tcpip-forward .*not permitted", off) is not None,
+    h.check(c.srv.wait_log(r"refused remote port forward: listen host \S+ port 0 "
+                           r"\(key option restrict", off) is not None,
             "no log line for the -R refusal")
     # -L: the channel open is refused.
     argv = h.ssh_argv(c.srv, c.env, key="opt_restrict", opts=["LogLevel=INFO"])
@@ -554,12 +556,56 @@ def case_no_port_forwarding(c):
         wait_for(lambda: listening(lp), "-L listener")
         h.check_eq(echo_once(("127.0.0.1", lp), payload=b"GET / HTTP/1.0\r\n\r\n"), b"",
                    "reply through a refused -L")
-        h.check(c.srv.wait_log(r"refused direct-tcpip to 127\.0\.0\.1 port %d: not permitted"
+        h.check(c.srv.wait_log(r"refused local port forward: .*target 127\.0\.0\.1 port %d"
                                % c.http_port, off) is not None, "no log line for the -L refusal")
     finally:
         p.terminate()
         _, err = p.communicate(timeout=10)
     h.check(b"administratively prohibited" in err, err.decode(errors="replace"))
+
+
+def case_policy(c, args):
+    """The config's forwarding keywords (lib/auth's policy) at work."""
+    other = h.free_port()
+    lp, lp2, lp3 = h.free_port(), h.free_port(), h.free_port()
+    shared = tempfile.mkdtemp(dir=c.tmp)
+    os.chmod(shared, 0o755)
+    usock = os.path.join(shared, "u.sock")
+    es = unix_server(usock, Echo)
+    extra = ["AllowTcpForwarding local", "PermitOpen 127.0.0.1:%d" % c.http_port,
+             "AllowStreamLocalForwarding no", "AllowAgentForwarding no"]
+    try:
+        with h.Server(args.server, args.kind, name="forward-policy", extra=extra) as srv:
+            pc = Ctx.__new__(Ctx)
+            pc.__dict__.update(c.__dict__)
+            pc.srv = srv
+            # Allowed by PermitOpen.
+            with Tunnel(pc, ["-L", "%d:127.0.0.1:%d" % (lp, c.http_port),
+                             "-L", "%d:127.0.0.1:%d" % (lp2, other),
+                             "-L", "%s:%s" % (os.path.join(c.tmp, "p.sock"), usock)]) as t:
+                t.wait_ready(lambda: listening(lp) and listening(lp2), "-L listeners")
+                h.check(curl("http://127.0.0.1:%d/page.bin" % lp) == c.page, "allowed -L")
+                off = srv.log_size()
+                h.check_eq(echo_once(("127.0.0.1", lp2)), b"", "reply through a refused -L")
+                h.check(srv.wait_log(r"to connect to host 127\.0\.0\.1 port %d, but the "
+                                     r"request was denied \(PermitOpen\)" % other, off)
+                        is not None, "no PermitOpen log line")
+                h.check_eq(echo_once(os.path.join(c.tmp, "p.sock"), socket.AF_UNIX), b"",
+                           "reply through a refused Unix -L")
+                h.check(srv.wait_log(r"AllowStreamLocalForwarding", off) is not None,
+                        "no AllowStreamLocalForwarding log line")
+            # -R refused by AllowTcpForwarding local.
+            with Tunnel(pc, ["-R", "%d:127.0.0.1:%d" % (lp3, c.http_port)]) as t:
+                t.proc.wait(30)
+                h.check(t.proc.returncode != 0, "-R allowed with AllowTcpForwarding local")
+            h.check(srv.wait_log(r"refused remote port forward: .*\(AllowTcpForwarding")
+                    is not None, "no AllowTcpForwarding log line")
+            # Agent forwarding refused: no SSH_AUTH_SOCK, the command still runs.
+            r = agent_ssh(pc, 'echo "SOCK=${SSH_AUTH_SOCK:-none}"', "/nonexistent")
+            h.check(b"SOCK=none" in r.stdout, h.describe(r))
+    finally:
+        es.shutdown()
+        es.server_close()
 
 
 def body(args, env):
@@ -585,6 +631,7 @@ def body(args, env):
                 res.run("bad-targets", case_bad_targets, c)
                 res.run("no-port-forwarding", case_no_port_forwarding, c)
                 res.run("many-connections", case_many, c)
+                res.run("policy", case_policy, c, args)
             res.run("bulk", case_bulk, c)
         finally:
             c.cleanup()
