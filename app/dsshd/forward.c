@@ -33,6 +33,7 @@
 #include "dssh_log.h"
 #include "dssh_util.h"
 #include "forward.h"
+#include "resolve.h"
 
 #define FWD_READ_MAX (64u * 1024)
 #define FWD_ACCEPT_BATCH 64
@@ -63,6 +64,7 @@ struct fwd_chan {
 	uint32_t chan;
 	struct dssh_evsource src;
 	enum {
+		FC_RESOLVING,           /* the target's name is looked up (src.fd: its pipe) */
 		FC_CONNECTING,          /* our connect in progress; the peer waits for the answer */
 		FC_OPENING,             /* our open towards the peer; its answer pending */
 		FC_OPEN,
@@ -70,6 +72,7 @@ struct fwd_chan {
 	struct dssh_buf to_sock;        /* the peer's bytes the socket has not taken */
 	bool peer_eof, shut_wr, sock_eof, sent_close;
 	struct addrinfo *ai_all, *ai_next;      /* TCP connect: addresses left to try */
+	struct fwd_lookup *lookup;      /* FC_RESOLVING */
 	char what[200];                 /* for log lines */
 };
 
@@ -178,7 +181,8 @@ sock_close(struct fwd_chan *f)
 static void
 chan_free(struct fwd_chan *f)
 {
-	sock_close(f);
+	sock_close(f);          /* a lookup's pipe too */
+	fwd_lookup_cancel(f->lookup);
 	if (f->ai_all != NULL)
 		freeaddrinfo(f->ai_all);
 	dssh_buf_free(&f->to_sock);
@@ -269,31 +273,21 @@ read_sock(struct fwd_chan *f, uint32_t ev)
 
 static int connect_next(struct fwd_chan *f);
 
-/* The non-blocking connect ended: answer the peer's open. */
+/* A deferred open: r is where the connect stands (DSSH_ERR_AGAIN: going on). */
 static void
-connect_done(struct fwd_chan *f)
+open_answer(struct fwd_chan *f, int r, const char *err)
 {
 	struct fwd_conn *fc = f->fc;
-	int err = 0;
-	socklen_t len = sizeof(err);
 
-	if (getsockopt(f->src.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-		err = errno;
-	if (err == EINPROGRESS)
+	if (r == DSSH_ERR_AGAIN) {
+		f->st = FC_CONNECTING;
 		return;
-	if (err != 0) {
-		int r;
-
-		sock_close(f);
-		if ((r = connect_next(f)) == DSSH_ERR_AGAIN)
-			return;     /* the next address */
-		if (r != 0) {
-			dssh_info("%s: connect to %s failed: %s", fc->log_id, f->what, strerror(err));
-			dssh_chan_open_reply(fc->ssh, f->chan, DSSH_OPEN_CONNECT_FAILED,
-			    strerror(err));
-			chan_free(f);
-			return;
-		}
+	}
+	if (r != 0) {
+		dssh_info("%s: connect to %s failed: %s", fc->log_id, f->what, err);
+		dssh_chan_open_reply(fc->ssh, f->chan, DSSH_OPEN_CONNECT_FAILED, err);
+		chan_free(f);
+		return;
 	}
 	freeaddrinfo(f->ai_all);
 	f->ai_all = f->ai_next = NULL;
@@ -302,13 +296,54 @@ connect_done(struct fwd_chan *f)
 	dssh_chan_open_reply(fc->ssh, f->chan, 0, NULL);
 }
 
+/* The non-blocking connect ended: the next address, or the answer. */
+static void
+connect_done(struct fwd_chan *f)
+{
+	int err = 0, r;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(f->src.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err == EINPROGRESS)
+		return;
+	r = 0;
+	if (err != 0) {
+		sock_close(f);
+		r = connect_next(f);
+	}
+	open_answer(f, r, strerror(err));
+}
+
+/* The name lookup is over: connect to what it gave. */
+static void
+lookup_done(struct fwd_chan *f)
+{
+	struct addrinfo *res;
+	int gai, r;
+
+	if (fwd_lookup_finish(f->lookup, &gai, &res) != 0)
+		return;
+	f->lookup = NULL;
+	sock_close(f);
+	if (gai != 0) {
+		open_answer(f, DSSH_ERR_NOT_FOUND, gai_strerror(gai));
+		return;
+	}
+	f->ai_all = f->ai_next = res;
+	r = connect_next(f);
+	open_answer(f, r, strerror(errno));
+}
+
 static void
 chan_cb(struct dssh_evsource *src, uint32_t ev)
 {
 	struct fwd_chan *f = (struct fwd_chan *)((char *)src - offsetof(struct fwd_chan, src));
 	struct fwd_conn *fc = f->fc;
 
-	if (f->st == FC_CONNECTING) {
+	if (f->st == FC_RESOLVING) {
+		lookup_done(f);
+	} else if (f->st == FC_CONNECTING) {
 		connect_done(f);
 	} else if (f->st == FC_OPEN) {
 		if (ev & EPOLLOUT)
@@ -326,7 +361,9 @@ chan_update(struct fwd_chan *f)
 
 	if (f->src.fd < 0)
 		return;
-	if (f->st == FC_CONNECTING)
+	if (f->st == FC_RESOLVING)
+		ev = EPOLLIN;
+	else if (f->st == FC_CONNECTING)
 		ev = EPOLLOUT;
 	else if (f->st == FC_OPEN) {
 		if (!f->sock_eof && dssh_chan_send_space(f->fc->ssh, f->chan) > 0)
@@ -378,25 +415,34 @@ connect_next(struct fwd_chan *f)
 }
 
 /*
- * The name is resolved here, on the loop thread: numeric addresses and
- * /etc/hosts names at once, a DNS name blocks this loop while it resolves.
+ * 0 connected, DSSH_ERR_AGAIN in progress (f->st says which: a numeric
+ * address connects now, a name is looked up on a thread first), else
+ * failed (errno).
  */
 static int
 tcp_connect(struct fwd_chan *f, const char *host, uint32_t port)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-	    .ai_flags = AI_NUMERICSERV };
+	    .ai_flags = AI_NUMERICSERV | AI_NUMERICHOST };
 	char portstr[16];
-	int r;
+	int r, fd;
 
 	snprintf(portstr, sizeof(portstr), "%u", port);
-	if ((r = getaddrinfo(host, portstr, &hints, &f->ai_all)) != 0) {
-		f->ai_all = NULL;
-		errno = r == EAI_SYSTEM ? errno : EHOSTUNREACH;
-		return DSSH_ERR_NOT_FOUND;
+	if ((r = getaddrinfo(host, portstr, &hints, &f->ai_all)) == 0) {
+		f->ai_next = f->ai_all;
+		f->st = FC_CONNECTING;
+		return connect_next(f);
 	}
-	f->ai_next = f->ai_all;
-	return connect_next(f);
+	f->ai_all = NULL;
+	if (r != EAI_NONAME) {
+		errno = EINVAL;
+		return DSSH_ERR_INVALID_ARGUMENT;
+	}
+	if ((r = fwd_lookup_start(host, port, &f->lookup, &fd)) != 0)
+		return r;
+	f->src = (struct dssh_evsource){ .fd = fd, .cb = chan_cb };
+	f->st = FC_RESOLVING;
+	return DSSH_ERR_AGAIN;
 }
 
 static int
@@ -469,9 +515,10 @@ fwd_channel_open(struct fwd_conn *fc, uint32_t chan, const struct dssh_chan_open
 		snprintf(f->what, sizeof(f->what), "%.150s", req->host);
 	r = tcp ? tcp_connect(f, req->host, req->port) : unix_connect(f, req->host);
 	if (r == 0 || r == DSSH_ERR_AGAIN) {
-		f->st = r == 0 ? FC_OPEN : FC_CONNECTING;
-		dssh_debug("%s: channel %u: %s %s", fc->log_id, chan,
-		    r == 0 ? "connected to" : "connecting to", f->what);
+		if (r == 0)
+			f->st = FC_OPEN;
+		dssh_debug("%s: channel %u: %s %s", fc->log_id, chan, r == 0 ? "connected to" :
+		    f->st == FC_RESOLVING ? "resolving" : "connecting to", f->what);
 		chan_update(f);
 		return r;
 	}

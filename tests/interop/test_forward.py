@@ -296,6 +296,29 @@ def case_remote_fixed_cancel(c):
         echo.server_close()
 
 
+def case_cancel(c):
+    """ssh -O cancel through a control master: cancel-tcpip-forward and
+    cancel-streamlocal-forward close the listeners, the connection stays."""
+    ctl = os.path.join(c.tmp, "ctl")
+    port = h.free_port()
+    rdir = user_dir(c, 0o755)
+    rsock = os.path.join(rdir, "c.sock")
+    fwd = ["-R", "%d:127.0.0.1:%d" % (port, c.http_port), "-R", "%s:%s" % (rsock, "/nonexistent")]
+    with Tunnel(c, ["-M", "-S", ctl] + fwd) as t:
+        t.wait_ready(lambda: listening(port) and os.path.exists(rsock), "-R listeners")
+        argv = h.ssh_argv(c.srv, c.env)
+        i = argv.index("-p")
+        for f in (fwd[:2], fwd[2:]):
+            r = subprocess.run(argv[:i] + ["-S", ctl, "-O", "cancel"] + f + argv[i:],
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+            h.check(r.returncode == 0, h.describe(r))
+        wait_for(lambda: not listening(port) and not os.path.exists(rsock),
+                 "cancelled listeners to close")
+        h.check(t.proc.poll() is None, "the master ended with the cancels")
+        h.check(c.srv.wait_log(r"forwarding of %s cancelled" % re.escape(rsock)) is not None,
+                "no log line for the cancel")
+
+
 def case_privileged_port(c):
     with Tunnel(c, ["-R", "1022:127.0.0.1:%d" % c.http_port]) as t:
         t.proc.wait(30)
@@ -462,19 +485,24 @@ def case_bad_targets(c):
         fillers.append(f)
     time.sleep(0.2)
     rst = tcp_server(Resetter)
-    lc, lh, lr, lw = (h.free_port() for _ in range(4))
+    lc, lh, lr, lw, ln = (h.free_port() for _ in range(5))
     try:
         with Tunnel(c, ["-L", "%d:127.0.0.1:%d" % (lc, closed),
                         "-L", "%d:127.0.0.1:%d" % (lh, full.getsockname()[1]),
                         "-L", "%d:127.0.0.1:%d" % (lr, rst.server_address[1]),
-                        "-L", "%d:127.0.0.1:%d" % (lw, c.http_port)]) as t:
-            t.wait_ready(lambda: all(listening(p) for p in (lc, lh, lr, lw)), "-L listeners")
+                        "-L", "%d:127.0.0.1:%d" % (lw, c.http_port),
+                        "-L", "%d:no-such-host.invalid:80" % ln]) as t:
+            t.wait_ready(lambda: all(listening(p) for p in (lc, lh, lr, lw, ln)), "-L listeners")
             off = c.srv.log_size()
             # Refused: the client's connection just ends.
             h.check_eq(echo_once(("127.0.0.1", lc)), b"", "reply from a refused target")
             h.check(c.srv.wait_log(r"connect to 127\.0\.0\.1 port %d failed: Connection refused"
                                    % closed, off) is not None, "no log line for the refusal")
             h.check("open failed: connect failed" in t.stderr(), t.stderr()[-400:])
+            # A name that does not resolve (looked up off the loop thread).
+            h.check_eq(echo_once(("127.0.0.1", ln)), b"", "reply from an unknown host")
+            h.check(c.srv.wait_log(r"connect to no-such-host\.invalid port 80 failed", off,
+                                   timeout=30) is not None, "no log line for the unknown host")
             # Never answers: the connect hangs, everything else goes on.
             hang = socket.create_connection(("127.0.0.1", lh), timeout=5)
             time.sleep(0.5)
@@ -626,6 +654,7 @@ def body(args, env):
                 res.run("socks", case_socks, c)
                 res.run("remote-fixed-busy", case_remote_fixed_cancel, c)
                 res.run("privileged-port", case_privileged_port, c)
+                res.run("cancel", case_cancel, c)
                 res.run("agent", case_agent, c)
                 res.run("unix-both-ways", case_unix_both_ways, c)
                 res.run("bad-targets", case_bad_targets, c)
