@@ -1367,6 +1367,27 @@ tick(void *arg)
 		reap_children(srv);   /* in case a SIGCHLD was coalesced */
 }
 
+static void
+signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+}
+
+/* Every thread inherits the mask: blocked before the first one, only loop
+ * 0's signalfd sees these (else SIGTERM may kill us in a worker thread). */
+static void
+block_signals(void)
+{
+	sigset_t set;
+
+	signal_set(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 static int
 setup_signals(struct dsshd *srv)
 {
@@ -1374,11 +1395,7 @@ setup_signals(struct dsshd *srv)
 	int fd;
 
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
+	signal_set(&set);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
 	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return DSSH_ERR_SYSTEM;
@@ -1522,6 +1539,7 @@ dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshc
 	int r;
 
 	pthread_mutex_init(&sh.spawner_lock, NULL);
+	block_signals();    /* before loop 0's PAM worker thread exists */
 	if ((sh.loops = calloc(want, sizeof(*sh.loops))) == NULL)
 		return DSSH_ERR_ALLOC;
 	sh.nloops = 1;
