@@ -636,6 +636,19 @@ def case_policy(c, args):
         es.server_close()
 
 
+def case_clean_exit(c):
+    """After everything: dsshd ends on SIGTERM with status 0 and no
+    sanitizer report (a leaked channel, socket buffer or listener would
+    show up in LeakSanitizer's)."""
+    proc = c.srv.proc
+    off = c.srv.log_size()
+    c.srv.stop()
+    time.sleep(0.5)
+    h.check_eq(proc.returncode, 0, "dsshd's exit status")
+    text = c.srv.log_since(off)
+    h.check("Sanitizer" not in text, "sanitizer report at exit:\n%s" % text[-3000:])
+
+
 def body(args, env):
     for tool in ("curl", "ssh-agent", "ssh-add"):
         if shutil.which(tool) is None:
@@ -662,6 +675,7 @@ def body(args, env):
                 res.run("many-connections", case_many, c)
                 res.run("policy", case_policy, c, args)
             res.run("bulk", case_bulk, c)
+            res.run("clean-exit", case_clean_exit, c)
         finally:
             c.cleanup()
         res.finish(srv)
