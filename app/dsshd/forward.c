@@ -911,8 +911,8 @@ fwd_agent_start(struct fwd_conn *fc, const char **path, struct fwd_listener **ha
 		return r;
 	}
 	snprintf(sock, sizeof(sock), "%s/agent.%d", dir, (int)getpid());
-	/* The directory is private: the socket itself may be open to all (as sshd's). */
-	if ((r = unix_listen_fd(fc, sock, false, 0, &fd)) != 0 ||
+	/* Owner only, as sshd's (its umask 0177), in a private directory. */
+	if ((r = unix_listen_fd(fc, sock, false, 0177, &fd)) != 0 ||
 	    (r = listener_add(fc, L_AGENT, &fd, 1, sock, 0, handle)) != 0) {
 		dssh_error("%s: agent socket %s: %s", fc->log_id, sock, strerror(errno));
 		if (creds_user(fc, &cr) == 0)

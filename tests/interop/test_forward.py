@@ -349,12 +349,14 @@ def case_agent(c):
         fp = subprocess.run(["ssh-keygen", "-lf", c.env.keys["ecdsa"] + ".pub"],
                             stdout=subprocess.PIPE, check=True).stdout.split()[1].decode()
         cmd = ('ssh-add -l; echo "SOCK=$SSH_AUTH_SOCK"; '
-               'stat -c "DIR=%U %a" "$(dirname "$SSH_AUTH_SOCK")"')
+               'stat -c "DIR=%U %a" "$(dirname "$SSH_AUTH_SOCK")"; '
+               'stat -c "FILE=%U %a" "$SSH_AUTH_SOCK"')
         r = agent_ssh(c, cmd, sock)
         out = r.stdout.decode(errors="replace")
         h.check(r.returncode == 0 and fp in out, "ssh-add -l through the agent: %s"
                 % h.describe(r))
         h.check("DIR=%s 700" % h.TEST_USER in out, "agent directory not private: %s" % out)
+        h.check("FILE=%s 600" % h.TEST_USER in out, "agent socket not the user's: %s" % out)
         m = re.search(r"SOCK=(\S+)", out)
         h.check(m is not None, out)
         wait_for(lambda: not os.path.exists(os.path.dirname(m.group(1))),
@@ -397,8 +399,9 @@ def case_unix_both_ways(c):
         rsock = os.path.join(rdir, "fwd.sock")
         with Tunnel(c, ["-R", "%s:%s" % (rsock, remote_sock)]) as t:
             t.wait_ready(lambda: os.path.exists(rsock), "-R socket")
-            owner = pwd.getpwuid(os.stat(rsock).st_uid).pw_name
-            h.check_eq(owner, h.TEST_USER, "owner of the -R socket")
+            st = os.stat(rsock)
+            h.check_eq(pwd.getpwuid(st.st_uid).pw_name, h.TEST_USER, "owner of the -R socket")
+            h.check_eq(st.st_mode & 0o777, 0o600, "mode of the -R socket (StreamLocalBindMask)")
             h.check_eq(echo_once(rsock, socket.AF_UNIX, b"unix-R\n"), b"unix-R\n",
                        "echo through -R unix")
         wait_for(lambda: not os.path.exists(rsock), "the -R socket to be removed")
