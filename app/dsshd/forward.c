@@ -581,12 +581,14 @@ listener_close(struct fwd_conn *fc, struct fwd_listener *l)
 		close(l->socks[i].src.fd);
 	}
 	/* The socket file (and the agent's directory) as the user made them. */
-	if (l->kind != L_TCP && creds_user(fc, &cr) == 0) {
-		unlink(l->addr);
-		if (l->kind == L_AGENT)
-			rmdir(l->dir);
+	if (l->kind != L_TCP) {
+		if (creds_user(fc, &cr) == 0) {
+			unlink(l->addr);
+			if (l->kind == L_AGENT)
+				rmdir(l->dir);
+		}
+		creds_root(&cr);
 	}
-	creds_root(&cr);
 	free(l->addr);
 	free(l);
 }

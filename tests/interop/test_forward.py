@@ -644,6 +644,15 @@ def case_clean_exit(c):
     sanitizer report (a leaked channel, socket buffer or listener would
     show up in LeakSanitizer's)."""
     proc = c.srv.proc
+    # Every thread is root again (the user's fsuid, fsgid and groups are
+    # taken per thread, only around a Unix-socket operation).
+    creds = set()
+    for task in os.listdir("/proc/%d/task" % proc.pid):
+        with open("/proc/%d/task/%s/status" % (proc.pid, task)) as f:
+            st = dict(ln.split(":", 1) for ln in f.read().splitlines() if ":" in ln)
+        creds.add((st["Uid"].split()[3], st["Gid"].split()[3], st["Groups"].strip()))
+    h.check_eq(len(creds), 1, "threads with different credentials: %r" % creds)
+    h.check_eq(next(iter(creds))[:2], ("0", "0"), "fsuid/fsgid of dsshd's threads")
     off = c.srv.log_size()
     c.srv.stop()
     time.sleep(0.5)
