@@ -29,6 +29,7 @@
 #include "dssh_spawner.h"
 #include "dssh_stream.h"
 #include "dssh_util.h"
+#include "forward.h"
 #include "server.h"
 
 #define READ_CHUNK (256u * 1024)
@@ -62,6 +63,8 @@ struct sess {
 	/* DataChannels cores: a data core moves the channel's data (its own
 	 * duplicates of the fds); ours only drain to_child before it goes. */
 	bool offloaded, offload_ready, offload_go;
+	struct fwd_listener *agent;     /* agent forwarding: its socket */
+	const char *agent_path;
 };
 
 struct conn {
@@ -80,7 +83,9 @@ struct conn {
 	bool have_keyopts;
 	bool pam_policy_ok;
 	bool dead;
-	struct sess *sess[32];
+	struct sess **sess;             /* session channels by number */
+	uint32_t nsess;
+	struct fwd_conn fwd;            /* every other channel kind (forward.c) */
 };
 
 struct listener {
@@ -179,7 +184,7 @@ static int spawner_signal(struct dsshd_shared *sh, uint64_t id, const char *sig)
 static struct sess *
 sess_of(struct conn *c, uint32_t chan)
 {
-	return chan < DSSH_ARRAY_SIZE(c->sess) ? c->sess[chan] : NULL;
+	return chan < c->nsess ? c->sess[chan] : NULL;
 }
 
 static void
@@ -196,6 +201,7 @@ sess_free(struct sess *s)
 			(void)spawner_signal(srv->sh, s->id, "HUP");
 		dssh_session_close(&s->child);
 	}
+	fwd_agent_stop(&s->conn->fwd, s->agent);
 	s->conn->sess[s->chan] = NULL;
 	free(s->term);
 	free(s->modes);
@@ -487,6 +493,13 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 	spec.ypixel = s->ypixel;
 	spec.modes = s->modes;
 	spec.modes_len = s->modes_len;
+	if (s->agent_path != NULL && s->nenv < MAX_SESS_ENV) {
+		size_t n = strlen(s->agent_path) + sizeof("SSH_AUTH_SOCK=");
+
+		if ((s->env[s->nenv] = malloc(n)) == NULL)
+			return DSSH_ERR_ALLOC;
+		snprintf(s->env[s->nenv++], n, "SSH_AUTH_SOCK=%s", s->agent_path);
+	}
 	spec.env = (const char *const *)s->env;
 	spec.n_env = s->nenv;
 	spec.ssh_client = ssh_client;
@@ -639,8 +652,12 @@ host_auth_success(void *host, const char *user, enum dssh_auth_method m)
 {
 	struct conn *c = host;
 
-	(void)m;
 	dssh_debug("%s: session for %s starts", c->log_id, user);
+	/* The policy for every forwarding (none without it: all refused). */
+	if (c->have_user && fwd_set_user(&c->fwd, c->user.name, c->user.uid, c->user.gid,
+	    m == DSSH_AUTH_PUBLICKEY && c->have_keyopts ? &c->keyopts : NULL, c->peer_ip,
+	    c->peer_port) != 0)
+		dssh_error("%s: no forwarding policy (out of memory)", c->log_id);
 }
 
 static int
@@ -649,7 +666,19 @@ host_session_open(void *host, uint32_t chan)
 	struct conn *c = host;
 	struct sess *s;
 
-	if (chan >= DSSH_ARRAY_SIZE(c->sess) || c->sess[chan] != NULL)
+	if (chan >= c->nsess) {
+		uint32_t n = c->nsess ? c->nsess : 8;
+		struct sess **v;
+
+		while (n <= chan)
+			n *= 2;
+		if ((v = realloc(c->sess, n * sizeof(*v))) == NULL)
+			return DSSH_ERR_ALLOC;
+		memset(v + c->nsess, 0, (n - c->nsess) * sizeof(*v));
+		c->sess = v;
+		c->nsess = n;
+	}
+	if (c->sess[chan] != NULL)
 		return DSSH_ERR_INVALID_ARGUMENT;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return DSSH_ERR_ALLOC;
@@ -708,6 +737,12 @@ host_session_request(void *host, uint32_t chan, const struct dssh_session_req *r
 	case DSSH_REQ_SIGNAL:
 		return s->spawned && !s->exited ?
 		    spawner_signal(s->conn->srv->sh, s->id, req->name) : DSSH_ERR_NOT_FOUND;
+	case DSSH_REQ_AUTH_AGENT:
+		if (s->spawned)
+			return DSSH_ERR_PROTOCOL;
+		if (s->agent != NULL)
+			return 0;
+		return fwd_agent_start(&c->fwd, &s->agent_path, &s->agent);
 	}
 	return DSSH_ERR_UNSUPPORTED;
 }
@@ -718,6 +753,10 @@ host_channel_data(void *host, uint32_t chan, const uint8_t *p, size_t n)
 	struct conn *c = host;
 	struct sess *s = sess_of(c, chan);
 
+	if (fwd_owns(&c->fwd, chan)) {
+		fwd_channel_data(&c->fwd, chan, p, n);
+		return;
+	}
 	if (s == NULL || !s->spawned || s->stdin_closed) {
 		/* Nobody will read it: give the window back at once. */
 		dssh_chan_consumed(c->ssh, chan, n);
@@ -733,8 +772,13 @@ host_channel_data(void *host, uint32_t chan, const uint8_t *p, size_t n)
 static void
 host_channel_eof(void *host, uint32_t chan)
 {
-	struct sess *s = sess_of(host, chan);
+	struct conn *c = host;
+	struct sess *s = sess_of(c, chan);
 
+	if (fwd_owns(&c->fwd, chan)) {
+		fwd_channel_eof(&c->fwd, chan);
+		return;
+	}
 	if (s == NULL)
 		return;
 	s->client_eof = true;
@@ -745,8 +789,13 @@ host_channel_eof(void *host, uint32_t chan)
 static void
 host_channel_closed(void *host, uint32_t chan)
 {
-	struct sess *s = sess_of(host, chan);
+	struct conn *c = host;
+	struct sess *s = sess_of(c, chan);
 
+	if (fwd_owns(&c->fwd, chan)) {
+		fwd_channel_closed(&c->fwd, chan);
+		return;
+	}
 	if (s != NULL)
 		sess_free(s);
 }
@@ -782,7 +831,28 @@ host_channel_writable(void *host, uint32_t chan)
 	(void)chan;   /* conn_after_io re-arms the child fds */
 }
 
+static int
+host_channel_open(void *host, uint32_t chan, const struct dssh_chan_open *req)
+{
+	return fwd_channel_open(&((struct conn *)host)->fwd, chan, req);
+}
+
+static void
+host_channel_open_result(void *host, uint32_t chan, uint32_t reason)
+{
+	fwd_open_result(&((struct conn *)host)->fwd, chan, reason);
+}
+
+static int
+host_global_request(void *host, const struct dssh_global_req *req, uint32_t *port)
+{
+	return fwd_global_request(&((struct conn *)host)->fwd, req, port);
+}
+
 static const struct dssh_conn_host_ops host_ops = {
+	.channel_open = host_channel_open,
+	.channel_open_result = host_channel_open_result,
+	.global_request = host_global_request,
 	.auth_pubkey = host_auth_pubkey,
 	.auth_password = host_auth_password,
 	.auth_success = host_auth_success,
@@ -802,9 +872,11 @@ conn_free(struct conn *c)
 {
 	struct dsshd *srv = c->srv;
 
-	for (size_t i = 0; i < DSSH_ARRAY_SIZE(c->sess); i++)
+	for (uint32_t i = 0; i < c->nsess; i++)
 		if (c->sess[i] != NULL)
 			sess_free(c->sess[i]);
+	free(c->sess);
+	fwd_free(&c->fwd);
 	for (struct conn **pp = &srv->conns; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
@@ -885,9 +957,10 @@ conn_after_io(struct conn *c)
 	}
 	dssh_stream_want(c->tr, !dssh_conn_closing(c->ssh) && !dssh_conn_input_paused(c->ssh),
 	    dssh_conn_output_pending(c->ssh) > 0);
-	for (size_t i = 0; i < DSSH_ARRAY_SIZE(c->sess); i++)
+	for (uint32_t i = 0; i < c->nsess; i++)
 		if (c->sess[i] != NULL)
 			sess_update_events(c->sess[i]);
+	fwd_update_events(&c->fwd);
 }
 
 static void
@@ -922,6 +995,15 @@ conn_start(struct dsshd *srv, struct conn *c)
 		dssh_conn_free(c->ssh);
 		return false;
 	}
+	fwd_init(&c->fwd);
+	c->fwd.ssh = c->ssh;
+	c->fwd.loop = srv->loop;
+	c->fwd.log_id = c->log_id;
+	c->fwd.cfg = srv->cfg;
+	c->fwd.after_io = conn_event;
+	c->fwd.owner = c;
+	c->fwd.buf = srv->rbuf;
+	c->fwd.buflen = sizeof(srv->rbuf);
 	c->next = srv->conns;
 	srv->conns = c;
 	__atomic_fetch_add(&srv->nconns, 1, __ATOMIC_RELAXED);
@@ -1092,7 +1174,7 @@ static struct sess *
 sess_by_id(struct dsshd *srv, uint64_t id)
 {
 	for (struct conn *c = srv->conns; c != NULL; c = c->next)
-		for (size_t i = 0; i < DSSH_ARRAY_SIZE(c->sess); i++)
+		for (uint32_t i = 0; i < c->nsess; i++)
 			if (c->sess[i] != NULL && c->sess[i]->spawned && c->sess[i]->id == id)
 				return c->sess[i];
 	return NULL;
@@ -1285,6 +1367,27 @@ tick(void *arg)
 		reap_children(srv);   /* in case a SIGCHLD was coalesced */
 }
 
+static void
+signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+}
+
+/* Every thread inherits the mask: blocked before the first one, only loop
+ * 0's signalfd sees these (else SIGTERM may kill us in a worker thread). */
+static void
+block_signals(void)
+{
+	sigset_t set;
+
+	signal_set(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 static int
 setup_signals(struct dsshd *srv)
 {
@@ -1292,11 +1395,7 @@ setup_signals(struct dsshd *srv)
 	int fd;
 
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
+	signal_set(&set);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
 	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return DSSH_ERR_SYSTEM;
@@ -1440,6 +1539,7 @@ dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshc
 	int r;
 
 	pthread_mutex_init(&sh.spawner_lock, NULL);
+	block_signals();    /* before loop 0's PAM worker thread exists */
 	if ((sh.loops = calloc(want, sizeof(*sh.loops))) == NULL)
 		return DSSH_ERR_ALLOC;
 	sh.nloops = 1;

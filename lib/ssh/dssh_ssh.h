@@ -42,10 +42,60 @@ struct dssh_ssh_conf {
 	bool pubkey_auth;
 	bool password_auth;
 	uint32_t chan_window;         /* receive window of a channel, 0: the default */
+	uint32_t max_channels;        /* open at once, 0: DSSH_DEFAULT_MAX_CHANNELS */
 	uint32_t client_alive_interval;   /* seconds, 0 off */
 	unsigned client_alive_count_max;
 	const char *version_comment;  /* after "SSH-2.0-" */
 	struct dssh_crypto_engine *engine;
+};
+
+#define DSSH_DEFAULT_MAX_CHANNELS 1024
+
+/* CHANNEL_OPEN_FAILURE reason codes (RFC 4254 5.1). */
+#define DSSH_OPEN_ADMINISTRATIVELY_PROHIBITED 1
+#define DSSH_OPEN_CONNECT_FAILED 2
+#define DSSH_OPEN_UNKNOWN_CHANNEL_TYPE 3
+#define DSSH_OPEN_RESOURCE_SHORTAGE 4
+
+/* Channel types beyond "session" (RFC 4254 6, 7; OpenSSH PROTOCOL 2.4, 2.6). */
+enum dssh_chan_kind {
+	DSSH_CHAN_SESSION,
+	DSSH_CHAN_DIRECT_TCPIP,             /* client opens: ssh -L, -D */
+	DSSH_CHAN_FORWARDED_TCPIP,          /* we open: ssh -R */
+	DSSH_CHAN_DIRECT_STREAMLOCAL,       /* direct-streamlocal@openssh.com */
+	DSSH_CHAN_FORWARDED_STREAMLOCAL,    /* forwarded-streamlocal@openssh.com */
+	DSSH_CHAN_AUTH_AGENT,               /* auth-agent@openssh.com (we open) */
+};
+
+/*
+ * A channel open, either way; strings are NUL-terminated views valid only
+ * during the call. direct-tcpip: host:port is the target, orig_* the
+ * originator. forwarded-tcpip: host:port is the address that was
+ * connected (the listener), orig_* the originator. streamlocal: host is
+ * the socket path (port, orig_* unused).
+ */
+struct dssh_chan_open {
+	enum dssh_chan_kind kind;
+	const char *host;
+	uint32_t port;
+	const char *orig_host;
+	uint32_t orig_port;
+};
+
+enum dssh_global_req_type {
+	DSSH_GREQ_TCPIP_FORWARD,
+	DSSH_GREQ_CANCEL_TCPIP_FORWARD,
+	DSSH_GREQ_STREAMLOCAL_FORWARD,          /* streamlocal-forward@openssh.com */
+	DSSH_GREQ_CANCEL_STREAMLOCAL_FORWARD,
+};
+
+/* A parsed global request; addr is a view valid during the call (a path
+ * for streamlocal). */
+struct dssh_global_req {
+	enum dssh_global_req_type type;
+	const char *addr;
+	uint32_t port;
+	bool want_reply;              /* sshd refuses port 0 without one */
 };
 
 enum dssh_session_req_type {
@@ -56,6 +106,7 @@ enum dssh_session_req_type {
 	DSSH_REQ_SUBSYSTEM,
 	DSSH_REQ_WINDOW_CHANGE,
 	DSSH_REQ_SIGNAL,
+	DSSH_REQ_AUTH_AGENT,          /* auth-agent-req@openssh.com */
 };
 
 /* A parsed session channel request; strings are NUL-terminated views valid
@@ -116,6 +167,24 @@ struct dssh_conn_host_ops {
 	 * offloaded. The peer's EOF comes through channel_eof (the data core
 	 * wrote every byte before it and closed its stdin). */
 	void (*channel_offload)(void *host, uint32_t chan, enum dssh_chan_offload_ev ev);
+	/*
+	 * The peer opened a channel of another kind than session (NULL: every
+	 * such open is refused). 0 confirms it now; DSSH_ERR_AGAIN defers the
+	 * answer to dssh_chan_open_reply() (a connect in progress); anything
+	 * else refuses it: DSSH_ERR_PERMISSION as administratively
+	 * prohibited, DSSH_ERR_ALLOC/DSSH_ERR_BUSY as resource shortage, any
+	 * other as connect failed.
+	 */
+	int (*channel_open)(void *host, uint32_t chan, const struct dssh_chan_open *req);
+	/* Our dssh_chan_open() was answered: reason 0 confirmed, else the
+	 * peer's failure reason (the channel number is free again after). */
+	void (*channel_open_result)(void *host, uint32_t chan, uint32_t reason);
+	/*
+	 * A global request (NULL: all refused). 0 accepts; for a
+	 * tcpip-forward, *bound_port is the port listened on (sent back when
+	 * the peer asked for port 0). Anything else refuses.
+	 */
+	int (*global_request)(void *host, const struct dssh_global_req *req, uint32_t *bound_port);
 };
 
 /* Before dssh_conn_start(): input and output are records of an offloaded
@@ -180,6 +249,18 @@ struct dssh_chan_fds {
 int dssh_chan_offload(struct dssh_conn *c, uint32_t chan, const struct dssh_chan_fds *fds);
 int dssh_chan_offload_go(struct dssh_conn *c, uint32_t chan);
 bool dssh_chan_offloaded(const struct dssh_conn *c, uint32_t chan);
+/* The answer to a deferred channel_open: reason 0 confirms, else
+ * DSSH_OPEN_* with msg (a failure frees the channel number). */
+int dssh_chan_open_reply(struct dssh_conn *c, uint32_t chan, uint32_t reason, const char *msg);
+/*
+ * Open a channel towards the peer (forwarded-tcpip, forwarded-streamlocal,
+ * auth-agent). *chan is its number at once; the answer comes through
+ * channel_open_result, and no data moves before it (send space is 0).
+ * DSSH_ERR_BUSY: at the channel limit.
+ */
+int dssh_chan_open(struct dssh_conn *c, const struct dssh_chan_open *req, uint32_t *chan);
+/* Channels in use (for tests and logs). */
+size_t dssh_chan_count(const struct dssh_conn *c);
 /* Our CLOSE. The channel is freed once both sides have closed. */
 int dssh_chan_close(struct dssh_conn *c, uint32_t chan);
 

@@ -11,9 +11,72 @@
 static struct dssh_channel *
 chan_get(struct dssh_conn *c, uint32_t id)
 {
-	if (id >= DSSH_MAX_CHANNELS || !c->chans[id].in_use)
+	if (id >= c->nchans || c->chans[id] == NULL || !c->chans[id]->in_use)
 		return NULL;
-	return &c->chans[id];
+	return c->chans[id];
+}
+
+static uint32_t
+chan_limit(const struct dssh_conn *c)
+{
+	return c->conf->max_channels != 0 ? c->conf->max_channels : DSSH_DEFAULT_MAX_CHANNELS;
+}
+
+/*
+ * The lowest free channel number, its struct zeroed and in use; NULL at
+ * the limit or out of memory. The array of pointers doubles as needed.
+ */
+static struct dssh_channel *
+chan_alloc(struct dssh_conn *c, uint32_t *idp)
+{
+	uint32_t id;
+
+	if (c->chans_used >= chan_limit(c))
+		return NULL;
+	for (id = 0; id < c->nchans && c->chans[id] != NULL && c->chans[id]->in_use; id++)
+		;
+	if (id == c->nchans) {
+		uint32_t n = c->nchans ? c->nchans * 2 : 8;
+		struct dssh_channel **v;
+
+		if (n > chan_limit(c))
+			n = chan_limit(c);
+		if ((v = realloc(c->chans, n * sizeof(*v))) == NULL)
+			return NULL;
+		memset(v + c->nchans, 0, (n - c->nchans) * sizeof(*v));
+		c->chans = v;
+		c->nchans = n;
+	}
+	if (c->chans[id] == NULL && (c->chans[id] = malloc(sizeof(*c->chans[id]))) == NULL)
+		return NULL;
+	memset(c->chans[id], 0, sizeof(*c->chans[id]));
+	c->chans[id]->in_use = true;
+	c->chans_used++;
+	*idp = id;
+	return c->chans[id];
+}
+
+static void
+chan_release(struct dssh_conn *c, struct dssh_channel *ch)
+{
+	ch->in_use = false;
+	c->chans_used--;
+}
+
+void
+dssh_chan_free_all(struct dssh_conn *c)
+{
+	for (uint32_t i = 0; i < c->nchans; i++)
+		free(c->chans[i]);
+	free(c->chans);
+	c->chans = NULL;
+	c->nchans = c->chans_used = 0;
+}
+
+size_t
+dssh_chan_count(const struct dssh_conn *c)
+{
+	return c->chans_used;
 }
 
 static const struct dssh_channel *
@@ -30,7 +93,7 @@ peer_chan(struct dssh_conn *c, struct dssh_buf *m, uint32_t *id, struct dssh_cha
 
 	if ((r = dssh_buf_get_u32(m, id)) != 0)
 		return r;
-	if ((*ch = chan_get(c, *id)) == NULL) {
+	if ((*ch = chan_get(c, *id)) == NULL || (*ch)->open_state != CHAN_OPEN) {
 		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "message for unknown channel %u", *id);
 		return DSSH_ERR_PROTOCOL;
 	}
@@ -71,9 +134,71 @@ open_failure(struct dssh_conn *c, uint32_t sender, uint32_t reason, const char *
 }
 
 static int
+send_open_confirm(struct dssh_conn *c, struct dssh_channel *ch, uint32_t id)
+{
+	struct dssh_buf b;
+	int r;
+
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_buf_put_u8(&b, SSH_MSG_CHANNEL_OPEN_CONFIRMATION)) == 0 &&
+	    (r = dssh_buf_put_u32(&b, ch->remote_id)) == 0 &&
+	    (r = dssh_buf_put_u32(&b, id)) == 0 &&
+	    (r = dssh_buf_put_u32(&b, ch->win.size)) == 0 &&
+	    (r = dssh_buf_put_u32(&b, DSSH_CHAN_MAXPACKET)) == 0)
+		r = dssh_conn_send_app(c, &b);
+	dssh_buf_free(&b);
+	return r;
+}
+
+/* The host's refusal as an RFC 4254 reason. */
+static uint32_t
+open_reason(int err)
+{
+	switch (err) {
+	case DSSH_ERR_PERMISSION:
+		return DSSH_OPEN_ADMINISTRATIVELY_PROHIBITED;
+	case DSSH_ERR_ALLOC:
+	case DSSH_ERR_BUSY:
+		return DSSH_OPEN_RESOURCE_SHORTAGE;
+	default:
+		return DSSH_OPEN_CONNECT_FAILED;
+	}
+}
+
+static const char *
+open_reason_str(uint32_t reason)
+{
+	switch (reason) {
+	case DSSH_OPEN_ADMINISTRATIVELY_PROHIBITED:
+		return "administratively prohibited";
+	case DSSH_OPEN_CONNECT_FAILED:
+		return "connect failed";
+	case DSSH_OPEN_UNKNOWN_CHANNEL_TYPE:
+		return "unknown channel type";
+	default:
+		return "resource shortage";
+	}
+}
+
+/* Ask the host about a new channel: 0 (confirm now), DSSH_ERR_AGAIN, or a refusal. */
+static int
+open_ask_host(struct dssh_conn *c, uint32_t id, const struct dssh_chan_open *o)
+{
+	if (o->kind == DSSH_CHAN_SESSION)
+		return c->ops->session_open(c->host, id) == 0 ? 0 : DSSH_ERR_PERMISSION;
+	if (c->ops->channel_open == NULL)
+		return DSSH_ERR_PERMISSION;
+	return c->ops->channel_open(c->host, id, o);
+}
+
+static int
 handle_open(struct dssh_conn *c, struct dssh_buf *m)
 {
+	const struct dssh_chan_type *t;
+	struct dssh_chan_open o;
+	struct dssh_channel *ch;
 	const uint8_t *type;
+	char *s1 = NULL, *s2 = NULL;
 	size_t tlen;
 	uint32_t sender, window, maxpacket, id;
 	int r;
@@ -83,98 +208,134 @@ handle_open(struct dssh_conn *c, struct dssh_buf *m)
 	    (r = dssh_buf_get_u32(m, &window)) != 0 ||
 	    (r = dssh_buf_get_u32(m, &maxpacket)) != 0)
 		return r;
-	if (tlen != 7 || memcmp(type, "session", 7) != 0) {
+	if ((t = dssh_chan_type_by_name(type, tlen)) == NULL || t->parse_open == NULL) {
 		dssh_verbose("%s: refused channel type %.*s", c->log_id,
 		    (int)DSSH_MIN(tlen, (size_t)40), (const char *)type);
 		return open_failure(c, sender, SSH_OPEN_UNKNOWN_CHANNEL_TYPE, "unknown channel type");
 	}
-	for (id = 0; id < DSSH_MAX_CHANNELS && c->chans[id].in_use; id++)
-		;
-	if (id == DSSH_MAX_CHANNELS)
-		return open_failure(c, sender, SSH_OPEN_RESOURCE_SHORTAGE, "too many channels");
-	if (maxpacket < 64)
-		return open_failure(c, sender, SSH_OPEN_ADMINISTRATIVELY_PROHIBITED, "bad max packet");
-	struct dssh_channel *ch = &c->chans[id];
-
-	memset(ch, 0, sizeof(*ch));
-	ch->in_use = true;
+	memset(&o, 0, sizeof(o));
+	o.kind = t->kind;
+	if ((r = t->parse_open(m, &o, &s1, &s2)) != 0) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "malformed %s open", t->name);
+		goto out;
+	}
+	if (maxpacket < 64) {
+		r = open_failure(c, sender, SSH_OPEN_ADMINISTRATIVELY_PROHIBITED, "bad max packet");
+		goto out;
+	}
+	if ((ch = chan_alloc(c, &id)) == NULL) {
+		dssh_verbose("%s: %s refused: too many channels", c->log_id, t->name);
+		r = open_failure(c, sender, SSH_OPEN_RESOURCE_SHORTAGE, "too many channels");
+		goto out;
+	}
+	ch->type = t;
+	ch->open_state = CHAN_OPENING_IN;
 	ch->remote_id = sender;
 	ch->remote_maxpacket = DSSH_MIN(maxpacket, DSSH_PACKET_MAX - 1024);
 	dssh_chan_win_init(&ch->win, c->conf->chan_window, window);
-	if (c->ops->session_open(c->host, id) != 0) {
-		ch->in_use = false;
-		return open_failure(c, sender, SSH_OPEN_ADMINISTRATIVELY_PROHIBITED, "refused");
-	}
-	struct dssh_buf b;
-
-	dssh_buf_init(&b, 0);
-	if ((r = dssh_buf_put_u8(&b, SSH_MSG_CHANNEL_OPEN_CONFIRMATION)) == 0 &&
-	    (r = dssh_buf_put_u32(&b, sender)) == 0 &&
-	    (r = dssh_buf_put_u32(&b, id)) == 0 &&
-	    (r = dssh_buf_put_u32(&b, ch->win.size)) == 0 &&
-	    (r = dssh_buf_put_u32(&b, DSSH_CHAN_MAXPACKET)) == 0)
-		r = dssh_conn_send_app(c, &b);
-	dssh_buf_free(&b);
+	r = open_ask_host(c, id, &o);
+	if (r == DSSH_ERR_AGAIN)
+		r = 0;          /* dssh_chan_open_reply() answers */
+	else
+		r = dssh_chan_open_reply(c, id, r == 0 ? 0 : open_reason(r), NULL);
+out:
+	free(s1);
+	free(s2);
 	return r;
 }
 
-/* Parse a session request's type-specific fields. */
-static int
-parse_session_req(const char *type, struct dssh_buf *m, struct dssh_session_req *req,
-    char **s1, char **s2)
+int
+dssh_chan_open_reply(struct dssh_conn *c, uint32_t id, uint32_t reason, const char *msg)
 {
-	uint32_t dummy;
+	struct dssh_channel *ch = chan_get(c, id);
+	uint32_t sender;
+
+	if (ch == NULL || ch->open_state != CHAN_OPENING_IN)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	if (reason == 0) {
+		ch->open_state = CHAN_OPEN;
+		return send_open_confirm(c, ch, id);
+	}
+	sender = ch->remote_id;
+	chan_release(c, ch);
+	return open_failure(c, sender, reason, msg != NULL ? msg : open_reason_str(reason));
+}
+
+int
+dssh_chan_open(struct dssh_conn *c, const struct dssh_chan_open *o, uint32_t *idp)
+{
+	const struct dssh_chan_type *t = dssh_chan_type_by_kind(o->kind);
+	struct dssh_channel *ch;
+	struct dssh_buf b;
+	uint32_t id;
 	int r;
 
-	memset(req, 0, sizeof(*req));
-	if (strcmp(type, "pty-req") == 0) {
-		const uint8_t *modes;
-
-		req->type = DSSH_REQ_PTY;
-		if ((r = dssh_buf_get_cstring(m, s1, NULL)) != 0 ||
-		    (r = dssh_buf_get_u32(m, &req->cols)) != 0 ||
-		    (r = dssh_buf_get_u32(m, &req->rows)) != 0 ||
-		    (r = dssh_buf_get_u32(m, &req->xpixel)) != 0 ||
-		    (r = dssh_buf_get_u32(m, &req->ypixel)) != 0 ||
-		    (r = dssh_buf_get_string_direct(m, &modes, &req->modes_len)) != 0)
-			return r;
-		req->term = *s1;
-		req->modes = modes;
-	} else if (strcmp(type, "env") == 0) {
-		req->type = DSSH_REQ_ENV;
-		if ((r = dssh_buf_get_cstring(m, s1, NULL)) != 0 ||
-		    (r = dssh_buf_get_cstring(m, s2, NULL)) != 0)
-			return r;
-		req->name = *s1;
-		req->value = *s2;
-	} else if (strcmp(type, "shell") == 0) {
-		req->type = DSSH_REQ_SHELL;
-	} else if (strcmp(type, "exec") == 0) {
-		req->type = DSSH_REQ_EXEC;
-		if ((r = dssh_buf_get_cstring(m, s1, NULL)) != 0)
-			return r;
-		req->command = *s1;
-	} else if (strcmp(type, "subsystem") == 0) {
-		req->type = DSSH_REQ_SUBSYSTEM;
-		if ((r = dssh_buf_get_cstring(m, s1, NULL)) != 0)
-			return r;
-		req->name = *s1;
-	} else if (strcmp(type, "window-change") == 0) {
-		req->type = DSSH_REQ_WINDOW_CHANGE;
-		if ((r = dssh_buf_get_u32(m, &req->cols)) != 0 ||
-		    (r = dssh_buf_get_u32(m, &req->rows)) != 0 ||
-		    (r = dssh_buf_get_u32(m, &req->xpixel)) != 0 ||
-		    (r = dssh_buf_get_u32(m, &req->ypixel)) != 0)
-			return r;
-	} else if (strcmp(type, "signal") == 0) {
-		req->type = DSSH_REQ_SIGNAL;
-		if ((r = dssh_buf_get_cstring(m, s1, NULL)) != 0)
-			return r;
-		req->name = *s1;
-	} else {
-		(void)dummy;
-		return DSSH_ERR_UNSUPPORTED;
+	if (t == NULL || t->put_open == NULL || !c->authenticated || c->state != CONN_TRANSPORT)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	if ((ch = chan_alloc(c, &id)) == NULL)
+		return DSSH_ERR_BUSY;
+	ch->type = t;
+	ch->open_state = CHAN_OPENING_OUT;
+	dssh_chan_win_init(&ch->win, c->conf->chan_window, 0);
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_buf_put_u8(&b, SSH_MSG_CHANNEL_OPEN)) == 0 &&
+	    (r = dssh_buf_put_cstring(&b, t->name)) == 0 &&
+	    (r = dssh_buf_put_u32(&b, id)) == 0 &&
+	    (r = dssh_buf_put_u32(&b, ch->win.size)) == 0 &&
+	    (r = dssh_buf_put_u32(&b, DSSH_CHAN_MAXPACKET)) == 0 &&
+	    (r = t->put_open(&b, o)) == 0)
+		r = dssh_conn_send_app(c, &b);
+	dssh_buf_free(&b);
+	if (r != 0) {
+		chan_release(c, ch);
+		return r;
 	}
+	*idp = id;
+	return 0;
+}
+
+/* The peer's answer to our CHANNEL_OPEN. */
+static int
+handle_open_answer(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
+{
+	struct dssh_channel *ch;
+	uint32_t id, sender = 0, window = 0, maxpacket = 0, reason = 0;
+	int r;
+
+	if ((r = dssh_buf_get_u32(m, &id)) != 0)
+		return r;
+	if (type == SSH_MSG_CHANNEL_OPEN_CONFIRMATION) {
+		if ((r = dssh_buf_get_u32(m, &sender)) != 0 ||
+		    (r = dssh_buf_get_u32(m, &window)) != 0 ||
+		    (r = dssh_buf_get_u32(m, &maxpacket)) != 0)
+			return r;
+	} else if ((r = dssh_buf_get_u32(m, &reason)) != 0 ||
+	    (r = dssh_buf_skip_string(m)) != 0) {
+		return r;
+	}
+	if ((ch = chan_get(c, id)) == NULL || ch->open_state != CHAN_OPENING_OUT ||
+	    (type == SSH_MSG_CHANNEL_OPEN_CONFIRMATION && maxpacket < 64) ||
+	    (type == SSH_MSG_CHANNEL_OPEN_FAILURE && reason == 0)) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "unexpected open answer for channel %u",
+		    id);
+		return DSSH_ERR_PROTOCOL;
+	}
+	if (type == SSH_MSG_CHANNEL_OPEN_FAILURE) {
+		bool host_knows = !ch->sent_close;
+
+		chan_release(c, ch);
+		if (host_knows && c->ops->channel_open_result != NULL)
+			c->ops->channel_open_result(c->host, id, reason);
+		return 0;
+	}
+	ch->open_state = CHAN_OPEN;
+	ch->remote_id = sender;
+	ch->remote_maxpacket = DSSH_MIN(maxpacket, DSSH_PACKET_MAX - 1024);
+	ch->win.remote = window;
+	if (ch->sent_close)     /* the host gave up on it meanwhile */
+		return send_chan_u32(c, SSH_MSG_CHANNEL_CLOSE, ch->remote_id);
+	if (c->ops->channel_open_result != NULL)
+		c->ops->channel_open_result(c->host, id, 0);
 	return 0;
 }
 
@@ -193,7 +354,9 @@ handle_request(struct dssh_conn *c, struct dssh_buf *m)
 	if ((r = dssh_buf_get_cstring(m, &type, NULL)) != 0 ||
 	    (r = dssh_buf_get_bool(m, &want_reply)) != 0)
 		goto out;
-	r = parse_session_req(type, m, &req, &s1, &s2);
+	memset(&req, 0, sizeof(req));
+	r = ch->type->request != NULL ? ch->type->request(type, m, &req, &s1, &s2) :
+	    DSSH_ERR_UNSUPPORTED;
 	if (ch->sent_close) {
 		r = 0;          /* closing: nobody to ask, and no reply after our CLOSE */
 		goto out;
@@ -272,7 +435,7 @@ chan_maybe_free(struct dssh_conn *c, uint32_t id)
 
 	/* An offloaded one keeps its number until the core let it go. */
 	if (ch != NULL && ch->sent_close && ch->rcvd_close && ch->offload == CHAN_OFF_NONE)
-		ch->in_use = false;
+		chan_release(c, ch);
 }
 
 /* The core stops touching the channel; nothing of ours for it may be sent
@@ -384,41 +547,66 @@ dssh_chan_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
 		return peer_chan(c, m, &id, &ch);   /* we send no requests wanting replies */
 	case SSH_MSG_CHANNEL_OPEN_CONFIRMATION:
 	case SSH_MSG_CHANNEL_OPEN_FAILURE:
+		return handle_open_answer(c, type, m);
 	default:
 		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "unexpected channel message %u", type);
 		return DSSH_ERR_PROTOCOL;
 	}
 }
 
+static int
+global_reply(struct dssh_conn *c, bool ok, bool with_port, uint32_t port)
+{
+	uint8_t msg[5] = { ok ? SSH_MSG_REQUEST_SUCCESS : SSH_MSG_REQUEST_FAILURE };
+	struct dssh_buf b;
+
+	dssh_put_u32be(msg + 1, port);
+	dssh_buf_from(&b, msg, ok && with_port ? 5 : 1);
+	return dssh_conn_send_app(c, &b);
+}
+
 int
 dssh_global_request(struct dssh_conn *c, struct dssh_buf *m)
 {
-	const uint8_t *name;
-	size_t n;
+	struct dssh_global_req req;
+	char *name = NULL, *addr = NULL;
+	uint32_t bound = 0;
 	bool want_reply;
-	int r;
+	int r, ok = -1;
 
-	if ((r = dssh_buf_get_string_direct(m, &name, &n)) != 0 ||
+	if ((r = dssh_buf_get_cstring(m, &name, NULL)) != 0 ||
 	    (r = dssh_buf_get_bool(m, &want_reply)) != 0)
-		return r;
-	dssh_debug("%s: global request %.*s", c->log_id, (int)DSSH_MIN(n, (size_t)60),
-	    (const char *)name);
-	if (!want_reply)
-		return 0;
-	uint8_t fail = SSH_MSG_REQUEST_FAILURE;
-	struct dssh_buf b;
-
-	dssh_buf_from(&b, &fail, 1);
-	return dssh_conn_send_app(c, &b);
+		goto out;
+	r = dssh_global_parse(name, m, &req, &addr);
+	if (r == DSSH_ERR_UNSUPPORTED) {
+		dssh_debug("%s: global request %.60s refused", c->log_id, name);
+	} else if (r != 0) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "malformed global request %.60s",
+		    name);
+		goto out;
+	} else if (c->ops->global_request != NULL) {
+		req.want_reply = want_reply;
+		bound = req.port;
+		ok = c->ops->global_request(c->host, &req, &bound);
+	}
+	r = 0;
+	/* The port goes back only where the peer let us choose it. */
+	if (want_reply)
+		r = global_reply(c, ok == 0, ok == 0 && req.type == DSSH_GREQ_TCPIP_FORWARD &&
+		    req.port == 0, bound);
+out:
+	free(name);
+	free(addr);
+	return r;
 }
 
 void
 dssh_chan_kex_done(struct dssh_conn *c)
 {
-	for (uint32_t id = 0; id < DSSH_MAX_CHANNELS; id++) {
+	for (uint32_t id = 0; id < c->nchans; id++) {
 		struct dssh_channel *ch = chan_get(c, id);
 
-		if (ch != NULL && !ch->sent_close && ch->win.remote > 0 &&
+		if (ch != NULL && ch->open_state == CHAN_OPEN && !ch->sent_close && ch->win.remote > 0 &&
 		    c->ops->channel_writable != NULL)
 			c->ops->channel_writable(c->host, id);
 	}
@@ -429,7 +617,8 @@ dssh_chan_send_space(const struct dssh_conn *c, uint32_t id)
 {
 	const struct dssh_channel *ch = chan_get_const(c, id);
 
-	if (ch == NULL || ch->sent_eof || ch->sent_close || ch->offload != CHAN_OFF_NONE ||
+	if (ch == NULL || ch->open_state != CHAN_OPEN || ch->sent_eof || ch->sent_close ||
+	    ch->offload != CHAN_OFF_NONE ||
 	    c->state != CONN_TRANSPORT ||
 	    c->kex_in_progress || dssh_buf_len(&c->out) >= DSSH_OUTPUT_HIGH_WATER)
 		return 0;
@@ -483,7 +672,8 @@ dssh_chan_consumed(struct dssh_conn *c, uint32_t id, size_t n)
 	uint32_t adjust;
 
 	/* Once the core has the window, it gives it back itself. */
-	if (ch == NULL || ch->sent_close || ch->offload > CHAN_OFF_READY)
+	if (ch == NULL || ch->open_state != CHAN_OPEN || ch->sent_close ||
+	    ch->offload > CHAN_OFF_READY)
 		return;
 	adjust = dssh_chan_win_consume(&ch->win, n);
 	if (adjust > 0 && !ch->rcvd_eof) {
@@ -503,7 +693,7 @@ dssh_chan_send_eof(struct dssh_conn *c, uint32_t id)
 {
 	struct dssh_channel *ch = chan_get(c, id);
 
-	if (ch == NULL || ch->sent_eof || ch->sent_close)
+	if (ch == NULL || ch->open_state != CHAN_OPEN || ch->sent_eof || ch->sent_close)
 		return 0;
 	ch->sent_eof = true;
 	return send_chan_u32(c, SSH_MSG_CHANNEL_EOF, ch->remote_id);
@@ -568,6 +758,12 @@ dssh_chan_close(struct dssh_conn *c, uint32_t id)
 
 	if (ch == NULL || ch->sent_close)
 		return 0;
+	if (ch->open_state == CHAN_OPENING_IN)
+		return dssh_chan_open_reply(c, id, DSSH_OPEN_CONNECT_FAILED, NULL);
+	if (ch->open_state == CHAN_OPENING_OUT) {
+		ch->sent_close = true;  /* CLOSE once the peer confirms; forgotten on failure */
+		return 0;
+	}
 	if ((r = chan_reclaim(c, ch, id)) != 0)
 		return r;
 	ch->sent_close = true;
@@ -584,7 +780,8 @@ dssh_chan_offload(struct dssh_conn *c, uint32_t id, const struct dssh_chan_fds *
 	struct dssh_channel *ch = chan_get(c, id);
 	uint8_t b[DSSH_REC_CHAN_OFFLOAD_LEN];
 
-	if (!c->rec_offload || ch == NULL || ch->offload != CHAN_OFF_NONE || ch->sent_eof ||
+	if (!c->rec_offload || ch == NULL || ch->open_state != CHAN_OPEN ||
+	    ch->offload != CHAN_OFF_NONE || ch->sent_eof ||
 	    ch->sent_close || ch->rcvd_eof || ch->rcvd_close || c->state != CONN_TRANSPORT ||
 	    fds->in < 0 || fds->out < 0 || fds->err < 0)
 		return DSSH_ERR_INVALID_ARGUMENT;

@@ -53,6 +53,7 @@ dssh_conn_free(struct dssh_conn *c)
 	free(c->v_c);
 	free(c->v_s);
 	free(c->auth_user);
+	dssh_chan_free_all(c);
 	dssh_wipe(c->session_id, sizeof(c->session_id));
 	free(c);
 }

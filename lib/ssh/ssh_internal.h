@@ -17,7 +17,6 @@
 #define DSSH_BANNER_LINES_MAX 20
 #define DSSH_OUTPUT_HIGH_WATER (4u * 1024 * 1024)
 
-#define DSSH_MAX_CHANNELS 32
 #define DSSH_DEFAULT_REKEY_BYTES (1ull << 30)
 
 /* KEXINIT name-list slots, RFC 4253 7.1. */
@@ -62,8 +61,40 @@ enum dssh_auth_state {
 	AUTH_DONE,
 };
 
+/*
+ * A channel type, selected by name (chan_*.c). parse_open reads a peer's
+ * CHANNEL_OPEN fields after the common ones (NULL: the peer may not open
+ * it); put_open writes ours (NULL: we never open it); request parses a
+ * channel request of the type (NULL: all refused; DSSH_ERR_UNSUPPORTED for
+ * an unknown name).
+ */
+struct dssh_chan_type {
+	const char *name;
+	enum dssh_chan_kind kind;
+	int (*parse_open)(struct dssh_buf *m, struct dssh_chan_open *o, char **s1, char **s2);
+	int (*put_open)(struct dssh_buf *b, const struct dssh_chan_open *o);
+	int (*request)(const char *name, struct dssh_buf *m, struct dssh_session_req *req,
+	    char **s1, char **s2);
+};
+
+extern const struct dssh_chan_type dssh_chan_session, dssh_chan_direct_tcpip,
+    dssh_chan_forwarded_tcpip, dssh_chan_direct_streamlocal,
+    dssh_chan_forwarded_streamlocal, dssh_chan_auth_agent;
+const struct dssh_chan_type *dssh_chan_type_by_name(const uint8_t *name, size_t len);
+const struct dssh_chan_type *dssh_chan_type_by_kind(enum dssh_chan_kind kind);
+
+/* Global requests (ssh_global.c). */
+int dssh_global_parse(const char *name, struct dssh_buf *m, struct dssh_global_req *req,
+    char **addr);
+
 struct dssh_channel {
 	bool in_use;
+	const struct dssh_chan_type *type;
+	enum {
+		CHAN_OPEN,               /* both sides agree it exists */
+		CHAN_OPENING_IN,         /* the peer opened it, the host has not answered */
+		CHAN_OPENING_OUT,        /* we opened it, the peer has not answered */
+	} open_state;
 	uint32_t remote_id;
 	uint32_t remote_maxpacket;
 	struct dssh_chan_win win;    /* both directions' windows */
@@ -146,7 +177,12 @@ struct dssh_conn {
 	unsigned alive_missed;
 	uint64_t last_alive_ms;
 
-	struct dssh_channel chans[DSSH_MAX_CHANNELS];
+	/* Channels by number: the array grows (doubling) up to the limit;
+	 * each channel, once made, stays until the connection is freed and is
+	 * reused (so a host callback never leaves a dangling pointer). */
+	struct dssh_channel **chans;
+	uint32_t nchans;             /* slots in chans */
+	uint32_t chans_used;
 };
 
 /* ssh_packet.c */
@@ -189,6 +225,7 @@ int dssh_auth_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *msg);
 int dssh_chan_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *msg);
 void dssh_chan_kex_done(struct dssh_conn *c);
 int dssh_global_request(struct dssh_conn *c, struct dssh_buf *msg);
+void dssh_chan_free_all(struct dssh_conn *c);
 /* An up marker of channel offload (dssh_record.h). 0 or an error (failed). */
 int dssh_chan_offload_marker(struct dssh_conn *c, uint32_t kind, const uint8_t *body, size_t n);
 

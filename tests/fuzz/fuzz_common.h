@@ -17,6 +17,9 @@ struct fuzz_host {
 	size_t good_len;
 	uint32_t chan;
 	bool have_chan;
+	unsigned opens;             /* channel_open answers in turn: now, later, no */
+	uint32_t pending;           /* a deferred open, answered by the fuzz loop */
+	bool have_pending;
 };
 
 static struct dssh_crypto_engine *fuzz_engine;
@@ -128,7 +131,52 @@ fh_channel_writable(void *hp, uint32_t chan)
 	(void)chan;
 }
 
+static int
+fh_channel_open(void *hp, uint32_t chan, const struct dssh_chan_open *o)
+{
+	struct fuzz_host *h = hp;
+	size_t t = 0;
+
+	if (o->host != NULL)
+		t += strlen(o->host);
+	if (o->orig_host != NULL)
+		t += strlen(o->orig_host);
+	fuzz_sink = (uint8_t)(t + o->port + o->orig_port);
+	switch (h->opens++ % 3) {
+	case 0:
+		return 0;
+	case 1:
+		if (h->have_pending)
+			return -18;        /* DSSH_ERR_PERMISSION */
+		h->pending = chan;
+		h->have_pending = true;
+		return -17;            /* DSSH_ERR_AGAIN */
+	default:
+		return -18;
+	}
+}
+
+static void
+fh_channel_open_result(void *hp, uint32_t chan, uint32_t reason)
+{
+	(void)hp;
+	fuzz_sink = (uint8_t)(chan + reason);
+}
+
+static int
+fh_global_request(void *hp, const struct dssh_global_req *req, uint32_t *port)
+{
+	(void)hp;
+	fuzz_sink = (uint8_t)(strlen(req->addr) + req->type);
+	if (req->port == 0)
+		*port = 4242;
+	return req->type == DSSH_GREQ_CANCEL_TCPIP_FORWARD ? -1 : 0;
+}
+
 static const struct dssh_conn_host_ops fuzz_ops = {
+	.channel_open = fh_channel_open,
+	.channel_open_result = fh_channel_open_result,
+	.global_request = fh_global_request,
 	.auth_pubkey = fh_auth_pubkey,
 	.auth_password = fh_auth_password,
 	.auth_success = fh_auth_success,

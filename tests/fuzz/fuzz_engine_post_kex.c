@@ -11,7 +11,9 @@
  * An input whose length is 1 mod 3 starts with one byte choosing the cipher
  * and MAC (and strict KEX off with bit 2).
  * ctl bit 0: advance the clock and tick; bit 1: answer a pending password
- * check (bit 2 = ok); bit 3: host sends data on its channel first. A
+ * check (bit 2 = ok); bit 3: host sends data on its channel first; bit 5:
+ * the host opens a forwarded-tcpip channel; bit 6: it answers a deferred
+ * open (bit 7: confirms). A
  * payload of KEXINIT (20) runs a real rekey with the client instead.
  */
 #include <stdint.h>
@@ -70,6 +72,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			static const uint8_t out[100];
 
 			dssh_chan_send(c, h.chan, out, sizeof(out), ctl & 16);
+		}
+		if (ctl & 32) {
+			const struct dssh_chan_open o = {
+				.kind = DSSH_CHAN_FORWARDED_TCPIP, .host = "127.0.0.1", .port = 80,
+				.orig_host = "127.0.0.1", .orig_port = 1234,
+			};
+			uint32_t id;
+
+			(void)dssh_chan_open(c, &o, &id);
+		}
+		if ((ctl & 64) && h.have_pending) {
+			h.have_pending = false;
+			(void)dssh_chan_open_reply(c, h.pending, ctl & 128 ? 0 : 2, NULL);
 		}
 		if (len > 0 && data[0] == SSH_MSG_KEXINIT)
 			tc_kex(t);

@@ -36,6 +36,19 @@ struct host {
 	struct dssh_session_req last_req;   /* copies of the strings below */
 	char req_s1[64], req_s2[64];
 	uint8_t req_modes[64];
+	/* Channel types and global requests. */
+	int opens;
+	struct dssh_chan_open last_open;    /* strings copied below */
+	char open_host[64], open_orig[64];
+	int open_ret;                       /* what channel_open answers */
+	uint32_t open_chan;
+	int results;
+	uint32_t result_chan, result_reason;
+	int greqs;
+	struct dssh_global_req last_greq;
+	char greq_addr[64];
+	int greq_ret;
+	uint32_t greq_port;                 /* the bound port we report */
 };
 
 static int
@@ -136,7 +149,48 @@ h_channel_writable(void *hp, uint32_t chan)
 	((struct host *)hp)->writable++;
 }
 
+static int
+h_channel_open(void *hp, uint32_t chan, const struct dssh_chan_open *o)
+{
+	struct host *h = hp;
+
+	h->opens++;
+	h->open_chan = chan;
+	h->last_open = *o;
+	snprintf(h->open_host, sizeof(h->open_host), "%s", o->host ? o->host : "");
+	snprintf(h->open_orig, sizeof(h->open_orig), "%s", o->orig_host ? o->orig_host : "");
+	h->last_open.host = h->last_open.orig_host = NULL;
+	return h->open_ret;
+}
+
+static void
+h_channel_open_result(void *hp, uint32_t chan, uint32_t reason)
+{
+	struct host *h = hp;
+
+	h->results++;
+	h->result_chan = chan;
+	h->result_reason = reason;
+}
+
+static int
+h_global_request(void *hp, const struct dssh_global_req *req, uint32_t *port)
+{
+	struct host *h = hp;
+
+	h->greqs++;
+	h->last_greq = *req;
+	snprintf(h->greq_addr, sizeof(h->greq_addr), "%s", req->addr);
+	h->last_greq.addr = NULL;
+	if (h->greq_ret == 0 && req->port == 0)
+		*port = h->greq_port;
+	return h->greq_ret;
+}
+
 static const struct dssh_conn_host_ops host_ops = {
+	.channel_open = h_channel_open,
+	.channel_open_result = h_channel_open_result,
+	.global_request = h_global_request,
 	.auth_pubkey = h_auth_pubkey,
 	.auth_password = h_auth_password,
 	.auth_success = h_auth_success,
@@ -945,13 +999,13 @@ test_unimplemented(void)
 
 	CHECK_EQ_INT(tc_chan_data(f.t, d, 5), 0);
 	CHECK_EQ_INT(dssh_buf_len(&f.h.data), 5);
-	/* Global request wanting a reply gets REQUEST_FAILURE. */
+	/* An unknown global request wanting a reply gets REQUEST_FAILURE. */
 	{
 		struct dssh_buf m;
 
 		dssh_buf_init(&m, 0);
 		dssh_buf_put_u8(&m, SSH_MSG_GLOBAL_REQUEST);
-		dssh_buf_put_cstring(&m, "tcpip-forward");
+		dssh_buf_put_cstring(&m, "no-such-request@example.com");
 		dssh_buf_put_bool(&m, true);
 		dssh_buf_put_cstring(&m, "");
 		dssh_buf_put_u32(&m, 0);
@@ -1379,10 +1433,11 @@ test_channel_limits(void)
 	int confirmed = 0, refused = 0;
 
 	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	f.conf.max_channels = 32;
 	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
 	tc_drain(f.t);
 	dssh_buf_init(&m, 0);
-	for (uint32_t i = 0; i < DSSH_MAX_CHANNELS + 2; i++) {
+	for (uint32_t i = 0; i < 32 + 2; i++) {
 		dssh_buf_reset(&m);
 		dssh_buf_put_u8(&m, SSH_MSG_CHANNEL_OPEN);
 		dssh_buf_put_cstring(&m, "session");
@@ -1397,12 +1452,13 @@ test_channel_limits(void)
 		confirmed += type == SSH_MSG_CHANNEL_OPEN_CONFIRMATION;
 		refused += type == SSH_MSG_CHANNEL_OPEN_FAILURE;
 	}
-	CHECK_EQ_INT(confirmed, DSSH_MAX_CHANNELS - 1);     /* one is open already */
+	CHECK_EQ_INT(confirmed, 32 - 1);     /* one is open already */
+	CHECK_EQ_INT((int)dssh_chan_count(f.c), 32);
 	CHECK_EQ_INT(refused, 3);
 	/* Unknown type, tiny max packet: refused, connection lives. */
 	dssh_buf_reset(&m);
 	dssh_buf_put_u8(&m, SSH_MSG_CHANNEL_OPEN);
-	dssh_buf_put_cstring(&m, "direct-tcpip");
+	dssh_buf_put_cstring(&m, "x11");
 	dssh_buf_put_u32(&m, 1);
 	dssh_buf_put_u32(&m, 1000);
 	dssh_buf_put_u32(&m, 1000);
@@ -1414,6 +1470,384 @@ test_channel_limits(void)
 	expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
 	dssh_buf_free(&m);
 	fx_free(&f);
+}
+
+/* Past the old fixed 32: the table grows up to the default limit. */
+static void
+test_many_channels(void)
+{
+	struct fx f;
+	struct dssh_buf m;
+	uint32_t confirmed = 0, refused = 0, n = DSSH_DEFAULT_MAX_CHANNELS + 5;
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	tc_drain(f.t);
+	dssh_buf_init(&m, 0);
+	for (uint32_t i = 0; i < n; i++) {
+		dssh_buf_reset(&m);
+		dssh_buf_put_u8(&m, SSH_MSG_CHANNEL_OPEN);
+		dssh_buf_put_cstring(&m, "session");
+		dssh_buf_put_u32(&m, 5000 + i);
+		dssh_buf_put_u32(&m, 1000);
+		dssh_buf_put_u32(&m, 1000);
+		CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+		CHECK_EQ_INT(tc_recv(f.t, &f.msg), 0);
+		confirmed += dssh_buf_ptr(&f.msg)[0] == SSH_MSG_CHANNEL_OPEN_CONFIRMATION;
+		refused += dssh_buf_ptr(&f.msg)[0] == SSH_MSG_CHANNEL_OPEN_FAILURE;
+	}
+	CHECK_EQ_INT(confirmed, DSSH_DEFAULT_MAX_CHANNELS - 1);
+	CHECK_EQ_INT(refused, 6);
+	/* Close one (number 700): its number is the next one given out. */
+	send_u32_msg(&f, SSH_MSG_CHANNEL_CLOSE, 700, false, 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_CLOSE, &f.msg), 0);
+	CHECK_EQ_INT((int)dssh_chan_count(f.c), DSSH_DEFAULT_MAX_CHANNELS - 1);
+	dssh_buf_reset(&m);
+	dssh_buf_put_u8(&m, SSH_MSG_CHANNEL_OPEN);
+	dssh_buf_put_cstring(&m, "session");
+	dssh_buf_put_u32(&m, 1);
+	dssh_buf_put_u32(&m, 1000);
+	dssh_buf_put_u32(&m, 1000);
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_OPEN_CONFIRMATION, &f.msg), 0);
+	CHECK_EQ_INT(dssh_get_u32be(dssh_buf_ptr(&f.msg) + 5), 700);
+	dssh_buf_free(&m);
+	fx_free(&f);
+}
+
+static void
+put_direct_open(struct dssh_buf *m, const char *type, uint32_t sender, const char *host,
+    uint32_t port)
+{
+	dssh_buf_reset(m);
+	dssh_buf_put_u8(m, SSH_MSG_CHANNEL_OPEN);
+	dssh_buf_put_cstring(m, type);
+	dssh_buf_put_u32(m, sender);
+	dssh_buf_put_u32(m, 100000);
+	dssh_buf_put_u32(m, 32768);
+	dssh_buf_put_cstring(m, host);
+	if (strcmp(type, "direct-tcpip") == 0) {
+		dssh_buf_put_u32(m, port);
+		dssh_buf_put_cstring(m, "10.1.2.3");
+		dssh_buf_put_u32(m, 5555);
+	} else {
+		dssh_buf_put_cstring(m, "");
+		dssh_buf_put_u32(m, 0);
+	}
+}
+
+/* direct-tcpip / direct-streamlocal: parsed, confirmed now or later, refused. */
+static void
+test_direct_open(void)
+{
+	struct fx f;
+	struct dssh_buf m;
+	uint8_t d[3] = { 'a', 'b', 'c' };
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	f.h.consume = true;
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	tc_drain(f.t);
+	dssh_buf_init(&m, 0);
+	/* Confirmed at once; data flows to the host. */
+	put_direct_open(&m, "direct-tcpip", 77, "db.example", 5432);
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_OPEN_CONFIRMATION, &f.msg), 0);
+	CHECK_EQ_INT(f.h.opens, 1);
+	CHECK_EQ_INT(f.h.last_open.kind, DSSH_CHAN_DIRECT_TCPIP);
+	CHECK_STR(f.h.open_host, "db.example");
+	CHECK_EQ_INT(f.h.last_open.port, 5432);
+	CHECK_STR(f.h.open_orig, "10.1.2.3");
+	CHECK_EQ_INT(f.h.last_open.orig_port, 5555);
+	uint32_t id = dssh_get_u32be(dssh_buf_ptr(&f.msg) + 5);
+
+	CHECK_EQ_INT(id, f.h.open_chan);
+	CHECK_EQ_INT(dssh_get_u32be(dssh_buf_ptr(&f.msg) + 1), 77);
+	dssh_buf_reset(&m);
+	dssh_buf_put_u8(&m, SSH_MSG_CHANNEL_DATA);
+	dssh_buf_put_u32(&m, id);
+	dssh_buf_put_string(&m, d, 3);
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	CHECK_EQ_INT((int)dssh_buf_len(&f.h.data), 3);
+	CHECK(dssh_chan_send_space(f.c, id) == 100000);
+	/* Deferred (a connect in progress): nothing sent, no space, then confirmed. */
+	f.h.open_ret = DSSH_ERR_AGAIN;
+	put_direct_open(&m, "direct-streamlocal@openssh.com", 78, "/run/x.sock", 0);
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	CHECK_EQ_INT(tc_recv(f.t, &f.msg), DSSH_ERR_MSG_INCOMPLETE);
+	CHECK_EQ_INT(f.h.last_open.kind, DSSH_CHAN_DIRECT_STREAMLOCAL);
+	CHECK_STR(f.h.open_host, "/run/x.sock");
+	uint32_t id2 = f.h.open_chan;
+
+	CHECK(dssh_chan_send_space(f.c, id2) == 0);
+	CHECK_EQ_INT(dssh_chan_open_reply(f.c, id2, 0, NULL), 0);
+	CHECK_EQ_INT(dssh_chan_open_reply(f.c, id2, 0, NULL), DSSH_ERR_INVALID_ARGUMENT);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_OPEN_CONFIRMATION, &f.msg), 0);
+	CHECK_EQ_INT(dssh_get_u32be(dssh_buf_ptr(&f.msg) + 1), 78);
+	/* Deferred, then failed: the reason goes out, the number is free again. */
+	put_direct_open(&m, "direct-tcpip", 79, "127.0.0.1", 1);
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	uint32_t id3 = f.h.open_chan;
+	size_t before = dssh_chan_count(f.c);
+
+	CHECK_EQ_INT(dssh_chan_open_reply(f.c, id3, DSSH_OPEN_CONNECT_FAILED, "Connection refused"),
+	    0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_OPEN_FAILURE, &f.msg), 0);
+	CHECK_EQ_INT(dssh_get_u32be(dssh_buf_ptr(&f.msg) + 1), 79);
+	CHECK_EQ_INT(dssh_get_u32be(dssh_buf_ptr(&f.msg) + 5), DSSH_OPEN_CONNECT_FAILED);
+	CHECK_EQ_INT((int)dssh_chan_count(f.c), (int)before - 1);
+	/* A message naming a channel still being opened is a protocol error later;
+	 * first, a refusal by policy. */
+	f.h.open_ret = DSSH_ERR_PERMISSION;
+	put_direct_open(&m, "direct-tcpip", 80, "127.0.0.1", 22);
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_OPEN_FAILURE, &f.msg), 0);
+	CHECK_EQ_INT(dssh_get_u32be(dssh_buf_ptr(&f.msg) + 5),
+	    DSSH_OPEN_ADMINISTRATIVELY_PROHIBITED);
+	/* The peer may not open a forwarded-tcpip channel. */
+	put_direct_open(&m, "forwarded-tcpip", 81, "127.0.0.1", 22);
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_OPEN_FAILURE, &f.msg), 0);
+	CHECK_EQ_INT(dssh_get_u32be(dssh_buf_ptr(&f.msg) + 5), DSSH_OPEN_UNKNOWN_CHANNEL_TYPE);
+	/* Data for a channel whose open is still pending: protocol error. */
+	f.h.open_ret = DSSH_ERR_AGAIN;
+	put_direct_open(&m, "direct-tcpip", 82, "127.0.0.1", 22);
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	send_u32_msg(&f, SSH_MSG_CHANNEL_EOF, f.h.open_chan, false, 0);
+	expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+	dssh_buf_free(&m);
+	fx_free(&f);
+}
+
+static void
+put_open_confirm(struct dssh_buf *m, uint32_t id, uint32_t sender, uint32_t window)
+{
+	dssh_buf_reset(m);
+	dssh_buf_put_u8(m, SSH_MSG_CHANNEL_OPEN_CONFIRMATION);
+	dssh_buf_put_u32(m, id);
+	dssh_buf_put_u32(m, sender);
+	dssh_buf_put_u32(m, window);
+	dssh_buf_put_u32(m, 16384);
+}
+
+/* Server-initiated opens: confirmation, failure, close before the answer. */
+static void
+test_open_to_client(void)
+{
+	struct fx f;
+	struct dssh_buf m, rd;
+	struct dssh_chan_open o = {
+		.kind = DSSH_CHAN_FORWARDED_TCPIP, .host = "127.0.0.1", .port = 8080,
+		.orig_host = "127.0.0.2", .orig_port = 40000,
+	};
+	const uint8_t *p;
+	size_t n;
+	uint32_t id, id2, id3, v;
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	f.h.consume = true;
+	dssh_buf_init(&m, 0);
+	/* Not before authentication. */
+	CHECK_EQ_INT(dssh_chan_open(f.c, &o, &id), DSSH_ERR_INVALID_ARGUMENT);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	tc_drain(f.t);
+	CHECK_EQ_INT(dssh_chan_open(f.c, &o, &id), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_OPEN, &f.msg), 0);
+	dssh_buf_from(&rd, dssh_buf_ptr(&f.msg) + 1, dssh_buf_len(&f.msg) - 1);
+	CHECK_EQ_INT(dssh_buf_get_string_direct(&rd, &p, &n), 0);
+	CHECK(n == 15 && memcmp(p, "forwarded-tcpip", 15) == 0);
+	CHECK_EQ_INT(dssh_buf_get_u32(&rd, &v), 0);
+	CHECK_EQ_INT(v, id);
+	CHECK_EQ_INT(dssh_buf_get_u32(&rd, &v), 0);     /* window */
+	CHECK_EQ_INT(dssh_buf_get_u32(&rd, &v), 0);     /* max packet */
+	CHECK_EQ_INT(dssh_buf_get_string_direct(&rd, &p, &n), 0);
+	CHECK(n == 9 && memcmp(p, "127.0.0.1", 9) == 0);
+	CHECK_EQ_INT(dssh_buf_get_u32(&rd, &v), 0);
+	CHECK_EQ_INT(v, 8080);
+	CHECK_EQ_INT(dssh_buf_get_string_direct(&rd, &p, &n), 0);
+	CHECK(n == 9 && memcmp(p, "127.0.0.2", 9) == 0);
+	CHECK_EQ_INT(dssh_buf_get_u32(&rd, &v), 0);
+	CHECK_EQ_INT(v, 40000);
+	CHECK_EQ_INT((int)dssh_buf_len(&rd), 0);
+	/* No data before the answer. */
+	CHECK(dssh_chan_send_space(f.c, id) == 0);
+	CHECK(dssh_chan_send(f.c, id, (const uint8_t *)"x", 1, false) == 0);
+	put_open_confirm(&m, id, 900, 50000);
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	CHECK_EQ_INT(f.h.results, 1);
+	CHECK_EQ_INT(f.h.result_chan, id);
+	CHECK_EQ_INT(f.h.result_reason, 0);
+	CHECK(dssh_chan_send_space(f.c, id) == 50000);
+	CHECK(dssh_chan_send(f.c, id, (const uint8_t *)"hello", 5, false) == 5);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_DATA, &f.msg), 0);
+	CHECK_EQ_INT(dssh_get_u32be(dssh_buf_ptr(&f.msg) + 1), 900);
+	/* Peer data for it reaches the host. */
+	dssh_buf_reset(&m);
+	dssh_buf_put_u8(&m, SSH_MSG_CHANNEL_DATA);
+	dssh_buf_put_u32(&m, id);
+	dssh_buf_put_string(&m, "back", 4);
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	CHECK_EQ_INT((int)dssh_buf_len(&f.h.data), 4);
+	/* A second one refused by the peer: the host learns the reason, the number is free. */
+	o.kind = DSSH_CHAN_AUTH_AGENT;
+	CHECK_EQ_INT(dssh_chan_open(f.c, &o, &id2), 0);
+	CHECK(id2 != id);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_OPEN, &f.msg), 0);
+	size_t before = dssh_chan_count(f.c);
+
+	dssh_buf_reset(&m);
+	dssh_buf_put_u8(&m, SSH_MSG_CHANNEL_OPEN_FAILURE);
+	dssh_buf_put_u32(&m, id2);
+	dssh_buf_put_u32(&m, DSSH_OPEN_CONNECT_FAILED);
+	dssh_buf_put_cstring(&m, "no agent");
+	dssh_buf_put_cstring(&m, "");
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	CHECK_EQ_INT(f.h.results, 2);
+	CHECK_EQ_INT(f.h.result_chan, id2);
+	CHECK_EQ_INT(f.h.result_reason, DSSH_OPEN_CONNECT_FAILED);
+	CHECK_EQ_INT((int)dssh_chan_count(f.c), (int)before - 1);
+	/* Closed by the host before the answer: CLOSE follows the confirmation,
+	 * the host hears nothing more. */
+	o.kind = DSSH_CHAN_FORWARDED_STREAMLOCAL;
+	o.host = "/tmp/s.sock";
+	CHECK_EQ_INT(dssh_chan_open(f.c, &o, &id3), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_OPEN, &f.msg), 0);
+	CHECK_EQ_INT(dssh_chan_close(f.c, id3), 0);
+	put_open_confirm(&m, id3, 901, 1000);
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	CHECK_EQ_INT(f.h.results, 2);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_CLOSE, &f.msg), 0);
+	CHECK_EQ_INT(dssh_get_u32be(dssh_buf_ptr(&f.msg) + 1), 901);
+	send_u32_msg(&f, SSH_MSG_CHANNEL_CLOSE, id3, false, 0);
+	CHECK(!dssh_conn_closing(f.c));
+	/* The peer may not open an agent channel to us. */
+	put_direct_open(&m, "auth-agent@openssh.com", 5, "", 0);
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_OPEN_FAILURE, &f.msg), 0);
+	/* A confirmation for a channel we never opened ends the connection. */
+	put_open_confirm(&m, id, 902, 1000);
+	CHECK_EQ_INT(tc_sendb(f.t, &m), DSSH_ERR_PROTOCOL);
+	expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+	dssh_buf_free(&m);
+	fx_free(&f);
+}
+
+static void
+send_greq(struct fx *f, const char *name, bool want, const char *addr, bool with_port,
+    uint32_t port)
+{
+	struct dssh_buf m;
+
+	dssh_buf_init(&m, 0);
+	dssh_buf_put_u8(&m, SSH_MSG_GLOBAL_REQUEST);
+	dssh_buf_put_cstring(&m, name);
+	dssh_buf_put_bool(&m, want);
+	if (addr != NULL)
+		dssh_buf_put_cstring(&m, addr);
+	if (with_port)
+		dssh_buf_put_u32(&m, port);
+	tc_sendb(f->t, &m);
+	dssh_buf_free(&m);
+}
+
+/* Global requests: the host decides; the bound port goes back for port 0. */
+static void
+test_global_requests(void)
+{
+	struct fx f;
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	tc_drain(f.t);
+	f.h.greq_port = 41234;
+	send_greq(&f, "tcpip-forward", true, "localhost", true, 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_REQUEST_SUCCESS, &f.msg), 0);
+	CHECK_EQ_INT((int)dssh_buf_len(&f.msg), 5);
+	CHECK_EQ_INT(dssh_get_u32be(dssh_buf_ptr(&f.msg) + 1), 41234);
+	CHECK_EQ_INT(f.h.last_greq.type, DSSH_GREQ_TCPIP_FORWARD);
+	CHECK_STR(f.h.greq_addr, "localhost");
+	/* A port asked for: success carries nothing. */
+	send_greq(&f, "tcpip-forward", true, "", true, 8022);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_REQUEST_SUCCESS, &f.msg), 0);
+	CHECK_EQ_INT((int)dssh_buf_len(&f.msg), 1);
+	CHECK_EQ_INT(f.h.last_greq.port, 8022);
+	send_greq(&f, "cancel-tcpip-forward", true, "", true, 8022);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_REQUEST_SUCCESS, &f.msg), 0);
+	CHECK_EQ_INT(f.h.last_greq.type, DSSH_GREQ_CANCEL_TCPIP_FORWARD);
+	send_greq(&f, "streamlocal-forward@openssh.com", true, "/tmp/a.sock", false, 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_REQUEST_SUCCESS, &f.msg), 0);
+	CHECK_EQ_INT((int)dssh_buf_len(&f.msg), 1);
+	CHECK_EQ_INT(f.h.last_greq.type, DSSH_GREQ_STREAMLOCAL_FORWARD);
+	CHECK_STR(f.h.greq_addr, "/tmp/a.sock");
+	/* Refused by the host. */
+	f.h.greq_ret = DSSH_ERR_PERMISSION;
+	send_greq(&f, "tcpip-forward", true, "", true, 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_REQUEST_FAILURE, &f.msg), 0);
+	CHECK_EQ_INT((int)dssh_buf_len(&f.msg), 1);
+	/* Unknown: refused without asking; no reply wanted: none sent. */
+	int before = f.h.greqs;
+
+	send_greq(&f, "keepalive@openssh.com", true, NULL, false, 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_REQUEST_FAILURE, &f.msg), 0);
+	CHECK_EQ_INT(f.h.greqs, before);
+	f.h.greq_ret = 0;
+	send_greq(&f, "cancel-streamlocal-forward@openssh.com", false, "/tmp/a.sock", false, 0);
+	CHECK_EQ_INT(f.h.greqs, before + 1);
+	CHECK_EQ_INT(tc_recv(f.t, &f.msg), DSSH_ERR_MSG_INCOMPLETE);
+	/* Port out of range: malformed. */
+	send_greq(&f, "tcpip-forward", true, "", true, 70000);
+	expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+	fx_free(&f);
+}
+
+/* Truncated or garbage opens and global requests end the connection cleanly. */
+static void
+test_chan_garbage(void)
+{
+	static const char *const types[] = {
+		"direct-tcpip", "direct-streamlocal@openssh.com",
+	};
+	struct dssh_buf m;
+	uint64_t seed = 7;
+
+	dssh_buf_init(&m, 0);
+	for (size_t t = 0; t < 2; t++) {
+		put_direct_open(&m, types[t], 1, "127.0.0.1", 80);
+		size_t full = dssh_buf_len(&m);
+
+		/* Each truncation past the common fields. */
+		for (size_t cut = 1 + 4 + strlen(types[t]) + 12; cut < full; cut++) {
+			struct fx f;
+
+			fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256",
+			    true);
+			CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+			tc_drain(f.t);
+			tc_send(f.t, dssh_buf_ptr(&m), cut);
+			CHECK(dssh_conn_closing(f.c));
+			CHECK_EQ_INT(f.h.opens, 0);
+			fx_free(&f);
+		}
+	}
+	/* Random bytes after a known global request name never crash. */
+	for (int i = 0; i < 200; i++) {
+		struct fx f;
+		uint8_t junk[24];
+
+		fill(junk, sizeof(junk), seed++);
+		fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+		CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+		tc_drain(f.t);
+		dssh_buf_reset(&m);
+		dssh_buf_put_u8(&m, SSH_MSG_GLOBAL_REQUEST);
+		dssh_buf_put_cstring(&m, i % 2 ? "tcpip-forward" : "streamlocal-forward@openssh.com");
+		dssh_buf_put_bool(&m, true);
+		dssh_buf_put(&m, junk, (size_t)(i % 24));
+		tc_sendb(f.t, &m);
+		tc_drain(f.t);
+		fx_free(&f);
+	}
+	dssh_buf_free(&m);
 }
 
 /* Weak or invalid client key-exchange values end the connection. */
@@ -2020,6 +2454,11 @@ main(void)
 	DSSH_RUN(test_client_alive);
 	DSSH_RUN(test_deferred_during_rekey);
 	DSSH_RUN(test_channel_limits);
+	DSSH_RUN(test_many_channels);
+	DSSH_RUN(test_direct_open);
+	DSSH_RUN(test_open_to_client);
+	DSSH_RUN(test_global_requests);
+	DSSH_RUN(test_chan_garbage);
 	DSSH_RUN(test_bad_kex_values);
 	DSSH_RUN(test_hostkey_choice);
 	DSSH_RUN(test_user_key_types);

@@ -741,6 +741,67 @@ test_flows(void)
 	}
 }
 
+/*
+ * A channel the server opens (forwarded-tcpip) behind a data core: the
+ * open, the client's confirmation, data both ways on the new channel next
+ * to the session, the close.
+ */
+static void
+test_open_to_client(void)
+{
+	struct fx f;
+	struct dssh_buf m;
+	const struct dssh_chan_open o = {
+		.kind = DSSH_CHAN_FORWARDED_TCPIP, .host = "localhost", .port = 4000,
+		.orig_host = "127.0.0.1", .orig_port = 50000,
+	};
+	uint8_t d[3000];
+	uint32_t id;
+	size_t before;
+
+	fx_init(&f, "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_connect_all(f.t, "alice", userkey, "ssh-ed25519"), 0);
+	tc_drain(f.t);
+	dssh_buf_init(&m, 0);
+	CHECK_EQ_INT(dssh_chan_open(f.c, &o, &id), 0);
+	CHECK(id != f.h.chan);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_OPEN, &f.msg), 0);
+	dssh_buf_put_u8(&m, SSH_MSG_CHANNEL_OPEN_CONFIRMATION);
+	dssh_buf_put_u32(&m, id);
+	dssh_buf_put_u32(&m, 321);
+	dssh_buf_put_u32(&m, 1u << 20);
+	dssh_buf_put_u32(&m, 32768);
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	CHECK(dssh_chan_send_space(f.c, id) == 1u << 20);
+	fill(d, sizeof(d), 9);
+	CHECK_EQ_INT(dssh_chan_send(f.c, id, d, sizeof(d), false), sizeof(d));
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_DATA, &f.msg), 0);
+	CHECK_EQ_INT(dssh_get_u32be(dssh_buf_ptr(&f.msg) + 1), 321);
+	CHECK_EQ_INT(dssh_get_u32be(dssh_buf_ptr(&f.msg) + 5), sizeof(d));
+	CHECK_MEM(dssh_buf_ptr(&f.msg) + 9, d, sizeof(d));
+	before = dssh_buf_len(&f.h.data);
+	dssh_buf_reset(&m);
+	dssh_buf_put_u8(&m, SSH_MSG_CHANNEL_DATA);
+	dssh_buf_put_u32(&m, id);
+	dssh_buf_put_string(&m, d, 100);
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	CHECK_EQ_INT(dssh_buf_len(&f.h.data) - before, 100);
+	/* The session channel still works beside it. */
+	data_both_ways(&f, 2, 0, 1000, 4);
+	CHECK_EQ_INT(dssh_chan_close(f.c, id), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_CLOSE, &f.msg), 0);
+	CHECK_EQ_INT(dssh_get_u32be(dssh_buf_ptr(&f.msg) + 1), 321);
+	dssh_buf_reset(&m);
+	dssh_buf_put_u8(&m, SSH_MSG_CHANNEL_CLOSE);
+	dssh_buf_put_u32(&m, id);
+	CHECK_EQ_INT(tc_sendb(f.t, &m), 0);
+	CHECK_EQ_INT((int)dssh_chan_count(f.c), 1);
+	CHECK(!dssh_conn_closing(f.c));
+	CHECK_EQ_INT(f.t->shim->fault, 0);
+	dssh_buf_free(&m);
+	fx_free(&f);
+}
+
 /* Client-initiated rekeys with data around them; one with the client's
  * NEWKEYS and its next packet (under the new keys) in one write. */
 static void
@@ -1201,6 +1262,7 @@ main(void)
 	DSSH_RUN(test_check_length);
 	DSSH_RUN(test_rx_version);
 	DSSH_RUN(test_rec_roundtrip);
+	DSSH_RUN(test_open_to_client);
 	DSSH_RUN(test_flows);
 	DSSH_RUN(test_rekey_client);
 	DSSH_RUN(test_rekey_server);
