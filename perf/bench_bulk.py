@@ -170,10 +170,13 @@ LABEL = {"sshd": "sshd", "kernel": "dsshd-kernel", "dpdk": "dsshd-dpdk"}
 
 STREAM_WORKLOADS = ("upload", "download")
 FILE_WORKLOADS = ("sftp-put", "sftp-get", "scp-put", "scp-get")
-TRANSFER_WORKLOADS = STREAM_WORKLOADS + FILE_WORKLOADS
+# ssh -W 127.0.0.1:PORT: a direct-tcpip channel (what -L and -D open) to a
+# sink (fwd-up) or a source (fwd-down) on the server host's loopback.
+FWD_WORKLOADS = ("fwd-up", "fwd-down")
+TRANSFER_WORKLOADS = STREAM_WORKLOADS + FILE_WORKLOADS + FWD_WORKLOADS
 ALL_WORKLOADS = TRANSFER_WORKLOADS + ("keystroke",)
 WORKLOAD_GROUPS = {"files": FILE_WORKLOADS, "streams": STREAM_WORKLOADS,
-                   "all": ALL_WORKLOADS}
+                   "fwd": FWD_WORKLOADS, "all": ALL_WORKLOADS}
 KEY_READY = b"KSREADY"
 
 
@@ -1196,6 +1199,62 @@ SERVER_CLASSES = {"sshd": SshdServer, "kernel": DsshdKernel, "dpdk": DsshdDpdk}
 
 # ---------------------------------------------------------------- benchmark
 
+class FwdEnds:
+    """The server-side ends of the forwarding workloads, on the server host's
+    127.0.0.1 (where every server connects the channel): a sink that reads
+    each connection to EOF and records the byte count before closing, and a
+    source that sends `size` bytes on each connection, then closes."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self):
+        self.size = 0
+        self.sunk = []
+        self.cond = threading.Condition()
+        self.zero = memoryview(bytes(self.CHUNK))
+        self.sink_port = self._listen(self._sink)
+        self.source_port = self._listen(self._source)
+
+    def _listen(self, handler):
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(64)
+
+        def loop():
+            while True:
+                c, _ = ls.accept()
+                threading.Thread(target=handler, args=(c,), daemon=True).start()
+        threading.Thread(target=loop, daemon=True).start()
+        return ls.getsockname()[1]
+
+    def _sink(self, c):
+        buf = bytearray(self.CHUNK)
+        n = 0
+        with c:
+            while True:
+                k = c.recv_into(buf)
+                if not k:
+                    break
+                n += k
+            with self.cond:
+                self.sunk.append(n)
+                self.cond.notify_all()
+
+    def _source(self, c):
+        left = self.size
+        with c, contextlib.suppress(OSError):
+            while left > 0:
+                left -= c.send(self.zero[:min(left, self.CHUNK)])
+            c.shutdown(socket.SHUT_WR)
+
+    def take_sunk(self, timeout=10):
+        """One finished sink connection's byte count (None: none within timeout)."""
+        with self.cond:
+            if not self.cond.wait_for(lambda: self.sunk, timeout):
+                return None
+            return self.sunk.pop(0)
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -1207,6 +1266,7 @@ class Bench:
         self.pub = None
         self.acct = CpuAccount(args.cpu_method)
         self.files = None
+        self.fwd = None              # FwdEnds, with forwarding workloads
         self.impair = None           # DataImpair spec of dsshd-dpdk (--rtt-ms)
         self.netem = None
         self.rtt_sysctl = None
@@ -1253,6 +1313,11 @@ class Bench:
     def ssh_argv(self, srv, cipher, command, opts=()):
         return self.in_ns([SSH] + self.client_opts(cipher) + ["-p", str(srv.port)] +
                           list(opts) + [self.dest(), command])
+
+    def fwd_argv(self, srv, cipher, port):
+        """ssh -W: stdin/stdout joined to a direct-tcpip channel to port."""
+        return self.in_ns([SSH] + self.client_opts(cipher) +
+                          ["-p", str(srv.port), "-W", "127.0.0.1:%d" % port, self.dest()])
 
     def sftp_argv(self, srv, cipher):
         """sftp reading its batch (put/get lines) from stdin."""
@@ -1402,7 +1467,7 @@ class Bench:
              "client_cpu_s": sum(x["kids"][0].cpu for x in sess),
              "machine_busy_cores": (mb1 - mb0) / CLK_TCK / wall,
              "settled": settled, "busy_before": idle}
-        if workload == "upload":
+        if workload in ("upload", "fwd-up", "fwd-down"):     # head or wc
             r["head_cpu_s"] = sum(x["kids"][1].cpu for x in sess)
         r["other_cores"] = r["machine_busy_cores"] - (
             r["server_cpu_s"] + r["client_cpu_s"] + r.get("head_cpu_s", 0.0)) / wall
@@ -1430,12 +1495,20 @@ class Bench:
         for upload, ssh, then the head feeding it)."""
         if x["fin"] is not None:
             return [Child(x["argv"], stdin=x["fin"], stdout=subprocess.DEVNULL, stderr=x["ef"])]
-        if workload == "upload":
+        if workload in ("upload", "fwd-up"):
             head = Child(["head", "-c", str(nbytes), "/dev/zero"], stdout=subprocess.PIPE)
-            ssh = Child(self.ssh_argv(srv, cipher, "cat > /dev/null"), stdin=head.p.stdout,
-                        stdout=subprocess.DEVNULL, stderr=x["ef"])
+            argv = (self.ssh_argv(srv, cipher, "cat > /dev/null") if workload == "upload"
+                    else self.fwd_argv(srv, cipher, self.fwd.sink_port))
+            ssh = Child(argv, stdin=head.p.stdout, stdout=subprocess.DEVNULL, stderr=x["ef"])
             head.p.stdout.close()
             return [ssh, head]
+        if workload == "fwd-down":
+            self.fwd.size = nbytes
+            ssh = Child(self.fwd_argv(srv, cipher, self.fwd.source_port),
+                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=x["ef"])
+            wc = Child(["wc", "-c"], stdin=ssh.p.stdout, stdout=subprocess.PIPE)
+            ssh.p.stdout.close()
+            return [ssh, wc]
         return [Child(self.ssh_argv(srv, cipher, "head -c %d /dev/zero" % nbytes),
                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=x["ef"])]
 
@@ -1452,6 +1525,8 @@ class Bench:
             bad = self.files.check(x["dst"], x["name"])
             e["verified"] = bad or ("size and " + self.files.method())
             self.files.clear(x["dst"])
+        elif workload in FWD_WORKLOADS and not expired and kid.rc == 0:
+            bad = self.fwd_check(workload, x, nbytes)
         if expired or kid.rc != 0:
             e["error"] = ("timed out after %ds; " % timeout if expired else "") + \
                 "%s exit %s: %s" % (os.path.basename(kid.p.args[4]), kid.rc, x["err"])
@@ -1462,6 +1537,18 @@ class Bench:
         else:
             e["mb_s"] = nbytes / 1e6 / e["wall_s"]
         return e
+
+    def fwd_check(self, workload, x, nbytes):
+        """A forwarding session's bytes counted at the far end: the sink's
+        count (fwd-up) or wc's (fwd-down); None if all nbytes arrived."""
+        if workload == "fwd-up":
+            got = self.fwd.take_sunk()
+        else:
+            out = x["kids"][1].p.stdout.read().strip()
+            got = int(out) if out.isdigit() else None
+        if got != nbytes:
+            return "%s: %s of %d bytes arrived" % (workload, got, nbytes)
+        return None
 
     def connections(self, srv, n):
         srv.settle()
@@ -1676,6 +1763,8 @@ class Bench:
                              fmt_size(a.size), fmt_size(avail >> 20 << 20)))
             self.files = Files(self.tmp, a.size, a.parallel)
             self.files.up()
+        if any(w in FWD_WORKLOADS for w in a.workloads):
+            self.fwd = FwdEnds()
         if a.rtt_ms:
             self.setup_rtt()
         for b in a.backends:
@@ -2008,6 +2097,7 @@ def report(args, servers, summ, mhz, mhz_note):
         return
     streams = [r for r in summ["transfers"] if r["workload"] in STREAM_WORKLOADS]
     files = [r for r in summ["transfers"] if r["workload"] in FILE_WORKLOADS]
+    fwds = [r for r in summ["transfers"] if r["workload"] in FWD_WORKLOADS]
     cpu_what = ("everything in the server's cgroup v2" if summ.get("cpu_method", "")
                 .startswith("cgroup") else "the server's utime+stime+cutime+cstime, its "
                 "descendants and reaped orphans")
@@ -2041,6 +2131,13 @@ def report(args, servers, summ, mhz, mhz_note):
                 "; ".join("%s %s" % (LABEL[k], v) for k, v in
                           summ.get("sftp_subsystem", {}).items())))
         log(transfer_table(args, kinds, files))
+    if fwds:
+        log("")
+        log("Forwarding: ssh -W 127.0.0.1:PORT, a direct-tcpip channel (what -L and -D open) "
+            "to a sink (fwd-up, head | ssh) or a source (fwd-down, ssh | wc -c) on the server "
+            "host's loopback, %s per transfer, bytes counted at the far end; CPU as above." %
+            fmt_size(args.size))
+        log(transfer_table(args, kinds, fwds))
     for n in summ.get("notes", []):
         log("Note: %s" % n)
     report_rtt(args, summ)

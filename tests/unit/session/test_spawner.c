@@ -767,7 +767,7 @@ test_spawner_death(void)
 	pid_t old = dssh_spawner_pid(sp);
 	const char *sn = NULL;
 	uint64_t end;
-	int st;
+	int st = 0;
 
 	/* Two sessions: one to finish normally, one to be signalled. */
 	spec_init(&s, "sleep 1 >/dev/null 2>&1 </dev/null & echo bg=$!; echo started; read x; "
