@@ -24,12 +24,16 @@
  *
  * SHA3-256, SHA3-512, SHAKE128 and SHAKE256 come from OpenSSL 3.0 EVP. 3.0
  * can squeeze an XOF only once (EVP_DigestFinalXOF), so SampleNTT asks for
- * SAMPLE_BLOCKS blocks of SHAKE128 at once, which gives the 256
- * coefficients with overwhelming probability; if not, it squeezes again
- * from the start with twice the length (a SHAKE output is a prefix of any
- * longer one) and continues where it stopped. Only public data (rho) is
- * sampled that way.
+ * SAMPLE_BLOCKS blocks of SHAKE128 at once (3 blocks, 336 candidates for
+ * 256 coefficients, are enough for about 99% of the polynomials); when
+ * they are not, it squeezes again from the start with twice the length (a
+ * SHAKE output is a prefix of any longer one) and continues where it
+ * stopped, up to 8 times the first length (more would be needed with
+ * probability far below 2^-128). Only public data (rho) is sampled that way.
+ * The digests are fetched once (EVP_MD_fetch) rather than on every
+ * EVP_DigestInit_ex.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -62,7 +66,7 @@
 #define BARRETT_M 1290167u              /* floor(2^32 / q) */
 #define N_INV    3303                   /* 128^-1 mod q */
 #define SHAKE128_RATE 168
-#define SAMPLE_BLOCKS 4                 /* 672 bytes, about 448 candidates */
+#define SAMPLE_BLOCKS 3                 /* 504 bytes: enough for ~99% of polys */
 
 struct poly {
 	uint16_t c[N];
@@ -260,8 +264,30 @@ poly_decompress(struct poly *f, int d)
 
 /* ---- hashing (4.1) ---- */
 
+static EVP_MD *md_sha3_256, *md_sha3_512, *md_shake128, *md_shake256;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void
+md_fetch(void)
+{
+	md_sha3_256 = EVP_MD_fetch(NULL, "SHA3-256", NULL);
+	md_sha3_512 = EVP_MD_fetch(NULL, "SHA3-512", NULL);
+	md_shake128 = EVP_MD_fetch(NULL, "SHAKE128", NULL);
+	md_shake256 = EVP_MD_fetch(NULL, "SHAKE256", NULL);
+}
+
+/* The context every operation uses, with the digests fetched. */
+static EVP_MD_CTX *
+md_ctx_new(void)
+{
+	if (pthread_once(&md_once, md_fetch) != 0 || md_sha3_256 == NULL ||
+	    md_sha3_512 == NULL || md_shake128 == NULL || md_shake256 == NULL)
+		return NULL;
+	return EVP_MD_CTX_new();
+}
+
 static int
-md_run(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *a, size_t alen,
+md_run(EVP_MD_CTX *ctx, EVP_MD *md, const uint8_t *a, size_t alen,
     const uint8_t *b, size_t blen, uint8_t *out, size_t outlen)
 {
 	int xof = (EVP_MD_get_flags(md) & EVP_MD_FLAG_XOF) != 0;
@@ -284,14 +310,14 @@ md_run(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *a, size_t alen,
 static int
 sample_ntt(EVP_MD_CTX *ctx, struct poly *a, const uint8_t rho[32], uint8_t j, uint8_t i)
 {
-	uint8_t seed[34], buf[SHAKE128_RATE * SAMPLE_BLOCKS * 4];
+	uint8_t seed[34], buf[SHAKE128_RATE * SAMPLE_BLOCKS * 8];
 	size_t have = SHAKE128_RATE * SAMPLE_BLOCKS, pos = 0;
 	int n = 0, r;
 
 	memcpy(seed, rho, 32);
 	seed[32] = j;
 	seed[33] = i;
-	if ((r = md_run(ctx, EVP_shake128(), seed, sizeof(seed), NULL, 0, buf, have)) != 0)
+	if ((r = md_run(ctx, md_shake128, seed, sizeof(seed), NULL, 0, buf, have)) != 0)
 		return r;
 	while (n < N) {
 		if (pos + 3 > have) {
@@ -299,7 +325,7 @@ sample_ntt(EVP_MD_CTX *ctx, struct poly *a, const uint8_t rho[32], uint8_t j, ui
 			if (have * 2 > sizeof(buf))
 				return DSSH_ERR_LIBCRYPTO;
 			have *= 2;
-			if ((r = md_run(ctx, EVP_shake128(), seed, sizeof(seed), NULL, 0, buf,
+			if ((r = md_run(ctx, md_shake128, seed, sizeof(seed), NULL, 0, buf,
 			    have)) != 0)
 				return r;
 		}
@@ -336,7 +362,7 @@ sample_cbd2(EVP_MD_CTX *ctx, struct poly *f, const uint8_t s[32], uint8_t b)
 	uint8_t buf[64 * ETA1];
 	int r;
 
-	if ((r = md_run(ctx, EVP_shake256(), s, 32, &b, 1, buf, sizeof(buf))) != 0)
+	if ((r = md_run(ctx, md_shake256, s, 32, &b, 1, buf, sizeof(buf))) != 0)
 		return r;
 	for (int w = 0; w < N / 8; w++) {
 		uint32_t t = (uint32_t)buf[4 * w] | (uint32_t)buf[4 * w + 1] << 8 |
@@ -367,7 +393,7 @@ pke_keygen(EVP_MD_CTX *ctx, uint8_t *ek, uint8_t *dk, const uint8_t d[32])
 
 	memcpy(in, d, 32);
 	in[32] = K;
-	if ((r = md_run(ctx, EVP_sha3_512(), in, sizeof(in), NULL, 0, rs, sizeof(rs))) != 0)
+	if ((r = md_run(ctx, md_sha3_512, in, sizeof(in), NULL, 0, rs, sizeof(rs))) != 0)
 		goto out;
 	DECLASSIFY(rs, 32);
 	if ((r = gen_matrix(ctx, a, rs, 0)) != 0)
@@ -488,12 +514,12 @@ dssh_mlkem768_keypair_derand(uint8_t pk[DSSH_MLKEM768_PK_LEN], uint8_t sk[DSSH_M
 
 	if (pk == NULL || sk == NULL || d == NULL || z == NULL)
 		return DSSH_ERR_INVALID_ARGUMENT;
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
+	if ((ctx = md_ctx_new()) == NULL)
 		return DSSH_ERR_ALLOC;
 	/* dk = dk_pke || ek || H(ek) || z (algorithm 16). */
 	if ((r = pke_keygen(ctx, pk, sk, d)) == 0) {
 		memcpy(sk + K * POLYBYTES, pk, DSSH_MLKEM768_PK_LEN);
-		r = md_run(ctx, EVP_sha3_256(), pk, DSSH_MLKEM768_PK_LEN, NULL, 0,
+		r = md_run(ctx, md_sha3_256, pk, DSSH_MLKEM768_PK_LEN, NULL, 0,
 		    sk + K * POLYBYTES + DSSH_MLKEM768_PK_LEN, 32);
 		memcpy(sk + DSSH_MLKEM768_SK_LEN - 32, z, 32);
 	}
@@ -542,12 +568,12 @@ dssh_mlkem768_encaps_derand(uint8_t ct[DSSH_MLKEM768_CT_LEN], uint8_t ss[DSSH_ML
 		return DSSH_ERR_INVALID_ARGUMENT;
 	if ((r = ek_check(pk)) != 0)
 		return r;
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
+	if ((ctx = md_ctx_new()) == NULL)
 		return DSSH_ERR_ALLOC;
 	/* Algorithm 17: (K, r) = G(m || H(ek)); c = Encrypt(ek, m, r). */
 	memcpy(mh, m, 32);
-	if ((r = md_run(ctx, EVP_sha3_256(), pk, DSSH_MLKEM768_PK_LEN, NULL, 0, mh + 32, 32)) == 0 &&
-	    (r = md_run(ctx, EVP_sha3_512(), mh, sizeof(mh), NULL, 0, kr, sizeof(kr))) == 0 &&
+	if ((r = md_run(ctx, md_sha3_256, pk, DSSH_MLKEM768_PK_LEN, NULL, 0, mh + 32, 32)) == 0 &&
+	    (r = md_run(ctx, md_sha3_512, mh, sizeof(mh), NULL, 0, kr, sizeof(kr))) == 0 &&
 	    (r = pke_encrypt(ctx, ct, pk, m, kr + 32)) == 0)
 		memcpy(ss, kr, 32);
 	EVP_MD_CTX_free(ctx);
@@ -584,10 +610,10 @@ dssh_mlkem768_decaps(uint8_t ss[DSSH_MLKEM768_SS_LEN], const uint8_t ct[DSSH_MLK
 
 	if (ss == NULL || ct == NULL || sk == NULL)
 		return DSSH_ERR_INVALID_ARGUMENT;
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
+	if ((ctx = md_ctx_new()) == NULL)
 		return DSSH_ERR_ALLOC;
 	/* 7.3 hash check; ek and H(ek) are public. */
-	if ((r = md_run(ctx, EVP_sha3_256(), ek, DSSH_MLKEM768_PK_LEN, NULL, 0, hek, 32)) != 0)
+	if ((r = md_run(ctx, md_sha3_256, ek, DSSH_MLKEM768_PK_LEN, NULL, 0, hek, 32)) != 0)
 		goto out;
 	if (memcmp(hek, h, 32) != 0) {
 		r = DSSH_ERR_INVALID_FORMAT;
@@ -596,8 +622,8 @@ dssh_mlkem768_decaps(uint8_t ss[DSSH_MLKEM768_SS_LEN], const uint8_t ct[DSSH_MLK
 	/* Algorithm 18. */
 	pke_decrypt(mh, dk_pke, ct);
 	memcpy(mh + 32, h, 32);
-	if ((r = md_run(ctx, EVP_sha3_512(), mh, sizeof(mh), NULL, 0, kr, sizeof(kr))) != 0 ||
-	    (r = md_run(ctx, EVP_shake256(), z, 32, ct, DSSH_MLKEM768_CT_LEN, kbar,
+	if ((r = md_run(ctx, md_sha3_512, mh, sizeof(mh), NULL, 0, kr, sizeof(kr))) != 0 ||
+	    (r = md_run(ctx, md_shake256, z, 32, ct, DSSH_MLKEM768_CT_LEN, kbar,
 	    sizeof(kbar))) != 0 ||
 	    (r = pke_encrypt(ctx, c2, ek, mh, kr + 32)) != 0)
 		goto out;
