@@ -15,10 +15,14 @@ have. Each handshake is a new TCP connection to 127.0.0.1. The client is
 Python and slow: handshakes/s is the client's pace, the figure to compare is
 the server's CPU per handshake: utime + stime (+ reaped children) of the
 server process and all its descendants, from /proc, before and after a
-batch, divided by the batch's handshakes. dsshd's CPU grows with the time a
-connection stays open (measured: +0.12 ms per handshake for 5 ms of client
-think time), so the client's ML-KEM key pairs are made before the clock
-starts; the decapsulation (one pipe round trip to mlkem_tool) still counts. sshd runs a method only if it has
+batch, divided by the batch's handshakes. dsshd's CPU per handshake grows
+when the client is slower (measured: +0.12 ms per curve25519 handshake with
+5 ms of client think time between KEXINIT and the INIT; a connection idle
+for seconds costs nothing, so this is wake-up cost, not polling), so the
+client's ML-KEM key pairs are made before the clock starts; its
+decapsulation (a pipe round trip to mlkem_tool) still counts, which makes
+the mlkem figure an upper bound. On a loaded machine the figures are noisy:
+compare with perf/dssh-bench-kex, which times the server's KEX work alone. sshd runs a method only if it has
 it (OpenSSH 9.2: curve25519 yes, mlkem768x25519 no).
 """
 
