@@ -134,12 +134,6 @@ modq(uint32_t x)
 	return csubq(x - t * Q);
 }
 
-static inline uint16_t
-fqmul(uint16_t a, uint16_t b)
-{
-	return modq((uint32_t)a * b);
-}
-
 static void
 poly_add(struct poly *r, const struct poly *a)
 {
