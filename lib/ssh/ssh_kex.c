@@ -287,7 +287,8 @@ handle_kex_init(struct dssh_conn *c, struct dssh_buf *m)
 		return DSSH_ERR_PROTOCOL;
 	}
 	alg = dssh_kex_alg_by_name(c->neg.kex);
-	bool is_dh = strncmp(c->neg.kex, "diffie-hellman", 14) == 0;
+	/* e is an mpint (DH); Q_C / C_INIT a string. */
+	bool is_dh = alg != NULL && alg->pub_mpint;
 
 	dssh_buf_init(&spub, 0);
 	dssh_buf_init(&K, 0);

@@ -1078,7 +1078,7 @@ tc_kex(struct tc *t)
 		r = DSSH_ERR_NO_MATCH;
 		goto out;
 	}
-	bool is_dh = alg->kind == DSSH_KEX_DH;
+	bool is_dh = alg->pub_mpint;
 
 	if ((r = dssh_kex_client_new(alg, &kc)) != 0 ||
 	    (r = dssh_kex_client_pub(kc, &qc)) != 0 ||
