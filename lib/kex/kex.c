@@ -15,6 +15,7 @@
 
 #include "dssh_err.h"
 #include "dssh_kex.h"
+#include "dssh_sntrup761.h"
 #include "dssh_util.h"
 #include "kex_int.h"
 
@@ -23,11 +24,21 @@
 	  .hash_len = (hl), .pub_len = (pl), .reply_len = (pl), \
 	  .pub_mpint = (k) == DSSH_KEX_DH, .k_string = false }
 
+/* sntrup761 public key / ciphertext, each followed by an X25519 value. */
+#define SNTRUP761X25519(n) \
+	{ .name = (n), .kind = DSSH_KEX_HYBRID, .ops = &dssh_kex_sntrup761x25519_ops, \
+	  .group = NULL, .md_name = "SHA512", .hash_len = 64, \
+	  .pub_len = DSSH_SNTRUP761_PK_LEN + DSSH_KEX_X25519_LEN, \
+	  .reply_len = DSSH_SNTRUP761_CT_LEN + DSSH_KEX_X25519_LEN, \
+	  .pub_mpint = false, .k_string = true }
+
 /*
  * The registration point: every method, in OpenSSH's order of preference
  * among those implemented here. kex_names below is the advertised list.
  */
 static const struct dssh_kex_alg kex_algs[] = {
+	SNTRUP761X25519("sntrup761x25519-sha512"),
+	SNTRUP761X25519("sntrup761x25519-sha512@openssh.com"),
 	CLASSIC("curve25519-sha256", DSSH_KEX_X25519, &dssh_kex_x25519_ops, NULL, "SHA256", 32,
 	    DSSH_KEX_X25519_LEN),
 	CLASSIC("curve25519-sha256@libssh.org", DSSH_KEX_X25519, &dssh_kex_x25519_ops, NULL,
@@ -47,6 +58,7 @@ static const struct dssh_kex_alg kex_algs[] = {
 };
 
 static const char kex_names[] =
+	"sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,"
 	"curve25519-sha256,curve25519-sha256@libssh.org,"
 	"ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,"
 	"diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,"
