@@ -168,7 +168,8 @@ fx_init(struct fx *f, const char *kex, const char *cipher, const char *mac, bool
 	f->hk[0].alg = "ssh-ed25519";
 	f->hk[0].key = hostkey;
 	f->conf = (struct dssh_ssh_conf){
-		.kex_algs = "curve25519-sha256,ecdh-sha2-nistp256,diffie-hellman-group14-sha256",
+		.kex_algs = "curve25519-sha256,ecdh-sha2-nistp256,diffie-hellman-group14-sha256,"
+		    "sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com",
 		.cipher_algs = "aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,"
 		    "aes256-gcm@openssh.com,aes128-ctr,aes256-ctr",
 		.mac_algs = "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
@@ -405,6 +406,10 @@ test_flows(void)
 	run_flow("diffie-hellman-group14-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256");
 	run_flow("diffie-hellman-group14-sha256", "aes128-ctr", "hmac-sha2-256-etm@openssh.com");
 	run_flow("ecdh-sha2-nistp256", "chacha20-poly1305@openssh.com", "hmac-sha2-256");
+	/* The test client's side of sntrup761x25519 is lib/kex's (KeyGen, Decap). */
+	run_flow("sntrup761x25519-sha512", "aes128-gcm@openssh.com", "hmac-sha2-256");
+	run_flow("sntrup761x25519-sha512@openssh.com", "chacha20-poly1305@openssh.com",
+	    "hmac-sha2-256");
 }
 
 /* Client preference wins in the live exchange too. */
