@@ -15,6 +15,7 @@
 
 #include "dssh_err.h"
 #include "dssh_kex.h"
+#include "dssh_mlkem.h"
 #include "dssh_sntrup761.h"
 #include "dssh_util.h"
 #include "kex_int.h"
@@ -24,12 +25,10 @@
 	  .hash_len = (hl), .pub_len = (pl), .reply_len = (pl), \
 	  .pub_mpint = (k) == DSSH_KEX_DH, .k_string = false }
 
-/* sntrup761 public key / ciphertext, each followed by an X25519 value. */
-#define SNTRUP761X25519(n) \
-	{ .name = (n), .kind = DSSH_KEX_HYBRID, .ops = &dssh_kex_sntrup761x25519_ops, \
-	  .group = NULL, .md_name = "SHA512", .hash_len = 64, \
-	  .pub_len = DSSH_SNTRUP761_PK_LEN + DSSH_KEX_X25519_LEN, \
-	  .reply_len = DSSH_SNTRUP761_CT_LEN + DSSH_KEX_X25519_LEN, \
+/* Hybrid post-quantum methods: string values of fixed lengths, K a string. */
+#define HYBRID(n, o, md, hl, cl, sl) \
+	{ .name = (n), .kind = DSSH_KEX_HYBRID, .ops = (o), .group = NULL, .md_name = (md), \
+	  .hash_len = (hl), .pub_len = (cl), .reply_len = (sl), \
 	  .pub_mpint = false, .k_string = true }
 
 /*
@@ -37,8 +36,12 @@
  * among those implemented here. kex_names below is the advertised list.
  */
 static const struct dssh_kex_alg kex_algs[] = {
-	SNTRUP761X25519("sntrup761x25519-sha512"),
-	SNTRUP761X25519("sntrup761x25519-sha512@openssh.com"),
+	HYBRID("mlkem768x25519-sha256", &dssh_kex_mlkem768x25519_ops, "SHA256", 32,
+	    DSSH_MLKEM768_PK_LEN + DSSH_KEX_X25519_LEN, DSSH_MLKEM768_CT_LEN + DSSH_KEX_X25519_LEN),
+	HYBRID("sntrup761x25519-sha512", &dssh_kex_sntrup761x25519_ops, "SHA512", 64,
+	    DSSH_SNTRUP761_PK_LEN + DSSH_KEX_X25519_LEN, DSSH_SNTRUP761_CT_LEN + DSSH_KEX_X25519_LEN),
+	HYBRID("sntrup761x25519-sha512@openssh.com", &dssh_kex_sntrup761x25519_ops, "SHA512", 64,
+	    DSSH_SNTRUP761_PK_LEN + DSSH_KEX_X25519_LEN, DSSH_SNTRUP761_CT_LEN + DSSH_KEX_X25519_LEN),
 	CLASSIC("curve25519-sha256", DSSH_KEX_X25519, &dssh_kex_x25519_ops, NULL, "SHA256", 32,
 	    DSSH_KEX_X25519_LEN),
 	CLASSIC("curve25519-sha256@libssh.org", DSSH_KEX_X25519, &dssh_kex_x25519_ops, NULL,
@@ -57,8 +60,13 @@ static const struct dssh_kex_alg kex_algs[] = {
 	    "SHA256", 32, 256),
 };
 
+/*
+ * The default preference order, OpenSSH's: the post-quantum hybrids first
+ * (sntrup761x25519-sha512 and sntrup761x25519-sha512@openssh.com go right
+ * after mlkem768x25519-sha256), then curve25519 for clients without one.
+ */
 static const char kex_names[] =
-	"sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,"
+	"mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,"
 	"curve25519-sha256,curve25519-sha256@libssh.org,"
 	"ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,"
 	"diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,"

@@ -9,10 +9,12 @@
 #include "dssh_buf.h"
 #include "dssh_err.h"
 #include "dssh_kex.h"
+#include "dssh_mlkem.h"
 #include "dssh_test.h"
 #include "dssh_util.h"
 
 static const char *all_algs[] = {
+	"mlkem768x25519-sha256",
 	"curve25519-sha256", "curve25519-sha256@libssh.org",
 	"ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521",
 	"diffie-hellman-group14-sha256", "diffie-hellman-group16-sha512",
@@ -43,7 +45,7 @@ raw_of(const struct dssh_kex_alg *alg, const struct dssh_buf *enc, const uint8_t
 	int r;
 
 	dssh_buf_from(&b, dssh_buf_ptr(enc), dssh_buf_len(enc));
-	if (alg->kind == DSSH_KEX_DH)
+	if (alg->pub_mpint)
 		r = dssh_buf_get_mpint_direct(&b, p, n);
 	else
 		r = dssh_buf_get_string_direct(&b, p, n);
@@ -63,7 +65,8 @@ test_names(void)
 		count += *p == ',';
 	/* + the two sntrup761x25519 names, tested in test_kex_sntrup761.c */
 	CHECK_EQ_INT(count, DSSH_ARRAY_SIZE(all_algs) + 2);
-	CHECK(strstr(names, "sntrup761x25519-sha512@openssh.com,curve25519-sha256,") != NULL);
+	CHECK(strncmp(names, "mlkem768x25519-sha256,sntrup761x25519-sha512,"
+	    "sntrup761x25519-sha512@openssh.com,curve25519-sha256,", 98) == 0);
 	for (size_t i = 0; i < DSSH_ARRAY_SIZE(all_algs); i++) {
 		const struct dssh_kex_alg *alg = dssh_kex_alg_by_name(all_algs[i]);
 
@@ -111,14 +114,21 @@ exchange(const struct dssh_kex_alg *alg)
 	CHECK_EQ_INT(dssh_kex_server_reply(alg, raw, rawlen, &spub, &ks), 0);
 	CHECK_EQ_INT(raw_of(alg, &spub, &raw, &rawlen), 0);
 	if (alg->kind != DSSH_KEX_DH)
-		CHECK_EQ_INT(rawlen, alg->pub_len);
+		CHECK_EQ_INT(rawlen, alg->reply_len);
 	CHECK_EQ_INT(dssh_kex_client_finish(c, raw, rawlen, &kc), 0);
 	CHECK(dssh_buf_len(&ks) > 4);
 	CHECK_EQ_INT(dssh_buf_len(&ks), dssh_buf_len(&kc));
 	if (dssh_buf_len(&ks) == dssh_buf_len(&kc))
 		CHECK_MEM(dssh_buf_ptr(&ks), dssh_buf_ptr(&kc), dssh_buf_len(&ks));
-	/* K is a well-formed, minimal, positive mpint and nothing else. */
 	dssh_buf_from(&view, dssh_buf_ptr(&ks), dssh_buf_len(&ks));
+	if (alg->k_string) {
+		/* The hybrids: K is a string holding the 32-byte SHA-256 output. */
+		CHECK_EQ_INT(dssh_buf_get_string_direct(&view, &mag, &maglen), 0);
+		CHECK_EQ_INT(maglen, 32);
+		CHECK_EQ_INT(dssh_buf_len(&view), 0);
+		goto out;
+	}
+	/* K is a well-formed, minimal, positive mpint and nothing else. */
 	CHECK_EQ_INT(dssh_buf_get_mpint_direct(&view, &mag, &maglen), 0);
 	CHECK_EQ_INT(dssh_buf_len(&view), 0);
 	CHECK(maglen > 0 && maglen <= (alg->kind == DSSH_KEX_ECDH ? (alg->pub_len - 1) / 2 :
@@ -282,7 +292,7 @@ test_reject_ecx_ecdh(void)
 		const struct dssh_kex_alg *alg = dssh_kex_alg_by_name(all_algs[i]);
 		size_t L = alg->pub_len;
 
-		if (alg->kind == DSSH_KEX_DH)
+		if (alg->kind == DSSH_KEX_DH || alg->kind == DSSH_KEX_HYBRID)
 			continue;
 		memset(v, 0, sizeof(v));
 		expect_reject(alg, NULL, 0, "empty");
@@ -367,6 +377,114 @@ test_reject_dh(void)
 		expect_reject(alg, v, L, "e = p - 2 (not in subgroup)");
 		BN_free(p);
 	}
+}
+
+/*
+ * mlkem768x25519-sha256: a client value of any other length than 1184 +
+ * 32 is DSSH_ERR_INVALID_FORMAT before any work; an encapsulation key
+ * with a coefficient >= q (FIPS 203 7.2) and small-order X25519 points
+ * are refused too, and the output buffers stay as they were.
+ */
+static void
+test_reject_hybrid(void)
+{
+	const struct dssh_kex_alg *alg = dssh_kex_alg_by_name("mlkem768x25519-sha256");
+	static const size_t lens[] = { 0, 1, 32, 1184, 1215, 1217, 1088 + 32, 2432, 4096 };
+	static uint8_t v[4096], sk[DSSH_MLKEM768_SK_LEN];
+	struct dssh_buf spub, k;
+	EVP_PKEY *x;
+	size_t xl = 32;
+
+	CHECK(alg != NULL && alg->kind == DSSH_KEX_HYBRID && alg->k_string && !alg->pub_mpint);
+	CHECK_EQ_INT(alg->pub_len, 1216);
+	CHECK_EQ_INT(alg->reply_len, 1120);
+	memset(v, 0x42, sizeof(v));
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(lens); i++) {
+		dssh_buf_init(&spub, 0);
+		dssh_buf_init(&k, 0);
+		CHECK_EQ_INT(dssh_kex_server_reply(alg, lens[i] ? v : NULL, lens[i], &spub, &k),
+		    DSSH_ERR_INVALID_FORMAT);
+		CHECK_EQ_INT(dssh_buf_len(&spub) + dssh_buf_len(&k), 0);
+		dssh_buf_free(&spub);
+		dssh_buf_free(&k);
+	}
+	/* A valid ML-KEM key and a valid X25519 value: accepted. */
+	CHECK_EQ_INT(dssh_mlkem768_keypair(v, sk), 0);
+	x = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+	CHECK(x != NULL && EVP_PKEY_get_raw_public_key(x, v + 1184, &xl) == 1);
+	dssh_buf_init(&spub, 0);
+	dssh_buf_init(&k, 0);
+	CHECK_EQ_INT(dssh_kex_server_reply(alg, v, 1216, &spub, &k), 0);
+	dssh_buf_free(&spub);
+	dssh_buf_free(&k);
+	/* Coefficient 0 of ek set to q = 0xd01. */
+	uint8_t b0 = v[0], b1 = v[1];
+
+	v[0] = 0x01;
+	v[1] = (uint8_t)((v[1] & 0xf0) | 0x0d);
+	expect_reject(alg, v, 1216, "ek coefficient q");
+	v[0] = b0;
+	v[1] = b1;
+	memset(v + 1184, 0, 32);
+	expect_reject(alg, v, 1216, "x25519 zero");
+	v[1184] = 1;
+	expect_reject(alg, v, 1216, "x25519 order-1 point");
+	hex2bin("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+	    v + 1184, 32);
+	expect_reject(alg, v, 1216, "x25519 order-8 point");
+	memset(v, 0xff, 1184);                      /* every coefficient 4095 */
+	EVP_PKEY_get_raw_public_key(x, v + 1184, &xl);
+	expect_reject(alg, v, 1216, "ek all 0xff");
+	EVP_PKEY_free(x);
+}
+
+/*
+ * Independent check of the hybrid's K: the test plays the client with the
+ * ML-KEM primitives and plain EVP X25519 and expects
+ * K = string(SHA-256(K_PQ || K_CL)) and S_REPLY = ciphertext || X25519.
+ */
+static void
+test_hybrid_k(void)
+{
+	const struct dssh_kex_alg *alg = dssh_kex_alg_by_name("mlkem768x25519-sha256");
+	static uint8_t cinit[1216], sk[DSSH_MLKEM768_SK_LEN];
+	uint8_t kpq[32], kcl[32], cat[64], h[32];
+	size_t xl = 32, kl = 32, rawlen;
+	const uint8_t *raw;
+	struct dssh_buf spub, k, want;
+	EVP_PKEY *x = NULL, *peer = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	unsigned n;
+
+	dssh_buf_init(&spub, 0);
+	dssh_buf_init(&k, 0);
+	dssh_buf_init(&want, 0);
+	CHECK_EQ_INT(dssh_mlkem768_keypair(cinit, sk), 0);
+	x = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+	CHECK(x != NULL && EVP_PKEY_get_raw_public_key(x, cinit + 1184, &xl) == 1);
+	CHECK_EQ_INT(dssh_kex_server_reply(alg, cinit, sizeof(cinit), &spub, &k), 0);
+	CHECK_EQ_INT(raw_of(alg, &spub, &raw, &rawlen), 0);
+	CHECK_EQ_INT(rawlen, 1120);
+	if (rawlen == 1120) {
+		CHECK_EQ_INT(dssh_mlkem768_decaps(kpq, raw, sk), 0);
+		peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, raw + 1088, 32);
+		ctx = EVP_PKEY_CTX_new(x, NULL);
+		CHECK(peer != NULL && ctx != NULL && EVP_PKEY_derive_init(ctx) == 1 &&
+		    EVP_PKEY_derive_set_peer(ctx, peer) == 1 &&
+		    EVP_PKEY_derive(ctx, kcl, &kl) == 1 && kl == 32);
+		memcpy(cat, kpq, 32);
+		memcpy(cat + 32, kcl, 32);
+		CHECK(EVP_Digest(cat, 64, h, &n, EVP_sha256(), NULL) == 1);
+		CHECK_EQ_INT(dssh_buf_put_string(&want, h, 32), 0);
+		CHECK_EQ_INT(dssh_buf_len(&k), 36);
+		CHECK_MEM(dssh_buf_ptr(&k), dssh_buf_ptr(&want), 36);
+	}
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(peer);
+	EVP_PKEY_free(x);
+	dssh_buf_free(&spub);
+	dssh_buf_free(&k);
+	dssh_buf_free(&want);
 }
 
 static void
@@ -514,6 +632,8 @@ main(void)
 	DSSH_RUN(test_k_encoding);
 	DSSH_RUN(test_reject_ecx_ecdh);
 	DSSH_RUN(test_reject_dh);
+	DSSH_RUN(test_reject_hybrid);
+	DSSH_RUN(test_hybrid_k);
 	DSSH_RUN(test_client_bad_server);
 	DSSH_RUN(test_hash);
 	DSSH_RUN(test_derive);

@@ -168,8 +168,9 @@ fx_init(struct fx *f, const char *kex, const char *cipher, const char *mac, bool
 	f->hk[0].alg = "ssh-ed25519";
 	f->hk[0].key = hostkey;
 	f->conf = (struct dssh_ssh_conf){
-		.kex_algs = "curve25519-sha256,ecdh-sha2-nistp256,diffie-hellman-group14-sha256,"
-		    "sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com",
+		.kex_algs = "mlkem768x25519-sha256,curve25519-sha256,ecdh-sha2-nistp256,"
+		    "diffie-hellman-group14-sha256,sntrup761x25519-sha512,"
+		    "sntrup761x25519-sha512@openssh.com",
 		.cipher_algs = "aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,"
 		    "aes256-gcm@openssh.com,aes128-ctr,aes256-ctr",
 		.mac_algs = "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
@@ -406,6 +407,9 @@ test_flows(void)
 	run_flow("diffie-hellman-group14-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256");
 	run_flow("diffie-hellman-group14-sha256", "aes128-ctr", "hmac-sha2-256-etm@openssh.com");
 	run_flow("ecdh-sha2-nistp256", "chacha20-poly1305@openssh.com", "hmac-sha2-256");
+	/* The hybrid: our client side of it against the server engine. */
+	run_flow("mlkem768x25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256");
+	run_flow("mlkem768x25519-sha256", "aes128-ctr", "hmac-sha2-256-etm@openssh.com");
 	/* The test client's side of sntrup761x25519 is lib/kex's (KeyGen, Decap). */
 	run_flow("sntrup761x25519-sha512", "aes128-gcm@openssh.com", "hmac-sha2-256");
 	run_flow("sntrup761x25519-sha512@openssh.com", "chacha20-poly1305@openssh.com",
@@ -1010,6 +1014,13 @@ test_rekey_client(void)
 	CHECK_EQ_INT(st.kex_count, 3);
 	CHECK_STR(st.kex_alg, "diffie-hellman-group14-sha256");
 	data_roundtrip(&f, 12);
+	/* And to the hybrid (K as a string in the derivation). */
+	f.t->conf.kex = "mlkem768x25519-sha256";
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	dssh_conn_get_stats(f.c, &st);
+	CHECK_EQ_INT(st.kex_count, 4);
+	CHECK_STR(st.kex_alg, "mlkem768x25519-sha256");
+	data_roundtrip(&f, 13);
 	fx_free(&f);
 }
 
