@@ -76,6 +76,7 @@ class RawClient:
 
     def __init__(self, host, port):
         self.s = socket.create_connection((host, port), timeout=20)
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
         self.seq_out = self.seq_in = 0
         self.enc = self.dec = None
