@@ -156,9 +156,17 @@ poly_mul_small(int32_t out[P], const int32_t a[P], const int8_t b[P])
 	int32_t prod[2 * P - 1];
 
 	memset(prod, 0, sizeof(prod));
-	for (int i = 0; i < P; i++)
-		for (int j = 0; j < P; j++)
-			prod[i + j] += a[i] * b[j];
+	/*
+	 * b_j is -1, 0 or 1: a_i b_j = ((a_i ^ s) - s) & m with the sign and
+	 * nonzero masks of b_j; no multiply, so plain SSE2 vectorises the row.
+	 */
+	for (int j = 0; j < P; j++) {
+		int32_t m = (int32_t)opaque(0 - (uint32_t)(b[j] & 1));
+		int32_t s = (int32_t)opaque(0 - ((uint32_t)(uint8_t)b[j] >> 7));
+
+		for (int i = 0; i < P; i++)
+			prod[i + j] += ((a[i] ^ s) - s) & m;
+	}
 	for (int k = 2 * P - 2; k >= P; k--) {
 		prod[k - P + 1] += prod[k];
 		prod[k - P] += prod[k];
