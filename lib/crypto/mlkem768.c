@@ -24,12 +24,16 @@
  *
  * SHA3-256, SHA3-512, SHAKE128 and SHAKE256 come from OpenSSL 3.0 EVP. 3.0
  * can squeeze an XOF only once (EVP_DigestFinalXOF), so SampleNTT asks for
- * SAMPLE_BLOCKS blocks of SHAKE128 at once, which gives the 256
- * coefficients with overwhelming probability; if not, it squeezes again
- * from the start with twice the length (a SHAKE output is a prefix of any
- * longer one) and continues where it stopped. Only public data (rho) is
- * sampled that way.
+ * SAMPLE_BLOCKS blocks of SHAKE128 at once (3 blocks, 336 candidates for
+ * 256 coefficients, are enough for about 99% of the polynomials); when
+ * they are not, it squeezes again from the start with twice the length (a
+ * SHAKE output is a prefix of any longer one) and continues where it
+ * stopped, up to 8 times the first length (more would be needed with
+ * probability far below 2^-128). Only public data (rho) is sampled that way.
+ * The digests are fetched once (EVP_MD_fetch) rather than on every
+ * EVP_DigestInit_ex.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -62,25 +66,28 @@
 #define BARRETT_M 1290167u              /* floor(2^32 / q) */
 #define N_INV    3303                   /* 128^-1 mod q */
 #define SHAKE128_RATE 168
-#define SAMPLE_BLOCKS 4                 /* 672 bytes, about 448 candidates */
+#define SAMPLE_BLOCKS 3                 /* 504 bytes: enough for ~99% of polys */
 
 struct poly {
 	uint16_t c[N];
 };
 
-/* zeta^BitRev7(i) mod q, zeta = 17 (4.3). */
-static const uint16_t zetas[128] = {
-	1, 1729, 2580, 3289, 2642, 630, 1897, 848, 1062, 1919, 193, 797,
-	2786, 3260, 569, 1746, 296, 2447, 1339, 1476, 3046, 56, 2240, 1333,
-	1426, 2094, 535, 2882, 2393, 2879, 1974, 821, 289, 331, 3253, 1756,
-	1197, 2304, 2277, 2055, 650, 1977, 2513, 632, 2865, 33, 1320, 1915,
-	2319, 1435, 807, 452, 1438, 2868, 1534, 2402, 2647, 2617, 1481, 648,
-	2474, 3110, 1227, 910, 17, 2761, 583, 2649, 1637, 723, 2288, 1100,
-	1409, 2662, 3281, 233, 756, 2156, 3015, 3050, 1703, 1651, 2789, 1789,
-	1847, 952, 1461, 2687, 939, 2308, 2437, 2388, 733, 2337, 268, 641,
-	1584, 2298, 2037, 3220, 375, 2549, 2090, 1645, 1063, 319, 2773, 757,
-	2099, 561, 2466, 2594, 2804, 1092, 403, 1026, 1143, 2150, 2775, 886,
-	1722, 1212, 1874, 1029, 2110, 2935, 885, 2154,
+/*
+ * zeta^BitRev7(i) mod q, zeta = 17 (4.3), in Montgomery form for the NTTs:
+ * times 2^16 mod q, as signed values in (-q/2, q/2).
+ */
+static const int16_t zetas_mont[128] = {
+	-1044, -758, -359, -1517, 1493, 1422, 287, 202, -171, 622, 1577, 182,
+	962, -1202, -1474, 1468, 573, -1325, 264, 383, -829, 1458, -1602, -130,
+	-681, 1017, 732, 608, -1542, 411, -205, -1571, 1223, 652, -552, 1015,
+	-1293, 1491, -282, -1544, 516, -8, -320, -666, -1618, -1162, 126, 1469,
+	-853, -90, -271, 830, 107, -1421, -247, -951, -398, 961, -1508, -725,
+	448, -1065, 677, -1275, -1103, 430, 555, 843, -1251, 871, 1550, 105,
+	422, 587, 177, -235, -291, -460, 1574, 1653, -246, 778, 1159, -147,
+	-777, 1483, -602, 1119, -1590, 644, -872, 349, 418, 329, -156, -75,
+	817, 1097, 603, 610, 1322, -1285, -1465, 384, -1215, -136, 1218, -1335,
+	-874, 220, -1187, -1659, -1185, -1530, -1278, 794, -1510, -854, -870, 478,
+	-108, -308, 996, 991, 958, -1460, 1522, 1628,
 };
 
 /* zeta^(2 BitRev7(i) + 1) mod q, the base-case moduli (4.3.1). */
@@ -147,58 +154,108 @@ poly_sub(struct poly *r, const struct poly *a)
 		r->c[i] = csubq((uint32_t)r->c[i] + Q - a->c[i]);
 }
 
-/* Algorithm 9. */
+/*
+ * The NTTs work on signed 16-bit values with Montgomery multiplication
+ * (R = 2^16): mont_reduce(a) = a R^-1 mod q in (-q, q) for |a| < q 2^15,
+ * so zeta * x costs three multiplications and no reduction branch. The
+ * polynomials go in and come out fully reduced in [0, q).
+ */
+#define QINV (-3327)                    /* q^-1 mod 2^16 */
+#define F_MONT 512                      /* 128^-1 * 2^16 mod q */
+
+static inline int16_t
+mont_reduce(int32_t a)
+{
+	int16_t t = (int16_t)((int16_t)a * QINV);
+
+	return (int16_t)((a - (int32_t)t * Q) >> 16);
+}
+
+static inline int16_t
+mont_mul(int16_t a, int16_t b)
+{
+	return mont_reduce((int32_t)a * b);
+}
+
+/* x in [-2q, 2q] -> [-q, q], branch-free. */
+static inline int16_t
+center(int32_t x)
+{
+	x -= Q & ((Q - 1 - x) >> 31);           /* x >= q */
+	x += Q & ((x + Q) >> 31);               /* x < -q */
+	return (int16_t)x;
+}
+
+/* Algorithm 9. Values grow by at most q a layer: below 8q < 2^15 at the end. */
 static void
 ntt(struct poly *f)
 {
+	int16_t r[N];
 	int k = 1;
 
+	for (int i = 0; i < N; i++)
+		r[i] = (int16_t)f->c[i];
 	for (int len = 128; len >= 2; len >>= 1)
 		for (int start = 0; start < N; start += 2 * len) {
-			uint16_t zeta = zetas[k++];
+			int16_t zeta = zetas_mont[k++];
 
 			for (int j = start; j < start + len; j++) {
-				uint16_t t = fqmul(zeta, f->c[j + len]);
+				int16_t t = mont_mul(zeta, r[j + len]);
 
-				f->c[j + len] = csubq((uint32_t)f->c[j] + Q - t);
-				f->c[j] = csubq((uint32_t)f->c[j] + t);
-			}
-		}
-}
-
-/* Algorithm 10. */
-static void
-ntt_inv(struct poly *f)
-{
-	int k = 127;
-
-	for (int len = 2; len <= 128; len <<= 1)
-		for (int start = 0; start < N; start += 2 * len) {
-			uint16_t zeta = zetas[k--];
-
-			for (int j = start; j < start + len; j++) {
-				uint16_t t = f->c[j];
-
-				f->c[j] = csubq((uint32_t)t + f->c[j + len]);
-				f->c[j + len] = fqmul(zeta, csubq((uint32_t)f->c[j + len] + Q - t));
+				r[j + len] = (int16_t)(r[j] - t);
+				r[j] = (int16_t)(r[j] + t);
 			}
 		}
 	for (int i = 0; i < N; i++)
-		f->c[i] = fqmul(f->c[i], N_INV);
+		f->c[i] = modq((uint32_t)(r[i] + 8 * Q));
+	dssh_wipe(r, sizeof(r));
 }
 
-/* r += f * g in T_q (algorithms 11 and 12). */
+/* Algorithm 10, the sums kept in [-q, q]; the 128^-1 folded into F_MONT. */
 static void
-poly_basemul_acc(struct poly *r, const struct poly *f, const struct poly *g)
+ntt_inv(struct poly *f)
+{
+	int16_t r[N];
+	int k = 127;
+
+	for (int i = 0; i < N; i++)
+		r[i] = (int16_t)f->c[i];
+	for (int len = 2; len <= 128; len <<= 1)
+		for (int start = 0; start < N; start += 2 * len) {
+			int16_t zeta = zetas_mont[k--];
+
+			for (int j = start; j < start + len; j++) {
+				int16_t t = r[j];
+
+				r[j] = center((int32_t)t + r[j + len]);
+				r[j + len] = mont_mul(zeta, (int16_t)(r[j + len] - t));
+			}
+		}
+	for (int i = 0; i < N; i++)
+		f->c[i] = csubq((uint32_t)(mont_mul(r[i], F_MONT) + Q));
+	dssh_wipe(r, sizeof(r));
+}
+
+/*
+ * r = sum over j < K of f[j] * g[j] in T_q (algorithms 11 and 12), one
+ * reduction a coefficient at the end: each term is below 2 q^2, K of them
+ * well below 2^32.
+ */
+static void
+poly_dot(struct poly *r, const struct poly *f, const struct poly *g)
 {
 	for (int i = 0; i < 128; i++) {
-		uint32_t a0 = f->c[2 * i], a1 = f->c[2 * i + 1];
-		uint32_t b0 = g->c[2 * i], b1 = g->c[2 * i + 1];
-		uint16_t c0 = modq(a0 * b0 + (uint32_t)modq(a1 * b1) * gammas[i]);
-		uint16_t c1 = modq(a0 * b1 + a1 * b0);
+		uint32_t c0 = 0, c1 = 0;
 
-		r->c[2 * i] = csubq((uint32_t)r->c[2 * i] + c0);
-		r->c[2 * i + 1] = csubq((uint32_t)r->c[2 * i + 1] + c1);
+		for (int j = 0; j < K; j++) {
+			uint32_t a0 = f[j].c[2 * i], a1 = f[j].c[2 * i + 1];
+			uint32_t b0 = g[j].c[2 * i], b1 = g[j].c[2 * i + 1];
+
+			c0 += a0 * b0 + (uint32_t)modq(a1 * b1) * gammas[i];
+			c1 += a0 * b1 + a1 * b0;
+		}
+		r->c[2 * i] = modq(c0);
+		r->c[2 * i + 1] = modq(c1);
 	}
 }
 
@@ -260,8 +317,30 @@ poly_decompress(struct poly *f, int d)
 
 /* ---- hashing (4.1) ---- */
 
+static EVP_MD *md_sha3_256, *md_sha3_512, *md_shake128, *md_shake256;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void
+md_fetch(void)
+{
+	md_sha3_256 = EVP_MD_fetch(NULL, "SHA3-256", NULL);
+	md_sha3_512 = EVP_MD_fetch(NULL, "SHA3-512", NULL);
+	md_shake128 = EVP_MD_fetch(NULL, "SHAKE128", NULL);
+	md_shake256 = EVP_MD_fetch(NULL, "SHAKE256", NULL);
+}
+
+/* The context every operation uses, with the digests fetched. */
+static EVP_MD_CTX *
+md_ctx_new(void)
+{
+	if (pthread_once(&md_once, md_fetch) != 0 || md_sha3_256 == NULL ||
+	    md_sha3_512 == NULL || md_shake128 == NULL || md_shake256 == NULL)
+		return NULL;
+	return EVP_MD_CTX_new();
+}
+
 static int
-md_run(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *a, size_t alen,
+md_run(EVP_MD_CTX *ctx, EVP_MD *md, const uint8_t *a, size_t alen,
     const uint8_t *b, size_t blen, uint8_t *out, size_t outlen)
 {
 	int xof = (EVP_MD_get_flags(md) & EVP_MD_FLAG_XOF) != 0;
@@ -284,14 +363,14 @@ md_run(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *a, size_t alen,
 static int
 sample_ntt(EVP_MD_CTX *ctx, struct poly *a, const uint8_t rho[32], uint8_t j, uint8_t i)
 {
-	uint8_t seed[34], buf[SHAKE128_RATE * SAMPLE_BLOCKS * 4];
+	uint8_t seed[34], buf[SHAKE128_RATE * SAMPLE_BLOCKS * 8];
 	size_t have = SHAKE128_RATE * SAMPLE_BLOCKS, pos = 0;
 	int n = 0, r;
 
 	memcpy(seed, rho, 32);
 	seed[32] = j;
 	seed[33] = i;
-	if ((r = md_run(ctx, EVP_shake128(), seed, sizeof(seed), NULL, 0, buf, have)) != 0)
+	if ((r = md_run(ctx, md_shake128, seed, sizeof(seed), NULL, 0, buf, have)) != 0)
 		return r;
 	while (n < N) {
 		if (pos + 3 > have) {
@@ -299,7 +378,7 @@ sample_ntt(EVP_MD_CTX *ctx, struct poly *a, const uint8_t rho[32], uint8_t j, ui
 			if (have * 2 > sizeof(buf))
 				return DSSH_ERR_LIBCRYPTO;
 			have *= 2;
-			if ((r = md_run(ctx, EVP_shake128(), seed, sizeof(seed), NULL, 0, buf,
+			if ((r = md_run(ctx, md_shake128, seed, sizeof(seed), NULL, 0, buf,
 			    have)) != 0)
 				return r;
 		}
@@ -336,7 +415,7 @@ sample_cbd2(EVP_MD_CTX *ctx, struct poly *f, const uint8_t s[32], uint8_t b)
 	uint8_t buf[64 * ETA1];
 	int r;
 
-	if ((r = md_run(ctx, EVP_shake256(), s, 32, &b, 1, buf, sizeof(buf))) != 0)
+	if ((r = md_run(ctx, md_shake256, s, 32, &b, 1, buf, sizeof(buf))) != 0)
 		return r;
 	for (int w = 0; w < N / 8; w++) {
 		uint32_t t = (uint32_t)buf[4 * w] | (uint32_t)buf[4 * w + 1] << 8 |
@@ -367,7 +446,7 @@ pke_keygen(EVP_MD_CTX *ctx, uint8_t *ek, uint8_t *dk, const uint8_t d[32])
 
 	memcpy(in, d, 32);
 	in[32] = K;
-	if ((r = md_run(ctx, EVP_sha3_512(), in, sizeof(in), NULL, 0, rs, sizeof(rs))) != 0)
+	if ((r = md_run(ctx, md_sha3_512, in, sizeof(in), NULL, 0, rs, sizeof(rs))) != 0)
 		goto out;
 	DECLASSIFY(rs, 32);
 	if ((r = gen_matrix(ctx, a, rs, 0)) != 0)
@@ -383,9 +462,8 @@ pke_keygen(EVP_MD_CTX *ctx, uint8_t *ek, uint8_t *dk, const uint8_t d[32])
 		ntt(&e[i]);
 	}
 	for (int i = 0; i < K; i++) {
-		t = e[i];
-		for (int j = 0; j < K; j++)
-			poly_basemul_acc(&t, &a[i][j], &s[j]);
+		poly_dot(&t, a[i], s);
+		poly_add(&t, &e[i]);
 		byte_encode(ek + i * POLYBYTES, &t, 12);
 		byte_encode(dk + i * POLYBYTES, &s[i], 12);
 	}
@@ -420,9 +498,7 @@ pke_encrypt(EVP_MD_CTX *ctx, uint8_t *c, const uint8_t *ek, const uint8_t m[32],
 	nonce = K;
 	/* u = NTT^-1(A^T y) + e1 */
 	for (int i = 0; i < K; i++) {
-		memset(&u, 0, sizeof(u));
-		for (int j = 0; j < K; j++)
-			poly_basemul_acc(&u, &at[i][j], &y[j]);
+		poly_dot(&u, at[i], y);
 		ntt_inv(&u);
 		if ((r = sample_cbd2(ctx, &e2, rnd, nonce++)) != 0)   /* e1[i] */
 			goto out;
@@ -431,9 +507,7 @@ pke_encrypt(EVP_MD_CTX *ctx, uint8_t *c, const uint8_t *ek, const uint8_t m[32],
 		byte_encode(c + i * 32 * DU, &u, DU);
 	}
 	/* v = NTT^-1(t^T y) + e2 + Decompress_1(m) */
-	memset(&v, 0, sizeof(v));
-	for (int j = 0; j < K; j++)
-		poly_basemul_acc(&v, &t[j], &y[j]);
+	poly_dot(&v, t, y);
 	ntt_inv(&v);
 	if ((r = sample_cbd2(ctx, &e2, rnd, nonce)) != 0)
 		goto out;
@@ -456,23 +530,22 @@ out:
 static void
 pke_decrypt(uint8_t m[32], const uint8_t *dk, const uint8_t *c)
 {
-	struct poly u, s, w, acc;
+	struct poly u[K], s[K], w, acc;
 
-	memset(&acc, 0, sizeof(acc));
 	for (int i = 0; i < K; i++) {
-		byte_decode(&u, c + i * 32 * DU, DU);
-		poly_decompress(&u, DU);
-		ntt(&u);
-		byte_decode(&s, dk + i * POLYBYTES, 12);
-		poly_basemul_acc(&acc, &s, &u);
+		byte_decode(&u[i], c + i * 32 * DU, DU);
+		poly_decompress(&u[i], DU);
+		ntt(&u[i]);
+		byte_decode(&s[i], dk + i * POLYBYTES, 12);
 	}
+	poly_dot(&acc, s, u);
 	ntt_inv(&acc);
 	byte_decode(&w, c + K * 32 * DU, DV);
 	poly_decompress(&w, DV);
 	poly_sub(&w, &acc);
 	poly_compress(&w, 1);
 	byte_encode(m, &w, 1);
-	dssh_wipe(&s, sizeof(s));
+	dssh_wipe(s, sizeof(s));
 	dssh_wipe(&w, sizeof(w));
 	dssh_wipe(&acc, sizeof(acc));
 }
@@ -488,12 +561,12 @@ dssh_mlkem768_keypair_derand(uint8_t pk[DSSH_MLKEM768_PK_LEN], uint8_t sk[DSSH_M
 
 	if (pk == NULL || sk == NULL || d == NULL || z == NULL)
 		return DSSH_ERR_INVALID_ARGUMENT;
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
+	if ((ctx = md_ctx_new()) == NULL)
 		return DSSH_ERR_ALLOC;
 	/* dk = dk_pke || ek || H(ek) || z (algorithm 16). */
 	if ((r = pke_keygen(ctx, pk, sk, d)) == 0) {
 		memcpy(sk + K * POLYBYTES, pk, DSSH_MLKEM768_PK_LEN);
-		r = md_run(ctx, EVP_sha3_256(), pk, DSSH_MLKEM768_PK_LEN, NULL, 0,
+		r = md_run(ctx, md_sha3_256, pk, DSSH_MLKEM768_PK_LEN, NULL, 0,
 		    sk + K * POLYBYTES + DSSH_MLKEM768_PK_LEN, 32);
 		memcpy(sk + DSSH_MLKEM768_SK_LEN - 32, z, 32);
 	}
@@ -542,12 +615,12 @@ dssh_mlkem768_encaps_derand(uint8_t ct[DSSH_MLKEM768_CT_LEN], uint8_t ss[DSSH_ML
 		return DSSH_ERR_INVALID_ARGUMENT;
 	if ((r = ek_check(pk)) != 0)
 		return r;
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
+	if ((ctx = md_ctx_new()) == NULL)
 		return DSSH_ERR_ALLOC;
 	/* Algorithm 17: (K, r) = G(m || H(ek)); c = Encrypt(ek, m, r). */
 	memcpy(mh, m, 32);
-	if ((r = md_run(ctx, EVP_sha3_256(), pk, DSSH_MLKEM768_PK_LEN, NULL, 0, mh + 32, 32)) == 0 &&
-	    (r = md_run(ctx, EVP_sha3_512(), mh, sizeof(mh), NULL, 0, kr, sizeof(kr))) == 0 &&
+	if ((r = md_run(ctx, md_sha3_256, pk, DSSH_MLKEM768_PK_LEN, NULL, 0, mh + 32, 32)) == 0 &&
+	    (r = md_run(ctx, md_sha3_512, mh, sizeof(mh), NULL, 0, kr, sizeof(kr))) == 0 &&
 	    (r = pke_encrypt(ctx, ct, pk, m, kr + 32)) == 0)
 		memcpy(ss, kr, 32);
 	EVP_MD_CTX_free(ctx);
@@ -584,10 +657,10 @@ dssh_mlkem768_decaps(uint8_t ss[DSSH_MLKEM768_SS_LEN], const uint8_t ct[DSSH_MLK
 
 	if (ss == NULL || ct == NULL || sk == NULL)
 		return DSSH_ERR_INVALID_ARGUMENT;
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
+	if ((ctx = md_ctx_new()) == NULL)
 		return DSSH_ERR_ALLOC;
 	/* 7.3 hash check; ek and H(ek) are public. */
-	if ((r = md_run(ctx, EVP_sha3_256(), ek, DSSH_MLKEM768_PK_LEN, NULL, 0, hek, 32)) != 0)
+	if ((r = md_run(ctx, md_sha3_256, ek, DSSH_MLKEM768_PK_LEN, NULL, 0, hek, 32)) != 0)
 		goto out;
 	if (memcmp(hek, h, 32) != 0) {
 		r = DSSH_ERR_INVALID_FORMAT;
@@ -596,8 +669,8 @@ dssh_mlkem768_decaps(uint8_t ss[DSSH_MLKEM768_SS_LEN], const uint8_t ct[DSSH_MLK
 	/* Algorithm 18. */
 	pke_decrypt(mh, dk_pke, ct);
 	memcpy(mh + 32, h, 32);
-	if ((r = md_run(ctx, EVP_sha3_512(), mh, sizeof(mh), NULL, 0, kr, sizeof(kr))) != 0 ||
-	    (r = md_run(ctx, EVP_shake256(), z, 32, ct, DSSH_MLKEM768_CT_LEN, kbar,
+	if ((r = md_run(ctx, md_sha3_512, mh, sizeof(mh), NULL, 0, kr, sizeof(kr))) != 0 ||
+	    (r = md_run(ctx, md_shake256, z, 32, ct, DSSH_MLKEM768_CT_LEN, kbar,
 	    sizeof(kbar))) != 0 ||
 	    (r = pke_encrypt(ctx, c2, ek, mh, kr + 32)) != 0)
 		goto out;

@@ -184,10 +184,11 @@ class MlkemTool:
         self.p.wait(timeout=10)
 
 
-def handshake(host, port, kex, tool=None, hostkey_blob=None):
+def handshake(host, port, kex, tool=None, hostkey_blob=None, mlkem_keys=None):
     """One key exchange with kex through SERVICE_ACCEPT; returns the server's
     first KEX name list. tool: an MlkemTool for mlkem768x25519-sha256;
-    hostkey_blob: the ed25519 public key blob K_S must be (None: any)."""
+    hostkey_blob: the ed25519 public key blob K_S must be (None: any);
+    mlkem_keys: a (pk, sk) made beforehand (None: made here)."""
     c = RawClient(host, port)
     try:
         c.version()
@@ -196,7 +197,8 @@ def handshake(host, port, kex, tool=None, hostkey_blob=None):
         xpub = xpriv.public_key().public_bytes(serialization.Encoding.Raw,
                                                serialization.PublicFormat.Raw)
         if kex == MLKEM:
-            pk, sk = tool.call("keygen %s %s" % (os.urandom(32).hex(), os.urandom(32).hex()))
+            pk, sk = mlkem_keys or tool.call("keygen %s %s" % (os.urandom(32).hex(),
+                                                               os.urandom(32).hex()))
             c_init = pk + xpub
         else:
             c_init = xpub
