@@ -47,7 +47,8 @@ Set-up (all torn down at the end, also on failure or Ctrl-C):
     A backend that does not come up, or whose ssh check fails, is reported as
     "not available: <reason>" and the run goes on.
 
-Workloads, per cipher (KexAlgorithms curve25519-sha256):
+Workloads, per cipher (KexAlgorithms from --kex, default curve25519-sha256;
+--kex sntrup761x25519-sha512@openssh.com etc. compares handshakes by KEX):
   upload    head -c SIZE /dev/zero | ssh -c C host 'cat > /dev/null'
   download  ssh -c C host 'head -c SIZE /dev/zero' > /dev/null
   sftp-put  echo 'put CLI/src.bin SRV/put-src.bin' | sftp -b - -c C host
@@ -1299,7 +1300,7 @@ class Bench:
              "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
              "-o", "GlobalKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
              "-o", "LogLevel=ERROR", "-o", "UpdateHostKeys=no", "-o", "ConnectTimeout=15",
-             "-o", "KexAlgorithms=curve25519-sha256"]
+             "-o", "KexAlgorithms=" + self.args.kex]
         if cipher:
             a += ["-c", cipher]
         return a
@@ -2058,11 +2059,11 @@ def report_keys(args, servers, summ):
         return
     log("")
     log("Keystroke echo through a PTY: 1 byte every %g ms, %d keys per round after %d warm-up, "
-        "%d round%s pooled; ssh -tt (%s, curve25519), remote `stty raw -echo; dd bs=1`; "
+        "%d round%s pooled; ssh -tt (%s, %s), remote `stty raw -echo; dd bs=1`; "
         "latency = write to the local pty master until the byte is read back. No SSH: the "
         "same command on a local pty.%s" % (
             args.key_interval, args.keys, args.key_warmup, args.rounds, "s" * (args.rounds > 1),
-            CIPHER_SHORT.get(args.ciphers[0], args.ciphers[0]),
+            CIPHER_SHORT.get(args.ciphers[0], args.ciphers[0]), args.kex,
             " dsshd-dpdk: DataPoll %s." % (args.dpdk_poll or "adaptive (default)")
             if "dpdk" in args.backends else ""))
     hdr = ["workload", "server", "median us", "p99 us", "p90 us", "max us",
@@ -2256,15 +2257,15 @@ def report_conns(args, servers, summ):
     kinds = [s.kind for s in servers]
     if args.conns:
         log("")
-        log("Connections: %d sequential `ssh host true` (curve25519-sha256, ed25519 keys) per "
-            "round, medians over rounds:" % args.conns)
+        log("Connections: %d sequential `ssh host true` (%s, ed25519 keys) per "
+            "round, medians over rounds:" % (args.conns, args.kex))
         hdr = ["workload", "kex", "server", "conn/s", "median ms", "srv CPU ms/conn",
                "cli CPU ms/conn", "conn/s vs sshd"]
         rows = []
         base = summ["connections"].get("sshd", {})
         for k in kinds:
             s = summ["connections"][k]
-            c = ["connect", "curve25519", LABEL[k]]
+            c = ["connect", args.kex.split("-")[0], LABEL[k]]
             if "conn_s" in s:
                 c += ["%.2f" % s["conn_s"], "%.1f" % s["median_ms"],
                       "%.1f" % s["server_ms_per_conn"], "%.1f" % s["client_ms_per_conn"],
@@ -2330,6 +2331,8 @@ def main():
                     help="DataPoll for dsshd-dpdk (default: dsshd's own, adaptive)")
     ap.add_argument("--conns", type=int, default=None,
                     help="sequential connections per round (default 50, 20 with --quick; 0: none)")
+    ap.add_argument("--kex", default="curve25519-sha256",
+                    help="KexAlgorithms of every client (default curve25519-sha256)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 256M, 1 round")
     ap.add_argument("--json", metavar="FILE", help="write samples and medians as JSON")
     ap.add_argument("--subnet", default="198.18.40",

@@ -96,7 +96,8 @@ int
 main(int argc, char **argv)
 {
 	static const char *names[] = {
-		"curve25519-sha256", "mlkem768x25519-sha256", "ecdh-sha2-nistp256",
+		"curve25519-sha256", "mlkem768x25519-sha256", "sntrup761x25519-sha512",
+		"ecdh-sha2-nistp256",
 		"ecdh-sha2-nistp384", "diffie-hellman-group14-sha256",
 		"diffie-hellman-group16-sha512",
 	};

@@ -14,6 +14,7 @@
  *   diffie-hellman-group16-sha512                      RFC 8268 (4096-bit MODP)
  *   diffie-hellman-group18-sha512                      RFC 8268 (8192-bit MODP)
  *   mlkem768x25519-sha256          draft-ietf-sshm-mlkem-hybrid-kex (FIPS 203)
+ *   sntrup761x25519-sha512(@openssh.com)  draft-ietf-sshm-ntruprime-ssh
  *
  * Public values on the wire: ECDH / X25519 / the hybrids send a string
  * (Q_C, Q_S; C_INIT, S_REPLY), DH sends an mpint (e, f): alg->pub_mpint.

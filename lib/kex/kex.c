@@ -16,6 +16,7 @@
 #include "dssh_err.h"
 #include "dssh_kex.h"
 #include "dssh_mlkem.h"
+#include "dssh_sntrup761.h"
 #include "dssh_util.h"
 #include "kex_int.h"
 
@@ -37,6 +38,10 @@
 static const struct dssh_kex_alg kex_algs[] = {
 	HYBRID("mlkem768x25519-sha256", &dssh_kex_mlkem768x25519_ops, "SHA256", 32,
 	    DSSH_MLKEM768_PK_LEN + DSSH_KEX_X25519_LEN, DSSH_MLKEM768_CT_LEN + DSSH_KEX_X25519_LEN),
+	HYBRID("sntrup761x25519-sha512", &dssh_kex_sntrup761x25519_ops, "SHA512", 64,
+	    DSSH_SNTRUP761_PK_LEN + DSSH_KEX_X25519_LEN, DSSH_SNTRUP761_CT_LEN + DSSH_KEX_X25519_LEN),
+	HYBRID("sntrup761x25519-sha512@openssh.com", &dssh_kex_sntrup761x25519_ops, "SHA512", 64,
+	    DSSH_SNTRUP761_PK_LEN + DSSH_KEX_X25519_LEN, DSSH_SNTRUP761_CT_LEN + DSSH_KEX_X25519_LEN),
 	CLASSIC("curve25519-sha256", DSSH_KEX_X25519, &dssh_kex_x25519_ops, NULL, "SHA256", 32,
 	    DSSH_KEX_X25519_LEN),
 	CLASSIC("curve25519-sha256@libssh.org", DSSH_KEX_X25519, &dssh_kex_x25519_ops, NULL,
@@ -61,7 +66,7 @@ static const struct dssh_kex_alg kex_algs[] = {
  * after mlkem768x25519-sha256), then curve25519 for clients without one.
  */
 static const char kex_names[] =
-	"mlkem768x25519-sha256,"
+	"mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,"
 	"curve25519-sha256,curve25519-sha256@libssh.org,"
 	"ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,"
 	"diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,"

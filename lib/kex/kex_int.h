@@ -58,6 +58,7 @@ extern const struct dssh_kex_method_ops dssh_kex_x25519_ops;
 extern const struct dssh_kex_method_ops dssh_kex_ecdh_ops;
 extern const struct dssh_kex_method_ops dssh_kex_dh_ops;
 extern const struct dssh_kex_method_ops dssh_kex_mlkem768x25519_ops;
+extern const struct dssh_kex_method_ops dssh_kex_sntrup761x25519_ops;
 
 /* Shared helpers (kex.c). */
 

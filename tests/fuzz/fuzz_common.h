@@ -211,7 +211,7 @@ fuzz_setup(void)
 	fuzz_hk[0].key = fuzz_hostkey;
 	fuzz_conf = (struct dssh_ssh_conf){
 		.kex_algs = "curve25519-sha256,ecdh-sha2-nistp256,diffie-hellman-group14-sha256,"
-		    "mlkem768x25519-sha256",
+		    "mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com",
 		.cipher_algs = "aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr",
 		.mac_algs = "hmac-sha2-256-etm@openssh.com,hmac-sha2-256",
 		.pubkey_algs = "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256",

@@ -223,7 +223,8 @@ fx_init(struct fx *f, const char *kex, const char *cipher, const char *mac, bool
 	f->hk[0].key = hostkey;
 	f->conf = (struct dssh_ssh_conf){
 		.kex_algs = "mlkem768x25519-sha256,curve25519-sha256,ecdh-sha2-nistp256,"
-		    "diffie-hellman-group14-sha256",
+		    "diffie-hellman-group14-sha256,sntrup761x25519-sha512,"
+		    "sntrup761x25519-sha512@openssh.com",
 		.cipher_algs = "aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,"
 		    "aes256-gcm@openssh.com,aes128-ctr,aes256-ctr",
 		.mac_algs = "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
@@ -463,6 +464,10 @@ test_flows(void)
 	/* The hybrid: our client side of it against the server engine. */
 	run_flow("mlkem768x25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256");
 	run_flow("mlkem768x25519-sha256", "aes128-ctr", "hmac-sha2-256-etm@openssh.com");
+	/* The test client's side of sntrup761x25519 is lib/kex's (KeyGen, Decap). */
+	run_flow("sntrup761x25519-sha512", "aes128-gcm@openssh.com", "hmac-sha2-256");
+	run_flow("sntrup761x25519-sha512@openssh.com", "chacha20-poly1305@openssh.com",
+	    "hmac-sha2-256");
 }
 
 /* Client preference wins in the live exchange too. */
