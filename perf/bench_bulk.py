@@ -62,6 +62,13 @@ Workloads, per cipher (KexAlgorithms from --kex, default curve25519-sha256;
             size and sha256 (whole file up to 256 MiB, else the first and last
             MiB); a short or different file is a failed transfer, never a
             figure. --workloads files = these four, streams = upload,download.
+  fwd-up    head -c SIZE /dev/zero | ssh -c C -W 127.0.0.1:SINK host
+  fwd-down  ssh -c C -W 127.0.0.1:SOURCE host < /dev/null | wc -c
+            a direct-tcpip channel (what -L and -D open) to a sink that
+            reads to EOF, or a source that sends SIZE bytes, both on the
+            server host's loopback in this script; the bytes are counted
+            at the far end (the sink's count, wc's), a short count is a
+            failed transfer. --workloads fwd = these two.
   --parallel N (default 1): each of the six workloads above runs N
             identical sessions at once, each its own client process(es)
             (ssh, or head | ssh, or sftp/scp) started back to back, and for
