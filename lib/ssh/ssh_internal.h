@@ -138,6 +138,7 @@ struct dssh_conn {
 	enum dssh_auth_state auth;
 	char *auth_user;
 	unsigned auth_failures;
+	bool auth_tries_exceeded;    /* MaxAuthTries ended it */
 	enum dssh_auth_method auth_pending_method;
 	bool authenticated;
 
@@ -145,6 +146,7 @@ struct dssh_conn {
 	uint64_t last_rx_ms;
 	unsigned alive_missed;
 	uint64_t last_alive_ms;
+	bool alive_timed_out;        /* ClientAliveCountMax ended it */
 
 	struct dssh_channel chans[DSSH_MAX_CHANNELS];
 };

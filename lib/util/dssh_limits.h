@@ -89,16 +89,18 @@ struct dssh_penalty_info {
 
 int dssh_penalty_table_new(const struct dssh_penalty_conf *pc, struct dssh_penalty_table **out);
 void dssh_penalty_table_free(struct dssh_penalty_table *t);
-/* Penalise a source block (already masked) by secs, capped at max. */
-void dssh_penalty_add(struct dssh_penalty_table *t, const struct dssh_addr *block, unsigned secs,
-    uint64_t now_ms, struct dssh_penalty_info *info);
+/* Penalise a source block (already masked) by secs, capped at max; kind
+ * is remembered as the reason (the latest wins). */
+void dssh_penalty_add(struct dssh_penalty_table *t, const struct dssh_addr *block,
+    enum dssh_penalty_kind kind, unsigned secs, uint64_t now_ms, struct dssh_penalty_info *info);
 /*
  * True when new connections from block are refused now: an active penalty
  * not yet expired, or (overflow deny-all) its family's table is full.
- * *left_s gets the seconds left of the source's penalty (0: none).
+ * *left_s gets the seconds left of the source's penalty (0: none), *kind
+ * its reason (DSSH_PENALTY_KINDS: none, the table is full).
  */
 bool dssh_penalty_refused(const struct dssh_penalty_table *t, const struct dssh_addr *block,
-    uint64_t now_ms, unsigned *left_s);
+    uint64_t now_ms, unsigned *left_s, enum dssh_penalty_kind *kind);
 /* Forget expired penalties; returns how many went. */
 unsigned dssh_penalty_expire(struct dssh_penalty_table *t, uint64_t now_ms);
 unsigned dssh_penalty_sources(const struct dssh_penalty_table *t, unsigned af);

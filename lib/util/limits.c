@@ -233,6 +233,7 @@ struct penalty {
 	struct dssh_addr block;
 	uint64_t expiry_ms;
 	bool active;
+	enum dssh_penalty_kind kind;
 };
 
 /* Sorted by block: binary search; an insertion moves the tail (rare). */
@@ -308,8 +309,8 @@ secs_left(uint64_t expiry_ms, uint64_t now_ms)
 }
 
 void
-dssh_penalty_add(struct dssh_penalty_table *t, const struct dssh_addr *block, unsigned secs,
-    uint64_t now_ms, struct dssh_penalty_info *info)
+dssh_penalty_add(struct dssh_penalty_table *t, const struct dssh_addr *block,
+    enum dssh_penalty_kind kind, unsigned secs, uint64_t now_ms, struct dssh_penalty_info *info)
 {
 	uint64_t cap = now_ms + (uint64_t)t->conf.max_secs * 1000;
 	bool found;
@@ -355,6 +356,7 @@ dssh_penalty_add(struct dssh_penalty_table *t, const struct dssh_addr *block, un
 		p->active = false;
 		info->result = DSSH_PENALTY_ADDED;
 	}
+	p->kind = kind;
 	if (p->expiry_ms > cap)
 		p->expiry_ms = cap;
 	/* Enforced only once min has accrued; then until it expires. */
@@ -366,15 +368,17 @@ dssh_penalty_add(struct dssh_penalty_table *t, const struct dssh_addr *block, un
 
 bool
 dssh_penalty_refused(const struct dssh_penalty_table *t, const struct dssh_addr *block,
-    uint64_t now_ms, unsigned *left_s)
+    uint64_t now_ms, unsigned *left_s, enum dssh_penalty_kind *kind)
 {
 	bool found;
 	size_t i = penalty_find(t, block, &found);
 	bool deny_all = block->af == 4 ? t->conf.overflow_deny4 : t->conf.overflow_deny6;
 
 	*left_s = 0;
+	*kind = DSSH_PENALTY_KINDS;
 	if (found && t->v[i].expiry_ms > now_ms) {
 		*left_s = secs_left(t->v[i].expiry_ms, now_ms);
+		*kind = t->v[i].kind;
 		if (t->v[i].active)
 			return true;
 	}

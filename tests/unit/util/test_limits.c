@@ -142,41 +142,44 @@ test_penalty_expiry(void)
 	struct dssh_penalty_info info;
 	struct dssh_addr a = A("198.18.0.1"), b = A("198.18.0.2");
 	unsigned left;
+	enum dssh_penalty_kind kind;
 	uint64_t now = 1000000;
 
 	dssh_penalty_conf_default(&pc);
 	CHECK_EQ_INT(dssh_penalty_table_new(&pc, &t), 0);
 	/* authfail 5 s: below min (15 s), recorded but not enforced. */
-	dssh_penalty_add(t, &a, 5, now, &info);
+	dssh_penalty_add(t, &a, DSSH_PENALTY_AUTHFAIL, 5, now, &info);
 	CHECK_EQ_INT(info.result, DSSH_PENALTY_ADDED);
 	CHECK_EQ_INT(info.secs, 5);
 	CHECK(!info.active);
-	CHECK(!dssh_penalty_refused(t, &a, now, &left));
+	CHECK(!dssh_penalty_refused(t, &a, now, &left, &kind));
 	CHECK_EQ_INT(left, 5);
 	/* Penalties add up; at 15 s they are enforced. */
-	dssh_penalty_add(t, &a, 5, now, &info);
+	dssh_penalty_add(t, &a, DSSH_PENALTY_AUTHFAIL, 5, now, &info);
 	CHECK_EQ_INT(info.result, DSSH_PENALTY_EXTENDED);
 	CHECK(!info.active);
-	dssh_penalty_add(t, &a, 5, now, &info);
+	dssh_penalty_add(t, &a, DSSH_PENALTY_AUTHFAIL, 5, now, &info);
 	CHECK(info.active);
 	CHECK_EQ_INT(info.secs, 15);
-	CHECK(dssh_penalty_refused(t, &a, now + 14000, &left));
+	CHECK(dssh_penalty_refused(t, &a, now + 14000, &left, &kind));
 	CHECK_EQ_INT(left, 1);
-	CHECK(!dssh_penalty_refused(t, &b, now, &left));
+	CHECK_EQ_INT(kind, DSSH_PENALTY_AUTHFAIL);
+	CHECK_STR(dssh_penalty_reason(kind), "penalty: failed authentication");
+	CHECK(!dssh_penalty_refused(t, &b, now, &left, &kind));
 	/* Expired: refused no more, and gone at the sweep. */
-	CHECK(!dssh_penalty_refused(t, &a, now + 15000, &left));
+	CHECK(!dssh_penalty_refused(t, &a, now + 15000, &left, &kind));
 	CHECK_EQ_INT(dssh_penalty_sources(t, 4), 1);
 	CHECK_EQ_INT(dssh_penalty_expire(t, now + 14999), 0);
 	CHECK_EQ_INT(dssh_penalty_expire(t, now + 15000), 1);
 	CHECK_EQ_INT(dssh_penalty_sources(t, 4), 0);
 	/* Capped at max. */
-	dssh_penalty_add(t, &a, 90, now, &info);
+	dssh_penalty_add(t, &a, DSSH_PENALTY_AUTHFAIL, 90, now, &info);
 	for (int i = 0; i < 20; i++)
-		dssh_penalty_add(t, &a, 90, now, &info);
+		dssh_penalty_add(t, &a, DSSH_PENALTY_AUTHFAIL, 90, now, &info);
 	CHECK_EQ_INT(info.secs, 600);
 	CHECK(info.active);
 	/* An expired entry not yet swept starts afresh (not active). */
-	dssh_penalty_add(t, &a, 1, now + 700000, &info);
+	dssh_penalty_add(t, &a, DSSH_PENALTY_AUTHFAIL, 1, now + 700000, &info);
 	CHECK_EQ_INT(info.result, DSSH_PENALTY_ADDED);
 	CHECK(!info.active);
 	CHECK_EQ_INT(dssh_penalty_sources(t, 4), 1);
@@ -191,6 +194,7 @@ test_penalty_bounds(void)
 	struct dssh_penalty_info info;
 	struct dssh_addr a, v6 = A("2001:db8::1");
 	unsigned left;
+	enum dssh_penalty_kind kind;
 	uint64_t now = 5000;
 	char s[64];
 
@@ -202,26 +206,26 @@ test_penalty_bounds(void)
 	for (unsigned i = 0; i < 150; i++) {
 		snprintf(s, sizeof(s), "10.0.%u.%u", i / 7, i % 200);
 		a = A(s);
-		dssh_penalty_add(t, &a, 10 + i, now, &info);
+		dssh_penalty_add(t, &a, DSSH_PENALTY_AUTHFAIL, 10 + i, now, &info);
 		CHECK_EQ_INT(info.result, i < 100 ? DSSH_PENALTY_ADDED : DSSH_PENALTY_TABLE_FULL);
 	}
 	CHECK_EQ_INT(dssh_penalty_sources(t, 4), 100);
 	/* A source already there is extended even when full. */
 	a = A("10.0.0.0");
-	dssh_penalty_add(t, &a, 1, now, &info);
+	dssh_penalty_add(t, &a, DSSH_PENALTY_AUTHFAIL, 1, now, &info);
 	CHECK_EQ_INT(info.result, DSSH_PENALTY_EXTENDED);
 	/* Permissive overflow: an unknown source is let in. */
 	a = A("10.9.9.9");
-	CHECK(!dssh_penalty_refused(t, &a, now, &left));
+	CHECK(!dssh_penalty_refused(t, &a, now, &left, &kind));
 	/* The IPv6 table is separate. */
-	dssh_penalty_add(t, &v6, 10, now, &info);
+	dssh_penalty_add(t, &v6, DSSH_PENALTY_AUTHFAIL, 10, now, &info);
 	CHECK_EQ_INT(info.result, DSSH_PENALTY_ADDED);
 	CHECK_EQ_INT(dssh_penalty_sources(t, 6), 1);
 	/* The shortest ones expire first, which makes room. */
 	CHECK_EQ_INT(dssh_penalty_expire(t, now + 20000), 12);
 	CHECK_EQ_INT(dssh_penalty_sources(t, 4), 89);
 	CHECK_EQ_INT(dssh_penalty_sources(t, 6), 0);
-	dssh_penalty_add(t, &a, 10, now + 20000, &info);
+	dssh_penalty_add(t, &a, DSSH_PENALTY_AUTHFAIL, 10, now + 20000, &info);
 	CHECK_EQ_INT(info.result, DSSH_PENALTY_ADDED);
 	dssh_penalty_table_free(t);
 
@@ -230,13 +234,13 @@ test_penalty_bounds(void)
 	pc.overflow_deny4 = true;
 	CHECK_EQ_INT(dssh_penalty_table_new(&pc, &t), 0);
 	a = A("10.0.0.1");
-	CHECK(!dssh_penalty_refused(t, &a, now, &left));
-	dssh_penalty_add(t, &a, 10, now, &info);
+	CHECK(!dssh_penalty_refused(t, &a, now, &left, &kind));
+	dssh_penalty_add(t, &a, DSSH_PENALTY_AUTHFAIL, 10, now, &info);
 	a = A("10.0.0.2");
-	CHECK(dssh_penalty_refused(t, &a, now, &left));
-	CHECK(!dssh_penalty_refused(t, &v6, now, &left));  /* overflow6 permissive */
+	CHECK(dssh_penalty_refused(t, &a, now, &left, &kind));
+	CHECK(!dssh_penalty_refused(t, &v6, now, &left, &kind));  /* overflow6 permissive */
 	CHECK_EQ_INT(dssh_penalty_expire(t, now + 10000), 1);
-	CHECK(!dssh_penalty_refused(t, &a, now + 10000, &left));
+	CHECK(!dssh_penalty_refused(t, &a, now + 10000, &left, &kind));
 	dssh_penalty_table_free(t);
 }
 
