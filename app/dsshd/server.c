@@ -1374,6 +1374,18 @@ tick(void *arg)
 	}
 }
 
+/* The signals loop 0's signalfd takes (SIGUSR1: log the limits' counters). */
+static void
+server_sigset(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
 static int
 setup_signals(struct dsshd *srv)
 {
@@ -1381,12 +1393,7 @@ setup_signals(struct dsshd *srv)
 	int fd;
 
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
+	server_sigset(&set);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
 	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return DSSH_ERR_SYSTEM;
@@ -1539,8 +1546,14 @@ dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshc
 		return DSSH_ERR_ALLOC;
 	}
 	sh.nloops = 1;
-	/* Signals are blocked before any thread exists, so only loop 0's
-	 * signalfd sees them. */
+	/* Signals are blocked before any thread exists (loop 0's PAM worker
+	 * is one), so only loop 0's signalfd sees them. */
+	{
+		sigset_t set;
+
+		server_sigset(&set);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+	}
 	if ((r = loop_init(&sh, 0, sshconf, &sh.loops[0])) != 0)
 		goto out;
 	srv = sh.loops[0];

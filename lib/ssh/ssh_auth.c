@@ -95,7 +95,10 @@ handle_service_request(struct dssh_conn *c, struct dssh_buf *m)
 
 	if ((r = dssh_buf_get_string_direct(m, &name, &n)) != 0)
 		return r;
-	if (c->auth != AUTH_NO_SERVICE || n != 12 || memcmp(name, "ssh-userauth", 12) != 0) {
+	/* As sshd: "ssh-userauth" again before success is accepted again
+	 * (paramiko asks for it before every attempt). */
+	if ((c->auth != AUTH_NO_SERVICE && c->auth != AUTH_IN_PROGRESS) || n != 12 ||
+	    memcmp(name, "ssh-userauth", 12) != 0) {
 		dssh_conn_fail(c, SSH_DISCONNECT_SERVICE_NOT_AVAILABLE, "service not available");
 		return DSSH_ERR_PROTOCOL;
 	}
