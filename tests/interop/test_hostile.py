@@ -470,6 +470,45 @@ def paramiko_auth(srv, env, src):
     return t, s
 
 
+def unread_replies(srv, off):
+    """Before authentication, requests that each earn a reply, and the
+    replies never read: the server stops reading at its cap (64 KiB of
+    output) instead of buffering without bound."""
+    import paramiko
+    src = new_src()
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.bind((src, 0))
+    s.settimeout(30)
+    s.connect((srv.host, srv.port))
+    port = s.getsockname()[1]
+    t = paramiko.Transport(s)
+    t.start_client(timeout=30)
+    stop = threading.Event()
+    t.packetizer.read_message = lambda: stop.wait() and (_ for _ in ()).throw(EOFError())
+    req = paramiko.Message()
+    req.add_byte(bytes([5]))                # SERVICE_REQUEST
+    req.add_string("ssh-userauth")
+    sent = [0]
+
+    def flood():
+        try:
+            for _ in range(200000):
+                t._send_message(req)
+                sent[0] += 1
+        except (EOFError, OSError, paramiko.SSHException):
+            pass
+    th = threading.Thread(target=flood, daemon=True)
+    th.start()
+    expect_log(srv, off, r"%s port %d: peer does not read before authentication: input paused"
+               % (re.escape(src), port), "pre-auth cap", timeout=60)
+    stop.set()
+    s.close()
+    th.join(10)
+    t.close()
+    h.log("unread replies: %d requests sent before the cap held" % sent[0])
+
+
 def bad_mac(srv, off):
     src = new_src()
     t, s = paramiko_transport(srv, src)     # past NEWKEYS
@@ -594,7 +633,7 @@ def counters(srv, off):
     for k, least in (("startups_dropped", 1), ("per_source_dropped", 480),
                      ("penalty_refused", 1), ("penalties_added", 2), ("grace_timeouts", 1),
                      ("auth_tries_exceeded", 1), ("sessions_refused", 1),
-                     ("alive_timeouts", 1)):
+                     ("alive_timeouts", 1), ("preauth_input_capped", 1)):
         h.check(c.get(k, 0) >= least, "counter %s = %s, want >= %d" % (k, c.get(k), least))
     h.check(int(m.group(1)) == 0, "unauthenticated connections left: %s" % m.group(1))
 
@@ -652,6 +691,7 @@ def body(args, env):
             ("kexinit-flood", kexinit_flood),
             ("tiny-packets-10000", tiny_packets),
             ("bad-mac", bad_mac),
+            ("unread-replies-preauth", unread_replies),
             ("unknown-channel", unknown),
             ("window-overflow", overflow),
             ("max-sessions", max_sessions),
