@@ -30,7 +30,33 @@ import time
 
 import dssh_harness as h
 
-HONEST_SRC = "127.0.0.2"
+
+class Net:
+    """Addresses: loopback (kernel backend) or the kernel side of dsshd's
+    tap (--dataplane tap), where the sources are added to the tap."""
+    honest = "127.0.0.2"
+    server = "127.0.0.1"
+    prefix = None       # tap: "198.18.N"
+    seq = 0
+
+    @classmethod
+    def new_src(cls):
+        cls.seq += 1
+        n = cls.seq
+        if cls.prefix is None:
+            return "127.10.%d.%d" % (n // 250, n % 250 + 1)
+        h.check(n < 190, "out of tap source addresses")
+        return "%s.%d" % (cls.prefix, 9 + n)
+
+    @classmethod
+    def tap_setup(cls, srv):
+        cls.prefix = srv.host.rsplit(".", 1)[0]
+        cls.server = srv.host
+        cls.honest = cls.prefix + ".3"
+        cmds = "".join("addr add %s.%d/24 dev %s\n" % (cls.prefix, k, srv.tap)
+                       for k in [3] + list(range(10, 200)))
+        subprocess.run(["ip", "-batch", "-"], input=cmds.encode(), check=True)
+
 HONEST_MAX_S = 10.0        # an ASan build logs in within 1-3 s
 FD_SLACK = 3
 RSS_SLACK_KB = 96 * 1024   # ASan's quarantine holds freed memory a while
@@ -39,14 +65,9 @@ MSG_DISCONNECT, MSG_IGNORE, MSG_UNIMPLEMENTED = 1, 2, 3
 MSG_KEXINIT, MSG_USERAUTH_REQUEST = 20, 50
 MSG_CHANNEL_DATA = 94
 
-_src_seq = [0]
-
-
 def new_src():
-    """A fresh source address for one case (127.10.0.1, 127.10.0.2, ...)."""
-    _src_seq[0] += 1
-    n = _src_seq[0]
-    return "127.10.%d.%d" % (n // 250, n % 250 + 1)
+    """A fresh source address for one case."""
+    return Net.new_src()
 
 
 # ---------------------------------------------------------------- wire
@@ -172,7 +193,7 @@ class Watch:
         return 0
 
     def honest_argv(self):
-        return h.ssh_argv(self.srv, self.env, opts=("BindAddress=%s" % HONEST_SRC,),
+        return h.ssh_argv(self.srv, self.env, opts=("BindAddress=%s" % Net.honest,),
                           command="echo honest-ok")
 
     def honest_login(self):
@@ -395,6 +416,23 @@ def slowloris(srv, off):
                r"LoginGraceTime" % re.escape(src), "grace-exceeded penalty")
 
 
+def refused_conn(s):
+    """A connection refused at admission: sshd's notice (kernel sockets)
+    or just the close (a data core's packet layer), never a version line.
+    socket.timeout: neither yet (an admitted one that sends nothing)."""
+    try:
+        d = s.recv(100)
+    except ConnectionResetError:
+        return True
+    if d.startswith(b"SSH-"):
+        return False
+    if Net.prefix is None:
+        h.check(d.startswith(b"Not allowed at this time"), "refusal: %r" % d)
+    else:
+        h.check(d == b"" or d.startswith(b"Not allowed at this time"), "refusal: %r" % d)
+    return True
+
+
 def half_open(srv, off):
     """500 connections from one source that send nothing: past
     PerSourceMaxStartups (10) each is refused at once."""
@@ -408,17 +446,17 @@ def half_open(srv, off):
         for s in socks:
             s.settimeout(0.01)
             try:
-                d = s.recv(100)
-                if d.startswith(b"Not allowed at this time"):
+                if refused_conn(s):
                     refused += 1
-            except (socket.timeout, ConnectionResetError):
+            except socket.timeout:
                 pass
     finally:
         for s in socks:
             s.close()
     h.check(refused >= 480, "500 half-open from one source: only %d refused" % refused)
-    drops = re.findall(r"drop connection #\d+ from \[%s\]:\d+ on \[127\.0\.0\.1\]:%d past "
-                       r"MaxStartups" % (re.escape(src), srv.port), srv.log_since(off))
+    drops = re.findall(r"drop connection #\d+ from \[%s\]:\d+ on \[%s\]:%d past "
+                       r"MaxStartups" % (re.escape(src), re.escape(Net.server), srv.port),
+                       srv.log_since(off))
     h.check(len(drops) >= 480, "500 half-open: %d drop lines" % len(drops))
 
 
@@ -436,17 +474,17 @@ def maxstartups_global(srv, off):
         for s in socks:
             s.settimeout(0.01)
             try:
-                if s.recv(100).startswith(b"Not allowed at this time"):
+                if refused_conn(s):
                     refused += 1
-            except (socket.timeout, ConnectionResetError):
+            except socket.timeout:
                 pass
     finally:
         for s in socks:
             s.close()
     h.check(10 <= refused <= 50, "MaxStartups 20:30:60, 70 connections: %d refused" % refused)
     expect_log(srv, off, r"beginning MaxStartups throttling", "throttling")
-    expect_log(srv, off, r"drop connection #\d+ from \[127\.10\.[\d.]+\]:\d+ on "
-               r"\[127\.0\.0\.1\]:%d past MaxStartups" % srv.port, "a drop")
+    expect_log(srv, off, r"drop connection #\d+ from \[[\d.]+\]:\d+ on \[%s\]:%d past "
+               r"MaxStartups" % (re.escape(Net.server), srv.port), "a drop")
     time.sleep(1.5)     # all torn down
     s = connect(srv, new_src())
     expect_log(srv, off, r"exited MaxStartups throttling after \d+s, \d+ connections dropped",
@@ -601,9 +639,10 @@ def max_auth_tries(srv, off):
     s2 = connect(srv, src)
     got = wait_closed(s2)
     s2.close()
-    h.check(got.startswith(b"Not allowed at this time"), "penalised source: %r" % got[:60])
-    expect_log(srv, off, r"drop connection #\d+ from \[%s\]:\d+ on \[127\.0\.0\.1\]:%d "
-               r"penalty: failed authentication" % (re.escape(src), srv.port), "penalty drop")
+    h.check(not got.startswith(b"SSH-"), "penalised source let in: %r" % got[:60])
+    expect_log(srv, off, r"drop connection #\d+ from \[%s\]:\d+ on \[%s\]:%d "
+               r"penalty: failed authentication" % (re.escape(src), re.escape(Net.server), srv.port),
+               "penalty drop")
 
 
 def client_alive(srv, off):
@@ -625,6 +664,161 @@ def client_alive(srv, off):
         p.wait()
 
 
+# ---------------------------------------------------------------- data plane (tap)
+
+def telemetry(srv, cmd="/dssh/stats"):
+    import json
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        s.settimeout(5)
+        s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % srv.eal_prefix)
+        s.recv(16384)
+        s.send(cmd.encode())
+        return json.loads(s.recv(65536).decode())[cmd]
+    finally:
+        s.close()
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while t >> 16:
+        t = (t & 0xffff) + (t >> 16)
+    return ~t & 0xffff
+
+
+class Frames:
+    """Raw Ethernet frames into dsshd's tap (AF_PACKET on its kernel side)."""
+
+    def __init__(self, srv):
+        self.srv = srv
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        self.sock.bind((srv.tap, 0))
+        self.src_mac = bytes.fromhex(open("/sys/class/net/%s/address" % srv.tap)
+                                     .read().strip().replace(":", ""))
+        out = subprocess.run(["ip", "neigh", "show", srv.host, "dev", srv.tap],
+                             capture_output=True, text=True).stdout
+        m = re.search(r"lladdr ([0-9a-f:]{17})", out)
+        h.check(m is not None, "dsshd's MAC not in the tap's neighbour table: %r" % out)
+        self.dst_mac = bytes.fromhex(m.group(1).replace(":", ""))
+
+    def send(self, ip_packet):
+        self.sock.send(self.dst_mac + self.src_mac + b"\x08\x00" + ip_packet)
+
+    @staticmethod
+    def ip(src, dst, proto, payload, ident=0, frag=0, ttl=64, fix=True):
+        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, frag, ttl, proto,
+                          0, socket.inet_aton(src), socket.inet_aton(dst))
+        if fix:
+            hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+        return hdr + payload
+
+    @staticmethod
+    def tcp(src, dst, sport, dport, seq, ack, flags, payload=b"", window=65535):
+        hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, window, 0, 0)
+        pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack(
+            "!BBH", 0, 6, len(hdr) + len(payload))
+        c = csum(pseudo + hdr + payload)
+        return hdr[:16] + struct.pack("!H", c) + hdr[18:] + payload
+
+    def close(self):
+        self.sock.close()
+
+
+def dp_settle(srv, st0, what):
+    """mbufs back near where they were (held frames age out)."""
+    end = time.time() + 30
+    while True:
+        st = telemetry(srv)
+        if st["mbuf_in_use"] <= st0["mbuf_in_use"] + 256 or time.time() > end:
+            break
+        time.sleep(0.5)
+    h.check(st["mbuf_in_use"] <= st0["mbuf_in_use"] + 256,
+            "%s: mbufs in use %d, before %d" % (what, st["mbuf_in_use"], st0["mbuf_in_use"]))
+    return st
+
+
+def syn_flood(srv, off):
+    """20 000 SYNs from 50 spoofed sources nobody answers ARP for."""
+    import random
+    st0 = telemetry(srv)
+    f = Frames(srv)
+    rnd = random.Random(7)
+    try:
+        for i in range(20000):
+            src = "%s.%d" % (Net.prefix, 200 + i % 50)
+            f.send(f.ip(src, srv.host, 6, f.tcp(src, srv.host, rnd.randrange(1024, 65535),
+                                                srv.port, rnd.getrandbits(32), 0, 0x02)))
+    finally:
+        f.close()
+    st = dp_settle(srv, st0, "SYN flood")
+    h.check(st["rx_tcp"] - st0["rx_tcp"] >= 19000, "SYN flood: rx_tcp %d -> %d"
+            % (st0["rx_tcp"], st["rx_tcp"]))
+    h.log("SYN flood: %s" % {k: st[k] - st0[k] for k in st if k.startswith("tcp_") and
+                             isinstance(st[k], int) and st[k] != st0[k]})
+
+
+def out_of_window(srv, off):
+    """A logged-in session's 4-tuple gets 3000 segments with random
+    sequence numbers (data, RST, SYN): the session goes on unharmed."""
+    import random
+    src = new_src()
+    t, s = paramiko_auth(srv, out_of_window.env, src)
+    sport = s.getsockname()[1]
+    st0 = telemetry(srv)
+    f = Frames(srv)
+    rnd = random.Random(11)
+    try:
+        for i in range(3000):
+            flags = (0x18, 0x04, 0x02, 0x14, 0x11)[i % 5]   # PSH|ACK, RST, SYN, RST|ACK, FIN|ACK
+            f.send(f.ip(src, srv.host, 6, f.tcp(src, srv.host, sport, srv.port,
+                                                rnd.getrandbits(32), rnd.getrandbits(32), flags,
+                                                os.urandom(64) if flags == 0x18 else b"")))
+    finally:
+        f.close()
+    ch = t.open_session()
+    ch.exec_command("echo unharmed")
+    out = ch.makefile().read()
+    t.close()
+    h.check(out == b"unharmed\n", "session after out-of-window segments: %r" % out)
+    st = dp_settle(srv, st0, "out-of-window")
+    h.check(st["rx_tcp"] - st0["rx_tcp"] >= 3000, "out-of-window: rx_tcp %d -> %d"
+            % (st0["rx_tcp"], st["rx_tcp"]))
+
+
+def garbage_ip(srv, off):
+    """Malformed and fragmented IPv4 to dsshd's address: counted, dropped."""
+    import random
+    st0 = telemetry(srv)
+    f = Frames(srv)
+    rnd = random.Random(13)
+    src = "%s.1" % Net.prefix
+    n = 0
+    try:
+        for i in range(500):
+            tcp = f.tcp(src, srv.host, 40000 + i, srv.port, rnd.getrandbits(32), 0, 0x02)
+            good = f.ip(src, srv.host, 6, tcp, ident=i)
+            for pkt in (
+                    good[:10] + b"\0\0" + good[12:],               # bad checksum
+                    bytes([0x65]) + good[1:],                        # version 6 in an IPv4 frame
+                    bytes([0x43]) + good[1:],                        # IHL 3
+                    good[:2] + struct.pack("!H", 1500) + good[4:],   # total length past the frame
+                    f.ip(src, srv.host, 6, tcp, ident=i, frag=0x2000),        # first fragment
+                    f.ip(src, srv.host, 6, os.urandom(40), ident=i, frag=0x0005),  # a later one
+                    os.urandom(rnd.randrange(1, 80)),                # noise
+                    good[:rnd.randrange(1, 20)]):                   # truncated header
+                f.send(pkt)
+                n += 1
+    finally:
+        f.close()
+    st = dp_settle(srv, st0, "garbage IP")
+    dropped = st["drops"] - st0["drops"]
+    h.log("garbage IP: %d frames, %d counted as drops: %s" % (n, dropped, {
+        k: st[k] - st0[k] for k in st if k.startswith("drop_") and st[k] != st0[k]}))
+    h.check(dropped >= n * 3 // 4, "garbage IP: %d of %d frames counted as drops" % (dropped, n))
+
+
 def counters(srv, off):
     os.kill(srv.proc.pid, signal.SIGUSR1)
     m = expect_log(srv, off, r"limits: startups=(\d+)([^\n]*)", "counters")
@@ -641,8 +835,8 @@ def counters(srv, off):
 def body(args, env):
     if args.kind != "dsshd":
         h.skip("dsshd only (PerSourcePenalties is OpenSSH 9.8)")
-    if args.dataplane:
-        h.skip("kernel backend only: the raw client binds 127.x source addresses")
+    if args.dataplane == "af_packet":
+        h.skip("--dataplane tap (the raw client runs on the tap's kernel side)")
     override = {
         "LoginGraceTime": "4",
         "PerSourcePenalties": "authfail:30 noauth:0 grace-exceeded:20 crash:0 min:10 max:60",
@@ -651,17 +845,19 @@ def body(args, env):
         "MaxStartups 20:30:60",
         "PerSourceMaxStartups 10",
         "PerSourceNetBlockSize 32:128",
-        "PerSourcePenaltyExemptList %s" % HONEST_SRC,
+        "PerSourcePenaltyExemptList %s" % Net.honest,
         "MaxAuthTries 3",
         "MaxSessions 2",
         "ClientAliveInterval 1",
         "ClientAliveCountMax 2",
     ]
-    for fn in (max_sessions, max_auth_tries, client_alive):
+    for fn in (max_sessions, max_auth_tries, client_alive, out_of_window):
         fn.env = env
     res = h.Results()
     with h.Server(args.server, "dsshd", name="hostile", override=override, extra=extra) as srv:
         res.server = srv
+        if srv.tap:
+            Net.tap_setup(srv)
         w = Watch(srv, env)
         unknown = channel_message(unknown_channel, "data for an unknown channel",
                                   r"message for unknown channel 4242")
@@ -700,6 +896,11 @@ def body(args, env):
             ("slowloris", slowloris),
             ("half-open-500", half_open),
         ]
+        if srv.tap:
+            # The kernel half of the cases (the packet layer runs on the data
+            # core here: every byte of them passes it), then the data plane's.
+            cases += [("syn-flood", syn_flood), ("out-of-window", out_of_window),
+                      ("garbage-ip", garbage_ip)]
         for name, fn in cases:
             run_case(res, w, name, fn)
         # Everyone is dropped past 60: an honest login in parallel would be
