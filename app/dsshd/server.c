@@ -44,6 +44,10 @@
  * read: what the engine holds for it is bounded (its input by the
  * engine's own limit, about 576 KiB). */
 #define PREAUTH_OUTPUT_MAX (64u * 1024)
+/* A connection the engine ended gets this long to flush its DISCONNECT;
+ * a peer that reads nothing (a data-plane stream never says "gone" while
+ * its pipes are full) must not keep it, and its memory, for ever. */
+#define CLOSING_FLUSH_MS 5000u
 
 struct conn;
 
@@ -88,6 +92,7 @@ struct conn {
 	struct dsshd_startup startup;   /* pre-auth limits: its source block, counted */
 	bool grace_exceeded;
 	bool input_capped;
+	uint64_t closing_ms;            /* when the tick first saw it closing, unflushed */
 	struct sess *sess[32];
 };
 
@@ -1363,6 +1368,14 @@ tick(void *arg)
 			c->grace_exceeded = true;
 			dsshd_limits_count(DSSHD_LIM_grace_timeouts);
 			dssh_conn_disconnect(c->ssh, 2, "Timeout before authentication");
+		}
+		if (dssh_conn_closing(c->ssh) && dssh_conn_output_pending(c->ssh) > 0) {
+			if (c->closing_ms == 0) {
+				c->closing_ms = now;
+			} else if (now - c->closing_ms > CLOSING_FLUSH_MS) {
+				dssh_verbose("%s: peer does not read: closed unflushed", c->log_id);
+				c->dead = true;
+			}
 		}
 		dssh_conn_set_rtt(c->ssh, dssh_stream_rtt_us(c->tr));
 		dssh_conn_tick(c->ssh, now);

@@ -53,9 +53,16 @@ class Net:
         cls.prefix = srv.host.rsplit(".", 1)[0]
         cls.server = srv.host
         cls.honest = cls.prefix + ".3"
-        cmds = "".join("addr add %s.%d/24 dev %s\n" % (cls.prefix, k, srv.tap)
-                       for k in [3] + list(range(10, 200)))
+        srcs = ["%s.%d" % (cls.prefix, k) for k in [3] + list(range(10, 200))]
+        cmds = "".join("addr add %s/24 dev %s\n" % (a, srv.tap) for a in srcs)
         subprocess.run(["ip", "-batch", "-"], input=cmds.encode(), check=True)
+        # dsshd learns every source's MAC now: a first SYN from an unknown
+        # source otherwise waits for the client's retransmission (1 s).
+        pings = [subprocess.Popen(["ping", "-q", "-c", "2", "-i", "0.2", "-W", "2", "-I", a,
+                                   srv.host], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL) for a in srcs]
+        for p in pings:
+            p.wait()
 
 HONEST_MAX_S = 10.0        # an ASan build logs in within 1-3 s
 FD_SLACK = 3
@@ -179,11 +186,31 @@ class Watch:
         self.honest_login()         # warm: PAM, NSS, the spawner
         time.sleep(1)
         self.fd0, self.rss0 = self.fds(), self.rss()
+        self.rss_slack = RSS_SLACK_KB
+        self.heap0 = None
+        if srv.tap:
+            # --no-huge: DPDK's memory (mbuf pool, the streams' pipes, the
+            # TCP buffers) is ordinary memory paged in on first use and
+            # never given back: RSS bounds the peak (500 connections at
+            # once), DPDK's heap statistics show what is still allocated.
+            self.rss_slack += 512 * 1024
+            self.heap0 = self.heap()
+            h.log("DPDK heap allocated: %s bytes" % self.heap0)
         h.log("baseline: %d fds, RSS %d kB" % (self.fd0, self.rss0))
         self.max_fd, self.max_rss = self.fd0, self.rss0
 
     def fds(self):
         return len(os.listdir("/proc/%d/fd" % self.pid))
+
+    def heap(self):
+        """Bytes allocated in DPDK's heaps (every socket's)."""
+        try:
+            ids = telemetry(self.srv, "/eal/heap_list")
+            return sum(int(telemetry(self.srv, "/eal/heap_info,%d" % i)["Alloc_size"])
+                       for i in ids)
+        except (KeyError, TypeError, ValueError, OSError) as e:
+            h.log("DPDK heap statistics not readable: %r" % e)
+            return None
 
     def rss(self):
         with open("/proc/%d/status" % self.pid) as f:
@@ -244,8 +271,16 @@ class Watch:
         self.max_fd, self.max_rss = max(self.max_fd, fd), max(self.max_rss, rss)
         h.check(fd <= self.fd0 + FD_SLACK,
                 "%s: %d fds, baseline %d: %s" % (name, fd, self.fd0, self.fd_list()))
-        h.check(rss <= self.rss0 + RSS_SLACK_KB,
+        h.check(rss <= self.rss0 + self.rss_slack,
                 "%s: RSS %d kB, baseline %d kB" % (name, rss, self.rss0))
+        if self.heap0 is not None:
+            end = time.time() + 15
+            heap = self.heap()
+            while heap > self.heap0 + (8 << 20) and time.time() < end:
+                time.sleep(0.5)
+                heap = self.heap()
+            h.check(heap <= self.heap0 + (8 << 20), "%s: DPDK heap %d bytes allocated, "
+                    "baseline %d" % (name, heap, self.heap0))
 
     def fd_list(self):
         d = "/proc/%d/fd" % self.pid
@@ -464,11 +499,23 @@ def maxstartups_global(srv, off):
     """70 sources, one connection each, nothing sent: MaxStartups
     20:30:60 lets the first 20 in, drops with rising probability from
     there, and every one past 60."""
-    socks = []
+    srcs = [new_src() for _ in range(70)]
+    socks = [None] * len(srcs)
+
+    def one(i):
+        # On the data plane a first SYN-ACK to a source it has no ARP entry
+        # for leaves at TCP's first retransmission (1 s): connect at once.
+        try:
+            socks[i] = connect(srv, srcs[i])
+        except OSError:
+            pass
     try:
-        for _ in range(70):
-            socks.append(connect(srv, new_src()))
-            time.sleep(0.01)
+        ths = [threading.Thread(target=one, args=(i,)) for i in range(len(srcs))]
+        for t in ths:
+            t.start()
+        for t in ths:
+            t.join(30)
+        h.check(all(socks), "MaxStartups: %d of 70 connects failed" % socks.count(None))
         time.sleep(1.5)
         refused = 0
         for s in socks:
@@ -480,7 +527,8 @@ def maxstartups_global(srv, off):
                 pass
     finally:
         for s in socks:
-            s.close()
+            if s is not None:
+                s.close()
     h.check(10 <= refused <= 50, "MaxStartups 20:30:60, 70 connections: %d refused" % refused)
     expect_log(srv, off, r"beginning MaxStartups throttling", "throttling")
     expect_log(srv, off, r"drop connection #\d+ from \[[\d.]+\]:\d+ on \[%s\]:%d past "
@@ -545,6 +593,10 @@ def unread_replies(srv, off):
     th.join(10)
     t.close()
     h.log("unread replies: %d requests sent before the cap held" % sent[0])
+    # Gone for good: at our close, or (a data-plane stream whose pipes are
+    # full) at LoginGraceTime and the flush deadline after it.
+    expect_log(srv, off, r"%s port %d: connection closed\n" % (re.escape(src), port),
+               "the unread connection's end", timeout=20)
 
 
 def bad_mac(srv, off):
@@ -674,7 +726,7 @@ def telemetry(srv, cmd="/dssh/stats"):
         s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % srv.eal_prefix)
         s.recv(16384)
         s.send(cmd.encode())
-        return json.loads(s.recv(65536).decode())[cmd]
+        return json.loads(s.recv(65536).decode())[cmd.split(",")[0]]
     finally:
         s.close()
 
@@ -747,16 +799,20 @@ def syn_flood(srv, off):
     rnd = random.Random(7)
     try:
         for i in range(20000):
+            if i % 100 == 99:
+                time.sleep(0.005)   # the tap's queue holds 1000 frames
             src = "%s.%d" % (Net.prefix, 200 + i % 50)
             f.send(f.ip(src, srv.host, 6, f.tcp(src, srv.host, rnd.randrange(1024, 65535),
                                                 srv.port, rnd.getrandbits(32), 0, 0x02)))
     finally:
         f.close()
     st = dp_settle(srv, st0, "SYN flood")
-    h.check(st["rx_tcp"] - st0["rx_tcp"] >= 19000, "SYN flood: rx_tcp %d -> %d"
+    h.log("SYN flood: %s" % {k: st[k] - st0[k] for k in st if isinstance(st[k], int) and
+                             st[k] != st0[k]})
+    # The tap's kernel queue drops part of a burst before DPDK sees it
+    # (port_ipackets): what arrives must still be thousands.
+    h.check(st["rx_tcp"] - st0["rx_tcp"] >= 5000, "SYN flood: rx_tcp %d -> %d"
             % (st0["rx_tcp"], st["rx_tcp"]))
-    h.log("SYN flood: %s" % {k: st[k] - st0[k] for k in st if k.startswith("tcp_") and
-                             isinstance(st[k], int) and st[k] != st0[k]})
 
 
 def out_of_window(srv, off):
@@ -771,6 +827,8 @@ def out_of_window(srv, off):
     rnd = random.Random(11)
     try:
         for i in range(3000):
+            if i % 100 == 99:
+                time.sleep(0.005)
             flags = (0x18, 0x04, 0x02, 0x14, 0x11)[i % 5]   # PSH|ACK, RST, SYN, RST|ACK, FIN|ACK
             f.send(f.ip(src, srv.host, 6, f.tcp(src, srv.host, sport, srv.port,
                                                 rnd.getrandbits(32), rnd.getrandbits(32), flags,
@@ -799,6 +857,7 @@ def garbage_ip(srv, off):
         for i in range(500):
             tcp = f.tcp(src, srv.host, 40000 + i, srv.port, rnd.getrandbits(32), 0, 0x02)
             good = f.ip(src, srv.host, 6, tcp, ident=i)
+            time.sleep(0.002)
             for pkt in (
                     good[:10] + b"\0\0" + good[12:],               # bad checksum
                     bytes([0x65]) + good[1:],                        # version 6 in an IPv4 frame
@@ -820,8 +879,15 @@ def garbage_ip(srv, off):
 
 
 def counters(srv, off):
-    os.kill(srv.proc.pid, signal.SIGUSR1)
-    m = expect_log(srv, off, r"limits: startups=(\d+)([^\n]*)", "counters")
+    # Connections the last cases closed may still be on their way out.
+    end = time.time() + 15
+    while True:
+        off = srv.log_size()
+        os.kill(srv.proc.pid, signal.SIGUSR1)
+        m = expect_log(srv, off, r"limits: startups=(\d+)([^\n]*)", "counters")
+        if m.group(1) == "0" or time.time() > end:
+            break
+        time.sleep(1)
     c = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2)))
     h.log("counters: startups=%s %s" % (m.group(1), c))
     for k, least in (("startups_dropped", 1), ("per_source_dropped", 480),
@@ -851,6 +917,10 @@ def body(args, env):
         "ClientAliveInterval 1",
         "ClientAliveCountMax 2",
     ]
+    if args.dataplane == "tap":
+        # Small TCP buffers: a peer that reads nothing fills them soon, and
+        # the engine's pre-auth cap is what holds (16 MiB by default).
+        extra.append("DataTCPBuffer 256K")
     for fn in (max_sessions, max_auth_tries, client_alive, out_of_window):
         fn.env = env
     res = h.Results()
@@ -862,7 +932,8 @@ def body(args, env):
         unknown = channel_message(unknown_channel, "data for an unknown channel",
                                   r"message for unknown channel 4242")
         overflow = channel_message(window_overflow, "window overflow",
-                                   r"channel \d+: data past window")
+                                   r"(channel \d+: data past window|channel data past the "
+                                   r"window)")
         unknown.env = overflow.env = env
         t0 = time.time()
         cases = [
@@ -901,16 +972,28 @@ def body(args, env):
             # core here: every byte of them passes it), then the data plane's.
             cases += [("syn-flood", syn_flood), ("out-of-window", out_of_window),
                       ("garbage-ip", garbage_ip)]
+        if args.only:
+            cases = [c for c in cases if c[0] in args.only.split(",")]
         for name, fn in cases:
             run_case(res, w, name, fn)
         # Everyone is dropped past 60: an honest login in parallel would be
         # too (as with sshd); it runs after.
-        run_case(res, w, "maxstartups-random-early-drop", maxstartups_global, parallel=False)
-        res.run("counters", counters, srv, srv.log_size())
+        if not args.only or "maxstartups-random-early-drop" in args.only:
+            run_case(res, w, "maxstartups-random-early-drop", maxstartups_global,
+                     parallel=False)
+        if not args.only:
+            res.run("counters", counters, srv, srv.log_size())
         h.log("%d cases in %.0f s; peak %d fds (baseline %d), RSS %d kB (baseline %d kB)"
               % (len(cases) + 2, time.time() - t0, w.max_fd, w.fd0, w.max_rss, w.rss0))
+        if args.keep_log:
+            subprocess.run(["cp", srv.log_path, args.keep_log])
         res.finish(srv)
 
 
+def add_args(p):
+    p.add_argument("--only", help="comma list of cases to run (debugging)")
+    p.add_argument("--keep-log", help="copy the server's log here at the end")
+
+
 if __name__ == "__main__":
-    h.main(__doc__.splitlines()[0], body)
+    h.main(__doc__.splitlines()[0], body, add_args)
