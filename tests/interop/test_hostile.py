@@ -897,6 +897,12 @@ def counters(srv, off):
                      ("alive_timeouts", 1), ("preauth_input_capped", 1)):
         h.check(c.get(k, 0) >= least, "counter %s = %s, want >= %d" % (k, c.get(k), least))
     h.check(int(m.group(1)) == 0, "unauthenticated connections left: %s" % m.group(1))
+    if srv.tap:
+        # The same counters as DPDK telemetry /dssh/limits.
+        tel = telemetry(srv, "/dssh/limits")
+        h.log("/dssh/limits: %s" % tel)
+        for k, v in c.items():
+            h.check(tel.get(k, -1) >= v, "/dssh/limits %s = %s, logged %d" % (k, tel.get(k), v))
 
 
 def body(args, env):
