@@ -23,8 +23,10 @@
 #include "dssh_util.h"
 #include "internal.h"
 #include "server.h"
+#include "limits.h"
 #if DSSH_HAVE_DPDK
 #include <rte_eal.h>
+#include <rte_telemetry.h>
 
 #include "dssh_cryptodev.h"
 #include "dssh_dpdk.h"
@@ -339,6 +341,19 @@ dataplane_thread(void *arg)
 	return NULL;
 }
 
+/* DPDK telemetry /dssh/limits: the pre-auth limits' counters (limits.h). */
+static int
+limits_telemetry(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "startups", dsshd_limits_startups());
+	for (int k = 0; k < DSSHD_LIM_NCOUNTERS; k++)
+		rte_tel_data_add_dict_u64(d, dsshd_limits_counter_name(k), dsshd_limits_counter(k));
+	return 0;
+}
+
 /*
  * DataPlane dpdk: the data plane (ports, ARP/IPv4/ICMP, data lcores) runs
  * beside the control loop. Signals are blocked first so that every DPDK
@@ -395,7 +410,11 @@ dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (rte_telemetry_register_cmd("/dssh/limits", limits_telemetry,
+	    "dsshd pre-auth limits: refusals, penalties, timeouts (counters)") != 0)
+		dssh_error("telemetry /dssh/limits not registered");
 	if (pthread_create(&dp->thread, NULL, dataplane_thread, dp) != 0)
 		return DSSH_ERR_SYSTEM;
 	dssh_info("DPDK data plane starting: %s", dp->conf.eal_args);

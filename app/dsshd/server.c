@@ -30,6 +30,7 @@
 #include "dssh_stream.h"
 #include "dssh_util.h"
 #include "forward.h"
+#include "limits.h"
 #include "server.h"
 
 #define READ_CHUNK (256u * 1024)
@@ -40,6 +41,14 @@
 #define MAX_LISTENERS 16
 #define MAX_SESS_ENV 64
 #define PAM_SERVICE "dsshd"
+/* Before authentication a peer that does not read our replies stops being
+ * read: what the engine holds for it is bounded (its input by the
+ * engine's own limit, about 576 KiB). */
+#define PREAUTH_OUTPUT_MAX (64u * 1024)
+/* A connection the engine ended gets this long to flush its DISCONNECT;
+ * a peer that reads nothing (a data-plane stream never says "gone" while
+ * its pipes are full) must not keep it, and its memory, for ever. */
+#define CLOSING_FLUSH_MS 5000u
 
 struct conn;
 
@@ -83,6 +92,10 @@ struct conn {
 	bool have_keyopts;
 	bool pam_policy_ok;
 	bool dead;
+	struct dsshd_startup startup;   /* pre-auth limits: its source block, counted */
+	bool grace_exceeded;
+	bool input_capped;
+	uint64_t closing_ms;            /* when the tick first saw it closing, unflushed */
 	struct sess **sess;             /* session channels by number */
 	uint32_t nsess;
 	struct fwd_conn fwd;            /* every other channel kind (forward.c) */
@@ -139,6 +152,7 @@ struct dsshd_shared {
 	struct dssh_spawner *spawner;
 	int spawner_fd;                 /* as loop 0 watches it */
 	pid_t spawner_pid;              /* ... for this spawner (a new one may get the same fd) */
+	struct dsshd_limits *limits;    /* pre-auth admission, every loop */
 };
 
 /*
@@ -652,12 +666,23 @@ host_auth_success(void *host, const char *user, enum dssh_auth_method m)
 {
 	struct conn *c = host;
 
+	dsshd_limits_auth_done(c->srv->sh->limits, &c->startup);
 	dssh_debug("%s: session for %s starts", c->log_id, user);
 	/* The policy for every forwarding (none without it: all refused). */
 	if (c->have_user && fwd_set_user(&c->fwd, c->user.name, c->user.uid, c->user.gid,
 	    m == DSSH_AUTH_PUBLICKEY && c->have_keyopts ? &c->keyopts : NULL, c->peer_ip,
 	    c->peer_port) != 0)
 		dssh_error("%s: no forwarding policy (out of memory)", c->log_id);
+}
+
+static unsigned
+sess_count(const struct conn *c)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < c->nsess; i++)
+		n += c->sess[i] != NULL;
+	return n;
 }
 
 static int
@@ -680,6 +705,12 @@ host_session_open(void *host, uint32_t chan)
 	}
 	if (c->sess[chan] != NULL)
 		return DSSH_ERR_INVALID_ARGUMENT;
+	if (sess_count(c) >= (unsigned)c->srv->cfg->max_sessions) {
+		dsshd_limits_count(DSSHD_LIM_sessions_refused);
+		dssh_info("%s: no more sessions (MaxSessions %d): session channel refused", c->log_id,
+		    c->srv->cfg->max_sessions);
+		return DSSH_ERR_PERMISSION;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return DSSH_ERR_ALLOC;
 	s->conn = c;
@@ -867,6 +898,28 @@ static const struct dssh_conn_host_ops host_ops = {
 
 /* ---- connections -------------------------------------------------------- */
 
+/* Counters of how it ended, and PerSourcePenalties for an unauthenticated end. */
+static void
+conn_limits_end(struct conn *c)
+{
+	struct dssh_conn_stats st;
+	struct dsshd_conn_end how;
+
+	dssh_conn_get_stats(c->ssh, &st);
+	if (st.auth_tries_exceeded)
+		dsshd_limits_count(DSSHD_LIM_auth_tries_exceeded);
+	if (st.alive_timed_out)
+		dsshd_limits_count(DSSHD_LIM_alive_timeouts);
+	how = (struct dsshd_conn_end){
+		.authenticated = dssh_conn_authenticated(c->ssh),
+		.grace_exceeded = c->grace_exceeded,
+		.auth_failures = st.auth_failures,
+		.shutting_down = c->srv->sh->stop != 0,
+		.log_id = c->log_id,
+	};
+	dsshd_limits_end(c->srv->sh->limits, &c->startup, &how);
+}
+
 static void
 conn_free(struct conn *c)
 {
@@ -885,6 +938,7 @@ conn_free(struct conn *c)
 	}
 	dssh_stream_close(c->tr);
 	__atomic_fetch_sub(&srv->nconns, 1, __ATOMIC_RELAXED);
+	conn_limits_end(c);
 	dssh_conn_free(c->ssh);
 	if (c->have_user)
 		dssh_auth_user_clear(&c->user);
@@ -912,6 +966,26 @@ conn_flush(struct conn *c)
 }
 
 /*
+ * Whether to take the peer's bytes now: not while the engine pauses, nor,
+ * before authentication, while the peer leaves our replies unread.
+ */
+static bool
+conn_may_read(struct conn *c)
+{
+	if (dssh_conn_closing(c->ssh) || dssh_conn_input_paused(c->ssh))
+		return false;
+	if (dssh_conn_authenticated(c->ssh) || dssh_conn_output_pending(c->ssh) <= PREAUTH_OUTPUT_MAX)
+		return true;
+	if (!c->input_capped) {
+		c->input_capped = true;
+		dsshd_limits_count(DSSHD_LIM_preauth_input_capped);
+		dssh_verbose("%s: peer does not read before authentication: input paused",
+		    c->log_id);
+	}
+	return false;
+}
+
+/*
  * Feeds what the transport delivered to the engine, up to STREAM_TURN
  * bytes. Returns true when it did something (the caller flushes and comes
  * back), false when there is nothing to do now.
@@ -921,7 +995,7 @@ conn_input(struct conn *c)
 {
 	size_t fed = 0;
 
-	while (fed < STREAM_TURN && !dssh_conn_closing(c->ssh) && !dssh_conn_input_paused(c->ssh)) {
+	while (fed < STREAM_TURN && conn_may_read(c)) {
 		const uint8_t *p;
 		size_t n = dssh_stream_peek(c->tr, &p);
 
@@ -955,8 +1029,7 @@ conn_after_io(struct conn *c)
 			continue;
 		break;
 	}
-	dssh_stream_want(c->tr, !dssh_conn_closing(c->ssh) && !dssh_conn_input_paused(c->ssh),
-	    dssh_conn_output_pending(c->ssh) > 0);
+	dssh_stream_want(c->tr, conn_may_read(c), dssh_conn_output_pending(c->ssh) > 0);
 	for (uint32_t i = 0; i < c->nsess; i++)
 		if (c->sess[i] != NULL)
 			sess_update_events(c->sess[i]);
@@ -1019,15 +1092,28 @@ conn_start(struct dsshd *srv, struct conn *c)
 static void
 stream_opened(void *arg, struct dssh_stream *tr)
 {
+	static const char refused[] = "Not allowed at this time\r\n";
 	struct dsshd *srv = arg;
-	struct conn *c = calloc(1, sizeof(*c));
+	struct dsshd_startup st;
+	struct conn *c;
 
-	if (c != NULL) {
+	/* MaxStartups, PerSourceMaxStartups, PerSourcePenalties: before any
+	 * memory is spent on it. sshd's best-effort notice, where the stream
+	 * takes bytes (a data core's packet layer takes records). */
+	if (!dsshd_limits_admit(srv->sh->limits, &tr->info, &st)) {
+		if (!tr->info.records)
+			(void)dssh_stream_write(tr, refused, sizeof(refused) - 1);
+		dssh_stream_close(tr);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) != NULL) {
 		c->tr = tr;
+		c->startup = st;
 		if (conn_start(srv, c))
 			return;     /* conn_start ran the first round of I/O */
 		free(c);
 	}
+	dsshd_limits_auth_done(srv->sh->limits, &st);
 	dssh_stream_close(tr);
 }
 
@@ -1338,6 +1424,8 @@ signal_cb(struct dssh_evsource *src, uint32_t ev)
 	while (read(src->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGCHLD)
 			reap_children(srv);
+		else if (si.ssi_signo == SIGUSR1)
+			dsshd_limits_log_counters();
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			dssh_info("Received signal %u; terminating.", si.ssi_signo);
 			stop_all(srv->sh);
@@ -1354,38 +1442,43 @@ tick(void *arg)
 
 	for (struct conn *c = srv->conns, *next; c != NULL; c = next) {
 		next = c->next;
-		if (!dssh_conn_authenticated(c->ssh) && grace > 0 &&
+		if (!dssh_conn_authenticated(c->ssh) && grace > 0 && !c->grace_exceeded &&
 		    now - c->start_ms > (uint64_t)grace * 1000) {
-			dssh_info("%s: Timeout before authentication", c->log_id);
+			/* sshd's words */
+			dssh_info("Timeout before authentication for %s port %d", c->peer_ip,
+			    c->peer_port);
+			c->grace_exceeded = true;
+			dsshd_limits_count(DSSHD_LIM_grace_timeouts);
 			dssh_conn_disconnect(c->ssh, 2, "Timeout before authentication");
+		}
+		if (dssh_conn_closing(c->ssh) && dssh_conn_output_pending(c->ssh) > 0) {
+			if (c->closing_ms == 0) {
+				c->closing_ms = now;
+			} else if (now - c->closing_ms > CLOSING_FLUSH_MS) {
+				dssh_verbose("%s: peer does not read: closed unflushed", c->log_id);
+				c->dead = true;
+			}
 		}
 		dssh_conn_set_rtt(c->ssh, dssh_stream_rtt_us(c->tr));
 		dssh_conn_tick(c->ssh, now);
 		conn_after_io(c);
 	}
-	if (srv->index == 0)
+	if (srv->index == 0) {
 		reap_children(srv);   /* in case a SIGCHLD was coalesced */
+		dsshd_limits_tick(srv->sh->limits);
+	}
 }
 
+/* The signals loop 0's signalfd takes (SIGUSR1: log the limits' counters). */
 static void
-signal_set(sigset_t *set)
+server_sigset(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGCHLD);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGHUP);
-}
-
-/* Every thread inherits the mask: blocked before the first one, only loop
- * 0's signalfd sees these (else SIGTERM may kill us in a worker thread). */
-static void
-block_signals(void)
-{
-	sigset_t set;
-
-	signal_set(&set);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigaddset(set, SIGUSR1);
 }
 
 static int
@@ -1395,7 +1488,7 @@ setup_signals(struct dsshd *srv)
 	int fd;
 
 	signal(SIGPIPE, SIG_IGN);
-	signal_set(&set);
+	server_sigset(&set);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
 	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return DSSH_ERR_SYSTEM;
@@ -1539,12 +1632,23 @@ dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshc
 	int r;
 
 	pthread_mutex_init(&sh.spawner_lock, NULL);
-	block_signals();    /* before loop 0's PAM worker thread exists */
-	if ((sh.loops = calloc(want, sizeof(*sh.loops))) == NULL)
+	if ((r = dsshd_limits_new(cfg, &sh.limits)) != 0) {
+		dsshd_limits_free(sh.limits);
+		return r;
+	}
+	if ((sh.loops = calloc(want, sizeof(*sh.loops))) == NULL) {
+		dsshd_limits_free(sh.limits);
 		return DSSH_ERR_ALLOC;
+	}
 	sh.nloops = 1;
-	/* Signals are blocked before any thread exists, so only loop 0's
-	 * signalfd sees them. */
+	/* Signals are blocked before any thread exists (loop 0's PAM worker
+	 * is one), so only loop 0's signalfd sees them. */
+	{
+		sigset_t set;
+
+		server_sigset(&set);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+	}
 	if ((r = loop_init(&sh, 0, sshconf, &sh.loops[0])) != 0)
 		goto out;
 	srv = sh.loops[0];
@@ -1595,5 +1699,6 @@ out:
 		dssh_spawner_free(sh.spawner);
 	pthread_mutex_destroy(&sh.spawner_lock);
 	free(sh.loops);
+	dsshd_limits_free(sh.limits);
 	return r;
 }

@@ -31,6 +31,7 @@ enum opcode {
 	O_LOOPTHREADS, O_DATATCPBUF,
 	O_ALLOWTCPFWD, O_ALLOWSLFWD, O_ALLOWAGENTFWD, O_GATEWAYPORTS, O_DISABLEFWD,
 	O_SLBINDUNLINK, O_SLBINDMASK, O_PERMITOPEN, O_PERMITLISTEN,
+	O_MAXSESSIONS, O_PSMAXSTARTUPS, O_PSNETBLOCK, O_PSPENALTIES, O_PSEXEMPT,
 };
 
 static const struct {
@@ -94,6 +95,11 @@ static const struct {
 	{ "streamlocalbindmask", O_SLBINDMASK },
 	{ "permitopen", O_PERMITOPEN },
 	{ "permitlisten", O_PERMITLISTEN },
+	{ "maxsessions", O_MAXSESSIONS },
+	{ "persourcemaxstartups", O_PSMAXSTARTUPS },
+	{ "persourcenetblocksize", O_PSNETBLOCK },
+	{ "persourcepenalties", O_PSPENALTIES },
+	{ "persourcepenaltyexemptlist", O_PSEXEMPT },
 };
 
 /* Context of one line, for error messages. */
@@ -187,6 +193,10 @@ dssh_config_init(struct dssh_config *cfg)
 	cfg->streamlocal_bind_mask = -1;
 	cfg->permit_open_mode = -1;
 	cfg->permit_listen_mode = -1;
+	cfg->max_sessions = -1;
+	cfg->per_source_max_startups = -1;
+	cfg->per_source_netblock4 = -1;
+	cfg->per_source_netblock6 = -1;
 }
 
 void
@@ -231,6 +241,8 @@ dssh_config_free(struct dssh_config *cfg)
 	free(cfg->force_command);
 	dssh_config_permits_free(cfg->permit_open, cfg->npermit_open);
 	dssh_config_permits_free(cfg->permit_listen, cfg->npermit_listen);
+	free(cfg->per_source_penalties);
+	free(cfg->penalty_exempt_list);
 	dssh_config_init(cfg);
 }
 
@@ -732,6 +744,131 @@ valid_max_startups(const char *s)
 	    parse_int(p2, 0, INT_MAX, &m) == 0 && a <= m;
 }
 
+/* ---- pre-auth limits ---- */
+
+/* PerSourceNetBlockSize v4[:v6]. */
+static int
+set_netblock(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv)
+{
+	long long v4, v6 = 128;
+	char buf[32], *colon;
+
+	if (argc != 1 || strlen(argv[0]) >= sizeof(buf))
+		return cerr(c, "PerSourceNetBlockSize takes one argument, v4[:v6]");
+	strcpy(buf, argv[0]);
+	if ((colon = strchr(buf, ':')) != NULL)
+		*colon++ = '\0';
+	if (parse_int(buf, 0, 32, &v4) != 0 || (colon != NULL && parse_int(colon, 0, 128, &v6) != 0))
+		return cerr(c, "bad PerSourceNetBlockSize \"%s\"", argv[0]);
+	if (cfg->per_source_netblock4 == -1) {
+		cfg->per_source_netblock4 = (int)v4;
+		cfg->per_source_netblock6 = (int)v6;
+	}
+	return 0;
+}
+
+/* One "name:value" of PerSourcePenalties into pc. */
+static int
+penalty_item(struct line_ctx *c, struct dssh_penalty_conf *pc, const char *item)
+{
+	static const struct {
+		const char *name;
+		int kind;       /* a dssh_penalty_kind, or -1 max, -2 min */
+	} times[] = {
+		{ "crash", DSSH_PENALTY_CRASH }, { "authfail", DSSH_PENALTY_AUTHFAIL },
+		{ "noauth", DSSH_PENALTY_NOAUTH }, { "grace-exceeded", DSSH_PENALTY_GRACE },
+		{ "max", -1 }, { "min", -2 },
+	};
+	const char *colon = strchr(item, ':'), *val;
+	size_t nlen;
+	long long n;
+	int secs;
+
+	if (colon == NULL)
+		return cerr(c, "bad PerSourcePenalties item \"%s\" (name:value)", item);
+	nlen = (size_t)(colon - item);
+	val = colon + 1;
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(times); i++) {
+		if (strlen(times[i].name) != nlen || strncmp(item, times[i].name, nlen) != 0)
+			continue;
+		if (dssh_config_parse_time(val, &secs) != 0)
+			return cerr(c, "bad PerSourcePenalties time \"%s\"", item);
+		if (times[i].kind >= 0)
+			pc->secs[times[i].kind] = (unsigned)secs;
+		else if (times[i].kind == -1)
+			pc->max_secs = (unsigned)secs;
+		else
+			pc->min_secs = (unsigned)secs;
+		return 0;
+	}
+	if ((nlen == 12 && strncmp(item, "max-sources4", 12) == 0) ||
+	    (nlen == 12 && strncmp(item, "max-sources6", 12) == 0)) {
+		if (parse_int(val, 1, INT_MAX, &n) != 0)
+			return cerr(c, "bad PerSourcePenalties count \"%s\"", item);
+		if (item[11] == '4')
+			pc->max_sources4 = (unsigned)n;
+		else
+			pc->max_sources6 = (unsigned)n;
+		return 0;
+	}
+	if ((nlen == 8 && strncmp(item, "overflow", 8) == 0) ||
+	    (nlen == 9 && strncmp(item, "overflow6", 9) == 0)) {
+		bool *deny = nlen == 8 ? &pc->overflow_deny4 : &pc->overflow_deny6;
+
+		if (strcmp(val, "deny-all") == 0)
+			*deny = true;
+		else if (strcmp(val, "permissive") == 0)
+			*deny = false;
+		else
+			return cerr(c, "bad PerSourcePenalties overflow mode \"%s\"", item);
+		return 0;
+	}
+	return cerr(c, "unknown PerSourcePenalties item \"%s\"", item);
+}
+
+/* PerSourcePenalties no | yes | name:value ... (first line wins). */
+static int
+set_penalties(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv)
+{
+	struct dssh_penalty_conf pc;
+	int r;
+
+	if (argc < 1)
+		return cerr(c, "PerSourcePenalties needs an argument");
+	dssh_penalty_conf_default(&pc);
+	if (argc == 1 && strcmp(argv[0], "no") == 0)
+		pc.enabled = false;
+	else if (!(argc == 1 && strcmp(argv[0], "yes") == 0))
+		for (int i = 0; i < argc; i++)
+			if ((r = penalty_item(c, &pc, argv[i])) != 0)
+				return r;
+	if (pc.min_secs > pc.max_secs)
+		return cerr(c, "PerSourcePenalties min above max");
+	if (cfg->per_source_penalties != NULL)
+		return 0;
+	if ((cfg->per_source_penalties = join_args(argc, argv)) == NULL)
+		return DSSH_ERR_ALLOC;
+	cfg->penalty_conf = pc;
+	return 0;
+}
+
+/* PerSourcePenaltyExemptList addr/len,... or none. */
+static int
+set_penalty_exempt(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv)
+{
+	struct dssh_cidr *v;
+	unsigned n;
+
+	if (argc != 1)
+		return cerr(c, "PerSourcePenaltyExemptList takes one argument (a comma list)");
+	if (strcmp(argv[0], "none") != 0) {
+		if (dssh_cidr_list_parse(argv[0], &v, &n) != 0)
+			return cerr(c, "bad PerSourcePenaltyExemptList \"%s\"", argv[0]);
+		free(v);
+	}
+	return set_str(c, &cfg->penalty_exempt_list, argc, argv);
+}
+
 
 /* Algorithm lists are checked in finalize, once the supported lists are
  * known: remember where the (first, winning) line was, for its errors. */
@@ -1214,6 +1351,21 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 	case O_PERMITLISTEN:
 		return set_permits(c, &cfg->permit_listen_mode, &cfg->permit_listen,
 		    &cfg->npermit_listen, true, argc, argv);
+	case O_MAXSESSIONS:
+		return set_int(c, &cfg->max_sessions, argc, argv, 0, INT_MAX);
+	case O_PSMAXSTARTUPS:
+		if (argc == 1 && strcmp(argv[0], "none") == 0) {
+			if (cfg->per_source_max_startups == -1)
+				cfg->per_source_max_startups = 0;
+			return 0;
+		}
+		return set_int(c, &cfg->per_source_max_startups, argc, argv, 1, INT_MAX);
+	case O_PSNETBLOCK:
+		return set_netblock(cfg, c, argc, argv);
+	case O_PSPENALTIES:
+		return set_penalties(cfg, c, argc, argv);
+	case O_PSEXEMPT:
+		return set_penalty_exempt(cfg, c, argc, argv);
 	}
 	return cerr(c, "internal error");
 }
@@ -1672,6 +1824,18 @@ dssh_config_finalize(struct dssh_config *cfg,
 	DEF(cfg->streamlocal_bind_mask, 0177);
 	DEF(cfg->permit_open_mode, DSSH_PERMIT_ANY);
 	DEF(cfg->permit_listen_mode, DSSH_PERMIT_ANY);
+	DEF(cfg->max_sessions, 10);
+	DEF(cfg->per_source_max_startups, 0);
+	DEF(cfg->per_source_netblock4, 32);
+	DEF(cfg->per_source_netblock6, 128);
+	if (cfg->per_source_penalties == NULL) {
+		dssh_penalty_conf_default(&cfg->penalty_conf);
+		if ((cfg->per_source_penalties = strdup("yes")) == NULL)
+			return DSSH_ERR_ALLOC;
+	}
+	if (cfg->penalty_exempt_list == NULL &&
+	    (cfg->penalty_exempt_list = strdup("none")) == NULL)
+		return DSSH_ERR_ALLOC;
 	return 0;
 }
 
@@ -1839,4 +2003,13 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 	else
 		fprintf(f, "loopthreads %d\n", cfg->loop_threads);
 	dump_fwd(cfg, f);
+	fprintf(f, "maxsessions %d\n", cfg->max_sessions);
+	if (cfg->per_source_max_startups == 0)
+		fprintf(f, "persourcemaxstartups none\n");
+	else
+		fprintf(f, "persourcemaxstartups %d\n", cfg->per_source_max_startups);
+	fprintf(f, "persourcenetblocksize %d:%d\n", cfg->per_source_netblock4,
+	    cfg->per_source_netblock6);
+	dump_str(f, "persourcepenalties", cfg->per_source_penalties);
+	dump_str(f, "persourcepenaltyexemptlist", cfg->penalty_exempt_list);
 }

@@ -31,6 +31,7 @@
 #include <netinet/in.h>
 
 #include "dssh_impair.h"
+#include "dssh_limits.h"
 
 #define DSSH_CONFIG_DEFAULT_PORT 2222
 #define DSSH_CONFIG_DEFAULT_LISTEN "127.0.0.1"
@@ -231,6 +232,14 @@ struct dssh_config {
 	int permit_listen_mode;         /* enum dssh_permit_mode */
 	struct dssh_config_permit *permit_listen;
 	size_t npermit_listen;
+	/* Pre-auth limits (sshd_config(5), OpenSSH 9.8). */
+	int max_sessions;               /* MaxSessions: session channels per connection */
+	int per_source_max_startups;    /* PerSourceMaxStartups, 0 = none */
+	int per_source_netblock4;       /* PerSourceNetBlockSize v4[:v6] */
+	int per_source_netblock6;
+	char *per_source_penalties;     /* PerSourcePenalties as written (joined), or NULL */
+	struct dssh_penalty_conf penalty_conf;   /* ... parsed ("no": enabled false) */
+	char *penalty_exempt_list;      /* PerSourcePenaltyExemptList, "none" */
 };
 
 /* Set every field to "unset". */

@@ -271,6 +271,10 @@ struct dssh_conn_stats {
 	unsigned kex_count;
 	bool strict_kex;
 	const char *kex_alg, *hostkey_alg, *cipher_in, *cipher_out, *mac_in, *mac_out;
+	/* How it ended, for the host's limits (penalties, counters). */
+	unsigned auth_failures;           /* failed attempts (none excluded) */
+	bool auth_tries_exceeded;         /* disconnected at MaxAuthTries */
+	bool alive_timed_out;             /* disconnected at ClientAliveCountMax */
 };
 void dssh_conn_get_stats(const struct dssh_conn *c, struct dssh_conn_stats *st);
 

@@ -56,6 +56,12 @@ auth_failed(struct dssh_conn *c, const char *method, bool counts)
 		c->auth_failures++;
 		dssh_info("%s: Failed %s for %s", c->log_id, method, c->auth_user);
 		if (c->auth_failures >= c->conf->max_auth_tries) {
+			/* sshd's two lines for it (its remote id is "IP port N"). */
+			dssh_error("%s: maximum authentication attempts exceeded for %s from %s ssh2",
+			    c->log_id, c->auth_user, c->log_id);
+			dssh_info("Disconnecting authenticating user %s %s: "
+			    "Too many authentication failures", c->auth_user, c->log_id);
+			c->auth_tries_exceeded = true;
 			dssh_conn_fail(c, SSH_DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE,
 			    "Too many authentication failures");
 			return DSSH_ERR_PERMISSION;
@@ -89,7 +95,10 @@ handle_service_request(struct dssh_conn *c, struct dssh_buf *m)
 
 	if ((r = dssh_buf_get_string_direct(m, &name, &n)) != 0)
 		return r;
-	if (c->auth != AUTH_NO_SERVICE || n != 12 || memcmp(name, "ssh-userauth", 12) != 0) {
+	/* As sshd: "ssh-userauth" again before success is accepted again
+	 * (paramiko asks for it before every attempt). */
+	if ((c->auth != AUTH_NO_SERVICE && c->auth != AUTH_IN_PROGRESS) || n != 12 ||
+	    memcmp(name, "ssh-userauth", 12) != 0) {
 		dssh_conn_fail(c, SSH_DISCONNECT_SERVICE_NOT_AVAILABLE, "service not available");
 		return DSSH_ERR_PROTOCOL;
 	}

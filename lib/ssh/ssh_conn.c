@@ -394,6 +394,9 @@ dssh_conn_tick(struct dssh_conn *c, uint64_t now_ms)
 	    now_ms - c->last_rx_ms >= (uint64_t)ival * 1000 &&
 	    now_ms - c->last_alive_ms >= (uint64_t)ival * 1000) {
 		if (c->alive_missed >= c->conf->client_alive_count_max) {
+			c->alive_timed_out = true;
+			dssh_info("Timeout, client not responding from user %s %s",
+			    c->auth_user ? c->auth_user : "?", c->log_id);
 			dssh_conn_fail(c, SSH_DISCONNECT_BY_APPLICATION,
 			    "Timeout, client not responding");
 			return DSSH_ERR_TIMEOUT;
@@ -487,4 +490,7 @@ dssh_conn_get_stats(const struct dssh_conn *c, struct dssh_conn_stats *st)
 	st->cipher_out = c->tx.cipher_name;
 	st->mac_in = c->rx.mac_name;
 	st->mac_out = c->tx.mac_name;
+	st->auth_failures = c->auth_failures;
+	st->auth_tries_exceeded = c->auth_tries_exceeded;
+	st->alive_timed_out = c->alive_timed_out;
 }

@@ -169,6 +169,7 @@ struct dssh_conn {
 	enum dssh_auth_state auth;
 	char *auth_user;
 	unsigned auth_failures;
+	bool auth_tries_exceeded;    /* MaxAuthTries ended it */
 	enum dssh_auth_method auth_pending_method;
 	bool authenticated;
 
@@ -176,6 +177,7 @@ struct dssh_conn {
 	uint64_t last_rx_ms;
 	unsigned alive_missed;
 	uint64_t last_alive_ms;
+	bool alive_timed_out;        /* ClientAliveCountMax ended it */
 
 	/* Channels by number: the array grows (doubling) up to the limit;
 	 * each channel, once made, stays until the connection is freed and is

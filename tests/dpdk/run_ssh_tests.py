@@ -214,7 +214,10 @@ def t_concurrent(args, env, res):
     # fork from dsshd's threads used to be able to hang such a child under
     # ASan, whose runtime takes no allocator locks around fork).
     h.Server.dataplane = "af_packet"
-    with h.Server(args.server, "dsshd", name="dp-conc") as srv:
+    # All logins start at once: past the default MaxStartups (10:30:100)
+    # dsshd would drop some, as sshd does.
+    with h.Server(args.server, "dsshd", name="dp-conc",
+                  extra=["MaxStartups %d" % (2 * CONCURRENT)]) as srv:
         datas = [os.urandom(65536) for _ in range(CONCURRENT)]
         out = [None] * CONCURRENT
         peak = [0]

@@ -860,6 +860,111 @@ test_dump(void)
 	dssh_config_free(&c);
 }
 
+/* Pre-auth limits: MaxSessions, PerSourceMaxStartups, PerSourceNetBlockSize,
+ * PerSourcePenalties, PerSourcePenaltyExemptList. */
+static void
+test_preauth_limits(void)
+{
+	struct dssh_config c;
+	FILE *f;
+	char dump[8192];
+	size_t n;
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_EQ_INT(c.max_sessions, 10);
+	CHECK_EQ_INT(c.per_source_max_startups, 0);
+	CHECK_EQ_INT(c.per_source_netblock4, 32);
+	CHECK_EQ_INT(c.per_source_netblock6, 128);
+	CHECK(c.penalty_conf.enabled);
+	CHECK_EQ_INT(c.penalty_conf.secs[DSSH_PENALTY_CRASH], 90);
+	CHECK_EQ_INT(c.penalty_conf.secs[DSSH_PENALTY_AUTHFAIL], 5);
+	CHECK_EQ_INT(c.penalty_conf.secs[DSSH_PENALTY_NOAUTH], 1);
+	CHECK_EQ_INT(c.penalty_conf.secs[DSSH_PENALTY_GRACE], 20);
+	CHECK_EQ_INT(c.penalty_conf.max_secs, 600);
+	CHECK_EQ_INT(c.penalty_conf.min_secs, 15);
+	CHECK_EQ_INT(c.penalty_conf.max_sources4, 65536);
+	CHECK(!c.penalty_conf.overflow_deny4);
+	CHECK_STR(c.penalty_exempt_list, "none");
+	dssh_config_free(&c);
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "MaxSessions 0"), 0);
+	CHECK_EQ_INT(line(&c, "MaxSessions 5"), 0);          /* first wins */
+	CHECK_EQ_INT(line(&c, "PerSourceMaxStartups 3"), 0);
+	CHECK_EQ_INT(line(&c, "PerSourceNetBlockSize 24:56"), 0);
+	CHECK_EQ_INT(line(&c, "PerSourcePenalties authfail:1m noauth:2 grace-exceeded:1h "
+	    "crash:3s max:2h min:0 max-sources4:10 max-sources6:20 overflow:deny-all "
+	    "overflow6:permissive"), 0);
+	CHECK_EQ_INT(line(&c, "PerSourcePenalties no"), 0);  /* first wins */
+	CHECK_EQ_INT(line(&c, "PerSourcePenaltyExemptList 10.0.0.0/8,2001:db8::/32"), 0);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_EQ_INT(c.max_sessions, 0);
+	CHECK_EQ_INT(c.per_source_max_startups, 3);
+	CHECK_EQ_INT(c.per_source_netblock4, 24);
+	CHECK_EQ_INT(c.per_source_netblock6, 56);
+	CHECK(c.penalty_conf.enabled);
+	CHECK_EQ_INT(c.penalty_conf.secs[DSSH_PENALTY_AUTHFAIL], 60);
+	CHECK_EQ_INT(c.penalty_conf.secs[DSSH_PENALTY_NOAUTH], 2);
+	CHECK_EQ_INT(c.penalty_conf.secs[DSSH_PENALTY_GRACE], 3600);
+	CHECK_EQ_INT(c.penalty_conf.secs[DSSH_PENALTY_CRASH], 3);
+	CHECK_EQ_INT(c.penalty_conf.max_secs, 7200);
+	CHECK_EQ_INT(c.penalty_conf.min_secs, 0);
+	CHECK_EQ_INT(c.penalty_conf.max_sources4, 10);
+	CHECK_EQ_INT(c.penalty_conf.max_sources6, 20);
+	CHECK(c.penalty_conf.overflow_deny4);
+	CHECK(!c.penalty_conf.overflow_deny6);
+	CHECK_STR(c.penalty_exempt_list, "10.0.0.0/8,2001:db8::/32");
+	f = tmpfile();
+	dssh_config_dump(&c, f);
+	rewind(f);
+	n = fread(dump, 1, sizeof(dump) - 1, f);
+	dump[n] = '\0';
+	fclose(f);
+	CHECK(strstr(dump, "maxsessions 0\n") != NULL);
+	CHECK(strstr(dump, "persourcemaxstartups 3\n") != NULL);
+	CHECK(strstr(dump, "persourcenetblocksize 24:56\n") != NULL);
+	CHECK(strstr(dump, "persourcepenalties authfail:1m noauth:2") != NULL);
+	CHECK(strstr(dump, "persourcepenaltyexemptlist 10.0.0.0/8,2001:db8::/32\n") != NULL);
+	dssh_config_free(&c);
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "PerSourcePenalties no"), 0);
+	CHECK_EQ_INT(line(&c, "PerSourceMaxStartups none"), 0);
+	CHECK_EQ_INT(line(&c, "PerSourceNetBlockSize 16"), 0);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK(!c.penalty_conf.enabled);
+	CHECK_EQ_INT(c.per_source_max_startups, 0);
+	CHECK_EQ_INT(c.per_source_netblock4, 16);
+	CHECK_EQ_INT(c.per_source_netblock6, 128);
+	dssh_config_free(&c);
+
+	/* Garbage, oversized and truncated values are refused with the line. */
+	static const char *const bad[] = {
+		"MaxSessions -1", "MaxSessions lots", "MaxSessions",
+		"PerSourceMaxStartups 0", "PerSourceMaxStartups -3", "PerSourceMaxStartups 1 2",
+		"PerSourceNetBlockSize 33", "PerSourceNetBlockSize 24:129", "PerSourceNetBlockSize :64",
+		"PerSourceNetBlockSize 24:", "PerSourceNetBlockSize 999999999999999999999999999",
+		"PerSourcePenalties", "PerSourcePenalties authfail", "PerSourcePenalties authfail:",
+		"PerSourcePenalties authfail:5x", "PerSourcePenalties bogus:5",
+		"PerSourcePenalties max-sources4:0", "PerSourcePenalties overflow:maybe",
+		"PerSourcePenalties min:10m max:1m", "PerSourcePenalties no authfail:5",
+		"PerSourcePenalties :5", "PerSourcePenalties max-sources:5",
+		"PerSourcePenaltyExemptList 10.0.0.0/33", "PerSourcePenaltyExemptList a,b",
+		"PerSourcePenaltyExemptList 10.0.0.1,", "PerSourcePenaltyExemptList",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		dssh_config_init(&c);
+		int r = line(&c, bad[i]);
+
+		if (r == 0)
+			fprintf(stderr, "accepted: %s\n", bad[i]);
+		CHECK_EQ_INT(r, DSSH_ERR_CONFIG);
+		CHECK(strstr(err, "test line 7") != NULL);
+		dssh_config_free(&c);
+	}
+}
+
 int
 main(void)
 {
@@ -875,5 +980,6 @@ main(void)
 	DSSH_RUN(test_garbage_lines);
 	DSSH_RUN(test_dump);
 	DSSH_RUN(test_forwarding);
+	DSSH_RUN(test_preauth_limits);
 	DSSH_TEST_END();
 }

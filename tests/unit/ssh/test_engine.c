@@ -979,12 +979,23 @@ test_max_auth_tries(void)
 	CHECK_EQ_INT(tc_service_request(f.t), 0);
 	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", otherkey),
 	    DSSH_ERR_PERMISSION);
+	/* As sshd: ssh-userauth may be asked for again before success
+	 * (paramiko does before every attempt). */
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
 	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", otherkey),
 	    DSSH_ERR_PERMISSION);
 	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", otherkey),
 	    DSSH_ERR_CONN_CLOSED);
 	expect_disconnect(&f, SSH_DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE);
 	CHECK(!dssh_conn_authenticated(f.c));
+	{
+		struct dssh_conn_stats st;
+
+		dssh_conn_get_stats(f.c, &st);
+		CHECK_EQ_INT(st.auth_failures, 3);
+		CHECK(st.auth_tries_exceeded);
+		CHECK(!st.alive_timed_out);
+	}
 	fx_free(&f);
 }
 
@@ -1404,6 +1415,14 @@ test_client_alive(void)
 	CHECK_EQ_INT(r, DSSH_ERR_TIMEOUT);
 	CHECK(dssh_conn_closing(f.c));
 	CHECK(f.t->got_disconnect);
+	{
+		struct dssh_conn_stats st;
+
+		dssh_conn_get_stats(f.c, &st);
+		CHECK(st.alive_timed_out);
+		CHECK(!st.auth_tries_exceeded);
+		CHECK_EQ_INT(st.auth_failures, 0);
+	}
 	fx_free(&f);
 }
 
