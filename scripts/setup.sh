@@ -12,7 +12,8 @@ fi
 
 PKGS="libdpdk-dev dpdk libipsec-mb-dev libssl-dev libpam0g-dev meson ninja-build
 pkg-config gcc clang openssh-client openssh-server dropbear-bin putty-tools
-python3 python3-paramiko iproute2 iputils-ping ethtool gnuplot-nox passwd rsync"
+python3 python3-paramiko iproute2 iputils-ping ethtool gnuplot-nox passwd rsync
+fail2ban"
 
 missing=""
 for p in $PKGS; do

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -469,6 +470,18 @@ cryptodev_eal_init(const struct dssh_config *cfg, char *devname, size_t devlen)
 }
 #endif
 
+/* "dssh_VERSION", then VersionAddendum after a space, as sshd adds it. */
+static const char *
+version_comment(const struct dssh_config *cfg)
+{
+	static char v[256];
+
+	if (cfg->version_addendum == NULL || strcasecmp(cfg->version_addendum, "none") == 0)
+		return "dssh_" DSSH_VERSION;
+	snprintf(v, sizeof(v), "dssh_%s %s", DSSH_VERSION, cfg->version_addendum);
+	return v;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -530,7 +543,8 @@ main(int argc, char **argv)
 				strcat(eal_args, " ");
 		}
 	}
-	dssh_log_init("dsshd", debug ? DSSH_LOG_DEBUG1 : DSSH_LOG_INFO, to_stderr || foreground);
+	/* As sshd: -D alone keeps logging to syslog; -e (or -d) sends it to stderr. */
+	dssh_log_init("dsshd", debug ? DSSH_LOG_DEBUG1 : DSSH_LOG_INFO, to_stderr);
 
 	memset(&hk, 0, sizeof(hk));
 	dssh_config_init(&cfg);
@@ -607,6 +621,7 @@ main(int argc, char **argv)
 	}
 	if (!debug && cfg.log_level >= 0)
 		dssh_log_set_level((enum dssh_log_level)cfg.log_level);
+	dssh_log_set_facility(cfg.syslog_facility);
 	if (dump) {
 		dssh_config_dump(&cfg, stdout);
 		exit(0);
@@ -634,7 +649,7 @@ main(int argc, char **argv)
 		.chan_window = (uint32_t)cfg.channel_window_size,
 		.client_alive_interval = (uint32_t)cfg.client_alive_interval,
 		.client_alive_count_max = (unsigned)cfg.client_alive_count_max,
-		.version_comment = "dssh_" DSSH_VERSION,
+		.version_comment = version_comment(&cfg),
 		.engine = engine,
 	};
 	/* More loop threads, each with an engine instance of its own; a

@@ -72,6 +72,7 @@ struct conn {
 	char peer_ip[64], local_ip[64];
 	int peer_port, local_port;
 	char log_id[128];
+	bool user_refused;              /* "Invalid user" (or not allowed) was logged */
 	struct dssh_conn *ssh;
 	uint64_t start_ms;
 	struct dssh_auth_user user;
@@ -552,20 +553,32 @@ lookup_user(struct conn *c, const char *name, const char *method, bool forced)
 	char why[200] = "";
 
 	if (!c->have_user) {
-		if (dssh_auth_user_lookup(name, &c->user) != 0)
+		int r = dssh_auth_user_lookup(name, &c->user);
+
+		/* no such user: kept (exists false), so it is said and freed once */
+		if (r != 0 && r != DSSH_ERR_NOT_FOUND) {
+			dssh_auth_user_clear(&c->user);
 			return false;
+		}
 		c->have_user = true;
 	}
+	/* sshd's words, once per connection; a refused user is "invalid" from then on */
 	if (!c->user.exists || strcmp(c->user.name, name) != 0) {
-		dssh_info("%s: Invalid user %s", c->log_id, name);
+		if (!c->user_refused)
+			dssh_info("Invalid user %s from %s", name, c->log_id);
+		c->user_refused = true;
+		dssh_conn_set_invalid_user(c->ssh);
 		return false;
 	}
 	if (dssh_auth_user_allowed(c->srv->cfg, &c->user, c->peer_ip, NULL, why, sizeof(why)) != 0) {
-		dssh_info("%s: User %s not allowed: %s", c->log_id, name, why);
+		if (!c->user_refused)
+			dssh_info("U%s", why + 1);   /* "User X [from IP] not allowed because ..." */
+		c->user_refused = true;
+		dssh_conn_set_invalid_user(c->ssh);
 		return false;
 	}
 	if (c->user.uid == 0 && dssh_auth_root_allowed(c->srv->cfg, method, forced) != 0) {
-		dssh_info("%s: ROOT LOGIN REFUSED (%s)", c->log_id, method);
+		dssh_info("ROOT LOGIN REFUSED FROM %s", c->log_id);
 		return false;
 	}
 	return true;
@@ -600,7 +613,7 @@ host_auth_pubkey(void *host, const char *user, const uint8_t *blob, size_t len, 
 	r = dssh_authkeys_check(c->srv->cfg, &c->user, blob, len, c->peer_ip, &opts);
 	if (r == 0 && c->user.uid == 0 &&
 	    dssh_auth_root_allowed(c->srv->cfg, "publickey", opts.command != NULL) != 0) {
-		dssh_info("%s: ROOT LOGIN REFUSED (publickey without forced command)", c->log_id);
+		dssh_info("ROOT LOGIN REFUSED FROM %s", c->log_id);
 		r = DSSH_ERR_PERMISSION;
 	}
 	if (r == 0 && final) {
@@ -855,7 +868,11 @@ conn_input(struct conn *c)
 
 		if (n == 0) {
 			if (dssh_stream_eof(c->tr)) {
-				dssh_verbose("%s: connection closed by peer", c->log_id);
+				char who[256];
+
+				dssh_info("Connection closed by %s%s",
+				    dssh_conn_log_peer(c->ssh, who, sizeof(who)),
+				    dssh_conn_log_preauth(c->ssh));
 				c->dead = true;
 				return true;
 			}
@@ -927,8 +944,9 @@ conn_start(struct dsshd *srv, struct conn *c)
 	__atomic_fetch_add(&srv->nconns, 1, __ATOMIC_RELAXED);
 	c->tr->on_event = conn_event;
 	c->tr->owner = c;
-	dssh_verbose("Connection from %s port %d on %s port %d%s (loop %u)", c->peer_ip,
-	    c->peer_port, c->local_ip, c->local_port, in->via, srv->index);
+	dssh_verbose("Connection from %s port %d on %s port %d rdomain \"\"", c->peer_ip,
+	    c->peer_port, c->local_ip, c->local_port);
+	dssh_debug("%s: served%s by loop %u", c->log_id, in->via, srv->index);
 	conn_after_io(c);
 	return true;
 }
@@ -1274,7 +1292,7 @@ tick(void *arg)
 		next = c->next;
 		if (!dssh_conn_authenticated(c->ssh) && grace > 0 &&
 		    now - c->start_ms > (uint64_t)grace * 1000) {
-			dssh_info("%s: Timeout before authentication", c->log_id);
+			dssh_info("Timeout before authentication for %s", c->log_id);
 			dssh_conn_disconnect(c->ssh, 2, "Timeout before authentication");
 		}
 		dssh_conn_set_rtt(c->ssh, dssh_stream_rtt_us(c->tr));

@@ -29,6 +29,7 @@ enum opcode {
 	O_DATAPLANE, O_DPDKARGS, O_DATAADDR, O_DATAGW, O_DATACORES, O_DATAIMPAIR, O_DATAMTU, O_DATAPOLL, O_DATACRYPTO, O_DATACHANNELS, O_DATAOFFLOAD, O_DATAADDR6,
 	O_PERMITUSERENV, O_CHROOTDIR, O_FORCECOMMAND, O_CHANWINDOW,
 	O_LOOPTHREADS, O_DATATCPBUF,
+	O_SYSLOGFACILITY, O_BANNER, O_PRINTLASTLOG, O_VERSIONADDENDUM,
 };
 
 static const struct {
@@ -83,6 +84,10 @@ static const struct {
 	{ "channelwindowsize", O_CHANWINDOW },
 	{ "loopthreads", O_LOOPTHREADS },
 	{ "datatcpbuffer", O_DATATCPBUF },
+	{ "syslogfacility", O_SYSLOGFACILITY },
+	{ "banner", O_BANNER },
+	{ "printlastlog", O_PRINTLASTLOG },
+	{ "versionaddendum", O_VERSIONADDENDUM },
 };
 
 /* Context of one line, for error messages. */
@@ -155,6 +160,8 @@ dssh_config_init(struct dssh_config *cfg)
 	cfg->use_pam = -1;
 	cfg->strict_modes = -1;
 	cfg->print_motd = -1;
+	cfg->syslog_facility = -1;
+	cfg->print_lastlog = -1;
 	cfg->data_plane = -1;
 	cfg->data_prefixlen = -1;
 	cfg->data_cores = -1;
@@ -209,6 +216,8 @@ dssh_config_free(struct dssh_config *cfg)
 	free(cfg->data_gateway);
 	free(cfg->chroot_directory);
 	free(cfg->force_command);
+	free(cfg->banner);
+	free(cfg->version_addendum);
 	dssh_config_init(cfg);
 }
 
@@ -952,6 +961,37 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 	case O_DATATCPBUF:
 		return set_size(c, &cfg->data_tcp_buffer, argc, argv, 64 * 1024, 256 * 1024 * 1024,
 		    "64K to 256M");
+	case O_SYSLOGFACILITY:
+		if (argc != 1)
+			return cerr(c, "SyslogFacility takes exactly one argument");
+		if ((v = dssh_log_facility_from_name(argv[0])) < 0)
+			return cerr(c, "unsupported log facility \"%s\"", argv[0]);
+		if (cfg->syslog_facility == -1)
+			cfg->syslog_facility = v;
+		return 0;
+	case O_BANNER:
+		return set_str(c, &cfg->banner, argc, argv);
+	case O_PRINTLASTLOG:
+		return set_yesno(c, &cfg->print_lastlog, argc, argv);
+	case O_VERSIONADDENDUM: {
+		/* The rest of the line, as sshd takes it; the first line wins. */
+		size_t n = 1;
+
+		if (argc < 1)
+			return cerr(c, "VersionAddendum needs an argument");
+		if (cfg->version_addendum != NULL)
+			return 0;
+		for (int i = 0; i < argc; i++)
+			n += strlen(argv[i]) + 1;
+		if ((cfg->version_addendum = calloc(1, n)) == NULL)
+			return DSSH_ERR_ALLOC;
+		for (int i = 0; i < argc; i++) {
+			if (i > 0)
+				strcat(cfg->version_addendum, " ");
+			strcat(cfg->version_addendum, argv[i]);
+		}
+		return 0;
+	}
 	}
 	return cerr(c, "internal error");
 }
@@ -1401,6 +1441,12 @@ dssh_config_finalize(struct dssh_config *cfg,
 		return DSSH_ERR_ALLOC;
 	if (cfg->force_command == NULL && (cfg->force_command = strdup("none")) == NULL)
 		return DSSH_ERR_ALLOC;
+	DEF(cfg->syslog_facility, dssh_log_facility_from_name("AUTH"));
+	DEF(cfg->print_lastlog, 1);
+	if (cfg->banner == NULL && (cfg->banner = strdup("none")) == NULL)
+		return DSSH_ERR_ALLOC;
+	if (cfg->version_addendum == NULL && (cfg->version_addendum = strdup("none")) == NULL)
+		return DSSH_ERR_ALLOC;
 	return 0;
 }
 
@@ -1514,4 +1560,9 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 		fprintf(f, "loopthreads auto\n");
 	else
 		fprintf(f, "loopthreads %d\n", cfg->loop_threads);
+	if (cfg->syslog_facility >= 0)
+		dump_str(f, "syslogfacility", dssh_log_facility_name(cfg->syslog_facility));
+	dump_str(f, "banner", cfg->banner);
+	fprintf(f, "printlastlog %s\n", yn(cfg->print_lastlog));
+	dump_str(f, "versionaddendum", cfg->version_addendum);
 }

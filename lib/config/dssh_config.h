@@ -163,6 +163,10 @@ struct dssh_config {
 	                                 * send and receive buffer, bytes */
 	int loop_threads;               /* LoopThreads: connection-serving threads, 0 = one
 	                                 * per online CPU (dssh's own) */
+	int syslog_facility;            /* SyslogFacility: a LOG_* facility, -1 unset */
+	char *banner;                   /* Banner: file sent before authentication, "none" */
+	int print_lastlog;              /* PrintLastLog */
+	char *version_addendum;         /* VersionAddendum: after the version, "none" */
 };
 
 /* Set every field to "unset". */
