@@ -470,6 +470,29 @@ cryptodev_eal_init(const struct dssh_config *cfg, char *devname, size_t devlen)
 }
 #endif
 
+/* The Banner file's text (at most 64 KiB), or NULL for "none" or an unreadable file. */
+static char *
+read_banner(const struct dssh_config *cfg)
+{
+	char *text;
+	size_t n = 0, k;
+	FILE *f;
+
+	if (cfg->banner == NULL || strcasecmp(cfg->banner, "none") == 0)
+		return NULL;
+	if ((f = fopen(cfg->banner, "re")) == NULL) {
+		dssh_error("Banner %s: %s", cfg->banner, strerror(errno));
+		return NULL;
+	}
+	if ((text = malloc(65536 + 1)) != NULL) {
+		while (n < 65536 && (k = fread(text + n, 1, 65536 - n, f)) > 0)
+			n += k;
+		text[n] = '\0';
+	}
+	fclose(f);
+	return text;
+}
+
 /* "dssh_VERSION", then VersionAddendum after a space, as sshd adds it. */
 static const char *
 version_comment(const struct dssh_config *cfg)
@@ -633,6 +656,7 @@ main(int argc, char **argv)
 	if (test_only)
 		exit(0);
 
+	char *banner = read_banner(&cfg);
 	struct dssh_ssh_conf sshconf = {
 		.kex_algs = cfg.kex_algorithms,
 		.cipher_algs = cfg.ciphers,
@@ -650,6 +674,7 @@ main(int argc, char **argv)
 		.client_alive_interval = (uint32_t)cfg.client_alive_interval,
 		.client_alive_count_max = (unsigned)cfg.client_alive_count_max,
 		.version_comment = version_comment(&cfg),
+		.auth_banner = banner,
 		.engine = engine,
 	};
 	/* More loop threads, each with an engine instance of its own; a
@@ -705,6 +730,7 @@ main(int argc, char **argv)
 	free_hostkeys(&hk);
 	free(ciphers);
 	free(macs);
+	free(banner);
 	dssh_crypto_engine_free(engine);
 	dssh_config_free(&cfg);
 	return r == 0 ? 0 : 1;

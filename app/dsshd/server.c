@@ -501,6 +501,13 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 		return DSSH_ERR_CONFIG;
 	}
 	spec.chroot_directory = chroot_dir;
+	/* sshd's login accounting for pty sessions; the greeting for a login shell */
+	if (s->pty) {
+		spec.login = DSSH_SESSION_LOGIN_RECORD;
+		if (command == NULL && spec.forced_command == NULL && !spec.subsystem)
+			spec.login |= (cfg->print_lastlog == 1 ? DSSH_SESSION_LOGIN_LASTLOG : 0) |
+			    (cfg->print_motd == 1 ? DSSH_SESSION_LOGIN_MOTD : 0);
+	}
 	/* The loop's index in the top bits: exits find their loop. */
 	s->id = (uint64_t)c->srv->index << 48 | ++c->srv->next_sess_id;
 	r = spawner_spawn(c->srv->sh, s->id, &spec, &s->child);

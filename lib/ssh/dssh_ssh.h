@@ -45,6 +45,7 @@ struct dssh_ssh_conf {
 	uint32_t client_alive_interval;   /* seconds, 0 off */
 	unsigned client_alive_count_max;
 	const char *version_comment;  /* after "SSH-2.0-" */
+	const char *auth_banner;      /* sshd's Banner: sent before authentication, or NULL */
 	struct dssh_crypto_engine *engine;
 };
 

@@ -304,6 +304,25 @@ dssh_conn_auth_result(struct dssh_conn *c, bool ok, uint64_t now_ms)
 	return dssh_conn_resume(c, now_ms);
 }
 
+/* RFC 4252 5.4: the Banner text, once, before the answer to the first request. */
+static int
+send_banner(struct dssh_conn *c)
+{
+	struct dssh_buf b;
+	int r;
+
+	if (c->auth_banner_sent || c->conf->auth_banner == NULL || c->conf->auth_banner[0] == '\0')
+		return 0;
+	c->auth_banner_sent = true;
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_buf_put_u8(&b, SSH_MSG_USERAUTH_BANNER)) == 0 &&
+	    (r = dssh_buf_put_cstring(&b, c->conf->auth_banner)) == 0 &&
+	    (r = dssh_buf_put_cstring(&b, "")) == 0)
+		r = dssh_conn_send_app(c, &b);
+	dssh_buf_free(&b);
+	return r;
+}
+
 static int
 handle_userauth_request(struct dssh_conn *c, struct dssh_buf *m)
 {
@@ -334,6 +353,8 @@ handle_userauth_request(struct dssh_conn *c, struct dssh_buf *m)
 		user = NULL;
 	}
 	dssh_debug("%s: userauth %s for %s", c->log_id, method, c->auth_user);
+	if ((r = send_banner(c)) != 0)
+		goto out;
 	if (strcmp(method, "publickey") == 0)
 		r = userauth_publickey(c, m);
 	else if (strcmp(method, "password") == 0)
