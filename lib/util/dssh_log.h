@@ -26,6 +26,7 @@ int dssh_log_level_from_name(const char *name);  /* -1 when unknown */
 /* SyslogFacility: LOG_AUTH (sshd's default) until set; the name is one of
  * DAEMON USER AUTH AUTHPRIV LOCAL0..LOCAL7 (any case), -1 when unknown. */
 void dssh_log_set_facility(int facility);
+int dssh_log_get_facility(void);
 int dssh_log_facility_from_name(const char *name);
 const char *dssh_log_facility_name(int facility);
 /* The syslog priority a message of this level is sent with. */

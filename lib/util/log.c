@@ -51,6 +51,12 @@ dssh_log_set_facility(int facility)
 }
 
 int
+dssh_log_get_facility(void)
+{
+	return log_facility;
+}
+
+int
 dssh_log_facility_from_name(const char *name)
 {
 	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
