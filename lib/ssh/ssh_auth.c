@@ -93,7 +93,8 @@ auth_failed(struct dssh_conn *c, const char *method, bool counts)
 		if (!(c->auth_user_invalid && strcmp(method, "publickey") == 0))
 			auth_log(c, "Failed", method);
 		if (c->auth_failures >= c->conf->max_auth_tries) {
-			dssh_info("maximum authentication attempts exceeded for %s%s from %s ssh2 "
+			/* sshd logs it as an error: "error: maximum ..." */
+			dssh_error("maximum authentication attempts exceeded for %s%s from %s ssh2 "
 			    "[preauth]", c->auth_user_invalid ? "invalid user " : "", c->auth_user,
 			    c->log_id);
 			dssh_conn_fail(c, SSH_DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE,
