@@ -200,6 +200,19 @@ def syslog_path(args, env):
         for w in want:
             h.check(any(re.search(w, m) for m in msgs),
                     "no syslog datagram like %r (LOCAL3.INFO = <158>); got %r" % (w, msgs[-10:]))
+        # As rsyslog writes them to /var/log/auth.log (the host name after the
+        # time): fail2ban's stock filter finds the failures there too.
+        path = os.path.join(srv.dir, "auth.log")
+        with open(path, "w") as f:
+            for m in msgs:
+                mm = re.match(r"<\d+>(\w{3} [ \d]\d \d\d:\d\d:\d\d) (.*)$", m, re.S)
+                if mm:
+                    f.write("%s testhost %s\n" % (mm.group(1), mm.group(2).rstrip("\n")))
+        r = h.run(["fail2ban-regex", "-o", "msg", path, FILTER], check=False)
+        hits = [ln for ln in r.stdout.decode().splitlines() if ln.strip()]
+        h.check(len(hits) == 2 and "Invalid user dssh-nosuch3 from 127.0.0.1" in hits[0] and
+                "Failed password for invalid user dssh-nosuch3" in hits[1],
+                "fail2ban-regex over the syslog lines: %r" % hits)
         text = srv.log_text()
         h.check("Accepted publickey" not in text,
                 "without -e the messages still went to stderr: %r" % text[-500:])
