@@ -192,11 +192,10 @@ handle_disconnect(struct dssh_conn *c, struct dssh_buf *m)
 	uint32_t reason = 0;
 	const uint8_t *desc = NULL;
 	size_t dlen = 0;
+	char who[256];
 
 	dssh_buf_get_u32(m, &reason);
 	dssh_buf_get_string_direct(m, &desc, &dlen);
-	char who[256];
-
 	/* sshd's two lines (the text after "dsshd[pid]: " is what sshd prints) */
 	dssh_info("Received disconnect from %s:%u: %.*s%s", c->log_id, reason,
 	    (int)DSSH_MIN(dlen, (size_t)200), desc ? (const char *)desc : "",
