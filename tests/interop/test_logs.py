@@ -32,6 +32,7 @@ import dssh_harness as h
 FILTER = "sshd[_daemon=dsshd]"      # /etc/fail2ban/filter.d/sshd.conf, as installed
 UTMP = "/run/utmp"
 WTMP = "/var/log/wtmp"
+LASTLOG = "/var/log/lastlog"
 
 
 def fingerprint(env, key):
@@ -231,8 +232,6 @@ def who_lines(user):
 
 
 def utmp_wtmp(srv, env):
-    if not os.path.exists(WTMP):
-        raise h.TestFailure("%s missing: last(1) has nothing to read" % WTMP)
     r = subprocess.Popen(h.ssh_argv(srv, env, tty=True, command="echo PID=$$; sleep 4"),
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          start_new_session=True)
@@ -334,23 +333,26 @@ def version_addendum(srv, text):
 
 
 @contextlib.contextmanager
-def utmp_file():
-    """/run/utmp as systemd-tmpfiles makes it at boot; made (and removed
-    after) only where this machine has none."""
-    made = False
-    if not os.path.exists(UTMP):
-        with open(UTMP, "wb"):
+def accounting_files():
+    """utmp, wtmp and lastlog as systemd-tmpfiles makes them at boot (dsshd,
+    as sshd, writes only to files that exist); each one this machine lacks
+    (a container) is made for the test and removed after it."""
+    made = []
+    for path in (UTMP, WTMP, LASTLOG):
+        if os.path.exists(path):
+            continue
+        with open(path, "wb"):
             pass
         with contextlib.suppress(KeyError):
-            os.chown(UTMP, 0, grp.getgrnam("utmp").gr_gid)
-        os.chmod(UTMP, 0o664)
-        made = True
-        h.log("NOTE: no %s on this machine: made one for the test" % UTMP)
+            os.chown(path, 0, grp.getgrnam("utmp").gr_gid)
+        os.chmod(path, 0o664)
+        made.append(path)
+        h.log("NOTE: no %s on this machine: made one for the test" % path)
     try:
         yield
     finally:
-        if made:
-            os.unlink(UTMP)
+        for path in made:
+            os.unlink(path)
 
 
 def body(args, env):
@@ -368,7 +370,7 @@ def body(args, env):
             f.write(btext + "\n")
         extra = ["Banner %s" % os.path.join(bdir, "banner"), "PrintMotd yes",
                  "PrintLastLog yes", "VersionAddendum dssh-logs test"]
-        with utmp_file():
+        with accounting_files():
             with h.Server(args.server, args.kind, name="acct", extra=extra) as srv:
                 res.run("utmp-wtmp-lastlog", utmp_wtmp, srv, env)
                 res.run("banner", banner, srv, env, btext)
