@@ -877,6 +877,9 @@ conn_input(struct conn *c)
 			if (dssh_stream_eof(c->tr)) {
 				char who[256];
 
+				if (!dssh_conn_version_received(c->ssh))
+					dssh_error("kex_exchange_identification: Connection closed by "
+					    "remote host");
 				dssh_info("Connection closed by %s%s",
 				    dssh_conn_log_peer(c->ssh, who, sizeof(who)),
 				    dssh_conn_log_preauth(c->ssh));

@@ -158,8 +158,11 @@ void dssh_conn_set_invalid_user(struct dssh_conn *c);
  * "invalid user X ", "authenticating user X " or "user X " once a user
  * was named; returns buf. */
 const char *dssh_conn_log_peer(const struct dssh_conn *c, char *buf, size_t n);
-/* " [preauth]" before authentication (sshd's tag for those lines), else "". */
+/* " [preauth]" before authentication (sshd's tag for those lines), else ""
+ * (also before the client's version line, as sshd). */
 const char *dssh_conn_log_preauth(const struct dssh_conn *c);
+/* The client's version line has arrived. */
+bool dssh_conn_version_received(const struct dssh_conn *c);
 /* Deliver a deferred auth answer (password, or publickey account check) and resume input. */
 int dssh_conn_auth_result(struct dssh_conn *c, bool ok, uint64_t now_ms);
 

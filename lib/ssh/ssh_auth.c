@@ -68,7 +68,13 @@ dssh_conn_log_peer(const struct dssh_conn *c, char *buf, size_t n)
 const char *
 dssh_conn_log_preauth(const struct dssh_conn *c)
 {
-	return c->authenticated ? "" : " [preauth]";
+	return c->authenticated || c->v_c == NULL ? "" : " [preauth]";
+}
+
+bool
+dssh_conn_version_received(const struct dssh_conn *c)
+{
+	return c->v_c != NULL;
 }
 
 /* sshd's words: "<Failed|Accepted> METHOD for [invalid user ]USER from IP port N

@@ -66,11 +66,14 @@ def auth_events(srv, env):
     if shutil.which("fail2ban-regex") is None or \
             not os.path.exists("/etc/fail2ban/filter.d/sshd.conf"):
         raise h.TestFailure("fail2ban is not installed (scripts/setup.sh installs it)")
+    # the harness's own probe at start-up (connect, close) is logged first
+    srv.wait_log(r"Connection closed by 127\.0\.0\.1 port \d+\n")
     off = srv.log_size()
     ip = r"127\.0\.0\.1 port (\d+)"
     fp_ok = re.escape(fingerprint(env, "ed25519"))
     fp_wrong = re.escape(fingerprint(env, "wrong"))
 
+    socket.create_connection((srv.host, srv.port), timeout=10).close()   # no version line
     r = h.ssh_run(srv, env, "true")
     h.check(r.returncode == 0, "publickey login: " + h.describe(r))
     r = h.ssh_run(srv, env, "true", password=h.TEST_PASSWORD)
@@ -85,6 +88,9 @@ def auth_events(srv, env):
     h.check(r.returncode != 0, "invalid user's key accepted: " + h.describe(r))
 
     expect = [
+        (r"^\S+ dsshd\[\d+\]: error: kex_exchange_identification: Connection closed by remote "
+         r"host$", 1),
+        (r"^\S+ dsshd\[\d+\]: Connection closed by %s$" % ip, 1),
         (r"^\S+ dsshd\[\d+\]: Accepted publickey for dsshtest from %s ssh2: ED25519 %s$"
          % (ip, fp_ok), 1),
         (r"^\S+ dsshd\[\d+\]: Accepted password for dsshtest from %s ssh2$" % ip, 1),

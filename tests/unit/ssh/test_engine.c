@@ -1181,9 +1181,12 @@ test_log_peer(void)
 
 	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
 	CHECK_STR(dssh_conn_log_peer(f.c, who, sizeof(who)), "test");
-	CHECK_STR(dssh_conn_log_preauth(f.c), " [preauth]");
+	CHECK_STR(dssh_conn_log_preauth(f.c), "");      /* sshd: none before the version */
+	CHECK(!dssh_conn_version_received(f.c));
 	CHECK_EQ_INT(tc_version(f.t), 0);
 	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK(dssh_conn_version_received(f.c));
+	CHECK_STR(dssh_conn_log_preauth(f.c), " [preauth]");
 	CHECK_EQ_INT(tc_service_request(f.t), 0);
 	CHECK_EQ_INT(send_password(&f, "alice", "wrong"), 0);
 	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_FAILURE, &f.msg), 0);
