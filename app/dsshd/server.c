@@ -80,6 +80,7 @@ struct conn {
 	struct dssh_authkey_opts keyopts;
 	bool have_keyopts;
 	bool pam_policy_ok;
+	bool pam_password;              /* the PAM request in flight checks a password */
 	bool dead;
 	struct sess *sess[32];
 };
@@ -602,6 +603,7 @@ pam_account_check(struct conn *c, const char *user)
 	if (!c->srv->cfg->use_pam || c->srv->pam == NULL)
 		return 0;
 	c->pam_policy_ok = true;
+	c->pam_password = false;
 	if (dssh_pam_worker_submit(c->srv->pam, &req) != 0)
 		return DSSH_ERR_BUSY;
 	return DSSH_ERR_AGAIN;
@@ -649,6 +651,7 @@ host_auth_password(void *host, const char *user, const char *password)
 	/* Unknown or refused users still go through PAM, so that the answer
 	 * takes as long as for a real user with a wrong password. */
 	c->pam_policy_ok = lookup_user(c, user, "password", false);
+	c->pam_password = true;
 	if (dssh_pam_worker_submit(c->srv->pam, &req) != 0)
 		return DSSH_ERR_BUSY;
 	return DSSH_ERR_AGAIN;
@@ -1110,6 +1113,8 @@ pam_cb(struct dssh_evsource *src, uint32_t ev)
 				continue;
 			if (!res[i].ok && res[i].message[0] != '\0')
 				dssh_verbose("%s: PAM: %s", c->log_id, res[i].message);
+			if (c->pam_password && !(res[i].ok && c->pam_policy_ok))
+				dssh_session_record_failed_login(dssh_conn_user(c->ssh), c->peer_ip);
 			dssh_conn_auth_result(c->ssh, res[i].ok && c->pam_policy_ok, dssh_now_ms());
 			conn_after_io(c);
 		}

@@ -107,6 +107,10 @@ struct dssh_session_spec {
 #define DSSH_SESSION_LOGIN_MOTD    0x4u
 #define DSSH_SESSION_LOGIN_ALL     0x7u
 
+/* A failed password login in btmp, for lastb(1), as sshd records it (root;
+ * nothing when /var/log/btmp does not exist). */
+void dssh_session_record_failed_login(const char *user, const char *host);
+
 #define DSSH_SESSION_TTY_NAME_MAX 64
 /* Exit code of a session child that failed before or at exec. */
 #define DSSH_SESSION_EXIT_SETUP 254

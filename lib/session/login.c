@@ -5,6 +5,7 @@
  * starts (so who(1), last(1) and lastlog(8) see it), a DEAD_PROCESS record
  * when it ends; and what an interactive login prints before the shell
  * (the previous login from lastlog, the motd), unless ~/.hushlogin exists.
+ * A failed password is recorded in btmp (lastb(1)), as sshd does.
  * The records are written by root (the spawner); files that do not exist
  * are not created, as sshd does not create them either.
  */
@@ -22,9 +23,11 @@
 #include <utmpx.h>
 
 #include "dssh_log.h"
+#include "dssh_session.h"
 #include "session_int.h"
 
 #define LASTLOG_PATH "/var/log/lastlog"
+#define BTMP_PATH "/var/log/btmp"
 
 /* utmp's fixed fields need no NUL when full. */
 static void
@@ -144,6 +147,15 @@ session_logout_record(const char *tty_name, pid_t pid)
 
 	fill_record(&ut, DEAD_PROCESS, tty_name, pid, NULL, NULL);
 	write_utmp_wtmp(&ut);
+}
+
+void
+dssh_session_record_failed_login(const char *user, const char *host)
+{
+	struct utmpx ut;
+
+	fill_record(&ut, LOGIN_PROCESS, "ssh:notty", getpid(), user, host);
+	updwtmpx(BTMP_PATH, &ut);
 }
 
 /* The motd to the pty, as sshd's PrintMotd does (in the user's process). */

@@ -33,6 +33,7 @@ FILTER = "sshd[_daemon=dsshd]"      # /etc/fail2ban/filter.d/sshd.conf, as insta
 UTMP = "/run/utmp"
 WTMP = "/var/log/wtmp"
 LASTLOG = "/var/log/lastlog"
+BTMP = "/var/log/btmp"
 
 
 def fingerprint(env, key):
@@ -232,6 +233,24 @@ def syslog_path(args, env):
 
 # ------------------------------------------------------------- login accounting
 
+def btmp_lastb(off, tmpdir):
+    """The failed passwords of auth_events in btmp, as lastb(1) lists them
+    (sshd records them there too): 3 for dsshtest, 2 for dssh-nosuch. Only
+    the records written since off count (others may log in meanwhile)."""
+    path = os.path.join(tmpdir, "btmp")
+    with open(BTMP, "rb") as f:
+        f.seek(off)
+        new = f.read()
+    with open(path, "wb") as f:
+        f.write(new)
+    r = h.run(["lastb", "-w", "-i", "-f", path], check=False)
+    lines = r.stdout.decode().splitlines()
+    for user, n in ((h.TEST_USER, 3), ("dssh-nosuch", 2), ("dssh-nosuch2", 0)):
+        mine = [ln for ln in lines if ln.split()[:3] == [user, "ssh:notty", "127.0.0.1"]]
+        h.check(len(mine) == n, "lastb lists %d failed logins of %s, want %d:\n%s"
+                % (len(mine), user, n, "\n".join(lines[:20])))
+
+
 def who_lines(user):
     r = h.run(["who", "-u"], check=False)
     return [ln for ln in r.stdout.decode().splitlines() if ln.split()[:1] == [user]]
@@ -344,7 +363,7 @@ def accounting_files():
     as sshd, writes only to files that exist); each one this machine lacks
     (a container) is made for the test and removed after it."""
     made = []
-    for path in (UTMP, WTMP, LASTLOG):
+    for path in (UTMP, WTMP, LASTLOG, BTMP):
         if os.path.exists(path):
             continue
         with open(path, "wb"):
@@ -364,9 +383,16 @@ def accounting_files():
 def body(args, env):
     if args.kind != "dsshd":
         h.skip("dsshd's log and accounting (sshd is the reference, see the docstring)")
+    with accounting_files():
+        body_accounted(args, env)
+
+
+def body_accounted(args, env):
     res = h.Results()
     with h.Server(args.server, args.kind, name="logs", override={"LogLevel": "VERBOSE"}) as srv:
+        btmp_off = os.path.getsize(BTMP)
         res.run("auth-events-fail2ban", auth_events, srv, env)
+        res.run("btmp-lastb", btmp_lastb, btmp_off, srv.dir)
     res.run("syslog-facility", syslog_path, args, env)
     btext = "dssh banner line: authorised use only"
     bdir = os.path.join("/tmp", "dssh-logs-%d" % os.getpid())
@@ -376,15 +402,14 @@ def body(args, env):
             f.write(btext + "\n")
         extra = ["Banner %s" % os.path.join(bdir, "banner"), "PrintMotd yes",
                  "PrintLastLog yes", "VersionAddendum dssh-logs test"]
-        with accounting_files():
-            with h.Server(args.server, args.kind, name="acct", extra=extra) as srv:
-                res.run("utmp-wtmp-lastlog", utmp_wtmp, srv, env)
-                res.run("banner", banner, srv, env, btext)
-                res.run("motd-lastlog", motd_lastlog, srv, env, True)
-                res.run("version-addendum", version_addendum, srv, "dssh-logs test")
-            with h.Server(args.server, args.kind, name="nomotd",
-                          extra=["PrintMotd no"]) as srv:
-                res.run("no-motd", motd_lastlog, srv, env, False)
+        with h.Server(args.server, args.kind, name="acct", extra=extra) as srv:
+            res.run("utmp-wtmp-lastlog", utmp_wtmp, srv, env)
+            res.run("banner", banner, srv, env, btext)
+            res.run("motd-lastlog", motd_lastlog, srv, env, True)
+            res.run("version-addendum", version_addendum, srv, "dssh-logs test")
+        with h.Server(args.server, args.kind, name="nomotd",
+                      extra=["PrintMotd no"]) as srv:
+            res.run("no-motd", motd_lastlog, srv, env, False)
         res.finish()
     finally:
         shutil.rmtree(bdir, ignore_errors=True)
