@@ -444,14 +444,19 @@ child_chroot(const char *dir)
 		child_fail("chdir / in the chroot", errno);
 }
 
-/* What an interactive login prints before the shell (as the user, in
- * the home directory): the previous login, the motd; ~/.hushlogin hushes. */
+/* What an interactive login prints before the shell, as sshd does it:
+ * before any chroot, the previous login and the motd; ~/.hushlogin hushes. */
 static void
 login_greeting(const struct session_exec *x)
 {
 	unsigned what = x->spec->login & (DSSH_SESSION_LOGIN_LASTLOG | DSSH_SESSION_LOGIN_MOTD);
+	char hush[PATH_MAX];
+	const char *home = x->spec->user.home != NULL ? x->spec->user.home : "/";
 
-	if (what == 0 || access(".hushlogin", F_OK) == 0)
+	if (what == 0)
+		return;
+	if (snprintf(hush, sizeof(hush), "%s/.hushlogin", home) < (int)sizeof(hush) &&
+	    access(hush, F_OK) == 0)
 		return;
 	if (x->lastlog_msg[0] != '\0' &&
 	    write(STDOUT_FILENO, x->lastlog_msg, strlen(x->lastlog_msg)) < 0)
@@ -471,6 +476,8 @@ session_exec_shell(struct session_exec *x)
 		child_fail("setsid", errno);
 	if (x->pty && ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0)
 		child_fail("cannot make the pty the controlling terminal", errno);
+	if (x->pty)
+		login_greeting(x);
 	if (x->spec->chroot_directory != NULL)
 		child_chroot(x->spec->chroot_directory);
 	child_drop_privileges(x);
@@ -480,8 +487,6 @@ session_exec_shell(struct session_exec *x)
 		if (chdir("/") != 0)
 			child_fail("chdir /", errno);
 	}
-	if (x->pty)
-		login_greeting(x);
 	if (x->internal != NULL) {
 		code = x->internal(STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, x->spec);
 		fflush(NULL);

@@ -343,6 +343,16 @@ def motd_lastlog(srv, env, motd_shown):
         return
     h.check((first in out) == motd_shown, "motd %s expected (PrintMotd %s): %r"
             % ("" if motd_shown else "not", "yes" if motd_shown else "no", out[:600]))
+    if motd_shown:
+        # ~/.hushlogin hushes both, as with sshd (briefly: the user is shared)
+        hush = os.path.join(env.user.pw_dir, ".hushlogin")
+        open(hush, "w").close()
+        try:
+            r = login_shell(srv, env)
+        finally:
+            os.unlink(hush)
+        h.check(first not in r.stdout and b"Last login" not in r.stdout,
+                "~/.hushlogin did not hush the greeting: %r" % r.stdout[:400])
     r = subprocess.run(h.ssh_argv(srv, env, tty=True, command="echo cmd-ran"),
                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=60, start_new_session=True)
