@@ -417,6 +417,9 @@ def body_accounted(args, env):
             res.run("banner", banner, srv, env, btext)
             res.run("motd-lastlog", motd_lastlog, srv, env, True)
             res.run("version-addendum", version_addendum, srv, "dssh-logs test")
+        # Without PAM the session child is the user's process itself.
+        with h.Server(args.server, args.kind, name="nopam", override={"UsePAM": "no"}) as srv:
+            res.run("utmp-wtmp-lastlog-nopam", utmp_wtmp, srv, env)
         with h.Server(args.server, args.kind, name="nomotd",
                       extra=["PrintMotd no"]) as srv:
             res.run("no-motd", motd_lastlog, srv, env, False)
