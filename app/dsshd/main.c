@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -488,6 +489,41 @@ cryptodev_eal_init(const struct dssh_config *cfg, char *devname, size_t devlen)
 }
 #endif
 
+/* The Banner file's text (at most 64 KiB), or NULL for "none" or an unreadable file. */
+static char *
+read_banner(const struct dssh_config *cfg)
+{
+	char *text;
+	size_t n = 0, k;
+	FILE *f;
+
+	if (cfg->banner == NULL || strcasecmp(cfg->banner, "none") == 0)
+		return NULL;
+	if ((f = fopen(cfg->banner, "re")) == NULL) {
+		dssh_error("Banner %s: %s", cfg->banner, strerror(errno));
+		return NULL;
+	}
+	if ((text = malloc(65536 + 1)) != NULL) {
+		while (n < 65536 && (k = fread(text + n, 1, 65536 - n, f)) > 0)
+			n += k;
+		text[n] = '\0';
+	}
+	fclose(f);
+	return text;
+}
+
+/* "dssh_VERSION", then VersionAddendum after a space, as sshd adds it. */
+static const char *
+version_comment(const struct dssh_config *cfg)
+{
+	static char v[256];
+
+	if (cfg->version_addendum == NULL || strcasecmp(cfg->version_addendum, "none") == 0)
+		return "dssh_" DSSH_VERSION;
+	snprintf(v, sizeof(v), "dssh_%s %s", DSSH_VERSION, cfg->version_addendum);
+	return v;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -549,7 +585,8 @@ main(int argc, char **argv)
 				strcat(eal_args, " ");
 		}
 	}
-	dssh_log_init("dsshd", debug ? DSSH_LOG_DEBUG1 : DSSH_LOG_INFO, to_stderr || foreground);
+	/* As sshd: -D alone keeps logging to syslog; -e (or -d) sends it to stderr. */
+	dssh_log_init("dsshd", debug ? DSSH_LOG_DEBUG1 : DSSH_LOG_INFO, to_stderr);
 
 	memset(&hk, 0, sizeof(hk));
 	dssh_config_init(&cfg);
@@ -626,6 +663,7 @@ main(int argc, char **argv)
 	}
 	if (!debug && cfg.log_level >= 0)
 		dssh_log_set_level((enum dssh_log_level)cfg.log_level);
+	dssh_log_set_facility(cfg.syslog_facility);
 	if (dump) {
 		dssh_config_dump(&cfg, stdout);
 		exit(0);
@@ -637,6 +675,7 @@ main(int argc, char **argv)
 	if (test_only)
 		exit(0);
 
+	char *banner = read_banner(&cfg);
 	struct dssh_ssh_conf sshconf = {
 		.kex_algs = cfg.kex_algorithms,
 		.cipher_algs = cfg.ciphers,
@@ -653,7 +692,8 @@ main(int argc, char **argv)
 		.chan_window = (uint32_t)cfg.channel_window_size,
 		.client_alive_interval = (uint32_t)cfg.client_alive_interval,
 		.client_alive_count_max = (unsigned)cfg.client_alive_count_max,
-		.version_comment = "dssh_" DSSH_VERSION,
+		.version_comment = version_comment(&cfg),
+		.auth_banner = banner,
 		.engine = engine,
 	};
 	/* More loop threads, each with an engine instance of its own; a
@@ -709,6 +749,7 @@ main(int argc, char **argv)
 	free_hostkeys(&hk);
 	free(ciphers);
 	free(macs);
+	free(banner);
 	dssh_crypto_engine_free(engine);
 	dssh_config_free(&cfg);
 	return r == 0 ? 0 : 1;

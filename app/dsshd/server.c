@@ -84,6 +84,7 @@ struct conn {
 	char peer_ip[64], local_ip[64];
 	int peer_port, local_port;
 	char log_id[128];
+	bool user_refused;              /* "Invalid user" (or not allowed) was logged */
 	struct dssh_conn *ssh;
 	uint64_t start_ms;
 	struct dssh_auth_user user;
@@ -91,6 +92,7 @@ struct conn {
 	struct dssh_authkey_opts keyopts;
 	bool have_keyopts;
 	bool pam_policy_ok;
+	bool pam_password;              /* the PAM request in flight checks a password */
 	bool dead;
 	struct dsshd_startup startup;   /* pre-auth limits: its source block, counted */
 	bool grace_exceeded;
@@ -527,6 +529,13 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 		return DSSH_ERR_CONFIG;
 	}
 	spec.chroot_directory = chroot_dir;
+	/* sshd's login accounting for pty sessions; the greeting for a login shell */
+	if (s->pty) {
+		spec.login = DSSH_SESSION_LOGIN_RECORD;
+		if (command == NULL && spec.forced_command == NULL && !spec.subsystem)
+			spec.login |= (cfg->print_lastlog == 1 ? DSSH_SESSION_LOGIN_LASTLOG : 0) |
+			    (cfg->print_motd == 1 ? DSSH_SESSION_LOGIN_MOTD : 0);
+	}
 	/* The loop's index in the top bits: exits find their loop. */
 	s->id = (uint64_t)c->srv->index << 48 | ++c->srv->next_sess_id;
 	r = spawner_spawn(c->srv->sh, s->id, &spec, &s->child);
@@ -579,20 +588,32 @@ lookup_user(struct conn *c, const char *name, const char *method, bool forced)
 	char why[200] = "";
 
 	if (!c->have_user) {
-		if (dssh_auth_user_lookup(name, &c->user) != 0)
+		int r = dssh_auth_user_lookup(name, &c->user);
+
+		/* no such user: kept (exists false), so it is said and freed once */
+		if (r != 0 && r != DSSH_ERR_NOT_FOUND) {
+			dssh_auth_user_clear(&c->user);
 			return false;
+		}
 		c->have_user = true;
 	}
+	/* sshd's words, once per connection; a refused user is "invalid" from then on */
 	if (!c->user.exists || strcmp(c->user.name, name) != 0) {
-		dssh_info("%s: Invalid user %s", c->log_id, name);
+		if (!c->user_refused)
+			dssh_info("Invalid user %s from %s", name, c->log_id);
+		c->user_refused = true;
+		dssh_conn_set_invalid_user(c->ssh);
 		return false;
 	}
 	if (dssh_auth_user_allowed(c->srv->cfg, &c->user, c->peer_ip, NULL, why, sizeof(why)) != 0) {
-		dssh_info("%s: User %s not allowed: %s", c->log_id, name, why);
+		if (!c->user_refused)
+			dssh_info("U%s", why + 1);   /* "User X [from IP] not allowed because ..." */
+		c->user_refused = true;
+		dssh_conn_set_invalid_user(c->ssh);
 		return false;
 	}
 	if (c->user.uid == 0 && dssh_auth_root_allowed(c->srv->cfg, method, forced) != 0) {
-		dssh_info("%s: ROOT LOGIN REFUSED (%s)", c->log_id, method);
+		dssh_info("ROOT LOGIN REFUSED FROM %s", c->log_id);
 		return false;
 	}
 	return true;
@@ -609,6 +630,7 @@ pam_account_check(struct conn *c, const char *user)
 	if (!c->srv->cfg->use_pam || c->srv->pam == NULL)
 		return 0;
 	c->pam_policy_ok = true;
+	c->pam_password = false;
 	if (dssh_pam_worker_submit(c->srv->pam, &req) != 0)
 		return DSSH_ERR_BUSY;
 	return DSSH_ERR_AGAIN;
@@ -627,7 +649,7 @@ host_auth_pubkey(void *host, const char *user, const uint8_t *blob, size_t len, 
 	r = dssh_authkeys_check(c->srv->cfg, &c->user, blob, len, c->peer_ip, &opts);
 	if (r == 0 && c->user.uid == 0 &&
 	    dssh_auth_root_allowed(c->srv->cfg, "publickey", opts.command != NULL) != 0) {
-		dssh_info("%s: ROOT LOGIN REFUSED (publickey without forced command)", c->log_id);
+		dssh_info("ROOT LOGIN REFUSED FROM %s", c->log_id);
 		r = DSSH_ERR_PERMISSION;
 	}
 	if (r == 0 && final) {
@@ -656,6 +678,7 @@ host_auth_password(void *host, const char *user, const char *password)
 	/* Unknown or refused users still go through PAM, so that the answer
 	 * takes as long as for a real user with a wrong password. */
 	c->pam_policy_ok = lookup_user(c, user, "password", false);
+	c->pam_password = true;
 	if (dssh_pam_worker_submit(c->srv->pam, &req) != 0)
 		return DSSH_ERR_BUSY;
 	return DSSH_ERR_AGAIN;
@@ -1001,7 +1024,14 @@ conn_input(struct conn *c)
 
 		if (n == 0) {
 			if (dssh_stream_eof(c->tr)) {
-				dssh_verbose("%s: connection closed by peer", c->log_id);
+				char who[256];
+
+				if (!dssh_conn_version_received(c->ssh))
+					dssh_error("kex_exchange_identification: Connection closed by "
+					    "remote host");
+				dssh_info("Connection closed by %s%s",
+				    dssh_conn_log_peer(c->ssh, who, sizeof(who)),
+				    dssh_conn_log_preauth(c->ssh));
 				c->dead = true;
 				return true;
 			}
@@ -1082,8 +1112,9 @@ conn_start(struct dsshd *srv, struct conn *c)
 	__atomic_fetch_add(&srv->nconns, 1, __ATOMIC_RELAXED);
 	c->tr->on_event = conn_event;
 	c->tr->owner = c;
-	dssh_verbose("Connection from %s port %d on %s port %d%s (loop %u)", c->peer_ip,
-	    c->peer_port, c->local_ip, c->local_port, in->via, srv->index);
+	dssh_verbose("Connection from %s port %d on %s port %d rdomain \"\"", c->peer_ip,
+	    c->peer_port, c->local_ip, c->local_port);
+	dssh_debug("%s: served%s by loop %u", c->log_id, in->via, srv->index);
 	conn_after_io(c);
 	return true;
 }
@@ -1250,6 +1281,8 @@ pam_cb(struct dssh_evsource *src, uint32_t ev)
 				continue;
 			if (!res[i].ok && res[i].message[0] != '\0')
 				dssh_verbose("%s: PAM: %s", c->log_id, res[i].message);
+			if (c->pam_password && !(res[i].ok && c->pam_policy_ok))
+				dssh_session_record_failed_login(dssh_conn_user(c->ssh), c->peer_ip);
 			dssh_conn_auth_result(c->ssh, res[i].ok && c->pam_policy_ok, dssh_now_ms());
 			conn_after_io(c);
 		}

@@ -32,6 +32,7 @@ enum opcode {
 	O_ALLOWTCPFWD, O_ALLOWSLFWD, O_ALLOWAGENTFWD, O_GATEWAYPORTS, O_DISABLEFWD,
 	O_SLBINDUNLINK, O_SLBINDMASK, O_PERMITOPEN, O_PERMITLISTEN,
 	O_MAXSESSIONS, O_PSMAXSTARTUPS, O_PSNETBLOCK, O_PSPENALTIES, O_PSEXEMPT,
+	O_SYSLOGFACILITY, O_BANNER, O_PRINTLASTLOG, O_VERSIONADDENDUM,
 };
 
 static const struct {
@@ -100,6 +101,10 @@ static const struct {
 	{ "persourcenetblocksize", O_PSNETBLOCK },
 	{ "persourcepenalties", O_PSPENALTIES },
 	{ "persourcepenaltyexemptlist", O_PSEXEMPT },
+	{ "syslogfacility", O_SYSLOGFACILITY },
+	{ "banner", O_BANNER },
+	{ "printlastlog", O_PRINTLASTLOG },
+	{ "versionaddendum", O_VERSIONADDENDUM },
 };
 
 /* Context of one line, for error messages. */
@@ -172,6 +177,8 @@ dssh_config_init(struct dssh_config *cfg)
 	cfg->use_pam = -1;
 	cfg->strict_modes = -1;
 	cfg->print_motd = -1;
+	cfg->syslog_facility = -1;
+	cfg->print_lastlog = -1;
 	cfg->data_plane = -1;
 	cfg->data_prefixlen = -1;
 	cfg->data_cores = -1;
@@ -243,6 +250,8 @@ dssh_config_free(struct dssh_config *cfg)
 	dssh_config_permits_free(cfg->permit_listen, cfg->npermit_listen);
 	free(cfg->per_source_penalties);
 	free(cfg->penalty_exempt_list);
+	free(cfg->banner);
+	free(cfg->version_addendum);
 	dssh_config_init(cfg);
 }
 
@@ -1366,6 +1375,37 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 		return set_penalties(cfg, c, argc, argv);
 	case O_PSEXEMPT:
 		return set_penalty_exempt(cfg, c, argc, argv);
+	case O_SYSLOGFACILITY:
+		if (argc != 1)
+			return cerr(c, "SyslogFacility takes exactly one argument");
+		if ((v = dssh_log_facility_from_name(argv[0])) < 0)
+			return cerr(c, "unsupported log facility \"%s\"", argv[0]);
+		if (cfg->syslog_facility == -1)
+			cfg->syslog_facility = v;
+		return 0;
+	case O_BANNER:
+		return set_str(c, &cfg->banner, argc, argv);
+	case O_PRINTLASTLOG:
+		return set_yesno(c, &cfg->print_lastlog, argc, argv);
+	case O_VERSIONADDENDUM: {
+		/* The rest of the line, as sshd takes it; the first line wins. */
+		size_t n = 1;
+
+		if (argc < 1)
+			return cerr(c, "VersionAddendum needs an argument");
+		if (cfg->version_addendum != NULL)
+			return 0;
+		for (int i = 0; i < argc; i++)
+			n += strlen(argv[i]) + 1;
+		if ((cfg->version_addendum = calloc(1, n)) == NULL)
+			return DSSH_ERR_ALLOC;
+		for (int i = 0; i < argc; i++) {
+			if (i > 0)
+				strcat(cfg->version_addendum, " ");
+			strcat(cfg->version_addendum, argv[i]);
+		}
+		return 0;
+	}
 	}
 	return cerr(c, "internal error");
 }
@@ -1836,6 +1876,12 @@ dssh_config_finalize(struct dssh_config *cfg,
 	if (cfg->penalty_exempt_list == NULL &&
 	    (cfg->penalty_exempt_list = strdup("none")) == NULL)
 		return DSSH_ERR_ALLOC;
+	DEF(cfg->syslog_facility, dssh_log_facility_from_name("AUTH"));
+	DEF(cfg->print_lastlog, 1);
+	if (cfg->banner == NULL && (cfg->banner = strdup("none")) == NULL)
+		return DSSH_ERR_ALLOC;
+	if (cfg->version_addendum == NULL && (cfg->version_addendum = strdup("none")) == NULL)
+		return DSSH_ERR_ALLOC;
 	return 0;
 }
 
@@ -2012,4 +2058,9 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 	    cfg->per_source_netblock6);
 	dump_str(f, "persourcepenalties", cfg->per_source_penalties);
 	dump_str(f, "persourcepenaltyexemptlist", cfg->penalty_exempt_list);
+	if (cfg->syslog_facility >= 0)
+		dump_str(f, "syslogfacility", dssh_log_facility_name(cfg->syslog_facility));
+	dump_str(f, "banner", cfg->banner);
+	fprintf(f, "printlastlog %s\n", yn(cfg->print_lastlog));
+	dump_str(f, "versionaddendum", cfg->version_addendum);
 }

@@ -240,6 +240,10 @@ struct dssh_config {
 	char *per_source_penalties;     /* PerSourcePenalties as written (joined), or NULL */
 	struct dssh_penalty_conf penalty_conf;   /* ... parsed ("no": enabled false) */
 	char *penalty_exempt_list;      /* PerSourcePenaltyExemptList, "none" */
+	int syslog_facility;            /* SyslogFacility: a LOG_* facility, -1 unset */
+	char *banner;                   /* Banner: file sent before authentication, "none" */
+	int print_lastlog;              /* PrintLastLog */
+	char *version_addendum;         /* VersionAddendum: after the version, "none" */
 };
 
 /* Set every field to "unset". */

@@ -92,7 +92,24 @@ struct dssh_session_spec {
 	 * it with DSSH_ERR_NOT_FOUND.
 	 */
 	const char *internal;
+	/*
+	 * DSSH_SESSION_LOGIN_* bits, for a pty session (ignored without one):
+	 * RECORD writes utmp, wtmp and lastlog records (as sshd, for every pty
+	 * session); LASTLOG and MOTD print the previous login and /etc/motd
+	 * before the shell starts (sshd's PrintLastLog, PrintMotd: the caller
+	 * sets them for an interactive login only), unless ~/.hushlogin exists.
+	 */
+	uint32_t login;
 };
+
+#define DSSH_SESSION_LOGIN_RECORD  0x1u
+#define DSSH_SESSION_LOGIN_LASTLOG 0x2u
+#define DSSH_SESSION_LOGIN_MOTD    0x4u
+#define DSSH_SESSION_LOGIN_ALL     0x7u
+
+/* A failed password login in btmp, for lastb(1), as sshd records it (root;
+ * nothing when /var/log/btmp does not exist). */
+void dssh_session_record_failed_login(const char *user, const char *host);
 
 #define DSSH_SESSION_TTY_NAME_MAX 64
 /* Exit code of a session child that failed before or at exec. */
@@ -111,6 +128,7 @@ struct dssh_session_child {
 	int status_fd;      /* PAM: the middle process reports the shell's raw status */
 	bool reaped;
 	int wait_status;
+	bool login_recorded;  /* a utmp/wtmp login record waits for its logout */
 };
 
 /*

@@ -262,6 +262,10 @@ prepare_exec(const struct dssh_session_spec *spec, struct session_exec *x, bool 
 	}
 	if ((r = build_env(x)) != 0)
 		goto fail;
+	/* Read before this login's own record replaces it. */
+	if (pty && (spec->login & DSSH_SESSION_LOGIN_LASTLOG))
+		(void)session_lastlog_message(spec->user.uid, x->lastlog_msg,
+		    sizeof(x->lastlog_msg));
 	return 0;
  fail:
 	exec_free(x);
@@ -440,6 +444,27 @@ child_chroot(const char *dir)
 		child_fail("chdir / in the chroot", errno);
 }
 
+/* What an interactive login prints before the shell, as sshd does it:
+ * before any chroot, the previous login and the motd; ~/.hushlogin hushes. */
+static void
+login_greeting(const struct session_exec *x)
+{
+	unsigned what = x->spec->login & (DSSH_SESSION_LOGIN_LASTLOG | DSSH_SESSION_LOGIN_MOTD);
+	char hush[PATH_MAX];
+	const char *home = x->spec->user.home != NULL ? x->spec->user.home : "/";
+
+	if (what == 0)
+		return;
+	if (snprintf(hush, sizeof(hush), "%s/.hushlogin", home) < (int)sizeof(hush) &&
+	    access(hush, F_OK) == 0)
+		return;
+	if (x->lastlog_msg[0] != '\0' &&
+	    write(STDOUT_FILENO, x->lastlog_msg, strlen(x->lastlog_msg)) < 0)
+		return;
+	if (what & DSSH_SESSION_LOGIN_MOTD)
+		session_print_motd();
+}
+
 _Noreturn void
 session_exec_shell(struct session_exec *x)
 {
@@ -451,6 +476,8 @@ session_exec_shell(struct session_exec *x)
 		child_fail("setsid", errno);
 	if (x->pty && ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0)
 		child_fail("cannot make the pty the controlling terminal", errno);
+	if (x->pty)
+		login_greeting(x);
 	if (x->spec->chroot_directory != NULL)
 		child_chroot(x->spec->chroot_directory);
 	child_drop_privileges(x);
@@ -705,6 +732,11 @@ session_spawn(const struct dssh_session_spec *spec, dssh_session_internal_fn int
 		c.status_fd = sp[0];
 		sp[0] = -1;
 	}
+	if (spec->want_pty && (spec->login & DSSH_SESSION_LOGIN_RECORD)) {
+		session_login_record(c.tty_name, c.shell_pid, spec->user.name, spec->user.uid,
+		    spec->remote_host);
+		c.login_recorded = true;
+	}
 	*out = c;
 	child_init(&c);
 	r = 0;
@@ -842,6 +874,9 @@ dssh_session_reap(struct dssh_session_child *c, int *wait_status)
 		close_fd(&c->status_fd);
 		c->reaped = true;
 		c->wait_status = st;
+		if (c->login_recorded)
+			session_logout_record(c->tty_name, c->shell_pid);
+		c->login_recorded = false;
 	}
 	if (wait_status != NULL)
 		*wait_status = c->wait_status;

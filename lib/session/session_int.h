@@ -35,6 +35,7 @@ struct session_exec {
 	bool pty;
 	const char *tty_name;
 	dssh_session_internal_fn internal;   /* runs instead of exec when set */
+	char lastlog_msg[512];      /* "Last login: ...\r\n" to print, or "" */
 };
 
 /* The variables set last (cannot be overridden by client or PAM env). */
@@ -74,4 +75,10 @@ struct session_sync {
 /* Runs as the forked middle process: fds 0-2 set, sync_fd = 3. */
 _Noreturn void session_pam_middle(struct session_exec *x, int sync_fd);
 
+/* login.c: login accounting and what a login prints (see there). */
+int session_lastlog_message(uid_t uid, char *out, size_t n);
+void session_login_record(const char *tty_name, pid_t pid, const char *user, uid_t uid,
+    const char *host);
+void session_logout_record(const char *tty_name, pid_t pid);
+void session_print_motd(void);
 #endif

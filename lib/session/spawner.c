@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -478,9 +479,13 @@ dssh_spawner_maybe_run(int argc, char **argv, const struct dssh_spawner_internal
 	level = strtol(argv[3], &end, 10);
 	if (*end != '\0' || level < DSSH_LOG_QUIET || level > DSSH_LOG_DEBUG3)
 		_exit(1);
+	/* 1: stderr; 0: syslog; else syslog with that facility (SyslogFacility) */
 	to_stderr = strtol(argv[4], &end, 10);
-	if (*end != '\0' || (to_stderr != 0 && to_stderr != 1))
+	if (*end != '\0' || to_stderr < 0 || to_stderr > LOG_LOCAL7 ||
+	    (to_stderr > 1 && (to_stderr & 7) != 0))
 		_exit(1);
+	if (to_stderr > 1)
+		dssh_log_set_facility((int)to_stderr);
 	dssh_log_init("dsshd-spawner", (enum dssh_log_level)level, to_stderr == 1);
 	/* Away from the server's terminal and process group. */
 	(void)setsid();
@@ -563,7 +568,7 @@ cl_note(struct dssh_spawner *sp, uint64_t id, int status)
 static int
 cl_launch(struct dssh_spawner *sp)
 {
-	char fdarg[16], levelarg[16], errarg[4];
+	char fdarg[16], levelarg[16], errarg[16];
 	char *argv[] = { sp->exe, (char *)SPAWNER_ARG, fdarg, levelarg, errarg, NULL };
 	int sv[2], one = SOCK_BUF;
 	sigset_t none;
@@ -575,7 +580,7 @@ cl_launch(struct dssh_spawner *sp)
 	(void)setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &one, sizeof(one));
 	snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
 	snprintf(levelarg, sizeof(levelarg), "%d", (int)dssh_log_get_level());
-	snprintf(errarg, sizeof(errarg), "%d", dssh_log_to_stderr() ? 1 : 0);
+	snprintf(errarg, sizeof(errarg), "%d", dssh_log_to_stderr() ? 1 : dssh_log_get_facility());
 	sigemptyset(&none);
 	if ((pid = fork()) < 0) {
 		(void)close(sv[0]);

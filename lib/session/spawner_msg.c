@@ -81,7 +81,8 @@ spawner_encode_spawn(struct dssh_buf *b, uint64_t id, const struct dssh_session_
 	    (r = dssh_buf_put_bool(b, spec->use_pam)) != 0 ||
 	    (r = put_ostring(b, spec->pam_service)) != 0 ||
 	    (r = put_ostring(b, spec->chroot_directory)) != 0 ||
-	    (r = put_ostring(b, spec->internal)) != 0)
+	    (r = put_ostring(b, spec->internal)) != 0 ||
+	    (r = dssh_buf_put_u32(b, spec->login)) != 0)
 		return r;
 	return dssh_buf_len(b) > DSSH_SPAWNER_MSG_MAX ? DSSH_ERR_STRING_TOO_LARGE : 0;
 }
@@ -286,6 +287,8 @@ check_spec(const struct dssh_session_spec *s)
 		return DSSH_ERR_INVALID_FORMAT;
 	if (s->term != NULL && strlen(s->term) > SPAWNER_NAME_MAX)
 		return DSSH_ERR_INVALID_FORMAT;
+	if ((s->login & ~DSSH_SESSION_LOGIN_ALL) != 0)
+		return DSSH_ERR_INVALID_FORMAT;
 	return 0;
 }
 
@@ -313,6 +316,7 @@ decode_spawn(struct dssh_buf *b, struct spawner_spawn_req *req)
 	    (r = get_ostr(b, req, &s->pam_service)) != 0 ||
 	    (r = get_ostr(b, req, &s->chroot_directory)) != 0 ||
 	    (r = get_ostr(b, req, &s->internal)) != 0 ||
+	    (r = dssh_buf_get_u32(b, &s->login)) != 0 ||
 	    (r = get_end(b)) != 0)
 		return r;
 	return check_spec(s);

@@ -46,6 +46,7 @@ struct dssh_ssh_conf {
 	uint32_t client_alive_interval;   /* seconds, 0 off */
 	unsigned client_alive_count_max;
 	const char *version_comment;  /* after "SSH-2.0-" */
+	const char *auth_banner;      /* sshd's Banner: sent before authentication, or NULL */
 	struct dssh_crypto_engine *engine;
 };
 
@@ -219,6 +220,18 @@ bool dssh_conn_authenticated(const struct dssh_conn *c);
 const char *dssh_conn_user(const struct dssh_conn *c);
 /* Send DISCONNECT (RFC 4253 11.1 reason) and stop. */
 void dssh_conn_disconnect(struct dssh_conn *c, uint32_t reason, const char *msg);
+/* The user the client named does not exist or is not allowed: logged as
+ * sshd does ("Failed password for invalid user X ..."). */
+void dssh_conn_set_invalid_user(struct dssh_conn *c);
+/* The peer as sshd's log lines name it: the log_id ("IP port N"), after
+ * "invalid user X ", "authenticating user X " or "user X " once a user
+ * was named; returns buf. */
+const char *dssh_conn_log_peer(const struct dssh_conn *c, char *buf, size_t n);
+/* " [preauth]" before authentication (sshd's tag for those lines), else ""
+ * (also before the client's version line, as sshd). */
+const char *dssh_conn_log_preauth(const struct dssh_conn *c);
+/* The client's version line has arrived. */
+bool dssh_conn_version_received(const struct dssh_conn *c);
 /* Deliver a deferred auth answer (password, or publickey account check) and resume input. */
 int dssh_conn_auth_result(struct dssh_conn *c, bool ok, uint64_t now_ms);
 

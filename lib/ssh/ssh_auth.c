@@ -48,19 +48,65 @@ send_failure(struct dssh_conn *c)
 	return r;
 }
 
+void
+dssh_conn_set_invalid_user(struct dssh_conn *c)
+{
+	c->auth_user_invalid = true;
+}
+
+const char *
+dssh_conn_log_peer(const struct dssh_conn *c, char *buf, size_t n)
+{
+	if (c->auth_user == NULL)
+		snprintf(buf, n, "%s", c->log_id);
+	else
+		snprintf(buf, n, "%s %s %s", c->auth_user_invalid ? "invalid user" :
+		    c->authenticated ? "user" : "authenticating user", c->auth_user, c->log_id);
+	return buf;
+}
+
+const char *
+dssh_conn_log_preauth(const struct dssh_conn *c)
+{
+	return c->authenticated || c->v_c == NULL ? "" : " [preauth]";
+}
+
+bool
+dssh_conn_version_received(const struct dssh_conn *c)
+{
+	return c->v_c != NULL;
+}
+
+/* sshd's words: "<Failed|Accepted> METHOD for [invalid user ]USER from IP port N
+ * ssh2[: KEY FINGERPRINT]" (the key for publickey, not for an invalid user). */
+static void
+auth_log(struct dssh_conn *c, const char *verdict, const char *method)
+{
+	bool key = strcmp(method, "publickey") == 0 && c->auth_key_desc[0] != '\0';
+
+	dssh_info("%s %s for %s%s from %s ssh2%s%s", verdict, method,
+	    c->auth_user_invalid ? "invalid user " : "", c->auth_user, c->log_id,
+	    key ? ": " : "", key ? c->auth_key_desc : "");
+}
+
 /* A failed attempt: counted against MaxAuthTries, like sshd. */
 static int
 auth_failed(struct dssh_conn *c, const char *method, bool counts)
 {
 	if (counts) {
 		c->auth_failures++;
-		dssh_info("%s: Failed %s for %s", c->log_id, method, c->auth_user);
+		/* sshd names no key of an invalid user's publickey attempt */
+		if (!(c->auth_user_invalid && strcmp(method, "publickey") == 0))
+			auth_log(c, "Failed", method);
 		if (c->auth_failures >= c->conf->max_auth_tries) {
-			/* sshd's two lines for it (its remote id is "IP port N"). */
-			dssh_error("%s: maximum authentication attempts exceeded for %s from %s ssh2",
-			    c->log_id, c->auth_user, c->log_id);
-			dssh_info("Disconnecting authenticating user %s %s: "
-			    "Too many authentication failures", c->auth_user, c->log_id);
+			/* sshd's two lines for it, the first as an error (its remote id
+			 * is "IP port N") */
+			dssh_error("maximum authentication attempts exceeded for %s%s from %s ssh2 "
+			    "[preauth]", c->auth_user_invalid ? "invalid user " : "", c->auth_user,
+			    c->log_id);
+			dssh_info("Disconnecting %s user %s %s: Too many authentication failures "
+			    "[preauth]", c->auth_user_invalid ? "invalid" : "authenticating",
+			    c->auth_user, c->log_id);
 			c->auth_tries_exceeded = true;
 			dssh_conn_fail(c, SSH_DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE,
 			    "Too many authentication failures");
@@ -79,8 +125,7 @@ auth_succeeded(struct dssh_conn *c, enum dssh_auth_method m)
 		return r;
 	c->authenticated = true;
 	c->auth = AUTH_DONE;
-	dssh_info("%s: Accepted %s for %s", c->log_id,
-	    m == DSSH_AUTH_PUBLICKEY ? "publickey" : "password", c->auth_user);
+	auth_log(c, "Accepted", m == DSSH_AUTH_PUBLICKEY ? "publickey" : "password");
 	if (c->ops->auth_success != NULL)
 		c->ops->auth_success(c->host, c->auth_user, m);
 	return 0;
@@ -111,6 +156,24 @@ handle_service_request(struct dssh_conn *c, struct dssh_buf *m)
 	dssh_buf_free(&b);
 	c->auth = AUTH_IN_PROGRESS;
 	return r;
+}
+
+/* "ED25519 SHA256:..." as sshd logs a key (type without "ssh-"/curve). */
+static void
+describe_key(struct dssh_conn *c, const struct dssh_sshkey *key)
+{
+	static const char *const names[] = {
+		[DSSH_SSHKEY_ED25519] = "ED25519", [DSSH_SSHKEY_ECDSA_P256] = "ECDSA",
+		[DSSH_SSHKEY_ECDSA_P384] = "ECDSA", [DSSH_SSHKEY_ECDSA_P521] = "ECDSA",
+		[DSSH_SSHKEY_RSA] = "RSA",
+	};
+	enum dssh_sshkey_type t = dssh_sshkey_type(key);
+	char fp[DSSH_SSHKEY_FP_LEN];
+
+	c->auth_key_desc[0] = '\0';
+	if ((size_t)t < DSSH_ARRAY_SIZE(names) && names[t] != NULL &&
+	    dssh_sshkey_fingerprint(key, fp, sizeof(fp)) == 0)
+		snprintf(c->auth_key_desc, sizeof(c->auth_key_desc), "%s %s", names[t], fp);
 }
 
 /* The key type a signature algorithm belongs to. */
@@ -159,6 +222,7 @@ userauth_publickey(struct dssh_conn *c, struct dssh_buf *m)
 		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "malformed publickey request");
 		goto out;
 	}
+	c->auth_key_desc[0] = '\0';
 	if (!c->conf->pubkey_auth || !dssh_namelist_has(c->conf->pubkey_algs, alg)) {
 		dssh_verbose("%s: publickey algorithm %s not accepted", c->log_id, alg);
 		r = auth_failed(c, "publickey", true);
@@ -170,6 +234,7 @@ userauth_publickey(struct dssh_conn *c, struct dssh_buf *m)
 		r = auth_failed(c, "publickey", true);
 		goto out;
 	}
+	describe_key(c, key);
 	if (!has_sig) {
 		if (c->ops->auth_pubkey(c->host, c->auth_user, blob, blen, false) != 0) {
 			r = auth_failed(c, "publickey", true);
@@ -254,6 +319,25 @@ dssh_conn_auth_result(struct dssh_conn *c, bool ok, uint64_t now_ms)
 	return dssh_conn_resume(c, now_ms);
 }
 
+/* RFC 4252 5.4: the Banner text, once, before the answer to the first request. */
+static int
+send_banner(struct dssh_conn *c)
+{
+	struct dssh_buf b;
+	int r;
+
+	if (c->auth_banner_sent || c->conf->auth_banner == NULL || c->conf->auth_banner[0] == '\0')
+		return 0;
+	c->auth_banner_sent = true;
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_buf_put_u8(&b, SSH_MSG_USERAUTH_BANNER)) == 0 &&
+	    (r = dssh_buf_put_cstring(&b, c->conf->auth_banner)) == 0 &&
+	    (r = dssh_buf_put_cstring(&b, "")) == 0)
+		r = dssh_conn_send_app(c, &b);
+	dssh_buf_free(&b);
+	return r;
+}
+
 static int
 handle_userauth_request(struct dssh_conn *c, struct dssh_buf *m)
 {
@@ -284,6 +368,8 @@ handle_userauth_request(struct dssh_conn *c, struct dssh_buf *m)
 		user = NULL;
 	}
 	dssh_debug("%s: userauth %s for %s", c->log_id, method, c->auth_user);
+	if ((r = send_banner(c)) != 0)
+		goto out;
 	if (strcmp(method, "publickey") == 0)
 		r = userauth_publickey(c, m);
 	else if (strcmp(method, "password") == 0)

@@ -87,7 +87,7 @@ dssh_conn_disconnect(struct dssh_conn *c, uint32_t reason, const char *msg)
 void
 dssh_conn_fail(struct dssh_conn *c, uint32_t reason, const char *fmt, ...)
 {
-	char msg[256];
+	char msg[256], who[256];
 	va_list ap;
 
 	if (c->state == CONN_CLOSED)
@@ -95,7 +95,8 @@ dssh_conn_fail(struct dssh_conn *c, uint32_t reason, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	dssh_info("%s: disconnecting: %s", c->log_id, msg);
+	dssh_info("Disconnecting %s: %s%s", dssh_conn_log_peer(c, who, sizeof(who)), msg,
+	    dssh_conn_log_preauth(c));
 	dssh_conn_disconnect(c, reason, msg);
 }
 
@@ -192,11 +193,16 @@ handle_disconnect(struct dssh_conn *c, struct dssh_buf *m)
 	uint32_t reason = 0;
 	const uint8_t *desc = NULL;
 	size_t dlen = 0;
+	char who[256];
 
 	dssh_buf_get_u32(m, &reason);
 	dssh_buf_get_string_direct(m, &desc, &dlen);
-	dssh_info("%s: received disconnect: %u: %.*s", c->log_id, reason,
-	    (int)DSSH_MIN(dlen, (size_t)200), desc ? (const char *)desc : "");
+	/* sshd's two lines (the text after "dsshd[pid]: " is what sshd prints) */
+	dssh_info("Received disconnect from %s:%u: %.*s%s", c->log_id, reason,
+	    (int)DSSH_MIN(dlen, (size_t)200), desc ? (const char *)desc : "",
+	    dssh_conn_log_preauth(c));
+	dssh_info("Disconnected from %s%s", dssh_conn_log_peer(c, who, sizeof(who)),
+	    dssh_conn_log_preauth(c));
 	c->state = CONN_CLOSED;
 	return DSSH_ERR_CONN_CLOSED;
 }

@@ -168,6 +168,9 @@ struct dssh_conn {
 	/* Authentication. */
 	enum dssh_auth_state auth;
 	char *auth_user;
+	bool auth_user_invalid;      /* the host found no such (allowed) user */
+	bool auth_banner_sent;
+	char auth_key_desc[96];      /* "ED25519 SHA256:..." of the key in the last publickey request */
 	unsigned auth_failures;
 	bool auth_tries_exceeded;    /* MaxAuthTries ended it */
 	enum dssh_auth_method auth_pending_method;

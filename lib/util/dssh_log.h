@@ -23,6 +23,14 @@ enum dssh_log_level dssh_log_get_level(void);
 /* Whether messages go to stderr (else syslog), as dssh_log_init set it. */
 bool dssh_log_to_stderr(void);
 int dssh_log_level_from_name(const char *name);  /* -1 when unknown */
+/* SyslogFacility: LOG_AUTH (sshd's default) until set; the name is one of
+ * DAEMON USER AUTH AUTHPRIV LOCAL0..LOCAL7 (any case), -1 when unknown. */
+void dssh_log_set_facility(int facility);
+int dssh_log_get_facility(void);
+int dssh_log_facility_from_name(const char *name);
+const char *dssh_log_facility_name(int facility);
+/* The syslog priority a message of this level is sent with. */
+int dssh_log_syslog_priority(enum dssh_log_level level);
 const char *dssh_log_level_name(enum dssh_log_level level);
 
 void dssh_log(enum dssh_log_level level, const char *fmt, ...)

@@ -220,6 +220,7 @@ fuzz_setup(void)
 		.max_auth_tries = 6,
 		.pubkey_auth = true,
 		.password_auth = true,
+		.auth_banner = "fuzz banner\n",   /* sent before the first auth answer */
 		.rekey_bytes = 64 * 1024,
 		.client_alive_interval = 1,
 		.client_alive_count_max = 3,

@@ -131,7 +131,7 @@ def loop_threads(args, env):
         for _ in range(3):
             r = h.ssh_run(srv, env, "echo pw", password=h.TEST_PASSWORD)
             h.check_eq((r.returncode, r.stdout), (0, b"pw\n"), "a password login")
-        loops = set(re.findall(r"Connection from .* \(loop (\d+)\)", srv.log_text()))
+        loops = set(re.findall(r"served.* by loop (\d+)", srv.log_text()))
         h.check_eq(sorted(loops), ["0", "1", "2"], "loops that served connections")
         h.check(re.search(r"3 loop threads", srv.log_text()) is not None,
                 "dsshd logged its three loop threads")

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -965,6 +966,75 @@ test_preauth_limits(void)
 	}
 }
 
+/* SyslogFacility, Banner, PrintLastLog, VersionAddendum: sshd's defaults,
+ * first value wins, the rest of the line for VersionAddendum, -T names. */
+static void
+test_logs_keywords(void)
+{
+	struct dssh_config c;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_EQ_INT(c.syslog_facility, LOG_AUTH);
+	CHECK_STR(c.banner, "none");
+	CHECK_EQ_INT(c.print_lastlog, 1);
+	CHECK_STR(c.version_addendum, "none");
+	dssh_config_free(&c);
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "SyslogFacility local3"), 0);
+	CHECK_EQ_INT(line(&c, "SyslogFacility DAEMON"), 0);
+	CHECK_EQ_INT(line(&c, "Banner /etc/issue.net"), 0);
+	CHECK_EQ_INT(line(&c, "Banner /other"), 0);
+	CHECK_EQ_INT(line(&c, "PrintLastLog no"), 0);
+	CHECK_EQ_INT(line(&c, "VersionAddendum  Hello  there  friend"), 0);
+	CHECK_EQ_INT(line(&c, "VersionAddendum second"), 0);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_EQ_INT(c.syslog_facility, LOG_LOCAL3);
+	CHECK_STR(c.banner, "/etc/issue.net");
+	CHECK_EQ_INT(c.print_lastlog, 0);
+	CHECK_STR(c.version_addendum, "Hello there friend");
+	f = open_memstream(&buf, &len);
+	dssh_config_dump(&c, f);
+	fclose(f);
+	CHECK(strstr(buf, "syslogfacility LOCAL3\n") != NULL);
+	CHECK(strstr(buf, "banner /etc/issue.net\n") != NULL);
+	CHECK(strstr(buf, "printlastlog no\n") != NULL);
+	CHECK(strstr(buf, "versionaddendum Hello there friend\n") != NULL);
+	free(buf);
+	dssh_config_free(&c);
+	for (int i = 0; i < 8; i++) {
+		char l[64];
+
+		dssh_config_init(&c);
+		snprintf(l, sizeof(l), "SyslogFacility LOCAL%d", i);
+		CHECK_EQ_INT(line(&c, l), 0);
+		CHECK_EQ_INT(c.syslog_facility, LOG_LOCAL0 + (i << 3));
+		dssh_config_free(&c);
+	}
+	expect_err("SyslogFacility KERN", "unsupported log facility");
+	expect_err("SyslogFacility LOCAL8", "unsupported log facility");
+	expect_err("SyslogFacility", "missing argument");
+	expect_err("SyslogFacility AUTH USER", "takes exactly one argument");
+	expect_err("Banner", "missing argument");
+	expect_err("Banner a b", "takes exactly one argument");
+	expect_err("PrintLastLog maybe", "");
+	expect_err("VersionAddendum", "missing argument");
+	/* the log side: names both ways, sshd's priorities */
+	CHECK_EQ_INT(dssh_log_facility_from_name("authpriv"), LOG_AUTHPRIV);
+	CHECK_EQ_INT(dssh_log_facility_from_name("USER"), LOG_USER);
+	CHECK_EQ_INT(dssh_log_facility_from_name(""), -1);
+	CHECK_STR(dssh_log_facility_name(LOG_DAEMON), "DAEMON");
+	CHECK_EQ_INT(dssh_log_syslog_priority(DSSH_LOG_FATAL), LOG_CRIT);
+	CHECK_EQ_INT(dssh_log_syslog_priority(DSSH_LOG_ERROR), LOG_ERR);
+	CHECK_EQ_INT(dssh_log_syslog_priority(DSSH_LOG_INFO), LOG_INFO);
+	CHECK_EQ_INT(dssh_log_syslog_priority(DSSH_LOG_VERBOSE), LOG_INFO);
+	CHECK_EQ_INT(dssh_log_syslog_priority(DSSH_LOG_DEBUG3), LOG_DEBUG);
+}
+
 int
 main(void)
 {
@@ -981,5 +1051,6 @@ main(void)
 	DSSH_RUN(test_dump);
 	DSSH_RUN(test_forwarding);
 	DSSH_RUN(test_preauth_limits);
+	DSSH_RUN(test_logs_keywords);
 	DSSH_TEST_END();
 }

@@ -696,6 +696,13 @@ test_malformed(void)
 		CHECK_EQ_INT(raw_exchange(dssh_buf_ptr(&b), dssh_buf_len(&b), -1, NULL),
 		    DSSH_ERR_INVALID_FORMAT);
 		s.chroot_directory = NULL;
+		/* Login accounting bits no spawner knows. */
+		s.login = DSSH_SESSION_LOGIN_ALL + 1;
+		dssh_buf_reset(&b);
+		CHECK_EQ_INT(spawner_encode_spawn(&b, 784, &s), 0);
+		CHECK_EQ_INT(raw_exchange(dssh_buf_ptr(&b), dssh_buf_len(&b), -1, NULL),
+		    DSSH_ERR_INVALID_FORMAT);
+		s.login = 0;
 	}
 	/* The encoder refuses too many env entries; by hand, the spawner too. */
 	for (size_t i = 0; i < DSSH_ARRAY_SIZE(many_env); i++)

@@ -1253,6 +1253,85 @@ test_password(void)
 	fx_free(&f);
 }
 
+/* The peer as sshd's log lines name it, through authentication. */
+static void
+test_log_peer(void)
+{
+	struct fx f;
+	char who[128];
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_STR(dssh_conn_log_peer(f.c, who, sizeof(who)), "test");
+	CHECK_STR(dssh_conn_log_preauth(f.c), "");      /* sshd: none before the version */
+	CHECK(!dssh_conn_version_received(f.c));
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK(dssh_conn_version_received(f.c));
+	CHECK_STR(dssh_conn_log_preauth(f.c), " [preauth]");
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	CHECK_EQ_INT(send_password(&f, "alice", "wrong"), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_FAILURE, &f.msg), 0);
+	CHECK_STR(dssh_conn_log_peer(f.c, who, sizeof(who)), "authenticating user alice test");
+	CHECK_EQ_INT(send_password(&f, "alice", "secret"), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_SUCCESS, &f.msg), 0);
+	CHECK_STR(dssh_conn_log_peer(f.c, who, sizeof(who)), "user alice test");
+	CHECK_STR(dssh_conn_log_preauth(f.c), "");
+	/* a short buffer truncates, never overruns */
+	CHECK_STR(dssh_conn_log_peer(f.c, who, 5), "user");
+	fx_free(&f);
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	CHECK_EQ_INT(send_password(&f, "mallory", "x"), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_FAILURE, &f.msg), 0);
+	dssh_conn_set_invalid_user(f.c);
+	CHECK_STR(dssh_conn_log_peer(f.c, who, sizeof(who)), "invalid user mallory test");
+	fx_free(&f);
+}
+
+/* RFC 4252 5.4: the Banner once, before the answer to the first request
+ * (sshd's Banner keyword); none at all without one. */
+static void
+test_banner(void)
+{
+	struct fx f;
+	struct dssh_buf v;
+	char *text = NULL, *lang = NULL;
+
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	f.conf.auth_banner = "Authorised use only.\nSecond line\n";
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	CHECK_EQ_INT(send_password(&f, "alice", "wrong"), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_BANNER, &f.msg), 0);
+	dssh_buf_from(&v, dssh_buf_ptr(&f.msg) + 1, dssh_buf_len(&f.msg) - 1);
+	CHECK_EQ_INT(dssh_buf_get_cstring(&v, &text, NULL), 0);
+	CHECK_EQ_INT(dssh_buf_get_cstring(&v, &lang, NULL), 0);
+	CHECK_STR(text, "Authorised use only.\nSecond line\n");
+	CHECK_STR(lang, "");
+	CHECK_EQ_INT(dssh_buf_len(&v), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_FAILURE, &f.msg), 0);
+	/* not again: the next answer is the FAILURE itself */
+	CHECK_EQ_INT(send_password(&f, "alice", "wrong"), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_FAILURE, &f.msg), 0);
+	free(text);
+	free(lang);
+	fx_free(&f);
+
+	/* An empty banner is no banner. */
+	fx_init(&f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	f.conf.auth_banner = "";
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	CHECK_EQ_INT(send_password(&f, "alice", "wrong"), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_FAILURE, &f.msg), 0);
+	fx_free(&f);
+}
+
 /* RFC 4254 5.3: once we sent CLOSE, what the peer still sends for the
  * channel is discarded, not handed to a host that has forgotten it. */
 static void
@@ -2484,6 +2563,8 @@ main(void)
 	DSSH_RUN(test_rekey_server);
 	DSSH_RUN(test_data_during_kex);
 	DSSH_RUN(test_password);
+	DSSH_RUN(test_banner);
+	DSSH_RUN(test_log_peer);
 	DSSH_RUN(test_host_close);
 	DSSH_RUN(test_wrong_guess);
 	DSSH_RUN(test_client_alive);
