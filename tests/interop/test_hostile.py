@@ -312,6 +312,12 @@ def run_case(res, w, name, fn, parallel=True):
     res.run(name, body)
 
 
+# sshd's words name the user before the peer once one was asked for:
+# "Disconnecting authenticating user X IP port N: ...", "Connection closed
+# by invalid user X IP port N [preauth]".
+PEER_USER = r"(?:(?:authenticating|invalid) user \S+ |user \S+ )?"
+
+
 def expect_log(srv, off, regex, what, timeout=10):
     m = srv.wait_log(regex, off, timeout=timeout)
     if m is None:
@@ -321,7 +327,7 @@ def expect_log(srv, off, regex, what, timeout=10):
 
 
 def disconnect_logged(srv, off, src, port, what):
-    return expect_log(srv, off, r"%s port %d: disconnecting: [^\n]+" % (re.escape(src), port),
+    return expect_log(srv, off, r"Disconnecting %s%s port %d: [^\n]+" % (PEER_USER, re.escape(src), port),
                       what)
 
 
@@ -420,7 +426,7 @@ def tiny_packets(srv, off):
     s.sendall(packet(kexinit()) + packet(ignore()) * 10000)
     h.check(still_open(s, 2.0), "10 000 IGNOREs: the server hung up")
     s.close()
-    expect_log(srv, off, r"%s port %d: connection closed by peer" % (re.escape(src), port),
+    expect_log(srv, off, r"Connection closed by %s%s port %d" % (PEER_USER, re.escape(src), port),
                "10 000 tiny packets")
 
 
@@ -631,7 +637,7 @@ def channel_message(payload_fn, what, regex):
             time.sleep(0.1)
         h.check(not t.is_active(), "%s: the server kept the connection" % what)
         t.close()
-        expect_log(srv, off, r"%s port %d: disconnecting: %s" % (re.escape(src), port, regex),
+        expect_log(srv, off, r"Disconnecting %s%s port %d: %s" % (PEER_USER, re.escape(src), port, regex),
                    what)
     return fn
 
@@ -706,8 +712,8 @@ def client_alive(srv, off):
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        expect_log(srv, off, r"%s port \d+: Accepted publickey for %s" % (re.escape(src),
-                                                                      h.TEST_USER), "login")
+        expect_log(srv, off, r"Accepted publickey for %s from %s port \d+" % (h.TEST_USER,
+                                                                          re.escape(src)), "login")
         os.kill(p.pid, signal.SIGSTOP)
         expect_log(srv, off, r"Timeout, client not responding from user %s %s port \d+"
                    % (h.TEST_USER, re.escape(src)), "ClientAlive", timeout=15)
