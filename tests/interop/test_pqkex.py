@@ -58,7 +58,7 @@ def short_c_init(srv):
             pass            # a close without DISCONNECT is refused too
     finally:
         c.close()
-    m = srv.wait_log(r"disconnecting: key exchange failed: ([^\n]*)", off)
+    m = srv.wait_log(r"Disconnecting [^\n]*: key exchange failed: ([^\n]*)", off)
     h.check(m is not None, "no log line for the bad C_INIT")
     h.log("dsshd: %s" % m.group(0))
     h.check(srv.alive(), "dsshd died")
