@@ -29,6 +29,7 @@
 #include "dssh_spawner.h"
 #include "dssh_stream.h"
 #include "dssh_util.h"
+#include "gen.h"
 #include "server.h"
 
 #define READ_CHUNK (256u * 1024)
@@ -67,6 +68,11 @@ struct sess {
 struct conn {
 	struct dsshd *srv;
 	struct conn *next;
+	/* The configuration this connection started with (SIGHUP: new
+	 * connections get the next one, this one keeps its own). */
+	struct dsshd_gen *gen;
+	const struct dssh_config *cfg;
+	struct dssh_ssh_conf sshconf;   /* gen's, with this loop's engine */
 	struct dssh_stream *tr;         /* the transport: a kernel socket, a data-plane stream */
 	uint64_t id;
 	char peer_ip[64], local_ip[64];
@@ -124,7 +130,12 @@ struct dsshd;
 
 /* What the loop threads share: configuration, the spawner, stop. */
 struct dsshd_shared {
-	const struct dssh_config *cfg;
+	const struct dssh_config *cfg;  /* boot's: what only a restart changes */
+	struct dsshd_gen *boot;
+	const struct dsshd_opts *opts;
+	/* What new connections take (SIGHUP replaces it, loop 0 only). */
+	pthread_mutex_t gen_lock;
+	struct dsshd_gen *gen;
 	struct dsshd **loops;
 	unsigned nloops;
 	volatile int stop;
@@ -147,9 +158,8 @@ struct dsshd {
 	struct dsshd_shared *sh;
 	unsigned index;
 	pthread_t thread;
-	const struct dssh_config *cfg;
-	const struct dssh_ssh_conf *sshconf;
-	struct dssh_ssh_conf own_conf;  /* loops > 0: the shared one with this loop's engine */
+	const struct dssh_config *cfg;  /* boot's */
+	struct dssh_crypto_engine *engine;  /* this loop's instance */
 	struct dssh_evloop *loop;
 	uint32_t nconns;                /* atomic: for the hand-over's choice */
 	int inbox_fd;                   /* eventfd: the inbox has items, or stop */
@@ -408,7 +418,7 @@ sess_offload(struct sess *s)
 	struct conn *c = s->conn;
 	struct dssh_chan_fds fds;
 
-	if (!c->tr->info.records || c->srv->cfg->data_channels_control == 1)
+	if (!c->tr->info.records || c->cfg->data_channels_control == 1)
 		return;
 	fds.in = fcntl(s->child.stdin_fd, F_DUPFD_CLOEXEC, 0);
 	fds.out = fcntl(s->child.stdout_fd, F_DUPFD_CLOEXEC, 0);
@@ -435,7 +445,7 @@ static int
 sess_spawn(struct sess *s, const struct dssh_session_req *req)
 {
 	struct conn *c = s->conn;
-	const struct dssh_config *cfg = c->srv->cfg;
+	const struct dssh_config *cfg = c->cfg;
 	struct dssh_session_spec spec;
 	char ssh_client[160], ssh_connection[200];
 	const char *command = NULL;
@@ -527,7 +537,7 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 static int
 sess_add_env(struct sess *s, const char *name, const char *value)
 {
-	const struct dssh_config *cfg = s->conn->srv->cfg;
+	const struct dssh_config *cfg = s->conn->cfg;
 	bool ok = false;
 
 	for (unsigned i = 0; i < cfg->naccept_env && !ok; i++)
@@ -560,11 +570,11 @@ lookup_user(struct conn *c, const char *name, const char *method, bool forced)
 		dssh_info("%s: Invalid user %s", c->log_id, name);
 		return false;
 	}
-	if (dssh_auth_user_allowed(c->srv->cfg, &c->user, c->peer_ip, NULL, why, sizeof(why)) != 0) {
+	if (dssh_auth_user_allowed(c->cfg, &c->user, c->peer_ip, NULL, why, sizeof(why)) != 0) {
 		dssh_info("%s: User %s not allowed: %s", c->log_id, name, why);
 		return false;
 	}
-	if (c->user.uid == 0 && dssh_auth_root_allowed(c->srv->cfg, method, forced) != 0) {
+	if (c->user.uid == 0 && dssh_auth_root_allowed(c->cfg, method, forced) != 0) {
 		dssh_info("%s: ROOT LOGIN REFUSED (%s)", c->log_id, method);
 		return false;
 	}
@@ -579,7 +589,7 @@ pam_account_check(struct conn *c, const char *user)
 		.id = c->id, .user = user, .remote_host = c->peer_ip, .kind = DSSH_PAM_ACCOUNT_ONLY,
 	};
 
-	if (!c->srv->cfg->use_pam || c->srv->pam == NULL)
+	if (!c->cfg->use_pam || c->srv->pam == NULL)
 		return 0;
 	c->pam_policy_ok = true;
 	if (dssh_pam_worker_submit(c->srv->pam, &req) != 0)
@@ -597,9 +607,9 @@ host_auth_pubkey(void *host, const char *user, const uint8_t *blob, size_t len, 
 	if (!lookup_user(c, user, "publickey", true))
 		return DSSH_ERR_PERMISSION;
 	dssh_authkey_opts_init(&opts);
-	r = dssh_authkeys_check(c->srv->cfg, &c->user, blob, len, c->peer_ip, &opts);
+	r = dssh_authkeys_check(c->cfg, &c->user, blob, len, c->peer_ip, &opts);
 	if (r == 0 && c->user.uid == 0 &&
-	    dssh_auth_root_allowed(c->srv->cfg, "publickey", opts.command != NULL) != 0) {
+	    dssh_auth_root_allowed(c->cfg, "publickey", opts.command != NULL) != 0) {
 		dssh_info("%s: ROOT LOGIN REFUSED (publickey without forced command)", c->log_id);
 		r = DSSH_ERR_PERMISSION;
 	}
@@ -621,10 +631,10 @@ host_auth_password(void *host, const char *user, const char *password)
 	struct dssh_pam_request req = {
 		.id = c->id, .user = user, .password = password, .remote_host = c->peer_ip,
 		.kind = DSSH_PAM_PASSWORD,
-		.allow_empty_password = c->srv->cfg->permit_empty_passwords != 0,
+		.allow_empty_password = c->cfg->permit_empty_passwords != 0,
 	};
 
-	if (!c->srv->cfg->use_pam || c->srv->pam == NULL)
+	if (!c->cfg->use_pam || c->srv->pam == NULL)
 		return DSSH_ERR_UNSUPPORTED;
 	/* Unknown or refused users still go through PAM, so that the answer
 	 * takes as long as for a real user with a wrong password. */
@@ -819,6 +829,7 @@ conn_free(struct conn *c)
 	if (c->have_keyopts)
 		dssh_authkey_opts_free(&c->keyopts);
 	dssh_verbose("%s: connection closed", c->log_id);
+	dsshd_gen_unref(c->gen);
 	free(c);
 }
 
@@ -911,8 +922,15 @@ conn_start(struct dsshd *srv, struct conn *c)
 	c->local_port = in->local_port;
 	c->start_ms = dssh_now_ms();
 	snprintf(c->log_id, sizeof(c->log_id), "%s port %d", c->peer_ip, c->peer_port);
-	if (dssh_conn_new(srv->sshconf, &host_ops, c, c->log_id, &c->ssh) != 0) {
+	pthread_mutex_lock(&srv->sh->gen_lock);
+	c->gen = dsshd_gen_ref(srv->sh->gen);
+	pthread_mutex_unlock(&srv->sh->gen_lock);
+	c->cfg = &c->gen->cfg;
+	c->sshconf = c->gen->sshconf;
+	c->sshconf.engine = srv->engine;
+	if (dssh_conn_new(&c->sshconf, &host_ops, c, c->log_id, &c->ssh) != 0) {
 		dssh_conn_free(c->ssh);
+		dsshd_gen_unref(c->gen);
 		return false;
 	}
 	/* A data core does the packet layer: the engine takes records. */
@@ -920,6 +938,7 @@ conn_start(struct dsshd *srv, struct conn *c)
 		dssh_conn_set_record_offload(c->ssh);
 	if (dssh_conn_start(c->ssh, c->start_ms) != 0) {
 		dssh_conn_free(c->ssh);
+		dsshd_gen_unref(c->gen);
 		return false;
 	}
 	c->next = srv->conns;
@@ -1246,6 +1265,24 @@ stop_all(struct dsshd_shared *sh)
 		inbox_kick(sh->loops[i]);
 }
 
+/* SIGHUP: new connections take the next generation if it is valid. */
+static void
+reload(struct dsshd_shared *sh)
+{
+	struct dsshd_gen *next, *old;
+
+	dssh_info("Received SIGHUP; reloading the configuration.");
+	dsshd_notify_reloading();
+	if ((next = dsshd_reload(sh->opts, sh->gen)) != NULL) {
+		pthread_mutex_lock(&sh->gen_lock);
+		old = sh->gen;
+		sh->gen = next;
+		pthread_mutex_unlock(&sh->gen_lock);
+		dsshd_gen_unref(old);
+	}
+	dsshd_notify("READY=1");
+}
+
 static void
 signal_cb(struct dssh_evsource *src, uint32_t ev)
 {
@@ -1258,8 +1295,10 @@ signal_cb(struct dssh_evsource *src, uint32_t ev)
 			reap_children(srv);
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			dssh_info("Received signal %u; terminating.", si.ssi_signo);
+			dsshd_notify("STOPPING=1");
 			stop_all(srv->sh);
-		}
+		} else if (si.ssi_signo == SIGHUP)
+			reload(srv->sh);
 	}
 }
 
@@ -1268,9 +1307,10 @@ tick(void *arg)
 {
 	struct dsshd *srv = arg;
 	uint64_t now = dssh_now_ms();
-	int grace = srv->cfg->login_grace_time;
 
 	for (struct conn *c = srv->conns, *next; c != NULL; c = next) {
+		int grace = c->cfg->login_grace_time;
+
 		next = c->next;
 		if (!dssh_conn_authenticated(c->ssh) && grace > 0 &&
 		    now - c->start_ms > (uint64_t)grace * 1000) {
@@ -1343,7 +1383,7 @@ setup_spawner(struct dsshd *srv)
 
 /* Per loop: its epoll loop, inbox, PAM worker; its engine is the caller's. */
 static int
-loop_init(struct dsshd_shared *sh, unsigned index, const struct dssh_ssh_conf *sshconf,
+loop_init(struct dsshd_shared *sh, unsigned index, struct dssh_crypto_engine *engine,
     struct dsshd **out)
 {
 	struct dsshd *srv = calloc(1, sizeof(*srv));
@@ -1355,7 +1395,7 @@ loop_init(struct dsshd_shared *sh, unsigned index, const struct dssh_ssh_conf *s
 	srv->sh = sh;
 	srv->index = index;
 	srv->cfg = sh->cfg;
-	srv->sshconf = sshconf;
+	srv->engine = engine;
 	srv->source.fd = -1;
 	srv->sig_src.fd = -1;
 	pthread_mutex_init(&srv->inbox_lock, NULL);
@@ -1431,21 +1471,23 @@ loops_wanted(const struct dssh_config *cfg, const struct dsshd_engines *engines)
 }
 
 int
-dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshconf,
+dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
     const struct dssh_stream_source *source, const struct dsshd_engines *engines)
 {
-	struct dsshd_shared sh = { .cfg = cfg, .spawner_fd = -1 };
-	unsigned want = loops_wanted(cfg, engines), started = 0;
+	struct dsshd_shared sh = { .cfg = &gen->cfg, .boot = gen, .opts = opts, .spawner_fd = -1 };
+	unsigned want = loops_wanted(&gen->cfg, engines), started = 0;
 	struct dsshd *srv;
 	int r;
 
 	pthread_mutex_init(&sh.spawner_lock, NULL);
+	pthread_mutex_init(&sh.gen_lock, NULL);
+	sh.gen = dsshd_gen_ref(gen);
 	if ((sh.loops = calloc(want, sizeof(*sh.loops))) == NULL)
 		return DSSH_ERR_ALLOC;
 	sh.nloops = 1;
 	/* Signals are blocked before any thread exists, so only loop 0's
 	 * signalfd sees them. */
-	if ((r = loop_init(&sh, 0, sshconf, &sh.loops[0])) != 0)
+	if ((r = loop_init(&sh, 0, gen->sshconf.engine, &sh.loops[0])) != 0)
 		goto out;
 	srv = sh.loops[0];
 	if ((r = setup_signals(srv)) != 0 ||
@@ -1462,12 +1504,11 @@ dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshc
 		struct dsshd *l;
 
 		if ((r = loop_init(&sh, i, NULL, &l)) != 0 ||
-		    (l->own_conf = *sshconf, (l->own_conf.engine = engines->make(engines->arg, i)) == NULL)) {
+		    (l->engine = engines->make(engines->arg, i)) == NULL) {
 			loop_free(l);
 			dssh_info("%u loop threads (no more could be made)", sh.nloops);
 			break;
 		}
-		l->sshconf = &l->own_conf;
 		sh.loops[sh.nloops++] = l;
 	}
 	for (started = 1; started < sh.nloops; started++)
@@ -1479,13 +1520,15 @@ dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshc
 		goto out;
 	}
 	dssh_verbose("%u loop thread%s", sh.nloops, sh.nloops > 1 ? "s" : "");
+	/* Listening (and the data plane, if any, up): systemd may go on. */
+	dsshd_notify("READY=1");
 	r = dssh_evloop_run(srv->loop, &sh.stop, tick, srv);
 out:
 	stop_all(&sh);
 	for (unsigned i = 1; i < started; i++)
 		pthread_join(sh.loops[i]->thread, NULL);
 	for (unsigned i = sh.nloops; i-- > 0;) {
-		struct dssh_crypto_engine *e = i > 0 ? sh.loops[i]->own_conf.engine : NULL;
+		struct dssh_crypto_engine *e = i > 0 ? sh.loops[i]->engine : NULL;
 
 		loop_free(sh.loops[i]);
 		if (e != NULL)
@@ -1494,6 +1537,8 @@ out:
 	if (sh.spawner != NULL)
 		dssh_spawner_free(sh.spawner);
 	pthread_mutex_destroy(&sh.spawner_lock);
+	dsshd_gen_unref(sh.gen);
+	pthread_mutex_destroy(&sh.gen_lock);
 	free(sh.loops);
 	return r;
 }

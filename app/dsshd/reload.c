@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * SIGHUP: the next generation of configuration and host keys (gen.h), and
+ * the service manager's notifications around it. sshd re-executes itself
+ * on SIGHUP; dsshd cannot (its data plane and its open sessions live in
+ * this process), so it builds the new configuration beside the running
+ * one, and new connections take it once it proved valid.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dssh_build_config.h"
+#include "dssh_err.h"
+#include "dssh_log.h"
+#include "dssh_util.h"
+#include "gen.h"
+#if DSSH_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+enum fixed_type { F_INT, F_BOOL, F_STR };
+
+/*
+ * What only a restart changes: the listeners, the loop threads and their
+ * PAM workers, the crypto engine and the whole data plane are made once,
+ * at start. A reload keeps the running values of these.
+ */
+static const struct {
+	const char *name;
+	size_t off;
+	enum fixed_type type;
+} fixed[] = {
+	{ "UsePAM", offsetof(struct dssh_config, use_pam), F_BOOL },
+	{ "LoopThreads", offsetof(struct dssh_config, loop_threads), F_INT },
+	{ "PidFile", offsetof(struct dssh_config, pid_file), F_STR },
+	{ "CryptoEngine", offsetof(struct dssh_config, crypto_engine), F_STR },
+	{ "DataPlane", offsetof(struct dssh_config, data_plane), F_INT },
+	{ "DpdkArgs", offsetof(struct dssh_config, dpdk_args), F_STR },
+	{ "DataAddress", offsetof(struct dssh_config, data_address), F_STR },
+	{ "DataAddress6", offsetof(struct dssh_config, data_address6), F_STR },
+	{ "DataGateway", offsetof(struct dssh_config, data_gateway), F_STR },
+	{ "DataCores", offsetof(struct dssh_config, data_cores), F_INT },
+	{ "DataMTU", offsetof(struct dssh_config, data_mtu), F_INT },
+	{ "DataPoll", offsetof(struct dssh_config, data_busy_poll), F_INT },
+	{ "DataCrypto", offsetof(struct dssh_config, data_crypto_control), F_INT },
+	{ "DataOffload", offsetof(struct dssh_config, data_offload), F_BOOL },
+	{ "DataTCPBuffer", offsetof(struct dssh_config, data_tcp_buffer), F_INT },
+	{ "DataImpair", offsetof(struct dssh_config, data_impair), F_STR },
+};
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* One restart-only keyword: keep cur's value in next (logged if it differs). */
+static int
+keep_fixed(size_t i, struct dssh_config *next, const struct dssh_config *cur)
+{
+	void *np = (char *)next + fixed[i].off;
+	const void *cp = (const char *)cur + fixed[i].off;
+
+	if (fixed[i].type == F_STR) {
+		char **ns = np;
+		char *const *cs = cp;
+
+		if (same_str(*ns, *cs))
+			return 0;
+		dssh_info("%s cannot change without a restart; keeping %s", fixed[i].name,
+		    *cs ? *cs : "none");
+		free(*ns);
+		*ns = NULL;
+		if (*cs != NULL && (*ns = strdup(*cs)) == NULL)
+			return DSSH_ERR_ALLOC;
+		return 0;
+	}
+	int *ni = np;
+	const int *ci = cp;
+
+	if (*ni == *ci)
+		return 0;
+	if (fixed[i].type == F_BOOL)
+		dssh_info("%s cannot change without a restart; keeping %s", fixed[i].name,
+		    *ci ? "yes" : "no");
+	else
+		dssh_info("%s cannot change without a restart; keeping %d", fixed[i].name, *ci);
+	*ni = *ci;
+	return 0;
+}
+
+static bool
+same_listen(const struct dssh_config *a, const struct dssh_config *b)
+{
+	if (a->nlisten != b->nlisten)
+		return false;
+	for (unsigned i = 0; i < a->nlisten; i++)
+		if (a->listen[i].port != b->listen[i].port ||
+		    strcmp(a->listen[i].addr, b->listen[i].addr) != 0)
+			return false;
+	return true;
+}
+
+static int
+keep_restart_only(struct dsshd_gen *next, const struct dsshd_gen *cur)
+{
+	int r;
+
+	/* The sockets stay those bound at start (next's list is not used). */
+	if (!same_listen(&next->cfg, &cur->cfg)) {
+		char was[256] = "";
+
+		for (unsigned i = 0; i < cur->cfg.nlisten; i++) {
+			size_t l = strlen(was);
+
+			snprintf(was + l, sizeof(was) - l, "%s%s port %d", i ? ", " : "",
+			    cur->cfg.listen[i].addr, cur->cfg.listen[i].port);
+		}
+		dssh_info("ListenAddress/Port cannot change without a restart; keeping %s", was);
+	}
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(fixed); i++)
+		if ((r = keep_fixed(i, &next->cfg, &cur->cfg)) != 0)
+			return r;
+	/* UsePAM may have been put back: passwords go through PAM only. */
+	next->sshconf.password_auth = next->cfg.password_authentication != 0 &&
+	    next->cfg.use_pam != 0;
+	return 0;
+}
+
+struct dsshd_gen *
+dsshd_reload(const struct dsshd_opts *o, const struct dsshd_gen *cur)
+{
+	struct dsshd_gen *next;
+	char err[512] = "";
+	int r;
+
+	if ((r = dsshd_gen_read(o, &next, err, sizeof(err))) != 0 ||
+	    (r = dsshd_gen_finalize(next, cur->sshconf.engine, err, sizeof(err))) != 0) {
+		if (r != DSSH_ERR_CONFIG || err[0] == '\0')
+			snprintf(err, sizeof(err), "%s", dssh_err_str(r));
+		dssh_error("Reload failed: %s; keeping the running configuration", err);
+		dsshd_gen_unref(next);
+		return NULL;
+	}
+	if ((r = keep_restart_only(next, cur)) != 0 ||
+	    (r = dsshd_gen_load_keys(next, false)) != 0) {
+		dssh_error("Reload failed: %s; keeping the running configuration",
+		    r == DSSH_ERR_NOT_FOUND ? "no host key could be loaded" : dssh_err_str(r));
+		dsshd_gen_unref(next);
+		return NULL;
+	}
+	next->number = cur->number + 1;
+	if (!o->debug)
+		dssh_log_set_level((enum dssh_log_level)next->cfg.log_level);
+	dssh_info("Reloaded the configuration (generation %u, %u host key%s): new "
+	    "connections use it", next->number, next->hk.nkeys, next->hk.nkeys == 1 ? "" : "s");
+	return next;
+}
+
+void
+dsshd_notify(const char *state)
+{
+#if DSSH_HAVE_SYSTEMD
+	(void)sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
+
+/* RELOADING=1 with the time, as systemd's Type=notify-reload wants it too. */
+void
+dsshd_notify_reloading(void)
+{
+	struct timespec ts;
+	char msg[64];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+	dsshd_notify(msg);
+}
