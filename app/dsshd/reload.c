@@ -28,24 +28,30 @@ enum fixed_type { F_INT, F_BOOL, F_STR };
  * PAM workers, the crypto engine and the whole data plane are made once,
  * at start. A reload keeps the running values of these.
  */
+static const char *const plane_names[] = { "kernel", "dpdk", NULL };
+static const char *const poll_names[] = { "adaptive", "busy", NULL };
+static const char *const crypto_names[] = { "cores", "control", NULL };
+static const char *const threads_names[] = { "auto", NULL };
+
 static const struct {
 	const char *name;
 	size_t off;
 	enum fixed_type type;
+	const char *const *names;       /* F_INT: how 0, 1, ... read in the file */
 } fixed[] = {
 	{ "UsePAM", offsetof(struct dssh_config, use_pam), F_BOOL },
-	{ "LoopThreads", offsetof(struct dssh_config, loop_threads), F_INT },
+	{ "LoopThreads", offsetof(struct dssh_config, loop_threads), F_INT, threads_names },
 	{ "PidFile", offsetof(struct dssh_config, pid_file), F_STR },
 	{ "CryptoEngine", offsetof(struct dssh_config, crypto_engine), F_STR },
-	{ "DataPlane", offsetof(struct dssh_config, data_plane), F_INT },
+	{ "DataPlane", offsetof(struct dssh_config, data_plane), F_INT, plane_names },
 	{ "DpdkArgs", offsetof(struct dssh_config, dpdk_args), F_STR },
 	{ "DataAddress", offsetof(struct dssh_config, data_address), F_STR },
 	{ "DataAddress6", offsetof(struct dssh_config, data_address6), F_STR },
 	{ "DataGateway", offsetof(struct dssh_config, data_gateway), F_STR },
 	{ "DataCores", offsetof(struct dssh_config, data_cores), F_INT },
 	{ "DataMTU", offsetof(struct dssh_config, data_mtu), F_INT },
-	{ "DataPoll", offsetof(struct dssh_config, data_busy_poll), F_INT },
-	{ "DataCrypto", offsetof(struct dssh_config, data_crypto_control), F_INT },
+	{ "DataPoll", offsetof(struct dssh_config, data_busy_poll), F_INT, poll_names },
+	{ "DataCrypto", offsetof(struct dssh_config, data_crypto_control), F_INT, crypto_names },
 	{ "DataOffload", offsetof(struct dssh_config, data_offload), F_BOOL },
 	{ "DataTCPBuffer", offsetof(struct dssh_config, data_tcp_buffer), F_INT },
 	{ "DataImpair", offsetof(struct dssh_config, data_impair), F_STR },
@@ -55,6 +61,19 @@ static bool
 same_str(const char *a, const char *b)
 {
 	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* An F_INT value as the file writes it. */
+static const char *
+int_name(size_t i, int v, char *buf, size_t len)
+{
+	const char *const *names = fixed[i].names;
+
+	for (int k = 0; names != NULL && names[k] != NULL; k++)
+		if (k == v)
+			return names[k];
+	snprintf(buf, len, "%d", v);
+	return buf;
 }
 
 /* One restart-only keyword: keep cur's value in next (logged if it differs). */
@@ -80,6 +99,7 @@ keep_fixed(size_t i, struct dssh_config *next, const struct dssh_config *cur)
 	}
 	int *ni = np;
 	const int *ci = cp;
+	char num[16];
 
 	if (*ni == *ci)
 		return 0;
@@ -87,7 +107,8 @@ keep_fixed(size_t i, struct dssh_config *next, const struct dssh_config *cur)
 		dssh_info("%s cannot change without a restart; keeping %s", fixed[i].name,
 		    *ci ? "yes" : "no");
 	else
-		dssh_info("%s cannot change without a restart; keeping %d", fixed[i].name, *ci);
+		dssh_info("%s cannot change without a restart; keeping %s", fixed[i].name,
+		    int_name(i, *ci, num, sizeof(num)));
 	*ni = *ci;
 	return 0;
 }

@@ -1325,6 +1325,19 @@ tick(void *arg)
 		reap_children(srv);   /* in case a SIGCHLD was coalesced */
 }
 
+/* Loop 0's signals; blocked before any thread (PAM workers too) is made,
+ * so that none of them takes a SIGHUP's default action. */
+static int
+block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	return pthread_sigmask(SIG_BLOCK, set, NULL) == 0 ? 0 : DSSH_ERR_SYSTEM;
+}
+
 static int
 setup_signals(struct dsshd *srv)
 {
@@ -1332,12 +1345,7 @@ setup_signals(struct dsshd *srv)
 	int fd;
 
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
+	if (block_signals(&set) != 0 ||
 	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return DSSH_ERR_SYSTEM;
 	srv->sig_src = (struct dssh_evsource){ .fd = fd, .cb = signal_cb };
@@ -1477,8 +1485,11 @@ dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
 	struct dsshd_shared sh = { .cfg = &gen->cfg, .boot = gen, .opts = opts, .spawner_fd = -1 };
 	unsigned want = loops_wanted(&gen->cfg, engines), started = 0;
 	struct dsshd *srv;
+	sigset_t set;
 	int r;
 
+	if (block_signals(&set) != 0)
+		return DSSH_ERR_SYSTEM;
 	pthread_mutex_init(&sh.spawner_lock, NULL);
 	pthread_mutex_init(&sh.gen_lock, NULL);
 	sh.gen = dsshd_gen_ref(gen);

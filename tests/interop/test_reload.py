@@ -1,0 +1,184 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""SIGHUP: dsshd re-reads its configuration and host keys (dsshd only).
+
+- A session open across the reload (`ssh host cat`, a line echoed before
+  and after) keeps working and ends with exit status 0.
+- After a reload that sets PasswordAuthentication no and AllowUsers
+  dsshtest, a new password login is refused, a key login of the user no
+  longer allowed is refused, and one of dsshtest still works; dsshd logs
+  the new generation.
+- A broken file (an unknown keyword) on SIGHUP: dsshd logs why and keeps
+  the running configuration: logins behave as before the broken reload.
+- A keyword only a restart changes (Port) is logged as kept; the server
+  still answers on the old port.
+- The ed25519 host key replaced on disk + SIGHUP: ssh-keyscan sees the new
+  key; the session opened before still works.
+"""
+
+import os
+import select
+import signal
+import subprocess
+import time
+
+import dssh_harness as h
+
+
+class CatSession:
+    """`ssh host cat`: lines written come back while the session lives."""
+
+    def __init__(self, srv, env):
+        self.p = subprocess.Popen(h.ssh_argv(srv, env, command="cat"),
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, start_new_session=True)
+
+    def echo(self, line, timeout=20):
+        self.p.stdin.write(line + b"\n")
+        self.p.stdin.flush()
+        got, deadline = b"", time.time() + timeout
+        while not got.endswith(b"\n") and time.time() < deadline:
+            ready, _, _ = select.select([self.p.stdout], [], [], 0.5)
+            if ready:
+                chunk = os.read(self.p.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                got += chunk
+        h.check_eq(got, line + b"\n", "the open session echoes")
+
+    def finish(self):
+        self.p.stdin.close()
+        try:
+            self.p.wait(timeout=20)
+        finally:
+            if self.p.poll() is None:
+                self.p.kill()
+        err = self.p.stderr.read()
+        h.check_eq(self.p.returncode, 0, "the open session's exit status (stderr %r)" % err)
+
+
+def write_config(srv, extra):
+    with open(srv.config_path, "w") as f:
+        f.write(srv.base_config + "".join(line + "\n" for line in extra))
+
+
+def hup(srv, want):
+    """SIGHUP; waits for the log line want (a regex) after it."""
+    off = srv.log_size()
+    os.kill(srv.proc.pid, signal.SIGHUP)
+    m = srv.wait_log(want, off, timeout=20)
+    h.check(m is not None, "after SIGHUP the log says /%s/" % want)
+    h.check(srv.alive(), "dsshd still runs after SIGHUP")
+    return srv.log_since(off)
+
+
+def key_login(srv, env, user, want_ok):
+    r = h.ssh_run(srv, env, "echo hello", user=user)
+    if want_ok:
+        h.check_eq((r.returncode, r.stdout), (0, b"hello\n"), "key login of %s: %s"
+                   % (user, h.describe(r)))
+    else:
+        h.check(r.returncode == 255 and r.stdout == b"", "key login of %s refused: %s"
+                % (user, h.describe(r)))
+
+
+def password_login(srv, env, want_ok):
+    r = h.ssh_run(srv, env, "echo pw", password=h.TEST_PASSWORD)
+    if want_ok:
+        h.check_eq((r.returncode, r.stdout), (0, b"pw\n"), "password login: " + h.describe(r))
+    else:
+        h.check(r.returncode == 255 and b"Permission denied" in r.stderr,
+                "password login refused: " + h.describe(r))
+
+
+def before(srv, env):
+    password_login(srv, env, True)
+    key_login(srv, env, h.DENY_USER, True)
+    key_login(srv, env, h.TEST_USER, True)
+
+
+def reload_changes(srv, env, sess):
+    sess.echo(b"before the reload")
+    # sshd takes the first value of a keyword: drop the base file's.
+    srv.base_config = srv.base_config.replace("PasswordAuthentication yes",
+                                              "PasswordAuthentication no")
+    write_config(srv, ["AllowUsers %s" % h.TEST_USER])
+    hup(srv, r"Reloaded the configuration \(generation 2")
+    sess.echo(b"after the reload")
+    password_login(srv, env, False)
+    key_login(srv, env, h.DENY_USER, False)
+    key_login(srv, env, h.TEST_USER, True)
+    sess.echo(b"after new logins")
+
+
+def broken_config(srv, env, sess):
+    with open(srv.config_path, "a") as f:
+        f.write("NoSuchKeywordAtAll yes\n")
+    text = hup(srv, r"Reload failed: .*line \d+.*; keeping the running configuration")
+    h.check("Reloaded" not in text, "no new generation from a broken file")
+    # Still generation 2: dsshtest by key yes, the other user no, no passwords.
+    key_login(srv, env, h.TEST_USER, True)
+    key_login(srv, env, h.DENY_USER, False)
+    password_login(srv, env, False)
+    sess.echo(b"after the broken reload")
+
+
+def restart_only(srv, env, sess):
+    other = h.free_port()
+    srv.base_config = srv.base_config.replace("Port %d\n" % srv.port, "Port %d\n" % other)
+    write_config(srv, ["AllowUsers %s" % h.TEST_USER])
+    hup(srv, r"ListenAddress/Port cannot change without a restart; keeping 127\.0\.0\.1 port %d"
+        % srv.port)
+    key_login(srv, env, h.TEST_USER, True)
+    sess.echo(b"after the port change")
+
+
+def keyscan(srv):
+    r = subprocess.run(["ssh-keyscan", "-t", "ed25519", "-p", str(srv.port), "127.0.0.1"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    lines = [ln.split()[1:3] for ln in r.stdout.decode().splitlines() if ln and ln[0] != "#"]
+    h.check(len(lines) == 1, "ssh-keyscan output %r %r" % (r.stdout, r.stderr))
+    return lines[0]
+
+
+def new_host_key(srv, env, sess):
+    path = srv.hostkeys["ssh-ed25519"]
+    with open(path + ".pub") as f:
+        old = f.read().split()[0:2]
+    h.check_eq(keyscan(srv), old, "the host key before")
+    os.unlink(path)
+    os.unlink(path + ".pub")
+    h.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path])
+    with open(path + ".pub") as f:
+        new = f.read().split()[0:2]
+    h.check(new != old, "a new key was made")
+    hup(srv, r"Reloaded the configuration \(generation \d+")
+    h.check_eq(keyscan(srv), new, "the host key a new connection sees")
+    key_login(srv, env, h.TEST_USER, True)
+    sess.echo(b"after the new host key")
+
+
+def body(args, env):
+    if args.kind != "dsshd":
+        h.skip("the log lines checked are dsshd's")
+    res = h.Results()
+    with h.Server(args.server, "dsshd", name="reload") as srv:
+        res.server = srv
+        with open(srv.config_path) as f:
+            srv.base_config = f.read()
+        res.run("before", before, srv, env)
+        sess = CatSession(srv, env)
+        try:
+            res.run("reload-changes", reload_changes, srv, env, sess)
+            res.run("broken-config-kept", broken_config, srv, env, sess)
+            res.run("restart-only-keyword", restart_only, srv, env, sess)
+            res.run("new-host-key", new_host_key, srv, env, sess)
+            res.run("session-survives", sess.finish)
+        finally:
+            if sess.p.poll() is None:
+                sess.p.kill()
+        res.finish(srv)
+
+
+if __name__ == "__main__":
+    h.main(__doc__, body)
