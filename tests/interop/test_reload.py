@@ -14,11 +14,18 @@
   still answers on the old port.
 - The ed25519 host key replaced on disk + SIGHUP: ssh-keyscan sees the new
   key; the session opened before still works.
+- With --notify yes (dsshd built with libsystemd), dsshd runs with
+  NOTIFY_SOCKET pointing at a socket of ours, as under systemd's
+  Type=notify: READY=1 once it listens, RELOADING=1 (with MONOTONIC_USEC)
+  then READY=1 around every SIGHUP, STOPPING=1 on SIGTERM; each from
+  dsshd's own pid (NotifyAccess=main).
 """
 
 import os
 import select
 import signal
+import socket
+import struct
 import subprocess
 import time
 
@@ -55,6 +62,65 @@ class CatSession:
                 self.p.kill()
         err = self.p.stderr.read()
         h.check_eq(self.p.returncode, 0, "the open session's exit status (stderr %r)" % err)
+
+
+class NotifySocket:
+    """A datagram socket like systemd's notify socket; messages with the
+    sender's pid (SCM_CREDENTIALS)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self.s.bind(path)
+        os.chmod(path, 0o777)
+        self.got = []
+
+    def drain(self, timeout=0.0):
+        deadline = time.time() + timeout
+        while True:
+            left = max(0.0, deadline - time.time())
+            ready, _, _ = select.select([self.s], [], [], left)
+            if not ready:
+                return self.got
+            data, anc, _, _ = self.s.recvmsg(4096, socket.CMSG_SPACE(12))
+            pid = None
+            for level, kind, cdata in anc:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                    pid = struct.unpack("iII", cdata[:12])[0]
+            self.got.append((pid, data.decode(errors="replace")))
+
+    def wait_for(self, state, start, timeout=20):
+        """Index of the first message at or after start whose lines hold
+        state; TestFailure if none comes."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for i in range(start, len(self.got)):
+                if state in self.got[i][1].split("\n"):
+                    return i
+            self.drain(0.2)
+        raise h.TestFailure("no %s from dsshd; got %r" % (state, self.got[start:]))
+
+
+def notify_cycle(srv, ns):
+    """READY at start, RELOADING then READY around a SIGHUP, all from dsshd."""
+    i = ns.wait_for("READY=1", 0)
+    n = len(ns.drain(0.5))
+    os.kill(srv.proc.pid, signal.SIGHUP)
+    j = ns.wait_for("RELOADING=1", n)
+    h.check(any(ln.startswith("MONOTONIC_USEC=") for ln in ns.got[j][1].split("\n")),
+            "RELOADING=1 comes with MONOTONIC_USEC: %r" % ns.got[j][1])
+    k = ns.wait_for("READY=1", j + 1)
+    for pid, msg in ns.got[i:k + 1]:
+        h.check_eq(pid, srv.proc.pid, "the sender of %r" % msg)
+
+
+def notify_stopping(srv, ns):
+    n = len(ns.drain(0.2))
+    pid = srv.proc.pid
+    srv.stop()
+    m = ns.wait_for("STOPPING=1", n, timeout=5)
+    h.check_eq(ns.got[m][0], pid, "the sender of STOPPING=1")
 
 
 def write_config(srv, extra):
@@ -103,7 +169,7 @@ def reload_changes(srv, env, sess):
     srv.base_config = srv.base_config.replace("PasswordAuthentication yes",
                                               "PasswordAuthentication no")
     write_config(srv, ["AllowUsers %s" % h.TEST_USER])
-    hup(srv, r"Reloaded the configuration \(generation 2")
+    hup(srv, r"Reloaded the configuration \(generation \d+")
     sess.echo(b"after the reload")
     password_login(srv, env, False)
     key_login(srv, env, h.DENY_USER, False)
@@ -116,7 +182,7 @@ def broken_config(srv, env, sess):
         f.write("NoSuchKeywordAtAll yes\n")
     text = hup(srv, r"Reload failed: .*line \d+.*; keeping the running configuration")
     h.check("Reloaded" not in text, "no new generation from a broken file")
-    # Still generation 2: dsshtest by key yes, the other user no, no passwords.
+    # Still the one before: dsshtest by key yes, the other user no, no passwords.
     key_login(srv, env, h.TEST_USER, True)
     key_login(srv, env, h.DENY_USER, False)
     password_login(srv, env, False)
@@ -162,8 +228,16 @@ def body(args, env):
     if args.kind != "dsshd":
         h.skip("the log lines checked are dsshd's")
     res = h.Results()
-    with h.Server(args.server, "dsshd", name="reload") as srv:
+    srv = h.Server(args.server, "dsshd", name="reload")
+    ns = None
+    if args.notify == "yes":
+        ns = NotifySocket(os.path.join(srv.dir, "notify"))
+        os.environ["NOTIFY_SOCKET"] = ns.path
+    with srv:
+        os.environ.pop("NOTIFY_SOCKET", None)
         res.server = srv
+        if ns is not None:
+            res.run("notify-ready-reloading", notify_cycle, srv, ns)
         with open(srv.config_path) as f:
             srv.base_config = f.read()
         res.run("before", before, srv, env)
@@ -177,8 +251,15 @@ def body(args, env):
         finally:
             if sess.p.poll() is None:
                 sess.p.kill()
+        if ns is not None:
+            res.run("notify-stopping", notify_stopping, srv, ns)
         res.finish(srv)
 
 
+def add_args(p):
+    p.add_argument("--notify", choices=("yes", "no"), default="no",
+                   help="dsshd was built with libsystemd: check its sd_notify messages")
+
+
 if __name__ == "__main__":
-    h.main(__doc__, body)
+    h.main(__doc__, body, add_args)
