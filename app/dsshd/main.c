@@ -385,6 +385,16 @@ main(int argc, char **argv)
 
 	/* The spawner is this executable run again: nothing else happens then. */
 	dssh_spawner_maybe_run(argc, argv, internal_programs);
+	/* Before any thread (the EAL's, PAM workers) exists, so that only
+	 * loop 0's signalfd takes these; SIGHUP's default would kill us. */
+	sigset_t sigs;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGCHLD);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	parse_args(argc, argv, &opts, &foreground, &to_stderr, &test_only, &dump);
 	dssh_log_init("dsshd", opts.debug ? DSSH_LOG_DEBUG1 : DSSH_LOG_INFO,
 	    to_stderr || foreground);

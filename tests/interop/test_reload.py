@@ -200,7 +200,8 @@ def restart_only(srv, env, sess):
 
 
 def keyscan(srv):
-    r = subprocess.run(["ssh-keyscan", "-t", "ed25519", "-p", str(srv.port), "127.0.0.1"],
+    r = subprocess.run(srv.client_prefix() +
+                       ["ssh-keyscan", "-t", "ed25519", "-p", str(srv.port), srv.host],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
     lines = [ln.split()[1:3] for ln in r.stdout.decode().splitlines() if ln and ln[0] != "#"]
     h.check(len(lines) == 1, "ssh-keyscan output %r %r" % (r.stdout, r.stderr))
