@@ -35,7 +35,7 @@ def check_unit(unit, sbin_dsshd, systemd, failures):
     text = open(unit).read()
     lines = [ln.strip() for ln in text.splitlines()]
     want_type = "Type=notify" if systemd else "Type=exec"
-    for want in (want_type, "ExecStartPre=%s -t" % sbin_dsshd,
+    for want in (want_type, "ExecStartPre=%s -t $DSSHD_OPTS" % sbin_dsshd,
                  "ExecStart=%s -D $DSSHD_OPTS" % sbin_dsshd,
                  "ExecReload=/bin/kill -HUP $MAINPID", "KillMode=process",
                  "Restart=on-failure", "WantedBy=multi-user.target"):
