@@ -19,6 +19,8 @@
   Type=notify: READY=1 once it listens, RELOADING=1 (with MONOTONIC_USEC)
   then READY=1 around every SIGHUP, STOPPING=1 on SIGTERM; each from
   dsshd's own pid (NotifyAccess=main).
+- SIGTERM at the end: exit status 0 and no sanitizer report in the log
+  (every generation and its host keys freed).
 """
 
 import os
@@ -115,12 +117,19 @@ def notify_cycle(srv, ns):
         h.check_eq(pid, srv.proc.pid, "the sender of %r" % msg)
 
 
-def notify_stopping(srv, ns):
-    n = len(ns.drain(0.2))
-    pid = srv.proc.pid
+def stop_clean(srv, ns):
+    """SIGTERM: exit status 0, no sanitizer report (generations and host
+    keys of every reload freed), STOPPING=1 with a notify socket."""
+    n = len(ns.drain(0.2)) if ns else 0
+    proc = srv.proc
     srv.stop()
-    m = ns.wait_for("STOPPING=1", n, timeout=5)
-    h.check_eq(ns.got[m][0], pid, "the sender of STOPPING=1")
+    h.check_eq(proc.returncode, 0, "dsshd's exit status after SIGTERM")
+    text = srv.log_text()
+    h.check("Sanitizer" not in text and "runtime error" not in text,
+            "a sanitizer report in the log:\n" + text[-3000:])
+    if ns:
+        m = ns.wait_for("STOPPING=1", n, timeout=5)
+        h.check_eq(ns.got[m][0], proc.pid, "the sender of STOPPING=1")
 
 
 def write_config(srv, extra):
@@ -252,8 +261,7 @@ def body(args, env):
         finally:
             if sess.p.poll() is None:
                 sess.p.kill()
-        if ns is not None:
-            res.run("notify-stopping", notify_stopping, srv, ns)
+        res.run("stop-clean", stop_clean, srv, ns)
         res.finish(srv)
 
 
