@@ -130,8 +130,8 @@ struct dsshd;
 
 /* What the loop threads share: configuration, the spawner, stop. */
 struct dsshd_shared {
-	const struct dssh_config *cfg;  /* boot's: what only a restart changes */
-	struct dsshd_gen *boot;
+	/* The first generation's (the caller keeps it): what only a restart changes. */
+	const struct dssh_config *cfg;
 	const struct dsshd_opts *opts;
 	/* What new connections take (SIGHUP replaces it, loop 0 only). */
 	pthread_mutex_t gen_lock;
@@ -1482,7 +1482,7 @@ int
 dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
     const struct dssh_stream_source *source, const struct dsshd_engines *engines)
 {
-	struct dsshd_shared sh = { .cfg = &gen->cfg, .boot = gen, .opts = opts, .spawner_fd = -1 };
+	struct dsshd_shared sh = { .cfg = &gen->cfg, .opts = opts, .spawner_fd = -1 };
 	unsigned want = loops_wanted(&gen->cfg, engines), started = 0;
 	struct dsshd *srv;
 	sigset_t set;
