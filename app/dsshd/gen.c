@@ -226,14 +226,20 @@ dsshd_gen_read(const struct dsshd_opts *o, struct dsshd_gen **out, char *err, si
 }
 
 int
-dsshd_gen_finalize(struct dsshd_gen *g, struct dssh_crypto_engine *engine, char *err,
-    size_t errlen)
+dsshd_gen_finalize(struct dsshd_gen *g, struct dssh_crypto_engine *engine,
+    const struct dsshd_gen *like, char *err, size_t errlen)
 {
 	struct dssh_config_alg_defaults defs;
 	int r;
 
-	g->ciphers = filter_supported(engine, default_ciphers, false);
-	g->macs = filter_supported(engine, default_macs, true);
+	if (like != NULL) {
+		/* The same engine: what it can do was probed already. */
+		g->ciphers = strdup(like->ciphers);
+		g->macs = strdup(like->macs);
+	} else {
+		g->ciphers = filter_supported(engine, default_ciphers, false);
+		g->macs = filter_supported(engine, default_macs, true);
+	}
 	if (g->ciphers == NULL || g->macs == NULL)
 		return DSSH_ERR_ALLOC;
 	defs = (struct dssh_config_alg_defaults){

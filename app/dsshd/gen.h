@@ -58,12 +58,15 @@ struct dsshd_gen {
 int dsshd_gen_read(const struct dsshd_opts *o, struct dsshd_gen **out, char *err, size_t errlen);
 
 /*
- * Step 2: defaults resolved against what engine can do, host keys loaded
- * (created first when create_keys and a standard one is missing) and
- * sshconf filled. Returns 0 or an error (err filled, or logged for keys).
+ * Step 2: defaults resolved against what engine can do (probed, or, with
+ * like, taken from that generation of the same engine: then engine is
+ * not used, only stored) and sshconf filled. Returns 0 or an error (err
+ * filled).
+ * Step 3: host keys loaded (created first when create_keys and a standard
+ * one is missing). Returns 0 or an error (logged).
  */
-int dsshd_gen_finalize(struct dsshd_gen *g, struct dssh_crypto_engine *engine, char *err,
-    size_t errlen);
+int dsshd_gen_finalize(struct dsshd_gen *g, struct dssh_crypto_engine *engine,
+    const struct dsshd_gen *like, char *err, size_t errlen);
 int dsshd_gen_load_keys(struct dsshd_gen *g, bool create_keys);
 
 struct dsshd_gen *dsshd_gen_ref(struct dsshd_gen *g);
@@ -73,9 +76,28 @@ void dsshd_gen_unref(struct dsshd_gen *g);
  * SIGHUP (reload.c): the next generation from the same command line, or
  * NULL when the new configuration or its host keys are unusable (why is
  * logged; the caller keeps cur). Keywords that only take effect at start
- * keep cur's values, with a log line for each one that changed.
+ * keep cur's values, with a log line for each one that changed. It reads
+ * files and parses keys (up to a second under sanitizers), so it runs on
+ * a thread of its own: dsshd_reloader. It touches no engine.
  */
 struct dsshd_gen *dsshd_reload(const struct dsshd_opts *o, const struct dsshd_gen *cur);
+/* On loop 0, once next is current: its LogLevel, and the log line. */
+void dsshd_reload_applied(const struct dsshd_opts *o, const struct dsshd_gen *next);
+
+/*
+ * The reload thread. start: from a SIGHUP, build the next generation from
+ * cur (referenced until collected) on a thread; while one runs, another
+ * SIGHUP only asks for one more afterwards. The fd turns readable when it
+ * finished; collect (loop 0) joins it and returns the new generation (the
+ * caller's reference) or NULL, and *again whether another SIGHUP came
+ * meanwhile (the caller then starts again from its current generation).
+ */
+struct dsshd_reloader;
+int dsshd_reloader_new(const struct dsshd_opts *o, struct dsshd_reloader **out);
+int dsshd_reloader_fd(const struct dsshd_reloader *rl);
+int dsshd_reloader_start(struct dsshd_reloader *rl, struct dsshd_gen *cur);
+struct dsshd_gen *dsshd_reloader_collect(struct dsshd_reloader *rl, bool *again);
+void dsshd_reloader_free(struct dsshd_reloader *rl);
 
 /* sd_notify(3) when built with libsystemd and run under systemd; else nothing. */
 void dsshd_notify(const char *state);

@@ -431,7 +431,7 @@ main(int argc, char **argv)
 		    dssh_crypto_engine_names());
 		exit(1);
 	}
-	if (dsshd_gen_finalize(gen, engine, err, sizeof(err)) != 0) {
+	if (dsshd_gen_finalize(gen, engine, NULL, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		exit(1);
 	}

@@ -6,11 +6,15 @@
  * this process), so it builds the new configuration beside the running
  * one, and new connections take it once it proved valid.
  */
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dssh_build_config.h"
 #include "dssh_err.h"
@@ -159,7 +163,7 @@ dsshd_reload(const struct dsshd_opts *o, const struct dsshd_gen *cur)
 	int r;
 
 	if ((r = dsshd_gen_read(o, &next, err, sizeof(err))) != 0 ||
-	    (r = dsshd_gen_finalize(next, cur->sshconf.engine, err, sizeof(err))) != 0) {
+	    (r = dsshd_gen_finalize(next, cur->sshconf.engine, cur, err, sizeof(err))) != 0) {
 		if (r != DSSH_ERR_CONFIG || err[0] == '\0')
 			snprintf(err, sizeof(err), "%s", dssh_err_str(r));
 		dssh_error("Reload failed: %s; keeping the running configuration", err);
@@ -174,11 +178,115 @@ dsshd_reload(const struct dsshd_opts *o, const struct dsshd_gen *cur)
 		return NULL;
 	}
 	next->number = cur->number + 1;
+	return next;
+}
+
+void
+dsshd_reload_applied(const struct dsshd_opts *o, const struct dsshd_gen *next)
+{
 	if (!o->debug)
 		dssh_log_set_level((enum dssh_log_level)next->cfg.log_level);
 	dssh_info("Reloaded the configuration (generation %u, %u host key%s): new "
 	    "connections use it", next->number, next->hk.nkeys, next->hk.nkeys == 1 ? "" : "s");
-	return next;
+}
+
+/* ---- the reload thread -------------------------------------------------- */
+
+struct dsshd_reloader {
+	const struct dsshd_opts *opts;
+	int fd;                         /* eventfd: the thread finished */
+	bool running, again;            /* loop 0's */
+	pthread_t thread;
+	struct dsshd_gen *base;         /* referenced while the thread reads it */
+	struct dsshd_gen *result;       /* the thread's, read after the join */
+};
+
+int
+dsshd_reloader_new(const struct dsshd_opts *o, struct dsshd_reloader **out)
+{
+	struct dsshd_reloader *rl = calloc(1, sizeof(*rl));
+
+	*out = NULL;
+	if (rl == NULL)
+		return DSSH_ERR_ALLOC;
+	rl->opts = o;
+	if ((rl->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		free(rl);
+		return DSSH_ERR_SYSTEM;
+	}
+	*out = rl;
+	return 0;
+}
+
+int
+dsshd_reloader_fd(const struct dsshd_reloader *rl)
+{
+	return rl->fd;
+}
+
+static void *
+reload_thread(void *arg)
+{
+	struct dsshd_reloader *rl = arg;
+	uint64_t one = 1;
+
+	rl->result = dsshd_reload(rl->opts, rl->base);
+	(void)!write(rl->fd, &one, sizeof(one));
+	return NULL;
+}
+
+int
+dsshd_reloader_start(struct dsshd_reloader *rl, struct dsshd_gen *cur)
+{
+	if (rl->running) {
+		rl->again = true;
+		return 0;
+	}
+	rl->base = dsshd_gen_ref(cur);
+	rl->result = NULL;
+	if (pthread_create(&rl->thread, NULL, reload_thread, rl) != 0) {
+		dsshd_gen_unref(rl->base);
+		rl->base = NULL;
+		dssh_error("Reload failed: cannot start its thread; keeping the running "
+		    "configuration");
+		return DSSH_ERR_SYSTEM;
+	}
+	rl->running = true;
+	return 0;
+}
+
+struct dsshd_gen *
+dsshd_reloader_collect(struct dsshd_reloader *rl, bool *again)
+{
+	struct dsshd_gen *g;
+	uint64_t v;
+
+	*again = false;
+	if (read(rl->fd, &v, sizeof(v)) != sizeof(v) || !rl->running)
+		return NULL;
+	pthread_join(rl->thread, NULL);
+	rl->running = false;
+	dsshd_gen_unref(rl->base);
+	rl->base = NULL;
+	g = rl->result;
+	rl->result = NULL;
+	*again = rl->again;
+	rl->again = false;
+	return g;
+}
+
+void
+dsshd_reloader_free(struct dsshd_reloader *rl)
+{
+	if (rl == NULL)
+		return;
+	if (rl->running) {
+		pthread_join(rl->thread, NULL);
+		dsshd_gen_unref(rl->base);
+		dsshd_gen_unref(rl->result);
+	}
+	close(rl->fd);
+	free(rl);
 }
 
 void

@@ -136,6 +136,8 @@ struct dsshd_shared {
 	/* What new connections take (SIGHUP replaces it, loop 0 only). */
 	pthread_mutex_t gen_lock;
 	struct dsshd_gen *gen;
+	struct dsshd_reloader *reloader;    /* loop 0 */
+	struct dssh_evsource reload_src;
 	struct dsshd **loops;
 	unsigned nloops;
 	volatile int stop;
@@ -1265,22 +1267,51 @@ stop_all(struct dsshd_shared *sh)
 		inbox_kick(sh->loops[i]);
 }
 
-/* SIGHUP: new connections take the next generation if it is valid. */
+/* SIGHUP: the reload thread builds the next generation from the current. */
 static void
 reload(struct dsshd_shared *sh)
 {
-	struct dsshd_gen *next, *old;
-
 	dssh_info("Received SIGHUP; reloading the configuration.");
 	dsshd_notify_reloading();
-	if ((next = dsshd_reload(sh->opts, sh->gen)) != NULL) {
+	if (dsshd_reloader_start(sh->reloader, sh->gen) != 0)
+		dsshd_notify("READY=1");
+}
+
+/* The reload thread finished: new connections take its generation if it
+ * made one (it logged why not otherwise). */
+static void
+reload_cb(struct dssh_evsource *src, uint32_t ev)
+{
+	struct dsshd_shared *sh = (struct dsshd_shared *)((char *)src -
+	    offsetof(struct dsshd_shared, reload_src));
+	struct dsshd_gen *next, *old;
+	bool again;
+
+	(void)ev;
+	if ((next = dsshd_reloader_collect(sh->reloader, &again)) != NULL) {
 		pthread_mutex_lock(&sh->gen_lock);
 		old = sh->gen;
 		sh->gen = next;
 		pthread_mutex_unlock(&sh->gen_lock);
 		dsshd_gen_unref(old);
+		dsshd_reload_applied(sh->opts, next);
 	}
-	dsshd_notify("READY=1");
+	/* A SIGHUP while it ran: the file may have changed since it was read. */
+	if (!again || dsshd_reloader_start(sh->reloader, sh->gen) != 0)
+		dsshd_notify("READY=1");
+}
+
+static int
+setup_reloader(struct dsshd *srv)
+{
+	struct dsshd_shared *sh = srv->sh;
+	int r;
+
+	if ((r = dsshd_reloader_new(sh->opts, &sh->reloader)) != 0)
+		return r;
+	sh->reload_src = (struct dssh_evsource){ .fd = dsshd_reloader_fd(sh->reloader),
+	    .cb = reload_cb };
+	return dssh_evloop_set(srv->loop, &sh->reload_src, EPOLLIN);
 }
 
 static void
@@ -1502,6 +1533,7 @@ dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
 		goto out;
 	srv = sh.loops[0];
 	if ((r = setup_signals(srv)) != 0 ||
+	    (r = setup_reloader(srv)) != 0 ||
 	    (r = setup_spawner(srv)) != 0 ||
 	    (r = setup_listeners(srv)) != 0)
 		goto out;
@@ -1538,6 +1570,7 @@ out:
 	stop_all(&sh);
 	for (unsigned i = 1; i < started; i++)
 		pthread_join(sh.loops[i]->thread, NULL);
+	dsshd_reloader_free(sh.reloader);
 	for (unsigned i = sh.nloops; i-- > 0;) {
 		struct dssh_crypto_engine *e = i > 0 ? sh.loops[i]->engine : NULL;
 

@@ -19,16 +19,21 @@
   Type=notify: READY=1 once it listens, RELOADING=1 (with MONOTONIC_USEC)
   then READY=1 around every SIGHUP, STOPPING=1 on SIGTERM; each from
   dsshd's own pid (NotifyAccess=main).
+- SIGHUP every 0.3 s for 6 s while four clients log in over and over
+  (connections on every loop thread take and drop generations): every
+  login works and every reload is logged.
 - SIGTERM at the end: exit status 0 and no sanitizer report in the log
   (every generation and its host keys freed).
 """
 
 import os
+import re
 import select
 import signal
 import socket
 import struct
 import subprocess
+import threading
 import time
 
 import dssh_harness as h
@@ -67,8 +72,9 @@ class CatSession:
 
 
 class NotifySocket:
-    """A datagram socket like systemd's notify socket; messages with the
-    sender's pid (SCM_CREDENTIALS)."""
+    """A datagram socket like systemd's notify socket, read all the time by
+    a thread (as systemd does: sd_notify blocks on a full socket); each
+    message with its sender's pid (SCM_CREDENTIALS)."""
 
     def __init__(self, path):
         self.path = path
@@ -77,37 +83,52 @@ class NotifySocket:
         self.s.bind(path)
         os.chmod(path, 0o777)
         self.got = []
+        self.lock = threading.Lock()
+        self.done = False
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
 
-    def drain(self, timeout=0.0):
-        deadline = time.time() + timeout
-        while True:
-            left = max(0.0, deadline - time.time())
-            ready, _, _ = select.select([self.s], [], [], left)
+    def _read(self):
+        while not self.done:
+            ready, _, _ = select.select([self.s], [], [], 0.2)
             if not ready:
-                return self.got
+                continue
             data, anc, _, _ = self.s.recvmsg(4096, socket.CMSG_SPACE(12))
             pid = None
             for level, kind, cdata in anc:
                 if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
                     pid = struct.unpack("iII", cdata[:12])[0]
-            self.got.append((pid, data.decode(errors="replace")))
+            with self.lock:
+                self.got.append((pid, data.decode(errors="replace")))
+
+    def close(self):
+        self.done = True
+        self.thread.join()
+        self.s.close()
+
+    def count(self):
+        with self.lock:
+            return len(self.got)
 
     def wait_for(self, state, start, timeout=20):
         """Index of the first message at or after start whose lines hold
         state; TestFailure if none comes."""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            for i in range(start, len(self.got)):
-                if state in self.got[i][1].split("\n"):
-                    return i
-            self.drain(0.2)
-        raise h.TestFailure("no %s from dsshd; got %r" % (state, self.got[start:]))
+            with self.lock:
+                for i in range(start, len(self.got)):
+                    if state in self.got[i][1].split("\n"):
+                        return i
+            time.sleep(0.1)
+        with self.lock:
+            raise h.TestFailure("no %s from dsshd; got %r" % (state, self.got[start:]))
 
 
 def notify_cycle(srv, ns):
     """READY at start, RELOADING then READY around a SIGHUP, all from dsshd."""
     i = ns.wait_for("READY=1", 0)
-    n = len(ns.drain(0.5))
+    time.sleep(0.5)
+    n = ns.count()
     os.kill(srv.proc.pid, signal.SIGHUP)
     j = ns.wait_for("RELOADING=1", n)
     h.check(any(ln.startswith("MONOTONIC_USEC=") for ln in ns.got[j][1].split("\n")),
@@ -120,7 +141,7 @@ def notify_cycle(srv, ns):
 def stop_clean(srv, ns):
     """SIGTERM: exit status 0, no sanitizer report (generations and host
     keys of every reload freed), STOPPING=1 with a notify socket."""
-    n = len(ns.drain(0.2)) if ns else 0
+    n = ns.count() if ns else 0
     proc = srv.proc
     srv.stop()
     h.check_eq(proc.returncode, 0, "dsshd's exit status after SIGTERM")
@@ -137,14 +158,41 @@ def write_config(srv, extra):
         f.write(srv.base_config + "".join(line + "\n" for line in extra))
 
 
+RELOAD_DONE = r"Reloaded the configuration|Reload failed"
+
+
+def reload_counts(srv):
+    text = srv.log_text()
+    return (len(re.findall(r"Received SIGHUP", text)), len(re.findall(RELOAD_DONE, text)))
+
+
+def wait_reloads_done(srv, timeout=30):
+    """Until every SIGHUP received so far has its reload finished (it runs
+    on a thread of its own: a reload's first log lines come before its
+    end)."""
+    deadline = time.time() + timeout
+    while True:
+        got, done = reload_counts(srv)
+        if got == done:
+            return done
+        h.check(time.time() < deadline, "%d SIGHUPs, %d reloads finished" % (got, done))
+        time.sleep(0.1)
+
+
 def hup(srv, want):
-    """SIGHUP; waits for the log line want (a regex) after it."""
+    """SIGHUP; waits for its reload to finish and the log line want (a
+    regex) after it."""
+    wait_reloads_done(srv)
     off = srv.log_size()
     os.kill(srv.proc.pid, signal.SIGHUP)
-    m = srv.wait_log(want, off, timeout=20)
-    h.check(m is not None, "after SIGHUP the log says /%s/" % want)
+    deadline = time.time() + 30
+    while len(re.findall(RELOAD_DONE, srv.log_since(off))) < 1:
+        h.check(time.time() < deadline, "no reload finished after SIGHUP")
+        time.sleep(0.1)
+    text = srv.log_since(off)
+    h.check(re.search(want, text), "after SIGHUP the log says /%s/:\n%s" % (want, text[-2000:]))
     h.check(srv.alive(), "dsshd still runs after SIGHUP")
-    return srv.log_since(off)
+    return text
 
 
 def key_login(srv, env, user, want_ok):
@@ -234,6 +282,42 @@ def new_host_key(srv, env, sess):
     sess.echo(b"after the new host key")
 
 
+def reloads_during_logins(srv, env, sess):
+    """Logins on every loop thread while SIGHUPs keep replacing the
+    configuration: each login works, each reload is logged."""
+    off = srv.log_size()
+    stop = time.time() + 6
+
+    def logins():
+        n = 0
+        while time.time() < stop:
+            key_login(srv, env, h.TEST_USER, True)
+            n += 1
+        return n
+
+    with h.concurrent.futures.ThreadPoolExecutor(4) as ex:
+        futs = [ex.submit(logins) for _ in range(4)]
+        hups = 0
+        while time.time() < stop - 0.5:
+            os.kill(srv.proc.pid, signal.SIGHUP)
+            hups += 1
+            time.sleep(0.3)
+        total = sum(f.result() for f in futs)
+    h.check(total >= 8, "%d logins during the reloads" % total)
+    # SIGHUPs during a reload ask for one more after it: fewer reloads than
+    # SIGHUPs, at least one, the last one after the last SIGHUP.
+    deadline = time.time() + 30
+    while True:
+        text = srv.log_since(off)
+        last_hup = text.rfind("Received SIGHUP")
+        if re.search(r"Reloaded the configuration", text[last_hup:]):
+            break
+        h.check(time.time() < deadline, "no reload after the last of %d SIGHUPs" % hups)
+        time.sleep(0.2)
+    h.check("Reload failed" not in text, "a reload failed:\n" + text[-2000:])
+    sess.echo(b"after %d SIGHUPs" % hups)
+
+
 def body(args, env):
     if args.kind != "dsshd":
         h.skip("the log lines checked are dsshd's")
@@ -257,11 +341,14 @@ def body(args, env):
             res.run("broken-config-kept", broken_config, srv, env, sess)
             res.run("restart-only-keyword", restart_only, srv, env, sess)
             res.run("new-host-key", new_host_key, srv, env, sess)
+            res.run("reloads-during-logins", reloads_during_logins, srv, env, sess)
             res.run("session-survives", sess.finish)
         finally:
             if sess.p.poll() is None:
                 sess.p.kill()
         res.run("stop-clean", stop_clean, srv, ns)
+        if ns is not None:
+            ns.close()
         res.finish(srv)
 
 
