@@ -28,9 +28,10 @@
 enum fixed_type { F_INT, F_BOOL, F_STR };
 
 /*
- * What only a restart changes: the listeners, the loop threads and their
- * PAM workers, the crypto engine and the whole data plane are made once,
- * at start. A reload keeps the running values of these.
+ * What only a restart changes: the loop threads and their PAM workers,
+ * the crypto engine and the whole data plane (its ports too) are made
+ * once, at start. A reload keeps the running values of these. (The kernel
+ * sockets follow ListenAddress and Port: server.c re-binds them.)
  */
 static const char *const plane_names[] = { "kernel", "dpdk", NULL };
 static const char *const poll_names[] = { "adaptive", "busy", NULL };
@@ -117,16 +118,26 @@ keep_fixed(size_t i, struct dssh_config *next, const struct dssh_config *cur)
 	return 0;
 }
 
-static bool
-same_listen(const struct dssh_config *a, const struct dssh_config *b)
+/* The data plane serves the Port list it started with. */
+static void
+keep_dataplane_ports(struct dssh_config *next, const struct dssh_config *cur)
 {
-	if (a->nlisten != b->nlisten)
-		return false;
-	for (unsigned i = 0; i < a->nlisten; i++)
-		if (a->listen[i].port != b->listen[i].port ||
-		    strcmp(a->listen[i].addr, b->listen[i].addr) != 0)
-			return false;
-	return true;
+	char was[256] = "";
+
+	if (cur->data_plane != DSSH_DATA_PLANE_DPDK || (next->nports == cur->nports &&
+	    memcmp(next->ports, cur->ports, cur->nports * sizeof(cur->ports[0])) == 0))
+		return;
+	for (unsigned i = 0; i < cur->nports; i++) {
+		size_t l = strlen(was);
+
+		snprintf(was + l, sizeof(was) - l, "%s%d", i ? " " : "", cur->ports[i]);
+	}
+	dssh_info("Port cannot change on the data plane without a restart; keeping %s there "
+	    "(kernel sockets follow the new list)", was);
+	/* (After finalize the list only names the data plane's ports: the
+	 * kernel listeners come from next->listen, already expanded.) */
+	memcpy(next->ports, cur->ports, sizeof(next->ports));
+	next->nports = cur->nports;
 }
 
 static int
@@ -134,18 +145,7 @@ keep_restart_only(struct dsshd_gen *next, const struct dsshd_gen *cur)
 {
 	int r;
 
-	/* The sockets stay those bound at start (next's list is not used). */
-	if (!same_listen(&next->cfg, &cur->cfg)) {
-		char was[256] = "";
-
-		for (unsigned i = 0; i < cur->cfg.nlisten; i++) {
-			size_t l = strlen(was);
-
-			snprintf(was + l, sizeof(was) - l, "%s%s port %d", i ? ", " : "",
-			    cur->cfg.listen[i].addr, cur->cfg.listen[i].port);
-		}
-		dssh_info("ListenAddress/Port cannot change without a restart; keeping %s", was);
-	}
+	keep_dataplane_ports(&next->cfg, &cur->cfg);
 	for (size_t i = 0; i < DSSH_ARRAY_SIZE(fixed); i++)
 		if ((r = keep_fixed(i, &next->cfg, &cur->cfg)) != 0)
 			return r;

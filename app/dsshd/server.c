@@ -91,7 +91,9 @@ struct conn {
 
 struct listener {
 	struct dsshd *srv;
-	struct dssh_evsource src;
+	struct dssh_evsource src;       /* fd -1: a free slot (SIGHUP closed it) */
+	char addr[64];                  /* as configured */
+	int port;
 };
 
 /* What a loop's inbox holds: a connection handed over, or a session's exit. */
@@ -1267,6 +1269,8 @@ stop_all(struct dsshd_shared *sh)
 		inbox_kick(sh->loops[i]);
 }
 
+static void rebind_listeners(struct dsshd *srv, const struct dssh_config *cfg);
+
 /* SIGHUP: the reload thread builds the next generation from the current. */
 static void
 reload(struct dsshd_shared *sh)
@@ -1294,6 +1298,8 @@ reload_cb(struct dssh_evsource *src, uint32_t ev)
 		sh->gen = next;
 		pthread_mutex_unlock(&sh->gen_lock);
 		dsshd_gen_unref(old);
+		rebind_listeners(sh->loops[0], &next->cfg);
+		/* last: "Reloaded" tells a reader the whole reload is done */
 		dsshd_reload_applied(sh->opts, next);
 	}
 	/* A SIGHUP while it ran: the file may have changed since it was read. */
@@ -1383,26 +1389,85 @@ setup_signals(struct dsshd *srv)
 	return dssh_evloop_set(srv->loop, &srv->sig_src, EPOLLIN);
 }
 
+static bool
+is_listening(const struct dsshd *srv, const char *addr, int port)
+{
+	for (unsigned i = 0; i < srv->nlisteners; i++)
+		if (srv->listeners[i].src.fd >= 0 && srv->listeners[i].port == port &&
+		    strcmp(srv->listeners[i].addr, addr) == 0)
+			return true;
+	return false;
+}
+
+static int
+add_listener(struct dsshd *srv, const char *addr, int port)
+{
+	struct listener *l = NULL;
+	int fd, r;
+
+	for (unsigned i = 0; i < srv->nlisteners && l == NULL; i++)
+		if (srv->listeners[i].src.fd < 0)
+			l = &srv->listeners[i];
+	if (l == NULL && srv->nlisteners < MAX_LISTENERS)
+		l = &srv->listeners[srv->nlisteners++];
+	if (l == NULL)
+		return DSSH_ERR_NO_BUFFER_SPACE;
+	l->src.fd = -1;
+	if ((r = dssh_listen_tcp(addr, port, &fd)) != 0)
+		return r;
+	l->srv = srv;
+	l->src = (struct dssh_evsource){ .fd = fd, .cb = accept_cb };
+	snprintf(l->addr, sizeof(l->addr), "%s", addr);
+	l->port = port;
+	if ((r = dssh_evloop_set(srv->loop, &l->src, EPOLLIN)) != 0) {
+		close(fd);
+		l->src.fd = -1;
+		return r;
+	}
+	dssh_info("Server listening on %s port %d.", addr, port);
+	return 0;
+}
+
 static int
 setup_listeners(struct dsshd *srv)
 {
 	const struct dssh_config *cfg = srv->cfg;
 	int r;
 
-	for (unsigned i = 0; i < cfg->nlisten && srv->nlisteners < MAX_LISTENERS; i++) {
-		struct listener *l = &srv->listeners[srv->nlisteners];
-		int fd;
-
-		if ((r = dssh_listen_tcp(cfg->listen[i].addr, cfg->listen[i].port, &fd)) != 0)
+	for (unsigned i = 0; i < cfg->nlisten && srv->nlisteners < MAX_LISTENERS; i++)
+		if ((r = add_listener(srv, cfg->listen[i].addr, cfg->listen[i].port)) != 0)
 			return r;
-		l->srv = srv;
-		l->src = (struct dssh_evsource){ .fd = fd, .cb = accept_cb };
-		if ((r = dssh_evloop_set(srv->loop, &l->src, EPOLLIN)) != 0)
-			return r;
-		srv->nlisteners++;
-		dssh_info("Server listening on %s port %d.", cfg->listen[i].addr, cfg->listen[i].port);
-	}
 	return 0;
+}
+
+/*
+ * SIGHUP, loop 0: listen where the new configuration says. Sockets it no
+ * longer names are closed (connections accepted on them go on), new ones
+ * opened; one that cannot be opened is logged and the rest go ahead.
+ */
+static void
+rebind_listeners(struct dsshd *srv, const struct dssh_config *cfg)
+{
+	int r;
+
+	for (unsigned i = 0; i < srv->nlisteners; i++) {
+		struct listener *l = &srv->listeners[i];
+		bool wanted = false;
+
+		for (unsigned k = 0; k < cfg->nlisten && !wanted; k++)
+			wanted = cfg->listen[k].port == l->port && strcmp(cfg->listen[k].addr, l->addr) == 0;
+		if (l->src.fd < 0 || wanted)
+			continue;
+		dssh_evloop_del(srv->loop, &l->src);
+		close(l->src.fd);
+		l->src.fd = -1;
+		dssh_info("No longer listening on %s port %d.", l->addr, l->port);
+	}
+	for (unsigned k = 0; k < cfg->nlisten; k++)
+		if (!is_listening(srv, cfg->listen[k].addr, cfg->listen[k].port) &&
+		    (r = add_listener(srv, cfg->listen[k].addr, cfg->listen[k].port)) != 0)
+			dssh_error("Cannot listen on %s port %d: %s", cfg->listen[k].addr,
+			    cfg->listen[k].port, dssh_err_str(r));
 }
 
 /* After daemon(): the spawner must be our child (dsshd's main runs it). */
@@ -1471,7 +1536,8 @@ loop_free(struct dsshd *srv)
 			close(srv->inbox.v[i].fd);
 	free(srv->inbox.v);
 	for (unsigned i = 0; i < srv->nlisteners; i++)
-		close(srv->listeners[i].src.fd);
+		if (srv->listeners[i].src.fd >= 0)
+			close(srv->listeners[i].src.fd);
 	if (srv->pam != NULL)
 		dssh_pam_worker_free(srv->pam);
 	if (srv->sig_src.fd >= 0)
