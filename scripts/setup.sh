@@ -13,7 +13,7 @@ fi
 PKGS="libdpdk-dev dpdk libipsec-mb-dev libssl-dev libpam0g-dev meson ninja-build
 pkg-config gcc clang openssh-client openssh-server dropbear-bin putty-tools
 python3 python3-paramiko iproute2 iputils-ping ethtool gnuplot-nox passwd rsync curl
-valgrind fail2ban"
+valgrind fail2ban libsystemd-dev mandoc man-db"
 # tests/kat fetches @noble/post-quantum and @oqs/liboqs-js with npm: Debian's node only where
 # there is no node at all (a newer one installed otherwise stays).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -54,36 +54,9 @@ else
 	echo "setup.sh: all packages present"
 fi
 
-# PAM service "dsshd": Debian's /etc/pam.d/sshd without the selinux,
-# loginuid and motd extras.
+# PAM service "dsshd": app/dsshd/dsshd.pam (meson install puts the same file
+# in place), if there is none.
 if [ ! -e /etc/pam.d/dsshd ]; then
-	cat > /etc/pam.d/dsshd <<'PAM'
-# PAM configuration for dsshd (installed by dssh scripts/setup.sh)
-
-# Standard Un*x authentication.
-@include common-auth
-
-# Disallow non-root logins when /etc/nologin exists.
-account    required     pam_nologin.so
-
-# Standard Un*x authorization.
-@include common-account
-
-# Keep a fresh kernel keyring for the session.
-session    optional     pam_keyinit.so force revoke
-
-# Standard Un*x session setup and teardown.
-@include common-session
-
-# Limits from /etc/security/limits.conf, environment from
-# /etc/security/pam_env.conf and /etc/default/locale.
-session    required     pam_limits.so
-session    required     pam_env.so
-session    required     pam_env.so envfile=/etc/default/locale
-
-# Standard Un*x password updating.
-@include common-password
-PAM
-	chmod 644 /etc/pam.d/dsshd
+	install -m 644 "$(dirname "$0")/../app/dsshd/dsshd.pam" /etc/pam.d/dsshd
 	echo "setup.sh: installed /etc/pam.d/dsshd"
 fi

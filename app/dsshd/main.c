@@ -1,27 +1,23 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* dsshd: command line, configuration, host keys, then the server loop. */
 #include <errno.h>
-#include <libgen.h>
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dssh_build_config.h"
 #include "dssh_config.h"
 #include "dssh_crypto.h"
 #include "dssh_err.h"
-#include "dssh_kex.h"
 #include "dssh_log.h"
 #include "dssh_spawner.h"
-#include "dssh_sshkey.h"
 #include "dssh_ssh.h"
 #include "dssh_util.h"
+#include "gen.h"
 #include "internal.h"
 #include "server.h"
 #include "limits.h"
@@ -32,26 +28,6 @@
 #include "dssh_cryptodev.h"
 #include "dssh_dpdk.h"
 #endif
-
-#define DEFAULT_CONFIG DSSH_SYSCONFDIR "/dsshd_config"
-#define MAX_HOSTKEY_ALGS 32
-
-static const char default_ciphers[] =
-    "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
-    "aes128-gcm@openssh.com,aes256-gcm@openssh.com";
-static const char default_macs[] =
-    "umac-64-etm@openssh.com,umac-128-etm@openssh.com,"
-    "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
-    "hmac-sha2-256,hmac-sha2-512";
-static const char default_hostkey_algs[] =
-    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
-    "rsa-sha2-512,rsa-sha2-256";
-static const char supported_hostkey_algs[] =
-    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
-    "rsa-sha2-512,rsa-sha2-256,ssh-rsa";
-static const char pubkey_algs[] =
-    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
-    "rsa-sha2-512,rsa-sha2-256";
 
 /*
  * Programs that run inside the session process instead of an exec
@@ -96,138 +72,6 @@ usage(void)
 	exit(1);
 }
 
-/* Keep the names of a list that the engine can really do (a probe SA each). */
-static char *
-filter_supported(struct dssh_crypto_engine *e, const char *list, bool macs)
-{
-	size_t cap = strlen(list) + 1;
-	char *out = calloc(1, cap), *copy = strdup(list), *save = NULL;
-
-	if (out == NULL || copy == NULL)
-		dssh_fatal("out of memory");
-	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		struct dssh_crypto_keys k;
-		struct dssh_crypto_sa *sa = NULL;
-
-		memset(&k, 0, sizeof(k));
-		k.cipher = macs ? dssh_cipher_by_name("aes128-ctr") : dssh_cipher_by_name(name);
-		k.mac = macs ? dssh_mac_by_name(name) : dssh_mac_by_id(DSSH_MAC_NONE);
-		if (!macs && k.cipher != NULL && !k.cipher->aead)
-			k.mac = dssh_mac_by_name("hmac-sha2-256");
-		if (k.cipher == NULL || k.mac == NULL ||
-		    dssh_crypto_sa_new(e, &k, DSSH_CRYPTO_SEAL, &sa) != 0) {
-			dssh_debug("engine %s cannot do %s", dssh_crypto_engine_name(e), name);
-			continue;
-		}
-		dssh_crypto_sa_free(sa);
-		if (out[0] != '\0')
-			strcat(out, ",");
-		strcat(out, name);
-	}
-	free(copy);
-	return out;
-}
-
-struct hostkeys {
-	struct dssh_sshkey *keys[16];
-	unsigned nkeys;
-	struct dssh_ssh_hostkey algs[MAX_HOSTKEY_ALGS];
-	unsigned nalgs;
-};
-
-static bool
-is_default_hostkey_path(const char *path)
-{
-	const char *base = strrchr(path, '/');
-
-	base = base ? base + 1 : path;
-	return strcmp(base, "ssh_host_ed25519_key") == 0 || strcmp(base, "ssh_host_ecdsa_key") == 0 ||
-	    strcmp(base, "ssh_host_rsa_key") == 0;
-}
-
-/* Create missing standard host keys the way `ssh-keygen -A` would. */
-static void
-ensure_default_hostkeys(const struct dssh_config *cfg)
-{
-	for (unsigned i = 0; i < cfg->nhost_keys; i++) {
-		const char *path = cfg->host_keys[i];
-		char *dup, *dir, **created = NULL;
-		size_t ncreated = 0;
-
-		if (access(path, F_OK) == 0 || !is_default_hostkey_path(path))
-			continue;
-		if ((dup = strdup(path)) == NULL)
-			continue;
-		dir = dirname(dup);
-		mkdir(dir, 0755);
-		/* ensure_host_keys logs each key it generates */
-		if (dssh_sshkey_ensure_host_keys(dir, &created, &ncreated) == 0)
-			dssh_sshkey_free_paths(created, ncreated);
-		free(dup);
-	}
-}
-
-static int
-load_hostkeys(const struct dssh_config *cfg, struct hostkeys *hk)
-{
-	int r;
-
-	for (unsigned i = 0; i < cfg->nhost_keys && hk->nkeys < DSSH_ARRAY_SIZE(hk->keys); i++) {
-		struct dssh_sshkey *k;
-		char fp[DSSH_SSHKEY_FP_LEN];
-
-		if ((r = dssh_sshkey_load_private(cfg->host_keys[i], &k)) != 0) {
-			dssh_error("Unable to load host key %s: %s", cfg->host_keys[i], dssh_err_str(r));
-			continue;
-		}
-		dssh_sshkey_fingerprint(k, fp, sizeof(fp));
-		dssh_verbose("host key %s %s %s", cfg->host_keys[i], dssh_sshkey_type_name(k), fp);
-		hk->keys[hk->nkeys++] = k;
-	}
-	/* One entry per usable signature algorithm, in HostKeyAlgorithms order. */
-	char *list = strdup(cfg->host_key_algorithms), *save = NULL;
-
-	if (list == NULL)
-		return DSSH_ERR_ALLOC;
-	for (char *alg = strtok_r(list, ",", &save); alg; alg = strtok_r(NULL, ",", &save)) {
-		for (unsigned i = 0; i < hk->nkeys && hk->nalgs < MAX_HOSTKEY_ALGS; i++) {
-			const char *algs = dssh_sshkey_sig_algs_for(hk->keys[i]);
-			char *name;
-
-			if (algs == NULL || !strstr(algs, alg))
-				continue;
-			/* exact match within the key's list */
-			bool exact = false;
-			char *ac = strdup(algs), *s2 = NULL;
-
-			for (char *a = strtok_r(ac, ",", &s2); a; a = strtok_r(NULL, ",", &s2))
-				exact = exact || strcmp(a, alg) == 0;
-			free(ac);
-			if (!exact || (name = strdup(alg)) == NULL)
-				continue;
-			hk->algs[hk->nalgs].alg = name;
-			hk->algs[hk->nalgs].key = hk->keys[i];
-			hk->nalgs++;
-			break;
-		}
-	}
-	free(list);
-	if (hk->nalgs == 0) {
-		dssh_error("sshd: no hostkeys available -- exiting.");
-		return DSSH_ERR_NOT_FOUND;
-	}
-	return 0;
-}
-
-static void
-free_hostkeys(struct hostkeys *hk)
-{
-	for (unsigned i = 0; i < hk->nalgs; i++)
-		free((char *)hk->algs[i].alg);
-	for (unsigned i = 0; i < hk->nkeys; i++)
-		dssh_sshkey_free(hk->keys[i]);
-}
-
 static void
 write_pidfile(const char *path)
 {
@@ -267,6 +111,7 @@ struct dataplane {
 	/* CryptoEngine cryptodev: the control thread's engine, made on the data
 	 * plane's thread once its EAL is up; the main thread waits for state. */
 	bool packet_layer;
+	bool cryptodev;                 /* CryptoEngine cryptodev: on_eal sets it up */
 	struct dssh_crypto_engine *ctl_engine;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -299,6 +144,8 @@ dataplane_on_eal(void *arg, enum dssh_dpdk_eal_event ev, unsigned ncores)
 
 	switch (ev) {
 	case DSSH_DPDK_EAL_UP:
+		if (!dp->cryptodev)
+			return 0;
 		if ((r = dssh_cryptodev_setup(NULL, (dp->packet_layer ? ncores : 0) + 1,
 		    DP_CRYPTO_SESSIONS)) != 0)
 			return r;
@@ -320,7 +167,8 @@ dataplane_on_eal(void *arg, enum dssh_dpdk_eal_event ev, unsigned ncores)
 			dp->ctl_engine = NULL;
 		}
 		pthread_mutex_unlock(&dp->lock);
-		dssh_cryptodev_close();
+		if (dp->cryptodev)
+			dssh_cryptodev_close();
 		return 0;
 	}
 	return 0;
@@ -332,7 +180,7 @@ dataplane_thread(void *arg)
 	struct dataplane *dp = arg;
 
 	dp->result = dssh_dpdk_dataplane_run(&dp->conf, &dp->stop);
-	if (dp->result != 0 && dp->conf.on_eal != NULL)
+	if (dp->result != 0 && dp->cryptodev)
 		dssh_error("DPDK data plane could not run (%s, see above)",
 		    dssh_err_str(dp->result));
 	else if (dp->result != 0)
@@ -400,10 +248,11 @@ dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 	    dssh_dpdk_hub_set_packet_layer(dp->hub, cfg->crypto_engine) != 0)
 		return DSSH_ERR_CONFIG;
 	dp->packet_layer = cfg->data_crypto_control != 1;
-	if (cfg->crypto_engine != NULL && strcmp(cfg->crypto_engine, "cryptodev") == 0) {
-		dp->conf.on_eal = dataplane_on_eal;
-		dp->conf.on_eal_arg = dp;
-	}
+	/* Hooked always: RUNNING tells the main thread the data plane is up
+	 * (sd_notify READY=1 waits for it). */
+	dp->cryptodev = cfg->crypto_engine != NULL && strcmp(cfg->crypto_engine, "cryptodev") == 0;
+	dp->conf.on_eal = dataplane_on_eal;
+	dp->conf.on_eal_arg = dp;
 	for (unsigned i = 0; i < cfg->nports && i < DSSH_ARRAY_SIZE(dp->conf.stream_ports); i++)
 		dp->conf.stream_ports[dp->conf.n_stream_ports++] = (uint16_t)cfg->ports[i];
 	sigemptyset(&set);
@@ -489,70 +338,27 @@ cryptodev_eal_init(const struct dssh_config *cfg, char *devname, size_t devlen)
 }
 #endif
 
-/* The Banner file's text (at most 64 KiB), or NULL for "none" or an unreadable file. */
-static char *
-read_banner(const struct dssh_config *cfg)
+/* -o, -p and the EAL arguments into opts (kept for every reload). */
+static void
+parse_args(int argc, char **argv, struct dsshd_opts *o, bool *foreground, bool *to_stderr,
+    bool *test_only, bool *dump)
 {
-	char *text;
-	size_t n = 0, k;
-	FILE *f;
+	int opt;
 
-	if (cfg->banner == NULL || strcasecmp(cfg->banner, "none") == 0)
-		return NULL;
-	if ((f = fopen(cfg->banner, "re")) == NULL) {
-		dssh_error("Banner %s: %s", cfg->banner, strerror(errno));
-		return NULL;
-	}
-	if ((text = malloc(65536 + 1)) != NULL) {
-		while (n < 65536 && (k = fread(text + n, 1, 65536 - n, f)) > 0)
-			n += k;
-		text[n] = '\0';
-	}
-	fclose(f);
-	return text;
-}
-
-/* "dssh_VERSION", then VersionAddendum after a space, as sshd adds it. */
-static const char *
-version_comment(const struct dssh_config *cfg)
-{
-	static char v[256];
-
-	if (cfg->version_addendum == NULL || strcasecmp(cfg->version_addendum, "none") == 0)
-		return "dssh_" DSSH_VERSION;
-	snprintf(v, sizeof(v), "dssh_%s %s", DSSH_VERSION, cfg->version_addendum);
-	return v;
-}
-
-int
-main(int argc, char **argv)
-{
-	struct dssh_config cfg;
-	struct dssh_crypto_engine *engine = NULL;
-	struct hostkeys hk;
-	char err[512];
-	const char *config_path = NULL;
-	char *extra[64];
-	int nextra = 0, nports = 0, ports[16];
-	bool foreground = false, debug = false, to_stderr = false, test_only = false, dump = false;
-	int opt, r;
-
-	/* The spawner is this executable run again: nothing else happens then. */
-	dssh_spawner_maybe_run(argc, argv, internal_programs);
 	while ((opt = getopt(argc, argv, "DdeTtf:o:p:")) != -1) {
 		switch (opt) {
-		case 'D': foreground = true; break;
-		case 'd': debug = true; foreground = true; to_stderr = true; break;
-		case 'e': to_stderr = true; break;
-		case 'T': dump = true; test_only = true; break;
-		case 't': test_only = true; break;
-		case 'f': config_path = optarg; break;
+		case 'D': *foreground = true; break;
+		case 'd': o->debug = true; *foreground = true; *to_stderr = true; break;
+		case 'e': *to_stderr = true; break;
+		case 'T': *dump = true; *test_only = true; break;
+		case 't': *test_only = true; break;
+		case 'f': o->config_path = optarg; break;
 		case 'o':
-			if (nextra < (int)DSSH_ARRAY_SIZE(extra))
-				extra[nextra++] = optarg;
+			if (o->nextra < (int)DSSH_ARRAY_SIZE(o->extra))
+				o->extra[o->nextra++] = optarg;
 			break;
 		case 'p':
-			if (nports < (int)DSSH_ARRAY_SIZE(ports)) {
+			if (o->nports < (int)DSSH_ARRAY_SIZE(o->ports)) {
 				char *end;
 				long p = strtol(optarg, &end, 10);
 
@@ -560,7 +366,7 @@ main(int argc, char **argv)
 					fprintf(stderr, "Bad port number.\n");
 					exit(1);
 				}
-				ports[nports++] = (int)p;
+				o->ports[o->nports++] = (int)p;
 			}
 			break;
 		default:
@@ -568,8 +374,6 @@ main(int argc, char **argv)
 		}
 	}
 	/* As DPDK applications do: EAL arguments after "--" (they replace DpdkArgs). */
-	char *eal_args = NULL;
-
 	if (optind < argc) {
 		size_t len = 1;
 
@@ -577,53 +381,51 @@ main(int argc, char **argv)
 			usage();
 		for (int i = optind; i < argc; i++)
 			len += strlen(argv[i]) + 1;
-		if ((eal_args = calloc(1, len)) == NULL)
+		if ((o->eal_args = calloc(1, len)) == NULL)
 			dssh_fatal("out of memory");
 		for (int i = optind; i < argc; i++) {
-			strcat(eal_args, argv[i]);
+			strcat(o->eal_args, argv[i]);
 			if (i + 1 < argc)
-				strcat(eal_args, " ");
+				strcat(o->eal_args, " ");
 		}
 	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct dsshd_opts opts;
+	struct dssh_config *cfg;
+	struct dsshd_gen *gen;
+	struct dssh_crypto_engine *engine = NULL;
+	char err[512];
+	bool foreground = false, to_stderr = false, test_only = false, dump = false;
+	int r;
+
+	/* The spawner is this executable run again: nothing else happens then. */
+	dssh_spawner_maybe_run(argc, argv, internal_programs);
+	/* Before any thread (the EAL's, PAM workers) exists, so that only
+	 * loop 0's signalfd takes these; SIGHUP's default would kill us. */
+	sigset_t sigs;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGCHLD);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);      /* the limits' counters, logged by loop 0 */
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	parse_args(argc, argv, &opts, &foreground, &to_stderr, &test_only, &dump);
 	/* As sshd: -D alone keeps logging to syslog; -e (or -d) sends it to stderr. */
-	dssh_log_init("dsshd", debug ? DSSH_LOG_DEBUG1 : DSSH_LOG_INFO, to_stderr);
+	dssh_log_init("dsshd", opts.debug ? DSSH_LOG_DEBUG1 : DSSH_LOG_INFO, to_stderr);
 
-	memset(&hk, 0, sizeof(hk));
-	dssh_config_init(&cfg);
-	/* Command-line options come first: for single-valued keywords the
-	 * first value wins, as in sshd. */
-	for (int i = 0; i < nextra; i++) {
-		if (dssh_config_apply_line(&cfg, extra[i], "command line", (unsigned)i + 1, err,
-		    sizeof(err)) != 0) {
-			fprintf(stderr, "%s\n", err);
-			exit(1);
-		}
-	}
-	if (config_path != NULL || access(DEFAULT_CONFIG, F_OK) == 0) {
-		const char *path = config_path ? config_path : DEFAULT_CONFIG;
-
-		if (dssh_config_load_file(&cfg, path, err, sizeof(err)) != 0) {
-			fprintf(stderr, "%s\n", err);
-			exit(1);
-		}
-	} else if (dssh_config_apply_line(&cfg, "Subsystem sftp internal-sftp", "embedded default",
-	    1, err, sizeof(err)) != 0) {
-		/* No file: the embedded default serves sftp (and so scp) itself. */
+	if (dsshd_gen_read(&opts, &gen, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		exit(1);
 	}
-	if (eal_args != NULL) {
-		free(cfg.dpdk_args);
-		cfg.dpdk_args = eal_args;
-	}
-	/* -p replaces the configuration's Port lines, as in sshd. */
-	if (nports > 0) {
-		cfg.nports = 0;
-		for (int i = 0; i < nports; i++)
-			cfg.ports[cfg.nports++] = ports[i];
-	}
+	cfg = &gen->cfg;
 	struct dssh_crypto_engine_conf econf = { .socket_id = -1 };
-	const char *engine_name = cfg.crypto_engine ? cfg.crypto_engine : "openssl";
+	const char *engine_name = cfg->crypto_engine ? cfg->crypto_engine : "openssl";
 	/* cryptodev on the data plane's EAL: the engine comes up with it (after
 	 * daemon()); until then OpenSSL stands in to list the algorithms, all of
 	 * which cryptodev does too (in software where the device has no session). */
@@ -633,11 +435,11 @@ main(int argc, char **argv)
 #if DSSH_HAVE_DPDK
 		static char devname[64];
 
-		if (cfg.data_plane == DSSH_DATA_PLANE_DPDK) {
+		if (cfg->data_plane == DSSH_DATA_PLANE_DPDK) {
 			late_engine = true;
 			engine_name = "openssl";
 		} else {
-			if (cryptodev_eal_init(&cfg, devname, sizeof(devname)) != 0)
+			if (cryptodev_eal_init(cfg, devname, sizeof(devname)) != 0)
 				exit(1);
 			econf.devargs = devname;
 		}
@@ -645,62 +447,31 @@ main(int argc, char **argv)
 	}
 	if ((r = dssh_crypto_engine_create(engine_name, &econf, &engine)) != 0) {
 		fprintf(stderr, "CryptoEngine %s: %s (available: %s)\n",
-		    cfg.crypto_engine ? cfg.crypto_engine : "openssl", dssh_err_str(r),
+		    cfg->crypto_engine ? cfg->crypto_engine : "openssl", dssh_err_str(r),
 		    dssh_crypto_engine_names());
 		exit(1);
 	}
-	char *ciphers = filter_supported(engine, default_ciphers, false);
-	char *macs = filter_supported(engine, default_macs, true);
-	struct dssh_config_alg_defaults defs = {
-		.ciphers = { ciphers, ciphers },
-		.macs = { macs, macs },
-		.kex = { dssh_kex_alg_names(), dssh_kex_alg_names() },
-		.host_key = { default_hostkey_algs, supported_hostkey_algs },
-	};
-	if (dssh_config_finalize(&cfg, &defs, err, sizeof(err)) != 0) {
+	if (dsshd_gen_finalize(gen, engine, NULL, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		exit(1);
 	}
-	if (!debug && cfg.log_level >= 0)
-		dssh_log_set_level((enum dssh_log_level)cfg.log_level);
-	dssh_log_set_facility(cfg.syslog_facility);
+	if (!opts.debug && cfg->log_level >= 0)
+		dssh_log_set_level((enum dssh_log_level)cfg->log_level);
+	dssh_log_set_facility(cfg->syslog_facility);
 	if (dump) {
-		dssh_config_dump(&cfg, stdout);
+		dssh_config_dump(cfg, stdout);
 		exit(0);
 	}
-	if (!test_only)
-		ensure_default_hostkeys(&cfg);
-	if (load_hostkeys(&cfg, &hk) != 0)
+	if (dsshd_gen_load_keys(gen, !test_only) != 0)
 		exit(1);
 	if (test_only)
 		exit(0);
 
-	char *banner = read_banner(&cfg);
-	struct dssh_ssh_conf sshconf = {
-		.kex_algs = cfg.kex_algorithms,
-		.cipher_algs = cfg.ciphers,
-		.mac_algs = cfg.macs,
-		.pubkey_algs = pubkey_algs,
-		.hostkeys = hk.algs,
-		.n_hostkeys = hk.nalgs,
-		.rekey_bytes = cfg.rekey_limit_bytes,
-		.rekey_seconds = cfg.rekey_limit_seconds > 0 ? (uint32_t)cfg.rekey_limit_seconds : 0,
-		.max_auth_tries = (unsigned)cfg.max_auth_tries,
-		.pubkey_auth = cfg.pubkey_authentication != 0,
-		/* Passwords are checked through PAM only: without it, not offered. */
-		.password_auth = cfg.password_authentication != 0 && cfg.use_pam != 0,
-		.chan_window = (uint32_t)cfg.channel_window_size,
-		.client_alive_interval = (uint32_t)cfg.client_alive_interval,
-		.client_alive_count_max = (unsigned)cfg.client_alive_count_max,
-		.version_comment = version_comment(&cfg),
-		.auth_banner = banner,
-		.engine = engine,
-	};
 	/* More loop threads, each with an engine instance of its own; a
 	 * cryptodev engine has one queue pair for the control side: one loop. */
 	struct engine_factory ef = { .name = engine_name, .conf = econf };
 	struct dsshd_engines engines = {
-		.make = strcmp(cfg.crypto_engine, "cryptodev") == 0 ? NULL : make_engine,
+		.make = strcmp(cfg->crypto_engine, "cryptodev") == 0 ? NULL : make_engine,
 		.free = free_engine,
 		.arg = &ef,
 	};
@@ -710,12 +481,12 @@ main(int argc, char **argv)
 		    dssh_crypto_engine_name(engine));
 	if (!foreground && daemon(0, 0) != 0)
 		dssh_fatal("daemon: %s", strerror(errno));
-	write_pidfile(cfg.pid_file);
-	if (cfg.data_plane == DSSH_DATA_PLANE_DPDK) {
+	write_pidfile(cfg->pid_file);
+	if (cfg->data_plane == DSSH_DATA_PLANE_DPDK) {
 #if DSSH_HAVE_DPDK
 		struct dataplane dp;
 
-		if ((r = dataplane_start(&cfg, &dp)) != 0)
+		if ((r = dataplane_start(cfg, &dp)) != 0)
 			exit(1);
 		if (late_engine) {
 			dssh_crypto_engine_free(engine);
@@ -725,14 +496,18 @@ main(int argc, char **argv)
 				(void)dataplane_stop(&dp);
 				exit(1);
 			}
-			sshconf.engine = engine;
+			gen->sshconf.engine = engine;
 			dssh_info("dsshd %s: crypto engine cryptodev on the data plane's EAL",
 			    DSSH_VERSION);
+		} else {
+			/* READY=1 waits for the data plane (up, or failed over to
+			 * kernel sockets only). */
+			(void)dataplane_wait_engine(&dp);
 		}
 		struct dssh_stream_source source;
 
 		dssh_dpdk_hub_stream_source(dp.hub, &source);
-		r = dsshd_server_run(&cfg, &sshconf, &source, &engines);
+		r = dsshd_server_run(gen, &opts, &source, &engines);
 		if (late_engine) {
 			/* its DPDK memory goes with the data plane's EAL */
 			dssh_crypto_engine_free(engine);
@@ -744,13 +519,10 @@ main(int argc, char **argv)
 		dssh_fatal("DataPlane dpdk: this dsshd was built without DPDK");
 #endif
 	} else {
-		r = dsshd_server_run(&cfg, &sshconf, NULL, &engines);
+		r = dsshd_server_run(gen, &opts, NULL, &engines);
 	}
-	free_hostkeys(&hk);
-	free(ciphers);
-	free(macs);
-	free(banner);
+	dsshd_gen_unref(gen);
 	dssh_crypto_engine_free(engine);
-	dssh_config_free(&cfg);
+	free(opts.eal_args);
 	return r == 0 ? 0 : 1;
 }

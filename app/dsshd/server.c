@@ -31,6 +31,7 @@
 #include "dssh_util.h"
 #include "forward.h"
 #include "limits.h"
+#include "gen.h"
 #include "server.h"
 
 #define READ_CHUNK (256u * 1024)
@@ -79,6 +80,11 @@ struct sess {
 struct conn {
 	struct dsshd *srv;
 	struct conn *next;
+	/* The configuration this connection started with (SIGHUP: new
+	 * connections get the next one, this one keeps its own). */
+	struct dsshd_gen *gen;
+	const struct dssh_config *cfg;
+	struct dssh_ssh_conf sshconf;   /* gen's, with this loop's engine */
 	struct dssh_stream *tr;         /* the transport: a kernel socket, a data-plane stream */
 	uint64_t id;
 	char peer_ip[64], local_ip[64];
@@ -105,7 +111,9 @@ struct conn {
 
 struct listener {
 	struct dsshd *srv;
-	struct dssh_evsource src;
+	struct dssh_evsource src;       /* fd -1: a free slot (SIGHUP closed it) */
+	char addr[64];                  /* as configured */
+	int port;
 };
 
 /* What a loop's inbox holds: a connection handed over, or a session's exit. */
@@ -144,7 +152,14 @@ struct dsshd;
 
 /* What the loop threads share: configuration, the spawner, stop. */
 struct dsshd_shared {
+	/* The first generation's (the caller keeps it): what only a restart changes. */
 	const struct dssh_config *cfg;
+	const struct dsshd_opts *opts;
+	/* What new connections take (SIGHUP replaces it, loop 0 only). */
+	pthread_mutex_t gen_lock;
+	struct dsshd_gen *gen;
+	struct dsshd_reloader *reloader;    /* loop 0 */
+	struct dssh_evsource reload_src;
 	struct dsshd **loops;
 	unsigned nloops;
 	volatile int stop;
@@ -168,9 +183,8 @@ struct dsshd {
 	struct dsshd_shared *sh;
 	unsigned index;
 	pthread_t thread;
-	const struct dssh_config *cfg;
-	const struct dssh_ssh_conf *sshconf;
-	struct dssh_ssh_conf own_conf;  /* loops > 0: the shared one with this loop's engine */
+	const struct dssh_config *cfg;  /* boot's */
+	struct dssh_crypto_engine *engine;  /* this loop's instance */
 	struct dssh_evloop *loop;
 	uint32_t nconns;                /* atomic: for the hand-over's choice */
 	int inbox_fd;                   /* eventfd: the inbox has items, or stop */
@@ -430,7 +444,7 @@ sess_offload(struct sess *s)
 	struct conn *c = s->conn;
 	struct dssh_chan_fds fds;
 
-	if (!c->tr->info.records || c->srv->cfg->data_channels_control == 1)
+	if (!c->tr->info.records || c->cfg->data_channels_control == 1)
 		return;
 	fds.in = fcntl(s->child.stdin_fd, F_DUPFD_CLOEXEC, 0);
 	fds.out = fcntl(s->child.stdout_fd, F_DUPFD_CLOEXEC, 0);
@@ -457,7 +471,7 @@ static int
 sess_spawn(struct sess *s, const struct dssh_session_req *req)
 {
 	struct conn *c = s->conn;
-	const struct dssh_config *cfg = c->srv->cfg;
+	const struct dssh_config *cfg = c->cfg;
 	struct dssh_session_spec spec;
 	char ssh_client[160], ssh_connection[200];
 	const char *command = NULL;
@@ -563,7 +577,7 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 static int
 sess_add_env(struct sess *s, const char *name, const char *value)
 {
-	const struct dssh_config *cfg = s->conn->srv->cfg;
+	const struct dssh_config *cfg = s->conn->cfg;
 	bool ok = false;
 
 	for (unsigned i = 0; i < cfg->naccept_env && !ok; i++)
@@ -605,14 +619,14 @@ lookup_user(struct conn *c, const char *name, const char *method, bool forced)
 		dssh_conn_set_invalid_user(c->ssh);
 		return false;
 	}
-	if (dssh_auth_user_allowed(c->srv->cfg, &c->user, c->peer_ip, NULL, why, sizeof(why)) != 0) {
+	if (dssh_auth_user_allowed(c->cfg, &c->user, c->peer_ip, NULL, why, sizeof(why)) != 0) {
 		if (!c->user_refused)
 			dssh_info("U%s", why + 1);   /* "User X [from IP] not allowed because ..." */
 		c->user_refused = true;
 		dssh_conn_set_invalid_user(c->ssh);
 		return false;
 	}
-	if (c->user.uid == 0 && dssh_auth_root_allowed(c->srv->cfg, method, forced) != 0) {
+	if (c->user.uid == 0 && dssh_auth_root_allowed(c->cfg, method, forced) != 0) {
 		dssh_info("ROOT LOGIN REFUSED FROM %s", c->log_id);
 		return false;
 	}
@@ -627,7 +641,7 @@ pam_account_check(struct conn *c, const char *user)
 		.id = c->id, .user = user, .remote_host = c->peer_ip, .kind = DSSH_PAM_ACCOUNT_ONLY,
 	};
 
-	if (!c->srv->cfg->use_pam || c->srv->pam == NULL)
+	if (!c->cfg->use_pam || c->srv->pam == NULL)
 		return 0;
 	c->pam_policy_ok = true;
 	c->pam_password = false;
@@ -646,9 +660,9 @@ host_auth_pubkey(void *host, const char *user, const uint8_t *blob, size_t len, 
 	if (!lookup_user(c, user, "publickey", true))
 		return DSSH_ERR_PERMISSION;
 	dssh_authkey_opts_init(&opts);
-	r = dssh_authkeys_check(c->srv->cfg, &c->user, blob, len, c->peer_ip, &opts);
+	r = dssh_authkeys_check(c->cfg, &c->user, blob, len, c->peer_ip, &opts);
 	if (r == 0 && c->user.uid == 0 &&
-	    dssh_auth_root_allowed(c->srv->cfg, "publickey", opts.command != NULL) != 0) {
+	    dssh_auth_root_allowed(c->cfg, "publickey", opts.command != NULL) != 0) {
 		dssh_info("ROOT LOGIN REFUSED FROM %s", c->log_id);
 		r = DSSH_ERR_PERMISSION;
 	}
@@ -670,10 +684,10 @@ host_auth_password(void *host, const char *user, const char *password)
 	struct dssh_pam_request req = {
 		.id = c->id, .user = user, .password = password, .remote_host = c->peer_ip,
 		.kind = DSSH_PAM_PASSWORD,
-		.allow_empty_password = c->srv->cfg->permit_empty_passwords != 0,
+		.allow_empty_password = c->cfg->permit_empty_passwords != 0,
 	};
 
-	if (!c->srv->cfg->use_pam || c->srv->pam == NULL)
+	if (!c->cfg->use_pam || c->srv->pam == NULL)
 		return DSSH_ERR_UNSUPPORTED;
 	/* Unknown or refused users still go through PAM, so that the answer
 	 * takes as long as for a real user with a wrong password. */
@@ -728,10 +742,10 @@ host_session_open(void *host, uint32_t chan)
 	}
 	if (c->sess[chan] != NULL)
 		return DSSH_ERR_INVALID_ARGUMENT;
-	if (sess_count(c) >= (unsigned)c->srv->cfg->max_sessions) {
+	if (sess_count(c) >= (unsigned)c->cfg->max_sessions) {
 		dsshd_limits_count(DSSHD_LIM_sessions_refused);
 		dssh_info("%s: no more sessions (MaxSessions %d): session channel refused", c->log_id,
-		    c->srv->cfg->max_sessions);
+		    c->cfg->max_sessions);
 		return DSSH_ERR_PERMISSION;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -968,6 +982,7 @@ conn_free(struct conn *c)
 	if (c->have_keyopts)
 		dssh_authkey_opts_free(&c->keyopts);
 	dssh_verbose("%s: connection closed", c->log_id);
+	dsshd_gen_unref(c->gen);
 	free(c);
 }
 
@@ -1087,8 +1102,15 @@ conn_start(struct dsshd *srv, struct conn *c)
 	c->local_port = in->local_port;
 	c->start_ms = dssh_now_ms();
 	snprintf(c->log_id, sizeof(c->log_id), "%s port %d", c->peer_ip, c->peer_port);
-	if (dssh_conn_new(srv->sshconf, &host_ops, c, c->log_id, &c->ssh) != 0) {
+	pthread_mutex_lock(&srv->sh->gen_lock);
+	c->gen = dsshd_gen_ref(srv->sh->gen);
+	pthread_mutex_unlock(&srv->sh->gen_lock);
+	c->cfg = &c->gen->cfg;
+	c->sshconf = c->gen->sshconf;
+	c->sshconf.engine = srv->engine;
+	if (dssh_conn_new(&c->sshconf, &host_ops, c, c->log_id, &c->ssh) != 0) {
 		dssh_conn_free(c->ssh);
+		dsshd_gen_unref(c->gen);
 		return false;
 	}
 	/* A data core does the packet layer: the engine takes records. */
@@ -1096,13 +1118,14 @@ conn_start(struct dsshd *srv, struct conn *c)
 		dssh_conn_set_record_offload(c->ssh);
 	if (dssh_conn_start(c->ssh, c->start_ms) != 0) {
 		dssh_conn_free(c->ssh);
+		dsshd_gen_unref(c->gen);
 		return false;
 	}
 	fwd_init(&c->fwd);
 	c->fwd.ssh = c->ssh;
 	c->fwd.loop = srv->loop;
 	c->fwd.log_id = c->log_id;
-	c->fwd.cfg = srv->cfg;
+	c->fwd.cfg = c->cfg;
 	c->fwd.after_io = conn_event;
 	c->fwd.owner = c;
 	c->fwd.buf = srv->rbuf;
@@ -1447,6 +1470,57 @@ stop_all(struct dsshd_shared *sh)
 		inbox_kick(sh->loops[i]);
 }
 
+static void rebind_listeners(struct dsshd *srv, const struct dssh_config *cfg);
+
+/* SIGHUP: the reload thread builds the next generation from the current. */
+static void
+reload(struct dsshd_shared *sh)
+{
+	dssh_info("Received SIGHUP; reloading the configuration.");
+	dsshd_notify_reloading();
+	if (dsshd_reloader_start(sh->reloader, sh->gen) != 0)
+		dsshd_notify("READY=1");
+}
+
+/* The reload thread finished: new connections take its generation if it
+ * made one (it logged why not otherwise). */
+static void
+reload_cb(struct dssh_evsource *src, uint32_t ev)
+{
+	struct dsshd_shared *sh = (struct dsshd_shared *)((char *)src -
+	    offsetof(struct dsshd_shared, reload_src));
+	struct dsshd_gen *next, *old;
+	bool again;
+
+	(void)ev;
+	if ((next = dsshd_reloader_collect(sh->reloader, &again)) != NULL) {
+		pthread_mutex_lock(&sh->gen_lock);
+		old = sh->gen;
+		sh->gen = next;
+		pthread_mutex_unlock(&sh->gen_lock);
+		dsshd_gen_unref(old);
+		rebind_listeners(sh->loops[0], &next->cfg);
+		/* last: "Reloaded" tells a reader the whole reload is done */
+		dsshd_reload_applied(sh->opts, next);
+	}
+	/* A SIGHUP while it ran: the file may have changed since it was read. */
+	if (!again || dsshd_reloader_start(sh->reloader, sh->gen) != 0)
+		dsshd_notify("READY=1");
+}
+
+static int
+setup_reloader(struct dsshd *srv)
+{
+	struct dsshd_shared *sh = srv->sh;
+	int r;
+
+	if ((r = dsshd_reloader_new(sh->opts, &sh->reloader)) != 0)
+		return r;
+	sh->reload_src = (struct dssh_evsource){ .fd = dsshd_reloader_fd(sh->reloader),
+	    .cb = reload_cb };
+	return dssh_evloop_set(srv->loop, &sh->reload_src, EPOLLIN);
+}
+
 static void
 signal_cb(struct dssh_evsource *src, uint32_t ev)
 {
@@ -1461,8 +1535,10 @@ signal_cb(struct dssh_evsource *src, uint32_t ev)
 			dsshd_limits_log_counters();
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			dssh_info("Received signal %u; terminating.", si.ssi_signo);
+			dsshd_notify("STOPPING=1");
 			stop_all(srv->sh);
-		}
+		} else if (si.ssi_signo == SIGHUP)
+			reload(srv->sh);
 	}
 }
 
@@ -1471,9 +1547,10 @@ tick(void *arg)
 {
 	struct dsshd *srv = arg;
 	uint64_t now = dssh_now_ms();
-	int grace = srv->cfg->login_grace_time;
 
 	for (struct conn *c = srv->conns, *next; c != NULL; c = next) {
+		int grace = c->cfg->login_grace_time;
+
 		next = c->next;
 		if (!dssh_conn_authenticated(c->ssh) && grace > 0 && !c->grace_exceeded &&
 		    now - c->start_ms > (uint64_t)grace * 1000) {
@@ -1514,6 +1591,15 @@ server_sigset(sigset_t *set)
 	sigaddset(set, SIGUSR1);
 }
 
+/* Loop 0's signals; blocked before any thread (PAM workers too) is made,
+ * so that none of them takes a SIGHUP's (or SIGUSR1's) default action. */
+static int
+block_signals(sigset_t *set)
+{
+	server_sigset(set);
+	return pthread_sigmask(SIG_BLOCK, set, NULL) == 0 ? 0 : DSSH_ERR_SYSTEM;
+}
+
 static int
 setup_signals(struct dsshd *srv)
 {
@@ -1529,26 +1615,85 @@ setup_signals(struct dsshd *srv)
 	return dssh_evloop_set(srv->loop, &srv->sig_src, EPOLLIN);
 }
 
+static bool
+is_listening(const struct dsshd *srv, const char *addr, int port)
+{
+	for (unsigned i = 0; i < srv->nlisteners; i++)
+		if (srv->listeners[i].src.fd >= 0 && srv->listeners[i].port == port &&
+		    strcmp(srv->listeners[i].addr, addr) == 0)
+			return true;
+	return false;
+}
+
+static int
+add_listener(struct dsshd *srv, const char *addr, int port)
+{
+	struct listener *l = NULL;
+	int fd, r;
+
+	for (unsigned i = 0; i < srv->nlisteners && l == NULL; i++)
+		if (srv->listeners[i].src.fd < 0)
+			l = &srv->listeners[i];
+	if (l == NULL && srv->nlisteners < MAX_LISTENERS)
+		l = &srv->listeners[srv->nlisteners++];
+	if (l == NULL)
+		return DSSH_ERR_NO_BUFFER_SPACE;
+	l->src.fd = -1;
+	if ((r = dssh_listen_tcp(addr, port, &fd)) != 0)
+		return r;
+	l->srv = srv;
+	l->src = (struct dssh_evsource){ .fd = fd, .cb = accept_cb };
+	snprintf(l->addr, sizeof(l->addr), "%s", addr);
+	l->port = port;
+	if ((r = dssh_evloop_set(srv->loop, &l->src, EPOLLIN)) != 0) {
+		close(fd);
+		l->src.fd = -1;
+		return r;
+	}
+	dssh_info("Server listening on %s port %d.", addr, port);
+	return 0;
+}
+
 static int
 setup_listeners(struct dsshd *srv)
 {
 	const struct dssh_config *cfg = srv->cfg;
 	int r;
 
-	for (unsigned i = 0; i < cfg->nlisten && srv->nlisteners < MAX_LISTENERS; i++) {
-		struct listener *l = &srv->listeners[srv->nlisteners];
-		int fd;
-
-		if ((r = dssh_listen_tcp(cfg->listen[i].addr, cfg->listen[i].port, &fd)) != 0)
+	for (unsigned i = 0; i < cfg->nlisten && srv->nlisteners < MAX_LISTENERS; i++)
+		if ((r = add_listener(srv, cfg->listen[i].addr, cfg->listen[i].port)) != 0)
 			return r;
-		l->srv = srv;
-		l->src = (struct dssh_evsource){ .fd = fd, .cb = accept_cb };
-		if ((r = dssh_evloop_set(srv->loop, &l->src, EPOLLIN)) != 0)
-			return r;
-		srv->nlisteners++;
-		dssh_info("Server listening on %s port %d.", cfg->listen[i].addr, cfg->listen[i].port);
-	}
 	return 0;
+}
+
+/*
+ * SIGHUP, loop 0: listen where the new configuration says. Sockets it no
+ * longer names are closed (connections accepted on them go on), new ones
+ * opened; one that cannot be opened is logged and the rest go ahead.
+ */
+static void
+rebind_listeners(struct dsshd *srv, const struct dssh_config *cfg)
+{
+	int r;
+
+	for (unsigned i = 0; i < srv->nlisteners; i++) {
+		struct listener *l = &srv->listeners[i];
+		bool wanted = false;
+
+		for (unsigned k = 0; k < cfg->nlisten && !wanted; k++)
+			wanted = cfg->listen[k].port == l->port && strcmp(cfg->listen[k].addr, l->addr) == 0;
+		if (l->src.fd < 0 || wanted)
+			continue;
+		dssh_evloop_del(srv->loop, &l->src);
+		close(l->src.fd);
+		l->src.fd = -1;
+		dssh_info("No longer listening on %s port %d.", l->addr, l->port);
+	}
+	for (unsigned k = 0; k < cfg->nlisten; k++)
+		if (!is_listening(srv, cfg->listen[k].addr, cfg->listen[k].port) &&
+		    (r = add_listener(srv, cfg->listen[k].addr, cfg->listen[k].port)) != 0)
+			dssh_error("Cannot listen on %s port %d: %s", cfg->listen[k].addr,
+			    cfg->listen[k].port, dssh_err_str(r));
 }
 
 /* After daemon(): the spawner must be our child (dsshd's main runs it). */
@@ -1568,7 +1713,7 @@ setup_spawner(struct dsshd *srv)
 
 /* Per loop: its epoll loop, inbox, PAM worker; its engine is the caller's. */
 static int
-loop_init(struct dsshd_shared *sh, unsigned index, const struct dssh_ssh_conf *sshconf,
+loop_init(struct dsshd_shared *sh, unsigned index, struct dssh_crypto_engine *engine,
     struct dsshd **out)
 {
 	struct dsshd *srv = calloc(1, sizeof(*srv));
@@ -1580,7 +1725,7 @@ loop_init(struct dsshd_shared *sh, unsigned index, const struct dssh_ssh_conf *s
 	srv->sh = sh;
 	srv->index = index;
 	srv->cfg = sh->cfg;
-	srv->sshconf = sshconf;
+	srv->engine = engine;
 	srv->source.fd = -1;
 	srv->sig_src.fd = -1;
 	pthread_mutex_init(&srv->inbox_lock, NULL);
@@ -1617,7 +1762,8 @@ loop_free(struct dsshd *srv)
 			close(srv->inbox.v[i].fd);
 	free(srv->inbox.v);
 	for (unsigned i = 0; i < srv->nlisteners; i++)
-		close(srv->listeners[i].src.fd);
+		if (srv->listeners[i].src.fd >= 0)
+			close(srv->listeners[i].src.fd);
 	if (srv->pam != NULL)
 		dssh_pam_worker_free(srv->pam);
 	if (srv->sig_src.fd >= 0)
@@ -1656,16 +1802,20 @@ loops_wanted(const struct dssh_config *cfg, const struct dsshd_engines *engines)
 }
 
 int
-dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshconf,
+dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
     const struct dssh_stream_source *source, const struct dsshd_engines *engines)
 {
-	struct dsshd_shared sh = { .cfg = cfg, .spawner_fd = -1 };
-	unsigned want = loops_wanted(cfg, engines), started = 0;
+	struct dsshd_shared sh = { .cfg = &gen->cfg, .opts = opts, .spawner_fd = -1 };
+	unsigned want = loops_wanted(&gen->cfg, engines), started = 0;
 	struct dsshd *srv;
+	sigset_t set;
 	int r;
 
+	if (block_signals(&set) != 0)
+		return DSSH_ERR_SYSTEM;
 	pthread_mutex_init(&sh.spawner_lock, NULL);
-	if ((r = dsshd_limits_new(cfg, &sh.limits)) != 0) {
+	pthread_mutex_init(&sh.gen_lock, NULL);
+	if ((r = dsshd_limits_new(&gen->cfg, &sh.limits)) != 0) {
 		dsshd_limits_free(sh.limits);
 		return r;
 	}
@@ -1673,19 +1823,15 @@ dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshc
 		dsshd_limits_free(sh.limits);
 		return DSSH_ERR_ALLOC;
 	}
+	sh.gen = dsshd_gen_ref(gen);
 	sh.nloops = 1;
-	/* Signals are blocked before any thread exists (loop 0's PAM worker
-	 * is one), so only loop 0's signalfd sees them. */
-	{
-		sigset_t set;
-
-		server_sigset(&set);
-		pthread_sigmask(SIG_BLOCK, &set, NULL);
-	}
-	if ((r = loop_init(&sh, 0, sshconf, &sh.loops[0])) != 0)
+	/* Signals are blocked before any thread exists, so only loop 0's
+	 * signalfd sees them. */
+	if ((r = loop_init(&sh, 0, gen->sshconf.engine, &sh.loops[0])) != 0)
 		goto out;
 	srv = sh.loops[0];
 	if ((r = setup_signals(srv)) != 0 ||
+	    (r = setup_reloader(srv)) != 0 ||
 	    (r = setup_spawner(srv)) != 0 ||
 	    (r = setup_listeners(srv)) != 0)
 		goto out;
@@ -1699,12 +1845,11 @@ dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshc
 		struct dsshd *l;
 
 		if ((r = loop_init(&sh, i, NULL, &l)) != 0 ||
-		    (l->own_conf = *sshconf, (l->own_conf.engine = engines->make(engines->arg, i)) == NULL)) {
+		    (l->engine = engines->make(engines->arg, i)) == NULL) {
 			loop_free(l);
 			dssh_info("%u loop threads (no more could be made)", sh.nloops);
 			break;
 		}
-		l->sshconf = &l->own_conf;
 		sh.loops[sh.nloops++] = l;
 	}
 	for (started = 1; started < sh.nloops; started++)
@@ -1716,13 +1861,16 @@ dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshc
 		goto out;
 	}
 	dssh_verbose("%u loop thread%s", sh.nloops, sh.nloops > 1 ? "s" : "");
+	/* Listening (and the data plane, if any, up): systemd may go on. */
+	dsshd_notify("READY=1");
 	r = dssh_evloop_run(srv->loop, &sh.stop, tick, srv);
 out:
 	stop_all(&sh);
 	for (unsigned i = 1; i < started; i++)
 		pthread_join(sh.loops[i]->thread, NULL);
+	dsshd_reloader_free(sh.reloader);
 	for (unsigned i = sh.nloops; i-- > 0;) {
-		struct dssh_crypto_engine *e = i > 0 ? sh.loops[i]->own_conf.engine : NULL;
+		struct dssh_crypto_engine *e = i > 0 ? sh.loops[i]->engine : NULL;
 
 		loop_free(sh.loops[i]);
 		if (e != NULL)
@@ -1731,6 +1879,8 @@ out:
 	if (sh.spawner != NULL)
 		dssh_spawner_free(sh.spawner);
 	pthread_mutex_destroy(&sh.spawner_lock);
+	dsshd_gen_unref(sh.gen);
+	pthread_mutex_destroy(&sh.gen_lock);
 	free(sh.loops);
 	dsshd_limits_free(sh.limits);
 	return r;

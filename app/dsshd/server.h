@@ -7,6 +7,8 @@
 #include "dssh_stream.h"
 
 struct dssh_crypto_engine;
+struct dsshd_gen;
+struct dsshd_opts;
 
 /* Crypto engine instances for loop threads 1..N-1 (loop 0 uses sshconf's). */
 struct dsshd_engines {
@@ -17,11 +19,13 @@ struct dsshd_engines {
 };
 
 /*
- * Listen per cfg and serve until SIGTERM/SIGINT with LoopThreads loop
- * threads: connections on kernel sockets, and, with a source (the DPDK data
- * plane), its connections too (on loop 0).
+ * Listen per gen's configuration and serve until SIGTERM/SIGINT with
+ * LoopThreads loop threads: connections on kernel sockets, and, with a
+ * source (the DPDK data plane), its connections too (on loop 0). gen's
+ * sshconf.engine is loop 0's. SIGHUP reloads from opts (gen.h): new
+ * connections take the new generation. The caller keeps its reference.
  */
-int dsshd_server_run(const struct dssh_config *cfg, const struct dssh_ssh_conf *sshconf,
+int dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
     const struct dssh_stream_source *source, const struct dsshd_engines *engines);
 
 #endif

@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* A generation of configuration and host keys (see gen.h). */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dssh_build_config.h"
+#include "dssh_crypto.h"
+#include "dssh_err.h"
+#include "dssh_kex.h"
+#include "dssh_log.h"
+#include "dssh_sshkey.h"
+#include "dssh_util.h"
+#include "gen.h"
+
+#define DEFAULT_CONFIG DSSH_SYSCONFDIR "/dsshd_config"
+
+static const char default_ciphers[] =
+    "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
+    "aes128-gcm@openssh.com,aes256-gcm@openssh.com";
+static const char default_macs[] =
+    "umac-64-etm@openssh.com,umac-128-etm@openssh.com,"
+    "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
+    "hmac-sha2-256,hmac-sha2-512";
+static const char default_hostkey_algs[] =
+    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
+    "rsa-sha2-512,rsa-sha2-256";
+static const char supported_hostkey_algs[] =
+    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
+    "rsa-sha2-512,rsa-sha2-256,ssh-rsa";
+static const char pubkey_algs[] =
+    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
+    "rsa-sha2-512,rsa-sha2-256";
+
+/* Keep the names of a list that the engine can really do (a probe SA each). */
+static char *
+filter_supported(struct dssh_crypto_engine *e, const char *list, bool macs)
+{
+	size_t cap = strlen(list) + 1;
+	char *out = calloc(1, cap), *copy = strdup(list), *save = NULL;
+
+	if (out == NULL || copy == NULL) {
+		free(out);
+		free(copy);
+		return NULL;
+	}
+	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		struct dssh_crypto_keys k;
+		struct dssh_crypto_sa *sa = NULL;
+
+		memset(&k, 0, sizeof(k));
+		k.cipher = macs ? dssh_cipher_by_name("aes128-ctr") : dssh_cipher_by_name(name);
+		k.mac = macs ? dssh_mac_by_name(name) : dssh_mac_by_id(DSSH_MAC_NONE);
+		if (!macs && k.cipher != NULL && !k.cipher->aead)
+			k.mac = dssh_mac_by_name("hmac-sha2-256");
+		if (k.cipher == NULL || k.mac == NULL ||
+		    dssh_crypto_sa_new(e, &k, DSSH_CRYPTO_SEAL, &sa) != 0) {
+			dssh_debug("engine %s cannot do %s", dssh_crypto_engine_name(e), name);
+			continue;
+		}
+		dssh_crypto_sa_free(sa);
+		if (out[0] != '\0')
+			strcat(out, ",");
+		strcat(out, name);
+	}
+	free(copy);
+	return out;
+}
+
+static bool
+is_default_hostkey_path(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return strcmp(base, "ssh_host_ed25519_key") == 0 || strcmp(base, "ssh_host_ecdsa_key") == 0 ||
+	    strcmp(base, "ssh_host_rsa_key") == 0;
+}
+
+/* Create missing standard host keys the way `ssh-keygen -A` would. */
+static void
+ensure_default_hostkeys(const struct dssh_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nhost_keys; i++) {
+		const char *path = cfg->host_keys[i];
+		char *dup, *dir, **created = NULL;
+		size_t ncreated = 0;
+
+		if (access(path, F_OK) == 0 || !is_default_hostkey_path(path))
+			continue;
+		if ((dup = strdup(path)) == NULL)
+			continue;
+		dir = dirname(dup);
+		mkdir(dir, 0755);
+		/* ensure_host_keys logs each key it generates */
+		if (dssh_sshkey_ensure_host_keys(dir, &created, &ncreated) == 0)
+			dssh_sshkey_free_paths(created, ncreated);
+		free(dup);
+	}
+}
+
+/* True when alg is one of the comma list's names exactly. */
+static bool
+list_has(const char *list, const char *alg)
+{
+	size_t n = strlen(alg);
+
+	for (const char *p = list; p != NULL && *p != '\0';) {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+
+		if (l == n && strncmp(p, alg, n) == 0)
+			return true;
+		p = e ? e + 1 : NULL;
+	}
+	return false;
+}
+
+static int
+load_hostkeys(const struct dssh_config *cfg, struct dsshd_hostkeys *hk)
+{
+	char *list, *save = NULL;
+	int r;
+
+	for (unsigned i = 0; i < cfg->nhost_keys && hk->nkeys < DSSH_ARRAY_SIZE(hk->keys); i++) {
+		struct dssh_sshkey *k;
+		char fp[DSSH_SSHKEY_FP_LEN];
+
+		if ((r = dssh_sshkey_load_private(cfg->host_keys[i], &k)) != 0) {
+			dssh_error("Unable to load host key %s: %s", cfg->host_keys[i], dssh_err_str(r));
+			continue;
+		}
+		dssh_sshkey_fingerprint(k, fp, sizeof(fp));
+		dssh_verbose("host key %s %s %s", cfg->host_keys[i], dssh_sshkey_type_name(k), fp);
+		hk->keys[hk->nkeys++] = k;
+	}
+	/* One entry per usable signature algorithm, in HostKeyAlgorithms order. */
+	if ((list = strdup(cfg->host_key_algorithms)) == NULL)
+		return DSSH_ERR_ALLOC;
+	for (char *alg = strtok_r(list, ",", &save); alg; alg = strtok_r(NULL, ",", &save)) {
+		for (unsigned i = 0; i < hk->nkeys && hk->nalgs < DSSHD_MAX_HOSTKEY_ALGS; i++) {
+			char *name;
+
+			if (!list_has(dssh_sshkey_sig_algs_for(hk->keys[i]), alg) ||
+			    (name = strdup(alg)) == NULL)
+				continue;
+			hk->algs[hk->nalgs].alg = name;
+			hk->algs[hk->nalgs].key = hk->keys[i];
+			hk->nalgs++;
+			break;
+		}
+	}
+	free(list);
+	if (hk->nalgs == 0) {
+		dssh_error("sshd: no hostkeys available -- exiting.");
+		return DSSH_ERR_NOT_FOUND;
+	}
+	return 0;
+}
+
+static void
+free_hostkeys(struct dsshd_hostkeys *hk)
+{
+	for (unsigned i = 0; i < hk->nalgs; i++)
+		free((char *)hk->algs[i].alg);
+	for (unsigned i = 0; i < hk->nkeys; i++)
+		dssh_sshkey_free(hk->keys[i]);
+}
+
+static int
+read_config(const struct dsshd_opts *o, struct dssh_config *cfg, char *err, size_t errlen)
+{
+	const char *path = o->config_path;
+	int r;
+
+	/* Command-line options come first: for single-valued keywords the
+	 * first value wins, as in sshd. */
+	for (int i = 0; i < o->nextra; i++)
+		if ((r = dssh_config_apply_line(cfg, o->extra[i], "command line", (unsigned)i + 1, err,
+		    errlen)) != 0)
+			return r;
+	if (path == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
+		path = DEFAULT_CONFIG;
+	if (path != NULL)
+		r = dssh_config_load_file(cfg, path, err, errlen);
+	else    /* No file: the embedded default serves sftp (and so scp) itself. */
+		r = dssh_config_apply_line(cfg, "Subsystem sftp internal-sftp", "embedded default", 1,
+		    err, errlen);
+	if (r != 0)
+		return r;
+	if (o->eal_args != NULL) {
+		free(cfg->dpdk_args);
+		if ((cfg->dpdk_args = strdup(o->eal_args)) == NULL)
+			return DSSH_ERR_ALLOC;
+	}
+	/* -p replaces the configuration's Port lines, as in sshd. */
+	if (o->nports > 0) {
+		cfg->nports = 0;
+		for (int i = 0; i < o->nports; i++)
+			cfg->ports[cfg->nports++] = o->ports[i];
+	}
+	return 0;
+}
+
+int
+dsshd_gen_read(const struct dsshd_opts *o, struct dsshd_gen **out, char *err, size_t errlen)
+{
+	struct dsshd_gen *g = calloc(1, sizeof(*g));
+	int r;
+
+	*out = NULL;
+	if (g == NULL)
+		return DSSH_ERR_ALLOC;
+	g->refs = 1;
+	g->number = 1;
+	dssh_config_init(&g->cfg);
+	if ((r = read_config(o, &g->cfg, err, errlen)) != 0) {
+		dsshd_gen_unref(g);
+		return r;
+	}
+	*out = g;
+	return 0;
+}
+
+/* The Banner file's text (at most 64 KiB), or NULL for "none" or an unreadable file. */
+static char *
+read_banner(const struct dssh_config *cfg)
+{
+	char *text;
+	size_t n = 0, k;
+	FILE *f;
+
+	if (cfg->banner == NULL || strcasecmp(cfg->banner, "none") == 0)
+		return NULL;
+	if ((f = fopen(cfg->banner, "re")) == NULL) {
+		dssh_error("Banner %s: %s", cfg->banner, strerror(errno));
+		return NULL;
+	}
+	if ((text = malloc(65536 + 1)) != NULL) {
+		while (n < 65536 && (k = fread(text + n, 1, 65536 - n, f)) > 0)
+			n += k;
+		text[n] = '\0';
+	}
+	fclose(f);
+	return text;
+}
+
+/* "dssh_VERSION", then VersionAddendum after a space, as sshd adds it. */
+static void
+set_version_comment(struct dsshd_gen *g)
+{
+	const char *add = g->cfg.version_addendum;
+
+	if (add == NULL || strcasecmp(add, "none") == 0)
+		snprintf(g->version_comment, sizeof(g->version_comment), "dssh_%s", DSSH_VERSION);
+	else
+		snprintf(g->version_comment, sizeof(g->version_comment), "dssh_%s %s",
+		    DSSH_VERSION, add);
+}
+
+int
+dsshd_gen_finalize(struct dsshd_gen *g, struct dssh_crypto_engine *engine,
+    const struct dsshd_gen *like, char *err, size_t errlen)
+{
+	struct dssh_config_alg_defaults defs;
+	int r;
+
+	if (like != NULL) {
+		/* The same engine: what it can do was probed already. */
+		g->ciphers = strdup(like->ciphers);
+		g->macs = strdup(like->macs);
+	} else {
+		g->ciphers = filter_supported(engine, default_ciphers, false);
+		g->macs = filter_supported(engine, default_macs, true);
+	}
+	if (g->ciphers == NULL || g->macs == NULL)
+		return DSSH_ERR_ALLOC;
+	defs = (struct dssh_config_alg_defaults){
+		.ciphers = { g->ciphers, g->ciphers },
+		.macs = { g->macs, g->macs },
+		.kex = { dssh_kex_alg_names(), dssh_kex_alg_names() },
+		.host_key = { default_hostkey_algs, supported_hostkey_algs },
+	};
+	if ((r = dssh_config_finalize(&g->cfg, &defs, err, errlen)) != 0)
+		return r;
+	g->banner = read_banner(&g->cfg);
+	set_version_comment(g);
+	g->sshconf = (struct dssh_ssh_conf){
+		.kex_algs = g->cfg.kex_algorithms,
+		.cipher_algs = g->cfg.ciphers,
+		.mac_algs = g->cfg.macs,
+		.pubkey_algs = pubkey_algs,
+		.rekey_bytes = g->cfg.rekey_limit_bytes,
+		.rekey_seconds = g->cfg.rekey_limit_seconds > 0 ?
+		    (uint32_t)g->cfg.rekey_limit_seconds : 0,
+		.max_auth_tries = (unsigned)g->cfg.max_auth_tries,
+		.pubkey_auth = g->cfg.pubkey_authentication != 0,
+		/* Passwords are checked through PAM only: without it, not offered. */
+		.password_auth = g->cfg.password_authentication != 0 && g->cfg.use_pam != 0,
+		.chan_window = (uint32_t)g->cfg.channel_window_size,
+		.client_alive_interval = (uint32_t)g->cfg.client_alive_interval,
+		.client_alive_count_max = (unsigned)g->cfg.client_alive_count_max,
+		.version_comment = g->version_comment,
+		.auth_banner = g->banner,
+		.engine = engine,
+	};
+	return 0;
+}
+
+int
+dsshd_gen_load_keys(struct dsshd_gen *g, bool create_keys)
+{
+	int r;
+
+	if (create_keys)
+		ensure_default_hostkeys(&g->cfg);
+	if ((r = load_hostkeys(&g->cfg, &g->hk)) != 0)
+		return r;
+	g->sshconf.hostkeys = g->hk.algs;
+	g->sshconf.n_hostkeys = g->hk.nalgs;
+	return 0;
+}
+
+struct dsshd_gen *
+dsshd_gen_ref(struct dsshd_gen *g)
+{
+	__atomic_fetch_add(&g->refs, 1, __ATOMIC_RELAXED);
+	return g;
+}
+
+void
+dsshd_gen_unref(struct dsshd_gen *g)
+{
+	if (g == NULL || __atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	free_hostkeys(&g->hk);
+	dssh_config_free(&g->cfg);
+	free(g->ciphers);
+	free(g->macs);
+	free(g->banner);
+	free(g);
+}
