@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Pre-authentication limits: see dssh_limits.h. */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -265,15 +266,20 @@ dssh_penalty_table_free(struct dssh_penalty_table *t)
 	free(t);
 }
 
-/* Index of block, or where it would go (*found false). */
+/*
+ * Index of block in a sorted array of n entries of size `size`, each with
+ * its struct dssh_addr at offset `at`, or where it would go (*found false).
+ */
 static size_t
-penalty_find(const struct dssh_penalty_table *t, const struct dssh_addr *block, bool *found)
+addr_search(const void *v, size_t n, size_t size, size_t at, const struct dssh_addr *block,
+    bool *found)
 {
-	size_t lo = 0, hi = t->n;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = dssh_addr_cmp(&t->v[mid].block, block);
+		int c = dssh_addr_cmp((const struct dssh_addr *)((const char *)v + mid * size + at),
+		    block);
 
 		if (c == 0) {
 			*found = true;
@@ -286,6 +292,13 @@ penalty_find(const struct dssh_penalty_table *t, const struct dssh_addr *block, 
 	}
 	*found = false;
 	return lo;
+}
+
+static size_t
+penalty_find(const struct dssh_penalty_table *t, const struct dssh_addr *block, bool *found)
+{
+	return addr_search(t->v, t->n, sizeof(t->v[0]), offsetof(struct penalty, block), block,
+	    found);
 }
 
 static unsigned
@@ -419,23 +432,8 @@ struct dssh_srccount_ent {
 static size_t
 src_find(const struct dssh_srccount *sc, const struct dssh_addr *block, bool *found)
 {
-	size_t lo = 0, hi = sc->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = dssh_addr_cmp(&sc->v[mid].block, block);
-
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	return addr_search(sc->v, sc->n, sizeof(sc->v[0]), offsetof(struct dssh_srccount_ent, block),
+	    block, found);
 }
 
 unsigned
