@@ -32,6 +32,8 @@ enum opcode {
 	O_ALLOWTCPFWD, O_ALLOWSLFWD, O_ALLOWAGENTFWD, O_GATEWAYPORTS, O_DISABLEFWD,
 	O_SLBINDUNLINK, O_SLBINDMASK, O_PERMITOPEN, O_PERMITLISTEN,
 	O_MAXSESSIONS, O_PSMAXSTARTUPS, O_PSNETBLOCK, O_PSPENALTIES, O_PSEXEMPT,
+	/* certificates */
+	O_TRUSTEDCAS, O_PRINCIPALSFILE, O_REVOKEDKEYS,
 };
 
 static const struct {
@@ -100,6 +102,10 @@ static const struct {
 	{ "persourcenetblocksize", O_PSNETBLOCK },
 	{ "persourcepenalties", O_PSPENALTIES },
 	{ "persourcepenaltyexemptlist", O_PSEXEMPT },
+	/* certificates */
+	{ "trustedusercakeys", O_TRUSTEDCAS },
+	{ "authorizedprincipalsfile", O_PRINCIPALSFILE },
+	{ "revokedkeys", O_REVOKEDKEYS },
 };
 
 /* Context of one line, for error messages. */
@@ -238,6 +244,10 @@ dssh_config_free(struct dssh_config *cfg)
 	free(cfg->data_address);
 	free(cfg->data_gateway);
 	free(cfg->chroot_directory);
+	/* certificates */
+	free(cfg->trusted_user_ca_keys);
+	free(cfg->authorized_principals_file);
+	free(cfg->revoked_keys);
 	free(cfg->force_command);
 	dssh_config_permits_free(cfg->permit_open, cfg->npermit_open);
 	dssh_config_permits_free(cfg->permit_listen, cfg->npermit_listen);
@@ -1227,6 +1237,13 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 		return set_yesno(c, &cfg->use_pam, argc, argv);
 	case O_PIDFILE:
 		return set_str(c, &cfg->pid_file, argc, argv);
+	/* certificates: file paths, "none" for none (%u %h %U tokens expanded later) */
+	case O_TRUSTEDCAS:
+		return set_str(c, &cfg->trusted_user_ca_keys, argc, argv);
+	case O_PRINCIPALSFILE:
+		return set_str(c, &cfg->authorized_principals_file, argc, argv);
+	case O_REVOKEDKEYS:
+		return set_str(c, &cfg->revoked_keys, argc, argv);
 	case O_STRICTMODES:
 		return set_yesno(c, &cfg->strict_modes, argc, argv);
 	case O_MAXSTARTUPS:
@@ -1975,6 +1992,10 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 		dump_str(f, "loglevel", dssh_log_level_name(cfg->log_level));
 	fprintf(f, "usepam %s\n", yn(cfg->use_pam));
 	dump_str(f, "pidfile", cfg->pid_file);
+	/* certificates */
+	dump_str(f, "trustedusercakeys", cfg->trusted_user_ca_keys);
+	dump_str(f, "authorizedprincipalsfile", cfg->authorized_principals_file);
+	dump_str(f, "revokedkeys", cfg->revoked_keys);
 	fprintf(f, "strictmodes %s\n", yn(cfg->strict_modes));
 	dump_str(f, "maxstartups", cfg->max_startups);
 	fprintf(f, "printmotd %s\n", yn(cfg->print_motd));

@@ -240,6 +240,10 @@ struct dssh_config {
 	char *per_source_penalties;     /* PerSourcePenalties as written (joined), or NULL */
 	struct dssh_penalty_conf penalty_conf;   /* ... parsed ("no": enabled false) */
 	char *penalty_exempt_list;      /* PerSourcePenaltyExemptList, "none" */
+	/* Certificates (NULL or "none": not used). */
+	char *trusted_user_ca_keys;     /* TrustedUserCAKeys file of CA public keys */
+	char *authorized_principals_file;       /* AuthorizedPrincipalsFile, %h %u %U %% */
+	char *revoked_keys;             /* RevokedKeys: plain list of public keys */
 };
 
 /* Set every field to "unset". */
