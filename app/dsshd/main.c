@@ -50,7 +50,11 @@ static const char supported_hostkey_algs[] =
     "rsa-sha2-512,rsa-sha2-256,ssh-rsa";
 static const char pubkey_algs[] =
     "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
-    "rsa-sha2-512,rsa-sha2-256";
+    "rsa-sha2-512,rsa-sha2-256,"
+    /* user certificates (PROTOCOL.certkeys); never ssh-rsa-cert (SHA-1) */
+    "ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,"
+    "ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com,"
+    "rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com";
 
 /*
  * Programs that run inside the session process instead of an exec
