@@ -1,0 +1,195 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""User certificates: CAs made with ssh-keygen sign user certificates that
+OpenSSH's ssh presents (-o CertificateFile). Accepted through
+TrustedUserCAKeys, through cert-authority lines in authorized_keys (with and
+without principals=) and through AuthorizedPrincipalsFile; refused, each with
+a log line saying why: expired, not yet valid, wrong principal, source
+address, revoked (RevokedKeys), unknown CA. force-command runs instead of the
+asked command; a certificate without permit-pty (-O clear) gets no pty."""
+
+import os
+import pwd
+import shutil
+import tempfile
+
+import dssh_harness as h
+
+USER = h.TEST_USER
+
+
+class Certs:
+    """Keys and CAs in a private directory; per-case certificates."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="dssh-certs-")
+        os.chmod(self.dir, 0o755)
+        self.n = 0
+        for name, t in (("ca_trusted", "rsa"), ("ca_ak", "ed25519"),
+                        ("ca_princ", "ecdsa"), ("ca_unknown", "ed25519"),
+                        ("ca_revoked", "ed25519")):
+            self.keygen(name, t)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def keygen(self, name, t):
+        extra = ["-b", "2048"] if t == "rsa" else []
+        h.run(["ssh-keygen", "-q", "-t", t, "-N", "", "-C", name,
+               "-f", self.path(name)] + extra)
+        return self.path(name)
+
+    def pub(self, name):
+        with open(self.path(name) + ".pub") as f:
+            return f.read()
+
+    def cert(self, ca, principals=USER, validity="-5m:+1h", opts=(), keytype="ed25519"):
+        """A fresh user key and its certificate; returns the key's path."""
+        self.n += 1
+        key = self.keygen("user%d" % self.n, keytype)
+        argv = ["ssh-keygen", "-q", "-s", self.path(ca), "-I", "case%d" % self.n,
+                "-n", principals, "-V", validity]
+        for o in opts:
+            argv += ["-O", o]
+        h.run(argv + [key + ".pub"])
+        return key
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def login(srv, env, key, command="echo cert-ok", **kw):
+    return h.ssh_run(srv, env, command, key=key,
+                     opts=("CertificateFile=%s-cert.pub" % key,), **kw)
+
+
+def accepted(srv, env, key, what):
+    r = login(srv, env, key)
+    h.check_eq((r.returncode, r.stdout), (0, b"cert-ok\n"), what + ": " + h.describe(r))
+
+
+def refused(srv, env, key, why_regex, what):
+    off = srv.log_size()
+    r = login(srv, env, key, command="echo SHOULD-NOT-RUN")
+    h.check(r.returncode == 255 and r.stdout == b"" and b"Permission denied" in r.stderr,
+            what + " not refused: " + h.describe(r))
+    if srv.kind == "dsshd":
+        h.check(srv.wait_log(why_regex, off, timeout=5) is not None,
+                "%s: no log line matching %r in:\n%s" % (what, why_regex,
+                                                         srv.log_since(off)[-2000:]))
+
+
+def body(args, env):
+    c = Certs()
+    pw = pwd.getpwnam(USER)
+    sshdir = os.path.join(pw.pw_dir, ".ssh")
+    # A file of our own next to authorized_keys (which other tests share).
+    akname = "dssh_certs_%d" % os.getpid()
+    ak = os.path.join(sshdir, akname)
+    princ = os.path.join(sshdir, akname + "_principals")
+    revoked_key = c.keygen("revoked_user", "ed25519")
+    with open(c.path("trusted"), "w") as f:
+        f.write(c.pub("ca_trusted"))
+    with open(c.path("revoked"), "w") as f:
+        f.write(open(revoked_key + ".pub").read() + c.pub("ca_revoked"))
+    with open(ak, "w") as f:
+        f.write("cert-authority %s" % c.pub("ca_ak"))
+        f.write('cert-authority,principals="ops,admin" %s' % c.pub("ca_princ"))
+        f.write("cert-authority %s" % c.pub("ca_revoked"))
+    with open(princ, "w") as f:
+        f.write("# principals for %s\nops-team\n" % USER)
+    for p in (ak, princ):
+        os.chown(p, pw.pw_uid, pw.pw_gid)
+        os.chmod(p, 0o600)
+    override = {"AuthorizedKeysFile": ".ssh/authorized_keys .ssh/" + akname}
+    extra = ["TrustedUserCAKeys %s" % c.path("trusted"),
+             "RevokedKeys %s" % c.path("revoked")]
+    res = h.Results()
+    try:
+        with h.Server(args.server, args.kind, name="certs", override=override,
+                      extra=extra) as srv:
+            for t in ("ed25519", "ecdsa", "rsa"):
+                res.run("trusted-ca-" + t, accepted, srv, env,
+                        c.cert("ca_trusted", keytype=t), "TrustedUserCAKeys, %s key" % t)
+            res.run("cert-authority", accepted, srv, env, c.cert("ca_ak"),
+                    "cert-authority line")
+            res.run("cert-authority-principals", accepted, srv, env,
+                    c.cert("ca_princ", principals="admin"), 'principals="ops,admin"')
+            res.run("cert-authority-principals-refused", refused, srv, env,
+                    c.cert("ca_princ", principals=USER), r"refused.*wrong principal",
+                    'principals="ops,admin" with only the user name')
+            res.run("expired", refused, srv, env,
+                    c.cert("ca_trusted", validity="20200101:20200102"),
+                    r"refused for %s: expired" % USER, "expired certificate")
+            res.run("not-yet-valid", refused, srv, env,
+                    c.cert("ca_trusted", validity="+1d:+2d"),
+                    r"refused for %s: not yet valid" % USER, "future certificate")
+            res.run("wrong-principal", refused, srv, env,
+                    c.cert("ca_trusted", principals="other"),
+                    r"refused for %s: wrong principal" % USER, "principal other")
+            res.run("source-address", refused, srv, env,
+                    c.cert("ca_trusted", opts=("source-address=10.0.0.0/8",)),
+                    r"refused for %s: source address 127\.0\.0\.1 not in" % USER,
+                    "source-address 10.0.0.0/8")
+            res.run("source-address-ok", accepted, srv, env,
+                    c.cert("ca_trusted", opts=("source-address=10.0.0.0/8,127.0.0.0/8",)),
+                    "source-address 127.0.0.0/8")
+            rk = c.cert("ca_trusted")
+            shutil.copy(revoked_key, rk)
+            shutil.copy(revoked_key + ".pub", rk + ".pub")
+            h.run(["ssh-keygen", "-q", "-s", c.path("ca_trusted"), "-I", "revoked",
+                   "-n", USER, "-V", "-5m:+1h", rk + ".pub"])
+            res.run("revoked-key", refused, srv, env, rk,
+                    r"refused for %s: revoked" % USER, "revoked key")
+            res.run("revoked-ca", refused, srv, env, c.cert("ca_revoked"),
+                    r"refused for %s: revoked" % USER, "revoked CA")
+            res.run("unknown-ca", refused, srv, env, c.cert("ca_unknown"),
+                    r"refused for %s: unknown CA" % USER, "unknown CA")
+
+            def force_command():
+                key = c.cert("ca_trusted", opts=("force-command=echo forced",))
+                r = login(srv, env, key, command="echo mine")
+                h.check_eq((r.returncode, r.stdout), (0, b"forced\n"),
+                           "force-command: " + h.describe(r))
+            res.run("force-command", force_command)
+
+            def no_pty():
+                key = c.cert("ca_trusted", opts=("clear",))
+                r = login(srv, env, key, command="tty; echo done", tty=True)
+                h.check_eq((r.returncode, r.stdout, r.stderr),
+                           (255, b"", b"PTY allocation request failed on channel 0\r\n"),
+                           "-O clear with -tt (exit, stdout, stderr)")
+                r = login(srv, env, key, command="tty; echo done")
+                h.check_eq((r.returncode, r.stdout), (0, b"not a tty\ndone\n"),
+                           "-O clear without a pty")
+                key = c.cert("ca_trusted", opts=("clear", "permit-pty"))
+                r = login(srv, env, key, command="tty; echo done", tty=True)
+                h.check(r.returncode == 0 and r.stdout.startswith(b"/dev/pts/"),
+                        "-O clear -O permit-pty with -tt: " + h.describe(r))
+            res.run("no-pty", no_pty)
+            res.server = srv
+            res.finish(srv)
+        # AuthorizedPrincipalsFile: its principals, no longer the user name.
+        extra2 = extra + ["AuthorizedPrincipalsFile %%h/.ssh/%s_principals" % akname]
+        res = h.Results()
+        with h.Server(args.server, args.kind, name="certs-principals",
+                      extra=extra2) as srv:
+            res.run("principals-file", accepted, srv, env,
+                    c.cert("ca_trusted", principals="ops-team"),
+                    "AuthorizedPrincipalsFile ops-team")
+            res.run("principals-file-user-name-refused", refused, srv, env,
+                    c.cert("ca_trusted", principals=USER),
+                    r"refused for %s: wrong principal" % USER,
+                    "user name with AuthorizedPrincipalsFile")
+            res.finish(srv)
+    finally:
+        for p in (ak, princ):
+            try:
+                os.unlink(p)
+            except FileNotFoundError:
+                pass
+        c.cleanup()
+
+
+if __name__ == "__main__":
+    h.main(__doc__, body)
