@@ -6,11 +6,15 @@ TrustedUserCAKeys, through cert-authority lines in authorized_keys (with and
 without principals=) and through AuthorizedPrincipalsFile; refused, each with
 a log line saying why: expired, not yet valid, wrong principal, source
 address, revoked (RevokedKeys), unknown CA. force-command runs instead of the
-asked command; a certificate without permit-pty (-O clear) gets no pty."""
+asked command; a certificate without permit-pty (-O clear) gets no pty.
+Host certificates: with HostCertificate, a client that trusts the host CA
+(@cert-authority in known_hosts) and StrictHostKeyChecking=yes connects with
+no prompt; one that trusts another CA is refused."""
 
 import os
 import pwd
 import shutil
+import subprocess
 import tempfile
 
 import dssh_harness as h
@@ -182,6 +186,7 @@ def body(args, env):
                     r"refused for %s: wrong principal" % USER,
                     "user name with AuthorizedPrincipalsFile")
             res.finish(srv)
+        host_certs(args, env, c)
     finally:
         for p in (ak, princ):
             try:
@@ -189,6 +194,73 @@ def body(args, env):
             except FileNotFoundError:
                 pass
         c.cleanup()
+
+
+def strict_login(srv, env, known_hosts):
+    """ssh with StrictHostKeyChecking=yes against known_hosts (no prompt:
+    BatchMode, stdin closed); returns CompletedProcess (stderr has -v)."""
+    argv = h.ssh_argv(srv, env, verbose=1, command="echo host-ok")
+    argv = ["StrictHostKeyChecking=yes" if a == "StrictHostKeyChecking=no" else
+            "UserKnownHostsFile=" + known_hosts if a == "UserKnownHostsFile=/dev/null"
+            else a for a in argv]
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=60, start_new_session=True)
+
+
+def host_certs(args, env, c):
+    c.keygen("host_ca", "ed25519")
+    kh = c.path("known_hosts")
+    kh_other = c.path("known_hosts_other")
+    with open(kh, "w") as f:
+        f.write("@cert-authority * " + c.pub("host_ca"))
+    with open(kh_other, "w") as f:
+        f.write("@cert-authority * " + c.pub("ca_unknown"))
+    res = h.Results()
+    srv = h.Server(args.server, args.kind, name="certs-host")
+    algs = ",".join(["ssh-ed25519-cert-v01@openssh.com",
+                     "rsa-sha2-512-cert-v01@openssh.com"] + h.HOSTKEY_ALGS)
+    certs = []
+    for alg in ("ssh-ed25519", "rsa"):
+        key = srv.hostkeys[alg]
+        h.run(["ssh-keygen", "-q", "-s", c.path("host_ca"), "-h", "-I", "host-" + alg,
+               "-n", "127.0.0.1,localhost", "-V", "-5m:+1h", key + ".pub"])
+        certs.append("HostCertificate %s-cert.pub" % key)
+    # rewrite its config with the certificates and the cert algorithms
+    with open(srv.config_path) as f:
+        lines = [ln for ln in f.read().splitlines()
+                 if not ln.startswith("HostKeyAlgorithms ")]
+    with open(srv.config_path, "w") as f:
+        f.write("\n".join(lines + ["HostKeyAlgorithms " + algs] + certs) + "\n")
+
+    def ca_known(alg):
+        r = strict_login(srv, env, kh)
+        h.check_eq((r.returncode, r.stdout), (0, b"host-ok\n"),
+                   "@cert-authority host CA: " + h.describe(r))
+        h.check(b"Server host certificate: " + alg.encode() in r.stderr and
+                b"]:%d' is known and matches the" % srv.port in r.stderr and
+                b"CERT host certificate." in r.stderr,
+                "no host certificate check in: " + r.stderr.decode(errors="replace")[-3000:])
+
+    def ca_unknown():
+        r = strict_login(srv, env, kh_other)
+        h.check(r.returncode == 255 and r.stdout == b"" and
+                b"Host key verification failed" in r.stderr,
+                "another CA's host certificate accepted: " + h.describe(r))
+
+    with srv:
+        res.run("host-cert-ed25519", ca_known, "ssh-ed25519-cert-v01@openssh.com")
+        res.run("host-cert-other-ca", ca_unknown)
+
+        # The RSA certificate: the client asks only for its algorithm.
+        def rsa():
+            old = h.SSH_BASE
+            h.SSH_BASE = old + ["-o", "HostKeyAlgorithms=rsa-sha2-512-cert-v01@openssh.com"]
+            try:
+                ca_known("ssh-rsa-cert-v01@openssh.com")
+            finally:
+                h.SSH_BASE = old
+        res.run("host-cert-rsa", rsa)
+        res.finish(srv)
 
 
 if __name__ == "__main__":
