@@ -86,10 +86,55 @@ keyfile_lists(const char *path, const uint8_t *const *blobs, const size_t *lens,
 	return found;
 }
 
+#define KRL_MAX_SIZE (64u << 20)
+
+/*
+ * A binary KRL at path? 1 yes (data and length malloc'd), 0 no (a text list),
+ * DSSH_ERR_NOT_FOUND unreadable, DSSH_ERR_ALLOC.
+ */
+static int
+read_krl(const char *path, uint8_t **datap, size_t *lenp)
+{
+	uint8_t *data = NULL, *nd;
+	size_t len = 0, cap = 0;
+	FILE *f;
+
+	*datap = NULL;
+	*lenp = 0;
+	if ((f = fopen(path, "re")) == NULL)
+		return DSSH_ERR_NOT_FOUND;
+	for (;;) {
+		size_t n;
+
+		if (len == cap) {
+			cap = cap == 0 ? 8192 : cap * 2;
+			if (cap > KRL_MAX_SIZE || (nd = realloc(data, cap)) == NULL) {
+				free(data);
+				fclose(f);
+				return cap > KRL_MAX_SIZE ? DSSH_ERR_NOT_FOUND : DSSH_ERR_ALLOC;
+			}
+			data = nd;
+		}
+		if ((n = fread(data + len, 1, cap - len, f)) == 0)
+			break;
+		len += n;
+	}
+	fclose(f);
+	if (!dssh_sshkey_is_krl(data, len)) {
+		free(data);
+		return 0;
+	}
+	*datap = data;
+	*lenp = len;
+	return 1;
+}
+
 bool
 auth_key_revoked(const struct dssh_config *cfg, const uint8_t *blob, size_t len,
     const struct dssh_sshkey_cert *cert)
 {
+	uint8_t *krl = NULL;
+	size_t krllen = 0;
 	const uint8_t *blobs[3] = { blob, NULL, NULL };
 	size_t lens[3] = { len, 0, 0 };
 	struct dssh_buf kb;
@@ -108,14 +153,26 @@ auth_key_revoked(const struct dssh_config *cfg, const uint8_t *blob, size_t len,
 		blobs[2] = cert->ca_blob;
 		lens[2] = cert->ca_bloblen;
 	}
-	r = keyfile_lists(cfg->revoked_keys, blobs, lens, 3);
+	if ((r = read_krl(cfg->revoked_keys, &krl, &krllen)) == 1) {
+		/* KRL: the key itself, or for a cert its key and CA, in blobs. */
+		r = dssh_sshkey_krl_check(krl, krllen, cert != NULL ? blobs + 1 : blobs,
+		    cert != NULL ? lens + 1 : lens, cert != NULL ? 2 : 1, cert);
+		free(krl);
+		dssh_buf_free(&kb);
+		if (r < 0)
+			dssh_error("RevokedKeys %s: malformed or unsupported KRL: refusing "
+			    "all keys", cfg->revoked_keys);
+		return r != 0;
+	}
+	if (r == 0)
+		r = keyfile_lists(cfg->revoked_keys, blobs, lens, 3);
 	dssh_buf_free(&kb);
 	if (r == DSSH_ERR_NOT_FOUND) {
 		dssh_error("RevokedKeys %s cannot be read (%s): refusing all keys",
 		    cfg->revoked_keys, strerror(errno));
 		return true;
 	}
-	return r == 1;
+	return r != 0;      /* listed, or cannot tell: refuse */
 }
 
 static bool

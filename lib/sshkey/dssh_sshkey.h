@@ -170,4 +170,15 @@ bool dssh_sshkey_cert_valid_at(const struct dssh_sshkey_cert *cert, uint64_t now
 const struct dssh_sshkey_cert_opt *dssh_sshkey_cert_find(
     const struct dssh_sshkey_cert_opt *opts, size_t n, const char *name);
 
+/*
+ * OpenSSH KRL (PROTOCOL.krl): is any of the plain key blobs (explicitly,
+ * by SHA-1 or SHA-256 hash) or cert (by CA and serial, serial range,
+ * serial bitmap or key ID) revoked? Returns 1 revoked, 0 not, or
+ * DSSH_ERR_INVALID_FORMAT for a malformed KRL, a critical extension or a
+ * signature section (callers refuse then). cert may be NULL.
+ */
+bool dssh_sshkey_is_krl(const uint8_t *data, size_t len);
+int dssh_sshkey_krl_check(const uint8_t *krl, size_t len, const uint8_t *const *blobs,
+    const size_t *lens, size_t nblobs, const struct dssh_sshkey_cert *cert);
+
 #endif

@@ -5,7 +5,7 @@ OpenSSH's ssh presents (-o CertificateFile). Accepted through
 TrustedUserCAKeys, through cert-authority lines in authorized_keys (with and
 without principals=) and through AuthorizedPrincipalsFile; refused, each with
 a log line saying why: expired, not yet valid, wrong principal, source
-address, revoked (RevokedKeys), unknown CA. force-command runs instead of the
+address, revoked (RevokedKeys as a key list and as a KRL), unknown CA. force-command runs instead of the
 asked command; a certificate without permit-pty (-O clear) gets no pty.
 Host certificates: with HostCertificate, a client that trusts the host CA
 (@cert-authority in known_hosts) and StrictHostKeyChecking=yes connects with
@@ -173,8 +173,15 @@ def body(args, env):
             res.run("no-pty", no_pty)
             res.server = srv
             res.finish(srv)
-        # AuthorizedPrincipalsFile: its principals, no longer the user name.
-        extra2 = extra + ["AuthorizedPrincipalsFile %%h/.ssh/%s_principals" % akname]
+        # AuthorizedPrincipalsFile: its principals, no longer the user name;
+        # RevokedKeys as an OpenSSH KRL (ssh-keygen -k) revoking serial 4242.
+        with open(c.path("krl_spec"), "w") as f:
+            f.write("serial: 4242\nid: revoked-id\n")
+        h.run(["ssh-keygen", "-q", "-k", "-f", c.path("krl"), "-s",
+               c.path("ca_trusted") + ".pub", c.path("krl_spec")])
+        extra2 = ["TrustedUserCAKeys %s" % c.path("trusted"),
+                  "RevokedKeys %s" % c.path("krl"),
+                  "AuthorizedPrincipalsFile %%h/.ssh/%s_principals" % akname]
         res = h.Results()
         with h.Server(args.server, args.kind, name="certs-principals",
                       extra=extra2) as srv:
@@ -185,6 +192,16 @@ def body(args, env):
                     c.cert("ca_trusted", principals=USER),
                     r"refused for %s: wrong principal" % USER,
                     "user name with AuthorizedPrincipalsFile")
+            key = c.cert("ca_trusted", principals="ops-team")
+            h.run(["ssh-keygen", "-q", "-s", c.path("ca_trusted"), "-I", "krl",
+                   "-n", "ops-team", "-z", "4242", "-V", "-5m:+1h", key + ".pub"])
+            res.run("krl-serial", refused, srv, env, key,
+                    r"refused for %s: revoked" % USER, "serial 4242 in the KRL")
+            key = c.cert("ca_trusted", principals="ops-team")
+            h.run(["ssh-keygen", "-q", "-s", c.path("ca_trusted"), "-I", "revoked-id",
+                   "-n", "ops-team", "-z", "7", "-V", "-5m:+1h", key + ".pub"])
+            res.run("krl-key-id", refused, srv, env, key,
+                    r"refused for %s: revoked" % USER, "key ID in the KRL")
             res.finish(srv)
         host_certs(args, env, c)
     finally:

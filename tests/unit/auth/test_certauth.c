@@ -272,6 +272,28 @@ test_revoked(void)
 	/* an unreadable RevokedKeys refuses everything */
 	unlink(p);
 	CHECK_EQ_INT(cert_check("ca3", "-n tester", "192.0.2.1", &o), DSSH_ERR_NOT_FOUND);
+	/* a KRL: by serial and key ID for ca's certificates */
+	CHECK_EQ_INT(sh("cd %s && printf 'serial: 77\\nid: bad-id\\n' > spec && "
+	    "ssh-keygen -q -k -f revoked -s ca.pub spec", tmpdir), 0);
+	CHECK_EQ_INT(cert_check("ca", "-n tester -z 77", "192.0.2.1", &o), DSSH_ERR_NOT_FOUND);
+	CHECK_EQ_INT(cert_check("ca", "-n tester -z 78 -I bad-id", "192.0.2.1", &o),
+	    DSSH_ERR_NOT_FOUND);
+	CHECK_EQ_INT(cert_check("ca", "-n tester -z 78", "192.0.2.1", &o), 0);
+	dssh_authkey_opts_free(&o);
+	CHECK_EQ_INT(cert_check("ca3", "-n tester -z 77", "192.0.2.1", &o), 0);
+	dssh_authkey_opts_free(&o);
+	/* a KRL listing the user key itself */
+	CHECK_EQ_INT(sh("cd %s && ssh-keygen -q -k -u -f revoked user.pub", tmpdir), 0);
+	CHECK_EQ_INT(cert_check("ca3", "-n tester -z 78", "192.0.2.1", &o), DSSH_ERR_NOT_FOUND);
+	/* a malformed KRL refuses everything */
+	write_file(p, "SSHKRL\n");
+	{
+		FILE *f = fopen(p, "ab");
+
+		fwrite("\0\0\0\0\2garbage", 1, 12, f);
+		fclose(f);
+	}
+	CHECK_EQ_INT(cert_check("ca", "-n tester -z 78", "192.0.2.1", &o), DSSH_ERR_NOT_FOUND);
 }
 
 static void

@@ -297,6 +297,153 @@ test_garbage(void)
 	CHECK(dssh_sshkey_cert_sig_alg("ssh-ed25519") == NULL);
 }
 
+/* Our KRL answer for tmpdir/user-cert.pub (and its key) against ssh-keygen -Q. */
+static void
+krl_case(const char *krl, uint8_t *kdata, size_t klen, const char *signopts)
+{
+	char path[256];
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	struct dssh_sshkey_cert *c = NULL;
+	struct dssh_buf kb;
+	const uint8_t *blobs[2];
+	size_t lens[2];
+	int want, got;
+
+	CHECK_EQ_INT(run("cd %s && rm -f ed25519-cert.pub && ssh-keygen -q -s ca_ed25519 "
+	    "-n alice %s ed25519.pub", tmpdir, signopts), 0);
+	want = run("cd %s && ssh-keygen -Q -f %s ed25519-cert.pub >/dev/null 2>&1", tmpdir,
+	    krl) != 0;
+	snprintf(path, sizeof(path), "%s/ed25519-cert.pub", tmpdir);
+	CHECK_EQ_INT(load_blob(path, &blob, &len), 0);
+	CHECK_EQ_INT(dssh_sshkey_cert_parse(blob, len, &c), 0);
+	if (c == NULL) {
+		free(blob);
+		return;
+	}
+	dssh_buf_init(&kb, 0);
+	CHECK_EQ_INT(dssh_sshkey_public_blob(c->key, &kb), 0);
+	blobs[0] = dssh_buf_ptr(&kb);
+	lens[0] = dssh_buf_len(&kb);
+	blobs[1] = c->ca_blob;
+	lens[1] = c->ca_bloblen;
+	got = dssh_sshkey_krl_check(kdata, klen, blobs, lens, 2, c);
+	if (got != want)
+		fprintf(stderr, "  KRL %s, cert %s: got %d, ssh-keygen says %d\n", krl,
+		    signopts, got, want);
+	CHECK_EQ_INT(got, want);
+	dssh_buf_free(&kb);
+	dssh_sshkey_cert_free(c);
+	free(blob);
+}
+
+static uint8_t *
+slurp_bin(const char *name, size_t *lenp)
+{
+	char path[256];
+	uint8_t *d = malloc(1 << 20);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	*lenp = 0;
+	if ((f = fopen(path, "rb")) != NULL) {
+		*lenp = fread(d, 1, 1 << 20, f);
+		fclose(f);
+	}
+	return d;
+}
+
+static void
+test_krl(void)
+{
+	static const char *const certs[] = {
+		"-I a -z 0", "-I a -z 5", "-I a -z 6", "-I a -z 10", "-I a -z 15", "-I a -z 20",
+		"-I a -z 21", "-I a -z 99", "-I a -z 100", "-I a -z 101", "-I a -z 104",
+		"-I a -z 140", "-I a -z 141", "-I bad-id -z 1", "-I bad-id2 -z 1",
+	};
+	uint8_t *krl, *kb = NULL, *pb = NULL;
+	size_t klen, kblen = 0, pblen = 0;
+	char path[256];
+	FILE *f;
+
+	keygen("ca_ed25519", "ed25519");
+	keygen("ca_p384", "ecdsa -b 384");
+	keygen("ed25519", "ed25519");
+	keygen("rsa", "rsa -b 2048");
+	keygen("p256", "ecdsa -b 256");
+	snprintf(path, sizeof(path), "%s/spec", tmpdir);
+	f = fopen(path, "w");
+	fprintf(f, "serial: 5\nserial: 10-20\nid: bad-id\n");
+	for (int i = 100; i <= 140; i += 2)
+		fprintf(f, "serial: %d\n", i);
+	fclose(f);
+	/* certificate sections for ca_ed25519, plain keys explicit and by hash */
+	CHECK_EQ_INT(run("cd %s && rm -f krl && ssh-keygen -q -k -f krl -s ca_ed25519.pub spec && "
+	    "(echo \"sha256: $(cat p256.pub)\") > spec2 && "
+	    "ssh-keygen -q -k -u -f krl rsa.pub spec2", tmpdir), 0);
+	krl = slurp_bin("krl", &klen);
+	CHECK(dssh_sshkey_is_krl(krl, klen));
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(certs); i++)
+		krl_case("krl", krl, klen, certs[i]);
+	snprintf(path, sizeof(path), "%s/rsa.pub", tmpdir);
+	CHECK_EQ_INT(load_blob(path, &kb, &kblen), 0);
+	snprintf(path, sizeof(path), "%s/p256.pub", tmpdir);
+	CHECK_EQ_INT(load_blob(path, &pb, &pblen), 0);
+	{
+		const uint8_t *b1[1] = { kb }, *b2[1] = { pb }, *b3[1] = { krl + 100 };
+		size_t l1[1] = { kblen }, l2[1] = { pblen }, l3[1] = { 40 };
+
+		CHECK_EQ_INT(dssh_sshkey_krl_check(krl, klen, b1, l1, 1, NULL), 1);
+		CHECK_EQ_INT(dssh_sshkey_krl_check(krl, klen, b2, l2, 1, NULL), 1);
+		CHECK_EQ_INT(dssh_sshkey_krl_check(krl, klen, b3, l3, 1, NULL), 0);
+		/* Prefixes: never a crash; shorter than the header: malformed. */
+		for (size_t n = 0; n < klen; n++) {
+			int r = dssh_sshkey_krl_check(krl, n, b1, l1, 1, NULL);
+
+			CHECK(r == 0 || r == 1 || r == DSSH_ERR_INVALID_FORMAT);
+			if (n < 8 + 4 + 24 + 8)
+				CHECK_EQ_INT(r, DSSH_ERR_INVALID_FORMAT);
+		}
+		/* An appended signature section or critical extension: refused. */
+		memcpy(krl + klen, "\x04\0\0\0\0", 5);
+		CHECK_EQ_INT(dssh_sshkey_krl_check(krl, klen + 5, b3, l3, 1, NULL),
+		    DSSH_ERR_INVALID_FORMAT);
+		memcpy(krl + klen, "\xff\0\0\0\x0a\0\0\0\x01x\x01\0\0\0\0", 15);
+		CHECK_EQ_INT(dssh_sshkey_krl_check(krl, klen + 15, b3, l3, 1, NULL),
+		    DSSH_ERR_INVALID_FORMAT);
+		krl[klen + 10] = 0;     /* the same extension, not critical */
+		CHECK_EQ_INT(dssh_sshkey_krl_check(krl, klen + 15, b3, l3, 1, NULL), 0);
+	}
+	free(krl);
+	/* A KRL for another CA revokes nothing of ca_ed25519's. */
+	CHECK_EQ_INT(run("cd %s && rm -f krl2 && ssh-keygen -q -k -f krl2 -s ca_p384.pub spec",
+	    tmpdir), 0);
+	krl = slurp_bin("krl2", &klen);
+	krl_case("krl2", krl, klen, "-I bad-id -z 5");
+	free(krl);
+	/* A dense serial set: ssh-keygen writes a bitmap. */
+	snprintf(path, sizeof(path), "%s/spec3", tmpdir);
+	f = fopen(path, "w");
+	for (int i = 1000; i < 1300; i++)
+		if (i % 3 != 0)
+			fprintf(f, "serial: %d\n", i);
+	fclose(f);
+	CHECK_EQ_INT(run("cd %s && rm -f krl3 && ssh-keygen -q -k -f krl3 -s ca_ed25519.pub spec3",
+	    tmpdir), 0);
+	krl = slurp_bin("krl3", &klen);
+	krl_case("krl3", krl, klen, "-I a -z 1000");
+	krl_case("krl3", krl, klen, "-I a -z 1001");
+	krl_case("krl3", krl, klen, "-I a -z 1002");
+	krl_case("krl3", krl, klen, "-I a -z 1003");
+	krl_case("krl3", krl, klen, "-I a -z 1298");
+	krl_case("krl3", krl, klen, "-I a -z 1299");
+	krl_case("krl3", krl, klen, "-I a -z 1301");
+	krl_case("krl3", krl, klen, "-I a -z 999");
+	free(krl);
+	free(kb);
+	free(pb);
+}
+
 static int
 rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -322,6 +469,7 @@ main(void)
 	DSSH_RUN(test_options);
 	DSSH_RUN(test_ca_sig_algs);
 	DSSH_RUN(test_garbage);
+	DSSH_RUN(test_krl);
 	if (dssh_test_failures == 0)
 		nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	else
