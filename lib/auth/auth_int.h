@@ -35,6 +35,14 @@ int auth_keys_files_check(const struct dssh_config *cfg,
 bool auth_cert_principal_ok(const struct dssh_sshkey_cert *cert, const char *list,
     const char *user);
 
+/*
+ * A file of the user's opened as fd (with the user's fs ids): a regular
+ * file and, under StrictModes, owned by the user or root and not group or
+ * world writable, nor any directory up to the home directory (as sshd).
+ */
+int auth_user_file_ok(const struct dssh_config *cfg, const struct dssh_auth_user *user,
+    const char *path, int fd);
+
 /* A user certificate blob: the whole certificate policy (certauth.c). */
 int auth_cert_check(const struct dssh_config *cfg, const struct dssh_auth_user *user,
     const uint8_t *blob, size_t len, const char *remote_ip,

@@ -600,6 +600,25 @@ check_dirs(const char *path, const struct dssh_auth_user *user)
 	return r;
 }
 
+int
+auth_user_file_ok(const struct dssh_config *cfg, const struct dssh_auth_user *user,
+    const char *path, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		dssh_info("%s is not a regular file", path);
+		return DSSH_ERR_PERMISSION;
+	}
+	if (cfg->strict_modes == 0)
+		return 0;
+	if (!owner_mode_ok(&st, user->uid)) {
+		dssh_info("bad ownership or modes for file %s", path);
+		return DSSH_ERR_KEY_BAD_PERMISSIONS;
+	}
+	return check_dirs(path, user);
+}
+
 static bool
 key_allowed_now(const struct dssh_authkey_opts *o)
 {

@@ -211,6 +211,7 @@ principals_file_ok(const struct dssh_config *cfg, const struct dssh_auth_user *u
 	char line[CERT_MAX_LINE], *path = NULL;
 	FILE *f = NULL;
 	bool bad, ok = false;
+	int fd;
 
 	if (dssh_authkeys_expand_path(cfg->authorized_principals_file, user, &path) != 0) {
 		dssh_info("bad AuthorizedPrincipalsFile \"%s\"", cfg->authorized_principals_file);
@@ -220,10 +221,15 @@ principals_file_ok(const struct dssh_config *cfg, const struct dssh_auth_user *u
 		free(path);
 		return false;
 	}
-	f = fopen(path, "re");
-	auth_fsids_leave(&ids);
-	if (f == NULL) {
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
 		dssh_info("AuthorizedPrincipalsFile %s: %s", path, strerror(errno));
+	else if (auth_user_file_ok(cfg, user, path, fd) != 0 ||
+	    (f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		fd = -1;
+	}
+	auth_fsids_leave(&ids);
+	if (fd < 0) {
 		free(path);
 		return false;
 	}

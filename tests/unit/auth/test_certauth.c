@@ -248,6 +248,12 @@ test_principals_file(void)
 	dssh_authkey_opts_free(&o);
 	CHECK_EQ_INT(cert_check("ca", "-n tester", "192.0.2.1", &o), DSSH_ERR_NOT_FOUND);
 	CHECK_EQ_INT(cert_check("ca", "-n comment", "192.0.2.1", &o), DSSH_ERR_NOT_FOUND);
+	/* StrictModes: a group-writable principals file is ignored */
+	CHECK_EQ_INT(sh("chmod 620 %s/.ssh/principals", home), 0);
+	CHECK_EQ_INT(cert_check("ca", "-n ops-team", "192.0.2.1", &o), DSSH_ERR_NOT_FOUND);
+	CHECK_EQ_INT(sh("chmod 600 %s/.ssh/principals", home), 0);
+	CHECK_EQ_INT(cert_check("ca", "-n ops-team", "192.0.2.1", &o), 0);
+	dssh_authkey_opts_free(&o);
 }
 
 static void
