@@ -62,9 +62,9 @@ class Certs:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def login(srv, env, key, command="echo cert-ok", **kw):
+def login(srv, env, key, command="echo cert-ok", extra_opts=(), **kw):
     return h.ssh_run(srv, env, command, key=key,
-                     opts=("CertificateFile=%s-cert.pub" % key,), **kw)
+                     opts=("CertificateFile=%s-cert.pub" % key,) + tuple(extra_opts), **kw)
 
 
 def accepted(srv, env, key, what):
@@ -72,9 +72,9 @@ def accepted(srv, env, key, what):
     h.check_eq((r.returncode, r.stdout), (0, b"cert-ok\n"), what + ": " + h.describe(r))
 
 
-def refused(srv, env, key, why_regex, what):
+def refused(srv, env, key, why_regex, what, extra_opts=()):
     off = srv.log_size()
-    r = login(srv, env, key, command="echo SHOULD-NOT-RUN")
+    r = login(srv, env, key, command="echo SHOULD-NOT-RUN", extra_opts=extra_opts)
     h.check(r.returncode == 255 and r.stdout == b"" and b"Permission denied" in r.stderr,
             what + " not refused: " + h.describe(r))
     if srv.kind == "dsshd":
