@@ -196,8 +196,13 @@ userauth_publickey(struct dssh_conn *c, struct dssh_buf *m)
 		r = auth_failed(c, "publickey", true);
 		goto out;
 	}
-	if (offered_key(alg, blob, blen, &key, &sig_alg) != 0) {
-		dssh_verbose("%s: bad or mismatched public key for %s", c->log_id, alg);
+	if ((r = offered_key(alg, blob, blen, &key, &sig_alg)) != 0) {
+		if (dssh_sshkey_is_cert_name(alg))
+			dssh_info("%s: certificate refused for %s: invalid (%s)", c->log_id,
+			    c->auth_user, r == DSSH_ERR_SIGNATURE_INVALID ?
+			    "bad or SHA-1 CA signature" : "malformed or wrong type");
+		else
+			dssh_verbose("%s: bad or mismatched public key for %s", c->log_id, alg);
 		r = auth_failed(c, "publickey", true);
 		goto out;
 	}

@@ -147,6 +147,13 @@ def body(args, env):
                     r"refused for %s: revoked" % USER, "revoked key")
             res.run("revoked-ca", refused, srv, env, c.cert("ca_revoked"),
                     r"refused for %s: revoked" % USER, "revoked CA")
+            # A CA signature made with SHA-1 (ssh-rsa): refused.
+            sha1 = c.cert("ca_trusted")
+            h.run(["ssh-keygen", "-q", "-s", c.path("ca_trusted"), "-t", "ssh-rsa",
+                   "-I", "sha1", "-n", USER, "-V", "-5m:+1h", sha1 + ".pub"])
+            res.run("sha1-ca-signature", refused, srv, env, sha1,
+                    r"certificate refused for %s: invalid \(bad or SHA-1 CA signature\)"
+                    % USER, "certificate signed with ssh-rsa (SHA-1)")
             res.run("unknown-ca", refused, srv, env, c.cert("ca_unknown"),
                     r"refused for %s: unknown CA" % USER, "unknown CA")
 
