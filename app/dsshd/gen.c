@@ -27,15 +27,26 @@ static const char default_macs[] =
     "umac-64-etm@openssh.com,umac-128-etm@openssh.com,"
     "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
     "hmac-sha2-256,hmac-sha2-512";
+/* Host certificate algorithms: only offered for a HostCertificate. */
+#define HOSTCERT_ALGS \
+    "ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com," \
+    "ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com," \
+    "rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com"
 static const char default_hostkey_algs[] =
+    HOSTCERT_ALGS ","
     "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
     "rsa-sha2-512,rsa-sha2-256";
 static const char supported_hostkey_algs[] =
+    HOSTCERT_ALGS ","
     "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
     "rsa-sha2-512,rsa-sha2-256,ssh-rsa";
 static const char pubkey_algs[] =
     "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
-    "rsa-sha2-512,rsa-sha2-256";
+    "rsa-sha2-512,rsa-sha2-256,"
+    /* user certificates (PROTOCOL.certkeys); never ssh-rsa-cert (SHA-1) */
+    "ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,"
+    "ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com,"
+    "rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com";
 
 /* Keep the names of a list that the engine can really do (a probe SA each). */
 static char *
@@ -121,6 +132,83 @@ list_has(const char *list, const char *alg)
 	return false;
 }
 
+/*
+ * HostCertificate: a host certificate ("type base64 comment") for one of
+ * the loaded host keys. Unusable ones are logged and skipped, as sshd.
+ */
+static void
+load_hostcert(const char *path, struct dsshd_hostkeys *hk)
+{
+	struct dssh_sshkey_cert *cert = NULL;
+	char line[16384], *sp;
+	struct dsshd_hostcert *hc = &hk->certs[hk->ncerts];
+	FILE *f;
+	int r;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		dssh_error("Unable to load host certificate %s: %s", path, strerror(errno));
+		return;
+	}
+	sp = fgets(line, sizeof(line), f) != NULL ? strchr(line, ' ') : NULL;
+	fclose(f);
+	memset(hc, 0, sizeof(*hc));
+	if (sp == NULL || (r = dssh_sshkey_b64_decode(sp + 1, strcspn(sp + 1, " \t\r\n"),
+	    &hc->blob, &hc->len)) != 0 || (r = dssh_sshkey_cert_parse(hc->blob, hc->len,
+	    &cert)) != 0) {
+		dssh_error("Unable to load host certificate %s: not a valid certificate", path);
+		goto fail;
+	}
+	if (cert->cert_type != DSSH_SSHKEY_CERT_HOST) {
+		dssh_error("host certificate %s is not a host certificate", path);
+		goto fail;
+	}
+	for (unsigned i = 0; i < hk->nkeys && hc->key == NULL; i++)
+		if (dssh_sshkey_equal_public(hk->keys[i], cert->key))
+			hc->key = hk->keys[i];
+	if (hc->key == NULL) {
+		dssh_error("host certificate %s matches no HostKey", path);
+		goto fail;
+	}
+	hc->type_name = cert->type_name;
+	cert->type_name = NULL;
+	dssh_verbose("host certificate %s: %s, key ID \"%s\"", path, hc->type_name,
+	    cert->key_id);
+	dssh_sshkey_cert_free(cert);
+	hk->ncerts++;
+	return;
+fail:
+	dssh_sshkey_cert_free(cert);
+	free(hc->blob);
+	memset(hc, 0, sizeof(*hc));
+}
+
+/* A certificate algorithm of HostKeyAlgorithms: the host certificate for it. */
+static bool
+add_hostcert_alg(struct dsshd_hostkeys *hk, const char *alg)
+{
+	const char *blob_type = dssh_sshkey_cert_blob_type(alg);
+
+	if (blob_type == NULL || hk->nalgs >= DSSHD_MAX_HOSTKEY_ALGS)
+		return false;
+	for (unsigned i = 0; i < hk->ncerts; i++) {
+		struct dsshd_hostcert *hc = &hk->certs[i];
+		char *name;
+
+		/* never ssh-rsa-cert (SHA-1) */
+		if (strcmp(hc->type_name, blob_type) != 0 ||
+		    strcmp(alg, "ssh-rsa-cert-v01@openssh.com") == 0 ||
+		    (name = strdup(alg)) == NULL)
+			continue;
+		hk->algs[hk->nalgs] = (struct dssh_ssh_hostkey){
+			.alg = name, .key = hc->key, .cert_blob = hc->blob,
+			.cert_len = hc->len, .sig_alg = dssh_sshkey_cert_sig_alg(alg),
+		};
+		hk->nalgs++;
+		return true;
+	}
+	return false;
+}
+
 static int
 load_hostkeys(const struct dssh_config *cfg, struct dsshd_hostkeys *hk)
 {
@@ -139,10 +227,17 @@ load_hostkeys(const struct dssh_config *cfg, struct dsshd_hostkeys *hk)
 		dssh_verbose("host key %s %s %s", cfg->host_keys[i], dssh_sshkey_type_name(k), fp);
 		hk->keys[hk->nkeys++] = k;
 	}
+	for (unsigned i = 0; i < cfg->nhost_certificates &&
+	    hk->ncerts < DSSH_ARRAY_SIZE(hk->certs); i++)
+		load_hostcert(cfg->host_certificates[i], hk);
 	/* One entry per usable signature algorithm, in HostKeyAlgorithms order. */
 	if ((list = strdup(cfg->host_key_algorithms)) == NULL)
 		return DSSH_ERR_ALLOC;
 	for (char *alg = strtok_r(list, ",", &save); alg; alg = strtok_r(NULL, ",", &save)) {
+		if (dssh_sshkey_is_cert_name(alg)) {
+			add_hostcert_alg(hk, alg);
+			continue;
+		}
 		for (unsigned i = 0; i < hk->nkeys && hk->nalgs < DSSHD_MAX_HOSTKEY_ALGS; i++) {
 			char *name;
 
@@ -170,6 +265,10 @@ free_hostkeys(struct dsshd_hostkeys *hk)
 		free((char *)hk->algs[i].alg);
 	for (unsigned i = 0; i < hk->nkeys; i++)
 		dssh_sshkey_free(hk->keys[i]);
+	for (unsigned i = 0; i < hk->ncerts; i++) {
+		free(hk->certs[i].blob);
+		free(hk->certs[i].type_name);
+	}
 }
 
 static int

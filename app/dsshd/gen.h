@@ -33,9 +33,18 @@ struct dsshd_opts {
 	bool debug;                     /* -d: LogLevel does not lower the level */
 };
 
+struct dsshd_hostcert {
+	uint8_t *blob;
+	size_t len;
+	char *type_name;                /* "ssh-ed25519-cert-v01@openssh.com" */
+	struct dssh_sshkey *key;        /* the loaded host key it certifies */
+};
+
 struct dsshd_hostkeys {
 	struct dssh_sshkey *keys[DSSHD_MAX_HOSTKEYS];
 	unsigned nkeys;
+	struct dsshd_hostcert certs[DSSHD_MAX_HOSTKEYS];   /* HostCertificate */
+	unsigned ncerts;
 	struct dssh_ssh_hostkey algs[DSSHD_MAX_HOSTKEY_ALGS];
 	unsigned nalgs;
 };

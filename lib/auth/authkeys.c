@@ -17,10 +17,12 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "auth_int.h"
 #include "dssh_auth.h"
 #include "dssh_buf.h"
 #include "dssh_err.h"
 #include "dssh_log.h"
+#include "dssh_sshkey.h"
 #include "dssh_util.h"
 
 #define AUTHKEYS_MAX_LINE 8192
@@ -55,6 +57,7 @@ dssh_authkey_opts_free(struct dssh_authkey_opts *o)
 		free(o->env[i]);
 	free(o->env);
 	free(o->file);
+	free(o->cert_principals);
 	dssh_config_permits_free(o->permitopen, o->npermitopen);
 	dssh_config_permits_free(o->permitlisten, o->npermitlisten);
 	dssh_authkey_opts_init(o);
@@ -287,8 +290,13 @@ parse_options(const char *s, struct dssh_authkey_opts *o, char **from_out,
 				goto out;
 			r = DSSH_ERR_INVALID_FORMAT;
 		} else if (IS("principals")) {
-			if (!has_val) {
-				why_set(why, whylen, "principals needs a value");
+			if (!has_val || *val == '\0' || o->cert_principals != NULL) {
+				why_set(why, whylen, !has_val || *val == '\0' ?
+				    "principals needs a value" : "multiple principals clauses");
+				goto out;
+			}
+			if ((o->cert_principals = strdup(val)) == NULL) {
+				r = DSSH_ERR_ALLOC;
 				goto out;
 			}
 			principals = true;
@@ -394,13 +402,12 @@ static int
 parse_key(const char *s, uint8_t **blobp, size_t *lenp, const char **end)
 {
 	const char *type = s, *b64;
-	size_t tlen, blen;
+	size_t tlen, blen, outlen = 0;
 	uint8_t *out = NULL;
-	EVP_ENCODE_CTX *ctx = NULL;
 	struct dssh_buf b;
 	const uint8_t *name;
 	size_t namelen;
-	int n1 = 0, n2 = 0, r = DSSH_ERR_INVALID_FORMAT;
+	int r;
 
 	while (*s != '\0' && *s != ' ' && *s != '\t')
 		s++;
@@ -413,33 +420,21 @@ parse_key(const char *s, uint8_t **blobp, size_t *lenp, const char **end)
 	while (isalnum((unsigned char)*s) || *s == '+' || *s == '/' || *s == '=')
 		s++;
 	blen = (size_t)(s - b64);
-	if (blen == 0 || blen % 4 != 0 || blen > INT_MAX ||
-	    (*s != '\0' && *s != ' ' && *s != '\t'))
+	if (blen == 0 || (*s != '\0' && *s != ' ' && *s != '\t'))
 		return DSSH_ERR_INVALID_FORMAT;
-	if ((out = malloc(blen / 4 * 3 + 4)) == NULL)
-		return DSSH_ERR_ALLOC;
-	if ((ctx = EVP_ENCODE_CTX_new()) == NULL) {
-		r = DSSH_ERR_ALLOC;
-		goto out;
-	}
-	EVP_DecodeInit(ctx);
-	if (EVP_DecodeUpdate(ctx, out, &n1, (const unsigned char *)b64, (int)blen) < 0 ||
-	    EVP_DecodeFinal(ctx, out + n1, &n2) != 1)
-		goto out;
-	dssh_buf_from(&b, out, (size_t)n1 + (size_t)n2);
+	if ((r = dssh_sshkey_b64_decode(b64, blen, &out, &outlen)) != 0)
+		return r == DSSH_ERR_ALLOC ? r : DSSH_ERR_INVALID_FORMAT;
+	dssh_buf_from(&b, out, outlen);
 	if (dssh_buf_get_string_direct(&b, &name, &namelen) != 0 ||
 	    namelen != tlen || memcmp(name, type, tlen) != 0 ||
-	    dssh_buf_len(&b) == 0 || !blob_shape_ok(type, tlen, &b))
-		goto out;
+	    dssh_buf_len(&b) == 0 || !blob_shape_ok(type, tlen, &b)) {
+		free(out);
+		return DSSH_ERR_INVALID_FORMAT;
+	}
 	*blobp = out;
-	*lenp = (size_t)n1 + (size_t)n2;
+	*lenp = outlen;
 	*end = s;
-	out = NULL;
-	r = 0;
- out:
-	EVP_ENCODE_CTX_free(ctx);
-	free(out);
-	return r;
+	return 0;
 }
 
 int
@@ -605,6 +600,25 @@ check_dirs(const char *path, const struct dssh_auth_user *user)
 	return r;
 }
 
+int
+auth_user_file_ok(const struct dssh_config *cfg, const struct dssh_auth_user *user,
+    const char *path, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		dssh_info("%s is not a regular file", path);
+		return DSSH_ERR_PERMISSION;
+	}
+	if (cfg->strict_modes == 0)
+		return 0;
+	if (!owner_mode_ok(&st, user->uid)) {
+		dssh_info("bad ownership or modes for file %s", path);
+		return DSSH_ERR_KEY_BAD_PERMISSIONS;
+	}
+	return check_dirs(path, user);
+}
+
 static bool
 key_allowed_now(const struct dssh_authkey_opts *o)
 {
@@ -614,7 +628,8 @@ key_allowed_now(const struct dssh_authkey_opts *o)
 /* 0 match (opts filled), DSSH_ERR_NOT_FOUND none, other codes errors. */
 static int
 check_file(const struct dssh_config *cfg, const struct dssh_auth_user *user,
-    const char *path, const uint8_t *key, size_t keylen, const char *remote_ip,
+    const char *path, const uint8_t *key, size_t keylen,
+    const struct dssh_sshkey_cert *certc, bool *ca_seen, const char *remote_ip,
     struct dssh_authkey_opts *result)
 {
 	char line[AUTHKEYS_MAX_LINE + 1];
@@ -692,12 +707,25 @@ check_file(const struct dssh_config *cfg, const struct dssh_auth_user *user,
 			}
 			continue;
 		}
-		if (bloblen != keylen || CRYPTO_memcmp(blob, key, keylen) != 0 || cert) {
-			if (cert && bloblen == keylen &&
-			    CRYPTO_memcmp(blob, key, keylen) == 0)
-				dssh_debug("%s line %lu: cert-authority lines are not "
-				    "supported yet", path, lineno);
-			goto next;
+		if (certc == NULL) {
+			/* A plain key matches its own line, never a CA line. */
+			if (cert || bloblen != keylen ||
+			    CRYPTO_memcmp(blob, key, keylen) != 0)
+				goto next;
+		} else {
+			/* A certificate matches a cert-authority line of its CA. */
+			if (!cert || bloblen != certc->ca_bloblen ||
+			    CRYPTO_memcmp(blob, certc->ca_blob, bloblen) != 0)
+				goto next;
+			if (ca_seen != NULL)
+				*ca_seen = true;
+			if (!auth_cert_principal_ok(certc, o.cert_principals, user->name)) {
+				dssh_info("%s line %lu: certificate ID \"%s\" (serial %llu) "
+				    "refused: wrong principal (%s not listed)", path, lineno,
+				    certc->key_id, (unsigned long long)certc->serial,
+				    o.cert_principals != NULL ? o.cert_principals : user->name);
+				goto next;
+			}
 		}
 		if (from != NULL && dssh_auth_match_addr_list(remote_ip, NULL, from) != 1) {
 			dssh_info("%s line %lu: key matched but %s is not permitted by from=\"%s\"",
@@ -743,14 +771,8 @@ check_file(const struct dssh_config *cfg, const struct dssh_auth_user *user,
  * switch this thread's file-system uid/gid (Linux: per thread, does not touch
  * the real/effective ids) to the user's around the file access.
  */
-struct fsids {
-	bool switched;
-	uid_t uid;
-	gid_t gid;
-};
-
-static int
-fsids_enter(const struct dssh_auth_user *user, struct fsids *s)
+int
+auth_fsids_enter(const struct dssh_auth_user *user, struct auth_fsids *s)
 {
 	s->switched = false;
 	if (geteuid() != 0 || user->uid == 0)
@@ -768,8 +790,8 @@ fsids_enter(const struct dssh_auth_user *user, struct fsids *s)
 	return 0;
 }
 
-static void
-fsids_leave(struct fsids *s)
+void
+auth_fsids_leave(struct auth_fsids *s)
 {
 	if (!s->switched)
 		return;
@@ -779,16 +801,15 @@ fsids_leave(struct fsids *s)
 }
 
 int
-dssh_authkeys_check(const struct dssh_config *cfg,
+auth_keys_files_check(const struct dssh_config *cfg,
     const struct dssh_auth_user *user, const uint8_t *key_blob, size_t key_len,
-    const char *remote_ip, struct dssh_authkey_opts *opts)
+    const struct dssh_sshkey_cert *cert, bool *ca_seen, const char *remote_ip,
+    struct dssh_authkey_opts *opts)
 {
 	int r = DSSH_ERR_NOT_FOUND;
 
-	dssh_authkey_opts_init(opts);
-	if (user == NULL || !user->exists || key_blob == NULL || key_len == 0)
-		return DSSH_ERR_NOT_FOUND;
 	for (unsigned i = 0; i < cfg->nauthorized_keys_files; i++) {
+		struct auth_fsids ids;
 		char *path = NULL;
 		int e;
 
@@ -800,20 +821,44 @@ dssh_authkeys_check(const struct dssh_config *cfg,
 			    cfg->authorized_keys_files[i]);
 			continue;
 		}
-		{
-			struct fsids ids;
-
-			if ((r = fsids_enter(user, &ids)) != 0) {
-				free(path);
-				return r;
-			}
-			r = check_file(cfg, user, path, key_blob, key_len,
-			    remote_ip, opts);
-			fsids_leave(&ids);
+		if ((r = auth_fsids_enter(user, &ids)) != 0) {
+			free(path);
+			return r;
 		}
+		r = check_file(cfg, user, path, key_blob, key_len, cert, ca_seen,
+		    remote_ip, opts);
+		auth_fsids_leave(&ids);
 		free(path);
 		if (r != DSSH_ERR_NOT_FOUND)
 			return r;
 	}
 	return DSSH_ERR_NOT_FOUND;
+}
+
+int
+dssh_authkeys_check(const struct dssh_config *cfg,
+    const struct dssh_auth_user *user, const uint8_t *key_blob, size_t key_len,
+    const char *remote_ip, struct dssh_authkey_opts *opts)
+{
+	struct dssh_buf b;
+	char *tname = NULL;
+	bool is_cert;
+
+	dssh_authkey_opts_init(opts);
+	if (user == NULL || !user->exists || key_blob == NULL || key_len == 0)
+		return DSSH_ERR_NOT_FOUND;
+	dssh_buf_from(&b, key_blob, key_len);
+	if (dssh_buf_get_cstring(&b, &tname, NULL) != 0)
+		return DSSH_ERR_NOT_FOUND;
+	is_cert = dssh_sshkey_is_cert_name(tname);
+	free(tname);
+	if (is_cert)
+		return auth_cert_check(cfg, user, key_blob, key_len, remote_ip, opts);
+	if (auth_key_revoked(cfg, key_blob, key_len, NULL)) {
+		dssh_info("authorized keys: key refused: listed in RevokedKeys %s",
+		    cfg->revoked_keys);
+		return DSSH_ERR_NOT_FOUND;
+	}
+	return auth_keys_files_check(cfg, user, key_blob, key_len, NULL, NULL,
+	    remote_ip, opts);
 }

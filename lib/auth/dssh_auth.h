@@ -84,6 +84,7 @@ struct dssh_authkey_opts {
 	struct dssh_config_permit *permitlisten;
 	size_t npermitlisten;
 	uint64_t expiry_time;           /* seconds since the epoch, 0 = none */
+	char *cert_principals;          /* principals="a,b" of a cert-authority line */
 	char *file;                     /* file and line that authorised */
 	unsigned long line;
 };

@@ -33,6 +33,8 @@ enum opcode {
 	O_SLBINDUNLINK, O_SLBINDMASK, O_PERMITOPEN, O_PERMITLISTEN,
 	O_MAXSESSIONS, O_PSMAXSTARTUPS, O_PSNETBLOCK, O_PSPENALTIES, O_PSEXEMPT,
 	O_SYSLOGFACILITY, O_BANNER, O_PRINTLASTLOG, O_VERSIONADDENDUM,
+	/* certificates */
+	O_TRUSTEDCAS, O_PRINCIPALSFILE, O_REVOKEDKEYS, O_HOSTCERT,
 };
 
 static const struct {
@@ -105,6 +107,11 @@ static const struct {
 	{ "banner", O_BANNER },
 	{ "printlastlog", O_PRINTLASTLOG },
 	{ "versionaddendum", O_VERSIONADDENDUM },
+	/* certificates */
+	{ "trustedusercakeys", O_TRUSTEDCAS },
+	{ "authorizedprincipalsfile", O_PRINCIPALSFILE },
+	{ "revokedkeys", O_REVOKEDKEYS },
+	{ "hostcertificate", O_HOSTCERT },
 };
 
 /* Context of one line, for error messages. */
@@ -245,6 +252,11 @@ dssh_config_free(struct dssh_config *cfg)
 	free(cfg->data_address);
 	free(cfg->data_gateway);
 	free(cfg->chroot_directory);
+	/* certificates */
+	free(cfg->trusted_user_ca_keys);
+	free(cfg->authorized_principals_file);
+	free(cfg->revoked_keys);
+	free_strv(cfg->host_certificates, cfg->nhost_certificates);
 	free(cfg->force_command);
 	dssh_config_permits_free(cfg->permit_open, cfg->npermit_open);
 	dssh_config_permits_free(cfg->permit_listen, cfg->npermit_listen);
@@ -1236,6 +1248,17 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 		return set_yesno(c, &cfg->use_pam, argc, argv);
 	case O_PIDFILE:
 		return set_str(c, &cfg->pid_file, argc, argv);
+	/* certificates: file paths, "none" for none (%u %h %U tokens expanded later) */
+	case O_TRUSTEDCAS:
+		return set_str(c, &cfg->trusted_user_ca_keys, argc, argv);
+	case O_PRINCIPALSFILE:
+		return set_str(c, &cfg->authorized_principals_file, argc, argv);
+	case O_REVOKEDKEYS:
+		return set_str(c, &cfg->revoked_keys, argc, argv);
+	case O_HOSTCERT:        /* repeatable, as HostKey */
+		if (argc != 1)
+			return cerr(c, "HostCertificate takes exactly one argument");
+		return strv_add(&cfg->host_certificates, &cfg->nhost_certificates, argv[0]);
 	case O_STRICTMODES:
 		return set_yesno(c, &cfg->strict_modes, argc, argv);
 	case O_MAXSTARTUPS:
@@ -2021,6 +2044,12 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 		dump_str(f, "loglevel", dssh_log_level_name(cfg->log_level));
 	fprintf(f, "usepam %s\n", yn(cfg->use_pam));
 	dump_str(f, "pidfile", cfg->pid_file);
+	/* certificates */
+	dump_str(f, "trustedusercakeys", cfg->trusted_user_ca_keys);
+	dump_str(f, "authorizedprincipalsfile", cfg->authorized_principals_file);
+	dump_str(f, "revokedkeys", cfg->revoked_keys);
+	for (unsigned i = 0; i < cfg->nhost_certificates; i++)
+		dump_str(f, "hostcertificate", cfg->host_certificates[i]);
 	fprintf(f, "strictmodes %s\n", yn(cfg->strict_modes));
 	dump_str(f, "maxstartups", cfg->max_startups);
 	fprintf(f, "printmotd %s\n", yn(cfg->print_motd));

@@ -244,6 +244,12 @@ struct dssh_config {
 	char *banner;                   /* Banner: file sent before authentication, "none" */
 	int print_lastlog;              /* PrintLastLog */
 	char *version_addendum;         /* VersionAddendum: after the version, "none" */
+	/* Certificates (NULL or "none": not used). */
+	char *trusted_user_ca_keys;     /* TrustedUserCAKeys file of CA public keys */
+	char *authorized_principals_file;       /* AuthorizedPrincipalsFile, %h %u %U %% */
+	char *revoked_keys;             /* RevokedKeys: plain list of public keys */
+	char **host_certificates;       /* HostCertificate files (repeatable) */
+	unsigned nhost_certificates;
 };
 
 /* Set every field to "unset". */

@@ -27,6 +27,14 @@ struct dssh_crypto_engine;
 struct dssh_ssh_hostkey {
 	const char *alg;              /* e.g. "rsa-sha2-512" */
 	struct dssh_sshkey *key;
+	/*
+	 * A host certificate algorithm ("rsa-sha2-512-cert-v01@openssh.com"):
+	 * the certificate blob sent as the host key, and the plain algorithm
+	 * the key signs with ("rsa-sha2-512"). NULL/0 for plain keys.
+	 */
+	const uint8_t *cert_blob;
+	size_t cert_len;
+	const char *sig_alg;
 };
 
 struct dssh_ssh_conf {

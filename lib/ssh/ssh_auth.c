@@ -176,13 +176,44 @@ describe_key(struct dssh_conn *c, const struct dssh_sshkey *key)
 		snprintf(c->auth_key_desc, sizeof(c->auth_key_desc), "%s %s", names[t], fp);
 }
 
-/* The key type a signature algorithm belongs to. */
-static const char *
-sig_alg_key_type(const char *alg)
+/*
+ * The key the request's signature is checked with: the blob's own key, or
+ * the certified key of a certificate (whose CA signature is checked here
+ * too; what the certificate allows is the host's decision). *sig_alg is
+ * the signature algorithm the signature itself carries.
+ */
+static int
+offered_key(const char *alg, const uint8_t *blob, size_t blen,
+    struct dssh_sshkey **keyp, const char **sig_alg)
 {
-	if (strcmp(alg, "rsa-sha2-256") == 0 || strcmp(alg, "rsa-sha2-512") == 0)
-		return "ssh-rsa";
-	return alg;
+	struct dssh_sshkey_cert *cert = NULL;
+	struct dssh_buf b;
+	const uint8_t *tname;
+	size_t tlen;
+	const char *want;
+	enum dssh_sshkey_type kt;
+	int r;
+
+	*keyp = NULL;
+	if ((want = dssh_sshkey_cert_blob_type(alg)) == NULL) {
+		if ((r = dssh_sshkey_from_blob(blob, blen, keyp)) != 0)
+			return r;
+		/* rsa-sha2-* sign with ssh-rsa keys. */
+		kt = dssh_sshkey_sig_alg_key_type(alg);
+		*sig_alg = alg;
+		return kt == dssh_sshkey_type(*keyp) ? 0 : DSSH_ERR_KEY_TYPE;
+	}
+	dssh_buf_from(&b, blob, blen);
+	if (dssh_buf_get_string_direct(&b, &tname, &tlen) != 0 ||
+	    tlen != strlen(want) || memcmp(tname, want, tlen) != 0)
+		return DSSH_ERR_KEY_TYPE;
+	if ((r = dssh_sshkey_cert_parse(blob, blen, &cert)) != 0)
+		return r;
+	*keyp = cert->key;
+	cert->key = NULL;
+	dssh_sshkey_cert_free(cert);
+	*sig_alg = dssh_sshkey_cert_sig_alg(alg);
+	return 0;
 }
 
 static int
@@ -208,6 +239,7 @@ userauth_publickey(struct dssh_conn *c, struct dssh_buf *m)
 {
 	struct dssh_sshkey *key = NULL;
 	struct dssh_buf signed_data;
+	const char *sig_alg = NULL;
 	const uint8_t *blob, *sig = NULL;
 	size_t blen, slen = 0;
 	char *alg = NULL;
@@ -228,9 +260,13 @@ userauth_publickey(struct dssh_conn *c, struct dssh_buf *m)
 		r = auth_failed(c, "publickey", true);
 		goto out;
 	}
-	if (dssh_sshkey_from_blob(blob, blen, &key) != 0 ||
-	    strcmp(dssh_sshkey_type_name(key), sig_alg_key_type(alg)) != 0) {
-		dssh_verbose("%s: bad or mismatched public key for %s", c->log_id, alg);
+	if ((r = offered_key(alg, blob, blen, &key, &sig_alg)) != 0) {
+		if (dssh_sshkey_is_cert_name(alg))
+			dssh_info("%s: certificate refused for %s: invalid (%s)", c->log_id,
+			    c->auth_user, r == DSSH_ERR_SIGNATURE_INVALID ?
+			    "bad or SHA-1 CA signature" : "malformed or wrong type");
+		else
+			dssh_verbose("%s: bad or mismatched public key for %s", c->log_id, alg);
 		r = auth_failed(c, "publickey", true);
 		goto out;
 	}
@@ -252,7 +288,7 @@ userauth_publickey(struct dssh_conn *c, struct dssh_buf *m)
 	}
 	if ((r = build_signed_data(c, c->auth_user, alg, blob, blen, &signed_data)) != 0)
 		goto out;
-	if (dssh_sshkey_verify(key, alg, sig, slen, dssh_buf_ptr(&signed_data),
+	if (dssh_sshkey_verify(key, sig_alg, sig, slen, dssh_buf_ptr(&signed_data),
 	    dssh_buf_len(&signed_data)) != 0) {
 		r = auth_failed(c, "publickey", true);
 		goto out;

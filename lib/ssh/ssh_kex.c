@@ -308,14 +308,19 @@ handle_kex_init(struct dssh_conn *c, struct dssh_buf *m)
 		    "key exchange failed: %s", dssh_err_str(r));
 		goto out;
 	}
-	if ((r = dssh_sshkey_public_blob(c->hostkey->key, &K_S)) != 0 ||
+	if (c->hostkey->cert_blob != NULL)
+		r = dssh_buf_put(&K_S, c->hostkey->cert_blob, c->hostkey->cert_len);
+	else
+		r = dssh_sshkey_public_blob(c->hostkey->key, &K_S);
+	if (r != 0 ||
 	    (r = build_exchange_hash(c, alg, is_dh, cpub, cpub_len, &K_S, &spub, &K, H, &hlen)) != 0)
 		goto out;
 	if (c->kex_count == 0) {
 		memcpy(c->session_id, H, hlen);
 		c->session_id_len = hlen;
 	}
-	if ((r = dssh_sshkey_sign(c->hostkey->key, c->hostkey->alg, H, hlen, &sig)) != 0)
+	if ((r = dssh_sshkey_sign(c->hostkey->key, c->hostkey->sig_alg != NULL ?
+	    c->hostkey->sig_alg : c->hostkey->alg, H, hlen, &sig)) != 0)
 		goto out;
 	if ((r = dssh_buf_put_u8(&reply, SSH_MSG_KEX_ECDH_REPLY)) != 0 ||
 	    (r = dssh_buf_put_stringb(&reply, &K_S)) != 0 ||

@@ -111,4 +111,74 @@ int dssh_sshkey_sign(const struct dssh_sshkey *key, const char *sig_alg,
 int dssh_sshkey_verify(const struct dssh_sshkey *key, const char *sig_alg,
     const uint8_t *sig, size_t siglen, const uint8_t *data, size_t len);
 
+/* base64 (strict: alphabet, length a multiple of 4, padding only at the end;
+ * blanks and newlines are skipped). *outp malloc'd. */
+int dssh_sshkey_b64_decode(const char *s, size_t n, uint8_t **outp, size_t *outlenp);
+
+/*
+ * OpenSSH certificates (PROTOCOL.certkeys): *-cert-v01@openssh.com blobs for
+ * ed25519, ecdsa-sha2-nistp256/384/521 and rsa. Parsing checks every
+ * length, that options are sorted and unique, and the CA's signature over
+ * the blob up to the signature (RSA CAs: rsa-sha2-256/512 only, never
+ * ssh-rsa/SHA-1; a CA may not itself be a certificate).
+ */
+#define DSSH_SSHKEY_CERT_USER 1
+#define DSSH_SSHKEY_CERT_HOST 2
+#define DSSH_SSHKEY_CERT_MAX_PRINCIPALS 256
+#define DSSH_SSHKEY_CERT_MAX_OPTIONS 64
+
+struct dssh_sshkey_cert_opt {
+	char *name;
+	uint8_t *data;          /* the option's data string (may be empty) */
+	size_t len;
+};
+
+struct dssh_sshkey_cert {
+	char *type_name;        /* "ssh-ed25519-cert-v01@openssh.com" */
+	struct dssh_sshkey *key;        /* the certified key */
+	uint64_t serial;
+	uint32_t cert_type;     /* DSSH_SSHKEY_CERT_USER or _HOST */
+	char *key_id;
+	char **principals;
+	size_t nprincipals;
+	uint64_t valid_after, valid_before;
+	struct dssh_sshkey_cert_opt *critical;
+	size_t ncritical;
+	struct dssh_sshkey_cert_opt *extensions;
+	size_t nextensions;
+	struct dssh_sshkey *ca;         /* the signature key */
+	uint8_t *ca_blob;       /* its wire blob */
+	size_t ca_bloblen;
+};
+
+/* Parses and verifies the CA signature. Free with dssh_sshkey_cert_free. */
+int dssh_sshkey_cert_parse(const uint8_t *blob, size_t len, struct dssh_sshkey_cert **certp);
+void dssh_sshkey_cert_free(struct dssh_sshkey_cert *cert);
+/* Is this a certificate key type / userauth algorithm name? */
+bool dssh_sshkey_is_cert_name(const char *name);
+/*
+ * Certificate userauth algorithm -> the plain signature algorithm the
+ * request's signature uses ("rsa-sha2-512-cert-v01@openssh.com" ->
+ * "rsa-sha2-512"), and the certificate blob type it needs
+ * ("ssh-rsa-cert-v01@openssh.com"). NULL when alg is not one.
+ */
+const char *dssh_sshkey_cert_sig_alg(const char *alg);
+const char *dssh_sshkey_cert_blob_type(const char *alg);
+/* Is now within [valid_after, valid_before)? */
+bool dssh_sshkey_cert_valid_at(const struct dssh_sshkey_cert *cert, uint64_t now);
+/* The option named name, or NULL. */
+const struct dssh_sshkey_cert_opt *dssh_sshkey_cert_find(
+    const struct dssh_sshkey_cert_opt *opts, size_t n, const char *name);
+
+/*
+ * OpenSSH KRL (PROTOCOL.krl): is any of the plain key blobs (explicitly,
+ * by SHA-1 or SHA-256 hash) or cert (by CA and serial, serial range,
+ * serial bitmap or key ID) revoked? Returns 1 revoked, 0 not, or
+ * DSSH_ERR_INVALID_FORMAT for a malformed KRL, a critical extension or a
+ * signature section (callers refuse then). cert may be NULL.
+ */
+bool dssh_sshkey_is_krl(const uint8_t *data, size_t len);
+int dssh_sshkey_krl_check(const uint8_t *krl, size_t len, const uint8_t *const *blobs,
+    const size_t *lens, size_t nblobs, const struct dssh_sshkey_cert *cert);
+
 #endif

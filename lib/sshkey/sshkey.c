@@ -902,3 +902,11 @@ out:
 	dssh_freezero(clean, n + 1);
 	return r;
 }
+
+int
+dssh_sshkey_b64_decode(const char *s, size_t n, uint8_t **outp, size_t *outlenp)
+{
+	if (s == NULL || outp == NULL || outlenp == NULL)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	return sshkey_b64_decode(s, n, outp, outlenp);
+}

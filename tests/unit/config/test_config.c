@@ -1035,6 +1035,49 @@ test_logs_keywords(void)
 	CHECK_EQ_INT(dssh_log_syslog_priority(DSSH_LOG_DEBUG3), LOG_DEBUG);
 }
 
+/* Certificates: TrustedUserCAKeys, AuthorizedPrincipalsFile, RevokedKeys. */
+static void
+test_cert_keywords(void)
+{
+	struct dssh_config c;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(dssh_config_finalize(&c, &defs, err, sizeof(err)), 0);
+	CHECK(c.trusted_user_ca_keys == NULL && c.authorized_principals_file == NULL &&
+	    c.revoked_keys == NULL);
+	dssh_config_free(&c);
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "TrustedUserCAKeys /etc/ssh/ca.pub"), 0);
+	CHECK_EQ_INT(line(&c, "trustedusercakeys /ignored"), 0);
+	CHECK_EQ_INT(line(&c, "AuthorizedPrincipalsFile %h/.ssh/principals_%u"), 0);
+	CHECK_EQ_INT(line(&c, "RevokedKeys=/etc/ssh/revoked"), 0);
+	CHECK_EQ_INT(line(&c, "HostCertificate /etc/ssh/a-cert.pub"), 0);
+	CHECK_EQ_INT(line(&c, "HostCertificate /etc/ssh/b-cert.pub"), 0);
+	CHECK(line(&c, "HostCertificate") != 0);
+	CHECK(line(&c, "RevokedKeys") != 0);
+	CHECK(line(&c, "TrustedUserCAKeys a b") != 0);
+	CHECK_EQ_INT(dssh_config_finalize(&c, &defs, err, sizeof(err)), 0);
+	CHECK_STR(c.trusted_user_ca_keys, "/etc/ssh/ca.pub");
+	CHECK_STR(c.authorized_principals_file, "%h/.ssh/principals_%u");
+	CHECK_STR(c.revoked_keys, "/etc/ssh/revoked");
+	CHECK_EQ_INT(c.nhost_certificates, 2);
+	if (c.nhost_certificates == 2)
+		CHECK_STR(c.host_certificates[1], "/etc/ssh/b-cert.pub");
+	f = open_memstream(&buf, &len);
+	dssh_config_dump(&c, f);
+	fclose(f);
+	CHECK(strstr(buf, "trustedusercakeys /etc/ssh/ca.pub\n") != NULL);
+	CHECK(strstr(buf, "authorizedprincipalsfile %h/.ssh/principals_%u\n") != NULL);
+	CHECK(strstr(buf, "revokedkeys /etc/ssh/revoked\n") != NULL);
+	CHECK(strstr(buf, "hostcertificate /etc/ssh/a-cert.pub\nhostcertificate "
+	    "/etc/ssh/b-cert.pub\n") != NULL);
+	free(buf);
+	dssh_config_free(&c);
+}
+
 int
 main(void)
 {
@@ -1052,5 +1095,6 @@ main(void)
 	DSSH_RUN(test_forwarding);
 	DSSH_RUN(test_preauth_limits);
 	DSSH_RUN(test_logs_keywords);
+	DSSH_RUN(test_cert_keywords);
 	DSSH_TEST_END();
 }
