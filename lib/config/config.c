@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 
+#include "dssh_authmethods.h"
 #include "dssh_build_config.h"
 #include "dssh_config.h"
 #include "dssh_impair.h"
@@ -32,6 +33,7 @@ enum opcode {
 	O_ALLOWTCPFWD, O_ALLOWSLFWD, O_ALLOWAGENTFWD, O_GATEWAYPORTS, O_DISABLEFWD,
 	O_SLBINDUNLINK, O_SLBINDMASK, O_PERMITOPEN, O_PERMITLISTEN,
 	O_MAXSESSIONS, O_PSMAXSTARTUPS, O_PSNETBLOCK, O_PSPENALTIES, O_PSEXEMPT,
+	O_AUTHMETHODS, O_PAMSERVICE,
 };
 
 static const struct {
@@ -100,6 +102,8 @@ static const struct {
 	{ "persourcenetblocksize", O_PSNETBLOCK },
 	{ "persourcepenalties", O_PSPENALTIES },
 	{ "persourcepenaltyexemptlist", O_PSEXEMPT },
+	{ "authenticationmethods", O_AUTHMETHODS },
+	{ "pamservicename", O_PAMSERVICE },
 };
 
 /* Context of one line, for error messages. */
@@ -243,6 +247,8 @@ dssh_config_free(struct dssh_config *cfg)
 	dssh_config_permits_free(cfg->permit_listen, cfg->npermit_listen);
 	free(cfg->per_source_penalties);
 	free(cfg->penalty_exempt_list);
+	free(cfg->authentication_methods);
+	free(cfg->pam_service_name);
 	dssh_config_init(cfg);
 }
 
@@ -665,6 +671,28 @@ join_args(int argc, char **argv)
 		strcat(cmd, argv[i]);
 	}
 	return cmd;
+}
+
+/* AuthenticationMethods: "any" or lists of methods, validated, kept joined. */
+static int
+set_auth_methods(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv)
+{
+	struct dssh_authmethods am;
+	char why[160], *v;
+
+	if (argc < 1)
+		return cerr(c, "AuthenticationMethods needs a value");
+	if ((v = join_args(argc, argv)) == NULL)
+		return DSSH_ERR_ALLOC;
+	if (dssh_authmethods_parse(v, &am, why, sizeof(why)) != 0) {
+		free(v);
+		return cerr(c, "bad AuthenticationMethods: %s", why);
+	}
+	if (cfg->authentication_methods == NULL)
+		cfg->authentication_methods = v;
+	else
+		free(v);
+	return 0;
 }
 
 static int
@@ -1366,6 +1394,12 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 		return set_penalties(cfg, c, argc, argv);
 	case O_PSEXEMPT:
 		return set_penalty_exempt(cfg, c, argc, argv);
+	case O_AUTHMETHODS:
+		return set_auth_methods(cfg, c, argc, argv);
+	case O_PAMSERVICE:
+		if (argc == 1 && (argv[0][0] == '\0' || strchr(argv[0], '/') != NULL))
+			return cerr(c, "bad PAMServiceName \"%s\"", argv[0]);
+		return set_str(c, &cfg->pam_service_name, argc, argv);
 	}
 	return cerr(c, "internal error");
 }
@@ -1836,6 +1870,11 @@ dssh_config_finalize(struct dssh_config *cfg,
 	if (cfg->penalty_exempt_list == NULL &&
 	    (cfg->penalty_exempt_list = strdup("none")) == NULL)
 		return DSSH_ERR_ALLOC;
+	if (cfg->authentication_methods == NULL &&
+	    (cfg->authentication_methods = strdup("any")) == NULL)
+		return DSSH_ERR_ALLOC;
+	if (cfg->pam_service_name == NULL && (cfg->pam_service_name = strdup("dsshd")) == NULL)
+		return DSSH_ERR_ALLOC;
 	return 0;
 }
 
@@ -2012,4 +2051,6 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 	    cfg->per_source_netblock6);
 	dump_str(f, "persourcepenalties", cfg->per_source_penalties);
 	dump_str(f, "persourcepenaltyexemptlist", cfg->penalty_exempt_list);
+	dump_str(f, "authenticationmethods", cfg->authentication_methods);
+	dump_str(f, "pamservicename", cfg->pam_service_name);
 }

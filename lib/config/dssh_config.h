@@ -240,6 +240,9 @@ struct dssh_config {
 	char *per_source_penalties;     /* PerSourcePenalties as written (joined), or NULL */
 	struct dssh_penalty_conf penalty_conf;   /* ... parsed ("no": enabled false) */
 	char *penalty_exempt_list;      /* PerSourcePenaltyExemptList, "none" */
+	/* Multi-method authentication. */
+	char *authentication_methods;   /* AuthenticationMethods, lists joined, "any" */
+	char *pam_service_name;         /* PAMServiceName: /etc/pam.d name (dssh's own), "dsshd" */
 };
 
 /* Set every field to "unset". */
