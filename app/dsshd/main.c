@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "dssh_build_config.h"
+#include "dssh_authmethods.h"
 #include "dssh_config.h"
 #include "dssh_crypto.h"
 #include "dssh_err.h"
@@ -634,6 +635,23 @@ main(int argc, char **argv)
 		ensure_default_hostkeys(&cfg);
 	if (load_hostkeys(&cfg, &hk) != 0)
 		exit(1);
+	/* AuthenticationMethods: one list must be possible with what is enabled. */
+	struct dssh_authmethods authm;
+	unsigned enabled = (cfg.pubkey_authentication ? DSSH_AUTHM_BIT(DSSH_AUTHM_PUBLICKEY) : 0) |
+	    (cfg.password_authentication && cfg.use_pam ? DSSH_AUTHM_BIT(DSSH_AUTHM_PASSWORD) : 0) |
+	    (cfg.kbd_interactive_authentication && cfg.use_pam ?
+	    DSSH_AUTHM_BIT(DSSH_AUTHM_KBDINT) : 0);
+	char amwhy[160];
+
+	if (dssh_authmethods_parse(cfg.authentication_methods, &authm, amwhy,
+	    sizeof(amwhy)) != 0) {
+		dssh_error("AuthenticationMethods: %s", amwhy);
+		exit(1);
+	}
+	if (!dssh_authmethods_satisfiable(&authm, enabled)) {
+		dssh_error("AuthenticationMethods cannot be satisfied by enabled authentication methods");
+		exit(1);
+	}
 	if (test_only)
 		exit(0);
 
@@ -650,6 +668,9 @@ main(int argc, char **argv)
 		.pubkey_auth = cfg.pubkey_authentication != 0,
 		/* Passwords are checked through PAM only: without it, not offered. */
 		.password_auth = cfg.password_authentication != 0 && cfg.use_pam != 0,
+		/* keyboard-interactive is PAM's conversation: only with UsePAM */
+		.kbdint_auth = cfg.kbd_interactive_authentication != 0 && cfg.use_pam != 0,
+		.auth_methods = authm.any ? NULL : &authm,
 		.chan_window = (uint32_t)cfg.channel_window_size,
 		.client_alive_interval = (uint32_t)cfg.client_alive_interval,
 		.client_alive_count_max = (unsigned)cfg.client_alive_count_max,
