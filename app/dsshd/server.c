@@ -678,6 +678,7 @@ host_auth_kbdint(void *host, const char *user, const char *const *responses, uns
 	if (responses != NULL)
 		return dssh_pam_worker_answer(c->srv->pam, c->id, responses, n) == 0 ?
 		    DSSH_ERR_AGAIN : DSSH_ERR_PERMISSION;
+	dssh_debug("%s: PAM keyboard-interactive starts", c->log_id);
 	dssh_pam_worker_cancel(c->srv->pam, c->id);
 	/* As for passwords: refused users still talk to PAM, and fail. */
 	c->pam_policy_ok = lookup_user(c, user, "keyboard-interactive", false);

@@ -474,8 +474,12 @@ worker_main(void *arg)
 			w->qlen--;
 			pthread_mutex_unlock(&w->lock);
 			d = calloc(1, sizeof(*d));
-			if (d != NULL)
-				delay = DSSH_MAX(delay, run_job(w, job, &d->res, NULL));
+			if (d != NULL) {
+				/* not inside DSSH_MAX: it evaluates its arguments twice */
+				uint64_t pam_delay = run_job(w, job, &d->res, NULL);
+
+				delay = DSSH_MAX(delay, pam_delay);
+			}
 			else
 				dssh_error("pam worker: out of memory, request %llu dropped",
 				    (unsigned long long)job->id);
@@ -541,8 +545,11 @@ kbd_main(void *arg)
 	pthread_mutex_lock(&w->lock);
 	delay = w->fail_delay_ns;
 	pthread_mutex_unlock(&w->lock);
-	if (d != NULL)
-		delay = DSSH_MAX(delay, run_job(w, k->job, &d->res, k));
+	if (d != NULL) {
+		uint64_t pam_delay = run_job(w, k->job, &d->res, k);
+
+		delay = DSSH_MAX(delay, pam_delay);
+	}
 	pthread_mutex_lock(&w->lock);
 	if (d != NULL && !k->cancelled && !w->stop) {
 		/* failures wait as for passwords; the worker threads release them */
