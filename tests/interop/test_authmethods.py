@@ -9,6 +9,7 @@ then a second question from tests/interop/pam_dssh_question.so (--pam-module).
 A refused login never runs its command (a marker file must not appear).
 """
 
+import contextlib
 import os
 import re
 import subprocess
@@ -190,9 +191,11 @@ def kbdint_two_questions(args, env, tmp, res):
     if not os.path.exists(args.pam_module):
         raise h.TestFailure("no PAM module %s" % args.pam_module)
     path = "/etc/pam.d/" + PAM_SERVICE
+    runs = os.path.join(tmp, "pam-runs")
     with open(path, "w") as f:
         f.write("# written by dssh tests/interop/test_authmethods.py, removed after it\n"
-                "auth     requisite pam_unix.so\n"
+                "auth     optional  pam_exec.so quiet log=%s /bin/echo auth-stack-run\n"
+                "auth     requisite pam_unix.so\n" % runs +
                 "auth     required  %s prompt=Code: answer=%s echo\n"
                 "account  required  pam_unix.so\n"
                 "session  required  pam_permit.so\n" % (os.path.abspath(args.pam_module), CODE))
@@ -227,6 +230,15 @@ def kbdint_two_questions(args, env, tmp, res):
                 expect_refused(r, "publickey,password,keyboard-interactive", "wrong password")
                 h.check_eq(read_lines(cnt), ["Password: "], "no second question")
             res.run("kbdint-wrong-password-no-code", wrong_password)
+
+            def password_once():
+                # One failed password attempt runs the PAM auth stack once.
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(runs)
+                r = h.ssh_run(srv, env, refused_cmd(), password="wrong-pw")
+                h.check_eq(r.returncode, 255, "wrong password refused")
+                h.check_eq(read_lines(runs).count("auth-stack-run"), 1, "PAM auth stack runs")
+            res.run("password-pam-runs-once", password_once)
             res.run("paramiko-kbdint-two", paramiko_kbdint, srv,
                     {"Password: ": h.TEST_PASSWORD, "Code:": CODE}, True)
             res.run("paramiko-kbdint-two-wrong", paramiko_kbdint, srv,
