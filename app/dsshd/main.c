@@ -645,11 +645,12 @@ main(int argc, char **argv)
 
 	if (dssh_authmethods_parse(cfg.authentication_methods, &authm, amwhy,
 	    sizeof(amwhy)) != 0) {
-		dssh_error("AuthenticationMethods: %s", amwhy);
+		fprintf(stderr, "AuthenticationMethods: %s\n", amwhy);
 		exit(1);
 	}
 	if (!dssh_authmethods_satisfiable(&authm, enabled)) {
-		dssh_error("AuthenticationMethods cannot be satisfied by enabled authentication methods");
+		fprintf(stderr, "AuthenticationMethods cannot be satisfied by enabled "
+		    "authentication methods\n");
 		exit(1);
 	}
 	if (test_only)

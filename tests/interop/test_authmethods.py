@@ -263,6 +263,29 @@ def kbdint_two_questions(args, env, tmp, res):
         os.unlink(path)
 
 
+def config_checks(args, tmp, res):
+    """dsshd -t refuses lists no enabled method can finish, and bad names."""
+    if args.kind != "dsshd":
+        return
+    hk = os.path.join(tmp, "hk")
+    h.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hk])
+    for lines, want in ((["UsePAM no", "AuthenticationMethods publickey,password"],
+                         "cannot be satisfied"),
+                        (["KbdInteractiveAuthentication no",
+                          "AuthenticationMethods keyboard-interactive"], "cannot be satisfied"),
+                        (["AuthenticationMethods publickey,hostbased"], "hostbased"),
+                        (["AuthenticationMethods any,password"], "any")):
+        def one(lines=lines, want=want):
+            cfg = os.path.join(tmp, "t.conf")
+            with open(cfg, "w") as f:
+                f.write("HostKey %s\n%s\n" % (hk, "\n".join(lines)))
+            r = subprocess.run([args.server, "-t", "-f", cfg], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=30)
+            h.check(r.returncode != 0 and want.encode() in r.stderr,
+                    "dsshd -t %r: %s" % (lines, h.describe(r)))
+        res.run("config-%s" % lines[-1].split()[-1], one)
+
+
 def body(args, env):
     env.am_askpass = os.path.join(h.STATE_DIR, "askpass-am.sh")
     with open(env.am_askpass + ".tmp", "w") as f:
@@ -275,6 +298,7 @@ def body(args, env):
     res = h.Results()
     with tempfile.TemporaryDirectory(prefix="dssh-am-") as tmp:
         os.chmod(tmp, 0o755)
+        config_checks(args, tmp, res)
         key_and_password(args, env, tmp, res)
         kbdint_password(args, env, tmp, res)
         kbdint_two_questions(args, env, tmp, res)
