@@ -421,11 +421,19 @@ handle_userauth_request(struct dssh_conn *c, struct dssh_buf *m)
 	if (c->auth == AUTH_DONE)
 		return 0;    /* RFC 4252 5.1: ignore requests after success */
 	if (c->auth == AUTH_KBDINT) {
-		/* RFC 4256 3.4: a new request ends the exchange in progress. */
+		/* RFC 4256 3.4: a new request ends the exchange in progress. It
+		 * counts as a failed attempt: abandoning exchanges over and over
+		 * must not be free. */
 		c->auth = AUTH_IN_PROGRESS;
 		c->kbdint_nprompts = 0;
 		if (c->ops->auth_kbdint_abort != NULL)
 			c->ops->auth_kbdint_abort(c->host);
+		if (++c->auth_failures >= c->conf->max_auth_tries) {
+			c->auth_tries_exceeded = true;
+			dssh_conn_fail(c, SSH_DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE,
+			    "Too many authentication failures");
+			return DSSH_ERR_PERMISSION;
+		}
 	}
 	if (c->auth != AUTH_IN_PROGRESS) {
 		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "userauth before service request");

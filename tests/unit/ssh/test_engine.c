@@ -1478,6 +1478,20 @@ test_kbdint(void)
 		CHECK(!dssh_conn_authenticated(f.c));
 		fx_free(&f);
 	}
+	/* abandoned exchanges count against MaxAuthTries */
+	fx_auth_methods(&f, &am, "any");
+	f.conf.max_auth_tries = 3;
+	kbdint_two_prompts(&f);
+	CHECK_EQ_INT(send_userauth(&f, "none"), 0);
+	expect_failure(&f, "publickey,password,keyboard-interactive", false);
+	kbdint_two_prompts(&f);
+	CHECK_EQ_INT(send_userauth(&f, "none"), 0);
+	expect_failure(&f, "publickey,password,keyboard-interactive", false);
+	kbdint_two_prompts(&f);
+	send_userauth(&f, "none");
+	expect_disconnect(&f, SSH_DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE);
+	CHECK_EQ_INT(f.h.kbd_aborts, 3);
+	fx_free(&f);
 	/* switched off: refused without asking the host */
 	fx_auth_methods(&f, &am, "any");
 	f.conf.kbdint_auth = false;
