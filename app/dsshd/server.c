@@ -675,9 +675,12 @@ host_auth_kbdint(void *host, const char *user, const char *const *responses, uns
 
 	if (!c->srv->cfg->use_pam || c->srv->pam == NULL)
 		return DSSH_ERR_UNSUPPORTED;
-	if (responses != NULL)
-		return dssh_pam_worker_answer(c->srv->pam, c->id, responses, n) == 0 ?
-		    DSSH_ERR_AGAIN : DSSH_ERR_PERMISSION;
+	if (responses != NULL) {
+		if (dssh_pam_worker_answer(c->srv->pam, c->id, responses, n) == 0)
+			return DSSH_ERR_AGAIN;
+		dssh_pam_worker_cancel(c->srv->pam, c->id);
+		return DSSH_ERR_PERMISSION;
+	}
 	dssh_debug("%s: PAM keyboard-interactive starts", c->log_id);
 	dssh_pam_worker_cancel(c->srv->pam, c->id);
 	/* As for passwords: refused users still talk to PAM, and fail. */
