@@ -362,6 +362,30 @@ set_version_comment(struct dsshd_gen *g)
 		    DSSH_VERSION, add);
 }
 
+/* AuthenticationMethods: parsed, and one list possible with what is enabled. */
+static int
+parse_auth_methods(struct dsshd_gen *g, char *err, size_t errlen)
+{
+	const struct dssh_config *cfg = &g->cfg;
+	unsigned enabled = (cfg->pubkey_authentication ? DSSH_AUTHM_BIT(DSSH_AUTHM_PUBLICKEY) : 0) |
+	    (cfg->password_authentication && cfg->use_pam ? DSSH_AUTHM_BIT(DSSH_AUTHM_PASSWORD) : 0) |
+	    (cfg->kbd_interactive_authentication && cfg->use_pam ?
+	    DSSH_AUTHM_BIT(DSSH_AUTHM_KBDINT) : 0);
+	char why[160];
+
+	if (dssh_authmethods_parse(cfg->authentication_methods, &g->authm, why,
+	    sizeof(why)) != 0) {
+		snprintf(err, errlen, "AuthenticationMethods: %s", why);
+		return DSSH_ERR_CONFIG;
+	}
+	if (!dssh_authmethods_satisfiable(&g->authm, enabled)) {
+		snprintf(err, errlen, "AuthenticationMethods cannot be satisfied by enabled "
+		    "authentication methods");
+		return DSSH_ERR_CONFIG;
+	}
+	return 0;
+}
+
 int
 dsshd_gen_finalize(struct dsshd_gen *g, struct dssh_crypto_engine *engine,
     const struct dsshd_gen *like, char *err, size_t errlen)
@@ -387,6 +411,8 @@ dsshd_gen_finalize(struct dsshd_gen *g, struct dssh_crypto_engine *engine,
 	};
 	if ((r = dssh_config_finalize(&g->cfg, &defs, err, errlen)) != 0)
 		return r;
+	if ((r = parse_auth_methods(g, err, errlen)) != 0)
+		return r;
 	g->banner = read_banner(&g->cfg);
 	set_version_comment(g);
 	g->sshconf = (struct dssh_ssh_conf){
@@ -401,6 +427,9 @@ dsshd_gen_finalize(struct dsshd_gen *g, struct dssh_crypto_engine *engine,
 		.pubkey_auth = g->cfg.pubkey_authentication != 0,
 		/* Passwords are checked through PAM only: without it, not offered. */
 		.password_auth = g->cfg.password_authentication != 0 && g->cfg.use_pam != 0,
+		/* keyboard-interactive is PAM's conversation: only with UsePAM */
+		.kbdint_auth = g->cfg.kbd_interactive_authentication != 0 && g->cfg.use_pam != 0,
+		.auth_methods = g->authm.any ? NULL : &g->authm,
 		.chan_window = (uint32_t)g->cfg.channel_window_size,
 		.client_alive_interval = (uint32_t)g->cfg.client_alive_interval,
 		.client_alive_count_max = (unsigned)g->cfg.client_alive_count_max,

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 
+#include "dssh_authmethods.h"
 #include "dssh_config.h"
 #include "dssh_ssh.h"
 
@@ -56,6 +57,7 @@ struct dsshd_gen {
 	struct dsshd_hostkeys hk;
 	char *ciphers, *macs;           /* the engine's defaults cfg was resolved against */
 	char *banner;                   /* Banner's text (read at each load), or NULL */
+	struct dssh_authmethods authm;  /* AuthenticationMethods, parsed */
 	char version_comment[256];      /* "dssh_VERSION[ VersionAddendum]" */
 	/* The engine's settings; .engine is loop 0's, other loops use their own. */
 	struct dssh_ssh_conf sshconf;

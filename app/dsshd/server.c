@@ -41,7 +41,6 @@
 #define CHILD_READ_CHUNK (64u * 1024)
 #define MAX_LISTENERS 16
 #define MAX_SESS_ENV 64
-#define PAM_SERVICE "dsshd"
 /* Before authentication a peer that does not read our replies stops being
  * read: what the engine holds for it is bounded (its input by the
  * engine's own limit, about 576 KiB). */
@@ -536,7 +535,7 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 	spec.ssh_connection = ssh_connection;
 	spec.remote_host = c->peer_ip;
 	spec.use_pam = cfg->use_pam;
-	spec.pam_service = PAM_SERVICE;
+	spec.pam_service = cfg->pam_service_name;
 	if (strcmp(cfg->chroot_directory, "none") != 0 &&
 	    dssh_authkeys_expand_path(cfg->chroot_directory, &c->user, &chroot_dir) != 0) {
 		dssh_error("%s: ChrootDirectory %s: bad pattern", c->log_id, cfg->chroot_directory);
@@ -698,6 +697,45 @@ host_auth_password(void *host, const char *user, const char *password)
 	return DSSH_ERR_AGAIN;
 }
 
+/*
+ * keyboard-interactive through PAM: responses NULL starts a conversation
+ * (its prompts come back through pam_cb), else they answer its last round.
+ */
+static int
+host_auth_kbdint(void *host, const char *user, const char *const *responses, unsigned n)
+{
+	struct conn *c = host;
+	struct dssh_pam_request req = {
+		.id = c->id, .user = user, .remote_host = c->peer_ip, .kind = DSSH_PAM_KBDINT,
+		.allow_empty_password = c->srv->cfg->permit_empty_passwords != 0,
+	};
+
+	if (!c->srv->cfg->use_pam || c->srv->pam == NULL)
+		return DSSH_ERR_UNSUPPORTED;
+	if (responses != NULL) {
+		if (dssh_pam_worker_answer(c->srv->pam, c->id, responses, n) == 0)
+			return DSSH_ERR_AGAIN;
+		dssh_pam_worker_cancel(c->srv->pam, c->id);
+		return DSSH_ERR_PERMISSION;
+	}
+	dssh_debug("%s: PAM keyboard-interactive starts", c->log_id);
+	dssh_pam_worker_cancel(c->srv->pam, c->id);
+	/* As for passwords: refused users still talk to PAM, and fail. */
+	c->pam_policy_ok = lookup_user(c, user, "keyboard-interactive", false);
+	if (dssh_pam_worker_submit(c->srv->pam, &req) != 0)
+		return DSSH_ERR_BUSY;
+	return DSSH_ERR_AGAIN;
+}
+
+static void
+host_auth_kbdint_abort(void *host)
+{
+	struct conn *c = host;
+
+	if (c->srv->pam != NULL)
+		dssh_pam_worker_cancel(c->srv->pam, c->id);
+}
+
 static void
 host_auth_success(void *host, const char *user, enum dssh_auth_method m)
 {
@@ -707,7 +745,8 @@ host_auth_success(void *host, const char *user, enum dssh_auth_method m)
 	dssh_debug("%s: session for %s starts", c->log_id, user);
 	/* The policy for every forwarding (none without it: all refused). */
 	if (c->have_user && fwd_set_user(&c->fwd, c->user.name, c->user.uid, c->user.gid,
-	    m == DSSH_AUTH_PUBLICKEY && c->have_keyopts ? &c->keyopts : NULL, c->peer_ip,
+	    (m == DSSH_AUTH_PUBLICKEY || dssh_conn_auth_used_publickey(c->ssh)) &&
+	    c->have_keyopts ? &c->keyopts : NULL, c->peer_ip,
 	    c->peer_port) != 0)
 		dssh_error("%s: no forwarding policy (out of memory)", c->log_id);
 }
@@ -924,6 +963,8 @@ static const struct dssh_conn_host_ops host_ops = {
 	.auth_pubkey = host_auth_pubkey,
 	.auth_password = host_auth_password,
 	.auth_success = host_auth_success,
+	.auth_kbdint = host_auth_kbdint,
+	.auth_kbdint_abort = host_auth_kbdint_abort,
 	.session_open = host_session_open,
 	.session_request = host_session_request,
 	.channel_data = host_channel_data,
@@ -977,6 +1018,8 @@ conn_free(struct conn *c)
 	__atomic_fetch_sub(&srv->nconns, 1, __ATOMIC_RELAXED);
 	conn_limits_end(c);
 	dssh_conn_free(c->ssh);
+	if (srv->pam != NULL)
+		dssh_pam_worker_cancel(srv->pam, c->id);   /* a conversation waiting on it */
 	if (c->have_user)
 		dssh_auth_user_clear(&c->user);
 	if (c->have_keyopts)
@@ -1288,6 +1331,17 @@ conn_by_id(struct dsshd *srv, uint64_t id)
 	return NULL;
 }
 
+/* A keyboard-interactive round from PAM: to the peer as an INFO_REQUEST. */
+static void
+pam_prompts(struct conn *c, struct dssh_pam_prompts *p)
+{
+	if (dssh_conn_kbdint_prompt(c->ssh, p->instruction, (const char *const *)p->text,
+	    p->echo, p->n, dssh_now_ms()) != 0)
+		dssh_pam_worker_cancel(c->srv->pam, c->id);
+	dssh_pam_prompts_free(p);
+	conn_after_io(c);
+}
+
 static void
 pam_cb(struct dssh_evsource *src, uint32_t ev)
 {
@@ -1300,8 +1354,14 @@ pam_cb(struct dssh_evsource *src, uint32_t ev)
 		for (unsigned i = 0; i < n; i++) {
 			struct conn *c = conn_by_id(srv, res[i].id);
 
-			if (c == NULL)
+			if (c == NULL) {
+				dssh_pam_prompts_free(res[i].prompts);
 				continue;
+			}
+			if (res[i].prompts != NULL) {
+				pam_prompts(c, res[i].prompts);
+				continue;
+			}
 			if (!res[i].ok && res[i].message[0] != '\0')
 				dssh_verbose("%s: PAM: %s", c->log_id, res[i].message);
 			if (c->pam_password && !(res[i].ok && c->pam_policy_ok))
@@ -1737,7 +1797,7 @@ loop_init(struct dsshd_shared *sh, unsigned index, struct dssh_crypto_engine *en
 	if ((r = dssh_evloop_set(srv->loop, &srv->inbox_src, EPOLLIN)) != 0)
 		return r;
 	if (sh->cfg->use_pam) {
-		if ((r = dssh_pam_worker_new(PAM_SERVICE, &srv->pam)) != 0) {
+		if ((r = dssh_pam_worker_new(sh->cfg->pam_service_name, &srv->pam)) != 0) {
 			dssh_error("PAM worker: %s", dssh_err_str(r));
 			return r;
 		}

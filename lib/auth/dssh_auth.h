@@ -136,7 +136,20 @@ int dssh_authkeys_expand_path(const char *pattern,
 enum dssh_pam_kind {
 	DSSH_PAM_PASSWORD = 0,          /* pam_authenticate + pam_acct_mgmt */
 	DSSH_PAM_ACCOUNT_ONLY,          /* pam_acct_mgmt (publickey logins) */
+	DSSH_PAM_KBDINT,                /* pam_authenticate + pam_acct_mgmt, prompts to the peer */
 };
+
+#define DSSH_PAM_MAX_PROMPTS 32
+
+/* One round of a keyboard-interactive PAM conversation. */
+struct dssh_pam_prompts {
+	char *instruction;              /* PAM's info and error texts, "" when none */
+	unsigned n;
+	char *text[DSSH_PAM_MAX_PROMPTS];
+	bool echo[DSSH_PAM_MAX_PROMPTS];
+};
+
+void dssh_pam_prompts_free(struct dssh_pam_prompts *p);
 
 struct dssh_pam_request {
 	uint64_t id;
@@ -151,6 +164,12 @@ struct dssh_pam_result {
 	uint64_t id;
 	bool ok;
 	char message[256];              /* PAM's error or info text */
+	/*
+	 * Non-NULL: not a result but a DSSH_PAM_KBDINT round. Ask the peer,
+	 * then dssh_pam_worker_answer(); the caller frees it with
+	 * dssh_pam_prompts_free.
+	 */
+	struct dssh_pam_prompts *prompts;
 };
 
 struct dssh_pam_worker;
@@ -178,6 +197,18 @@ int dssh_pam_worker_submit(struct dssh_pam_worker *w,
 /* Returns how many results were written to out (0..max). Non-blocking. */
 unsigned dssh_pam_worker_collect(struct dssh_pam_worker *w,
     struct dssh_pam_result *out, unsigned max);
+/*
+ * DSSH_PAM_KBDINT: each conversation runs in a thread of its own, which
+ * waits (not the caller) for the answers between rounds.
+ * dssh_pam_worker_answer gives the answers to the last prompts of request
+ * id (n must be their number; copied, the copies are wiped after use);
+ * 0, DSSH_ERR_NOT_FOUND (no conversation waiting) or
+ * DSSH_ERR_INVALID_ARGUMENT. dssh_pam_worker_cancel ends the conversation
+ * of id, if any, as failed: its later prompts and result are dropped.
+ */
+int dssh_pam_worker_answer(struct dssh_pam_worker *w, uint64_t id,
+    const char *const *answers, unsigned n);
+void dssh_pam_worker_cancel(struct dssh_pam_worker *w, uint64_t id);
 /* Stops the threads (waits for PAM calls in progress) and frees. */
 void dssh_pam_worker_free(struct dssh_pam_worker *w);
 

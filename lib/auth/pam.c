@@ -19,6 +19,8 @@
 #define PAM_WORKER_THREADS 2
 #define PAM_QUEUE_MAX 1024
 #define PAM_DEFAULT_FAIL_DELAY_MS 300
+#define PAM_KBD_MAX 256                 /* keyboard-interactive conversations at once */
+#define PAM_KBD_WAIT_S 600              /* longest wait for a peer's answers */
 
 /* As sshd: what unknown users are checked with, so that PAM still runs. */
 static const char bogus_password[] = "\b\n\r\177INCORRECT";
@@ -39,6 +41,23 @@ struct pam_done {
 	struct dssh_pam_result res;
 };
 
+/*
+ * A keyboard-interactive conversation: its own thread runs PAM; between
+ * rounds it waits on cond (with the worker's lock) for answers.
+ */
+struct pam_kbd {
+	struct pam_kbd *next;
+	uint64_t id;
+	struct dssh_pam_worker *w;
+	struct pam_job *job;
+	pthread_cond_t cond;
+	char **answers;                 /* given by dssh_pam_worker_answer */
+	unsigned nasked;                /* prompts outstanding, 0: not waiting */
+	bool cancelled;
+	char info[512];                 /* texts waiting for the next prompts */
+	size_t infolen;
+};
+
 struct dssh_pam_worker {
 	char *service;
 	pthread_mutex_t lock;
@@ -53,6 +72,9 @@ struct dssh_pam_worker {
 	uint64_t fail_delay_ns;
 	pthread_t threads[PAM_WORKER_THREADS];
 	unsigned nthreads;
+	struct pam_kbd *kbds;
+	unsigned nkbd;
+	pthread_cond_t kbd_gone;
 };
 
 struct conv_ctx {
@@ -60,6 +82,7 @@ struct conv_ctx {
 	char msg[256];
 	size_t msglen;
 	unsigned pam_delay_usec;        /* failure delay the PAM stack asked for */
+	struct pam_kbd *kbd;            /* keyboard-interactive: prompts go to the peer */
 };
 
 /*
@@ -103,6 +126,149 @@ free_responses(struct pam_response *resp, int n)
 	free(resp);
 }
 
+static void signal_ready(struct dssh_pam_worker *w);
+
+void
+dssh_pam_prompts_free(struct dssh_pam_prompts *p)
+{
+	if (p == NULL)
+		return;
+	free(p->instruction);
+	for (unsigned i = 0; i < p->n; i++)
+		free(p->text[i]);
+	free(p);
+}
+
+static void
+kbd_note(struct pam_kbd *k, const char *text)
+{
+	size_t n = text ? strlen(text) : 0;
+
+	if (k->infolen > 0 && k->infolen + 1 < sizeof(k->info))
+		k->info[k->infolen++] = '\n';
+	if (k->infolen + n >= sizeof(k->info))
+		n = sizeof(k->info) - 1 - k->infolen;
+	memcpy(k->info + k->infolen, text, n);
+	k->infolen += n;
+	k->info[k->infolen] = '\0';
+}
+
+/* With the lock held: a result (or prompts) for the caller to collect. */
+static void
+post_ready(struct dssh_pam_worker *w, struct pam_done *d)
+{
+	d->next = NULL;
+	*w->ready_tail = d;
+	w->ready_tail = &d->next;
+	signal_ready(w);
+}
+
+/* The prompts of one conv call in p; info texts are kept for the next. */
+static int
+kbd_collect(struct pam_kbd *k, int n, const struct pam_message **msg,
+    struct dssh_pam_prompts *p, int *idx)
+{
+	for (int i = 0; i < n; i++) {
+		switch (msg[i]->msg_style) {
+		case PAM_PROMPT_ECHO_OFF:
+		case PAM_PROMPT_ECHO_ON:
+			if (p->n >= DSSH_PAM_MAX_PROMPTS ||
+			    (p->text[p->n] = strdup(msg[i]->msg ? msg[i]->msg : "")) == NULL)
+				return PAM_CONV_ERR;
+			p->echo[p->n] = msg[i]->msg_style == PAM_PROMPT_ECHO_ON;
+			idx[p->n++] = i;
+			break;
+		case PAM_ERROR_MSG:
+		case PAM_TEXT_INFO:
+			kbd_note(k, msg[i]->msg);
+			break;
+		default:
+			return PAM_CONV_ERR;
+		}
+	}
+	return PAM_SUCCESS;
+}
+
+/* With the lock held: wait for the peer's answers (NULL: none, give up). */
+static char **
+kbd_wait(struct dssh_pam_worker *w, struct pam_kbd *k, unsigned nasked)
+{
+	uint64_t deadline = dssh_now_ns() + (uint64_t)PAM_KBD_WAIT_S * 1000000000u;
+	struct timespec ts = {
+		.tv_sec = (time_t)(deadline / 1000000000u),
+		.tv_nsec = (long)(deadline % 1000000000u),
+	};
+	char **a;
+
+	k->nasked = nasked;
+	while (k->answers == NULL && !k->cancelled && !w->stop)
+		if (pthread_cond_timedwait(&k->cond, &w->lock, &ts) == ETIMEDOUT)
+			break;
+	a = k->answers;
+	k->answers = NULL;
+	k->nasked = 0;
+	return a;
+}
+
+/*
+ * keyboard-interactive: the prompts go to the event loop as a result, this
+ * thread waits for the answers (dssh_pam_worker_answer) and gives them to
+ * PAM. Only texts, no prompt: kept and sent with the next prompts.
+ */
+static int
+kbd_conv(struct pam_kbd *k, int n, const struct pam_message **msg,
+    struct pam_response **respp)
+{
+	struct dssh_pam_worker *w = k->w;
+	struct pam_response *resp = calloc((size_t)n, sizeof(*resp));
+	struct dssh_pam_prompts *p = calloc(1, sizeof(*p));
+	struct pam_done *d = calloc(1, sizeof(*d));
+	int idx[DSSH_PAM_MAX_PROMPTS], rc = PAM_BUF_ERR;
+	unsigned np;
+	char **a;
+
+	if (resp == NULL || p == NULL || d == NULL)
+		goto out;
+	if ((rc = kbd_collect(k, n, msg, p, idx)) != PAM_SUCCESS)
+		goto out;
+	if ((np = p->n) == 0) {
+		*respp = resp;
+		resp = NULL;
+		goto out;
+	}
+	rc = PAM_CONV_ERR;
+	if ((p->instruction = strdup(k->info)) == NULL)
+		goto out;
+	k->infolen = 0;
+	k->info[0] = '\0';
+	pthread_mutex_lock(&w->lock);
+	if (k->cancelled || w->stop) {
+		pthread_mutex_unlock(&w->lock);
+		goto out;
+	}
+	d->res.id = k->id;
+	d->res.prompts = p;
+	p = NULL;
+	w->nresults++;
+	post_ready(w, d);
+	d = NULL;
+	a = kbd_wait(w, k, np);
+	pthread_mutex_unlock(&w->lock);
+	if (a == NULL)
+		goto out;
+	for (unsigned j = 0; j < np; j++)
+		resp[idx[j]].resp = a[j];       /* PAM owns them now */
+	free(a);
+	*respp = resp;
+	resp = NULL;
+	rc = PAM_SUCCESS;
+ out:
+	free_responses(resp, n);
+	dssh_pam_prompts_free(p);
+	free(d);
+	return rc;
+}
+
 /*
  * Answers every PAM_PROMPT_ECHO_OFF with the password (NULL password: the
  * prompt fails); echo-on prompts fail (there is nobody to ask); info and
@@ -118,6 +284,8 @@ conv_fn(int n, const struct pam_message **msg, struct pam_response **respp,
 	*respp = NULL;
 	if (n <= 0 || n > 128)
 		return PAM_CONV_ERR;
+	if (c != NULL && c->kbd != NULL)
+		return kbd_conv(c->kbd, n, msg, respp);
 	if ((resp = calloc((size_t)n, sizeof(*resp))) == NULL)
 		return PAM_BUF_ERR;
 	for (int i = 0; i < n; i++) {
@@ -163,13 +331,14 @@ user_exists(const char *name)
 
 /* Returns the failure delay the PAM stack requested, in ns. */
 static uint64_t
-run_job(struct dssh_pam_worker *w, struct pam_job *job, struct dssh_pam_result *res)
+run_job(struct dssh_pam_worker *w, struct pam_job *job, struct dssh_pam_result *res,
+    struct pam_kbd *kbd)
 {
 	union {
 		void (*fn)(int, unsigned int, void *);
 		const void *item;
 	} delay_hook = { .fn = fail_delay_fn };
-	struct conv_ctx cc = { NULL, "", 0, 0 };
+	struct conv_ctx cc = { NULL, "", 0, 0, kbd };
 	uint64_t pam_delay_ns;
 	struct pam_conv conv = { conv_fn, &cc };
 	pam_handle_t *pamh = NULL;
@@ -188,6 +357,8 @@ run_job(struct dssh_pam_worker *w, struct pam_job *job, struct dssh_pam_result *
 		if (!job->allow_empty)
 			flags |= PAM_DISALLOW_NULL_AUTHTOK;
 	}
+	if (job->kind == DSSH_PAM_KBDINT && !job->allow_empty)
+		flags |= PAM_DISALLOW_NULL_AUTHTOK;
 	if (!exists)
 		force_fail = true;
 	rc = pam_start(w->service, job->user, &conv, &pamh);
@@ -202,7 +373,7 @@ run_job(struct dssh_pam_worker *w, struct pam_job *job, struct dssh_pam_result *
 	    (rc = pam_set_item(pamh, PAM_TTY, "ssh")) != PAM_SUCCESS ||
 	    (rc = pam_set_item(pamh, PAM_FAIL_DELAY, delay_hook.item)) != PAM_SUCCESS)
 		goto done;
-	if (job->kind == DSSH_PAM_PASSWORD &&
+	if (job->kind != DSSH_PAM_ACCOUNT_ONLY &&
 	    (rc = pam_authenticate(pamh, flags)) != PAM_SUCCESS)
 		goto done;
 	rc = pam_acct_mgmt(pamh, flags);
@@ -303,8 +474,12 @@ worker_main(void *arg)
 			w->qlen--;
 			pthread_mutex_unlock(&w->lock);
 			d = calloc(1, sizeof(*d));
-			if (d != NULL)
-				delay = DSSH_MAX(delay, run_job(w, job, &d->res));
+			if (d != NULL) {
+				/* not inside DSSH_MAX: it evaluates its arguments twice */
+				uint64_t pam_delay = run_job(w, job, &d->res, NULL);
+
+				delay = DSSH_MAX(delay, pam_delay);
+			}
 			else
 				dssh_error("pam worker: out of memory, request %llu dropped",
 				    (unsigned long long)job->id);
@@ -330,6 +505,176 @@ worker_main(void *arg)
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
+}
+
+static void
+kbd_free(struct pam_kbd *k)
+{
+	if (k->answers != NULL) {
+		for (unsigned i = 0; i < k->nasked; i++)
+			dssh_free_secret_str(k->answers[i]);
+		free(k->answers);
+	}
+	job_free(k->job);
+	pthread_cond_destroy(&k->cond);
+	dssh_wipe(k->info, sizeof(k->info));
+	free(k);
+}
+
+/* With the lock held. */
+static void
+kbd_unlink(struct dssh_pam_worker *w, struct pam_kbd *k)
+{
+	for (struct pam_kbd **pp = &w->kbds; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == k) {
+			*pp = k->next;
+			break;
+		}
+	w->nkbd--;
+	pthread_cond_broadcast(&w->kbd_gone);
+}
+
+static void *
+kbd_main(void *arg)
+{
+	struct pam_kbd *k = arg;
+	struct dssh_pam_worker *w = k->w;
+	struct pam_done *d = calloc(1, sizeof(*d));
+	uint64_t start = dssh_now_ns(), delay;
+
+	pthread_mutex_lock(&w->lock);
+	delay = w->fail_delay_ns;
+	pthread_mutex_unlock(&w->lock);
+	if (d != NULL) {
+		uint64_t pam_delay = run_job(w, k->job, &d->res, k);
+
+		delay = DSSH_MAX(delay, pam_delay);
+	}
+	pthread_mutex_lock(&w->lock);
+	if (d != NULL && !k->cancelled && !w->stop) {
+		/* failures wait as for passwords; the worker threads release them */
+		d->release_ns = d->res.ok ? 0 : start + delay;
+		d->next = w->delayed;
+		w->delayed = d;
+		d = NULL;
+		pthread_cond_broadcast(&w->cond);
+	} else
+		w->nresults--;
+	kbd_unlink(w, k);
+	pthread_mutex_unlock(&w->lock);
+	free(d);
+	kbd_free(k);
+	return NULL;
+}
+
+static int
+kbd_start(struct dssh_pam_worker *w, struct pam_job *job)
+{
+	struct pam_kbd *k = calloc(1, sizeof(*k));
+	pthread_condattr_t ca;
+	pthread_attr_t ta;
+	pthread_t t;
+	int e;
+
+	if (k == NULL) {
+		job_free(job);
+		return DSSH_ERR_ALLOC;
+	}
+	k->id = job->id;
+	k->w = w;
+	k->job = job;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&k->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_lock(&w->lock);
+	if (w->stop || w->nkbd >= PAM_KBD_MAX || w->qlen + w->nresults >= PAM_QUEUE_MAX) {
+		pthread_mutex_unlock(&w->lock);
+		kbd_free(k);
+		return DSSH_ERR_BUSY;
+	}
+	k->next = w->kbds;
+	w->kbds = k;
+	w->nkbd++;
+	w->nresults++;
+	pthread_attr_init(&ta);
+	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+	e = pthread_create(&t, &ta, kbd_main, k);
+	pthread_attr_destroy(&ta);
+	if (e != 0) {
+		kbd_unlink(w, k);
+		w->nresults--;
+		pthread_mutex_unlock(&w->lock);
+		kbd_free(k);
+		return DSSH_ERR_SYSTEM;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+int
+dssh_pam_worker_answer(struct dssh_pam_worker *w, uint64_t id,
+    const char *const *answers, unsigned n)
+{
+	struct pam_kbd *k;
+	char **a;
+	int r = DSSH_ERR_NOT_FOUND;
+
+	if (n == 0 || n > DSSH_PAM_MAX_PROMPTS || (a = calloc(n, sizeof(*a))) == NULL)
+		return n == 0 || n > DSSH_PAM_MAX_PROMPTS ? DSSH_ERR_INVALID_ARGUMENT :
+		    DSSH_ERR_ALLOC;
+	for (unsigned i = 0; i < n; i++)
+		if ((a[i] = strdup(answers[i])) == NULL) {
+			r = DSSH_ERR_ALLOC;
+			goto out;
+		}
+	pthread_mutex_lock(&w->lock);
+	for (k = w->kbds; k != NULL; k = k->next)
+		if (k->id == id && !k->cancelled && k->nasked > 0 && k->answers == NULL)
+			break;
+	if (k != NULL && k->nasked != n)
+		r = DSSH_ERR_INVALID_ARGUMENT;
+	else if (k != NULL) {
+		k->answers = a;
+		a = NULL;
+		pthread_cond_signal(&k->cond);
+		r = 0;
+	}
+	pthread_mutex_unlock(&w->lock);
+ out:
+	if (a != NULL) {
+		for (unsigned i = 0; i < n; i++)
+			dssh_free_secret_str(a[i]);
+		free(a);
+	}
+	return r;
+}
+
+void
+dssh_pam_worker_cancel(struct dssh_pam_worker *w, uint64_t id)
+{
+	pthread_mutex_lock(&w->lock);
+	for (struct pam_kbd *k = w->kbds; k != NULL; k = k->next)
+		if (k->id == id) {
+			k->cancelled = true;
+			pthread_cond_signal(&k->cond);
+		}
+	/* prompts of it not collected yet are dropped too */
+	w->ready_tail = &w->ready;
+	for (struct pam_done **pp = &w->ready; *pp != NULL; ) {
+		struct pam_done *d = *pp;
+
+		if (d->res.id == id && d->res.prompts != NULL) {
+			*pp = d->next;
+			dssh_pam_prompts_free(d->res.prompts);
+			free(d);
+			w->nresults--;
+			continue;
+		}
+		w->ready_tail = &d->next;
+		pp = &d->next;
+	}
+	pthread_mutex_unlock(&w->lock);
 }
 
 int
@@ -362,6 +707,7 @@ dssh_pam_worker_new(const char *service, struct dssh_pam_worker **wp)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&w->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&w->kbd_gone, NULL);
 	for (unsigned i = 0; i < PAM_WORKER_THREADS; i++) {
 		if (pthread_create(&w->threads[i], NULL, worker_main, w) != 0)
 			goto fail;
@@ -394,8 +740,8 @@ dssh_pam_worker_submit(struct dssh_pam_worker *w,
 {
 	struct pam_job *job;
 
-	if (req == NULL || req->user == NULL ||
-	    (req->kind != DSSH_PAM_PASSWORD && req->kind != DSSH_PAM_ACCOUNT_ONLY))
+	if (req == NULL || req->user == NULL || (req->kind != DSSH_PAM_PASSWORD &&
+	    req->kind != DSSH_PAM_ACCOUNT_ONLY && req->kind != DSSH_PAM_KBDINT))
 		return DSSH_ERR_INVALID_ARGUMENT;
 	if ((job = calloc(1, sizeof(*job))) == NULL)
 		return DSSH_ERR_ALLOC;
@@ -410,6 +756,8 @@ dssh_pam_worker_submit(struct dssh_pam_worker *w,
 		job_free(job);
 		return DSSH_ERR_ALLOC;
 	}
+	if (job->kind == DSSH_PAM_KBDINT)
+		return kbd_start(w, job);
 	pthread_mutex_lock(&w->lock);
 	if (w->stop || w->qlen + w->nresults >= PAM_QUEUE_MAX) {
 		pthread_mutex_unlock(&w->lock);
@@ -459,6 +807,11 @@ dssh_pam_worker_free(struct dssh_pam_worker *w)
 	pthread_mutex_lock(&w->lock);
 	w->stop = true;
 	pthread_cond_broadcast(&w->cond);
+	for (struct pam_kbd *k = w->kbds; k != NULL; k = k->next)
+		pthread_cond_signal(&k->cond);
+	/* conversation threads end on stop (after a PAM call in progress) */
+	while (w->nkbd > 0)
+		pthread_cond_wait(&w->kbd_gone, &w->lock);
 	pthread_mutex_unlock(&w->lock);
 	for (unsigned i = 0; i < w->nthreads; i++)
 		pthread_join(w->threads[i], NULL);
@@ -470,6 +823,7 @@ dssh_pam_worker_free(struct dssh_pam_worker *w)
 	}
 	for (struct pam_done *d = w->ready, *n; d != NULL; d = n) {
 		n = d->next;
+		dssh_pam_prompts_free(d->res.prompts);
 		free(d);
 	}
 	for (struct pam_done *d = w->delayed, *n; d != NULL; d = n) {
@@ -477,6 +831,7 @@ dssh_pam_worker_free(struct dssh_pam_worker *w)
 		free(d);
 	}
 	pthread_cond_destroy(&w->cond);
+	pthread_cond_destroy(&w->kbd_gone);
 	pthread_mutex_destroy(&w->lock);
 	if (w->efd >= 0)
 		close(w->efd);

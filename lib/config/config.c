@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 
+#include "dssh_authmethods.h"
 #include "dssh_build_config.h"
 #include "dssh_config.h"
 #include "dssh_impair.h"
@@ -35,6 +36,7 @@ enum opcode {
 	O_SYSLOGFACILITY, O_BANNER, O_PRINTLASTLOG, O_VERSIONADDENDUM,
 	/* certificates */
 	O_TRUSTEDCAS, O_PRINCIPALSFILE, O_REVOKEDKEYS, O_HOSTCERT,
+	O_AUTHMETHODS, O_PAMSERVICE,
 };
 
 static const struct {
@@ -112,6 +114,8 @@ static const struct {
 	{ "authorizedprincipalsfile", O_PRINCIPALSFILE },
 	{ "revokedkeys", O_REVOKEDKEYS },
 	{ "hostcertificate", O_HOSTCERT },
+	{ "authenticationmethods", O_AUTHMETHODS },
+	{ "pamservicename", O_PAMSERVICE },
 };
 
 /* Context of one line, for error messages. */
@@ -264,6 +268,8 @@ dssh_config_free(struct dssh_config *cfg)
 	free(cfg->penalty_exempt_list);
 	free(cfg->banner);
 	free(cfg->version_addendum);
+	free(cfg->authentication_methods);
+	free(cfg->pam_service_name);
 	dssh_config_init(cfg);
 }
 
@@ -686,6 +692,28 @@ join_args(int argc, char **argv)
 		strcat(cmd, argv[i]);
 	}
 	return cmd;
+}
+
+/* AuthenticationMethods: "any" or lists of methods, validated, kept joined. */
+static int
+set_auth_methods(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv)
+{
+	struct dssh_authmethods am;
+	char why[160], *v;
+
+	if (argc < 1)
+		return cerr(c, "AuthenticationMethods needs a value");
+	if ((v = join_args(argc, argv)) == NULL)
+		return DSSH_ERR_ALLOC;
+	if (dssh_authmethods_parse(v, &am, why, sizeof(why)) != 0) {
+		free(v);
+		return cerr(c, "bad AuthenticationMethods: %s", why);
+	}
+	if (cfg->authentication_methods == NULL)
+		cfg->authentication_methods = v;
+	else
+		free(v);
+	return 0;
 }
 
 static int
@@ -1429,6 +1457,12 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 		}
 		return 0;
 	}
+	case O_AUTHMETHODS:
+		return set_auth_methods(cfg, c, argc, argv);
+	case O_PAMSERVICE:
+		if (argc == 1 && (argv[0][0] == '\0' || strchr(argv[0], '/') != NULL))
+			return cerr(c, "bad PAMServiceName \"%s\"", argv[0]);
+		return set_str(c, &cfg->pam_service_name, argc, argv);
 	}
 	return cerr(c, "internal error");
 }
@@ -1905,6 +1939,11 @@ dssh_config_finalize(struct dssh_config *cfg,
 		return DSSH_ERR_ALLOC;
 	if (cfg->version_addendum == NULL && (cfg->version_addendum = strdup("none")) == NULL)
 		return DSSH_ERR_ALLOC;
+	if (cfg->authentication_methods == NULL &&
+	    (cfg->authentication_methods = strdup("any")) == NULL)
+		return DSSH_ERR_ALLOC;
+	if (cfg->pam_service_name == NULL && (cfg->pam_service_name = strdup("dsshd")) == NULL)
+		return DSSH_ERR_ALLOC;
 	return 0;
 }
 
@@ -2092,4 +2131,6 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 	dump_str(f, "banner", cfg->banner);
 	fprintf(f, "printlastlog %s\n", yn(cfg->print_lastlog));
 	dump_str(f, "versionaddendum", cfg->version_addendum);
+	dump_str(f, "authenticationmethods", cfg->authentication_methods);
+	dump_str(f, "pamservicename", cfg->pam_service_name);
 }

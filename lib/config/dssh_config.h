@@ -250,6 +250,9 @@ struct dssh_config {
 	char *revoked_keys;             /* RevokedKeys: plain list of public keys */
 	char **host_certificates;       /* HostCertificate files (repeatable) */
 	unsigned nhost_certificates;
+	/* Multi-method authentication. */
+	char *authentication_methods;   /* AuthenticationMethods, lists joined, "any" */
+	char *pam_service_name;         /* PAMServiceName: /etc/pam.d name (dssh's own), "dsshd" */
 };
 
 /* Set every field to "unset". */

@@ -49,6 +49,8 @@ struct dssh_ssh_conf {
 	unsigned max_auth_tries;
 	bool pubkey_auth;
 	bool password_auth;
+	bool kbdint_auth;             /* keyboard-interactive (host answers through auth_kbdint) */
+	const struct dssh_authmethods *auth_methods;   /* AuthenticationMethods, NULL: any */
 	uint32_t chan_window;         /* receive window of a channel, 0: the default */
 	uint32_t max_channels;        /* open at once, 0: DSSH_DEFAULT_MAX_CHANNELS */
 	uint32_t client_alive_interval;   /* seconds, 0 off */
@@ -134,6 +136,7 @@ struct dssh_session_req {
 enum dssh_auth_method {
 	DSSH_AUTH_PUBLICKEY,
 	DSSH_AUTH_PASSWORD,
+	DSSH_AUTH_KBDINT,
 };
 
 enum dssh_chan_offload_ev {
@@ -158,6 +161,18 @@ struct dssh_conn_host_ops {
 	 * The password is wiped by the engine after the call.
 	 */
 	int (*auth_password)(void *host, const char *user, const char *password);
+	/*
+	 * keyboard-interactive (RFC 4256): called with n 0 (responses NULL)
+	 * when the method starts, then with the peer's answers to the prompts
+	 * the host gave dssh_conn_kbdint_prompt(). DSSH_ERR_AGAIN: the host
+	 * answers later, with dssh_conn_kbdint_prompt() (another round) or
+	 * dssh_conn_auth_result(); anything else refuses. Responses are wiped
+	 * by the engine after the call.
+	 */
+	int (*auth_kbdint)(void *host, const char *user, const char *const *responses,
+	    unsigned n);
+	/* The peer left a keyboard-interactive exchange (a new request came). */
+	void (*auth_kbdint_abort)(void *host);
 	/* Authentication succeeded (after the account checks the host did). */
 	void (*auth_success)(void *host, const char *user, enum dssh_auth_method m);
 	/* A session channel was opened; 0 accepts it. */
@@ -242,6 +257,16 @@ const char *dssh_conn_log_preauth(const struct dssh_conn *c);
 bool dssh_conn_version_received(const struct dssh_conn *c);
 /* Deliver a deferred auth answer (password, or publickey account check) and resume input. */
 int dssh_conn_auth_result(struct dssh_conn *c, bool ok, uint64_t now_ms);
+/*
+ * keyboard-interactive: send an INFO_REQUEST with n prompts (echo[i]: the
+ * answer may be shown) and resume input for the INFO_RESPONSE. Only while
+ * an auth_kbdint answer is pending. n at most DSSH_KBDINT_MAX_PROMPTS.
+ */
+#define DSSH_KBDINT_MAX_PROMPTS 32
+int dssh_conn_kbdint_prompt(struct dssh_conn *c, const char *instruction,
+    const char *const *prompts, const bool *echo, unsigned n, uint64_t now_ms);
+/* Did a publickey step of the login succeed (AuthenticationMethods lists)? */
+bool dssh_conn_auth_used_publickey(const struct dssh_conn *c);
 
 /* Channels. */
 size_t dssh_chan_send_space(const struct dssh_conn *c, uint32_t chan);

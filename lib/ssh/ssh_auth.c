@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_sshkey.h"
@@ -20,29 +22,45 @@ send_simple(struct dssh_conn *c, uint8_t type)
 	return dssh_conn_send_app(c, &b);
 }
 
-static int
-methods_list(const struct dssh_conn *c, char *out, size_t n)
+static const char *
+method_name(enum dssh_auth_method m)
 {
-	int w = snprintf(out, n, "%s%s%s", c->conf->pubkey_auth ? "publickey" : "",
-	    c->conf->pubkey_auth && c->conf->password_auth ? "," : "",
-	    c->conf->password_auth ? "password" : "");
-
-	return w < 0 || (size_t)w >= n ? DSSH_ERR_INTERNAL : 0;
+	return m == DSSH_AUTH_PUBLICKEY ? "publickey" :
+	    m == DSSH_AUTH_PASSWORD ? "password" : "keyboard-interactive";
 }
 
+/* The engine's methods and lib/util's AuthenticationMethods ones. */
+static enum dssh_authm
+authm_of(enum dssh_auth_method m)
+{
+	return m == DSSH_AUTH_PUBLICKEY ? DSSH_AUTHM_PUBLICKEY :
+	    m == DSSH_AUTH_PASSWORD ? DSSH_AUTHM_PASSWORD : DSSH_AUTHM_KBDINT;
+}
+
+static unsigned
+enabled_methods(const struct dssh_conn *c)
+{
+	return (c->conf->pubkey_auth ? DSSH_AUTHM_BIT(DSSH_AUTHM_PUBLICKEY) : 0) |
+	    (c->conf->password_auth ? DSSH_AUTHM_BIT(DSSH_AUTHM_PASSWORD) : 0) |
+	    (c->conf->kbdint_auth && c->ops->auth_kbdint != NULL ?
+	    DSSH_AUTHM_BIT(DSSH_AUTHM_KBDINT) : 0);
+}
+
+/* RFC 4252 5.1: the methods that can continue; partial after a step of a list. */
 static int
-send_failure(struct dssh_conn *c)
+send_failure(struct dssh_conn *c, bool partial)
 {
 	struct dssh_buf b;
-	char methods[64];
+	char methods[128];
 	int r;
 
-	if ((r = methods_list(c, methods, sizeof(methods))) != 0)
-		return r;
+	if ((r = dssh_authmethods_continue(&c->auth_lists, enabled_methods(c), methods,
+	    sizeof(methods))) != 0)
+		return DSSH_ERR_INTERNAL;
 	dssh_buf_init(&b, 0);
 	if ((r = dssh_buf_put_u8(&b, SSH_MSG_USERAUTH_FAILURE)) == 0 &&
 	    (r = dssh_buf_put_cstring(&b, methods)) == 0 &&
-	    (r = dssh_buf_put_bool(&b, false)) == 0)
+	    (r = dssh_buf_put_bool(&b, partial)) == 0)
 		r = dssh_conn_send_app(c, &b);
 	dssh_buf_free(&b);
 	return r;
@@ -113,7 +131,7 @@ auth_failed(struct dssh_conn *c, const char *method, bool counts)
 			return DSSH_ERR_PERMISSION;
 		}
 	}
-	return send_failure(c);
+	return send_failure(c, false);
 }
 
 static int
@@ -121,11 +139,18 @@ auth_succeeded(struct dssh_conn *c, enum dssh_auth_method m)
 {
 	int r;
 
+	if (!dssh_authmethods_success(&c->auth_lists, authm_of(m))) {
+		/* A step of an AuthenticationMethods list: more to come. */
+		if (m == DSSH_AUTH_PUBLICKEY && c->nused_keys < DSSH_AUTHM_MAX_STEPS)
+			memcpy(c->used_keys[c->nused_keys++], c->pending_key, 32);
+		auth_log(c, "Partial", method_name(m));   /* sshd: "Partial publickey for ..." */
+		return send_failure(c, true);
+	}
 	if ((r = send_simple(c, SSH_MSG_USERAUTH_SUCCESS)) != 0)
 		return r;
 	c->authenticated = true;
 	c->auth = AUTH_DONE;
-	auth_log(c, "Accepted", m == DSSH_AUTH_PUBLICKEY ? "publickey" : "password");
+	auth_log(c, "Accepted", method_name(m));
 	if (c->ops->auth_success != NULL)
 		c->ops->auth_success(c->host, c->auth_user, m);
 	return 0;
@@ -149,6 +174,13 @@ handle_service_request(struct dssh_conn *c, struct dssh_buf *m)
 	}
 	struct dssh_buf b;
 
+	if (!c->auth_lists_set) {
+		if (c->conf->auth_methods != NULL)
+			c->auth_lists = *c->conf->auth_methods;
+		else
+			c->auth_lists.any = true;
+		c->auth_lists_set = true;
+	}
 	dssh_buf_init(&b, 0);
 	if ((r = dssh_buf_put_u8(&b, SSH_MSG_SERVICE_ACCEPT)) == 0 &&
 	    (r = dssh_buf_put_cstring(&b, "ssh-userauth")) == 0)
@@ -234,6 +266,20 @@ build_signed_data(struct dssh_conn *c, const char *user, const char *alg,
 	return 0;
 }
 
+/* publickey,publickey: was this key (its blob's SHA-256 in c->pending_key) used? */
+static bool
+key_already_used(struct dssh_conn *c, const uint8_t *blob, size_t blen)
+{
+	unsigned int hl = 0;
+
+	if (EVP_Digest(blob, blen, c->pending_key, &hl, EVP_sha256(), NULL) != 1 || hl != 32)
+		return true;
+	for (unsigned i = 0; i < c->nused_keys; i++)
+		if (memcmp(c->used_keys[i], c->pending_key, 32) == 0)
+			return true;
+	return false;
+}
+
 static int
 userauth_publickey(struct dssh_conn *c, struct dssh_buf *m)
 {
@@ -267,6 +313,11 @@ userauth_publickey(struct dssh_conn *c, struct dssh_buf *m)
 			    "bad or SHA-1 CA signature" : "malformed or wrong type");
 		else
 			dssh_verbose("%s: bad or mismatched public key for %s", c->log_id, alg);
+		r = auth_failed(c, "publickey", true);
+		goto out;
+	}
+	if (key_already_used(c, blob, blen)) {
+		dssh_verbose("%s: refusing previously-used %s key", c->log_id, alg);
 		r = auth_failed(c, "publickey", true);
 		goto out;
 	}
@@ -337,6 +388,115 @@ userauth_password(struct dssh_conn *c, struct dssh_buf *m)
 	return auth_failed(c, "password", true);
 }
 
+/* The host's answer to a keyboard-interactive start or response. */
+static int
+kbdint_after(struct dssh_conn *c, int r)
+{
+	if (r == DSSH_ERR_AGAIN) {
+		c->auth = AUTH_PENDING;   /* prompts or the result come from the host */
+		c->auth_pending_method = DSSH_AUTH_KBDINT;
+		return 0;
+	}
+	c->auth = AUTH_IN_PROGRESS;
+	return r == 0 ? auth_succeeded(c, DSSH_AUTH_KBDINT) :
+	    auth_failed(c, "keyboard-interactive", true);
+}
+
+static int
+userauth_kbdint(struct dssh_conn *c, struct dssh_buf *m)
+{
+	char *lang = NULL, *submethods = NULL;
+	int r;
+
+	/* RFC 4256 3.1: language tag and submethods; neither changes anything. */
+	if ((r = dssh_buf_get_cstring(m, &lang, NULL)) != 0 ||
+	    (r = dssh_buf_get_cstring(m, &submethods, NULL)) != 0) {
+		free(lang);
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR,
+		    "malformed keyboard-interactive request");
+		return r;
+	}
+	free(lang);
+	free(submethods);
+	if (!(enabled_methods(c) & DSSH_AUTHM_BIT(DSSH_AUTHM_KBDINT)))
+		return auth_failed(c, "keyboard-interactive", true);
+	return kbdint_after(c, c->ops->auth_kbdint(c->host, c->auth_user, NULL, 0));
+}
+
+int
+dssh_conn_kbdint_prompt(struct dssh_conn *c, const char *instruction,
+    const char *const *prompts, const bool *echo, unsigned n, uint64_t now_ms)
+{
+	struct dssh_buf b;
+	int r;
+
+	if (c->state == CONN_CLOSED)
+		return DSSH_ERR_CONN_CLOSED;
+	if (c->auth != AUTH_PENDING || c->auth_pending_method != DSSH_AUTH_KBDINT ||
+	    n > DSSH_KBDINT_MAX_PROMPTS)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	c->now_ms = now_ms;
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_buf_put_u8(&b, SSH_MSG_USERAUTH_INFO_REQUEST)) == 0 &&
+	    (r = dssh_buf_put_cstring(&b, "")) == 0 &&
+	    (r = dssh_buf_put_cstring(&b, instruction ? instruction : "")) == 0 &&
+	    (r = dssh_buf_put_cstring(&b, "")) == 0 &&
+	    (r = dssh_buf_put_u32(&b, n)) == 0) {
+		for (unsigned i = 0; i < n && r == 0; i++)
+			if ((r = dssh_buf_put_cstring(&b, prompts[i])) == 0)
+				r = dssh_buf_put_bool(&b, echo[i]);
+	}
+	if (r == 0)
+		r = dssh_conn_send_app(c, &b);
+	dssh_buf_free(&b);
+	if (r != 0)
+		return r;
+	c->kbdint_nprompts = n;
+	c->auth = AUTH_KBDINT;
+	return dssh_conn_resume(c, now_ms);
+}
+
+/* RFC 4256 3.4: exactly one string per prompt, nothing after them. */
+static int
+handle_info_response(struct dssh_conn *c, struct dssh_buf *m)
+{
+	char *resp[DSSH_KBDINT_MAX_PROMPTS] = { NULL };
+	uint32_t n = 0, i;
+	int r;
+
+	if (c->auth != AUTH_KBDINT) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "unexpected INFO_RESPONSE");
+		return DSSH_ERR_PROTOCOL;
+	}
+	if ((r = dssh_buf_get_u32(m, &n)) != 0 || n != c->kbdint_nprompts) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR,
+		    "keyboard-interactive: wrong number of responses");
+		return DSSH_ERR_PROTOCOL;
+	}
+	for (i = 0; i < n; i++)
+		if ((r = dssh_buf_get_cstring(m, &resp[i], NULL)) != 0)
+			break;
+	if (i < n || dssh_buf_len(m) != 0) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR,
+		    "keyboard-interactive: malformed INFO_RESPONSE");
+		r = DSSH_ERR_PROTOCOL;
+	} else {
+		c->auth = AUTH_IN_PROGRESS;
+		c->kbdint_nprompts = 0;
+		r = kbdint_after(c, c->ops->auth_kbdint(c->host, c->auth_user,
+		    (const char *const *)resp, n));
+	}
+	for (i = 0; i < n; i++)
+		dssh_free_secret_str(resp[i]);
+	return r;
+}
+
+bool
+dssh_conn_auth_used_publickey(const struct dssh_conn *c)
+{
+	return c->nused_keys > 0;
+}
+
 int
 dssh_conn_auth_result(struct dssh_conn *c, bool ok, uint64_t now_ms)
 {
@@ -348,8 +508,7 @@ dssh_conn_auth_result(struct dssh_conn *c, bool ok, uint64_t now_ms)
 	c->now_ms = now_ms;
 	enum dssh_auth_method m = c->auth_pending_method;
 
-	r = ok ? auth_succeeded(c, m) :
-	    auth_failed(c, m == DSSH_AUTH_PUBLICKEY ? "publickey" : "password", true);
+	r = ok ? auth_succeeded(c, m) : auth_failed(c, method_name(m), true);
 	if (r != 0)
 		return r;
 	return dssh_conn_resume(c, now_ms);
@@ -382,6 +541,21 @@ handle_userauth_request(struct dssh_conn *c, struct dssh_buf *m)
 
 	if (c->auth == AUTH_DONE)
 		return 0;    /* RFC 4252 5.1: ignore requests after success */
+	if (c->auth == AUTH_KBDINT) {
+		/* RFC 4256 3.4: a new request ends the exchange in progress. It
+		 * counts as a failed attempt: abandoning exchanges over and over
+		 * must not be free. */
+		c->auth = AUTH_IN_PROGRESS;
+		c->kbdint_nprompts = 0;
+		if (c->ops->auth_kbdint_abort != NULL)
+			c->ops->auth_kbdint_abort(c->host);
+		if (++c->auth_failures >= c->conf->max_auth_tries) {
+			c->auth_tries_exceeded = true;
+			dssh_conn_fail(c, SSH_DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE,
+			    "Too many authentication failures");
+			return DSSH_ERR_PERMISSION;
+		}
+	}
 	if (c->auth != AUTH_IN_PROGRESS) {
 		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "userauth before service request");
 		return DSSH_ERR_PROTOCOL;
@@ -406,10 +580,17 @@ handle_userauth_request(struct dssh_conn *c, struct dssh_buf *m)
 	dssh_debug("%s: userauth %s for %s", c->log_id, method, c->auth_user);
 	if ((r = send_banner(c)) != 0)
 		goto out;
-	if (strcmp(method, "publickey") == 0)
+	int am = dssh_authm_from_name(method);
+
+	if (am >= 0 && !dssh_authmethods_allowed(&c->auth_lists, (enum dssh_authm)am)) {
+		dssh_verbose("%s: %s not allowed now (AuthenticationMethods)", c->log_id, method);
+		r = auth_failed(c, method, true);
+	} else if (strcmp(method, "publickey") == 0)
 		r = userauth_publickey(c, m);
 	else if (strcmp(method, "password") == 0)
 		r = userauth_password(c, m);
+	else if (strcmp(method, "keyboard-interactive") == 0)
+		r = userauth_kbdint(c, m);
 	else
 		r = auth_failed(c, method, strcmp(method, "none") != 0);
 out:
@@ -427,6 +608,8 @@ dssh_auth_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
 		return handle_service_request(c, m);
 	case SSH_MSG_USERAUTH_REQUEST:
 		return handle_userauth_request(c, m);
+	case SSH_MSG_USERAUTH_INFO_RESPONSE:
+		return handle_info_response(c, m);
 	default:
 		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "unexpected auth message %u", type);
 		return DSSH_ERR_PROTOCOL;

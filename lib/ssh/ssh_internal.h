@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dssh_authmethods.h"
 #include "dssh_buf.h"
 #include "dssh_chan_win.h"
 #include "dssh_crypto.h"
@@ -58,6 +59,7 @@ enum dssh_auth_state {
 	AUTH_NO_SERVICE,     /* waiting for ssh-userauth service request */
 	AUTH_IN_PROGRESS,
 	AUTH_PENDING,        /* asked the host; input paused */
+	AUTH_KBDINT,         /* INFO_REQUEST sent, waiting for INFO_RESPONSE */
 	AUTH_DONE,
 };
 
@@ -175,6 +177,15 @@ struct dssh_conn {
 	bool auth_tries_exceeded;    /* MaxAuthTries ended it */
 	enum dssh_auth_method auth_pending_method;
 	bool authenticated;
+	/* AuthenticationMethods: the lists, advanced as methods succeed, and
+	 * the keys already used (SHA-256 of the blob; publickey,publickey
+	 * needs two different keys). */
+	struct dssh_authmethods auth_lists;
+	bool auth_lists_set;
+	uint8_t used_keys[DSSH_AUTHM_MAX_STEPS][32];
+	unsigned nused_keys;
+	uint8_t pending_key[32];     /* of the publickey attempt in AUTH_PENDING */
+	unsigned kbdint_nprompts;    /* of the INFO_REQUEST outstanding */
 
 	/* Client alive. */
 	uint64_t last_rx_ms;

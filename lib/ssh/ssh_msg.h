@@ -21,6 +21,8 @@
 #define SSH_MSG_USERAUTH_SUCCESS          52
 #define SSH_MSG_USERAUTH_BANNER           53
 #define SSH_MSG_USERAUTH_PK_OK            60
+#define SSH_MSG_USERAUTH_INFO_REQUEST     60
+#define SSH_MSG_USERAUTH_INFO_RESPONSE    61
 #define SSH_MSG_GLOBAL_REQUEST            80
 #define SSH_MSG_REQUEST_SUCCESS           81
 #define SSH_MSG_REQUEST_FAILURE           82

@@ -374,6 +374,79 @@ test_session(void)
 	CHECK_EQ_INT(dssh_pam_close_session(NULL), 0);
 }
 
+/* One round of prompts from a DSSH_PAM_KBDINT conversation. */
+static struct dssh_pam_prompts *
+kbd_round(struct dssh_pam_worker *w, uint64_t id)
+{
+	struct dssh_pam_result r;
+
+	memset(&r, 0, sizeof(r));
+	CHECK_EQ_INT(wait_results(w, &r, 1, 10000), 1);
+	CHECK_EQ_INT(r.id, id);
+	CHECK(r.prompts != NULL);
+	return r.prompts;
+}
+
+static void
+kbd_submit(struct dssh_pam_worker *w, uint64_t id)
+{
+	struct dssh_pam_request rq = {
+		.id = id, .user = "root", .remote_host = "192.0.2.7", .kind = DSSH_PAM_KBDINT,
+	};
+
+	CHECK_EQ_INT(dssh_pam_worker_submit(w, &rq), 0);
+}
+
+/* keyboard-interactive: pam_exec asks "Password: " through the conversation. */
+static void
+test_kbdint(void)
+{
+	struct dssh_pam_worker *w = NULL;
+	struct dssh_pam_prompts *p;
+	struct dssh_pam_result r;
+	const char *good[2] = { "s3cret", "x" }, *bad[1] = { "wrong" };
+
+	CHECK_EQ_INT(dssh_pam_worker_new(svc_exec, &w), 0);
+	if (w == NULL)
+		return;
+	dssh_pam_worker_set_fail_delay(w, 0);
+	kbd_submit(w, 21);
+	p = kbd_round(w, 21);
+	if (p != NULL) {
+		CHECK_EQ_INT(p->n, 1);
+		CHECK_STR(p->text[0], "Password: ");
+		CHECK(!p->echo[0]);
+		dssh_pam_prompts_free(p);
+	}
+	CHECK_EQ_INT(dssh_pam_worker_answer(w, 21, good, 2), DSSH_ERR_INVALID_ARGUMENT);
+	CHECK_EQ_INT(dssh_pam_worker_answer(w, 99, good, 1), DSSH_ERR_NOT_FOUND);
+	CHECK_EQ_INT(dssh_pam_worker_answer(w, 21, good, 1), 0);
+	CHECK_EQ_INT(dssh_pam_worker_answer(w, 21, good, 1), DSSH_ERR_NOT_FOUND);
+	CHECK_EQ_INT(wait_results(w, &r, 1, 10000), 1);
+	CHECK_EQ_INT(r.id, 21);
+	CHECK(r.prompts == NULL);
+	CHECK(r.ok);
+	/* a wrong answer */
+	kbd_submit(w, 22);
+	dssh_pam_prompts_free(kbd_round(w, 22));
+	CHECK_EQ_INT(dssh_pam_worker_answer(w, 22, bad, 1), 0);
+	CHECK_EQ_INT(wait_results(w, &r, 1, 10000), 1);
+	CHECK_EQ_INT(r.id, 22);
+	CHECK(!r.ok);
+	/* cancelled: no result at all, answers no longer taken */
+	kbd_submit(w, 23);
+	dssh_pam_prompts_free(kbd_round(w, 23));
+	dssh_pam_worker_cancel(w, 23);
+	CHECK_EQ_INT(dssh_pam_worker_answer(w, 23, good, 1), DSSH_ERR_NOT_FOUND);
+	CHECK_EQ_INT(wait_results(w, &r, 1, 700), 0);
+	/* freed while a conversation waits for its answers: no hang */
+	kbd_submit(w, 24);
+	dssh_pam_prompts_free(kbd_round(w, 24));
+	kbd_submit(w, 25);          /* and one whose prompts nobody collected */
+	usleep(200000);
+	dssh_pam_worker_free(w);
+}
+
 int
 main(void)
 {
@@ -427,6 +500,7 @@ main(void)
 	DSSH_RUN(test_pam_fail_delay_hook);
 	DSSH_RUN(test_queue_full);
 	DSSH_RUN(test_session);
+	DSSH_RUN(test_kbdint);
 	remove_services();
 	DSSH_TEST_END();
 }

@@ -1078,6 +1078,52 @@ test_cert_keywords(void)
 	dssh_config_free(&c);
 }
 
+/* AuthenticationMethods and PAMServiceName: defaults, first wins, bad values, -T. */
+static void
+test_auth_methods(void)
+{
+	struct dssh_config c;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_STR(c.authentication_methods, "any");
+	CHECK_STR(c.pam_service_name, "dsshd");
+	dssh_config_free(&c);
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "AuthenticationMethods publickey,password  publickey,keyboard-interactive:pam"), 0);
+	CHECK_EQ_INT(line(&c, "AuthenticationMethods password"), 0);
+	CHECK_EQ_INT(line(&c, "PAMServiceName dsshd-test"), 0);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_STR(c.authentication_methods, "publickey,password publickey,keyboard-interactive:pam");
+	CHECK_STR(c.pam_service_name, "dsshd-test");
+	f = open_memstream(&buf, &len);
+	dssh_config_dump(&c, f);
+	fclose(f);
+	CHECK(strstr(buf, "\nauthenticationmethods publickey,password "
+	    "publickey,keyboard-interactive:pam\n") != NULL);
+	CHECK(strstr(buf, "\npamservicename dsshd-test\n") != NULL);
+	CHECK(strstr(buf, "\nkbdinteractiveauthentication yes\n") != NULL);
+	free(buf);
+	dssh_config_free(&c);
+
+	static const char *const bad[] = {
+		"AuthenticationMethods", "AuthenticationMethods hostbased",
+		"AuthenticationMethods publickey,", "AuthenticationMethods any password",
+		"AuthenticationMethods keyboard-interactive:skey", "PAMServiceName ../x",
+		"PAMServiceName a b", "PAMServiceName \"\"",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		dssh_config_init(&c);
+		CHECK_EQ_INT(line(&c, bad[i]), DSSH_ERR_CONFIG);
+		CHECK(strstr(err, "test line 7") != NULL);
+		dssh_config_free(&c);
+	}
+}
+
 int
 main(void)
 {
@@ -1096,5 +1142,6 @@ main(void)
 	DSSH_RUN(test_preauth_limits);
 	DSSH_RUN(test_logs_keywords);
 	DSSH_RUN(test_cert_keywords);
+	DSSH_RUN(test_auth_methods);
 	DSSH_TEST_END();
 }

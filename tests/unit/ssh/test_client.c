@@ -1236,6 +1236,17 @@ tc_auth_pubkey(struct tc *t, const char *user, struct dssh_sshkey *key, const ch
 			break;
 		}
 		if (type == SSH_MSG_USERAUTH_FAILURE) {
+			struct dssh_buf v;
+			const uint8_t *ml;
+			size_t mn;
+
+			dssh_buf_from(&v, dssh_buf_ptr(&req) + 1, dssh_buf_len(&req) - 1);
+			if (dssh_buf_get_string_direct(&v, &ml, &mn) == 0 &&
+			    mn < sizeof(t->auth_methods) &&
+			    dssh_buf_get_bool(&v, &t->auth_partial) == 0) {
+				memcpy(t->auth_methods, ml, mn);
+				t->auth_methods[mn] = '\0';
+			}
 			r = DSSH_ERR_PERMISSION;
 			break;
 		}

@@ -115,6 +115,8 @@ struct tc {
 	struct dssh_sshkey *hostkey;  /* from the last KEX reply */
 	char *server_sig_algs;        /* EXT_INFO server-sig-algs, if any */
 
+	bool auth_partial;            /* of the last USERAUTH_FAILURE tc_auth_pubkey saw */
+	char auth_methods[128];       /* ... its name-list */
 	bool got_disconnect;
 	uint32_t disconnect_reason;
 	char disconnect_msg[256];

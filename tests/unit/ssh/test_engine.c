@@ -49,6 +49,10 @@ struct host {
 	char greq_addr[64];
 	int greq_ret;
 	uint32_t greq_port;                 /* the bound port we report */
+	/* keyboard-interactive */
+	int kbd_calls, kbd_aborts;
+	unsigned kbd_n;
+	char kbd_resp[2][64];
 };
 
 static int
@@ -73,6 +77,25 @@ h_auth_password(void *hp, const char *user, const char *pw)
 	if (strcmp(pw, "later") == 0)
 		return DSSH_ERR_AGAIN;
 	return strcmp(user, "alice") == 0 && strcmp(pw, "secret") == 0 ? 0 : -1;
+}
+
+static int
+h_auth_kbdint(void *hp, const char *user, const char *const *resp, unsigned n)
+{
+	struct host *h = hp;
+
+	(void)user;
+	h->kbd_calls++;
+	h->kbd_n = n;
+	for (unsigned i = 0; i < n && i < 2; i++)
+		snprintf(h->kbd_resp[i], sizeof(h->kbd_resp[i]), "%s", resp[i]);
+	return DSSH_ERR_AGAIN;
+}
+
+static void
+h_auth_kbdint_abort(void *hp)
+{
+	((struct host *)hp)->kbd_aborts++;
 }
 
 static void
@@ -194,6 +217,8 @@ static const struct dssh_conn_host_ops host_ops = {
 	.auth_pubkey = h_auth_pubkey,
 	.auth_password = h_auth_password,
 	.auth_success = h_auth_success,
+	.auth_kbdint = h_auth_kbdint,
+	.auth_kbdint_abort = h_auth_kbdint_abort,
 	.session_open = h_session_open,
 	.session_request = h_session_request,
 	.channel_data = h_channel_data,
@@ -1329,6 +1354,229 @@ test_banner(void)
 	CHECK_EQ_INT(tc_service_request(f.t), 0);
 	CHECK_EQ_INT(send_password(&f, "alice", "wrong"), 0);
 	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_FAILURE, &f.msg), 0);
+	fx_free(&f);
+}
+
+/* A USERAUTH_REQUEST with no method fields ("none") or keyboard-interactive's. */
+static int
+send_userauth(struct fx *f, const char *method)
+{
+	struct dssh_buf m;
+	int r;
+
+	dssh_buf_init(&m, 0);
+	dssh_buf_put_u8(&m, SSH_MSG_USERAUTH_REQUEST);
+	dssh_buf_put_cstring(&m, "alice");
+	dssh_buf_put_cstring(&m, "ssh-connection");
+	dssh_buf_put_cstring(&m, method);
+	if (strcmp(method, "keyboard-interactive") == 0) {
+		dssh_buf_put_cstring(&m, "");
+		dssh_buf_put_cstring(&m, "pam");
+	}
+	r = tc_sendb(f->t, &m);
+	dssh_buf_free(&m);
+	return r;
+}
+
+/* USERAUTH_FAILURE's name-list and partial-success flag. */
+static void
+expect_failure(struct fx *f, const char *methods, bool partial)
+{
+	struct dssh_buf v;
+	char *ml = NULL;
+	bool p = !partial;
+
+	CHECK_EQ_INT(tc_expect(f->t, SSH_MSG_USERAUTH_FAILURE, &f->msg), 0);
+	dssh_buf_from(&v, dssh_buf_ptr(&f->msg) + 1, dssh_buf_len(&f->msg) - 1);
+	CHECK_EQ_INT(dssh_buf_get_cstring(&v, &ml, NULL), 0);
+	CHECK_EQ_INT(dssh_buf_get_bool(&v, &p), 0);
+	CHECK_STR(ml ? ml : "(null)", methods);
+	CHECK_EQ_INT(p, partial);
+	free(ml);
+}
+
+static void
+fx_auth_methods(struct fx *f, struct dssh_authmethods *am, const char *lists)
+{
+	fx_init(f, "curve25519-sha256", "aes128-gcm@openssh.com", "hmac-sha2-256", true);
+	CHECK_EQ_INT(dssh_authmethods_parse(lists, am, NULL, 0), 0);
+	f->conf.auth_methods = am;
+	f->conf.kbdint_auth = true;
+	CHECK_EQ_INT(tc_version(f->t), 0);
+	CHECK_EQ_INT(tc_kex(f->t), 0);
+	CHECK_EQ_INT(tc_service_request(f->t), 0);
+}
+
+/* AuthenticationMethods: partial success, order, publickey,publickey. */
+static void
+test_auth_methods(void)
+{
+	struct dssh_authmethods am;
+	struct fx f;
+
+	fx_auth_methods(&f, &am, "publickey,password publickey,keyboard-interactive");
+	CHECK_EQ_INT(send_userauth(&f, "none"), 0);
+	expect_failure(&f, "publickey", false);
+	/* password first: not allowed, the host is not asked */
+	CHECK_EQ_INT(send_password(&f, "alice", "secret"), 0);
+	expect_failure(&f, "publickey", false);
+	CHECK_EQ_INT(f.h.auth_queries, 0);
+	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", userkey),
+	    DSSH_ERR_PERMISSION);
+	CHECK(f.t->auth_partial);
+	CHECK_STR(f.t->auth_methods, "password,keyboard-interactive");
+	CHECK(!dssh_conn_authenticated(f.c));
+	CHECK(dssh_conn_auth_used_publickey(f.c));
+	CHECK_EQ_INT(send_password(&f, "alice", "wrong"), 0);
+	expect_failure(&f, "password,keyboard-interactive", false);
+	CHECK_EQ_INT(send_password(&f, "alice", "secret"), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_SUCCESS, &f.msg), 0);
+	CHECK(dssh_conn_authenticated(f.c));
+	CHECK_EQ_INT(f.h.auth_successes, 1);
+	fx_free(&f);
+
+	/* publickey,publickey: the same key twice is refused, another key passes. */
+	fx_auth_methods(&f, &am, "publickey,publickey");
+	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", userkey),
+	    DSSH_ERR_PERMISSION);
+	CHECK(f.t->auth_partial);
+	CHECK_STR(f.t->auth_methods, "publickey");
+	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", userkey),
+	    DSSH_ERR_PERMISSION);
+	CHECK(!f.t->auth_partial);
+	CHECK(!dssh_conn_authenticated(f.c));
+	dssh_buf_reset(&f.h.good_blob);
+	dssh_sshkey_public_blob(otherkey, &f.h.good_blob);
+	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", otherkey, "ssh-ed25519", otherkey), 0);
+	CHECK(dssh_conn_authenticated(f.c));
+	fx_free(&f);
+}
+
+static int
+send_info_response(struct fx *f, unsigned count, unsigned nstr, bool trailing)
+{
+	struct dssh_buf m;
+	int r;
+
+	dssh_buf_init(&m, 0);
+	dssh_buf_put_u8(&m, SSH_MSG_USERAUTH_INFO_RESPONSE);
+	dssh_buf_put_u32(&m, count);
+	for (unsigned i = 0; i < nstr; i++)
+		dssh_buf_put_cstring(&m, i == 0 ? "hunter2" : "424242");
+	if (trailing)
+		dssh_buf_put_u8(&m, 0);
+	r = tc_sendb(f->t, &m);
+	dssh_buf_free(&m);
+	return r;
+}
+
+/* Start keyboard-interactive and get the host's two prompts to the peer. */
+static void
+kbdint_two_prompts(struct fx *f)
+{
+	static const char *const prompts[2] = { "Password: ", "Code: " };
+	static const bool echo[2] = { false, true };
+	struct dssh_buf v;
+	char *name = NULL, *instr = NULL, *lang = NULL, *p0 = NULL;
+	uint32_t n = 0;
+	bool e0 = true;
+
+	CHECK_EQ_INT(send_userauth(f, "keyboard-interactive"), 0);
+	CHECK(dssh_conn_input_paused(f->c));
+	CHECK_EQ_INT(f->h.kbd_n, 0);
+	CHECK_EQ_INT(dssh_conn_kbdint_prompt(f->c, "two questions", prompts, echo, 2, 1000), 0);
+	CHECK(!dssh_conn_input_paused(f->c));
+	CHECK_EQ_INT(tc_expect(f->t, SSH_MSG_USERAUTH_INFO_REQUEST, &f->msg), 0);
+	dssh_buf_from(&v, dssh_buf_ptr(&f->msg) + 1, dssh_buf_len(&f->msg) - 1);
+	CHECK_EQ_INT(dssh_buf_get_cstring(&v, &name, NULL), 0);
+	CHECK_EQ_INT(dssh_buf_get_cstring(&v, &instr, NULL), 0);
+	CHECK_EQ_INT(dssh_buf_get_cstring(&v, &lang, NULL), 0);
+	CHECK_EQ_INT(dssh_buf_get_u32(&v, &n), 0);
+	CHECK_EQ_INT(dssh_buf_get_cstring(&v, &p0, NULL), 0);
+	CHECK_EQ_INT(dssh_buf_get_bool(&v, &e0), 0);
+	CHECK_STR(instr ? instr : "", "two questions");
+	CHECK_EQ_INT(n, 2);
+	CHECK_STR(p0 ? p0 : "", "Password: ");
+	CHECK(!e0);
+	free(name);
+	free(instr);
+	free(lang);
+	free(p0);
+}
+
+/* keyboard-interactive (RFC 4256): prompts out, checked responses in. */
+static void
+test_kbdint(void)
+{
+	struct dssh_authmethods am;
+	struct fx f;
+	static const char *const one[1] = { "Password: " };
+	static const bool no[1] = { false };
+
+	fx_auth_methods(&f, &am, "any");
+	/* not asked for: prompting is refused */
+	CHECK_EQ_INT(dssh_conn_kbdint_prompt(f.c, "", one, no, 1, 0), DSSH_ERR_INVALID_ARGUMENT);
+	CHECK_EQ_INT(send_userauth(&f, "none"), 0);
+	expect_failure(&f, "publickey,password,keyboard-interactive", false);
+	kbdint_two_prompts(&f);
+	CHECK_EQ_INT(send_info_response(&f, 2, 2, false), 0);
+	CHECK_EQ_INT(f.h.kbd_n, 2);
+	CHECK_STR(f.h.kbd_resp[0], "hunter2");
+	CHECK_STR(f.h.kbd_resp[1], "424242");
+	CHECK(dssh_conn_input_paused(f.c));
+	/* a wrong answer: failure, then another attempt with one more round */
+	CHECK_EQ_INT(dssh_conn_auth_result(f.c, false, 1000), 0);
+	expect_failure(&f, "publickey,password,keyboard-interactive", false);
+	kbdint_two_prompts(&f);
+	/* a new request abandons the exchange */
+	CHECK_EQ_INT(send_userauth(&f, "none"), 0);
+	CHECK_EQ_INT(f.h.kbd_aborts, 1);
+	expect_failure(&f, "publickey,password,keyboard-interactive", false);
+	kbdint_two_prompts(&f);
+	CHECK_EQ_INT(send_info_response(&f, 2, 2, false), 0);
+	CHECK_EQ_INT(dssh_conn_kbdint_prompt(f.c, "", one, no, 1, 1000), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_INFO_REQUEST, &f.msg), 0);
+	CHECK_EQ_INT(send_info_response(&f, 1, 1, false), 0);
+	CHECK_EQ_INT(f.h.kbd_n, 1);
+	CHECK_EQ_INT(dssh_conn_auth_result(f.c, true, 1000), 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_USERAUTH_SUCCESS, &f.msg), 0);
+	CHECK(dssh_conn_authenticated(f.c));
+	fx_free(&f);
+
+	/* Bad INFO_RESPONSEs: wrong count, truncated, trailing bytes, unasked. */
+	static const struct { unsigned count, nstr; bool trailing, ask; } bad[] = {
+		{ 1, 1, false, true }, { 3, 3, false, true }, { 2, 1, false, true },
+		{ 2, 2, true, true }, { 0, 0, false, false }, { 0xffffffffu, 0, false, true },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fx_auth_methods(&f, &am, "any");
+		if (bad[i].ask)
+			kbdint_two_prompts(&f);
+		send_info_response(&f, bad[i].count, bad[i].nstr, bad[i].trailing);
+		expect_disconnect(&f, SSH_DISCONNECT_PROTOCOL_ERROR);
+		CHECK(!dssh_conn_authenticated(f.c));
+		fx_free(&f);
+	}
+	/* abandoned exchanges count against MaxAuthTries */
+	fx_auth_methods(&f, &am, "any");
+	f.conf.max_auth_tries = 3;
+	kbdint_two_prompts(&f);
+	CHECK_EQ_INT(send_userauth(&f, "none"), 0);
+	expect_failure(&f, "publickey,password,keyboard-interactive", false);
+	kbdint_two_prompts(&f);
+	CHECK_EQ_INT(send_userauth(&f, "none"), 0);
+	expect_failure(&f, "publickey,password,keyboard-interactive", false);
+	kbdint_two_prompts(&f);
+	send_userauth(&f, "none");
+	expect_disconnect(&f, SSH_DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE);
+	CHECK_EQ_INT(f.h.kbd_aborts, 3);
+	fx_free(&f);
+	/* switched off: refused without asking the host */
+	fx_auth_methods(&f, &am, "any");
+	f.conf.kbdint_auth = false;
+	CHECK_EQ_INT(send_userauth(&f, "keyboard-interactive"), 0);
+	expect_failure(&f, "publickey,password", false);
+	CHECK_EQ_INT(f.h.kbd_calls, 0);
 	fx_free(&f);
 }
 
@@ -2583,6 +2831,8 @@ main(void)
 	DSSH_RUN(test_auth_during_rekey);
 	DSSH_RUN(test_debug_msg);
 	DSSH_RUN(test_split_input);
+	DSSH_RUN(test_auth_methods);
+	DSSH_RUN(test_kbdint);
 	dssh_sshkey_free(hostkey);
 	dssh_sshkey_free(userkey);
 	dssh_sshkey_free(otherkey);
