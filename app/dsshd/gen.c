@@ -23,7 +23,14 @@
 static const char default_ciphers[] =
     "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
     "aes128-gcm@openssh.com,aes256-gcm@openssh.com";
+/*
+ * Defaults as ssh-audit (packaged) wants them: encrypt-then-MAC only, no
+ * 64-bit tag, no NIST-curve host keys, no SHA-1. Every supported name can
+ * still be configured (paramiko 2.12, PuTTY and Dropbear meet these).
+ */
 static const char default_macs[] =
+    "umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com";
+static const char supported_macs[] =
     "umac-64-etm@openssh.com,umac-128-etm@openssh.com,"
     "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
     "hmac-sha2-256,hmac-sha2-512";
@@ -33,9 +40,8 @@ static const char default_macs[] =
     "ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com," \
     "rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com"
 static const char default_hostkey_algs[] =
-    HOSTCERT_ALGS ","
-    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
-    "rsa-sha2-512,rsa-sha2-256";
+    "ssh-ed25519-cert-v01@openssh.com,rsa-sha2-512-cert-v01@openssh.com,"
+    "rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,rsa-sha2-512,rsa-sha2-256";
 static const char supported_hostkey_algs[] =
     HOSTCERT_ALGS ","
     "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
@@ -397,16 +403,18 @@ dsshd_gen_finalize(struct dsshd_gen *g, struct dssh_crypto_engine *engine,
 		/* The same engine: what it can do was probed already. */
 		g->ciphers = strdup(like->ciphers);
 		g->macs = strdup(like->macs);
+		g->macs_all = strdup(like->macs_all);
 	} else {
 		g->ciphers = filter_supported(engine, default_ciphers, false);
 		g->macs = filter_supported(engine, default_macs, true);
+		g->macs_all = filter_supported(engine, supported_macs, true);
 	}
-	if (g->ciphers == NULL || g->macs == NULL)
+	if (g->ciphers == NULL || g->macs == NULL || g->macs_all == NULL)
 		return DSSH_ERR_ALLOC;
 	defs = (struct dssh_config_alg_defaults){
 		.ciphers = { g->ciphers, g->ciphers },
-		.macs = { g->macs, g->macs },
-		.kex = { dssh_kex_alg_names(), dssh_kex_alg_names() },
+		.macs = { g->macs, g->macs_all },
+		.kex = { dssh_kex_alg_default_names(), dssh_kex_alg_names() },
 		.host_key = { default_hostkey_algs, supported_hostkey_algs },
 	};
 	if ((r = dssh_config_finalize(&g->cfg, &defs, err, errlen)) != 0)
@@ -470,6 +478,7 @@ dsshd_gen_unref(struct dsshd_gen *g)
 	dssh_config_free(&g->cfg);
 	free(g->ciphers);
 	free(g->macs);
+	free(g->macs_all);
 	free(g->banner);
 	free(g);
 }

@@ -56,6 +56,7 @@ struct dsshd_gen {
 	struct dssh_config cfg;
 	struct dsshd_hostkeys hk;
 	char *ciphers, *macs;           /* the engine's defaults cfg was resolved against */
+	char *macs_all;                 /* every MAC the engine can do (configurable) */
 	char *banner;                   /* Banner's text (read at each load), or NULL */
 	struct dssh_authmethods authm;  /* AuthenticationMethods, parsed */
 	char version_comment[256];      /* "dssh_VERSION[ VersionAddendum]" */

@@ -68,6 +68,8 @@ struct dssh_kex_alg {
 const struct dssh_kex_alg *dssh_kex_alg_by_name(const char *name);
 /* Comma-separated list of all methods, in OpenSSH's preference order. */
 const char *dssh_kex_alg_names(void);
+/* The default list: the same order, without the NIST-curve ECDH methods. */
+const char *dssh_kex_alg_default_names(void);
 const EVP_MD *dssh_kex_alg_md(const struct dssh_kex_alg *alg);
 
 /*

@@ -72,6 +72,16 @@ static const char kex_names[] =
 	"diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,"
 	"diffie-hellman-group14-sha256";
 
+/*
+ * What is offered without a KexAlgorithms line: the list above less the NIST
+ * curves (ssh-audit fails them; a KexAlgorithms line can still name them).
+ */
+static const char kex_default_names[] =
+	"mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,"
+	"curve25519-sha256,curve25519-sha256@libssh.org,"
+	"diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,"
+	"diffie-hellman-group14-sha256";
+
 struct dssh_kex_client {
 	const struct dssh_kex_alg *alg;
 	void *state;
@@ -92,6 +102,12 @@ const char *
 dssh_kex_alg_names(void)
 {
 	return kex_names;
+}
+
+const char *
+dssh_kex_alg_default_names(void)
+{
+	return kex_default_names;
 }
 
 const EVP_MD *
