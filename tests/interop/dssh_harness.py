@@ -597,6 +597,25 @@ def ssh_run(srv, env, command, *, password=None, input=None, timeout=60,
                           timeout=timeout, env=e, start_new_session=True)
 
 
+def end_ssh(p, timeout=10):
+    """Ends an ssh client (a Popen) with SIGTERM, as a user's ^C or kill
+    would, and waits for it. OpenSSH 9.2's client loop checks its signal
+    flag and then calls poll() with signals unblocked: a SIGTERM landing
+    between the two is handled but leaves it in an endless poll (seen with
+    -N and no ServerAliveInterval). Another SIGTERM, which then lands inside
+    poll(), ends it; SIGKILL only if that fails too. Returns the exit code."""
+    end = time.time() + timeout
+    while p.poll() is None and time.time() < end:
+        p.terminate()
+        try:
+            return p.wait(0.5)
+        except subprocess.TimeoutExpired:
+            pass
+    if p.poll() is None:
+        p.kill()
+    return p.wait()
+
+
 def describe(r):
     return "exit=%d stdout=%r stderr=%r" % (r.returncode, r.stdout[-400:], r.stderr[-800:])
 

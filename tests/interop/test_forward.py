@@ -166,13 +166,7 @@ class Tunnel:
         raise h.TestFailure("timed out waiting for %s: %s" % (what, self.stderr()[-600:]))
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        h.end_ssh(self.proc)
         self.errf.close()
 
     def __enter__(self):
@@ -590,8 +584,9 @@ def case_no_port_forwarding(c):
         h.check(c.srv.wait_log(r"refused local port forward: .*target 127\.0\.0\.1 port %d"
                                % c.http_port, off) is not None, "no log line for the -L refusal")
     finally:
-        p.terminate()
-        _, err = p.communicate(timeout=10)
+        h.end_ssh(p)
+        err = p.stderr.read()
+        p.stderr.close()
     h.check(b"administratively prohibited" in err, err.decode(errors="replace"))
 
 
