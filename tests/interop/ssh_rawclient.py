@@ -3,7 +3,7 @@
 
 Just enough transport to run one key exchange and prove both sides agree:
 version exchange, KEXINIT (one method each, ssh-ed25519, aes128-ctr,
-hmac-sha2-256), the method's INIT/REPLY, host key signature check over H,
+hmac-sha2-256-etm@openssh.com), the method's INIT/REPLY, host key signature check over H,
 NEWKEYS, then SERVICE_REQUEST "ssh-userauth" / SERVICE_ACCEPT through the
 new keys. Methods: curve25519-sha256 (K an mpint) and mlkem768x25519-sha256
 (K a string; ML-KEM by tests/kat's mlkem_tool). X25519, Ed25519, AES-CTR and
@@ -45,6 +45,8 @@ def mpint(b):
 
 
 MLKEM = "mlkem768x25519-sha256"
+SNTRUP = "sntrup761x25519-sha512@openssh.com"     # OpenSSH 9.2 knows this name
+SNTRUP_NAMES = (SNTRUP, "sntrup761x25519-sha512")
 MSG_DISCONNECT, MSG_SERVICE_REQUEST, MSG_SERVICE_ACCEPT = 1, 5, 6
 MSG_KEXINIT, MSG_NEWKEYS, MSG_HYBRID_INIT, MSG_HYBRID_REPLY = 20, 21, 30, 31
 
@@ -72,7 +74,8 @@ class Reader:
 
 class RawClient:
     """Just enough SSH-2 transport: plain packets, then aes128-ctr +
-    hmac-sha2-256 after NEWKEYS."""
+    hmac-sha2-256-etm@openssh.com (the length in clear, the MAC over the
+    ciphertext) after NEWKEYS."""
 
     def __init__(self, host, port):
         self.s = socket.create_connection((host, port), timeout=20)
@@ -103,28 +106,29 @@ class RawClient:
 
     def send(self, payload):
         bs = 16 if self.enc else 8
-        pad = bs - (5 + len(payload)) % bs
+        # with ETM the 4-byte length is outside the padded, encrypted part
+        pad = bs - ((1 if self.enc else 5) + len(payload)) % bs
         if pad < 4:
             pad += bs
         pkt = struct.pack(">IB", 1 + len(payload) + pad, pad) + payload + os.urandom(pad)
         if self.enc:
-            mac = hmac.new(self.mac_out, struct.pack(">I", self.seq_out) + pkt,
-                           hashlib.sha256).digest()
-            pkt = self.enc.update(pkt) + mac
+            pkt = pkt[:4] + self.enc.update(pkt[4:])
+            pkt += hmac.new(self.mac_out, struct.pack(">I", self.seq_out) + pkt,
+                            hashlib.sha256).digest()
         self.s.sendall(pkt)
         self.seq_out = (self.seq_out + 1) & 0xffffffff
 
     def recv(self):
         if self.dec:
-            first = self.dec.update(self.recv_exact(16))
-            n = struct.unpack(">I", first[:4])[0]
+            head = self.recv_exact(4)
+            n = struct.unpack(">I", head)[0]
             check(n <= 35000, "bad packet length %d" % n)
-            rest = self.dec.update(self.recv_exact(4 + n - 16))
+            body = self.recv_exact(n)
             mac = self.recv_exact(32)
-            pkt = first + rest
-            want = hmac.new(self.mac_in, struct.pack(">I", self.seq_in) + pkt,
+            want = hmac.new(self.mac_in, struct.pack(">I", self.seq_in) + head + body,
                             hashlib.sha256).digest()
             check(hmac.compare_digest(mac, want), "MAC of a server packet does not verify")
+            pkt = head + self.dec.update(body)
         else:
             head = self.recv_exact(4)
             n = struct.unpack(">I", head)[0]
@@ -135,8 +139,9 @@ class RawClient:
         return pkt[5:len(pkt) - pad]
 
     def kexinit(self, kex):
-        lists = [kex, "ssh-ed25519", "aes128-ctr", "aes128-ctr", "hmac-sha2-256",
-                 "hmac-sha2-256", "none", "none", "", ""]
+        lists = [kex, "ssh-ed25519", "aes128-ctr", "aes128-ctr",
+                 "hmac-sha2-256-etm@openssh.com", "hmac-sha2-256-etm@openssh.com",
+                 "none", "none", "", ""]
         self.i_c = bytes([MSG_KEXINIT]) + os.urandom(16) + b"".join(sstr(x) for x in lists) + \
             b"\0" + b"\0\0\0\0"
         self.send(self.i_c)
@@ -147,9 +152,10 @@ class RawClient:
                 return m
 
     def derive(self, K_enc, H, letter, n):
-        out = hashlib.sha256(K_enc + H + letter + self.session_id).digest()
+        hf = self.hash
+        out = hf(K_enc + H + letter + self.session_id).digest()
         while len(out) < n:
-            out += hashlib.sha256(K_enc + H + out).digest()
+            out += hf(K_enc + H + out).digest()
         return out[:n]
 
     def newkeys(self, K_enc, H):
@@ -168,6 +174,8 @@ class RawClient:
 
 
 class MlkemTool:
+    """tests/kat/mlkem_tool or sntrup_tool: one command a line, hex answers."""
+
     def __init__(self, path):
         self.p = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   text=True)
@@ -186,10 +194,12 @@ class MlkemTool:
 
 def handshake(host, port, kex, tool=None, hostkey_blob=None, mlkem_keys=None):
     """One key exchange with kex through SERVICE_ACCEPT; returns the server's
-    first KEX name list. tool: an MlkemTool for mlkem768x25519-sha256;
-    hostkey_blob: the ed25519 public key blob K_S must be (None: any);
-    mlkem_keys: a (pk, sk) made beforehand (None: made here)."""
+    first KEX name list. tool: an MlkemTool (mlkem_tool) for
+    mlkem768x25519-sha256, or one running sntrup_tool for the sntrup761
+    hybrids; hostkey_blob: the ed25519 public key blob K_S must be (None:
+    any); mlkem_keys: the KEM's (pk, sk) made beforehand (None: made here)."""
     c = RawClient(host, port)
+    c.hash = hashlib.sha512 if kex in SNTRUP_NAMES else hashlib.sha256
     try:
         c.version()
         server_kex = Reader(c.kexinit(kex)[17:]).string().decode().split(",")
@@ -199,6 +209,9 @@ def handshake(host, port, kex, tool=None, hostkey_blob=None, mlkem_keys=None):
         if kex == MLKEM:
             pk, sk = mlkem_keys or tool.call("keygen %s %s" % (os.urandom(32).hex(),
                                                                os.urandom(32).hex()))
+            c_init = pk + xpub
+        elif kex in SNTRUP_NAMES:
+            pk, sk = mlkem_keys or tool.call("keypair")
             c_init = pk + xpub
         else:
             c_init = xpub
@@ -213,10 +226,15 @@ def handshake(host, port, kex, tool=None, hostkey_blob=None, mlkem_keys=None):
             (k_pq,) = tool.call("decaps %s %s" % (sk.hex(), s_reply[:1088].hex()))
             k_cl = xpriv.exchange(X25519PublicKey.from_public_bytes(s_reply[1088:]))
             K_enc = sstr(hashlib.sha256(k_pq + k_cl).digest())      # K as a string
+        elif kex in SNTRUP_NAMES:
+            check_eq(len(s_reply), 1039 + 32, "S_REPLY length")
+            (k_pq,) = tool.call("dec %s %s" % (sk.hex(), s_reply[:1039].hex()))
+            k_cl = xpriv.exchange(X25519PublicKey.from_public_bytes(s_reply[1039:]))
+            K_enc = sstr(hashlib.sha512(k_pq + k_cl).digest())
         else:
             check_eq(len(s_reply), 32, "Q_S length")
             K_enc = mpint(xpriv.exchange(X25519PublicKey.from_public_bytes(s_reply)))
-        H = hashlib.sha256(sstr(c.v_c) + sstr(c.v_s) + sstr(c.i_c) + sstr(c.i_s) +
+        H = c.hash(sstr(c.v_c) + sstr(c.v_s) + sstr(c.i_c) + sstr(c.i_s) +
                            sstr(k_s) + sstr(c_init) + sstr(s_reply) + K_enc).digest()
         if hostkey_blob is not None:
             check_eq(k_s, hostkey_blob, "K_S is the server's ed25519 key")
