@@ -352,46 +352,20 @@ dssh_authkey_parse_options(const char *s, struct dssh_authkey_opts *o,
 }
 
 /*
- * Plain public keys of the known types are a fixed number of strings (mpints
- * are strings too) after the type: check that the blob holds exactly those,
- * so that truncated or padded lines are refused. Other types (certificates,
- * future ones) are only compared as blobs.
+ * A key of a type dsshd verifies is parsed by lib/sshkey, as it is at login
+ * (exact fields, ed25519 length, the point on its curve, RSA size), so that
+ * a truncated, padded or invalid key is refused on its line. Other types
+ * (ssh-dss, security keys, certificates as keys) are compared as blobs only:
+ * they never sign in here (no publickey algorithm of dsshd names them).
  */
 static bool
-blob_shape_ok(const char *type, size_t tlen, struct dssh_buf *b)
+blob_ok(const uint8_t *blob, size_t len)
 {
-	static const struct {
-		const char *name;
-		unsigned nstrings;
-		size_t first_len;       /* required length of the first string, 0 any */
-	} shapes[] = {
-		{ "ssh-ed25519", 1, 32 },
-		{ "ssh-rsa", 2, 0 },
-		{ "ssh-dss", 4, 0 },
-		{ "ecdsa-sha2-nistp256", 2, 8 },
-		{ "ecdsa-sha2-nistp384", 2, 8 },
-		{ "ecdsa-sha2-nistp521", 2, 8 },
-		{ "sk-ssh-ed25519@openssh.com", 2, 32 },
-		{ "sk-ecdsa-sha2-nistp256@openssh.com", 3, 8 },
-	};
+	struct dssh_sshkey *k = NULL;
+	int r = dssh_sshkey_from_blob(blob, len, &k);
 
-	for (size_t i = 0; i < DSSH_ARRAY_SIZE(shapes); i++) {
-		if (strlen(shapes[i].name) != tlen ||
-		    memcmp(shapes[i].name, type, tlen) != 0)
-			continue;
-		for (unsigned k = 0; k < shapes[i].nstrings; k++) {
-			const uint8_t *v;
-			size_t l;
-
-			if (dssh_buf_get_string_direct(b, &v, &l) != 0 || l == 0)
-				return false;
-			if (k == 0 && shapes[i].first_len != 0 &&
-			    l != shapes[i].first_len)
-				return false;
-		}
-		return dssh_buf_len(b) == 0;
-	}
-	return true;
+	dssh_sshkey_free(k);
+	return r == 0 || r == DSSH_ERR_KEY_TYPE;
 }
 
 /*
@@ -427,7 +401,7 @@ parse_key(const char *s, uint8_t **blobp, size_t *lenp, const char **end)
 	dssh_buf_from(&b, out, outlen);
 	if (dssh_buf_get_string_direct(&b, &name, &namelen) != 0 ||
 	    namelen != tlen || memcmp(name, type, tlen) != 0 ||
-	    dssh_buf_len(&b) == 0 || !blob_shape_ok(type, tlen, &b)) {
+	    dssh_buf_len(&b) == 0 || !blob_ok(out, outlen)) {
 		free(out);
 		return DSSH_ERR_INVALID_FORMAT;
 	}
