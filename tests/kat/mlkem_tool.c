@@ -2,84 +2,46 @@
 /*
  * dssh's ML-KEM-768 on stdin/stdout, for the cross-implementation test
  * (tests/kat/test_mlkem_noble.py). One command a line, hex arguments,
- * one line of hex answer:
+ * one line of hex answer (kat_tool.h):
  *   keygen D Z     -> EK DK
  *   encaps EK M    -> CT SS
  *   decaps DK CT   -> SS
  * An error answers "error <code>".
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "dssh_mlkem.h"
+#include "kat_tool.h"
 
 static int
-unhex(const char *s, uint8_t *out, size_t n)
+mlkem_cmd(const char *name, const char *x, const char *y)
 {
-	if (s == NULL || strlen(s) != 2 * n)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
+	static uint8_t pk[DSSH_MLKEM768_PK_LEN], sk[DSSH_MLKEM768_SK_LEN];
+	static uint8_t ct[DSSH_MLKEM768_CT_LEN];
+	uint8_t a[32], b[32], ss[32];
+	int r;
 
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
+	if (strcmp(name, "keygen") == 0) {
+		r = kat_unhex(x, a, 32) || kat_unhex(y, b, 32) ? -100 :
+		    dssh_mlkem768_keypair_derand(pk, sk, a, b);
+		if (r == 0)
+			kat_answer(pk, sizeof(pk), sk, sizeof(sk));
+	} else if (strcmp(name, "encaps") == 0) {
+		r = kat_unhex(x, pk, sizeof(pk)) || kat_unhex(y, a, 32) ? -100 :
+		    dssh_mlkem768_encaps_derand(ct, ss, pk, a);
+		if (r == 0)
+			kat_answer(ct, sizeof(ct), ss, sizeof(ss));
+	} else if (strcmp(name, "decaps") == 0) {
+		r = kat_unhex(x, sk, sizeof(sk)) || kat_unhex(y, ct, sizeof(ct)) ? -100 :
+		    dssh_mlkem768_decaps(ss, ct, sk);
+		if (r == 0)
+			kat_answer(ss, sizeof(ss), NULL, 0);
+	} else {
+		r = -101;
 	}
-	return 0;
-}
-
-static void
-puthex(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", p[i]);
+	return r;
 }
 
 int
 main(void)
 {
-	static uint8_t pk[DSSH_MLKEM768_PK_LEN], sk[DSSH_MLKEM768_SK_LEN];
-	static uint8_t ct[DSSH_MLKEM768_CT_LEN];
-	uint8_t a[32], b[32], ss[32];
-	char *line = NULL;
-	size_t cap = 0;
-	int r;
-
-	while (getline(&line, &cap, stdin) > 0) {
-		char *cmd = strtok(line, " \n"), *x = strtok(NULL, " \n"), *y = strtok(NULL, " \n");
-
-		if (cmd == NULL)
-			continue;
-		if (strcmp(cmd, "keygen") == 0) {
-			r = unhex(x, a, 32) || unhex(y, b, 32) ? -100 :
-			    dssh_mlkem768_keypair_derand(pk, sk, a, b);
-			if (r == 0) {
-				puthex(pk, sizeof(pk));
-				putchar(' ');
-				puthex(sk, sizeof(sk));
-			}
-		} else if (strcmp(cmd, "encaps") == 0) {
-			r = unhex(x, pk, sizeof(pk)) || unhex(y, a, 32) ? -100 :
-			    dssh_mlkem768_encaps_derand(ct, ss, pk, a);
-			if (r == 0) {
-				puthex(ct, sizeof(ct));
-				putchar(' ');
-				puthex(ss, sizeof(ss));
-			}
-		} else if (strcmp(cmd, "decaps") == 0) {
-			r = unhex(x, sk, sizeof(sk)) || unhex(y, ct, sizeof(ct)) ? -100 :
-			    dssh_mlkem768_decaps(ss, ct, sk);
-			if (r == 0)
-				puthex(ss, sizeof(ss));
-		} else {
-			r = -101;
-		}
-		if (r != 0)
-			printf("error %d", r);
-		putchar('\n');
-		fflush(stdout);
-	}
-	free(line);
-	return 0;
+	return kat_tool_run(mlkem_cmd);
 }

@@ -1,83 +1,45 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dssh's sntrup761 on stdin/stdout, for the cross-implementation test
- * (tests/kat/test_sntrup_liboqs.py). One command a line, hex arguments,
- * one line of hex answer:
+ * (tests/kat/test_sntrup_liboqs.py) and the handshake benchmark. One
+ * command a line, hex arguments, one line of hex answer (kat_tool.h):
  *   keypair        -> PK SK
  *   enc PK         -> CT SS
  *   dec SK CT      -> SS
  * An error answers "error <code>".
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "dssh_sntrup761.h"
+#include "kat_tool.h"
 
 static int
-unhex(const char *s, uint8_t *out, size_t n)
+sntrup_cmd(const char *name, const char *x, const char *y)
 {
-	if (s == NULL || strlen(s) != 2 * n)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
+	static uint8_t pk[DSSH_SNTRUP761_PK_LEN], sk[DSSH_SNTRUP761_SK_LEN];
+	static uint8_t ct[DSSH_SNTRUP761_CT_LEN];
+	uint8_t ss[DSSH_SNTRUP761_SS_LEN];
+	int r;
 
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
+	if (strcmp(name, "keypair") == 0) {
+		if ((r = dssh_sntrup761_keypair(pk, sk)) == 0)
+			kat_answer(pk, sizeof(pk), sk, sizeof(sk));
+	} else if (strcmp(name, "enc") == 0) {
+		r = kat_unhex(x, pk, sizeof(pk)) ? -100 :
+		    dssh_sntrup761_enc(ct, ss, pk, sizeof(pk));
+		if (r == 0)
+			kat_answer(ct, sizeof(ct), ss, sizeof(ss));
+	} else if (strcmp(name, "dec") == 0) {
+		r = kat_unhex(x, sk, sizeof(sk)) || kat_unhex(y, ct, sizeof(ct)) ? -100 :
+		    dssh_sntrup761_dec(ss, ct, sizeof(ct), sk);
+		if (r == 0)
+			kat_answer(ss, sizeof(ss), NULL, 0);
+	} else {
+		r = -101;
 	}
-	return 0;
-}
-
-static void
-puthex(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", p[i]);
+	return r;
 }
 
 int
 main(void)
 {
-	static uint8_t pk[DSSH_SNTRUP761_PK_LEN], sk[DSSH_SNTRUP761_SK_LEN];
-	static uint8_t ct[DSSH_SNTRUP761_CT_LEN];
-	uint8_t ss[DSSH_SNTRUP761_SS_LEN];
-	char *line = NULL;
-	size_t cap = 0;
-	int r;
-
-	while (getline(&line, &cap, stdin) > 0) {
-		char *cmd = strtok(line, " \n"), *x = strtok(NULL, " \n"), *y = strtok(NULL, " \n");
-
-		if (cmd == NULL)
-			continue;
-		if (strcmp(cmd, "keypair") == 0) {
-			if ((r = dssh_sntrup761_keypair(pk, sk)) == 0) {
-				puthex(pk, sizeof(pk));
-				putchar(' ');
-				puthex(sk, sizeof(sk));
-			}
-		} else if (strcmp(cmd, "enc") == 0) {
-			r = unhex(x, pk, sizeof(pk)) ? -100 :
-			    dssh_sntrup761_enc(ct, ss, pk, sizeof(pk));
-			if (r == 0) {
-				puthex(ct, sizeof(ct));
-				putchar(' ');
-				puthex(ss, sizeof(ss));
-			}
-		} else if (strcmp(cmd, "dec") == 0) {
-			r = unhex(x, sk, sizeof(sk)) || unhex(y, ct, sizeof(ct)) ? -100 :
-			    dssh_sntrup761_dec(ss, ct, sizeof(ct), sk);
-			if (r == 0)
-				puthex(ss, sizeof(ss));
-		} else {
-			r = -101;
-		}
-		if (r != 0)
-			printf("error %d", r);
-		putchar('\n');
-		fflush(stdout);
-	}
-	free(line);
-	return 0;
+	return kat_tool_run(sntrup_cmd);
 }

@@ -12,12 +12,13 @@ ciphertext in both; a changed ciphertext gives the same implicit-rejection
 key in both. If npm or node cannot be run the test FAILS: it never passes
 without having compared anything.
 """
-import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kat_npm as kat  # noqa: E402
 
 # The newest release runs on node >= 20.19; Debian 12's node (18) takes 0.4.1.
 NOBLE_NEW = "0.7.1"
@@ -48,104 +49,54 @@ process.stdout.write(JSON.stringify(out));
 """
 
 
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
-
-
 def node_major():
-    node = shutil.which("node") or shutil.which("nodejs")
-    if node is None:
-        fail("node is not installed (scripts/setup.sh installs nodejs and npm)")
+    node = kat.node_path()
     v = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
     parts = v.lstrip("v").split(".")
     return node, (int(parts[0]), int(parts[1]))
 
 
-def install(workdir, version):
-    pkg = os.path.join(workdir, "node_modules", "@noble", "post-quantum", "package.json")
-    if os.path.exists(pkg):
-        with open(pkg) as f:
-            if json.load(f).get("version") == version:
-                return
-    npm = shutil.which("npm")
-    if npm is None:
-        fail("npm is not installed (scripts/setup.sh installs it)")
-    os.makedirs(workdir, exist_ok=True)
-    r = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--no-save",
-                        "--prefix", workdir, "@noble/post-quantum@" + version],
-                       capture_output=True, text=True, timeout=300)
-    if r.returncode != 0 or not os.path.exists(pkg):
-        fail("npm install @noble/post-quantum@%s failed (registry unreachable?):\n%s%s"
-             % (version, r.stdout, r.stderr))
-
-
 def noble(node, workdir, ops):
-    script = os.path.join(workdir, "noble_mlkem.mjs")
-    with open(script, "w") as f:
-        f.write(NODE_SCRIPT)
-    r = subprocess.run([node, script], input=json.dumps(ops), capture_output=True, text=True,
-                       cwd=workdir, timeout=300)
-    if r.returncode != 0:
-        fail("node failed:\n" + r.stderr)
-    res = json.loads(r.stdout)
-    if len(res) != len(ops):
-        fail("noble answered %d of %d operations" % (len(res), len(ops)))
-    return res
-
-
-def ours(tool, lines):
-    r = subprocess.run([tool], input="".join(l + "\n" for l in lines), capture_output=True,
-                       text=True, timeout=300)
-    out = r.stdout.split("\n")[:len(lines)]
-    if r.returncode != 0 or len(out) != len(lines) or any(o.startswith("error") for o in out):
-        fail("mlkem_tool failed: %r %s" % (out[:3], r.stderr))
-    return [o.split() for o in out]
-
-
-def flip(ct_hex, pos):
-    b = bytearray.fromhex(ct_hex)
-    b[pos % len(b)] ^= 0x01
-    return b.hex()
+    return kat.run_node(workdir, "noble_mlkem.mjs", NODE_SCRIPT, ops, "noble")
 
 
 def main():
     tool, workdir = sys.argv[1], os.path.abspath(sys.argv[2])
     node, ver = node_major()
-    install(workdir, NOBLE_NEW if ver >= (20, 19) else NOBLE_OLD)
+    kat.install(workdir, "@noble/post-quantum", NOBLE_NEW if ver >= (20, 19) else NOBLE_OLD)
     n = 16
     seeds = [(secrets.token_hex(32), secrets.token_hex(32)) for _ in range(n)]
     msgs = [secrets.token_hex(32) for _ in range(n)]
 
     # 1. Keygen from the same seeds.
     nk = noble(node, workdir, [{"op": "keygen", "seed": d + z} for d, z in seeds])
-    ok = ours(tool, ["keygen %s %s" % (d, z) for d, z in seeds])
+    ok = kat.run_tool(tool, ["keygen %s %s" % (d, z) for d, z in seeds])
     for i in range(n):
         if ok[i][0] != nk[i]["pk"] or ok[i][1] != nk[i]["sk"]:
-            fail("keygen %d differs from noble's (d=%s z=%s)" % (i, seeds[i][0], seeds[i][1]))
+            kat.fail("keygen %d differs from noble's (d=%s z=%s)" % (i, seeds[i][0], seeds[i][1]))
 
     # 2. Deterministic encapsulation: same (ct, ss) in both, to noble's keys.
     ne = noble(node, workdir, [{"op": "encaps", "pk": nk[i]["pk"], "m": msgs[i]}
                                for i in range(n)])
-    oe = ours(tool, ["encaps %s %s" % (nk[i]["pk"], msgs[i]) for i in range(n)])
+    oe = kat.run_tool(tool, ["encaps %s %s" % (nk[i]["pk"], msgs[i]) for i in range(n)])
     for i in range(n):
         if oe[i][0] != ne[i]["ct"] or oe[i][1] != ne[i]["ss"]:
-            fail("encapsulation %d differs from noble's" % i)
+            kat.fail("encapsulation %d differs from noble's" % i)
 
     # 3. Our ciphertexts decapsulated by noble; noble's by us; bad ones both ways.
-    bad = [flip(oe[i][0], 37 * i + 5) for i in range(n)]
+    bad = [kat.flip(oe[i][0], 37 * i + 5) for i in range(n)]
     nd = noble(node, workdir, [{"op": "decaps", "ct": oe[i][0], "sk": nk[i]["sk"]}
                                for i in range(n)] +
                [{"op": "decaps", "ct": bad[i], "sk": nk[i]["sk"]} for i in range(n)])
-    od = ours(tool, ["decaps %s %s" % (ok[i][1], ne[i]["ct"]) for i in range(n)] +
+    od = kat.run_tool(tool, ["decaps %s %s" % (ok[i][1], ne[i]["ct"]) for i in range(n)] +
               ["decaps %s %s" % (ok[i][1], bad[i]) for i in range(n)])
     for i in range(n):
         if nd[i]["ss"] != oe[i][1]:
-            fail("noble decapsulates our ciphertext %d to another key" % i)
+            kat.fail("noble decapsulates our ciphertext %d to another key" % i)
         if od[i][0] != ne[i]["ss"]:
-            fail("we decapsulate noble's ciphertext %d to another key" % i)
+            kat.fail("we decapsulate noble's ciphertext %d to another key" % i)
         if od[n + i][0] != nd[n + i]["ss"] or od[n + i][0] == oe[i][1]:
-            fail("implicit rejection %d differs from noble's" % i)
+            kat.fail("implicit rejection %d differs from noble's" % i)
     print("ok: %d keygen, %d encaps, %d decaps (%d rejected) agree with @noble/post-quantum"
           % (n, n, 2 * n, n))
 

@@ -14,11 +14,11 @@ prefixes agree). The seeded known answer is tests/unit/crypto's NIST KAT.
 If npm or node cannot be run the test FAILS: it never passes without having
 compared anything.
 """
-import json
 import os
-import shutil
-import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kat_npm as kat  # noqa: E402
 
 LIBOQS = "0.15.1"
 
@@ -46,104 +46,53 @@ process.stdout.write(JSON.stringify(out));
 """
 
 
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def install(workdir):
-    pkg = os.path.join(workdir, "node_modules", "@oqs", "liboqs-js", "package.json")
-    if os.path.exists(pkg):
-        with open(pkg) as f:
-            if json.load(f).get("version") == LIBOQS:
-                return
-    npm = shutil.which("npm")
-    if npm is None:
-        fail("npm is not installed (scripts/setup.sh installs it)")
-    os.makedirs(workdir, exist_ok=True)
-    r = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--no-save",
-                        "--prefix", workdir, "@oqs/liboqs-js@" + LIBOQS],
-                       capture_output=True, text=True, timeout=300)
-    if r.returncode != 0 or not os.path.exists(pkg):
-        fail("npm install @oqs/liboqs-js@%s failed (registry unreachable?):\n%s%s"
-             % (LIBOQS, r.stdout, r.stderr))
-
-
 def liboqs(workdir, ops):
-    node = shutil.which("node") or shutil.which("nodejs")
-    if node is None:
-        fail("node is not installed (scripts/setup.sh installs nodejs and npm)")
-    script = os.path.join(workdir, "liboqs_sntrup.mjs")
-    with open(script, "w") as f:
-        f.write(NODE_SCRIPT)
-    r = subprocess.run([node, script], input=json.dumps(ops), capture_output=True, text=True,
-                       cwd=workdir, timeout=300)
-    if r.returncode != 0:
-        fail("node failed:\n" + r.stderr)
-    res = json.loads(r.stdout)
-    if len(res) != len(ops):
-        fail("liboqs answered %d of %d operations" % (len(res), len(ops)))
-    return res
-
-
-def ours(tool, lines):
-    r = subprocess.run([tool], input="".join(l + "\n" for l in lines), capture_output=True,
-                       text=True, timeout=300)
-    out = r.stdout.split("\n")[:len(lines)]
-    if r.returncode != 0 or len(out) != len(lines) or any(o.startswith("error") for o in out):
-        fail("sntrup_tool failed: %r %s" % (out[:3], r.stderr))
-    return [o.split() for o in out]
-
-
-def flip(ct_hex, pos):
-    b = bytearray.fromhex(ct_hex)
-    b[pos % len(b)] ^= 0x01
-    return b.hex()
+    return kat.run_node(workdir, "liboqs_sntrup.mjs", NODE_SCRIPT, ops, "liboqs")
 
 
 def main():
     tool, workdir = sys.argv[1], os.path.abspath(sys.argv[2])
-    install(workdir)
+    kat.install(workdir, "@oqs/liboqs-js", LIBOQS)
     n = 8
 
     # Their key pairs, their encapsulations; ours.
     lk = liboqs(workdir, [{"op": "keypair"} for _ in range(n)])
-    ok = ours(tool, ["keypair"] * n)
+    ok = kat.run_tool(tool, ["keypair"] * n)
     for i in range(n):
         if len(lk[i]["pk"]) != 2 * 1158 or len(lk[i]["sk"]) != 2 * 1763:
-            fail("liboqs key sizes %d/%d" % (len(lk[i]["pk"]) // 2, len(lk[i]["sk"]) // 2))
+            kat.fail("liboqs key sizes %d/%d" % (len(lk[i]["pk"]) // 2, len(lk[i]["sk"]) // 2))
     le = liboqs(workdir, [{"op": "enc", "pk": lk[i]["pk"]} for i in range(n)] +
                 [{"op": "enc", "pk": ok[i][0]} for i in range(n)])
-    oe = ours(tool, ["enc %s" % lk[i]["pk"] for i in range(n)] +
+    oe = kat.run_tool(tool, ["enc %s" % lk[i]["pk"] for i in range(n)] +
               ["enc %s" % ok[i][0] for i in range(n)])
 
     # Changed ciphertexts (both halves: rounded c and the confirmation hash).
-    bad_l = [flip(le[i]["ct"], 131 * i + 7 if i % 2 else 1007 + i) for i in range(n)]
-    bad_o = [flip(oe[n + i][0], 97 * i + 3) for i in range(n)]
+    bad_l = [kat.flip(le[i]["ct"], 131 * i + 7 if i % 2 else 1007 + i) for i in range(n)]
+    bad_o = [kat.flip(oe[n + i][0], 97 * i + 3) for i in range(n)]
 
     ld = liboqs(workdir,
                 [{"op": "dec", "sk": lk[i]["sk"], "ct": oe[i][0]} for i in range(n)] +
                 [{"op": "dec", "sk": ok[i][1], "ct": oe[n + i][0]} for i in range(n)] +
                 [{"op": "dec", "sk": lk[i]["sk"], "ct": bad_l[i]} for i in range(n)] +
                 [{"op": "dec", "sk": ok[i][1], "ct": bad_o[i]} for i in range(n)])
-    od = ours(tool,
+    od = kat.run_tool(tool,
               ["dec %s %s" % (lk[i]["sk"], le[i]["ct"]) for i in range(n)] +
               ["dec %s %s" % (ok[i][1], le[n + i]["ct"]) for i in range(n)] +
               ["dec %s %s" % (lk[i]["sk"], bad_l[i]) for i in range(n)] +
               ["dec %s %s" % (ok[i][1], bad_o[i]) for i in range(n)])
     for i in range(n):
         if ld[i]["ss"] != oe[i][1]:
-            fail("liboqs decapsulates our ciphertext %d (to its key) to another key" % i)
+            kat.fail("liboqs decapsulates our ciphertext %d (to its key) to another key" % i)
         if ld[n + i]["ss"] != oe[n + i][1]:
-            fail("liboqs decapsulates our ciphertext %d with our secret key to another key" % i)
+            kat.fail("liboqs decapsulates our ciphertext %d with our secret key to another key" % i)
         if od[i][0] != le[i]["ss"]:
-            fail("we decapsulate liboqs's ciphertext %d with its secret key to another key" % i)
+            kat.fail("we decapsulate liboqs's ciphertext %d with its secret key to another key" % i)
         if od[n + i][0] != le[n + i]["ss"]:
-            fail("we decapsulate liboqs's ciphertext %d to our key to another key" % i)
+            kat.fail("we decapsulate liboqs's ciphertext %d to our key to another key" % i)
         if od[2 * n + i][0] != ld[2 * n + i]["ss"] or od[2 * n + i][0] == le[i]["ss"]:
-            fail("implicit rejection %d (liboqs's key) differs from liboqs's" % i)
+            kat.fail("implicit rejection %d (liboqs's key) differs from liboqs's" % i)
         if od[3 * n + i][0] != ld[3 * n + i]["ss"] or od[3 * n + i][0] == oe[n + i][1]:
-            fail("implicit rejection %d (our key) differs from liboqs's" % i)
+            kat.fail("implicit rejection %d (our key) differs from liboqs's" % i)
     print("ok: %d key pairs each side, %d encapsulations, %d decapsulations (%d rejected) "
           "agree with liboqs %s" % (n, 4 * n, 8 * n, 4 * n, LIBOQS))
 
