@@ -336,8 +336,8 @@ dsshd_gen_read(const struct dsshd_opts *o, struct dsshd_gen **out, char *err, si
 }
 
 /* The Banner file's text (at most 64 KiB), or NULL for "none" or an unreadable file. */
-static char *
-read_banner(const struct dssh_config *cfg)
+char *
+dsshd_read_banner(const struct dssh_config *cfg)
 {
 	char *text;
 	size_t n = 0, k;
@@ -424,7 +424,7 @@ dsshd_gen_finalize(struct dsshd_gen *g, struct dssh_crypto_engine *engine,
 		return r;
 	if ((r = parse_auth_methods(g, err, errlen)) != 0)
 		return r;
-	g->banner = read_banner(&g->cfg);
+	g->banner = dsshd_read_banner(&g->cfg);
 	set_version_comment(g);
 	g->sshconf = (struct dssh_ssh_conf){
 		.kex_algs = g->cfg.kex_algorithms,

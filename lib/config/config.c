@@ -1916,7 +1916,6 @@ static int
 match_criteria(struct line_ctx *c, int argc, char **argv, const struct dssh_config_conn *ci)
 {
 	int result = 1;
-	char port[16];
 
 	if (argc == 0)
 		return cerr(c, "Match needs criteria");
@@ -1951,9 +1950,9 @@ match_criteria(struct line_ctx *c, int argc, char **argv, const struct dssh_conf
 		} else if (strcasecmp(attr, "localport") == 0) {
 			int p;
 
-			if (parse_port(val, &p) != 0)
+			/* As sshd: checked only when evaluated for a connection. */
+			if (ci != NULL && parse_port(val, &p) != 0)
 				return cerr(c, "invalid LocalPort \"%s\" on Match line", val);
-			snprintf(port, sizeof(port), "%d", p);
 			m = ci != NULL && ci->lport == p;
 		} else if (strcasecmp(attr, "rdomain") == 0) {
 			m = ci != NULL && ci->rdomain != NULL &&

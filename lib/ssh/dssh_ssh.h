@@ -173,6 +173,13 @@ struct dssh_conn_host_ops {
 	    unsigned n);
 	/* The peer left a keyboard-interactive exchange (a new request came). */
 	void (*auth_kbdint_abort)(void *host);
+	/*
+	 * The user name of the first userauth request, before anything is
+	 * done with it (optional). The host may change the conf's
+	 * authentication settings here (sshd's Match User): the engine reads
+	 * AuthenticationMethods, the Banner and the enabled methods after it.
+	 */
+	void (*auth_user_known)(void *host, const char *user);
 	/* Authentication succeeded (after the account checks the host did). */
 	void (*auth_success)(void *host, const char *user, enum dssh_auth_method m);
 	/* A session channel was opened; 0 accepts it. */
