@@ -1907,6 +1907,20 @@ group_match(const struct dssh_config_conn *ci, const char *list)
 	return found;
 }
 
+/* Host names compare case-insensitively (the patterns are lowered by the matcher). */
+static bool
+host_match(const char *host, const char *list)
+{
+	char low[1025];
+	size_t n = strlen(host);
+
+	if (n >= sizeof(low))
+		return false;
+	for (size_t i = 0; i <= n; i++)
+		low[i] = (char)tolower((unsigned char)host[i]);
+	return dssh_match_pattern_list(low, list, true) == 1;
+}
+
 /*
  * One Match line's criteria (argv) against ci (NULL: only check the
  * syntax). 1 all criteria hold, 0 not, or an error (c filled). As sshd
@@ -1937,8 +1951,7 @@ match_criteria(struct line_ctx *c, int argc, char **argv, const struct dssh_conf
 		else if (strcasecmp(attr, "group") == 0)
 			m = ci != NULL && ci->user != NULL && group_match(ci, val) == 1;
 		else if (strcasecmp(attr, "host") == 0)
-			m = ci != NULL && ci->host != NULL &&
-			    dssh_match_pattern_list(ci->host, val, true) == 1;
+			m = ci != NULL && ci->host != NULL && host_match(ci->host, val);
 		else if (strcasecmp(attr, "address") == 0 || strcasecmp(attr, "localaddress") == 0) {
 			const char *a = ci == NULL ? NULL :
 			    attr[0] == 'a' || attr[0] == 'A' ? ci->addr : ci->laddr;
