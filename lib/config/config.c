@@ -1055,7 +1055,15 @@ enum kw_type {
 #define KW_HIDE 4       /* not printed by -T (aliases, deprecated names) */
 
 /* What a T_WARN row checks of its value before it warns (as sshd rejects bad values). */
-enum kw_check { CHK_ANY, CHK_YESNO, CHK_INT, CHK_TIME, CHK_PATH };
+enum kw_check {
+	CHK_ANY, CHK_YESNO, CHK_INT, CHK_TIME, CHK_PATH,
+	CHK_WORD,       /* one of words (min..max arguments, each one of them) */
+	CHK_KEYTYPES,   /* a key type list, optionally +/-/^ prefixed, with wildcards */
+	CHK_ENV,        /* NAME=value arguments */
+	CHK_CHANTIMEOUT,        /* type=time arguments */
+	CHK_REJECT,     /* refused as sshd on Linux refuses it */
+	CHK_ONE,        /* exactly one argument */
+};
 
 struct kw {
 	const char *name;       /* as sshd_config(5) spells it; matched case-insensitively */
@@ -1550,6 +1558,31 @@ static const int v_01[] = { 0, 1 };
 #define LIST(n, fl, field, nfield, d) { .name = n, .type = T_FN, .flags = (fl) | KW_MULTI, \
 	.off = F(field), .max = (long long)F(nfield), .def = -2, .parse = p_list, .dump = d }
 #define WARN(n, fl, c) { .name = n, .type = T_WARN, .flags = (fl) | KW_HIDE, .def = -2, .chk = c }
+#define WARNW(n, fl, w, lo, hi) { .name = n, .type = T_WARN, .flags = (fl) | KW_HIDE, .def = -2, \
+	.chk = CHK_WORD, .words = w, .min = lo, .max = hi }
+
+static const char *const w_family[] = { "any", "inet", "inet6", NULL };
+static const char *const w_compression[] = { "yes", "no", "delayed", NULL };
+static const char *const w_fphash[] = { "md5", "sha256", NULL };
+static const char *const w_rhosts[] = { "yes", "no", "shosts-only", NULL };
+static const char *const w_tunnel[] = { "yes", "no", "point-to-point", "ethernet", NULL };
+static const char *const w_pkopts[] = { "none", "touch-required", "verify-required", NULL };
+static const char *const w_ipqos[] = { "af11", "af12", "af13", "af21", "af22", "af23", "af31",
+	"af32", "af33", "af41", "af42", "af43", "cs0", "cs1", "cs2", "cs3", "cs4", "cs5", "cs6",
+	"cs7", "ef", "le", "lowdelay", "throughput", "reliability", "none", NULL };
+static const char *const w_gsskex[] = { "gss-gex-sha1-", "gss-group1-sha1-", "gss-group14-sha1-",
+	"gss-group14-sha256-", "gss-group16-sha512-", "gss-nistp256-sha256-",
+	"gss-curve25519-sha256-", NULL };
+/* Key and certificate types sshd 9.2 knows (CASignatureAlgorithms and the Accepted lists). */
+static const char *const w_keytypes[] = { "ssh-ed25519", "ssh-ed25519-cert-v01@openssh.com",
+	"sk-ssh-ed25519@openssh.com", "sk-ssh-ed25519-cert-v01@openssh.com",
+	"ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+	"ecdsa-sha2-nistp256-cert-v01@openssh.com", "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+	"ecdsa-sha2-nistp521-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+	"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", "webauthn-sk-ecdsa-sha2-nistp256@openssh.com",
+	"rsa-sha2-256", "rsa-sha2-512", "rsa-sha2-256-cert-v01@openssh.com",
+	"rsa-sha2-512-cert-v01@openssh.com", "ssh-rsa", "ssh-rsa-cert-v01@openssh.com", "ssh-dss",
+	"ssh-dss-cert-v01@openssh.com", NULL };
 
 /*
  * Every keyword: sshd 9.2's (what `sshd -t` accepts) and dsshd's own.
@@ -1653,45 +1686,45 @@ static const struct kw keywords[] = {
 	/* ---- dsshd's own keywords added by other work go above this line ---- */
 
 	/* sshd 9.2 keywords dsshd accepts and does not implement: one warning each. */
-	WARN("AddressFamily", 0, CHK_ANY),
+	WARNW("AddressFamily", 0, w_family, 1, 1),
 	WARN("AuthorizedKeysCommand", KW_MATCH, CHK_PATH),
-	WARN("AuthorizedKeysCommandUser", KW_MATCH, CHK_ANY),
+	WARN("AuthorizedKeysCommandUser", KW_MATCH, CHK_ONE),
 	WARN("AuthorizedPrincipalsCommand", KW_MATCH, CHK_PATH),
-	WARN("AuthorizedPrincipalsCommandUser", KW_MATCH, CHK_ANY),
-	WARN("CASignatureAlgorithms", KW_MATCH, CHK_ANY),
-	WARN("ChannelTimeout", KW_MATCH, CHK_ANY),
-	WARN("Compression", 0, CHK_ANY),
+	WARN("AuthorizedPrincipalsCommandUser", KW_MATCH, CHK_ONE),
+	WARN("CASignatureAlgorithms", KW_MATCH, CHK_KEYTYPES),
+	WARN("ChannelTimeout", KW_MATCH, CHK_CHANTIMEOUT),
+	WARNW("Compression", 0, w_compression, 1, 1),
 	WARN("ExposeAuthInfo", KW_MATCH, CHK_YESNO),
-	WARN("FingerprintHash", 0, CHK_ANY),
+	WARNW("FingerprintHash", 0, w_fphash, 1, 1),
 	WARN("GSSAPIAuthentication", KW_MATCH, CHK_YESNO),
 	WARN("GSSAPICleanupCredentials", 0, CHK_YESNO),
-	WARN("GSSAPIKexAlgorithms", 0, CHK_ANY),
+	WARNW("GSSAPIKexAlgorithms", 0, w_gsskex, 1, 1),
 	WARN("GSSAPIKeyExchange", 0, CHK_YESNO),
 	WARN("GSSAPIStoreCredentialsOnRekey", 0, CHK_YESNO),
 	WARN("GSSAPIStrictAcceptorCheck", 0, CHK_YESNO),
-	WARN("HostbasedAcceptedAlgorithms", KW_MATCH, CHK_ANY),
-	WARN("HostbasedAcceptedKeyTypes", KW_MATCH, CHK_ANY),
+	WARN("HostbasedAcceptedAlgorithms", KW_MATCH, CHK_KEYTYPES),
+	WARN("HostbasedAcceptedKeyTypes", KW_MATCH, CHK_KEYTYPES),
 	WARN("HostbasedAuthentication", KW_MATCH, CHK_YESNO),
 	WARN("HostbasedUsesNameFromPacketOnly", KW_MATCH, CHK_YESNO),
-	WARN("HostKeyAgent", 0, CHK_ANY),
-	WARN("IgnoreRhosts", KW_MATCH, CHK_ANY),
+	WARN("HostKeyAgent", 0, CHK_ONE),
+	WARNW("IgnoreRhosts", KW_MATCH, w_rhosts, 1, 1),
 	WARN("IgnoreUserKnownHosts", 0, CHK_YESNO),
-	WARN("IPQoS", KW_MATCH, CHK_ANY),
+	WARNW("IPQoS", KW_MATCH, w_ipqos, 1, 2),
 	WARN("KerberosAuthentication", KW_MATCH, CHK_YESNO),
 	WARN("KerberosOrLocalPasswd", 0, CHK_YESNO),
 	WARN("KerberosTicketCleanup", 0, CHK_YESNO),
 	WARN("LogVerbose", KW_MATCH, CHK_ANY),
-	WARN("ModuliFile", 0, CHK_ANY),
+	WARN("ModuliFile", 0, CHK_ONE),
 	WARN("PermitTTY", KW_MATCH, CHK_YESNO),
-	WARN("PermitTunnel", KW_MATCH, CHK_ANY),
+	WARNW("PermitTunnel", KW_MATCH, w_tunnel, 1, 1),
 	WARN("PermitUserRC", KW_MATCH, CHK_YESNO),
-	WARN("PubkeyAcceptedAlgorithms", KW_MATCH, CHK_ANY),
-	WARN("PubkeyAcceptedKeyTypes", KW_MATCH, CHK_ANY),
-	WARN("PubkeyAuthOptions", KW_MATCH, CHK_ANY),
-	WARN("RDomain", KW_MATCH, CHK_ANY),
+	WARN("PubkeyAcceptedAlgorithms", KW_MATCH, CHK_KEYTYPES),
+	WARN("PubkeyAcceptedKeyTypes", KW_MATCH, CHK_KEYTYPES),
+	WARNW("PubkeyAuthOptions", KW_MATCH, w_pkopts, 1, 3),
+	WARN("RDomain", KW_MATCH, CHK_REJECT),
 	WARN("RequiredRSASize", KW_MATCH, CHK_INT),
-	WARN("SecurityKeyProvider", 0, CHK_ANY),
-	WARN("SetEnv", KW_MATCH, CHK_ANY),
+	WARN("SecurityKeyProvider", 0, CHK_ONE),
+	WARN("SetEnv", KW_MATCH, CHK_ENV),
 	WARN("TCPKeepAlive", 0, CHK_YESNO),
 	WARN("KeepAlive", 0, CHK_YESNO),
 	WARN("UnusedConnectionTimeout", KW_MATCH, CHK_TIME),
@@ -1699,9 +1732,9 @@ static const struct kw keywords[] = {
 	WARN("X11DisplayOffset", KW_MATCH, CHK_INT),
 	WARN("X11Forwarding", KW_MATCH, CHK_YESNO),
 	WARN("X11UseLocalhost", KW_MATCH, CHK_YESNO),
-	WARN("XAuthLocation", 0, CHK_ANY),
+	WARN("XAuthLocation", 0, CHK_ONE),
 	WARN("DebianBanner", 0, CHK_YESNO),
-	WARN("HostDSAKey", 0, CHK_ANY),
+	WARN("HostDSAKey", 0, CHK_ONE),
 	WARN("Protocol", 0, CHK_ANY),
 	/* Deprecated or unsupported in sshd 9.2 too: sshd logs and ignores them. */
 	WARN("AFSTokenPassing", 0, CHK_ANY),
@@ -1738,6 +1771,46 @@ kw_find(const char *name, size_t *idx)
 	return NULL;
 }
 
+static bool
+word_in(const char *w, const char *const *words)
+{
+	for (size_t i = 0; words[i] != NULL; i++)
+		if (strcasecmp(w, words[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A key type list: each name known, or a pattern matching a known one. */
+static bool
+valid_keytypes(const char *s)
+{
+	const char *p = s;
+
+	/* sshd: names removed with "-" need not be known */
+	if (*p == '-')
+		return valid_alg_list(s);
+	if (*p == '+' || *p == '^')
+		p++;
+	if (*p == '\0')
+		return false;
+	while (p != NULL) {
+		const char *e = strchr(p, ',');
+		char *name = dssh_strndup(p, e ? (size_t)(e - p) : strlen(p));
+		bool ok = false;
+
+		if (name == NULL)
+			return false;
+		for (size_t i = 0; w_keytypes[i] != NULL && !ok; i++)
+			ok = strcmp(name, w_keytypes[i]) == 0 ||
+			    (strpbrk(name, "*?") != NULL && dssh_match_pattern(w_keytypes[i], name));
+		free(name);
+		if (!ok)
+			return false;
+		p = e ? e + 1 : NULL;
+	}
+	return true;
+}
+
 static int
 warn_check(struct line_ctx *c, const struct kw *k, int argc, char **argv)
 {
@@ -1761,6 +1834,38 @@ warn_check(struct line_ctx *c, const struct kw *k, int argc, char **argv)
 	case CHK_PATH:
 		if (strcasecmp(argv[0], "none") != 0 && argv[0][0] != '/')
 			return cerr(c, "%s must be an absolute path", k->name);
+		break;
+	case CHK_WORD:
+		if (argc < k->min || argc > k->max)
+			return cerr(c, "%s takes %lld to %lld arguments", k->name, k->min, k->max);
+		for (int i = 0; i < argc; i++)
+			if (!word_in(argv[i], k->words) &&
+			    !(k->words == w_ipqos && parse_int(argv[i], 0, 255, &n) == 0))
+				return cerr(c, "unsupported %s value \"%s\"", k->name, argv[i]);
+		break;
+	case CHK_KEYTYPES:
+		if (argc != 1 || !valid_keytypes(argv[0]))
+			return cerr(c, "Bad key types '%s'", argv[0]);
+		break;
+	case CHK_ENV:
+		for (int i = 0; i < argc; i++)
+			if (strchr(argv[i], '=') == NULL || argv[i][0] == '=')
+				return cerr(c, "Invalid environment \"%s\"", argv[i]);
+		break;
+	case CHK_CHANTIMEOUT:
+		for (int i = 0; i < argc; i++) {
+			const char *eq = strchr(argv[i], '=');
+
+			if (eq == NULL || eq == argv[i] ||
+			    (strcasecmp(eq + 1, "none") != 0 && dssh_config_parse_time(eq + 1, &t) != 0))
+				return cerr(c, "invalid channel timeout %s", argv[i]);
+		}
+		break;
+	case CHK_REJECT:
+		return cerr(c, "setting %s not supported on this platform", k->name);
+	case CHK_ONE:
+		if (argc != 1)
+			return cerr(c, "%s takes exactly one argument", k->name);
 		break;
 	case CHK_ANY:
 		break;

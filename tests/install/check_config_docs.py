@@ -3,7 +3,7 @@
 """docs/config.md's two keyword lists are lib/config/config.c's table.
 
 The table (the array whose name holds "keyword") has one row per keyword;
-WARN(...) rows are the sshd keywords dsshd accepts with a warning, every
+WARN(...) and WARNW(...) rows are the sshd keywords dsshd accepts with a warning, every
 other row is implemented. docs/config.md lists them under the headings
 "## Implemented" and "## Accepted, not implemented" as "- `Keyword`" lines,
 "(match)" after the ones allowed in a Match block. Both lists, and the
@@ -30,7 +30,7 @@ def table_rows(path):
                            body, re.S):
         macro, name, rest = row.group(1), row.group(2), row.group(3)
         in_match = "KW_MATCH" in rest
-        (warn if macro == "WARN" else impl)[name] = in_match
+        (warn if macro in ("WARN", "WARNW") else impl)[name] = in_match
     if len(impl) + len(warn) < 100:
         sys.exit("only %d rows found in %s: has the table's layout changed?"
                  % (len(impl) + len(warn), path))

@@ -16,6 +16,7 @@
   port (ForceCommand on a second Port).
 """
 
+import concurrent.futures
 import os
 import subprocess
 import tempfile
@@ -115,6 +116,60 @@ GOOD = {
     "X11 and friends": "X11Forwarding yes\nX11DisplayOffset 10\nPrintLastLog no\n",
 }
 
+# A value sshd 9.2 accepts for each of its keywords (None: needs a live resource
+# -- a certificate, an agent, an rdomain -- and is left out).
+SAMPLES = {
+ "acceptenv": "LANG", "addressfamily": "any", "afstokenpassing": "no", "allowagentforwarding": "yes",
+ "allowgroups": "root", "allowstreamlocalforwarding": "yes", "allowtcpforwarding": "yes",
+ "allowusers": "root", "authenticationmethods": "any", "authorizedkeyscommand": "none",
+ "authorizedkeyscommanduser": "nobody", "authorizedkeysfile": ".ssh/authorized_keys",
+ "authorizedkeysfile2": ".ssh/authorized_keys2", "authorizedprincipalscommand": "none",
+ "authorizedprincipalscommanduser": "nobody", "authorizedprincipalsfile": "none", "banner": "none",
+ "casignaturealgorithms": "ssh-ed25519", "challengeresponseauthentication": "no",
+ "channeltimeout": "session=5m", "checkmail": "no", "chrootdirectory": "none",
+ "ciphers": "aes128-ctr", "clientalivecountmax": "3", "clientaliveinterval": "0",
+ "compression": "no", "debianbanner": "no", "denygroups": "nogroup", "denyusers": "nobody",
+ "disableforwarding": "no", "dsaauthentication": "no", "exposeauthinfo": "no",
+ "fingerprinthash": "sha256", "forcecommand": "none", "gatewayports": "no",
+ "gssapiauthentication": "no", "gssapicleanupcredentials": "yes", "gssapicleanupcreds": "yes",
+ "gssapikexalgorithms": "gss-curve25519-sha256-", "gssapikeyexchange": "no",
+ "gssapistorecredentialsonrekey": "no", "gssapistrictacceptorcheck": "yes",
+ "gssapiusesessioncredcache": "no", "gssusesessionccache": "no",
+ "hostbasedacceptedalgorithms": "ssh-ed25519", "hostbasedacceptedkeytypes": "ssh-ed25519",
+ "hostbasedauthentication": "no", "hostbasedusesnamefrompacketonly": "no",
+ "hostcertificate": None, "hostdsakey": "HOSTKEY", "hostkey": "HOSTKEY", "hostkeyagent": None,
+ "hostkeyalgorithms": "ssh-ed25519", "ignorerhosts": "yes", "ignoreuserknownhosts": "no",
+ "include": "/nonexistent/*.conf", "ipqos": "lowdelay throughput",
+ "kbdinteractiveauthentication": "no", "keepalive": "yes", "kerberosauthentication": "no",
+ "kerberosgetafstoken": "no", "kerberosorlocalpasswd": "yes", "kerberostgtpassing": "no",
+ "kerberosticketcleanup": "yes", "kexalgorithms": "curve25519-sha256",
+ "keyregenerationinterval": "3600", "listenaddress": "127.0.0.1", "logingracetime": "2m",
+ "loglevel": "INFO", "logverbose": "kex.c:*", "macs": "hmac-sha2-256-etm@openssh.com",
+ "maxauthtries": "6", "maxsessions": "10", "maxstartups": "10:30:100", "modulifile": "/etc/ssh/moduli",
+ "pamauthenticationviakbdint": "no", "passwordauthentication": "yes",
+ "permitblacklistedkeys": "no", "permitemptypasswords": "no", "permitlisten": "any",
+ "permitopen": "any", "permitrootlogin": "prohibit-password", "permittty": "yes",
+ "permittunnel": "no", "permituserenvironment": "no", "permituserrc": "yes",
+ "persourcemaxstartups": "none", "persourcenetblocksize": "32:128", "pidfile": "/run/x.pid",
+ "port": "22", "printlastlog": "yes", "printmotd": "no", "protocol": "2",
+ "pubkeyacceptedalgorithms": "ssh-ed25519", "pubkeyacceptedkeytypes": "ssh-ed25519",
+ "pubkeyauthentication": "yes", "pubkeyauthoptions": "none", "rdomain": None,
+ "rekeylimit": "1G 1h", "requiredrsasize": "2048", "reversemappingcheck": "no",
+ "revokedkeys": "none", "rhostsauthentication": "no", "rhostsrsaauthentication": "no",
+ "securitykeyprovider": "internal", "serverkeybits": "1024", "setenv": "FOO=bar",
+ "skeyauthentication": "no", "streamlocalbindmask": "0177", "streamlocalbindunlink": "no",
+ "strictmodes": "yes", "subsystem": "sftp internal-sftp", "syslogfacility": "AUTH",
+ "tcpkeepalive": "yes", "trustedusercakeys": "none", "unusedconnectiontimeout": "none",
+ "usedns": "no", "uselogin": "no", "usepam": "yes", "useprivilegeseparation": "sandbox",
+ "verifyreversemapping": "no", "versionaddendum": "none", "x11displayoffset": "10",
+ "x11forwarding": "no", "x11uselocalhost": "yes", "xauthlocation": "/usr/bin/xauth",
+}
+
+# Where dsshd is knowingly stricter or looser than sshd with a bad value:
+# ListenAddress takes a host name resolved when dsshd binds (sshd resolves it
+# at -t); PermitUserEnvironment is yes or no (sshd also takes a pattern list).
+LOOSER = {"listenaddress", "permituserenvironment"}
+
 SPECS = (
     "user=alice,host=a.example.org,addr=10.1.2.3,laddr=127.0.0.1,lport=22",
     "user=carol,host=c.example.org,addr=10.9.9.9,laddr=198.18.0.5,lport=2200",
@@ -138,6 +193,57 @@ def both_accept_or_refuse(dsshd, cfg, what, want=None):
     if want is not None:
         h.check_eq(s.returncode == 0, want, "%s: sshd -t accepted (%r)" % (what, s.stderr))
     return d
+
+
+def keyword_list():
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(here, "..", "unit", "config", "sshd92_keywords.txt")
+    return [ln.split() for ln in open(path) if ln.strip() and not ln.startswith("#")]
+
+
+def every_keyword(args, tmp, hostkey):
+    """Every sshd 9.2 keyword with a good value: accepted by both (in one file,
+    and in a Match block where sshd allows it); with bad values ("x", two words
+    where one is wanted): accepted or refused by both."""
+    kws = keyword_list()
+    h.check(len(kws) > 120, "sshd92_keywords.txt has %d keywords" % len(kws))
+    good = ["HostKey %s" % hostkey]
+    match = ["Match User nobody"]
+    for k, where in kws:
+        h.check(k in SAMPLES, "no sample value for %s" % k)
+        v = SAMPLES.get(k)
+        if v is None:
+            continue
+        v = v.replace("HOSTKEY", hostkey)
+        good.append("%s %s" % (k, v))
+        # (sshd 9.2 refuses a second "AuthenticationMethods any", in a block too)
+        if where == "match" and k != "authenticationmethods":
+            match.append("\t%s %s" % (k, v))
+    p = os.path.join(tmp, "every_config")
+    with open(p, "w") as f:
+        f.write("\n".join(good + match) + "\n")
+    d = both_accept_or_refuse(args.server, p, "every keyword with a good value", True)
+    h.check(b"accepted, not implemented by dsshd" in d.stderr, "no warning at all: %r"
+            % d.stderr[-300:])
+
+    def one(item):
+        k, v, n = item
+        path = os.path.join(tmp, "kw%d_config" % n)
+        with open(path, "w") as f:
+            f.write("HostKey %s\n%s %s\n" % (hostkey, k, v))
+        s = check_tool(SSHD, ["-t"], path)
+        d = check_tool(args.server, ["-t"], path)
+        return k, v, s.returncode == 0, d.returncode == 0, d.stderr
+
+    items = [(k, v, i * 2 + j) for i, (k, _) in enumerate(kws) if k not in LOOSER
+             for j, v in enumerate(("x", "yes no"))]
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        results = list(ex.map(one, items))
+    bad = ["%s %r: sshd %s, dsshd %s (%r)" % (k, v, "accepts" if s else "refuses",
+           "accepts" if d else "refuses", err[-120:])
+           for k, v, s, d, err in results if s != d]
+    h.check(not bad, "acceptance differs from sshd's: " + "; ".join(bad))
+    h.log("%d keywords x 2 bad values: the same verdict as sshd" % (len(items) // 2))
 
 
 def lines_for(out, keys):
@@ -167,6 +273,7 @@ def acceptance(args, tmp):
     with open(hard, "w") as f:
         f.write(HARDENED.format(hostkey=hostkey, dir=tmp))
     both_accept_or_refuse(args.server, hard, "hardened file with Match blocks", True)
+    every_keyword(args, tmp, hostkey)
     for what, body in sorted(BAD.items()):
         p = os.path.join(tmp, "bad_config")
         with open(p, "w") as f:
