@@ -11,13 +11,17 @@
 - `-T -C` for a few connection specifications: the lines of the keywords
   both implement are the same as sshd's.
 - Behaviour with real OpenSSH clients: Match blocks change what happens per
-  user (PasswordAuthentication no for one user), per source address
+  user (PasswordAuthentication no for one user), per group (ForceCommand),
+  per source address
   (ForceCommand and Banner for 127.0.0.2, not 127.0.0.1) and per local
   port (ForceCommand on a second Port).
 """
 
 import concurrent.futures
+import grp
 import os
+import pwd
+import signal
 import subprocess
 import tempfile
 
@@ -327,6 +331,8 @@ def behaviour(args, env, tmp):
         "Match Address 127.0.0.2",
         "\tForceCommand echo forced-for-127.0.0.2",
         "\tBanner %s" % banner,
+        "Match Group %s,!nogroup" % grp.getgrgid(pwd.getpwnam(h.DENY_USER).pw_gid).gr_name,
+        "\tForceCommand echo via-group",
         "Match LocalPort %d" % port2,
         "\tForceCommand echo via-second-port",
     ]
@@ -362,9 +368,27 @@ def behaviour(args, env, tmp):
                 "%s logged in by password (%r)" % (h.DENY_USER, r.stderr))
 
     def key_ok_for_deny_user():
+        # PasswordAuthentication no did not stop the key; Match Group forced a command
         r = login(srv, env, h.DENY_USER)
-        h.check_eq((r.returncode, r.stdout), (0, b"plain\n"),
+        h.check_eq((r.returncode, r.stdout), (0, b"via-group\n"),
                    "%s by key (%r)" % (h.DENY_USER, r.stderr))
+
+    def reload_changes_match():
+        """dsshd: SIGHUP re-reads the Match blocks; new connections get them."""
+        text = open(srv.config_path).read().replace("forced-for-127.0.0.2",
+                                                    "forced-after-reload")
+        with open(srv.config_path, "w") as f:
+            f.write(text)
+        off = srv.log_size()
+        os.kill(srv.proc.pid, signal.SIGHUP)
+        srv.wait_log(r"Reloaded the configuration|Reload failed", off, timeout=30)
+        h.check("Reload failed" not in srv.log_since(off), "reload failed: %s"
+                % srv.log_since(off)[-500:])
+        r = login(srv, env, h.TEST_USER, src="127.0.0.2")
+        h.check_eq((r.returncode, r.stdout), (0, b"forced-after-reload\n"),
+                   "127.0.0.2 after SIGHUP (%r)" % r.stderr)
+        r = login(srv, env, h.TEST_USER, src="127.0.0.1")
+        h.check_eq(r.stdout, b"plain\n", "127.0.0.1 after SIGHUP (%r)" % r.stderr)
 
     try:
         res.run("address-127.0.0.1-plain", plain_from_1)
@@ -372,7 +396,9 @@ def behaviour(args, env, tmp):
         res.run("localport-forcecommand", second_port)
         res.run("user-password-allowed", password_ok_for_test_user)
         res.run("match-user-password-refused", password_refused_for_deny_user)
-        res.run("match-user-key-still-allowed", key_ok_for_deny_user)
+        res.run("match-user-key-allowed-match-group-forcecommand", key_ok_for_deny_user)
+        if srv.kind == "dsshd":
+            res.run("sighup-rereads-match", reload_changes_match)
         res.finish(srv)
     finally:
         srv.cleanup()
