@@ -153,7 +153,11 @@ dssh_config_free(struct dssh_config *cfg)
 		free(cfg->lines[i].source);
 	}
 	free(cfg->lines);
-	free_strv(cfg->match, cfg->nmatch);
+	for (unsigned i = 0; i < cfg->nmatch; i++) {
+		free(cfg->match[i].text);
+		free(cfg->match[i].source);
+	}
+	free(cfg->match);
 	free_strv(cfg->accept_env, cfg->naccept_env);
 	for (unsigned i = 0; i < cfg->nsubsystems; i++) {
 		free(cfg->subsystems[i].name);
@@ -1877,7 +1881,6 @@ warn_check(struct line_ctx *c, const struct kw *k, int argc, char **argv)
 static int
 kw_apply(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
 {
-	long long v;
 	int t;
 
 	switch (k->type) {
@@ -1915,7 +1918,6 @@ kw_apply(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int ar
 		if (!cfg->quiet)
 			dssh_info("%s line %u: keyword %s accepted, not implemented by dsshd",
 			    c->source, c->lineno, k->name);
-		(void)v;
 		return 0;
 	}
 	return cerr(c, "internal error");
@@ -2182,7 +2184,7 @@ match_block_line(struct load_state *st, struct line_ctx *c, const struct kw *k, 
 static int
 new_match_block(struct load_state *st, struct line_ctx *c, int argc, char **argv, const char *text)
 {
-	char **nm;
+	struct dssh_config_line *nm;
 	int r;
 
 	if ((r = match_criteria(c, argc, argv, NULL)) < 0)
@@ -2194,9 +2196,14 @@ new_match_block(struct load_state *st, struct line_ctx *c, int argc, char **argv
 	if ((nm = realloc(st->cfg->match, (st->cfg->nmatch + 1) * sizeof(*nm))) == NULL)
 		return DSSH_ERR_ALLOC;
 	st->cfg->match = nm;
-	if ((nm[st->cfg->nmatch] = strdup(text)) == NULL)
-		return DSSH_ERR_ALLOC;
+	nm += st->cfg->nmatch;
+	nm->block = (int)st->cfg->nmatch;
+	nm->lineno = c->lineno;
+	nm->text = strdup(text);
+	nm->source = strdup(c->source);
 	st->block = (int)st->cfg->nmatch++;
+	if (nm->text == NULL || nm->source == NULL)
+		return DSSH_ERR_ALLOC;
 	return 0;
 }
 
@@ -2237,8 +2244,9 @@ split_line(char *buf, struct line_ctx *c, char **argv, int *argc)
 }
 
 /*
- * One line: st NULL for a -o line (no Match, no Include), mode for the
- * replay of a stored line (see dssh_config_for_conn).
+ * One line of a file (st: the file's state, for Match and Include) or of
+ * the command line (st NULL: no Match, no Include). A global line is
+ * applied and kept; a line in a Match block is checked and kept.
  */
 static int
 line_apply(struct dssh_config *cfg, struct load_state *st, const char *line,
@@ -2288,13 +2296,11 @@ int
 dssh_config_apply_line(struct dssh_config *cfg, const char *line,
     const char *source, unsigned lineno, char *err, size_t errlen)
 {
-	struct load_state st = { cfg, -1, 0, err, errlen };
 	int r;
 
 	/* A -o line is a global line, kept for the per-connection replay. */
 	if ((r = line_apply(cfg, NULL, line, source, lineno, err, errlen)) != 0)
 		return r;
-	(void)st;
 	return store_line(cfg, line, source ? source : "(config)", lineno, -2);
 }
 
@@ -2393,8 +2399,8 @@ dssh_config_for_conn(const struct dssh_config *base, const struct dssh_config_co
 		return DSSH_ERR_ALLOC;
 	}
 	for (unsigned b = 0; b < base->nmatch; b++) {
-		char *argv[CONFIG_MAX_ARGS], *copy = strdup(base->match[b]);
-		struct line_ctx c = { "Match", 0, NULL, err, errlen };
+		char *argv[CONFIG_MAX_ARGS], *copy = strdup(base->match[b].text);
+		struct line_ctx c = { base->match[b].source, base->match[b].lineno, NULL, err, errlen };
 		int argc;
 
 		if (copy == NULL) {

@@ -142,7 +142,8 @@ struct dssh_config_line {
 	char *text;
 	char *source;
 	unsigned lineno;
-	int block;      /* index of its Match block; -1 a global line, -2 a -o line */
+	int block;      /* index of its Match block; -1 a global line, -2 a -o line
+	                 * (a Match line: its own block's index) */
 };
 
 /*
@@ -290,7 +291,7 @@ struct dssh_config {
 	/* Match blocks and the lines kept to evaluate them per connection. */
 	struct dssh_config_line *lines;
 	unsigned nlines;
-	char **match;                   /* each block's "Match ..." line */
+	struct dssh_config_line *match; /* each block's "Match ..." line */
 	unsigned nmatch;
 	bool quiet;                     /* no "accepted, not implemented" warnings */
 	struct dssh_config_alg_defaults defs;   /* what finalize resolved against */
