@@ -1567,7 +1567,7 @@ static const int v_01[] = { 0, 1 };
 
 static const char *const w_family[] = { "any", "inet", "inet6", NULL };
 static const char *const w_compression[] = { "yes", "no", "delayed", NULL };
-static const char *const w_fphash[] = { "md5", "sha256", NULL };
+static const char *const w_fphash[] = { "md5", "sha1", "sha256", "sha384", "sha512", NULL };
 static const char *const w_rhosts[] = { "yes", "no", "shosts-only", NULL };
 static const char *const w_tunnel[] = { "yes", "no", "point-to-point", "ethernet", NULL };
 static const char *const w_pkopts[] = { "none", "touch-required", "verify-required", NULL };

@@ -1339,6 +1339,47 @@ test_match_errors(void)
 	expect_load_err("Match User x\nModuliFile /x\n", "not allowed within");
 }
 
+/* sshd keywords dsshd does not implement: accepted with sshd's value checks. */
+static void
+test_warned_keywords(void)
+{
+	static const char *const good[] = {
+		"X11Forwarding yes", "X11DisplayOffset 10", "AddressFamily inet6",
+		"Compression delayed", "IPQoS af21 cs1", "IPQoS 8", "IgnoreRhosts shosts-only",
+		"PermitTunnel point-to-point", "PubkeyAuthOptions touch-required verify-required",
+		"CASignatureAlgorithms ssh-ed25519,rsa-sha2-*", "PubkeyAcceptedAlgorithms +ssh-rsa",
+		"PubkeyAcceptedKeyTypes -nosuch", "SetEnv A=1 B=2", "ChannelTimeout session=5m *=1h",
+		"UnusedConnectionTimeout none", "AuthorizedKeysCommand /usr/bin/x %u",
+		"AuthorizedKeysCommandUser nobody", "UsePrivilegeSeparation sandbox", "Protocol 2",
+		"GSSAPIKexAlgorithms gss-curve25519-sha256-", "FingerprintHash md5",
+	};
+	static const char *const bad[] = {
+		"X11Forwarding maybe", "X11DisplayOffset ten", "AddressFamily inet7",
+		"IPQoS fast", "IPQoS af11 af12 af13", "CASignatureAlgorithms ssh-foo",
+		"SetEnv NOEQUALS", "ChannelTimeout session", "ChannelTimeout session=5x",
+		"UnusedConnectionTimeout 5x", "AuthorizedKeysCommand relative %u",
+		"AuthorizedKeysCommandUser a b", "RDomain %D", "FingerprintHash sha3",
+	};
+	struct dssh_config c;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		dssh_config_init(&c);
+		if (line(&c, good[i]) != 0) {
+			fprintf(stderr, "\"%s\" refused: %s\n", good[i], err);
+			CHECK(0);
+		}
+		dssh_config_free(&c);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		dssh_config_init(&c);
+		if (line(&c, bad[i]) != DSSH_ERR_CONFIG) {
+			fprintf(stderr, "\"%s\" accepted\n", bad[i]);
+			CHECK(0);
+		}
+		dssh_config_free(&c);
+	}
+}
+
 static void
 test_include(void)
 {
@@ -1481,6 +1522,7 @@ main(int argc, char **argv)
 	DSSH_RUN(test_match);
 	DSSH_RUN(test_match_errors);
 	DSSH_RUN(test_include);
+	DSSH_RUN(test_warned_keywords);
 	if (argc > 1) {
 		keyword_list = argv[1];
 		DSSH_RUN(test_sshd_keywords);
