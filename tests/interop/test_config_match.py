@@ -324,6 +324,7 @@ def behaviour(args, env, tmp):
     with open(banner, "w") as f:
         f.write("only-for-127.0.0.2\n")
     port2 = h.free_port()
+    deny_group = grp.getgrgid(pwd.getpwnam(h.DENY_USER).pw_gid).gr_name
     extra = [
         "Port %d" % port2,
         "Match User %s" % h.DENY_USER,
@@ -331,8 +332,10 @@ def behaviour(args, env, tmp):
         "Match Address 127.0.0.2",
         "\tForceCommand echo forced-for-127.0.0.2",
         "\tBanner %s" % banner,
-        "Match Group %s,!nogroup" % grp.getgrgid(pwd.getpwnam(h.DENY_USER).pw_gid).gr_name,
+        "Match Group %s,!nogroup" % deny_group,
         "\tForceCommand echo via-group",
+        "Match Address 127.0.0.3",
+        "\tDenyGroups %s" % deny_group,
         "Match LocalPort %d" % port2,
         "\tForceCommand echo via-second-port",
     ]
@@ -373,6 +376,14 @@ def behaviour(args, env, tmp):
         h.check_eq((r.returncode, r.stdout), (0, b"via-group\n"),
                    "%s by key (%r)" % (h.DENY_USER, r.stderr))
 
+    def deny_groups_from_3():
+        r = login(srv, env, h.DENY_USER, src="127.0.0.3")
+        h.check(r.returncode != 0 and r.stdout == b"",
+                "%s from 127.0.0.3 not refused by DenyGroups (%r)" % (h.DENY_USER, r.stderr))
+        r = login(srv, env, h.TEST_USER, src="127.0.0.3")
+        h.check_eq((r.returncode, r.stdout), (0, b"plain\n"), "%s from 127.0.0.3 (%r)"
+                   % (h.TEST_USER, r.stderr))
+
     def reload_changes_match():
         """dsshd: SIGHUP re-reads the Match blocks; new connections get them."""
         text = open(srv.config_path).read().replace("forced-for-127.0.0.2",
@@ -397,6 +408,7 @@ def behaviour(args, env, tmp):
         res.run("user-password-allowed", password_ok_for_test_user)
         res.run("match-user-password-refused", password_refused_for_deny_user)
         res.run("match-user-key-allowed-match-group-forcecommand", key_ok_for_deny_user)
+        res.run("match-address-denygroups", deny_groups_from_3)
         if srv.kind == "dsshd":
             res.run("sighup-rereads-match", reload_changes_match)
         res.finish(srv)
