@@ -106,6 +106,7 @@ struct cdev_sa {
 	unsigned mac_len;
 	uint8_t gcm_iv[12];
 	uint8_t ctr[16];
+	uint8_t ctr0[16];              /* counter block at the start (peek_length_at) */
 	/* software path for a CTR packet crossing a 2^32 counter boundary */
 	EVP_CIPHER_CTX *sw_ctr;
 	EVP_MAC_CTX *sw_mac;          /* HMAC modes */
@@ -546,6 +547,7 @@ cdev_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
 			a->auth.digest_length = (uint16_t)s->mac_len;
 		}
 		memcpy(s->ctr, keys->iv, 16);
+		memcpy(s->ctr0, keys->iv, 16);
 		/* software fallback contexts (see top of file) */
 		ctr = sa->cipher->key_len == 16 ? EVP_aes_128_ctr() :
 		    sa->cipher->key_len == 24 ? EVP_aes_192_ctr() : EVP_aes_256_ctr();
@@ -903,13 +905,28 @@ cdev_complete(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsigne
 	return n;
 }
 
+/* classic: decrypt the first block with counter block ctr, in software (one
+ * block; keeps the device queue out of framing) */
+static int
+ctr_first_block(struct cdev_sa *s, const uint8_t ctr[16], const uint8_t *wire,
+    uint32_t *packet_length)
+{
+	uint8_t blk[16];
+	int ol = 0;
+
+	if (EVP_CipherInit_ex(s->sw_ctr, NULL, NULL, NULL, ctr, -1) != 1 ||
+	    EVP_CipherUpdate(s->sw_ctr, blk, &ol, wire, 16) != 1)
+		return DSSH_ERR_LIBCRYPTO;
+	*packet_length = dssh_get_u32be(blk);
+	dssh_wipe(blk, sizeof(blk));
+	return 0;
+}
+
 static int
 cdev_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
     uint32_t *packet_length)
 {
 	struct cdev_sa *s = csa(sa);
-	uint8_t blk[16];
-	int ol = 0;
 
 	if (s->kind == CK_GCM_SW)
 		return dssh_crypto_sa_peek_length(s->sw_sa, seq, wire,
@@ -920,14 +937,27 @@ cdev_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
 		*packet_length = dssh_get_u32be(wire);
 		return 0;
 	}
-	/* classic: decrypt the first block with the SA's next counter, in
-	 * software (one block; keeps the device queue out of framing) */
-	if (EVP_CipherInit_ex(s->sw_ctr, NULL, NULL, NULL, s->ctr, -1) != 1 ||
-	    EVP_CipherUpdate(s->sw_ctr, blk, &ol, wire, 16) != 1)
-		return DSSH_ERR_LIBCRYPTO;
-	*packet_length = dssh_get_u32be(blk);
-	dssh_wipe(blk, sizeof(blk));
-	return 0;
+	return ctr_first_block(s, s->ctr, wire, packet_length);
+}
+
+static int
+cdev_peek_length_at(struct dssh_crypto_sa *sa, uint32_t seq, uint64_t block,
+    const uint8_t *wire, uint32_t *packet_length)
+{
+	struct cdev_sa *s = csa(sa);
+	uint8_t ctr[16];
+	int r;
+
+	if (s->kind == CK_GCM_SW)
+		return dssh_crypto_sa_peek_length_at(s->sw_sa, seq, block, wire,
+		    dssh_crypto_sa_length_bytes(s->sw_sa), packet_length);
+	if (s->kind != CK_CTR_HMAC)
+		return cdev_peek_length(sa, seq, wire, packet_length);
+	memcpy(ctr, s->ctr0, 16);
+	dssh_crypto_ctr_add(ctr, block);
+	r = ctr_first_block(s, ctr, wire, packet_length);
+	dssh_wipe(ctr, sizeof(ctr));
+	return r;
 }
 
 const struct dssh_crypto_engine_ops dssh_crypto_cryptodev_ops = {
@@ -939,6 +969,7 @@ const struct dssh_crypto_engine_ops dssh_crypto_cryptodev_ops = {
 	.sa_init = cdev_sa_init,
 	.sa_fini = cdev_sa_fini,
 	.peek_length = cdev_peek_length,
+	.peek_length_at = cdev_peek_length_at,
 	.submit = cdev_submit,
 	.complete = cdev_complete,
 };

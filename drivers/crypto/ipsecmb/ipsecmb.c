@@ -79,6 +79,7 @@ struct ipsecmb_keys {
 	uint32_t len_seq;
 	unsigned len_n;
 	uint8_t ctr[16];               /* CTR: next counter block */
+	uint8_t ctr0[16];              /* CTR: counter block at the start (peek_length_at) */
 	/* GCM: IV = fixed(4) || invocation counter(8), both big endian; the
 	 * counter is kept as a host integer so that the per-packet increment
 	 * is one add and the IV one byte swap (no carry loop) */
@@ -304,6 +305,7 @@ ipsecmb_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
 	}
 	s->key_len = sa->cipher->key_len;
 	memcpy(k->ctr, keys->iv, 16);
+	memcpy(k->ctr0, keys->iv, 16);
 	switch (sa->mac->id) {
 	case DSSH_MAC_HMAC_SHA2_256:
 	case DSSH_MAC_HMAC_SHA2_256_ETM:
@@ -783,14 +785,57 @@ ipsecmb_complete(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsi
 	return n;
 }
 
+/* Classic CTR: the first block of wire decrypted with counter block ctr. */
+static int
+ctr_first_block(struct dssh_crypto_sa *sa, const uint8_t ctr[16], const uint8_t *wire,
+    uint32_t *packet_length)
+{
+	struct ipsecmb_engine *me = eng(sa->engine);
+	struct ipsecmb_slot sl;
+	uint8_t blk[16];
+	unsigned i;
+
+	memset(&sl, 0, sizeof(sl));
+	memcpy(sl.iv[0], ctr, 16);
+	memset(blk, 0, 16);
+	submit_ctr(me->mgr, &sl, sapriv(sa), blk, 0, 16, IMB_DIR_ENCRYPT);
+	jobs_flush(me->mgr);
+	dssh_wipe(sl.iv, sizeof(sl.iv));
+	if (sl.status != 0)
+		return sl.status;
+	for (i = 0; i < 4; i++)
+		blk[i] ^= wire[i];
+	*packet_length = dssh_get_u32be(blk);
+	dssh_wipe(blk, sizeof(blk));
+	return 0;
+}
+
+static int ipsecmb_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
+    uint32_t *packet_length);
+
+static int
+ipsecmb_peek_length_at(struct dssh_crypto_sa *sa, uint32_t seq, uint64_t block,
+    const uint8_t *wire, uint32_t *packet_length)
+{
+	struct ipsecmb_sa *s = sapriv(sa);
+	uint8_t ctr[16];
+	int r;
+
+	if (s->kind != KIND_CTR_HMAC)
+		return ipsecmb_peek_length(sa, seq, wire, packet_length);
+	memcpy(ctr, s->k->ctr0, 16);
+	dssh_crypto_ctr_add(ctr, block);
+	r = ctr_first_block(sa, ctr, wire, packet_length);
+	dssh_wipe(ctr, sizeof(ctr));
+	return r;
+}
+
 static int
 ipsecmb_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
     uint32_t *packet_length)
 {
 	struct ipsecmb_sa *s = sapriv(sa);
-	struct ipsecmb_engine *me = eng(sa->engine);
-	uint8_t blk[32];
-	struct ipsecmb_slot sl;
+	uint8_t blk[4];
 	unsigned i;
 
 	switch (s->kind) {
@@ -810,14 +855,7 @@ ipsecmb_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire
 		memcpy(blk, s->k->len_ks[seq - s->k->len_seq], 4);
 		break;
 	case KIND_CTR_HMAC:
-		memset(&sl, 0, sizeof(sl));
-		memcpy(sl.iv[0], s->k->ctr, 16);
-		memset(blk, 0, 16);
-		submit_ctr(me->mgr, &sl, s, blk, 0, 16, IMB_DIR_ENCRYPT);
-		jobs_flush(me->mgr);
-		if (sl.status != 0)
-			return sl.status;
-		break;
+		return ctr_first_block(sa, s->k->ctr, wire, packet_length);
 	}
 	for (i = 0; i < 4; i++)
 		blk[i] ^= wire[i];
@@ -835,6 +873,7 @@ const struct dssh_crypto_engine_ops dssh_crypto_ipsecmb_ops = {
 	.sa_init = ipsecmb_sa_init,
 	.sa_fini = ipsecmb_sa_fini,
 	.peek_length = ipsecmb_peek_length,
+	.peek_length_at = ipsecmb_peek_length_at,
 	.submit = ipsecmb_submit,
 	.complete = ipsecmb_complete,
 };

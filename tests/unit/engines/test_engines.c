@@ -338,6 +338,7 @@ cross_case(struct dssh_crypto_engine *e, const char *ename, const struct mode *m
 	struct side ref, tst;
 	uint8_t *plain[6], *a[6], *b[6];
 	uint32_t lens[6], seqs[6], seq0, pl;
+	uint64_t blk;
 	int st[6];
 	unsigned n = 1 + rnd(6), i;
 	uint32_t bl;
@@ -375,6 +376,24 @@ cross_case(struct dssh_crypto_engine *e, const char *ename, const struct mode *m
 			fprintf(stderr, "  %s %s/%s case %u pkt %u len %u seq %u differs\n", ename,
 			    m->cipher, m->mac ? m->mac : "-", c, i, lens[i], seqs[i]);
 		}
+	}
+	/* every length read ahead, before anything is opened, at the block
+	 * where its packet starts (framing a burst); the SAs' state must not
+	 * move: the opens below start from packet 0 */
+	for (i = 0, blk = 0; i < n; i++) {
+		CHECK_EQ_INT(dssh_crypto_sa_peek_length_at(tst.open, seqs[i], blk, a[i], lens[i], &pl), 0);
+		CHECK_EQ_INT(pl, lens[i] - 4);
+		CHECK_EQ_INT(dssh_crypto_sa_peek_length_at(ref.open, seqs[i], blk, b[i], lens[i], &pl), 0);
+		CHECK_EQ_INT(pl, lens[i] - 4);
+		if (is_classic(m)) {
+			/* the block matters: one off is another keystream */
+			CHECK_EQ_INT(dssh_crypto_sa_peek_length_at(tst.open, seqs[i], blk + 1, a[i],
+			    lens[i], &pl), 0);
+			CHECK(pl != lens[i] - 4);
+			CHECK_EQ_INT(dssh_crypto_sa_peek_length_at(tst.open, seqs[i], blk, a[i], 15, &pl),
+			    DSSH_ERR_MSG_INCOMPLETE);
+		}
+		blk += lens[i] / bl;
 	}
 	/* peek + open the reference's output in the tested engine, one at a
 	 * time (peek sees the SA state before each packet) */
