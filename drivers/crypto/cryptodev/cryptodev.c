@@ -33,9 +33,18 @@
  *    software path is the best one; the op completes in the same
  *    submit/complete cycle, in order, like the CTR wrap fallback below.
  *
- * The packet is copied into an mbuf as seq(4) || packet || tag, because the
- * HMAC input starts with the sequence number and the API's packet buffers
- * have no headroom (and are not DPDK memory); the result is copied back.
+ * Buffers. AES-GCM and the UMAC modes' AES-CTR read and write the packet
+ * where it is: the caller's buffer is attached to the op's mbuf as an
+ * external buffer (rte_pktmbuf_attach_extbuf, a no-op free callback; the
+ * shared info lives in the in-flight ring entry), so nothing is copied in or
+ * out; the AAD (the 4 length bytes) goes in the op's private area. That is
+ * done on software PMDs only (no RTE_CRYPTODEV_FF_HW_ACCELERATED: they take
+ * virtual addresses); a hardware device needs DMA-able memory, so there, and
+ * for the HMAC modes everywhere (the HMAC input starts with the sequence
+ * number and the packet buffer has no headroom for it), the packet is
+ * copied into an mbuf as seq(4) || packet || tag and the result copied back.
+ * GCM open on an external buffer decrypts in place before the device's tag
+ * check: a failed packet is wiped in finish(), before it is completed.
  *
  * Counter width: the aesni_mb PMD (IPsec-MB) increments only the low 32 bits
  * of an AES-CTR counter block, SSH carries through 128 bits. A packet whose
@@ -121,16 +130,19 @@ struct cdev_pending {
 	struct rte_crypto_op *cop;
 	struct rte_mbuf *m;
 	bool done;
+	bool ext;                      /* m carries op->pkt as an external buffer */
+	struct rte_mbuf_ext_shared_info shinfo;
 };
 
 struct cdev_engine {
 	uint8_t dev_id;
 	uint16_t qp;
 	bool started, owned, shared, sw_logged, full_logged;
+	bool extbuf;                         /* software PMD: packets in place (top) */
 	struct rte_mempool *sess_mp, *op_mp, *mbuf_mp;
 	struct dssh_crypto_engine *sw;       /* CK_GCM_SW SAs, made on first need */
 	uint64_t no_sess;                    /* bit cipher * 8 + mac: device has none */
-	uint64_t dev_pkts, sw_pkts;
+	uint64_t dev_pkts, sw_pkts, ext_pkts;
 	struct cdev_pending ring[CDEV_INFLIGHT];
 	unsigned head, count;
 };
@@ -358,6 +370,8 @@ cdev_engine_init(struct dssh_crypto_engine *e, const struct dssh_crypto_engine_c
 	snprintf(name, sizeof(name), "dssh_cm%u", inst);
 	ce->mbuf_mp = rte_pktmbuf_pool_create(name, 2 * CDEV_INFLIGHT, 0, 0,
 	    CDEV_MBUF_ROOM, socket);
+	ce->extbuf = (info.feature_flags & RTE_CRYPTODEV_FF_HW_ACCELERATED) == 0 &&
+	    getenv("DSSH_CRYPTODEV_COPY") == NULL;
 	if (ce->sess_mp == NULL || ce->op_mp == NULL || ce->mbuf_mp == NULL) {
 		dssh_error("cryptodev: no DPDK memory for an engine instance's pools (%s)",
 		    rte_strerror(rte_errno));
@@ -409,8 +423,9 @@ cdev_engine_fini(struct dssh_crypto_engine *e)
 		}
 	}
 	if (ce->shared)
-		dssh_info("cryptodev: queue pair %u done: %" PRIu64 " packets on the device, %"
-		    PRIu64 " in software", ce->qp, ce->dev_pkts, ce->sw_pkts);
+		dssh_info("cryptodev: queue pair %u done: %" PRIu64 " packets on the device (%"
+		    PRIu64 " in place), %" PRIu64 " in software", ce->qp, ce->dev_pkts, ce->ext_pkts,
+		    ce->sw_pkts);
 	if (ce->started)
 		rte_cryptodev_stop(ce->dev_id);
 	rte_mempool_free(ce->mbuf_mp);
@@ -690,6 +705,28 @@ op_check(const struct dssh_crypto_op *op)
 	return (op->len - 4) % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
 }
 
+/* The caller's buffer stays the caller's: nothing to free when the mbuf goes. */
+static void
+ext_keep(void *addr, void *opaque)
+{
+	(void)addr;
+	(void)opaque;
+}
+
+/* pkt[0, n) as m's data, in place (see top of file). */
+static void
+attach_packet(struct rte_mbuf *m, struct cdev_pending *p, uint8_t *pkt, uint32_t n)
+{
+	p->shinfo.free_cb = ext_keep;
+	p->shinfo.fcb_opaque = NULL;
+	rte_mbuf_ext_refcnt_set(&p->shinfo, 1);
+	/* software PMDs use the virtual address; the IOVA is never read */
+	rte_pktmbuf_attach_extbuf(m, pkt, (rte_iova_t)(uintptr_t)pkt, (uint16_t)n, &p->shinfo);
+	m->data_len = (uint16_t)n;
+	m->pkt_len = n;
+	p->ext = true;
+}
+
 /* Fill a device op for op; 1 if queued for the device, 0 if finished here. */
 static int
 build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p, unsigned idx)
@@ -697,7 +734,7 @@ build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p,
 	struct dssh_crypto_sa *sa = op->sa;
 	struct cdev_sa *s = csa(sa);
 	bool seal = sa->dir == DSSH_CRYPTO_SEAL;
-	uint32_t len = op->len, tl = s->kind == CK_GCM ? 16 : s->mac_len, nblk = 0, off;
+	uint32_t len = op->len, tl = s->kind == CK_GCM ? 16 : s->mac_len, nblk = 0, off, hdr;
 	struct rte_crypto_op *cop;
 	struct rte_mbuf *m;
 	uint8_t *d, *iv;
@@ -759,14 +796,26 @@ build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p,
 	}
 	if ((cop = rte_crypto_op_alloc(ce->op_mp, RTE_CRYPTO_OP_TYPE_SYMMETRIC)) == NULL)
 		return -1;
-	if ((m = rte_pktmbuf_alloc(ce->mbuf_mp)) == NULL ||
-	    (d = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(4 + len + 2 * tl))) == NULL) {
-		rte_pktmbuf_free(m);
+	if ((m = rte_pktmbuf_alloc(ce->mbuf_mp)) == NULL) {
 		rte_crypto_op_free(cop);
 		return -1;
 	}
-	put_be32(d, op->seq);
-	memcpy(d + 4, op->pkt, len + (seal ? 0 : tl));
+	/* hdr: where packet byte 0 sits in the mbuf's data */
+	if (ce->extbuf && (s->kind == CK_GCM || s->kind == CK_CTR_UMAC)) {
+		attach_packet(m, p, op->pkt, len + tl);
+		d = op->pkt;
+		hdr = 0;
+		ce->ext_pkts++;
+	} else if ((d = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(4 + len + 2 * tl))) == NULL) {
+		rte_pktmbuf_free(m);
+		rte_crypto_op_free(cop);
+		return -1;
+	} else {
+		put_be32(d, op->seq);
+		memcpy(d + 4, op->pkt, len + (seal ? 0 : tl));
+		d += 4;
+		hdr = 4;
+	}
 	rte_crypto_op_attach_sym_session(cop, s->sess);
 	cop->sym->m_src = m;
 	cop->sym->m_dst = NULL;
@@ -778,32 +827,63 @@ build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p,
 		memcpy(iv, s->gcm_iv, 12);
 		dssh_crypto_gcm_iv_inc(s->gcm_iv);
 		memcpy(aad, op->pkt, 4);
-		cop->sym->aead.data.offset = 8;
+		cop->sym->aead.data.offset = hdr + 4;
 		cop->sym->aead.data.length = len - 4;
 		cop->sym->aead.aad.data = aad;
 		cop->sym->aead.aad.phys_addr = rte_crypto_op_ctophys_offset(cop, CDEV_AAD_OFF);
-		cop->sym->aead.digest.data = d + 4 + len;
-		cop->sym->aead.digest.phys_addr = rte_pktmbuf_iova_offset(m, 4 + len);
+		cop->sym->aead.digest.data = d + len;
+		cop->sym->aead.digest.phys_addr = rte_pktmbuf_iova_offset(m, hdr + len);
 	} else {
 		off = s->kind == CK_CTR_HMAC ? 0 : 4;
 		memcpy(iv, s->ctr, 16);
 		dssh_crypto_ctr_add(s->ctr, (len - off) / 16);
-		cop->sym->cipher.data.offset = 4 + off;
+		cop->sym->cipher.data.offset = hdr + off;
 		cop->sym->cipher.data.length = len - off;
 		if (s->kind == CK_CTR_UMAC)
 			goto out;         /* cipher-only session */
 		cop->sym->auth.data.offset = 0;
 		cop->sym->auth.data.length = 4 + len;
 		/* seal: the tag's place; open: after the received tag */
-		off = seal ? 4 + len : 4 + len + tl;
+		off = seal ? len : len + tl;
 		cop->sym->auth.digest.data = d + off;
-		cop->sym->auth.digest.phys_addr = rte_pktmbuf_iova_offset(m, off);
+		cop->sym->auth.digest.phys_addr = rte_pktmbuf_iova_offset(m, hdr + off);
 	}
  out:
 	p->cop = cop;
 	p->m = m;
 	ce->dev_pkts++;
 	return 1;
+}
+
+static void
+release(struct cdev_pending *p)
+{
+	rte_pktmbuf_free(p->m);
+	rte_crypto_op_free(p->cop);
+	p->m = NULL;
+	p->cop = NULL;
+	p->ext = false;
+	p->done = true;
+}
+
+/* An op done in place (GCM, UMAC's CTR): only the status, the UMAC tag on
+ * seal, and the wipe of a packet that failed to open. */
+static void
+finish_ext(struct cdev_pending *p, struct cdev_sa *s, bool seal)
+{
+	struct dssh_crypto_op *op = p->op;
+	int st = 0;
+
+	if (p->cop->status == RTE_CRYPTO_OP_STATUS_AUTH_FAILED)
+		st = DSSH_ERR_MAC_INVALID;
+	else if (p->cop->status != RTE_CRYPTO_OP_STATUS_SUCCESS)
+		st = DSSH_ERR_LIBCRYPTO;
+	else if (seal && s->kind == CK_CTR_UMAC)
+		st = dssh_umac_mac(s->umac, op->seq, op->pkt, op->len, op->pkt + op->len);
+	if (st != 0 && !seal)
+		dssh_wipe(op->pkt, op->len);
+	op->status = st;
+	release(p);
 }
 
 /* Copy results back and release the device op. */
@@ -817,6 +897,10 @@ finish(struct cdev_pending *p)
 	uint8_t *d = rte_pktmbuf_mtod(p->m, uint8_t *);
 	int st = 0;
 
+	if (p->ext) {
+		finish_ext(p, s, seal);
+		return;
+	}
 	if (p->cop->status == RTE_CRYPTO_OP_STATUS_AUTH_FAILED)
 		st = DSSH_ERR_MAC_INVALID;
 	else if (p->cop->status != RTE_CRYPTO_OP_STATUS_SUCCESS)
@@ -836,11 +920,7 @@ finish(struct cdev_pending *p)
 		dssh_wipe(op->pkt, len);
 	op->status = st;
 	dssh_wipe(d, 4 + len + 2 * tl);
-	rte_pktmbuf_free(p->m);
-	rte_crypto_op_free(p->cop);
-	p->m = NULL;
-	p->cop = NULL;
-	p->done = true;
+	release(p);
 }
 
 static void
@@ -958,6 +1038,22 @@ cdev_peek_length_at(struct dssh_crypto_sa *sa, uint32_t seq, uint64_t block,
 	r = ctr_first_block(s, ctr, wire, packet_length);
 	dssh_wipe(ctr, sizeof(ctr));
 	return r;
+}
+
+const struct dssh_crypto_engine_ops dssh_crypto_cryptodev_ops;
+
+int
+dssh_cryptodev_stats(const struct dssh_crypto_engine *e, struct dssh_cryptodev_stats *st)
+{
+	const struct cdev_engine *ce;
+
+	if (e == NULL || st == NULL || e->ops != &dssh_crypto_cryptodev_ops)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	ce = e->priv;
+	st->device = ce->dev_pkts;
+	st->in_place = ce->ext_pkts;
+	st->software = ce->sw_pkts;
+	return 0;
 }
 
 const struct dssh_crypto_engine_ops dssh_crypto_cryptodev_ops = {

@@ -18,4 +18,18 @@ int dssh_cryptodev_setup(const char *name, unsigned nb_qps, unsigned sessions);
 /* After every instance on it was freed: stops the device, frees the pools. */
 void dssh_cryptodev_close(void);
 
+#include <stdint.h>
+
+struct dssh_crypto_engine;
+
+/* Packets a cryptodev engine instance has processed so far. */
+struct dssh_cryptodev_stats {
+	uint64_t device;        /* through the device */
+	uint64_t in_place;      /* of those, the caller's buffer attached, not copied */
+	uint64_t software;      /* done in software (see cryptodev.c) */
+};
+
+/* DSSH_ERR_INVALID_ARGUMENT when e is not a cryptodev engine. */
+int dssh_cryptodev_stats(const struct dssh_crypto_engine *e, struct dssh_cryptodev_stats *st);
+
 #endif
