@@ -137,6 +137,7 @@ struct cdev_pending {
 struct cdev_engine {
 	uint8_t dev_id;
 	uint16_t qp;
+	unsigned slot;                       /* shared: cdev_shared slot */
 	bool started, owned, shared, sw_logged, full_logged;
 	bool extbuf;                         /* software PMD: packets in place (top) */
 	struct rte_mempool *sess_mp, *op_mp, *mbuf_mp;
@@ -167,138 +168,226 @@ static unsigned cdev_instances;
 static uint64_t cdev_in_use;
 
 /*
- * The device set up by dssh_cryptodev_setup(): a queue pair and a session
- * pool per engine instance. Set up and closed by the EAL's owner while no
- * instance uses it; the claim bits are the only state instances share.
+ * The devices set up by dssh_cryptodev_setup(): engine slots, each a queue
+ * pair and a session pool of its own. Slot q is queue pair q / ndev of
+ * device devs[q % ndev], so that consecutive instances (the data cores
+ * first, then the control thread) land on different devices. Set up and
+ * closed by the EAL's owner while no instance uses them; the claim bits are
+ * the only state instances share.
  */
 #define CDEV_MAX_QPS 64u
+#define CDEV_MAX_DEVS 8u
 static struct {
-	int dev;                          /* -1: none */
-	unsigned nb_qps, sessions;
-	uint64_t qp_used;                 /* bit per claimed queue pair (atomic) */
+	unsigned ndev;                    /* 0: none set up */
+	int devs[CDEV_MAX_DEVS];
+	unsigned nb_qps, sessions;        /* slots; sessions per slot */
+	uint64_t qp_used;                 /* bit per claimed slot (atomic) */
 	struct rte_mempool *sess_mp[CDEV_MAX_QPS];
-} cdev_shared = { .dev = -1 };
+} cdev_shared;
 
-int
-dssh_cryptodev_setup(const char *name, unsigned nb_qps, unsigned sessions)
+static inline int
+slot_dev(unsigned q)
+{
+	return cdev_shared.devs[q % cdev_shared.ndev];
+}
+
+static inline uint16_t
+slot_qp(unsigned q)
+{
+	return (uint16_t)(q / cdev_shared.ndev);
+}
+
+/* Whether dev is one of the shared devices. */
+static bool
+shared_dev(int dev)
+{
+	for (unsigned i = 0; i < cdev_shared.ndev; i++)
+		if (cdev_shared.devs[i] == dev)
+			return true;
+	return false;
+}
+
+static void
+shared_teardown(unsigned configured)
+{
+	unsigned i, q;
+
+	for (i = 0; i < configured; i++) {
+		rte_cryptodev_stop((uint8_t)cdev_shared.devs[i]);
+		(void)rte_cryptodev_close((uint8_t)cdev_shared.devs[i]);
+	}
+	for (q = 0; q < CDEV_MAX_QPS; q++) {
+		rte_mempool_free(cdev_shared.sess_mp[q]);
+		cdev_shared.sess_mp[q] = NULL;
+	}
+	for (i = 0; i < cdev_shared.ndev; i++)
+		__atomic_fetch_and(&cdev_in_use, ~(UINT64_C(1) << cdev_shared.devs[i]),
+		    __ATOMIC_ACQ_REL);
+	cdev_shared.ndev = 0;
+}
+
+/* The devices named by name (comma-separated; NULL: every crypto device),
+ * claimed in cdev_in_use, into cdev_shared.devs. */
+static int
+shared_pick(const char *name)
+{
+	char list[256], *tok, *save = NULL;
+	unsigned n = 0, i, count = rte_cryptodev_count();
+	int dev;
+
+	if (name == NULL) {
+		for (i = 0; i < count && n < CDEV_MAX_DEVS && i < 64; i++)
+			cdev_shared.devs[n++] = (int)i;
+	} else {
+		snprintf(list, sizeof(list), "%s", name);
+		for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+			dev = rte_cryptodev_get_dev_id(tok);
+			if (dev < 0 || dev >= 64 || n == CDEV_MAX_DEVS) {
+				dssh_error("cryptodev: no crypto device named %s", tok);
+				return DSSH_ERR_NOT_FOUND;
+			}
+			cdev_shared.devs[n++] = dev;
+		}
+	}
+	if (n == 0)
+		return DSSH_ERR_NOT_FOUND;
+	for (i = 0; i < n; i++) {
+		if ((__atomic_fetch_or(&cdev_in_use, UINT64_C(1) << cdev_shared.devs[i],
+		    __ATOMIC_ACQ_REL) & (UINT64_C(1) << cdev_shared.devs[i])) != 0) {
+			dssh_error("cryptodev: device %d is already owned by an engine instance",
+			    cdev_shared.devs[i]);
+			cdev_shared.ndev = i;      /* release only what was claimed here */
+			shared_teardown(0);
+			return DSSH_ERR_BUSY;
+		}
+	}
+	cdev_shared.ndev = n;
+	return 0;
+}
+
+/* Configure and start shared device number d with its share of the slots. */
+static int
+shared_start(unsigned d, int socket)
 {
 	struct rte_cryptodev_config dconf;
 	struct rte_cryptodev_qp_conf qconf;
 	struct rte_cryptodev_info info;
 	char pname[RTE_MEMPOOL_NAMESIZE];
-	const char *dname;
-	int dev, socket = (int)rte_socket_id();
-	unsigned q;
+	int dev = cdev_shared.devs[d];
+	const char *dname = rte_cryptodev_name_get((uint8_t)dev);
+	unsigned nq = (cdev_shared.nb_qps - d + cdev_shared.ndev - 1) / cdev_shared.ndev, q;
 
-	if (cdev_shared.dev >= 0 || nb_qps == 0 || nb_qps > CDEV_MAX_QPS || sessions == 0)
+	rte_cryptodev_info_get((uint8_t)dev, &info);
+	if (info.max_nb_queue_pairs < nq) {
+		dssh_error("cryptodev: %s (%s) has %u queue pairs, %u needed (one per data core "
+		    "and one for the control thread, spread over %u device%s): add "
+		    "max_nb_queue_pairs=%u to its --vdev", dname, info.driver_name,
+		    info.max_nb_queue_pairs, nq, cdev_shared.ndev, cdev_shared.ndev > 1 ? "s" : "", nq);
+		return DSSH_ERR_CONFIG;
+	}
+	if (info.sym.max_nb_sessions != 0 && info.sym.max_nb_sessions < nq * cdev_shared.sessions) {
+		dssh_error("cryptodev: %s (%s) has %u sessions, %u needed (%u per queue pair)",
+		    dname, info.driver_name, info.sym.max_nb_sessions, nq * cdev_shared.sessions,
+		    cdev_shared.sessions);
+		return DSSH_ERR_CONFIG;
+	}
+	memset(&dconf, 0, sizeof(dconf));
+	dconf.socket_id = socket;
+	dconf.nb_queue_pairs = (uint16_t)nq;
+	if (rte_cryptodev_configure((uint8_t)dev, &dconf) < 0) {
+		dssh_error("cryptodev: cannot configure %s (%s) with %u queue pairs", dname,
+		    info.driver_name, nq);
+		return DSSH_ERR_CONFIG;
+	}
+	for (q = d; q < cdev_shared.nb_qps; q += cdev_shared.ndev) {
+		snprintf(pname, sizeof(pname), "dssh_cq%d_%u", dev, slot_qp(q));
+		cdev_shared.sess_mp[q] = rte_cryptodev_sym_session_pool_create(pname,
+		    cdev_shared.sessions, rte_cryptodev_sym_get_private_session_size((uint8_t)dev),
+		    0, 0, socket);
+		if (cdev_shared.sess_mp[q] == NULL) {
+			dssh_error("cryptodev: %s: no memory for %u sessions of queue pair %u (%s)",
+			    dname, cdev_shared.sessions, slot_qp(q), rte_strerror(rte_errno));
+			return DSSH_ERR_CONFIG;
+		}
+		memset(&qconf, 0, sizeof(qconf));
+		qconf.nb_descriptors = CDEV_DESC;
+		qconf.mp_session = cdev_shared.sess_mp[q];
+		if (rte_cryptodev_queue_pair_setup((uint8_t)dev, slot_qp(q), &qconf, socket) < 0) {
+			dssh_error("cryptodev: %s: queue pair %u setup failed", dname, slot_qp(q));
+			return DSSH_ERR_CONFIG;
+		}
+	}
+	if (rte_cryptodev_start((uint8_t)dev) < 0) {
+		dssh_error("cryptodev: cannot start %s (%s)", dname, info.driver_name);
+		return DSSH_ERR_CONFIG;
+	}
+	dssh_info("cryptodev: %s (driver %s): %u queue pairs, one per engine instance, "
+	    "%u sessions each (%u KiB)", dname, info.driver_name, nq, cdev_shared.sessions,
+	    (unsigned)((uint64_t)cdev_shared.sessions * cdev_shared.sess_mp[d]->elt_size / 1024));
+	return 0;
+}
+
+int
+dssh_cryptodev_setup(const char *name, unsigned nb_qps, unsigned sessions)
+{
+	int socket = (int)rte_socket_id(), r;
+	unsigned d;
+
+	if (cdev_shared.ndev > 0 || nb_qps == 0 || nb_qps > CDEV_MAX_QPS || sessions == 0)
 		return DSSH_ERR_INVALID_ARGUMENT;
 	if (rte_cryptodev_count() == 0) {
 		dssh_error("cryptodev: no crypto device: the EAL arguments (DpdkArgs) need one, "
 		    "e.g. --vdev=crypto_aesni_mb0 or --vdev=crypto_openssl0");
 		return DSSH_ERR_NOT_FOUND;
 	}
-	dev = name != NULL ? rte_cryptodev_get_dev_id(name) : 0;
-	if (dev < 0 || dev >= 64) {
-		dssh_error("cryptodev: no crypto device named %s", name);
-		return DSSH_ERR_NOT_FOUND;
+	if ((r = shared_pick(name)) != 0)
+		return r;
+	/* more devices than slots: the extra ones would have no queue pair */
+	if (cdev_shared.ndev > nb_qps) {
+		for (d = nb_qps; d < cdev_shared.ndev; d++)
+			__atomic_fetch_and(&cdev_in_use, ~(UINT64_C(1) << cdev_shared.devs[d]),
+			    __ATOMIC_ACQ_REL);
+		cdev_shared.ndev = nb_qps;
 	}
-	if ((__atomic_fetch_or(&cdev_in_use, UINT64_C(1) << dev, __ATOMIC_ACQ_REL) &
-	    (UINT64_C(1) << dev)) != 0) {
-		dssh_error("cryptodev: device %d is already owned by an engine instance", dev);
-		return DSSH_ERR_BUSY;
-	}
-	dname = rte_cryptodev_name_get((uint8_t)dev);
-	rte_cryptodev_info_get((uint8_t)dev, &info);
-	if (info.max_nb_queue_pairs < nb_qps) {
-		dssh_error("cryptodev: %s (%s) has %u queue pairs, %u needed (one per data core "
-		    "and one for the control thread): add max_nb_queue_pairs=%u to its --vdev",
-		    dname, info.driver_name, info.max_nb_queue_pairs, nb_qps, nb_qps);
-		goto fail_config;
-	}
-	if (info.sym.max_nb_sessions != 0 && info.sym.max_nb_sessions < nb_qps * sessions) {
-		dssh_error("cryptodev: %s (%s) has %u sessions, %u needed (%u per queue pair)",
-		    dname, info.driver_name, info.sym.max_nb_sessions, nb_qps * sessions, sessions);
-		goto fail_config;
-	}
-	memset(&dconf, 0, sizeof(dconf));
-	dconf.socket_id = socket;
-	dconf.nb_queue_pairs = (uint16_t)nb_qps;
-	if (rte_cryptodev_configure((uint8_t)dev, &dconf) < 0) {
-		dssh_error("cryptodev: cannot configure %s (%s) with %u queue pairs", dname,
-		    info.driver_name, nb_qps);
-		goto fail_config;
-	}
-	cdev_shared.dev = dev;
 	cdev_shared.nb_qps = nb_qps;
 	cdev_shared.sessions = sessions;
-	for (q = 0; q < nb_qps; q++) {
-		snprintf(pname, sizeof(pname), "dssh_cq%d_%u", dev, q);
-		cdev_shared.sess_mp[q] = rte_cryptodev_sym_session_pool_create(pname, sessions,
-		    rte_cryptodev_sym_get_private_session_size((uint8_t)dev), 0, 0, socket);
-		if (cdev_shared.sess_mp[q] == NULL) {
-			dssh_error("cryptodev: %s: no memory for %u sessions of queue pair %u (%s)",
-			    dname, sessions, q, rte_strerror(rte_errno));
-			goto fail;
-		}
-		memset(&qconf, 0, sizeof(qconf));
-		qconf.nb_descriptors = CDEV_DESC;
-		qconf.mp_session = cdev_shared.sess_mp[q];
-		if (rte_cryptodev_queue_pair_setup((uint8_t)dev, (uint16_t)q, &qconf, socket) < 0) {
-			dssh_error("cryptodev: %s: queue pair %u setup failed", dname, q);
-			goto fail;
+	for (d = 0; d < cdev_shared.ndev; d++) {
+		if ((r = shared_start(d, socket)) != 0) {
+			shared_teardown(d);       /* the started ones */
+			return r;
 		}
 	}
-	if (rte_cryptodev_start((uint8_t)dev) < 0) {
-		dssh_error("cryptodev: cannot start %s (%s)", dname, info.driver_name);
-		goto fail;
-	}
-	dssh_info("cryptodev: %s (driver %s): %u queue pairs, one per engine instance, "
-	    "%u sessions each (%u KiB)", dname, info.driver_name, nb_qps, sessions,
-	    (unsigned)((uint64_t)sessions * cdev_shared.sess_mp[0]->elt_size / 1024));
+	if (cdev_shared.ndev > 1)
+		dssh_info("cryptodev: %u engine slots spread over %u devices", nb_qps,
+		    cdev_shared.ndev);
 	return 0;
- fail:
-	for (q = 0; q < nb_qps; q++) {
-		rte_mempool_free(cdev_shared.sess_mp[q]);
-		cdev_shared.sess_mp[q] = NULL;
-	}
-	cdev_shared.dev = -1;
- fail_config:
-	__atomic_fetch_and(&cdev_in_use, ~(UINT64_C(1) << dev), __ATOMIC_ACQ_REL);
-	return DSSH_ERR_CONFIG;
 }
 
 void
 dssh_cryptodev_close(void)
 {
-	int dev = cdev_shared.dev;
-
-	if (dev < 0)
+	if (cdev_shared.ndev == 0)
 		return;
 	if (__atomic_load_n(&cdev_shared.qp_used, __ATOMIC_ACQUIRE) != 0) {
 		/* an instance still holds a queue: leave it all to the EAL */
-		dssh_error("cryptodev: device %d closed with engine instances on it", dev);
+		dssh_error("cryptodev: device %d closed with engine instances on it",
+		    cdev_shared.devs[0]);
 		return;
 	}
-	rte_cryptodev_stop((uint8_t)dev);
-	(void)rte_cryptodev_close((uint8_t)dev);
-	for (unsigned q = 0; q < cdev_shared.nb_qps; q++) {
-		rte_mempool_free(cdev_shared.sess_mp[q]);
-		cdev_shared.sess_mp[q] = NULL;
-	}
-	cdev_shared.dev = -1;
-	__atomic_fetch_and(&cdev_in_use, ~(UINT64_C(1) << dev), __ATOMIC_ACQ_REL);
+	shared_teardown(cdev_shared.ndev);
 }
 
-/* A free queue pair of the shared device, or -1. */
+/* A free slot (on device dev, or on any when dev < 0), or -1. */
 static int
-cdev_claim_qp(void)
+cdev_claim_qp(int dev)
 {
 	uint64_t used = __atomic_load_n(&cdev_shared.qp_used, __ATOMIC_ACQUIRE);
 	unsigned q;
 
 	do {
-		for (q = 0; q < cdev_shared.nb_qps && (used & (UINT64_C(1) << q)) != 0; q++)
-			;
+		for (q = 0; q < cdev_shared.nb_qps; q++)
+			if ((used & (UINT64_C(1) << q)) == 0 && (dev < 0 || slot_dev(q) == dev))
+				break;
 		if (q == cdev_shared.nb_qps)
 			return -1;
 	} while (!__atomic_compare_exchange_n(&cdev_shared.qp_used, &used,
@@ -310,7 +399,7 @@ static void
 cdev_release(struct cdev_engine *ce)
 {
 	if (ce->shared)
-		__atomic_fetch_and(&cdev_shared.qp_used, ~(UINT64_C(1) << ce->qp), __ATOMIC_ACQ_REL);
+		__atomic_fetch_and(&cdev_shared.qp_used, ~(UINT64_C(1) << ce->slot), __ATOMIC_ACQ_REL);
 	else if (ce->owned)
 		__atomic_fetch_and(&cdev_in_use, ~(UINT64_C(1) << ce->dev_id), __ATOMIC_ACQ_REL);
 	if (!ce->shared)
@@ -333,22 +422,24 @@ cdev_engine_init(struct dssh_crypto_engine *e, const struct dssh_crypto_engine_c
 		dssh_error("cryptodev: no crypto device (is the EAL up with a crypto vdev?)");
 		return DSSH_ERR_UNSUPPORTED;
 	}
+	/* devargs NULL: a slot of the shared devices if set up, else device 0 */
 	dev = conf && conf->devargs ? rte_cryptodev_get_dev_id(conf->devargs) :
-	    cdev_shared.dev >= 0 ? cdev_shared.dev : 0;
-	if (dev < 0) {
+	    cdev_shared.ndev > 0 ? -2 : 0;
+	if (dev == -1) {
 		dssh_error("cryptodev: no device named %s", conf->devargs);
 		return DSSH_ERR_NOT_FOUND;
 	}
-	rte_cryptodev_info_get((uint8_t)dev, &info);
-	if (dev == cdev_shared.dev) {
-		if ((q = cdev_claim_qp()) < 0) {
+	if (dev == -2 || shared_dev(dev)) {
+		if ((q = cdev_claim_qp(dev)) < 0) {
 			dssh_error("cryptodev: all %u queue pairs of %s are taken (one per engine "
 			    "instance: each data core and the control thread)", cdev_shared.nb_qps,
-			    rte_cryptodev_name_get((uint8_t)dev));
+			    dev >= 0 ? rte_cryptodev_name_get((uint8_t)dev) : "the crypto devices");
 			return DSSH_ERR_BUSY;
 		}
+		dev = slot_dev((unsigned)q);
 		ce->dev_id = (uint8_t)dev;
-		ce->qp = (uint16_t)q;
+		ce->qp = slot_qp((unsigned)q);
+		ce->slot = (unsigned)q;
 		ce->shared = true;
 		ce->sess_mp = cdev_shared.sess_mp[q];
 	} else {
@@ -364,6 +455,7 @@ cdev_engine_init(struct dssh_crypto_engine *e, const struct dssh_crypto_engine_c
 		ce->sess_mp = rte_cryptodev_sym_session_pool_create(name, 1024,
 		    rte_cryptodev_sym_get_private_session_size(ce->dev_id), 0, 0, socket);
 	}
+	rte_cryptodev_info_get(ce->dev_id, &info);
 	snprintf(name, sizeof(name), "dssh_co%u", inst);
 	ce->op_mp = rte_crypto_op_pool_create(name, RTE_CRYPTO_OP_TYPE_SYMMETRIC,
 	    2 * CDEV_INFLIGHT, 0, CDEV_PRIV, socket);
@@ -424,8 +516,8 @@ cdev_engine_fini(struct dssh_crypto_engine *e)
 	}
 	if (ce->shared)
 		dssh_info("cryptodev: queue pair %u done: %" PRIu64 " packets on the device (%"
-		    PRIu64 " in place), %" PRIu64 " in software", ce->qp, ce->dev_pkts, ce->ext_pkts,
-		    ce->sw_pkts);
+		    PRIu64 " in place), %" PRIu64 " in software; %s", ce->qp, ce->dev_pkts,
+		    ce->ext_pkts, ce->sw_pkts, rte_cryptodev_name_get(ce->dev_id));
 	if (ce->started)
 		rte_cryptodev_stop(ce->dev_id);
 	rte_mempool_free(ce->mbuf_mp);
@@ -1053,6 +1145,8 @@ dssh_cryptodev_stats(const struct dssh_crypto_engine *e, struct dssh_cryptodev_s
 	st->device = ce->dev_pkts;
 	st->in_place = ce->ext_pkts;
 	st->software = ce->sw_pkts;
+	st->dev_id = ce->dev_id;
+	st->queue_pair = ce->qp;
 	return 0;
 }
 

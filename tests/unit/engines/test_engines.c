@@ -33,6 +33,7 @@
 #include "umac.h"
 
 #ifdef DSSH_TEST_CRYPTODEV
+#include <rte_cryptodev.h>
 #include <rte_eal.h>
 
 #include "dssh_cryptodev.h"
@@ -728,6 +729,80 @@ test_cryptodev_inplace(void)
 	}
 }
 
+/*
+ * Two devices set up together: four instances spread over them (device k % 2,
+ * queue pair k / 2); a packet sealed on one device opens on the other and
+ * matches the reference engine byte for byte.
+ */
+static void
+test_cryptodev_multi(void)
+{
+	struct dssh_crypto_engine_conf conf = { .socket_id = -1 };
+	struct dssh_crypto_engine *e[5] = { NULL }, *oe = NULL;
+	struct dssh_cryptodev_stats st;
+	const struct mode gcm = { "aes128-gcm@openssh.com", NULL };
+	int d2 = rte_cryptodev_get_dev_id("crypto_aesni_mb2");
+	int d3 = rte_cryptodev_get_dev_id("crypto_aesni_mb3");
+	struct dssh_crypto_keys k;
+	struct side a, b, ref;
+	uint8_t *p = malloc(ROOM), *q = malloc(ROOM), *plain = malloc(ROOM);
+	uint32_t len = 4 + 64 * 16, seq = 7;
+	int s;
+	unsigned i;
+
+	CHECK(d2 >= 0 && d3 >= 0);
+	CHECK_EQ_INT(dssh_cryptodev_setup("crypto_aesni_mb2,no_such", 4, 8), DSSH_ERR_NOT_FOUND);
+	CHECK_EQ_INT(dssh_cryptodev_setup("crypto_aesni_mb2,crypto_aesni_mb3", 4, 8), 0);
+	for (i = 0; i < 4; i++) {
+		CHECK_EQ_INT(dssh_crypto_engine_create("cryptodev", &conf, &e[i]), 0);
+		if (e[i] == NULL || dssh_cryptodev_stats(e[i], &st) != 0)
+			continue;
+		CHECK_EQ_INT(st.dev_id, i % 2 == 0 ? d2 : d3);
+		CHECK_EQ_INT(st.queue_pair, i / 2);
+	}
+	CHECK_EQ_INT(dssh_crypto_engine_create("cryptodev", &conf, &e[4]), DSSH_ERR_BUSY);
+	/* a named device gets a slot of its own */
+	dssh_crypto_engine_free(e[1]);
+	conf.devargs = "crypto_aesni_mb3";
+	CHECK_EQ_INT(dssh_crypto_engine_create("cryptodev", &conf, &e[1]), 0);
+	if (e[1] != NULL && dssh_cryptodev_stats(e[1], &st) == 0) {
+		CHECK_EQ_INT(st.dev_id, d3);
+		CHECK_EQ_INT(st.queue_pair, 0);
+	}
+	make_keys(&gcm, &k, 0);
+	CHECK_EQ_INT(dssh_crypto_engine_create(REF, NULL, &oe), 0);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&ref, 0, sizeof(ref));
+	if (e[0] != NULL && e[1] != NULL && oe != NULL &&
+	    side_init(&a, e[0], &gcm, &k, false) == 0 && side_init(&b, e[1], &gcm, &k, false) == 0 &&
+	    side_init(&ref, oe, &gcm, &k, true) == 0) {
+		fill_plain(plain, len);
+		memcpy(p, plain, len);
+		memcpy(q, plain, len);
+		CHECK_EQ_INT(run_burst(&a, true, &p, &len, &seq, 1, &s), 0);
+		CHECK_EQ_INT(run_burst(&ref, true, &q, &len, &seq, 1, &s), 0);
+		CHECK_MEM(p, q, len + 16);
+		CHECK_EQ_INT(run_burst(&b, false, &p, &len, &seq, 1, &s), 0);
+		CHECK_MEM(p, plain, len);
+		CHECK_EQ_INT(dssh_cryptodev_stats(e[0], &st), 0);
+		CHECK(st.device == 1 && st.in_place == (getenv("DSSH_CRYPTODEV_COPY") ? 0u : 1u));
+	} else {
+		CHECK(0);
+	}
+	side_free(&a);
+	side_free(&b);
+	side_free(&ref);
+	dssh_crypto_engine_free(oe);
+	dssh_wipe(&k, sizeof(k));
+	for (i = 0; i < 5; i++)
+		dssh_crypto_engine_free(e[i]);
+	dssh_cryptodev_close();
+	free(p);
+	free(q);
+	free(plain);
+}
+
 /* After the shared crypto_null was closed: a small shared crypto_aesni_mb1. */
 static void
 test_cryptodev_limits(void)
@@ -773,7 +848,8 @@ main(void)
 		char *eal_argv[] = { "test_engines_cryptodev", "--no-huge", "--no-pci", "-m", "256",
 		    "--no-shconf", "--log-level", "error",
 		    "--vdev", "crypto_aesni_mb", "--vdev", "crypto_openssl", "--vdev", "crypto_null",
-		    "--vdev", "crypto_aesni_mb1", NULL };
+		    "--vdev", "crypto_aesni_mb1", "--vdev", "crypto_aesni_mb2",
+		    "--vdev", "crypto_aesni_mb3", NULL };
 
 		if (rte_eal_init((int)DSSH_ARRAY_SIZE(eal_argv) - 1, eal_argv) < 0) {
 			fprintf(stderr, "EAL init failed: skipping\n");
@@ -797,6 +873,7 @@ main(void)
 #ifdef DSSH_TEST_CRYPTODEV
 	dssh_cryptodev_close();
 	DSSH_RUN(test_cryptodev_limits);
+	DSSH_RUN(test_cryptodev_multi);
 	rte_eal_cleanup();
 #endif
 	DSSH_TEST_END();
