@@ -185,13 +185,14 @@ static int
 do_burst(struct cell *c, bool seal, unsigned size, unsigned burst)
 {
 	struct dssh_crypto_op ops[MAX_BURST], *pops[MAX_BURST];
+	uint32_t len = wire_len(c->seal[0], size);   /* every SA of a cell: one mode */
 	unsigned i, s;
 
 	for (i = 0; i < burst; i++) {
 		s = i % c->nsa;
 		ops[i].sa = seal ? c->seal[s] : c->open[s];
 		ops[i].pkt = bufs[i];
-		ops[i].len = wire_len(ops[i].sa, size);
+		ops[i].len = len;
 		ops[i].seq = seal ? c->seq_seal[s]++ : c->seq_open[s]++;
 		ops[i].status = 0;
 		ops[i].user = NULL;

@@ -496,17 +496,18 @@ op_check(const struct dssh_crypto_engine *e, const struct dssh_crypto_op *op)
 	if (sa == NULL || sa->engine != e || op->pkt == NULL || op->len < 12 ||
 	    op->len > (1u << 30))
 		return DSSH_ERR_INVALID_ARGUMENT;
-	uint32_t bl = sa->cipher->block_len;
+	/* block lengths are 8 or 16: a mask, not a division per packet */
+	uint32_t bm = sa->cipher->block_len - 1u;
 
 	switch (sapriv((struct dssh_crypto_sa *)sa)->kind) {
 	case KIND_CTR_HMAC:
-		return op->len >= 16 && op->len % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
+		return op->len >= 16 && (op->len & bm) == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
 	case KIND_CTR_ETM:
 	case KIND_CTR_UMAC:
 	case KIND_GCM:
-		return op->len >= 16 && (op->len - 4) % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
+		return op->len >= 16 && ((op->len - 4) & bm) == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
 	case KIND_CHACHA:
-		return (op->len - 4) % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
+		return ((op->len - 4) & bm) == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
 	}
 	return DSSH_ERR_INTERNAL;
 }
@@ -707,23 +708,9 @@ ipsecmb_submit(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsign
 		n = room;
 	while (done < n) {
 		cnt = DSSH_MIN(n - done, me->nslots);
-		/*
-		 * HMAC-SHA2 is multi-lane in the AVX2/AVX-512 managers: a lone
-		 * job runs in one lane of 8 or 16 (several times slower than
-		 * SHA-NI). Chunks with few HMAC jobs use the SSE manager, which
-		 * has SHA-NI for SHA-256 and 2-lane SHA-512.
-		 */
-		for (i = 0, nh = 0; i < cnt; i++) {
-			if (ops[done + i]->sa == NULL || ops[done + i]->sa->engine != e)
-				continue;   /* op_check refuses it below */
-			enum ipsecmb_kind k = sapriv(ops[done + i]->sa)->kind;
-
-			nh += k == KIND_CTR_HMAC || k == KIND_CTR_ETM;
-		}
-		me->hmac_mgr = nh < IPSECMB_HMAC_LANES_MIN ? me->sse : me->mgr;
 		/* AES-GCM ops are finished here, in order; the others are
 		 * counted and go through the phases below */
-		for (i = 0, nchacha = nother = 0; i < cnt; i++) {
+		for (i = 0, nchacha = nother = nh = 0; i < cnt; i++) {
 			struct dssh_crypto_op *op = ops[done + i];
 			struct ipsecmb_slot *sl = &me->slots[i];
 
@@ -740,11 +727,23 @@ ipsecmb_submit(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsign
 			case KIND_CHACHA:
 				nchacha++;
 				break;
+			case KIND_CTR_HMAC:
+			case KIND_CTR_ETM:
+				nh++;
+				nother++;
+				break;
 			default:
 				nother++;
 				break;
 			}
 		}
+		/*
+		 * HMAC-SHA2 is multi-lane in the AVX2/AVX-512 managers: a lone
+		 * job runs in one lane of 8 or 16 (several times slower than
+		 * SHA-NI). Chunks with few HMAC jobs use the SSE manager, which
+		 * has SHA-NI for SHA-256 and 2-lane SHA-512.
+		 */
+		me->hmac_mgr = nh < IPSECMB_HMAC_LANES_MIN ? me->sse : me->mgr;
 		if (nchacha > 0)
 			chacha_run(me, ops + done, cnt);
 		if (nother > 0) {
