@@ -611,8 +611,9 @@ def t_cryptodev(args, env, res):
             res.check(False, "cryptodev %s: %s" % (pmd, e))
         finally:
             srv.cleanup()
-    # Two crypto devices: the data core's queue pair on the first, the
-    # control thread's on the second (dssh_cryptodev_setup spreads them).
+    # Two crypto devices: the control thread's queue pair (its engine is
+    # made first) on one, the data core's on the other (dssh_cryptodev_setup
+    # spreads them round robin).
     srv = cdev_server(args, "dp-cdev2", "crypto_aesni_mb0 --vdev=crypto_aesni_mb1")
     try:
         srv.start(timeout=40)
@@ -631,7 +632,9 @@ def t_cryptodev(args, env, res):
         done = dict((d, int(n)) for n, d in re.findall(
             r"cryptodev: queue pair \d+ done: (\d+) packets on the device .*; (\S+)",
             srv.log_text()))
-        res.check(len(done) == 2 and max(done.values()) > 2000,
+        # 16 MiB both ways in packets of at most 32 KiB: over 1000 ops, all
+        # on the data core's device
+        res.check(len(done) == 2 and max(done.values()) > 1000,
                   "cryptodev two devices: clean stop, packets per device: %s" % done)
     except h.TestFailure as e:
         res.check(False, "cryptodev two devices: %s" % e)

@@ -170,8 +170,8 @@ static uint64_t cdev_in_use;
 /*
  * The devices set up by dssh_cryptodev_setup(): engine slots, each a queue
  * pair and a session pool of its own. Slot q is queue pair q / ndev of
- * device devs[q % ndev], so that consecutive instances (the data cores
- * first, then the control thread) land on different devices. Set up and
+ * device devs[q % ndev], so that consecutive instances (dsshd: the control
+ * thread's, then one per data core) land on different devices. Set up and
  * closed by the EAL's owner while no instance uses them; the claim bits are
  * the only state instances share.
  */
