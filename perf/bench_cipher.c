@@ -15,7 +15,12 @@
  *
  * "raw-imb" is a plain IPsec-MB AES-128-GCM encrypt job loop over the same
  * buffers (same manager type, same burst), the ceiling the ipsecmb engine's
- * aes128-gcm seal is compared with.
+ * aes128-gcm seal is compared with; "direct GCM calls" the same routine
+ * called without the job layer (the floor of what an engine can do).
+ *
+ * After the table (or alone, --targets-only): the targets of issues 3 and 15,
+ * each with met / NOT met, measured with the two sides alternating burst by
+ * burst (medians; see targets()).
  */
 #include <errno.h>
 #include <getopt.h>
