@@ -694,6 +694,19 @@ test_bad_ops(void)
 			(void)run_burst(&s, false, (uint8_t *[]){ buf }, &len, &seq, 1, &st);
 			CHECK_EQ_INT(st, DSSH_ERR_MAC_INVALID);
 			CHECK(all_zero(buf, len));
+			/* the length read ahead: missing arguments and short input
+			 * refused; garbage reads as some length (framing checks it),
+			 * at any block index, including the last of the counter */
+			CHECK_EQ_INT(dssh_crypto_sa_peek_length_at(NULL, seq, 0, buf, 16, &len),
+			    DSSH_ERR_INVALID_ARGUMENT);
+			CHECK_EQ_INT(dssh_crypto_sa_peek_length_at(s.open, seq, 0, NULL, 16, &len),
+			    DSSH_ERR_INVALID_ARGUMENT);
+			CHECK_EQ_INT(dssh_crypto_sa_peek_length_at(s.open, seq, 0, buf, 16, NULL),
+			    DSSH_ERR_INVALID_ARGUMENT);
+			CHECK_EQ_INT(dssh_crypto_sa_peek_length_at(s.open, seq, 0, buf,
+			    dssh_crypto_sa_length_bytes(s.open) - 1, &len), DSSH_ERR_MSG_INCOMPLETE);
+			rand_bytes(buf, sizeof(buf));
+			CHECK_EQ_INT(dssh_crypto_sa_peek_length_at(s.open, seq, UINT64_MAX, buf, 16, &len), 0);
 			side_free(&s);
 		}
 	}
