@@ -21,7 +21,7 @@
 #define MAX_ROWS 100000
 
 struct reply {
-	struct dssh_ctl_obj *rows;      /* every row but the end line */
+	struct dssh_ctl_obj **rows;     /* every row but the end line (each points into itself) */
 	size_t n;
 	char **raw;                     /* the rows as received, for --json */
 	char error[256];
@@ -43,8 +43,10 @@ usage(void)
 static void
 reply_free(struct reply *r)
 {
-	for (size_t i = 0; i < r->n; i++)
+	for (size_t i = 0; i < r->n; i++) {
 		free(r->raw[i]);
+		free(r->rows[i]);
+	}
 	free(r->raw);
 	free(r->rows);
 	memset(r, 0, sizeof(*r));
@@ -53,7 +55,7 @@ reply_free(struct reply *r)
 static int
 add_row(struct reply *r, const char *line, size_t len)
 {
-	struct dssh_ctl_obj *rows;
+	struct dssh_ctl_obj **rows, *o;
 	char **raw;
 
 	if (r->n >= MAX_ROWS)
@@ -64,11 +66,17 @@ add_row(struct reply *r, const char *line, size_t len)
 	if ((raw = realloc(r->raw, (r->n + 1) * sizeof(*raw))) == NULL)
 		return DSSH_ERR_ALLOC;
 	r->raw = raw;
-	if (dssh_ctl_parse(line, len, &r->rows[r->n]) != 0)
-		return DSSH_ERR_INVALID_FORMAT;
-	if ((r->raw[r->n] = strndup(line, len)) == NULL)
+	if ((o = malloc(sizeof(*o))) == NULL)
 		return DSSH_ERR_ALLOC;
-	r->n++;
+	if (dssh_ctl_parse(line, len, o) != 0) {
+		free(o);
+		return DSSH_ERR_INVALID_FORMAT;
+	}
+	if ((r->raw[r->n] = strndup(line, len)) == NULL) {
+		free(o);
+		return DSSH_ERR_ALLOC;
+	}
+	r->rows[r->n++] = o;
 	return 0;
 }
 
@@ -203,7 +211,7 @@ print_stats(const struct reply *r)
 		printf(" %14s", loop_cols[k]);
 	printf("\n");
 	for (size_t i = 0; i < r->n; i++) {
-		const struct dssh_ctl_obj *o = &r->rows[i];
+		const struct dssh_ctl_obj *o = r->rows[i];
 		char name[24];
 
 		if (!is_type(o, "loop") && !is_type(o, "total"))
@@ -215,7 +223,7 @@ print_stats(const struct reply *r)
 		printf("\n");
 	}
 	for (size_t i = 0; i < r->n; i++) {
-		const struct dssh_ctl_obj *o = &r->rows[i];
+		const struct dssh_ctl_obj *o = r->rows[i];
 
 		if (!is_type(o, "core") && !is_type(o, "dataplane"))
 			continue;
@@ -235,7 +243,7 @@ print_stats(const struct reply *r)
 			    num(o, "mbuf_in_use"), num(o, "txbuf_in_use"));
 	}
 	for (size_t i = 0; i < r->n; i++) {
-		const struct dssh_ctl_obj *o = &r->rows[i];
+		const struct dssh_ctl_obj *o = r->rows[i];
 
 		if (!is_type(o, "limits"))
 			continue;
@@ -253,7 +261,7 @@ print_sessions(const struct reply *r)
 	printf("%-8s %-16s %-28s %4s %14s %14s %-30s %4s %-6s %8s\n", "ID", "USER", "FROM",
 	    "CHAN", "BYTES_IN", "BYTES_OUT", "CIPHER", "LOOP", "VIA", "AGE");
 	for (size_t i = 0; i < r->n; i++) {
-		const struct dssh_ctl_obj *o = &r->rows[i];
+		const struct dssh_ctl_obj *o = r->rows[i];
 		char from[96];
 		const char *addr = str(o, "addr");
 

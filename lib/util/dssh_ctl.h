@@ -28,6 +28,7 @@ struct dssh_ctl_kv {
 	bool is_str;
 };
 
+/* kv points into buf: an object is parsed in place and never copied. */
 struct dssh_ctl_obj {
 	struct dssh_ctl_kv kv[DSSH_CTL_MAX_FIELDS];
 	unsigned n;
