@@ -102,7 +102,10 @@ request(const char *req, struct reply *r)
 			close(fd);
 		return 1;
 	}
-	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
+	/* A refusal may come (and the socket close) before the request is
+	 * taken: the reply is read either way. */
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req) && errno != EPIPE &&
+	    errno != ECONNRESET) {
 		fprintf(stderr, "dsshctl: %s: %s\n", sock_path, strerror(errno));
 		close(fd);
 		return 1;
