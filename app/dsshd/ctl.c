@@ -36,6 +36,7 @@ struct ctl_client {
 	struct ctl_client *next;
 	bool http;
 	bool replying;
+	bool draining;                      /* reply sent, waiting for the peer's close */
 	uint64_t start_ms;
 	size_t inlen;
 	uint8_t in[DSSH_HTTP_HEAD_MAX];     /* also holds a control line and its newline */
@@ -143,7 +144,30 @@ client_free(struct ctl_client *cl)
 	free(cl);
 }
 
-/* Sends what the reply still holds; the client goes once all of it left. */
+/*
+ * Reply sent: our side is shut, and what the peer still sends is read and
+ * dropped until it closes (or the timeout). Closing with unread input
+ * would reset the connection and could destroy the reply in flight.
+ */
+static void
+client_drain(struct ctl_client *cl)
+{
+	uint8_t junk[4096];
+	ssize_t n;
+
+	if (!cl->draining) {
+		cl->draining = true;
+		(void)shutdown(cl->src.fd, SHUT_WR);
+		dssh_evloop_set(ctl.loop, &cl->src, EPOLLIN);
+	}
+	while ((n = recv(cl->src.fd, junk, sizeof(junk), 0)) > 0)
+		;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	client_free(cl);
+}
+
+/* Sends what the reply still holds; then the client drains and goes. */
 static void
 client_flush(struct ctl_client *cl)
 {
@@ -155,11 +179,13 @@ client_flush(struct ctl_client *cl)
 			dssh_evloop_set(ctl.loop, &cl->src, EPOLLOUT);
 			return;
 		}
-		if (n <= 0)
-			break;
+		if (n <= 0) {
+			client_free(cl);
+			return;
+		}
 		dssh_buf_consume(&cl->out, (size_t)n);
 	}
-	client_free(cl);
+	client_drain(cl);
 }
 
 /* ---- what is shown: collected from every loop and the data plane ---- */
@@ -486,7 +512,8 @@ http_request(struct ctl_client *cl, const struct dssh_http_req *req)
 
 /* ---- reading requests ---- */
 
-static void
+/* A whole request answers; false while it is incomplete. */
+static bool
 client_read_done(struct ctl_client *cl)
 {
 	if (cl->http) {
@@ -494,17 +521,17 @@ client_read_done(struct ctl_client *cl)
 		int r = dssh_http_parse_request(cl->in, cl->inlen, &req);
 
 		if (r == DSSH_ERR_AGAIN)
-			return;
+			return false;
 		if (r != 0) {
 			client_free(cl);    /* not HTTP, or too big: closed */
-			return;
+			return true;
 		}
 		http_request(cl, &req);
 	} else {
 		uint8_t *nl = memchr(cl->in, '\n', cl->inlen);
 
 		if (nl == NULL && cl->inlen <= DSSH_CTL_LINE_MAX)
-			return;
+			return false;
 		if (nl == NULL)
 			reply_end(&cl->out, "request too long");
 		else
@@ -512,6 +539,7 @@ client_read_done(struct ctl_client *cl)
 	}
 	cl->replying = true;
 	client_flush(cl);
+	return true;
 }
 
 static void
@@ -519,11 +547,17 @@ client_cb(struct dssh_evsource *src, uint32_t ev)
 {
 	struct ctl_client *cl = (struct ctl_client *)((char *)src - offsetof(struct ctl_client, src));
 
+	if (cl->draining) {
+		client_drain(cl);
+		return;
+	}
 	if (cl->replying) {
 		client_flush(cl);
 		return;
 	}
 	(void)ev;
+	bool eof = false;
+
 	for (;;) {
 		size_t room = sizeof(cl->in) - cl->inlen;
 		ssize_t n;
@@ -536,16 +570,18 @@ client_cb(struct dssh_evsource *src, uint32_t ev)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		if (n <= 0) {
-			client_free(cl);    /* gone before a whole request */
-			return;
+			eof = true;         /* a request may still be whole (half close) */
+			break;
 		}
 		cl->inlen += (size_t)n;
 	}
-	client_read_done(cl);
+	if (!client_read_done(cl) && eof)
+		client_free(cl);    /* gone before a whole request */
 }
 
+/* A new client; refused: it gets only the error reply. */
 static void
-client_add(int fd, bool http)
+client_add(int fd, bool http, bool refused)
 {
 	struct ctl_client *cl;
 
@@ -560,8 +596,15 @@ client_add(int fd, bool http)
 	cl->next = ctl.clients;
 	ctl.clients = cl;
 	ctl.nclients++;
-	if (dssh_evloop_set(ctl.loop, &cl->src, EPOLLIN) != 0)
+	if (dssh_evloop_set(ctl.loop, &cl->src, EPOLLIN) != 0) {
 		client_free(cl);
+		return;
+	}
+	if (refused) {
+		reply_end(&cl->out, "permission denied");
+		cl->replying = true;
+		client_flush(cl);
+	}
 }
 
 /* Only root may use the control socket (the file is 0600 too). */
@@ -582,19 +625,12 @@ peer_is_root(int fd)
 static void
 accept_cb(struct dssh_evsource *src, uint32_t ev)
 {
-	static const char denied[] = "{\"end\":true,\"error\":\"permission denied\"}\n";
 	bool http = src == &ctl.http_src;
 	int fd;
 
 	(void)ev;
-	while ((fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		if (!http && !peer_is_root(fd)) {
-			(void)!send(fd, denied, sizeof(denied) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-			close(fd);
-			continue;
-		}
-		client_add(fd, http);
-	}
+	while ((fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+		client_add(fd, http, !http && !peer_is_root(fd));
 }
 
 int

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """dsshctl and the metrics endpoint against a running dsshd (dsshd only).
 
-- The control socket is root's, mode 0600; a peer other than root is
+- The control socket is root's, mode 0600; a half-closed request is
+  answered, garbage, an unknown command and an oversized line get errors; a peer other than root is
   refused: through the file mode, and with the mode opened up by the test,
   by dsshd itself (SO_PEERCRED: "permission denied", a log line).
 - Two `ssh host cat` sessions (aes256-gcm and chacha20-poly1305) are listed
@@ -149,6 +150,33 @@ def socket_is_roots(srv, env):
     srv.wait_log(r"control socket: refused peer uid %d " % uid, off)
     # root still gets an answer
     h.check("type" in ctl_json(srv, "stats")[0], "root's stats")
+    # the protocol itself: a half-closed request, garbage, an oversized line
+    h.check(raw_request(srv, b'{"cmd":"sessions"}\n', half_close=True)
+            .endswith(b'{"end":true}\n'), "half-closed request")
+    h.check_eq(raw_request(srv, b'{"cmd":sessions}\n'),
+               b'{"end":true,"error":"bad request"}\n', "garbage request")
+    h.check_eq(raw_request(srv, b'{"cmd":"reboot"}\n'),
+               b'{"end":true,"error":"unknown command"}\n', "unknown command")
+    h.check_eq(raw_request(srv, b'{"cmd":"' + b"x" * 8000 + b'"}\n'),
+               b'{"end":true,"error":"request too long"}\n', "oversized request")
+
+
+def raw_request(srv, data, half_close=False):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(srv.ctl_path)
+        try:
+            s.sendall(data)
+            if half_close:
+                s.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass        # answered and closed before all of it was sent
+        got = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return got
+            got += chunk
 
 
 def sessions_listed(srv, sess):
