@@ -19,6 +19,9 @@
   counters with _total, loop labels; with the data plane core labels) whose
   bytes counters grow with a transfer; another path gets 404; garbage is
   closed without a reply; dsshd still answers afterwards.
+- With the data plane, DPDK telemetry (/dssh/stats, per core, /dssh/limits,
+  /dssh/arp) answers as dpdk-telemetry.py asks, with every counter dsshctl
+  shows.
 - SIGTERM: the socket file is gone.
 """
 
@@ -322,6 +325,32 @@ def kill_one(srv, sess):
     h.check(total(srv)["kills"] == 1, "kills counter")
 
 
+def telemetry(srv, cmd):
+    """DPDK telemetry as dpdk-telemetry.py asks it (its v2 socket)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.settimeout(5)
+        s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % srv.eal_prefix)
+        s.recv(16384)
+        s.send(cmd.encode())
+        return json.loads(s.recv(1 << 20).decode())[cmd.split(",")[0]]
+
+
+def telemetry_unchanged(srv):
+    """The telemetry commands answer as before, with the counters dsshctl shows."""
+    ours = dp_total(srv)
+    st = telemetry(srv, "/dssh/stats")
+    for k in ("rx_frames", "tx_frames", "tcp_retransmits", "ssh_bursts", "mbuf_in_use", "cores"):
+        h.check(k in st, "/dssh/stats lacks %s" % k)
+    for k in ours:
+        if k != "type":
+            h.check(k in st, "/dssh/stats lacks dsshctl's %s" % k)
+    h.check(st["rx_frames"] >= ours["rx_frames"], "telemetry rx_frames went back")
+    h.check("rx_frames" in telemetry(srv, "/dssh/stats,0"), "/dssh/stats,0")
+    lim = telemetry(srv, "/dssh/limits")
+    h.check("startups_dropped" in lim, "/dssh/limits %r" % lim)
+    h.check(isinstance(telemetry(srv, "/dssh/arp"), list), "/dssh/arp")
+
+
 def watch(srv):
     r = ctl(srv, "watch", "--count", "2")
     out = r.stdout.decode()
@@ -351,6 +380,8 @@ def body(args, env):
             res.run("metrics-format", metrics_format, srv, mport)
             res.run("stats-move", stats_move, srv, sess, mport)
             res.run("watch", watch, srv)
+            if h.Server.dataplane:
+                res.run("telemetry-unchanged", telemetry_unchanged, srv)
             res.run("kill", kill_one, srv, sess)
         finally:
             for s in sess:
