@@ -261,21 +261,27 @@ print_stats(const struct reply *r)
 static void
 print_sessions(const struct reply *r)
 {
-	printf("%-8s %-16s %-28s %4s %14s %14s %-30s %4s %-6s %8s\n", "ID", "USER", "FROM",
+	printf("%-8s %-16s %-28s %4s %14s %14s %-30s %4s %-8s %8s\n", "ID", "USER", "FROM",
 	    "CHAN", "BYTES_IN", "BYTES_OUT", "CIPHER", "LOOP", "VIA", "AGE");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct dssh_ctl_obj *o = r->rows[i];
 		char from[96];
 		const char *addr = str(o, "addr");
 
+		char via[32];
+
 		snprintf(from, sizeof(from), strchr(addr, ':') ? "[%s]:%" PRIu64 : "%s:%" PRIu64,
 		    addr, num(o, "port"));
+		if (dssh_ctl_get(o, "core") != NULL)
+			snprintf(via, sizeof(via), "%s/%s", str(o, "transport"), str(o, "core"));
+		else
+			snprintf(via, sizeof(via), "%s", str(o, "transport"));
 		printf("%-8" PRIu64 " %-16s %-28s %4" PRIu64 " %14" PRIu64 " %14" PRIu64
-		    " %-30s %4" PRIu64 " %-6s %7" PRIu64 "s\n", num(o, "id"),
+		    " %-30s %4" PRIu64 " %-8s %7" PRIu64 "s\n", num(o, "id"),
 		    strcmp(str(o, "authenticated"), "1") == 0 ? str(o, "user") : "(preauth)", from,
 		    num(o, "channels"), num(o, "bytes_in"), num(o, "bytes_out"),
 		    str(o, "cipher")[0] ? str(o, "cipher") : "-", num(o, "loop"),
-		    str(o, "transport"), num(o, "age"));
+		    via, num(o, "age"));
 	}
 }
 

@@ -367,6 +367,8 @@ reply_sessions(struct dssh_buf *b, const struct view *v)
 		dssh_ctl_put_str(b, "cipher", s->cipher);
 		dssh_ctl_put_u64(b, "loop", s->loop);
 		dssh_ctl_put_str(b, "transport", s->dataplane ? "dpdk" : "kernel");
+		if (s->dataplane)
+			dssh_ctl_put_u64(b, "core", s->core);
 		dssh_ctl_put_u64(b, "age", s->age_s);
 		dssh_ctl_end(b);
 	}

@@ -26,7 +26,8 @@ struct dsshd_ctl_sess {
 	char peer_ip[64];
 	int peer_port;
 	unsigned loop;
-	bool dataplane;                 /* a DPDK data-plane stream */
+	bool dataplane;                 /* a DPDK data-plane stream ... */
+	unsigned core;                  /* ... owned by this data core */
 	bool authenticated;
 	unsigned channels;
 	uint64_t bytes_in, bytes_out;   /* the engine's wire bytes */

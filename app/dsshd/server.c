@@ -1668,7 +1668,8 @@ ctl_publish(struct dsshd *srv, uint64_t now)
 		snprintf(s->peer_ip, sizeof(s->peer_ip), "%s", c->peer_ip);
 		s->peer_port = c->peer_port;
 		s->loop = srv->index;
-		s->dataplane = c->tr->info.records || (c->tr->info.via != NULL && c->tr->info.via[0]);
+		s->dataplane = c->tr->info.dataplane;
+		s->core = c->tr->info.core;
 		s->authenticated = dssh_conn_authenticated(c->ssh);
 		s->channels = dssh_conn_channels_open(c->ssh);
 		s->bytes_in = st.bytes_in;

@@ -203,6 +203,7 @@ def sessions_listed(srv, sess):
         h.check(r["channels"] >= 1, "channels %r" % r["channels"])
         want = "dpdk" if h.Server.dataplane else "kernel"
         h.check_eq(r["transport"], want, "transport")
+        h.check_eq("core" in r, bool(h.Server.dataplane), "a data core named")
     # the table form names them too
     out = ctl(srv, "sessions").stdout.decode()
     for s in sess:
