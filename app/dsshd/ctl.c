@@ -25,7 +25,8 @@
 #include "dssh_dpdk.h"
 #endif
 
-#define CTL_MAX_CLIENTS 32
+/* Per socket: a flood of scrapers does not lock dsshctl out. */
+#define CTL_MAX_CLIENTS 16
 #define CTL_CLIENT_TIMEOUT_MS 10000u
 #define CTL_REPLY_MAX (64u << 20)
 #define DP_MAX_NAMES 128
@@ -49,7 +50,7 @@ struct ctl {
 	struct dssh_evloop *loop;
 	struct dsshd_ctl_ops ops;
 	struct ctl_client *clients;
-	unsigned nclients;
+	unsigned nclients[2];               /* control socket, metrics */
 };
 
 static struct ctl ctl = { .unix_src.fd = -1, .http_src.fd = -1 };
@@ -140,7 +141,7 @@ client_free(struct ctl_client *cl)
 	dssh_evloop_del(ctl.loop, &cl->src);
 	close(cl->src.fd);
 	dssh_buf_free(&cl->out);
-	ctl.nclients--;
+	ctl.nclients[cl->http]--;
 	free(cl);
 }
 
@@ -587,7 +588,7 @@ client_add(int fd, bool http, bool refused)
 {
 	struct ctl_client *cl;
 
-	if (ctl.nclients >= CTL_MAX_CLIENTS || (cl = calloc(1, sizeof(*cl))) == NULL) {
+	if (ctl.nclients[http] >= CTL_MAX_CLIENTS || (cl = calloc(1, sizeof(*cl))) == NULL) {
 		close(fd);
 		return;
 	}
@@ -597,7 +598,7 @@ client_add(int fd, bool http, bool refused)
 	cl->src = (struct dssh_evsource){ .fd = fd, .cb = client_cb };
 	cl->next = ctl.clients;
 	ctl.clients = cl;
-	ctl.nclients++;
+	ctl.nclients[http]++;
 	if (dssh_evloop_set(ctl.loop, &cl->src, EPOLLIN) != 0) {
 		client_free(cl);
 		return;

@@ -302,6 +302,14 @@ def metrics_format(srv, mport):
             pass
     code, _ = metrics(mport)
     h.check_eq(code, 200, "GET /metrics after bad requests")
+    # 20 idle scrapers (more than the endpoint serves at once): dsshctl still answers
+    idle = [socket.create_connection(("127.0.0.1", mport), timeout=10) for _ in range(20)]
+    try:
+        time.sleep(0.5)
+        h.check("type" in ctl_json(srv, "stats")[0], "stats with the metrics endpoint full")
+    finally:
+        for s in idle:
+            s.close()
 
 
 def kill_one(srv, sess):
