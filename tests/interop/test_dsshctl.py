@@ -282,7 +282,12 @@ def metrics_format(srv, mport):
                 "core label")
         h.check(re.search(r'^dssh_dataplane_mbuf_in_use \d+$', body, re.M), "mbufs in use")
     # every sample line belongs to a family announced by TYPE
-    families = set(re.findall(r"^# TYPE (\S+) (?:counter|gauge)$", body, re.M))
+    types = re.findall(r"^# TYPE (\S+) (?:counter|gauge)$", body, re.M)
+    families = set(types)
+    h.check_eq(len(types), len(families), "families announced twice")
+    h.check_eq(len(re.findall(r"^# HELP ", body, re.M)), len(types), "HELP lines")
+    h.check(all(t.endswith("_total") for t in re.findall(r"^# TYPE (\S+) counter$", body, re.M)),
+            "a counter without _total")
     for line in body.splitlines():
         if line and not line.startswith("#"):
             h.check(re.match(r"^([a-z0-9_]+)(\{[^}]*\})? \d+$", line) and
