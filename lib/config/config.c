@@ -187,6 +187,9 @@ dssh_config_free(struct dssh_config *cfg)
 	free(cfg->version_addendum);
 	free(cfg->authentication_methods);
 	free(cfg->pam_service_name);
+	/* dsshctl */
+	free(cfg->control_socket);
+	free(cfg->metrics_listen);
 	dssh_config_init(cfg);
 }
 
@@ -1391,6 +1394,98 @@ p_pamservice(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, in
 	return set_str(c, &cfg->pam_service_name, argc, argv);
 }
 
+/* ---- dsshctl: the control socket and the Prometheus endpoint ---- */
+
+int
+dssh_config_parse_hostport(const char *s, char *addr, size_t alen, int *port)
+{
+	const char *colon, *host = s;
+	size_t hl;
+	char *end;
+	long p;
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (rb == NULL || rb[1] != ':')
+			return DSSH_ERR_INVALID_FORMAT;
+		host = s + 1;
+		hl = (size_t)(rb - host);
+		colon = rb + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL || strchr(s, ':') != colon)
+			return DSSH_ERR_INVALID_FORMAT;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= alen)
+		return DSSH_ERR_INVALID_FORMAT;
+	memcpy(addr, host, hl);
+	addr[hl] = '\0';
+	if (s[0] == '[' ? inet_pton(AF_INET6, addr, &a6) != 1 : inet_pton(AF_INET, addr, &a4) != 1)
+		return DSSH_ERR_INVALID_FORMAT;
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p <= 0 || p > 65535)
+		return DSSH_ERR_INVALID_FORMAT;
+	*port = (int)p;
+	return 0;
+}
+
+bool
+dssh_config_is_loopback(const char *addr)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, addr, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* MetricsListen none | addr:port [allow-remote] (numeric; loopback unless allowed). */
+static int
+set_metrics_listen(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv)
+{
+	char addr[64];
+	int port;
+
+	if (argc < 1 || argc > 2)
+		return cerr(c, "MetricsListen takes addr:port [allow-remote] or none");
+	if (cfg->metrics_listen != NULL)
+		return 0;
+	if (strcmp(argv[0], "none") == 0 && argc == 1)
+		return set_str(c, &cfg->metrics_listen, argc, argv);
+	if (dssh_config_parse_hostport(argv[0], addr, sizeof(addr), &port) != 0)
+		return cerr(c, "bad MetricsListen \"%s\" (a.b.c.d:port or [v6]:port)", argv[0]);
+	if (argc == 2 && strcmp(argv[1], "allow-remote") != 0)
+		return cerr(c, "unsupported MetricsListen option \"%s\"", argv[1]);
+	if (argc == 1 && !dssh_config_is_loopback(addr))
+		return cerr(c, "MetricsListen %s is not a loopback address (add allow-remote)",
+		    argv[0]);
+	cfg->metrics_remote = argc == 2;
+	return set_str(c, &cfg->metrics_listen, 1, argv);
+}
+
+static int
+p_controlsocket(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc,
+    char **argv)
+{
+	(void)k;
+	if (argc == 1 && strcmp(argv[0], "none") != 0 && argv[0][0] != '/')
+		return cerr(c, "ControlSocket needs an absolute path or none");
+	return set_str(c, &cfg->control_socket, argc, argv);
+}
+
+static int
+p_metricslisten(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc,
+    char **argv)
+{
+	(void)k;
+	return set_metrics_listen(cfg, c, argc, argv);
+}
+
 /* -- printers of the T_FN rows (sshd -T style) -- */
 
 static void
@@ -1687,6 +1782,9 @@ static const struct kw keywords[] = {
 	  .print_as = "hostcertificate" },
 	FN("AuthenticationMethods", KW_MATCH, authentication_methods, p_authmethods, d_str),
 	FN("PAMServiceName", 0, pam_service_name, p_pamservice, d_str),
+	/* dsshctl: the control socket and the Prometheus endpoint */
+	FN("ControlSocket", 0, control_socket, p_controlsocket, d_str),
+	FN("MetricsListen", 0, metrics_listen, p_metricslisten, d_str),
 	/* ---- dsshd's own keywords added by other work go above this line ---- */
 
 	/* sshd 9.2 keywords dsshd accepts and does not implement: one warning each. */
@@ -2815,6 +2913,12 @@ dssh_config_finalize(struct dssh_config *cfg,
 	    (cfg->authentication_methods = strdup("any")) == NULL)
 		return DSSH_ERR_ALLOC;
 	if (cfg->pam_service_name == NULL && (cfg->pam_service_name = strdup("dsshd")) == NULL)
+		return DSSH_ERR_ALLOC;
+	/* dsshctl */
+	if (cfg->control_socket == NULL &&
+	    (cfg->control_socket = strdup(DSSH_CONFIG_DEFAULT_CONTROL_SOCKET)) == NULL)
+		return DSSH_ERR_ALLOC;
+	if (cfg->metrics_listen == NULL && (cfg->metrics_listen = strdup("none")) == NULL)
 		return DSSH_ERR_ALLOC;
 	if (defs != NULL) {
 		cfg->defs = *defs;
