@@ -723,7 +723,7 @@ host_auth_kbdint(void *host, const char *user, const char *const *responses, uns
 	struct conn *c = host;
 	struct dssh_pam_request req = {
 		.id = c->id, .user = user, .remote_host = c->peer_ip, .kind = DSSH_PAM_KBDINT,
-		.allow_empty_password = c->srv->cfg->permit_empty_passwords != 0,
+		.allow_empty_password = c->cfg->permit_empty_passwords != 0,
 	};
 
 	if (!c->srv->cfg->use_pam || c->srv->pam == NULL)
