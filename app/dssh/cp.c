@@ -53,6 +53,7 @@ struct xfer {
 };
 
 struct sess {
+	struct dssh_crypto_engine *engine;    /* its own: an engine is one thread's */
 	struct dssh_client *cl;
 	uint32_t chan;
 	struct dssh_sftpc *sf;
@@ -182,8 +183,13 @@ sess_open(struct sess *s)
 	struct dssh_session_req req = { .type = DSSH_REQ_SUBSYSTEM, .name = "sftp" };
 	int r;
 
+	struct dssh_client_opts o = copts;
+
 	memset(s, 0, sizeof(*s));
-	if ((r = dssh_client_connect(&copts, &s->cl)) != 0)
+	if (dssh_crypto_engine_create("openssl", NULL, &s->engine) != 0)
+		return DSSH_ERR_INTERNAL;
+	o.engine = s->engine;
+	if ((r = dssh_client_connect(&o, &s->cl)) != 0)
 		return r;
 	dssh_client_set_chan_ops(s->cl, &sess_ops, s);
 	if ((r = dssh_client_session(s->cl, &req, &s->chan)) != 0) {
@@ -208,8 +214,10 @@ sess_close(struct sess *s)
 	}
 	dssh_client_free(s->cl);
 	dssh_sftpc_free(s->sf);
+	dssh_crypto_engine_free(s->engine);
 	s->cl = NULL;
 	s->sf = NULL;
+	s->engine = NULL;
 }
 
 static int
@@ -655,7 +663,6 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	struct dssh_crypto_engine *engine = NULL;
 	struct job j = { .streams = 1 };
 	bool keep = false;
 	int ch, verbose = 0, r;
@@ -720,11 +727,6 @@ main(int argc, char **argv)
 	j.upload = is_remote(dst);
 	j.local = j.upload ? src : dst;
 	rpath = split_remote(j.upload ? dst : src);
-	if (dssh_crypto_engine_create("openssl", NULL, &engine) != 0)
-		return 1;
-	copts.engine = engine;
-	/* Workers must not ask for host keys or passwords each. */
 	r = j.upload ? upload(&j, rpath, keep) : download(&j, rpath, keep);
-	dssh_crypto_engine_free(engine);
 	return r == 0 ? 0 : 1;
 }
