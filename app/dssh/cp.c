@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "cliopts.h"
 #include "dssh_client.h"
 #include "dssh_crypto.h"
@@ -30,6 +32,8 @@
 #define CHUNK (64u * 1024)
 #define MAX_INFLIGHT 64u
 #define MAX_STREAMS 64
+#define JOURNAL_MAGIC "DSSHCP1\n"      /* the resume journal: see journal_name() */
+#define JOURNAL_HDR 12
 
 /* ---- one SFTP session over one connection ---- */
 
@@ -50,6 +54,9 @@ struct xfer {
 	unsigned n;
 	int err;
 	uint8_t *buf;
+	int jfd;                      /* the journal, -1 none */
+	off_t jofs;                   /* where this range's done offset is kept */
+	uint64_t jdone;               /* what the journal says */
 };
 
 struct sess {
@@ -308,6 +315,31 @@ xfer_reply(struct sess *s, const struct dssh_sftpc_reply *r)
 		x->err = DSSH_ERR_INTERNAL;
 }
 
+/*
+ * The journal's done offset of a range: everything below the oldest
+ * request still in flight (replies may come in any order) is in the
+ * target. Written every MiB and at the end: a killed copy redoes at most
+ * that much plus what was in flight.
+ */
+static void
+journal_mark(struct xfer *x, bool final)
+{
+	uint64_t wm = x->next;
+	uint8_t b[8];
+
+	if (x->jfd < 0)
+		return;
+	for (unsigned i = 0; i < MAX_INFLIGHT; i++)
+		if (x->slots[i].used && x->slots[i].off < wm)
+			wm = x->slots[i].off;
+	if (!final && wm < x->jdone + (1u << 20))
+		return;
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(wm >> (56 - 8 * i));
+	if (pwrite(x->jfd, b, 8, x->jofs) == 8)
+		x->jdone = wm;
+}
+
 static int
 copy_range(struct sess *s, struct xfer *x)
 {
@@ -329,8 +361,11 @@ copy_range(struct sess *s, struct xfer *x)
 		}
 		if (r == 0)
 			r = sess_step(s);
+		journal_mark(x, false);
 	}
 	s->x = NULL;
+	if (r == 0 && x->err == 0)
+		journal_mark(x, true);
 	return r != 0 ? r : x->err;
 }
 
@@ -340,11 +375,19 @@ struct job {
 	bool upload;
 	const char *local, *remote;   /* remote: the resolved path */
 	uint64_t size;
+	uint32_t mtime;               /* the source's, part of the journal's name */
 	unsigned streams;
+	bool keep_partial;            /* -R: never start over */
+	/* The journal (resume): the ranges and how far each got. */
+	char jpath[4096];
+	int jfd;
+	uint64_t start[MAX_STREAMS], end[MAX_STREAMS], done[MAX_STREAMS];
+	bool resumed;
 };
 
 struct worker {
 	struct job *job;
+	unsigned idx;
 	uint64_t off, end;
 	pthread_t th;
 	int r;
@@ -371,7 +414,8 @@ worker_main(void *arg)
 	struct worker *w = arg;
 	struct job *j = w->job;
 	struct sess s;
-	struct xfer x = { .upload = j->upload, .next = w->off, .end = w->end };
+	struct xfer x = { .upload = j->upload, .next = w->off, .end = w->end, .jfd = j->jfd,
+	    .jofs = (off_t)(JOURNAL_HDR + 24 * w->idx + 16), .jdone = w->off };
 	uint8_t handle[DSSH_SFTPC_HANDLE_MAX];
 	uint32_t id;
 	int r;
@@ -456,12 +500,14 @@ run_workers(struct job *j)
 	double t0 = now_s();
 	unsigned n = j->streams;
 
-	per = (per + CHUNK - 1) / CHUNK * CHUNK;
+	(void)per;
 	for (unsigned i = 0; i < n; i++) {
 		w[i].job = j;
-		w[i].off = (uint64_t)i * per < j->size ? (uint64_t)i * per : j->size;
-		w[i].end = i + 1 == n || w[i].off + per > j->size ? j->size : w[i].off + per;
+		w[i].idx = i;
+		w[i].off = j->done[i];
+		w[i].end = j->end[i];
 		w[i].r = 0;
+		atomic_fetch_add(&bytes_done, j->done[i] - j->start[i]);
 		if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) != 0) {
 			n = i;
 			atomic_store(&failed, 1);
@@ -496,11 +542,155 @@ run_workers(struct job *j)
 
 		human((double)j->size, a, sizeof(a));
 		human(t > 0 ? (double)j->size / t : 0, rate, sizeof(rate));
-		fprintf(stderr, "%s %s %s: %llu bytes (%s) in %.2f s, %s/s, %u stream%s\n",
+		fprintf(stderr, "%s %s %s: %llu bytes (%s) in %.2f s, %s/s, %u stream%s%s\n",
 		    j->local, j->upload ? "->" : "<-", j->remote, (unsigned long long)j->size, a, t,
-		    rate, j->streams, j->streams == 1 ? "" : "s");
+		    rate, j->streams, j->streams == 1 ? "" : "s", j->resumed ? ", resumed" : "");
 	}
 	return atomic_load(&failed) ? -1 : 0;
+}
+
+/* ---- the journal ---- */
+
+/*
+ * Resume. With N streams writing at once, a short target is no copied
+ * prefix, so the size alone cannot say what is done: a journal can.
+ * ~/.cache/dssh-cp/<sha256 of direction, user, host, port, both paths,
+ * size, source mtime> holds "DSSHCP1\n", the range count, and per range
+ * start, end and done (big-endian u64s); the workers advance done as
+ * their ranges complete. A copy whose journal exists goes on from it
+ * (with its ranges, whatever -n says); a finished one removes it.
+ */
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void
+journal_name(struct job *j)
+{
+	char key[8192], local[4096], hex[65];
+	uint8_t md[32];
+	unsigned mdlen = 0;
+	const char *home = getenv("HOME");
+
+	if (realpath(j->local, local) == NULL)
+		snprintf(local, sizeof(local), "%s", j->local);
+	snprintf(key, sizeof(key), "%s\n%s\n%s\n%d\n%s\n%s\n%llu\n%u",
+	    j->upload ? "up" : "down", copts.user ? copts.user : "", copts.host, copts.port,
+	    j->remote, local, (unsigned long long)j->size, j->mtime);
+	EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	snprintf(j->jpath, sizeof(j->jpath), "%s/.cache", home ? home : "/tmp");
+	(void)mkdir(j->jpath, 0700);
+	snprintf(j->jpath, sizeof(j->jpath), "%s/.cache/dssh-cp", home ? home : "/tmp");
+	(void)mkdir(j->jpath, 0700);
+	snprintf(j->jpath + strlen(j->jpath), sizeof(j->jpath) - strlen(j->jpath), "/%s", hex);
+}
+
+/* 0: an earlier copy's journal, ranges loaded; -1: none (or unusable). */
+static int
+journal_load(struct job *j)
+{
+	uint8_t b[JOURNAL_HDR + 24 * MAX_STREAMS];
+	ssize_t n;
+	uint32_t cnt;
+	uint64_t at = 0;
+
+	if ((j->jfd = open(j->jpath, O_RDWR | O_CLOEXEC)) < 0)
+		return -1;
+	n = pread(j->jfd, b, sizeof(b), 0);
+	if (n < JOURNAL_HDR || memcmp(b, JOURNAL_MAGIC, 8) != 0)
+		goto bad;
+	cnt = (uint32_t)b[8] << 24 | (uint32_t)b[9] << 16 | (uint32_t)b[10] << 8 | b[11];
+	if (cnt < 1 || cnt > MAX_STREAMS || n != (ssize_t)(JOURNAL_HDR + 24 * cnt))
+		goto bad;
+	for (uint32_t i = 0; i < cnt; i++) {
+		j->start[i] = get64(b + JOURNAL_HDR + 24 * i);
+		j->end[i] = get64(b + JOURNAL_HDR + 24 * i + 8);
+		j->done[i] = get64(b + JOURNAL_HDR + 24 * i + 16);
+		/* The ranges tile [0, size) in order, done within each. */
+		if (j->start[i] != at || j->end[i] < j->start[i] || j->done[i] < j->start[i] ||
+		    j->done[i] > j->end[i])
+			goto bad;
+		at = j->end[i];
+	}
+	if (at != j->size)
+		goto bad;
+	j->streams = cnt;
+	j->resumed = true;
+	return 0;
+bad:
+	close(j->jfd);
+	j->jfd = -1;
+	return -1;
+}
+
+static int
+journal_create(struct job *j)
+{
+	uint8_t b[JOURNAL_HDR + 24 * MAX_STREAMS];
+	uint64_t per = (j->size / j->streams + CHUNK - 1) / CHUNK * CHUNK;
+	size_t len = JOURNAL_HDR + 24 * (size_t)j->streams;
+
+	memcpy(b, JOURNAL_MAGIC, 8);
+	b[8] = b[9] = b[10] = 0;
+	b[11] = (uint8_t)j->streams;
+	for (unsigned i = 0; i < j->streams; i++) {
+		j->start[i] = (uint64_t)i * per < j->size ? (uint64_t)i * per : j->size;
+		j->end[i] = i + 1 == j->streams || j->start[i] + per > j->size ? j->size :
+		    j->start[i] + per;
+		j->done[i] = j->start[i];
+		put64(b + JOURNAL_HDR + 24 * i, j->start[i]);
+		put64(b + JOURNAL_HDR + 24 * i + 8, j->end[i]);
+		put64(b + JOURNAL_HDR + 24 * i + 16, j->done[i]);
+	}
+	j->jfd = open(j->jpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (j->jfd >= 0 && pwrite(j->jfd, b, len, 0) != (ssize_t)len) {
+		close(j->jfd);
+		j->jfd = -1;
+	}
+	return 0;   /* without a journal the copy still works, it just cannot resume */
+}
+
+static void
+journal_done(struct job *j, bool ok)
+{
+	if (j->jfd >= 0)
+		close(j->jfd);
+	j->jfd = -1;
+	if (ok)
+		unlink(j->jpath);
+}
+
+/* Resume when an earlier copy left a journal, else start over. */
+static bool
+journal_begin(struct job *j)
+{
+	journal_name(j);
+	if (journal_load(j) == 0) {
+		if (!quiet)
+			fprintf(stderr, "dssh-cp: resuming the copy to %s\n",
+			    j->upload ? j->remote : j->local);
+		return true;
+	}
+	if (j->keep_partial)
+		fprintf(stderr, "dssh-cp: -R: no interrupted copy to resume, starting over\n");
+	journal_create(j);
+	return false;
 }
 
 /* ---- the two directions ---- */
@@ -535,6 +725,7 @@ upload(struct job *j, const char *rpath, bool keep)
 		return -1;
 	}
 	j->size = (uint64_t)st.st_size;
+	j->mtime = (uint32_t)st.st_mtime;
 	if ((r = sess_open(&s)) != 0)
 		goto out;
 	char *lc = strdup(j->local);
@@ -547,10 +738,13 @@ upload(struct job *j, const char *rpath, bool keep)
 		snprintf(target, sizeof(target), "%s", rpath);
 	free(lc);
 	j->remote = target;
-	/* Created and truncated once; each stream then writes its range. */
+	bool resume = journal_begin(j);
+
+	/* Created and truncated once (kept when resuming); each stream then
+	 * writes its range. */
 	set = (struct dssh_sftpc_attrs){ .flags = DSSH_SFTPC_ATTR_PERM, .perm = st.st_mode & 07777 };
-	r = dssh_sftpc_open(s.sf, target, DSSH_SFTPC_WRITE | DSSH_SFTPC_CREAT | DSSH_SFTPC_TRUNC,
-	    &set, &id);
+	r = dssh_sftpc_open(s.sf, target, DSSH_SFTPC_WRITE | DSSH_SFTPC_CREAT |
+	    (resume ? 0 : DSSH_SFTPC_TRUNC), &set, &id);
 	if ((r = sess_call(&s, r, id)) != 0)
 		goto out;
 	if (s.type != 102) {
@@ -561,7 +755,9 @@ upload(struct job *j, const char *rpath, bool keep)
 	r = dssh_sftpc_close(s.sf, s.handle, s.hlen, &id);
 	if ((r = sess_call(&s, r, id)) != 0)
 		goto out;
-	if ((r = run_workers(j)) != 0)
+	r = run_workers(j);
+	journal_done(j, r == 0);
+	if (r != 0)
 		goto out;
 	if (keep) {
 		set = (struct dssh_sftpc_attrs){ .flags = DSSH_SFTPC_ATTR_PERM | DSSH_SFTPC_ATTR_TIMES,
@@ -597,6 +793,7 @@ download(struct job *j, const char *rpath, bool keep)
 		goto out;
 	}
 	j->size = a.size;
+	j->mtime = a.mtime;
 	j->remote = rpath;
 	if (stat(j->local, &st) == 0 && S_ISDIR(st.st_mode)) {
 		char *rc = strdup(rpath);
@@ -605,7 +802,9 @@ download(struct job *j, const char *rpath, bool keep)
 		free(rc);
 		j->local = target;
 	}
-	if ((fd = open(j->local, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	bool resume = journal_begin(j);
+
+	if ((fd = open(j->local, O_WRONLY | O_CREAT | (resume ? 0 : O_TRUNC) | O_CLOEXEC,
 	    (a.flags & DSSH_SFTPC_ATTR_PERM) ? a.perm & 0777 : 0644)) < 0 ||
 	    ftruncate(fd, (off_t)j->size) != 0) {
 		fprintf(stderr, "dssh-cp: %s: %s\n", j->local, strerror(errno));
@@ -614,7 +813,9 @@ download(struct job *j, const char *rpath, bool keep)
 			close(fd);
 		goto out;
 	}
-	if ((r = run_workers(j)) == 0 && keep) {
+	r = run_workers(j);
+	journal_done(j, r == 0);
+	if (r == 0 && keep) {
 		struct timespec ts[2] = { { .tv_sec = a.atime }, { .tv_sec = a.mtime } };
 
 		if (fchmod(fd, a.perm & 07777) != 0 ||
@@ -668,7 +869,8 @@ main(int argc, char **argv)
 	int ch, verbose = 0, r;
 
 	dssh_client_opts_init(&copts);
-	while ((ch = getopt(argc, argv, "346BCpqrTvc:F:i:l:n:o:P:S:")) != -1) {
+	j.jfd = -1;
+	while ((ch = getopt(argc, argv, "346BCpqRrTvc:F:i:l:n:o:P:S:")) != -1) {
 		switch (ch) {
 		case 'P':
 			copts.port = atoi(optarg);
@@ -693,6 +895,9 @@ main(int argc, char **argv)
 			break;
 		case 'p':
 			keep = true;
+			break;
+		case 'R':
+			j.keep_partial = true;
 			break;
 		case 'q':
 			quiet = true;

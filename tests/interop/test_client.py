@@ -10,13 +10,15 @@ sshd (--server /usr/sbin/sshd) or dsshd.
     accept-new adds it, then it matches (plain and ssh-keygen -H hashed),
     a changed key refused with OpenSSH's warning, @revoked refused
   - dssh-cp: a file (256 MiB by default) up and down with -n 1, 2, 4,
-    byte-exact; -p keeps mode and mtime
+    byte-exact; -p keeps mode and mtime; killed mid-copy and run again, it
+    resumes (its journal) and ends byte-exact
 """
 
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 from dssh_harness import (KEXES, TEST_PASSWORD, TEST_USER, Results, Server, check,
                           check_eq, describe, log, main, run, sha256_file)
@@ -185,8 +187,43 @@ def client_tests(args, env, tmp):
                 check(r.returncode == 0, "download -n %d: %s" % (n, describe(r)))
                 check_eq(sha256_file(down), want, "downloaded file (-n %d)" % n)
                 check_eq(int(os.stat(down).st_mtime), 1600000000, "mtime kept (down)")
-                os.unlink(up)
                 os.unlink(down)
+                if n != 4:
+                    os.unlink(up)
+            # Killed mid-copy (SIGKILL once an eighth is written), then run
+            # again: it resumes from the journal and ends byte-exact.
+            for direction in ("up", "down"):
+                tgt = os.path.join(tmp, "resume-%s.bin" % direction)
+                remote = up if direction == "up" else os.path.join(tmp, "remote-src.bin")
+                if direction == "down":
+                    shutil.copy(src, remote)
+                    os.chmod(remote, 0o644)
+                spec = "%s@127.0.0.1:%s" % (TEST_USER, tgt if direction == "up" else remote)
+                argv = [args.dssh_cp, "-o", "UserKnownHostsFile=" + kh, "-o", "BatchMode=yes",
+                        "-i", env.keys["ed25519"], "-P", str(srv.port), "-n", "4"]
+                argv += [src, spec] if direction == "up" else [spec, tgt]
+                p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+                deadline = time.time() + 120
+                while p.poll() is None and time.time() < deadline:
+                    try:
+                        if os.stat(tgt).st_blocks * 512 >= args.size // 8:
+                            break
+                    except FileNotFoundError:
+                        pass
+                    time.sleep(0.01)
+                check(p.poll() is None, "%s: the copy ended before it could be killed" % direction)
+                p.kill()
+                p.wait()
+                check(sha256_file(tgt) != want, "%s: killed, yet complete" % direction)
+                r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   timeout=900, start_new_session=True)
+                check(r.returncode == 0 and b"resumed" in r.stderr,
+                      "%s resume: %s" % (direction, describe(r)))
+                check_eq(sha256_file(tgt), want, "resumed copy (%s)" % direction)
+                os.unlink(tgt)
+                if direction == "down":
+                    os.unlink(remote)
             # A missing remote file: an error, not an empty copy.
             r = dssh(None, tool=args.dssh_cp, argv=["-P", str(srv.port), "-q",
                      "%s@127.0.0.1:%s/nonexistent" % (TEST_USER, tmp), tmp + "/x"])
