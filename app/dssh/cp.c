@@ -383,6 +383,7 @@ struct job {
 	int jfd;
 	uint64_t start[MAX_STREAMS], end[MAX_STREAMS], done[MAX_STREAMS];
 	bool resumed;
+	uint64_t skipped;             /* bytes an earlier run had copied */
 };
 
 struct worker {
@@ -478,11 +479,12 @@ human(double v, char *out, size_t n)
 }
 
 static void
-progress(const char *name, uint64_t done, uint64_t total, double t, bool final)
+progress(const char *name, uint64_t done, uint64_t skipped, uint64_t total, double t,
+    bool final)
 {
 	char a[32], rate[32];
 	double pct = total ? 100.0 * (double)done / (double)total : 100.0;
-	double bps = t > 0 ? (double)done / t : 0;
+	double bps = t > 0 && done > skipped ? (double)(done - skipped) / t : 0;
 	unsigned eta = bps > 0 && done < total ? (unsigned)((double)(total - done) / bps) : 0;
 
 	human((double)done, a, sizeof(a));
@@ -508,6 +510,7 @@ run_workers(struct job *j)
 		w[i].end = j->end[i];
 		w[i].r = 0;
 		atomic_fetch_add(&bytes_done, j->done[i] - j->start[i]);
+		j->skipped += j->done[i] - j->start[i];
 		if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) != 0) {
 			n = i;
 			atomic_store(&failed, 1);
@@ -528,7 +531,8 @@ run_workers(struct job *j)
 			}
 			if (pthread_timedjoin_np(w[i].th, NULL, &ts) == 0)
 				break;
-			progress(j->local, atomic_load(&bytes_done), j->size, now_s() - t0, false);
+			progress(j->local, atomic_load(&bytes_done), j->skipped, j->size,
+			    now_s() - t0, false);
 		}
 		if (!tty)
 			pthread_join(w[i].th, NULL);
@@ -536,12 +540,15 @@ run_workers(struct job *j)
 	double t = now_s() - t0;
 
 	if (tty)
-		progress(j->local, atomic_load(&bytes_done), j->size, t, true);
+		progress(j->local, atomic_load(&bytes_done), j->skipped, j->size, t, true);
 	if (!quiet && !atomic_load(&failed)) {
 		char a[32], rate[32];
 
+		/* The rate of what this run moved (a resumed copy had a head start). */
+		uint64_t moved = j->size - j->skipped;
+
 		human((double)j->size, a, sizeof(a));
-		human(t > 0 ? (double)j->size / t : 0, rate, sizeof(rate));
+		human(t > 0 ? (double)moved / t : 0, rate, sizeof(rate));
 		fprintf(stderr, "%s %s %s: %llu bytes (%s) in %.2f s, %s/s, %u stream%s%s\n",
 		    j->local, j->upload ? "->" : "<-", j->remote, (unsigned long long)j->size, a, t,
 		    rate, j->streams, j->streams == 1 ? "" : "s", j->resumed ? ", resumed" : "");
