@@ -593,8 +593,17 @@ journal_name(struct job *j)
 	unsigned mdlen = 0;
 	const char *home = getenv("HOME");
 
-	if (realpath(j->local, local) == NULL)
+	/* The directory made absolute (a download's target may not exist yet). */
+	char *d = strdup(j->local), *b = strdup(j->local), dabs[4096];
+
+	int w = -1;
+
+	if (d != NULL && b != NULL && realpath(dirname(d), dabs) != NULL)
+		w = snprintf(local, sizeof(local), "%s/%s", dabs, basename(b));
+	if (w < 0 || (size_t)w >= sizeof(local))
 		snprintf(local, sizeof(local), "%s", j->local);
+	free(d);
+	free(b);
 	snprintf(key, sizeof(key), "%s\n%s\n%s\n%d\n%s\n%s\n%llu\n%u",
 	    j->upload ? "up" : "down", copts.user ? copts.user : "", copts.host, copts.port,
 	    j->remote, local, (unsigned long long)j->size, j->mtime);
