@@ -59,7 +59,9 @@ dssh_cliopt_apply(struct dssh_client_opts *o, const char *arg)
 	else if (strcasecmp(key, "IdentityFile") == 0) {
 		if (o->n_identities < DSSH_CLIENT_MAX_IDS)
 			o->identities[o->n_identities++] = v;
-	} else if (strcasecmp(key, "UserKnownHostsFile") == 0)
+	} else if (strcasecmp(key, "IdentityAgent") == 0)
+		o->identity_agent = v;
+	else if (strcasecmp(key, "UserKnownHostsFile") == 0)
 		o->known_hosts = v;
 	else if (strcasecmp(key, "StrictHostKeyChecking") == 0) {
 		if (strict(o, v) != 0)

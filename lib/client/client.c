@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client_int.h"
 #include "dssh_buf.h"
 #include "dssh_client.h"
 #include "dssh_crypto.h"
@@ -159,6 +160,7 @@ struct dssh_client {
 	struct dssh_conn *c;
 	struct sock_stream *ss;
 	char user[256], kh_path[1024];
+	const char *agent;            /* the agent's socket, NULL none */
 	struct dssh_sshkey *ids[DSSH_CLIENT_MAX_IDS];
 	unsigned n_ids, next_id;
 	bool tried_password;
@@ -420,6 +422,43 @@ cb_auth_success(void *arg, const char *user, enum dssh_auth_method m)
 	}
 }
 
+/* The agent's keys after the files' (those already loaded from a file skipped). */
+static void
+load_agent_keys(struct dssh_client *cl)
+{
+	struct dssh_sshkey *keys[DSSH_CLIENT_MAX_IDS];
+	unsigned n = 0;
+
+	cl->agent = cl->o.identity_agent != NULL ? cl->o.identity_agent : getenv("SSH_AUTH_SOCK");
+	if (cl->agent != NULL && (cl->agent[0] == '\0' || strcmp(cl->agent, "none") == 0))
+		cl->agent = NULL;
+	if (cl->agent == NULL ||
+	    dssh_client_agent_keys(cl->agent, keys, DSSH_CLIENT_MAX_IDS, &n) != 0)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		bool dup = cl->n_ids >= DSSH_CLIENT_MAX_IDS;
+
+		for (unsigned k = 0; k < cl->n_ids && !dup; k++)
+			dup = dssh_sshkey_equal_public(cl->ids[k], keys[i]) == 1;
+		if (dup)
+			dssh_sshkey_free(keys[i]);
+		else
+			cl->ids[cl->n_ids++] = keys[i];
+	}
+	dssh_verbose("%u key%s from the agent", n, n == 1 ? "" : "s");
+}
+
+static int
+cb_auth_sign(void *arg, const struct dssh_sshkey *key, const char *alg, const uint8_t *data,
+    size_t len, struct dssh_buf *sig)
+{
+	struct dssh_client *cl = arg;
+
+	if (cl->agent == NULL)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	return dssh_client_agent_sign(cl->agent, key, alg, data, len, sig);
+}
+
 static void
 load_identities(struct dssh_client *cl)
 {
@@ -435,14 +474,13 @@ load_identities(struct dssh_client *cl)
 			fprintf(stderr, "Load key \"%s\": %s\r\n", cl->o.identities[i],
 			    r == DSSH_ERR_KEY_BAD_PERMISSIONS ? "bad permissions" : dssh_err_str(r));
 	}
-	if (cl->o.n_identities > 0)
-		return;
-	for (size_t i = 0; i < DSSH_ARRAY_SIZE(defaults); i++) {
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(defaults) && cl->o.n_identities == 0; i++) {
 		snprintf(path, sizeof(path), "%s/.ssh/%s", home(), defaults[i]);
 		if (access(path, R_OK) == 0 &&
 		    dssh_sshkey_load_private(path, &cl->ids[cl->n_ids]) == 0)
 			cl->n_ids++;
 	}
+	load_agent_keys(cl);
 }
 
 /* ---- engine callbacks: channels ---- */
@@ -537,6 +575,7 @@ static const struct dssh_conn_host_ops client_host_ops = {
 	.verify_hostkey = cb_verify_hostkey,
 	.auth_next = cb_auth_next,
 	.auth_banner = cb_auth_banner,
+	.auth_sign = cb_auth_sign,
 	.channel_ext_data = cb_ext,
 	.channel_request_result = cb_request_result,
 	.channel_exit = cb_exit,

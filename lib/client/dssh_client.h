@@ -7,7 +7,8 @@
  * engine in its client role (lib/ssh) over a transport (lib/stream: a
  * kernel TCP socket here; a DPDK stream fits the same ops), with the
  * host-key check against known_hosts (lib/sshkey/dssh_known_hosts.h),
- * publickey authentication from OpenSSH key files, and password
+ * publickey authentication from OpenSSH key files and ssh-agent's keys
+ * ($SSH_AUTH_SOCK, signatures made by the agent), and password
  * authentication (DSSH_PASSWORD in the environment, else a prompt on the
  * terminal).
  *
@@ -42,6 +43,7 @@ struct dssh_client_opts {
 	const char *identities[DSSH_CLIENT_MAX_IDS];   /* NULL: ~/.ssh/id_{ed25519,ecdsa,rsa} */
 	unsigned n_identities;
 	const char *known_hosts;      /* NULL: ~/.ssh/known_hosts */
+	const char *identity_agent;   /* ssh-agent socket; NULL: $SSH_AUTH_SOCK, "none": off */
 	enum dssh_strict_hostkey strict;
 	bool hash_known_hosts;        /* HashKnownHosts */
 	bool batch;                   /* BatchMode: never prompt */
