@@ -82,40 +82,73 @@ out:
 }
 
 int
+dssh_client_agent_parse_keys(const uint8_t *p, size_t n, struct dssh_sshkey **keys,
+    unsigned max, unsigned *nkeys)
+{
+	struct dssh_buf rep;
+	uint8_t type;
+	uint32_t cnt;
+	int r;
+
+	*nkeys = 0;
+	dssh_buf_from(&rep, p, n);
+	if ((r = dssh_buf_get_u8(&rep, &type)) != 0 || (r = dssh_buf_get_u32(&rep, &cnt)) != 0)
+		return r;
+	if (type != AGENT_IDENTITIES_ANSWER)
+		return DSSH_ERR_PROTOCOL;
+	for (uint32_t i = 0; i < cnt && *nkeys < max; i++) {
+		const uint8_t *blob;
+		size_t blen;
+
+		if ((r = dssh_buf_get_string_direct(&rep, &blob, &blen)) != 0 ||
+		    (r = dssh_buf_skip_string(&rep)) != 0) {
+			while (*nkeys > 0)
+				dssh_sshkey_free(keys[--*nkeys]);
+			return r;
+		}
+		/* Types we cannot use (certificates, security keys) are left out. */
+		if (dssh_sshkey_from_blob(blob, blen, &keys[*nkeys]) == 0)
+			(*nkeys)++;
+	}
+	return 0;
+}
+
+int
 dssh_client_agent_keys(const char *sock, struct dssh_sshkey **keys, unsigned max,
     unsigned *nkeys)
 {
 	struct dssh_buf msg, rep;
-	uint8_t type;
-	uint32_t n;
 	int r;
 
 	*nkeys = 0;
 	dssh_buf_init(&msg, 0);
 	dssh_buf_init(&rep, AGENT_MSG_MAX);
-	if ((r = dssh_buf_put_u8(&msg, AGENTC_REQUEST_IDENTITIES)) != 0 ||
-	    (r = agent_call(sock, &msg, &rep)) != 0)
-		goto out;
-	if ((r = dssh_buf_get_u8(&rep, &type)) != 0 || type != AGENT_IDENTITIES_ANSWER ||
-	    (r = dssh_buf_get_u32(&rep, &n)) != 0) {
-		r = r ? r : DSSH_ERR_PROTOCOL;
-		goto out;
-	}
-	for (uint32_t i = 0; i < n && *nkeys < max; i++) {
-		const uint8_t *blob;
-		size_t blen;
-
-		if ((r = dssh_buf_get_string_direct(&rep, &blob, &blen)) != 0 ||
-		    (r = dssh_buf_skip_string(&rep)) != 0)
-			goto out;
-		/* Types we cannot use (certificates, security keys) are left out. */
-		if (dssh_sshkey_from_blob(blob, blen, &keys[*nkeys]) == 0)
-			(*nkeys)++;
-	}
-out:
+	if ((r = dssh_buf_put_u8(&msg, AGENTC_REQUEST_IDENTITIES)) == 0 &&
+	    (r = agent_call(sock, &msg, &rep)) == 0)
+		r = dssh_client_agent_parse_keys(dssh_buf_ptr(&rep), dssh_buf_len(&rep), keys, max,
+		    nkeys);
 	dssh_buf_free(&msg);
 	dssh_buf_free(&rep);
 	return r;
+}
+
+int
+dssh_client_agent_parse_sig(const uint8_t *p, size_t n, struct dssh_buf *sig)
+{
+	struct dssh_buf rep;
+	const uint8_t *s;
+	size_t slen;
+	uint8_t type;
+	int r;
+
+	dssh_buf_from(&rep, p, n);
+	if ((r = dssh_buf_get_u8(&rep, &type)) != 0)
+		return r;
+	if (type != AGENT_SIGN_RESPONSE)
+		return DSSH_ERR_PERMISSION;     /* AGENT_FAILURE: refused */
+	if ((r = dssh_buf_get_string_direct(&rep, &s, &slen)) != 0)
+		return r;
+	return dssh_buf_put(sig, s, slen);
 }
 
 int
@@ -123,9 +156,6 @@ dssh_client_agent_sign(const char *sock, const struct dssh_sshkey *key, const ch
     const uint8_t *data, size_t len, struct dssh_buf *sig)
 {
 	struct dssh_buf msg, rep, blob;
-	const uint8_t *s;
-	size_t slen;
-	uint8_t type;
 	uint32_t flags = strcmp(alg, "rsa-sha2-256") == 0 ? AGENT_RSA_SHA2_256 :
 	    strcmp(alg, "rsa-sha2-512") == 0 ? AGENT_RSA_SHA2_512 : 0;
 	int r;
@@ -140,12 +170,7 @@ dssh_client_agent_sign(const char *sock, const struct dssh_sshkey *key, const ch
 	    (r = dssh_buf_put_u32(&msg, flags)) != 0 ||
 	    (r = agent_call(sock, &msg, &rep)) != 0)
 		goto out;
-	if ((r = dssh_buf_get_u8(&rep, &type)) != 0 || type != AGENT_SIGN_RESPONSE ||
-	    (r = dssh_buf_get_string_direct(&rep, &s, &slen)) != 0) {
-		r = r ? r : DSSH_ERR_PERMISSION;    /* AGENT_FAILURE: refused */
-		goto out;
-	}
-	r = dssh_buf_put(sig, s, slen);
+	r = dssh_client_agent_parse_sig(dssh_buf_ptr(&rep), dssh_buf_len(&rep), sig);
 out:
 	dssh_buf_free(&msg);
 	dssh_buf_free(&rep);
