@@ -921,9 +921,14 @@ host_channel_closed(void *host, uint32_t chan)
 static void
 host_channel_offload(void *host, uint32_t chan, enum dssh_chan_offload_ev ev)
 {
-	struct sess *s = sess_of(host, chan);
+	struct conn *c = host;
+	struct sess *s;
 
-	if (s == NULL || !s->offloaded)
+	if (fwd_owns(&c->fwd, chan)) {
+		fwd_channel_offload(&c->fwd, chan, ev);
+		return;
+	}
+	if ((s = sess_of(host, chan)) == NULL || !s->offloaded)
 		return;
 	switch (ev) {
 	case DSSH_CHAN_OFFLOADED:
@@ -931,6 +936,7 @@ host_channel_offload(void *host, uint32_t chan, enum dssh_chan_offload_ev ev)
 		sess_offload_go(s);
 		break;
 	case DSSH_CHAN_OUT_EOF:
+	case DSSH_CHAN_OUT_FAIL:
 		s->out_eof = true;
 		break;
 	case DSSH_CHAN_ERR_EOF:
@@ -1202,6 +1208,8 @@ conn_start(struct dsshd *srv, struct conn *c)
 	c->fwd.owner = c;
 	c->fwd.buf = srv->rbuf;
 	c->fwd.buflen = sizeof(srv->rbuf);
+	/* As sess_offload: the data core relays forwarded sockets too. */
+	c->fwd.offload = in->records && c->cfg->data_channels_control != 1;
 	c->next = srv->conns;
 	srv->conns = c;
 	__atomic_fetch_add(&srv->nconns, 1, __ATOMIC_RELAXED);
