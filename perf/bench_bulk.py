@@ -209,6 +209,8 @@ CIPHER_SHORT = {
     "aes128-gcm@openssh.com": "aes128-gcm",
     "aes256-gcm@openssh.com": "aes256-gcm",
     "chacha20-poly1305@openssh.com": "chacha20-poly1305",
+    "aes256-ctr+hmac-sha2-256-etm@openssh.com": "aes256-ctr+hmac-sha2-256-etm",
+    "aes128-ctr+hmac-sha2-256-etm@openssh.com": "aes128-ctr+hmac-sha2-256-etm",
 }
 
 
@@ -1309,7 +1311,10 @@ class Bench:
              "-o", "LogLevel=ERROR", "-o", "UpdateHostKeys=no", "-o", "ConnectTimeout=15",
              "-o", "KexAlgorithms=" + self.args.kex]
         if cipher:
-            a += ["-c", cipher]
+            # "CIPHER+MAC" (e.g. aes256-ctr+hmac-sha2-256-etm@openssh.com): -c and
+            # -o MACs= (sftp and scp have no -m).
+            c, _, mac = cipher.partition("+")
+            a += ["-c", c] + (["-o", "MACs=" + mac] if mac else [])
         return a
 
     def in_ns(self, argv):
@@ -1950,7 +1955,8 @@ def summarize_keys(args, servers, keys):
         lat = [x for r in rs for x in r["latency_us"]]
         e = {"rounds": len(rs), "keys": len(lat),
              "median_us": statistics.median(lat), "p90_us": pctl(lat, 90),
-             "p99_us": pctl(lat, 99), "max_us": max(lat), "mean_us": statistics.fmean(lat),
+             "p99_us": pctl(lat, 99), "p999_us": pctl(lat, 99.9), "max_us": max(lat),
+             "mean_us": statistics.fmean(lat),
              "round_medians_us": [r["median_us"] for r in rs],
              "round_p99s_us": [r["p99_us"] for r in rs]}
         if "server_core_pct" in rs[0]:
