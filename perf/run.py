@@ -497,8 +497,8 @@ def plots(res, out):
 
     brows = bulk_rows(res)
     if brows:
-        labels = ["%s\n%s" % (r["workload"], SHORT.get(r["cipher"], r["cipher"])
-                              .replace("+hmac-sha2-256-etm", "+etm")) for r in brows]
+        labels = ["%s %s" % (r["workload"], SHORT.get(r["cipher"], r["cipher"])
+                             .replace("+hmac-sha2-256-etm", "+etm")) for r in brows]
         for key, name, ylabel in (("mb_s", "bulk_mbs.png", "MB/s"),
                                   ("server_cycles_per_byte", "bulk_cpu.png",
                                    "server CPU, cycles/byte")):
@@ -517,6 +517,24 @@ def plots(res, out):
             ax.grid(axis="y", alpha=0.3)
             ax.legend()
             save(fig, name)
+        # The ratios against sshd, with the bars (2x MB/s, 1/3 CPU per byte).
+        fig, axs = plt.subplots(2, 1, figsize=(max(8, 0.55 * len(brows)), 6.5), sharex=True)
+        for ax, key, bar, ylabel in ((axs[0], "mb_s", 2.0, "MB/s vs sshd"),
+                                     (axs[1], "server_cycles_per_byte", 1 / 3,
+                                      "server CPU/byte vs sshd")):
+            for j, k in enumerate(("kernel", "dpdk")):
+                ax.bar([i + (j - 0.5) * 0.4 for i in range(len(brows))],
+                       [ratio(srv(r, k).get(key), srv(r, "sshd").get(key)) or 0
+                        for r in brows], 0.4, label=LABEL[k], color=colors[k])
+            ax.axhline(1.0, color="k", lw=0.8)
+            ax.axhline(bar, color="g", ls="--", lw=1.2, label="target %.2gx" % bar)
+            ax.set_ylabel(ylabel)
+            ax.grid(axis="y", alpha=0.3)
+            ax.legend(fontsize=8)
+        axs[0].set_title("dsshd / sshd, same run (bars: the issue's targets)")
+        axs[1].set_xticks(range(len(brows)))
+        axs[1].set_xticklabels(labels, fontsize=7, rotation=60, ha="right")
+        save(fig, "bulk_ratio.png")
     runs = [r for r in (res.get("concurrency") or {}).get("runs", []) if r.get("transfers")]
     if runs:
         fig, axs = plt.subplots(1, 2, figsize=(10, 4))
