@@ -148,6 +148,7 @@ import platform
 import pwd
 import re
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -181,7 +182,10 @@ FILE_WORKLOADS = ("sftp-put", "sftp-get", "scp-put", "scp-get")
 # ssh -W 127.0.0.1:PORT: a direct-tcpip channel (what -L and -D open) to a
 # sink (fwd-up) or a source (fwd-down) on the server host's loopback.
 FWD_WORKLOADS = ("fwd-up", "fwd-down")
-TRANSFER_WORKLOADS = STREAM_WORKLOADS + FILE_WORKLOADS + FWD_WORKLOADS
+# A client of our own (e.g. dssh-load, dssh-cp) from --driver-cmd: it must move
+# SIZE bytes and exit 0; its exit status is the only check.
+DRIVER_WORKLOADS = ("driver",)
+TRANSFER_WORKLOADS = STREAM_WORKLOADS + FILE_WORKLOADS + FWD_WORKLOADS + DRIVER_WORKLOADS
 ALL_WORKLOADS = TRANSFER_WORKLOADS + ("keystroke",)
 WORKLOAD_GROUPS = {"files": FILE_WORKLOADS, "streams": STREAM_WORKLOADS,
                    "fwd": FWD_WORKLOADS, "all": ALL_WORKLOADS}
@@ -1515,6 +1519,13 @@ class Bench:
             ssh = Child(argv, stdin=head.p.stdout, stdout=subprocess.DEVNULL, stderr=x["ef"])
             head.p.stdout.close()
             return [ssh, head]
+        if workload == "driver":
+            c, _, mac = (cipher or "").partition("+")
+            argv = [x.format(host=self.net.host_ip, port=srv.port, user=USER, key=self.key,
+                             cipher=c, mac=mac, kex=self.args.kex, size=nbytes)
+                    for x in shlex.split(self.args.driver_cmd)]
+            return [Child(self.in_ns(argv), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=x["ef"])]
         if workload == "fwd-down":
             self.fwd.size = nbytes
             ssh = Child(self.fwd_argv(srv, cipher, self.fwd.source_port),
@@ -2145,6 +2156,12 @@ def report(args, servers, summ, mhz, mhz_note):
                 "; ".join("%s %s" % (LABEL[k], v) for k, v in
                           summ.get("sftp_subsystem", {}).items())))
         log(transfer_table(args, kinds, files))
+    drivers = [r for r in summ["transfers"] if r["workload"] in DRIVER_WORKLOADS]
+    if drivers:
+        log("")
+        log("Driver: %s (%s per transfer; its exit status is the only check); CPU as above."
+            % (args.driver_cmd, fmt_size(args.size)))
+        log(transfer_table(args, kinds, drivers))
     if fwds:
         log("")
         log("Forwarding: ssh -W 127.0.0.1:PORT, a direct-tcpip channel (what -L and -D open) "
@@ -2327,6 +2344,10 @@ def main():
     ap.add_argument("--dsshd-sftp", default="internal-sftp", metavar="CMD",
                     help="dsshd's Subsystem sftp command (default internal-sftp; when dsshd "
                     "fails to start or to serve sftp with it: %s, noted)" % SFTP_SERVER)
+    ap.add_argument("--driver-cmd", metavar="TEMPLATE",
+                    help="client command of the 'driver' workload (e.g. dssh-load), run in "
+                    "the client namespace; {host} {port} {user} {key} {cipher} {mac} {kex} "
+                    "{size} are filled in; it must move SIZE bytes and exit 0")
     ap.add_argument("--rtt-ms", type=float, default=0, metavar="N",
                     help="high-latency case: dsshd-dpdk delays each direction by N/2 ms "
                     "(DataImpair); sshd and dsshd-kernel are not run (no netem), the 2 MiB/RTT "
@@ -2390,6 +2411,8 @@ def main():
         ap.error("--rtt-ms must be between 0 and 120000")
     if args.rtt_ms and "dpdk" not in args.backends:
         ap.error("--rtt-ms delays only dsshd-dpdk: include dpdk in --backends")
+    if ("driver" in args.workloads) != bool(args.driver_cmd):
+        ap.error("the driver workload and --driver-cmd go together")
     if not 1 <= args.parallel <= 64:
         ap.error("--parallel must be between 1 and 64")
     if not args.dsshd_sftp.strip():
