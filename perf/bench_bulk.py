@@ -861,22 +861,37 @@ def setup_user(tmp):
     ak = os.path.join(sshdir, "authorized_keys")
     with open(key + ".pub") as f:
         pub = f.read()
-    with open(ak + ".tmp", "w") as f:
-        f.write(pub)
-    for p in (sshdir, ak + ".tmp"):
-        os.chown(p, pw.pw_uid, pw.pw_gid)
+    os.chown(sshdir, pw.pw_uid, pw.pw_gid)
     os.chmod(sshdir, 0o700)
-    os.chmod(ak + ".tmp", 0o600)
-    os.rename(ak + ".tmp", ak)
+    # Added to the keys already there (another run of this benchmark may be
+    # using the same user at the same time), under a lock.
+    edit_authorized_keys(ak, pw, lambda lines: lines + [pub.strip() + "\n"])
     return key, ak, pub
 
 
+def edit_authorized_keys(ak, pw, fn):
+    """authorized_keys rewritten as fn(its lines), atomically, under an
+    flock shared with other runs of this benchmark."""
+    import fcntl
+    with open(ak + ".lock", "a") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        try:
+            with open(ak) as f:
+                lines = f.readlines()
+        except FileNotFoundError:
+            lines = []
+        tmp = "%s.tmp%d" % (ak, PID)
+        with open(tmp, "w") as f:
+            f.write("".join(fn(lines)))
+        os.chown(tmp, pw.pw_uid, pw.pw_gid)
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, ak)
+
+
 def remove_authorized_key(ak, pub):
-    with contextlib.suppress(OSError):
-        with open(ak) as f:
-            lines = [ln for ln in f if ln.strip() != pub.strip()]
-        with open(ak, "w") as f:
-            f.write("".join(lines))
+    with contextlib.suppress(OSError, KeyError):
+        edit_authorized_keys(ak, pwd.getpwnam(USER),
+                             lambda lines: [ln for ln in lines if ln.strip() != pub.strip()])
 
 
 def free_port():
@@ -2369,6 +2384,9 @@ def main():
                     help="KexAlgorithms of every client (default curve25519-sha256)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 256M, 1 round")
     ap.add_argument("--json", metavar="FILE", help="write samples and medians as JSON")
+    ap.add_argument("--user", default=USER,
+                    help="the test user the clients log in as (created if missing; default "
+                    "%s)" % USER)
     ap.add_argument("--subnet", default="198.18.40",
                     help="first three octets of the /24 used (must be in 198.18.0.0/15)")
     ap.add_argument("--data-cores", type=int, default=1, help="DataCores for dsshd-dpdk")
@@ -2389,6 +2407,9 @@ def main():
     ap.add_argument("--keep-logs", action="store_true", help="keep the temp dir with server logs")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,30}", args.user):
+        ap.error("--user: not a user name")
+    globals()["USER"] = args.user
 
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.size = args.size or parse_size("256M" if args.quick else "1G")

@@ -41,8 +41,7 @@ import datetime
 import json
 import os
 import platform
-import re
-import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -139,16 +138,30 @@ def run_step(out, name, argv, timeout):
     with open(logpath, "w") as lf:
         lf.write("# " + " ".join(argv) + "\n")
         lf.flush()
+        p = subprocess.Popen(argv, stdout=lf, stderr=subprocess.STDOUT, cwd=ROOT)
         try:
-            p = subprocess.run(argv, stdout=lf, stderr=subprocess.STDOUT, timeout=timeout,
-                               cwd=ROOT)
-            rc = p.returncode
+            rc = p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             rc = -1
             lf.write("\n# run.py: timed out after %d s\n" % timeout)
+            stop_child(p)
+        except BaseException:
+            # Ctrl-C or SIGTERM: the benchmark cleans up (namespace, servers) on SIGTERM.
+            stop_child(p)
+            raise
     dt = time.monotonic() - t0
     log("## %s: exit %d after %.0f s (log %s)" % (name, rc, dt, logpath))
     return rc, dt
+
+
+def stop_child(p):
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 def load_json(path):
@@ -168,7 +181,7 @@ def part_bulk(a, m, out):
             "--workloads", "streams,%s,keystroke" % FILE_WL, "--size", a.size or m["size"],
             "--rounds", str(a.rounds or m["rounds"]), "--conns", str(m["conns"]),
             "--keys", str(m["keys"]), "--key-warmup", str(m["warmup"]), "--json", js]
-    argv += a.bulk_arg
+    argv += ["--user", a.user] + a.bulk_arg
     rc, dt = run_step(out, "bulk", argv, a.timeout)
     d = load_json(js)
     return {"rc": rc, "seconds": dt, "json": "bulk.json", "argv": argv,
@@ -185,7 +198,7 @@ def part_concurrency(a, m, out):
                 "--workloads", "streams", "--parallel", str(n),
                 "--size", a.par_size or m["par_size"],
                 "--rounds", str(a.rounds or m["par_rounds"]), "--conns", "0", "--json", js]
-        argv += a.bulk_arg
+        argv += ["--user", a.user] + a.bulk_arg
         rc, dt = run_step(out, "concurrency-%d" % n, argv, a.timeout)
         d = load_json(js)
         runs.append({"parallel": n, "rc": rc, "seconds": dt, "json": os.path.basename(js),
@@ -240,7 +253,8 @@ def part_load(a, m, out):
     argv = [PY, os.path.join(HERE, "bench_bulk.py"), "--dsshd", a.dsshd,
             "--backends", a.backends, "--ciphers", a.ciphers[0], "--workloads", "driver",
             "--driver-cmd", tmpl, "--size", a.size or m["size"],
-            "--rounds", str(a.rounds or m["rounds"]), "--conns", "0", "--json", js]
+            "--rounds", str(a.rounds or m["rounds"]), "--conns", "0", "--json", js,
+            "--user", a.user] + a.bulk_arg
     rc, dt = run_step(out, "load", argv, a.timeout)
     d = load_json(js)
     return {"found": found, "rc": rc, "seconds": dt, "json": "load.json",
@@ -639,6 +653,9 @@ def main():
     ap.add_argument("--par-size", help="bytes per session in the concurrency part")
     ap.add_argument("--parallel", help="concurrency levels, e.g. 1,2,4,8")
     ap.add_argument("--rounds", type=int, help="rounds of the bulk and concurrency parts")
+    ap.add_argument("--user", default="dsshperf",
+                    help="test user of the bench_bulk.py runs (default dsshperf: apart from "
+                    "bench_bulk.py's own dsshbench, so a hand-run benchmark can't interfere)")
     ap.add_argument("--bulk-arg", action="append", default=[], metavar="ARG",
                     help="extra argument for every bench_bulk.py run (repeatable), "
                     "e.g. --bulk-arg=--mtu=9000")
@@ -646,6 +663,11 @@ def main():
                     "({dssh-load}/{dssh-cp} and bench_bulk.py --driver-cmd's placeholders)")
     ap.add_argument("--timeout", type=int, default=7200, help="per part, seconds")
     a = ap.parse_args()
+
+    def on_signal(sig, frame):
+        raise KeyboardInterrupt("signal %d" % sig)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
     if os.geteuid() != 0:
         sys.exit("run.py: needs root (network namespace, test user, cgroups)")
     mode = "smoke" if a.smoke else "quick" if a.quick else "full"

@@ -141,7 +141,7 @@ def main():
     argv = ["/usr/bin/python3", os.path.join(HERE, "run.py"), "--smoke", "--build", a.build,
             "--out", out,
             # Its own /24 (the default is 198.18.40): a benchmark may run beside it.
-            "--bulk-arg=--subnet=198.19.40"]
+            "--bulk-arg=--subnet=198.19.40", "--user", "dsshperfsmoke"]
     if a.dsshd:
         argv += ["--dsshd", a.dsshd]
     p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
