@@ -19,8 +19,9 @@ Set-up (all torn down at the end, also on failure or Ctrl-C):
     198.18.0.0/15 only (host 198.18.40.1/24, namespace 198.18.40.2/24);
     IPv6 is off on both ends and the host end does not forward, so nothing
     leaves this /24;
-  - a test user `dsshbench` (created if missing) whose authorized_keys holds
-    a fresh ed25519 client key of this run;
+  - a test user `dsshbench` (--user; created if missing) whose authorized_keys
+    gets a fresh ed25519 client key of this run (added under a lock, removed at
+    the end: runs at the same time keep each other's keys);
   - with file workloads, two tmpfs mounts in the run's temp dir (2 x N x
     SIZE + 64 MiB each at most, N from --parallel; see Workloads; the run
     refuses to start when 3 x N x SIZE exceeds MemAvailable);
@@ -83,6 +84,12 @@ Workloads, per cipher (KexAlgorithms from --kex, default curve25519-sha256;
             timeout grows to 60 s + N x SIZE / 2 MB/s. connect and keystroke
             are not affected. With --rtt-ms, the reference ceiling is N x
             2 MiB per RTT (one sshd window per channel).
+  driver    --driver-cmd TEMPLATE: a client of our own (dssh-load, dssh-cp) run in
+            the client namespace, {host} {port} {user} {key} {cipher} {mac} {kex}
+            {size} filled in; it must move SIZE bytes and exit 0 (its exit status
+            is the only check). perf/run.py's load part.
+  CIPHER+MAC in --ciphers (e.g. aes256-ctr+hmac-sha2-256-etm@openssh.com) gives
+            the clients -c CIPHER -o MACs=MAC.
   connect   N sequential `ssh host true`
   keystroke one `ssh -tt -e none -c C host 'stty raw -echo && printf KSREADY &&
             exec dd bs=1 count=W+N'` per server and round (first cipher only),
