@@ -20,6 +20,7 @@
 #include "gen.h"
 #include "internal.h"
 #include "server.h"
+#include "monitor.h"
 #include "limits.h"
 #if DSSH_HAVE_DPDK
 #include <rte_eal.h>
@@ -402,7 +403,12 @@ main(int argc, char **argv)
 	bool foreground = false, to_stderr = false, test_only = false, dump = false;
 	int r;
 
-	/* The spawner is this executable run again: nothing else happens then. */
+	/*
+	 * The spawner is this executable run again: nothing else happens then.
+	 * Run as root, it is the monitor of privilege separation (monitor.c).
+	 */
+	if (geteuid() == 0)
+		dssh_spawner_set_monitor(&dsshd_monitor_ops);
 	dssh_spawner_maybe_run(argc, argv, internal_programs);
 	/* Before any thread (the EAL's, PAM workers) exists, so that only
 	 * loop 0's signalfd takes these; SIGHUP's default would kill us. */

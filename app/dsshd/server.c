@@ -33,6 +33,7 @@
 #include "limits.h"
 #include "gen.h"
 #include "server.h"
+#include "monitor.h"
 
 #define READ_CHUNK (256u * 1024)
 /* Bytes taken from a stream per turn, so that one busy connection does
@@ -168,6 +169,14 @@ struct dsshd_shared {
 	struct dssh_spawner *spawner;
 	int spawner_fd;                 /* as loop 0 watches it */
 	pid_t spawner_pid;              /* ... for this spawner (a new one may get the same fd) */
+	/*
+	 * Privilege separation (started as root): PAM, authorized_keys and the
+	 * user's sockets go through the spawner, the monitor (monitor.c), and
+	 * dsshd drops root once set up; a monitor that dies is not replaced.
+	 */
+	bool privsep;
+	bool dropped;
+	struct dsshd_monitor_link mon;
 	struct dsshd_limits *limits;    /* pre-auth admission, every loop */
 };
 
@@ -206,6 +215,13 @@ struct dsshd {
 };
 
 static void conn_after_io(struct conn *c);
+
+/* A connection's id as the monitor knows it: unique across loops. */
+static uint64_t
+mon_id(const struct conn *c)
+{
+	return (uint64_t)c->srv->index << 48 | c->id;
+}
 static int spawner_signal(struct dsshd_shared *sh, uint64_t id, const char *sig);
 
 /* ---- sessions ---------------------------------------------------------- */
@@ -549,6 +565,7 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 			spec.login |= (cfg->print_lastlog == 1 ? DSSH_SESSION_LOGIN_LASTLOG : 0) |
 			    (cfg->print_motd == 1 ? DSSH_SESSION_LOGIN_MOTD : 0);
 	}
+	spec.auth_id = mon_id(c);
 	/* The loop's index in the top bits: exits find their loop. */
 	s->id = (uint64_t)c->srv->index << 48 | ++c->srv->next_sess_id;
 	r = spawner_spawn(c->srv->sh, s->id, &spec, &s->child);
@@ -659,7 +676,11 @@ host_auth_pubkey(void *host, const char *user, const uint8_t *blob, size_t len, 
 	if (!lookup_user(c, user, "publickey", true))
 		return DSSH_ERR_PERMISSION;
 	dssh_authkey_opts_init(&opts);
-	r = dssh_authkeys_check(c->cfg, &c->user, blob, len, c->peer_ip, &opts);
+	if (c->srv->sh->privsep)
+		r = dsshd_monitor_authkeys(&c->srv->sh->mon, mon_id(c), final, c->cfg, c->user.name,
+		    blob, len, c->peer_ip, &opts);
+	else
+		r = dssh_authkeys_check(c->cfg, &c->user, blob, len, c->peer_ip, &opts);
 	if (r == 0 && c->user.uid == 0 &&
 	    dssh_auth_root_allowed(c->cfg, "publickey", opts.command != NULL) != 0) {
 		dssh_info("ROOT LOGIN REFUSED FROM %s", c->log_id);
@@ -1020,6 +1041,8 @@ conn_free(struct conn *c)
 	dssh_conn_free(c->ssh);
 	if (srv->pam != NULL)
 		dssh_pam_worker_cancel(srv->pam, c->id);   /* a conversation waiting on it */
+	if (srv->sh->privsep)
+		dsshd_monitor_conn_end(&srv->sh->mon, mon_id(c));
 	if (c->have_user)
 		dssh_auth_user_clear(&c->user);
 	if (c->have_keyopts)
@@ -1169,6 +1192,10 @@ conn_start(struct dsshd *srv, struct conn *c)
 	c->fwd.loop = srv->loop;
 	c->fwd.log_id = c->log_id;
 	c->fwd.cfg = c->cfg;
+	if (srv->sh->privsep) {
+		c->fwd.mon = &srv->sh->mon;
+		c->fwd.mon_conn = mon_id(c);
+	}
 	c->fwd.after_io = conn_event;
 	c->fwd.owner = c;
 	c->fwd.buf = srv->rbuf;
@@ -1410,6 +1437,12 @@ spawner_restart_locked(struct dsshd_shared *sh)
 {
 	int r;
 
+	if (sh->dropped) {
+		/* A new one would not be root: without a monitor, no logins. */
+		dssh_error("the monitor (spawner) died; terminating");
+		sh->stop = 1;
+		return false;
+	}
 	dssh_error("spawner died; starting a new one");
 	if ((r = dssh_spawner_restart(sh->spawner)) != 0) {
 		dssh_error("cannot restart the spawner (%s); terminating", dssh_err_str(r));
@@ -1801,6 +1834,8 @@ loop_init(struct dsshd_shared *sh, unsigned index, struct dssh_crypto_engine *en
 			dssh_error("PAM worker: %s", dssh_err_str(r));
 			return r;
 		}
+		if (sh->privsep)
+			dssh_pam_worker_set_remote(srv->pam, dsshd_monitor_pam_open, &sh->mon);
 		srv->pam_src = (struct dssh_evsource){ .fd = dssh_pam_worker_fd(srv->pam), .cb = pam_cb };
 		if ((r = dssh_evloop_set(srv->loop, &srv->pam_src, EPOLLIN)) != 0)
 			return r;
@@ -1835,6 +1870,20 @@ loop_free(struct dsshd *srv)
 	free(srv);
 }
 
+/* One message to the monitor, under the spawner lock (any thread). */
+static int
+monitor_send(void *arg, const uint8_t *msg, size_t len, const int *fds, size_t nfds)
+{
+	struct dsshd_shared *sh = arg;
+	int r;
+
+	pthread_mutex_lock(&sh->spawner_lock);
+	r = sh->spawner != NULL ? dssh_spawner_send(sh->spawner, msg, len, fds, nfds) :
+	    DSSH_ERR_CONN_CLOSED;
+	pthread_mutex_unlock(&sh->spawner_lock);
+	return r;
+}
+
 static void *
 loop_thread(void *arg)
 {
@@ -1865,7 +1914,8 @@ int
 dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
     const struct dssh_stream_source *source, const struct dsshd_engines *engines)
 {
-	struct dsshd_shared sh = { .cfg = &gen->cfg, .opts = opts, .spawner_fd = -1 };
+	struct dsshd_shared sh = { .cfg = &gen->cfg, .opts = opts, .spawner_fd = -1,
+	    .privsep = geteuid() == 0 };
 	unsigned want = loops_wanted(&gen->cfg, engines), started = 0;
 	struct dsshd *srv;
 	sigset_t set;
@@ -1875,6 +1925,12 @@ dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
 		return DSSH_ERR_SYSTEM;
 	pthread_mutex_init(&sh.spawner_lock, NULL);
 	pthread_mutex_init(&sh.gen_lock, NULL);
+	sh.mon = (struct dsshd_monitor_link){ .send = monitor_send, .arg = &sh };
+	if (sh.privsep && (r = dsshd_privsep_user_check(DSSHD_PRIVSEP_USER)) != 0) {
+		pthread_mutex_destroy(&sh.spawner_lock);
+		pthread_mutex_destroy(&sh.gen_lock);
+		return r;
+	}
 	if ((r = dsshd_limits_new(&gen->cfg, &sh.limits)) != 0) {
 		dsshd_limits_free(sh.limits);
 		return r;
@@ -1911,6 +1967,12 @@ dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
 			break;
 		}
 		sh.loops[sh.nloops++] = l;
+	}
+	/* Everything that needs root is made: listeners, the monitor, the EAL. */
+	if (sh.privsep) {
+		if ((r = dsshd_drop_privileges(DSSHD_PRIVSEP_USER)) != 0)
+			goto out;
+		sh.dropped = true;
 	}
 	for (started = 1; started < sh.nloops; started++)
 		if (pthread_create(&sh.loops[started]->thread, NULL, loop_thread, sh.loops[started]) != 0)
