@@ -31,6 +31,7 @@
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_monitor.h"
+#include "dssh_sshkey.h"
 #include "dssh_util.h"
 #include "monitor.h"
 
@@ -463,6 +464,100 @@ mon_socket(const uint8_t *msg, size_t len, int chan)
 	dssh_monitor_sock_req_free(&q);
 }
 
+/* ---- host keys ------------------------------------------------------------- */
+
+#define MON_HOSTKEYS_MAX 64
+
+/* Loaded host keys, oldest first: a reload adds, the oldest go when full. */
+static struct mon_hostkey {
+	struct dssh_sshkey *key;
+	uint8_t *blob;
+	size_t len;
+} hostkeys[MON_HOSTKEYS_MAX];
+static size_t nhostkeys;
+
+static struct mon_hostkey *
+hostkey_find(const uint8_t *blob, size_t len)
+{
+	for (size_t i = 0; i < nhostkeys; i++)
+		if (hostkeys[i].len == len && memcmp(hostkeys[i].blob, blob, len) == 0)
+			return &hostkeys[i];
+	return NULL;
+}
+
+static void
+mon_hostkey_load(const uint8_t *msg, size_t len, int chan)
+{
+	struct dssh_sshkey *k = NULL;
+	struct dssh_buf pub, b;
+	char *path = NULL;
+	int r;
+
+	dssh_buf_init(&pub, 0);
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_monitor_decode_hostkey_load(msg, len, &path)) != 0) {
+		dssh_error("monitor: malformed host key request (%zu bytes): %s", len, dssh_err_str(r));
+		goto out;
+	}
+	if ((r = dssh_sshkey_load_private(path, &k)) == 0 &&
+	    (r = dssh_sshkey_public_blob(k, &pub)) == 0 &&
+	    hostkey_find(dssh_buf_ptr(&pub), dssh_buf_len(&pub)) == NULL) {
+		struct mon_hostkey *h;
+
+		if (nhostkeys == MON_HOSTKEYS_MAX) {
+			dssh_sshkey_free(hostkeys[0].key);
+			free(hostkeys[0].blob);
+			memmove(&hostkeys[0], &hostkeys[1], (MON_HOSTKEYS_MAX - 1) * sizeof(hostkeys[0]));
+			nhostkeys--;
+		}
+		h = &hostkeys[nhostkeys];
+		if ((h->blob = malloc(dssh_buf_len(&pub))) == NULL) {
+			r = DSSH_ERR_ALLOC;
+		} else {
+			memcpy(h->blob, dssh_buf_ptr(&pub), dssh_buf_len(&pub));
+			h->len = dssh_buf_len(&pub);
+			h->key = k;
+			k = NULL;
+			nhostkeys++;
+			dssh_verbose("monitor: host key %s loaded", path);
+		}
+	}
+	if (dssh_monitor_encode_blob_reply(&b, DSSH_MONITOR_HOSTKEY_REPLY, r,
+	    dssh_buf_ptr(&pub), dssh_buf_len(&pub)) == 0)
+		send_reply(chan, &b, -1);
+ out:
+	dssh_sshkey_free(k);
+	free(path);
+	dssh_buf_free(&pub);
+	dssh_buf_free(&b);
+}
+
+static void
+mon_hostkey_sign(const uint8_t *msg, size_t len, int chan)
+{
+	const uint8_t *key, *data;
+	size_t keylen, datalen;
+	struct mon_hostkey *h = NULL;
+	struct dssh_buf sig, b;
+	char alg[128];
+	int r;
+
+	dssh_buf_init(&sig, 0);
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_monitor_decode_sign(msg, len, &key, &keylen, alg, sizeof(alg), &data,
+	    &datalen)) != 0)
+		dssh_error("monitor: malformed sign request (%zu bytes): %s", len, dssh_err_str(r));
+	else if ((h = hostkey_find(key, keylen)) == NULL)
+		r = DSSH_ERR_NOT_FOUND;
+	else
+		r = dssh_sshkey_sign(h->key, alg, data, datalen, &sig);
+	if (dssh_monitor_encode_blob_reply(&b, DSSH_MONITOR_SIGN_REPLY, r,
+	    dssh_buf_ptr(&sig), dssh_buf_len(&sig)) == 0)
+		send_reply(chan, &b, -1);
+	dssh_buf_free(&sig);
+	dssh_buf_free(&b);
+}
+
 /* ---- the spawner's hooks -------------------------------------------------- */
 
 static void
@@ -486,6 +581,14 @@ mon_request(void *arg, const uint8_t *msg, size_t len, int *fds, size_t nfds)
 	case DSSH_MONITOR_SOCKET:
 		if (chan >= 0)
 			mon_socket(msg, len, chan);
+		break;
+	case DSSH_MONITOR_HOSTKEY_LOAD:
+		if (chan >= 0)
+			mon_hostkey_load(msg, len, chan);
+		break;
+	case DSSH_MONITOR_HOSTKEY_SIGN:
+		if (chan >= 0)
+			mon_hostkey_sign(msg, len, chan);
 		break;
 	case DSSH_MONITOR_CONN_END:
 		if (dssh_monitor_decode_conn_end(msg, len, &conn) == 0) {
@@ -722,6 +825,75 @@ dsshd_monitor_socket(const struct dsshd_monitor_link *l, uint64_t conn, int op,
 	else if (passed >= 0)
 		(void)close(passed);
 	return 0;
+}
+
+/* One blob reply to a request in b. */
+static int
+blob_call(const struct dsshd_monitor_link *l, const struct dssh_buf *b, uint8_t type,
+    uint8_t **blob, size_t *bloblen)
+{
+	uint8_t *buf = malloc(DSSH_MONITOR_MAX_KEY_BLOB + 64);
+	ssize_t n;
+	int fd, r, result = DSSH_ERR_INTERNAL;
+
+	*blob = NULL;
+	if (buf == NULL)
+		return DSSH_ERR_ALLOC;
+	if ((fd = call(l, b)) < 0) {
+		free(buf);
+		return fd;
+	}
+	if ((n = reply(fd, buf, DSSH_MONITOR_MAX_KEY_BLOB + 64, NULL)) < 0)
+		r = (int)n;
+	else
+		r = dssh_monitor_decode_blob_reply(buf, (size_t)n, type, &result, blob, bloblen);
+	(void)close(fd);
+	free(buf);
+	return r != 0 ? r : result;
+}
+
+int
+dsshd_monitor_hostkey_load(const struct dsshd_monitor_link *l, const char *path,
+    struct dssh_sshkey **pub)
+{
+	struct dssh_buf b;
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	int r;
+
+	*pub = NULL;
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_monitor_encode_hostkey_load(&b, path)) == 0 &&
+	    (r = blob_call(l, &b, DSSH_MONITOR_HOSTKEY_REPLY, &blob, &len)) == 0)
+		r = dssh_sshkey_from_blob(blob, len, pub);
+	free(blob);
+	dssh_buf_free(&b);
+	return r;
+}
+
+int
+dsshd_monitor_sign(void *arg, const struct dssh_sshkey *key, const char *alg,
+    const uint8_t *data, size_t len, struct dssh_buf *sig)
+{
+	const struct dsshd_monitor_link *l = arg;
+	struct dssh_buf pub, b;
+	uint8_t *blob = NULL;
+	size_t bloblen = 0;
+	int r;
+
+	dssh_buf_init(&pub, 0);
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_sshkey_public_blob(key, &pub)) == 0 &&
+	    (r = dssh_monitor_encode_sign(&b, dssh_buf_ptr(&pub), dssh_buf_len(&pub), alg,
+	    data, len)) == 0 &&
+	    (r = blob_call(l, &b, DSSH_MONITOR_SIGN_REPLY, &blob, &bloblen)) == 0)
+		r = dssh_buf_put(sig, blob, bloblen);
+	if (r != 0)
+		dssh_error("host key signature through the monitor: %s", dssh_err_str(r));
+	free(blob);
+	dssh_buf_free(&pub);
+	dssh_buf_free(&b);
+	return r;
 }
 
 /* ---- dropping root -------------------------------------------------------- */

@@ -53,6 +53,18 @@ int dsshd_monitor_socket(const struct dsshd_monitor_link *l, uint64_t conn, int 
     const char *path, unsigned port, int *fd, char *dir, size_t dircap);
 
 /*
+ * Host keys in the monitor: it loads path's private key and keeps it;
+ * *pub gets the public key. dsshd_monitor_sign is a dssh_ssh_hostkey sign
+ * function (arg: the link).
+ */
+struct dssh_sshkey;
+struct dssh_buf;
+int dsshd_monitor_hostkey_load(const struct dsshd_monitor_link *l, const char *path,
+    struct dssh_sshkey **pub);
+int dsshd_monitor_sign(void *arg, const struct dssh_sshkey *key, const char *alg,
+    const uint8_t *data, size_t len, struct dssh_buf *sig);
+
+/*
  * Drop root for good: setgroups, setgid, setuid to user (DSSHD_PRIVSEP_USER),
  * no capabilities left, PR_SET_NO_NEW_PRIVS. Logs and fails when the user
  * does not exist.

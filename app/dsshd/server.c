@@ -1970,7 +1970,9 @@ dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
 	}
 	/* Everything that needs root is made: listeners, the monitor, the EAL. */
 	if (sh.privsep) {
-		if ((r = dsshd_drop_privileges(DSSHD_PRIVSEP_USER)) != 0)
+		dsshd_gen_use_monitor(&sh.mon);
+		if ((r = dsshd_gen_keys_to_monitor(sh.gen)) != 0 ||
+		    (r = dsshd_drop_privileges(DSSHD_PRIVSEP_USER)) != 0)
 			goto out;
 		sh.dropped = true;
 	}

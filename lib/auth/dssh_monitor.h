@@ -44,9 +44,40 @@ enum {
 	DSSH_MONITOR_AUTHKEYS = 4,
 	DSSH_MONITOR_CONN_END = 5,
 	DSSH_MONITOR_SOCKET = 6,
+	DSSH_MONITOR_HOSTKEY_LOAD = 7,
+	DSSH_MONITOR_HOSTKEY_SIGN = 8,
 	DSSH_MONITOR_AUTHKEYS_REPLY = 0xa4,
 	DSSH_MONITOR_SOCKET_REPLY = 0xa6,
+	DSSH_MONITOR_HOSTKEY_REPLY = 0xa7,
+	DSSH_MONITOR_SIGN_REPLY = 0xa8,
 };
+
+/*
+ *   HOSTKEY_LOAD (7): string path (absolute). The monitor loads the private
+ *                 key and keeps it; reply HOSTKEY_REPLY (0xa7): u32 result,
+ *                 string public key blob.
+ *   HOSTKEY_SIGN (8): string public key blob (of a key loaded), string
+ *                 signature algorithm, string data: an exchange hash, 32,
+ *                 48 or 64 bytes, nothing else (so that the monitor is no
+ *                 signing oracle for user-authentication blobs, which are
+ *                 longer). Reply SIGN_REPLY (0xa8): u32 result, string
+ *                 signature blob.
+ */
+#define DSSH_MONITOR_MAX_KEY_BLOB 16384
+int dssh_monitor_encode_hostkey_load(struct dssh_buf *b, const char *path);
+/* *path malloc'd. */
+int dssh_monitor_decode_hostkey_load(const uint8_t *m, size_t len, char **path);
+/* HOSTKEY_REPLY and SIGN_REPLY: a result and a blob (its type says which). */
+int dssh_monitor_encode_blob_reply(struct dssh_buf *b, uint8_t type, int result,
+    const uint8_t *blob, size_t len);
+/* *blob malloc'd (NULL when the result is not 0). */
+int dssh_monitor_decode_blob_reply(const uint8_t *m, size_t len, uint8_t type, int *result,
+    uint8_t **blob, size_t *bloblen);
+int dssh_monitor_encode_sign(struct dssh_buf *b, const uint8_t *key, size_t keylen,
+    const char *alg, const uint8_t *data, size_t datalen);
+/* Views into m (no allocation); alg is copied into algbuf. */
+int dssh_monitor_decode_sign(const uint8_t *m, size_t len, const uint8_t **key,
+    size_t *keylen, char *algbuf, size_t algcap, const uint8_t **data, size_t *datalen);
 
 enum dssh_monitor_sock_op {
 	DSSH_MONITOR_SOCK_UNIX_CONNECT = 0,     /* connect(path) as the user */

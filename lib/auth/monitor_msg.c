@@ -494,3 +494,118 @@ dssh_monitor_decode_sock_reply(const uint8_t *m, size_t len, int *result,
 	*result = -(int)neg;
 	return 0;
 }
+
+/* -------------------------------------------------------------- HOSTKEY */
+
+int
+dssh_monitor_encode_hostkey_load(struct dssh_buf *b, const char *path)
+{
+	int r;
+
+	if ((r = dssh_buf_put_u8(b, DSSH_MONITOR_HOSTKEY_LOAD)) != 0)
+		return r;
+	return dssh_buf_put_cstring(b, path);
+}
+
+int
+dssh_monitor_decode_hostkey_load(const uint8_t *m, size_t len, char **path)
+{
+	struct dssh_buf b;
+	int r;
+
+	*path = NULL;
+	dssh_buf_from(&b, m, len);
+	if ((r = get_type(&b, DSSH_MONITOR_HOSTKEY_LOAD)) != 0 ||
+	    (r = get_str(&b, path, MON_PATH_MAX)) != 0)
+		return r;
+	if (get_end(&b) != 0 || (*path)[0] != '/') {
+		free(*path);
+		*path = NULL;
+		return DSSH_ERR_INVALID_FORMAT;
+	}
+	return 0;
+}
+
+int
+dssh_monitor_encode_blob_reply(struct dssh_buf *b, uint8_t type, int result,
+    const uint8_t *blob, size_t len)
+{
+	int r;
+
+	if ((r = dssh_buf_put_u8(b, type)) != 0 ||
+	    (r = dssh_buf_put_u32(b, (uint32_t)-result)) != 0)
+		return r;
+	return dssh_buf_put_string(b, result == 0 ? blob : NULL, result == 0 ? len : 0);
+}
+
+int
+dssh_monitor_decode_blob_reply(const uint8_t *m, size_t len, uint8_t type, int *result,
+    uint8_t **blob, size_t *bloblen)
+{
+	struct dssh_buf b;
+	uint32_t neg;
+	int r;
+
+	*blob = NULL;
+	*bloblen = 0;
+	*result = DSSH_ERR_INTERNAL;
+	dssh_buf_from(&b, m, len);
+	if ((r = get_type(&b, type)) != 0 || (r = dssh_buf_get_u32(&b, &neg)) != 0)
+		return r;
+	if (neg > 1000)
+		return DSSH_ERR_INVALID_FORMAT;
+	if ((r = dssh_buf_get_string(&b, blob, bloblen)) != 0)
+		return r;
+	if (get_end(&b) != 0 || *bloblen > DSSH_MONITOR_MAX_KEY_BLOB ||
+	    (neg == 0) != (*bloblen > 0)) {
+		free(*blob);
+		*blob = NULL;
+		*bloblen = 0;
+		return DSSH_ERR_INVALID_FORMAT;
+	}
+	if (neg != 0) {
+		free(*blob);
+		*blob = NULL;
+	}
+	*result = -(int)neg;
+	return 0;
+}
+
+int
+dssh_monitor_encode_sign(struct dssh_buf *b, const uint8_t *key, size_t keylen,
+    const char *alg, const uint8_t *data, size_t datalen)
+{
+	int r;
+
+	if ((r = dssh_buf_put_u8(b, DSSH_MONITOR_HOSTKEY_SIGN)) != 0 ||
+	    (r = dssh_buf_put_string(b, key, keylen)) != 0 ||
+	    (r = dssh_buf_put_cstring(b, alg)) != 0 ||
+	    (r = dssh_buf_put_string(b, data, datalen)) != 0)
+		return r;
+	return 0;
+}
+
+int
+dssh_monitor_decode_sign(const uint8_t *m, size_t len, const uint8_t **key,
+    size_t *keylen, char *algbuf, size_t algcap, const uint8_t **data, size_t *datalen)
+{
+	const uint8_t *alg;
+	struct dssh_buf b;
+	size_t alglen;
+	int r;
+
+	dssh_buf_from(&b, m, len);
+	if ((r = get_type(&b, DSSH_MONITOR_HOSTKEY_SIGN)) != 0 ||
+	    (r = dssh_buf_get_string_direct(&b, key, keylen)) != 0 ||
+	    (r = dssh_buf_get_string_direct(&b, &alg, &alglen)) != 0 ||
+	    (r = dssh_buf_get_string_direct(&b, data, datalen)) != 0 ||
+	    (r = get_end(&b)) != 0)
+		return r;
+	if (*keylen == 0 || *keylen > DSSH_MONITOR_MAX_KEY_BLOB || alglen == 0 ||
+	    alglen >= algcap || memchr(alg, '\0', alglen) != NULL ||
+	    (*datalen != 32 && *datalen != 48 && *datalen != 64))
+		return DSSH_ERR_INVALID_FORMAT;
+	memcpy(algbuf, alg, alglen);
+	algbuf[alglen] = '\0';
+	return 0;
+}
