@@ -1829,18 +1829,30 @@ loop_init(struct dsshd_shared *sh, unsigned index, struct dssh_crypto_engine *en
 	srv->inbox_src = (struct dssh_evsource){ .fd = srv->inbox_fd, .cb = inbox_cb };
 	if ((r = dssh_evloop_set(srv->loop, &srv->inbox_src, EPOLLIN)) != 0)
 		return r;
-	if (sh->cfg->use_pam) {
-		if ((r = dssh_pam_worker_new(sh->cfg->pam_service_name, &srv->pam)) != 0) {
-			dssh_error("PAM worker: %s", dssh_err_str(r));
-			return r;
-		}
-		if (sh->privsep)
-			dssh_pam_worker_set_remote(srv->pam, dsshd_monitor_pam_open, &sh->mon);
-		srv->pam_src = (struct dssh_evsource){ .fd = dssh_pam_worker_fd(srv->pam), .cb = pam_cb };
-		if ((r = dssh_evloop_set(srv->loop, &srv->pam_src, EPOLLIN)) != 0)
-			return r;
-	}
 	return 0;
+}
+
+/*
+ * The loop's PAM worker. With privilege separation it is made after the
+ * drop, so that its threads start with PR_SET_NO_NEW_PRIVS (a per-thread
+ * bit, inherited by new threads only) and run no PAM: the monitor does.
+ */
+static int
+loop_pam_init(struct dsshd *srv)
+{
+	struct dsshd_shared *sh = srv->sh;
+	int r;
+
+	if (!sh->cfg->use_pam)
+		return 0;
+	if ((r = dssh_pam_worker_new(sh->cfg->pam_service_name, &srv->pam)) != 0) {
+		dssh_error("PAM worker: %s", dssh_err_str(r));
+		return r;
+	}
+	if (sh->privsep)
+		dssh_pam_worker_set_remote(srv->pam, dsshd_monitor_pam_open, &sh->mon);
+	srv->pam_src = (struct dssh_evsource){ .fd = dssh_pam_worker_fd(srv->pam), .cb = pam_cb };
+	return dssh_evloop_set(srv->loop, &srv->pam_src, EPOLLIN);
 }
 
 /* After its thread ended: sessions still running get HUP (through the
@@ -1976,6 +1988,9 @@ dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
 			goto out;
 		sh.dropped = true;
 	}
+	for (unsigned i = 0; i < sh.nloops; i++)
+		if ((r = loop_pam_init(sh.loops[i])) != 0)
+			goto out;
 	for (started = 1; started < sh.nloops; started++)
 		if (pthread_create(&sh.loops[started]->thread, NULL, loop_thread, sh.loops[started]) != 0)
 			break;
