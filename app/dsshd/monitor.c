@@ -31,6 +31,7 @@
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_monitor.h"
+#include "dssh_session.h"
 #include "dssh_sshkey.h"
 #include "dssh_util.h"
 #include "monitor.h"
@@ -563,6 +564,7 @@ mon_hostkey_sign(const uint8_t *msg, size_t len, int chan)
 static void
 mon_request(void *arg, const uint8_t *msg, size_t len, int *fds, size_t nfds)
 {
+	char user[DSSH_MONITOR_NAME_MAX + 1], host[DSSH_MONITOR_NAME_MAX + 1];
 	int chan = nfds > 0 ? fds[0] : -1;
 	uint64_t conn;
 
@@ -590,6 +592,12 @@ mon_request(void *arg, const uint8_t *msg, size_t len, int *fds, size_t nfds)
 		if (chan >= 0)
 			mon_hostkey_sign(msg, len, chan);
 		break;
+	case DSSH_MONITOR_FAILED_LOGIN:
+		if (dssh_monitor_decode_failed_login(msg, len, user, host) == 0)
+			dssh_session_record_failed_login(user, host);
+		else
+			dssh_error("monitor: malformed failed-login request");
+		break;
 	case DSSH_MONITOR_CONN_END:
 		if (dssh_monitor_decode_conn_end(msg, len, &conn) == 0) {
 			mon_tick(NULL);
@@ -600,7 +608,7 @@ mon_request(void *arg, const uint8_t *msg, size_t len, int *fds, size_t nfds)
 	default:
 		dssh_error("monitor: unknown request type %u", msg[0]);
 	}
-	if (chan < 0 && msg[0] != DSSH_MONITOR_CONN_END)
+	if (chan < 0 && msg[0] != DSSH_MONITOR_CONN_END && msg[0] != DSSH_MONITOR_FAILED_LOGIN)
 		dssh_error("monitor: request type %u without a reply channel", msg[0]);
 	if (chan >= 0)
 		(void)close(chan);
@@ -769,6 +777,18 @@ dsshd_monitor_authkeys(const struct dsshd_monitor_link *l, uint64_t conn, bool f
 		return r;
 	}
 	return result;
+}
+
+void
+dsshd_monitor_failed_login(const struct dsshd_monitor_link *l, const char *user,
+    const char *host)
+{
+	struct dssh_buf b;
+
+	dssh_buf_init(&b, 0);
+	if (dssh_monitor_encode_failed_login(&b, user, host) == 0)
+		(void)l->send(l->arg, dssh_buf_ptr(&b), dssh_buf_len(&b), NULL, 0);
+	dssh_buf_free(&b);
 }
 
 void

@@ -42,6 +42,10 @@ int dsshd_monitor_authkeys(const struct dsshd_monitor_link *l, uint64_t conn, bo
     const struct dssh_config *cfg, const char *user, const uint8_t *blob, size_t len,
     const char *remote_ip, struct dssh_authkey_opts *opts);
 
+/* btmp, written by the monitor (names longer than 256 bytes are dropped). */
+void dsshd_monitor_failed_login(const struct dsshd_monitor_link *l, const char *user,
+    const char *host);
+
 void dsshd_monitor_conn_end(const struct dsshd_monitor_link *l, uint64_t conn);
 
 /*

@@ -1391,7 +1391,11 @@ pam_cb(struct dssh_evsource *src, uint32_t ev)
 			}
 			if (!res[i].ok && res[i].message[0] != '\0')
 				dssh_verbose("%s: PAM: %s", c->log_id, res[i].message);
-			if (c->pam_password && !(res[i].ok && c->pam_policy_ok))
+			if (c->pam_password && !(res[i].ok && c->pam_policy_ok) &&
+			    srv->sh->privsep)
+				dsshd_monitor_failed_login(&srv->sh->mon, dssh_conn_user(c->ssh),
+				    c->peer_ip);
+			else if (c->pam_password && !(res[i].ok && c->pam_policy_ok))
 				dssh_session_record_failed_login(dssh_conn_user(c->ssh), c->peer_ip);
 			dssh_conn_auth_result(c->ssh, res[i].ok && c->pam_policy_ok, dssh_now_ms());
 			conn_after_io(c);

@@ -46,6 +46,7 @@ enum {
 	DSSH_MONITOR_SOCKET = 6,
 	DSSH_MONITOR_HOSTKEY_LOAD = 7,
 	DSSH_MONITOR_HOSTKEY_SIGN = 8,
+	DSSH_MONITOR_FAILED_LOGIN = 9,
 	DSSH_MONITOR_AUTHKEYS_REPLY = 0xa4,
 	DSSH_MONITOR_SOCKET_REPLY = 0xa6,
 	DSSH_MONITOR_HOSTKEY_REPLY = 0xa7,
@@ -64,6 +65,14 @@ enum {
  *                 signature blob.
  */
 #define DSSH_MONITOR_MAX_KEY_BLOB 16384
+
+/*
+ *   FAILED_LOGIN (9): string user, string host: a failed password login
+ *                 for btmp (lastb); no reply channel, no reply.
+ */
+int dssh_monitor_encode_failed_login(struct dssh_buf *b, const char *user, const char *host);
+/* user and host: DSSH_MONITOR_NAME_MAX + 1 bytes each. */
+int dssh_monitor_decode_failed_login(const uint8_t *m, size_t len, char *user, char *host);
 int dssh_monitor_encode_hostkey_load(struct dssh_buf *b, const char *path);
 /* *path malloc'd. */
 int dssh_monitor_decode_hostkey_load(const uint8_t *m, size_t len, char **path);

@@ -609,3 +609,46 @@ dssh_monitor_decode_sign(const uint8_t *m, size_t len, const uint8_t **key,
 	algbuf[alglen] = '\0';
 	return 0;
 }
+
+/* --------------------------------------------------------- FAILED_LOGIN */
+
+int
+dssh_monitor_encode_failed_login(struct dssh_buf *b, const char *user, const char *host)
+{
+	int r;
+
+	if ((r = dssh_buf_put_u8(b, DSSH_MONITOR_FAILED_LOGIN)) != 0 ||
+	    (r = dssh_buf_put_cstring(b, user ? user : "")) != 0 ||
+	    (r = dssh_buf_put_cstring(b, host ? host : "")) != 0)
+		return r;
+	return 0;
+}
+
+static int
+get_name(struct dssh_buf *b, char *out)
+{
+	const uint8_t *s;
+	size_t n;
+	int r;
+
+	if ((r = dssh_buf_get_string_direct(b, &s, &n)) != 0)
+		return r;
+	if (n > DSSH_MONITOR_NAME_MAX || memchr(s, '\0', n) != NULL)
+		return DSSH_ERR_INVALID_FORMAT;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int
+dssh_monitor_decode_failed_login(const uint8_t *m, size_t len, char *user, char *host)
+{
+	struct dssh_buf b;
+	int r;
+
+	dssh_buf_from(&b, m, len);
+	if ((r = get_type(&b, DSSH_MONITOR_FAILED_LOGIN)) != 0 ||
+	    (r = get_name(&b, user)) != 0 || (r = get_name(&b, host)) != 0)
+		return r;
+	return get_end(&b);
+}

@@ -71,6 +71,13 @@ requests(const uint8_t *p, size_t n)
 		same(&b, p, n);
 	}
 	(void)dssh_monitor_decode_conn_end(p, n, &conn);
+	{
+		char user[DSSH_MONITOR_NAME_MAX + 1], host[DSSH_MONITOR_NAME_MAX + 1];
+
+		if (dssh_monitor_decode_failed_login(p, n, user, host) == 0 &&
+		    (strlen(user) > DSSH_MONITOR_NAME_MAX || strlen(host) > DSSH_MONITOR_NAME_MAX))
+			abort();
+	}
 	dssh_buf_free(&b);
 }
 

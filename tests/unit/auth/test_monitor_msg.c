@@ -273,6 +273,35 @@ test_sock_and_keys(void)
 	dssh_buf_free(&b);
 }
 
+static int
+dec_failed(const uint8_t *p, size_t n)
+{
+	char user[DSSH_MONITOR_NAME_MAX + 1], host[DSSH_MONITOR_NAME_MAX + 1];
+
+	return dssh_monitor_decode_failed_login(p, n, user, host);
+}
+
+static void
+test_failed_login(void)
+{
+	char user[DSSH_MONITOR_NAME_MAX + 1], host[DSSH_MONITOR_NAME_MAX + 1], big[300];
+	struct dssh_buf b;
+
+	dssh_buf_init(&b, 0);
+	CHECK_EQ_INT(dssh_monitor_encode_failed_login(&b, "dsshtest", "10.0.0.1"), 0);
+	check_edges(&b, dec_failed);
+	CHECK_EQ_INT(dssh_monitor_decode_failed_login(dssh_buf_ptr(&b), dssh_buf_len(&b), user,
+	    host), 0);
+	CHECK_STR(user, "dsshtest");
+	CHECK_STR(host, "10.0.0.1");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	dssh_buf_reset(&b);
+	CHECK_EQ_INT(dssh_monitor_encode_failed_login(&b, big, "h"), 0);
+	CHECK_EQ_INT(dec_failed(dssh_buf_ptr(&b), dssh_buf_len(&b)), DSSH_ERR_INVALID_FORMAT);
+	dssh_buf_free(&b);
+}
+
 static void
 test_pam_chan(void)
 {
@@ -312,5 +341,6 @@ main(void)
 	DSSH_RUN(test_opts_reply);
 	DSSH_RUN(test_sock_and_keys);
 	DSSH_RUN(test_pam_chan);
+	DSSH_RUN(test_failed_login);
 	DSSH_TEST_END();
 }
