@@ -268,6 +268,8 @@ dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 		dssh_error("telemetry /dssh/limits not registered");
 	if (pthread_create(&dp->thread, NULL, dataplane_thread, dp) != 0)
 		return DSSH_ERR_SYSTEM;
+	/* Made before the privilege drop, it keeps NoNewPrivs clear: named apart. */
+	(void)pthread_setname_np(dp->thread, "dsshd-dataplane");
 	dssh_info("DPDK data plane starting: %s", dp->conf.eal_args);
 	return 0;
 }
@@ -469,6 +471,9 @@ main(int argc, char **argv)
 		exit(0);
 	}
 	if (dsshd_gen_load_keys(gen, !test_only) != 0)
+		exit(1);
+	/* Privilege separation: once set up, dsshd runs as its own user. */
+	if (geteuid() == 0 && dsshd_privsep_user_check(DSSHD_PRIVSEP_USER) != 0)
 		exit(1);
 	if (test_only)
 		exit(0);
