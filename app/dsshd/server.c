@@ -29,6 +29,7 @@
 #include "dssh_spawner.h"
 #include "dssh_stream.h"
 #include "dssh_util.h"
+#include "ctl.h"
 #include "forward.h"
 #include "limits.h"
 #include "gen.h"
@@ -116,9 +117,12 @@ struct listener {
 	int port;
 };
 
-/* What a loop's inbox holds: a connection handed over, or a session's exit. */
+/* What a loop's inbox holds: a connection handed over, a session's exit,
+ * or dsshctl's kill of one of its connections. */
 struct inbox_item {
 	bool is_exit;
+	bool is_kill;
+	uint64_t conn_id;               /* a kill */
 	int fd;                         /* a connection */
 	struct dssh_stream_info info;
 	uint64_t sess_id;               /* an exit */
@@ -178,6 +182,7 @@ struct dsshd_shared {
 	bool dropped;
 	struct dsshd_monitor_link mon;
 	struct dsshd_limits *limits;    /* pre-auth admission, every loop */
+	uint64_t next_conn_id;          /* atomic: connection ids are unique across loops */
 };
 
 /*
@@ -207,21 +212,31 @@ struct dsshd {
 	struct dssh_stream_source source;   /* data-plane streams (fd -1: none) */
 	struct dssh_evsource source_ev;
 	struct conn *conns;
-	uint64_t next_id;
 	struct dssh_evsource spawner_src;   /* loop 0 */
 	uint64_t next_sess_id;
+	/* dsshctl: counters of the connections that ended (this thread's
+	 * only), and what tick last published for loop 0 to read. */
+	struct dsshd_ctl_loop ended;
+	pthread_mutex_t pub_lock;
+	struct dsshd_ctl_loop pub;
+	struct dsshd_ctl_sess *pub_sess;
+	size_t pub_n;
 	uint8_t rbuf[READ_CHUNK];       /* child output */
 	uint8_t sbuf[READ_CHUNK];       /* what kernel sockets received */
 };
 
 static void conn_after_io(struct conn *c);
 
-/* A connection's id as the monitor knows it: unique across loops. */
+/*
+ * A connection's id as the monitor knows it: c->id, unique across loops
+ * (the PAM requests carry it too).
+ */
 static uint64_t
 mon_id(const struct conn *c)
 {
-	return (uint64_t)c->srv->index << 48 | c->id;
+	return c->id;
 }
+
 static int spawner_signal(struct dsshd_shared *sh, uint64_t id, const char *sig);
 
 /* ---- sessions ---------------------------------------------------------- */
@@ -1019,6 +1034,21 @@ conn_limits_end(struct conn *c)
 	dsshd_limits_end(c->srv->sh->limits, &c->startup, &how);
 }
 
+/* dsshctl: a connection's engine counters added to a loop's. */
+static void
+conn_add_counters(const struct conn *c, struct dsshd_ctl_loop *l)
+{
+	struct dssh_conn_stats st;
+
+	dssh_conn_get_stats(c->ssh, &st);
+	l->v[DSSHD_LC_bytes_in] += st.bytes_in;
+	l->v[DSSHD_LC_bytes_out] += st.bytes_out;
+	l->v[DSSHD_LC_packets_in] += st.packets_in;
+	l->v[DSSHD_LC_packets_out] += st.packets_out;
+	l->v[DSSHD_LC_rekeys] += st.kex_count > 1 ? st.kex_count - 1 : 0;
+	l->v[DSSHD_LC_auth_failures] += st.auth_failures;
+}
+
 static void
 conn_free(struct conn *c)
 {
@@ -1037,6 +1067,7 @@ conn_free(struct conn *c)
 	}
 	dssh_stream_close(c->tr);
 	__atomic_fetch_sub(&srv->nconns, 1, __ATOMIC_RELAXED);
+	conn_add_counters(c, &srv->ended);
 	conn_limits_end(c);
 	dssh_conn_free(c->ssh);
 	if (srv->pam != NULL)
@@ -1161,7 +1192,9 @@ conn_start(struct dsshd *srv, struct conn *c)
 	const struct dssh_stream_info *in = &c->tr->info;
 
 	c->srv = srv;
-	c->id = ++srv->next_id;
+	/* unique across loops: dsshctl names connections by it */
+	c->id = __atomic_add_fetch(&srv->sh->next_conn_id, 1, __ATOMIC_RELAXED);
+	srv->ended.v[DSSHD_LC_connections]++;
 	snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", in->peer_ip);
 	snprintf(c->local_ip, sizeof(c->local_ip), "%s", in->local_ip);
 	c->peer_port = in->peer_port;
@@ -1315,6 +1348,7 @@ accept_cb(struct dssh_evsource *src, uint32_t ev)
 
 /* Sessions of another loop that exited, connections handed over. */
 static void sess_exited(void *arg, uint64_t id, int wait_status);
+static void conn_kill(struct dsshd *srv, uint64_t id);
 
 static void
 inbox_cb(struct dssh_evsource *src, uint32_t ev)
@@ -1332,6 +1366,8 @@ inbox_cb(struct dssh_evsource *src, uint32_t ev)
 	for (size_t i = 0; i < q.n; i++) {
 		if (q.v[i].is_exit)
 			sess_exited(srv, q.v[i].sess_id, q.v[i].wait_status);
+		else if (q.v[i].is_kill)
+			conn_kill(srv, q.v[i].conn_id);
 		else
 			sock_opened(srv, q.v[i].fd, &q.v[i].info);
 	}
@@ -1639,6 +1675,128 @@ signal_cb(struct dssh_evsource *src, uint32_t ev)
 	}
 }
 
+/* ---- dsshctl: what each loop publishes, and kill ---------------------- */
+
+/* This loop's counters and connections, for loop 0's control socket. */
+static void
+ctl_publish(struct dsshd *srv, uint64_t now)
+{
+	struct dsshd_ctl_loop l = srv->ended;
+	struct dsshd_ctl_sess *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+		struct dssh_conn_stats st;
+		struct dsshd_ctl_sess *s;
+
+		conn_add_counters(c, &l);
+		l.active++;
+		l.authenticated += dssh_conn_authenticated(c->ssh);
+		if (n == cap) {
+			struct dsshd_ctl_sess *nv = realloc(v, (cap ? 2 * cap : 16) * sizeof(*v));
+
+			if (nv == NULL)
+				continue;   /* this one is left out until the next tick */
+			v = nv;
+			cap = cap ? 2 * cap : 16;
+		}
+		s = &v[n++];
+		memset(s, 0, sizeof(*s));
+		dssh_conn_get_stats(c->ssh, &st);
+		s->id = c->id;
+		if (dssh_conn_authenticated(c->ssh) && dssh_conn_user(c->ssh) != NULL)
+			snprintf(s->user, sizeof(s->user), "%s", dssh_conn_user(c->ssh));
+		snprintf(s->peer_ip, sizeof(s->peer_ip), "%s", c->peer_ip);
+		s->peer_port = c->peer_port;
+		s->loop = srv->index;
+		s->dataplane = c->tr->info.dataplane;
+		s->core = c->tr->info.core;
+		s->authenticated = dssh_conn_authenticated(c->ssh);
+		s->channels = dssh_conn_channels_open(c->ssh);
+		s->bytes_in = st.bytes_in;
+		s->bytes_out = st.bytes_out;
+		snprintf(s->cipher, sizeof(s->cipher), "%s", st.cipher_out ? st.cipher_out : "");
+		s->age_s = (now - c->start_ms) / 1000;
+	}
+	pthread_mutex_lock(&srv->pub_lock);
+	srv->pub = l;
+	free(srv->pub_sess);
+	srv->pub_sess = v;
+	srv->pub_n = n;
+	pthread_mutex_unlock(&srv->pub_lock);
+}
+
+/* dsshctl kill, on the connection's loop: disconnect it as sshd would. */
+static void
+conn_kill(struct dsshd *srv, uint64_t id)
+{
+	struct conn *c = conn_by_id(srv, id);
+
+	if (c == NULL || c->dead || dssh_conn_closing(c->ssh))
+		return;
+	srv->ended.v[DSSHD_LC_kills]++;
+	if (dssh_conn_authenticated(c->ssh))
+		dssh_info("Disconnecting user %s %s port %d: killed by dsshctl",
+		    dssh_conn_user(c->ssh), c->peer_ip, c->peer_port);
+	else
+		dssh_info("Disconnecting %s port %d: killed by dsshctl", c->peer_ip, c->peer_port);
+	/* SSH2_DISCONNECT_BY_APPLICATION */
+	dssh_conn_disconnect(c->ssh, 11, "Disconnected by the administrator");
+	conn_after_io(c);
+}
+
+static unsigned
+ctl_nloops(void *arg)
+{
+	return ((struct dsshd_shared *)arg)->nloops;
+}
+
+static int
+ctl_snapshot(void *arg, unsigned i, struct dsshd_ctl_loop *st, struct dsshd_ctl_sess **sess,
+    size_t *n)
+{
+	struct dsshd *l = ((struct dsshd_shared *)arg)->loops[i];
+	int r = 0;
+
+	pthread_mutex_lock(&l->pub_lock);
+	*st = l->pub;
+	if (sess != NULL) {
+		*n = 0;
+		*sess = NULL;
+		if (l->pub_n > 0 && (*sess = malloc(l->pub_n * sizeof(**sess))) == NULL)
+			r = DSSH_ERR_ALLOC;
+		else if (l->pub_n > 0) {
+			memcpy(*sess, l->pub_sess, l->pub_n * sizeof(**sess));
+			*n = l->pub_n;
+		}
+	}
+	pthread_mutex_unlock(&l->pub_lock);
+	return r;
+}
+
+/* The loop that published the connection gets the kill through its inbox. */
+static int
+ctl_kill(void *arg, uint64_t id)
+{
+	struct dsshd_shared *sh = arg;
+
+	for (unsigned i = 0; i < sh->nloops; i++) {
+		struct dsshd *l = sh->loops[i];
+		bool found = false;
+
+		pthread_mutex_lock(&l->pub_lock);
+		for (size_t k = 0; k < l->pub_n && !found; k++)
+			found = l->pub_sess[k].id == id;
+		pthread_mutex_unlock(&l->pub_lock);
+		if (found) {
+			struct inbox_item it = { .is_kill = true, .conn_id = id, .fd = -1 };
+
+			return inbox_post(l, &it) ? 0 : DSSH_ERR_ALLOC;
+		}
+	}
+	return DSSH_ERR_NOT_FOUND;
+}
+
 static void
 tick(void *arg)
 {
@@ -1670,15 +1828,17 @@ tick(void *arg)
 		dssh_conn_tick(c->ssh, now);
 		conn_after_io(c);
 	}
+	ctl_publish(srv, now);
 	if (srv->index == 0) {
 		reap_children(srv);   /* in case a SIGCHLD was coalesced */
 		dsshd_limits_tick(srv->sh->limits);
+		dsshd_ctl_tick();
 	}
 }
 
 /* The signals loop 0's signalfd takes (SIGUSR1: log the limits' counters). */
-static void
-server_sigset(sigset_t *set)
+void
+dsshd_signal_set(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGCHLD);
@@ -1688,13 +1848,15 @@ server_sigset(sigset_t *set)
 	sigaddset(set, SIGUSR1);
 }
 
-/* Loop 0's signals; blocked before any thread (PAM workers too) is made,
- * so that none of them takes a SIGHUP's (or SIGUSR1's) default action. */
-static int
-block_signals(sigset_t *set)
+/* Loop 0's signals; blocked before any thread (PAM workers, the EAL's) is
+ * made, so that none of them takes a SIGHUP's (or SIGUSR1's) default action. */
+int
+dsshd_block_signals(void)
 {
-	server_sigset(set);
-	return pthread_sigmask(SIG_BLOCK, set, NULL) == 0 ? 0 : DSSH_ERR_SYSTEM;
+	sigset_t set;
+
+	dsshd_signal_set(&set);
+	return pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 ? 0 : DSSH_ERR_SYSTEM;
 }
 
 static int
@@ -1704,7 +1866,7 @@ setup_signals(struct dsshd *srv)
 	int fd;
 
 	signal(SIGPIPE, SIG_IGN);
-	server_sigset(&set);
+	dsshd_signal_set(&set);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
 	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return DSSH_ERR_SYSTEM;
@@ -1826,6 +1988,7 @@ loop_init(struct dsshd_shared *sh, unsigned index, struct dssh_crypto_engine *en
 	srv->source.fd = -1;
 	srv->sig_src.fd = -1;
 	pthread_mutex_init(&srv->inbox_lock, NULL);
+	pthread_mutex_init(&srv->pub_lock, NULL);
 	if ((srv->inbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		return DSSH_ERR_SYSTEM;
 	if ((r = dssh_evloop_new(&srv->loop)) != 0)
@@ -1869,8 +2032,10 @@ loop_free(struct dsshd *srv)
 	while (srv->conns != NULL)
 		conn_free(srv->conns);
 	for (size_t i = 0; i < srv->inbox.n; i++)
-		if (!srv->inbox.v[i].is_exit)
+		if (!srv->inbox.v[i].is_exit && !srv->inbox.v[i].is_kill)
 			close(srv->inbox.v[i].fd);
+	free(srv->pub_sess);
+	pthread_mutex_destroy(&srv->pub_lock);
 	free(srv->inbox.v);
 	for (unsigned i = 0; i < srv->nlisteners; i++)
 		if (srv->listeners[i].src.fd >= 0)
@@ -1934,10 +2099,9 @@ dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
 	    .privsep = geteuid() == 0 };
 	unsigned want = loops_wanted(&gen->cfg, engines), started = 0;
 	struct dsshd *srv;
-	sigset_t set;
 	int r;
 
-	if (block_signals(&set) != 0)
+	if (dsshd_block_signals() != 0)
 		return DSSH_ERR_SYSTEM;
 	pthread_mutex_init(&sh.spawner_lock, NULL);
 	pthread_mutex_init(&sh.gen_lock, NULL);
@@ -2004,6 +2168,10 @@ dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
 		goto out;
 	}
 	dssh_verbose("%u loop thread%s", sh.nloops, sh.nloops > 1 ? "s" : "");
+	struct dsshd_ctl_ops ctl_ops = { ctl_nloops, ctl_snapshot, ctl_kill, &sh };
+
+	if ((r = dsshd_ctl_attach(srv->loop, &ctl_ops)) != 0)
+		goto out;
 	/* Listening (and the data plane, if any, up): systemd may go on. */
 	dsshd_notify("READY=1");
 	r = dssh_evloop_run(srv->loop, &sh.stop, tick, srv);
@@ -2011,6 +2179,7 @@ out:
 	stop_all(&sh);
 	for (unsigned i = 1; i < started; i++)
 		pthread_join(sh.loops[i]->thread, NULL);
+	dsshd_ctl_close();
 	dsshd_reloader_free(sh.reloader);
 	for (unsigned i = sh.nloops; i-- > 0;) {
 		struct dssh_crypto_engine *e = i > 0 ? sh.loops[i]->engine : NULL;

@@ -253,7 +253,17 @@ struct dssh_config {
 	/* Multi-method authentication. */
 	char *authentication_methods;   /* AuthenticationMethods, lists joined, "any" */
 	char *pam_service_name;         /* PAMServiceName: /etc/pam.d name (dssh's own), "dsshd" */
+	/* dsshctl (dssh's own, start-up only) */
+	char *control_socket;           /* ControlSocket: path or "none", DSSH_CONFIG_DEFAULT_CONTROL_SOCKET */
+	char *metrics_listen;           /* MetricsListen: "addr:port" or "none" */
+	int metrics_remote;             /* ... allow-remote given: a non-loopback address */
 };
+
+/* dsshctl: the control socket's default path; MetricsListen's "a.b.c.d:port" or
+ * "[v6]:port" (numeric), and whether an address is loopback. */
+#define DSSH_CONFIG_DEFAULT_CONTROL_SOCKET "/run/dsshd.ctl"
+int dssh_config_parse_hostport(const char *s, char *addr, size_t alen, int *port);
+bool dssh_config_is_loopback(const char *addr);
 
 /* Set every field to "unset". */
 void dssh_config_init(struct dssh_config *cfg);
