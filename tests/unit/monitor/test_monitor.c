@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -127,10 +128,58 @@ test_authkeys(void)
 	    dssh_buf_len(&blob), "127.0.0.1", &opts), 0);
 	dssh_authkey_opts_free(&opts);
 	CHECK_EQ_INT(spawn_as("root", 0, 77), 0);
+	/* a port below 1024 for the root login: a listening socket comes back */
+	{
+		int fd = -1, acc = 0;
+		socklen_t al = sizeof(acc);
+
+		CHECK_EQ_INT(dsshd_monitor_socket(&link_, 77, DSSH_MONITOR_SOCK_TCP_LISTEN,
+		    "127.0.0.1", 1007, &fd, NULL, 0), 0);
+		CHECK(fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) == 0 && acc);
+		if (fd >= 0)
+			close(fd);
+	}
 	CHECK_EQ_INT(spawn_as("root", 0, 79), DSSH_ERR_PERMISSION);
 	CHECK_EQ_INT(spawn_as("nobody", 65534, 77), DSSH_ERR_PERMISSION);
 	/* root's name with another uid */
 	CHECK_EQ_INT(spawn_as("root", 65534, 77), DSSH_ERR_PERMISSION);
+	/* user nobody, verified on connection 82: its sockets are its own */
+	CHECK_EQ_INT(dsshd_monitor_authkeys(&link_, 82, true, &cfg, "nobody", dssh_buf_ptr(&blob),
+	    dssh_buf_len(&blob), "127.0.0.1", &opts), 0);
+	dssh_authkey_opts_free(&opts);
+	{
+		char sock[160];
+		int fd = -1;
+
+		CHECK_EQ_INT(dsshd_monitor_socket(&link_, 82, DSSH_MONITOR_SOCK_TCP_LISTEN,
+		    "127.0.0.1", 1008, &fd, NULL, 0), DSSH_ERR_PERMISSION);
+		/* tmpdir is root's, 0755: nobody may not make a socket there */
+		snprintf(sock, sizeof(sock), "%s/nobody.sock", tmpdir);
+		CHECK_EQ_INT(dsshd_monitor_socket(&link_, 82, DSSH_MONITOR_SOCK_UNIX_LISTEN, sock,
+		    0077, &fd, NULL, 0), DSSH_ERR_SYSTEM);
+		CHECK(fd == -1 && access(sock, F_OK) != 0);
+		/* in a directory of its own it may, and the socket is its own */
+		snprintf(sock, sizeof(sock), "%s/nob", tmpdir);
+		CHECK_EQ_INT(mkdir(sock, 0700), 0);
+		CHECK_EQ_INT(chown(sock, 65534, 65534), 0);
+		snprintf(sock, sizeof(sock), "%s/nob/s.sock", tmpdir);
+		CHECK_EQ_INT(dsshd_monitor_socket(&link_, 82, DSSH_MONITOR_SOCK_UNIX_LISTEN, sock,
+		    0077, &fd, NULL, 0), 0);
+		{
+			struct stat st;
+
+			CHECK(stat(sock, &st) == 0 && st.st_uid == 65534 && (st.st_mode & 0777) == 0600);
+		}
+		if (fd >= 0)
+			close(fd);
+		CHECK_EQ_INT(dsshd_monitor_socket(&link_, 82, DSSH_MONITOR_SOCK_UNIX_UNLINK, sock, 1,
+		    NULL, NULL, 0), 0);
+		CHECK(access(sock, F_OK) != 0);
+		/* (its directory stays: nobody may not remove it from root's tmpdir) */
+		snprintf(sock, sizeof(sock), "%s/nob", tmpdir);
+		rmdir(sock);
+		dsshd_monitor_conn_end(&link_, 82);
+	}
 	/* after CONN_END the connection is forgotten */
 	dsshd_monitor_conn_end(&link_, 77);
 	CHECK_EQ_INT(spawn_as("root", 0, 77), DSSH_ERR_PERMISSION);
@@ -219,6 +268,8 @@ test_hostkeys(void)
 	pub = NULL;
 	CHECK(dsshd_monitor_hostkey_load(&link_, "hostkey", &pub) != 0 && pub == NULL);
 	CHECK(dsshd_monitor_hostkey_load(&link_, "/nonexistent/key", &pub) != 0 && pub == NULL);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/hostkey.pub", tmpdir);
 	unlink(path);
 	dssh_sshkey_free(k);
 	dssh_buf_free(&sig);
