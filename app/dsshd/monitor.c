@@ -561,6 +561,19 @@ mon_hostkey_sign(const uint8_t *msg, size_t len, int chan)
 
 /* ---- the spawner's hooks -------------------------------------------------- */
 
+/* dsshd's control socket (the first CTL_PATH only): removed when dsshd is gone. */
+static char ctl_path[108];
+
+static void
+mon_fini(void *arg)
+{
+	struct stat st;
+
+	(void)arg;
+	if (ctl_path[0] != '\0' && lstat(ctl_path, &st) == 0 && S_ISSOCK(st.st_mode))
+		(void)unlink(ctl_path);
+}
+
 static void
 mon_request(void *arg, const uint8_t *msg, size_t len, int *fds, size_t nfds)
 {
@@ -598,6 +611,12 @@ mon_request(void *arg, const uint8_t *msg, size_t len, int *fds, size_t nfds)
 		else
 			dssh_error("monitor: malformed failed-login request");
 		break;
+	case DSSH_MONITOR_CTL_PATH:
+		if (ctl_path[0] == '\0' && dssh_monitor_decode_ctl_path(msg, len, ctl_path) != 0) {
+			ctl_path[0] = '\0';
+			dssh_error("monitor: malformed control-socket request");
+		}
+		break;
 	case DSSH_MONITOR_CONN_END:
 		if (dssh_monitor_decode_conn_end(msg, len, &conn) == 0) {
 			mon_tick(NULL);
@@ -608,7 +627,8 @@ mon_request(void *arg, const uint8_t *msg, size_t len, int *fds, size_t nfds)
 	default:
 		dssh_error("monitor: unknown request type %u", msg[0]);
 	}
-	if (chan < 0 && msg[0] != DSSH_MONITOR_CONN_END && msg[0] != DSSH_MONITOR_FAILED_LOGIN)
+	if (chan < 0 && msg[0] != DSSH_MONITOR_CONN_END && msg[0] != DSSH_MONITOR_FAILED_LOGIN &&
+	    msg[0] != DSSH_MONITOR_CTL_PATH)
 		dssh_error("monitor: request type %u without a reply channel", msg[0]);
 	if (chan >= 0)
 		(void)close(chan);
@@ -646,6 +666,7 @@ const struct dssh_spawner_monitor dsshd_monitor_ops = {
 	.request = mon_request,
 	.spawn_check = mon_spawn_check,
 	.tick = mon_tick,
+	.fini = mon_fini,
 };
 
 /* ======================================================== dsshd's side */
@@ -787,6 +808,17 @@ dsshd_monitor_failed_login(const struct dsshd_monitor_link *l, const char *user,
 
 	dssh_buf_init(&b, 0);
 	if (dssh_monitor_encode_failed_login(&b, user, host) == 0)
+		(void)l->send(l->arg, dssh_buf_ptr(&b), dssh_buf_len(&b), NULL, 0);
+	dssh_buf_free(&b);
+}
+
+void
+dsshd_monitor_ctl_path(const struct dsshd_monitor_link *l, const char *path)
+{
+	struct dssh_buf b;
+
+	dssh_buf_init(&b, 0);
+	if (dssh_monitor_encode_ctl_path(&b, path) == 0)
 		(void)l->send(l->arg, dssh_buf_ptr(&b), dssh_buf_len(&b), NULL, 0);
 	dssh_buf_free(&b);
 }

@@ -46,6 +46,9 @@ int dsshd_monitor_authkeys(const struct dsshd_monitor_link *l, uint64_t conn, bo
 void dsshd_monitor_failed_login(const struct dsshd_monitor_link *l, const char *user,
     const char *host);
 
+/* The control socket's path, sent while still root (the monitor removes it at the end). */
+void dsshd_monitor_ctl_path(const struct dsshd_monitor_link *l, const char *path);
+
 void dsshd_monitor_conn_end(const struct dsshd_monitor_link *l, uint64_t conn);
 
 /*

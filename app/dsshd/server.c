@@ -2150,6 +2150,8 @@ dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
 	}
 	/* Everything that needs root is made: listeners, the monitor, the EAL. */
 	if (sh.privsep) {
+		if (dsshd_ctl_path() != NULL)
+			dsshd_monitor_ctl_path(&sh.mon, dsshd_ctl_path());
 		dsshd_gen_use_monitor(&sh.mon);
 		if ((r = dsshd_gen_keys_to_monitor(sh.gen)) != 0 ||
 		    (r = dsshd_drop_privileges(DSSHD_PRIVSEP_USER)) != 0)

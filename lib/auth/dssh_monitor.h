@@ -47,6 +47,7 @@ enum {
 	DSSH_MONITOR_HOSTKEY_LOAD = 7,
 	DSSH_MONITOR_HOSTKEY_SIGN = 8,
 	DSSH_MONITOR_FAILED_LOGIN = 9,
+	DSSH_MONITOR_CTL_PATH = 10,
 	DSSH_MONITOR_AUTHKEYS_REPLY = 0xa4,
 	DSSH_MONITOR_SOCKET_REPLY = 0xa6,
 	DSSH_MONITOR_HOSTKEY_REPLY = 0xa7,
@@ -73,6 +74,16 @@ enum {
 int dssh_monitor_encode_failed_login(struct dssh_buf *b, const char *user, const char *host);
 /* user and host: DSSH_MONITOR_NAME_MAX + 1 bytes each. */
 int dssh_monitor_decode_failed_login(const uint8_t *m, size_t len, char *user, char *host);
+
+/*
+ *   CTL_PATH (10): string path (absolute, < 108 bytes): dsshd's control
+ *                 socket, named while dsshd is still root; the monitor takes
+ *                 the first one only and removes that socket file when dsshd
+ *                 is gone (dsshd no longer may). No reply.
+ */
+int dssh_monitor_encode_ctl_path(struct dssh_buf *b, const char *path);
+/* path: 108 bytes. */
+int dssh_monitor_decode_ctl_path(const uint8_t *m, size_t len, char *path);
 int dssh_monitor_encode_hostkey_load(struct dssh_buf *b, const char *path);
 /* *path malloc'd. */
 int dssh_monitor_decode_hostkey_load(const uint8_t *m, size_t len, char **path);

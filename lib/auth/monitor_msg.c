@@ -667,3 +667,34 @@ dssh_monitor_decode_failed_login(const uint8_t *m, size_t len, char *user, char 
 		return r;
 	return get_end(&b);
 }
+
+/* ------------------------------------------------------------- CTL_PATH */
+
+int
+dssh_monitor_encode_ctl_path(struct dssh_buf *b, const char *path)
+{
+	int r;
+
+	if ((r = dssh_buf_put_u8(b, DSSH_MONITOR_CTL_PATH)) != 0)
+		return r;
+	return dssh_buf_put_cstring(b, path);
+}
+
+int
+dssh_monitor_decode_ctl_path(const uint8_t *m, size_t len, char *path)
+{
+	const uint8_t *s;
+	struct dssh_buf b;
+	size_t n;
+	int r;
+
+	dssh_buf_from(&b, m, len);
+	if ((r = get_type(&b, DSSH_MONITOR_CTL_PATH)) != 0 ||
+	    (r = dssh_buf_get_string_direct(&b, &s, &n)) != 0 || (r = get_end(&b)) != 0)
+		return r;
+	if (n == 0 || n >= 108 || s[0] != '/' || memchr(s, '\0', n) != NULL)
+		return DSSH_ERR_INVALID_FORMAT;
+	memcpy(path, s, n);
+	path[n] = '\0';
+	return 0;
+}

@@ -95,6 +95,7 @@ struct dssh_spawner_monitor {
 	void (*request)(void *arg, const uint8_t *msg, size_t len, int *fds, size_t nfds);
 	int (*spawn_check)(void *arg, const struct dssh_session_spec *spec);
 	void (*tick)(void *arg);
+	void (*fini)(void *arg);        /* the server is gone; the spawner exits */
 };
 void dssh_spawner_set_monitor(const struct dssh_spawner_monitor *m);
 /* In a child forked by a monitor request: close every fd >= 3 but keep[]. */

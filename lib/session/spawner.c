@@ -484,6 +484,8 @@ dssh_spawner_main(int fd, const struct dssh_spawner_internal *table)
 			sp_monitor->tick(sp_monitor->arg);
 	}
 	dssh_verbose("spawner: the server went away; exiting");
+	if (sp_monitor != NULL && sp_monitor->fini != NULL)
+		sp_monitor->fini(sp_monitor->arg);
 	while (st.sessions != NULL) {
 		struct sp_sess *s = st.sessions;
 

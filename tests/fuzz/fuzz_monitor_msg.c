@@ -72,6 +72,12 @@ requests(const uint8_t *p, size_t n)
 	}
 	(void)dssh_monitor_decode_conn_end(p, n, &conn);
 	{
+		char cpath[108];
+
+		if (dssh_monitor_decode_ctl_path(p, n, cpath) == 0 && strlen(cpath) >= sizeof(cpath))
+			abort();
+	}
+	{
 		char user[DSSH_MONITOR_NAME_MAX + 1], host[DSSH_MONITOR_NAME_MAX + 1];
 
 		if (dssh_monitor_decode_failed_login(p, n, user, host) == 0 &&

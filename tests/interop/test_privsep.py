@@ -189,7 +189,7 @@ def no_privsep_user(args):
                                 'mount --bind "$0" /etc/passwd && exec "$@"', fake,
                                 srv.path, "-D", "-e", "-f", srv.config_path],
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, timeout=30)
+                               stderr=subprocess.PIPE, timeout=90)
         finally:
             srv.cleanup()
         h.check(r.returncode != 0, "dsshd started without its user: " + h.describe(r))

@@ -302,6 +302,35 @@ test_failed_login(void)
 	dssh_buf_free(&b);
 }
 
+static int
+dec_ctl(const uint8_t *p, size_t n)
+{
+	char path[108];
+
+	return dssh_monitor_decode_ctl_path(p, n, path);
+}
+
+static void
+test_ctl_path(void)
+{
+	char long_path[200];
+	struct dssh_buf b;
+
+	dssh_buf_init(&b, 0);
+	CHECK_EQ_INT(dssh_monitor_encode_ctl_path(&b, "/run/dsshd.ctl"), 0);
+	check_edges(&b, dec_ctl);
+	dssh_buf_reset(&b);
+	CHECK_EQ_INT(dssh_monitor_encode_ctl_path(&b, "run/dsshd.ctl"), 0);
+	CHECK_EQ_INT(dec_ctl(dssh_buf_ptr(&b), dssh_buf_len(&b)), DSSH_ERR_INVALID_FORMAT);
+	memset(long_path, 'a', sizeof(long_path) - 1);
+	long_path[0] = '/';
+	long_path[sizeof(long_path) - 1] = '\0';
+	dssh_buf_reset(&b);
+	CHECK_EQ_INT(dssh_monitor_encode_ctl_path(&b, long_path), 0);
+	CHECK_EQ_INT(dec_ctl(dssh_buf_ptr(&b), dssh_buf_len(&b)), DSSH_ERR_INVALID_FORMAT);
+	dssh_buf_free(&b);
+}
+
 static void
 test_pam_chan(void)
 {
@@ -342,5 +371,6 @@ main(void)
 	DSSH_RUN(test_sock_and_keys);
 	DSSH_RUN(test_pam_chan);
 	DSSH_RUN(test_failed_login);
+	DSSH_RUN(test_ctl_path);
 	DSSH_TEST_END();
 }
