@@ -20,7 +20,7 @@
 - SIGHUP reload: the new generation's host keys come through the monitor,
   logins go on, dsshd stays unprivileged.
 - Without the "dsshd" user (a private mount namespace with a passwd file
-  lacking it) dsshd refuses to start, with sshd's words.
+  lacking it, NSS from files only) dsshd refuses to start, with sshd's words.
 """
 
 import os
@@ -183,13 +183,29 @@ def no_privsep_user(args):
         fake = os.path.join(tmp, "passwd")
         with open("/etc/passwd") as f, open(fake, "w") as o:
             o.writelines(ln for ln in f if not ln.startswith("dsshd:"))
+        # files only: no NSS module that might wait on a daemon for a missing user
+        nss = os.path.join(tmp, "nsswitch.conf")
+        with open(nss, "w") as o:
+            o.write("passwd: files\ngroup: files\nshadow: files\nhosts: files\n")
         srv = h.Server(args.server, "dsshd", name="privsep-nouser")
         try:
-            r = subprocess.run(["unshare", "-m", "sh", "-c",
-                                'mount --bind "$0" /etc/passwd && exec "$@"', fake,
-                                srv.path, "-D", "-e", "-f", srv.config_path],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, timeout=90)
+            p = subprocess.Popen(["unshare", "-m", "sh", "-c",
+                                  'mount --bind "$0" /etc/passwd && '
+                                  'mount --bind "$1" /etc/nsswitch.conf && shift && exec "$@"',
+                                  fake, nss, srv.path, "-D", "-e", "-f", srv.config_path],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, start_new_session=True)
+            try:
+                out, err = p.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                diag = subprocess.run(["sh", "-c", "ps -o pid,stat,wchan:32,args -g %d; "
+                                       "cat /proc/%d/stack" % (p.pid, p.pid)],
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout
+                os.killpg(p.pid, signal.SIGKILL)
+                out, err = p.communicate()
+                raise h.TestFailure("dsshd without its user did not exit: %r\n%s"
+                                    % (err[-1500:], diag.decode(errors="replace")))
+            r = subprocess.CompletedProcess(p.args, p.returncode, out, err)
         finally:
             srv.cleanup()
         h.check(r.returncode != 0, "dsshd started without its user: " + h.describe(r))
