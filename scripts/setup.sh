@@ -60,3 +60,12 @@ if [ ! -e /etc/pam.d/dsshd ]; then
 	install -m 644 "$(dirname "$0")/../app/dsshd/dsshd.pam" /etc/pam.d/dsshd
 	echo "setup.sh: installed /etc/pam.d/dsshd"
 fi
+
+# Privilege separation: dsshd runs as this user once set up (no shell, no
+# home); dsshd refuses to start as root without it. The same command is in
+# README.md ("As a service") for a meson install.
+if ! getent passwd dsshd >/dev/null; then
+	useradd --system --user-group --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin --comment "dsshd privilege separation" dsshd
+	echo "setup.sh: created the privilege separation user dsshd"
+fi

@@ -19,6 +19,7 @@
 #include "dssh_sshkey.h"
 #include "dssh_util.h"
 #include "gen.h"
+#include "monitor.h"
 
 #define DEFAULT_CONFIG DSSH_SYSCONFDIR "/dsshd_config"
 
@@ -217,6 +218,73 @@ add_hostcert_alg(struct dsshd_hostkeys *hk, const char *alg)
 	return false;
 }
 
+/* Privilege separation: host private keys live in the monitor. */
+static const struct dsshd_monitor_link *gen_mon;
+
+void
+dsshd_gen_use_monitor(const struct dsshd_monitor_link *l)
+{
+	gen_mon = l;
+}
+
+static void
+set_signers(struct dsshd_hostkeys *hk)
+{
+	for (unsigned i = 0; i < hk->nalgs && gen_mon != NULL; i++) {
+		hk->algs[i].sign = dsshd_monitor_sign;
+		hk->algs[i].sign_arg = (void *)(uintptr_t)gen_mon;
+	}
+}
+
+/* path's private key, or with the monitor only its public half. */
+static int
+load_hostkey(const char *path, struct dssh_sshkey **k)
+{
+	if (gen_mon != NULL)
+		return dsshd_monitor_hostkey_load(gen_mon, path, k);
+	return dssh_sshkey_load_private(path, k);
+}
+
+int
+dsshd_gen_keys_to_monitor(struct dsshd_gen *g)
+{
+	struct dsshd_hostkeys *hk = &g->hk;
+	int r;
+
+	for (unsigned i = 0; i < g->cfg.nhost_keys; i++) {
+		struct dssh_sshkey *pub;
+
+		if ((r = dsshd_monitor_hostkey_load(gen_mon, g->cfg.host_keys[i], &pub)) != 0) {
+			dssh_error("host key %s: the monitor cannot load it: %s",
+			    g->cfg.host_keys[i], dssh_err_str(r));
+			continue;
+		}
+		for (unsigned j = 0; j < hk->nkeys && pub != NULL; j++) {
+			struct dssh_sshkey *old = hk->keys[j];
+
+			if (!dssh_sshkey_has_private(old) || !dssh_sshkey_equal_public(old, pub))
+				continue;
+			for (unsigned a = 0; a < hk->nalgs; a++)
+				if (hk->algs[a].key == old)
+					hk->algs[a].key = pub;
+			for (unsigned c = 0; c < hk->ncerts; c++)
+				if (hk->certs[c].key == old)
+					hk->certs[c].key = pub;
+			hk->keys[j] = pub;
+			pub = NULL;
+			dssh_sshkey_free(old);
+		}
+		dssh_sshkey_free(pub);
+	}
+	for (unsigned j = 0; j < hk->nkeys; j++)
+		if (dssh_sshkey_has_private(hk->keys[j])) {
+			dssh_error("a host key stayed outside the monitor");
+			return DSSH_ERR_INTERNAL;
+		}
+	set_signers(hk);
+	return 0;
+}
+
 static int
 load_hostkeys(const struct dssh_config *cfg, struct dsshd_hostkeys *hk)
 {
@@ -227,7 +295,7 @@ load_hostkeys(const struct dssh_config *cfg, struct dsshd_hostkeys *hk)
 		struct dssh_sshkey *k;
 		char fp[DSSH_SSHKEY_FP_LEN];
 
-		if ((r = dssh_sshkey_load_private(cfg->host_keys[i], &k)) != 0) {
+		if ((r = load_hostkey(cfg->host_keys[i], &k)) != 0) {
 			dssh_error("Unable to load host key %s: %s", cfg->host_keys[i], dssh_err_str(r));
 			continue;
 		}
@@ -263,6 +331,7 @@ load_hostkeys(const struct dssh_config *cfg, struct dsshd_hostkeys *hk)
 		dssh_error("sshd: no hostkeys available -- exiting.");
 		return DSSH_ERR_NOT_FOUND;
 	}
+	set_signers(hk);
 	return 0;
 }
 

@@ -84,6 +84,16 @@ int dsshd_gen_finalize(struct dsshd_gen *g, struct dssh_crypto_engine *engine,
 int dsshd_gen_load_keys(struct dsshd_gen *g, bool create_keys);
 
 struct dsshd_gen *dsshd_gen_ref(struct dsshd_gen *g);
+/*
+ * Privilege separation: from now on host keys are loaded by the monitor
+ * (dsshd keeps public keys, signatures come from the monitor);
+ * dsshd_gen_keys_to_monitor moves an already loaded generation's keys
+ * there (the private ones in g are freed).
+ */
+struct dsshd_monitor_link;
+void dsshd_gen_use_monitor(const struct dsshd_monitor_link *l);
+int dsshd_gen_keys_to_monitor(struct dsshd_gen *g);
+
 void dsshd_gen_unref(struct dsshd_gen *g);
 
 /*

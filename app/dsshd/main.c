@@ -21,6 +21,7 @@
 #include "ctl.h"
 #include "internal.h"
 #include "server.h"
+#include "monitor.h"
 #include "limits.h"
 #if DSSH_HAVE_DPDK
 #include <rte_eal.h>
@@ -260,6 +261,8 @@ dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 		dssh_error("telemetry /dssh/limits not registered");
 	if (pthread_create(&dp->thread, NULL, dataplane_thread, dp) != 0)
 		return DSSH_ERR_SYSTEM;
+	/* Made before the privilege drop, it keeps NoNewPrivs clear: named apart. */
+	(void)pthread_setname_np(dp->thread, "dsshd-dataplane");
 	dssh_info("DPDK data plane starting: %s", dp->conf.eal_args);
 	return 0;
 }
@@ -456,7 +459,12 @@ main(int argc, char **argv)
 	bool foreground = false, to_stderr = false, test_only = false, dump = false;
 	int r;
 
-	/* The spawner is this executable run again: nothing else happens then. */
+	/*
+	 * The spawner is this executable run again: nothing else happens then.
+	 * Run as root, it is the monitor of privilege separation (monitor.c).
+	 */
+	if (geteuid() == 0)
+		dssh_spawner_set_monitor(&dsshd_monitor_ops);
 	dssh_spawner_maybe_run(argc, argv, internal_programs);
 	/* Before any thread (the EAL's, PAM workers) exists, so that only
 	 * loop 0's signalfd takes these; SIGHUP's default would kill us. */
@@ -513,6 +521,9 @@ main(int argc, char **argv)
 		exit(0);
 	}
 	if (dsshd_gen_load_keys(gen, !test_only) != 0)
+		exit(1);
+	/* Privilege separation: once set up, dsshd runs as its own user. */
+	if (geteuid() == 0 && dsshd_privsep_user_check(DSSHD_PRIVSEP_USER) != 0)
 		exit(1);
 	if (test_only)
 		exit(0);

@@ -34,6 +34,7 @@
 #include "limits.h"
 #include "gen.h"
 #include "server.h"
+#include "monitor.h"
 
 #define READ_CHUNK (256u * 1024)
 /* Bytes taken from a stream per turn, so that one busy connection does
@@ -177,6 +178,14 @@ struct dsshd_shared {
 	struct dssh_spawner *spawner;
 	int spawner_fd;                 /* as loop 0 watches it */
 	pid_t spawner_pid;              /* ... for this spawner (a new one may get the same fd) */
+	/*
+	 * Privilege separation (started as root): PAM, authorized_keys and the
+	 * user's sockets go through the spawner, the monitor (monitor.c), and
+	 * dsshd drops root once set up; a monitor that dies is not replaced.
+	 */
+	bool privsep;
+	bool dropped;
+	struct dsshd_monitor_link mon;
 	struct dsshd_limits *limits;    /* pre-auth admission, every loop */
 	uint64_t next_conn_id;          /* atomic: connection ids are unique across loops */
 };
@@ -222,6 +231,17 @@ struct dsshd {
 };
 
 static void conn_after_io(struct conn *c);
+
+/*
+ * A connection's id as the monitor knows it: c->id, unique across loops
+ * (the PAM requests carry it too).
+ */
+static uint64_t
+mon_id(const struct conn *c)
+{
+	return c->id;
+}
+
 static int spawner_signal(struct dsshd_shared *sh, uint64_t id, const char *sig);
 
 /* ---- sessions ---------------------------------------------------------- */
@@ -565,6 +585,7 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 			spec.login |= (cfg->print_lastlog == 1 ? DSSH_SESSION_LOGIN_LASTLOG : 0) |
 			    (cfg->print_motd == 1 ? DSSH_SESSION_LOGIN_MOTD : 0);
 	}
+	spec.auth_id = mon_id(c);
 	/* The loop's index in the top bits: exits find their loop. */
 	s->id = (uint64_t)c->srv->index << 48 | ++c->srv->next_sess_id;
 	r = spawner_spawn(c->srv->sh, s->id, &spec, &s->child);
@@ -675,7 +696,11 @@ host_auth_pubkey(void *host, const char *user, const uint8_t *blob, size_t len, 
 	if (!lookup_user(c, user, "publickey", true))
 		return DSSH_ERR_PERMISSION;
 	dssh_authkey_opts_init(&opts);
-	r = dssh_authkeys_check(c->cfg, &c->user, blob, len, c->peer_ip, &opts);
+	if (c->srv->sh->privsep)
+		r = dsshd_monitor_authkeys(&c->srv->sh->mon, mon_id(c), final, c->cfg, c->user.name,
+		    blob, len, c->peer_ip, &opts);
+	else
+		r = dssh_authkeys_check(c->cfg, &c->user, blob, len, c->peer_ip, &opts);
 	if (r == 0 && c->user.uid == 0 &&
 	    dssh_auth_root_allowed(c->cfg, "publickey", opts.command != NULL) != 0) {
 		dssh_info("ROOT LOGIN REFUSED FROM %s", c->log_id);
@@ -1135,6 +1160,8 @@ conn_free(struct conn *c)
 	dssh_conn_free(c->ssh);
 	if (srv->pam != NULL)
 		dssh_pam_worker_cancel(srv->pam, c->id);   /* a conversation waiting on it */
+	if (srv->sh->privsep)
+		dsshd_monitor_conn_end(&srv->sh->mon, mon_id(c));
 	if (c->have_user)
 		dssh_auth_user_clear(&c->user);
 	if (c->have_keyopts)
@@ -1289,6 +1316,10 @@ conn_start(struct dsshd *srv, struct conn *c)
 	c->fwd.loop = srv->loop;
 	c->fwd.log_id = c->log_id;
 	c->fwd.cfg = c->cfg;
+	if (srv->sh->privsep) {
+		c->fwd.mon = &srv->sh->mon;
+		c->fwd.mon_conn = mon_id(c);
+	}
 	c->fwd.after_io = conn_event;
 	c->fwd.owner = c;
 	c->fwd.buf = srv->rbuf;
@@ -1489,7 +1520,11 @@ pam_cb(struct dssh_evsource *src, uint32_t ev)
 			}
 			if (!res[i].ok && res[i].message[0] != '\0')
 				dssh_verbose("%s: PAM: %s", c->log_id, res[i].message);
-			if (c->pam_password && !(res[i].ok && c->pam_policy_ok))
+			if (c->pam_password && !(res[i].ok && c->pam_policy_ok) &&
+			    srv->sh->privsep)
+				dsshd_monitor_failed_login(&srv->sh->mon, dssh_conn_user(c->ssh),
+				    c->peer_ip);
+			else if (c->pam_password && !(res[i].ok && c->pam_policy_ok))
 				dssh_session_record_failed_login(dssh_conn_user(c->ssh), c->peer_ip);
 			dssh_conn_auth_result(c->ssh, res[i].ok && c->pam_policy_ok, dssh_now_ms());
 			conn_after_io(c);
@@ -1535,6 +1570,12 @@ spawner_restart_locked(struct dsshd_shared *sh)
 {
 	int r;
 
+	if (sh->dropped) {
+		/* A new one would not be root: without a monitor, no logins. */
+		dssh_error("the monitor (spawner) died; terminating");
+		sh->stop = 1;
+		return false;
+	}
 	dssh_error("spawner died; starting a new one");
 	if ((r = dssh_spawner_restart(sh->spawner)) != 0) {
 		dssh_error("cannot restart the spawner (%s); terminating", dssh_err_str(r));
@@ -2048,16 +2089,30 @@ loop_init(struct dsshd_shared *sh, unsigned index, struct dssh_crypto_engine *en
 	srv->inbox_src = (struct dssh_evsource){ .fd = srv->inbox_fd, .cb = inbox_cb };
 	if ((r = dssh_evloop_set(srv->loop, &srv->inbox_src, EPOLLIN)) != 0)
 		return r;
-	if (sh->cfg->use_pam) {
-		if ((r = dssh_pam_worker_new(sh->cfg->pam_service_name, &srv->pam)) != 0) {
-			dssh_error("PAM worker: %s", dssh_err_str(r));
-			return r;
-		}
-		srv->pam_src = (struct dssh_evsource){ .fd = dssh_pam_worker_fd(srv->pam), .cb = pam_cb };
-		if ((r = dssh_evloop_set(srv->loop, &srv->pam_src, EPOLLIN)) != 0)
-			return r;
-	}
 	return 0;
+}
+
+/*
+ * The loop's PAM worker. With privilege separation it is made after the
+ * drop, so that its threads start with PR_SET_NO_NEW_PRIVS (a per-thread
+ * bit, inherited by new threads only) and run no PAM: the monitor does.
+ */
+static int
+loop_pam_init(struct dsshd *srv)
+{
+	struct dsshd_shared *sh = srv->sh;
+	int r;
+
+	if (!sh->cfg->use_pam)
+		return 0;
+	if ((r = dssh_pam_worker_new(sh->cfg->pam_service_name, &srv->pam)) != 0) {
+		dssh_error("PAM worker: %s", dssh_err_str(r));
+		return r;
+	}
+	if (sh->privsep)
+		dssh_pam_worker_set_remote(srv->pam, dsshd_monitor_pam_open, &sh->mon);
+	srv->pam_src = (struct dssh_evsource){ .fd = dssh_pam_worker_fd(srv->pam), .cb = pam_cb };
+	return dssh_evloop_set(srv->loop, &srv->pam_src, EPOLLIN);
 }
 
 /* After its thread ended: sessions still running get HUP (through the
@@ -2087,6 +2142,20 @@ loop_free(struct dsshd *srv)
 	dssh_evloop_free(srv->loop);
 	pthread_mutex_destroy(&srv->inbox_lock);
 	free(srv);
+}
+
+/* One message to the monitor, under the spawner lock (any thread). */
+static int
+monitor_send(void *arg, const uint8_t *msg, size_t len, const int *fds, size_t nfds)
+{
+	struct dsshd_shared *sh = arg;
+	int r;
+
+	pthread_mutex_lock(&sh->spawner_lock);
+	r = sh->spawner != NULL ? dssh_spawner_send(sh->spawner, msg, len, fds, nfds) :
+	    DSSH_ERR_CONN_CLOSED;
+	pthread_mutex_unlock(&sh->spawner_lock);
+	return r;
 }
 
 static void *
@@ -2119,7 +2188,8 @@ int
 dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
     const struct dssh_stream_source *source, const struct dsshd_engines *engines)
 {
-	struct dsshd_shared sh = { .cfg = &gen->cfg, .opts = opts, .spawner_fd = -1 };
+	struct dsshd_shared sh = { .cfg = &gen->cfg, .opts = opts, .spawner_fd = -1,
+	    .privsep = geteuid() == 0 };
 	unsigned want = loops_wanted(&gen->cfg, engines), started = 0;
 	struct dsshd *srv;
 	int r;
@@ -2128,6 +2198,12 @@ dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
 		return DSSH_ERR_SYSTEM;
 	pthread_mutex_init(&sh.spawner_lock, NULL);
 	pthread_mutex_init(&sh.gen_lock, NULL);
+	sh.mon = (struct dsshd_monitor_link){ .send = monitor_send, .arg = &sh };
+	if (sh.privsep && (r = dsshd_privsep_user_check(DSSHD_PRIVSEP_USER)) != 0) {
+		pthread_mutex_destroy(&sh.spawner_lock);
+		pthread_mutex_destroy(&sh.gen_lock);
+		return r;
+	}
 	if ((r = dsshd_limits_new(&gen->cfg, &sh.limits)) != 0) {
 		dsshd_limits_free(sh.limits);
 		return r;
@@ -2165,6 +2241,19 @@ dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
 		}
 		sh.loops[sh.nloops++] = l;
 	}
+	/* Everything that needs root is made: listeners, the monitor, the EAL. */
+	if (sh.privsep) {
+		if (dsshd_ctl_path() != NULL)
+			dsshd_monitor_ctl_path(&sh.mon, dsshd_ctl_path());
+		dsshd_gen_use_monitor(&sh.mon);
+		if ((r = dsshd_gen_keys_to_monitor(sh.gen)) != 0 ||
+		    (r = dsshd_drop_privileges(DSSHD_PRIVSEP_USER)) != 0)
+			goto out;
+		sh.dropped = true;
+	}
+	for (unsigned i = 0; i < sh.nloops; i++)
+		if ((r = loop_pam_init(sh.loops[i])) != 0)
+			goto out;
 	for (started = 1; started < sh.nloops; started++)
 		if (pthread_create(&sh.loops[started]->thread, NULL, loop_thread, sh.loops[started]) != 0)
 			break;

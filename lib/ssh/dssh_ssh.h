@@ -24,6 +24,8 @@ struct dssh_sshkey;
 struct dssh_crypto_engine;
 struct dssh_buf;
 
+struct dssh_buf;
+
 /* One usable host-key signature algorithm and the key that makes it. */
 struct dssh_ssh_hostkey {
 	const char *alg;              /* e.g. "rsa-sha2-512" */
@@ -36,6 +38,13 @@ struct dssh_ssh_hostkey {
 	const uint8_t *cert_blob;
 	size_t cert_len;
 	const char *sig_alg;
+	/*
+	 * Set: key is public only and sign() makes the signature of an exchange
+	 * hash (privilege separation: the private key is in the monitor).
+	 */
+	int (*sign)(void *arg, const struct dssh_sshkey *key, const char *sig_alg,
+	    const uint8_t *data, size_t len, struct dssh_buf *sig);
+	void *sign_arg;
 };
 
 /*

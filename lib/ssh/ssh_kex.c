@@ -370,8 +370,13 @@ handle_kex_init(struct dssh_conn *c, struct dssh_buf *m)
 		memcpy(c->session_id, H, hlen);
 		c->session_id_len = hlen;
 	}
-	if ((r = dssh_sshkey_sign(c->hostkey->key, c->hostkey->sig_alg != NULL ?
-	    c->hostkey->sig_alg : c->hostkey->alg, H, hlen, &sig)) != 0)
+	if (c->hostkey->sign != NULL)
+		r = c->hostkey->sign(c->hostkey->sign_arg, c->hostkey->key,
+		    c->hostkey->sig_alg != NULL ? c->hostkey->sig_alg : c->hostkey->alg, H, hlen, &sig);
+	else
+		r = dssh_sshkey_sign(c->hostkey->key, c->hostkey->sig_alg != NULL ?
+		    c->hostkey->sig_alg : c->hostkey->alg, H, hlen, &sig);
+	if (r != 0)
 		goto out;
 	if ((r = dssh_buf_put_u8(&reply, SSH_MSG_KEX_ECDH_REPLY)) != 0 ||
 	    (r = dssh_buf_put_stringb(&reply, &K_S)) != 0 ||
