@@ -443,7 +443,8 @@ sess_offload(struct sess *s)
 	struct conn *c = s->conn;
 	struct dssh_chan_fds fds;
 
-	if (!c->tr->info.records || c->cfg->data_channels_control == 1)
+	if (!c->tr->info.records || c->cfg->data_channels_control == 1 ||
+	    dssh_conn_compressed(c->ssh))
 		return;
 	fds.in = fcntl(s->child.stdin_fd, F_DUPFD_CLOEXEC, 0);
 	fds.out = fcntl(s->child.stdout_fd, F_DUPFD_CLOEXEC, 0);

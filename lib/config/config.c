@@ -37,6 +37,9 @@ enum opcode {
 	/* certificates */
 	O_TRUSTEDCAS, O_PRINCIPALSFILE, O_REVOKEDKEYS, O_HOSTCERT,
 	O_AUTHMETHODS, O_PAMSERVICE,
+	/* sessions: X11, compression, tty, rc, env, TCP (issue 14) */
+	O_COMPRESSION, O_X11FWD, O_X11OFFSET, O_X11LOCALHOST, O_XAUTHLOC, O_PERMITTTY,
+	O_PERMITUSERRC, O_SETENV, O_TCPKEEPALIVE, O_IPQOS,
 };
 
 static const struct {
@@ -116,7 +119,22 @@ static const struct {
 	{ "hostcertificate", O_HOSTCERT },
 	{ "authenticationmethods", O_AUTHMETHODS },
 	{ "pamservicename", O_PAMSERVICE },
+	/* sessions: X11, compression, tty, rc, env, TCP (issue 14) */
+	{ "compression", O_COMPRESSION },
+	{ "x11forwarding", O_X11FWD },
+	{ "x11displayoffset", O_X11OFFSET },
+	{ "x11uselocalhost", O_X11LOCALHOST },
+	{ "xauthlocation", O_XAUTHLOC },
+	{ "permittty", O_PERMITTTY },
+	{ "permituserrc", O_PERMITUSERRC },
+	{ "setenv", O_SETENV },
+	{ "tcpkeepalive", O_TCPKEEPALIVE },
+	{ "ipqos", O_IPQOS },
 };
+
+/* sessions block (issue 14), below */
+static void sess_kw_init(struct dssh_config *cfg);
+static void sess_kw_free(struct dssh_config *cfg);
 
 /* Context of one line, for error messages. */
 struct line_ctx {
@@ -215,6 +233,7 @@ dssh_config_init(struct dssh_config *cfg)
 	cfg->per_source_max_startups = -1;
 	cfg->per_source_netblock4 = -1;
 	cfg->per_source_netblock6 = -1;
+	sess_kw_init(cfg);
 }
 
 void
@@ -270,6 +289,7 @@ dssh_config_free(struct dssh_config *cfg)
 	free(cfg->version_addendum);
 	free(cfg->authentication_methods);
 	free(cfg->pam_service_name);
+	sess_kw_free(cfg);
 	dssh_config_init(cfg);
 }
 
@@ -1158,6 +1178,183 @@ set_permits(struct line_ctx *c, int *mode, struct dssh_config_permit **v,
 	return r;
 }
 
+/* ---- sessions: X11, compression, tty, rc, env, TCP (issue 14) ---- */
+
+static void
+sess_kw_init(struct dssh_config *cfg)
+{
+	cfg->compression = -1;
+	cfg->x11_forwarding = -1;
+	cfg->x11_display_offset = -1;
+	cfg->x11_use_localhost = -1;
+	cfg->permit_tty = -1;
+	cfg->permit_user_rc = -1;
+	cfg->tcp_keepalive = -1;
+	cfg->ipqos_interactive = -2;
+	cfg->ipqos_bulk = -2;
+}
+
+static void
+sess_kw_free(struct dssh_config *cfg)
+{
+	free(cfg->xauth_location);
+	free_strv(cfg->set_env, cfg->nset_env);
+}
+
+/* sshd_config(5) IPQoS names, or a number 0..255; -1 for none. */
+int
+dssh_config_parse_ipqos(const char *s, int *out)
+{
+	static const struct { const char *name; int v; } names[] = {
+		{ "af11", 0x28 }, { "af12", 0x30 }, { "af13", 0x38 },
+		{ "af21", 0x48 }, { "af22", 0x50 }, { "af23", 0x58 },
+		{ "af31", 0x68 }, { "af32", 0x70 }, { "af33", 0x78 },
+		{ "af41", 0x88 }, { "af42", 0x90 }, { "af43", 0x98 },
+		{ "cs0", 0x00 }, { "cs1", 0x20 }, { "cs2", 0x40 }, { "cs3", 0x60 },
+		{ "cs4", 0x80 }, { "cs5", 0xa0 }, { "cs6", 0xc0 }, { "cs7", 0xe0 },
+		{ "ef", 0xb8 }, { "le", 0x04 }, { "lowdelay", 0x10 }, { "throughput", 0x08 },
+		{ "reliability", 0x04 }, { "none", -1 },
+	};
+	char *end;
+	long v;
+
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(names); i++) {
+		if (strcasecmp(s, names[i].name) == 0) {
+			*out = names[i].v;
+			return 0;
+		}
+	}
+	if (!isdigit((unsigned char)s[0]))
+		return DSSH_ERR_INVALID_FORMAT;
+	errno = 0;
+	v = strtol(s, &end, 0);
+	if (errno != 0 || *end != '\0' || v < 0 || v > 255)
+		return DSSH_ERR_INVALID_FORMAT;
+	*out = (int)v;
+	return 0;
+}
+
+static int
+apply_sess_kw(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
+    char **argv)
+{
+	int v, b;
+
+	switch (op) {
+	case O_COMPRESSION:
+		/* sshd: yes means delayed (zlib@openssh.com after authentication) */
+		if (argc == 1 && strcasecmp(argv[0], "delayed") == 0) {
+			if (cfg->compression == -1)
+				cfg->compression = 1;
+			return 0;
+		}
+		return set_yesno(c, &cfg->compression, argc, argv);
+	case O_X11FWD:
+		return set_yesno(c, &cfg->x11_forwarding, argc, argv);
+	case O_X11OFFSET:
+		return set_int(c, &cfg->x11_display_offset, argc, argv, 0, 1000);
+	case O_X11LOCALHOST:
+		return set_yesno(c, &cfg->x11_use_localhost, argc, argv);
+	case O_XAUTHLOC:
+		if (argc == 1 && argv[0][0] != '/')
+			return cerr(c, "XAuthLocation must be an absolute path");
+		return set_str(c, &cfg->xauth_location, argc, argv);
+	case O_PERMITTTY:
+		return set_yesno(c, &cfg->permit_tty, argc, argv);
+	case O_PERMITUSERRC:
+		return set_yesno(c, &cfg->permit_user_rc, argc, argv);
+	case O_SETENV:
+		for (int i = 0; i < argc; i++) {
+			const char *eq = strchr(argv[i], '=');
+
+			if (eq == NULL || eq == argv[i])
+				return cerr(c, "SetEnv needs NAME=VALUE, not \"%s\"", argv[i]);
+		}
+		/* the first SetEnv line wins, as every other keyword */
+		if (cfg->set_env_set)
+			return 0;
+		cfg->set_env_set = true;
+		for (int i = 0; i < argc; i++) {
+			int r = strv_add(&cfg->set_env, &cfg->nset_env, argv[i]);
+
+			if (r != 0)
+				return r;
+		}
+		return 0;
+	case O_TCPKEEPALIVE:
+		return set_yesno(c, &cfg->tcp_keepalive, argc, argv);
+	case O_IPQOS:
+		if (argc < 1 || argc > 2)
+			return cerr(c, "IPQoS takes one or two arguments");
+		if (dssh_config_parse_ipqos(argv[0], &v) != 0 ||
+		    dssh_config_parse_ipqos(argv[argc - 1], &b) != 0)
+			return cerr(c, "unsupported IPQoS value \"%s%s%s\"", argv[0],
+			    argc == 2 ? " " : "", argc == 2 ? argv[1] : "");
+		if (cfg->ipqos_interactive == -2) {
+			cfg->ipqos_interactive = v;
+			cfg->ipqos_bulk = b;
+		}
+		return 0;
+	default:
+		return cerr(c, "internal: keyword %s not handled", c->keyword);
+	}
+}
+
+static void
+sess_kw_defaults(struct dssh_config *cfg)
+{
+	if (cfg->compression == -1)
+		cfg->compression = 1;
+	if (cfg->x11_forwarding == -1)
+		cfg->x11_forwarding = 0;
+	if (cfg->x11_display_offset == -1)
+		cfg->x11_display_offset = 10;
+	if (cfg->x11_use_localhost == -1)
+		cfg->x11_use_localhost = 1;
+	if (cfg->permit_tty == -1)
+		cfg->permit_tty = 1;
+	if (cfg->permit_user_rc == -1)
+		cfg->permit_user_rc = 1;
+	if (cfg->tcp_keepalive == -1)
+		cfg->tcp_keepalive = 1;
+	if (cfg->ipqos_interactive == -2) {
+		cfg->ipqos_interactive = 0x48;      /* af21 */
+		cfg->ipqos_bulk = 0x20;             /* cs1 */
+	}
+}
+
+static void
+dump_ipqos(FILE *f, int v)
+{
+	if (v < 0)
+		fprintf(f, "none");
+	else
+		fprintf(f, "0x%02x", v);
+}
+
+static void
+dump_sess_kw(const struct dssh_config *cfg, FILE *f)
+{
+	fprintf(f, "compression %s\n", cfg->compression ? "delayed" : "no");
+	fprintf(f, "x11forwarding %s\n", cfg->x11_forwarding ? "yes" : "no");
+	fprintf(f, "x11displayoffset %d\n", cfg->x11_display_offset);
+	fprintf(f, "x11uselocalhost %s\n", cfg->x11_use_localhost ? "yes" : "no");
+	fprintf(f, "xauthlocation %s\n", cfg->xauth_location ? cfg->xauth_location :
+	    DSSH_CONFIG_XAUTH_DEFAULT);
+	fprintf(f, "permittty %s\n", cfg->permit_tty ? "yes" : "no");
+	fprintf(f, "permituserrc %s\n", cfg->permit_user_rc ? "yes" : "no");
+	for (unsigned i = 0; i < cfg->nset_env; i++)
+		fprintf(f, "setenv %s\n", cfg->set_env[i]);
+	fprintf(f, "tcpkeepalive %s\n", cfg->tcp_keepalive ? "yes" : "no");
+	fprintf(f, "ipqos ");
+	dump_ipqos(f, cfg->ipqos_interactive);
+	fprintf(f, " ");
+	dump_ipqos(f, cfg->ipqos_bulk);
+	fprintf(f, "\n");
+}
+
+/* ---- end of the session block ---- */
+
 static int
 apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
     char **argv)
@@ -1463,6 +1660,8 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 		if (argc == 1 && (argv[0][0] == '\0' || strchr(argv[0], '/') != NULL))
 			return cerr(c, "bad PAMServiceName \"%s\"", argv[0]);
 		return set_str(c, &cfg->pam_service_name, argc, argv);
+	default:
+		return apply_sess_kw(cfg, c, op, argc, argv);
 	}
 	return cerr(c, "internal error");
 }
@@ -1810,6 +2009,7 @@ dssh_config_finalize(struct dssh_config *cfg,
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
+	sess_kw_defaults(cfg);
 	if (cfg->nports == 0)
 		cfg->ports[cfg->nports++] = DSSH_CONFIG_DEFAULT_PORT;
 	if (cfg->nlisten == 0) {
@@ -2133,4 +2333,5 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 	dump_str(f, "versionaddendum", cfg->version_addendum);
 	dump_str(f, "authenticationmethods", cfg->authentication_methods);
 	dump_str(f, "pamservicename", cfg->pam_service_name);
+	dump_sess_kw(cfg, f);
 }

@@ -253,7 +253,25 @@ struct dssh_config {
 	/* Multi-method authentication. */
 	char *authentication_methods;   /* AuthenticationMethods, lists joined, "any" */
 	char *pam_service_name;         /* PAMServiceName: /etc/pam.d name (dssh's own), "dsshd" */
+	/* Sessions: X11, compression, tty, rc, env, TCP (issue 14). */
+	int compression;                /* Compression: 1 yes/delayed (zlib@openssh.com), 0 no */
+	int x11_forwarding;             /* X11Forwarding */
+	int x11_display_offset;         /* X11DisplayOffset (10) */
+	int x11_use_localhost;          /* X11UseLocalhost */
+	char *xauth_location;           /* XAuthLocation, NULL: DSSH_CONFIG_XAUTH_DEFAULT */
+	int permit_tty;                 /* PermitTTY */
+	int permit_user_rc;             /* PermitUserRC: ~/.ssh/rc run */
+	char **set_env;                 /* SetEnv NAME=VALUE ... (the first line) */
+	unsigned nset_env;
+	bool set_env_set;
+	int tcp_keepalive;              /* TCPKeepAlive: SO_KEEPALIVE */
+	int ipqos_interactive;          /* IPQoS: TOS/traffic class, -1 none */
+	int ipqos_bulk;
 };
+
+#define DSSH_CONFIG_XAUTH_DEFAULT "/usr/bin/xauth"
+/* An IPQoS word (af21, cs1, ef, lowdelay, none ...) or number: -1 for none. */
+int dssh_config_parse_ipqos(const char *s, int *out);
 
 /* Set every field to "unset". */
 void dssh_config_init(struct dssh_config *cfg);

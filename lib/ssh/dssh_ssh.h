@@ -57,6 +57,7 @@ struct dssh_ssh_conf {
 	unsigned client_alive_count_max;
 	const char *version_comment;  /* after "SSH-2.0-" */
 	const char *auth_banner;      /* sshd's Banner: sent before authentication, or NULL */
+	bool compression;             /* offer zlib@openssh.com (Compression yes/delayed) */
 	struct dssh_crypto_engine *engine;
 };
 
@@ -240,6 +241,9 @@ size_t dssh_conn_output_pending(const struct dssh_conn *c);
 /* The engine has finished: flush what is pending, then close. */
 bool dssh_conn_closing(const struct dssh_conn *c);
 bool dssh_conn_authenticated(const struct dssh_conn *c);
+/* Compression negotiated in either direction (its channels stay off the
+ * data cores: they would see compressed payloads). */
+bool dssh_conn_compressed(const struct dssh_conn *c);
 const char *dssh_conn_user(const struct dssh_conn *c);
 /* Send DISCONNECT (RFC 4253 11.1 reason) and stop. */
 void dssh_conn_disconnect(struct dssh_conn *c, uint32_t reason, const char *msg);
