@@ -30,6 +30,7 @@
 
 struct fwd_chan;
 struct fwd_listener;
+struct fwd_x11_wait;
 
 struct fwd_conn {
 	struct dssh_conn *ssh;
@@ -51,6 +52,8 @@ struct fwd_conn {
 	struct fwd_chan **chans;
 	uint32_t nchans;
 	struct fwd_listener *listeners;
+	struct fwd_x11_wait *x11_waits;  /* X clients whose setup is not in yet */
+	unsigned nx11_waits;
 };
 
 void fwd_init(struct fwd_conn *fc);
@@ -79,5 +82,22 @@ void fwd_update_events(struct fwd_conn *fc);
  */
 int fwd_agent_start(struct fwd_conn *fc, const char **path, struct fwd_listener **handle);
 void fwd_agent_stop(struct fwd_conn *fc, struct fwd_listener *handle);
+
+/*
+ * X11 forwarding (x11-req): listen on TCP 6000+N for the first N from
+ * offset free on loopback (localhost) or every address; each connection
+ * opens an "x11" channel to the client once its setup presented the fake
+ * cookie (*fake_hex, for xauth), which is replaced by the client's. Closed
+ * by fwd_x11_stop (the session's end) or with the connection.
+ */
+struct fwd_x11_req {
+	bool single;
+	const char *proto, *cookie;     /* as in the request; cookie hex */
+	unsigned offset;                /* X11DisplayOffset */
+	bool localhost;                 /* X11UseLocalhost */
+};
+int fwd_x11_start(struct fwd_conn *fc, const struct fwd_x11_req *req, unsigned *display,
+    const char **fake_hex, struct fwd_listener **handle);
+void fwd_x11_stop(struct fwd_conn *fc, struct fwd_listener *handle);
 
 #endif

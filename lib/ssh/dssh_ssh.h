@@ -77,6 +77,7 @@ enum dssh_chan_kind {
 	DSSH_CHAN_DIRECT_STREAMLOCAL,       /* direct-streamlocal@openssh.com */
 	DSSH_CHAN_FORWARDED_STREAMLOCAL,    /* forwarded-streamlocal@openssh.com */
 	DSSH_CHAN_AUTH_AGENT,               /* auth-agent@openssh.com (we open) */
+	DSSH_CHAN_X11,                      /* x11 (we open: ssh -X) */
 };
 
 /*
@@ -119,6 +120,7 @@ enum dssh_session_req_type {
 	DSSH_REQ_WINDOW_CHANGE,
 	DSSH_REQ_SIGNAL,
 	DSSH_REQ_AUTH_AGENT,          /* auth-agent-req@openssh.com */
+	DSSH_REQ_X11,                 /* x11-req: name protocol, value cookie (hex) */
 };
 
 /* A parsed session channel request; strings are NUL-terminated views valid
@@ -132,6 +134,8 @@ struct dssh_session_req {
 	const char *name;             /* ENV name, SUBSYSTEM name, SIGNAL name */
 	const char *value;            /* ENV value */
 	const char *command;          /* EXEC */
+	bool x11_single;              /* X11: single connection */
+	uint32_t x11_screen;          /* X11: screen number */
 };
 
 enum dssh_auth_method {

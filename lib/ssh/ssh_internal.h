@@ -103,7 +103,7 @@ struct dssh_chan_type {
 
 extern const struct dssh_chan_type dssh_chan_session, dssh_chan_direct_tcpip,
     dssh_chan_forwarded_tcpip, dssh_chan_direct_streamlocal,
-    dssh_chan_forwarded_streamlocal, dssh_chan_auth_agent;
+    dssh_chan_forwarded_streamlocal, dssh_chan_auth_agent, dssh_chan_x11;
 const struct dssh_chan_type *dssh_chan_type_by_name(const uint8_t *name, size_t len);
 const struct dssh_chan_type *dssh_chan_type_by_kind(enum dssh_chan_kind kind);
 
