@@ -1301,9 +1301,9 @@ conn_start(struct dsshd *srv, struct conn *c)
 }
 
 /*
- * IPQoS as sshd: the interactive class until a session says otherwise
- * (interactive with a pty, bulk without), on the kernel socket; the data
- * plane's TCP does not set a TOS (docs/architecture.md).
+ * IPQoS as sshd: none before a session, then interactive with a pty and
+ * bulk without (the last session started decides), on the kernel socket;
+ * the data plane's TCP does not set a TOS (docs/architecture.md).
  */
 static void
 conn_set_qos(struct conn *c, bool interactive)
@@ -1323,7 +1323,7 @@ conn_set_qos(struct conn *c, bool interactive)
 		dssh_debug("%s: IP_TOS %d: %s", c->log_id, v, strerror(errno));
 }
 
-/* TCPKeepAlive (SO_KEEPALIVE) and the first IPQoS, on kernel sockets. */
+/* TCPKeepAlive (SO_KEEPALIVE), on kernel sockets. */
 static void
 conn_socket_opts(struct conn *c)
 {
@@ -1333,7 +1333,6 @@ conn_socket_opts(struct conn *c)
 		return;
 	if (setsockopt(c->sock_fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) != 0)
 		dssh_debug("%s: SO_KEEPALIVE: %s", c->log_id, strerror(errno));
-	conn_set_qos(c, true);
 }
 
 /* A new connection from any backend: the same engine on its stream. */
