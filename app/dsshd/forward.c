@@ -32,6 +32,7 @@
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_util.h"
+#include "dssh_x11.h"
 #include "forward.h"
 #include "resolve.h"
 
@@ -44,8 +45,8 @@ enum lkind { L_TCP, L_UNIX, L_AGENT, L_X11 };
 
 #define X11_PORT_BASE 6000
 #define X11_MAX_DISPLAYS 1000
-#define X11_COOKIE_MAX 256              /* bytes of a cookie (hex: twice) */
-#define X11_SETUP_MAX (12 + 2 * (X11_COOKIE_MAX + 3))
+#define X11_COOKIE_MAX DSSH_X11_COOKIE_MAX     /* bytes of a cookie (hex: twice) */
+#define X11_SETUP_MAX DSSH_X11_SETUP_MAX
 
 /* A session's X11 authentication: the client's cookie and the fake one
  * xauth got, which an X client must present (then replaced). */
@@ -277,48 +278,30 @@ flush_to_sock(struct fwd_chan *f)
 	chan_maybe_done(f);
 }
 
-/*
- * The X11 connection setup (X Window System Protocol, "Connection Setup"):
- * byte order 'B' or 'l', unused, u16 major, u16 minor, u16 name length n,
- * u16 data length d, u16 unused, name padded to 4, data padded to 4.
- * 1 checked and replaced, 0 incomplete, -1 refused (logged).
- */
+/* 1 checked and replaced, 0 incomplete, -1 refused (logged). */
 static int
 x11_check_setup(const struct fwd_conn *fc, const struct fwd_x11 *x, struct dssh_buf *b)
 {
 	uint8_t *p = dssh_buf_mutable_ptr(b);
-	size_t len = dssh_buf_len(b), n, dl, need;
 
-	if (len < 12)
+	switch (dssh_x11_setup_check(p, dssh_buf_len(b), x->proto, x->fake, x->real, x->len)) {
+	case DSSH_X11_INCOMPLETE:
 		return 0;
-	if (p[0] == 'B') {
-		n = (size_t)p[6] << 8 | p[7];
-		dl = (size_t)p[8] << 8 | p[9];
-	} else if (p[0] == 'l') {
-		n = (size_t)p[7] << 8 | p[6];
-		dl = (size_t)p[9] << 8 | p[8];
-	} else {
+	case DSSH_X11_OK:
+		return 1;
+	case DSSH_X11_BAD_ORDER:
 		dssh_info("%s: X11 connection rejected: bad byte order byte 0x%02x", fc->log_id,
 		    p[0]);
 		return -1;
-	}
-	need = 12 + ((n + 3) & ~(size_t)3) + ((dl + 3) & ~(size_t)3);
-	if (need > X11_SETUP_MAX || n != strlen(x->proto) || dl != x->len) {
+	case DSSH_X11_OTHER_PROTO:
 		dssh_info("%s: X11 connection uses different authentication protocol.",
 		    fc->log_id);
 		return -1;
+	case DSSH_X11_WRONG_COOKIE:
+		break;
 	}
-	if (len < need)
-		return 0;
-	uint8_t *data = p + 12 + ((n + 3) & ~(size_t)3);
-
-	if (memcmp(p + 12, x->proto, n) != 0 || dssh_ct_memcmp(data, x->fake, dl) != 0) {
-		dssh_info("%s: X11 connection rejected because of wrong authentication.",
-		    fc->log_id);
-		return -1;
-	}
-	memcpy(data, x->real, dl);
-	return 1;
+	dssh_info("%s: X11 connection rejected because of wrong authentication.", fc->log_id);
+	return -1;
 }
 
 /* X11: the client's checked setup (read before the channel was opened). */
@@ -1185,7 +1168,7 @@ x11_auth_new(const char *proto, const char *cookie, bool single, struct fwd_x11 
 	size_t n = strlen(cookie);
 	struct fwd_x11 *x;
 
-	if (strlen(proto) == 0 || strlen(proto) >= sizeof(x->proto) || n == 0 || n % 2 != 0 ||
+	if (strlen(proto) == 0 || strlen(proto) > DSSH_X11_PROTO_MAX || n == 0 || n % 2 != 0 ||
 	    n / 2 > X11_COOKIE_MAX)
 		return DSSH_ERR_INVALID_FORMAT;
 	for (size_t i = 0; proto[i] != '\0'; i++)
