@@ -213,8 +213,6 @@ limits_telemetry(const char *cmd, const char *params, struct rte_tel_data *d)
 static int
 dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 {
-	sigset_t set;
-
 	memset(dp, 0, sizeof(*dp));
 	pthread_mutex_init(&dp->lock, NULL);
 	pthread_cond_init(&dp->cond, NULL);
@@ -255,13 +253,7 @@ dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 	dp->conf.on_eal_arg = dp;
 	for (unsigned i = 0; i < cfg->nports && i < DSSH_ARRAY_SIZE(dp->conf.stream_ports); i++)
 		dp->conf.stream_ports[dp->conf.n_stream_ports++] = (uint16_t)cfg->ports[i];
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	dsshd_block_signals();
 	if (rte_telemetry_register_cmd("/dssh/limits", limits_telemetry,
 	    "dsshd pre-auth limits: refusals, penalties, timeouts (counters)") != 0)
 		dssh_error("telemetry /dssh/limits not registered");
@@ -406,15 +398,7 @@ main(int argc, char **argv)
 	dssh_spawner_maybe_run(argc, argv, internal_programs);
 	/* Before any thread (the EAL's, PAM workers) exists, so that only
 	 * loop 0's signalfd takes these; SIGHUP's default would kill us. */
-	sigset_t sigs;
-
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGCHLD);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGUSR1);      /* the limits' counters, logged by loop 0 */
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	dsshd_block_signals();
 	parse_args(argc, argv, &opts, &foreground, &to_stderr, &test_only, &dump);
 	/* As sshd: -D alone keeps logging to syslog; -e (or -d) sends it to stderr. */
 	dssh_log_init("dsshd", opts.debug ? DSSH_LOG_DEBUG1 : DSSH_LOG_INFO, to_stderr);

@@ -1792,8 +1792,8 @@ tick(void *arg)
 }
 
 /* The signals loop 0's signalfd takes (SIGUSR1: log the limits' counters). */
-static void
-server_sigset(sigset_t *set)
+void
+dsshd_signal_set(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGCHLD);
@@ -1803,13 +1803,15 @@ server_sigset(sigset_t *set)
 	sigaddset(set, SIGUSR1);
 }
 
-/* Loop 0's signals; blocked before any thread (PAM workers too) is made,
- * so that none of them takes a SIGHUP's (or SIGUSR1's) default action. */
-static int
-block_signals(sigset_t *set)
+/* Loop 0's signals; blocked before any thread (PAM workers, the EAL's) is
+ * made, so that none of them takes a SIGHUP's (or SIGUSR1's) default action. */
+int
+dsshd_block_signals(void)
 {
-	server_sigset(set);
-	return pthread_sigmask(SIG_BLOCK, set, NULL) == 0 ? 0 : DSSH_ERR_SYSTEM;
+	sigset_t set;
+
+	dsshd_signal_set(&set);
+	return pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 ? 0 : DSSH_ERR_SYSTEM;
 }
 
 static int
@@ -1819,7 +1821,7 @@ setup_signals(struct dsshd *srv)
 	int fd;
 
 	signal(SIGPIPE, SIG_IGN);
-	server_sigset(&set);
+	dsshd_signal_set(&set);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
 	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return DSSH_ERR_SYSTEM;
@@ -2021,10 +2023,9 @@ dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
 	struct dsshd_shared sh = { .cfg = &gen->cfg, .opts = opts, .spawner_fd = -1 };
 	unsigned want = loops_wanted(&gen->cfg, engines), started = 0;
 	struct dsshd *srv;
-	sigset_t set;
 	int r;
 
-	if (block_signals(&set) != 0)
+	if (dsshd_block_signals() != 0)
 		return DSSH_ERR_SYSTEM;
 	pthread_mutex_init(&sh.spawner_lock, NULL);
 	pthread_mutex_init(&sh.gen_lock, NULL);

@@ -2,6 +2,8 @@
 #ifndef DSSHD_SERVER_H
 #define DSSHD_SERVER_H
 
+#include <signal.h>
+
 #include "dssh_config.h"
 #include "dssh_ssh.h"
 #include "dssh_stream.h"
@@ -25,6 +27,11 @@ struct dsshd_engines {
  * sshconf.engine is loop 0's. SIGHUP reloads from opts (gen.h): new
  * connections take the new generation. The caller keeps its reference.
  */
+/* SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1: taken by loop 0's signalfd
+ * only; dsshd_block_signals blocks them in the calling thread. */
+void dsshd_signal_set(sigset_t *set);
+int dsshd_block_signals(void);
+
 int dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
     const struct dssh_stream_source *source, const struct dsshd_engines *engines);
 
