@@ -2,9 +2,8 @@
 /*
  * Compression (RFC 4253 6.2, "zlib"; OpenSSH's "zlib@openssh.com", the same
  * stream started only after USERAUTH_SUCCESS). One zlib stream per
- * direction for the whole connection, a partial flush at the end of every
- * packet; as in OpenSSH the streams go on across key exchanges (the RFC's
- * "initialized after each key exchange" is not what peers do).
+ * direction, a partial flush at the end of every packet, a fresh one after
+ * each key exchange (the RFC's rule, which OpenSSH follows).
  *
  * Decompressed payloads are bounded by DSSH_PACKET_MAX: a packet that
  * would inflate past it (a zip bomb) ends the connection.

@@ -45,18 +45,17 @@ comp_start(struct dssh_direction *d, bool rx)
 }
 
 /* New keys: the negotiated compression starts now ("zlib"), or at once if
- * authentication is done (zlib@openssh.com on a rekey); a stream already
- * running goes on across the key exchange, as OpenSSH's does. */
+ * authentication is done (zlib@openssh.com on a rekey), with a fresh
+ * stream: RFC 4253 6.2 initializes the context after each key exchange,
+ * and OpenSSH does so. */
 static int
 comp_on_newkeys(struct dssh_conn *c, struct dssh_direction *d, bool rx)
 {
 	d->comp_alg = rx ? c->neg.comp_cs : c->neg.comp_sc;
-	if (d->comp_alg == DSSH_COMP_NONE) {
-		dssh_comp_free(d->comp);
-		d->comp = NULL;
-		return 0;
-	}
-	if (d->comp_alg == DSSH_COMP_ZLIB || c->comp_auth_done)
+	dssh_comp_free(d->comp);
+	d->comp = NULL;
+	if (d->comp_alg == DSSH_COMP_ZLIB ||
+	    (d->comp_alg == DSSH_COMP_DELAYED && c->comp_auth_done))
 		return comp_start(d, rx);
 	return 0;
 }

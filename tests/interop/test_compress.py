@@ -3,7 +3,8 @@
 """Compression (zlib@openssh.com, sshd's Compression yes/delayed/no).
 
 Cases: ssh -C negotiates zlib@openssh.com and an exec `cat` echoes 64 MiB of
-compressible and of random data byte-exact both ways at once; sftp -C puts
+compressible and of random data byte-exact both ways at once, and again with
+the client rekeying every 8 MiB (fresh streams after each key exchange); sftp -C puts
 and gets a file of each kind byte-exact; paramiko with compression on runs a
 command; a compressed packet that inflates past 256 KiB (a zip bomb sent
 through paramiko after authentication) ends the connection with a log line
@@ -36,14 +37,15 @@ def negotiated(stderr):
     return m[0].decode() if m else None
 
 
-def ssh_c(srv, env, command, data, timeout=600):
-    argv = h.ssh_argv(srv, env, verbose=1, opts=("Compression=yes",), command=command)
+def ssh_c(srv, env, command, data, timeout=600, opts=()):
+    argv = h.ssh_argv(srv, env, verbose=1, opts=("Compression=yes",) + tuple(opts),
+                      command=command)
     return subprocess.run(argv, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=timeout, start_new_session=True)
 
 
-def echo_round_trip(srv, env, data, want_comp):
-    r = ssh_c(srv, env, "cat", data)
+def echo_round_trip(srv, env, data, want_comp, opts=()):
+    r = ssh_c(srv, env, "cat", data, opts=opts)
     h.check(r.returncode == 0, "ssh -C cat: %s" % h.describe(r))
     h.check_eq(negotiated(r.stderr), want_comp, "negotiated compression")
     h.check(len(r.stdout) == len(data), "echo length %d, want %d" % (len(r.stdout), len(data)))
@@ -129,6 +131,9 @@ def body(args, env):
         res.server = srv
         res.run("ssh-C-compressible", echo_round_trip, srv, env, compressible(size), want)
         res.run("ssh-C-random", echo_round_trip, srv, env, os.urandom(size), want)
+        # fresh zlib streams after each key exchange (the client rekeys every 8 MiB)
+        res.run("ssh-C-rekey", echo_round_trip, srv, env, compressible(size // 2) +
+                os.urandom(size // 2), want, opts=("RekeyLimit=8M",))
         res.run("sftp-C-compressible", sftp_c, srv, env, tmp, compressible(16 << 20), "text")
         res.run("sftp-C-random", sftp_c, srv, env, tmp, os.urandom(16 << 20), "random")
         if offered:
