@@ -9,7 +9,8 @@ session DISPLAY is localhost:N.0 with N from X11DisplayOffset and xdpyinfo
 run there reaches the client's Xvfb through an "x11" channel (the session's
 xauth entry holds a fake cookie, which the server swaps for the real one);
 an X client presenting a wrong cookie, or none, is refused (log line) and
-the session goes on; with X11Forwarding no the x11-req is refused (ssh's
+the session goes on; X11UseLocalhost no (DISPLAY names the host, the
+display listens on every address); with X11Forwarding no the x11-req is refused (ssh's
 warning, no DISPLAY); the listener is gone when the session ended;
 ~/.ssh/rc runs before the command (with "proto cookie" on its stdin under
 X11, nothing otherwise), not with PermitUserRC no.
@@ -116,6 +117,17 @@ def wrong_cookie(srv, env, xv):
     srv.wait_log(r"X11 connection uses different authentication protocol", off)
 
 
+def not_localhost(srv, env, xv):
+    # X11UseLocalhost no: every address, DISPLAY names the host
+    host = socket.gethostname()
+    r = ssh_x(srv, env, xv, "echo DISPLAY=$DISPLAY; xdpyinfo | grep dimensions")
+    h.check(r.returncode == 0, "ssh -Y xdpyinfo: %s" % h.describe(r))
+    m = re.search(rb"DISPLAY=(\S+):(\d+)\.0\n", r.stdout)
+    h.check(m is not None and m.group(1).decode() == host,
+            "DISPLAY %r, want %s:N.0" % (r.stdout[:100], host))
+    h.check(b"640x480 pixels" in r.stdout, "xdpyinfo through %s: %r" % (host, r.stdout))
+
+
 def listener_gone(srv, env, xv, display):
     # the session ended: nothing listens on its display port any more
     deadline = time.time() + 10
@@ -192,6 +204,11 @@ def body(args, env):
             res.run("x11-wrong-cookie", wrong_cookie, srv, env, xv)
             res.run("rc-x11", rc_runs, srv, env, xv, True)
             res.run("rc-plain", rc_runs, srv, env, xv, False)
+            res.finish(srv)
+        with h.Server(args.server, args.kind, extra=["X11Forwarding yes",
+                                                     "X11UseLocalhost no"]) as srv:
+            res.server = srv
+            res.run("x11-uselocalhost-no", not_localhost, srv, env, xv)
             res.finish(srv)
         with h.Server(args.server, args.kind, extra=["PermitUserRC no"]) as srv:
             res.server = srv
