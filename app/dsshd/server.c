@@ -503,7 +503,9 @@ sess_server_env(struct sess *s, struct dssh_session_spec *spec, char *auth_displ
 	struct conn *c = s->conn;
 	char host[256], disp[320];
 
-	spec->user_rc = cfg->permit_user_rc == 1 && (!c->have_keyopts || c->keyopts.permit_user_rc);
+	/* sshd: not for subsystems (an sftp stream) nor under the server's ForceCommand */
+	spec->user_rc = cfg->permit_user_rc == 1 && (!c->have_keyopts || c->keyopts.permit_user_rc) &&
+	    !spec->subsystem && strcmp(cfg->force_command, "none") == 0;
 	if (s->x11 != NULL && s->nenv < MAX_SESS_ENV) {
 		x11_host(host, sizeof(host));
 		if (cfg->x11_use_localhost) {

@@ -13,7 +13,8 @@ the session goes on; X11UseLocalhost no (DISPLAY names the host, the
 display listens on every address); with X11Forwarding no the x11-req is refused (ssh's
 warning, no DISPLAY); the listener is gone when the session ended;
 ~/.ssh/rc runs before the command (with "proto cookie" on its stdin under
-X11, nothing otherwise), not with PermitUserRC no.
+X11, nothing otherwise), not for a subsystem (sftp works) and not with
+PermitUserRC no.
 """
 
 import os
@@ -71,6 +72,11 @@ def ssh_x(srv, env, xv, command, opts=(), timeout=60):
     argv.insert(len(srv.client_prefix()) + 1, "-v")
     return subprocess.run(argv, input=b"", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=timeout, env=xv.env(), start_new_session=True)
+
+
+def sftp_opts(srv, env):
+    argv = h.ssh_argv(srv, env)
+    return argv[len(srv.client_prefix()) + 1:argv.index("-p")] + ["-P", str(srv.port)]
 
 
 def home():
@@ -166,6 +172,13 @@ def rc_runs(srv, env, xv, x11):
             r = h.ssh_run(srv, env, "echo command-ran")
         h.check(r.returncode == 0, "ssh: %s" % h.describe(r))
         h.check_eq(r.stdout, b"rc-ran\ncommand-ran\n", "rc before the command")
+        if not x11:
+            # not for a subsystem: sftp's stream stays clean
+            r = subprocess.run(srv.client_prefix() + ["sftp", "-b", "-"] +
+                               sftp_opts(srv, env) + ["%s@%s" % (h.TEST_USER, srv.host)],
+                               input=b"pwd\n", capture_output=True, timeout=60)
+            h.check(r.returncode == 0 and b"Remote working directory" in r.stdout,
+                    "sftp with ~/.ssh/rc: %s" % h.describe(r))
         data = open(out).read()
         if x11:
             h.check(re.fullmatch(r"MIT-MAGIC-COOKIE-1 [0-9a-f]{32}\n", data) is not None,
