@@ -669,7 +669,7 @@ listener_close(struct fwd_conn *fc, struct fwd_listener *l)
 		close(l->socks[i].src.fd);
 	}
 	/* The socket file (and the agent's directory) as the user made them. */
-	if (l->kind != L_TCP) {
+	if (l->kind == L_UNIX || l->kind == L_AGENT) {
 		if (creds_user(fc, &cr) == 0) {
 			unlink(l->addr);
 			if (l->kind == L_AGENT)
