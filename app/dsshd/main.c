@@ -18,6 +18,7 @@
 #include "dssh_ssh.h"
 #include "dssh_util.h"
 #include "gen.h"
+#include "ctl.h"
 #include "internal.h"
 #include "server.h"
 #include "limits.h"
@@ -464,6 +465,9 @@ main(int argc, char **argv)
 	if (!late_engine)
 		dssh_info("dsshd %s: crypto engine %s, kernel sockets", DSSH_VERSION,
 		    dssh_crypto_engine_name(engine));
+	/* As root, before anything drops privileges: dsshctl's socket (0600,
+	 * root peers only) and the metrics endpoint. */
+	dsshd_ctl_open(cfg);
 	if (!foreground && daemon(0, 0) != 0)
 		dssh_fatal("daemon: %s", strerror(errno));
 	write_pidfile(cfg->pid_file);

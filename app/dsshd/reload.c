@@ -60,6 +60,10 @@ static const struct {
 	{ "DataOffload", offsetof(struct dssh_config, data_offload), F_BOOL },
 	{ "DataTCPBuffer", offsetof(struct dssh_config, data_tcp_buffer), F_INT },
 	{ "DataImpair", offsetof(struct dssh_config, data_impair), F_STR },
+	/* dsshctl: the sockets are made at start, as root */
+	{ "ControlSocket", offsetof(struct dssh_config, control_socket), F_STR },
+	{ "MetricsListen", offsetof(struct dssh_config, metrics_listen), F_STR },
+	{ "MetricsListen allow-remote", offsetof(struct dssh_config, metrics_remote), F_BOOL },
 };
 
 static bool

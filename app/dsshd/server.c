@@ -31,6 +31,7 @@
 #include "dssh_spawner.h"
 #include "dssh_stream.h"
 #include "dssh_util.h"
+#include "ctl.h"
 #include "forward.h"
 #include "limits.h"
 #include "gen.h"
@@ -126,9 +127,12 @@ struct listener {
 static void conn_socket_opts(struct conn *c);
 static void conn_set_qos(struct conn *c, bool interactive);
 
-/* What a loop's inbox holds: a connection handed over, or a session's exit. */
+/* What a loop's inbox holds: a connection handed over, a session's exit,
+ * or dsshctl's kill of one of its connections. */
 struct inbox_item {
 	bool is_exit;
+	bool is_kill;
+	uint64_t conn_id;               /* a kill */
 	int fd;                         /* a connection */
 	struct dssh_stream_info info;
 	uint64_t sess_id;               /* an exit */
@@ -180,6 +184,7 @@ struct dsshd_shared {
 	int spawner_fd;                 /* as loop 0 watches it */
 	pid_t spawner_pid;              /* ... for this spawner (a new one may get the same fd) */
 	struct dsshd_limits *limits;    /* pre-auth admission, every loop */
+	uint64_t next_conn_id;          /* atomic: connection ids are unique across loops */
 };
 
 /*
@@ -210,9 +215,15 @@ struct dsshd {
 	struct dssh_stream_source source;   /* data-plane streams (fd -1: none) */
 	struct dssh_evsource source_ev;
 	struct conn *conns;
-	uint64_t next_id;
 	struct dssh_evsource spawner_src;   /* loop 0 */
 	uint64_t next_sess_id;
+	/* dsshctl: counters of the connections that ended (this thread's
+	 * only), and what tick last published for loop 0 to read. */
+	struct dsshd_ctl_loop ended;
+	pthread_mutex_t pub_lock;
+	struct dsshd_ctl_loop pub;
+	struct dsshd_ctl_sess *pub_sess;
+	size_t pub_n;
 	uint8_t rbuf[READ_CHUNK];       /* child output */
 	uint8_t sbuf[READ_CHUNK];       /* what kernel sockets received */
 };
@@ -1113,6 +1124,21 @@ conn_limits_end(struct conn *c)
 	dsshd_limits_end(c->srv->sh->limits, &c->startup, &how);
 }
 
+/* dsshctl: a connection's engine counters added to a loop's. */
+static void
+conn_add_counters(const struct conn *c, struct dsshd_ctl_loop *l)
+{
+	struct dssh_conn_stats st;
+
+	dssh_conn_get_stats(c->ssh, &st);
+	l->v[DSSHD_LC_bytes_in] += st.bytes_in;
+	l->v[DSSHD_LC_bytes_out] += st.bytes_out;
+	l->v[DSSHD_LC_packets_in] += st.packets_in;
+	l->v[DSSHD_LC_packets_out] += st.packets_out;
+	l->v[DSSHD_LC_rekeys] += st.kex_count > 1 ? st.kex_count - 1 : 0;
+	l->v[DSSHD_LC_auth_failures] += st.auth_failures;
+}
+
 static void
 conn_free(struct conn *c)
 {
@@ -1131,6 +1157,7 @@ conn_free(struct conn *c)
 	}
 	dssh_stream_close(c->tr);
 	__atomic_fetch_sub(&srv->nconns, 1, __ATOMIC_RELAXED);
+	conn_add_counters(c, &srv->ended);
 	conn_limits_end(c);
 	dssh_conn_free(c->ssh);
 	if (srv->pam != NULL)
@@ -1253,7 +1280,9 @@ conn_start(struct dsshd *srv, struct conn *c)
 	const struct dssh_stream_info *in = &c->tr->info;
 
 	c->srv = srv;
-	c->id = ++srv->next_id;
+	/* unique across loops: dsshctl names connections by it */
+	c->id = __atomic_add_fetch(&srv->sh->next_conn_id, 1, __ATOMIC_RELAXED);
+	srv->ended.v[DSSHD_LC_connections]++;
 	snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", in->peer_ip);
 	snprintf(c->local_ip, sizeof(c->local_ip), "%s", in->local_ip);
 	c->peer_port = in->peer_port;
@@ -1442,6 +1471,7 @@ accept_cb(struct dssh_evsource *src, uint32_t ev)
 
 /* Sessions of another loop that exited, connections handed over. */
 static void sess_exited(void *arg, uint64_t id, int wait_status);
+static void conn_kill(struct dsshd *srv, uint64_t id);
 
 static void
 inbox_cb(struct dssh_evsource *src, uint32_t ev)
@@ -1459,6 +1489,8 @@ inbox_cb(struct dssh_evsource *src, uint32_t ev)
 	for (size_t i = 0; i < q.n; i++) {
 		if (q.v[i].is_exit)
 			sess_exited(srv, q.v[i].sess_id, q.v[i].wait_status);
+		else if (q.v[i].is_kill)
+			conn_kill(srv, q.v[i].conn_id);
 		else
 			sock_opened(srv, q.v[i].fd, &q.v[i].info);
 	}
@@ -1756,6 +1788,128 @@ signal_cb(struct dssh_evsource *src, uint32_t ev)
 	}
 }
 
+/* ---- dsshctl: what each loop publishes, and kill ---------------------- */
+
+/* This loop's counters and connections, for loop 0's control socket. */
+static void
+ctl_publish(struct dsshd *srv, uint64_t now)
+{
+	struct dsshd_ctl_loop l = srv->ended;
+	struct dsshd_ctl_sess *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+		struct dssh_conn_stats st;
+		struct dsshd_ctl_sess *s;
+
+		conn_add_counters(c, &l);
+		l.active++;
+		l.authenticated += dssh_conn_authenticated(c->ssh);
+		if (n == cap) {
+			struct dsshd_ctl_sess *nv = realloc(v, (cap ? 2 * cap : 16) * sizeof(*v));
+
+			if (nv == NULL)
+				continue;   /* this one is left out until the next tick */
+			v = nv;
+			cap = cap ? 2 * cap : 16;
+		}
+		s = &v[n++];
+		memset(s, 0, sizeof(*s));
+		dssh_conn_get_stats(c->ssh, &st);
+		s->id = c->id;
+		if (dssh_conn_authenticated(c->ssh) && dssh_conn_user(c->ssh) != NULL)
+			snprintf(s->user, sizeof(s->user), "%s", dssh_conn_user(c->ssh));
+		snprintf(s->peer_ip, sizeof(s->peer_ip), "%s", c->peer_ip);
+		s->peer_port = c->peer_port;
+		s->loop = srv->index;
+		s->dataplane = c->tr->info.dataplane;
+		s->core = c->tr->info.core;
+		s->authenticated = dssh_conn_authenticated(c->ssh);
+		s->channels = dssh_conn_channels_open(c->ssh);
+		s->bytes_in = st.bytes_in;
+		s->bytes_out = st.bytes_out;
+		snprintf(s->cipher, sizeof(s->cipher), "%s", st.cipher_out ? st.cipher_out : "");
+		s->age_s = (now - c->start_ms) / 1000;
+	}
+	pthread_mutex_lock(&srv->pub_lock);
+	srv->pub = l;
+	free(srv->pub_sess);
+	srv->pub_sess = v;
+	srv->pub_n = n;
+	pthread_mutex_unlock(&srv->pub_lock);
+}
+
+/* dsshctl kill, on the connection's loop: disconnect it as sshd would. */
+static void
+conn_kill(struct dsshd *srv, uint64_t id)
+{
+	struct conn *c = conn_by_id(srv, id);
+
+	if (c == NULL || c->dead || dssh_conn_closing(c->ssh))
+		return;
+	srv->ended.v[DSSHD_LC_kills]++;
+	if (dssh_conn_authenticated(c->ssh))
+		dssh_info("Disconnecting user %s %s port %d: killed by dsshctl",
+		    dssh_conn_user(c->ssh), c->peer_ip, c->peer_port);
+	else
+		dssh_info("Disconnecting %s port %d: killed by dsshctl", c->peer_ip, c->peer_port);
+	/* SSH2_DISCONNECT_BY_APPLICATION */
+	dssh_conn_disconnect(c->ssh, 11, "Disconnected by the administrator");
+	conn_after_io(c);
+}
+
+static unsigned
+ctl_nloops(void *arg)
+{
+	return ((struct dsshd_shared *)arg)->nloops;
+}
+
+static int
+ctl_snapshot(void *arg, unsigned i, struct dsshd_ctl_loop *st, struct dsshd_ctl_sess **sess,
+    size_t *n)
+{
+	struct dsshd *l = ((struct dsshd_shared *)arg)->loops[i];
+	int r = 0;
+
+	pthread_mutex_lock(&l->pub_lock);
+	*st = l->pub;
+	if (sess != NULL) {
+		*n = 0;
+		*sess = NULL;
+		if (l->pub_n > 0 && (*sess = malloc(l->pub_n * sizeof(**sess))) == NULL)
+			r = DSSH_ERR_ALLOC;
+		else if (l->pub_n > 0) {
+			memcpy(*sess, l->pub_sess, l->pub_n * sizeof(**sess));
+			*n = l->pub_n;
+		}
+	}
+	pthread_mutex_unlock(&l->pub_lock);
+	return r;
+}
+
+/* The loop that published the connection gets the kill through its inbox. */
+static int
+ctl_kill(void *arg, uint64_t id)
+{
+	struct dsshd_shared *sh = arg;
+
+	for (unsigned i = 0; i < sh->nloops; i++) {
+		struct dsshd *l = sh->loops[i];
+		bool found = false;
+
+		pthread_mutex_lock(&l->pub_lock);
+		for (size_t k = 0; k < l->pub_n && !found; k++)
+			found = l->pub_sess[k].id == id;
+		pthread_mutex_unlock(&l->pub_lock);
+		if (found) {
+			struct inbox_item it = { .is_kill = true, .conn_id = id, .fd = -1 };
+
+			return inbox_post(l, &it) ? 0 : DSSH_ERR_ALLOC;
+		}
+	}
+	return DSSH_ERR_NOT_FOUND;
+}
+
 static void
 tick(void *arg)
 {
@@ -1787,9 +1941,11 @@ tick(void *arg)
 		dssh_conn_tick(c->ssh, now);
 		conn_after_io(c);
 	}
+	ctl_publish(srv, now);
 	if (srv->index == 0) {
 		reap_children(srv);   /* in case a SIGCHLD was coalesced */
 		dsshd_limits_tick(srv->sh->limits);
+		dsshd_ctl_tick();
 	}
 }
 
@@ -1946,6 +2102,7 @@ loop_init(struct dsshd_shared *sh, unsigned index, struct dssh_crypto_engine *en
 	srv->sig_src.fd = -1;
 	pthread_mutex_init(&srv->inbox_lock, NULL);
 	srv->opening_fd = -1;
+	pthread_mutex_init(&srv->pub_lock, NULL);
 	if ((srv->inbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		return DSSH_ERR_SYSTEM;
 	if ((r = dssh_evloop_new(&srv->loop)) != 0)
@@ -1975,8 +2132,10 @@ loop_free(struct dsshd *srv)
 	while (srv->conns != NULL)
 		conn_free(srv->conns);
 	for (size_t i = 0; i < srv->inbox.n; i++)
-		if (!srv->inbox.v[i].is_exit)
+		if (!srv->inbox.v[i].is_exit && !srv->inbox.v[i].is_kill)
 			close(srv->inbox.v[i].fd);
+	free(srv->pub_sess);
+	pthread_mutex_destroy(&srv->pub_lock);
 	free(srv->inbox.v);
 	for (unsigned i = 0; i < srv->nlisteners; i++)
 		if (srv->listeners[i].src.fd >= 0)
@@ -2077,6 +2236,10 @@ dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
 		goto out;
 	}
 	dssh_verbose("%u loop thread%s", sh.nloops, sh.nloops > 1 ? "s" : "");
+	struct dsshd_ctl_ops ctl_ops = { ctl_nloops, ctl_snapshot, ctl_kill, &sh };
+
+	if ((r = dsshd_ctl_attach(srv->loop, &ctl_ops)) != 0)
+		goto out;
 	/* Listening (and the data plane, if any, up): systemd may go on. */
 	dsshd_notify("READY=1");
 	r = dssh_evloop_run(srv->loop, &sh.stop, tick, srv);
@@ -2084,6 +2247,7 @@ out:
 	stop_all(&sh);
 	for (unsigned i = 1; i < started; i++)
 		pthread_join(sh.loops[i]->thread, NULL);
+	dsshd_ctl_close();
 	dsshd_reloader_free(sh.reloader);
 	for (unsigned i = sh.nloops; i-- > 0;) {
 		struct dssh_crypto_engine *e = i > 0 ? sh.loops[i]->engine : NULL;

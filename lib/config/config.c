@@ -40,6 +40,8 @@ enum opcode {
 	/* sessions: X11, compression, tty, rc, env, TCP (issue 14) */
 	O_COMPRESSION, O_X11FWD, O_X11OFFSET, O_X11LOCALHOST, O_XAUTHLOC, O_PERMITTTY,
 	O_PERMITUSERRC, O_SETENV, O_TCPKEEPALIVE, O_IPQOS,
+	/* dsshctl: the control socket and the Prometheus endpoint */
+	O_CONTROLSOCKET, O_METRICSLISTEN,
 };
 
 static const struct {
@@ -130,6 +132,9 @@ static const struct {
 	{ "setenv", O_SETENV },
 	{ "tcpkeepalive", O_TCPKEEPALIVE },
 	{ "ipqos", O_IPQOS },
+	/* dsshctl: the control socket and the Prometheus endpoint */
+	{ "controlsocket", O_CONTROLSOCKET },
+	{ "metricslisten", O_METRICSLISTEN },
 };
 
 /* sessions block (issue 14), below */
@@ -290,8 +295,14 @@ dssh_config_free(struct dssh_config *cfg)
 	free(cfg->authentication_methods);
 	free(cfg->pam_service_name);
 	sess_kw_free(cfg);
+	/* dsshctl */
+	free(cfg->control_socket);
+	free(cfg->metrics_listen);
 	dssh_config_init(cfg);
 }
+
+/* dsshctl (defined with the other dsshctl code below) */
+static int set_metrics_listen(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv);
 
 /* ---- value parsers ---- */
 
@@ -1660,10 +1671,91 @@ apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
 		if (argc == 1 && (argv[0][0] == '\0' || strchr(argv[0], '/') != NULL))
 			return cerr(c, "bad PAMServiceName \"%s\"", argv[0]);
 		return set_str(c, &cfg->pam_service_name, argc, argv);
+	/* dsshctl */
+	case O_CONTROLSOCKET:
+		if (argc == 1 && strcmp(argv[0], "none") != 0 && argv[0][0] != '/')
+			return cerr(c, "ControlSocket needs an absolute path or none");
+		return set_str(c, &cfg->control_socket, argc, argv);
+	case O_METRICSLISTEN:
+		return set_metrics_listen(cfg, c, argc, argv);
 	default:
 		return apply_sess_kw(cfg, c, op, argc, argv);
 	}
 	return cerr(c, "internal error");
+}
+
+/* ---- dsshctl: the control socket and the Prometheus endpoint ---- */
+
+int
+dssh_config_parse_hostport(const char *s, char *addr, size_t alen, int *port)
+{
+	const char *colon, *host = s;
+	size_t hl;
+	char *end;
+	long p;
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (rb == NULL || rb[1] != ':')
+			return DSSH_ERR_INVALID_FORMAT;
+		host = s + 1;
+		hl = (size_t)(rb - host);
+		colon = rb + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL || strchr(s, ':') != colon)
+			return DSSH_ERR_INVALID_FORMAT;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= alen)
+		return DSSH_ERR_INVALID_FORMAT;
+	memcpy(addr, host, hl);
+	addr[hl] = '\0';
+	if (s[0] == '[' ? inet_pton(AF_INET6, addr, &a6) != 1 : inet_pton(AF_INET, addr, &a4) != 1)
+		return DSSH_ERR_INVALID_FORMAT;
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p <= 0 || p > 65535)
+		return DSSH_ERR_INVALID_FORMAT;
+	*port = (int)p;
+	return 0;
+}
+
+bool
+dssh_config_is_loopback(const char *addr)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, addr, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* MetricsListen none | addr:port [allow-remote] (numeric; loopback unless allowed). */
+static int
+set_metrics_listen(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv)
+{
+	char addr[64];
+	int port;
+
+	if (argc < 1 || argc > 2)
+		return cerr(c, "MetricsListen takes addr:port [allow-remote] or none");
+	if (cfg->metrics_listen != NULL)
+		return 0;
+	if (strcmp(argv[0], "none") == 0 && argc == 1)
+		return set_str(c, &cfg->metrics_listen, argc, argv);
+	if (dssh_config_parse_hostport(argv[0], addr, sizeof(addr), &port) != 0)
+		return cerr(c, "bad MetricsListen \"%s\" (a.b.c.d:port or [v6]:port)", argv[0]);
+	if (argc == 2 && strcmp(argv[1], "allow-remote") != 0)
+		return cerr(c, "unsupported MetricsListen option \"%s\"", argv[1]);
+	if (argc == 1 && !dssh_config_is_loopback(addr))
+		return cerr(c, "MetricsListen %s is not a loopback address (add allow-remote)",
+		    argv[0]);
+	cfg->metrics_remote = argc == 2;
+	return set_str(c, &cfg->metrics_listen, 1, argv);
 }
 
 int
@@ -2144,6 +2236,12 @@ dssh_config_finalize(struct dssh_config *cfg,
 		return DSSH_ERR_ALLOC;
 	if (cfg->pam_service_name == NULL && (cfg->pam_service_name = strdup("dsshd")) == NULL)
 		return DSSH_ERR_ALLOC;
+	/* dsshctl */
+	if (cfg->control_socket == NULL &&
+	    (cfg->control_socket = strdup(DSSH_CONFIG_DEFAULT_CONTROL_SOCKET)) == NULL)
+		return DSSH_ERR_ALLOC;
+	if (cfg->metrics_listen == NULL && (cfg->metrics_listen = strdup("none")) == NULL)
+		return DSSH_ERR_ALLOC;
 	return 0;
 }
 
@@ -2334,4 +2432,9 @@ dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 	dump_str(f, "authenticationmethods", cfg->authentication_methods);
 	dump_str(f, "pamservicename", cfg->pam_service_name);
 	dump_sess_kw(cfg, f);
+	/* dsshctl */
+	dump_str(f, "controlsocket", cfg->control_socket);
+	if (cfg->metrics_listen != NULL)
+		fprintf(f, "metricslisten %s%s\n", cfg->metrics_listen,
+		    cfg->metrics_remote == 1 ? " allow-remote" : "");
 }

@@ -267,11 +267,21 @@ struct dssh_config {
 	int tcp_keepalive;              /* TCPKeepAlive: SO_KEEPALIVE */
 	int ipqos_interactive;          /* IPQoS: TOS/traffic class, -1 none */
 	int ipqos_bulk;
+	/* dsshctl (dssh's own, start-up only) */
+	char *control_socket;           /* ControlSocket: path or "none", DSSH_CONFIG_DEFAULT_CONTROL_SOCKET */
+	char *metrics_listen;           /* MetricsListen: "addr:port" or "none" */
+	int metrics_remote;             /* ... allow-remote given: a non-loopback address */
 };
 
 #define DSSH_CONFIG_XAUTH_DEFAULT "/usr/bin/xauth"
 /* An IPQoS word (af21, cs1, ef, lowdelay, none ...) or number: -1 for none. */
 int dssh_config_parse_ipqos(const char *s, int *out);
+
+/* dsshctl: the control socket's default path; MetricsListen's "a.b.c.d:port" or
+ * "[v6]:port" (numeric), and whether an address is loopback. */
+#define DSSH_CONFIG_DEFAULT_CONTROL_SOCKET "/run/dsshd.ctl"
+int dssh_config_parse_hostport(const char *s, char *addr, size_t alen, int *port);
+bool dssh_config_is_loopback(const char *addr);
 
 /* Set every field to "unset". */
 void dssh_config_init(struct dssh_config *cfg);

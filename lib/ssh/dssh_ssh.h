@@ -331,5 +331,7 @@ struct dssh_conn_stats {
 	bool alive_timed_out;             /* disconnected at ClientAliveCountMax */
 };
 void dssh_conn_get_stats(const struct dssh_conn *c, struct dssh_conn_stats *st);
+/* Channels in use now (any type, opening ones too): for dsshctl. */
+unsigned dssh_conn_channels_open(const struct dssh_conn *c);
 
 #endif

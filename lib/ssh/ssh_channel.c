@@ -893,3 +893,13 @@ bad:
 	dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "bad channel offload marker %u", kind);
 	return DSSH_ERR_PROTOCOL;
 }
+
+unsigned
+dssh_conn_channels_open(const struct dssh_conn *c)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < c->nchans; i++)
+		n += c->chans[i] != NULL && c->chans[i]->in_use;
+	return n;
+}

@@ -27,6 +27,8 @@ struct dssh_stream_info {
 	int peer_port, local_port;
 	const char *via;          /* for the log: "" or " (DPDK data plane)" */
 	bool records;             /* the packet layer runs below: records, not wire bytes */
+	bool dataplane;           /* a DPDK data-plane connection ... */
+	unsigned core;            /* ... owned by this data core (dsshctl shows it) */
 };
 
 struct dssh_stream_ops {

@@ -3,7 +3,7 @@
 """`meson install --destdir TMP` puts every file in place.
 
 - The binaries (dsshd in sbindir, dssh-sftp-server in libexecdir/dssh), the
-  systemd unit, the PAM file and the three man pages are installed where
+  systemd unit, the PAM file and the man pages (dsshctl and its page too) are installed where
   meson says (paths given on the command line by tests/install/meson.build).
 - The installed PAM file is byte-identical to app/dsshd/dsshd.pam (the one
   source scripts/setup.sh also installs).
@@ -93,6 +93,8 @@ def main():
     p.add_argument("--unit", required=True)
     p.add_argument("--pam", required=True)
     p.add_argument("--man", action="append", required=True)
+    p.add_argument("--exe", action="append", default=[],
+                   help="another installed program (dsshctl)")
     a = p.parse_args()
     if shutil.which("meson") is None:
         print("SKIP: no meson")
@@ -109,9 +111,9 @@ def main():
         got = sorted(os.path.relpath(os.path.join(d, f), destdir)
                      for d, _, fs in os.walk(destdir) for f in fs)
         print("installed:\n  " + "\n  ".join(got))
-        for path in [a.sbin_dsshd, a.sftp_server, a.unit, a.pam] + a.man:
+        for path in [a.sbin_dsshd, a.sftp_server, a.unit, a.pam] + a.man + a.exe:
             check(os.path.isfile(under(destdir, path)), "not installed: %s" % path, failures)
-        for exe in (a.sbin_dsshd, a.sftp_server):
+        for exe in [a.sbin_dsshd, a.sftp_server] + a.exe:
             check(os.access(under(destdir, exe), os.X_OK), "not executable: %s" % exe, failures)
         if os.path.isfile(under(destdir, a.pam)):
             check(open(under(destdir, a.pam), "rb").read() == open(a.pam_src, "rb").read(),

@@ -253,6 +253,7 @@ class Server:
         self.port = free_port()
         self.log_path = os.path.join(self.dir, "server.log")
         self.pid_path = os.path.join(self.dir, "server.pid")
+        self.ctl_path = os.path.join(self.dir, "dsshd.ctl")
         self.proc = None
         self.dumped = -1
         self.hostkeys = {}
@@ -301,6 +302,9 @@ class Server:
             # default) would refuse it after one test's deliberate failures
             # and fail the next. Debian 12's sshd (9.2) has none.
             lines.append("PerSourcePenalties no")
+            # dsshctl's socket per server (the default /run/dsshd.ctl would be
+            # shared by servers of tests running at once).
+            lines.append("ControlSocket %s" % self.ctl_path)
         self.netns = None
         self.slot_fd = None
         if self.kind == "dsshd" and Server.dataplane == "tap":

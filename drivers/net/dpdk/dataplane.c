@@ -1206,6 +1206,52 @@ dp_tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* Counters that are levels, not running totals (Prometheus gauges). */
+static bool
+dp_is_gauge(const char *name)
+{
+	static const char *const gauges[] = {
+		"tcp_conns_active", "stream_active", "tcp_tx_held", "tcp_rx_held", "tcp_tx_bufs",
+		"chan_queued", "impair_held",
+	};
+
+	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
+		if (strcmp(name, gauges[i]) == 0)
+			return true;
+	return false;
+}
+
+int
+dssh_dpdk_stats_visit(int core, dssh_dpdk_stat_fn fn, void *arg)
+{
+	struct dp_published s;
+	int n;
+
+	rte_spinlock_lock(&dp_tel_lock);
+	if (dp_tel == NULL || (core >= 0 && (unsigned)core >= dp_tel->ncores)) {
+		rte_spinlock_unlock(&dp_tel_lock);
+		return DSSH_ERR_NOT_FOUND;
+	}
+	n = (int)dp_tel->ncores;
+	dp_sum(dp_tel, core, &s);
+#define DP_X(f) fn(arg, #f, s.net.f, dp_is_gauge(#f));
+	DP_NET_FIELDS(DP_X)
+#undef DP_X
+#define DP_X(f) fn(arg, #f, s.core.f, dp_is_gauge(#f));
+	DP_CORE_FIELDS(DP_X)
+#undef DP_X
+#define DP_X(f) fn(arg, #f, s.tcp.f, dp_is_gauge(#f));
+	DP_TCP_FIELDS(DP_X)
+#undef DP_X
+	if (core < 0) {
+		fn(arg, "mbuf_in_use", rte_mempool_in_use_count(dp_tel->mp), true);
+		if (dp_tel->txbuf_mp != NULL)
+			fn(arg, "txbuf_in_use", rte_mempool_in_use_count(dp_tel->txbuf_mp), true);
+	}
+	rte_spinlock_unlock(&dp_tel_lock);
+	return n;
+}
+
 static int
 dp_tel_arp(const char *cmd, const char *params, struct rte_tel_data *d)
 {

@@ -90,6 +90,17 @@ struct dssh_dpdk_conf {
 int dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop);
 
 /*
+ * The counters of /dssh/stats for dsshctl and the metrics endpoint: fn is
+ * called (under the telemetry lock: it must not block) with each counter's
+ * name and value for one data core, or summed over all with core -1 (then
+ * also the pools' mbufs in use); gauge: a level, not a running total.
+ * Returns the number of data cores, or DSSH_ERR_NOT_FOUND when the data
+ * plane does not run or has no such core.
+ */
+typedef void (*dssh_dpdk_stat_fn)(void *arg, const char *name, uint64_t v, bool gauge);
+int dssh_dpdk_stats_visit(int core, dssh_dpdk_stat_fn fn, void *arg);
+
+/*
  * ---- Byte streams: data-plane TCP connections seen from the control thread ----
  *
  * A data core owns each TCP connection; the control thread (which runs the

@@ -110,6 +110,8 @@ hub_stream_new(struct dssh_dpdk_hub *hub, struct dssh_dpdk_stream *d)
 	in->peer_port = di.rport;
 	in->local_port = di.lport;
 	in->via = " (DPDK data plane)";
+	in->dataplane = true;
+	in->core = di.core;
 	in->records = dssh_dpdk_hub_packet_layer(hub);
 	h->base.ops = &hub_ops;
 	h->s = d;

@@ -1211,6 +1211,66 @@ test_session_keywords(void)
 
 /* ---- end of the session block ---- */
 
+/* dsshctl: ControlSocket and MetricsListen: defaults, first wins, loopback only unless allowed. */
+static void
+test_dsshctl_keywords(void)
+{
+	struct dssh_config c;
+	char addr[64], *buf = NULL;
+	size_t len = 0;
+	int port = 0;
+	FILE *f;
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_STR(c.control_socket, "/run/dsshd.ctl");
+	CHECK_STR(c.metrics_listen, "none");
+	dssh_config_free(&c);
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "ControlSocket /tmp/x.ctl"), 0);
+	CHECK_EQ_INT(line(&c, "ControlSocket none"), 0);
+	CHECK_EQ_INT(line(&c, "MetricsListen [::1]:9722"), 0);
+	CHECK_EQ_INT(line(&c, "MetricsListen 127.0.0.1:1"), 0);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_STR(c.control_socket, "/tmp/x.ctl");
+	CHECK_STR(c.metrics_listen, "[::1]:9722");
+	f = open_memstream(&buf, &len);
+	dssh_config_dump(&c, f);
+	fclose(f);
+	CHECK(strstr(buf, "\ncontrolsocket /tmp/x.ctl\n") != NULL);
+	CHECK(strstr(buf, "\nmetricslisten [::1]:9722\n") != NULL);
+	free(buf);
+	dssh_config_free(&c);
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "MetricsListen 198.18.0.1:9722 allow-remote"), 0);
+	CHECK_EQ_INT(c.metrics_remote, 1);
+	dssh_config_free(&c);
+
+	CHECK_EQ_INT(dssh_config_parse_hostport("127.0.0.1:9722", addr, sizeof(addr), &port), 0);
+	CHECK_STR(addr, "127.0.0.1");
+	CHECK_EQ_INT(port, 9722);
+	CHECK(dssh_config_is_loopback("127.1.2.3"));
+	CHECK(dssh_config_is_loopback("::1"));
+	CHECK(!dssh_config_is_loopback("0.0.0.0"));
+	CHECK(!dssh_config_is_loopback("::"));
+
+	static const char *const bad[] = {
+		"ControlSocket relative.ctl", "ControlSocket", "ControlSocket /a /b",
+		"MetricsListen", "MetricsListen 0.0.0.0:9722", "MetricsListen 198.18.0.1:9722",
+		"MetricsListen [::]:9722", "MetricsListen 127.0.0.1", "MetricsListen 127.0.0.1:0",
+		"MetricsListen 127.0.0.1:65536", "MetricsListen localhost:9722",
+		"MetricsListen ::1:9722", "MetricsListen [::1]9722", "MetricsListen 127.0.0.1:9x",
+		"MetricsListen 127.0.0.1:1 remote", "MetricsListen 1.2.3.4:1 allow-remote x",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		dssh_config_init(&c);
+		CHECK_EQ_INT(line(&c, bad[i]), DSSH_ERR_CONFIG);
+		dssh_config_free(&c);
+	}
+}
+
 int
 main(void)
 {
@@ -1231,5 +1291,6 @@ main(void)
 	DSSH_RUN(test_cert_keywords);
 	DSSH_RUN(test_auth_methods);
 	DSSH_RUN(test_session_keywords);
+	DSSH_RUN(test_dsshctl_keywords);
 	DSSH_TEST_END();
 }
