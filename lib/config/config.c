@@ -1212,11 +1212,7 @@ sess_kw_free(struct dssh_config *cfg)
 	free_strv(cfg->set_env, cfg->nset_env);
 }
 
-/* sshd_config(5) IPQoS names, or a number 0..255; -1 for none. */
-int
-dssh_config_parse_ipqos(const char *s, int *out)
-{
-	static const struct { const char *name; int v; } names[] = {
+static const struct { const char *name; int v; } ipqos_names[] = {
 		{ "af11", 0x28 }, { "af12", 0x30 }, { "af13", 0x38 },
 		{ "af21", 0x48 }, { "af22", 0x50 }, { "af23", 0x58 },
 		{ "af31", 0x68 }, { "af32", 0x70 }, { "af33", 0x78 },
@@ -1225,13 +1221,18 @@ dssh_config_parse_ipqos(const char *s, int *out)
 		{ "cs4", 0x80 }, { "cs5", 0xa0 }, { "cs6", 0xc0 }, { "cs7", 0xe0 },
 		{ "ef", 0xb8 }, { "le", 0x04 }, { "lowdelay", 0x10 }, { "throughput", 0x08 },
 		{ "reliability", 0x04 }, { "none", -1 },
-	};
+};
+
+/* sshd_config(5) IPQoS names, or a number 0..255; -1 for none. */
+int
+dssh_config_parse_ipqos(const char *s, int *out)
+{
 	char *end;
 	long v;
 
-	for (size_t i = 0; i < DSSH_ARRAY_SIZE(names); i++) {
-		if (strcasecmp(s, names[i].name) == 0) {
-			*out = names[i].v;
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(ipqos_names); i++) {
+		if (strcasecmp(s, ipqos_names[i].name) == 0) {
+			*out = ipqos_names[i].v;
 			return 0;
 		}
 	}
@@ -1334,19 +1335,23 @@ sess_kw_defaults(struct dssh_config *cfg)
 	}
 }
 
+/* As sshd -T: the first name of the value (le before reliability), else hex. */
 static void
 dump_ipqos(FILE *f, int v)
 {
-	if (v < 0)
-		fprintf(f, "none");
-	else
-		fprintf(f, "0x%02x", v);
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(ipqos_names); i++) {
+		if (ipqos_names[i].v == v) {
+			fprintf(f, "%s", ipqos_names[i].name);
+			return;
+		}
+	}
+	fprintf(f, "0x%02x", v);
 }
 
 static void
 dump_sess_kw(const struct dssh_config *cfg, FILE *f)
 {
-	fprintf(f, "compression %s\n", cfg->compression ? "delayed" : "no");
+	fprintf(f, "compression %s\n", cfg->compression ? "yes" : "no");     /* sshd -T's word */
 	fprintf(f, "x11forwarding %s\n", cfg->x11_forwarding ? "yes" : "no");
 	fprintf(f, "x11displayoffset %d\n", cfg->x11_display_offset);
 	fprintf(f, "x11uselocalhost %s\n", cfg->x11_use_localhost ? "yes" : "no");

@@ -1182,6 +1182,19 @@ test_session_keywords(void)
 	CHECK_EQ_INT(c.compression, 0);
 	CHECK_EQ_INT(c.ipqos_interactive, 0x10);
 	CHECK_EQ_INT(c.ipqos_bulk, -1);
+	{
+		char *buf = NULL;
+		size_t blen = 0;
+		FILE *f = open_memstream(&buf, &blen);
+
+		dssh_config_dump(&c, f);
+		fclose(f);
+		CHECK(strstr(buf, "\ncompression no\n") != NULL);
+		CHECK(strstr(buf, "\nipqos lowdelay none\n") != NULL);
+		CHECK(strstr(buf, "\nx11displayoffset 10\n") != NULL);
+		CHECK(strstr(buf, "\nxauthlocation /usr/bin/xauth\n") != NULL);
+		free(buf);
+	}
 	dssh_config_free(&c);
 
 	CHECK_EQ_INT(dssh_config_parse_ipqos("af11", &v), 0);
