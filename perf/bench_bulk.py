@@ -68,7 +68,19 @@ Workloads, per cipher (KexAlgorithms from --kex, default curve25519-sha256;
             reads to EOF, or a source that sends SIZE bytes, both on the
             server host's loopback in this script; the bytes are counted
             at the far end (the sink's count, wc's), a short count is a
-            failed transfer. --workloads fwd = these two.
+            failed transfer.
+  socks     connections per second through ssh -D: one `ssh -N -D PORT host`
+            per server and round, and --socks-parallel (16) threads of a
+            SOCKS5 client in the client namespace, each in a loop: connect
+            to the -D port, CONNECT to 127.0.0.1:REPLY (a server on the
+            server host's loopback that reads a 100-byte request and
+            answers 1000 bytes), send the request, read the whole reply,
+            close; --socks-conns (2000) such connections after 50 not
+            counted (warm-up, and the proof that -D is up). Reported:
+            conn/s, the server's CPU per connection (its cgroup over the
+            measured connections) and ratios vs sshd; a short or wrong
+            reply fails the measurement.
+            --workloads fwd = fwd-up, fwd-down and socks.
   --parallel N (default 1): each of the six workloads above runs N
             identical sessions at once, each its own client process(es)
             (ssh, or head | ssh, or sftp/scp) started back to back, and for
@@ -182,9 +194,75 @@ FILE_WORKLOADS = ("sftp-put", "sftp-get", "scp-put", "scp-get")
 # sink (fwd-up) or a source (fwd-down) on the server host's loopback.
 FWD_WORKLOADS = ("fwd-up", "fwd-down")
 TRANSFER_WORKLOADS = STREAM_WORKLOADS + FILE_WORKLOADS + FWD_WORKLOADS
-ALL_WORKLOADS = TRANSFER_WORKLOADS + ("keystroke",)
+ALL_WORKLOADS = TRANSFER_WORKLOADS + ("keystroke", "socks")
 WORKLOAD_GROUPS = {"files": FILE_WORKLOADS, "streams": STREAM_WORKLOADS,
-                   "fwd": FWD_WORKLOADS, "all": ALL_WORKLOADS}
+                   "fwd": FWD_WORKLOADS + ("socks",), "all": ALL_WORKLOADS}
+SOCKS_REQ = 100         # socks: the request's bytes (the last a newline)
+SOCKS_REPLY = 1000      # and the reply's
+
+# The socks workload's client, run in the client namespace: argv socks-port
+# target-port count threads; prints JSON {n, errors, first_error, wall_s}.
+SOCKS_CLIENT = r'''
+import json, socket, struct, sys, threading, time
+sp, tp, count, par = (int(x) for x in sys.argv[1:5])
+req, want = b"q" * 99 + b"\n", 1000
+lock = threading.Lock()
+st = {"left": count, "n": 0, "errors": 0, "first_error": None}
+def one():
+    with socket.create_connection(("127.0.0.1", sp), timeout=20) as s:
+        s.sendall(b"\x05\x01\x00")
+        if s.recv(2) != b"\x05\x00":
+            raise OSError("SOCKS5 greeting refused")
+        s.sendall(b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.1") + struct.pack(">H", tp))
+        r = b""
+        while len(r) < 10:
+            d = s.recv(10 - len(r))
+            if not d:
+                raise OSError("SOCKS5 CONNECT: connection ended")
+            r += d
+        if r[1] != 0:
+            raise OSError("SOCKS5 CONNECT failed: %d" % r[1])
+        s.sendall(req)
+        n = 0
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            n += len(d)
+        if n != want:
+            raise OSError("reply of %d bytes, not %d" % (n, want))
+def worker():
+    while True:
+        with lock:
+            if st["left"] == 0:
+                return
+            st["left"] -= 1
+        try:
+            one()
+            with lock:
+                st["n"] += 1
+        except OSError as e:
+            with lock:
+                st["errors"] += 1
+                st["first_error"] = st["first_error"] or str(e)
+deadline = time.time() + 20
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", sp), timeout=2).close()
+        break
+    except OSError:
+        if time.time() > deadline:
+            raise
+        time.sleep(0.05)
+t0 = time.monotonic()
+th = [threading.Thread(target=worker) for _ in range(par)]
+for t in th:
+    t.start()
+for t in th:
+    t.join()
+st["wall_s"] = time.monotonic() - t0
+print(json.dumps(st))
+'''
 KEY_READY = b"KSREADY"
 
 
@@ -1222,6 +1300,7 @@ class FwdEnds:
         self.zero = memoryview(bytes(self.CHUNK))
         self.sink_port = self._listen(self._sink)
         self.source_port = self._listen(self._source)
+        self.reply_port = self._listen(self._reply)
 
     def _listen(self, handler):
         ls = socket.socket()
@@ -1255,6 +1334,18 @@ class FwdEnds:
                 left -= c.send(self.zero[:min(left, self.CHUNK)])
             c.shutdown(socket.SHUT_WR)
 
+    def _reply(self, c):
+        """socks: a SOCKS_REQ-byte request line, a SOCKS_REPLY-byte answer."""
+        got = b""
+        with c, contextlib.suppress(OSError):
+            c.settimeout(30)
+            while not got.endswith(b"\n"):
+                d = c.recv(SOCKS_REQ)
+                if not d:
+                    return
+                got += d
+            c.sendall(b"r" * SOCKS_REPLY)
+
     def take_sunk(self, timeout=10):
         """One finished sink connection's byte count (None: none within timeout)."""
         with self.cond:
@@ -1275,6 +1366,7 @@ class Bench:
         self.acct = CpuAccount(args.cpu_method)
         self.files = None
         self.fwd = None              # FwdEnds, with forwarding workloads
+        self.socks_res = {}          # kind: [socks results]
         self.impair = None           # DataImpair spec of dsshd-dpdk (--rtt-ms)
         self.netem = None
         self.rtt_sysctl = None
@@ -1588,6 +1680,47 @@ class Bench:
             r["client_ms_per_conn"] = cli * 1e3 / len(times)
         return r
 
+    def socks(self, srv):
+        """Connections per second through ssh -D (the socks workload)."""
+        a = self.args
+        port = 20000 + PID % 20000
+        with self.errfile() as ef:
+            ssh = Child(self.in_ns([SSH] + self.client_opts(a.ciphers[0]) + [
+                "-o", "ExitOnForwardFailure=yes", "-N", "-D", "127.0.0.1:%d" % port,
+                "-p", str(srv.port), self.dest()]), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=ef)
+            try:
+                def batch(n):
+                    out = subprocess.run(self.in_ns([sys.executable, "-c", SOCKS_CLIENT, str(port),
+                                                     str(self.fwd.reply_port), str(n),
+                                                     str(a.socks_parallel)]),
+                                         capture_output=True, text=True, timeout=600)
+                    if out.returncode != 0:
+                        raise RuntimeError("socks client: %s" % out.stderr.strip()[-300:])
+                    return json.loads(out.stdout)
+                w = batch(50)
+                if w["errors"]:
+                    return {"error": "warm-up: %s" % w["first_error"]}
+                srv.settle()
+                cpu0 = srv.cpu()
+                r = batch(a.socks_conns)
+                srv.settle()
+                cpu1 = srv.cpu()
+            except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
+                return {"error": str(e)}
+            finally:
+                ssh.kill()
+                ssh.wait()
+            err = self.errtext(ef)
+        r["server_cpu_s"] = cpu1 - cpu0
+        if r["errors"]:
+            r["error"] = "%d of %d failed: %s %s" % (r["errors"], a.socks_conns,
+                                                    r["first_error"], err)
+        elif r["n"]:
+            r["conn_s"] = r["n"] / r["wall_s"]
+            r["server_ms_per_conn"] = r["server_cpu_s"] * 1e3 / r["n"]
+        return r
+
     # ------------------------------------------------------------ keystroke
 
     def key_echo(self, master):
@@ -1771,7 +1904,7 @@ class Bench:
                              fmt_size(a.size), fmt_size(avail >> 20 << 20)))
             self.files = Files(self.tmp, a.size, a.parallel)
             self.files.up()
-        if any(w in FWD_WORKLOADS for w in a.workloads):
+        if any(w in FWD_WORKLOADS + ("socks",) for w in a.workloads):
             self.fwd = FwdEnds()
         if a.rtt_ms:
             self.setup_rtt()
@@ -1866,6 +1999,15 @@ class Bench:
                             "client %.1f ms CPU/conn" % (r["conn_s"], r["median_ms"],
                                                          r["server_ms_per_conn"],
                                                          r["client_ms_per_conn"])
+                            if "conn_s" in r else "FAILED " + r.get("error", "")))
+                    if "socks" in a.workloads:
+                        r = self.socks(srv)
+                        r["round"] = rnd
+                        self.socks_res.setdefault(srv.kind, []).append(r)
+                        log("# round %d %-12s socks x%d (%d at once): %s" % (
+                            rnd, srv.name, a.socks_conns, a.socks_parallel,
+                            "%.1f conn/s, server %.2f ms CPU/conn" % (
+                                r["conn_s"], r["server_ms_per_conn"])
                             if "conn_s" in r else "FAILED " + r.get("error", "")))
                     if "keystroke" in a.workloads:
                         r = self.keystroke(srv, a.ciphers[0])
@@ -2260,6 +2402,41 @@ def transfer_table(args, kinds, transfers):
     return table(hdr, rows)
 
 
+def summarize_socks(args, servers, res):
+    out = {}
+    for s in servers:
+        rs = [r for r in res.get(s.kind, ()) if "conn_s" in r]
+        if rs:
+            out[s.kind] = {"rounds": len(rs), "conn_s": med([r["conn_s"] for r in rs]),
+                           "server_ms_per_conn": med([r["server_ms_per_conn"] for r in rs])}
+        elif s.kind in res or s.unavailable:
+            out[s.kind] = {"error": s.unavailable or next(
+                (r.get("error") for r in res.get(s.kind, ())), "no sample")}
+    return out
+
+
+def report_socks(args, servers, summ):
+    if "socks" not in args.workloads:
+        return
+    log("")
+    log("SOCKS5 through ssh -D: %d connections per round, %d at once, each a 100-byte request "
+        "and a 1000-byte reply (127.0.0.1 on the server host); medians over rounds:"
+        % (args.socks_conns, args.socks_parallel))
+    hdr = ["server", "conn/s", "srv CPU ms/conn", "conn/s vs sshd", "CPU/conn vs sshd"]
+    rows = []
+    base = summ["socks"].get("sshd", {})
+    for s in servers:
+        x = summ["socks"].get(s.kind, {})
+        if "conn_s" not in x:
+            rows.append([LABEL[s.kind], "n/a", "n/a", "-", "-"])
+            continue
+        rows.append([LABEL[s.kind], "%.1f" % x["conn_s"], "%.2f" % x["server_ms_per_conn"],
+                     "%.2fx" % (x["conn_s"] / base["conn_s"]) if "conn_s" in base else "-",
+                     "%.2fx" % (x["server_ms_per_conn"] / base["server_ms_per_conn"])
+                     if "conn_s" in base else "-"])
+    log(table(hdr, rows))
+
+
 def report_conns(args, servers, summ):
     kinds = [s.kind for s in servers]
     if args.conns:
@@ -2338,6 +2515,11 @@ def main():
                     help="DataPoll for dsshd-dpdk (default: dsshd's own, adaptive)")
     ap.add_argument("--conns", type=int, default=None,
                     help="sequential connections per round (default 50, 20 with --quick; 0: none)")
+    ap.add_argument("--socks-conns", type=int, default=None,
+                    help="socks: measured connections per server and round (default 2000, "
+                    "500 with --quick)")
+    ap.add_argument("--socks-parallel", type=int, default=16,
+                    help="socks: SOCKS5 client threads at once (default 16)")
     ap.add_argument("--kex", default="curve25519-sha256",
                     help="KexAlgorithms of every client (default curve25519-sha256)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 256M, 1 round")
@@ -2366,6 +2548,7 @@ def main():
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.size = args.size or parse_size("256M" if args.quick else "1G")
     args.conns = args.conns if args.conns is not None else (20 if args.quick else 50)
+    args.socks_conns = args.socks_conns or (500 if args.quick else 2000)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     args.ciphers = [c.strip() for c in args.ciphers.split(",") if c.strip()]
     wl = []
@@ -2468,7 +2651,9 @@ def main():
     summ["cpu_method"] = bench.acct.describe()
     summ["sftp_subsystem"] = {s.kind: s.sftp for s in bench.servers if s.ran}
     summ["notes"] = [s.sftp_note for s in bench.servers if s.sftp_note]
+    summ["socks"] = summarize_socks(args, bench.servers, bench.socks_res)
     report(args, bench.servers, summ, mhz, mhz_note)
+    report_socks(args, bench.servers, summ)
     if args.json:
         doc = {
             "config": {"size": args.size, "parallel": args.parallel, "rounds": args.rounds,
@@ -2492,6 +2677,7 @@ def main():
             "samples": samples,
             "connections": conns,
             "keystrokes": keys,
+            "socks": bench.socks_res,
         }
         with open(args.json, "w") as fh:
             json.dump(doc, fh, indent=1)

@@ -10,6 +10,16 @@
  * peer's EOF becomes shutdown(SHUT_WR) once to_sock is written; the
  * socket's EOF becomes our channel EOF. The channel is closed once both
  * directions ended, or at once on a socket error.
+ *
+ * On a connection whose packet layer is on a data core (fc->offload), an
+ * open channel's socket is handed to that core (the channel offload of
+ * dssh_record.h, as an exec session's pipes): two duplicates of the socket
+ * as its stdin and stdout, no stderr. From then on the core moves the bytes
+ * both ways, keeps the window, and shuts the socket down for writing at
+ * the peer's EOF; we are told only of the ends (the socket's EOF: our
+ * channel EOF; its reset: CLOSE; the peer's EOF, which the core already
+ * turned into the FIN) and close our copy of the socket once what we held
+ * for it is written (chan_offload_go).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -89,6 +99,12 @@ struct fwd_chan {
 	} st;
 	struct dssh_buf to_sock;        /* the peer's bytes the socket has not taken */
 	bool peer_eof, shut_wr, sock_eof, sent_close;
+	enum {
+		OFF_NONE,
+		OFF_SENT,               /* dssh_chan_offload: the core intercepts soon */
+		OFF_READY,              /* it does: GO once to_sock is written */
+		OFF_GO,                 /* the core has the socket; our copy is closed */
+	} off;
 	struct addrinfo *ai_all, *ai_next;      /* TCP connect: addresses left to try */
 	struct fwd_lookup *lookup;      /* FC_RESOLVING */
 	char what[200];                 /* for log lines */
@@ -251,6 +267,8 @@ chan_maybe_done(struct fwd_chan *f)
 
 /* ---- relaying ----------------------------------------------------------- */
 
+static void chan_offload_go(struct fwd_chan *f);
+
 static void
 flush_to_sock(struct fwd_chan *f)
 {
@@ -275,6 +293,7 @@ flush_to_sock(struct fwd_chan *f)
 		shutdown(f->src.fd, SHUT_WR);
 		f->shut_wr = true;
 	}
+	chan_offload_go(f);
 	chan_maybe_done(f);
 }
 
@@ -440,6 +459,86 @@ chan_cb(struct dssh_evsource *src, uint32_t ev)
 	fc->after_io(fc->owner);     /* last: it may free the connection */
 }
 
+/* Everything we held for the socket is written: the core takes it all. */
+static void
+chan_offload_go(struct fwd_chan *f)
+{
+	struct fwd_conn *fc = f->fc;
+
+	if (f->off != OFF_READY || dssh_buf_len(&f->to_sock) > 0 || f->sent_close)
+		return;
+	if (dssh_chan_offload_go(fc->ssh, f->chan) != 0) {
+		dssh_error("%s: channel %u: offload go failed", fc->log_id, f->chan);
+		chan_close(f);
+		return;
+	}
+	f->off = OFF_GO;
+	if (f->peer_eof)
+		f->shut_wr = true;      /* ours did it, or the core's does */
+	sock_close(f);
+	dssh_buf_free(&f->to_sock);
+	dssh_debug("%s: channel %u: %s: relayed by the data core", fc->log_id, f->chan, f->what);
+}
+
+/*
+ * An open channel on a data core's connection: hand the socket to the core
+ * (when the engine's side is open: it has send space). true: the socket
+ * is the core's now (nothing to watch).
+ */
+static bool
+chan_offload(struct fwd_chan *f)
+{
+	struct fwd_conn *fc = f->fc;
+	struct dssh_chan_fds fds = { .in = -1, .out = -1, .err = -1 };
+
+	if (f->off == OFF_GO)
+		return true;
+	/* a compressed connection's channels stay here: the core would see
+	 * compressed payloads */
+	if (!fc->offload || dssh_conn_compressed(fc->ssh) || f->off != OFF_NONE ||
+	    f->sock_eof || f->peer_eof ||
+	    f->sent_close || f->src.fd < 0 || dssh_chan_send_space(fc->ssh, f->chan) == 0)
+		return false;
+	fds.in = fcntl(f->src.fd, F_DUPFD_CLOEXEC, 0);
+	fds.out = fcntl(f->src.fd, F_DUPFD_CLOEXEC, 0);
+	if (fds.in < 0 || fds.out < 0 || dssh_chan_offload(fc->ssh, f->chan, &fds) != 0) {
+		if (fds.in >= 0)
+			close(fds.in);
+		if (fds.out >= 0)
+			close(fds.out);
+		return false;   /* (we relay it, as ever) */
+	}
+	f->off = OFF_SENT;
+	return false;
+}
+
+void
+fwd_channel_offload(struct fwd_conn *fc, uint32_t chan, enum dssh_chan_offload_ev ev)
+{
+	struct fwd_chan *f = chan_of(fc, chan);
+
+	if (f == NULL || f->off == OFF_NONE || f->sent_close)
+		return;
+	switch (ev) {
+	case DSSH_CHAN_OFFLOADED:
+		f->off = OFF_READY;
+		chan_offload_go(f);
+		break;
+	case DSSH_CHAN_OUT_EOF:
+		f->sock_eof = true;
+		dssh_chan_send_eof(fc->ssh, f->chan);
+		chan_maybe_done(f);
+		break;
+	case DSSH_CHAN_OUT_FAIL:
+		dssh_debug("%s: channel %u: %s: reset", fc->log_id, f->chan, f->what);
+		chan_close(f);
+		break;
+	case DSSH_CHAN_ERR_EOF:
+	case DSSH_CHAN_RECLAIMED:
+		break;
+	}
+}
+
 static void
 chan_update(struct fwd_chan *f)
 {
@@ -454,7 +553,11 @@ chan_update(struct fwd_chan *f)
 	else if (f->st == FC_OPEN) {
 		if (dssh_buf_len(&f->x11_setup) > 0)
 			x11_flush_setup(f);
-		if (!f->sock_eof && dssh_chan_send_space(f->fc->ssh, f->chan) > 0)
+		/* (an X client's setup goes before the core takes the socket) */
+		if (dssh_buf_len(&f->x11_setup) == 0 && chan_offload(f))
+			return;
+		if (f->off == OFF_NONE && !f->sock_eof &&
+		    dssh_chan_send_space(f->fc->ssh, f->chan) > 0)
 			ev |= EPOLLIN;
 		if (dssh_buf_len(&f->to_sock) > 0)
 			ev |= EPOLLOUT;
@@ -639,6 +742,8 @@ fwd_channel_eof(struct fwd_conn *fc, uint32_t chan)
 	if (f == NULL)
 		return;
 	f->peer_eof = true;
+	if (f->off == OFF_GO)
+		f->shut_wr = true;      /* the core shut the socket down (EOF_IN) */
 	flush_to_sock(f);
 }
 
@@ -1270,6 +1375,7 @@ fwd_init(struct fwd_conn *fc)
 	fc->x11_waits = NULL;
 	fc->nx11_waits = 0;
 	fc->have_user = false;
+	fc->offload = false;
 }
 
 int

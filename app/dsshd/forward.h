@@ -54,6 +54,9 @@ struct fwd_conn {
 	struct fwd_listener *listeners;
 	struct fwd_x11_wait *x11_waits;  /* X clients whose setup is not in yet */
 	unsigned nx11_waits;
+	/* The packet layer is on a data core: open channels' sockets go to it
+	 * (dssh_chan_offload), which relays them. */
+	bool offload;
 };
 
 void fwd_init(struct fwd_conn *fc);
@@ -72,6 +75,8 @@ int fwd_global_request(struct fwd_conn *fc, const struct dssh_global_req *req, u
 void fwd_channel_data(struct fwd_conn *fc, uint32_t chan, const uint8_t *p, size_t n);
 void fwd_channel_eof(struct fwd_conn *fc, uint32_t chan);
 void fwd_channel_closed(struct fwd_conn *fc, uint32_t chan);
+/* An offloaded channel's events (channel_offload). */
+void fwd_channel_offload(struct fwd_conn *fc, uint32_t chan, enum dssh_chan_offload_ev ev);
 /* Re-arm socket interest after the engine moved (window, output space). */
 void fwd_update_events(struct fwd_conn *fc);
 

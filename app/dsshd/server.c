@@ -1036,9 +1036,14 @@ host_channel_closed(void *host, uint32_t chan)
 static void
 host_channel_offload(void *host, uint32_t chan, enum dssh_chan_offload_ev ev)
 {
-	struct sess *s = sess_of(host, chan);
+	struct conn *c = host;
+	struct sess *s;
 
-	if (s == NULL || !s->offloaded)
+	if (fwd_owns(&c->fwd, chan)) {
+		fwd_channel_offload(&c->fwd, chan, ev);
+		return;
+	}
+	if ((s = sess_of(host, chan)) == NULL || !s->offloaded)
 		return;
 	switch (ev) {
 	case DSSH_CHAN_OFFLOADED:
@@ -1046,6 +1051,7 @@ host_channel_offload(void *host, uint32_t chan, enum dssh_chan_offload_ev ev)
 		sess_offload_go(s);
 		break;
 	case DSSH_CHAN_OUT_EOF:
+	case DSSH_CHAN_OUT_FAIL:
 		s->out_eof = true;
 		break;
 	case DSSH_CHAN_ERR_EOF:
@@ -1319,6 +1325,8 @@ conn_start(struct dsshd *srv, struct conn *c)
 	c->fwd.buflen = sizeof(srv->rbuf);
 	c->sock_fd = srv->opening_fd;
 	conn_socket_opts(c);
+	/* As sess_offload: the data core relays forwarded sockets too. */
+	c->fwd.offload = in->records && c->cfg->data_channels_control != 1;
 	c->next = srv->conns;
 	srv->conns = c;
 	__atomic_fetch_add(&srv->nconns, 1, __ATOMIC_RELAXED);

@@ -218,6 +218,17 @@ dssh_crypto_sa_peek_length(struct dssh_crypto_sa *sa, uint32_t seq,
 	return sa->engine->ops->peek_length(sa, seq, wire, packet_length);
 }
 
+int
+dssh_crypto_sa_peek_length_at(struct dssh_crypto_sa *sa, uint32_t seq, uint64_t block,
+    const uint8_t *wire, size_t avail, uint32_t *packet_length)
+{
+	if (sa == NULL || wire == NULL || packet_length == NULL)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	if (avail < dssh_crypto_sa_length_bytes(sa))
+		return DSSH_ERR_MSG_INCOMPLETE;
+	return sa->engine->ops->peek_length_at(sa, seq, block, wire, packet_length);
+}
+
 unsigned
 dssh_crypto_submit(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsigned n)
 {

@@ -138,6 +138,18 @@ size_t dssh_crypto_sa_block_len(const struct dssh_crypto_sa *sa);
 bool dssh_crypto_sa_length_encrypted(const struct dssh_crypto_sa *sa);
 int dssh_crypto_sa_peek_length(struct dssh_crypto_sa *sa, uint32_t seq,
     const uint8_t *wire, size_t avail, uint32_t *packet_length);
+/*
+ * The same for a packet further ahead in the stream than the SA's next one,
+ * as framing needs when it frames a burst before the packets ahead of it are
+ * opened. block is the cipher-block index of the packet's first byte counted
+ * from the start of the SA (the IV it was created with): the sum of
+ * len / block_len over every earlier packet of the SA. Only classic CTR
+ * (length inside the first encrypted block) uses it; the other modes read
+ * the length as peek_length does (chacha20-poly1305 by seq). SA state is
+ * not changed.
+ */
+int dssh_crypto_sa_peek_length_at(struct dssh_crypto_sa *sa, uint32_t seq, uint64_t block,
+    const uint8_t *wire, size_t avail, uint32_t *packet_length);
 
 /*
  * Burst interface, DPDK style. submit() takes up to n ops and returns how

@@ -18,6 +18,10 @@ struct dssh_crypto_engine_ops {
 	void (*sa_fini)(struct dssh_crypto_sa *sa);   /* must wipe key material */
 	int (*peek_length)(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
 	    uint32_t *packet_length);                 /* wire has length_bytes */
+	/* classic CTR: the length of the packet starting at cipher block
+	 * `block` of the SA's stream (see dssh_crypto_sa_peek_length_at) */
+	int (*peek_length_at)(struct dssh_crypto_sa *sa, uint32_t seq, uint64_t block,
+	    const uint8_t *wire, uint32_t *packet_length);
 	unsigned (*submit)(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsigned n);
 	unsigned (*complete)(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsigned max);
 };

@@ -14,6 +14,13 @@
  * engine's records, within the peer's window and the TCP send space, and
  * never from a KEXINIT the core sealed until the TX_KEYS after it.
  *
+ * A relayed socket (a forwarded channel's target, app/dsshd/forward.c) is
+ * the same with stdin and stdout two duplicates of the socket and no
+ * stderr: the peer's EOF shuts it down for writing (the other duplicates
+ * would keep a plain close from sending a FIN), and a read or write error
+ * other than EPIPE (a reset) ends stdout as failed, which the host turns
+ * into a CLOSE instead of an EOF.
+ *
  * The fds are the core's own duplicates: it closes them (stdin after the
  * peer's EOF and the queue, stdout/stderr at their end, all of them at
  * CHAN_RECLAIM or when the connection goes), so the host's copies never
@@ -24,10 +31,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,6 +78,8 @@ struct rp_chan {
 	uint32_t pre_adj;           /* before GO: the peer's adjusts */
 	bool eof_rcvd;              /* the peer's EOF */
 	bool eof_up;                /* EOF_IN went up (stdin closed) */
+	bool failed;                /* writing stdin failed (not EPIPE): a reset */
+	bool sock;                  /* a relayed socket (no stderr): no holding */
 	uint64_t hold_until[3];     /* out/err: small output waits until then (0: not) */
 	struct dssh_buf q;          /* for stdin, not written yet */
 };
@@ -241,7 +252,13 @@ chan_write(struct rp_chan *ch, const uint8_t *p, size_t n)
 		} else if (w < 0 && errno == EAGAIN) {
 			break;                  /* EPOLLOUT follows */
 		} else {
-			chan_close_fd(ch, CH_IN);       /* EPIPE: nobody reads it */
+			/* EPIPE: nobody reads it; else a socket's reset, which
+			 * its reader may not see any more (the error is read once). */
+			if (w < 0 && errno != EPIPE) {
+				ch->failed = true;
+				dssh_recpump_mark(ch->c, false);
+			}
+			chan_close_fd(ch, CH_IN);
 			ch->c->p->st.chan_rx_bytes += done;
 			chan_consumed(ch, n);
 			return n;
@@ -279,6 +296,9 @@ chan_in_drain(struct rp_chan *ch)
 			dssh_buf_reset(&ch->q);
 	}
 	if (ch->eof_rcvd && !ch->eof_up && dssh_buf_len(&ch->q) == 0) {
+		/* A socket: its FIN now (ENOTSOCK for a pipe: the close is it). */
+		if (ch->fd[CH_IN] >= 0)
+			(void)shutdown(ch->fd[CH_IN], SHUT_WR);
 		chan_close_fd(ch, CH_IN);
 		ch->eof_up = true;
 		up_marker(ch->c, DSSH_REC_MARK_CHAN_EOF_IN, ch->local, 0);
@@ -309,12 +329,22 @@ chan_offload(struct dssh_recpump *p, struct dssh_recpump_conn *c, const uint8_t 
 
 	if (n != DSSH_REC_CHAN_OFFLOAD_LEN)
 		return DSSH_ERR_INVALID_FORMAT;
-	for (int i = 0; i < 3; i++)
-		fd[i] = (int)dssh_get_u32be(body + 12 + 4 * i);
+	for (int i = 0; i < 3; i++) {
+		uint32_t v = dssh_get_u32be(body + 12 + 4 * i);
+
+		fd[i] = v > INT32_MAX ? -1 : (int)v;    /* UINT32_MAX: none (stderr) */
+	}
+	if (fd[CH_IN] < 0 || fd[CH_OUT] < 0) {
+		for (int i = 0; i < 3; i++)
+			if (fd[i] >= 0)
+				close(fd[i]);
+		return DSSH_ERR_INVALID_FORMAT;
+	}
 	if (c->closing || chan_find(c, dssh_get_u32be(body)) != NULL ||
 	    (ch = calloc(1, sizeof(*ch))) == NULL) {
 		for (int i = 0; i < 3; i++)
-			close(fd[i]);
+			if (fd[i] >= 0)
+				close(fd[i]);
 		return c->closing ? 0 : DSSH_ERR_INVALID_FORMAT;
 	}
 	ch->c = c;
@@ -322,6 +352,7 @@ chan_offload(struct dssh_recpump *p, struct dssh_recpump_conn *c, const uint8_t 
 	ch->remote = dssh_get_u32be(body + 4);
 	ch->maxpkt = DSSH_MAX(dssh_get_u32be(body + 8), 1u);
 	memcpy(ch->fd, fd, sizeof(fd));
+	ch->sock = fd[CH_ERR] < 0;
 	dssh_buf_init(&ch->q, DSSH_CHAN_WIN_MAX);
 	ch->next = c->chans;
 	c->chans = ch;
@@ -331,9 +362,11 @@ chan_offload(struct dssh_recpump *p, struct dssh_recpump_conn *c, const uint8_t 
 			.events = (i == CH_IN ? EPOLLOUT : EPOLLIN | EPOLLRDHUP) | EPOLLET,
 			.data.u64 = (uintptr_t)ch | (uint64_t)i,
 		};
-		int fl = fcntl(fd[i], F_GETFL);
+		int fl;
 
-		if (fl < 0 || fcntl(fd[i], F_SETFL, fl | O_NONBLOCK) != 0 ||
+		if (fd[i] < 0)
+			continue;
+		if ((fl = fcntl(fd[i], F_GETFL)) < 0 || fcntl(fd[i], F_SETFL, fl | O_NONBLOCK) != 0 ||
 		    epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd[i], &ev) != 0) {
 			dssh_error("core %u: stream %u: channel %u: fd %d: %s", p->core, c->id,
 			    ch->local, fd[i], strerror(errno));
@@ -505,11 +538,13 @@ gen_small(struct dssh_recpump *p, struct dssh_recpump_conn *c, struct rec_batch 
 	return REC_MORE;
 }
 
+/* fail: stdout ended by an error (or stdin's write failed: a reset). */
 static void
-chan_out_eof(struct rp_chan *ch, int i)
+chan_out_eof(struct rp_chan *ch, int i, bool fail)
 {
 	chan_close_fd(ch, i);
-	up_marker(ch->c, DSSH_REC_MARK_CHAN_OUT_EOF, ch->local, i == CH_OUT ? 1 : 2);
+	up_marker(ch->c, DSSH_REC_MARK_CHAN_OUT_EOF, ch->local, i == CH_OUT ?
+	    (fail || ch->failed ? 3 : 1) : 2);
 }
 
 static uint64_t
@@ -556,7 +591,8 @@ gen_hold(struct rp_chan *ch, int i, size_t want)
 	int avail = 0;
 	uint64_t now;
 
-	if (CHAN_HOLD_NS == 0 || ioctl(ch->fd[i], FIONREAD, &avail) != 0 || avail <= 0 ||
+	/* A socket's peer answers requests: a held reply would be latency. */
+	if (CHAN_HOLD_NS == 0 || ch->sock || ioctl(ch->fd[i], FIONREAD, &avail) != 0 || avail <= 0 ||
 	    (size_t)avail >= want || avail >= CHAN_SMALL) {
 		ch->hold_until[i] = 0;
 		return false;
@@ -603,10 +639,12 @@ gen_output(struct dssh_recpump *p, struct dssh_recpump_conn *c, struct rec_batch
 			n = read(ch->fd[i], pl + hl, want);
 		while (n < 0 && errno == EINTR);
 		if (n <= 0) {
+			int e = errno;
+
 			rec_tx_job_cancel(p, c, b, before);
-			if (n < 0 && errno == EAGAIN)
+			if (n < 0 && e == EAGAIN)
 				return REC_DONE;    /* EPOLLIN follows */
-			chan_out_eof(ch, i);    /* end (or an error: as an end) */
+			chan_out_eof(ch, i, n < 0 && e != EPIPE);      /* end, or failed */
 			return REC_DONE;
 		}
 		pl[0] = i == CH_OUT ? SSH_MSG_CHANNEL_DATA : SSH_MSG_CHANNEL_EXTENDED_DATA;
@@ -700,8 +738,12 @@ dssh_recpump_down_drop(struct dssh_pipe *down)
 			rl = DSSH_REC_MARK_HDR + (size_t)dssh_get_u32be(hdr + 4);
 			if (w == (DSSH_REC_MARK | DSSH_REC_MARK_CHAN_OFFLOAD) && avail - off >= rl &&
 			    rl == sizeof(hdr))
-				for (int i = 0; i < 3; i++)
-					close((int)dssh_get_u32be(hdr + DSSH_REC_MARK_HDR + 12 + 4 * i));
+				for (int i = 0; i < 3; i++) {
+					uint32_t fd = dssh_get_u32be(hdr + DSSH_REC_MARK_HDR + 12 + 4 * i);
+
+					if (fd <= INT32_MAX)
+						close((int)fd);
+				}
 		}
 		if (rl > avail - off)
 			break;

@@ -50,7 +50,7 @@ enum dssh_rec_mark {
 	DSSH_REC_MARK_CHAN_RECLAIM = 7,     /* down: local */
 	DSSH_REC_MARK_CHAN_OFFLOADED = 8,   /* up: local */
 	DSSH_REC_MARK_CHAN_EOF_IN = 9,      /* up: local */
-	DSSH_REC_MARK_CHAN_OUT_EOF = 10,    /* up: local, which (1 stdout, 2 stderr) */
+	DSSH_REC_MARK_CHAN_OUT_EOF = 10,    /* up: local, which (1 stdout, 2 stderr, 3 stdout failed) */
 	DSSH_REC_MARK_CHAN_RECLAIMED = 11,  /* up: local */
 	DSSH_REC_MARK_CHAN_COUNT = 12,      /* up: u32 rx pkts, u32 tx pkts, u64 rx, tx bytes */
 };
@@ -60,7 +60,8 @@ enum dssh_rec_mark {
  * between the peer and the child's pipes itself, both ways.
  *
  * Down, in record order: CHAN_OFFLOAD hands the core its own duplicates of
- * the child's fds (the core closes them; the host may close its copies at
+ * the child's fds (a relayed socket: in and out are the socket, err is
+ * UINT32_MAX, none; the core closes them; the host may close its copies at
  * any time): from there on the core intercepts the peer's CHANNEL_DATA,
  * EXTENDED_DATA, EOF and WINDOW_ADJUST for `local` and queues them, and
  * puts CHAN_OFFLOADED up (whatever of the channel is before it in up was
@@ -74,8 +75,10 @@ enum dssh_rec_mark {
  * CHAN_RECLAIMED up (the engine keeps the channel number until then).
  *
  * Up: CHAN_EOF_IN (the peer's EOF, after every queued byte reached stdin,
- * which the core then closed), CHAN_OUT_EOF (stdout or stderr ended after
- * all of it was sealed), CHAN_COUNT (packets and wire bytes the core took
+ * which the core then shut down for writing and closed), CHAN_OUT_EOF
+ * (stdout or stderr ended after all of it was sealed; which 3: stdout
+ * ended with an error, or writing stdin failed with one other than EPIPE,
+ * as a forwarded socket's reset), CHAN_COUNT (packets and wire bytes the core took
  * or sealed itself, for the engine's rekey limits and counters; always
  * before any other record of the connection that follows them).
  */

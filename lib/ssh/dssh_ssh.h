@@ -149,6 +149,7 @@ enum dssh_chan_offload_ev {
 	DSSH_CHAN_OUT_EOF,       /* the child's stdout ended, all of it sent */
 	DSSH_CHAN_ERR_EOF,       /* its stderr */
 	DSSH_CHAN_RECLAIMED,     /* the core let the channel go (after a close) */
+	DSSH_CHAN_OUT_FAIL,      /* stdout (a relayed socket) ended with an error (a reset) */
 };
 
 struct dssh_conn_host_ops {
@@ -289,7 +290,8 @@ int dssh_chan_exit_signal(struct dssh_conn *c, uint32_t chan, const char *sig, b
 /*
  * Record offload only: the data core moves the channel's data to and from
  * the child itself (dssh_record.h, channel offload). fds are the core's own
- * duplicates of the child's stdin, stdout, stderr (it closes them; the host
+ * duplicates of the child's stdin, stdout, stderr (err -1: none, as for a
+ * relayed socket whose in and out are the socket; it closes them; the host
  * keeps and closes its copies as it likes). From here the engine sends no
  * data for the channel (dssh_chan_send_space is 0). After the
  * DSSH_CHAN_OFFLOADED event and once the host wrote everything it still

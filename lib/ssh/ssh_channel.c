@@ -783,14 +783,14 @@ dssh_chan_offload(struct dssh_conn *c, uint32_t id, const struct dssh_chan_fds *
 	if (!c->rec_offload || ch == NULL || ch->open_state != CHAN_OPEN ||
 	    ch->offload != CHAN_OFF_NONE || ch->sent_eof ||
 	    ch->sent_close || ch->rcvd_eof || ch->rcvd_close || c->state != CONN_TRANSPORT ||
-	    fds->in < 0 || fds->out < 0 || fds->err < 0)
+	    fds->in < 0 || fds->out < 0)
 		return DSSH_ERR_INVALID_ARGUMENT;
 	dssh_put_u32be(b, id);
 	dssh_put_u32be(b + 4, ch->remote_id);
 	dssh_put_u32be(b + 8, ch->remote_maxpacket);
 	dssh_put_u32be(b + 12, (uint32_t)fds->in);
 	dssh_put_u32be(b + 16, (uint32_t)fds->out);
-	dssh_put_u32be(b + 20, (uint32_t)fds->err);
+	dssh_put_u32be(b + 20, fds->err < 0 ? UINT32_MAX : (uint32_t)fds->err);
 	ch->offload = CHAN_OFF_SENT;
 	return dssh_pkt_put_marker(c, DSSH_REC_MARK_CHAN_OFFLOAD, b, sizeof(b));
 }
@@ -873,9 +873,10 @@ dssh_chan_offload_marker(struct dssh_conn *c, uint32_t kind, const uint8_t *body
 		uint32_t which = dssh_get_u32be(body + 4);
 
 		if ((ch->offload != CHAN_OFF_GO && ch->offload != CHAN_OFF_RECLAIM) ||
-		    (which != 1 && which != 2))
+		    which < 1 || which > 3)
 			goto bad;
-		offload_event(c, ch, id, which == 1 ? DSSH_CHAN_OUT_EOF : DSSH_CHAN_ERR_EOF);
+		offload_event(c, ch, id, which == 1 ? DSSH_CHAN_OUT_EOF : which == 2 ?
+		    DSSH_CHAN_ERR_EOF : DSSH_CHAN_OUT_FAIL);
 		return 0;
 	}
 	case DSSH_REC_MARK_CHAN_RECLAIMED:

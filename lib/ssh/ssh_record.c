@@ -27,14 +27,13 @@ struct dssh_rec {
 	size_t version_seen;
 	uint64_t pad_state;         /* xorshift64: padding bytes, see tx_op */
 	/*
-	 * Classic CTR input (the length inside the first encrypted block): the
-	 * SA reads only the length of the next packet it opens, but a burst
-	 * frames packets before the ones ahead of them are opened. Those
-	 * lengths are read with a copy of the keys, the counter moved on past
-	 * the blocks framed so far (one 128-bit counter across packets).
+	 * Classic CTR input (the length inside the first encrypted block): a
+	 * burst frames packets before the ones ahead of them are opened, so
+	 * their lengths are read at the block where they start in the SA's
+	 * stream (dssh_crypto_sa_peek_length_at; one 128-bit counter across
+	 * packets), without touching the SA's state.
 	 */
-	struct dssh_crypto_keys rx_keys;
-	uint64_t rx_blocks;         /* cipher blocks framed under rx_keys */
+	uint64_t rx_blocks;         /* cipher blocks framed under the rx SA */
 	unsigned rx_unopened;       /* framed, rx_done not called yet */
 };
 
@@ -242,27 +241,6 @@ length_in_block(const struct dssh_crypto_sa *sa)
 	return sa != NULL && dssh_crypto_sa_length_bytes(sa) > 4;
 }
 
-/* Classic CTR, packets framed but not opened yet: see rx_keys. */
-static int
-peek_ahead(struct dssh_rec *r, const uint8_t *head, size_t avail, uint32_t *plen)
-{
-	struct dssh_crypto_keys k = r->rx_keys;
-	struct dssh_crypto_sa *sa;
-	uint64_t carry = r->rx_blocks;
-	int rc;
-
-	for (int i = DSSH_CRYPTO_MAX_IV - 1; i >= 0 && carry != 0; i--) {
-		carry += k.iv[i];
-		k.iv[i] = (uint8_t)carry;
-		carry >>= 8;
-	}
-	if ((rc = dssh_crypto_sa_new(r->engine, &k, DSSH_CRYPTO_OPEN, &sa)) == 0) {
-		rc = dssh_crypto_sa_peek_length(sa, r->rx.seq, head, avail, plen);
-		dssh_crypto_sa_free(sa);
-	}
-	dssh_wipe(&k, sizeof(k));
-	return rc;
-}
 
 int
 dssh_rec_rx_frame(struct dssh_rec *r, const uint8_t *head, size_t avail, size_t *wire,
@@ -277,7 +255,7 @@ dssh_rec_rx_frame(struct dssh_rec *r, const uint8_t *head, size_t avail, size_t 
 		return DSSH_ERR_MSG_INCOMPLETE;
 	if (d->sa != NULL) {
 		if ((r->rx_unopened > 0 && length_in_block(d->sa) ?
-		    peek_ahead(r, head, hl, &plen) :
+		    dssh_crypto_sa_peek_length_at(d->sa, d->seq, r->rx_blocks, head, hl, &plen) :
 		    dssh_crypto_sa_peek_length(d->sa, d->seq, head, hl, &plen)) != 0) {
 			*code = DSSH_REC_ERR_CRYPTO;
 			r->rx_state = DSSH_REC_RX_FAILED;
@@ -436,11 +414,6 @@ dssh_rec_set_keys(struct dssh_rec *r, enum dssh_rec_mark kind, const uint8_t *bo
 			d->seq = 0;
 		if (rx) {
 			r->rx_state = DSSH_REC_RX_PACKETS;
-			/* Kept only where framing ahead needs them. */
-			if (length_in_block(sa))
-				r->rx_keys = keys;
-			else
-				dssh_wipe(&r->rx_keys, sizeof(r->rx_keys));
 			r->rx_blocks = 0;
 			r->rx_unopened = 0;
 		}

@@ -264,7 +264,7 @@ static void conn_free(struct dssh_tcp_conn *c)
 	s->nconns--;
 	tcp_txq_free(&c->sq);
 	tcp_rxq_free(&c->rq);
-	free(c->rs);
+	free(c->rs_mem);
 	free(c);
 }
 
@@ -831,8 +831,8 @@ static bool sb_next_lost(const struct dssh_tcp_conn *c, uint32_t max, uint32_t *
  */
 static void rack_disable(struct dssh_tcp_conn *c)
 {
-	free(c->rs);
-	c->rs = NULL;
+	free(c->rs_mem);
+	c->rs = c->rs_mem = NULL;
 	c->rs_n = c->rs_cap = 0;
 	c->rack_on = false;
 	c->t_reo = c->t_tlp = 0;
@@ -857,6 +857,11 @@ static uint32_t rs_find(const struct dssh_tcp_conn *c, uint32_t seq)
 
 static bool rs_insert(struct dssh_tcp_conn *c, uint32_t i, const struct tcp_rack_seg *r)
 {
+	if ((uint32_t)(c->rs - c->rs_mem) + c->rs_n == c->rs_cap && c->rs != c->rs_mem) {
+		/* acknowledged ones were dropped off the front: compact now */
+		memmove(c->rs_mem, c->rs, c->rs_n * sizeof(c->rs[0]));
+		c->rs = c->rs_mem;
+	}
 	if (c->rs_n == c->rs_cap) {
 		rack_disable(c);
 		return false;
@@ -895,18 +900,21 @@ static void rack_sent(struct dssh_tcp_conn *c, uint32_t start, uint32_t end, uin
 		 * delivery look reordered (RFC 8985 6.2 step 2) */
 		c->rack_fack = c->rack_end = c->snd_una;
 		c->rs_cap = c->stack->conf.sndbuf / 512u + 64u;
-		if ((c->rs = calloc(c->rs_cap, sizeof(c->rs[0]))) == NULL) {
+		if ((c->rs = c->rs_mem = calloc(c->rs_cap, sizeof(c->rs[0]))) == NULL) {
 			rack_disable(c);
 			return;
 		}
 	}
 	if (SEQ_LT(start, c->snd_max))
 		r.flags = TCP_RS_RETRANS;
+	if (r.flags != 0)
+		c->rs_marked = true;
 	if (!rs_split(c, start) || !rs_split(c, end))
 		return;
 	i = rs_find(c, start);
 	for (j = i; j < c->rs_n && SEQ_LEQ(c->rs[j].end, end); j++)
 		r.flags |= c->rs[j].flags & TCP_RS_RETRANS;
+	c->rs_marked |= r.flags != 0;
 	memmove(&c->rs[i], &c->rs[j], (c->rs_n - j) * sizeof(c->rs[0]));
 	c->rs_n -= j - i;
 	rs_insert(c, i, &r);
@@ -981,17 +989,32 @@ static uint32_t rack_detect_loss(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	uint64_t reo, deadline, timeout = 0;
 	uint32_t i, sacked = 0, lost = 0;
+	bool marked = false;
 
-	for (i = 0; i < c->rs_n; i++)
-		sacked += (c->rs[i].flags & TCP_RS_SACKED) != 0;
+	/*
+	 * With nothing SACKed or resent in the list, it is in transmission
+	 * order: past the first segment not sent before the most recently
+	 * delivered one, none is (a bulk sender's usual case, where a scan
+	 * of everything in flight on every ACK was the cost).
+	 */
+	if (c->rs_marked) {
+		for (i = 0; i < c->rs_n; i++) {
+			sacked += (c->rs[i].flags & TCP_RS_SACKED) != 0;
+			marked |= (c->rs[i].flags & (TCP_RS_SACKED | TCP_RS_RETRANS)) != 0;
+		}
+		c->rs_marked = marked;
+	}
 	reo = rack_reo_wnd(c, sacked);
 	for (i = 0; i < c->rs_n; i++) {
 		struct tcp_rack_seg *r = &c->rs[i];
 
-		if (r->flags & (TCP_RS_SACKED | TCP_RS_LOST))
-			continue;
 		if (!(c->rack_xmit_us > r->xmit_us ||
-		    (c->rack_xmit_us == r->xmit_us && SEQ_GT(c->rack_end, r->end))))
+		    (c->rack_xmit_us == r->xmit_us && SEQ_GT(c->rack_end, r->end)))) {
+			if (!marked)
+				break;
+			continue;
+		}
+		if (r->flags & (TCP_RS_SACKED | TCP_RS_LOST))
 			continue;
 		deadline = r->xmit_us + c->rack_rtt_us + reo;
 		if (deadline <= now_us) {
@@ -1097,8 +1120,11 @@ static void rack_on_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, u
 	for (k = 0; k < c->rs_n && SEQ_LEQ(c->rs[k].end, c->snd_una); k++)
 		if (!(c->rs[k].flags & TCP_RS_SACKED))
 			rack_delivered(c, &c->rs[k], h, true, now_us);
-	memmove(&c->rs[0], &c->rs[k], (c->rs_n - k) * sizeof(c->rs[0]));
+	/* off the front without moving the rest (rs_insert compacts) */
+	c->rs += k;
 	c->rs_n -= k;
+	if (c->rs_n == 0)
+		c->rs = c->rs_mem;
 	lo = c->snd_una;
 	for (k = 0; k < h->nsack; k++) {
 		st = h->sack[k][0];
@@ -1113,6 +1139,7 @@ static void rack_on_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, u
 				continue;
 			rack_delivered(c, &c->rs[i], h, false, now_us);
 			c->rs[i].flags = (uint8_t)((c->rs[i].flags | TCP_RS_SACKED) & ~TCP_RS_LOST);
+			c->rs_marked = true;
 		}
 	}
 	if (c->spur_round_on && SEQ_GEQ(c->snd_una, c->spur_round))

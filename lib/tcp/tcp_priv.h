@@ -271,8 +271,12 @@ struct dssh_tcp_conn {
 	 * and not cumulatively acknowledged, sorted and disjoint.
 	 */
 	bool rack_on;
-	struct tcp_rack_seg *rs;
+	struct tcp_rack_seg *rs;            /* rs_n segments, at or after rs_mem */
+	struct tcp_rack_seg *rs_mem;        /* the allocation, rs_cap of them */
 	uint32_t rs_n, rs_cap;
+	/* A segment in rs may be SACKed or resent (else the list is in
+	 * transmission order too: rack_detect_loss stops early). */
+	bool rs_marked;
 	uint64_t rack_xmit_us;          /* RACK.xmit_ts */
 	uint32_t rack_end;              /* RACK.end_seq */
 	uint32_t rack_rtt_us;           /* RACK.rtt */

@@ -60,16 +60,32 @@ class Telemetry:
     def __init__(self, prefix):
         self.path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
 
-    def query(self, cmd):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            s.settimeout(5)
-            s.connect(self.path)
-            s.recv(16384)
-            s.send(cmd.encode())
-            return json.loads(s.recv(65536).decode())[cmd.split(",")[0]]
-        finally:
-            s.close()
+    def query(self, cmd, attempts=6):
+        """One telemetry command. DPDK's telemetry thread closes a new
+        connection at once when it still counts the maximum number of
+        clients (its per-client threads decrement that count only when they
+        get to run: on a loaded machine with busy-polling data cores that
+        can lag behind the harness's queries); the harness then sees an
+        empty greeting or ECONNRESET. That is retried after a pause; a
+        server that is gone fails as before (ENOENT/ECONNREFUSED)."""
+        for i in range(attempts):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                s.settimeout(5)
+                s.connect(self.path)
+                if not s.recv(16384):
+                    raise ConnectionResetError("telemetry closed the connection at once")
+                s.send(cmd.encode())
+                reply = s.recv(65536)
+                if not reply:
+                    raise ConnectionResetError("telemetry closed the connection")
+                return json.loads(reply.decode())[cmd.split(",")[0]]
+            except (ConnectionResetError, BrokenPipeError):
+                if i + 1 == attempts:
+                    raise
+                time.sleep(0.2 * (i + 1))
+            finally:
+                s.close()
 
     def stats(self):
         return self.query("/dssh/stats")

@@ -611,6 +611,35 @@ def t_cryptodev(args, env, res):
             res.check(False, "cryptodev %s: %s" % (pmd, e))
         finally:
             srv.cleanup()
+    # Two crypto devices: the control thread's queue pair (its engine is
+    # made first) on one, the data core's on the other (dssh_cryptodev_setup
+    # spreads them round robin).
+    srv = cdev_server(args, "dp-cdev2", "crypto_aesni_mb0 --vdev=crypto_aesni_mb1")
+    try:
+        srv.start(timeout=40)
+        r = h.ssh_run(srv, env, "cat", input=data, timeout=120,
+                      opts=["Ciphers=aes128-gcm@openssh.com"])
+        res.check(r.returncode == 0 and r.stdout == data,
+                  "cryptodev two devices: 16 MiB echoed byte-exact: exit=%s, %d bytes back"
+                  % (r.returncode, len(r.stdout)))
+        text = srv.log_text()
+        on = sorted(re.findall(r"cryptodev: engine instance on (crypto_aesni_mb\d) "
+                               r"\(crypto_aesni_mb\) queue pair (\d+)", text))
+        res.check(on == [("crypto_aesni_mb0", "0"), ("crypto_aesni_mb1", "0")] and
+                  "2 engine slots spread over 2 devices" in text,
+                  "cryptodev two devices: one queue pair on each: %s" % on)
+        srv.stop()
+        done = dict((d, int(n)) for n, d in re.findall(
+            r"cryptodev: queue pair \d+ done: (\d+) packets on the device .*; (\S+)",
+            srv.log_text()))
+        # 16 MiB both ways in packets of at most 32 KiB: over 1000 ops, all
+        # on the data core's device
+        res.check(len(done) == 2 and max(done.values()) > 1000,
+                  "cryptodev two devices: clean stop, packets per device: %s" % done)
+    except h.TestFailure as e:
+        res.check(False, "cryptodev two devices: %s" % e)
+    finally:
+        srv.cleanup()
     # Refused with a clear error, no crash: too few queue pairs, no device.
     for vdev, want in (("crypto_aesni_mb,max_nb_queue_pairs=1",
                         r"has 1 queue pairs, 2 needed .*max_nb_queue_pairs=2"),

@@ -2,7 +2,9 @@
 /*
  * Channel offload on a data core (lib/recpump/recpump_chan.c): the peer's
  * channel messages a core intercepts for a channel it moves itself. A
- * channel is offloaded to real pipes (the window from the first bytes),
+ * channel is offloaded to real pipes, or (bit 1 of the first byte) to a
+ * socket as a forwarded channel's is (stdin and stdout duplicates of one
+ * end of a socket pair, no stderr), the window from the first bytes,
  * GO given before or after the messages (bit 0 of the first byte); the rest
  * is messages (u16 length, then the payload, whose first byte is taken
  * modulo the four intercepted types, the recipient forced to the channel
@@ -14,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "dssh_err.h"
@@ -95,25 +98,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	struct dssh_recpump_conn *c;
 	uint8_t body[DSSH_REC_CHAN_OFFLOAD_LEN], pl[70000];
-	int in[2], out[2], err[2];
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, sp[2];
 	size_t off = 10;
-	bool early;
+	bool early, sock;
 
 	if (pump == NULL)
 		setup();
 	if (size < off)
 		return 0;
 	early = data[0] & 1;
+	sock = data[0] & 2;
 	if (dssh_recpump_conn_new(pump, NULL, &up, &down, &(uint32_t){ 0 }, NULL, 1, &c) != 0)
 		abort();
-	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+	if (sock) {
+		/* in[0] and out[1] are the far end, once; the core's two are dups */
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0 ||
+		    (out[0] = dup(sp[0])) < 0)
+			abort();
+		in[1] = sp[0];
+		in[0] = sp[1];
+	} else if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
+	    pipe2(err, O_CLOEXEC) != 0) {
 		abort();
+	}
 	dssh_put_u32be(body, 3);
 	dssh_put_u32be(body + 4, 9);
 	dssh_put_u32be(body + 8, 32768);
 	dssh_put_u32be(body + 12, (uint32_t)in[1]);
 	dssh_put_u32be(body + 16, (uint32_t)out[0]);
-	dssh_put_u32be(body + 20, (uint32_t)err[0]);
+	dssh_put_u32be(body + 20, sock ? UINT32_MAX : (uint32_t)err[0]);
 	if (rp_chan_marker(pump, c, DSSH_REC_MARK_CHAN_OFFLOAD, body, sizeof(body)) != 0)
 		abort();
 	if (early)
@@ -145,11 +158,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    c->chans != NULL || dssh_recpump_chan_active(pump))
 		abort();
 	/* The core's ends are closed: the far ones see it. */
-	if (write(out[1], "x", 1) != -1)
+	if (write(sock ? in[0] : out[1], "x", 1) != -1)
 		abort();
 	close(in[0]);
-	close(out[1]);
-	close(err[1]);
+	if (!sock) {
+		close(out[1]);
+		close(err[1]);
+	}
 	dssh_recpump_flush(pump);       /* (lets go of the lists' entries) */
 	dssh_pipe_consume(&up, dssh_pipe_readable(&up));
 	dssh_recpump_conn_free(c);

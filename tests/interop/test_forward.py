@@ -9,7 +9,13 @@ rights: a socket the user may not reach or create is refused), --size bytes
 reset mid-transfer, and 500 forwarded connections over one SSH connection
 with the server's fd count back to where it was.
 
---quick: the -L and -R cases only (for the DPDK data plane, --dataplane)."""
+On the DPDK data plane (--dataplane) the data core that owns the SSH
+connection relays the forwarded sockets (a channel offload): the log says
+so for each, the cores' telemetry counts them and the bytes they moved, a
+reset is a CLOSE, and after the 500 connections the mbufs in use and
+dsshd's RSS are back within a bound.
+
+--quick: the -L and -R cases only."""
 
 import hashlib
 import os
@@ -226,14 +232,57 @@ def fd_count(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for ln in f:
+            if ln.startswith("VmRSS:"):
+                return int(ln.split()[1])
+    return 0
+
+
+def dataplane(c):
+    return c.srv.kind == "dsshd" and h.Server.dataplane is not None
+
+
+def telemetry(srv, cmd="/dssh/stats"):
+    """A DPDK telemetry command's answer (the data plane's counters)."""
+    import json
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        s.settimeout(5)
+        s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % srv.eal_prefix)
+        s.recv(16384)
+        s.send(cmd.encode())
+        return json.loads(s.recv(65536).decode())[cmd.split(",")[0]]
+    finally:
+        s.close()
+
+
+def check_relayed(c, what, off):
+    """On the data plane: the data core took the channel's socket."""
+    if dataplane(c):
+        h.check(c.srv.wait_log(r"channel \d+: %s: relayed by the data core" % what, off)
+                is not None, "no log line: %s not relayed by the data core" % what)
+
+
 # ---------------------------------------------------------------- cases
 
 def case_local_http(c):
     lp = h.free_port()
+    off = c.srv.log_size()
     with Tunnel(c, ["-L", "%d:127.0.0.1:%d" % (lp, c.http_port)]) as t:
         t.wait_ready(lambda: listening(lp), "-L listener")
+        st0 = telemetry(c.srv) if dataplane(c) else None
         got = curl("http://127.0.0.1:%d/page.bin" % lp)
         h.check(got == c.page, "page through -L differs (%d bytes)" % len(got))
+        check_relayed(c, r"127\.0\.0\.1 port %d" % c.http_port, off)
+        if st0 is not None:
+            st = telemetry(c.srv)
+            h.check(st["chan_offloads"] > st0["chan_offloads"], "no channel offload counted")
+            # The page came out of the core's reads of the socket.
+            h.check(st["chan_tx_bytes"] - st0["chan_tx_bytes"] >= len(c.page),
+                    "the core read %d bytes of the target, the page is %d"
+                    % (st["chan_tx_bytes"] - st0["chan_tx_bytes"], len(c.page)))
 
 
 def case_socks(c):
@@ -256,8 +305,10 @@ def case_remote_port0(c):
         t.wait_ready(lambda: allocated_port(t) is not None, "Allocated port")
         port = allocated_port(t)
         h.check(listening(port), "nothing listens on the allocated port %d" % port)
+        off = c.srv.log_size()
         got = curl("http://127.0.0.1:%d/page.bin" % port)
         h.check(got == c.page, "page through -R differs")
+        check_relayed(c, r"\S* ?port %d from 127\.0\.0\.1 port \d+" % port, off)
         # Two at once over the same listener.
         res = []
         th = [threading.Thread(target=lambda: res.append(
@@ -518,6 +569,9 @@ def case_bad_targets(c):
                 except ConnectionResetError:
                     pass
             h.check(n <= MIB, "more than was sent before the reset")
+            if dataplane(c):
+                h.check(c.srv.wait_log(r"127\.0\.0\.1 port %d: reset" % rst.server_address[1],
+                                       off) is not None, "no log line for the reset")
             got = curl("http://127.0.0.1:%d/page.bin" % lw)
             h.check(got == c.page, "page after a reset")
     finally:
@@ -538,6 +592,8 @@ def case_many(c, count=500):
             h.check_eq(echo_once(("127.0.0.1", lp)), b"ping\n", "first echo")
             time.sleep(0.5)
             base = fd_count(pid)
+            rss0 = rss_kib(pid)
+            st0 = telemetry(c.srv) if dataplane(c) else None
             # In waves of 50 at once, each a whole round trip.
             for w in range(count // 50):
                 socks = [socket.create_connection(("127.0.0.1", lp), timeout=20)
@@ -551,6 +607,19 @@ def case_many(c, count=500):
             wait_for(lambda: fd_count(pid) <= base, "dsshd's fds back to %d (now %d)"
                      % (base, fd_count(pid)), timeout=20)
             h.check_eq(echo_once(("127.0.0.1", lp)), b"ping\n", "echo after the many")
+            # Memory: no per-connection leftovers (ASan's allocator keeps
+            # freed memory in quarantine, hence a generous bound).
+            rss = rss_kib(pid)
+            h.check(rss - rss0 < 64 * 1024, "dsshd's RSS grew by %d KiB over %d connections"
+                    % (rss - rss0, count))
+            if st0 is not None:
+                st = telemetry(c.srv)
+                h.check(st["chan_offloads"] - st0["chan_offloads"] >= count,
+                        "%d of %d connections relayed by the data core"
+                        % (st["chan_offloads"] - st0["chan_offloads"], count))
+                h.check_eq(st["chan_queued"], 0, "bytes the core still queues")
+                h.check(st["mbuf_in_use"] <= st0["mbuf_in_use"] + 64,
+                        "mbufs in use %d, before %d" % (st["mbuf_in_use"], st0["mbuf_in_use"]))
     finally:
         echo.shutdown()
         echo.server_close()

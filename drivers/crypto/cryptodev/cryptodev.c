@@ -33,9 +33,18 @@
  *    software path is the best one; the op completes in the same
  *    submit/complete cycle, in order, like the CTR wrap fallback below.
  *
- * The packet is copied into an mbuf as seq(4) || packet || tag, because the
- * HMAC input starts with the sequence number and the API's packet buffers
- * have no headroom (and are not DPDK memory); the result is copied back.
+ * Buffers. AES-GCM and the UMAC modes' AES-CTR read and write the packet
+ * where it is: the caller's buffer is attached to the op's mbuf as an
+ * external buffer (rte_pktmbuf_attach_extbuf, a no-op free callback; the
+ * shared info lives in the in-flight ring entry), so nothing is copied in or
+ * out; the AAD (the 4 length bytes) goes in the op's private area. That is
+ * done on software PMDs only (no RTE_CRYPTODEV_FF_HW_ACCELERATED: they take
+ * virtual addresses); a hardware device needs DMA-able memory, so there, and
+ * for the HMAC modes everywhere (the HMAC input starts with the sequence
+ * number and the packet buffer has no headroom for it), the packet is
+ * copied into an mbuf as seq(4) || packet || tag and the result copied back.
+ * GCM open on an external buffer decrypts in place before the device's tag
+ * check: a failed packet is wiped in finish(), before it is completed.
  *
  * Counter width: the aesni_mb PMD (IPsec-MB) increments only the low 32 bits
  * of an AES-CTR counter block, SSH carries through 128 bits. A packet whose
@@ -106,6 +115,7 @@ struct cdev_sa {
 	unsigned mac_len;
 	uint8_t gcm_iv[12];
 	uint8_t ctr[16];
+	uint8_t ctr0[16];              /* counter block at the start (peek_length_at) */
 	/* software path for a CTR packet crossing a 2^32 counter boundary */
 	EVP_CIPHER_CTX *sw_ctr;
 	EVP_MAC_CTX *sw_mac;          /* HMAC modes */
@@ -120,16 +130,20 @@ struct cdev_pending {
 	struct rte_crypto_op *cop;
 	struct rte_mbuf *m;
 	bool done;
+	bool ext;                      /* m carries op->pkt as an external buffer */
+	struct rte_mbuf_ext_shared_info shinfo;
 };
 
 struct cdev_engine {
 	uint8_t dev_id;
 	uint16_t qp;
+	unsigned slot;                       /* shared: cdev_shared slot */
 	bool started, owned, shared, sw_logged, full_logged;
+	bool extbuf;                         /* software PMD: packets in place (top) */
 	struct rte_mempool *sess_mp, *op_mp, *mbuf_mp;
 	struct dssh_crypto_engine *sw;       /* CK_GCM_SW SAs, made on first need */
 	uint64_t no_sess;                    /* bit cipher * 8 + mac: device has none */
-	uint64_t dev_pkts, sw_pkts;
+	uint64_t dev_pkts, sw_pkts, ext_pkts;
 	struct cdev_pending ring[CDEV_INFLIGHT];
 	unsigned head, count;
 };
@@ -154,138 +168,226 @@ static unsigned cdev_instances;
 static uint64_t cdev_in_use;
 
 /*
- * The device set up by dssh_cryptodev_setup(): a queue pair and a session
- * pool per engine instance. Set up and closed by the EAL's owner while no
- * instance uses it; the claim bits are the only state instances share.
+ * The devices set up by dssh_cryptodev_setup(): engine slots, each a queue
+ * pair and a session pool of its own. Slot q is queue pair q / ndev of
+ * device devs[q % ndev], so that consecutive instances (dsshd: the control
+ * thread's, then one per data core) land on different devices. Set up and
+ * closed by the EAL's owner while no instance uses them; the claim bits are
+ * the only state instances share.
  */
 #define CDEV_MAX_QPS 64u
+#define CDEV_MAX_DEVS 8u
 static struct {
-	int dev;                          /* -1: none */
-	unsigned nb_qps, sessions;
-	uint64_t qp_used;                 /* bit per claimed queue pair (atomic) */
+	unsigned ndev;                    /* 0: none set up */
+	int devs[CDEV_MAX_DEVS];
+	unsigned nb_qps, sessions;        /* slots; sessions per slot */
+	uint64_t qp_used;                 /* bit per claimed slot (atomic) */
 	struct rte_mempool *sess_mp[CDEV_MAX_QPS];
-} cdev_shared = { .dev = -1 };
+} cdev_shared;
 
-int
-dssh_cryptodev_setup(const char *name, unsigned nb_qps, unsigned sessions)
+static inline int
+slot_dev(unsigned q)
+{
+	return cdev_shared.devs[q % cdev_shared.ndev];
+}
+
+static inline uint16_t
+slot_qp(unsigned q)
+{
+	return (uint16_t)(q / cdev_shared.ndev);
+}
+
+/* Whether dev is one of the shared devices. */
+static bool
+shared_dev(int dev)
+{
+	for (unsigned i = 0; i < cdev_shared.ndev; i++)
+		if (cdev_shared.devs[i] == dev)
+			return true;
+	return false;
+}
+
+static void
+shared_teardown(unsigned configured)
+{
+	unsigned i, q;
+
+	for (i = 0; i < configured; i++) {
+		rte_cryptodev_stop((uint8_t)cdev_shared.devs[i]);
+		(void)rte_cryptodev_close((uint8_t)cdev_shared.devs[i]);
+	}
+	for (q = 0; q < CDEV_MAX_QPS; q++) {
+		rte_mempool_free(cdev_shared.sess_mp[q]);
+		cdev_shared.sess_mp[q] = NULL;
+	}
+	for (i = 0; i < cdev_shared.ndev; i++)
+		__atomic_fetch_and(&cdev_in_use, ~(UINT64_C(1) << cdev_shared.devs[i]),
+		    __ATOMIC_ACQ_REL);
+	cdev_shared.ndev = 0;
+}
+
+/* The devices named by name (comma-separated; NULL: every crypto device),
+ * claimed in cdev_in_use, into cdev_shared.devs. */
+static int
+shared_pick(const char *name)
+{
+	char list[256], *tok, *save = NULL;
+	unsigned n = 0, i, count = rte_cryptodev_count();
+	int dev;
+
+	if (name == NULL) {
+		for (i = 0; i < count && n < CDEV_MAX_DEVS && i < 64; i++)
+			cdev_shared.devs[n++] = (int)i;
+	} else {
+		snprintf(list, sizeof(list), "%s", name);
+		for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+			dev = rte_cryptodev_get_dev_id(tok);
+			if (dev < 0 || dev >= 64 || n == CDEV_MAX_DEVS) {
+				dssh_error("cryptodev: no crypto device named %s", tok);
+				return DSSH_ERR_NOT_FOUND;
+			}
+			cdev_shared.devs[n++] = dev;
+		}
+	}
+	if (n == 0)
+		return DSSH_ERR_NOT_FOUND;
+	for (i = 0; i < n; i++) {
+		if ((__atomic_fetch_or(&cdev_in_use, UINT64_C(1) << cdev_shared.devs[i],
+		    __ATOMIC_ACQ_REL) & (UINT64_C(1) << cdev_shared.devs[i])) != 0) {
+			dssh_error("cryptodev: device %d is already owned by an engine instance",
+			    cdev_shared.devs[i]);
+			cdev_shared.ndev = i;      /* release only what was claimed here */
+			shared_teardown(0);
+			return DSSH_ERR_BUSY;
+		}
+	}
+	cdev_shared.ndev = n;
+	return 0;
+}
+
+/* Configure and start shared device number d with its share of the slots. */
+static int
+shared_start(unsigned d, int socket)
 {
 	struct rte_cryptodev_config dconf;
 	struct rte_cryptodev_qp_conf qconf;
 	struct rte_cryptodev_info info;
 	char pname[RTE_MEMPOOL_NAMESIZE];
-	const char *dname;
-	int dev, socket = (int)rte_socket_id();
-	unsigned q;
+	int dev = cdev_shared.devs[d];
+	const char *dname = rte_cryptodev_name_get((uint8_t)dev);
+	unsigned nq = (cdev_shared.nb_qps - d + cdev_shared.ndev - 1) / cdev_shared.ndev, q;
 
-	if (cdev_shared.dev >= 0 || nb_qps == 0 || nb_qps > CDEV_MAX_QPS || sessions == 0)
+	rte_cryptodev_info_get((uint8_t)dev, &info);
+	if (info.max_nb_queue_pairs < nq) {
+		dssh_error("cryptodev: %s (%s) has %u queue pairs, %u needed (one per data core "
+		    "and one for the control thread, spread over %u device%s): add "
+		    "max_nb_queue_pairs=%u to its --vdev", dname, info.driver_name,
+		    info.max_nb_queue_pairs, nq, cdev_shared.ndev, cdev_shared.ndev > 1 ? "s" : "", nq);
+		return DSSH_ERR_CONFIG;
+	}
+	if (info.sym.max_nb_sessions != 0 && info.sym.max_nb_sessions < nq * cdev_shared.sessions) {
+		dssh_error("cryptodev: %s (%s) has %u sessions, %u needed (%u per queue pair)",
+		    dname, info.driver_name, info.sym.max_nb_sessions, nq * cdev_shared.sessions,
+		    cdev_shared.sessions);
+		return DSSH_ERR_CONFIG;
+	}
+	memset(&dconf, 0, sizeof(dconf));
+	dconf.socket_id = socket;
+	dconf.nb_queue_pairs = (uint16_t)nq;
+	if (rte_cryptodev_configure((uint8_t)dev, &dconf) < 0) {
+		dssh_error("cryptodev: cannot configure %s (%s) with %u queue pairs", dname,
+		    info.driver_name, nq);
+		return DSSH_ERR_CONFIG;
+	}
+	for (q = d; q < cdev_shared.nb_qps; q += cdev_shared.ndev) {
+		snprintf(pname, sizeof(pname), "dssh_cq%d_%u", dev, slot_qp(q));
+		cdev_shared.sess_mp[q] = rte_cryptodev_sym_session_pool_create(pname,
+		    cdev_shared.sessions, rte_cryptodev_sym_get_private_session_size((uint8_t)dev),
+		    0, 0, socket);
+		if (cdev_shared.sess_mp[q] == NULL) {
+			dssh_error("cryptodev: %s: no memory for %u sessions of queue pair %u (%s)",
+			    dname, cdev_shared.sessions, slot_qp(q), rte_strerror(rte_errno));
+			return DSSH_ERR_CONFIG;
+		}
+		memset(&qconf, 0, sizeof(qconf));
+		qconf.nb_descriptors = CDEV_DESC;
+		qconf.mp_session = cdev_shared.sess_mp[q];
+		if (rte_cryptodev_queue_pair_setup((uint8_t)dev, slot_qp(q), &qconf, socket) < 0) {
+			dssh_error("cryptodev: %s: queue pair %u setup failed", dname, slot_qp(q));
+			return DSSH_ERR_CONFIG;
+		}
+	}
+	if (rte_cryptodev_start((uint8_t)dev) < 0) {
+		dssh_error("cryptodev: cannot start %s (%s)", dname, info.driver_name);
+		return DSSH_ERR_CONFIG;
+	}
+	dssh_info("cryptodev: %s (driver %s): %u queue pairs, one per engine instance, "
+	    "%u sessions each (%u KiB)", dname, info.driver_name, nq, cdev_shared.sessions,
+	    (unsigned)((uint64_t)cdev_shared.sessions * cdev_shared.sess_mp[d]->elt_size / 1024));
+	return 0;
+}
+
+int
+dssh_cryptodev_setup(const char *name, unsigned nb_qps, unsigned sessions)
+{
+	int socket = (int)rte_socket_id(), r;
+	unsigned d;
+
+	if (cdev_shared.ndev > 0 || nb_qps == 0 || nb_qps > CDEV_MAX_QPS || sessions == 0)
 		return DSSH_ERR_INVALID_ARGUMENT;
 	if (rte_cryptodev_count() == 0) {
 		dssh_error("cryptodev: no crypto device: the EAL arguments (DpdkArgs) need one, "
 		    "e.g. --vdev=crypto_aesni_mb0 or --vdev=crypto_openssl0");
 		return DSSH_ERR_NOT_FOUND;
 	}
-	dev = name != NULL ? rte_cryptodev_get_dev_id(name) : 0;
-	if (dev < 0 || dev >= 64) {
-		dssh_error("cryptodev: no crypto device named %s", name);
-		return DSSH_ERR_NOT_FOUND;
+	if ((r = shared_pick(name)) != 0)
+		return r;
+	/* more devices than slots: the extra ones would have no queue pair */
+	if (cdev_shared.ndev > nb_qps) {
+		for (d = nb_qps; d < cdev_shared.ndev; d++)
+			__atomic_fetch_and(&cdev_in_use, ~(UINT64_C(1) << cdev_shared.devs[d]),
+			    __ATOMIC_ACQ_REL);
+		cdev_shared.ndev = nb_qps;
 	}
-	if ((__atomic_fetch_or(&cdev_in_use, UINT64_C(1) << dev, __ATOMIC_ACQ_REL) &
-	    (UINT64_C(1) << dev)) != 0) {
-		dssh_error("cryptodev: device %d is already owned by an engine instance", dev);
-		return DSSH_ERR_BUSY;
-	}
-	dname = rte_cryptodev_name_get((uint8_t)dev);
-	rte_cryptodev_info_get((uint8_t)dev, &info);
-	if (info.max_nb_queue_pairs < nb_qps) {
-		dssh_error("cryptodev: %s (%s) has %u queue pairs, %u needed (one per data core "
-		    "and one for the control thread): add max_nb_queue_pairs=%u to its --vdev",
-		    dname, info.driver_name, info.max_nb_queue_pairs, nb_qps, nb_qps);
-		goto fail_config;
-	}
-	if (info.sym.max_nb_sessions != 0 && info.sym.max_nb_sessions < nb_qps * sessions) {
-		dssh_error("cryptodev: %s (%s) has %u sessions, %u needed (%u per queue pair)",
-		    dname, info.driver_name, info.sym.max_nb_sessions, nb_qps * sessions, sessions);
-		goto fail_config;
-	}
-	memset(&dconf, 0, sizeof(dconf));
-	dconf.socket_id = socket;
-	dconf.nb_queue_pairs = (uint16_t)nb_qps;
-	if (rte_cryptodev_configure((uint8_t)dev, &dconf) < 0) {
-		dssh_error("cryptodev: cannot configure %s (%s) with %u queue pairs", dname,
-		    info.driver_name, nb_qps);
-		goto fail_config;
-	}
-	cdev_shared.dev = dev;
 	cdev_shared.nb_qps = nb_qps;
 	cdev_shared.sessions = sessions;
-	for (q = 0; q < nb_qps; q++) {
-		snprintf(pname, sizeof(pname), "dssh_cq%d_%u", dev, q);
-		cdev_shared.sess_mp[q] = rte_cryptodev_sym_session_pool_create(pname, sessions,
-		    rte_cryptodev_sym_get_private_session_size((uint8_t)dev), 0, 0, socket);
-		if (cdev_shared.sess_mp[q] == NULL) {
-			dssh_error("cryptodev: %s: no memory for %u sessions of queue pair %u (%s)",
-			    dname, sessions, q, rte_strerror(rte_errno));
-			goto fail;
-		}
-		memset(&qconf, 0, sizeof(qconf));
-		qconf.nb_descriptors = CDEV_DESC;
-		qconf.mp_session = cdev_shared.sess_mp[q];
-		if (rte_cryptodev_queue_pair_setup((uint8_t)dev, (uint16_t)q, &qconf, socket) < 0) {
-			dssh_error("cryptodev: %s: queue pair %u setup failed", dname, q);
-			goto fail;
+	for (d = 0; d < cdev_shared.ndev; d++) {
+		if ((r = shared_start(d, socket)) != 0) {
+			shared_teardown(d);       /* the started ones */
+			return r;
 		}
 	}
-	if (rte_cryptodev_start((uint8_t)dev) < 0) {
-		dssh_error("cryptodev: cannot start %s (%s)", dname, info.driver_name);
-		goto fail;
-	}
-	dssh_info("cryptodev: %s (driver %s): %u queue pairs, one per engine instance, "
-	    "%u sessions each (%u KiB)", dname, info.driver_name, nb_qps, sessions,
-	    (unsigned)((uint64_t)sessions * cdev_shared.sess_mp[0]->elt_size / 1024));
+	if (cdev_shared.ndev > 1)
+		dssh_info("cryptodev: %u engine slots spread over %u devices", nb_qps,
+		    cdev_shared.ndev);
 	return 0;
- fail:
-	for (q = 0; q < nb_qps; q++) {
-		rte_mempool_free(cdev_shared.sess_mp[q]);
-		cdev_shared.sess_mp[q] = NULL;
-	}
-	cdev_shared.dev = -1;
- fail_config:
-	__atomic_fetch_and(&cdev_in_use, ~(UINT64_C(1) << dev), __ATOMIC_ACQ_REL);
-	return DSSH_ERR_CONFIG;
 }
 
 void
 dssh_cryptodev_close(void)
 {
-	int dev = cdev_shared.dev;
-
-	if (dev < 0)
+	if (cdev_shared.ndev == 0)
 		return;
 	if (__atomic_load_n(&cdev_shared.qp_used, __ATOMIC_ACQUIRE) != 0) {
 		/* an instance still holds a queue: leave it all to the EAL */
-		dssh_error("cryptodev: device %d closed with engine instances on it", dev);
+		dssh_error("cryptodev: device %d closed with engine instances on it",
+		    cdev_shared.devs[0]);
 		return;
 	}
-	rte_cryptodev_stop((uint8_t)dev);
-	(void)rte_cryptodev_close((uint8_t)dev);
-	for (unsigned q = 0; q < cdev_shared.nb_qps; q++) {
-		rte_mempool_free(cdev_shared.sess_mp[q]);
-		cdev_shared.sess_mp[q] = NULL;
-	}
-	cdev_shared.dev = -1;
-	__atomic_fetch_and(&cdev_in_use, ~(UINT64_C(1) << dev), __ATOMIC_ACQ_REL);
+	shared_teardown(cdev_shared.ndev);
 }
 
-/* A free queue pair of the shared device, or -1. */
+/* A free slot (on device dev, or on any when dev < 0), or -1. */
 static int
-cdev_claim_qp(void)
+cdev_claim_qp(int dev)
 {
 	uint64_t used = __atomic_load_n(&cdev_shared.qp_used, __ATOMIC_ACQUIRE);
 	unsigned q;
 
 	do {
-		for (q = 0; q < cdev_shared.nb_qps && (used & (UINT64_C(1) << q)) != 0; q++)
-			;
+		for (q = 0; q < cdev_shared.nb_qps; q++)
+			if ((used & (UINT64_C(1) << q)) == 0 && (dev < 0 || slot_dev(q) == dev))
+				break;
 		if (q == cdev_shared.nb_qps)
 			return -1;
 	} while (!__atomic_compare_exchange_n(&cdev_shared.qp_used, &used,
@@ -297,7 +399,7 @@ static void
 cdev_release(struct cdev_engine *ce)
 {
 	if (ce->shared)
-		__atomic_fetch_and(&cdev_shared.qp_used, ~(UINT64_C(1) << ce->qp), __ATOMIC_ACQ_REL);
+		__atomic_fetch_and(&cdev_shared.qp_used, ~(UINT64_C(1) << ce->slot), __ATOMIC_ACQ_REL);
 	else if (ce->owned)
 		__atomic_fetch_and(&cdev_in_use, ~(UINT64_C(1) << ce->dev_id), __ATOMIC_ACQ_REL);
 	if (!ce->shared)
@@ -320,22 +422,24 @@ cdev_engine_init(struct dssh_crypto_engine *e, const struct dssh_crypto_engine_c
 		dssh_error("cryptodev: no crypto device (is the EAL up with a crypto vdev?)");
 		return DSSH_ERR_UNSUPPORTED;
 	}
+	/* devargs NULL: a slot of the shared devices if set up, else device 0 */
 	dev = conf && conf->devargs ? rte_cryptodev_get_dev_id(conf->devargs) :
-	    cdev_shared.dev >= 0 ? cdev_shared.dev : 0;
-	if (dev < 0) {
+	    cdev_shared.ndev > 0 ? -2 : 0;
+	if (dev == -1) {
 		dssh_error("cryptodev: no device named %s", conf->devargs);
 		return DSSH_ERR_NOT_FOUND;
 	}
-	rte_cryptodev_info_get((uint8_t)dev, &info);
-	if (dev == cdev_shared.dev) {
-		if ((q = cdev_claim_qp()) < 0) {
+	if (dev == -2 || shared_dev(dev)) {
+		if ((q = cdev_claim_qp(dev)) < 0) {
 			dssh_error("cryptodev: all %u queue pairs of %s are taken (one per engine "
 			    "instance: each data core and the control thread)", cdev_shared.nb_qps,
-			    rte_cryptodev_name_get((uint8_t)dev));
+			    dev >= 0 ? rte_cryptodev_name_get((uint8_t)dev) : "the crypto devices");
 			return DSSH_ERR_BUSY;
 		}
+		dev = slot_dev((unsigned)q);
 		ce->dev_id = (uint8_t)dev;
-		ce->qp = (uint16_t)q;
+		ce->qp = slot_qp((unsigned)q);
+		ce->slot = (unsigned)q;
 		ce->shared = true;
 		ce->sess_mp = cdev_shared.sess_mp[q];
 	} else {
@@ -351,12 +455,15 @@ cdev_engine_init(struct dssh_crypto_engine *e, const struct dssh_crypto_engine_c
 		ce->sess_mp = rte_cryptodev_sym_session_pool_create(name, 1024,
 		    rte_cryptodev_sym_get_private_session_size(ce->dev_id), 0, 0, socket);
 	}
+	rte_cryptodev_info_get(ce->dev_id, &info);
 	snprintf(name, sizeof(name), "dssh_co%u", inst);
 	ce->op_mp = rte_crypto_op_pool_create(name, RTE_CRYPTO_OP_TYPE_SYMMETRIC,
 	    2 * CDEV_INFLIGHT, 0, CDEV_PRIV, socket);
 	snprintf(name, sizeof(name), "dssh_cm%u", inst);
 	ce->mbuf_mp = rte_pktmbuf_pool_create(name, 2 * CDEV_INFLIGHT, 0, 0,
 	    CDEV_MBUF_ROOM, socket);
+	ce->extbuf = (info.feature_flags & RTE_CRYPTODEV_FF_HW_ACCELERATED) == 0 &&
+	    getenv("DSSH_CRYPTODEV_COPY") == NULL;
 	if (ce->sess_mp == NULL || ce->op_mp == NULL || ce->mbuf_mp == NULL) {
 		dssh_error("cryptodev: no DPDK memory for an engine instance's pools (%s)",
 		    rte_strerror(rte_errno));
@@ -408,8 +515,9 @@ cdev_engine_fini(struct dssh_crypto_engine *e)
 		}
 	}
 	if (ce->shared)
-		dssh_info("cryptodev: queue pair %u done: %" PRIu64 " packets on the device, %"
-		    PRIu64 " in software", ce->qp, ce->dev_pkts, ce->sw_pkts);
+		dssh_info("cryptodev: queue pair %u done: %" PRIu64 " packets on the device (%"
+		    PRIu64 " in place), %" PRIu64 " in software; %s", ce->qp, ce->dev_pkts,
+		    ce->ext_pkts, ce->sw_pkts, rte_cryptodev_name_get(ce->dev_id));
 	if (ce->started)
 		rte_cryptodev_stop(ce->dev_id);
 	rte_mempool_free(ce->mbuf_mp);
@@ -546,6 +654,7 @@ cdev_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
 			a->auth.digest_length = (uint16_t)s->mac_len;
 		}
 		memcpy(s->ctr, keys->iv, 16);
+		memcpy(s->ctr0, keys->iv, 16);
 		/* software fallback contexts (see top of file) */
 		ctr = sa->cipher->key_len == 16 ? EVP_aes_128_ctr() :
 		    sa->cipher->key_len == 24 ? EVP_aes_192_ctr() : EVP_aes_256_ctr();
@@ -688,6 +797,28 @@ op_check(const struct dssh_crypto_op *op)
 	return (op->len - 4) % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
 }
 
+/* The caller's buffer stays the caller's: nothing to free when the mbuf goes. */
+static void
+ext_keep(void *addr, void *opaque)
+{
+	(void)addr;
+	(void)opaque;
+}
+
+/* pkt[0, n) as m's data, in place (see top of file). */
+static void
+attach_packet(struct rte_mbuf *m, struct cdev_pending *p, uint8_t *pkt, uint32_t n)
+{
+	p->shinfo.free_cb = ext_keep;
+	p->shinfo.fcb_opaque = NULL;
+	rte_mbuf_ext_refcnt_set(&p->shinfo, 1);
+	/* software PMDs use the virtual address; the IOVA is never read */
+	rte_pktmbuf_attach_extbuf(m, pkt, (rte_iova_t)(uintptr_t)pkt, (uint16_t)n, &p->shinfo);
+	m->data_len = (uint16_t)n;
+	m->pkt_len = n;
+	p->ext = true;
+}
+
 /* Fill a device op for op; 1 if queued for the device, 0 if finished here. */
 static int
 build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p, unsigned idx)
@@ -695,7 +826,7 @@ build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p,
 	struct dssh_crypto_sa *sa = op->sa;
 	struct cdev_sa *s = csa(sa);
 	bool seal = sa->dir == DSSH_CRYPTO_SEAL;
-	uint32_t len = op->len, tl = s->kind == CK_GCM ? 16 : s->mac_len, nblk = 0, off;
+	uint32_t len = op->len, tl = s->kind == CK_GCM ? 16 : s->mac_len, nblk = 0, off, hdr;
 	struct rte_crypto_op *cop;
 	struct rte_mbuf *m;
 	uint8_t *d, *iv;
@@ -757,14 +888,26 @@ build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p,
 	}
 	if ((cop = rte_crypto_op_alloc(ce->op_mp, RTE_CRYPTO_OP_TYPE_SYMMETRIC)) == NULL)
 		return -1;
-	if ((m = rte_pktmbuf_alloc(ce->mbuf_mp)) == NULL ||
-	    (d = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(4 + len + 2 * tl))) == NULL) {
-		rte_pktmbuf_free(m);
+	if ((m = rte_pktmbuf_alloc(ce->mbuf_mp)) == NULL) {
 		rte_crypto_op_free(cop);
 		return -1;
 	}
-	put_be32(d, op->seq);
-	memcpy(d + 4, op->pkt, len + (seal ? 0 : tl));
+	/* hdr: where packet byte 0 sits in the mbuf's data */
+	if (ce->extbuf && (s->kind == CK_GCM || s->kind == CK_CTR_UMAC)) {
+		attach_packet(m, p, op->pkt, len + tl);
+		d = op->pkt;
+		hdr = 0;
+		ce->ext_pkts++;
+	} else if ((d = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(4 + len + 2 * tl))) == NULL) {
+		rte_pktmbuf_free(m);
+		rte_crypto_op_free(cop);
+		return -1;
+	} else {
+		put_be32(d, op->seq);
+		memcpy(d + 4, op->pkt, len + (seal ? 0 : tl));
+		d += 4;
+		hdr = 4;
+	}
 	rte_crypto_op_attach_sym_session(cop, s->sess);
 	cop->sym->m_src = m;
 	cop->sym->m_dst = NULL;
@@ -776,32 +919,63 @@ build(struct cdev_engine *ce, struct dssh_crypto_op *op, struct cdev_pending *p,
 		memcpy(iv, s->gcm_iv, 12);
 		dssh_crypto_gcm_iv_inc(s->gcm_iv);
 		memcpy(aad, op->pkt, 4);
-		cop->sym->aead.data.offset = 8;
+		cop->sym->aead.data.offset = hdr + 4;
 		cop->sym->aead.data.length = len - 4;
 		cop->sym->aead.aad.data = aad;
 		cop->sym->aead.aad.phys_addr = rte_crypto_op_ctophys_offset(cop, CDEV_AAD_OFF);
-		cop->sym->aead.digest.data = d + 4 + len;
-		cop->sym->aead.digest.phys_addr = rte_pktmbuf_iova_offset(m, 4 + len);
+		cop->sym->aead.digest.data = d + len;
+		cop->sym->aead.digest.phys_addr = rte_pktmbuf_iova_offset(m, hdr + len);
 	} else {
 		off = s->kind == CK_CTR_HMAC ? 0 : 4;
 		memcpy(iv, s->ctr, 16);
 		dssh_crypto_ctr_add(s->ctr, (len - off) / 16);
-		cop->sym->cipher.data.offset = 4 + off;
+		cop->sym->cipher.data.offset = hdr + off;
 		cop->sym->cipher.data.length = len - off;
 		if (s->kind == CK_CTR_UMAC)
 			goto out;         /* cipher-only session */
 		cop->sym->auth.data.offset = 0;
 		cop->sym->auth.data.length = 4 + len;
 		/* seal: the tag's place; open: after the received tag */
-		off = seal ? 4 + len : 4 + len + tl;
+		off = seal ? len : len + tl;
 		cop->sym->auth.digest.data = d + off;
-		cop->sym->auth.digest.phys_addr = rte_pktmbuf_iova_offset(m, off);
+		cop->sym->auth.digest.phys_addr = rte_pktmbuf_iova_offset(m, hdr + off);
 	}
  out:
 	p->cop = cop;
 	p->m = m;
 	ce->dev_pkts++;
 	return 1;
+}
+
+static void
+release(struct cdev_pending *p)
+{
+	rte_pktmbuf_free(p->m);
+	rte_crypto_op_free(p->cop);
+	p->m = NULL;
+	p->cop = NULL;
+	p->ext = false;
+	p->done = true;
+}
+
+/* An op done in place (GCM, UMAC's CTR): only the status, the UMAC tag on
+ * seal, and the wipe of a packet that failed to open. */
+static void
+finish_ext(struct cdev_pending *p, struct cdev_sa *s, bool seal)
+{
+	struct dssh_crypto_op *op = p->op;
+	int st = 0;
+
+	if (p->cop->status == RTE_CRYPTO_OP_STATUS_AUTH_FAILED)
+		st = DSSH_ERR_MAC_INVALID;
+	else if (p->cop->status != RTE_CRYPTO_OP_STATUS_SUCCESS)
+		st = DSSH_ERR_LIBCRYPTO;
+	else if (seal && s->kind == CK_CTR_UMAC)
+		st = dssh_umac_mac(s->umac, op->seq, op->pkt, op->len, op->pkt + op->len);
+	if (st != 0 && !seal)
+		dssh_wipe(op->pkt, op->len);
+	op->status = st;
+	release(p);
 }
 
 /* Copy results back and release the device op. */
@@ -815,6 +989,10 @@ finish(struct cdev_pending *p)
 	uint8_t *d = rte_pktmbuf_mtod(p->m, uint8_t *);
 	int st = 0;
 
+	if (p->ext) {
+		finish_ext(p, s, seal);
+		return;
+	}
 	if (p->cop->status == RTE_CRYPTO_OP_STATUS_AUTH_FAILED)
 		st = DSSH_ERR_MAC_INVALID;
 	else if (p->cop->status != RTE_CRYPTO_OP_STATUS_SUCCESS)
@@ -834,11 +1012,7 @@ finish(struct cdev_pending *p)
 		dssh_wipe(op->pkt, len);
 	op->status = st;
 	dssh_wipe(d, 4 + len + 2 * tl);
-	rte_pktmbuf_free(p->m);
-	rte_crypto_op_free(p->cop);
-	p->m = NULL;
-	p->cop = NULL;
-	p->done = true;
+	release(p);
 }
 
 static void
@@ -903,13 +1077,28 @@ cdev_complete(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsigne
 	return n;
 }
 
+/* classic: decrypt the first block with counter block ctr, in software (one
+ * block; keeps the device queue out of framing) */
+static int
+ctr_first_block(struct cdev_sa *s, const uint8_t ctr[16], const uint8_t *wire,
+    uint32_t *packet_length)
+{
+	uint8_t blk[16];
+	int ol = 0;
+
+	if (EVP_CipherInit_ex(s->sw_ctr, NULL, NULL, NULL, ctr, -1) != 1 ||
+	    EVP_CipherUpdate(s->sw_ctr, blk, &ol, wire, 16) != 1)
+		return DSSH_ERR_LIBCRYPTO;
+	*packet_length = dssh_get_u32be(blk);
+	dssh_wipe(blk, sizeof(blk));
+	return 0;
+}
+
 static int
 cdev_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
     uint32_t *packet_length)
 {
 	struct cdev_sa *s = csa(sa);
-	uint8_t blk[16];
-	int ol = 0;
 
 	if (s->kind == CK_GCM_SW)
 		return dssh_crypto_sa_peek_length(s->sw_sa, seq, wire,
@@ -920,13 +1109,44 @@ cdev_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
 		*packet_length = dssh_get_u32be(wire);
 		return 0;
 	}
-	/* classic: decrypt the first block with the SA's next counter, in
-	 * software (one block; keeps the device queue out of framing) */
-	if (EVP_CipherInit_ex(s->sw_ctr, NULL, NULL, NULL, s->ctr, -1) != 1 ||
-	    EVP_CipherUpdate(s->sw_ctr, blk, &ol, wire, 16) != 1)
-		return DSSH_ERR_LIBCRYPTO;
-	*packet_length = dssh_get_u32be(blk);
-	dssh_wipe(blk, sizeof(blk));
+	return ctr_first_block(s, s->ctr, wire, packet_length);
+}
+
+static int
+cdev_peek_length_at(struct dssh_crypto_sa *sa, uint32_t seq, uint64_t block,
+    const uint8_t *wire, uint32_t *packet_length)
+{
+	struct cdev_sa *s = csa(sa);
+	uint8_t ctr[16];
+	int r;
+
+	if (s->kind == CK_GCM_SW)
+		return dssh_crypto_sa_peek_length_at(s->sw_sa, seq, block, wire,
+		    dssh_crypto_sa_length_bytes(s->sw_sa), packet_length);
+	if (s->kind != CK_CTR_HMAC)
+		return cdev_peek_length(sa, seq, wire, packet_length);
+	memcpy(ctr, s->ctr0, 16);
+	dssh_crypto_ctr_add(ctr, block);
+	r = ctr_first_block(s, ctr, wire, packet_length);
+	dssh_wipe(ctr, sizeof(ctr));
+	return r;
+}
+
+const struct dssh_crypto_engine_ops dssh_crypto_cryptodev_ops;
+
+int
+dssh_cryptodev_stats(const struct dssh_crypto_engine *e, struct dssh_cryptodev_stats *st)
+{
+	const struct cdev_engine *ce;
+
+	if (e == NULL || st == NULL || e->ops != &dssh_crypto_cryptodev_ops)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	ce = e->priv;
+	st->device = ce->dev_pkts;
+	st->in_place = ce->ext_pkts;
+	st->software = ce->sw_pkts;
+	st->dev_id = ce->dev_id;
+	st->queue_pair = ce->qp;
 	return 0;
 }
 
@@ -939,6 +1159,7 @@ const struct dssh_crypto_engine_ops dssh_crypto_cryptodev_ops = {
 	.sa_init = cdev_sa_init,
 	.sa_fini = cdev_sa_fini,
 	.peek_length = cdev_peek_length,
+	.peek_length_at = cdev_peek_length_at,
 	.submit = cdev_submit,
 	.complete = cdev_complete,
 };

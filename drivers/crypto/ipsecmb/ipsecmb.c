@@ -11,7 +11,7 @@
  * same bytes at once.
  *
  *   mode              seal                       open
- *   aes-gcm           0: GCM                     0: GCM (tag compared after)
+ *   aes-gcm           direct call, no job        direct call, tag compared
  *   ctr + hmac        0: hmac(copy), ctr         0: ctr                1: hmac(copy)
  *   ctr + hmac-etm    0: ctr          1: hmac    0: hmac(copy), ctr
  *   ctr + umac-etm    0: ctr          1: umac    0: umac, ctr
@@ -22,6 +22,11 @@
  * included; Poly1305 in AVX-512 IFMA lanes), before phase 0. IPsec-MB's
  * chacha job cannot produce keystream block 0, which OpenSSH's construction
  * needs twice per packet.
+ *
+ * AES-GCM does not use the manager either: IPsec-MB runs a GCM job
+ * synchronously inside submit (the GCM code is not multi-lane), so the job
+ * (fill, checks, dispatch, completion queue) is pure overhead; gcm_one()
+ * calls the same VAES routine directly, as each op is checked.
  *
  * UMAC (lib/crypto/umac.c) has no IPsec-MB job type; it runs inline, in C,
  * at the point of the phase where its job would be submitted.
@@ -37,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <emmintrin.h>
 #include <intel-ipsec-mb.h>
 
 #include "chacha_mb.h"
@@ -50,6 +56,7 @@
 #define IPSECMB_DEFAULT_BURST 32u
 #define IPSECMB_MAX_BURST 64u   /* ops per chunk; larger bursts are chunked */
 #define IPSECMB_HMAC_LANES_MIN 4u  /* fewer HMAC jobs in a chunk: SSE manager */
+#define IPSECMB_DONE_CAP 1024u     /* finished-op ring; a power of two */
 
 enum ipsecmb_kind {
 	KIND_GCM,
@@ -73,7 +80,12 @@ struct ipsecmb_keys {
 	uint32_t len_seq;
 	unsigned len_n;
 	uint8_t ctr[16];               /* CTR: next counter block */
-	uint8_t gcm_iv[12];            /* GCM: fixed(4) || invocation counter(8) */
+	uint8_t ctr0[16];              /* CTR: counter block at the start (peek_length_at) */
+	/* GCM: IV = fixed(4) || invocation counter(8), both big endian; the
+	 * counter is kept as a host integer so that the per-packet increment
+	 * is one add and the IV one byte swap (no carry loop) */
+	uint32_t gcm_fixed;            /* the 4 IV bytes as loaded (host order) */
+	uint64_t gcm_ctr;
 };
 
 struct ipsecmb_sa {
@@ -88,6 +100,7 @@ struct ipsecmb_sa {
 /* What one op in a burst needs while its jobs are in flight. */
 struct ipsecmb_slot {
 	bool refused;           /* op_check said no: nothing ran, nothing to wipe */
+	bool fast;              /* finished at check time (AES-GCM): op->status is final */
 	DECLARE_ALIGNED(uint8_t iv[2][16], 16);
 	uint8_t tag[DSSH_CRYPTO_MAX_TAG];      /* computed tag when opening */
 	int chacha;     /* chacha_mb op: cseal[chacha - 1] or copen[-chacha - 1]; 0 none */
@@ -106,6 +119,9 @@ struct ipsecmb_engine {
 	IMB_MGR *hmac_mgr;          /* the one HMAC jobs of this chunk go to */
 	struct ipsecmb_slot *slots;
 	unsigned nslots;
+	/* AES-GCM direct calls (no job manager: GCM jobs are not multi-lane,
+	 * IPsec-MB runs each one synchronously inside submit) */
+	aes_gcm_enc_dec_t gcm_enc[2], gcm_dec[2];   /* [0] AES-128, [1] AES-256 */
 	/* finished ops waiting for complete() */
 	struct dssh_crypto_op **done;
 	unsigned done_head, done_count, done_cap;
@@ -173,7 +189,11 @@ ipsecmb_engine_init(struct dssh_crypto_engine *e, const struct dssh_crypto_engin
 	    (me->mgr->features & IMB_FEATURE_VAES) ? " (VAES)" : "",
 	    (me->sse->features & IMB_FEATURE_SHANI) ? " (SHA-NI)" : "");
 	me->nslots = n;
-	me->done_cap = 1024;
+	me->done_cap = IPSECMB_DONE_CAP;
+	me->gcm_enc[0] = me->mgr->gcm128_enc;
+	me->gcm_enc[1] = me->mgr->gcm256_enc;
+	me->gcm_dec[0] = me->mgr->gcm128_dec;
+	me->gcm_dec[1] = me->mgr->gcm256_dec;
 	if ((me->slots = calloc(n, sizeof(*me->slots))) == NULL ||
 	    (me->done = calloc(me->done_cap, sizeof(*me->done))) == NULL ||
 	    (me->cseal = calloc(n, sizeof(*me->cseal))) == NULL ||
@@ -263,7 +283,8 @@ ipsecmb_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
 			IMB_AES128_GCM_PRE(m, keys->key, &k->gcm);
 		else
 			IMB_AES256_GCM_PRE(m, keys->key, &k->gcm);
-		memcpy(k->gcm_iv, keys->iv, sizeof(k->gcm_iv));
+		memcpy(&k->gcm_fixed, keys->iv, 4);
+		k->gcm_ctr = dssh_get_u64be(keys->iv + 4);
 		return 0;
 	case DSSH_CIPHER_CHACHA20_POLY1305:
 		s->kind = KIND_CHACHA;
@@ -285,6 +306,7 @@ ipsecmb_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
 	}
 	s->key_len = sa->cipher->key_len;
 	memcpy(k->ctr, keys->iv, 16);
+	memcpy(k->ctr0, keys->iv, 16);
 	switch (sa->mac->id) {
 	case DSSH_MAC_HMAC_SHA2_256:
 	case DSSH_MAC_HMAC_SHA2_256_ETM:
@@ -464,34 +486,6 @@ submit_hmac(IMB_MGR *m, struct ipsecmb_slot *sl, const struct ipsecmb_sa *s, siz
 	job_submit(m);
 }
 
-static void
-submit_gcm(IMB_MGR *m, struct ipsecmb_slot *sl, const struct ipsecmb_sa *s, uint8_t *pkt,
-    uint32_t len, IMB_CIPHER_DIRECTION dir, uint8_t *tag)
-{
-	IMB_JOB *j = job_get(m, sl);
-
-	j->cipher_mode = IMB_CIPHER_GCM;
-	j->cipher_direction = dir;
-	j->chain_order = dir == IMB_DIR_ENCRYPT ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
-	j->hash_alg = IMB_AUTH_AES_GMAC;
-	j->enc_keys = &s->k->gcm;
-	j->dec_keys = &s->k->gcm;
-	j->key_len_in_bytes = s->key_len;
-	j->src = pkt;
-	j->dst = pkt + 4;
-	j->cipher_start_src_offset_in_bytes = 4;
-	j->msg_len_to_cipher_in_bytes = len - 4;
-	j->hash_start_src_offset_in_bytes = 4;
-	j->msg_len_to_hash_in_bytes = len - 4;
-	j->iv = sl->iv[0];
-	j->iv_len_in_bytes = 12;
-	j->u.GCM.aad = pkt;
-	j->u.GCM.aad_len_in_bytes = 4;
-	j->auth_tag_output = tag;
-	j->auth_tag_output_len_in_bytes = 16;
-	job_submit(m);
-}
-
 /* Basic shape checks, so that no job can run past the caller's buffer. */
 static int
 op_check(const struct dssh_crypto_engine *e, const struct dssh_crypto_op *op)
@@ -503,19 +497,56 @@ op_check(const struct dssh_crypto_engine *e, const struct dssh_crypto_op *op)
 	if (sa == NULL || sa->engine != e || op->pkt == NULL || op->len < 12 ||
 	    op->len > (1u << 30))
 		return DSSH_ERR_INVALID_ARGUMENT;
-	uint32_t bl = sa->cipher->block_len;
+	/* block lengths are 8 or 16: a mask, not a division per packet */
+	uint32_t bm = sa->cipher->block_len - 1u;
 
 	switch (sapriv((struct dssh_crypto_sa *)sa)->kind) {
 	case KIND_CTR_HMAC:
-		return op->len >= 16 && op->len % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
+		return op->len >= 16 && (op->len & bm) == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
 	case KIND_CTR_ETM:
 	case KIND_CTR_UMAC:
 	case KIND_GCM:
-		return op->len >= 16 && (op->len - 4) % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
+		return op->len >= 16 && ((op->len - 4) & bm) == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
 	case KIND_CHACHA:
-		return (op->len - 4) % bl == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
+		return ((op->len - 4) & bm) == 0 ? 0 : DSSH_ERR_INVALID_ARGUMENT;
 	}
 	return DSSH_ERR_INTERNAL;
+}
+
+/*
+ * One AES-GCM op, start to end, with IPsec-MB's direct GCM call: the tag goes
+ * straight after the packet when sealing; when opening it is computed into a
+ * local buffer and compared in constant time, and a bad packet is wiped
+ * before anyone sees it.
+ */
+static int
+gcm_one(struct ipsecmb_engine *me, struct dssh_crypto_op *op)
+{
+	struct ipsecmb_sa *s = sapriv(op->sa);
+	struct ipsecmb_keys *k = s->k;
+	struct gcm_context_data ctx;
+	DECLARE_ALIGNED(uint8_t iv[16], 16);
+	uint8_t tag[16];
+	uint64_t ctr = __builtin_bswap64(k->gcm_ctr++);
+	unsigned w = s->key_len == 32;
+	uint8_t *pkt = op->pkt;
+	uint32_t len = op->len;
+
+	/* fixed || counter (big endian) || 0 in one 16-byte store: the GCM
+	 * code's load of the IV then forwards from it (two narrower stores
+	 * under one wider load stall until they retire) */
+	_mm_store_si128((__m128i *)iv, _mm_set_epi64x((long long)(ctr >> 32),
+	    (long long)((uint64_t)k->gcm_fixed | (ctr << 32))));
+	if (op->sa->dir == DSSH_CRYPTO_SEAL) {
+		me->gcm_enc[w](&k->gcm, &ctx, pkt + 4, pkt + 4, len - 4, iv, pkt, 4, pkt + len, 16);
+		return 0;
+	}
+	me->gcm_dec[w](&k->gcm, &ctx, pkt + 4, pkt + 4, len - 4, iv, pkt, 4, tag, 16);
+	if (dssh_ct_memcmp(tag, pkt + len, 16) != 0) {
+		dssh_wipe(pkt, len);
+		return DSSH_ERR_MAC_INVALID;
+	}
+	return 0;
 }
 
 /* Phase 0: state advance and first jobs. */
@@ -532,10 +563,7 @@ phase0(struct ipsecmb_engine *me, struct dssh_crypto_op *op, struct ipsecmb_slot
 
 	switch (s->kind) {
 	case KIND_GCM:
-		memcpy(sl->iv[0], s->k->gcm_iv, 12);
-		dssh_crypto_gcm_iv_inc(s->k->gcm_iv);
-		submit_gcm(m, sl, s, pkt, len, dir, seal ? pkt + len : sl->tag);
-		break;
+		break;              /* done at check time (gcm_one) */
 	case KIND_CTR_HMAC:
 		memcpy(sl->iv[0], s->k->ctr, 16);
 		dssh_crypto_ctr_add(s->k->ctr, len / 16);
@@ -670,7 +698,7 @@ chacha_run(struct ipsecmb_engine *me, struct dssh_crypto_op **ops, unsigned cnt)
 static void
 done_push(struct ipsecmb_engine *me, struct dssh_crypto_op *op)
 {
-	me->done[(me->done_head + me->done_count) % me->done_cap] = op;
+	me->done[(me->done_head + me->done_count) & (IPSECMB_DONE_CAP - 1)] = op;
 	me->done_count++;
 }
 
@@ -678,45 +706,66 @@ static unsigned
 ipsecmb_submit(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsigned n)
 {
 	struct ipsecmb_engine *me = eng(e);
-	unsigned room = me->done_cap - me->done_count, done = 0, cnt, i, nh;
+	unsigned room = me->done_cap - me->done_count, done = 0, cnt, i, nh, nchacha, nother;
 
 	if (n > room)
 		n = room;
 	while (done < n) {
 		cnt = DSSH_MIN(n - done, me->nslots);
+		/* AES-GCM ops are finished here, in order; the others are
+		 * counted and go through the phases below */
+		for (i = 0, nchacha = nother = nh = 0; i < cnt; i++) {
+			struct dssh_crypto_op *op = ops[done + i];
+			struct ipsecmb_slot *sl = &me->slots[i];
+
+			sl->status = op_check(e, op);
+			sl->refused = sl->status != 0;
+			sl->fast = false;
+			if (sl->refused)
+				continue;
+			switch (sapriv(op->sa)->kind) {
+			case KIND_GCM:
+				op->status = gcm_one(me, op);
+				sl->fast = true;
+				break;
+			case KIND_CHACHA:
+				nchacha++;
+				break;
+			case KIND_CTR_HMAC:
+			case KIND_CTR_ETM:
+				nh++;
+				nother++;
+				break;
+			default:
+				nother++;
+				break;
+			}
+		}
 		/*
 		 * HMAC-SHA2 is multi-lane in the AVX2/AVX-512 managers: a lone
 		 * job runs in one lane of 8 or 16 (several times slower than
 		 * SHA-NI). Chunks with few HMAC jobs use the SSE manager, which
 		 * has SHA-NI for SHA-256 and 2-lane SHA-512.
 		 */
-		for (i = 0, nh = 0; i < cnt; i++) {
-			if (ops[done + i]->sa == NULL || ops[done + i]->sa->engine != e)
-				continue;   /* op_check refuses it below */
-			enum ipsecmb_kind k = sapriv(ops[done + i]->sa)->kind;
-
-			nh += k == KIND_CTR_HMAC || k == KIND_CTR_ETM;
-		}
 		me->hmac_mgr = nh < IPSECMB_HMAC_LANES_MIN ? me->sse : me->mgr;
-		for (i = 0; i < cnt; i++) {
-			me->slots[i].status = op_check(e, ops[done + i]);
-			me->slots[i].refused = me->slots[i].status != 0;
+		if (nchacha > 0)
+			chacha_run(me, ops + done, cnt);
+		if (nother > 0) {
+			for (i = 0; i < cnt; i++)
+				if (me->slots[i].status == 0 && !me->slots[i].fast)
+					phase0(me, ops[done + i], &me->slots[i]);
+			jobs_flush(me->mgr);
+			jobs_flush(me->sse);
+			for (i = 0; i < cnt; i++)
+				if (me->slots[i].status == 0 && !me->slots[i].fast)
+					phase1(me, ops[done + i], &me->slots[i]);
+			jobs_flush(me->mgr);
+			jobs_flush(me->sse);
 		}
-		chacha_run(me, ops + done, cnt);
-		for (i = 0; i < cnt; i++)
-			if (me->slots[i].status == 0)
-				phase0(me, ops[done + i], &me->slots[i]);
-		jobs_flush(me->mgr);
-		jobs_flush(me->sse);
-		for (i = 0; i < cnt; i++)
-			if (me->slots[i].status == 0)
-				phase1(me, ops[done + i], &me->slots[i]);
-		jobs_flush(me->mgr);
-		jobs_flush(me->sse);
 		for (i = 0; i < cnt; i++) {
 			if (me->slots[i].refused)
 				ops[done + i]->status = me->slots[i].status;  /* untouched */
-			else
+			else if (!me->slots[i].fast)
 				finish(ops[done + i], &me->slots[i]);
 			done_push(me, ops[done + i]);
 		}
@@ -733,10 +782,55 @@ ipsecmb_complete(struct dssh_crypto_engine *e, struct dssh_crypto_op **ops, unsi
 
 	for (i = 0; i < n; i++) {
 		ops[i] = me->done[me->done_head];
-		me->done_head = (me->done_head + 1) % me->done_cap;
+		me->done_head = (me->done_head + 1) & (IPSECMB_DONE_CAP - 1);
 	}
 	me->done_count -= n;
 	return n;
+}
+
+/* Classic CTR: the first block of wire decrypted with counter block ctr. */
+static int
+ctr_first_block(struct dssh_crypto_sa *sa, const uint8_t ctr[16], const uint8_t *wire,
+    uint32_t *packet_length)
+{
+	struct ipsecmb_engine *me = eng(sa->engine);
+	struct ipsecmb_slot sl;
+	uint8_t blk[16];
+	unsigned i;
+
+	memset(&sl, 0, sizeof(sl));
+	memcpy(sl.iv[0], ctr, 16);
+	memset(blk, 0, 16);
+	submit_ctr(me->mgr, &sl, sapriv(sa), blk, 0, 16, IMB_DIR_ENCRYPT);
+	jobs_flush(me->mgr);
+	dssh_wipe(sl.iv, sizeof(sl.iv));
+	if (sl.status != 0)
+		return sl.status;
+	for (i = 0; i < 4; i++)
+		blk[i] ^= wire[i];
+	*packet_length = dssh_get_u32be(blk);
+	dssh_wipe(blk, sizeof(blk));
+	return 0;
+}
+
+static int ipsecmb_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
+    uint32_t *packet_length);
+
+static int
+ipsecmb_peek_length_at(struct dssh_crypto_sa *sa, uint32_t seq, uint64_t block,
+    const uint8_t *wire, uint32_t *packet_length)
+{
+	struct ipsecmb_sa *s = sapriv(sa);
+	uint8_t ctr[16];
+	int r;
+
+	if (s->kind != KIND_CTR_HMAC)
+		return ipsecmb_peek_length(sa, seq, wire, packet_length);
+	memcpy(ctr, s->k->ctr0, 16);
+	dssh_crypto_ctr_add(ctr, block);
+	r = ctr_first_block(sa, ctr, wire, packet_length);
+	dssh_wipe(ctr, sizeof(ctr));
+	return r;
 }
 
 static int
@@ -744,9 +838,7 @@ ipsecmb_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire
     uint32_t *packet_length)
 {
 	struct ipsecmb_sa *s = sapriv(sa);
-	struct ipsecmb_engine *me = eng(sa->engine);
-	uint8_t blk[32];
-	struct ipsecmb_slot sl;
+	uint8_t blk[4];
 	unsigned i;
 
 	switch (s->kind) {
@@ -766,14 +858,7 @@ ipsecmb_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire
 		memcpy(blk, s->k->len_ks[seq - s->k->len_seq], 4);
 		break;
 	case KIND_CTR_HMAC:
-		memset(&sl, 0, sizeof(sl));
-		memcpy(sl.iv[0], s->k->ctr, 16);
-		memset(blk, 0, 16);
-		submit_ctr(me->mgr, &sl, s, blk, 0, 16, IMB_DIR_ENCRYPT);
-		jobs_flush(me->mgr);
-		if (sl.status != 0)
-			return sl.status;
-		break;
+		return ctr_first_block(sa, s->k->ctr, wire, packet_length);
 	}
 	for (i = 0; i < 4; i++)
 		blk[i] ^= wire[i];
@@ -791,6 +876,7 @@ const struct dssh_crypto_engine_ops dssh_crypto_ipsecmb_ops = {
 	.sa_init = ipsecmb_sa_init,
 	.sa_fini = ipsecmb_sa_fini,
 	.peek_length = ipsecmb_peek_length,
+	.peek_length_at = ipsecmb_peek_length_at,
 	.submit = ipsecmb_submit,
 	.complete = ipsecmb_complete,
 };

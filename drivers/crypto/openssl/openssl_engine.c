@@ -58,6 +58,7 @@ struct ossl_sa {
 #endif
 	/* GCM: fixed || invocation counter. CTR: counter block of the next packet. */
 	uint8_t iv[16];
+	uint8_t iv0[16];              /* CTR: counter block at the start (peek_length_at) */
 };
 
 struct ossl_engine {
@@ -209,6 +210,7 @@ ossl_sa_init(struct dssh_crypto_sa *sa, const struct dssh_crypto_keys *keys)
 		s->kind = sa->mac->etm ? OSSL_CTR_ETM : OSSL_CTR_CLASSIC;
 		alg = ctr_alg(sa->cipher->id, &ecb);
 		memcpy(s->iv, keys->iv, 16);
+		memcpy(s->iv0, keys->iv, 16);
 		switch (sa->mac->id) {
 		case DSSH_MAC_HMAC_SHA2_256:
 		case DSSH_MAC_HMAC_SHA2_256_ETM:
@@ -284,6 +286,27 @@ ossl_peek_length(struct dssh_crypto_sa *sa, uint32_t seq, const uint8_t *wire,
 	r = 0;
  out:
 	OPENSSL_cleanse(ks, sizeof(ks));
+	return r;
+}
+
+static int
+ossl_peek_length_at(struct dssh_crypto_sa *sa, uint32_t seq, uint64_t block, const uint8_t *wire,
+    uint32_t *packet_length)
+{
+	struct ossl_sa *s = sa->priv;
+	uint8_t ctr[16], ks[16];
+	int outl, r = DSSH_ERR_LIBCRYPTO;
+
+	if (s->kind != OSSL_CTR_CLASSIC)
+		return ossl_peek_length(sa, seq, wire, packet_length);
+	memcpy(ctr, s->iv0, 16);
+	dssh_crypto_ctr_add(ctr, block);
+	if (EVP_CipherUpdate(s->aux, ks, &outl, ctr, 16) == 1 && outl == 16) {
+		*packet_length = dssh_get_u32be(ks) ^ dssh_get_u32be(wire);
+		r = 0;
+	}
+	OPENSSL_cleanse(ks, sizeof(ks));
+	OPENSSL_cleanse(ctr, sizeof(ctr));
 	return r;
 }
 
@@ -505,6 +528,7 @@ const struct dssh_crypto_engine_ops dssh_crypto_openssl_ops = {
 	.sa_init = ossl_sa_init,
 	.sa_fini = ossl_sa_fini,
 	.peek_length = ossl_peek_length,
+	.peek_length_at = ossl_peek_length_at,
 	.submit = ossl_submit,
 	.complete = ossl_complete,
 };

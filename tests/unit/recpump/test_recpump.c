@@ -13,9 +13,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "dssh_err.h"
@@ -38,7 +40,7 @@ static struct dssh_sshkey *hostkey, *userkey;
 /* test_host.h's application, with the channel offload's events counted. */
 struct host_ext {
 	struct tc *t;
-	unsigned ev[4];                 /* enum dssh_chan_offload_ev seen */
+	unsigned ev[5];                 /* enum dssh_chan_offload_ev seen */
 	bool hold_go;                   /* no dssh_chan_offload_go at OFFLOADED */
 	unsigned eofs;
 	uint64_t eof_chan_rx;           /* the core's stdin bytes when the EOF came */
@@ -1044,6 +1046,168 @@ test_offload_past_window(void)
 	fx_chan_window = 0;
 }
 
+/* ---- a relayed socket (a forwarded channel's target) ---- */
+
+/* A TCP connection on loopback: *near (ours, to the core) and *far (the
+ * target's end), both non-blocking. */
+static void
+tcp_pair(int *near, int *far)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	CHECK(l >= 0 && bind(l, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(l, 1) == 0 &&
+	    getsockname(l, (struct sockaddr *)&sa, &len) == 0);
+	*near = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(*near >= 0 && connect(*near, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	*far = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	CHECK(*far >= 0);
+	CHECK(fcntl(*near, F_SETFL, O_NONBLOCK) == 0);
+	close(l);
+}
+
+/* As app/dsshd/forward.c: two duplicates of the socket, no stderr; our
+ * own copy closed once the core has the window. */
+static void
+sock_offload_start(struct fx *f, struct xfer *x, int *far)
+{
+	struct dssh_chan_fds fds = { .err = -1 };
+	int near;
+
+	CHECK_EQ_INT(tc_connect_all(f->t, "alice", userkey, "ssh-ed25519"), 0);
+	answer_rekey(f);
+	xfer_init(x, f->t);
+	tcp_pair(&near, far);
+	fds.in = dup(near);
+	fds.out = dup(near);
+	f->x.hold_go = true;
+	CHECK_EQ_INT(dssh_chan_offload(f->srv, f->h.chan, &fds), 0);
+	tc_shim_run(f->t);
+	CHECK_EQ_INT(f->x.ev[DSSH_CHAN_OFFLOADED], 1);
+	CHECK_EQ_INT(dssh_chan_offload_go(f->srv, f->h.chan), 0);
+	close(near);
+	tc_shim_run(f->t);
+}
+
+/*
+ * Bulk both ways through a socket; the client's EOF is the target's FIN
+ * while the core still holds the socket's duplicates (a shutdown, not a
+ * close); the target's FIN an OUT_EOF (an EOF, not a failure).
+ */
+static void
+test_offload_socket(void)
+{
+	const size_t up = 2u << 20, down = 3u << 20;
+	uint8_t *du = malloc(up), *dd = malloc(down), b[65536];
+	struct dssh_buf got;
+	struct fx f;
+	struct xfer x;
+	size_t doff = 0;
+	bool eof_sent = false, far_eof = false, far_shut = false;
+	int far;
+
+	fill(du, up, 51);
+	fill(dd, down, 52);
+	dssh_buf_init(&got, 0);
+	fx_chan_window = 256 * 1024;
+	fx_init(&f, "aes128-gcm@openssh.com", "hmac-sha2-256", true, 1 << 20, 0);
+	sock_offload_start(&f, &x, &far);
+	for (unsigned guard = 0; guard < 20000; guard++) {
+		ssize_t n;
+
+		xfer_send(&f, &x, du, up);
+		if (x.sent == up && !eof_sent) {
+			send_u32_msg(&f, SSH_MSG_CHANNEL_EOF);
+			eof_sent = true;
+		}
+		while ((n = read(far, b, sizeof(b))) > 0)
+			dssh_buf_put(&got, b, (size_t)n);
+		if (n == 0)
+			far_eof = true;
+		child_write(far, dd, down, &doff);
+		if (doff == down && far_eof && !far_shut) {
+			CHECK(shutdown(far, SHUT_WR) == 0);
+			far_shut = true;
+		}
+		tc_shim_run(f.t);
+		xfer_poll(&f, &x);
+		if (far_eof && f.x.ev[DSSH_CHAN_OUT_EOF] > 0 && dssh_buf_len(&x.out) == down)
+			break;
+	}
+	CHECK(far_eof);
+	CHECK_EQ_INT(dssh_buf_len(&got), up);
+	if (dssh_buf_len(&got) == up)
+		CHECK_MEM(dssh_buf_ptr(&got), du, up);
+	CHECK_EQ_INT(dssh_buf_len(&x.out), down);
+	if (dssh_buf_len(&x.out) == down)
+		CHECK_MEM(dssh_buf_ptr(&x.out), dd, down);
+	CHECK_EQ_INT(dssh_buf_len(&x.err), 0);
+	CHECK_EQ_INT(f.x.eofs, 1);
+	CHECK_EQ_INT(f.x.ev[DSSH_CHAN_OUT_EOF], 1);
+	CHECK_EQ_INT(f.x.ev[DSSH_CHAN_OUT_FAIL], 0);
+	CHECK_EQ_INT(f.x.ev[DSSH_CHAN_ERR_EOF], 0);
+	CHECK_EQ_INT(x.over, 0);
+	CHECK_EQ_INT(x.bad, 0);
+	CHECK(x.adjusts >= up / (256 * 1024));
+	CHECK_EQ_INT(dssh_chan_send_eof(f.srv, f.h.chan), 0);
+	CHECK_EQ_INT(dssh_chan_close(f.srv, f.h.chan), 0);
+	tc_shim_run(f.t);
+	xfer_poll(&f, &x);
+	CHECK(x.eof && x.closed);
+	CHECK_EQ_INT(f.s->chan_up[DSSH_REC_MARK_CHAN_RECLAIMED], 1);
+	CHECK_EQ_INT(tc_shim_stats(f.t)->errors, 0);
+	CHECK(!dssh_conn_closing(f.srv));
+	close(far);
+	dssh_buf_free(&got);
+	xfer_free(&x);
+	fx_free(&f);
+	free(du);
+	free(dd);
+	fx_chan_window = 0;
+}
+
+/* The target resets mid-transfer: OUT_FAIL (the host's CLOSE), not EOF. */
+static void
+test_offload_socket_reset(void)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	uint8_t d[100000];
+	struct fx f;
+	struct xfer x;
+	size_t off = 0;
+	int far;
+
+	fill(d, sizeof(d), 61);
+	fx_init(&f, "chacha20-poly1305@openssh.com", "hmac-sha2-256", false, 1 << 20, 0);
+	sock_offload_start(&f, &x, &far);
+	child_write(far, d, sizeof(d), &off);
+	CHECK_EQ_INT(off, sizeof(d));
+	for (unsigned i = 0; i < 200 && dssh_buf_len(&x.out) < sizeof(d); i++) {
+		tc_shim_run(f.t);
+		xfer_poll(&f, &x);
+	}
+	CHECK_EQ_INT(dssh_buf_len(&x.out), sizeof(d));
+	CHECK(setsockopt(far, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0);
+	close(far);
+	for (unsigned i = 0; i < 2000 && f.x.ev[DSSH_CHAN_OUT_FAIL] == 0 &&
+	    f.x.ev[DSSH_CHAN_OUT_EOF] == 0; i++) {
+		usleep(100);
+		tc_shim_run(f.t);
+		xfer_poll(&f, &x);
+	}
+	CHECK_EQ_INT(f.x.ev[DSSH_CHAN_OUT_FAIL], 1);
+	CHECK_EQ_INT(f.x.ev[DSSH_CHAN_OUT_EOF], 0);
+	CHECK_EQ_INT(dssh_chan_close(f.srv, f.h.chan), 0);
+	tc_shim_run(f.t);
+	xfer_poll(&f, &x);
+	CHECK(x.closed);
+	CHECK_EQ_INT(f.s->chan_up[DSSH_REC_MARK_CHAN_RECLAIMED], 1);
+	CHECK(!dssh_conn_closing(f.srv));
+	xfer_free(&x);
+	fx_free(&f);
+}
+
 /* Not record offload, not a channel, or the peer's EOF already: refused. */
 static void
 test_offload_refused(void)
@@ -1082,6 +1246,8 @@ main(void)
 	DSSH_RUN(test_offload_quick_child);
 	DSSH_RUN(test_offload_backpressure);
 	DSSH_RUN(test_offload_past_window);
+	DSSH_RUN(test_offload_socket);
+	DSSH_RUN(test_offload_socket_reset);
 	dssh_sshkey_free(hostkey);
 	dssh_sshkey_free(userkey);
 	dssh_crypto_engine_free(engine);
