@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* A generation of configuration and host keys (see gen.h). */
 #include <errno.h>
+#include <grp.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,6 +310,7 @@ read_config(const struct dsshd_opts *o, struct dssh_config *cfg, char *err, size
 		cfg->nports = 0;
 		for (int i = 0; i < o->nports; i++)
 			cfg->ports[cfg->nports++] = o->ports[i];
+		cfg->nports_override = cfg->nports;
 	}
 	return 0;
 }
@@ -333,8 +336,8 @@ dsshd_gen_read(const struct dsshd_opts *o, struct dsshd_gen **out, char *err, si
 }
 
 /* The Banner file's text (at most 64 KiB), or NULL for "none" or an unreadable file. */
-static char *
-read_banner(const struct dssh_config *cfg)
+char *
+dsshd_read_banner(const struct dssh_config *cfg)
 {
 	char *text;
 	size_t n = 0, k;
@@ -421,7 +424,7 @@ dsshd_gen_finalize(struct dsshd_gen *g, struct dssh_crypto_engine *engine,
 		return r;
 	if ((r = parse_auth_methods(g, err, errlen)) != 0)
 		return r;
-	g->banner = read_banner(&g->cfg);
+	g->banner = dsshd_read_banner(&g->cfg);
 	set_version_comment(g);
 	g->sshconf = (struct dssh_ssh_conf){
 		.kex_algs = g->cfg.kex_algorithms,
@@ -482,4 +485,45 @@ dsshd_gen_unref(struct dsshd_gen *g)
 	free(g->macs_all);
 	free(g->banner);
 	free(g);
+}
+
+int
+dsshd_user_groups(const char *user, struct dsshd_groups *out)
+{
+	struct passwd pw, *pwp;
+	char buf[4096];
+	gid_t gids[256];
+	int ng = (int)DSSH_ARRAY_SIZE(gids);
+
+	out->names = NULL;
+	out->n = 0;
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
+		return DSSH_ERR_NOT_FOUND;
+	if (getgrouplist(user, pw.pw_gid, gids, &ng) < 0)
+		ng = (int)DSSH_ARRAY_SIZE(gids);
+	if ((out->names = calloc((size_t)ng + 1, sizeof(*out->names))) == NULL)
+		return DSSH_ERR_ALLOC;
+	for (int i = 0; i < ng; i++) {
+		struct group gr, *grp;
+		char gbuf[8192];
+
+		if (getgrgid_r(gids[i], &gr, gbuf, sizeof(gbuf), &grp) != 0 || grp == NULL)
+			continue;
+		if ((out->names[out->n] = strdup(grp->gr_name)) == NULL) {
+			dsshd_groups_free(out);
+			return DSSH_ERR_ALLOC;
+		}
+		out->n++;
+	}
+	return 0;
+}
+
+void
+dsshd_groups_free(struct dsshd_groups *g)
+{
+	for (unsigned i = 0; i < g->n; i++)
+		free(g->names[i]);
+	free(g->names);
+	g->names = NULL;
+	g->n = 0;
 }

@@ -113,6 +113,17 @@ int dsshd_reloader_start(struct dsshd_reloader *rl, struct dsshd_gen *cur);
 struct dsshd_gen *dsshd_reloader_collect(struct dsshd_reloader *rl, bool *again);
 void dsshd_reloader_free(struct dsshd_reloader *rl);
 
+/* The Banner file's text (at most 64 KiB), or NULL for "none" or an unreadable file. */
+char *dsshd_read_banner(const struct dssh_config *cfg);
+
+/* A user's group names (Match Group, AllowGroups): 0, or an error (no such user). */
+struct dsshd_groups {
+	char **names;
+	unsigned n;
+};
+int dsshd_user_groups(const char *user, struct dsshd_groups *out);
+void dsshd_groups_free(struct dsshd_groups *g);
+
 /* sd_notify(3) when built with libsystemd and run under systemd; else nothing. */
 void dsshd_notify(const char *state);
 void dsshd_notify_reloading(void);

@@ -90,8 +90,13 @@ struct conn {
 	/* The configuration this connection started with (SIGHUP: new
 	 * connections get the next one, this one keeps its own). */
 	struct dsshd_gen *gen;
-	const struct dssh_config *cfg;
+	const struct dssh_config *cfg;  /* gen's, or own_cfg (Match blocks) */
 	struct dssh_ssh_conf sshconf;   /* gen's, with this loop's engine */
+	/* sshd's Match: this connection's configuration (NULL: gen's applies),
+	 * its Banner text when that differs from gen's, its AuthenticationMethods. */
+	struct dssh_config *own_cfg;
+	char *own_banner;
+	struct dssh_authmethods own_authm;
 	struct dssh_stream *tr;         /* the transport: a kernel socket, a data-plane stream */
 	uint64_t id;
 	char peer_ip[64], local_ip[64];
@@ -827,7 +832,7 @@ host_auth_kbdint(void *host, const char *user, const char *const *responses, uns
 	struct conn *c = host;
 	struct dssh_pam_request req = {
 		.id = c->id, .user = user, .remote_host = c->peer_ip, .kind = DSSH_PAM_KBDINT,
-		.allow_empty_password = c->srv->cfg->permit_empty_passwords != 0,
+		.allow_empty_password = c->cfg->permit_empty_passwords != 0,
 	};
 
 	if (!c->srv->cfg->use_pam || c->srv->pam == NULL)
@@ -1088,6 +1093,82 @@ host_global_request(void *host, const struct dssh_global_req *req, uint32_t *por
 	return fwd_global_request(&((struct conn *)host)->fwd, req, port);
 }
 
+/* Nothing may authenticate: a Match evaluation failed (fail closed). */
+static void
+conn_refuse_auth(struct conn *c)
+{
+	c->sshconf.pubkey_auth = false;
+	c->sshconf.password_auth = false;
+	c->sshconf.kbdint_auth = false;
+}
+
+/*
+ * sshd's Match: the configuration of this connection from what is known of
+ * it (user NULL at the start: User and Group criteria do not hold yet;
+ * then again at the first userauth request, with the user and its groups).
+ * The engine's authentication settings follow it.
+ */
+static void
+conn_apply_match(struct conn *c, const char *user)
+{
+	const struct dssh_config *base = &c->gen->cfg;
+	struct dssh_config_conn ci = {
+		.user = user, .host = c->peer_ip, .addr = c->peer_ip, .laddr = c->local_ip,
+		.lport = c->local_port,
+	};
+	struct dsshd_groups groups = { 0 };
+	struct dssh_config *cfg;
+	struct dssh_authmethods am;
+	char err[512], why[160];
+	char *banner = NULL;
+
+	if (base->nmatch == 0)
+		return;
+	if (user != NULL && dsshd_user_groups(user, &groups) == 0) {
+		ci.groups = (const char *const *)groups.names;
+		ci.ngroups = groups.n;
+	}
+	if (dssh_config_for_conn(base, &ci, &cfg, err, sizeof(err)) != 0) {
+		dsshd_groups_free(&groups);
+		dssh_error("%s: Match: %s", c->log_id, err);
+		conn_refuse_auth(c);
+		return;
+	}
+	dsshd_groups_free(&groups);
+	if (dssh_authmethods_parse(cfg->authentication_methods, &am, why, sizeof(why)) != 0) {
+		dssh_error("%s: Match: AuthenticationMethods: %s", c->log_id, why);
+		dssh_config_free_conn(cfg);
+		conn_refuse_auth(c);
+		return;
+	}
+	if (strcmp(cfg->banner, base->banner) != 0)
+		banner = dsshd_read_banner(cfg);
+	c->own_authm = am;
+	c->sshconf.auth_methods = am.any ? NULL : &c->own_authm;
+	c->sshconf.auth_banner = strcmp(cfg->banner, base->banner) != 0 ? banner : c->gen->banner;
+	c->sshconf.max_auth_tries = (unsigned)cfg->max_auth_tries;
+	c->sshconf.pubkey_auth = cfg->pubkey_authentication != 0;
+	c->sshconf.password_auth = cfg->password_authentication != 0 && cfg->use_pam != 0;
+	c->sshconf.kbdint_auth = cfg->kbd_interactive_authentication != 0 && cfg->use_pam != 0;
+	c->sshconf.client_alive_interval = (uint32_t)cfg->client_alive_interval;
+	c->sshconf.client_alive_count_max = (unsigned)cfg->client_alive_count_max;
+	c->sshconf.rekey_bytes = cfg->rekey_limit_bytes;
+	c->sshconf.rekey_seconds = cfg->rekey_limit_seconds > 0 ?
+	    (uint32_t)cfg->rekey_limit_seconds : 0;
+	c->cfg = cfg;
+	c->fwd.cfg = cfg;
+	dssh_config_free_conn(c->own_cfg);
+	c->own_cfg = cfg;
+	free(c->own_banner);
+	c->own_banner = banner;
+}
+
+static void
+host_auth_user_known(void *host, const char *user)
+{
+	conn_apply_match(host, user);
+}
+
 static const struct dssh_conn_host_ops host_ops = {
 	.channel_open = host_channel_open,
 	.channel_open_result = host_channel_open_result,
@@ -1097,6 +1178,7 @@ static const struct dssh_conn_host_ops host_ops = {
 	.auth_success = host_auth_success,
 	.auth_kbdint = host_auth_kbdint,
 	.auth_kbdint_abort = host_auth_kbdint_abort,
+	.auth_user_known = host_auth_user_known,
 	.session_open = host_session_open,
 	.session_request = host_session_request,
 	.channel_data = host_channel_data,
@@ -1173,6 +1255,8 @@ conn_free(struct conn *c)
 	if (c->have_keyopts)
 		dssh_authkey_opts_free(&c->keyopts);
 	dssh_verbose("%s: connection closed", c->log_id);
+	dssh_config_free_conn(c->own_cfg);
+	free(c->own_banner);
 	dsshd_gen_unref(c->gen);
 	free(c);
 }
@@ -1301,6 +1385,7 @@ conn_start(struct dsshd *srv, struct conn *c)
 	c->cfg = &c->gen->cfg;
 	c->sshconf = c->gen->sshconf;
 	c->sshconf.engine = srv->engine;
+	conn_apply_match(c, NULL);
 	if (dssh_conn_new(&c->sshconf, &host_ops, c, c->log_id, &c->ssh) != 0) {
 		dssh_conn_free(c->ssh);
 		dsshd_gen_unref(c->gen);
