@@ -1966,10 +1966,11 @@ static const struct kw keywords[] = {
 	FN("XAuthLocation", 0, xauth_location, p_xauth, d_xauth),
 	YESNO("PermitTTY", KW_MATCH, permit_tty, 1),
 	YESNO("PermitUserRC", KW_MATCH, permit_user_rc, 1),
-	{ .name = "SetEnv", .type = T_FN, .off = F(set_env), .max = (long long)F(nset_env),
+	{ .name = "SetEnv", .type = T_FN, .flags = KW_MATCH, .off = F(set_env),
+	  .max = (long long)F(nset_env),
 	  .def = -2, .parse = p_setenv, .dump = d_each, .print_as = "setenv" },
 	YESNO("TCPKeepAlive", 0, tcp_keepalive, 1),
-	FN("IPQoS", 0, ipqos_interactive, p_ipqos, d_ipqos),
+	FN("IPQoS", KW_MATCH, ipqos_interactive, p_ipqos, d_ipqos),
 	/* ---- dsshd's own keywords added by other work go above this line ---- */
 
 	/* sshd 9.2 keywords dsshd accepts and does not implement: one warning each. */
