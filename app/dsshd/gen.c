@@ -405,17 +405,17 @@ dsshd_gen_read(const struct dsshd_opts *o, struct dsshd_gen **out, char *err, si
 }
 
 /* The Banner file's text (at most 64 KiB), or NULL for "none" or an unreadable file. */
-char *
-dsshd_read_banner(const struct dssh_config *cfg)
+static char *
+read_banner_file(const char *path)
 {
 	char *text;
 	size_t n = 0, k;
 	FILE *f;
 
-	if (cfg->banner == NULL || strcasecmp(cfg->banner, "none") == 0)
+	if (path == NULL || strcasecmp(path, "none") == 0)
 		return NULL;
-	if ((f = fopen(cfg->banner, "re")) == NULL) {
-		dssh_error("Banner %s: %s", cfg->banner, strerror(errno));
+	if ((f = fopen(path, "re")) == NULL) {
+		dssh_error("Banner %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if ((text = malloc(65536 + 1)) != NULL) {
@@ -425,6 +425,77 @@ dsshd_read_banner(const struct dssh_config *cfg)
 	}
 	fclose(f);
 	return text;
+}
+
+/* A kept Match-block line's Banner value ("Banner PATH", "banner=PATH",
+ * quoted or not) copied into buf, or false for another keyword. */
+static bool
+line_banner_path(const char *text, char *buf, size_t len)
+{
+	const char *p = text, *v;
+	size_t n;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strncasecmp(p, "banner", 6) != 0 || (p[6] != ' ' && p[6] != '\t' && p[6] != '='))
+		return false;
+	for (p += 6; *p == ' ' || *p == '\t' || *p == '='; p++)
+		;
+	v = p;
+	n = strcspn(v, " \t\r\n");
+	if (*v == '"') {
+		v++;
+		n = strcspn(v, "\"");
+	}
+	if (n == 0 || n >= len)
+		return false;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	return true;
+}
+
+/*
+ * Every Banner a Match block names, read now: a connection's Match is
+ * evaluated in the unprivileged process, which may not read the file
+ * (sshd's monitor reads it for its child). Files that cannot be read are
+ * logged here, once, and shown as no banner.
+ */
+static int
+read_match_banners(struct dsshd_gen *g)
+{
+	char path[4096];
+
+	for (unsigned i = 0; i < g->cfg.nlines; i++) {
+		struct dsshd_banner *b;
+
+		if (g->cfg.lines[i].block < 0 ||
+		    !line_banner_path(g->cfg.lines[i].text, path, sizeof(path)) ||
+		    dsshd_gen_banner(g, path) != NULL)
+			continue;
+		b = realloc(g->match_banners, (g->nmatch_banners + 1) * sizeof(*b));
+		if (b == NULL)
+			return DSSH_ERR_ALLOC;
+		g->match_banners = b;
+		b = &g->match_banners[g->nmatch_banners];
+		if ((b->path = strdup(path)) == NULL)
+			return DSSH_ERR_ALLOC;
+		b->text = read_banner_file(path);
+		g->nmatch_banners++;
+	}
+	return 0;
+}
+
+const char *
+dsshd_gen_banner(const struct dsshd_gen *g, const char *path)
+{
+	if (path == NULL || strcasecmp(path, "none") == 0)
+		return NULL;
+	if (g->cfg.banner != NULL && strcmp(path, g->cfg.banner) == 0)
+		return g->banner;
+	for (unsigned i = 0; i < g->nmatch_banners; i++)
+		if (strcmp(g->match_banners[i].path, path) == 0)
+			return g->match_banners[i].text;
+	return NULL;
 }
 
 /* "dssh_VERSION", then VersionAddendum after a space, as sshd adds it. */
@@ -493,7 +564,9 @@ dsshd_gen_finalize(struct dsshd_gen *g, struct dssh_crypto_engine *engine,
 		return r;
 	if ((r = parse_auth_methods(g, err, errlen)) != 0)
 		return r;
-	g->banner = dsshd_read_banner(&g->cfg);
+	g->banner = read_banner_file(g->cfg.banner);
+	if ((r = read_match_banners(g)) != 0)
+		return r;
 	set_version_comment(g);
 	g->sshconf = (struct dssh_ssh_conf){
 		.kex_algs = g->cfg.kex_algorithms,
@@ -553,6 +626,11 @@ dsshd_gen_unref(struct dsshd_gen *g)
 	free(g->macs);
 	free(g->macs_all);
 	free(g->banner);
+	for (unsigned i = 0; i < g->nmatch_banners; i++) {
+		free(g->match_banners[i].path);
+		free(g->match_banners[i].text);
+	}
+	free(g->match_banners);
 	free(g);
 }
 

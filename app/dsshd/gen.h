@@ -58,6 +58,10 @@ struct dsshd_gen {
 	char *ciphers, *macs;           /* the engine's defaults cfg was resolved against */
 	char *macs_all;                 /* every MAC the engine can do (configurable) */
 	char *banner;                   /* Banner's text (read at each load), or NULL */
+	struct dsshd_banner {           /* each Match block's Banner, read at load */
+		char *path, *text;      /* text NULL: not readable (logged) */
+	} *match_banners;
+	unsigned nmatch_banners;
 	struct dssh_authmethods authm;  /* AuthenticationMethods, parsed */
 	char version_comment[256];      /* "dssh_VERSION[ VersionAddendum]" */
 	/* The engine's settings; .engine is loop 0's, other loops use their own. */
@@ -123,8 +127,12 @@ int dsshd_reloader_start(struct dsshd_reloader *rl, struct dsshd_gen *cur);
 struct dsshd_gen *dsshd_reloader_collect(struct dsshd_reloader *rl, bool *again);
 void dsshd_reloader_free(struct dsshd_reloader *rl);
 
-/* The Banner file's text (at most 64 KiB), or NULL for "none" or an unreadable file. */
-char *dsshd_read_banner(const struct dssh_config *cfg);
+/*
+ * The text (at most 64 KiB) of the Banner file path, as g read it at load:
+ * the global one or one a Match block names. NULL for "none", a file that
+ * could not be read, or a path g does not know.
+ */
+const char *dsshd_gen_banner(const struct dsshd_gen *g, const char *path);
 
 /* A user's group names (Match Group, AllowGroups): 0, or an error (no such user). */
 struct dsshd_groups {

@@ -29,6 +29,7 @@
 
 #include "dssh_cryptodev.h"
 #include "dssh_dpdk.h"
+#include "rundir.h"
 #endif
 
 /*
@@ -115,6 +116,7 @@ struct dataplane {
 	bool packet_layer;
 	bool cryptodev;                 /* CryptoEngine cryptodev: on_eal sets it up */
 	struct dssh_crypto_engine *ctl_engine;
+	struct dsshd_rundir_cleaner rundir;     /* root's helper, once the EAL is up */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int state;
@@ -158,6 +160,10 @@ dataplane_on_eal(void *arg, enum dssh_dpdk_eal_event ev, unsigned ncores)
 		}
 		return 0;
 	case DSSH_DPDK_RUNNING:
+		/* dsshd drops root before the data plane stops: a root helper
+		 * removes the EAL's runtime directory then. */
+		if (geteuid() == 0)
+			(void)dsshd_rundir_cleaner_start(rte_eal_get_runtime_dir(), &dp->rundir);
 		dataplane_set_state(dp, DP_READY);
 		return 0;
 	case DSSH_DPDK_EAL_DOWN:
@@ -216,6 +222,7 @@ static int
 dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 {
 	memset(dp, 0, sizeof(*dp));
+	dp->rundir = (struct dsshd_rundir_cleaner){ .fd = -1, .pid = -1 };
 	pthread_mutex_init(&dp->lock, NULL);
 	pthread_cond_init(&dp->cond, NULL);
 	dp->state = DP_STARTING;
@@ -289,6 +296,7 @@ dataplane_stop(struct dataplane *dp)
 {
 	dp->stop = 1;
 	pthread_join(dp->thread, NULL);
+	dsshd_rundir_cleaner_finish(&dp->rundir);
 	dssh_dpdk_hub_free(dp->hub);
 	pthread_cond_destroy(&dp->cond);
 	pthread_mutex_destroy(&dp->lock);
@@ -467,6 +475,9 @@ main(int argc, char **argv)
 	if (geteuid() == 0)
 		dssh_spawner_set_monitor(&dsshd_monitor_ops);
 	dssh_spawner_maybe_run(argc, argv, internal_programs);
+#if DSSH_HAVE_DPDK
+	dsshd_rundir_cleaner_maybe_run(argc, argv);
+#endif
 	/* Before any thread (the EAL's, PAM workers) exists, so that only
 	 * loop 0's signalfd takes these; SIGHUP's default would kill us. */
 	dsshd_block_signals();

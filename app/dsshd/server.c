@@ -96,7 +96,6 @@ struct conn {
 	/* sshd's Match: this connection's configuration (NULL: gen's applies),
 	 * its Banner text when that differs from gen's, its AuthenticationMethods. */
 	struct dssh_config *own_cfg;
-	char *own_banner;
 	struct dssh_authmethods own_authm;
 	struct dssh_stream *tr;         /* the transport: a kernel socket, a data-plane stream */
 	uint64_t id;
@@ -592,7 +591,8 @@ sess_x11(struct sess *s, const struct dssh_session_req *req)
 		dssh_info("%s: X11 forwarding disabled; x11-req refused", c->log_id);
 		return DSSH_ERR_PERMISSION;
 	}
-	if (access(xauth, X_OK) != 0) {
+	/* sshd takes any XAuthLocation; the spawner runs absolute paths only. */
+	if (xauth[0] != '/' || access(xauth, X_OK) != 0) {
 		dssh_info("%s: No xauth program (%s); cannot forward X11.", c->log_id, xauth);
 		return DSSH_ERR_PERMISSION;
 	}
@@ -1145,7 +1145,6 @@ conn_apply_match(struct conn *c, const char *user)
 	struct dssh_config *cfg;
 	struct dssh_authmethods am;
 	char err[512], why[160];
-	char *banner = NULL;
 
 	if (base->nmatch == 0)
 		return;
@@ -1166,11 +1165,9 @@ conn_apply_match(struct conn *c, const char *user)
 		conn_refuse_auth(c);
 		return;
 	}
-	if (strcmp(cfg->banner, base->banner) != 0)
-		banner = dsshd_read_banner(cfg);
 	c->own_authm = am;
 	c->sshconf.auth_methods = am.any ? NULL : &c->own_authm;
-	c->sshconf.auth_banner = strcmp(cfg->banner, base->banner) != 0 ? banner : c->gen->banner;
+	c->sshconf.auth_banner = dsshd_gen_banner(c->gen, cfg->banner);
 	c->sshconf.max_auth_tries = (unsigned)cfg->max_auth_tries;
 	c->sshconf.pubkey_auth = cfg->pubkey_authentication != 0;
 	c->sshconf.password_auth = cfg->password_authentication != 0 && cfg->use_pam != 0;
@@ -1184,8 +1181,6 @@ conn_apply_match(struct conn *c, const char *user)
 	c->fwd.cfg = cfg;
 	dssh_config_free_conn(c->own_cfg);
 	c->own_cfg = cfg;
-	free(c->own_banner);
-	c->own_banner = banner;
 }
 
 static void
@@ -1283,7 +1278,6 @@ conn_free(struct conn *c)
 		dssh_authkey_opts_free(&c->keyopts);
 	dssh_verbose("%s: connection closed", c->log_id);
 	dssh_config_free_conn(c->own_cfg);
-	free(c->own_banner);
 	dsshd_gen_unref(c->gen);
 	free(c);
 }

@@ -1591,9 +1591,9 @@ dump_ipqos(FILE *f, int v)
 static int
 p_xauth(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
 {
+	/* Any path, as sshd takes it; X11 forwarding needs an absolute one
+	 * (refused at x11-req otherwise, as with a missing program). */
 	(void)k;
-	if (argc == 1 && argv[0][0] != '/')
-		return cerr(c, "XAuthLocation must be an absolute path");
 	return set_str(c, &cfg->xauth_location, argc, argv);
 }
 
@@ -2008,7 +2008,9 @@ static const struct kw keywords[] = {
 	WARN("RDomain", KW_MATCH, CHK_REJECT),
 	WARN("RequiredRSASize", KW_MATCH, CHK_INT),
 	WARN("SecurityKeyProvider", 0, CHK_ONE),
-	WARN("KeepAlive", 0, CHK_YESNO),
+	/* sshd's old name for TCPKeepAlive */
+	{ .name = "KeepAlive", .type = T_YESNO, .flags = KW_HIDE,
+	  .off = F(tcp_keepalive), .def = -2 },
 	WARN("UnusedConnectionTimeout", KW_MATCH, CHK_TIME),
 	WARN("UseDNS", 0, CHK_YESNO),
 	WARN("DebianBanner", 0, CHK_YESNO),

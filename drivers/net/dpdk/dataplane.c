@@ -1532,8 +1532,8 @@ dp_mbuf_count(int argc, char **argv, unsigned ncores, uint16_t room)
  * processes, which dssh does not use: remove it so that a stopped data plane
  * leaves nothing behind.
  */
-static void
-dp_remove_runtime_dir(const char *dir)
+void
+dssh_dpdk_remove_runtime_dir(const char *dir)
 {
 	DIR *d;
 	struct dirent *e;
@@ -1864,7 +1864,7 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 		snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 		if ((ret = rte_eal_cleanup()) != 0)
 			dssh_error("EAL cleanup: %s", rte_strerror(-ret));
-		dp_remove_runtime_dir(rundir);
+		dssh_dpdk_remove_runtime_dir(rundir);
 	}
 	dssh_info("data plane stopped");
 	return r;

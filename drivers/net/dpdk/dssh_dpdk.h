@@ -90,6 +90,13 @@ struct dssh_dpdk_conf {
 int dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop);
 
 /*
+ * Removes an EAL runtime directory and the files in it (the data plane does
+ * this itself when it stops; a process that dropped root after the EAL came
+ * up cannot, and has a root helper do it). Failures are logged at debug.
+ */
+void dssh_dpdk_remove_runtime_dir(const char *dir);
+
+/*
  * The counters of /dssh/stats for dsshctl and the metrics endpoint: fn is
  * called (under the telemetry lock: it must not block) with each counter's
  * name and value for one data core, or summed over all with core -1 (then
