@@ -75,13 +75,87 @@ mconn_find(uint64_t id)
 	return NULL;
 }
 
+/*
+ * Session ids of ended connections on which a publickey login was
+ * recorded (their first 32 bytes: they are hashes), the last
+ * MON_RETIRED_MAX of them, hashed into buckets: a compromised dsshd must
+ * not have one recorded again for a new connection id and replay the
+ * user's signature there. Only real logins (a user's own signature, which
+ * dsshd cannot make) enter, so dsshd cannot flush it with made-up ones.
+ */
+#define MON_RETIRED_MAX 65536u
+#define MON_RETIRED_BUCKETS 65536u
+#define MON_RETIRED_NONE UINT32_MAX
+static struct mon_retired {
+	uint8_t sid[32];
+	uint32_t next;
+} *retired;
+static uint32_t *retired_head, nretired, retired_pos;
+
+static uint32_t
+retired_bucket(const uint8_t *sid)
+{
+	uint32_t v;
+
+	memcpy(&v, sid, sizeof(v));
+	return v % MON_RETIRED_BUCKETS;
+}
+
+static bool
+sid_retired(const uint8_t *sid)
+{
+	if (retired == NULL)
+		return false;
+	for (uint32_t i = retired_head[retired_bucket(sid)]; i != MON_RETIRED_NONE;
+	    i = retired[i].next)
+		if (memcmp(retired[i].sid, sid, 32) == 0)
+			return true;
+	return false;
+}
+
+static void
+sid_retire(const uint8_t *sid)
+{
+	uint32_t *pp, i;
+
+	if (retired == NULL) {
+		retired = calloc(MON_RETIRED_MAX, sizeof(*retired));
+		retired_head = malloc(MON_RETIRED_BUCKETS * sizeof(*retired_head));
+		if (retired == NULL || retired_head == NULL) {
+			free(retired);
+			free(retired_head);
+			retired = NULL;
+			retired_head = NULL;
+			return;
+		}
+		for (i = 0; i < MON_RETIRED_BUCKETS; i++)
+			retired_head[i] = MON_RETIRED_NONE;
+	}
+	i = retired_pos;
+	if (nretired == MON_RETIRED_MAX) {
+		/* full: the oldest slot (this one) leaves its bucket */
+		for (pp = &retired_head[retired_bucket(retired[i].sid)]; *pp != i;
+		    pp = &retired[*pp].next)
+			;
+		*pp = retired[i].next;
+	} else
+		nretired++;
+	memcpy(retired[i].sid, sid, 32);
+	retired[i].next = retired_head[retired_bucket(sid)];
+	retired_head[retired_bucket(sid)] = i;
+	retired_pos = (retired_pos + 1) % MON_RETIRED_MAX;
+}
+
 static void
 mconn_forget(uint64_t id)
 {
 	struct mon_conn *c = mconn_find(id);
 
-	if (c != NULL)
-		*c = mconns[--nmconns];
+	if (c == NULL)
+		return;
+	if (c->key_ok && c->sidlen >= 32)
+		sid_retire(c->sid);
+	*c = mconns[--nmconns];
 }
 
 /* conn's record, made (empty) when there is none; NULL when full. */
@@ -613,13 +687,15 @@ mon_hostkey_load(const uint8_t *msg, size_t len, int chan)
 }
 
 /*
- * Some connection's session id already: a compromised dsshd must not
- * have it recorded for a second connection (to replay a user's signature
- * there).
+ * Some connection's session id already, or an ended one's on which a
+ * publickey login was recorded: a compromised dsshd must not have it
+ * recorded for a second connection (to replay a user's signature there).
  */
 static bool
 sid_taken(const uint8_t *h, size_t len)
 {
+	if (sid_retired(h))
+		return true;
 	for (size_t i = 0; i < nmconns; i++)
 		if (mconns[i].sidlen == len && memcmp(mconns[i].sid, h, len) == 0)
 			return true;

@@ -278,6 +278,17 @@ test_authkeys(void)
 	/* after CONN_END the connection is forgotten */
 	dsshd_monitor_conn_end(&link_, 77);
 	CHECK_EQ_INT(spawn_as("root", 0, 77), DSSH_ERR_PERMISSION);
+	/*
+	 * and its session id (a publickey login was recorded on it) cannot be
+	 * any connection's again: root's signature is not replayed later
+	 */
+	memset(sid, 0x77, sizeof(sid));
+	CHECK_EQ_INT(open_session(77, sid), DSSH_ERR_PERMISSION);
+	CHECK_EQ_INT(open_session(85, sid), DSSH_ERR_PERMISSION);
+	user_sig(k, sid, "root", "ssh-ed25519", &blob, &data, &sig);
+	CHECK_EQ_INT(final_as(85, &cfg, "root", &blob, &data, &sig), DSSH_ERR_PERMISSION);
+	CHECK_EQ_INT(spawn_as("root", 0, 85), DSSH_ERR_PERMISSION);
+	dsshd_monitor_conn_end(&link_, 85);
 	unlink(path);
 	dssh_sshkey_free(k);
 	dssh_sshkey_free(other);
