@@ -44,6 +44,8 @@
 /* What the monitor itself saw succeed on one connection. */
 struct mon_conn {
 	uint64_t id;
+	uint8_t sid[64];        /* the first exchange hash we signed for it */
+	size_t sidlen;
 	char user[DSSH_MONITOR_NAME_MAX + 1];
 	bool pam_auth;          /* password or keyboard-interactive through our PAM */
 	bool key_ok;            /* a key we found in the user's files, signature reported good */
@@ -73,47 +75,131 @@ mconn_find(uint64_t id)
 	return NULL;
 }
 
+/*
+ * Session ids of ended connections on which a publickey login was
+ * recorded (their first 32 bytes: they are hashes), the last
+ * MON_RETIRED_MAX of them, hashed into buckets: a compromised dsshd must
+ * not have one recorded again for a new connection id and replay the
+ * user's signature there. Only real logins (a user's own signature, which
+ * dsshd cannot make) enter, so dsshd cannot flush it with made-up ones.
+ */
+#define MON_RETIRED_MAX 65536u
+#define MON_RETIRED_BUCKETS 65536u
+#define MON_RETIRED_NONE UINT32_MAX
+static struct mon_retired {
+	uint8_t sid[32];
+	uint32_t next;
+} *retired;
+static uint32_t *retired_head, nretired, retired_pos;
+
+static uint32_t
+retired_bucket(const uint8_t *sid)
+{
+	uint32_t v;
+
+	memcpy(&v, sid, sizeof(v));
+	return v % MON_RETIRED_BUCKETS;
+}
+
+static bool
+sid_retired(const uint8_t *sid)
+{
+	if (retired == NULL)
+		return false;
+	for (uint32_t i = retired_head[retired_bucket(sid)]; i != MON_RETIRED_NONE;
+	    i = retired[i].next)
+		if (memcmp(retired[i].sid, sid, 32) == 0)
+			return true;
+	return false;
+}
+
+static void
+sid_retire(const uint8_t *sid)
+{
+	uint32_t *pp, i;
+
+	if (retired == NULL) {
+		retired = calloc(MON_RETIRED_MAX, sizeof(*retired));
+		retired_head = malloc(MON_RETIRED_BUCKETS * sizeof(*retired_head));
+		if (retired == NULL || retired_head == NULL) {
+			free(retired);
+			free(retired_head);
+			retired = NULL;
+			retired_head = NULL;
+			return;
+		}
+		for (i = 0; i < MON_RETIRED_BUCKETS; i++)
+			retired_head[i] = MON_RETIRED_NONE;
+	}
+	i = retired_pos;
+	if (nretired == MON_RETIRED_MAX) {
+		/* full: the oldest slot (this one) leaves its bucket */
+		for (pp = &retired_head[retired_bucket(retired[i].sid)]; *pp != i;
+		    pp = &retired[*pp].next)
+			;
+		*pp = retired[i].next;
+	} else
+		nretired++;
+	memcpy(retired[i].sid, sid, 32);
+	retired[i].next = retired_head[retired_bucket(sid)];
+	retired_head[retired_bucket(sid)] = i;
+	retired_pos = (retired_pos + 1) % MON_RETIRED_MAX;
+}
+
 static void
 mconn_forget(uint64_t id)
 {
 	struct mon_conn *c = mconn_find(id);
 
+	if (c == NULL)
+		return;
+	if (c->key_ok && c->sidlen >= 32)
+		sid_retire(c->sid);
+	*c = mconns[--nmconns];
+}
+
+/* conn's record, made (empty) when there is none; NULL when full. */
+static struct mon_conn *
+mconn_get(uint64_t id)
+{
+	struct mon_conn *c = mconn_find(id);
+
 	if (c != NULL)
-		*c = mconns[--nmconns];
+		return c;
+	if (nmconns >= MON_CONNS_MAX) {
+		dssh_error("monitor: too many connections recorded; connection %llu refused",
+		    (unsigned long long)id);
+		return NULL;
+	}
+	if (nmconns == capmconns) {
+		size_t ncap = capmconns ? capmconns * 2 : 64;
+		struct mon_conn *n = reallocarray(mconns, ncap, sizeof(*n));
+
+		if (n == NULL)
+			return NULL;
+		mconns = n;
+		capmconns = ncap;
+	}
+	c = &mconns[nmconns++];
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	return c;
 }
 
 /*
  * Record a success for user on conn. Another user name on the same
- * connection starts over: what was verified was for the old name.
+ * connection starts over: what was verified was for the old name (the
+ * session id stays: it is the connection's).
  */
 static void
 mconn_mark(uint64_t id, const char *user, enum dssh_pam_kind kind, bool key)
 {
-	struct mon_conn *c = mconn_find(id);
+	struct mon_conn *c = mconn_get(id);
 
-	if (c == NULL) {
-		if (nmconns >= MON_CONNS_MAX) {
-			dssh_error("monitor: too many connections recorded; success of %s dropped",
-			    user);
-			return;
-		}
-		if (nmconns == capmconns) {
-			size_t ncap = capmconns ? capmconns * 2 : 64;
-			struct mon_conn *n = reallocarray(mconns, ncap, sizeof(*n));
-
-			if (n == NULL)
-				return;
-			mconns = n;
-			capmconns = ncap;
-		}
-		c = &mconns[nmconns++];
-		memset(c, 0, sizeof(*c));
-		c->id = id;
-		snprintf(c->user, sizeof(c->user), "%s", user);
-	}
+	if (c == NULL)
+		return;
 	if (strcmp(c->user, user) != 0) {
-		memset(c, 0, sizeof(*c));
-		c->id = id;
+		c->pam_auth = c->key_ok = c->acct_ok = false;
 		snprintf(c->user, sizeof(c->user), "%s", user);
 	}
 	if (key)
@@ -245,6 +331,64 @@ mon_pam(const uint8_t *msg, size_t len, int chan)
 
 /* ---- authorized_keys ------------------------------------------------------ */
 
+/* A string field of the signed data equal to want (len bytes). */
+static bool
+sd_field_is(struct dssh_buf *b, const void *want, size_t len)
+{
+	const uint8_t *p;
+	size_t n;
+
+	return dssh_buf_get_string_direct(b, &p, &n) == 0 && n == len && memcmp(p, want, n) == 0;
+}
+
+/*
+ * The publickey signature dsshd says it verified, checked again here
+ * (RFC 4252 section 7) against what the monitor knows itself: conn's
+ * session id (the first exchange hash it signed for conn), the user and
+ * key blob of this request (just found in the user's files). NULL when
+ * good, else why not.
+ */
+static const char *
+userauth_sig_check(const struct mon_conn *c, const struct dssh_monitor_authkeys_req *q)
+{
+	struct dssh_sshkey *key = NULL;
+	const char *sig_alg = NULL, *why = NULL;
+	const uint8_t *alg;
+	char algbuf[128];
+	size_t alglen;
+	struct dssh_buf b;
+	uint8_t type;
+	bool has_sig;
+
+	if (c == NULL || c->sidlen == 0)
+		return "no session id signed for the connection";
+	dssh_buf_from(&b, q->sigdata, q->sigdatalen);
+	if (!sd_field_is(&b, c->sid, c->sidlen))
+		return "signed data is for another session id";
+	if (dssh_buf_get_u8(&b, &type) != 0 || type != 50)
+		return "signed data is no userauth request";
+	if (!sd_field_is(&b, q->user, strlen(q->user)))
+		return "signed data is for another user";
+	if (!sd_field_is(&b, "ssh-connection", 14))
+		return "signed data is for another service";
+	if (!sd_field_is(&b, "publickey", 9) || dssh_buf_get_bool(&b, &has_sig) != 0 || !has_sig)
+		return "signed data is no publickey request";
+	if (dssh_buf_get_string_direct(&b, &alg, &alglen) != 0 || alglen == 0 ||
+	    alglen >= sizeof(algbuf) || memchr(alg, '\0', alglen) != NULL)
+		return "bad algorithm in signed data";
+	memcpy(algbuf, alg, alglen);
+	algbuf[alglen] = '\0';
+	if (!sd_field_is(&b, q->key, q->keylen) || dssh_buf_len(&b) != 0)
+		return "signed data is for another key";
+	if (dssh_sshkey_userauth_key(algbuf, q->key, q->keylen, &key, &sig_alg) != 0)
+		why = "algorithm does not fit the key";
+	else if (dssh_sshkey_verify(key, sig_alg, q->sig, q->siglen, q->sigdata,
+	    q->sigdatalen) != 0)
+		why = "signature does not verify";
+	dssh_sshkey_free(key);
+	return why;
+}
+
 /*
  * dssh_authkeys_check as dsshd would run it, with the settings it sent: the
  * files are read here with the user's file-system ids (lib/auth switches
@@ -279,8 +423,17 @@ mon_authkeys(const uint8_t *msg, size_t len, int chan)
 	if (r == 0)
 		r = dssh_authkeys_check(&cfg, &user, q.key, q.keylen, q.remote_ip, &opts);
 	dssh_auth_user_clear(&user);
-	if (r == 0 && q.final)
-		mconn_mark(q.conn, q.user, DSSH_PAM_PASSWORD, true);
+	if (r == 0 && q.final) {
+		const char *why = userauth_sig_check(mconn_find(q.conn), &q);
+
+		if (why == NULL)
+			mconn_mark(q.conn, q.user, DSSH_PAM_PASSWORD, true);
+		else {
+			dssh_error("monitor: publickey login of %s on connection %llu refused: %s",
+			    q.user, (unsigned long long)q.conn, why);
+			r = DSSH_ERR_PERMISSION;
+		}
+	}
 	dssh_buf_init(&b, MON_REPLY_MAX);
 	if (dssh_monitor_encode_authkeys_reply(&b, r, &opts) == 0)
 		send_reply(chan, &b, -1);
@@ -533,25 +686,53 @@ mon_hostkey_load(const uint8_t *msg, size_t len, int chan)
 	dssh_buf_free(&b);
 }
 
+/*
+ * Some connection's session id already, or an ended one's on which a
+ * publickey login was recorded: a compromised dsshd must not have it
+ * recorded for a second connection (to replay a user's signature there).
+ */
+static bool
+sid_taken(const uint8_t *h, size_t len)
+{
+	if (sid_retired(h))
+		return true;
+	for (size_t i = 0; i < nmconns; i++)
+		if (mconns[i].sidlen == len && memcmp(mconns[i].sid, h, len) == 0)
+			return true;
+	return false;
+}
+
 static void
 mon_hostkey_sign(const uint8_t *msg, size_t len, int chan)
 {
 	const uint8_t *key, *data;
 	size_t keylen, datalen;
 	struct mon_hostkey *h = NULL;
+	struct mon_conn *c;
 	struct dssh_buf sig, b;
+	uint64_t conn = 0;
 	char alg[128];
 	int r;
 
 	dssh_buf_init(&sig, 0);
 	dssh_buf_init(&b, 0);
-	if ((r = dssh_monitor_decode_sign(msg, len, &key, &keylen, alg, sizeof(alg), &data,
+	if ((r = dssh_monitor_decode_sign(msg, len, &conn, &key, &keylen, alg, sizeof(alg), &data,
 	    &datalen)) != 0)
 		dssh_error("monitor: malformed sign request (%zu bytes): %s", len, dssh_err_str(r));
 	else if ((h = hostkey_find(key, keylen)) == NULL)
 		r = DSSH_ERR_NOT_FOUND;
-	else
-		r = dssh_sshkey_sign(h->key, alg, data, datalen, &sig);
+	else if ((c = mconn_get(conn)) == NULL)
+		r = DSSH_ERR_BUSY;
+	else if (c->sidlen == 0 && sid_taken(data, datalen)) {
+		dssh_error("monitor: exchange hash of another connection to sign for %llu; refused",
+		    (unsigned long long)conn);
+		r = DSSH_ERR_PERMISSION;
+	} else if ((r = dssh_sshkey_sign(h->key, alg, data, datalen, &sig)) == 0 &&
+	    c->sidlen == 0) {
+		/* the first hash is the session id (RFC 4253 section 7.2) */
+		memcpy(c->sid, data, datalen);
+		c->sidlen = datalen;
+	}
 	if (dssh_monitor_encode_blob_reply(&b, DSSH_MONITOR_SIGN_REPLY, r,
 	    dssh_buf_ptr(&sig), dssh_buf_len(&sig)) == 0)
 		send_reply(chan, &b, -1);
@@ -758,12 +939,14 @@ dsshd_monitor_pam_open(void *arg, const struct dssh_pam_request *req, const char
 }
 
 int
-dsshd_monitor_authkeys(const struct dsshd_monitor_link *l, uint64_t conn, bool final,
-    const struct dssh_config *cfg, const char *user, const uint8_t *blob, size_t len,
-    const char *remote_ip, struct dssh_authkey_opts *opts)
+dsshd_monitor_authkeys(const struct dsshd_monitor_link *l, uint64_t conn,
+    const struct dsshd_monitor_sig *sig, const struct dssh_config *cfg, const char *user,
+    const uint8_t *blob, size_t len, const char *remote_ip, struct dssh_authkey_opts *opts)
 {
 	struct dssh_monitor_authkeys_req q = {
-		.conn = conn, .final = final, .user = (char *)user, .key = (uint8_t *)blob,
+		.conn = conn, .final = sig != NULL, .user = (char *)user, .key = (uint8_t *)blob,
+		.sigdata = sig ? (uint8_t *)sig->data : NULL, .sigdatalen = sig ? sig->datalen : 0,
+		.sig = sig ? (uint8_t *)sig->sig : NULL, .siglen = sig ? sig->siglen : 0,
 		.keylen = len, .remote_ip = (char *)remote_ip,
 		.strict_modes = cfg->strict_modes != 0,
 		.permit_user_environment = cfg->permit_user_environment == 1,
@@ -924,7 +1107,7 @@ dsshd_monitor_hostkey_load(const struct dsshd_monitor_link *l, const char *path,
 }
 
 int
-dsshd_monitor_sign(void *arg, const struct dssh_sshkey *key, const char *alg,
+dsshd_monitor_sign(void *arg, uint64_t conn, const struct dssh_sshkey *key, const char *alg,
     const uint8_t *data, size_t len, struct dssh_buf *sig)
 {
 	const struct dsshd_monitor_link *l = arg;
@@ -936,7 +1119,7 @@ dsshd_monitor_sign(void *arg, const struct dssh_sshkey *key, const char *alg,
 	dssh_buf_init(&pub, 0);
 	dssh_buf_init(&b, 0);
 	if ((r = dssh_sshkey_public_blob(key, &pub)) == 0 &&
-	    (r = dssh_monitor_encode_sign(&b, dssh_buf_ptr(&pub), dssh_buf_len(&pub), alg,
+	    (r = dssh_monitor_encode_sign(&b, conn, dssh_buf_ptr(&pub), dssh_buf_len(&pub), alg,
 	    data, len)) == 0 &&
 	    (r = blob_call(l, &b, DSSH_MONITOR_SIGN_REPLY, &blob, &bloblen)) == 0)
 		r = dssh_buf_put(sig, blob, bloblen);

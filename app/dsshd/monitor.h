@@ -33,14 +33,22 @@ struct dsshd_monitor_link {
 /* A dssh_pam_remote_fn: arg is a struct dsshd_monitor_link. */
 int dsshd_monitor_pam_open(void *arg, const struct dssh_pam_request *req, const char *service);
 
+/* A publickey request's signed data (RFC 4252 section 7) and signature blob. */
+struct dsshd_monitor_sig {
+	const uint8_t *data, *sig;
+	size_t datalen, siglen;
+};
+
 /*
- * dssh_authkeys_check, run by the monitor as the user. final: the
- * signature was verified (the monitor then records the key as allowed for
- * conn and user).
+ * dssh_authkeys_check, run by the monitor as the user. sig NULL: a query
+ * (no signature yet). sig set (final: dsshd verified it): the monitor
+ * verifies it again against conn's session id, user and blob, and only
+ * then records the key as allowed for conn and user (else
+ * DSSH_ERR_PERMISSION).
  */
-int dsshd_monitor_authkeys(const struct dsshd_monitor_link *l, uint64_t conn, bool final,
-    const struct dssh_config *cfg, const char *user, const uint8_t *blob, size_t len,
-    const char *remote_ip, struct dssh_authkey_opts *opts);
+int dsshd_monitor_authkeys(const struct dsshd_monitor_link *l, uint64_t conn,
+    const struct dsshd_monitor_sig *sig, const struct dssh_config *cfg, const char *user,
+    const uint8_t *blob, size_t len, const char *remote_ip, struct dssh_authkey_opts *opts);
 
 /* btmp, written by the monitor (names longer than 256 bytes are dropped). */
 void dsshd_monitor_failed_login(const struct dsshd_monitor_link *l, const char *user,
@@ -62,14 +70,14 @@ int dsshd_monitor_socket(const struct dsshd_monitor_link *l, uint64_t conn, int 
 /*
  * Host keys in the monitor: it loads path's private key and keeps it;
  * *pub gets the public key. dsshd_monitor_sign is a dssh_ssh_hostkey sign
- * function (arg: the link).
+ * function (arg: the link; conn: the connection's dssh_conn_set_sign_id).
  */
 struct dssh_sshkey;
 struct dssh_buf;
 int dsshd_monitor_hostkey_load(const struct dsshd_monitor_link *l, const char *path,
     struct dssh_sshkey **pub);
-int dsshd_monitor_sign(void *arg, const struct dssh_sshkey *key, const char *alg,
-    const uint8_t *data, size_t len, struct dssh_buf *sig);
+int dsshd_monitor_sign(void *arg, uint64_t conn, const struct dssh_sshkey *key,
+    const char *alg, const uint8_t *data, size_t len, struct dssh_buf *sig);
 
 /*
  * Drop root for good: setgroups, setgid, setuid to user (DSSHD_PRIVSEP_USER),

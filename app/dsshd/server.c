@@ -805,10 +805,16 @@ host_auth_pubkey(void *host, const char *user, const uint8_t *blob, size_t len, 
 	if (!lookup_user(c, user, "publickey", true))
 		return DSSH_ERR_PERMISSION;
 	dssh_authkey_opts_init(&opts);
-	if (c->srv->sh->privsep)
-		r = dsshd_monitor_authkeys(&c->srv->sh->mon, mon_id(c), final, c->cfg, c->user.name,
-		    blob, len, c->peer_ip, &opts);
-	else
+	if (c->srv->sh->privsep) {
+		struct dsshd_monitor_sig sig;
+
+		/* final: the monitor checks the signature again itself */
+		r = final ? dssh_conn_auth_signature(c->ssh, &sig.data, &sig.datalen, &sig.sig,
+		    &sig.siglen) : 0;
+		if (r == 0)
+			r = dsshd_monitor_authkeys(&c->srv->sh->mon, mon_id(c), final ? &sig : NULL,
+			    c->cfg, c->user.name, blob, len, c->peer_ip, &opts);
+	} else
 		r = dssh_authkeys_check(c->cfg, &c->user, blob, len, c->peer_ip, &opts);
 	if (r == 0 && c->user.uid == 0 &&
 	    dssh_auth_root_allowed(c->cfg, "publickey", opts.command != NULL) != 0) {
@@ -1412,6 +1418,8 @@ conn_start(struct dsshd *srv, struct conn *c)
 		dsshd_gen_unref(c->gen);
 		return false;
 	}
+	/* the monitor learns this connection's session id from its first signature */
+	dssh_conn_set_sign_id(c->ssh, mon_id(c));
 	/* A data core does the packet layer: the engine takes records. */
 	if (in->records)
 		dssh_conn_set_record_offload(c->ssh);

@@ -20,7 +20,12 @@
  *                 string remote ip, u32 strict_modes, u32
  *                 permit_user_environment, u32 n (<= 64) and n strings
  *                 AuthorizedKeysFile, ostring TrustedUserCAKeys, ostring
- *                 AuthorizedPrincipalsFile, ostring RevokedKeys. Reply
+ *                 AuthorizedPrincipalsFile, ostring RevokedKeys, and
+ *                 when final: string signed data (exactly what the client
+ *                 signed, RFC 4252 section 7), string signature blob; the
+ *                 monitor records the user only when that data and
+ *                 signature check out against the session id it signed
+ *                 for conn (docs/security.md). Reply
  *                 AUTHKEYS_REPLY (0xa4): u32 result (0 or negated DSSH_ERR_*),
  *                 and on 0 the options (see dssh_monitor_encode_opts).
  *   CONN_END (5): u64 conn; no reply channel, no reply.
@@ -58,14 +63,18 @@ enum {
  *   HOSTKEY_LOAD (7): string path (absolute). The monitor loads the private
  *                 key and keeps it; reply HOSTKEY_REPLY (0xa7): u32 result,
  *                 string public key blob.
- *   HOSTKEY_SIGN (8): string public key blob (of a key loaded), string
+ *   HOSTKEY_SIGN (8): u64 conn, string public key blob (of a key loaded), string
  *                 signature algorithm, string data: an exchange hash, 32,
  *                 48 or 64 bytes, nothing else (so that the monitor is no
  *                 signing oracle for user-authentication blobs, which are
- *                 longer). Reply SIGN_REPLY (0xa8): u32 result, string
+ *                 longer). The first hash signed for a conn is its
+ *                 session id (a hash already some other conn's is
+ *                 refused). Reply SIGN_REPLY (0xa8): u32 result, string
  *                 signature blob.
  */
 #define DSSH_MONITOR_MAX_KEY_BLOB 16384
+/* A publickey request's signed data: the key blob plus names and a hash. */
+#define DSSH_MONITOR_MAX_SIGNED_DATA (DSSH_MONITOR_MAX_KEY_BLOB + 1024)
 
 /*
  *   FAILED_LOGIN (9): string user, string host: a failed password login
@@ -93,10 +102,10 @@ int dssh_monitor_encode_blob_reply(struct dssh_buf *b, uint8_t type, int result,
 /* *blob malloc'd (NULL when the result is not 0). */
 int dssh_monitor_decode_blob_reply(const uint8_t *m, size_t len, uint8_t type, int *result,
     uint8_t **blob, size_t *bloblen);
-int dssh_monitor_encode_sign(struct dssh_buf *b, const uint8_t *key, size_t keylen,
-    const char *alg, const uint8_t *data, size_t datalen);
+int dssh_monitor_encode_sign(struct dssh_buf *b, uint64_t conn, const uint8_t *key,
+    size_t keylen, const char *alg, const uint8_t *data, size_t datalen);
 /* Views into m (no allocation); alg is copied into algbuf. */
-int dssh_monitor_decode_sign(const uint8_t *m, size_t len, const uint8_t **key,
+int dssh_monitor_decode_sign(const uint8_t *m, size_t len, uint64_t *conn, const uint8_t **key,
     size_t *keylen, char *algbuf, size_t algcap, const uint8_t **data, size_t *datalen);
 
 enum dssh_monitor_sock_op {
@@ -124,6 +133,8 @@ struct dssh_monitor_authkeys_req {
 	char *files[DSSH_MONITOR_MAX_FILES];
 	uint32_t nfiles;
 	char *trusted_ca, *principals_file, *revoked_keys;
+	uint8_t *sigdata, *sig;         /* final only (both non-empty) */
+	size_t sigdatalen, siglen;
 };
 
 struct dssh_monitor_sock_req {

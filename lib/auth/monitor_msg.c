@@ -190,6 +190,11 @@ dssh_monitor_encode_authkeys(struct dssh_buf *b, const struct dssh_monitor_authk
 	    (r = put_ostr(b, q->principals_file)) != 0 ||
 	    (r = put_ostr(b, q->revoked_keys)) != 0)
 		return r;
+	if (!q->final)
+		return 0;
+	if ((r = dssh_buf_put_string(b, q->sigdata, q->sigdatalen)) != 0 ||
+	    (r = dssh_buf_put_string(b, q->sig, q->siglen)) != 0)
+		return r;
 	return 0;
 }
 
@@ -204,6 +209,8 @@ dssh_monitor_authkeys_req_free(struct dssh_monitor_authkeys_req *q)
 	free(q->trusted_ca);
 	free(q->principals_file);
 	free(q->revoked_keys);
+	free(q->sigdata);
+	free(q->sig);
 	memset(q, 0, sizeof(*q));
 }
 
@@ -244,11 +251,16 @@ dssh_monitor_decode_authkeys(const uint8_t *m, size_t len,
 	    (r = get_ostr(&b, &q->trusted_ca, MON_PATH_MAX)) != 0 ||
 	    (r = get_ostr(&b, &q->principals_file, MON_PATH_MAX)) != 0 ||
 	    (r = get_ostr(&b, &q->revoked_keys, MON_PATH_MAX)) != 0 ||
+	    (q->final && (r = dssh_buf_get_string(&b, &q->sigdata, &q->sigdatalen)) != 0) ||
+	    (q->final && (r = dssh_buf_get_string(&b, &q->sig, &q->siglen)) != 0) ||
 	    (r = get_end(&b)) != 0)
 		goto fail;
 	r = DSSH_ERR_INVALID_FORMAT;
 	if (q->user[0] == '\0' || q->keylen == 0 || q->strict_modes > 1 ||
 	    q->permit_user_environment > 1)
+		goto fail;
+	if (q->final && (q->sigdatalen == 0 || q->sigdatalen > DSSH_MONITOR_MAX_SIGNED_DATA ||
+	    q->siglen == 0 || q->siglen > DSSH_MONITOR_MAX_KEY_BLOB))
 		goto fail;
 	return 0;
  fail:
@@ -587,12 +599,13 @@ dssh_monitor_decode_blob_reply(const uint8_t *m, size_t len, uint8_t type, int *
 }
 
 int
-dssh_monitor_encode_sign(struct dssh_buf *b, const uint8_t *key, size_t keylen,
-    const char *alg, const uint8_t *data, size_t datalen)
+dssh_monitor_encode_sign(struct dssh_buf *b, uint64_t conn, const uint8_t *key,
+    size_t keylen, const char *alg, const uint8_t *data, size_t datalen)
 {
 	int r;
 
 	if ((r = dssh_buf_put_u8(b, DSSH_MONITOR_HOSTKEY_SIGN)) != 0 ||
+	    (r = dssh_buf_put_u64(b, conn)) != 0 ||
 	    (r = dssh_buf_put_string(b, key, keylen)) != 0 ||
 	    (r = dssh_buf_put_cstring(b, alg)) != 0 ||
 	    (r = dssh_buf_put_string(b, data, datalen)) != 0)
@@ -601,7 +614,7 @@ dssh_monitor_encode_sign(struct dssh_buf *b, const uint8_t *key, size_t keylen,
 }
 
 int
-dssh_monitor_decode_sign(const uint8_t *m, size_t len, const uint8_t **key,
+dssh_monitor_decode_sign(const uint8_t *m, size_t len, uint64_t *conn, const uint8_t **key,
     size_t *keylen, char *algbuf, size_t algcap, const uint8_t **data, size_t *datalen)
 {
 	const uint8_t *alg;
@@ -611,6 +624,7 @@ dssh_monitor_decode_sign(const uint8_t *m, size_t len, const uint8_t **key,
 
 	dssh_buf_from(&b, m, len);
 	if ((r = get_type(&b, DSSH_MONITOR_HOSTKEY_SIGN)) != 0 ||
+	    (r = dssh_buf_get_u64(&b, conn)) != 0 ||
 	    (r = dssh_buf_get_string_direct(&b, key, keylen)) != 0 ||
 	    (r = dssh_buf_get_string_direct(&b, &alg, &alglen)) != 0 ||
 	    (r = dssh_buf_get_string_direct(&b, data, datalen)) != 0 ||

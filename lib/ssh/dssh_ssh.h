@@ -41,9 +41,11 @@ struct dssh_ssh_hostkey {
 	/*
 	 * Set: key is public only and sign() makes the signature of an exchange
 	 * hash (privilege separation: the private key is in the monitor).
+	 * conn_id: the connection's dssh_conn_set_sign_id (the monitor takes
+	 * the first hash it signs for an id as that connection's session id).
 	 */
-	int (*sign)(void *arg, const struct dssh_sshkey *key, const char *sig_alg,
-	    const uint8_t *data, size_t len, struct dssh_buf *sig);
+	int (*sign)(void *arg, uint64_t conn_id, const struct dssh_sshkey *key,
+	    const char *sig_alg, const uint8_t *data, size_t len, struct dssh_buf *sig);
 	void *sign_arg;
 };
 
@@ -290,6 +292,15 @@ void dssh_conn_set_record_offload(struct dssh_conn *c);
 /* The transport's smoothed round trip (0: unknown): channel windows grow
  * only where it, not the consumer, limits a transfer (dssh_chan_win.h). */
 void dssh_conn_set_rtt(struct dssh_conn *c, uint32_t rtt_us);
+/* The id passed to a host key's sign() for this connection (default 0). */
+void dssh_conn_set_sign_id(struct dssh_conn *c, uint64_t id);
+/*
+ * Inside auth_pubkey(final): the exact data the client signed (RFC 4252
+ * section 7) and its signature blob, as verified; views valid during the
+ * call only. DSSH_ERR_NOT_FOUND elsewhere.
+ */
+int dssh_conn_auth_signature(const struct dssh_conn *c, const uint8_t **data, size_t *dlen,
+    const uint8_t **sig, size_t *slen);
 int dssh_conn_new(const struct dssh_ssh_conf *conf, const struct dssh_conn_host_ops *ops,
     void *host, const char *log_id, struct dssh_conn **out);
 void dssh_conn_free(struct dssh_conn *c);

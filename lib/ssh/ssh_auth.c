@@ -208,43 +208,16 @@ describe_key(struct dssh_conn *c, const struct dssh_sshkey *key)
 		snprintf(c->auth_key_desc, sizeof(c->auth_key_desc), "%s %s", names[t], fp);
 }
 
-/*
- * The key the request's signature is checked with: the blob's own key, or
- * the certified key of a certificate (whose CA signature is checked here
- * too; what the certificate allows is the host's decision). *sig_alg is
- * the signature algorithm the signature itself carries.
- */
-static int
-offered_key(const char *alg, const uint8_t *blob, size_t blen,
-    struct dssh_sshkey **keyp, const char **sig_alg)
+int
+dssh_conn_auth_signature(const struct dssh_conn *c, const uint8_t **data, size_t *dlen,
+    const uint8_t **sig, size_t *slen)
 {
-	struct dssh_sshkey_cert *cert = NULL;
-	struct dssh_buf b;
-	const uint8_t *tname;
-	size_t tlen;
-	const char *want;
-	enum dssh_sshkey_type kt;
-	int r;
-
-	*keyp = NULL;
-	if ((want = dssh_sshkey_cert_blob_type(alg)) == NULL) {
-		if ((r = dssh_sshkey_from_blob(blob, blen, keyp)) != 0)
-			return r;
-		/* rsa-sha2-* sign with ssh-rsa keys. */
-		kt = dssh_sshkey_sig_alg_key_type(alg);
-		*sig_alg = alg;
-		return kt == dssh_sshkey_type(*keyp) ? 0 : DSSH_ERR_KEY_TYPE;
-	}
-	dssh_buf_from(&b, blob, blen);
-	if (dssh_buf_get_string_direct(&b, &tname, &tlen) != 0 ||
-	    tlen != strlen(want) || memcmp(tname, want, tlen) != 0)
-		return DSSH_ERR_KEY_TYPE;
-	if ((r = dssh_sshkey_cert_parse(blob, blen, &cert)) != 0)
-		return r;
-	*keyp = cert->key;
-	cert->key = NULL;
-	dssh_sshkey_cert_free(cert);
-	*sig_alg = dssh_sshkey_cert_sig_alg(alg);
+	if (c->auth_sigdata == NULL)
+		return DSSH_ERR_NOT_FOUND;
+	*data = c->auth_sigdata;
+	*dlen = c->auth_sigdata_len;
+	*sig = c->auth_sig;
+	*slen = c->auth_sig_len;
 	return 0;
 }
 
@@ -306,7 +279,7 @@ userauth_publickey(struct dssh_conn *c, struct dssh_buf *m)
 		r = auth_failed(c, "publickey", true);
 		goto out;
 	}
-	if ((r = offered_key(alg, blob, blen, &key, &sig_alg)) != 0) {
+	if ((r = dssh_sshkey_userauth_key(alg, blob, blen, &key, &sig_alg)) != 0) {
 		if (dssh_sshkey_is_cert_name(alg))
 			dssh_info("%s: certificate refused for %s: invalid (%s)", c->log_id,
 			    c->auth_user, r == DSSH_ERR_SIGNATURE_INVALID ?
@@ -344,7 +317,13 @@ userauth_publickey(struct dssh_conn *c, struct dssh_buf *m)
 		r = auth_failed(c, "publickey", true);
 		goto out;
 	}
+	c->auth_sigdata = dssh_buf_ptr(&signed_data);
+	c->auth_sigdata_len = dssh_buf_len(&signed_data);
+	c->auth_sig = sig;
+	c->auth_sig_len = slen;
 	r = c->ops->auth_pubkey(c->host, c->auth_user, blob, blen, true);
+	c->auth_sigdata = c->auth_sig = NULL;
+	c->auth_sigdata_len = c->auth_sig_len = 0;
 	if (r == DSSH_ERR_AGAIN) {
 		/* e.g. the PAM account stack: input waits for dssh_conn_auth_result() */
 		c->auth = AUTH_PENDING;

@@ -480,6 +480,12 @@ dssh_conn_set_rtt(struct dssh_conn *c, uint32_t rtt_us)
 	c->rtt_us = rtt_us;
 }
 
+void
+dssh_conn_set_sign_id(struct dssh_conn *c, uint64_t id)
+{
+	c->sign_id = id;
+}
+
 size_t
 dssh_conn_output_pending(const struct dssh_conn *c)
 {

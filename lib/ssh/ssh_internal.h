@@ -187,6 +187,10 @@ struct dssh_conn {
 	unsigned kex_count;
 	uint8_t session_id[64];
 	size_t session_id_len;
+	uint64_t sign_id;               /* dssh_conn_set_sign_id */
+	/* during auth_pubkey(final) only: what was verified */
+	const uint8_t *auth_sigdata, *auth_sig;
+	size_t auth_sigdata_len, auth_sig_len;
 	struct dssh_crypto_keys pending_rx_keys;
 	bool have_pending_rx;
 	bool rx_switch_pending;      /* NEWKEYS in hand: switch after it is consumed */

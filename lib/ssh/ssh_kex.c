@@ -383,7 +383,7 @@ handle_kex_init(struct dssh_conn *c, struct dssh_buf *m)
 		c->session_id_len = hlen;
 	}
 	if (c->hostkey->sign != NULL)
-		r = c->hostkey->sign(c->hostkey->sign_arg, c->hostkey->key,
+		r = c->hostkey->sign(c->hostkey->sign_arg, c->sign_id, c->hostkey->key,
 		    c->hostkey->sig_alg != NULL ? c->hostkey->sig_alg : c->hostkey->alg, H, hlen, &sig);
 	else
 		r = dssh_sshkey_sign(c->hostkey->key, c->hostkey->sig_alg != NULL ?

@@ -164,6 +164,14 @@ bool dssh_sshkey_is_cert_name(const char *name);
  */
 const char *dssh_sshkey_cert_sig_alg(const char *alg);
 const char *dssh_sshkey_cert_blob_type(const char *alg);
+/*
+ * A publickey userauth request's (alg, key blob): the key its signature is
+ * checked with (the certified key for a certificate, whose CA signature is
+ * checked) and that signature's algorithm (*sig_alg: a static string or
+ * alg). DSSH_ERR_KEY_TYPE when alg does not fit the key.
+ */
+int dssh_sshkey_userauth_key(const char *alg, const uint8_t *blob, size_t blen,
+    struct dssh_sshkey **keyp, const char **sig_alg);
 /* Is now within [valid_after, valid_before)? */
 bool dssh_sshkey_cert_valid_at(const struct dssh_sshkey_cert *cert, uint64_t now);
 /* The option named name, or NULL. */

@@ -305,3 +305,44 @@ dssh_sshkey_cert_parse(const uint8_t *blob, size_t len, struct dssh_sshkey_cert 
 	*certp = c;
 	return 0;
 }
+
+/*
+ * The key the request's signature is checked with: the blob's own key, or
+ * the certified key of a certificate (whose CA signature is checked here
+ * too; what the certificate allows is the host's decision). *sig_alg is
+ * the signature algorithm the signature itself carries. Shared by the
+ * engine's userauth and the privilege-separation monitor.
+ */
+int
+dssh_sshkey_userauth_key(const char *alg, const uint8_t *blob, size_t blen,
+    struct dssh_sshkey **keyp, const char **sig_alg)
+{
+	struct dssh_sshkey_cert *cert = NULL;
+	struct dssh_buf b;
+	const uint8_t *tname;
+	size_t tlen;
+	const char *want;
+	enum dssh_sshkey_type kt;
+	int r;
+
+	*keyp = NULL;
+	if ((want = dssh_sshkey_cert_blob_type(alg)) == NULL) {
+		if ((r = dssh_sshkey_from_blob(blob, blen, keyp)) != 0)
+			return r;
+		/* rsa-sha2-* sign with ssh-rsa keys. */
+		kt = dssh_sshkey_sig_alg_key_type(alg);
+		*sig_alg = alg;
+		return kt == dssh_sshkey_type(*keyp) ? 0 : DSSH_ERR_KEY_TYPE;
+	}
+	dssh_buf_from(&b, blob, blen);
+	if (dssh_buf_get_string_direct(&b, &tname, &tlen) != 0 ||
+	    tlen != strlen(want) || memcmp(tname, want, tlen) != 0)
+		return DSSH_ERR_KEY_TYPE;
+	if ((r = dssh_sshkey_cert_parse(blob, blen, &cert)) != 0)
+		return r;
+	*keyp = cert->key;
+	cert->key = NULL;
+	dssh_sshkey_cert_free(cert);
+	*sig_alg = dssh_sshkey_cert_sig_alg(alg);
+	return 0;
+}

@@ -63,10 +63,10 @@ requests(const uint8_t *p, size_t n)
 		free(path);
 	}
 	dssh_buf_reset(&b);
-	if (dssh_monitor_decode_sign(p, n, &key, &keylen, alg, sizeof(alg), &hash,
+	if (dssh_monitor_decode_sign(p, n, &conn, &key, &keylen, alg, sizeof(alg), &hash,
 	    &hashlen) == 0) {
-		if (strlen(alg) >= sizeof(alg) || dssh_monitor_encode_sign(&b, key, keylen, alg,
-		    hash, hashlen) != 0)
+		if (strlen(alg) >= sizeof(alg) || dssh_monitor_encode_sign(&b, conn, key, keylen,
+		    alg, hash, hashlen) != 0)
 			abort();
 		same(&b, p, n);
 	}

@@ -53,9 +53,10 @@ dec_sign(const uint8_t *p, size_t n)
 {
 	const uint8_t *k, *d;
 	size_t kl, dl;
+	uint64_t conn;
 	char alg[64];
 
-	return dssh_monitor_decode_sign(p, n, &k, &kl, alg, sizeof(alg), &d, &dl);
+	return dssh_monitor_decode_sign(p, n, &conn, &k, &kl, alg, sizeof(alg), &d, &dl);
 }
 
 static int
@@ -162,12 +163,15 @@ static void
 test_authkeys(void)
 {
 	static const uint8_t key[] = { 0, 0, 0, 3, 'a', 'b', 'c' };
+	static uint8_t sd[] = { 0, 0, 0, 1, 'x', 50 }, sig[] = { 9, 8, 7 };
 	struct dssh_monitor_authkeys_req q = { .conn = 5, .final = true, .user = "u",
 	    .key = (uint8_t *)key, .keylen = sizeof(key), .remote_ip = "::1", .strict_modes = 1,
 	    .files = { ".ssh/authorized_keys", "/etc/keys/%u" }, .nfiles = 2,
-	    .principals_file = "%h/p" };
+	    .principals_file = "%h/p", .sigdata = sd, .sigdatalen = sizeof(sd), .sig = sig,
+	    .siglen = sizeof(sig) };
 	struct dssh_monitor_authkeys_req d;
 	struct dssh_buf b;
+	uint8_t *big;
 
 	dssh_buf_init(&b, 0);
 	CHECK_EQ_INT(dssh_monitor_encode_authkeys(&b, &q), 0);
@@ -176,7 +180,54 @@ test_authkeys(void)
 	CHECK(d.final && d.nfiles == 2 && d.keylen == sizeof(key) && d.trusted_ca == NULL);
 	CHECK_STR(d.files[1], "/etc/keys/%u");
 	CHECK_STR(d.principals_file, "%h/p");
+	/* final: the signed data and the signature come through unchanged */
+	CHECK(d.sigdatalen == sizeof(sd) && memcmp(d.sigdata, sd, sizeof(sd)) == 0);
+	CHECK(d.siglen == sizeof(sig) && memcmp(d.sig, sig, sizeof(sig)) == 0);
 	dssh_monitor_authkeys_req_free(&d);
+	/* a query carries no signature: its encoding ends after RevokedKeys */
+	q.final = false;
+	dssh_buf_reset(&b);
+	CHECK_EQ_INT(dssh_monitor_encode_authkeys(&b, &q), 0);
+	check_edges(&b, dec_authkeys);
+	CHECK_EQ_INT(dssh_monitor_decode_authkeys(dssh_buf_ptr(&b), dssh_buf_len(&b), &d), 0);
+	CHECK(!d.final && d.sigdata == NULL && d.siglen == 0);
+	dssh_monitor_authkeys_req_free(&d);
+	q.final = true;
+	/* final without a signature or signed data: refused */
+	q.siglen = 0;
+	dssh_buf_reset(&b);
+	CHECK_EQ_INT(dssh_monitor_encode_authkeys(&b, &q), 0);
+	CHECK_EQ_INT(dec_authkeys(dssh_buf_ptr(&b), dssh_buf_len(&b)), DSSH_ERR_INVALID_FORMAT);
+	q.siglen = sizeof(sig);
+	q.sigdatalen = 0;
+	dssh_buf_reset(&b);
+	CHECK_EQ_INT(dssh_monitor_encode_authkeys(&b, &q), 0);
+	CHECK_EQ_INT(dec_authkeys(dssh_buf_ptr(&b), dssh_buf_len(&b)), DSSH_ERR_INVALID_FORMAT);
+	/* oversized signed data, oversized signature: refused; the limits themselves pass */
+	big = calloc(1, DSSH_MONITOR_MAX_SIGNED_DATA + 1);
+	q.sigdata = big;
+	q.sigdatalen = DSSH_MONITOR_MAX_SIGNED_DATA;
+	dssh_buf_reset(&b);
+	CHECK_EQ_INT(dssh_monitor_encode_authkeys(&b, &q), 0);
+	CHECK_EQ_INT(dec_authkeys(dssh_buf_ptr(&b), dssh_buf_len(&b)), 0);
+	q.sigdatalen = DSSH_MONITOR_MAX_SIGNED_DATA + 1;
+	dssh_buf_reset(&b);
+	CHECK_EQ_INT(dssh_monitor_encode_authkeys(&b, &q), 0);
+	CHECK_EQ_INT(dec_authkeys(dssh_buf_ptr(&b), dssh_buf_len(&b)), DSSH_ERR_INVALID_FORMAT);
+	q.sigdata = sd;
+	q.sigdatalen = sizeof(sd);
+	q.sig = big;
+	q.siglen = DSSH_MONITOR_MAX_KEY_BLOB;
+	dssh_buf_reset(&b);
+	CHECK_EQ_INT(dssh_monitor_encode_authkeys(&b, &q), 0);
+	CHECK_EQ_INT(dec_authkeys(dssh_buf_ptr(&b), dssh_buf_len(&b)), 0);
+	q.siglen = DSSH_MONITOR_MAX_KEY_BLOB + 1;
+	dssh_buf_reset(&b);
+	CHECK_EQ_INT(dssh_monitor_encode_authkeys(&b, &q), 0);
+	CHECK_EQ_INT(dec_authkeys(dssh_buf_ptr(&b), dssh_buf_len(&b)), DSSH_ERR_INVALID_FORMAT);
+	free(big);
+	q.sig = sig;
+	q.siglen = sizeof(sig);
 	/* more files than DSSH_MONITOR_MAX_FILES, strict_modes not 0/1 */
 	q.nfiles = DSSH_MONITOR_MAX_FILES + 1;
 	dssh_buf_reset(&b);
@@ -265,10 +316,22 @@ test_sock_and_keys(void)
 	CHECK_EQ_INT(dec_load(dssh_buf_ptr(&b), dssh_buf_len(&b)), DSSH_ERR_INVALID_FORMAT);
 	/* HOSTKEY_SIGN: 32, 48 or 64 bytes of hash, nothing else */
 	dssh_buf_reset(&b);
-	CHECK_EQ_INT(dssh_monitor_encode_sign(&b, blob, sizeof(blob), "ssh-ed25519", hash, 32), 0);
+	CHECK_EQ_INT(dssh_monitor_encode_sign(&b, 0x1122334455667788ull, blob, sizeof(blob),
+	    "ssh-ed25519", hash, 32), 0);
 	check_edges(&b, dec_sign);
+	{
+		const uint8_t *k, *d;
+		size_t kl, dl;
+		uint64_t conn = 0;
+		char alg[64];
+
+		CHECK_EQ_INT(dssh_monitor_decode_sign(dssh_buf_ptr(&b), dssh_buf_len(&b), &conn, &k,
+		    &kl, alg, sizeof(alg), &d, &dl), 0);
+		CHECK(conn == 0x1122334455667788ull && kl == sizeof(blob) && dl == 32);
+		CHECK_STR(alg, "ssh-ed25519");
+	}
 	dssh_buf_reset(&b);
-	CHECK_EQ_INT(dssh_monitor_encode_sign(&b, blob, sizeof(blob), "ssh-ed25519", hash, 33), 0);
+	CHECK_EQ_INT(dssh_monitor_encode_sign(&b, 1, blob, sizeof(blob), "ssh-ed25519", hash, 33), 0);
 	CHECK_EQ_INT(dec_sign(dssh_buf_ptr(&b), dssh_buf_len(&b)), DSSH_ERR_INVALID_FORMAT);
 	dssh_buf_free(&b);
 }

@@ -73,6 +73,55 @@ write_text(const char *path, const char *text, mode_t mode)
 	return chmod(path, mode);
 }
 
+/* A host key loaded into the monitor (main): it signs the session ids. */
+static struct dssh_sshkey *hostpub;
+
+/* conn's key exchange: the monitor signs sid (32 bytes) for it. */
+static int
+open_session(uint64_t conn, const uint8_t *sid)
+{
+	struct dssh_buf sig;
+	int r;
+
+	dssh_buf_init(&sig, 0);
+	r = dsshd_monitor_sign(&link_, conn, hostpub, "ssh-ed25519", sid, 32, &sig);
+	dssh_buf_free(&sig);
+	return r;
+}
+
+/* What a client signs for publickey (RFC 4252 section 7), signed with k. */
+static void
+user_sig(const struct dssh_sshkey *k, const uint8_t *sid, const char *user, const char *alg,
+    const struct dssh_buf *blob, struct dssh_buf *data, struct dssh_buf *sig)
+{
+	dssh_buf_reset(data);
+	dssh_buf_reset(sig);
+	CHECK(dssh_buf_put_string(data, sid, 32) == 0 && dssh_buf_put_u8(data, 50) == 0 &&
+	    dssh_buf_put_cstring(data, user) == 0 &&
+	    dssh_buf_put_cstring(data, "ssh-connection") == 0 &&
+	    dssh_buf_put_cstring(data, "publickey") == 0 && dssh_buf_put_bool(data, true) == 0 &&
+	    dssh_buf_put_cstring(data, alg) == 0 &&
+	    dssh_buf_put_string(data, dssh_buf_ptr(blob), dssh_buf_len(blob)) == 0);
+	CHECK_EQ_INT(dssh_sshkey_sign(k, "ssh-ed25519", dssh_buf_ptr(data), dssh_buf_len(data),
+	    sig), 0);
+}
+
+/* The final AUTHKEYS step (dsshd verified data and sig) for user and key blob. */
+static int
+final_as(uint64_t conn, const struct dssh_config *cfg, const char *user,
+    const struct dssh_buf *blob, const struct dssh_buf *data, const struct dssh_buf *sig)
+{
+	struct dsshd_monitor_sig s = { .data = dssh_buf_ptr(data), .datalen = dssh_buf_len(data),
+	    .sig = dssh_buf_ptr(sig), .siglen = dssh_buf_len(sig) };
+	struct dssh_authkey_opts opts;
+	int r;
+
+	r = dsshd_monitor_authkeys(&link_, conn, &s, cfg, user, dssh_buf_ptr(blob),
+	    dssh_buf_len(blob), "127.0.0.1", &opts);
+	dssh_authkey_opts_free(&opts);
+	return r;
+}
+
 static void
 test_nothing_verified(void)
 {
@@ -89,11 +138,14 @@ static void
 test_authkeys(void)
 {
 	struct dssh_sshkey *k = NULL, *other = NULL;
-	struct dssh_buf text, blob, oblob;
+	struct dssh_buf text, blob, oblob, data, sig;
 	struct dssh_authkey_opts opts;
 	struct dssh_config cfg;
 	char path[128], *files[1] = { path };
+	uint8_t sid[32], osid[32];
 
+	dssh_buf_init(&data, 0);
+	dssh_buf_init(&sig, 0);
 	dssh_buf_init(&text, 0);
 	dssh_buf_init(&blob, 0);
 	dssh_buf_init(&oblob, 0);
@@ -112,22 +164,64 @@ test_authkeys(void)
 	cfg.strict_modes = 0;
 
 	/* an unknown key: not found, nothing recorded */
-	CHECK_EQ_INT(dsshd_monitor_authkeys(&link_, 78, true, &cfg, "root", dssh_buf_ptr(&oblob),
-	    dssh_buf_len(&oblob), "127.0.0.1", &opts), DSSH_ERR_NOT_FOUND);
-	dssh_authkey_opts_free(&opts);
+	memset(sid, 0x78, sizeof(sid));
+	CHECK_EQ_INT(open_session(78, sid), 0);
+	user_sig(other, sid, "root", "ssh-ed25519", &oblob, &data, &sig);
+	CHECK_EQ_INT(final_as(78, &cfg, "root", &oblob, &data, &sig), DSSH_ERR_NOT_FOUND);
 	CHECK_EQ_INT(spawn_as("root", 0, 78), DSSH_ERR_PERMISSION);
 	/* the query (no signature yet): found, options back, still nothing recorded */
-	CHECK_EQ_INT(dsshd_monitor_authkeys(&link_, 77, false, &cfg, "root", dssh_buf_ptr(&blob),
+	CHECK_EQ_INT(dsshd_monitor_authkeys(&link_, 77, NULL, &cfg, "root", dssh_buf_ptr(&blob),
 	    dssh_buf_len(&blob), "127.0.0.1", &opts), 0);
 	CHECK(opts.command != NULL && strcmp(opts.command, "echo forced") == 0);
 	CHECK(opts.file != NULL && strcmp(opts.file, path) == 0 && opts.line == 1);
 	dssh_authkey_opts_free(&opts);
 	CHECK_EQ_INT(spawn_as("root", 0, 77), DSSH_ERR_PERMISSION);
-	/* final: the key is recorded for root on connection 77, and only there */
-	CHECK_EQ_INT(dsshd_monitor_authkeys(&link_, 77, true, &cfg, "root", dssh_buf_ptr(&blob),
-	    dssh_buf_len(&blob), "127.0.0.1", &opts), 0);
-	dssh_authkey_opts_free(&opts);
+	/* a good signature, but no session id signed for connection 77 yet */
+	memset(sid, 0x77, sizeof(sid));
+	user_sig(k, sid, "root", "ssh-ed25519", &blob, &data, &sig);
+	CHECK_EQ_INT(final_as(77, &cfg, "root", &blob, &data, &sig), DSSH_ERR_PERMISSION);
+	CHECK_EQ_INT(open_session(77, sid), 0);
+	/* a rekey's hash is signed but does not replace the session id */
+	memset(osid, 0x99, sizeof(osid));
+	CHECK_EQ_INT(open_session(77, osid), 0);
+	/* connection 78's session id cannot become connection 84's */
+	memset(osid, 0x78, sizeof(osid));
+	CHECK_EQ_INT(open_session(84, osid), DSSH_ERR_PERMISSION);
+	/* signed over another session id (78's, one the monitor did sign) */
+	user_sig(k, osid, "root", "ssh-ed25519", &blob, &data, &sig);
+	CHECK_EQ_INT(final_as(77, &cfg, "root", &blob, &data, &sig), DSSH_ERR_PERMISSION);
+	/* over the rekey's hash */
+	memset(osid, 0x99, sizeof(osid));
+	user_sig(k, osid, "root", "ssh-ed25519", &blob, &data, &sig);
+	CHECK_EQ_INT(final_as(77, &cfg, "root", &blob, &data, &sig), DSSH_ERR_PERMISSION);
+	/* for another user (nobody's login, sent as root's) */
+	user_sig(k, sid, "nobody", "ssh-ed25519", &blob, &data, &sig);
+	CHECK_EQ_INT(final_as(77, &cfg, "root", &blob, &data, &sig), DSSH_ERR_PERMISSION);
+	/* for another key blob (the unlisted key's, which signed it) */
+	user_sig(other, sid, "root", "ssh-ed25519", &oblob, &data, &sig);
+	CHECK_EQ_INT(final_as(77, &cfg, "root", &blob, &data, &sig), DSSH_ERR_PERMISSION);
+	/* the listed key's data signed by the unlisted key */
+	user_sig(other, sid, "root", "ssh-ed25519", &blob, &data, &sig);
+	CHECK_EQ_INT(final_as(77, &cfg, "root", &blob, &data, &sig), DSSH_ERR_PERMISSION);
+	/* an algorithm that does not fit the key */
+	user_sig(k, sid, "root", "rsa-sha2-256", &blob, &data, &sig);
+	CHECK_EQ_INT(final_as(77, &cfg, "root", &blob, &data, &sig), DSSH_ERR_PERMISSION);
+	/* a corrupted signature, and a trailing byte after the signed data */
+	user_sig(k, sid, "root", "ssh-ed25519", &blob, &data, &sig);
+	((uint8_t *)dssh_buf_ptr(&sig))[dssh_buf_len(&sig) - 1] ^= 1;
+	CHECK_EQ_INT(final_as(77, &cfg, "root", &blob, &data, &sig), DSSH_ERR_PERMISSION);
+	user_sig(k, sid, "root", "ssh-ed25519", &blob, &data, &sig);
+	CHECK_EQ_INT(dssh_buf_put_u8(&data, 0), 0);
+	CHECK_EQ_INT(final_as(77, &cfg, "root", &blob, &data, &sig), DSSH_ERR_PERMISSION);
+	CHECK_EQ_INT(spawn_as("root", 0, 77), DSSH_ERR_PERMISSION);
+	/* final with the right signature: recorded for root on connection 77, and only there */
+	user_sig(k, sid, "root", "ssh-ed25519", &blob, &data, &sig);
+	CHECK_EQ_INT(final_as(77, &cfg, "root", &blob, &data, &sig), 0);
 	CHECK_EQ_INT(spawn_as("root", 0, 77), 0);
+	/* the same signature replayed on another connection: refused there */
+	memset(osid, 0x79, sizeof(osid));
+	CHECK_EQ_INT(open_session(79, osid), 0);
+	CHECK_EQ_INT(final_as(79, &cfg, "root", &blob, &data, &sig), DSSH_ERR_PERMISSION);
 	/* a port below 1024 for the root login: a listening socket comes back */
 	{
 		int fd = -1, acc = 0;
@@ -144,9 +238,10 @@ test_authkeys(void)
 	/* root's name with another uid */
 	CHECK_EQ_INT(spawn_as("root", 65534, 77), DSSH_ERR_PERMISSION);
 	/* user nobody, verified on connection 82: its sockets are its own */
-	CHECK_EQ_INT(dsshd_monitor_authkeys(&link_, 82, true, &cfg, "nobody", dssh_buf_ptr(&blob),
-	    dssh_buf_len(&blob), "127.0.0.1", &opts), 0);
-	dssh_authkey_opts_free(&opts);
+	memset(sid, 0x82, sizeof(sid));
+	CHECK_EQ_INT(open_session(82, sid), 0);
+	user_sig(k, sid, "nobody", "ssh-ed25519", &blob, &data, &sig);
+	CHECK_EQ_INT(final_as(82, &cfg, "nobody", &blob, &data, &sig), 0);
 	{
 		char sock[160];
 		int fd = -1;
@@ -183,12 +278,28 @@ test_authkeys(void)
 	/* after CONN_END the connection is forgotten */
 	dsshd_monitor_conn_end(&link_, 77);
 	CHECK_EQ_INT(spawn_as("root", 0, 77), DSSH_ERR_PERMISSION);
+	/*
+	 * and its session id (a publickey login was recorded on it) cannot be
+	 * any connection's again: root's signature is not replayed later
+	 */
+	memset(sid, 0x77, sizeof(sid));
+	CHECK_EQ_INT(open_session(77, sid), DSSH_ERR_PERMISSION);
+	CHECK_EQ_INT(open_session(85, sid), DSSH_ERR_PERMISSION);
+	user_sig(k, sid, "root", "ssh-ed25519", &blob, &data, &sig);
+	CHECK_EQ_INT(final_as(85, &cfg, "root", &blob, &data, &sig), DSSH_ERR_PERMISSION);
+	CHECK_EQ_INT(spawn_as("root", 0, 85), DSSH_ERR_PERMISSION);
+	dsshd_monitor_conn_end(&link_, 85);
 	unlink(path);
 	dssh_sshkey_free(k);
 	dssh_sshkey_free(other);
 	dssh_buf_free(&text);
 	dssh_buf_free(&blob);
 	dssh_buf_free(&oblob);
+	dssh_buf_free(&data);
+	dssh_buf_free(&sig);
+	dsshd_monitor_conn_end(&link_, 78);
+	dsshd_monitor_conn_end(&link_, 79);
+	dsshd_monitor_conn_end(&link_, 84);
 }
 
 static bool
@@ -251,18 +362,18 @@ test_hostkeys(void)
 	CHECK_EQ_INT(dssh_sshkey_save_private(k, path, "host"), 0);
 	CHECK_EQ_INT(dsshd_monitor_hostkey_load(&link_, path, &pub), 0);
 	CHECK(pub != NULL && !dssh_sshkey_has_private(pub) && dssh_sshkey_equal_public(pub, k));
-	CHECK_EQ_INT(dsshd_monitor_sign(&link_, pub, "ssh-ed25519", hash, 32, &sig), 0);
+	CHECK_EQ_INT(dsshd_monitor_sign(&link_, 200, pub, "ssh-ed25519", hash, 32, &sig), 0);
 	CHECK_EQ_INT(dssh_sshkey_verify(k, "ssh-ed25519", dssh_buf_ptr(&sig), dssh_buf_len(&sig),
 	    hash, 32), 0);
 	/* anything but an exchange hash's length is refused */
 	dssh_buf_reset(&sig);
-	CHECK(dsshd_monitor_sign(&link_, pub, "ssh-ed25519", hash, 33, &sig) != 0);
-	CHECK(dsshd_monitor_sign(&link_, pub, "ssh-ed25519", hash, 20, &sig) != 0);
+	CHECK(dsshd_monitor_sign(&link_, 200, pub, "ssh-ed25519", hash, 33, &sig) != 0);
+	CHECK(dsshd_monitor_sign(&link_, 200, pub, "ssh-ed25519", hash, 20, &sig) != 0);
 	CHECK_EQ_INT(dssh_buf_len(&sig), 0);
 	/* a key it did not load */
 	dssh_sshkey_free(k);
 	CHECK_EQ_INT(dssh_sshkey_generate(DSSH_SSHKEY_ED25519, 0, &k), 0);
-	CHECK(dsshd_monitor_sign(&link_, k, "ssh-ed25519", hash, 32, &sig) != 0);
+	CHECK(dsshd_monitor_sign(&link_, 200, k, "ssh-ed25519", hash, 32, &sig) != 0);
 	/* a relative path is refused, a missing file fails */
 	dssh_sshkey_free(pub);
 	pub = NULL;
@@ -316,12 +427,27 @@ main(int argc, char **argv)
 	if (dssh_spawner_start(NULL, &sp) != 0)
 		return 1;
 	link_ = (struct dsshd_monitor_link){ .send = send_fn };
+	{
+		struct dssh_sshkey *hk = NULL;
+		char p[128];
+
+		snprintf(p, sizeof(p), "%s/sidkey", tmpdir);
+		if (dssh_sshkey_generate(DSSH_SSHKEY_ED25519, 0, &hk) != 0 ||
+		    dssh_sshkey_save_private(hk, p, "host") != 0 ||
+		    dsshd_monitor_hostkey_load(&link_, p, &hostpub) != 0)
+			return 1;
+		dssh_sshkey_free(hk);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/sidkey.pub", tmpdir);
+		unlink(p);
+	}
 	DSSH_RUN(test_nothing_verified);
 	DSSH_RUN(test_authkeys);
 	DSSH_RUN(test_pam);
 	DSSH_RUN(test_hostkeys);
 	DSSH_RUN(test_garbage);
 	dssh_spawner_free(sp);
+	dssh_sshkey_free(hostpub);
 	{
 		char p[128];
 
