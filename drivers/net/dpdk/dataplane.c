@@ -118,6 +118,7 @@ struct dp_tcp_pub {
 	/* Channel offload: channels this core moved, data bytes it wrote to
 	 * children's stdin and read from their stdout/stderr. */
 	uint64_t chan_offloads, chan_rx_bytes, chan_tx_bytes, chan_queued;
+	uint64_t chan_connects, chan_connect_fail, chan_connect_timeout, chan_tcp_active;
 	uint64_t impair_in, impair_dropped, impair_duplicated, impair_reordered;
 	uint64_t impair_delayed, impair_overflow, impair_held;   /* rx and tx stages */
 };
@@ -273,6 +274,10 @@ dp_tcp_collect(const struct dp_core *c, struct dp_tcp_pub *t)
 	t->chan_rx_bytes = ps->chan_rx_bytes;
 	t->chan_tx_bytes = ps->chan_tx_bytes;
 	t->chan_queued = ps->chan_queued;
+	t->chan_connects = ps->chan_connects;
+	t->chan_connect_fail = ps->chan_connect_fail;
+	t->chan_connect_timeout = ps->chan_connect_timeout;
+	t->chan_tcp_active = ps->chan_tcp_active;
 	const struct dssh_impair *stages[2] = { c->rx_imp, c->tx_imp };
 
 	for (int k = 0; k < 2; k++) {
@@ -698,6 +703,8 @@ dp_tcp_events(struct dp_core *c)
 				dp_tcp_accepted(c, conn);
 			if ((owner = dssh_tcp_udata(conn)) == c)
 				dp_echo_event(c, conn, e);
+			else if ((uintptr_t)owner & 1u)
+				dp_streams_target_event(&c->streams, owner, e, c->now_us);
 			else if (owner != NULL)
 				dp_streams_tcp_event(&c->streams, conn, e, c->now_us);
 		}
@@ -1007,6 +1014,8 @@ dp_core_loop(void *arg)
 				if (msg.type == DP_MSG_ARP_LEARNED)
 					dssh_net_arp_learn(c->net, msg.ip, msg.mac, now);
 			dssh_net_tick(c->net, now);
+			if (c->has_streams)
+				dp_streams_tick(&c->streams, c->now_us);
 			dp_publish(c);
 			next_tick = now + DP_TICK_MS;
 		}
@@ -1111,6 +1120,7 @@ dp_log_link(struct dp *dp, int *last)
 	X(stream_rx_bytes) X(stream_tx_bytes) \
 	X(ssh_rx_packets) X(ssh_tx_packets) X(ssh_bursts) X(ssh_burst_ops) X(ssh_errors) \
 	X(chan_offloads) X(chan_rx_bytes) X(chan_tx_bytes) X(chan_queued) \
+	X(chan_connects) X(chan_connect_fail) X(chan_connect_timeout) X(chan_tcp_active) \
 	X(impair_in) X(impair_dropped) X(impair_duplicated) X(impair_reordered) \
 	X(impair_delayed) X(impair_overflow) X(impair_held)
 
@@ -1209,7 +1219,7 @@ dp_is_gauge(const char *name)
 {
 	static const char *const gauges[] = {
 		"tcp_conns_active", "stream_active", "tcp_tx_held", "tcp_rx_held", "tcp_tx_bufs",
-		"chan_queued", "impair_held",
+		"chan_queued", "impair_held", "chan_tcp_active",
 	};
 
 	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
@@ -1750,6 +1760,8 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 				c->streams.tx_held = &c->txb.held;
 				c->streams.tx_hold_max = c->txb.max;
 			}
+			c->streams.tcp = c->tcp;
+			c->streams.laddr = conf->ipv4_addr;
 			for (unsigned k = 0; conf->hub != NULL && k < conf->n_stream_ports; k++) {
 				if ((r = dssh_tcp_listen(c->tcp, conf->ipv4_addr, conf->stream_ports[k])) != 0)
 					goto out;
