@@ -19,8 +19,9 @@ Set-up (all torn down at the end, also on failure or Ctrl-C):
     198.18.0.0/15 only (host 198.18.40.1/24, namespace 198.18.40.2/24);
     IPv6 is off on both ends and the host end does not forward, so nothing
     leaves this /24;
-  - a test user `dsshbench` (created if missing) whose authorized_keys holds
-    a fresh ed25519 client key of this run;
+  - a test user `dsshbench` (--user; created if missing) whose authorized_keys
+    gets a fresh ed25519 client key of this run (added under a lock, removed at
+    the end: runs at the same time keep each other's keys);
   - with file workloads, two tmpfs mounts in the run's temp dir (2 x N x
     SIZE + 64 MiB each at most, N from --parallel; see Workloads; the run
     refuses to start when 3 x N x SIZE exceeds MemAvailable);
@@ -101,6 +102,12 @@ Workloads, per cipher (KexAlgorithms from --kex, default curve25519-sha256;
             timeout grows to 60 s + N x SIZE / 2 MB/s. connect and keystroke
             are not affected. With --rtt-ms, the reference ceiling is N x
             2 MiB per RTT (one sshd window per channel).
+  driver    --driver-cmd TEMPLATE: a client of our own (dssh-load, dssh-cp) run in
+            the client namespace, {host} {port} {user} {key} {cipher} {mac} {kex}
+            {size} filled in; it must move SIZE bytes and exit 0 (its exit status
+            is the only check). perf/run.py's load part.
+  CIPHER+MAC in --ciphers (e.g. aes256-ctr+hmac-sha2-256-etm@openssh.com) gives
+            the clients -c CIPHER -o MACs=MAC.
   connect   N sequential `ssh host true`
   keystroke one `ssh -tt -e none -c C host 'stty raw -echo && printf KSREADY &&
             exec dd bs=1 count=W+N'` per server and round (first cipher only),
@@ -166,6 +173,7 @@ import platform
 import pwd
 import re
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -201,10 +209,14 @@ FILE_WORKLOADS = ("sftp-put", "sftp-get", "scp-put", "scp-get")
 # fwd-dp-*: the same ends in the client's namespace (the data plane's
 # network for dsshd-dpdk, whose data core connects them itself).
 FWD_WORKLOADS = ("fwd-up", "fwd-down", "fwd-dp-up", "fwd-dp-down")
-TRANSFER_WORKLOADS = STREAM_WORKLOADS + FILE_WORKLOADS + FWD_WORKLOADS
+# A client of our own (e.g. dssh-load, dssh-cp) from --driver-cmd: it must move
+# SIZE bytes and exit 0; its exit status is the only check.
+DRIVER_WORKLOADS = ("driver",)
+TRANSFER_WORKLOADS = STREAM_WORKLOADS + FILE_WORKLOADS + FWD_WORKLOADS + DRIVER_WORKLOADS
 ALL_WORKLOADS = TRANSFER_WORKLOADS + ("keystroke", "socks")
 WORKLOAD_GROUPS = {"files": FILE_WORKLOADS, "streams": STREAM_WORKLOADS,
-                   "fwd": FWD_WORKLOADS + ("socks",), "all": ALL_WORKLOADS}
+                   "fwd": FWD_WORKLOADS + ("socks",),
+                   "all": tuple(w for w in ALL_WORKLOADS if w not in DRIVER_WORKLOADS)}
 SOCKS_REQ = 100         # socks: the request's bytes (the last a newline)
 SOCKS_REPLY = 1000      # and the reply's
 
@@ -295,6 +307,8 @@ CIPHER_SHORT = {
     "aes128-gcm@openssh.com": "aes128-gcm",
     "aes256-gcm@openssh.com": "aes256-gcm",
     "chacha20-poly1305@openssh.com": "chacha20-poly1305",
+    "aes256-ctr+hmac-sha2-256-etm@openssh.com": "aes256-ctr+hmac-sha2-256-etm",
+    "aes128-ctr+hmac-sha2-256-etm@openssh.com": "aes128-ctr+hmac-sha2-256-etm",
 }
 
 
@@ -941,22 +955,37 @@ def setup_user(tmp):
     ak = os.path.join(sshdir, "authorized_keys")
     with open(key + ".pub") as f:
         pub = f.read()
-    with open(ak + ".tmp", "w") as f:
-        f.write(pub)
-    for p in (sshdir, ak + ".tmp"):
-        os.chown(p, pw.pw_uid, pw.pw_gid)
+    os.chown(sshdir, pw.pw_uid, pw.pw_gid)
     os.chmod(sshdir, 0o700)
-    os.chmod(ak + ".tmp", 0o600)
-    os.rename(ak + ".tmp", ak)
+    # Added to the keys already there (another run of this benchmark may be
+    # using the same user at the same time), under a lock.
+    edit_authorized_keys(ak, pw, lambda lines: lines + [pub.strip() + "\n"])
     return key, ak, pub
 
 
+def edit_authorized_keys(ak, pw, fn):
+    """authorized_keys rewritten as fn(its lines), atomically, under an
+    flock shared with other runs of this benchmark."""
+    import fcntl
+    with open(ak + ".lock", "a") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        try:
+            with open(ak) as f:
+                lines = f.readlines()
+        except FileNotFoundError:
+            lines = []
+        tmp = "%s.tmp%d" % (ak, PID)
+        with open(tmp, "w") as f:
+            f.write("".join(fn(lines)))
+        os.chown(tmp, pw.pw_uid, pw.pw_gid)
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, ak)
+
+
 def remove_authorized_key(ak, pub):
-    with contextlib.suppress(OSError):
-        with open(ak) as f:
-            lines = [ln for ln in f if ln.strip() != pub.strip()]
-        with open(ak, "w") as f:
-            f.write("".join(lines))
+    with contextlib.suppress(OSError, KeyError):
+        edit_authorized_keys(ak, pwd.getpwnam(USER),
+                             lambda lines: [ln for ln in lines if ln.strip() != pub.strip()])
 
 
 def free_port():
@@ -1433,7 +1462,10 @@ class Bench:
              "-o", "LogLevel=ERROR", "-o", "UpdateHostKeys=no", "-o", "ConnectTimeout=15",
              "-o", "KexAlgorithms=" + self.args.kex]
         if cipher:
-            a += ["-c", cipher]
+            # "CIPHER+MAC" (e.g. aes256-ctr+hmac-sha2-256-etm@openssh.com): -c and
+            # -o MACs= (sftp and scp have no -m).
+            c, _, mac = cipher.partition("+")
+            a += ["-c", c] + (["-o", "MACs=" + mac] if mac else [])
         return a
 
     def in_ns(self, argv):
@@ -1644,6 +1676,13 @@ class Bench:
             ssh = Child(argv, stdin=head.p.stdout, stdout=subprocess.DEVNULL, stderr=x["ef"])
             head.p.stdout.close()
             return [ssh, head]
+        if workload == "driver":
+            c, _, mac = (cipher or "").partition("+")
+            argv = [x.format(host=self.net.host_ip, port=srv.port, user=USER, key=self.key,
+                             cipher=c, mac=mac, kex=self.args.kex, size=nbytes)
+                    for x in shlex.split(self.args.driver_cmd)]
+            return [Child(self.in_ns(argv), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=x["ef"])]
         if workload in ("fwd-down", "fwd-dp-down"):
             self.fwd.size = nbytes
             host, port = self.fwd_target(workload)
@@ -2135,7 +2174,8 @@ def summarize_keys(args, servers, keys):
         lat = [x for r in rs for x in r["latency_us"]]
         e = {"rounds": len(rs), "keys": len(lat),
              "median_us": statistics.median(lat), "p90_us": pctl(lat, 90),
-             "p99_us": pctl(lat, 99), "max_us": max(lat), "mean_us": statistics.fmean(lat),
+             "p99_us": pctl(lat, 99), "p999_us": pctl(lat, 99.9), "max_us": max(lat),
+             "mean_us": statistics.fmean(lat),
              "round_medians_us": [r["median_us"] for r in rs],
              "round_p99s_us": [r["p99_us"] for r in rs]}
         if "server_core_pct" in rs[0]:
@@ -2324,6 +2364,12 @@ def report(args, servers, summ, mhz, mhz_note):
                 "; ".join("%s %s" % (LABEL[k], v) for k, v in
                           summ.get("sftp_subsystem", {}).items())))
         log(transfer_table(args, kinds, files))
+    drivers = [r for r in summ["transfers"] if r["workload"] in DRIVER_WORKLOADS]
+    if drivers:
+        log("")
+        log("Driver: %s (%s per transfer; its exit status is the only check); CPU as above."
+            % (args.driver_cmd, fmt_size(args.size)))
+        log(transfer_table(args, kinds, drivers))
     if fwds:
         log("")
         log("Forwarding: ssh -W 127.0.0.1:PORT, a direct-tcpip channel (what -L and -D open) "
@@ -2541,6 +2587,10 @@ def main():
     ap.add_argument("--dsshd-sftp", default="internal-sftp", metavar="CMD",
                     help="dsshd's Subsystem sftp command (default internal-sftp; when dsshd "
                     "fails to start or to serve sftp with it: %s, noted)" % SFTP_SERVER)
+    ap.add_argument("--driver-cmd", metavar="TEMPLATE",
+                    help="client command of the 'driver' workload (e.g. dssh-load), run in "
+                    "the client namespace; {host} {port} {user} {key} {cipher} {mac} {kex} "
+                    "{size} are filled in; it must move SIZE bytes and exit 0")
     ap.add_argument("--rtt-ms", type=float, default=0, metavar="N",
                     help="high-latency case: dsshd-dpdk delays each direction by N/2 ms "
                     "(DataImpair); sshd and dsshd-kernel are not run (no netem), the 2 MiB/RTT "
@@ -2567,6 +2617,9 @@ def main():
                     help="KexAlgorithms of every client (default curve25519-sha256)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 256M, 1 round")
     ap.add_argument("--json", metavar="FILE", help="write samples and medians as JSON")
+    ap.add_argument("--user", default=USER,
+                    help="the test user the clients log in as (created if missing; default "
+                    "%s)" % USER)
     ap.add_argument("--subnet", default="198.18.40",
                     help="first three octets of the /24 used (must be in 198.18.0.0/15)")
     ap.add_argument("--data-cores", type=int, default=1, help="DataCores for dsshd-dpdk")
@@ -2587,6 +2640,9 @@ def main():
     ap.add_argument("--keep-logs", action="store_true", help="keep the temp dir with server logs")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,30}", args.user):
+        ap.error("--user: not a user name")
+    globals()["USER"] = args.user
 
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.size = args.size or parse_size("256M" if args.quick else "1G")
@@ -2610,6 +2666,8 @@ def main():
         ap.error("--rtt-ms must be between 0 and 120000")
     if args.rtt_ms and "dpdk" not in args.backends:
         ap.error("--rtt-ms delays only dsshd-dpdk: include dpdk in --backends")
+    if ("driver" in args.workloads) != bool(args.driver_cmd):
+        ap.error("the driver workload and --driver-cmd go together")
     if not 1 <= args.parallel <= 64:
         ap.error("--parallel must be between 1 and 64")
     if not args.dsshd_sftp.strip():

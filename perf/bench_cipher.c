@@ -62,6 +62,7 @@ static const struct bmode bmodes[] = {
 	{ "chacha20-poly1305", "chacha20-poly1305@openssh.com", NULL },
 	{ "aes128-ctr+hmac-sha2-256-etm", "aes128-ctr", "hmac-sha2-256-etm@openssh.com" },
 	{ "aes128-ctr+hmac-sha2-256", "aes128-ctr", "hmac-sha2-256" },
+	{ "aes256-ctr+hmac-sha2-256-etm", "aes256-ctr", "hmac-sha2-256-etm@openssh.com" },
 	{ "aes256-ctr+hmac-sha2-512-etm", "aes256-ctr", "hmac-sha2-512-etm@openssh.com" },
 	{ "aes128-ctr+umac-64-etm", "aes128-ctr", "umac-64-etm@openssh.com" },
 	{ "aes128-ctr+umac-128-etm", "aes128-ctr", "umac-128-etm@openssh.com" },

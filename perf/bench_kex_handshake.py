@@ -27,6 +27,7 @@ it (OpenSSH 9.2: curve25519 yes, mlkem768x25519 no).
 """
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -172,11 +173,20 @@ def main():
     p.add_argument("--sshd", default="/usr/sbin/sshd", help="'' to leave sshd out")
     p.add_argument("--count", type=int, default=300, help="handshakes per batch")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--methods", default=",".join(METHODS),
+                   help="comma list of KEX methods (default all three)")
+    p.add_argument("--json", metavar="FILE", help="write the medians (and every batch) as JSON")
     a = p.parse_args()
+    want = [m.strip() for m in a.methods.split(",") if m.strip()]
+    for m in want:
+        if m not in METHODS:
+            p.error("unknown method %r (%s)" % (m, ", ".join(METHODS)))
     tmp = tempfile.mkdtemp(prefix="kexbench-")
     servers = [Server("dsshd", os.path.abspath(a.dsshd), tmp)]
     if a.sshd and os.access(a.sshd, os.X_OK):
         servers.append(Server("sshd", a.sshd, tmp))
+    for s in servers:
+        s.methods = [m for m in s.methods if m in want]
     tools = {"mlkem": rc.MlkemTool(a.mlkem_tool),
              "sntrup": rc.MlkemTool(a.sntrup_tool or os.path.join(
                  os.path.dirname(a.mlkem_tool), "sntrup_tool"))}
@@ -199,6 +209,7 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     print("\n%-6s %-36s %14s %10s %12s" % ("server", "kex", "CPU ms/hs", "vs x25519",
                                            "handshakes/s"))
+    rows = []
     for s in servers:
         base = statistics.median(c for c, _ in res[(s.kind, METHODS[0])]) \
             if (s.kind, METHODS[0]) in res else None
@@ -207,6 +218,16 @@ def main():
             rate = statistics.median(r for _, r in res[(s.kind, m)])
             print("%-6s %-36s %14.3f %9.2fx %12.1f" % (s.kind, m, cpu * 1e3,
                                                      cpu / base if base else 0, rate))
+            rows.append({"server": s.kind, "method": m, "server_ms_per_handshake": cpu * 1e3,
+                         "vs_curve25519": cpu / base if base else None,
+                         "handshakes_per_s": rate,
+                         "batches": [{"server_ms_per_handshake": c * 1e3,
+                                      "handshakes_per_s": r} for c, r in res[(s.kind, m)]]})
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"count": a.count, "rounds": a.rounds, "dsshd": a.dsshd,
+                       "sshd": a.sshd or None, "results": rows}, f, indent=1)
+        print("# JSON written to %s" % a.json)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ fi
 
 PKGS="libdpdk-dev dpdk libipsec-mb-dev libssl-dev libpam0g-dev meson ninja-build
 pkg-config gcc clang openssh-client openssh-server dropbear-bin putty-tools
-python3 python3-paramiko iproute2 iputils-ping ethtool gnuplot-nox passwd rsync curl
+python3 python3-paramiko python3-matplotlib iproute2 iputils-ping ethtool gnuplot-nox passwd rsync curl
 valgrind fail2ban libsystemd-dev mandoc man-db ssh-audit"
 # tests/kat fetches @noble/post-quantum and @oqs/liboqs-js with npm: Debian's node only where
 # there is no node at all (a newer one installed otherwise stays).
@@ -59,4 +59,13 @@ fi
 if [ ! -e /etc/pam.d/dsshd ]; then
 	install -m 644 "$(dirname "$0")/../app/dsshd/dsshd.pam" /etc/pam.d/dsshd
 	echo "setup.sh: installed /etc/pam.d/dsshd"
+fi
+
+# Privilege separation: dsshd runs as this user once set up (no shell, no
+# home); dsshd refuses to start as root without it. The same command is in
+# README.md ("As a service") for a meson install.
+if ! getent passwd dsshd >/dev/null; then
+	useradd --system --user-group --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin --comment "dsshd privilege separation" dsshd
+	echo "setup.sh: created the privilege separation user dsshd"
 fi

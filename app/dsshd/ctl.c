@@ -688,3 +688,9 @@ dsshd_ctl_close(void)
 	}
 	ctl.loop = NULL;
 }
+
+const char *
+dsshd_ctl_path(void)
+{
+	return ctl.unix_src.fd >= 0 ? ctl.path : NULL;
+}

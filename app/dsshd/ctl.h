@@ -79,5 +79,7 @@ int dsshd_ctl_attach(struct dssh_evloop *loop, const struct dsshd_ctl_ops *ops);
 void dsshd_ctl_tick(void);
 /* At exit: clients closed, the socket file removed. */
 void dsshd_ctl_close(void);
+/* The control socket's path while it is open, else NULL. */
+const char *dsshd_ctl_path(void);
 
 #endif

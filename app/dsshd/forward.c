@@ -51,6 +51,8 @@
 #include "dssh_log.h"
 #include "dssh_util.h"
 #include "forward.h"
+#include "dssh_monitor.h"
+#include "monitor.h"
 #include "resolve.h"
 
 #define FWD_READ_MAX (64u * 1024)
@@ -667,6 +669,14 @@ unix_connect(struct fwd_chan *f, const char *path)
 
 	if ((r = unix_addr(path, &sa)) != 0)
 		return r;
+	if (f->fc->mon != NULL) {
+		/* the monitor connects with the user's ids */
+		if ((r = dsshd_monitor_socket(f->fc->mon, f->fc->mon_conn,
+		    DSSH_MONITOR_SOCK_UNIX_CONNECT, path, 0, &fd, NULL, 0)) != 0)
+			return r;
+		f->src = (struct dssh_evsource){ .fd = fd, .cb = chan_cb };
+		return 0;
+	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
 		return DSSH_ERR_SYSTEM;
 	if ((r = creds_user(f->fc, &cr)) == 0) {
@@ -782,7 +792,10 @@ listener_close(struct fwd_conn *fc, struct fwd_listener *l)
 		close(l->socks[i].src.fd);
 	}
 	/* The socket file (and the agent's directory) as the user made them. */
-	if (l->kind != L_TCP) {
+	if (l->kind != L_TCP && fc->mon != NULL) {
+		(void)dsshd_monitor_socket(fc->mon, fc->mon_conn, DSSH_MONITOR_SOCK_UNIX_UNLINK,
+		    l->addr, l->kind == L_AGENT, NULL, NULL, 0);
+	} else if (l->kind != L_TCP) {
 		if (creds_user(fc, &cr) == 0) {
 			unlink(l->addr);
 			if (l->kind == L_AGENT)
@@ -893,8 +906,24 @@ listener_add(struct fwd_conn *fc, enum lkind kind, const int *fds, unsigned nfd,
 }
 
 /* One listening TCP socket on a numeric address (NULL: any of family). */
+/* A privileged port for a root login, made by the monitor (dsshd is not root). */
 static int
-tcp_listen_one(int family, const char *addr, uint32_t port, int *fdp, uint32_t *bound)
+tcp_listen_mon(const struct fwd_conn *fc, const struct addrinfo *ai, uint32_t port, int *fdp)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), NULL, 0,
+	    NI_NUMERICHOST) != 0) {
+		errno = EADDRNOTAVAIL;
+		return DSSH_ERR_SYSTEM;
+	}
+	return dsshd_monitor_socket(fc->mon, fc->mon_conn, DSSH_MONITOR_SOCK_TCP_LISTEN, host,
+	    port, fdp, NULL, 0);
+}
+
+static int
+tcp_listen_one(const struct fwd_conn *fc, int family, const char *addr, uint32_t port,
+    int *fdp, uint32_t *bound)
 {
 	struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_STREAM,
 	    .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
@@ -909,14 +938,21 @@ tcp_listen_one(int family, const char *addr, uint32_t port, int *fdp, uint32_t *
 		errno = EADDRNOTAVAIL;
 		return DSSH_ERR_NOT_FOUND;
 	}
-	if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-		goto fail;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ai->ai_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, FWD_LISTEN_BACKLOG) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-		goto fail;
+	if (fc->mon != NULL && port != 0 && port < 1024) {
+		if (tcp_listen_mon(fc, ai, port, &fd) != 0 ||
+		    getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+			goto fail;
+	} else {
+		if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+			goto fail;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+		    listen(fd, FWD_LISTEN_BACKLOG) != 0 ||
+		    getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+			goto fail;
+	}
 	freeaddrinfo(ai);
 	*bound = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port :
 	    ((struct sockaddr_in6 *)&ss)->sin6_port);
@@ -946,9 +982,9 @@ tcp_listen(struct fwd_conn *fc, const struct dssh_global_req *req,
 	unsigned n = 0;
 
 	if (bind->kind == DSSH_FWD_BIND_ADDR)
-		r = tcp_listen_one(AF_UNSPEC, bind->addr, req->port, &fds[0], port);
+		r = tcp_listen_one(fc, AF_UNSPEC, bind->addr, req->port, &fds[0], port);
 	else
-		r = tcp_listen_one(AF_INET, v4, req->port, &fds[0], port);
+		r = tcp_listen_one(fc, AF_INET, v4, req->port, &fds[0], port);
 	if (r != 0) {
 		dssh_info("%s: tcpip-forward on %s port %u failed: %s", fc->log_id,
 		    bind->kind == DSSH_FWD_BIND_ADDR ? bind->addr : v4, req->port, strerror(errno));
@@ -958,7 +994,7 @@ tcp_listen(struct fwd_conn *fc, const struct dssh_global_req *req,
 	if (bind->kind != DSSH_FWD_BIND_ADDR) {
 		uint32_t p6;
 
-		if (tcp_listen_one(AF_INET6, v6, *port, &fds[1], &p6) == 0)
+		if (tcp_listen_one(fc, AF_INET6, v6, *port, &fds[1], &p6) == 0)
 			n = 2;
 		else
 			dssh_debug("%s: tcpip-forward: no %s port %u: %s", fc->log_id, v6, *port,
@@ -987,6 +1023,9 @@ unix_listen_fd(struct fwd_conn *fc, const char *path, bool unlink_first, unsigne
 
 	if ((r = unix_addr(path, &sa)) != 0)
 		return r;
+	if (fc->mon != NULL)
+		return dsshd_monitor_socket(fc->mon, fc->mon_conn, DSSH_MONITOR_SOCK_UNIX_LISTEN,
+		    path, (mask & 0777) | (unlink_first ? 0x1000 : 0), fdp, NULL, 0);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
 		return DSSH_ERR_SYSTEM;
 	if ((r = creds_user(fc, &cr)) == 0) {
@@ -1106,9 +1145,14 @@ fwd_agent_start(struct fwd_conn *fc, const char **path, struct fwd_listener **ha
 		return DSSH_ERR_PERMISSION;
 	}
 	/* mkdtemp makes it 0700; as the user, it is the user's. */
-	if ((r = creds_user(fc, &cr)) == 0 && mkdtemp(dir) == NULL)
-		r = DSSH_ERR_SYSTEM;
-	creds_root(&cr);
+	if (fc->mon != NULL) {
+		r = dsshd_monitor_socket(fc->mon, fc->mon_conn, DSSH_MONITOR_SOCK_AGENT_DIR,
+		    "", 0, NULL, dir, sizeof(dir));
+	} else {
+		if ((r = creds_user(fc, &cr)) == 0 && mkdtemp(dir) == NULL)
+			r = DSSH_ERR_SYSTEM;
+		creds_root(&cr);
+	}
 	if (r != 0) {
 		dssh_error("%s: agent directory: %s", fc->log_id, strerror(errno));
 		return r;
@@ -1118,7 +1162,10 @@ fwd_agent_start(struct fwd_conn *fc, const char **path, struct fwd_listener **ha
 	if ((r = unix_listen_fd(fc, sock, false, 0177, &fd)) != 0 ||
 	    (r = listener_add(fc, L_AGENT, &fd, 1, sock, 0, handle)) != 0) {
 		dssh_error("%s: agent socket %s: %s", fc->log_id, sock, strerror(errno));
-		if (creds_user(fc, &cr) == 0)
+		if (fc->mon != NULL)
+			(void)dsshd_monitor_socket(fc->mon, fc->mon_conn,
+			    DSSH_MONITOR_SOCK_UNIX_UNLINK, sock, 1, NULL, NULL, 0);
+		else if (creds_user(fc, &cr) == 0)
 			rmdir(dir);
 		creds_root(&cr);
 		return r;

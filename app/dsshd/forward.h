@@ -31,6 +31,8 @@
 struct fwd_chan;
 struct fwd_listener;
 
+struct dsshd_monitor_link;
+
 struct fwd_conn {
 	struct dssh_conn *ssh;
 	struct dssh_evloop *loop;
@@ -51,6 +53,9 @@ struct fwd_conn {
 	struct fwd_chan **chans;
 	uint32_t nchans;
 	struct fwd_listener *listeners;
+	/* Privilege separation: the user's sockets come from the monitor. */
+	const struct dsshd_monitor_link *mon;
+	uint64_t mon_conn;
 	/* The packet layer is on a data core: open channels' sockets go to it
 	 * (dssh_chan_offload), which relays them. */
 	bool offload;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* A generation of configuration and host keys (see gen.h). */
 #include <errno.h>
+#include <grp.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "dssh_sshkey.h"
 #include "dssh_util.h"
 #include "gen.h"
+#include "monitor.h"
 
 #define DEFAULT_CONFIG DSSH_SYSCONFDIR "/dsshd_config"
 
@@ -215,6 +218,73 @@ add_hostcert_alg(struct dsshd_hostkeys *hk, const char *alg)
 	return false;
 }
 
+/* Privilege separation: host private keys live in the monitor. */
+static const struct dsshd_monitor_link *gen_mon;
+
+void
+dsshd_gen_use_monitor(const struct dsshd_monitor_link *l)
+{
+	gen_mon = l;
+}
+
+static void
+set_signers(struct dsshd_hostkeys *hk)
+{
+	for (unsigned i = 0; i < hk->nalgs && gen_mon != NULL; i++) {
+		hk->algs[i].sign = dsshd_monitor_sign;
+		hk->algs[i].sign_arg = (void *)(uintptr_t)gen_mon;
+	}
+}
+
+/* path's private key, or with the monitor only its public half. */
+static int
+load_hostkey(const char *path, struct dssh_sshkey **k)
+{
+	if (gen_mon != NULL)
+		return dsshd_monitor_hostkey_load(gen_mon, path, k);
+	return dssh_sshkey_load_private(path, k);
+}
+
+int
+dsshd_gen_keys_to_monitor(struct dsshd_gen *g)
+{
+	struct dsshd_hostkeys *hk = &g->hk;
+	int r;
+
+	for (unsigned i = 0; i < g->cfg.nhost_keys; i++) {
+		struct dssh_sshkey *pub;
+
+		if ((r = dsshd_monitor_hostkey_load(gen_mon, g->cfg.host_keys[i], &pub)) != 0) {
+			dssh_error("host key %s: the monitor cannot load it: %s",
+			    g->cfg.host_keys[i], dssh_err_str(r));
+			continue;
+		}
+		for (unsigned j = 0; j < hk->nkeys && pub != NULL; j++) {
+			struct dssh_sshkey *old = hk->keys[j];
+
+			if (!dssh_sshkey_has_private(old) || !dssh_sshkey_equal_public(old, pub))
+				continue;
+			for (unsigned a = 0; a < hk->nalgs; a++)
+				if (hk->algs[a].key == old)
+					hk->algs[a].key = pub;
+			for (unsigned c = 0; c < hk->ncerts; c++)
+				if (hk->certs[c].key == old)
+					hk->certs[c].key = pub;
+			hk->keys[j] = pub;
+			pub = NULL;
+			dssh_sshkey_free(old);
+		}
+		dssh_sshkey_free(pub);
+	}
+	for (unsigned j = 0; j < hk->nkeys; j++)
+		if (dssh_sshkey_has_private(hk->keys[j])) {
+			dssh_error("a host key stayed outside the monitor");
+			return DSSH_ERR_INTERNAL;
+		}
+	set_signers(hk);
+	return 0;
+}
+
 static int
 load_hostkeys(const struct dssh_config *cfg, struct dsshd_hostkeys *hk)
 {
@@ -225,7 +295,7 @@ load_hostkeys(const struct dssh_config *cfg, struct dsshd_hostkeys *hk)
 		struct dssh_sshkey *k;
 		char fp[DSSH_SSHKEY_FP_LEN];
 
-		if ((r = dssh_sshkey_load_private(cfg->host_keys[i], &k)) != 0) {
+		if ((r = load_hostkey(cfg->host_keys[i], &k)) != 0) {
 			dssh_error("Unable to load host key %s: %s", cfg->host_keys[i], dssh_err_str(r));
 			continue;
 		}
@@ -261,6 +331,7 @@ load_hostkeys(const struct dssh_config *cfg, struct dsshd_hostkeys *hk)
 		dssh_error("sshd: no hostkeys available -- exiting.");
 		return DSSH_ERR_NOT_FOUND;
 	}
+	set_signers(hk);
 	return 0;
 }
 
@@ -308,6 +379,7 @@ read_config(const struct dsshd_opts *o, struct dssh_config *cfg, char *err, size
 		cfg->nports = 0;
 		for (int i = 0; i < o->nports; i++)
 			cfg->ports[cfg->nports++] = o->ports[i];
+		cfg->nports_override = cfg->nports;
 	}
 	return 0;
 }
@@ -333,8 +405,8 @@ dsshd_gen_read(const struct dsshd_opts *o, struct dsshd_gen **out, char *err, si
 }
 
 /* The Banner file's text (at most 64 KiB), or NULL for "none" or an unreadable file. */
-static char *
-read_banner(const struct dssh_config *cfg)
+char *
+dsshd_read_banner(const struct dssh_config *cfg)
 {
 	char *text;
 	size_t n = 0, k;
@@ -421,7 +493,7 @@ dsshd_gen_finalize(struct dsshd_gen *g, struct dssh_crypto_engine *engine,
 		return r;
 	if ((r = parse_auth_methods(g, err, errlen)) != 0)
 		return r;
-	g->banner = read_banner(&g->cfg);
+	g->banner = dsshd_read_banner(&g->cfg);
 	set_version_comment(g);
 	g->sshconf = (struct dssh_ssh_conf){
 		.kex_algs = g->cfg.kex_algorithms,
@@ -481,4 +553,45 @@ dsshd_gen_unref(struct dsshd_gen *g)
 	free(g->macs_all);
 	free(g->banner);
 	free(g);
+}
+
+int
+dsshd_user_groups(const char *user, struct dsshd_groups *out)
+{
+	struct passwd pw, *pwp;
+	char buf[4096];
+	gid_t gids[256];
+	int ng = (int)DSSH_ARRAY_SIZE(gids);
+
+	out->names = NULL;
+	out->n = 0;
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
+		return DSSH_ERR_NOT_FOUND;
+	if (getgrouplist(user, pw.pw_gid, gids, &ng) < 0)
+		ng = (int)DSSH_ARRAY_SIZE(gids);
+	if ((out->names = calloc((size_t)ng + 1, sizeof(*out->names))) == NULL)
+		return DSSH_ERR_ALLOC;
+	for (int i = 0; i < ng; i++) {
+		struct group gr, *grp;
+		char gbuf[8192];
+
+		if (getgrgid_r(gids[i], &gr, gbuf, sizeof(gbuf), &grp) != 0 || grp == NULL)
+			continue;
+		if ((out->names[out->n] = strdup(grp->gr_name)) == NULL) {
+			dsshd_groups_free(out);
+			return DSSH_ERR_ALLOC;
+		}
+		out->n++;
+	}
+	return 0;
+}
+
+void
+dsshd_groups_free(struct dsshd_groups *g)
+{
+	for (unsigned i = 0; i < g->n; i++)
+		free(g->names[i]);
+	free(g->names);
+	g->names = NULL;
+	g->n = 0;
 }

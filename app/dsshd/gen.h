@@ -84,6 +84,16 @@ int dsshd_gen_finalize(struct dsshd_gen *g, struct dssh_crypto_engine *engine,
 int dsshd_gen_load_keys(struct dsshd_gen *g, bool create_keys);
 
 struct dsshd_gen *dsshd_gen_ref(struct dsshd_gen *g);
+/*
+ * Privilege separation: from now on host keys are loaded by the monitor
+ * (dsshd keeps public keys, signatures come from the monitor);
+ * dsshd_gen_keys_to_monitor moves an already loaded generation's keys
+ * there (the private ones in g are freed).
+ */
+struct dsshd_monitor_link;
+void dsshd_gen_use_monitor(const struct dsshd_monitor_link *l);
+int dsshd_gen_keys_to_monitor(struct dsshd_gen *g);
+
 void dsshd_gen_unref(struct dsshd_gen *g);
 
 /*
@@ -112,6 +122,17 @@ int dsshd_reloader_fd(const struct dsshd_reloader *rl);
 int dsshd_reloader_start(struct dsshd_reloader *rl, struct dsshd_gen *cur);
 struct dsshd_gen *dsshd_reloader_collect(struct dsshd_reloader *rl, bool *again);
 void dsshd_reloader_free(struct dsshd_reloader *rl);
+
+/* The Banner file's text (at most 64 KiB), or NULL for "none" or an unreadable file. */
+char *dsshd_read_banner(const struct dssh_config *cfg);
+
+/* A user's group names (Match Group, AllowGroups): 0, or an error (no such user). */
+struct dsshd_groups {
+	char **names;
+	unsigned n;
+};
+int dsshd_user_groups(const char *user, struct dsshd_groups *out);
+void dsshd_groups_free(struct dsshd_groups *g);
 
 /* sd_notify(3) when built with libsystemd and run under systemd; else nothing. */
 void dsshd_notify(const char *state);

@@ -21,6 +21,7 @@
 #include "ctl.h"
 #include "internal.h"
 #include "server.h"
+#include "monitor.h"
 #include "limits.h"
 #if DSSH_HAVE_DPDK
 #include <rte_eal.h>
@@ -260,6 +261,8 @@ dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 		dssh_error("telemetry /dssh/limits not registered");
 	if (pthread_create(&dp->thread, NULL, dataplane_thread, dp) != 0)
 		return DSSH_ERR_SYSTEM;
+	/* Made before the privilege drop, it keeps NoNewPrivs clear: named apart. */
+	(void)pthread_setname_np(dp->thread, "dsshd-dataplane");
 	dssh_info("DPDK data plane starting: %s", dp->conf.eal_args);
 	return 0;
 }
@@ -332,14 +335,17 @@ cryptodev_eal_init(const struct dssh_config *cfg, char *devname, size_t devlen)
 #endif
 
 /* -o, -p and the EAL arguments into opts (kept for every reload). */
+static const char *conn_spec;          /* -C */
+
 static void
 parse_args(int argc, char **argv, struct dsshd_opts *o, bool *foreground, bool *to_stderr,
     bool *test_only, bool *dump)
 {
 	int opt;
 
-	while ((opt = getopt(argc, argv, "DdeTtf:o:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "C:DdeTtf:o:p:")) != -1) {
 		switch (opt) {
+		case 'C': conn_spec = optarg; break;
 		case 'D': *foreground = true; break;
 		case 'd': o->debug = true; *foreground = true; *to_stderr = true; break;
 		case 'e': *to_stderr = true; break;
@@ -384,6 +390,64 @@ parse_args(int argc, char **argv, struct dsshd_opts *o, bool *foreground, bool *
 	}
 }
 
+/*
+ * -T -C user=U,host=H,addr=A,laddr=L,lport=P: the configuration for that
+ * connection, as sshd -T -C prints it. The user's groups come from the
+ * system (Match Group).
+ */
+static int
+dump_for_conn(const struct dssh_config *base, const char *spec)
+{
+	struct dssh_config_conn ci = { 0 };
+	struct dssh_config *cfg;
+	struct dsshd_groups groups = { 0 };
+	char *copy = strdup(spec), *save = NULL, err[512];
+	int r;
+
+	if (copy == NULL)
+		return DSSH_ERR_ALLOC;
+	for (char *kv = strtok_r(copy, ",", &save); kv != NULL; kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+
+		if (v == NULL) {
+			fprintf(stderr, "Invalid test mode specification %s\n", kv);
+			free(copy);
+			return DSSH_ERR_CONFIG;
+		}
+		*v++ = '\0';
+		if (strcmp(kv, "user") == 0)
+			ci.user = v;
+		else if (strcmp(kv, "host") == 0)
+			ci.host = v;
+		else if (strcmp(kv, "addr") == 0)
+			ci.addr = v;
+		else if (strcmp(kv, "laddr") == 0)
+			ci.laddr = v;
+		else if (strcmp(kv, "lport") == 0)
+			ci.lport = atoi(v);
+		else if (strcmp(kv, "rdomain") == 0)
+			ci.rdomain = v;
+		else {
+			fprintf(stderr, "Invalid test mode specification %s\n", kv);
+			free(copy);
+			return DSSH_ERR_CONFIG;
+		}
+	}
+	if (ci.user != NULL && dsshd_user_groups(ci.user, &groups) == 0) {
+		ci.groups = (const char *const *)groups.names;
+		ci.ngroups = groups.n;
+	}
+	r = dssh_config_for_conn(base, &ci, &cfg, err, sizeof(err));
+	if (r != 0)
+		fprintf(stderr, "%s\n", err);
+	else
+		dssh_config_dump(cfg, stdout);
+	dssh_config_free_conn(cfg);
+	dsshd_groups_free(&groups);
+	free(copy);
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -395,12 +459,19 @@ main(int argc, char **argv)
 	bool foreground = false, to_stderr = false, test_only = false, dump = false;
 	int r;
 
-	/* The spawner is this executable run again: nothing else happens then. */
+	/*
+	 * The spawner is this executable run again: nothing else happens then.
+	 * Run as root, it is the monitor of privilege separation (monitor.c).
+	 */
+	if (geteuid() == 0)
+		dssh_spawner_set_monitor(&dsshd_monitor_ops);
 	dssh_spawner_maybe_run(argc, argv, internal_programs);
 	/* Before any thread (the EAL's, PAM workers) exists, so that only
 	 * loop 0's signalfd takes these; SIGHUP's default would kill us. */
 	dsshd_block_signals();
 	parse_args(argc, argv, &opts, &foreground, &to_stderr, &test_only, &dump);
+	if (test_only)          /* as sshd -t: what is wrong (or warned) goes to stderr */
+		to_stderr = true;
 	/* As sshd: -D alone keeps logging to syslog; -e (or -d) sends it to stderr. */
 	dssh_log_init("dsshd", opts.debug ? DSSH_LOG_DEBUG1 : DSSH_LOG_INFO, to_stderr);
 
@@ -444,10 +515,15 @@ main(int argc, char **argv)
 		dssh_log_set_level((enum dssh_log_level)cfg->log_level);
 	dssh_log_set_facility(cfg->syslog_facility);
 	if (dump) {
+		if (conn_spec != NULL)
+			exit(dump_for_conn(cfg, conn_spec) == 0 ? 0 : 1);
 		dssh_config_dump(cfg, stdout);
 		exit(0);
 	}
 	if (dsshd_gen_load_keys(gen, !test_only) != 0)
+		exit(1);
+	/* Privilege separation: once set up, dsshd runs as its own user. */
+	if (geteuid() == 0 && dsshd_privsep_user_check(DSSHD_PRIVSEP_USER) != 0)
 		exit(1);
 	if (test_only)
 		exit(0);

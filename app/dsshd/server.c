@@ -34,6 +34,7 @@
 #include "limits.h"
 #include "gen.h"
 #include "server.h"
+#include "monitor.h"
 
 #define READ_CHUNK (256u * 1024)
 /* Bytes taken from a stream per turn, so that one busy connection does
@@ -83,8 +84,13 @@ struct conn {
 	/* The configuration this connection started with (SIGHUP: new
 	 * connections get the next one, this one keeps its own). */
 	struct dsshd_gen *gen;
-	const struct dssh_config *cfg;
+	const struct dssh_config *cfg;  /* gen's, or own_cfg (Match blocks) */
 	struct dssh_ssh_conf sshconf;   /* gen's, with this loop's engine */
+	/* sshd's Match: this connection's configuration (NULL: gen's applies),
+	 * its Banner text when that differs from gen's, its AuthenticationMethods. */
+	struct dssh_config *own_cfg;
+	char *own_banner;
+	struct dssh_authmethods own_authm;
 	struct dssh_stream *tr;         /* the transport: a kernel socket, a data-plane stream */
 	uint64_t id;
 	char peer_ip[64], local_ip[64];
@@ -172,6 +178,14 @@ struct dsshd_shared {
 	struct dssh_spawner *spawner;
 	int spawner_fd;                 /* as loop 0 watches it */
 	pid_t spawner_pid;              /* ... for this spawner (a new one may get the same fd) */
+	/*
+	 * Privilege separation (started as root): PAM, authorized_keys and the
+	 * user's sockets go through the spawner, the monitor (monitor.c), and
+	 * dsshd drops root once set up; a monitor that dies is not replaced.
+	 */
+	bool privsep;
+	bool dropped;
+	struct dsshd_monitor_link mon;
 	struct dsshd_limits *limits;    /* pre-auth admission, every loop */
 	uint64_t next_conn_id;          /* atomic: connection ids are unique across loops */
 };
@@ -217,6 +231,17 @@ struct dsshd {
 };
 
 static void conn_after_io(struct conn *c);
+
+/*
+ * A connection's id as the monitor knows it: c->id, unique across loops
+ * (the PAM requests carry it too).
+ */
+static uint64_t
+mon_id(const struct conn *c)
+{
+	return c->id;
+}
+
 static int spawner_signal(struct dsshd_shared *sh, uint64_t id, const char *sig);
 
 /* ---- sessions ---------------------------------------------------------- */
@@ -560,6 +585,7 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 			spec.login |= (cfg->print_lastlog == 1 ? DSSH_SESSION_LOGIN_LASTLOG : 0) |
 			    (cfg->print_motd == 1 ? DSSH_SESSION_LOGIN_MOTD : 0);
 	}
+	spec.auth_id = mon_id(c);
 	/* The loop's index in the top bits: exits find their loop. */
 	s->id = (uint64_t)c->srv->index << 48 | ++c->srv->next_sess_id;
 	r = spawner_spawn(c->srv->sh, s->id, &spec, &s->child);
@@ -670,7 +696,11 @@ host_auth_pubkey(void *host, const char *user, const uint8_t *blob, size_t len, 
 	if (!lookup_user(c, user, "publickey", true))
 		return DSSH_ERR_PERMISSION;
 	dssh_authkey_opts_init(&opts);
-	r = dssh_authkeys_check(c->cfg, &c->user, blob, len, c->peer_ip, &opts);
+	if (c->srv->sh->privsep)
+		r = dsshd_monitor_authkeys(&c->srv->sh->mon, mon_id(c), final, c->cfg, c->user.name,
+		    blob, len, c->peer_ip, &opts);
+	else
+		r = dssh_authkeys_check(c->cfg, &c->user, blob, len, c->peer_ip, &opts);
 	if (r == 0 && c->user.uid == 0 &&
 	    dssh_auth_root_allowed(c->cfg, "publickey", opts.command != NULL) != 0) {
 		dssh_info("ROOT LOGIN REFUSED FROM %s", c->log_id);
@@ -718,7 +748,7 @@ host_auth_kbdint(void *host, const char *user, const char *const *responses, uns
 	struct conn *c = host;
 	struct dssh_pam_request req = {
 		.id = c->id, .user = user, .remote_host = c->peer_ip, .kind = DSSH_PAM_KBDINT,
-		.allow_empty_password = c->srv->cfg->permit_empty_passwords != 0,
+		.allow_empty_password = c->cfg->permit_empty_passwords != 0,
 	};
 
 	if (!c->srv->cfg->use_pam || c->srv->pam == NULL)
@@ -977,6 +1007,82 @@ host_global_request(void *host, const struct dssh_global_req *req, uint32_t *por
 	return fwd_global_request(&((struct conn *)host)->fwd, req, port);
 }
 
+/* Nothing may authenticate: a Match evaluation failed (fail closed). */
+static void
+conn_refuse_auth(struct conn *c)
+{
+	c->sshconf.pubkey_auth = false;
+	c->sshconf.password_auth = false;
+	c->sshconf.kbdint_auth = false;
+}
+
+/*
+ * sshd's Match: the configuration of this connection from what is known of
+ * it (user NULL at the start: User and Group criteria do not hold yet;
+ * then again at the first userauth request, with the user and its groups).
+ * The engine's authentication settings follow it.
+ */
+static void
+conn_apply_match(struct conn *c, const char *user)
+{
+	const struct dssh_config *base = &c->gen->cfg;
+	struct dssh_config_conn ci = {
+		.user = user, .host = c->peer_ip, .addr = c->peer_ip, .laddr = c->local_ip,
+		.lport = c->local_port,
+	};
+	struct dsshd_groups groups = { 0 };
+	struct dssh_config *cfg;
+	struct dssh_authmethods am;
+	char err[512], why[160];
+	char *banner = NULL;
+
+	if (base->nmatch == 0)
+		return;
+	if (user != NULL && dsshd_user_groups(user, &groups) == 0) {
+		ci.groups = (const char *const *)groups.names;
+		ci.ngroups = groups.n;
+	}
+	if (dssh_config_for_conn(base, &ci, &cfg, err, sizeof(err)) != 0) {
+		dsshd_groups_free(&groups);
+		dssh_error("%s: Match: %s", c->log_id, err);
+		conn_refuse_auth(c);
+		return;
+	}
+	dsshd_groups_free(&groups);
+	if (dssh_authmethods_parse(cfg->authentication_methods, &am, why, sizeof(why)) != 0) {
+		dssh_error("%s: Match: AuthenticationMethods: %s", c->log_id, why);
+		dssh_config_free_conn(cfg);
+		conn_refuse_auth(c);
+		return;
+	}
+	if (strcmp(cfg->banner, base->banner) != 0)
+		banner = dsshd_read_banner(cfg);
+	c->own_authm = am;
+	c->sshconf.auth_methods = am.any ? NULL : &c->own_authm;
+	c->sshconf.auth_banner = strcmp(cfg->banner, base->banner) != 0 ? banner : c->gen->banner;
+	c->sshconf.max_auth_tries = (unsigned)cfg->max_auth_tries;
+	c->sshconf.pubkey_auth = cfg->pubkey_authentication != 0;
+	c->sshconf.password_auth = cfg->password_authentication != 0 && cfg->use_pam != 0;
+	c->sshconf.kbdint_auth = cfg->kbd_interactive_authentication != 0 && cfg->use_pam != 0;
+	c->sshconf.client_alive_interval = (uint32_t)cfg->client_alive_interval;
+	c->sshconf.client_alive_count_max = (unsigned)cfg->client_alive_count_max;
+	c->sshconf.rekey_bytes = cfg->rekey_limit_bytes;
+	c->sshconf.rekey_seconds = cfg->rekey_limit_seconds > 0 ?
+	    (uint32_t)cfg->rekey_limit_seconds : 0;
+	c->cfg = cfg;
+	c->fwd.cfg = cfg;
+	dssh_config_free_conn(c->own_cfg);
+	c->own_cfg = cfg;
+	free(c->own_banner);
+	c->own_banner = banner;
+}
+
+static void
+host_auth_user_known(void *host, const char *user)
+{
+	conn_apply_match(host, user);
+}
+
 static const struct dssh_conn_host_ops host_ops = {
 	.channel_open = host_channel_open,
 	.channel_open_result = host_channel_open_result,
@@ -986,6 +1092,7 @@ static const struct dssh_conn_host_ops host_ops = {
 	.auth_success = host_auth_success,
 	.auth_kbdint = host_auth_kbdint,
 	.auth_kbdint_abort = host_auth_kbdint_abort,
+	.auth_user_known = host_auth_user_known,
 	.session_open = host_session_open,
 	.session_request = host_session_request,
 	.channel_data = host_channel_data,
@@ -1057,11 +1164,15 @@ conn_free(struct conn *c)
 	dssh_conn_free(c->ssh);
 	if (srv->pam != NULL)
 		dssh_pam_worker_cancel(srv->pam, c->id);   /* a conversation waiting on it */
+	if (srv->sh->privsep)
+		dsshd_monitor_conn_end(&srv->sh->mon, mon_id(c));
 	if (c->have_user)
 		dssh_auth_user_clear(&c->user);
 	if (c->have_keyopts)
 		dssh_authkey_opts_free(&c->keyopts);
 	dssh_verbose("%s: connection closed", c->log_id);
+	dssh_config_free_conn(c->own_cfg);
+	free(c->own_banner);
 	dsshd_gen_unref(c->gen);
 	free(c);
 }
@@ -1190,6 +1301,7 @@ conn_start(struct dsshd *srv, struct conn *c)
 	c->cfg = &c->gen->cfg;
 	c->sshconf = c->gen->sshconf;
 	c->sshconf.engine = srv->engine;
+	conn_apply_match(c, NULL);
 	if (dssh_conn_new(&c->sshconf, &host_ops, c, c->log_id, &c->ssh) != 0) {
 		dssh_conn_free(c->ssh);
 		dsshd_gen_unref(c->gen);
@@ -1208,6 +1320,10 @@ conn_start(struct dsshd *srv, struct conn *c)
 	c->fwd.loop = srv->loop;
 	c->fwd.log_id = c->log_id;
 	c->fwd.cfg = c->cfg;
+	if (srv->sh->privsep) {
+		c->fwd.mon = &srv->sh->mon;
+		c->fwd.mon_conn = mon_id(c);
+	}
 	c->fwd.after_io = conn_event;
 	c->fwd.owner = c;
 	c->fwd.buf = srv->rbuf;
@@ -1408,7 +1524,11 @@ pam_cb(struct dssh_evsource *src, uint32_t ev)
 			}
 			if (!res[i].ok && res[i].message[0] != '\0')
 				dssh_verbose("%s: PAM: %s", c->log_id, res[i].message);
-			if (c->pam_password && !(res[i].ok && c->pam_policy_ok))
+			if (c->pam_password && !(res[i].ok && c->pam_policy_ok) &&
+			    srv->sh->privsep)
+				dsshd_monitor_failed_login(&srv->sh->mon, dssh_conn_user(c->ssh),
+				    c->peer_ip);
+			else if (c->pam_password && !(res[i].ok && c->pam_policy_ok))
 				dssh_session_record_failed_login(dssh_conn_user(c->ssh), c->peer_ip);
 			dssh_conn_auth_result(c->ssh, res[i].ok && c->pam_policy_ok, dssh_now_ms());
 			conn_after_io(c);
@@ -1454,6 +1574,12 @@ spawner_restart_locked(struct dsshd_shared *sh)
 {
 	int r;
 
+	if (sh->dropped) {
+		/* A new one would not be root: without a monitor, no logins. */
+		dssh_error("the monitor (spawner) died; terminating");
+		sh->stop = 1;
+		return false;
+	}
 	dssh_error("spawner died; starting a new one");
 	if ((r = dssh_spawner_restart(sh->spawner)) != 0) {
 		dssh_error("cannot restart the spawner (%s); terminating", dssh_err_str(r));
@@ -1967,16 +2093,30 @@ loop_init(struct dsshd_shared *sh, unsigned index, struct dssh_crypto_engine *en
 	srv->inbox_src = (struct dssh_evsource){ .fd = srv->inbox_fd, .cb = inbox_cb };
 	if ((r = dssh_evloop_set(srv->loop, &srv->inbox_src, EPOLLIN)) != 0)
 		return r;
-	if (sh->cfg->use_pam) {
-		if ((r = dssh_pam_worker_new(sh->cfg->pam_service_name, &srv->pam)) != 0) {
-			dssh_error("PAM worker: %s", dssh_err_str(r));
-			return r;
-		}
-		srv->pam_src = (struct dssh_evsource){ .fd = dssh_pam_worker_fd(srv->pam), .cb = pam_cb };
-		if ((r = dssh_evloop_set(srv->loop, &srv->pam_src, EPOLLIN)) != 0)
-			return r;
-	}
 	return 0;
+}
+
+/*
+ * The loop's PAM worker. With privilege separation it is made after the
+ * drop, so that its threads start with PR_SET_NO_NEW_PRIVS (a per-thread
+ * bit, inherited by new threads only) and run no PAM: the monitor does.
+ */
+static int
+loop_pam_init(struct dsshd *srv)
+{
+	struct dsshd_shared *sh = srv->sh;
+	int r;
+
+	if (!sh->cfg->use_pam)
+		return 0;
+	if ((r = dssh_pam_worker_new(sh->cfg->pam_service_name, &srv->pam)) != 0) {
+		dssh_error("PAM worker: %s", dssh_err_str(r));
+		return r;
+	}
+	if (sh->privsep)
+		dssh_pam_worker_set_remote(srv->pam, dsshd_monitor_pam_open, &sh->mon);
+	srv->pam_src = (struct dssh_evsource){ .fd = dssh_pam_worker_fd(srv->pam), .cb = pam_cb };
+	return dssh_evloop_set(srv->loop, &srv->pam_src, EPOLLIN);
 }
 
 /* After its thread ended: sessions still running get HUP (through the
@@ -2006,6 +2146,20 @@ loop_free(struct dsshd *srv)
 	dssh_evloop_free(srv->loop);
 	pthread_mutex_destroy(&srv->inbox_lock);
 	free(srv);
+}
+
+/* One message to the monitor, under the spawner lock (any thread). */
+static int
+monitor_send(void *arg, const uint8_t *msg, size_t len, const int *fds, size_t nfds)
+{
+	struct dsshd_shared *sh = arg;
+	int r;
+
+	pthread_mutex_lock(&sh->spawner_lock);
+	r = sh->spawner != NULL ? dssh_spawner_send(sh->spawner, msg, len, fds, nfds) :
+	    DSSH_ERR_CONN_CLOSED;
+	pthread_mutex_unlock(&sh->spawner_lock);
+	return r;
 }
 
 static void *
@@ -2038,7 +2192,8 @@ int
 dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
     const struct dssh_stream_source *source, const struct dsshd_engines *engines)
 {
-	struct dsshd_shared sh = { .cfg = &gen->cfg, .opts = opts, .spawner_fd = -1 };
+	struct dsshd_shared sh = { .cfg = &gen->cfg, .opts = opts, .spawner_fd = -1,
+	    .privsep = geteuid() == 0 };
 	unsigned want = loops_wanted(&gen->cfg, engines), started = 0;
 	struct dsshd *srv;
 	int r;
@@ -2047,6 +2202,12 @@ dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
 		return DSSH_ERR_SYSTEM;
 	pthread_mutex_init(&sh.spawner_lock, NULL);
 	pthread_mutex_init(&sh.gen_lock, NULL);
+	sh.mon = (struct dsshd_monitor_link){ .send = monitor_send, .arg = &sh };
+	if (sh.privsep && (r = dsshd_privsep_user_check(DSSHD_PRIVSEP_USER)) != 0) {
+		pthread_mutex_destroy(&sh.spawner_lock);
+		pthread_mutex_destroy(&sh.gen_lock);
+		return r;
+	}
 	if ((r = dsshd_limits_new(&gen->cfg, &sh.limits)) != 0) {
 		dsshd_limits_free(sh.limits);
 		return r;
@@ -2084,6 +2245,19 @@ dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
 		}
 		sh.loops[sh.nloops++] = l;
 	}
+	/* Everything that needs root is made: listeners, the monitor, the EAL. */
+	if (sh.privsep) {
+		if (dsshd_ctl_path() != NULL)
+			dsshd_monitor_ctl_path(&sh.mon, dsshd_ctl_path());
+		dsshd_gen_use_monitor(&sh.mon);
+		if ((r = dsshd_gen_keys_to_monitor(sh.gen)) != 0 ||
+		    (r = dsshd_drop_privileges(DSSHD_PRIVSEP_USER)) != 0)
+			goto out;
+		sh.dropped = true;
+	}
+	for (unsigned i = 0; i < sh.nloops; i++)
+		if ((r = loop_pam_init(sh.loops[i])) != 0)
+			goto out;
 	for (started = 1; started < sh.nloops; started++)
 		if (pthread_create(&sh.loops[started]->thread, NULL, loop_thread, sh.loops[started]) != 0)
 			break;

@@ -213,6 +213,51 @@ void dssh_pam_worker_cancel(struct dssh_pam_worker *w, uint64_t id);
 void dssh_pam_worker_free(struct dssh_pam_worker *w);
 
 /*
+ * PAM in the monitor (privilege separation). With a remote function set,
+ * the worker threads run no PAM themselves: for each request they call fn,
+ * which returns a SOCK_SEQPACKET channel to a short-lived root child of the
+ * monitor that runs the request (dssh_pam_serve), or -1. On the channel
+ * (one message per datagram, at most DSSH_PAM_CHAN_MAX bytes, SSH wire
+ * encoding, trailing bytes refused):
+ *   child -> dsshd  PROMPTS (0x91): string instruction, u32 n (1..32),
+ *                   n x (string prompt, bool echo)      keyboard-interactive
+ *   dsshd -> child  ANSWERS (0x11): u32 n, n x string   (n as asked)
+ *   child -> dsshd  RESULT  (0x92): bool ok, u32 PAM's fail delay (us),
+ *                   string message
+ * Closing the channel ends the conversation as failed. Timing (the fail
+ * delay floor) is still applied by the worker, as for local PAM.
+ */
+#define DSSH_PAM_CHAN_MAX (64u * 1024)
+enum {
+	DSSH_PAM_CHAN_ANSWERS = 0x11,
+	DSSH_PAM_CHAN_PROMPTS = 0x91,
+	DSSH_PAM_CHAN_RESULT = 0x92,
+};
+typedef int (*dssh_pam_remote_fn)(void *arg, const struct dssh_pam_request *req,
+    const char *service);
+void dssh_pam_worker_set_remote(struct dssh_pam_worker *w, dssh_pam_remote_fn fn, void *arg);
+
+/*
+ * The monitor's child: run req (pam_authenticate and/or pam_acct_mgmt as
+ * its kind says) with keyboard-interactive prompts sent down fd; decided
+ * (may be NULL) is told the outcome before the RESULT is sent. Returns 0
+ * when PAM accepted, DSSH_ERR_PERMISSION when it refused, or an error.
+ */
+int dssh_pam_serve(int fd, const char *service, const struct dssh_pam_request *req,
+    void (*decided)(void *arg, bool ok), void *arg);
+
+struct dssh_buf;
+int dssh_pam_chan_encode_prompts(struct dssh_buf *b, const struct dssh_pam_prompts *p);
+int dssh_pam_chan_decode_prompts(const uint8_t *m, size_t len, struct dssh_pam_prompts **out);
+int dssh_pam_chan_encode_answers(struct dssh_buf *b, const char *const *a, unsigned n);
+/* *out: n strings, free with dssh_pam_answers_free (wiped). */
+int dssh_pam_chan_decode_answers(const uint8_t *m, size_t len, char ***out, unsigned *n);
+void dssh_pam_answers_free(char **a, unsigned n);
+int dssh_pam_chan_encode_result(struct dssh_buf *b, bool ok, uint32_t delay_usec, const char *msg);
+int dssh_pam_chan_decode_result(const uint8_t *m, size_t len, bool *ok, uint32_t *delay_usec,
+    char *msg, size_t msgcap);
+
+/*
  * Synchronous, for the session child: pam_start, PAM_RHOST, PAM_TTY (tty or
  * "ssh"), pam_setcred(ESTABLISH), pam_open_session; *env_out gets PAM's
  * environment list (NULL-terminated, free with dssh_pam_env_free; env_out

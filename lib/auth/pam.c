@@ -7,11 +7,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 
 #include <security/pam_appl.h>
 
 #include "dssh_auth.h"
+#include "dssh_buf.h"
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_util.h"
@@ -75,6 +78,8 @@ struct dssh_pam_worker {
 	struct pam_kbd *kbds;
 	unsigned nkbd;
 	pthread_cond_t kbd_gone;
+	dssh_pam_remote_fn remote;      /* set: PAM runs in the monitor, not here */
+	void *remote_arg;
 };
 
 struct conv_ctx {
@@ -83,6 +88,9 @@ struct conv_ctx {
 	size_t msglen;
 	unsigned pam_delay_usec;        /* failure delay the PAM stack asked for */
 	struct pam_kbd *kbd;            /* keyboard-interactive: prompts go to the peer */
+	int chan_fd;                    /* >= 0: in the monitor's child, prompts go down this */
+	char info[512];                 /* chan: texts waiting for the next prompts */
+	size_t infolen;
 };
 
 /*
@@ -211,6 +219,34 @@ kbd_wait(struct dssh_pam_worker *w, struct pam_kbd *k, unsigned nasked)
 }
 
 /*
+ * Hand prompts p (taken) to the event loop as a result and wait for the
+ * peer's answers: NULL when cancelled, stopped or timed out.
+ */
+static char **
+kbd_post_wait(struct pam_kbd *k, struct dssh_pam_prompts *p)
+{
+	struct dssh_pam_worker *w = k->w;
+	struct pam_done *d = calloc(1, sizeof(*d));
+	unsigned np = p->n;
+	char **a;
+
+	pthread_mutex_lock(&w->lock);
+	if (d == NULL || k->cancelled || w->stop) {
+		pthread_mutex_unlock(&w->lock);
+		free(d);
+		dssh_pam_prompts_free(p);
+		return NULL;
+	}
+	d->res.id = k->id;
+	d->res.prompts = p;
+	w->nresults++;
+	post_ready(w, d);
+	a = kbd_wait(w, k, np);
+	pthread_mutex_unlock(&w->lock);
+	return a;
+}
+
+/*
  * keyboard-interactive: the prompts go to the event loop as a result, this
  * thread waits for the answers (dssh_pam_worker_answer) and gives them to
  * PAM. Only texts, no prompt: kept and sent with the next prompts.
@@ -219,15 +255,13 @@ static int
 kbd_conv(struct pam_kbd *k, int n, const struct pam_message **msg,
     struct pam_response **respp)
 {
-	struct dssh_pam_worker *w = k->w;
 	struct pam_response *resp = calloc((size_t)n, sizeof(*resp));
 	struct dssh_pam_prompts *p = calloc(1, sizeof(*p));
-	struct pam_done *d = calloc(1, sizeof(*d));
 	int idx[DSSH_PAM_MAX_PROMPTS], rc = PAM_BUF_ERR;
 	unsigned np;
 	char **a;
 
-	if (resp == NULL || p == NULL || d == NULL)
+	if (resp == NULL || p == NULL)
 		goto out;
 	if ((rc = kbd_collect(k, n, msg, p, idx)) != PAM_SUCCESS)
 		goto out;
@@ -241,19 +275,8 @@ kbd_conv(struct pam_kbd *k, int n, const struct pam_message **msg,
 		goto out;
 	k->infolen = 0;
 	k->info[0] = '\0';
-	pthread_mutex_lock(&w->lock);
-	if (k->cancelled || w->stop) {
-		pthread_mutex_unlock(&w->lock);
-		goto out;
-	}
-	d->res.id = k->id;
-	d->res.prompts = p;
+	a = kbd_post_wait(k, p);
 	p = NULL;
-	w->nresults++;
-	post_ready(w, d);
-	d = NULL;
-	a = kbd_wait(w, k, np);
-	pthread_mutex_unlock(&w->lock);
 	if (a == NULL)
 		goto out;
 	for (unsigned j = 0; j < np; j++)
@@ -265,7 +288,290 @@ kbd_conv(struct pam_kbd *k, int n, const struct pam_message **msg,
  out:
 	free_responses(resp, n);
 	dssh_pam_prompts_free(p);
-	free(d);
+	return rc;
+}
+
+/* ---- the monitor's channel (dssh_auth.h, "PAM in the monitor") ---- */
+
+/* One byte 0 or 1. */
+static int
+chan_get_bool(struct dssh_buf *b, bool *v)
+{
+	uint8_t t;
+	int r;
+
+	if ((r = dssh_buf_get_u8(b, &t)) != 0)
+		return r;
+	if (t > 1)
+		return DSSH_ERR_INVALID_FORMAT;
+	*v = t == 1;
+	return 0;
+}
+
+int
+dssh_pam_chan_encode_prompts(struct dssh_buf *b, const struct dssh_pam_prompts *p)
+{
+	int r;
+
+	if (p->n == 0 || p->n > DSSH_PAM_MAX_PROMPTS)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	if ((r = dssh_buf_put_u8(b, DSSH_PAM_CHAN_PROMPTS)) != 0 ||
+	    (r = dssh_buf_put_cstring(b, p->instruction ? p->instruction : "")) != 0 ||
+	    (r = dssh_buf_put_u32(b, p->n)) != 0)
+		return r;
+	for (unsigned i = 0; i < p->n; i++)
+		if ((r = dssh_buf_put_cstring(b, p->text[i])) != 0 ||
+		    (r = dssh_buf_put_bool(b, p->echo[i])) != 0)
+			return r;
+	return 0;
+}
+
+int
+dssh_pam_chan_decode_prompts(const uint8_t *m, size_t len, struct dssh_pam_prompts **out)
+{
+	struct dssh_pam_prompts *p;
+	struct dssh_buf b;
+	uint32_t n;
+	uint8_t t;
+	int r;
+
+	*out = NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return DSSH_ERR_ALLOC;
+	dssh_buf_from(&b, m, len);
+	if ((r = dssh_buf_get_u8(&b, &t)) != 0 ||
+	    (r = dssh_buf_get_cstring(&b, &p->instruction, NULL)) != 0 ||
+	    (r = dssh_buf_get_u32(&b, &n)) != 0)
+		goto fail;
+	r = DSSH_ERR_INVALID_FORMAT;
+	if (t != DSSH_PAM_CHAN_PROMPTS || n == 0 || n > DSSH_PAM_MAX_PROMPTS)
+		goto fail;
+	for (; p->n < n; p->n++)
+		if ((r = dssh_buf_get_cstring(&b, &p->text[p->n], NULL)) != 0 ||
+		    (r = chan_get_bool(&b, &p->echo[p->n])) != 0) {
+			if (p->text[p->n] != NULL)
+				p->n++;
+			goto fail;
+		}
+	if (dssh_buf_len(&b) != 0) {
+		r = DSSH_ERR_INVALID_FORMAT;
+		goto fail;
+	}
+	*out = p;
+	return 0;
+ fail:
+	dssh_pam_prompts_free(p);
+	return r;
+}
+
+int
+dssh_pam_chan_encode_answers(struct dssh_buf *b, const char *const *a, unsigned n)
+{
+	int r;
+
+	if (n == 0 || n > DSSH_PAM_MAX_PROMPTS)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	if ((r = dssh_buf_put_u8(b, DSSH_PAM_CHAN_ANSWERS)) != 0 ||
+	    (r = dssh_buf_put_u32(b, n)) != 0)
+		return r;
+	for (unsigned i = 0; i < n; i++)
+		if ((r = dssh_buf_put_cstring(b, a[i])) != 0)
+			return r;
+	return 0;
+}
+
+void
+dssh_pam_answers_free(char **a, unsigned n)
+{
+	if (a == NULL)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		dssh_free_secret_str(a[i]);
+	free(a);
+}
+
+int
+dssh_pam_chan_decode_answers(const uint8_t *m, size_t len, char ***out, unsigned *nout)
+{
+	struct dssh_buf b;
+	char **a = NULL;
+	uint32_t n, i = 0;
+	uint8_t t;
+	int r;
+
+	*out = NULL;
+	*nout = 0;
+	dssh_buf_from(&b, m, len);
+	if ((r = dssh_buf_get_u8(&b, &t)) != 0 || (r = dssh_buf_get_u32(&b, &n)) != 0)
+		return r;
+	if (t != DSSH_PAM_CHAN_ANSWERS || n == 0 || n > DSSH_PAM_MAX_PROMPTS)
+		return DSSH_ERR_INVALID_FORMAT;
+	if ((a = calloc(n, sizeof(*a))) == NULL)
+		return DSSH_ERR_ALLOC;
+	for (; i < n; i++)
+		if ((r = dssh_buf_get_cstring(&b, &a[i], NULL)) != 0)
+			goto fail;
+	if (dssh_buf_len(&b) != 0) {
+		r = DSSH_ERR_INVALID_FORMAT;
+		goto fail;
+	}
+	*out = a;
+	*nout = n;
+	return 0;
+ fail:
+	dssh_pam_answers_free(a, n);
+	return r;
+}
+
+int
+dssh_pam_chan_encode_result(struct dssh_buf *b, bool ok, uint32_t delay_usec, const char *msg)
+{
+	int r;
+
+	if ((r = dssh_buf_put_u8(b, DSSH_PAM_CHAN_RESULT)) != 0 ||
+	    (r = dssh_buf_put_bool(b, ok)) != 0 ||
+	    (r = dssh_buf_put_u32(b, delay_usec)) != 0 ||
+	    (r = dssh_buf_put_cstring(b, msg ? msg : "")) != 0)
+		return r;
+	return 0;
+}
+
+int
+dssh_pam_chan_decode_result(const uint8_t *m, size_t len, bool *ok, uint32_t *delay_usec,
+    char *msg, size_t msgcap)
+{
+	const uint8_t *s;
+	struct dssh_buf b;
+	size_t slen;
+	uint8_t t;
+	int r;
+
+	*ok = false;
+	dssh_buf_from(&b, m, len);
+	if ((r = dssh_buf_get_u8(&b, &t)) != 0 || (r = chan_get_bool(&b, ok)) != 0 ||
+	    (r = dssh_buf_get_u32(&b, delay_usec)) != 0 ||
+	    (r = dssh_buf_get_string_direct(&b, &s, &slen)) != 0)
+		goto fail;
+	r = DSSH_ERR_INVALID_FORMAT;
+	if (t != DSSH_PAM_CHAN_RESULT || dssh_buf_len(&b) != 0 || msgcap == 0 ||
+	    memchr(s, '\0', slen) != NULL)
+		goto fail;
+	if (slen >= msgcap)
+		slen = msgcap - 1;
+	memcpy(msg, s, slen);
+	msg[slen] = '\0';
+	return 0;
+ fail:
+	*ok = false;
+	return r;
+}
+
+static int
+chan_send(int fd, const struct dssh_buf *b)
+{
+	ssize_t n;
+
+	do {
+		n = send(fd, dssh_buf_ptr(b), dssh_buf_len(b), MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	return n == (ssize_t)dssh_buf_len(b) ? 0 : DSSH_ERR_CONN_CLOSED;
+}
+
+/* One message (buf holds DSSH_PAM_CHAN_MAX + 1); <= 0 at EOF, error, timeout. */
+static ssize_t
+chan_recv(int fd, uint8_t *buf, int timeout_s)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+	int e;
+
+	do {
+		e = poll(&pfd, 1, timeout_s * 1000);
+	} while (e < 0 && errno == EINTR);
+	if (e <= 0)
+		return -1;
+	do {
+		n = recv(fd, buf, DSSH_PAM_CHAN_MAX + 1, 0);
+	} while (n < 0 && errno == EINTR);
+	return n > (ssize_t)DSSH_PAM_CHAN_MAX ? -1 : n;
+}
+
+/*
+ * In the monitor's child: the prompts of one conv call go to dsshd, which
+ * asks the peer; its answers come back (their number must match).
+ */
+static int
+chan_conv(struct conv_ctx *c, int n, const struct pam_message **msg,
+    struct pam_response **respp)
+{
+	struct pam_response *resp = calloc((size_t)n, sizeof(*resp));
+	struct dssh_pam_prompts p;
+	int idx[DSSH_PAM_MAX_PROMPTS], rc = PAM_CONV_ERR;
+	struct dssh_buf b;
+	uint8_t *buf = NULL;
+	char **a = NULL;
+	unsigned na = 0;
+	ssize_t len;
+
+	memset(&p, 0, sizeof(p));
+	dssh_buf_init(&b, 0);
+	if (resp == NULL)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < n; i++) {
+		switch (msg[i]->msg_style) {
+		case PAM_PROMPT_ECHO_OFF:
+		case PAM_PROMPT_ECHO_ON:
+			if (p.n >= DSSH_PAM_MAX_PROMPTS)
+				goto out;
+			p.text[p.n] = (char *)(msg[i]->msg ? msg[i]->msg : "");
+			p.echo[p.n] = msg[i]->msg_style == PAM_PROMPT_ECHO_ON;
+			idx[p.n++] = i;
+			break;
+		case PAM_ERROR_MSG:
+		case PAM_TEXT_INFO: {
+			size_t k = msg[i]->msg ? strlen(msg[i]->msg) : 0;
+
+			if (c->infolen > 0 && c->infolen + 1 < sizeof(c->info))
+				c->info[c->infolen++] = '\n';
+			if (c->infolen + k >= sizeof(c->info))
+				k = sizeof(c->info) - 1 - c->infolen;
+			memcpy(c->info + c->infolen, msg[i]->msg, k);
+			c->infolen += k;
+			c->info[c->infolen] = '\0';
+			break;
+		}
+		default:
+			goto out;
+		}
+	}
+	if (p.n == 0) {
+		*respp = resp;
+		return PAM_SUCCESS;
+	}
+	p.instruction = c->info;
+	if (dssh_pam_chan_encode_prompts(&b, &p) != 0 || chan_send(c->chan_fd, &b) != 0)
+		goto out;
+	c->infolen = 0;
+	c->info[0] = '\0';
+	if ((buf = malloc(DSSH_PAM_CHAN_MAX + 1)) == NULL ||
+	    (len = chan_recv(c->chan_fd, buf, PAM_KBD_WAIT_S + 60)) <= 0 ||
+	    dssh_pam_chan_decode_answers(buf, (size_t)len, &a, &na) != 0 || na != p.n)
+		goto out;
+	for (unsigned j = 0; j < na; j++) {
+		resp[idx[j]].resp = a[j];       /* PAM owns them now */
+		a[j] = NULL;
+	}
+	*respp = resp;
+	resp = NULL;
+	rc = PAM_SUCCESS;
+ out:
+	if (buf != NULL) {
+		dssh_wipe(buf, DSSH_PAM_CHAN_MAX + 1);
+		free(buf);
+	}
+	dssh_pam_answers_free(a, na);
+	dssh_buf_free(&b);
+	free_responses(resp, n);
 	return rc;
 }
 
@@ -286,6 +592,8 @@ conv_fn(int n, const struct pam_message **msg, struct pam_response **respp,
 		return PAM_CONV_ERR;
 	if (c != NULL && c->kbd != NULL)
 		return kbd_conv(c->kbd, n, msg, respp);
+	if (c != NULL && c->chan_fd >= 0)
+		return chan_conv(c, n, msg, respp);
 	if ((resp = calloc((size_t)n, sizeof(*resp))) == NULL)
 		return PAM_BUF_ERR;
 	for (int i = 0; i < n; i++) {
@@ -331,14 +639,14 @@ user_exists(const char *name)
 
 /* Returns the failure delay the PAM stack requested, in ns. */
 static uint64_t
-run_job(struct dssh_pam_worker *w, struct pam_job *job, struct dssh_pam_result *res,
-    struct pam_kbd *kbd)
+run_pam(const char *service, struct pam_job *job, struct dssh_pam_result *res,
+    struct pam_kbd *kbd, int chan_fd)
 {
 	union {
 		void (*fn)(int, unsigned int, void *);
 		const void *item;
 	} delay_hook = { .fn = fail_delay_fn };
-	struct conv_ctx cc = { NULL, "", 0, 0, kbd };
+	struct conv_ctx cc = { .kbd = kbd, .chan_fd = chan_fd };
 	uint64_t pam_delay_ns;
 	struct pam_conv conv = { conv_fn, &cc };
 	pam_handle_t *pamh = NULL;
@@ -361,7 +669,7 @@ run_job(struct dssh_pam_worker *w, struct pam_job *job, struct dssh_pam_result *
 		flags |= PAM_DISALLOW_NULL_AUTHTOK;
 	if (!exists)
 		force_fail = true;
-	rc = pam_start(w->service, job->user, &conv, &pamh);
+	rc = pam_start(service, job->user, &conv, &pamh);
 	if (rc != PAM_SUCCESS) {
 		snprintf(res->message, sizeof(res->message), "pam_start: %s",
 		    pam_strerror(pamh, rc));
@@ -402,6 +710,110 @@ run_job(struct dssh_pam_worker *w, struct pam_job *job, struct dssh_pam_result *
 	pam_delay_ns = (uint64_t)cc.pam_delay_usec * 1000u;
 	dssh_wipe(&cc, sizeof(cc));
 	return pam_delay_ns;
+}
+
+/*
+ * dsshd's side of PAM in the monitor: the monitor's child runs run_pam;
+ * keyboard-interactive prompts come up the channel, the answers go down.
+ */
+static uint64_t
+run_remote(struct dssh_pam_worker *w, struct pam_job *job, struct dssh_pam_result *res,
+    struct pam_kbd *k)
+{
+	struct dssh_pam_request req = {
+		.id = job->id, .user = job->user, .password = job->password,
+		.remote_host = job->rhost, .kind = job->kind,
+		.allow_empty_password = job->allow_empty,
+	};
+	uint8_t *buf = malloc(DSSH_PAM_CHAN_MAX + 1);
+	uint32_t delay_usec = 0;
+	struct dssh_buf b;
+	ssize_t n;
+	int fd = -1;
+
+	memset(res, 0, sizeof(*res));
+	res->id = job->id;
+	snprintf(res->message, sizeof(res->message), "PAM monitor unavailable");
+	dssh_buf_init(&b, 0);
+	if (buf == NULL || (fd = w->remote(w->remote_arg, &req, w->service)) < 0)
+		goto out;
+	for (;;) {
+		struct dssh_pam_prompts *p = NULL;
+		unsigned np;
+		char **a;
+
+		if ((n = chan_recv(fd, buf, PAM_KBD_WAIT_S + 60)) <= 0)
+			break;
+		if (buf[0] == DSSH_PAM_CHAN_RESULT) {
+			if (dssh_pam_chan_decode_result(buf, (size_t)n, &res->ok, &delay_usec,
+			    res->message, sizeof(res->message)) != 0)
+				dssh_error("pam: malformed result from the monitor");
+			break;
+		}
+		if (k == NULL || dssh_pam_chan_decode_prompts(buf, (size_t)n, &p) != 0) {
+			dssh_error("pam: unexpected message from the monitor");
+			break;
+		}
+		np = p->n;
+		if ((a = kbd_post_wait(k, p)) == NULL)
+			break;          /* closing the channel ends the conversation */
+		dssh_buf_reset(&b);
+		n = dssh_pam_chan_encode_answers(&b, (const char *const *)a, np) == 0 &&
+		    chan_send(fd, &b) == 0;
+		dssh_pam_answers_free(a, np);
+		if (!n)
+			break;
+	}
+ out:
+	if (fd >= 0)
+		close(fd);
+	if (buf != NULL) {
+		dssh_wipe(buf, DSSH_PAM_CHAN_MAX + 1);
+		free(buf);
+	}
+	dssh_buf_free(&b);
+	return (uint64_t)delay_usec * 1000u;
+}
+
+static uint64_t
+run_job(struct dssh_pam_worker *w, struct pam_job *job, struct dssh_pam_result *res,
+    struct pam_kbd *kbd)
+{
+	if (w->remote != NULL)
+		return run_remote(w, job, res, kbd);
+	return run_pam(w->service, job, res, kbd, -1);
+}
+
+int
+dssh_pam_serve(int fd, const char *service, const struct dssh_pam_request *req,
+    void (*decided)(void *arg, bool ok), void *arg)
+{
+	struct pam_job job = {
+		.id = req->id, .user = (char *)req->user, .password = (char *)req->password,
+		.rhost = (char *)req->remote_host, .kind = req->kind,
+		.allow_empty = req->allow_empty_password,
+	};
+	struct dssh_pam_result res;
+	struct dssh_buf b;
+	uint64_t delay_ns;
+	int r;
+
+	delay_ns = run_pam(service, &job, &res, NULL, req->kind == DSSH_PAM_KBDINT ? fd : -1);
+	if (decided != NULL)
+		decided(arg, res.ok);
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_pam_chan_encode_result(&b, res.ok,
+	    (uint32_t)DSSH_MIN(delay_ns / 1000u, UINT32_MAX), res.message)) == 0)
+		r = chan_send(fd, &b);
+	dssh_buf_free(&b);
+	return r != 0 ? r : res.ok ? 0 : DSSH_ERR_PERMISSION;
+}
+
+void
+dssh_pam_worker_set_remote(struct dssh_pam_worker *w, dssh_pam_remote_fn fn, void *arg)
+{
+	w->remote = fn;
+	w->remote_arg = arg;
 }
 
 static void

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <shadow.h>
 #include <stdlib.h>
@@ -239,6 +240,31 @@ deny(char *why, size_t whylen, const char *fmt, const char *a, const char *b)
 	return DSSH_ERR_PERMISSION;
 }
 
+/*
+ * Any of the user's groups (primary and supplementary) matches one of the
+ * patterns (each entry a pattern list, as sshd's AllowGroups/DenyGroups).
+ */
+static bool
+groups_match(const struct dssh_auth_user *user, char *const *pats, unsigned npats)
+{
+	gid_t gids[256];
+	int ng = (int)DSSH_ARRAY_SIZE(gids);
+	bool hit = false;
+
+	if (getgrouplist(user->name, user->gid, gids, &ng) < 0)
+		ng = (int)DSSH_ARRAY_SIZE(gids);
+	for (int i = 0; i < ng && !hit; i++) {
+		struct group gr, *grp;
+		char buf[8192];
+
+		if (getgrgid_r(gids[i], &gr, buf, sizeof(buf), &grp) != 0 || grp == NULL)
+			continue;
+		for (unsigned k = 0; k < npats && !hit; k++)
+			hit = dssh_match_pattern_list(grp->gr_name, pats[k], false) == 1;
+	}
+	return hit;
+}
+
 int
 dssh_auth_user_allowed(const struct dssh_config *cfg,
     const struct dssh_auth_user *user, const char *remote_ip,
@@ -279,6 +305,12 @@ dssh_auth_user_allowed(const struct dssh_config *cfg,
 			    "user %s from %s not allowed because not listed in AllowUsers",
 			    user->name, remote_ip ? remote_ip : "?");
 	}
+	if (cfg->ndeny_groups > 0 && groups_match(user, cfg->deny_groups, cfg->ndeny_groups))
+		return deny(why, whylen, "user %s from %s not allowed because a group is listed in "
+		    "DenyGroups", user->name, remote_ip ? remote_ip : "?");
+	if (cfg->nallow_groups > 0 && !groups_match(user, cfg->allow_groups, cfg->nallow_groups))
+		return deny(why, whylen, "user %s from %s not allowed because none of user's groups "
+		    "are listed in AllowGroups", user->name, remote_ip ? remote_ip : "?");
 	return 0;
 }
 

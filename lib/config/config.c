@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <ctype.h>
 #include <errno.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,108 +22,6 @@
 
 #define CONFIG_MAX_ARGS 256
 #define CONFIG_MAX_LINE 16384
-
-enum opcode {
-	O_PORT, O_LISTEN, O_HOSTKEY, O_CIPHERS, O_MACS, O_KEX, O_HOSTKEYALGS,
-	O_PUBKEY, O_PASSWORD, O_KBDINT, O_PERMITROOT, O_EMPTYPW, O_AUTHKEYS,
-	O_ALLOWUSERS, O_DENYUSERS, O_MAXAUTHTRIES, O_GRACE, O_ALIVEINT,
-	O_ALIVEMAX, O_ACCEPTENV, O_SUBSYSTEM, O_REKEY, O_LOGLEVEL, O_USEPAM,
-	O_PIDFILE, O_STRICTMODES, O_MAXSTARTUPS, O_PRINTMOTD, O_ENGINE,
-	O_DATAPLANE, O_DPDKARGS, O_DATAADDR, O_DATAGW, O_DATACORES, O_DATAIMPAIR, O_DATAMTU, O_DATAPOLL, O_DATACRYPTO, O_DATACHANNELS, O_DATAOFFLOAD, O_DATAADDR6,
-	O_PERMITUSERENV, O_CHROOTDIR, O_FORCECOMMAND, O_CHANWINDOW,
-	O_LOOPTHREADS, O_DATATCPBUF,
-	O_ALLOWTCPFWD, O_ALLOWSLFWD, O_ALLOWAGENTFWD, O_GATEWAYPORTS, O_DISABLEFWD,
-	O_SLBINDUNLINK, O_SLBINDMASK, O_PERMITOPEN, O_PERMITLISTEN,
-	O_MAXSESSIONS, O_PSMAXSTARTUPS, O_PSNETBLOCK, O_PSPENALTIES, O_PSEXEMPT,
-	O_SYSLOGFACILITY, O_BANNER, O_PRINTLASTLOG, O_VERSIONADDENDUM,
-	/* certificates */
-	O_TRUSTEDCAS, O_PRINCIPALSFILE, O_REVOKEDKEYS, O_HOSTCERT,
-	O_AUTHMETHODS, O_PAMSERVICE,
-	/* dsshctl: the control socket and the Prometheus endpoint */
-	O_CONTROLSOCKET, O_METRICSLISTEN,
-};
-
-static const struct {
-	const char *name;
-	enum opcode op;
-} keywords[] = {
-	{ "port", O_PORT },
-	{ "listenaddress", O_LISTEN },
-	{ "hostkey", O_HOSTKEY },
-	{ "ciphers", O_CIPHERS },
-	{ "macs", O_MACS },
-	{ "kexalgorithms", O_KEX },
-	{ "hostkeyalgorithms", O_HOSTKEYALGS },
-	{ "pubkeyauthentication", O_PUBKEY },
-	{ "passwordauthentication", O_PASSWORD },
-	{ "kbdinteractiveauthentication", O_KBDINT },
-	{ "challengeresponseauthentication", O_KBDINT },   /* old alias */
-	{ "permitrootlogin", O_PERMITROOT },
-	{ "permitemptypasswords", O_EMPTYPW },
-	{ "authorizedkeysfile", O_AUTHKEYS },
-	{ "allowusers", O_ALLOWUSERS },
-	{ "denyusers", O_DENYUSERS },
-	{ "maxauthtries", O_MAXAUTHTRIES },
-	{ "logingracetime", O_GRACE },
-	{ "clientaliveinterval", O_ALIVEINT },
-	{ "clientalivecountmax", O_ALIVEMAX },
-	{ "acceptenv", O_ACCEPTENV },
-	{ "subsystem", O_SUBSYSTEM },
-	{ "rekeylimit", O_REKEY },
-	{ "loglevel", O_LOGLEVEL },
-	{ "usepam", O_USEPAM },
-	{ "pidfile", O_PIDFILE },
-	{ "strictmodes", O_STRICTMODES },
-	{ "maxstartups", O_MAXSTARTUPS },
-	{ "printmotd", O_PRINTMOTD },
-	{ "cryptoengine", O_ENGINE },
-	{ "dataplane", O_DATAPLANE },
-	{ "dpdkargs", O_DPDKARGS },
-	{ "dataaddress", O_DATAADDR },
-	{ "datagateway", O_DATAGW },
-	{ "datacores", O_DATACORES },
-	{ "dataimpair", O_DATAIMPAIR },
-	{ "datamtu", O_DATAMTU },
-	{ "datapoll", O_DATAPOLL },
-	{ "datacrypto", O_DATACRYPTO },
-	{ "datachannels", O_DATACHANNELS },
-	{ "dataoffload", O_DATAOFFLOAD },
-	{ "dataaddress6", O_DATAADDR6 },
-	{ "permituserenvironment", O_PERMITUSERENV },
-	{ "chrootdirectory", O_CHROOTDIR },
-	{ "forcecommand", O_FORCECOMMAND },
-	{ "channelwindowsize", O_CHANWINDOW },
-	{ "loopthreads", O_LOOPTHREADS },
-	{ "datatcpbuffer", O_DATATCPBUF },
-	{ "allowtcpforwarding", O_ALLOWTCPFWD },
-	{ "allowstreamlocalforwarding", O_ALLOWSLFWD },
-	{ "allowagentforwarding", O_ALLOWAGENTFWD },
-	{ "gatewayports", O_GATEWAYPORTS },
-	{ "disableforwarding", O_DISABLEFWD },
-	{ "streamlocalbindunlink", O_SLBINDUNLINK },
-	{ "streamlocalbindmask", O_SLBINDMASK },
-	{ "permitopen", O_PERMITOPEN },
-	{ "permitlisten", O_PERMITLISTEN },
-	{ "maxsessions", O_MAXSESSIONS },
-	{ "persourcemaxstartups", O_PSMAXSTARTUPS },
-	{ "persourcenetblocksize", O_PSNETBLOCK },
-	{ "persourcepenalties", O_PSPENALTIES },
-	{ "persourcepenaltyexemptlist", O_PSEXEMPT },
-	{ "syslogfacility", O_SYSLOGFACILITY },
-	{ "banner", O_BANNER },
-	{ "printlastlog", O_PRINTLASTLOG },
-	{ "versionaddendum", O_VERSIONADDENDUM },
-	/* certificates */
-	{ "trustedusercakeys", O_TRUSTEDCAS },
-	{ "authorizedprincipalsfile", O_PRINCIPALSFILE },
-	{ "revokedkeys", O_REVOKEDKEYS },
-	{ "hostcertificate", O_HOSTCERT },
-	{ "authenticationmethods", O_AUTHMETHODS },
-	{ "pamservicename", O_PAMSERVICE },
-	/* dsshctl: the control socket and the Prometheus endpoint */
-	{ "controlsocket", O_CONTROLSOCKET },
-	{ "metricslisten", O_METRICSLISTEN },
-};
 
 /* Context of one line, for error messages. */
 struct line_ctx {
@@ -246,6 +146,18 @@ dssh_config_free(struct dssh_config *cfg)
 	free_strv(cfg->authorized_keys_files, cfg->nauthorized_keys_files);
 	free_strv(cfg->allow_users, cfg->nallow_users);
 	free_strv(cfg->deny_users, cfg->ndeny_users);
+	free_strv(cfg->allow_groups, cfg->nallow_groups);
+	free_strv(cfg->deny_groups, cfg->ndeny_groups);
+	for (unsigned i = 0; i < cfg->nlines; i++) {
+		free(cfg->lines[i].text);
+		free(cfg->lines[i].source);
+	}
+	free(cfg->lines);
+	for (unsigned i = 0; i < cfg->nmatch; i++) {
+		free(cfg->match[i].text);
+		free(cfg->match[i].source);
+	}
+	free(cfg->match);
 	free_strv(cfg->accept_env, cfg->naccept_env);
 	for (unsigned i = 0; i < cfg->nsubsystems; i++) {
 		free(cfg->subsystems[i].name);
@@ -280,9 +192,6 @@ dssh_config_free(struct dssh_config *cfg)
 	free(cfg->metrics_listen);
 	dssh_config_init(cfg);
 }
-
-/* dsshctl (defined with the other dsshctl code below) */
-static int set_metrics_listen(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv);
 
 /* ---- value parsers ---- */
 
@@ -498,26 +407,6 @@ set_yesno(struct line_ctx *c, int *field, int argc, char **argv)
 		return cerr(c, "%s takes exactly one argument", c->keyword);
 	if ((v = parse_yesno(argv[0])) < 0)
 		return cerr(c, "unsupported %s value \"%s\"", c->keyword, argv[0]);
-	if (*field == -1)
-		*field = v;
-	return 0;
-}
-
-/* One of two words: the first sets 0, the second 1. */
-static int
-set_choice(struct line_ctx *c, int *field, int argc, char **argv, const char *name,
-    const char *w0, const char *w1)
-{
-	int v;
-
-	if (argc != 1)
-		return cerr(c, "%s takes exactly one argument", name);
-	if (strcasecmp(argv[0], w0) == 0)
-		v = 0;
-	else if (strcasecmp(argv[0], w1) == 0)
-		v = 1;
-	else
-		return cerr(c, "unsupported %s \"%s\" (%s or %s)", name, argv[0], w0, w1);
 	if (*field == -1)
 		*field = v;
 	return 0;
@@ -1056,31 +945,6 @@ dssh_config_parse_permit(const char *s, bool listen,
 	return 0;
 }
 
-/* yes|all|no|local|remote into a DSSH_FWD_* mask. */
-static int
-set_fwd_allow(struct line_ctx *c, int *field, int argc, char **argv)
-{
-	static const struct {
-		const char *name;
-		int mask;
-	} words[] = {
-		{ "yes", DSSH_FWD_ALL }, { "all", DSSH_FWD_ALL }, { "no", 0 },
-		{ "local", DSSH_FWD_LOCAL }, { "remote", DSSH_FWD_REMOTE },
-	};
-
-	if (argc != 1)
-		return cerr(c, "%s takes exactly one argument", c->keyword);
-	for (size_t i = 0; i < DSSH_ARRAY_SIZE(words); i++) {
-		if (strcasecmp(argv[0], words[i].name) == 0) {
-			if (*field == -1)
-				*field = words[i].mask;
-			return 0;
-		}
-	}
-	return cerr(c, "unsupported %s value \"%s\" (yes, all, no, local or remote)",
-	    c->keyword, argv[0]);
-}
-
 static int
 set_gateway_ports(struct dssh_config *cfg, struct line_ctx *c, int argc, char **argv)
 {
@@ -1169,320 +1033,365 @@ set_permits(struct line_ctx *c, int *mode, struct dssh_config_permit **v,
 	return r;
 }
 
+/* ---- the keyword table ---- */
+
+struct kw;
+typedef int kw_parse_fn(struct dssh_config *, struct line_ctx *, const struct kw *, int,
+    char **);
+typedef void kw_dump_fn(const struct dssh_config *, FILE *, const struct kw *);
+
+/*
+ * How a row's value is parsed, defaulted and printed. The generic types
+ * work on the int or char * field at off; T_FN rows have a parser and a
+ * printer of their own (and their default is set in finalize_special).
+ */
+enum kw_type {
+	T_YESNO,        /* int: yes 1, no 0 */
+	T_INT,          /* int in [min, max]; zero_word also means 0 */
+	T_TIME,         /* int seconds, sshd time format */
+	T_SIZE,         /* int bytes ("16M") in [min, max] */
+	T_STR,          /* char *, one argument */
+	T_CHOICE,       /* int: words[i] gives vals[i]; printed as the first word of a value */
+	T_FN,           /* parse/dump of its own */
+	T_WARN,         /* sshd keyword dsshd does not implement: checked (chk), warned */
+};
+
+/* Where a keyword may appear (sshd 9.2's rules). */
+#define KW_MATCH 1      /* also inside a Match block */
+#define KW_MULTI 2      /* accumulates; a Match block's lines replace the global ones */
+#define KW_HIDE 4       /* not printed by -T (aliases, deprecated names) */
+
+/* What a T_WARN row checks of its value before it warns (as sshd rejects bad values). */
+enum kw_check {
+	CHK_ANY, CHK_YESNO, CHK_INT, CHK_TIME, CHK_PATH,
+	CHK_WORD,       /* one of words (min..max arguments, each one of them) */
+	CHK_KEYTYPES,   /* a key type list, optionally +/-/^ prefixed, with wildcards */
+	CHK_ENV,        /* NAME=value arguments */
+	CHK_CHANTIMEOUT,        /* type=time arguments */
+	CHK_REJECT,     /* refused as sshd on Linux refuses it */
+	CHK_ONE,        /* exactly one argument */
+};
+
+struct kw {
+	const char *name;       /* as sshd_config(5) spells it; matched case-insensitively */
+	enum kw_type type;
+	unsigned flags;         /* KW_* */
+	size_t off;             /* the field (generic types) */
+	long long min, max;     /* T_INT, T_SIZE */
+	long long def;          /* default of an int field (-2: none, stays -1) */
+	const char *def_str;    /* default of a string field (NULL: stays unset) */
+	const char *const *words;       /* T_CHOICE, NULL-terminated */
+	const int *vals;
+	const char *zero_word;  /* T_INT: a word for 0 ("none", "auto") */
+	kw_parse_fn *parse;     /* T_FN */
+	kw_dump_fn *dump;       /* T_FN (NULL: not printed) */
+	enum kw_check chk;      /* T_WARN */
+	const char *print_as;   /* -T prints this row's value under another name (aliases) */
+};
+
+#define F(x) offsetof(struct dssh_config, x)
+
+static int *
+kw_int(struct dssh_config *cfg, const struct kw *k)
+{
+	return (int *)(void *)((char *)cfg + k->off);
+}
+
+static const int *
+kw_cint(const struct dssh_config *cfg, const struct kw *k)
+{
+	return (const int *)(const void *)((const char *)cfg + k->off);
+}
+
+static char **
+kw_str(struct dssh_config *cfg, const struct kw *k)
+{
+	return (char **)(void *)((char *)cfg + k->off);
+}
+
+static const char *
+kw_cstr(const struct dssh_config *cfg, const struct kw *k)
+{
+	return *(char *const *)(const void *)((const char *)cfg + k->off);
+}
+
+/* -- parsers of the T_FN rows -- */
+
 static int
-apply(struct dssh_config *cfg, struct line_ctx *c, enum opcode op, int argc,
+p_port(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	int port;
+
+	(void)k;
+	if (argc != 1)
+		return cerr(c, "Port takes exactly one argument");
+	if (parse_port(argv[0], &port) != 0)
+		return cerr(c, "bad port number \"%s\"", argv[0]);
+	if (cfg->nports >= DSSH_CONFIG_MAX_PORTS)
+		return cerr(c, "too many ports");
+	cfg->ports[cfg->nports++] = port;
+	return 0;
+}
+
+static int
+p_listen(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	(void)k;
+	return add_listen(cfg, c, argc, argv);
+}
+
+static int
+p_hostkey(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	char ***v = k->off == F(host_keys) ? &cfg->host_keys : &cfg->host_certificates;
+	unsigned *n = k->off == F(host_keys) ? &cfg->nhost_keys : &cfg->nhost_certificates;
+
+	if (argc != 1)
+		return cerr(c, "%s takes exactly one argument", k->name);
+	return strv_add(v, n, argv[0]);
+}
+
+static int
+p_algs(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	return set_algs_where(cfg, c, kw_str(cfg, k), (int)k->min, argc, argv);
+}
+
+static int
+p_authkeys(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	int r;
+
+	(void)k;
+	if (cfg->authorized_keys_set)
+		return 0;
+	cfg->authorized_keys_set = true;
+	if (argc == 1 && strcasecmp(argv[0], "none") == 0)
+		return 0;
+	for (int i = 0; i < argc; i++)
+		if ((r = strv_add(&cfg->authorized_keys_files, &cfg->nauthorized_keys_files,
+		    argv[i])) != 0)
+			return r;
+	(void)c;
+	return 0;
+}
+
+/* AllowUsers, DenyUsers, AllowGroups, DenyGroups, AcceptEnv: lists that accumulate. */
+static int
+p_list(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	char ***v = (char ***)(void *)((char *)cfg + k->off);
+	unsigned *n = (unsigned *)(void *)((char *)cfg + (size_t)k->max);
+	int r;
+
+	for (int i = 0; i < argc; i++) {
+		if (k->off == F(accept_env) && strchr(argv[i], '=') != NULL)
+			return cerr(c, "invalid environment name \"%s\"", argv[i]);
+		if ((r = strv_add(v, n, argv[i])) != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+p_subsystem(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	(void)k;
+	return set_subsystem(cfg, c, argc, argv);
+}
+
+static int
+p_rekey(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	(void)k;
+	return set_rekey(cfg, c, argc, argv);
+}
+
+static int
+p_loglevel(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	int v;
+
+	(void)k;
+	if (argc != 1)
+		return cerr(c, "LogLevel takes exactly one argument");
+	if ((v = dssh_log_level_from_name(argv[0])) < 0)
+		return cerr(c, "unsupported LogLevel \"%s\"", argv[0]);
+	if (cfg->log_level == -1)
+		cfg->log_level = v;
+	return 0;
+}
+
+static int
+p_facility(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	int v;
+
+	(void)k;
+	if (argc != 1)
+		return cerr(c, "SyslogFacility takes exactly one argument");
+	if ((v = dssh_log_facility_from_name(argv[0])) < 0)
+		return cerr(c, "unsupported log facility \"%s\"", argv[0]);
+	if (cfg->syslog_facility == -1)
+		cfg->syslog_facility = v;
+	return 0;
+}
+
+static int
+p_maxstartups(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc,
     char **argv)
 {
-	int r, v;
+	(void)k;
+	if (argc == 1 && !valid_max_startups(argv[0]))
+		return cerr(c, "bad MaxStartups \"%s\"", argv[0]);
+	return set_str(c, &cfg->max_startups, argc, argv);
+}
 
-	switch (op) {
-	case O_PORT: {
-		int port;
+static int
+p_data_address(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc,
+    char **argv)
+{
+	(void)k;
+	return set_data_address(cfg, c, argc, argv);
+}
 
-		if (argc != 1)
-			return cerr(c, "Port takes exactly one argument");
-		if (parse_port(argv[0], &port) != 0)
-			return cerr(c, "bad port number \"%s\"", argv[0]);
-		if (cfg->nports >= DSSH_CONFIG_MAX_PORTS)
-			return cerr(c, "too many ports");
-		cfg->ports[cfg->nports++] = port;
-		return 0;
-	}
-	case O_LISTEN:
-		return add_listen(cfg, c, argc, argv);
-	case O_HOSTKEY:
-		if (argc != 1)
-			return cerr(c, "HostKey takes exactly one argument");
-		return strv_add(&cfg->host_keys, &cfg->nhost_keys, argv[0]);
-	case O_CIPHERS:
-		return set_algs_where(cfg, c, &cfg->ciphers, 0, argc, argv);
-	case O_MACS:
-		return set_algs_where(cfg, c, &cfg->macs, 1, argc, argv);
-	case O_KEX:
-		return set_algs_where(cfg, c, &cfg->kex_algorithms, 2, argc, argv);
-	case O_HOSTKEYALGS:
-		return set_algs_where(cfg, c, &cfg->host_key_algorithms, 3, argc, argv);
-	case O_PUBKEY:
-		return set_yesno(c, &cfg->pubkey_authentication, argc, argv);
-	case O_PASSWORD:
-		return set_yesno(c, &cfg->password_authentication, argc, argv);
-	case O_KBDINT:
-		return set_yesno(c, &cfg->kbd_interactive_authentication, argc, argv);
-	case O_PERMITROOT:
-		if (argc != 1)
-			return cerr(c, "PermitRootLogin takes exactly one argument");
-		if (strcasecmp(argv[0], "yes") == 0)
-			v = DSSH_PERMIT_ROOT_YES;
-		else if (strcasecmp(argv[0], "no") == 0)
-			v = DSSH_PERMIT_ROOT_NO;
-		else if (strcasecmp(argv[0], "prohibit-password") == 0 ||
-		    strcasecmp(argv[0], "without-password") == 0)
-			v = DSSH_PERMIT_ROOT_NO_PASSWORD;
-		else if (strcasecmp(argv[0], "forced-commands-only") == 0)
-			v = DSSH_PERMIT_ROOT_FORCED_ONLY;
-		else
-			return cerr(c, "unsupported PermitRootLogin value \"%s\"", argv[0]);
-		if (cfg->permit_root_login == -1)
-			cfg->permit_root_login = v;
-		return 0;
-	case O_EMPTYPW:
-		return set_yesno(c, &cfg->permit_empty_passwords, argc, argv);
-	case O_AUTHKEYS:
-		if (argc < 1)
-			return cerr(c, "AuthorizedKeysFile needs an argument");
-		if (cfg->authorized_keys_set)
-			return 0;
-		cfg->authorized_keys_set = true;
-		if (argc == 1 && strcasecmp(argv[0], "none") == 0)
-			return 0;
-		for (int i = 0; i < argc; i++)
-			if ((r = strv_add(&cfg->authorized_keys_files,
-			    &cfg->nauthorized_keys_files, argv[i])) != 0)
-				return r;
-		return 0;
-	case O_ALLOWUSERS:
-	case O_DENYUSERS:
-		if (argc < 1)
-			return cerr(c, "%s needs an argument", c->keyword);
-		for (int i = 0; i < argc; i++) {
-			if (op == O_ALLOWUSERS)
-				r = strv_add(&cfg->allow_users, &cfg->nallow_users, argv[i]);
-			else
-				r = strv_add(&cfg->deny_users, &cfg->ndeny_users, argv[i]);
-			if (r != 0)
-				return r;
-		}
-		return 0;
-	case O_MAXAUTHTRIES:
-		return set_int(c, &cfg->max_auth_tries, argc, argv, 1, 1000000);
-	case O_GRACE:
-		return set_time(c, &cfg->login_grace_time, argc, argv);
-	case O_ALIVEINT:
-		return set_time(c, &cfg->client_alive_interval, argc, argv);
-	case O_ALIVEMAX:
-		return set_int(c, &cfg->client_alive_count_max, argc, argv, 0, INT_MAX);
-	case O_ACCEPTENV:
-		if (argc < 1)
-			return cerr(c, "AcceptEnv needs an argument");
-		for (int i = 0; i < argc; i++) {
-			if (strchr(argv[i], '=') != NULL)
-				return cerr(c, "invalid environment name \"%s\"", argv[i]);
-			if ((r = strv_add(&cfg->accept_env, &cfg->naccept_env, argv[i])) != 0)
-				return r;
-		}
-		return 0;
-	case O_SUBSYSTEM:
-		return set_subsystem(cfg, c, argc, argv);
-	case O_REKEY:
-		return set_rekey(cfg, c, argc, argv);
-	case O_LOGLEVEL:
-		if (argc != 1)
-			return cerr(c, "LogLevel takes exactly one argument");
-		if ((v = dssh_log_level_from_name(argv[0])) < 0)
-			return cerr(c, "unsupported LogLevel \"%s\"", argv[0]);
-		if (cfg->log_level == -1)
-			cfg->log_level = v;
-		return 0;
-	case O_USEPAM:
-		return set_yesno(c, &cfg->use_pam, argc, argv);
-	case O_PIDFILE:
-		return set_str(c, &cfg->pid_file, argc, argv);
-	/* certificates: file paths, "none" for none (%u %h %U tokens expanded later) */
-	case O_TRUSTEDCAS:
-		return set_str(c, &cfg->trusted_user_ca_keys, argc, argv);
-	case O_PRINCIPALSFILE:
-		return set_str(c, &cfg->authorized_principals_file, argc, argv);
-	case O_REVOKEDKEYS:
-		return set_str(c, &cfg->revoked_keys, argc, argv);
-	case O_HOSTCERT:        /* repeatable, as HostKey */
-		if (argc != 1)
-			return cerr(c, "HostCertificate takes exactly one argument");
-		return strv_add(&cfg->host_certificates, &cfg->nhost_certificates, argv[0]);
-	case O_STRICTMODES:
-		return set_yesno(c, &cfg->strict_modes, argc, argv);
-	case O_MAXSTARTUPS:
-		if (argc == 1 && !valid_max_startups(argv[0]))
-			return cerr(c, "bad MaxStartups \"%s\"", argv[0]);
-		return set_str(c, &cfg->max_startups, argc, argv);
-	case O_PRINTMOTD:
-		return set_yesno(c, &cfg->print_motd, argc, argv);
-	case O_ENGINE:
-		return set_str(c, &cfg->crypto_engine, argc, argv);
-	case O_DATAPLANE:
-		if (argc != 1)
-			return cerr(c, "DataPlane takes exactly one argument");
-		if (strcasecmp(argv[0], "kernel") == 0)
-			v = DSSH_DATA_PLANE_KERNEL;
-		else if (strcasecmp(argv[0], "dpdk") == 0)
-			v = DSSH_DATA_PLANE_DPDK;
-		else
-			return cerr(c, "unsupported DataPlane \"%s\"", argv[0]);
-		if (cfg->data_plane == -1)
-			cfg->data_plane = v;
-		return 0;
-	case O_DPDKARGS:
-		return set_str(c, &cfg->dpdk_args, argc, argv);
-	case O_DATAADDR:
-		return set_data_address(cfg, c, argc, argv);
-	case O_DATAGW: {
-		struct in_addr a;
+static int
+p_data_gateway(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc,
+    char **argv)
+{
+	struct in_addr a;
 
-		if (argc != 1)
-			return cerr(c, "DataGateway takes exactly one argument");
-		if (inet_pton(AF_INET, argv[0], &a) != 1)
-			return cerr(c, "bad DataGateway \"%s\"", argv[0]);
-		if (cfg->data_gateway == NULL) {
-			if ((cfg->data_gateway = strdup(argv[0])) == NULL)
-				return DSSH_ERR_ALLOC;
-			cfg->data_gw = a;
-		}
-		return 0;
-	}
-	case O_DATACORES:
-		return set_int(c, &cfg->data_cores, argc, argv, 1, 1024);
-	case O_DATAADDR6: {
-		uint8_t ip6[16], plen;
-
-		if (argc != 1)
-			return cerr(c, "DataAddress6 takes exactly one argument");
-		if (dssh_net_parse_ipv6_prefix(argv[0], ip6, &plen) != 0)
-			return cerr(c, "bad DataAddress6 \"%s\" (addr/prefixlen)", argv[0]);
-		if (cfg->data_address6 == NULL) {
-			if ((cfg->data_address6 = strdup(argv[0])) == NULL)
-				return DSSH_ERR_ALLOC;
-			memcpy(cfg->data_addr6, ip6, 16);
-			cfg->data_prefixlen6 = plen;
-		}
-		return 0;
-	}
-	case O_DATAOFFLOAD:
-		return set_yesno(c, &cfg->data_offload, argc, argv);
-	case O_DATAPOLL:
-		return set_choice(c, &cfg->data_busy_poll, argc, argv, "DataPoll", "adaptive", "busy");
-	case O_DATACRYPTO:
-		return set_choice(c, &cfg->data_crypto_control, argc, argv, "DataCrypto", "cores",
-		    "control");
-	case O_DATACHANNELS:
-		return set_choice(c, &cfg->data_channels_control, argc, argv, "DataChannels", "cores",
-		    "control");
-	case O_DATAMTU:
-		return set_int(c, &cfg->data_mtu, argc, argv, 576, 9000);
-	case O_DATAIMPAIR: {
-		struct dssh_impair_conf ic;
-
-		if (argc != 1)
-			return cerr(c, "DataImpair takes exactly one (quoted) argument");
-		if (dssh_impair_parse(argv[0], &ic) != 0)
-			return cerr(c, "bad DataImpair \"%s\" (e.g. \"loss=2%%,reorder=5%%,dup=1%%,"
-			    "delay=10ms,jitter=5ms,seed=1\" or \"off\")", argv[0]);
-		if (cfg->data_impair == NULL)
-			cfg->data_impair_conf = ic;
-		return set_str(c, &cfg->data_impair, argc, argv);
-	}
-	case O_PERMITUSERENV:
-		return set_yesno(c, &cfg->permit_user_environment, argc, argv);
-	case O_CHROOTDIR:
-		return set_str(c, &cfg->chroot_directory, argc, argv);
-	case O_FORCECOMMAND:
-		if (argc < 1)
-			return cerr(c, "ForceCommand needs a command");
-		if (cfg->force_command == NULL && (cfg->force_command = join_args(argc, argv)) == NULL)
+	(void)k;
+	if (argc != 1)
+		return cerr(c, "DataGateway takes exactly one argument");
+	if (inet_pton(AF_INET, argv[0], &a) != 1)
+		return cerr(c, "bad DataGateway \"%s\"", argv[0]);
+	if (cfg->data_gateway == NULL) {
+		if ((cfg->data_gateway = strdup(argv[0])) == NULL)
 			return DSSH_ERR_ALLOC;
-		return 0;
-	case O_LOOPTHREADS:
-		if (argc == 1 && strcasecmp(argv[0], "auto") == 0) {
-			if (cfg->loop_threads == -1)
-				cfg->loop_threads = 0;
-			return 0;
-		}
-		return set_int(c, &cfg->loop_threads, argc, argv, 1, 256);
-	case O_CHANWINDOW:
-		return set_size(c, &cfg->channel_window_size, argc, argv,
-		    DSSH_CONFIG_MIN_CHANNEL_WINDOW, DSSH_CONFIG_MAX_CHANNEL_WINDOW, "64K to 1G");
-	case O_DATATCPBUF:
-		return set_size(c, &cfg->data_tcp_buffer, argc, argv, 64 * 1024, 256 * 1024 * 1024,
-		    "64K to 256M");
-	case O_ALLOWTCPFWD:
-		return set_fwd_allow(c, &cfg->allow_tcp_forwarding, argc, argv);
-	case O_ALLOWSLFWD:
-		return set_fwd_allow(c, &cfg->allow_streamlocal_forwarding, argc, argv);
-	case O_ALLOWAGENTFWD:
-		return set_yesno(c, &cfg->allow_agent_forwarding, argc, argv);
-	case O_GATEWAYPORTS:
-		return set_gateway_ports(cfg, c, argc, argv);
-	case O_DISABLEFWD:
-		return set_yesno(c, &cfg->disable_forwarding, argc, argv);
-	case O_SLBINDUNLINK:
-		return set_yesno(c, &cfg->streamlocal_bind_unlink, argc, argv);
-	case O_SLBINDMASK:
-		return set_bind_mask(cfg, c, argc, argv);
-	case O_PERMITOPEN:
-		return set_permits(c, &cfg->permit_open_mode, &cfg->permit_open,
-		    &cfg->npermit_open, false, argc, argv);
-	case O_PERMITLISTEN:
-		return set_permits(c, &cfg->permit_listen_mode, &cfg->permit_listen,
-		    &cfg->npermit_listen, true, argc, argv);
-	case O_MAXSESSIONS:
-		return set_int(c, &cfg->max_sessions, argc, argv, 0, INT_MAX);
-	case O_PSMAXSTARTUPS:
-		if (argc == 1 && strcmp(argv[0], "none") == 0) {
-			if (cfg->per_source_max_startups == -1)
-				cfg->per_source_max_startups = 0;
-			return 0;
-		}
-		return set_int(c, &cfg->per_source_max_startups, argc, argv, 1, INT_MAX);
-	case O_PSNETBLOCK:
-		return set_netblock(cfg, c, argc, argv);
-	case O_PSPENALTIES:
-		return set_penalties(cfg, c, argc, argv);
-	case O_PSEXEMPT:
-		return set_penalty_exempt(cfg, c, argc, argv);
-	case O_SYSLOGFACILITY:
-		if (argc != 1)
-			return cerr(c, "SyslogFacility takes exactly one argument");
-		if ((v = dssh_log_facility_from_name(argv[0])) < 0)
-			return cerr(c, "unsupported log facility \"%s\"", argv[0]);
-		if (cfg->syslog_facility == -1)
-			cfg->syslog_facility = v;
-		return 0;
-	case O_BANNER:
-		return set_str(c, &cfg->banner, argc, argv);
-	case O_PRINTLASTLOG:
-		return set_yesno(c, &cfg->print_lastlog, argc, argv);
-	case O_VERSIONADDENDUM: {
-		/* The rest of the line, as sshd takes it; the first line wins. */
-		size_t n = 1;
+		cfg->data_gw = a;
+	}
+	return 0;
+}
 
-		if (argc < 1)
-			return cerr(c, "VersionAddendum needs an argument");
-		if (cfg->version_addendum != NULL)
-			return 0;
-		for (int i = 0; i < argc; i++)
-			n += strlen(argv[i]) + 1;
-		if ((cfg->version_addendum = calloc(1, n)) == NULL)
+static int
+p_data_address6(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc,
+    char **argv)
+{
+	uint8_t ip6[16], plen;
+
+	(void)k;
+	if (argc != 1)
+		return cerr(c, "DataAddress6 takes exactly one argument");
+	if (dssh_net_parse_ipv6_prefix(argv[0], ip6, &plen) != 0)
+		return cerr(c, "bad DataAddress6 \"%s\" (addr/prefixlen)", argv[0]);
+	if (cfg->data_address6 == NULL) {
+		if ((cfg->data_address6 = strdup(argv[0])) == NULL)
 			return DSSH_ERR_ALLOC;
-		for (int i = 0; i < argc; i++) {
-			if (i > 0)
-				strcat(cfg->version_addendum, " ");
-			strcat(cfg->version_addendum, argv[i]);
-		}
-		return 0;
+		memcpy(cfg->data_addr6, ip6, 16);
+		cfg->data_prefixlen6 = plen;
 	}
-	case O_AUTHMETHODS:
-		return set_auth_methods(cfg, c, argc, argv);
-	case O_PAMSERVICE:
-		if (argc == 1 && (argv[0][0] == '\0' || strchr(argv[0], '/') != NULL))
-			return cerr(c, "bad PAMServiceName \"%s\"", argv[0]);
-		return set_str(c, &cfg->pam_service_name, argc, argv);
-	/* dsshctl */
-	case O_CONTROLSOCKET:
-		if (argc == 1 && strcmp(argv[0], "none") != 0 && argv[0][0] != '/')
-			return cerr(c, "ControlSocket needs an absolute path or none");
-		return set_str(c, &cfg->control_socket, argc, argv);
-	case O_METRICSLISTEN:
-		return set_metrics_listen(cfg, c, argc, argv);
-	}
-	return cerr(c, "internal error");
+	return 0;
+}
+
+static int
+p_data_impair(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc,
+    char **argv)
+{
+	struct dssh_impair_conf ic;
+
+	(void)k;
+	if (argc != 1)
+		return cerr(c, "DataImpair takes exactly one (quoted) argument");
+	if (dssh_impair_parse(argv[0], &ic) != 0)
+		return cerr(c, "bad DataImpair \"%s\" (e.g. \"loss=2%%,reorder=5%%,dup=1%%,"
+		    "delay=10ms,jitter=5ms,seed=1\" or \"off\")", argv[0]);
+	if (cfg->data_impair == NULL)
+		cfg->data_impair_conf = ic;
+	return set_str(c, &cfg->data_impair, argc, argv);
+}
+
+/* ForceCommand, VersionAddendum: the rest of the line, first line wins. */
+static int
+p_joined(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	char **field = kw_str(cfg, k);
+
+	(void)c;
+	if (*field == NULL && (*field = join_args(argc, argv)) == NULL)
+		return DSSH_ERR_ALLOC;
+	return 0;
+}
+
+static int
+p_gateway(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	(void)k;
+	return set_gateway_ports(cfg, c, argc, argv);
+}
+
+static int
+p_bindmask(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	(void)k;
+	return set_bind_mask(cfg, c, argc, argv);
+}
+
+static int
+p_permitopen(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc,
+    char **argv)
+{
+	(void)k;
+	return set_permits(c, &cfg->permit_open_mode, &cfg->permit_open, &cfg->npermit_open,
+	    false, argc, argv);
+}
+
+static int
+p_permitlisten(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc,
+    char **argv)
+{
+	(void)k;
+	return set_permits(c, &cfg->permit_listen_mode, &cfg->permit_listen,
+	    &cfg->npermit_listen, true, argc, argv);
+}
+
+static int
+p_netblock(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	(void)k;
+	return set_netblock(cfg, c, argc, argv);
+}
+
+static int
+p_penalties(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	(void)k;
+	return set_penalties(cfg, c, argc, argv);
+}
+
+static int
+p_exempt(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	(void)k;
+	return set_penalty_exempt(cfg, c, argc, argv);
+}
+
+static int
+p_authmethods(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc,
+    char **argv)
+{
+	(void)k;
+	return set_auth_methods(cfg, c, argc, argv);
+}
+
+static int
+p_pamservice(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc,
+    char **argv)
+{
+	(void)k;
+	if (argc == 1 && (argv[0][0] == '\0' || strchr(argv[0], '/') != NULL))
+		return cerr(c, "bad PAMServiceName \"%s\"", argv[0]);
+	return set_str(c, &cfg->pam_service_name, argc, argv);
 }
 
 /* ---- dsshctl: the control socket and the Prometheus endpoint ---- */
@@ -1559,37 +1468,860 @@ set_metrics_listen(struct dssh_config *cfg, struct line_ctx *c, int argc, char *
 	return set_str(c, &cfg->metrics_listen, 1, argv);
 }
 
-int
-dssh_config_apply_line(struct dssh_config *cfg, const char *line,
-    const char *source, unsigned lineno, char *err, size_t errlen)
+static int
+p_controlsocket(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc,
+    char **argv)
 {
-	struct line_ctx c = { source ? source : "(config)", lineno, NULL, err, errlen };
-	char *argv[CONFIG_MAX_ARGS];
-	char *copy = NULL, *p, *kw;
-	size_t len;
-	int argc = 0, r;
+	(void)k;
+	if (argc == 1 && strcmp(argv[0], "none") != 0 && argv[0][0] != '/')
+		return cerr(c, "ControlSocket needs an absolute path or none");
+	return set_str(c, &cfg->control_socket, argc, argv);
+}
 
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	len = strlen(line);
-	if (len > CONFIG_MAX_LINE)
-		return cerr(&c, "line too long");
-	if ((copy = strdup(line)) == NULL)
+static int
+p_metricslisten(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc,
+    char **argv)
+{
+	(void)k;
+	return set_metrics_listen(cfg, c, argc, argv);
+}
+
+/* -- printers of the T_FN rows (sshd -T style) -- */
+
+static void
+d_ports(const struct dssh_config *cfg, FILE *f, const struct kw *k)
+{
+	(void)k;
+	for (unsigned i = 0; i < cfg->nports; i++)
+		fprintf(f, "port %d\n", cfg->ports[i]);
+}
+
+static void
+d_listen(const struct dssh_config *cfg, FILE *f, const struct kw *k)
+{
+	(void)k;
+	for (unsigned i = 0; i < cfg->nlisten; i++)
+		fprintf(f, strchr(cfg->listen[i].addr, ':') != NULL ? "listenaddress [%s]:%d\n" :
+		    "listenaddress %s:%d\n", cfg->listen[i].addr, cfg->listen[i].port);
+}
+
+/* One line per entry (HostKey, HostCertificate, AcceptEnv). */
+static void
+d_each(const struct dssh_config *cfg, FILE *f, const struct kw *k)
+{
+	char *const *v = *(char **const *)(const void *)((const char *)cfg + k->off);
+	unsigned n = *(const unsigned *)(const void *)((const char *)cfg + (size_t)k->max);
+
+	for (unsigned i = 0; i < n; i++)
+		fprintf(f, "%s %s\n", k->print_as, v[i]);
+}
+
+static void
+d_str(const struct dssh_config *cfg, FILE *f, const struct kw *k)
+{
+	const char *v = kw_cstr(cfg, k);
+
+	if (v != NULL)
+		fprintf(f, "%s %s\n", k->print_as, v);
+}
+
+static void
+d_authkeys(const struct dssh_config *cfg, FILE *f, const struct kw *k)
+{
+	(void)k;
+	if (!cfg->authorized_keys_set)
+		return;
+	fprintf(f, "authorizedkeysfile");
+	if (cfg->nauthorized_keys_files == 0)
+		fprintf(f, " none");
+	for (unsigned i = 0; i < cfg->nauthorized_keys_files; i++)
+		fprintf(f, " %s", cfg->authorized_keys_files[i]);
+	fprintf(f, "\n");
+}
+
+static void
+d_subsystems(const struct dssh_config *cfg, FILE *f, const struct kw *k)
+{
+	(void)k;
+	for (unsigned i = 0; i < cfg->nsubsystems; i++)
+		fprintf(f, "subsystem %s %s\n", cfg->subsystems[i].name,
+		    cfg->subsystems[i].command);
+}
+
+static void
+d_rekey(const struct dssh_config *cfg, FILE *f, const struct kw *k)
+{
+	(void)k;
+	if (cfg->rekey_set)
+		fprintf(f, "rekeylimit %llu %d\n", (unsigned long long)cfg->rekey_limit_bytes,
+		    cfg->rekey_limit_seconds);
+}
+
+static void
+d_loglevel(const struct dssh_config *cfg, FILE *f, const struct kw *k)
+{
+	(void)k;
+	if (cfg->log_level >= 0)        /* sshd -T prints the level in capitals */
+		fprintf(f, "loglevel %s\n", dssh_log_level_name(cfg->log_level));
+}
+
+static void
+d_facility(const struct dssh_config *cfg, FILE *f, const struct kw *k)
+{
+	(void)k;
+	if (cfg->syslog_facility >= 0)
+		fprintf(f, "syslogfacility %s\n", dssh_log_facility_name(cfg->syslog_facility));
+}
+
+static void
+d_bindmask(const struct dssh_config *cfg, FILE *f, const struct kw *k)
+{
+	(void)k;
+	if (cfg->streamlocal_bind_mask >= 0)
+		fprintf(f, "streamlocalbindmask 0%o\n", (unsigned)cfg->streamlocal_bind_mask);
+}
+
+static void
+d_permits(FILE *f, const char *kw, int mode, const struct dssh_config_permit *v, size_t n)
+{
+	char one[1100];
+
+	if (mode == -1)
+		return;
+	fprintf(f, "%s", kw);
+	if (mode == DSSH_PERMIT_ANY)
+		fprintf(f, " any");
+	else if (mode == DSSH_PERMIT_NONE)
+		fprintf(f, " none");
+	for (size_t i = 0; mode == DSSH_PERMIT_LIST && i < n; i++) {
+		dssh_config_permit_format(&v[i], one, sizeof(one));
+		fprintf(f, " %s", one);
+	}
+	fprintf(f, "\n");
+}
+
+static void
+d_permitopen(const struct dssh_config *cfg, FILE *f, const struct kw *k)
+{
+	(void)k;
+	d_permits(f, "permitopen", cfg->permit_open_mode, cfg->permit_open, cfg->npermit_open);
+}
+
+static void
+d_permitlisten(const struct dssh_config *cfg, FILE *f, const struct kw *k)
+{
+	(void)k;
+	d_permits(f, "permitlisten", cfg->permit_listen_mode, cfg->permit_listen,
+	    cfg->npermit_listen);
+}
+
+static void
+d_gateway(const struct dssh_config *cfg, FILE *f, const struct kw *k)
+{
+	static const char *const gw[] = { "no", "yes", "clientspecified" };
+
+	(void)k;
+	if (cfg->gateway_ports >= 0 && (size_t)cfg->gateway_ports < DSSH_ARRAY_SIZE(gw))
+		fprintf(f, "gatewayports %s\n", gw[cfg->gateway_ports]);
+}
+
+static void
+d_netblock(const struct dssh_config *cfg, FILE *f, const struct kw *k)
+{
+	(void)k;
+	fprintf(f, "persourcenetblocksize %d:%d\n", cfg->per_source_netblock4,
+	    cfg->per_source_netblock6);
+}
+
+static const char *const w_root[] = { "without-password", "prohibit-password", "yes", "no",
+	"forced-commands-only", NULL };
+static const int v_root[] = { DSSH_PERMIT_ROOT_NO_PASSWORD, DSSH_PERMIT_ROOT_NO_PASSWORD,
+	DSSH_PERMIT_ROOT_YES, DSSH_PERMIT_ROOT_NO, DSSH_PERMIT_ROOT_FORCED_ONLY };
+static const char *const w_fwd[] = { "yes", "all", "no", "local", "remote", NULL };
+static const int v_fwd[] = { DSSH_FWD_ALL, DSSH_FWD_ALL, 0, DSSH_FWD_LOCAL, DSSH_FWD_REMOTE };
+static const char *const w_plane[] = { "kernel", "dpdk", NULL };
+static const char *const w_poll[] = { "adaptive", "busy", NULL };
+static const char *const w_where[] = { "cores", "control", NULL };
+static const int v_01[] = { 0, 1 };
+
+#define YESNO(n, fl, field, d) { .name = n, .type = T_YESNO, .flags = fl, .off = F(field), .def = d }
+#define INT(n, fl, field, lo, hi, d) { .name = n, .type = T_INT, .flags = fl, .off = F(field), \
+	.min = lo, .max = hi, .def = d }
+#define TIME(n, fl, field, d) { .name = n, .type = T_TIME, .flags = fl, .off = F(field), .def = d }
+#define STR(n, fl, field, d) { .name = n, .type = T_STR, .flags = fl, .off = F(field), \
+	.def = -2, .def_str = d }
+#define CHOICE(n, fl, field, w, v, d) { .name = n, .type = T_CHOICE, .flags = fl, \
+	.off = F(field), .words = w, .vals = v, .def = d }
+#define FN(n, fl, field, p, d) { .name = n, .type = T_FN, .flags = fl, .off = F(field), \
+	.def = -2, .parse = p, .dump = d }
+#define LIST(n, fl, field, nfield, d) { .name = n, .type = T_FN, .flags = (fl) | KW_MULTI, \
+	.off = F(field), .max = (long long)F(nfield), .def = -2, .parse = p_list, .dump = d }
+#define WARN(n, fl, c) { .name = n, .type = T_WARN, .flags = (fl) | KW_HIDE, .def = -2, .chk = c }
+#define WARNW(n, fl, w, lo, hi) { .name = n, .type = T_WARN, .flags = (fl) | KW_HIDE, .def = -2, \
+	.chk = CHK_WORD, .words = w, .min = lo, .max = hi }
+
+static const char *const w_family[] = { "any", "inet", "inet6", NULL };
+static const char *const w_compression[] = { "yes", "no", "delayed", NULL };
+static const char *const w_fphash[] = { "md5", "sha1", "sha256", "sha384", "sha512", NULL };
+static const char *const w_rhosts[] = { "yes", "no", "shosts-only", NULL };
+static const char *const w_tunnel[] = { "yes", "no", "point-to-point", "ethernet", NULL };
+static const char *const w_pkopts[] = { "none", "touch-required", "verify-required", NULL };
+static const char *const w_ipqos[] = { "af11", "af12", "af13", "af21", "af22", "af23", "af31",
+	"af32", "af33", "af41", "af42", "af43", "cs0", "cs1", "cs2", "cs3", "cs4", "cs5", "cs6",
+	"cs7", "ef", "le", "lowdelay", "throughput", "reliability", "none", NULL };
+static const char *const w_gsskex[] = { "gss-gex-sha1-", "gss-group1-sha1-", "gss-group14-sha1-",
+	"gss-group14-sha256-", "gss-group16-sha512-", "gss-nistp256-sha256-",
+	"gss-curve25519-sha256-", NULL };
+/* Key and certificate types sshd 9.2 knows (CASignatureAlgorithms and the Accepted lists). */
+static const char *const w_keytypes[] = { "ssh-ed25519", "ssh-ed25519-cert-v01@openssh.com",
+	"sk-ssh-ed25519@openssh.com", "sk-ssh-ed25519-cert-v01@openssh.com",
+	"ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+	"ecdsa-sha2-nistp256-cert-v01@openssh.com", "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+	"ecdsa-sha2-nistp521-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+	"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", "webauthn-sk-ecdsa-sha2-nistp256@openssh.com",
+	"rsa-sha2-256", "rsa-sha2-512", "rsa-sha2-256-cert-v01@openssh.com",
+	"rsa-sha2-512-cert-v01@openssh.com", "ssh-rsa", "ssh-rsa-cert-v01@openssh.com", "ssh-dss",
+	"ssh-dss-cert-v01@openssh.com", NULL };
+
+/*
+ * Every keyword: sshd 9.2's (what `sshd -t` accepts) and dsshd's own.
+ * Rows with a dump print in this order for -T. The sshd keywords dsshd does
+ * not implement are the WARN rows at the end (docs/config.md lists both).
+ */
+static const struct kw keywords[] = {
+	FN("Port", 0, ports, p_port, d_ports),
+	FN("ListenAddress", 0, listen, p_listen, d_listen),
+	{ .name = "HostKey", .type = T_FN, .off = F(host_keys), .max = (long long)F(nhost_keys),
+	  .def = -2, .parse = p_hostkey, .dump = d_each, .print_as = "hostkey" },
+	{ .name = "Ciphers", .type = T_FN, .off = F(ciphers), .min = 0, .def = -2,
+	  .parse = p_algs, .dump = d_str, .print_as = "ciphers" },
+	{ .name = "MACs", .type = T_FN, .off = F(macs), .min = 1, .def = -2,
+	  .parse = p_algs, .dump = d_str, .print_as = "macs" },
+	{ .name = "KexAlgorithms", .type = T_FN, .off = F(kex_algorithms), .min = 2, .def = -2,
+	  .parse = p_algs, .dump = d_str, .print_as = "kexalgorithms" },
+	{ .name = "HostKeyAlgorithms", .type = T_FN, .off = F(host_key_algorithms), .min = 3,
+	  .def = -2, .parse = p_algs, .dump = d_str, .print_as = "hostkeyalgorithms" },
+	YESNO("PubkeyAuthentication", KW_MATCH, pubkey_authentication, 1),
+	YESNO("PasswordAuthentication", KW_MATCH, password_authentication, 1),
+	YESNO("KbdInteractiveAuthentication", KW_MATCH, kbd_interactive_authentication, 1),
+	{ .name = "ChallengeResponseAuthentication", .type = T_YESNO, .flags = KW_MATCH | KW_HIDE,
+	  .off = F(kbd_interactive_authentication), .def = -2 },
+	{ .name = "SkeyAuthentication", .type = T_YESNO, .flags = KW_MATCH | KW_HIDE,
+	  .off = F(kbd_interactive_authentication), .def = -2 },
+	{ .name = "DSAAuthentication", .type = T_YESNO, .flags = KW_HIDE,
+	  .off = F(pubkey_authentication), .def = -2 },
+	CHOICE("PermitRootLogin", KW_MATCH, permit_root_login, w_root, v_root,
+	    DSSH_PERMIT_ROOT_NO_PASSWORD),
+	YESNO("PermitEmptyPasswords", KW_MATCH, permit_empty_passwords, 0),
+	FN("AuthorizedKeysFile", KW_MATCH, authorized_keys_files, p_authkeys, d_authkeys),
+	LIST("AllowUsers", KW_MATCH, allow_users, nallow_users, d_each),
+	LIST("DenyUsers", KW_MATCH, deny_users, ndeny_users, d_each),
+	LIST("AllowGroups", KW_MATCH, allow_groups, nallow_groups, d_each),
+	LIST("DenyGroups", KW_MATCH, deny_groups, ndeny_groups, d_each),
+	INT("MaxAuthTries", KW_MATCH, max_auth_tries, 1, 1000000, 6),
+	TIME("LoginGraceTime", 0, login_grace_time, 120),
+	TIME("ClientAliveInterval", KW_MATCH, client_alive_interval, 0),
+	INT("ClientAliveCountMax", KW_MATCH, client_alive_count_max, 0, INT_MAX, 3),
+	LIST("AcceptEnv", KW_MATCH, accept_env, naccept_env, d_each),
+	FN("Subsystem", 0, subsystems, p_subsystem, d_subsystems),
+	FN("RekeyLimit", KW_MATCH, rekey_limit_bytes, p_rekey, d_rekey),
+	FN("LogLevel", KW_MATCH, log_level, p_loglevel, d_loglevel),
+	YESNO("UsePAM", 0, use_pam, 1),
+	STR("PidFile", 0, pid_file, "/run/dsshd.pid"),
+	YESNO("StrictModes", 0, strict_modes, 1),
+	FN("MaxStartups", 0, max_startups, p_maxstartups, d_str),
+	YESNO("PrintMotd", 0, print_motd, 1),
+	STR("CryptoEngine", 0, crypto_engine, "openssl"),
+	CHOICE("DataPlane", 0, data_plane, w_plane, v_01, DSSH_DATA_PLANE_KERNEL),
+	STR("DpdkArgs", 0, dpdk_args, NULL),
+	FN("DataImpair", 0, data_impair, p_data_impair, d_str),
+	FN("DataAddress6", 0, data_address6, p_data_address6, d_str),
+	INT("DataMTU", 0, data_mtu, 576, 9000, 1500),
+	YESNO("DataOffload", 0, data_offload, 1),
+	CHOICE("DataPoll", 0, data_busy_poll, w_poll, v_01, 0),
+	CHOICE("DataCrypto", 0, data_crypto_control, w_where, v_01, 0),
+	CHOICE("DataChannels", 0, data_channels_control, w_where, v_01, 0),
+	FN("DataAddress", 0, data_address, p_data_address, d_str),
+	FN("DataGateway", 0, data_gateway, p_data_gateway, d_str),
+	INT("DataCores", 0, data_cores, 1, 1024, 1),
+	YESNO("PermitUserEnvironment", 0, permit_user_environment, 0),
+	STR("ChrootDirectory", KW_MATCH, chroot_directory, "none"),
+	FN("ForceCommand", KW_MATCH, force_command, p_joined, d_str),
+	{ .name = "ChannelWindowSize", .type = T_SIZE, .off = F(channel_window_size),
+	  .min = DSSH_CONFIG_MIN_CHANNEL_WINDOW, .max = DSSH_CONFIG_MAX_CHANNEL_WINDOW,
+	  .def = DSSH_CONFIG_DEFAULT_CHANNEL_WINDOW },
+	{ .name = "DataTCPBuffer", .type = T_SIZE, .off = F(data_tcp_buffer),
+	  .min = 64 * 1024, .max = 256 * 1024 * 1024, .def = DSSH_CONFIG_DEFAULT_DATA_TCP_BUFFER },
+	{ .name = "LoopThreads", .type = T_INT, .off = F(loop_threads), .min = 1, .max = 256,
+	  .def = 0, .zero_word = "auto" },
+	CHOICE("AllowTcpForwarding", KW_MATCH, allow_tcp_forwarding, w_fwd, v_fwd, DSSH_FWD_ALL),
+	CHOICE("AllowStreamLocalForwarding", KW_MATCH, allow_streamlocal_forwarding, w_fwd, v_fwd,
+	    DSSH_FWD_ALL),
+	YESNO("AllowAgentForwarding", KW_MATCH, allow_agent_forwarding, 1),
+	FN("GatewayPorts", KW_MATCH, gateway_ports, p_gateway, d_gateway),
+	YESNO("DisableForwarding", KW_MATCH, disable_forwarding, 0),
+	YESNO("StreamLocalBindUnlink", KW_MATCH, streamlocal_bind_unlink, 0),
+	FN("StreamLocalBindMask", KW_MATCH, streamlocal_bind_mask, p_bindmask, d_bindmask),
+	FN("PermitOpen", KW_MATCH, permit_open, p_permitopen, d_permitopen),
+	FN("PermitListen", KW_MATCH, permit_listen, p_permitlisten, d_permitlisten),
+	INT("MaxSessions", KW_MATCH, max_sessions, 0, INT_MAX, 10),
+	{ .name = "PerSourceMaxStartups", .type = T_INT, .off = F(per_source_max_startups),
+	  .min = 1, .max = INT_MAX, .def = 0, .zero_word = "none" },
+	FN("PerSourceNetBlockSize", 0, per_source_netblock4, p_netblock, d_netblock),
+	FN("PerSourcePenalties", 0, per_source_penalties, p_penalties, d_str),
+	FN("PerSourcePenaltyExemptList", 0, penalty_exempt_list, p_exempt, d_str),
+	FN("SyslogFacility", 0, syslog_facility, p_facility, d_facility),
+	STR("Banner", KW_MATCH, banner, "none"),
+	YESNO("PrintLastLog", 0, print_lastlog, 1),
+	FN("VersionAddendum", 0, version_addendum, p_joined, d_str),
+	STR("TrustedUserCAKeys", KW_MATCH, trusted_user_ca_keys, "none"),
+	STR("AuthorizedPrincipalsFile", KW_MATCH, authorized_principals_file, "none"),
+	STR("RevokedKeys", KW_MATCH, revoked_keys, "none"),
+	{ .name = "HostCertificate", .type = T_FN, .off = F(host_certificates),
+	  .max = (long long)F(nhost_certificates), .def = -2, .parse = p_hostkey, .dump = d_each,
+	  .print_as = "hostcertificate" },
+	FN("AuthenticationMethods", KW_MATCH, authentication_methods, p_authmethods, d_str),
+	FN("PAMServiceName", 0, pam_service_name, p_pamservice, d_str),
+	/* dsshctl: the control socket and the Prometheus endpoint */
+	FN("ControlSocket", 0, control_socket, p_controlsocket, d_str),
+	FN("MetricsListen", 0, metrics_listen, p_metricslisten, d_str),
+	/* ---- dsshd's own keywords added by other work go above this line ---- */
+
+	/* sshd 9.2 keywords dsshd accepts and does not implement: one warning each. */
+	WARNW("AddressFamily", 0, w_family, 1, 1),
+	WARN("AuthorizedKeysCommand", KW_MATCH, CHK_PATH),
+	WARN("AuthorizedKeysCommandUser", KW_MATCH, CHK_ONE),
+	WARN("AuthorizedPrincipalsCommand", KW_MATCH, CHK_PATH),
+	WARN("AuthorizedPrincipalsCommandUser", KW_MATCH, CHK_ONE),
+	WARN("CASignatureAlgorithms", KW_MATCH, CHK_KEYTYPES),
+	WARN("ChannelTimeout", KW_MATCH, CHK_CHANTIMEOUT),
+	WARNW("Compression", 0, w_compression, 1, 1),
+	WARN("ExposeAuthInfo", KW_MATCH, CHK_YESNO),
+	WARNW("FingerprintHash", 0, w_fphash, 1, 1),
+	WARN("GSSAPIAuthentication", KW_MATCH, CHK_YESNO),
+	WARN("GSSAPICleanupCredentials", 0, CHK_YESNO),
+	WARNW("GSSAPIKexAlgorithms", 0, w_gsskex, 1, 1),
+	WARN("GSSAPIKeyExchange", 0, CHK_YESNO),
+	WARN("GSSAPIStoreCredentialsOnRekey", 0, CHK_YESNO),
+	WARN("GSSAPIStrictAcceptorCheck", 0, CHK_YESNO),
+	WARN("HostbasedAcceptedAlgorithms", KW_MATCH, CHK_KEYTYPES),
+	WARN("HostbasedAcceptedKeyTypes", KW_MATCH, CHK_KEYTYPES),
+	WARN("HostbasedAuthentication", KW_MATCH, CHK_YESNO),
+	WARN("HostbasedUsesNameFromPacketOnly", KW_MATCH, CHK_YESNO),
+	WARN("HostKeyAgent", 0, CHK_ONE),
+	WARNW("IgnoreRhosts", KW_MATCH, w_rhosts, 1, 1),
+	WARN("IgnoreUserKnownHosts", 0, CHK_YESNO),
+	WARNW("IPQoS", KW_MATCH, w_ipqos, 1, 2),
+	WARN("KerberosAuthentication", KW_MATCH, CHK_YESNO),
+	WARN("KerberosOrLocalPasswd", 0, CHK_YESNO),
+	WARN("KerberosTicketCleanup", 0, CHK_YESNO),
+	WARN("LogVerbose", KW_MATCH, CHK_ANY),
+	WARN("ModuliFile", 0, CHK_ONE),
+	WARN("PermitTTY", KW_MATCH, CHK_YESNO),
+	WARNW("PermitTunnel", KW_MATCH, w_tunnel, 1, 1),
+	WARN("PermitUserRC", KW_MATCH, CHK_YESNO),
+	WARN("PubkeyAcceptedAlgorithms", KW_MATCH, CHK_KEYTYPES),
+	WARN("PubkeyAcceptedKeyTypes", KW_MATCH, CHK_KEYTYPES),
+	WARNW("PubkeyAuthOptions", KW_MATCH, w_pkopts, 1, 3),
+	WARN("RDomain", KW_MATCH, CHK_REJECT),
+	WARN("RequiredRSASize", KW_MATCH, CHK_INT),
+	WARN("SecurityKeyProvider", 0, CHK_ONE),
+	WARN("SetEnv", KW_MATCH, CHK_ENV),
+	WARN("TCPKeepAlive", 0, CHK_YESNO),
+	WARN("KeepAlive", 0, CHK_YESNO),
+	WARN("UnusedConnectionTimeout", KW_MATCH, CHK_TIME),
+	WARN("UseDNS", 0, CHK_YESNO),
+	WARN("X11DisplayOffset", KW_MATCH, CHK_INT),
+	WARN("X11Forwarding", KW_MATCH, CHK_YESNO),
+	WARN("X11UseLocalhost", KW_MATCH, CHK_YESNO),
+	WARN("XAuthLocation", 0, CHK_ONE),
+	WARN("DebianBanner", 0, CHK_YESNO),
+	WARN("HostDSAKey", 0, CHK_ONE),
+	WARN("Protocol", 0, CHK_ANY),
+	/* Deprecated or unsupported in sshd 9.2 too: sshd logs and ignores them. */
+	WARN("AFSTokenPassing", 0, CHK_ANY),
+	WARN("AuthorizedKeysFile2", KW_MATCH, CHK_ANY),
+	WARN("CheckMail", 0, CHK_ANY),
+	WARN("GSSAPICleanupCreds", 0, CHK_YESNO),
+	WARN("GSSAPIUseSessionCredCache", 0, CHK_ANY),
+	WARN("GSSUseSessionCCache", 0, CHK_ANY),
+	WARN("KerberosGetAFSToken", 0, CHK_ANY),
+	WARN("KerberosTGTPassing", 0, CHK_ANY),
+	WARN("KeyRegenerationInterval", 0, CHK_ANY),
+	WARN("PAMAuthenticationViaKbdInt", 0, CHK_ANY),
+	WARN("PermitBlacklistedKeys", 0, CHK_ANY),
+	WARN("ReverseMappingCheck", 0, CHK_ANY),
+	WARN("RhostsAuthentication", 0, CHK_ANY),
+	WARN("RhostsRSAAuthentication", KW_MATCH, CHK_ANY),
+	WARN("ServerKeyBits", 0, CHK_ANY),
+	WARN("UseLogin", 0, CHK_ANY),
+	WARN("UsePrivilegeSeparation", 0, CHK_ANY),
+	WARN("VerifyReverseMapping", 0, CHK_ANY),
+};
+
+#define NKEYWORDS DSSH_ARRAY_SIZE(keywords)
+
+static const struct kw *
+kw_find(const char *name, size_t *idx)
+{
+	for (size_t i = 0; i < NKEYWORDS; i++)
+		if (strcasecmp(name, keywords[i].name) == 0) {
+			if (idx != NULL)
+				*idx = i;
+			return &keywords[i];
+		}
+	return NULL;
+}
+
+static bool
+word_in(const char *w, const char *const *words)
+{
+	for (size_t i = 0; words[i] != NULL; i++)
+		if (strcasecmp(w, words[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A key type list: each name known, or a pattern matching a known one. */
+static bool
+valid_keytypes(const char *s)
+{
+	const char *p = s;
+
+	/* sshd: names removed with "-" need not be known */
+	if (*p == '-')
+		return valid_alg_list(s);
+	if (*p == '+' || *p == '^')
+		p++;
+	if (*p == '\0')
+		return false;
+	while (p != NULL) {
+		const char *e = strchr(p, ',');
+		char *name = dssh_strndup(p, e ? (size_t)(e - p) : strlen(p));
+		bool ok = false;
+
+		if (name == NULL)
+			return false;
+		for (size_t i = 0; w_keytypes[i] != NULL && !ok; i++)
+			ok = strcmp(name, w_keytypes[i]) == 0 ||
+			    (strpbrk(name, "*?") != NULL && dssh_match_pattern(w_keytypes[i], name));
+		free(name);
+		if (!ok)
+			return false;
+		p = e ? e + 1 : NULL;
+	}
+	return true;
+}
+
+static int
+warn_check(struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	long long n;
+	int t;
+
+	switch (k->chk) {
+	case CHK_YESNO:
+		if (argc != 1 || parse_yesno(argv[0]) < 0)
+			return cerr(c, "unsupported %s value \"%s\"", k->name, argv[0]);
+		break;
+	case CHK_INT:
+		if (argc != 1 || parse_int(argv[0], 0, INT_MAX, &n) != 0)
+			return cerr(c, "bad number \"%s\" for %s", argv[0], k->name);
+		break;
+	case CHK_TIME:
+		if (argc != 1 || (strcasecmp(argv[0], "none") != 0 &&
+		    dssh_config_parse_time(argv[0], &t) != 0))
+			return cerr(c, "invalid time value \"%s\" for %s", argv[0], k->name);
+		break;
+	case CHK_PATH:
+		if (strcasecmp(argv[0], "none") != 0 && argv[0][0] != '/')
+			return cerr(c, "%s must be an absolute path", k->name);
+		break;
+	case CHK_WORD:
+		if (argc < k->min || argc > k->max)
+			return cerr(c, "%s takes %lld to %lld arguments", k->name, k->min, k->max);
+		for (int i = 0; i < argc; i++)
+			if (!word_in(argv[i], k->words) &&
+			    !(k->words == w_ipqos && parse_int(argv[i], 0, 255, &n) == 0))
+				return cerr(c, "unsupported %s value \"%s\"", k->name, argv[i]);
+		break;
+	case CHK_KEYTYPES:
+		if (argc != 1 || !valid_keytypes(argv[0]))
+			return cerr(c, "Bad key types '%s'", argv[0]);
+		break;
+	case CHK_ENV:
+		for (int i = 0; i < argc; i++)
+			if (strchr(argv[i], '=') == NULL || argv[i][0] == '=')
+				return cerr(c, "Invalid environment \"%s\"", argv[i]);
+		break;
+	case CHK_CHANTIMEOUT:
+		for (int i = 0; i < argc; i++) {
+			const char *eq = strchr(argv[i], '=');
+
+			if (eq == NULL || eq == argv[i] ||
+			    (strcasecmp(eq + 1, "none") != 0 && dssh_config_parse_time(eq + 1, &t) != 0))
+				return cerr(c, "invalid channel timeout %s", argv[i]);
+		}
+		break;
+	case CHK_REJECT:
+		return cerr(c, "setting %s not supported on this platform", k->name);
+	case CHK_ONE:
+		if (argc != 1)
+			return cerr(c, "%s takes exactly one argument", k->name);
+		break;
+	case CHK_ANY:
+		break;
+	}
+	return 0;
+}
+
+/* Apply one keyword's arguments through its row. */
+static int
+kw_apply(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	int t;
+
+	switch (k->type) {
+	case T_YESNO:
+		return set_yesno(c, kw_int(cfg, k), argc, argv);
+	case T_INT:
+		if (k->zero_word != NULL && argc == 1 && strcasecmp(argv[0], k->zero_word) == 0) {
+			if (*kw_int(cfg, k) == -1)
+				*kw_int(cfg, k) = 0;
+			return 0;
+		}
+		return set_int(c, kw_int(cfg, k), argc, argv, (int)k->min, (int)k->max);
+	case T_TIME:
+		return set_time(c, kw_int(cfg, k), argc, argv);
+	case T_SIZE:
+		return set_size(c, kw_int(cfg, k), argc, argv, (int)k->min, (int)k->max,
+		    k->off == F(channel_window_size) ? "64K to 1G" : "64K to 256M");
+	case T_STR:
+		return set_str(c, kw_str(cfg, k), argc, argv);
+	case T_CHOICE:
+		if (argc != 1)
+			return cerr(c, "%s takes exactly one argument", k->name);
+		for (size_t i = 0; k->words[i] != NULL; i++)
+			if (strcasecmp(argv[0], k->words[i]) == 0) {
+				if (*kw_int(cfg, k) == -1)
+					*kw_int(cfg, k) = k->vals[i];
+				return 0;
+			}
+		return cerr(c, "unsupported %s value \"%s\"", k->name, argv[0]);
+	case T_FN:
+		return k->parse(cfg, c, k, argc, argv);
+	case T_WARN:
+		if ((t = warn_check(c, k, argc, argv)) != 0)
+			return t;
+		if (!cfg->quiet)
+			dssh_info("%s line %u: keyword %s accepted, not implemented by dsshd",
+			    c->source, c->lineno, k->name);
+		return 0;
+	}
+	return cerr(c, "internal error");
+}
+
+/* ---- Match ---- */
+
+/* addr against one CIDR "a/len" (v4 or v6): 1 in it, 0 not, -1 bad CIDR. */
+static int
+cidr_match(const char *addr, const char *cidr)
+{
+	uint8_t a[16], n[16];
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	long long bits;
+	int fam, alen;
+
+	if (strlen(cidr) >= sizeof(buf))
+		return -1;
+	strcpy(buf, cidr);
+	if ((slash = strchr(buf, '/')) == NULL)
+		return -1;
+	*slash = '\0';
+	fam = strchr(buf, ':') != NULL ? AF_INET6 : AF_INET;
+	alen = fam == AF_INET ? 4 : 16;
+	if (inet_pton(fam, buf, n) != 1 || parse_int(slash + 1, 0, alen * 8, &bits) != 0)
+		return -1;
+	/* sshd refuses a network with bits set past the prefix. */
+	for (int i = 0; i < alen; i++) {
+		int keep = (int)bits - i * 8;
+		uint8_t mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+
+		if ((n[i] & ~mask) != 0)
+			return -1;
+	}
+	if (addr == NULL || inet_pton(fam, addr, a) != 1)
+		return 0;
+	for (int i = 0; i < alen; i++) {
+		int keep = (int)bits - i * 8;
+		uint8_t mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+
+		if ((a[i] & mask) != n[i])
+			return 0;
+	}
+	return 1;
+}
+
+int
+dssh_config_match_addr_list(const char *addr, const char *list)
+{
+	const char *p = list;
+	int found = 0;
+
+	while (*p != '\0') {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		bool neg = l > 0 && *p == '!';
+		char *ent = dssh_strndup(neg ? p + 1 : p, neg ? l - 1 : l);
+		int m;
+
+		if (ent == NULL)
+			return -2;
+		if (strchr(ent, '/') != NULL)
+			m = cidr_match(addr, ent);
+		else
+			m = addr != NULL && dssh_match_pattern(addr, ent);
+		free(ent);
+		if (m < 0)
+			return -2;
+		if (m && neg)
+			return -1;
+		if (m)
+			found = 1;
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	return found;
+}
+
+/* A group list against the user's groups: 1 a group matches, 0 none, -1 a negated one. */
+static int
+group_match(const struct dssh_config_conn *ci, const char *list)
+{
+	int found = 0;
+
+	for (unsigned i = 0; i < ci->ngroups; i++) {
+		int m = dssh_match_pattern_list(ci->groups[i], list, false);
+
+		if (m < 0)
+			return -1;
+		if (m > 0)
+			found = 1;
+	}
+	return found;
+}
+
+/* Host names compare case-insensitively (the patterns are lowered by the matcher). */
+static bool
+host_match(const char *host, const char *list)
+{
+	char low[1025];
+	size_t n = strlen(host);
+
+	if (n >= sizeof(low))
+		return false;
+	for (size_t i = 0; i <= n; i++)
+		low[i] = (char)tolower((unsigned char)host[i]);
+	return dssh_match_pattern_list(low, list, true) == 1;
+}
+
+/*
+ * One Match line's criteria (argv) against ci (NULL: only check the
+ * syntax). 1 all criteria hold, 0 not, or an error (c filled). As sshd
+ * -T -C, a criterion whose value is unknown (no user yet) does not hold.
+ */
+static int
+match_criteria(struct line_ctx *c, int argc, char **argv, const struct dssh_config_conn *ci)
+{
+	int result = 1;
+
+	if (argc == 0)
+		return cerr(c, "Match needs criteria");
+	for (int i = 0; i < argc; i++) {
+		const char *attr = argv[i], *val;
+		int m = 0;
+
+		if (strcasecmp(attr, "all") == 0) {
+			if (argc != 1)
+				return cerr(c, "'all' cannot be combined with other Match attributes");
+			return 1;
+		}
+		if (i + 1 >= argc || argv[i + 1][0] == '\0')
+			return cerr(c, "Match criterion %s needs a value", attr);
+		val = argv[++i];
+		if (strcasecmp(attr, "user") == 0)
+			m = ci != NULL && ci->user != NULL &&
+			    dssh_match_pattern_list(ci->user, val, false) == 1;
+		else if (strcasecmp(attr, "group") == 0)
+			m = ci != NULL && ci->user != NULL && group_match(ci, val) == 1;
+		else if (strcasecmp(attr, "host") == 0)
+			m = ci != NULL && ci->host != NULL && host_match(ci->host, val);
+		else if (strcasecmp(attr, "address") == 0 || strcasecmp(attr, "localaddress") == 0) {
+			const char *a = ci == NULL ? NULL :
+			    attr[0] == 'a' || attr[0] == 'A' ? ci->addr : ci->laddr;
+			int r = dssh_config_match_addr_list(a, val);
+
+			if (r == -2)
+				return cerr(c, "invalid Match %s list \"%s\"", attr, val);
+			m = a != NULL && r == 1;
+		} else if (strcasecmp(attr, "localport") == 0) {
+			int p;
+
+			/* As sshd: checked only when evaluated for a connection. */
+			if (ci != NULL && parse_port(val, &p) != 0)
+				return cerr(c, "invalid LocalPort \"%s\" on Match line", val);
+			m = ci != NULL && ci->lport == p;
+		} else if (strcasecmp(attr, "rdomain") == 0) {
+			m = ci != NULL && ci->rdomain != NULL &&
+			    dssh_match_pattern_list(ci->rdomain, val, false) == 1;
+		} else
+			return cerr(c, "Unsupported Match attribute %s", attr);
+		if (!m)
+			result = 0;
+	}
+	return result;
+}
+
+/* ---- loading: Include, Match, the stored lines ---- */
+
+const char *dssh_config_include_dir = DSSH_CONFIG_INCLUDE_DIR;
+
+struct load_state {
+	struct dssh_config *cfg;
+	int block;              /* index of the current Match block, -1 global */
+	unsigned depth;
+	char *err;
+	size_t errlen;
+};
+
+static int
+store_line(struct dssh_config *cfg, const char *text, const char *source, unsigned lineno,
+    int block)
+{
+	struct dssh_config_line *nl;
+
+	if (cfg->nlines >= 1000000)
+		return DSSH_ERR_NO_BUFFER_SPACE;
+	if ((nl = realloc(cfg->lines, (cfg->nlines + 1) * sizeof(*nl))) == NULL)
 		return DSSH_ERR_ALLOC;
-	while (len > 0 && isspace((unsigned char)copy[len - 1]))
-		copy[--len] = '\0';
-	p = copy;
+	cfg->lines = nl;
+	nl += cfg->nlines;
+	nl->block = block;
+	nl->lineno = lineno;
+	nl->text = strdup(text);
+	nl->source = strdup(source);
+	cfg->nlines++;
+	if (nl->text == NULL || nl->source == NULL)
+		return DSSH_ERR_ALLOC;
+	return 0;
+}
+
+static int load_path(struct load_state *st, const char *path);
+
+/* Include: each argument a glob(3) pattern, relative ones under /etc/ssh. */
+static int
+do_include(struct load_state *st, struct line_ctx *c, int argc, char **argv)
+{
+	int r = 0;
+
+	if (st == NULL)
+		return cerr(c, "Include is only valid in a file");
+	if (st->depth + 1 > DSSH_CONFIG_MAX_INCLUDE_DEPTH)
+		return cerr(c, "Include nested too deeply (more than %d levels)",
+		    DSSH_CONFIG_MAX_INCLUDE_DEPTH);
+	for (int i = 0; i < argc && r == 0; i++) {
+		char pat[PATH_MAX];
+		glob_t g;
+		int gr, saved = st->block;
+
+		if (argv[i][0] == '/' || argv[i][0] == '~')
+			snprintf(pat, sizeof(pat), "%s", argv[i]);
+		else
+			snprintf(pat, sizeof(pat), "%s/%s", dssh_config_include_dir, argv[i]);
+		gr = glob(pat, 0, NULL, &g);
+		if (gr == GLOB_NOMATCH)
+			continue;       /* as sshd: a pattern matching nothing is no error */
+		if (gr != 0)
+			return cerr(c, "Include %s: glob failed", pat);
+		st->depth++;
+		for (size_t k = 0; k < g.gl_pathc && r == 0; k++) {
+			r = load_path(st, g.gl_pathv[k]);
+			/* a Match inside an included file ends with that file */
+			st->block = saved;
+		}
+		st->depth--;
+		globfree(&g);
+	}
+	return r;
+}
+
+/*
+ * A line inside a Match block: the keyword must be allowed there, and its
+ * value is checked (into a scratch configuration, as sshd checks values of
+ * blocks that do not apply) and the line kept for each connection.
+ */
+static int
+match_block_line(struct load_state *st, struct line_ctx *c, const struct kw *k, int argc,
+    char **argv, const char *text)
+{
+	struct dssh_config scratch;
+	int r;
+
+	if (!(k->flags & KW_MATCH))
+		return cerr(c, "Directive '%s' is not allowed within a Match block", c->keyword);
+	dssh_config_init(&scratch);
+	scratch.quiet = st->cfg->quiet;
+	r = kw_apply(&scratch, c, k, argc, argv);
+	dssh_config_free(&scratch);
+	if (r != 0)
+		return r;
+	return store_line(st->cfg, text, c->source, c->lineno, st->block);
+}
+
+static int
+new_match_block(struct load_state *st, struct line_ctx *c, int argc, char **argv, const char *text)
+{
+	struct dssh_config_line *nm;
+	int r;
+
+	if ((r = match_criteria(c, argc, argv, NULL)) < 0)
+		return r;
+	if (st == NULL)
+		return cerr(c, "Match is only valid in a file");
+	if (st->cfg->nmatch >= 65536)
+		return cerr(c, "too many Match blocks");
+	if ((nm = realloc(st->cfg->match, (st->cfg->nmatch + 1) * sizeof(*nm))) == NULL)
+		return DSSH_ERR_ALLOC;
+	st->cfg->match = nm;
+	nm += st->cfg->nmatch;
+	nm->block = (int)st->cfg->nmatch;
+	nm->lineno = c->lineno;
+	nm->text = strdup(text);
+	nm->source = strdup(c->source);
+	st->block = (int)st->cfg->nmatch++;
+	if (nm->text == NULL || nm->source == NULL)
+		return DSSH_ERR_ALLOC;
+	return 0;
+}
+
+/* Split "Keyword[ =]args" into c->keyword and argv (in buf, a copy of line). */
+static int
+split_line(char *buf, struct line_ctx *c, char **argv, int *argc)
+{
+	size_t len = strlen(buf);
+	char *p = buf, *kw;
+
+	*argc = -1;
+	while (len > 0 && isspace((unsigned char)buf[len - 1]))
+		buf[--len] = '\0';
 	while (*p == ' ' || *p == '\t')
 		p++;
-	if (*p == '\0' || *p == '#') {
-		r = 0;
-		goto out;
-	}
+	if (*p == '\0' || *p == '#')
+		return 0;
 	for (char *q = p; *q; q++)
-		if ((unsigned char)*q < 0x20 && *q != '\t') {
-			r = cerr(&c, "control character in line");
-			goto out;
-		}
+		if ((unsigned char)*q < 0x20 && *q != '\t')
+			return cerr(c, "control character in line");
 	kw = p;
 	while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '=')
 		p++;
@@ -1605,28 +2337,73 @@ dssh_config_apply_line(struct dssh_config *cfg, const char *line,
 				p++;
 		}
 	}
-	c.keyword = kw;
-	if ((r = split_args(p, argv, &argc, &c)) != 0)
+	c->keyword = kw;
+	return split_args(p, argv, argc, c);
+}
+
+/*
+ * One line of a file (st: the file's state, for Match and Include) or of
+ * the command line (st NULL: no Match, no Include). A global line is
+ * applied and kept; a line in a Match block is checked and kept.
+ */
+static int
+line_apply(struct dssh_config *cfg, struct load_state *st, const char *line,
+    const char *source, unsigned lineno, char *err, size_t errlen)
+{
+	struct line_ctx c = { source ? source : "(config)", lineno, NULL, err, errlen };
+	char *argv[CONFIG_MAX_ARGS];
+	const struct kw *k;
+	size_t idx;
+	char *copy;
+	int argc, r;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (strlen(line) > CONFIG_MAX_LINE)
+		return cerr(&c, "line too long");
+	if ((copy = strdup(line)) == NULL)
+		return DSSH_ERR_ALLOC;
+	if ((r = split_line(copy, &c, argv, &argc)) != 0 || argc < 0)
 		goto out;
-	r = DSSH_ERR_CONFIG;
-	for (size_t i = 0; i < DSSH_ARRAY_SIZE(keywords); i++) {
-		if (strcasecmp(kw, keywords[i].name) == 0) {
-			if (argc == 0)
-				r = cerr(&c, "missing argument for %s", kw);
-			else
-				r = apply(cfg, &c, keywords[i].op, argc, argv);
-			goto out;
-		}
+	if (strcasecmp(c.keyword, "match") == 0) {
+		r = new_match_block(st, &c, argc, argv, line);
+		goto out;
 	}
-	r = cerr(&c, "unsupported option \"%s\"", kw);
+	if (argc == 0) {
+		r = cerr(&c, "missing argument for %s", c.keyword);
+		goto out;
+	}
+	if (strcasecmp(c.keyword, "include") == 0) {
+		r = do_include(st, &c, argc, argv);
+		goto out;
+	}
+	if ((k = kw_find(c.keyword, &idx)) == NULL) {
+		r = cerr(&c, "unsupported option \"%s\"", c.keyword);
+		goto out;
+	}
+	if (st != NULL && st->block >= 0)
+		r = match_block_line(st, &c, k, argc, argv, line);
+	else if ((r = kw_apply(cfg, &c, k, argc, argv)) == 0 && st != NULL)
+		r = store_line(cfg, line, c.source, lineno, -1);
  out:
 	free(copy);
 	return r;
 }
 
 int
-dssh_config_load_file(struct dssh_config *cfg, const char *path, char *err,
-    size_t errlen)
+dssh_config_apply_line(struct dssh_config *cfg, const char *line,
+    const char *source, unsigned lineno, char *err, size_t errlen)
+{
+	int r;
+
+	/* A -o line is a global line, kept for the per-connection replay. */
+	if ((r = line_apply(cfg, NULL, line, source, lineno, err, errlen)) != 0)
+		return r;
+	return store_line(cfg, line, source ? source : "(config)", lineno, -2);
+}
+
+static int
+load_path(struct load_state *st, const char *path)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -1636,31 +2413,151 @@ dssh_config_load_file(struct dssh_config *cfg, const char *path, char *err,
 	int r = 0;
 
 	if ((f = fopen(path, "re")) == NULL) {
-		if (err != NULL && errlen > 0)
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (st->err != NULL && st->errlen > 0)
+			snprintf(st->err, st->errlen, "%s: %s", path, strerror(errno));
 		return DSSH_ERR_CONFIG;
 	}
 	while ((n = getline(&line, &cap, f)) != -1) {
 		lineno++;
 		if ((size_t)n != strlen(line)) {
-			if (err != NULL && errlen > 0)
-				snprintf(err, errlen, "%s line %u: NUL byte in line",
+			if (st->err != NULL && st->errlen > 0)
+				snprintf(st->err, st->errlen, "%s line %u: NUL byte in line",
 				    path, lineno);
 			r = DSSH_ERR_CONFIG;
 			break;
 		}
-		if ((r = dssh_config_apply_line(cfg, line, path, lineno, err,
-		    errlen)) != 0)
+		if ((r = line_apply(st->cfg, st, line, path, lineno, st->err, st->errlen)) != 0)
 			break;
 	}
 	if (r == 0 && ferror(f)) {
-		if (err != NULL && errlen > 0)
-			snprintf(err, errlen, "%s: read error", path);
+		if (st->err != NULL && st->errlen > 0)
+			snprintf(st->err, st->errlen, "%s: read error", path);
 		r = DSSH_ERR_CONFIG;
 	}
 	free(line);
 	fclose(f);
 	return r;
+}
+
+int
+dssh_config_load_file(struct dssh_config *cfg, const char *path, char *err,
+    size_t errlen)
+{
+	struct load_state st = { cfg, -1, 0, err, errlen };
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	return load_path(&st, path);
+}
+
+/* Replay one stored line (its syntax was checked when it was loaded). */
+static int
+replay(struct dssh_config *cfg, const struct dssh_config_line *l, bool skip_multi_set,
+    const bool *set_by_match, bool *mark, char *err, size_t errlen)
+{
+	struct line_ctx c = { l->source, l->lineno, NULL, err, errlen };
+	char *argv[CONFIG_MAX_ARGS];
+	const struct kw *k;
+	size_t idx;
+	char *copy;
+	int argc, r;
+
+	if ((copy = strdup(l->text)) == NULL)
+		return DSSH_ERR_ALLOC;
+	if ((r = split_line(copy, &c, argv, &argc)) != 0 || argc <= 0 ||
+	    (k = kw_find(c.keyword, &idx)) == NULL)
+		goto out;
+	/* sshd: a list keyword set in a matching block replaces the global list */
+	if (skip_multi_set && (k->flags & KW_MULTI) && set_by_match[idx])
+		goto out;
+	if (mark != NULL)
+		mark[idx] = true;
+	r = kw_apply(cfg, &c, k, argc, argv);
+ out:
+	free(copy);
+	return r;
+}
+
+int
+dssh_config_for_conn(const struct dssh_config *base, const struct dssh_config_conn *ci,
+    struct dssh_config **out, char *err, size_t errlen)
+{
+	struct dssh_config *cfg;
+	bool *active, set_by_match[NKEYWORDS];
+	int r = 0;
+
+	*out = NULL;
+	if ((cfg = malloc(sizeof(*cfg))) == NULL)
+		return DSSH_ERR_ALLOC;
+	dssh_config_init(cfg);
+	cfg->quiet = true;
+	memset(set_by_match, 0, sizeof(set_by_match));
+	if ((active = calloc(base->nmatch + 1, sizeof(*active))) == NULL) {
+		free(cfg);
+		return DSSH_ERR_ALLOC;
+	}
+	for (unsigned b = 0; b < base->nmatch; b++) {
+		char *argv[CONFIG_MAX_ARGS], *copy = strdup(base->match[b].text);
+		struct line_ctx c = { base->match[b].source, base->match[b].lineno, NULL, err, errlen };
+		int argc;
+
+		if (copy == NULL) {
+			r = DSSH_ERR_ALLOC;
+			goto out;
+		}
+		if ((r = split_line(copy, &c, argv, &argc)) == 0 && argc > 0)
+			r = match_criteria(&c, argc, argv, ci);
+		else if (r == 0)
+			r = DSSH_ERR_CONFIG;
+		free(copy);
+		if (r < 0)
+			goto out;
+		active[b] = r == 1;
+		r = 0;
+	}
+	/* The matching blocks first (their first value wins over the global one) ... */
+	for (unsigned i = 0; i < base->nlines && r == 0; i++)
+		if (base->lines[i].block >= 0 && active[base->lines[i].block])
+			r = replay(cfg, &base->lines[i], false, NULL, set_by_match, err, errlen);
+	/* ... then the -o and global lines. */
+	for (unsigned i = 0; i < base->nlines && r == 0; i++)
+		if (base->lines[i].block < 0)
+			r = replay(cfg, &base->lines[i], true, set_by_match, NULL, err, errlen);
+	if (r == 0 && base->nports_override > 0) {
+		cfg->nports = base->nports_override;
+		memcpy(cfg->ports, base->ports, sizeof(cfg->ports));
+	}
+	if (r == 0)
+		r = dssh_config_finalize(cfg, base->has_defs ? &base->defs : NULL, err, errlen);
+ out:
+	free(active);
+	if (r != 0) {
+		dssh_config_free(cfg);
+		free(cfg);
+		return r;
+	}
+	*out = cfg;
+	return 0;
+}
+
+void
+dssh_config_free_conn(struct dssh_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	dssh_config_free(cfg);
+	free(cfg);
+}
+
+bool
+dssh_config_keyword_info(size_t i, const char **name, bool *in_match, bool *implemented)
+{
+	if (i >= NKEYWORDS)
+		return false;
+	*name = keywords[i].name;
+	*in_match = (keywords[i].flags & KW_MATCH) != 0;
+	*implemented = keywords[i].type != T_WARN;
+	return true;
 }
 
 /* ---- algorithm lists ---- */
@@ -1887,6 +2784,26 @@ finalize_algs(char **field, const char *keyword, const char *where,
 	return 0;
 }
 
+/* The generic rows' defaults (the T_FN rows' are in dssh_config_finalize). */
+static int
+finalize_table(struct dssh_config *cfg)
+{
+	for (size_t i = 0; i < NKEYWORDS; i++) {
+		const struct kw *k = &keywords[i];
+
+		if (k->type == T_STR) {
+			char **s = kw_str(cfg, k);
+
+			if (*s == NULL && k->def_str != NULL && (*s = strdup(k->def_str)) == NULL)
+				return DSSH_ERR_ALLOC;
+		} else if (k->type != T_FN && k->type != T_WARN && k->def != -2) {
+			if (*kw_int(cfg, k) == -1)
+				*kw_int(cfg, k) = (int)k->def;
+		}
+	}
+	return 0;
+}
+
 #define DEF(field, v) do { if ((field) == -1) (field) = (v); } while (0)
 
 int
@@ -1954,11 +2871,6 @@ dssh_config_finalize(struct dssh_config *cfg,
 	    (r = finalize_algs(&cfg->host_key_algorithms, "HostKeyAlgorithms", cfg->alg_where[3],
 	    defs ? &defs->host_key : NULL, err, errlen)) != 0)
 		return r;
-	DEF(cfg->pubkey_authentication, 1);
-	DEF(cfg->password_authentication, 1);
-	DEF(cfg->kbd_interactive_authentication, 1);
-	DEF(cfg->permit_root_login, DSSH_PERMIT_ROOT_NO_PASSWORD);
-	DEF(cfg->permit_empty_passwords, 0);
 	if (!cfg->authorized_keys_set) {
 		cfg->authorized_keys_set = true;
 		if ((r = strv_add(&cfg->authorized_keys_files,
@@ -1967,56 +2879,26 @@ dssh_config_finalize(struct dssh_config *cfg,
 		    &cfg->nauthorized_keys_files, ".ssh/authorized_keys2")) != 0)
 			return r;
 	}
-	DEF(cfg->max_auth_tries, 6);
-	DEF(cfg->login_grace_time, 120);
-	DEF(cfg->client_alive_interval, 0);
-	DEF(cfg->client_alive_count_max, 3);
 	if (!cfg->rekey_set) {
 		cfg->rekey_set = true;
 		cfg->rekey_limit_bytes = DSSH_CONFIG_DEFAULT_REKEY_BYTES;
 		cfg->rekey_limit_seconds = DSSH_CONFIG_DEFAULT_REKEY_SECONDS;
 	}
+	if ((r = finalize_table(cfg)) != 0)
+		return r;
+	/* The T_FN rows' defaults. */
 	DEF(cfg->log_level, DSSH_LOG_INFO);
-	DEF(cfg->use_pam, 1);
-	if (cfg->pid_file == NULL &&
-	    (cfg->pid_file = strdup("/run/dsshd.pid")) == NULL)
-		return DSSH_ERR_ALLOC;
-	DEF(cfg->strict_modes, 1);
-	if (cfg->max_startups == NULL &&
-	    (cfg->max_startups = strdup("10:30:100")) == NULL)
-		return DSSH_ERR_ALLOC;
-	DEF(cfg->print_motd, 1);
-	if (cfg->crypto_engine == NULL &&
-	    (cfg->crypto_engine = strdup("openssl")) == NULL)
-		return DSSH_ERR_ALLOC;
-	DEF(cfg->data_plane, DSSH_DATA_PLANE_KERNEL);
-	DEF(cfg->data_cores, 1);
-	DEF(cfg->data_mtu, 1500);
-	DEF(cfg->data_busy_poll, 0);
-	DEF(cfg->data_crypto_control, 0);
-	DEF(cfg->data_channels_control, 0);
-	DEF(cfg->data_offload, 1);
-	DEF(cfg->permit_user_environment, 0);
-	DEF(cfg->channel_window_size, DSSH_CONFIG_DEFAULT_CHANNEL_WINDOW);
-	DEF(cfg->loop_threads, 0);
-	DEF(cfg->data_tcp_buffer, DSSH_CONFIG_DEFAULT_DATA_TCP_BUFFER);
-	if (cfg->chroot_directory == NULL && (cfg->chroot_directory = strdup("none")) == NULL)
-		return DSSH_ERR_ALLOC;
-	if (cfg->force_command == NULL && (cfg->force_command = strdup("none")) == NULL)
-		return DSSH_ERR_ALLOC;
-	DEF(cfg->allow_tcp_forwarding, DSSH_FWD_ALL);
-	DEF(cfg->allow_streamlocal_forwarding, DSSH_FWD_ALL);
-	DEF(cfg->allow_agent_forwarding, 1);
 	DEF(cfg->gateway_ports, DSSH_GATEWAY_NO);
-	DEF(cfg->disable_forwarding, 0);
-	DEF(cfg->streamlocal_bind_unlink, 0);
 	DEF(cfg->streamlocal_bind_mask, 0177);
 	DEF(cfg->permit_open_mode, DSSH_PERMIT_ANY);
 	DEF(cfg->permit_listen_mode, DSSH_PERMIT_ANY);
-	DEF(cfg->max_sessions, 10);
-	DEF(cfg->per_source_max_startups, 0);
 	DEF(cfg->per_source_netblock4, 32);
 	DEF(cfg->per_source_netblock6, 128);
+	DEF(cfg->syslog_facility, dssh_log_facility_from_name("AUTH"));
+	if (cfg->max_startups == NULL && (cfg->max_startups = strdup("10:30:100")) == NULL)
+		return DSSH_ERR_ALLOC;
+	if (cfg->force_command == NULL && (cfg->force_command = strdup("none")) == NULL)
+		return DSSH_ERR_ALLOC;
 	if (cfg->per_source_penalties == NULL) {
 		dssh_penalty_conf_default(&cfg->penalty_conf);
 		if ((cfg->per_source_penalties = strdup("yes")) == NULL)
@@ -2024,10 +2906,6 @@ dssh_config_finalize(struct dssh_config *cfg,
 	}
 	if (cfg->penalty_exempt_list == NULL &&
 	    (cfg->penalty_exempt_list = strdup("none")) == NULL)
-		return DSSH_ERR_ALLOC;
-	DEF(cfg->syslog_facility, dssh_log_facility_from_name("AUTH"));
-	DEF(cfg->print_lastlog, 1);
-	if (cfg->banner == NULL && (cfg->banner = strdup("none")) == NULL)
 		return DSSH_ERR_ALLOC;
 	if (cfg->version_addendum == NULL && (cfg->version_addendum = strdup("none")) == NULL)
 		return DSSH_ERR_ALLOC;
@@ -2042,198 +2920,77 @@ dssh_config_finalize(struct dssh_config *cfg,
 		return DSSH_ERR_ALLOC;
 	if (cfg->metrics_listen == NULL && (cfg->metrics_listen = strdup("none")) == NULL)
 		return DSSH_ERR_ALLOC;
+	if (defs != NULL) {
+		cfg->defs = *defs;
+		cfg->has_defs = true;
+	}
 	return 0;
 }
 
 /* ---- dump ---- */
 
-static const char *
-yn(int v)
-{
-	return v == 1 ? "yes" : v == 0 ? "no" : "unset";
-}
-
 static void
-dump_str(FILE *f, const char *kw, const char *v)
+dump_row(const struct dssh_config *cfg, FILE *f, const struct kw *k)
 {
-	if (v != NULL)
-		fprintf(f, "%s %s\n", kw, v);
-}
+	char lower[64];
+	int v;
 
-static const char *
-fwd_allow_name(int v)
-{
-	switch (v) {
-	case DSSH_FWD_ALL: return "yes";
-	case DSSH_FWD_LOCAL: return "local";
-	case DSSH_FWD_REMOTE: return "remote";
-	case 0: return "no";
-	default: return "unset";
-	}
-}
-
-static void
-dump_permits(FILE *f, const char *kw, int mode,
-    const struct dssh_config_permit *v, size_t n)
-{
-	char one[1100];
-
-	if (mode == -1)
+	if (k->flags & KW_HIDE)
 		return;
-	fprintf(f, "%s", kw);
-	if (mode == DSSH_PERMIT_ANY)
-		fprintf(f, " any");
-	else if (mode == DSSH_PERMIT_NONE)
-		fprintf(f, " none");
-	for (size_t i = 0; mode == DSSH_PERMIT_LIST && i < n; i++) {
-		dssh_config_permit_format(&v[i], one, sizeof(one));
-		fprintf(f, " %s", one);
+	if (k->type == T_FN) {
+		struct kw named = *k;
+
+		if (k->dump == NULL)
+			return;
+		if (named.print_as == NULL) {
+			size_t n = strlen(k->name);
+
+			for (size_t i = 0; i <= n && i < sizeof(lower); i++)
+				lower[i] = (char)tolower((unsigned char)k->name[i]);
+			lower[sizeof(lower) - 1] = '\0';
+			named.print_as = lower;
+		}
+		k->dump(cfg, f, &named);
+		return;
 	}
-	fprintf(f, "\n");
-}
-
-static void
-dump_fwd(const struct dssh_config *cfg, FILE *f)
-{
-	static const char *const gw[] = { "no", "yes", "clientspecified" };
-
-	fprintf(f, "allowtcpforwarding %s\n", fwd_allow_name(cfg->allow_tcp_forwarding));
-	fprintf(f, "allowstreamlocalforwarding %s\n",
-	    fwd_allow_name(cfg->allow_streamlocal_forwarding));
-	fprintf(f, "allowagentforwarding %s\n", yn(cfg->allow_agent_forwarding));
-	if (cfg->gateway_ports >= 0 && (size_t)cfg->gateway_ports < DSSH_ARRAY_SIZE(gw))
-		fprintf(f, "gatewayports %s\n", gw[cfg->gateway_ports]);
-	fprintf(f, "disableforwarding %s\n", yn(cfg->disable_forwarding));
-	fprintf(f, "streamlocalbindunlink %s\n", yn(cfg->streamlocal_bind_unlink));
-	if (cfg->streamlocal_bind_mask >= 0)
-		fprintf(f, "streamlocalbindmask 0%o\n", (unsigned)cfg->streamlocal_bind_mask);
-	dump_permits(f, "permitopen", cfg->permit_open_mode, cfg->permit_open,
-	    cfg->npermit_open);
-	dump_permits(f, "permitlisten", cfg->permit_listen_mode, cfg->permit_listen,
-	    cfg->npermit_listen);
+	for (size_t i = 0; k->name[i] != '\0' && i < sizeof(lower) - 1; i++) {
+		lower[i] = (char)tolower((unsigned char)k->name[i]);
+		lower[i + 1] = '\0';
+	}
+	switch (k->type) {
+	case T_YESNO:
+		v = *kw_cint(cfg, k);
+		fprintf(f, "%s %s\n", lower, v == 1 ? "yes" : v == 0 ? "no" : "unset");
+		break;
+	case T_INT:
+	case T_TIME:
+	case T_SIZE:
+		v = *kw_cint(cfg, k);
+		if (v == 0 && k->zero_word != NULL)
+			fprintf(f, "%s %s\n", lower, k->zero_word);
+		else
+			fprintf(f, "%s %d\n", lower, v);
+		break;
+	case T_STR:
+		if (kw_cstr(cfg, k) != NULL)
+			fprintf(f, "%s %s\n", lower, kw_cstr(cfg, k));
+		break;
+	case T_CHOICE:
+		v = *kw_cint(cfg, k);
+		for (size_t i = 0; k->words[i] != NULL; i++)
+			if (k->vals[i] == v) {
+				fprintf(f, "%s %s\n", lower, k->words[i]);
+				break;
+			}
+		break;
+	default:
+		break;
+	}
 }
 
 void
 dssh_config_dump(const struct dssh_config *cfg, FILE *f)
 {
-	static const char *const root_names[] = {
-		"no", "forced-commands-only", "without-password", "yes",
-	};
-
-	for (unsigned i = 0; i < cfg->nports; i++)
-		fprintf(f, "port %d\n", cfg->ports[i]);
-	for (unsigned i = 0; i < cfg->nlisten; i++) {
-		if (strchr(cfg->listen[i].addr, ':') != NULL)
-			fprintf(f, "listenaddress [%s]:%d\n", cfg->listen[i].addr,
-			    cfg->listen[i].port);
-		else
-			fprintf(f, "listenaddress %s:%d\n", cfg->listen[i].addr,
-			    cfg->listen[i].port);
-	}
-	for (unsigned i = 0; i < cfg->nhost_keys; i++)
-		fprintf(f, "hostkey %s\n", cfg->host_keys[i]);
-	dump_str(f, "ciphers", cfg->ciphers);
-	dump_str(f, "macs", cfg->macs);
-	dump_str(f, "kexalgorithms", cfg->kex_algorithms);
-	dump_str(f, "hostkeyalgorithms", cfg->host_key_algorithms);
-	fprintf(f, "pubkeyauthentication %s\n", yn(cfg->pubkey_authentication));
-	fprintf(f, "passwordauthentication %s\n", yn(cfg->password_authentication));
-	fprintf(f, "kbdinteractiveauthentication %s\n",
-	    yn(cfg->kbd_interactive_authentication));
-	if (cfg->permit_root_login >= 0 &&
-	    (size_t)cfg->permit_root_login < DSSH_ARRAY_SIZE(root_names))
-		fprintf(f, "permitrootlogin %s\n", root_names[cfg->permit_root_login]);
-	fprintf(f, "permitemptypasswords %s\n", yn(cfg->permit_empty_passwords));
-	if (cfg->authorized_keys_set) {
-		fprintf(f, "authorizedkeysfile");
-		if (cfg->nauthorized_keys_files == 0)
-			fprintf(f, " none");
-		for (unsigned i = 0; i < cfg->nauthorized_keys_files; i++)
-			fprintf(f, " %s", cfg->authorized_keys_files[i]);
-		fprintf(f, "\n");
-	}
-	if (cfg->nallow_users > 0) {
-		fprintf(f, "allowusers");
-		for (unsigned i = 0; i < cfg->nallow_users; i++)
-			fprintf(f, " %s", cfg->allow_users[i]);
-		fprintf(f, "\n");
-	}
-	if (cfg->ndeny_users > 0) {
-		fprintf(f, "denyusers");
-		for (unsigned i = 0; i < cfg->ndeny_users; i++)
-			fprintf(f, " %s", cfg->deny_users[i]);
-		fprintf(f, "\n");
-	}
-	fprintf(f, "maxauthtries %d\n", cfg->max_auth_tries);
-	fprintf(f, "logingracetime %d\n", cfg->login_grace_time);
-	fprintf(f, "clientaliveinterval %d\n", cfg->client_alive_interval);
-	fprintf(f, "clientalivecountmax %d\n", cfg->client_alive_count_max);
-	for (unsigned i = 0; i < cfg->naccept_env; i++)
-		fprintf(f, "acceptenv %s\n", cfg->accept_env[i]);
-	for (unsigned i = 0; i < cfg->nsubsystems; i++)
-		fprintf(f, "subsystem %s %s\n", cfg->subsystems[i].name,
-		    cfg->subsystems[i].command);
-	if (cfg->rekey_set)
-		fprintf(f, "rekeylimit %llu %d\n",
-		    (unsigned long long)cfg->rekey_limit_bytes,
-		    cfg->rekey_limit_seconds);
-	if (cfg->log_level >= 0)       /* sshd -T prints the level in capitals */
-		dump_str(f, "loglevel", dssh_log_level_name(cfg->log_level));
-	fprintf(f, "usepam %s\n", yn(cfg->use_pam));
-	dump_str(f, "pidfile", cfg->pid_file);
-	/* certificates */
-	dump_str(f, "trustedusercakeys", cfg->trusted_user_ca_keys);
-	dump_str(f, "authorizedprincipalsfile", cfg->authorized_principals_file);
-	dump_str(f, "revokedkeys", cfg->revoked_keys);
-	for (unsigned i = 0; i < cfg->nhost_certificates; i++)
-		dump_str(f, "hostcertificate", cfg->host_certificates[i]);
-	fprintf(f, "strictmodes %s\n", yn(cfg->strict_modes));
-	dump_str(f, "maxstartups", cfg->max_startups);
-	fprintf(f, "printmotd %s\n", yn(cfg->print_motd));
-	dump_str(f, "cryptoengine", cfg->crypto_engine);
-	if (cfg->data_plane >= 0)
-		fprintf(f, "dataplane %s\n",
-		    cfg->data_plane == DSSH_DATA_PLANE_DPDK ? "dpdk" : "kernel");
-	dump_str(f, "dpdkargs", cfg->dpdk_args);
-	dump_str(f, "dataimpair", cfg->data_impair);
-	dump_str(f, "dataaddress6", cfg->data_address6);
-	fprintf(f, "datamtu %d\n", cfg->data_mtu);
-	fprintf(f, "dataoffload %s\n", cfg->data_offload ? "yes" : "no");
-	fprintf(f, "datapoll %s\n", cfg->data_busy_poll == 1 ? "busy" : "adaptive");
-	fprintf(f, "datacrypto %s\n", cfg->data_crypto_control == 1 ? "control" : "cores");
-	fprintf(f, "datachannels %s\n", cfg->data_channels_control == 1 ? "control" : "cores");
-	dump_str(f, "dataaddress", cfg->data_address);
-	dump_str(f, "datagateway", cfg->data_gateway);
-	fprintf(f, "datacores %d\n", cfg->data_cores);
-	fprintf(f, "permituserenvironment %s\n", yn(cfg->permit_user_environment));
-	dump_str(f, "chrootdirectory", cfg->chroot_directory);
-	dump_str(f, "forcecommand", cfg->force_command);
-	fprintf(f, "channelwindowsize %d\n", cfg->channel_window_size);
-	fprintf(f, "datatcpbuffer %d\n", cfg->data_tcp_buffer);
-	if (cfg->loop_threads == 0)
-		fprintf(f, "loopthreads auto\n");
-	else
-		fprintf(f, "loopthreads %d\n", cfg->loop_threads);
-	dump_fwd(cfg, f);
-	fprintf(f, "maxsessions %d\n", cfg->max_sessions);
-	if (cfg->per_source_max_startups == 0)
-		fprintf(f, "persourcemaxstartups none\n");
-	else
-		fprintf(f, "persourcemaxstartups %d\n", cfg->per_source_max_startups);
-	fprintf(f, "persourcenetblocksize %d:%d\n", cfg->per_source_netblock4,
-	    cfg->per_source_netblock6);
-	dump_str(f, "persourcepenalties", cfg->per_source_penalties);
-	dump_str(f, "persourcepenaltyexemptlist", cfg->penalty_exempt_list);
-	if (cfg->syslog_facility >= 0)
-		dump_str(f, "syslogfacility", dssh_log_facility_name(cfg->syslog_facility));
-	dump_str(f, "banner", cfg->banner);
-	fprintf(f, "printlastlog %s\n", yn(cfg->print_lastlog));
-	dump_str(f, "versionaddendum", cfg->version_addendum);
-	dump_str(f, "authenticationmethods", cfg->authentication_methods);
-	dump_str(f, "pamservicename", cfg->pam_service_name);
-	/* dsshctl */
-	dump_str(f, "controlsocket", cfg->control_socket);
-	if (cfg->metrics_listen != NULL)
-		fprintf(f, "metricslisten %s%s\n", cfg->metrics_listen,
-		    cfg->metrics_remote == 1 ? " allow-remote" : "");
+	for (size_t i = 0; i < NKEYWORDS; i++)
+		dump_row(cfg, f, &keywords[i]);
 }

@@ -137,6 +137,36 @@ struct dssh_config_alg_defaults {
 	struct dssh_config_alg_list host_key;
 };
 
+/* A line kept for the per-connection evaluation (dssh_config_for_conn). */
+struct dssh_config_line {
+	char *text;
+	char *source;
+	unsigned lineno;
+	int block;      /* index of its Match block; -1 a global line, -2 a -o line
+	                 * (a Match line: its own block's index) */
+};
+
+/*
+ * What Match criteria are tested against (sshd -T -C's user=, host=,
+ * addr=, laddr=, lport=). NULL / 0: not known (such a criterion does not
+ * hold, as in sshd -T -C).
+ */
+struct dssh_config_conn {
+	const char *user;
+	const char *const *groups;      /* the user's group names */
+	unsigned ngroups;
+	const char *host;               /* the client's name, or its address (UseDNS no) */
+	const char *addr;               /* the client's address */
+	const char *laddr;              /* the address it connected to */
+	int lport;                      /* the port it connected to */
+	const char *rdomain;
+};
+
+#define DSSH_CONFIG_MAX_INCLUDE_DEPTH 16
+#ifndef DSSH_CONFIG_INCLUDE_DIR
+#define DSSH_CONFIG_INCLUDE_DIR "/etc/ssh"
+#endif
+
 /*
  * Integers are -1 while unset; strings NULL while unset. After
  * dssh_config_finalize every field has its value.
@@ -257,6 +287,20 @@ struct dssh_config {
 	char *control_socket;           /* ControlSocket: path or "none", DSSH_CONFIG_DEFAULT_CONTROL_SOCKET */
 	char *metrics_listen;           /* MetricsListen: "addr:port" or "none" */
 	int metrics_remote;             /* ... allow-remote given: a non-loopback address */
+	char **allow_groups;            /* AllowGroups */
+	unsigned nallow_groups;
+	char **deny_groups;             /* DenyGroups */
+	unsigned ndeny_groups;
+
+	/* Match blocks and the lines kept to evaluate them per connection. */
+	struct dssh_config_line *lines;
+	unsigned nlines;
+	struct dssh_config_line *match; /* each block's "Match ..." line */
+	unsigned nmatch;
+	bool quiet;                     /* no "accepted, not implemented" warnings */
+	struct dssh_config_alg_defaults defs;   /* what finalize resolved against */
+	bool has_defs;
+	unsigned nports_override;       /* -p ports (kept in ports[]) */
 };
 
 /* dsshctl: the control socket's default path; MetricsListen's "a.b.c.d:port" or
@@ -289,6 +333,32 @@ int dssh_config_load_file(struct dssh_config *cfg, const char *path,
  */
 int dssh_config_finalize(struct dssh_config *cfg,
     const struct dssh_config_alg_defaults *defs, char *err, size_t errlen);
+
+/*
+ * The effective configuration for one connection: base's -o and global
+ * lines with those of the Match blocks ci matches (their values win, as
+ * in sshd), finalized like base. *out is freed with dssh_config_free_conn.
+ */
+int dssh_config_for_conn(const struct dssh_config *base, const struct dssh_config_conn *ci,
+    struct dssh_config **out, char *err, size_t errlen);
+void dssh_config_free_conn(struct dssh_config *cfg);
+
+/*
+ * sshd's address list match (Match Address, LocalAddress): comma separated
+ * CIDRs or patterns, "!" negates. 1 match, 0 none, -1 a negated entry
+ * matched, -2 a bad CIDR.
+ */
+int dssh_config_match_addr_list(const char *addr, const char *list);
+
+/* Relative Include paths are under this directory (/etc/ssh; tests change it). */
+extern const char *dssh_config_include_dir;
+
+/*
+ * The keyword table, for tests and docs: row i's name, whether it is allowed
+ * in a Match block, whether dsshd implements it (else: accepted, warned).
+ * false past the end.
+ */
+bool dssh_config_keyword_info(size_t i, const char **name, bool *in_match, bool *implemented);
 
 /* "sshd -T" style dump: lowercase keyword, value; one per line. */
 void dssh_config_dump(const struct dssh_config *cfg, FILE *f);

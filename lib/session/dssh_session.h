@@ -100,6 +100,12 @@ struct dssh_session_spec {
 	 * sets them for an interactive login only), unless ~/.hushlogin exists.
 	 */
 	uint32_t login;
+	/*
+	 * The connection this session belongs to, as the server named it to
+	 * the monitor (dssh_spawner.h): a monitor spawns only for the user it
+	 * saw authenticate on that connection. 0 where no monitor checks.
+	 */
+	uint64_t auth_id;
 };
 
 #define DSSH_SESSION_LOGIN_RECORD  0x1u

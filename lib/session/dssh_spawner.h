@@ -80,6 +80,28 @@ struct dssh_spawner_internal {
 /* ---- the spawner process ---- */
 
 /*
+ * The monitor (privilege separation): a server that drops root gives the
+ * spawner more requests to serve (app/dsshd/monitor.c). Set before
+ * dssh_spawner_maybe_run; the spawner then
+ *   - passes every request of a type it does not know, with the fds that
+ *     came with it (at most 2, the callee owns them), to request();
+ *   - spawns a session only when spawn_check(spec) returns 0 (spec->auth_id
+ *     names the connection; the callee logs refusals);
+ *   - calls tick() after each wake-up (a request read, a child reaped).
+ * Children the callee forks are reaped by the spawner as strays.
+ */
+struct dssh_spawner_monitor {
+	void *arg;
+	void (*request)(void *arg, const uint8_t *msg, size_t len, int *fds, size_t nfds);
+	int (*spawn_check)(void *arg, const struct dssh_session_spec *spec);
+	void (*tick)(void *arg);
+	void (*fini)(void *arg);        /* the server is gone; the spawner exits */
+};
+void dssh_spawner_set_monitor(const struct dssh_spawner_monitor *m);
+/* In a child forked by a monitor request: close every fd >= 3 but keep[]. */
+void dssh_spawner_child_fds(const int *keep, size_t nkeep);
+
+/*
  * When argv is the spawner's hidden invocation ("--spawner" FD LEVEL
  * STDERR as argv[1..4]), runs the spawner and never returns; otherwise
  * returns at once. Call first thing in main().
@@ -138,6 +160,14 @@ int dssh_spawner_signal(struct dssh_spawner *sp, uint64_t id, const char *ssh_si
  * old fd out of any poll set first: restart closes it).
  */
 int dssh_spawner_poll(struct dssh_spawner *sp, dssh_spawner_exit_fn cb, void *arg);
+
+/*
+ * One monitor request (msg starts with its type byte) with up to 2 fds
+ * (SCM_RIGHTS), no reply on this socket: replies go down a channel passed
+ * as an fd. DSSH_ERR_CONN_CLOSED: the spawner is dead.
+ */
+int dssh_spawner_send(struct dssh_spawner *sp, const uint8_t *msg, size_t len,
+    const int *fds, size_t nfds);
 
 /* After DSSH_ERR_CONN_CLOSED: a new spawner for new sessions. */
 int dssh_spawner_restart(struct dssh_spawner *sp);

@@ -133,6 +133,31 @@ recv_msg(int fd, uint8_t *buf, int flags, int *fds, size_t max_fds, size_t *nfds
 
 /* =============================================================== spawner */
 
+static const struct dssh_spawner_monitor *sp_monitor;
+
+void
+dssh_spawner_set_monitor(const struct dssh_spawner_monitor *m)
+{
+	sp_monitor = m;
+}
+
+void
+dssh_spawner_child_fds(const int *keep, size_t nkeep)
+{
+	int maxfd = (int)sysconf(_SC_OPEN_MAX);
+
+	if (maxfd < 0 || maxfd > 65536)
+		maxfd = 65536;
+	for (int fd = 3; fd < maxfd; fd++) {
+		bool k = false;
+
+		for (size_t i = 0; i < nkeep; i++)
+			k = k || keep[i] == fd;
+		if (!k)
+			(void)close(fd);
+	}
+}
+
 struct sp_sess {
 	uint64_t id;
 	struct dssh_session_child child;   /* only status_fd still open */
@@ -216,7 +241,10 @@ sp_spawn(struct sp_state *st, const uint8_t *msg, size_t len)
 			sp_refuse(st, req.id, r);
 		return;
 	}
-	if (sp_find(st, req.id) != NULL) {
+	if (sp_monitor != NULL && sp_monitor->spawn_check != NULL &&
+	    sp_monitor->spawn_check(sp_monitor->arg, &req.spec) != 0) {
+		r = DSSH_ERR_PERMISSION;
+	} else if (sp_find(st, req.id) != NULL) {
 		dssh_error("spawner: spawn request for session %llu, which exists",
 		    (unsigned long long)req.id);
 		r = DSSH_ERR_INVALID_ARGUMENT;
@@ -341,7 +369,7 @@ sp_read(struct sp_state *st)
 	size_t nfds;
 	ssize_t n;
 
-	n = recv_msg(st->fd, st->buf, MSG_DONTWAIT, fds, 0, &nfds);
+	n = recv_msg(st->fd, st->buf, MSG_DONTWAIT, fds, 2, &nfds);
 	if (n == 0 && sp_peer_closed(st->fd))
 		return false;
 	if (n == 0) {
@@ -360,12 +388,19 @@ sp_read(struct sp_state *st)
 	}
 	switch (st->buf[0]) {
 	case DSSH_SPAWNER_MSG_SPAWN:
+		close_fds(fds, nfds);
 		sp_spawn(st, st->buf, (size_t)n);
 		break;
 	case DSSH_SPAWNER_MSG_SIGNAL:
+		close_fds(fds, nfds);
 		sp_signal(st, st->buf, (size_t)n);
 		break;
 	default:
+		if (sp_monitor != NULL && sp_monitor->request != NULL) {
+			sp_monitor->request(sp_monitor->arg, st->buf, (size_t)n, fds, nfds);
+			break;
+		}
+		close_fds(fds, nfds);
 		dssh_error("spawner: unknown request type %u", st->buf[0]);
 	}
 	return true;
@@ -445,8 +480,12 @@ dssh_spawner_main(int fd, const struct dssh_spawner_internal *table)
 		}
 		if (pfd[0].revents != 0 && !sp_read(&st))
 			break;
+		if (sp_monitor != NULL && sp_monitor->tick != NULL)
+			sp_monitor->tick(sp_monitor->arg);
 	}
 	dssh_verbose("spawner: the server went away; exiting");
+	if (sp_monitor != NULL && sp_monitor->fini != NULL)
+		sp_monitor->fini(sp_monitor->arg);
 	while (st.sessions != NULL) {
 		struct sp_sess *s = st.sessions;
 
@@ -684,6 +723,23 @@ cl_died(struct dssh_spawner *sp)
 	else
 		dssh_error("spawner (pid %d) exited with status %d; %zu session(s) adopted",
 		    (int)sp->pid, WEXITSTATUS(st), sp->nsess);
+}
+
+int
+dssh_spawner_send(struct dssh_spawner *sp, const uint8_t *msg, size_t len,
+    const int *fds, size_t nfds)
+{
+	struct dssh_buf b;
+	int r;
+
+	if (sp->dead)
+		return DSSH_ERR_CONN_CLOSED;
+	if (len == 0 || len > DSSH_SPAWNER_MSG_MAX || nfds > 2)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	dssh_buf_from(&b, msg, len);
+	r = send_msg(sp->fd, &b, fds, nfds);
+	/* a full socket (EAGAIN) is a monitor that does not keep up: an error */
+	return r;
 }
 
 int

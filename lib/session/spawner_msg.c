@@ -82,7 +82,8 @@ spawner_encode_spawn(struct dssh_buf *b, uint64_t id, const struct dssh_session_
 	    (r = put_ostring(b, spec->pam_service)) != 0 ||
 	    (r = put_ostring(b, spec->chroot_directory)) != 0 ||
 	    (r = put_ostring(b, spec->internal)) != 0 ||
-	    (r = dssh_buf_put_u32(b, spec->login)) != 0)
+	    (r = dssh_buf_put_u32(b, spec->login)) != 0 ||
+	    (r = dssh_buf_put_u64(b, spec->auth_id)) != 0)
 		return r;
 	return dssh_buf_len(b) > DSSH_SPAWNER_MSG_MAX ? DSSH_ERR_STRING_TOO_LARGE : 0;
 }
@@ -317,6 +318,7 @@ decode_spawn(struct dssh_buf *b, struct spawner_spawn_req *req)
 	    (r = get_ostr(b, req, &s->chroot_directory)) != 0 ||
 	    (r = get_ostr(b, req, &s->internal)) != 0 ||
 	    (r = dssh_buf_get_u32(b, &s->login)) != 0 ||
+	    (r = dssh_buf_get_u64(b, &s->auth_id)) != 0 ||
 	    (r = get_end(b)) != 0)
 		return r;
 	return check_spec(s);

@@ -99,9 +99,19 @@ session_open(struct dssh_buf *m, struct dssh_chan_open *o, char **s1, char **s2)
 	return 0;
 }
 
+/* A client's open carries nothing past the common fields. */
+static int
+session_put_open(struct dssh_buf *b, const struct dssh_chan_open *o)
+{
+	(void)b;
+	(void)o;
+	return 0;
+}
+
 const struct dssh_chan_type dssh_chan_session = {
 	.name = "session",
 	.kind = DSSH_CHAN_SESSION,
 	.parse_open = session_open,
+	.put_open = session_put_open,
 	.request = session_request,
 };

@@ -22,6 +22,9 @@
 struct dssh_conn;
 struct dssh_sshkey;
 struct dssh_crypto_engine;
+struct dssh_buf;
+
+struct dssh_buf;
 
 /* One usable host-key signature algorithm and the key that makes it. */
 struct dssh_ssh_hostkey {
@@ -35,9 +38,28 @@ struct dssh_ssh_hostkey {
 	const uint8_t *cert_blob;
 	size_t cert_len;
 	const char *sig_alg;
+	/*
+	 * Set: key is public only and sign() makes the signature of an exchange
+	 * hash (privilege separation: the private key is in the monitor).
+	 */
+	int (*sign)(void *arg, const struct dssh_sshkey *key, const char *sig_alg,
+	    const uint8_t *data, size_t len, struct dssh_buf *sig);
+	void *sign_arg;
+};
+
+/*
+ * Which end of the connection the engine plays. The transport (version,
+ * packets, KEXINIT, the KEX state machine) and the connection protocol are
+ * shared; the roles differ in the KEX halves (ssh_kex.c / ssh_kex_client.c),
+ * the key letters, and userauth (ssh_auth.c / ssh_auth_client.c).
+ */
+enum dssh_role {
+	DSSH_ROLE_SERVER = 0,
+	DSSH_ROLE_CLIENT,
 };
 
 struct dssh_ssh_conf {
+	enum dssh_role role;          /* 0: server */
 	const char *kex_algs;         /* comma lists, preference order */
 	const char *cipher_algs;
 	const char *mac_algs;
@@ -58,6 +80,9 @@ struct dssh_ssh_conf {
 	const char *version_comment;  /* after "SSH-2.0-" */
 	const char *auth_banner;      /* sshd's Banner: sent before authentication, or NULL */
 	struct dssh_crypto_engine *engine;
+	/* Client role only. */
+	const char *hostkey_algs;     /* accepted host-key algorithms, preference order */
+	const char *user;             /* the login name */
 };
 
 #define DSSH_DEFAULT_MAX_CHANNELS 1024
@@ -150,6 +175,13 @@ enum dssh_chan_offload_ev {
 	DSSH_CHAN_CONNECT_TIMEOUT,       /* nothing answered it (answer the open) */
 };
 
+/* Client role: the next authentication attempt the host wants made. */
+struct dssh_client_auth {
+	enum dssh_auth_method method;  /* PUBLICKEY or PASSWORD */
+	const struct dssh_sshkey *key; /* publickey: private, or public with auth_sign */
+	const char *password;          /* password */
+};
+
 struct dssh_conn_host_ops {
 	/*
 	 * Is this public key (SSH wire blob) authorised for user? Called once
@@ -177,6 +209,13 @@ struct dssh_conn_host_ops {
 	    unsigned n);
 	/* The peer left a keyboard-interactive exchange (a new request came). */
 	void (*auth_kbdint_abort)(void *host);
+	/*
+	 * The user name of the first userauth request, before anything is
+	 * done with it (optional). The host may change the conf's
+	 * authentication settings here (sshd's Match User): the engine reads
+	 * AuthenticationMethods, the Banner and the enabled methods after it.
+	 */
+	void (*auth_user_known)(void *host, const char *user);
 	/* Authentication succeeded (after the account checks the host did). */
 	void (*auth_success)(void *host, const char *user, enum dssh_auth_method m);
 	/* A session channel was opened; 0 accepts it. */
@@ -213,6 +252,34 @@ struct dssh_conn_host_ops {
 	 * the peer asked for port 0). Anything else refuses.
 	 */
 	int (*global_request)(void *host, const struct dssh_global_req *req, uint32_t *bound_port);
+
+	/* ---- client role (NULL in a server) ---- */
+	/*
+	 * The server's host key (wire blob) for the negotiated algorithm,
+	 * its signature over the exchange hash already verified. 0 accepts
+	 * it; anything else ends the connection (known_hosts said no). Called
+	 * on the first key exchange only: a rekey must show the same key.
+	 */
+	int (*verify_hostkey)(void *host, const char *alg, const uint8_t *blob, size_t len);
+	/*
+	 * The next authentication attempt. methods: what the server said can
+	 * continue. 0 with *a filled; anything else: nothing left to try
+	 * (the engine disconnects, "Permission denied (methods)").
+	 */
+	int (*auth_next)(void *host, const char *methods, struct dssh_client_auth *a);
+	/* Sign data for a key without its private half (ssh-agent); appends
+	 * the signature blob. NULL: only keys with private parts. */
+	int (*auth_sign)(void *host, const struct dssh_sshkey *key, const char *alg,
+	    const uint8_t *data, size_t len, struct dssh_buf *sig);
+	/* USERAUTH_BANNER text (NULL: dropped). */
+	void (*auth_banner)(void *host, const char *msg);
+	/* Stderr data (EXTENDED_DATA 1); the host calls dssh_chan_consumed
+	 * for it too. NULL: discarded. */
+	void (*channel_ext_data)(void *host, uint32_t chan, const uint8_t *p, size_t n);
+	/* The answer to a dssh_chan_request() that wanted one. */
+	void (*channel_request_result)(void *host, uint32_t chan, bool ok);
+	/* exit-status (signal NULL) or exit-signal (status -1) from the server. */
+	void (*channel_exit)(void *host, uint32_t chan, int status, const char *signal);
 };
 
 /* Before dssh_conn_start(): input and output are records of an offloaded
@@ -319,6 +386,14 @@ int dssh_chan_open_reply(struct dssh_conn *c, uint32_t chan, uint32_t reason, co
  * DSSH_ERR_BUSY: at the channel limit.
  */
 int dssh_chan_open(struct dssh_conn *c, const struct dssh_chan_open *req, uint32_t *chan);
+/*
+ * Client role: a session channel request (exec, shell, subsystem, env,
+ * pty). want_reply: the answer comes through channel_request_result.
+ */
+int dssh_chan_request(struct dssh_conn *c, uint32_t chan, const struct dssh_session_req *req,
+    bool want_reply);
+/* The server's host-key blob (after the first key exchange; NULL before). */
+const uint8_t *dssh_conn_hostkey_blob(const struct dssh_conn *c, size_t *len);
 /* Channels in use (for tests and logs). */
 size_t dssh_chan_count(const struct dssh_conn *c);
 /* Our CLOSE. The channel is freed once both sides have closed. */

@@ -576,6 +576,14 @@ handle_userauth_request(struct dssh_conn *c, struct dssh_buf *m)
 	if (c->auth_user == NULL) {
 		c->auth_user = user;
 		user = NULL;
+		if (c->ops->auth_user_known != NULL) {
+			c->ops->auth_user_known(c->host, c->auth_user);
+			/* its configuration may name other AuthenticationMethods */
+			if (c->conf->auth_methods != NULL)
+				c->auth_lists = *c->conf->auth_methods;
+			else
+				c->auth_lists.any = true;
+		}
 	}
 	dssh_debug("%s: userauth %s for %s", c->log_id, method, c->auth_user);
 	if ((r = send_banner(c)) != 0)

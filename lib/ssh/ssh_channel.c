@@ -184,8 +184,9 @@ open_reason_str(uint32_t reason)
 static int
 open_ask_host(struct dssh_conn *c, uint32_t id, const struct dssh_chan_open *o)
 {
-	if (o->kind == DSSH_CHAN_SESSION)
-		return c->ops->session_open(c->host, id) == 0 ? 0 : DSSH_ERR_PERMISSION;
+	if (o->kind == DSSH_CHAN_SESSION)   /* a client's host has none: refused */
+		return c->ops->session_open != NULL && c->ops->session_open(c->host, id) == 0 ?
+		    0 : DSSH_ERR_PERMISSION;
 	if (c->ops->channel_open == NULL)
 		return DSSH_ERR_PERMISSION;
 	return c->ops->channel_open(c->host, id, o);
@@ -354,6 +355,10 @@ handle_request(struct dssh_conn *c, struct dssh_buf *m)
 	if ((r = dssh_buf_get_cstring(m, &type, NULL)) != 0 ||
 	    (r = dssh_buf_get_bool(m, &want_reply)) != 0)
 		goto out;
+	if (dssh_is_client(c)) {
+		r = dssh_chan_client_request(c, id, type, want_reply, m);
+		goto out;
+	}
 	memset(&req, 0, sizeof(req));
 	r = ch->type->request != NULL ? ch->type->request(type, m, &req, &s1, &s2) :
 	    DSSH_ERR_UNSUPPORTED;
@@ -419,8 +424,13 @@ handle_data(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
 	if (ch->sent_close)
 		return 0;
 	if (type == SSH_MSG_CHANNEL_EXTENDED_DATA) {
-		/* Nothing reads a client's extended data: discard, reopen window. */
-		dssh_chan_consumed(c, id, n);
+		/* A server's stderr goes to a client host that takes it; nothing
+		 * reads a client's extended data: discard, reopen window. */
+		if (dssh_is_client(c) && code == SSH_EXTENDED_DATA_STDERR &&
+		    c->ops->channel_ext_data != NULL && n > 0)
+			c->ops->channel_ext_data(c->host, id, p, n);
+		else
+			dssh_chan_consumed(c, id, n);
 		return 0;
 	}
 	if (n > 0)
@@ -544,7 +554,12 @@ dssh_chan_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
 		return handle_close(c, m);
 	case SSH_MSG_CHANNEL_SUCCESS:
 	case SSH_MSG_CHANNEL_FAILURE:
-		return peer_chan(c, m, &id, &ch);   /* we send no requests wanting replies */
+		/* A server sends no requests wanting replies; a client's host hears. */
+		if ((r = peer_chan(c, m, &id, &ch)) != 0)
+			return r;
+		if (dssh_is_client(c) && !ch->sent_close && c->ops->channel_request_result != NULL)
+			c->ops->channel_request_result(c->host, id, type == SSH_MSG_CHANNEL_SUCCESS);
+		return 0;
 	case SSH_MSG_CHANNEL_OPEN_CONFIRMATION:
 	case SSH_MSG_CHANNEL_OPEN_FAILURE:
 		return handle_open_answer(c, type, m);
@@ -747,6 +762,61 @@ dssh_chan_exit_signal(struct dssh_conn *c, uint32_t id, const char *sig, bool co
 	    (r = dssh_buf_put_cstring(&args, "")) == 0)
 		r = send_exit_request(c, ch, "exit-signal", &args);
 	dssh_buf_free(&args);
+	return r;
+}
+
+static int
+put_session_req(struct dssh_buf *b, const struct dssh_session_req *req)
+{
+	int r;
+
+	switch (req->type) {
+	case DSSH_REQ_EXEC:
+		return dssh_buf_put_cstring(b, req->command);
+	case DSSH_REQ_SUBSYSTEM:
+		return dssh_buf_put_cstring(b, req->name);
+	case DSSH_REQ_ENV:
+		if ((r = dssh_buf_put_cstring(b, req->name)) != 0)
+			return r;
+		return dssh_buf_put_cstring(b, req->value);
+	case DSSH_REQ_SHELL:
+		return 0;
+	case DSSH_REQ_PTY:
+		if ((r = dssh_buf_put_cstring(b, req->term)) != 0 ||
+		    (r = dssh_buf_put_u32(b, req->cols)) != 0 ||
+		    (r = dssh_buf_put_u32(b, req->rows)) != 0 ||
+		    (r = dssh_buf_put_u32(b, req->xpixel)) != 0 ||
+		    (r = dssh_buf_put_u32(b, req->ypixel)) != 0)
+			return r;
+		return dssh_buf_put_string(b, req->modes, req->modes_len);
+	default:
+		return DSSH_ERR_UNSUPPORTED;
+	}
+}
+
+int
+dssh_chan_request(struct dssh_conn *c, uint32_t id, const struct dssh_session_req *req,
+    bool want_reply)
+{
+	static const char *const names[] = {
+		[DSSH_REQ_PTY] = "pty-req", [DSSH_REQ_ENV] = "env", [DSSH_REQ_SHELL] = "shell",
+		[DSSH_REQ_EXEC] = "exec", [DSSH_REQ_SUBSYSTEM] = "subsystem",
+	};
+	struct dssh_channel *ch = chan_get(c, id);
+	struct dssh_buf b;
+	int r;
+
+	if (ch == NULL || ch->open_state != CHAN_OPEN || ch->sent_close ||
+	    (size_t)req->type >= DSSH_ARRAY_SIZE(names) || names[req->type] == NULL)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	dssh_buf_init(&b, 0);
+	if ((r = dssh_buf_put_u8(&b, SSH_MSG_CHANNEL_REQUEST)) == 0 &&
+	    (r = dssh_buf_put_u32(&b, ch->remote_id)) == 0 &&
+	    (r = dssh_buf_put_cstring(&b, names[req->type])) == 0 &&
+	    (r = dssh_buf_put_bool(&b, want_reply)) == 0 &&
+	    (r = put_session_req(&b, req)) == 0)
+		r = dssh_conn_send_app(c, &b);
+	dssh_buf_free(&b);
 	return r;
 }
 

@@ -109,7 +109,10 @@ dssh_conn_start(struct dssh_conn *c, uint64_t now_ms)
 	c->now_ms = c->last_rx_ms = now_ms;
 	snprintf(line, sizeof(line), "SSH-2.0-%s",
 	    c->conf->version_comment ? c->conf->version_comment : "dssh");
-	if ((c->v_s = strdup(line)) == NULL)
+	/* Ours is V_S as a server, V_C as a client. */
+	char **own = dssh_is_client(c) ? &c->v_c : &c->v_s;
+
+	if ((*own = strdup(line)) == NULL)
 		return DSSH_ERR_ALLOC;
 	size_t n = strlen(line);
 
@@ -164,12 +167,21 @@ read_version(struct dssh_conn *c)
 					return DSSH_ERR_INVALID_FORMAT;
 				}
 			}
-			c->v_c = v;
+			if (dssh_is_client(c))
+				c->v_s = v;
+			else
+				c->v_c = v;
 			c->state = CONN_TRANSPORT;
 			dssh_verbose("%s: remote software version %s", c->log_id, v + 8);
 			return 0;
 		}
-		/* Clients must not send lines before the version (RFC 4253 4.2). */
+		/* A server may send lines before its version, clients must
+		 * not (RFC 4253 4.2). */
+		if (dssh_is_client(c) && c->banner_lines < DSSH_BANNER_LINES_MAX) {
+			c->banner_lines++;
+			dssh_buf_consume(&c->in, (size_t)(nl - p) + 1);
+			continue;
+		}
 		dssh_info("%s: bad protocol version identification '%.*s'", c->log_id,
 		    (int)DSSH_MIN(n, (size_t)60), (const char *)p);
 		dssh_pkt_send_text(c, "Invalid SSH identification string.\r\n");
@@ -284,12 +296,23 @@ dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
 	case SSH_MSG_UNIMPLEMENTED:
 		return 0;
 	case SSH_MSG_SERVICE_REQUEST:
+		if (dssh_is_client(c))
+			break;
 		return dssh_auth_dispatch(c, type, m);
+	case SSH_MSG_SERVICE_ACCEPT:
+		if (!dssh_is_client(c))
+			break;
+		return dssh_auth_client_dispatch(c, type, m);
+	case SSH_MSG_EXT_INFO:
+		if (!dssh_is_client(c))
+			break;
+		return dssh_kex_client_ext_info(c, m);
 	default:
 		break;
 	}
 	if (type >= SSH_MSG_USERAUTH_REQUEST && type < SSH_MSG_GLOBAL_REQUEST)
-		return dssh_auth_dispatch(c, type, m);
+		return dssh_is_client(c) ? dssh_auth_client_dispatch(c, type, m) :
+		    dssh_auth_dispatch(c, type, m);
 	if (type >= SSH_MSG_GLOBAL_REQUEST && type <= 127) {
 		if (!c->authenticated) {
 			dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR,

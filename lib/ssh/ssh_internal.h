@@ -9,6 +9,7 @@
 #include "dssh_buf.h"
 #include "dssh_chan_win.h"
 #include "dssh_crypto.h"
+#include "dssh_kex.h"
 #include "dssh_record.h"
 #include "dssh_ssh.h"
 #include "ssh_msg.h"
@@ -187,6 +188,14 @@ struct dssh_conn {
 	uint8_t pending_key[32];     /* of the publickey attempt in AUTH_PENDING */
 	unsigned kbdint_nprompts;    /* of the INFO_REQUEST outstanding */
 
+	/* Client role (ssh_kex_client.c, ssh_auth_client.c). */
+	struct dssh_kex_client *kex_client;   /* our ephemeral half, until the reply */
+	struct dssh_buf kex_cpub;    /* our public value, encoded as sent */
+	uint8_t *hostkey_blob;       /* the server's host key of the first exchange */
+	size_t hostkey_blob_len;
+	char *server_sig_algs;       /* EXT_INFO server-sig-algs, NULL if none came */
+	bool client_sent_none;       /* the "none" request that asks for the methods */
+
 	/* Client alive. */
 	uint64_t last_rx_ms;
 	unsigned alive_missed;
@@ -200,6 +209,25 @@ struct dssh_conn {
 	uint32_t nchans;             /* slots in chans */
 	uint32_t chans_used;
 };
+
+static inline bool
+dssh_is_client(const struct dssh_conn *c)
+{
+	return c->conf->role == DSSH_ROLE_CLIENT;
+}
+
+/* Our KEXINIT payload and the peer's: I_C and I_S by role. */
+static inline struct dssh_buf *
+dssh_kexinit_ours(struct dssh_conn *c)
+{
+	return dssh_is_client(c) ? &c->i_c : &c->i_s;
+}
+
+static inline struct dssh_buf *
+dssh_kexinit_peers(struct dssh_conn *c)
+{
+	return dssh_is_client(c) ? &c->i_s : &c->i_c;
+}
 
 /* ssh_packet.c */
 int dssh_pkt_send(struct dssh_conn *c, const struct dssh_buf *payload);
@@ -234,8 +262,33 @@ int dssh_kex_check_rekey(struct dssh_conn *c);
 int dssh_kex_after_rx_packet(struct dssh_conn *c);
 void dssh_kex_cleanup(struct dssh_conn *c);
 
+/* Shared by both halves (ssh_kex.c). */
+int dssh_kex_exchange_hash(struct dssh_conn *c, const struct dssh_kex_alg *alg, bool is_dh,
+    const uint8_t *client_pub, size_t client_pub_len, const struct dssh_buf *K_S,
+    const struct dssh_buf *server_pub_enc, const struct dssh_buf *K, uint8_t *H, size_t *hlen);
+/* New keys from K and H: tx now (after our NEWKEYS), rx pending. */
+int dssh_kex_newkeys(struct dssh_conn *c, const struct dssh_kex_alg *alg,
+    const struct dssh_buf *K, const uint8_t *H, size_t hlen);
+
+/* ssh_kex_client.c */
+/* Our KEXINIT's kex and host-key lists (the client's markers in the first). */
+int dssh_kex_client_lists(struct dssh_conn *c, struct dssh_buf *kexlist, struct dssh_buf *hklist);
+/* After both KEXINITs: make our ephemeral key and send KEX_ECDH_INIT. */
+int dssh_kex_client_send_init(struct dssh_conn *c);
+int dssh_kex_client_reply(struct dssh_conn *c, struct dssh_buf *msg);
+int dssh_kex_client_ext_info(struct dssh_conn *c, struct dssh_buf *msg);
+void dssh_kex_client_cleanup(struct dssh_conn *c);
+
 /* ssh_auth.c */
 int dssh_auth_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *msg);
+
+/* ssh_auth_client.c */
+int dssh_auth_client_start(struct dssh_conn *c);
+int dssh_auth_client_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *msg);
+
+/* ssh_channel_client.c */
+int dssh_chan_client_request(struct dssh_conn *c, uint32_t id, const char *type,
+    bool want_reply, struct dssh_buf *m);
 
 /* ssh_channel.c */
 int dssh_chan_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *msg);

@@ -27,6 +27,7 @@ void
 dssh_kex_cleanup(struct dssh_conn *c)
 {
 	dssh_kex_result_free(&c->neg);
+	dssh_kex_client_cleanup(c);
 	dssh_wipe(&c->pending_rx_keys, sizeof(c->pending_rx_keys));
 	c->have_pending_rx = false;
 }
@@ -64,10 +65,13 @@ dssh_kex_start(struct dssh_conn *c)
 	dssh_buf_init(&kexlist, 0);
 	dssh_buf_init(&hklist, 0);
 	/* The strict-KEX marker goes in the first KEXINIT only. */
-	if ((r = dssh_buf_putf(&kexlist, "%s%s", c->conf->kex_algs,
-	    c->kex_count == 0 ? "," STRICT_KEX_S : "")) != 0 ||
-	    (r = dssh_buf_put_u8(&kexlist, '\0')) != 0 ||
-	    (r = hostkey_alg_list(c->conf, &hklist)) != 0)
+	if (dssh_is_client(c))
+		r = dssh_kex_client_lists(c, &kexlist, &hklist);
+	else if ((r = dssh_buf_putf(&kexlist, "%s%s", c->conf->kex_algs,
+	    c->kex_count == 0 ? "," STRICT_KEX_S : "")) == 0 &&
+	    (r = dssh_buf_put_u8(&kexlist, '\0')) == 0)
+		r = hostkey_alg_list(c->conf, &hklist);
+	if (r != 0)
 		goto out;
 	const char *lists[KEX_SLOTS] = {
 		[KEX_SLOT_KEX] = (const char *)dssh_buf_ptr(&kexlist),
@@ -81,9 +85,11 @@ dssh_kex_start(struct dssh_conn *c)
 		[KEX_SLOT_LANG_CS] = "",
 		[KEX_SLOT_LANG_SC] = "",
 	};
-	dssh_buf_reset(&c->i_s);
-	if ((r = dssh_kexinit_build(&c->i_s, lists)) != 0 ||
-	    (r = dssh_pkt_send(c, &c->i_s)) != 0)
+	struct dssh_buf *ours = dssh_kexinit_ours(c);
+
+	dssh_buf_reset(ours);
+	if ((r = dssh_kexinit_build(ours, lists)) != 0 ||
+	    (r = dssh_pkt_send(c, ours)) != 0)
 		goto out;
 	c->kex_sent_kexinit = true;
 	c->kex_in_progress = true;
@@ -126,6 +132,8 @@ static int
 handle_kexinit(struct dssh_conn *c, struct dssh_buf *m)
 {
 	struct dssh_kexinit peer = { 0 }, ours = { 0 };
+	struct dssh_buf *pk = dssh_kexinit_peers(c), *ok = dssh_kexinit_ours(c);
+	bool client = dssh_is_client(c);
 	const char *failed = NULL;
 	int r;
 
@@ -133,17 +141,18 @@ handle_kexinit(struct dssh_conn *c, struct dssh_buf *m)
 		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "duplicate KEXINIT");
 		return DSSH_ERR_PROTOCOL;
 	}
-	dssh_buf_reset(&c->i_c);
-	if ((r = dssh_buf_put_u8(&c->i_c, SSH_MSG_KEXINIT)) != 0 ||
-	    (r = dssh_buf_put(&c->i_c, dssh_buf_ptr(m), dssh_buf_len(m))) != 0)
+	dssh_buf_reset(pk);
+	if ((r = dssh_buf_put_u8(pk, SSH_MSG_KEXINIT)) != 0 ||
+	    (r = dssh_buf_put(pk, dssh_buf_ptr(m), dssh_buf_len(m))) != 0)
 		return r;
 	if ((r = dssh_kexinit_parse(dssh_buf_ptr(m), dssh_buf_len(m), &peer)) != 0) {
 		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "malformed KEXINIT");
 		return r;
 	}
 	if (c->kex_count == 0) {
-		c->strict_kex = dssh_namelist_has(peer.lists[KEX_SLOT_KEX], STRICT_KEX_C);
-		c->ext_info_c = dssh_namelist_has(peer.lists[KEX_SLOT_KEX], EXT_INFO_C);
+		c->strict_kex = dssh_namelist_has(peer.lists[KEX_SLOT_KEX],
+		    client ? STRICT_KEX_S : STRICT_KEX_C);
+		c->ext_info_c = !client && dssh_namelist_has(peer.lists[KEX_SLOT_KEX], EXT_INFO_C);
 		if (c->strict_kex && c->rx.seq != 0) {
 			dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR,
 			    "strict KEX: KEXINIT was not the first packet");
@@ -153,11 +162,12 @@ handle_kexinit(struct dssh_conn *c, struct dssh_buf *m)
 	}
 	if ((r = dssh_kex_start(c)) != 0)
 		goto out;
-	if ((r = dssh_kexinit_parse(dssh_buf_ptr(&c->i_s) + 1, dssh_buf_len(&c->i_s) - 1,
-	    &ours)) != 0)
+	if ((r = dssh_kexinit_parse(dssh_buf_ptr(ok) + 1, dssh_buf_len(ok) - 1, &ours)) != 0)
 		goto out;
 	dssh_kex_result_free(&c->neg);
-	if ((r = dssh_kex_choose(&peer, &ours, &c->neg, &failed)) != 0) {
+	/* RFC 4253 7.1: the client's order wins, whichever end we are. */
+	if ((r = dssh_kex_choose(client ? &ours : &peer, client ? &peer : &ours, &c->neg,
+	    &failed)) != 0) {
 		r = kex_fail(c, "no matching %s found", failed);
 		goto out;
 	}
@@ -165,7 +175,12 @@ handle_kexinit(struct dssh_conn *c, struct dssh_buf *m)
 		r = kex_fail(c, "unsupported key exchange %s", c->neg.kex);
 		goto out;
 	}
-	if ((c->hostkey = find_hostkey(c->conf, c->neg.hostkey)) == NULL) {
+	if (client) {
+		if (dssh_sshkey_sig_alg_key_type(c->neg.hostkey) == DSSH_SSHKEY_UNKNOWN) {
+			r = kex_fail(c, "unsupported host key algorithm %s", c->neg.hostkey);
+			goto out;
+		}
+	} else if ((c->hostkey = find_hostkey(c->conf, c->neg.hostkey)) == NULL) {
 		r = kex_fail(c, "no host key for %s", c->neg.hostkey);
 		goto out;
 	}
@@ -179,6 +194,8 @@ handle_kexinit(struct dssh_conn *c, struct dssh_buf *m)
 	    c->neg.mac_cs[0] ? c->neg.mac_cs : "<implicit>",
 	    c->neg.mac_sc[0] ? c->neg.mac_sc : "<implicit>",
 	    c->strict_kex ? " strict" : "");
+	if (client)
+		r = dssh_kex_client_send_init(c);
 out:
 	dssh_kexinit_free(&peer);
 	dssh_kexinit_free(&ours);
@@ -246,8 +263,8 @@ flush_deferred(struct dssh_conn *c)
 	return r;
 }
 
-static int
-build_exchange_hash(struct dssh_conn *c, const struct dssh_kex_alg *alg, bool is_dh,
+int
+dssh_kex_exchange_hash(struct dssh_conn *c, const struct dssh_kex_alg *alg, bool is_dh,
     const uint8_t *client_pub, size_t client_pub_len, const struct dssh_buf *K_S,
     const struct dssh_buf *server_pub_enc, const struct dssh_buf *K, uint8_t *H, size_t *hlen)
 {
@@ -271,18 +288,53 @@ out:
 	return r;
 }
 
+/*
+ * Keys from K and H (RFC 4253 7.2), letters by role: client->server is
+ * A, C, E; server->client B, D, F. Our NEWKEYS goes out and the outgoing
+ * keys switch behind it; the incoming ones wait for the peer's NEWKEYS.
+ */
+int
+dssh_kex_newkeys(struct dssh_conn *c, const struct dssh_kex_alg *alg,
+    const struct dssh_buf *K, const uint8_t *H, size_t hlen)
+{
+	static const uint8_t newkeys[1] = { SSH_MSG_NEWKEYS };
+	struct dssh_crypto_keys tx_keys;
+	bool client = dssh_is_client(c);
+	int r;
+
+	memset(&tx_keys, 0, sizeof(tx_keys));
+	if ((r = derive_dir(c, alg, K, H, hlen, client ? c->neg.enc_sc : c->neg.enc_cs,
+	    client ? c->neg.mac_sc : c->neg.mac_cs, client ? "BDF" : "ACE",
+	    &c->pending_rx_keys)) != 0 ||
+	    (r = derive_dir(c, alg, K, H, hlen, client ? c->neg.enc_cs : c->neg.enc_sc,
+	    client ? c->neg.mac_cs : c->neg.mac_sc, client ? "ACE" : "BDF", &tx_keys)) != 0)
+		goto out;
+	c->have_pending_rx = true;
+	if ((r = dssh_pkt_send_raw(c, newkeys, 1)) != 0 ||
+	    (r = dssh_pkt_set_keys(c, DSSH_CRYPTO_SEAL, &tx_keys, c->strict_kex)) != 0)
+		goto out;
+	c->kex_awaiting_newkeys = true;
+	c->kex_in_progress = false;
+	if (!client && c->kex_count == 0 && c->ext_info_c && !c->sent_ext_info &&
+	    (r = send_ext_info(c)) != 0)
+		goto out;
+	r = flush_deferred(c);
+out:
+	dssh_wipe(&tx_keys, sizeof(tx_keys));
+	return r;
+}
+
 static int
 handle_kex_init(struct dssh_conn *c, struct dssh_buf *m)
 {
 	struct dssh_buf spub, K, K_S, sig, reply;
-	struct dssh_crypto_keys tx_keys;
 	const struct dssh_kex_alg *alg;
 	const uint8_t *cpub;
 	uint8_t H[64];
 	size_t cpub_len, hlen = sizeof(H);
 	int r;
 
-	if (!c->kex_rcvd_kexinit || c->kex_awaiting_newkeys) {
+	if (!c->kex_rcvd_kexinit || c->kex_awaiting_newkeys || dssh_is_client(c)) {
 		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "unexpected KEX_ECDH_INIT");
 		return DSSH_ERR_PROTOCOL;
 	}
@@ -295,7 +347,6 @@ handle_kex_init(struct dssh_conn *c, struct dssh_buf *m)
 	dssh_buf_init(&K_S, 0);
 	dssh_buf_init(&sig, 0);
 	dssh_buf_init(&reply, 0);
-	memset(&tx_keys, 0, sizeof(tx_keys));
 	r = is_dh ? dssh_buf_get_mpint_direct(m, &cpub, &cpub_len) :
 	    dssh_buf_get_string_direct(m, &cpub, &cpub_len);
 	if (r != 0 || dssh_buf_len(m) != 0) {
@@ -313,14 +364,19 @@ handle_kex_init(struct dssh_conn *c, struct dssh_buf *m)
 	else
 		r = dssh_sshkey_public_blob(c->hostkey->key, &K_S);
 	if (r != 0 ||
-	    (r = build_exchange_hash(c, alg, is_dh, cpub, cpub_len, &K_S, &spub, &K, H, &hlen)) != 0)
+	    (r = dssh_kex_exchange_hash(c, alg, is_dh, cpub, cpub_len, &K_S, &spub, &K, H, &hlen)) != 0)
 		goto out;
 	if (c->kex_count == 0) {
 		memcpy(c->session_id, H, hlen);
 		c->session_id_len = hlen;
 	}
-	if ((r = dssh_sshkey_sign(c->hostkey->key, c->hostkey->sig_alg != NULL ?
-	    c->hostkey->sig_alg : c->hostkey->alg, H, hlen, &sig)) != 0)
+	if (c->hostkey->sign != NULL)
+		r = c->hostkey->sign(c->hostkey->sign_arg, c->hostkey->key,
+		    c->hostkey->sig_alg != NULL ? c->hostkey->sig_alg : c->hostkey->alg, H, hlen, &sig);
+	else
+		r = dssh_sshkey_sign(c->hostkey->key, c->hostkey->sig_alg != NULL ?
+		    c->hostkey->sig_alg : c->hostkey->alg, H, hlen, &sig);
+	if (r != 0)
 		goto out;
 	if ((r = dssh_buf_put_u8(&reply, SSH_MSG_KEX_ECDH_REPLY)) != 0 ||
 	    (r = dssh_buf_put_stringb(&reply, &K_S)) != 0 ||
@@ -328,29 +384,12 @@ handle_kex_init(struct dssh_conn *c, struct dssh_buf *m)
 	    (r = dssh_buf_put_stringb(&reply, &sig)) != 0 ||
 	    (r = dssh_pkt_send(c, &reply)) != 0)
 		goto out;
-	/* Server: in = client->server (A, C, E), out = server->client (B, D, F). */
-	if ((r = derive_dir(c, alg, &K, H, hlen, c->neg.enc_cs, c->neg.mac_cs, "ACE",
-	    &c->pending_rx_keys)) != 0 ||
-	    (r = derive_dir(c, alg, &K, H, hlen, c->neg.enc_sc, c->neg.mac_sc, "BDF", &tx_keys)) != 0)
-		goto out;
-	c->have_pending_rx = true;
-	static const uint8_t newkeys[1] = { SSH_MSG_NEWKEYS };
-
-	if ((r = dssh_pkt_send_raw(c, newkeys, 1)) != 0 ||
-	    (r = dssh_pkt_set_keys(c, DSSH_CRYPTO_SEAL, &tx_keys, c->strict_kex)) != 0)
-		goto out;
-	c->kex_awaiting_newkeys = true;
-	c->kex_in_progress = false;
-	if (c->kex_count == 0 && c->ext_info_c && !c->sent_ext_info &&
-	    (r = send_ext_info(c)) != 0)
-		goto out;
-	r = flush_deferred(c);
+	r = dssh_kex_newkeys(c, alg, &K, H, hlen);
 out:
 	if (r != 0 && r != DSSH_ERR_PROTOCOL && !dssh_conn_closing(c))
 		dssh_conn_fail(c, SSH_DISCONNECT_KEY_EXCHANGE_FAILED, "key exchange: %s",
 		    dssh_err_str(r));
 	dssh_wipe(H, sizeof(H));
-	dssh_wipe(&tx_keys, sizeof(tx_keys));
 	dssh_buf_free(&spub);
 	dssh_buf_free(&K);
 	dssh_buf_free(&K_S);
@@ -393,6 +432,8 @@ dssh_kex_after_rx_packet(struct dssh_conn *c)
 	dssh_verbose("%s: key exchange %u done: %s, %s", c->log_id, c->kex_count, c->neg.kex,
 	    c->neg.enc_sc);
 	dssh_chan_kex_done(c);
+	if (dssh_is_client(c) && c->kex_count == 1)
+		return dssh_auth_client_start(c);
 	return 0;
 }
 
@@ -404,12 +445,17 @@ dssh_kex_dispatch(struct dssh_conn *c, uint8_t type, struct dssh_buf *m)
 		return handle_kexinit(c, m);
 	case SSH_MSG_KEX_ECDH_INIT:
 		return handle_kex_init(c, m);
+	case SSH_MSG_KEX_ECDH_REPLY:
+		if (dssh_is_client(c))
+			return dssh_kex_client_reply(c, m);
+		break;
 	case SSH_MSG_NEWKEYS:
 		return handle_newkeys(c, m);
 	default:
-		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "unexpected kex message %u", type);
-		return DSSH_ERR_PROTOCOL;
+		break;
 	}
+	dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "unexpected kex message %u", type);
+	return DSSH_ERR_PROTOCOL;
 }
 
 int

@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -277,7 +279,8 @@ static void
 test_errors(void)
 {
 	expect_err("NoSuchKeyword yes", "unsupported option \"NoSuchKeyword\"");
-	expect_err("Match User x", "unsupported option");
+	expect_err("Match User x", "Match is only valid in a file");
+	expect_err("Include /etc/ssh/x", "Include is only valid in a file");
 	expect_err("Port", "missing argument");
 	expect_err("Port 0", "bad port number");
 	expect_err("Port 65536", "bad port number");
@@ -833,7 +836,7 @@ test_dump(void)
 	CHECK(strstr(buf, "port 2022\n") != NULL);
 	CHECK(strstr(buf, "listenaddress [::1]:2022\n") != NULL);
 	CHECK(strstr(buf, "permitrootlogin without-password\n") != NULL);
-	CHECK(strstr(buf, "allowusers a b@1.2.3.4\n") != NULL);
+	CHECK(strstr(buf, "allowusers a\nallowusers b@1.2.3.4\n") != NULL);   /* one a line, as sshd -T */
 	CHECK(strstr(buf, "subsystem sftp internal-sftp\n") != NULL);
 	CHECK(strstr(buf, "dataplane dpdk\n") != NULL);
 	CHECK(strstr(buf, "loglevel DEBUG3\n") != NULL);
@@ -1046,8 +1049,10 @@ test_cert_keywords(void)
 
 	dssh_config_init(&c);
 	CHECK_EQ_INT(dssh_config_finalize(&c, &defs, err, sizeof(err)), 0);
-	CHECK(c.trusted_user_ca_keys == NULL && c.authorized_principals_file == NULL &&
-	    c.revoked_keys == NULL);
+	/* unset prints "none", as sshd -T */
+	CHECK_STR(c.trusted_user_ca_keys, "none");
+	CHECK_STR(c.authorized_principals_file, "none");
+	CHECK_STR(c.revoked_keys, "none");
 	dssh_config_free(&c);
 	dssh_config_init(&c);
 	CHECK_EQ_INT(line(&c, "TrustedUserCAKeys /etc/ssh/ca.pub"), 0);
@@ -1184,10 +1189,380 @@ test_dsshctl_keywords(void)
 	}
 }
 
-int
-main(void)
+/* ---- Match, Include (issue 14) ---- */
+
+static char tmpdir[64];
+
+static void
+write_file(const char *name, const char *text)
 {
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	fputs(text, f);
+	fclose(f);
+}
+
+static int
+load(struct dssh_config *c, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	dssh_config_init(c);
+	return dssh_config_load_file(c, path, err, sizeof(err));
+}
+
+static void
+test_addr_lists(void)
+{
+	CHECK_EQ_INT(dssh_config_match_addr_list("10.1.2.3", "10.0.0.0/8"), 1);
+	CHECK_EQ_INT(dssh_config_match_addr_list("11.1.2.3", "10.0.0.0/8"), 0);
+	CHECK_EQ_INT(dssh_config_match_addr_list("10.1.2.3", "10.0.0.0/8,!10.1.2.3"), -1);
+	CHECK_EQ_INT(dssh_config_match_addr_list("10.1.2.4", "10.0.0.0/8,!10.1.2.3"), 1);
+	CHECK_EQ_INT(dssh_config_match_addr_list("10.1.2.3", "!10.1.2.0/24,10.0.0.0/8"), -1);
+	CHECK_EQ_INT(dssh_config_match_addr_list("192.0.2.77", "192.0.2.*"), 1);
+	CHECK_EQ_INT(dssh_config_match_addr_list("192.0.2.77", "192.0.2.?"), 0);
+	CHECK_EQ_INT(dssh_config_match_addr_list("192.0.2.7", "192.0.2.?"), 1);
+	CHECK_EQ_INT(dssh_config_match_addr_list("0.0.0.1", "0.0.0.0/0"), 1);
+	CHECK_EQ_INT(dssh_config_match_addr_list("198.19.255.255", "198.18.0.0/15"), 1);
+	CHECK_EQ_INT(dssh_config_match_addr_list("198.20.0.0", "198.18.0.0/15"), 0);
+	CHECK_EQ_INT(dssh_config_match_addr_list("2001:db8::1", "2001:db8::/32"), 1);
+	CHECK_EQ_INT(dssh_config_match_addr_list("2001:db9::1", "2001:db8::/32"), 0);
+	CHECK_EQ_INT(dssh_config_match_addr_list("10.0.0.1", "2001:db8::/32"), 0);
+	CHECK_EQ_INT(dssh_config_match_addr_list("::1", "::1/128"), 1);
+	/* bad CIDRs: bits past the prefix, prefix too long, garbage */
+	CHECK_EQ_INT(dssh_config_match_addr_list("10.0.0.1", "10.0.0.1/8"), -2);
+	CHECK_EQ_INT(dssh_config_match_addr_list("10.0.0.1", "10.0.0.0/33"), -2);
+	CHECK_EQ_INT(dssh_config_match_addr_list("10.0.0.1", "10.0.0.0/x"), -2);
+	CHECK_EQ_INT(dssh_config_match_addr_list("10.0.0.1", "10.0.0/8"), -2);
+	CHECK_EQ_INT(dssh_config_match_addr_list("10.0.0.1", "/8"), -2);
+	CHECK_EQ_INT(dssh_config_match_addr_list("10.0.0.1", ""), 0);
+	CHECK_EQ_INT(dssh_config_match_addr_list(NULL, "10.0.0.0/8"), 0);
+}
+
+/* The -T line of keyword (first one) of cfg, into out. */
+static void
+dump_line(const struct dssh_config *cfg, const char *kw, char *out, size_t outlen)
+{
+	char *buf = NULL, *p;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	size_t n = strlen(kw);
+
+	dssh_config_dump(cfg, f);
+	fclose(f);
+	out[0] = '\0';
+	for (p = buf; p != NULL && *p != '\0'; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, kw, n) == 0 && p[n] == ' ') {
+			size_t l = strcspn(p, "\n");
+
+			snprintf(out, outlen, "%.*s", (int)l, p);
+			break;
+		}
+	free(buf);
+}
+
+static void
+expect_conn(const struct dssh_config *base, const struct dssh_config_conn *ci, const char *kw,
+    const char *want)
+{
+	struct dssh_config *cfg;
+	char got[512];
+
+	CHECK_EQ_INT(dssh_config_for_conn(base, ci, &cfg, err, sizeof(err)), 0);
+	if (cfg == NULL)
+		return;
+	dump_line(cfg, kw, got, sizeof(got));
+	if (strcmp(got, want) != 0) {
+		fprintf(stderr, "user %s addr %s lport %d: got \"%s\", want \"%s\"\n",
+		    ci->user ? ci->user : "-", ci->addr ? ci->addr : "-", ci->lport, got, want);
+		CHECK(0);
+	}
+	dssh_config_free_conn(cfg);
+}
+
+static void
+test_match(void)
+{
+	static const char *const wheel[] = { "users", "wheel" };
+	struct dssh_config c;
+	struct dssh_config_conn ci = { .addr = "192.0.2.9", .host = "192.0.2.9",
+		.laddr = "127.0.0.1", .lport = 22 };
+
+	write_file("m.conf",
+	    "PasswordAuthentication yes\n"
+	    "MaxAuthTries 5\n"
+	    "AllowUsers a b c\n"
+	    "Match User alice,!admin*\n"
+	    "  PasswordAuthentication no\n"
+	    "  MaxAuthTries 2\n"
+	    "Match User a?min*\n"
+	    "  Banner /etc/admin-banner\n"
+	    "Match Group wheel\n"
+	    "  MaxSessions 1\n"
+	    "Match Address 10.0.0.0/8,!10.9.0.0/16\n"
+	    "  MaxAuthTries 3\n"
+	    "  AllowUsers z\n"
+	    "Match LocalPort 2200 Address 127.0.0.*\n"
+	    "  ForceCommand /bin/echo port\n"
+	    "Match Host *.EXAMPLE.org\n"
+	    "  ChrootDirectory /srv\n"
+	    "Match LocalAddress 198.18.0.0/15\n"
+	    "  PermitRootLogin no\n"
+	    "Match all\n"
+	    "  ClientAliveInterval 9\n"
+	    "  MaxAuthTries 4\n");
+	CHECK_EQ_INT(load(&c, "m.conf"), 0);
+	CHECK_EQ_INT(c.nmatch, 8);
+	CHECK_EQ_INT(dssh_config_finalize(&c, NULL, err, sizeof(err)), 0);
+	/* the global values */
+	CHECK_EQ_INT(c.password_authentication, 1);
+	CHECK_EQ_INT(c.max_auth_tries, 5);
+	CHECK_EQ_INT(c.client_alive_interval, 0);
+	/* no user known: only Match all holds; its value beats the global one */
+	expect_conn(&c, &ci, "passwordauthentication", "passwordauthentication yes");
+	expect_conn(&c, &ci, "maxauthtries", "maxauthtries 4");
+	expect_conn(&c, &ci, "clientaliveinterval", "clientaliveinterval 9");
+	/* the first matching block wins */
+	ci.user = "alice";
+	expect_conn(&c, &ci, "passwordauthentication", "passwordauthentication no");
+	expect_conn(&c, &ci, "maxauthtries", "maxauthtries 2");
+	/* a negated entry wins over a positive one */
+	ci.user = "admin-alice";
+	expect_conn(&c, &ci, "passwordauthentication", "passwordauthentication yes");
+	expect_conn(&c, &ci, "banner", "banner /etc/admin-banner");
+	ci.user = "bob";
+	expect_conn(&c, &ci, "banner", "banner none");
+	expect_conn(&c, &ci, "maxsessions", "maxsessions 10");
+	ci.groups = wheel;
+	ci.ngroups = 2;
+	expect_conn(&c, &ci, "maxsessions", "maxsessions 1");
+	ci.groups = NULL;
+	ci.ngroups = 0;
+	/* CIDR and negation; a list keyword in a block replaces the global list */
+	ci.addr = "10.1.2.3";
+	expect_conn(&c, &ci, "maxauthtries", "maxauthtries 3");
+	expect_conn(&c, &ci, "allowusers", "allowusers z");
+	ci.addr = "10.9.2.3";
+	expect_conn(&c, &ci, "maxauthtries", "maxauthtries 4");
+	expect_conn(&c, &ci, "allowusers", "allowusers a");
+	/* every criterion of a line must hold */
+	ci.addr = "127.0.0.5";
+	expect_conn(&c, &ci, "forcecommand", "forcecommand none");
+	ci.lport = 2200;
+	expect_conn(&c, &ci, "forcecommand", "forcecommand /bin/echo port");
+	/* Host: case-insensitive */
+	ci.host = "www.example.ORG";
+	expect_conn(&c, &ci, "chrootdirectory", "chrootdirectory /srv");
+	ci.laddr = "198.19.1.1";
+	expect_conn(&c, &ci, "permitrootlogin", "permitrootlogin no");
+	dssh_config_free(&c);
+}
+
+static void
+expect_load_err(const char *text, const char *needle)
+{
+	struct dssh_config c;
+
+	write_file("bad.conf", text);
+	CHECK_EQ_INT(load(&c, "bad.conf"), DSSH_ERR_CONFIG);
+	if (strstr(err, needle) == NULL || strstr(err, "bad.conf line ") == NULL) {
+		fprintf(stderr, "\"%s\" gave \"%s\", wanted \"%s\"\n", text, err, needle);
+		CHECK(0);
+	}
+	dssh_config_free(&c);
+}
+
+static void
+test_match_errors(void)
+{
+	expect_load_err("Match User x\nPort 22\n", "Directive 'Port' is not allowed within a Match");
+	expect_load_err("Match Address 10.0.0.0/8\nCiphers aes128-ctr\n", "not allowed within");
+	expect_load_err("Match User x\nHostKey /k\n", "not allowed within");
+	expect_load_err("Match User x\nUsePAM no\n", "not allowed within");
+	expect_load_err("Match User x\nMaxAuthTries many\n", "bad number");
+	expect_load_err("Match User x\nPasswordAuthentication perhaps\n", "unsupported");
+	expect_load_err("Match\n", "Match needs criteria");
+	expect_load_err("Match User\n", "needs a value");
+	expect_load_err("Match Colour blue\n", "Unsupported Match attribute");
+	expect_load_err("Match All User x\n", "'all' cannot be combined");
+	expect_load_err("Match Address 10.0.0.1/8\n", "invalid Match");
+	expect_load_err("Match LocalAddress 1.2.3.4/99\n", "invalid Match");
+	expect_load_err("X11Forwarding sometimes\n", "unsupported");
+	expect_load_err("AuthorizedKeysCommand relative/x\n", "absolute path");
+	expect_load_err("Match User x\nModuliFile /x\n", "not allowed within");
+}
+
+/* sshd keywords dsshd does not implement: accepted with sshd's value checks. */
+static void
+test_warned_keywords(void)
+{
+	static const char *const good[] = {
+		"X11Forwarding yes", "X11DisplayOffset 10", "AddressFamily inet6",
+		"Compression delayed", "IPQoS af21 cs1", "IPQoS 8", "IgnoreRhosts shosts-only",
+		"PermitTunnel point-to-point", "PubkeyAuthOptions touch-required verify-required",
+		"CASignatureAlgorithms ssh-ed25519,rsa-sha2-*", "PubkeyAcceptedAlgorithms +ssh-rsa",
+		"PubkeyAcceptedKeyTypes -nosuch", "SetEnv A=1 B=2", "ChannelTimeout session=5m *=1h",
+		"UnusedConnectionTimeout none", "AuthorizedKeysCommand /usr/bin/x %u",
+		"AuthorizedKeysCommandUser nobody", "UsePrivilegeSeparation sandbox", "Protocol 2",
+		"GSSAPIKexAlgorithms gss-curve25519-sha256-", "FingerprintHash md5",
+	};
+	static const char *const bad[] = {
+		"X11Forwarding maybe", "X11DisplayOffset ten", "AddressFamily inet7",
+		"IPQoS fast", "IPQoS af11 af12 af13", "CASignatureAlgorithms ssh-foo",
+		"SetEnv NOEQUALS", "ChannelTimeout session", "ChannelTimeout session=5x",
+		"UnusedConnectionTimeout 5x", "AuthorizedKeysCommand relative %u",
+		"AuthorizedKeysCommandUser a b", "RDomain %D", "FingerprintHash sha3",
+	};
+	struct dssh_config c;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		dssh_config_init(&c);
+		if (line(&c, good[i]) != 0) {
+			fprintf(stderr, "\"%s\" refused: %s\n", good[i], err);
+			CHECK(0);
+		}
+		dssh_config_free(&c);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		dssh_config_init(&c);
+		if (line(&c, bad[i]) != DSSH_ERR_CONFIG) {
+			fprintf(stderr, "\"%s\" accepted\n", bad[i]);
+			CHECK(0);
+		}
+		dssh_config_free(&c);
+	}
+}
+
+static void
+test_include(void)
+{
+	struct dssh_config c;
+	struct dssh_config_conn ci = { .user = "inc", .addr = "192.0.2.1" };
+	char text[512];
+	const char *saved = dssh_config_include_dir;
+
+	snprintf(text, sizeof(text), "%s/d", tmpdir);
+	CHECK_EQ_INT(mkdir(text, 0755), 0);
+	/* globbed in order; a Match in an included file ends with the file */
+	write_file("d/20-b.conf", "MaxAuthTries 7\nMatch User inc\n  MaxSessions 4\n");
+	write_file("d/10-a.conf", "LoginGraceTime 33\n");
+	write_file("d/ignored.txt", "MaxAuthTries 1\n");
+	snprintf(text, sizeof(text), "Include %s/d/*.conf\nMaxAuthTries 2\nMaxSessions 6\n"
+	    "Match Address 192.0.2.0/24\n  Include %s/d/inmatch.inc\n", tmpdir, tmpdir);
+	write_file("main.conf", text);
+	write_file("d/inmatch.inc", "Banner /etc/inmatch\n");
+	CHECK_EQ_INT(load(&c, "main.conf"), 0);
+	CHECK_EQ_INT(dssh_config_finalize(&c, NULL, err, sizeof(err)), 0);
+	CHECK_EQ_INT(c.login_grace_time, 33);
+	CHECK_EQ_INT(c.max_auth_tries, 7);      /* the included line came first */
+	CHECK_EQ_INT(c.max_sessions, 6);        /* MaxSessions 4 is in the included Match */
+	CHECK_STR(c.banner, "none");            /* inside Match Address */
+	expect_conn(&c, &ci, "maxsessions", "maxsessions 4");
+	expect_conn(&c, &ci, "banner", "banner /etc/inmatch");
+	ci.addr = "203.0.113.1";
+	expect_conn(&c, &ci, "banner", "banner none");
+	dssh_config_free(&c);
+
+	/* relative paths are under dssh_config_include_dir (sshd: /etc/ssh) */
+	dssh_config_include_dir = tmpdir;
+	write_file("rel.conf", "Include d/10-a.conf\n");
+	CHECK_EQ_INT(load(&c, "rel.conf"), 0);
+	CHECK_EQ_INT(c.login_grace_time, 33);
+	dssh_config_free(&c);
+	dssh_config_include_dir = saved;
+
+	/* a pattern matching nothing is no error; an unreadable match is */
+	snprintf(text, sizeof(text), "Include %s/none-*.conf\n", tmpdir);
+	write_file("nomatch.conf", text);
+	CHECK_EQ_INT(load(&c, "nomatch.conf"), 0);
+	dssh_config_free(&c);
+
+	/* a file including itself stops at the depth limit */
+	snprintf(text, sizeof(text), "Include %s/loop.conf\n", tmpdir);
+	write_file("loop.conf", text);
+	CHECK_EQ_INT(load(&c, "loop.conf"), DSSH_ERR_CONFIG);
+	CHECK(strstr(err, "nested too deeply") != NULL);
+	dssh_config_free(&c);
+	/* two files including each other */
+	snprintf(text, sizeof(text), "Include %s/pong.conf\n", tmpdir);
+	write_file("ping.conf", text);
+	snprintf(text, sizeof(text), "Include %s/ping.conf\n", tmpdir);
+	write_file("pong.conf", text);
+	CHECK_EQ_INT(load(&c, "ping.conf"), DSSH_ERR_CONFIG);
+	CHECK(strstr(err, "nested too deeply") != NULL);
+	dssh_config_free(&c);
+	/* errors in an included file name that file */
+	write_file("d/30-bad.conf", "MaxAuthTries x\n");
+	snprintf(text, sizeof(text), "Include %s/d/*.conf\n", tmpdir);
+	write_file("main2.conf", text);
+	CHECK_EQ_INT(load(&c, "main2.conf"), DSSH_ERR_CONFIG);
+	CHECK(strstr(err, "30-bad.conf line 1") != NULL);
+	dssh_config_free(&c);
+}
+
+/*
+ * Every keyword of sshd 9.2 is in the table, allowed in Match exactly where
+ * sshd allows it (the list: tests/unit/config/sshd92_keywords.txt).
+ */
+static const char *keyword_list;
+
+static void
+test_sshd_keywords(void)
+{
+	const char *list = keyword_list;
+	char ln[256];
+	unsigned n = 0;
+	FILE *f = fopen(list, "r");
+
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	while (fgets(ln, sizeof(ln), f) != NULL) {
+		char kw[128], where[32];
+		bool found = false;
+		const char *name;
+		bool in_match, impl;
+
+		if (ln[0] == '#' || sscanf(ln, "%127s %31s", kw, where) != 2)
+			continue;
+		n++;
+		if (strcmp(kw, "include") == 0)
+			continue;       /* handled by the loader, not a row */
+		for (size_t i = 0; dssh_config_keyword_info(i, &name, &in_match, &impl); i++) {
+			if (strcasecmp(name, kw) != 0)
+				continue;
+			found = true;
+			if (in_match != (strcmp(where, "match") == 0)) {
+				fprintf(stderr, "%s: Match allowed %d, sshd says %s\n", kw, in_match,
+				    where);
+				CHECK(0);
+			}
+		}
+		if (!found) {
+			fprintf(stderr, "sshd keyword %s is not in the table\n", kw);
+			CHECK(0);
+		}
+	}
+	fclose(f);
+	CHECK(n > 120);
+}
+
+int
+main(int argc, char **argv)
+{
+	char cmd[128];
+
 	dssh_log_init("test_config", DSSH_LOG_ERROR, true);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dssh-test-config-XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
 	DSSH_RUN(test_defaults);
 	DSSH_RUN(test_every_keyword);
 	DSSH_RUN(test_first_wins_and_syntax);
@@ -1204,5 +1579,17 @@ main(void)
 	DSSH_RUN(test_cert_keywords);
 	DSSH_RUN(test_auth_methods);
 	DSSH_RUN(test_dsshctl_keywords);
+	DSSH_RUN(test_addr_lists);
+	DSSH_RUN(test_match);
+	DSSH_RUN(test_match_errors);
+	DSSH_RUN(test_include);
+	DSSH_RUN(test_warned_keywords);
+	if (argc > 1) {
+		keyword_list = argv[1];
+		DSSH_RUN(test_sshd_keywords);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
 	DSSH_TEST_END();
 }

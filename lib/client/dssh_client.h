@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef DSSH_CLIENT_H
+#define DSSH_CLIENT_H
+
+/*
+ * An SSH client connection for the client tools (dssh, dssh-cp): the
+ * engine in its client role (lib/ssh) over a transport (lib/stream: a
+ * kernel TCP socket here; a DPDK stream fits the same ops), with the
+ * host-key check against known_hosts (lib/sshkey/dssh_known_hosts.h),
+ * publickey authentication from OpenSSH key files and ssh-agent's keys
+ * ($SSH_AUTH_SOCK, signatures made by the agent), and password
+ * authentication (DSSH_PASSWORD in the environment, else a prompt on the
+ * terminal).
+ *
+ * Blocking API: connect returns once authenticated; session channels are
+ * opened and started with one call each. The tool then drives I/O with
+ * dssh_client_fd / dssh_client_io (for its own poll loop) or
+ * dssh_client_wait.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dssh_ssh.h"
+
+struct dssh_client;
+struct dssh_crypto_engine;
+
+enum dssh_strict_hostkey {
+	DSSH_STRICT_ASK = 0,          /* ask on the terminal; no terminal: refuse */
+	DSSH_STRICT_YES,              /* unknown keys refused */
+	DSSH_STRICT_ACCEPT_NEW,       /* unknown keys added, changed refused */
+	DSSH_STRICT_NO,               /* unknown keys added, changed refused too */
+};
+
+#define DSSH_CLIENT_MAX_IDS 16
+
+struct dssh_client_opts {
+	const char *host;
+	int port;                     /* 0: 22 */
+	const char *user;             /* NULL: $USER */
+	const char *identities[DSSH_CLIENT_MAX_IDS];   /* NULL: ~/.ssh/id_{ed25519,ecdsa,rsa} */
+	unsigned n_identities;
+	const char *known_hosts;      /* NULL: ~/.ssh/known_hosts */
+	const char *identity_agent;   /* ssh-agent socket; NULL: $SSH_AUTH_SOCK, "none": off */
+	enum dssh_strict_hostkey strict;
+	bool hash_known_hosts;        /* HashKnownHosts */
+	bool batch;                   /* BatchMode: never prompt */
+	bool password_auth;
+	bool pubkey_auth;
+	bool quiet;
+	const char *kex, *ciphers, *macs, *hostkey_algs;   /* NULL: defaults */
+	unsigned connect_timeout;     /* seconds, 0: none */
+	struct dssh_crypto_engine *engine;
+};
+
+/* What the tool hears about a channel. */
+struct dssh_client_chan_ops {
+	/* Data (ext: stderr). The tool calls dssh_client_consumed once done with it. */
+	void (*data)(void *arg, uint32_t chan, const uint8_t *p, size_t n, bool ext);
+	void (*eof)(void *arg, uint32_t chan);
+	void (*closed)(void *arg, uint32_t chan);
+	void (*exit)(void *arg, uint32_t chan, int status, const char *signal);
+	void (*writable)(void *arg, uint32_t chan);
+};
+
+void dssh_client_opts_init(struct dssh_client_opts *o);
+/* Connect, exchange keys, check the host key, authenticate. Messages go to
+ * stderr as ssh writes them; failures give a negative error. */
+int dssh_client_connect(const struct dssh_client_opts *o, struct dssh_client **out);
+void dssh_client_free(struct dssh_client *cl);
+
+void dssh_client_set_chan_ops(struct dssh_client *cl, const struct dssh_client_chan_ops *ops,
+    void *arg);
+/*
+ * Open a session channel and start req on it (exec, shell, subsystem);
+ * blocks until the server answers. DSSH_ERR_PERMISSION: refused.
+ */
+int dssh_client_session(struct dssh_client *cl, const struct dssh_session_req *req,
+    uint32_t *chan);
+
+struct dssh_conn *dssh_client_conn(struct dssh_client *cl);
+/* The socket, and whether output is pending (poll for POLLOUT too). */
+int dssh_client_fd(const struct dssh_client *cl);
+bool dssh_client_want_write(const struct dssh_client *cl);
+/* After poll: read and write what can be. 0, or an error once the
+ * connection is over (DSSH_ERR_CONN_CLOSED: the peer closed). */
+int dssh_client_io(struct dssh_client *cl, short revents);
+/* poll the socket alone for up to timeout_ms and do its I/O. */
+int dssh_client_wait(struct dssh_client *cl, int timeout_ms);
+/* Send what can be sent now (window, buffers); returns bytes taken. */
+size_t dssh_client_send(struct dssh_client *cl, uint32_t chan, const uint8_t *p, size_t n);
+void dssh_client_consumed(struct dssh_client *cl, uint32_t chan, size_t n);
+/* Flush everything queued (blocking), then close the transport. */
+void dssh_client_close(struct dssh_client *cl);
+
+#endif
