@@ -6,7 +6,7 @@ on its peer address (198.18.N.1), which the host has no route to, so the
 data core that owns the SSH connection connects them with its own TCP and
 relays the channel itself (CHAN_CONNECT).
 
-Cases: curl through ssh -L to a python3 -m http.server there; ssh -W with
+Cases: curl through ssh -L and -D (SOCKS5) to a python3 -m http.server there; ssh -W with
 --size bytes (default 64 MiB) byte-exact each way, half-closed both ways
 (the client's EOF is the target's FIN and the reverse); a refused port
 (OPEN_FAILURE "connect failed"); an on-link address nobody answers for
@@ -61,10 +61,11 @@ class Ctx:
         return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
 
-    def tunnel(self, fwds):
+    def tunnel(self, fwds, socks=None):
         argv = h.ssh_argv(self.srv, self.env, opts=["ExitOnForwardFailure=yes", "LogLevel=INFO"])
         i = argv.index("-p")
-        argv = argv[:i] + ["-N"] + [a for f in fwds for a in ("-L", f)] + argv[i:]
+        argv = argv[:i] + ["-N"] + [a for f in fwds for a in ("-L", f)] + (
+            ["-D", "127.0.0.1:%d" % socks] if socks else []) + argv[i:]
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, start_new_session=True)
         return p
@@ -125,20 +126,24 @@ def case_http(c):
                             stderr=subprocess.DEVNULL)
     c.procs.append(http)
     c.wait_listening(port, http, c.peer)
-    lp = free_port()
+    lp, sp = free_port(), free_port()
     off = c.srv.log_size()
     st0 = stats(c)
-    t = c.tunnel(["%d:%s:%d" % (lp, c.peer, port)])
+    t = c.tunnel(["%d:%s:%d" % (lp, c.peer, port)], socks=sp)
     try:
         c.wait_listening(lp, t)
-        for _ in range(3):
-            r = subprocess.run(c.in_ns(["curl", "-sS", "--retry", "5", "--retry-connrefused",
-                                        "--max-time", "30", "-o", "-",
-                                        "http://127.0.0.1:%d/page.bin" % lp]),
+        c.wait_listening(sp, t)
+        # -L twice, then -D (SOCKS5, the name resolved by the client)
+        for extra, url in (([], "http://127.0.0.1:%d/page.bin" % lp),
+                           ([], "http://127.0.0.1:%d/page.bin" % lp),
+                           (["--socks5", "127.0.0.1:%d" % sp],
+                            "http://%s:%d/page.bin" % (c.peer, port))):
+            r = subprocess.run(c.in_ns(["curl", "-sS", "--max-time", "30", "-o", "-"] + extra +
+                                       [url]),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
-            h.check(r.returncode == 0, "curl: %s" % r.stderr.decode(errors="replace"))
-            h.check(r.stdout == page, "page through -L: %d bytes, want %d"
-                    % (len(r.stdout), len(page)))
+            h.check(r.returncode == 0, "curl %s: %s" % (url, r.stderr.decode(errors="replace")))
+            h.check(r.stdout == page, "page from %s: %d bytes, want %d"
+                    % (url, len(r.stdout), len(page)))
     finally:
         h.end_ssh(t)
     h.check(c.srv.wait_log(r"channel \d+: %s port %d: connected by the data core"
