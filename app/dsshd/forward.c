@@ -98,7 +98,6 @@ struct fwd_chan {
 		OFF_GO,                 /* the core has the socket; our copy is closed */
 	} off;
 	struct addrinfo *ai_all, *ai_next;      /* TCP connect: addresses left to try */
-	bool dp;                        /* the data core connects (CHAN_CONNECT) */
 	struct fwd_lookup *lookup;      /* FC_RESOLVING */
 	char what[200];                 /* for log lines */
 };
@@ -455,7 +454,6 @@ fwd_channel_offload(struct fwd_conn *fc, uint32_t chan, enum dssh_chan_offload_e
 		int r;
 
 		f->off = OFF_NONE;
-		f->dp = false;
 		/* the next address, if the name had more */
 		r = connect_next(f);
 		open_answer(f, r, ev == DSSH_CHAN_CONNECT_TIMEOUT ? "Connection timed out" :
@@ -592,8 +590,7 @@ connect_next(struct fwd_chan *f)
 
 			if (dssh_chan_connect_offload(f->fc->ssh, f->chan,
 			    ntohl(sin->sin_addr.s_addr), ntohs(sin->sin_port)) == 0) {
-				f->dp = true;
-				f->off = OFF_SENT;
+				f->off = OFF_SENT;     /* (CHAN_CONNECT: the core intercepts) */
 				dssh_debug("%s: channel %u: %s: the data core connects", f->fc->log_id,
 				    f->chan, f->what);
 				return DSSH_ERR_AGAIN;
