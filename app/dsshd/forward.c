@@ -50,6 +50,7 @@
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_util.h"
+#include "dssh_x11.h"
 #include "forward.h"
 #include "dssh_monitor.h"
 #include "monitor.h"
@@ -60,7 +61,22 @@
 #define FWD_MAX_GROUPS 256
 #define FWD_LISTEN_BACKLOG 128
 
-enum lkind { L_TCP, L_UNIX, L_AGENT };
+enum lkind { L_TCP, L_UNIX, L_AGENT, L_X11 };
+
+#define X11_PORT_BASE 6000
+#define X11_MAX_DISPLAYS 1000
+#define X11_COOKIE_MAX DSSH_X11_COOKIE_MAX     /* bytes of a cookie (hex: twice) */
+#define X11_SETUP_MAX DSSH_X11_SETUP_MAX
+
+/* A session's X11 authentication: the client's cookie and the fake one
+ * xauth got, which an X client must present (then replaced). */
+struct fwd_x11 {
+	char proto[64];
+	uint8_t real[X11_COOKIE_MAX], fake[X11_COOKIE_MAX];
+	size_t len;
+	char fake_hex[2 * X11_COOKIE_MAX + 1];
+	bool single;
+};
 
 /* One listening socket of a listener (loopback has one per family). */
 struct fwd_lsock {
@@ -77,6 +93,8 @@ struct fwd_listener {
 	char *addr;                     /* as the peer asked (TCP); the path (Unix, agent) */
 	uint32_t bound;                 /* the port listened on (TCP) */
 	char dir[64];                   /* agent: its private directory */
+	struct fwd_x11 *x11;            /* X11: the cookies */
+	bool single_done;               /* X11 single connection: close after the accept */
 };
 
 struct fwd_chan {
@@ -100,6 +118,26 @@ struct fwd_chan {
 	struct addrinfo *ai_all, *ai_next;      /* TCP connect: addresses left to try */
 	struct fwd_lookup *lookup;      /* FC_RESOLVING */
 	char what[200];                 /* for log lines */
+	/* X11: the client's connection setup (its cookie checked and
+	 * replaced) that the channel has not taken yet */
+	struct dssh_buf x11_setup;
+};
+
+/*
+ * An X client whose connection setup has not come in full yet: no channel
+ * is opened before its cookie was checked (a client that was refused
+ * never costs the peer a channel, and OpenSSH's ssh would wait for ever
+ * for the setup of a channel closed without one).
+ */
+#define X11_WAITS_MAX 32
+struct fwd_x11_wait {
+	struct dssh_evsource src;       /* first: the callback's pointer is ours */
+	struct fwd_conn *fc;
+	struct fwd_x11_wait *next;
+	struct fwd_x11 x;
+	struct dssh_buf setup;
+	char ip[INET6_ADDRSTRLEN];
+	uint32_t port;
 };
 
 /* ---- the user's file-system identity, on this thread only ------------- */
@@ -190,6 +228,7 @@ chan_new(struct fwd_conn *fc, uint32_t chan)
 	f->chan = chan;
 	f->src.fd = -1;
 	dssh_buf_init(&f->to_sock, 0);
+	dssh_buf_init(&f->x11_setup, X11_SETUP_MAX + FWD_READ_MAX);
 	fc->chans[chan] = f;
 	return f;
 }
@@ -212,6 +251,7 @@ chan_free(struct fwd_chan *f)
 	if (f->ai_all != NULL)
 		freeaddrinfo(f->ai_all);
 	dssh_buf_free(&f->to_sock);
+	dssh_buf_free(&f->x11_setup);
 	f->fc->chans[f->chan] = NULL;
 	free(f);
 }
@@ -268,6 +308,45 @@ flush_to_sock(struct fwd_chan *f)
 	chan_maybe_done(f);
 }
 
+/* 1 checked and replaced, 0 incomplete, -1 refused (logged). */
+static int
+x11_check_setup(const struct fwd_conn *fc, const struct fwd_x11 *x, struct dssh_buf *b)
+{
+	uint8_t *p = dssh_buf_mutable_ptr(b);
+
+	switch (dssh_x11_setup_check(p, dssh_buf_len(b), x->proto, x->fake, x->real, x->len)) {
+	case DSSH_X11_INCOMPLETE:
+		return 0;
+	case DSSH_X11_OK:
+		return 1;
+	case DSSH_X11_BAD_ORDER:
+		dssh_info("%s: X11 connection rejected: bad byte order byte 0x%02x", fc->log_id,
+		    p[0]);
+		return -1;
+	case DSSH_X11_OTHER_PROTO:
+		dssh_info("%s: X11 connection uses different authentication protocol.",
+		    fc->log_id);
+		return -1;
+	case DSSH_X11_WRONG_COOKIE:
+		break;
+	}
+	dssh_info("%s: X11 connection rejected because of wrong authentication.", fc->log_id);
+	return -1;
+}
+
+/* X11: the client's checked setup (read before the channel was opened). */
+static void
+x11_flush_setup(struct fwd_chan *f)
+{
+	size_t k = DSSH_MIN(dssh_chan_send_space(f->fc->ssh, f->chan),
+	    dssh_buf_len(&f->x11_setup));
+
+	if (k == 0)
+		return;
+	dssh_chan_send(f->fc->ssh, f->chan, dssh_buf_ptr(&f->x11_setup), k, false);
+	dssh_buf_consume(&f->x11_setup, k);
+}
+
 static void
 read_sock(struct fwd_chan *f, uint32_t ev)
 {
@@ -277,6 +356,13 @@ read_sock(struct fwd_chan *f, uint32_t ev)
 
 	if (f->sock_eof || f->src.fd < 0)
 		return;
+	/* X11: the checked setup goes first */
+	if (dssh_buf_len(&f->x11_setup) > 0) {
+		x11_flush_setup(f);
+		if (dssh_buf_len(&f->x11_setup) > 0)
+			return;
+		space = dssh_chan_send_space(fc->ssh, f->chan);
+	}
 	if (space == 0) {
 		/* A reset or error while the window is shut: end now, not spin. */
 		if (ev & EPOLLERR)
@@ -418,7 +504,10 @@ chan_offload(struct fwd_chan *f)
 
 	if (f->off == OFF_GO)
 		return true;
-	if (!fc->offload || f->off != OFF_NONE || f->sock_eof || f->peer_eof ||
+	/* a compressed connection's channels stay here: the core would see
+	 * compressed payloads */
+	if (!fc->offload || dssh_conn_compressed(fc->ssh) || f->off != OFF_NONE ||
+	    f->sock_eof || f->peer_eof ||
 	    f->sent_close || f->src.fd < 0 || dssh_chan_send_space(fc->ssh, f->chan) == 0)
 		return false;
 	fds.in = fcntl(f->src.fd, F_DUPFD_CLOEXEC, 0);
@@ -493,7 +582,10 @@ chan_update(struct fwd_chan *f)
 	else if (f->st == FC_CONNECTING)
 		ev = EPOLLOUT;
 	else if (f->st == FC_OPEN) {
-		if (chan_offload(f))
+		if (dssh_buf_len(&f->x11_setup) > 0)
+			x11_flush_setup(f);
+		/* (an X client's setup goes before the core takes the socket) */
+		if (dssh_buf_len(&f->x11_setup) == 0 && chan_offload(f))
 			return;
 		if (f->off == OFF_NONE && !f->sock_eof &&
 		    dssh_chan_send_space(f->fc->ssh, f->chan) > 0)
@@ -789,10 +881,10 @@ listener_close(struct fwd_conn *fc, struct fwd_listener *l)
 		close(l->socks[i].src.fd);
 	}
 	/* The socket file (and the agent's directory) as the user made them. */
-	if (l->kind != L_TCP && fc->mon != NULL) {
+	if ((l->kind == L_UNIX || l->kind == L_AGENT) && fc->mon != NULL) {
 		(void)dsshd_monitor_socket(fc->mon, fc->mon_conn, DSSH_MONITOR_SOCK_UNIX_UNLINK,
 		    l->addr, l->kind == L_AGENT, NULL, NULL, 0);
-	} else if (l->kind != L_TCP) {
+	} else if (l->kind == L_UNIX || l->kind == L_AGENT) {
 		if (creds_user(fc, &cr) == 0) {
 			unlink(l->addr);
 			if (l->kind == L_AGENT)
@@ -800,8 +892,116 @@ listener_close(struct fwd_conn *fc, struct fwd_listener *l)
 		}
 		creds_root(&cr);
 	}
+	free(l->x11);
 	free(l->addr);
 	free(l);
+}
+
+/* ---- X11 clients before their channel ----------------------------------- */
+
+static void
+x11_wait_free(struct fwd_x11_wait *w)
+{
+	struct fwd_conn *fc = w->fc;
+
+	for (struct fwd_x11_wait **pp = &fc->x11_waits; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	}
+	if (w->src.fd >= 0) {
+		dssh_evloop_del(fc->loop, &w->src);
+		close(w->src.fd);
+	}
+	dssh_buf_free(&w->setup);
+	dssh_wipe(&w->x, sizeof(w->x));
+	free(w);
+	fc->nx11_waits--;
+}
+
+/* The setup checked: the channel, with the setup (real cookie) first. */
+static void
+x11_wait_open(struct fwd_x11_wait *w)
+{
+	struct fwd_conn *fc = w->fc;
+	struct dssh_chan_open o = { .kind = DSSH_CHAN_X11, .orig_host = w->ip,
+	    .orig_port = w->port };
+	struct fwd_chan *f;
+	uint32_t chan;
+	int r;
+
+	if ((r = dssh_chan_open(fc->ssh, &o, &chan)) != 0) {
+		dssh_info("%s: X11 connection dropped: %s", fc->log_id, dssh_err_str(r));
+		x11_wait_free(w);
+		return;
+	}
+	if ((f = chan_new(fc, chan)) == NULL) {
+		dssh_chan_close(fc->ssh, chan);
+		x11_wait_free(w);
+		return;
+	}
+	dssh_evloop_del(fc->loop, &w->src);
+	f->st = FC_OPENING;
+	f->src = (struct dssh_evsource){ .fd = w->src.fd, .cb = chan_cb };
+	w->src.fd = -1;
+	if (dssh_buf_put(&f->x11_setup, dssh_buf_ptr(&w->setup), dssh_buf_len(&w->setup)) != 0)
+		chan_close(f);
+	snprintf(f->what, sizeof(f->what), "X11 from %s port %u", w->ip, w->port);
+	dssh_debug("%s: channel %u: forwarding %s", fc->log_id, chan, f->what);
+	x11_wait_free(w);
+}
+
+static void
+x11_wait_cb(struct dssh_evsource *src, uint32_t ev)
+{
+	struct fwd_x11_wait *w = (struct fwd_x11_wait *)src;
+	struct fwd_conn *fc = w->fc;
+	uint8_t *p;
+	ssize_t n;
+	int r = -1;
+
+	(void)ev;
+	if (dssh_buf_reserve(&w->setup, X11_SETUP_MAX, &p) == 0) {
+		n = read(src->fd, p, X11_SETUP_MAX);
+		dssh_buf_consume_end(&w->setup, n > 0 ? X11_SETUP_MAX - (size_t)n : X11_SETUP_MAX);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n > 0)
+			r = x11_check_setup(fc, &w->x, &w->setup);
+	}
+	if (r == 0)
+		return;
+	if (r < 0)
+		x11_wait_free(w);
+	else
+		x11_wait_open(w);
+	fc->after_io(fc->owner);
+}
+
+static void
+x11_wait_new(struct fwd_listener *l, int fd, const char *ip, uint32_t port)
+{
+	struct fwd_conn *fc = l->fc;
+	struct fwd_x11_wait *w;
+
+	if (fc->nx11_waits >= X11_WAITS_MAX || (w = calloc(1, sizeof(*w))) == NULL) {
+		dssh_info("%s: X11 connection from %s dropped: too many waiting", fc->log_id, ip);
+		close(fd);
+		return;
+	}
+	w->fc = fc;
+	w->x = *l->x11;
+	w->port = port;
+	snprintf(w->ip, sizeof(w->ip), "%s", ip);
+	/* the setup and whatever the client sent behind it */
+	dssh_buf_init(&w->setup, X11_SETUP_MAX * 2 + FWD_READ_MAX);
+	w->src = (struct dssh_evsource){ .fd = fd, .cb = x11_wait_cb };
+	w->next = fc->x11_waits;
+	fc->x11_waits = w;
+	fc->nx11_waits++;
+	if (dssh_evloop_set(fc->loop, &w->src, EPOLLIN) != 0)
+		x11_wait_free(w);
 }
 
 /* A connection to one of our listeners: a channel towards the peer. */
@@ -826,8 +1026,14 @@ listener_accepted(struct fwd_listener *l, int fd, const struct sockaddr_storage 
 		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
 		o.orig_port = ntohs(s6->sin6_port);
 	}
+	if (l->kind == L_X11) {
+		l->single_done = l->x11->single;
+		x11_wait_new(l, fd, ip, o.orig_port);
+		return;
+	}
 	o.kind = l->kind == L_TCP ? DSSH_CHAN_FORWARDED_TCPIP : l->kind == L_UNIX ?
-	    DSSH_CHAN_FORWARDED_STREAMLOCAL : DSSH_CHAN_AUTH_AGENT;
+	    DSSH_CHAN_FORWARDED_STREAMLOCAL : l->kind == L_X11 ? DSSH_CHAN_X11 :
+	    DSSH_CHAN_AUTH_AGENT;
 	if ((r = dssh_chan_open(fc->ssh, &o, &chan)) != 0) {
 		dssh_info("%s: connection to forwarded %s dropped: %s", fc->log_id, l->addr,
 		    dssh_err_str(r));
@@ -841,6 +1047,7 @@ listener_accepted(struct fwd_listener *l, int fd, const struct sockaddr_storage 
 	}
 	f->st = FC_OPENING;
 	f->src = (struct dssh_evsource){ .fd = fd, .cb = chan_cb };
+
 	if (l->kind == L_TCP)
 		snprintf(f->what, sizeof(f->what), "%.60s port %u from %s port %u", l->addr, l->bound,
 		    ip, o.orig_port);
@@ -856,7 +1063,7 @@ listener_cb(struct dssh_evsource *src, uint32_t ev)
 	struct fwd_conn *fc = l->fc;
 
 	(void)ev;
-	for (int i = 0; i < FWD_ACCEPT_BATCH; i++) {
+	for (int i = 0; i < FWD_ACCEPT_BATCH && !l->single_done; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		int fd = accept4(src->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -864,6 +1071,15 @@ listener_cb(struct dssh_evsource *src, uint32_t ev)
 		if (fd < 0)
 			break;
 		listener_accepted(l, fd, &ss);
+	}
+	/* x11-req's single connection: the display goes with its first client
+	 * (the session's handle then points at nothing: it asks first) */
+	if (l->single_done) {
+		for (unsigned i = 0; i < l->nsocks; i++) {
+			dssh_evloop_del(fc->loop, &l->socks[i].src);
+			close(l->socks[i].src.fd);
+		}
+		l->nsocks = 0;
 	}
 	fc->after_io(fc->owner);
 }
@@ -1180,6 +1396,119 @@ fwd_agent_stop(struct fwd_conn *fc, struct fwd_listener *handle)
 		listener_close(fc, handle);
 }
 
+/* ---- X11 forwarding -------------------------------------------------------- */
+
+static int
+hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The client's cookie (hex), and a random fake of the same length. */
+static int
+x11_auth_new(const char *proto, const char *cookie, bool single, struct fwd_x11 **out)
+{
+	size_t n = strlen(cookie);
+	struct fwd_x11 *x;
+
+	if (strlen(proto) == 0 || strlen(proto) > DSSH_X11_PROTO_MAX || n == 0 || n % 2 != 0 ||
+	    n / 2 > X11_COOKIE_MAX)
+		return DSSH_ERR_INVALID_FORMAT;
+	for (size_t i = 0; proto[i] != '\0'; i++)
+		if ((unsigned char)proto[i] <= 0x20 || (unsigned char)proto[i] >= 0x7f)
+			return DSSH_ERR_INVALID_FORMAT;
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return DSSH_ERR_ALLOC;
+	snprintf(x->proto, sizeof(x->proto), "%s", proto);
+	x->len = n / 2;
+	x->single = single;
+	for (size_t i = 0; i < x->len; i++) {
+		int hi = hex_val(cookie[2 * i]), lo = hex_val(cookie[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			free(x);
+			return DSSH_ERR_INVALID_FORMAT;
+		}
+		x->real[i] = (uint8_t)(hi << 4 | lo);
+	}
+	dssh_random(x->fake, x->len);
+	for (size_t i = 0; i < x->len; i++)
+		snprintf(x->fake_hex + 2 * i, 3, "%02x", x->fake[i]);
+	*out = x;
+	return 0;
+}
+
+/* Display N's port on every loopback (or wildcard) address the host has:
+ * 0, or DSSH_ERR_BUSY when one of them is taken. */
+static int
+x11_listen_display(const struct fwd_conn *fc, unsigned n, bool localhost, int fds[2],
+    unsigned *nfd)
+{
+	const char *v4 = localhost ? "127.0.0.1" : "0.0.0.0", *v6 = localhost ? "::1" : "::";
+	uint32_t port = X11_PORT_BASE + n, bound;
+
+	*nfd = 0;
+	if (tcp_listen_one(fc, AF_INET, v4, port, &fds[0], &bound) != 0)
+		return errno == EADDRINUSE ? DSSH_ERR_BUSY : DSSH_ERR_SYSTEM;
+	*nfd = 1;
+	if (tcp_listen_one(fc, AF_INET6, v6, port, &fds[1], &bound) == 0) {
+		*nfd = 2;
+	} else if (errno == EADDRINUSE) {
+		close(fds[0]);
+		*nfd = 0;
+		return DSSH_ERR_BUSY;
+	}
+	return 0;
+}
+
+int
+fwd_x11_start(struct fwd_conn *fc, const struct fwd_x11_req *req, unsigned *display,
+    const char **fake_hex, struct fwd_listener **handle)
+{
+	struct fwd_x11 *x = NULL;
+	int fds[2], r = DSSH_ERR_BUSY;
+	unsigned n, nfd = 0;
+
+	if (!fc->have_user)
+		return DSSH_ERR_PERMISSION;
+	if ((r = x11_auth_new(req->proto, req->cookie, req->single, &x)) != 0) {
+		dssh_info("%s: x11-req with a bad protocol or cookie refused", fc->log_id);
+		return r;
+	}
+	for (n = req->offset; n < req->offset + X11_MAX_DISPLAYS; n++)
+		if ((r = x11_listen_display(fc, n, req->localhost, fds, &nfd)) != DSSH_ERR_BUSY)
+			break;
+	if (r != 0) {
+		dssh_error("%s: Failed to allocate internet-domain X11 display socket.",
+		    fc->log_id);
+		free(x);
+		return r == DSSH_ERR_BUSY ? DSSH_ERR_NOT_FOUND : r;
+	}
+	if ((r = listener_add(fc, L_X11, fds, nfd, "X11", X11_PORT_BASE + n, handle)) != 0) {
+		free(x);
+		return r;
+	}
+	(*handle)->x11 = x;
+	*display = n;
+	*fake_hex = x->fake_hex;
+	dssh_verbose("%s: X11 display %u (port %u)%s", fc->log_id, n, X11_PORT_BASE + n,
+	    req->single ? ", single connection" : "");
+	return 0;
+}
+
+void
+fwd_x11_stop(struct fwd_conn *fc, struct fwd_listener *handle)
+{
+	if (handle != NULL)
+		listener_close(fc, handle);
+}
+
 /* ---- the connection ------------------------------------------------------ */
 
 void
@@ -1188,6 +1517,8 @@ fwd_init(struct fwd_conn *fc)
 	fc->chans = NULL;
 	fc->nchans = 0;
 	fc->listeners = NULL;
+	fc->x11_waits = NULL;
+	fc->nx11_waits = 0;
 	fc->have_user = false;
 	fc->offload = false;
 }
@@ -1213,6 +1544,8 @@ fwd_set_user(struct fwd_conn *fc, const char *user, uid_t uid, gid_t gid,
 void
 fwd_free(struct fwd_conn *fc)
 {
+	while (fc->x11_waits != NULL)
+		x11_wait_free(fc->x11_waits);
 	while (fc->listeners != NULL)
 		listener_close(fc, fc->listeners);
 	for (uint32_t i = 0; i < fc->nchans; i++)

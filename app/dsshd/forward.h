@@ -30,6 +30,7 @@
 
 struct fwd_chan;
 struct fwd_listener;
+struct fwd_x11_wait;
 
 struct dsshd_monitor_link;
 
@@ -56,6 +57,8 @@ struct fwd_conn {
 	/* Privilege separation: the user's sockets come from the monitor. */
 	const struct dsshd_monitor_link *mon;
 	uint64_t mon_conn;
+	struct fwd_x11_wait *x11_waits;  /* X clients whose setup is not in yet */
+	unsigned nx11_waits;
 	/* The packet layer is on a data core: open channels' sockets go to it
 	 * (dssh_chan_offload), which relays them. */
 	bool offload;
@@ -89,5 +92,22 @@ void fwd_update_events(struct fwd_conn *fc);
  */
 int fwd_agent_start(struct fwd_conn *fc, const char **path, struct fwd_listener **handle);
 void fwd_agent_stop(struct fwd_conn *fc, struct fwd_listener *handle);
+
+/*
+ * X11 forwarding (x11-req): listen on TCP 6000+N for the first N from
+ * offset free on loopback (localhost) or every address; each connection
+ * opens an "x11" channel to the client once its setup presented the fake
+ * cookie (*fake_hex, for xauth), which is replaced by the client's. Closed
+ * by fwd_x11_stop (the session's end) or with the connection.
+ */
+struct fwd_x11_req {
+	bool single;
+	const char *proto, *cookie;     /* as in the request; cookie hex */
+	unsigned offset;                /* X11DisplayOffset */
+	bool localhost;                 /* X11UseLocalhost */
+};
+int fwd_x11_start(struct fwd_conn *fc, const struct fwd_x11_req *req, unsigned *display,
+    const char **fake_hex, struct fwd_listener **handle);
+void fwd_x11_stop(struct fwd_conn *fc, struct fwd_listener *handle);
 
 #endif

@@ -515,6 +515,7 @@ dsshd_gen_finalize(struct dsshd_gen *g, struct dssh_crypto_engine *engine,
 		.client_alive_count_max = (unsigned)g->cfg.client_alive_count_max,
 		.version_comment = g->version_comment,
 		.auth_banner = g->banner,
+		.compression = g->cfg.compression != 0,
 		.engine = engine,
 	};
 	return 0;

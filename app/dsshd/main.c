@@ -230,6 +230,7 @@ dataplane_start(const struct dssh_config *cfg, struct dataplane *dp)
 	dp->conf.n_data_cores = cfg->data_cores > 0 ? (unsigned)cfg->data_cores : 1;
 	dp->conf.mtu = cfg->data_mtu > 0 ? (uint16_t)cfg->data_mtu : 0;
 	dp->conf.tcp_buffer = cfg->data_tcp_buffer > 0 ? (uint32_t)cfg->data_tcp_buffer : 0;
+	dp->conf.tcp_keepalive = cfg->tcp_keepalive == 1;     /* at start, as DataTCPBuffer */
 	dp->conf.busy_poll = cfg->data_busy_poll == 1;
 	dp->conf.sw_csum = cfg->data_offload == 0;
 	if (cfg->data_address6 != NULL) {

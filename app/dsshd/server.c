@@ -6,6 +6,7 @@
  * through dssh_conn_host_ops.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -76,6 +78,11 @@ struct sess {
 	bool offloaded, offload_ready, offload_go;
 	struct fwd_listener *agent;     /* agent forwarding: its socket */
 	const char *agent_path;
+	struct fwd_listener *x11;       /* X11 forwarding: its display */
+	unsigned x11_display;
+	uint32_t x11_screen;
+	const char *x11_fake;           /* the fake cookie (hex), in the listener */
+	char *x11_proto;
 };
 
 struct conn {
@@ -113,6 +120,7 @@ struct conn {
 	struct sess **sess;             /* session channels by number */
 	uint32_t nsess;
 	struct fwd_conn fwd;            /* every other channel kind (forward.c) */
+	int sock_fd;                    /* the kernel socket (IPQoS), -1 on the data plane */
 };
 
 struct listener {
@@ -121,6 +129,9 @@ struct listener {
 	char addr[64];                  /* as configured */
 	int port;
 };
+
+static void conn_socket_opts(struct conn *c);
+static void conn_set_qos(struct conn *c, bool interactive);
 
 /* What a loop's inbox holds: a connection handed over, a session's exit,
  * or dsshctl's kill of one of its connections. */
@@ -208,6 +219,7 @@ struct dsshd {
 	int inbox_fd;                   /* eventfd: the inbox has items, or stop */
 	struct dssh_evsource inbox_src;
 	pthread_mutex_t inbox_lock;
+	int opening_fd;                 /* sock_opened -> conn_start: the kernel socket */
 	struct items inbox;
 	struct dssh_pam_worker *pam;
 	struct dssh_evsource pam_src;
@@ -267,6 +279,8 @@ sess_free(struct sess *s)
 		dssh_session_close(&s->child);
 	}
 	fwd_agent_stop(&s->conn->fwd, s->agent);
+	fwd_x11_stop(&s->conn->fwd, s->x11);
+	free(s->x11_proto);
 	s->conn->sess[s->chan] = NULL;
 	free(s->term);
 	free(s->modes);
@@ -479,7 +493,8 @@ sess_offload(struct sess *s)
 	struct conn *c = s->conn;
 	struct dssh_chan_fds fds;
 
-	if (!c->tr->info.records || c->cfg->data_channels_control == 1)
+	if (!c->tr->info.records || c->cfg->data_channels_control == 1 ||
+	    dssh_conn_compressed(c->ssh))
 		return;
 	fds.in = fcntl(s->child.stdin_fd, F_DUPFD_CLOEXEC, 0);
 	fds.out = fcntl(s->child.stdout_fd, F_DUPFD_CLOEXEC, 0);
@@ -502,13 +517,104 @@ sess_offload(struct sess *s)
 	dssh_debug("%s: channel %u: data moved by the data core", c->log_id, s->chan);
 }
 
+/* Our name for X11UseLocalhost no (DISPLAY and xauth's display). */
+static void
+x11_host(char *h, size_t n)
+{
+	if (gethostname(h, n) != 0 || h[0] == '\0')
+		snprintf(h, n, "localhost");
+	h[n - 1] = '\0';
+}
+
+/*
+ * What the server puts into a session: DISPLAY and xauth's arguments for
+ * X11, the rc rules, then SetEnv (last: it overrides the client's, as
+ * sshd's). auth_display: room for xauth's display name.
+ */
+static int
+sess_server_env(struct sess *s, struct dssh_session_spec *spec, char *auth_display,
+    size_t adlen)
+{
+	const struct dssh_config *cfg = s->conn->cfg;
+	struct conn *c = s->conn;
+	char host[256], disp[320];
+
+	/* sshd: not for subsystems (an sftp stream) nor under the server's ForceCommand */
+	spec->user_rc = cfg->permit_user_rc == 1 && (!c->have_keyopts || c->keyopts.permit_user_rc) &&
+	    !spec->subsystem && strcmp(cfg->force_command, "none") == 0;
+	if (s->x11 != NULL && s->nenv < MAX_SESS_ENV) {
+		x11_host(host, sizeof(host));
+		if (cfg->x11_use_localhost) {
+			snprintf(disp, sizeof(disp), "DISPLAY=localhost:%u.%u", s->x11_display,
+			    s->x11_screen);
+			snprintf(auth_display, adlen, "unix:%u.%u", s->x11_display, s->x11_screen);
+		} else {
+			snprintf(disp, sizeof(disp), "DISPLAY=%s:%u.%u", host, s->x11_display,
+			    s->x11_screen);
+			snprintf(auth_display, adlen, "%s/unix:%u.%u", host, s->x11_display,
+			    s->x11_screen);
+		}
+		if ((s->env[s->nenv] = strdup(disp)) == NULL)
+			return DSSH_ERR_ALLOC;
+		s->nenv++;
+		spec->x11_proto = s->x11_proto;
+		spec->x11_cookie = s->x11_fake;
+		spec->x11_auth_display = auth_display;
+		spec->xauth_path = cfg->xauth_location ? cfg->xauth_location :
+		    DSSH_CONFIG_XAUTH_DEFAULT;
+	}
+	for (unsigned i = 0; i < cfg->nset_env && s->nenv < MAX_SESS_ENV; i++) {
+		if ((s->env[s->nenv] = strdup(cfg->set_env[i])) == NULL)
+			return DSSH_ERR_ALLOC;
+		s->nenv++;
+	}
+	return 0;
+}
+
+/* x11-req (sshd's session_x11_req_process): allowed, then a display. */
+static int
+sess_x11(struct sess *s, const struct dssh_session_req *req)
+{
+	struct conn *c = s->conn;
+	const struct dssh_config *cfg = c->cfg;
+	const char *xauth = cfg->xauth_location ? cfg->xauth_location : DSSH_CONFIG_XAUTH_DEFAULT;
+	struct fwd_x11_req xr = { .single = req->x11_single, .proto = req->name,
+	    .cookie = req->value, .offset = (unsigned)cfg->x11_display_offset,
+	    .localhost = cfg->x11_use_localhost == 1 };
+	int r;
+
+	if (s->x11 != NULL) {
+		dssh_info("%s: X11 forwarding already active for this session", c->log_id);
+		return DSSH_ERR_PERMISSION;
+	}
+	if (cfg->x11_forwarding != 1 || cfg->disable_forwarding == 1 ||
+	    (c->have_keyopts && !c->keyopts.permit_x11_forwarding)) {
+		dssh_info("%s: X11 forwarding disabled; x11-req refused", c->log_id);
+		return DSSH_ERR_PERMISSION;
+	}
+	if (access(xauth, X_OK) != 0) {
+		dssh_info("%s: No xauth program (%s); cannot forward X11.", c->log_id, xauth);
+		return DSSH_ERR_PERMISSION;
+	}
+	if ((s->x11_proto = strdup(req->name)) == NULL)
+		return DSSH_ERR_ALLOC;
+	if ((r = fwd_x11_start(&c->fwd, &xr, &s->x11_display, &s->x11_fake, &s->x11)) != 0) {
+		free(s->x11_proto);
+		s->x11_proto = NULL;
+		s->x11 = NULL;
+		return r;
+	}
+	s->x11_screen = req->x11_screen;
+	return 0;
+}
+
 static int
 sess_spawn(struct sess *s, const struct dssh_session_req *req)
 {
 	struct conn *c = s->conn;
 	const struct dssh_config *cfg = c->cfg;
 	struct dssh_session_spec spec;
-	char ssh_client[160], ssh_connection[200];
+	char ssh_client[160], ssh_connection[200], x11_display[300];
 	const char *command = NULL;
 	char *chroot_dir = NULL;
 	int r;
@@ -565,6 +671,8 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 			return DSSH_ERR_ALLOC;
 		snprintf(s->env[s->nenv++], n, "SSH_AUTH_SOCK=%s", s->agent_path);
 	}
+	if ((r = sess_server_env(s, &spec, x11_display, sizeof(x11_display))) != 0)
+		return r;
 	spec.env = (const char *const *)s->env;
 	spec.n_env = s->nenv;
 	spec.ssh_client = ssh_client;
@@ -596,6 +704,7 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 		return r;
 	}
 	s->spawned = true;
+	conn_set_qos(c, s->pty);
 	dssh_verbose("%s: channel %u: %s for %s (pid %d)%s", c->log_id, s->chan,
 	    spec.forced_command ? "forced command" : spec.internal ? spec.internal :
 	    command ? "exec" : "shell", c->user.name,
@@ -844,6 +953,10 @@ store_pty(struct sess *s, const struct dssh_session_req *req)
 
 	if (s->pty || (c->have_keyopts && !c->keyopts.permit_pty))
 		return DSSH_ERR_PERMISSION;
+	if (c->cfg->permit_tty != 1) {
+		dssh_info("%s: PermitTTY no: pty-req refused", c->log_id);
+		return DSSH_ERR_PERMISSION;
+	}
 	free(s->term);
 	free(s->modes);
 	s->term = strdup(req->term);
@@ -891,6 +1004,8 @@ host_session_request(void *host, uint32_t chan, const struct dssh_session_req *r
 		if (s->agent != NULL)
 			return 0;
 		return fwd_agent_start(&c->fwd, &s->agent_path, &s->agent);
+	case DSSH_REQ_X11:
+		return s->spawned ? DSSH_ERR_PROTOCOL : sess_x11(s, req);
 	}
 	return DSSH_ERR_UNSUPPORTED;
 }
@@ -1328,6 +1443,8 @@ conn_start(struct dsshd *srv, struct conn *c)
 	c->fwd.owner = c;
 	c->fwd.buf = srv->rbuf;
 	c->fwd.buflen = sizeof(srv->rbuf);
+	c->sock_fd = srv->opening_fd;
+	conn_socket_opts(c);
 	/* As sess_offload: the data core relays forwarded sockets too. */
 	c->fwd.offload = in->records && c->cfg->data_channels_control != 1;
 	c->next = srv->conns;
@@ -1340,6 +1457,41 @@ conn_start(struct dsshd *srv, struct conn *c)
 	dssh_debug("%s: served%s by loop %u", c->log_id, in->via, srv->index);
 	conn_after_io(c);
 	return true;
+}
+
+/*
+ * IPQoS as sshd: none before a session, then interactive with a pty and
+ * bulk without (the last session started decides), on the kernel socket;
+ * the data plane's TCP does not set a TOS (docs/architecture.md).
+ */
+static void
+conn_set_qos(struct conn *c, bool interactive)
+{
+	int v = interactive ? c->cfg->ipqos_interactive : c->cfg->ipqos_bulk;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (c->sock_fd < 0 || v < 0 || getsockname(c->sock_fd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_INET6 &&
+	    setsockopt(c->sock_fd, IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof(v)) != 0)
+		dssh_debug("%s: IPV6_TCLASS %d: %s", c->log_id, v, strerror(errno));
+	/* an IPv4-mapped peer on a v6 socket takes IP_TOS too */
+	if (setsockopt(c->sock_fd, IPPROTO_IP, IP_TOS, &v, sizeof(v)) != 0 &&
+	    ss.ss_family == AF_INET)
+		dssh_debug("%s: IP_TOS %d: %s", c->log_id, v, strerror(errno));
+}
+
+/* TCPKeepAlive (SO_KEEPALIVE), on kernel sockets. */
+static void
+conn_socket_opts(struct conn *c)
+{
+	int on = c->cfg->tcp_keepalive == 1;
+
+	if (c->sock_fd < 0)
+		return;
+	if (setsockopt(c->sock_fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) != 0)
+		dssh_debug("%s: SO_KEEPALIVE: %s", c->log_id, strerror(errno));
 }
 
 /* A new connection from any backend: the same engine on its stream. */
@@ -1381,7 +1533,9 @@ sock_opened(struct dsshd *srv, int fd, const struct dssh_stream_info *info)
 		close(fd);
 		return;
 	}
+	srv->opening_fd = fd;
 	stream_opened(srv, tr);
+	srv->opening_fd = -1;
 }
 
 static void
@@ -2085,6 +2239,7 @@ loop_init(struct dsshd_shared *sh, unsigned index, struct dssh_crypto_engine *en
 	srv->source.fd = -1;
 	srv->sig_src.fd = -1;
 	pthread_mutex_init(&srv->inbox_lock, NULL);
+	srv->opening_fd = -1;
 	pthread_mutex_init(&srv->pub_lock, NULL);
 	if ((srv->inbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		return DSSH_ERR_SYSTEM;

@@ -23,6 +23,11 @@
 #define CONFIG_MAX_ARGS 256
 #define CONFIG_MAX_LINE 16384
 
+/* sessions block (issue 14), below */
+static void sess_kw_init(struct dssh_config *cfg);
+static void sess_kw_free(struct dssh_config *cfg);
+static void sess_kw_defaults(struct dssh_config *cfg);
+
 /* Context of one line, for error messages. */
 struct line_ctx {
 	const char *source;
@@ -120,6 +125,7 @@ dssh_config_init(struct dssh_config *cfg)
 	cfg->per_source_max_startups = -1;
 	cfg->per_source_netblock4 = -1;
 	cfg->per_source_netblock6 = -1;
+	sess_kw_init(cfg);
 }
 
 void
@@ -190,6 +196,7 @@ dssh_config_free(struct dssh_config *cfg)
 	/* dsshctl */
 	free(cfg->control_socket);
 	free(cfg->metrics_listen);
+	sess_kw_free(cfg);
 	dssh_config_init(cfg);
 }
 
@@ -1486,6 +1493,171 @@ p_metricslisten(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k,
 	return set_metrics_listen(cfg, c, argc, argv);
 }
 
+/* ---- sessions: X11, compression, tty, rc, env, TCP (issue 14) ---- */
+
+static void
+sess_kw_init(struct dssh_config *cfg)
+{
+	cfg->compression = -1;
+	cfg->x11_forwarding = -1;
+	cfg->x11_display_offset = -1;
+	cfg->x11_use_localhost = -1;
+	cfg->permit_tty = -1;
+	cfg->permit_user_rc = -1;
+	cfg->tcp_keepalive = -1;
+	cfg->ipqos_interactive = -2;
+	cfg->ipqos_bulk = -2;
+}
+
+static void
+sess_kw_free(struct dssh_config *cfg)
+{
+	free(cfg->xauth_location);
+	free_strv(cfg->set_env, cfg->nset_env);
+}
+
+static const struct { const char *name; int v; } ipqos_names[] = {
+		{ "af11", 0x28 }, { "af12", 0x30 }, { "af13", 0x38 },
+		{ "af21", 0x48 }, { "af22", 0x50 }, { "af23", 0x58 },
+		{ "af31", 0x68 }, { "af32", 0x70 }, { "af33", 0x78 },
+		{ "af41", 0x88 }, { "af42", 0x90 }, { "af43", 0x98 },
+		{ "cs0", 0x00 }, { "cs1", 0x20 }, { "cs2", 0x40 }, { "cs3", 0x60 },
+		{ "cs4", 0x80 }, { "cs5", 0xa0 }, { "cs6", 0xc0 }, { "cs7", 0xe0 },
+		{ "ef", 0xb8 }, { "le", 0x04 }, { "lowdelay", 0x10 }, { "throughput", 0x08 },
+		{ "reliability", 0x04 }, { "none", -1 },
+};
+
+/* sshd_config(5) IPQoS names, or a number 0..255; -1 for none. */
+int
+dssh_config_parse_ipqos(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(ipqos_names); i++) {
+		if (strcasecmp(s, ipqos_names[i].name) == 0) {
+			*out = ipqos_names[i].v;
+			return 0;
+		}
+	}
+	if (!isdigit((unsigned char)s[0]))
+		return DSSH_ERR_INVALID_FORMAT;
+	errno = 0;
+	v = strtol(s, &end, 0);
+	if (errno != 0 || *end != '\0' || v < 0 || v > 255)
+		return DSSH_ERR_INVALID_FORMAT;
+	*out = (int)v;
+	return 0;
+}
+
+static void
+sess_kw_defaults(struct dssh_config *cfg)
+{
+	if (cfg->compression == -1)
+		cfg->compression = 1;
+	if (cfg->x11_forwarding == -1)
+		cfg->x11_forwarding = 0;
+	if (cfg->x11_display_offset == -1)
+		cfg->x11_display_offset = 10;
+	if (cfg->x11_use_localhost == -1)
+		cfg->x11_use_localhost = 1;
+	if (cfg->permit_tty == -1)
+		cfg->permit_tty = 1;
+	if (cfg->permit_user_rc == -1)
+		cfg->permit_user_rc = 1;
+	if (cfg->tcp_keepalive == -1)
+		cfg->tcp_keepalive = 1;
+	if (cfg->ipqos_interactive == -2) {
+		cfg->ipqos_interactive = 0x48;      /* af21 */
+		cfg->ipqos_bulk = 0x20;             /* cs1 */
+	}
+}
+
+/* As sshd -T: the first name of the value (le before reliability), else hex. */
+static void
+dump_ipqos(FILE *f, int v)
+{
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(ipqos_names); i++) {
+		if (ipqos_names[i].v == v) {
+			fprintf(f, "%s", ipqos_names[i].name);
+			return;
+		}
+	}
+	fprintf(f, "0x%02x", v);
+}
+
+/* -- the session rows' parsers and printers -- */
+
+static int
+p_xauth(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	(void)k;
+	if (argc == 1 && argv[0][0] != '/')
+		return cerr(c, "XAuthLocation must be an absolute path");
+	return set_str(c, &cfg->xauth_location, argc, argv);
+}
+
+static void
+d_xauth(const struct dssh_config *cfg, FILE *f, const struct kw *k)
+{
+	fprintf(f, "%s %s\n", k->print_as, cfg->xauth_location ? cfg->xauth_location :
+	    DSSH_CONFIG_XAUTH_DEFAULT);
+}
+
+/* SetEnv NAME=VALUE ...: the first line wins, as every other keyword. */
+static int
+p_setenv(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	(void)k;
+	for (int i = 0; i < argc; i++) {
+		const char *eq = strchr(argv[i], '=');
+
+		if (eq == NULL || eq == argv[i])
+			return cerr(c, "SetEnv needs NAME=VALUE, not \"%s\"", argv[i]);
+	}
+	if (cfg->set_env_set)
+		return 0;
+	cfg->set_env_set = true;
+	for (int i = 0; i < argc; i++) {
+		int r = strv_add(&cfg->set_env, &cfg->nset_env, argv[i]);
+
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+p_ipqos(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int argc, char **argv)
+{
+	int v, b;
+
+	(void)k;
+	if (argc < 1 || argc > 2)
+		return cerr(c, "IPQoS takes one or two arguments");
+	if (dssh_config_parse_ipqos(argv[0], &v) != 0 ||
+	    dssh_config_parse_ipqos(argv[argc - 1], &b) != 0)
+		return cerr(c, "unsupported IPQoS value \"%s%s%s\"", argv[0],
+		    argc == 2 ? " " : "", argc == 2 ? argv[1] : "");
+	if (cfg->ipqos_interactive == -2) {
+		cfg->ipqos_interactive = v;
+		cfg->ipqos_bulk = b;
+	}
+	return 0;
+}
+
+static void
+d_ipqos(const struct dssh_config *cfg, FILE *f, const struct kw *k)
+{
+	fprintf(f, "%s ", k->print_as);
+	dump_ipqos(f, cfg->ipqos_interactive);
+	fprintf(f, " ");
+	dump_ipqos(f, cfg->ipqos_bulk);
+	fprintf(f, "\n");
+}
+
+/* ---- end of the session block ---- */
+
 /* -- printers of the T_FN rows (sshd -T style) -- */
 
 static void
@@ -1662,6 +1834,7 @@ static const int v_01[] = { 0, 1 };
 
 static const char *const w_family[] = { "any", "inet", "inet6", NULL };
 static const char *const w_compression[] = { "yes", "no", "delayed", NULL };
+static const int v_comp[] = { 1, 0, 1 };     /* Compression: yes is delayed */
 static const char *const w_fphash[] = { "md5", "sha1", "sha256", "sha384", "sha512", NULL };
 static const char *const w_rhosts[] = { "yes", "no", "shosts-only", NULL };
 static const char *const w_tunnel[] = { "yes", "no", "point-to-point", "ethernet", NULL };
@@ -1785,6 +1958,19 @@ static const struct kw keywords[] = {
 	/* dsshctl: the control socket and the Prometheus endpoint */
 	FN("ControlSocket", 0, control_socket, p_controlsocket, d_str),
 	FN("MetricsListen", 0, metrics_listen, p_metricslisten, d_str),
+	/* sessions: X11, compression, tty, rc, env, TCP (issue 14) */
+	CHOICE("Compression", 0, compression, w_compression, v_comp, 1),
+	YESNO("X11Forwarding", KW_MATCH, x11_forwarding, 0),
+	INT("X11DisplayOffset", KW_MATCH, x11_display_offset, 0, 1000, 10),
+	YESNO("X11UseLocalhost", KW_MATCH, x11_use_localhost, 1),
+	FN("XAuthLocation", 0, xauth_location, p_xauth, d_xauth),
+	YESNO("PermitTTY", KW_MATCH, permit_tty, 1),
+	YESNO("PermitUserRC", KW_MATCH, permit_user_rc, 1),
+	{ .name = "SetEnv", .type = T_FN, .flags = KW_MATCH, .off = F(set_env),
+	  .max = (long long)F(nset_env),
+	  .def = -2, .parse = p_setenv, .dump = d_each, .print_as = "setenv" },
+	YESNO("TCPKeepAlive", 0, tcp_keepalive, 1),
+	FN("IPQoS", KW_MATCH, ipqos_interactive, p_ipqos, d_ipqos),
 	/* ---- dsshd's own keywords added by other work go above this line ---- */
 
 	/* sshd 9.2 keywords dsshd accepts and does not implement: one warning each. */
@@ -1795,7 +1981,6 @@ static const struct kw keywords[] = {
 	WARN("AuthorizedPrincipalsCommandUser", KW_MATCH, CHK_ONE),
 	WARN("CASignatureAlgorithms", KW_MATCH, CHK_KEYTYPES),
 	WARN("ChannelTimeout", KW_MATCH, CHK_CHANTIMEOUT),
-	WARNW("Compression", 0, w_compression, 1, 1),
 	WARN("ExposeAuthInfo", KW_MATCH, CHK_YESNO),
 	WARNW("FingerprintHash", 0, w_fphash, 1, 1),
 	WARN("GSSAPIAuthentication", KW_MATCH, CHK_YESNO),
@@ -1811,30 +1996,21 @@ static const struct kw keywords[] = {
 	WARN("HostKeyAgent", 0, CHK_ONE),
 	WARNW("IgnoreRhosts", KW_MATCH, w_rhosts, 1, 1),
 	WARN("IgnoreUserKnownHosts", 0, CHK_YESNO),
-	WARNW("IPQoS", KW_MATCH, w_ipqos, 1, 2),
 	WARN("KerberosAuthentication", KW_MATCH, CHK_YESNO),
 	WARN("KerberosOrLocalPasswd", 0, CHK_YESNO),
 	WARN("KerberosTicketCleanup", 0, CHK_YESNO),
 	WARN("LogVerbose", KW_MATCH, CHK_ANY),
 	WARN("ModuliFile", 0, CHK_ONE),
-	WARN("PermitTTY", KW_MATCH, CHK_YESNO),
 	WARNW("PermitTunnel", KW_MATCH, w_tunnel, 1, 1),
-	WARN("PermitUserRC", KW_MATCH, CHK_YESNO),
 	WARN("PubkeyAcceptedAlgorithms", KW_MATCH, CHK_KEYTYPES),
 	WARN("PubkeyAcceptedKeyTypes", KW_MATCH, CHK_KEYTYPES),
 	WARNW("PubkeyAuthOptions", KW_MATCH, w_pkopts, 1, 3),
 	WARN("RDomain", KW_MATCH, CHK_REJECT),
 	WARN("RequiredRSASize", KW_MATCH, CHK_INT),
 	WARN("SecurityKeyProvider", 0, CHK_ONE),
-	WARN("SetEnv", KW_MATCH, CHK_ENV),
-	WARN("TCPKeepAlive", 0, CHK_YESNO),
 	WARN("KeepAlive", 0, CHK_YESNO),
 	WARN("UnusedConnectionTimeout", KW_MATCH, CHK_TIME),
 	WARN("UseDNS", 0, CHK_YESNO),
-	WARN("X11DisplayOffset", KW_MATCH, CHK_INT),
-	WARN("X11Forwarding", KW_MATCH, CHK_YESNO),
-	WARN("X11UseLocalhost", KW_MATCH, CHK_YESNO),
-	WARN("XAuthLocation", 0, CHK_ONE),
 	WARN("DebianBanner", 0, CHK_YESNO),
 	WARN("HostDSAKey", 0, CHK_ONE),
 	WARN("Protocol", 0, CHK_ANY),
@@ -2886,6 +3062,7 @@ dssh_config_finalize(struct dssh_config *cfg,
 	}
 	if ((r = finalize_table(cfg)) != 0)
 		return r;
+	sess_kw_defaults(cfg);
 	/* The T_FN rows' defaults. */
 	DEF(cfg->log_level, DSSH_LOG_INFO);
 	DEF(cfg->gateway_ports, DSSH_GATEWAY_NO);

@@ -283,6 +283,20 @@ struct dssh_config {
 	/* Multi-method authentication. */
 	char *authentication_methods;   /* AuthenticationMethods, lists joined, "any" */
 	char *pam_service_name;         /* PAMServiceName: /etc/pam.d name (dssh's own), "dsshd" */
+	/* Sessions: X11, compression, tty, rc, env, TCP (issue 14). */
+	int compression;                /* Compression: 1 yes/delayed (zlib@openssh.com), 0 no */
+	int x11_forwarding;             /* X11Forwarding */
+	int x11_display_offset;         /* X11DisplayOffset (10) */
+	int x11_use_localhost;          /* X11UseLocalhost */
+	char *xauth_location;           /* XAuthLocation, NULL: DSSH_CONFIG_XAUTH_DEFAULT */
+	int permit_tty;                 /* PermitTTY */
+	int permit_user_rc;             /* PermitUserRC: ~/.ssh/rc run */
+	char **set_env;                 /* SetEnv NAME=VALUE ... (the first line) */
+	unsigned nset_env;
+	bool set_env_set;
+	int tcp_keepalive;              /* TCPKeepAlive: SO_KEEPALIVE */
+	int ipqos_interactive;          /* IPQoS: TOS/traffic class, -1 none */
+	int ipqos_bulk;
 	/* dsshctl (dssh's own, start-up only) */
 	char *control_socket;           /* ControlSocket: path or "none", DSSH_CONFIG_DEFAULT_CONTROL_SOCKET */
 	char *metrics_listen;           /* MetricsListen: "addr:port" or "none" */
@@ -302,6 +316,10 @@ struct dssh_config {
 	bool has_defs;
 	unsigned nports_override;       /* -p ports (kept in ports[]) */
 };
+
+#define DSSH_CONFIG_XAUTH_DEFAULT "/usr/bin/xauth"
+/* An IPQoS word (af21, cs1, ef, lowdelay, none ...) or number: -1 for none. */
+int dssh_config_parse_ipqos(const char *s, int *out);
 
 /* dsshctl: the control socket's default path; MetricsListen's "a.b.c.d:port" or
  * "[v6]:port" (numeric), and whether an address is loopback. */

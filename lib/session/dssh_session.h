@@ -106,6 +106,18 @@ struct dssh_session_spec {
 	 * saw authenticate on that connection. 0 where no monitor checks.
 	 */
 	uint64_t auth_id;
+	/*
+	 * Before the user's program (not an internal one), as sshd's
+	 * do_rc_files: ~/.ssh/rc when user_rc (PermitUserRC) and it exists,
+	 * else /etc/ssh/sshrc, each run by /bin/sh with "proto cookie" on its
+	 * stdin when X11 is forwarded; else, with X11, "xauth_path -q -" adds
+	 * the session's fake cookie for x11_auth_display ("unix:N.S").
+	 */
+	bool user_rc;
+	const char *x11_proto;      /* NULL: no X11 forwarding */
+	const char *x11_cookie;     /* hex, the fake one the X clients present */
+	const char *x11_auth_display;
+	const char *xauth_path;
 };
 
 #define DSSH_SESSION_LOGIN_RECORD  0x1u

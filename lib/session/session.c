@@ -465,6 +465,69 @@ login_greeting(const struct session_exec *x)
 		session_print_motd();
 }
 
+/* argv[0] with input on its stdin (session's stdout and stderr), waited
+ * for; as the user, in the child, before the shell. */
+static int
+run_with_input(const struct session_exec *x, const char *path, char *const argv[],
+    const char *input)
+{
+	int p[2], st = 0;
+	pid_t pid;
+
+	if (pipe(p) != 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[1]);
+		if (dup2(p[0], STDIN_FILENO) < 0)
+			_exit(127);
+		close(p[0]);
+		execve(path, argv, x->env.v);
+		_exit(127);
+	}
+	close(p[0]);
+	if (input != NULL && write(p[1], input, strlen(input)) < 0)
+		st = -1;
+	close(p[1]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* sshd's do_rc_files: the user's rc, the system's, or xauth for X11. */
+static void
+run_rc_files(const struct session_exec *x)
+{
+	const struct dssh_session_spec *s = x->spec;
+	char line[1024], *sh_rc[] = { "sh", ".ssh/rc", NULL },
+	    *sh_sys[] = { "sh", "/etc/ssh/sshrc", NULL },
+	    *xauth[] = { "xauth", "-q", "-", NULL };
+	bool x11 = s->x11_proto != NULL && s->x11_cookie != NULL;
+	struct stat st;
+
+	if (x11)
+		snprintf(line, sizeof(line), "%s %s\n", s->x11_proto, s->x11_cookie);
+	if (s->user_rc && stat(".ssh/rc", &st) == 0) {
+		if (run_with_input(x, "/bin/sh", sh_rc, x11 ? line : NULL) != 0)
+			session_child_say("dssh: ~/.ssh/rc failed", (const char *)NULL);
+		return;
+	}
+	if (stat("/etc/ssh/sshrc", &st) == 0) {
+		(void)run_with_input(x, "/bin/sh", sh_sys, x11 ? line : NULL);
+		return;
+	}
+	if (!x11 || s->xauth_path == NULL || s->x11_auth_display == NULL)
+		return;
+	snprintf(line, sizeof(line), "remove %s\nadd %s %s %s\n", s->x11_auth_display,
+	    s->x11_auth_display, s->x11_proto, s->x11_cookie);
+	if (run_with_input(x, s->xauth_path, xauth, line) != 0)
+		session_child_say("dssh: xauth failed", (const char *)NULL);
+}
+
 _Noreturn void
 session_exec_shell(struct session_exec *x)
 {
@@ -487,6 +550,8 @@ session_exec_shell(struct session_exec *x)
 		if (chdir("/") != 0)
 			child_fail("chdir /", errno);
 	}
+	if (x->internal == NULL)
+		run_rc_files(x);
 	if (x->internal != NULL) {
 		code = x->internal(STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, x->spec);
 		fflush(NULL);

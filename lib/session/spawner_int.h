@@ -21,7 +21,7 @@ struct spawner_spawn_req {
 	uint64_t id;
 	bool have_id;               /* set as soon as the id was read */
 	struct dssh_session_spec spec;
-	char *str[16];              /* every string of spec, to free */
+	char *str[24];              /* every string of spec, to free */
 	size_t nstr;
 	char **env;
 	uint8_t *modes;

@@ -83,7 +83,12 @@ spawner_encode_spawn(struct dssh_buf *b, uint64_t id, const struct dssh_session_
 	    (r = put_ostring(b, spec->chroot_directory)) != 0 ||
 	    (r = put_ostring(b, spec->internal)) != 0 ||
 	    (r = dssh_buf_put_u32(b, spec->login)) != 0 ||
-	    (r = dssh_buf_put_u64(b, spec->auth_id)) != 0)
+	    (r = dssh_buf_put_u64(b, spec->auth_id)) != 0 ||
+	    (r = dssh_buf_put_bool(b, spec->user_rc)) != 0 ||
+	    (r = put_ostring(b, spec->x11_proto)) != 0 ||
+	    (r = put_ostring(b, spec->x11_cookie)) != 0 ||
+	    (r = put_ostring(b, spec->x11_auth_display)) != 0 ||
+	    (r = put_ostring(b, spec->xauth_path)) != 0)
 		return r;
 	return dssh_buf_len(b) > DSSH_SPAWNER_MSG_MAX ? DSSH_ERR_STRING_TOO_LARGE : 0;
 }
@@ -274,6 +279,22 @@ get_env(struct dssh_buf *b, struct spawner_spawn_req *req)
 	return 0;
 }
 
+/* NULL, or 1..256 printable characters without spaces. */
+static bool
+x11_word_ok(const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return true;
+	if ((n = strlen(s)) == 0 || n > 256)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
 static int
 check_spec(const struct dssh_session_spec *s)
 {
@@ -289,6 +310,10 @@ check_spec(const struct dssh_session_spec *s)
 	if (s->term != NULL && strlen(s->term) > SPAWNER_NAME_MAX)
 		return DSSH_ERR_INVALID_FORMAT;
 	if ((s->login & ~DSSH_SESSION_LOGIN_ALL) != 0)
+		return DSSH_ERR_INVALID_FORMAT;
+	/* X11: printable words (they go on an xauth command line) */
+	if (!abs_path_or_null(s->xauth_path) || !x11_word_ok(s->x11_proto) ||
+	    !x11_word_ok(s->x11_cookie) || !x11_word_ok(s->x11_auth_display))
 		return DSSH_ERR_INVALID_FORMAT;
 	return 0;
 }
@@ -319,6 +344,11 @@ decode_spawn(struct dssh_buf *b, struct spawner_spawn_req *req)
 	    (r = get_ostr(b, req, &s->internal)) != 0 ||
 	    (r = dssh_buf_get_u32(b, &s->login)) != 0 ||
 	    (r = dssh_buf_get_u64(b, &s->auth_id)) != 0 ||
+	    (r = get_strict_bool(b, &s->user_rc)) != 0 ||
+	    (r = get_ostr(b, req, &s->x11_proto)) != 0 ||
+	    (r = get_ostr(b, req, &s->x11_cookie)) != 0 ||
+	    (r = get_ostr(b, req, &s->x11_auth_display)) != 0 ||
+	    (r = get_ostr(b, req, &s->xauth_path)) != 0 ||
 	    (r = get_end(b)) != 0)
 		return r;
 	return check_spec(s);

@@ -38,6 +38,24 @@ parse_window(struct dssh_buf *m, struct dssh_session_req *req)
 	return 0;
 }
 
+/* x11-req: bool single connection, string protocol, string cookie (hex),
+ * u32 screen (RFC 4254 6.3.1). */
+static int
+parse_x11(struct dssh_buf *m, struct dssh_session_req *req, char **s1, char **s2)
+{
+	int r;
+
+	req->type = DSSH_REQ_X11;
+	if ((r = dssh_buf_get_bool(m, &req->x11_single)) != 0 ||
+	    (r = dssh_buf_get_cstring(m, s1, NULL)) != 0 ||
+	    (r = dssh_buf_get_cstring(m, s2, NULL)) != 0 ||
+	    (r = dssh_buf_get_u32(m, &req->x11_screen)) != 0)
+		return r;
+	req->name = *s1;
+	req->value = *s2;
+	return 0;
+}
+
 /* A request with one string argument, kept in *s1. */
 static int
 parse_one(struct dssh_buf *m, struct dssh_session_req *req, enum dssh_session_req_type t,
@@ -82,6 +100,8 @@ session_request(const char *type, struct dssh_buf *m, struct dssh_session_req *r
 		return parse_window(m, req);
 	if (strcmp(type, "signal") == 0)
 		return parse_one(m, req, DSSH_REQ_SIGNAL, &req->name, s1);
+	if (strcmp(type, "x11-req") == 0)
+		return parse_x11(m, req, s1, s2);
 	if (strcmp(type, "auth-agent-req@openssh.com") == 0) {
 		req->type = DSSH_REQ_AUTH_AGENT;
 		return 0;

@@ -79,6 +79,7 @@ struct dssh_ssh_conf {
 	unsigned client_alive_count_max;
 	const char *version_comment;  /* after "SSH-2.0-" */
 	const char *auth_banner;      /* sshd's Banner: sent before authentication, or NULL */
+	bool compression;             /* offer zlib@openssh.com (Compression yes/delayed) */
 	struct dssh_crypto_engine *engine;
 	/* Client role only. */
 	const char *hostkey_algs;     /* accepted host-key algorithms, preference order */
@@ -101,6 +102,7 @@ enum dssh_chan_kind {
 	DSSH_CHAN_DIRECT_STREAMLOCAL,       /* direct-streamlocal@openssh.com */
 	DSSH_CHAN_FORWARDED_STREAMLOCAL,    /* forwarded-streamlocal@openssh.com */
 	DSSH_CHAN_AUTH_AGENT,               /* auth-agent@openssh.com (we open) */
+	DSSH_CHAN_X11,                      /* x11 (we open: ssh -X) */
 };
 
 /*
@@ -143,6 +145,7 @@ enum dssh_session_req_type {
 	DSSH_REQ_WINDOW_CHANGE,
 	DSSH_REQ_SIGNAL,
 	DSSH_REQ_AUTH_AGENT,          /* auth-agent-req@openssh.com */
+	DSSH_REQ_X11,                 /* x11-req: name protocol, value cookie (hex) */
 };
 
 /* A parsed session channel request; strings are NUL-terminated views valid
@@ -156,6 +159,8 @@ struct dssh_session_req {
 	const char *name;             /* ENV name, SUBSYSTEM name, SIGNAL name */
 	const char *value;            /* ENV value */
 	const char *command;          /* EXEC */
+	bool x11_single;              /* X11: single connection */
+	uint32_t x11_screen;          /* X11: screen number */
 };
 
 enum dssh_auth_method {
@@ -311,6 +316,9 @@ size_t dssh_conn_output_pending(const struct dssh_conn *c);
 /* The engine has finished: flush what is pending, then close. */
 bool dssh_conn_closing(const struct dssh_conn *c);
 bool dssh_conn_authenticated(const struct dssh_conn *c);
+/* Compression negotiated in either direction (its channels stay off the
+ * data cores: they would see compressed payloads). */
+bool dssh_conn_compressed(const struct dssh_conn *c);
 const char *dssh_conn_user(const struct dssh_conn *c);
 /* Send DISCONNECT (RFC 4253 11.1 reason) and stop. */
 void dssh_conn_disconnect(struct dssh_conn *c, uint32_t reason, const char *msg);

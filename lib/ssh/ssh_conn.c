@@ -45,6 +45,7 @@ dssh_conn_free(struct dssh_conn *c)
 	dssh_kex_cleanup(c);
 	dssh_crypto_sa_free(c->rx.sa);
 	dssh_crypto_sa_free(c->tx.sa);
+	dssh_pkt_free_comp(c);
 	dssh_buf_free(&c->in);
 	dssh_buf_free(&c->out);
 	dssh_buf_free(&c->deferred);

@@ -13,6 +13,7 @@ static const struct dssh_chan_type *const chan_types[] = {
 	&dssh_chan_direct_streamlocal,
 	&dssh_chan_forwarded_streamlocal,
 	&dssh_chan_auth_agent,
+	&dssh_chan_x11,
 };
 
 const struct dssh_chan_type *

@@ -45,7 +45,29 @@ char *dssh_namelist_first(const char *list);
 /* The outcome of negotiation. */
 struct dssh_kex_result {
 	char *kex, *hostkey, *enc_cs, *enc_sc, *mac_cs, *mac_sc;
+	int comp_cs, comp_sc;        /* enum dssh_comp_alg */
 };
+
+/* Compression (ssh_comp.c). */
+enum dssh_comp_alg {
+	DSSH_COMP_NONE,
+	DSSH_COMP_ZLIB,              /* "zlib": from NEWKEYS on */
+	DSSH_COMP_DELAYED,           /* "zlib@openssh.com": from USERAUTH_SUCCESS on */
+};
+/* A decompressed payload may not be longer (a zip bomb ends the connection). */
+#define DSSH_COMP_INFLATE_MAX DSSH_PACKET_MAX
+struct dssh_comp;
+int dssh_comp_alg_by_name(const char *name);
+int dssh_comp_new(bool inflate, struct dssh_comp **out);
+void dssh_comp_free(struct dssh_comp *k);
+/* head || body as the next compressed payload (valid until the next call). */
+int dssh_comp_deflate(struct dssh_comp *k, const uint8_t *head, size_t hlen,
+    const uint8_t *body, size_t blen, const uint8_t **out, size_t *olen);
+/* The next packet's payload decompressed: DSSH_ERR_NO_BUFFER_SPACE past
+ * DSSH_COMP_INFLATE_MAX, DSSH_ERR_INVALID_FORMAT for a bad stream. */
+int dssh_comp_inflate(struct dssh_comp *k, const uint8_t *in, size_t n, const uint8_t **out,
+    size_t *olen);
+void dssh_comp_wipe_last(struct dssh_comp *k, size_t n);
 void dssh_kex_result_free(struct dssh_kex_result *r);
 int dssh_kex_choose(const struct dssh_kexinit *client, const struct dssh_kexinit *server,
     struct dssh_kex_result *out, const char **failed_slot);
@@ -82,7 +104,7 @@ struct dssh_chan_type {
 
 extern const struct dssh_chan_type dssh_chan_session, dssh_chan_direct_tcpip,
     dssh_chan_forwarded_tcpip, dssh_chan_direct_streamlocal,
-    dssh_chan_forwarded_streamlocal, dssh_chan_auth_agent;
+    dssh_chan_forwarded_streamlocal, dssh_chan_auth_agent, dssh_chan_x11;
 const struct dssh_chan_type *dssh_chan_type_by_name(const uint8_t *name, size_t len);
 const struct dssh_chan_type *dssh_chan_type_by_kind(enum dssh_chan_kind kind);
 
@@ -123,6 +145,10 @@ struct dssh_direction {
 	/* record offload: the algorithms the data core uses, for counting */
 	const struct dssh_cipher_info *rec_cipher;
 	const struct dssh_mac_info *rec_mac;
+	/* compression: negotiated for the current keys, and the stream once on */
+	enum dssh_comp_alg comp_alg;
+	struct dssh_comp *comp;
+	size_t comp_last;            /* rx: length of the payload inflated last */
 };
 
 struct dssh_conn {
@@ -136,6 +162,7 @@ struct dssh_conn {
 	struct dssh_buf out;         /* wire bytes to send */
 	struct dssh_buf deferred;    /* payloads held back during key exchange */
 	bool rec_offload;            /* records in and out: see dssh_record.h */
+	bool comp_auth_done;         /* USERAUTH_SUCCESS sent: zlib@openssh.com may run */
 	size_t out_wipe;             /* output bytes holding keys, wiped as consumed */
 	uint32_t in_pkt_len;         /* packet_length of the packet being read, 0 none */
 	size_t in_pkt_total;         /* its wire size incl. tag, once framed */
@@ -244,6 +271,9 @@ int dssh_pkt_send_text(struct dssh_conn *c, const char *line);
 /* Record offload: a marker into the output, in stream order. */
 int dssh_pkt_put_marker(struct dssh_conn *c, enum dssh_rec_mark kind, const uint8_t *body,
     size_t len);
+/* USERAUTH_SUCCESS sent: zlib@openssh.com starts both ways. */
+int dssh_pkt_auth_done(struct dssh_conn *c);
+void dssh_pkt_free_comp(struct dssh_conn *c);
 /* Record offload: packets the data core took or sent itself. */
 void dssh_pkt_count_offloaded(struct dssh_conn *c, uint32_t rx_pkts, uint64_t rx_bytes,
     uint32_t tx_pkts, uint64_t tx_bytes);

@@ -54,6 +54,18 @@ hostkey_alg_list(const struct dssh_ssh_conf *conf, struct dssh_buf *out)
 	return dssh_buf_put_u8(out, '\0');
 }
 
+/*
+ * Compression offered: zlib@openssh.com (after authentication) as sshd
+ * does, never "zlib" (inflate before authentication). Not where a data
+ * core does the packet layer: it could not tell a compressed NEWKEYS from
+ * other packets (docs/architecture.md, "Compression").
+ */
+static const char *
+comp_list(const struct dssh_conn *c)
+{
+	return c->conf->compression && !c->rec_offload ? "none,zlib@openssh.com" : "none";
+}
+
 int
 dssh_kex_start(struct dssh_conn *c)
 {
@@ -80,8 +92,8 @@ dssh_kex_start(struct dssh_conn *c)
 		[KEX_SLOT_ENC_SC] = c->conf->cipher_algs,
 		[KEX_SLOT_MAC_CS] = c->conf->mac_algs,
 		[KEX_SLOT_MAC_SC] = c->conf->mac_algs,
-		[KEX_SLOT_COMP_CS] = "none",
-		[KEX_SLOT_COMP_SC] = "none",
+		[KEX_SLOT_COMP_CS] = comp_list(c),
+		[KEX_SLOT_COMP_SC] = comp_list(c),
 		[KEX_SLOT_LANG_CS] = "",
 		[KEX_SLOT_LANG_SC] = "",
 	};

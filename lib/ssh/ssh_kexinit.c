@@ -246,6 +246,8 @@ dssh_kex_choose(const struct dssh_kexinit *cl, const struct dssh_kexinit *sv,
 		*failed_slot = "compression";
 		goto out;
 	}
+	out->comp_cs = dssh_comp_alg_by_name(comp_cs);
+	out->comp_sc = dssh_comp_alg_by_name(comp_sc);
 	r = 0;
 out:
 	free(comp_cs);

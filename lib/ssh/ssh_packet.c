@@ -36,6 +36,55 @@ dssh_pkt_send_text(struct dssh_conn *c, const char *line)
 	return dssh_buf_put(&c->out, line, strlen(line));
 }
 
+static int
+comp_start(struct dssh_direction *d, bool rx)
+{
+	if (d->comp != NULL || d->comp_alg == DSSH_COMP_NONE)
+		return 0;
+	return dssh_comp_new(rx, &d->comp);
+}
+
+/* New keys: the negotiated compression starts now ("zlib"), or at once if
+ * authentication is done (zlib@openssh.com on a rekey), with a fresh
+ * stream: RFC 4253 6.2 initializes the context after each key exchange,
+ * and OpenSSH does so. */
+static int
+comp_on_newkeys(struct dssh_conn *c, struct dssh_direction *d, bool rx)
+{
+	d->comp_alg = rx ? c->neg.comp_cs : c->neg.comp_sc;
+	dssh_comp_free(d->comp);
+	d->comp = NULL;
+	if (d->comp_alg == DSSH_COMP_ZLIB ||
+	    (d->comp_alg == DSSH_COMP_DELAYED && c->comp_auth_done))
+		return comp_start(d, rx);
+	return 0;
+}
+
+int
+dssh_pkt_auth_done(struct dssh_conn *c)
+{
+	int r;
+
+	c->comp_auth_done = true;
+	if ((r = comp_start(&c->tx, false)) != 0)
+		return r;
+	return comp_start(&c->rx, true);
+}
+
+void
+dssh_pkt_free_comp(struct dssh_conn *c)
+{
+	dssh_comp_free(c->rx.comp);
+	dssh_comp_free(c->tx.comp);
+	c->rx.comp = c->tx.comp = NULL;
+}
+
+bool
+dssh_conn_compressed(const struct dssh_conn *c)
+{
+	return c->rx.comp_alg != DSSH_COMP_NONE || c->tx.comp_alg != DSSH_COMP_NONE;
+}
+
 int
 dssh_pkt_set_keys(struct dssh_conn *c, enum dssh_crypto_dir dir,
     const struct dssh_crypto_keys *keys, bool reset_seq)
@@ -64,6 +113,8 @@ dssh_pkt_set_keys(struct dssh_conn *c, enum dssh_crypto_dir dir,
 		dssh_crypto_sa_free(d->sa);
 		d->sa = sa;
 	}
+	if ((r = comp_on_newkeys(c, d, dir == DSSH_CRYPTO_OPEN)) != 0)
+		return r;
 	d->cipher_name = keys->cipher->name;
 	d->mac_name = keys->mac && keys->mac->id != DSSH_MAC_NONE ? keys->mac->name : "<implicit>";
 	d->blocks = d->packets = d->bytes = 0;
@@ -117,16 +168,28 @@ dssh_pkt_send2(struct dssh_conn *c, const uint8_t *head, size_t hlen, const uint
     size_t blen)
 {
 	struct dssh_direction *d = &c->tx;
-	size_t len = hlen + blen;
-	size_t tag = dir_tag(d);
-	size_t pad = dssh_rec_pad_len(d->sa, len);
+	/* Only the server sends it: zlib@openssh.com starts after it. */
+	bool auth_success = hlen + blen == 1 &&
+	    (hlen == 1 ? head[0] : body[0]) == SSH_MSG_USERAUTH_SUCCESS;
 	uint8_t *p;
 	int r;
 
+	if (d->comp != NULL) {
+		if ((r = dssh_comp_deflate(d->comp, head, hlen, body, blen, &head, &hlen)) != 0)
+			return r;
+		body = NULL;
+		blen = 0;
+	}
+	size_t len = hlen + blen;
+	size_t tag = dir_tag(d);
+	size_t pad = dssh_rec_pad_len(d->sa, len);
+
 	if (len > DSSH_PACKET_MAX - 64)
 		return DSSH_ERR_NO_BUFFER_SPACE;
-	if (c->rec_offload)
-		return send_record(c, head, hlen, body, blen);
+	if (c->rec_offload) {
+		r = send_record(c, head, hlen, body, blen);
+		return r == 0 && auth_success ? dssh_pkt_auth_done(c) : r;
+	}
 	size_t packet_length = 1 + len + pad;
 	size_t total = 4 + packet_length + tag;
 
@@ -151,7 +214,7 @@ dssh_pkt_send2(struct dssh_conn *c, const uint8_t *head, size_t hlen, const uint
 	count(d, total);
 	c->total_bytes_out += total;
 	c->total_pkts_out++;
-	return 0;
+	return auth_success ? dssh_pkt_auth_done(c) : 0;
 }
 
 int
@@ -258,8 +321,8 @@ again:
  * c->in, valid until dssh_pkt_consume), DSSH_ERR_MSG_INCOMPLETE when more
  * bytes are needed, or a fatal error.
  */
-int
-dssh_pkt_read(struct dssh_conn *c, const uint8_t **payload, size_t *len)
+static int
+pkt_read_wire(struct dssh_conn *c, const uint8_t **payload, size_t *len)
 {
 	struct dssh_direction *d = &c->rx;
 	size_t avail = dssh_buf_len(&c->in);
@@ -319,9 +382,38 @@ dssh_pkt_read(struct dssh_conn *c, const uint8_t **payload, size_t *len)
 	return 0;
 }
 
+int
+dssh_pkt_read(struct dssh_conn *c, const uint8_t **payload, size_t *len)
+{
+	int r;
+
+	if ((r = pkt_read_wire(c, payload, len)) != 0 || c->rx.comp == NULL)
+		return r;
+	r = dssh_comp_inflate(c->rx.comp, *payload, *len, payload, len);
+	if (r == DSSH_ERR_NO_BUFFER_SPACE) {
+		dssh_error("%s: compressed packet (seq %u) inflates past %u bytes", c->log_id,
+		    c->rx.seq, DSSH_COMP_INFLATE_MAX);
+		dssh_conn_fail(c, SSH_DISCONNECT_COMPRESSION_ERROR, "decompressed packet too large");
+		return r;
+	}
+	if (r == 0 && *len == 0)
+		r = DSSH_ERR_INVALID_FORMAT;
+	if (r != 0) {
+		dssh_conn_fail(c, SSH_DISCONNECT_COMPRESSION_ERROR, "bad compressed packet (seq %u)",
+		    c->rx.seq);
+		return r;
+	}
+	c->rx.comp_last = *len;
+	return 0;
+}
+
 void
 dssh_pkt_consume(struct dssh_conn *c)
 {
+	if (c->rx.comp != NULL && c->rx.comp_last > 0) {
+		dssh_comp_wipe_last(c->rx.comp, c->rx.comp_last);
+		c->rx.comp_last = 0;
+	}
 	size_t total = c->in_pkt_total;
 	size_t wire = c->rec_offload ? c->in_pkt_wire : total;
 

@@ -149,6 +149,7 @@ struct dp_core {
 	struct dssh_tcp_stack *tcp;
 	uint16_t echo_port;       /* 0: no echo service */
 	bool has_streams;         /* stream service (dsshd's SSH) on stream_ports */
+	bool tcp_keepalive;       /* their connections get keepalives */
 	struct dssh_impair *rx_imp, *tx_imp;   /* NULL: no impairment */
 	struct dp_streams streams;
 	bool rx_intr;             /* waits on RX interrupts and the bell when idle */
@@ -672,6 +673,8 @@ dp_tcp_accepted(struct dp_core *c, struct dssh_tcp_conn *conn)
 
 	dssh_tcp_conn_get_info(conn, &ti);
 	if (c->has_streams && ti.lport != c->echo_port) {
+		if (c->tcp_keepalive)
+			dssh_tcp_set_keepalive(conn, true, c->now_us);
 		dp_streams_accept(&c->streams, conn, c->now_us);
 		return;
 	}
@@ -1838,6 +1841,7 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 					dssh_info("data plane: TCP port %u served by the control thread's "
 					    "stream service", conf->stream_ports[k]);
 			}
+			c->tcp_keepalive = conf->tcp_keepalive;
 			if (conf->tcp_echo_port != 0) {
 				if ((r = dssh_tcp_listen(c->tcp, conf->ipv4_addr, conf->tcp_echo_port)) != 0)
 					goto out;

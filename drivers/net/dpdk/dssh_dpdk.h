@@ -42,6 +42,7 @@ struct dssh_dpdk_conf {
 	unsigned n_data_cores;    /* 0: 1 */
 	uint16_t mtu;             /* 0: 1500 */
 	uint32_t tcp_buffer;      /* each connection's TCP send/receive buffer; 0: lib/tcp's */
+	bool tcp_keepalive;       /* keepalives on the stream ports' connections (TCPKeepAlive) */
 	bool sw_csum;             /* ignore checksum offloads (and so TSO) even where offered */
 	bool no_tso;              /* segment in software even where TSO is offered */
 	/* Poll without ever sleeping (only yielding now and then); default:

@@ -848,7 +848,7 @@ test_dump(void)
 	CHECK(strstr(buf, "cryptoengine openssl\n") != NULL);
 	CHECK(strstr(buf, "datachannels cores\n") != NULL);
 	CHECK(strstr(buf, "hostkey " DSSH_SYSCONFDIR "/ssh_host_ed25519_key\n") != NULL);
-	/* every line: lowercase keyword, a space, a value */
+	/* every line: lowercase keyword (x11... has digits), a space, a value */
 	for (char *l = buf; *l; ) {
 		char *nl = strchr(l, '\n');
 
@@ -856,7 +856,7 @@ test_dump(void)
 		if (nl == NULL)
 			break;
 		for (char *k = l; *k != ' ' && k < nl; k++)
-			CHECK(*k >= 'a' && *k <= 'z');
+			CHECK((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9'));
 		CHECK(memchr(l, ' ', (size_t)(nl - l)) != NULL);
 		l = nl + 1;
 	}
@@ -1128,6 +1128,106 @@ test_auth_methods(void)
 		dssh_config_free(&c);
 	}
 }
+
+/* ---- sessions: X11, compression, tty, rc, env, TCP (issue 14) ---- */
+
+static void
+test_session_keywords(void)
+{
+	struct dssh_config c;
+	int v;
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_EQ_INT(c.compression, 1);
+	CHECK_EQ_INT(c.x11_forwarding, 0);
+	CHECK_EQ_INT(c.x11_display_offset, 10);
+	CHECK_EQ_INT(c.x11_use_localhost, 1);
+	CHECK(c.xauth_location == NULL);
+	CHECK_EQ_INT(c.permit_tty, 1);
+	CHECK_EQ_INT(c.permit_user_rc, 1);
+	CHECK_EQ_INT(c.tcp_keepalive, 1);
+	CHECK_EQ_INT(c.ipqos_interactive, 0x48);
+	CHECK_EQ_INT(c.ipqos_bulk, 0x20);
+	CHECK_EQ_INT((int)c.nset_env, 0);
+	dssh_config_free(&c);
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "Compression delayed"), 0);
+	CHECK_EQ_INT(line(&c, "Compression no"), 0);          /* first wins */
+	CHECK_EQ_INT(line(&c, "X11Forwarding yes"), 0);
+	CHECK_EQ_INT(line(&c, "X11DisplayOffset 50"), 0);
+	CHECK_EQ_INT(line(&c, "X11UseLocalhost no"), 0);
+	CHECK_EQ_INT(line(&c, "XAuthLocation /opt/x/xauth"), 0);
+	CHECK_EQ_INT(line(&c, "PermitTTY no"), 0);
+	CHECK_EQ_INT(line(&c, "PermitUserRC no"), 0);
+	CHECK_EQ_INT(line(&c, "SetEnv A=1 \"B=two words\" C="), 0);
+	CHECK_EQ_INT(line(&c, "SetEnv D=4"), 0);                /* first line wins */
+	CHECK_EQ_INT(line(&c, "TCPKeepAlive no"), 0);
+	CHECK_EQ_INT(line(&c, "IPQoS ef"), 0);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_EQ_INT(c.compression, 1);
+	CHECK_EQ_INT(c.x11_forwarding, 1);
+	CHECK_EQ_INT(c.x11_display_offset, 50);
+	CHECK_EQ_INT(c.x11_use_localhost, 0);
+	CHECK(strcmp(c.xauth_location, "/opt/x/xauth") == 0);
+	CHECK_EQ_INT(c.permit_tty, 0);
+	CHECK_EQ_INT(c.permit_user_rc, 0);
+	CHECK_EQ_INT((int)c.nset_env, 3);
+	CHECK(strcmp(c.set_env[1], "B=two words") == 0 && strcmp(c.set_env[2], "C=") == 0);
+	CHECK_EQ_INT(c.tcp_keepalive, 0);
+	CHECK_EQ_INT(c.ipqos_interactive, 0xb8);
+	CHECK_EQ_INT(c.ipqos_bulk, 0xb8);
+	dssh_config_free(&c);
+
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "Compression no"), 0);
+	CHECK_EQ_INT(line(&c, "IPQoS lowdelay none"), 0);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_EQ_INT(c.compression, 0);
+	CHECK_EQ_INT(c.ipqos_interactive, 0x10);
+	CHECK_EQ_INT(c.ipqos_bulk, -1);
+	{
+		char *buf = NULL;
+		size_t blen = 0;
+		FILE *f = open_memstream(&buf, &blen);
+
+		dssh_config_dump(&c, f);
+		fclose(f);
+		CHECK(strstr(buf, "\ncompression no\n") != NULL);
+		CHECK(strstr(buf, "\nipqos lowdelay none\n") != NULL);
+		CHECK(strstr(buf, "\nx11displayoffset 10\n") != NULL);
+		CHECK(strstr(buf, "\nxauthlocation /usr/bin/xauth\n") != NULL);
+		free(buf);
+	}
+	dssh_config_free(&c);
+
+	CHECK_EQ_INT(dssh_config_parse_ipqos("af11", &v), 0);
+	CHECK_EQ_INT(v, 0x28);
+	CHECK_EQ_INT(dssh_config_parse_ipqos("CS7", &v), 0);
+	CHECK_EQ_INT(v, 0xe0);
+	CHECK_EQ_INT(dssh_config_parse_ipqos("0x2e", &v), 0);
+	CHECK_EQ_INT(v, 0x2e);
+	CHECK_EQ_INT(dssh_config_parse_ipqos("255", &v), 0);
+	CHECK(dssh_config_parse_ipqos("256", &v) != 0);
+	CHECK(dssh_config_parse_ipqos("-1", &v) != 0);
+	CHECK(dssh_config_parse_ipqos("af44", &v) != 0);
+	CHECK(dssh_config_parse_ipqos("", &v) != 0);
+	CHECK(dssh_config_parse_ipqos("12x", &v) != 0);
+
+	expect_err("Compression maybe", "unsupported Compression value");
+	expect_err("X11Forwarding", "missing argument");
+	expect_err("X11DisplayOffset -1", "bad number");
+	expect_err("X11DisplayOffset 1001", "");
+	expect_err("XAuthLocation xauth", "absolute path");
+	expect_err("SetEnv NOEQUALS", "NAME=VALUE");
+	expect_err("SetEnv =x", "NAME=VALUE");
+	expect_err("IPQoS af21 cs1 ef", "one or two arguments");
+	expect_err("IPQoS bogus", "unsupported IPQoS value");
+	expect_err("TCPKeepAlive 2", "unsupported");
+}
+
+/* ---- end of the session block ---- */
 
 /* dsshctl: ControlSocket and MetricsListen: defaults, first wins, loopback only unless allowed. */
 static void
@@ -1578,6 +1678,7 @@ main(int argc, char **argv)
 	DSSH_RUN(test_logs_keywords);
 	DSSH_RUN(test_cert_keywords);
 	DSSH_RUN(test_auth_methods);
+	DSSH_RUN(test_session_keywords);
 	DSSH_RUN(test_dsshctl_keywords);
 	DSSH_RUN(test_addr_lists);
 	DSSH_RUN(test_match);

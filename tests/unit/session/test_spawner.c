@@ -704,6 +704,32 @@ test_malformed(void)
 		    DSSH_ERR_INVALID_FORMAT);
 		s.login = 0;
 	}
+	/* X11's words go on an xauth command line: no spaces, no control
+	 * characters, not empty; xauth's path is absolute. */
+	{
+		static const char *const bad[] = { "MIT MAGIC", "", "a\nadd", "\x7f" };
+
+		for (size_t i = 0; i < DSSH_ARRAY_SIZE(bad); i++) {
+			for (int which = 0; which < 3; which++) {
+				s.x11_proto = which == 0 ? bad[i] : "MIT-MAGIC-COOKIE-1";
+				s.x11_cookie = which == 1 ? bad[i] : "00ff";
+				s.x11_auth_display = which == 2 ? bad[i] : "unix:10.0";
+				dssh_buf_reset(&b);
+				CHECK_EQ_INT(spawner_encode_spawn(&b, 787, &s), 0);
+				CHECK_EQ_INT(raw_exchange(dssh_buf_ptr(&b), dssh_buf_len(&b), -1, NULL),
+				    DSSH_ERR_INVALID_FORMAT);
+			}
+		}
+		s.x11_proto = "MIT-MAGIC-COOKIE-1";
+		s.x11_cookie = "00ff";
+		s.x11_auth_display = "unix:10.0";
+		s.xauth_path = "usr/bin/xauth";
+		dssh_buf_reset(&b);
+		CHECK_EQ_INT(spawner_encode_spawn(&b, 788, &s), 0);
+		CHECK_EQ_INT(raw_exchange(dssh_buf_ptr(&b), dssh_buf_len(&b), -1, NULL),
+		    DSSH_ERR_INVALID_FORMAT);
+		s.x11_proto = s.x11_cookie = s.x11_auth_display = s.xauth_path = NULL;
+	}
 	/* The encoder refuses too many env entries; by hand, the spawner too. */
 	for (size_t i = 0; i < DSSH_ARRAY_SIZE(many_env); i++)
 		many_env[i] = "A=b";

@@ -2451,9 +2451,22 @@ test_session_requests(void)
 	CHECK_EQ_INT(chan_request(&f, ch, "signal", false, &a), 0);
 	CHECK_EQ_INT(f.h.last_req.type, DSSH_REQ_SIGNAL);
 	CHECK_STR(f.h.req_s1, "INT");
+	/* x11-req: single connection, protocol, cookie, screen. */
+	dssh_buf_reset(&a);
+	dssh_buf_put_bool(&a, true);
+	dssh_buf_put_cstring(&a, "MIT-MAGIC-COOKIE-1");
+	dssh_buf_put_cstring(&a, "00112233445566778899aabbccddeeff");
+	dssh_buf_put_u32(&a, 3);
+	CHECK_EQ_INT(chan_request(&f, ch, "x11-req", false, &a), 0);
+	CHECK_EQ_INT(f.h.last_req.type, DSSH_REQ_X11);
+	CHECK(f.h.last_req.x11_single);
+	CHECK_EQ_INT((int)f.h.last_req.x11_screen, 3);
+	CHECK_STR(f.h.req_s1, "MIT-MAGIC-COOKIE-1");
+	CHECK_STR(f.h.req_s2, "00112233445566778899aabbccddeeff");
 	/* Unknown request: FAILURE, connection lives. */
 	n = f.h.requests;
-	CHECK_EQ_INT(chan_request(&f, ch, "x11-req", true, NULL), SSH_MSG_CHANNEL_FAILURE);
+	CHECK_EQ_INT(chan_request(&f, ch, "no-such-request@dssh", true, NULL),
+	    SSH_MSG_CHANNEL_FAILURE);
 	CHECK_EQ_INT(f.h.requests, n);
 	CHECK_EQ_INT(chan_request(&f, ch, "auth-agent-req@openssh.com", false, NULL), 0);
 	CHECK(!dssh_conn_closing(f.c));
