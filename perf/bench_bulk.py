@@ -70,6 +70,12 @@ Workloads, per cipher (KexAlgorithms from --kex, default curve25519-sha256;
             server host's loopback in this script; the bytes are counted
             at the far end (the sink's count, wc's), a short count is a
             failed transfer.
+  fwd-dp-up, fwd-dp-down
+            the same to a sink / source in the client's namespace on its
+            own address (198.18.40.2): reached by sshd and dsshd-kernel
+            through the host's kernel over the veth, by dsshd-dpdk's data
+            core with its own TCP (the target is on DataAddress's subnet
+            and not a host address: the core connects and relays it).
   socks     connections per second through ssh -D: one `ssh -N -D PORT host`
             per server and round, and --socks-parallel (16) threads of a
             SOCKS5 client in the client namespace, each in a loop: connect
@@ -200,7 +206,9 @@ STREAM_WORKLOADS = ("upload", "download")
 FILE_WORKLOADS = ("sftp-put", "sftp-get", "scp-put", "scp-get")
 # ssh -W 127.0.0.1:PORT: a direct-tcpip channel (what -L and -D open) to a
 # sink (fwd-up) or a source (fwd-down) on the server host's loopback.
-FWD_WORKLOADS = ("fwd-up", "fwd-down")
+# fwd-dp-*: the same ends in the client's namespace (the data plane's
+# network for dsshd-dpdk, whose data core connects them itself).
+FWD_WORKLOADS = ("fwd-up", "fwd-down", "fwd-dp-up", "fwd-dp-down")
 # A client of our own (e.g. dssh-load, dssh-cp) from --driver-cmd: it must move
 # SIZE bytes and exit 0; its exit status is the only check.
 DRIVER_WORKLOADS = ("driver",)
@@ -1331,9 +1339,33 @@ class FwdEnds:
         self.source_port = self._listen(self._source)
         self.reply_port = self._listen(self._reply)
 
-    def _listen(self, handler):
+    def listen_in_ns(self, ns, addr):
+        """A sink and a source listening in network namespace ns on addr
+        (fwd-dp-*): the sockets are made on a thread that entered ns."""
+        if getattr(self, "dp_sink_port", None):
+            return
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        out = {}
+
+        def make():
+            with open("/run/netns/%s" % ns) as f:
+                if libc.setns(f.fileno(), 0x40000000) != 0:      # CLONE_NEWNET
+                    out["err"] = ctypes.get_errno()
+                    return
+            out["sink"] = self._listen(self._sink, addr)
+            out["source"] = self._listen(self._source, addr)
+        t = threading.Thread(target=make)
+        t.start()
+        t.join()
+        if "err" in out:
+            raise RuntimeError("setns %s: %s" % (ns, os.strerror(out["err"])))
+        self.dp_addr = addr
+        self.dp_sink_port, self.dp_source_port = out["sink"], out["source"]
+
+    def _listen(self, handler, addr="127.0.0.1"):
         ls = socket.socket()
-        ls.bind(("127.0.0.1", 0))
+        ls.bind((addr, 0))
         ls.listen(64)
 
         def loop():
@@ -1446,10 +1478,19 @@ class Bench:
         return self.in_ns([SSH] + self.client_opts(cipher) + ["-p", str(srv.port)] +
                           list(opts) + [self.dest(), command])
 
-    def fwd_argv(self, srv, cipher, port):
+    def fwd_argv(self, srv, cipher, port, host="127.0.0.1"):
         """ssh -W: stdin/stdout joined to a direct-tcpip channel to port."""
         return self.in_ns([SSH] + self.client_opts(cipher) +
-                          ["-p", str(srv.port), "-W", "127.0.0.1:%d" % port, self.dest()])
+                          ["-p", str(srv.port), "-W", "%s:%d" % (host, port), self.dest()])
+
+    def fwd_target(self, workload):
+        """(host, port) of a forwarding workload's far end."""
+        if workload.startswith("fwd-dp-"):
+            self.fwd.listen_in_ns(self.net.ns, self.net.ns_ip)
+            return self.fwd.dp_addr, (self.fwd.dp_sink_port if workload.endswith("up")
+                                      else self.fwd.dp_source_port)
+        return "127.0.0.1", (self.fwd.sink_port if workload.endswith("up")
+                             else self.fwd.source_port)
 
     def sftp_argv(self, srv, cipher):
         """sftp reading its batch (put/get lines) from stdin."""
@@ -1599,7 +1640,7 @@ class Bench:
              "client_cpu_s": sum(x["kids"][0].cpu for x in sess),
              "machine_busy_cores": (mb1 - mb0) / CLK_TCK / wall,
              "settled": settled, "busy_before": idle}
-        if workload in ("upload", "fwd-up", "fwd-down"):     # head or wc
+        if workload in ("upload",) + FWD_WORKLOADS:     # head or wc
             r["head_cpu_s"] = sum(x["kids"][1].cpu for x in sess)
         r["other_cores"] = r["machine_busy_cores"] - (
             r["server_cpu_s"] + r["client_cpu_s"] + r.get("head_cpu_s", 0.0)) / wall
@@ -1627,10 +1668,11 @@ class Bench:
         for upload, ssh, then the head feeding it)."""
         if x["fin"] is not None:
             return [Child(x["argv"], stdin=x["fin"], stdout=subprocess.DEVNULL, stderr=x["ef"])]
-        if workload in ("upload", "fwd-up"):
+        if workload in ("upload", "fwd-up", "fwd-dp-up"):
             head = Child(["head", "-c", str(nbytes), "/dev/zero"], stdout=subprocess.PIPE)
             argv = (self.ssh_argv(srv, cipher, "cat > /dev/null") if workload == "upload"
-                    else self.fwd_argv(srv, cipher, self.fwd.sink_port))
+                    else self.fwd_argv(srv, cipher, self.fwd_target(workload)[1],
+                                       self.fwd_target(workload)[0]))
             ssh = Child(argv, stdin=head.p.stdout, stdout=subprocess.DEVNULL, stderr=x["ef"])
             head.p.stdout.close()
             return [ssh, head]
@@ -1641,9 +1683,10 @@ class Bench:
                     for x in shlex.split(self.args.driver_cmd)]
             return [Child(self.in_ns(argv), stdin=subprocess.DEVNULL,
                           stdout=subprocess.DEVNULL, stderr=x["ef"])]
-        if workload == "fwd-down":
+        if workload in ("fwd-down", "fwd-dp-down"):
             self.fwd.size = nbytes
-            ssh = Child(self.fwd_argv(srv, cipher, self.fwd.source_port),
+            host, port = self.fwd_target(workload)
+            ssh = Child(self.fwd_argv(srv, cipher, port, host),
                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=x["ef"])
             wc = Child(["wc", "-c"], stdin=ssh.p.stdout, stdout=subprocess.PIPE)
             ssh.p.stdout.close()
@@ -1680,7 +1723,7 @@ class Bench:
     def fwd_check(self, workload, x, nbytes):
         """A forwarding session's bytes counted at the far end: the sink's
         count (fwd-up) or wc's (fwd-down); None if all nbytes arrived."""
-        if workload == "fwd-up":
+        if workload.endswith("-up"):
             got = self.fwd.take_sunk()
         else:
             out = x["kids"][1].p.stdout.read().strip()

@@ -20,12 +20,20 @@
  * channel EOF; its reset: CLOSE; the peer's EOF, which the core already
  * turned into the FIN) and close our copy of the socket once what we held
  * for it is written (chan_offload_go).
+ *
+ * A direct-tcpip target that only the data plane reaches (dp_target: an
+ * IPv4 address on the DataAddress subnet, or with DataGateway one the host
+ * has no route to; never one of the host's own) is connected by that core
+ * with its own TCP instead (dssh_chan_connect_offload): we hear only
+ * whether it worked (then we confirm the open and hand the window over, as
+ * for a socket) and never see a byte of it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -270,6 +278,7 @@ chan_maybe_done(struct fwd_chan *f)
 /* ---- relaying ----------------------------------------------------------- */
 
 static void chan_offload_go(struct fwd_chan *f);
+static void chan_update(struct fwd_chan *f);
 
 static void
 flush_to_sock(struct fwd_chan *f)
@@ -522,6 +531,26 @@ fwd_channel_offload(struct fwd_conn *fc, uint32_t chan, enum dssh_chan_offload_e
 	if (f == NULL || f->off == OFF_NONE || f->sent_close)
 		return;
 	switch (ev) {
+	case DSSH_CHAN_CONNECTED:
+		open_answer(f, 0, NULL);
+		dssh_info("%s: channel %u: %s: connected by the data core", fc->log_id, f->chan,
+		    f->what);
+		f->off = OFF_READY;
+		chan_offload_go(f);
+		break;
+	case DSSH_CHAN_CONNECT_FAILED:
+	case DSSH_CHAN_CONNECT_TIMEOUT: {
+		int r;
+
+		f->off = OFF_NONE;
+		/* the next address, if the name had more */
+		r = connect_next(f);
+		open_answer(f, r, ev == DSSH_CHAN_CONNECT_TIMEOUT ? "Connection timed out" :
+		    "Connection refused");
+		if (r == DSSH_ERR_AGAIN || r == 0)
+			chan_update(f);
+		break;
+	}
 	case DSSH_CHAN_OFFLOADED:
 		f->off = OFF_READY;
 		chan_offload_go(f);
@@ -581,6 +610,62 @@ fwd_update_events(struct fwd_conn *fc)
 
 /* ---- direct-tcpip, direct-streamlocal ---------------------------------- */
 
+/* a (network order) is one of this host's own addresses. */
+static bool
+host_address(in_addr_t a)
+{
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifa) != 0)
+		return false;
+	for (i = ifa; i != NULL && !found; i = i->ifa_next)
+		if (i->ifa_addr != NULL && i->ifa_addr->sa_family == AF_INET &&
+		    ((const struct sockaddr_in *)(const void *)i->ifa_addr)->sin_addr.s_addr == a)
+			found = true;
+	freeifaddrs(ifa);
+	return found;
+}
+
+/* The host's kernel has a route to sin (a UDP socket can be connected). */
+static bool
+host_route(const struct sockaddr_in *sin)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	if (fd < 0)
+		return true;
+	ok = connect(fd, (const struct sockaddr *)sin, sizeof(*sin)) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * The routing rule: does this target go to the data core's own TCP? Only
+ * when the connection's packet layer is on a data core, for IPv4, and not
+ * an address of the host (loopback, its interfaces: the kernel reaches
+ * those) nor the data plane's own: an address on the DataAddress subnet,
+ * or, with a DataGateway, one the host's kernel has no route to.
+ */
+static bool
+dp_target(const struct fwd_conn *fc, const struct sockaddr_in *sin)
+{
+	const struct dssh_config *cfg = fc->cfg;
+	uint32_t a = ntohl(sin->sin_addr.s_addr), ours, mask;
+
+	if (!fc->offload || cfg == NULL || cfg->data_prefixlen < 0 || cfg->data_prefixlen > 32)
+		return false;
+	ours = ntohl(cfg->data_addr.s_addr);
+	mask = cfg->data_prefixlen == 0 ? 0 : ~0u << (32 - cfg->data_prefixlen);
+	if (a == ours || a == 0 || (a >> 24) == 127 || a >= 0xe0000000u ||
+	    host_address(sin->sin_addr.s_addr))
+		return false;
+	if ((a & mask) == (ours & mask))
+		return (a & ~mask) != ~mask;    /* (not the broadcast address) */
+	return cfg->data_gateway != NULL && !host_route(sin);
+}
+
 /* Start a connect to the next address: 0 connected, DSSH_ERR_AGAIN in
  * progress, else failed (errno says why). */
 static int
@@ -591,6 +676,18 @@ connect_next(struct fwd_chan *f)
 		int fd;
 
 		f->ai_next = ai->ai_next;
+		if (ai->ai_family == AF_INET &&
+		    dp_target(f->fc, (const struct sockaddr_in *)(const void *)ai->ai_addr)) {
+			const struct sockaddr_in *sin = (const void *)ai->ai_addr;
+
+			if (dssh_chan_connect_offload(f->fc->ssh, f->chan,
+			    ntohl(sin->sin_addr.s_addr), ntohs(sin->sin_port)) == 0) {
+				f->off = OFF_SENT;     /* (CHAN_CONNECT: the core intercepts) */
+				dssh_debug("%s: channel %u: %s: the data core connects", f->fc->log_id,
+				    f->chan, f->what);
+				return DSSH_ERR_AGAIN;
+			}
+		}
 		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			return DSSH_ERR_SYSTEM;

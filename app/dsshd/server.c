@@ -1095,6 +1095,10 @@ host_channel_offload(void *host, uint32_t chan, enum dssh_chan_offload_ev ev)
 		break;
 	case DSSH_CHAN_RECLAIMED:
 		break;      /* the core closed its own fds: nothing of ours */
+	case DSSH_CHAN_CONNECTED:
+	case DSSH_CHAN_CONNECT_FAILED:
+	case DSSH_CHAN_CONNECT_TIMEOUT:
+		break;      /* forwarding only */
 	}
 	sess_maybe_finish(s);
 }

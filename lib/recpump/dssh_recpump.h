@@ -51,6 +51,14 @@ struct dssh_recpump_ops {
 	/* A connection's output round ended: packets went out (moved); or
 	 * its output cannot go on (fatal: the driver resets it). */
 	void (*tx_done)(void *arg, void *udata, bool moved, bool fatal);
+	/*
+	 * CHAN_CONNECT: open a TCP connection of the core's stack to
+	 * raddr:rport (IPv4, host order) with the pump's tag as its owner
+	 * (dssh_recpump_chan_tcp_event gets its events); 0 or DSSH_ERR_*.
+	 * NULL: never (every CHAN_CONNECT fails).
+	 */
+	int (*connect)(void *arg, uint32_t raddr, uint16_t rport, void *tag,
+	    struct dssh_tcp_conn **out);
 };
 
 struct dssh_recpump_conf {
@@ -72,6 +80,9 @@ struct dssh_recpump_stats {
 	/* Bytes queued for children's stdin now (each channel's queue is
 	 * bounded by its window): the memory the core holds for slow children. */
 	uint64_t chan_queued;
+	/* CHAN_CONNECT: connects made, refused (or reset before they
+	 * completed), timed out; target connections open now. */
+	uint64_t chan_connects, chan_connect_fail, chan_connect_timeout, chan_tcp_active;
 };
 
 /* The core's own engine instance is made here. 0 or DSSH_ERR_*. */
@@ -116,6 +127,17 @@ void dssh_recpump_tcp_event(struct dssh_recpump_conn *c, uint32_t events);
 int dssh_recpump_chan_fd(const struct dssh_recpump *p);
 bool dssh_recpump_chan_active(const struct dssh_recpump *p);   /* any channel offloaded */
 unsigned dssh_recpump_chan_poll(struct dssh_recpump *p);
+/*
+ * Target connections of CHAN_CONNECT (the core's own TCP): the driver
+ * passes the events of a connection it made through ops->connect with the
+ * tag it was given, and calls chan_timers now and then (the connect
+ * timeout). now_us: the TCP stack's clock (also used when the pump closes
+ * such a connection).
+ */
+#define DSSH_RECPUMP_CONNECT_TIMEOUT_US 10000000ull
+void dssh_recpump_chan_tcp_event(struct dssh_recpump *p, void *tag, uint32_t events,
+    uint64_t now_us);
+void dssh_recpump_chan_timers(struct dssh_recpump *p, uint64_t now_us);
 /* A down pipe nobody will read any more (its stream is being freed):
  * the fds of the CHAN_OFFLOAD markers still in it are closed. */
 void dssh_recpump_down_drop(struct dssh_pipe *down);

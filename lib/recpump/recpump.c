@@ -526,6 +526,7 @@ rec_tx_marker(struct dssh_recpump *p, struct dssh_recpump_conn *c, uint32_t kind
 	case DSSH_REC_MARK_CHAN_OFFLOAD:
 	case DSSH_REC_MARK_CHAN_GO:
 	case DSSH_REC_MARK_CHAN_RECLAIM:
+	case DSSH_REC_MARK_CHAN_CONNECT:
 		r = rp_chan_marker(p, c, kind, body, n);
 		break;
 	default:
@@ -778,4 +779,5 @@ dssh_recpump_flush(struct dssh_recpump *p)
 		rec_tx_flush(p);
 	}
 	rp_chan_rearm(p, false);
+	rp_chan_reap(p);
 }

@@ -21,6 +21,16 @@
  * other than EPIPE (a reset) ends stdout as failed, which the host turns
  * into a CLOSE instead of an EOF.
  *
+ * A target the core connected itself (CHAN_CONNECT: a direct-tcpip target
+ * on the data plane's own network) is the same again with the core's own
+ * TCP connection in place of the socket (fd[] then only says open or
+ * closed): the peer's data goes into its send buffer (what it does not take
+ * waits, WRITABLE brings it back), its bytes are read into packets, the
+ * peer's EOF is dssh_tcp_shutdown (a FIN, reading goes on), a reset ends
+ * stdout as failed. Until the connect completes (CONNECTED up, then the
+ * engine's confirmation and GO) or fails (reset, refused, or nothing within
+ * DSSH_RECPUMP_CONNECT_TIMEOUT_US) the channel is only reserved.
+ *
  * The fds are the core's own duplicates: it closes them (stdin after the
  * peer's EOF and the queue, stdout/stderr at their end, all of them at
  * CHAN_RECLAIM or when the connection goes), so the host's copies never
@@ -65,6 +75,7 @@ enum { CH_IN, CH_OUT, CH_ERR };
 #define CHAN_SMALL 4096
 #define CHAN_HOLD_NS 200000
 #define CHAN_POLL_MAX 64
+#define CHAN_TC_FD INT32_MAX            /* fd[] of a target connection: open */
 
 struct rp_chan {
 	struct dssh_recpump_conn *c;
@@ -82,6 +93,10 @@ struct rp_chan {
 	bool sock;                  /* a relayed socket (no stderr): no holding */
 	uint64_t hold_until[3];     /* out/err: small output waits until then (0: not) */
 	struct dssh_buf q;          /* for stdin, not written yet */
+	struct dssh_tcp_conn *tc;   /* CHAN_CONNECT: the target (our TCP) */
+	bool connecting;            /* its connect is under way */
+	uint64_t deadline_us;       /* ... until then */
+	struct rp_chan *cnext;      /* on p->connecting */
 };
 
 int
@@ -95,6 +110,10 @@ rp_chan_init(struct dssh_recpump *p)
 void
 rp_chan_fini(struct dssh_recpump *p)
 {
+	/* (the TCP stack frees what is left in it) */
+	free(p->graves);
+	p->graves = NULL;
+	p->ngraves = p->cap_graves = 0;
 	if (p->epfd >= 0)
 		close(p->epfd);
 	p->epfd = -1;
@@ -182,9 +201,70 @@ chan_close_fd(struct rp_chan *ch, int i)
 {
 	if (ch->fd[i] < 0)
 		return;
+	if (ch->tc != NULL) {
+		ch->fd[i] = -1;         /* the connection itself goes with the channel */
+		return;
+	}
 	(void)epoll_ctl(ch->c->p->epfd, EPOLL_CTL_DEL, ch->fd[i], NULL);
 	close(ch->fd[i]);
 	ch->fd[i] = -1;
+}
+
+void
+rp_chan_reap(struct dssh_recpump *p)
+{
+	for (size_t i = 0; i < p->ngraves; i++) {
+		struct dssh_tcp_conn *tc = (struct dssh_tcp_conn *)(p->graves[i] & ~(uintptr_t)1);
+
+		if (p->graves[i] & 1)
+			dssh_tcp_abort(tc, p->now_us);
+		else
+			dssh_tcp_close(tc, p->now_us);  /* (an abort if bytes are unread) */
+	}
+	p->ngraves = 0;
+}
+
+/* The target connection is let go of: closed at the end of the flush. */
+static void
+chan_tc_bury(struct rp_chan *ch, bool abort)
+{
+	struct dssh_recpump *p = ch->c->p;
+	uintptr_t v = (uintptr_t)ch->tc | (abort ? 1u : 0u);
+
+	dssh_tcp_set_udata(ch->tc, NULL);
+	ch->tc = NULL;
+	p->st.chan_tcp_active--;
+	if (p->ngraves == p->cap_graves) {
+		size_t cap = p->cap_graves == 0 ? 16 : p->cap_graves * 2;
+		uintptr_t *g = realloc(p->graves, cap * sizeof(*g));
+
+		if (g == NULL) {
+			/* No room to defer it: a reset now (nothing still points at it
+			 * but possibly the driver's event batch, which skips a NULL
+			 * udata only if the conn lives: so keep it, leaked to the stack). */
+			dssh_error("core %u: target connection kept: out of memory", p->core);
+			return;
+		}
+		p->graves = g;
+		p->cap_graves = cap;
+	}
+	p->graves[p->ngraves++] = v;
+}
+
+static void
+chan_unconnecting(struct rp_chan *ch)
+{
+	struct dssh_recpump *p = ch->c->p;
+
+	if (!ch->connecting)
+		return;
+	for (struct rp_chan **pp = &p->connecting; *pp != NULL; pp = &(*pp)->cnext) {
+		if (*pp == ch) {
+			*pp = ch->cnext;
+			break;
+		}
+	}
+	ch->connecting = false;
 }
 
 static void
@@ -194,6 +274,9 @@ chan_free(struct rp_chan *ch)
 
 	for (int i = 0; i < 3; i++)
 		chan_close_fd(ch, i);
+	if (ch->tc != NULL)
+		chan_tc_bury(ch, ch->connecting || ch->failed);
+	chan_unconnecting(ch);
 	for (struct rp_chan **pp = &c->chans; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == ch) {
 			*pp = ch->next;
@@ -243,18 +326,29 @@ chan_write(struct rp_chan *ch, const uint8_t *p, size_t n)
 	size_t done = 0;
 
 	while (done < n && ch->fd[CH_IN] >= 0) {
-		ssize_t w = write(ch->fd[CH_IN], p + done, n - done);
+		ssize_t w;
+		int e;
 
+		if (ch->tc != NULL) {
+			/* 0: full (WRITABLE follows); negative: reset */
+			w = dssh_tcp_send(ch->tc, p + done, n - done);
+			e = w == 0 ? EAGAIN : ECONNRESET;
+			if (w == 0)
+				w = -1;
+		} else {
+			w = write(ch->fd[CH_IN], p + done, n - done);
+			e = errno;
+		}
 		if (w > 0) {
 			done += (size_t)w;
-		} else if (w < 0 && errno == EINTR) {
+		} else if (w < 0 && e == EINTR) {
 			continue;
-		} else if (w < 0 && errno == EAGAIN) {
-			break;                  /* EPOLLOUT follows */
+		} else if (w < 0 && e == EAGAIN) {
+			break;                  /* EPOLLOUT (WRITABLE) follows */
 		} else {
 			/* EPIPE: nobody reads it; else a socket's reset, which
 			 * its reader may not see any more (the error is read once). */
-			if (w < 0 && errno != EPIPE) {
+			if (w < 0 && e != EPIPE) {
 				ch->failed = true;
 				dssh_recpump_mark(ch->c, false);
 			}
@@ -297,7 +391,9 @@ chan_in_drain(struct rp_chan *ch)
 	}
 	if (ch->eof_rcvd && !ch->eof_up && dssh_buf_len(&ch->q) == 0) {
 		/* A socket: its FIN now (ENOTSOCK for a pipe: the close is it). */
-		if (ch->fd[CH_IN] >= 0)
+		if (ch->fd[CH_IN] >= 0 && ch->tc != NULL)
+			(void)dssh_tcp_shutdown(ch->tc, ch->c->p->now_us);
+		else if (ch->fd[CH_IN] >= 0)
 			(void)shutdown(ch->fd[CH_IN], SHUT_WR);
 		chan_close_fd(ch, CH_IN);
 		ch->eof_up = true;
@@ -409,7 +505,130 @@ chan_go(struct dssh_recpump_conn *c, const uint8_t *body, size_t n)
 	chan_consumed(ch, (size_t)ch->pre_ext);
 	dssh_chan_win_peer_adjust(&ch->win, ch->pre_adj);
 	chan_in_drain(ch);
+	if (ch->tc != NULL)
+		dssh_recpump_mark(c, false);    /* what the target sent already */
 	return 0;
+}
+
+/* ---- CHAN_CONNECT: a target on the core's own TCP ---- */
+
+static void
+connected_up(struct rp_chan *ch, uint32_t res)
+{
+	struct dssh_recpump_conn *c = ch->c;
+	uint8_t m[DSSH_REC_MARK_HDR + DSSH_REC_CHAN_CONNECTED_LEN];
+
+	dssh_put_u32be(m, DSSH_REC_MARK | DSSH_REC_MARK_CHAN_CONNECTED);
+	dssh_put_u32be(m + 4, DSSH_REC_CHAN_CONNECTED_LEN);
+	dssh_put_u32be(m + 8, ch->local);
+	dssh_put_u32be(m + 12, res);
+	if (dssh_buf_put(&c->upq, m, sizeof(m)) != 0)
+		dssh_error("core %u: stream %u: channel marker lost", c->p->core, c->id);
+	dssh_recpump_mark(c, true);
+}
+
+/* The connect's end: the channel is the engine's to confirm, or gone. */
+static void
+connect_result(struct rp_chan *ch, uint32_t res)
+{
+	struct dssh_recpump *p = ch->c->p;
+
+	chan_unconnecting(ch);
+	connected_up(ch, res);
+	if (res == DSSH_REC_CONN_OK) {
+		p->st.chan_connects++;
+		p->st.chan_offloads++;
+		dssh_debug("core %u: stream %u: channel %u: target connected", p->core, ch->c->id,
+		    ch->local);
+		return;
+	}
+	if (res == DSSH_REC_CONN_TIMEOUT)
+		p->st.chan_connect_timeout++;
+	else
+		p->st.chan_connect_fail++;
+	ch->failed = true;      /* abort: no FIN for a connect that never was */
+	chan_free(ch);
+}
+
+static int
+chan_connect(struct dssh_recpump *p, struct dssh_recpump_conn *c, const uint8_t *body,
+    size_t n)
+{
+	struct rp_chan *ch;
+	uint32_t raddr, rport;
+
+	if (n != DSSH_REC_CHAN_CONNECT_LEN)
+		return DSSH_ERR_INVALID_FORMAT;
+	if (c->closing)
+		return 0;
+	if (chan_find(c, dssh_get_u32be(body)) != NULL)
+		return DSSH_ERR_INVALID_FORMAT;
+	if ((ch = calloc(1, sizeof(*ch))) == NULL)
+		return DSSH_ERR_ALLOC;
+	ch->c = c;
+	ch->local = dssh_get_u32be(body);
+	ch->remote = dssh_get_u32be(body + 4);
+	ch->maxpkt = DSSH_MAX(dssh_get_u32be(body + 8), 1u);
+	raddr = dssh_get_u32be(body + 12);
+	rport = dssh_get_u32be(body + 16);
+	ch->fd[CH_IN] = ch->fd[CH_OUT] = ch->fd[CH_ERR] = -1;
+	ch->sock = true;
+	dssh_buf_init(&ch->q, DSSH_CHAN_WIN_MAX);
+	ch->next = c->chans;
+	c->chans = ch;
+	p->nchans++;
+	if (rport == 0 || rport > UINT16_MAX || raddr == 0 || p->ops->connect == NULL ||
+	    p->ops->connect(p->arg, raddr, (uint16_t)rport, ch, &ch->tc) != 0) {
+		ch->tc = NULL;
+		connect_result(ch, DSSH_REC_CONN_REFUSED);
+		return 0;
+	}
+	p->st.chan_tcp_active++;
+	ch->fd[CH_IN] = ch->fd[CH_OUT] = CHAN_TC_FD;
+	ch->connecting = true;
+	ch->deadline_us = p->now_us + DSSH_RECPUMP_CONNECT_TIMEOUT_US;
+	ch->cnext = p->connecting;
+	p->connecting = ch;
+	return 0;
+}
+
+void
+dssh_recpump_chan_tcp_event(struct dssh_recpump *p, void *tag, uint32_t events, uint64_t now_us)
+{
+	struct rp_chan *ch = tag;
+
+	p->now_us = now_us;
+	if (ch->connecting) {
+		if (events & DSSH_TCP_EV_CONNECTED) {
+			connect_result(ch, DSSH_REC_CONN_OK);
+		} else if (events & (DSSH_TCP_EV_RESET | DSSH_TCP_EV_CLOSED)) {
+			connect_result(ch, DSSH_REC_CONN_REFUSED);
+			return;
+		} else {
+			return;
+		}
+	}
+	if (events & (DSSH_TCP_EV_WRITABLE | DSSH_TCP_EV_RESET))
+		chan_in_drain(ch);      /* room (or the reset, which fails it) */
+	if (events & (DSSH_TCP_EV_READABLE | DSSH_TCP_EV_PEER_FIN | DSSH_TCP_EV_RESET |
+	    DSSH_TCP_EV_CLOSED))
+		dssh_recpump_mark(ch->c, false);
+}
+
+void
+dssh_recpump_chan_timers(struct dssh_recpump *p, uint64_t now_us)
+{
+	struct rp_chan *ch, *next;
+
+	p->now_us = now_us;
+	for (ch = p->connecting; ch != NULL; ch = next) {
+		next = ch->cnext;
+		if (now_us >= ch->deadline_us) {
+			dssh_info("core %u: stream %u: channel %u: connect timed out", p->core,
+			    ch->c->id, ch->local);
+			connect_result(ch, DSSH_REC_CONN_TIMEOUT);
+		}
+	}
 }
 
 int
@@ -423,6 +642,8 @@ rp_chan_marker(struct dssh_recpump *p, struct dssh_recpump_conn *c, uint32_t kin
 		return chan_offload(p, c, body, n);
 	case DSSH_REC_MARK_CHAN_GO:
 		return chan_go(c, body, n);
+	case DSSH_REC_MARK_CHAN_CONNECT:
+		return chan_connect(p, c, body, n);
 	case DSSH_REC_MARK_CHAN_RECLAIM:
 		if (n != DSSH_REC_CHAN_ID_LEN)
 			return DSSH_ERR_INVALID_FORMAT;
@@ -635,9 +856,21 @@ gen_output(struct dssh_recpump *p, struct dssh_recpump_conn *c, struct rec_batch
 			return REC_DONE;        /* the held list brings it back */
 		j = rec_tx_job_new(p, c, b, wire);
 		pl = j->pkt + DSSH_REC_TX_PAYLOAD;
-		do
-			n = read(ch->fd[i], pl + hl, want);
-		while (n < 0 && errno == EINTR);
+		if (ch->tc != NULL) {
+			/* 0: nothing now, or the end once the FIN was read */
+			n = dssh_tcp_recv(ch->tc, pl + hl, want);
+			if (n == 0 && !dssh_tcp_eof(ch->tc)) {
+				n = -1;
+				errno = EAGAIN;
+			} else if (n < 0) {
+				n = -1;
+				errno = ECONNRESET;
+			}
+		} else {
+			do
+				n = read(ch->fd[i], pl + hl, want);
+			while (n < 0 && errno == EINTR);
+		}
 		if (n <= 0) {
 			int e = errno;
 

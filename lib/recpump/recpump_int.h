@@ -78,6 +78,13 @@ struct dssh_recpump {
 	int epfd;                       /* the offloaded channels' fds */
 	unsigned nchans;                /* channels offloaded now */
 	struct dssh_recpump_conn *held; /* small child output held back a moment */
+	struct rp_chan *connecting;     /* CHAN_CONNECTs not answered yet */
+	/* Target connections let go of, closed at the end of the flush (the
+	 * driver may hold their pointers in an event batch until then); the
+	 * low bit set: abort. */
+	uintptr_t *graves;
+	size_t ngraves, cap_graves;
+	uint64_t now_us;                /* the TCP clock, as last given */
 };
 
 /* recpump.c, for recpump_chan.c */
@@ -95,6 +102,8 @@ bool rec_batch_room(const struct dssh_recpump *p, const struct rec_batch *b, siz
 #define RP_COUNT_DUE (256u * 1024)      /* bytes counted before a CHAN_COUNT goes up */
 int rp_chan_init(struct dssh_recpump *p);
 void rp_chan_fini(struct dssh_recpump *p);
+/* Closes the target connections let go of (end of a flush). */
+void rp_chan_reap(struct dssh_recpump *p);
 /* A down marker of channel offload: 0 or DSSH_ERR_*. */
 int rp_chan_marker(struct dssh_recpump *p, struct dssh_recpump_conn *c, uint32_t kind,
     const uint8_t *body, size_t n);

@@ -53,6 +53,9 @@ enum dssh_rec_mark {
 	DSSH_REC_MARK_CHAN_OUT_EOF = 10,    /* up: local, which (1 stdout, 2 stderr, 3 stdout failed) */
 	DSSH_REC_MARK_CHAN_RECLAIMED = 11,  /* up: local */
 	DSSH_REC_MARK_CHAN_COUNT = 12,      /* up: u32 rx pkts, u32 tx pkts, u64 rx, tx bytes */
+	/* A direct-tcpip target the data core connects itself (see below). */
+	DSSH_REC_MARK_CHAN_CONNECT = 13,    /* down: local, remote, maxpkt, IPv4 addr, port */
+	DSSH_REC_MARK_CHAN_CONNECTED = 14,  /* up: local, result (DSSH_REC_CONN_*) */
 };
 
 /*
@@ -88,6 +91,19 @@ enum dssh_rec_mark {
 #define DSSH_REC_CHAN_ID_LEN 4
 #define DSSH_REC_CHAN_OUT_EOF_LEN 8
 #define DSSH_REC_CHAN_COUNT_LEN 24
+/*
+ * CHAN_CONNECT (for a channel the engine has not answered yet): the core
+ * opens a TCP connection of its own (lib/tcp) to the address and port and
+ * intercepts the channel as from CHAN_OFFLOAD, with that connection as
+ * stdin and stdout. CHAN_CONNECTED says how it went: CONN_OK, and the
+ * channel is as after CHAN_OFFLOADED (the engine confirms the open, then
+ * GO); anything else, and the core forgot it (the engine refuses the open).
+ */
+#define DSSH_REC_CHAN_CONNECT_LEN 20
+#define DSSH_REC_CHAN_CONNECTED_LEN 8
+#define DSSH_REC_CONN_OK 0u
+#define DSSH_REC_CONN_REFUSED 1u        /* reset, or no connection to be had */
+#define DSSH_REC_CONN_TIMEOUT 2u        /* no answer within the core's limit */
 
 enum dssh_rec_err {
 	DSSH_REC_ERR_MAC = 1,       /* MAC or AEAD tag did not verify */

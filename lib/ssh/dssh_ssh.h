@@ -177,6 +177,9 @@ enum dssh_chan_offload_ev {
 	DSSH_CHAN_ERR_EOF,       /* its stderr */
 	DSSH_CHAN_RECLAIMED,     /* the core let the channel go (after a close) */
 	DSSH_CHAN_OUT_FAIL,      /* stdout (a relayed socket) ended with an error (a reset) */
+	DSSH_CHAN_CONNECTED,     /* dssh_chan_connect_offload: open (answer it, then _go) */
+	DSSH_CHAN_CONNECT_FAILED,        /* it was refused or reset (answer the open) */
+	DSSH_CHAN_CONNECT_TIMEOUT,       /* nothing answered it (answer the open) */
 };
 
 /* Client role: the next authentication attempt the host wants made. */
@@ -382,6 +385,15 @@ struct dssh_chan_fds {
 };
 int dssh_chan_offload(struct dssh_conn *c, uint32_t chan, const struct dssh_chan_fds *fds);
 int dssh_chan_offload_go(struct dssh_conn *c, uint32_t chan);
+/*
+ * A direct-tcpip open not answered yet (channel_open returned
+ * DSSH_ERR_AGAIN): the data core connects to addr:port (IPv4, host order)
+ * with its own TCP and relays the channel itself (CHAN_CONNECT). The
+ * result comes through channel_offload: DSSH_CHAN_CONNECTED (confirm with
+ * dssh_chan_open_reply, then dssh_chan_offload_go) or
+ * DSSH_CHAN_CONNECT_FAILED/_TIMEOUT (refuse it with dssh_chan_open_reply).
+ */
+int dssh_chan_connect_offload(struct dssh_conn *c, uint32_t chan, uint32_t addr, uint16_t port);
 bool dssh_chan_offloaded(const struct dssh_conn *c, uint32_t chan);
 /* The answer to a deferred channel_open: reason 0 confirms, else
  * DSSH_OPEN_* with msg (a failure frees the channel number). */

@@ -866,6 +866,56 @@ dssh_chan_offload(struct dssh_conn *c, uint32_t id, const struct dssh_chan_fds *
 }
 
 int
+dssh_chan_connect_offload(struct dssh_conn *c, uint32_t id, uint32_t addr, uint16_t port)
+{
+	struct dssh_channel *ch = chan_get(c, id);
+	uint8_t b[DSSH_REC_CHAN_CONNECT_LEN];
+
+	if (!c->rec_offload || ch == NULL || ch->open_state != CHAN_OPENING_IN ||
+	    ch->offload != CHAN_OFF_NONE || c->state != CONN_TRANSPORT)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	dssh_put_u32be(b, id);
+	dssh_put_u32be(b + 4, ch->remote_id);
+	dssh_put_u32be(b + 8, ch->remote_maxpacket);
+	dssh_put_u32be(b + 12, addr);
+	dssh_put_u32be(b + 16, port);
+	ch->offload = CHAN_OFF_SENT;
+	return dssh_pkt_put_marker(c, DSSH_REC_MARK_CHAN_CONNECT, b, sizeof(b));
+}
+
+static void offload_event(struct dssh_conn *c, struct dssh_channel *ch, uint32_t id,
+    enum dssh_chan_offload_ev ev);
+
+/* CHAN_CONNECTED: the core's connect for an open we have not answered. */
+static int
+connected_marker(struct dssh_conn *c, const uint8_t *body, size_t n)
+{
+	struct dssh_channel *ch;
+	uint32_t id, res;
+
+	if (n != DSSH_REC_CHAN_CONNECTED_LEN)
+		return DSSH_ERR_PROTOCOL;
+	id = dssh_get_u32be(body);
+	res = dssh_get_u32be(body + 4);
+	if (res > DSSH_REC_CONN_TIMEOUT)
+		return DSSH_ERR_PROTOCOL;
+	/* Answered meanwhile (the connection is closing): the core keeps what
+	 * it has until the connection ends. */
+	if ((ch = chan_get(c, id)) == NULL || ch->open_state != CHAN_OPENING_IN ||
+	    ch->offload != CHAN_OFF_SENT)
+		return 0;
+	if (res == DSSH_REC_CONN_OK) {
+		ch->offload = CHAN_OFF_READY;
+		offload_event(c, ch, id, DSSH_CHAN_CONNECTED);
+		return 0;
+	}
+	ch->offload = CHAN_OFF_NONE;    /* the core forgot it */
+	offload_event(c, ch, id, res == DSSH_REC_CONN_TIMEOUT ? DSSH_CHAN_CONNECT_TIMEOUT :
+	    DSSH_CHAN_CONNECT_FAILED);
+	return 0;
+}
+
+int
 dssh_chan_offload_go(struct dssh_conn *c, uint32_t id)
 {
 	struct dssh_channel *ch = chan_get(c, id);
@@ -914,6 +964,11 @@ dssh_chan_offload_marker(struct dssh_conn *c, uint32_t kind, const uint8_t *body
 		dssh_pkt_count_offloaded(c, dssh_get_u32be(body), dssh_get_u64be(body + 8),
 		    dssh_get_u32be(body + 4), dssh_get_u64be(body + 16));
 		return dssh_kex_check_rekey(c);
+	}
+	if (kind == DSSH_REC_MARK_CHAN_CONNECTED) {
+		if (connected_marker(c, body, n) != 0)
+			goto bad;
+		return 0;
 	}
 	if (n != (kind == DSSH_REC_MARK_CHAN_OUT_EOF ? DSSH_REC_CHAN_OUT_EOF_LEN :
 	    DSSH_REC_CHAN_ID_LEN))

@@ -244,7 +244,8 @@ dssh_pkt_count_offloaded(struct dssh_conn *c, uint32_t rx_pkts, uint64_t rx_byte
 static bool
 chan_mark_up(uint32_t kind)
 {
-	return kind >= DSSH_REC_MARK_CHAN_OFFLOADED && kind <= DSSH_REC_MARK_CHAN_COUNT;
+	return (kind >= DSSH_REC_MARK_CHAN_OFFLOADED && kind <= DSSH_REC_MARK_CHAN_COUNT) ||
+	    kind == DSSH_REC_MARK_CHAN_CONNECTED;
 }
 
 /* Offloaded packet layer: the data core's next record (channel offload

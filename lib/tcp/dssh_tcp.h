@@ -282,6 +282,12 @@ bool dssh_tcp_eof(const struct dssh_tcp_conn *conn);   /* FIN received and all r
  * still unread this is an abort instead (RFC 1122 4.2.2.13: RST shows the
  * peer that data was lost). */
 void dssh_tcp_close(struct dssh_tcp_conn *conn, uint64_t now_us);
+/* Half close: FIN after the queued data; the conn stays the application's,
+ * which goes on reading until the peer's FIN (EV_PEER_FIN, then EV_CLOSED)
+ * and still releases it with dssh_tcp_close/abort. 0, or
+ * DSSH_ERR_INVALID_ARGUMENT when not ESTABLISHED/CLOSE_WAIT (already
+ * shut down: 0). */
+int dssh_tcp_shutdown(struct dssh_tcp_conn *conn, uint64_t now_us);
 /* Send RST and free; the conn is released. */
 void dssh_tcp_abort(struct dssh_tcp_conn *conn, uint64_t now_us);
 

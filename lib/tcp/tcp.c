@@ -2108,9 +2108,12 @@ static void conn_input(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, ui
 		case DSSH_TCP_FIN_WAIT_1:
 			c->state = DSSH_TCP_FIN_WAIT_2;
 			/* nobody owns it any more: do not wait forever for the
-			 * peer's FIN (the t_tw expiry frees the connection) */
-			c->t_tw = now_us + 2ull * s->conf.msl_us;
-			timer_note(s, c->t_tw);
+			 * peer's FIN (the t_tw expiry frees the connection);
+			 * after dssh_tcp_shutdown the owner still reads */
+			if (c->app_released) {
+				c->t_tw = now_us + 2ull * s->conf.msl_us;
+				timer_note(s, c->t_tw);
+			}
 			break;
 		case DSSH_TCP_CLOSING:
 			enter_time_wait(c, now_us);
@@ -2716,6 +2719,26 @@ void dssh_tcp_close(struct dssh_tcp_conn *c, uint64_t now_us)
 		return;     /* already closing */
 	}
 	out_mark(c);
+}
+
+int dssh_tcp_shutdown(struct dssh_tcp_conn *c, uint64_t now_us)
+{
+	(void)now_us;
+	if (c->fin_queued)
+		return 0;
+	switch (c->state) {
+	case DSSH_TCP_ESTABLISHED:
+		c->state = DSSH_TCP_FIN_WAIT_1;
+		break;
+	case DSSH_TCP_CLOSE_WAIT:
+		c->state = DSSH_TCP_LAST_ACK;
+		break;
+	default:
+		return DSSH_ERR_INVALID_ARGUMENT;
+	}
+	c->fin_queued = true;
+	out_mark(c);
+	return 0;
 }
 
 unsigned dssh_tcp_events(struct dssh_tcp_stack *s, struct dssh_tcp_event *ev, unsigned n)

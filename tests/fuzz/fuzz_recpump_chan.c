@@ -10,6 +10,11 @@
  * modulo the four intercepted types, the recipient forced to the channel
  * one time in two). Each answer must be pass, taken, or an input error;
  * then the channel is reclaimed (every fd closed, nothing left queued).
+ * Bit 2 of the first byte: the channel is a target the core connects with
+ * its own TCP (CHAN_CONNECT; a second lib/tcp stack in memory listens;
+ * bit 3: on a port where nothing does, refused),
+ * the peer's data going into that connection's send buffer; after the
+ * reclaim no target connection is left.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -24,6 +29,7 @@
 #include "dssh_pipe.h"
 #include "dssh_record.h"
 #include "dssh_recpump.h"
+#include "dssh_tcp.h"
 #include "dssh_util.h"
 #include "recpump_int.h"
 #include "ssh_msg.h"
@@ -32,6 +38,82 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct dssh_recpump *pump;
 static struct dssh_pipe up, down;
+/* CHAN_CONNECT: the core's stack (a) and the target's (b), joined here. */
+static struct dssh_tcp_stack *sa, *sb;
+static uint64_t now_us = 1000000;
+
+#define IP_CORE 0xc6120002u
+#define IP_TARGET 0xc6120001u
+
+static int
+f_connect(void *arg, uint32_t raddr, uint16_t rport, void *tag, struct dssh_tcp_conn **out)
+{
+	(void)arg;
+	if (dssh_tcp_connect(sa, IP_CORE, 0, raddr, rport, now_us, out) != 0)
+		return DSSH_ERR_BUSY;
+	dssh_tcp_set_udata(*out, (void *)((uintptr_t)tag | 1u));
+	return 0;
+}
+
+/* Segments of one stack into the other. */
+static void
+move_segs(struct dssh_tcp_stack *from, struct dssh_tcp_stack *to)
+{
+	struct dssh_tcp_seg_out o[16];
+	unsigned n;
+
+	do {
+		n = dssh_tcp_output(from, o, 16, now_us);
+		for (unsigned i = 0; i < n; i++) {
+			static uint8_t buf[70000];
+			size_t off = o[i].hdr_len;
+			struct dssh_tcp_seg_in in = { .saddr = o[i].saddr, .daddr = o[i].daddr,
+			    .data = buf };
+
+			memcpy(buf, o[i].hdr, o[i].hdr_len);
+			for (unsigned j = 0; j < o[i].npay; j++) {
+				memcpy(buf + off, o[i].pay[j], o[i].pay_len[j]);
+				off += o[i].pay_len[j];
+			}
+			in.len = off;
+			(void)dssh_tcp_input(to, &in, now_us);
+		}
+	} while (n == 16);
+}
+
+/* A few rounds of the two stacks: the core's events to the pump, the
+ * target reading what arrives (and accepting into *bc). */
+static void
+net_run(struct dssh_tcp_conn **bc, unsigned rounds)
+{
+	struct dssh_tcp_event ev[16];
+	uint8_t sink[65536];
+	unsigned n;
+
+	for (unsigned r = 0; r < rounds; r++) {
+		now_us += 1000;
+		(void)dssh_tcp_timers(sa, now_us);
+		(void)dssh_tcp_timers(sb, now_us);
+		move_segs(sa, sb);
+		move_segs(sb, sa);
+		while ((n = dssh_tcp_events(sa, ev, 16)) > 0)
+			for (unsigned i = 0; i < n; i++) {
+				uintptr_t u = (uintptr_t)dssh_tcp_udata(ev[i].conn);
+
+				if (u & 1u)
+					dssh_recpump_chan_tcp_event(pump, (void *)(u & ~(uintptr_t)1),
+					    ev[i].events, now_us);
+			}
+		while ((n = dssh_tcp_events(sb, ev, 16)) > 0)
+			for (unsigned i = 0; i < n; i++)
+				if ((ev[i].events & DSSH_TCP_EV_ACCEPTED) && *bc == NULL)
+					*bc = ev[i].conn;
+		if (*bc != NULL)
+			while (dssh_tcp_recv(*bc, sink, sizeof(sink)) > 0)
+				;
+		dssh_recpump_flush(pump);
+	}
+}
 
 static void
 f_ref(void *u)
@@ -59,6 +141,7 @@ f_tx_done(void *a, void *u, bool moved, bool fatal)
 
 static const struct dssh_recpump_ops ops = {
 	.ref = f_ref, .unref = f_ref, .rx_done = f_rx_done, .tx_done = f_tx_done,
+	.connect = f_connect,
 };
 
 static void
@@ -68,9 +151,86 @@ setup(void)
 
 	signal(SIGPIPE, SIG_IGN);       /* as dsshd: a closed pipe is an EPIPE */
 	dssh_log_init("fuzz_recpump_chan", DSSH_LOG_QUIET, true);
+	struct dssh_tcp_conf tc;
+
 	if (dssh_recpump_new(&pc, &pump) != 0 || dssh_pipe_init(&up, 1 << 20) != 0 ||
 	    dssh_pipe_init(&down, 1 << 16) != 0)
 		abort();
+	dssh_tcp_conf_default(&tc);
+	tc.sndbuf = tc.rcvbuf = 256 * 1024;
+	tc.msl_us = 1000;
+	if (dssh_tcp_stack_new(&tc, &sa) != 0 || dssh_tcp_stack_new(&tc, &sb) != 0 ||
+	    dssh_tcp_listen(sb, IP_TARGET, 80) != 0)
+		abort();
+}
+
+static void go(struct dssh_recpump_conn *c, const uint8_t *w);
+
+/* The tcp mode: connect, messages, reclaim; no connection left after. */
+static void
+one_target(struct dssh_recpump_conn *c, const uint8_t *data, size_t size, bool early)
+{
+	static const uint8_t types[] = {
+		SSH_MSG_CHANNEL_WINDOW_ADJUST, SSH_MSG_CHANNEL_DATA, SSH_MSG_CHANNEL_EXTENDED_DATA,
+		SSH_MSG_CHANNEL_EOF,
+	};
+	uint8_t body[DSSH_REC_CHAN_CONNECT_LEN], pl[70000];
+	struct dssh_tcp_conn *bc = NULL;
+	size_t off = 10;
+
+	dssh_put_u32be(body, 3);
+	dssh_put_u32be(body + 4, 9);
+	dssh_put_u32be(body + 8, 32768);
+	dssh_put_u32be(body + 12, IP_TARGET);
+	dssh_put_u32be(body + 16, (data[0] & 8) ? 81 : 80);    /* 81: refused (RST) */
+	if (rp_chan_marker(pump, c, DSSH_REC_MARK_CHAN_CONNECT, body, sizeof(body)) != 0)
+		abort();
+	net_run(&bc, 6);
+	if (c->chans == NULL) {         /* refused: forgotten */
+		if (dssh_recpump_stats(pump)->chan_tcp_active != 0)
+			abort();
+		return;
+	}
+	if (early)
+		go(c, data + 1);
+	while (size - off >= 2) {
+		size_t n = DSSH_MIN((size_t)(data[off] << 8 | data[off + 1]), size - off - 2);
+		int r;
+
+		off += 2;
+		if (n > sizeof(pl))
+			n = sizeof(pl);
+		memcpy(pl, data + off, n);
+		off += n;
+		if (n > 0)
+			pl[0] = types[pl[0] % 4];
+		if (n >= 5 && (pl[1] & 1))
+			dssh_put_u32be(pl + 1, 3);
+		r = rp_chan_intercept(pump, c, pl, n, n + 32);
+		if (r != 0 && r != 1 && r != DSSH_REC_ERR_WINDOW && r != DSSH_REC_ERR_CHANNEL)
+			abort();
+		if (r > 1)
+			break;
+		net_run(&bc, 1);
+	}
+	if (!early)
+		go(c, data + 1);
+	net_run(&bc, 4);
+	dssh_put_u32be(body, 3);
+	if (rp_chan_marker(pump, c, DSSH_REC_MARK_CHAN_RECLAIM, body, DSSH_REC_CHAN_ID_LEN) != 0 ||
+	    c->chans != NULL)
+		abort();
+	dssh_recpump_flush(pump);       /* the target connection closed (or reset) */
+	if (dssh_recpump_stats(pump)->chan_tcp_active != 0)
+		abort();
+	net_run(&bc, 4);
+	if (bc != NULL)
+		dssh_tcp_abort(bc, now_us);
+	now_us += 10000000;             /* TIME-WAIT and the rest run out */
+	(void)dssh_tcp_timers(sa, now_us);
+	(void)dssh_tcp_timers(sb, now_us);
+	move_segs(sa, sb);
+	move_segs(sb, sa);
 }
 
 static void
@@ -110,6 +270,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sock = data[0] & 2;
 	if (dssh_recpump_conn_new(pump, NULL, &up, &down, &(uint32_t){ 0 }, NULL, 1, &c) != 0)
 		abort();
+	if (data[0] & 4) {
+		one_target(c, data, size, early);
+		dssh_recpump_flush(pump);
+		dssh_pipe_consume(&up, dssh_pipe_readable(&up));
+		dssh_recpump_conn_free(c);
+		return 0;
+	}
 	if (sock) {
 		/* in[0] and out[1] are the far end, once; the core's two are dups */
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0 ||

@@ -27,6 +27,7 @@
 #include <rte_ring_elem.h>
 #include <rte_spinlock.h>
 #include <rte_telemetry.h>
+#include <rte_thash.h>
 
 #include "dp_stream.h"
 #include "dssh_dpdk.h"
@@ -118,6 +119,7 @@ struct dp_tcp_pub {
 	/* Channel offload: channels this core moved, data bytes it wrote to
 	 * children's stdin and read from their stdout/stderr. */
 	uint64_t chan_offloads, chan_rx_bytes, chan_tx_bytes, chan_queued;
+	uint64_t chan_connects, chan_connect_fail, chan_connect_timeout, chan_tcp_active;
 	uint64_t impair_in, impair_dropped, impair_duplicated, impair_reordered;
 	uint64_t impair_delayed, impair_overflow, impair_held;   /* rx and tx stages */
 };
@@ -200,6 +202,18 @@ struct dp {
 	bool adaptive_poll;
 	bool rx_intr;             /* the port was configured with RX queue interrupts */
 	bool af_packet;           /* net_af_packet: RX readiness from its sockets */
+	/*
+	 * Active opens (forwarding targets, CHAN_CONNECT) need the replies on
+	 * the connecting core's queue: with one queue any port does; with
+	 * more, the port's Toeplitz key and redirection table pick the source
+	 * port (dp_port_ok). active_ok false: no way to know (a PMD that
+	 * spreads frames its own way): the cores refuse such connects.
+	 */
+	bool active_ok;
+	uint8_t rss_key[64];
+	uint8_t rss_key_len;
+	uint16_t reta_size;
+	uint16_t reta[RTE_ETH_RSS_RETA_SIZE_512];
 	rte_spinlock_t arp_lock;  /* control lcore vs telemetry thread */
 	struct dp_arp_mirror arp[DP_ARP_MIRROR];
 };
@@ -274,6 +288,10 @@ dp_tcp_collect(const struct dp_core *c, struct dp_tcp_pub *t)
 	t->chan_rx_bytes = ps->chan_rx_bytes;
 	t->chan_tx_bytes = ps->chan_tx_bytes;
 	t->chan_queued = ps->chan_queued;
+	t->chan_connects = ps->chan_connects;
+	t->chan_connect_fail = ps->chan_connect_fail;
+	t->chan_connect_timeout = ps->chan_connect_timeout;
+	t->chan_tcp_active = ps->chan_tcp_active;
 	const struct dssh_impair *stages[2] = { c->rx_imp, c->tx_imp };
 
 	for (int k = 0; k < 2; k++) {
@@ -701,6 +719,8 @@ dp_tcp_events(struct dp_core *c)
 				dp_tcp_accepted(c, conn);
 			if ((owner = dssh_tcp_udata(conn)) == c)
 				dp_echo_event(c, conn, e);
+			else if ((uintptr_t)owner & 1u)
+				dp_streams_target_event(&c->streams, owner, e, c->now_us);
 			else if (owner != NULL)
 				dp_streams_tcp_event(&c->streams, conn, e, c->now_us);
 		}
@@ -1010,6 +1030,8 @@ dp_core_loop(void *arg)
 				if (msg.type == DP_MSG_ARP_LEARNED)
 					dssh_net_arp_learn(c->net, msg.ip, msg.mac, now);
 			dssh_net_tick(c->net, now);
+			if (c->has_streams)
+				dp_streams_tick(&c->streams, c->now_us);
 			dp_publish(c);
 			next_tick = now + DP_TICK_MS;
 		}
@@ -1114,6 +1136,7 @@ dp_log_link(struct dp *dp, int *last)
 	X(stream_rx_bytes) X(stream_tx_bytes) \
 	X(ssh_rx_packets) X(ssh_tx_packets) X(ssh_bursts) X(ssh_burst_ops) X(ssh_errors) \
 	X(chan_offloads) X(chan_rx_bytes) X(chan_tx_bytes) X(chan_queued) \
+	X(chan_connects) X(chan_connect_fail) X(chan_connect_timeout) X(chan_tcp_active) \
 	X(impair_in) X(impair_dropped) X(impair_duplicated) X(impair_reordered) \
 	X(impair_delayed) X(impair_overflow) X(impair_held)
 
@@ -1212,7 +1235,7 @@ dp_is_gauge(const char *name)
 {
 	static const char *const gauges[] = {
 		"tcp_conns_active", "stream_active", "tcp_tx_held", "tcp_rx_held", "tcp_tx_bufs",
-		"chan_queued", "impair_held",
+		"chan_queued", "impair_held", "chan_tcp_active",
 	};
 
 	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
@@ -1394,6 +1417,56 @@ dp_build_argv(const struct dssh_dpdk_conf *conf, char *store, size_t store_len, 
 	return 0;
 }
 
+/* The port's RSS key and redirection table, for dp_port_ok. */
+static void
+dp_rss_learn(struct dp *dp, uint16_t nq, bool rss)
+{
+	struct rte_eth_rss_reta_entry64 rq[RTE_ETH_RSS_RETA_SIZE_512 / RTE_ETH_RETA_GROUP_SIZE];
+	struct rte_eth_rss_conf rc = { .rss_key = dp->rss_key, .rss_key_len = sizeof(dp->rss_key) };
+	struct rte_eth_dev_info info;
+
+	dp->active_ok = nq == 1;
+	if (nq == 1 || !rss || rte_eth_dev_info_get(dp->port, &info) != 0 ||
+	    info.reta_size == 0 || info.reta_size > RTE_ETH_RSS_RETA_SIZE_512 ||
+	    info.hash_key_size == 0 || info.hash_key_size > sizeof(dp->rss_key) ||
+	    rte_eth_dev_rss_hash_conf_get(dp->port, &rc) != 0)
+		goto out;
+	memset(rq, 0, sizeof(rq));
+	for (unsigned i = 0; i < info.reta_size / RTE_ETH_RETA_GROUP_SIZE; i++)
+		rq[i].mask = UINT64_MAX;
+	if (rte_eth_dev_rss_reta_query(dp->port, rq, info.reta_size) != 0)
+		goto out;
+	for (unsigned i = 0; i < info.reta_size; i++)
+		dp->reta[i] = rq[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+	dp->reta_size = info.reta_size;
+	dp->rss_key_len = rc.rss_key_len != 0 ? rc.rss_key_len : info.hash_key_size;
+	dp->active_ok = true;
+out:
+	if (nq > 1)
+		dssh_info("port %u: %s", dp->port, dp->active_ok ?
+		    "connects from the data cores pick RSS-consistent source ports" :
+		    "no RSS key/table: the data cores cannot connect to forwarding targets");
+}
+
+/*
+ * conf.port_ok for a core's stack: the reply to laddr:lport from
+ * raddr:rport hashes (Toeplitz over the IPv4/TCP 4-tuple, as the NIC
+ * does) to this core's queue.
+ */
+static bool
+dp_port_ok(void *arg, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+	const struct dp_core *c = arg;
+	const struct dp *dp = c->dp;
+	uint32_t tuple[3] = { raddr, laddr, (uint32_t)rport << 16 | lport };
+	uint32_t hash;
+
+	if (dp->reta_size == 0)
+		return true;
+	hash = rte_softrss(tuple, 3, dp->rss_key);
+	return dp->reta[hash % dp->reta_size] == c->queue;
+}
+
 static int
 dp_port_setup(struct dp *dp, const struct dssh_dpdk_conf *conf)
 {
@@ -1492,6 +1565,7 @@ dp_port_setup(struct dp *dp, const struct dssh_dpdk_conf *conf)
 		dssh_error("port %u: start: %s", dp->port, rte_strerror(-ret));
 		return DSSH_ERR_SYSTEM;
 	}
+	dp_rss_learn(dp, nq, pc.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS);
 	return 0;
 }
 
@@ -1720,6 +1794,10 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 			struct dssh_tcp_conf tc;
 
 			dssh_tcp_conf_default(&tc);
+			if (dp.reta_size != 0) {
+				tc.port_ok = dp_port_ok;
+				tc.port_ok_arg = c;
+			}
 			tc.mss = (uint16_t)((conf->mtu ? conf->mtu : DSSH_NET_MTU_DEFAULT) - 40 -
 			    dp.tso_mss_cut);
 			tc.tx_csum_offload = dp.tx_tcp_csum;
@@ -1753,6 +1831,8 @@ dssh_dpdk_dataplane_run(const struct dssh_dpdk_conf *conf, volatile int *stop)
 				c->streams.tx_held = &c->txb.held;
 				c->streams.tx_hold_max = c->txb.max;
 			}
+			c->streams.tcp = dp.active_ok ? c->tcp : NULL;
+			c->streams.laddr = conf->ipv4_addr;
 			for (unsigned k = 0; conf->hub != NULL && k < conf->n_stream_ports; k++) {
 				if ((r = dssh_tcp_listen(c->tcp, conf->ipv4_addr, conf->stream_ports[k])) != 0)
 					goto out;

@@ -39,6 +39,10 @@ struct dp_streams {
 	uint32_t tx_room;
 	const uint32_t *tx_held;
 	uint32_t tx_hold_max, tx_pending;
+	/* Forwarding targets the core connects itself (CHAN_CONNECT): its
+	 * TCP stack and address (NULL/0: refused). */
+	struct dssh_tcp_stack *tcp;
+	uint32_t laddr;
 };
 
 /* Rings for ncores data cores (after rte_eal_init); 0 or DSSH_ERR_*. */
@@ -54,6 +58,11 @@ void dp_streams_accept(struct dp_streams *ds, struct dssh_tcp_conn *conn, uint64
 /* TCP events of a connection whose udata is a stream. */
 void dp_streams_tcp_event(struct dp_streams *ds, struct dssh_tcp_conn *conn, uint32_t events,
     uint64_t now_us);
+/* TCP events of a forwarding target's connection (udata with bit 0 set). */
+void dp_streams_target_event(struct dp_streams *ds, void *udata, uint32_t events,
+    uint64_t now_us);
+/* Now and then: connect timeouts. */
+void dp_streams_tick(struct dp_streams *ds, uint64_t now_us);
 /* Requests from the control thread are waiting. */
 bool dp_streams_pending(const struct dp_streams *ds);
 /* Requests from the control thread (new output, closes). */

@@ -665,7 +665,44 @@ pump_tx_buf_put(void *arg, void *buf)
 	rte_pktmbuf_free(buf);
 }
 
+/*
+ * CHAN_CONNECT: the core's own connection to a forwarding target. Its
+ * udata is the pump's tag with the low bit set, which tells the data
+ * plane's event loop that the pump, not a stream, owns it; the source
+ * port is the stack's choice (conf.port_ok keeps it on this core's queue).
+ */
+static int
+pump_connect(void *arg, uint32_t raddr, uint16_t rport, void *tag, struct dssh_tcp_conn **out)
+{
+	struct dp_streams *ds = arg;
+	int r;
+
+	if (ds->tcp == NULL || ds->laddr == 0)
+		return DSSH_ERR_UNSUPPORTED;
+	if ((r = dssh_tcp_connect(ds->tcp, ds->laddr, 0, raddr, rport, ds->now_us, out)) != 0)
+		return r;
+	dssh_tcp_set_udata(*out, (void *)((uintptr_t)tag | 1u));
+	return 0;
+}
+
+void
+dp_streams_target_event(struct dp_streams *ds, void *udata, uint32_t events, uint64_t now_us)
+{
+	ds->now_us = now_us;
+	if (ds->pump != NULL)
+		dssh_recpump_chan_tcp_event(ds->pump, (void *)((uintptr_t)udata & ~(uintptr_t)1),
+		    events, now_us);
+}
+
+void
+dp_streams_tick(struct dp_streams *ds, uint64_t now_us)
+{
+	if (ds->pump != NULL)
+		dssh_recpump_chan_timers(ds->pump, now_us);
+}
+
 static const struct dssh_recpump_ops pump_ops = {
+	.connect = pump_connect,
 	.tx_buf_get = pump_tx_buf_get,
 	.tx_buf_put = pump_tx_buf_put,
 	.ref = pump_ref,
@@ -680,6 +717,7 @@ dp_streams_flush(struct dp_streams *ds, uint64_t now_us)
 	if (ds->pump == NULL)
 		return;
 	ds->now_us = now_us;
+	dssh_recpump_chan_timers(ds->pump, now_us);
 	dssh_recpump_flush(ds->pump);
 }
 

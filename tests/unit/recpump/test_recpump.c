@@ -40,7 +40,7 @@ static struct dssh_sshkey *hostkey, *userkey;
 /* test_host.h's application, with the channel offload's events counted. */
 struct host_ext {
 	struct tc *t;
-	unsigned ev[5];                 /* enum dssh_chan_offload_ev seen */
+	unsigned ev[8];                 /* enum dssh_chan_offload_ev seen */
 	bool hold_go;                   /* no dssh_chan_offload_go at OFFLOADED */
 	unsigned eofs;
 	uint64_t eof_chan_rx;           /* the core's stdin bytes when the EOF came */
@@ -1208,6 +1208,82 @@ test_offload_socket_reset(void)
 	fx_free(&f);
 }
 
+/* A direct-tcpip open: answered later (dssh_chan_open_reply). */
+static int
+h_channel_open(void *hp, uint32_t chan, const struct dssh_chan_open *o)
+{
+	struct test_host *h = hp;
+
+	if (o->kind != DSSH_CHAN_DIRECT_TCPIP)
+		return DSSH_ERR_PERMISSION;
+	h->chan = chan;
+	h->have_chan = true;
+	return DSSH_ERR_AGAIN;
+}
+
+/*
+ * CHAN_CONNECT for an open not answered yet: the test's pump has no
+ * ops->connect, so the core refuses it (CONNECTED, refused) and forgets
+ * the channel; the engine passes that on (CONNECT_FAILED) and the host's
+ * OPEN_FAILURE reaches the client. The connection goes on. An open channel,
+ * or none, cannot be connected that way.
+ */
+static void
+test_connect_refused(void)
+{
+	struct dssh_buf b;
+	struct fx f;
+
+	fx_init(&f, "aes128-gcm@openssh.com", "hmac-sha2-256", true, 1 << 20, 0);
+	dssh_buf_init(&b, 0);
+	CHECK_EQ_INT(tc_version(f.t), 0);
+	CHECK_EQ_INT(tc_kex(f.t), 0);
+	CHECK_EQ_INT(tc_service_request(f.t), 0);
+	CHECK_EQ_INT(tc_auth_pubkey(f.t, "alice", userkey, "ssh-ed25519", userkey), 0);
+	CHECK_EQ_INT(dssh_buf_put_u8(&b, SSH_MSG_CHANNEL_OPEN), 0);
+	CHECK_EQ_INT(dssh_buf_put_cstring(&b, "direct-tcpip"), 0);
+	CHECK_EQ_INT(dssh_buf_put_u32(&b, 9), 0);
+	CHECK_EQ_INT(dssh_buf_put_u32(&b, 1u << 20), 0);
+	CHECK_EQ_INT(dssh_buf_put_u32(&b, 32768), 0);
+	CHECK_EQ_INT(dssh_buf_put_cstring(&b, "198.18.0.1"), 0);
+	CHECK_EQ_INT(dssh_buf_put_u32(&b, 80), 0);
+	CHECK_EQ_INT(dssh_buf_put_cstring(&b, "127.0.0.1"), 0);
+	CHECK_EQ_INT(dssh_buf_put_u32(&b, 5555), 0);
+	CHECK_EQ_INT(tc_sendb(f.t, &b), 0);
+	tc_shim_run(f.t);
+	CHECK_EQ_INT(f.s->bad, 0);
+	CHECK(f.h.have_chan);
+	CHECK_EQ_INT(dssh_chan_connect_offload(f.srv, f.h.chan + 1, 0xc6120001u, 80),
+	    DSSH_ERR_INVALID_ARGUMENT);
+	CHECK_EQ_INT(dssh_chan_connect_offload(f.srv, f.h.chan, 0xc6120001u, 80), 0);
+	/* once only */
+	CHECK_EQ_INT(dssh_chan_connect_offload(f.srv, f.h.chan, 0xc6120001u, 80),
+	    DSSH_ERR_INVALID_ARGUMENT);
+	for (unsigned i = 0; i < 50 && f.x.ev[DSSH_CHAN_CONNECT_FAILED] == 0; i++)
+		tc_shim_run(f.t);
+	CHECK_EQ_INT(f.s->bad, 0);
+	CHECK_EQ_INT(f.x.ev[DSSH_CHAN_CONNECT_FAILED], 1);
+	CHECK_EQ_INT(f.x.ev[DSSH_CHAN_CONNECTED], 0);
+	CHECK_EQ_INT(f.s->chan_up[DSSH_REC_MARK_CHAN_CONNECTED], 1);
+	CHECK_EQ_INT(tc_shim_stats(f.t)->chan_connect_fail, 1);
+	CHECK_EQ_INT(tc_shim_stats(f.t)->chan_tcp_active, 0);
+	CHECK_EQ_INT(tc_shim_stats(f.t)->errors, 0);
+	CHECK_EQ_INT(dssh_chan_open_reply(f.srv, f.h.chan, DSSH_OPEN_CONNECT_FAILED,
+	    "Connection refused"), 0);
+	tc_shim_run(f.t);
+	CHECK_EQ_INT(f.s->bad, 0);
+	CHECK_EQ_INT(tc_expect(f.t, SSH_MSG_CHANNEL_OPEN_FAILURE, &b), 0);
+	CHECK_EQ_INT(f.s->bad, 0);
+	CHECK(!dssh_conn_closing(f.srv));
+	/* The channel number is free again: a normal session on it works. */
+	CHECK_EQ_INT(tc_open_session(f.t, 1u << 20, 32768), 0);
+	CHECK_EQ_INT(dssh_chan_connect_offload(f.srv, f.h.chan, 0xc6120001u, 80),
+	    DSSH_ERR_INVALID_ARGUMENT);     /* open already */
+	CHECK(!dssh_conn_closing(f.srv));
+	dssh_buf_free(&b);
+	fx_free(&f);
+}
+
 /* Not record offload, not a channel, or the peer's EOF already: refused. */
 static void
 test_offload_refused(void)
@@ -1231,6 +1307,7 @@ main(void)
 	test_host_ops(&host_ops);
 	host_ops.channel_eof = h_channel_eof;
 	host_ops.channel_offload = h_channel_offload;
+	host_ops.channel_open = h_channel_open;
 	dssh_log_init("test_recpump", getenv("TEST_ENGINE_DEBUG") ? DSSH_LOG_DEBUG3 :
 	    DSSH_LOG_QUIET, true);
 	if (dssh_crypto_engine_create("openssl", NULL, &engine) != 0 ||
@@ -1242,6 +1319,7 @@ main(void)
 	DSSH_RUN(test_sessions);
 	DSSH_RUN(test_bad_mac);
 	DSSH_RUN(test_offload_refused);
+	DSSH_RUN(test_connect_refused);
 	DSSH_RUN(test_offload_bulk);
 	DSSH_RUN(test_offload_quick_child);
 	DSSH_RUN(test_offload_backpressure);

@@ -383,7 +383,8 @@ shim_engine_input(struct tc_shim *s)
 			rl = DSSH_REC_MARK_HDR + dssh_get_u32be(p + 4);
 			uint32_t kind = dssh_get_u32be(p) & ~DSSH_REC_MARK;
 
-			if (kind >= DSSH_REC_MARK_CHAN_OFFLOADED && kind <= DSSH_REC_MARK_CHAN_COUNT)
+			if ((kind >= DSSH_REC_MARK_CHAN_OFFLOADED && kind <= DSSH_REC_MARK_CHAN_COUNT) ||
+			    kind == DSSH_REC_MARK_CHAN_CONNECTED)
 				s->chan_up[kind]++;     /* channel offload: the engine's */
 			else
 				shim_up_error(s, p, rl);
