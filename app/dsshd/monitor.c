@@ -415,7 +415,7 @@ mon_authkeys(const uint8_t *msg, size_t len, int chan)
 	cfg.authorized_keys_files = q.files;
 	cfg.nauthorized_keys_files = q.nfiles;
 	cfg.strict_modes = (int)q.strict_modes;
-	cfg.permit_user_environment = (int)q.permit_user_environment;
+	cfg.permit_user_environment = q.permit_user_environment;
 	cfg.trusted_user_ca_keys = q.trusted_ca;
 	cfg.authorized_principals_file = q.principals_file;
 	cfg.revoked_keys = q.revoked_keys;
@@ -949,7 +949,7 @@ dsshd_monitor_authkeys(const struct dsshd_monitor_link *l, uint64_t conn,
 		.sig = sig ? (uint8_t *)sig->sig : NULL, .siglen = sig ? sig->siglen : 0,
 		.keylen = len, .remote_ip = (char *)remote_ip,
 		.strict_modes = cfg->strict_modes != 0,
-		.permit_user_environment = cfg->permit_user_environment == 1,
+		.permit_user_environment = cfg->permit_user_environment,
 		.trusted_ca = cfg->trusted_user_ca_keys,
 		.principals_file = cfg->authorized_principals_file,
 		.revoked_keys = cfg->revoked_keys,

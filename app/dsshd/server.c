@@ -680,6 +680,8 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 	spec.remote_host = c->peer_ip;
 	spec.use_pam = cfg->use_pam;
 	spec.pam_service = cfg->pam_service_name;
+	if (strcmp(cfg->permit_user_environment, "no") != 0)
+		spec.user_env = cfg->permit_user_environment;
 	if (strcmp(cfg->chroot_directory, "none") != 0 &&
 	    dssh_authkeys_expand_path(cfg->chroot_directory, &c->user, &chroot_dir) != 0) {
 		dssh_error("%s: ChrootDirectory %s: bad pattern", c->log_id, cfg->chroot_directory);

@@ -593,6 +593,32 @@ auth_user_file_ok(const struct dssh_config *cfg, const struct dssh_auth_user *us
 	return check_dirs(path, user);
 }
 
+/*
+ * environment= entries PermitUserEnvironment does not allow are dropped
+ * (sshd's do_setup_env skips them; all of them with "no").
+ */
+static void
+filter_env(struct dssh_authkey_opts *o, const char *allow)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < o->nenv; i++) {
+		const char *eq = strchr(o->env[i], '=');
+		char *name = eq != NULL ? dssh_strndup(o->env[i], (size_t)(eq - o->env[i])) : NULL;
+
+		if (name != NULL && dssh_user_env_allowed(allow, name))
+			o->env[n++] = o->env[i];
+		else
+			free(o->env[i]);
+		free(name);
+	}
+	o->nenv = n;
+	if (n == 0) {
+		free(o->env);
+		o->env = NULL;
+	}
+}
+
 static bool
 key_allowed_now(const struct dssh_authkey_opts *o)
 {
@@ -710,13 +736,7 @@ check_file(const struct dssh_config *cfg, const struct dssh_auth_user *user,
 			dssh_info("%s line %lu: key has expired", path, lineno);
 			goto next;
 		}
-		if (o.nenv > 0 && cfg->permit_user_environment != 1) {
-			for (size_t i = 0; i < o.nenv; i++)
-				free(o.env[i]);
-			free(o.env);
-			o.env = NULL;
-			o.nenv = 0;
-		}
+		filter_env(&o, cfg->permit_user_environment);
 		if ((o.file = strdup(path)) == NULL) {
 			dssh_authkey_opts_free(&o);
 			free(from);

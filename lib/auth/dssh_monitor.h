@@ -17,8 +17,10 @@
  *                 that runs PAM and speaks dssh_auth.h's PAM channel
  *                 protocol on the reply channel.
  *   AUTHKEYS (4): u64 conn, bool final, string user, string key blob,
- *                 string remote ip, u32 strict_modes, u32
- *                 permit_user_environment, u32 n (<= 64) and n strings
+ *                 string remote ip, u32 strict_modes, string
+ *                 PermitUserEnvironment ("no", "yes" or a pattern list,
+ *                 1..DSSH_MONITOR_USER_ENV_MAX bytes, no control
+ *                 characters), u32 n (<= 64) and n strings
  *                 AuthorizedKeysFile, ostring TrustedUserCAKeys, ostring
  *                 AuthorizedPrincipalsFile, ostring RevokedKeys, and
  *                 when final: string signed data (exactly what the client
@@ -43,6 +45,7 @@
 
 #define DSSH_MONITOR_MAX_FILES 64
 #define DSSH_MONITOR_NAME_MAX 256
+#define DSSH_MONITOR_USER_ENV_MAX 4096    /* PermitUserEnvironment's value */
 
 enum {
 	DSSH_MONITOR_PAM = 3,
@@ -129,7 +132,8 @@ struct dssh_monitor_authkeys_req {
 	uint8_t *key;
 	size_t keylen;
 	char *remote_ip;
-	uint32_t strict_modes, permit_user_environment;
+	uint32_t strict_modes;
+	char *permit_user_environment;  /* "no", "yes" or a pattern list */
 	char *files[DSSH_MONITOR_MAX_FILES];
 	uint32_t nfiles;
 	char *trusted_ca, *principals_file, *revoked_keys;

@@ -184,7 +184,8 @@ dssh_monitor_encode_authkeys(struct dssh_buf *b, const struct dssh_monitor_authk
 	    (r = dssh_buf_put_string(b, q->key, q->keylen)) != 0 ||
 	    (r = dssh_buf_put_cstring(b, q->remote_ip ? q->remote_ip : "")) != 0 ||
 	    (r = dssh_buf_put_u32(b, q->strict_modes)) != 0 ||
-	    (r = dssh_buf_put_u32(b, q->permit_user_environment)) != 0 ||
+	    (r = dssh_buf_put_cstring(b, q->permit_user_environment ?
+	    q->permit_user_environment : "no")) != 0 ||
 	    (r = put_files(b, q)) != 0 ||
 	    (r = put_ostr(b, q->trusted_ca)) != 0 ||
 	    (r = put_ostr(b, q->principals_file)) != 0 ||
@@ -204,6 +205,7 @@ dssh_monitor_authkeys_req_free(struct dssh_monitor_authkeys_req *q)
 	free(q->user);
 	free(q->key);
 	free(q->remote_ip);
+	free(q->permit_user_environment);
 	for (uint32_t i = 0; i < q->nfiles; i++)
 		free(q->files[i]);
 	free(q->trusted_ca);
@@ -212,6 +214,18 @@ dssh_monitor_authkeys_req_free(struct dssh_monitor_authkeys_req *q)
 	free(q->sigdata);
 	free(q->sig);
 	memset(q, 0, sizeof(*q));
+}
+
+/* PermitUserEnvironment's value: not empty, no control characters. */
+static bool
+user_env_ok(const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
 }
 
 static int
@@ -246,7 +260,7 @@ dssh_monitor_decode_authkeys(const uint8_t *m, size_t len,
 	    (r = dssh_buf_get_string(&b, &q->key, &q->keylen)) != 0 ||
 	    (r = get_str(&b, &q->remote_ip, MON_PATH_MAX)) != 0 ||
 	    (r = dssh_buf_get_u32(&b, &q->strict_modes)) != 0 ||
-	    (r = dssh_buf_get_u32(&b, &q->permit_user_environment)) != 0 ||
+	    (r = get_str(&b, &q->permit_user_environment, DSSH_MONITOR_USER_ENV_MAX)) != 0 ||
 	    (r = get_files(&b, q)) != 0 ||
 	    (r = get_ostr(&b, &q->trusted_ca, MON_PATH_MAX)) != 0 ||
 	    (r = get_ostr(&b, &q->principals_file, MON_PATH_MAX)) != 0 ||
@@ -257,7 +271,7 @@ dssh_monitor_decode_authkeys(const uint8_t *m, size_t len,
 		goto fail;
 	r = DSSH_ERR_INVALID_FORMAT;
 	if (q->user[0] == '\0' || q->keylen == 0 || q->strict_modes > 1 ||
-	    q->permit_user_environment > 1)
+	    !user_env_ok(q->permit_user_environment))
 		goto fail;
 	if (q->final && (q->sigdatalen == 0 || q->sigdatalen > DSSH_MONITOR_MAX_SIGNED_DATA ||
 	    q->siglen == 0 || q->siglen > DSSH_MONITOR_MAX_KEY_BLOB))

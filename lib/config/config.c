@@ -108,7 +108,6 @@ dssh_config_init(struct dssh_config *cfg)
 	cfg->data_crypto_control = -1;
 	cfg->data_channels_control = -1;
 	cfg->data_offload = -1;
-	cfg->permit_user_environment = -1;
 	cfg->channel_window_size = -1;
 	cfg->loop_threads = -1;
 	cfg->data_tcp_buffer = -1;
@@ -179,6 +178,7 @@ dssh_config_free(struct dssh_config *cfg)
 	free(cfg->data_address);
 	free(cfg->data_gateway);
 	free(cfg->chroot_directory);
+	free(cfg->permit_user_environment);
 	/* certificates */
 	free(cfg->trusted_user_ca_keys);
 	free(cfg->authorized_principals_file);
@@ -1917,7 +1917,7 @@ static const struct kw keywords[] = {
 	FN("DataAddress", 0, data_address, p_data_address, d_str),
 	FN("DataGateway", 0, data_gateway, p_data_gateway, d_str),
 	INT("DataCores", 0, data_cores, 1, 1024, 1),
-	YESNO("PermitUserEnvironment", 0, permit_user_environment, 0),
+	STR("PermitUserEnvironment", 0, permit_user_environment, "no"),
 	STR("ChrootDirectory", KW_MATCH, chroot_directory, "none"),
 	FN("ForceCommand", KW_MATCH, force_command, p_joined, d_str),
 	{ .name = "ChannelWindowSize", .type = T_SIZE, .off = F(channel_window_size),
@@ -2175,6 +2175,9 @@ kw_apply(struct dssh_config *cfg, struct line_ctx *c, const struct kw *k, int ar
 		return set_size(c, kw_int(cfg, k), argc, argv, (int)k->min, (int)k->max,
 		    k->off == F(channel_window_size) ? "64K to 1G" : "64K to 256M");
 	case T_STR:
+		/* sshd: an empty PermitUserEnvironment is a missing argument */
+		if (k->off == F(permit_user_environment) && argc == 1 && argv[0][0] == '\0')
+			return cerr(c, "%s missing argument", k->name);
 		return set_str(c, kw_str(cfg, k), argc, argv);
 	case T_CHOICE:
 		if (argc != 1)

@@ -238,7 +238,8 @@ struct dssh_config {
 	uint8_t data_prefixlen6;
 	char *data_impair;              /* DataImpair spec as written, or NULL */
 	struct dssh_impair_conf data_impair_conf;   /* ... parsed (all zero: none) */
-	int permit_user_environment;
+	char *permit_user_environment;  /* PermitUserEnvironment: "no", "yes" or a pattern
+	                                 * list of names (dssh_user_env_allowed) */
 	char *chroot_directory;         /* ChrootDirectory (may hold %h %u %%), "none" */
 	char *force_command;            /* ForceCommand, arguments joined, "none" */
 	int channel_window_size;        /* ChannelWindowSize: bytes a channel's peer may have

@@ -118,6 +118,12 @@ struct dssh_session_spec {
 	const char *x11_cookie;     /* hex, the fake one the X clients present */
 	const char *x11_auth_display;
 	const char *xauth_path;
+	/*
+	 * PermitUserEnvironment ("yes" or a pattern list of names; NULL: no):
+	 * after the privilege drop the child reads ~/.ssh/environment as the
+	 * user and sets the NAME=value lines whose names it allows.
+	 */
+	const char *user_env;
 };
 
 #define DSSH_SESSION_LOGIN_RECORD  0x1u

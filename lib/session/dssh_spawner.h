@@ -29,7 +29,11 @@
  *                  DSSH_SPAWNER_MAX_ENV) and n_env strings "NAME=value",
  *                  ostring ssh_client, ostring ssh_connection,
  *                  ostring remote_host, bool use_pam, ostring pam_service,
- *                  ostring chroot_directory, ostring internal.
+ *                  ostring chroot_directory, ostring internal, u32 login,
+ *                  u64 auth_id, bool user_rc, ostring x11_proto, ostring
+ *                  x11_cookie, ostring x11_auth_display, ostring
+ *                  xauth_path, ostring user_env (PermitUserEnvironment,
+ *                  1..4096 bytes without control characters).
  *     SIGNAL (2):  u64 id, string RFC 4254 signal name ("TERM", ...).
  *                  No reply; an id that already exited is ignored.
  *   spawner -> server

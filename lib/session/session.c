@@ -550,6 +550,8 @@ session_exec_shell(struct session_exec *x)
 		if (chdir("/") != 0)
 			child_fail("chdir /", errno);
 	}
+	/* as sshd's do_setup_env: the user's file, read as the user, before ~/.ssh/rc */
+	session_user_env_read(x);
 	if (x->internal == NULL)
 		run_rc_files(x);
 	if (x->internal != NULL) {

@@ -38,6 +38,23 @@ struct session_exec {
 	char lastlog_msg[512];      /* "Last login: ...\r\n" to print, or "" */
 };
 
+/*
+ * ~/.ssh/environment with PermitUserEnvironment (userenv.c). parse: the
+ * NAME=value lines of buf whose names allow permits (dssh_user_env_allowed)
+ * go into e, replacing; leading blanks are skipped, blank and '#' lines
+ * ignored, lines without '=', with an empty name, a NUL or longer than
+ * SESSION_USER_ENV_MAX_LINE are counted in *nbad and skipped. More than
+ * SESSION_USER_ENV_MAX_LINES lines: DSSH_ERR_NO_BUFFER_SPACE. read: in the
+ * child, as the user, the file under the user's home into x->env (a no-op
+ * unless spec->user_env; problems are told on fd 2, the session goes on).
+ */
+#define SESSION_USER_ENV_MAX_FILE (256u * 1024)
+#define SESSION_USER_ENV_MAX_LINE 8192u
+#define SESSION_USER_ENV_MAX_LINES 4096u
+int session_user_env_parse(struct session_env *e, const char *buf, size_t len,
+    const char *allow, unsigned *nbad);
+void session_user_env_read(struct session_exec *x);
+
 /* The variables set last (cannot be overridden by client or PAM env). */
 int session_env_add_ssh_vars(struct session_exec *x);
 

@@ -88,7 +88,8 @@ spawner_encode_spawn(struct dssh_buf *b, uint64_t id, const struct dssh_session_
 	    (r = put_ostring(b, spec->x11_proto)) != 0 ||
 	    (r = put_ostring(b, spec->x11_cookie)) != 0 ||
 	    (r = put_ostring(b, spec->x11_auth_display)) != 0 ||
-	    (r = put_ostring(b, spec->xauth_path)) != 0)
+	    (r = put_ostring(b, spec->xauth_path)) != 0 ||
+	    (r = put_ostring(b, spec->user_env)) != 0)
 		return r;
 	return dssh_buf_len(b) > DSSH_SPAWNER_MSG_MAX ? DSSH_ERR_STRING_TOO_LARGE : 0;
 }
@@ -295,6 +296,22 @@ x11_word_ok(const char *s)
 	return true;
 }
 
+/* NULL, or PermitUserEnvironment's value: 1..4096 bytes, no control characters. */
+static bool
+user_env_ok(const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return true;
+	if ((n = strlen(s)) == 0 || n > SPAWNER_USER_ENV_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
 static int
 check_spec(const struct dssh_session_spec *s)
 {
@@ -314,6 +331,8 @@ check_spec(const struct dssh_session_spec *s)
 	/* X11: printable words (they go on an xauth command line) */
 	if (!abs_path_or_null(s->xauth_path) || !x11_word_ok(s->x11_proto) ||
 	    !x11_word_ok(s->x11_cookie) || !x11_word_ok(s->x11_auth_display))
+		return DSSH_ERR_INVALID_FORMAT;
+	if (!user_env_ok(s->user_env))
 		return DSSH_ERR_INVALID_FORMAT;
 	return 0;
 }
@@ -349,6 +368,7 @@ decode_spawn(struct dssh_buf *b, struct spawner_spawn_req *req)
 	    (r = get_ostr(b, req, &s->x11_cookie)) != 0 ||
 	    (r = get_ostr(b, req, &s->x11_auth_display)) != 0 ||
 	    (r = get_ostr(b, req, &s->xauth_path)) != 0 ||
+	    (r = get_ostr(b, req, &s->user_env)) != 0 ||
 	    (r = get_end(b)) != 0)
 		return r;
 	return check_spec(s);

@@ -37,6 +37,14 @@ void dssh_random(void *p, size_t n);
 int dssh_match_pattern(const char *s, const char *pattern);
 int dssh_match_pattern_list(const char *s, const char *list, bool lowercase);
 
+/*
+ * PermitUserEnvironment (sshd_config(5)): may a user-supplied variable
+ * (~/.ssh/environment, authorized_keys environment=) named name be set?
+ * allow is the keyword's value: NULL or "no" none, "yes" all, else a
+ * pattern list of names (case-sensitive, "!" negates).
+ */
+bool dssh_user_env_allowed(const char *allow, const char *name);
+
 /* strdup that aborts on failure is not wanted here: returns NULL on ENOMEM. */
 char *dssh_strndup(const char *s, size_t n);
 

@@ -128,3 +128,13 @@ dssh_match_pattern_list(const char *s, const char *list, bool lowercase)
 	}
 	return got_positive;
 }
+
+bool
+dssh_user_env_allowed(const char *allow, const char *name)
+{
+	if (allow == NULL || name == NULL || *name == '\0' || strcmp(allow, "no") == 0)
+		return false;
+	if (strcmp(allow, "yes") == 0)
+		return true;
+	return dssh_match_pattern_list(name, allow, false) == 1;
+}

@@ -377,7 +377,8 @@ test_files(void)
 	    "# authorized keys\n"
 	    "\n"
 	    "from=\"192.0.2.*,!192.0.2.66\" %s\n"
-	    "restrict,pty,command=\"/bin/echo hi\",environment=\"FOO=bar\" %s\n"
+	    "restrict,pty,command=\"/bin/echo hi\",environment=\"FOO=bar\",environment=\"LANG=C\","
+	    "environment=\"FOOD=x\" %s\n"
 	    "cert-authority %s\n"
 	    "frobnicate %s\n"
 	    "no-agent-forwarding %s\n"
@@ -509,14 +510,38 @@ test_files(void)
 	CHECK_EQ_INT(check_key(&u, 5, "203.0.113.9", &o), DSSH_ERR_NOT_FOUND);
 	unlink(ak2);
 
-	/* PermitUserEnvironment yes keeps environment= */
-	cfg.permit_user_environment = 1;
+	/* PermitUserEnvironment yes keeps environment=, a pattern list filters it */
+	char *pue_saved = cfg.permit_user_environment;
+
+	cfg.permit_user_environment = "yes";
+	CHECK_EQ_INT(check_key(&u, 1, "203.0.113.9", &o), 0);
+	CHECK_EQ_INT(o.nenv, 3);
+	if (o.nenv == 3) {
+		CHECK_STR(o.env[0], "FOO=bar");
+		CHECK_STR(o.env[1], "LANG=C");
+		CHECK_STR(o.env[2], "FOOD=x");
+	}
+	dssh_authkey_opts_free(&o);
+	cfg.permit_user_environment = "LANG,FOO";
+	CHECK_EQ_INT(check_key(&u, 1, "203.0.113.9", &o), 0);
+	CHECK_EQ_INT(o.nenv, 2);
+	if (o.nenv == 2) {
+		CHECK_STR(o.env[0], "FOO=bar");
+		CHECK_STR(o.env[1], "LANG=C");
+	}
+	dssh_authkey_opts_free(&o);
+	cfg.permit_user_environment = "FOO*,!FOOD";
 	CHECK_EQ_INT(check_key(&u, 1, "203.0.113.9", &o), 0);
 	CHECK_EQ_INT(o.nenv, 1);
 	if (o.nenv == 1)
 		CHECK_STR(o.env[0], "FOO=bar");
 	dssh_authkey_opts_free(&o);
-	cfg.permit_user_environment = 0;
+	cfg.permit_user_environment = "lang,X*";     /* case-sensitive: none */
+	CHECK_EQ_INT(check_key(&u, 1, "203.0.113.9", &o), 0);
+	CHECK_EQ_INT(o.nenv, 0);
+	CHECK(o.env == NULL);
+	dssh_authkey_opts_free(&o);
+	cfg.permit_user_environment = pue_saved;
 
 	/* non-existent user never matches */
 	u.exists = false;

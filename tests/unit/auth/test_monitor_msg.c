@@ -166,6 +166,7 @@ test_authkeys(void)
 	static uint8_t sd[] = { 0, 0, 0, 1, 'x', 50 }, sig[] = { 9, 8, 7 };
 	struct dssh_monitor_authkeys_req q = { .conn = 5, .final = true, .user = "u",
 	    .key = (uint8_t *)key, .keylen = sizeof(key), .remote_ip = "::1", .strict_modes = 1,
+	    .permit_user_environment = "LANG,LC_*,!LC_ALL",
 	    .files = { ".ssh/authorized_keys", "/etc/keys/%u" }, .nfiles = 2,
 	    .principals_file = "%h/p", .sigdata = sd, .sigdatalen = sizeof(sd), .sig = sig,
 	    .siglen = sizeof(sig) };
@@ -180,6 +181,7 @@ test_authkeys(void)
 	CHECK(d.final && d.nfiles == 2 && d.keylen == sizeof(key) && d.trusted_ca == NULL);
 	CHECK_STR(d.files[1], "/etc/keys/%u");
 	CHECK_STR(d.principals_file, "%h/p");
+	CHECK_STR(d.permit_user_environment, "LANG,LC_*,!LC_ALL");
 	/* final: the signed data and the signature come through unchanged */
 	CHECK(d.sigdatalen == sizeof(sd) && memcmp(d.sigdata, sd, sizeof(sd)) == 0);
 	CHECK(d.siglen == sizeof(sig) && memcmp(d.sig, sig, sizeof(sig)) == 0);
@@ -237,6 +239,35 @@ test_authkeys(void)
 	dssh_buf_reset(&b);
 	CHECK_EQ_INT(dssh_monitor_encode_authkeys(&b, &q), 0);
 	CHECK_EQ_INT(dec_authkeys(dssh_buf_ptr(&b), dssh_buf_len(&b)), DSSH_ERR_INVALID_FORMAT);
+	q.strict_modes = 1;
+	/* PermitUserEnvironment: NULL goes as "no"; empty, control characters, oversized refused */
+	q.permit_user_environment = NULL;
+	dssh_buf_reset(&b);
+	CHECK_EQ_INT(dssh_monitor_encode_authkeys(&b, &q), 0);
+	CHECK_EQ_INT(dssh_monitor_decode_authkeys(dssh_buf_ptr(&b), dssh_buf_len(&b), &d), 0);
+	CHECK_STR(d.permit_user_environment, "no");
+	dssh_monitor_authkeys_req_free(&d);
+	q.permit_user_environment = "";
+	dssh_buf_reset(&b);
+	CHECK_EQ_INT(dssh_monitor_encode_authkeys(&b, &q), 0);
+	CHECK_EQ_INT(dec_authkeys(dssh_buf_ptr(&b), dssh_buf_len(&b)), DSSH_ERR_INVALID_FORMAT);
+	q.permit_user_environment = "LANG\nX";
+	dssh_buf_reset(&b);
+	CHECK_EQ_INT(dssh_monitor_encode_authkeys(&b, &q), 0);
+	CHECK_EQ_INT(dec_authkeys(dssh_buf_ptr(&b), dssh_buf_len(&b)), DSSH_ERR_INVALID_FORMAT);
+	big = malloc(DSSH_MONITOR_USER_ENV_MAX + 2);
+	memset(big, 'A', DSSH_MONITOR_USER_ENV_MAX + 1);
+	big[DSSH_MONITOR_USER_ENV_MAX] = '\0';
+	q.permit_user_environment = (char *)big;
+	dssh_buf_reset(&b);
+	CHECK_EQ_INT(dssh_monitor_encode_authkeys(&b, &q), 0);
+	CHECK_EQ_INT(dec_authkeys(dssh_buf_ptr(&b), dssh_buf_len(&b)), 0);
+	big[DSSH_MONITOR_USER_ENV_MAX] = 'A';
+	big[DSSH_MONITOR_USER_ENV_MAX + 1] = '\0';
+	dssh_buf_reset(&b);
+	CHECK_EQ_INT(dssh_monitor_encode_authkeys(&b, &q), 0);
+	CHECK_EQ_INT(dec_authkeys(dssh_buf_ptr(&b), dssh_buf_len(&b)), DSSH_ERR_STRING_TOO_LARGE);
+	free(big);
 	dssh_buf_free(&b);
 }
 

@@ -15,6 +15,7 @@
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_test.h"
+#include "dssh_util.h"
 
 static char err[512];
 
@@ -56,7 +57,7 @@ test_defaults(void)
 	CHECK_EQ_INT(c.permit_empty_passwords, 0);
 	CHECK_EQ_INT(c.pubkey_authentication, 1);
 	CHECK_EQ_INT(c.password_authentication, 1);
-	CHECK_EQ_INT(c.permit_user_environment, 0);
+	CHECK_STR(c.permit_user_environment, "no");
 	CHECK_EQ_INT(c.channel_window_size, 16 << 20);
 	CHECK_EQ_INT(c.loop_threads, 0);
 	CHECK_EQ_INT(c.data_tcp_buffer, 16 << 20);
@@ -203,7 +204,7 @@ test_every_keyword(void)
 	CHECK_EQ_INT(ntohl(c.data_gw.s_addr), 0xc0000201);
 	CHECK_EQ_INT(c.data_cores, 2);
 	CHECK_EQ_INT(c.data_channels_control, 1);
-	CHECK_EQ_INT(c.permit_user_environment, 1);
+	CHECK_STR(c.permit_user_environment, "yes");
 	CHECK_STR(c.chroot_directory, "/srv/chroot/%u");
 	CHECK_STR(c.force_command, "internal-sftp -d /upload");
 	CHECK_EQ_INT(c.channel_window_size, 64 << 20);
@@ -1653,6 +1654,81 @@ test_sshd_keywords(void)
 	CHECK(n > 120);
 }
 
+/* ---- PermitUserEnvironment: yes, no or a pattern list, as sshd 9.2 ---- */
+
+static void
+pue_dump_has(const char *value, const char *want)
+{
+	struct dssh_config c;
+	char l[256], *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	dssh_config_init(&c);
+	snprintf(l, sizeof(l), "PermitUserEnvironment %s", value);
+	CHECK_EQ_INT(line(&c, l), 0);
+	CHECK_EQ_INT(finalize(&c), 0);
+	f = open_memstream(&buf, &len);
+	dssh_config_dump(&c, f);
+	fclose(f);
+	CHECK(buf != NULL && strstr(buf, want) != NULL);
+	free(buf);
+	dssh_config_free(&c);
+}
+
+static void
+test_user_environment(void)
+{
+	struct dssh_config c;
+
+	/* -T prints the value as written (sshd: "yes"/"no" are exact, "Yes" is a pattern) */
+	pue_dump_has("yes", "\npermituserenvironment yes\n");
+	pue_dump_has("no", "\npermituserenvironment no\n");
+	pue_dump_has("LANG,LC_*", "\npermituserenvironment LANG,LC_*\n");
+	pue_dump_has("\"FOO?,!FOOD\"", "\npermituserenvironment FOO?,!FOOD\n");
+	pue_dump_has("Yes", "\npermituserenvironment Yes\n");
+
+	/* first one wins; one argument only; not in a Match block */
+	dssh_config_init(&c);
+	CHECK_EQ_INT(line(&c, "PermitUserEnvironment LANG"), 0);
+	CHECK_EQ_INT(line(&c, "PermitUserEnvironment yes"), 0);
+	CHECK_EQ_INT(finalize(&c), 0);
+	CHECK_STR(c.permit_user_environment, "LANG");
+	dssh_config_free(&c);
+	static const char *const bad[] = {
+		"PermitUserEnvironment", "PermitUserEnvironment A B", "PermitUserEnvironment \"\"",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		dssh_config_init(&c);
+		CHECK_EQ_INT(line(&c, bad[i]), DSSH_ERR_CONFIG);
+		dssh_config_free(&c);
+	}
+	expect_load_err("Match User x\nPermitUserEnvironment yes\n", "not allowed within");
+
+	/* the allow check: exact words, patterns, negation, case */
+	CHECK(!dssh_user_env_allowed(NULL, "LANG"));
+	CHECK(!dssh_user_env_allowed("no", "LANG"));
+	CHECK(dssh_user_env_allowed("yes", "LANG"));
+	CHECK(dssh_user_env_allowed("yes", "anything_at_all"));
+	CHECK(!dssh_user_env_allowed("yes", ""));
+	CHECK(dssh_user_env_allowed("LANG,LC_*", "LANG"));
+	CHECK(dssh_user_env_allowed("LANG,LC_*", "LC_ALL"));
+	CHECK(dssh_user_env_allowed("LANG,LC_*", "LC_"));
+	CHECK(!dssh_user_env_allowed("LANG,LC_*", "LANGUAGE"));
+	CHECK(!dssh_user_env_allowed("LANG,LC_*", "lang"));
+	CHECK(!dssh_user_env_allowed("LANG,LC_*", "PATH"));
+	CHECK(dssh_user_env_allowed("FOO?", "FOOD"));
+	CHECK(!dssh_user_env_allowed("FOO?", "FOO"));
+	CHECK(!dssh_user_env_allowed("FOO?", "FOODS"));
+	CHECK(!dssh_user_env_allowed("*,!PATH", "PATH"));
+	CHECK(dssh_user_env_allowed("*,!PATH", "PAGER"));
+	CHECK(!dssh_user_env_allowed("!PATH", "PAGER"));     /* a negation alone allows nothing */
+	CHECK(!dssh_user_env_allowed("!LC_ALL,LC_*", "LC_ALL"));
+	CHECK(!dssh_user_env_allowed("Yes", "LANG"));         /* "Yes" is a pattern */
+	CHECK(dssh_user_env_allowed("Yes", "Yes"));
+	CHECK(!dssh_user_env_allowed(",,", "LANG"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1684,6 +1760,7 @@ main(int argc, char **argv)
 	DSSH_RUN(test_match_errors);
 	DSSH_RUN(test_include);
 	DSSH_RUN(test_warned_keywords);
+	DSSH_RUN(test_user_environment);
 	if (argc > 1) {
 		keyword_list = argv[1];
 		DSSH_RUN(test_sshd_keywords);
