@@ -5,10 +5,12 @@
  * user nobody; needs root.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "dssh_buf.h"
 #include "dssh_log.h"
@@ -204,6 +206,58 @@ srun(const struct dssh_session_spec *spec, const char *input, srun_action_fn act
 }
 
 static struct srun res;
+
+/*
+ * PermitUserEnvironment through the spawner: the child reads
+ * ~/.ssh/environment as the user (nobody here), only the names allowed.
+ */
+static void
+write_user_file(const char *path, const char *text, mode_t mode, uid_t uid)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	fputs(text, f);
+	fclose(f);
+	CHECK_EQ_INT(chmod(path, mode), 0);
+	CHECK_EQ_INT(chown(path, uid, uid == 0 ? 0 : NOBODY_GID), 0);
+}
+
+static void
+test_user_env_file(void)
+{
+	struct dssh_session_spec s;
+	char dir[128], path[160];
+
+	snprintf(dir, sizeof(dir), "%s/.ssh", home);
+	snprintf(path, sizeof(path), "%s/environment", dir);
+	CHECK(mkdir(dir, 0700) == 0 || errno == EEXIST);
+	CHECK_EQ_INT(chown(dir, NOBODY_UID, NOBODY_GID), 0);
+	write_user_file(path, "# set by the user\nLANG=xx_YY\nFOOBAR=fb\nOTHER=o\nbad line\n",
+	    0600, NOBODY_UID);
+	spec_init(&s, "echo \"[$LANG][$FOOBAR][$OTHER]\"");
+	s.user_env = "LANG,FOO*";
+	CHECK_EQ_INT(srun(&s, NULL, NULL, NULL, &res), 0);
+	CHECK_STR(res.out, "[xx_YY][fb][]\n");
+	CHECK(strstr(res.err, "1 bad line(s) ignored") != NULL);
+	s.user_env = "yes";
+	CHECK_EQ_INT(srun(&s, NULL, NULL, NULL, &res), 0);
+	CHECK_STR(res.out, "[xx_YY][fb][o]\n");
+	s.user_env = NULL;
+	CHECK_EQ_INT(srun(&s, NULL, NULL, NULL, &res), 0);
+	CHECK_STR(res.out, "[][][]\n");
+	CHECK_STR(res.err, "");
+	/* A file only root may read is not read: the child is the user by then. */
+	write_user_file(path, "LANG=root_only\n", 0600, 0);
+	s.user_env = "yes";
+	CHECK_EQ_INT(srun(&s, NULL, NULL, NULL, &res), 0);
+	CHECK_STR(res.out, "[][][]\n");
+	CHECK(strstr(res.err, "cannot read") != NULL);
+	unlink(path);
+	rmdir(dir);
+}
 
 /* ---------------------------------------------------------------- tests */
 
@@ -730,6 +784,21 @@ test_malformed(void)
 		    DSSH_ERR_INVALID_FORMAT);
 		s.x11_proto = s.x11_cookie = s.x11_auth_display = s.xauth_path = NULL;
 	}
+	/* PermitUserEnvironment's value: not empty, no control characters, bounded. */
+	{
+		static char big[SPAWNER_USER_ENV_MAX + 2];
+		static const char *const bad[] = { "", "LANG\nX", "A\x7f", big };
+
+		memset(big, 'A', sizeof(big) - 1);
+		for (size_t i = 0; i < DSSH_ARRAY_SIZE(bad); i++) {
+			s.user_env = bad[i];
+			dssh_buf_reset(&b);
+			CHECK_EQ_INT(spawner_encode_spawn(&b, 789, &s), 0);
+			CHECK_EQ_INT(raw_exchange(dssh_buf_ptr(&b), dssh_buf_len(&b), -1, NULL),
+			    DSSH_ERR_INVALID_FORMAT);
+		}
+		s.user_env = NULL;
+	}
 	/* The encoder refuses too many env entries; by hand, the spawner too. */
 	for (size_t i = 0; i < DSSH_ARRAY_SIZE(many_env); i++)
 		many_env[i] = "A=b";
@@ -892,6 +961,7 @@ main(int argc, char **argv)
 	}
 	DSSH_RUN(test_pipes);
 	DSSH_RUN(test_env_and_args);
+	DSSH_RUN(test_user_env_file);
 	DSSH_RUN(test_pty);
 	DSSH_RUN(test_signals);
 	DSSH_RUN(test_orphans);
