@@ -57,6 +57,7 @@ AllowAgentForwarding no
 MaxAuthTries 3
 ClientAliveInterval 300
 AcceptEnv LANG LC_*
+PermitUserEnvironment LANG,LC_*,!LC_ALL
 AllowUsers alice bob carol root
 Include {dir}/conf.d/*.conf
 Match User alice,bob
@@ -96,6 +97,9 @@ BAD = {
     "not allowed in Match (Ciphers)": "Match Address 10.0.0.0/8\n\tCiphers aes128-ctr\n",
     "not allowed in Match (UsePAM)": "Match LocalPort 22\n\tUsePAM no\n",
     "bad yes/no": "PasswordAuthentication perhaps\n",
+    "PermitUserEnvironment empty": "PermitUserEnvironment \"\"\n",
+    "PermitUserEnvironment two words": "PermitUserEnvironment LANG LC_*\n",
+    "PermitUserEnvironment in Match": "Match User x\n\tPermitUserEnvironment yes\n",
     "bad yes/no in Match": "Match User x\n\tPasswordAuthentication perhaps\n",
     "bad number in Match": "Match Group g\n\tMaxAuthTries many\n",
     "bad time": "LoginGraceTime 2x\n",
@@ -113,6 +117,7 @@ BAD = {
 GOOD = {
     "Match Address negation": "Match Address !192.0.2.1,192.0.2.0/24\n\tBanner none\n",
     "Match User pattern list": "Match User a*,!admin\n\tMaxSessions 1\n",
+    "PermitUserEnvironment pattern list": "PermitUserEnvironment \"FOO?,!FOOD,LC_*\"\n",
     "keywords sshd ignores": "UsePrivilegeSeparation sandbox\nProtocol 2\n",
     "Include of nothing": "Include /nonexistent-dir/*.conf\n",
     # sshd checks a LocalPort only when it evaluates the block for a connection
@@ -171,8 +176,8 @@ SAMPLES = {
 
 # Where dsshd is knowingly stricter or looser than sshd with a bad value:
 # ListenAddress takes a host name resolved when dsshd binds (sshd resolves it
-# at -t); PermitUserEnvironment is yes or no (sshd also takes a pattern list).
-LOOSER = {"listenaddress", "permituserenvironment"}
+# at -t).
+LOOSER = {"listenaddress"}
 
 SPECS = (
     "user=alice,host=a.example.org,addr=10.1.2.3,laddr=127.0.0.1,lport=22",
