@@ -45,6 +45,9 @@ OPTION_KEYS = {
     "opt_nopty": "no-pty",
     "opt_restrict": "restrict",
     "opt_env": 'environment="DSSH_TEST_FROM_KEY=1"',
+    # PermitUserEnvironment's pattern list (test_authkeys.py)
+    "opt_env_multi": 'environment="LANG=xx_KEY.dssh",environment="FOOKEY=fk",'
+                     'environment="OTHERKEY=ok"',
 }
 
 KEXES = [
