@@ -293,21 +293,6 @@ kbd_conv(struct pam_kbd *k, int n, const struct pam_message **msg,
 
 /* ---- the monitor's channel (dssh_auth.h, "PAM in the monitor") ---- */
 
-/* One byte 0 or 1. */
-static int
-chan_get_bool(struct dssh_buf *b, bool *v)
-{
-	uint8_t t;
-	int r;
-
-	if ((r = dssh_buf_get_u8(b, &t)) != 0)
-		return r;
-	if (t > 1)
-		return DSSH_ERR_INVALID_FORMAT;
-	*v = t == 1;
-	return 0;
-}
-
 int
 dssh_pam_chan_encode_prompts(struct dssh_buf *b, const struct dssh_pam_prompts *p)
 {
@@ -348,7 +333,7 @@ dssh_pam_chan_decode_prompts(const uint8_t *m, size_t len, struct dssh_pam_promp
 		goto fail;
 	for (; p->n < n; p->n++)
 		if ((r = dssh_buf_get_cstring(&b, &p->text[p->n], NULL)) != 0 ||
-		    (r = chan_get_bool(&b, &p->echo[p->n])) != 0) {
+		    (r = dssh_buf_get_bool_strict(&b, &p->echo[p->n])) != 0) {
 			if (p->text[p->n] != NULL)
 				p->n++;
 			goto fail;
@@ -448,7 +433,7 @@ dssh_pam_chan_decode_result(const uint8_t *m, size_t len, bool *ok, uint32_t *de
 
 	*ok = false;
 	dssh_buf_from(&b, m, len);
-	if ((r = dssh_buf_get_u8(&b, &t)) != 0 || (r = chan_get_bool(&b, ok)) != 0 ||
+	if ((r = dssh_buf_get_u8(&b, &t)) != 0 || (r = dssh_buf_get_bool_strict(&b, ok)) != 0 ||
 	    (r = dssh_buf_get_u32(&b, delay_usec)) != 0 ||
 	    (r = dssh_buf_get_string_direct(&b, &s, &slen)) != 0)
 		goto fail;

@@ -147,21 +147,6 @@ get_type(struct dssh_buf *b, uint8_t want)
 	return t == want ? 0 : DSSH_ERR_INVALID_FORMAT;
 }
 
-/* Booleans are exactly 0 or 1: anything else is a malformed message. */
-static int
-get_strict_bool(struct dssh_buf *b, bool *v)
-{
-	uint8_t t;
-	int r;
-
-	if ((r = dssh_buf_get_u8(b, &t)) != 0)
-		return r;
-	if (t > 1)
-		return DSSH_ERR_INVALID_FORMAT;
-	*v = t == 1;
-	return 0;
-}
-
 static int
 get_end(const struct dssh_buf *b)
 {
@@ -191,7 +176,7 @@ get_ostr(struct dssh_buf *b, struct spawner_spawn_req *req, const char **out)
 	int r;
 
 	*out = NULL;
-	if ((r = get_strict_bool(b, &present)) != 0 || !present)
+	if ((r = dssh_buf_get_bool_strict(b, &present)) != 0 || !present)
 		return r;
 	return get_str(b, req, out);
 }
@@ -236,7 +221,7 @@ get_pty(struct dssh_buf *b, struct spawner_spawn_req *req)
 	size_t mlen;
 	int r;
 
-	if ((r = get_strict_bool(b, &s->want_pty)) != 0 ||
+	if ((r = dssh_buf_get_bool_strict(b, &s->want_pty)) != 0 ||
 	    (r = get_ostr(b, req, &s->term)) != 0 ||
 	    (r = dssh_buf_get_u32(b, &s->cols)) != 0 ||
 	    (r = dssh_buf_get_u32(b, &s->rows)) != 0 ||
@@ -349,7 +334,7 @@ decode_spawn(struct dssh_buf *b, struct spawner_spawn_req *req)
 	req->have_id = true;
 	if ((r = get_user(b, req)) != 0 ||
 	    (r = get_ostr(b, req, &s->command)) != 0 ||
-	    (r = get_strict_bool(b, &s->subsystem)) != 0 ||
+	    (r = dssh_buf_get_bool_strict(b, &s->subsystem)) != 0 ||
 	    (r = get_ostr(b, req, &s->forced_command)) != 0 ||
 	    (r = get_ostr(b, req, &s->original_command)) != 0 ||
 	    (r = get_pty(b, req)) != 0 ||
@@ -357,13 +342,13 @@ decode_spawn(struct dssh_buf *b, struct spawner_spawn_req *req)
 	    (r = get_ostr(b, req, &s->ssh_client)) != 0 ||
 	    (r = get_ostr(b, req, &s->ssh_connection)) != 0 ||
 	    (r = get_ostr(b, req, &s->remote_host)) != 0 ||
-	    (r = get_strict_bool(b, &s->use_pam)) != 0 ||
+	    (r = dssh_buf_get_bool_strict(b, &s->use_pam)) != 0 ||
 	    (r = get_ostr(b, req, &s->pam_service)) != 0 ||
 	    (r = get_ostr(b, req, &s->chroot_directory)) != 0 ||
 	    (r = get_ostr(b, req, &s->internal)) != 0 ||
 	    (r = dssh_buf_get_u32(b, &s->login)) != 0 ||
 	    (r = dssh_buf_get_u64(b, &s->auth_id)) != 0 ||
-	    (r = get_strict_bool(b, &s->user_rc)) != 0 ||
+	    (r = dssh_buf_get_bool_strict(b, &s->user_rc)) != 0 ||
 	    (r = get_ostr(b, req, &s->x11_proto)) != 0 ||
 	    (r = get_ostr(b, req, &s->x11_cookie)) != 0 ||
 	    (r = get_ostr(b, req, &s->x11_auth_display)) != 0 ||
@@ -446,7 +431,7 @@ spawner_decode_reply(const uint8_t *p, size_t len, struct spawner_reply *rep)
 	    (r = dssh_buf_get_u32(&b, &res)) != 0 ||
 	    (r = dssh_buf_get_u32(&b, &pid)) != 0 ||
 	    (r = dssh_buf_get_u32(&b, &shell_pid)) != 0 ||
-	    (r = get_strict_bool(&b, &rep->has_pty)) != 0 ||
+	    (r = dssh_buf_get_bool_strict(&b, &rep->has_pty)) != 0 ||
 	    (r = dssh_buf_get_string_direct(&b, &t, &n)) != 0 ||
 	    (r = get_end(&b)) != 0)
 		return r;

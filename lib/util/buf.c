@@ -292,6 +292,21 @@ dssh_buf_get_bool(struct dssh_buf *b, bool *v)
 }
 
 int
+dssh_buf_get_bool_strict(struct dssh_buf *b, bool *v)
+{
+	uint8_t t;
+	int r;
+
+	if ((r = dssh_buf_get_u8(b, &t)) != 0)
+		return r;
+	if (t > 1)
+		return DSSH_ERR_INVALID_FORMAT;
+	if (v != NULL)
+		*v = t == 1;
+	return 0;
+}
+
+int
 dssh_buf_peek_u32(const struct dssh_buf *b, size_t offset, uint32_t *v)
 {
 	if (offset > dssh_buf_len(b) || dssh_buf_len(b) - offset < 4)

@@ -68,6 +68,9 @@ int dssh_buf_get_u8(struct dssh_buf *b, uint8_t *v);
 int dssh_buf_get_u32(struct dssh_buf *b, uint32_t *v);
 int dssh_buf_get_u64(struct dssh_buf *b, uint64_t *v);
 int dssh_buf_get_bool(struct dssh_buf *b, bool *v);
+/* Our own messages (spawner, monitor, PAM child): a byte 0 or 1, anything
+ * else DSSH_ERR_INVALID_FORMAT, so that a re-encoding gives the same bytes. */
+int dssh_buf_get_bool_strict(struct dssh_buf *b, bool *v);
 /* Points into the buffer; valid until the buffer changes. NULL/lenp may be NULL. */
 int dssh_buf_get_string_direct(struct dssh_buf *b, const uint8_t **vp, size_t *lenp);
 /* A read-only view of the next string, consumed from b. */
