@@ -527,8 +527,8 @@ x11_host(char *h, size_t n)
 
 /*
  * What the server puts into a session: DISPLAY and xauth's arguments for
- * X11, the rc rules, then SetEnv (last: it overrides the client's, as
- * sshd's). auth_display: room for xauth's display name.
+ * X11, the rc rules, the key's environment= options, then SetEnv (last:
+ * it overrides the client's, as sshd's). auth_display: room for xauth's display name.
  */
 static int
 sess_server_env(struct sess *s, struct dssh_session_spec *spec, char *auth_display,
@@ -562,6 +562,13 @@ sess_server_env(struct sess *s, struct dssh_session_spec *spec, char *auth_displ
 		spec->xauth_path = cfg->xauth_location ? cfg->xauth_location :
 		    DSSH_CONFIG_XAUTH_DEFAULT;
 	}
+	/* authorized_keys environment=: the monitor kept only what PermitUserEnvironment allows */
+	for (size_t i = 0; c->have_keyopts && i < c->keyopts.nenv && s->nenv < MAX_SESS_ENV; i++) {
+		if ((s->env[s->nenv] = strdup(c->keyopts.env[i])) == NULL)
+			return DSSH_ERR_ALLOC;
+		s->nenv++;
+	}
+	/* SetEnv last: the administrator's values win over the client's and the key's */
 	for (unsigned i = 0; i < cfg->nset_env && s->nenv < MAX_SESS_ENV; i++) {
 		if ((s->env[s->nenv] = strdup(cfg->set_env[i])) == NULL)
 			return DSSH_ERR_ALLOC;
