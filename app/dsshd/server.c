@@ -577,6 +577,49 @@ sess_server_env(struct sess *s, struct dssh_session_spec *spec, char *auth_displ
 	return 0;
 }
 
+/*
+ * The names ~/.ssh/environment may set (NULL: the file is not read):
+ * PermitUserEnvironment's, less SetEnv's, which stay the administrator's
+ * (sshd_config(5) SetEnv) - the child reads the file last, so SetEnv's
+ * names go first in the list, negated.
+ */
+static int
+user_env_allow(const struct dssh_config *cfg, char **out)
+{
+	const char *pue = cfg->permit_user_environment;
+	size_t len = 0, n;
+	char *s;
+
+	*out = NULL;
+	if (strcmp(pue, "no") == 0)
+		return 0;
+	if (strcmp(pue, "yes") == 0)
+		pue = "*";
+	for (unsigned i = 0; i < cfg->nset_env; i++)
+		len += strcspn(cfg->set_env[i], "=") + 2;
+	n = len + strlen(pue) + 1;
+	if ((s = malloc(n)) == NULL)
+		return DSSH_ERR_ALLOC;
+	len = 0;
+	for (unsigned i = 0; i < cfg->nset_env; i++) {
+		int k = (int)strcspn(cfg->set_env[i], "=");
+
+		/* a ',' would split the name into list entries of its own */
+		if (memchr(cfg->set_env[i], ',', (size_t)k) == NULL)
+			len += (size_t)snprintf(s + len, n - len, "!%.*s,", k, cfg->set_env[i]);
+	}
+	snprintf(s + len, n - len, "%s", pue);
+	/* the spawner's bound; beyond it the file is not read (no SetEnv name may be lost) */
+	if (strlen(s) > DSSH_SESSION_USER_ENV_MAX) {
+		dssh_error("PermitUserEnvironment with SetEnv's names is too long: "
+		    "~/.ssh/environment not read");
+		free(s);
+		return 0;
+	}
+	*out = s;
+	return 0;
+}
+
 /* x11-req (sshd's session_x11_req_process): allowed, then a display. */
 static int
 sess_x11(struct sess *s, const struct dssh_session_req *req)
@@ -623,7 +666,7 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 	struct dssh_session_spec spec;
 	char ssh_client[160], ssh_connection[200], x11_display[300];
 	const char *command = NULL;
-	char *chroot_dir = NULL;
+	char *chroot_dir = NULL, *user_env = NULL;
 	int r;
 
 	memset(&spec, 0, sizeof(spec));
@@ -687,11 +730,13 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 	spec.remote_host = c->peer_ip;
 	spec.use_pam = cfg->use_pam;
 	spec.pam_service = cfg->pam_service_name;
-	if (strcmp(cfg->permit_user_environment, "no") != 0)
-		spec.user_env = cfg->permit_user_environment;
+	if ((r = user_env_allow(cfg, &user_env)) != 0)
+		return r;
+	spec.user_env = user_env;
 	if (strcmp(cfg->chroot_directory, "none") != 0 &&
 	    dssh_authkeys_expand_path(cfg->chroot_directory, &c->user, &chroot_dir) != 0) {
 		dssh_error("%s: ChrootDirectory %s: bad pattern", c->log_id, cfg->chroot_directory);
+		free(user_env);
 		return DSSH_ERR_CONFIG;
 	}
 	spec.chroot_directory = chroot_dir;
@@ -707,6 +752,7 @@ sess_spawn(struct sess *s, const struct dssh_session_req *req)
 	s->id = (uint64_t)c->srv->index << 48 | ++c->srv->next_sess_id;
 	r = spawner_spawn(c->srv->sh, s->id, &spec, &s->child);
 	free(chroot_dir);
+	free(user_env);
 	if (r != 0) {
 		dssh_error("%s: cannot start session for %s: %s", c->log_id, c->user.name,
 		    dssh_err_str(r));

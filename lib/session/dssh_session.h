@@ -121,10 +121,13 @@ struct dssh_session_spec {
 	/*
 	 * PermitUserEnvironment ("yes" or a pattern list of names; NULL: no):
 	 * after the privilege drop the child reads ~/.ssh/environment as the
-	 * user and sets the NAME=value lines whose names it allows.
+	 * user and sets the NAME=value lines whose names it allows (at most
+	 * DSSH_SESSION_USER_ENV_MAX bytes).
 	 */
 	const char *user_env;
 };
+
+#define DSSH_SESSION_USER_ENV_MAX 4096
 
 #define DSSH_SESSION_LOGIN_RECORD  0x1u
 #define DSSH_SESSION_LOGIN_LASTLOG 0x2u

@@ -14,7 +14,7 @@
 
 /* Longest user name, tty name and signal name accepted. */
 #define SPAWNER_NAME_MAX 256
-#define SPAWNER_USER_ENV_MAX 4096       /* PermitUserEnvironment's value */
+#define SPAWNER_USER_ENV_MAX DSSH_SESSION_USER_ENV_MAX
 #define SPAWNER_SIGNAME_MAX 16
 
 /* A decoded SPAWN; spec's pointers point at the copies owned here. */

@@ -85,20 +85,24 @@ def user_env(srv, env, want_key, want_plain):
 def user_env_servers(args, env, res):
     # (value, key login with the file without LANG, plain login with LANG in the file);
     # "unset" LANG under "no": PAM may set one of its own, never ours.
+    # SetEnv's values win over both user sources (sshd_config(5) SetEnv).
     cases = (
-        ("no", None, None),
-        ("yes", b"xx_KEY.dssh|fk|ok|ff|of", b"xx_FILE.dssh|unset|unset|ff2|of2"),
-        ("LANG,FOO*", b"xx_KEY.dssh|fk|unset|ff|unset", b"xx_FILE.dssh|unset|unset|ff2|unset"),
+        ("no", [], None, None),
+        ("yes", [], b"xx_KEY.dssh|fk|ok|ff|of", b"xx_FILE.dssh|unset|unset|ff2|of2"),
+        ("LANG,FOO*", [], b"xx_KEY.dssh|fk|unset|ff|unset",
+         b"xx_FILE.dssh|unset|unset|ff2|unset"),
+        ("yes", ["SetEnv FOOFILE=admin FOOKEY=adm2"], b"xx_KEY.dssh|adm2|ok|admin|of",
+         b"xx_FILE.dssh|adm2|unset|admin|of2"),
     )
     try:
-        for value, want_key, want_plain in cases:
+        for value, extra, want_key, want_plain in cases:
+            name = "PermitUserEnvironment-" + value + ("+SetEnv" if extra else "")
             with h.Server(args.server, args.kind, name="authkeys-pue",
-                          extra=["PermitUserEnvironment %s" % value]) as srv:
+                          extra=["PermitUserEnvironment %s" % value] + extra) as srv:
                 if want_key is None:
-                    ok = res.run("PermitUserEnvironment-no", user_env_none, srv, env)
+                    ok = res.run(name, user_env_none, srv, env)
                 else:
-                    ok = res.run("PermitUserEnvironment-" + value, user_env, srv, env,
-                                 want_key, want_plain)
+                    ok = res.run(name, user_env, srv, env, want_key, want_plain)
                 if not ok:
                     srv.dump_log(120)
     finally:
