@@ -11,21 +11,6 @@
 #define MON_TEXT_MAX 8192               /* command=, env entries */
 #define MON_PERMITS_MAX 256
 
-/* A bool is one byte 0 or 1, nothing else (a re-encoding gives the same bytes). */
-static int
-get_bool(struct dssh_buf *b, bool *v)
-{
-	uint8_t t;
-	int r;
-
-	if ((r = dssh_buf_get_u8(b, &t)) != 0)
-		return r;
-	if (t > 1)
-		return DSSH_ERR_INVALID_FORMAT;
-	*v = t == 1;
-	return 0;
-}
-
 static int
 put_ostr(struct dssh_buf *b, const char *s)
 {
@@ -60,7 +45,7 @@ get_ostr(struct dssh_buf *b, char **out, size_t max)
 	int r;
 
 	*out = NULL;
-	if ((r = get_bool(b, &present)) != 0 || !present)
+	if ((r = dssh_buf_get_bool_strict(b, &present)) != 0 || !present)
 		return r;
 	return get_str(b, out, max);
 }
@@ -140,7 +125,7 @@ dssh_monitor_decode_pam(const uint8_t *m, size_t len, struct dssh_monitor_pam_re
 	if ((r = get_ostr(&b, &rhost, MON_PATH_MAX)) != 0)
 		goto fail;
 	out->req.remote_host = rhost;
-	if ((r = get_bool(&b, &out->req.allow_empty_password)) != 0 ||
+	if ((r = dssh_buf_get_bool_strict(&b, &out->req.allow_empty_password)) != 0 ||
 	    (r = get_str(&b, &out->service, DSSH_MONITOR_NAME_MAX)) != 0 ||
 	    (r = get_end(&b)) != 0)
 		goto fail;
@@ -255,7 +240,7 @@ dssh_monitor_decode_authkeys(const uint8_t *m, size_t len,
 	dssh_buf_from(&b, m, len);
 	if ((r = get_type(&b, DSSH_MONITOR_AUTHKEYS)) != 0 ||
 	    (r = dssh_buf_get_u64(&b, &q->conn)) != 0 ||
-	    (r = get_bool(&b, &q->final)) != 0 ||
+	    (r = dssh_buf_get_bool_strict(&b, &q->final)) != 0 ||
 	    (r = get_str(&b, &q->user, DSSH_MONITOR_NAME_MAX)) != 0 ||
 	    (r = dssh_buf_get_string(&b, &q->key, &q->keylen)) != 0 ||
 	    (r = get_str(&b, &q->remote_ip, MON_PATH_MAX)) != 0 ||
@@ -400,12 +385,12 @@ dssh_monitor_decode_authkeys_reply(const uint8_t *m, size_t len, int *result,
 	}
 	if ((r = get_ostr(&b, &o->command, MON_TEXT_MAX)) != 0 ||
 	    (r = get_env_list(&b, o)) != 0 ||
-	    (r = get_bool(&b, &o->permit_pty)) != 0 ||
-	    (r = get_bool(&b, &o->permit_port_forwarding)) != 0 ||
-	    (r = get_bool(&b, &o->permit_agent_forwarding)) != 0 ||
-	    (r = get_bool(&b, &o->permit_x11_forwarding)) != 0 ||
-	    (r = get_bool(&b, &o->permit_user_rc)) != 0 ||
-	    (r = get_bool(&b, &o->restricted)) != 0 ||
+	    (r = dssh_buf_get_bool_strict(&b, &o->permit_pty)) != 0 ||
+	    (r = dssh_buf_get_bool_strict(&b, &o->permit_port_forwarding)) != 0 ||
+	    (r = dssh_buf_get_bool_strict(&b, &o->permit_agent_forwarding)) != 0 ||
+	    (r = dssh_buf_get_bool_strict(&b, &o->permit_x11_forwarding)) != 0 ||
+	    (r = dssh_buf_get_bool_strict(&b, &o->permit_user_rc)) != 0 ||
+	    (r = dssh_buf_get_bool_strict(&b, &o->restricted)) != 0 ||
 	    (r = get_permits(&b, &o->permitopen, &o->npermitopen)) != 0 ||
 	    (r = get_permits(&b, &o->permitlisten, &o->npermitlisten)) != 0 ||
 	    (r = dssh_buf_get_u64(&b, &o->expiry_time)) != 0 ||
