@@ -322,8 +322,22 @@ def expect_log(srv, off, regex, what, timeout=10):
     m = srv.wait_log(regex, off, timeout=timeout)
     if m is None:
         srv.dump_log(40)
+        dump_dataplane(srv)
         raise h.TestFailure("%s: no log line matching %r" % (what, regex))
     return m
+
+
+def dump_dataplane(srv):
+    """On the data plane, what its ARP table and counters say when a case
+    fails: a login once stalled after the version exchange (CI, dpdk-hostile-tap,
+    client-alive) with nothing in the log to tell where its bytes went."""
+    if getattr(srv, "eal_prefix", None) is None:
+        return
+    for cmd in ("/dssh/arp", "/dssh/stats"):
+        try:
+            h.log("%s: %r" % (cmd, telemetry(srv, cmd)))
+        except Exception as e:   # diagnostics only: never hide the failure
+            h.log("%s: not read (%s)" % (cmd, e))
 
 
 def disconnect_logged(srv, off, src, port, what):
