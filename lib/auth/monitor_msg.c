@@ -50,23 +50,6 @@ get_ostr(struct dssh_buf *b, char **out, size_t max)
 	return get_str(b, out, max);
 }
 
-static int
-get_type(struct dssh_buf *b, uint8_t want)
-{
-	uint8_t t;
-	int r;
-
-	if ((r = dssh_buf_get_u8(b, &t)) != 0)
-		return r;
-	return t == want ? 0 : DSSH_ERR_INVALID_FORMAT;
-}
-
-static int
-get_end(const struct dssh_buf *b)
-{
-	return dssh_buf_len(b) == 0 ? 0 : DSSH_ERR_INVALID_FORMAT;
-}
-
 static bool
 name_ok(const char *s)
 {
@@ -113,7 +96,7 @@ dssh_monitor_decode_pam(const uint8_t *m, size_t len, struct dssh_monitor_pam_re
 
 	memset(out, 0, sizeof(*out));
 	dssh_buf_from(&b, m, len);
-	if ((r = get_type(&b, DSSH_MONITOR_PAM)) != 0 ||
+	if ((r = dssh_buf_get_u8_expect(&b, DSSH_MONITOR_PAM)) != 0 ||
 	    (r = dssh_buf_get_u64(&b, &out->conn)) != 0 ||
 	    (r = dssh_buf_get_u8(&b, &kind)) != 0 ||
 	    (r = get_str(&b, &user, DSSH_MONITOR_NAME_MAX)) != 0)
@@ -127,7 +110,7 @@ dssh_monitor_decode_pam(const uint8_t *m, size_t len, struct dssh_monitor_pam_re
 	out->req.remote_host = rhost;
 	if ((r = dssh_buf_get_bool_strict(&b, &out->req.allow_empty_password)) != 0 ||
 	    (r = get_str(&b, &out->service, DSSH_MONITOR_NAME_MAX)) != 0 ||
-	    (r = get_end(&b)) != 0)
+	    (r = dssh_buf_expect_end(&b)) != 0)
 		goto fail;
 	r = DSSH_ERR_INVALID_FORMAT;
 	if (kind > DSSH_PAM_KBDINT || user[0] == '\0' || !name_ok(out->service))
@@ -238,7 +221,7 @@ dssh_monitor_decode_authkeys(const uint8_t *m, size_t len,
 
 	memset(q, 0, sizeof(*q));
 	dssh_buf_from(&b, m, len);
-	if ((r = get_type(&b, DSSH_MONITOR_AUTHKEYS)) != 0 ||
+	if ((r = dssh_buf_get_u8_expect(&b, DSSH_MONITOR_AUTHKEYS)) != 0 ||
 	    (r = dssh_buf_get_u64(&b, &q->conn)) != 0 ||
 	    (r = dssh_buf_get_bool_strict(&b, &q->final)) != 0 ||
 	    (r = get_str(&b, &q->user, DSSH_MONITOR_NAME_MAX)) != 0 ||
@@ -252,7 +235,7 @@ dssh_monitor_decode_authkeys(const uint8_t *m, size_t len,
 	    (r = get_ostr(&b, &q->revoked_keys, MON_PATH_MAX)) != 0 ||
 	    (q->final && (r = dssh_buf_get_string(&b, &q->sigdata, &q->sigdatalen)) != 0) ||
 	    (q->final && (r = dssh_buf_get_string(&b, &q->sig, &q->siglen)) != 0) ||
-	    (r = get_end(&b)) != 0)
+	    (r = dssh_buf_expect_end(&b)) != 0)
 		goto fail;
 	r = DSSH_ERR_INVALID_FORMAT;
 	if (q->user[0] == '\0' || q->keylen == 0 || q->strict_modes > 1 ||
@@ -374,14 +357,14 @@ dssh_monitor_decode_authkeys_reply(const uint8_t *m, size_t len, int *result,
 	dssh_authkey_opts_init(o);
 	*result = DSSH_ERR_INTERNAL;
 	dssh_buf_from(&b, m, len);
-	if ((r = get_type(&b, DSSH_MONITOR_AUTHKEYS_REPLY)) != 0 ||
+	if ((r = dssh_buf_get_u8_expect(&b, DSSH_MONITOR_AUTHKEYS_REPLY)) != 0 ||
 	    (r = dssh_buf_get_u32(&b, &neg)) != 0)
 		return r;
 	if (neg > 1000)
 		return DSSH_ERR_INVALID_FORMAT;
 	if (neg != 0) {
 		*result = -(int)neg;
-		return get_end(&b);
+		return dssh_buf_expect_end(&b);
 	}
 	if ((r = get_ostr(&b, &o->command, MON_TEXT_MAX)) != 0 ||
 	    (r = get_env_list(&b, o)) != 0 ||
@@ -397,7 +380,7 @@ dssh_monitor_decode_authkeys_reply(const uint8_t *m, size_t len, int *result,
 	    (r = get_ostr(&b, &o->cert_principals, MON_TEXT_MAX)) != 0 ||
 	    (r = get_ostr(&b, &o->file, MON_PATH_MAX)) != 0 ||
 	    (r = dssh_buf_get_u32(&b, &line)) != 0 ||
-	    (r = get_end(&b)) != 0) {
+	    (r = dssh_buf_expect_end(&b)) != 0) {
 		dssh_authkey_opts_free(o);
 		dssh_authkey_opts_init(o);
 		return r;
@@ -426,10 +409,10 @@ dssh_monitor_decode_conn_end(const uint8_t *m, size_t len, uint64_t *conn)
 	int r;
 
 	dssh_buf_from(&b, m, len);
-	if ((r = get_type(&b, DSSH_MONITOR_CONN_END)) != 0 ||
+	if ((r = dssh_buf_get_u8_expect(&b, DSSH_MONITOR_CONN_END)) != 0 ||
 	    (r = dssh_buf_get_u64(&b, conn)) != 0)
 		return r;
-	return get_end(&b);
+	return dssh_buf_expect_end(&b);
 }
 
 /* --------------------------------------------------------------- SOCKET */
@@ -463,12 +446,12 @@ dssh_monitor_decode_sock(const uint8_t *m, size_t len, struct dssh_monitor_sock_
 
 	memset(q, 0, sizeof(*q));
 	dssh_buf_from(&b, m, len);
-	if ((r = get_type(&b, DSSH_MONITOR_SOCKET)) != 0 ||
+	if ((r = dssh_buf_get_u8_expect(&b, DSSH_MONITOR_SOCKET)) != 0 ||
 	    (r = dssh_buf_get_u64(&b, &q->conn)) != 0 ||
 	    (r = dssh_buf_get_u8(&b, &q->op)) != 0 ||
 	    (r = get_str(&b, &q->path, MON_PATH_MAX)) != 0 ||
 	    (r = dssh_buf_get_u32(&b, &q->port)) != 0 ||
-	    (r = get_end(&b)) != 0)
+	    (r = dssh_buf_expect_end(&b)) != 0)
 		goto fail;
 	r = DSSH_ERR_INVALID_FORMAT;
 	if (q->op > DSSH_MONITOR_SOCK_AGENT_DIR || q->port > 65535)
@@ -508,10 +491,10 @@ dssh_monitor_decode_sock_reply(const uint8_t *m, size_t len, int *result,
 
 	*result = DSSH_ERR_INTERNAL;
 	dssh_buf_from(&b, m, len);
-	if ((r = get_type(&b, DSSH_MONITOR_SOCKET_REPLY)) != 0 ||
+	if ((r = dssh_buf_get_u8_expect(&b, DSSH_MONITOR_SOCKET_REPLY)) != 0 ||
 	    (r = dssh_buf_get_u32(&b, &neg)) != 0 ||
 	    (r = dssh_buf_get_string_direct(&b, &s, &n)) != 0 ||
-	    (r = get_end(&b)) != 0)
+	    (r = dssh_buf_expect_end(&b)) != 0)
 		return r;
 	if (neg > 1000 || n >= pathcap || memchr(s, '\0', n) != NULL)
 		return DSSH_ERR_INVALID_FORMAT;
@@ -541,10 +524,10 @@ dssh_monitor_decode_hostkey_load(const uint8_t *m, size_t len, char **path)
 
 	*path = NULL;
 	dssh_buf_from(&b, m, len);
-	if ((r = get_type(&b, DSSH_MONITOR_HOSTKEY_LOAD)) != 0 ||
+	if ((r = dssh_buf_get_u8_expect(&b, DSSH_MONITOR_HOSTKEY_LOAD)) != 0 ||
 	    (r = get_str(&b, path, MON_PATH_MAX)) != 0)
 		return r;
-	if (get_end(&b) != 0 || (*path)[0] != '/') {
+	if (dssh_buf_expect_end(&b) != 0 || (*path)[0] != '/') {
 		free(*path);
 		*path = NULL;
 		return DSSH_ERR_INVALID_FORMAT;
@@ -576,13 +559,13 @@ dssh_monitor_decode_blob_reply(const uint8_t *m, size_t len, uint8_t type, int *
 	*bloblen = 0;
 	*result = DSSH_ERR_INTERNAL;
 	dssh_buf_from(&b, m, len);
-	if ((r = get_type(&b, type)) != 0 || (r = dssh_buf_get_u32(&b, &neg)) != 0)
+	if ((r = dssh_buf_get_u8_expect(&b, type)) != 0 || (r = dssh_buf_get_u32(&b, &neg)) != 0)
 		return r;
 	if (neg > 1000)
 		return DSSH_ERR_INVALID_FORMAT;
 	if ((r = dssh_buf_get_string(&b, blob, bloblen)) != 0)
 		return r;
-	if (get_end(&b) != 0 || *bloblen > DSSH_MONITOR_MAX_KEY_BLOB ||
+	if (dssh_buf_expect_end(&b) != 0 || *bloblen > DSSH_MONITOR_MAX_KEY_BLOB ||
 	    (neg == 0) != (*bloblen > 0)) {
 		free(*blob);
 		*blob = NULL;
@@ -622,12 +605,12 @@ dssh_monitor_decode_sign(const uint8_t *m, size_t len, uint64_t *conn, const uin
 	int r;
 
 	dssh_buf_from(&b, m, len);
-	if ((r = get_type(&b, DSSH_MONITOR_HOSTKEY_SIGN)) != 0 ||
+	if ((r = dssh_buf_get_u8_expect(&b, DSSH_MONITOR_HOSTKEY_SIGN)) != 0 ||
 	    (r = dssh_buf_get_u64(&b, conn)) != 0 ||
 	    (r = dssh_buf_get_string_direct(&b, key, keylen)) != 0 ||
 	    (r = dssh_buf_get_string_direct(&b, &alg, &alglen)) != 0 ||
 	    (r = dssh_buf_get_string_direct(&b, data, datalen)) != 0 ||
-	    (r = get_end(&b)) != 0)
+	    (r = dssh_buf_expect_end(&b)) != 0)
 		return r;
 	if (*keylen == 0 || *keylen > DSSH_MONITOR_MAX_KEY_BLOB || alglen == 0 ||
 	    alglen >= algcap || memchr(alg, '\0', alglen) != NULL ||
@@ -675,10 +658,10 @@ dssh_monitor_decode_failed_login(const uint8_t *m, size_t len, char *user, char 
 	int r;
 
 	dssh_buf_from(&b, m, len);
-	if ((r = get_type(&b, DSSH_MONITOR_FAILED_LOGIN)) != 0 ||
+	if ((r = dssh_buf_get_u8_expect(&b, DSSH_MONITOR_FAILED_LOGIN)) != 0 ||
 	    (r = get_name(&b, user)) != 0 || (r = get_name(&b, host)) != 0)
 		return r;
-	return get_end(&b);
+	return dssh_buf_expect_end(&b);
 }
 
 /* ------------------------------------------------------------- CTL_PATH */
@@ -702,8 +685,8 @@ dssh_monitor_decode_ctl_path(const uint8_t *m, size_t len, char *path)
 	int r;
 
 	dssh_buf_from(&b, m, len);
-	if ((r = get_type(&b, DSSH_MONITOR_CTL_PATH)) != 0 ||
-	    (r = dssh_buf_get_string_direct(&b, &s, &n)) != 0 || (r = get_end(&b)) != 0)
+	if ((r = dssh_buf_get_u8_expect(&b, DSSH_MONITOR_CTL_PATH)) != 0 ||
+	    (r = dssh_buf_get_string_direct(&b, &s, &n)) != 0 || (r = dssh_buf_expect_end(&b)) != 0)
 		return r;
 	if (n == 0 || n >= 108 || s[0] != '/' || memchr(s, '\0', n) != NULL)
 		return DSSH_ERR_INVALID_FORMAT;

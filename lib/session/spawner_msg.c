@@ -136,23 +136,6 @@ spawner_encode_exit(struct dssh_buf *b, uint64_t id, int wait_status)
 
 /* ------------------------------------------------------------ decoding */
 
-static int
-get_type(struct dssh_buf *b, uint8_t want)
-{
-	uint8_t t;
-	int r;
-
-	if ((r = dssh_buf_get_u8(b, &t)) != 0)
-		return r;
-	return t == want ? 0 : DSSH_ERR_INVALID_FORMAT;
-}
-
-static int
-get_end(const struct dssh_buf *b)
-{
-	return dssh_buf_len(b) == 0 ? 0 : DSSH_ERR_INVALID_FORMAT;
-}
-
 /* A string of req (required), kept for spawner_spawn_req_free. */
 static int
 get_str(struct dssh_buf *b, struct spawner_spawn_req *req, const char **out)
@@ -328,7 +311,7 @@ decode_spawn(struct dssh_buf *b, struct spawner_spawn_req *req)
 	struct dssh_session_spec *s = &req->spec;
 	int r;
 
-	if ((r = get_type(b, DSSH_SPAWNER_MSG_SPAWN)) != 0 ||
+	if ((r = dssh_buf_get_u8_expect(b, DSSH_SPAWNER_MSG_SPAWN)) != 0 ||
 	    (r = dssh_buf_get_u64(b, &req->id)) != 0)
 		return r;
 	req->have_id = true;
@@ -354,7 +337,7 @@ decode_spawn(struct dssh_buf *b, struct spawner_spawn_req *req)
 	    (r = get_ostr(b, req, &s->x11_auth_display)) != 0 ||
 	    (r = get_ostr(b, req, &s->xauth_path)) != 0 ||
 	    (r = get_ostr(b, req, &s->user_env)) != 0 ||
-	    (r = get_end(b)) != 0)
+	    (r = dssh_buf_expect_end(b)) != 0)
 		return r;
 	return check_spec(s);
 }
@@ -403,10 +386,10 @@ spawner_decode_signal(const uint8_t *p, size_t len, uint64_t *id,
 	int r;
 
 	dssh_buf_from(&b, p, len);
-	if ((r = get_type(&b, DSSH_SPAWNER_MSG_SIGNAL)) != 0 ||
+	if ((r = dssh_buf_get_u8_expect(&b, DSSH_SPAWNER_MSG_SIGNAL)) != 0 ||
 	    (r = dssh_buf_get_u64(&b, id)) != 0 ||
 	    (r = dssh_buf_get_string_direct(&b, &s, &n)) != 0 ||
-	    (r = get_end(&b)) != 0)
+	    (r = dssh_buf_expect_end(&b)) != 0)
 		return r;
 	if (n == 0 || n >= SPAWNER_SIGNAME_MAX || memchr(s, '\0', n) != NULL)
 		return DSSH_ERR_INVALID_FORMAT;
@@ -426,14 +409,14 @@ spawner_decode_reply(const uint8_t *p, size_t len, struct spawner_reply *rep)
 
 	memset(rep, 0, sizeof(*rep));
 	dssh_buf_from(&b, p, len);
-	if ((r = get_type(&b, DSSH_SPAWNER_MSG_SPAWN_REPLY)) != 0 ||
+	if ((r = dssh_buf_get_u8_expect(&b, DSSH_SPAWNER_MSG_SPAWN_REPLY)) != 0 ||
 	    (r = dssh_buf_get_u64(&b, &rep->id)) != 0 ||
 	    (r = dssh_buf_get_u32(&b, &res)) != 0 ||
 	    (r = dssh_buf_get_u32(&b, &pid)) != 0 ||
 	    (r = dssh_buf_get_u32(&b, &shell_pid)) != 0 ||
 	    (r = dssh_buf_get_bool_strict(&b, &rep->has_pty)) != 0 ||
 	    (r = dssh_buf_get_string_direct(&b, &t, &n)) != 0 ||
-	    (r = get_end(&b)) != 0)
+	    (r = dssh_buf_expect_end(&b)) != 0)
 		return r;
 	if (n >= sizeof(rep->tty_name) || (n > 0 && memchr(t, '\0', n) != NULL))
 		return DSSH_ERR_INVALID_FORMAT;
@@ -457,10 +440,10 @@ spawner_decode_exit(const uint8_t *p, size_t len, uint64_t *id, int *wait_status
 	int r;
 
 	dssh_buf_from(&b, p, len);
-	if ((r = get_type(&b, DSSH_SPAWNER_MSG_EXIT)) != 0 ||
+	if ((r = dssh_buf_get_u8_expect(&b, DSSH_SPAWNER_MSG_EXIT)) != 0 ||
 	    (r = dssh_buf_get_u64(&b, id)) != 0 ||
 	    (r = dssh_buf_get_u32(&b, &st)) != 0 ||
-	    (r = get_end(&b)) != 0)
+	    (r = dssh_buf_expect_end(&b)) != 0)
 		return r;
 	*wait_status = (int)st;
 	return 0;

@@ -307,6 +307,23 @@ dssh_buf_get_bool_strict(struct dssh_buf *b, bool *v)
 }
 
 int
+dssh_buf_get_u8_expect(struct dssh_buf *b, uint8_t want)
+{
+	uint8_t t;
+	int r;
+
+	if ((r = dssh_buf_get_u8(b, &t)) != 0)
+		return r;
+	return t == want ? 0 : DSSH_ERR_INVALID_FORMAT;
+}
+
+int
+dssh_buf_expect_end(const struct dssh_buf *b)
+{
+	return dssh_buf_len(b) == 0 ? 0 : DSSH_ERR_INVALID_FORMAT;
+}
+
+int
 dssh_buf_peek_u32(const struct dssh_buf *b, size_t offset, uint32_t *v)
 {
 	if (offset > dssh_buf_len(b) || dssh_buf_len(b) - offset < 4)

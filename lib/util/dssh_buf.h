@@ -71,6 +71,10 @@ int dssh_buf_get_bool(struct dssh_buf *b, bool *v);
 /* Our own messages (spawner, monitor, PAM child): a byte 0 or 1, anything
  * else DSSH_ERR_INVALID_FORMAT, so that a re-encoding gives the same bytes. */
 int dssh_buf_get_bool_strict(struct dssh_buf *b, bool *v);
+/* A message's type byte: 0 when it is want, else DSSH_ERR_INVALID_FORMAT. */
+int dssh_buf_get_u8_expect(struct dssh_buf *b, uint8_t want);
+/* 0 when nothing is left to read, else DSSH_ERR_INVALID_FORMAT. */
+int dssh_buf_expect_end(const struct dssh_buf *b);
 /* Points into the buffer; valid until the buffer changes. NULL/lenp may be NULL. */
 int dssh_buf_get_string_direct(struct dssh_buf *b, const uint8_t **vp, size_t *lenp);
 /* A read-only view of the next string, consumed from b. */
