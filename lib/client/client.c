@@ -816,3 +816,28 @@ dssh_client_free(struct dssh_client *cl)
 		dssh_free_secret_str(cl->password);
 	free(cl);
 }
+
+/* ---- any channel, any request (dssh-load: direct-tcpip, a PTY before exec) ---- */
+
+int
+dssh_client_open(struct dssh_client *cl, const struct dssh_chan_open *o, uint32_t *chan)
+{
+	int r;
+
+	cl->open_answered = false;
+	if ((r = dssh_chan_open(cl->c, o, chan)) != 0 || (r = wait_for(cl, open_answered)) != 0)
+		return r;
+	return cl->open_ok ? 0 : DSSH_ERR_PERMISSION;
+}
+
+int
+dssh_client_request(struct dssh_client *cl, uint32_t chan, const struct dssh_session_req *req)
+{
+	int r;
+
+	cl->req_answered = false;
+	if ((r = dssh_chan_request(cl->c, chan, req, true)) != 0 ||
+	    (r = wait_for(cl, req_answered)) != 0)
+		return r;
+	return cl->req_ok ? 0 : DSSH_ERR_PERMISSION;
+}

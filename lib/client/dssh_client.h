@@ -80,6 +80,15 @@ void dssh_client_set_chan_ops(struct dssh_client *cl, const struct dssh_client_c
 int dssh_client_session(struct dssh_client *cl, const struct dssh_session_req *req,
     uint32_t *chan);
 
+/*
+ * The two halves of dssh_client_session, for other channels and requests:
+ * open any channel kind (direct-tcpip as ssh -L) and wait for the answer;
+ * send one request with want-reply and wait for it (a PTY before exec).
+ */
+int dssh_client_open(struct dssh_client *cl, const struct dssh_chan_open *o, uint32_t *chan);
+int dssh_client_request(struct dssh_client *cl, uint32_t chan,
+    const struct dssh_session_req *req);
+
 struct dssh_conn *dssh_client_conn(struct dssh_client *cl);
 /* The socket, and whether output is pending (poll for POLLOUT too). */
 int dssh_client_fd(const struct dssh_client *cl);

@@ -21,8 +21,22 @@ direct_tcpip_open(struct dssh_buf *m, struct dssh_chan_open *o, char **s1, char 
 	return 0;
 }
 
+/* The client role asks the peer (as ssh -L does): the same four fields. */
+static int
+direct_tcpip_put(struct dssh_buf *b, const struct dssh_chan_open *o)
+{
+	int r;
+
+	if ((r = dssh_buf_put_cstring(b, o->host)) != 0 ||
+	    (r = dssh_buf_put_u32(b, o->port)) != 0 ||
+	    (r = dssh_buf_put_cstring(b, o->orig_host != NULL ? o->orig_host : "127.0.0.1")) != 0)
+		return r;
+	return dssh_buf_put_u32(b, o->orig_port);
+}
+
 const struct dssh_chan_type dssh_chan_direct_tcpip = {
 	.name = "direct-tcpip",
 	.kind = DSSH_CHAN_DIRECT_TCPIP,
 	.parse_open = direct_tcpip_open,
+	.put_open = direct_tcpip_put,
 };
