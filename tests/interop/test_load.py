@@ -149,6 +149,10 @@ def load_tests(args, env, tmp):
             for i in range(2):
                 check_eq(os.path.getsize(os.path.join(tmp, "sftp.%d" % i)), 2 * MB,
                          "sftp.%d size" % i)
+            # Time-bound into /dev/null (the default path): writes go on for the second.
+            r, d = load("-w", "sftp-upload", "-n", "2", "-t", "1")
+            ok(r, d, 2)
+            check(d["bytes"] > 0, repr(d))
         res.run("sftp-upload", sftp_upload)
 
         def sftp_download():
@@ -161,6 +165,10 @@ def load_tests(args, env, tmp):
                         "--path", src)
             ok(r, d, 2)
             check_eq(d["bytes"], 2 * size, "JSON bytes")
+            # Time-bound: the file again from its start at its end.
+            r, d = load("-w", "sftp-download", "-t", "1", "--path", src)
+            ok(r, d, 1)
+            check(d["bytes"] > 0, repr(d))
             r, d = load("-w", "sftp-download", "--path", os.path.join(tmp, "missing"), "-t", "1")
             failed(r, d, "a missing file")
         res.run("sftp-download", sftp_download)
@@ -229,6 +237,18 @@ def load_tests(args, env, tmp):
             failed(r, d, "a failing command")
             check("exit status 3" in d["error"], d["error"])
         res.run("failures", failures)
+
+        def table():
+            # Without --json (stdout not a terminal: no progress line): the summary table.
+            a = [args.dssh_load, "-o", "UserKnownHostsFile=" + kh, "-i", env.keys["ed25519"],
+                 "-p", str(srv.port), "-w", "download", "-s", "1M", "-n", "2",
+                 "%s@127.0.0.1" % TEST_USER]
+            r = subprocess.run(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
+                               text=True)
+            check(r.returncode == 0, r.stderr)
+            check("| bytes" in r.stdout and "2097152" in r.stdout and
+                  "| throughput MB/s" in r.stdout and "\r" not in r.stdout, r.stdout)
+        res.run("table", table)
         res.finish(srv)
     log("dssh-load against %s: all passed" % args.kind)
 
