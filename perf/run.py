@@ -23,9 +23,12 @@ ciphers, driven by OpenSSH's own clients:
                KEX method, dsshd (kernel sockets) vs sshd;
   cipher       perf/dssh-bench-cipher: the crypto engines and the raw IPsec-MB AES-GCM job
                loop (the ceiling), burst 32;
-  load         the dssh client tools as extra drivers when they are built
-               (build-rel/app/dssh-load/dssh-load, build-rel/app/dssh-cp/dssh-cp); else
-               skipped with a note.
+  load         perf/bench_load.py, dssh-load as the driver (BUILD/app/dssh/dssh-load;
+               skipped with a note when it is not built): aggregate MB/s and server CPU
+               per byte against the number of sessions (1, 2, 4, 8; exec upload and
+               download, one connection per session), handshakes/s and server CPU per
+               handshake (whole logins, 4 in flight) per KEX method, dsshd (kernel
+               sockets) and sshd side by side.
 
 Everything lands in perf/results/<UTC timestamp>/ (or --out): results.json (one file
 per run: machine facts, load averages, every part's summary, the targets), report.md
@@ -66,13 +69,19 @@ PARTS = ("bulk", "concurrency", "handshakes", "cipher", "load")
 MODES = {
     "smoke": dict(size="2M", rounds=1, keys=20, warmup=5, conns=3, workloads="all",
                   par_size="1M", par=[1, 2], par_rounds=1, kex_count=3, kex_rounds=1,
-                  kex_methods="curve25519-sha256", cipher_ms=1, cipher_modes="aes128-gcm"),
+                  kex_methods="curve25519-sha256", cipher_ms=1, cipher_modes="aes128-gcm",
+                  load_sessions=[1, 2], load_s=0.5, load_hs_s=0.5, load_rounds=1,
+                  load_kex="curve25519-sha256"),
     "quick": dict(size="64M", rounds=1, keys=300, warmup=20, conns=10, workloads="all",
                   par_size="32M", par=[1, 2, 4, 8], par_rounds=1, kex_count=50,
-                  kex_rounds=1, kex_methods=None, cipher_ms=5, cipher_modes=BENCH_MODES),
+                  kex_rounds=1, kex_methods=None, cipher_ms=5, cipher_modes=BENCH_MODES,
+                  load_sessions=[1, 2, 4, 8], load_s=3, load_hs_s=3, load_rounds=1,
+                  load_kex=None),
     "full": dict(size="1G", rounds=3, keys=1500, warmup=20, conns=50, workloads="all",
                  par_size="256M", par=[1, 2, 4, 8], par_rounds=3, kex_count=300,
-                 kex_rounds=3, kex_methods=None, cipher_ms=100, cipher_modes=BENCH_MODES),
+                 kex_rounds=3, kex_methods=None, cipher_ms=100, cipher_modes=BENCH_MODES,
+                 load_sessions=[1, 2, 4, 8], load_s=10, load_hs_s=10, load_rounds=3,
+                 load_kex=None),
 }
 FILE_WL = "sftp-put,sftp-get,scp-put,scp-get"
 
@@ -234,31 +243,23 @@ def part_cipher(a, m, out):
 
 
 def part_load(a, m, out):
-    """The dssh client tools (another branch writes them) as extra drivers:
-    used when built and --load-cmd says how to call them."""
-    found = {}
-    for tool in ("dssh-load", "dssh-cp"):
-        p = os.path.join(a.build, "app", tool, tool)
-        if os.access(p, os.X_OK):
-            found[tool] = p
-    if not a.load_cmd and not found:
-        return {"skipped": "no dssh-load or dssh-cp in %s/app: the client tools are not "
-                "built; OpenSSH's clients are the only drivers" % a.build}
-    if not a.load_cmd:
-        return {"found": found, "skipped": "found %s; pass --load-cmd 'TEMPLATE' to drive "
-                "them (bench_bulk.py --driver-cmd)" % ", ".join(sorted(found))}
+    """dssh-load as the driver (perf/bench_load.py): sessions and handshakes."""
+    if not a.dssh_load:
+        return {"skipped": "no app/dssh/dssh-load in %s (or --dssh-load): the client tools "
+                "are not built" % a.build}
     js = os.path.join(out, "load.json")
-    tmpl = a.load_cmd.replace("{dssh-load}", found.get("dssh-load", "dssh-load")).replace(
-        "{dssh-cp}", found.get("dssh-cp", "dssh-cp"))
-    argv = [PY, os.path.join(HERE, "bench_bulk.py"), "--dsshd", a.dsshd,
-            "--backends", a.backends, "--ciphers", a.ciphers[0], "--workloads", "driver",
-            "--driver-cmd", tmpl, "--size", a.size or m["size"],
-            "--rounds", str(a.rounds or m["rounds"]), "--conns", "0", "--json", js,
-            "--user", a.user] + a.bulk_arg
+    argv = [PY, os.path.join(HERE, "bench_load.py"), "--dsshd", a.dsshd,
+            "--dssh-load", a.dssh_load, "--cipher", a.ciphers[0],
+            "--sessions", ",".join(str(n) for n in a.parallel or m["load_sessions"]),
+            "--seconds", str(m["load_s"]), "--hs-seconds", str(m["load_hs_s"]),
+            "--rounds", str(a.rounds or m["load_rounds"]), "--json", js]
+    if m["load_kex"]:
+        argv += ["--kex", m["load_kex"]]
     rc, dt = run_step(out, "load", argv, a.timeout)
-    d = load_json(js)
-    return {"found": found, "rc": rc, "seconds": dt, "json": "load.json",
-            "transfers": d and d["summary"]["transfers"]}
+    d = load_json(js) or {}
+    return {"rc": rc, "seconds": dt, "json": "load.json", "cipher": a.ciphers[0],
+            "throughput": d.get("throughput"), "handshakes": d.get("handshakes"),
+            "hs_workers": d.get("hs_workers")}
 
 
 # ---------------------------------------------------------------- tables
@@ -396,14 +397,45 @@ def tables(res):
                     "AES-128-GCM job loop over the same buffers is the ceiling.",
                     table(["mode", "size", "openssl Gb/s", "c/B", "ipsecmb Gb/s", "c/B",
                            "ipsecmb x", "raw IMB Gb/s", "of raw"], rows)))
-    rows = []
-    for r in (res.get("load") or {}).get("transfers") or []:
-        for k, s in r["servers"].items():
-            rows.append([r["workload"], LABEL.get(k, k), f(s.get("mb_s"), "%.0f"),
-                         f(s.get("server_cycles_per_byte"), "%.1f")])
+    out += load_tables(res.get("load") or {})
+    return out
+
+
+def load_tables(ld):
+    """The load part's two tables: sessions, handshakes (dsshd-kernel against sshd)."""
+    out, rows = [], []
+    for r in ld.get("throughput") or []:
+        s, k = r["servers"].get("sshd", {}), r["servers"].get("dsshd", {})
+        rows.append([r["workload"], "%d" % r["sessions"], f(s.get("mb_s"), "%.0f"),
+                     f(k.get("mb_s"), "%.0f"), f(ratio(k.get("mb_s"), s.get("mb_s")), "%.2fx"),
+                     f(s.get("server_cycles_per_byte"), "%.1f"),
+                     f(k.get("server_cycles_per_byte"), "%.1f"),
+                     f(ratio(k.get("server_cycles_per_byte"),
+                             s.get("server_cycles_per_byte")), "%.2fx")])
     if rows:
-        out.append(("dssh client tools as drivers", "", table(
-            ["workload", "server", "MB/s", "server c/B"], rows)))
+        out.append(("dssh-load: throughput against sessions (%s)" % SHORT.get(
+            ld.get("cipher"), ld.get("cipher")), "dssh-load -n N -m N (one connection per "
+            "session, exec cat / head) against dsshd on kernel sockets and sshd; aggregate "
+            "MB/s, server CPU per byte (its process tree), ratios against sshd. The client "
+            "shares the cores with the server.",
+            table(["workload", "N", "sshd MB/s", "kernel MB/s", "kernel x", "sshd c/B",
+                   "kernel c/B", "kernel CPU/B x"], rows)))
+    rows = []
+    for r in ld.get("handshakes") or []:
+        s, k = r["servers"].get("sshd", {}), r["servers"].get("dsshd", {})
+        rows.append([r["method"], "%d" % r["workers"], f(s.get("handshakes_per_s"), "%.1f"),
+                     f(k.get("handshakes_per_s"), "%.1f"),
+                     f(ratio(k.get("handshakes_per_s"), s.get("handshakes_per_s")), "%.2fx"),
+                     f(s.get("server_ms_per_handshake"), "%.2f"),
+                     f(k.get("server_ms_per_handshake"), "%.2f"),
+                     f(ratio(k.get("server_ms_per_handshake"),
+                             s.get("server_ms_per_handshake")), "%.3fx")])
+    if rows:
+        out.append(("dssh-load: handshakes", "dssh-load -w handshake: whole logins (KEX, "
+                    "host key, publickey auth, disconnect), several in flight, per KEX "
+                    "method; handshakes/s and server CPU per handshake, ratios against sshd.",
+                    table(["kex", "in flight", "sshd hs/s", "kernel hs/s", "kernel x",
+                           "sshd CPU ms", "kernel CPU ms", "CPU vs sshd"], rows)))
     return out
 
 
@@ -602,6 +634,9 @@ def plots(res, out):
         ax.set_title("Connections and key exchanges")
         ax.grid(axis="y", alpha=0.3)
         save(fig, "handshakes.png")
+    ld = res.get("load") or {}
+    if ld.get("throughput") or ld.get("handshakes"):
+        load_plot(plt, ld, colors, save)
     cj = (res.get("cipher") or {}).get("results") or {}
     if cj.get("results"):
         fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -627,6 +662,39 @@ def plots(res, out):
         ax.legend(fontsize=7)
         save(fig, "cipher.png")
     return made, None
+
+
+def load_plot(plt, ld, colors, save):
+    """load.png: MB/s against sessions (upload, download) and server CPU per handshake."""
+    kinds = (("sshd", "sshd"), ("dsshd", "kernel"))
+    fig, axs = plt.subplots(1, 3, figsize=(13, 4))
+    for ax, wl in zip(axs[:2], ("upload", "download")):
+        for k, c in kinds:
+            pts = [(r["sessions"], r["servers"].get(k, {}).get("mb_s"))
+                   for r in ld.get("throughput") or [] if r["workload"] == wl]
+            pts = [p for p in pts if p[1] is not None]
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=colors[c],
+                        label=LABEL[c])
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("sessions (dssh-load -n N -m N)")
+        ax.set_ylabel("aggregate MB/s")
+        ax.set_title("dssh-load %s" % wl)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    hs = ld.get("handshakes") or []
+    w = 0.4
+    for j, (k, c) in enumerate(kinds):
+        axs[2].bar([i + (j - 0.5) * w for i in range(len(hs))],
+                   [r["servers"].get(k, {}).get("server_ms_per_handshake") or 0 for r in hs],
+                   w, color=colors[c], label=LABEL[c])
+    axs[2].set_xticks(range(len(hs)))
+    axs[2].set_xticklabels([r["method"].split("-")[0] for r in hs], fontsize=8)
+    axs[2].set_ylabel("server CPU per handshake, ms")
+    axs[2].set_title("dssh-load handshakes")
+    axs[2].grid(axis="y", alpha=0.3)
+    axs[2].legend()
+    save(fig, "load.png")
 
 
 # ---------------------------------------------------------------- main
@@ -659,8 +727,8 @@ def main():
     ap.add_argument("--bulk-arg", action="append", default=[], metavar="ARG",
                     help="extra argument for every bench_bulk.py run (repeatable), "
                     "e.g. --bulk-arg=--mtu=9000")
-    ap.add_argument("--load-cmd", help="client command template for the dssh client tools "
-                    "({dssh-load}/{dssh-cp} and bench_bulk.py --driver-cmd's placeholders)")
+    ap.add_argument("--dssh-load", help="dssh-load for the load part (default "
+                    "BUILD/app/dssh/dssh-load)")
     ap.add_argument("--timeout", type=int, default=7200, help="per part, seconds")
     a = ap.parse_args()
 
@@ -679,6 +747,7 @@ def main():
                  "ninja -C build-rel (or --dsshd)" % a.build)
     a.bench_cipher = find_tool(a.bench_cipher, a.build, "perf/dssh-bench-cipher")
     a.mlkem_tool = find_tool(a.mlkem_tool, a.build, "tests/kat/mlkem_tool")
+    a.dssh_load = find_tool(a.dssh_load, a.build, "app/dssh/dssh-load")
     a.ciphers = [c.strip() for c in a.ciphers.split(",") if c.strip()]
     a.parallel = [int(x) for x in a.parallel.split(",")] if a.parallel else None
     parts = [p.strip() for p in a.parts.split(",") if p.strip()]
@@ -703,6 +772,7 @@ def main():
     res = {"schema": SCHEMA, "mode": mode, "started": stamp, "machine": facts,
            "load_start": start, "config": {
                "dsshd": a.dsshd, "bench_cipher": a.bench_cipher, "mlkem_tool": a.mlkem_tool,
+               "dssh_load": a.dssh_load,
                "backends": a.backends, "ciphers": a.ciphers, "parts": parts,
                "mode_defaults": m, "size": a.size, "par_size": a.par_size,
                "parallel": a.parallel, "rounds": a.rounds, "bulk_args": a.bulk_arg},

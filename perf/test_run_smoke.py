@@ -20,10 +20,11 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 PNG_SIG = b"\x89PNG\r\n\x1a\n"
 PLOTS = ["bulk_mbs.png", "bulk_cpu.png", "bulk_ratio.png", "concurrency.png", "keystroke.png",
-         "handshakes.png", "cipher.png"]
+         "handshakes.png", "cipher.png", "load.png"]
 TABLES = ["## Bulk transfer: dsshd / sshd", "## Connections and handshakes",
           "## Keystroke echo through a PTY", "## Concurrent sessions",
-          "## Cipher engines", "## Targets (issue 13)"]
+          "## Cipher engines", "## dssh-load: throughput against sessions",
+          "## dssh-load: handshakes", "## Targets (issue 13)"]
 CIPHERS = {"aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com",
            "aes256-ctr+hmac-sha2-256-etm@openssh.com"}
 WORKLOADS = {"upload", "download", "sftp-put", "sftp-get", "scp-put", "scp-get"}
@@ -112,6 +113,20 @@ def check_results(out, doc):
     check(any(x["engine"] == "openssl" for x in cj.get("results", [])),
           "cipher: no openssl engine results")
     check("raw_ipsecmb_aes128_gcm_encrypt" in cj, "cipher: no raw IPsec-MB key")
+    ld = doc.get("load") or {}
+    check(ld.get("rc") == 0, "load: exit %r (%s)" % (ld.get("rc"), ld.get("skipped", "")))
+    tp = ld.get("throughput") or []
+    check(sorted({(r["workload"], r["sessions"]) for r in tp}) ==
+          [("download", 1), ("download", 2), ("upload", 1), ("upload", 2)],
+          "load: throughput points %r" % tp)
+    for r in tp:
+        for k in ("sshd", "dsshd"):
+            e = r["servers"].get(k, {})
+            check(e.get("mb_s", 0) > 0 and e.get("server_cycles_per_byte", 0) > 0,
+                  "load %s N=%d %s: %r" % (r["workload"], r["sessions"], k, e))
+    hs = ld.get("handshakes") or []
+    check(len(hs) == 1 and all(hs[0]["servers"].get(k, {}).get("server_ms_per_handshake", 0)
+                               > 0 for k in ("sshd", "dsshd")), "load: handshakes %r" % hs)
     tg = doc.get("targets") or []
     check(len(tg) == 5 and all({"target", "measured", "met"} <= set(t) for t in tg),
           "targets: %r" % tg)
@@ -120,7 +135,7 @@ def check_results(out, doc):
                                                                           t["measured"]))
     check(sorted(doc.get("plots", [])) == sorted(PLOTS), "plots: %r" % doc.get("plots"))
     for name in ("bulk.json", "handshakes.json", "cipher.json", "concurrency-1.json",
-                 "concurrency-2.json"):
+                 "concurrency-2.json", "load.json"):
         try:
             with open(os.path.join(out, name)) as f:
                 json.load(f)

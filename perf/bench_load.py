@@ -1,0 +1,216 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""
+dssh-load as the driver: dsshd (kernel sockets) and OpenSSH's sshd side by side in one
+run, same host keys, user keys and cipher, on 127.0.0.1. Run by hand as root, or by
+perf/run.py (its `load` part):
+
+    sudo /usr/bin/python3 perf/bench_load.py --dsshd build-rel/app/dsshd/dsshd \\
+        --dssh-load build-rel/app/dssh/dssh-load [--sessions 1,2,4,8] [--seconds 5]
+
+  throughput   dssh-load -w upload / download -n N -m N (one connection per session),
+               N = --sessions, for --seconds each: aggregate MB/s and the server's CPU
+               per byte (cycles/byte at /proc/cpuinfo's clock);
+  handshakes   dssh-load -w handshake -m W (W logins in flight) per KEX method:
+               handshakes/s and the server's CPU per handshake (whole logins: KEX,
+               host-key signature, publickey auth), for --hs-seconds each.
+
+The server's CPU is that of its process tree (utime + stime of the server, its live
+descendants and its reaped children, from /proc, as bench_kex_handshake.py reads it),
+before and after each point. dssh-load runs on the same cores: on a 2-vCPU machine the
+client and the server share them, so MB/s and handshakes/s are the pair's figures; the
+CPU per byte and per handshake are the server's own.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "interop"))
+sys.path.insert(0, HERE)
+import dssh_harness as h                 # noqa: E402
+from bench_kex_handshake import tree_cpu  # noqa: E402
+
+KEX = ["curve25519-sha256", "ecdh-sha2-nistp256", "sntrup761x25519-sha512@openssh.com"]
+KINDS = ("sshd", "dsshd")
+
+
+def cpu_mhz():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("cpu MHz"):
+                return float(line.split(":")[1])
+    return None
+
+
+class Driver:
+    def __init__(self, a, env, srv, kh):
+        self.a, self.env, self.srv, self.kh = a, env, srv, kh
+
+    def run(self, *wl, opts=()):
+        """One dssh-load run: (its JSON, the server's CPU seconds over it)."""
+        argv = [self.a.dssh_load, "-q", "--json", "-p", str(self.srv.port),
+                "-o", "UserKnownHostsFile=" + self.kh, "-o", "StrictHostKeyChecking=accept-new",
+                "-i", self.env.keys["ed25519"], "-c", self.a.cipher]
+        for o in opts:
+            argv += ["-o", o]
+        argv += list(wl) + ["%s@127.0.0.1" % h.TEST_USER]
+        time.sleep(0.2)          # the last point's sessions reaped
+        c0 = tree_cpu(self.srv.proc.pid)
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=4 * max(self.a.seconds, self.a.hs_seconds) + 120)
+        time.sleep(0.2)
+        c1 = tree_cpu(self.srv.proc.pid)
+        try:
+            d = json.loads(p.stdout)
+        except ValueError:
+            d = {"errors": 1, "error": "exit %d: %s" % (p.returncode, p.stderr[-300:])}
+        d["rc"] = p.returncode
+        return d, c1 - c0
+
+
+def throughput(a, drivers, mhz):
+    rows = []
+    for wl in a.workloads:
+        for n in a.sessions:
+            row = {"workload": wl, "sessions": n, "servers": {}}
+            for kind, drv in drivers.items():
+                runs = [drv.run("-w", wl, "-n", str(n), "-m", str(n), "-t", str(a.seconds))
+                        for _ in range(a.rounds)]
+                ok = [(d, c) for d, c in runs if d.get("rc") == 0 and d.get("bytes")]
+                e = {"errors": sum(d.get("errors", 0) for d, _ in runs)}
+                if ok:
+                    e["mb_s"] = statistics.median(d["mb_s"] for d, _ in ok)
+                    e["server_cpu_s"] = statistics.median(c for _, c in ok)
+                    if mhz:
+                        e["server_cycles_per_byte"] = statistics.median(
+                            c * mhz * 1e6 / d["bytes"] for d, c in ok)
+                else:
+                    e["error"] = runs[0][0].get("error")
+                row["servers"][kind] = e
+                print("# %-8s %-6s N=%d %s" % (wl, kind, n, e), flush=True)
+            rows.append(row)
+    return rows
+
+
+def handshakes(a, drivers):
+    rows = []
+    for kex in a.kex:
+        row = {"method": kex, "workers": a.hs_workers, "servers": {}}
+        for kind, drv in drivers.items():
+            runs = [drv.run("-w", "handshake", "-m", str(a.hs_workers), "-t", str(a.hs_seconds),
+                            opts=["KexAlgorithms=" + kex]) for _ in range(a.rounds)]
+            ok = [(d, c) for d, c in runs if d.get("rc") == 0 and d.get("handshakes")]
+            e = {"errors": sum(d.get("errors", 0) for d, _ in runs)}
+            if ok:
+                e["handshakes_per_s"] = statistics.median(d["handshakes_per_s"] for d, _ in ok)
+                e["server_ms_per_handshake"] = statistics.median(
+                    c * 1e3 / d["handshakes"] for d, c in ok)
+                e["p50_us"] = statistics.median(d["latency_us"]["p50"] for d, _ in ok)
+                e["p99_us"] = statistics.median(d["latency_us"]["p99"] for d, _ in ok)
+            else:
+                e["error"] = runs[0][0].get("error")
+            row["servers"][kind] = e
+            print("# handshake %-36s %-6s %s" % (kex, kind, e), flush=True)
+        rows.append(row)
+    return rows
+
+
+def ratio(x, y):
+    return x / y if x is not None and y else None
+
+
+def f(v, spec):
+    return "-" if v is None else spec % v
+
+
+def report(res):
+    print("\n| workload | N | sshd MB/s | dsshd MB/s | MB/s x | sshd c/B | dsshd c/B | c/B x |")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|")
+    for row in res["throughput"]:
+        s, d = row["servers"].get("sshd", {}), row["servers"].get("dsshd", {})
+        print("| %s | %d | %s | %s | %s | %s | %s | %s |" % (
+            row["workload"], row["sessions"], f(s.get("mb_s"), "%.0f"),
+            f(d.get("mb_s"), "%.0f"), f(ratio(d.get("mb_s"), s.get("mb_s")), "%.2fx"),
+            f(s.get("server_cycles_per_byte"), "%.1f"),
+            f(d.get("server_cycles_per_byte"), "%.1f"),
+            f(ratio(d.get("server_cycles_per_byte"), s.get("server_cycles_per_byte")),
+              "%.2fx")))
+    print("\n| kex | sshd hs/s | dsshd hs/s | hs/s x | sshd CPU ms/hs | dsshd CPU ms/hs | "
+          "CPU x |")
+    print("|---|--:|--:|--:|--:|--:|--:|")
+    for row in res["handshakes"]:
+        s, d = row["servers"].get("sshd", {}), row["servers"].get("dsshd", {})
+        print("| %s | %s | %s | %s | %s | %s | %s |" % (
+            row["method"], f(s.get("handshakes_per_s"), "%.1f"),
+            f(d.get("handshakes_per_s"), "%.1f"),
+            f(ratio(d.get("handshakes_per_s"), s.get("handshakes_per_s")), "%.2fx"),
+            f(s.get("server_ms_per_handshake"), "%.2f"),
+            f(d.get("server_ms_per_handshake"), "%.2f"),
+            f(ratio(d.get("server_ms_per_handshake"), s.get("server_ms_per_handshake")),
+              "%.2fx")))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dsshd", required=True)
+    p.add_argument("--dssh-load", required=True)
+    p.add_argument("--sshd", default="/usr/sbin/sshd", help="'' to leave sshd out")
+    p.add_argument("--sessions", default="1,2,4,8")
+    p.add_argument("--workloads", default="upload,download")
+    p.add_argument("--seconds", type=float, default=5)
+    p.add_argument("--rounds", type=int, default=1, help="runs per point (medians)")
+    p.add_argument("--cipher", default="aes128-gcm@openssh.com")
+    p.add_argument("--kex", default=",".join(KEX))
+    p.add_argument("--hs-workers", type=int, default=4, help="logins in flight")
+    p.add_argument("--hs-seconds", type=float, default=5)
+    p.add_argument("--json", metavar="FILE")
+    a = p.parse_args()
+    a.sessions = [int(x) for x in a.sessions.split(",") if x]
+    a.workloads = [x for x in a.workloads.split(",") if x]
+    a.kex = [x for x in a.kex.split(",") if x]
+    a.dsshd, a.dssh_load = os.path.abspath(a.dsshd), os.path.abspath(a.dssh_load)
+    env = h.Env()
+    tmp = tempfile.mkdtemp(prefix="dssh-bench-load-")
+    kh = os.path.join(tmp, "known_hosts")
+    # Quiet servers (no DEBUG lines on the measured path), the methods under test.
+    override = {"LogLevel": "ERROR", "MaxStartups": "100:30:200",
+                "KexAlgorithms": ",".join(h.KEXES + [k for k in a.kex if k not in h.KEXES])}
+    servers = {}
+    if a.sshd and os.access(a.sshd, os.X_OK):
+        servers["sshd"] = h.Server(a.sshd, name="bench-load", override=override)
+    servers["dsshd"] = h.Server(a.dsshd, name="bench-load", override=override)
+    res = {"cipher": a.cipher, "seconds": a.seconds, "hs_seconds": a.hs_seconds,
+           "hs_workers": a.hs_workers, "rounds": a.rounds, "sessions": a.sessions,
+           "mhz": cpu_mhz(), "servers": sorted(servers)}
+    try:
+        for s in servers.values():
+            s.start()
+        # sshd first in each pair; the first login adds the host keys to known_hosts.
+        drivers = {k: Driver(a, env, s, kh) for k, s in servers.items()}
+        res["throughput"] = throughput(a, drivers, res["mhz"])
+        res["handshakes"] = handshakes(a, drivers)
+    finally:
+        for s in servers.values():
+            s.stop()
+            s.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+    report(res)
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(res, fh, indent=1)
+        print("# JSON written to %s" % a.json)
+    bad = [1 for row in res["throughput"] + res["handshakes"]
+           for e in row["servers"].values() if "error" in e]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
