@@ -41,6 +41,10 @@ struct side {
 	const char *good_password;
 	uint8_t seen_blob[1024];
 	size_t seen_len;
+	/* server: the last direct-tcpip open (dssh-load -w forward's) */
+	char open_host[64], open_orig[64];
+	uint32_t open_port, open_orig_port;
+	int open_verdict;
 };
 
 /* ---- server host ---- */
@@ -82,6 +86,22 @@ s_session_open(void *hp, uint32_t chan)
 	s->chan = chan;
 	s->have_chan = true;
 	return 0;
+}
+
+static int
+s_channel_open(void *hp, uint32_t chan, const struct dssh_chan_open *o)
+{
+	struct side *s = hp;
+
+	if (o->kind != DSSH_CHAN_DIRECT_TCPIP)
+		return DSSH_ERR_PERMISSION;
+	snprintf(s->open_host, sizeof(s->open_host), "%s", o->host);
+	snprintf(s->open_orig, sizeof(s->open_orig), "%s", o->orig_host);
+	s->open_port = o->port;
+	s->open_orig_port = o->orig_port;
+	s->chan = chan;
+	s->have_chan = s->open_verdict == 0;
+	return s->open_verdict;
 }
 
 static int
@@ -129,6 +149,7 @@ static const struct dssh_conn_host_ops server_ops = {
 	.auth_success = s_auth_success,
 	.session_open = s_session_open,
 	.session_request = s_session_request,
+	.channel_open = s_channel_open,
 	.channel_data = both_data,
 	.channel_eof = both_eof,
 	.channel_closed = both_closed,
@@ -622,6 +643,51 @@ test_rekey(void)
 	}
 }
 
+/*
+ * The client opens direct-tcpip (RFC 4254 7.2, as ssh -L does): the
+ * server reads the target and the originator back, bytes cross, and a
+ * refusal reaches the client's open result.
+ */
+static void
+test_direct_tcpip(void)
+{
+	struct dssh_chan_open o = { .kind = DSSH_CHAN_DIRECT_TCPIP, .host = "sink.example",
+		.port = 9, .orig_host = "192.0.2.7", .orig_port = 40001 };
+	static const uint8_t up[] = "forwarded bytes";
+	struct pair pp;
+	uint32_t cch;
+
+	CHECK_EQ_INT(pair_new(&pp, "curve25519-sha256", "aes128-gcm@openssh.com", "",
+	    "ssh-ed25519"), 0);
+	pump(&pp);
+	CHECK(pp.cl.authed);
+	CHECK_EQ_INT(dssh_chan_open(pp.cl.c, &o, &cch), 0);
+	pump(&pp);
+	CHECK(pp.cl.open_ok);
+	CHECK(pp.s.have_chan);
+	CHECK_STR(pp.s.open_host, "sink.example");
+	CHECK_EQ_INT(pp.s.open_port, 9);
+	CHECK_STR(pp.s.open_orig, "192.0.2.7");
+	CHECK_EQ_INT(pp.s.open_orig_port, 40001);
+	CHECK_EQ_INT(dssh_chan_send(pp.cl.c, cch, up, sizeof(up), false), sizeof(up));
+	pump(&pp);
+	CHECK_EQ_INT(dssh_buf_len(&pp.s.data), sizeof(up));
+	CHECK_MEM(dssh_buf_ptr(&pp.s.data), up, sizeof(up));
+	CHECK_EQ_INT(dssh_chan_close(pp.cl.c, cch), 0);
+	pump(&pp);
+	/* Refused (administratively prohibited): the client hears reason 1. */
+	pp.s.open_verdict = DSSH_ERR_PERMISSION;
+	pp.cl.open_ok = true;
+	o.orig_host = NULL;           /* the client fills in 127.0.0.1 */
+	CHECK_EQ_INT(dssh_chan_open(pp.cl.c, &o, &cch), 0);
+	pump(&pp);
+	CHECK(!pp.cl.open_ok);
+	CHECK_STR(pp.s.open_orig, "127.0.0.1");
+	CHECK_EQ_INT(pp.cerr, 0);
+	CHECK_EQ_INT(pp.serr, 0);
+	pair_free(&pp);
+}
+
 int
 main(void)
 {
@@ -636,6 +702,7 @@ main(void)
 	DSSH_RUN(test_password_and_failure);
 	DSSH_RUN(test_rsa_userkey);
 	DSSH_RUN(test_exec_refused);
+	DSSH_RUN(test_direct_tcpip);
 	DSSH_RUN(test_rekey);
 	DSSH_RUN(test_matrix);
 	dssh_crypto_engine_free(engine);
