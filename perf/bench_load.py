@@ -15,9 +15,10 @@ perf/run.py (its `load` part):
                handshakes/s and the server's CPU per handshake (whole logins: KEX,
                host-key signature, publickey auth), for --hs-seconds each.
 
-The server's CPU is that of its process tree (utime + stime of the server, its live
-descendants and its reaped children, from /proc, as bench_kex_handshake.py reads it),
-before and after each point. dssh-load runs on the same cores: on a 2-vCPU machine the
+The server's CPU is its cgroup's (bench_bulk.py's CpuAccount: a cgroup v2 per server,
+entered before the server starts, so every process it forks is counted however it is
+reaped; cpu.stat usage_usec), else its process tree's from /proc (as
+bench_kex_handshake.py reads it), before and after each point. dssh-load runs on the same cores: on a 2-vCPU machine the
 client and the server share them, so MB/s and handshakes/s are the pair's figures; the
 CPU per byte and per handshake are the server's own.
 """
@@ -34,8 +35,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "interop"))
 sys.path.insert(0, HERE)
-import dssh_harness as h                 # noqa: E402
-from bench_kex_handshake import tree_cpu  # noqa: E402
+import dssh_harness as h                      # noqa: E402
+from bench_bulk import CpuAccount, cg_usage_s  # noqa: E402
+from bench_kex_handshake import tree_cpu       # noqa: E402
 
 KEX = ["curve25519-sha256", "ecdh-sha2-nistp256", "sntrup761x25519-sha512@openssh.com"]
 KINDS = ("sshd", "dsshd")
@@ -49,9 +51,44 @@ def cpu_mhz():
     return None
 
 
+class Meter:
+    """The servers' CPU: a cgroup each (we step into it to start the server, so the
+    server and all it forks are there, then back), else their process trees."""
+
+    def __init__(self):
+        self.acct = CpuAccount("auto")
+        self.acct.setup()
+        # The bench cgroup sits in ours: where we go back to.
+        self.home = os.path.dirname(self.acct.base) if self.acct.cgroup else None
+        self.cgs = {}
+
+    def describe(self):
+        return self.acct.describe()
+
+    def start(self, kind, srv):
+        if not self.acct.cgroup:
+            srv.start()
+            return
+        cg = self.acct.child(kind)
+        with open(os.path.join(cg, "cgroup.procs"), "w") as fp:
+            fp.write(str(os.getpid()))
+        try:
+            srv.start()
+        finally:
+            with open(os.path.join(self.home, "cgroup.procs"), "w") as fp:
+                fp.write(str(os.getpid()))
+        self.cgs[srv] = cg
+
+    def cpu(self, srv):
+        return cg_usage_s(self.cgs[srv]) if srv in self.cgs else tree_cpu(srv.proc.pid)
+
+    def close(self):
+        self.acct.remove_all()
+
+
 class Driver:
-    def __init__(self, a, env, srv, kh):
-        self.a, self.env, self.srv, self.kh = a, env, srv, kh
+    def __init__(self, a, env, srv, kh, meter):
+        self.a, self.env, self.srv, self.kh, self.meter = a, env, srv, kh, meter
 
     def run(self, *wl, opts=()):
         """One dssh-load run: (its JSON, the server's CPU seconds over it)."""
@@ -62,11 +99,11 @@ class Driver:
             argv += ["-o", o]
         argv += list(wl) + ["%s@127.0.0.1" % h.TEST_USER]
         time.sleep(0.2)          # the last point's sessions reaped
-        c0 = tree_cpu(self.srv.proc.pid)
+        c0 = self.meter.cpu(self.srv)
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            timeout=4 * max(self.a.seconds, self.a.hs_seconds) + 120)
         time.sleep(0.2)
-        c1 = tree_cpu(self.srv.proc.pid)
+        c1 = self.meter.cpu(self.srv)
         try:
             d = json.loads(p.stdout)
         except ValueError:
@@ -190,17 +227,21 @@ def main():
     res = {"cipher": a.cipher, "seconds": a.seconds, "hs_seconds": a.hs_seconds,
            "hs_workers": a.hs_workers, "rounds": a.rounds, "sessions": a.sessions,
            "mhz": cpu_mhz(), "servers": sorted(servers)}
+    meter = Meter()
+    res["cpu_method"] = meter.describe()
+    print("# server CPU: %s" % res["cpu_method"], flush=True)
     try:
-        for s in servers.values():
-            s.start()
+        for k, s in servers.items():
+            meter.start(k, s)
         # sshd first in each pair; the first login adds the host keys to known_hosts.
-        drivers = {k: Driver(a, env, s, kh) for k, s in servers.items()}
+        drivers = {k: Driver(a, env, s, kh, meter) for k, s in servers.items()}
         res["throughput"] = throughput(a, drivers, res["mhz"])
         res["handshakes"] = handshakes(a, drivers)
     finally:
         for s in servers.values():
             s.stop()
             s.cleanup()
+        meter.close()
         shutil.rmtree(tmp, ignore_errors=True)
     report(res)
     if a.json:
