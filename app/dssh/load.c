@@ -85,7 +85,8 @@ usage(void)
 	    "usage: dssh-load [-qv] [-w workload] [-n sessions] [-m connections] [-t seconds]\n"
 	    "                 [-s size] [-C command] [-I interval_ms] [-c cipher_spec]\n"
 	    "                 [-i identity_file] [-l login_name] [-o option] [-p port]\n"
-	    "                 [--json] [--path path] [--target host:port] [user@]host\n"
+	    "                 [--json] [--path path] [--target host:port] [--reopen]\n"
+	    "                 [user@]host\n"
 	    "workloads: upload download sftp-upload sftp-download handshake echo forward\n");
 	exit(2);
 }
@@ -148,12 +149,13 @@ parse_target(struct load_cfg *cfg, char *s)
 	return cfg->target_port > 0 && cfg->target_port < 65536 ? 0 : -1;
 }
 
-enum { OPT_JSON = 256, OPT_PATH, OPT_TARGET, OPT_HELP };
+enum { OPT_JSON = 256, OPT_PATH, OPT_TARGET, OPT_REOPEN, OPT_HELP };
 
 static const struct option longopts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "path", required_argument, NULL, OPT_PATH },
 	{ "target", required_argument, NULL, OPT_TARGET },
+	{ "reopen", no_argument, NULL, OPT_REOPEN },
 	{ "interval", required_argument, NULL, 'I' },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -230,6 +232,9 @@ one_opt(struct load_cfg *cfg, int ch, char *arg, int *verbose)
 		if (parse_target(cfg, arg) != 0)
 			bad("target", arg);
 		break;
+	case OPT_REOPEN:
+		cfg->reopen = true;
+		break;
 	default:
 		usage();
 	}
@@ -259,6 +264,10 @@ parse_args(struct load_cfg *cfg, int argc, char **argv)
 		cfg->duration = DEFAULT_DURATION;
 	if (cfg->wl == WL_FORWARD && cfg->target_host == NULL) {
 		fprintf(stderr, "dssh-load: -w forward needs --target host:port\n");
+		usage();
+	}
+	if (cfg->reopen && (cfg->wl != WL_FORWARD || cfg->duration == 0)) {
+		fprintf(stderr, "dssh-load: --reopen is for -w forward with -t\n");
 		usage();
 	}
 	cfg->progress = !cfg->json && isatty(1);
@@ -301,6 +310,16 @@ totals(const struct run *rn, uint64_t *bytes, uint64_t *hs, uint64_t *errs)
 		*hs += atomic_load(&rn->w[i].st.handshakes);
 		*errs += atomic_load(&rn->w[i].st.errors);
 	}
+}
+
+static uint64_t
+channels(const struct run *rn)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < rn->nw; i++)
+		n += atomic_load(&rn->w[i].st.channels);
+	return n;
 }
 
 static void
@@ -371,8 +390,8 @@ run_workers(struct run *rn)
 /* ---- the figures ---- */
 
 struct figures {
-	double secs, mb_s, hs_s;
-	uint64_t bytes, hs, errors;
+	double secs, mb_s, hs_s, ch_s;
+	uint64_t bytes, hs, errors, chans;
 	unsigned ok, failed;
 	struct lat lat;
 	const char *error;
@@ -403,6 +422,8 @@ gather(const struct run *rn, struct figures *f)
 	f->secs = (double)(rn->t1 - rn->t0) / 1e6;
 	f->mb_s = f->secs > 0 ? (double)f->bytes / 1e6 / f->secs : 0;
 	f->hs_s = f->secs > 0 ? (double)f->hs / f->secs : 0;
+	f->chans = channels(rn);
+	f->ch_s = f->secs > 0 ? (double)f->chans / f->secs : 0;
 	for (unsigned i = 0; i < rn->nw; i++) {
 		const struct load_stats *st = &rn->w[i].st;
 
@@ -449,9 +470,10 @@ print_json(const struct load_cfg *cfg, const struct figures *f)
 	json_str(cfg->copts.ciphers);
 	printf(", \"sessions\": %u, \"connections\": %u, \"duration_limit_s\": %.3f, "
 	    "\"size_limit\": %" PRIu64 ", \"seconds\": %.6f, \"bytes\": %" PRIu64 ", "
-	    "\"mb_s\": %.3f, \"handshakes\": %" PRIu64 ", \"handshakes_per_s\": %.3f, ",
+	    "\"mb_s\": %.3f, \"handshakes\": %" PRIu64 ", \"handshakes_per_s\": %.3f, "
+	    "\"channels\": %" PRIu64 ", \"channels_per_s\": %.3f, ",
 	    cfg->sessions, cfg->conns, cfg->duration, cfg->size, f->secs, f->bytes, f->mb_s,
-	    f->hs, f->hs_s);
+	    f->hs, f->hs_s, f->chans, f->ch_s);
 	if (f->lat.n > 0)
 		printf("\"latency_us\": {\"count\": %zu, \"min\": %" PRIu32 ", \"p50\": %" PRIu32
 		    ", \"p99\": %" PRIu32 ", \"p999\": %" PRIu32 ", \"max\": %" PRIu32 "}, ",
@@ -480,6 +502,10 @@ print_table(const struct load_cfg *cfg, const struct figures *f)
 		printf("| %-18s | %18" PRIu64 " |\n", cfg->wl == WL_ECHO ? "keystrokes" : "bytes",
 		    f->bytes);
 		printf("| %-18s | %18.2f |\n", "throughput MB/s", f->mb_s);
+	}
+	if (cfg->wl == WL_FORWARD) {
+		printf("| %-18s | %18" PRIu64 " |\n", "channels opened", f->chans);
+		printf("| %-18s | %18.1f |\n", "channels/s", f->ch_s);
 	}
 	if (f->lat.n > 0) {
 		printf("| %-18s | %18" PRIu32 " |\n", "latency p50 us", pct(&f->lat, 0.5));

@@ -29,7 +29,7 @@ struct load_cfg {
 	const char *target_host;      /* forward: --target host:port */
 	int target_port;
 	unsigned interval_ms;         /* echo: between keystrokes */
-	bool keep;                    /* sftp-upload: leave the files */
+	bool reopen;                  /* forward: a new channel after each, until -t */
 	bool json, progress, quiet;
 };
 
@@ -44,6 +44,7 @@ struct load_stats {
 	_Atomic uint64_t bytes;       /* read by the progress line */
 	_Atomic uint64_t handshakes;
 	_Atomic uint64_t errors;
+	_Atomic uint64_t channels;    /* forward: channels opened */
 	unsigned sessions_ok, sessions_failed;
 	struct lat lat;
 	char error[256];              /* the first failure */
@@ -64,7 +65,7 @@ struct load_worker {
 
 #define LOAD_SFTP_INFLIGHT 64u
 
-enum sess_state { S_SETUP, S_RUN, S_FINISH, S_DONE };
+enum sess_state { S_SETUP, S_RUN, S_FINISH, S_REOPEN, S_DONE };
 
 struct load_conn;
 
@@ -76,6 +77,7 @@ struct load_sess {
 	bool we_closed, got_exit, failed;
 	int exit_status;
 	uint64_t done;                /* bytes (echo: keystrokes) moved */
+	uint64_t chan_done;           /* of them on this channel (--reopen: a new one each) */
 	uint64_t finish_us;           /* when it entered S_FINISH */
 	/* echo */
 	bool waiting;

@@ -44,6 +44,7 @@ void
 load_sess_count(struct load_sess *s, uint64_t n)
 {
 	s->done += n;
+	s->chan_done += n;
 	atomic_fetch_add(&s->cn->w->st.bytes, n);
 }
 
@@ -157,6 +158,11 @@ on_closed(void *arg, uint32_t chan)
 	else if (cfg_of(s)->wl == WL_DOWNLOAD && s->done != cfg_of(s)->size)
 		load_sess_fail(s, "%" PRIu64 " bytes of %" PRIu64, s->done, cfg_of(s)->size);
 	s->state = S_DONE;
+	/* --reopen: the next channel (its number may go to another session meanwhile). */
+	if (!s->failed && cfg_of(s)->reopen && !load_deadline_passed(cn->w)) {
+		s->state = S_REOPEN;
+		s->chan = UINT32_MAX;
+	}
 }
 
 static const struct dssh_client_chan_ops chan_ops = {
@@ -185,7 +191,7 @@ finish(struct load_sess *s, bool close)
 static bool
 size_reached(const struct load_sess *s)
 {
-	return cfg_of(s)->size > 0 && s->done >= cfg_of(s)->size;
+	return cfg_of(s)->size > 0 && s->chan_done >= cfg_of(s)->size;
 }
 
 /* upload, forward: bytes into the channel as far as the window goes. */
@@ -200,8 +206,8 @@ send_pump(struct load_sess *s)
 		finish(s, false);
 		return;
 	}
-	if (cfg_of(s)->size > 0 && cfg_of(s)->size - s->done < want)
-		want = cfg_of(s)->size - s->done;
+	if (cfg_of(s)->size > 0 && cfg_of(s)->size - s->chan_done < want)
+		want = cfg_of(s)->size - s->chan_done;
 	if ((space = dssh_chan_send_space(c, s->chan)) == 0)
 		return;
 	sent = dssh_client_send(s->cn->cl, s->chan, zeros, space < want ? space : (size_t)want);
@@ -323,6 +329,26 @@ sess_open(struct load_sess *s)
 	}
 }
 
+/* The next channel of a --reopen session (blocking: the others wait meanwhile). */
+static void
+reopen(struct load_sess *s)
+{
+	int r;
+
+	s->chan_done = 0;
+	if (load_deadline_passed(s->cn->w)) {
+		s->state = S_DONE;
+		return;
+	}
+	if ((r = sess_open(s)) != 0) {
+		load_sess_fail(s, "direct-tcpip refused: %s", dssh_err_str(r));
+		s->state = S_DONE;
+		return;
+	}
+	atomic_fetch_add(&s->cn->w->st.channels, 1);
+	s->state = S_RUN;
+}
+
 static unsigned
 count_in(const struct load_conn *cn, enum sess_state st)
 {
@@ -348,9 +374,12 @@ fail_open(struct load_conn *cn, int r)
 static int
 conn_round(struct load_conn *cn, int timeout_ms)
 {
-	for (unsigned i = 0; i < cn->n; i++)
+	for (unsigned i = 0; i < cn->n; i++) {
+		if (cn->s[i].state == S_REOPEN)
+			reopen(&cn->s[i]);
 		if (cn->s[i].state != S_DONE)
 			sess_pump(&cn->s[i]);
+	}
 	return dssh_client_wait(cn->cl, timeout_ms);
 }
 
@@ -384,6 +413,8 @@ conn_setup(struct load_conn *cn)
 			s->state = S_DONE;
 			continue;
 		}
+		if (cfg->wl == WL_FORWARD)
+			atomic_fetch_add(&cn->w->st.channels, 1);
 		s->state = cfg->wl == WL_ECHO || sess_is_sftp(s) ? S_SETUP : S_RUN;
 		if (sess_is_sftp(s) && (r = load_sftp_start(s)) != 0)
 			return r;

@@ -13,7 +13,7 @@ what happened on the other side:
     publickey" lines, per KEX method, and a count bound (-s) per worker
   - echo: one latency sample per keystroke, p50 <= p99 <= p99.9, plausible
   - forward: direct-tcpip channels to a sink here that counts bytes and
-    connections
+    connections; --reopen, a new channel after each, as many as the sink saw
   - failures: a port nobody listens on, a refused key, a refused forward
     target, a failing remote command: exit status 1 and an error in the JSON
 """
@@ -215,6 +215,24 @@ def load_tests(args, env, tmp):
                     time.sleep(0.05)
                 check_eq(sink.bytes, d["bytes"], "bytes the sink got")
                 check_eq(sink.conns, 3, "connections the sink got")
+            finally:
+                sink.close()
+            # --reopen: a new channel after each (64 KiB), for a second: connections/s.
+            sink = Sink()
+            try:
+                r, d = load("-w", "forward", "--target", "127.0.0.1:%d" % sink.port,
+                            "-n", "2", "-t", "1", "-s", "64K", "--reopen")
+                ok(r, d, 2)
+                check(d["channels"] > 2 and d["channels_per_s"] > 0, repr(d))
+                # 64 KiB per channel, but the last of each session is cut by the clock.
+                check((d["channels"] - 2) * 65536 <= d["bytes"] <= d["channels"] * 65536,
+                      "%d bytes over %d channels" % (d["bytes"], d["channels"]))
+                deadline = time.time() + 5
+                while (sink.bytes < d["bytes"] or sink.conns < d["channels"]) and \
+                        time.time() < deadline:
+                    time.sleep(0.05)
+                check_eq(sink.conns, d["channels"], "connections the sink got")
+                check_eq(sink.bytes, d["bytes"], "bytes the sink got")
             finally:
                 sink.close()
             r, d = load("-w", "forward", "--target", "127.0.0.1:%d" % free_port(), "-t", "1")
