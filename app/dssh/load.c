@@ -490,9 +490,15 @@ print_json(const struct load_cfg *cfg, const struct figures *f)
 static void
 print_table(const struct load_cfg *cfg, const struct figures *f)
 {
-	printf("dssh-load %s: %s port %d, %u session%s over %u connection%s, %.2f s\n",
-	    wl_names[cfg->wl], cfg->copts.host, cfg->copts.port, cfg->sessions,
-	    cfg->sessions == 1 ? "" : "s", cfg->conns, cfg->conns == 1 ? "" : "s", f->secs);
+	if (cfg->wl == WL_HANDSHAKE)
+		printf("dssh-load handshake: %s port %d, %u login%s in flight, %.2f s\n",
+		    cfg->copts.host, cfg->copts.port, cfg->conns, cfg->conns == 1 ? "" : "s",
+		    f->secs);
+	else
+		printf("dssh-load %s: %s port %d, %u session%s over %u connection%s, %.2f s\n",
+		    wl_names[cfg->wl], cfg->copts.host, cfg->copts.port, cfg->sessions,
+		    cfg->sessions == 1 ? "" : "s", cfg->conns, cfg->conns == 1 ? "" : "s",
+		    f->secs);
 	printf("| %-18s | %18s |\n|%s|%s:|\n", "figure", "value",
 	    "--------------------", "-------------------");
 	if (cfg->wl == WL_HANDSHAKE) {
