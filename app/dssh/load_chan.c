@@ -136,6 +136,22 @@ on_exit_status(void *arg, uint32_t chan, int status, const char *sig)
 	s->exit_status = sig != NULL ? -1 : status;
 }
 
+/* The server ended the channel: its command's status says how, unless we asked. */
+static void
+check_end(struct load_sess *s)
+{
+	const struct load_cfg *cfg = cfg_of(s);
+
+	if (s->we_closed)
+		return;
+	if (s->state != S_FINISH)
+		load_sess_fail(s, "closed by the server");
+	else if (cfg->wl != WL_FORWARD && (!s->got_exit || s->exit_status != 0))
+		load_sess_fail(s, "remote command exit status %d", s->got_exit ? s->exit_status : -1);
+	else if (cfg->wl == WL_DOWNLOAD && s->done != cfg->size)
+		load_sess_fail(s, "%" PRIu64 " bytes of %" PRIu64, s->done, cfg->size);
+}
+
 static void
 on_closed(void *arg, uint32_t chan)
 {
@@ -148,15 +164,7 @@ on_closed(void *arg, uint32_t chan)
 	/* A size-bound download ends when the command does. */
 	if (cfg_of(s)->wl == WL_DOWNLOAD && s->state == S_RUN && cfg_of(s)->size > 0)
 		s->state = S_FINISH;
-	/* The server ended it: its command's status says how, unless we asked. */
-	if (s->we_closed)
-		;
-	else if (s->state != S_FINISH)
-		load_sess_fail(s, "closed by the server");
-	else if (cfg_of(s)->wl != WL_FORWARD && (!s->got_exit || s->exit_status != 0))
-		load_sess_fail(s, "remote command exit status %d", s->got_exit ? s->exit_status : -1);
-	else if (cfg_of(s)->wl == WL_DOWNLOAD && s->done != cfg_of(s)->size)
-		load_sess_fail(s, "%" PRIu64 " bytes of %" PRIu64, s->done, cfg_of(s)->size);
+	check_end(s);
 	s->state = S_DONE;
 	/* --reopen: the next channel (its number may go to another session meanwhile). */
 	if (!s->failed && cfg_of(s)->reopen && !load_deadline_passed(cn->w)) {
