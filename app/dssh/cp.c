@@ -887,20 +887,15 @@ main(int argc, char **argv)
 	dssh_client_opts_init(&copts);
 	j.jfd = -1;
 	while ((ch = getopt(argc, argv, "346BCpqRrTvc:F:i:l:n:o:P:S:")) != -1) {
+		switch (dssh_cliopt_common(&copts, ch, optarg)) {
+		case 1:
+			continue;
+		case -1:
+			exit(1);
+		}
 		switch (ch) {
 		case 'P':
 			copts.port = atoi(optarg);
-			break;
-		case 'i':
-			if (copts.n_identities < DSSH_CLIENT_MAX_IDS)
-				copts.identities[copts.n_identities++] = optarg;
-			break;
-		case 'o':
-			if (dssh_cliopt_apply(&copts, optarg) != 0)
-				exit(1);
-			break;
-		case 'c':
-			dssh_cliopt_cipher(&copts, optarg);
 			break;
 		case 'n':
 			j.streams = (unsigned)atoi(optarg);
