@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1093,6 +1094,33 @@ listed_name_ok(const char *dir, const char *name)
 }
 
 /*
+ * A second guard besides the names: every directory a download walks into
+ * and every file's directory resolves (links included) to the target's
+ * root or below it. root_real is the root's, set when it is made.
+ */
+static char root_real[PATH_MAX];
+
+static bool
+inside_target(const char *path, bool parent)
+{
+	char real[PATH_MAX], *c = strdup(path);
+	size_t n = strlen(root_real);
+	bool ok;
+
+	if (c == NULL)
+		return false;
+	ok = n > 0 && realpath(parent ? dirname(c) : c, real) != NULL &&
+	    strncmp(real, root_real, n) == 0 && (real[n] == '\0' || real[n] == '/' ||
+	    strcmp(root_real, "/") == 0);
+	free(c);
+	if (!ok) {
+		fprintf(stderr, "dssh-cp: %s: outside the target, refused\n", path);
+		fail();
+	}
+	return ok;
+}
+
+/*
  * Download: the remote tree below rdir. A link is followed to a regular
  * file and copied as one; links to directories and other special files
  * are skipped with a note, as on upload.
@@ -1102,8 +1130,12 @@ walk_remote(struct sess *s, char *rdir, char *ldir, const struct dssh_sftpc_attr
 {
 	struct listing l = { 0 };
 	bool created = false;
+	int r = local_mkdir(ldir, a->perm, &created);
 
-	if (local_mkdir(ldir, a->perm, &created) != 0 || remote_list(s, rdir, &l) != 0) {
+	/* The first call makes the root. */
+	if (r == 0 && root_real[0] == '\0' && realpath(ldir, root_real) == NULL)
+		r = -1;
+	if (r != 0 || !inside_target(ldir, false) || remote_list(s, rdir, &l) != 0) {
 		fail();
 		list_free(&l);
 		free(ldir);
@@ -1134,6 +1166,8 @@ walk_remote(struct sess *s, char *rdir, char *ldir, const struct dssh_sftpc_attr
 			walk_remote(s, rp, lp, &ca);
 			lp = rp = NULL;
 		} else if ((ca.perm & S_IFMT) == S_IFREG && (ca.flags & DSSH_SFTPC_ATTR_SIZE)) {
+			if (!inside_target(lp, true))
+				goto next;
 			add_file(s, lp, rp, ca.size, ca.perm & 07777, ca.atime, ca.mtime);
 			lp = rp = NULL;
 		} else {

@@ -73,7 +73,9 @@ def main():
                 status(rid, 1)
                 continue
             listed = True
-            names = [(b".", "dir"), (b"..", "dir"), (b"../escaped", "file"),
+            # "." and ".." as files: a client that took them would fail to
+            # open them, not climb out of its target.
+            names = [(b".", "file"), (b"..", "file"), (b"../escaped", "file"),
                      (b"a/b", "dir"), (b"", "file"), (b"good", "file")]
             body = struct.pack(">II", rid, len(names))
             for nm, kind in names:

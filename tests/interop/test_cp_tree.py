@@ -15,10 +15,16 @@
     byte-exact, and files complete before the kill are not written again
   - a hostile sftp server (a script as the Subsystem) that lists "../x",
     "a/b", "." and "..": those names are refused, nothing written outside
-    the target, the copy fails
+    the target, the copy fails; a link planted in the target that leads out
+    of it is refused too
+
+dssh-cp runs as the unprivileged test user (setpriv): a client that went
+wrong here as root could write anywhere; as the user it can write little
+beyond its own files.
 """
 
 import os
+import pwd
 import shutil
 import stat
 import subprocess
@@ -120,20 +126,35 @@ def tree_tests(args, env, tmp):
     remote = lambda p: b"%s@127.0.0.1:%s" % (TEST_USER.encode(), p)
 
     def cp(*argv, srv=srv, timeout=600, popen=False):
-        a = [args.dssh_cp.encode(), b"-o", b"UserKnownHostsFile=" + kh,
+        a = [b"setpriv", b"--reuid=%d" % pw.pw_uid, b"--regid=%d" % pw.pw_gid,
+             b"--init-groups", args.dssh_cp.encode(), b"-o", b"UserKnownHostsFile=" + kh,
              b"-o", b"StrictHostKeyChecking=accept-new", b"-o", b"BatchMode=yes",
-             b"-i", env.keys["ed25519"].encode(), b"-P", str(srv.port).encode()]
+             b"-i", key, b"-P", str(srv.port).encode()]
         a += [x if isinstance(x, bytes) else x.encode() for x in argv]
         e = dict(os.environ)
         e.pop("SSH_AUTH_SOCK", None)
+        e["HOME"] = home.decode()
         if popen:
             return subprocess.Popen(a, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                     env=e, start_new_session=True)
         return subprocess.run(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               timeout=timeout, env=e, start_new_session=True)
 
+    # The client as the test user: its own HOME (the journals), its key.
+    pw = pwd.getpwnam(TEST_USER)
+    home, key = j(tmp, b"client-home"), j(tmp, b"client-key")
+    os.mkdir(home)
+    shutil.copy(env.keys["ed25519"], key)
+    for p in (home, key):
+        os.chown(p, pw.pw_uid, pw.pw_gid)
+    os.chmod(key, 0o600)
+
+    def chown_tree(root):
+        subprocess.run(["chown", "-hR", TEST_USER, root], check=True)
+
     src = j(tmp, b"src")
     make_tree(src)
+    chown_tree(src)
     # Modes within the umask's complement: the same with and without -p.
     os.umask(0o022)
 
@@ -190,6 +211,7 @@ def tree_tests(args, env, tmp):
                 for i in range(24):
                     write(j(rsrc, b"sub" if i % 2 else b"", b"f%02d" % i), os.urandom(3 << 20))
                 write(j(rsrc, b"huge"), os.urandom(40 << 20))
+                chown_tree(rsrc)
             if direction == "up":
                 tgt = j(tmp, b"rtgt-up")
                 argv = [rsrc, remote(tgt)]
@@ -197,7 +219,6 @@ def tree_tests(args, env, tmp):
             else:
                 origin = j(tmp, b"rorigin")
                 shutil.copytree(rsrc, origin)
-                subprocess.run(["chown", "-R", TEST_USER, origin], check=True)
                 tgt = j(tmp, b"rtgt-down")
                 argv = [remote(origin), tgt]
             total = sum(os.path.getsize(j(d, f)) for d, _, fs in os.walk(rsrc) for f in fs)
@@ -238,6 +259,22 @@ def tree_tests(args, env, tmp):
                 shutil.rmtree(origin)
         res.run("resume-up", resume, "up")
         res.run("resume-down", resume, "down")
+
+        def planted_link():
+            # The target already holds the copy's directory, where "a" is a
+            # link out of it (to a directory of the test's): refused, and
+            # nothing lands there.
+            into, outside = j(tmp, b"planted"), j(tmp, b"planted-outside")
+            os.makedirs(j(into, b"src"))
+            os.mkdir(outside)
+            os.symlink(outside, j(into, b"src", b"a"))
+            chown_tree(into)
+            chown_tree(outside)
+            r = cp("-r", "-q", remote(src), into)
+            check(r.returncode == 1 and b"outside the target, refused" in r.stderr, describe(r))
+            check_eq(os.listdir(outside), [], "written through the planted link")
+            check(os.path.isfile(j(into, b"src", b"top.txt")), "the rest not copied")
+        res.run("planted-link", planted_link)
         res.finish(srv)
 
     # A hostile server: its sftp subsystem is a script listing names that
