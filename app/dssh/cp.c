@@ -1528,13 +1528,33 @@ not_regular(const char *path)
 	return -1;
 }
 
+/* The copy's target, also plan.root: dir itself, or (into) the source's
+ * name inside it. */
+static char *
+target_of(struct sess *s, const char *src, bool remote, const char *dir, bool into)
+{
+	char *name = NULL, *t;
+
+	if (into && (name = copy_name(s, src, remote)) == NULL) {
+		not_regular(src);
+		return NULL;
+	}
+	t = into ? dssh_cp_join(dir, name) : strdup(dir);
+	free(name);
+	if (t != NULL && (plan.root = strdup(t)) == NULL) {
+		free(t);
+		t = NULL;
+	}
+	return t;
+}
+
 static int
 plan_upload(struct sess *s, const char *src, const char *rpath, bool recursive)
 {
 	struct dssh_sftpc_attrs a;
 	struct stat st;
 	bool into;
-	char *name, *target;
+	char *target;
 
 	if (stat(src, &st) != 0) {
 		fprintf(stderr, "dssh-cp: %s: %s\n", src, strerror(errno));
@@ -1554,13 +1574,8 @@ plan_upload(struct sess *s, const char *src, const char *rpath, bool recursive)
 		fprintf(stderr, "dssh-cp: %s: Not a directory\n", rpath);
 		return -1;
 	}
-	if ((name = copy_name(s, src, false)) == NULL)
-		return not_regular(src);
-	target = into ? dssh_cp_join(rpath, name) : strdup(rpath);
-	free(name);
-	if (target == NULL)
+	if ((target = target_of(s, src, false, rpath, into)) == NULL)
 		return -1;
-	plan.root = strdup(target);
 	plan.tree = S_ISDIR(st.st_mode);
 	if (plan.tree) {
 		plan.tree_resume = tree_begin(src, target);
@@ -1578,7 +1593,7 @@ plan_download(struct sess *s, const char *rpath, const char *local, bool recursi
 	struct dssh_sftpc_attrs a;
 	struct stat st;
 	bool into, dir;
-	char *name, *target;
+	char *target;
 
 	if (remote_stat(s, rpath[0] ? rpath : ".", true, &a) != 0) {
 		fprintf(stderr, "dssh-cp: %s: %s\n", rpath, s->msg[0] ? s->msg : "no such file");
@@ -1595,13 +1610,8 @@ plan_download(struct sess *s, const char *rpath, const char *local, bool recursi
 		fprintf(stderr, "dssh-cp: %s: Not a directory\n", local);
 		return -1;
 	}
-	if ((name = copy_name(s, rpath, true)) == NULL)
-		return not_regular(rpath);
-	target = into ? dssh_cp_join(local, name) : strdup(local);
-	free(name);
-	if (target == NULL)
+	if ((target = target_of(s, rpath, true, local, into)) == NULL)
 		return -1;
-	plan.root = strdup(target);
 	plan.tree = dir;
 	if (dir) {
 		plan.tree_resume = tree_begin(target, rpath);
