@@ -168,7 +168,7 @@ bad(const char *what, const char *arg)
 	usage();
 }
 
-/* The ssh-style options (cliopts.c) and the workload's own. */
+/* The workload's own options (the ssh-style ones are cliopts.c's). */
 static void
 one_opt(struct load_cfg *cfg, int ch, char *arg, int *verbose)
 {
@@ -201,17 +201,6 @@ one_opt(struct load_cfg *cfg, int ch, char *arg, int *verbose)
 		break;
 	case 'p':
 		cfg->copts.port = atoi(arg);
-		break;
-	case 'i':
-		if (cfg->copts.n_identities < DSSH_CLIENT_MAX_IDS)
-			cfg->copts.identities[cfg->copts.n_identities++] = arg;
-		break;
-	case 'o':
-		if (dssh_cliopt_apply(&cfg->copts, arg) != 0)
-			exit(2);
-		break;
-	case 'c':
-		dssh_cliopt_cipher(&cfg->copts, arg);
 		break;
 	case 'l':
 		cfg->copts.user = arg;
@@ -249,8 +238,14 @@ parse_args(struct load_cfg *cfg, int argc, char **argv)
 	dssh_client_opts_init(&cfg->copts);
 	cfg->copts.batch = true;      /* many threads: never a prompt */
 	cfg->sessions = 1;
-	while ((ch = getopt_long(argc, argv, "C:I:c:i:l:m:n:o:p:qs:t:vw:", longopts, NULL)) != -1)
-		one_opt(cfg, ch, optarg, &verbose);
+	while ((ch = getopt_long(argc, argv, "C:I:c:i:l:m:n:o:p:qs:t:vw:", longopts, NULL)) != -1) {
+		int r = dssh_cliopt_common(&cfg->copts, ch, optarg);
+
+		if (r < 0)
+			exit(2);
+		if (r == 0)
+			one_opt(cfg, ch, optarg, &verbose);
+	}
 	if (optind != argc - 1)
 		usage();
 	dssh_cliopt_userhost(&cfg->copts, argv[optind]);
