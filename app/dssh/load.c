@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -276,12 +277,23 @@ struct run {
 	unsigned nw;
 	_Atomic unsigned finished;
 	uint64_t t0, t1;
+	double cpu0, cpu1;            /* our own CPU seconds (all threads) */
 };
 
 struct worker_start {
 	struct run *run;
 	struct load_worker *w;
 };
+
+static double
+own_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
 
 static void *
 worker_main(void *arg)
@@ -365,6 +377,7 @@ run_workers(struct run *rn)
 	}
 	pthread_barrier_wait(&bar);
 	rn->t0 = load_now_us();
+	rn->cpu0 = own_cpu_s();
 	for (uint64_t next = rn->t0 + 1000000; atomic_load(&rn->finished) < started;) {
 		usleep(20000);
 		if (cfg->progress && load_now_us() >= next) {
@@ -373,6 +386,7 @@ run_workers(struct run *rn)
 		}
 	}
 	rn->t1 = load_now_us();
+	rn->cpu1 = own_cpu_s();
 	if (cfg->progress)
 		printf("\r\033[K");
 	for (unsigned i = 0; i < started; i++)
@@ -385,7 +399,7 @@ run_workers(struct run *rn)
 /* ---- the figures ---- */
 
 struct figures {
-	double secs, mb_s, hs_s, ch_s;
+	double secs, mb_s, hs_s, ch_s, cpu_s;
 	uint64_t bytes, hs, errors, chans;
 	unsigned ok, failed;
 	struct lat lat;
@@ -415,6 +429,7 @@ gather(const struct run *rn, struct figures *f)
 	memset(f, 0, sizeof(*f));
 	totals(rn, &f->bytes, &f->hs, &f->errors);
 	f->secs = (double)(rn->t1 - rn->t0) / 1e6;
+	f->cpu_s = rn->cpu1 - rn->cpu0;
 	f->mb_s = f->secs > 0 ? (double)f->bytes / 1e6 / f->secs : 0;
 	f->hs_s = f->secs > 0 ? (double)f->hs / f->secs : 0;
 	f->chans = channels(rn);
@@ -466,9 +481,9 @@ print_json(const struct load_cfg *cfg, const struct figures *f)
 	printf(", \"sessions\": %u, \"connections\": %u, \"duration_limit_s\": %.3f, "
 	    "\"size_limit\": %" PRIu64 ", \"seconds\": %.6f, \"bytes\": %" PRIu64 ", "
 	    "\"mb_s\": %.3f, \"handshakes\": %" PRIu64 ", \"handshakes_per_s\": %.3f, "
-	    "\"channels\": %" PRIu64 ", \"channels_per_s\": %.3f, ",
+	    "\"channels\": %" PRIu64 ", \"channels_per_s\": %.3f, \"client_cpu_s\": %.6f, ",
 	    cfg->sessions, cfg->conns, cfg->duration, cfg->size, f->secs, f->bytes, f->mb_s,
-	    f->hs, f->hs_s, f->chans, f->ch_s);
+	    f->hs, f->hs_s, f->chans, f->ch_s, f->cpu_s);
 	if (f->lat.n > 0)
 		printf("\"latency_us\": {\"count\": %zu, \"min\": %" PRIu32 ", \"p50\": %" PRIu32
 		    ", \"p99\": %" PRIu32 ", \"p999\": %" PRIu32 ", \"max\": %" PRIu32 "}, ",
@@ -513,6 +528,7 @@ print_table(const struct load_cfg *cfg, const struct figures *f)
 		printf("| %-18s | %18" PRIu32 " |\n", "latency p99 us", pct(&f->lat, 0.99));
 		printf("| %-18s | %18" PRIu32 " |\n", "latency p99.9 us", pct(&f->lat, 0.999));
 	}
+	printf("| %-18s | %18.2f |\n", "client CPU s", f->cpu_s);
 	printf("| %-18s | %18u |\n", "sessions ok", f->ok);
 	printf("| %-18s | %18u |\n", "sessions failed", f->failed);
 	printf("| %-18s | %18" PRIu64 " |\n", "errors", f->errors);

@@ -129,7 +129,8 @@ def load_tests(args, env, tmp):
             check_eq(sum(os.path.getsize(f) for f in fs), d["bytes"], "bytes on the server")
             r, d = load("-w", "upload", "-n", "2", "-t", "1")
             ok(r, d, 2)
-            check(d["bytes"] > 0 and d["mb_s"] > 0 and 0.9 < d["seconds"] < 20, repr(d))
+            check(d["bytes"] > 0 and d["mb_s"] > 0 and 0.9 < d["seconds"] < 20 and
+                  0 < d["client_cpu_s"] <= (os.cpu_count() or 2) * d["seconds"] + 0.1, repr(d))
         res.run("upload", upload)
 
         def download():
