@@ -411,15 +411,16 @@ def load_tables(ld):
                      f(s.get("server_cycles_per_byte"), "%.1f"),
                      f(k.get("server_cycles_per_byte"), "%.1f"),
                      f(ratio(k.get("server_cycles_per_byte"),
-                             s.get("server_cycles_per_byte")), "%.2fx")])
+                             s.get("server_cycles_per_byte")), "%.2fx"),
+                     f(k.get("client_cycles_per_byte"), "%.1f")])
     if rows:
         out.append(("dssh-load: throughput against sessions (%s)" % SHORT.get(
             ld.get("cipher"), ld.get("cipher")), "dssh-load -n N -m N (one connection per "
             "session, exec cat / head) against dsshd on kernel sockets and sshd; aggregate "
-            "MB/s, server CPU per byte (its process tree), ratios against sshd. The client "
-            "shares the cores with the server.",
+            "MB/s, server CPU per byte (its cgroup), ratios against sshd, and dssh-load's own "
+            "CPU per byte (against dsshd). The client shares the cores with the server.",
             table(["workload", "N", "sshd MB/s", "kernel MB/s", "kernel x", "sshd c/B",
-                   "kernel c/B", "kernel CPU/B x"], rows)))
+                   "kernel c/B", "kernel CPU/B x", "dssh-load c/B"], rows)))
     rows = []
     for r in ld.get("handshakes") or []:
         s, k = r["servers"].get("sshd", {}), r["servers"].get("dsshd", {})
