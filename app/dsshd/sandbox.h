@@ -25,6 +25,9 @@ bool dsshd_sandbox_available(void);
  */
 int dsshd_sandbox_apply(void);
 
+/* A sanitizer build (LeakSanitizer's exit check needs it) allows ptrace. */
+bool dsshd_sandbox_keeps_ptrace(void);
+
 /* The filter alone, without looking at the environment (unit tests). */
 int dsshd_sandbox_install(void);
 
