@@ -106,7 +106,12 @@ on_data(void *arg, uint32_t chan, const uint8_t *p, size_t n, bool ext)
 	if (s != NULL && !ext) {
 		switch (cfg_of(s)->wl) {
 		case WL_DOWNLOAD:
-			if (s->state == S_RUN || (s->state == S_FINISH && !s->we_closed))
+			/*
+			 * The command starts with the exec: its first bytes may come
+			 * with the answer, before the clock (a window at most).
+			 * They count: a size bound is checked against the whole.
+			 */
+			if (!s->we_closed)
 				load_sess_count(s, n);
 			break;
 		case WL_ECHO:
