@@ -353,13 +353,13 @@ reopen(struct load_sess *s)
 		s->state = S_DONE;
 		return;
 	}
+	s->state = S_RUN;
 	if ((r = sess_open(s)) != 0) {
 		load_sess_fail(s, "direct-tcpip refused: %s", dssh_err_str(r));
 		s->state = S_DONE;
 		return;
 	}
 	atomic_fetch_add(&s->cn->w->st.channels, 1);
-	s->state = S_RUN;
 }
 
 static unsigned
@@ -420,6 +420,8 @@ conn_setup(struct load_conn *cn)
 	for (unsigned i = 0; i < cn->n; i++) {
 		struct load_sess *s = &cn->s[i];
 
+		/* The state first: data, even the channel's end, may come with the answer. */
+		s->state = cfg->wl == WL_ECHO || sess_is_sftp(s) ? S_SETUP : S_RUN;
 		if ((r = sess_open(s)) != 0) {
 			load_sess_fail(s, "%s refused: %s", cfg->wl == WL_FORWARD ?
 			    "direct-tcpip" : "session", dssh_err_str(r));
@@ -428,8 +430,7 @@ conn_setup(struct load_conn *cn)
 		}
 		if (cfg->wl == WL_FORWARD)
 			atomic_fetch_add(&cn->w->st.channels, 1);
-		s->state = cfg->wl == WL_ECHO || sess_is_sftp(s) ? S_SETUP : S_RUN;
-		if (sess_is_sftp(s) && (r = load_sftp_start(s)) != 0)
+		if (s->state != S_DONE && sess_is_sftp(s) && (r = load_sftp_start(s)) != 0)
 			return r;
 	}
 	t0 = load_now_us();

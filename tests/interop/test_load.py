@@ -137,6 +137,10 @@ def load_tests(args, env, tmp):
             r, d = load("-w", "download", "-n", "2", "-m", "1", "-s", "5M")
             ok(r, d, 2)
             check_eq(d["bytes"], 10 * MB, "JSON bytes")
+            # Tiny: the data and the channel's end come with the exec's answer.
+            r, d = load("-w", "download", "-n", "8", "-m", "1", "-s", "100")
+            ok(r, d, 8)
+            check_eq(d["bytes"], 800, "JSON bytes")
             r, d = load("-w", "download", "-n", "2", "-t", "1")
             ok(r, d, 2)
             check(d["bytes"] > 0, repr(d))
