@@ -210,17 +210,40 @@ class Bench:
         else:
             argv = self.client_argv(kind, cipher, "head -c %d /dev/zero" % size)
         s.settle()
+        errf = tempfile.TemporaryFile()
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=errf)
+        # The clock starts when the server's side of the connection shows
+        # (a new process in its cgroup: sshd's per-connection child, dsshd's
+        # session): dssh's EAL start-up (about a second) is no transfer time,
+        # and the server idling through it no cost of the transfer.
+        while not (s.members() - s.resident) and p.poll() is None:
+            time.sleep(0.002)
+        th0 = bb.thread_cpu(s.proc.pid)
         c0, t0 = s.cpu(), time.monotonic()
-        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, timeout=self.a.timeout)
+        try:
+            p.wait(timeout=self.a.timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
         dt = time.monotonic() - t0
+        errf.seek(0)
+        p.stderr = errf.read()
         s.settle()
         cpu = s.cpu() - c0
+        th1 = bb.thread_cpu(s.proc.pid)
+        # Where it went: the server process's threads by name (dsshd: the data
+        # core's lcore thread, the control thread, loop threads), the rest
+        # (session child, spawner, sshd's per-connection processes) as "other".
+        threads = {k: round(v - th0.get(k, 0.0), 3) for k, v in th1.items()
+                   if v - th0.get(k, 0.0) > 0}
+        threads["other processes"] = round(cpu - sum(threads.values()), 3)
         if p.returncode != 0:
             raise RuntimeError("%s %s %s: exit %d: %s" % (kind, workload, cipher, p.returncode,
                                                          p.stderr.decode()[-600:]))
         return {"seconds": dt, "server_cpu_s": cpu, "mb_s": size / dt / 1e6,
-                "server_cycles_per_byte": cpu * self.mhz * 1e6 / size}
+                "server_cycles_per_byte": cpu * self.mhz * 1e6 / size,
+                "server_cpu_by_thread_s": threads}
 
     def idle_cpu_per_s(self, kind, seconds=1.0):
         """The server's CPU while nothing happens (adaptive polling), per second."""
@@ -309,11 +332,15 @@ def main():
                     for k in ("dsshd", "sshd"):
                         r = b.transfer(k, c, wl, size)
                         samples[k].append(r)
-                        log("%s %s %s round %d: %.0f MB/s, server %.3f s CPU, %.2f c/B" % (
+                        log("%s %s %s round %d: %.0f MB/s, server %.3f s CPU, %.2f c/B (%s)" % (
                             k, wl, SHORT[c], rnd + 1, r["mb_s"], r["server_cpu_s"],
-                            r["server_cycles_per_byte"]))
+                            r["server_cycles_per_byte"], ", ".join(
+                                "%s %.3f" % kv for kv in sorted(
+                                    r["server_cpu_by_thread_s"].items()))))
                 rows.append({"workload": wl, "cipher": c, "size": size, "servers": {
-                    k: {m: med([x[m] for x in v]) for m in v[0]} for k, v in samples.items()}})
+                    k: dict({m: med([x[m] for x in v]) for m in v[0]
+                             if m != "server_cpu_by_thread_s"},
+                            rounds=v) for k, v in samples.items()}})
     finally:
         b.teardown()
     note = "CPU accounting: %s." % b.acct.describe()
