@@ -167,7 +167,9 @@ class Bench:
                  "-o", "PasswordAuthentication no", "-o", "AllowUsers " + self.a.user,
                  "-o", "PrintMotd no", "-o", "ListenAddress 127.0.0.1",
                  "-o", "DataPlane dpdk", "-o", "DataAddress %s/24" % self.srv_ip,
-                 "-o", 'DpdkArgs "%s"' % eal] + sum((["-o", o] for o in self.a.dsshd_opt), []))
+                 "-o", 'DpdkArgs "%s"' % eal] + (["-o", "DataMTU %d" % self.a.mtu] if self.a.mtu
+                                                 else []) +
+                sum((["-o", o] for o in self.a.dsshd_opt), []))
         with open(self.kh, "a") as f:
             f.write("[%s]:%d %s" % (self.srv_ip, s.port, open(s.hostkey + ".pub").read()))
         self.servers["dsshd"] = s
@@ -198,8 +200,9 @@ class Bench:
                 "%s@127.0.0.1" % self.a.user, command]
         eal = ("-l 0 --no-pci --no-huge -m 256 --vdev=net_memif0,role=client,socket=%s,id=0"
                % self.sock)
+        mtu = ["-o", "DpdkMTU=%d" % self.a.mtu] if self.a.mtu else []
         return [self.a.dssh, "-o", "DpdkArgs=" + eal, "-o", "DpdkAddress=" + self.cli_ip,
-                "-o", "ConnectTimeout=20"] + common + [
+                "-o", "ConnectTimeout=20"] + mtu + common + [
             "%s@%s" % (self.a.user, self.srv_ip), command]
 
     def transfer(self, kind, cipher, workload, size):
@@ -299,6 +302,8 @@ def main():
     ap.add_argument("--user", default="dsshbench")
     ap.add_argument("--dsshd-opt", action="append", default=[],
                     help="extra -o for dsshd (e.g. 'DataPoll busy'), repeatable")
+    ap.add_argument("--mtu", type=int, default=0,
+                    help="DataMTU of dsshd and DpdkMTU of dssh (default 1500)")
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--json")
     a = ap.parse_args()

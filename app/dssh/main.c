@@ -163,14 +163,14 @@ usage(void)
 
 /* -o DpdkArgs= / DpdkAddress= / DpdkGateway=: the DPDK data plane's options. */
 struct dpdk_opts {
-	const char *args, *addr, *gateway;
+	const char *args, *addr, *gateway, *mtu;
 };
 
 static bool
 dpdk_opt(struct dpdk_opts *d, const char *arg)
 {
-	static const char *const keys[] = { "DpdkArgs", "DpdkAddress", "DpdkGateway" };
-	const char **slot[] = { &d->args, &d->addr, &d->gateway };
+	static const char *const keys[] = { "DpdkArgs", "DpdkAddress", "DpdkGateway", "DpdkMTU" };
+	const char **slot[] = { &d->args, &d->addr, &d->gateway, &d->mtu };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		size_t n = strlen(keys[i]);
@@ -202,6 +202,16 @@ dpdk_up(const struct dpdk_opts *d, struct dssh_client_opts *o, struct dssh_dpdk_
 		fprintf(stderr, "dssh: bad DpdkAddress %s or DpdkGateway %s\n", d->addr,
 		    d->gateway != NULL ? d->gateway : "-");
 		return DSSH_ERR_CONFIG;
+	}
+	if (d->mtu != NULL) {
+		char *end;
+		unsigned long m = strtoul(d->mtu, &end, 10);
+
+		if (*end != '\0' || m < 576 || m > 9000) {
+			fprintf(stderr, "dssh: DpdkMTU %s: 576 to 9000\n", d->mtu);
+			return DSSH_ERR_CONFIG;
+		}
+		conf.mtu = (uint16_t)m;
 	}
 	if ((r = dssh_dpdk_client_new(&conf, dc)) != 0)
 		return r;

@@ -564,6 +564,16 @@ dc_stack_setup(struct dssh_dpdk_client *dc)
 	return dssh_net_start(dc->net, dc->now_us / 1000);
 }
 
+/* A whole frame of the MTU in one mbuf (lib/net wants frames in one piece). */
+static uint16_t
+dc_mbuf_room(uint16_t mtu)
+{
+	unsigned frame = (mtu ? mtu : DSSH_NET_MTU_DEFAULT) + DSSH_NET_ETH_HLEN + 8;
+
+	return (uint16_t)DSSH_MAX((unsigned)RTE_MBUF_DEFAULT_BUF_SIZE,
+	    RTE_ALIGN_CEIL(frame, 1024) + RTE_PKTMBUF_HEADROOM);
+}
+
 int
 dssh_dpdk_client_new(const struct dssh_dpdk_client_conf *conf, struct dssh_dpdk_client **out)
 {
@@ -602,7 +612,7 @@ dssh_dpdk_client_new(const struct dssh_dpdk_client_conf *conf, struct dssh_dpdk_
 		break;
 	r = DSSH_ERR_ALLOC;
 	if ((dc->mp = rte_pktmbuf_pool_create("dsshc_mbuf", DC_MBUFS, DC_MBUF_CACHE, 0,
-	    RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id())) == NULL) {
+	    dc_mbuf_room(conf->mtu), (int)rte_socket_id())) == NULL) {
 		fprintf(stderr, "dssh: DPDK mbuf pool: %s\n", rte_strerror(rte_errno));
 		goto fail;
 	}
