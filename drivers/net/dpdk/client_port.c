@@ -39,6 +39,8 @@
 #define DC_TICK_MS 50             /* lib/net (ARP) timers */
 #define DC_TCP_BUFFER (1024u * 1024)
 #define DC_CONNECT_S 10
+#define DC_START_TRIES 100
+#define DC_START_RETRY_US 50000
 
 struct dc_stream {
 	struct dssh_stream s;
@@ -519,10 +521,19 @@ dc_port_setup(struct dssh_dpdk_client *dc)
 	if ((ret = rte_eth_rx_queue_setup(dc->port, 0, nb_rxd, (unsigned)sock, NULL, dc->mp)) != 0 ||
 	    (ret = rte_eth_tx_queue_setup(dc->port, 0, nb_txd, (unsigned)sock, NULL)) != 0)
 		goto fail;
-	if (dc->conf.mtu != 0 && (ret = rte_eth_dev_set_mtu(dc->port, dc->conf.mtu)) != 0)
+	/* memif has no MTU to set: frames of any size up to its buffers pass. */
+	if (dc->conf.mtu != 0 && (ret = rte_eth_dev_set_mtu(dc->port, dc->conf.mtu)) != 0 &&
+	    ret != -ENOTSUP)
 		fprintf(stderr, "dssh: DPDK port %u: MTU %u not set: %s\n", dc->port,
 		    dc->conf.mtu, rte_strerror(-ret));
-	if ((ret = rte_eth_dev_start(dc->port)) != 0)
+	/*
+	 * A memif client's start connects to the server's socket, which
+	 * refuses while it still tears down the previous client's connection
+	 * (a dssh run right after another): try again for a few seconds.
+	 */
+	for (int i = 0; (ret = rte_eth_dev_start(dc->port)) != 0 && i < DC_START_TRIES; i++)
+		rte_delay_us_sleep(DC_START_RETRY_US);
+	if (ret != 0)
 		goto fail;
 	dc->port_started = true;
 	return 0;
