@@ -1730,6 +1730,13 @@ static void became_established(struct dssh_tcp_conn *c, const struct dssh_tcp_hd
 	c->cc->init(c);
 	c->backoff = 0;
 	c->retries = 0;
+	/*
+	 * A duplicate SYN rewound snd_nxt to repeat the SYN-ACK; the ACK that
+	 * got here first makes the repeat moot. Left rewound, the next output
+	 * was that SYN-ACK again and no data ever followed it.
+	 */
+	if (SEQ_LT(c->snd_nxt, c->snd_una))
+		c->snd_nxt = c->snd_una;
 	s->st.conns_opened++;
 	if (c->passive) {
 		c->app_owned = true;

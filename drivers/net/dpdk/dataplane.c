@@ -485,6 +485,23 @@ dp_tcp_output_copy(struct dp_core *c, const struct dssh_tcp_seg_out *o, uint64_t
 		off += o->pay_len[k];
 	}
 	c->tx_copy_bytes += o->len;
+	if (c->dp->tx_tcp_csum) {
+		/*
+		 * The stack left the pseudo-header sum for the NIC, but a
+		 * datagram held for ARP leaves through dp_tx, which asks for
+		 * no TCP offload: finish the sum here. (Unfinished, every
+		 * segment held for a new neighbour, a first SYN-ACK above all,
+		 * reached the peer with a bad checksum and was dropped there.)
+		 */
+		const uint8_t *pay = c->segbuf + o->hdr_len;
+		uint32_t pay_len = o->len;
+		uint16_t ck;
+
+		c->segbuf[16] = c->segbuf[17] = 0;
+		ck = dssh_tcp_checksum(o->saddr, o->daddr, c->segbuf, o->hdr_len, &pay, &pay_len, 1);
+		c->segbuf[16] = (uint8_t)(ck >> 8);
+		c->segbuf[17] = (uint8_t)ck;
+	}
 	r = dssh_net_ip_output(c->net, o->daddr, DSSH_NET_PROTO_TCP, c->segbuf, off, now_ms);
 	/* Held for ARP (or lost): TCP retransmits what is not acknowledged. */
 	if (r == DSSH_ERR_AGAIN)

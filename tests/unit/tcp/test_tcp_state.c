@@ -1052,6 +1052,45 @@ static void test_syn_rcvd_retransmit(void)
 	fx_free(&f);
 }
 
+/*
+ * A duplicate SYN rewinds snd_nxt to repeat the SYN-ACK; when the peer's
+ * ACK of the first SYN-ACK is in the same burst (the two crossed on the
+ * wire: the peer resent its SYN as our resent SYN-ACK reached it), the
+ * connection becomes established before the repeat is sent. Its first data
+ * must start after the SYN, not at the ISS. (Found on the data plane:
+ * after a SYN-ACK lost to a new neighbour, a login's first bytes never
+ * left, and the peer waited out its timeout.)
+ */
+static void test_dup_syn_then_ack_same_burst(void)
+{
+	struct fx f;
+	struct dssh_tcp_conn *c;
+	uint32_t iss;
+
+	fx_new(&f);
+	fx_start(&f);
+	CHECK_EQ_INT(feed(f.s, PPORT, LPORT, PISS, 0, DSSH_TCP_SYN, 1000, NULL, 0, NULL, 0, f.now), 0);
+	CHECK_EQ_INT(out(&f), 1);
+	iss = f.caps[0].h.seq;
+	f.now += 1000;
+	CHECK_EQ_INT(feed(f.s, PPORT, LPORT, PISS, 0, DSSH_TCP_SYN, 1000, NULL, 0, NULL, 0, f.now), 0);
+	CHECK_EQ_INT(feed(f.s, PPORT, LPORT, PISS + 1, iss + 1, DSSH_TCP_ACK, 1000, NULL, 0, NULL, 0,
+	    f.now), 0);
+	c = one_event(&f, DSSH_TCP_EV_ACCEPTED);
+	CHECK(c != NULL);
+	if (c == NULL) {
+		fx_free(&f);
+		return;
+	}
+	CHECK_EQ_INT(out(&f), 0);
+	CHECK_EQ_INT(dssh_tcp_send(c, "SSH-2.0-x\r\n", 11), 11);
+	CHECK_EQ_INT(out(&f), 1);
+	CHECK_EQ_INT(f.caps[0].h.flags & (DSSH_TCP_SYN | DSSH_TCP_ACK), DSSH_TCP_ACK);
+	CHECK_EQ_INT(f.caps[0].h.seq, iss + 1);
+	CHECK_EQ_INT(f.caps[0].h.plen, 11);
+	fx_free(&f);
+}
+
 static void test_keepalive(void)
 {
 	struct fx f;
@@ -1193,6 +1232,7 @@ int main(void)
 	DSSH_RUN(test_syn_cookies);
 	DSSH_RUN(test_syn_cookie_options);
 	DSSH_RUN(test_syn_rcvd_retransmit);
+	DSSH_RUN(test_dup_syn_then_ack_same_burst);
 	DSSH_RUN(test_keepalive);
 	DSSH_RUN(test_nagle);
 	DSSH_RUN(test_send_buffer_bounded);
