@@ -97,6 +97,25 @@ bad:
 	return -1;
 }
 
+int
+dssh_cliopt_common(struct dssh_client_opts *o, int ch, const char *arg)
+{
+	switch (ch) {
+	case 'i':
+		/* As ssh: identities past the limit are not tried. */
+		if (o->n_identities < DSSH_CLIENT_MAX_IDS)
+			o->identities[o->n_identities++] = arg;
+		return 1;
+	case 'o':
+		return dssh_cliopt_apply(o, arg) == 0 ? 1 : -1;
+	case 'c':
+		dssh_cliopt_cipher(o, arg);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 void
 dssh_cliopt_cipher(struct dssh_client_opts *o, const char *list)
 {

@@ -256,22 +256,18 @@ main(int argc, char **argv)
 
 	dssh_client_opts_init(&o);
 	while ((ch = getopt(argc, argv, "1246AaCfGgKkMNnqsTtVvXxYyb:c:D:E:e:F:I:i:J:L:l:m:O:o:p:Q:R:S:W:w:")) != -1) {
+		/* dssh's own -o DpdkArgs= and friends, before the ssh options. */
+		if (ch == 'o' && dpdk_opt(&dpdk, optarg))
+			continue;
+		switch (dssh_cliopt_common(&o, ch, optarg)) {
+		case 1:
+			continue;
+		case -1:
+			exit(255);
+		}
 		switch (ch) {
 		case 'p':
 			o.port = atoi(optarg);
-			break;
-		case 'i':
-			if (o.n_identities < DSSH_CLIENT_MAX_IDS)
-				o.identities[o.n_identities++] = optarg;
-			break;
-		case 'o':
-			if (dpdk_opt(&dpdk, optarg))
-				break;
-			if (dssh_cliopt_apply(&o, optarg) != 0)
-				exit(255);
-			break;
-		case 'c':
-			dssh_cliopt_cipher(&o, optarg);
 			break;
 		case 'l':
 			o.user = optarg;

@@ -20,7 +20,7 @@
 #include "dssh_evloop.h"
 #include "dssh_log.h"
 #include "dssh_util.h"
-#include "limits.h"
+#include "dsshd_limits.h"
 #if DSSH_HAVE_DPDK
 #include "dssh_dpdk.h"
 #endif

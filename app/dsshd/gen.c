@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <libgen.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -463,7 +464,7 @@ line_banner_path(const char *text, char *buf, size_t len)
 static int
 read_match_banners(struct dsshd_gen *g)
 {
-	char path[4096];
+	char path[PATH_MAX];
 
 	for (unsigned i = 0; i < g->cfg.nlines; i++) {
 		struct dsshd_banner *b;

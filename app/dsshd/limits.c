@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Pre-authentication admission for every loop and both backends (see
- * limits.h). Loops are threads: the count of startups is an atomic, the
+ * dsshd_limits.h). Loops are threads: the count of startups is an atomic, the
  * tables and the throttling state are under one mutex, taken once per new
  * connection and once when a connection authenticates or ends.
  */
@@ -14,7 +14,7 @@
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_util.h"
-#include "limits.h"
+#include "dsshd_limits.h"
 
 /* sshd repeats "in MaxStartups throttling" at most this often. */
 #define THROTTLE_LOG_INTERVAL_MS (5u * 60 * 1000)

@@ -22,7 +22,7 @@
 #include "internal.h"
 #include "server.h"
 #include "monitor.h"
-#include "limits.h"
+#include "dsshd_limits.h"
 #if DSSH_HAVE_DPDK
 #include <rte_eal.h>
 #include <rte_telemetry.h>
@@ -198,7 +198,7 @@ dataplane_thread(void *arg)
 	return NULL;
 }
 
-/* DPDK telemetry /dssh/limits: the pre-auth limits' counters (limits.h). */
+/* DPDK telemetry /dssh/limits: the pre-auth limits' counters (dsshd_limits.h). */
 static int
 limits_telemetry(const char *cmd, const char *params, struct rte_tel_data *d)
 {

@@ -33,7 +33,7 @@
 #include "dssh_util.h"
 #include "ctl.h"
 #include "forward.h"
-#include "limits.h"
+#include "dsshd_limits.h"
 #include "gen.h"
 #include "server.h"
 #include "monitor.h"

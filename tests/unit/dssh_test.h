@@ -8,9 +8,11 @@
  * program exits non-zero when any check failed.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static int dssh_test_failures;
 static int dssh_test_checks;
@@ -68,6 +70,31 @@ static inline uint64_t dssh_test_rand(uint64_t *s)
 {
 	*s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27;
 	return *s * 0x2545F4914F6CDD1DULL;
+}
+
+/*
+ * A shell command (printf-style, for the OpenSSH tools the tests set keys
+ * up with): its exit status, -1 for a signal. A failure is printed with
+ * the command; tests that expect one say so in their check.
+ */
+static inline int dssh_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static inline int
+dssh_test_sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	if (st == -1 || !WIFEXITED(st))
+		return -1;
+	if (WEXITSTATUS(st) != 0)
+		fprintf(stderr, "  command exited %d: %s\n", WEXITSTATUS(st), cmd);
+	return WEXITSTATUS(st);
 }
 
 #endif

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,24 +31,6 @@ struct testkey {
 };
 
 static struct testkey keys[6];
-
-static void
-sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void
-sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	if (rc != 0)
-		fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-	CHECK_EQ_INT(rc, 0);
-}
 
 /* Decode with EVP_DecodeBlock (not the code under test's EVP_DecodeUpdate). */
 static void
@@ -97,7 +78,8 @@ make_keys(void)
 		char p[256];
 
 		snprintf(p, sizeof(p), "%s/k%zu", tmpdir, i);
-		sh("ssh-keygen -q %s -N '' -C 'comment %zu' -f %s", kinds[i].arg, i, p);
+		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -q %s -N '' -C 'comment %zu' -f %s",
+		    kinds[i].arg, i, p), 0);
 		strcat(p, ".pub");
 		load_key(&keys[i], kinds[i].t, p);
 	}
@@ -1033,7 +1015,7 @@ main(void)
 	CHECK_EQ_INT(mkdir(home, 0755), 0);
 	if (system("command -v ssh-keygen >/dev/null") != 0) {
 		fprintf(stderr, "SKIP: ssh-keygen (openssh-client) not installed\n");
-		sh("rm -rf %s", tmpdir);
+		dssh_test_sh("rm -rf %s", tmpdir);
 		return 77;
 	}
 	make_keys();
@@ -1045,6 +1027,6 @@ main(void)
 	DSSH_RUN(test_root);
 	DSSH_RUN(test_forward_options);
 	DSSH_RUN(test_forward_file);
-	sh("rm -rf %s", tmpdir);
+	dssh_test_sh("rm -rf %s", tmpdir);
 	DSSH_TEST_END();
 }

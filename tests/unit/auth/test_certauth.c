@@ -3,7 +3,6 @@
  * User certificate policy (dssh_authkeys_check with a certificate blob),
  * certificates made by the real `ssh-keygen -s` at test time.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,24 +20,6 @@ static char tmpdir[64];
 static char home[128];
 static struct dssh_config cfg;
 static struct dssh_auth_user user;
-
-static int
-sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int
-sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	if (rc != 0)
-		fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-	return rc;
-}
 
 static void
 write_file(const char *path, const char *text)
@@ -101,7 +82,7 @@ cert_check(const char *ca, const char *opts, const char *ip, struct dssh_authkey
 	size_t len;
 	int r;
 
-	CHECK_EQ_INT(sh("cd %s && rm -f user-cert.pub && ssh-keygen -q -s %s -I unit %s "
+	CHECK_EQ_INT(dssh_test_sh("cd %s && rm -f user-cert.pub && ssh-keygen -q -s %s -I unit %s "
 	    "user.pub", tmpdir, ca, opts), 0);
 	snprintf(p, sizeof(p), "%s/user-cert.pub", tmpdir);
 	len = load_blob(p, &blob);
@@ -116,7 +97,7 @@ setup(void)
 {
 	char p[256], ak[8192], ca2[4096];
 
-	CHECK_EQ_INT(sh("cd %s && ssh-keygen -q -N '' -t ed25519 -f ca && "
+	CHECK_EQ_INT(dssh_test_sh("cd %s && ssh-keygen -q -N '' -t ed25519 -f ca && "
 	    "ssh-keygen -q -N '' -t ecdsa -f ca2 && ssh-keygen -q -N '' -t ed25519 -f ca3 && "
 	    "ssh-keygen -q -N '' -t ed25519 -f user && cp ca.pub trusted && "
 	    "mkdir -m 700 %s/.ssh", tmpdir, home), 0);
@@ -249,9 +230,9 @@ test_principals_file(void)
 	CHECK_EQ_INT(cert_check("ca", "-n tester", "192.0.2.1", &o), DSSH_ERR_NOT_FOUND);
 	CHECK_EQ_INT(cert_check("ca", "-n comment", "192.0.2.1", &o), DSSH_ERR_NOT_FOUND);
 	/* StrictModes: a group-writable principals file is ignored */
-	CHECK_EQ_INT(sh("chmod 620 %s/.ssh/principals", home), 0);
+	CHECK_EQ_INT(dssh_test_sh("chmod 620 %s/.ssh/principals", home), 0);
 	CHECK_EQ_INT(cert_check("ca", "-n ops-team", "192.0.2.1", &o), DSSH_ERR_NOT_FOUND);
-	CHECK_EQ_INT(sh("chmod 600 %s/.ssh/principals", home), 0);
+	CHECK_EQ_INT(dssh_test_sh("chmod 600 %s/.ssh/principals", home), 0);
 	CHECK_EQ_INT(cert_check("ca", "-n ops-team", "192.0.2.1", &o), 0);
 	dssh_authkey_opts_free(&o);
 }
@@ -279,7 +260,7 @@ test_revoked(void)
 	unlink(p);
 	CHECK_EQ_INT(cert_check("ca3", "-n tester", "192.0.2.1", &o), DSSH_ERR_NOT_FOUND);
 	/* a KRL: by serial and key ID for ca's certificates */
-	CHECK_EQ_INT(sh("cd %s && printf 'serial: 77\\nid: bad-id\\n' > spec && "
+	CHECK_EQ_INT(dssh_test_sh("cd %s && printf 'serial: 77\\nid: bad-id\\n' > spec && "
 	    "ssh-keygen -q -k -f revoked -s ca.pub spec", tmpdir), 0);
 	CHECK_EQ_INT(cert_check("ca", "-n tester -z 77", "192.0.2.1", &o), DSSH_ERR_NOT_FOUND);
 	CHECK_EQ_INT(cert_check("ca", "-n tester -z 78 -I bad-id", "192.0.2.1", &o),
@@ -289,7 +270,7 @@ test_revoked(void)
 	CHECK_EQ_INT(cert_check("ca3", "-n tester -z 77", "192.0.2.1", &o), 0);
 	dssh_authkey_opts_free(&o);
 	/* a KRL listing the user key itself */
-	CHECK_EQ_INT(sh("cd %s && ssh-keygen -q -k -u -f revoked user.pub", tmpdir), 0);
+	CHECK_EQ_INT(dssh_test_sh("cd %s && ssh-keygen -q -k -u -f revoked user.pub", tmpdir), 0);
 	CHECK_EQ_INT(cert_check("ca3", "-n tester -z 78", "192.0.2.1", &o), DSSH_ERR_NOT_FOUND);
 	/* a malformed KRL refuses everything */
 	write_file(p, "SSHKRL\n");
@@ -311,7 +292,7 @@ test_bad_blobs(void)
 	size_t len;
 
 	config(false, NULL);
-	CHECK_EQ_INT(sh("cd %s && rm -f user-cert.pub && ssh-keygen -q -s ca -I unit -n tester "
+	CHECK_EQ_INT(dssh_test_sh("cd %s && rm -f user-cert.pub && ssh-keygen -q -s ca -I unit -n tester "
 	    "user.pub", tmpdir), 0);
 	snprintf(p, sizeof(p), "%s/user-cert.pub", tmpdir);
 	len = load_blob(p, &blob);
@@ -341,7 +322,7 @@ main(void)
 	CHECK_EQ_INT(mkdir(home, 0755), 0);
 	if (system("command -v ssh-keygen >/dev/null") != 0) {
 		fprintf(stderr, "SKIP: ssh-keygen (openssh-client) not installed\n");
-		sh("rm -rf %s", tmpdir);
+		dssh_test_sh("rm -rf %s", tmpdir);
 		return 77;
 	}
 	dssh_config_init(&cfg);
@@ -354,6 +335,6 @@ main(void)
 	dssh_config_free(&cfg);
 	dssh_auth_user_clear(&user);
 	if (dssh_test_failures == 0)
-		sh("rm -rf %s", tmpdir);
+		dssh_test_sh("rm -rf %s", tmpdir);
 	DSSH_TEST_END();
 }

@@ -5,11 +5,9 @@
  * verified), and its parsers on truncated and garbage answers.
  */
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "client_int.h"
@@ -19,20 +17,6 @@
 #include "dssh_test.h"
 
 static char dir[] = "/tmp/dssh_agent_XXXXXX";
-
-static int
-run(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static void
 test_live(void)
@@ -47,7 +31,7 @@ test_live(void)
 
 	snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
 	snprintf(pidf, sizeof(pidf), "%s/agent.pid", dir);
-	if (run("ssh-agent -a %s | sed -n 's/.*SSH_AGENT_PID=\\([0-9]*\\);.*/\\1/p' > %s",
+	if (dssh_test_sh("ssh-agent -a %s | sed -n 's/.*SSH_AGENT_PID=\\([0-9]*\\);.*/\\1/p' > %s",
 	    sock, pidf) != 0 || (f = fopen(pidf, "r")) == NULL) {
 		fprintf(stderr, "no ssh-agent: live part skipped\n");
 		return;
@@ -55,7 +39,7 @@ test_live(void)
 	CHECK_EQ_INT(fscanf(f, "%d", &pid), 1);
 	fclose(f);
 	for (size_t i = 0; i < 3; i++)
-		CHECK_EQ_INT(run("ssh-keygen -q -t %s -N '' -f %s/k_%s && "
+		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -q -t %s -N '' -f %s/k_%s && "
 		    "SSH_AUTH_SOCK=%s ssh-add -q %s/k_%s 2>/dev/null", types[i], dir, types[i],
 		    sock, dir, types[i]), 0);
 	CHECK_EQ_INT(dssh_client_agent_keys(sock, keys, 8, &n), 0);
@@ -154,6 +138,6 @@ main(void)
 		return 1;
 	DSSH_RUN(test_parsers);
 	DSSH_RUN(test_live);
-	run("rm -rf %s", dir);
+	dssh_test_sh("rm -rf %s", dir);
 	DSSH_TEST_END();
 }

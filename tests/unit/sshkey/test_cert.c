@@ -4,11 +4,9 @@
  * at test time, plus truncated, padded, bit-flipped and re-signed blobs.
  */
 #include <ftw.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dssh_buf.h"
@@ -18,27 +16,6 @@
 #include "dssh_util.h"
 
 static char tmpdir[64];
-
-static int
-run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-run(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	if (st == -1 || !WIFEXITED(st))
-		return -1;
-	if (WEXITSTATUS(st) != 0)
-		fprintf(stderr, "  command failed (%d): %s\n", WEXITSTATUS(st), cmd);
-	return WEXITSTATUS(st);
-}
 
 /* "type base64 comment" in path -> decoded blob. */
 static int
@@ -69,7 +46,7 @@ keygen(const char *name, const char *type)
 	snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
 	if (access(p, F_OK) == 0)
 		return;
-	CHECK_EQ_INT(run("ssh-keygen -q -N '' -t %s -f %s", type, p), 0);
+	CHECK_EQ_INT(dssh_test_sh("ssh-keygen -q -N '' -t %s -f %s", type, p), 0);
 }
 
 static const char *key_types[][2] = {
@@ -86,7 +63,7 @@ check_cert(const char *user, const char *ca, const char *extra, uint32_t want_ty
 	struct dssh_sshkey_cert *c = NULL;
 	struct dssh_sshkey *k = NULL, *cak = NULL;
 
-	CHECK_EQ_INT(run("cd %s && rm -f %s-cert.pub && ssh-keygen -q -s %s -I id-%s "
+	CHECK_EQ_INT(dssh_test_sh("cd %s && rm -f %s-cert.pub && ssh-keygen -q -s %s -I id-%s "
 	    "-n alice,bob -z 42 -V 20200101:20991231 %s %s.pub", tmpdir, user, ca, user,
 	    extra, user), 0);
 	snprintf(path, sizeof(path), "%s/%s-cert.pub", tmpdir, user);
@@ -172,7 +149,7 @@ test_options(void)
 
 	keygen("ca_ed25519", "ed25519");
 	keygen("ed25519", "ed25519");
-	CHECK_EQ_INT(run("cd %s && rm -f ed25519-cert.pub && ssh-keygen -q -s ca_ed25519 -I o "
+	CHECK_EQ_INT(dssh_test_sh("cd %s && rm -f ed25519-cert.pub && ssh-keygen -q -s ca_ed25519 -I o "
 	    "-n alice -O clear -O permit-pty -O force-command='echo hi' "
 	    "-O source-address=10.0.0.0/8,127.0.0.1 ed25519.pub", tmpdir), 0);
 	snprintf(path, sizeof(path), "%s/ed25519-cert.pub", tmpdir);
@@ -232,7 +209,7 @@ test_ca_sig_algs(void)
 	keygen("ca_rsa", "rsa -b 2048");
 	keygen("ed25519", "ed25519");
 	/* ssh-keygen itself signing with SHA-1: refused. */
-	CHECK_EQ_INT(run("cd %s && rm -f ed25519-cert.pub && ssh-keygen -q -s ca_rsa -t ssh-rsa "
+	CHECK_EQ_INT(dssh_test_sh("cd %s && rm -f ed25519-cert.pub && ssh-keygen -q -s ca_rsa -t ssh-rsa "
 	    "-I sha1 -n alice ed25519.pub", tmpdir), 0);
 	snprintf(path, sizeof(path), "%s/ed25519-cert.pub", tmpdir);
 	CHECK_EQ_INT(load_blob(path, &blob, &len), 0);
@@ -310,9 +287,9 @@ krl_case(const char *krl, uint8_t *kdata, size_t klen, const char *signopts)
 	size_t lens[2];
 	int want, got;
 
-	CHECK_EQ_INT(run("cd %s && rm -f ed25519-cert.pub && ssh-keygen -q -s ca_ed25519 "
+	CHECK_EQ_INT(dssh_test_sh("cd %s && rm -f ed25519-cert.pub && ssh-keygen -q -s ca_ed25519 "
 	    "-n alice %s ed25519.pub", tmpdir, signopts), 0);
-	want = run("cd %s && ssh-keygen -Q -f %s ed25519-cert.pub >/dev/null 2>&1", tmpdir,
+	want = dssh_test_sh("cd %s && ssh-keygen -Q -f %s ed25519-cert.pub >/dev/null 2>&1", tmpdir,
 	    krl) != 0;
 	snprintf(path, sizeof(path), "%s/ed25519-cert.pub", tmpdir);
 	CHECK_EQ_INT(load_blob(path, &blob, &len), 0);
@@ -378,7 +355,7 @@ test_krl(void)
 		fprintf(f, "serial: %d\n", i);
 	fclose(f);
 	/* certificate sections for ca_ed25519, plain keys explicit and by hash */
-	CHECK_EQ_INT(run("cd %s && rm -f krl && ssh-keygen -q -k -f krl -s ca_ed25519.pub spec && "
+	CHECK_EQ_INT(dssh_test_sh("cd %s && rm -f krl && ssh-keygen -q -k -f krl -s ca_ed25519.pub spec && "
 	    "(echo \"sha256: $(cat p256.pub)\") > spec2 && "
 	    "ssh-keygen -q -k -u -f krl rsa.pub spec2", tmpdir), 0);
 	krl = slurp_bin("krl", &klen);
@@ -416,7 +393,7 @@ test_krl(void)
 	}
 	free(krl);
 	/* A KRL for another CA revokes nothing of ca_ed25519's. */
-	CHECK_EQ_INT(run("cd %s && rm -f krl2 && ssh-keygen -q -k -f krl2 -s ca_p384.pub spec",
+	CHECK_EQ_INT(dssh_test_sh("cd %s && rm -f krl2 && ssh-keygen -q -k -f krl2 -s ca_p384.pub spec",
 	    tmpdir), 0);
 	krl = slurp_bin("krl2", &klen);
 	krl_case("krl2", krl, klen, "-I bad-id -z 5");
@@ -428,7 +405,7 @@ test_krl(void)
 		if (i % 3 != 0)
 			fprintf(f, "serial: %d\n", i);
 	fclose(f);
-	CHECK_EQ_INT(run("cd %s && rm -f krl3 && ssh-keygen -q -k -f krl3 -s ca_ed25519.pub spec3",
+	CHECK_EQ_INT(dssh_test_sh("cd %s && rm -f krl3 && ssh-keygen -q -k -f krl3 -s ca_ed25519.pub spec3",
 	    tmpdir), 0);
 	krl = slurp_bin("krl3", &klen);
 	krl_case("krl3", krl, klen, "-I a -z 1000");

@@ -5,11 +5,9 @@
  * add are found by OpenSSH's ssh-keygen -F, and entries ssh-keygen -H
  * hashed are found by us.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dssh_buf.h"
@@ -21,20 +19,6 @@
 static char dir[] = "/tmp/dssh_kh_XXXXXX";
 static struct dssh_sshkey *k1, *k2, *k3;
 static struct dssh_buf b1, b2, b3;
-
-static int
-run(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* "type base64" of a key. */
 static char *
@@ -164,20 +148,20 @@ test_files_with_openssh(void)
 	CHECK_EQ_INT(dssh_known_hosts_check_file(path, "h2", 22, dssh_buf_ptr(&b2),
 	    dssh_buf_len(&b2), &res), 0);
 	CHECK_EQ_INT(res.status, DSSH_KH_NEW);
-	CHECK_EQ_INT(run("ssh-keygen -F h1 -f %s >/dev/null", path), 0);
-	CHECK_EQ_INT(run("ssh-keygen -F '[h2]:2222' -f %s | grep -q '^|1|'", path), 0);
-	CHECK(run("ssh-keygen -F h3 -f %s >/dev/null", path) != 0);
+	CHECK_EQ_INT(dssh_test_sh("ssh-keygen -F h1 -f %s >/dev/null", path), 0);
+	CHECK_EQ_INT(dssh_test_sh("ssh-keygen -F '[h2]:2222' -f %s | grep -q '^|1|'", path), 0);
+	CHECK(dssh_test_sh("ssh-keygen -F h3 -f %s >/dev/null", path) != 0);
 	/* ssh-keygen -H hashes the plain h1 line: still found. */
 	snprintf(cmd_path, sizeof(cmd_path), "%s", path);
-	CHECK_EQ_INT(run("ssh-keygen -H -f %s >/dev/null 2>&1", cmd_path), 0);
-	CHECK_EQ_INT(run("! grep -q '^h1 ' %s", path), 0);
+	CHECK_EQ_INT(dssh_test_sh("ssh-keygen -H -f %s >/dev/null 2>&1", cmd_path), 0);
+	CHECK_EQ_INT(dssh_test_sh("! grep -q '^h1 ' %s", path), 0);
 	CHECK_EQ_INT(dssh_known_hosts_check_file(path, "h1", 22, dssh_buf_ptr(&b1),
 	    dssh_buf_len(&b1), &res), 0);
 	CHECK_EQ_INT(res.status, DSSH_KH_OK);
 	CHECK_EQ_INT(dssh_known_hosts_check_file(path, "h1", 22, dssh_buf_ptr(&b3),
 	    dssh_buf_len(&b3), &res), 0);
 	CHECK_EQ_INT(res.status, DSSH_KH_NEW);
-	CHECK_EQ_INT(run("rm -rf %s/sub", dir), 0);
+	CHECK_EQ_INT(dssh_test_sh("rm -rf %s/sub", dir), 0);
 }
 
 int
@@ -204,6 +188,6 @@ main(void)
 	dssh_buf_free(&b1);
 	dssh_buf_free(&b2);
 	dssh_buf_free(&b3);
-	run("rm -rf %s", dir);
+	dssh_test_sh("rm -rf %s", dir);
 	DSSH_TEST_END();
 }

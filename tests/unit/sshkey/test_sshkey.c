@@ -5,11 +5,9 @@
  * load in `ssh-keygen -y` and fingerprint the same in `ssh-keygen -l`.
  */
 #include <ftw.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -27,27 +25,6 @@ static const enum dssh_sshkey_type all_types[] = {
 	DSSH_SSHKEY_ED25519, DSSH_SSHKEY_ECDSA_P256, DSSH_SSHKEY_ECDSA_P384,
 	DSSH_SSHKEY_ECDSA_P521, DSSH_SSHKEY_RSA,
 };
-
-static int
-run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-run(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	if (st == -1 || !WIFEXITED(st))
-		return -1;
-	if (WEXITSTATUS(st) != 0)
-		fprintf(stderr, "  command failed (%d): %s\n", WEXITSTATUS(st), cmd);
-	return WEXITSTATUS(st);
-}
 
 static char *
 slurp(const char *path)
@@ -170,7 +147,7 @@ test_load_ssh_keygen(void)
 
 			snprintf(path, sizeof(path), "%s/kg_%zu_%zu", tmpdir, i, j);
 			snprintf(pubpath, sizeof(pubpath), "%s.pub", path);
-			if (run("ssh-keygen -q -N '' -C 'test comment' %s %s -f %s </dev/null",
+			if (dssh_test_sh("ssh-keygen -q -N '' -C 'test comment' %s %s -f %s </dev/null",
 			    kinds[i].args, formats[j], path) != 0) {
 				CHECK(!"ssh-keygen failed");
 				continue;
@@ -209,7 +186,7 @@ test_load_ssh_keygen(void)
 			/* Fingerprint as ssh-keygen -l prints it. */
 			CHECK_EQ_INT(dssh_sshkey_fingerprint(key, fp, sizeof(fp)), 0);
 			snprintf(fpcmd, sizeof(fpcmd), "%s.fp", path);
-			CHECK_EQ_INT(run("ssh-keygen -l -E sha256 -f %s > %s", pubpath, fpcmd), 0);
+			CHECK_EQ_INT(dssh_test_sh("ssh-keygen -l -E sha256 -f %s > %s", pubpath, fpcmd), 0);
 			fpout = slurp(fpcmd);
 			if (fpout != NULL) {
 				char want[512];
@@ -238,7 +215,7 @@ test_perms(void)
 	struct dssh_sshkey *key = NULL;
 
 	snprintf(path, sizeof(path), "%s/perm_key", tmpdir);
-	CHECK_EQ_INT(run("ssh-keygen -q -N '' -t ed25519 -f %s </dev/null", path), 0);
+	CHECK_EQ_INT(dssh_test_sh("ssh-keygen -q -N '' -t ed25519 -f %s </dev/null", path), 0);
 	CHECK_EQ_INT(dssh_sshkey_check_perms(path), 0);
 	CHECK_EQ_INT(dssh_sshkey_load_private(path, &key), 0);
 	dssh_sshkey_free(key);
@@ -264,10 +241,10 @@ test_perms(void)
 	CHECK(dssh_sshkey_check_perms(dpath) < 0);
 	/* An empty file and garbage file (with good permissions) fail cleanly. */
 	snprintf(path, sizeof(path), "%s/empty_key", tmpdir);
-	CHECK_EQ_INT(run("install -m 600 /dev/null %s", path), 0);
+	CHECK_EQ_INT(dssh_test_sh("install -m 600 /dev/null %s", path), 0);
 	CHECK_EQ_INT(dssh_sshkey_load_private(path, &key), DSSH_ERR_INVALID_FORMAT);
 	snprintf(path, sizeof(path), "%s/garbage_key", tmpdir);
-	CHECK_EQ_INT(run("head -c 3000 /dev/urandom > %s; chmod 600 %s", path, path), 0);
+	CHECK_EQ_INT(dssh_test_sh("head -c 3000 /dev/urandom > %s; chmod 600 %s", path, path), 0);
 	CHECK(dssh_sshkey_load_private(path, &key) < 0);
 	CHECK(key == NULL);
 }
@@ -295,7 +272,7 @@ test_save_interop(void)
 		CHECK(mypub != NULL);
 		/* ssh-keygen -y reads the private key and prints the public one. */
 		snprintf(out, sizeof(out), "%s.y", path);
-		CHECK_EQ_INT(run("ssh-keygen -y -f %s > %s", path, out), 0);
+		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -y -f %s > %s", path, out), 0);
 		y = slurp(out);
 		words = mypub ? pub_words(mypub) : NULL;
 		CHECK(y != NULL && words != NULL);
@@ -304,7 +281,7 @@ test_save_interop(void)
 		/* ssh-keygen -l on the private key file: same fingerprint. */
 		CHECK_EQ_INT(dssh_sshkey_fingerprint(key, fp, sizeof(fp)), 0);
 		snprintf(out, sizeof(out), "%s.l", path);
-		CHECK_EQ_INT(run("ssh-keygen -l -E sha256 -f %s > %s", path, out), 0);
+		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -l -E sha256 -f %s > %s", path, out), 0);
 		l = slurp(out);
 		snprintf(want, sizeof(want), "%u %s dssh@test (", dssh_sshkey_bits(key), fp);
 		CHECK(l != NULL && strncmp(l, want, strlen(want)) == 0);
@@ -318,7 +295,7 @@ test_save_interop(void)
 			sign_verify_all(key, back);
 		}
 		/* Changing the comment through ssh-keygen rewrites the file: still loads. */
-		CHECK_EQ_INT(run("ssh-keygen -q -c -C renamed -f %s >/dev/null", path), 0);
+		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -q -c -C renamed -f %s >/dev/null", path), 0);
 		dssh_sshkey_free(back);
 		back = NULL;
 		CHECK_EQ_INT(dssh_sshkey_load_private(path, &back), 0);
@@ -375,7 +352,7 @@ test_host_keys(void)
 		CHECK_EQ_INT(dssh_sshkey_load_private(path, &key), 0);
 		CHECK_EQ_INT(dssh_sshkey_type(key), types[i]);
 		CHECK_EQ_INT(dssh_sshkey_bits(key), bits[i]);
-		CHECK_EQ_INT(run("ssh-keygen -l -f %s >/dev/null", path), 0);
+		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -l -f %s >/dev/null", path), 0);
 		dssh_sshkey_free(key);
 	}
 	dssh_sshkey_free_paths(created, n);
@@ -762,14 +739,14 @@ test_openssh_v1_parse(void)
 		char path[256], *t;
 
 		snprintf(path, sizeof(path), "%s/enc_key", tmpdir);
-		CHECK_EQ_INT(run("ssh-keygen -q -N secretpass -t ed25519 -f %s </dev/null", path), 0);
+		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -q -N secretpass -t ed25519 -f %s </dev/null", path), 0);
 		t = slurp(path);
 		CHECK(t != NULL);
 		if (t != NULL)
 			CHECK_EQ_INT(dssh_sshkey_parse_private(t, strlen(t), &key), DSSH_ERR_UNSUPPORTED);
 		free(t);
 		snprintf(path, sizeof(path), "%s/enc_pem", tmpdir);
-		CHECK_EQ_INT(run("ssh-keygen -q -N secretpass -t ecdsa -m PEM -f %s </dev/null",
+		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -q -N secretpass -t ecdsa -m PEM -f %s </dev/null",
 		    path), 0);
 		t = slurp(path);
 		CHECK(t != NULL);
@@ -778,7 +755,7 @@ test_openssh_v1_parse(void)
 		CHECK(key == NULL);
 		free(t);
 		snprintf(path, sizeof(path), "%s/enc_pkcs8", tmpdir);
-		CHECK_EQ_INT(run("ssh-keygen -q -N secretpass -t rsa -b 1024 -m PKCS8 -f %s </dev/null",
+		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -q -N secretpass -t rsa -b 1024 -m PKCS8 -f %s </dev/null",
 		    path), 0);
 		t = slurp(path);
 		CHECK(t != NULL);
@@ -1096,7 +1073,7 @@ test_fingerprint(void)
 
 		fprintf(f, "%s\n", line);
 		fclose(f);
-		CHECK_EQ_INT(run("ssh-keygen -l -f %s | cut -d' ' -f2 > %s.fp", path, path), 0);
+		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -l -f %s | cut -d' ' -f2 > %s.fp", path, path), 0);
 		snprintf(path, sizeof(path), "%s/rfc.pub.fp", tmpdir);
 		out = slurp(path);
 		CHECK(out != NULL);
