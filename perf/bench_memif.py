@@ -198,8 +198,8 @@ class Bench:
         if kind == "sshd":
             return ["ssh", "-F", "/dev/null", "-o", "IdentitiesOnly=yes"] + common + [
                 "%s@127.0.0.1" % self.a.user, command]
-        eal = ("-l 0 --no-pci --no-huge -m 256 --vdev=net_memif0,role=client,socket=%s,id=0"
-               % self.sock)
+        eal = ("%s --no-pci --no-huge -m 256 --vdev=net_memif0,role=client,socket=%s,id=0"
+               % (self.a.client_lcores, self.sock))
         mtu = ["-o", "DpdkMTU=%d" % self.a.mtu] if self.a.mtu else []
         return [self.a.dssh, "-o", "DpdkArgs=" + eal, "-o", "DpdkAddress=" + self.cli_ip,
                 "-o", "ConnectTimeout=20"] + mtu + common + [
@@ -302,6 +302,9 @@ def main():
     ap.add_argument("--user", default="dsshbench")
     ap.add_argument("--dsshd-opt", action="append", default=[],
                     help="extra -o for dsshd (e.g. 'DataPoll busy'), repeatable")
+    ap.add_argument("--client-lcores", default="-l 0",
+                    help="dssh's EAL lcore option (default '-l 0'; e.g. '--lcores=0@(0,1)' "
+                    "lets its polling thread run on either CPU)")
     ap.add_argument("--mtu", type=int, default=0,
                     help="DataMTU of dsshd and DpdkMTU of dssh (default 1500)")
     ap.add_argument("--timeout", type=int, default=300)
