@@ -37,6 +37,7 @@
 #include "gen.h"
 #include "server.h"
 #include "monitor.h"
+#include "sandbox.h"
 
 #define READ_CHUNK (256u * 1024)
 /* Bytes taken from a stream per turn, so that one busy connection does
@@ -2466,6 +2467,10 @@ dsshd_server_run(struct dsshd_gen *gen, const struct dsshd_opts *opts,
 		    (r = dsshd_drop_privileges(DSSHD_PRIVSEP_USER)) != 0)
 			goto out;
 		sh.dropped = true;
+		/* Every thread, the data plane's too; the monitor and the
+		 * sessions it forks are another process, started before. */
+		if ((r = dsshd_sandbox_apply()) != 0)
+			goto out;
 	}
 	for (unsigned i = 0; i < sh.nloops; i++)
 		if ((r = loop_pam_init(sh.loops[i])) != 0)

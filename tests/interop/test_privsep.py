@@ -5,16 +5,22 @@
 - After start every thread of dsshd runs as the unprivileged user "dsshd"
   (real, effective, saved and file-system uid and gid), with no
   supplementary group but its own, no capability (effective, permitted,
-  inheritable, ambient) and NoNewPrivs set (on the data plane, the EAL's
-  threads made before the drop excepted: the bit is per thread); its
-  monitor (the spawner) is root.
+  inheritable, ambient), NoNewPrivs set and the seccomp filter on
+  (Seccomp: 2, Seccomp_filters >= 1; on the data plane the EAL's threads
+  made before the drop too: the filter is installed with TSYNC); its
+  monitor (the spawner) is root and unfiltered (Seccomp: 0).
 - Logins still work through the monitor: password (PAM with the real test
   user; a wrong one is refused no sooner than 300 ms), keyboard-interactive
   (PAM's conversation in the monitor's child), publickey with an
   authorized_keys option (command=), read by the monitor as the user.
 - Inside a session: the user's uid and gid, no capability in the
   effective, permitted, inheritable or ambient sets, NoNewPrivs 0 (as
-  sshd leaves it), and only fds 0, 1 and 2 open in the shell.
+  sshd leaves it), no seccomp filter (Seccomp: 0: sessions are forked by
+  the monitor), and only fds 0, 1 and 2 open in the shell. SFTP (the
+  external sftp-server, exec'd in the session) and a direct-tcpip
+  forward (ssh -W, dsshd's own connect) work under the filter.
+- DSSH_NO_SECCOMP=1 (kernel backend): dsshd runs unfiltered and says so
+  at error level.
 - -R below 1024 is still refused for a non-root user; a -R Unix socket is
   still made by (and owned by) the user.
 - SIGHUP reload: the new generation's host keys come through the monitor,
@@ -28,8 +34,10 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import dssh_harness as h
@@ -55,7 +63,19 @@ def spawner_of(srv):
     raise h.TestFailure("no spawner child of dsshd")
 
 
+def seccomp_built(srv):
+    """Whether this dsshd has its filter: it says which at the drop."""
+    m = srv.wait_log(r"seccomp filter installed on every thread|built without libseccomp",
+                     timeout=10)
+    h.check(m is not None, "dsshd's log says nothing about its seccomp filter")
+    if m.group(0).startswith("built without"):
+        h.log("NOTE: dsshd built without libseccomp: the filter is not checked")
+        return False
+    return True
+
+
 def dsshd_unprivileged(srv):
+    filtered = seccomp_built(srv)
     pw = pwd.getpwnam("dsshd")
     uid, gid = str(pw.pw_uid), str(pw.pw_gid)
     tasks = os.listdir("/proc/%d/task" % srv.proc.pid)
@@ -69,13 +89,19 @@ def dsshd_unprivileged(srv):
             h.check_eq(int(st[cap], 16), 0, "thread %s %s" % (t, cap))
         with open("/proc/%d/task/%s/comm" % (srv.proc.pid, t)) as f:
             comm = f.read().strip()
-        # NoNewPrivs is per thread: the data plane's thread and the EAL's,
-        # made before the drop, keep it clear (they too have no privilege).
-        if h.Server.dataplane and comm != "dsshd":
-            continue
+        if not filtered:
+            # NoNewPrivs is per thread: without the filter's TSYNC the data
+            # plane's and the EAL's threads made before the drop keep it clear.
+            if h.Server.dataplane and comm != "dsshd":
+                continue
+        else:
+            h.check_eq(st.get("Seccomp"), "2", "thread %s (%s) Seccomp" % (t, comm))
+            h.check(int(st.get("Seccomp_filters", "0")) >= 1,
+                    "thread %s (%s) Seccomp_filters: %r" % (t, comm, st.get("Seccomp_filters")))
         h.check_eq(st["NoNewPrivs"], "1", "thread %s (%s) NoNewPrivs" % (t, comm))
     mon = status(spawner_of(srv))
     h.check_eq(mon["Uid"].split(), ["0"] * 4, "the monitor's Uid")
+    h.check_eq(mon.get("Seccomp"), "0", "the monitor's Seccomp")
 
 
 def password_login(srv, env):
@@ -105,7 +131,7 @@ def pubkey_login(srv, env):
 
 def session_creds(srv, env):
     pw = pwd.getpwnam(h.TEST_USER)
-    cmd = ("grep -E '^(Uid|Gid|CapInh|CapPrm|CapEff|CapAmb|NoNewPrivs):' /proc/$$/status; "
+    cmd = ("grep -E '^(Uid|Gid|CapInh|CapPrm|CapEff|CapAmb|NoNewPrivs|Seccomp):' /proc/$$/status; "
            "ls /proc/$$/fd; echo end")
     r = h.ssh_run(srv, env, cmd)
     h.check(r.returncode == 0, "session: " + h.describe(r))
@@ -116,8 +142,91 @@ def session_creds(srv, env):
     for cap in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
         h.check_eq(int(st.get(cap, "1"), 16), 0, "the session's %s" % cap)
     h.check_eq(st.get("NoNewPrivs"), "0", "the session's NoNewPrivs (as sshd's)")
+    h.check_eq(st.get("Seccomp"), "0", "the session's Seccomp (forked by the monitor)")
     fds = sorted(int(x) for x in lines if x.isdigit())
     h.check_eq(fds, [0, 1, 2], "the session shell's fds")
+
+
+def sftp_roundtrip(srv, env):
+    """The external sftp-server runs (exec'd in the session): put, get, compare."""
+    pw = pwd.getpwnam(h.TEST_USER)
+    d = tempfile.mkdtemp(prefix="dssh-privsep-sftp-", dir="/var/tmp")
+    local = tempfile.mkdtemp(prefix="dssh-privsep-sftp-local-")
+    try:
+        os.chown(d, pw.pw_uid, pw.pw_gid)
+        src, back = os.path.join(local, "src"), os.path.join(local, "back")
+        data = os.urandom(300000)
+        with open(src, "wb") as f:
+            f.write(data)
+        os.chmod(src, 0o644)
+        argv = h.ssh_argv(srv, env)
+        prefix = srv.client_prefix()
+        opts = argv[len(prefix) + 1:argv.index("-p")] + ["-P", str(srv.port)]
+        batch = "put %s %s/f\nget %s/f %s\n" % (src, d, d, back)
+        r = subprocess.run(prefix + ["sftp", "-b", "-"] + opts +
+                           ["%s@%s" % (h.TEST_USER, getattr(srv, "host", "127.0.0.1"))],
+                           input=batch.encode(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120, start_new_session=True)
+        h.check(r.returncode == 0, "sftp: " + h.describe(r))
+        with open(back, "rb") as f:
+            h.check(f.read() == data, "sftp put/get round trip differs")
+        h.check_eq(os.stat(os.path.join(d, "f")).st_uid, pw.pw_uid, "the uploaded file's owner")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.rmtree(local, ignore_errors=True)
+
+
+def direct_tcpip(srv, env):
+    """ssh -W: dsshd itself connects to the target (socket, connect under the filter)."""
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    ls.settimeout(60)
+
+    def serve():
+        try:
+            c, _ = ls.accept()
+            with c:
+                c.sendall(b"fwd-ok\n")
+        except OSError:
+            pass
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        argv = h.ssh_argv(srv, env)
+        argv[-1:-1] = ["-W", "127.0.0.1:%d" % ls.getsockname()[1]]
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60, start_new_session=True)
+        h.check_eq(r.stdout, b"fwd-ok\n", "ssh -W through dsshd: " + h.describe(r))
+    finally:
+        ls.close()
+        t.join(5)
+
+
+def no_seccomp_env(args, env):
+    """DSSH_NO_SECCOMP=1: no filter, said loudly; logins still work."""
+    old = os.environ.get("DSSH_NO_SECCOMP")
+    os.environ["DSSH_NO_SECCOMP"] = "1"
+    try:
+        srv = h.Server(args.server, "dsshd", name="privsep-noseccomp")
+        srv.start()
+    finally:
+        if old is None:
+            del os.environ["DSSH_NO_SECCOMP"]
+        else:
+            os.environ["DSSH_NO_SECCOMP"] = old
+    try:
+        h.check(srv.wait_log(r"error: DSSH_NO_SECCOMP=1: the unprivileged dsshd runs WITHOUT",
+                             timeout=10) is not None, "the loud line about no filter")
+        for t in os.listdir("/proc/%d/task" % srv.proc.pid):
+            h.check_eq(status(srv.proc.pid, t).get("Seccomp"), "0", "thread %s Seccomp" % t)
+        h.check_eq(status(srv.proc.pid)["Uid"].split()[0], str(pwd.getpwnam("dsshd").pw_uid),
+                   "still unprivileged")
+        r = h.ssh_run(srv, env, "echo unfiltered-ok")
+        h.check_eq((r.returncode, r.stdout), (0, b"unfiltered-ok\n"), "login without the filter")
+    finally:
+        srv.cleanup()
 
 
 def low_port_refused(srv, env):
@@ -232,6 +341,8 @@ def body(args, env):
         res.run("keyboard-interactive", kbdint_login, srv, env)
         res.run("publickey", pubkey_login, srv, env)
         res.run("session-credentials", session_creds, srv, env)
+        res.run("sftp", sftp_roundtrip, srv, env)
+        res.run("direct-tcpip", direct_tcpip, srv, env)
         res.run("low-port-refused", low_port_refused, srv, env)
         res.run("unix-socket-as-user", unix_socket_as_user, srv, env)
         res.run("reload", reload_keeps_working, srv, env)
@@ -239,6 +350,8 @@ def body(args, env):
         res.finish(srv)
     res2 = h.Results()
     res2.run("no-privsep-user", no_privsep_user, args)
+    if not h.Server.dataplane:
+        res2.run("no-seccomp-env", no_seccomp_env, args, env)
     res2.finish()
 
 
