@@ -23,6 +23,11 @@ ciphers, driven by OpenSSH's own clients:
                KEX method, dsshd (kernel sockets) vs sshd;
   cipher       perf/dssh-bench-cipher: the crypto engines and the raw IPsec-MB AES-GCM job
                loop (the ceiling), burst 32;
+  memif        perf/bench_memif.py: `dssh` on a DPDK port of its own joined to dsshd's data
+               plane by net_memif (no kernel on the path) vs ssh to sshd over loopback,
+               aes128-gcm and chacha20-poly1305, upload/download: MB/s and server cycles
+               per byte against the 0.7 cycles/byte target (skipped when BUILD's dssh
+               was built without DPDK);
   load         perf/bench_load.py, dssh-load as the driver (BUILD/app/dssh/dssh-load;
                skipped with a note when it is not built): aggregate MB/s and server CPU
                per byte against the number of sessions (1, 2, 4, 8; exec upload and
@@ -62,7 +67,7 @@ SHORT = {"aes128-gcm@openssh.com": "aes128-gcm",
 BENCH_MODES = "aes128-gcm,chacha20-poly1305,aes256-ctr+hmac-sha2-256-etm"
 LABEL = {"sshd": "sshd", "kernel": "dsshd-kernel", "dpdk": "dsshd-dpdk"}
 STREAMS = ("upload", "download")
-PARTS = ("bulk", "concurrency", "handshakes", "cipher", "load")
+PARTS = ("bulk", "concurrency", "handshakes", "cipher", "memif", "load")
 
 # Per mode: transfer size, rounds, keystrokes, connections, concurrency sizes and levels,
 # handshakes per batch and rounds, cipher bench time per cell.
@@ -70,16 +75,19 @@ MODES = {
     "smoke": dict(size="2M", rounds=1, keys=20, warmup=5, conns=3, workloads="all",
                   par_size="1M", par=[1, 2], par_rounds=1, kex_count=3, kex_rounds=1,
                   kex_methods="curve25519-sha256", cipher_ms=1, cipher_modes="aes128-gcm",
+                  memif_size="2M", memif_ciphers="aes128-gcm@openssh.com",
                   load_sessions=[1, 2], load_s=0.5, load_hs_s=0.5, load_rounds=1,
                   load_kex="curve25519-sha256"),
     "quick": dict(size="64M", rounds=1, keys=300, warmup=20, conns=10, workloads="all",
                   par_size="32M", par=[1, 2, 4, 8], par_rounds=1, kex_count=50,
                   kex_rounds=1, kex_methods=None, cipher_ms=5, cipher_modes=BENCH_MODES,
+                  memif_size="256M", memif_ciphers=None,
                   load_sessions=[1, 2, 4, 8], load_s=3, load_hs_s=3, load_rounds=1,
                   load_kex=None),
     "full": dict(size="1G", rounds=3, keys=1500, warmup=20, conns=50, workloads="all",
                  par_size="256M", par=[1, 2, 4, 8], par_rounds=3, kex_count=300,
                  kex_rounds=3, kex_methods=None, cipher_ms=100, cipher_modes=BENCH_MODES,
+                 memif_size="1G", memif_ciphers=None,
                  load_sessions=[1, 2, 4, 8], load_s=10, load_hs_s=10, load_rounds=3,
                  load_kex=None),
 }
@@ -240,6 +248,27 @@ def part_cipher(a, m, out):
     rc, dt = run_step(out, "cipher", argv, a.timeout)
     d = load_json(js)
     return {"rc": rc, "seconds": dt, "json": "cipher.json", "results": d}
+
+
+def part_memif(a, m, out):
+    """dssh over net_memif to dsshd vs ssh to sshd (bench_memif.py): needs BUILD's dssh
+    built with DPDK (it has the DpdkArgs option then)."""
+    dssh = os.path.join(a.build, "app", "dssh", "dssh")
+    if not os.access(dssh, os.X_OK):
+        return {"skipped": "no dssh in %s/app/dssh" % a.build}
+    with open(dssh, "rb") as fh:
+        if b"DpdkArgs" not in fh.read():
+            return {"skipped": "%s was built without DPDK" % dssh}
+    js = os.path.join(out, "memif.json")
+    argv = [PY, os.path.join(HERE, "bench_memif.py"), "--dsshd", a.dsshd, "--dssh", dssh,
+            "--size", a.size or m["memif_size"], "--rounds", str(a.rounds or m["rounds"]),
+            "--ciphers", m["memif_ciphers"] or "aes128-gcm@openssh.com,"
+            "chacha20-poly1305@openssh.com", "--user", a.user, "--json", js]
+    rc, dt = run_step(out, "memif", argv, a.timeout)
+    d = load_json(js)
+    return {"rc": rc, "seconds": dt, "json": "memif.json", "argv": argv,
+            "transfers": d and d["transfers"], "target": d and d["target"],
+            "report": d and d["report"]}
 
 
 def part_load(a, m, out):
@@ -779,7 +808,7 @@ def main():
                "parallel": a.parallel, "rounds": a.rounds, "bulk_args": a.bulk_arg},
            "load_per_part": {}}
     fns = {"bulk": part_bulk, "concurrency": part_concurrency, "handshakes": part_handshakes,
-           "cipher": part_cipher, "load": part_load}
+           "cipher": part_cipher, "memif": part_memif, "load": part_load}
     t0 = time.monotonic()
     for p in PARTS:
         if p not in parts:
@@ -804,6 +833,13 @@ def main():
               " ".join("%.2f" % x for x in res["load_end"]["loadavg"]))]
     for title, note_, tb in tables(res):
         md += ["", "## " + title, ""] + ([note_, ""] if note_ else []) + [tb]
+    mf = res.get("memif") or {}
+    if mf.get("report"):
+        md += ["", "## Client on DPDK: dssh over net_memif to dsshd vs ssh to sshd", "",
+               mf["report"], "", "Target: %s: %s (%s)" % (
+                   mf["target"]["target"],
+                   {True: "met", False: "MISSED", None: "n/a"}[mf["target"]["met"]],
+                   mf["target"]["measured"])]
     md += ["", "## Targets (issue 13)", "", targets_table(res["targets"])]
     for p in PARTS:
         r = res.get(p) or {}

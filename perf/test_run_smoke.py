@@ -133,6 +133,13 @@ def check_results(out, doc):
     for t in tg:
         check(t["met"] in (True, False), "target %r not evaluated: %s" % (t["target"],
                                                                           t["measured"]))
+    mf = doc.get("memif") or {}
+    if not mf.get("skipped"):
+        # dssh on its own DPDK port over memif to dsshd: figures for every row, the target judged.
+        check(mf.get("rc") == 0 and mf.get("transfers") and all(
+            "server_cycles_per_byte" in t["servers"][k] for t in mf["transfers"]
+            for k in ("dsshd", "sshd")) and (mf.get("target") or {}).get("met") in (True, False),
+            "memif part: %r" % {k: mf.get(k) for k in ("rc", "target")})
     check(sorted(doc.get("plots", [])) == sorted(PLOTS), "plots: %r" % doc.get("plots"))
     for name in ("bulk.json", "handshakes.json", "cipher.json", "concurrency-1.json",
                  "concurrency-2.json", "load.json"):

@@ -10,13 +10,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cliopts.h"
+#include "dssh_build_config.h"
 #include "dssh_client.h"
 #include "dssh_crypto.h"
 #include "dssh_err.h"
 #include "dssh_ssh.h"
+#if DSSH_HAVE_DPDK
+#include "dssh_dpdk_client.h"
+#include "dssh_net.h"
+#endif
 
 #define IO_CHUNK (256u * 1024)
 
@@ -116,6 +122,8 @@ relay(struct relay *rl)
 {
 	uint8_t *buf = malloc(IO_CHUNK);
 	int r = 0;
+	/* -1: a DPDK port, no descriptor: busy-poll (stdin looked at without waiting). */
+	bool polled = dssh_client_fd(rl->cl) < 0;
 
 	if (buf == NULL)
 		return DSSH_ERR_ALLOC;
@@ -126,10 +134,12 @@ relay(struct relay *rl)
 		};
 		bool want_in = !rl->stdin_eof &&
 		    dssh_chan_send_space(dssh_client_conn(rl->cl), rl->chan) > 0;
+		struct pollfd *pp = polled ? &pfd[1] : pfd;
+		nfds_t np = polled ? (want_in ? 1 : 0) : (want_in ? 2 : 1);
 
 		if (dssh_client_want_write(rl->cl))
 			pfd[0].events |= POLLOUT;
-		if (poll(pfd, want_in ? 2 : 1, 1000) < 0 && errno != EINTR) {
+		if (np > 0 && poll(pp, np, polled ? 0 : 1000) < 0 && errno != EINTR) {
 			r = DSSH_ERR_SYSTEM;
 			break;
 		}
@@ -150,6 +160,65 @@ usage(void)
 	    "            [-o option] [-p port] [user@]host command [argument ...]\n");
 	exit(255);
 }
+
+/* -o DpdkArgs= / DpdkAddress= / DpdkGateway=: the DPDK data plane's options. */
+struct dpdk_opts {
+	const char *args, *addr, *gateway, *mtu;
+};
+
+static bool
+dpdk_opt(struct dpdk_opts *d, const char *arg)
+{
+	static const char *const keys[] = { "DpdkArgs", "DpdkAddress", "DpdkGateway", "DpdkMTU" };
+	const char **slot[] = { &d->args, &d->addr, &d->gateway, &d->mtu };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		size_t n = strlen(keys[i]);
+
+		if (strncasecmp(arg, keys[i], n) == 0 && (arg[n] == '=' || arg[n] == ' ')) {
+			arg += n;
+			while (*arg == ' ' || *arg == '=')
+				arg++;
+			*slot[i] = arg;
+			return true;
+		}
+	}
+	return false;
+}
+
+#if DSSH_HAVE_DPDK
+static int
+dpdk_up(const struct dpdk_opts *d, struct dssh_client_opts *o, struct dssh_dpdk_client **dc)
+{
+	struct dssh_dpdk_client_conf conf;
+	int r;
+
+	if (d->addr == NULL) {
+		fprintf(stderr, "dssh: DpdkArgs needs DpdkAddress (our a.b.c.d/n)\n");
+		return DSSH_ERR_CONFIG;
+	}
+	if (dssh_dpdk_client_conf_parse(d->args, d->addr, &conf) != 0 ||
+	    (d->gateway != NULL && dssh_net_parse_ipv4(d->gateway, &conf.gateway) != 0)) {
+		fprintf(stderr, "dssh: bad DpdkAddress %s or DpdkGateway %s\n", d->addr,
+		    d->gateway != NULL ? d->gateway : "-");
+		return DSSH_ERR_CONFIG;
+	}
+	if (d->mtu != NULL) {
+		char *end;
+		unsigned long m = strtoul(d->mtu, &end, 10);
+
+		if (*end != '\0' || m < 576 || m > 9000) {
+			fprintf(stderr, "dssh: DpdkMTU %s: 576 to 9000\n", d->mtu);
+			return DSSH_ERR_CONFIG;
+		}
+		conf.mtu = (uint16_t)m;
+	}
+	if ((r = dssh_dpdk_client_new(&conf, dc)) != 0)
+		return r;
+	o->transport = dssh_dpdk_client_transport(*dc);
+	return 0;
+}
+#endif
 
 /* The command: the remaining words joined by spaces, as ssh does. */
 static char *
@@ -180,9 +249,16 @@ main(int argc, char **argv)
 	int ch, verbose = 0, r;
 	bool quiet = false;
 	char *cmd = NULL;
+	struct dpdk_opts dpdk = { 0 };
+#if DSSH_HAVE_DPDK
+	struct dssh_dpdk_client *dc = NULL;
+#endif
 
 	dssh_client_opts_init(&o);
 	while ((ch = getopt(argc, argv, "1246AaCfGgKkMNnqsTtVvXxYyb:c:D:E:e:F:I:i:J:L:l:m:O:o:p:Q:R:S:W:w:")) != -1) {
+		/* dssh's own -o DpdkArgs= and friends, before the ssh options. */
+		if (ch == 'o' && dpdk_opt(&dpdk, optarg))
+			continue;
 		switch (dssh_cliopt_common(&o, ch, optarg)) {
 		case 1:
 			continue;
@@ -234,6 +310,16 @@ main(int argc, char **argv)
 		return 255;
 	}
 	o.engine = engine;
+	if (dpdk.args != NULL) {
+#if DSSH_HAVE_DPDK
+		if ((r = dpdk_up(&dpdk, &o, &dc)) != 0)
+			goto out;
+#else
+		fprintf(stderr, "dssh: DpdkArgs: built without DPDK\n");
+		r = DSSH_ERR_UNSUPPORTED;
+		goto out;
+#endif
+	}
 	if ((r = dssh_client_connect(&o, &rl.cl)) != 0)
 		goto out;
 	dssh_client_set_chan_ops(rl.cl, &relay_ops, &rl);
@@ -248,6 +334,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "dssh: connection to %s closed: %s\n", o.host, dssh_err_str(r));
 out:
 	dssh_client_free(rl.cl);
+#if DSSH_HAVE_DPDK
+	dssh_dpdk_client_free(dc);
+#endif
 	dssh_crypto_engine_free(engine);
 	free(cmd);
 	if (r != 0 || rl.failed)

@@ -158,7 +158,9 @@ struct dssh_client {
 	struct dssh_client_opts o;
 	struct dssh_ssh_conf conf;
 	struct dssh_conn *c;
-	struct sock_stream *ss;
+	struct dssh_stream *st;       /* the transport's stream */
+	struct sock_stream *ss;       /* the same, when it is a kernel socket; else NULL */
+	const struct dssh_client_transport *tr;   /* NULL: kernel socket */
 	char user[256], kh_path[1024];
 	const char *agent;            /* the agent's socket, NULL none */
 	struct dssh_sshkey *ids[DSSH_CLIENT_MAX_IDS];
@@ -193,12 +195,15 @@ home(void)
 	return pw != NULL ? pw->pw_dir : "/";
 }
 
+/* Read on every I/O call (busy-polled with a DPDK transport): the coarse
+ * clock is enough for the engine's millisecond timers and costs no
+ * clock-source read. */
 static uint64_t
 now_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
@@ -594,7 +599,7 @@ flush_out(struct dssh_client *cl)
 		dssh_conn_output(cl->c, &p, &n);
 		if (n == 0)
 			return 0;
-		if ((w = dssh_stream_write(&cl->ss->s, p, n)) < 0)
+		if ((w = dssh_stream_write(cl->st, p, n)) < 0)
 			return DSSH_ERR_CONN_CLOSED;
 		if (w == 0)
 			return 0;
@@ -605,7 +610,7 @@ flush_out(struct dssh_client *cl)
 int
 dssh_client_fd(const struct dssh_client *cl)
 {
-	return cl->ss->fd;
+	return cl->ss != NULL ? cl->ss->fd : -1;
 }
 
 bool
@@ -619,14 +624,20 @@ dssh_client_io(struct dssh_client *cl, short revents)
 {
 	int r = 0;
 
+	if (cl->tr != NULL) {
+		/* No descriptor to poll: drive the transport once, then look. */
+		if ((r = cl->tr->poll(cl->tr->arg, cl->st, 0)) != 0)
+			return r;
+		revents = POLLIN | POLLOUT;
+	}
 	if ((revents & (POLLIN | POLLHUP | POLLERR)) && !dssh_conn_input_paused(cl->c)) {
 		const uint8_t *p;
-		size_t n = dssh_stream_peek(&cl->ss->s, &p);
+		size_t n = dssh_stream_peek(cl->st, &p);
 
 		if (n > 0) {
 			r = dssh_conn_input(cl->c, p, n, now_ms());
-			dssh_stream_consume(&cl->ss->s, n);
-		} else if (dssh_stream_eof(&cl->ss->s)) {
+			dssh_stream_consume(cl->st, n);
+		} else if (dssh_stream_eof(cl->st)) {
 			r = DSSH_ERR_CONN_CLOSED;
 		}
 	}
@@ -642,9 +653,16 @@ dssh_client_io(struct dssh_client *cl, short revents)
 int
 dssh_client_wait(struct dssh_client *cl, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = cl->ss->fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = dssh_client_fd(cl), .events = POLLIN };
 	int n;
 
+	if (cl->tr != NULL) {
+		/* Busy-polls until the stream has news (or the time is up). */
+		if ((n = cl->tr->poll(cl->tr->arg, cl->st, timeout_ms)) != 0)
+			return n;
+		dssh_conn_tick(cl->c, now_ms());
+		return dssh_client_io(cl, POLLIN | POLLOUT);
+	}
 	if (dssh_client_want_write(cl))
 		pfd.events |= POLLOUT;
 	n = poll(&pfd, 1, timeout_ms);
@@ -710,12 +728,37 @@ req_answered(struct dssh_client *cl)
 	return cl->req_answered;
 }
 
+/* The byte stream to the server: a kernel socket, or the opts' transport. */
+static int
+open_transport(struct dssh_client *cl)
+{
+	int fd, r;
+
+	if ((cl->tr = cl->o.transport) != NULL)
+		return cl->tr->connect(cl->tr->arg, cl->o.host, cl->o.port, cl->o.connect_timeout,
+		    &cl->st);
+	if ((r = tcp_connect(cl->o.host, cl->o.port, cl->o.connect_timeout, &fd)) != 0)
+		return r;
+	if ((cl->ss = calloc(1, sizeof(*cl->ss))) == NULL ||
+	    (cl->ss->rbuf = malloc(RBUF_SIZE)) == NULL) {
+		if (cl->ss != NULL)
+			free(cl->ss);
+		cl->ss = NULL;
+		close(fd);
+		return DSSH_ERR_ALLOC;
+	}
+	cl->ss->s.ops = &sock_ops;
+	cl->ss->fd = fd;
+	cl->st = &cl->ss->s;
+	return 0;
+}
+
 int
 dssh_client_connect(const struct dssh_client_opts *o, struct dssh_client **out)
 {
 	struct dssh_client *cl;
 	const char *u;
-	int fd, r;
+	int r;
 
 	*out = NULL;
 	if ((cl = calloc(1, sizeof(*cl))) == NULL)
@@ -745,16 +788,8 @@ dssh_client_connect(const struct dssh_client_opts *o, struct dssh_client **out)
 		.engine = o->engine,
 	};
 	load_identities(cl);
-	if ((r = tcp_connect(o->host, cl->o.port, o->connect_timeout, &fd)) != 0)
+	if ((r = open_transport(cl)) != 0)
 		goto fail;
-	if ((cl->ss = calloc(1, sizeof(*cl->ss))) == NULL ||
-	    (cl->ss->rbuf = malloc(RBUF_SIZE)) == NULL) {
-		close(fd);
-		r = DSSH_ERR_ALLOC;
-		goto fail;
-	}
-	cl->ss->s.ops = &sock_ops;
-	cl->ss->fd = fd;
 	if ((r = dssh_conn_new(&cl->conf, &client_host_ops, cl, o->host, &cl->c)) != 0 ||
 	    (r = dssh_conn_start(cl->c, now_ms())) != 0)
 		goto fail;
@@ -791,13 +826,14 @@ dssh_client_session(struct dssh_client *cl, const struct dssh_session_req *req, 
 void
 dssh_client_close(struct dssh_client *cl)
 {
-	if (cl == NULL || cl->c == NULL || cl->ss == NULL)
+	if (cl == NULL || cl->c == NULL || cl->st == NULL)
 		return;
 	dssh_conn_disconnect(cl->c, 11 /* by application */, "disconnected by user");
-	for (int i = 0; i < 100 && dssh_client_want_write(cl); i++) {
-		struct pollfd pfd = { .fd = cl->ss->fd, .events = POLLOUT };
+	for (int i = 0; i < 100 && flush_out(cl) == 0 && dssh_client_want_write(cl); i++) {
+		struct pollfd pfd = { .fd = dssh_client_fd(cl), .events = POLLOUT };
 
-		if (poll(&pfd, 1, 100) < 0 || flush_out(cl) != 0)
+		if (cl->tr != NULL ? cl->tr->poll(cl->tr->arg, cl->st, 100) != 0 :
+		    poll(&pfd, 1, 100) < 0)
 			break;
 	}
 }
@@ -808,8 +844,8 @@ dssh_client_free(struct dssh_client *cl)
 	if (cl == NULL)
 		return;
 	dssh_conn_free(cl->c);
-	if (cl->ss != NULL)
-		dssh_stream_close(&cl->ss->s);
+	if (cl->st != NULL)
+		dssh_stream_close(cl->st);
 	for (unsigned i = 0; i < cl->n_ids; i++)
 		dssh_sshkey_free(cl->ids[i]);
 	if (cl->password != NULL)

@@ -16,6 +16,12 @@
  * opened and started with one call each. The tool then drives I/O with
  * dssh_client_fd / dssh_client_io (for its own poll loop) or
  * dssh_client_wait.
+ *
+ * Transports: a kernel TCP socket unless opts.transport names another one
+ * (the DPDK client data plane, drivers/net/dpdk/dssh_dpdk_client.h). A
+ * transport without a file descriptor makes dssh_client_fd return -1: the
+ * tool then busy-polls, calling dssh_client_io (or dssh_client_wait with a
+ * timeout of 0) in its loop, each call driving the transport once.
  */
 
 #include <stdbool.h>
@@ -36,6 +42,25 @@ enum dssh_strict_hostkey {
 
 #define DSSH_CLIENT_MAX_IDS 16
 
+struct dssh_stream;
+
+/*
+ * A transport other than a kernel socket, polled by the client's thread.
+ * connect: open a byte stream to host:port (an address the transport
+ * understands), blocking until it is established, refused or timeout_s
+ * passed (0: the transport's default); messages to stderr as ssh writes
+ * them. poll: drive the transport's I/O (receive, timers, transmit) for up
+ * to timeout_ms (0: once), returning as soon as s has news (bytes to read,
+ * room after a short write, EOF); 0 or a negative DSSH_ERR_*. The stream
+ * is let go of with dssh_stream_close (what was written is still sent).
+ */
+struct dssh_client_transport {
+	int (*connect)(void *arg, const char *host, int port, unsigned timeout_s,
+	    struct dssh_stream **out);
+	int (*poll)(void *arg, struct dssh_stream *s, int timeout_ms);
+	void *arg;
+};
+
 struct dssh_client_opts {
 	const char *host;
 	int port;                     /* 0: 22 */
@@ -53,6 +78,7 @@ struct dssh_client_opts {
 	const char *kex, *ciphers, *macs, *hostkey_algs;   /* NULL: defaults */
 	unsigned connect_timeout;     /* seconds, 0: none */
 	struct dssh_crypto_engine *engine;
+	const struct dssh_client_transport *transport;   /* NULL: a kernel TCP socket */
 };
 
 /* What the tool hears about a channel. */
@@ -90,13 +116,17 @@ int dssh_client_request(struct dssh_client *cl, uint32_t chan,
     const struct dssh_session_req *req);
 
 struct dssh_conn *dssh_client_conn(struct dssh_client *cl);
-/* The socket, and whether output is pending (poll for POLLOUT too). */
+/* The socket, and whether output is pending (poll for POLLOUT too). -1
+ * with a transport that has no descriptor: busy-poll dssh_client_io. */
 int dssh_client_fd(const struct dssh_client *cl);
 bool dssh_client_want_write(const struct dssh_client *cl);
 /* After poll: read and write what can be. 0, or an error once the
- * connection is over (DSSH_ERR_CONN_CLOSED: the peer closed). */
+ * connection is over (DSSH_ERR_CONN_CLOSED: the peer closed). With a
+ * polled transport (fd -1) revents is ignored: the transport is driven
+ * once and whatever it has is read and written. */
 int dssh_client_io(struct dssh_client *cl, short revents);
-/* poll the socket alone for up to timeout_ms and do its I/O. */
+/* poll the socket (or drive the transport) alone for up to timeout_ms and
+ * do its I/O. */
 int dssh_client_wait(struct dssh_client *cl, int timeout_ms);
 /* Send what can be sent now (window, buffers); returns bytes taken. */
 size_t dssh_client_send(struct dssh_client *cl, uint32_t chan, const uint8_t *p, size_t n);

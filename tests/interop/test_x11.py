@@ -124,14 +124,23 @@ def wrong_cookie(srv, env, xv):
 
 
 def not_localhost(srv, env, xv):
-    # X11UseLocalhost no: every address, DISPLAY names the host
+    # X11UseLocalhost no: every address, DISPLAY names the host. Xlib finds
+    # the host-named cookie (xauth's "host/unix:N") only for 127.0.0.1, and
+    # Debian maps the host name to 127.0.1.1: the display is tried through
+    # 127.0.0.1, and a wildcard bind is shown by another loopback address
+    # (a listener on 127.0.0.1 alone refuses 127.0.0.2).
     host = socket.gethostname()
-    r = ssh_x(srv, env, xv, "echo DISPLAY=$DISPLAY; xdpyinfo | grep dimensions")
+    probe = ("import os, socket; n = int(os.environ['DISPLAY'].rsplit(':', 1)[1].split('.')[0]); "
+             "socket.create_connection(('127.0.0.2', 6000 + n), 5); print('wildcard-ok')")
+    r = ssh_x(srv, env, xv, "echo DISPLAY=$DISPLAY; "
+              "xdpyinfo -display \"127.0.0.1:${DISPLAY##*:}\" | grep dimensions && "
+              "python3 -c \"%s\"" % probe)
     h.check(r.returncode == 0, "ssh -Y xdpyinfo: %s" % h.describe(r))
     m = re.search(rb"DISPLAY=(\S+):(\d+)\.0\n", r.stdout)
     h.check(m is not None and m.group(1).decode() == host,
             "DISPLAY %r, want %s:N.0" % (r.stdout[:100], host))
     h.check(b"640x480 pixels" in r.stdout, "xdpyinfo through %s: %r" % (host, r.stdout))
+    h.check(b"wildcard-ok" in r.stdout, "the display listens on 127.0.0.1 only: %r" % r.stdout)
 
 
 def listener_gone(srv, env, xv, display):

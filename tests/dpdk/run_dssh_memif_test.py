@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""dssh on a DPDK port of its own, joined to dsshd's data plane by net_memif
+(dsshd the memif server, dssh the memif client): no kernel on the path.
+dssh's own lib/net + lib/tcp actively open the connection; an exec uploads
+and downloads 64 MiB, both compared by SHA-256; a known_hosts entry with
+another key is refused before authentication.
+
+usage: run_dssh_memif_test.py --server path/to/dsshd --dssh path/to/dssh [--size 64M]
+"""
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+import dssh_harness as h  # noqa: E402
+
+
+def parse_size(s):
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    return int(s[:-1]) * mult[s[-1].upper()] if s[-1].upper() in mult else int(s)
+
+
+class MemifServer(h.Server):
+    """dsshd with its data plane on the server end of a memif pair, its
+    address 198.18.N.1/24 (a slot claimed as the harness does); the client
+    end is for dssh at 198.18.N.2."""
+
+    def __init__(self, path, sock, eal_prefix):
+        self.sock = sock
+        self.eal_prefix_m = eal_prefix
+        n, fd = h.claim_slot()
+        self.slot_n = n
+        self.dp_host = "198.18.%d.1" % n
+        self.client_addr = "198.18.%d.2/24" % n
+        super().__init__(path, extra=[
+            "DataPlane dpdk", "DataAddress %s/24" % self.dp_host,
+            'DpdkArgs "--no-pci --no-huge -m 256 --vdev=net_memif0,role=server,'
+            'socket=%s,id=0 --file-prefix=%s"' % (sock, eal_prefix)], name="memif")
+        self.slot_fd = fd
+
+    def start(self, timeout=30, extra_args=(), port=None):
+        # Up means: its kernel listener answers (127.0.0.1), which dsshd
+        # opens once its data plane runs; dssh waits for the memif link.
+        # (The memif socket is abstract by default: no file to wait for.)
+        return super().start(timeout=timeout)
+
+    def cleanup(self):
+        super().cleanup()
+        shutil.rmtree("/var/run/dpdk/" + self.eal_prefix_m, ignore_errors=True)
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+
+
+def dssh_argv(a, srv, env, known_hosts, command):
+    eal = ("-l 0 --no-pci --no-huge -m 256 "
+           "--vdev=net_memif0,role=client,socket=%s,id=0" % srv.sock)
+    return [a.dssh, "-o", "DpdkArgs=" + eal, "-o", "DpdkAddress=" + srv.client_addr,
+            "-o", "BatchMode=yes", "-o", "IdentityAgent=none",
+            "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=" + known_hosts,
+            "-o", "HostKeyAlgorithms=ssh-ed25519", "-o", "ConnectTimeout=20",
+            "-c", a.cipher, "-i", env.keys["ed25519"], "-p", str(srv.port),
+            "%s@%s" % (h.TEST_USER, srv.dp_host), command]
+
+
+def run_dssh(argv, stdin, stdout, timeout):
+    """Runs dssh in its own session; killed by pid if it overstays."""
+    p = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    try:
+        _, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+        raise h.TestFailure("dssh timed out after %d s: %r" % (timeout, err[-800:]))
+    return p.returncode, err.decode(errors="replace")
+
+
+def body(a, env):
+    size = parse_size(a.size)
+    tmp = tempfile.mkdtemp(prefix="dssh-memif-client-")
+    os.chmod(tmp, 0o755)
+    sock = "/tmp/dssh-memif-c%d.sock" % os.getpid()
+    srv = MemifServer(a.server, sock, "dsshmc%d" % os.getpid())
+    res = h.Results()
+    try:
+        srv.start()
+        res.server = srv
+        kh_pub = open(srv.hostkeys["ssh-ed25519"] + ".pub").read().split()
+        good = os.path.join(tmp, "known_hosts")
+        with open(good, "w") as f:
+            f.write("[%s]:%d %s %s\n" % (srv.dp_host, srv.port, kh_pub[0], kh_pub[1]))
+        bad = os.path.join(tmp, "known_hosts_wrong")
+        wrong = open(env.keys["wrong"] + ".pub").read().split()
+        with open(bad, "w") as f:
+            f.write("[%s]:%d %s %s\n" % (srv.dp_host, srv.port, wrong[0], wrong[1]))
+        src = os.path.join(tmp, "src.bin")
+        with open(src, "wb") as f:
+            f.write(os.urandom(size))
+        want = h.sha256_file(src)
+        # The user's copy for the download, readable by the test user.
+        remote = os.path.join(tmp, "down.bin")
+        shutil.copy(src, remote)
+        os.chmod(remote, 0o644)
+
+        def alive():
+            rc, err = run_dssh(dssh_argv(a, srv, env, good, "echo alive"),
+                               subprocess.DEVNULL, subprocess.PIPE, 60)
+            h.check(rc == 0, "echo after the refusal: exit %d: %s" % (rc, err[-1500:]))
+
+        def upload_hash():
+            with open(src, "rb") as fin:
+                p = subprocess.run(dssh_argv(a, srv, env, good, "sha256sum"), stdin=fin,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   timeout=a.timeout, start_new_session=True)
+            got = p.stdout.decode().split()[0] if p.stdout else ""
+            h.check(p.returncode == 0 and got == want,
+                    "upload %d bytes: remote sha256 %r, want %r; exit %d: %s" % (
+                        size, got, want, p.returncode, p.stderr.decode()[-1500:]))
+
+        def download():
+            out = os.path.join(tmp, "got.bin")
+            with open(out, "wb") as fout:
+                rc, err = run_dssh(dssh_argv(a, srv, env, good, "cat " + remote),
+                                   subprocess.DEVNULL, fout, a.timeout)
+            got = h.sha256_file(out)
+            h.check(rc == 0 and got == want and os.path.getsize(out) == size,
+                    "download: exit %d, %d bytes, sha256 %s (want %s): %s" % (
+                        rc, os.path.getsize(out), got, want, err[-1500:]))
+
+        def wrong_hostkey():
+            off = srv.log_size()
+            rc, err = run_dssh(dssh_argv(a, srv, env, bad, "echo should-not-run"),
+                               subprocess.DEVNULL, subprocess.PIPE, 60)
+            h.check(rc == 255 and "REMOTE HOST IDENTIFICATION HAS CHANGED" in err and
+                    "Host key verification failed" in err,
+                    "wrong host key: exit %d: %s" % (rc, err[-1500:]))
+            # Refused before authentication: no login in the server's log.
+            h.check("Accepted publickey" not in srv.log_since(off),
+                    "wrong host key: the server saw a login")
+
+        res.run("upload %s over memif (sha256 remote)" % a.size, upload_hash)
+        res.run("download %s over memif (sha256 local)" % a.size, download)
+        res.run("wrong host key refused", wrong_hostkey)
+        res.run("dsshd still serves after the refusal", alive)
+        res.finish(srv)
+    finally:
+        srv.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--server", required=True)
+    ap.add_argument("--dssh", required=True)
+    ap.add_argument("--size", default="64M")
+    ap.add_argument("--cipher", default="aes128-gcm@openssh.com")
+    ap.add_argument("--timeout", type=int, default=60)
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        h.skip("needs root (EAL, test user)")
+    for p in (a.server, a.dssh):
+        if not os.access(p, os.X_OK):
+            h.skip("%s not executable" % p)
+    h.Server.dataplane = None
+    env = h.Env()
+    try:
+        body(a, env)
+    except h.TestFailure as e:
+        h.log("FAIL: %s" % e)
+        return 1
+    h.log("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
