@@ -12,7 +12,7 @@ fi
 
 PKGS="libdpdk-dev dpdk libipsec-mb-dev libssl-dev libpam0g-dev meson ninja-build
 pkg-config gcc clang openssh-client openssh-server dropbear-bin putty-tools
-python3 python3-paramiko python3-matplotlib iproute2 iputils-ping ethtool gnuplot-nox passwd rsync curl
+python3 python3-paramiko python3-bcrypt python3-matplotlib iproute2 iputils-ping ethtool gnuplot-nox passwd rsync curl
 valgrind fail2ban libsystemd-dev mandoc man-db ssh-audit zlib1g-dev xvfb x11-utils xauth libseccomp-dev"
 # tests/kat fetches @noble/post-quantum and @oqs/liboqs-js with npm: Debian's node only where
 # there is no node at all (a newer one installed otherwise stays).

@@ -53,10 +53,37 @@ unsigned dssh_sshkey_bits(const struct dssh_sshkey *key);
  */
 int dssh_sshkey_check_perms_fd(int fd, const char *path);
 int dssh_sshkey_check_perms(const char *path);
-/* Loads openssh-key-v1 (unencrypted) or PEM (PKCS#8 / traditional). */
+/*
+ * Loads openssh-key-v1 or PEM (PKCS#8 / traditional, unencrypted only).
+ * A passphrase-protected openssh-key-v1 key gives DSSH_ERR_KEY_ENCRYPTED
+ * (encrypted PEM: DSSH_ERR_UNSUPPORTED).
+ */
 int dssh_sshkey_load_private(const char *path, struct dssh_sshkey **keyp);
 /* Same, from the file's text, without the permission check. */
 int dssh_sshkey_parse_private(const char *text, size_t len, struct dssh_sshkey **keyp);
+/*
+ * With a passphrase (NUL-terminated; NULL = none) for openssh-key-v1 keys
+ * encrypted with kdf "bcrypt" and aes{128,192,256}-{ctr,cbc},
+ * aes{128,256}-gcm@openssh.com or chacha20-poly1305@openssh.com. A wrong
+ * passphrase gives DSSH_ERR_KEY_PASSPHRASE; KDF rounds above
+ * DSSH_SSHKEY_MAX_KDF_ROUNDS are refused (DSSH_ERR_INVALID_FORMAT) so that
+ * a hostile file cannot keep the caller busy for hours.
+ */
+#define DSSH_SSHKEY_MAX_KDF_ROUNDS 10000
+int dssh_sshkey_load_private_pass(const char *path, const char *passphrase,
+    struct dssh_sshkey **keyp);
+int dssh_sshkey_parse_private_pass(const char *text, size_t len, const char *passphrase,
+    struct dssh_sshkey **keyp);
+
+/*
+ * bcrypt_pbkdf as OpenSSH defines it (keylen 1..1024, salt 1..
+ * DSSH_BCRYPT_MAX_SALT bytes, rounds >= 1).
+ */
+#define DSSH_BCRYPT_MAX_SALT 1024
+int dssh_bcrypt_pbkdf(const char *pass, size_t passlen, const uint8_t *salt, size_t saltlen,
+    unsigned rounds, uint8_t *key, size_t keylen);
+/* Blowfish's initial P-array then S-boxes: the first 1042 words of pi's fraction. */
+int dssh_bcrypt_pi_words(const uint32_t **wordsp, size_t *np);
 
 /* bits: RSA modulus size (0 = 3072); ignored for the other types. */
 int dssh_sshkey_generate(enum dssh_sshkey_type type, unsigned bits, struct dssh_sshkey **keyp);

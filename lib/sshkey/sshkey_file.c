@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Key files: openssh-key-v1 private keys (OpenSSH PROTOCOL.key, unencrypted
- * only), PEM private keys (through OSSL_DECODER), ".pub" / authorized_keys
+ * Key files: openssh-key-v1 private keys (OpenSSH PROTOCOL.key; clear or
+ * passphrase-protected, see sshkey_crypt.c), PEM private keys (through OSSL_DECODER), ".pub" / authorized_keys
  * public key text, and host key generation like `ssh-keygen -A`.
  */
 #include <errno.h>
@@ -120,58 +120,35 @@ parse_openssh_private_key(struct dssh_buf *b, struct dssh_sshkey **keyp)
 	}
 }
 
+/*
+ * The inner section (clear or decrypted): checkints, the key, comment,
+ * padding 1, 2, 3, ... to the block size. encrypted: differing checkints
+ * mean a wrong passphrase (CTR/CBC have no other way to tell).
+ */
 static int
-parse_openssh_v1(const uint8_t *blob, size_t len, struct dssh_sshkey **keyp)
+parse_openssh_inner(struct dssh_buf *priv, size_t block, bool encrypted, const uint8_t *pub,
+    size_t publen, struct dssh_sshkey **keyp)
 {
-	struct dssh_buf b, priv;
-	const uint8_t *cipher, *kdf, *pub;
-	size_t clen, klen, publen;
-	uint32_t nkeys, c1, c2;
 	struct dssh_sshkey *key = NULL;
 	struct dssh_buf check;
+	uint32_t c1, c2;
 	int r;
 
 	dssh_buf_init(&check, 0);
-	dssh_buf_from(&b, blob, len);
-	if (len < sizeof(OPENSSH_MAGIC) || memcmp(blob, OPENSSH_MAGIC, sizeof(OPENSSH_MAGIC)) != 0)
+	if (dssh_buf_len(priv) % block != 0)
 		return DSSH_ERR_INVALID_FORMAT;
-	if ((r = dssh_buf_consume(&b, sizeof(OPENSSH_MAGIC))) != 0 ||
-	    (r = dssh_buf_get_string_direct(&b, &cipher, &clen)) != 0 ||
-	    (r = dssh_buf_get_string_direct(&b, &kdf, &klen)) != 0 ||
-	    (r = dssh_buf_skip_string(&b)) != 0 ||      /* kdf options */
-	    (r = dssh_buf_get_u32(&b, &nkeys)) != 0)
+	if ((r = dssh_buf_get_u32(priv, &c1)) != 0 || (r = dssh_buf_get_u32(priv, &c2)) != 0)
+		return encrypted ? DSSH_ERR_KEY_PASSPHRASE : r;
+	if (c1 != c2)
+		return encrypted ? DSSH_ERR_KEY_PASSPHRASE : DSSH_ERR_INVALID_FORMAT;
+	if ((r = parse_openssh_private_key(priv, &key)) != 0 ||
+	    (r = dssh_buf_skip_string(priv)) != 0)     /* comment */
 		goto out;
-	if (!str_eq(cipher, clen, "none") || !str_eq(kdf, klen, "none")) {
-		r = DSSH_ERR_UNSUPPORTED;   /* passphrase-protected */
-		goto out;
-	}
-	if (nkeys != 1) {
-		r = DSSH_ERR_INVALID_FORMAT;
-		goto out;
-	}
-	if ((r = dssh_buf_get_string_direct(&b, &pub, &publen)) != 0 ||
-	    (r = dssh_buf_get_stringb(&b, &priv)) != 0)
-		goto out;
-	if (dssh_buf_len(&b) != 0 || dssh_buf_len(&priv) % OPENSSH_BLOCK != 0) {
-		r = DSSH_ERR_INVALID_FORMAT;
-		goto out;
-	}
-	if ((r = dssh_buf_get_u32(&priv, &c1)) != 0 || (r = dssh_buf_get_u32(&priv, &c2)) != 0)
-		goto out;
-	if (c1 != c2) {
-		/* With a cipher this means a wrong passphrase; here, corruption. */
-		r = DSSH_ERR_INVALID_FORMAT;
-		goto out;
-	}
-	if ((r = parse_openssh_private_key(&priv, &key)) != 0 ||
-	    (r = dssh_buf_skip_string(&priv)) != 0)     /* comment */
-		goto out;
-	/* Padding 1, 2, 3, ... up to the block size. */
 	r = DSSH_ERR_INVALID_FORMAT;
-	for (uint8_t i = 1; dssh_buf_len(&priv) > 0; i++) {
+	for (uint8_t i = 1; dssh_buf_len(priv) > 0; i++) {
 		uint8_t c;
 
-		if (i >= OPENSSH_BLOCK || dssh_buf_get_u8(&priv, &c) != 0 || c != i)
+		if (i >= block || dssh_buf_get_u8(priv, &c) != 0 || c != i)
 			goto out;
 	}
 	/* The clear public key must be the private key's. */
@@ -187,6 +164,60 @@ parse_openssh_v1(const uint8_t *blob, size_t len, struct dssh_sshkey **keyp)
 out:
 	dssh_buf_free(&check);
 	dssh_sshkey_free(key);
+	return r;
+}
+
+static int
+parse_openssh_v1(const uint8_t *blob, size_t len, const char *pass, unsigned max_rounds,
+    struct dssh_sshkey **keyp)
+{
+	struct dssh_buf b, priv;
+	const struct sshkey_cipher *ciph = NULL;
+	const uint8_t *cipher, *kdf, *kdfopts, *pub, *enc, *tag;
+	size_t clen, klen, kolen, publen, enclen;
+	uint8_t *plain = NULL;
+	uint32_t nkeys;
+	int r;
+
+	dssh_buf_from(&b, blob, len);
+	if (len < sizeof(OPENSSH_MAGIC) || memcmp(blob, OPENSSH_MAGIC, sizeof(OPENSSH_MAGIC)) != 0)
+		return DSSH_ERR_INVALID_FORMAT;
+	if ((r = dssh_buf_consume(&b, sizeof(OPENSSH_MAGIC))) != 0 ||
+	    (r = dssh_buf_get_string_direct(&b, &cipher, &clen)) != 0 ||
+	    (r = dssh_buf_get_string_direct(&b, &kdf, &klen)) != 0 ||
+	    (r = dssh_buf_get_string_direct(&b, &kdfopts, &kolen)) != 0 ||
+	    (r = dssh_buf_get_u32(&b, &nkeys)) != 0)
+		return r;
+	if (str_eq(cipher, clen, "none") != str_eq(kdf, klen, "none"))
+		return DSSH_ERR_INVALID_FORMAT;
+	if (!str_eq(cipher, clen, "none")) {
+		if (!str_eq(kdf, klen, "bcrypt") || (ciph = sshkey_cipher_by_name(cipher, clen)) == NULL)
+			return DSSH_ERR_UNSUPPORTED;
+	} else if (kolen != 0)
+		return DSSH_ERR_INVALID_FORMAT;
+	if (nkeys != 1)
+		return DSSH_ERR_INVALID_FORMAT;
+	if ((r = dssh_buf_get_string_direct(&b, &pub, &publen)) != 0 ||
+	    (r = dssh_buf_get_string_direct(&b, &enc, &enclen)) != 0)
+		return r;
+	/* An AEAD cipher's tag follows the encrypted section, then nothing. */
+	tag = dssh_buf_ptr(&b);
+	if (dssh_buf_len(&b) != (ciph != NULL ? ciph->authlen : 0))
+		return DSSH_ERR_INVALID_FORMAT;
+	if (ciph == NULL) {
+		dssh_buf_from(&priv, enc, enclen);
+		return parse_openssh_inner(&priv, OPENSSH_BLOCK, false, pub, publen, keyp);
+	}
+	if (enclen == 0 || enclen % ciph->blocksize != 0)
+		return DSSH_ERR_INVALID_FORMAT;
+	if ((plain = malloc(enclen)) == NULL)
+		return DSSH_ERR_ALLOC;
+	if ((r = sshkey_decrypt_private(ciph, kdfopts, kolen, pass, max_rounds, enc, enclen, tag,
+	    plain)) == 0) {
+		dssh_buf_from(&priv, plain, enclen);
+		r = parse_openssh_inner(&priv, ciph->blocksize, true, pub, publen, keyp);
+	}
+	dssh_freezero(plain, enclen);
 	return r;
 }
 
@@ -250,7 +281,8 @@ out:
 }
 
 int
-dssh_sshkey_parse_private(const char *text, size_t len, struct dssh_sshkey **keyp)
+sshkey_parse_private_max(const char *text, size_t len, const char *pass, unsigned max_rounds,
+    struct dssh_sshkey **keyp)
 {
 	const char *begin, *end;
 	uint8_t *blob = NULL;
@@ -274,13 +306,33 @@ dssh_sshkey_parse_private(const char *text, size_t len, struct dssh_sshkey **key
 		return DSSH_ERR_INVALID_FORMAT;
 	if ((r = sshkey_b64_decode(begin, (size_t)(end - begin), &blob, &bloblen)) != 0)
 		return r;
-	r = parse_openssh_v1(blob, bloblen, keyp);
+	r = parse_openssh_v1(blob, bloblen, pass, max_rounds, keyp);
 	dssh_freezero(blob, bloblen);
 	return r;
 }
 
 int
+dssh_sshkey_parse_private_pass(const char *text, size_t len, const char *passphrase,
+    struct dssh_sshkey **keyp)
+{
+	return sshkey_parse_private_max(text, len, passphrase, DSSH_SSHKEY_MAX_KDF_ROUNDS, keyp);
+}
+
+int
+dssh_sshkey_parse_private(const char *text, size_t len, struct dssh_sshkey **keyp)
+{
+	return dssh_sshkey_parse_private_pass(text, len, NULL, keyp);
+}
+
+int
 dssh_sshkey_load_private(const char *path, struct dssh_sshkey **keyp)
+{
+	return dssh_sshkey_load_private_pass(path, NULL, keyp);
+}
+
+int
+dssh_sshkey_load_private_pass(const char *path, const char *passphrase,
+    struct dssh_sshkey **keyp)
 {
 	struct stat st;
 	char *text = NULL;
@@ -320,7 +372,7 @@ dssh_sshkey_load_private(const char *path, struct dssh_sshkey **keyp)
 			break;
 		len += (size_t)n;
 	}
-	r = dssh_sshkey_parse_private(text, len, keyp);
+	r = dssh_sshkey_parse_private_pass(text, len, passphrase, keyp);
 out:
 	if (text != NULL)
 		dssh_freezero(text, cap);

@@ -37,4 +37,20 @@ int sshkey_put_bn_param(struct dssh_buf *b, EVP_PKEY *pkey, const char *param);
 int sshkey_b64_decode(const char *s, size_t n, uint8_t **outp, size_t *outlenp);
 int sshkey_b64_encode(struct dssh_buf *b, const uint8_t *data, size_t len);
 
+/* sshkey_crypt.c: openssh-key-v1 private section ciphers */
+struct sshkey_cipher {
+	const char *name;
+	int mode;
+	size_t keylen, ivlen, blocksize, authlen;
+};
+const struct sshkey_cipher *sshkey_cipher_by_name(const uint8_t *name, size_t len);
+/* in[0..len) -> out (len bytes); tag: authlen bytes (AEAD ciphers). */
+int sshkey_decrypt_private(const struct sshkey_cipher *c, const uint8_t *kdfopts, size_t kolen,
+    const char *pass, unsigned max_rounds, const uint8_t *in, size_t len, const uint8_t *tag,
+    uint8_t *out);
+
+/* sshkey_file.c: parse with a cap on the KDF rounds (fuzzing uses a small one). */
+int sshkey_parse_private_max(const char *text, size_t len, const char *pass,
+    unsigned max_rounds, struct dssh_sshkey **keyp);
+
 #endif

@@ -32,6 +32,8 @@ enum dssh_err {
 	DSSH_ERR_TIMEOUT = -21,
 	DSSH_ERR_CONFIG = -22,
 	DSSH_ERR_BUSY = -23,            /* queue full */
+	DSSH_ERR_KEY_ENCRYPTED = -24,   /* private key needs a passphrase */
+	DSSH_ERR_KEY_PASSPHRASE = -25,  /* incorrect passphrase */
 };
 
 const char *dssh_err_str(int err);

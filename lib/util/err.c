@@ -32,6 +32,8 @@ dssh_err_str(int err)
 	case DSSH_ERR_TIMEOUT: return "timeout";
 	case DSSH_ERR_CONFIG: return "configuration error";
 	case DSSH_ERR_BUSY: return "busy";
+	case DSSH_ERR_KEY_ENCRYPTED: return "passphrase-protected key";
+	case DSSH_ERR_KEY_PASSPHRASE: return "incorrect passphrase supplied to decrypt private key";
 	}
 	return "unknown error";
 }

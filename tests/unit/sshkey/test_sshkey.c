@@ -654,8 +654,9 @@ test_openssh_v1_parse(void)
 	static const struct { enum v1_fault f; int want; } cases[] = {
 		{ V1_CHECKINT, DSSH_ERR_INVALID_FORMAT },
 		{ V1_PADDING, DSSH_ERR_INVALID_FORMAT },
-		{ V1_CIPHER, DSSH_ERR_UNSUPPORTED },
-		{ V1_KDF, DSSH_ERR_UNSUPPORTED },
+		/* A cipher without a KDF or the reverse: malformed. */
+		{ V1_CIPHER, DSSH_ERR_INVALID_FORMAT },
+		{ V1_KDF, DSSH_ERR_INVALID_FORMAT },
 		{ V1_NKEYS, DSSH_ERR_INVALID_FORMAT },
 		{ V1_PUB_MISMATCH, DSSH_ERR_INVALID_FORMAT },
 		{ V1_PRIV_PUB_MISMATCH, DSSH_ERR_INVALID_FORMAT },
@@ -734,7 +735,7 @@ test_openssh_v1_parse(void)
 		}
 		CHECK(dssh_sshkey_parse_private("", 0, &key) < 0);
 	}
-	/* A passphrase-protected key from ssh-keygen is refused, not misread. */
+	/* A passphrase-protected key without a passphrase is refused, not misread. */
 	{
 		char path[256], *t;
 
@@ -743,7 +744,7 @@ test_openssh_v1_parse(void)
 		t = slurp(path);
 		CHECK(t != NULL);
 		if (t != NULL)
-			CHECK_EQ_INT(dssh_sshkey_parse_private(t, strlen(t), &key), DSSH_ERR_UNSUPPORTED);
+			CHECK_EQ_INT(dssh_sshkey_parse_private(t, strlen(t), &key), DSSH_ERR_KEY_ENCRYPTED);
 		free(t);
 		snprintf(path, sizeof(path), "%s/enc_pem", tmpdir);
 		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -q -N secretpass -t ecdsa -m PEM -f %s </dev/null",
