@@ -427,19 +427,23 @@ cb_auth_success(void *arg, const char *user, enum dssh_auth_method m)
 	}
 }
 
-/* The agent's keys after the files' (those already loaded from a file skipped). */
+/* The agent at IdentityAgent or SSH_AUTH_SOCK, and the keys it holds. */
 static void
-load_agent_keys(struct dssh_client *cl)
+list_agent_keys(struct dssh_client *cl, struct dssh_sshkey **keys, unsigned *n)
 {
-	struct dssh_sshkey *keys[DSSH_CLIENT_MAX_IDS];
-	unsigned n = 0;
-
+	*n = 0;
 	cl->agent = cl->o.identity_agent != NULL ? cl->o.identity_agent : getenv("SSH_AUTH_SOCK");
 	if (cl->agent != NULL && (cl->agent[0] == '\0' || strcmp(cl->agent, "none") == 0))
 		cl->agent = NULL;
-	if (cl->agent == NULL ||
-	    dssh_client_agent_keys(cl->agent, keys, DSSH_CLIENT_MAX_IDS, &n) != 0)
-		return;
+	if (cl->agent != NULL &&
+	    dssh_client_agent_keys(cl->agent, keys, DSSH_CLIENT_MAX_IDS, n) != 0)
+		*n = 0;
+}
+
+/* The agent's keys after the files' (those already loaded from a file skipped). */
+static void
+add_agent_keys(struct dssh_client *cl, struct dssh_sshkey **keys, unsigned n)
+{
 	for (unsigned i = 0; i < n; i++) {
 		bool dup = cl->n_ids >= DSSH_CLIENT_MAX_IDS;
 
@@ -450,7 +454,8 @@ load_agent_keys(struct dssh_client *cl)
 		else
 			cl->ids[cl->n_ids++] = keys[i];
 	}
-	dssh_verbose("%u key%s from the agent", n, n == 1 ? "" : "s");
+	if (cl->agent != NULL)
+		dssh_verbose("%u key%s from the agent", n, n == 1 ? "" : "s");
 }
 
 static int
@@ -468,24 +473,29 @@ static void
 load_identities(struct dssh_client *cl)
 {
 	static const char *const defaults[] = { "id_ed25519", "id_ecdsa", "id_rsa" };
+	struct dssh_sshkey *akeys[DSSH_CLIENT_MAX_IDS];
+	unsigned na = 0;
 	char path[1024];
 
+	/* First the agent's list: an encrypted file whose key it holds is not asked for. */
+	list_agent_keys(cl, akeys, &na);
 	for (unsigned i = 0; i < cl->o.n_identities && cl->n_ids < DSSH_CLIENT_MAX_IDS; i++) {
-		int r = dssh_sshkey_load_private(cl->o.identities[i], &cl->ids[cl->n_ids]);
+		int r = dssh_client_load_key(cl->o.identities[i], cl->o.batch, akeys, na,
+		    &cl->ids[cl->n_ids]);
 
 		if (r == 0)
 			cl->n_ids++;
-		else
+		else if (r != DSSH_ERR_KEY_ENCRYPTED)   /* that one was said already */
 			fprintf(stderr, "Load key \"%s\": %s\r\n", cl->o.identities[i],
 			    r == DSSH_ERR_KEY_BAD_PERMISSIONS ? "bad permissions" : dssh_err_str(r));
 	}
 	for (size_t i = 0; i < DSSH_ARRAY_SIZE(defaults) && cl->o.n_identities == 0; i++) {
 		snprintf(path, sizeof(path), "%s/.ssh/%s", home(), defaults[i]);
 		if (access(path, R_OK) == 0 &&
-		    dssh_sshkey_load_private(path, &cl->ids[cl->n_ids]) == 0)
+		    dssh_client_load_key(path, cl->o.batch, akeys, na, &cl->ids[cl->n_ids]) == 0)
 			cl->n_ids++;
 	}
-	load_agent_keys(cl);
+	add_agent_keys(cl, akeys, na);
 }
 
 /* ---- engine callbacks: channels ---- */
