@@ -94,8 +94,9 @@ tty_read(FILE *tty, const char *prompt)
 	char buf[PASS_MAX], *got;
 	bool restore;
 
+	/* Unbuffered: the passphrase stays out of stdio's buffer, which is not wiped. */
+	setvbuf(tty, NULL, _IONBF, 0);
 	fputs(prompt, tty);
-	fflush(tty);
 	restore = tcgetattr(fileno(tty), &saved) == 0;
 	if (restore) {
 		t = saved;
