@@ -50,7 +50,7 @@ askpass(const char *prog, const char *prompt)
 {
 	char buf[PASS_MAX];
 	size_t len = 0;
-	int fd[2], st;
+	int fd[2], st = -1;
 	pid_t pid;
 
 	if (pipe2(fd, O_CLOEXEC) != 0)
@@ -78,9 +78,17 @@ askpass(const char *prog, const char *prompt)
 	}
 	buf[len] = '\0';
 	close(fd[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+	for (;;) {
+		pid_t w = waitpid(pid, &st, 0);
+
+		if (w == pid)
+			break;
+		if (w < 0 && errno == EINTR)
+			continue;
+		st = -1;                /* e.g. SIGCHLD ignored: no status to trust */
+		break;
+	}
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		dssh_wipe(buf, sizeof(buf));
 		return NULL;
 	}
