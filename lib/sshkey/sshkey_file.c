@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Key files: openssh-key-v1 private keys (OpenSSH PROTOCOL.key; clear or
- * passphrase-protected, see sshkey_crypt.c), PEM private keys (through OSSL_DECODER), ".pub" / authorized_keys
- * public key text, and host key generation like `ssh-keygen -A`.
+ * passphrase-protected, see sshkey_crypt.c), PEM private keys (through
+ * OSSL_DECODER), ".pub" / authorized_keys public key text, and host key
+ * generation like `ssh-keygen -A`.
  */
 #include <errno.h>
 #include <fcntl.h>
