@@ -104,13 +104,17 @@ tty_read(FILE *tty, const char *prompt)
 
 	/* Unbuffered: the passphrase stays out of stdio's buffer, which is not wiped. */
 	setvbuf(tty, NULL, _IONBF, 0);
-	fputs(prompt, tty);
+	/*
+	 * Echo off before the prompt: TCSAFLUSH drops typed-ahead input, which
+	 * after the prompt could already be the answer.
+	 */
 	restore = tcgetattr(fileno(tty), &saved) == 0;
 	if (restore) {
 		t = saved;
 		t.c_lflag &= ~(tcflag_t)ECHO;
 		tcsetattr(fileno(tty), TCSAFLUSH, &t);
 	}
+	fputs(prompt, tty);
 	got = fgets(buf, sizeof(buf), tty);
 	if (restore)
 		tcsetattr(fileno(tty), TCSAFLUSH, &saved);

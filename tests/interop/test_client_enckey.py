@@ -151,7 +151,15 @@ def tests(args, env, tmp):
                         os.write(fd, PASS.encode() + b"\n")
                         sent = True
             finally:
-                _, st = os.waitpid(pid, 0)
+                # Never wait forever for a client stuck at its prompt.
+                end = time.time() + 5
+                done, st = os.waitpid(pid, os.WNOHANG)
+                while done == 0 and time.time() < end:
+                    time.sleep(0.1)
+                    done, st = os.waitpid(pid, os.WNOHANG)
+                if done == 0:
+                    os.kill(pid, 9)
+                    _, st = os.waitpid(pid, 0)
                 os.close(fd)
             check(sent, "no prompt on the terminal: %r" % out[-400:])
             check(PASS.encode() not in out, "the passphrase was echoed: %r" % out[-400:])
@@ -166,12 +174,14 @@ def tests(args, env, tmp):
             dst = os.path.join(tmp, "dst.bin")
             with open(counter, "w"):
                 pass
-            a = argv(key, tool=args.dssh_cp) + ["-P", str(srv.port), "-n", "4", "-q", src,
+            a = argv(key, tool=args.dssh_cp) + ["-P", str(srv.port), "-n", "4", src,
                                                 "%s@127.0.0.1:%s" % (TEST_USER, dst)]
             r = subprocess.run(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300,
                                env=environ(), start_new_session=True)
             check(r.returncode == 0, describe(r))
             check_eq(sha256_file(dst), sha256_file(src), "copied file")
+            # Four connections (the summary says so), one question.
+            check(b"4 streams" in r.stderr, describe(r))
             check_eq(asked(), 1, "askpass calls for 4 streams")
         res.run("dssh-cp-streams", cp)
 
