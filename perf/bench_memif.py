@@ -216,7 +216,7 @@ class Bench:
         """dssh-load on its DPDK port: S sessions over S connections, SIZE/S each."""
         dssh = self.client_argv("dsshd", cipher, "unused")   # dssh's options, its target
         return [self.a.load] + dssh[1:-2] + [
-            "--json", "-q", "-w", workload, "-n", str(sessions), "-m", str(sessions),
+            "--json", "-v", "-w", workload, "-n", str(sessions), "-m", str(sessions),
             "-s", str(size // sessions), dssh[-2]]
 
     def transfer(self, kind, cipher, workload, size, sessions=0):
@@ -232,23 +232,35 @@ class Bench:
         s.settle()
         outf = tempfile.TemporaryFile()
         errf = tempfile.TemporaryFile()
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=outf, stderr=errf)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=outf,
+                             stderr=subprocess.PIPE if sessions else errf)
         # The clock starts when the server's side of the connection shows
         # (a new process in its cgroup: sshd's per-connection child, dsshd's
         # session): dssh's EAL start-up (about a second) is no transfer time,
-        # and the server idling through it no cost of the transfer.
-        while not (s.members() - s.resident) and p.poll() is None:
+        # and the server idling through it no cost of the transfer. dssh-load
+        # says (-v) when its logins and session opens are over and its run starts.
+        if sessions:
+            for line in iter(p.stderr.readline, b""):
+                if b"the run starts" in line:
+                    break
+        while not sessions and not (s.members() - s.resident) and p.poll() is None:
             time.sleep(0.002)
         th0 = bb.thread_cpu(s.proc.pid)
         c0, t0 = s.cpu(), time.monotonic()
         try:
-            p.wait(timeout=self.a.timeout)
+            if sessions:
+                p.stderr = p.communicate(timeout=self.a.timeout)[1]
+            else:
+                p.wait(timeout=self.a.timeout)
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
         dt = time.monotonic() - t0
-        errf.seek(0)
-        p.stderr = errf.read()
+        if sessions and not isinstance(p.stderr, bytes):
+            p.stderr = b"(killed: timed out)"
+        if not sessions:
+            errf.seek(0)
+            p.stderr = errf.read()
         s.settle()
         cpu = s.cpu() - c0
         th1 = bb.thread_cpu(s.proc.pid)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cliopts.h"
+#include "dssh_log.h"
 #include "load.h"
 
 #define MAX_SESSIONS 4096u
@@ -392,6 +393,9 @@ run_workers(struct run *rn)
 	}
 	pthread_barrier_wait(&bar);
 	rn->t0 = load_now_us();
+	/* -v: when the clock starts (a benchmark samples the server's CPU from here). */
+	dssh_verbose("the run starts: %u connection%s set up", cfg->conns,
+	    cfg->conns == 1 ? "" : "s");
 	rn->cpu0 = own_cpu_s();
 	for (uint64_t next = rn->t0 + 1000000; atomic_load(&rn->finished) < started;) {
 		usleep(20000);
