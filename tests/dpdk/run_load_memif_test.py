@@ -9,10 +9,13 @@ Each workload is checked against what happened on the server:
     add up to the JSON's bytes (4 x -s)
   - download -n 4 -m 2: a file `cat` per session, each session checked by
     dssh-load to get exactly -s bytes, the JSON's bytes 4 x its size
-  - sftp-upload / sftp-download -n 4 -m 2: one file per session of exactly
-    -s bytes; a real file read four times
+  - sftp-upload / sftp-download -n 2 -m 2: one file per session of exactly
+    -s bytes; a real file read twice (two sessions: dsshd on the data plane
+    takes about 2 s to start each session, and they open one at a time)
   - handshake: sequential logins over the one port, as many as the
     server's "Accepted publickey" lines
+  - forward -n 3 -m 2: direct-tcpip channels to a sink on the server's
+    host, which counts the connections and bytes
 
 usage: run_load_memif_test.py --server path/to/dsshd --load path/to/dssh-load
 """
@@ -21,9 +24,11 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,6 +38,41 @@ import dssh_harness as h  # noqa: E402
 from run_dssh_memif_test import MemifServer  # noqa: E402
 
 MB = 1 << 20
+
+
+class Sink:
+    """A TCP sink on 127.0.0.1: counts connections and bytes."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = self.bytes = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.conns += 1
+            threading.Thread(target=self.drain, args=(c,), daemon=True).start()
+
+    def drain(self, c):
+        with c:
+            while True:
+                b = c.recv(1 << 16)
+                if not b:
+                    return
+                with self.lock:
+                    self.bytes += len(b)
+
+    def close(self):
+        self.sock.close()
 
 
 def load_argv(a, srv, env, kh, wl):
@@ -109,19 +149,19 @@ def body(a, env):
             h.check_eq(d["bytes"], 4 * size, "JSON bytes")
 
         def sftp_upload():
-            d = load("-w", "sftp-upload", "-n", "4", "-m", "2", "-s", "1M",
+            d = load("-w", "sftp-upload", "-n", "2", "-m", "2", "-s", "1M",
                      "--path", os.path.join(tmp, "sftp.%u"))
-            check_sessions(d, 4, 2)
-            h.check_eq(d["bytes"], 4 * MB, "JSON bytes")
-            for i in range(4):
+            check_sessions(d, 2, 2)
+            h.check_eq(d["bytes"], 2 * MB, "JSON bytes")
+            for i in range(2):
                 h.check_eq(os.path.getsize(os.path.join(tmp, "sftp.%d" % i)), MB,
                            "sftp.%d size on the server" % i)
 
         def sftp_download():
-            d = load("-w", "sftp-download", "-n", "4", "-m", "2", "-s", str(size),
+            d = load("-w", "sftp-download", "-n", "2", "-m", "2", "-s", str(size),
                      "--path", src)
-            check_sessions(d, 4, 2)
-            h.check_eq(d["bytes"], 4 * size, "JSON bytes")
+            check_sessions(d, 2, 2)
+            h.check_eq(d["bytes"], 2 * size, "JSON bytes")
 
         def handshake():
             off = srv.log_size()
@@ -134,11 +174,27 @@ def body(a, env):
             h.check_eq(d["latency_us"]["count"], d["handshakes"], "latency samples")
             wait_accepted(srv, off, d["handshakes"])
 
+        def forward():
+            sink = Sink()
+            try:
+                d = load("-w", "forward", "--target", "127.0.0.1:%d" % sink.port,
+                         "-n", "3", "-m", "2", "-s", "1M")
+                check_sessions(d, 3, 2)
+                h.check_eq(d["bytes"], 3 * MB, "JSON bytes")
+                deadline = time.time() + 10
+                while (sink.bytes < d["bytes"] or sink.conns < 3) and time.time() < deadline:
+                    time.sleep(0.05)
+                h.check_eq(sink.bytes, d["bytes"], "bytes the sink got")
+                h.check_eq(sink.conns, 3, "connections the sink got")
+            finally:
+                sink.close()
+
         res.run("upload -n 4 -m 2 over memif (files on the server)", upload)
         res.run("download -n 4 -m 2 over memif (exact sizes)", download)
-        res.run("sftp-upload -n 4 -m 2 over memif (files on the server)", sftp_upload)
-        res.run("sftp-download -n 4 -m 2 over memif", sftp_download)
+        res.run("sftp-upload -n 2 -m 2 over memif (files on the server)", sftp_upload)
+        res.run("sftp-download -n 2 -m 2 over memif", sftp_download)
         res.run("handshake over memif (the server's Accepted lines)", handshake)
+        res.run("forward -n 3 -m 2 over memif (a sink's count)", forward)
         res.finish(srv)
     finally:
         srv.cleanup()
