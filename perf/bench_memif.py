@@ -17,6 +17,13 @@ per-connection processes), or /proc utime+stime+cutime+cstime of the server and 
 descendants where cgroup v2 is not usable; cycles per byte = CPU seconds x 'cpu MHz'
 / bytes. The client's CPU is not counted (dssh busy-polls its port: one core).
 
+With --load (dssh-load built with DPDK), the same again with dssh-load as the driver:
+all its sessions' connections on its one DPDK port, driven by one thread, -n S -m S
+-s SIZE/S (S from --load-sessions, 1 and 4 by default), upload and download; the
+server's cycles per byte as above, dssh-load's own (its CPU seconds over its run x
+MHz / bytes) beside them: the load generator should cost less per byte than the
+server it loads.
+
 Placement on a small machine: dsshd's EAL gets -l 0-1 (control thread lcore 0, data
 core lcore 1), dssh's gets -l 0 (its polling thread shares CPU 0 with dsshd's control
 thread and the session's command). The target: dsshd at most 0.7 cycles/byte with
@@ -205,33 +212,55 @@ class Bench:
                 "-o", "ConnectTimeout=20"] + mtu + common + [
             "%s@%s" % (self.a.user, self.srv_ip), command]
 
-    def transfer(self, kind, cipher, workload, size):
+    def load_argv(self, cipher, workload, sessions, size):
+        """dssh-load on its DPDK port: S sessions over S connections, SIZE/S each."""
+        dssh = self.client_argv("dsshd", cipher, "unused")   # dssh's options, its target
+        return [self.a.load] + dssh[1:-2] + [
+            "--json", "-v", "-w", workload, "-n", str(sessions), "-m", str(sessions),
+            "-s", str(size // sessions), dssh[-2]]
+
+    def transfer(self, kind, cipher, workload, size, sessions=0):
         s = self.servers[kind]
-        if workload == "upload":
+        if sessions:
+            argv = self.load_argv(cipher, workload, sessions, size)
+            size = size // sessions * sessions
+        elif workload == "upload":
             argv = ["/bin/sh", "-c", 'head -c %d /dev/zero | exec "$@"' % size, "sh"] + \
                 self.client_argv(kind, cipher, "cat > /dev/null")
         else:
             argv = self.client_argv(kind, cipher, "head -c %d /dev/zero" % size)
         s.settle()
+        outf = tempfile.TemporaryFile()
         errf = tempfile.TemporaryFile()
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=errf)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=outf,
+                             stderr=subprocess.PIPE if sessions else errf)
         # The clock starts when the server's side of the connection shows
         # (a new process in its cgroup: sshd's per-connection child, dsshd's
         # session): dssh's EAL start-up (about a second) is no transfer time,
-        # and the server idling through it no cost of the transfer.
-        while not (s.members() - s.resident) and p.poll() is None:
+        # and the server idling through it no cost of the transfer. dssh-load
+        # says (-v) when its logins and session opens are over and its run starts.
+        if sessions:
+            for line in iter(p.stderr.readline, b""):
+                if b"the run starts" in line:
+                    break
+        while not sessions and not (s.members() - s.resident) and p.poll() is None:
             time.sleep(0.002)
         th0 = bb.thread_cpu(s.proc.pid)
         c0, t0 = s.cpu(), time.monotonic()
         try:
-            p.wait(timeout=self.a.timeout)
+            if sessions:
+                p.stderr = p.communicate(timeout=self.a.timeout)[1]
+            else:
+                p.wait(timeout=self.a.timeout)
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
         dt = time.monotonic() - t0
-        errf.seek(0)
-        p.stderr = errf.read()
+        if sessions and not isinstance(p.stderr, bytes):
+            p.stderr = b"(killed: timed out)"
+        if not sessions:
+            errf.seek(0)
+            p.stderr = errf.read()
         s.settle()
         cpu = s.cpu() - c0
         th1 = bb.thread_cpu(s.proc.pid)
@@ -244,9 +273,18 @@ class Bench:
         if p.returncode != 0:
             raise RuntimeError("%s %s %s: exit %d: %s" % (kind, workload, cipher, p.returncode,
                                                          p.stderr.decode()[-600:]))
-        return {"seconds": dt, "server_cpu_s": cpu, "mb_s": size / dt / 1e6,
-                "server_cycles_per_byte": cpu * self.mhz * 1e6 / size,
-                "server_cpu_by_thread_s": threads}
+        r = {"seconds": dt, "server_cpu_s": cpu, "mb_s": size / dt / 1e6,
+             "server_cycles_per_byte": cpu * self.mhz * 1e6 / size,
+             "server_cpu_by_thread_s": threads}
+        if sessions:
+            # dssh-load's own clock (after its logins) and its own CPU over that run.
+            outf.seek(0)
+            d = json.loads(outf.read())
+            if d["bytes"] != size or d["errors"] or d["dataplane"] != "dpdk":
+                raise RuntimeError("dssh-load %s %s: %r" % (workload, cipher, d))
+            r.update(load_mb_s=d["mb_s"], client_cpu_s=d["client_cpu_s"],
+                     client_cycles_per_byte=d["client_cpu_s"] * self.mhz * 1e6 / size)
+        return r
 
     def idle_cpu_per_s(self, kind, seconds=1.0):
         """The server's CPU while nothing happens (adaptive polling), per second."""
@@ -289,6 +327,37 @@ def report(rows, idle, mhz, note):
     return txt
 
 
+def load_report(rows, mhz):
+    out = [[r["workload"], SHORT[r["cipher"]], str(r["sessions"]),
+            "%.0f" % r["load_mb_s"], "%.2f" % r["server_cycles_per_byte"],
+            "%.2f" % r["client_cycles_per_byte"],
+            "%.2fx" % (r["client_cycles_per_byte"] / r["server_cycles_per_byte"])]
+           for r in rows]
+    return table(["workload", "cipher", "sessions", "dssh-load MB/s", "dsshd c/B",
+                  "dssh-load c/B", "load/server c/B"], out) + (
+        "\n\ndssh-load over net_memif to dsshd: S sessions on S connections of its one "
+        "DPDK port, one polling thread. dssh-load MB/s on its own clock (after its logins); "
+        "dssh-load c/B: its CPU over that run x %.0f MHz / bytes (it busy-polls: about one "
+        "core for the run's wall time)." % mhz)
+
+
+def load_rows(b, ciphers, wls, size, log_row):
+    rows = []
+    for c in ciphers:
+        for wl in wls:
+            for n in b.a.load_sessions:
+                v = []
+                for rnd in range(b.a.rounds):
+                    r = b.transfer("dsshd", c, wl, size, sessions=n)
+                    v.append(r)
+                    log_row("dssh-load", wl, c, rnd, r, " x%d: load %.2f c/B" % (
+                        n, r["client_cycles_per_byte"]))
+                rows.append(dict({m: med([x[m] for x in v]) for m in v[0]
+                                  if m != "server_cpu_by_thread_s"},
+                                 workload=wl, cipher=c, sessions=n, size=size))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -307,12 +376,16 @@ def main():
                     "lets its polling thread run on either CPU)")
     ap.add_argument("--mtu", type=int, default=0,
                     help="DataMTU of dsshd and DpdkMTU of dssh (default 1500)")
+    ap.add_argument("--load", help="dssh-load (built with DPDK): its rows too")
+    ap.add_argument("--load-sessions", default="1,4",
+                    help="dssh-load's session counts (default 1,4)")
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--json")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench_memif.py: needs root (EAL, test user, cgroups)")
     size = bb.parse_size(a.size)
+    a.load_sessions = [int(x) for x in a.load_sessions.split(",") if x]
     ciphers = [c for c in a.ciphers.split(",") if c]
     wls = [w for w in a.workloads.split(",") if w]
     b = Bench(a)
@@ -321,7 +394,13 @@ def main():
     def on_signal(sig, frame):
         raise KeyboardInterrupt("signal %d" % sig)
     signal.signal(signal.SIGTERM, on_signal)
-    rows, idle = [], {}
+    rows, idle, lrows = [], {}, []
+
+    def log_row(k, wl, c, rnd, r, extra=""):
+        log("%s %s %s round %d: %.0f MB/s, server %.3f s CPU, %.2f c/B%s (%s)" % (
+            k, wl, SHORT[c], rnd + 1, r["mb_s"], r["server_cpu_s"],
+            r["server_cycles_per_byte"], extra, ", ".join(
+                "%s %.3f" % kv for kv in sorted(r["server_cpu_by_thread_s"].items()))))
     try:
         b.setup()
         b.start_dsshd()
@@ -340,19 +419,19 @@ def main():
                     for k in ("dsshd", "sshd"):
                         r = b.transfer(k, c, wl, size)
                         samples[k].append(r)
-                        log("%s %s %s round %d: %.0f MB/s, server %.3f s CPU, %.2f c/B (%s)" % (
-                            k, wl, SHORT[c], rnd + 1, r["mb_s"], r["server_cpu_s"],
-                            r["server_cycles_per_byte"], ", ".join(
-                                "%s %.3f" % kv for kv in sorted(
-                                    r["server_cpu_by_thread_s"].items()))))
+                        log_row(k, wl, c, rnd, r)
                 rows.append({"workload": wl, "cipher": c, "size": size, "servers": {
                     k: dict({m: med([x[m] for x in v]) for m in v[0]
                              if m != "server_cpu_by_thread_s"},
                             rounds=v) for k, v in samples.items()}})
+        if a.load:
+            lrows = load_rows(b, ciphers, wls, size, log_row)
     finally:
         b.teardown()
     note = "CPU accounting: %s." % b.acct.describe()
     txt = report(rows, idle, b.mhz, note)
+    if lrows:
+        txt += "\n\n" + load_report(lrows, b.mhz)
     log("")
     log(txt)
     aes = [r["servers"]["dsshd"]["server_cycles_per_byte"] for r in rows
@@ -367,6 +446,7 @@ def main():
         with open(a.json, "w") as f:
             json.dump({"size": size, "rounds": a.rounds, "mhz": b.mhz, "idle_cpu_per_s": idle,
                        "cpu_method": b.acct.describe(), "transfers": rows, "target": target,
+                       "load_transfers": lrows,
                        "report": txt}, f, indent=1)
     return 0
 

@@ -75,19 +75,19 @@ MODES = {
     "smoke": dict(size="2M", rounds=1, keys=20, warmup=5, conns=3, workloads="all",
                   par_size="1M", par=[1, 2], par_rounds=1, kex_count=3, kex_rounds=1,
                   kex_methods="curve25519-sha256", cipher_ms=1, cipher_modes="aes128-gcm",
-                  memif_size="2M", memif_ciphers="aes128-gcm@openssh.com",
+                  memif_size="2M", memif_ciphers="aes128-gcm@openssh.com", memif_load="1,2",
                   load_sessions=[1, 2], load_s=0.5, load_hs_s=0.5, load_rounds=1,
                   load_kex="curve25519-sha256"),
     "quick": dict(size="64M", rounds=1, keys=300, warmup=20, conns=10, workloads="all",
                   par_size="32M", par=[1, 2, 4, 8], par_rounds=1, kex_count=50,
                   kex_rounds=1, kex_methods=None, cipher_ms=5, cipher_modes=BENCH_MODES,
-                  memif_size="256M", memif_ciphers=None,
+                  memif_size="256M", memif_ciphers=None, memif_load="1,4",
                   load_sessions=[1, 2, 4, 8], load_s=3, load_hs_s=3, load_rounds=1,
                   load_kex=None),
     "full": dict(size="1G", rounds=3, keys=1500, warmup=20, conns=50, workloads="all",
                  par_size="256M", par=[1, 2, 4, 8], par_rounds=3, kex_count=300,
                  kex_rounds=3, kex_methods=None, cipher_ms=100, cipher_modes=BENCH_MODES,
-                 memif_size="1G", memif_ciphers=None,
+                 memif_size="1G", memif_ciphers=None, memif_load="1,4",
                  load_sessions=[1, 2, 4, 8], load_s=10, load_hs_s=10, load_rounds=3,
                  load_kex=None),
 }
@@ -264,10 +264,15 @@ def part_memif(a, m, out):
             "--size", a.size or m["memif_size"], "--rounds", str(a.rounds or m["rounds"]),
             "--ciphers", m["memif_ciphers"] or "aes128-gcm@openssh.com,"
             "chacha20-poly1305@openssh.com", "--user", a.user, "--json", js]
+    # dssh-load as the driver too (its rows: server and load generator cycles per byte).
+    load = os.path.join(a.build, "app", "dssh", "dssh-load")
+    if os.access(load, os.X_OK):
+        argv += ["--load", load, "--load-sessions", m["memif_load"]]
     rc, dt = run_step(out, "memif", argv, a.timeout)
     d = load_json(js)
     return {"rc": rc, "seconds": dt, "json": "memif.json", "argv": argv,
             "transfers": d and d["transfers"], "target": d and d["target"],
+            "load_transfers": d and d.get("load_transfers"),
             "report": d and d["report"]}
 
 

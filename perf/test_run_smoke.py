@@ -140,6 +140,12 @@ def check_results(out, doc):
             "server_cycles_per_byte" in t["servers"][k] for t in mf["transfers"]
             for k in ("dsshd", "sshd")) and (mf.get("target") or {}).get("met") in (True, False),
             "memif part: %r" % {k: mf.get(k) for k in ("rc", "target")})
+        # dssh-load over memif (one DPDK port, one thread): 1 and 2 sessions each way.
+        lt = mf.get("load_transfers") or []
+        check(sorted((t["workload"], t["sessions"]) for t in lt) ==
+              [("download", 1), ("download", 2), ("upload", 1), ("upload", 2)] and all(
+                  t["server_cycles_per_byte"] > 0 and t["client_cycles_per_byte"] > 0
+                  for t in lt), "memif part: dssh-load rows %r" % lt)
     check(sorted(doc.get("plots", [])) == sorted(PLOTS), "plots: %r" % doc.get("plots"))
     for name in ("bulk.json", "handshakes.json", "cipher.json", "concurrency-1.json",
                  "concurrency-2.json", "load.json"):

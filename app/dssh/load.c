@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dssh-load: a load generator for SSH servers. N sessions over M
- * connections (one thread each) drive one workload (-w): bulk upload or
+ * connections (kernel sockets: one thread each; -o DpdkArgs=: all on a
+ * DPDK port of our own, driven by one thread) drive one workload (-w): bulk upload or
  * download over exec or SFTP, a handshake storm, keystroke echo through a
  * PTY, or direct-tcpip forwarding; bound by time (-t) or size (-s). A
  * progress line on a terminal, a summary table (or --json) at the end;
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "cliopts.h"
+#include "dssh_log.h"
 #include "load.h"
 
 #define MAX_SESSIONS 4096u
@@ -240,7 +242,12 @@ parse_args(struct load_cfg *cfg, int argc, char **argv)
 	cfg->copts.batch = true;      /* many threads: never a prompt */
 	cfg->sessions = 1;
 	while ((ch = getopt_long(argc, argv, "C:I:c:i:l:m:n:o:p:qs:t:vw:", longopts, NULL)) != -1) {
-		int r = dssh_cliopt_common(&cfg->copts, ch, optarg);
+		int r;
+
+		/* -o DpdkArgs= and friends, before the ssh options. */
+		if (ch == 'o' && dssh_dpdkopt_take(&cfg->dpdk, optarg))
+			continue;
+		r = dssh_cliopt_common(&cfg->copts, ch, optarg);
 
 		if (r < 0)
 			exit(2);
@@ -258,6 +265,12 @@ parse_args(struct load_cfg *cfg, int argc, char **argv)
 		cfg->conns = cfg->sessions;
 	if (cfg->duration == 0 && cfg->size == 0)
 		cfg->duration = DEFAULT_DURATION;
+	/* One polling thread: its logins (blocking ones) come one at a time. */
+	if (cfg->dpdk.args != NULL && cfg->wl == WL_HANDSHAKE && cfg->conns > 1) {
+		fprintf(stderr, "dssh-load: DPDK data plane: one login in flight, not %u\n",
+		    cfg->conns);
+		cfg->conns = 1;
+	}
 	if (cfg->wl == WL_FORWARD && cfg->target_host == NULL) {
 		fprintf(stderr, "dssh-load: -w forward needs --target host:port\n");
 		usage();
@@ -300,6 +313,8 @@ worker_main(void *arg)
 {
 	struct worker_start *ws = arg;
 
+	if (dssh_dpdkopt_thread(&ws->run->cfg->dpdk) != 0)
+		load_fail(&ws->w->st, "DPDK thread registration failed");
 	if (ws->run->cfg->wl == WL_HANDSHAKE)
 		load_hs_worker(ws->w);
 	else
@@ -354,7 +369,8 @@ run_workers(struct run *rn)
 	pthread_barrier_t bar;
 	unsigned started = 0;
 
-	rn->nw = cfg->conns;
+	/* The DPDK port has one queue, polled by one thread: one worker for all. */
+	rn->nw = cfg->dpdk.args != NULL ? 1 : cfg->conns;
 	rn->w = calloc(rn->nw, sizeof(*rn->w));
 	ws = calloc(rn->nw, sizeof(*ws));
 	if (rn->w == NULL || ws == NULL || pthread_barrier_init(&bar, NULL, rn->nw + 1) != 0) {
@@ -366,7 +382,7 @@ run_workers(struct run *rn)
 
 		w->cfg = cfg;
 		w->idx = w->first = i;
-		w->nsess = cfg->sessions / cfg->conns + (i < cfg->sessions % cfg->conns);
+		w->nconns = rn->nw == 1 ? cfg->conns : 1;
 		w->start = &bar;
 		ws[i] = (struct worker_start){ .run = rn, .w = w };
 		if (pthread_create(&w->th, NULL, worker_main, &ws[i]) != 0) {
@@ -377,6 +393,9 @@ run_workers(struct run *rn)
 	}
 	pthread_barrier_wait(&bar);
 	rn->t0 = load_now_us();
+	/* -v: when the clock starts (a benchmark samples the server's CPU from here). */
+	dssh_verbose("the run starts: %u connection%s set up", cfg->conns,
+	    cfg->conns == 1 ? "" : "s");
 	rn->cpu0 = own_cpu_s();
 	for (uint64_t next = rn->t0 + 1000000; atomic_load(&rn->finished) < started;) {
 		usleep(20000);
@@ -481,9 +500,11 @@ print_json(const struct load_cfg *cfg, const struct figures *f)
 	printf(", \"sessions\": %u, \"connections\": %u, \"duration_limit_s\": %.3f, "
 	    "\"size_limit\": %" PRIu64 ", \"seconds\": %.6f, \"bytes\": %" PRIu64 ", "
 	    "\"mb_s\": %.3f, \"handshakes\": %" PRIu64 ", \"handshakes_per_s\": %.3f, "
-	    "\"channels\": %" PRIu64 ", \"channels_per_s\": %.3f, \"client_cpu_s\": %.6f, ",
+	    "\"channels\": %" PRIu64 ", \"channels_per_s\": %.3f, \"client_cpu_s\": %.6f, "
+	    "\"dataplane\": \"%s\", ",
 	    cfg->sessions, cfg->conns, cfg->duration, cfg->size, f->secs, f->bytes, f->mb_s,
-	    f->hs, f->hs_s, f->chans, f->ch_s, f->cpu_s);
+	    f->hs, f->hs_s, f->chans, f->ch_s, f->cpu_s,
+	    cfg->dpdk.args != NULL ? "dpdk" : "kernel");
 	if (f->lat.n > 0)
 		printf("\"latency_us\": {\"count\": %zu, \"min\": %" PRIu32 ", \"p50\": %" PRIu32
 		    ", \"p99\": %" PRIu32 ", \"p999\": %" PRIu32 ", \"max\": %" PRIu32 "}, ",
@@ -545,6 +566,8 @@ main(int argc, char **argv)
 
 	parse_args(&cfg, argc, argv);
 	signal(SIGPIPE, SIG_IGN);
+	if (dssh_dpdkopt_up(&cfg.dpdk, "dssh-load", &cfg.copts) != 0)
+		return 1;
 	if (run_workers(&rn) != 0) {
 		fprintf(stderr, "dssh-load: out of memory\n");
 		return 1;
@@ -558,5 +581,6 @@ main(int argc, char **argv)
 		free(rn.w[i].st.lat.v);
 	free(rn.w);
 	free(f.lat.v);
+	dssh_dpdkopt_down(&cfg.dpdk);
 	return f.errors > 0 || f.failed > 0 ? 1 : 0;
 }

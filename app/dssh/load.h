@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dpdkopt.h"
 #include "dssh_client.h"
 #include "dssh_sftp_client.h"
 
@@ -31,6 +32,8 @@ struct load_cfg {
 	unsigned interval_ms;         /* echo: between keystrokes */
 	bool reopen;                  /* forward: a new channel after each, until -t */
 	bool json, progress, quiet;
+	/* -o DpdkArgs=: one DPDK port, all connections driven by one worker thread */
+	struct dssh_dpdkopt dpdk;
 };
 
 /* Latency samples in microseconds, one thread's. */
@@ -39,7 +42,7 @@ struct lat {
 	size_t n, cap;
 };
 
-/* What a worker (one connection, or one handshake thread) measured. */
+/* What a worker (its connections, or one handshake thread) measured. */
 struct load_stats {
 	_Atomic uint64_t bytes;       /* read by the progress line */
 	_Atomic uint64_t handshakes;
@@ -53,7 +56,9 @@ struct load_stats {
 struct load_worker {
 	const struct load_cfg *cfg;
 	unsigned idx;
-	unsigned first, nsess;        /* sessions: first, first + conns, ... */
+	/* Its connections: first, first + 1, ... (kernel sockets: one; DPDK: all);
+	 * connection k's sessions are k, k + conns, k + 2 * conns, ... */
+	unsigned first, nconns;
 	pthread_t th;
 	pthread_barrier_t *start;
 	struct dssh_crypto_engine *engine;    /* its own: an engine is one thread's */
@@ -104,6 +109,7 @@ struct load_conn {
 	struct dssh_client *cl;
 	struct load_sess *s;
 	unsigned n;
+	bool live;                    /* set up, not yet closed */
 };
 
 void load_sess_fail(struct load_sess *s, const char *fmt, ...)

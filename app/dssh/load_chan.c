@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dssh-load's channel workloads: one worker thread per connection, its
- * sessions as channels on it, driven by one poll loop. upload (exec, bytes
+ * dssh-load's channel workloads: a worker thread drives its connections
+ * (kernel sockets: one thread per connection; the DPDK data plane: one
+ * thread for all of them, the port polled as each connection's turn
+ * comes), their sessions as channels, in one loop. upload (exec, bytes
  * into the command's stdin), download (the command's stdout), echo (one
  * byte at a time through a raw PTY), forward (direct-tcpip to a sink);
  * SFTP in load_sftp.c.
@@ -402,18 +404,14 @@ conn_setup(struct load_conn *cn)
 {
 	const struct load_cfg *cfg = cn->w->cfg;
 	struct dssh_client_opts o = cfg->copts;
-	struct dssh_crypto_engine *eng = NULL;
 	uint64_t t0;
 	int r;
 
-	if (dssh_crypto_engine_create("openssl", NULL, &eng) != 0)
-		return DSSH_ERR_INTERNAL;
-	o.engine = eng;
+	o.engine = cn->w->engine;
 	/* One at a time: the first may add the host key to known_hosts. */
 	pthread_mutex_lock(&load_connect_lock);
 	r = dssh_client_connect(&o, &cn->cl);
 	pthread_mutex_unlock(&load_connect_lock);
-	cn->w->engine = eng;
 	if (r != 0)
 		return r;
 	dssh_client_set_chan_ops(cn->cl, &chan_ops, cn);
@@ -448,52 +446,107 @@ conn_setup(struct load_conn *cn)
 	return 0;
 }
 
+/*
+ * The connections' rounds in turn until each one's sessions are done. A
+ * kernel socket waits in its poll; a DPDK port (no descriptor) is polled
+ * without waiting, each round driving the port once, as dssh's relay
+ * does (a 50 ms wait there, which ends at the stream's next TCP event,
+ * held one-connection uploads to 10 MB/s at times).
+ */
 static void
-conn_run(struct load_conn *cn)
+conns_run(struct load_conn *cn, unsigned nc)
 {
-	int r = 0;
+	int wait = cn->w->cfg->wl == WL_ECHO ? 5 : 50;
+	unsigned live = 0;
+	int r;
 
-	while (r == 0 && count_in(cn, S_DONE) < cn->n)
-		r = conn_round(cn, cn->w->cfg->wl == WL_ECHO ? 5 : 50);
-	if (r != 0)
-		fail_open(cn, r);
-	else
-		dssh_client_close(cn->cl);
+	for (unsigned k = 0; k < nc; k++) {
+		live += cn[k].live;
+		if (cn[k].live && dssh_client_fd(cn[k].cl) < 0)
+			wait = 0;
+	}
+	while (live > 0) {
+		for (unsigned k = 0; k < nc; k++) {
+			if (!cn[k].live)
+				continue;
+			if ((r = conn_round(&cn[k], wait)) != 0)
+				fail_open(&cn[k], r);
+			else if (count_in(&cn[k], S_DONE) == cn[k].n)
+				dssh_client_close(cn[k].cl);
+			else
+				continue;
+			cn[k].live = false;
+			live--;
+		}
+	}
+}
+
+/* Connection k's sessions: k, k + conns, ... */
+static int
+conn_init(struct load_worker *w, struct load_conn *cn, unsigned k)
+{
+	const struct load_cfg *cfg = w->cfg;
+
+	cn->w = w;
+	cn->n = cfg->sessions / cfg->conns + (k < cfg->sessions % cfg->conns);
+	if ((cn->s = calloc(cn->n, sizeof(*cn->s))) == NULL) {
+		cn->n = 0;
+		return DSSH_ERR_ALLOC;
+	}
+	for (unsigned i = 0; i < cn->n; i++) {
+		cn->s[i].cn = cn;
+		cn->s[i].idx = k + i * cfg->conns;
+		cn->s[i].chan = UINT32_MAX;
+	}
+	return 0;
+}
+
+static void
+conn_end(struct load_conn *cn)
+{
+	struct load_stats *st = &cn->w->st;
+
+	for (unsigned i = 0; i < cn->n; i++) {
+		if (cn->s[i].failed)
+			st->sessions_failed++;
+		else
+			st->sessions_ok++;
+		dssh_sftpc_free(cn->s[i].sf);
+	}
+	dssh_client_free(cn->cl);
+	free(cn->s);
 }
 
 void *
 load_chan_worker(void *arg)
 {
 	struct load_worker *w = arg;
-	struct load_conn cn = { .w = w, .n = w->nsess };
+	struct load_conn *cn = calloc(w->nconns, sizeof(*cn));
+	unsigned nc = cn != NULL ? w->nconns : 0;
 	int r;
 
-	if ((cn.s = calloc(cn.n, sizeof(*cn.s))) == NULL) {
+	if (cn == NULL)
 		load_fail(&w->st, "out of memory");
-		cn.n = 0;
+	else if (dssh_crypto_engine_create("openssl", NULL, &w->engine) != 0)
+		load_fail(&w->st, "no crypto engine");
+	/* One after the other: one thread's connections log in in turn. */
+	for (unsigned k = 0; k < nc; k++) {
+		if ((r = conn_init(w, &cn[k], w->first + k)) != 0) {
+			load_fail(&w->st, "out of memory");
+			continue;
+		}
+		r = w->engine == NULL ? DSSH_ERR_INTERNAL : conn_setup(&cn[k]);
+		if (r != 0)
+			fail_open(&cn[k], r);
+		cn[k].live = r == 0;
 	}
-	for (unsigned i = 0; cn.s != NULL && i < cn.n; i++) {
-		cn.s[i].cn = &cn;
-		cn.s[i].idx = w->first + i * w->cfg->conns;
-		cn.s[i].chan = UINT32_MAX;
-	}
-	r = cn.s == NULL ? DSSH_ERR_ALLOC : conn_setup(&cn);
-	if (r != 0)
-		fail_open(&cn, r);
 	pthread_barrier_wait(w->start);
 	if (w->cfg->duration > 0)
 		w->deadline_us = load_now_us() + (uint64_t)(w->cfg->duration * 1e6);
-	if (r == 0)
-		conn_run(&cn);
-	for (unsigned i = 0; i < cn.n; i++) {
-		if (cn.s[i].failed)
-			w->st.sessions_failed++;
-		else
-			w->st.sessions_ok++;
-		dssh_sftpc_free(cn.s[i].sf);
-	}
-	dssh_client_free(cn.cl);
+	conns_run(cn, nc);
+	for (unsigned k = 0; k < nc; k++)
+		conn_end(&cn[k]);
 	dssh_crypto_engine_free(w->engine);
-	free(cn.s);
+	free(cn);
 	return NULL;
 }

@@ -14,15 +14,12 @@
 #include <unistd.h>
 
 #include "cliopts.h"
+#include "dpdkopt.h"
 #include "dssh_build_config.h"
 #include "dssh_client.h"
 #include "dssh_crypto.h"
 #include "dssh_err.h"
 #include "dssh_ssh.h"
-#if DSSH_HAVE_DPDK
-#include "dssh_dpdk_client.h"
-#include "dssh_net.h"
-#endif
 
 #define IO_CHUNK (256u * 1024)
 
@@ -161,65 +158,6 @@ usage(void)
 	exit(255);
 }
 
-/* -o DpdkArgs= / DpdkAddress= / DpdkGateway=: the DPDK data plane's options. */
-struct dpdk_opts {
-	const char *args, *addr, *gateway, *mtu;
-};
-
-static bool
-dpdk_opt(struct dpdk_opts *d, const char *arg)
-{
-	static const char *const keys[] = { "DpdkArgs", "DpdkAddress", "DpdkGateway", "DpdkMTU" };
-	const char **slot[] = { &d->args, &d->addr, &d->gateway, &d->mtu };
-
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		size_t n = strlen(keys[i]);
-
-		if (strncasecmp(arg, keys[i], n) == 0 && (arg[n] == '=' || arg[n] == ' ')) {
-			arg += n;
-			while (*arg == ' ' || *arg == '=')
-				arg++;
-			*slot[i] = arg;
-			return true;
-		}
-	}
-	return false;
-}
-
-#if DSSH_HAVE_DPDK
-static int
-dpdk_up(const struct dpdk_opts *d, struct dssh_client_opts *o, struct dssh_dpdk_client **dc)
-{
-	struct dssh_dpdk_client_conf conf;
-	int r;
-
-	if (d->addr == NULL) {
-		fprintf(stderr, "dssh: DpdkArgs needs DpdkAddress (our a.b.c.d/n)\n");
-		return DSSH_ERR_CONFIG;
-	}
-	if (dssh_dpdk_client_conf_parse(d->args, d->addr, &conf) != 0 ||
-	    (d->gateway != NULL && dssh_net_parse_ipv4(d->gateway, &conf.gateway) != 0)) {
-		fprintf(stderr, "dssh: bad DpdkAddress %s or DpdkGateway %s\n", d->addr,
-		    d->gateway != NULL ? d->gateway : "-");
-		return DSSH_ERR_CONFIG;
-	}
-	if (d->mtu != NULL) {
-		char *end;
-		unsigned long m = strtoul(d->mtu, &end, 10);
-
-		if (*end != '\0' || m < 576 || m > 9000) {
-			fprintf(stderr, "dssh: DpdkMTU %s: 576 to 9000\n", d->mtu);
-			return DSSH_ERR_CONFIG;
-		}
-		conf.mtu = (uint16_t)m;
-	}
-	if ((r = dssh_dpdk_client_new(&conf, dc)) != 0)
-		return r;
-	o->transport = dssh_dpdk_client_transport(*dc);
-	return 0;
-}
-#endif
-
 /* The command: the remaining words joined by spaces, as ssh does. */
 static char *
 join(int argc, char **argv)
@@ -249,15 +187,12 @@ main(int argc, char **argv)
 	int ch, verbose = 0, r;
 	bool quiet = false;
 	char *cmd = NULL;
-	struct dpdk_opts dpdk = { 0 };
-#if DSSH_HAVE_DPDK
-	struct dssh_dpdk_client *dc = NULL;
-#endif
+	struct dssh_dpdkopt dpdk = { 0 };
 
 	dssh_client_opts_init(&o);
 	while ((ch = getopt(argc, argv, "1246AaCfGgKkMNnqsTtVvXxYyb:c:D:E:e:F:I:i:J:L:l:m:O:o:p:Q:R:S:W:w:")) != -1) {
 		/* dssh's own -o DpdkArgs= and friends, before the ssh options. */
-		if (ch == 'o' && dpdk_opt(&dpdk, optarg))
+		if (ch == 'o' && dssh_dpdkopt_take(&dpdk, optarg))
 			continue;
 		switch (dssh_cliopt_common(&o, ch, optarg)) {
 		case 1:
@@ -310,16 +245,8 @@ main(int argc, char **argv)
 		return 255;
 	}
 	o.engine = engine;
-	if (dpdk.args != NULL) {
-#if DSSH_HAVE_DPDK
-		if ((r = dpdk_up(&dpdk, &o, &dc)) != 0)
-			goto out;
-#else
-		fprintf(stderr, "dssh: DpdkArgs: built without DPDK\n");
-		r = DSSH_ERR_UNSUPPORTED;
+	if ((r = dssh_dpdkopt_up(&dpdk, "dssh", &o)) != 0)
 		goto out;
-#endif
-	}
 	if ((r = dssh_client_connect(&o, &rl.cl)) != 0)
 		goto out;
 	dssh_client_set_chan_ops(rl.cl, &relay_ops, &rl);
@@ -334,9 +261,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "dssh: connection to %s closed: %s\n", o.host, dssh_err_str(r));
 out:
 	dssh_client_free(rl.cl);
-#if DSSH_HAVE_DPDK
-	dssh_dpdk_client_free(dc);
-#endif
+	dssh_dpdkopt_down(&dpdk);
 	dssh_crypto_engine_free(engine);
 	free(cmd);
 	if (r != 0 || rl.failed)

@@ -108,6 +108,17 @@ def run(argv, **kw):
     return subprocess.run(argv, **kw)
 
 
+def in_shared_tmp(prefix, fn, *a):
+    """fn(*a, tmp) with a fresh directory every user may write in (sticky,
+    as /tmp: the servers' sessions run as the test user), removed after."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(tmp, 0o1777)
+    try:
+        return fn(*a, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # ---------------------------------------------------------------- users, keys
 
 def _ensure_user(name, password):

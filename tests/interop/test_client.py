@@ -17,10 +17,9 @@ sshd (--server /usr/sbin/sshd) or dsshd.
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 
-from dssh_harness import (KEXES, TEST_PASSWORD, TEST_USER, Results, Server, check,
+from dssh_harness import (in_shared_tmp, KEXES, TEST_PASSWORD, TEST_USER, Results, Server, check,
                           check_eq, describe, log, main, run, sha256_file)
 
 CIPHERS = ["chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com",
@@ -32,12 +31,7 @@ HOSTKEYS = ["ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256"
 
 
 def body(args, env):
-    tmp = tempfile.mkdtemp(prefix="dssh-client-")
-    os.chmod(tmp, 0o1777)
-    try:
-        client_tests(args, env, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    in_shared_tmp("dssh-client-", client_tests, args, env)
 
 
 # Other tests may leave a ~/.ssh/rc in the shared test user's home (sshd runs

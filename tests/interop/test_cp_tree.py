@@ -29,10 +29,9 @@ import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 
-from dssh_harness import (TEST_USER, Results, Server, check, check_eq, describe, log,
+from dssh_harness import (in_shared_tmp, TEST_USER, Results, Server, check, check_eq, describe, log,
                           main, sha256_file)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -108,12 +107,7 @@ def same_tree(src, dst, times, what):
 
 
 def body(args, env):
-    tmp = tempfile.mkdtemp(prefix="dssh-cptree-")
-    os.chmod(tmp, 0o1777)
-    try:
-        tree_tests(args, env, tmp.encode())
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    in_shared_tmp("dssh-cptree-", lambda tmp: tree_tests(args, env, tmp.encode()))
 
 
 def tree_tests(args, env, tmp):

@@ -20,14 +20,12 @@ what happened on the other side:
 
 import json
 import os
-import shutil
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 
-from dssh_harness import (TEST_USER, Results, Server, check, check_eq, free_port, log, main)
+from dssh_harness import (in_shared_tmp, TEST_USER, Results, Server, check, check_eq, free_port, log, main)
 
 MB = 1 << 20
 
@@ -69,12 +67,7 @@ class Sink:
 
 
 def body(args, env):
-    tmp = tempfile.mkdtemp(prefix="dssh-load-")
-    os.chmod(tmp, 0o1777)
-    try:
-        load_tests(args, env, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    in_shared_tmp("dssh-load-", load_tests, args, env)
 
 
 def load_tests(args, env, tmp):

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The client tools' DPDK data plane (dssh_dpdk_client.h): EAL, one port,
- * lib/net and lib/tcp run to completion by the caller's thread, and one
- * actively opened TCP connection as a lib/stream byte stream.
+ * lib/net and lib/tcp run to completion by the caller's thread, and
+ * actively opened TCP connections as lib/stream byte streams: one for dssh,
+ * many (each with its own ephemeral port) for dssh-load, all driven by
+ * whichever stream's poll runs.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -41,6 +43,9 @@
 #define DC_CONNECT_S 10
 #define DC_START_TRIES 100
 #define DC_START_RETRY_US 50000
+#define DC_MAX_CONNS 4096         /* streams plus TIME-WAIT entries */
+#define DC_MSL_US 5000000         /* TIME-WAIT 10 s: ports come back soon */
+#define DC_LINGER_US 50000
 
 struct dc_stream {
 	struct dssh_stream s;
@@ -48,6 +53,7 @@ struct dc_stream {
 	struct dssh_tcp_conn *conn;
 	bool reset;                   /* reset, refused or timed out */
 	bool news;                    /* an event since the owner last looked */
+	struct dc_stream *next, **pprev;    /* the open streams */
 };
 
 struct dssh_dpdk_client {
@@ -62,7 +68,8 @@ struct dssh_dpdk_client {
 	unsigned ntx;
 	uint64_t now_us, last_timer_us, next_timer_us, next_tick_ms;
 	uint64_t tx_dropped;
-	struct dc_stream *st;         /* the one connection, NULL none */
+	struct dc_stream *streams;    /* open ones, for the events */
+	uint64_t closed_us;           /* the last close (the port lingers for it) */
 	struct dssh_client_transport tr;
 	bool port_started;
 };
@@ -197,9 +204,11 @@ dc_events(struct dssh_dpdk_client *dc)
 	do {
 		n = dssh_tcp_events(dc->tcp, ev, DSSH_ARRAY_SIZE(ev));
 		for (unsigned i = 0; i < n; i++) {
-			struct dc_stream *st = dc->st;
+			struct dc_stream *st = dc->streams;
 
-			if (st == NULL || ev[i].conn != st->conn)
+			while (st != NULL && ev[i].conn != st->conn)
+				st = st->next;
+			if (st == NULL)
 				continue;
 			st->news = true;
 			if (ev[i].events & DSSH_TCP_EV_RESET)
@@ -305,21 +314,35 @@ dcs_rtt_us(struct dssh_stream *s)
 	return ci.srtt_us;
 }
 
-/* FIN after what was written; the port is driven a little longer so that
- * the last bytes and the FIN leave before the caller tears the port down. */
+static void
+dc_link(struct dssh_dpdk_client *dc, struct dc_stream *st)
+{
+	st->next = dc->streams;
+	if (st->next != NULL)
+		st->next->pprev = &st->next;
+	st->pprev = &dc->streams;
+	dc->streams = st;
+}
+
+/*
+ * FIN after what was written. The stack finishes the close as the other
+ * streams' polls drive it (the next login of dssh-load's handshake storm
+ * does not wait for it); dssh_dpdk_client_free drives the port a little
+ * longer so that the last bytes and the FIN leave before the port goes.
+ */
 static void
 dcs_close(struct dssh_stream *s)
 {
 	struct dc_stream *st = (struct dc_stream *)s;
 	struct dssh_dpdk_client *dc = st->dc;
-	uint64_t end;
 
-	dc->st = NULL;
+	*st->pprev = st->next;
+	if (st->next != NULL)
+		st->next->pprev = st->pprev;
 	if (st->conn != NULL) {
 		dssh_tcp_close(st->conn, dc_clock_us());
-		end = dc_clock_us() + 50000;
-		while (dc_clock_us() < end)
-			dc_poll_once(dc);
+		dc_output(dc);
+		dc->closed_us = dc_clock_us();
 	}
 	free(st);
 }
@@ -381,7 +404,7 @@ dc_connect(void *arg, const char *host, int port, unsigned timeout_s, struct dss
 		fprintf(stderr, "dssh: %s: the DPDK data plane needs an IPv4 address\r\n", host);
 		return DSSH_ERR_INVALID_ARGUMENT;
 	}
-	if (dc->st != NULL || port <= 0 || port > 65535)
+	if (port <= 0 || port > 65535)
 		return DSSH_ERR_INVALID_ARGUMENT;
 	if ((nh = dssh_net_next_hop(dc->net, raddr)) == 0) {
 		fprintf(stderr, "dssh: connect to host %s port %d: No route to host\r\n", host,
@@ -415,7 +438,7 @@ dc_connect(void *arg, const char *host, int port, unsigned timeout_s, struct dss
 		    dssh_err_str(r));
 		return r;
 	}
-	dc->st = st;
+	dc_link(dc, st);
 	for (;;) {
 		dc_poll_once(dc);
 		dssh_tcp_conn_get_info(st->conn, &ci);
@@ -446,6 +469,19 @@ const struct dssh_client_transport *
 dssh_dpdk_client_transport(struct dssh_dpdk_client *dc)
 {
 	return &dc->tr;
+}
+
+int
+dssh_dpdk_client_thread(struct dssh_dpdk_client *dc)
+{
+	(void)dc;
+	if (rte_lcore_id() != LCORE_ID_ANY)
+		return 0;
+	if (rte_thread_register() != 0) {
+		fprintf(stderr, "dssh: DPDK thread registration: %s\n", rte_strerror(rte_errno));
+		return DSSH_ERR_SYSTEM;
+	}
+	return 0;
 }
 
 /* ---- set-up ---- */
@@ -566,7 +602,8 @@ dc_stack_setup(struct dssh_dpdk_client *dc)
 	if ((r = dssh_net_ctx_new(&nc, &dc->net)) != 0)
 		return r;
 	dssh_tcp_conf_default(&tc);
-	tc.max_conns = 16;
+	tc.max_conns = DC_MAX_CONNS;
+	tc.msl_us = DC_MSL_US;
 	tc.mss = (uint16_t)(mtu - 40);
 	tc.sndbuf = tc.rcvbuf = dc->conf.tcp_buffer ? dc->conf.tcp_buffer : DC_TCP_BUFFER;
 	if ((r = dssh_tcp_stack_new(&tc, &dc->tcp)) != 0)
@@ -643,8 +680,11 @@ dssh_dpdk_client_free(struct dssh_dpdk_client *dc)
 
 	if (dc == NULL)
 		return;
-	if (dc->st != NULL)
-		dcs_close(&dc->st->s);
+	while (dc->streams != NULL)
+		dcs_close(&dc->streams->s);
+	if (dc->closed_us != 0 && dc->tcp != NULL)
+		while (dc_clock_us() < dc->closed_us + DC_LINGER_US)
+			dc_poll_once(dc);
 	for (unsigned i = 0; i < dc->ntx; i++)
 		rte_pktmbuf_free(dc->txq[i]);
 	dssh_tcp_stack_free(dc->tcp);

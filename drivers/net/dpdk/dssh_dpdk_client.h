@@ -5,9 +5,11 @@
 /*
  * The client tools' DPDK data plane: one Ethernet port (a vdev such as
  * net_memif or net_af_packet) with one RX/TX queue pair, our lib/net and
- * lib/tcp on it, and an active open to the server, all run by the calling
- * thread (the EAL's main lcore) when it polls: no kernel socket, no other
- * data core. The connection is a byte stream for lib/client
+ * lib/tcp on it, and active opens to the server (one for dssh, many at a
+ * time for dssh-load, each on its own ephemeral port), all run by one
+ * thread when it polls any of them: no kernel socket, no other data core.
+ * That one thread is the EAL's main lcore or, after
+ * dssh_dpdk_client_thread, another one. The connection is a byte stream for lib/client
  * (struct dssh_client_transport): the SSH engine above it seals and opens
  * packets in the same thread. With one queue every source port is
  * RSS-consistent, so the stack's port_ok hook stays unset.
@@ -41,8 +43,15 @@ int dssh_dpdk_client_new(const struct dssh_dpdk_client_conf *conf,
     struct dssh_dpdk_client **out);
 /* Port stopped and closed, EAL cleaned up. Close the stream first. */
 void dssh_dpdk_client_free(struct dssh_dpdk_client *dc);
-/* The transport for dssh_client_opts.transport (one connection at a time). */
+/*
+ * The transport for dssh_client_opts.transport: any number of connections
+ * open at a time, all of them used from the one thread (each stream's poll
+ * drives the whole port, so the others' bytes arrive meanwhile).
+ */
 const struct dssh_client_transport *dssh_dpdk_client_transport(struct dssh_dpdk_client *dc);
+/* Makes the calling thread (not the one that called _new) the one that
+ * polls: an lcore id of its own, for the mbuf pool's per-lcore cache. */
+int dssh_dpdk_client_thread(struct dssh_dpdk_client *dc);
 
 /* Parses "EAL args" and "a.b.c.d/n" into conf (eal_args points into args). */
 int dssh_dpdk_client_conf_parse(const char *eal_args, const char *addr,
