@@ -667,6 +667,14 @@ dssh_client_wait(struct dssh_client *cl, int timeout_ms)
 	int n;
 
 	if (cl->tr != NULL) {
+		/*
+		 * What the engine queued goes to the stream first: the poll
+		 * below waits for news, and the news is usually the answer
+		 * to it (a channel open, an exec request waited out the
+		 * whole timeout each before they left).
+		 */
+		if ((n = flush_out(cl)) != 0)
+			return n;
 		/* Busy-polls until the stream has news (or the time is up). */
 		if ((n = cl->tr->poll(cl->tr->arg, cl->st, timeout_ms)) != 0)
 			return n;
