@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -336,32 +335,13 @@ static char *
 get_password(struct dssh_client *cl)
 {
 	const char *env = getenv("DSSH_PASSWORD");
-	struct termios t, saved;
-	char buf[512];
-	FILE *tty;
+	char prompt[600];
 
 	if (env != NULL)
 		return strdup(env);
-	if (cl->o.batch || (tty = fopen("/dev/tty", "r+")) == NULL)
-		return NULL;
-	fprintf(tty, "%s@%s's password: ", cl->user, cl->o.host);
-	fflush(tty);
-	tcgetattr(fileno(tty), &saved);
-	t = saved;
-	t.c_lflag &= ~(tcflag_t)ECHO;
-	tcsetattr(fileno(tty), TCSAFLUSH, &t);
-	char *got = fgets(buf, sizeof(buf), tty);
-
-	tcsetattr(fileno(tty), TCSAFLUSH, &saved);
-	fprintf(tty, "\r\n");
-	fclose(tty);
-	if (got == NULL)
-		return NULL;
-	buf[strcspn(buf, "\r\n")] = '\0';
-	char *p = strdup(buf);
-
-	dssh_wipe(buf, sizeof(buf));
-	return p;
+	/* as ssh: the terminal without echo, or SSH_ASKPASS (passphrase.c) */
+	snprintf(prompt, sizeof(prompt), "%s@%s's password: ", cl->user, cl->o.host);
+	return dssh_client_read_passphrase(prompt, cl->o.batch);
 }
 
 /* Is name one of the comma list's entries? */
