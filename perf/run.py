@@ -33,7 +33,10 @@ ciphers, driven by OpenSSH's own clients:
                per byte against the number of sessions (1, 2, 4, 8; exec upload and
                download, one connection per session), handshakes/s and server CPU per
                handshake (whole logins, 4 in flight) per KEX method, dsshd (kernel
-               sockets) and sshd side by side.
+               sockets) and sshd side by side;
+  cp           perf/bench_cp.py: dssh-cp -n N (N = 1, 2, 4 SFTP streams, one connection
+               each) uploading and downloading one file, dsshd (internal-sftp) vs sshd
+               (sftp-server): MB/s, server CPU per byte, scaling against N = 1.
 
 Everything lands in perf/results/<UTC timestamp>/ (or --out): results.json (one file
 per run: machine facts, load averages, every part's summary, the targets), report.md
@@ -67,7 +70,7 @@ SHORT = {"aes128-gcm@openssh.com": "aes128-gcm",
 BENCH_MODES = "aes128-gcm,chacha20-poly1305,aes256-ctr+hmac-sha2-256-etm"
 LABEL = {"sshd": "sshd", "kernel": "dsshd-kernel", "dpdk": "dsshd-dpdk"}
 STREAMS = ("upload", "download")
-PARTS = ("bulk", "concurrency", "handshakes", "cipher", "memif", "load")
+PARTS = ("bulk", "concurrency", "handshakes", "cipher", "memif", "load", "cp")
 
 # Per mode: transfer size, rounds, keystrokes, connections, concurrency sizes and levels,
 # handshakes per batch and rounds, cipher bench time per cell.
@@ -77,19 +80,19 @@ MODES = {
                   kex_methods="curve25519-sha256", cipher_ms=1, cipher_modes="aes128-gcm",
                   memif_size="2M", memif_ciphers="aes128-gcm@openssh.com", memif_load="1,2",
                   load_sessions=[1, 2], load_s=0.5, load_hs_s=0.5, load_rounds=1,
-                  load_kex="curve25519-sha256"),
+                  load_kex="curve25519-sha256", cp_size="2M", cp_streams="1,2"),
     "quick": dict(size="64M", rounds=1, keys=300, warmup=20, conns=10, workloads="all",
                   par_size="32M", par=[1, 2, 4, 8], par_rounds=1, kex_count=50,
                   kex_rounds=1, kex_methods=None, cipher_ms=5, cipher_modes=BENCH_MODES,
                   memif_size="256M", memif_ciphers=None, memif_load="1,4",
                   load_sessions=[1, 2, 4, 8], load_s=3, load_hs_s=3, load_rounds=1,
-                  load_kex=None),
+                  load_kex=None, cp_size="64M", cp_streams="1,2,4"),
     "full": dict(size="1G", rounds=3, keys=1500, warmup=20, conns=50, workloads="all",
                  par_size="256M", par=[1, 2, 4, 8], par_rounds=3, kex_count=300,
                  kex_rounds=3, kex_methods=None, cipher_ms=100, cipher_modes=BENCH_MODES,
                  memif_size="1G", memif_ciphers=None, memif_load="1,4",
                  load_sessions=[1, 2, 4, 8], load_s=10, load_hs_s=10, load_rounds=3,
-                 load_kex=None),
+                 load_kex=None, cp_size="256M", cp_streams="1,2,4"),
 }
 FILE_WL = "sftp-put,sftp-get,scp-put,scp-get"
 
@@ -294,6 +297,21 @@ def part_load(a, m, out):
     return {"rc": rc, "seconds": dt, "json": "load.json", "cipher": a.ciphers[0],
             "throughput": d.get("throughput"), "handshakes": d.get("handshakes"),
             "hs_workers": d.get("hs_workers")}
+
+
+def part_cp(a, m, out):
+    """dssh-cp -n N against dsshd and sshd (perf/bench_cp.py): the streams curve."""
+    cp = os.path.join(a.build, "app", "dssh", "dssh-cp")
+    if not os.access(cp, os.X_OK):
+        return {"skipped": "no dssh-cp in %s/app/dssh" % a.build}
+    js = os.path.join(out, "cp.json")
+    argv = [PY, os.path.join(HERE, "bench_cp.py"), "--dsshd", a.dsshd, "--dssh-cp", cp,
+            "--size", m["cp_size"], "--streams", m["cp_streams"], "--cipher", a.ciphers[0],
+            "--rounds", str(a.rounds or m["rounds"]), "--json", js]
+    rc, dt = run_step(out, "cp", argv, a.timeout)
+    d = load_json(js) or {}
+    return {"rc": rc, "seconds": dt, "json": "cp.json", "rows": d.get("rows"),
+            "report": d.get("report")}
 
 
 # ---------------------------------------------------------------- tables
@@ -813,7 +831,7 @@ def main():
                "parallel": a.parallel, "rounds": a.rounds, "bulk_args": a.bulk_arg},
            "load_per_part": {}}
     fns = {"bulk": part_bulk, "concurrency": part_concurrency, "handshakes": part_handshakes,
-           "cipher": part_cipher, "memif": part_memif, "load": part_load}
+           "cipher": part_cipher, "memif": part_memif, "load": part_load, "cp": part_cp}
     t0 = time.monotonic()
     for p in PARTS:
         if p not in parts:
@@ -845,6 +863,9 @@ def main():
                    mf["target"]["target"],
                    {True: "met", False: "MISSED", None: "n/a"}[mf["target"]["met"]],
                    mf["target"]["measured"])]
+    cpr = res.get("cp") or {}
+    if cpr.get("report"):
+        md += ["", "## dssh-cp over N streams", "", cpr["report"]]
     md += ["", "## Targets (issue 13)", "", targets_table(res["targets"])]
     for p in PARTS:
         r = res.get(p) or {}

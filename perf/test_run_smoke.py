@@ -24,7 +24,7 @@ PLOTS = ["bulk_mbs.png", "bulk_cpu.png", "bulk_ratio.png", "concurrency.png", "k
 TABLES = ["## Bulk transfer: dsshd / sshd", "## Connections and handshakes",
           "## Keystroke echo through a PTY", "## Concurrent sessions",
           "## Cipher engines", "## dssh-load: throughput against sessions",
-          "## dssh-load: handshakes", "## Targets (issue 13)"]
+          "## dssh-load: handshakes", "## dssh-cp over N streams", "## Targets (issue 13)"]
 CIPHERS = {"aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com",
            "aes256-ctr+hmac-sha2-256-etm@openssh.com"}
 WORKLOADS = {"upload", "download", "sftp-put", "sftp-get", "scp-put", "scp-get"}
@@ -146,6 +146,14 @@ def check_results(out, doc):
               [("download", 1), ("download", 2), ("upload", 1), ("upload", 2)] and all(
                   t["server_cycles_per_byte"] > 0 and t["client_cycles_per_byte"] > 0
                   for t in lt), "memif part: dssh-load rows %r" % lt)
+    cp = doc.get("cp") or {}
+    if not cp.get("skipped"):
+        # dssh-cp -n 1 and 2 each way against both servers, figures for every point.
+        rows = cp.get("rows") or []
+        check(cp.get("rc") == 0 and sorted((r["direction"], r["n"]) for r in rows) ==
+              [("download", 1), ("download", 2), ("upload", 1), ("upload", 2)] and all(
+                  r["servers"][k].get("mb_s", 0) > 0 for r in rows for k in ("dsshd", "sshd")),
+              "cp part: %r" % {k: cp.get(k) for k in ("rc", "rows")})
     check(sorted(doc.get("plots", [])) == sorted(PLOTS), "plots: %r" % doc.get("plots"))
     for name in ("bulk.json", "handshakes.json", "cipher.json", "concurrency-1.json",
                  "concurrency-2.json", "load.json"):
