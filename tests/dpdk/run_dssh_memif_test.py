@@ -9,7 +9,6 @@ another key is refused before authentication.
 usage: run_dssh_memif_test.py --server path/to/dsshd --dssh path/to/dssh [--size 64M]
 """
 
-import argparse
 import hashlib
 import os
 import shutil
@@ -155,29 +154,13 @@ def body(a, env):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
+def add_args(ap):
     ap.add_argument("--server", required=True)
     ap.add_argument("--dssh", required=True)
     ap.add_argument("--size", default="64M")
     ap.add_argument("--cipher", default="aes128-gcm@openssh.com")
     ap.add_argument("--timeout", type=int, default=60)
-    a = ap.parse_args()
-    if os.geteuid() != 0:
-        h.skip("needs root (EAL, test user)")
-    for p in (a.server, a.dssh):
-        if not os.access(p, os.X_OK):
-            h.skip("%s not executable" % p)
-    h.Server.dataplane = None
-    env = h.Env()
-    try:
-        body(a, env)
-    except h.TestFailure as e:
-        h.log("FAIL: %s" % e)
-        return 1
-    h.log("PASS")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(h.root_main(__doc__, add_args, body, ('server', 'dssh')))

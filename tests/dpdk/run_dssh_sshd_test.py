@@ -10,7 +10,6 @@ authentication.
 usage: run_dssh_sshd_test.py --sshd /usr/sbin/sshd --dssh path/to/dssh [--size 16M]
 """
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -139,29 +138,13 @@ def body(a, env):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
+def add_args(ap):
     ap.add_argument("--sshd", default="/usr/sbin/sshd")
     ap.add_argument("--dssh", required=True)
     ap.add_argument("--size", default="16M")
     ap.add_argument("--cipher", default="chacha20-poly1305@openssh.com")
     ap.add_argument("--timeout", type=int, default=90)
-    a = ap.parse_args()
-    if os.geteuid() != 0:
-        h.skip("needs root (EAL, veth, test user)")
-    for p in (a.sshd, a.dssh):
-        if not os.access(p, os.X_OK):
-            h.skip("%s not executable" % p)
-    h.Server.dataplane = None
-    env = h.Env()
-    try:
-        body(a, env)
-    except h.TestFailure as e:
-        h.log("FAIL: %s" % e)
-        return 1
-    h.log("PASS")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(h.root_main(__doc__, add_args, body, ('sshd', 'dssh')))

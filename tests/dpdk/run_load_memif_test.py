@@ -20,15 +20,12 @@ Each workload is checked against what happened on the server:
 usage: run_load_memif_test.py --server path/to/dsshd --load path/to/dssh-load
 """
 
-import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,43 +33,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 sys.path.insert(0, HERE)
 import dssh_harness as h  # noqa: E402
 from run_dssh_memif_test import MemifServer  # noqa: E402
+from test_load import Sink  # noqa: E402
 
 MB = 1 << 20
-
-
-class Sink:
-    """A TCP sink on 127.0.0.1: counts connections and bytes."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.conns = self.bytes = 0
-        self.lock = threading.Lock()
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.conns += 1
-            threading.Thread(target=self.drain, args=(c,), daemon=True).start()
-
-    def drain(self, c):
-        with c:
-            while True:
-                b = c.recv(1 << 16)
-                if not b:
-                    return
-                with self.lock:
-                    self.bytes += len(b)
-
-    def close(self):
-        self.sock.close()
 
 
 def load_argv(a, srv, env, kh, wl):
@@ -216,27 +179,11 @@ def wait_accepted(srv, off, want):
     h.check_eq(n, want, "the server's Accepted publickey lines")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
+def add_args(ap):
     ap.add_argument("--server", required=True)
     ap.add_argument("--load", required=True)
     ap.add_argument("--timeout", type=int, default=40)
-    a = ap.parse_args()
-    if os.geteuid() != 0:
-        h.skip("needs root (EAL, test user)")
-    for p in (a.server, a.load):
-        if not os.access(p, os.X_OK):
-            h.skip("%s not executable" % p)
-    h.Server.dataplane = None
-    env = h.Env()
-    try:
-        body(a, env)
-    except h.TestFailure as e:
-        h.log("FAIL: %s" % e)
-        return 1
-    h.log("PASS")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(h.root_main(__doc__, add_args, body, ('server', 'load')))

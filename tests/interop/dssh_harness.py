@@ -658,6 +658,31 @@ def parser(desc):
     return p
 
 
+def root_main(desc, add_args, body, exe_opts):
+    """main() of a root-only script that starts its own servers and clients
+    (the DPDK client tests): options by add_args(parser), skipped (77)
+    without root or when an executable named by one of exe_opts is
+    missing; body(args, env) fails by TestFailure. Returns the exit code."""
+    ap = argparse.ArgumentParser(description=desc)
+    add_args(ap)
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        skip("needs root (EAL, network devices, test user)")
+    for opt in exe_opts:
+        path = getattr(a, opt)
+        if not os.access(path, os.X_OK):
+            skip("%s not executable" % path)
+    Server.dataplane = None
+    env = Env()
+    try:
+        body(a, env)
+    except TestFailure as e:
+        log("FAIL: %s" % e)
+        return 1
+    log("PASS")
+    return 0
+
+
 def main(desc, body, add_args=None):
     """Parses args, sets up users/keys, runs body(args, env); exit 0/1/77."""
     p = parser(desc)
