@@ -97,4 +97,27 @@ dssh_test_sh(const char *fmt, ...)
 	return WEXITSTATUS(st);
 }
 
+/* A whole file as a NUL-terminated string (free() it); NULL if unreadable. */
+static inline char *
+dssh_test_slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *s;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		return NULL;
+	}
+	s = calloc(1, (size_t)n + 1);
+	if (s != NULL && fread(s, 1, (size_t)n, f) != (size_t)n) {
+		free(s);
+		s = NULL;
+	}
+	fclose(f);
+	return s;
+}
+
 #endif

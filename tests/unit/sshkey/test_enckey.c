@@ -24,27 +24,6 @@
 static char tmpdir[64];
 static bool have_pybcrypt;
 
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *s;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	s = calloc(1, (size_t)n + 1);
-	if (s != NULL && fread(s, 1, (size_t)n, f) != (size_t)n) {
-		free(s);
-		s = NULL;
-	}
-	fclose(f);
-	return s;
-}
-
 static void
 test_pi_tables(void)
 {
@@ -176,7 +155,7 @@ same_as_pub(const char *path, const struct dssh_sshkey *k)
 	bool same;
 
 	snprintf(pp, sizeof(pp), "%s.pub", path);
-	if ((t = slurp(pp)) == NULL)
+	if ((t = dssh_test_slurp(pp)) == NULL)
 		return false;
 	same = dssh_sshkey_parse_pubkey_text(t, &pub, NULL) == 0 &&
 	    dssh_sshkey_equal_public(pub, k) == 1;
@@ -329,7 +308,7 @@ test_hostile(void)
 	snprintf(path, sizeof(path), "%s/k_hostile", tmpdir);
 	CHECK_EQ_INT(dssh_test_sh("ssh-keygen -q -t ed25519 -a 2 -Z aes256-gcm@openssh.com "
 	    "-N pw -f %s </dev/null", path), 0);
-	if ((t = slurp(path)) == NULL || (blob = decode(t, &len)) == NULL) {
+	if ((t = dssh_test_slurp(path)) == NULL || (blob = decode(t, &len)) == NULL) {
 		CHECK(false);
 		free(t);
 		return;

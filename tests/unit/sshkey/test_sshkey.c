@@ -26,27 +26,6 @@ static const enum dssh_sshkey_type all_types[] = {
 	DSSH_SSHKEY_ECDSA_P521, DSSH_SSHKEY_RSA,
 };
 
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *s;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	s = calloc(1, (size_t)n + 1);
-	if (s != NULL && fread(s, 1, (size_t)n, f) != (size_t)n) {
-		free(s);
-		s = NULL;
-	}
-	fclose(f);
-	return s;
-}
-
 static size_t
 hex2bin(const char *hex, uint8_t *out, size_t max)
 {
@@ -152,7 +131,7 @@ test_load_ssh_keygen(void)
 				CHECK(!"ssh-keygen failed");
 				continue;
 			}
-			keytext = slurp(path);
+			keytext = dssh_test_slurp(path);
 			CHECK(keytext != NULL);
 			if (j == 1 && kinds[i].type != DSSH_SSHKEY_ED25519)
 				CHECK(keytext != NULL && strstr(keytext, "BEGIN OPENSSH") == NULL);
@@ -165,7 +144,7 @@ test_load_ssh_keygen(void)
 			CHECK_EQ_INT(dssh_sshkey_type(key), kinds[i].type);
 			CHECK_EQ_INT(dssh_sshkey_bits(key), kinds[i].bits);
 			CHECK(dssh_sshkey_has_private(key));
-			pubtext = slurp(pubpath);
+			pubtext = dssh_test_slurp(pubpath);
 			CHECK(pubtext != NULL);
 			CHECK_EQ_INT(dssh_sshkey_parse_pubkey_text(pubtext, &pub, &rest), 0);
 			CHECK(pub != NULL && !dssh_sshkey_has_private(pub));
@@ -187,7 +166,7 @@ test_load_ssh_keygen(void)
 			CHECK_EQ_INT(dssh_sshkey_fingerprint(key, fp, sizeof(fp)), 0);
 			snprintf(fpcmd, sizeof(fpcmd), "%s.fp", path);
 			CHECK_EQ_INT(dssh_test_sh("ssh-keygen -l -E sha256 -f %s > %s", pubpath, fpcmd), 0);
-			fpout = slurp(fpcmd);
+			fpout = dssh_test_slurp(fpcmd);
 			if (fpout != NULL) {
 				char want[512];
 
@@ -268,12 +247,12 @@ test_save_interop(void)
 		CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
 		snprintf(out, sizeof(out), "%s.pub", path);
 		CHECK(stat(out, &st) == 0 && (st.st_mode & 0777) == 0644);
-		mypub = slurp(out);
+		mypub = dssh_test_slurp(out);
 		CHECK(mypub != NULL);
 		/* ssh-keygen -y reads the private key and prints the public one. */
 		snprintf(out, sizeof(out), "%s.y", path);
 		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -y -f %s > %s", path, out), 0);
-		y = slurp(out);
+		y = dssh_test_slurp(out);
 		words = mypub ? pub_words(mypub) : NULL;
 		CHECK(y != NULL && words != NULL);
 		if (y != NULL && words != NULL)
@@ -282,7 +261,7 @@ test_save_interop(void)
 		CHECK_EQ_INT(dssh_sshkey_fingerprint(key, fp, sizeof(fp)), 0);
 		snprintf(out, sizeof(out), "%s.l", path);
 		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -l -E sha256 -f %s > %s", path, out), 0);
-		l = slurp(out);
+		l = dssh_test_slurp(out);
 		snprintf(want, sizeof(want), "%u %s dssh@test (", dssh_sshkey_bits(key), fp);
 		CHECK(l != NULL && strncmp(l, want, strlen(want)) == 0);
 		if (l != NULL && strncmp(l, want, strlen(want)) != 0)
@@ -363,7 +342,7 @@ test_host_keys(void)
 	dssh_sshkey_free_paths(created, n);
 	/* One missing: only that one is made; the others are untouched. */
 	snprintf(path, sizeof(path), "%s/ssh_host_ed25519_key.pub", dir);
-	char *before = slurp(path);
+	char *before = dssh_test_slurp(path);
 
 	snprintf(path, sizeof(path), "%s/ssh_host_ecdsa_key", dir);
 	CHECK_EQ_INT(unlink(path), 0);
@@ -373,7 +352,7 @@ test_host_keys(void)
 		CHECK_STR(created[0], path);
 	dssh_sshkey_free_paths(created, n);
 	snprintf(path, sizeof(path), "%s/ssh_host_ed25519_key.pub", dir);
-	char *after = slurp(path);
+	char *after = dssh_test_slurp(path);
 
 	CHECK(before != NULL && after != NULL && strcmp(before, after) == 0);
 	free(before);
@@ -741,7 +720,7 @@ test_openssh_v1_parse(void)
 
 		snprintf(path, sizeof(path), "%s/enc_key", tmpdir);
 		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -q -N secretpass -t ed25519 -f %s </dev/null", path), 0);
-		t = slurp(path);
+		t = dssh_test_slurp(path);
 		CHECK(t != NULL);
 		if (t != NULL)
 			CHECK_EQ_INT(dssh_sshkey_parse_private(t, strlen(t), &key), DSSH_ERR_KEY_ENCRYPTED);
@@ -749,7 +728,7 @@ test_openssh_v1_parse(void)
 		snprintf(path, sizeof(path), "%s/enc_pem", tmpdir);
 		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -q -N secretpass -t ecdsa -m PEM -f %s </dev/null",
 		    path), 0);
-		t = slurp(path);
+		t = dssh_test_slurp(path);
 		CHECK(t != NULL);
 		if (t != NULL)
 			CHECK_EQ_INT(dssh_sshkey_parse_private(t, strlen(t), &key), DSSH_ERR_UNSUPPORTED);
@@ -758,7 +737,7 @@ test_openssh_v1_parse(void)
 		snprintf(path, sizeof(path), "%s/enc_pkcs8", tmpdir);
 		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -q -N secretpass -t rsa -b 1024 -m PKCS8 -f %s </dev/null",
 		    path), 0);
-		t = slurp(path);
+		t = dssh_test_slurp(path);
 		CHECK(t != NULL);
 		if (t != NULL)
 			CHECK_EQ_INT(dssh_sshkey_parse_private(t, strlen(t), &key), DSSH_ERR_UNSUPPORTED);
@@ -766,7 +745,7 @@ test_openssh_v1_parse(void)
 		free(t);
 		/* The markers removed: the decoder still must not prompt or succeed. */
 		snprintf(path, sizeof(path), "%s/enc_pem", tmpdir);
-		t = slurp(path);
+		t = dssh_test_slurp(path);
 		if (t != NULL) {
 			char *pt = strstr(t, "Proc-Type");
 
@@ -1076,7 +1055,7 @@ test_fingerprint(void)
 		fclose(f);
 		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -l -f %s | cut -d' ' -f2 > %s.fp", path, path), 0);
 		snprintf(path, sizeof(path), "%s/rfc.pub.fp", tmpdir);
-		out = slurp(path);
+		out = dssh_test_slurp(path);
 		CHECK(out != NULL);
 		if (out != NULL) {
 			out[strcspn(out, "\n")] = '\0';
