@@ -81,6 +81,27 @@ def run_dssh(argv, stdin, stdout, timeout):
     return p.returncode, err.decode(errors="replace")
 
 
+def client_files(tmp, srv, host, env, size):
+    """known_hosts with the server's key and with another one, size random
+    bytes to upload, their SHA-256, and a copy the test user may download:
+    (good, bad, src, want, remote)."""
+    def known_hosts(name, pub):
+        path = os.path.join(tmp, name)
+        t = open(pub).read().split()
+        with open(path, "w") as f:
+            f.write("[%s]:%d %s %s\n" % (host, srv.port, t[0], t[1]))
+        return path
+    good = known_hosts("known_hosts", srv.hostkeys["ssh-ed25519"] + ".pub")
+    bad = known_hosts("known_hosts_wrong", env.keys["wrong"] + ".pub")
+    src = os.path.join(tmp, "src.bin")
+    with open(src, "wb") as f:
+        f.write(os.urandom(size))
+    remote = os.path.join(tmp, "down.bin")
+    shutil.copy(src, remote)
+    os.chmod(remote, 0o644)
+    return good, bad, src, h.sha256_file(src), remote
+
+
 def body(a, env):
     size = parse_size(a.size)
     tmp = tempfile.mkdtemp(prefix="dssh-memif-client-")
@@ -91,22 +112,7 @@ def body(a, env):
     try:
         srv.start()
         res.server = srv
-        kh_pub = open(srv.hostkeys["ssh-ed25519"] + ".pub").read().split()
-        good = os.path.join(tmp, "known_hosts")
-        with open(good, "w") as f:
-            f.write("[%s]:%d %s %s\n" % (srv.dp_host, srv.port, kh_pub[0], kh_pub[1]))
-        bad = os.path.join(tmp, "known_hosts_wrong")
-        wrong = open(env.keys["wrong"] + ".pub").read().split()
-        with open(bad, "w") as f:
-            f.write("[%s]:%d %s %s\n" % (srv.dp_host, srv.port, wrong[0], wrong[1]))
-        src = os.path.join(tmp, "src.bin")
-        with open(src, "wb") as f:
-            f.write(os.urandom(size))
-        want = h.sha256_file(src)
-        # The user's copy for the download, readable by the test user.
-        remote = os.path.join(tmp, "down.bin")
-        shutil.copy(src, remote)
-        os.chmod(remote, 0o644)
+        good, bad, src, want, remote = client_files(tmp, srv, srv.dp_host, env, size)
 
         def alive():
             rc, err = run_dssh(dssh_argv(a, srv, env, good, "echo alive"),

@@ -18,7 +18,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
 import dssh_harness as h  # noqa: E402
-from run_dssh_memif_test import parse_size, run_dssh  # noqa: E402
+from run_dssh_memif_test import client_files, parse_size, run_dssh  # noqa: E402
 
 
 class Veth:
@@ -78,21 +78,7 @@ def body(a, env):
                        name="dpdk-sshd")
         srv.start()
         res.server = srv
-        kh_pub = open(srv.hostkeys["ssh-ed25519"] + ".pub").read().split()
-        good = os.path.join(tmp, "known_hosts")
-        with open(good, "w") as f:
-            f.write("[%s]:%d %s %s\n" % (veth.server, srv.port, kh_pub[0], kh_pub[1]))
-        bad = os.path.join(tmp, "known_hosts_wrong")
-        wrong = open(env.keys["wrong"] + ".pub").read().split()
-        with open(bad, "w") as f:
-            f.write("[%s]:%d %s %s\n" % (veth.server, srv.port, wrong[0], wrong[1]))
-        src = os.path.join(tmp, "src.bin")
-        with open(src, "wb") as f:
-            f.write(os.urandom(size))
-        want = h.sha256_file(src)
-        remote = os.path.join(tmp, "down.bin")
-        shutil.copy(src, remote)
-        os.chmod(remote, 0o644)
+        good, bad, src, want, remote = client_files(tmp, srv, veth.server, env, size)
 
         def upload_hash():
             with open(src, "rb") as fin:
