@@ -15,9 +15,10 @@
 #include "dssh_err.h"
 #include "dssh_log.h"
 #include "dssh_test.h"
+#include "dssh_test_dir.h"
 #include "dssh_util.h"
 
-static char tmpdir[64];
+static char tmpdir[] = "/tmp/dssh-ut-authkeys-XXXXXX";
 static char home[128];
 static char why[256];
 
@@ -1003,21 +1004,15 @@ test_forward_file(void)
 int
 main(void)
 {
+	int rc;
+
 	dssh_log_init("test_auth", DSSH_LOG_FATAL, true);
 	umask(022);
-	strcpy(tmpdir, "/tmp/dssh-ut-authkeys-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
+	if ((rc = dssh_test_keygen_dir(tmpdir)) != 0)
+		return rc;
 	chmod(tmpdir, 0755);
 	snprintf(home, sizeof(home), "%s/home", tmpdir);
 	CHECK_EQ_INT(mkdir(home, 0755), 0);
-	if (system("command -v ssh-keygen >/dev/null") != 0) {
-		fprintf(stderr, "SKIP: ssh-keygen (openssh-client) not installed\n");
-		dssh_test_sh("rm -rf %s", tmpdir);
-		return 77;
-	}
 	make_keys();
 	DSSH_RUN(test_options);
 	DSSH_RUN(test_lines);
@@ -1027,6 +1022,6 @@ main(void)
 	DSSH_RUN(test_root);
 	DSSH_RUN(test_forward_options);
 	DSSH_RUN(test_forward_file);
-	dssh_test_sh("rm -rf %s", tmpdir);
+	dssh_test_dir_done(tmpdir);
 	DSSH_TEST_END();
 }

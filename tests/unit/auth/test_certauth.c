@@ -15,8 +15,9 @@
 #include "dssh_log.h"
 #include "dssh_sshkey.h"
 #include "dssh_test.h"
+#include "dssh_test_dir.h"
 
-static char tmpdir[64];
+static char tmpdir[] = "/tmp/dssh-ut-certauth-XXXXXX";
 static char home[128];
 static struct dssh_config cfg;
 static struct dssh_auth_user user;
@@ -310,21 +311,15 @@ test_bad_blobs(void)
 int
 main(void)
 {
+	int rc;
+
 	dssh_log_init("test_certauth", DSSH_LOG_FATAL, true);
 	umask(022);
-	strcpy(tmpdir, "/tmp/dssh-ut-certauth-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
+	if ((rc = dssh_test_keygen_dir(tmpdir)) != 0)
+		return rc;
 	chmod(tmpdir, 0755);
 	snprintf(home, sizeof(home), "%s/home", tmpdir);
 	CHECK_EQ_INT(mkdir(home, 0755), 0);
-	if (system("command -v ssh-keygen >/dev/null") != 0) {
-		fprintf(stderr, "SKIP: ssh-keygen (openssh-client) not installed\n");
-		dssh_test_sh("rm -rf %s", tmpdir);
-		return 77;
-	}
 	dssh_config_init(&cfg);
 	setup();
 	DSSH_RUN(test_trusted_ca);
@@ -334,7 +329,6 @@ main(void)
 	DSSH_RUN(test_bad_blobs);
 	dssh_config_free(&cfg);
 	dssh_auth_user_clear(&user);
-	if (dssh_test_failures == 0)
-		dssh_test_sh("rm -rf %s", tmpdir);
+	dssh_test_dir_done(tmpdir);
 	DSSH_TEST_END();
 }

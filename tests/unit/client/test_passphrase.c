@@ -6,16 +6,17 @@
  * its leaving a key the agent holds alone. Keys from the real ssh-keygen.
  */
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "client_int.h"
 #include "dssh_err.h"
 #include "dssh_sshkey.h"
 #include "dssh_test.h"
+#include "dssh_test_dir.h"
 #include "dssh_util.h"
 
 static char dir[] = "/tmp/dssh_pass_XXXXXX";
@@ -215,24 +216,14 @@ test_load_key(void)
 	}
 }
 
-static int
-rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 int
 main(void)
 {
 	FILE *f;
+	int rc;
 
-	if (system("command -v ssh-keygen >/dev/null") != 0)
-		return 77;
-	if (mkdtemp(dir) == NULL)
-		return 1;
+	if ((rc = dssh_test_keygen_dir(dir)) != 0)
+		return rc;
 	snprintf(script, sizeof(script), "%s/askpass.sh", dir);
 	snprintf(countf, sizeof(countf), "%s/count", dir);
 	snprintf(promptf, sizeof(promptf), "%s/prompt", dir);
@@ -245,7 +236,6 @@ main(void)
 	chmod(script, 0755);
 	DSSH_RUN(test_read);
 	DSSH_RUN(test_load_key);
-	if (dssh_test_failures == 0)
-		nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	dssh_test_dir_done(dir);
 	DSSH_TEST_END();
 }

@@ -3,7 +3,6 @@
  * Certificate parsing against certificates made by the real `ssh-keygen -s`
  * at test time, plus truncated, padded, bit-flipped and re-signed blobs.
  */
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,9 +12,10 @@
 #include "dssh_err.h"
 #include "dssh_sshkey.h"
 #include "dssh_test.h"
+#include "dssh_test_dir.h"
 #include "dssh_util.h"
 
-static char tmpdir[64];
+static char tmpdir[] = "/tmp/dssh-cert-XXXXXX";
 
 /* "type base64 comment" in path -> decoded blob. */
 static int
@@ -421,35 +421,18 @@ test_krl(void)
 	free(pb);
 }
 
-static int
-rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 int
 main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dssh-cert-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
-	if (system("command -v ssh-keygen >/dev/null") != 0) {
-		fprintf(stderr, "ssh-keygen not found (openssh-client)\n");
-		return 77;
-	}
+	int rc;
+
+	if ((rc = dssh_test_keygen_dir(tmpdir)) != 0)
+		return rc;
 	DSSH_RUN(test_ssh_keygen_certs);
 	DSSH_RUN(test_options);
 	DSSH_RUN(test_ca_sig_algs);
 	DSSH_RUN(test_garbage);
 	DSSH_RUN(test_krl);
-	if (dssh_test_failures == 0)
-		nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-	else
-		fprintf(stderr, "files kept in %s\n", tmpdir);
+	dssh_test_dir_done(tmpdir);
 	DSSH_TEST_END();
 }

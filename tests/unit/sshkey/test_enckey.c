@@ -5,7 +5,6 @@
  * time), Blowfish's pi-derived tables against published words, and keys
  * written by the real `ssh-keygen -N ... -Z cipher` decrypted here.
  */
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,12 +15,13 @@
 #include "dssh_err.h"
 #include "dssh_sshkey.h"
 #include "dssh_test.h"
+#include "dssh_test_dir.h"
 #include "dssh_util.h"
 #include "sshkey_int.h"
 
 #define PY "/usr/bin/python3"   /* Debian's, where python3-bcrypt is */
 
-static char tmpdir[64];
+static char tmpdir[] = "/tmp/dssh-enckey-XXXXXX";
 static bool have_pybcrypt;
 
 static void
@@ -389,36 +389,19 @@ test_hostile(void)
 	}
 }
 
-static int
-rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 int
 main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dssh-enckey-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
-	if (system("command -v ssh-keygen >/dev/null") != 0) {
-		fprintf(stderr, "ssh-keygen not found (openssh-client)\n");
-		return 77;
-	}
+	int rc;
+
+	if ((rc = dssh_test_keygen_dir(tmpdir)) != 0)
+		return rc;
 	have_pybcrypt = system(PY " -c 'import bcrypt; bcrypt.kdf' 2>/dev/null") == 0;
 	DSSH_RUN(test_pi_tables);
 	DSSH_RUN(test_kat);
 	DSSH_RUN(test_kdf_args);
 	DSSH_RUN(test_ssh_keygen_keys);
 	DSSH_RUN(test_hostile);
-	if (dssh_test_failures == 0)
-		nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-	else
-		fprintf(stderr, "files kept in %s\n", tmpdir);
+	dssh_test_dir_done(tmpdir);
 	DSSH_TEST_END();
 }

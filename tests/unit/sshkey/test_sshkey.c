@@ -4,7 +4,6 @@
  * (openssh-client): keys it writes must load here, keys written here must
  * load in `ssh-keygen -y` and fingerprint the same in `ssh-keygen -l`.
  */
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,9 +15,10 @@
 #include "dssh_err.h"
 #include "dssh_sshkey.h"
 #include "dssh_test.h"
+#include "dssh_test_dir.h"
 #include "dssh_util.h"
 
-static char tmpdir[64];
+static char tmpdir[] = "/tmp/dssh-sshkey-XXXXXX";
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
 static const enum dssh_sshkey_type all_types[] = {
@@ -1067,27 +1067,13 @@ test_fingerprint(void)
 	dssh_sshkey_free(key);
 }
 
-static int
-rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 int
 main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dssh-sshkey-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
-	if (system("command -v ssh-keygen >/dev/null") != 0) {
-		fprintf(stderr, "ssh-keygen not found (openssh-client)\n");
-		return 77;   /* meson: skipped */
-	}
+	int rc;
+
+	if ((rc = dssh_test_keygen_dir(tmpdir)) != 0)
+		return rc;
 	DSSH_RUN(test_names);
 	DSSH_RUN(test_load_ssh_keygen);
 	DSSH_RUN(test_perms);
@@ -1099,9 +1085,6 @@ main(void)
 	DSSH_RUN(test_from_blob);
 	DSSH_RUN(test_pubkey_text);
 	DSSH_RUN(test_fingerprint);
-	if (dssh_test_failures == 0)
-		nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-	else
-		fprintf(stderr, "files kept in %s\n", tmpdir);
+	dssh_test_dir_done(tmpdir);
 	DSSH_TEST_END();
 }
