@@ -16,7 +16,6 @@ what the curve shows there is the cost of more streams, not more speed.
 usage: bench_cp.py --dsshd build-rel/app/dsshd/dsshd --dssh-cp build-rel/app/dssh/dssh-cp
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -29,7 +28,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "interop"))
 import dssh_harness as h                      # noqa: E402
-from bench_load import Meter, cpu_mhz         # noqa: E402
+from bench_load import Meter, bench_args, cpu_mhz, serving, side_by_side  # noqa: E402
 
 
 def parse_size(s):
@@ -102,16 +101,9 @@ def report(res):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dsshd", required=True)
-    p.add_argument("--dssh-cp", required=True)
-    p.add_argument("--sshd", default="/usr/sbin/sshd", help="'' to leave sshd out")
+    p = bench_args(__doc__, "dssh-cp")
     p.add_argument("--streams", default="1,2,4")
     p.add_argument("--size", default="256M")
-    p.add_argument("--rounds", type=int, default=1)
-    p.add_argument("--cipher", default="aes128-gcm@openssh.com")
-    p.add_argument("--json", metavar="FILE")
     a = p.parse_args()
     a.streams = [int(x) for x in a.streams.split(",") if x]
     a.bytes = parse_size(a.size)
@@ -131,29 +123,18 @@ def main():
         f.write(os.urandom(a.bytes))
     shutil.copy(local, os.path.join(remote_dir, "src.bin"))
     subprocess.run(["chown", "-R", h.TEST_USER, remote_dir], check=True)
-    servers = {}
-    if a.sshd and os.access(a.sshd, os.X_OK):
-        servers["sshd"] = h.Server(a.sshd, name="bench-cp", override={"LogLevel": "ERROR"})
-    servers["dsshd"] = h.Server(a.dsshd, name="bench-cp",
-                                override={"LogLevel": "ERROR", "Subsystem": "sftp internal-sftp"})
+    servers = side_by_side(a, "bench-cp", {"LogLevel": "ERROR"},
+                           {"Subsystem": "sftp internal-sftp"})
     meter = Meter()
     res = {"cipher": a.cipher, "bytes": a.bytes, "rounds": a.rounds, "mhz": a.mhz,
            "cpu_method": meter.describe(), "rows": []}
-    try:
-        for k, s in servers.items():
-            meter.start(k, s)
+    with serving(servers, meter, tmp):
         for d in ("upload", "download"):
             for n in a.streams:
                 row = {"direction": d, "n": n, "servers": {}}
                 for k, s in servers.items():
                     row["servers"][k] = point(a, env, meter, k, s, kh, n, d, local, remote_dir)
                 res["rows"].append(row)
-    finally:
-        for s in servers.values():
-            s.stop()
-            s.cleanup()
-        meter.close()
-        shutil.rmtree(tmp, ignore_errors=True)
     res["report"] = report(res)
     print("\n" + res["report"])
     if a.json:

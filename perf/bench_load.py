@@ -23,6 +23,7 @@ client and the server share them, so MB/s and handshakes/s are the pair's figure
 CPU per byte and per handshake are the server's own.
 """
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -84,6 +85,47 @@ class Meter:
 
     def close(self):
         self.acct.remove_all()
+
+
+def bench_args(doc, tool):
+    """The options of a side-by-side bench (this one, bench_cp.py): --dsshd, its client
+    tool as --<tool>, --sshd, --rounds, --cipher, --json. The caller adds its own."""
+    p = argparse.ArgumentParser(description=doc,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dsshd", required=True)
+    p.add_argument("--" + tool, required=True)
+    p.add_argument("--sshd", default="/usr/sbin/sshd", help="'' to leave sshd out")
+    p.add_argument("--rounds", type=int, default=1, help="runs per point (medians)")
+    p.add_argument("--cipher", default="aes128-gcm@openssh.com")
+    p.add_argument("--json", metavar="FILE")
+    return p
+
+
+def side_by_side(a, name, override, dsshd_override=None):
+    """sshd (unless --sshd is '' or not executable) and dsshd, in that order, both with
+    override in their configuration, dsshd with dsshd_override on top."""
+    servers = {}
+    if a.sshd and os.access(a.sshd, os.X_OK):
+        servers["sshd"] = h.Server(a.sshd, name=name, override=override)
+    servers["dsshd"] = h.Server(a.dsshd, name=name,
+                                override=dict(override, **(dsshd_override or {})))
+    return servers
+
+
+@contextlib.contextmanager
+def serving(servers, meter, tmp):
+    """The servers started, each in the meter's account; on the way out (however it
+    is left) stopped and cleaned up, with the meter's cgroups and the directory tmp."""
+    try:
+        for k, s in servers.items():
+            meter.start(k, s)
+        yield
+    finally:
+        for s in servers.values():
+            s.stop()
+            s.cleanup()
+        meter.close()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 class Driver:
@@ -199,20 +241,13 @@ def report(res):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dsshd", required=True)
-    p.add_argument("--dssh-load", required=True)
-    p.add_argument("--sshd", default="/usr/sbin/sshd", help="'' to leave sshd out")
+    p = bench_args(__doc__, "dssh-load")
     p.add_argument("--sessions", default="1,2,4,8")
     p.add_argument("--workloads", default="upload,download")
     p.add_argument("--seconds", type=float, default=5)
-    p.add_argument("--rounds", type=int, default=1, help="runs per point (medians)")
-    p.add_argument("--cipher", default="aes128-gcm@openssh.com")
     p.add_argument("--kex", default=",".join(KEX))
     p.add_argument("--hs-workers", type=int, default=4, help="logins in flight")
     p.add_argument("--hs-seconds", type=float, default=5)
-    p.add_argument("--json", metavar="FILE")
     a = p.parse_args()
     a.sessions = [int(x) for x in a.sessions.split(",") if x]
     a.workloads = [x for x in a.workloads.split(",") if x]
@@ -224,29 +259,18 @@ def main():
     # Quiet servers (no DEBUG lines on the measured path), the methods under test.
     override = {"LogLevel": "ERROR", "MaxStartups": "100:30:200",
                 "KexAlgorithms": ",".join(h.KEXES + [k for k in a.kex if k not in h.KEXES])}
-    servers = {}
-    if a.sshd and os.access(a.sshd, os.X_OK):
-        servers["sshd"] = h.Server(a.sshd, name="bench-load", override=override)
-    servers["dsshd"] = h.Server(a.dsshd, name="bench-load", override=override)
+    servers = side_by_side(a, "bench-load", override)
     res = {"cipher": a.cipher, "seconds": a.seconds, "hs_seconds": a.hs_seconds,
            "hs_workers": a.hs_workers, "rounds": a.rounds, "sessions": a.sessions,
            "mhz": cpu_mhz(), "servers": sorted(servers)}
     meter = Meter()
     res["cpu_method"] = meter.describe()
     print("# server CPU: %s" % res["cpu_method"], flush=True)
-    try:
-        for k, s in servers.items():
-            meter.start(k, s)
+    with serving(servers, meter, tmp):
         # sshd first in each pair; the first login adds the host keys to known_hosts.
         drivers = {k: Driver(a, env, s, kh, meter) for k, s in servers.items()}
         res["throughput"] = throughput(a, drivers, res["mhz"])
         res["handshakes"] = handshakes(a, drivers)
-    finally:
-        for s in servers.values():
-            s.stop()
-            s.cleanup()
-        meter.close()
-        shutil.rmtree(tmp, ignore_errors=True)
     report(res)
     if a.json:
         with open(a.json, "w") as fh:
