@@ -107,21 +107,31 @@ fail_delay_fn(int status, unsigned int usec, void *appdata)
 		c->pam_delay_usec = usec;
 }
 
+/*
+ * text (NULL: none) onto the string of len bytes in buf (size bytes), after
+ * sep unless the string is empty; what does not fit is cut off.
+ */
+static void
+note_append(char *buf, size_t size, size_t *len, char sep, const char *text)
+{
+	size_t n = text != NULL ? strlen(text) : 0;
+
+	if (*len > 0 && *len + 1 < size)
+		buf[(*len)++] = sep;
+	if (*len + n >= size)
+		n = size - 1 - *len;
+	if (n > 0)
+		memcpy(buf + *len, text, n);
+	*len += n;
+	buf[*len] = '\0';
+}
+
 static void
 conv_note(struct conv_ctx *c, const char *text)
 {
-	size_t n;
-
 	if (c == NULL || text == NULL)
 		return;
-	n = strlen(text);
-	if (c->msglen > 0 && c->msglen + 1 < sizeof(c->msg))
-		c->msg[c->msglen++] = ' ';
-	if (c->msglen + n >= sizeof(c->msg))
-		n = sizeof(c->msg) - 1 - c->msglen;
-	memcpy(c->msg + c->msglen, text, n);
-	c->msglen += n;
-	c->msg[c->msglen] = '\0';
+	note_append(c->msg, sizeof(c->msg), &c->msglen, ' ', text);
 }
 
 static void
@@ -150,15 +160,7 @@ dssh_pam_prompts_free(struct dssh_pam_prompts *p)
 static void
 kbd_note(struct pam_kbd *k, const char *text)
 {
-	size_t n = text ? strlen(text) : 0;
-
-	if (k->infolen > 0 && k->infolen + 1 < sizeof(k->info))
-		k->info[k->infolen++] = '\n';
-	if (k->infolen + n >= sizeof(k->info))
-		n = sizeof(k->info) - 1 - k->infolen;
-	memcpy(k->info + k->infolen, text, n);
-	k->infolen += n;
-	k->info[k->infolen] = '\0';
+	note_append(k->info, sizeof(k->info), &k->infolen, '\n', text);
 }
 
 /* With the lock held: a result (or prompts) for the caller to collect. */
@@ -513,18 +515,9 @@ chan_conv(struct conv_ctx *c, int n, const struct pam_message **msg,
 			idx[p.n++] = i;
 			break;
 		case PAM_ERROR_MSG:
-		case PAM_TEXT_INFO: {
-			size_t k = msg[i]->msg ? strlen(msg[i]->msg) : 0;
-
-			if (c->infolen > 0 && c->infolen + 1 < sizeof(c->info))
-				c->info[c->infolen++] = '\n';
-			if (c->infolen + k >= sizeof(c->info))
-				k = sizeof(c->info) - 1 - c->infolen;
-			memcpy(c->info + c->infolen, msg[i]->msg, k);
-			c->infolen += k;
-			c->info[c->infolen] = '\0';
+		case PAM_TEXT_INFO:
+			note_append(c->info, sizeof(c->info), &c->infolen, '\n', msg[i]->msg);
 			break;
-		}
 		default:
 			goto out;
 		}
