@@ -125,40 +125,6 @@ dssh_kex_alg_md(const struct dssh_kex_alg *alg)
 }
 
 int
-dssh_kex_pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **pkeyp)
-{
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	int r = DSSH_ERR_INVALID_FORMAT;
-
-	if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, pkeyp, EVP_PKEY_PUBLIC_KEY, params) != 1) {
-		*pkeyp = NULL;
-		goto out;
-	}
-	r = 0;
-out:
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	return r;
-}
-
-int
-dssh_kex_pkey_public_check(EVP_PKEY *pkey)
-{
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	int ok;
-
-	if (ctx == NULL)
-		return DSSH_ERR_ALLOC;
-	ok = EVP_PKEY_public_check(ctx);
-	EVP_PKEY_CTX_free(ctx);
-	return ok == 1 ? 0 : DSSH_ERR_INVALID_FORMAT;
-}
-
-int
 dssh_kex_evp_derive(EVP_PKEY *own, EVP_PKEY *peer, uint8_t **secretp, size_t *lenp)
 {
 	EVP_PKEY_CTX *ctx = NULL;

@@ -11,6 +11,7 @@
 #include <openssl/param_build.h>
 
 #include "dssh_err.h"
+#include "dssh_pkey.h"
 #include "dssh_util.h"
 #include "kex_int.h"
 
@@ -97,7 +98,7 @@ dh_peer(const struct dssh_kex_alg *alg, EVP_PKEY *own, const uint8_t *raw, size_
 	if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, alg->group, 0) != 1 ||
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, v) != 1)
 		goto out;
-	r = dssh_kex_pkey_fromdata("DH", bld, peerp);
+	r = dssh_pkey_fromdata("DH", EVP_PKEY_PUBLIC_KEY, bld, peerp);
 out:
 	BN_free(p);
 	BN_free(v);

@@ -9,6 +9,7 @@
 #include <openssl/param_build.h>
 
 #include "dssh_err.h"
+#include "dssh_pkey.h"
 #include "kex_int.h"
 
 #define ECDH_MAX_PT (1 + 2 * 66)
@@ -60,8 +61,8 @@ ecdh_peer(const struct dssh_kex_alg *alg, const uint8_t *raw, size_t len, EVP_PK
 	if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, alg->group, 0) != 1 ||
 	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, raw, len) != 1)
 		r = DSSH_ERR_LIBCRYPTO;
-	else if ((r = dssh_kex_pkey_fromdata("EC", bld, peerp)) == 0)
-		r = dssh_kex_pkey_public_check(*peerp);
+	else if ((r = dssh_pkey_fromdata("EC", EVP_PKEY_PUBLIC_KEY, bld, peerp)) == 0)
+		r = dssh_pkey_check(*peerp, false);
 	if (r != 0) {
 		EVP_PKEY_free(*peerp);
 		*peerp = NULL;

@@ -70,10 +70,6 @@ extern const struct dssh_kex_method_ops dssh_kex_sntrup761x25519_ops;
 int dssh_kex_evp_derive(EVP_PKEY *own, EVP_PKEY *peer, uint8_t **secretp, size_t *lenp);
 /* dssh_kex_evp_derive, the secret appended to K_enc as an mpint. */
 int dssh_kex_evp_agree_mpint(EVP_PKEY *own, EVP_PKEY *peer, struct dssh_buf *K_enc);
-/* A public key of `type` from the built parameters; DSSH_ERR_INVALID_FORMAT if refused. */
-int dssh_kex_pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **pkeyp);
-/* EVP_PKEY_public_check: 0 or DSSH_ERR_INVALID_FORMAT. */
-int dssh_kex_pkey_public_check(EVP_PKEY *pkey);
 
 /*
  * X25519 pieces for the hybrid methods (kex_x25519.c): a fresh key, its

@@ -12,6 +12,7 @@
 #include <openssl/param_build.h>
 
 #include "dssh_err.h"
+#include "dssh_pkey.h"
 #include "dssh_util.h"
 #include "sshkey_int.h"
 
@@ -194,31 +195,6 @@ sshkey_type_of_pkey(EVP_PKEY *pkey, enum dssh_sshkey_type *typep)
 	}
 }
 
-/* Build an EVP_PKEY of the given algorithm from parameters. */
-static int
-pkey_fromdata(const char *alg, int selection, OSSL_PARAM_BLD *bld, EVP_PKEY **pkeyp)
-{
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	int r = DSSH_ERR_LIBCRYPTO;
-
-	*pkeyp = NULL;
-	if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, pkeyp, selection, params) != 1) {
-		*pkeyp = NULL;
-		r = DSSH_ERR_INVALID_FORMAT;
-		goto out;
-	}
-	r = 0;
-out:
-	EVP_PKEY_CTX_free(ctx);
-	/* Private values were pushed as secure BIGNUMs: this clear-frees them. */
-	OSSL_PARAM_free(params);
-	return r;
-}
-
 int
 sshkey_from_ed25519(const uint8_t *pub, size_t publen, const uint8_t *seed,
     struct dssh_sshkey **keyp)
@@ -251,19 +227,6 @@ sshkey_from_ed25519(const uint8_t *pub, size_t publen, const uint8_t *seed,
 	return r;
 }
 
-static int
-pkey_check(EVP_PKEY *pkey, bool priv)
-{
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	int ok;
-
-	if (ctx == NULL)
-		return DSSH_ERR_ALLOC;
-	ok = priv ? EVP_PKEY_pairwise_check(ctx) : EVP_PKEY_public_check(ctx);
-	EVP_PKEY_CTX_free(ctx);
-	return ok == 1 ? 0 : DSSH_ERR_INVALID_FORMAT;
-}
-
 int
 sshkey_from_ecdsa(enum dssh_sshkey_type type, const uint8_t *q, size_t qlen,
     const uint8_t *d, size_t dlen, struct dssh_sshkey **keyp)
@@ -294,10 +257,10 @@ sshkey_from_ecdsa(enum dssh_sshkey_type type, const uint8_t *q, size_t qlen,
 		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, dbn) != 1)
 			goto out;
 	}
-	if ((r = pkey_fromdata("EC", d != NULL ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+	if ((r = dssh_pkey_fromdata("EC", d != NULL ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
 	    bld, &pkey)) != 0)
 		goto out;
-	if ((r = pkey_check(pkey, d != NULL)) != 0)
+	if ((r = dssh_pkey_check(pkey, d != NULL)) != 0)
 		goto out;
 	if ((r = sshkey_new(type, pkey, d != NULL, keyp)) != 0)
 		goto out;
@@ -376,10 +339,10 @@ sshkey_from_rsa(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen,
 		    &bn[5])) != 0)
 			goto out;
 	}
-	if ((r = pkey_fromdata("RSA", d != NULL ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+	if ((r = dssh_pkey_fromdata("RSA", d != NULL ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
 	    bld, &pkey)) != 0)
 		goto out;
-	if (d != NULL && (r = pkey_check(pkey, true)) != 0)
+	if (d != NULL && (r = dssh_pkey_check(pkey, true)) != 0)
 		goto out;
 	if ((r = sshkey_new(DSSH_SSHKEY_RSA, pkey, d != NULL, keyp)) != 0)
 		goto out;
