@@ -195,7 +195,23 @@ static void all_remove(struct dssh_tcp_conn *c)
 	c->prev = c->next = NULL;
 }
 
-/* out and ev lists are singly linked FIFOs; removal is lazy (see out_pop). */
+/*
+ * out and ev lists are singly linked FIFOs; removal is lazy (see out_pop).
+ * ev picks the list a connection's link is for: ev_next, else out_next.
+ */
+static struct dssh_tcp_conn **list_link(struct dssh_tcp_conn *c, bool ev)
+{
+	return ev ? &c->ev_next : &c->out_next;
+}
+
+static void list_append(struct dssh_tcp_conn **head, struct dssh_tcp_conn **tail,
+    struct dssh_tcp_conn *c, bool ev)
+{
+	*list_link(c, ev) = NULL;
+	*(*tail != NULL ? list_link(*tail, ev) : head) = c;
+	*tail = c;
+}
+
 static void out_mark(struct dssh_tcp_conn *c)
 {
 	struct dssh_tcp_stack *s = c->stack;
@@ -203,12 +219,7 @@ static void out_mark(struct dssh_tcp_conn *c)
 	if (c->on_out || c->dead)
 		return;
 	c->on_out = true;
-	c->out_next = NULL;
-	if (s->out_tail != NULL)
-		s->out_tail->out_next = c;
-	else
-		s->out_head = c;
-	s->out_tail = c;
+	list_append(&s->out_head, &s->out_tail, c, false);
 }
 
 static void ev_post(struct dssh_tcp_conn *c, uint32_t ev)
@@ -221,12 +232,7 @@ static void ev_post(struct dssh_tcp_conn *c, uint32_t ev)
 	if (c->on_ev)
 		return;
 	c->on_ev = true;
-	c->ev_next = NULL;
-	if (s->ev_tail != NULL)
-		s->ev_tail->ev_next = c;
-	else
-		s->ev_head = c;
-	s->ev_tail = c;
+	list_append(&s->ev_head, &s->ev_tail, c, true);
 }
 
 static void list_unlink(struct dssh_tcp_conn **head, struct dssh_tcp_conn **tail,
@@ -234,15 +240,10 @@ static void list_unlink(struct dssh_tcp_conn **head, struct dssh_tcp_conn **tail
 {
 	struct dssh_tcp_conn *p = NULL, *x;
 
-	for (x = *head; x != NULL; p = x, x = ev ? x->ev_next : x->out_next) {
+	for (x = *head; x != NULL; p = x, x = *list_link(x, ev)) {
 		if (x != c)
 			continue;
-		if (p == NULL)
-			*head = ev ? x->ev_next : x->out_next;
-		else if (ev)
-			p->ev_next = x->ev_next;
-		else
-			p->out_next = x->out_next;
+		*(p != NULL ? list_link(p, ev) : head) = *list_link(x, ev);
 		if (*tail == c)
 			*tail = p;
 		return;
