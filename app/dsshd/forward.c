@@ -1398,18 +1398,6 @@ fwd_agent_stop(struct fwd_conn *fc, struct fwd_listener *handle)
 
 /* ---- X11 forwarding -------------------------------------------------------- */
 
-static int
-hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The client's cookie (hex), and a random fake of the same length. */
 static int
 x11_auth_new(const char *proto, const char *cookie, bool single, struct fwd_x11 **out)
@@ -1429,7 +1417,7 @@ x11_auth_new(const char *proto, const char *cookie, bool single, struct fwd_x11 
 	x->len = n / 2;
 	x->single = single;
 	for (size_t i = 0; i < x->len; i++) {
-		int hi = hex_val(cookie[2 * i]), lo = hex_val(cookie[2 * i + 1]);
+		int hi = dssh_hex_digit(cookie[2 * i]), lo = dssh_hex_digit(cookie[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			free(x);

@@ -443,18 +443,11 @@ parse_u64(const char *s, size_t n, uint64_t *out)
 	if (n - 2 > 16)
 		return DSSH_ERR_CONFIG;
 	for (size_t i = 2; i < n; i++) {
-		char c = s[i];
-		unsigned d;
+		int d = dssh_hex_digit(s[i]);
 
-		if (is_digit(c))
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A' + 10);
-		else
+		if (d < 0)
 			return DSSH_ERR_CONFIG;
-		v = v << 4 | d;
+		v = v << 4 | (unsigned)d;
 	}
 	*out = v;
 	return 0;

@@ -4,6 +4,7 @@
 
 #include "dssh_ctl.h"
 #include "dssh_err.h"
+#include "dssh_util.h"
 
 /* ---- reading ---- */
 
@@ -25,18 +26,11 @@ hex4(const char *p, unsigned *v)
 {
 	*v = 0;
 	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		unsigned d;
+		int d = dssh_hex_digit(p[i]);
 
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A' + 10);
-		else
+		if (d < 0)
 			return DSSH_ERR_INVALID_FORMAT;
-		*v = *v << 4 | d;
+		*v = *v << 4 | (unsigned)d;
 	}
 	return 0;
 }

@@ -48,4 +48,7 @@ bool dssh_user_env_allowed(const char *allow, const char *name);
 /* strdup that aborts on failure is not wanted here: returns NULL on ENOMEM. */
 char *dssh_strndup(const char *s, size_t n);
 
+/* The value of a hex digit (0-9, a-f, A-F), -1 for any other character. */
+int dssh_hex_digit(int c);
+
 #endif

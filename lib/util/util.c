@@ -73,6 +73,18 @@ dssh_strndup(const char *s, size_t n)
 }
 
 int
+dssh_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
 dssh_match_pattern(const char *s, const char *pattern)
 {
 	for (;;) {

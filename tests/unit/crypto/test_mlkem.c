@@ -15,21 +15,10 @@
 #include "dssh_err.h"
 #include "dssh_mlkem.h"
 #include "dssh_test.h"
+#include "dssh_util.h"
 
 static uint8_t pk[DSSH_MLKEM768_PK_LEN], sk[DSSH_MLKEM768_SK_LEN];
 static uint8_t ct[DSSH_MLKEM768_CT_LEN];
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* "key=HEX" line of the data file into out (exactly n bytes). */
 static int
@@ -49,13 +38,13 @@ load_hex(const char *path, const char *key, uint8_t *out, size_t n)
 		size_t i;
 
 		for (i = 0; i < n; i++) {
-			int a = hexval(h[2 * i]), b = a < 0 ? -1 : hexval(h[2 * i + 1]);
+			int a = dssh_hex_digit(h[2 * i]), b = a < 0 ? -1 : dssh_hex_digit(h[2 * i + 1]);
 
 			if (a < 0 || b < 0)
 				break;
 			out[i] = (uint8_t)(a << 4 | b);
 		}
-		ok = i == n && hexval(h[2 * n]) < 0 ? 0 : -1;
+		ok = i == n && dssh_hex_digit(h[2 * n]) < 0 ? 0 : -1;
 		break;
 	}
 	free(line);
