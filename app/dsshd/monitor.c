@@ -29,6 +29,7 @@
 #include <arpa/inet.h>
 
 #include "dssh_err.h"
+#include "dssh_fdpass.h"
 #include "dssh_log.h"
 #include "dssh_monitor.h"
 #include "dssh_session.h"
@@ -240,27 +241,9 @@ mon_tick(void *arg)
 static void
 send_reply(int fd, const struct dssh_buf *b, int pass_fd)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { (void *)(uintptr_t)dssh_buf_ptr(b), dssh_buf_len(b) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (pass_fd >= 0) {
-		struct cmsghdr *c;
-
-		memset(&cm, 0, sizeof(cm));
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = sizeof(cm.buf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-	}
 	/* Non-blocking: a dsshd that does not read its reply loses it. */
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	if (dssh_send_fds(fd, dssh_buf_ptr(b), dssh_buf_len(b), &pass_fd, pass_fd >= 0 ? 1 : 0,
+	    MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		dssh_debug("monitor: reply not sent: %s", strerror(errno));
 }
 

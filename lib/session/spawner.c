@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "dssh_err.h"
+#include "dssh_fdpass.h"
 #include "dssh_log.h"
 #include "dssh_util.h"
 #include "session_int.h"
@@ -40,29 +41,12 @@
 static int
 send_msg(int fd, const struct dssh_buf *b, const int *fds, size_t nfds)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(3 * sizeof(int))];
-	} cm;
-	struct iovec iov = { (void *)(uintptr_t)dssh_buf_ptr(b), dssh_buf_len(b) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
 	ssize_t n;
 
-	if (nfds > 3)
+	if (nfds > DSSH_SEND_FDS_MAX)
 		return DSSH_ERR_INVALID_ARGUMENT;
-	if (nfds > 0) {
-		memset(&cm, 0, sizeof(cm));
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
 	do {
-		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+		n = dssh_send_fds(fd, dssh_buf_ptr(b), dssh_buf_len(b), fds, nfds, MSG_NOSIGNAL);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EPIPE || errno == ECONNRESET ? DSSH_ERR_CONN_CLOSED : DSSH_ERR_SYSTEM;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "dssh_buf.h"
+#include "dssh_fdpass.h"
 #include "dssh_log.h"
 #include "dssh_spawner.h"
 #include "dssh_test.h"
@@ -575,31 +576,14 @@ count_fds_of(pid_t pid)
 static int
 raw_exchange(const void *msg, size_t len, int pass_fd, uint64_t *reply_id)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { (void *)(uintptr_t)msg, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct spawner_reply rep;
 	static uint8_t buf[4096];
 	int fd = dssh_spawner_fd(sp);
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	ssize_t n;
 
-	if (pass_fd >= 0) {
-		struct cmsghdr *c;
-
-		memset(&cm, 0, sizeof(cm));
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = sizeof(cm.buf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-	}
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t)len)
+	if (dssh_send_fds(fd, msg, len, &pass_fd, pass_fd >= 0 ? 1 : 0, MSG_NOSIGNAL) !=
+	    (ssize_t)len)
 		return -1000;
 	if (poll(&p, 1, 300) != 1)
 		return 1;
