@@ -160,6 +160,20 @@ path_req(struct dssh_sftpc *s, uint8_t type, const char *path, uint32_t *id)
 	return end(s, st, r);
 }
 
+/* A request of a path and attributes (SETSTAT, MKDIR). */
+static int
+path_attrs_req(struct dssh_sftpc *s, uint8_t type, const char *path,
+    const struct dssh_sftpc_attrs *attrs, uint32_t *id)
+{
+	size_t st;
+	int r;
+
+	if ((r = begin(s, type, id, &st)) == 0 &&
+	    (r = dssh_buf_put_cstring(&s->out, path)) == 0)
+		r = put_attrs(&s->out, attrs);
+	return end(s, st, r);
+}
+
 static int
 handle_req(struct dssh_sftpc *s, uint8_t type, const uint8_t *h, size_t hlen, uint32_t *id)
 {
@@ -235,13 +249,7 @@ int
 dssh_sftpc_setstat(struct dssh_sftpc *s, const char *path,
     const struct dssh_sftpc_attrs *attrs, uint32_t *id)
 {
-	size_t st;
-	int r;
-
-	if ((r = begin(s, SSH_FXP_SETSTAT, id, &st)) == 0 &&
-	    (r = dssh_buf_put_cstring(&s->out, path)) == 0)
-		r = put_attrs(&s->out, attrs);
-	return end(s, st, r);
+	return path_attrs_req(s, SSH_FXP_SETSTAT, path, attrs, id);
 }
 
 int
@@ -279,13 +287,7 @@ int
 dssh_sftpc_mkdir(struct dssh_sftpc *s, const char *path,
     const struct dssh_sftpc_attrs *attrs, uint32_t *id)
 {
-	size_t st;
-	int r;
-
-	if ((r = begin(s, SSH_FXP_MKDIR, id, &st)) == 0 &&
-	    (r = dssh_buf_put_cstring(&s->out, path)) == 0)
-		r = put_attrs(&s->out, attrs);
-	return end(s, st, r);
+	return path_attrs_req(s, SSH_FXP_MKDIR, path, attrs, id);
 }
 
 /* ---- replies ---- */
