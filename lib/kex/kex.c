@@ -181,6 +181,12 @@ dssh_kex_evp_agree_mpint(EVP_PKEY *own, EVP_PKEY *peer, struct dssh_buf *K_enc)
 	return r;
 }
 
+void
+dssh_kex_evp_client_free(void *state)
+{
+	EVP_PKEY_free(state);
+}
+
 /* Drop (and wipe) whatever was appended to b past len0. */
 static void
 buf_rollback(struct dssh_buf *b, size_t len0)

@@ -153,16 +153,10 @@ dh_client_finish(const struct dssh_kex_alg *alg, void *state, const uint8_t *ser
 	return dh_agree(alg, state, server_pub, len, K_enc);
 }
 
-static void
-dh_client_free(void *state)
-{
-	EVP_PKEY_free(state);
-}
-
 const struct dssh_kex_method_ops dssh_kex_dh_ops = {
 	.server_reply = dh_server_reply,
 	.client_new = dh_client_new,
 	.client_pub = dh_client_pub,
 	.client_finish = dh_client_finish,
-	.client_free = dh_client_free,
+	.client_free = dssh_kex_evp_client_free,
 };

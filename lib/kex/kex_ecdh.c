@@ -117,16 +117,10 @@ ecdh_client_finish(const struct dssh_kex_alg *alg, void *state, const uint8_t *s
 	return ecdh_agree(alg, state, server_pub, len, K_enc);
 }
 
-static void
-ecdh_client_free(void *state)
-{
-	EVP_PKEY_free(state);
-}
-
 const struct dssh_kex_method_ops dssh_kex_ecdh_ops = {
 	.server_reply = ecdh_server_reply,
 	.client_new = ecdh_client_new,
 	.client_pub = ecdh_client_pub,
 	.client_finish = ecdh_client_finish,
-	.client_free = ecdh_client_free,
+	.client_free = dssh_kex_evp_client_free,
 };

@@ -70,6 +70,8 @@ extern const struct dssh_kex_method_ops dssh_kex_sntrup761x25519_ops;
 int dssh_kex_evp_derive(EVP_PKEY *own, EVP_PKEY *peer, uint8_t **secretp, size_t *lenp);
 /* dssh_kex_evp_derive, the secret appended to K_enc as an mpint. */
 int dssh_kex_evp_agree_mpint(EVP_PKEY *own, EVP_PKEY *peer, struct dssh_buf *K_enc);
+/* client_free of the families whose client state is their own EVP_PKEY. */
+void dssh_kex_evp_client_free(void *state);
 
 /*
  * X25519 pieces for the hybrid methods (kex_x25519.c): a fresh key, its

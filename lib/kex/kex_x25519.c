@@ -119,16 +119,10 @@ x25519_client_finish(const struct dssh_kex_alg *alg, void *state, const uint8_t 
 	return x25519_agree(state, server_pub, len, K_enc);
 }
 
-static void
-x25519_client_free(void *state)
-{
-	EVP_PKEY_free(state);
-}
-
 const struct dssh_kex_method_ops dssh_kex_x25519_ops = {
 	.server_reply = x25519_server_reply,
 	.client_new = x25519_client_new,
 	.client_pub = x25519_client_pub,
 	.client_finish = x25519_client_finish,
-	.client_free = x25519_client_free,
+	.client_free = dssh_kex_evp_client_free,
 };
