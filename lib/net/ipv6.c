@@ -196,20 +196,34 @@ static int
 icmp6_output(struct dssh_net_ctx *ctx, const uint8_t *src, const uint8_t *dst, size_t len,
     uint8_t hlim, uint64_t now_ms);
 
+/*
+ * The 32-byte solicitation or advertisement (RFC 4861 4.3, 4.4) in the
+ * transmit buffer: type, the flags byte, target (not in that buffer) and
+ * our link-layer address as option opt.
+ */
+static void
+nd_put(struct dssh_net_ctx *ctx, uint8_t type, uint8_t flags, const uint8_t *target,
+    uint8_t opt)
+{
+	uint8_t *m = ctx->txbuf + DSSH_NET_ETH_HLEN + IP6_HLEN;
+
+	memset(m, 0, 32);
+	m[0] = type;
+	m[4] = flags;
+	memcpy(m + 8, target, 16);
+	m[24] = opt;
+	m[25] = 1;
+	memcpy(m + 26, ctx->conf.mac, 6);
+}
+
 static void
 nd_solicit(struct dssh_net_ctx *ctx, const uint8_t *target, uint64_t now_ms)
 {
-	uint8_t *m = ctx->txbuf + DSSH_NET_ETH_HLEN + IP6_HLEN;
 	uint8_t dst[16] = { 0xff, 0x02, [11] = 1, [12] = 0xff };
 	const uint8_t *src = ip6_is_ll(target) ? ctx->ip6_ll : ctx->conf.ip6;
 
 	memcpy(dst + 13, target + 13, 3);
-	memset(m, 0, 32);
-	m[0] = ND_NS;
-	memcpy(m + 8, target, 16);
-	m[24] = ND_OPT_SLLA;
-	m[25] = 1;
-	memcpy(m + 26, ctx->conf.mac, 6);
+	nd_put(ctx, ND_NS, 0, target, ND_OPT_SLLA);
 	ctx->st.tx_nd_solicit++;
 	(void)icmp6_output(ctx, src, dst, 32, ND_HOP_LIMIT, now_ms);
 }
@@ -261,18 +275,11 @@ static void
 nd_advertise(struct dssh_net_ctx *ctx, const uint8_t *target, const uint8_t *dst, int solicited,
     uint64_t now_ms)
 {
-	uint8_t *m = ctx->txbuf + DSSH_NET_ETH_HLEN + IP6_HLEN;
 	uint8_t t[16], d[16];
 
 	memcpy(t, target, 16);
 	memcpy(d, dst, 16);
-	memset(m, 0, 32);
-	m[0] = ND_NA;
-	m[4] = (uint8_t)((solicited ? 0x40 : 0) | 0x20);  /* S, O */
-	memcpy(m + 8, t, 16);
-	m[24] = ND_OPT_TLLA;
-	m[25] = 1;
-	memcpy(m + 26, ctx->conf.mac, 6);
+	nd_put(ctx, ND_NA, (uint8_t)((solicited ? 0x40 : 0) | 0x20), t, ND_OPT_TLLA);  /* S, O */
 	ctx->st.tx_nd_advert++;
 	(void)icmp6_output(ctx, t, d, 32, ND_HOP_LIMIT, now_ms);
 }
