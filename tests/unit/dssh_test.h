@@ -72,6 +72,23 @@ static inline uint64_t dssh_test_rand(uint64_t *s)
 	return *s * 0x2545F4914F6CDD1DULL;
 }
 
+/* Hex (two digits a byte) into out, at most max bytes; its length in bytes. */
+static inline size_t
+dssh_test_hex2bin(const char *hex, uint8_t *out, size_t max)
+{
+	size_t n = strlen(hex) / 2;
+
+	if (n > max)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		sscanf(hex + 2 * i, "%2x", &v);
+		out[i] = (uint8_t)v;
+	}
+	return n;
+}
+
 /*
  * A shell command (printf-style, for the OpenSSH tools the tests set keys
  * up with): its exit status, -1 for a signal. A failure is printed with

@@ -10,19 +10,6 @@
 static const uint8_t rfc_key[16] = "abcdefghijklmnop";
 static const uint8_t rfc_nonce[8] = "bcdefghi";
 
-static void
-unhex(const char *s, uint8_t *out)
-{
-	size_t i;
-
-	for (i = 0; s[2 * i] != '\0'; i++) {
-		unsigned v;
-
-		sscanf(s + 2 * i, "%2x", &v);
-		out[i] = (uint8_t)v;
-	}
-}
-
 struct vec {
 	const char *pattern;   /* repeated */
 	size_t len;
@@ -56,10 +43,10 @@ test_rfc_vectors(void)
 		for (k = 0; k < vecs[i].len; k++)
 			msg[k] = (uint8_t)vecs[i].pattern[k % pl];
 		CHECK_EQ_INT(dssh_umac_compute(u64, msg, vecs[i].len, rfc_nonce, 8, tag), 0);
-		unhex(vecs[i].tag64, want);
+		dssh_test_hex2bin(vecs[i].tag64, want, sizeof(want));
 		CHECK_MEM(tag, want, 8);
 		CHECK_EQ_INT(dssh_umac_compute(u128, msg, vecs[i].len, rfc_nonce, 8, tag), 0);
-		unhex(vecs[i].tag128, want);
+		dssh_test_hex2bin(vecs[i].tag128, want, sizeof(want));
 		CHECK_MEM(tag, want, 16);
 	}
  out:

@@ -21,22 +21,6 @@ static const char *all_algs[] = {
 	"diffie-hellman-group18-sha512",
 };
 
-static size_t
-hex2bin(const char *hex, uint8_t *out, size_t max)
-{
-	size_t n = strlen(hex) / 2;
-
-	if (n > max)
-		abort();
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-
-		sscanf(hex + 2 * i, "%2x", &v);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
-
 /* The raw value inside an encoded public value (string contents / mpint magnitude). */
 static int
 raw_of(const struct dssh_kex_alg *alg, const struct dssh_buf *enc, const uint8_t **p, size_t *n)
@@ -242,7 +226,7 @@ test_k_encoding(void)
 	uint8_t alice[32];
 	EVP_PKEY *k;
 
-	hex2bin("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+	dssh_test_hex2bin("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
 	    alice, sizeof(alice));
 	k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, alice, sizeof(alice));
 	CHECK(k != NULL);
@@ -308,10 +292,12 @@ test_reject_ecx_ecdh(void)
 			memset(v, 0, L);
 			v[0] = 1;
 			expect_reject(alg, v, L, "order-1 point");
-			hex2bin("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+			dssh_test_hex2bin(
+			    "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
 			    v, sizeof(v));
 			expect_reject(alg, v, L, "order-8 point");
-			hex2bin("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+			dssh_test_hex2bin(
+			    "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
 			    v, sizeof(v));
 			expect_reject(alg, v, L, "order-8 point");
 			continue;
@@ -429,7 +415,7 @@ test_reject_hybrid(void)
 	expect_reject(alg, v, 1216, "x25519 zero");
 	v[1184] = 1;
 	expect_reject(alg, v, 1216, "x25519 order-1 point");
-	hex2bin("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+	dssh_test_hex2bin("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
 	    v + 1184, 32);
 	expect_reject(alg, v, 1216, "x25519 order-8 point");
 	memset(v, 0xff, 1184);                      /* every coefficient 4095 */
@@ -529,18 +515,19 @@ test_hash(void)
 	outlen = sizeof(out);
 	CHECK_EQ_INT(dssh_kex_hash(a256, &b, out, &outlen), 0);
 	CHECK_EQ_INT(outlen, 32);
-	hex2bin("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", want, 64);
+	dssh_test_hex2bin("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+	    want, 64);
 	CHECK_MEM(out, want, 32);
 	outlen = sizeof(out);
 	CHECK_EQ_INT(dssh_kex_hash(a384, &b, out, &outlen), 0);
 	CHECK_EQ_INT(outlen, 48);
-	hex2bin("cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed"
+	dssh_test_hex2bin("cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed"
 	    "8086072ba1e7cc2358baeca134c825a7", want, 64);
 	CHECK_MEM(out, want, 48);
 	outlen = sizeof(out);
 	CHECK_EQ_INT(dssh_kex_hash(a512, &b, out, &outlen), 0);
 	CHECK_EQ_INT(outlen, 64);
-	hex2bin("ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+	dssh_test_hex2bin("ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
 	    "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f", want, 64);
 	CHECK_MEM(out, want, 64);
 	outlen = 31;
@@ -567,7 +554,7 @@ test_derive(void)
 	memset(H, 0xaa, 32);
 	memset(sid, 0xbb, 32);
 	CHECK_EQ_INT(dssh_kex_derive(a256, &K, H, 32, sid, 32, 'C', out, 40), 0);
-	hex2bin("44f1d44e6cc53352a11e1f5994f21783c4e92ba512ed19e30a20e28431fe362a"
+	dssh_test_hex2bin("44f1d44e6cc53352a11e1f5994f21783c4e92ba512ed19e30a20e28431fe362a"
 	    "18ab6c62752b70ad", want, sizeof(want));
 	CHECK_MEM(out, want, 40);
 	dssh_buf_free(&K);
@@ -580,7 +567,7 @@ test_derive(void)
 	memset(H, 0x11, 64);
 	memset(sid, 0x22, 32);
 	CHECK_EQ_INT(dssh_kex_derive(a512, &K, H, 64, sid, 32, 'E', out, 100), 0);
-	hex2bin("910124f3d71d9cfc019f26e01eec474246eee9e17ad5de467d04c525dba889b9"
+	dssh_test_hex2bin("910124f3d71d9cfc019f26e01eec474246eee9e17ad5de467d04c525dba889b9"
 	    "095e10f42de813c6ba99ddacd26b991b987a387afcdb07d20047afd5bca3977c"
 	    "ef6331e08059eb3f1b09f18c12d857ac14fd6f777846f02924abc36811c226e6"
 	    "421f458a", want, sizeof(want));

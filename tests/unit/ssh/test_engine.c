@@ -2257,12 +2257,7 @@ test_bad_kex_values(void)
 	    "AA68FFFFFFFFFFFFFFFF";
 	uint8_t pm1[256];
 
-	for (size_t i = 0; i < sizeof(pm1); i++) {
-		unsigned v;
-
-		sscanf(g14_hex + 2 * i, "%2x", &v);
-		pm1[i] = (uint8_t)v;
-	}
+	dssh_test_hex2bin(g14_hex, pm1, sizeof(pm1));
 	pm1[255] -= 1;
 	memset(z, 0, sizeof(z));
 	bad_kex_value("curve25519-sha256", z, 32, false);         /* low order: K = 0 */

@@ -26,22 +26,6 @@ static const enum dssh_sshkey_type all_types[] = {
 	DSSH_SSHKEY_ECDSA_P521, DSSH_SSHKEY_RSA,
 };
 
-static size_t
-hex2bin(const char *hex, uint8_t *out, size_t max)
-{
-	size_t n = strlen(hex) / 2;
-
-	if (n > max)
-		abort();
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-
-		sscanf(hex + 2 * i, "%2x", &v);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
-
 /* First two words of a .pub line ("type base64"). */
 static char *
 pub_words(const char *line)
@@ -593,8 +577,10 @@ build_v1(struct dssh_buf *out, enum v1_fault fault)
 	uint8_t seed[32], pub[32], other[32];
 	struct dssh_buf priv, pb;
 
-	hex2bin("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", seed, 32);
-	hex2bin("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", pub, 32);
+	dssh_test_hex2bin("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+	    seed, 32);
+	dssh_test_hex2bin("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+	    pub, 32);
 	memcpy(other, pub, 32);
 	other[5] ^= 1;
 	dssh_buf_init(&priv, 0);
@@ -657,7 +643,7 @@ test_openssh_v1_parse(void)
 	CHECK_EQ_INT(dssh_sshkey_type(key), DSSH_SSHKEY_ED25519);
 	dssh_buf_init(&sig, 0);
 	CHECK_EQ_INT(dssh_sshkey_sign(key, "ssh-ed25519", NULL, 0, &sig), 0);
-	hex2bin("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+	dssh_test_hex2bin("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
 	    "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b", want_sig, 64);
 	CHECK_EQ_INT(dssh_buf_skip_string(&sig), 0);
 	CHECK_EQ_INT(dssh_buf_get_string_direct(&sig, &p, &n), 0);
