@@ -12,6 +12,7 @@
 #include "dssh_mlkem.h"
 #include "dssh_test.h"
 #include "dssh_util.h"
+#include "test_kex.h"
 
 static const char *all_algs[] = {
 	"mlkem768x25519-sha256",
@@ -243,27 +244,6 @@ test_k_encoding(void)
 		check_k_encoding("ecdh-sha2-nistp256", k);
 	}
 	EVP_PKEY_free(k);
-}
-
-/* The reply to a bad client value fails and leaves the output buffers alone. */
-static void
-expect_reject(const struct dssh_kex_alg *alg, const uint8_t *v, size_t n, const char *what)
-{
-	struct dssh_buf spub, k;
-	int r;
-
-	dssh_buf_init(&spub, 0);
-	dssh_buf_init(&k, 0);
-	dssh_buf_put_cstring(&spub, "keep");
-	dssh_buf_put_cstring(&k, "keep");
-	r = dssh_kex_server_reply(alg, v, n, &spub, &k);
-	CHECK(r < 0);
-	if (r >= 0)
-		fprintf(stderr, "  %s: accepted %s\n", alg->name, what);
-	CHECK_EQ_INT(dssh_buf_len(&spub), 8);
-	CHECK_EQ_INT(dssh_buf_len(&k), 8);
-	dssh_buf_free(&spub);
-	dssh_buf_free(&k);
 }
 
 static void
