@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 static int dssh_test_failures;
@@ -112,6 +113,19 @@ dssh_test_sh(const char *fmt, ...)
 	if (WEXITSTATUS(st) != 0)
 		fprintf(stderr, "  command exited %d: %s\n", WEXITSTATUS(st), cmd);
 	return WEXITSTATUS(st);
+}
+
+/* text as the whole of the file at path, then chmod to mode: 0, or -1. */
+static inline int
+dssh_test_write(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return -1;
+	fputs(text, f);
+	fclose(f);
+	return chmod(path, mode);
 }
 
 /* A whole file as a NUL-terminated string (free() it); NULL if unreadable. */

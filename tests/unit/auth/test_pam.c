@@ -27,25 +27,13 @@ static char svc_delay[64];
 static char tmpdir[64];
 
 static int
-write_text(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL)
-		return -1;
-	fputs(text, f);
-	fclose(f);
-	return chmod(path, mode);
-}
-
-static int
 make_service(char *name, size_t len, const char *suffix, const char *text)
 {
 	char path[128];
 
 	snprintf(name, len, "dssh-unittest-%d-%s", (int)getpid(), suffix);
 	snprintf(path, sizeof(path), "/etc/pam.d/%s", name);
-	return write_text(path, text, 0644);
+	return dssh_test_write(path, text, 0644);
 }
 
 static void
@@ -464,13 +452,13 @@ main(void)
 	chmod(tmpdir, 0755);
 	snprintf(script, sizeof(script), "%s/check.sh", tmpdir);
 	/* pam_exec hands the password on stdin (NUL-terminated). */
-	CHECK_EQ_INT(write_text(script,
+	CHECK_EQ_INT(dssh_test_write(script,
 	    "#!/bin/sh\n"
 	    "pw=$(tr -d '\\000')\n"
 	    "[ \"$pw\" = s3cret ] && [ \"$PAM_RHOST\" = 192.0.2.7 ] && "
 	    "[ \"$PAM_TTY\" = ssh ] && [ \"$PAM_USER\" = root ]\n", 0755), 0);
 	snprintf(envconf, sizeof(envconf), "%s/env.conf", tmpdir);
-	CHECK_EQ_INT(write_text(envconf, "DSSH_PAM_TEST DEFAULT=hello\n", 0644), 0);
+	CHECK_EQ_INT(dssh_test_write(envconf, "DSSH_PAM_TEST DEFAULT=hello\n", 0644), 0);
 
 	snprintf(text, sizeof(text),
 	    "auth required pam_permit.so\n"

@@ -61,18 +61,6 @@ spawn_as(const char *user, uid_t uid, uint64_t auth_id)
 	return r;
 }
 
-static int
-write_text(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL)
-		return -1;
-	fputs(text, f);
-	fclose(f);
-	return chmod(path, mode);
-}
-
 /* A host key loaded into the monitor (main): it signs the session ids. */
 static struct dssh_sshkey *hostpub;
 
@@ -155,7 +143,7 @@ test_authkeys(void)
 	CHECK_EQ_INT(dssh_sshkey_public_to_text(k, "test", &text), 0);
 	CHECK_EQ_INT(dssh_buf_put(&text, "\n", 2), 0);
 	snprintf(path, sizeof(path), "%s/ak", tmpdir);
-	CHECK_EQ_INT(write_text(path, (const char *)dssh_buf_ptr(&text), 0644), 0);
+	CHECK_EQ_INT(dssh_test_write(path, (const char *)dssh_buf_ptr(&text), 0644), 0);
 	CHECK_EQ_INT(dssh_sshkey_public_blob(k, &blob), 0);
 	CHECK_EQ_INT(dssh_sshkey_public_blob(other, &oblob), 0);
 	memset(&cfg, 0, sizeof(cfg));
@@ -420,9 +408,11 @@ main(int argc, char **argv)
 		char p[128];
 
 		snprintf(p, sizeof(p), "/etc/pam.d/%s", svc_permit);
-		write_text(p, "auth required pam_permit.so\naccount required pam_permit.so\n", 0644);
+		dssh_test_write(p, "auth required pam_permit.so\n"
+		    "account required pam_permit.so\n", 0644);
 		snprintf(p, sizeof(p), "/etc/pam.d/%s", svc_deny);
-		write_text(p, "auth required pam_deny.so\naccount required pam_permit.so\n", 0644);
+		dssh_test_write(p, "auth required pam_deny.so\n"
+		    "account required pam_permit.so\n", 0644);
 	}
 	if (dssh_spawner_start(NULL, &sp) != 0)
 		return 1;
