@@ -1748,6 +1748,21 @@ static void became_established(struct dssh_tcp_conn *c, const struct dssh_tcp_hd
 }
 
 /*
+ * Our SYN acknowledged by h (the SYN-ACK in SYN-SENT, the ACK in
+ * SYN-RECEIVED): the handshake's RTT sample, then established.
+ */
+static void syn_acked(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_us)
+{
+	c->snd_una = h->ack;
+	c->t_rto = 0;
+	if (c->rtt_timing) {
+		rtt_sample(c, (uint32_t)(now_us - c->rtt_start_us));
+		c->rtt_timing = false;
+	}
+	became_established(c, h);
+}
+
+/*
  * The ACK that ends a recovery episode (RFC 3522 detection; RFC 4015 and
  * RFC 9438 4.9 response). The receiver echoes TS.Recent, which only moves
  * forward and is taken from the segment that advanced its left edge
@@ -1974,13 +1989,7 @@ static void conn_input(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, ui
 		c->rcv_nxt = seq + 1;
 		negotiate(c, h);
 		if (h->flags & DSSH_TCP_ACK) {
-			c->snd_una = h->ack;
-			c->t_rto = 0;
-			if (c->rtt_timing) {
-				rtt_sample(c, (uint32_t)(now_us - c->rtt_start_us));
-				c->rtt_timing = false;
-			}
-			became_established(c, h);
+			syn_acked(c, h, now_us);
 			c->ack_now = true;
 		} else {
 			/* simultaneous open: SYN-ACK from SYN-RECEIVED */
@@ -2093,13 +2102,7 @@ static void conn_input(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, ui
 			send_rst_for(s, c->raddr, c->laddr, h);
 			return;
 		}
-		c->snd_una = h->ack;
-		c->t_rto = 0;
-		if (c->rtt_timing) {
-			rtt_sample(c, (uint32_t)(now_us - c->rtt_start_us));
-			c->rtt_timing = false;
-		}
-		became_established(c, h);
+		syn_acked(c, h, now_us);
 		if (c->fin_queued)
 			c->state = DSSH_TCP_FIN_WAIT_1;
 		out_mark(c);
