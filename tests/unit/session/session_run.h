@@ -2,7 +2,10 @@
 #ifndef SESSION_RUN_H
 #define SESSION_RUN_H
 
-/* Shared by the session tests: run a spawned session to completion. */
+/*
+ * Shared by the session tests: run a spawned session to completion; encode
+ * pty modes.
+ */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -157,6 +160,18 @@ nobody_user(struct dssh_session_user *u, const char *home)
 	u->gid = NOBODY_GID;
 	u->home = home;
 	u->shell = "/bin/sh";
+}
+
+/* One encoded terminal mode (RFC 4254 8): opcode, uint32 value; 5 bytes. */
+static inline size_t
+put_mode(uint8_t *p, uint8_t op, uint32_t v)
+{
+	p[0] = op;
+	p[1] = (uint8_t)(v >> 24);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 8);
+	p[4] = (uint8_t)v;
+	return 5;
 }
 
 #endif

@@ -5,6 +5,7 @@
 #include "dssh_test.h"
 #include "dssh_err.h"
 #include "dssh_session.h"
+#include "session_run.h"
 
 static struct termios
 base_tio(void)
@@ -20,17 +21,6 @@ base_tio(void)
 	cfsetispeed(&t, B38400);
 	cfsetospeed(&t, B38400);
 	return t;
-}
-
-static size_t
-put_mode(uint8_t *p, uint8_t op, uint32_t v)
-{
-	p[0] = op;
-	p[1] = (uint8_t)(v >> 24);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 8);
-	p[4] = (uint8_t)v;
-	return 5;
 }
 
 static void

@@ -367,17 +367,6 @@ test_pty_basic(void)
 	}
 }
 
-static size_t
-put_mode(uint8_t *p, uint8_t op, uint32_t v)
-{
-	p[0] = op;
-	p[1] = (uint8_t)(v >> 24);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 8);
-	p[4] = (uint8_t)v;
-	return 5;
-}
-
 static void
 test_pty_modes(void)
 {
