@@ -86,7 +86,7 @@ class Client:
         finally:
             eal_leftover(p.pid)
         err = err.decode(errors="replace")
-        h.log("   dssh-cp %s -> exit %d" % (" ".join(args), p.returncode))
+        h.log("   dssh-cp %s -> exit %d" % (" ".join(map(os.fsdecode, args)), p.returncode))
         h.check(not any(c in err for c in CRASH), "dssh-cp crashed: %s" % err[-3000:])
         return p.returncode, err
 
