@@ -228,7 +228,7 @@ sess_step(struct sess *s)
 
 	sess_flush(s);
 	r = dssh_client_wait(s->cl, dssh_client_fd(s->cl) < 0 ? 0 : 1000);
-	dssh_dpdkopt_turn_pass(&dpdk);
+	dssh_turn_pass(&dpdk.turn);
 	if (r != 0)
 		return r;
 	if (s->err != 0)
@@ -1340,14 +1340,14 @@ worker_main(void *arg)
 	uint8_t *buf = malloc(CHUNK);
 
 	memset(&s, 0, sizeof(s));
-	dssh_dpdkopt_turn_take(&dpdk);
+	dssh_turn_take(&dpdk.turn);
 	w->r = buf == NULL ? DSSH_ERR_ALLOC : sess_open(&s);
 	if (w->r != 0) {
 		/* The ranges stay in the queue for the other streams. */
 		fprintf(stderr, "dssh-cp: a stream could not connect: %s\n", dssh_err_str(w->r));
 		fail();
 		sess_close(&s);
-		dssh_dpdkopt_turn_give(&dpdk);
+		dssh_turn_give(&dpdk.turn);
 		free(buf);
 		return NULL;
 	}
@@ -1363,7 +1363,7 @@ worker_main(void *arg)
 			fail();
 	}
 	sess_close(&s);
-	dssh_dpdkopt_turn_give(&dpdk);
+	dssh_turn_give(&dpdk.turn);
 	free(buf);
 	return NULL;
 }
@@ -1444,7 +1444,7 @@ run_workers(void)
 		n = (unsigned)plan.nit;
 	atomic_store(&bytes_done, plan.skipped);
 	/* The workers' turns on a DPDK port; the planning session waits. */
-	dssh_dpdkopt_turn_give(&dpdk);
+	dssh_turn_give(&dpdk.turn);
 	for (unsigned i = 0; i < n; i++) {
 		w[i].r = 0;
 		if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) != 0) {
@@ -1472,7 +1472,7 @@ run_workers(void)
 		if (!tty)
 			pthread_join(w[i].th, NULL);
 	}
-	dssh_dpdkopt_turn_take(&dpdk);
+	dssh_turn_take(&dpdk.turn);
 	t = now_s() - t0;
 	if (plan.next < plan.nit) {
 		fprintf(stderr, "dssh-cp: no stream left to copy with\n");
@@ -1779,9 +1779,9 @@ main(int argc, char **argv)
 	if (dssh_dpdkopt_up(&dpdk, "dssh-cp", &copts) != 0)
 		return 1;
 	/* This thread's turn on the port while it plans (workers: run_workers). */
-	dssh_dpdkopt_turn_take(&dpdk);
+	dssh_turn_take(&dpdk.turn);
 	r = copy(src, rpath, dst, recursive);
-	dssh_dpdkopt_turn_give(&dpdk);
+	dssh_turn_give(&dpdk.turn);
 	dssh_dpdkopt_down(&dpdk);
 	return r == 0 ? 0 : 1;
 }

@@ -73,58 +73,15 @@ dssh_dpdkopt_up(struct dssh_dpdkopt *d, const char *prog, struct dssh_client_opt
 		return r;
 	d->dc = dc;
 	o->transport = dssh_dpdk_client_transport(dc);
-	pthread_mutex_init(&d->mu, NULL);
-	pthread_cond_init(&d->cv, NULL);
-	d->ticket = d->serving = 0;
+	/*
+	 * Threads that share the port take turns on it (dssh-cp). Those
+	 * other than the EAL's are not registered with it
+	 * (dssh_dpdkopt_thread): without an lcore id they take mbufs from
+	 * the pool's ring, safe from any thread, and strand none in the
+	 * per-lcore caches of threads that wait for their turn.
+	 */
+	dssh_turn_init(&d->turn);
 	return 0;
-}
-
-/*
- * The threads other than the first are not registered with the EAL
- * (dssh_dpdkopt_thread): without an lcore id they take mbufs from the
- * pool's ring, which is safe from any thread, and leave none stranded in
- * per-lcore caches of threads that wait for their turn.
- */
-void
-dssh_dpdkopt_turn_take(struct dssh_dpdkopt *d)
-{
-	uint64_t mine;
-
-	if (d->dc == NULL)
-		return;
-	pthread_mutex_lock(&d->mu);
-	mine = d->ticket++;
-	while (d->serving != mine)
-		pthread_cond_wait(&d->cv, &d->mu);
-	pthread_mutex_unlock(&d->mu);
-}
-
-void
-dssh_dpdkopt_turn_give(struct dssh_dpdkopt *d)
-{
-	if (d->dc == NULL)
-		return;
-	pthread_mutex_lock(&d->mu);
-	d->serving++;
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
-}
-
-void
-dssh_dpdkopt_turn_pass(struct dssh_dpdkopt *d)
-{
-	bool waited;
-
-	if (d->dc == NULL)
-		return;
-	/* Nobody in line: keep it (no wake-up, no sleep). */
-	pthread_mutex_lock(&d->mu);
-	waited = d->ticket != d->serving + 1;
-	pthread_mutex_unlock(&d->mu);
-	if (!waited)
-		return;
-	dssh_dpdkopt_turn_give(d);
-	dssh_dpdkopt_turn_take(d);
 }
 
 int
@@ -140,8 +97,7 @@ dssh_dpdkopt_down(struct dssh_dpdkopt *d)
 		return;
 	dssh_dpdk_client_free(d->dc);
 	d->dc = NULL;
-	pthread_cond_destroy(&d->cv);
-	pthread_mutex_destroy(&d->mu);
+	dssh_turn_fini(&d->turn);
 }
 #else
 int
@@ -159,24 +115,6 @@ dssh_dpdkopt_thread(struct dssh_dpdkopt *d)
 {
 	(void)d;
 	return 0;
-}
-
-void
-dssh_dpdkopt_turn_take(struct dssh_dpdkopt *d)
-{
-	(void)d;
-}
-
-void
-dssh_dpdkopt_turn_pass(struct dssh_dpdkopt *d)
-{
-	(void)d;
-}
-
-void
-dssh_dpdkopt_turn_give(struct dssh_dpdkopt *d)
-{
-	(void)d;
 }
 
 void

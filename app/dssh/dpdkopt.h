@@ -8,19 +8,16 @@
  * tool's own (drivers/net/dpdk/dssh_dpdk_client.h) instead of kernel
  * sockets.
  */
-#include <pthread.h>
 #include <stdbool.h>
-#include <stdint.h>
 
 #include "dssh_client.h"
+#include "turn.h"
 
 struct dssh_dpdkopt {
 	const char *args, *addr, *gateway, *mtu;
 	void *dc;                     /* struct dssh_dpdk_client, once up */
-	/* The turn (dssh_dpdkopt_turn_take): a ticket lock, first come first served. */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	uint64_t ticket, serving;
+	/* Threads sharing the port take turns on it (dssh-cp); on once the port is up. */
+	struct dssh_turn turn;
 };
 
 /* One -o argument: true if it was one of ours (then stored). */
@@ -30,17 +27,6 @@ bool dssh_dpdkopt_take(struct dssh_dpdkopt *d, const char *arg);
 int dssh_dpdkopt_up(struct dssh_dpdkopt *d, const char *prog, struct dssh_client_opts *o);
 /* The calling thread becomes the one that polls the port (dssh_dpdk_client_thread). */
 int dssh_dpdkopt_thread(struct dssh_dpdkopt *d);
-/*
- * Threads that share the port take turns (dssh-cp's streams, a connection
- * each, written as blocking loops): the port, lib/net, lib/tcp and every
- * stream on it are one thread's at any moment, as if one thread polled.
- * take before touching a connection, pass at each wait (the threads in
- * line run first, in the order they came), give when done. Without
- * DpdkArgs all three do nothing.
- */
-void dssh_dpdkopt_turn_take(struct dssh_dpdkopt *d);
-void dssh_dpdkopt_turn_pass(struct dssh_dpdkopt *d);
-void dssh_dpdkopt_turn_give(struct dssh_dpdkopt *d);
 /* Port and EAL down (the connections closed before). */
 void dssh_dpdkopt_down(struct dssh_dpdkopt *d);
 
