@@ -79,12 +79,15 @@ test_fifo(void)
 /* Touched only with the turn (the ticket lock's mutex orders them). */
 static int inside, overlaps, last = -1;
 static long shared, switches;
+static pthread_barrier_t start;
 
 static void *
 loop_thread(void *arg)
 {
 	int id = (int)(long)arg;
 
+	/* All in line at about once: the first's head start is short. */
+	pthread_barrier_wait(&start);
 	dssh_turn_take(&turn);
 	for (int i = 0; i < ROUNDS; i++) {
 		if (inside++ != 0)
@@ -109,10 +112,12 @@ test_exclusive(void)
 	pthread_t th[NTHREADS];
 
 	dssh_turn_init(&turn);
+	pthread_barrier_init(&start, NULL, NTHREADS);
 	for (long i = 0; i < NTHREADS; i++)
 		CHECK(pthread_create(&th[i], NULL, loop_thread, (void *)i) == 0);
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&start);
 	CHECK_EQ_INT(overlaps, 0);
 	CHECK_EQ_INT(shared, (long)NTHREADS * ROUNDS);
 	/* With the others in line every pass hands the turn on. */
