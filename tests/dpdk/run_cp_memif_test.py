@@ -12,7 +12,7 @@ log counts the connections from the client's memif address).
     -r -p -n 2, compared path by path with modes and mtimes
   - a download killed mid-way and run again: "resumed", byte-exact, its
     journal gone
-  - a bad DpdkAddress, DpdkArgs without DpdkAddress and a bad DpdkMTU:
+  - a bad DpdkAddress, DpdkGateway or DpdkMTU, DpdkArgs without DpdkAddress:
     exit status 1 with a message, no crash, nothing written
 
 dssh-cp runs as root (the EAL), so everything it writes is inside this
@@ -192,6 +192,7 @@ def body(a, env):
             for addr, extra, msg in (
                     ("198.18.300.2/24", [], "bad DpdkAddress"),
                     ("not-an-address", [], "bad DpdkAddress"),
+                    (srv.client_addr, ["-o", "DpdkGateway=1.2.3"], "DpdkGateway 1.2.3"),
                     (srv.client_addr, ["-o", "DpdkMTU=100"], "DpdkMTU 100"),
                     (None, [], "needs DpdkAddress")):
                 rc, err = cl.run(extra + [cl.remote(remote), tgt], addr=addr)
@@ -199,7 +200,7 @@ def body(a, env):
                         "%s: exit %d: %r" % (msg, rc, err[-1500:]))
                 h.check(not os.path.lexists(tgt), "%s: a target written" % msg)
 
-        res.run("refusals: bad DpdkAddress, no DpdkAddress, bad DpdkMTU", refused)
+        res.run("refusals: bad DpdkAddress / DpdkGateway / DpdkMTU, no DpdkAddress", refused)
         res.run("upload 32 MiB -n 2 -p over memif (sha256, mode, mtime)", upload)
         res.run("download 32 MiB -n 2 -p over memif (sha256, mode, mtime)", download)
         res.run("tree -r -p -n 2 up and down over memif", tree)
