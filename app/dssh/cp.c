@@ -1010,7 +1010,9 @@ local_names(const char *dir, size_t *n)
 		(*n)++;
 	}
 	closedir(d);
-	qsort(v, *n, sizeof(*v), cmp_str);
+	/* An empty directory: v is NULL, which qsort must not be given. */
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), cmp_str);
 	return v != NULL ? v : calloc(1, sizeof(*v));
 }
 

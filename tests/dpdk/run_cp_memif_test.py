@@ -10,8 +10,8 @@ log counts the connections from the client's memif address).
   - a tree (tests/interop/test_cp_tree.py's: nested and empty directories,
     odd names, links, a 9 MiB file split over the streams) up and down with
     -r -p -n 2, compared path by path with modes and mtimes
-  - a download killed mid-way and run again: "resumed", byte-exact, its
-    journal gone
+  - a download (128 MiB) killed mid-way and run again: "resumed",
+    byte-exact, its journal gone
   - a bad DpdkAddress, DpdkGateway or DpdkMTU, DpdkArgs without DpdkAddress:
     exit status 1 with a message, no crash, nothing written
 
@@ -161,18 +161,28 @@ def body(a, env):
             same_tree(up, down, True, "tree download -r -p -n 2")
 
         def resume():
+            # Larger than the others: over memif 32 MiB can be in before
+            # this script sees a third of it.
+            rsrc, rsize = j(tmp, "resume-src.bin"), 4 * size
+            with open(rsrc, "wb") as f:
+                for _ in range(rsize // MB):
+                    f.write(os.urandom(MB))
+            os.chmod(rsrc, 0o644)
+            rwant = h.sha256_file(rsrc)
             tgt = j(tmp, "resume.bin")
-            p = cl.popen(["-n", "2", cl.remote(remote), tgt])
+            p = cl.popen(["-n", "2", cl.remote(rsrc), tgt])
             try:
                 deadline = time.time() + a.timeout
                 while p.poll() is None and time.time() < deadline:
-                    if os.path.exists(tgt) and os.stat(tgt).st_blocks * 512 >= size // 3:
+                    if os.path.exists(tgt) and os.stat(tgt).st_blocks * 512 >= rsize // 4:
                         break
                     time.sleep(0.005)
-                h.check(p.poll() is None, "the copy ended before it could be killed: %r"
-                        % p.stderr.read()[-1500:])
+                if p.poll() is not None:
+                    raise h.TestFailure("the copy ended before it could be killed: %r"
+                                        % p.stderr.read()[-1500:])
                 p.kill()
                 p.wait()
+                h.log("   killed with %d of %d bytes in" % (os.stat(tgt).st_blocks * 512, rsize))
             finally:
                 if p.poll() is None:
                     p.kill()
@@ -181,10 +191,10 @@ def body(a, env):
                 p.stderr.close()
                 p.stdout.close()
             h.check_eq(len(cl.journals()), 1, "journals after the kill")
-            h.check(h.sha256_file(tgt) != want, "complete at the kill")
-            rc, err = cl.run(["-n", "2", cl.remote(remote), tgt])
+            h.check(h.sha256_file(tgt) != rwant, "complete at the kill")
+            rc, err = cl.run(["-n", "2", cl.remote(rsrc), tgt])
             h.check(rc == 0 and "resumed" in err, "resume: exit %d: %s" % (rc, err[-1500:]))
-            h.check_eq(h.sha256_file(tgt), want, "resumed download: sha256")
+            h.check_eq(h.sha256_file(tgt), rwant, "resumed download: sha256")
             h.check_eq(cl.journals(), [], "the journal after the resumed copy")
 
         def refused():
