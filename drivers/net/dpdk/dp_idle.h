@@ -18,8 +18,10 @@
  *    DP_IDLE_SLEEP_MIN_US and DP_IDLE_SLEEP_MAX_US. What a keystroke
  *    waits stays small next to the gap before it.
  *
- *  - a transfer (DP_BULK_BYTES or more, and then while each wake-up still
- *    finds DP_BULK_KEEP; a wake-up that finds nothing ends it): the gaps between the peer's
+ *  - a transfer (DP_BULK_BYTES or more; then while wake-ups find anything,
+ *    or found something less than DP_BULK_LINGER_US ago: a download's core
+ *    often wakes to a few ACKs or nothing while the session's command waits
+ *    for a CPU, and the transfer goes on): the gaps between the peer's
  *    bursts are short and there will be more, so the core sleeps after
  *    DP_BULK_SPIN empty polls, for bulk_us, tuned at every wake-up so
  *    that one wake-up handles about DP_BULK_BATCH bytes: longer while
@@ -38,7 +40,7 @@
 #define DP_IDLE_SLEEP_MAX_US 250u
 #define DP_BULK_BYTES (32u * 1024)
 #define DP_BULK_BATCH (128u * 1024)
-#define DP_BULK_KEEP 1024u
+#define DP_BULK_LINGER_US 2000u
 #define DP_BULK_SPIN 4
 #define DP_BULK_SLEEP_MAX_US 500u
 
@@ -88,7 +90,8 @@ dp_idle_pol_next(struct dp_idle_pol *p, unsigned idle_run, uint64_t idle_us, uin
 	uint64_t moved = bytes - p->mark;
 	unsigned us;
 
-	*bulk = moved >= DP_BULK_BYTES || (p->bulk && moved >= DP_BULK_KEEP);
+	*bulk = moved >= DP_BULK_BYTES ||
+	    (p->bulk && (moved > 0 || idle_us < DP_BULK_LINGER_US));
 	if (*bulk) {
 		if (idle_run < DP_BULK_SPIN)
 			return 0;

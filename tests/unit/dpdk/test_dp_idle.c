@@ -66,41 +66,50 @@ static void
 test_bulk_enter(void)
 {
 	struct dp_idle_pol p;
+	uint64_t b = 5;
 	bool bulk = false;
 	unsigned us;
 
-	dp_idle_pol_init(&p, 5);
-	CHECK_EQ_INT(dp_idle_pol_next(&p, DP_BULK_SPIN - 1, 3, 5 + DP_BULK_BYTES, NONE, &bulk), 0);
+	dp_idle_pol_init(&p, b);
+	b += DP_BULK_BYTES;
+	CHECK_EQ_INT(dp_idle_pol_next(&p, DP_BULK_SPIN - 1, 3, b, NONE, &bulk), 0);
 	CHECK(bulk);
-	us = dp_idle_pol_next(&p, DP_BULK_SPIN, 3, 5 + DP_BULK_BYTES, NONE, &bulk);
-	CHECK(bulk && us > DP_IDLE_SLEEP_MIN_US && us <= DP_BULK_SLEEP_MAX_US);
-	/* The wake-up found nothing: the idle ramp at once (no second spin). */
-	CHECK_EQ_INT(dp_idle_pol_next(&p, DP_BULK_SPIN + 1, 800, 5 + DP_BULK_BYTES, NONE, &bulk),
-	    200);
+	us = dp_idle_pol_next(&p, DP_BULK_SPIN, 3, b, NONE, &bulk);
+	CHECK(bulk && us == DP_IDLE_SLEEP_MIN_US + DP_IDLE_SLEEP_MIN_US / 4 + 1);
+	/* Wake-ups that find nothing for less than DP_BULK_LINGER_US: still a
+	 * transfer (its sleep grows: little found); past that, the idle ramp. */
+	CHECK(dp_idle_pol_next(&p, DP_BULK_SPIN + 1, DP_BULK_LINGER_US - 1, b, NONE, &bulk) > us);
+	CHECK(bulk);
+	CHECK_EQ_INT(dp_idle_pol_next(&p, DP_BULK_SPIN + 2, DP_BULK_LINGER_US, b, NONE, &bulk),
+	    DP_IDLE_SLEEP_MAX_US);
 	CHECK(!bulk);
-	/* Once in a transfer, a wake-up finding DP_BULK_KEEP keeps it one;
-	 * less ends it, and then that much is no transfer. */
+	CHECK_EQ_INT(dp_idle_pol_next(&p, DP_BULK_SPIN + 3, 800, b, NONE, &bulk), 200);
+	CHECK(!bulk);
+	/* Once in a transfer, wake-ups finding anything keep it one, even a
+	 * single ACK long after the last work. */
 	dp_idle_pol_work(&p);
-	(void)dp_idle_pol_next(&p, DP_BULK_SPIN, 3, 5 + 2 * DP_BULK_BYTES, NONE, &bulk);
+	b += DP_BULK_BYTES;
+	(void)dp_idle_pol_next(&p, DP_BULK_SPIN, 3, b, NONE, &bulk);
 	CHECK(bulk);
+	b += 66;
 	dp_idle_pol_work(&p);
-	us = dp_idle_pol_next(&p, DP_BULK_SPIN, 3, 5 + 2 * DP_BULK_BYTES + DP_BULK_KEEP, NONE,
-	    &bulk);
+	us = dp_idle_pol_next(&p, DP_BULK_SPIN, 10 * DP_BULK_LINGER_US, b, NONE, &bulk);
 	CHECK(bulk && us > DP_IDLE_SLEEP_MIN_US);
-	dp_idle_pol_work(&p);
-	CHECK_EQ_INT(dp_idle_pol_next(&p, DP_BULK_SPIN, 3, 4 + 2 * DP_BULK_BYTES + 2 * DP_BULK_KEEP,
-	    NONE, &bulk), 0);
+	/* Ended (nothing for DP_BULK_LINGER_US), a little traffic is none. */
+	CHECK_EQ_INT(dp_idle_pol_next(&p, DP_BULK_SPIN + 1, DP_BULK_LINGER_US, b, NONE, &bulk),
+	    DP_BULK_LINGER_US / 4 > DP_IDLE_SLEEP_MAX_US ? DP_IDLE_SLEEP_MAX_US :
+	    DP_BULK_LINGER_US / 4);
 	CHECK(!bulk);
-	CHECK_EQ_INT(dp_idle_pol_next(&p, DP_IDLE_YIELD, 3, 4 + 2 * DP_BULK_BYTES +
-	    2 * DP_BULK_KEEP, NONE, &bulk), DP_IDLE_SLEEP_MIN_US);
+	b += 1024;
 	dp_idle_pol_work(&p);
-	CHECK_EQ_INT(dp_idle_pol_next(&p, DP_BULK_SPIN, 3, 4 + 2 * DP_BULK_BYTES + 3 * DP_BULK_KEEP,
-	    NONE, &bulk), 0);
+	CHECK_EQ_INT(dp_idle_pol_next(&p, DP_BULK_SPIN, 3, b, NONE, &bulk), 0);
+	CHECK(!bulk);
+	CHECK_EQ_INT(dp_idle_pol_next(&p, DP_IDLE_YIELD, 3, b, NONE, &bulk), DP_IDLE_SLEEP_MIN_US);
 	CHECK(!bulk);
 	/* Just under the threshold is not a transfer. */
+	b += DP_BULK_BYTES - 1;
 	dp_idle_pol_work(&p);
-	CHECK_EQ_INT(dp_idle_pol_next(&p, DP_BULK_SPIN, 3, 3 + 3 * DP_BULK_BYTES + 2 * DP_BULK_KEEP,
-	    NONE, &bulk), 0);
+	CHECK_EQ_INT(dp_idle_pol_next(&p, DP_BULK_SPIN, 3, b, NONE, &bulk), 0);
 	CHECK(!bulk);
 }
 
