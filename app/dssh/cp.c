@@ -254,7 +254,7 @@ sess_open(struct sess *s)
 	struct dssh_client_opts o = copts;
 
 	memset(s, 0, sizeof(*s));
-	if (dssh_crypto_engine_create("openssl", NULL, &s->engine) != 0)
+	if (dssh_crypto_engine_create(DSSH_CRYPTO_ENGINE_AUTO, NULL, &s->engine) != 0)
 		return DSSH_ERR_INTERNAL;
 	o.engine = s->engine;
 	if ((r = dssh_client_connect(&o, &s->cl)) != 0)

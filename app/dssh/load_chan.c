@@ -527,7 +527,7 @@ load_chan_worker(void *arg)
 
 	if (cn == NULL)
 		load_fail(&w->st, "out of memory");
-	else if (dssh_crypto_engine_create("openssl", NULL, &w->engine) != 0)
+	else if (dssh_crypto_engine_create(DSSH_CRYPTO_ENGINE_AUTO, NULL, &w->engine) != 0)
 		load_fail(&w->st, "no crypto engine");
 	/* One after the other: one thread's connections log in in turn. */
 	for (unsigned k = 0; k < nc; k++) {

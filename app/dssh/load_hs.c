@@ -95,7 +95,7 @@ load_hs_worker(void *arg)
 	const char *what;
 	int r;
 
-	if (dssh_crypto_engine_create("openssl", NULL, &w->engine) != 0)
+	if (dssh_crypto_engine_create(DSSH_CRYPTO_ENGINE_AUTO, NULL, &w->engine) != 0)
 		load_fail(&w->st, "no crypto engine");
 	pthread_barrier_wait(w->start);
 	if (w->cfg->duration > 0)

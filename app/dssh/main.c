@@ -240,7 +240,7 @@ main(int argc, char **argv)
 	} else {
 		req.type = DSSH_REQ_SHELL;
 	}
-	if (dssh_crypto_engine_create("openssl", NULL, &engine) != 0) {
+	if (dssh_crypto_engine_create(DSSH_CRYPTO_ENGINE_AUTO, NULL, &engine) != 0) {
 		fprintf(stderr, "dssh: no crypto engine\n");
 		return 255;
 	}

@@ -493,7 +493,7 @@ main(int argc, char **argv)
 	}
 	cfg = &gen->cfg;
 	struct dssh_crypto_engine_conf econf = { .socket_id = -1 };
-	const char *engine_name = cfg->crypto_engine ? cfg->crypto_engine : "openssl";
+	const char *engine_name = cfg->crypto_engine ? cfg->crypto_engine : DSSH_CRYPTO_ENGINE_AUTO;
 	/* cryptodev on the data plane's EAL: the engine comes up with it (after
 	 * daemon()); until then OpenSSL stands in to list the algorithms, all of
 	 * which cryptodev does too (in software where the device has no session). */
@@ -514,11 +514,12 @@ main(int argc, char **argv)
 #endif
 	}
 	if ((r = dssh_crypto_engine_create(engine_name, &econf, &engine)) != 0) {
-		fprintf(stderr, "CryptoEngine %s: %s (available: %s)\n",
-		    cfg->crypto_engine ? cfg->crypto_engine : "openssl", dssh_err_str(r),
+		fprintf(stderr, "CryptoEngine %s: %s (available: %s)\n", engine_name, dssh_err_str(r),
 		    dssh_crypto_engine_names());
 		exit(1);
 	}
+	if (!late_engine)       /* "auto" resolved: every loop thread gets the same */
+		engine_name = dssh_crypto_engine_name(engine);
 	if (dsshd_gen_finalize(gen, engine, NULL, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		exit(1);

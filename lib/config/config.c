@@ -1904,7 +1904,7 @@ static const struct kw keywords[] = {
 	YESNO("StrictModes", 0, strict_modes, 1),
 	FN("MaxStartups", 0, max_startups, p_maxstartups, d_str),
 	YESNO("PrintMotd", 0, print_motd, 1),
-	STR("CryptoEngine", 0, crypto_engine, "openssl"),
+	STR("CryptoEngine", 0, crypto_engine, "auto"),
 	CHOICE("DataPlane", 0, data_plane, w_plane, v_01, DSSH_DATA_PLANE_KERNEL),
 	STR("DpdkArgs", 0, dpdk_args, NULL),
 	FN("DataImpair", 0, data_impair, p_data_impair, d_str),

@@ -119,8 +119,13 @@ struct dssh_crypto_engine_conf {
 	const char *devargs;  /* engine-specific, e.g. a cryptodev vdev string */
 };
 
-/* Engines compiled in, comma separated; the first is the default. */
+/* Engines compiled in, comma separated; the first is what a NULL name gives. */
 const char *dssh_crypto_engine_names(void);
+/*
+ * A name for create: the fastest engine this build has that starts here
+ * (ipsecmb, else openssl); dssh_crypto_engine_name() tells which it was.
+ */
+#define DSSH_CRYPTO_ENGINE_AUTO "auto"
 int dssh_crypto_engine_create(const char *name, const struct dssh_crypto_engine_conf *conf,
     struct dssh_crypto_engine **out);
 void dssh_crypto_engine_free(struct dssh_crypto_engine *e);

@@ -66,7 +66,7 @@ test_defaults(void)
 	CHECK_STR(c.force_command, "none");
 	CHECK(c.rekey_limit_bytes == (1ULL << 30));
 	CHECK_EQ_INT(c.rekey_limit_seconds, 3600);
-	CHECK_STR(c.crypto_engine, "openssl");
+	CHECK_STR(c.crypto_engine, "auto");
 	CHECK_EQ_INT(c.data_plane, DSSH_DATA_PLANE_KERNEL);
 	CHECK_EQ_INT(c.nauthorized_keys_files, 2);
 	CHECK_STR(c.authorized_keys_files[0], ".ssh/authorized_keys");
@@ -846,7 +846,7 @@ test_dump(void)
 	CHECK(strstr(buf, "usepam yes\n") != NULL);
 	CHECK(strstr(buf, "ciphers chacha20-poly1305@openssh.com,") != NULL);
 	CHECK(strstr(buf, "authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2\n") != NULL);
-	CHECK(strstr(buf, "cryptoengine openssl\n") != NULL);
+	CHECK(strstr(buf, "cryptoengine auto\n") != NULL);
 	CHECK(strstr(buf, "datachannels cores\n") != NULL);
 	CHECK(strstr(buf, "hostkey " DSSH_SYSCONFDIR "/ssh_host_ed25519_key\n") != NULL);
 	/* every line: lowercase keyword (x11... has digits), a space, a value */

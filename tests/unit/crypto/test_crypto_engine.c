@@ -159,6 +159,13 @@ test_engine_create(void)
 	CHECK_EQ_INT(dssh_crypto_engine_create("openssl", &conf, &e), 0);
 	CHECK_STR(dssh_crypto_engine_name(e), "openssl");
 	dssh_crypto_engine_free(e);
+	/* auto: IPsec-MB's engine wherever this build has it (every CPU it
+	 * runs on has at least its SSE code), else OpenSSL's */
+	e = NULL;
+	CHECK_EQ_INT(dssh_crypto_engine_create(DSSH_CRYPTO_ENGINE_AUTO, &conf, &e), 0);
+	CHECK_STR(dssh_crypto_engine_name(e),
+	    strstr(dssh_crypto_engine_names(), "ipsecmb") != NULL ? "ipsecmb" : "openssl");
+	dssh_crypto_engine_free(e);
 	e = (struct dssh_crypto_engine *)&conf;
 	CHECK_EQ_INT(dssh_crypto_engine_create("no-such-engine", NULL, &e), DSSH_ERR_NOT_FOUND);
 	CHECK(e == NULL);
