@@ -29,9 +29,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import dssh_harness as h  # noqa: E402
 from run_net_tests import Telemetry  # noqa: E402
 
-# Sleeps per MiB moved at most during the transfers: a transfer's sleeps
-# each handle about 128 KiB (up to 500 us; 24 per MiB at 40 MB/s), the old
-# policy's 20-microsecond sleeps took hundreds.
+# Median sleeps per MiB moved while a transfer runs, at most: a transfer's
+# sleeps each handle about 128 KiB (up to 500 us: 40 per MiB at 25 MB/s;
+# measured 21-24 under ASan, the old policy 35 in a release build), and a
+# core stuck at the 20-us floor would take hundreds.
 MAX_SLEEPS_PER_MIB = 64
 # Sleeps in an idle second at most: the idle ramp's 250 us (4000 a second
 # at most), not a transfer's or the 20 us floor's (50000).
@@ -151,7 +152,7 @@ def check_sleeps(tel, sampler):
             continue
         n = s1["idle_sleeps"] - s0["idle_sleeps"]
         per.append(n / mib)
-        bulk += s1["bulk_sleeps"] - s0["bulk_sleeps"]
+        bulk += s1.get("bulk_sleeps", 0) - s0.get("bulk_sleeps", 0)
         tot += n
         h.check(s1["intr_waits"] == s0["intr_waits"], "memif: the data core blocked")
     per.sort()
@@ -170,12 +171,12 @@ def check_sleeps(tel, sampler):
     time.sleep(1.0)
     s1 = tel.stats()
     n = s1["idle_sleeps"] - s0["idle_sleeps"]
+    nb = s1.get("bulk_sleeps", 0) - s0.get("bulk_sleeps", 0)
     rate = n / (time.monotonic() - t0)
-    print("idle: %.0f sleeps a second, %d a transfer's" % (
-        rate, s1["bulk_sleeps"] - s0["bulk_sleeps"]), flush=True)
-    h.check(n > 0 and rate <= MAX_IDLE_SLEEPS_PER_S and s1["bulk_sleeps"] == s0["bulk_sleeps"],
+    print("idle: %.0f sleeps a second, %d a transfer's" % (rate, nb), flush=True)
+    h.check(n > 0 and rate <= MAX_IDLE_SLEEPS_PER_S and nb == 0,
             "idle: %.0f sleeps a second (want 1..%d), %d a transfer's" % (
-                rate, MAX_IDLE_SLEEPS_PER_S, s1["bulk_sleeps"] - s0["bulk_sleeps"]))
+                rate, MAX_IDLE_SLEEPS_PER_S, nb))
 
 
 def body(a, env):
