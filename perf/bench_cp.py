@@ -9,6 +9,11 @@ side, for each N of --streams. Prints MB/s, the server's CPU per byte
 (a cgroup per server: everything it forks counts) and the scaling against
 N = 1, and writes JSON with --json.
 
+With --memif (root) a third server: dsshd with its data plane on the server
+end of a net_memif pair, dssh-cp on the client end with -o DpdkArgs= (its
+streams on one DPDK port of its own, the threads taking turns on it): no
+kernel on the path.
+
 On this 2-vCPU machine dssh-cp's N threads, the server's threads and its
 SFTP work all share the same two cores: past N = 2 nothing can scale, and
 what the curve shows there is the cost of more streams, not more speed.
@@ -28,6 +33,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "interop"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "dpdk"))
 import dssh_harness as h                      # noqa: E402
 from bench_load import Meter, cpu_mhz         # noqa: E402
 
@@ -37,8 +44,17 @@ def parse_size(s):
     return int(s[:-1]) * mult[s[-1].upper()] if s[-1].upper() in mult else int(s)
 
 
+def dpdk_opts(srv):
+    """--memif: dssh-cp's -o DpdkArgs= for the memif server's client end."""
+    if not hasattr(srv, "sock"):
+        return []
+    eal = ("-l 0 --no-pci --no-huge -m 256 "
+           "--vdev=net_memif0,role=client,socket=%s,id=0" % srv.sock)
+    return ["-o", "DpdkArgs=" + eal, "-o", "DpdkAddress=" + srv.client_addr]
+
+
 def copy(a, env, srv, kh, n, src, dst):
-    argv = [a.dssh_cp, "-q", "-n", str(n), "-P", str(srv.port), "-c", a.cipher,
+    argv = [a.dssh_cp, "-q", "-n", str(n), "-P", str(srv.port), "-c", a.cipher] + dpdk_opts(srv) + [
             "-i", env.keys["ed25519"], "-o", "UserKnownHostsFile=" + kh,
             "-o", "StrictHostKeyChecking=accept-new", "-o", "BatchMode=yes", src, dst]
     t0 = time.monotonic()
@@ -50,13 +66,14 @@ def copy(a, env, srv, kh, n, src, dst):
 def point(a, env, meter, kind, srv, kh, n, direction, local, remote_dir):
     """Medians over --rounds: MB/s and server cycles per byte."""
     mbs, cpb = [], []
+    host = getattr(srv, "dp_host", "127.0.0.1")
     for _ in range(a.rounds):
         got = os.path.join(os.path.dirname(local), "got.bin")
         rpath = os.path.join(remote_dir, "up.bin")
         if direction == "upload":
-            src, dst = local, "%s@127.0.0.1:%s" % (h.TEST_USER, rpath)
+            src, dst = local, "%s@%s:%s" % (h.TEST_USER, host, rpath)
         else:
-            src, dst = "%s@127.0.0.1:%s" % (h.TEST_USER, os.path.join(remote_dir, "src.bin")), got
+            src, dst = "%s@%s:%s" % (h.TEST_USER, host, os.path.join(remote_dir, "src.bin")), got
         time.sleep(0.3)
         c0 = meter.cpu(srv)
         rc, secs, err = copy(a, env, srv, kh, n, src, dst)
@@ -81,8 +98,8 @@ def report(res):
     out = ["dssh-cp -n N, %s, %.0f MiB (server CPU: %s)" % (
         res["cipher"], res["bytes"] / (1 << 20), res["cpu_method"]), "",
         "| direction | N | dsshd MB/s | sshd MB/s | dsshd/sshd | dsshd c/B | sshd c/B "
-        "| dsshd scaling vs N=1 |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|"]
+        "| dsshd scaling vs N=1 |" + (" memif MB/s | memif c/B |" if res.get("memif") else ""),
+        "|---|--:|--:|--:|--:|--:|--:|--:|" + ("--:|--:|" if res.get("memif") else "")]
     for d in ("upload", "download"):
         rows = [r for r in res["rows"] if r["direction"] == d]
         base = rows[0]["servers"].get("dsshd", {}).get("mb_s") if rows else None
@@ -94,10 +111,15 @@ def report(res):
             ratio = ("%.2fx" % (ds["mb_s"] / ss["mb_s"])
                      if "mb_s" in ds and ss.get("mb_s") else "-")
             scale = "%.2fx" % (ds["mb_s"] / base) if base and "mb_s" in ds else "-"
-            out.append("| %s | %d | %s | %s | %s | %s | %s | %s |" % (
+            line = "| %s | %d | %s | %s | %s | %s | %s | %s |" % (
                 d, r["n"], f(ds, "mb_s", "%.0f"), f(ss, "mb_s", "%.0f"), ratio,
                 f(ds, "server_cycles_per_byte", "%.2f"),
-                f(ss, "server_cycles_per_byte", "%.2f"), scale))
+                f(ss, "server_cycles_per_byte", "%.2f"), scale)
+            if res.get("memif"):
+                ms = r["servers"].get("dsshd-memif", {})
+                line += " %s | %s |" % (f(ms, "mb_s", "%.0f"),
+                                        f(ms, "server_cycles_per_byte", "%.2f"))
+            out.append(line)
     return "\n".join(out)
 
 
@@ -112,6 +134,8 @@ def main():
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--cipher", default="aes128-gcm@openssh.com")
     p.add_argument("--json", metavar="FILE")
+    p.add_argument("--memif", action="store_true",
+                   help="also dsshd's DPDK data plane, dssh-cp -o DpdkArgs= over net_memif (root)")
     a = p.parse_args()
     a.streams = [int(x) for x in a.streams.split(",") if x]
     a.bytes = parse_size(a.size)
@@ -136,9 +160,15 @@ def main():
         servers["sshd"] = h.Server(a.sshd, name="bench-cp", override={"LogLevel": "ERROR"})
     servers["dsshd"] = h.Server(a.dsshd, name="bench-cp",
                                 override={"LogLevel": "ERROR", "Subsystem": "sftp internal-sftp"})
+    if a.memif:
+        from run_dssh_memif_test import MemifServer
+        servers["dsshd-memif"] = MemifServer(a.dsshd, "/tmp/dssh-bench-cp%d.sock" % os.getpid(),
+                                             "dsshbcp%d" % os.getpid(),
+                                             override={"LogLevel": "ERROR",
+                                                       "Subsystem": "sftp internal-sftp"})
     meter = Meter()
     res = {"cipher": a.cipher, "bytes": a.bytes, "rounds": a.rounds, "mhz": a.mhz,
-           "cpu_method": meter.describe(), "rows": []}
+           "cpu_method": meter.describe(), "rows": [], "memif": a.memif}
     try:
         for k, s in servers.items():
             meter.start(k, s)

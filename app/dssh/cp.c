@@ -7,7 +7,9 @@
  * threads, each over its own SSH connection with many SFTP requests in
  * flight, take the ranges of the whole tree from one queue. -p keeps
  * modes and times (a directory's after its contents); a progress bar with
- * rate and ETA on a terminal, a summary at the end.
+ * rate and ETA on a terminal, a summary at the end. With -o DpdkArgs= the
+ * connections are on a DPDK port of our own (dpdkopt.h): the threads take
+ * turns on it, one at a time, each passing it on at its waits.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,6 +31,7 @@
 
 #include "cliopts.h"
 #include "cppath.h"
+#include "dpdkopt.h"
 #include "dssh_client.h"
 #include "dssh_crypto.h"
 #include "dssh_err.h"
@@ -107,6 +110,7 @@ struct sess {
 };
 
 static struct dssh_client_opts copts;
+static struct dssh_dpdkopt dpdk;
 static _Atomic uint64_t bytes_done;
 static atomic_int failed;
 static bool quiet;
@@ -212,13 +216,20 @@ sess_flush(struct sess *s)
 	dssh_sftpc_output_consume(s->sf, sent);
 }
 
+/*
+ * One wait for the connection. A DPDK port (no descriptor) is polled once,
+ * not for a second (the other streams' bytes would wait in their TCP
+ * buffers meanwhile), then the next stream in line has its turn.
+ */
 static int
 sess_step(struct sess *s)
 {
 	int r;
 
 	sess_flush(s);
-	if ((r = dssh_client_wait(s->cl, 1000)) != 0)
+	r = dssh_client_wait(s->cl, dssh_client_fd(s->cl) < 0 ? 0 : 1000);
+	dssh_turn_pass(&dpdk.turn);
+	if (r != 0)
 		return r;
 	if (s->err != 0)
 		return s->err;
@@ -999,7 +1010,9 @@ local_names(const char *dir, size_t *n)
 		(*n)++;
 	}
 	closedir(d);
-	qsort(v, *n, sizeof(*v), cmp_str);
+	/* An empty directory: v is NULL, which qsort must not be given. */
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), cmp_str);
 	return v != NULL ? v : calloc(1, sizeof(*v));
 }
 
@@ -1329,12 +1342,14 @@ worker_main(void *arg)
 	uint8_t *buf = malloc(CHUNK);
 
 	memset(&s, 0, sizeof(s));
+	dssh_turn_take(&dpdk.turn);
 	w->r = buf == NULL ? DSSH_ERR_ALLOC : sess_open(&s);
 	if (w->r != 0) {
 		/* The ranges stay in the queue for the other streams. */
 		fprintf(stderr, "dssh-cp: a stream could not connect: %s\n", dssh_err_str(w->r));
 		fail();
 		sess_close(&s);
+		dssh_turn_give(&dpdk.turn);
 		free(buf);
 		return NULL;
 	}
@@ -1350,6 +1365,7 @@ worker_main(void *arg)
 			fail();
 	}
 	sess_close(&s);
+	dssh_turn_give(&dpdk.turn);
 	free(buf);
 	return NULL;
 }
@@ -1429,6 +1445,8 @@ run_workers(void)
 	if (n > plan.nit)
 		n = (unsigned)plan.nit;
 	atomic_store(&bytes_done, plan.skipped);
+	/* The workers' turns on a DPDK port; the planning session waits. */
+	dssh_turn_give(&dpdk.turn);
 	for (unsigned i = 0; i < n; i++) {
 		w[i].r = 0;
 		if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) != 0) {
@@ -1456,6 +1474,7 @@ run_workers(void)
 		if (!tty)
 			pthread_join(w[i].th, NULL);
 	}
+	dssh_turn_take(&dpdk.turn);
 	t = now_s() - t0;
 	if (plan.next < plan.nit) {
 		fprintf(stderr, "dssh-cp: no stream left to copy with\n");
@@ -1693,10 +1712,13 @@ int
 main(int argc, char **argv)
 {
 	bool recursive = false;
-	int ch, verbose = 0;
+	int ch, verbose = 0, r;
 
 	dssh_client_opts_init(&copts);
 	while ((ch = getopt(argc, argv, "346BCpqRrTvc:F:i:l:n:o:P:S:")) != -1) {
+		/* -o DpdkArgs= and friends, before the ssh options. */
+		if (ch == 'o' && dssh_dpdkopt_take(&dpdk, optarg))
+			continue;
 		switch (dssh_cliopt_common(&copts, ch, optarg)) {
 		case 1:
 			continue;
@@ -1756,5 +1778,12 @@ main(int argc, char **argv)
 	if ((plan.label = strdup(src)) == NULL)
 		return 1;
 	rpath = split_remote(plan.upload ? dst : src);
-	return copy(src, rpath, dst, recursive) == 0 ? 0 : 1;
+	if (dssh_dpdkopt_up(&dpdk, "dssh-cp", &copts) != 0)
+		return 1;
+	/* This thread's turn on the port while it plans (workers: run_workers). */
+	dssh_turn_take(&dpdk.turn);
+	r = copy(src, rpath, dst, recursive);
+	dssh_turn_give(&dpdk.turn);
+	dssh_dpdkopt_down(&dpdk);
+	return r == 0 ? 0 : 1;
 }

@@ -73,6 +73,14 @@ dssh_dpdkopt_up(struct dssh_dpdkopt *d, const char *prog, struct dssh_client_opt
 		return r;
 	d->dc = dc;
 	o->transport = dssh_dpdk_client_transport(dc);
+	/*
+	 * Threads that share the port take turns on it (dssh-cp). Those
+	 * other than the EAL's are not registered with it
+	 * (dssh_dpdkopt_thread): without an lcore id they take mbufs from
+	 * the pool's ring, safe from any thread, and strand none in the
+	 * per-lcore caches of threads that wait for their turn.
+	 */
+	dssh_turn_init(&d->turn);
 	return 0;
 }
 
@@ -85,8 +93,11 @@ dssh_dpdkopt_thread(struct dssh_dpdkopt *d)
 void
 dssh_dpdkopt_down(struct dssh_dpdkopt *d)
 {
+	if (d->dc == NULL)
+		return;
 	dssh_dpdk_client_free(d->dc);
 	d->dc = NULL;
+	dssh_turn_fini(&d->turn);
 }
 #else
 int

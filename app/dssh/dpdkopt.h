@@ -4,16 +4,20 @@
 
 /*
  * The client tools' -o DpdkArgs= / DpdkAddress= / DpdkGateway= / DpdkMTU=
- * (dssh, dssh-load): the connections on a DPDK port of the tool's own
- * (drivers/net/dpdk/dssh_dpdk_client.h) instead of kernel sockets.
+ * (dssh, dssh-cp, dssh-load): the connections on a DPDK port of the
+ * tool's own (drivers/net/dpdk/dssh_dpdk_client.h) instead of kernel
+ * sockets.
  */
 #include <stdbool.h>
 
 #include "dssh_client.h"
+#include "turn.h"
 
 struct dssh_dpdkopt {
 	const char *args, *addr, *gateway, *mtu;
 	void *dc;                     /* struct dssh_dpdk_client, once up */
+	/* Threads sharing the port take turns on it (dssh-cp); on once the port is up. */
+	struct dssh_turn turn;
 };
 
 /* One -o argument: true if it was one of ours (then stored). */

@@ -51,7 +51,7 @@ class MemifServer(h.Server):
     address 198.18.N.1/24 (a slot claimed as the harness does); the client
     end is for dssh at 198.18.N.2."""
 
-    def __init__(self, path, sock, eal_prefix):
+    def __init__(self, path, sock, eal_prefix, override=None):
         self.sock = sock
         self.eal_prefix_m = eal_prefix
         n, fd = h.claim_slot()
@@ -61,7 +61,8 @@ class MemifServer(h.Server):
         super().__init__(path, extra=[
             "DataPlane dpdk", "DataAddress %s/24" % self.dp_host,
             'DpdkArgs "--no-pci --no-huge -m 256 --vdev=net_memif0,role=server,'
-            'socket=%s,id=0 --file-prefix=%s"' % (sock, eal_prefix)], name="memif")
+            'socket=%s,id=0 --file-prefix=%s"' % (sock, eal_prefix)], name="memif",
+            override=override)
         self.slot_fd = fd
 
     def start(self, timeout=30, extra_args=(), port=None):
