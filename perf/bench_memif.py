@@ -10,6 +10,10 @@ against OpenSSH's ssh to sshd over loopback, per cipher, upload and download:
 
   upload    head -c SIZE /dev/zero | CLIENT host 'cat > /dev/null'
   download  CLIENT host 'head -c SIZE /dev/zero' > /dev/null
+  --echo N  N one-byte round trips through CLIENT host cat (keystroke latency)
+
+Each dsshd row also gives its data core's wake-ups per MB (timed sleeps and
+blocks, from telemetry: memif has no RX interrupt, see docs/architecture.md).
 
 Server CPU is everything the server's cgroup v2 used during a transfer (bench_bulk.py's
 CpuAccount: dsshd's data core, control thread and session child; sshd and its
@@ -59,6 +63,28 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def telemetry(prefix, cmd="/dssh/stats"):
+    """One DPDK telemetry command to the EAL instance with file prefix prefix;
+    {} when it does not answer (the figures then lack the data core's counters)."""
+    path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
+    for i in range(4):
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+                s.settimeout(5)
+                s.connect(path)
+                if not s.recv(16384):
+                    raise ConnectionResetError
+                s.send(cmd.encode())
+                return json.loads(s.recv(1 << 16).decode())[cmd] or {}
+        except (OSError, ValueError, KeyError):
+            time.sleep(0.1 * (i + 1))
+    return {}
+
+
+SLEEP_KEYS = ("idle_sleeps", "bulk_sleeps", "intr_waits", "sleep_us", "busy_polls",
+              "idle_polls")
 
 
 def banner_ok(port):
@@ -246,6 +272,7 @@ class Bench:
         while not sessions and not (s.members() - s.resident) and p.poll() is None:
             time.sleep(0.002)
         th0 = bb.thread_cpu(s.proc.pid)
+        tel0 = telemetry(self.prefix) if kind == "dsshd" else {}
         c0, t0 = s.cpu(), time.monotonic()
         try:
             if sessions:
@@ -264,6 +291,7 @@ class Bench:
         s.settle()
         cpu = s.cpu() - c0
         th1 = bb.thread_cpu(s.proc.pid)
+        tel1 = telemetry(self.prefix) if kind == "dsshd" else {}
         # Where it went: the server process's threads by name (dsshd: the data
         # core's lcore thread, the control thread, loop threads), the rest
         # (session child, spawner, sshd's per-connection processes) as "other".
@@ -276,6 +304,11 @@ class Bench:
         r = {"seconds": dt, "server_cpu_s": cpu, "mb_s": size / dt / 1e6,
              "server_cycles_per_byte": cpu * self.mhz * 1e6 / size,
              "server_cpu_by_thread_s": threads}
+        if tel0 and tel1:
+            # The data core's sleeps and blocks (wake-ups) over the transfer, per MB.
+            d = {k: tel1.get(k, 0) - tel0.get(k, 0) for k in SLEEP_KEYS}
+            r["dp"] = d
+            r["dp_wakeups_per_mb"] = (d["idle_sleeps"] + d["intr_waits"]) / (size / 1e6)
         if sessions:
             # dssh-load's own clock (after its logins) and its own CPU over that run.
             outf.seek(0)
@@ -285,6 +318,28 @@ class Bench:
             r.update(load_mb_s=d["mb_s"], client_cpu_s=d["client_cpu_s"],
                      client_cycles_per_byte=d["client_cpu_s"] * self.mhz * 1e6 / size)
         return r
+
+    def echo_rtts(self, kind, cipher, n):
+        """n one-byte round trips through `CLIENT host cat` (a keystroke and its
+        echo, one at a time, after a 2 ms pause each: the server idles between
+        them), microseconds each, after a warm-up of 20."""
+        argv = self.client_argv(kind, cipher, "cat")
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, bufsize=0)
+        rtts = []
+        try:
+            for i in range(n + 20):
+                time.sleep(0.002)
+                t0 = time.monotonic()
+                p.stdin.write(b"k")
+                if p.stdout.read(1) != b"k":
+                    raise RuntimeError("%s echo: no echo" % kind)
+                if i >= 20:
+                    rtts.append((time.monotonic() - t0) * 1e6)
+        finally:
+            p.stdin.close()
+            p.wait(timeout=30)
+        return sorted(rtts)
 
     def idle_cpu_per_s(self, kind, seconds=1.0):
         """The server's CPU while nothing happens (adaptive polling), per second."""
@@ -320,6 +375,12 @@ def report(rows, idle, mhz, note):
     txt = table(["workload", "cipher", "dssh->dsshd memif MB/s", "ssh->sshd lo MB/s",
                  "MB/s ratio", "dsshd c/B", "sshd c/B", "c/B ratio",
                  "target <= %.1f c/B" % TARGET_CPB], out)
+    wk = ["%s %s %.1f" % (r["workload"], SHORT[r["cipher"]],
+                          r["servers"]["dsshd"]["dp_wakeups_per_mb"])
+          for r in rows if "dp_wakeups_per_mb" in r["servers"]["dsshd"]]
+    if wk:
+        txt += ("\n\ndsshd's data core: wake-ups (timed sleeps and blocks, telemetry) per "
+                "MB, medians: " + ", ".join(wk) + ".")
     txt += ("\n\nServer cycles/byte: server CPU (cgroup or /proc) x %.0f MHz / bytes. Idle "
             "server CPU (per second of wall time, counted in the figures above for the "
             "transfer's duration): dsshd %.3f, sshd %.3f. %s" % (
@@ -353,7 +414,8 @@ def load_rows(b, ciphers, wls, size, log_row):
                     log_row("dssh-load", wl, c, rnd, r, " x%d: load %.2f c/B" % (
                         n, r["client_cycles_per_byte"]))
                 rows.append(dict({m: med([x[m] for x in v]) for m in v[0]
-                                  if m != "server_cpu_by_thread_s"},
+                                  if m not in ("server_cpu_by_thread_s", "dp") and
+                                  all(m in x for x in v)},
                                  workload=wl, cipher=c, sessions=n, size=size))
     return rows
 
@@ -380,6 +442,9 @@ def main():
     ap.add_argument("--load-sessions", default="1,4",
                     help="dssh-load's session counts (default 1,4)")
     ap.add_argument("--timeout", type=int, default=300)
+    ap.add_argument("--echo", type=int, default=0, metavar="N",
+                    help="N one-byte round trips through `CLIENT host cat` (keystroke "
+                    "latency) against each server first, median and p90 in us")
     ap.add_argument("--json")
     a = ap.parse_args()
     if os.geteuid() != 0:
@@ -394,9 +459,13 @@ def main():
     def on_signal(sig, frame):
         raise KeyboardInterrupt("signal %d" % sig)
     signal.signal(signal.SIGTERM, on_signal)
-    rows, idle, lrows = [], {}, []
+    rows, idle, lrows, echo = [], {}, [], {}
 
     def log_row(k, wl, c, rnd, r, extra=""):
+        if "dp" in r:
+            extra += "; data core: %.1f wake-ups/MB (%d sleeps, %d a transfer's, %d blocks)" % (
+                r["dp_wakeups_per_mb"], r["dp"]["idle_sleeps"], r["dp"]["bulk_sleeps"],
+                r["dp"]["intr_waits"])
         log("%s %s %s round %d: %.0f MB/s, server %.3f s CPU, %.2f c/B%s (%s)" % (
             k, wl, SHORT[c], rnd + 1, r["mb_s"], r["server_cpu_s"],
             r["server_cycles_per_byte"], extra, ", ".join(
@@ -412,6 +481,19 @@ def main():
             b.transfer(k, ciphers[0], "download", 1 << 20)
         for k in ("dsshd", "sshd"):
             idle[k] = b.idle_cpu_per_s(k)
+        if "dsshd" in idle:
+            t0 = telemetry(b.prefix)
+            time.sleep(1.0)
+            t1 = telemetry(b.prefix)
+            if t0 and t1:
+                log("# idle dsshd: %.3f CPU-s/s, data core %d sleeps/s (%d a transfer's)" % (
+                    idle["dsshd"], t1.get("idle_sleeps", 0) - t0.get("idle_sleeps", 0),
+                    t1.get("bulk_sleeps", 0) - t0.get("bulk_sleeps", 0)))
+        for k in ("dsshd", "sshd") if a.echo else ():
+            v = b.echo_rtts(k, ciphers[0], a.echo)
+            echo[k] = {"median_us": med(v), "p90_us": v[len(v) * 9 // 10], "n": len(v)}
+            log("# %s keystroke echo (1 byte through cat, %d round trips): median %.0f us, "
+                "p90 %.0f us" % (k, len(v), echo[k]["median_us"], echo[k]["p90_us"]))
         for c in ciphers:
             for wl in wls:
                 samples = {"dsshd": [], "sshd": []}
@@ -422,7 +504,8 @@ def main():
                         log_row(k, wl, c, rnd, r)
                 rows.append({"workload": wl, "cipher": c, "size": size, "servers": {
                     k: dict({m: med([x[m] for x in v]) for m in v[0]
-                             if m != "server_cpu_by_thread_s"},
+                             if m not in ("server_cpu_by_thread_s", "dp") and
+                             all(m in x for x in v)},
                             rounds=v) for k, v in samples.items()}})
         if a.load:
             lrows = load_rows(b, ciphers, wls, size, log_row)
@@ -446,6 +529,7 @@ def main():
         with open(a.json, "w") as f:
             json.dump({"size": size, "rounds": a.rounds, "mhz": b.mhz, "idle_cpu_per_s": idle,
                        "cpu_method": b.acct.describe(), "transfers": rows, "target": target,
+                       "echo": echo,
                        "load_transfers": lrows,
                        "report": txt}, f, indent=1)
     return 0

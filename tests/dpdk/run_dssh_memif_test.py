@@ -6,19 +6,39 @@ dssh's own lib/net + lib/tcp actively open the connection; an exec uploads
 and downloads 64 MiB, both compared by SHA-256; a known_hosts entry with
 another key is refused before authentication.
 
+memif has no RX interrupt, so dsshd's data core sleeps timed sleeps when
+its queue is empty (drivers/net/dpdk/dp_idle.h). Its telemetry shows the
+policy at work: while a transfer runs, the sleeps are a transfer's
+(bulk_sleeps) and few per MiB moved; idle, it sleeps the idle ramp's long
+sleeps, not a transfer's.
+
 usage: run_dssh_memif_test.py --server path/to/dsshd --dssh path/to/dssh [--size 64M]
 """
 
+import contextlib
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
 import dssh_harness as h  # noqa: E402
+from run_net_tests import Telemetry  # noqa: E402
+
+# Median sleeps per MiB moved while a transfer runs, at most: a transfer's
+# sleeps each handle about 128 KiB (up to 500 us: 40 per MiB at 25 MB/s;
+# measured 21-24 under ASan, the old policy 35 in a release build), and a
+# core stuck at the 20-us floor would take hundreds.
+MAX_SLEEPS_PER_MIB = 64
+# Sleeps in an idle second at most: the idle ramp's 250 us (4000 a second
+# at most), not a transfer's or the 20 us floor's (50000).
+MAX_IDLE_SLEEPS_PER_S = 5000
+SAMPLE_S = 0.05
+BUSY_MIB = 1
 
 
 def parse_size(s):
@@ -103,6 +123,63 @@ def client_files(tmp, srv, host, env, size):
     return good, bad, src, h.sha256_file(src), remote
 
 
+class Sampler(threading.Thread):
+    """dsshd's data-core counters every SAMPLE_S while the transfers run."""
+
+    def __init__(self, tel):
+        super().__init__(daemon=True)
+        self.tel, self.samples, self.done = tel, [], threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                self.samples.append(self.tel.stats())
+            self.done.wait(SAMPLE_S)
+
+    def stop(self):
+        self.done.set()
+        self.join()
+
+
+def check_sleeps(tel, sampler):
+    """Over the sampling intervals that moved at least BUSY_MIB (a transfer
+    under way), the median sleeps per MiB is small and the sleeps are mostly
+    a transfer's (the intervals where a transfer starts or ends have idle
+    ones); then, idle, the long idle sleeps."""
+    per, bulk, tot = [], 0, 0
+    for s0, s1 in zip(sampler.samples, sampler.samples[1:]):
+        mib = (s1["rx_bytes"] + s1["tx_bytes"] - s0["rx_bytes"] - s0["tx_bytes"]) / (1 << 20)
+        if mib < BUSY_MIB:
+            continue
+        n = s1["idle_sleeps"] - s0["idle_sleeps"]
+        per.append(n / mib)
+        bulk += s1.get("bulk_sleeps", 0) - s0.get("bulk_sleeps", 0)
+        tot += n
+        h.check(s1["intr_waits"] == s0["intr_waits"], "memif: the data core blocked")
+    per.sort()
+    med = per[len(per) // 2] if per else float("inf")
+    print("transfers: %d intervals of %.2f s moving >= %d MiB; sleeps per MiB %s "
+          "(median %.1f); %d sleeps, %d a transfer's" % (
+              len(per), SAMPLE_S, BUSY_MIB, " ".join("%.0f" % x for x in per), med, tot, bulk),
+          flush=True)
+    h.check(len(per) >= 2, "only %d sampling intervals saw a transfer" % len(per))
+    # (A data core busy all along has nothing to sleep for: no share asked.)
+    h.check(med <= MAX_SLEEPS_PER_MIB and (tot < 20 or bulk * 4 >= tot),
+            "median %.1f sleeps per MiB (want <= %d), %d of %d a transfer's (want a "
+            "quarter)" % (med, MAX_SLEEPS_PER_MIB, bulk, tot))
+    s0 = tel.stats()
+    t0 = time.monotonic()
+    time.sleep(1.0)
+    s1 = tel.stats()
+    n = s1["idle_sleeps"] - s0["idle_sleeps"]
+    nb = s1.get("bulk_sleeps", 0) - s0.get("bulk_sleeps", 0)
+    rate = n / (time.monotonic() - t0)
+    print("idle: %.0f sleeps a second, %d a transfer's" % (rate, nb), flush=True)
+    h.check(n > 0 and rate <= MAX_IDLE_SLEEPS_PER_S and nb == 0,
+            "idle: %.0f sleeps a second (want 1..%d), %d a transfer's" % (
+                rate, MAX_IDLE_SLEEPS_PER_S, nb))
+
+
 def body(a, env):
     size = parse_size(a.size)
     tmp = tempfile.mkdtemp(prefix="dssh-memif-client-")
@@ -151,8 +228,16 @@ def body(a, env):
             h.check("Accepted publickey" not in srv.log_since(off),
                     "wrong host key: the server saw a login")
 
-        res.run("upload %s over memif (sha256 remote)" % a.size, upload_hash)
-        res.run("download %s over memif (sha256 local)" % a.size, download)
+        tel = Telemetry(srv.eal_prefix_m)
+        sampler = Sampler(tel)
+        sampler.start()
+        try:
+            res.run("upload %s over memif (sha256 remote)" % a.size, upload_hash)
+            res.run("download %s over memif (sha256 local)" % a.size, download)
+        finally:
+            sampler.stop()
+        res.run("the data core's sleeps: few per MiB in transfers, long when idle",
+                check_sleeps, tel, sampler)
         res.run("wrong host key refused", wrong_hostkey)
         res.run("dsshd still serves after the refusal", alive)
         res.finish(srv)

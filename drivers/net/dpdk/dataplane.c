@@ -29,6 +29,7 @@
 #include <rte_telemetry.h>
 #include <rte_thash.h>
 
+#include "dp_idle.h"
 #include "dp_stream.h"
 #include "dssh_dpdk.h"
 #include "dssh_err.h"
@@ -47,9 +48,6 @@
 #define DP_MBUF_CACHE 256
 #define DP_TICK_MS 10
 #define DP_ARP_MIRROR 64
-#define DP_IDLE_YIELD 64
-#define DP_IDLE_SLEEP_MIN_US 20
-#define DP_IDLE_SLEEP_MAX_US 250
 #define DP_INTR_AFTER 16           /* empty polls before blocking on RX interrupts */
 #define DP_BLOCK_AFTER_US 50       /* ... and microseconds the queue stayed empty */
 #define DP_INTR_WAIT_MAX_MS 100    /* longest block: the tick's chores wait that long */
@@ -91,6 +89,8 @@ struct dp_core_stats {
 	uint64_t rx_nonlinear;    /* multi-segment frames that could not be linearised */
 	uint64_t ring_full;
 	uint64_t idle_sleeps;     /* adaptive polling: sleeps between empty polls */
+	uint64_t bulk_sleeps;     /* ... of them, sleeps inside a transfer (dp_idle.h) */
+	uint64_t sleep_us;        /* ... and the microseconds they asked for */
 	uint64_t intr_waits;      /* adaptive polling: blocks on RX interrupts / the bell */
 	uint64_t tx_tso;          /* TSO frames handed to the port */
 	uint64_t tx_chained;      /* frames sent as multi-segment mbufs */
@@ -159,6 +159,7 @@ struct dp_core {
 	unsigned chan_skip;       /* polls since the channel fds were last looked at */
 	uint64_t now_us;          /* the clock of the current poll */
 	uint64_t idle_since_us;   /* the last poll that found work */
+	struct dp_idle_pol idle;  /* timed sleeps where the core cannot block (dp_idle.h) */
 	uint64_t tcp_active, tcp_tx_held, tcp_tx_failed, tcp_echo_bytes;
 	uint8_t segbuf[DSSH_NET_FRAME_MAX];
 	struct rte_mempool *mp;
@@ -906,23 +907,36 @@ dp_intr_wait(struct dp_core *c, uint64_t wake_us)
 	(void)rte_eth_dev_rx_intr_disable(c->port, c->queue);
 }
 
+/* The bytes the port moved in and out: what tells a transfer from idling. */
+static uint64_t
+dp_port_bytes(const struct dp_core *c)
+{
+	const struct dssh_net_stats *st = dssh_net_stats(c->net);
+
+	return st->rx_bytes + st->tx_bytes;
+}
+
 /*
  * Between polls that found nothing. Busy polling yields the CPU now and
  * then (a kernel peer may share the machine); adaptive polling blocks on
- * the queue's RX interrupt or AF_PACKET socket, and where it cannot, sleeps
- * once the queue has been empty for a while, a little longer the longer it
- * stays empty (up to DP_IDLE_SLEEP_MAX_US), so that an idle data core costs
- * next to nothing and a busy one never sleeps.
+ * the queue's RX interrupt or AF_PACKET socket, and where it cannot
+ * (net_memif) sleeps for what dp_idle.h's policy says: once idle, a
+ * little longer the longer the queue stays empty (up to
+ * DP_IDLE_SLEEP_MAX_US), so that an idle data core costs next to nothing;
+ * inside a transfer, at once and long enough for each wake-up to find a
+ * large batch, so that the wake-ups per byte stay few.
  */
 static void
 dp_idle(struct dp_core *c, unsigned *idle_run, bool work, uint64_t wake_us)
 {
 	unsigned us;
+	bool bulk;
 
 	if (work) {
 		c->st.busy_polls++;
 		*idle_run = 0;
 		c->idle_since_us = c->now_us;
+		dp_idle_pol_work(&c->idle);
 		return;
 	}
 	c->st.idle_polls++;
@@ -938,23 +952,29 @@ dp_idle(struct dp_core *c, unsigned *idle_run, bool work, uint64_t wake_us)
 			dp_sock_wait(c, wake_us);
 		return;
 	}
-	if (*idle_run < DP_IDLE_YIELD)
-		return;
 	if (!c->dp->adaptive_poll) {
-		*idle_run = 0;
-		sched_yield();
+		if (*idle_run >= DP_IDLE_YIELD) {
+			*idle_run = 0;
+			sched_yield();
+		}
 		return;
 	}
-	/*
-	 * A quarter of the time the queue has been empty (what a frame arriving
-	 * now waits is then small next to the gap before it), at least
-	 * DP_IDLE_SLEEP_MIN_US: every wake-up costs tens of microseconds of CPU
-	 * in a VM, and the RX ring holds what arrives meanwhile.
-	 */
-	us = (unsigned)DSSH_MIN((c->now_us - c->idle_since_us) / 4,
-	    (uint64_t)DP_IDLE_SLEEP_MAX_US);
-	us = DSSH_MAX(us, (unsigned)DP_IDLE_SLEEP_MIN_US);
+	if (c->rx_intr || c->rx_sock >= 0) {
+		/* Until it blocks, a short sleep after DP_IDLE_YIELD empty polls. */
+		if (*idle_run < DP_IDLE_YIELD)
+			return;
+		us = dp_idle_ramp_us(c->now_us - c->idle_since_us);
+		bulk = false;
+	} else {
+		us = dp_idle_pol_next(&c->idle, *idle_run, c->now_us - c->idle_since_us,
+		    dp_port_bytes(c), wake_us > c->now_us ? wake_us - c->now_us : UINT64_MAX,
+		    &bulk);
+		if (us == 0)
+			return;
+	}
 	c->st.idle_sleeps++;
+	c->st.bulk_sleeps += bulk;
+	c->st.sleep_us += us;
 	rte_delay_us_sleep(us);
 }
 
@@ -979,6 +999,7 @@ dp_core_loop(void *arg)
 	(void)dssh_net_start(c->net, now);
 	dp_tx_flush(c);
 	dp_intr_setup(c);
+	dp_idle_pol_init(&c->idle, dp_port_bytes(c));
 	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
 		uint16_t n;
 
@@ -1141,7 +1162,7 @@ dp_log_link(struct dp *dp, int *last)
 	X(tx_icmp6_echo_reply) X(tx_icmp6_unreach) X(drops)
 #define DP_CORE_FIELDS(X) \
 	X(busy_polls) X(idle_polls) X(tx_queue_full) X(tx_no_mbuf) X(rx_nonlinear) X(ring_full) \
-	X(idle_sleeps) X(intr_waits) X(tx_tso) X(tx_chained)
+	X(idle_sleeps) X(bulk_sleeps) X(sleep_us) X(intr_waits) X(tx_tso) X(tx_chained)
 #define DP_TCP_FIELDS(X) \
 	X(tcp_conns_opened) X(tcp_conns_closed) X(tcp_conns_reset) X(tcp_conns_timedout) \
 	X(tcp_conns_active) X(tcp_in_segs) X(tcp_out_segs) X(tcp_retransmits) \
