@@ -54,9 +54,9 @@ unsigned dssh_sshkey_bits(const struct dssh_sshkey *key);
 int dssh_sshkey_check_perms_fd(int fd, const char *path);
 int dssh_sshkey_check_perms(const char *path);
 /*
- * Loads openssh-key-v1 or PEM (PKCS#8 / traditional, unencrypted only).
- * A passphrase-protected openssh-key-v1 key gives DSSH_ERR_KEY_ENCRYPTED
- * (encrypted PEM: DSSH_ERR_UNSUPPORTED).
+ * Loads openssh-key-v1 or PEM (PKCS#8 / traditional). A passphrase-protected
+ * key (openssh-key-v1, PKCS#8 EncryptedPrivateKeyInfo, or traditional PEM
+ * with a DEK-Info header) gives DSSH_ERR_KEY_ENCRYPTED.
  */
 int dssh_sshkey_load_private(const char *path, struct dssh_sshkey **keyp);
 /* Same, from the file's text, without the permission check. */
@@ -64,10 +64,13 @@ int dssh_sshkey_parse_private(const char *text, size_t len, struct dssh_sshkey *
 /*
  * With a passphrase (NUL-terminated; NULL = none) for openssh-key-v1 keys
  * encrypted with kdf "bcrypt" and aes{128,192,256}-{ctr,cbc},
- * aes{128,256}-gcm@openssh.com or chacha20-poly1305@openssh.com. A wrong
- * passphrase gives DSSH_ERR_KEY_PASSPHRASE; KDF rounds above
- * DSSH_SSHKEY_MAX_KDF_ROUNDS are refused (DSSH_ERR_INVALID_FORMAT) so that
- * a hostile file cannot keep the caller busy for hours.
+ * aes{128,256}-gcm@openssh.com or chacha20-poly1305@openssh.com, and for
+ * encrypted PEM (decrypted by OpenSSL's decoder, which is handed this
+ * passphrase only and never prompts). A wrong passphrase gives
+ * DSSH_ERR_KEY_PASSPHRASE; KDF rounds above DSSH_SSHKEY_MAX_KDF_ROUNDS
+ * (PBKDF2 in PKCS#8: 1000 times as many iterations) are refused
+ * (DSSH_ERR_INVALID_FORMAT) so that a hostile file cannot keep the caller
+ * busy for hours.
  */
 #define DSSH_SSHKEY_MAX_KDF_ROUNDS 10000
 int dssh_sshkey_load_private_pass(const char *path, const char *passphrase,

@@ -18,6 +18,9 @@
 #include <openssl/core_names.h>
 #include <openssl/decoder.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "dssh_err.h"
 #include "dssh_log.h"
@@ -30,6 +33,8 @@
 #define OPENSSH_BLOCK 8         /* cipher "none" block size */
 #define OPENSSH_WRAP 70         /* ssh-keygen's base64 line length */
 #define KEYFILE_MAX (1024 * 1024)
+/* PBKDF2 iterations allowed per bcrypt round of the cap (10000: 10 million). */
+#define SSHKEY_PBKDF2_PER_ROUND 1000UL
 
 int
 dssh_sshkey_check_perms_fd(int fd, const char *path)
@@ -230,38 +235,143 @@ memmem_str(const char *hay, size_t n, const char *needle)
 	return memmem(hay, n, needle, strlen(needle));
 }
 
-/* Never prompt: encrypted PEM keys are refused before this, this is a backstop. */
+/*
+ * OpenSSL's passphrase callback: hands over the caller's passphrase and
+ * nothing else (NULL: none, so that OpenSSL never prompts on a terminal).
+ */
+struct pem_pass {
+	const char *pass;
+	size_t len;
+};
+
 static int
-no_passphrase(char *pass, size_t pass_size, size_t *pass_len, const OSSL_PARAM params[],
-    void *arg)
+pem_passphrase(char *buf, size_t size, size_t *len, const OSSL_PARAM params[], void *arg)
 {
-	(void)pass;
-	(void)pass_size;
+	const struct pem_pass *pp = arg;
+
 	(void)params;
+	*len = 0;
+	if (pp == NULL || pp->pass == NULL || pp->len > size)
+		return 0;
+	memcpy(buf, pp->pass, pp->len);
+	*len = pp->len;
+	return 1;
+}
+
+/* Same, for the pem_password_cb of the PEM_read_bio_* calls. */
+static int
+pem_no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
 	(void)arg;
-	*pass_len = 0;
-	return 0;
+	return -1;
+}
+
+static bool
+pem_is_encrypted(const char *text, size_t len)
+{
+	/* PKCS#8 EncryptedPrivateKeyInfo, or traditional PEM with a DEK-Info. */
+	return memmem_str(text, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----") != NULL ||
+	    memmem_str(text, len, "Proc-Type: 4,ENCRYPTED") != NULL;
+}
+
+/*
+ * PBES2 with PBKDF2: the iteration count, so that a hostile file cannot keep
+ * the caller busy (ssh-keygen writes 2048). Other schemes pass unchecked.
+ */
+static int
+pkcs8_check_kdf(const X509_SIG *p8, unsigned max_rounds)
+{
+	const X509_ALGOR *alg;
+	PBE2PARAM *pbe2 = NULL;
+	PBKDF2PARAM *kdf = NULL;
+	long iter;
+	int r = 0;
+
+	X509_SIG_get0(p8, &alg, NULL);
+	if (OBJ_obj2nid(alg->algorithm) != NID_pbes2)
+		return 0;
+	if ((pbe2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), alg->parameter)) == NULL)
+		return DSSH_ERR_INVALID_FORMAT;
+	if (OBJ_obj2nid(pbe2->keyfunc->algorithm) == NID_id_pbkdf2) {
+		if ((kdf = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM),
+		    pbe2->keyfunc->parameter)) == NULL)
+			r = DSSH_ERR_INVALID_FORMAT;
+		else if ((iter = ASN1_INTEGER_get(kdf->iter)) <= 0 ||
+		    (unsigned long)iter > (unsigned long)max_rounds * SSHKEY_PBKDF2_PER_ROUND)
+			r = DSSH_ERR_INVALID_FORMAT;
+	}
+	PBKDF2PARAM_free(kdf);
+	PBE2PARAM_free(pbe2);
+	return r;
+}
+
+/*
+ * The encrypted PEM's structure, checked without the passphrase, so that a
+ * decryption failure after this means the passphrase (or the ciphertext,
+ * which nothing authenticates) is wrong, and a damaged file says so.
+ */
+static int
+pem_check_encrypted(const char *text, size_t len, unsigned max_rounds)
+{
+	EVP_CIPHER_INFO ci;
+	BIO *bio;
+	X509_SIG *p8 = NULL;
+	char *name = NULL, *header = NULL;
+	unsigned char *data = NULL;
+	long dlen = 0;
+	int r = DSSH_ERR_INVALID_FORMAT, bs;
+
+	if (len > INT_MAX || (bio = BIO_new_mem_buf(text, (int)len)) == NULL)
+		return DSSH_ERR_LIBCRYPTO;
+	if (memmem_str(text, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----") != NULL) {
+		if ((p8 = PEM_read_bio_PKCS8(bio, NULL, pem_no_passphrase, NULL)) != NULL)
+			r = pkcs8_check_kdf(p8, max_rounds);
+	} else if (PEM_read_bio(bio, &name, &header, &data, &dlen) == 1 &&
+	    PEM_get_EVP_CIPHER_INFO(header, &ci) == 1 && ci.cipher != NULL &&
+	    (bs = EVP_CIPHER_get_block_size(ci.cipher)) > 0 && dlen > 0 && dlen % bs == 0)
+		r = 0;
+	X509_SIG_free(p8);
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_free(data);
+	BIO_free(bio);
+	ERR_clear_error();
+	return r;
 }
 
 static int
-parse_pem(const char *text, size_t len, struct dssh_sshkey **keyp)
+parse_pem(const char *text, size_t len, const char *pass, unsigned max_rounds,
+    struct dssh_sshkey **keyp)
 {
 	OSSL_DECODER_CTX *dctx = NULL;
 	EVP_PKEY *pkey = NULL;
 	const unsigned char *p = (const unsigned char *)text;
 	size_t left = len;
+	struct pem_pass pp = { NULL, 0 };
 	enum dssh_sshkey_type type;
+	bool encrypted = pem_is_encrypted(text, len);
 	int r = DSSH_ERR_INVALID_FORMAT;
 
+	if (encrypted) {
+		if (pass == NULL)
+			return DSSH_ERR_KEY_ENCRYPTED;
+		if ((r = pem_check_encrypted(text, len, max_rounds)) != 0)
+			return r;
+		pp.pass = pass;
+		pp.len = strlen(pass);
+	}
 	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, NULL, EVP_PKEY_KEYPAIR,
 	    NULL, NULL);
-	if (dctx == NULL || OSSL_DECODER_CTX_set_passphrase_cb(dctx, no_passphrase, NULL) != 1) {
+	if (dctx == NULL || OSSL_DECODER_CTX_set_passphrase_cb(dctx, pem_passphrase, &pp) != 1) {
 		r = DSSH_ERR_LIBCRYPTO;
 		goto out;
 	}
 	if (OSSL_DECODER_from_data(dctx, &p, &left) != 1 || pkey == NULL) {
-		/* Encrypted PEM lands here too: no passphrase callback is set. */
-		r = DSSH_ERR_INVALID_FORMAT;
+		/* A clear key with its markers damaged lands here too: no passphrase. */
+		r = encrypted ? DSSH_ERR_KEY_PASSPHRASE : DSSH_ERR_INVALID_FORMAT;
 		goto out;
 	}
 	if ((r = sshkey_type_of_pkey(pkey, &type)) != 0)
@@ -277,6 +387,7 @@ parse_pem(const char *text, size_t len, struct dssh_sshkey **keyp)
 out:
 	ERR_clear_error();
 	EVP_PKEY_free(pkey);
+	/* Frees (and clears) the decoder's copy of the passphrase. */
 	OSSL_DECODER_CTX_free(dctx);
 	return r;
 }
@@ -295,13 +406,8 @@ sshkey_parse_private_max(const char *text, size_t len, const char *pass, unsigne
 	*keyp = NULL;
 	if (len == 0)
 		return DSSH_ERR_INVALID_FORMAT;
-	if ((begin = memmem_str(text, len, OPENSSH_BEGIN)) == NULL) {
-		/* PKCS#8 EncryptedPrivateKeyInfo, or traditional PEM with a DEK-Info. */
-		if (memmem_str(text, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----") != NULL ||
-		    memmem_str(text, len, "Proc-Type: 4,ENCRYPTED") != NULL)
-			return DSSH_ERR_UNSUPPORTED;
-		return parse_pem(text, len, keyp);
-	}
+	if ((begin = memmem_str(text, len, OPENSSH_BEGIN)) == NULL)
+		return parse_pem(text, len, pass, max_rounds, keyp);
 	begin += strlen(OPENSSH_BEGIN);
 	if ((end = memmem_str(begin, len - (size_t)(begin - text), OPENSSH_END)) == NULL)
 		return DSSH_ERR_INVALID_FORMAT;

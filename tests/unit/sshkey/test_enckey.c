@@ -3,7 +3,8 @@
  * Passphrase-protected openssh-key-v1 keys: bcrypt_pbkdf against an
  * independent implementation (python3-bcrypt's bcrypt.kdf, run at test
  * time), Blowfish's pi-derived tables against published words, and keys
- * written by the real `ssh-keygen -N ... -Z cipher` decrypted here.
+ * written by the real `ssh-keygen -N ... -Z cipher` decrypted here; and
+ * encrypted PEM / PKCS#8 keys from `ssh-keygen -m PEM|PKCS8 -N` and openssl(1).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -389,6 +390,193 @@ test_hostile(void)
 	}
 }
 
+/* The public key `ssh-keygen -y -P pass` prints for path equals k's. */
+static bool
+same_as_keygen_y(const char *path, const char *pass, const struct dssh_sshkey *k)
+{
+	char yp[512];
+
+	snprintf(yp, sizeof(yp), "%s.y", path);
+	if (dssh_test_sh("ssh-keygen -y -P '%s' -f %s >%s.pub", pass, path, yp) != 0)
+		return false;
+	return same_as_pub(yp, k);
+}
+
+/* A signature made with k verifies: the private half is whole. */
+static bool
+signs(const struct dssh_sshkey *k)
+{
+	const char *alg = dssh_sshkey_type(k) == DSSH_SSHKEY_RSA ? "rsa-sha2-256" :
+	    dssh_sshkey_type_name(k);
+	struct dssh_buf sig;
+	bool ok;
+
+	dssh_buf_init(&sig, 0);
+	ok = dssh_sshkey_sign(k, alg, (const uint8_t *)"m", 1, &sig) == 0 &&
+	    dssh_sshkey_verify(k, alg, dssh_buf_ptr(&sig), dssh_buf_len(&sig),
+	    (const uint8_t *)"m", 1) == 0;
+	dssh_buf_free(&sig);
+	return ok;
+}
+
+/* Right, wrong, empty and no passphrase for one encrypted key file. */
+static void
+check_pass_key(const char *path, const char *pass, bool keygen_y)
+{
+	struct dssh_sshkey *k = NULL;
+
+	CHECK_EQ_INT(dssh_sshkey_load_private(path, &k), DSSH_ERR_KEY_ENCRYPTED);
+	CHECK(k == NULL);
+	CHECK_EQ_INT(dssh_sshkey_load_private_pass(path, pass, &k), 0);
+	CHECK(k != NULL && dssh_sshkey_has_private(k) && signs(k));
+	if (keygen_y)
+		CHECK(k != NULL && same_as_pub(path, k) && same_as_keygen_y(path, pass, k));
+	dssh_sshkey_free(k);
+	k = NULL;
+	CHECK_EQ_INT(dssh_sshkey_load_private_pass(path, "wrong pass", &k), DSSH_ERR_KEY_PASSPHRASE);
+	CHECK(k == NULL);
+	CHECK_EQ_INT(dssh_sshkey_load_private_pass(path, "", &k), DSSH_ERR_KEY_PASSPHRASE);
+	CHECK(k == NULL);
+}
+
+/*
+ * Encrypted PEM: traditional (Proc-Type/DEK-Info) and PKCS#8
+ * EncryptedPrivateKeyInfo, as `ssh-keygen -m PEM|PKCS8 -N` writes them.
+ */
+static void
+test_pem_keys(void)
+{
+	static const char *const types[] = { "rsa -b 2048", "ecdsa -b 256", "ecdsa -b 384",
+	    "ecdsa -b 521" };
+	static const char *const fmts[] = { "PEM", "PKCS8" };
+	static const char *const marks[] = { "Proc-Type: 4,ENCRYPTED",
+	    "-----BEGIN ENCRYPTED PRIVATE KEY-----" };
+	char path[256], *t;
+
+	for (size_t i = 0; i < DSSH_ARRAY_SIZE(types); i++)
+		for (size_t f = 0; f < DSSH_ARRAY_SIZE(fmts); f++) {
+			snprintf(path, sizeof(path), "%s/pem_%zu_%zu", tmpdir, i, f);
+			CHECK_EQ_INT(dssh_test_sh("ssh-keygen -q -t %s -m %s -N 'sec ret' -f %s "
+			    "</dev/null", types[i], fmts[f], path), 0);
+			t = dssh_test_slurp(path);
+			CHECK(t != NULL && strstr(t, marks[f]) != NULL);
+			free(t);
+			check_pass_key(path, "sec ret", true);
+		}
+	/* ssh-keygen 9.2 writes ed25519 as openssh-key-v1 whatever -m says. */
+	snprintf(path, sizeof(path), "%s/pem_ed", tmpdir);
+	CHECK_EQ_INT(dssh_test_sh("ssh-keygen -q -t ed25519 -m PKCS8 -N 'sec ret' -f %s </dev/null",
+	    path), 0);
+	t = dssh_test_slurp(path);
+	CHECK(t != NULL && strstr(t, "BEGIN OPENSSH PRIVATE KEY") != NULL);
+	free(t);
+	check_pass_key(path, "sec ret", true);
+	/*
+	 * PKCS#8 ed25519 and other ciphers, from openssl(1); the public half is
+	 * compared with the same key decrypted by openssl.
+	 */
+	{
+		static const char *const gen[] = {
+			"openssl genpkey -algorithm ed25519 -aes256 -pass pass:sesame -out %s",
+			"openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 -out %s.c && "
+			"openssl ec -in %s.c -aes256 -passout pass:sesame -out %s",
+			"openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:2048 -out %s.c && "
+			"openssl pkcs8 -topk8 -in %s.c -v2 aes-128-cbc -v2prf hmacWithSHA512 "
+			"-passout pass:sesame -out %s",
+			"openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-384 -out %s.c && "
+			"openssl pkcs8 -topk8 -in %s.c -scrypt -passout pass:sesame -out %s",
+		};
+
+		for (size_t i = 0; i < DSSH_ARRAY_SIZE(gen); i++) {
+			struct dssh_sshkey *k = NULL, *c = NULL;
+			char cmd[1024], cpath[300];
+
+			snprintf(path, sizeof(path), "%s/ossl_%zu", tmpdir, i);
+			snprintf(cpath, sizeof(cpath), "%s.clear", path);
+			snprintf(cmd, sizeof(cmd), gen[i], path, path, path);
+			CHECK_EQ_INT(dssh_test_sh("umask 077 && %s 2>/dev/null", cmd), 0);
+			check_pass_key(path, "sesame", false);
+			CHECK_EQ_INT(dssh_test_sh("umask 077 && openssl pkey -in %s -passin pass:sesame "
+			    "-out %s", path, cpath), 0);
+			CHECK_EQ_INT(dssh_sshkey_load_private_pass(path, "sesame", &k), 0);
+			CHECK_EQ_INT(dssh_sshkey_load_private(cpath, &c), 0);
+			CHECK(k != NULL && c != NULL && dssh_sshkey_equal_public(k, c) == 1);
+			dssh_sshkey_free(k);
+			dssh_sshkey_free(c);
+		}
+	}
+}
+
+/* Damaged encrypted PEM files: a clean error, never a key or a crash. */
+static void
+test_pem_hostile(void)
+{
+	struct dssh_sshkey *k = NULL;
+	char path[256], *t;
+	size_t len;
+
+	for (int f = 0; f < 2; f++) {
+		snprintf(path, sizeof(path), "%s/hpem_%d", tmpdir, f);
+		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -q -t ecdsa -m %s -N 'sec ret' -f %s </dev/null",
+		    f == 0 ? "PEM" : "PKCS8", path), 0);
+		if ((t = dssh_test_slurp(path)) == NULL) {
+			CHECK(t != NULL);
+			continue;
+		}
+		len = strlen(t);
+		CHECK_EQ_INT(dssh_sshkey_parse_private_pass(t, len, "sec ret", &k), 0);
+		dssh_sshkey_free(k);
+		k = NULL;
+		/* Truncated anywhere: the armour or the DER is incomplete. */
+		for (size_t n = 1; n < len - 2; n += 7) {
+			int r = dssh_sshkey_parse_private_pass(t, n, "sec ret", &k);
+
+			CHECK(r == DSSH_ERR_INVALID_FORMAT || r == DSSH_ERR_KEY_PASSPHRASE);
+			CHECK(k == NULL);
+		}
+		/* Every byte garbled in turn (kept printable, so base64 may still decode). */
+		for (size_t i = 0; i < len; i++) {
+			char save = t[i];
+			int r;
+
+			t[i] = save == 'Q' ? 'R' : 'Q';
+			r = dssh_sshkey_parse_private_pass(t, len, "sec ret", &k);
+			CHECK(r < 0 || (k != NULL && dssh_sshkey_has_private(k)));
+			dssh_sshkey_free(k);
+			k = NULL;
+			t[i] = save;
+		}
+		/* No passphrase at all: asked for, not guessed. */
+		CHECK_EQ_INT(dssh_sshkey_parse_private(t, len, &k), DSSH_ERR_KEY_ENCRYPTED);
+		CHECK(k == NULL);
+		if (f == 0) {
+			char *dek = strstr(t, "DEK-Info: AES-128-CBC,");
+
+			/* An unknown cipher, or an IV cut short, in the DEK-Info header. */
+			CHECK(dek != NULL);
+			if (dek != NULL) {
+				memcpy(dek + 10, "AES-999", 7);
+				CHECK_EQ_INT(dssh_sshkey_parse_private_pass(t, len, "sec ret", &k),
+				    DSSH_ERR_INVALID_FORMAT);
+				memcpy(dek + 10, "AES-128", 7);
+				dek[22] = '\n';
+				CHECK_EQ_INT(dssh_sshkey_parse_private_pass(t, len, "sec ret", &k),
+				    DSSH_ERR_INVALID_FORMAT);
+			}
+		} else {
+			/* PBKDF2's iterations (2048 from ssh-keygen) against the cap. */
+			CHECK_EQ_INT(sshkey_parse_private_max(t, len, "sec ret", 2, &k),
+			    DSSH_ERR_INVALID_FORMAT);
+			CHECK(k == NULL);
+			CHECK_EQ_INT(sshkey_parse_private_max(t, len, "sec ret", 3, &k), 0);
+			dssh_sshkey_free(k);
+			k = NULL;
+		}
+		CHECK(k == NULL);
+		free(t);
+	}
+}
+
 int
 main(void)
 {
@@ -402,6 +590,8 @@ main(void)
 	DSSH_RUN(test_kdf_args);
 	DSSH_RUN(test_ssh_keygen_keys);
 	DSSH_RUN(test_hostile);
+	DSSH_RUN(test_pem_keys);
+	DSSH_RUN(test_pem_hostile);
 	dssh_test_dir_done(tmpdir);
 	DSSH_TEST_END();
 }

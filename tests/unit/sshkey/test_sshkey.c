@@ -700,7 +700,7 @@ test_openssh_v1_parse(void)
 		}
 		CHECK(dssh_sshkey_parse_private("", 0, &key) < 0);
 	}
-	/* A passphrase-protected key without a passphrase is refused, not misread. */
+	/* A passphrase-protected key (any format) without a passphrase is refused, not misread. */
 	{
 		char path[256], *t;
 
@@ -717,7 +717,7 @@ test_openssh_v1_parse(void)
 		t = dssh_test_slurp(path);
 		CHECK(t != NULL);
 		if (t != NULL)
-			CHECK_EQ_INT(dssh_sshkey_parse_private(t, strlen(t), &key), DSSH_ERR_UNSUPPORTED);
+			CHECK_EQ_INT(dssh_sshkey_parse_private(t, strlen(t), &key), DSSH_ERR_KEY_ENCRYPTED);
 		CHECK(key == NULL);
 		free(t);
 		snprintf(path, sizeof(path), "%s/enc_pkcs8", tmpdir);
@@ -726,7 +726,7 @@ test_openssh_v1_parse(void)
 		t = dssh_test_slurp(path);
 		CHECK(t != NULL);
 		if (t != NULL)
-			CHECK_EQ_INT(dssh_sshkey_parse_private(t, strlen(t), &key), DSSH_ERR_UNSUPPORTED);
+			CHECK_EQ_INT(dssh_sshkey_parse_private(t, strlen(t), &key), DSSH_ERR_KEY_ENCRYPTED);
 		CHECK(key == NULL);
 		free(t);
 		/* The markers removed: the decoder still must not prompt or succeed. */
