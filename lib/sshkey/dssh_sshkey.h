@@ -68,7 +68,8 @@ int dssh_sshkey_parse_private(const char *text, size_t len, struct dssh_sshkey *
  * encrypted PEM (decrypted by OpenSSL's decoder, which is handed this
  * passphrase only and never prompts). A wrong passphrase gives
  * DSSH_ERR_KEY_PASSPHRASE; KDF rounds above DSSH_SSHKEY_MAX_KDF_ROUNDS
- * (PBKDF2 in PKCS#8: 1000 times as many iterations) are refused
+ * (in PKCS#8: PBKDF2 iterations or scrypt's N*r*p above 1000 times as
+ * many) are refused
  * (DSSH_ERR_INVALID_FORMAT) so that a hostile file cannot keep the caller
  * busy for hours.
  */

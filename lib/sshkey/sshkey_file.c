@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,8 @@
 #define OPENSSH_BLOCK 8         /* cipher "none" block size */
 #define OPENSSH_WRAP 70         /* ssh-keygen's base64 line length */
 #define KEYFILE_MAX (1024 * 1024)
-/* PBKDF2 iterations allowed per bcrypt round of the cap (10000: 10 million). */
-#define SSHKEY_PBKDF2_PER_ROUND 1000UL
+/* PKCS#8 KDF work allowed per bcrypt round of the cap (10000: 10 million). */
+#define SSHKEY_PKCS8_WORK_PER_ROUND 1000U
 
 int
 dssh_sshkey_check_perms_fd(int fd, const char *path)
@@ -277,34 +278,77 @@ pem_is_encrypted(const char *text, size_t len)
 	    memmem_str(text, len, "Proc-Type: 4,ENCRYPTED") != NULL;
 }
 
+/* An ASN1_INTEGER as a count; 0 if it is not a non-negative 64-bit one. */
+static uint64_t
+asn1_count(const ASN1_INTEGER *a)
+{
+	uint64_t v;
+
+	if (a == NULL || ASN1_INTEGER_get_uint64(&v, a) != 1)
+		return 0;
+	return v;
+}
+
+/* scrypt's work, N * r * p, saturated at UINT64_MAX. */
+static uint64_t
+scrypt_work(const ASN1_TYPE *param)
+{
+	SCRYPT_PARAMS *sp;
+	uint64_t n, r, p, w = 0;
+
+	if ((sp = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(SCRYPT_PARAMS), param)) == NULL)
+		return 0;
+	n = asn1_count(sp->costParameter);
+	r = asn1_count(sp->blockSize);
+	p = asn1_count(sp->parallelizationParameter);
+	if (n != 0 && r != 0 && p != 0)
+		w = n > UINT32_MAX || r > UINT32_MAX || p > UINT32_MAX || n * r > UINT64_MAX / p ?
+		    UINT64_MAX : n * r * p;
+	SCRYPT_PARAMS_free(sp);
+	return w;
+}
+
 /*
- * PBES2 with PBKDF2: the iteration count, so that a hostile file cannot keep
- * the caller busy (ssh-keygen writes 2048). Other schemes pass unchecked.
+ * The KDF's work in a PKCS#8 EncryptedPrivateKeyInfo (PBKDF2 or PKCS#5 v1.5
+ * iterations, scrypt's N * r * p), capped so that a hostile file cannot keep
+ * the caller busy for hours (ssh-keygen writes PBKDF2 with 2048 iterations).
  */
 static int
 pkcs8_check_kdf(const X509_SIG *p8, unsigned max_rounds)
 {
 	const X509_ALGOR *alg;
+	PBEPARAM *pbe = NULL;
 	PBE2PARAM *pbe2 = NULL;
 	PBKDF2PARAM *kdf = NULL;
-	long iter;
+	uint64_t work = 0;
 	int r = 0;
 
 	X509_SIG_get0(p8, &alg, NULL);
-	if (OBJ_obj2nid(alg->algorithm) != NID_pbes2)
-		return 0;
-	if ((pbe2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), alg->parameter)) == NULL)
-		return DSSH_ERR_INVALID_FORMAT;
-	if (OBJ_obj2nid(pbe2->keyfunc->algorithm) == NID_id_pbkdf2) {
-		if ((kdf = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM),
-		    pbe2->keyfunc->parameter)) == NULL)
-			r = DSSH_ERR_INVALID_FORMAT;
-		else if ((iter = ASN1_INTEGER_get(kdf->iter)) <= 0 ||
-		    (unsigned long)iter > (unsigned long)max_rounds * SSHKEY_PBKDF2_PER_ROUND)
-			r = DSSH_ERR_INVALID_FORMAT;
+	if (OBJ_obj2nid(alg->algorithm) != NID_pbes2) {
+		/* PKCS#5 v1.5 and PKCS#12 schemes: salt and iterations. */
+		if ((pbe = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM), alg->parameter)) != NULL)
+			work = asn1_count(pbe->iter);
+	} else if ((pbe2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM),
+	    alg->parameter)) != NULL) {
+		switch (OBJ_obj2nid(pbe2->keyfunc->algorithm)) {
+		case NID_id_pbkdf2:
+			if ((kdf = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM),
+			    pbe2->keyfunc->parameter)) != NULL)
+				work = asn1_count(kdf->iter);
+			break;
+		case NID_id_scrypt:
+			work = scrypt_work(pbe2->keyfunc->parameter);
+			break;
+		default:
+			r = DSSH_ERR_UNSUPPORTED;
+			break;
+		}
 	}
+	if (r == 0 && (work == 0 || work > (uint64_t)max_rounds * SSHKEY_PKCS8_WORK_PER_ROUND))
+		r = DSSH_ERR_INVALID_FORMAT;
 	PBKDF2PARAM_free(kdf);
 	PBE2PARAM_free(pbe2);
+	PBEPARAM_free(pbe);
 	return r;
 }
 

@@ -6,6 +6,9 @@ against a server: OpenSSH's sshd or dsshd.
   - the passphrase from SSH_ASKPASS (SSH_ASKPASS_REQUIRE=force), asked
     once, for aes256-ctr (ssh-keygen's default), aes256-gcm@openssh.com,
     chacha20-poly1305@openssh.com and aes128-cbc; the login works
+  - the same for the ecdsa and rsa keys in encrypted PEM (DEK-Info) and
+    PKCS#8 (ssh-keygen -p -m PEM|PKCS8), decrypted by OpenSSL's decoder;
+    a wrong passphrase for them: asked 3 times, "Incorrect passphrase"
   - a wrong passphrase: asked 3 times, "Incorrect passphrase", refused
   - BatchMode=yes: never asked, the key skipped with a message, refused
   - on a terminal: "Enter passphrase for key 'PATH': " on /dev/tty, the
@@ -48,6 +51,22 @@ def encrypted_copy(env, tmp, cipher, rounds=8):
     run(["ssh-keygen", "-q", "-p", "-P", "", "-N", PASS, "-a", str(rounds), "-Z", cipher,
          "-f", path])
     # Really encrypted: ssh-keygen cannot read it without the passphrase.
+    r = subprocess.run(["ssh-keygen", "-y", "-P", "", "-f", path], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    check(r.returncode != 0, "%s: readable without the passphrase" % path)
+    return path
+
+
+def encrypted_pem_copy(env, tmp, kt, fmt):
+    """The interop key of type kt (authorized) under a passphrase, in PEM or PKCS#8."""
+    path = os.path.join(tmp, "id_enc_%s_%s" % (kt, fmt.lower()))
+    shutil.copy(env.keys[kt], path)
+    shutil.copy(env.keys[kt] + ".pub", path + ".pub")
+    os.chmod(path, 0o600)
+    run(["ssh-keygen", "-q", "-p", "-P", "", "-N", PASS, "-m", fmt, "-f", path])
+    text = open(path).read()
+    mark = "Proc-Type: 4,ENCRYPTED" if fmt == "PEM" else "-----BEGIN ENCRYPTED PRIVATE KEY-----"
+    check(mark in text, "%s: not %s-encrypted: %s" % (path, fmt, text[:80]))
     r = subprocess.run(["ssh-keygen", "-y", "-P", "", "-f", path], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE)
     check(r.returncode != 0, "%s: readable without the passphrase" % path)
@@ -103,12 +122,34 @@ def tests(args, env, tmp):
                 check_eq(asked(), 1, "askpass calls")
             res.run("askpass-%s" % c, one)
 
+        pems = {}
+        for kt in ("ecdsa", "rsa"):
+            for fmt in ("PEM", "PKCS8"):
+                name = "%s-%s" % (fmt.lower(), kt)
+
+                def one_pem(kt=kt, fmt=fmt, name=name):
+                    pems[name] = encrypted_pem_copy(env, tmp, kt, fmt)
+                    r = dssh(pems[name])
+                    check(r.returncode == 0 and
+                          r.stdout.endswith(("ok-%s\n" % TEST_USER).encode()), describe(r))
+                    check_eq(asked(), 1, "askpass calls")
+                res.run("askpass-%s" % name, one_pem)
+
         def wrong():
             r = dssh(key, password="not the passphrase")
             check(r.returncode == 255 and b"Incorrect passphrase" in r.stderr and
                   b"Permission denied" in r.stderr, describe(r))
             check_eq(asked(), 3, "askpass calls")
         res.run("wrong-passphrase", wrong)
+
+        for name in ("pem-rsa", "pkcs8-ecdsa"):
+            def wrong_pem(name=name):
+                check(name in pems, "no %s key" % name)
+                r = dssh(pems[name], password="not the passphrase")
+                check(r.returncode == 255 and b"Incorrect passphrase" in r.stderr and
+                      b"Permission denied" in r.stderr, describe(r))
+                check_eq(asked(), 3, "askpass calls")
+            res.run("wrong-passphrase-%s" % name, wrong_pem)
 
         def cancelled():
             # An askpass that fails (the user's "cancel"): asked once, skipped.

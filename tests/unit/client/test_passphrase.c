@@ -160,6 +160,26 @@ test_load_key(void)
 	dssh_sshkey_free(k);
 	k = NULL;
 	CHECK_EQ_INT(asked(), 1);
+	/* Encrypted PEM and PKCS#8 files are asked for the same way. */
+	for (int f = 0; f < 2; f++) {
+		char kp[256];
+
+		snprintf(kp, sizeof(kp), "%s/kpem%d", dir, f);
+		CHECK_EQ_INT(dssh_test_sh("ssh-keygen -q -t ecdsa -m %s -N 'pw pem' -f %s </dev/null",
+		    f == 0 ? "PEM" : "PKCS8", kp), 0);
+		setenv("TEST_PW", "wrong", 1);
+		reset_count();
+		CHECK_EQ_INT(dssh_client_load_key(kp, false, NULL, 0, &k), DSSH_ERR_KEY_PASSPHRASE);
+		CHECK(k == NULL);
+		CHECK_EQ_INT(asked(), 3);
+		setenv("TEST_PW", "pw pem", 1);
+		reset_count();
+		CHECK_EQ_INT(dssh_client_load_key(kp, false, NULL, 0, &k), 0);
+		CHECK(k != NULL && dssh_sshkey_has_private(k));
+		dssh_sshkey_free(k);
+		k = NULL;
+		CHECK_EQ_INT(asked(), 1);
+	}
 	/* A wrong passphrase: three tries, then refused, nothing kept. */
 	setenv("TEST_PW", "wrong", 1);
 	reset_count();

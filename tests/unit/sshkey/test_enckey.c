@@ -575,6 +575,44 @@ test_pem_hostile(void)
 		CHECK(k == NULL);
 		free(t);
 	}
+	/* The KDF work of other PKCS#8 schemes against the cap (1000 per round). */
+	{
+		static const struct {
+			const char *opts;
+			unsigned refused, loads;
+		} kdfs[] = {
+			{ "-v1 PBE-SHA1-3DES -iter 3000", 2, 3 },       /* PKCS#12 PBE, 3000 */
+			{ "-scrypt -scrypt_N 1024 -scrypt_r 8 -scrypt_p 2", 16, 17 }, /* 16384 */
+			{ "-v2 aes-256-cbc -iter 5000", 4, 5 },         /* PBKDF2, 5000 */
+		};
+
+		snprintf(path, sizeof(path), "%s/kdf_clear", tmpdir);
+		CHECK_EQ_INT(dssh_test_sh("umask 077 && openssl genpkey -algorithm ec "
+		    "-pkeyopt ec_paramgen_curve:P-256 -out %s", path), 0);
+		for (size_t i = 0; i < DSSH_ARRAY_SIZE(kdfs); i++) {
+			char p8[300];
+
+			snprintf(p8, sizeof(p8), "%s/kdf_%zu", tmpdir, i);
+			CHECK_EQ_INT(dssh_test_sh("umask 077 && openssl pkcs8 -topk8 -in %s %s "
+			    "-passout pass:sesame -out %s", path, kdfs[i].opts, p8), 0);
+			if ((t = dssh_test_slurp(p8)) == NULL) {
+				CHECK(t != NULL);
+				continue;
+			}
+			len = strlen(t);
+			CHECK_EQ_INT(sshkey_parse_private_max(t, len, "sesame", kdfs[i].refused, &k),
+			    DSSH_ERR_INVALID_FORMAT);
+			CHECK(k == NULL);
+			CHECK_EQ_INT(sshkey_parse_private_max(t, len, "sesame", kdfs[i].loads, &k), 0);
+			CHECK(k != NULL);
+			dssh_sshkey_free(k);
+			k = NULL;
+			CHECK_EQ_INT(sshkey_parse_private_max(t, len, "sesamE", kdfs[i].loads, &k),
+			    DSSH_ERR_KEY_PASSPHRASE);
+			CHECK(k == NULL);
+			free(t);
+		}
+	}
 }
 
 int
