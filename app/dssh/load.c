@@ -265,12 +265,6 @@ parse_args(struct load_cfg *cfg, int argc, char **argv)
 		cfg->conns = cfg->sessions;
 	if (cfg->duration == 0 && cfg->size == 0)
 		cfg->duration = DEFAULT_DURATION;
-	/* One polling thread: its logins (blocking ones) come one at a time. */
-	if (cfg->dpdk.args != NULL && cfg->wl == WL_HANDSHAKE && cfg->conns > 1) {
-		fprintf(stderr, "dssh-load: DPDK data plane: one login in flight, not %u\n",
-		    cfg->conns);
-		cfg->conns = 1;
-	}
 	if (cfg->wl == WL_FORWARD && cfg->target_host == NULL) {
 		fprintf(stderr, "dssh-load: -w forward needs --target host:port\n");
 		usage();
@@ -369,8 +363,13 @@ run_workers(struct run *rn)
 	pthread_barrier_t bar;
 	unsigned started = 0;
 
-	/* The DPDK port has one queue, polled by one thread: one worker for all. */
-	rn->nw = cfg->dpdk.args != NULL ? 1 : cfg->conns;
+	/*
+	 * The DPDK port has one queue, polled by one thread: one worker for
+	 * all; handshake's workers (a blocking login each) take turns on it.
+	 */
+	rn->nw = cfg->dpdk.args != NULL && cfg->wl != WL_HANDSHAKE ? 1 : cfg->conns;
+	if (cfg->dpdk.args != NULL && cfg->wl == WL_HANDSHAKE)
+		load_hs_share_port(cfg);
 	rn->w = calloc(rn->nw, sizeof(*rn->w));
 	ws = calloc(rn->nw, sizeof(*ws));
 	if (rn->w == NULL || ws == NULL || pthread_barrier_init(&bar, NULL, rn->nw + 1) != 0) {
@@ -505,6 +504,8 @@ print_json(const struct load_cfg *cfg, const struct figures *f)
 	    cfg->sessions, cfg->conns, cfg->duration, cfg->size, f->secs, f->bytes, f->mb_s,
 	    f->hs, f->hs_s, f->chans, f->ch_s, f->cpu_s,
 	    cfg->dpdk.args != NULL ? "dpdk" : "kernel");
+	if (cfg->wl == WL_HANDSHAKE)
+		printf("\"max_in_flight\": %u, ", load_hs_max_in_flight());
 	if (f->lat.n > 0)
 		printf("\"latency_us\": {\"count\": %zu, \"min\": %" PRIu32 ", \"p50\": %" PRIu32
 		    ", \"p99\": %" PRIu32 ", \"p999\": %" PRIu32 ", \"max\": %" PRIu32 "}, ",

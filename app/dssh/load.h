@@ -32,7 +32,8 @@ struct load_cfg {
 	unsigned interval_ms;         /* echo: between keystrokes */
 	bool reopen;                  /* forward: a new channel after each, until -t */
 	bool json, progress, quiet;
-	/* -o DpdkArgs=: one DPDK port, all connections driven by one worker thread */
+	/* -o DpdkArgs=: one DPDK port, all connections driven by one worker thread
+	 * (handshake: a thread per login in flight, taking turns on the port) */
 	struct dssh_dpdkopt dpdk;
 };
 
@@ -131,5 +132,9 @@ bool load_deadline_passed(const struct load_worker *w);
 /* Worker threads' bodies. */
 void *load_chan_worker(void *arg);
 void *load_hs_worker(void *arg);
+/* handshake on the DPDK port: the workers take turns on it (before the
+ * threads start); the most logins that were in flight at once. */
+void load_hs_share_port(struct load_cfg *cfg);
+unsigned load_hs_max_in_flight(void);
 
 #endif

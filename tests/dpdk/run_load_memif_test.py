@@ -12,8 +12,10 @@ Each workload is checked against what happened on the server:
   - sftp-upload / sftp-download -n 2 -m 2: one file per session of exactly
     -s bytes; a real file read twice (two sessions: dsshd on the data plane
     takes about 2 s to start each session, and they open one at a time)
-  - handshake: sequential logins over the one port, as many as the
-    server's "Accepted publickey" lines
+  - handshake: logins over the one port, as many as the server's
+    "Accepted publickey" lines; with -n 4 four threads take turns on the
+    port and more than one login is in flight at once (the JSON's
+    max_in_flight), all of them accepted
   - forward -n 3 -m 2: direct-tcpip channels to a sink on the server's
     host, which counts the connections and bytes
 
@@ -136,6 +138,12 @@ def body(a, env):
             h.check(d["handshakes"] >= 1 and d["handshakes_per_s"] > 0, repr(d))
             h.check_eq(d["latency_us"]["count"], d["handshakes"], "latency samples")
             wait_accepted(srv, off, d["handshakes"])
+            off = srv.log_size()
+            d = load("-w", "handshake", "-n", "4", "-s", "3")
+            h.check_eq(d["handshakes"], 12, "handshakes with -n 4 -s 3")
+            h.check_eq(d["sessions_ok"], 4, "workers that finished")
+            h.check(2 <= d["max_in_flight"] <= 4, "logins in flight at once: %r" % d)
+            wait_accepted(srv, off, 12)
 
         def forward():
             sink = Sink()
