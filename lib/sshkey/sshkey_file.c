@@ -270,6 +270,30 @@ pem_no_passphrase(char *buf, int size, int rwflag, void *arg)
 	return -1;
 }
 
+/*
+ * The first "-----BEGIN ... PRIVATE KEY-----" line, where the decoder
+ * starts: blocks before it (the curve's, from `openssl ecparam -genkey`)
+ * are skipped, as PEM_read_bio_PrivateKey skips them. NULL: none.
+ */
+static const char *
+pem_key_start(const char *text, size_t len)
+{
+	static const char begin[] = "-----BEGIN ", tail[] = "PRIVATE KEY-----";
+	const char *p = text, *end = text + len, *nl;
+
+	while ((p = memmem_str(p, (size_t)(end - p), begin)) != NULL) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (nl > p && nl[-1] == '\r')
+			nl--;
+		if ((size_t)(nl - p) >= sizeof(begin) - 1 + sizeof(tail) - 1 &&
+		    memcmp(nl - (sizeof(tail) - 1), tail, sizeof(tail) - 1) == 0)
+			return p;
+		p += sizeof(begin) - 1;
+	}
+	return NULL;
+}
+
 static bool
 pem_is_encrypted(const char *text, size_t len)
 {
@@ -396,9 +420,15 @@ parse_pem(const char *text, size_t len, const char *pass, unsigned max_rounds,
 	size_t left = len;
 	struct pem_pass pp = { NULL, 0 };
 	enum dssh_sshkey_type type;
-	bool encrypted = pem_is_encrypted(text, len);
+	bool encrypted;
 	int r = DSSH_ERR_INVALID_FORMAT;
 
+	if ((p = (const unsigned char *)pem_key_start(text, len)) == NULL)
+		return DSSH_ERR_INVALID_FORMAT;
+	left = len - (size_t)((const char *)p - text);
+	text = (const char *)p;
+	len = left;
+	encrypted = pem_is_encrypted(text, len);
 	if (encrypted) {
 		if (pass == NULL)
 			return DSSH_ERR_KEY_ENCRYPTED;

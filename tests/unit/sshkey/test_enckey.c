@@ -485,6 +485,10 @@ test_pem_keys(void)
 			"-passout pass:sesame -out %s",
 			"openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-384 -out %s.c && "
 			"openssl pkcs8 -topk8 -in %s.c -scrypt -passout pass:sesame -out %s",
+			/* The curve's block first, as `openssl ecparam -genkey` writes. */
+			"openssl ecparam -name secp521r1 -genkey -noout -out %s.c && "
+			"openssl ecparam -name secp521r1 >%s && "
+			"openssl ec -in %s.c -aes192 -passout pass:sesame >>%s",
 		};
 
 		for (size_t i = 0; i < DSSH_ARRAY_SIZE(gen); i++) {
@@ -493,7 +497,7 @@ test_pem_keys(void)
 
 			snprintf(path, sizeof(path), "%s/ossl_%zu", tmpdir, i);
 			snprintf(cpath, sizeof(cpath), "%s.clear", path);
-			snprintf(cmd, sizeof(cmd), gen[i], path, path, path);
+			snprintf(cmd, sizeof(cmd), gen[i], path, path, path, path);
 			CHECK_EQ_INT(dssh_test_sh("umask 077 && %s 2>/dev/null", cmd), 0);
 			check_pass_key(path, "sesame", false);
 			CHECK_EQ_INT(dssh_test_sh("umask 077 && openssl pkey -in %s -passin pass:sesame "
