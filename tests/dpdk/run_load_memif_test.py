@@ -68,7 +68,8 @@ def run_load(argv, timeout):
                             % (p.returncode, out[-400:], err[-1500:]))
     h.log("   %s -> exit %d %s" % (" ".join(argv[argv.index("--json") + 1:-1]), p.returncode,
                                   {k: doc.get(k) for k in ("bytes", "mb_s", "handshakes",
-                                                           "dataplane", "error")}))
+                                                           "max_in_flight", "dataplane",
+                                                           "error")}))
     h.check(p.returncode == 0 and doc["errors"] == 0 and doc["dataplane"] == "dpdk",
             "exit %d, %r, stderr %r" % (p.returncode, doc, err[-1500:]))
     return doc
