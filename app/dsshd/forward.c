@@ -56,7 +56,7 @@
 #include "monitor.h"
 #include "resolve.h"
 
-#define FWD_READ_MAX (64u * 1024)
+#define FWD_READ_MAX (256u * 1024)  /* per wake-up: one flush sends it all */
 #define FWD_ACCEPT_BATCH 64
 #define FWD_MAX_GROUPS 256
 #define FWD_LISTEN_BACKLOG 128
@@ -834,7 +834,24 @@ fwd_channel_data(struct fwd_conn *fc, uint32_t chan, const uint8_t *p, size_t n)
 		dssh_chan_consumed(fc->ssh, chan, n);
 		return;
 	}
-	if (dssh_buf_put(&f->to_sock, p, n) != 0) {
+	/* Nothing queued: straight from the packet, queue only what the socket
+	 * does not take now (no copy per packet while the target keeps up). */
+	if (dssh_buf_len(&f->to_sock) == 0 && n > 0) {
+		ssize_t w = send(f->src.fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno != EAGAIN && errno != EINTR) {
+			dssh_debug("%s: channel %u: %s: write: %s", fc->log_id, f->chan, f->what,
+			    strerror(errno));
+			chan_close(f);
+			return;
+		}
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			dssh_chan_consumed(fc->ssh, f->chan, (size_t)w);
+		}
+	}
+	if (n > 0 && dssh_buf_put(&f->to_sock, p, n) != 0) {
 		chan_close(f);
 		return;
 	}
