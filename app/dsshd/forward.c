@@ -56,7 +56,8 @@
 #include "monitor.h"
 #include "resolve.h"
 
-#define FWD_READ_MAX (64u * 1024)
+#define FWD_WRITE_BATCH (256u * 1024)
+#define FWD_READ_MAX (256u * 1024)  /* per wake-up: one flush sends it all */
 #define FWD_ACCEPT_BATCH 64
 #define FWD_MAX_GROUPS 256
 #define FWD_LISTEN_BACKLOG 128
@@ -109,6 +110,7 @@ struct fwd_chan {
 	} st;
 	struct dssh_buf to_sock;        /* the peer's bytes the socket has not taken */
 	bool peer_eof, shut_wr, sock_eof, sent_close;
+	bool batched;                   /* to_sock: written at chan_update */
 	enum {
 		OFF_NONE,
 		OFF_SENT,               /* dssh_chan_offload: the core intercepts soon */
@@ -582,6 +584,12 @@ chan_update(struct fwd_chan *f)
 	else if (f->st == FC_CONNECTING)
 		ev = EPOLLOUT;
 	else if (f->st == FC_OPEN) {
+		if (f->batched) {
+			f->batched = false;
+			flush_to_sock(f);
+			if (f->src.fd < 0)
+				return;
+		}
 		if (dssh_buf_len(&f->x11_setup) > 0)
 			x11_flush_setup(f);
 		/* (an X client's setup goes before the core takes the socket) */
@@ -838,7 +846,12 @@ fwd_channel_data(struct fwd_conn *fc, uint32_t chan, const uint8_t *p, size_t n)
 		chan_close(f);
 		return;
 	}
-	flush_to_sock(f);
+	/* Written at the end of this round of input (chan_update): one send
+	 * for all the packets it brought, not one per 32 KiB packet. */
+	if (dssh_buf_len(&f->to_sock) >= FWD_WRITE_BATCH)
+		flush_to_sock(f);
+	else
+		f->batched = true;
 }
 
 void

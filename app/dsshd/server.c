@@ -43,6 +43,7 @@
 /* Bytes taken from a stream per turn, so that one busy connection does
  * not starve the others on the control thread. */
 #define STREAM_TURN (1024u * 1024)
+#define DIRECT_READ_MIN (64u * 1024)
 #define CHILD_READ_CHUNK (64u * 1024)
 #define MAX_LISTENERS 16
 #define MAX_SESS_ENV 64
@@ -1397,26 +1398,38 @@ conn_input(struct conn *c)
 
 	while (fed < STREAM_TURN && conn_may_read(c)) {
 		const uint8_t *p;
-		size_t n = dssh_stream_peek(c->tr, &p);
+		uint8_t *room;
+		size_t n;
 
-		if (n == 0) {
-			if (dssh_stream_eof(c->tr)) {
-				char who[256];
-
-				if (!dssh_conn_version_received(c->ssh))
-					dssh_error("kex_exchange_identification: Connection closed by "
-					    "remote host");
-				dssh_info("Connection closed by %s%s",
-				    dssh_conn_log_peer(c->ssh, who, sizeof(who)),
-				    dssh_conn_log_preauth(c->ssh));
-				c->dead = true;
-				return true;
+		/* A bulk transfer's input buffer has grown: receive straight into
+		 * it (one copy less per byte); small ones go through the scratch. */
+		if (dssh_stream_can_read(c->tr) &&
+		    (n = dssh_conn_input_room(c->ssh, &room)) >= DIRECT_READ_MIN) {
+			if ((n = dssh_stream_read(c->tr, room, n)) > 0) {
+				dssh_conn_input_commit(c->ssh, n, dssh_now_ms());
+				fed += n;
+				continue;
 			}
-			break;
+		} else if ((n = dssh_stream_peek(c->tr, &p)) > 0) {
+			dssh_conn_input(c->ssh, p, n, dssh_now_ms());
+			dssh_stream_consume(c->tr, n);
+			fed += n;
+			continue;
 		}
-		dssh_conn_input(c->ssh, p, n, dssh_now_ms());
-		dssh_stream_consume(c->tr, n);
-		fed += n;
+		/* nothing now */
+		if (dssh_stream_eof(c->tr)) {
+			char who[256];
+
+			if (!dssh_conn_version_received(c->ssh))
+				dssh_error("kex_exchange_identification: Connection closed by "
+				    "remote host");
+			dssh_info("Connection closed by %s%s",
+			    dssh_conn_log_peer(c->ssh, who, sizeof(who)),
+			    dssh_conn_log_preauth(c->ssh));
+			c->dead = true;
+			return true;
+		}
+		break;
 	}
 	return fed > 0;
 }

@@ -313,6 +313,11 @@ int dssh_conn_start(struct dssh_conn *c, uint64_t now_ms);
 /* Bytes from the peer. Returns 0, or a negative error once the connection
  * is finished (the DISCONNECT is already queued in the output). */
 int dssh_conn_input(struct dssh_conn *c, const uint8_t *p, size_t n, uint64_t now_ms);
+/* The same without a copy: the free room of the input buffer (what it
+ * already has allocated, 0 when none), for the transport to receive into;
+ * then dssh_conn_input_commit with how many bytes it put there. */
+size_t dssh_conn_input_room(struct dssh_conn *c, uint8_t **p);
+int dssh_conn_input_commit(struct dssh_conn *c, size_t n, uint64_t now_ms);
 /* True while the engine will not consume more input (a decision is
  * pending, or too much is buffered): stop reading the socket. */
 bool dssh_conn_input_paused(const struct dssh_conn *c);

@@ -27,6 +27,7 @@ dssh_conn_new(const struct dssh_ssh_conf *conf, const struct dssh_conn_host_ops 
 	c->host = host;
 	snprintf(c->log_id, sizeof(c->log_id), "%s", log_id ? log_id : "?");
 	dssh_buf_init(&c->in, DSSH_INPUT_MAX);
+	c->in.consumed_wiped = true;    /* dssh_pkt_consume wipes each packet */
 	dssh_buf_init(&c->out, 0);
 	dssh_buf_init(&c->deferred, 0);
 	dssh_buf_init(&c->i_c, DSSH_PACKET_MAX);
@@ -376,6 +377,30 @@ dssh_conn_input(struct dssh_conn *c, const uint8_t *p, size_t n, uint64_t now_ms
 		return DSSH_ERR_CONN_CLOSED;
 	c->now_ms = now_ms;
 	if (n > 0 && (r = dssh_buf_put(&c->in, p, n)) != 0) {
+		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "input buffer full");
+		return r;
+	}
+	return process(c);
+}
+
+size_t
+dssh_conn_input_room(struct dssh_conn *c, uint8_t **p)
+{
+	if (c->state == CONN_CLOSED)
+		return 0;
+	return dssh_buf_room(&c->in, p);
+}
+
+int
+dssh_conn_input_commit(struct dssh_conn *c, size_t n, uint64_t now_ms)
+{
+	int r;
+
+	if (c->state == CONN_CLOSED)
+		return DSSH_ERR_CONN_CLOSED;
+	c->now_ms = now_ms;
+	/* within the room: no allocation, the bytes are already in place */
+	if (n > 0 && (r = dssh_buf_reserve(&c->in, n, NULL)) != 0) {
 		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "input buffer full");
 		return r;
 	}

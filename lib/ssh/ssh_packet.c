@@ -200,7 +200,7 @@ dssh_pkt_send2(struct dssh_conn *c, const uint8_t *head, size_t hlen, const uint
 	memcpy(p + 5, head, hlen);
 	if (blen > 0)
 		memcpy(p + 5 + hlen, body, blen);
-	dssh_random(p + 5 + len, pad);
+	dssh_random_pad(p + 5 + len, pad);
 	if (d->sa != NULL) {
 		struct dssh_crypto_op op = { .sa = d->sa, .pkt = p, .len = (uint32_t)(4 + packet_length),
 		    .seq = d->seq };

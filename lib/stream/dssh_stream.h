@@ -36,6 +36,10 @@ struct dssh_stream_ops {
 	 * The piece stays valid until consume or the next peek. */
 	size_t (*peek)(struct dssh_stream *s, const uint8_t **p);
 	void (*consume)(struct dssh_stream *s, size_t n);
+	/* Optional (NULL: peek and consume only): up to n received bytes
+	 * copied to p, i.e. received straight there; 0: none now (or EOF:
+	 * see eof). Not between a peek and its consume. */
+	size_t (*read)(struct dssh_stream *s, uint8_t *p, size_t n);
 	/* Bytes taken; 0: full for now (on_event follows when there is room);
 	 * -1: the transport is gone. */
 	ssize_t (*write)(struct dssh_stream *s, const void *p, size_t n);
@@ -76,6 +80,18 @@ static inline void
 dssh_stream_consume(struct dssh_stream *s, size_t n)
 {
 	s->ops->consume(s, n);
+}
+
+static inline bool
+dssh_stream_can_read(const struct dssh_stream *s)
+{
+	return s->ops->read != NULL;
+}
+
+static inline size_t
+dssh_stream_read(struct dssh_stream *s, uint8_t *p, size_t n)
+{
+	return s->ops->read(s, p, n);
 }
 
 static inline ssize_t

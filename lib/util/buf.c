@@ -77,10 +77,23 @@ dssh_buf_compact(struct dssh_buf *b)
 		return;
 	size_t n = b->end - b->off;
 
+	size_t from = b->consumed_wiped && b->off > n ? b->off : n;
+
 	memmove(b->data, b->data + b->off, n);
-	dssh_wipe(b->data + n, b->end - n);
+	dssh_wipe(b->data + from, b->end - from);
 	b->off = 0;
 	b->end = n;
+}
+
+size_t
+dssh_buf_room(struct dssh_buf *b, uint8_t **p)
+{
+	if (b->readonly || b->data == NULL)
+		return 0;
+	if (b->off > 0 && b->off >= b->alloc / 2)
+		dssh_buf_compact(b);
+	*p = b->data + b->end;
+	return DSSH_MIN(b->alloc - b->end, b->max - DSSH_MIN(b->max, dssh_buf_len(b)));
 }
 
 int

@@ -21,6 +21,10 @@ struct dssh_buf {
 	size_t alloc;      /* allocated size (0 for a read-only view) */
 	size_t max;        /* the buffer never grows past this */
 	bool readonly;
+	/* The owner wipes every byte it consumes (the packet layer's input):
+	 * compacting then wipes only the moved bytes' old place, not again
+	 * the consumed ones (a second pass over every byte received). */
+	bool consumed_wiped;
 };
 
 #define DSSH_BUF_MAX_DEFAULT (64u * 1024 * 1024)
@@ -49,6 +53,10 @@ int dssh_buf_consume(struct dssh_buf *b, size_t n);
 int dssh_buf_consume_end(struct dssh_buf *b, size_t n);
 /* Move the unread bytes to the start of the allocation. */
 void dssh_buf_compact(struct dssh_buf *b);
+/* Free bytes after the data that the allocation already has (within max),
+ * compacting first when half of it is consumed; never grows. *p points at
+ * them; dssh_buf_reserve of up to that many then makes them data. */
+size_t dssh_buf_room(struct dssh_buf *b, uint8_t **p);
 
 int dssh_buf_put(struct dssh_buf *b, const void *v, size_t n);
 int dssh_buf_put_u8(struct dssh_buf *b, uint8_t v);

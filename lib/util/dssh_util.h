@@ -27,6 +27,11 @@ static inline uint64_t dssh_now_ms(void) { return dssh_now_ns() / 1000000u; }
 
 /* Fill with cryptographically strong random bytes (aborts on failure). */
 void dssh_random(void *p, size_t n);
+/* The same bytes for packet padding, served from a per-thread pool that
+ * RAND_bytes refills 4 KiB at a time (a RAND_bytes call per packet, with
+ * its locks and fork check, was several per cent of a bulk transfer's
+ * CPU). Padding only: a fork's child shares the pool's unused bytes. */
+void dssh_random_pad(void *p, size_t n);
 
 /*
  * OpenSSH-style wildcard patterns: '*' and '?'; a pattern list is comma

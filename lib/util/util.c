@@ -60,6 +60,29 @@ dssh_random(void *p, size_t n)
 		dssh_fatal("RAND_bytes failed");
 }
 
+#define PAD_POOL 4096
+
+void
+dssh_random_pad(void *p, size_t n)
+{
+	static _Thread_local uint8_t pool[PAD_POOL];
+	static _Thread_local size_t left;
+
+	if (n > PAD_POOL / 4) {
+		dssh_random(p, n);
+		return;
+	}
+	if (left < n) {
+		dssh_random(pool, sizeof(pool));
+		left = sizeof(pool);
+	}
+	uint8_t *q = pool + sizeof(pool) - left;
+
+	memcpy(p, q, n);
+	dssh_wipe(q, n);        /* served once */
+	left -= n;
+}
+
 char *
 dssh_strndup(const char *s, size_t n)
 {

@@ -35,13 +35,36 @@ byte_at(const uint8_t *d, size_t n, size_t i)
 	return i < n ? d[i] : 0;
 }
 
-static void
+/*
+ * p[i] = d[pos % n] ^ (pos >> 8) for pos counting up from *pos (i when the
+ * input is empty), a run at a time. The harness's own byte loop gives
+ * coverage nothing (no branch on the bytes), yet instrumented it took half
+ * of every run: a comparison callback per byte of up to 24 x 18 KiB.
+ */
+__attribute__((no_sanitize("coverage"))) static void
 fill(uint8_t *p, size_t len, const uint8_t *d, size_t n, size_t *pos)
 {
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < len; i++, (*pos)++)
-		p[i] = n > 0 ? d[*pos % n] ^ (uint8_t)(*pos >> 8) : (uint8_t)i;
+	if (n == 0) {
+		for (; i < len; i++)
+			p[i] = (uint8_t)i;
+		*pos += len;
+		return;
+	}
+	while (i < len) {
+		size_t at = *pos % n, run = len - i;
+		uint8_t x = (uint8_t)(*pos >> 8);
+
+		if (run > n - at)
+			run = n - at;
+		if (run > 256 - (*pos & 255))
+			run = 256 - (*pos & 255);
+		for (size_t j = 0; j < run; j++)
+			p[i + j] = d[at + j] ^ x;
+		i += run;
+		*pos += run;
+	}
 }
 
 int

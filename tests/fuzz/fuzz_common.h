@@ -195,7 +195,6 @@ fuzz_setup(void)
 
 	if (fuzz_engine != NULL)
 		return;
-	dssh_log_init("fuzz", DSSH_LOG_QUIET, true);
 	/* DSSH_FUZZ_ENGINE: another engine's framing and open paths (meson
 	 * registers fuzz_record again with ipsecmb) */
 	const char *fe = getenv("DSSH_FUZZ_ENGINE");

@@ -65,7 +65,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (mkdtemp(dir) == NULL)
 			abort();
 		dssh_config_include_dir = dir;
-		dssh_log_init("fuzz", DSSH_LOG_QUIET, true);
 	}
 	for (int i = 0; i < 4; i++)
 		write_part(i, NULL, 0);

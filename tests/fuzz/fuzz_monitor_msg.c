@@ -122,7 +122,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* An exact-size copy, so that any over-read is ASan's to see. */
 	uint8_t *copy = malloc(size ? size : 1);
 
-	dssh_log_init("fuzz", DSSH_LOG_QUIET, true);
 	memcpy(copy, data, size);
 	requests(copy, size);
 	if (size > 0)

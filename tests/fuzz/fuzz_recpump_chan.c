@@ -150,7 +150,6 @@ setup(void)
 	struct dssh_recpump_conf pc = { .engine = "openssl", .ops = &ops };
 
 	signal(SIGPIPE, SIG_IGN);       /* as dsshd: a closed pipe is an EPIPE */
-	dssh_log_init("fuzz_recpump_chan", DSSH_LOG_QUIET, true);
 	struct dssh_tcp_conf tc;
 
 	if (dssh_recpump_new(&pc, &pump) != 0 || dssh_pipe_init(&up, 1 << 20) != 0 ||

@@ -320,7 +320,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dssh_sftp *s;
 	size_t used, off = 0, chunk;
 
-	dssh_log_init("fuzz", DSSH_LOG_QUIET, true);
 	if (size < 1)
 		return 0;
 	o.read_only = (data[0] & 0x80) != 0;

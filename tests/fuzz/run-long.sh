@@ -13,6 +13,9 @@
 # TIMEOUT (seconds per input, default 10) is wall-clock time: a run at
 # nice 19 beside a busy machine can be starved that long by the scheduler
 # alone; retry a reported timeout's input on its own before believing it.
+#
+# The targets log nothing (tests/fuzz/fuzz_log.c); DSSH_FUZZ_LOG=DEBUG3 (or
+# another LogLevel name) brings the lines back when replaying one input.
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)

@@ -76,6 +76,22 @@ class Sink(socketserver.BaseRequestHandler):
         self.request.sendall(("%s %d\n" % (hs.hexdigest(), n)).encode())
 
 
+class SlowSink(Sink):
+    """A Sink that reads 16 KiB per millisecond or so through a small receive
+    buffer: dsshd's writes to it come up short and what it holds waits
+    (window shut) behind what the socket took, in order."""
+    def handle(self):
+        hs, n = hashlib.sha256(), 0
+        while True:
+            d = self.request.recv(16384)
+            if not d:
+                break
+            hs.update(d)
+            n += len(d)
+            time.sleep(0.001)
+        self.request.sendall(("%s %d\n" % (hs.hexdigest(), n)).encode())
+
+
 class Source(socketserver.BaseRequestHandler):
     """Sends the size asked for (8 bytes) of random data, then its sha256."""
     def handle(self):
@@ -477,30 +493,45 @@ def case_unix_both_ways(c):
         es.server_close()
 
 
+def _upload(port, size):
+    """size random bytes up, half-closed; returns (their sha256 and count
+    line, the target's answer)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as s:
+        hs, left = hashlib.sha256(), size
+        while left:
+            d = os.urandom(min(left, 1 << 18))
+            hs.update(d)
+            s.sendall(d)
+            left -= len(d)
+        s.shutdown(socket.SHUT_WR)
+        reply = b""
+        while not reply.endswith(b"\n"):
+            d = s.recv(200)
+            if not d:
+                break
+            reply += d
+    return "%s %d\n" % (hs.hexdigest(), size), reply.decode()
+
+
 def case_bulk(c):
     sink, source = tcp_server(Sink), tcp_server(Source)
+    slow = tcp_server(SlowSink)
+    # accepted sockets inherit it: short writes from dsshd
+    slow.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
     source.digests = []
-    lp1, lp2 = h.free_port(), h.free_port()
+    lp1, lp2, lp3 = h.free_port(), h.free_port(), h.free_port()
     try:
         with Tunnel(c, ["-L", "%d:127.0.0.1:%d" % (lp1, sink.server_address[1]),
-                        "-L", "%d:127.0.0.1:%d" % (lp2, source.server_address[1])]) as t:
-            t.wait_ready(lambda: listening(lp1) and listening(lp2), "-L listeners")
+                        "-L", "%d:127.0.0.1:%d" % (lp2, source.server_address[1]),
+                        "-L", "%d:127.0.0.1:%d" % (lp3, slow.server_address[1])]) as t:
+            t.wait_ready(lambda: listening(lp1) and listening(lp2) and listening(lp3),
+                         "-L listeners")
             # Up: client -> target.
-            with socket.create_connection(("127.0.0.1", lp1), timeout=120) as s:
-                hs, left = hashlib.sha256(), c.size
-                while left:
-                    d = os.urandom(min(left, 1 << 18))
-                    hs.update(d)
-                    s.sendall(d)
-                    left -= len(d)
-                s.shutdown(socket.SHUT_WR)
-                reply = b""
-                while not reply.endswith(b"\n"):
-                    d = s.recv(200)
-                    if not d:
-                        break
-                    reply += d
-            h.check_eq(reply.decode(), "%s %d\n" % (hs.hexdigest(), c.size), "upload digest")
+            want, got = _upload(lp1, c.size)
+            h.check_eq(got, want, "upload digest")
+            # Up to a slow target: 8 MiB, then the answer after our half-close.
+            want, got = _upload(lp3, 8 * MIB)
+            h.check_eq(got, want, "upload digest (slow target)")
             # Down: target -> client.
             with socket.create_connection(("127.0.0.1", lp2), timeout=120) as s:
                 s.sendall(struct.pack(">Q", c.size))
@@ -514,7 +545,7 @@ def case_bulk(c):
             h.check_eq(n, c.size, "download size")
             h.check_eq(source.digests, [hs.hexdigest()], "download digest")
     finally:
-        for s in (sink, source):
+        for s in (sink, source, slow):
             s.shutdown()
             s.server_close()
 

@@ -75,6 +75,31 @@ sock_consume(struct dssh_stream *s, size_t n)
 	k->view_len = 0;
 }
 
+static size_t
+sock_read(struct dssh_stream *s, uint8_t *p, size_t n)
+{
+	struct sock_stream *k = sock_of(s);
+	ssize_t r;
+
+	if (dssh_buf_len(&k->rest) > 0) {
+		n = DSSH_MIN(n, dssh_buf_len(&k->rest));
+		memcpy(p, dssh_buf_ptr(&k->rest), n);
+		dssh_buf_consume(&k->rest, n);
+		return n;
+	}
+	if (k->eof || n == 0)
+		return 0;
+	if ((r = recv(k->src.fd, p, n, 0)) > 0)
+		return (size_t)r;
+	if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+		if (r < 0)
+			dssh_verbose("%s port %d: read: %s", s->info.peer_ip, s->info.peer_port,
+			    strerror(errno));
+		k->eof = true;
+	}
+	return 0;
+}
+
 static ssize_t
 sock_write(struct dssh_stream *s, const void *p, size_t n)
 {
@@ -131,6 +156,7 @@ static const struct dssh_stream_ops sock_ops = {
 	.rtt_us = sock_rtt_us,
 	.peek = sock_peek,
 	.consume = sock_consume,
+	.read = sock_read,
 	.write = sock_write,
 	.eof = sock_eof,
 	.want = sock_want,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdlib.h>
+#include <string.h>
 
 #include "dssh_buf.h"
 #include "dssh_err.h"
@@ -118,9 +119,94 @@ test_match(void)
 	CHECK(dssh_ct_memcmp("abc", "abd", 3) != 0);
 }
 
+/* dssh_buf_room: only what is allocated, within max; compacts when half is
+ * consumed; reserving within it keeps the bytes written there. */
+static void
+test_room(void)
+{
+	struct dssh_buf b;
+	uint8_t *p, *q;
+	uint8_t big[1000];
+
+	dssh_buf_init(&b, 1024);
+	CHECK_EQ_INT(dssh_buf_room(&b, &p), 0);        /* nothing allocated */
+	memset(big, 'a', sizeof(big));
+	CHECK_EQ_INT(dssh_buf_put(&b, big, 600), 0);
+	size_t alloc = b.alloc;
+	size_t room = dssh_buf_room(&b, &p);
+
+	CHECK(room > 0);
+	CHECK_EQ_INT(room, DSSH_MIN(alloc - 600, (size_t)1024 - 600));
+	memset(p, 'b', room);
+	CHECK_EQ_INT(dssh_buf_reserve(&b, room, &q), 0);
+	CHECK(q == p);
+	CHECK_EQ_INT(b.alloc, alloc);                  /* no growth */
+	CHECK_EQ_INT(dssh_buf_ptr(&b)[600], 'b');
+	/* consume past half: the room call compacts the rest to the front */
+	CHECK_EQ_INT(dssh_buf_consume(&b, 600 + room - 10), 0);
+	room = dssh_buf_room(&b, &p);
+	CHECK_EQ_INT(b.off, 0);
+	CHECK_EQ_INT(dssh_buf_len(&b), 10);
+	CHECK_EQ_INT(dssh_buf_ptr(&b)[0], 'b');
+	CHECK_EQ_INT(room, DSSH_MIN(alloc - 10, (size_t)1024 - 10));
+	dssh_buf_free(&b);
+}
+
+/* consumed_wiped: compaction wipes the moved bytes' old place and leaves
+ * the consumed region (the owner's to wipe) alone; without it, all. */
+static void
+test_compact_wipe(void)
+{
+	for (int owner = 0; owner < 2; owner++) {
+		struct dssh_buf b;
+		uint8_t v[100];
+
+		dssh_buf_init(&b, 0);
+		b.consumed_wiped = owner;
+		for (size_t i = 0; i < sizeof(v); i++)
+			v[i] = (uint8_t)(i + 1);
+		CHECK_EQ_INT(dssh_buf_put(&b, v, sizeof(v)), 0);
+		CHECK_EQ_INT(dssh_buf_consume(&b, 90), 0);
+		dssh_buf_compact(&b);
+		CHECK_EQ_INT(dssh_buf_len(&b), 10);
+		CHECK_EQ_INT(memcmp(dssh_buf_ptr(&b), v + 90, 10), 0);
+		/* the moved bytes' old place: wiped either way */
+		for (size_t i = 90; i < 100; i++)
+			CHECK_EQ_INT(b.data[i], 0);
+		/* the consumed bytes 10..89: left as they were for the owner */
+		CHECK_EQ_INT(b.data[50], owner ? 51 : 0);
+		dssh_buf_free(&b);
+	}
+}
+
+/* Padding bytes: random (not zero, not repeating) across pool refills,
+ * large requests served directly. */
+static void
+test_random_pad(void)
+{
+	uint8_t a[255], b[255], big[2048];
+	int zero = 0;
+
+	for (int i = 0; i < 100; i++) {        /* 100 * 2 * 255 > the pool */
+		dssh_random_pad(a, sizeof(a));
+		dssh_random_pad(b, sizeof(b));
+		CHECK(memcmp(a, b, sizeof(a)) != 0);
+		for (size_t j = 0; j < sizeof(a); j++)
+			zero += a[j] == 0;
+	}
+	CHECK(zero < 100 * 255 / 32);          /* ~1/256 expected */
+	memset(big, 0, sizeof(big));
+	dssh_random_pad(big, sizeof(big));
+	CHECK(memcmp(big, big + 1024, 1024) != 0);
+	dssh_random_pad(a, 0);
+}
+
 int
 main(void)
 {
+	DSSH_RUN(test_room);
+	DSSH_RUN(test_compact_wipe);
+	DSSH_RUN(test_random_pad);
 	DSSH_RUN(test_roundtrip);
 	DSSH_RUN(test_truncated_and_oversized);
 	DSSH_RUN(test_max_and_growth);
