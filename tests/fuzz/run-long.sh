@@ -10,6 +10,14 @@
 #   sh tests/fuzz/run-long.sh                    # all, 10M each
 #   RUNS=1000000 sh tests/fuzz/run-long.sh fuzz_sftp fuzz_kex_value
 #
+# A run is resumable. It goes in chunks of CHUNK executions (default 1
+# million), each starting from the corpus the one before left, and after each
+# chunk adds the executions to build-fuzz/corpus-long/NAME.execs. Run again
+# after an interruption and a target goes on from its count, losing at most
+# the chunk in progress; a target already at RUNS is skipped. Delete the
+# .execs file (or set FRESH=1) to count from zero. This is how ClusterFuzz
+# fuzzes too: many bounded sessions over one growing corpus.
+#
 # TIMEOUT (seconds per input, default 10) is wall-clock time: a run at
 # nice 19 beside a busy machine can be starved that long by the scheduler
 # alone; retry a reported timeout's input on its own before believing it.
@@ -21,6 +29,7 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 runs=${RUNS:-10000000}
+chunk=${CHUNK:-1000000}
 timeout=${TIMEOUT:-10}
 bld=${BUILD:-build-fuzz}
 
@@ -33,29 +42,48 @@ if [ $# -eq 0 ]; then
 	set -- $(sed -n "s/^  '\(fuzz_[a-z0-9_]*\)' : .*/\1/p" tests/fuzz/meson.build)
 fi
 
+# One chunk of NAME for N executions; prints the executions done, or
+# nothing and fails when the fuzzer found something.
+run_chunk() {
+	name=$1 n=$2 log=$3
+	if "$bld/tests/fuzz/$name" "$bld/corpus-long/$name" "tests/fuzz/corpus/$name" \
+	    -runs="$n" -timeout="$timeout" -rss_limit_mb=4096 -print_final_stats=1 \
+	    -artifact_prefix="$bld/artifacts-long/$name/" >"$log" 2>&1; then
+		sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1
+	else
+		return 1
+	fi
+}
+
 rc=0
 for name in "$@"; do
-	exe="$bld/tests/fuzz/$name"
-	if [ ! -x "$exe" ]; then
+	if [ ! -x "$bld/tests/fuzz/$name" ]; then
 		echo "$name: no such target" >&2
 		rc=1
 		continue
 	fi
 	corpus="$bld/corpus-long/$name"
 	art="$bld/artifacts-long/$name/"
-	mkdir -p "$corpus" "$art"
+	count="$corpus.execs"
 	log="$bld/artifacts-long/$name.log"
+	mkdir -p "$corpus" "$art"
+	[ "${FRESH:-0}" = 1 ] && rm -f "$count"
+	done_execs=$(cat "$count" 2>/dev/null || echo 0)
 	start=$(date +%s)
-	if "$exe" "$corpus" "tests/fuzz/corpus/$name" -runs="$runs" -timeout="$timeout" \
-	    -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$art" >"$log" 2>&1; then
-		status=ok
-	else
-		status="FAILED: $(ls "$art" | head -1) (see $log)"
-		rc=1
-	fi
+	status=ok
+	while [ "$done_execs" -lt "$runs" ]; do
+		n=$(( runs - done_execs < chunk ? runs - done_execs : chunk ))
+		if ! got=$(run_chunk "$name" "$n" "$log"); then
+			status="FAILED: $(ls "$art" | head -1) (see $log)"
+			rc=1
+			break
+		fi
+		done_execs=$(( done_execs + ${got:-0} ))
+		echo "$done_execs" >"$count"
+		[ -n "$got" ] && [ "$got" -gt 0 ] || { status="FAILED: no executions (see $log)"; rc=1; break; }
+	done
 	secs=$(( $(date +%s) - start ))
-	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-	cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
-	echo "$name: ${execs:-?} executions, ${cov:-no coverage line}, corpus $(ls "$corpus" | wc -l), ${secs}s: $status"
+	cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" 2>/dev/null | tail -1)
+	echo "$name: $done_execs executions, ${cov:-no coverage line}, corpus $(ls "$corpus" | wc -l), ${secs}s: $status"
 done
 exit $rc
