@@ -24,7 +24,23 @@ struct dssh_comp {
 	bool inflate;
 	uint8_t *buf;        /* the last packet's result */
 	size_t cap;
+	size_t used;         /* the most of buf any call wrote: what free wipes */
 };
+
+/* Free wipes only what was written: the 256 KiB buffer is mostly never
+ * touched, and wiping all of it faulted in and zeroed 64 fresh pages per
+ * stream (each direction, each key exchange). */
+static void
+note_used(struct dssh_comp *k)
+{
+	k->used = DSSH_MAX(k->used, k->cap - k->z.avail_out);
+}
+
+size_t
+dssh_comp_used(const struct dssh_comp *k)
+{
+	return k->used;
+}
 
 int
 dssh_comp_alg_by_name(const char *name)
@@ -70,7 +86,7 @@ dssh_comp_free(struct dssh_comp *k)
 		inflateEnd(&k->z);
 	else
 		deflateEnd(&k->z);
-	dssh_wipe(k->buf, k->cap);
+	dssh_wipe(k->buf, k->used);
 	free(k->buf);
 	free(k);
 }
@@ -97,25 +113,22 @@ dssh_comp_deflate(struct dssh_comp *k, const uint8_t *head, size_t hlen, const u
 
 	k->z.next_out = k->buf;
 	k->z.avail_out = (uInt)k->cap;
-	if ((hlen > 0 && (r = deflate_part(k, head, hlen, blen > 0 ? Z_NO_FLUSH :
-	    Z_PARTIAL_FLUSH)) != 0) ||
-	    (blen > 0 && (r = deflate_part(k, body, blen, Z_PARTIAL_FLUSH)) != 0))
+	r = hlen > 0 ? deflate_part(k, head, hlen, blen > 0 ? Z_NO_FLUSH : Z_PARTIAL_FLUSH) : 0;
+	if (r == 0 && blen > 0)
+		r = deflate_part(k, body, blen, Z_PARTIAL_FLUSH);
+	note_used(k);
+	if (r != 0)
 		return r;
 	*out = k->buf;
 	*olen = k->cap - k->z.avail_out;
 	return 0;
 }
 
-int
-dssh_comp_inflate(struct dssh_comp *k, const uint8_t *in, size_t n, const uint8_t **out,
-    size_t *olen)
+static int
+inflate_all(struct dssh_comp *k)
 {
 	int zr;
 
-	k->z.next_in = (Bytef *)(uintptr_t)in;
-	k->z.avail_in = (uInt)n;
-	k->z.next_out = k->buf;
-	k->z.avail_out = (uInt)k->cap;
 	for (;;) {
 		zr = inflate(&k->z, Z_SYNC_FLUSH);
 		if (k->z.avail_out == 0)
@@ -127,6 +140,23 @@ dssh_comp_inflate(struct dssh_comp *k, const uint8_t *in, size_t n, const uint8_
 		if (k->z.avail_in == 0)
 			break;
 	}
+	return 0;
+}
+
+int
+dssh_comp_inflate(struct dssh_comp *k, const uint8_t *in, size_t n, const uint8_t **out,
+    size_t *olen)
+{
+	int r;
+
+	k->z.next_in = (Bytef *)(uintptr_t)in;
+	k->z.avail_in = (uInt)n;
+	k->z.next_out = k->buf;
+	k->z.avail_out = (uInt)k->cap;
+	r = inflate_all(k);
+	note_used(k);     /* a refused packet wrote some of buf too */
+	if (r != 0)
+		return r;
 	*out = k->buf;
 	*olen = k->cap - k->z.avail_out;
 	return 0;

@@ -68,6 +68,8 @@ int dssh_comp_deflate(struct dssh_comp *k, const uint8_t *head, size_t hlen,
 int dssh_comp_inflate(struct dssh_comp *k, const uint8_t *in, size_t n, const uint8_t **out,
     size_t *olen);
 void dssh_comp_wipe_last(struct dssh_comp *k, size_t n);
+/* The most of its output buffer any call wrote (and free wipes). */
+size_t dssh_comp_used(const struct dssh_comp *k);
 void dssh_kex_result_free(struct dssh_kex_result *r);
 int dssh_kex_choose(const struct dssh_kexinit *client, const struct dssh_kexinit *server,
     struct dssh_kex_result *out, const char **failed_slot);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Compression (ssh_comp.c): packets through one stream each way, the
- * inflate bound (zip bombs), garbage and truncated input. */
+ * inflate bound (zip bombs), garbage and truncated input, how much of the
+ * output buffer free wipes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,10 +121,58 @@ test_garbage(void)
 	CHECK_EQ_INT(dssh_comp_alg_by_name("none"), DSSH_COMP_NONE);
 }
 
+/* What free wipes: the most of the output buffer any call wrote, refused
+ * packets included, never less than a packet returned. */
+static void
+test_used(void)
+{
+	static uint8_t text[3000], zeros[DSSH_COMP_INFLATE_MAX + 2];
+	struct dssh_comp *d, *i;
+	const uint8_t *z, *out;
+	uint8_t copy[4096];
+	size_t zl, ol, big;
+
+	for (size_t k = 0; k < sizeof(text); k++)
+		text[k] = (uint8_t)(k * 13 + k / 7);
+	CHECK_EQ_INT(dssh_comp_new(false, &d), 0);
+	CHECK_EQ_INT(dssh_comp_new(true, &i), 0);
+	CHECK_EQ_INT((int)dssh_comp_used(d), 0);
+	CHECK_EQ_INT((int)dssh_comp_used(i), 0);
+	CHECK_EQ_INT(dssh_comp_deflate(d, text, 10, text + 10, sizeof(text) - 10, &z, &zl), 0);
+	CHECK_EQ_INT((int)dssh_comp_used(d), (int)zl);
+	big = zl;
+	CHECK(zl <= sizeof(copy));
+	memcpy(copy, z, zl);
+	CHECK_EQ_INT(dssh_comp_inflate(i, copy, zl, &out, &ol), 0);
+	CHECK_EQ_INT((int)ol, (int)sizeof(text));
+	CHECK_EQ_INT((int)dssh_comp_used(i), (int)sizeof(text));
+	/* a smaller packet next: the mark stays at the larger one */
+	CHECK_EQ_INT(dssh_comp_deflate(d, text, 5, NULL, 0, &z, &zl), 0);
+	CHECK(zl < big);
+	CHECK_EQ_INT((int)dssh_comp_used(d), (int)big);
+	memcpy(copy, z, zl);
+	CHECK_EQ_INT(dssh_comp_inflate(i, copy, zl, &out, &ol), 0);
+	CHECK_EQ_INT((int)ol, 5);
+	CHECK_EQ_INT((int)dssh_comp_used(i), (int)sizeof(text));
+	dssh_comp_free(d);
+	dssh_comp_free(i);
+	/* a bomb refused: it filled the whole buffer, all of it is wiped */
+	CHECK_EQ_INT(dssh_comp_new(false, &d), 0);
+	CHECK_EQ_INT(dssh_comp_new(true, &i), 0);
+	CHECK_EQ_INT(dssh_comp_deflate(d, zeros, 1, zeros + 1, sizeof(zeros) - 1, &z, &zl), 0);
+	CHECK(zl <= sizeof(copy));
+	memcpy(copy, z, zl);
+	CHECK_EQ_INT(dssh_comp_inflate(i, copy, zl, &out, &ol), DSSH_ERR_NO_BUFFER_SPACE);
+	CHECK_EQ_INT((int)dssh_comp_used(i), (int)DSSH_COMP_INFLATE_MAX + 1);
+	dssh_comp_free(d);
+	dssh_comp_free(i);
+}
+
 int
 main(void)
 {
 	DSSH_RUN(test_round_trip);
+	DSSH_RUN(test_used);
 	DSSH_RUN(test_bomb);
 	DSSH_RUN(test_garbage);
 	DSSH_TEST_END();
