@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include "dssh_err.h"
+#define FUZZ_HOSTSIG_MEMO     /* fuzz_common.h: the test client's host signature check */
 #include "fuzz_common.h"
 #include "ssh_internal.h"
 #include "test_client.h"
