@@ -12,7 +12,8 @@
 #include "dssh_err.h"
 #include "tcp_priv.h"
 
-static inline bool dssh_host_is_little_endian(void)
+static inline bool
+dssh_host_is_little_endian(void)
 {
 	const uint16_t one = 1;
 	uint8_t b;
@@ -29,7 +30,8 @@ static inline bool dssh_host_is_little_endian(void)
 #define OPT_SACK 5
 #define OPT_TS 8
 
-static int get_u16(struct dssh_buf *b, uint16_t *v)
+static int
+get_u16(struct dssh_buf *b, uint16_t *v)
 {
 	uint8_t t[2];
 	int r;
@@ -40,7 +42,8 @@ static int get_u16(struct dssh_buf *b, uint16_t *v)
 	return 0;
 }
 
-static int parse_options(struct dssh_buf *b, struct dssh_tcp_hdr *h)
+static int
+parse_options(struct dssh_buf *b, struct dssh_tcp_hdr *h)
 {
 	uint8_t kind, olen;
 	struct dssh_buf ob;
@@ -104,7 +107,8 @@ static int parse_options(struct dssh_buf *b, struct dssh_tcp_hdr *h)
 	return 0;
 }
 
-int dssh_tcp_parse(const uint8_t *p, size_t len, struct dssh_tcp_hdr *h)
+int
+dssh_tcp_parse(const uint8_t *p, size_t len, struct dssh_tcp_hdr *h)
 {
 	struct dssh_buf b, ob;
 	uint8_t off, flags;
@@ -140,7 +144,8 @@ int dssh_tcp_parse(const uint8_t *p, size_t len, struct dssh_tcp_hdr *h)
 
 /* The portable sum: the compiler turns it into vector adds (32-bit lanes
  * zero-extended to 64 bits). */
-static uint64_t sum_words32_c(const uint8_t *p, size_t nwords)
+static uint64_t
+sum_words32_c(const uint8_t *p, size_t nwords)
 {
 	uint64_t a0 = 0, a1 = 0;
 	size_t i;
@@ -170,7 +175,8 @@ static uint64_t sum_words32_c(const uint8_t *p, size_t nwords)
  * 0.04 cycles per byte against the portable loop's 0.065 and the 16-byte
  * shift-and-mask loop's 0.075 before it (perf/bench_floor.c's row).
  */
-__attribute__((target("avx2"))) static uint64_t sum_words32_avx2(const uint8_t *p, size_t nwords)
+__attribute__((target("avx2"))) static uint64_t
+sum_words32_avx2(const uint8_t *p, size_t nwords)
 {
 	const __m256i lo = _mm256_set1_epi64x(0xffffffff);
 	__m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
@@ -191,7 +197,8 @@ __attribute__((target("avx2"))) static uint64_t sum_words32_avx2(const uint8_t *
 	return l[0] + l[1] + l[2] + l[3] + sum_words32_c(p + 4 * i, nwords - i);
 }
 
-static uint64_t sum_words32(const uint8_t *p, size_t nwords)
+static uint64_t
+sum_words32(const uint8_t *p, size_t nwords)
 {
 	if (nwords < 16)
 		return sum_words32_c(p, nwords);
@@ -213,7 +220,8 @@ static uint64_t sum_words32(const uint8_t *p, size_t nwords)
  * to one swap at the end (RFC 1071 2(B)), and a 64-bit accumulator of 32-bit
  * words cannot overflow for any length a segment can have.
  */
-static uint32_t sum_bytes(uint32_t sum, const uint8_t *p, size_t n, bool *odd)
+static uint32_t
+sum_bytes(uint32_t sum, const uint8_t *p, size_t n, bool *odd)
 {
 	uint64_t acc;
 	uint32_t part;
@@ -248,14 +256,16 @@ static uint32_t sum_bytes(uint32_t sum, const uint8_t *p, size_t n, bool *odd)
 	return sum + part;
 }
 
-static uint16_t fold(uint32_t sum)
+static uint16_t
+fold(uint32_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)sum;
 }
 
-uint32_t dssh_tcp_pseudo_sum(uint32_t saddr, uint32_t daddr, uint32_t tcp_len)
+uint32_t
+dssh_tcp_pseudo_sum(uint32_t saddr, uint32_t daddr, uint32_t tcp_len)
 {
 	uint32_t sum = 0;
 
@@ -268,7 +278,8 @@ uint32_t dssh_tcp_pseudo_sum(uint32_t saddr, uint32_t daddr, uint32_t tcp_len)
 	return fold(sum);
 }
 
-uint16_t dssh_tcp_checksum(uint32_t saddr, uint32_t daddr, const uint8_t *hdr, size_t hlen,
+uint16_t
+dssh_tcp_checksum(uint32_t saddr, uint32_t daddr, const uint8_t *hdr, size_t hlen,
     const uint8_t *const *pay, const uint32_t *pay_len, unsigned npay)
 {
 	uint32_t sum, total = (uint32_t)hlen;
