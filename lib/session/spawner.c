@@ -125,20 +125,40 @@ dssh_spawner_set_monitor(const struct dssh_spawner_monitor *m)
 	sp_monitor = m;
 }
 
+/* Closes [lo, hi]; close_range(2) where the kernel has it, else one by one. */
+static void
+close_span(unsigned int lo, unsigned int hi)
+{
+	if (lo > hi || close_range(lo, hi, 0) == 0)
+		return;
+	for (unsigned int fd = lo; fd <= hi && fd < 65536; fd++)
+		(void)close((int)fd);
+}
+
+/*
+ * Every fd >= 3 but keep[] closed, in as many close_range calls as there
+ * are gaps between the kept ones: one close() per possible descriptor
+ * (up to 65536) used to be most of a PAM child's or a login's CPU.
+ */
 void
 dssh_spawner_child_fds(const int *keep, size_t nkeep)
 {
-	int maxfd = (int)sysconf(_SC_OPEN_MAX);
+	unsigned int lo = 3;
 
-	if (maxfd < 0 || maxfd > 65536)
-		maxfd = 65536;
-	for (int fd = 3; fd < maxfd; fd++) {
-		bool k = false;
+	for (;;) {
+		unsigned int next = ~0U;
 
+		/* The lowest kept fd at or above lo. */
 		for (size_t i = 0; i < nkeep; i++)
-			k = k || keep[i] == fd;
-		if (!k)
-			(void)close(fd);
+			if (keep[i] >= 0 && (unsigned int)keep[i] >= lo && (unsigned int)keep[i] < next)
+				next = (unsigned int)keep[i];
+		if (next == ~0U) {
+			close_span(lo, ~0U);
+			return;
+		}
+		if (next > lo)
+			close_span(lo, next - 1);
+		lo = next + 1;
 	}
 }
 

@@ -368,19 +368,34 @@ process(struct dssh_conn *c)
 	return c->state == CONN_CLOSED ? DSSH_ERR_CONN_CLOSED : 0;
 }
 
-int
-dssh_conn_input(struct dssh_conn *c, const uint8_t *p, size_t n, uint64_t now_ms)
+/*
+ * n bytes of input appended: copied from p, or (p NULL) already written in
+ * the room dssh_conn_input_room gave, where reserving them cannot allocate.
+ */
+static int
+conn_take_input(struct dssh_conn *c, const uint8_t *p, size_t n, uint64_t now_ms)
 {
 	int r;
 
 	if (c->state == CONN_CLOSED)
 		return DSSH_ERR_CONN_CLOSED;
 	c->now_ms = now_ms;
-	if (n > 0 && (r = dssh_buf_put(&c->in, p, n)) != 0) {
-		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "input buffer full");
-		return r;
+	if (n > 0) {
+		r = p != NULL ? dssh_buf_put(&c->in, p, n) : dssh_buf_reserve(&c->in, n, NULL);
+		if (r != 0) {
+			dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "input buffer full");
+			return r;
+		}
 	}
 	return process(c);
+}
+
+int
+dssh_conn_input(struct dssh_conn *c, const uint8_t *p, size_t n, uint64_t now_ms)
+{
+	if (n > 0 && p == NULL)
+		return DSSH_ERR_INVALID_ARGUMENT;
+	return conn_take_input(c, p, n, now_ms);
 }
 
 size_t
@@ -394,17 +409,7 @@ dssh_conn_input_room(struct dssh_conn *c, uint8_t **p)
 int
 dssh_conn_input_commit(struct dssh_conn *c, size_t n, uint64_t now_ms)
 {
-	int r;
-
-	if (c->state == CONN_CLOSED)
-		return DSSH_ERR_CONN_CLOSED;
-	c->now_ms = now_ms;
-	/* within the room: no allocation, the bytes are already in place */
-	if (n > 0 && (r = dssh_buf_reserve(&c->in, n, NULL)) != 0) {
-		dssh_conn_fail(c, SSH_DISCONNECT_PROTOCOL_ERROR, "input buffer full");
-		return r;
-	}
-	return process(c);
+	return conn_take_input(c, NULL, n, now_ms);
 }
 
 bool

@@ -23,7 +23,8 @@
 
 static const uint16_t cookie_mss_tab[8] = { 536, 1024, 1220, 1360, 1400, 1440, 1448, 1460 };
 
-void dssh_tcp_conf_default(struct dssh_tcp_conf *conf)
+void
+dssh_tcp_conf_default(struct dssh_tcp_conf *conf)
 {
 	memset(conf, 0, sizeof(*conf));
 	conf->max_conns = 4096;
@@ -69,7 +70,8 @@ void dssh_tcp_conf_default(struct dssh_tcp_conf *conf)
 	conf->rcv_mem = 0;                  /* 2 * rcvbuf (dssh_tcp_stack_new) */
 }
 
-const char *dssh_tcp_state_name(enum dssh_tcp_state s)
+const char *
+dssh_tcp_state_name(enum dssh_tcp_state s)
 {
 	static const char *names[] = {
 		"CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED",
@@ -83,7 +85,8 @@ const char *dssh_tcp_state_name(enum dssh_tcp_state s)
 
 /* ---- keyed hashes (SipHash through OpenSSL EVP_MAC) ---- */
 
-static uint64_t tcp_mac(struct dssh_tcp_stack *s, const uint8_t key[16], const void *in, size_t n)
+static uint64_t
+tcp_mac(struct dssh_tcp_stack *s, const uint8_t key[16], const void *in, size_t n)
 {
 	EVP_MAC_CTX *ctx;
 	size_t sz = 8, outl = 0;
@@ -109,7 +112,8 @@ struct tuple_in {
 	uint32_t extra[2];
 };
 
-static uint64_t tuple_mac(struct dssh_tcp_stack *s, const uint8_t key[16], uint32_t laddr,
+static uint64_t
+tuple_mac(struct dssh_tcp_stack *s, const uint8_t key[16], uint32_t laddr,
     uint16_t lport, uint32_t raddr, uint16_t rport, uint32_t e0, uint32_t e1)
 {
 	struct tuple_in t;
@@ -122,7 +126,8 @@ static uint64_t tuple_mac(struct dssh_tcp_stack *s, const uint8_t key[16], uint3
 
 /* ---- connection table ---- */
 
-static uint32_t tuple_hash(const struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport,
+static uint32_t
+tuple_hash(const struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport,
     uint32_t raddr, uint16_t rport)
 {
 	uint64_t h = s->hseed;
@@ -135,7 +140,8 @@ static uint32_t tuple_hash(const struct dssh_tcp_stack *s, uint32_t laddr, uint1
 	return (uint32_t)h & s->hmask;
 }
 
-struct dssh_tcp_conn *dssh_tcp_lookup(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport,
+struct dssh_tcp_conn *
+dssh_tcp_lookup(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport,
     uint32_t raddr, uint16_t rport)
 {
 	struct dssh_tcp_conn *c;
@@ -146,7 +152,8 @@ struct dssh_tcp_conn *dssh_tcp_lookup(struct dssh_tcp_stack *s, uint32_t laddr, 
 	return NULL;
 }
 
-static void hash_insert(struct dssh_tcp_conn *c)
+static void
+hash_insert(struct dssh_tcp_conn *c)
 {
 	struct dssh_tcp_stack *s = c->stack;
 	uint32_t b = tuple_hash(s, c->laddr, c->lport, c->raddr, c->rport);
@@ -155,7 +162,8 @@ static void hash_insert(struct dssh_tcp_conn *c)
 	s->htab[b] = c;
 }
 
-static void hash_remove(struct dssh_tcp_conn *c)
+static void
+hash_remove(struct dssh_tcp_conn *c)
 {
 	struct dssh_tcp_stack *s = c->stack;
 	struct dssh_tcp_conn **pp;
@@ -171,7 +179,8 @@ static void hash_remove(struct dssh_tcp_conn *c)
 }
 
 /* Intrusive doubly linked lists: all conns, output pending, events pending. */
-static void all_insert(struct dssh_tcp_conn *c)
+static void
+all_insert(struct dssh_tcp_conn *c)
 {
 	struct dssh_tcp_stack *s = c->stack;
 
@@ -182,7 +191,8 @@ static void all_insert(struct dssh_tcp_conn *c)
 	s->all = c;
 }
 
-static void all_remove(struct dssh_tcp_conn *c)
+static void
+all_remove(struct dssh_tcp_conn *c)
 {
 	struct dssh_tcp_stack *s = c->stack;
 
@@ -199,12 +209,14 @@ static void all_remove(struct dssh_tcp_conn *c)
  * out and ev lists are singly linked FIFOs; removal is lazy (see out_pop).
  * ev picks the list a connection's link is for: ev_next, else out_next.
  */
-static struct dssh_tcp_conn **list_link(struct dssh_tcp_conn *c, bool ev)
+static struct dssh_tcp_conn **
+list_link(struct dssh_tcp_conn *c, bool ev)
 {
 	return ev ? &c->ev_next : &c->out_next;
 }
 
-static void list_append(struct dssh_tcp_conn **head, struct dssh_tcp_conn **tail,
+static void
+list_append(struct dssh_tcp_conn **head, struct dssh_tcp_conn **tail,
     struct dssh_tcp_conn *c, bool ev)
 {
 	*list_link(c, ev) = NULL;
@@ -212,7 +224,8 @@ static void list_append(struct dssh_tcp_conn **head, struct dssh_tcp_conn **tail
 	*tail = c;
 }
 
-static void out_mark(struct dssh_tcp_conn *c)
+static void
+out_mark(struct dssh_tcp_conn *c)
 {
 	struct dssh_tcp_stack *s = c->stack;
 
@@ -222,7 +235,8 @@ static void out_mark(struct dssh_tcp_conn *c)
 	list_append(&s->out_head, &s->out_tail, c, false);
 }
 
-static void ev_post(struct dssh_tcp_conn *c, uint32_t ev)
+static void
+ev_post(struct dssh_tcp_conn *c, uint32_t ev)
 {
 	struct dssh_tcp_stack *s = c->stack;
 
@@ -235,7 +249,8 @@ static void ev_post(struct dssh_tcp_conn *c, uint32_t ev)
 	list_append(&s->ev_head, &s->ev_tail, c, true);
 }
 
-static void list_unlink(struct dssh_tcp_conn **head, struct dssh_tcp_conn **tail,
+static void
+list_unlink(struct dssh_tcp_conn **head, struct dssh_tcp_conn **tail,
     struct dssh_tcp_conn *c, bool ev)
 {
 	struct dssh_tcp_conn *p = NULL, *x;
@@ -250,7 +265,8 @@ static void list_unlink(struct dssh_tcp_conn **head, struct dssh_tcp_conn **tail
 	}
 }
 
-static void conn_free(struct dssh_tcp_conn *c)
+static void
+conn_free(struct dssh_tcp_conn *c)
 {
 	struct dssh_tcp_stack *s = c->stack;
 
@@ -269,7 +285,8 @@ static void conn_free(struct dssh_tcp_conn *c)
 	free(c);
 }
 
-static uint8_t wscale_for(uint32_t bufsize)
+static uint8_t
+wscale_for(uint32_t bufsize)
 {
 	uint8_t s = 0;
 
@@ -278,7 +295,8 @@ static uint8_t wscale_for(uint32_t bufsize)
 	return s;
 }
 
-static uint32_t ts_now(const struct dssh_tcp_conn *c, uint64_t now_us)
+static uint32_t
+ts_now(const struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	return (uint32_t)(now_us / 1000u) + c->ts_off;
 }
@@ -288,13 +306,15 @@ static uint32_t ts_now(const struct dssh_tcp_conn *c, uint64_t now_us)
  * +64 keeps every TSval of the connection above the one a SYN cookie sent
  * (cookie_synack rounds down and puts option bits in the low 6 bits).
  */
-static uint32_t ts_offset(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport,
+static uint32_t
+ts_offset(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport,
     uint32_t raddr, uint16_t rport)
 {
 	return (uint32_t)tuple_mac(s, s->isn_secret, laddr, lport, raddr, rport, 1, 0) + 64u;
 }
 
-static struct dssh_tcp_conn *conn_new(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport,
+static struct dssh_tcp_conn *
+conn_new(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport,
     uint32_t raddr, uint16_t rport, uint64_t now_us)
 {
 	struct dssh_tcp_conn *c;
@@ -331,7 +351,8 @@ static struct dssh_tcp_conn *conn_new(struct dssh_tcp_stack *s, uint32_t laddr, 
 	return c;
 }
 
-int dssh_tcp_stack_new(const struct dssh_tcp_conf *conf, struct dssh_tcp_stack **stackp)
+int
+dssh_tcp_stack_new(const struct dssh_tcp_conf *conf, struct dssh_tcp_stack **stackp)
 {
 	struct dssh_tcp_stack *s = NULL;
 	uint32_t nb = 16;
@@ -378,7 +399,8 @@ int dssh_tcp_stack_new(const struct dssh_tcp_conf *conf, struct dssh_tcp_stack *
 	return r;
 }
 
-void dssh_tcp_stack_free(struct dssh_tcp_stack *s)
+void
+dssh_tcp_stack_free(struct dssh_tcp_stack *s)
 {
 	if (s == NULL)
 		return;
@@ -391,7 +413,8 @@ void dssh_tcp_stack_free(struct dssh_tcp_stack *s)
 	free(s);
 }
 
-static struct tcp_listener *listener_find(struct dssh_tcp_stack *s, uint32_t addr, uint16_t port,
+static struct tcp_listener *
+listener_find(struct dssh_tcp_stack *s, uint32_t addr, uint16_t port,
     bool exact)
 {
 	unsigned i;
@@ -405,7 +428,8 @@ static struct tcp_listener *listener_find(struct dssh_tcp_stack *s, uint32_t add
 	return NULL;
 }
 
-int dssh_tcp_listen(struct dssh_tcp_stack *s, uint32_t addr, uint16_t port)
+int
+dssh_tcp_listen(struct dssh_tcp_stack *s, uint32_t addr, uint16_t port)
 {
 	unsigned i;
 
@@ -424,7 +448,8 @@ int dssh_tcp_listen(struct dssh_tcp_stack *s, uint32_t addr, uint16_t port)
 	return DSSH_ERR_NO_BUFFER_SPACE;
 }
 
-int dssh_tcp_unlisten(struct dssh_tcp_stack *s, uint32_t addr, uint16_t port)
+int
+dssh_tcp_unlisten(struct dssh_tcp_stack *s, uint32_t addr, uint16_t port)
 {
 	struct tcp_listener *l = listener_find(s, addr, port, true);
 
@@ -436,20 +461,23 @@ int dssh_tcp_unlisten(struct dssh_tcp_stack *s, uint32_t addr, uint16_t port)
 
 /* ---- segment construction ---- */
 
-static uint8_t *put16(uint8_t *p, uint16_t v)
+static uint8_t *
+put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
 	return p + 2;
 }
 
-static uint8_t *put32(uint8_t *p, uint32_t v)
+static uint8_t *
+put32(uint8_t *p, uint32_t v)
 {
 	dssh_put_u32be(p, v);
 	return p + 4;
 }
 
-static void seg_finish(struct dssh_tcp_stack *s, struct dssh_tcp_seg_out *o)
+static void
+seg_finish(struct dssh_tcp_stack *s, struct dssh_tcp_seg_out *o)
 {
 	uint16_t ck;
 
@@ -468,7 +496,8 @@ static void seg_finish(struct dssh_tcp_stack *s, struct dssh_tcp_seg_out *o)
 }
 
 /* Fixed part of a header; returns a pointer to where options go. */
-static uint8_t *hdr_start(struct dssh_tcp_seg_out *o, uint16_t sport, uint16_t dport,
+static uint8_t *
+hdr_start(struct dssh_tcp_seg_out *o, uint16_t sport, uint16_t dport,
     uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd)
 {
 	uint8_t *p = o->hdr;
@@ -485,7 +514,8 @@ static uint8_t *hdr_start(struct dssh_tcp_seg_out *o, uint16_t sport, uint16_t d
 	return p;
 }
 
-static void hdr_end(struct dssh_tcp_seg_out *o, uint8_t *p)
+static void
+hdr_end(struct dssh_tcp_seg_out *o, uint8_t *p)
 {
 	while ((p - o->hdr) % 4 != 0)
 		*p++ = 0;   /* EOL padding */
@@ -493,7 +523,8 @@ static void hdr_end(struct dssh_tcp_seg_out *o, uint8_t *p)
 	o->hdr[12] = (uint8_t)((o->hdr_len / 4) << 4);
 }
 
-static struct dssh_tcp_seg_out *ctl_slot(struct dssh_tcp_stack *s)
+static struct dssh_tcp_seg_out *
+ctl_slot(struct dssh_tcp_stack *s)
 {
 	struct dssh_tcp_seg_out *o;
 
@@ -508,7 +539,8 @@ static struct dssh_tcp_seg_out *ctl_slot(struct dssh_tcp_stack *s)
 }
 
 /* RST in reply to a segment that has no connection (RFC 9293 3.10.7.1). */
-static void send_rst_for(struct dssh_tcp_stack *s, uint32_t saddr, uint32_t daddr,
+static void
+send_rst_for(struct dssh_tcp_stack *s, uint32_t saddr, uint32_t daddr,
     const struct dssh_tcp_hdr *h)
 {
 	struct dssh_tcp_seg_out *o;
@@ -533,12 +565,14 @@ static void send_rst_for(struct dssh_tcp_stack *s, uint32_t saddr, uint32_t dadd
 	s->st.rst_sent++;
 }
 
-static uint32_t rcv_space(const struct dssh_tcp_conn *c)
+static uint32_t
+rcv_space(const struct dssh_tcp_conn *c)
 {
 	return c->rq.size - c->rq.len;
 }
 
-static uint16_t wnd_field(const struct dssh_tcp_conn *c, bool syn)
+static uint16_t
+wnd_field(const struct dssh_tcp_conn *c, bool syn)
 {
 	uint32_t w = rcv_space(c);
 
@@ -548,7 +582,8 @@ static uint16_t wnd_field(const struct dssh_tcp_conn *c, bool syn)
 }
 
 /* Up to n SACK blocks, most recently changed first (RFC 2018 section 4). */
-static unsigned sack_blocks(const struct dssh_tcp_conn *c, uint32_t blk[4][2], unsigned n)
+static unsigned
+sack_blocks(const struct dssh_tcp_conn *c, uint32_t blk[4][2], unsigned n)
 {
 	bool used[DSSH_TCP_OOO_MAX] = { false };
 	unsigned k, i, best;
@@ -565,7 +600,8 @@ static unsigned sack_blocks(const struct dssh_tcp_conn *c, uint32_t blk[4][2], u
 	return k;
 }
 
-static void sbuf_refs(const struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint32_t off,
+static void
+sbuf_refs(const struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint32_t off,
     uint32_t len)
 {
 	o->npay = (uint16_t)tcp_txq_ref(&c->sq, off, len, o->pay, o->pay_len, o->pay_buf,
@@ -577,7 +613,8 @@ static void sbuf_refs(const struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o,
  * DSSH_TCP_SEG_PAY_MAX pieces. Cut shorter, a TSO segment keeps whole MSS;
  * one MSS in more pieces (tiny pieces in a row) goes out as a shorter one.
  */
-static uint32_t sq_seg_fit(const struct dssh_tcp_conn *c, uint32_t off, uint32_t len)
+static uint32_t
+sq_seg_fit(const struct dssh_tcp_conn *c, uint32_t off, uint32_t len)
 {
 	const uint8_t *ptr[DSSH_TCP_SEG_PAY_MAX];
 	uint32_t plen[DSSH_TCP_SEG_PAY_MAX], got;
@@ -592,7 +629,8 @@ static uint32_t sq_seg_fit(const struct dssh_tcp_conn *c, uint32_t off, uint32_t
 }
 
 /* Build one segment of connection c. */
-static void emit(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint32_t seq,
+static void
+emit(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint32_t seq,
     uint8_t flags, uint32_t len, uint64_t now_us)
 {
 	struct dssh_tcp_stack *s = c->stack;
@@ -673,28 +711,32 @@ static void emit(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint32_t s
 
 /* ---- RTT and timers ---- */
 
-static uint64_t rto_cur(const struct dssh_tcp_conn *c)
+static uint64_t
+rto_cur(const struct dssh_tcp_conn *c)
 {
 	uint64_t r = (uint64_t)c->rto_us << (c->backoff > 20 ? 20 : c->backoff);
 
 	return r > c->stack->conf.rto_max_us ? c->stack->conf.rto_max_us : r;
 }
 
-static void rto_arm(struct dssh_tcp_conn *c, uint64_t now_us)
+static void
+rto_arm(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	c->t_rto = now_us + rto_cur(c);
 	if (c->t_rto < c->stack->next_timer_us)
 		c->stack->next_timer_us = c->t_rto;
 }
 
-static void timer_note(struct dssh_tcp_stack *s, uint64_t t)
+static void
+timer_note(struct dssh_tcp_stack *s, uint64_t t)
 {
 	if (t != 0 && t < s->next_timer_us)
 		s->next_timer_us = t;
 }
 
 /* RFC 6298 section 2 */
-static void rtt_sample(struct dssh_tcp_conn *c, uint32_t r)
+static void
+rtt_sample(struct dssh_tcp_conn *c, uint32_t r)
 {
 	const struct dssh_tcp_conf *cf = &c->stack->conf;
 	uint64_t rto;
@@ -719,7 +761,8 @@ static void rtt_sample(struct dssh_tcp_conn *c, uint32_t r)
 
 /* ---- sender SACK scoreboard (RFC 6675) ---- */
 
-static void sb_add(struct dssh_tcp_conn *c, uint32_t start, uint32_t end)
+static void
+sb_add(struct dssh_tcp_conn *c, uint32_t start, uint32_t end)
 {
 	struct seq_range tmp[TCP_SACK_SB_MAX + 1];
 	uint32_t i, n = 0;
@@ -751,7 +794,8 @@ static void sb_add(struct dssh_tcp_conn *c, uint32_t start, uint32_t end)
 	c->sb_n = n;
 }
 
-static void sb_trim(struct dssh_tcp_conn *c)
+static void
+sb_trim(struct dssh_tcp_conn *c)
 {
 	uint32_t i, n = 0;
 
@@ -767,7 +811,8 @@ static void sb_trim(struct dssh_tcp_conn *c)
 }
 
 /* IsLost() for every byte of a hole ending where SACK block i begins. */
-static bool sb_lost_below(const struct dssh_tcp_conn *c, uint32_t i)
+static bool
+sb_lost_below(const struct dssh_tcp_conn *c, uint32_t i)
 {
 	uint64_t bytes = 0;
 	uint32_t j;
@@ -779,7 +824,8 @@ static bool sb_lost_below(const struct dssh_tcp_conn *c, uint32_t i)
 }
 
 /* SetPipe(): bytes considered in flight (RFC 6675 section 4). */
-static uint32_t sb_pipe(const struct dssh_tcp_conn *c)
+static uint32_t
+sb_pipe(const struct dssh_tcp_conn *c)
 {
 	uint32_t pipe = 0, a = c->snd_una, i, b, lo, hi;
 
@@ -801,7 +847,8 @@ static uint32_t sb_pipe(const struct dssh_tcp_conn *c)
 }
 
 /* NextSeg() rule 1: first lost, not yet retransmitted byte; at most max bytes. */
-static bool sb_next_lost(const struct dssh_tcp_conn *c, uint32_t max, uint32_t *seq,
+static bool
+sb_next_lost(const struct dssh_tcp_conn *c, uint32_t max, uint32_t *seq,
     uint32_t *len)
 {
 	uint32_t a = c->snd_una, i, start;
@@ -830,7 +877,8 @@ static bool sb_next_lost(const struct dssh_tcp_conn *c, uint32_t max, uint32_t *
  * the range it sent as one segment. Should the list fill up the connection
  * falls back to RFC 6675 rather than guess.
  */
-static void rack_disable(struct dssh_tcp_conn *c)
+static void
+rack_disable(struct dssh_tcp_conn *c)
 {
 	free(c->rs_mem);
 	c->rs = c->rs_mem = NULL;
@@ -842,7 +890,8 @@ static void rack_disable(struct dssh_tcp_conn *c)
 }
 
 /* Index of the first segment ending after seq. */
-static uint32_t rs_find(const struct dssh_tcp_conn *c, uint32_t seq)
+static uint32_t
+rs_find(const struct dssh_tcp_conn *c, uint32_t seq)
 {
 	uint32_t lo = 0, hi = c->rs_n, mid;
 
@@ -856,7 +905,8 @@ static uint32_t rs_find(const struct dssh_tcp_conn *c, uint32_t seq)
 	return lo;
 }
 
-static bool rs_insert(struct dssh_tcp_conn *c, uint32_t i, const struct tcp_rack_seg *r)
+static bool
+rs_insert(struct dssh_tcp_conn *c, uint32_t i, const struct tcp_rack_seg *r)
 {
 	if ((uint32_t)(c->rs - c->rs_mem) + c->rs_n == c->rs_cap && c->rs != c->rs_mem) {
 		/* acknowledged ones were dropped off the front: compact now */
@@ -874,7 +924,8 @@ static bool rs_insert(struct dssh_tcp_conn *c, uint32_t i, const struct tcp_rack
 }
 
 /* A segment boundary at seq. */
-static bool rs_split(struct dssh_tcp_conn *c, uint32_t seq)
+static bool
+rs_split(struct dssh_tcp_conn *c, uint32_t seq)
 {
 	uint32_t i = rs_find(c, seq);
 	struct tcp_rack_seg r;
@@ -888,7 +939,8 @@ static bool rs_split(struct dssh_tcp_conn *c, uint32_t seq)
 }
 
 /* [start, end) was (re)sent now: it becomes one segment. */
-static void rack_sent(struct dssh_tcp_conn *c, uint32_t start, uint32_t end, uint64_t now_us)
+static void
+rack_sent(struct dssh_tcp_conn *c, uint32_t start, uint32_t end, uint64_t now_us)
 {
 	struct tcp_rack_seg r = { start, end, now_us, 0 };
 	uint32_t i, j;
@@ -922,7 +974,8 @@ static void rack_sent(struct dssh_tcp_conn *c, uint32_t start, uint32_t end, uin
 }
 
 /* RACK.reo_wnd (RFC 8985 6.2 step 4). */
-static uint64_t rack_reo_wnd(const struct dssh_tcp_conn *c, uint32_t sacked_segs)
+static uint64_t
+rack_reo_wnd(const struct dssh_tcp_conn *c, uint32_t sacked_segs)
 {
 	uint64_t w;
 
@@ -937,7 +990,8 @@ static uint64_t rack_reo_wnd(const struct dssh_tcp_conn *c, uint32_t sacked_segs
  * timestamp, RFC 3522) widens the reordering window, at most once per
  * round trip, as a DSACK does in RFC 8985 6.2 step 4.
  */
-static void rack_spurious(struct dssh_tcp_conn *c)
+static void
+rack_spurious(struct dssh_tcp_conn *c)
 {
 	c->stack->st.spurious_rexmits++;
 	if (c->spur_round_on && SEQ_LT(c->snd_una, c->spur_round))
@@ -950,7 +1004,8 @@ static void rack_spurious(struct dssh_tcp_conn *c)
 }
 
 /* RFC 8985 6.2 steps 1-3 for one newly delivered segment. */
-static void rack_delivered(struct dssh_tcp_conn *c, struct tcp_rack_seg *r,
+static void
+rack_delivered(struct dssh_tcp_conn *c, struct tcp_rack_seg *r,
     const struct dssh_tcp_hdr *h, bool cum, uint64_t now_us)
 {
 	uint32_t rtt = (uint32_t)DSSH_MIN(now_us - r->xmit_us, (uint64_t)UINT32_MAX);
@@ -986,7 +1041,8 @@ static void rack_delivered(struct dssh_tcp_conn *c, struct tcp_rack_seg *r,
  * retransmission is found without a timeout. Arms the reordering timer for
  * the earliest one still inside the window. Returns the segments marked.
  */
-static uint32_t rack_detect_loss(struct dssh_tcp_conn *c, uint64_t now_us)
+static uint32_t
+rack_detect_loss(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	uint64_t reo, deadline, timeout = 0;
 	uint32_t i, sacked = 0, lost = 0;
@@ -1036,7 +1092,8 @@ static uint32_t rack_detect_loss(struct dssh_tcp_conn *c, uint64_t now_us)
  * change, for undo_check (RFC 9438 4.9). Timestamps are what tells a
  * needless episode (RFC 3522), so without them there is no undo.
  */
-static void undo_save(struct dssh_tcp_conn *c)
+static void
+undo_save(struct dssh_tcp_conn *c)
 {
 	c->undo_on = c->ts_ok;
 	c->undo_ts_set = false;
@@ -1046,7 +1103,8 @@ static void undo_save(struct dssh_tcp_conn *c)
 }
 
 /* Loss found: fast recovery (RFC 6675 5 with RACK's IsLost, RFC 8985 6.2). */
-static void rack_enter_recovery(struct dssh_tcp_conn *c, uint64_t now_us)
+static void
+rack_enter_recovery(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	if (c->in_recovery)
 		return;
@@ -1062,7 +1120,8 @@ static void rack_enter_recovery(struct dssh_tcp_conn *c, uint64_t now_us)
 }
 
 /* Bytes in flight: not delivered, and not lost unless resent since. */
-static uint32_t rack_pipe(const struct dssh_tcp_conn *c)
+static uint32_t
+rack_pipe(const struct dssh_tcp_conn *c)
 {
 	uint32_t i, pipe = 0;
 
@@ -1073,7 +1132,8 @@ static uint32_t rack_pipe(const struct dssh_tcp_conn *c)
 }
 
 /* The first segment marked lost and not resent: [*seq, *seq + *len). */
-static bool rack_next_lost(const struct dssh_tcp_conn *c, uint32_t *seq, uint32_t *len)
+static bool
+rack_next_lost(const struct dssh_tcp_conn *c, uint32_t *seq, uint32_t *len)
 {
 	uint32_t i;
 
@@ -1091,7 +1151,8 @@ static bool rack_next_lost(const struct dssh_tcp_conn *c, uint32_t *seq, uint32_
  * only one segment is out, and not past the RTO. Restarted by new data and
  * by ACKs, so it only fires on a tail.
  */
-static void tlp_arm(struct dssh_tcp_conn *c, uint64_t now_us)
+static void
+tlp_arm(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	uint64_t pto;
 
@@ -1109,7 +1170,8 @@ static void tlp_arm(struct dssh_tcp_conn *c, uint64_t now_us)
 }
 
 /* Per ACK: update the list and RACK state, detect losses (RFC 8985 6.2). */
-static void rack_on_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_us)
+static void
+rack_on_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_us)
 {
 	uint32_t i, k, lo, st, en;
 
@@ -1152,7 +1214,8 @@ static void rack_on_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, u
 }
 
 /* The reordering timer (RFC 8985 6.3). */
-static void rack_on_reo_timer(struct dssh_tcp_conn *c, uint64_t now_us)
+static void
+rack_on_reo_timer(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	c->t_reo = 0;
 	if (!c->rack_on)
@@ -1170,7 +1233,8 @@ static void rack_on_reo_timer(struct dssh_tcp_conn *c, uint64_t now_us)
  * loss and congestion control reacts as to one; an echo of the original's
  * says the probe was not needed.
  */
-static void tlp_on_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_us)
+static void
+tlp_on_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_us)
 {
 	if (!c->tlp_out || SEQ_LT(c->snd_una, c->tlp_end))
 		return;
@@ -1190,7 +1254,8 @@ static void tlp_on_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, ui
  * bits. A TSO segment's options are the timestamp only (emit leaves SACK
  * blocks off segments longer than the MSS). 0: no TSO for c.
  */
-static uint32_t tso_cap(const struct dssh_tcp_conn *c)
+static uint32_t
+tso_cap(const struct dssh_tcp_conn *c)
 {
 	uint32_t cap = c->stack->conf.tso_max;
 	uint32_t lim = 65535u - 40u - (c->ts_ok ? 12u : 0u);
@@ -1202,7 +1267,8 @@ static uint32_t tso_cap(const struct dssh_tcp_conn *c)
 	return cap >= 2u * c->mss ? cap : 0;
 }
 
-static bool synchronized_send(const struct dssh_tcp_conn *c)
+static bool
+synchronized_send(const struct dssh_tcp_conn *c)
 {
 	switch (c->state) {
 	case DSSH_TCP_ESTABLISHED: case DSSH_TCP_CLOSE_WAIT: case DSSH_TCP_FIN_WAIT_1:
@@ -1225,7 +1291,8 @@ static bool synchronized_send(const struct dssh_tcp_conn *c)
  * should the FIN segment be lost, the ACK of the data alone would pass
  * for the ACK of the FIN (fin_is_acked) and it would never be resent.
  */
-static uint32_t send_data(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint32_t seq,
+static uint32_t
+send_data(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint32_t seq,
     uint32_t len, bool fresh, uint64_t now_us)
 {
 	uint32_t end_data = c->snd_una + c->sq.len;
@@ -1259,7 +1326,8 @@ static uint32_t send_data(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, u
  * The tail loss probe when no new data could go (RFC 8985 7.3): resend the
  * last MSS sent, then wait for the RTO.
  */
-static void tlp_send_last(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint64_t now_us)
+static void
+tlp_send_last(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint64_t now_us)
 {
 	uint32_t last = SEQ_MIN(c->snd_max, c->snd_una + c->sq.len);
 	uint32_t len = DSSH_MIN(last - c->snd_una, (uint32_t)c->mss);
@@ -1274,7 +1342,8 @@ static void tlp_send_last(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, u
 }
 
 /* RACK recovery: the next lost segment to resend, TSO-sized if allowed. */
-static bool rack_rexmit(struct dssh_tcp_conn *c, uint32_t max, uint32_t *seq, uint32_t *len)
+static bool
+rack_rexmit(struct dssh_tcp_conn *c, uint32_t max, uint32_t *seq, uint32_t *len)
 {
 	uint32_t end_data = c->snd_una + c->sq.len;
 
@@ -1302,7 +1371,8 @@ static bool rack_rexmit(struct dssh_tcp_conn *c, uint32_t max, uint32_t *seq, ui
  * ACK field and all. A zero-window probe byte is not counted (the peer
  * has not taken it).
  */
-static uint32_t ack_seq(const struct dssh_tcp_conn *c)
+static uint32_t
+ack_seq(const struct dssh_tcp_conn *c)
 {
 	if (c->snd_wnd == 0 && c->snd_max == c->snd_nxt + 1 && !c->fin_sent)
 		return c->snd_nxt;
@@ -1310,7 +1380,8 @@ static uint32_t ack_seq(const struct dssh_tcp_conn *c)
 }
 
 /* Returns the number of segments written; *more when it stopped on space. */
-static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *segs, unsigned n,
+static unsigned
+conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *segs, unsigned n,
     uint64_t now_us, bool *more)
 {
 	unsigned k = 0;
@@ -1496,7 +1567,8 @@ static unsigned conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *se
 	return k;
 }
 
-unsigned dssh_tcp_output(struct dssh_tcp_stack *s, struct dssh_tcp_seg_out *segs, unsigned n,
+unsigned
+dssh_tcp_output(struct dssh_tcp_stack *s, struct dssh_tcp_seg_out *segs, unsigned n,
     uint64_t now_us)
 {
 	struct dssh_tcp_conn *c;
@@ -1522,7 +1594,8 @@ unsigned dssh_tcp_output(struct dssh_tcp_stack *s, struct dssh_tcp_seg_out *segs
 
 /* ---- closing ---- */
 
-static void conn_reset(struct dssh_tcp_conn *c, uint32_t ev)
+static void
+conn_reset(struct dssh_tcp_conn *c, uint32_t ev)
 {
 	struct dssh_tcp_stack *s = c->stack;
 
@@ -1539,7 +1612,8 @@ static void conn_reset(struct dssh_tcp_conn *c, uint32_t ev)
 	conn_free(c);
 }
 
-static void enter_time_wait(struct dssh_tcp_conn *c, uint64_t now_us)
+static void
+enter_time_wait(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	c->state = DSSH_TCP_TIME_WAIT;
 	c->t_rto = c->t_persist = c->t_keep = 0;
@@ -1554,7 +1628,8 @@ static void enter_time_wait(struct dssh_tcp_conn *c, uint64_t now_us)
 
 /* ---- input ---- */
 
-static bool challenge_ack(struct dssh_tcp_conn *c, uint64_t now_us)
+static bool
+challenge_ack(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	struct dssh_tcp_stack *s = c->stack;
 
@@ -1573,7 +1648,8 @@ static bool challenge_ack(struct dssh_tcp_conn *c, uint64_t now_us)
 	return true;
 }
 
-static void negotiate(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h)
+static void
+negotiate(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h)
 {
 	const struct dssh_tcp_conf *cf = &c->stack->conf;
 	uint32_t peer_mss = h->has_mss ? h->mss : TCP_DEFAULT_MSS;
@@ -1600,7 +1676,8 @@ static void negotiate(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h)
 	}
 }
 
-static bool ooo_add(struct dssh_tcp_conn *c, uint32_t start, uint32_t end)
+static bool
+ooo_add(struct dssh_tcp_conn *c, uint32_t start, uint32_t end)
 {
 	uint32_t i = 0;
 
@@ -1625,7 +1702,8 @@ static bool ooo_add(struct dssh_tcp_conn *c, uint32_t start, uint32_t end)
 }
 
 /* ooo_add() would keep [start, end): it joins a range or there is room. */
-static bool ooo_fits(const struct dssh_tcp_conn *c, uint32_t start, uint32_t end)
+static bool
+ooo_fits(const struct dssh_tcp_conn *c, uint32_t start, uint32_t end)
 {
 	for (uint32_t i = 0; i < c->ooo_n; i++)
 		if (!SEQ_LT(c->ooo[i].end, start) && !SEQ_GT(c->ooo[i].start, end))
@@ -1634,7 +1712,8 @@ static bool ooo_fits(const struct dssh_tcp_conn *c, uint32_t start, uint32_t end
 }
 
 /* Segment text (RFC 9293 3.10.7.4 seventh). seq is the first data byte. */
-static void rcv_data(struct dssh_tcp_conn *c, uint32_t seq, const uint8_t *p, uint32_t len,
+static void
+rcv_data(struct dssh_tcp_conn *c, uint32_t seq, const uint8_t *p, uint32_t len,
     bool *fin, uint64_t now_us)
 {
 	struct dssh_tcp_stack *s = c->stack;
@@ -1715,7 +1794,8 @@ static void rcv_data(struct dssh_tcp_conn *c, uint32_t seq, const uint8_t *p, ui
 	}
 }
 
-static void became_established(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h)
+static void
+became_established(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h)
 {
 	struct dssh_tcp_stack *s = c->stack;
 	/* the window of a SYN segment is never scaled (RFC 7323 2.2) */
@@ -1751,7 +1831,8 @@ static void became_established(struct dssh_tcp_conn *c, const struct dssh_tcp_hd
  * Our SYN acknowledged by h (the SYN-ACK in SYN-SENT, the ACK in
  * SYN-RECEIVED): the handshake's RTT sample, then established.
  */
-static void syn_acked(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_us)
+static void
+syn_acked(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_us)
 {
 	c->snd_una = h->ack;
 	c->t_rto = 0;
@@ -1772,7 +1853,8 @@ static void syn_acked(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uin
  * "losses" were reordering: the congestion control state from before the
  * episode comes back (cwnd, ssthresh, and CUBIC's W_max, K and epoch).
  */
-static void undo_check(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h)
+static void
+undo_check(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h)
 {
 	bool spurious = c->undo_on && (!c->undo_ts_set ||
 	    (h->has_ts && SEQ_LT(h->tsecr, c->undo_tsval)));
@@ -1787,7 +1869,8 @@ static void undo_check(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h)
 }
 
 /* The ACK field in synchronized states (RFC 9293 3.10.7.4 fifth, RFC 5961 5). */
-static int rcv_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_us)
+static int
+rcv_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_us)
 {
 	struct dssh_tcp_stack *s = c->stack;
 	uint32_t ack = h->ack, acked, data_acked, wnd = (uint32_t)h->wnd << c->snd_wscale;
@@ -1928,7 +2011,8 @@ static int rcv_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64
 	return 0;
 }
 
-static bool fin_is_acked(const struct dssh_tcp_conn *c)
+static bool
+fin_is_acked(const struct dssh_tcp_conn *c)
 {
 	return c->fin_sent && c->sq.len == 0 && c->snd_una == c->snd_max &&
 	    c->snd_una == c->snd_nxt;
@@ -1946,7 +2030,8 @@ static bool fin_is_acked(const struct dssh_tcp_conn *c)
  * ignores a cumulative ACK below SND.UNA and SND.WL1/WL2 keep an older
  * window out.
  */
-static bool paws_disordered_ack(const struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h,
+static bool
+paws_disordered_ack(const struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h,
     uint32_t seglen)
 {
 	return seglen == 0 && (h->flags & DSSH_TCP_ACK) && h->seq == c->rcv_nxt &&
@@ -1954,7 +2039,8 @@ static bool paws_disordered_ack(const struct dssh_tcp_conn *c, const struct dssh
 	    c->ts_recent - h->tsval <= DSSH_MAX(rto_cur(c) / 1000u, (uint64_t)1);
 }
 
-static void conn_input(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_us)
+static void
+conn_input(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_us)
 {
 	struct dssh_tcp_stack *s = c->stack;
 	uint32_t seq = h->seq, seglen, wnd;
@@ -2192,7 +2278,8 @@ static void conn_input(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, ui
 
 /* ---- SYN cookies ---- */
 
-static uint32_t cookie_hash(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport,
+static uint32_t
+cookie_hash(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport,
     uint32_t raddr, uint16_t rport, uint32_t peer_isn, uint32_t t)
 {
 	return (uint32_t)tuple_mac(s, s->cookie_secret, laddr, lport, raddr, rport, peer_isn, t) &
@@ -2200,7 +2287,8 @@ static uint32_t cookie_hash(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t l
 }
 
 /* ISN = t mod 32 (5 bits) | MSS index (3 bits) | 24-bit keyed hash. */
-static void cookie_synack(struct dssh_tcp_stack *s, uint32_t saddr, uint32_t daddr,
+static void
+cookie_synack(struct dssh_tcp_stack *s, uint32_t saddr, uint32_t daddr,
     const struct dssh_tcp_hdr *h, uint64_t now_us)
 {
 	struct dssh_tcp_seg_out *o;
@@ -2253,7 +2341,8 @@ static void cookie_synack(struct dssh_tcp_stack *s, uint32_t saddr, uint32_t dad
 	s->st.syn_cookies_sent++;
 }
 
-static struct dssh_tcp_conn *cookie_check(struct dssh_tcp_stack *s, uint32_t saddr, uint32_t daddr,
+static struct dssh_tcp_conn *
+cookie_check(struct dssh_tcp_stack *s, uint32_t saddr, uint32_t daddr,
     const struct dssh_tcp_hdr *h, uint64_t now_us)
 {
 	uint32_t isn = h->ack - 1, peer_isn = h->seq - 1, t5 = isn >> 27;
@@ -2295,7 +2384,8 @@ static struct dssh_tcp_conn *cookie_check(struct dssh_tcp_stack *s, uint32_t sad
 
 /* ---- input entry point ---- */
 
-int dssh_tcp_input(struct dssh_tcp_stack *s, const struct dssh_tcp_seg_in *seg, uint64_t now_us)
+int
+dssh_tcp_input(struct dssh_tcp_stack *s, const struct dssh_tcp_seg_in *seg, uint64_t now_us)
 {
 	struct dssh_tcp_hdr h;
 	struct dssh_tcp_conn *c;
@@ -2389,7 +2479,8 @@ int dssh_tcp_input(struct dssh_tcp_stack *s, const struct dssh_tcp_seg_in *seg, 
 /* ---- timers ---- */
 
 /* Returns false when the connection was freed. */
-static bool on_rto(struct dssh_tcp_conn *c, uint64_t now_us)
+static bool
+on_rto(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	struct dssh_tcp_stack *s = c->stack;
 	uint32_t limit = (c->state == DSSH_TCP_SYN_SENT || c->state == DSSH_TCP_SYN_RCVD) ?
@@ -2434,7 +2525,8 @@ static bool on_rto(struct dssh_tcp_conn *c, uint64_t now_us)
 	return true;
 }
 
-uint64_t dssh_tcp_timers(struct dssh_tcp_stack *s, uint64_t now_us)
+uint64_t
+dssh_tcp_timers(struct dssh_tcp_stack *s, uint64_t now_us)
 {
 	struct dssh_tcp_conn *c, *next;
 	uint64_t nt = UINT64_MAX;
@@ -2507,7 +2599,8 @@ uint64_t dssh_tcp_timers(struct dssh_tcp_stack *s, uint64_t now_us)
 
 /* ---- application API ---- */
 
-int dssh_tcp_connect(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+int
+dssh_tcp_connect(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
     uint16_t rport, uint64_t now_us, struct dssh_tcp_conn **connp)
 {
 	struct dssh_tcp_conn *c;
@@ -2546,7 +2639,8 @@ int dssh_tcp_connect(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport, u
 	return 0;
 }
 
-ssize_t dssh_tcp_send(struct dssh_tcp_conn *c, const void *data, size_t len)
+ssize_t
+dssh_tcp_send(struct dssh_tcp_conn *c, const void *data, size_t len)
 {
 	uint32_t n;
 
@@ -2564,7 +2658,8 @@ ssize_t dssh_tcp_send(struct dssh_tcp_conn *c, const void *data, size_t len)
 	return (ssize_t)n;
 }
 
-size_t dssh_tcp_send_space(struct dssh_tcp_conn *c, size_t want)
+size_t
+dssh_tcp_send_space(struct dssh_tcp_conn *c, size_t want)
 {
 	uint32_t room;
 
@@ -2578,14 +2673,16 @@ size_t dssh_tcp_send_space(struct dssh_tcp_conn *c, size_t want)
 	return room;
 }
 
-uint8_t *dssh_tcp_send_buf(struct dssh_tcp_conn *c, size_t off, size_t n)
+uint8_t *
+dssh_tcp_send_buf(struct dssh_tcp_conn *c, size_t off, size_t n)
 {
 	if (dssh_tcp_send_space(c, 0) == 0 || off > UINT32_MAX || n > UINT32_MAX)
 		return NULL;
 	return tcp_txq_tail(&c->sq, (uint32_t)off, (uint32_t)n);
 }
 
-ssize_t dssh_tcp_send_commit(struct dssh_tcp_conn *c, size_t n)
+ssize_t
+dssh_tcp_send_commit(struct dssh_tcp_conn *c, size_t n)
 {
 	if (dssh_tcp_send_space(c, 0) < n)
 		return DSSH_ERR_CONN_CLOSED;
@@ -2596,7 +2693,8 @@ ssize_t dssh_tcp_send_commit(struct dssh_tcp_conn *c, size_t n)
 	return (ssize_t)n;
 }
 
-ssize_t dssh_tcp_send_ref(struct dssh_tcp_conn *c, void *buf, const void *ptr, size_t len)
+ssize_t
+dssh_tcp_send_ref(struct dssh_tcp_conn *c, void *buf, const void *ptr, size_t len)
 {
 	size_t room = dssh_tcp_send_space(c, len);
 
@@ -2613,7 +2711,8 @@ ssize_t dssh_tcp_send_ref(struct dssh_tcp_conn *c, void *buf, const void *ptr, s
 	return (ssize_t)len;
 }
 
-unsigned dssh_tcp_peek(const struct dssh_tcp_conn *c, const uint8_t *ptr[2], size_t len[2])
+unsigned
+dssh_tcp_peek(const struct dssh_tcp_conn *c, const uint8_t *ptr[2], size_t len[2])
 {
 	struct dssh_tcp_iov iov[2];
 	unsigned n = tcp_rxq_ref(&c->rq, 0, iov, 2);
@@ -2626,23 +2725,27 @@ unsigned dssh_tcp_peek(const struct dssh_tcp_conn *c, const uint8_t *ptr[2], siz
 	return n;
 }
 
-unsigned dssh_tcp_peekv(const struct dssh_tcp_conn *c, size_t off, struct dssh_tcp_iov *iov,
+unsigned
+dssh_tcp_peekv(const struct dssh_tcp_conn *c, size_t off, struct dssh_tcp_iov *iov,
     unsigned n)
 {
 	return tcp_rxq_ref(&c->rq, off, iov, n);
 }
 
-size_t dssh_tcp_readable(const struct dssh_tcp_conn *c)
+size_t
+dssh_tcp_readable(const struct dssh_tcp_conn *c)
 {
 	return c->rq.len;
 }
 
-size_t dssh_tcp_copy_out(const struct dssh_tcp_conn *c, size_t off, void *dst, size_t n)
+size_t
+dssh_tcp_copy_out(const struct dssh_tcp_conn *c, size_t off, void *dst, size_t n)
 {
 	return tcp_rxq_copy(&c->rq, off, dst, n);
 }
 
-int dssh_tcp_consume(struct dssh_tcp_conn *c, size_t n)
+int
+dssh_tcp_consume(struct dssh_tcp_conn *c, size_t n)
 {
 	uint32_t old_edge, new_edge, thresh;
 
@@ -2661,7 +2764,8 @@ int dssh_tcp_consume(struct dssh_tcp_conn *c, size_t n)
 	return 0;
 }
 
-ssize_t dssh_tcp_recv(struct dssh_tcp_conn *c, void *data, size_t len)
+ssize_t
+dssh_tcp_recv(struct dssh_tcp_conn *c, void *data, size_t len)
 {
 	size_t done = tcp_rxq_copy(&c->rq, 0, data, len);
 
@@ -2674,12 +2778,14 @@ ssize_t dssh_tcp_recv(struct dssh_tcp_conn *c, void *data, size_t len)
 	return 0;
 }
 
-bool dssh_tcp_eof(const struct dssh_tcp_conn *c)
+bool
+dssh_tcp_eof(const struct dssh_tcp_conn *c)
 {
 	return c->fin_rcvd && c->rq.len == 0;
 }
 
-void dssh_tcp_abort(struct dssh_tcp_conn *c, uint64_t now_us)
+void
+dssh_tcp_abort(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	struct dssh_tcp_stack *s = c->stack;
 	struct dssh_tcp_seg_out *o;
@@ -2696,7 +2802,8 @@ void dssh_tcp_abort(struct dssh_tcp_conn *c, uint64_t now_us)
 	conn_free(c);
 }
 
-void dssh_tcp_close(struct dssh_tcp_conn *c, uint64_t now_us)
+void
+dssh_tcp_close(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	struct dssh_tcp_stack *s = c->stack;
 
@@ -2732,7 +2839,8 @@ void dssh_tcp_close(struct dssh_tcp_conn *c, uint64_t now_us)
 	out_mark(c);
 }
 
-int dssh_tcp_shutdown(struct dssh_tcp_conn *c, uint64_t now_us)
+int
+dssh_tcp_shutdown(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	(void)now_us;
 	if (c->fin_queued)
@@ -2752,7 +2860,8 @@ int dssh_tcp_shutdown(struct dssh_tcp_conn *c, uint64_t now_us)
 	return 0;
 }
 
-unsigned dssh_tcp_events(struct dssh_tcp_stack *s, struct dssh_tcp_event *ev, unsigned n)
+unsigned
+dssh_tcp_events(struct dssh_tcp_stack *s, struct dssh_tcp_event *ev, unsigned n)
 {
 	struct dssh_tcp_conn *c;
 	unsigned k = 0;
@@ -2770,14 +2879,16 @@ unsigned dssh_tcp_events(struct dssh_tcp_stack *s, struct dssh_tcp_event *ev, un
 	return k;
 }
 
-void dssh_tcp_set_nodelay(struct dssh_tcp_conn *c, bool on)
+void
+dssh_tcp_set_nodelay(struct dssh_tcp_conn *c, bool on)
 {
 	c->nodelay = on;
 	if (on)
 		out_mark(c);
 }
 
-void dssh_tcp_set_keepalive(struct dssh_tcp_conn *c, bool on, uint64_t now_us)
+void
+dssh_tcp_set_keepalive(struct dssh_tcp_conn *c, bool on, uint64_t now_us)
 {
 	c->keepalive = on;
 	c->keep_probes = 0;
@@ -2785,17 +2896,20 @@ void dssh_tcp_set_keepalive(struct dssh_tcp_conn *c, bool on, uint64_t now_us)
 	timer_note(c->stack, c->t_keep);
 }
 
-void dssh_tcp_set_udata(struct dssh_tcp_conn *c, void *udata)
+void
+dssh_tcp_set_udata(struct dssh_tcp_conn *c, void *udata)
 {
 	c->udata = udata;
 }
 
-void *dssh_tcp_udata(const struct dssh_tcp_conn *c)
+void *
+dssh_tcp_udata(const struct dssh_tcp_conn *c)
 {
 	return c->udata;
 }
 
-void dssh_tcp_conn_get_info(const struct dssh_tcp_conn *c, struct dssh_tcp_conn_info *i)
+void
+dssh_tcp_conn_get_info(const struct dssh_tcp_conn *c, struct dssh_tcp_conn_info *i)
 {
 	memset(i, 0, sizeof(*i));
 	i->state = c->state;
@@ -2815,7 +2929,8 @@ void dssh_tcp_conn_get_info(const struct dssh_tcp_conn *c, struct dssh_tcp_conn_
 	i->in_recovery = c->in_recovery;
 }
 
-void dssh_tcp_get_stats(const struct dssh_tcp_stack *s, struct dssh_tcp_stats *st)
+void
+dssh_tcp_get_stats(const struct dssh_tcp_stack *s, struct dssh_tcp_stats *st)
 {
 	*st = s->st;
 }
@@ -2829,7 +2944,8 @@ void dssh_tcp_get_stats(const struct dssh_tcp_stack *s, struct dssh_tcp_stats *s
  * dssh_tcp_timers(). Returns the number of such connections, reporting
  * each through cb when given.
  */
-unsigned dssh_tcp_debug_stalled(struct dssh_tcp_stack *s, uint64_t now_us,
+unsigned
+dssh_tcp_debug_stalled(struct dssh_tcp_stack *s, uint64_t now_us,
     void (*cb)(const struct dssh_tcp_conn *c, const char *why, void *arg), void *arg)
 {
 	struct dssh_tcp_conn *c;

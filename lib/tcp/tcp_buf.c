@@ -12,7 +12,8 @@
 #include "dssh_util.h"
 #include "tcp_priv.h"
 
-int tcp_ring_init(struct tcp_ring *r, uint32_t size)
+int
+tcp_ring_init(struct tcp_ring *r, uint32_t size)
 {
 	memset(r, 0, sizeof(*r));
 	if (size == 0)
@@ -23,13 +24,15 @@ int tcp_ring_init(struct tcp_ring *r, uint32_t size)
 	return 0;
 }
 
-void tcp_ring_free(struct tcp_ring *r)
+void
+tcp_ring_free(struct tcp_ring *r)
 {
 	free(r->data);
 	memset(r, 0, sizeof(*r));
 }
 
-void tcp_ring_write_at(struct tcp_ring *r, uint32_t off, const uint8_t *p, uint32_t n)
+void
+tcp_ring_write_at(struct tcp_ring *r, uint32_t off, const uint8_t *p, uint32_t n)
 {
 	uint32_t pos, first;
 
@@ -45,7 +48,8 @@ void tcp_ring_write_at(struct tcp_ring *r, uint32_t off, const uint8_t *p, uint3
 	}
 }
 
-uint32_t tcp_ring_append(struct tcp_ring *r, const void *p, uint32_t n)
+uint32_t
+tcp_ring_append(struct tcp_ring *r, const void *p, uint32_t n)
 {
 	if (n > tcp_ring_room(r))
 		n = tcp_ring_room(r);
@@ -54,7 +58,8 @@ uint32_t tcp_ring_append(struct tcp_ring *r, const void *p, uint32_t n)
 	return n;
 }
 
-uint8_t *tcp_ring_tail(struct tcp_ring *r, uint32_t off, uint32_t n)
+uint8_t *
+tcp_ring_tail(struct tcp_ring *r, uint32_t off, uint32_t n)
 {
 	uint32_t pos;
 
@@ -64,12 +69,14 @@ uint8_t *tcp_ring_tail(struct tcp_ring *r, uint32_t off, uint32_t n)
 	return n <= r->size - pos ? r->data + pos : NULL;
 }
 
-void tcp_ring_commit(struct tcp_ring *r, uint32_t n)
+void
+tcp_ring_commit(struct tcp_ring *r, uint32_t n)
 {
 	r->len = n > tcp_ring_room(r) ? r->size : r->len + n;
 }
 
-void tcp_ring_consume(struct tcp_ring *r, uint32_t n)
+void
+tcp_ring_consume(struct tcp_ring *r, uint32_t n)
 {
 	if (n > r->len)
 		n = r->len;
@@ -77,7 +84,8 @@ void tcp_ring_consume(struct tcp_ring *r, uint32_t n)
 	r->len -= n;
 }
 
-unsigned tcp_ring_ref(const struct tcp_ring *r, uint32_t off, uint32_t n,
+unsigned
+tcp_ring_ref(const struct tcp_ring *r, uint32_t off, uint32_t n,
     const uint8_t *ptr[2], uint32_t len[2])
 {
 	uint32_t pos, first;
@@ -101,7 +109,8 @@ unsigned tcp_ring_ref(const struct tcp_ring *r, uint32_t off, uint32_t n,
 
 #define TXP(q, i) (&(q)->p[(q)->head + (i)])
 
-int tcp_txq_init(struct tcp_txq *q, uint32_t size, const struct dssh_tcp_buf_ops *ops,
+int
+tcp_txq_init(struct tcp_txq *q, uint32_t size, const struct dssh_tcp_buf_ops *ops,
     void *ops_arg)
 {
 	int r;
@@ -115,7 +124,8 @@ int tcp_txq_init(struct tcp_txq *q, uint32_t size, const struct dssh_tcp_buf_ops
 	return 0;
 }
 
-void tcp_txq_free(struct tcp_txq *q)
+void
+tcp_txq_free(struct tcp_txq *q)
 {
 	for (uint32_t i = 0; i < q->n; i++)
 		if (TXP(q, i)->buf != NULL)
@@ -130,7 +140,8 @@ void tcp_txq_free(struct tcp_txq *q)
  * queues): room for one more at the end, by sliding the pieces down to the
  * start or else doubling the array. False when out of memory.
  */
-static bool pieces_room(void **p, size_t elem, uint32_t *head, uint32_t n, uint32_t *cap)
+static bool
+pieces_room(void **p, size_t elem, uint32_t *head, uint32_t n, uint32_t *cap)
 {
 	if (*head + n < *cap)
 		return true;
@@ -150,7 +161,8 @@ static bool pieces_room(void **p, size_t elem, uint32_t *head, uint32_t n, uint3
 }
 
 /* A new last piece; NULL when out of memory. */
-static struct tcp_tx_piece *txp_push(struct tcp_txq *q)
+static struct tcp_tx_piece *
+txp_push(struct tcp_txq *q)
 {
 	void *p = q->p;
 	bool ok = pieces_room(&p, sizeof(*q->p), &q->head, q->n, &q->cap);
@@ -163,7 +175,8 @@ static struct tcp_tx_piece *txp_push(struct tcp_txq *q)
 }
 
 /* n more ring bytes at the tail: the last piece grows or a new one follows. */
-static bool txp_ring_bytes(struct tcp_txq *q, uint32_t n)
+static bool
+txp_ring_bytes(struct tcp_txq *q, uint32_t n)
 {
 	struct tcp_tx_piece *pc = q->n > 0 ? TXP(q, q->n - 1) : NULL;
 
@@ -177,7 +190,8 @@ static bool txp_ring_bytes(struct tcp_txq *q, uint32_t n)
 	return true;
 }
 
-uint32_t tcp_txq_append(struct tcp_txq *q, const void *p, uint32_t n)
+uint32_t
+tcp_txq_append(struct tcp_txq *q, const void *p, uint32_t n)
 {
 	n = DSSH_MIN(n, tcp_txq_room(q));
 	if (n == 0 || !txp_ring_bytes(q, 0))
@@ -189,7 +203,8 @@ uint32_t tcp_txq_append(struct tcp_txq *q, const void *p, uint32_t n)
 	return n;
 }
 
-bool tcp_txq_append_ref(struct tcp_txq *q, void *buf, const uint8_t *p, uint32_t n)
+bool
+tcp_txq_append_ref(struct tcp_txq *q, void *buf, const uint8_t *p, uint32_t n)
 {
 	struct tcp_tx_piece *pc;
 
@@ -206,14 +221,16 @@ bool tcp_txq_append_ref(struct tcp_txq *q, void *buf, const uint8_t *p, uint32_t
 	return true;
 }
 
-uint8_t *tcp_txq_tail(struct tcp_txq *q, uint32_t off, uint32_t n)
+uint8_t *
+tcp_txq_tail(struct tcp_txq *q, uint32_t off, uint32_t n)
 {
 	if (n == 0 || off > tcp_txq_room(q) || n > tcp_txq_room(q) - off)
 		return NULL;
 	return tcp_ring_tail(&q->ring, off, n);
 }
 
-bool tcp_txq_commit(struct tcp_txq *q, uint32_t n)
+bool
+tcp_txq_commit(struct tcp_txq *q, uint32_t n)
 {
 	n = DSSH_MIN(n, tcp_txq_room(q));
 	if (n == 0)
@@ -224,7 +241,8 @@ bool tcp_txq_commit(struct tcp_txq *q, uint32_t n)
 	return true;
 }
 
-unsigned tcp_txq_ref(const struct tcp_txq *q, uint32_t off, uint32_t n, const uint8_t **ptr,
+unsigned
+tcp_txq_ref(const struct tcp_txq *q, uint32_t off, uint32_t n, const uint8_t **ptr,
     uint32_t *len, void **bufs, unsigned max, uint32_t *got)
 {
 	uint32_t roff = 0, done = 0;
@@ -273,7 +291,8 @@ unsigned tcp_txq_ref(const struct tcp_txq *q, uint32_t off, uint32_t n, const ui
 	return k;
 }
 
-void tcp_txq_consume(struct tcp_txq *q, uint32_t n)
+void
+tcp_txq_consume(struct tcp_txq *q, uint32_t n)
 {
 	n = DSSH_MIN(n, q->len);
 	q->len -= n;
@@ -305,7 +324,8 @@ void tcp_txq_consume(struct tcp_txq *q, uint32_t n)
 
 #define RXP(q, i) (&(q)->p[(q)->head + (i)])
 
-int tcp_rxq_init(struct tcp_rxq *q, uint32_t size, uint32_t cost_max,
+int
+tcp_rxq_init(struct tcp_rxq *q, uint32_t size, uint32_t cost_max,
     const struct dssh_tcp_buf_ops *ops, void *ops_arg)
 {
 	memset(q, 0, sizeof(*q));
@@ -318,7 +338,8 @@ int tcp_rxq_init(struct tcp_rxq *q, uint32_t size, uint32_t cost_max,
 	return 0;
 }
 
-static void piece_release(struct tcp_rxq *q, struct tcp_rx_piece *pc)
+static void
+piece_release(struct tcp_rxq *q, struct tcp_rx_piece *pc)
 {
 	if (pc->drv)
 		q->ops->release(q->ops_arg, pc->buf);
@@ -327,7 +348,8 @@ static void piece_release(struct tcp_rxq *q, struct tcp_rx_piece *pc)
 	q->cost -= pc->cost;
 }
 
-void tcp_rxq_free(struct tcp_rxq *q)
+void
+tcp_rxq_free(struct tcp_rxq *q)
 {
 	for (uint32_t i = 0; i < q->n; i++)
 		piece_release(q, RXP(q, i));
@@ -336,7 +358,8 @@ void tcp_rxq_free(struct tcp_rxq *q)
 }
 
 /* Room for one more piece at index i (0..n), the others moved up. */
-static bool piece_open(struct tcp_rxq *q, uint32_t i)
+static bool
+piece_open(struct tcp_rxq *q, uint32_t i)
 {
 	void *p = q->p;
 	bool ok;
@@ -353,7 +376,8 @@ static bool piece_open(struct tcp_rxq *q, uint32_t i)
 }
 
 /* Copies into the chunk of the piece before i when it ends at seq. */
-static uint32_t chunk_append(struct tcp_rxq *q, uint32_t i, uint32_t seq, const uint8_t *p,
+static uint32_t
+chunk_append(struct tcp_rxq *q, uint32_t i, uint32_t seq, const uint8_t *p,
     uint32_t n)
 {
 	struct tcp_rx_piece *pc;
@@ -374,7 +398,8 @@ static uint32_t chunk_append(struct tcp_rxq *q, uint32_t i, uint32_t seq, const 
 }
 
 /* Stores the gap [seq, seq + n) as piece(s) at *i. */
-static bool gap_store(struct tcp_rxq *q, uint32_t *i, uint32_t seq, const uint8_t *p,
+static bool
+gap_store(struct tcp_rxq *q, uint32_t *i, uint32_t seq, const uint8_t *p,
     uint32_t n, void *buf, uint32_t cost, bool in_order)
 {
 	struct tcp_rx_piece *pc;
@@ -420,7 +445,8 @@ static bool gap_store(struct tcp_rxq *q, uint32_t *i, uint32_t seq, const uint8_
 	return true;
 }
 
-bool tcp_rxq_insert(struct tcp_rxq *q, uint32_t seq, const uint8_t *p, uint32_t n, void *buf,
+bool
+tcp_rxq_insert(struct tcp_rxq *q, uint32_t seq, const uint8_t *p, uint32_t n, void *buf,
     uint32_t cost, bool in_order)
 {
 	uint32_t i = q->n, pos = seq, end = seq + n;
@@ -445,7 +471,8 @@ bool tcp_rxq_insert(struct tcp_rxq *q, uint32_t seq, const uint8_t *p, uint32_t 
 	return true;
 }
 
-void tcp_rxq_pull(struct tcp_rxq *q, uint32_t *rcv_nxt)
+void
+tcp_rxq_pull(struct tcp_rxq *q, uint32_t *rcv_nxt)
 {
 	/* bytes appended to the last in-order piece's chunk */
 	if (q->nin > 0) {
@@ -463,7 +490,8 @@ void tcp_rxq_pull(struct tcp_rxq *q, uint32_t *rcv_nxt)
 	}
 }
 
-unsigned tcp_rxq_ref(const struct tcp_rxq *q, size_t off, struct dssh_tcp_iov *iov, unsigned n)
+unsigned
+tcp_rxq_ref(const struct tcp_rxq *q, size_t off, struct dssh_tcp_iov *iov, unsigned n)
 {
 	unsigned k = 0;
 
@@ -482,7 +510,8 @@ unsigned tcp_rxq_ref(const struct tcp_rxq *q, size_t off, struct dssh_tcp_iov *i
 	return k;
 }
 
-size_t tcp_rxq_copy(const struct tcp_rxq *q, size_t off, uint8_t *dst, size_t n)
+size_t
+tcp_rxq_copy(const struct tcp_rxq *q, size_t off, uint8_t *dst, size_t n)
 {
 	size_t done = 0;
 
@@ -502,7 +531,8 @@ size_t tcp_rxq_copy(const struct tcp_rxq *q, size_t off, uint8_t *dst, size_t n)
 	return done;
 }
 
-void tcp_rxq_consume(struct tcp_rxq *q, uint32_t n)
+void
+tcp_rxq_consume(struct tcp_rxq *q, uint32_t n)
 {
 	if (n > q->len)
 		n = q->len;
@@ -526,7 +556,8 @@ void tcp_rxq_consume(struct tcp_rxq *q, uint32_t n)
 		q->head = 0;
 }
 
-void tcp_rxq_prune(struct tcp_rxq *q)
+void
+tcp_rxq_prune(struct tcp_rxq *q)
 {
 	while (q->n > q->nin) {
 		piece_release(q, RXP(q, q->n - 1));

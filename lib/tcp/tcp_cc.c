@@ -9,19 +9,22 @@
 
 #include "tcp_priv.h"
 
-static uint32_t flight(const struct dssh_tcp_conn *c)
+static uint32_t
+flight(const struct dssh_tcp_conn *c)
 {
 	return c->snd_max - c->snd_una;
 }
 
-static uint32_t half_flight(const struct dssh_tcp_conn *c)
+static uint32_t
+half_flight(const struct dssh_tcp_conn *c)
 {
 	uint32_t f = flight(c) / 2;
 
 	return f > 2u * c->mss ? f : 2u * c->mss;   /* RFC 5681 eq. (4) */
 }
 
-static void slow_start(struct dssh_tcp_conn *c, uint32_t acked)
+static void
+slow_start(struct dssh_tcp_conn *c, uint32_t acked)
 {
 	/* RFC 5681 3.1 with appropriate byte counting, L = 1 SMSS */
 	uint32_t inc = acked < c->mss ? acked : c->mss;
@@ -31,13 +34,15 @@ static void slow_start(struct dssh_tcp_conn *c, uint32_t acked)
 
 /* ---- NewReno ---- */
 
-static void reno_init(struct dssh_tcp_conn *c)
+static void
+reno_init(struct dssh_tcp_conn *c)
 {
 	c->cwnd = 10u * c->mss;     /* RFC 6928 initial window */
 	c->ssthresh = UINT32_MAX / 2;
 }
 
-static void reno_on_ack(struct dssh_tcp_conn *c, uint32_t acked, uint64_t now_us)
+static void
+reno_on_ack(struct dssh_tcp_conn *c, uint32_t acked, uint64_t now_us)
 {
 	uint32_t inc;
 
@@ -51,21 +56,24 @@ static void reno_on_ack(struct dssh_tcp_conn *c, uint32_t acked, uint64_t now_us
 	c->cwnd += inc ? inc : 1;
 }
 
-static void reno_on_loss(struct dssh_tcp_conn *c, uint64_t now_us)
+static void
+reno_on_loss(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	(void)now_us;
 	c->ssthresh = half_flight(c);
 	c->cwnd = c->ssthresh;
 }
 
-static void reno_on_rto(struct dssh_tcp_conn *c, uint64_t now_us)
+static void
+reno_on_rto(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	(void)now_us;
 	c->ssthresh = half_flight(c);
 	c->cwnd = c->mss;           /* loss window, RFC 5681 eq. (5) note */
 }
 
-static void reno_on_recovery_end(struct dssh_tcp_conn *c, uint64_t now_us)
+static void
+reno_on_recovery_end(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	uint32_t f = flight(c) + c->mss;
 
@@ -91,7 +99,8 @@ const struct dssh_tcp_cc_ops dssh_tcp_cc_newreno = {
 #define CUBIC_BETA 0.7
 #define CUBIC_ALPHA (3.0 * (1.0 - CUBIC_BETA) / (1.0 + CUBIC_BETA))
 
-static void cubic_init(struct dssh_tcp_conn *c)
+static void
+cubic_init(struct dssh_tcp_conn *c)
 {
 	reno_init(c);
 	c->cubic.w_max = 0;
@@ -101,14 +110,16 @@ static void cubic_init(struct dssh_tcp_conn *c)
 	c->cubic.epoch_valid = false;
 }
 
-static double cubic_w(const struct tcp_cubic *cu, double t)
+static double
+cubic_w(const struct tcp_cubic *cu, double t)
 {
 	double d = t - cu->k;
 
 	return CUBIC_C * d * d * d + cu->w_max;   /* eq. (1) */
 }
 
-static void cubic_on_ack(struct dssh_tcp_conn *c, uint32_t acked, uint64_t now_us)
+static void
+cubic_on_ack(struct dssh_tcp_conn *c, uint32_t acked, uint64_t now_us)
 {
 	struct tcp_cubic *cu = &c->cubic;
 	double mss = c->mss, cwnd, t, rtt, target, wc;
@@ -158,7 +169,8 @@ static void cubic_on_ack(struct dssh_tcp_conn *c, uint32_t acked, uint64_t now_u
 	c->cwnd += inc;
 }
 
-static void cubic_congestion(struct dssh_tcp_conn *c)
+static void
+cubic_congestion(struct dssh_tcp_conn *c)
 {
 	struct tcp_cubic *cu = &c->cubic;
 	double cwnd = (double)c->cwnd / c->mss;
@@ -176,14 +188,16 @@ static void cubic_congestion(struct dssh_tcp_conn *c)
 	c->ssthresh = ss > 2u * c->mss ? ss : 2u * c->mss;
 }
 
-static void cubic_on_loss(struct dssh_tcp_conn *c, uint64_t now_us)
+static void
+cubic_on_loss(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	(void)now_us;
 	cubic_congestion(c);
 	c->cwnd = c->ssthresh;
 }
 
-static void cubic_on_rto(struct dssh_tcp_conn *c, uint64_t now_us)
+static void
+cubic_on_rto(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	(void)now_us;
 	/* 4.8: as a congestion event, then restart from one segment */
@@ -191,7 +205,8 @@ static void cubic_on_rto(struct dssh_tcp_conn *c, uint64_t now_us)
 	c->cwnd = c->mss;
 }
 
-static void cubic_on_recovery_end(struct dssh_tcp_conn *c, uint64_t now_us)
+static void
+cubic_on_recovery_end(struct dssh_tcp_conn *c, uint64_t now_us)
 {
 	(void)now_us;
 	c->cwnd = c->ssthresh;

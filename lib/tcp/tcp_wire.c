@@ -4,12 +4,16 @@
  * the Internet checksum with the IPv4 pseudo-header (RFC 9293 3.1).
  */
 #include <string.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "dssh_buf.h"
 #include "dssh_err.h"
 #include "tcp_priv.h"
 
-static inline bool dssh_host_is_little_endian(void)
+static inline bool
+dssh_host_is_little_endian(void)
 {
 	const uint16_t one = 1;
 	uint8_t b;
@@ -26,7 +30,8 @@ static inline bool dssh_host_is_little_endian(void)
 #define OPT_SACK 5
 #define OPT_TS 8
 
-static int get_u16(struct dssh_buf *b, uint16_t *v)
+static int
+get_u16(struct dssh_buf *b, uint16_t *v)
 {
 	uint8_t t[2];
 	int r;
@@ -37,7 +42,8 @@ static int get_u16(struct dssh_buf *b, uint16_t *v)
 	return 0;
 }
 
-static int parse_options(struct dssh_buf *b, struct dssh_tcp_hdr *h)
+static int
+parse_options(struct dssh_buf *b, struct dssh_tcp_hdr *h)
 {
 	uint8_t kind, olen;
 	struct dssh_buf ob;
@@ -101,7 +107,8 @@ static int parse_options(struct dssh_buf *b, struct dssh_tcp_hdr *h)
 	return 0;
 }
 
-int dssh_tcp_parse(const uint8_t *p, size_t len, struct dssh_tcp_hdr *h)
+int
+dssh_tcp_parse(const uint8_t *p, size_t len, struct dssh_tcp_hdr *h)
 {
 	struct dssh_buf b, ob;
 	uint8_t off, flags;
@@ -135,36 +142,94 @@ int dssh_tcp_parse(const uint8_t *p, size_t len, struct dssh_tcp_hdr *h)
 
 /* ---- checksum ---- */
 
+/* The portable sum: the compiler turns it into vector adds (32-bit lanes
+ * zero-extended to 64 bits). */
+static uint64_t
+sum_words32_c(const uint8_t *p, size_t nwords)
+{
+	uint64_t a0 = 0, a1 = 0;
+	size_t i;
+
+	for (i = 0; i + 2 <= nwords; i += 2) {
+		uint32_t w0, w1;
+
+		memcpy(&w0, p + 4 * i, 4);
+		memcpy(&w1, p + 4 * i + 4, 4);
+		a0 += w0;
+		a1 += w1;
+	}
+	if (i < nwords) {
+		uint32_t w0;
+
+		memcpy(&w0, p + 4 * i, 4);
+		a0 += w0;
+	}
+	return a0 + a1;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/*
+ * 64 bytes a step in 256-bit registers: each 64-bit lane adds its low and
+ * high 32-bit halves into separate accumulators. The data core checksums
+ * every segment it receives or sends when the port has no offload (memif):
+ * 0.04 cycles per byte against the portable loop's 0.065 and the 16-byte
+ * shift-and-mask loop's 0.075 before it (perf/bench_floor.c's row).
+ */
+__attribute__((target("avx2"))) static uint64_t
+sum_words32_avx2(const uint8_t *p, size_t nwords)
+{
+	const __m256i lo = _mm256_set1_epi64x(0xffffffff);
+	__m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+	uint64_t l[4];
+	size_t i;
+
+	for (i = 0; i + 16 <= nwords; i += 16) {
+		__m256i v = _mm256_loadu_si256((const void *)(p + 4 * i));
+		__m256i u = _mm256_loadu_si256((const void *)(p + 4 * i + 32));
+
+		a0 = _mm256_add_epi64(a0, _mm256_and_si256(v, lo));
+		a1 = _mm256_add_epi64(a1, _mm256_srli_epi64(v, 32));
+		a2 = _mm256_add_epi64(a2, _mm256_and_si256(u, lo));
+		a3 = _mm256_add_epi64(a3, _mm256_srli_epi64(u, 32));
+	}
+	a0 = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
+	_mm256_storeu_si256((void *)l, a0);
+	return l[0] + l[1] + l[2] + l[3] + sum_words32_c(p + 4 * i, nwords - i);
+}
+
+static uint64_t
+sum_words32(const uint8_t *p, size_t nwords)
+{
+	if (nwords < 16)
+		return sum_words32_c(p, nwords);
+	/* libgcc's start-up has filled in the CPU model: a load and a test */
+	if (__builtin_cpu_supports("avx2"))
+		return sum_words32_avx2(p, nwords);
+	return sum_words32_c(p, nwords);
+}
+#else
+#define sum_words32 sum_words32_c
+#endif
+
 /*
  * The ones-complement sum of n bytes as big-endian 16-bit words, added to
  * sum (RFC 1071). *odd says the bytes continue a piece of odd length, so
  * the first byte is the low half of a word; it is updated for the next
- * piece. The bytes are summed as native 64-bit words: the ones-complement
- * sum is the same in either byte order up to one swap at the end (RFC 1071
- * 2(B)), and 32-bit halves summed into a 64-bit accumulator cannot
- * overflow for any length a segment can have.
+ * piece. The bytes are summed as native 32-bit words into 64-bit
+ * accumulators: the ones-complement sum is the same in either byte order up
+ * to one swap at the end (RFC 1071 2(B)), and a 64-bit accumulator of 32-bit
+ * words cannot overflow for any length a segment can have.
  */
-static uint32_t sum_bytes(uint32_t sum, const uint8_t *p, size_t n, bool *odd)
+static uint32_t
+sum_bytes(uint32_t sum, const uint8_t *p, size_t n, bool *odd)
 {
-	uint64_t acc = 0;
-	uint32_t w32, part;
+	uint64_t acc;
+	uint32_t part;
 	bool swap = *odd;       /* this piece's words are shifted by one byte */
 
-	while (n >= 16) {
-		uint64_t a, b;
-
-		memcpy(&a, p, 8);
-		memcpy(&b, p + 8, 8);
-		acc += (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32);
-		p += 16;
-		n -= 16;
-	}
-	while (n >= 4) {
-		memcpy(&w32, p, 4);
-		acc += w32;
-		p += 4;
-		n -= 4;
-	}
+	acc = sum_words32(p, n / 4);
+	p += n & ~(size_t)3;
+	n &= 3;
 	if (n >= 2) {
 		uint16_t w16;
 
@@ -191,14 +256,16 @@ static uint32_t sum_bytes(uint32_t sum, const uint8_t *p, size_t n, bool *odd)
 	return sum + part;
 }
 
-static uint16_t fold(uint32_t sum)
+static uint16_t
+fold(uint32_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)sum;
 }
 
-uint32_t dssh_tcp_pseudo_sum(uint32_t saddr, uint32_t daddr, uint32_t tcp_len)
+uint32_t
+dssh_tcp_pseudo_sum(uint32_t saddr, uint32_t daddr, uint32_t tcp_len)
 {
 	uint32_t sum = 0;
 
@@ -211,7 +278,8 @@ uint32_t dssh_tcp_pseudo_sum(uint32_t saddr, uint32_t daddr, uint32_t tcp_len)
 	return fold(sum);
 }
 
-uint16_t dssh_tcp_checksum(uint32_t saddr, uint32_t daddr, const uint8_t *hdr, size_t hlen,
+uint16_t
+dssh_tcp_checksum(uint32_t saddr, uint32_t daddr, const uint8_t *hdr, size_t hlen,
     const uint8_t *const *pay, const uint32_t *pay_len, unsigned npay)
 {
 	uint32_t sum, total = (uint32_t)hlen;

@@ -8,7 +8,11 @@ up, and on 127.0.0.1, and scp and sftp work at both out of the box (the
 embedded default's internal-sftp); SIGTERM must stop it and remove the tap
 interface.
 
-usage: run_demo_test.py path/to/run-demo.sh BUILD_DIR
+usage: run_demo_test.py path/to/run-demo.sh BUILD_DIR [RELEASE_DIR]
+
+RELEASE_DIR is the release build the script itself makes (build/, which
+scripts/test.sh builds first); when it holds a built dsshd the test runs
+that, else BUILD_DIR's.
 """
 import os
 import signal
@@ -51,6 +55,9 @@ def main():
         print("SKIP: needs root")
         return 77
     script, build = sys.argv[1], os.path.abspath(sys.argv[2])
+    if len(sys.argv) > 3 and os.path.exists(os.path.join(sys.argv[3], "app", "dsshd", "dsshd")):
+        build = os.path.abspath(sys.argv[3])
+    print("build: %s" % build)
     if os.path.exists("/sys/class/net/dtap0"):
         print("SKIP: dtap0 exists (a demo is running)")
         return 77

@@ -262,6 +262,39 @@ test_user_env_file(void)
 
 /* ---------------------------------------------------------------- tests */
 
+/*
+ * A monitor request's child keeps only stdio and keep[] (given unsorted,
+ * with a duplicate and a negative entry), whatever the others' numbers.
+ */
+static void
+test_child_fds(void)
+{
+	static const int opened[] = { 3, 10, 11, 12, 40, 41, 1000, 4095 };
+	int st = -1;
+	pid_t pid = fork();
+
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		const int keep[] = { 40, 11, -1, 11 };
+		int bad = 0;
+
+		for (size_t i = 0; i < DSSH_ARRAY_SIZE(opened); i++)
+			if (dup2(STDERR_FILENO, opened[i]) != opened[i])
+				_exit(100);
+		dssh_spawner_child_fds(keep, DSSH_ARRAY_SIZE(keep));
+		for (int fd = 0; fd < 4200; fd++) {
+			bool want = fd <= 2 || fd == 11 || fd == 40;
+
+			if ((fcntl(fd, F_GETFD) != -1) != want)
+				bad++;
+		}
+		_exit(bad > 99 ? 99 : bad);
+	}
+	CHECK_EQ_INT(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st));
+	CHECK_EQ_INT(WEXITSTATUS(st), 0);
+}
+
 static void
 test_pipes(void)
 {
@@ -943,6 +976,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "cannot start the spawner\n");
 		return 1;
 	}
+	DSSH_RUN(test_child_fds);
 	DSSH_RUN(test_pipes);
 	DSSH_RUN(test_env_and_args);
 	DSSH_RUN(test_user_env_file);

@@ -155,8 +155,8 @@ same_as_pub(const char *path, const struct dssh_sshkey *k)
 	struct dssh_sshkey *pub = NULL;
 	bool same;
 
-	snprintf(pp, sizeof(pp), "%s.pub", path);
-	if ((t = dssh_test_slurp(pp)) == NULL)
+	if (snprintf(pp, sizeof(pp), "%s.pub", path) >= (int)sizeof(pp) ||
+	    (t = dssh_test_slurp(pp)) == NULL)
 		return false;
 	same = dssh_sshkey_parse_pubkey_text(t, &pub, NULL) == 0 &&
 	    dssh_sshkey_equal_public(pub, k) == 1;
