@@ -332,26 +332,38 @@ pipe_floor(bool splice)
 
 #define NBUF 2048u      /* 2048 x 2 KiB each side: a ring's worth, beyond L1/L2 */
 
+/*
+ * The best cost of a round of n copies of len bytes, slot (i + k) % n of src
+ * into slot i of dst in round k (dst_stride 0: one buffer, as a stage is).
+ */
 static double
-frame_copy(void)
+copy_cost(uint8_t *dst, size_t dst_stride, const uint8_t *src, size_t src_stride, unsigned n,
+    size_t len, unsigned rounds)
 {
-	uint8_t *src = xalloc((size_t)NBUF * 2048), *dst = xalloc((size_t)NBUF * 2048);
-	unsigned rounds = 64;
 	double best = 1e9;
 
 	for (int r = 0; r < reps; r++) {
 		double t0 = cpu_now();
 
 		for (unsigned k = 0; k < rounds; k++)
-			for (unsigned i = 0; i < NBUF; i++)
-				memcpy(dst + (size_t)i * 2048, src + (size_t)((i + k) % NBUF) * 2048, FRAME);
-		double c = cpb(cpu_now() - t0, (uint64_t)rounds * NBUF * FRAME);
+			for (unsigned i = 0; i < n; i++)
+				memcpy(dst + i * dst_stride, src + ((i + k) % n) * src_stride, len);
+		double c = cpb(cpu_now() - t0, (uint64_t)rounds * n * len);
 
 		best = c < best ? c : best;
 	}
+	return best;
+}
+
+static double
+frame_copy(void)
+{
+	uint8_t *src = xalloc((size_t)NBUF * 2048), *dst = xalloc((size_t)NBUF * 2048);
+	double c = copy_cost(dst, 2048, src, 2048, NBUF, FRAME, 64);
+
 	free(src);
 	free(dst);
-	return best;
+	return c;
 }
 
 /* Over segments just copied in (warm, as after the PMD's copy), at a varying
@@ -392,22 +404,11 @@ stage_copy(void)
 {
 	enum { N = 64 };        /* 2 MiB: a window's worth of queued records */
 	uint8_t *q = xalloc((size_t)N * REC), *stage = xalloc(REC + 64);
-	unsigned rounds = 64;
-	double best = 1e9;
+	double c = copy_cost(stage, 0, q, REC, N, REC, 64);
 
-	for (int r = 0; r < reps; r++) {
-		double t0 = cpu_now();
-
-		for (unsigned k = 0; k < rounds; k++)
-			for (unsigned i = 0; i < N; i++)
-				memcpy(stage, q + (size_t)i * REC, REC);
-		double c = cpb(cpu_now() - t0, (uint64_t)rounds * N * REC);
-
-		best = c < best ? c : best;
-	}
 	free(q);
 	free(stage);
-	return best;
+	return c;
 }
 
 int
