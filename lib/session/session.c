@@ -311,17 +311,23 @@ child_fail(const char *what, int e)
 }
 
 void
-session_close_from(int lowfd)
+session_close_span(unsigned int lo, unsigned int hi)
 {
-	long max, fd;
+	long max;
 
-	if (close_range((unsigned int)lowfd, ~0U, 0) == 0)
+	if (lo > hi || close_range(lo, hi, 0) == 0)
 		return;
 	max = sysconf(_SC_OPEN_MAX);
 	if (max < 0 || max > 1048576)
 		max = 1048576;
-	for (fd = lowfd; fd < max; fd++)
+	for (long fd = lo; fd <= (long)hi && fd < max; fd++)
 		(void)close((int)fd);
+}
+
+void
+session_close_from(int lowfd)
+{
+	session_close_span((unsigned int)lowfd, ~0U);
 }
 
 void

@@ -75,6 +75,8 @@ int session_spawn(const struct dssh_session_spec *spec, dssh_session_internal_fn
 /* Write the NULL-terminated list of strings to fd 2 as one line. */
 void session_child_say(const char *s, ...) __attribute__((sentinel));
 
+/* Closes fds lo..hi (close_range(2), else one by one up to the fd limit). */
+void session_close_span(unsigned int lo, unsigned int hi);
 void session_close_from(int lowfd);
 void session_reset_signals(void);
 

@@ -125,16 +125,6 @@ dssh_spawner_set_monitor(const struct dssh_spawner_monitor *m)
 	sp_monitor = m;
 }
 
-/* Closes [lo, hi]; close_range(2) where the kernel has it, else one by one. */
-static void
-close_span(unsigned int lo, unsigned int hi)
-{
-	if (lo > hi || close_range(lo, hi, 0) == 0)
-		return;
-	for (unsigned int fd = lo; fd <= hi && fd < 65536; fd++)
-		(void)close((int)fd);
-}
-
 /*
  * Every fd >= 3 but keep[] closed, in as many close_range calls as there
  * are gaps between the kept ones: one close() per possible descriptor
@@ -153,11 +143,11 @@ dssh_spawner_child_fds(const int *keep, size_t nkeep)
 			if (keep[i] >= 0 && (unsigned int)keep[i] >= lo && (unsigned int)keep[i] < next)
 				next = (unsigned int)keep[i];
 		if (next == ~0U) {
-			close_span(lo, ~0U);
+			session_close_from((int)lo);
 			return;
 		}
 		if (next > lo)
-			close_span(lo, next - 1);
+			session_close_span(lo, next - 1);
 		lo = next + 1;
 	}
 }
