@@ -318,11 +318,13 @@ struct dssh_tcp_conn {
 #define TCP_WHEEL_SLOTS (1u << TCP_WHEEL_BITS)
 #define TCP_WHEEL_MASK (TCP_WHEEL_SLOTS - 1)
 #define TCP_WHEEL_DUE 2             /* w_lvl of an entry taken off by expire */
+#define TCP_WHEEL_SCAN 32           /* entries tcp_wheel_next looks at per slot */
 
 struct tcp_wheel {
 	uint64_t now;                   /* cursor tick: the earlier ones are done */
 	uint32_t n[2];                  /* entries per level */
 	struct dssh_tcp_conn *slot[2][TCP_WHEEL_SLOTS];
+	uint64_t lo[2][TCP_WHEEL_SLOTS];        /* a non-empty slot's least w_due, or less */
 	uint64_t map[2][TCP_WHEEL_SLOTS / 64];  /* non-empty slots */
 };
 

@@ -90,6 +90,8 @@ place(struct tcp_wheel *w, struct dssh_tcp_conn *c)
 			turn = turn_of(w->now) + TCP_WHEEL_SLOTS - 1;
 		idx = (unsigned)(turn & TCP_WHEEL_MASK);
 	}
+	if (w->slot[lvl][idx] == NULL || c->w_due < w->lo[lvl][idx])
+		w->lo[lvl][idx] = c->w_due;
 	link_head(&w->slot[lvl][idx], c);
 	map_set(w->map[lvl], idx);
 	w->n[lvl]++;
@@ -140,23 +142,30 @@ cascade(struct tcp_wheel *w, unsigned idx)
 	}
 }
 
-/* The level-0 slot idx's entries due at now_us onto *tail, in order. */
+/*
+ * The level-0 slot idx's entries due at now_us onto *tail, in order; the
+ * slot's lower bound becomes exact.
+ */
 static void
 take_due(struct tcp_wheel *w, unsigned idx, uint64_t now_us,
     struct dssh_tcp_conn ***tail)
 {
 	struct dssh_tcp_conn *c, *next;
+	uint64_t lo = UINT64_MAX;
 
 	for (c = w->slot[0][idx]; c != NULL; c = next) {
 		next = c->w_next;
-		if (c->w_due > now_us)
+		if (c->w_due > now_us) {
+			lo = DSSH_MIN(lo, c->w_due);
 			continue;
+		}
 		tcp_wheel_unlink(w, c);
 		c->w_lvl = TCP_WHEEL_DUE;
 		c->w_pprev = *tail;
 		**tail = c;
 		*tail = &c->w_next;
 	}
+	w->lo[0][idx] = lo;
 }
 
 /*
@@ -207,6 +216,8 @@ tcp_wheel_expire(struct tcp_wheel *w, uint64_t now_us, struct dssh_tcp_conn **du
  * one whose earliest timer is later than where it is filed (disarmed or
  * re-armed later: the wheel is lazy) is filed again at it, or taken off
  * when nothing is armed. *down is set when an entry went to level 0.
+ * A slot of more than TCP_WHEEL_SCAN entries answers its lower bound
+ * after that many: a bounded cost, and at worst an early wake-up.
  */
 static uint64_t
 slot_min(struct tcp_wheel *w, unsigned lvl, unsigned idx,
@@ -214,12 +225,15 @@ slot_min(struct tcp_wheel *w, unsigned lvl, unsigned idx,
 {
 	struct dssh_tcp_conn *c, *next;
 	uint64_t best = UINT64_MAX, m;
+	unsigned k = 0;
 
 	for (c = w->slot[lvl][idx]; c != NULL; c = next) {
+		if (k++ == TCP_WHEEL_SCAN)
+			return DSSH_MIN(best, w->lo[lvl][idx]);
 		next = c->w_next;
 		m = deadline(c);
 		if (m <= c->w_due) {
-			best = DSSH_MIN(best, c->w_due);
+			best = DSSH_MIN(best, m);
 			continue;
 		}
 		tcp_wheel_unlink(w, c);
@@ -232,14 +246,18 @@ slot_min(struct tcp_wheel *w, unsigned lvl, unsigned idx,
 		else if (c->w_lvl == 0)
 			*down = true;
 	}
+	if (best != UINT64_MAX)
+		w->lo[lvl][idx] = best;
 	return best;
 }
 
 /*
  * The earliest armed deadline on the wheel, UINT64_MAX if none; stale
  * entries met on the way are corrected (each correction moves an entry
- * later, so this ends). With a deadline more than 4.77 h ahead only, the
- * answer may be the start of a level-1 turn instead: earlier, never later.
+ * later, so this ends). The answer may be earlier, never later: when the
+ * first slot holds more than TCP_WHEEL_SCAN entries (its lower bound), or
+ * for a deadline more than 4.77 h ahead (the start of a level-1 turn).
+ * Either way the next call at that time moves on to the exact answer.
  */
 uint64_t
 tcp_wheel_next(struct tcp_wheel *w, uint64_t (*deadline)(const struct dssh_tcp_conn *c))
