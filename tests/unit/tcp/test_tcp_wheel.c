@@ -513,6 +513,7 @@ test_stack_synrcvd_reset(void)
 	uint32_t iss[N];
 	uint64_t t0;
 	unsigned i, n;
+	uint64_t next;
 	struct dssh_tcp_stats st;
 
 	sfx_new(&f, N + 16);
@@ -541,7 +542,66 @@ test_stack_synrcvd_reset(void)
 	n = drain(f.s, f.caps, 16, f.now);
 	CHECK_EQ_INT(n, N / 2);
 	(void)iss;
-	dssh_tcp_stack_free(f.s);       /* frees the armed rest */
+	/* the rest give up after syn_retries: freed inside dssh_tcp_timers */
+	next = dssh_tcp_timers(f.s, f.now);
+	for (i = 0; i < 64 && next != UINT64_MAX; i++) {
+		CHECK(next > f.now);
+		f.now = next;
+		next = dssh_tcp_timers(f.s, f.now);
+		n = drain(f.s, f.caps, 16, f.now);
+		CHECK(n == 0 || n == N / 2);
+	}
+	CHECK_EQ_INT(next, UINT64_MAX);
+	dssh_tcp_get_stats(f.s, &st);
+	CHECK_EQ_INT(st.conns_timedout, N / 2);
+	CHECK_EQ_INT(f.s->wheel.n[0] + f.s->wheel.n[1], 0);
+	CHECK_EQ_INT(f.s->nconns, 0);
+	dssh_tcp_stack_free(f.s);
+}
+
+/* Many connections in TIME-WAIT ending in the same tick, freed by the wheel. */
+static void
+test_stack_time_wait_burst(void)
+{
+	enum { N = 500 };
+	struct sfx f;
+	struct dssh_tcp_conn *c;
+	uint32_t snxt;
+	uint64_t t_close, next;
+	unsigned i;
+
+	sfx_new(&f, N + 16);
+	CHECK_EQ_INT(dssh_tcp_stack_new(&f.conf, &f.s), 0);
+	CHECK_EQ_INT(dssh_tcp_listen(f.s, 0, LPORT), 0);
+	for (i = 0; i < N; i++) {
+		c = sfx_accept(&f, (uint16_t)(10000 + i), &snxt);
+		CHECK(c != NULL);
+		if (c == NULL)
+			goto out;
+		/* active close: FIN, the peer's ACK and FIN, our ACK: TIME-WAIT */
+		dssh_tcp_close(c, f.now);
+		CHECK_EQ_INT(sfx_out(&f), 1);
+		CHECK_EQ_INT(feed(f.s, (uint16_t)(10000 + i), LPORT, 1001, snxt + 1,
+		    DSSH_TCP_ACK | DSSH_TCP_FIN, 65535, NULL, 0, NULL, 0, f.now), 0);
+		CHECK_EQ_INT(sfx_out(&f), 1);
+	}
+	CHECK_EQ_INT(f.s->nconns, N);
+	t_close = f.now;
+	f.now += 2ull * f.conf.msl_us - 1;
+	next = dssh_tcp_timers(f.s, f.now);
+	CHECK_EQ_INT(f.s->nconns, N);
+	CHECK(next <= t_close + 2ull * f.conf.msl_us);
+	while (next < t_close + 2ull * f.conf.msl_us) {
+		f.now = next;
+		next = dssh_tcp_timers(f.s, f.now);
+	}
+	CHECK_EQ_INT(f.s->nconns, N);
+	f.now = t_close + 2ull * f.conf.msl_us;
+	CHECK_EQ_INT(dssh_tcp_timers(f.s, f.now), UINT64_MAX);
+	CHECK_EQ_INT(f.s->nconns, 0);
+	CHECK_EQ_INT(sfx_out(&f), 0);
+ out:
+	dssh_tcp_stack_free(f.s);
 }
 
 /* An established connection reset by the peer while its timers are armed. */
@@ -654,6 +714,7 @@ main(void)
 	DSSH_RUN(test_stack_delack_under_keepalive);
 	DSSH_RUN(test_stack_synrcvd_reset);
 	DSSH_RUN(test_stack_reset_while_armed);
+	DSSH_RUN(test_stack_time_wait_burst);
 #endif
 	DSSH_RUN(test_cost_idle);
 	DSSH_TEST_END();
