@@ -196,7 +196,7 @@ struct tcp_rack_seg {
 struct dssh_tcp_conn {
 	struct dssh_tcp_stack *stack;
 	struct dssh_tcp_conn *hnext;        /* hash chain */
-	struct dssh_tcp_conn *prev, *next;  /* all conns (timer scan) */
+	struct dssh_tcp_conn *prev, *next;  /* all conns (stack free, debug) */
 	struct dssh_tcp_conn *out_next;     /* output pending list */
 	struct dssh_tcp_conn *ev_next;      /* event pending list */
 	/* timing wheel (tcp_wheel.c): filed at w_due when w_pprev != NULL */
