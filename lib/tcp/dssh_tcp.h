@@ -203,7 +203,10 @@ unsigned dssh_tcp_output(struct dssh_tcp_stack *stack, struct dssh_tcp_seg_out *
     unsigned n, uint64_t now_us);
 
 /* Run expired timers. Returns the time of the next deadline (UINT64_MAX if
- * none), so an event loop can sleep or skip calls until then. */
+ * none), so an event loop can sleep or skip calls until then. The answer is
+ * never later than the next deadline; it may be earlier (a deadline since
+ * disarmed, a bound of the timing wheel's), and a call at that time moves
+ * on. Its cost is that of the expiring connections, not of all of them. */
 uint64_t dssh_tcp_timers(struct dssh_tcp_stack *stack, uint64_t now_us);
 
 /* ---- events ---- */

@@ -276,6 +276,7 @@ conn_free(struct dssh_tcp_conn *c)
 		list_unlink(&s->ev_head, &s->ev_tail, c, true);
 	hash_remove(c);
 	all_remove(c);
+	tcp_wheel_unlink(&s->wheel, c);
 	if (c->state == DSSH_TCP_SYN_RCVD && c->passive && s->nsynrcvd > 0)
 		s->nsynrcvd--;
 	s->nconns--;
@@ -719,19 +720,46 @@ rto_cur(const struct dssh_tcp_conn *c)
 	return r > c->stack->conf.rto_max_us ? c->stack->conf.rto_max_us : r;
 }
 
-static void
-rto_arm(struct dssh_tcp_conn *c, uint64_t now_us)
+/* The earliest armed timer of c, UINT64_MAX if none. */
+static uint64_t
+conn_deadline(const struct dssh_tcp_conn *c)
 {
-	c->t_rto = now_us + rto_cur(c);
-	if (c->t_rto < c->stack->next_timer_us)
-		c->stack->next_timer_us = c->t_rto;
+	const uint64_t t[] = { c->t_rto, c->t_delack, c->t_reo, c->t_tlp, c->t_persist,
+	    c->t_keep, c->t_tw };
+	uint64_t m = UINT64_MAX;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i] != 0)
+			m = DSSH_MIN(m, t[i]);
+	return m;
+}
+
+/*
+ * Every timer is armed here (*t is one of c's t_* fields, when the absolute
+ * deadline, 0 to disarm): the connection must sit on the stack's wheel no
+ * later than its earliest timer, and next_timer_us no later than any.
+ * Disarming, or arming later, leaves the wheel alone: when the wheel gets
+ * to the connection and finds nothing due it files it again (lazy), so the
+ * per-ACK restart of the RTO costs no wheel work.
+ */
+static void
+timer_arm(struct dssh_tcp_conn *c, uint64_t *t, uint64_t when, uint64_t now_us)
+{
+	struct dssh_tcp_stack *s = c->stack;
+
+	*t = when;
+	if (when == 0)
+		return;
+	if (when < s->next_timer_us)
+		s->next_timer_us = when;
+	if (c->w_pprev == NULL || c->w_due > when)
+		tcp_wheel_file(&s->wheel, c, when, now_us);
 }
 
 static void
-timer_note(struct dssh_tcp_stack *s, uint64_t t)
+rto_arm(struct dssh_tcp_conn *c, uint64_t now_us)
 {
-	if (t != 0 && t < s->next_timer_us)
-		s->next_timer_us = t;
+	timer_arm(c, &c->t_rto, now_us + rto_cur(c), now_us);
 }
 
 /* RFC 6298 section 2 */
@@ -1081,8 +1109,7 @@ rack_detect_loss(struct dssh_tcp_conn *c, uint64_t now_us)
 			timeout = DSSH_MAX(timeout, deadline);
 		}
 	}
-	c->t_reo = timeout;
-	timer_note(c->stack, timeout);
+	timer_arm(c, &c->t_reo, timeout, now_us);
 	c->stack->st.rack_lost += lost;
 	return lost;
 }
@@ -1165,8 +1192,7 @@ tlp_arm(struct dssh_tcp_conn *c, uint64_t now_us)
 		pto += c->stack->conf.delack_us;
 	if (c->t_rto != 0 && now_us + pto >= c->t_rto)
 		return;
-	c->t_tlp = now_us + pto;
-	timer_note(c->stack, c->t_tlp);
+	timer_arm(c, &c->t_tlp, now_us + pto, now_us);
 }
 
 /* Per ACK: update the list and RACK state, detect losses (RFC 8985 6.2). */
@@ -1532,8 +1558,8 @@ conn_output(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *segs, unsigned n,
 		off = c->snd_nxt - c->snd_una;
 		if (c->snd_wnd == 0 && off < c->sq.len && c->snd_max == c->snd_una &&
 		    c->t_persist == 0) {
-			c->t_persist = now_us + (rto_cur(c) << DSSH_MIN(c->persist_backoff, 10u));
-			timer_note(c->stack, c->t_persist);
+			timer_arm(c, &c->t_persist,
+			    now_us + (rto_cur(c) << DSSH_MIN(c->persist_backoff, 10u)), now_us);
 		}
 		if (c->persist_probe) {
 			if (k == n)
@@ -1603,7 +1629,9 @@ conn_reset(struct dssh_tcp_conn *c, uint32_t ev)
 		s->nsynrcvd--;
 	c->state = DSSH_TCP_CLOSED;
 	c->t_rto = c->t_delack = c->t_persist = c->t_keep = c->t_tw = 0;
+	c->t_reo = c->t_tlp = 0;
 	if (c->app_owned) {
+		tcp_wheel_unlink(&s->wheel, c);
 		hash_remove(c);
 		ev_post(c, ev);
 		return;
@@ -1620,8 +1648,7 @@ enter_time_wait(struct dssh_tcp_conn *c, uint64_t now_us)
 	/* nothing is read any more: out-of-order buffers go now, not in 2 MSL */
 	tcp_rxq_prune(&c->rq);
 	c->ooo_n = 0;
-	c->t_tw = now_us + 2ull * c->stack->conf.msl_us;
-	timer_note(c->stack, c->t_tw);
+	timer_arm(c, &c->t_tw, now_us + 2ull * c->stack->conf.msl_us, now_us);
 	c->stack->st.conns_closed++;
 	ev_post(c, DSSH_TCP_EV_CLOSED);
 }
@@ -1788,8 +1815,7 @@ rcv_data(struct dssh_tcp_conn *c, uint32_t seq, const uint8_t *p, uint32_t len,
 		} else if (++c->segs_unacked >= s->conf.delack_segs) {
 			c->ack_now = true;
 		} else if (c->t_delack == 0) {
-			c->t_delack = now_us + s->conf.delack_us;
-			timer_note(s, c->t_delack);
+			timer_arm(c, &c->t_delack, now_us + s->conf.delack_us, now_us);
 		}
 	}
 }
@@ -2049,8 +2075,7 @@ conn_input(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_u
 	c->last_rcv_us = now_us;
 	c->keep_probes = 0;
 	if (c->keepalive && c->state == DSSH_TCP_ESTABLISHED) {
-		c->t_keep = now_us + s->conf.keepalive_idle_us;
-		timer_note(s, c->t_keep);
+		timer_arm(c, &c->t_keep, now_us + s->conf.keepalive_idle_us, now_us);
 	}
 	seglen = (uint32_t)h->plen + !!(h->flags & DSSH_TCP_SYN) + !!(h->flags & DSSH_TCP_FIN);
 
@@ -2137,8 +2162,7 @@ conn_input(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_u
 				s->st.out_of_window++;
 			if (c->state == DSSH_TCP_TIME_WAIT && (h->flags & DSSH_TCP_FIN)) {
 				/* the peer's FIN again: re-ACK and restart 2 MSL (RFC 9293 3.10.7.4) */
-				c->t_tw = now_us + 2ull * s->conf.msl_us;
-				timer_note(s, c->t_tw);
+				timer_arm(c, &c->t_tw, now_us + 2ull * s->conf.msl_us, now_us);
 			}
 			c->ack_now = true;
 			out_mark(c);
@@ -2208,8 +2232,7 @@ conn_input(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_u
 			 * peer's FIN (the t_tw expiry frees the connection);
 			 * after dssh_tcp_shutdown the owner still reads */
 			if (c->app_released) {
-				c->t_tw = now_us + 2ull * s->conf.msl_us;
-				timer_note(s, c->t_tw);
+				timer_arm(c, &c->t_tw, now_us + 2ull * s->conf.msl_us, now_us);
 			}
 			break;
 		case DSSH_TCP_CLOSING:
@@ -2237,8 +2260,7 @@ conn_input(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_u
 		if (fin) {
 			/* retransmitted FIN: ACK it and restart 2 MSL */
 			c->ack_now = true;
-			c->t_tw = now_us + 2ull * s->conf.msl_us;
-			timer_note(s, c->t_tw);
+			timer_arm(c, &c->t_tw, now_us + 2ull * s->conf.msl_us, now_us);
 			out_mark(c);
 		}
 		return;
@@ -2525,76 +2547,96 @@ on_rto(struct dssh_tcp_conn *c, uint64_t now_us)
 	return true;
 }
 
+/*
+ * The timers of c due at now_us, the wheel having taken c off. Returns
+ * false when c was closed (and perhaps freed).
+ */
+static bool
+conn_timers(struct dssh_tcp_conn *c, uint64_t now_us)
+{
+	struct dssh_tcp_stack *s = c->stack;
+
+	if (c->t_tw != 0 && now_us >= c->t_tw) {
+		c->t_tw = 0;
+		conn_reset(c, 0);
+		return false;
+	}
+	if (c->t_rto != 0 && now_us >= c->t_rto) {
+		if (!on_rto(c, now_us) || c->state == DSSH_TCP_CLOSED)
+			return false;
+	}
+	if (c->t_reo != 0 && now_us >= c->t_reo)
+		rack_on_reo_timer(c, now_us);
+	if (c->t_tlp != 0 && now_us >= c->t_tlp) {
+		c->t_tlp = 0;
+		if (c->rack_on && !c->in_recovery && c->snd_una != c->snd_max) {
+			c->tlp_due = true;
+			out_mark(c);
+		}
+	}
+	if (c->t_delack != 0 && now_us >= c->t_delack) {
+		c->t_delack = 0;
+		c->ack_now = true;
+		out_mark(c);
+	}
+	if (c->t_persist != 0 && now_us >= c->t_persist) {
+		c->persist_probe = true;
+		c->persist_backoff++;
+		timer_arm(c, &c->t_persist,
+		    now_us + DSSH_MIN(rto_cur(c) << DSSH_MIN(c->persist_backoff, 10u),
+		    (uint64_t)s->conf.rto_max_us), now_us);
+		out_mark(c);
+	}
+	if (c->t_keep != 0 && now_us >= c->t_keep) {
+		if (c->keep_probes >= s->conf.keepalive_probes) {
+			s->st.conns_timedout++;
+			conn_reset(c, DSSH_TCP_EV_RESET);
+			return false;
+		}
+		c->t_keep = 0;
+		if (c->state == DSSH_TCP_ESTABLISHED || c->state == DSSH_TCP_CLOSE_WAIT) {
+			struct dssh_tcp_seg_out *o = ctl_slot(s);
+
+			/* SEG.SEQ = SND.NXT - 1: the peer must answer with an ACK */
+			if (o != NULL) {
+				emit(c, o, c->snd_una - 1, DSSH_TCP_ACK, 0, now_us);
+				o->conn = NULL;
+				s->st.keepalive_sent++;
+			}
+			c->keep_probes++;
+		}
+		timer_arm(c, &c->t_keep, now_us + s->conf.keepalive_intvl_us, now_us);
+	}
+	return true;
+}
+
+/*
+ * The wheel hands over only the connections it has filed at or before
+ * now_us; each runs its due timers and is filed again at its next one.
+ * The cost is that of the expiring connections (plus the wheel's slot and
+ * turn bookkeeping), not of all connections.
+ */
 uint64_t
 dssh_tcp_timers(struct dssh_tcp_stack *s, uint64_t now_us)
 {
-	struct dssh_tcp_conn *c, *next;
-	uint64_t nt = UINT64_MAX;
+	struct dssh_tcp_conn *due, *c;
+	uint64_t m;
 
 	if (now_us < s->next_timer_us)
 		return s->next_timer_us;
-	for (c = s->all; c != NULL; c = next) {
-		next = c->next;
-		if (c->t_tw != 0 && now_us >= c->t_tw) {
-			c->t_tw = 0;
-			conn_reset(c, 0);
+	tcp_wheel_expire(&s->wheel, now_us, &due);
+	while ((c = due) != NULL) {
+		tcp_wheel_unlink(&s->wheel, c);
+		if (!conn_timers(c, now_us))
 			continue;
-		}
-		if (c->t_rto != 0 && now_us >= c->t_rto) {
-			if (!on_rto(c, now_us) || c->state == DSSH_TCP_CLOSED)
-				continue;
-		}
-		if (c->t_reo != 0 && now_us >= c->t_reo)
-			rack_on_reo_timer(c, now_us);
-		if (c->t_tlp != 0 && now_us >= c->t_tlp) {
-			c->t_tlp = 0;
-			if (c->rack_on && !c->in_recovery && c->snd_una != c->snd_max) {
-				c->tlp_due = true;
-				out_mark(c);
-			}
-		}
-		if (c->t_delack != 0 && now_us >= c->t_delack) {
-			c->t_delack = 0;
-			c->ack_now = true;
-			out_mark(c);
-		}
-		if (c->t_persist != 0 && now_us >= c->t_persist) {
-			c->persist_probe = true;
-			c->persist_backoff++;
-			c->t_persist = now_us + DSSH_MIN(rto_cur(c) << DSSH_MIN(c->persist_backoff, 10u),
-			    (uint64_t)s->conf.rto_max_us);
-			out_mark(c);
-		}
-		if (c->t_keep != 0 && now_us >= c->t_keep) {
-			if (c->keep_probes >= s->conf.keepalive_probes) {
-				s->st.conns_timedout++;
-				conn_reset(c, DSSH_TCP_EV_RESET);
-				continue;
-			}
-			c->t_keep = 0;
-			if (c->state == DSSH_TCP_ESTABLISHED || c->state == DSSH_TCP_CLOSE_WAIT) {
-				struct dssh_tcp_seg_out *o = ctl_slot(s);
-
-				/* SEG.SEQ = SND.NXT - 1: the peer must answer with an ACK */
-				if (o != NULL) {
-					emit(c, o, c->snd_una - 1, DSSH_TCP_ACK, 0, now_us);
-					o->conn = NULL;
-					s->st.keepalive_sent++;
-				}
-				c->keep_probes++;
-			}
-			c->t_keep = now_us + s->conf.keepalive_intvl_us;
-		}
-		if (c->t_rto != 0) nt = DSSH_MIN(nt, c->t_rto);
-		if (c->t_delack != 0) nt = DSSH_MIN(nt, c->t_delack);
-		if (c->t_reo != 0) nt = DSSH_MIN(nt, c->t_reo);
-		if (c->t_tlp != 0) nt = DSSH_MIN(nt, c->t_tlp);
-		if (c->t_persist != 0) nt = DSSH_MIN(nt, c->t_persist);
-		if (c->t_keep != 0) nt = DSSH_MIN(nt, c->t_keep);
-		if (c->t_tw != 0) nt = DSSH_MIN(nt, c->t_tw);
+		m = conn_deadline(c);
+		if (m == UINT64_MAX)
+			tcp_wheel_unlink(&s->wheel, c);
+		else if (c->w_pprev == NULL || c->w_due != m)
+			tcp_wheel_file(&s->wheel, c, m, now_us);
 	}
-	s->next_timer_us = nt;
-	return nt;
+	s->next_timer_us = tcp_wheel_next(&s->wheel, conn_deadline);
+	return s->next_timer_us;
 }
 
 /* ---- application API ---- */
@@ -2892,8 +2934,7 @@ dssh_tcp_set_keepalive(struct dssh_tcp_conn *c, bool on, uint64_t now_us)
 {
 	c->keepalive = on;
 	c->keep_probes = 0;
-	c->t_keep = on ? now_us + c->stack->conf.keepalive_idle_us : 0;
-	timer_note(c->stack, c->t_keep);
+	timer_arm(c, &c->t_keep, on ? now_us + c->stack->conf.keepalive_idle_us : 0, now_us);
 }
 
 void
@@ -2980,6 +3021,8 @@ dssh_tcp_debug_stalled(struct dssh_tcp_stack *s, uint64_t now_us,
 			why = "FIN sent but not counted in snd_max";
 		else if (t != UINT64_MAX && t < s->next_timer_us)
 			why = "deadline before the stack's next timer";
+		else if (t != UINT64_MAX && (c->w_pprev == NULL || c->w_due > t))
+			why = "armed timer not on the wheel by its deadline";
 		if (why != NULL) {
 			bad++;
 			if (cb != NULL)

@@ -196,9 +196,14 @@ struct tcp_rack_seg {
 struct dssh_tcp_conn {
 	struct dssh_tcp_stack *stack;
 	struct dssh_tcp_conn *hnext;        /* hash chain */
-	struct dssh_tcp_conn *prev, *next;  /* all conns (timer scan) */
+	struct dssh_tcp_conn *prev, *next;  /* all conns (stack free, debug) */
 	struct dssh_tcp_conn *out_next;     /* output pending list */
 	struct dssh_tcp_conn *ev_next;      /* event pending list */
+	/* timing wheel (tcp_wheel.c): filed at w_due when w_pprev != NULL */
+	struct dssh_tcp_conn *w_next, **w_pprev;
+	uint64_t w_due;
+	uint16_t w_slot;
+	uint8_t w_lvl;
 	bool on_out, on_ev;
 	uint32_t ev;
 
@@ -298,6 +303,38 @@ struct dssh_tcp_conn {
 	bool ack_now;
 };
 
+/*
+ * Hashed hierarchical timing wheel (tcp_wheel.c), one per stack: each
+ * connection is filed once, at w_due, no later than its earliest armed
+ * timer. Level 0: TCP_WHEEL_SLOTS ticks of 2^TCP_WHEEL_TICK_SHIFT us
+ * (1.024 ms, 4.19 s in all), one tick per slot. Level 1: slots of one
+ * level-0 turn each (4.19 s, 4.77 h in all); an entry moves down to level 0
+ * when the cursor enters its turn. Deadlines beyond level 1 wait in its last
+ * slot and are filed again from there. The tick only picks a slot: expiry
+ * compares exact deadlines.
+ */
+#define TCP_WHEEL_TICK_SHIFT 10
+#define TCP_WHEEL_BITS 12
+#define TCP_WHEEL_SLOTS (1u << TCP_WHEEL_BITS)
+#define TCP_WHEEL_MASK (TCP_WHEEL_SLOTS - 1)
+#define TCP_WHEEL_DUE 2             /* w_lvl of an entry taken off by expire */
+#define TCP_WHEEL_SCAN 32           /* entries tcp_wheel_next looks at per slot */
+
+struct tcp_wheel {
+	uint64_t now;                   /* cursor tick: the earlier ones are done */
+	uint32_t n[2];                  /* entries per level */
+	struct dssh_tcp_conn *slot[2][TCP_WHEEL_SLOTS];
+	uint64_t lo[2][TCP_WHEEL_SLOTS];        /* a non-empty slot's least w_due, or less */
+	uint64_t map[2][TCP_WHEEL_SLOTS / 64];  /* non-empty slots */
+};
+
+void tcp_wheel_file(struct tcp_wheel *w, struct dssh_tcp_conn *c, uint64_t due,
+    uint64_t now_us);
+void tcp_wheel_unlink(struct tcp_wheel *w, struct dssh_tcp_conn *c);
+void tcp_wheel_expire(struct tcp_wheel *w, uint64_t now_us, struct dssh_tcp_conn **due);
+uint64_t tcp_wheel_next(struct tcp_wheel *w,
+    uint64_t (*deadline)(const struct dssh_tcp_conn *c));
+
 struct tcp_listener {
 	uint32_t addr;
 	uint16_t port;
@@ -319,7 +356,8 @@ struct dssh_tcp_stack {
 	uint16_t next_ephemeral;
 	uint64_t chack_window_us;
 	uint32_t chack_count;
-	uint64_t next_timer_us;
+	uint64_t next_timer_us;         /* no timer is armed before this */
+	struct tcp_wheel wheel;
 
 	EVP_MAC *mac;                   /* SipHash for ISN, cookies, TS offsets */
 	uint8_t isn_secret[16];
