@@ -260,6 +260,17 @@ pam_decided(void *arg, bool ok)
 }
 
 /*
+ * A request for connection conn: its lines (and its PAM child's) are that
+ * connection's, "dsshd[N]:" as dsshd's own (dssh_log.h); mon_request
+ * goes back to the monitor's pid after each request.
+ */
+static void
+mon_log_conn(uint64_t conn)
+{
+	(void)dssh_log_conn_enter(conn != 0 ? dssh_log_conn_number(conn) : 0);
+}
+
+/*
  * One short-lived root child per PAM request: a slow PAM stack or a
  * keyboard-interactive user never holds the monitor (which spawns
  * sessions) up.
@@ -276,6 +287,7 @@ mon_pam(const uint8_t *msg, size_t len, int chan)
 		dssh_error("monitor: malformed PAM request (%zu bytes): %s", len, dssh_err_str(r));
 		return;
 	}
+	mon_log_conn(q.req.id);
 	if (npending >= MON_PENDING_MAX) {
 		dssh_error("monitor: %u PAM conversations at once; request for %s refused",
 		    MON_PENDING_MAX, q.req.user);
@@ -394,6 +406,7 @@ mon_authkeys(const uint8_t *msg, size_t len, int chan)
 		    dssh_err_str(r));
 		return;
 	}
+	mon_log_conn(q.conn);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.authorized_keys_files = q.files;
 	cfg.nauthorized_keys_files = q.nfiles;
@@ -570,6 +583,7 @@ mon_socket(const uint8_t *msg, size_t len, int chan)
 		dssh_error("monitor: malformed socket request (%zu bytes): %s", len, dssh_err_str(r));
 		return;
 	}
+	mon_log_conn(q.conn);
 	mon_tick(NULL);
 	c = mconn_find(q.conn);
 	if (!mconn_verified(c) || (pw = getpwnam(c->user)) == NULL) {
@@ -702,7 +716,7 @@ mon_hostkey_sign(const uint8_t *msg, size_t len, int chan)
 	if ((r = dssh_monitor_decode_sign(msg, len, &conn, &key, &keylen, alg, sizeof(alg), &data,
 	    &datalen)) != 0)
 		dssh_error("monitor: malformed sign request (%zu bytes): %s", len, dssh_err_str(r));
-	else if ((h = hostkey_find(key, keylen)) == NULL)
+	else if (mon_log_conn(conn), (h = hostkey_find(key, keylen)) == NULL)
 		r = DSSH_ERR_NOT_FOUND;
 	else if ((c = mconn_get(conn)) == NULL)
 		r = DSSH_ERR_BUSY;
@@ -796,6 +810,7 @@ mon_request(void *arg, const uint8_t *msg, size_t len, int *fds, size_t nfds)
 		dssh_error("monitor: request type %u without a reply channel", msg[0]);
 	if (chan >= 0)
 		(void)close(chan);
+	dssh_log_conn_leave(0);
 }
 
 /*
