@@ -416,6 +416,9 @@ mon_authkeys(const uint8_t *msg, size_t len, int chan)
 	cfg.authorized_principals_file = q.principals_file;
 	cfg.revoked_keys = q.revoked_keys;
 	r = dssh_auth_user_lookup(q.user, &user);
+	/* dsshd (not root) cannot read shadow: the lock is checked here */
+	if (r == 0 && q.refuse_locked && user.locked)
+		r = DSSH_ERR_ACCOUNT_LOCKED;
 	if (r == 0)
 		r = dssh_authkeys_check(&cfg, &user, q.key, q.keylen, q.remote_ip, &opts);
 	dssh_auth_user_clear(&user);
@@ -947,6 +950,7 @@ dsshd_monitor_authkeys(const struct dsshd_monitor_link *l, uint64_t conn,
 		.sig = sig ? (uint8_t *)sig->sig : NULL, .siglen = sig ? sig->siglen : 0,
 		.keylen = len, .remote_ip = (char *)remote_ip,
 		.strict_modes = cfg->strict_modes != 0,
+		.refuse_locked = cfg->use_pam == 0,
 		.permit_user_environment = cfg->permit_user_environment,
 		.trusted_ca = cfg->trusted_user_ca_keys,
 		.principals_file = cfg->authorized_principals_file,

@@ -879,6 +879,15 @@ host_auth_pubkey(void *host, const char *user, const uint8_t *blob, size_t len, 
 		if (r == 0)
 			r = dsshd_monitor_authkeys(&c->srv->sh->mon, mon_id(c), final ? &sig : NULL,
 			    c->cfg, c->user.name, blob, len, c->peer_ip, &opts);
+		/* lookup_user's check, which only the monitor can make (shadow) */
+		if (r == DSSH_ERR_ACCOUNT_LOCKED) {
+			if (!c->user_refused)
+				dssh_info("User %s not allowed because account is locked",
+				    c->user.name);
+			c->user_refused = true;
+			dssh_conn_set_invalid_user(c->ssh);
+			r = DSSH_ERR_PERMISSION;
+		}
 	} else
 		r = dssh_authkeys_check(c->cfg, &c->user, blob, len, c->peer_ip, &opts);
 	if (r == 0 && c->user.uid == 0 &&
