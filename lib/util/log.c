@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
@@ -41,6 +42,8 @@ static _Thread_local uint64_t log_conn;
 static pthread_mutex_t log_sock_lock = PTHREAD_MUTEX_INITIALIZER;
 static int log_sock = -1;
 static int log_sock_type;
+static dev_t log_sock_dev;              /* log_sock's identity: see log_sock_ours */
+static ino_t log_sock_ino;
 static const char *log_sock_path = "/dev/log";
 
 /* SyslogFacility names, as sshd_config(5) lists them. */
@@ -76,9 +79,13 @@ log_sock_connect(void)
 
 		if (fd < 0)
 			return;
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		struct stat st;
+
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && fstat(fd, &st) == 0) {
 			log_sock = fd;
 			log_sock_type = types[i];
+			log_sock_dev = st.st_dev;
+			log_sock_ino = st.st_ino;
 			return;
 		}
 		close(fd);
@@ -87,12 +94,28 @@ log_sock_connect(void)
 	}
 }
 
+/*
+ * Whether log_sock is still the socket we connected: a forked child that
+ * closed every descriptor (a session's, a PAM child's) may have its number
+ * on another file by now, which must never get a log line or be closed.
+ */
+static bool
+log_sock_ours(void)
+{
+	struct stat st;
+
+	return fstat(log_sock, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == log_sock_dev &&
+	    st.st_ino == log_sock_ino;
+}
+
 /* One message to the syslog socket; reconnects once (the daemon restarted).
  * A stream socket takes the terminating NUL as the message's end. */
 static void
 log_sock_send(const char *line, size_t len)
 {
 	pthread_mutex_lock(&log_sock_lock);
+	if (log_sock >= 0 && !log_sock_ours())
+		log_sock = -1;          /* not ours to close */
 	for (int attempt = 0; attempt < 2; attempt++) {
 		log_sock_connect();
 		if (log_sock < 0)

@@ -6,6 +6,7 @@
  * other lines keep the pid, and the identity is each thread's own.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
@@ -249,6 +250,32 @@ test_syslog(void)
 	CHECK_EQ_INT(dssh_log_conn_current(), dssh_log_conn_number(1));
 	dssh_log_conn_leave(0);
 	pthread_barrier_destroy(&bar);
+
+	/* A forked child closed every fd and reused the log socket's number
+	 * (a pipe here): the line goes to a new socket, not into the pipe,
+	 * and the pipe stays open. */
+	int lfd = -1, pfd[2];
+	char lnk[64], tgt[64];
+
+	for (int fd = 3; fd < 256 && lfd < 0; fd++) {
+		ssize_t k;
+
+		snprintf(lnk, sizeof(lnk), "/proc/self/fd/%d", fd);
+		if (fd != s.fd && (k = readlink(lnk, tgt, sizeof(tgt) - 1)) > 0 &&
+		    (tgt[k] = '\0', strncmp(tgt, "socket:", 7) == 0))
+			lfd = fd;
+	}
+	CHECK(lfd >= 0);
+	CHECK_EQ_INT(pipe2(pfd, O_NONBLOCK), 0);
+	CHECK_EQ_INT(dup2(pfd[1], lfd), lfd);
+	dssh_info("after the fd was reused");
+	CHECK(sl_recv(&s, buf, sizeof(buf)));
+	CHECK(matches(buf, "test_log\\[[0-9]+\\]: after the fd was reused$"));
+	CHECK(read(pfd[0], buf, sizeof(buf)) < 0 && errno == EAGAIN);
+	CHECK(fcntl(lfd, F_GETFD) >= 0);
+	close(lfd);
+	close(pfd[0]);
+	close(pfd[1]);
 
 	/* The syslog daemon restarted (a new socket at the path): reconnected. */
 	close(s.fd);
