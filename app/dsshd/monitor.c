@@ -716,10 +716,12 @@ mon_hostkey_sign(const uint8_t *msg, size_t len, int chan)
 
 	dssh_buf_init(&sig, 0);
 	dssh_buf_init(&b, 0);
-	if ((r = dssh_monitor_decode_sign(msg, len, &conn, &key, &keylen, alg, sizeof(alg), &data,
-	    &datalen)) != 0)
+	r = dssh_monitor_decode_sign(msg, len, &conn, &key, &keylen, alg, sizeof(alg), &data,
+	    &datalen);
+	mon_log_conn(r == 0 ? conn : 0);
+	if (r != 0)
 		dssh_error("monitor: malformed sign request (%zu bytes): %s", len, dssh_err_str(r));
-	else if (mon_log_conn(conn), (h = hostkey_find(key, keylen)) == NULL)
+	else if ((h = hostkey_find(key, keylen)) == NULL)
 		r = DSSH_ERR_NOT_FOUND;
 	else if ((c = mconn_get(conn)) == NULL)
 		r = DSSH_ERR_BUSY;
