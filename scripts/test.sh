@@ -28,9 +28,12 @@ ninja -C build
 
 # The libFuzzer targets need clang: a second build, for the fuzz suite only
 # (short runs over the committed seed corpus, plus what they find in the time
-# given). It is built beside build-test's tests, at low priority: those are
-# mostly serial and mostly wait on their peers, so the build takes the CPU they
-# leave idle (the suite has passed beside a nice-0 CPU hog).
+# given).  Build and fuzz suite run beside build-test's tests, at low priority
+# and one target at a time: those tests are mostly serial and mostly wait on
+# their peers, so the fuzzers take the CPU they leave idle (the suite has
+# passed beside a nice-0 CPU hog on both cores).  The fuzz targets stop on
+# wall time (-max_total_time), so a busy machine costs them executions, not
+# minutes.
 fuzz_build() {
 	if [ -f build-fuzz/build.ninja ]; then
 		set -- --reconfigure
@@ -39,22 +42,34 @@ fuzz_build() {
 	    -Db_lundef=false && nice -n 10 ninja -C build-fuzz
 }
 fuzzlog=$(mktemp)
-(if fuzz_build >"$fuzzlog" 2>&1; then echo ok >>"$fuzzlog"; fi) &
+fuzzout=$(mktemp)
+rm -f build-test/meson-logs/testlog.json build-fuzz/meson-logs/testlog.json
+(
+	if ! fuzz_build >"$fuzzlog" 2>&1; then
+		echo build-failed >>"$fuzzlog"
+		exit 0
+	fi
+	frc=0
+	nice -n 10 meson test -C build-fuzz --suite fuzz --num-processes 1 \
+	    --print-errorlogs >"$fuzzout" 2>&1 || frc=$?
+	echo "rc $frc" >>"$fuzzlog"
+) &
 fuzzpid=$!
 
-rm -f build-test/meson-logs/testlog.json build-fuzz/meson-logs/testlog.json
 rc=0
 meson test -C build-test --print-errorlogs || rc=$?
 
 wait "$fuzzpid" || true
-if [ "$(tail -n 1 "$fuzzlog")" = ok ]; then
-	meson test -C build-fuzz --suite fuzz --print-errorlogs || rc=$?
-else
+fuzzrc=$(tail -n 1 "$fuzzlog")
+if [ "$fuzzrc" = build-failed ]; then
 	echo "the fuzz build failed:"
 	tail -n 40 "$fuzzlog"
 	rc=1
+else
+	cat "$fuzzout"
+	[ "$fuzzrc" = "rc 0" ] || rc=1
 fi
-rm -f "$fuzzlog"
+rm -f "$fuzzlog" "$fuzzout"
 
 /usr/bin/python3 - "$rc" build-test/meson-logs/testlog.json build-fuzz/meson-logs/testlog.json <<'PY'
 import json, sys

@@ -87,7 +87,7 @@ static void
 net_run(struct dssh_tcp_conn **bc, unsigned rounds)
 {
 	struct dssh_tcp_event ev[16];
-	uint8_t sink[65536];
+	static uint8_t sink[65536];    /* static: see pl in LLVMFuzzerTestOneInput */
 	unsigned n;
 
 	for (unsigned r = 0; r < rounds; r++) {
@@ -173,7 +173,8 @@ one_target(struct dssh_recpump_conn *c, const uint8_t *data, size_t size, bool e
 		SSH_MSG_CHANNEL_WINDOW_ADJUST, SSH_MSG_CHANNEL_DATA, SSH_MSG_CHANNEL_EXTENDED_DATA,
 		SSH_MSG_CHANNEL_EOF,
 	};
-	uint8_t body[DSSH_REC_CHAN_CONNECT_LEN], pl[70000];
+	static uint8_t pl[70000];       /* static: see LLVMFuzzerTestOneInput */
+	uint8_t body[DSSH_REC_CHAN_CONNECT_LEN];
 	struct dssh_tcp_conn *bc = NULL;
 	size_t off = 10;
 
@@ -255,8 +256,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		SSH_MSG_CHANNEL_WINDOW_ADJUST, SSH_MSG_CHANNEL_DATA, SSH_MSG_CHANNEL_EXTENDED_DATA,
 		SSH_MSG_CHANNEL_EOF,
 	};
+	/*
+	 * The message buffers are static, not on the stack: ASan poisoned and
+	 * unpoisoned the shadow of every 64-70 KiB frame on each call (net_run
+	 * runs once per message), a third of the run in memset and page faults.
+	 * A global has its redzone as a stack array does.
+	 */
+	static uint8_t pl[70000];
 	struct dssh_recpump_conn *c;
-	uint8_t body[DSSH_REC_CHAN_OFFLOAD_LEN], pl[70000];
+	uint8_t body[DSSH_REC_CHAN_OFFLOAD_LEN];
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, sp[2];
 	size_t off = 10;
 	bool early, sock;
