@@ -312,9 +312,15 @@ def interleaved_fail2ban(srv, env, locked):
             int(re.search(r"^\S+ dsshd\[(\d+)\]: Server listening on ", srv.log_text(),
                           re.M).group(1)) < CONN_LOG_BASE,
             "the start-up line does not carry a pid")
+    # As rsyslog writes them to /var/log/auth.log: with -e's "hh:mm:ss.mmm"
+    # fail2ban would take ".mmm" for the host name, part of its grouping key.
     path = os.path.join(srv.dir, "interleaved.log")
+    day = time.strftime("%b %e")
     with open(path, "w") as f:
-        f.write(text)
+        for ln in text.splitlines():
+            m = re.match(r"(\d\d:\d\d:\d\d)\.\d+ (dsshd\[\d+\]: .*)$", ln)
+            if m:
+                f.write("%s %s testhost %s\n" % (day, m.group(1), m.group(2)))
     r = h.run(["fail2ban-regex", "-o", "<ip> <F-USER>", path, FILTER], check=False)
     h.check(r.returncode == 0, "fail2ban-regex: %r" % r.stderr[-500:])
     got = sorted(tuple(ln.split()) for ln in r.stdout.decode().splitlines() if ln.strip())
