@@ -292,6 +292,21 @@ def interleaved_fail2ban(srv, env, locked):
         h.check(wait_lines(srv, off, rx, 1), "no %r in the log" % rx)
     text = srv.log_since(off)
     h.log("the two connections' lines:\n" + text)
+    # As rsyslog writes them to /var/log/auth.log: with -e's "hh:mm:ss.mmm"
+    # fail2ban would take ".mmm" for the host name, part of its grouping key.
+    path = os.path.join(srv.dir, "interleaved.log")
+    day = time.strftime("%b %e")
+    with open(path, "w") as f:
+        for ln in text.splitlines():
+            m = re.match(r"(\d\d:\d\d:\d\d)\.\d+ (dsshd\[\d+\]: .*)$", ln)
+            if m:
+                f.write("%s %s testhost %s\n" % (day, m.group(1), m.group(2)))
+    r = h.run(["fail2ban-regex", "-o", "<ip> <F-USER>", path, FILTER], check=False)
+    h.check(r.returncode == 0, "fail2ban-regex: %r" % r.stderr[-500:])
+    got = sorted(tuple(ln.split()) for ln in r.stdout.decode().splitlines() if ln.strip())
+    h.log("fail2ban-regex (address, user): %r" % got)
+    h.check_eq(got, [("127.0.0.2", locked), ("127.0.0.3", "dssh-nosuch4")],
+               "the failures fail2ban's stock sshd filter finds, with their addresses")
     # Each connection's lines under one number of its own.
     a_ids = set(conn_ids(text, r"Connection from %s on " % pa_ip) +
                 conn_ids(text, r"User %s not allowed because account is locked$" % locked) +
@@ -312,21 +327,6 @@ def interleaved_fail2ban(srv, env, locked):
             int(re.search(r"^\S+ dsshd\[(\d+)\]: Server listening on ", srv.log_text(),
                           re.M).group(1)) < CONN_LOG_BASE,
             "the start-up line does not carry a pid")
-    # As rsyslog writes them to /var/log/auth.log: with -e's "hh:mm:ss.mmm"
-    # fail2ban would take ".mmm" for the host name, part of its grouping key.
-    path = os.path.join(srv.dir, "interleaved.log")
-    day = time.strftime("%b %e")
-    with open(path, "w") as f:
-        for ln in text.splitlines():
-            m = re.match(r"(\d\d:\d\d:\d\d)\.\d+ (dsshd\[\d+\]: .*)$", ln)
-            if m:
-                f.write("%s %s testhost %s\n" % (day, m.group(1), m.group(2)))
-    r = h.run(["fail2ban-regex", "-o", "<ip> <F-USER>", path, FILTER], check=False)
-    h.check(r.returncode == 0, "fail2ban-regex: %r" % r.stderr[-500:])
-    got = sorted(tuple(ln.split()) for ln in r.stdout.decode().splitlines() if ln.strip())
-    h.log("fail2ban-regex (address, user): %r" % got)
-    h.check_eq(got, [("127.0.0.2", locked), ("127.0.0.3", "dssh-nosuch4")],
-               "the failures fail2ban's stock sshd filter finds, with their addresses")
 
 
 # ------------------------------------------------------------- syslog
