@@ -18,6 +18,11 @@
 # .execs file (or set FRESH=1) to count from zero. This is how ClusterFuzz
 # fuzzes too: many bounded sessions over one growing corpus.
 #
+# JOBS=N (default 1) runs each chunk as N fuzzer processes side by side over
+# the same corpus directory, CHUNK/N executions each, and counts their sum:
+# one slow target can use every core. Each process adds what it finds to the
+# shared directory; the others read it at their next chunk.
+#
 # TIMEOUT (seconds per input, default 10) is wall-clock time: a run at
 # nice 19 beside a busy machine can be starved that long by the scheduler
 # alone; retry a reported timeout's input on its own before believing it.
@@ -55,6 +60,40 @@ run_chunk() {
 	fi
 }
 
+# One chunk of NAME for N executions as JOBS processes (the first logs to
+# LOG, the others to LOG.1, ...); prints the executions they did together,
+# or fails when one of them found something.
+run_jobs() {
+	name=$1 n=$2 log=$3 jobs=${JOBS:-1}
+	[ "$jobs" -ge 1 ] || jobs=1
+	per=$(( (n + jobs - 1) / jobs ))
+	if [ "$jobs" -eq 1 ]; then
+		run_chunk "$name" "$per" "$log"
+		return
+	fi
+	tmp=$(mktemp -d)
+	j=0 pids=
+	while [ "$j" -lt "$jobs" ]; do
+		jl=$log
+		[ "$j" -eq 0 ] || jl=$log.$j
+		(run_chunk "$name" "$per" "$jl" >"$tmp/$j") &
+		pids="$pids $!"
+		j=$(( j + 1 ))
+	done
+	failed=0
+	for p in $pids; do
+		wait "$p" || failed=1
+	done
+	sum=0
+	for f in "$tmp"/*; do
+		v=$(cat "$f" 2>/dev/null || true)
+		sum=$(( sum + ${v:-0} ))
+	done
+	rm -rf "$tmp"
+	[ "$failed" -eq 0 ] || return 1
+	echo "$sum"
+}
+
 rc=0
 for name in "$@"; do
 	if [ ! -x "$bld/tests/fuzz/$name" ]; then
@@ -73,8 +112,8 @@ for name in "$@"; do
 	status=ok
 	while [ "$done_execs" -lt "$runs" ]; do
 		n=$(( runs - done_execs < chunk ? runs - done_execs : chunk ))
-		if ! got=$(run_chunk "$name" "$n" "$log"); then
-			status="FAILED: $(ls "$art" | head -1) (see $log)"
+		if ! got=$(run_jobs "$name" "$n" "$log"); then
+			status="FAILED: $(ls "$art" | head -1) (see $log*)"
 			rc=1
 			break
 		fi
