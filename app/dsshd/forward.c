@@ -458,6 +458,7 @@ chan_cb(struct dssh_evsource *src, uint32_t ev)
 {
 	struct fwd_chan *f = (struct fwd_chan *)((char *)src - offsetof(struct fwd_chan, src));
 	struct fwd_conn *fc = f->fc;
+	uint64_t prev = dssh_log_conn_enter(fc->log_num);
 
 	if (f->st == FC_RESOLVING) {
 		lookup_done(f);
@@ -470,6 +471,7 @@ chan_cb(struct dssh_evsource *src, uint32_t ev)
 			read_sock(f, ev);
 	}
 	fc->after_io(fc->owner);     /* last: it may free the connection */
+	dssh_log_conn_leave(prev);
 }
 
 /* Everything we held for the socket is written: the core takes it all. */
@@ -970,6 +972,7 @@ x11_wait_cb(struct dssh_evsource *src, uint32_t ev)
 {
 	struct fwd_x11_wait *w = (struct fwd_x11_wait *)src;
 	struct fwd_conn *fc = w->fc;
+	uint64_t prev = dssh_log_conn_enter(fc->log_num);
 	uint8_t *p;
 	ssize_t n;
 	int r = -1;
@@ -979,17 +982,18 @@ x11_wait_cb(struct dssh_evsource *src, uint32_t ev)
 		n = read(src->fd, p, X11_SETUP_MAX);
 		dssh_buf_consume_end(&w->setup, n > 0 ? X11_SETUP_MAX - (size_t)n : X11_SETUP_MAX);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n > 0)
+			r = 0;
+		else if (n > 0)
 			r = x11_check_setup(fc, &w->x, &w->setup);
 	}
-	if (r == 0)
-		return;
-	if (r < 0)
-		x11_wait_free(w);
-	else
-		x11_wait_open(w);
-	fc->after_io(fc->owner);
+	if (r != 0) {
+		if (r < 0)
+			x11_wait_free(w);
+		else
+			x11_wait_open(w);
+		fc->after_io(fc->owner);
+	}
+	dssh_log_conn_leave(prev);
 }
 
 static void
@@ -1074,6 +1078,7 @@ listener_cb(struct dssh_evsource *src, uint32_t ev)
 {
 	struct fwd_listener *l = ((struct fwd_lsock *)src)->l;
 	struct fwd_conn *fc = l->fc;
+	uint64_t prev = dssh_log_conn_enter(fc->log_num);
 
 	(void)ev;
 	for (int i = 0; i < FWD_ACCEPT_BATCH && !l->single_done; i++) {
@@ -1095,6 +1100,7 @@ listener_cb(struct dssh_evsource *src, uint32_t ev)
 		l->nsocks = 0;
 	}
 	fc->after_io(fc->owner);
+	dssh_log_conn_leave(prev);
 }
 
 /* A listener over nfd listening sockets (closed on failure). */

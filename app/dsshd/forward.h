@@ -38,6 +38,7 @@ struct fwd_conn {
 	struct dssh_conn *ssh;
 	struct dssh_evloop *loop;
 	const char *log_id;
+	uint64_t log_num;               /* the connection's "dsshd[N]:" (dssh_log.h) */
 	const struct dssh_config *cfg;
 	/* The user and the policy, once authenticated (fwd_set_user). */
 	bool have_user;

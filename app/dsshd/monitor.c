@@ -260,6 +260,17 @@ pam_decided(void *arg, bool ok)
 }
 
 /*
+ * A request for connection conn: its lines (and its PAM child's) are that
+ * connection's, "dsshd[N]:" as dsshd's own (dssh_log.h); mon_request
+ * goes back to the monitor's pid after each request.
+ */
+static void
+mon_log_conn(uint64_t conn)
+{
+	(void)dssh_log_conn_enter(conn != 0 ? dssh_log_conn_number(conn) : 0);
+}
+
+/*
  * One short-lived root child per PAM request: a slow PAM stack or a
  * keyboard-interactive user never holds the monitor (which spawns
  * sessions) up.
@@ -276,6 +287,7 @@ mon_pam(const uint8_t *msg, size_t len, int chan)
 		dssh_error("monitor: malformed PAM request (%zu bytes): %s", len, dssh_err_str(r));
 		return;
 	}
+	mon_log_conn(q.req.id);
 	if (npending >= MON_PENDING_MAX) {
 		dssh_error("monitor: %u PAM conversations at once; request for %s refused",
 		    MON_PENDING_MAX, q.req.user);
@@ -394,6 +406,7 @@ mon_authkeys(const uint8_t *msg, size_t len, int chan)
 		    dssh_err_str(r));
 		return;
 	}
+	mon_log_conn(q.conn);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.authorized_keys_files = q.files;
 	cfg.nauthorized_keys_files = q.nfiles;
@@ -403,6 +416,9 @@ mon_authkeys(const uint8_t *msg, size_t len, int chan)
 	cfg.authorized_principals_file = q.principals_file;
 	cfg.revoked_keys = q.revoked_keys;
 	r = dssh_auth_user_lookup(q.user, &user);
+	/* dsshd (not root) cannot read shadow: the lock is checked here */
+	if (r == 0 && q.refuse_locked && user.locked)
+		r = DSSH_ERR_ACCOUNT_LOCKED;
 	if (r == 0)
 		r = dssh_authkeys_check(&cfg, &user, q.key, q.keylen, q.remote_ip, &opts);
 	dssh_auth_user_clear(&user);
@@ -570,6 +586,7 @@ mon_socket(const uint8_t *msg, size_t len, int chan)
 		dssh_error("monitor: malformed socket request (%zu bytes): %s", len, dssh_err_str(r));
 		return;
 	}
+	mon_log_conn(q.conn);
 	mon_tick(NULL);
 	c = mconn_find(q.conn);
 	if (!mconn_verified(c) || (pw = getpwnam(c->user)) == NULL) {
@@ -699,8 +716,10 @@ mon_hostkey_sign(const uint8_t *msg, size_t len, int chan)
 
 	dssh_buf_init(&sig, 0);
 	dssh_buf_init(&b, 0);
-	if ((r = dssh_monitor_decode_sign(msg, len, &conn, &key, &keylen, alg, sizeof(alg), &data,
-	    &datalen)) != 0)
+	r = dssh_monitor_decode_sign(msg, len, &conn, &key, &keylen, alg, sizeof(alg), &data,
+	    &datalen);
+	mon_log_conn(r == 0 ? conn : 0);
+	if (r != 0)
 		dssh_error("monitor: malformed sign request (%zu bytes): %s", len, dssh_err_str(r));
 	else if ((h = hostkey_find(key, keylen)) == NULL)
 		r = DSSH_ERR_NOT_FOUND;
@@ -796,6 +815,7 @@ mon_request(void *arg, const uint8_t *msg, size_t len, int *fds, size_t nfds)
 		dssh_error("monitor: request type %u without a reply channel", msg[0]);
 	if (chan >= 0)
 		(void)close(chan);
+	dssh_log_conn_leave(0);
 }
 
 /*
@@ -932,6 +952,7 @@ dsshd_monitor_authkeys(const struct dsshd_monitor_link *l, uint64_t conn,
 		.sig = sig ? (uint8_t *)sig->sig : NULL, .siglen = sig ? sig->siglen : 0,
 		.keylen = len, .remote_ip = (char *)remote_ip,
 		.strict_modes = cfg->strict_modes != 0,
+		.refuse_locked = cfg->use_pam == 0,
 		.permit_user_environment = cfg->permit_user_environment,
 		.trusted_ca = cfg->trusted_user_ca_keys,
 		.principals_file = cfg->authorized_principals_file,

@@ -101,6 +101,7 @@ struct conn {
 	struct dssh_authmethods own_authm;
 	struct dssh_stream *tr;         /* the transport: a kernel socket, a data-plane stream */
 	uint64_t id;
+	uint64_t log_num;               /* "dsshd[N]:" of its lines (dssh_log_conn_number) */
 	char peer_ip[64], local_ip[64];
 	int peer_port, local_port;
 	char log_id[128];
@@ -430,6 +431,7 @@ sess_out_cb(struct dssh_evsource *src, uint32_t ev)
 {
 	struct sess *s = (struct sess *)((char *)src - offsetof(struct sess, out_src));
 	struct conn *c = s->conn;
+	uint64_t prev = dssh_log_conn_enter(c->log_num);
 
 	if (s->pty && (ev & EPOLLOUT))
 		sess_flush_to_child(s);
@@ -440,6 +442,7 @@ sess_out_cb(struct dssh_evsource *src, uint32_t ev)
 	}
 	sess_maybe_finish(s);
 	conn_after_io(c);
+	dssh_log_conn_leave(prev);
 }
 
 static void
@@ -447,6 +450,7 @@ sess_err_cb(struct dssh_evsource *src, uint32_t ev)
 {
 	struct sess *s = (struct sess *)((char *)src - offsetof(struct sess, err_src));
 	struct conn *c = s->conn;
+	uint64_t prev = dssh_log_conn_enter(c->log_num);
 
 	(void)ev;
 	sess_read_child(s, src->fd, true, &s->err_eof);
@@ -454,16 +458,20 @@ sess_err_cb(struct dssh_evsource *src, uint32_t ev)
 		dssh_evloop_del(c->srv->loop, src);
 	sess_maybe_finish(s);
 	conn_after_io(c);
+	dssh_log_conn_leave(prev);
 }
 
 static void
 sess_in_cb(struct dssh_evsource *src, uint32_t ev)
 {
 	struct sess *s = (struct sess *)((char *)src - offsetof(struct sess, in_src));
+	struct conn *c = s->conn;
+	uint64_t prev = dssh_log_conn_enter(c->log_num);
 
 	(void)ev;
 	sess_flush_to_child(s);
-	conn_after_io(s->conn);
+	conn_after_io(c);
+	dssh_log_conn_leave(prev);
 }
 
 static int spawner_spawn(struct dsshd_shared *sh, uint64_t id,
@@ -871,6 +879,15 @@ host_auth_pubkey(void *host, const char *user, const uint8_t *blob, size_t len, 
 		if (r == 0)
 			r = dsshd_monitor_authkeys(&c->srv->sh->mon, mon_id(c), final ? &sig : NULL,
 			    c->cfg, c->user.name, blob, len, c->peer_ip, &opts);
+		/* lookup_user's check, which only the monitor can make (shadow) */
+		if (r == DSSH_ERR_ACCOUNT_LOCKED) {
+			if (!c->user_refused)
+				dssh_info("User %s not allowed because account is locked",
+				    c->user.name);
+			c->user_refused = true;
+			dssh_conn_set_invalid_user(c->ssh);
+			r = DSSH_ERR_PERMISSION;
+		}
 	} else
 		r = dssh_authkeys_check(c->cfg, &c->user, blob, len, c->peer_ip, &opts);
 	if (r == 0 && c->user.uid == 0 &&
@@ -1318,6 +1335,7 @@ static void
 conn_free(struct conn *c)
 {
 	struct dsshd *srv = c->srv;
+	uint64_t prev = dssh_log_conn_enter(c->log_num);
 
 	for (uint32_t i = 0; i < c->nsess; i++)
 		if (c->sess[i] != NULL)
@@ -1347,6 +1365,7 @@ conn_free(struct conn *c)
 	dssh_config_free_conn(c->own_cfg);
 	dsshd_gen_unref(c->gen);
 	free(c);
+	dssh_log_conn_leave(prev);
 }
 
 static bool
@@ -1456,10 +1475,18 @@ conn_after_io(struct conn *c)
 	fwd_update_events(&c->fwd);
 }
 
+/*
+ * The transport's (and forward.c's) word that the connection has work: every
+ * line logged meanwhile is this connection's (conn_after_io may free it).
+ */
 static void
 conn_event(void *owner)
 {
-	conn_after_io(owner);
+	struct conn *c = owner;
+	uint64_t prev = dssh_log_conn_enter(c->log_num);
+
+	conn_after_io(c);
+	dssh_log_conn_leave(prev);
 }
 
 /* A new connection, its transport set: start the engine. False when it
@@ -1472,6 +1499,9 @@ conn_start(struct dsshd *srv, struct conn *c)
 	c->srv = srv;
 	/* unique across loops: dsshctl names connections by it */
 	c->id = __atomic_add_fetch(&srv->sh->next_conn_id, 1, __ATOMIC_RELAXED);
+	/* from here on its lines are "dsshd[N]:" (stream_opened restores) */
+	c->log_num = dssh_log_conn_number(c->id);
+	dssh_log_conn_enter(c->log_num);
 	srv->ended.v[DSSHD_LC_connections]++;
 	snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", in->peer_ip);
 	snprintf(c->local_ip, sizeof(c->local_ip), "%s", in->local_ip);
@@ -1505,6 +1535,7 @@ conn_start(struct dsshd *srv, struct conn *c)
 	c->fwd.ssh = c->ssh;
 	c->fwd.loop = srv->loop;
 	c->fwd.log_id = c->log_id;
+	c->fwd.log_num = c->log_num;
 	c->fwd.cfg = c->cfg;
 	if (srv->sh->privsep) {
 		c->fwd.mon = &srv->sh->mon;
@@ -1584,9 +1615,14 @@ stream_opened(void *arg, struct dssh_stream *tr)
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) != NULL) {
+		uint64_t prev = dssh_log_conn_current();
+		bool started;
+
 		c->tr = tr;
 		c->startup = st;
-		if (conn_start(srv, c))
+		started = conn_start(srv, c);
+		dssh_log_conn_leave(prev);
+		if (started)
 			return;     /* conn_start ran the first round of I/O */
 		free(c);
 	}
@@ -1720,11 +1756,14 @@ conn_by_id(struct dsshd *srv, uint64_t id)
 static void
 pam_prompts(struct conn *c, struct dssh_pam_prompts *p)
 {
+	uint64_t prev = dssh_log_conn_enter(c->log_num);
+
 	if (dssh_conn_kbdint_prompt(c->ssh, p->instruction, (const char *const *)p->text,
 	    p->echo, p->n, dssh_now_ms()) != 0)
 		dssh_pam_worker_cancel(c->srv->pam, c->id);
 	dssh_pam_prompts_free(p);
 	conn_after_io(c);
+	dssh_log_conn_leave(prev);
 }
 
 static void
@@ -1747,6 +1786,8 @@ pam_cb(struct dssh_evsource *src, uint32_t ev)
 				pam_prompts(c, res[i].prompts);
 				continue;
 			}
+			uint64_t prev = dssh_log_conn_enter(c->log_num);
+
 			if (!res[i].ok && res[i].message[0] != '\0')
 				dssh_verbose("%s: PAM: %s", c->log_id, res[i].message);
 			if (c->pam_password && !(res[i].ok && c->pam_policy_ok) &&
@@ -1757,6 +1798,7 @@ pam_cb(struct dssh_evsource *src, uint32_t ev)
 				dssh_session_record_failed_login(dssh_conn_user(c->ssh), c->peer_ip);
 			dssh_conn_auth_result(c->ssh, res[i].ok && c->pam_policy_ok, dssh_now_ms());
 			conn_after_io(c);
+			dssh_log_conn_leave(prev);
 		}
 	}
 }
@@ -1781,10 +1823,13 @@ sess_exited(void *arg, uint64_t id, int wait_status)
 	if (s == NULL || s->exited)
 		return;    /* its channel is gone already */
 	c = s->conn;
+	uint64_t prev = dssh_log_conn_enter(c->log_num);
+
 	s->exited = true;
 	s->wait_status = wait_status;
 	sess_maybe_finish(s);
 	conn_after_io(c);
+	dssh_log_conn_leave(prev);
 }
 
 /* ---- the spawner, shared by the loops ---------------------------------- */
@@ -2056,6 +2101,8 @@ conn_kill(struct dsshd *srv, uint64_t id)
 
 	if (c == NULL || c->dead || dssh_conn_closing(c->ssh))
 		return;
+	uint64_t prev = dssh_log_conn_enter(c->log_num);
+
 	srv->ended.v[DSSHD_LC_kills]++;
 	if (dssh_conn_authenticated(c->ssh))
 		dssh_info("Disconnecting user %s %s port %d: killed by dsshctl",
@@ -2065,6 +2112,7 @@ conn_kill(struct dsshd *srv, uint64_t id)
 	/* SSH2_DISCONNECT_BY_APPLICATION */
 	dssh_conn_disconnect(c->ssh, 11, "Disconnected by the administrator");
 	conn_after_io(c);
+	dssh_log_conn_leave(prev);
 }
 
 static unsigned
@@ -2127,6 +2175,7 @@ tick(void *arg)
 
 	for (struct conn *c = srv->conns, *next; c != NULL; c = next) {
 		int grace = c->cfg->login_grace_time;
+		uint64_t prev = dssh_log_conn_enter(c->log_num);
 
 		next = c->next;
 		if (!dssh_conn_authenticated(c->ssh) && grace > 0 && !c->grace_exceeded &&
@@ -2149,6 +2198,7 @@ tick(void *arg)
 		dssh_conn_set_rtt(c->ssh, dssh_stream_rtt_us(c->tr));
 		dssh_conn_tick(c->ssh, now);
 		conn_after_io(c);
+		dssh_log_conn_leave(prev);
 	}
 	ctl_publish(srv, now);
 	if (srv->index == 0) {

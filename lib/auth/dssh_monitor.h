@@ -133,6 +133,9 @@ struct dssh_monitor_authkeys_req {
 	size_t keylen;
 	char *remote_ip;
 	uint32_t strict_modes;
+	/* UsePAM no: a locked account (shadow, which only root reads) is
+	 * refused with DSSH_ERR_ACCOUNT_LOCKED, as sshd's allowed_user */
+	bool refuse_locked;
 	char *permit_user_environment;  /* "no", "yes" or a pattern list */
 	char *files[DSSH_MONITOR_MAX_FILES];
 	uint32_t nfiles;

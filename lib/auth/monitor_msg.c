@@ -152,6 +152,7 @@ dssh_monitor_encode_authkeys(struct dssh_buf *b, const struct dssh_monitor_authk
 	    (r = dssh_buf_put_string(b, q->key, q->keylen)) != 0 ||
 	    (r = dssh_buf_put_cstring(b, q->remote_ip ? q->remote_ip : "")) != 0 ||
 	    (r = dssh_buf_put_u32(b, q->strict_modes)) != 0 ||
+	    (r = dssh_buf_put_bool(b, q->refuse_locked)) != 0 ||
 	    (r = dssh_buf_put_cstring(b, q->permit_user_environment ?
 	    q->permit_user_environment : "no")) != 0 ||
 	    (r = put_files(b, q)) != 0 ||
@@ -228,6 +229,7 @@ dssh_monitor_decode_authkeys(const uint8_t *m, size_t len,
 	    (r = dssh_buf_get_string(&b, &q->key, &q->keylen)) != 0 ||
 	    (r = get_str(&b, &q->remote_ip, MON_PATH_MAX)) != 0 ||
 	    (r = dssh_buf_get_u32(&b, &q->strict_modes)) != 0 ||
+	    (r = dssh_buf_get_bool_strict(&b, &q->refuse_locked)) != 0 ||
 	    (r = get_str(&b, &q->permit_user_environment, DSSH_MONITOR_USER_ENV_MAX)) != 0 ||
 	    (r = get_files(&b, q)) != 0 ||
 	    (r = get_ostr(&b, &q->trusted_ca, MON_PATH_MAX)) != 0 ||

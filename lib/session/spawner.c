@@ -235,6 +235,10 @@ sp_spawn(struct sp_state *st, const uint8_t *msg, size_t len)
 			sp_refuse(st, req.id, r);
 		return;
 	}
+	/* Its lines (and its children's) are its connection's (dssh_log.h). */
+	uint64_t prev = dssh_log_conn_enter(req.spec.auth_id != 0 ?
+	    dssh_log_conn_number(req.spec.auth_id) : 0);
+
 	if (sp_monitor != NULL && sp_monitor->spawn_check != NULL &&
 	    sp_monitor->spawn_check(sp_monitor->arg, &req.spec) != 0) {
 		r = DSSH_ERR_PERMISSION;
@@ -253,6 +257,7 @@ sp_spawn(struct sp_state *st, const uint8_t *msg, size_t len)
 	if (r != 0) {
 		sp_refuse(st, req.id, r);
 		spawner_spawn_req_free(&req);
+		dssh_log_conn_leave(prev);
 		return;
 	}
 	s->id = req.id;
@@ -272,6 +277,7 @@ sp_spawn(struct sp_state *st, const uint8_t *msg, size_t len)
 	dssh_debug("spawner: session %llu: pid %d for %s", (unsigned long long)req.id,
 	    (int)s->child.pid, req.spec.user.name);
 	spawner_spawn_req_free(&req);
+	dssh_log_conn_leave(prev);
 }
 
 static void
@@ -520,6 +526,8 @@ dssh_spawner_maybe_run(int argc, char **argv, const struct dssh_spawner_internal
 	if (to_stderr > 1)
 		dssh_log_set_facility((int)to_stderr);
 	dssh_log_init("dsshd-spawner", (enum dssh_log_level)level, to_stderr == 1);
+	/* what it logs for one of dsshd's connections reads as dsshd's (dssh_log.h) */
+	dssh_log_set_conn_prog("dsshd");
 	/* Away from the server's terminal and process group. */
 	(void)setsid();
 	dssh_spawner_main((int)fd, table);

@@ -34,6 +34,7 @@ enum dssh_err {
 	DSSH_ERR_BUSY = -23,            /* queue full */
 	DSSH_ERR_KEY_ENCRYPTED = -24,   /* private key needs a passphrase */
 	DSSH_ERR_KEY_PASSPHRASE = -25,  /* incorrect passphrase */
+	DSSH_ERR_ACCOUNT_LOCKED = -26,  /* the user's account is locked (shadow) */
 };
 
 const char *dssh_err_str(int err);

@@ -3,6 +3,10 @@
 #define DSSH_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct timespec;
 
 /* Levels and names as sshd's LogLevel. */
 enum dssh_log_level {
@@ -32,6 +36,37 @@ const char *dssh_log_facility_name(int facility);
 /* The syslog priority a message of this level is sent with. */
 int dssh_log_syslog_priority(enum dssh_log_level level);
 const char *dssh_log_level_name(enum dssh_log_level level);
+
+/*
+ * Per-connection log identity. dsshd serves every connection in one
+ * process, where sshd has one per connection whose pid, in "sshd[pid]:",
+ * tells log readers (fail2ban groups lines by it) which connection a line
+ * is about. A line logged for a connection carries "prog[N]:" with N the
+ * connection's log number instead of the pid: DSSH_LOG_CONN_BASE plus the
+ * connection's id (unique for the process's life, from 1), digits only as
+ * syslog readers want. The base is Linux's PID_MAX_LIMIT (2^22 on 64-bit,
+ * the most any kernel allows: kernel.pid_max cannot be raised past it), so
+ * no process, now or after a sysctl, can have a number dsshd gives a
+ * connection; a reader never mistakes one for the other (and every process
+ * of dsshd that logs for a connection, the monitor too, computes the same
+ * number from the connection's id). Other lines keep the real pid.
+ */
+#define DSSH_LOG_CONN_BASE 4194304u
+uint64_t dssh_log_conn_number(uint64_t conn_id);
+/* The calling thread's connection from now on (0: none, the pid); returns
+ * the previous one, for dssh_log_conn_leave. */
+uint64_t dssh_log_conn_enter(uint64_t number);
+void dssh_log_conn_leave(uint64_t prev);
+uint64_t dssh_log_conn_current(void);
+/* The name a connection's lines carry (the monitor, "dsshd-spawner",
+ * logs them as "dsshd"); unset: the name dssh_log_init was given. */
+void dssh_log_set_conn_prog(const char *name);
+/* The syslog socket (default /dev/log): for tests. */
+void dssh_log_set_syslog_path(const char *path);
+/* A line's header into out (NUL-terminated, its length returned): stderr's
+ * "hh:mm:ss.mmm prog[N]: " or syslog's RFC 3164 "<PRI>Mmm dd hh:mm:ss prog[N]: ". */
+size_t dssh_log_format_header(char *out, size_t n, bool for_syslog, int priority,
+    const struct timespec *ts);
 
 void dssh_log(enum dssh_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

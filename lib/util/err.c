@@ -34,6 +34,7 @@ dssh_err_str(int err)
 	case DSSH_ERR_BUSY: return "busy";
 	case DSSH_ERR_KEY_ENCRYPTED: return "passphrase-protected key";
 	case DSSH_ERR_KEY_PASSPHRASE: return "incorrect passphrase supplied to decrypt private key";
+	case DSSH_ERR_ACCOUNT_LOCKED: return "account is locked";
 	}
 	return "unknown error";
 }

@@ -7,6 +7,14 @@
   OpenSSH 9.2's sshd writes them, and Debian's fail2ban-regex with the stock
   sshd filter (unmodified, its daemon name set to dsshd) must report exactly
   the failed attempts.
+- per-connection log identity: two connections from different loopback
+  addresses (127.0.0.2, 127.0.0.3) whose lines interleave, one refused with
+  sshd's address-less "User X not allowed because account is locked"
+  (UsePAM no, a locked test user). fail2ban takes such a line's address
+  from the earlier lines with the same "dsshd[N]:" prefix: each
+  connection's lines must carry its own N (digits, above pid_max, not
+  dsshd's pid), and fail2ban must ban the locked connection's address for
+  it and nothing else.
 - syslog: dsshd -D without -e logs through syslog(3) with SyslogFacility.
   The test is the syslog daemon: dsshd runs in a mount namespace whose /dev
   holds the test's datagram socket as /dev/log (so no journald or rsyslog is
@@ -20,7 +28,9 @@
 import contextlib
 import grp
 import os
+import pwd
 import re
+import select
 import shutil
 import socket
 import subprocess
@@ -65,22 +75,30 @@ def wait_lines(srv, off, regex, count, timeout=15):
 F2B_CONTEXT = re.compile(r"dsshd\[\d+\]: (Connection from |Failed publickey for (?!invalid user )"
                          r"|Received disconnect from \S+ port \d+:11: |Connection closed by "
                          r"|Disconnected from )")
+LOG_ID = re.compile(r" dsshd\[(\d+)\]: ")
+# A connection's "dsshd[N]:" is above every pid (lib/util/dssh_log.h).
+CONN_LOG_BASE = 4194304
 
 
 def fail2ban_failures(path):
     """The lines fail2ban's stock sshd filter reports as failures in a log file.
 
-    fail2ban groups lines into connections by the "dsshd[pid]:" prefix.  sshd has
-    a process per connection; dsshd's network process serves them all, so context
-    lines of one connection (its VERBOSE "Connection from", say) may be cached by
-    the filter and printed with another connection's next failure, depending on
-    how the connections' lines interleave.  They add no failure and no address;
-    any other extra line would, and stays in the result.
+    With -o msg fail2ban prints each failure with the lines it grouped with it
+    by their "dsshd[N]:" prefix: a connection's context lines (its VERBOSE
+    "Connection from", say) come with its failures.  N names the connection
+    (docs/architecture.md), so such a line must be one of a failing
+    connection's own: another connection's would have lent its address.
     """
     r = h.run(["fail2ban-regex", "-o", "msg", path, FILTER], check=False)
     h.check(r.returncode == 0, "fail2ban-regex: %r" % r.stderr[-500:])
-    return [ln for ln in r.stdout.decode().splitlines()
-            if ln.strip() and not F2B_CONTEXT.search(ln)]
+    out = [ln for ln in r.stdout.decode().splitlines() if ln.strip()]
+    fails = [ln for ln in out if not F2B_CONTEXT.search(ln)]
+    ids = set(LOG_ID.search(ln).group(1) for ln in fails if LOG_ID.search(ln))
+    stray = [ln for ln in out if F2B_CONTEXT.search(ln) and
+             (LOG_ID.search(ln) is None or LOG_ID.search(ln).group(1) not in ids)]
+    h.check(not stray, "fail2ban grouped another connection's lines with a failure: %r"
+            % stray)
+    return fails
 
 
 # ------------------------------------------------------------- auth events
@@ -153,6 +171,164 @@ def auth_events(srv, env):
     h.check_eq(ips, {"127.0.0.1"}, "the address fail2ban would ban")
 
 
+# ------------------------------------------------------------- per-connection identity
+
+class GatedRelay:
+    """A TCP relay on 127.0.0.1 to srv, its upstream connection bound to
+    src_ip: dsshd sees the client at src_ip. The upstream connection is made
+    as soon as the client connects (dsshd logs "Connection from"), the bytes
+    move only once open() is called: the test orders the connections' lines."""
+
+    def __init__(self, srv, src_ip):
+        self.srv, self.src_ip = srv, src_ip
+        self.host = "127.0.0.1"
+        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(1)
+        self.port = self.ls.getsockname()[1]
+        self.src_port = None
+        self.connected = threading.Event()
+        self.gate = threading.Event()
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        self.ls.settimeout(60)
+        try:
+            c, _ = self.ls.accept()
+        except OSError:
+            return
+        u = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            u.bind((self.src_ip, 0))
+            u.connect((self.srv.host, self.srv.port))
+            self.src_port = u.getsockname()[1]
+            self.connected.set()
+            self.gate.wait(60)
+            peer = {c: u, u: c}
+            while True:
+                r, _, _ = select.select([c, u], [], [], 60)
+                if not r:
+                    return
+                for sk in r:
+                    d = sk.recv(65536)
+                    if not d:
+                        return
+                    peer[sk].sendall(d)
+        except OSError:
+            return
+        finally:
+            c.close()
+            u.close()
+
+    def open(self):
+        self.gate.set()
+
+    def close(self):
+        self.gate.set()
+        self.ls.close()
+        self.t.join(timeout=10)
+
+
+@contextlib.contextmanager
+def locked_user(env):
+    """A user made for the test as the harness makes its users, with the
+    test key in authorized_keys, its password locked (usermod -L: "!" in
+    shadow); removed with its home afterwards."""
+    name = "dssh-lk%d" % os.getpid()
+    h.run(["useradd", "-m", "-s", "/bin/bash", name])
+    try:
+        pw = pwd.getpwnam(name)
+        h._install_authorized_keys(pw, [open(env.keys["ed25519"] + ".pub").read()])
+        h.run(["usermod", "-L", name])
+        r = h.run(["getent", "shadow", name])
+        h.check(r.stdout.decode().split(":")[1].startswith("!"),
+                "usermod -L left %r" % r.stdout)
+        yield name
+    finally:
+        h.run(["userdel", "-r", name], check=False)
+
+
+def conn_ids(text, regex):
+    return [int(m.group(1)) for m in re.finditer(r"^\S+ dsshd\[(\d+)\]: " + regex, text, re.M)]
+
+
+def interleaved_fail2ban(srv, env, locked):
+    """Connection A (127.0.0.2, the locked user, publickey) and connection B
+    (127.0.0.3, an invalid user) open one after the other; A authenticates
+    while B waits, then B. In dsshd's log, B's "Connection from 127.0.0.3"
+    comes between A's "Connection from 127.0.0.2" and A's address-less
+    "account is locked": fail2ban must still give A's failure A's address."""
+    h.check(shutil.which("fail2ban-regex") is not None, "fail2ban is not installed")
+    srv.wait_log(r"Connection closed by 127\.0\.0\.1 port \d+\n")   # the harness's probe
+    off = srv.log_size()
+    a, b = GatedRelay(srv, "127.0.0.2"), GatedRelay(srv, "127.0.0.3")
+    procs = []
+    try:
+        for relay, user in ((a, locked), (b, "dssh-nosuch4")):
+            argv = h.ssh_argv(relay, env, user=user, command="true")
+            procs.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, start_new_session=True))
+            h.check(relay.connected.wait(20), "the relay from %s did not connect" % relay.src_ip)
+            rx = r"Connection from %s port %d on " % (re.escape(relay.src_ip), relay.src_port)
+            h.check(wait_lines(srv, off, rx, 1), "no %r in the log" % rx)
+        a.open()
+        pa_out = procs[0].communicate(timeout=60)
+        b.open()
+        pb_out = procs[1].communicate(timeout=60)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        a.close()
+        b.close()
+    h.check(procs[0].returncode != 0, "the locked account logged in: %r" % (pa_out,))
+    h.check(procs[1].returncode != 0, "the invalid user logged in: %r" % (pb_out,))
+    pa_ip = r"127\.0\.0\.2 port %d" % a.src_port
+    pb_ip = r"127\.0\.0\.3 port %d" % b.src_port
+    for rx in (r"Connection closed by invalid user %s %s \[preauth\]$" % (locked, pa_ip),
+               r"Connection closed by invalid user dssh-nosuch4 %s \[preauth\]$" % pb_ip):
+        h.check(wait_lines(srv, off, rx, 1), "no %r in the log" % rx)
+    text = srv.log_since(off)
+    h.log("the two connections' lines:\n" + text)
+    # As rsyslog writes them to /var/log/auth.log: with -e's "hh:mm:ss.mmm"
+    # fail2ban would take ".mmm" for the host name, part of its grouping key.
+    path = os.path.join(srv.dir, "interleaved.log")
+    day = time.strftime("%b %e")
+    with open(path, "w") as f:
+        for ln in text.splitlines():
+            m = re.match(r"(\d\d:\d\d:\d\d)\.\d+ (dsshd\[\d+\]: .*)$", ln)
+            if m:
+                f.write("%s %s testhost %s\n" % (day, m.group(1), m.group(2)))
+    r = h.run(["fail2ban-regex", "-o", "<ip> <F-USER>", path, FILTER], check=False)
+    h.check(r.returncode == 0, "fail2ban-regex: %r" % r.stderr[-500:])
+    got = sorted(tuple(ln.split()) for ln in r.stdout.decode().splitlines() if ln.strip())
+    h.log("fail2ban-regex (address, user): %r" % got)
+    h.check_eq(got, [("127.0.0.2", locked), ("127.0.0.3", "dssh-nosuch4")],
+               "the failures fail2ban's stock sshd filter finds, with their addresses")
+    # Each connection's lines under one number of its own.
+    a_ids = set(conn_ids(text, r"Connection from %s on " % pa_ip) +
+                conn_ids(text, r"User %s not allowed because account is locked$" % locked) +
+                conn_ids(text, r"Connection closed by invalid user %s %s " % (locked, pa_ip)))
+    b_ids = set(conn_ids(text, r"Connection from %s on " % pb_ip) +
+                conn_ids(text, r"Invalid user dssh-nosuch4 from %s$" % pb_ip) +
+                conn_ids(text, r"Connection closed by invalid user dssh-nosuch4 %s " % pb_ip))
+    h.check(len(conn_ids(text, r"User %s not allowed because account is locked$" % locked)) == 1,
+            "want one 'account is locked' line for %s" % locked)
+    h.check(len(a_ids) == 1 and len(b_ids) == 1 and a_ids != b_ids,
+            "each connection's lines under one id of its own: A %r, B %r" % (a_ids, b_ids))
+    pid_max = int(open("/proc/sys/kernel/pid_max").read())
+    for n in a_ids | b_ids:
+        h.check(n > CONN_LOG_BASE >= pid_max and n != srv.proc.pid,
+                "connection id %d: not above pid_max %d" % (n, pid_max))
+    # Lines about no connection keep dsshd's pid (its start-up, from the top).
+    h.check(re.search(r"^\S+ dsshd\[(\d+)\]: Server listening on ", srv.log_text(), re.M) and
+            int(re.search(r"^\S+ dsshd\[(\d+)\]: Server listening on ", srv.log_text(),
+                          re.M).group(1)) < CONN_LOG_BASE,
+            "the start-up line does not carry a pid")
+
+
 # ------------------------------------------------------------- syslog
 
 def start_with_devlog(srv, sock_path):
@@ -218,10 +394,14 @@ def syslog_path(args, env):
         r = password_login(srv, env, "dssh-nosuch3", "x")
         deadline = time.time() + 15
         fp = re.escape(fingerprint(env, "ed25519"))
-        want = [r"^<158>\w{3} [ \d]\d \d\d:\d\d:\d\d dsshd\[%d\]: Accepted publickey for "
-                r"dsshtest from 127\.0\.0\.1 port \d+ ssh2: ED25519 %s$" % (srv.proc.pid, fp),
-                r"^<158>.* dsshd\[%d\]: Failed password for invalid user dssh-nosuch3 from "
-                r"127\.0\.0\.1 port \d+ ssh2$" % srv.proc.pid]
+        # A connection's lines carry its own number in the header (journald's
+        # SYSLOG_PID, fail2ban's grouping), start-up lines dsshd's pid.
+        want = [r"^<158>\w{3} [ \d]\d \d\d:\d\d:\d\d dsshd\[(\d+)\]: Accepted publickey for "
+                r"dsshtest from 127\.0\.0\.1 port \d+ ssh2: ED25519 %s$" % fp,
+                r"^<158>.* dsshd\[(\d+)\]: Failed password for invalid user dssh-nosuch3 from "
+                r"127\.0\.0\.1 port \d+ ssh2$",
+                r"^<158>.* dsshd\[(%d)\]: Server listening on 127\.0\.0\.1 port \d+\.$"
+                % srv.proc.pid]
         while time.time() < deadline and \
                 not all(any(re.search(w, m) for m in msgs) for w in want):
             time.sleep(0.2)
@@ -229,6 +409,11 @@ def syslog_path(args, env):
         for w in want:
             h.check(any(re.search(w, m) for m in msgs),
                     "no syslog datagram like %r (LOCAL3.INFO = <158>); got %r" % (w, msgs[-10:]))
+        ids = [int(next(re.search(w, m) for m in msgs if re.search(w, m)).group(1))
+               for w in want]
+        h.log("syslog header numbers: accepted %d, failed %d, start-up %d" % tuple(ids))
+        h.check(ids[0] > CONN_LOG_BASE and ids[1] > CONN_LOG_BASE and ids[0] != ids[1],
+                "the two connections' syslog lines do not carry their own numbers: %r" % ids)
         # As rsyslog writes them to /var/log/auth.log (the host name after the
         # time): fail2ban's stock filter finds the failures there too.
         path = os.path.join(srv.dir, "auth.log")
@@ -423,6 +608,11 @@ def body_accounted(args, env):
         btmp_off = os.path.getsize(BTMP)
         res.run("auth-events-fail2ban", auth_events, srv, env)
         res.run("btmp-lastb", btmp_lastb, btmp_off, srv.dir)
+    # UsePAM no: sshd's own check of a locked account, and its log line.
+    with locked_user(env) as locked, \
+            h.Server(args.server, args.kind, name="logid",
+                     override={"LogLevel": "VERBOSE", "UsePAM": "no"}) as srv:
+        res.run("fail2ban-interleaved-connections", interleaved_fail2ban, srv, env, locked)
     res.run("syslog-facility", syslog_path, args, env)
     btext = "dssh banner line: authorised use only"
     bdir = os.path.join("/tmp", "dssh-logs-%d" % os.getpid())

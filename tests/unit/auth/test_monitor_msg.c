@@ -166,7 +166,7 @@ test_authkeys(void)
 	static uint8_t sd[] = { 0, 0, 0, 1, 'x', 50 }, sig[] = { 9, 8, 7 };
 	struct dssh_monitor_authkeys_req q = { .conn = 5, .final = true, .user = "u",
 	    .key = (uint8_t *)key, .keylen = sizeof(key), .remote_ip = "::1", .strict_modes = 1,
-	    .permit_user_environment = "LANG,LC_*,!LC_ALL",
+	    .refuse_locked = true, .permit_user_environment = "LANG,LC_*,!LC_ALL",
 	    .files = { ".ssh/authorized_keys", "/etc/keys/%u" }, .nfiles = 2,
 	    .principals_file = "%h/p", .sigdata = sd, .sigdatalen = sizeof(sd), .sig = sig,
 	    .siglen = sizeof(sig) };
@@ -179,6 +179,7 @@ test_authkeys(void)
 	check_edges(&b, dec_authkeys);
 	CHECK_EQ_INT(dssh_monitor_decode_authkeys(dssh_buf_ptr(&b), dssh_buf_len(&b), &d), 0);
 	CHECK(d.final && d.nfiles == 2 && d.keylen == sizeof(key) && d.trusted_ca == NULL);
+	CHECK(d.refuse_locked);
 	CHECK_STR(d.files[1], "/etc/keys/%u");
 	CHECK_STR(d.principals_file, "%h/p");
 	CHECK_STR(d.permit_user_environment, "LANG,LC_*,!LC_ALL");
@@ -194,6 +195,26 @@ test_authkeys(void)
 	CHECK_EQ_INT(dssh_monitor_decode_authkeys(dssh_buf_ptr(&b), dssh_buf_len(&b), &d), 0);
 	CHECK(!d.final && d.sigdata == NULL && d.siglen == 0);
 	dssh_monitor_authkeys_req_free(&d);
+	/* refuse_locked (UsePAM no) comes through either way; not 0/1: refused */
+	q.refuse_locked = false;
+	dssh_buf_reset(&b);
+	CHECK_EQ_INT(dssh_monitor_encode_authkeys(&b, &q), 0);
+	CHECK_EQ_INT(dssh_monitor_decode_authkeys(dssh_buf_ptr(&b), dssh_buf_len(&b), &d), 0);
+	CHECK(!d.refuse_locked);
+	dssh_monitor_authkeys_req_free(&d);
+	/* the bool follows the u8 type, u64 conn, bool final, user "u", the key,
+	 * "::1" and u32 strict_modes */
+	size_t at = 1 + 8 + 1 + (4 + 1) + (4 + sizeof(key)) + (4 + 3) + 4;
+
+	uint8_t msg[512];
+	size_t mlen = dssh_buf_len(&b) < sizeof(msg) ? dssh_buf_len(&b) : sizeof(msg);
+
+	CHECK(mlen == dssh_buf_len(&b) && mlen > at);
+	memcpy(msg, dssh_buf_ptr(&b), mlen);
+	CHECK_EQ_INT(msg[at], 0);
+	msg[at] = 2;
+	CHECK_EQ_INT(dec_authkeys(msg, mlen), DSSH_ERR_INVALID_FORMAT);
+	q.refuse_locked = true;
 	q.final = true;
 	/* final without a signature or signed data: refused */
 	q.siglen = 0;
