@@ -2,8 +2,8 @@
 /*
  * Congestion control behind dssh_tcp_cc_ops: NewReno (RFC 5681, RFC 6582)
  * and CUBIC (RFC 9438). Loss recovery mechanics (fast retransmit, SACK
- * pipe, NewReno partial ACKs) live in tcp.c; these only move cwnd and
- * ssthresh.
+ * pipe, NewReno partial ACKs) live in tcp_input.c and tcp_sack.c; these
+ * only move cwnd and ssthresh.
  */
 #include <math.h>
 

@@ -20,6 +20,7 @@
 #define TCP_DUPTHRESH 3
 #define TCP_CTL_QUEUE 64            /* stack-generated replies awaiting output */
 #define TCP_MAX_LISTEN 16
+#define TCP_DEFAULT_MSS 536u        /* RFC 9293 3.7.1 when no MSS option */
 
 struct seq_range {
 	uint32_t start, end;            /* [start, end) */
@@ -369,6 +370,64 @@ struct dssh_tcp_stack {
 	void *in_buf;
 	uint32_t in_cost;
 };
+
+/*
+ * Calls between the files of the stack (tcp.c, tcp_input.c, tcp_output.c,
+ * tcp_sack.c, tcp_timer.c); internal, not part of dssh_tcp.h.
+ */
+
+/* tcp.c: stack and connection lifecycle */
+uint64_t tcp_tuple_mac(struct dssh_tcp_stack *s, const uint8_t key[16], uint32_t laddr,
+    uint16_t lport, uint32_t raddr, uint16_t rport, uint32_t e0, uint32_t e1);
+void tcp_out_mark(struct dssh_tcp_conn *c);
+void tcp_ev_post(struct dssh_tcp_conn *c, uint32_t ev);
+void tcp_conn_reset(struct dssh_tcp_conn *c, uint32_t ev);
+uint8_t tcp_wscale_for(uint32_t bufsize);
+uint32_t tcp_ts_offset(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport,
+    uint32_t raddr, uint16_t rport);
+struct dssh_tcp_conn *tcp_conn_new(struct dssh_tcp_stack *s, uint32_t laddr, uint16_t lport,
+    uint32_t raddr, uint16_t rport, uint64_t now_us);
+struct tcp_listener *tcp_listener_find(struct dssh_tcp_stack *s, uint32_t addr, uint16_t port,
+    bool exact);
+
+/* tcp_output.c: segment construction and output */
+uint8_t *tcp_put16(uint8_t *p, uint16_t v);
+uint8_t *tcp_put32(uint8_t *p, uint32_t v);
+void tcp_seg_finish(struct dssh_tcp_stack *s, struct dssh_tcp_seg_out *o);
+uint8_t *tcp_hdr_start(struct dssh_tcp_seg_out *o, uint16_t sport, uint16_t dport,
+    uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd);
+void tcp_hdr_end(struct dssh_tcp_seg_out *o, uint8_t *p);
+struct dssh_tcp_seg_out *tcp_ctl_slot(struct dssh_tcp_stack *s);
+void tcp_send_rst_for(struct dssh_tcp_stack *s, uint32_t saddr, uint32_t daddr,
+    const struct dssh_tcp_hdr *h);
+uint32_t tcp_ts_now(const struct dssh_tcp_conn *c, uint64_t now_us);
+uint32_t tcp_rcv_space(const struct dssh_tcp_conn *c);
+void tcp_emit(struct dssh_tcp_conn *c, struct dssh_tcp_seg_out *o, uint32_t seq,
+    uint8_t flags, uint32_t len, uint64_t now_us);
+bool tcp_synchronized_send(const struct dssh_tcp_conn *c);
+uint32_t tcp_ack_seq(const struct dssh_tcp_conn *c);
+
+/* tcp_timer.c: RTT, RTO and the per-connection timers */
+uint64_t tcp_rto_cur(const struct dssh_tcp_conn *c);
+void tcp_timer_arm(struct dssh_tcp_conn *c, uint64_t *t, uint64_t when, uint64_t now_us);
+void tcp_rto_arm(struct dssh_tcp_conn *c, uint64_t now_us);
+void tcp_rtt_sample(struct dssh_tcp_conn *c, uint32_t r);
+
+/* tcp_sack.c: SACK scoreboard, RACK-TLP, undo */
+void tcp_sb_add(struct dssh_tcp_conn *c, uint32_t start, uint32_t end);
+void tcp_sb_trim(struct dssh_tcp_conn *c);
+bool tcp_sb_lost_below(const struct dssh_tcp_conn *c, uint32_t i);
+uint32_t tcp_sb_pipe(const struct dssh_tcp_conn *c);
+bool tcp_sb_next_lost(const struct dssh_tcp_conn *c, uint32_t max, uint32_t *seq,
+    uint32_t *len);
+void tcp_rack_sent(struct dssh_tcp_conn *c, uint32_t start, uint32_t end, uint64_t now_us);
+void tcp_undo_save(struct dssh_tcp_conn *c);
+uint32_t tcp_rack_pipe(const struct dssh_tcp_conn *c);
+bool tcp_rack_rexmit(struct dssh_tcp_conn *c, uint32_t max, uint32_t *seq, uint32_t *len);
+void tcp_tlp_arm(struct dssh_tcp_conn *c, uint64_t now_us);
+void tcp_rack_on_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_us);
+void tcp_rack_on_reo_timer(struct dssh_tcp_conn *c, uint64_t now_us);
+void tcp_tlp_on_ack(struct dssh_tcp_conn *c, const struct dssh_tcp_hdr *h, uint64_t now_us);
 
 /* Test hook (tcp.c): connections with nothing that would move them on. */
 unsigned dssh_tcp_debug_stalled(struct dssh_tcp_stack *s, uint64_t now_us,

@@ -50,7 +50,7 @@ model_deadline(const struct dssh_tcp_conn *c)
 	return c->t_rto != 0 ? c->t_rto : UINT64_MAX;
 }
 
-/* What timer_arm does in tcp.c. */
+/* What tcp_timer_arm does in tcp_timer.c. */
 static void
 model_arm(struct model *m, unsigned i, uint64_t when)
 {
