@@ -366,6 +366,17 @@ sfx_new(struct sfx *f, uint32_t max_conns)
 	f->now = 10000000;
 }
 
+/* sfx_new, then the stack (delack_segs: 0 keeps the default) listening on LPORT. */
+static void
+sfx_listen(struct sfx *f, uint32_t max_conns, unsigned delack_segs)
+{
+	sfx_new(f, max_conns);
+	if (delack_segs != 0)
+		f->conf.delack_segs = delack_segs;
+	CHECK_EQ_INT(dssh_tcp_stack_new(&f->conf, &f->s), 0);
+	CHECK_EQ_INT(dssh_tcp_listen(f->s, 0, LPORT), 0);
+}
+
 static unsigned
 sfx_out(struct sfx *f)
 {
@@ -406,9 +417,7 @@ test_stack_keepalive_order(void)
 	uint32_t snxt;
 	unsigned i, probes = 0;
 
-	sfx_new(&f, 1024);
-	CHECK_EQ_INT(dssh_tcp_stack_new(&f.conf, &f.s), 0);
-	CHECK_EQ_INT(dssh_tcp_listen(f.s, 0, LPORT), 0);
+	sfx_listen(&f, 1024, 0);
 	CHECK_EQ_INT(dssh_tcp_timers(f.s, f.now), UINT64_MAX);
 	t0 = f.now;
 	for (i = 0; i < N; i++) {
@@ -470,10 +479,7 @@ test_stack_delack_under_keepalive(void)
 	struct dssh_tcp_conn *c;
 	uint32_t snxt;
 
-	sfx_new(&f, 16);
-	f.conf.delack_segs = 2;
-	CHECK_EQ_INT(dssh_tcp_stack_new(&f.conf, &f.s), 0);
-	CHECK_EQ_INT(dssh_tcp_listen(f.s, 0, LPORT), 0);
+	sfx_listen(&f, 16, 2);
 	c = sfx_accept(&f, 40000, &snxt);
 	CHECK(c != NULL);
 	if (c == NULL)
@@ -516,9 +522,7 @@ test_stack_synrcvd_reset(void)
 	uint64_t next;
 	struct dssh_tcp_stats st;
 
-	sfx_new(&f, N + 16);
-	CHECK_EQ_INT(dssh_tcp_stack_new(&f.conf, &f.s), 0);
-	CHECK_EQ_INT(dssh_tcp_listen(f.s, 0, LPORT), 0);
+	sfx_listen(&f, N + 16, 0);
 	t0 = f.now;
 	for (i = 0; i < N; i++) {
 		CHECK_EQ_INT(feed(f.s, (uint16_t)(20000 + i), LPORT, 5000, 0, DSSH_TCP_SYN, 65535,
@@ -570,9 +574,7 @@ test_stack_time_wait_burst(void)
 	uint64_t t_close, next;
 	unsigned i;
 
-	sfx_new(&f, N + 16);
-	CHECK_EQ_INT(dssh_tcp_stack_new(&f.conf, &f.s), 0);
-	CHECK_EQ_INT(dssh_tcp_listen(f.s, 0, LPORT), 0);
+	sfx_listen(&f, N + 16, 0);
 	for (i = 0; i < N; i++) {
 		c = sfx_accept(&f, (uint16_t)(10000 + i), &snxt);
 		CHECK(c != NULL);
@@ -613,10 +615,7 @@ test_stack_reset_while_armed(void)
 	struct dssh_tcp_event ev[2];
 	uint32_t snxt;
 
-	sfx_new(&f, 16);
-	f.conf.delack_segs = 2;
-	CHECK_EQ_INT(dssh_tcp_stack_new(&f.conf, &f.s), 0);
-	CHECK_EQ_INT(dssh_tcp_listen(f.s, 0, LPORT), 0);
+	sfx_listen(&f, 16, 2);
 	c = sfx_accept(&f, 40001, &snxt);
 	CHECK(c != NULL);
 	if (c == NULL)
@@ -667,10 +666,7 @@ test_cost_idle(void)
 	double t, total = 0;
 	unsigned i;
 
-	sfx_new(&f, N + 16);
-	f.conf.delack_segs = 2;
-	CHECK_EQ_INT(dssh_tcp_stack_new(&f.conf, &f.s), 0);
-	CHECK_EQ_INT(dssh_tcp_listen(f.s, 0, LPORT), 0);
+	sfx_listen(&f, N + 16, 2);
 	for (i = 0; i < N + 1; i++) {
 		f.now += 50;
 		c = sfx_accept(&f, (uint16_t)(1024 + i), &snxt);
