@@ -44,7 +44,8 @@ fi
 ninja -C "$bld" >/dev/null
 
 if [ $# -eq 0 ]; then
-	set -- $(sed -n "s/^  '\(fuzz_[a-z0-9_]*\)' : .*/\1/p" tests/fuzz/meson.build)
+	# fuzz_targets' rows (a name may stand again in another table: once each)
+	set -- $(sed -n "s/^  '\(fuzz_[a-z0-9_]*\)' : .*/\1/p" tests/fuzz/meson.build | awk '!seen[$0]++')
 fi
 
 # One chunk of NAME for N executions; prints the executions done, or
