@@ -267,7 +267,7 @@ pam_decided(void *arg, bool ok)
 static void
 mon_log_conn(uint64_t conn)
 {
-	(void)dssh_log_conn_enter(conn != 0 ? dssh_log_conn_number(conn) : 0);
+	(void)dssh_log_conn_enter(dssh_log_conn_number(conn));
 }
 
 /*

@@ -236,8 +236,7 @@ sp_spawn(struct sp_state *st, const uint8_t *msg, size_t len)
 		return;
 	}
 	/* Its lines (and its children's) are its connection's (dssh_log.h). */
-	uint64_t prev = dssh_log_conn_enter(req.spec.auth_id != 0 ?
-	    dssh_log_conn_number(req.spec.auth_id) : 0);
+	uint64_t prev = dssh_log_conn_enter(dssh_log_conn_number(req.spec.auth_id));
 
 	if (sp_monitor != NULL && sp_monitor->spawn_check != NULL &&
 	    sp_monitor->spawn_check(sp_monitor->arg, &req.spec) != 0) {

@@ -52,6 +52,7 @@ const char *dssh_log_level_name(enum dssh_log_level level);
  * number from the connection's id). Other lines keep the real pid.
  */
 #define DSSH_LOG_CONN_BASE 4194304u
+/* conn_id 0 (no connection) gives 0. */
 uint64_t dssh_log_conn_number(uint64_t conn_id);
 /* The calling thread's connection from now on (0: none, the pid); returns
  * the previous one, for dssh_log_conn_leave. */

@@ -154,7 +154,8 @@ dssh_log_set_conn_prog(const char *name)
 uint64_t
 dssh_log_conn_number(uint64_t conn_id)
 {
-	return DSSH_LOG_CONN_BASE + conn_id;
+	/* id 0 names no connection: 0, the process's own pid in its lines */
+	return conn_id != 0 ? DSSH_LOG_CONN_BASE + conn_id : 0;
 }
 
 uint64_t

@@ -51,6 +51,7 @@ test_number(void)
 	/* pids are below pid_max, which Linux caps at PID_MAX_LIMIT (2^22) */
 	CHECK(pid_max > 0 && pid_max <= DSSH_LOG_CONN_BASE);
 	CHECK_EQ_INT(DSSH_LOG_CONN_BASE, 4194304);
+	CHECK_EQ_INT(dssh_log_conn_number(0), 0);
 	CHECK_EQ_INT(dssh_log_conn_number(1), 4194305);
 	CHECK(dssh_log_conn_number(1) > pid_max);
 	/* distinct ids, distinct numbers; a 64-bit id never wraps into pids */
