@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <signal.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -154,6 +155,8 @@ struct dp_core {
 	struct dp_streams streams;
 	bool rx_intr;             /* waits on RX interrupts and the bell when idle */
 	int rx_sock;              /* net_af_packet: the queue's socket to poll, else -1 */
+	int rx_sig_fd;            /* net_tap: the queue's fd, which signals frames, else -1 */
+	int rx_sig;               /* ... and the signal it sends */
 	struct rte_epoll_event bell_ev;
 	struct rte_epoll_event chan_ev;   /* the channel fds' epoll (dp_streams_chan_fd) */
 	unsigned chan_skip;       /* polls since the channel fds were last looked at */
@@ -790,6 +793,66 @@ dp_af_packet_sock(const struct dp *dp, uint16_t queue)
 }
 
 /*
+ * net_tap reads its queue only after a signal: the queue's fd is O_ASYNC,
+ * the handler bumps a counter and rx_burst returns nothing while the counter
+ * is unchanged (the PMD's "Rx trigger"). The PMD has the signal sent to the
+ * process, so the kernel hands it to any thread, often one asleep elsewhere.
+ * A core woken by the fd's epoll edge then polled before that thread had
+ * run the handler, found nothing, and blocked again for its whole timeout
+ * with the frame waiting: every other ping took 100 ms, and so did
+ * keystrokes. So while the core blocks, the signal is the core's own: tun
+ * queues it before it wakes the fd's waiters, and it is taken before
+ * epoll_wait returns. While the core polls, it goes back to the process:
+ * a signal per frame received (a download's every ACK) would otherwise
+ * interrupt the busy core (-14 % MB/s).
+ */
+static void
+dp_rx_sig_setup(struct dp_core *c)
+{
+	int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(c->port, c->queue), fl, sig;
+
+	c->rx_sig_fd = -1;
+	if (fd < 0 || (fl = fcntl(fd, F_GETFL)) < 0 || !(fl & O_ASYNC) ||
+	    (sig = fcntl(fd, F_GETSIG)) <= 0)
+		return;
+	c->rx_sig_fd = fd;
+	c->rx_sig = sig;
+	dssh_debug("data core %u: queue %u signals frames (signal %d): taken while blocked",
+	    c->idx, c->queue, sig);
+}
+
+/*
+ * Before blocking: the queue's signal to this thread, then one raised here,
+ * so the next rx_burst reads whatever came before (its signal may still wait
+ * for another thread). False when a frame is already waiting: poll on.
+ */
+static bool
+dp_rx_sig_take(struct dp_core *c)
+{
+	struct f_owner_ex self = { .type = F_OWNER_TID, .pid = gettid() };
+	struct pollfd pfd = { .fd = c->rx_sig_fd, .events = POLLIN };
+
+	if (fcntl(c->rx_sig_fd, F_SETOWN_EX, &self) != 0) {
+		dssh_error("data core %u: queue %u's signal stays the process's: %s",
+		    c->idx, c->queue, strerror(errno));
+		c->rx_sig_fd = -1;
+		return true;
+	}
+	(void)tgkill(getpid(), gettid(), c->rx_sig);
+	return poll(&pfd, 1, 0) == 0;
+}
+
+/* After blocking: the signal is the process's again (as the PMD set it). */
+static void
+dp_rx_sig_give(struct dp_core *c)
+{
+	struct f_owner_ex proc = { .type = F_OWNER_PID, .pid = getpid() };
+
+	if (c->rx_sig_fd >= 0)
+		(void)fcntl(c->rx_sig_fd, F_SETOWN_EX, &proc);
+}
+
+/*
  * Adaptive polling on a port whose queue has RX interrupts (net_tap,
  * net_memif, most NICs): once idle, the core blocks in the per-thread epoll
  * on its RX interrupt and its bell (work from the control thread), until
@@ -803,6 +866,7 @@ dp_intr_setup(struct dp_core *c)
 
 	c->rx_intr = false;
 	c->rx_sock = -1;
+	c->rx_sig_fd = -1;
 	if (!c->dp->adaptive_poll || c->rx_imp != NULL || c->tx_imp != NULL)
 		return;
 	ret = c->dp->rx_intr ? rte_eth_dev_rx_intr_ctl_q(c->port, c->queue, RTE_EPOLL_PER_THREAD,
@@ -835,6 +899,7 @@ dp_intr_setup(struct dp_core *c)
 		    dp_streams_chan_fd(&c->streams), &c->chan_ev) != 0)
 			dssh_error("data core %u: cannot wait on channel fds", c->idx);
 	}
+	dp_rx_sig_setup(c);
 	c->rx_intr = true;
 	dssh_info("data core %u: waits on RX interrupts of queue %u when idle", c->idx, c->queue);
 }
@@ -899,9 +964,15 @@ dp_intr_wait(struct dp_core *c, uint64_t wake_us)
 		(void)rte_eth_dev_rx_intr_disable(c->port, c->queue);
 		return;
 	}
+	if (c->rx_sig_fd >= 0 && !dp_rx_sig_take(c)) {
+		dp_rx_sig_give(c);
+		goto awake;
+	}
 	c->st.intr_waits++;
 	dp_publish(c);      /* telemetry stays current while the core sleeps */
 	(void)rte_epoll_wait(RTE_EPOLL_PER_THREAD, ev, 3, ms);
+	dp_rx_sig_give(c);
+awake:
 	if (c->has_streams)
 		(void)dp_streams_sleep(&c->streams, false);
 	(void)rte_eth_dev_rx_intr_disable(c->port, c->queue);
