@@ -30,8 +30,8 @@ release_build() {
 	nice -n 10 ninja -C build
 }
 rellog=$(mktemp)
-relrc=$(mktemp)
-( rc=0; release_build >"$rellog" 2>&1 || rc=$?; echo "rc $rc" >"$relrc" ) &
+release_build >"$rellog" 2>&1 &
+relpid=$!
 
 # The libFuzzer targets need clang: a second build, for the fuzz suite only
 # (short runs over the committed seed corpus, plus what they find in the time
@@ -66,15 +66,12 @@ fuzzpid=$!
 rc=0
 meson test -C build-test --print-errorlogs --no-suite dpdk --logbase testlog-main || rc=$?
 
-while [ ! -s "$relrc" ]; do
-	sleep 1
-done
-if [ "$(cat "$relrc")" != "rc 0" ]; then
+if ! wait "$relpid"; then
 	echo "the release build (build/) failed:"
 	tail -n 40 "$rellog"
 	rc=1
 fi
-rm -f "$rellog" "$relrc"
+rm -f "$rellog"
 logs=build-test/meson-logs/testlog-main.json
 if meson test -C build-test --list --suite dpdk 2>/dev/null | grep -q ':dpdk'; then
 	meson test -C build-test --print-errorlogs --suite dpdk --logbase testlog-dpdk || rc=$?

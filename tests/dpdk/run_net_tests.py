@@ -261,6 +261,10 @@ def ping_stats(out):
     return tx, rx, (rtt.groups() if rtt else None)
 
 
+def ping_summary(tx, rx, rtt):
+    return "%d/%d received, rtt min/avg/max/mdev %s ms" % (rx, tx, "/".join(rtt or ()))
+
+
 def leftovers(prefix):
     """Hugepage files of ours, and the EAL runtime directory of this run."""
     found = []
@@ -313,7 +317,7 @@ def scenario(name, dp, ns, peer_if, peer_ip, our_ip, peer_mac, pmd_defrag=False)
     # ticks) instead of its wake-up made it 4.5-5.2 ms on net_tap.
     check(name + ": 1000 pings, avg rtt under 2 ms", tx == 1000 and rx >= 995 and
           rtt is not None and float(rtt[1]) < 2.0,
-          "%d/%d received, rtt min/avg/max/mdev %s ms" % (rx, tx, "/".join(rtt or ())))
+          ping_summary(tx, rx, rtt))
     # At a keystroke's pace the core blocks between frames, and each must
     # wake it at once: on net_tap the PMD's receive signal went to another
     # thread, the woken core found nothing yet and slept out its timeout,
@@ -322,7 +326,7 @@ def scenario(name, dp, ns, peer_if, peer_ip, our_ip, peer_mac, pmd_defrag=False)
     tx, rx, rtt = ping_stats(p.stdout)
     check(name + ": pings 50 ms apart answered at once (none over 20 ms)",
           tx == 20 and rx >= 19 and rtt is not None and float(rtt[2]) < 20.0,
-          "%d/%d received, rtt min/avg/max/mdev %s ms" % (rx, tx, "/".join(rtt or ())))
+          ping_summary(tx, rx, rtt))
 
     # Large ICMP: 1400 bytes and the largest that fits a 1500 MTU, DF set.
     p = run_ping(ns, our_ip, ["-c", "3", "-i", "0.2", "-W", "2", "-s", "1400"])
@@ -423,7 +427,7 @@ def scenario_v6(name, dp, ns, peer_if):
     p = run_ping(ns, OUR6, ["-6", "-q", "-c", "500", "-i", "0.002", "-W", "1"])
     tx, rx, rtt = ping_stats(p.stdout)
     check(name + ": 500 pings", tx == 500 and rx >= 497,
-          "%d/%d received, rtt min/avg/max/mdev %s ms" % (rx, tx, "/".join(rtt or ())))
+          ping_summary(tx, rx, rtt))
     p = run_ping(ns, OUR6, ["-6", "-c", "2", "-i", "0.2", "-W", "2", "-s", "1400"])
     tx, rx, _ = ping_stats(p.stdout)
     check(name + ": ping -s 1400", rx == 2, "%d/%d" % (rx, tx))

@@ -242,15 +242,13 @@ dp_intr_wait(struct dp_core *c, uint64_t wake_us)
 		(void)rte_eth_dev_rx_intr_disable(c->port, c->queue);
 		return;
 	}
-	if (c->rx_sig_fd >= 0 && !dp_rx_sig_take(c)) {
-		dp_rx_sig_give(c);
-		goto awake;
+	/* net_tap: no block when a frame already waits (dp_rx_sig_take) */
+	if (c->rx_sig_fd < 0 || dp_rx_sig_take(c)) {
+		c->st.intr_waits++;
+		dp_publish(c);      /* telemetry stays current while the core sleeps */
+		(void)rte_epoll_wait(RTE_EPOLL_PER_THREAD, ev, 3, ms);
 	}
-	c->st.intr_waits++;
-	dp_publish(c);      /* telemetry stays current while the core sleeps */
-	(void)rte_epoll_wait(RTE_EPOLL_PER_THREAD, ev, 3, ms);
 	dp_rx_sig_give(c);
-awake:
 	if (c->has_streams)
 		(void)dp_streams_sleep(&c->streams, false);
 	(void)rte_eth_dev_rx_intr_disable(c->port, c->queue);
